@@ -1,0 +1,110 @@
+"""``create_app()``: wires settings, lifespan resources, error mapping and every domain's routes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+import sqlalchemy as sa
+from litestar import Litestar, MediaType, Request, Response, get
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from pilot import __version__
+from pilot.core.errors import PilotError
+from pilot.dependencies import provide_db_session, provide_runtime, provide_workspace
+from pilot.runtime import Runtime
+from pilot.settings import Settings, get_settings
+
+log = logging.getLogger("pilot")
+
+
+def pilot_error_handler(_: Request, exc: PilotError) -> Response:
+    """The one place a domain error becomes an HTTP response."""
+    if exc.status_code >= 500:
+        log.exception("internal error: %s", exc.detail, exc_info=exc)
+    return Response(content=exc.to_dict(), status_code=exc.status_code, media_type=MediaType.JSON)
+
+
+def internal_error_handler(_: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return Response(
+        content={"status_code": 500, "detail": "internal server error"}, status_code=500, media_type=MediaType.JSON
+    )
+
+
+@get("/health", tags=["ops"], sync_to_thread=False)
+def health() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok", "version": __version__}
+
+
+@get("/ready", tags=["ops"])
+async def ready(runtime: Runtime) -> Response:
+    """Readiness: the database (and Redis, when configured) answer."""
+    checks: dict[str, str] = {}
+    try:
+        async with runtime.engine.connect() as conn:
+            await asyncio.wait_for(conn.execute(sa.text("SELECT 1")), timeout=3)
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        checks["database"] = f"error: {type(exc).__name__}"
+    if runtime.redis is not None:
+        try:
+            await asyncio.wait_for(runtime.redis.ping(), timeout=3)
+            checks["redis"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["redis"] = f"error: {type(exc).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    return Response({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+
+
+def _route_handlers() -> list:
+    """Every domain's controllers. Imported here so each domain stays independent of the app."""
+    handlers: list = [health, ready]
+    # Domain routers register below (keep one line per domain).
+    return handlers
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Litestar:
+    """Build the Litestar app. Pass ``settings`` (tests) or let it read the environment once."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        rt = runtime or Runtime.build(settings)
+        app.state.runtime = rt
+        from pilot.startup import start_runtime, stop_runtime
+
+        await start_runtime(rt)
+        try:
+            yield
+        finally:
+            await stop_runtime(rt)
+
+    return Litestar(
+        route_handlers=_route_handlers(),
+        lifespan=[lifespan],
+        dependencies={
+            "runtime": Provide(provide_runtime, sync_to_thread=False),
+            "db": Provide(provide_db_session),
+            "workspace": Provide(provide_workspace),
+        },
+        exception_handlers={PilotError: pilot_error_handler, 500: internal_error_handler},
+        cors_config=CORSConfig(allow_origins=settings.app.cors_origins) if settings.app.cors_origins else None,
+        openapi_config=OpenAPIConfig(
+            title="πlot API",
+            version=__version__,
+            path="/schema",
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="API key")}
+            ),
+            security=[{"bearer": []}],
+        ),
+        request_max_body_size=settings.app.max_body_bytes,
+        debug=settings.app.debug,
+    )

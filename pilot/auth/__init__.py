@@ -1,0 +1,1 @@
+"""Workspaces and API keys: authentication and tenancy."""

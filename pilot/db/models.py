@@ -1,0 +1,202 @@
+"""SQLAlchemy ORM models for every table πlot stores.
+
+JSON columns are JSONB on PostgreSQL and JSON on SQLite. All timestamps are UTC. Every
+tenant-owned row carries ``workspace_id``; queries must always filter by it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from pilot.core.ids import new_id, utcnow
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+TZDateTime = sa.DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+def _id_column(prefix: str) -> Mapped[str]:
+    return mapped_column(sa.String(64), primary_key=True, default=lambda: new_id(prefix))
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(TZDateTime, default=utcnow, nullable=False)
+
+
+def _workspace_fk() -> Mapped[str]:
+    return mapped_column(sa.String(64), sa.ForeignKey("workspaces.id", ondelete="CASCADE"), index=True, nullable=False)
+
+
+class WorkspaceRow(Base):
+    __tablename__ = "workspaces"
+    id: Mapped[str] = _id_column("ws")
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True, nullable=False)
+    created_at: Mapped[datetime] = _created()
+
+
+class ApiKeyRow(Base):
+    """API keys are stored as sha256 hashes; ``prefix`` is shown to users to tell keys apart."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[str] = _id_column("key")
+    workspace_id: Mapped[str] = _workspace_fk()
+    name: Mapped[str] = mapped_column(sa.String(200), default="default", nullable=False)
+    prefix: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
+    created_at: Mapped[datetime] = _created()
+    last_used_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+
+
+class WorkflowRow(Base):
+    """The head of a workflow: its current version's graph lives in ``graph``."""
+
+    __tablename__ = "workflows"
+    id: Mapped[str] = _id_column("wf")
+    workspace_id: Mapped[str] = _workspace_fk()
+    name: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    description: Mapped[str] = mapped_column(sa.Text, default="", nullable=False)
+    template_id: Mapped[str | None] = mapped_column(sa.String(100), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default="draft", nullable=False, index=True)
+    version: Mapped[int] = mapped_column(sa.Integer, default=1, nullable=False)
+    graph: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, onupdate=utcnow, nullable=False, index=True)
+
+
+class WorkflowVersionRow(Base):
+    """Immutable snapshot of every saved version (published versions are never rewritten)."""
+
+    __tablename__ = "workflow_versions"
+    __table_args__ = (sa.UniqueConstraint("workflow_id", "version", name="uq_workflow_versions_workflow_version"),)
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    workflow_id: Mapped[str] = mapped_column(sa.String(64), sa.ForeignKey("workflows.id", ondelete="CASCADE"), index=True, nullable=False)
+    version: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    status: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    name: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    description: Mapped[str] = mapped_column(sa.Text, default="", nullable=False)
+    graph: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
+    created_at: Mapped[datetime] = _created()
+
+
+class ExecutionRow(Base):
+    __tablename__ = "executions"
+    id: Mapped[str] = _id_column("exe")
+    workspace_id: Mapped[str] = _workspace_fk()
+    workflow_id: Mapped[str] = mapped_column(sa.String(64), sa.ForeignKey("workflows.id", ondelete="CASCADE"), index=True, nullable=False)
+    workflow_version: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    graph: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)  # the exact graph that ran
+    status: Mapped[str] = mapped_column(sa.String(16), default="queued", nullable=False, index=True)
+    mode: Mapped[str] = mapped_column(sa.String(16), default="inline", nullable=False)
+    input_data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, nullable=False)
+    outputs: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    usage: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, nullable=False)
+    cancel_requested: Mapped[bool] = mapped_column(sa.Boolean, default=False, nullable=False)
+    worker_id: Mapped[str | None] = mapped_column(sa.String(200))
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0, nullable=False)
+    last_seq: Mapped[int] = mapped_column(sa.Integer, default=0, nullable=False)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, nullable=False, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+
+
+class NodeResultRow(Base):
+    """One row per (execution, node): makes node execution idempotent and runs resumable."""
+
+    __tablename__ = "node_results"
+    __table_args__ = (sa.UniqueConstraint("execution_id", "node_id", name="uq_node_results_execution_node"),)
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    execution_id: Mapped[str] = mapped_column(sa.String(64), sa.ForeignKey("executions.id", ondelete="CASCADE"), index=True, nullable=False)
+    node_id: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    node_type: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    status: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=1, nullable=False)
+    output: Mapped[Any] = mapped_column(JSONType)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    usage: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, nullable=False)
+    started_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    elapsed_ms: Mapped[float | None] = mapped_column(sa.Float)
+
+
+class StreamEventRow(Base):
+    """Every SSE event of a run or chat stream, so any stream can be replayed from any id."""
+
+    __tablename__ = "stream_events"
+    stream_id: Mapped[str] = mapped_column(sa.String(128), primary_key=True)  # "exe_…" or "chat_…"
+    seq: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    event: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
+    created_at: Mapped[datetime] = _created()
+
+
+class KnowledgeBaseRow(Base):
+    __tablename__ = "knowledge_bases"
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "name", name="uq_knowledge_bases_workspace_name"),)
+    id: Mapped[str] = _id_column("kb")
+    workspace_id: Mapped[str] = _workspace_fk()
+    name: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    description: Mapped[str] = mapped_column(sa.Text, default="", nullable=False)
+    created_at: Mapped[datetime] = _created()
+
+
+class KnowledgeDocumentRow(Base):
+    __tablename__ = "knowledge_documents"
+    id: Mapped[str] = _id_column("doc")
+    knowledge_base_id: Mapped[str] = mapped_column(sa.String(64), sa.ForeignKey("knowledge_bases.id", ondelete="CASCADE"), index=True, nullable=False)
+    title: Mapped[str] = mapped_column(sa.String(500), nullable=False)
+    content: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict, nullable=False)
+    created_at: Mapped[datetime] = _created()
+
+
+class KnowledgeChunkRow(Base):
+    """A retrievable passage with its precomputed term list (n-grams for CJK, words otherwise)."""
+
+    __tablename__ = "knowledge_chunks"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    knowledge_base_id: Mapped[str] = mapped_column(sa.String(64), sa.ForeignKey("knowledge_bases.id", ondelete="CASCADE"), index=True, nullable=False)
+    document_id: Mapped[str] = mapped_column(sa.String(64), sa.ForeignKey("knowledge_documents.id", ondelete="CASCADE"), index=True, nullable=False)
+    ordinal: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    text: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    terms: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, nullable=False)
+
+
+class ChatSessionRow(Base):
+    __tablename__ = "chat_sessions"
+    id: Mapped[str] = _id_column("chat")
+    workspace_id: Mapped[str] = _workspace_fk()
+    workflow_id: Mapped[str | None] = mapped_column(sa.String(64), sa.ForeignKey("workflows.id", ondelete="SET NULL"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(200), default="", nullable=False)
+    state: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, nullable=False)  # pending clarification etc.
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class ChatMessageRow(Base):
+    __tablename__ = "chat_messages"
+    id: Mapped[str] = _id_column("msg")
+    session_id: Mapped[str] = mapped_column(sa.String(64), sa.ForeignKey("chat_sessions.id", ondelete="CASCADE"), index=True, nullable=False)
+    role: Mapped[str] = mapped_column(sa.String(16), nullable=False)  # user | assistant
+    content: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict, nullable=False)
+    workflow_version: Mapped[int | None] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, nullable=False, index=True)

@@ -1,0 +1,49 @@
+"""Start and stop the runtime's resources in order (used by the app lifespan, the worker, the CLI)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from pilot.auth.service import create_api_key, workspace_has_keys
+from pilot.db.migrate import upgrade
+from pilot.runtime import Runtime
+
+log = logging.getLogger("pilot")
+
+DEV_WORKSPACE = "local"
+
+
+async def migrate_if_embedded(runtime: Runtime) -> None:
+    """Embedded mode (SQLite) applies pending migrations on start; production runs `pilot db upgrade`."""
+    db = runtime.settings.db
+    if db.is_sqlite and db.auto_migrate:
+        await asyncio.to_thread(upgrade, db.url)
+
+
+async def ensure_dev_key(runtime: Runtime) -> str | None:
+    """First start in embedded mode: create the local workspace and print a dev key once."""
+    if not runtime.settings.db.is_sqlite:
+        return None
+    async with runtime.sessions() as session:
+        if await workspace_has_keys(session):
+            return None
+        key = await create_api_key(session, DEV_WORKSPACE, "dev")
+        await session.commit()
+    key_file = runtime.settings.app.data_dir / "dev-key"
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(key + "\n")
+    key_file.chmod(0o600)
+    # Printed (not logged) once, so it never ends up in a log aggregator by default.
+    print(f"πlot: created workspace '{DEV_WORKSPACE}' with dev API key {key} (saved to {key_file})", flush=True)
+    return key
+
+
+async def start_runtime(runtime: Runtime) -> None:
+    await migrate_if_embedded(runtime)
+    await ensure_dev_key(runtime)
+    # Domain start-up hooks are added below (templates, event bus, run service, ...).
+
+
+async def stop_runtime(runtime: Runtime) -> None:
+    await runtime.aclose()

@@ -1,0 +1,1 @@
+"""Workflows: the node-graph domain model, its validation, layout, persistence and API."""

@@ -1,0 +1,225 @@
+"""The workflow domain model as msgspec Structs.
+
+A node is a tagged union on ``type`` (exactly the eight canonical types of DESIGN.md), each
+variant carrying its own typed ``config``. Policies (retry, timeout, on_error) are immutable
+values on the node. JSON shape of a node::
+
+    {"id": "summarise", "type": "llm", "title": "Summarise",
+     "config": {"model": "gpt-4o-mini", "prompt": "..."},
+     "position": {"x": 0, "y": 0}, "retry": {...}, "timeout_s": 30, "on_error": "fail"}
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, Union
+
+import msgspec
+from msgspec import Meta, Struct, field
+
+NODE_TYPES: tuple[str, ...] = ("input", "llm", "condition", "loop", "api", "knowledge", "tool", "output")
+
+NodeId = Annotated[str, Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$", description="identifier usable in jinja2: nodes.<id>.output")]
+PositiveSeconds = Annotated[float, Meta(gt=0, le=86_400)]
+
+WorkflowStatus = Literal["draft", "published"]
+OnError = Literal["fail", "continue", "default"]
+FieldType = Literal["string", "number", "integer", "boolean", "object", "array"]
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
+
+
+class Position(Struct, frozen=True, forbid_unknown_fields=True):
+    x: float = 0.0
+    y: float = 0.0
+
+
+class RetryPolicy(Struct, frozen=True, forbid_unknown_fields=True):
+    """Exponential backoff: delay_n = min(initial_delay_s * backoff**(n-1), max_delay_s) ± jitter."""
+
+    max_attempts: Annotated[int, Meta(ge=1, le=20)] = 3
+    initial_delay_s: Annotated[float, Meta(ge=0, le=600)] = 0.5
+    backoff: Annotated[float, Meta(ge=1, le=10)] = 2.0
+    max_delay_s: Annotated[float, Meta(ge=0, le=3600)] = 30.0
+    jitter: Annotated[float, Meta(ge=0, le=1, description="fraction of the delay randomised")] = 0.1
+
+
+# ---------------------------------------------------------------- node configs
+
+
+class InputField(Struct, frozen=True, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+    type: FieldType = "string"
+    required: bool = True
+    description: str = ""
+    default: Any = None
+
+
+class InputConfig(Struct, frozen=True, forbid_unknown_fields=True):
+    fields: list[InputField] = []
+
+
+class LlmConfig(Struct, frozen=True, forbid_unknown_fields=True):
+    prompt: str
+    model: str = "gpt-4o-mini"
+    system: str = ""
+    temperature: Annotated[float, Meta(ge=0, le=2)] = 0.7
+    max_tokens: Annotated[int, Meta(ge=1, le=200_000)] | None = None
+    output_schema: dict[str, Any] | None = None
+    fallback_models: list[str] = []
+
+
+class ConditionCase(Struct, frozen=True, forbid_unknown_fields=True):
+    id: Annotated[str, Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")]
+    when: Annotated[str, Meta(min_length=1)]
+
+
+class ConditionConfig(Struct, frozen=True, forbid_unknown_fields=True):
+    """First case whose ``when`` is truthy wins; otherwise the ``else`` handle is taken."""
+
+    cases: list[ConditionCase]
+    else_: str = field(default="else", name="else")
+
+
+class SubGraph(Struct, frozen=True, forbid_unknown_fields=True):
+    nodes: list["Node"] = []
+    edges: list["Edge"] = []
+
+
+class LoopConfig(Struct, frozen=True, forbid_unknown_fields=True):
+    """Runs ``body`` once per item; inside it ``{{ item }}`` and ``{{ loop.index }}`` are bound."""
+
+    items: Annotated[str, Meta(min_length=1)]
+    body: SubGraph
+    item_var: Annotated[str, Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")] = "item"
+    max_concurrency: Annotated[int, Meta(ge=1, le=64)] = 4
+    max_items: Annotated[int, Meta(ge=1, le=10_000)] = 100
+
+
+class ApiConfig(Struct, frozen=True, forbid_unknown_fields=True):
+    url: Annotated[str, Meta(min_length=1)]
+    method: HttpMethod = "GET"
+    headers: dict[str, str] = {}
+    query: dict[str, str] = {}
+    body: str | None = None
+    timeout_s: PositiveSeconds = 30.0
+
+
+class KnowledgeConfig(Struct, frozen=True, forbid_unknown_fields=True):
+    knowledge_base: Annotated[str, Meta(min_length=1)]
+    query: Annotated[str, Meta(min_length=1)]
+    top_k: Annotated[int, Meta(ge=1, le=50)] = 4
+
+
+class ToolConfig(Struct, frozen=True, forbid_unknown_fields=True):
+    tool: Annotated[str, Meta(min_length=1)]
+    arguments: dict[str, Any] = {}
+
+
+class OutputConfig(Struct, frozen=True, forbid_unknown_fields=True):
+    outputs: dict[str, str]
+
+
+# ---------------------------------------------------------------- nodes
+
+
+class _NodeBase(Struct, frozen=True, forbid_unknown_fields=True, tag_field="type", kw_only=True):
+    id: NodeId
+    title: str = ""
+    description: str = ""
+    position: Position = Position()
+    retry: RetryPolicy | None = None
+    timeout_s: PositiveSeconds | None = None
+    on_error: OnError = "fail"
+    default_output: Any = None
+
+
+class InputNode(_NodeBase, tag="input"):
+    config: InputConfig = InputConfig()
+
+
+class LlmNode(_NodeBase, tag="llm"):
+    config: LlmConfig
+
+
+class ConditionNode(_NodeBase, tag="condition"):
+    config: ConditionConfig
+
+
+class LoopNode(_NodeBase, tag="loop"):
+    config: LoopConfig
+
+
+class ApiNode(_NodeBase, tag="api"):
+    config: ApiConfig
+
+
+class KnowledgeNode(_NodeBase, tag="knowledge"):
+    config: KnowledgeConfig
+
+
+class ToolNode(_NodeBase, tag="tool"):
+    config: ToolConfig
+
+
+class OutputNode(_NodeBase, tag="output"):
+    config: OutputConfig
+
+
+Node = Union[InputNode, LlmNode, ConditionNode, LoopNode, ApiNode, KnowledgeNode, ToolNode, OutputNode]
+NODE_CLASSES: dict[str, type] = {cls.__struct_config__.tag: cls for cls in Node.__args__}  # type: ignore[attr-defined]
+
+
+class Edge(Struct, frozen=True, forbid_unknown_fields=True):
+    id: Annotated[str, Meta(min_length=1, max_length=200)]
+    source: str
+    target: str
+    source_handle: str | None = None
+
+
+class WorkflowSettings(Struct, frozen=True, forbid_unknown_fields=True):
+    """Run-wide policies. ``schedule`` is a cron expression when the request was periodic."""
+
+    deadline_s: PositiveSeconds = 3600.0
+    max_concurrency: Annotated[int, Meta(ge=1, le=256)] = 16
+    schedule: str | None = None
+
+
+class WorkflowGraph(Struct, frozen=True, forbid_unknown_fields=True):
+    """The editable part of a workflow: what generation produces and validation checks."""
+
+    nodes: list[Node]
+    edges: list[Edge] = []
+    settings: WorkflowSettings = WorkflowSettings()
+
+
+class Workflow(Struct, frozen=True, kw_only=True):
+    """A stored workflow as the API returns it (DESIGN.md ``workflow`` object)."""
+
+    id: str
+    name: str
+    description: str = ""
+    template_id: str | None = None
+    version: int = 1
+    status: WorkflowStatus = "draft"
+    nodes: list[Node]
+    edges: list[Edge] = []
+    settings: WorkflowSettings = WorkflowSettings()
+    created_at: datetime
+    updated_at: datetime
+
+    def graph(self) -> WorkflowGraph:
+        return WorkflowGraph(nodes=self.nodes, edges=self.edges, settings=self.settings)
+
+
+graph_decoder = msgspec.json.Decoder(WorkflowGraph)
+node_decoder = msgspec.json.Decoder(Node)
+
+
+def node_type(node: Node) -> str:
+    """The canonical ``type`` string of a node."""
+    return node.__struct_config__.tag  # type: ignore[return-value]
+
+
+def graph_from_builtins(data: Any) -> WorkflowGraph:
+    """Decode a dict (e.g. parsed YAML or a JSON column) into a WorkflowGraph, strictly."""
+    return msgspec.convert(data, WorkflowGraph, strict=False)
