@@ -16,7 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from pilot import __version__
 from pilot.core.errors import PilotError
-from pilot.dependencies import provide_db_session, provide_runtime, provide_workspace
+from pilot.dependencies import RuntimeDep, provide_db_session, provide_runtime, provide_workspace
 from pilot.runtime import Runtime
 from pilot.settings import Settings, get_settings
 
@@ -44,7 +44,7 @@ def health() -> dict[str, str]:
 
 
 @get("/ready", tags=["ops"])
-async def ready(runtime: Runtime) -> Response:
+async def ready(runtime: RuntimeDep) -> Response:
     """Readiness: the database (and Redis, when configured) answer."""
     checks: dict[str, str] = {}
     try:

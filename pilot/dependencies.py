@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator
 
 from litestar import Request
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pilot.auth.service import Workspace, authenticate
@@ -41,3 +42,10 @@ async def provide_workspace(request: Request, state: State) -> Workspace:
     runtime: Runtime = state.runtime
     async with runtime.sessions() as session:
         return await authenticate(session, bearer_token(request))
+
+
+# Handler parameter annotations (Litestar 3 requires explicit named dependencies):
+#   async def handler(db: DbSession, workspace: CurrentWorkspace, runtime: RuntimeDep) -> ...
+RuntimeDep = NamedDependency[Runtime]
+DbSession = NamedDependency[AsyncSession]
+CurrentWorkspace = NamedDependency[Workspace]

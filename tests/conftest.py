@@ -1,0 +1,130 @@
+"""Shared fixtures.
+
+- ``settings``: session-scoped and parametrised over ``sqlite`` and ``postgres`` (a fresh
+  database on the real server at 127.0.0.1), so every API test runs against both.
+- ``client``: an httpx-style Litestar AsyncTestClient on that app (lifespan running).
+- ``api``: the client plus a *fresh workspace and key per test* (tenancy isolates tests).
+- ``live_server``: the same app on a real uvicorn socket (for SSE and cross-process tests).
+- ``make_settings(**env)``: build Settings for ad-hoc apps.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from pilot.app import create_app
+from pilot.auth.service import create_api_key
+from pilot.db.migrate import upgrade
+from pilot.settings import Settings
+from tests.support.db import create_database, drop_database
+from tests.support.servers import serve_in_thread
+
+# Tests never talk to a real LLM or inherit a developer's keys.
+for _var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "REDIS_URL", "DATABASE_URL"):
+    os.environ.pop(_var, None)
+
+
+def build_settings(data_dir: Path, db_url: str | None = None, **env: str) -> Settings:
+    values = {"PILOT_DATA_DIR": str(data_dir), **env}
+    if db_url:
+        values["DATABASE_URL"] = db_url
+    return Settings.from_env(values)
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path):
+    def _make(**env: str) -> Settings:
+        return build_settings(tmp_path / ".pilot", env.pop("DATABASE_URL", None), **env)
+
+    return _make
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session."""
+    name, url = create_database()
+    upgrade(url)
+    try:
+        yield url
+    finally:
+        drop_database(name)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def settings(request, tmp_path_factory) -> Settings:
+    data_dir = tmp_path_factory.mktemp(f"pilot-{request.param}") / ".pilot"
+    if request.param == "postgres":
+        return build_settings(data_dir, request.getfixturevalue("pg_url"))
+    return build_settings(data_dir)
+
+
+@pytest.fixture(scope="session")
+def sqlite_settings(tmp_path_factory) -> Settings:
+    return build_settings(tmp_path_factory.mktemp("pilot-sqlite-only") / ".pilot")
+
+
+@pytest.fixture(scope="session")
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
+    app = create_app(settings)
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+
+
+async def new_workspace_key(app, workspace: str | None = None) -> str:
+    runtime = app.state.runtime
+    async with runtime.sessions() as session:
+        key = await create_api_key(session, workspace or f"ws-{uuid.uuid4().hex[:8]}")
+        await session.commit()
+    return key
+
+
+class Api:
+    """A test client bound to one workspace's key."""
+
+    def __init__(self, client: AsyncTestClient, key: str) -> None:
+        self.client = client
+        self.key = key
+        self.headers = {"Authorization": f"Bearer {key}"}
+
+    def __getattr__(self, method: str):
+        call = getattr(self.client, method)
+
+        def _with_auth(url: str, **kwargs):
+            kwargs["headers"] = {**self.headers, **kwargs.get("headers", {})}
+            return call(url, **kwargs)
+
+        return _with_auth
+
+
+@pytest.fixture
+async def api(client: AsyncTestClient) -> Api:
+    return Api(client, await new_workspace_key(client.app))
+
+
+@pytest.fixture
+async def other_api(client: AsyncTestClient) -> Api:
+    """A second, unrelated workspace (for tenancy tests)."""
+    return Api(client, await new_workspace_key(client.app))
+
+
+class LiveServer:
+    def __init__(self, url: str, app) -> None:
+        self.url = url
+        self.app = app
+
+    async def new_key(self) -> str:
+        return await new_workspace_key(self.app)
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    """The app served by uvicorn on a real loopback port (its own runtime, same database)."""
+    app = create_app(settings)
+    with serve_in_thread(app) as url:
+        yield LiveServer(url, app)
