@@ -67,6 +67,9 @@ def _route_handlers() -> list:
     """Every domain's controllers. Imported here so each domain stays independent of the app."""
     handlers: list = [health, ready]
     # Domain routers register below (keep one line per domain).
+    from pilot.knowledge.controllers import KnowledgeController
+
+    handlers.append(KnowledgeController)
     return handlers
 
 
