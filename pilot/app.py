@@ -70,6 +70,9 @@ def _route_handlers() -> list:
     from pilot.knowledge.controllers import KnowledgeController
 
     handlers.append(KnowledgeController)
+    from pilot.tools.controllers import list_tools
+
+    handlers.append(list_tools)
     return handlers
 
 

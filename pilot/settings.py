@@ -94,9 +94,14 @@ class ToolSettings(Struct, frozen=True):
     smtp_password: str | None = None
     smtp_from: str = "pilot@localhost"
     smtp_starttls: bool = True
+    smtp_timeout_s: float = 30.0
+    slack_webhook_url: str | None = None  # the URL is a secret: never logged
 
     def __repr__(self) -> str:
-        return f"ToolSettings(smtp_host={self.smtp_host!r}, smtp_user={self.smtp_user!r}, smtp_password=***)"
+        return (
+            f"ToolSettings(smtp_host={self.smtp_host!r}, smtp_user={self.smtp_user!r}, smtp_password=***, "
+            f"slack_webhook_url={'***' if self.slack_webhook_url else None})"
+        )
 
 
 class Settings(Struct, frozen=True):
@@ -164,6 +169,8 @@ class Settings(Struct, frozen=True):
                 smtp_password=e.get("SMTP_PASSWORD") or None,
                 smtp_from=e.get("SMTP_FROM", "pilot@localhost"),
                 smtp_starttls=_bool(e.get("SMTP_STARTTLS"), default=True),
+                smtp_timeout_s=float(e.get("SMTP_TIMEOUT_S", "30")),
+                slack_webhook_url=e.get("SLACK_WEBHOOK_URL") or None,
             ),
         )
 

@@ -30,8 +30,11 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import math
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpcore
@@ -57,6 +60,26 @@ class DestinationBlocked(OutboundError):
 
 class ResponseTooLarge(OutboundError):
     """The response body exceeded ``http_max_response_bytes``."""
+
+
+def retry_after_seconds(headers: httpx.Headers | dict[str, str], *, cap: float = 3600.0) -> float | None:
+    """Parse ``Retry-After`` (delta-seconds or an HTTP date) into seconds, capped; None if absent/invalid."""
+    value = (headers.get("retry-after") or "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    if math.isnan(seconds):
+        return None
+    return min(max(seconds, 0.0), cap)
 
 
 async def system_resolver(host: str) -> list[str]:

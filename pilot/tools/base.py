@@ -1,0 +1,51 @@
+"""The tool protocol, its context and its error type.
+
+A tool declares a msgspec Struct for its arguments; the registry validates the node's rendered
+arguments against it before calling, so a bad argument fails with a message naming the field.
+Tools raise :class:`ToolError` (retryable or not); the engine's tool node turns it into a
+``NodeError`` so the node's retry policy applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+from msgspec import Struct
+
+from pilot.engine.net import GuardedHttp
+from pilot.settings import Settings
+
+
+class ToolError(Exception):
+    """A tool call failed. ``retryable`` says whether trying again may help."""
+
+    def __init__(self, message: str, *, retryable: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What a tool may use: settings (SMTP, Slack URL), the guarded HTTP factory, its time budget."""
+
+    settings: Settings
+    http: GuardedHttp
+    timeout_s: float = 30.0
+    workspace_id: str | None = None
+
+
+class Tool(Protocol):
+    name: ClassVar[str]
+    description: ClassVar[str]
+    arguments: ClassVar[type[Struct]]
+
+    def configured(self, settings: Settings) -> bool:
+        """Whether the tool can run with these settings (e.g. SMTP host set)."""
+        ...
+
+    async def call(self, args: Any, ctx: ToolContext) -> Any:
+        """Perform the call with validated ``args`` and return a JSON-serialisable result."""
+        ...
