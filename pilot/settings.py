@@ -33,6 +33,7 @@ class AppSettings(Struct, frozen=True):
     max_body_bytes: int = 1_048_576
     cors_origins: list[str] = []
     public_url: str = ""
+    templates_dir: Path | None = None  # None: the repo's templates/ directory
 
 
 class DatabaseSettings(Struct, frozen=True):
@@ -130,6 +131,7 @@ class Settings(Struct, frozen=True):
                 max_body_bytes=int(e.get("PILOT_MAX_BODY_BYTES", "1048576")),
                 cors_origins=_list(e.get("PILOT_CORS_ORIGINS")),
                 public_url=e.get("PILOT_PUBLIC_URL", ""),
+                templates_dir=Path(e["PILOT_TEMPLATES_DIR"]) if e.get("PILOT_TEMPLATES_DIR") else None,
             ),
             db=DatabaseSettings(
                 url=db_url,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 
 import jinja2
@@ -96,6 +97,67 @@ def evaluate(expr: str, context: dict[str, Any]) -> Any:
     if isinstance(value, jinja2.Undefined):
         raise TemplateError(f"expression {inner!r} is undefined")
     return value
+
+
+# ---------------------------------------------------------------- template-library parameters
+# Template graphs hold run-time jinja2 (``{{ inputs.x }}``) in their node configs, so the
+# *instantiation-time* parameters use different delimiters: ``[[ params.x ]]``, ``[% if %]``,
+# ``[# comment #]``. Same sandbox, strict about undefined names (a typo fails loudly).
+
+
+class _ParamSandbox(_StrictSandbox):
+    pass
+
+
+_param_env = _ParamSandbox(
+    undefined=jinja2.StrictUndefined,
+    autoescape=False,
+    keep_trailing_newline=True,
+    trim_blocks=True,  # a `[% if %]` on its own line leaves no blank line in the prompt
+    lstrip_blocks=True,
+    variable_start_string="[[",
+    variable_end_string="]]",
+    block_start_string="[%",
+    block_end_string="%]",
+    comment_start_string="[#",
+    comment_end_string="#]",
+)
+_param_env.filters["tojson"] = _tojson
+_PARAM_SINGLE_BLOCK = re.compile(r"^\s*\[\[(.*)\]\]\s*$", re.S)
+
+
+@lru_cache(maxsize=4096)
+def _compile_param_template(src: str) -> jinja2.Template:
+    return _param_env.from_string(src)
+
+
+@lru_cache(maxsize=1024)
+def _compile_param_expression(expr: str):
+    return _param_env.compile_expression(expr, undefined_to_none=False)
+
+
+def render_params(src: str, params: dict[str, Any]) -> Any:
+    """Render a template-library string with ``[[ ]]`` / ``[% %]`` parameters (``params.<name>``).
+
+    A string that is exactly one ``[[ expr ]]`` block returns the expression's *native* value
+    (so ``top_k: "[[ params.top_k ]]"`` stays an int); other strings render to text, leaving
+    run-time ``{{ … }}`` untouched."""
+    if "[[" not in src and "[%" not in src and "[#" not in src:
+        return src
+    # A namespace, not a dict: ``params.items`` must be the parameter, not ``dict.items``.
+    context = {"params": SimpleNamespace(**params)}
+    try:
+        m = _PARAM_SINGLE_BLOCK.match(src)
+        if m and "[[" not in m.group(1) and "]]" not in m.group(1):
+            value = _compile_param_expression(m.group(1).strip())(**context)
+            if isinstance(value, jinja2.Undefined):
+                raise TemplateError(f"parameter expression {m.group(1).strip()!r} is undefined")
+            return value
+        return _compile_param_template(src).render(**context)
+    except SecurityError as exc:
+        raise TemplateSecurityError(f"parameter template refused by the sandbox: {exc}") from exc
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"parameter template error: {exc}") from exc
 
 
 def is_expression(src: str) -> bool:

@@ -134,7 +134,7 @@ class _NodeBase(Struct, frozen=True, forbid_unknown_fields=True, tag_field="type
 
 
 class InputNode(_NodeBase, tag="input"):
-    config: InputConfig = InputConfig()
+    config: InputConfig = field(default_factory=InputConfig)  # a factory: OpenAPI generation hashes defaults
 
 
 class LlmNode(_NodeBase, tag="llm"):
