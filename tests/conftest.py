@@ -128,3 +128,22 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
     app = create_app(settings)
     with serve_in_thread(app) as url:
         yield LiveServer(url, app)
+
+
+# --------------------------------------------------------------------------- fake OpenAI server
+@pytest.fixture(scope="session")
+def fake_openai_server():
+    """One OpenAI-compatible server (tests/support/fake_openai.py) for the whole session."""
+    from tests.support.fake_openai import FakeOpenAI
+
+    fake = FakeOpenAI()
+    with fake.serve():
+        yield fake
+
+
+@pytest.fixture
+def fake_openai(fake_openai_server):
+    """The fake OpenAI server, reset for this test: ``.base_url`` (…/v1), ``.script()``, ``.requests``."""
+    fake_openai_server.reset()
+    yield fake_openai_server
+    fake_openai_server.reset()

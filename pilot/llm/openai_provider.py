@@ -1,0 +1,183 @@
+"""The openai-compatible provider (OpenAI, OpenRouter, vLLM, Ollama, any chat-completions server).
+
+SDK-level retries are OFF (``max_retries=0``): retry policy and model fallbacks belong to the
+engine, which decides from the :class:`LLMError` classification produced here. One
+``AsyncOpenAI`` client (and so one connection pool) is shared per event loop and configuration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+import weakref
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from pilot.llm.prices import count_message_tokens, count_tokens
+from pilot.llm.schemas import LLMError, LLMUsage, MessageLike, to_openai_messages
+from pilot.settings import LLMSettings
+
+if TYPE_CHECKING:  # the SDK takes ~1 s to import; load it on first use, not with pilot.llm
+    import openai
+
+# Clients are bound to the loop their pooled connections were opened on, so the cache is per loop
+# (the API process, an arq worker and a test's background uvicorn thread each get their own).
+_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, openai.AsyncOpenAI]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_client(settings: LLMSettings) -> openai.AsyncOpenAI:
+    """The process's AsyncOpenAI client for ``settings`` on the running loop (created once)."""
+    import openai
+
+    loop = asyncio.get_running_loop()
+    key = (settings.base_url, settings.api_key, settings.timeout_s)
+    per_loop = _CLIENTS.setdefault(loop, {})
+    client = per_loop.get(key)
+    if client is None:
+        client = openai.AsyncOpenAI(
+            api_key=settings.api_key or "unused",
+            base_url=settings.base_url or None,
+            max_retries=0,
+            timeout=settings.timeout_s,
+        )
+        per_loop[key] = client
+    return client
+
+
+def parse_retry_after(headers: Any) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` / ``retry-after`` (seconds or HTTP date) headers."""
+    if headers is None:
+        return None
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return max(float(value) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def classify(exc: BaseException, model: str | None = None) -> LLMError:
+    """Map an openai SDK exception to an :class:`LLMError` with the retry classification."""
+    import openai
+
+    if isinstance(exc, LLMError):
+        return exc
+    if isinstance(exc, openai.APITimeoutError):
+        return LLMError(f"LLM request timed out ({model})", retryable=True, model=model, code="timeout")
+    if isinstance(exc, openai.APIConnectionError):
+        return LLMError(f"LLM connection failed: {exc.message}", retryable=True, model=model, code="connection")
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        retryable = status in (408, 409, 429) or status >= 500
+        detail = _error_detail(exc)
+        return LLMError(
+            f"LLM server answered {status}: {detail}",
+            retryable=retryable,
+            retry_after=parse_retry_after(exc.response.headers),
+            status=status,
+            model=model,
+            code=exc.code,
+        )
+    if isinstance(exc, (openai.APIResponseValidationError, ValueError)):
+        # A 200 whose body is not valid JSON / not a completion: a broken proxy or a transient
+        # server fault; worth another attempt.
+        return LLMError(f"LLM sent a malformed response: {exc}", retryable=True, model=model, code="malformed")
+    if isinstance(exc, openai.OpenAIError):
+        return LLMError(f"LLM error: {exc}", retryable=False, model=model)
+    return LLMError(f"LLM call failed: {exc.__class__.__name__}: {exc}", retryable=True, model=model)
+
+
+def _error_detail(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])[:300]
+    return str(exc.message)[:300]
+
+
+class OpenAIProvider:
+    """Streams chat completions from an openai-compatible server."""
+
+    name = "openai"
+
+    def __init__(self, settings: LLMSettings, *, client: openai.AsyncOpenAI | None = None) -> None:
+        self.settings = settings
+        self._client = client
+
+    @property
+    def client(self) -> openai.AsyncOpenAI:
+        return self._client or shared_client(self.settings)
+
+    async def stream_chat(
+        self,
+        *,
+        model: str,
+        messages: Sequence[MessageLike],
+        temperature: float = 0.7,
+        max_tokens: int | None = None,
+        response_format: dict[str, Any] | None = None,
+    ) -> AsyncIterator[str | LLMUsage]:
+        """Yield text deltas, then one :class:`LLMUsage`; raise :class:`LLMError` on failure."""
+        wire = to_openai_messages(messages)
+        kwargs: dict[str, Any] = {
+            "model": model,
+            "messages": wire,
+            "temperature": temperature,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if max_tokens is not None:
+            kwargs["max_tokens"] = max_tokens
+        if response_format is not None:
+            kwargs["response_format"] = response_format
+        parts: list[str] = []
+        usage: LLMUsage | None = None
+        try:
+            stream = await self.client.chat.completions.create(**kwargs)
+        except Exception as exc:
+            raise classify(exc, model) from exc
+        try:
+            async for chunk in stream:
+                if chunk.usage is not None:
+                    usage = LLMUsage(
+                        chunk.usage.prompt_tokens or 0,
+                        chunk.usage.completion_tokens or 0,
+                        chunk.usage.total_tokens or 0,
+                    )
+                for choice in chunk.choices or ():
+                    text = choice.delta.content if choice.delta else None
+                    if text:
+                        parts.append(text)
+                        yield text
+        except (asyncio.CancelledError, GeneratorExit):
+            raise
+        except Exception as exc:
+            raise classify(exc, model) from exc
+        finally:
+            await stream.close()
+        if usage is None:  # servers that ignore stream_options: estimate so cost tracking still works
+            prompt = count_message_tokens(wire)
+            completion = count_tokens("".join(parts))
+            usage = LLMUsage(prompt, completion, prompt + completion)
+        yield usage
+
+    async def aclose(self) -> None:
+        """Close an injected client; the shared per-loop client lives as long as its loop."""
+        if self._client is not None:
+            await self._client.close()
