@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from msgspec import Struct
@@ -39,33 +39,59 @@ def chunk_terms(title: str, text: str) -> dict[str, Any]:
     return {"tf": tf, "len": sum(tf.values())}
 
 
+class Bm25Index:
+    """An inverted index over one knowledge base's chunks: scoring touches only matching chunks."""
+
+    def __init__(self, chunks: Sequence[IndexedChunk]) -> None:
+        self.chunks = list(chunks)
+        self.postings: dict[str, list[tuple[int, int]]] = {}
+        for i, chunk in enumerate(self.chunks):
+            for term, freq in chunk.tf.items():
+                self.postings.setdefault(term, []).append((i, freq))
+        n = len(self.chunks)
+        self.avg_len = (sum(c.length for c in self.chunks) / n) if n else 1.0
+
+    def search(self, query: str, top_k: int) -> list[tuple[float, IndexedChunk]]:
+        """The ``top_k`` chunks by BM25 score (ties keep upload order; zero scores left out)."""
+        n = len(self.chunks)
+        scores: dict[int, float] = {}
+        for term in set(tokenize(query)):
+            posting = self.postings.get(term)
+            if not posting:
+                continue
+            # BM25+-style idf that stays positive for very common terms.
+            idf = math.log(1 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
+            for i, freq in posting:
+                norm = K1 * (1 - B + B * self.chunks[i].length / (self.avg_len or 1.0))
+                scores[i] = scores.get(i, 0.0) + idf * freq * (K1 + 1) / (freq + norm)
+        best = heapq.nlargest(top_k, ((score, -i) for i, score in scores.items() if score > 0))
+        return [(round(score, 4), self.chunks[-neg]) for score, neg in best]
+
+
 def bm25(query: str, chunks: Sequence[IndexedChunk], top_k: int) -> list[tuple[float, IndexedChunk]]:
-    """The ``top_k`` chunks by BM25 score for ``query`` (chunks scoring 0 are left out)."""
+    """One-shot BM25 by scanning ``chunks`` (no index to build: best for a single query).
+
+    Same scores and order as :meth:`Bm25Index.search`.
+    """
     terms = set(tokenize(query))
-    if not terms or not chunks:
-        return []
     n = len(chunks)
-    avg_len = sum(c.length for c in chunks) / n or 1.0
-    df = {t: 0 for t in terms}
+    if not terms or not n:
+        return []
+    avg_len = (sum(c.length for c in chunks) / n) or 1.0
+    df = dict.fromkeys(terms, 0)
     for chunk in chunks:
         for t in terms:
             if t in chunk.tf:
                 df[t] += 1
-    # BM25+-style idf that stays positive for very common terms.
     idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items() if d}
-    if not idf:
-        return []
-
-    def score(chunk: IndexedChunk) -> float:
-        total = 0.0
+    scores: list[tuple[float, int]] = []
+    for i, chunk in enumerate(chunks):
         norm = K1 * (1 - B + B * chunk.length / avg_len)
+        score = 0.0
         for t, w in idf.items():
             f = chunk.tf.get(t)
             if f:
-                total += w * f * (K1 + 1) / (f + norm)
-        return total
-
-    scored: Iterable[tuple[float, int, IndexedChunk]] = (
-        (s, -i, c) for i, c in enumerate(chunks) if (s := score(c)) > 0
-    )
-    return [(round(s, 4), c) for s, _, c in heapq.nlargest(top_k, scored)]
+                score += w * f * (K1 + 1) / (f + norm)
+        if score > 0:
+            scores.append((score, -i))
+    return [(round(score, 4), chunks[-neg]) for score, neg in heapq.nlargest(top_k, scores)]

@@ -10,13 +10,16 @@ a knowledge base at most ``MAX_CHUNKS_PER_KB`` chunks (retrieval scores them all
 
 from __future__ import annotations
 
+import asyncio
+from collections import OrderedDict
+
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pilot.core.errors import ConflictError, NotFoundError, UnprocessableError
 from pilot.db.models import KnowledgeBaseRow, KnowledgeChunkRow, KnowledgeDocumentRow
-from pilot.knowledge.retrieval import IndexedChunk, bm25, chunk_terms
+from pilot.knowledge.retrieval import Bm25Index, IndexedChunk, bm25, chunk_terms
 from pilot.knowledge.schemas import (
     Document,
     DocumentCreate,
@@ -185,9 +188,7 @@ async def list_documents(
     return [_document(r, chunk_counts.get(r.id, 0)) for r in rows], total
 
 
-async def search(session: AsyncSession, workspace_id: str, ref: str, query: str, top_k: int) -> tuple[str, list[Passage]]:
-    """Rank the knowledge base's chunks for ``query``; returns (knowledge base id, passages)."""
-    kb = await _row(session, workspace_id, ref)
+async def _load_chunks(session: AsyncSession, kb_id: str) -> list[IndexedChunk]:
     rows = (
         await session.execute(
             sa.select(
@@ -195,29 +196,63 @@ async def search(session: AsyncSession, workspace_id: str, ref: str, query: str,
                 KnowledgeChunkRow.terms, KnowledgeDocumentRow.title,
             )
             .join(KnowledgeDocumentRow, KnowledgeDocumentRow.id == KnowledgeChunkRow.document_id)
-            .where(KnowledgeChunkRow.knowledge_base_id == kb.id)
+            .where(KnowledgeChunkRow.knowledge_base_id == kb_id)
             .order_by(KnowledgeChunkRow.id)
         )
     ).all()
-    chunks = [
+    return [
         IndexedChunk(
             chunk_id=r.id, document_id=r.document_id, title=r.title, text=r.text,
             tf=(r.terms or {}).get("tf", {}), length=int((r.terms or {}).get("len", 0)),
         )
         for r in rows
     ]
-    ranked = bm25(query, chunks, top_k)
-    return kb.id, [Passage(text=c.text, score=s, document_id=c.document_id, title=c.title) for s, c in ranked]
+
+
+def _passages(ranked: list[tuple[float, IndexedChunk]]) -> list[Passage]:
+    return [Passage(text=c.text, score=s, document_id=c.document_id, title=c.title) for s, c in ranked]
+
+
+async def search(session: AsyncSession, workspace_id: str, ref: str, query: str, top_k: int) -> tuple[str, list[Passage]]:
+    """Rank the knowledge base's chunks for ``query`` (one-shot scan); returns (kb id, passages)."""
+    kb = await _row(session, workspace_id, ref)
+    return kb.id, _passages(bm25(query, await _load_chunks(session, kb.id), top_k))
 
 
 class KnowledgeRetriever:
-    """The engine's retrieval service (``EngineServices.knowledge``): opens its own session."""
+    """The engine's retrieval service (``EngineServices.knowledge``).
 
-    def __init__(self, sessions) -> None:
+    Keeps an inverted index per knowledge base (LRU of ``max_cached``) so a workflow that queries
+    the same base many times (loops, repeated runs) does not reload and rescore every chunk. The
+    cache key is the base's (chunk count, highest chunk id): documents are only ever added, and a
+    deleted base is no longer found, so an unchanged key means unchanged content.
+    """
+
+    def __init__(self, sessions, *, max_cached: int = 16) -> None:
         self._sessions = sessions
+        self._max_cached = max_cached
+        self._cache: OrderedDict[str, tuple[tuple[int, int], Bm25Index]] = OrderedDict()
 
     async def search(self, workspace_id: str, knowledge_base: str, query: str, top_k: int = 4) -> list[Passage]:
         """Top passages; raises :class:`KnowledgeBaseNotFound` naming ``knowledge_base``."""
         async with self._sessions() as session:
-            _, passages = await search(session, workspace_id, knowledge_base, query, top_k)
-            return passages
+            kb = await _row(session, workspace_id, knowledge_base)
+            count, max_id = (
+                await session.execute(
+                    sa.select(sa.func.count(KnowledgeChunkRow.id), sa.func.max(KnowledgeChunkRow.id)).where(
+                        KnowledgeChunkRow.knowledge_base_id == kb.id
+                    )
+                )
+            ).one()
+            version = (int(count or 0), int(max_id or 0))
+            cached = self._cache.get(kb.id)
+            if cached is None or cached[0] != version:
+                chunks = await _load_chunks(session, kb.id)
+                # Building the index is CPU work (~60 ms per 1,000 chunks): keep big ones off the loop.
+                index = await asyncio.to_thread(Bm25Index, chunks) if len(chunks) > 1000 else Bm25Index(chunks)
+                cached = (version, index)
+                self._cache[kb.id] = cached
+            self._cache.move_to_end(kb.id)
+            while len(self._cache) > self._max_cached:
+                self._cache.popitem(last=False)
+        return _passages(cached[1].search(query, top_k))
