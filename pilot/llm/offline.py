@@ -100,13 +100,27 @@ def _words(text: str) -> list[str]:
 
 
 def _keywords(text: str, limit: int) -> list[str]:
-    """Most frequent content terms; ties keep the order of first appearance (deterministic)."""
-    terms = _terms(text)
-    counts = Counter(terms)
-    # a Chinese bigram seen once is as likely a word boundary artefact as a word: require two
-    terms = [t for t in terms if counts[t] > 1 or not _CJK.match(t)]
-    first = {t: i for i, t in reversed(list(enumerate(terms)))}
-    return sorted(set(terms), key=lambda t: (-counts[t], first[t]))[:limit]
+    """Most frequent content terms; ties keep the order of first appearance (deterministic).
+
+    Chinese has no spaces: repeated 2–4 character n-grams are candidates, and an n-gram is dropped
+    when a longer one containing it occurs as often (so 服务器 wins over 服务 and 务器).
+    """
+    latin = [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'-]{2,}", text) if w.lower() not in _STOP]
+    counts = Counter(latin)
+    first = {t: i for i, t in reversed(list(enumerate(latin)))}
+    cjk: Counter[str] = Counter()
+    for run in re.findall(r"[\u4e00-\u9fff]{2,}", text):
+        for n in (2, 3, 4):
+            for i in range(len(run) - n + 1):
+                gram = run[i:i + n]
+                if not set(gram) & _FUNCTION_CHARS and gram not in _STOP:
+                    cjk[gram] += 1
+    repeated = {g: c for g, c in cjk.items() if c > 1}
+    for gram, c in repeated.items():
+        if not any(len(o) > len(gram) and gram in o and oc == c for o, oc in repeated.items()):
+            counts[gram] = c
+            first[gram] = text.find(gram)
+    return sorted(counts, key=lambda t: (-counts[t], first[t]))[:limit]
 
 
 def summarize(text: str, zh: bool, max_points: int = 3) -> str:
@@ -240,8 +254,8 @@ class OfflineProvider:
         completion = 0
         for piece in _deltas(text):
             cost = count_tokens(piece)
-            if max_tokens is not None and completion + cost > max_tokens:
-                break
+            if max_tokens is not None and completion and completion + cost > max_tokens:
+                break  # the first delta (with the label) always goes out
             completion += cost
             yield piece
             await asyncio.sleep(self.delay_s)
