@@ -93,6 +93,11 @@ def classify(exc: BaseException, model: str | None = None) -> LLMError:
             model=model,
             code=exc.code,
         )
+    timeouts, transport = _http_errors()
+    if isinstance(exc, timeouts):  # raw transport errors surface mid-stream (after the SDK returned)
+        return LLMError(f"LLM stream timed out ({model})", retryable=True, model=model, code="timeout")
+    if isinstance(exc, transport):
+        return LLMError(f"LLM connection failed mid-stream: {exc!r}", retryable=True, model=model, code="connection")
     if isinstance(exc, (openai.APIResponseValidationError, ValueError)):
         # A 200 whose body is not valid JSON / not a completion: a broken proxy or a transient
         # server fault; worth another attempt.
@@ -100,6 +105,20 @@ def classify(exc: BaseException, model: str | None = None) -> LLMError:
     if isinstance(exc, openai.OpenAIError):
         return LLMError(f"LLM error: {exc}", retryable=False, model=model)
     return LLMError(f"LLM call failed: {exc.__class__.__name__}: {exc}", retryable=True, model=model)
+
+
+def _http_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """Timeout and transport exception classes of the HTTP clients the SDK may use."""
+    timeouts: list[type[BaseException]] = [TimeoutError]
+    transport: list[type[BaseException]] = [ConnectionError]
+    for name in ("httpx2", "httpx"):
+        try:
+            module = __import__(name)
+        except ImportError:
+            continue
+        timeouts.append(module.TimeoutException)
+        transport.append(module.TransportError)
+    return tuple(timeouts), tuple(transport)
 
 
 def _error_detail(exc: openai.APIStatusError) -> str:

@@ -32,6 +32,9 @@ from pilot.llm.schemas import LLMError, MessageLike, StructuredOutputError, to_o
 from pilot.settings import LLMSettings
 
 log = logging.getLogger(__name__)
+# instructor logs every transport failure at ERROR before re-raising; this module handles them
+# (retry or fall back) and logs the outcome itself, so those lines would only mislead operators.
+logging.getLogger("instructor.v2.retry").setLevel(logging.CRITICAL)
 
 T = TypeVar("T", bound=BaseModel)
 StructuredMode = Literal["tools", "json_schema", "json"]

@@ -111,6 +111,19 @@ async def test_timeout_is_retryable_and_prompt(fake_openai):
     assert time.monotonic() - started < 3
 
 
+async def test_stream_stalling_mid_way_times_out_after_partial_output(fake_openai):
+    fake_openai.script(reply("one two three four five", stall_after=2))
+    provider = OpenAIProvider(llm_settings(fake_openai, timeout_s=0.4))
+    received: list[str] = []
+    started = time.monotonic()
+    with pytest.raises(LLMError) as info:
+        async for item in provider.stream_chat(model="m", messages=MESSAGES):
+            received.append(item)
+    assert received == ["one ", "two "]
+    assert info.value.retryable and info.value.code == "timeout"
+    assert time.monotonic() - started < 3
+
+
 async def test_connection_refused_is_retryable():
     from tests.support.servers import free_port
 

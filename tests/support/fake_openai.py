@@ -67,9 +67,14 @@ class Action:
         return cls(**data)
 
 
-def reply(text: str) -> Action:
-    """Answer with assistant text (streamed word by word when the request streams)."""
-    return Action("reply", text=text)
+def reply(text: str, *, stall_after: int | None = None, stall_s: float = 30.0) -> Action:
+    """Answer with assistant text (streamed word by word when the request streams).
+
+    ``stall_after=n``: when streaming, go silent for ``stall_s`` after ``n`` deltas (a stream
+    that hangs mid-way, to exercise read timeouts after partial output).
+    """
+    return Action("reply", text=text, seconds=stall_s if stall_after is not None else 0.0,
+                  name=None if stall_after is None else str(stall_after))
 
 
 def tool_call(name: str | None, arguments_json: str | dict[str, Any]) -> Action:
@@ -261,7 +266,8 @@ class FakeOpenAI:
             return self._malformed(recorded, action)
         content, calls = self._answer(recorded, action)
         if recorded.stream:
-            return self._stream(recorded, content, calls)
+            stall = (int(action.name), action.seconds) if action and action.kind == "reply" and action.name else None
+            return self._stream(recorded, content, calls, stall)
         return JSONResponse(self._completion(recorded, content, calls))
 
     def _answer(self, req: RecordedRequest, action: Action | None) -> tuple[str | None, list[dict[str, str]]]:
@@ -317,7 +323,8 @@ class FakeOpenAI:
             "usage": self._usage(req, content, calls),
         }
 
-    def _stream(self, req: RecordedRequest, content: str | None, calls: list[dict[str, str]]) -> Response:
+    def _stream(self, req: RecordedRequest, content: str | None, calls: list[dict[str, str]],
+                stall: tuple[int, float] | None = None) -> Response:
         include_usage = bool(((req.body or {}).get("stream_options") or {}).get("include_usage"))
         chunk_id = f"chatcmpl-{next(self._ids)}"
         created = int(time.time())
@@ -335,7 +342,9 @@ class FakeOpenAI:
 
         async def events():
             yield chunk({"role": "assistant", "content": "", "refusal": None})
-            for piece in _pieces(content or ""):
+            for index, piece in enumerate(_pieces(content or "")):
+                if stall and index == stall[0] and not await self._sleep(stall[1]):
+                    return
                 yield chunk({"content": piece})
                 await asyncio.sleep(0)
             for index, call in enumerate(calls):
