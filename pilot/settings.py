@@ -69,6 +69,7 @@ class LLMSettings(Struct, frozen=True):
     timeout_s: float = 30.0
     max_retries: int = 2
     reask_retries: int = 2
+    structured_mode: str = "tools"  # instructor mode: tools | json_schema | json
 
     @property
     def enabled(self) -> bool:
@@ -154,6 +155,7 @@ class Settings(Struct, frozen=True):
                 timeout_s=float(e.get("PILOT_LLM_TIMEOUT_S", "30")),
                 max_retries=int(e.get("PILOT_LLM_MAX_RETRIES", "2")),
                 reask_retries=int(e.get("PILOT_LLM_REASK_RETRIES", "2")),
+                structured_mode=e.get("PILOT_LLM_STRUCTURED_MODE", "tools"),
             ),
             engine=EngineSettings(
                 max_concurrency=int(e.get("PILOT_MAX_CONCURRENCY", "16")),

@@ -28,7 +28,7 @@ import openai
 from pydantic import BaseModel
 
 from pilot.llm.openai_provider import classify, shared_client
-from pilot.llm.schemas import LLMError, MessageLike, StructuredOutputError, to_openai_messages
+from pilot.llm.schemas import LLMError, LLMUsage, MessageLike, StructuredOutputError, to_openai_messages
 from pilot.settings import LLMSettings
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ async def structured(
     *,
     settings: LLMSettings,
     model: str | None = None,
-    mode: StructuredMode = "tools",
+    mode: StructuredMode | None = None,
     timeout: float | None = None,
     initial_backoff_s: float = INITIAL_BACKOFF_S,
     temperature: float = 0.0,
@@ -98,6 +98,9 @@ async def structured(
     if not settings.enabled:
         raise StructuredOutputError("no LLM API key configured")
     model = model or settings.analyzer_model or settings.model
+    mode = mode or settings.structured_mode
+    if mode not in _MODES:
+        raise StructuredOutputError(f"unknown structured mode {mode!r}; use one of {sorted(_MODES)}")
     wire = to_openai_messages(messages)
     client = _instructor_client(shared_client(settings), mode)
     budget = timeout if timeout is not None else settings.timeout_s
@@ -144,3 +147,15 @@ async def structured(
                 ) from exc
             log.info("structured output: %s; retry %d in %.2fs", error.message, attempts, delay)
             await asyncio.sleep(delay)
+
+
+def usage_of(result: BaseModel) -> LLMUsage | None:
+    """Token usage behind a ``structured()`` result, summed over re-asks (None if unreported)."""
+    usage = getattr(result, "_total_usage", None)
+    if usage is None:
+        usage = getattr(getattr(result, "_raw_response", None), "usage", None)
+    if usage is None:
+        return None
+    prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
+    completion = int(getattr(usage, "completion_tokens", 0) or 0)
+    return LLMUsage(prompt, completion, int(getattr(usage, "total_tokens", 0) or prompt + completion))

@@ -7,8 +7,9 @@ import time
 import pytest
 from pydantic import BaseModel, Field
 
+from pilot.llm.prices import count_message_tokens
 from pilot.llm.schemas import StructuredOutputError
-from pilot.llm.structured import backoff_delay, structured
+from pilot.llm.structured import backoff_delay, structured, usage_of
 from pilot.settings import LLMSettings
 from tests.support.fake_openai import fail, hang, json, malformed, tool_call
 
@@ -47,6 +48,19 @@ async def test_success(fake_openai, mode):
         assert "confidence" in request.body["response_format"]["json_schema"]["schema"]["properties"]
     else:
         assert request.body["response_format"] == {"type": "json_object"}
+
+
+async def test_mode_from_settings_and_usage_summed_over_reasks(fake_openai):
+    fake_openai.script(json({**GOOD, "confidence": 3}), json(GOOD))
+    result = await structured(Triage, MESSAGES, settings=llm(fake_openai, structured_mode="json_schema"))
+    first, second = fake_openai.chat_requests()
+    assert second.body["response_format"]["type"] == "json_schema"
+    usage = usage_of(result)
+    # the fake server reports count_message_tokens(messages) per call; both calls are summed
+    assert usage.prompt_tokens == count_message_tokens(first.messages) + count_message_tokens(second.messages)
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+    with pytest.raises(StructuredOutputError):
+        await structured(Triage, MESSAGES, settings=llm(fake_openai, structured_mode="yaml"))
 
 
 async def test_default_responder_satisfies_the_schema_and_analyzer_model_is_used(fake_openai):
