@@ -458,3 +458,11 @@ def _pieces(text: str, size: int = 0) -> list[str]:
     if size:
         return [text[i:i + size] for i in range(0, len(text), size)]
     return _PIECE.findall(text)
+
+
+if __name__ == "__main__":  # run standalone: python -m tests.support.fake_openai [port]
+    import sys
+
+    import uvicorn
+
+    uvicorn.run(FakeOpenAI().app, host="127.0.0.1", port=int(sys.argv[1]) if len(sys.argv) > 1 else 8999)
