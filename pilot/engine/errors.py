@@ -1,0 +1,45 @@
+"""Engine errors: real node failures vs. control flow.
+
+- :class:`NodeError` is a node *failure*. ``retryable`` tells the retry policy whether another
+  attempt may succeed (timeouts, 429, 5xx, connection errors) or not (4xx, validation, template
+  errors); ``retry_after`` (seconds) is a server's hint (429/503 ``Retry-After``) that the policy
+  honours as a lower bound for the next delay.
+- :class:`NodeTimeout` is a retryable NodeError raised when a node exceeds its timeout.
+- :class:`RunCancelled` and :class:`RunDeadlineExceeded` are *not* NodeErrors: cancellation is not a
+  failure of the node, and the run deadline ends the whole run, so neither is ever retried nor
+  handled by ``on_error``.
+"""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base of the engine's own exceptions (never reaches HTTP directly)."""
+
+
+class NodeError(EngineError):
+    """A node failed. The message is shown to users (``node.failed.error``): keep secrets out."""
+
+    def __init__(self, message: str, *, retryable: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, retryable={self.retryable}, retry_after={self.retry_after})"
+
+
+class NodeTimeout(NodeError):
+    """The node did not finish within its timeout; retryable by default."""
+
+    def __init__(self, message: str, *, retryable: bool = True, retry_after: float | None = None) -> None:
+        super().__init__(message, retryable=retryable, retry_after=retry_after)
+
+
+class RunCancelled(EngineError):
+    """The run was cancelled (API cancel, shutdown); control flow, not a failure."""
+
+
+class RunDeadlineExceeded(EngineError):
+    """The whole-run deadline passed; the run ends ``failed`` with this message."""
