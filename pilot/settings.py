@@ -52,6 +52,15 @@ class RedisSettings(Struct, frozen=True):
     stream_maxlen: int = 10_000
     stream_ttl_s: int = 3600
     key_prefix: str = "pilot"
+    # Background runs (pilot.background): arq worker tuning and crash safety.
+    worker_max_jobs: int = 50  # concurrent runs per worker process
+    worker_poll_delay_s: float = 0.02  # arq queue poll interval: bounds time-to-first-event
+    job_timeout_s: float = 4000.0  # > engine.run_deadline_s: the run deadline ends runs first
+    heartbeat_s: float = 5.0  # a running execution's heartbeat_at is refreshed this often
+    stale_after_s: float = 30.0  # no heartbeat for this long: the worker is presumed dead
+    sweep_interval_s: float = 10.0  # how often a worker looks for stale executions
+    max_run_attempts: int = 3  # worker crashes survived before a run is failed
+    subscribe_block_s: float = 5.0  # XREAD BLOCK; the database is checked when a block times out
 
     @property
     def enabled(self) -> bool:
@@ -145,6 +154,14 @@ class Settings(Struct, frozen=True):
                 stream_maxlen=int(e.get("PILOT_STREAM_MAXLEN", "10000")),
                 stream_ttl_s=int(e.get("PILOT_STREAM_TTL_S", "3600")),
                 key_prefix=e.get("PILOT_REDIS_PREFIX", "pilot"),
+                worker_max_jobs=int(e.get("PILOT_WORKER_MAX_JOBS", "50")),
+                worker_poll_delay_s=float(e.get("PILOT_WORKER_POLL_DELAY_S", "0.02")),
+                job_timeout_s=float(e.get("PILOT_JOB_TIMEOUT_S", "4000")),
+                heartbeat_s=float(e.get("PILOT_HEARTBEAT_S", "5")),
+                stale_after_s=float(e.get("PILOT_STALE_AFTER_S", "30")),
+                sweep_interval_s=float(e.get("PILOT_SWEEP_INTERVAL_S", "10")),
+                max_run_attempts=int(e.get("PILOT_MAX_RUN_ATTEMPTS", "3")),
+                subscribe_block_s=float(e.get("PILOT_SUBSCRIBE_BLOCK_S", "5")),
             ),
             llm=LLMSettings(
                 api_key=e.get("OPENAI_API_KEY") or None,

@@ -1,0 +1,1 @@
+"""Background runs: arq worker, Redis Streams event bus, cross-process cancel, crash sweeper."""
