@@ -1,0 +1,257 @@
+"""``RedisStreamBus``: the EventBus on Redis Streams, so any API process can stream any run.
+
+Layout: one Redis Stream per event stream (``keys.stream(stream_id)``); each event is one
+``XADD`` whose entry id is ``<seq>-0``, so Redis itself refuses a second copy of a sequence
+number (a duplicate publish is a no-op, never a duplicate delivery). The stream is capped
+(``MAXLEN ~ stream_maxlen``) and expires ``stream_ttl_s`` after ``close_stream``; the database
+(``stream_events``) stays the source of truth for replay.
+
+Failure model — the bus never hangs and never loses an event a subscriber is owed:
+
+- ``publish`` is best effort: the single writer has already persisted the event, so when Redis
+  is unreachable the event is dropped from the live path (with a backoff so a dead Redis does
+  not cost every event a connect timeout) and subscribers recover it from the database.
+- ``subscribe`` reads with ``XREAD BLOCK`` from the last delivered id. A gap in the sequence
+  (an event whose publish was lost) is filled from the database before the later event is
+  yielded; when a block times out the database is checked too (a lost *terminal* event still
+  ends the stream); when Redis is unreachable the subscriber polls the database and retries
+  Redis with exponential backoff. Sequence numbers already delivered are always skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import sqlalchemy as sa
+from redis import exceptions as redis_errors
+from redis.asyncio import ConnectionPool, Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from pilot.background.keys import RedisKeys
+from pilot.core.codec import dumps, loads
+from pilot.db.models import StreamEventRow
+from pilot.events.schemas import StreamEvent
+from pilot.settings import RedisSettings
+
+log = logging.getLogger("pilot.background.bus")
+
+# How long a subscriber waits for the database to fill a hole in the sequence (the writer may
+# persist in small batches just after publishing) before it gives up on that event.
+GAP_WAIT_S = 5.0
+
+# What "Redis is unreachable" looks like through redis-py (connection refused/reset, timeouts).
+UNAVAILABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, ConnectionError, OSError, TimeoutError)
+
+PersistedReader = Callable[[str, int], Awaitable[list[StreamEvent]]]
+"""``(stream_id, after_seq) -> events with seq > after_seq in order`` (read from the database)."""
+
+
+def db_event_reader(sessions: async_sessionmaker[AsyncSession], limit: int = 1000) -> PersistedReader:
+    """A PersistedReader over the ``stream_events`` table (the bus's fallback and gap filler)."""
+
+    async def read(stream_id: str, after_seq: int) -> list[StreamEvent]:
+        query = (
+            sa.select(StreamEventRow.seq, StreamEventRow.event, StreamEventRow.data)
+            .where(StreamEventRow.stream_id == stream_id, StreamEventRow.seq > after_seq)
+            .order_by(StreamEventRow.seq)
+            .limit(limit)
+        )
+        async with sessions() as session:
+            rows = (await session.execute(query)).all()
+        return [StreamEvent(stream_id=stream_id, seq=seq, event=event, data=data) for seq, event, data in rows]
+
+    return read
+
+
+class RedisStreamBus:
+    """EventBus over Redis Streams (see the module docstring for the failure model)."""
+
+    def __init__(self, url: str, settings: RedisSettings, *, persisted: PersistedReader | None = None) -> None:
+        self._settings = settings
+        self._keys = RedisKeys(settings.key_prefix)
+        self._persisted = persisted
+        self._block_ms = max(int(settings.subscribe_block_s * 1000), 10)
+        # Publishes are short commands: fail fast so a dead Redis never stalls the executor.
+        self._pub = Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=1.0)
+        # Blocking reads hold a connection each; a separate pool keeps them off the publish path.
+        self._sub_pool = ConnectionPool.from_url(
+            url, socket_timeout=settings.subscribe_block_s + 5.0, socket_connect_timeout=1.0
+        )
+        self._sub = Redis(connection_pool=self._sub_pool)
+        self._down_until = 0.0
+        self._down_backoff = 0.0
+        self._closed = asyncio.Event()
+
+    # ------------------------------------------------------------------ publishing
+    async def publish(self, event: StreamEvent) -> None:
+        """XADD the event with id ``<seq>-0`` (capped); best effort when Redis is down."""
+        if time.monotonic() < self._down_until:
+            return  # Redis was just unreachable: subscribers read this event from the database
+        fields = {"e": event.event, "d": dumps(event.data)}
+        try:
+            await self._pub.xadd(
+                self._keys.stream(event.stream_id), fields, id=f"{event.seq}-0",
+                maxlen=self._settings.stream_maxlen, approximate=True,
+            )
+        except redis_errors.ResponseError as exc:
+            if "equal or smaller" in str(exc):  # this seq is already in the stream: idempotent
+                log.debug("duplicate publish of %s seq %s ignored", event.stream_id, event.seq)
+                return
+            log.warning("publish of %s seq %s refused by Redis: %s", event.stream_id, event.seq, exc)
+        except UNAVAILABLE as exc:
+            self._mark_down(exc)
+        else:
+            self._down_backoff = 0.0
+
+    def _mark_down(self, exc: BaseException) -> None:
+        self._down_backoff = min(max(self._down_backoff * 2, 0.2), 5.0)
+        self._down_until = time.monotonic() + self._down_backoff
+        log.warning("Redis unreachable (%s); live events go through the database for %.1fs",
+                    type(exc).__name__, self._down_backoff)
+
+    async def close_stream(self, stream_id: str) -> None:
+        """The stream has ended: expire it after ``stream_ttl_s`` and tell late subscribers."""
+        ttl = self._settings.stream_ttl_s
+        try:
+            async with self._pub.pipeline(transaction=False) as pipe:
+                pipe.expire(self._keys.stream(stream_id), ttl)
+                pipe.set(self._keys.stream_closed(stream_id), b"1", ex=ttl)
+                await pipe.execute()
+        except UNAVAILABLE as exc:
+            log.warning("could not close stream %s in Redis (%s); it ends with its terminal event",
+                        stream_id, type(exc).__name__)
+
+    # ------------------------------------------------------------------ subscribing
+    def subscribe(self, stream_id: str, after_seq: int = 0) -> "RedisSubscription":
+        """Events with seq > ``after_seq``, each exactly once and in order, until a terminal event.
+
+        Nothing needs registering at call time: the Redis Stream itself retains every event
+        (and the database everything older), so the reader starts from ``after_seq`` whenever
+        it is first iterated.
+        """
+        return RedisSubscription(self._read(stream_id, after_seq))
+
+    async def _read(self, stream_id: str, after_seq: int) -> AsyncIterator[StreamEvent]:
+        last = after_seq
+        backoff = 0.05
+        key = self._keys.stream(stream_id)
+        while not self._closed.is_set():
+            try:
+                reply = await self._sub.xread({key: f"{last}-0"}, count=500, block=self._block_ms)
+            except asyncio.CancelledError:
+                raise
+            except UNAVAILABLE as exc:
+                if self._closed.is_set():
+                    return
+                log.info("stream %s: Redis unreachable (%s), reading the database", stream_id, type(exc).__name__)
+                for event in await self._from_db(stream_id, last):
+                    yield event
+                    last = event.seq
+                    if event.terminal:
+                        return
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, 1.0)
+                continue
+            backoff = 0.05
+            if not reply:
+                # Block timed out: catch events whose publish never reached Redis.
+                for event in await self._from_db(stream_id, last):
+                    yield event
+                    last = event.seq
+                    if event.terminal:
+                        return
+                if await self._is_closed(stream_id) and not await self._from_db(stream_id, last):
+                    return
+                continue
+            for entry_id, fields in reply[0][1]:
+                seq = int(entry_id.split(b"-", 1)[0])
+                if seq <= last:
+                    continue
+                if seq > last + 1:  # a publish was lost: fill the hole from the database first
+                    async for event in self._fill_gap(stream_id, last, seq):
+                        yield event
+                        last = event.seq
+                event = StreamEvent(stream_id=stream_id, seq=seq, event=fields[b"e"].decode(), data=loads(fields[b"d"]))
+                yield event
+                last = seq
+                if event.terminal:
+                    return
+
+    async def _fill_gap(self, stream_id: str, last: int, upto: int) -> AsyncIterator[StreamEvent]:
+        """Yield events ``last < seq < upto`` from the database, waiting briefly for late writes."""
+        deadline = time.monotonic() + GAP_WAIT_S
+        while last < upto - 1:
+            for event in await self._from_db(stream_id, last):
+                if event.seq >= upto or event.seq != last + 1:
+                    break
+                yield event
+                last = event.seq
+            if last >= upto - 1 or time.monotonic() > deadline or self._closed.is_set():
+                break
+            await self._sleep(0.02)
+        if last < upto - 1:
+            log.warning("stream %s: events %d..%d could not be recovered", stream_id, last + 1, upto - 1)
+
+    async def _from_db(self, stream_id: str, after_seq: int) -> list[StreamEvent]:
+        if self._persisted is None:
+            return []
+        try:
+            return await self._persisted(stream_id, after_seq)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the database may be briefly down too; retry next round
+            log.warning("stream %s: database read failed: %s", stream_id, type(exc).__name__)
+            return []
+
+    async def _is_closed(self, stream_id: str) -> bool:
+        try:
+            return bool(await self._pub.exists(self._keys.stream_closed(stream_id)))
+        except UNAVAILABLE:
+            return False
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._closed.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+
+    # ------------------------------------------------------------------ lifecycle
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._pub.ping())
+        except UNAVAILABLE:
+            return False
+
+    async def aclose(self) -> None:
+        """End every subscription (their iterators return) and close the connections."""
+        self._closed.set()
+        await self._pub.aclose()
+        await self._sub.aclose()
+        await self._sub_pool.disconnect()
+
+
+class RedisSubscription:
+    """The iterator ``RedisStreamBus.subscribe`` returns (``async for`` / ``aclose`` / ``async with``)."""
+
+    __slots__ = ("_events",)
+
+    def __init__(self, events: AsyncIterator[StreamEvent]) -> None:
+        self._events = events
+
+    def __aiter__(self) -> "RedisSubscription":
+        return self
+
+    async def __anext__(self) -> StreamEvent:
+        return await self._events.__anext__()
+
+    async def aclose(self) -> None:
+        await self._events.aclose()  # type: ignore[attr-defined]
+
+    async def __aenter__(self) -> "RedisSubscription":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
