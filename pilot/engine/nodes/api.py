@@ -1,0 +1,100 @@
+"""The ``api`` node: one HTTP request through the outbound guard.
+
+``url``, ``headers``, ``query`` and ``body`` are jinja2 templates rendered in the sandbox. A body
+that renders to valid JSON is sent as ``application/json`` unless a Content-Type is given.
+Output: ``{status, headers, body}`` with a safe subset of response headers (no cookies) and the
+body parsed when the response is JSON, else text.
+
+Errors: 4xx → non-retryable (the request is wrong), 408/429/5xx, timeouts and connection
+errors → retryable (429/503 pass ``Retry-After`` on to the retry policy); a refused destination
+or an oversized response → non-retryable.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from pilot.engine.errors import NodeError, NodeTimeout
+from pilot.engine.net import OutboundError, retry_after_seconds
+from pilot.engine.nodes.rendering import render_field
+from pilot.workflows.model import ApiConfig
+
+SAFE_RESPONSE_HEADERS = frozenset(
+    {
+        "content-type", "content-length", "content-language", "etag", "last-modified", "location",
+        "retry-after", "cache-control", "date", "link", "x-request-id", "x-ratelimit-limit",
+        "x-ratelimit-remaining", "x-ratelimit-reset",
+    }
+)
+
+
+def _where(url: str) -> str:
+    """Host and path only: query strings often carry API keys, which must not reach events/logs."""
+    u = httpx.URL(url)
+    return f"{u.scheme}://{u.netloc.decode()}{u.path}"
+
+
+def _decode_body(response: httpx.Response, method: str) -> Any:
+    if method == "HEAD" or not response.content:
+        return None
+    if "json" in response.headers.get("content-type", "").lower():
+        try:
+            return response.json()
+        except ValueError:
+            pass
+    return response.text
+
+
+class ApiRunner:
+    """Runs ``api`` nodes with ``ctx.services.http`` (a :class:`pilot.engine.net.GuardedHttp`)."""
+
+    node_type = "api"
+
+    async def run(self, ctx) -> dict[str, Any]:
+        config: ApiConfig = ctx.node.config
+        scope = ctx.scope
+        url = render_field(config.url, scope, "url").strip()
+        if not url.lower().startswith(("http://", "https://")):
+            raise NodeError(f"url must be an absolute http(s) URL, got {url[:100]!r}")
+        headers = {k: render_field(v, scope, f"headers.{k}").strip() for k, v in config.headers.items()}
+        params = {k: render_field(v, scope, f"query.{k}") for k, v in config.query.items()}
+        content: bytes | None = None
+        if config.body is not None and config.method not in ("GET", "HEAD"):
+            body = render_field(config.body, scope, "body")
+            content = body.encode()
+            if not any(k.lower() == "content-type" for k in headers):
+                try:
+                    json.loads(body)
+                    headers["Content-Type"] = "application/json"
+                except ValueError:
+                    headers["Content-Type"] = "text/plain; charset=utf-8"
+        where = _where(url)
+        try:
+            response = await ctx.services.http.request(
+                config.method, url, headers=headers, params=params or None, content=content,
+                timeout_s=config.timeout_s,
+            )
+        except OutboundError as exc:
+            raise NodeError(str(exc)) from exc
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            raise NodeTimeout(f"{config.method} {where} timed out after {config.timeout_s:g}s") from exc
+        except httpx.TooManyRedirects as exc:
+            raise NodeError(f"{config.method} {where}: too many redirects") from exc
+        except httpx.InvalidURL as exc:
+            raise NodeError(f"invalid url: {exc}") from exc
+        except httpx.TransportError as exc:  # connection refused/reset, protocol errors
+            raise NodeError(f"{config.method} {where} failed: {type(exc).__name__}: {exc}", retryable=True) from exc
+        status = response.status_code
+        if status >= 400:
+            snippet = response.text[:300].strip()
+            message = f"{config.method} {where} answered {status}" + (f": {snippet}" if snippet else "")
+            retryable = status in (408, 425, 429) or status >= 500
+            raise NodeError(message, retryable=retryable, retry_after=retry_after_seconds(response.headers) if retryable else None)
+        return {
+            "status": status,
+            "headers": {k: v for k, v in response.headers.items() if k.lower() in SAFE_RESPONSE_HEADERS},
+            "body": _decode_body(response, config.method),
+        }
