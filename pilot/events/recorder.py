@@ -1,0 +1,170 @@
+"""The single writer of one stream: assigns ``seq``, publishes to the bus, persists in order.
+
+Hot path: :meth:`EventRecorder.emit_nowait` is synchronous — it numbers the event, hands it to
+the bus (the in-memory bus fans out synchronously; other buses get it through one ordered
+publisher task) and appends it to a write-behind buffer. A flusher task writes buffered events to
+``stream_events`` in seq order, many rows per INSERT, so the scheduler never waits on the
+database per event. Nothing is lost: until an event is in the database the bus still retains it
+(see :mod:`pilot.events.bus`), and :meth:`aclose` flushes everything before returning.
+Each (stream_id, seq) row is written exactly once (it is the primary key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from pilot.db.models import StreamEventRow
+from pilot.events.schemas import StreamEvent
+
+log = logging.getLogger("pilot.events")
+
+_INSERT = sa.insert(StreamEventRow)
+
+
+class EventRecorder:
+    """Numbers, publishes and persists the events of one stream. Not shared between streams."""
+
+    def __init__(
+        self,
+        stream_id: str,
+        *,
+        bus: Any,
+        sessions: async_sessionmaker[AsyncSession] | None,
+        start_seq: int = 0,
+        batch_delay_s: float = 0.005,
+    ) -> None:
+        self.stream_id = stream_id
+        self.seq = start_seq
+        self._bus = bus
+        self._sessions = sessions
+        self._batch_delay_s = batch_delay_s
+        self._pending: list[StreamEvent] = []
+        self._persisted = start_seq  # highest seq known to be in the database
+        self._written = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._publish_sync = getattr(bus, "publish_nowait", None)
+        self._outbox: asyncio.Queue[StreamEvent] | None = None
+        self._publisher: asyncio.Task | None = None
+        if self._publish_sync is None and bus is not None:
+            self._outbox = asyncio.Queue()
+            self._publisher = asyncio.create_task(self._publish_loop(), name=f"publish:{stream_id}")
+        self._flusher = asyncio.create_task(self._flush_loop(), name=f"persist:{stream_id}") if sessions else None
+
+    @classmethod
+    async def resume(cls, stream_id: str, *, bus: Any, sessions: async_sessionmaker[AsyncSession], **kw: Any) -> "EventRecorder":
+        """A writer continuing an existing stream (another process ran part of it): seq goes on
+        after the highest seq already persisted or retained by the bus."""
+        async with sessions() as session:
+            db_last = await session.scalar(
+                sa.select(sa.func.max(StreamEventRow.seq)).where(StreamEventRow.stream_id == stream_id)
+            )
+        bus_last = 0
+        last_seq = getattr(bus, "last_seq", None)
+        if last_seq is not None:
+            value = last_seq(stream_id)
+            bus_last = (await value) if asyncio.iscoroutine(value) else value
+        return cls(stream_id, bus=bus, sessions=sessions, start_seq=max(db_last or 0, bus_last or 0), **kw)
+
+    # ------------------------------------------------------------------ writing
+
+    def emit_nowait(self, event: str, data: dict[str, Any]) -> StreamEvent:
+        """Record one event without waiting (ordering is the call order)."""
+        if self._closing:
+            raise RuntimeError(f"stream {self.stream_id} is closed")
+        self.seq += 1
+        item = StreamEvent(self.stream_id, self.seq, event, data)
+        if self._publish_sync is not None:
+            self._publish_sync(item)
+        elif self._outbox is not None:
+            self._outbox.put_nowait(item)
+        if self._flusher is not None:
+            self._pending.append(item)
+            self._wake.set()
+        return item
+
+    async def emit(self, event: str, data: dict[str, Any]) -> StreamEvent:
+        return self.emit_nowait(event, data)
+
+    async def flush(self) -> None:
+        """Wait until every event recorded so far is published and persisted."""
+        if self._outbox is not None:
+            await self._outbox.join()
+        if self._sessions is None:
+            return
+        target = self.seq
+        while self._persisted < target and self._flusher is not None and not self._flusher.done():
+            self._written.clear()
+            self._wake.set()
+            await self._written.wait()
+        if self._pending:  # flusher gone (cancelled): write here
+            await self._write(self._take())
+
+    async def aclose(self, *, close_stream: bool = True) -> None:
+        """Flush, stop the background tasks and (by default) close the stream on the bus."""
+        try:
+            await self.flush()
+        finally:
+            self._closing = True
+            for task in (self._flusher, self._publisher):
+                if task is not None:
+                    task.cancel()
+            await asyncio.gather(*(t for t in (self._flusher, self._publisher) if t), return_exceptions=True)
+            if self._pending:
+                await self._write(self._take())
+            if close_stream and self._bus is not None:
+                await self._bus.close_stream(self.stream_id)
+
+    # ------------------------------------------------------------------ background
+
+    def _take(self) -> list[StreamEvent]:
+        batch, self._pending = self._pending, []
+        return batch
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._batch_delay_s:
+                await asyncio.sleep(self._batch_delay_s)  # let a burst accumulate into one INSERT
+            batch = self._take()
+            if batch:
+                await self._write(batch)
+
+    async def _write(self, batch: list[StreamEvent]) -> None:
+        rows = [{"stream_id": e.stream_id, "seq": e.seq, "event": e.event, "data": e.data} for e in batch]
+        for attempt in range(5):
+            try:
+                async with self._sessions() as session:  # type: ignore[misc]
+                    await session.execute(_INSERT, rows)
+                    await session.commit()
+                self._persisted = max(self._persisted, batch[-1].seq)
+                self._written.set()
+                return
+            except asyncio.CancelledError:
+                # Shutting down mid-write: keep the batch so aclose() can write it.
+                self._pending[:0] = batch
+                raise
+            except Exception as exc:  # a transient DB error must not lose events: retry, then log
+                if attempt == 4:
+                    log.error("could not persist %d events of %s: %s", len(batch), self.stream_id, exc)
+                    self._persisted = max(self._persisted, batch[-1].seq)  # given up: don't hang flush()
+                    self._written.set()
+                    return
+                await asyncio.sleep(0.05 * 2**attempt)
+
+    async def _publish_loop(self) -> None:
+        assert self._outbox is not None
+        while True:
+            item = await self._outbox.get()
+            try:
+                await self._bus.publish(item)
+            except Exception as exc:  # the DB copy still serves replays
+                log.warning("publish failed for %s seq %s: %s", item.stream_id, item.seq, exc)
+            finally:
+                self._outbox.task_done()

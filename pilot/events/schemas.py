@@ -1,0 +1,127 @@
+"""Stream events and the typed run-event payloads (DESIGN.md "SSE events").
+
+A :class:`StreamEvent` is what travels on the bus, is stored in ``stream_events`` and is sent as
+one SSE message (``id: seq``, ``event: event``, ``data: json(data)``). ``seq`` is 1, 2, 3… per
+stream, assigned by the stream's single writer (:class:`pilot.events.recorder.EventRecorder`).
+
+Run payloads are a msgspec tagged union on the event name (``RunEvent``); ``payload_data`` turns
+one into the ``data`` dict and ``decode_run_event`` parses one back (clients, tests).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Union
+
+import msgspec
+from msgspec import Struct
+
+RUN_FINISHED = "run.finished"
+MESSAGE_FINISHED = "message.finished"  # the chat stream's terminal event (pilot/chat/events.py)
+TERMINAL_EVENTS: frozenset[str] = frozenset({RUN_FINISHED, MESSAGE_FINISHED})
+
+RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+TERMINAL_RUN_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+
+
+class StreamEvent(Struct, frozen=True):
+    """One event of one stream (an execution ``exe_…`` or a chat message)."""
+
+    stream_id: str
+    seq: int
+    event: str
+    data: dict[str, Any]
+
+    @property
+    def terminal(self) -> bool:
+        return self.event in TERMINAL_EVENTS
+
+
+# ------------------------------------------------------------------ run event payloads
+
+
+class _Payload(Struct, frozen=True, tag_field="event", omit_defaults=False):
+    pass
+
+
+class RunStarted(_Payload, tag="run.started"):
+    execution_id: str
+    workflow_id: str
+    input_data: dict[str, Any] = {}
+
+
+class NodeStarted(_Payload, tag="node.started"):
+    node_id: str
+    node_type: str
+    attempt: int = 1
+
+
+class NodeDelta(_Payload, tag="node.delta"):
+    node_id: str
+    text: str
+
+
+class NodeRetry(_Payload, tag="node.retry"):
+    node_id: str
+    attempt: int  # the attempt that is about to start
+    error: str
+    delay_s: float
+
+
+class NodeFallback(_Payload, tag="node.fallback"):
+    node_id: str
+    from_model: str
+    to_model: str
+
+
+class NodeFinished(_Payload, tag="node.finished"):
+    node_id: str
+    status: Literal["succeeded", "skipped"]
+    output: Any = None
+    elapsed_ms: float = 0.0
+    usage: dict[str, Any] = {}
+
+
+class NodeFailed(_Payload, tag="node.failed"):
+    node_id: str
+    error: str
+
+
+class RunFinished(_Payload, tag="run.finished"):
+    status: Literal["succeeded", "failed", "cancelled"]
+    outputs: dict[str, Any] | None = None
+    error: str | None = None
+    elapsed_ms: float = 0.0
+    usage: dict[str, Any] = {}
+
+
+RunEvent = Union[RunStarted, NodeStarted, NodeDelta, NodeRetry, NodeFallback, NodeFinished, NodeFailed, RunFinished]
+RUN_EVENT_TYPES: dict[str, type[_Payload]] = {cls.__struct_config__.tag: cls for cls in RunEvent.__args__}  # type: ignore[attr-defined]
+
+
+def event_name(payload: _Payload) -> str:
+    return payload.__struct_config__.tag  # type: ignore[return-value]
+
+
+def payload_data(payload: _Payload) -> dict[str, Any]:
+    """The ``data`` dict of a typed payload (its fields, without the tag)."""
+    data = msgspec.to_builtins(payload)
+    data.pop("event", None)
+    return data
+
+
+def check_run_event(event: str, data: dict[str, Any]) -> None:
+    """Raise ``msgspec.ValidationError`` if ``data`` is not a valid payload for run event ``event``."""
+    cls = RUN_EVENT_TYPES.get(event)
+    if cls is None:
+        raise msgspec.ValidationError(f"unknown run event {event!r}")
+    msgspec.convert(data, cls)
+
+
+_run_event_decoder = msgspec.json.Decoder(RunEvent)
+
+
+def decode_run_event(event: str, data: dict[str, Any] | bytes | str) -> RunEvent:
+    """Parse one run event (``data`` as dict or JSON text) into its typed payload."""
+    if isinstance(data, (bytes, str)):
+        data = msgspec.json.decode(data)
+    return msgspec.convert({**data, "event": event}, RunEvent)  # type: ignore[arg-type]
