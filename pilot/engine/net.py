@@ -32,6 +32,7 @@ import asyncio
 import ipaddress
 import math
 import socket
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -273,13 +274,21 @@ class _CappedStream(httpx.AsyncByteStream):
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx transport using :class:`GuardedBackend` and capping response bodies."""
 
-    def __init__(self, policy: AccessPolicy, *, max_response_bytes: int, resolver: Resolver | None = None) -> None:
+    def __init__(
+        self,
+        policy: AccessPolicy,
+        *,
+        max_response_bytes: int,
+        resolver: Resolver | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         super().__init__(trust_env=False)
         self.max_response_bytes = max_response_bytes
         # httpx does not expose httpcore's network_backend parameter: replace the pool the parent
         # built (no connections yet) with one that connects through the guarded backend.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            # trust_env here only means SSL_CERT_FILE/SSL_CERT_DIR (internal CAs); proxies stay off.
+            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=True),
             max_connections=20,
             max_keepalive_connections=10,
             keepalive_expiry=5.0,
@@ -312,14 +321,18 @@ class GuardedHttp:
         settings: EngineSettings,
         *,
         resolver: Resolver | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.policy = AccessPolicy(allow_private=settings.http_allow_private, allowlist=settings.http_allowlist)
         self.max_response_bytes = settings.http_max_response_bytes
         self._resolver = resolver
+        self._ssl_context = ssl_context
 
     def client(self, *, timeout_s: float = 30.0, max_redirects: int = MAX_REDIRECTS) -> httpx.AsyncClient:
         """A new client; use it as ``async with``. Redirects are followed, each hop guarded."""
-        transport = GuardedTransport(self.policy, max_response_bytes=self.max_response_bytes, resolver=self._resolver)
+        transport = GuardedTransport(
+            self.policy, max_response_bytes=self.max_response_bytes, resolver=self._resolver, ssl_context=self._ssl_context
+        )
         return httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(timeout_s),

@@ -120,3 +120,58 @@ async def test_total_deadline(servers) -> None:
     with pytest.raises((TimeoutError, httpx.TimeoutException)):
         await _guard(_hostport(a_url)).request("GET", f"{a_url}/slow?s=3", timeout_s=0.3)
     assert loop.time() - started < 2
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory):
+    """An HTTPS server on 127.0.0.1 with a self-signed certificate for ``pinned.test``."""
+    import http.server
+    import shutil
+    import ssl
+    import subprocess
+    import threading
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl CLI not available")
+    d = tmp_path_factory.mktemp("tls")
+    cert, key = d / "cert.pem", d / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
+         "-subj", "/CN=pinned.test", "-addext", "subjectAltName=DNS:pinned.test"],
+        check=True, capture_output=True,
+    )
+    seen: list[str] = []
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert, key)
+    server_ctx.sni_callback = lambda _sock, name, _ctx: seen.append(name)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    httpd.socket = server_ctx.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    client_ctx = ssl.create_default_context(cafile=str(cert))
+    yield httpd.server_address[1], client_ctx, seen
+    httpd.shutdown()
+
+
+async def test_tls_keeps_sni_and_hostname_check_while_pinned(tls_server) -> None:
+    port, client_ctx, seen = tls_server
+
+    async def resolver(host: str) -> list[str]:
+        return ["127.0.0.1"]
+
+    guard = GuardedHttp(EngineSettings(http_allowlist=["127.0.0.0/8"]), resolver=resolver, ssl_context=client_ctx)
+    response = await guard.request("GET", f"https://pinned.test:{port}/")
+    assert response.text == "ok" and seen[-1] == "pinned.test"
+    # Same pinned address, different name: the certificate check still applies to the name.
+    with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+        await guard.request("GET", f"https://other.test:{port}/")
