@@ -1,0 +1,122 @@
+"""HTTP API of workflows: ``/api/workflows`` (workspace-scoped CRUD, versions, validate, publish).
+
+Handlers only translate HTTP to :class:`~pilot.workflows.service.WorkflowService` calls; all
+rules (validation, versioning, tenancy) live in the service so other domains share them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from litestar import Controller, delete, get, post, put
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+
+from pilot.dependencies import CurrentWorkspace, DbSession
+from pilot.workflows.model import Workflow, WorkflowStatus
+from pilot.workflows.schemas import (
+    GraphBody,
+    Order,
+    OrderBy,
+    WorkflowCreate,
+    WorkflowPage,
+    WorkflowQuery,
+    WorkflowUpdate,
+    WorkflowVersion,
+    WorkflowVersionPage,
+)
+from pilot.workflows.service import WorkflowService
+from pilot.workflows.validation import ValidationReport, validate_data
+
+Limit = Annotated[int, Parameter(ge=1, le=200, description="page size (1..200)")]
+Offset = Annotated[int, Parameter(ge=0)]
+VersionNumber = Annotated[int, Parameter(ge=1)]
+
+
+class WorkflowController(Controller):
+    """Create, list, read, update (versioned), delete, validate and publish workflows."""
+
+    path = "/api/workflows"
+    tags = ("workflows",)
+
+    @post("/")
+    async def create_workflow(self, data: JSONBody[WorkflowCreate], db: DbSession, workspace: CurrentWorkspace) -> Workflow:
+        """Create a workflow (version 1, draft). 422 lists every problem of an invalid graph."""
+        service = WorkflowService(db, workspace.id)
+        return await service.create(
+            name=data.name, description=data.description, template_id=data.template_id, graph=data.graph_data()
+        )
+
+    @get("/")
+    async def list_workflows(
+        self,
+        db: DbSession,
+        workspace: CurrentWorkspace,
+        limit: FromQuery[Limit] = 50,
+        offset: FromQuery[Offset] = 0,
+        order_by: FromQuery[OrderBy] = "updated_at",
+        order: FromQuery[Order] = "desc",
+        status: FromQuery[WorkflowStatus | None] = None,
+        template_id: FromQuery[str | None] = None,
+        name: FromQuery[Annotated[str | None, Parameter(description="case-insensitive substring of the name")]] = None,
+        created_after: FromQuery[datetime | None] = None,
+        created_before: FromQuery[datetime | None] = None,
+        updated_after: FromQuery[datetime | None] = None,
+        updated_before: FromQuery[datetime | None] = None,
+    ) -> WorkflowPage:
+        """List the workspace's workflows: filters, ``order_by``/``order`` and ``limit``/``offset``."""
+        query = WorkflowQuery(
+            limit=limit, offset=offset, order_by=order_by, order=order, status=status, template_id=template_id,
+            name=name, created_after=created_after, created_before=created_before,
+            updated_after=updated_after, updated_before=updated_before,
+        )
+        return await WorkflowService(db, workspace.id).list(query)
+
+    @post("/validate", status_code=200)
+    async def validate_body(self, data: JSONBody[GraphBody], workspace: CurrentWorkspace) -> ValidationReport:
+        """Validate a graph without saving it (200 with the report, valid or not)."""
+        return validate_data({"nodes": data.nodes, "edges": data.edges, "settings": data.settings or {}})[1]
+
+    @get("/{workflow_id:str}")
+    async def get_workflow(self, workflow_id: FromPath[str], db: DbSession, workspace: CurrentWorkspace) -> Workflow:
+        return await WorkflowService(db, workspace.id).get(workflow_id)
+
+    @put("/{workflow_id:str}")
+    async def update_workflow(
+        self, workflow_id: FromPath[str], data: JSONBody[WorkflowUpdate], db: DbSession, workspace: CurrentWorkspace
+    ) -> Workflow:
+        """Update fields; a published workflow gets a new draft version (the published one stays)."""
+        return await WorkflowService(db, workspace.id).update(
+            workflow_id, name=data.name, description=data.description, template_id=data.template_id,
+            nodes=data.nodes, edges=data.edges, settings=data.settings, base_version=data.base_version,
+        )
+
+    @delete("/{workflow_id:str}")
+    async def delete_workflow(self, workflow_id: FromPath[str], db: DbSession, workspace: CurrentWorkspace) -> None:
+        """Delete the workflow, its versions and its executions (204)."""
+        await WorkflowService(db, workspace.id).delete(workflow_id)
+
+    @post("/{workflow_id:str}/validate", status_code=200)
+    async def validate_workflow(self, workflow_id: FromPath[str], db: DbSession, workspace: CurrentWorkspace) -> ValidationReport:
+        """Validate the stored graph: problems and parallel levels (200 even when invalid)."""
+        return await WorkflowService(db, workspace.id).validate(workflow_id)
+
+    @post("/{workflow_id:str}/publish", status_code=200)
+    async def publish_workflow(self, workflow_id: FromPath[str], db: DbSession, workspace: CurrentWorkspace) -> Workflow:
+        """Freeze the current version (422 if the graph is invalid); later updates start a new draft."""
+        return await WorkflowService(db, workspace.id).publish(workflow_id)
+
+    @get("/{workflow_id:str}/versions")
+    async def list_versions(
+        self, workflow_id: FromPath[str], db: DbSession, workspace: CurrentWorkspace,
+        limit: FromQuery[Limit] = 50, offset: FromQuery[Offset] = 0,
+    ) -> WorkflowVersionPage:
+        """Every saved version, newest first."""
+        return await WorkflowService(db, workspace.id).versions(workflow_id, limit=limit, offset=offset)
+
+    @get("/{workflow_id:str}/versions/{version:int}")
+    async def get_version(
+        self, workflow_id: FromPath[str], version: FromPath[VersionNumber], db: DbSession, workspace: CurrentWorkspace
+    ) -> WorkflowVersion:
+        return await WorkflowService(db, workspace.id).get_version(workflow_id, version)
+
