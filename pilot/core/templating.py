@@ -203,3 +203,24 @@ def undeclared_names(src: str, *, expression: bool = False) -> set[str]:
         return meta.find_undeclared_variables(_ast(src, expression))
     except jinja2.TemplateSyntaxError:
         return set()
+
+
+def resolve(src: str, context: dict[str, Any]) -> Any:
+    """Resolve a *value field* (outputs, loop items, tool arguments).
+
+    - exactly one ``{{ expr }}`` block → the expression's native value (lists stay lists);
+    - other text containing ``{{``/``{%`` → the rendered string;
+    - plain text → itself (a literal).
+    """
+    if is_expression(src):
+        return evaluate(src, context)
+    if "{{" in src or "{%" in src:
+        return render(src, context)
+    return src
+
+
+def value_syntax_error(src: str) -> str | None:
+    """Syntax check matching :func:`resolve`'s interpretation of ``src``."""
+    if is_expression(src):
+        return syntax_error(src, expression=True)
+    return syntax_error(src)

@@ -1,0 +1,354 @@
+"""Workflow graph validation: one place that says whether a graph can run, and why not.
+
+Every problem names the nodes/edges involved. Checks: node decoding (unknown types, missing or
+ill-typed config), duplicate ids, dangling edges, cycles (the cycle is printed), condition
+handles, inputs/outputs present, reachability from an ``input``, jinja2 syntax of templated
+fields, and ``nodes.<id>`` references to nodes that are not upstream. Loop bodies are checked
+recursively; their nodes may reference body ancestors and the loop node's own ancestors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import msgspec
+import networkx as nx
+from msgspec import Struct
+
+from pilot.core.errors import GraphValidationError
+from pilot.core.templating import referenced_nodes, syntax_error, value_syntax_error
+from pilot.workflows.model import (
+    NODE_CLASSES,
+    ApiNode,
+    ConditionNode,
+    Edge,
+    KnowledgeNode,
+    LlmNode,
+    LoopNode,
+    Node,
+    OutputNode,
+    ToolNode,
+    WorkflowGraph,
+    WorkflowSettings,
+    node_type,
+)
+
+
+class Problem(Struct, frozen=True):
+    """One reason a graph is invalid. ``code`` is stable; ``message`` is for humans."""
+
+    code: str
+    message: str
+    node_ids: list[str] = []
+    edge_ids: list[str] = []
+
+
+class ValidationReport(Struct, frozen=True):
+    valid: bool
+    problems: list[Problem]
+    levels: list[list[str]] = []
+
+
+# ---------------------------------------------------------------- decoding
+
+
+def decode_graph(data: Any) -> tuple[WorkflowGraph | None, list[Problem]]:
+    """Decode raw data into a WorkflowGraph, decoding each node on its own so that every bad
+    node is reported by id (msgspec alone would stop at the first error).
+
+    With problems, the returned graph (if any) is *partial*: it holds the nodes and edges that
+    decoded, so graph-level checks can still report what they can."""
+    if isinstance(data, WorkflowGraph):
+        return data, []
+    if not isinstance(data, dict):
+        return None, [Problem("invalid_graph", "workflow graph must be an object with 'nodes' and 'edges'")]
+    problems: list[Problem] = []
+    raw_nodes = data.get("nodes")
+    if not isinstance(raw_nodes, list):
+        return None, [Problem("invalid_graph", "'nodes' must be a list of node objects")]
+    nodes = [n for n in (_decode_node(raw, i, problems) for i, raw in enumerate(raw_nodes)) if n is not None]
+    raw_edges = data.get("edges", [])
+    edges: list[Edge] = []
+    if not isinstance(raw_edges, list):
+        problems.append(Problem("invalid_graph", "'edges' must be a list of edge objects"))
+    else:
+        for i, raw in enumerate(raw_edges):
+            try:
+                edges.append(msgspec.convert(raw, Edge))
+            except msgspec.ValidationError as exc:
+                eid = raw.get("id") if isinstance(raw, dict) else None
+                problems.append(Problem("invalid_edge", f"edge #{i} ({eid or 'no id'}): {exc}", edge_ids=[str(eid)] if eid else []))
+    try:
+        settings = msgspec.convert(data.get("settings") or {}, WorkflowSettings)
+    except msgspec.ValidationError as exc:
+        problems.append(Problem("invalid_settings", f"settings: {exc}"))
+        settings = WorkflowSettings()
+    return WorkflowGraph(nodes=nodes, edges=edges, settings=settings), problems
+
+
+def _decode_node(raw: Any, index: int, problems: list[Problem]) -> Node | None:
+    if not isinstance(raw, dict):
+        problems.append(Problem("invalid_node", f"node #{index} must be an object"))
+        return None
+    nid = raw.get("id")
+    label = f"node '{nid}'" if isinstance(nid, str) else f"node #{index}"
+    ntype = raw.get("type")
+    if ntype not in NODE_CLASSES:
+        problems.append(
+            Problem(
+                "unknown_node_type",
+                f"{label} has unknown type {ntype!r}; expected one of: {', '.join(NODE_CLASSES)}",
+                node_ids=[nid] if isinstance(nid, str) else [],
+            )
+        )
+        return None
+    try:
+        return msgspec.convert(raw, NODE_CLASSES[ntype])
+    except msgspec.ValidationError as exc:
+        code = "missing_config" if "missing required field" in str(exc).lower() else "invalid_config"
+        problems.append(Problem(code, f"{label} ({ntype}): {exc}", node_ids=[nid] if isinstance(nid, str) else []))
+        return None
+
+
+# ---------------------------------------------------------------- graph helpers
+
+
+def to_digraph(graph: WorkflowGraph) -> nx.DiGraph:
+    """Nodes keyed by id (attribute ``node``); edges carry ``id`` and ``source_handle``.
+    Dangling edges are left out (validation reports them)."""
+    g = nx.DiGraph()
+    for node in graph.nodes:
+        g.add_node(node.id, node=node)
+    for edge in graph.edges:
+        if edge.source in g and edge.target in g:
+            g.add_edge(edge.source, edge.target, id=edge.id, source_handle=edge.source_handle)
+    return g
+
+
+def parallel_levels(graph: WorkflowGraph) -> list[list[str]]:
+    """Topological generations: nodes in one level can run concurrently. [] if cyclic."""
+    g = to_digraph(graph)
+    try:
+        return [sorted(level) for level in nx.topological_generations(g)]
+    except nx.NetworkXUnfeasible:
+        return []
+
+
+def iter_all_nodes(graph: WorkflowGraph | Any) -> Iterator[Node]:
+    """Every node, including those inside loop bodies (depth first)."""
+    for node in graph.nodes:
+        yield node
+        if isinstance(node, LoopNode):
+            yield from iter_all_nodes(node.config.body)
+
+
+# ---------------------------------------------------------------- validation
+
+
+def validate_graph(graph: WorkflowGraph) -> ValidationReport:
+    """Run every check on a decoded graph."""
+    problems: list[Problem] = []
+    all_ids: dict[str, int] = {}
+    for node in iter_all_nodes(graph):
+        all_ids[node.id] = all_ids.get(node.id, 0) + 1
+    for nid, count in all_ids.items():
+        if count > 1:
+            problems.append(Problem("duplicate_node_id", f"node id '{nid}' is used {count} times", node_ids=[nid]))
+    g = _check_level(graph, problems, outer_ancestors=set(), top_level=True, where="")
+    levels = [] if problems else [sorted(level) for level in nx.topological_generations(g)]
+    return ValidationReport(valid=not problems, problems=problems, levels=levels)
+
+
+def _check_level(graph: Any, problems: list[Problem], *, outer_ancestors: set[str], top_level: bool, where: str) -> nx.DiGraph:
+    nodes = {n.id: n for n in graph.nodes}
+    g = to_digraph(graph)
+    _check_edges(graph, nodes, problems, where)
+    acyclic = _check_cycles(g, problems, where)
+    inputs = [n.id for n in graph.nodes if node_type(n) == "input"]
+    if top_level:
+        if not inputs:
+            problems.append(Problem("missing_input", "the workflow has no 'input' node"))
+        if not any(isinstance(n, OutputNode) for n in graph.nodes):
+            problems.append(Problem("missing_output", "the workflow has no 'output' node"))
+        if inputs:
+            reachable = set(inputs).union(*(nx.descendants(g, i) for i in inputs))
+            unreachable = sorted(set(nodes) - reachable)
+            if unreachable:
+                problems.append(
+                    Problem("unreachable", f"{where}nodes unreachable from an input: {', '.join(unreachable)}", node_ids=unreachable)
+                )
+        for nid in inputs:
+            if g.in_degree(nid):
+                problems.append(Problem("input_has_incoming", f"input node '{nid}' cannot have incoming edges", node_ids=[nid]))
+    else:
+        if not graph.nodes:
+            problems.append(Problem("empty_loop_body", f"{where}loop body has no nodes"))
+        for nid in inputs:
+            problems.append(Problem("input_in_loop", f"{where}input node '{nid}' is not allowed inside a loop body", node_ids=[nid]))
+    for node in graph.nodes:
+        # With a cycle "upstream" is meaningless; only syntax is checked (the cycle is reported).
+        ancestors = nx.ancestors(g, node.id) | outer_ancestors if acyclic else None
+        _check_templates(node, ancestors, problems, where)
+        if isinstance(node, LoopNode):
+            body_outer = (nx.ancestors(g, node.id) if acyclic else set()) | outer_ancestors
+            _check_level(node.config.body, problems, outer_ancestors=body_outer, top_level=False, where=f"in loop '{node.id}': ")
+    return g
+
+
+def _check_edges(graph: Any, nodes: dict[str, Node], problems: list[Problem], where: str) -> None:
+    seen_ids: set[str] = set()
+    seen_pairs: set[tuple[str, str, str | None]] = set()
+    for edge in graph.edges:
+        if edge.id in seen_ids:
+            problems.append(Problem("duplicate_edge_id", f"{where}edge id '{edge.id}' is used more than once", edge_ids=[edge.id]))
+        seen_ids.add(edge.id)
+        missing = [end for end in (edge.source, edge.target) if end not in nodes]
+        if missing:
+            problems.append(
+                Problem(
+                    "dangling_edge",
+                    f"{where}edge '{edge.id}' ({edge.source} → {edge.target}) refers to unknown node(s): {', '.join(missing)}",
+                    node_ids=missing,
+                    edge_ids=[edge.id],
+                )
+            )
+            continue
+        pair = (edge.source, edge.target, edge.source_handle)
+        if pair in seen_pairs:
+            problems.append(Problem("duplicate_edge", f"{where}edge '{edge.id}' duplicates another {edge.source} → {edge.target} edge", edge_ids=[edge.id]))
+        seen_pairs.add(pair)
+        source = nodes[edge.source]
+        if isinstance(source, ConditionNode):
+            handles = [c.id for c in source.config.cases] + [source.config.else_]
+            if edge.source_handle not in handles:
+                problems.append(
+                    Problem(
+                        "bad_source_handle",
+                        f"{where}edge '{edge.id}' leaves condition '{source.id}' through "
+                        f"{edge.source_handle!r}, which is not one of its cases: {', '.join(handles)}",
+                        node_ids=[source.id],
+                        edge_ids=[edge.id],
+                    )
+                )
+        elif edge.source_handle is not None:
+            problems.append(
+                Problem(
+                    "bad_source_handle",
+                    f"{where}edge '{edge.id}' has source_handle {edge.source_handle!r} but '{source.id}' is not a condition node",
+                    node_ids=[source.id],
+                    edge_ids=[edge.id],
+                )
+            )
+    for node in graph.nodes:
+        if isinstance(node, ConditionNode):
+            ids = [c.id for c in node.config.cases]
+            dupes = sorted({i for i in ids if ids.count(i) > 1} | ({node.config.else_} & set(ids)))
+            if dupes:
+                problems.append(Problem("duplicate_case", f"{where}condition '{node.id}' repeats case id(s): {', '.join(dupes)}", node_ids=[node.id]))
+
+
+def _check_cycles(g: nx.DiGraph, problems: list[Problem], where: str) -> bool:
+    if nx.is_directed_acyclic_graph(g):
+        return True
+    for cycle in list(nx.simple_cycles(g))[:5]:
+        path = " → ".join([*cycle, cycle[0]])
+        problems.append(Problem("cycle", f"{where}the graph has a cycle: {path}", node_ids=list(cycle)))
+    return False
+
+
+def _templated_fields(node: Node) -> Iterable[tuple[str, str, str]]:
+    """(field path, source, kind) for every jinja2 field; kind: template | expression | value."""
+    if isinstance(node, LlmNode):
+        yield "config.prompt", node.config.prompt, "template"
+        yield "config.system", node.config.system, "template"
+    elif isinstance(node, ConditionNode):
+        for i, case in enumerate(node.config.cases):
+            yield f"config.cases[{i}].when", case.when, "expression"
+    elif isinstance(node, LoopNode):
+        yield "config.items", node.config.items, "expression"
+    elif isinstance(node, ApiNode):
+        yield "config.url", node.config.url, "template"
+        for key, val in {**node.config.headers, **node.config.query}.items():
+            yield f"config.headers/query[{key}]", val, "template"
+        if node.config.body is not None:
+            yield "config.body", node.config.body, "template"
+    elif isinstance(node, KnowledgeNode):
+        yield "config.query", node.config.query, "template"
+    elif isinstance(node, ToolNode):
+        yield from _value_strings("config.arguments", node.config.arguments)
+    elif isinstance(node, OutputNode):
+        for key, val in node.config.outputs.items():
+            yield f"config.outputs.{key}", val, "value"
+
+
+def _value_strings(path: str, value: Any) -> Iterable[tuple[str, str, str]]:
+    if isinstance(value, str):
+        yield path, value, "value"
+    elif isinstance(value, dict):
+        for key, val in value.items():
+            yield from _value_strings(f"{path}.{key}", val)
+    elif isinstance(value, list):
+        for i, val in enumerate(value):
+            yield from _value_strings(f"{path}[{i}]", val)
+
+
+def _check_templates(node: Node, ancestors: set[str] | None, problems: list[Problem], where: str) -> None:
+    for path, src, kind in _templated_fields(node):
+        if kind == "expression":
+            error = syntax_error(src, expression=True)
+        elif kind == "value":
+            error = value_syntax_error(src)
+        else:
+            error = syntax_error(src)
+        if error:
+            problems.append(Problem("template_syntax", f"{where}node '{node.id}' {path}: jinja2 syntax error: {error}", node_ids=[node.id]))
+            continue
+        if ancestors is None or (kind == "value" and "{{" not in src and "{%" not in src):
+            continue
+        refs = referenced_nodes(src, expression=kind == "expression")
+        for ref in sorted(refs - ancestors):
+            problems.append(
+                Problem(
+                    "reference_not_upstream",
+                    f"{where}node '{node.id}' {path} references nodes.{ref}, which is not upstream of '{node.id}'",
+                    node_ids=[node.id, ref],
+                )
+            )
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def validate_data(data: Any) -> tuple[WorkflowGraph | None, ValidationReport]:
+    """Decode and validate raw data (dict) or an already-decoded graph.
+
+    Returns ``(None, report)`` unless the graph decoded completely."""
+    graph, problems = decode_graph(data)
+    if graph is None:
+        return None, ValidationReport(valid=False, problems=problems)
+    if not problems:
+        return graph, validate_graph(graph)
+    # Some nodes did not decode: report graph problems that do not stem from their absence.
+    bad_ids = _undecoded_ids(data, graph)
+    for problem in validate_graph(graph).problems:
+        if problem.code in {"unreachable", "missing_input", "missing_output"} and bad_ids:
+            continue
+        if problem.code == "dangling_edge" and set(problem.node_ids) <= bad_ids:
+            continue
+        problems.append(problem)
+    return None, ValidationReport(valid=False, problems=problems)
+
+
+def _undecoded_ids(data: dict[str, Any], graph: WorkflowGraph) -> set[str]:
+    decoded = {n.id for n in graph.nodes}
+    raw_ids = {n.get("id") for n in data.get("nodes", []) if isinstance(n, dict) and isinstance(n.get("id"), str)}
+    return raw_ids - decoded
+
+
+def ensure_valid(graph_or_data: WorkflowGraph | dict[str, Any]) -> WorkflowGraph:
+    """Return the decoded graph, or raise GraphValidationError (422) listing every problem."""
+    graph, report = validate_data(graph_or_data)
+    if graph is None or not report.valid:
+        raise GraphValidationError(report.problems)
+    return graph
