@@ -41,6 +41,12 @@ async def test_get_json_with_rendered_query_and_safe_headers(server) -> None:
     assert app.received[-1]["query"] == {"q": "退款 policy"} and app.received[-1]["headers"]["x-trace"] == "t-7"
 
 
+async def test_query_is_merged_with_the_urls_own(server) -> None:
+    url, app, _ = server
+    await _run(url, {"url": url + "/echo?key=abc", "query": {"q": "{{ inputs.q }}"}}, {"inputs": {"q": "a&b"}, "nodes": {}})
+    assert app.received[-1]["query"] == {"key": "abc", "q": "a&b"}
+
+
 async def test_post_renders_json_body(server) -> None:
     url, *_ = server
     scope = {"inputs": {"name": "Ada"}, "nodes": {"prev": {"output": {"score": 3}}}}

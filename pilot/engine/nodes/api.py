@@ -71,10 +71,15 @@ class ApiRunner:
                     headers["Content-Type"] = "application/json"
                 except ValueError:
                     headers["Content-Type"] = "text/plain; charset=utf-8"
+        if params:  # merged into the URL's own query (httpx would replace it)
+            try:
+                url = str(httpx.URL(url).copy_merge_params(params))
+            except httpx.InvalidURL as exc:
+                raise NodeError(f"invalid url: {exc}") from exc
         where = _where(url)
         try:
             response = await ctx.services.http.request(
-                config.method, url, headers=headers, params=params or None, content=content,
+                config.method, url, headers=headers, content=content,
                 timeout_s=config.timeout_s,
             )
         except OutboundError as exc:
