@@ -73,6 +73,9 @@ def _route_handlers() -> list:
     from pilot.tools.controllers import list_tools
 
     handlers.append(list_tools)
+    from pilot.templates.controllers import TemplateController
+
+    handlers.append(TemplateController)
     return handlers
 
 

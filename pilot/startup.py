@@ -8,6 +8,7 @@ import logging
 from pilot.auth.service import create_api_key, workspace_has_keys
 from pilot.db.migrate import upgrade
 from pilot.runtime import Runtime
+from pilot.templates.catalog import start_templates
 
 log = logging.getLogger("pilot")
 
@@ -43,6 +44,7 @@ async def start_runtime(runtime: Runtime) -> None:
     await migrate_if_embedded(runtime)
     await ensure_dev_key(runtime)
     # Domain start-up hooks are added below (templates, event bus, run service, ...).
+    await start_templates(runtime)
 
 
 async def stop_runtime(runtime: Runtime) -> None:

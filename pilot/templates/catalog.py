@@ -179,13 +179,15 @@ def _build_graph(source: TemplateSource, params: dict[str, Any]) -> WorkflowGrap
 class TemplateCatalog:
     """The loaded, validated template library (immutable once loaded)."""
 
-    def __init__(self, sources: dict[str, TemplateSource], templates: dict[str, Template], directory: Path) -> None:
+    def __init__(
+        self, sources: dict[str, TemplateSource], templates: dict[str, Template], directory: Path
+    ) -> None:
         self._sources = sources
         self._templates = templates
         self.directory = directory
 
     @classmethod
-    def load(cls, directory: str | Path) -> "TemplateCatalog":
+    def load(cls, directory: str | Path) -> TemplateCatalog:
         """Load and validate every ``*.yaml``/``*.yml`` file; raise TemplateLoadError on the first bad one."""
         directory = Path(directory)
         if not directory.is_dir():
@@ -198,7 +200,9 @@ class TemplateCatalog:
         for path in files:
             source, template = _load_file(path)
             if source.id in templates:
-                raise TemplateLoadError(f"template file {path.name}: id {source.id!r} is already defined by another file")
+                raise TemplateLoadError(
+                    f"template file {path.name}: id {source.id!r} is already defined by another file"
+                )
             sources[source.id] = source
             templates[source.id] = template
         return cls(sources, templates, directory)
@@ -230,7 +234,9 @@ class TemplateCatalog:
             if tag and tag not in t.tags:
                 continue
             if needle:
-                haystack = " ".join([t.id, t.name.en, t.name.zh, t.description.en, t.description.zh, *t.tags]).lower()
+                haystack = " ".join(
+                    [t.id, t.name.en, t.name.zh, t.description.en, t.description.zh, *t.tags]
+                ).lower()
                 if needle not in haystack:
                     continue
             out.append(summarize(t))
@@ -261,10 +267,13 @@ class TemplateCatalog:
         try:
             return _build_graph(self._sources[template_id], values)
         except TemplateError as exc:
-            raise UnprocessableError(f"template {template_id!r} could not be rendered with these parameters: {exc}") from exc
+            raise UnprocessableError(
+                f"template {template_id!r} could not be rendered with these parameters: {exc}"
+            ) from exc
         except GraphValidationError as exc:
             raise GraphValidationError(
-                exc.problems, detail=f"template {template_id!r} with these parameters gives an invalid graph: {exc.detail}"
+                exc.problems,
+                detail=f"template {template_id!r} with these parameters gives an invalid graph: {exc.detail}",
             ) from exc
 
 
