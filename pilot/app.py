@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
+from litestar.exceptions import ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -28,6 +29,31 @@ def pilot_error_handler(_: Request, exc: PilotError) -> Response:
     if exc.status_code >= 500:
         log.exception("internal error: %s", exc.detail, exc_info=exc)
     return Response(content=exc.to_dict(), status_code=exc.status_code, media_type=MediaType.JSON)
+
+
+def request_validation_handler(request: Request, exc: ValidationException) -> Response:
+    """Litestar's own 400s for bad bodies/parameters, in the same shape, with a detail that names
+    the field (Litestar's default detail is only "Validation failed for <method> <path>")."""
+    problems: list[dict] = []
+    parts: list[str] = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        key, message, source = item.get("key"), str(item.get("message", "")), item.get("source")
+        if source == "body" and key == "data":  # the body as a whole
+            if message == "'data'":  # Litestar's message when there is no body at all
+                item = {**item, "message": "request body is required (a JSON object)"}
+                parts.append(item["message"])
+            else:
+                parts.append(f"request body: {message}")
+        else:
+            where = {"body": "body field", "query": "query parameter", "path": "path parameter"}.get(source or "", "field")
+            parts.append(f"{where} '{key}': {message}" if key else message)
+        problems.append(item)
+    body: dict = {"status_code": 400, "detail": "; ".join(parts) or exc.detail}
+    if problems:
+        body["extra"] = problems
+    return Response(content=body, status_code=400, media_type=MediaType.JSON)
 
 
 def internal_error_handler(_: Request, exc: Exception) -> Response:
@@ -73,6 +99,9 @@ def _route_handlers() -> list:
     from pilot.tools.controllers import list_tools
 
     handlers.append(list_tools)
+    from pilot.workflows.controllers import WorkflowController
+
+    handlers.append(WorkflowController)
     from pilot.templates.controllers import TemplateController
 
     handlers.append(TemplateController)
@@ -103,7 +132,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             "db": Provide(provide_db_session),
             "workspace": Provide(provide_workspace),
         },
-        exception_handlers={PilotError: pilot_error_handler, 500: internal_error_handler},
+        exception_handlers={
+            PilotError: pilot_error_handler,
+            ValidationException: request_validation_handler,
+            500: internal_error_handler,
+        },
         cors_config=CORSConfig(allow_origins=settings.app.cors_origins) if settings.app.cors_origins else None,
         openapi_config=OpenAPIConfig(
             title="πlot API",
