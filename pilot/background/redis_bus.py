@@ -125,7 +125,7 @@ class RedisStreamBus:
                         stream_id, type(exc).__name__)
 
     # ------------------------------------------------------------------ subscribing
-    def subscribe(self, stream_id: str, after_seq: int = 0) -> "RedisSubscription":
+    def subscribe(self, stream_id: str, after_seq: int = 0) -> RedisSubscription:
         """Events with seq > ``after_seq``, each exactly once and in order, until a terminal event.
 
         Nothing needs registering at call time: the Redis Stream itself retains every event
@@ -218,6 +218,27 @@ class RedisStreamBus:
         except TimeoutError:
             pass
 
+    # ------------------------------------------------------------------ what Redis retains
+    async def last_seq(self, stream_id: str) -> int:
+        """Highest seq in the Redis Stream (0 if none or unreachable): a resuming writer goes on after it."""
+        try:
+            newest = await self._pub.xrevrange(self._keys.stream(stream_id), count=1)
+        except UNAVAILABLE:
+            return 0
+        return int(newest[0][0].split(b"-", 1)[0]) if newest else 0
+
+    async def retained(self, stream_id: str, after_seq: int = 0) -> list[StreamEvent]:
+        """Events with seq > ``after_seq`` still in the Redis Stream (used to backfill the database
+        with events a crashed writer published but had not persisted yet)."""
+        try:
+            entries = await self._pub.xrange(self._keys.stream(stream_id), min=f"({after_seq}-0", max="+")
+        except UNAVAILABLE:
+            return []
+        return [
+            StreamEvent(stream_id=stream_id, seq=int(eid.split(b"-", 1)[0]), event=f[b"e"].decode(), data=loads(f[b"d"]))
+            for eid, f in entries
+        ]
+
     # ------------------------------------------------------------------ lifecycle
     async def ping(self) -> bool:
         try:
@@ -241,7 +262,7 @@ class RedisSubscription:
     def __init__(self, events: AsyncIterator[StreamEvent]) -> None:
         self._events = events
 
-    def __aiter__(self) -> "RedisSubscription":
+    def __aiter__(self) -> RedisSubscription:
         return self
 
     async def __anext__(self) -> StreamEvent:
@@ -250,7 +271,7 @@ class RedisSubscription:
     async def aclose(self) -> None:
         await self._events.aclose()  # type: ignore[attr-defined]
 
-    async def __aenter__(self) -> "RedisSubscription":
+    async def __aenter__(self) -> RedisSubscription:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

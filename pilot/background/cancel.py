@@ -1,0 +1,120 @@
+"""Cancelling a run from any process.
+
+Three signals, each covering a failure of the others:
+
+1. ``executions.cancel_requested`` (the database; durable) — the worker's heartbeat reads it
+   back on every beat, so a cancel is honoured within ``heartbeat_s`` even with Redis down.
+2. a Redis pub/sub message on ``keys.cancel_channel`` — reaches the worker running the
+   execution immediately (:class:`CancelSignals` routes it to that run's cancel event).
+3. arq's abort set — for a job that no worker has started yet, arq drops it before it runs
+   (a running job is cancelled cooperatively by 1 and 2, so its stream still ends with
+   ``run.finished`` status ``cancelled``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from arq.utils import timestamp_ms
+from redis.asyncio import Redis
+
+from pilot.background.keys import RedisKeys
+from pilot.background.redis_bus import UNAVAILABLE
+
+log = logging.getLogger("pilot.background.cancel")
+
+CANCEL_FLAG_TTL_S = 24 * 3600
+
+
+async def signal_cancel(redis: Redis, keys: RedisKeys, execution_id: str, *, abort_job: bool) -> None:
+    """Tell the workers (pub/sub + flag key) and, for a job not yet started, arq (abort set).
+
+    Best effort: the durable ``cancel_requested`` flag the caller already committed is what
+    guarantees the cancel; Redis only makes it fast.
+    """
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.set(keys.cancel_flag(execution_id), b"1", ex=CANCEL_FLAG_TTL_S)
+            pipe.publish(keys.cancel_channel, execution_id.encode())
+            if abort_job:
+                pipe.zadd(keys.arq_abort(), {execution_id: timestamp_ms()})
+            await pipe.execute()
+    except UNAVAILABLE as exc:
+        log.warning("cancel of %s not signalled through Redis (%s); the worker's heartbeat will see it",
+                    execution_id, type(exc).__name__)
+
+
+class CancelSignals:
+    """Worker side: one pub/sub subscription per process, routed to each running execution.
+
+    ``register(execution_id)`` returns the ``asyncio.Event`` the executor watches; ``trigger``
+    sets it (also called by the heartbeat when the database flag is seen).
+    """
+
+    def __init__(self, redis: Redis, keys: RedisKeys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._events: dict[str, asyncio.Event] = {}
+        self._task: asyncio.Task | None = None
+        self.ready = asyncio.Event()
+
+    def register(self, execution_id: str, event: asyncio.Event | None = None) -> asyncio.Event:
+        event = event or asyncio.Event()
+        self._events[execution_id] = event
+        return event
+
+    def unregister(self, execution_id: str) -> None:
+        self._events.pop(execution_id, None)
+
+    def trigger(self, execution_id: str) -> bool:
+        event = self._events.get(execution_id)
+        if event is None:
+            return False
+        event.set()
+        return True
+
+    async def was_requested(self, execution_id: str) -> bool:
+        """The flag key (set by :func:`signal_cancel`); False when Redis is unreachable."""
+        try:
+            return bool(await self._redis.exists(self._keys.cancel_flag(execution_id)))
+        except UNAVAILABLE:
+            return False
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._listen(), name="cancel-signals")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _listen(self) -> None:
+        """Subscribe and route messages; reconnect with backoff when Redis drops."""
+        backoff = 0.1
+        while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self._keys.cancel_channel)
+                self.ready.set()
+                backoff = 0.1
+                # Cancels published while we were disconnected: re-check the runs we hold.
+                for execution_id in list(self._events):
+                    if await self.was_requested(execution_id):
+                        self.trigger(execution_id)
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        data = message["data"]
+                        self.trigger(data.decode() if isinstance(data, bytes) else str(data))
+            except asyncio.CancelledError:
+                raise
+            except UNAVAILABLE as exc:
+                self.ready.clear()
+                log.warning("cancel channel lost (%s); reconnecting in %.1fs", type(exc).__name__, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                try:
+                    await pubsub.aclose()
+                except Exception:  # noqa: BLE001, S110 - the connection is already gone
+                    pass

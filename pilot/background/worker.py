@@ -1,0 +1,267 @@
+"""The arq worker: every setting in one place (:func:`worker_settings`), the job functions, and a
+worker class that survives Redis outages.
+
+``pilot worker`` (or ``python -m arq pilot.background.worker.WorkerSettings``) runs it. Jobs:
+
+- ``run_execution(ctx, execution_id)`` — claims the execution (see :mod:`pilot.background.lease`),
+  heartbeats, routes cancels, and runs the same executor as inline mode (resuming from persisted
+  node results when an earlier attempt died). Job id = execution id, so a duplicate enqueue is a
+  no-op and a duplicate *delivery* finds the execution already claimed and returns.
+- ``sweep:<prefix>`` (cron, unique per tick across workers, also at start-up) — the crash
+  sweeper (:mod:`pilot.background.sweeper`).
+
+Shutdown (SIGTERM/SIGINT): the worker stops taking jobs, lets running ones finish for up to
+``job_completion_wait`` seconds, then hands the rest back (status ``queued``, arq re-queues the
+job) so another worker resumes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from arq.connections import RedisSettings as ArqRedisSettings
+from arq.constants import in_progress_key_prefix
+from arq.cron import cron
+from arq.worker import Worker, func
+
+from pilot.background.cancel import CancelSignals
+from pilot.background.keys import RedisKeys
+from pilot.background.lease import Lease
+from pilot.background.redis_bus import UNAVAILABLE
+from pilot.background.sweeper import RUN_FUNCTION, backfill_events, end_execution, sweep
+from pilot.settings import Settings, get_settings
+
+log = logging.getLogger("pilot.background.worker")
+
+# How long a stopping worker lets running jobs finish before handing them back.
+SHUTDOWN_GRACE_S = 10
+
+
+# ---------------------------------------------------------------------------------------- jobs
+async def run_execution(ctx: dict[str, Any], execution_id: str) -> str:
+    """Run one background execution to a terminal state (or hand it back on shutdown)."""
+    runtime = ctx["runtime"]
+    settings: Settings = runtime.settings
+    cancels: CancelSignals = ctx["cancels"]
+    lease = Lease(runtime.sessions, execution_id, stale_after_s=settings.redis.stale_after_s)
+    claim = await lease.claim()
+    if claim is None:
+        log.info("execution %s is not runnable here (finished, unknown, or running elsewhere)", execution_id)
+        return "skipped"
+    if claim.attempts > settings.redis.max_run_attempts:
+        await end_execution(runtime.sessions, runtime.bus, execution_id, status="failed",
+                            error=f"worker lost: the run was interrupted {claim.attempts - 1} time(s) and will not be retried")
+        return "failed"
+    cancel_event = cancels.register(execution_id)
+    if claim.cancel_requested or await cancels.was_requested(execution_id):
+        cancel_event.set()
+    if claim.resumed:
+        # Events the dead attempt published but never persisted: write them before continuing.
+        await backfill_events(runtime.sessions, runtime.bus, execution_id)
+    beat = asyncio.create_task(lease.heartbeat(settings.redis.heartbeat_s, cancel_event.set))
+    run = asyncio.create_task(runtime.runs.run_execution(execution_id, cancelled=cancel_event, lease_lost=lease.lost))
+    try:
+        await asyncio.shield(run)
+        return "done"
+    except asyncio.CancelledError:
+        # arq cancelled the job: an abort (the user cancelled) or the worker is stopping.
+        if await _cancel_requested(runtime, execution_id, cancels):
+            cancel_event.set()
+            await _settle(run, grace_s=5.0)  # the executor ends the stream with run.finished cancelled
+        else:
+            lease.lost.set()  # stop without finishing the stream: the next attempt resumes it
+            await _settle(run, grace_s=5.0)
+            if await lease.hand_back():
+                log.info("execution %s handed back for another worker to resume", execution_id)
+        raise
+    finally:
+        beat.cancel()
+        cancels.unregister(execution_id)
+
+
+async def _settle(task: asyncio.Task, *, grace_s: float) -> None:
+    """Wait for the executor to wind down; cancel it if it does not within ``grace_s``."""
+    done, _ = await asyncio.wait({task}, timeout=grace_s)
+    if not done:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def _cancel_requested(runtime: Any, execution_id: str, cancels: CancelSignals) -> bool:
+    import sqlalchemy as sa
+
+    from pilot.db.models import ExecutionRow
+
+    if await cancels.was_requested(execution_id):
+        return True
+    async with runtime.sessions() as session:
+        return bool(await session.scalar(sa.select(ExecutionRow.cancel_requested).where(ExecutionRow.id == execution_id)))
+
+
+async def sweep_stale_executions(ctx: dict[str, Any]) -> dict[str, int]:
+    """Cron: resume or end executions whose worker died (see :mod:`pilot.background.sweeper`)."""
+    runtime = ctx["runtime"]
+    s = runtime.settings.redis
+    report = await sweep(runtime.sessions, ctx["redis"], runtime.bus, RedisKeys(s.key_prefix),
+                         stale_after_s=s.stale_after_s, max_attempts=s.max_run_attempts)
+    return {"requeued": len(report.requeued), "failed": len(report.failed), "reenqueued": len(report.reenqueued)}
+
+
+# ------------------------------------------------------------------------------ start / stop
+async def on_startup(ctx: dict[str, Any]) -> None:
+    """Build this process's Runtime (database, bus, run service, LLM/tools) like the API does."""
+    from pilot.runtime import Runtime
+    from pilot.startup import start_runtime
+
+    settings: Settings = ctx.get("settings") or get_settings()
+    runtime = Runtime.build(settings)
+    await start_runtime(runtime)
+    ctx["runtime"] = runtime
+    cancels = CancelSignals(ctx["redis"], RedisKeys(settings.redis.key_prefix))
+    cancels.start()
+    ctx["cancels"] = cancels
+    log.info("πlot worker ready (queue %s)", RedisKeys(settings.redis.key_prefix).queue)
+
+
+async def on_shutdown(ctx: dict[str, Any]) -> None:
+    from pilot.startup import stop_runtime
+
+    if "cancels" in ctx:
+        await ctx["cancels"].stop()
+    if "runtime" in ctx:
+        await stop_runtime(ctx["runtime"])
+
+
+# ---------------------------------------------------------------------------- configuration
+def _sweep_seconds(interval_s: float) -> set[int]:
+    step = max(1, min(round(interval_s), 60))
+    return set(range(0, 60, step))
+
+
+def worker_settings(settings: Settings) -> dict[str, Any]:
+    """All arq worker options, derived from πlot settings (the one place they are decided)."""
+    if not settings.redis.url:
+        raise RuntimeError("the background worker needs REDIS_URL")
+    r = settings.redis
+    keys = RedisKeys(r.key_prefix)
+    redis_settings = ArqRedisSettings.from_dsn(r.url)
+    redis_settings.conn_retries = 30  # ride out a Redis restart at start-up
+    return {
+        "functions": [
+            # Attempts are counted (and capped) by the executions row, not by arq.
+            func(run_execution, name=RUN_FUNCTION, max_tries=1000, timeout=r.job_timeout_s, keep_result=60),
+        ],
+        "cron_jobs": [
+            cron(sweep_stale_executions, name=f"sweep:{r.key_prefix}", second=_sweep_seconds(r.sweep_interval_s),
+                 microsecond=0, run_at_startup=True, unique=True, timeout=60, max_tries=1),
+        ],
+        "queue_name": keys.queue,
+        "health_check_key": keys.health_check,
+        "redis_settings": redis_settings,
+        "max_jobs": r.worker_max_jobs,
+        "poll_delay": r.worker_poll_delay_s,  # bounds time-to-first-event (an idle poll is one ZRANGEBYSCORE)
+        "job_timeout": r.job_timeout_s,
+        "keep_result": 60,
+        "allow_abort_jobs": True,
+        "retry_jobs": True,  # a job cancelled by shutdown is re-queued (and resumed)
+        "job_completion_wait": SHUTDOWN_GRACE_S,
+        "health_check_interval": 30,
+        "on_startup": on_startup,
+        "on_shutdown": on_shutdown,
+        "ctx": {"settings": settings},
+        "log_results": False,
+        "worker_class": ResilientWorker,
+    }
+
+
+class ResilientWorker(Worker):
+    """arq's Worker, but a Redis outage pauses it instead of killing it (and leaking job slots).
+
+    arq's poll loop lets a connection error escape (the process would exit, abandoning the
+    runs in flight); here the poll is retried with backoff while running jobs carry on.
+    """
+
+    _redis_backoff = 0.0
+
+    async def _poll_iteration(self) -> None:
+        try:
+            await super()._poll_iteration()
+        except UNAVAILABLE as exc:
+            self._redis_backoff = min(max(self._redis_backoff * 2, 0.1), 5.0)
+            log.warning("Redis unreachable (%s); worker polling again in %.1fs", type(exc).__name__, self._redis_backoff)
+            await asyncio.sleep(self._redis_backoff)
+        else:
+            self._redis_backoff = 0.0
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        """arq's start_jobs, releasing the job slot when Redis fails mid-claim (arq leaks it)."""
+        for job_id_b in job_ids:
+            await self.sem.acquire()
+            if self.job_counter >= self.max_jobs:
+                self.sem.release()
+                return
+            self.job_counter += 1
+            job_id = job_id_b.decode()
+            try:
+                started = await self._claim_job(job_id)
+            except BaseException:
+                self.job_counter -= 1
+                self.sem.release()
+                raise
+            if not started:
+                self.job_counter -= 1
+                self.sem.release()
+
+    async def _claim_job(self, job_id: str) -> bool:
+        from arq.utils import timestamp_ms
+        from redis.exceptions import ResponseError, WatchError
+
+        in_progress_key = in_progress_key_prefix + job_id
+        async with self.pool.pipeline(transaction=True) as pipe:
+            await pipe.watch(in_progress_key)
+            ongoing_exists = await pipe.exists(in_progress_key)
+            score = await pipe.zscore(self.queue_name, job_id)
+            if ongoing_exists or not score or score > timestamp_ms():
+                return False  # started elsewhere, finished, or deferred
+            pipe.multi()
+            pipe.psetex(in_progress_key, int(self.in_progress_timeout_s * 1000), b"1")
+            try:
+                await pipe.execute()
+            except (ResponseError, WatchError):
+                return False
+        task = self.loop.create_task(self.run_job(job_id, int(score)))
+        task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
+        self.tasks[job_id] = task
+        return True
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        except UNAVAILABLE as exc:  # Redis gone at shutdown: nothing left to tidy there
+            log.warning("worker closed without reaching Redis (%s)", type(exc).__name__)
+
+
+def build_worker(settings: Settings | None = None, **overrides: Any) -> ResilientWorker:
+    options = {**worker_settings(settings or get_settings()), **overrides}
+    options.pop("worker_class", None)
+    return ResilientWorker(**options)
+
+
+def run_worker(settings: Settings | None = None, **overrides: Any) -> None:
+    """Run a worker until SIGTERM/SIGINT (what ``pilot worker`` calls)."""
+    build_worker(settings, **overrides).run()
+
+
+def __getattr__(name: str) -> Any:
+    # ``python -m arq pilot.background.worker.WorkerSettings``: built from the environment on use,
+    # so importing this module (e.g. for the job names) never reads settings.
+    if name == "WorkerSettings":
+        options = worker_settings(get_settings())
+        options.pop("worker_class", None)
+        return options
+    raise AttributeError(name)
+
+
+__all__ = ["build_worker", "run_execution", "run_worker", "sweep_stale_executions", "worker_settings"]

@@ -1,0 +1,119 @@
+"""Real processes for background-run tests: arq workers and API servers as subprocesses.
+
+Each test session uses its own Redis key prefix, so nothing here touches other users of the
+shared Redis; throw-away ``redis-server`` instances (for outage tests) run on free ports.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import redis
+
+from tests.support.servers import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _spawn(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    full_env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL"}}
+    full_env.update(env)
+    full_env.setdefault("PYTHONUNBUFFERED", "1")
+    log_file = open(log_path, "ab")  # noqa: SIM115 - owned by the process for its lifetime
+    return subprocess.Popen(args, cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def start_worker(env: dict[str, str], log_path: Path, *, timeout: float = 30.0) -> subprocess.Popen:
+    """``python -m pilot.background`` (the same entry point as ``pilot worker``); waits until it polls."""
+    prefix = env["PILOT_REDIS_PREFIX"]
+    client = redis.Redis.from_url(env["REDIS_URL"])
+    client.delete(f"{prefix}:queue:health-check")
+    proc = _spawn([sys.executable, "-m", "pilot.background"], env, log_path)
+    deadline = time.monotonic() + timeout
+    try:
+        while not client.exists(f"{prefix}:queue:health-check"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                stop(proc)
+                raise RuntimeError(f"worker did not start; log:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.05)
+    finally:
+        client.close()
+    return proc
+
+
+def start_api(env: dict[str, str], log_path: Path, *, timeout: float = 30.0) -> tuple[subprocess.Popen, str]:
+    """An API process (uvicorn serving ``pilot.app:create_app``); returns (process, base URL)."""
+    port = free_port()
+    proc = _spawn([sys.executable, "-m", "uvicorn", "pilot.app:create_app", "--factory", "--host", "127.0.0.1",
+                   "--port", str(port), "--log-level", "warning", "--timeout-graceful-shutdown", "5"], env, log_path)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop(proc)
+            raise RuntimeError(f"API did not start; log:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.05)
+
+
+def stop(proc: subprocess.Popen, *, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int | None:
+    """Signal the process (default SIGTERM: graceful), wait, then SIGKILL if it lingers."""
+    if proc.poll() is None:
+        try:
+            os.kill(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+    return proc.returncode
+
+
+class ThrowawayRedis:
+    """A private ``redis-server`` (no persistence) on a free port, for outage tests; never 6379."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which("redis-server") is not None
+
+    def start(self) -> ThrowawayRedis:
+        self.proc = _spawn(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                            "--appendonly", "no", "--daemonize", "no"], {}, self.log_path)
+        client = redis.Redis(port=self.port)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if client.ping():
+                    break
+            except redis.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("throw-away redis-server did not start")
+            time.sleep(0.05)
+        client.close()
+        return self
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            stop(self.proc, sig=signal.SIGKILL)
+            self.proc = None
