@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
-from litestar.exceptions import ValidationException
+from litestar.exceptions import ClientException, SerializationException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -54,6 +54,18 @@ def request_validation_handler(request: Request, exc: ValidationException) -> Re
     if problems:
         body["extra"] = problems
     return Response(content=body, status_code=400, media_type=MediaType.JSON)
+
+
+def client_error_handler(_: Request, exc: ClientException) -> Response:
+    """Litestar's other 4xx (malformed JSON, 404 route, 405, 413) in the same shape; a body that
+    is not JSON says so instead of msgspec's bare "Input data was truncated"."""
+    detail = exc.detail
+    if isinstance(exc.__cause__, SerializationException) and not detail.startswith("JSON is malformed"):
+        detail = f"JSON is malformed: {detail}"
+    body: dict = {"status_code": exc.status_code, "detail": detail}
+    if exc.extra:
+        body["extra"] = exc.extra
+    return Response(content=body, status_code=exc.status_code, media_type=MediaType.JSON, headers=exc.headers)
 
 
 def internal_error_handler(_: Request, exc: Exception) -> Response:
@@ -135,6 +147,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         exception_handlers={
             PilotError: pilot_error_handler,
             ValidationException: request_validation_handler,
+            ClientException: client_error_handler,
             500: internal_error_handler,
         },
         cors_config=CORSConfig(allow_origins=settings.app.cors_origins) if settings.app.cors_origins else None,
