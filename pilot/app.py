@@ -117,6 +117,9 @@ def _route_handlers() -> list:
     from pilot.templates.controllers import TemplateController
 
     handlers.append(TemplateController)
+    from pilot.engine.controllers import ExecuteController, ExecutionController
+
+    handlers.extend([ExecuteController, ExecutionController])
     return handlers
 
 

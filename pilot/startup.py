@@ -9,6 +9,8 @@ from pilot.auth.service import create_api_key, workspace_has_keys
 from pilot.db.migrate import upgrade
 from pilot.runtime import Runtime
 from pilot.templates.catalog import start_templates
+from pilot.engine.service import start_runs, stop_runs
+from pilot.events.bus import start_events, stop_events
 
 log = logging.getLogger("pilot")
 
@@ -45,7 +47,11 @@ async def start_runtime(runtime: Runtime) -> None:
     await ensure_dev_key(runtime)
     # Domain start-up hooks are added below (templates, event bus, run service, ...).
     await start_templates(runtime)
+    await start_events(runtime)
+    await start_runs(runtime)
 
 
 async def stop_runtime(runtime: Runtime) -> None:
-    await runtime.aclose()
+    await runtime.aclose()  # cancels inline runs first: each still ends with run.finished
+    await stop_runs(runtime)
+    await stop_events(runtime)

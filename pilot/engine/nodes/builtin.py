@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from pilot.engine.nodes.api import ApiRunner
 from pilot.engine.nodes.base import NodeRunner
+from pilot.engine.nodes.condition import ConditionRunner
+from pilot.engine.nodes.input import InputRunner
+from pilot.engine.nodes.knowledge import KnowledgeRunner
+from pilot.engine.nodes.llm import LlmRunner
+from pilot.engine.nodes.loop import LoopRunner
+from pilot.engine.nodes.output import OutputRunner
+from pilot.engine.nodes.tool import ToolRunner
 
 
 def runners() -> list[NodeRunner]:
-    """Instances of every built-in runner available in this checkout."""
-    found: list[NodeRunner] = []
-    # llm / api / knowledge / tool (engine-nodes helper)
-    from pilot.engine.nodes.api import ApiRunner
-    from pilot.engine.nodes.knowledge import KnowledgeRunner
-    from pilot.engine.nodes.llm import LlmRunner
-    from pilot.engine.nodes.tool import ToolRunner
-
-    found += [LlmRunner(), ApiRunner(), KnowledgeRunner(), ToolRunner()]
-    return found
+    """One instance of every built-in runner."""
+    return [InputRunner(), LlmRunner(), ConditionRunner(), LoopRunner(), ApiRunner(), KnowledgeRunner(), ToolRunner(), OutputRunner()]

@@ -1,0 +1,75 @@
+"""HTTP API of runs: execute a workflow, read/list/cancel executions, stream a run over SSE."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.types import ASGIApp
+
+from pilot.dependencies import CurrentWorkspace, DbSession, RuntimeDep
+from pilot.engine.schemas import ExecuteRequest, ExecuteResponse, Execution, ExecutionPage, ExecutionStatus
+from pilot.engine.store import get_execution_row
+from pilot.events.sse import event_stream_response, parse_last_event_id
+
+Limit = Annotated[int, Parameter(ge=1, le=200, description="page size (1..200)")]
+Offset = Annotated[int, Parameter(ge=0)]
+
+
+class ExecuteController(Controller):
+    path = "/api/workflows"
+    tags = ("runs",)
+
+    @post("/{workflow_id:str}/execute", status_code=202)
+    async def execute_workflow(
+        self, workflow_id: FromPath[str], data: JSONBody[ExecuteRequest], db: DbSession,
+        workspace: CurrentWorkspace, runtime: RuntimeDep,
+    ) -> ExecuteResponse:
+        """Start a run (202). ``input_data`` is checked against the input node's fields first:
+        a missing or wrong-typed input answers 422 naming the field, and nothing is stored."""
+        return await runtime.runs.start(db, workspace.id, workflow_id, data.input_data, data.mode)
+
+
+class ExecutionController(Controller):
+    path = "/api/executions"
+    tags = ("runs",)
+
+    @get("/")
+    async def list_executions(
+        self, db: DbSession, workspace: CurrentWorkspace, runtime: RuntimeDep,
+        workflow_id: FromQuery[str | None] = None, status: FromQuery[ExecutionStatus | None] = None,
+        created_after: FromQuery[datetime | None] = None, created_before: FromQuery[datetime | None] = None,
+        limit: FromQuery[Limit] = 50, offset: FromQuery[Offset] = 0,
+    ) -> ExecutionPage:
+        """The workspace's executions, newest first, filtered by workflow, status and creation time."""
+        return await runtime.runs.list(
+            db, workspace.id, workflow_id=workflow_id, status=status, created_after=created_after,
+            created_before=created_before, limit=limit, offset=offset,
+        )
+
+    @get("/{execution_id:str}")
+    async def get_execution(self, execution_id: FromPath[str], db: DbSession, workspace: CurrentWorkspace, runtime: RuntimeDep) -> Execution:
+        """Status, outputs, error, usage, timings and per-node results."""
+        return await runtime.runs.get(db, workspace.id, execution_id)
+
+    @post("/{execution_id:str}/cancel", status_code=202)
+    async def cancel_execution(self, execution_id: FromPath[str], db: DbSession, workspace: CurrentWorkspace, runtime: RuntimeDep) -> Execution:
+        """Request cancellation; the run ends ``cancelled`` with ``run.finished`` (no-op when already over)."""
+        return await runtime.runs.cancel(db, workspace.id, execution_id)
+
+    @get("/{execution_id:str}/stream")
+    async def stream_execution(
+        self, request: Request, execution_id: FromPath[str], workspace: CurrentWorkspace, runtime: RuntimeDep,
+        last_event_id: FromQuery[str | None] = None,
+    ) -> ASGIApp:
+        """SSE: ``run.started`` … ``run.finished``. Reconnect with ``Last-Event-ID`` (or
+        ``?last_event_id=``) to get exactly the missed events; after the end, a full replay."""
+        async with runtime.sessions() as session:
+            await get_execution_row(session, workspace.id, execution_id)  # 404 across workspaces
+        return event_stream_response(
+            stream_id=execution_id, bus=runtime.bus, sessions=runtime.sessions,
+            last_event_id=parse_last_event_id(request.headers.get("last-event-id") or last_event_id),
+            ping_s=runtime.settings.engine.sse_ping_s,
+        )

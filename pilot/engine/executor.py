@@ -1,0 +1,177 @@
+"""Run one execution to its terminal state, from any process, given only its id.
+
+:func:`execute` loads the execution (graph snapshot + input_data), restores node results an
+earlier attempt persisted (a resumed run does not redo finished nodes and its events continue the
+same seq), runs the graph with a :class:`~pilot.engine.runner.GraphRunner`, and always ends with
+the execution row terminal and ``run.finished`` as the stream's last event — on success, node
+failure, cancel, whole-run deadline, or the hosting task being cancelled (server shutdown).
+
+Cancellation reaches a run two ways: the in-process signal (:class:`ActiveRuns`, immediate) and
+the ``executions.cancel_requested`` flag, polled with the heartbeat (works across processes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import Any
+
+from pilot.engine.nodes.base import EngineServices, merge_usage
+from pilot.engine.nodes.input import input_fields, validate_inputs
+from pilot.engine.runner import GraphFailed, GraphRunner, RunEnv
+from pilot.engine.store import ExecutionStore, NodeResultWriter
+from pilot.events.recorder import EventRecorder
+from pilot.events.schemas import TERMINAL_RUN_STATUSES
+from pilot.settings import Settings
+from pilot.workflows.model import graph_from_builtins
+
+log = logging.getLogger("pilot.engine")
+
+
+class ActiveRuns:
+    """The runs executing in this process: ``execution_id -> cancel event``."""
+
+    def __init__(self) -> None:
+        self._runs: dict[str, asyncio.Event] = {}
+
+    def register(self, execution_id: str) -> asyncio.Event:
+        return self._runs.setdefault(execution_id, asyncio.Event())
+
+    def unregister(self, execution_id: str) -> None:
+        self._runs.pop(execution_id, None)
+
+    def cancel(self, execution_id: str) -> bool:
+        """Signal a local run; False if it does not run in this process."""
+        event = self._runs.get(execution_id)
+        if event is None:
+            return False
+        event.set()
+        return True
+
+    def __contains__(self, execution_id: str) -> bool:
+        return execution_id in self._runs
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+
+@dataclass
+class EngineDeps:
+    """Process-level dependencies of the executor (built once by the app or a worker)."""
+
+    settings: Settings
+    sessions: Any
+    bus: Any
+    services: EngineServices
+    active: ActiveRuns = field(default_factory=ActiveRuns)
+    worker_id: str | None = None
+    heartbeat_s: float = 1.0
+
+
+async def execute(execution_id: str, deps: EngineDeps) -> str:
+    """Run ``execution_id`` to a terminal state; returns that status. Idempotent on terminal runs."""
+    store = ExecutionStore(deps.sessions)
+    row, restored = await store.load(execution_id)
+    if row.status in TERMINAL_RUN_STATUSES:
+        return row.status
+    if not await store.mark_running(execution_id, worker_id=deps.worker_id):
+        return "cancelled"
+    recorder = await EventRecorder.resume(execution_id, bus=deps.bus, sessions=deps.sessions)
+    cancel_event = deps.active.register(execution_id)
+    t0 = time.perf_counter()
+    if row.started_at is not None:  # resumed: the deadline and elapsed time count from the first start
+        started_at = row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=UTC)
+        t0 -= max(0.0, time.time() - started_at.timestamp())
+    writer = NodeResultWriter(deps.sessions, execution_id)
+    status, outputs, error = "failed", None, None
+    runner: GraphRunner | None = None
+    try:
+        graph = graph_from_builtins(row.graph)
+        inputs = validate_inputs(input_fields(graph.nodes), row.input_data)
+        if recorder.seq == 0:
+            recorder.emit_nowait("run.started", {"execution_id": execution_id, "workflow_id": row.workflow_id, "input_data": row.input_data or {}})
+        engine = deps.settings.engine
+        env = RunEnv(
+            execution_id=execution_id, workspace_id=row.workspace_id, services=deps.services,
+            emit=recorder.emit_nowait,
+            semaphore=asyncio.Semaphore(max(1, min(engine.max_concurrency, graph.settings.max_concurrency))),
+            default_timeout_s=engine.default_node_timeout_s, on_outcome=writer.add, cancelled=cancel_event,
+        )
+        runner = GraphRunner(env, graph.nodes, graph.edges, {"inputs": inputs, "nodes": {}})
+        deadline_s = min(graph.settings.deadline_s, engine.run_deadline_s)
+        remaining = deadline_s - (time.perf_counter() - t0)
+        if row.cancel_requested:
+            status, error = "cancelled", "cancelled before it started"
+        elif remaining <= 0:
+            error = f"run deadline of {deadline_s:g}s exceeded"
+        else:
+            status, outputs, error = await _supervise(runner, restored, cancel_event, store, execution_id, deps, remaining, deadline_s)
+    except asyncio.CancelledError:
+        status, error = "cancelled", "the server shut down while the run was in progress"
+        raise
+    except Exception as exc:  # a bug or an unreadable stored graph: never leave the run `running`
+        log.exception("execution %s crashed", execution_id)
+        status, error = "failed", f"internal error: {type(exc).__name__}: {exc}"
+    finally:
+        await _finish(execution_id, deps, store, writer, recorder, runner, restored, status, outputs, error, t0)
+    return status
+
+
+async def _supervise(runner, restored, cancel_event, store, execution_id, deps, remaining, deadline_s):
+    """Wait for the graph, a cancel (signal or DB flag) or the deadline, whichever comes first."""
+    graph_task = asyncio.create_task(runner.run(restored or None), name=f"graph:{execution_id}")
+    cancel_task = asyncio.create_task(cancel_event.wait())
+    watcher = asyncio.create_task(_watch_cancel_flag(store, execution_id, cancel_event, deps.heartbeat_s))
+    try:
+        done, _ = await asyncio.wait({graph_task, cancel_task}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+        if graph_task in done:
+            exc = graph_task.exception()
+            if exc is None:
+                return "succeeded", graph_task.result(), None
+            if isinstance(exc, GraphFailed):
+                return "failed", None, str(exc)
+            raise exc
+        if cancel_task in done:
+            return "cancelled", None, "cancelled by request"
+        return "failed", None, f"run deadline of {deadline_s:g}s exceeded"
+    finally:
+        for task in (graph_task, cancel_task, watcher):
+            task.cancel()
+        await asyncio.gather(graph_task, cancel_task, watcher, return_exceptions=True)
+
+
+async def _watch_cancel_flag(store: ExecutionStore, execution_id: str, cancel_event: asyncio.Event, every_s: float) -> None:
+    """Heartbeat + poll ``cancel_requested`` (a cancel issued by another process)."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            if await store.heartbeat(execution_id):
+                cancel_event.set()
+                return
+        except Exception as exc:  # a DB hiccup must not kill the run
+            log.warning("heartbeat of %s failed: %s", execution_id, exc)
+
+
+async def _finish(execution_id, deps, store, writer, recorder, runner, restored, status, outputs, error, t0) -> None:
+    """Persist results and the terminal state, then end the stream with ``run.finished``."""
+    usage: dict[str, Any] = {}
+    for outcome in (restored or {}).values():
+        merge_usage(usage, outcome.usage)
+    if runner is not None:
+        merge_usage(usage, runner.usage)
+    elapsed_ms = round((time.perf_counter() - t0) * 1000, 3)
+    try:
+        await writer.aclose()
+        await store.finish(execution_id, status=status, outputs=outputs, error=error, usage=usage, last_seq=recorder.seq + 1)
+    except Exception as exc:
+        log.error("could not store the end of %s: %s", execution_id, exc)
+    finally:
+        data: dict[str, Any] = {"status": status, "outputs": outputs, "elapsed_ms": elapsed_ms, "usage": usage}
+        if error is not None:
+            data["error"] = error
+        recorder.emit_nowait("run.finished", data)
+        await recorder.aclose()
+        deps.active.unregister(execution_id)

@@ -1,0 +1,74 @@
+"""The ``input`` node and the validation of a run's ``input_data`` against declared fields.
+
+:func:`validate_inputs` runs in the API before anything is stored (bad input → 422 naming the
+field); the runner re-applies it so a resumed or worker-side run sees the same values.
+Undeclared keys are kept (templates may use them); ``null`` counts as absent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pilot.core.errors import UnprocessableError
+from pilot.engine.errors import NodeError
+from pilot.engine.nodes.base import NodeContext
+
+_CHECKS = {
+    "string": (lambda v: isinstance(v, str), "a string"),
+    "number": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number"),
+    "integer": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+    "boolean": (lambda v: isinstance(v, bool), "a boolean"),
+    "object": (lambda v: isinstance(v, dict), "an object"),
+    "array": (lambda v: isinstance(v, list), "an array"),
+}
+
+
+def input_fields(nodes: list[Any]) -> list[Any]:
+    """Every field declared by the graph's ``input`` nodes (in order)."""
+    return [f for n in nodes if n.__struct_config__.tag == "input" for f in n.config.fields]
+
+
+def validate_inputs(fields: list[Any], data: Any) -> dict[str, Any]:
+    """Check ``data`` against ``fields``; returns the inputs with defaults applied.
+
+    Raises :class:`UnprocessableError` naming the first bad field (``extra.field``) and listing all.
+    """
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise UnprocessableError("input_data must be an object", extra={"field": "input_data", "problems": []})
+    values = dict(data)
+    problems: list[dict[str, str]] = []
+    for spec in fields:
+        value = values.get(spec.name)
+        path = f"input_data.{spec.name}"
+        if value is None:
+            if spec.default is not None:
+                values[spec.name] = spec.default
+            elif spec.required:
+                problems.append({"field": path, "message": f"{path} is required ({spec.type})"})
+            else:
+                values.setdefault(spec.name, None)
+            continue
+        check, label = _CHECKS.get(spec.type, (lambda v: True, spec.type))
+        if not check(value):
+            problems.append({"field": path, "message": f"{path} must be {label}, got {type(value).__name__}"})
+    if problems:
+        raise UnprocessableError(problems[0]["message"], extra={"field": problems[0]["field"], "problems": problems})
+    return values
+
+
+class InputRunner:
+    """Outputs the run's inputs for its declared fields (or all inputs if it declares none)."""
+
+    node_type = "input"
+
+    async def run(self, ctx: NodeContext) -> Any:
+        fields = ctx.node.config.fields
+        try:
+            values = validate_inputs(fields, ctx.scope.get("inputs", {}))
+        except UnprocessableError as exc:
+            raise NodeError(exc.detail) from exc
+        if not fields:
+            return values
+        return {f.name: values.get(f.name) for f in fields}

@@ -1,0 +1,65 @@
+"""Request/response Structs of the runs API (``/api/workflows/{id}/execute``, ``/api/executions``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from msgspec import Struct
+
+RunMode = Literal["inline", "background"]
+ExecutionStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+class ExecuteRequest(Struct, forbid_unknown_fields=True, kw_only=True):
+    """``POST /api/workflows/{id}/execute``: ``input_data`` is checked against the input node's fields."""
+
+    input_data: dict[str, Any] = {}
+    mode: RunMode = "inline"
+
+
+class ExecuteResponse(Struct, kw_only=True):
+    execution_id: str
+    status: ExecutionStatus
+    stream_url: str
+
+
+class NodeResult(Struct, kw_only=True):
+    node_id: str
+    node_type: str
+    status: str  # succeeded | skipped | failed
+    attempts: int
+    output: Any = None
+    error: str | None = None
+    usage: dict[str, Any] = {}
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    elapsed_ms: float | None = None
+
+
+class Execution(Struct, kw_only=True):
+    """One run: status, outputs, error, usage, timings (and node results on the detail view)."""
+
+    id: str
+    workflow_id: str
+    workflow_version: int
+    status: ExecutionStatus
+    mode: RunMode
+    input_data: dict[str, Any]
+    outputs: dict[str, Any] | None = None
+    error: str | None = None
+    usage: dict[str, Any] = {}
+    cancel_requested: bool = False
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    elapsed_ms: float | None = None
+    stream_url: str
+    node_results: list[NodeResult] | None = None
+
+
+class ExecutionPage(Struct, kw_only=True):
+    items: list[Execution]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,127 @@
+"""RunService: start, cancel and look up executions (the runs API's rules live here).
+
+Starting a run validates everything *before* storing anything: the workflow exists in the
+workspace, its graph is valid, and ``input_data`` matches the input node's fields (422 naming the
+field). Then the execution row is committed (status ``queued``, with the exact graph that will
+run) and handed to a :class:`RunLauncher`: :class:`InlineLauncher` runs it as a task of this
+process; a background launcher (arq worker + Redis, added when ``REDIS_URL`` is configured)
+enqueues it. ``mode="background"`` without one answers 409.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+import msgspec
+import sqlalchemy as sa
+
+from pilot.core.errors import ConflictError
+from pilot.core.ids import new_id, utcnow
+from pilot.db.models import ExecutionRow
+from pilot.engine.executor import EngineDeps, execute
+from pilot.engine.nodes.input import input_fields, validate_inputs
+from pilot.engine.schemas import ExecuteResponse, Execution, ExecutionPage
+from pilot.engine.store import get_execution, get_execution_row, list_executions, stream_url
+from pilot.events.schemas import TERMINAL_RUN_STATUSES
+from pilot.workflows.service import WorkflowService
+from pilot.workflows.validation import ensure_valid
+
+log = logging.getLogger("pilot.engine")
+
+
+class RunLauncher(Protocol):
+    """Gets a committed, queued execution running somewhere."""
+
+    mode: str
+
+    async def launch(self, execution_id: str) -> None: ...
+
+
+class InlineLauncher:
+    """Runs executions as background tasks of this process (cancelled cleanly on shutdown)."""
+
+    mode = "inline"
+
+    def __init__(self, runtime: Any, deps: EngineDeps) -> None:
+        self.runtime = runtime
+        self.deps = deps
+
+    async def launch(self, execution_id: str) -> None:
+        self.runtime.spawn(execute(execution_id, self.deps), name=f"run:{execution_id}")
+
+
+class RunService:
+    """The runs API's logic; one per process (``runtime.runs``)."""
+
+    def __init__(self, deps: EngineDeps, launchers: dict[str, RunLauncher]) -> None:
+        self.deps = deps
+        self.launchers = launchers
+
+    async def start(self, session, workspace_id: str, workflow_id: str, input_data: dict[str, Any], mode: str = "inline") -> ExecuteResponse:
+        """Validate, store (committed) and launch a run; nothing is stored when validation fails."""
+        launcher = self.launchers.get(mode)
+        if launcher is None:
+            raise ConflictError(
+                f"{mode} runs need REDIS_URL (a Redis-backed worker); use mode 'inline' or configure Redis",
+                extra={"field": "mode"},
+            )
+        workflow = await WorkflowService(session, workspace_id).get(workflow_id)
+        graph = ensure_valid(workflow.graph())
+        validate_inputs(input_fields(graph.nodes), input_data)
+        execution_id = new_id("exe")
+        session.add(ExecutionRow(
+            id=execution_id, workspace_id=workspace_id, workflow_id=workflow.id, workflow_version=workflow.version,
+            graph=msgspec.to_builtins(graph), status="queued", mode=mode, input_data=input_data, usage={},
+            created_at=utcnow(),
+        ))
+        await session.commit()  # the launcher (maybe another process) must see the row
+        await launcher.launch(execution_id)
+        return ExecuteResponse(execution_id=execution_id, status="queued", stream_url=stream_url(execution_id))
+
+    async def cancel(self, session, workspace_id: str, execution_id: str) -> Execution:
+        """Request cancellation: the DB flag (seen by any process) + the in-process signal."""
+        row = await get_execution_row(session, workspace_id, execution_id)
+        if row.status not in TERMINAL_RUN_STATUSES:
+            await session.execute(sa.update(ExecutionRow).where(ExecutionRow.id == execution_id).values(cancel_requested=True))
+            await session.commit()
+            self.deps.active.cancel(execution_id)
+        return await get_execution(session, workspace_id, execution_id)
+
+    async def get(self, session, workspace_id: str, execution_id: str) -> Execution:
+        return await get_execution(session, workspace_id, execution_id)
+
+    async def list(self, session, workspace_id: str, **filters: Any) -> ExecutionPage:
+        return await list_executions(session, workspace_id, **filters)
+
+
+def build_engine_services(runtime: Any):
+    """The node runners' services for this process (outbound guard, LLM provider, retriever, tools)."""
+    from pilot.engine.net import GuardedHttp
+    from pilot.engine.nodes.base import EngineServices
+    from pilot.knowledge.store import KnowledgeRetriever
+    from pilot.llm import build_provider
+    from pilot.tools.registry import default_registry
+
+    settings = runtime.settings
+    return EngineServices(
+        settings=settings, sessions=runtime.sessions, http=GuardedHttp(settings.engine),
+        llm=build_provider(settings.llm), knowledge=KnowledgeRetriever(runtime.sessions), tools=default_registry(),
+    )
+
+
+async def start_runs(runtime: Any) -> None:
+    """Start-up hook (after the bus): engine services, the RunService with the inline launcher."""
+    if runtime.runs is not None:
+        return
+    deps = EngineDeps(settings=runtime.settings, sessions=runtime.sessions, bus=runtime.bus, services=build_engine_services(runtime))
+    runtime.engine_services = deps.services
+    runtime.runs = RunService(deps, {"inline": InlineLauncher(runtime, deps)})
+
+
+async def stop_runs(runtime: Any) -> None:
+    """Shutdown hook: close the services' HTTP clients (runs are cancelled by runtime.aclose)."""
+    services = getattr(runtime, "engine_services", None)
+    http = getattr(services, "http", None)
+    if http is not None and hasattr(http, "aclose"):
+        await http.aclose()

@@ -1,0 +1,230 @@
+"""Persistence of executions and node results (tables ``executions``, ``node_results``).
+
+Reads for the API are workspace-scoped (another workspace's execution answers 404). The run
+itself writes through :class:`ExecutionStore` (by execution id: whoever runs it — the API process
+or a worker — was handed the id) and :class:`NodeResultWriter`, a write-behind buffer that upserts
+results per (execution, node) in batches so the scheduler never waits on the database per node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from pilot.core.errors import NotFoundError
+from pilot.core.ids import utcnow
+from pilot.db.models import ExecutionRow, NodeResultRow
+from pilot.engine.runner import NodeOutcome
+from pilot.engine.schemas import Execution, ExecutionPage, NodeResult
+
+log = logging.getLogger("pilot.engine")
+
+
+def stream_url(execution_id: str) -> str:
+    return f"/api/executions/{execution_id}/stream"
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def execution_from_row(row: ExecutionRow, results: list[NodeResultRow] | None = None) -> Execution:
+    started, finished = _aware(row.started_at), _aware(row.finished_at)
+    elapsed = (finished - started).total_seconds() * 1000 if started and finished else None
+    return Execution(
+        id=row.id, workflow_id=row.workflow_id, workflow_version=row.workflow_version, status=row.status,  # type: ignore[arg-type]
+        mode=row.mode, input_data=row.input_data or {}, outputs=row.outputs, error=row.error,  # type: ignore[arg-type]
+        usage=row.usage or {}, cancel_requested=row.cancel_requested, created_at=_aware(row.created_at),  # type: ignore[arg-type]
+        started_at=started, finished_at=finished, elapsed_ms=elapsed, stream_url=stream_url(row.id),
+        node_results=None if results is None else [
+            NodeResult(
+                node_id=r.node_id, node_type=r.node_type, status=r.status, attempts=r.attempts, output=r.output,
+                error=r.error, usage=r.usage or {}, started_at=_aware(r.started_at), finished_at=_aware(r.finished_at),
+                elapsed_ms=r.elapsed_ms,
+            ) for r in results
+        ],
+    )
+
+
+# ---------------------------------------------------------------- API-side (workspace-scoped)
+
+
+async def get_execution_row(session: AsyncSession, workspace_id: str, execution_id: str) -> ExecutionRow:
+    row = await session.scalar(
+        sa.select(ExecutionRow).where(ExecutionRow.id == execution_id, ExecutionRow.workspace_id == workspace_id)
+    )
+    if row is None:
+        raise NotFoundError(f"execution {execution_id!r} not found")
+    return row
+
+
+async def get_execution(session: AsyncSession, workspace_id: str, execution_id: str) -> Execution:
+    row = await get_execution_row(session, workspace_id, execution_id)
+    results = (await session.scalars(
+        sa.select(NodeResultRow).where(NodeResultRow.execution_id == execution_id).order_by(NodeResultRow.id)
+    )).all()
+    return execution_from_row(row, list(results))
+
+
+async def list_executions(
+    session: AsyncSession,
+    workspace_id: str,
+    *,
+    workflow_id: str | None = None,
+    status: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> ExecutionPage:
+    where = [ExecutionRow.workspace_id == workspace_id]
+    if workflow_id:
+        where.append(ExecutionRow.workflow_id == workflow_id)
+    if status:
+        where.append(ExecutionRow.status == status)
+    if created_after:
+        where.append(ExecutionRow.created_at >= _aware(created_after))
+    if created_before:
+        where.append(ExecutionRow.created_at < _aware(created_before))
+    total = await session.scalar(sa.select(sa.func.count()).select_from(ExecutionRow).where(*where)) or 0
+    rows = (await session.scalars(
+        sa.select(ExecutionRow).where(*where).order_by(ExecutionRow.created_at.desc(), ExecutionRow.id).limit(limit).offset(offset)
+    )).all()
+    return ExecutionPage(items=[execution_from_row(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+# ---------------------------------------------------------------- run-side (by execution id)
+
+
+class ExecutionStore:
+    """What an executor needs, by execution id, with short transactions of its own."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def load(self, execution_id: str) -> tuple[ExecutionRow, dict[str, NodeOutcome]]:
+        """The execution and the node results an earlier attempt already persisted."""
+        async with self.sessions() as session:
+            row = await session.get(ExecutionRow, execution_id)
+            if row is None:
+                raise NotFoundError(f"execution {execution_id!r} not found")
+            results = (await session.scalars(sa.select(NodeResultRow).where(NodeResultRow.execution_id == execution_id))).all()
+        done = {
+            r.node_id: NodeOutcome(r.node_id, r.node_type, r.status, r.output, r.error, r.attempts, r.usage or {}, elapsed_ms=r.elapsed_ms or 0.0)
+            for r in results if r.status in ("succeeded", "skipped")
+        }
+        return row, done
+
+    async def mark_running(self, execution_id: str, *, worker_id: str | None = None) -> bool:
+        """queued/running → running (attempts + 1). False if the run is already terminal."""
+        async with self.sessions() as session:
+            now = utcnow()
+            result = await session.execute(
+                sa.update(ExecutionRow)
+                .where(ExecutionRow.id == execution_id, ExecutionRow.status.in_(("queued", "running")))
+                .values(
+                    status="running", worker_id=worker_id, attempts=ExecutionRow.attempts + 1, heartbeat_at=now,
+                    started_at=sa.func.coalesce(ExecutionRow.started_at, now),
+                )
+            )
+            await session.commit()
+            return result.rowcount == 1
+
+    async def heartbeat(self, execution_id: str) -> bool:
+        """Touch ``heartbeat_at``; returns whether a cancel was requested (the DB flag)."""
+        async with self.sessions() as session:
+            await session.execute(sa.update(ExecutionRow).where(ExecutionRow.id == execution_id).values(heartbeat_at=utcnow()))
+            flag = await session.scalar(sa.select(ExecutionRow.cancel_requested).where(ExecutionRow.id == execution_id))
+            await session.commit()
+            return bool(flag)
+
+    async def finish(
+        self, execution_id: str, *, status: str, outputs: dict[str, Any] | None, error: str | None,
+        usage: dict[str, Any], last_seq: int,
+    ) -> None:
+        async with self.sessions() as session:
+            await session.execute(
+                sa.update(ExecutionRow).where(ExecutionRow.id == execution_id).values(
+                    status=status, outputs=outputs, error=error, usage=usage, last_seq=last_seq, finished_at=utcnow(),
+                )
+            )
+            await session.commit()
+
+
+def _upsert(dialect: str):
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(NodeResultRow)
+    cols = ("node_type", "status", "attempts", "output", "error", "usage", "started_at", "finished_at", "elapsed_ms")
+    return stmt.on_conflict_do_update(
+        index_elements=["execution_id", "node_id"], set_={c: getattr(stmt.excluded, c) for c in cols}
+    )
+
+
+def _ts(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value is not None else None
+
+
+class NodeResultWriter:
+    """Write-behind upserts of node results, one row per (execution, node), in batches."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], execution_id: str, *, batch_delay_s: float = 0.01) -> None:
+        self.sessions = sessions
+        self.execution_id = execution_id
+        self._pending: dict[str, NodeOutcome] = {}
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._delay = batch_delay_s
+        self._stmt = _upsert(sessions.kw["bind"].dialect.name)
+        self._task = asyncio.create_task(self._loop(), name=f"results:{execution_id}")
+
+    def add(self, outcome: NodeOutcome) -> None:
+        self._pending[outcome.node_id] = outcome
+        self._idle.clear()
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await asyncio.sleep(self._delay)
+            await self._write()
+
+    async def _write(self) -> None:
+        batch, self._pending = self._pending, {}
+        if batch:
+            rows = [
+                {
+                    "execution_id": self.execution_id, "node_id": o.node_id, "node_type": o.node_type, "status": o.status,
+                    "attempts": o.attempts, "output": o.output, "error": o.error, "usage": o.usage,
+                    "started_at": _ts(o.started_at), "finished_at": _ts(o.finished_at), "elapsed_ms": o.elapsed_ms,
+                }
+                for o in batch.values()
+            ]
+            try:
+                async with self.sessions() as session:
+                    await session.execute(self._stmt, rows)
+                    await session.commit()
+            except asyncio.CancelledError:
+                self._pending = {**batch, **self._pending}
+                raise
+            except Exception as exc:  # results are a record; the run's events still carry them
+                log.error("could not persist %d node results of %s: %s", len(rows), self.execution_id, exc)
+        if not self._pending:
+            self._idle.set()
+
+    async def aclose(self) -> None:
+        """Write everything pending and stop."""
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        await self._write()

@@ -1,0 +1,87 @@
+"""One SSE response builder for every stream (runs and chat), via sse-starlette.
+
+Order of operations guarantees exactly-once delivery across reconnects: subscribe to the bus
+FIRST (the subscription registers immediately and the bus retains recent events), then replay
+persisted events with ``seq > Last-Event-ID`` from ``stream_events``, then forward live events,
+skipping any ``seq`` already sent and filling a gap from the database if one ever shows up.
+The response ends after the terminal event (``run.finished`` / ``message.finished``), when the
+bus closes (server shutdown), or when uvicorn shuts down (sse-starlette watches for it).
+Each message: ``id: <seq>``, ``event: <name>``, ``data: <json>``; pings every ``ping_s``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from pilot.core.codec import dumps_str
+from pilot.db.models import StreamEventRow
+from pilot.events.schemas import TERMINAL_EVENTS, StreamEvent
+
+
+def parse_last_event_id(value: str | None) -> int:
+    """``Last-Event-ID`` header (or ``?last_event_id=``) → seq; anything unparsable counts as 0."""
+    try:
+        return max(0, int((value or "0").strip()))
+    except ValueError:
+        return 0
+
+
+async def persisted_events(
+    sessions: async_sessionmaker[AsyncSession], stream_id: str, after_seq: int, before_seq: int | None = None
+) -> list[StreamEvent]:
+    """Stored events of a stream with ``after_seq < seq (< before_seq)``, in order."""
+    query = sa.select(StreamEventRow.seq, StreamEventRow.event, StreamEventRow.data).where(
+        StreamEventRow.stream_id == stream_id, StreamEventRow.seq > after_seq
+    )
+    if before_seq is not None:
+        query = query.where(StreamEventRow.seq < before_seq)
+    async with sessions() as session:
+        rows = (await session.execute(query.order_by(StreamEventRow.seq))).all()
+    return [StreamEvent(stream_id, seq, event, data) for seq, event, data in rows]
+
+
+def _message(event: StreamEvent) -> ServerSentEvent:
+    return ServerSentEvent(data=dumps_str(event.data), event=event.event, id=str(event.seq))
+
+
+async def stream_messages(
+    *, stream_id: str, bus, sessions: async_sessionmaker[AsyncSession], last_event_id: int = 0
+) -> AsyncIterator[ServerSentEvent]:
+    """The SSE messages of one stream after ``last_event_id`` (see module docstring)."""
+    subscription = bus.subscribe(stream_id, after_seq=last_event_id)  # first: no gap possible
+    try:
+        sent = last_event_id
+        for event in await persisted_events(sessions, stream_id, sent):
+            yield _message(event)
+            sent = event.seq
+            if event.event in TERMINAL_EVENTS:
+                return
+        async for event in subscription:
+            if event.seq <= sent:
+                continue
+            if event.seq > sent + 1:  # the bus dropped some (trimmed): fetch them from the database
+                for missed in await persisted_events(sessions, stream_id, sent, event.seq):
+                    yield _message(missed)
+                    sent = missed.seq
+            yield _message(event)
+            sent = event.seq
+            if event.event in TERMINAL_EVENTS:
+                return
+    finally:
+        await subscription.aclose()
+
+
+def event_stream_response(
+    *, stream_id: str, bus, sessions: async_sessionmaker[AsyncSession], last_event_id: int, ping_s: float
+) -> EventSourceResponse:
+    """The ``text/event-stream`` response for one stream (any kind: run or chat)."""
+    return EventSourceResponse(
+        stream_messages(stream_id=stream_id, bus=bus, sessions=sessions, last_event_id=last_event_id),
+        ping=ping_s,
+        send_timeout=30,
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
