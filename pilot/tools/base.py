@@ -46,6 +46,9 @@ class Tool(Protocol):
         """Whether the tool can run with these settings (e.g. SMTP host set)."""
         ...
 
+    # Optional: ``prepare(arguments: dict) -> dict`` normalises raw arguments before validation
+    # (e.g. the email tool splits "a@x.com, b@y.com" into a list).
+
     async def call(self, args: Any, ctx: ToolContext) -> Any:
         """Perform the call with validated ``args`` and return a JSON-serialisable result."""
         ...

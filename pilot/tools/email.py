@@ -8,6 +8,7 @@ are retryable; 5xx replies (bad recipient, auth failure) are not.
 from __future__ import annotations
 
 import asyncio
+import re
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -19,12 +20,16 @@ from msgspec import Meta, Struct
 from pilot.settings import Settings, ToolSettings
 from pilot.tools.base import ToolContext, ToolError
 
-Address = Annotated[str, Meta(pattern=r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$", max_length=320)]
+Address = Annotated[
+    str, Meta(pattern=r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$", max_length=320, description="an email address")
+]
 SingleLine = Annotated[str, Meta(pattern=r"^[^\r\n]*$")]
 
 
 class EmailArguments(Struct, forbid_unknown_fields=True):
-    to: Address | Annotated[list[Address], Meta(min_length=1, max_length=50)]
+    # A string "a@x.com, b@y.com" is split into a list by EmailTool.prepare (no str | list union:
+    # msgspec 0.22 crashes at exit on a pattern-constrained str in a union with a list).
+    to: Annotated[list[Address], Meta(min_length=1, max_length=50)]
     subject: Annotated[SingleLine, Meta(min_length=1, max_length=998)]
     body: Annotated[str, Meta(max_length=1_000_000)]
     html: Annotated[str, Meta(max_length=1_000_000)] | None = None
@@ -35,7 +40,7 @@ class EmailArguments(Struct, forbid_unknown_fields=True):
 def _message(args: EmailArguments, sender: str) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = sender
-    msg["To"] = ", ".join([args.to] if isinstance(args.to, str) else args.to)
+    msg["To"] = ", ".join(args.to)
     if args.cc:
         msg["Cc"] = ", ".join(args.cc)
     if args.reply_to:
@@ -72,6 +77,14 @@ class EmailTool:
     def configured(self, settings: Settings) -> bool:
         return bool(settings.tools.smtp_host)
 
+    def prepare(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Accept one address or a comma/semicolon-separated string where a list is expected."""
+        out = dict(arguments)
+        for key in ("to", "cc"):
+            if isinstance(out.get(key), str):
+                out[key] = [part.strip() for part in re.split(r"[,;]", out[key]) if part.strip()]
+        return out
+
     async def call(self, args: EmailArguments, ctx: ToolContext) -> dict[str, Any]:
         settings = ctx.settings.tools
         if not settings.smtp_host:
@@ -100,11 +113,10 @@ class EmailTool:
                 f"email: cannot deliver via {settings.smtp_host}:{settings.smtp_port}: {type(exc).__name__}: {exc}",
                 retryable=True,
             ) from exc
-        recipients = [args.to] if isinstance(args.to, str) else list(args.to)
         return {
             "sent": True,
             "message_id": msg["Message-ID"],
-            "recipients": [r for r in recipients + args.cc if r not in refused],
+            "recipients": [r for r in args.to + args.cc if r not in refused],
             "refused": refused,
         }
 

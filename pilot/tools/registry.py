@@ -51,6 +51,9 @@ class ToolRegistry:
     def validate(self, name: str, arguments: dict[str, Any]) -> Any:
         """Convert rendered arguments into the tool's Struct; the error names the bad field."""
         tool = self.get(name)
+        prepare = getattr(tool, "prepare", None)
+        if prepare is not None:
+            arguments = prepare(arguments)
         try:
             return msgspec.convert(arguments, tool.arguments, strict=False)
         except msgspec.ValidationError as exc:

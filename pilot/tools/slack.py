@@ -14,7 +14,7 @@ from pilot.tools.webhook import HttpUrl
 
 class SlackArguments(Struct, forbid_unknown_fields=True):
     text: Annotated[str, Meta(min_length=1, max_length=40_000)]
-    channel: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    channel: Annotated[str, Meta(max_length=200)] | None = None  # "" = the webhook's default channel
     username: Annotated[str, Meta(max_length=80)] | None = None
     icon_emoji: Annotated[str, Meta(max_length=80)] | None = None
     webhook_url: HttpUrl | None = None
@@ -36,8 +36,8 @@ class SlackTool:
             raise ToolError("slack tool not configured: set SLACK_WEBHOOK_URL or pass the webhook_url argument")
         payload: dict[str, Any] = {"text": args.text}
         for key in ("channel", "username", "icon_emoji"):
-            if (value := getattr(args, key)) is not None:
+            if value := getattr(args, key):
                 payload[key] = value
         response = await post_json(ctx, url, payload, what="slack")
         # Slack answers 200 "ok"; the webhook URL itself is never echoed (it is the secret).
-        return {"ok": True, "status": response.status_code, "channel": args.channel}
+        return {"ok": True, "status": response.status_code, "channel": args.channel or None}

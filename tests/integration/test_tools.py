@@ -99,7 +99,7 @@ async def test_slack_not_configured() -> None:
         ("slack", {"text": ""}, "text"),
         ("slack", {"text": "x", "webhook_url": "not a url"}, "webhook_url"),
         ("webhook", {"url": "file:///etc/passwd"}, "url"),
-        ("email", {"to": "not-an-address", "subject": "s", "body": "b"}, "to"),
+        ("email", {"to": "not-an-address", "subject": "s", "body": "b"}, "to[0]"),
         ("email", {"to": "a@example.com", "subject": "x\r\nBcc: victim@example.com", "body": "b"}, "subject"),
         ("email", {"to": ["a@example.com"], "subject": "s", "body": "b", "cc": ["bad"]}, "cc[0]"),
     ],
@@ -146,6 +146,21 @@ async def test_email_is_delivered(smtp) -> None:
     assert msg["Subject"] == "日报 Daily report" and msg["Message-ID"] == out["message_id"]
     assert "一切正常" in msg.get_body(("plain",)).get_content()
     assert "<p>All good.</p>" in msg.get_body(("html",)).get_content()
+
+
+async def test_email_accepts_comma_separated_recipients(smtp) -> None:
+    out = await REG.invoke("email", {"to": "a@example.com, b@example.com;c@example.com", "subject": "s", "body": "b"},
+                           _ctx(**_smtp_env(smtp)))
+    assert out["recipients"] == ["a@example.com", "b@example.com", "c@example.com"]
+    assert smtp.messages[-1]["to"] == out["recipients"]
+    with pytest.raises(ToolError, match=r"invalid argument 'to\[1\]'"):
+        REG.validate("email", {"to": "a@example.com, nope", "subject": "s", "body": "b"})
+
+
+async def test_slack_empty_channel_means_default(receiver) -> None:
+    url, app = receiver
+    await REG.invoke("slack", {"text": "hi", "channel": "", "webhook_url": f"{url}/echo"}, _ctx(urlsplit(url).netloc))
+    assert app.received[-1]["json"] == {"text": "hi"}
 
 
 async def test_email_permanent_and_temporary_rejections(smtp) -> None:
