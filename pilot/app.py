@@ -120,6 +120,9 @@ def _route_handlers() -> list:
     from pilot.engine.controllers import ExecuteController, ExecutionController
 
     handlers.extend([ExecuteController, ExecutionController])
+    from pilot.generation.controllers import GenerateController, RecommendController
+
+    handlers.extend([GenerateController, RecommendController])
     return handlers
 
 

@@ -1,0 +1,44 @@
+"""HTTP API of generation: ``POST /api/workflows/generate`` and ``POST /api/templates/recommend``."""
+
+from __future__ import annotations
+
+from litestar import Controller, post
+from litestar.params import JSONBody
+
+from pilot.dependencies import CurrentWorkspace, DbSession, RuntimeDep
+from pilot.generation.recommend import Recommendation  # noqa: F401 - OpenAPI schema
+from pilot.generation.schemas import GenerateRequest, GenerateResponse, RecommendRequest, RecommendResponse
+from pilot.generation.service import GenerationService
+from pilot.runtime import Runtime
+from pilot.templates.catalog import default_catalog
+from pilot.workflows.service import WorkflowService
+
+
+def generation_service(runtime: Runtime) -> GenerationService:
+    catalog = runtime.templates if runtime.templates is not None else default_catalog()
+    return GenerationService(catalog, runtime.settings)
+
+
+class GenerateController(Controller):
+    path = "/api/workflows/generate"
+    tags = ("generation",)
+
+    @post("/", status_code=201)
+    async def generate(self, data: JSONBody[GenerateRequest], db: DbSession, workspace: CurrentWorkspace,
+                       runtime: RuntimeDep) -> GenerateResponse:
+        """Turn a request (English or Chinese) into a validated workflow; saved unless ``save`` is false."""
+        service = generation_service(runtime)
+        return await service.generate(data.prompt, preferences=data.preferences, save=data.save,
+                                      workflows=WorkflowService(db, workspace.id))
+
+
+class RecommendController(Controller):
+    path = "/api/templates/recommend"
+    tags = ("templates",)
+
+    @post("/", status_code=200)
+    async def recommend(self, data: JSONBody[RecommendRequest], workspace: CurrentWorkspace,
+                        runtime: RuntimeDep) -> RecommendResponse:
+        """The best-matching templates with a score (0..1) and a reason in the prompt's language."""
+        items = await generation_service(runtime).recommend(data.prompt, data.limit)
+        return RecommendResponse(items=items)

@@ -1,0 +1,334 @@
+"""Entity extraction: integrations (and whether they are a source or a destination), schedule
+phrases → cron, target languages, data sources and URLs. Pure functions over normalised text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pilot.generation.blueprint import Schedule
+
+# An ASCII word boundary: Python's \b treats CJK characters as word characters, so
+# "把github的issue" would have no boundary around "github".
+AB = r"(?:(?<![a-z0-9])(?=[a-z0-9])|(?<=[a-z0-9])(?![a-z0-9]))"
+
+
+def ascii_re(pattern: str) -> re.Pattern[str]:
+    """Compile ``pattern`` with every ``\b`` meaning an ASCII word boundary."""
+    return re.compile(pattern.replace(r"\b", AB))
+
+
+@dataclass(frozen=True)
+class Integration:
+    """A service people name in requests. ``tool`` is the connector a destination node uses:
+    a dedicated one (``slack``, ``email``) or the generic ``webhook`` with the integration named
+    in its arguments. ``api_url`` is where a source node reads from."""
+
+    id: str
+    name: str
+    en: tuple[str, ...]
+    zh: tuple[str, ...] = ()
+    kind: str = "data"  # "messaging" → destination by default; "data" → source by default
+    tool: str = "webhook"
+    api_url: str = ""
+    hook_url: str = ""  # where a webhook-style destination posts (placeholder token for the user to fill)
+
+
+INTEGRATIONS: tuple[Integration, ...] = (
+    Integration("slack", "Slack", ("slack",), ("slack",), "messaging", "slack", "https://slack.com/api/conversations.history"),
+    Integration("email", "Email", ("email", "e mail", "gmail", "outlook", "mail", "inbox", "mailbox"),
+                ("邮件", "邮箱", "电子邮件", "email"), "messaging", "email", "https://gmail.googleapis.com/gmail/v1/users/me/messages"),
+    Integration("telegram", "Telegram", ("telegram",), ("电报",), "messaging", "webhook", "https://api.telegram.org/bot{{ inputs.telegram_token }}/getUpdates"),
+    Integration("discord", "Discord", ("discord",), (), "messaging", "webhook", "https://discord.com/api/v10/channels"),
+    Integration("teams", "Microsoft Teams", ("microsoft teams", "ms teams", "teams"), (), "messaging", "webhook"),
+    Integration("dingtalk", "DingTalk (钉钉)", ("dingtalk", "ding talk", "dingding"), ("钉钉",), "messaging", "webhook",
+                "https://oapi.dingtalk.com/robot/send", "https://oapi.dingtalk.com/robot/send?access_token=YOUR_TOKEN"),
+    Integration("feishu", "Feishu / Lark (飞书)", ("feishu", "lark"), ("飞书",), "messaging", "webhook",
+                "https://open.feishu.cn/open-apis/im/v1/messages", "https://open.feishu.cn/open-apis/bot/v2/hook/YOUR_TOKEN"),
+    Integration("wecom", "WeCom (企业微信)", ("wecom", "wechat work", "work wechat"), ("企业微信", "企微"), "messaging", "webhook",
+                "https://qyapi.weixin.qq.com/cgi-bin/webhook/send", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=YOUR_KEY"),
+    Integration("wechat", "WeChat (微信)", ("wechat", "weixin"), ("微信",), "messaging", "webhook"),
+    Integration("sms", "SMS", ("sms", "text message", "twilio"), ("短信",), "messaging", "webhook"),
+    Integration("whatsapp", "WhatsApp", ("whatsapp",), (), "messaging", "webhook"),
+    Integration("zendesk", "Zendesk", ("zendesk",), (), "data", "webhook", "https://{{ inputs.zendesk_subdomain }}.zendesk.com/api/v2/tickets.json"),
+    Integration("intercom", "Intercom", ("intercom",), (), "data", "webhook", "https://api.intercom.io/conversations"),
+    Integration("freshdesk", "Freshdesk", ("freshdesk",), (), "data", "webhook"),
+    Integration("hubspot", "HubSpot", ("hubspot", "hub spot"), (), "data", "webhook", "https://api.hubapi.com/crm/v3/objects/contacts"),
+    Integration("salesforce", "Salesforce", ("salesforce",), (), "data", "webhook", "https://{{ inputs.salesforce_instance }}.my.salesforce.com/services/data/v60.0/query"),
+    Integration("github", "GitHub", ("github", "git hub"), (), "data", "webhook", "https://api.github.com/repos/{{ inputs.repository }}/pulls"),
+    Integration("gitlab", "GitLab", ("gitlab",), (), "data", "webhook", "https://gitlab.com/api/v4/projects/{{ inputs.project_id }}/merge_requests"),
+    Integration("jira", "Jira", ("jira",), (), "data", "webhook", "https://{{ inputs.jira_site }}.atlassian.net/rest/api/3/search"),
+    Integration("linear", "Linear", ("linear app",), (), "data", "webhook", "https://api.linear.app/graphql"),
+    Integration("notion", "Notion", ("notion",), (), "data", "webhook", "https://api.notion.com/v1/search"),
+    Integration("confluence", "Confluence", ("confluence",), (), "data", "webhook"),
+    Integration("shopify", "Shopify", ("shopify",), (), "data", "webhook", "https://{{ inputs.shop }}.myshopify.com/admin/api/2024-10/orders.json"),
+    Integration("stripe", "Stripe", ("stripe",), (), "data", "webhook", "https://api.stripe.com/v1/charges"),
+    Integration("google_sheets", "Google Sheets", ("google sheets", "google sheet", "gsheets", "gsheet"), ("谷歌表格",), "data", "webhook",
+                "https://sheets.googleapis.com/v4/spreadsheets/{{ inputs.spreadsheet_id }}/values/A1:Z1000"),
+    Integration("google_drive", "Google Drive", ("google drive", "gdrive"), ("谷歌云盘",), "data", "webhook"),
+    Integration("google_calendar", "Google Calendar", ("google calendar",), ("谷歌日历",), "data", "webhook"),
+    Integration("airtable", "Airtable", ("airtable",), (), "data", "webhook", "https://api.airtable.com/v0/{{ inputs.base_id }}/{{ inputs.table }}"),
+    Integration("trello", "Trello", ("trello",), (), "data", "webhook"),
+    Integration("asana", "Asana", ("asana",), (), "data", "webhook"),
+    Integration("twitter", "X / Twitter", ("twitter", "tweets"), ("推特",), "data", "webhook", "https://api.twitter.com/2/tweets/search/recent"),
+    Integration("linkedin", "LinkedIn", ("linkedin",), ("领英",), "data", "webhook"),
+    Integration("reddit", "Reddit", ("reddit",), (), "data", "webhook", "https://www.reddit.com/r/{{ inputs.subreddit }}/top.json"),
+    Integration("youtube", "YouTube", ("youtube",), ("油管",), "data", "webhook", "https://www.googleapis.com/youtube/v3/search"),
+    Integration("feishu_bitable", "Feishu Bitable (飞书多维表格)", ("bitable",), ("飞书多维表格", "多维表格"), "data", "webhook",
+                "https://open.feishu.cn/open-apis/bitable/v1/apps/{{ inputs.app_token }}/tables"),
+    Integration("webhook", "Webhook", ("webhook",), ("webhook", "回调"), "messaging", "webhook"),
+)
+BY_ID = {i.id: i for i in INTEGRATIONS}
+
+_EN_ALIASES = sorted(((a, i.id) for i in INTEGRATIONS for a in i.en), key=lambda p: -len(p[0]))
+_EN_RE = ascii_re(r"\b(" + "|".join(re.escape(a) for a, _ in _EN_ALIASES) + r")\b")
+_EN_LOOKUP = dict(_EN_ALIASES)
+_ZH_ALIASES = sorted(((a, i.id) for i in INTEGRATIONS for a in i.zh if not a.isascii()), key=lambda p: -len(p[0]))
+_ZH_RE = re.compile("|".join(re.escape(a) for a, _ in _ZH_ALIASES))
+_ZH_LOOKUP = dict(_ZH_ALIASES)
+# "飞书多维表格" is one integration, not Feishu messaging + a table.
+_SHADOWS = {"feishu_bitable": "feishu"}
+
+_DEST_BEFORE = ascii_re(
+    r"(\b(to|into|onto|post|posts|posting|send|sends|sending|notify|notifies|alert|alerts|ping|message|"
+    r"share|push|publish|forward|deliver|save|write|add|create|log|drop|email|dm)\b\W*(\w+\W+){0,3}$)"
+    r"|(发到|发送到|发送至|推送到|推送至|推到|同步到|同步至|通知到|写入|写到|保存到|存到|存入|记录到|发给|发往|发至|通过|用|到|在)\W{0,2}$"
+)
+_SRC_BEFORE = ascii_re(
+    r"(\b(from|of|fetch|fetches|pull|pulls|read|reads|monitor|watch|new|incoming|get|gets|load|import|scan|check|export|each|every|"
+    r"sync from|list)\b\W*(\w+\W+){0,2}$)|(从|读取|获取|拉取|抓取|监控|监听|导出|收到|检查|查看)\W{0,4}$"
+)
+_DEST_AFTER = re.compile(r"^\W{0,2}(里|上|中)?\W{0,2}(通知|提醒|告警|报警|消息|群|频道|channel|group|notification|alert)")
+_SRC_AFTER = ascii_re(r"^\W{0,3}((?:in|from) (?:my |the |our )?inbox|'s|里的|中的|上的|里|的|issue|issues|ticket|tickets|pr|prs|pull request|order|orders|"
+                        r"deal|deals|contact|contacts|page|pages|row|rows|record|records|message|messages|comment|comments)")
+
+
+def find_integrations(text: str) -> tuple[list[str], list[str], list[str]]:
+    """(all integrations in order of mention, destinations, sources) in a normalised text."""
+    hits: list[tuple[int, int, str]] = [(m.start(), m.end(), _EN_LOOKUP[m.group(1)]) for m in _EN_RE.finditer(text)]
+    hits += [(m.start(), m.end(), _ZH_LOOKUP[m.group(0)]) for m in _ZH_RE.finditer(text)]
+    hits.sort()
+    found: list[str] = []
+    dest: list[str] = []
+    src: list[str] = []
+    for start, end, iid in hits:
+        before, after = text[max(0, start - 40) : start], text[end : end + 24]
+        alias = text[start:end]
+        role = "source" if alias in ("inbox", "mailbox") else _role(BY_ID[iid], before, after)
+        if iid not in found:
+            found.append(iid)
+        target = dest if role == "destination" else src
+        if iid not in target:
+            target.append(iid)
+    for whole, part in _SHADOWS.items():
+        if whole in found and part in found and text.count("飞书") <= text.count("多维表格"):
+            for lst in (found, dest, src):
+                if part in lst:
+                    lst.remove(part)
+    return found, dest, src
+
+
+def _role(integration: Integration, before: str, after: str) -> str:
+    src = bool(_SRC_BEFORE.search(before)) or bool(_SRC_AFTER.match(after))
+    dst = bool(_DEST_BEFORE.search(before)) or bool(_DEST_AFTER.match(after))
+    if src and not dst:
+        return "source"
+    if dst and not src:
+        return "destination"
+    if src and dst:  # "post new GitHub issues to Slack": the nearer cue decides
+        m_src = max((m.end() for m in _SRC_BEFORE.finditer(before)), default=-1)
+        m_dst = max((m.end() for m in _DEST_BEFORE.finditer(before)), default=-1)
+        if m_src >= 0 and m_dst >= 0:
+            return "source" if m_src > m_dst else "destination"
+    return "destination" if integration.kind == "messaging" else "source"
+
+
+# ---------------------------------------------------------------- schedule → cron
+
+_ZH_NUM = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_EN_DAYS = {"monday": 1, "mon": 1, "tuesday": 2, "tue": 2, "tues": 2, "wednesday": 3, "wed": 3, "thursday": 4, "thu": 4,
+            "thurs": 4, "friday": 5, "fri": 5, "saturday": 6, "sat": 6, "sunday": 0, "sun": 0}
+_ZH_DAYS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "日": 0, "天": 0, "末": 6}
+_PARTS = (("morning", 8), ("早上", 8), ("早晨", 8), ("上午", 9), ("清晨", 7), ("早", 8), ("noon", 12), ("中午", 12),
+          ("afternoon", 14), ("下午", 14), ("evening", 18), ("傍晚", 18), ("night", 21), ("晚上", 20), ("夜里", 22),
+          ("晚", 20), ("tonight", 20), ("midnight", 0), ("凌晨", 2))
+
+
+def _zh_int(s: str) -> int | None:
+    if s.isdigit():
+        return int(s)
+    if not s or any(c not in _ZH_NUM for c in s):
+        return None
+    if s == "十":
+        return 10
+    if s.startswith("十"):
+        return 10 + _ZH_NUM[s[1]]
+    if len(s) == 3 and s[1] == "十":
+        return _ZH_NUM[s[0]] * 10 + _ZH_NUM[s[2]]
+    if len(s) == 2 and s[1] == "十":
+        return _ZH_NUM[s[0]] * 10
+    return _ZH_NUM[s[0]] if len(s) == 1 else None
+
+
+_EN_TIME = ascii_re(r"\bat\s+(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?|\b(\d{1,2})(?::(\d{2}))?\s*(am|pm)\b|\b(\d{1,2}):(\d{2})\b")
+_ZH_TIME = re.compile(r"(早上|早晨|上午|中午|下午|傍晚|晚上|凌晨|夜里)?\s*([0-9一二两三四五六七八九十]{1,3})\s*(?:点|时|:)\s*(半|[0-9]{1,2}分?|[一二三四五]十分?)?")
+
+
+def _clock(text: str) -> tuple[int, int] | None:
+    """(hour, minute) of an explicit time; a bare "at 7" in an evening phrase means 19:00."""
+    evening = (_part_hour(text) or 0) >= 14
+    m = _EN_TIME.search(text)
+    if m:
+        h, mi, ap = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(4), m.group(5), m.group(6)) if m.group(4) else (m.group(7), m.group(8), None)
+        hour, minute = int(h), int(mi or 0)
+        if ((ap and ap.startswith("p")) or (not ap and evening)) and hour < 12:
+            hour += 12
+        if ap and ap.startswith("a") and hour == 12:
+            hour = 0
+        if hour < 24 and minute < 60:
+            return hour, minute
+    for m in _ZH_TIME.finditer(text):
+        hour = _zh_int(m.group(2))
+        if hour is None or hour > 24:
+            continue
+        if (m.group(1) in ("下午", "傍晚", "晚上", "夜里") or (not m.group(1) and evening)) and hour < 12:
+            hour += 12
+        tail = m.group(3) or ""
+        minute = 30 if tail == "半" else (_zh_int(tail.rstrip("分")) or 0) if tail else 0
+        if hour < 24 and minute < 60:
+            return hour, minute
+    return None
+
+
+def _part_hour(text: str) -> int | None:
+    for word, hour in _PARTS:
+        if word in text:
+            return hour
+    return None
+
+
+_SCHEDULE_RE = ascii_re(
+    r"every\s+\d+\s*(?:minutes?|mins?|hours?|hrs?|days?)|every\s+(?:single\s+)?(?:morning|evening|night|afternoon|day|week|month|hour|"
+    r"weekday|workday|business day|monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?|each\s+(?:morning|day|week|month|"
+    r"evening|night|monday|tuesday|wednesday|thursday|friday)|\b(?:daily|nightly|hourly|weekly|monthly|weekdays|on weekdays|"
+    r"mornings|every other day)\b|(?:on\s+)?(?:mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays)\b|"
+    r"每隔?\s*[0-9一二两三四五六七八九十]+\s*(?:分钟|个?小时|天)|每(?:个)?(?:天|日|早|晚|周|星期|礼拜|月|小时|工作日|个工作日)"
+    r"[一二三四五六日天末]?|天天|工作日|周[一二三四五六日末]|星期[一二三四五六日天]|早上|每早|定时|定期"
+)
+
+
+def find_schedule(text: str) -> Schedule | None:
+    """A cron expression for a periodic request, or ``None``. Times default by part of day
+    (morning 8:00, afternoon 14:00, evening 18:00, otherwise 9:00)."""
+    m = _SCHEDULE_RE.search(text)
+    if not m:
+        return None
+    phrase = m.group(0)
+    if phrase in ("早上",) and not re.search(r"每|天天|daily|every", text):
+        return None  # "this morning" is not periodic
+    if phrase in ("定时", "定期") and not re.search(r"每|天天|定时(?:任务|执行|运行|跑|发送|推送)|定期", text):
+        return None
+    clock = _clock(text)
+    part = _part_hour(text[max(0, m.start() - 6) : m.end() + 30])
+    hour, minute = clock if clock else (part if part is not None else 9, 0)
+    cron = None
+    n = re.search(r"(?:every|每隔?)\s*([0-9一二两三四五六七八九十]+)\s*(minutes?|mins?|分钟|hours?|hrs?|个?小时|days?|天)", text)
+    if n:
+        k = _zh_int(n.group(1)) or 1
+        unit = n.group(2)
+        if unit.startswith(("min", "分")):
+            cron = f"*/{max(1, min(k, 59))} * * * *"
+        elif unit.startswith(("h", "小", "个")):
+            cron = f"0 */{max(1, min(k, 23))} * * *"
+        else:
+            cron = f"{minute} {hour} */{max(1, min(k, 31))} * *"
+    elif re.search(r"\bhourly\b|every hour|每(?:个)?小时", text):
+        cron = "0 * * * *"
+    else:
+        days = sorted({d for w, d in _EN_DAYS.items() if re.search(rf"\b{w}s?\b", text)} |
+                      {_ZH_DAYS[c] for c in re.findall(r"(?:周|星期|礼拜)([一二三四五六日天末])", text)})
+        if "周末" in text or re.search(r"\bweekends?\b", text):
+            days = sorted(set(days) - {6} | {0, 6}) if days else [0, 6]
+        if days:
+            cron = f"{minute} {hour} * * {','.join(str(d) for d in days)}"
+        elif re.search(r"weekday|workday|business day|工作日", text):
+            cron = f"{minute} {hour} * * 1-5"
+        elif re.search(r"\bweekly\b|every week|each week|每周|每个?星期|每个?礼拜", text):
+            cron = f"{minute} {hour} * * 1"
+        elif re.search(r"\bmonthly\b|every month|each month|每个?月", text):
+            dom = re.search(r"每个?月\s*([0-9一二三四五六七八九十]{1,3})\s*[号日]", text)
+            day = (_zh_int(dom.group(1)) if dom else None) or 1
+            cron = f"{minute} {hour} {min(day, 28)} * *"
+        else:
+            cron = f"{minute} {hour} * * *"
+    return Schedule(cron=cron, text=phrase.strip())
+
+
+# ---------------------------------------------------------------- languages
+
+_LANGS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("en", ("english",), ("英文", "英语")),
+    ("zh", ("chinese", "mandarin", "simplified chinese"), ("中文", "汉语", "简体", "普通话")),
+    ("ja", ("japanese",), ("日语", "日文")),
+    ("ko", ("korean",), ("韩语", "韩文")),
+    ("fr", ("french",), ("法语", "法文")),
+    ("de", ("german",), ("德语", "德文")),
+    ("es", ("spanish",), ("西班牙语", "西语")),
+    ("pt", ("portuguese",), ("葡萄牙语",)),
+    ("it", ("italian",), ("意大利语",)),
+    ("ru", ("russian",), ("俄语", "俄文")),
+    ("ar", ("arabic",), ("阿拉伯语",)),
+    ("vi", ("vietnamese",), ("越南语",)),
+    ("th", ("thai",), ("泰语",)),
+    ("id", ("indonesian",), ("印尼语",)),
+)
+_LANG_RE = ascii_re(
+    r"\b(" + "|".join(w for _, en, _ in _LANGS for w in en) + r")\b|(" + "|".join(w for _, _, zh in _LANGS for w in zh) + ")"
+)
+_LANG_CODE = {w: code for code, en, zh in _LANGS for w in (*en, *zh)}
+_FROM_BEFORE = re.compile(r"(\bfrom\s+$|从\s*$|把\s*$)")
+_PAIR = {"英译中": ("en", "zh"), "中译英": ("zh", "en"), "中翻英": ("zh", "en"), "英翻中": ("en", "zh")}
+
+
+def find_languages(text: str) -> list[str]:
+    """Target languages in order of mention ("from English to Chinese" → ["zh"])."""
+    targets: list[str] = []
+    for pair, (_, dst) in _PAIR.items():
+        if pair in text and dst not in targets:
+            targets.append(dst)
+    for m in _LANG_RE.finditer(text):
+        code = _LANG_CODE[m.group(0)]
+        before = text[max(0, m.start() - 6) : m.start()]
+        after = text[m.end() : m.end() + 12]
+        if _FROM_BEFORE.search(before) or re.match(r"\s*(?:to|into|→|->)\s", after) or re.match(r"\s*(?:翻译|译|到|转)", after):
+            continue  # a source language
+        if code not in targets:
+            targets.append(code)
+    return targets
+
+
+# ---------------------------------------------------------------- data sources & urls
+
+_SOURCES: tuple[tuple[str, str], ...] = (
+    ("hacker_news", r"hacker\s?news|\bhn\b|hackernews"),
+    ("rss", r"\brss\b|\bfeeds?\b|订阅源|rss源"),
+    ("news", r"\bnews\b|headlines|新闻|资讯|热点|热榜"),
+    ("web", r"https?://|\bwebsites?\b|\bweb ?pages?\b|\bthe web\b|\bonline\b|\bsites?\b|\bscrap(?:e|ing)\b|\bcrawl|网页|网站|网上|爬取|抓取|链接|互联网"),
+    ("documents", r"\bdocs?\b|\bdocuments?\b|\bpdfs?\b|\bmanuals?\b|\bhandbook|knowledge base|\bwiki\b|文档|手册|知识库|说明书|资料|pdf"),
+    ("database", r"\bdatabase|\bsql\b|postgres|mysql|\bdb\b|数据库"),
+    ("spreadsheet", r"\bcsv\b|\bexcel\b|spreadsheet|google sheets?|\bxlsx?\b|表格|excel"),
+    ("email_inbox", r"\binbox\b|incoming emails?|new emails?|收件箱|收到的邮件|新邮件"),
+    ("files", r"\bfiles?\b|\buploads?\b|文件|附件|上传"),
+    ("api", r"\bapis?\b|\bendpoints?\b|接口"),
+)
+_SOURCE_RES = tuple((name, ascii_re(pattern)) for name, pattern in _SOURCES)
+URL_RE = re.compile(r"https?://[^\s\"'<>，。）)]+")
+
+
+def find_data_sources(text: str) -> list[str]:
+    return [name for name, rx in _SOURCE_RES if rx.search(text)]
+
+
+def find_urls(raw: str) -> list[str]:
+    return list(dict.fromkeys(u.rstrip(".,;") for u in URL_RE.findall(raw)))[:5]

@@ -1,0 +1,149 @@
+"""The intent index: scores every template against a request, built once per catalog.
+
+Two signals, summed per template:
+1. cue matches from :data:`pilot.generation.lexicon.INTENT_CUES` (English stem phrases after
+   typo correction, Chinese substrings), weighted;
+2. TF-IDF cosine similarity between the request and the template's own text (examples, tags,
+   name, description), over English stems + stem bigrams and Chinese character bigrams; the
+   best-matching example and the whole template both count.
+Templates not in the catalog are never proposed; a catalog template with no cues still
+competes through (2).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+from pilot.generation.lexicon import INTENT_CUES
+from pilot.generation.text import Speller, cjk_bigrams, normalize, stem, words
+
+_STOP = frozenset(
+    ["a", "an", "the", "and", "or", "to", "of", "for", "in", "on", "at", "by", "with", "from", "into", "is", "are", "be", "it", "this", "that", "these", "those", "me", "my", "our", "we", "you", "your", "i", "please", "can", "could", "would", "will", "want", "need", "make", "build", "create", "set", "up", "help", "workflow", "automatically", "auto", "some", "any", "all", "so"]
+)
+SIM_WEIGHT = 5.0
+
+
+@dataclass
+class Query:
+    """A request prepared once for every matcher: normalised text, corrected words and stems."""
+
+    text: str
+    words: list[str]
+    stems: list[str]
+    stem_text: str  # " stem stem stem " for phrase lookups
+
+
+def _features(stems: list[str], text: str) -> Counter[str]:
+    content = [s for s in stems if s not in _STOP]
+    feats: Counter[str] = Counter(content)
+    feats.update(f"{a}_{b}" for a, b in pairwise(content))
+    feats.update(cjk_bigrams(text))
+    return feats
+
+
+class IntentIndex:
+    """Scores templates for a request. Build with :meth:`build` (cached by the analyzer)."""
+
+    def __init__(self, template_ids: list[str], docs: dict[str, list[str]]) -> None:
+        self.template_ids = template_ids
+        vocab: Counter[str] = Counter()
+        for cues in INTENT_CUES.values():
+            for cue in cues:
+                vocab.update(words(cue.lower()))
+        for texts in docs.values():
+            for t in texts:
+                vocab.update(words(normalize(t)))
+        self.speller = Speller(dict(vocab))
+        # cue phrases → (intent, weight); English as stem tuples, Chinese as substrings
+        en: dict[tuple[str, str], float] = {}
+        zh: dict[tuple[str, str], float] = {}
+        for intent, cues in INTENT_CUES.items():
+            if intent not in template_ids:
+                continue
+            for cue, weight in cues.items():
+                if re.search(r"[\u4e00-\u9fff]", cue):
+                    key, table = (cue, intent), zh
+                else:  # "summarize" and "summary" share a stem: count it once, at the higher weight
+                    key, table = (" " + " ".join(stem(w) for w in words(cue)) + " ", intent), en
+                table[key] = max(weight, table.get(key, 0.0))
+        self.en_cues = [(c, i, w) for (c, i), w in en.items()]
+        self.zh_cues = [(c, i, w) for (c, i), w in zh.items()]
+        # TF-IDF over the templates' own text
+        per_doc: dict[str, list[Counter[str]]] = {}
+        df: Counter[str] = Counter()
+        for tid in template_ids:
+            vecs = []
+            for t in docs.get(tid, []):
+                q = self.prepare(t)
+                vecs.append(_features(q.stems, q.text))
+            per_doc[tid] = vecs
+            df.update(set().union(*[set(v) for v in vecs]) if vecs else set())
+        n = max(1, len(template_ids))
+        self.idf = {f: math.log(1 + n / c) for f, c in df.items()}
+        self.centroids: dict[str, dict[str, float]] = {}
+        self.examples: dict[str, list[dict[str, float]]] = {}
+        for tid, vecs in per_doc.items():
+            total: Counter[str] = Counter()
+            for v in vecs:
+                total.update(v)
+            self.centroids[tid] = self._weigh(total)
+            self.examples[tid] = [self._weigh(v) for v in vecs]
+
+    @classmethod
+    def build(cls, catalog: Any | None) -> IntentIndex:
+        """From a TemplateCatalog (its examples, tags, names, descriptions) or, without one, cues only."""
+        if catalog is None:
+            return cls(list(INTENT_CUES), {})
+        docs: dict[str, list[str]] = {}
+        for t in catalog.all():
+            texts = [*t.examples.en, *t.examples.zh, t.name.en, t.name.zh, t.description.en, t.description.zh]
+            texts.append(" ".join(t.tags))
+            docs[t.id] = texts
+        return cls([t.id for t in catalog.all()], docs)
+
+    def _weigh(self, counts: Counter[str]) -> dict[str, float]:
+        vec = {f: (1 + math.log(c)) * self.idf.get(f, 0.0) for f, c in counts.items()}
+        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        return {f: v / norm for f, v in vec.items() if v}
+
+    def prepare(self, raw: str) -> Query:
+        text = normalize(raw)
+        ws = [self.speller.correct(w) for w in words(text)]
+        stems = [stem(w) for w in ws]
+        return Query(text=text, words=ws, stems=stems, stem_text=" " + " ".join(stems) + " ")
+
+    def score(self, q: Query) -> tuple[dict[str, float], dict[str, list[str]]]:
+        """Per-template scores (higher is better) and the cue words that matched, per template."""
+        scores = {tid: 0.0 for tid in self.template_ids}
+        hits: dict[str, list[str]] = {tid: [] for tid in self.template_ids}
+        for cue, intent, weight in self.en_cues:
+            if cue in q.stem_text:
+                scores[intent] += weight
+                hits[intent].append(cue.strip())
+        for cue, intent, weight in self.zh_cues:
+            if cue in q.text:
+                scores[intent] += weight
+                hits[intent].append(cue)
+        qvec = self._weigh(_features(q.stems, q.text))
+        if qvec:
+            for tid in self.template_ids:
+                cen = _dot(qvec, self.centroids.get(tid, {}))
+                best = max((_dot(qvec, ex) for ex in self.examples.get(tid, [])), default=0.0)
+                scores[tid] += SIM_WEIGHT * (0.4 * cen + 0.6 * best)
+        return scores, hits
+
+
+def _dot(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b.get(f, 0.0) for f, v in a.items())
+
+
+def iter_texts(values: Iterable[str]) -> Iterable[str]:
+    return (v for v in values if v)
