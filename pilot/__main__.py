@@ -1,0 +1,5 @@
+"""``python -m pilot`` runs the CLI."""
+
+from pilot.cli import main
+
+main()
