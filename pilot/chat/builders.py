@@ -15,7 +15,7 @@ from pilot.workflows.validation import iter_all_nodes, to_digraph
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"https?://[^\s\"'<>，。]+")
-_CHANNEL = re.compile(r"(?<![\w#])#[\w-]{1,80}")
+_CHANNEL = re.compile(r"(?<![A-Za-z0-9_#])#[A-Za-z0-9_-]{1,80}")
 
 
 def all_ids(graph: WorkflowGraph) -> set[str]:

@@ -302,19 +302,78 @@ def _remove_node(d: _Draft, op: RemoveNode) -> None:
         for e_out in outgoing:
             if e_in["source"] != e_out["target"]:
                 d.connect(e_in["source"], e_out["target"], e_in.get("source_handle"))
-    # Downstream steps that read the removed step's output now read what it was reading.
+    # Downstream steps that read the removed step's output now read what it was reading, when
+    # that is a like-for-like substitute (e.g. removing a review: readers get the draft).
     sources = {e["source"] for e in incoming}
-    if len(sources) == 1:
-        (pred,) = sources
-        if d.top(pred).get("type") != "input":
-            pattern = _node_refs(op.node_id)
-            d.rewrite_all(lambda s: pattern.sub(f"nodes.{pred}", s))
+    pred = next(iter(sources)) if len(sources) == 1 else None
+    if pred is not None and d.top(pred).get("type") not in ("input", "condition"):
+        pattern = _node_refs(op.node_id)
+        d.rewrite_all(lambda s: pattern.sub(f"nodes.{pred}", s))
+        for other, _ in iter_node_dicts(d.nodes):
+            if other.get("type") == "output":
+                _drop_duplicate_outputs(other)
+    else:
+        main = _main_input(d)
+        for other, _ in iter_node_dicts(d.nodes):
+            _drop_optional_refs(other, op.node_id, main)
     users = sorted(n["id"] for n, _ in iter_node_dicts(d.nodes) if references(n.get("config"), op.node_id))
     if users:
         raise EditError(
             f"cannot remove '{node.get('title') or op.node_id}': step(s) {', '.join(users)} use its output",
             extra={"node_ids": users},
         )
+
+
+def _drop_duplicate_outputs(node: dict[str, Any]) -> None:
+    """After a rewrite two outputs may now say the same thing: keep the first."""
+    seen: set[str] = set()
+    outputs = {}
+    for key, value in node["config"].get("outputs", {}).items():
+        if value in seen and "{{" in value:
+            continue
+        seen.add(value)
+        outputs[key] = value
+    node["config"]["outputs"] = outputs
+
+
+def _main_input(d: _Draft) -> str | None:
+    """The input field a workflow mainly processes (first required string field)."""
+    for node in d.nodes:
+        if node.get("type") == "input":
+            fields = node.get("config", {}).get("fields", [])
+            for f in fields:
+                if f.get("required", True) and f.get("type", "string") == "string":
+                    return f["name"]
+            return fields[0]["name"] if fields else None
+    return None
+
+
+def _drop_optional_refs(node: dict[str, Any], removed: str, main_input: str | None) -> None:
+    """Forget a removed step where that loses nothing essential: output values that only
+    report it, LLM prompt lines about it when the prompt still reads other steps (or the line
+    is an ``{% if nodes.<removed> %}`` guard), and a search query that was only the removed
+    step's rewrite of the request (it searches the request itself again). Anything else
+    stays, and the caller refuses the edit."""
+    pattern = _node_refs(removed)
+    config = node.get("config", {})
+    only_ref = re.compile(rf"^\s*\{{\{{\s*nodes\.{re.escape(removed)}\.output\s*\}}\}}\s*$")
+    if node.get("type") == "knowledge" and main_input and only_ref.match(config.get("query", "")):
+        config["query"] = f"{{{{ inputs.{main_input} }}}}"
+    elif node.get("type") == "output":
+        kept = {k: v for k, v in config.get("outputs", {}).items() if not pattern.search(v)}
+        if kept:
+            config["outputs"] = kept
+    elif node.get("type") == "llm":
+        for key in ("prompt", "system"):
+            text = config.get(key) or ""
+            if not pattern.search(text):
+                continue
+            lines = text.split("\n")
+            doomed = [ln for ln in lines if pattern.search(ln)]
+            rest = "\n".join(ln for ln in lines if not pattern.search(ln))
+            guarded = all(re.match(r"\s*\{%\s*if\b[^%]*\bnodes\.", ln) and "{% endif %}" in ln for ln in doomed)
+            if guarded or re.search(r"\bnodes\.", rest):
+                config[key] = rest
 
 
 def _update_node(d: _Draft, op: UpdateNode) -> None:
@@ -401,11 +460,24 @@ def _wrap_in_loop(d: _Draft, op: WrapInLoop) -> None:
         d.connect(e["source"], op.loop_id, e.get("source_handle"))
     for e in leaving:
         d.connect(op.loop_id, e["target"])
-    # Outside the loop a wrapped step's output is now one element of the loop's output list.
+    # Outside the loop a wrapped step's output is now one element of the loop's output list:
+    # readers get the loop's output; output values about wrapped steps become that list.
     alternation = "|".join(re.escape(n) for n in sorted(wrapped, key=len, reverse=True))
-    outer_ref = re.compile(rf"\bnodes\.(?:{alternation})\.output(?:\.[A-Za-z_]\w*|\[[^\]]*\])*")
+    outer_ref = re.compile(rf"\bnodes\.(?:{alternation})\b(?:\.output)?(?:\.[A-Za-z_]\w*|\[[^\]]*\])*")
+    loop_value = f"{{{{ nodes.{op.loop_id}.output }}}}"
     for node in d.nodes:
-        if node["id"] != op.loop_id and "config" in node:
+        if node["id"] == op.loop_id or "config" not in node:
+            continue
+        if node.get("type") == "output":
+            outputs: dict[str, str] = {}
+            for key, value in node["config"].get("outputs", {}).items():
+                if outer_ref.search(value):
+                    if loop_value in outputs.values():
+                        continue
+                    value = loop_value
+                outputs[key] = value
+            node["config"]["outputs"] = outputs
+        else:
             node["config"] = map_strings(node["config"], lambda s: outer_ref.sub(f"nodes.{op.loop_id}.output", s))
 
 

@@ -35,7 +35,7 @@ LANGUAGE_ZH = {"English": "英文", "Chinese": "中文", "Japanese": "日语", "
 
 # integration → (tool used to reach it, aliases, display name)
 INTEGRATIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
-    "email": ("email", ("email", "e-mail", "mail me", "mail it", "mail the", "邮件", "邮箱", "电邮"), "email"),
+    "email": ("email", ("email", "e-mail", "mail me", "mail it", "mail the", "inbox", "邮件", "邮箱", "电邮"), "email"),
     "slack": ("slack", ("slack",), "Slack"),
     "webhook": ("webhook", ("webhook", "zapier", "n8n", "make.com", "回调"), "a webhook"),
     "telegram": ("webhook", ("telegram", "电报"), "Telegram"),

@@ -84,7 +84,9 @@ class _Ctx:
 
 Step = tuple[list[EditOp], Note]
 REMOVE_CUES = ("remove", "delete", "drop", "get rid of", "skip the", "no need for", "don't need", "do not need",
-               "without the", "take out", "stop sending", "stop posting", "stop emailing", "don't send", "删除", "去掉",
+               "without the", "take out", "stop sending", "stop posting", "stop emailing", "stop alerting",
+               "stop notifying", "don't send", "don't alert", "don't notify", "don't post", "don't email", "no more",
+               "no longer", "删除", "去掉",
                "删掉", "移除", "不要", "不需要", "取消", "拿掉", "去除")
 INSTEAD_CUES = ("instead", "rather than", "switch to", "swap", "replace", "change to", "换成", "改成", "改为", "改用",
                 "替换", "换到", "改发", "而不是")
@@ -99,9 +101,32 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "draft": ("draft", "草稿", "起草"),
     "condition": ("condition", "branch", "if ", "判断", "条件", "分支"),
     "knowledge": ("knowledge", "retriev", "docs", "知识库", "检索"),
-    "api": ("api", "http", "fetch", "download", "request", "抓取", "请求", "下载"),
+    "api": ("api", "http", "request", "请求", "接口"),
+    "fetch": ("fetch", "scrape", "crawl", "抓取", "获取", "爬取"),
+    "download": ("download", "下载"),
     "notify": ("notif", "alert", "通知", "提醒", "告警", "消息"),
     "loop": ("loop", "each", "循环", "逐"),
+    # common step words, so a Chinese instruction finds an English-titled step (and vice versa)
+    "social": ("social", "社交", "社媒"),
+    "email": ("email", "mail", "邮件", "邮箱"),
+    "outline": ("outline", "大纲", "提纲"),
+    "edit": ("edit", "polish", "编辑", "润色"),
+    "security": ("security", "安全"),
+    "quality": ("quality", "readab", "质量", "可读性"),
+    "correct": ("correct", "bug", "正确", "缺陷"),
+    "score": ("score", "scoring", "打分", "评分"),
+    "follow": ("follow", "跟进"),
+    "crm": ("crm", "客户管理"),
+    "report": ("report", "报告", "报表"),
+    "profile": ("profile", "概况", "画像"),
+    "compose": ("compose", "撰写", "编写"),
+    "aggregate": ("aggregat", "汇总", "聚合"),
+    "answer": ("answer", "reply", "回答", "答复", "回复"),
+    "rewrite": ("rewrite", "rephrase", "改写"),
+    "plan": ("plan", "规划", "计划"),
+    "holding": ("holding", "安抚"),
+    "website": ("website", "site", "网站", "官网"),
+    "webhook": ("webhook", "回调"),
 }
 
 
@@ -157,8 +182,11 @@ def _phrase_after_cue(t: str, cues) -> str | None:
             best = (i, cue)
     if best is None:
         return None
-    rest = t[best[0] + len(best[1]):]
-    return re.split(r"[,.;!?，。；！？]| and | then |然后|并且", rest)[0].strip()
+    rest = re.split(r"[,.;!?，。；！？]| and | then |然后|并且", t[best[0] + len(best[1]):])[0].strip()
+    if not rest:  # Chinese puts the object first: "把审校步骤去掉"
+        before = re.split(r"[,.;!?，。；！？]|然后|并且", t[:best[0]])[-1].strip()
+        rest = re.sub(r"^(请|帮我|把|将)+", "", before).strip()
+    return rest
 
 
 def _score(node, phrase: str) -> int:
@@ -172,9 +200,15 @@ def _score(node, phrase: str) -> int:
     for words in SYNONYMS.values():
         if has_any(phrase, words) and has_any(text, words):
             score += 2
+    head = (node.title or node.id).lower().split(" ")[0]
     for word in re.findall(r"[a-z]{3,}", phrase):
-        if word not in {"the", "step", "node", "and", "from", "this", "that", "workflow", "please"} and word in text:
+        if word in {"the", "step", "node", "and", "from", "this", "that", "workflow", "please", "stage"}:
+            continue
+        stem = word[:6]  # crude stemming: translation ~ translate, reviewer ~ review
+        if stem in text:
             score += 1
+            if node.id.lower().startswith(stem) or head.startswith(stem):
+                score += 1  # what the step *is*, not just what it mentions
     return score
 
 
@@ -214,10 +248,18 @@ def _schedule(c: _Ctx) -> Step | None:
     )
 
 
-def _named_llms(c: _Ctx) -> list[LlmNode]:
+def _clause(t: str, needle: str) -> str:
+    """The clause of ``t`` that mentions ``needle`` (the whole text if none does)."""
+    for part in re.split(r"[,;!?，。；！？]| and | then |然后|并且|同时", t):
+        if needle in part:
+            return part
+    return t
+
+
+def _named_llms(c: _Ctx, needle: str = "") -> list[LlmNode]:
     """LLM steps the message singles out ("for the summary step"), else all of them."""
     llms = b.llm_nodes(c.graph)
-    m = re.search(r"(?:for|in|on) the ([\w\s-]+?) (?:step|node|stage)|(?:给|把)?([\u4e00-\u9fff]{2,6})(?:步骤|环节|节点)", c.t)
+    m = re.search(r"(?:for|in|on) the ([\w\s-]+?) (?:step|node|stage)|(?:给|把)?([\u4e00-\u9fff]{2,6})(?:步骤|环节|节点)", _clause(c.t, needle))
     if m:
         phrase = m.group(1) or m.group(2)
         picked = [n for n in llms if _score(n, phrase) > 0]
@@ -230,7 +272,7 @@ def _model(c: _Ctx) -> Step | None:
     model = find_model(c.t)
     if model is None or not has_any(c.t, ("model", "use", "switch", "change", "模型", "换", "改", "用")):
         return None
-    targets = [n for n in _named_llms(c) if n.config.model != model]
+    targets = [n for n in _named_llms(c, model) if n.config.model != model]
     if not b.llm_nodes(c.graph):
         raise Unable("This workflow has no LLM step whose model I could change.", "这个工作流没有可以更换模型的 LLM 步骤。")
     if not targets:
@@ -349,11 +391,14 @@ def _loop(c: _Ctx) -> Step | None:
                      f"已把{len(wrapped)}个步骤放进循环，对新输入“{field_name}”中的每一项分别执行。")
 
 
+_VERB_USE = re.compile(r"\b(?:e-?mail|mail|slack|ping|message)\s+(?:it|them|me|us|the|this|that|results?|reports?|summary|answer|to)\b")
+
+
 def _notify(c: _Ctx) -> Step | None:
     if "integration" in c.consumed:
         return None
     found = find_integrations(c.t)
-    if not found or not has_any(c.t, ADD_CUES):
+    if not found or not (has_any(c.t, ADD_CUES) or _VERB_USE.search(c.t)):
         return None
     out = b.output_node(c.graph)
     if out is None:
