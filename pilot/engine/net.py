@@ -36,6 +36,7 @@ import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 
 import httpcore
@@ -271,6 +272,15 @@ class _CappedStream(httpx.AsyncByteStream):
         await self._inner.aclose()
 
 
+@lru_cache(maxsize=1)
+def default_ssl_context() -> ssl.SSLContext:
+    """The verifying client context, built once (loading the CA bundle costs ~20 ms).
+
+    ``trust_env`` here only means SSL_CERT_FILE/SSL_CERT_DIR (internal CAs); proxies stay off.
+    """
+    return httpx.create_ssl_context(trust_env=True)
+
+
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx transport using :class:`GuardedBackend` and capping response bodies."""
 
@@ -282,13 +292,13 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         resolver: Resolver | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(trust_env=False)
+        ssl_context = ssl_context or default_ssl_context()
+        super().__init__(verify=ssl_context, trust_env=False)
         self.max_response_bytes = max_response_bytes
         # httpx does not expose httpcore's network_backend parameter: replace the pool the parent
         # built (no connections yet) with one that connects through the guarded backend.
         self._pool = httpcore.AsyncConnectionPool(
-            # trust_env here only means SSL_CERT_FILE/SSL_CERT_DIR (internal CAs); proxies stay off.
-            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=True),
+            ssl_context=ssl_context,
             max_connections=20,
             max_keepalive_connections=10,
             keepalive_expiry=5.0,

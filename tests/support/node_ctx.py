@@ -7,9 +7,12 @@ from typing import Any
 
 import msgspec
 
+from pilot.engine.net import GuardedHttp
 from pilot.engine.nodes.base import EngineServices, NodeContext
-from pilot.engine.nodes.services import build_services
+from pilot.knowledge.store import KnowledgeRetriever
+from pilot.llm import build_provider
 from pilot.settings import Settings
+from pilot.tools.registry import default_registry
 from pilot.workflows.model import Node
 
 
@@ -30,7 +33,16 @@ class RecordingContext(NodeContext):
 
 
 def services(settings: Settings, *, sessions=None, resolver=None) -> EngineServices:
-    return build_services(settings, sessions, resolver=resolver)
+    """The same services ``pilot.engine.service.build_engine_services`` builds, from ``settings``
+    (``resolver`` replaces DNS for the outbound guard)."""
+    return EngineServices(
+        settings=settings,
+        sessions=sessions,
+        http=GuardedHttp(settings.engine, resolver=resolver),
+        llm=build_provider(settings.llm),
+        knowledge=KnowledgeRetriever(sessions) if sessions is not None else None,
+        tools=default_registry(),
+    )
 
 
 def make_ctx(node: dict[str, Any], svc: EngineServices, *, scope: dict[str, Any] | None = None,
