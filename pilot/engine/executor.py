@@ -37,8 +37,9 @@ class ActiveRuns:
     def __init__(self) -> None:
         self._runs: dict[str, asyncio.Event] = {}
 
-    def register(self, execution_id: str) -> asyncio.Event:
-        return self._runs.setdefault(execution_id, asyncio.Event())
+    def register(self, execution_id: str, event: asyncio.Event | None = None) -> asyncio.Event:
+        """Track a local run; ``event`` lets a worker share its own cancel event."""
+        return self._runs.setdefault(execution_id, event or asyncio.Event())
 
     def unregister(self, execution_id: str) -> None:
         self._runs.pop(execution_id, None)
@@ -71,16 +72,35 @@ class EngineDeps:
     heartbeat_s: float = 1.0
 
 
-async def execute(execution_id: str, deps: EngineDeps) -> str:
-    """Run ``execution_id`` to a terminal state; returns that status. Idempotent on terminal runs."""
+INTERRUPTED = "interrupted"  # not terminal: the attempt stopped, another one resumes the run
+
+
+async def execute(
+    execution_id: str,
+    deps: EngineDeps,
+    *,
+    cancelled: asyncio.Event | None = None,
+    lease_lost: asyncio.Event | None = None,
+    claimed: bool = False,
+) -> str:
+    """Run ``execution_id`` to a terminal state; returns that status. Idempotent on terminal runs.
+
+    A background worker passes ``claimed=True`` (its lease already moved the row to ``running``
+    and counted the attempt), its own ``cancelled`` event (fed by its cancel signals and lease
+    heartbeat, so the executor does not poll the flag itself) and ``lease_lost``: once that is
+    set — or if it is set when this task is cancelled (worker shutdown) — the run stops *without*
+    ending: node results and events so far are flushed, the row is not made terminal and no
+    ``run.finished`` is written, and ``"interrupted"`` is returned; the next attempt resumes it.
+    """
     store = ExecutionStore(deps.sessions)
     row, restored = await store.load(execution_id)
     if row.status in TERMINAL_RUN_STATUSES:
         return row.status
-    if not await store.mark_running(execution_id, worker_id=deps.worker_id):
+    if not claimed and not await store.mark_running(execution_id, worker_id=deps.worker_id):
         return "cancelled"
     recorder = await EventRecorder.resume(execution_id, bus=deps.bus, sessions=deps.sessions)
-    cancel_event = deps.active.register(execution_id)
+    cancel_event = deps.active.register(execution_id, cancelled)
+    poll_flag = cancelled is None  # a worker's lease heartbeat already watches the flag
     t0 = time.perf_counter()
     if row.started_at is not None:  # resumed: the deadline and elapsed time count from the first start
         started_at = row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=UTC)
@@ -108,9 +128,14 @@ async def execute(execution_id: str, deps: EngineDeps) -> str:
         elif remaining <= 0:
             error = f"run deadline of {deadline_s:g}s exceeded"
         else:
-            status, outputs, error = await _supervise(runner, restored, cancel_event, store, execution_id, deps, remaining, deadline_s)
+            status, outputs, error = await _supervise(
+                runner, restored, cancel_event, lease_lost, store, execution_id, deps, remaining, deadline_s, poll_flag
+            )
     except asyncio.CancelledError:
-        status, error = "cancelled", "the server shut down while the run was in progress"
+        if lease_lost is not None and lease_lost.is_set():
+            status = INTERRUPTED  # handed back (worker shutdown / lease lost): resumed elsewhere
+        else:
+            status, error = "cancelled", "the server shut down while the run was in progress"
         raise
     except Exception as exc:  # a bug or an unreadable stored graph: never leave the run `running`
         log.exception("execution %s crashed", execution_id)
@@ -120,13 +145,19 @@ async def execute(execution_id: str, deps: EngineDeps) -> str:
     return status
 
 
-async def _supervise(runner, restored, cancel_event, store, execution_id, deps, remaining, deadline_s):
-    """Wait for the graph, a cancel (signal or DB flag) or the deadline, whichever comes first."""
+async def _supervise(runner, restored, cancel_event, lease_lost, store, execution_id, deps, remaining, deadline_s, poll_flag):
+    """Wait for the graph, a cancel (signal or DB flag), a lost lease or the deadline."""
     graph_task = asyncio.create_task(runner.run(restored or None), name=f"graph:{execution_id}")
     cancel_task = asyncio.create_task(cancel_event.wait())
-    watcher = asyncio.create_task(_watch_cancel_flag(store, execution_id, cancel_event, deps.heartbeat_s))
+    waiters = {graph_task, cancel_task}
+    lost_task = asyncio.create_task(lease_lost.wait()) if lease_lost is not None else None
+    if lost_task is not None:
+        waiters.add(lost_task)
+    watcher = asyncio.create_task(_watch_cancel_flag(store, execution_id, cancel_event, deps.heartbeat_s)) if poll_flag else None
     try:
-        done, _ = await asyncio.wait({graph_task, cancel_task}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(waiters, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+        if lost_task is not None and lost_task in done:
+            return INTERRUPTED, None, "the worker lost its lease"
         if graph_task in done:
             exc = graph_task.exception()
             if exc is None:
@@ -138,9 +169,10 @@ async def _supervise(runner, restored, cancel_event, store, execution_id, deps, 
             return "cancelled", None, "cancelled by request"
         return "failed", None, f"run deadline of {deadline_s:g}s exceeded"
     finally:
-        for task in (graph_task, cancel_task, watcher):
+        tasks = [t for t in (graph_task, cancel_task, lost_task, watcher) if t is not None]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(graph_task, cancel_task, watcher, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _watch_cancel_flag(store: ExecutionStore, execution_id: str, cancel_event: asyncio.Event, every_s: float) -> None:
@@ -163,6 +195,13 @@ async def _finish(execution_id, deps, store, writer, recorder, runner, restored,
     if runner is not None:
         merge_usage(usage, runner.usage)
     elapsed_ms = round((time.perf_counter() - t0) * 1000, 3)
+    if status == INTERRUPTED:  # flush what this attempt did; the next attempt continues the stream
+        try:
+            await writer.aclose()
+        finally:
+            await recorder.aclose(close_stream=False)
+            deps.active.unregister(execution_id)
+        return
     try:
         await writer.aclose()
         await store.finish(execution_id, status=status, outputs=outputs, error=error, usage=usage, last_seq=recorder.seq + 1)

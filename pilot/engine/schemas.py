@@ -15,7 +15,7 @@ class ExecuteRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     """``POST /api/workflows/{id}/execute``: ``input_data`` is checked against the input node's fields."""
 
     input_data: dict[str, Any] = {}
-    mode: RunMode = "inline"
+    mode: RunMode | None = None  # None: "background" when REDIS_URL is configured, else "inline"
 
 
 class ExecuteResponse(Struct, kw_only=True):

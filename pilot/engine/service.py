@@ -10,13 +10,14 @@ enqueues it. ``mode="background"`` without one answers 409.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Protocol
 
 import msgspec
 import sqlalchemy as sa
 
-from pilot.core.errors import ConflictError
+from pilot.core.errors import BadRequestError
 from pilot.core.ids import new_id, utcnow
 from pilot.db.models import ExecutionRow
 from pilot.engine.executor import EngineDeps, execute
@@ -52,18 +53,32 @@ class InlineLauncher:
 
 
 class RunService:
-    """The runs API's logic; one per process (``runtime.runs``)."""
+    """The runs API's logic; one per process (``runtime.runs``).
+
+    ``launchers`` maps a mode to its :class:`RunLauncher`: ``"inline"`` always; ``"background"``
+    is added by ``pilot.background.setup`` when ``REDIS_URL`` is configured.
+    """
 
     def __init__(self, deps: EngineDeps, launchers: dict[str, RunLauncher]) -> None:
         self.deps = deps
         self.launchers = launchers
 
-    async def start(self, session, workspace_id: str, workflow_id: str, input_data: dict[str, Any], mode: str = "inline") -> ExecuteResponse:
-        """Validate, store (committed) and launch a run; nothing is stored when validation fails."""
+    async def run_execution(
+        self, execution_id: str, *, cancelled: asyncio.Event | None = None, lease_lost: asyncio.Event | None = None
+    ) -> str:
+        """Run an execution a worker has claimed (see :func:`pilot.engine.executor.execute`)."""
+        return await execute(execution_id, self.deps, cancelled=cancelled, lease_lost=lease_lost, claimed=True)
+
+    async def start(self, session, workspace_id: str, workflow_id: str, input_data: dict[str, Any], mode: str | None = None) -> ExecuteResponse:
+        """Validate, store (committed) and launch a run; nothing is stored when validation fails.
+
+        ``mode`` None: background when a background launcher is configured (REDIS_URL), else inline.
+        """
+        mode = mode or ("background" if "background" in self.launchers else "inline")
         launcher = self.launchers.get(mode)
         if launcher is None:
-            raise ConflictError(
-                f"{mode} runs need REDIS_URL (a Redis-backed worker); use mode 'inline' or configure Redis",
+            raise BadRequestError(
+                f"mode: {mode!r} runs need REDIS_URL (a Redis-backed worker); use mode 'inline' or configure Redis",
                 extra={"field": "mode"},
             )
         workflow = await WorkflowService(session, workspace_id).get(workflow_id)
@@ -72,7 +87,7 @@ class RunService:
         execution_id = new_id("exe")
         session.add(ExecutionRow(
             id=execution_id, workspace_id=workspace_id, workflow_id=workflow.id, workflow_version=workflow.version,
-            graph=msgspec.to_builtins(graph), status="queued", mode=mode, input_data=input_data, usage={},
+            graph=msgspec.to_builtins(graph), status="queued", mode=launcher.mode, input_data=input_data, usage={},
             created_at=utcnow(),
         ))
         await session.commit()  # the launcher (maybe another process) must see the row
@@ -86,6 +101,9 @@ class RunService:
             await session.execute(sa.update(ExecutionRow).where(ExecutionRow.id == execution_id).values(cancel_requested=True))
             await session.commit()
             self.deps.active.cancel(execution_id)
+            signal = getattr(self.launchers.get(row.mode), "cancel", None)
+            if signal is not None:  # a run in another process (background worker)
+                await signal(execution_id)
         return await get_execution(session, workspace_id, execution_id)
 
     async def get(self, session, workspace_id: str, execution_id: str) -> Execution:
