@@ -15,6 +15,7 @@ webhook.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -27,10 +28,11 @@ from pilot.core.errors import GraphValidationError, NotFoundError, PilotError, U
 from pilot.core.templating import TemplateError, render_params
 from pilot.templates.schemas import Template, TemplateParameter, TemplateSource, TemplateSummary
 from pilot.workflows.layout import apply_layout
-from pilot.workflows.model import WorkflowGraph, node_type
+from pilot.workflows.model import WorkflowGraph, graph_decoder, node_type
 from pilot.workflows.validation import ensure_valid, iter_all_nodes
 
 MIN_EXAMPLES = 5
+INSTANCE_CACHE_SIZE = 256
 CONDITIONAL_KEY = "$if"
 MAX_STRING_PARAM = 4_000
 # Parameter values are literal text: run-time jinja2 inside them would be evaluated by the engine.
@@ -185,6 +187,9 @@ class TemplateCatalog:
         self._sources = sources
         self._templates = templates
         self.directory = directory
+        # Rendering + validation + layout costs 1-4 ms; the same (template, params) comes back
+        # often (generation, chat refinement). Cached as JSON so every caller gets fresh objects.
+        self._instances: OrderedDict[bytes, bytes] = OrderedDict()
 
     @classmethod
     def load(cls, directory: str | Path) -> TemplateCatalog:
@@ -264,8 +269,12 @@ class TemplateCatalog:
             if (why := _check_value(declared[name], value)) is not None:
                 raise UnprocessableError(f"parameter {name!r} {why}", extra={"param": name})
             values[name] = value
+        key = msgspec.json.encode([template_id, sorted(values.items())])
+        if (cached := self._instances.get(key)) is not None:
+            self._instances.move_to_end(key)
+            return graph_decoder.decode(cached)
         try:
-            return _build_graph(self._sources[template_id], values)
+            graph = _build_graph(self._sources[template_id], values)
         except TemplateError as exc:
             raise UnprocessableError(
                 f"template {template_id!r} could not be rendered with these parameters: {exc}"
@@ -275,6 +284,10 @@ class TemplateCatalog:
                 exc.problems,
                 detail=f"template {template_id!r} with these parameters gives an invalid graph: {exc.detail}",
             ) from exc
+        self._instances[key] = msgspec.json.encode(graph)
+        if len(self._instances) > INSTANCE_CACHE_SIZE:
+            self._instances.popitem(last=False)
+        return graph
 
 
 def summarize(template: Template) -> TemplateSummary:

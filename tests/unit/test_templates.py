@@ -520,3 +520,12 @@ def test_render_params_delimiters_and_native_values() -> None:
         render_params("[[ params.__class__.__mro__ ]]", params)
     with pytest.raises(TemplateError):
         render_params("[% if %]", params)
+
+
+def test_instantiation_is_cached_but_returns_fresh_objects(catalog: TemplateCatalog) -> None:
+    first = catalog.instantiate("customer_support", {"tone": "concise"})
+    second = catalog.instantiate("customer_support", {"tone": "concise"})
+    assert first == second and first is not second and first.nodes[0] is not second.nodes[0]
+    other = catalog.instantiate("customer_support", {"tone": "empathetic"})
+    assert "Tone: empathetic" in by_id(other)["draft_reply"].config.system
+    assert "Tone: concise" in by_id(catalog.instantiate("customer_support", {"tone": "concise"}))["draft_reply"].config.system
