@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from pilot.auth.service import create_api_key, workspace_has_keys
+from pilot.background.setup import attach_background_launcher, start_background
 from pilot.db.migrate import upgrade
 from pilot.runtime import Runtime
 from pilot.templates.catalog import start_templates
@@ -47,8 +48,10 @@ async def start_runtime(runtime: Runtime) -> None:
     await ensure_dev_key(runtime)
     # Domain start-up hooks are added below (templates, event bus, run service, ...).
     await start_templates(runtime)
+    await start_background(runtime)  # REDIS_URL: Redis client + Redis Streams bus (before the bus default)
     await start_events(runtime)
     await start_runs(runtime)
+    await attach_background_launcher(runtime)  # REDIS_URL: mode "background" via the arq worker
 
 
 async def stop_runtime(runtime: Runtime) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from arq.utils import timestamp_ms
 from redis.asyncio import Redis
@@ -46,32 +47,31 @@ async def signal_cancel(redis: Redis, keys: RedisKeys, execution_id: str, *, abo
 
 
 class CancelSignals:
-    """Worker side: one pub/sub subscription per process, routed to each running execution.
+    """Worker side: one pub/sub subscription per process, routed to the runs this process holds.
 
-    ``register(execution_id)`` returns the ``asyncio.Event`` the executor watches; ``trigger``
-    sets it (also called by the heartbeat when the database flag is seen).
+    ``on_cancel(execution_id)`` stops a local run (the executor's in-process cancel signal);
+    ``register``/``unregister`` track which executions this worker runs, so cancels published
+    while the subscription was down are re-checked (flag keys) after reconnecting.
     """
 
-    def __init__(self, redis: Redis, keys: RedisKeys) -> None:
+    def __init__(self, redis: Redis, keys: RedisKeys, on_cancel: Callable[[str], object]) -> None:
         self._redis = redis
         self._keys = keys
-        self._events: dict[str, asyncio.Event] = {}
+        self._on_cancel = on_cancel
+        self._held: set[str] = set()
         self._task: asyncio.Task | None = None
         self.ready = asyncio.Event()
 
-    def register(self, execution_id: str, event: asyncio.Event | None = None) -> asyncio.Event:
-        event = event or asyncio.Event()
-        self._events[execution_id] = event
-        return event
+    def register(self, execution_id: str) -> None:
+        self._held.add(execution_id)
 
     def unregister(self, execution_id: str) -> None:
-        self._events.pop(execution_id, None)
+        self._held.discard(execution_id)
 
     def trigger(self, execution_id: str) -> bool:
-        event = self._events.get(execution_id)
-        if event is None:
-            return False
-        event.set()
+        if execution_id not in self._held:
+            return False  # another worker's run
+        self._on_cancel(execution_id)
         return True
 
     async def was_requested(self, execution_id: str) -> bool:
@@ -99,7 +99,7 @@ class CancelSignals:
                 self.ready.set()
                 backoff = 0.1
                 # Cancels published while we were disconnected: re-check the runs we hold.
-                for execution_id in list(self._events):
+                for execution_id in list(self._held):
                     if await self.was_requested(execution_id):
                         self.trigger(execution_id)
                 async for message in pubsub.listen():

@@ -81,9 +81,10 @@ class Lease:
     async def beat(self) -> bool | None:
         """Refresh ``heartbeat_at``. Returns ``cancel_requested``, or None when the lease is lost."""
         t = ExecutionRow.__table__
+        # Fenced on the token only: a run that just finished keeps its worker_id, so it is not "lost".
         stmt = (
             sa.update(t)
-            .where(t.c.id == self.execution_id, t.c.worker_id == self.token, t.c.status == "running")
+            .where(t.c.id == self.execution_id, t.c.worker_id == self.token)
             .values(heartbeat_at=utcnow())
             .returning(t.c.cancel_requested)
         )
@@ -96,7 +97,9 @@ class Lease:
         return bool(row[0])
 
     async def heartbeat(self, interval_s: float, on_cancel) -> None:
-        """Beat every ``interval_s`` until cancelled; calls ``on_cancel()`` when a cancel is seen.
+        """Beat every ``interval_s`` until cancelled; ``on_cancel()`` when a cancel is seen. When
+        another attempt took the execution over, ``self.lost`` is set (the executor stops
+        without ending the stream) and the heartbeat ends.
 
         A database hiccup is logged and retried on the next beat (the stale threshold is several
         beats long), never fatal to the run.
@@ -112,7 +115,6 @@ class Lease:
                 continue
             if cancel is None:
                 log.warning("lease on %s lost (another worker took it over); stopping this attempt", self.execution_id)
-                on_cancel()
                 return
             if cancel:
                 on_cancel()

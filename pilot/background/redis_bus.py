@@ -24,6 +24,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Self
 
 import sqlalchemy as sa
 from redis import exceptions as redis_errors
@@ -271,7 +272,7 @@ class RedisSubscription:
     async def aclose(self) -> None:
         await self._events.aclose()  # type: ignore[attr-defined]
 
-    async def __aenter__(self) -> RedisSubscription:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

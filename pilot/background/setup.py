@@ -1,9 +1,10 @@
 """Start-up selection for background runs (called from ``pilot.startup.start_runtime``).
 
 ``REDIS_URL`` set → this process uses Redis: ``runtime.redis`` (an ArqRedis client, also used by
-``/ready``), ``runtime.bus`` = :class:`RedisStreamBus` (events reach every API process), and
-``runtime.launcher`` = :class:`ArqRunLauncher` (``mode: "background"``, the default mode).
-Not set → nothing here: the in-memory bus and inline runs (the embedded default).
+``/ready``), ``runtime.bus`` = :class:`RedisStreamBus` (events reach every API process), and the
+RunService gets the ``"background"`` launcher (:class:`ArqRunLauncher`), which becomes the
+default mode (``mode: "inline"`` stays available). Not set → nothing here: the in-memory bus
+and inline runs (the embedded default); ``mode: "background"`` is then a 400 naming ``mode``.
 """
 
 from __future__ import annotations
@@ -18,13 +19,21 @@ log = logging.getLogger("pilot.background")
 
 
 async def start_background(runtime) -> None:
-    """Wire Redis, the Redis event bus and the arq launcher into the runtime when configured."""
+    """Before the events hook: the Redis client and the Redis Streams bus, when configured."""
     settings = runtime.settings.redis
     if not settings.enabled:
         return
-    keys = RedisKeys(settings.key_prefix)
     if runtime.redis is None:
-        runtime.redis = connect_arq(settings.url, keys)
-    runtime.bus = RedisStreamBus(settings.url, settings, persisted=db_event_reader(runtime.sessions))
-    runtime.launcher = ArqRunLauncher(runtime.redis, keys, runtime.sessions, runtime.bus)
-    log.info("background runs on Redis (queue %s)", keys.queue)
+        runtime.redis = connect_arq(settings.url, RedisKeys(settings.key_prefix))
+    if runtime.bus is None:
+        runtime.bus = RedisStreamBus(settings.url, settings, persisted=db_event_reader(runtime.sessions))
+
+
+async def attach_background_launcher(runtime) -> None:
+    """After the run service exists: register the arq launcher as mode ``background``."""
+    settings = runtime.settings.redis
+    if not settings.enabled or runtime.runs is None:
+        return
+    keys = RedisKeys(settings.key_prefix)
+    runtime.runs.launchers["background"] = ArqRunLauncher(runtime.redis, keys, runtime.sessions, runtime.bus)
+    log.info("background runs enabled (arq queue %s)", keys.queue)

@@ -21,6 +21,7 @@ import asyncio
 import logging
 from typing import Any
 
+import sqlalchemy as sa
 from arq.connections import RedisSettings as ArqRedisSettings
 from arq.constants import in_progress_key_prefix
 from arq.cron import cron
@@ -31,6 +32,7 @@ from pilot.background.keys import RedisKeys
 from pilot.background.lease import Lease
 from pilot.background.redis_bus import UNAVAILABLE
 from pilot.background.sweeper import RUN_FUNCTION, backfill_events, end_execution, sweep
+from pilot.db.models import ExecutionRow
 from pilot.settings import Settings, get_settings
 
 log = logging.getLogger("pilot.background.worker")
@@ -43,35 +45,39 @@ SHUTDOWN_GRACE_S = 10
 async def run_execution(ctx: dict[str, Any], execution_id: str) -> str:
     """Run one background execution to a terminal state (or hand it back on shutdown)."""
     runtime = ctx["runtime"]
-    settings: Settings = runtime.settings
+    rs = runtime.settings.redis
     cancels: CancelSignals = ctx["cancels"]
-    lease = Lease(runtime.sessions, execution_id, stale_after_s=settings.redis.stale_after_s)
+    lease = Lease(runtime.sessions, execution_id, stale_after_s=rs.stale_after_s)
     claim = await lease.claim()
     if claim is None:
         log.info("execution %s is not runnable here (finished, unknown, or running elsewhere)", execution_id)
         return "skipped"
-    if claim.attempts > settings.redis.max_run_attempts:
+    if claim.attempts > rs.max_run_attempts:
         await end_execution(runtime.sessions, runtime.bus, execution_id, status="failed",
                             error=f"worker lost: the run was interrupted {claim.attempts - 1} time(s) and will not be retried")
         return "failed"
-    cancel_event = cancels.register(execution_id)
-    if claim.cancel_requested or await cancels.was_requested(execution_id):
-        cancel_event.set()
     if claim.resumed:
         # Events the dead attempt published but never persisted: write them before continuing.
         await backfill_events(runtime.sessions, runtime.bus, execution_id)
-    beat = asyncio.create_task(lease.heartbeat(settings.redis.heartbeat_s, cancel_event.set))
-    run = asyncio.create_task(runtime.runs.run_execution(execution_id, cancelled=cancel_event, lease_lost=lease.lost))
+    # The same executor as inline mode, told that this lease claimed the row; it stops without
+    # ending the stream when the lease is lost (see lease.py) or the worker hands the run back.
+    cancel_event = asyncio.Event()
+    run = asyncio.create_task(
+        runtime.runs.run_execution(execution_id, cancelled=cancel_event, lease_lost=lease.lost), name=f"run:{execution_id}"
+    )
+    cancels.register(execution_id)
+    if claim.cancel_requested or await cancels.was_requested(execution_id):
+        cancel_event.set()
+    beat = asyncio.create_task(lease.heartbeat(rs.heartbeat_s, cancel_event.set))
     try:
-        await asyncio.shield(run)
-        return "done"
+        return await asyncio.shield(run)
     except asyncio.CancelledError:
         # arq cancelled the job: an abort (the user cancelled) or the worker is stopping.
         if await _cancel_requested(runtime, execution_id, cancels):
             cancel_event.set()
-            await _settle(run, grace_s=5.0)  # the executor ends the stream with run.finished cancelled
+            await _settle(run, grace_s=5.0)  # ends the stream with run.finished cancelled
         else:
-            lease.lost.set()  # stop without finishing the stream: the next attempt resumes it
+            lease.lost.set()  # stop without ending the stream: the next attempt resumes it
             await _settle(run, grace_s=5.0)
             if await lease.hand_back():
                 log.info("execution %s handed back for another worker to resume", execution_id)
@@ -90,10 +96,6 @@ async def _settle(task: asyncio.Task, *, grace_s: float) -> None:
 
 
 async def _cancel_requested(runtime: Any, execution_id: str, cancels: CancelSignals) -> bool:
-    import sqlalchemy as sa
-
-    from pilot.db.models import ExecutionRow
-
     if await cancels.was_requested(execution_id):
         return True
     async with runtime.sessions() as session:
@@ -119,7 +121,7 @@ async def on_startup(ctx: dict[str, Any]) -> None:
     runtime = Runtime.build(settings)
     await start_runtime(runtime)
     ctx["runtime"] = runtime
-    cancels = CancelSignals(ctx["redis"], RedisKeys(settings.redis.key_prefix))
+    cancels = CancelSignals(ctx["redis"], RedisKeys(settings.redis.key_prefix), runtime.runs.deps.active.cancel)
     cancels.start()
     ctx["cancels"] = cancels
     log.info("πlot worker ready (queue %s)", RedisKeys(settings.redis.key_prefix).queue)

@@ -1,0 +1,289 @@
+"""Background runs end to end: real arq worker PROCESSES, two API processes, real Redis + PostgreSQL.
+
+- a run enqueued through API process A streams to a client connected to API B;
+- SIGKILL of the worker mid-run, then a new worker: the run resumes (finished nodes are not
+  re-run), ends terminal, and the stream has every event exactly once;
+- cancel through the other API process;
+- Redis killed mid-run (a throw-away redis-server, never the shared one): the stream completes
+  from the database without hanging, and the worker recovers when Redis is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+import redis as sync_redis
+from httpx_sse import aconnect_sse
+
+from pilot.app import create_app
+from pilot.settings import Settings
+from tests.conftest import new_workspace_key
+from tests.support.background import ThrowawayRedis, start_api, start_worker, stop
+from tests.support.echo_server import EchoApp
+from tests.support.servers import serve_in_thread
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
+
+SHARED_REDIS = "redis://127.0.0.1:6379/0"
+
+
+class Cluster:
+    """Processes of one test module; everything started is stopped at the end."""
+
+    def __init__(self, env: dict[str, str], logs: Path, echo: EchoApp, echo_url: str) -> None:
+        self.env = env
+        self.logs = logs
+        self.echo = echo
+        self.echo_url = echo_url
+        self.procs: list = []
+
+    def worker(self, name: str = "worker", **env: str):
+        proc = start_worker({**self.env, **env}, self.logs / f"{name}.log")
+        self.procs.append(proc)
+        return proc
+
+    def api(self, name: str = "api", **env: str) -> str:
+        proc, url = start_api({**self.env, **env}, self.logs / f"{name}.log")
+        self.procs.append(proc)
+        return url
+
+    def close(self) -> None:
+        for proc in self.procs:
+            stop(proc)
+
+
+def cluster_env(pg_url: str, redis_url: str, tmp: Path, echo_url: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": pg_url, "REDIS_URL": redis_url, "PILOT_DATA_DIR": str(tmp / ".pilot"),
+        "PILOT_REDIS_PREFIX": f"pilot-test-{uuid.uuid4().hex[:10]}",
+        # Short intervals keep crash recovery within a few seconds.
+        "PILOT_HEARTBEAT_S": "0.2", "PILOT_STALE_AFTER_S": "1.5", "PILOT_SWEEP_INTERVAL_S": "1",
+        "PILOT_SUBSCRIBE_BLOCK_S": "0.5", "PILOT_WORKER_POLL_DELAY_S": "0.02",
+        "PILOT_HTTP_ALLOWLIST": echo_url.removeprefix("http://"), "PILOT_LOG_LEVEL": "INFO",
+    }
+
+
+@pytest.fixture(scope="module")
+def echo():
+    app = EchoApp()
+    with serve_in_thread(app) as url:
+        yield app, url
+
+
+@pytest.fixture(scope="module")
+def cluster(pg_url, tmp_path_factory, echo):
+    tmp = tmp_path_factory.mktemp("background")
+    app, url = echo
+    env = cluster_env(pg_url, SHARED_REDIS, tmp, url)
+    c = Cluster(env, tmp, app, url)
+    try:
+        yield c
+    finally:
+        c.close()
+        client = sync_redis.Redis.from_url(SHARED_REDIS)
+        for key in client.scan_iter(f"{env['PILOT_REDIS_PREFIX']}:*"):
+            client.delete(key)
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def api_b(cluster):
+    """API process B: the same app served in this test process (its own runtime and Redis bus)."""
+    app = create_app(Settings.from_env(cluster.env))
+    with serve_in_thread(app) as url:
+        yield app, url
+
+
+@pytest.fixture(scope="module")
+def api_a(cluster):
+    """API process A: a separate uvicorn process."""
+    return cluster.api("api-a")
+
+
+# ------------------------------------------------------------------------------------- helpers
+def slow_chain(echo_url: str, steps: int, seconds: float, tag: str) -> dict:
+    """input → a1 → … → aN (api nodes that each take ``seconds``) → output."""
+    nodes = [{"id": "start", "type": "input", "config": {"fields": [{"name": "topic", "type": "string", "required": False}]}}]
+    edges = []
+    prev = "start"
+    for i in range(1, steps + 1):
+        nid = f"a{i}"
+        nodes.append({"id": nid, "type": "api", "config": {
+            "url": f"{echo_url}/slow", "query": {"s": str(seconds), "node": nid, "tag": tag}}})
+        edges.append({"id": f"e{i}", "source": prev, "target": nid})
+        prev = nid
+    nodes.append({"id": "out", "type": "output", "config": {"outputs": {"last": f"{{{{ nodes.{prev}.output }}}}"}}})
+    edges.append({"id": "e_out", "source": prev, "target": "out"})
+    return {"name": f"slow chain {tag}", "nodes": nodes, "edges": edges}
+
+
+async def create_workflow(url: str, key: str, body: dict) -> str:
+    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}) as client:
+        response = await client.post("/api/workflows", json=body)
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+
+async def execute(url: str, key: str, workflow_id: str, **body) -> str:
+    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}) as client:
+        response = await client.post(f"/api/workflows/{workflow_id}/execute", json={"input_data": {}, **body})
+        assert response.status_code == 202, response.text
+        data = response.json()
+        assert data["stream_url"] == f"/api/executions/{data['execution_id']}/stream"
+        return data["execution_id"]
+
+
+async def stream(url: str, key: str, execution_id: str, *, on_event=None, timeout: float = 30.0) -> list[tuple[int, str, dict]]:
+    """Read the SSE stream to its end; ``on_event(seq, name, data)`` is awaited for each event."""
+    got: list[tuple[int, str, dict]] = []
+
+    async def read() -> None:
+        async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=None) as client:
+            async with aconnect_sse(client, "GET", f"/api/executions/{execution_id}/stream") as source:
+                assert source.response.status_code == 200
+                async for sse in source.aiter_sse():
+                    if not sse.event or sse.event in ("ping", "message") and not sse.id:
+                        continue
+                    item = (int(sse.id), sse.event, sse.json())
+                    got.append(item)
+                    if on_event is not None:
+                        await on_event(*item)
+
+    await asyncio.wait_for(read(), timeout)
+    return got
+
+
+async def get_execution(url: str, key: str, execution_id: str) -> dict:
+    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}) as client:
+        response = await client.get(f"/api/executions/{execution_id}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def assert_exactly_once(events: list[tuple[int, str, dict]]) -> None:
+    seqs = [seq for seq, _, _ in events]
+    assert seqs == list(range(1, len(seqs) + 1)), f"lost or duplicated events: {seqs}"
+    assert events[-1][1] == "run.finished"
+    assert sum(1 for _, name, _ in events if name == "run.finished") == 1
+
+
+def requests_for(echo: EchoApp, tag: str) -> Counter:
+    return Counter(r["query"].get("node") for r in echo.received if r["query"].get("tag") == tag)
+
+
+# --------------------------------------------------------------------------------------- tests
+async def test_background_run_streams_to_a_client_on_another_api_process(cluster, api_a, api_b):
+    cluster.worker("worker-1")
+    app_b, url_b = api_b
+    key = await new_workspace_key(app_b)
+    tag = uuid.uuid4().hex[:8]
+    workflow_id = await create_workflow(api_a, key, slow_chain(cluster.echo_url, 3, 0.1, tag))
+    execution_id = await execute(api_a, key, workflow_id, mode="background")  # enqueued by process A
+    events = await stream(url_b, key, execution_id)  # streamed from process B
+    assert_exactly_once(events)
+    names = [name for _, name, _ in events]
+    assert names[0] == "run.started"
+    assert [d["node_id"] for _, n, d in events if n == "node.finished"] == ["start", "a1", "a2", "a3", "out"]
+    assert events[-1][2]["status"] == "succeeded"
+    detail = await get_execution(api_a, key, execution_id)
+    assert detail["status"] == "succeeded" and detail["mode"] == "background"
+    # A late client (after the run) replays the identical stream from the database.
+    assert await stream(api_a, key, execution_id) == events
+
+
+async def test_worker_sigkill_mid_run_resumes_without_loss_or_duplicates(cluster, api_a, api_b):
+    app_b, url_b = api_b
+    key = await new_workspace_key(app_b)
+    victim = cluster.worker("worker-victim")
+    tag = uuid.uuid4().hex[:8]
+    workflow_id = await create_workflow(api_a, key, slow_chain(cluster.echo_url, 4, 0.4, tag))
+    execution_id = await execute(api_a, key, workflow_id, mode="background")
+    killed = asyncio.Event()
+
+    async def kill_after_a2(seq: int, name: str, data: dict) -> None:
+        if name == "node.finished" and data.get("node_id") == "a2" and not killed.is_set():
+            killed.set()
+            stop(victim, sig=signal.SIGKILL)  # mid-run: a3 is in flight
+            cluster.worker("worker-replacement")
+
+    events = await stream(url_b, key, execution_id, on_event=kill_after_a2, timeout=40)
+    assert killed.is_set()
+    assert_exactly_once(events)
+    assert events[-1][2]["status"] == "succeeded"
+    finished = Counter(d["node_id"] for _, n, d in events if n == "node.finished")
+    assert all(count == 1 for count in finished.values()) and set(finished) == {"start", "a1", "a2", "a3", "a4", "out"}
+    # Finished nodes were not re-run: one request each for a1/a2 (a3 was interrupted, so ran again).
+    calls = requests_for(cluster.echo, tag)
+    assert calls["a1"] == 1 and calls["a2"] == 1 and calls["a4"] == 1
+    detail = await get_execution(api_a, key, execution_id)
+    assert detail["status"] == "succeeded"
+    # The database holds the same events the live client saw.
+    assert await stream(api_a, key, execution_id) == events
+
+
+async def test_cancel_from_another_api_process(cluster, api_a, api_b):
+    app_b, url_b = api_b
+    key = await new_workspace_key(app_b)
+    tag = uuid.uuid4().hex[:8]
+    workflow_id = await create_workflow(api_a, key, slow_chain(cluster.echo_url, 3, 2.0, tag))
+    execution_id = await execute(api_a, key, workflow_id, mode="background")
+    cancelled_at: list[float] = []
+
+    async def cancel_when_running(seq: int, name: str, data: dict) -> None:
+        if name == "node.started" and data.get("node_id") == "a1":
+            async with httpx.AsyncClient(base_url=url_b, headers={"Authorization": f"Bearer {key}"}) as client:
+                response = await client.post(f"/api/executions/{execution_id}/cancel")
+                assert response.status_code in (200, 202), response.text
+            cancelled_at.append(time.monotonic())
+
+    events = await stream(api_a, key, execution_id, on_event=cancel_when_running, timeout=20)
+    ended = time.monotonic()
+    assert cancelled_at and ended - cancelled_at[0] < 1.5  # prompt: well before a1's 2 s finish
+    assert_exactly_once(events)
+    assert events[-1][2]["status"] == "cancelled"
+    assert (await get_execution(url_b, key, execution_id))["status"] == "cancelled"
+
+
+async def test_redis_dies_mid_run_stream_completes_and_worker_recovers(pg_url, tmp_path, echo):
+    if not ThrowawayRedis.available():
+        pytest.skip("redis-server binary not installed")
+    echo_app, echo_url = echo
+    private = ThrowawayRedis(tmp_path / "redis.log").start()
+    cluster = Cluster(cluster_env(pg_url, private.url, tmp_path, echo_url), tmp_path, echo_app, echo_url)
+    try:
+        cluster.worker("worker-outage")
+        app = create_app(Settings.from_env(cluster.env))
+        with serve_in_thread(app) as url:
+            key = await new_workspace_key(app)
+            tag = uuid.uuid4().hex[:8]
+            workflow_id = await create_workflow(url, key, slow_chain(echo_url, 4, 0.3, tag))
+            execution_id = await execute(url, key, workflow_id, mode="background")
+            killed = asyncio.Event()
+
+            async def kill_redis(seq: int, name: str, data: dict) -> None:
+                if name == "node.finished" and data.get("node_id") == "a1" and not killed.is_set():
+                    killed.set()
+                    private.kill()
+
+            started = time.monotonic()
+            events = await stream(url, key, execution_id, on_event=kill_redis, timeout=30)
+            assert killed.is_set()
+            assert_exactly_once(events)  # a2..out came from the database while Redis was gone
+            assert events[-1][2]["status"] == "succeeded"
+            assert time.monotonic() - started < 15
+            # Redis comes back (empty): the worker reconnects and takes new work.
+            private.start()
+            second = await execute(url, key, workflow_id, mode="background")
+            again = await stream(url, key, second, timeout=30)
+            assert_exactly_once(again)
+            assert again[-1][2]["status"] == "succeeded"
+    finally:
+        cluster.close()
+        private.kill()
