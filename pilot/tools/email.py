@@ -115,7 +115,7 @@ class EmailTool:
             ) from exc
         return {
             "sent": True,
-            "message_id": msg["Message-ID"],
+            "message_id": str(msg["Message-ID"]),
             "recipients": [r for r in args.to + args.cc if r not in refused],
             "refused": refused,
         }

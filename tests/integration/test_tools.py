@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+import msgspec
 import pytest
 
 from pilot.engine.net import GuardedHttp
@@ -139,6 +140,7 @@ async def test_email_is_delivered(smtp) -> None:
         _ctx(**_smtp_env(smtp)),
     )
     assert out["sent"] and out["refused"] == []
+    msgspec.json.encode(out)  # the output is JSON-serialisable (it becomes a node output)
     assert out["recipients"] == ["ops@example.com", "lead@example.com", "cc@example.com"]
     got = smtp.messages[-1]
     assert got["from"] == "pilot@example.com" and got["to"] == out["recipients"]
