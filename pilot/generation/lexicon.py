@@ -14,7 +14,8 @@ INTENT_CUES: dict[str, dict[str, float]] = {
         "customer support": 3, "customer service": 3, "support bot": 3, "support agent": 2, "helpdesk": 3,
         "help desk": 3, "support ticket": 2, "ticket": 1, "customer question": 2, "customer inquiry": 3,
         "customer": 1, "chatbot": 2, "chat bot": 2, "refund": 2, "complaint": 1, "reply to customer": 3,
-        "answer customer": 3, "return": 1, "order status": 2, "where is my order": 3, "live chat": 2,
+        "answer customer": 3, "return": 1, "escalate": 2, "escalation": 2, "support email": 3,
+        "support request": 3, "on call": 1, "order status": 2, "where is my order": 3, "live chat": 2,
         "客服": 3, "客户支持": 3, "售后": 3, "工单": 2, "客户咨询": 3, "咨询": 1, "聊天机器人": 2, "机器人": 1,
         "退款": 2, "退货": 2, "回复客户": 3, "客户问题": 2, "用户问题": 1, "订单状态": 2, "物流": 1, "投诉": 1,
         "在线客服": 3, "智能客服": 3, "答疑": 1,
@@ -56,7 +57,7 @@ INTENT_CUES: dict[str, dict[str, float]] = {
         "triage": 3, "label": 2, "tag": 1, "sort": 2, "assign": 2, "dispatch": 2, "forward to": 2,
         "right team": 3, "department": 2, "priority": 1, "bucket": 2, "intent": 1, "spam": 2,
         "分类": 3, "归类": 3, "分发": 3, "路由": 3, "分派": 3, "打标签": 2, "标签": 1, "分拣": 3, "转给": 2,
-        "分配": 2, "对应的部门": 3, "对应部门": 3, "相应的团队": 3, "优先级": 1, "垃圾": 1, "分流": 3,
+        "分配": 2, "哪一类": 2, "属于哪": 2, "对应的部门": 3, "对应部门": 3, "相应的团队": 3, "优先级": 1, "垃圾": 1, "分流": 3,
     },
     "data_extraction": {
         "extract": 3, "extraction": 3, "parse": 3, "invoice": 3, "receipt": 3, "resume": 2, "cv": 2,

@@ -117,6 +117,9 @@ class Speller:
 
     def __init__(self, vocabulary: dict[str, int]) -> None:
         self.vocab = vocabulary
+        # A word whose stem is known is a real word in another form ("feel" next to "feeling"),
+        # not a typo of a neighbour ("feed").
+        self.stems = {stem(w) for w in vocabulary}
         self._index: dict[str, list[str]] = {}
         for word in vocabulary:
             if len(word) < 4:
@@ -126,7 +129,7 @@ class Speller:
         self._cache: dict[str, str] = {}
 
     def correct(self, word: str) -> str:
-        if word in self.vocab or len(word) < 4 or not word.isalpha():
+        if word in self.vocab or len(word) < 4 or not word.isalpha() or stem(word) in self.stems:
             return word
         hit = self._cache.get(word)
         if hit is not None:
