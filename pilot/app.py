@@ -123,6 +123,9 @@ def _route_handlers() -> list:
     from pilot.generation.controllers import GenerateController, RecommendController
 
     handlers.extend([GenerateController, RecommendController])
+    from pilot.chat.controllers import ChatController
+
+    handlers.append(ChatController)
     return handlers
 
 

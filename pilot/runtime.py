@@ -28,6 +28,7 @@ class Runtime:
     templates: Any = None  # pilot.templates.catalog.TemplateCatalog
     bus: Any = None  # pilot.events.bus.EventBus
     runs: Any = None  # pilot.engine.service.RunService
+    chat: Any = None  # pilot.chat.service.ChatService
     engine_services: Any = None  # pilot.engine.nodes.base.EngineServices (node runners' services)
     redis: Any = None  # redis.asyncio.Redis when REDIS_URL is set
     background_tasks: set[asyncio.Task] = field(default_factory=set)

@@ -10,6 +10,7 @@ from pilot.background.setup import attach_background_launcher, start_background
 from pilot.db.migrate import upgrade
 from pilot.runtime import Runtime
 from pilot.templates.catalog import start_templates
+from pilot.chat.service import start_chat
 from pilot.engine.service import start_runs, stop_runs
 from pilot.events.bus import start_events, stop_events
 
@@ -52,6 +53,7 @@ async def start_runtime(runtime: Runtime) -> None:
     await start_events(runtime)
     await start_runs(runtime)
     await attach_background_launcher(runtime)  # REDIS_URL: mode "background" via the arq worker
+    await start_chat(runtime)  # needs templates, the bus and runs
 
 
 async def stop_runtime(runtime: Runtime) -> None:
