@@ -22,6 +22,9 @@ def run(n8n_sample: int | None = None, with_n8n: bool = True) -> dict:
     generator = WorkflowGenerator(default_catalog())
     analyzer.analyze("warm up")  # build the index before timing
     report = {"requests": score_requests(analyzer, generator, load_requests())}
+    from evals.refinements import run as score_refinements  # chat refinement turns (issue 6)
+
+    report["refinements"] = score_refinements(printer=lambda _line: None)
     if with_n8n:
         report["n8n"] = score_n8n(analyzer, generator, sample=n8n_sample)
     return report
@@ -47,6 +50,10 @@ def render(report: dict, *, misses: bool = False) -> str:
                 g = n["groups"][key]
                 lines.append(f"{'n8n ' + key:<16}{g['n']:>5}  F1 {g['f1']:.3f}  valid {g['valid']:.1%}  "
                              f"p50 {g['p50_ms']:.2f} ms  p95 {g['p95_ms']:.2f} ms")
+    if "refinements" in report:
+        from evals.refinements import render_lines
+
+        lines += ["", *render_lines(report["refinements"], verbose=misses)]
     if misses:
         lines += ["", "misses:"]
         lines += [f"  {m['id']}: expected {m['expected']} got {m['got']} missing {m['missing_types']} "

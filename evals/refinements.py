@@ -170,16 +170,24 @@ def run(*, verbose: bool = False, path: Path = DATA, printer=print) -> dict[str,
         "by_split": {k: pct(v) for k, v in sorted(by_split.items())},
         "p95_plan_ms": latencies[int(0.95 * (len(latencies) - 1))] if latencies else 0.0,
     }
-    printer(f"refinements (rule-based planner): {passed}/{len(results)} turns correct = {figures['accuracy']:.1f}%"
-            + (f" ({skipped} skipped: generator unavailable)" if skipped else ""))
-    printer("  by language: " + ", ".join(f"{k} {v:.1f}% (n={len(by_lang[k])})" for k, v in figures["by_language"].items()))
-    printer("  by split: " + ", ".join(f"{k} {v:.1f}% (n={len(by_split[k])})" for k, v in figures["by_split"].items()))
-    printer("  by category: " + ", ".join(f"{k} {v:.0f}%" for k, v in figures["by_category"].items()))
-    printer(f"  p95 plan+apply latency: {figures['p95_plan_ms']:.2f} ms")
-    for case, why in results:
-        if why and verbose:
-            printer(f"  FAIL {case['id']} [{case['lang']}] {case['instruction']!r}: {'; '.join(why)}")
+    figures["passed"] = passed
+    figures["failures"] = [{"id": case["id"], "instruction": case["instruction"], "why": why} for case, why in results if why]
+    for line in render_lines(figures, verbose=verbose):
+        printer(line)
     return figures
+
+
+def render_lines(figures: dict[str, Any], *, verbose: bool = False) -> list[str]:
+    """The summary the evals runner prints (``figures`` as returned by :func:`run`)."""
+    lines = [f"Chat refinements (rule-based planner): {figures['passed']}/{figures['turns']} turns correct = "
+             f"{figures['accuracy']:.1f}%" + (f" ({figures['skipped']} skipped: generator unavailable)" if figures["skipped"] else "")]
+    lines.append("  by language: " + ", ".join(f"{k} {v:.1f}%" for k, v in figures["by_language"].items()))
+    lines.append("  by split: " + ", ".join(f"{k} {v:.1f}%" for k, v in figures["by_split"].items()))
+    lines.append("  by category: " + ", ".join(f"{k} {v:.0f}%" for k, v in figures["by_category"].items()))
+    lines.append(f"  p95 plan+apply latency: {figures['p95_plan_ms']:.2f} ms")
+    if verbose:
+        lines += [f"  FAIL {f['id']} {f['instruction']!r}: {'; '.join(f['why'])}" for f in figures["failures"]]
+    return lines
 
 
 def main() -> None:
