@@ -257,7 +257,11 @@ class WorkflowService:
             )
         else:
             snapshot.name, snapshot.description, snapshot.graph = row.name, row.description, data
-        await self.session.flush()
+        try:
+            await self.session.flush()
+        except sa.exc.IntegrityError:
+            # Two writers both started version n+1 (SQLite has no row locks): the loser retries.
+            raise ConflictError(f"workflow '{workflow_id}' was changed concurrently: reload and retry") from None
         return row_to_workflow(row)
 
     async def delete(self, workflow_id: str) -> None:

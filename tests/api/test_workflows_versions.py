@@ -95,3 +95,19 @@ async def test_invalid_update_of_published_workflow_changes_nothing(api):
     head = (await api.get(f"/api/workflows/{wf['id']}")).json()
     assert (head["version"], head["status"], head["name"]) == (1, "published", "Demo workflow")
     assert (await api.get(f"/api/workflows/{wf['id']}/versions")).json()["total"] == 1
+
+
+async def test_concurrent_edits_of_a_published_workflow_never_fork_or_500(api):
+    import asyncio
+
+    wf = await create(api)
+    await api.post(f"/api/workflows/{wf['id']}/publish")
+    responses = await asyncio.gather(*(api.put(f"/api/workflows/{wf['id']}", json={"name": f"edit {i}"}) for i in range(6)))
+    statuses = sorted(r.status_code for r in responses)
+    assert set(statuses) <= {200, 409}, [r.text for r in responses]
+    assert 200 in statuses
+    versions = (await api.get(f"/api/workflows/{wf['id']}/versions")).json()["items"]
+    head = (await api.get(f"/api/workflows/{wf['id']}")).json()
+    assert [v["version"] for v in versions] == list(range(head["version"], 0, -1))
+    assert versions[-1]["status"] == "published" and versions[-1]["name"] == "Demo workflow"
+    assert versions[0]["name"] == head["name"]
