@@ -230,7 +230,7 @@ def validate(file: Path) -> None:
     except (ValueError, UnicodeDecodeError) as exc:  # json.JSONDecodeError is a ValueError
         click.echo(f"✗ {file}: not valid JSON/YAML: {exc}")
         sys.exit(1)
-    except Exception as exc:  # yaml.YAMLError and friends
+    except Exception as exc:  # noqa: BLE001 - yaml.YAMLError and friends: reported, exit 1
         click.echo(f"✗ {file}: not valid YAML: {exc}")
         sys.exit(1)
     if isinstance(document, dict) and isinstance(document.get("graph"), dict) and "parameters" in document:

@@ -128,7 +128,7 @@ async def test_list_order_by_updated_and_created(api):
     await asyncio.sleep(0.01)
     await api.put(f"/api/workflows/{a['id']}", json={"description": "touched"})
     by_updated = (await api.get("/api/workflows", params={"order_by": "updated_at", "order": "desc"})).json()
-    assert [w["id"] for w in by_updated["items"]][0] == a["id"]
+    assert by_updated["items"][0]["id"] == a["id"]
     by_created = (await api.get("/api/workflows", params={"order_by": "created_at", "order": "asc"})).json()
     assert [w["id"] for w in by_created["items"]] == [a["id"], b["id"], c["id"]]
     default = (await api.get("/api/workflows")).json()  # updated_at desc

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "pilot", *args], capture_output=True, text=True, env=full_env, cwd=ROOT, timeout=60)
+    return subprocess.run([sys.executable, "-m", "pilot", *args], capture_output=True, text=True, env=full_env, cwd=ROOT, timeout=60, check=False)
 
 
 def test_validate_accepts_json_and_yaml(tmp_path):
@@ -109,7 +109,7 @@ def test_db_upgrade_and_keys_create(tmp_path):
 
 
 def test_domain_commands_are_loaded_lazily(monkeypatch):
-    import pilot.cli as cli
+    from pilot import cli
 
     monkeypatch.setitem(cli.DOMAIN_COMMANDS, "hello", "tests.integration.test_cli:_hello")
     result = CliRunner().invoke(main, ["hello"])
@@ -117,7 +117,7 @@ def test_domain_commands_are_loaded_lazily(monkeypatch):
     assert "hello" in CliRunner().invoke(main, ["--help"]).output
 
 
-import click  # noqa: E402
+import click
 
 
 @click.command()

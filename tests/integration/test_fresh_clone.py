@@ -54,7 +54,7 @@ def clone(tmp_path) -> Path:
 def test_readme_quick_start_in_a_fresh_clone(clone, tmp_path):
     data_dir = tmp_path / "data" / ".pilot"
     env = _clean_env(data_dir)
-    sync = subprocess.run(["uv", "sync", "--frozen"], cwd=clone, env=env, capture_output=True, text=True, timeout=300)
+    sync = subprocess.run(["uv", "sync", "--frozen"], cwd=clone, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert sync.returncode == 0, sync.stderr[-3000:]
 
     port = _free_port()

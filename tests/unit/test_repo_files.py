@@ -15,7 +15,7 @@ def test_readme_two_commands_and_ci_run_the_same_tests():
     assert "pip install uv && uv sync && uv run pilot serve" in README
     commands = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines() if line.strip() and not line.startswith("#")]
     assert commands[-1] == "uv run pytest"
-    assert re.search(r"^uv run pytest$", README, re.M), "README must show the exact test command .ci/run runs"
+    assert re.search(r"^uv run pytest$", README, re.MULTILINE), "README must show the exact test command .ci/run runs"
     assert ".pilot/dev-key" in README
 
 
@@ -45,11 +45,11 @@ def test_railway_json():
 
 def test_dockerfile_is_multi_stage_non_root_and_ships_templates():
     text = (ROOT / "Dockerfile").read_text()
-    assert len(re.findall(r"^FROM ", text, re.M)) >= 2
+    assert len(re.findall(r"^FROM ", text, re.MULTILINE)) >= 2
     assert "uv sync --frozen --no-dev" in text
-    user = re.findall(r"^USER (\S+)", text, re.M)
+    user = re.findall(r"^USER (\S+)", text, re.MULTILINE)
     assert user and user[-1] not in {"root", "0"}
-    assert re.search(r"^COPY .*templates", text, re.M) and "PILOT_TEMPLATES_DIR" in text
+    assert re.search(r"^COPY .*templates", text, re.MULTILINE) and "PILOT_TEMPLATES_DIR" in text
     cmd = [line for line in text.splitlines() if line.startswith("CMD")][-1]
     assert cmd.index("pilot db upgrade") < cmd.index("uvicorn") and "PORT" in cmd
     ignored = (ROOT / ".dockerignore").read_text().split()
