@@ -155,7 +155,8 @@ def tls_server(tmp_path_factory):
         def log_message(self, *args) -> None:
             pass
 
-    httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
     httpd.socket = server_ctx.wrap_socket(httpd.socket, server_side=True)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     client_ctx = ssl.create_default_context(cafile=str(cert))

@@ -74,7 +74,12 @@ class EchoApp:
                 sent += chunk
                 await send({"type": "http.response.body", "body": b"x" * chunk, "more_body": sent < n})
         elif path == "/slow":
-            await asyncio.sleep(float(query.get("s", "1")))
+            # Stop as soon as the client goes away, so server shutdown never waits for us.
+            disconnected = asyncio.ensure_future(receive())
+            done, _ = await asyncio.wait({disconnected}, timeout=float(query.get("s", "1")))
+            if done:
+                return
+            disconnected.cancel()
             await respond(200, b'{"slow": true}')
         else:
             await respond(404, b'{"error": "no such route"}')
