@@ -120,3 +120,9 @@ class WorkflowController(Controller):
     ) -> WorkflowVersion:
         return await WorkflowService(db, workspace.id).get_version(workflow_id, version)
 
+    @post("/{workflow_id:str}/versions/{version:int}/restore", status_code=200)
+    async def restore_version(
+        self, workflow_id: FromPath[str], version: FromPath[VersionNumber], db: DbSession, workspace: CurrentWorkspace
+    ) -> Workflow:
+        """Make version ``version`` current again as a new draft version (undo; history is kept)."""
+        return await WorkflowService(db, workspace.id).restore(workflow_id, version)

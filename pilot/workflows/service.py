@@ -264,6 +264,15 @@ class WorkflowService:
             raise ConflictError(f"workflow '{workflow_id}' was changed concurrently: reload and retry") from None
         return row_to_workflow(row)
 
+    async def restore(self, workflow_id: str, version: int) -> Workflow:
+        """Make an earlier version current again, as a new draft version (history is kept, so a
+        restore can itself be undone)."""
+        await self._row(workflow_id)
+        old = await self._version_row(workflow_id, version)
+        if old is None:
+            raise NotFoundError(f"workflow '{workflow_id}' has no version {version}")
+        return await self.update(workflow_id, name=old.name, description=old.description, graph=old.graph, new_version=True)
+
     async def delete(self, workflow_id: str) -> None:
         """Delete a workflow with its versions (and, by cascade, its executions)."""
         row = await self._row(workflow_id)

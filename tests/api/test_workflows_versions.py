@@ -111,3 +111,21 @@ async def test_concurrent_edits_of_a_published_workflow_never_fork_or_500(api):
     assert [v["version"] for v in versions] == list(range(head["version"], 0, -1))
     assert versions[-1]["status"] == "published" and versions[-1]["name"] == "Demo workflow"
     assert versions[0]["name"] == head["name"]
+
+
+async def test_restore_an_earlier_version_as_a_new_draft(api):
+    wf = await create(api)
+    graph = linear_graph()
+    graph["nodes"][1]["config"]["prompt"] = "changed {{ inputs.topic }}"
+    await api.put(f"/api/workflows/{wf['id']}", json={"name": "changed", "nodes": graph["nodes"]})
+    assert (await api.get(f"/api/workflows/{wf['id']}")).json()["version"] == 1  # draft edited in place
+    await api.post(f"/api/workflows/{wf['id']}/publish")
+    await api.put(f"/api/workflows/{wf['id']}", json={"name": "v2 draft"})
+    restored = await api.post(f"/api/workflows/{wf['id']}/versions/1/restore")
+    assert restored.status_code == 200
+    body = restored.json()
+    assert (body["version"], body["status"], body["name"]) == (3, "draft", "changed")
+    assert body["nodes"][1]["config"]["prompt"] == "changed {{ inputs.topic }}"
+    history = [(v["version"], v["name"]) for v in (await api.get(f"/api/workflows/{wf['id']}/versions")).json()["items"]]
+    assert history == [(3, "changed"), (2, "v2 draft"), (1, "changed")]
+    assert (await api.post(f"/api/workflows/{wf['id']}/versions/7/restore")).status_code == 404
