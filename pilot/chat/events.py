@@ -136,7 +136,6 @@ ChatEvent = Union[
 ]
 EVENT_NAMES: tuple[str, ...] = tuple(cls.__struct_config__.tag for cls in ChatEvent.__args__)  # type: ignore[attr-defined]
 TERMINAL_EVENT = "message.finished"
-_decoder = msgspec.json.Decoder(ChatEvent)
 
 
 def payload_to_event(payload: ChatEvent) -> tuple[str, dict[str, Any]]:

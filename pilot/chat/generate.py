@@ -1,22 +1,19 @@
 """The chat's bridge to :mod:`pilot.generation` (analyzer, generator, recommendations).
 
 Kept in one place so the chat depends on the generation package through a few calls only:
-``analyze`` (LLM analyzer when configured, with its own offline fallback; the offline
-analyzer otherwise), ``generate`` and ``recommend``.
+``analyze``, ``generate`` and ``recommend``.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
+from pilot.generation.analyzer import PromptAnalyzer
 from pilot.generation.blueprint import WorkflowBlueprint
 from pilot.generation.generator import WorkflowGenerator
 from pilot.generation.offline_analyzer import OfflineAnalyzer
 from pilot.generation.recommend import Recommendation, recommendations
 from pilot.workflows.model import WorkflowGraph
-
-log = logging.getLogger(__name__)
 
 
 def _catalog(catalog: Any | None) -> Any:
@@ -28,18 +25,9 @@ def _catalog(catalog: Any | None) -> Any:
 
 
 async def analyze(prompt: str, *, catalog: Any | None = None, settings: Any | None = None) -> WorkflowBlueprint:
-    """Analyse a request: the generation package's PromptAnalyzer when it exists (it uses the
-    LLM when a key is configured and falls back offline itself), else the offline analyzer."""
-    catalog = _catalog(catalog)
-    try:
-        from pilot.generation.analyzer import PromptAnalyzer  # type: ignore[import-not-found]
-    except ImportError:
-        return OfflineAnalyzer(catalog).analyze(prompt)
-    try:
-        analyzer = PromptAnalyzer(catalog=catalog, settings=settings.llm if settings is not None else None)
-    except TypeError:  # constructor differs: the offline analyzer is always a correct answer
-        return OfflineAnalyzer(catalog).analyze(prompt)
-    return await analyzer.analyze(prompt)
+    """Analyse a request with the generation package's PromptAnalyzer: the LLM when a key is
+    configured (falling back offline by itself, saying so in ``source``), else offline."""
+    return await PromptAnalyzer(_catalog(catalog), settings.llm if settings is not None else None).analyze(prompt)
 
 
 def analyze_offline(prompt: str, catalog: Any | None = None) -> WorkflowBlueprint:

@@ -15,9 +15,11 @@ from pilot.workflows.model import WorkflowGraph, node_type
 _UNDO = re.compile(r"^(?:please |pls )?(?:undo|revert|roll ?back|go back)\b|^撤销|^撤回|^回退|^还原|^恢复上一版|^undo$")
 _RUN = re.compile(r"^(?:please |pls |now |ok,? |okay,? )?(?:run|execute|test|try)(?: it| this| the workflow| now)?\b|^(?:请)?(?:运行|执行|跑|试运行|测试)(?:一下|一次)?")
 _LOOPY = re.compile(r"\b(?:every|each) (?:row|line|item|record|entry|file|document)|每一|每行|每条|逐")
+# Most specific first: "the second one" is about "second", not "one".
 _ORDINALS = {
-    "first": 0, "1st": 0, "one": 0, "second": 1, "2nd": 1, "two": 1, "third": 2, "3rd": 2, "three": 2,
-    "第一": 0, "第二": 1, "第三": 2, "一": 0, "二": 1, "三": 2, "1": 0, "2": 1, "3": 2, "last": -1, "最后": -1,
+    "first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "last": -1,
+    "第一": 0, "第二": 1, "第三": 2, "最后": -1, "1": 0, "2": 1, "3": 2,
+    "one": 0, "two": 1, "three": 2, "一": 0, "二": 1, "三": 2,
 }
 
 
