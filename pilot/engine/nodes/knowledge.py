@@ -20,6 +20,8 @@ from pilot.workflows.model import KnowledgeConfig
 
 
 class KnowledgeRunner:
+    """Runs ``knowledge`` nodes with ``ctx.services.knowledge`` (a :class:`KnowledgeRetriever`)."""
+
     node_type = "knowledge"
 
     async def run(self, ctx) -> list[dict[str, Any]]:

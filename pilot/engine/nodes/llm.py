@@ -56,6 +56,8 @@ def _response_format(schema: dict[str, Any] | None, offline: bool) -> dict[str, 
 
 
 class LlmRunner:
+    """Runs ``llm`` nodes with ``ctx.services.llm`` (see the module docstring for fallback semantics)."""
+
     node_type = "llm"
 
     def __init__(self) -> None:

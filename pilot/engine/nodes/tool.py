@@ -21,6 +21,8 @@ DEFAULT_TOOL_TIMEOUT_S = 30.0
 
 
 class ToolRunner:
+    """Runs ``tool`` nodes through ``ctx.services.tools`` (the :class:`ToolRegistry`)."""
+
     node_type = "tool"
 
     async def run(self, ctx) -> Any:
