@@ -43,6 +43,10 @@ class RedisKeys:
     def health_check(self) -> str:
         return f"{self.prefix}:queue:health-check"
 
+    def worker(self, host: str, pid: int) -> str:
+        """Set by a worker once it is ready to take jobs, removed when it stops (ops visibility)."""
+        return f"{self.prefix}:worker:{host}:{pid}"
+
     @property
     def cancel_channel(self) -> str:
         """Pub/sub channel: message = execution id whose cancellation was requested."""

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,7 +31,7 @@ from arq.worker import Worker, func
 
 from pilot.background.cancel import CancelSignals
 from pilot.background.keys import RedisKeys
-from pilot.background.lease import Lease
+from pilot.background.lease import HOST, Lease
 from pilot.background.redis_bus import UNAVAILABLE
 from pilot.background.sweeper import RUN_FUNCTION, backfill_events, end_execution, sweep
 from pilot.db.models import ExecutionRow
@@ -124,7 +126,10 @@ async def on_startup(ctx: dict[str, Any]) -> None:
     cancels = CancelSignals(ctx["redis"], RedisKeys(settings.redis.key_prefix), runtime.runs.deps.active.cancel)
     cancels.start()
     ctx["cancels"] = cancels
-    log.info("πlot worker ready (queue %s)", RedisKeys(settings.redis.key_prefix).queue)
+    keys = RedisKeys(settings.redis.key_prefix)
+    ctx["ready_key"] = keys.worker(HOST, os.getpid())
+    await ctx["redis"].set(ctx["ready_key"], f"pid={os.getpid()} started={time.time():.0f}".encode(), ex=7 * 86400)
+    log.info("πlot worker ready (queue %s)", keys.queue)
 
 
 async def on_shutdown(ctx: dict[str, Any]) -> None:
@@ -132,6 +137,11 @@ async def on_shutdown(ctx: dict[str, Any]) -> None:
 
     if "cancels" in ctx:
         await ctx["cancels"].stop()
+    if "ready_key" in ctx:
+        try:
+            await ctx["redis"].delete(ctx["ready_key"])
+        except UNAVAILABLE:
+            pass
     if "runtime" in ctx:
         await stop_runtime(ctx["runtime"])
 
@@ -191,7 +201,7 @@ class ResilientWorker(Worker):
         try:
             await super()._poll_iteration()
         except UNAVAILABLE as exc:
-            self._redis_backoff = min(max(self._redis_backoff * 2, 0.1), 5.0)
+            self._redis_backoff = min(max(self._redis_backoff * 2, 0.1), 2.0)
             log.warning("Redis unreachable (%s); worker polling again in %.1fs", type(exc).__name__, self._redis_backoff)
             await asyncio.sleep(self._redis_backoff)
         else:

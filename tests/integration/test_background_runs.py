@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 import redis as sync_redis
 from httpx_sse import aconnect_sse
@@ -25,7 +26,7 @@ from httpx_sse import aconnect_sse
 from pilot.app import create_app
 from pilot.settings import Settings
 from tests.conftest import new_workspace_key
-from tests.support.background import ThrowawayRedis, start_api, start_worker, stop
+from tests.support.background import ThrowawayRedis, spawn_api, spawn_worker, stop, wait_api, wait_worker
 from tests.support.echo_server import EchoApp
 from tests.support.servers import serve_in_thread
 
@@ -43,16 +44,38 @@ class Cluster:
         self.echo = echo
         self.echo_url = echo_url
         self.procs: list = []
+        self.workers: list = []
 
-    def worker(self, name: str = "worker", **env: str):
-        proc = start_worker({**self.env, **env}, self.logs / f"{name}.log")
-        self.procs.append(proc)
-        return proc
+    def start(self, *, workers: int, apis: int) -> list[str]:
+        """Spawn worker and API processes in parallel, then wait for all (start-up is import-bound)."""
+        spawned = []
+        for _ in range(workers):
+            n = len(self.procs)
+            proc = spawn_worker(self.env, self.logs / f"worker-{n}.log")
+            self.procs.append(proc)
+            self.workers.append(proc)
+            spawned.append(("worker", proc, None, self.logs / f"worker-{n}.log"))
+        urls = []
+        for _ in range(apis):
+            n = len(self.procs)
+            proc, url = spawn_api(self.env, self.logs / f"api-{n}.log")
+            self.procs.append(proc)
+            urls.append(url)
+            spawned.append(("api", proc, url, self.logs / f"api-{n}.log"))
+        for kind, proc, url, log in spawned:
+            if kind == "worker":
+                wait_worker(proc, self.env, log)
+            else:
+                wait_api(proc, url, log)
+        return urls
 
-    def api(self, name: str = "api", **env: str) -> str:
-        proc, url = start_api({**self.env, **env}, self.logs / f"{name}.log")
-        self.procs.append(proc)
-        return url
+    def worker_running(self, execution_id: str):
+        """The worker process holding an execution's lease (its pid is in ``worker_id``)."""
+        dsn = self.env["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(dsn) as conn:
+            worker_id = conn.execute("SELECT worker_id FROM executions WHERE id = %s", (execution_id,)).fetchone()[0]
+        pid = int(worker_id.split(":")[1])
+        return next(p for p in self.workers if p.pid == pid)
 
     def close(self) -> None:
         for proc in self.procs:
@@ -84,6 +107,7 @@ def cluster(pg_url, tmp_path_factory, echo):
     env = cluster_env(pg_url, SHARED_REDIS, tmp, url)
     c = Cluster(env, tmp, app, url)
     try:
+        c.api_a = c.start(workers=2, apis=1)[0]
         yield c
     finally:
         c.close()
@@ -104,7 +128,7 @@ def api_b(cluster):
 @pytest.fixture(scope="module")
 def api_a(cluster):
     """API process A: a separate uvicorn process."""
-    return cluster.api("api-a")
+    return cluster.api_a
 
 
 # ------------------------------------------------------------------------------------- helpers
@@ -145,16 +169,18 @@ async def stream(url: str, key: str, execution_id: str, *, on_event=None, timeou
     got: list[tuple[int, str, dict]] = []
 
     async def read() -> None:
-        async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=None) as client:
-            async with aconnect_sse(client, "GET", f"/api/executions/{execution_id}/stream") as source:
-                assert source.response.status_code == 200
-                async for sse in source.aiter_sse():
-                    if not sse.event or sse.event in ("ping", "message") and not sse.id:
-                        continue
-                    item = (int(sse.id), sse.event, sse.json())
-                    got.append(item)
-                    if on_event is not None:
-                        await on_event(*item)
+        async with (
+            httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=None) as client,
+            aconnect_sse(client, "GET", f"/api/executions/{execution_id}/stream") as source,
+        ):
+            assert source.response.status_code == 200
+            async for sse in source.aiter_sse():
+                if not sse.id:  # keep-alive pings carry no id
+                    continue
+                item = (int(sse.id), sse.event, sse.json())
+                got.append(item)
+                if on_event is not None:
+                    await on_event(*item)
 
     await asyncio.wait_for(read(), timeout)
     return got
@@ -180,7 +206,6 @@ def requests_for(echo: EchoApp, tag: str) -> Counter:
 
 # --------------------------------------------------------------------------------------- tests
 async def test_background_run_streams_to_a_client_on_another_api_process(cluster, api_a, api_b):
-    cluster.worker("worker-1")
     app_b, url_b = api_b
     key = await new_workspace_key(app_b)
     tag = uuid.uuid4().hex[:8]
@@ -201,20 +226,24 @@ async def test_background_run_streams_to_a_client_on_another_api_process(cluster
 async def test_worker_sigkill_mid_run_resumes_without_loss_or_duplicates(cluster, api_a, api_b):
     app_b, url_b = api_b
     key = await new_workspace_key(app_b)
-    victim = cluster.worker("worker-victim")
     tag = uuid.uuid4().hex[:8]
     workflow_id = await create_workflow(api_a, key, slow_chain(cluster.echo_url, 4, 0.4, tag))
     execution_id = await execute(api_a, key, workflow_id, mode="background")
-    killed = asyncio.Event()
+    killed: list = []
 
     async def kill_after_a2(seq: int, name: str, data: dict) -> None:
-        if name == "node.finished" and data.get("node_id") == "a2" and not killed.is_set():
-            killed.set()
+        if name == "node.finished" and data.get("node_id") == "a2" and not killed:
+            victim = cluster.worker_running(execution_id)
             stop(victim, sig=signal.SIGKILL)  # mid-run: a3 is in flight
-            cluster.worker("worker-replacement")
+            cluster.workers.remove(victim)
+            killed.append(victim)
 
     events = await stream(url_b, key, execution_id, on_event=kill_after_a2, timeout=40)
-    assert killed.is_set()
+    assert killed and killed[0].returncode == -signal.SIGKILL
+    # The surviving worker's sweeper noticed the silent heartbeat and resumed the run.
+    replacement = spawn_worker(cluster.env, cluster.logs / "worker-restarted.log")  # restart (not waited for)
+    cluster.procs.append(replacement)
+    cluster.workers.append(replacement)
     assert_exactly_once(events)
     assert events[-1][2]["status"] == "succeeded"
     finished = Counter(d["node_id"] for _, n, d in events if n == "node.finished")
@@ -258,8 +287,10 @@ async def test_redis_dies_mid_run_stream_completes_and_worker_recovers(pg_url, t
     private = ThrowawayRedis(tmp_path / "redis.log").start()
     cluster = Cluster(cluster_env(pg_url, private.url, tmp_path, echo_url), tmp_path, echo_app, echo_url)
     try:
-        cluster.worker("worker-outage")
+        spawned = spawn_worker(cluster.env, tmp_path / "worker-outage.log")
+        cluster.procs.append(spawned)
         app = create_app(Settings.from_env(cluster.env))
+        wait_worker(spawned, cluster.env, tmp_path / "worker-outage.log")
         with serve_in_thread(app) as url:
             key = await new_workspace_key(app)
             tag = uuid.uuid4().hex[:8]

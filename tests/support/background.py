@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -31,41 +32,57 @@ def _spawn(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.P
                             start_new_session=True)
 
 
-def start_worker(env: dict[str, str], log_path: Path, *, timeout: float = 30.0) -> subprocess.Popen:
-    """``python -m pilot.background`` (the same entry point as ``pilot worker``); waits until it polls."""
-    prefix = env["PILOT_REDIS_PREFIX"]
+def spawn_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """``python -m pilot.background`` (the same entry point as ``pilot worker``), not waited for."""
+    return _spawn([sys.executable, "-m", "pilot.background"], env, log_path)
+
+
+def wait_worker(proc: subprocess.Popen, env: dict[str, str], log_path: Path, *, timeout: float = 60.0) -> None:
+    """Wait until the worker polls its queue (its arq health-check key names this pid)."""
     client = redis.Redis.from_url(env["REDIS_URL"])
-    client.delete(f"{prefix}:queue:health-check")
-    proc = _spawn([sys.executable, "-m", "pilot.background"], env, log_path)
     deadline = time.monotonic() + timeout
     try:
-        while not client.exists(f"{prefix}:queue:health-check"):
+        while not client.exists(f"{env['PILOT_REDIS_PREFIX']}:worker:{socket.gethostname()}:{proc.pid}"):
             if proc.poll() is not None or time.monotonic() > deadline:
                 stop(proc)
                 raise RuntimeError(f"worker did not start; log:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.05)
     finally:
         client.close()
+
+
+def start_worker(env: dict[str, str], log_path: Path, *, timeout: float = 60.0) -> subprocess.Popen:
+    proc = spawn_worker(env, log_path)
+    wait_worker(proc, env, log_path, timeout=timeout)
     return proc
 
 
-def start_api(env: dict[str, str], log_path: Path, *, timeout: float = 30.0) -> tuple[subprocess.Popen, str]:
-    """An API process (uvicorn serving ``pilot.app:create_app``); returns (process, base URL)."""
+def spawn_api(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
+    """An API process (uvicorn serving ``pilot.app:create_app``), not waited for."""
     port = free_port()
     proc = _spawn([sys.executable, "-m", "uvicorn", "pilot.app:create_app", "--factory", "--host", "127.0.0.1",
                    "--port", str(port), "--log-level", "warning", "--timeout-graceful-shutdown", "5"], env, log_path)
-    url = f"http://127.0.0.1:{port}"
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def wait_api(proc: subprocess.Popen, url: str, log_path: Path, *, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return proc, url
+                return
         except httpx.HTTPError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             stop(proc)
             raise RuntimeError(f"API did not start; log:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.05)
+
+
+def start_api(env: dict[str, str], log_path: Path, *, timeout: float = 60.0) -> tuple[subprocess.Popen, str]:
+    proc, url = spawn_api(env, log_path)
+    wait_api(proc, url, log_path, timeout=timeout)
+    return proc, url
 
 
 def stop(proc: subprocess.Popen, *, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int | None:
