@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pilot.core.errors import ConflictError, NotFoundError, UnprocessableError
 from pilot.db.models import KnowledgeBaseRow, KnowledgeChunkRow, KnowledgeDocumentRow
-from pilot.knowledge.retrieval import Bm25Index, IndexedChunk, bm25, chunk_terms
+from pilot.knowledge.retrieval import IndexedChunk, bm25, chunk_terms
 from pilot.knowledge.schemas import (
     Document,
     DocumentCreate,
@@ -222,16 +222,17 @@ async def search(session: AsyncSession, workspace_id: str, ref: str, query: str,
 class KnowledgeRetriever:
     """The engine's retrieval service (``EngineServices.knowledge``).
 
-    Keeps an inverted index per knowledge base (LRU of ``max_cached``) so a workflow that queries
-    the same base many times (loops, repeated runs) does not reload and rescore every chunk. The
-    cache key is the base's (chunk count, highest chunk id): documents are only ever added, and a
-    deleted base is no longer found, so an unchanged key means unchanged content.
+    Keeps the decoded chunks of recently used knowledge bases (LRU of ``max_cached``), so a
+    workflow that queries the same base many times (loops, repeated runs) does not reload and
+    re-decode every chunk's terms from the database. The cache key is the base's (chunk count,
+    highest chunk id): documents are only ever added, and a deleted base is no longer found, so an
+    unchanged key means unchanged content.
     """
 
     def __init__(self, sessions, *, max_cached: int = 16) -> None:
         self._sessions = sessions
         self._max_cached = max_cached
-        self._cache: OrderedDict[str, tuple[tuple[int, int], Bm25Index]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[tuple[int, int], list[IndexedChunk]]] = OrderedDict()
 
     async def search(self, workspace_id: str, knowledge_base: str, query: str, top_k: int = 4) -> list[Passage]:
         """Top passages; raises :class:`KnowledgeBaseNotFound` naming ``knowledge_base``."""
@@ -247,12 +248,15 @@ class KnowledgeRetriever:
             version = (int(count or 0), int(max_id or 0))
             cached = self._cache.get(kb.id)
             if cached is None or cached[0] != version:
-                chunks = await _load_chunks(session, kb.id)
-                # Building the index is CPU work (~60 ms per 1,000 chunks): keep big ones off the loop.
-                index = await asyncio.to_thread(Bm25Index, chunks) if len(chunks) > 1000 else Bm25Index(chunks)
-                cached = (version, index)
+                cached = (version, await _load_chunks(session, kb.id))
                 self._cache[kb.id] = cached
             self._cache.move_to_end(kb.id)
             while len(self._cache) > self._max_cached:
                 self._cache.popitem(last=False)
-        return _passages(cached[1].search(query, top_k))
+        chunks = cached[1]
+        # Scoring is CPU work (~1 ms per 1,000 chunks): keep large bases off the event loop.
+        if len(chunks) > 5_000:
+            ranked = await asyncio.to_thread(bm25, query, chunks, top_k)
+        else:
+            ranked = bm25(query, chunks, top_k)
+        return _passages(ranked)

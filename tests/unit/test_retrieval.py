@@ -89,10 +89,3 @@ def test_rare_terms_outweigh_common_ones() -> None:
     docs = [_chunk(i, "t", "order status update") for i in range(10)] + [_chunk(99, "t", "order cancellation")]
     assert bm25("order cancellation", docs, 1)[0][1].chunk_id == 99
 
-
-def test_index_and_scan_agree() -> None:
-    from pilot.knowledge.retrieval import Bm25Index
-
-    index = Bm25Index(CORPUS)
-    for query in ("refund", "如何申请退款", "password reset shipping", "zebra", "订单 order"):
-        assert index.search(query, 3) == bm25(query, CORPUS, 3)
