@@ -64,7 +64,7 @@ async def test_other_workspace_cannot_read_it(kb) -> None:
         await RUN.run(_ctx(svc, "ws_someone_else", {"knowledge_base": "help-centre", "query": "refund"}))
 
 
-async def test_cached_index_sees_new_documents(kb, api) -> None:
+async def test_cache_sees_new_documents(kb, api) -> None:
     info, ws, svc = kb
     config = {"knowledge_base": "help-centre", "query": "warranty period"}
     assert await RUN.run(_ctx(svc, ws, config)) == []
