@@ -20,7 +20,10 @@ from pilot import __version__
 # Subcommands owned by other domains, as "module:attribute" of a click command. They are imported
 # only when used, so `pilot --help` stays fast and a broken domain cannot break `pilot serve`.
 # To add one: write the click command next to its domain code and add ONE line here.
-DOMAIN_COMMANDS: dict[str, str] = {}
+DOMAIN_COMMANDS: dict[str, str] = {
+    "generate": "pilot.generation.cli:generate_command",
+    "eval": "pilot.generation.cli:eval_command",
+}
 
 
 class PilotGroup(click.Group):

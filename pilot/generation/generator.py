@@ -210,7 +210,10 @@ class WorkflowGenerator:
             for llm in d.downstream_llms(lid):
                 d.add_context(llm, "逐条结果" if zh else "Per-item results", f"nodes.{lid}.output")
         # 3. notifications (tool per destination) and a condition gating them
-        dests = [x for x in e.destinations if _dest_key(x) not in tools_present and x != covered]
+        # A destination the template already delivers to is not duplicated, unless the request
+        # gates it with its own condition ("if it is a bug, notify Slack"): then it gets a gated node.
+        gated = f.condition and bool(e.condition_terms)
+        dests = [x for x in e.destinations if x != covered and (gated or _dest_key(x) not in tools_present)]
         out = d.output_id
         producers = sorted({edge.source for edge in d.edges if edge.target == out})
         text_ref = _text_ref(d, producers)
@@ -303,15 +306,36 @@ def _dest_key(dest: str) -> str:
 
 
 def _text_ref(d: Draft, producers: list[str]) -> str:
-    """An expression for "the result so far": the nearest LLM among/behind the output's producers."""
-    for pid in producers:
-        if node_type(d.node(pid)) == "llm":
-            return f"nodes.{pid}.output"
-    for pid in producers:
-        for e in d.edges:
-            if e.target == pid and node_type(d.node(e.source)) == "llm":
-                return f"nodes.{e.source}.output"
-    return f"nodes.{producers[0]}.output" if producers else "inputs"
+    """An expression for "the result so far": the nearest LLM node that runs before *every*
+    producer of the output (so it is never on a skipped branch), else the first producer."""
+    preds: dict[str, list[str]] = {}
+    for e in d.edges:
+        preds.setdefault(e.target, []).append(e.source)
+
+    def ancestors(nid: str) -> set[str]:
+        seen, stack = set(), [nid]
+        while stack:
+            for p in preds.get(stack.pop(), []):
+                if p not in seen:
+                    seen.add(p)
+                    stack.append(p)
+        return seen
+
+    if not producers:
+        return "inputs"
+    common = set.intersection(*({p} | ancestors(p) for p in producers))
+    frontier, seen = list(producers), set()
+    while frontier:  # breadth first, backwards from the output
+        nxt = []
+        for nid in frontier:
+            if nid in seen:
+                continue
+            seen.add(nid)
+            if nid in common and node_type(d.node(nid)) == "llm":
+                return f"nodes.{nid}.output"
+            nxt.extend(preds.get(nid, []))
+        frontier = nxt
+    return f"nodes.{producers[0]}.output"
 
 
 def _keyword(term: str) -> str:
