@@ -369,8 +369,10 @@ class ChatService:
             return TurnResult("unchanged", text, workflow_id=current.id, workflow_version=current.version, meta=meta)
 
         async def save(db, row, state):
-            if row.workflow_id != current.id:
-                raise ConflictError("the session's workflow changed")
+            if row.workflow_id != current.id or not await ChatStore(db, turn.workspace_id).workflow_unchanged(
+                current.id, current.version, current.graph()
+            ):
+                raise ConflictError("the workflow changed while the edit was planned")
             saved = await WorkflowService(db, turn.workspace_id).update(
                 current.id, graph=new_graph, base_version=current.version, new_version=True
             )

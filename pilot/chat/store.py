@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pilot.chat.schemas import ChatMessageOut, SessionState
 from pilot.core.errors import NotFoundError
 from pilot.core.ids import new_id, utcnow
-from pilot.db.models import ChatMessageRow, ChatSessionRow
+from pilot.db.models import ChatMessageRow, ChatSessionRow, WorkflowRow
+from pilot.workflows.model import WorkflowGraph, graph_from_builtins
 
 
 def state_of(row: ChatSessionRow) -> SessionState:
@@ -104,3 +105,15 @@ class ChatStore:
             row.metadata_ = metadata
             row.workflow_version = workflow_version
             await self.session.flush()
+
+    async def workflow_unchanged(self, workflow_id: str, version: int, graph: WorkflowGraph) -> bool:
+        """Lock the workflow row (PostgreSQL) and tell whether it still holds ``version`` with
+        exactly ``graph``: a draft edited in place keeps its version number, so the version
+        alone would not reveal a concurrent edit."""
+        stmt = (
+            sa.select(WorkflowRow)
+            .where(WorkflowRow.id == workflow_id, WorkflowRow.workspace_id == self.workspace_id)
+            .with_for_update()
+        )
+        row = (await self.session.execute(stmt)).scalar_one_or_none()
+        return row is not None and row.version == version and graph_from_builtins(row.graph) == graph

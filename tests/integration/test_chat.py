@@ -1,0 +1,262 @@
+"""The chat over a real socket (uvicorn + httpx SSE), on SQLite and PostgreSQL.
+
+Conversations assert the workflow after every turn: the right node added/removed/changed,
+every other node untouched, the stored workflow valid and equal to ``workflow.ready``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from tests.support.chat import ChatClient, Reply
+
+
+def nodes_of(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Nodes by id without positions (a re-layout is not a change)."""
+    return {n["id"]: {k: v for k, v in n.items() if k != "position"} for n in workflow["nodes"]}
+
+
+def pairs(workflow: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(e["source"], e["target"]) for e in workflow["edges"]}
+
+
+def assert_edit(before: dict, after: dict, *, added: set[str] = frozenset(), removed: set[str] = frozenset(),
+                changed: set[str] = frozenset()) -> dict[str, dict]:
+    """Exactly these node ids were added / removed / changed; every other node is identical."""
+    old, new = nodes_of(before), nodes_of(after)
+    assert set(new) - set(old) == set(added), set(new) - set(old)
+    assert set(old) - set(new) == set(removed), set(old) - set(new)
+    actually_changed = {nid for nid in set(old) & set(new) if old[nid] != new[nid]}
+    assert actually_changed == set(changed), actually_changed
+    return new
+
+
+@pytest.fixture
+async def chat(live_server):
+    client = ChatClient(live_server.url, await live_server.new_key())
+    yield client
+    await client.aclose()
+
+
+async def turn(chat: ChatClient, session_id: str, text: str, *, outcome: str = "edited") -> Reply:
+    """Send one message; check the stream's shape and that the stored workflow is what it announced."""
+    reply = await chat.send(session_id, text)
+    assert reply.names[0] == "message.started" and reply.names[-1] == "message.finished"
+    assert reply.finished["outcome"] == outcome, (reply.finished, reply.text)
+    assert reply.text == reply.finished["content"] and reply.text
+    seqs = [seq for seq, _, _ in reply.events]
+    assert seqs == list(range(1, len(seqs) + 1))
+    if reply.workflow is not None:
+        stored = await chat.workflow(reply.workflow["id"])
+        assert stored == reply.workflow
+        report = (await chat.http.post(f"/api/workflows/{stored['id']}/validate")).json()
+        assert report["valid"], report
+    return reply
+
+
+async def test_english_conversation(chat):
+    session = await chat.session()
+    r1 = await turn(chat, session["id"], "translate customer emails into English", outcome="created")
+    assert r1.names[:3] == ["message.started", "analysis", "blueprint"]
+    assert r1.of("analysis")[0]["intent"] == "translation" and r1.of("analysis")[0]["candidates"]
+    v1 = r1.workflow
+    assert {n["id"] for n in r1.of("workflow.node_added") for n in [n["node"]]} == set(nodes_of(v1))
+    assert r1.names.index("workflow.ready") < r1.names.index("message.delta")
+
+    r2 = await turn(chat, session["id"], "also email me the result")
+    new = assert_edit(v1, r2.workflow, added={"send_email"}, changed={"start"})  # start: + notify_email input
+    assert new["send_email"]["config"]["tool"] == "email"
+    assert {("review", "send_email"), ("send_email", "result")} <= pairs(r2.workflow)
+    assert [d["node"]["id"] for d in r2.of("workflow.node_added")] == ["send_email"]
+    assert r2.of("workflow.edge_removed")[0]["source"] == "review"
+
+    r3 = await turn(chat, session["id"], "use gpt-4o")
+    new = assert_edit(r2.workflow, r3.workflow, changed={"translate", "review"})
+    assert new["translate"]["config"]["model"] == new["review"]["config"]["model"] == "gpt-4o"
+    assert {d["node_id"] for d in r3.of("workflow.node_updated")} == {"translate", "review"}
+
+    r4 = await turn(chat, session["id"], "remove the review step")
+    assert_edit(r3.workflow, r4.workflow, removed={"review"}, changed={"result", "send_email"})
+    assert ("translate", "send_email") in pairs(r4.workflow)
+    assert r4.of("workflow.node_removed") == [{"node_id": "review"}]
+
+    r5 = await turn(chat, session["id"], "translate to Japanese instead")
+    new = assert_edit(r4.workflow, r5.workflow, changed={"translate", "result"})
+    assert new["translate"]["title"] == "Translate to Japanese"
+
+    r6 = await turn(chat, session["id"], "every Monday at 9")
+    assert_edit(r5.workflow, r6.workflow)
+    assert r6.workflow["settings"]["schedule"] == "0 9 * * 1"
+    assert r6.of("workflow.settings_updated")[0]["changes"] == ["schedule"]
+    assert r6.workflow["version"] == 6
+
+    history = await chat.get(session["id"])
+    assert [m["role"] for m in history["messages"]] == ["user", "assistant"] * 6
+    assert history["workflow"] == r6.workflow and history["can_undo"]
+    versions = (await chat.http.get(f"/api/workflows/{v1['id']}/versions")).json()
+    assert [v["version"] for v in versions["items"]] == [6, 5, 4, 3, 2, 1]  # every previous version kept
+
+
+async def test_chinese_conversation(chat):
+    session = await chat.session()
+    r1 = await turn(chat, session["id"], "创建一个客户支持聊天机器人", outcome="created")
+    assert r1.of("analysis")[0]["intent"] == "customer_support" and r1.of("analysis")[0]["language"] == "zh"
+    assert "客户支持" in r1.text or "工作流" in r1.text
+
+    r2 = await turn(chat, session["id"], "同时发邮件给我")
+    new = assert_edit(r1.workflow, r2.workflow, added={"send_email"}, changed={"start"})
+    assert ("send_email", "result") in pairs(r2.workflow) and "邮件" in r2.text
+
+    r3 = await turn(chat, session["id"], "换成 gpt-4o")
+    new = assert_edit(r2.workflow, r3.workflow, changed={"classify", "holding_reply", "draft_reply"})
+    assert {new[n]["config"]["model"] for n in ("classify", "holding_reply", "draft_reply")} == {"gpt-4o"}
+
+    r4 = await turn(chat, session["id"], "去掉Slack通知")
+    assert_edit(r3.workflow, r4.workflow, removed={"notify_slack"})
+    assert "已删除" in r4.text
+
+    r5 = await turn(chat, session["id"], "每周一早上9点运行")
+    assert_edit(r4.workflow, r5.workflow)
+    assert r5.workflow["settings"]["schedule"] == "0 9 * * 1" and "每周一" in r5.text
+
+    r6 = await turn(chat, session["id"], "撤销", outcome="undone")
+    assert_edit(r5.workflow, r6.workflow)
+    assert r6.workflow["settings"]["schedule"] is None and r6.workflow["version"] == 6
+
+
+async def test_undo_endpoint(chat):
+    session = await chat.session()
+    created = await turn(chat, session["id"], "summarize long documents", outcome="created")
+    assert (await chat.undo(session["id"])).status_code == 409  # creating is not an edit
+    edited = await turn(chat, session["id"], "use gpt-4o")
+    response = await chat.undo(session["id"])
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["restored_version"] == 1 and body["workflow"]["version"] == 3
+    assert nodes_of(body["workflow"]) == nodes_of(created.workflow) != nodes_of(edited.workflow)
+    assert (await chat.undo(session["id"])).status_code == 409
+    assert not (await chat.get(session["id"]))["can_undo"]
+
+
+async def test_an_unappliable_edit_changes_nothing_and_says_so(chat):
+    session = await chat.session()
+    created = await turn(chat, session["id"], "summarize long documents", outcome="created")
+    for text in ("remove the approval step", "blah blah blah"):
+        reply = await turn(chat, session["id"], text, outcome="unchanged")
+        assert not [n for n in reply.names if n.startswith("workflow.")]
+        assert "unchanged" in reply.text or "nothing was changed" in reply.text
+    stored = await chat.workflow(created.workflow["id"])
+    assert stored["version"] == 1 and nodes_of(stored) == nodes_of(created.workflow)
+
+
+async def test_clarifying_question_then_answer(chat):
+    session = await chat.session()
+    ask = await turn(chat, session["id"], "help me", outcome="clarify")
+    (question,) = ask.of("clarification")
+    assert len(question["options"]) >= 2 and ask.workflow is None
+    pending = (await chat.get(session["id"]))["pending_question"]
+    assert [o["id"] for o in pending["options"]] == [o["id"] for o in question["options"]]
+    answer = await turn(chat, session["id"], "the second one", outcome="created")
+    assert answer.workflow["template_id"] == question["options"][1]["id"]
+    assert (await chat.get(session["id"]))["pending_question"] is None
+
+    zh = await chat.session()
+    ask = await turn(chat, zh["id"], "帮我弄一个", outcome="clarify")
+    assert "哪" in ask.text
+    answer = await turn(chat, zh["id"], "客服", outcome="created")
+    assert answer.workflow["template_id"] == "customer_support"
+
+
+async def test_concurrent_messages_are_serialised(chat):
+    session = await chat.session()
+    created = await turn(chat, session["id"], "translate documents to French", outcome="created")
+    first, second = await asyncio.gather(chat.send(session["id"], "use gpt-4o"), chat.send(session["id"], "every Monday at 9"))
+    assert {first.finished["workflow_version"], second.finished["workflow_version"]} == {2, 3}
+    final = await chat.workflow(created.workflow["id"])
+    assert final["version"] == 3 and final["settings"]["schedule"] == "0 9 * * 1"
+    assert {n["config"].get("model") for n in final["nodes"] if n["type"] == "llm"} == {"gpt-4o"}
+
+
+async def test_a_concurrent_edit_outside_the_chat_is_not_lost(chat, live_server, monkeypatch):
+    """The workflow changes (PUT) while a turn is planning: the turn re-plans on the new head."""
+    session = await chat.session()
+    created = (await turn(chat, session["id"], "translate documents to French", outcome="created")).workflow
+    service_cls = type(live_server.app.state.runtime.chat)
+    original = service_cls._plan
+    calls = 0
+
+    async def plan_with_interference(self, text, graph, lang):
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # someone renames a step (a draft keeps its version number)
+            nodes = [{**n, "title": "Renamed by hand"} if n["id"] == "review" else n for n in created["nodes"]]
+            response = await chat.http.put(f"/api/workflows/{created['id']}", json={"nodes": nodes})
+            assert response.status_code == 200, response.text
+        return await original(self, text, graph, lang)
+
+    monkeypatch.setattr(service_cls, "_plan", plan_with_interference)
+    reply = await turn(chat, session["id"], "use gpt-4o")
+    assert calls == 2
+    final = nodes_of(await chat.workflow(created["id"]))
+    assert final["review"]["title"] == "Renamed by hand" and final["review"]["config"]["model"] == "gpt-4o"
+    assert nodes_of(reply.workflow) == final
+
+
+async def test_disconnect_mid_stream_still_persists_and_reconnect_replays(chat):
+    session = await chat.session()
+    partial = await chat.send(session["id"], "translate customer emails into English", limit=2)
+    assert partial.names == ["message.started", "analysis"]
+    message_id = partial.message_id
+    for _ in range(200):  # the turn goes on without a listener
+        history = await chat.get(session["id"])
+        if history["messages"][-1]["status"] == "done":
+            break
+        await asyncio.sleep(0.05)
+    reply_row = history["messages"][-1]
+    assert reply_row["id"] == message_id and reply_row["outcome"] == "created"
+    assert history["workflow"] is not None and history["workflow"]["template_id"] == "translation"
+    rest = await chat.reconnect(session["id"], message_id, last_event_id=2)
+    assert rest.events[0][0] == 3 and rest.names[-1] == "message.finished"
+    full = await chat.reconnect(session["id"], message_id)
+    assert [e[0] for e in full.events] == list(range(1, len(full.events) + 1))
+    assert full.events[2:] == rest.events and full.names[:2] == partial.names
+
+
+async def test_run_from_the_chat(chat):
+    session = await chat.session()
+    await turn(chat, session["id"], "translate documents to French", outcome="created")
+    reply = await turn(chat, session["id"], "run it with text=Good morning", outcome="run")
+    execution_id = reply.finished["execution_id"]
+    assert execution_id.startswith("exe_") and reply.finished["stream_url"].endswith(f"/{execution_id}/stream")
+    assert execution_id in reply.text
+    execution = (await chat.http.get(f"/api/executions/{execution_id}")).json()
+    assert execution["workflow_id"] == reply.finished["workflow_id"]
+    failed = await turn(chat, session["id"], "run it", outcome="error")
+    assert "error" in failed.names and "text" in failed.text
+
+
+async def test_bad_input_and_tenancy(chat, live_server):
+    session = await chat.session(title="mine")
+    response = await chat.http.post(f"/api/chat/sessions/{session['id']}/messages", json={"content": "   "})
+    assert response.status_code == 422 and "content" in response.json()["detail"]
+    response = await chat.http.post(f"/api/chat/sessions/{session['id']}/messages", json={"text": "hi"})
+    assert response.status_code == 400
+    created = await turn(chat, session["id"], "summarize long documents", outcome="created")
+    stranger = ChatClient(live_server.url, await live_server.new_key())
+    try:
+        assert (await stranger.http.get(f"/api/chat/sessions/{session['id']}")).status_code == 404
+        response = await stranger.http.post(f"/api/chat/sessions/{session['id']}/messages", json={"content": "use gpt-4o"})
+        assert response.status_code == 404
+        assert (await stranger.http.post(f"/api/chat/sessions/{session['id']}/undo")).status_code == 404
+        message_id = created.message_id
+        assert (await stranger.http.get(f"/api/chat/sessions/{session['id']}/messages/{message_id}/stream")).status_code == 404
+        response = await stranger.http.post("/api/chat/sessions", json={"workflow_id": created.workflow["id"]})
+        assert response.status_code == 404
+    finally:
+        await stranger.aclose()
+    attached = await chat.session(workflow_id=created.workflow["id"])
+    assert attached["workflow"]["id"] == created.workflow["id"] and attached["title"] == created.workflow["name"]
+    assert (await chat.http.get("/api/chat/sessions/chat_nope")).status_code == 404
