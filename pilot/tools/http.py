@@ -28,6 +28,8 @@ async def post_json(
         raise ToolError(f"{what}: request to {host} timed out after {ctx.timeout_s:g}s", retryable=True) from exc
     except httpx.TooManyRedirects as exc:
         raise ToolError(f"{what}: too many redirects from {host}") from exc
+    except httpx.LocalProtocolError as exc:  # e.g. a header value with a line break
+        raise ToolError(f"{what}: invalid request: {exc}") from exc
     except httpx.TransportError as exc:
         raise ToolError(f"{what}: cannot reach {host}: {type(exc).__name__}", retryable=True) from exc
     status = response.status_code

@@ -137,6 +137,14 @@ async def test_sandbox_escape_fails_clearly(server) -> None:
     assert not info.value.retryable
 
 
+async def test_header_injection_is_refused(server) -> None:
+    url, *_ = server
+    with pytest.raises(NodeError, match="headers.X-User: the rendered value contains a line break") as info:
+        await _run(url, {"url": url + "/echo", "headers": {"X-User": "{{ inputs.u }}"}},
+                   {"inputs": {"u": "bob\r\nX-Admin: true"}, "nodes": {}})
+    assert not info.value.retryable
+
+
 async def test_non_http_scheme_is_refused() -> None:
     with pytest.raises(NodeError, match="absolute http"):
         await _run(None, {"url": "file:///etc/passwd"})

@@ -67,6 +67,13 @@ async def test_webhook_status_classes(receiver) -> None:
     assert info.value.retryable and info.value.retry_after == 7
 
 
+async def test_webhook_header_injection_is_not_retried(receiver) -> None:
+    url, _ = receiver
+    with pytest.raises(ToolError, match="invalid request") as info:
+        await REG.invoke("webhook", {"url": f"{url}/echo", "headers": {"X-A": "a\r\nX-B: b"}}, _ctx(urlsplit(url).netloc))
+    assert not info.value.retryable
+
+
 async def test_webhook_connection_refused_is_retryable() -> None:
     with pytest.raises(ToolError, match="cannot reach") as info:
         await REG.invoke("webhook", {"url": "http://127.0.0.1:9/x"}, _ctx("127.0.0.1:9"))

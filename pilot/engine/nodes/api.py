@@ -60,6 +60,9 @@ class ApiRunner:
         if not url.lower().startswith(("http://", "https://")):
             raise NodeError(f"url must be an absolute http(s) URL, got {url[:100]!r}")
         headers = {k: render_field(v, scope, f"headers.{k}").strip() for k, v in config.headers.items()}
+        for name, value in headers.items():
+            if "\r" in value or "\n" in value:  # header injection, e.g. from a rendered input
+                raise NodeError(f"headers.{name}: the rendered value contains a line break")
         params = {k: render_field(v, scope, f"query.{k}") for k, v in config.query.items()}
         content: bytes | None = None
         if config.body is not None and config.method not in ("GET", "HEAD"):
@@ -90,7 +93,9 @@ class ApiRunner:
             raise NodeError(f"{config.method} {where}: too many redirects") from exc
         except httpx.InvalidURL as exc:
             raise NodeError(f"invalid url: {exc}") from exc
-        except httpx.TransportError as exc:  # connection refused/reset, protocol errors
+        except httpx.LocalProtocolError as exc:  # our request is malformed: retrying cannot help
+            raise NodeError(f"{config.method} {where}: invalid request: {exc}") from exc
+        except httpx.TransportError as exc:  # connection refused/reset, remote protocol errors
             raise NodeError(f"{config.method} {where} failed: {type(exc).__name__}: {exc}", retryable=True) from exc
         status = response.status_code
         if status >= 400:
