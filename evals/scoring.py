@@ -51,7 +51,7 @@ def _run_one(analyzer, generator, prompt: str) -> tuple[Any, Any, float, str | N
     return bp, graph, (time.perf_counter() - t0) * 1000, error
 
 
-def score_requests(analyzer, generator, rows: list[dict]) -> dict[str, Any]:
+def score_requests(analyzer, generator, rows: list[dict], *, warm_pass: bool = True) -> dict[str, Any]:
     """top-1 / top-3 accuracy (expected or an acceptable alternative), required-type recall,
     validity and latency, overall, per language and per tag; plus the misses for inspection.
 
@@ -61,7 +61,7 @@ def score_requests(analyzer, generator, rows: list[dict]) -> dict[str, Any]:
     per: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     misses: list[dict] = []
     first = [(row, *_run_one(analyzer, generator, row["prompt"])) for row in rows]
-    warm = [_run_one(analyzer, generator, row["prompt"])[2] for row in rows]
+    warm = [_run_one(analyzer, generator, row["prompt"])[2] for row in rows] if warm_pass else [f[3] for f in first]
     for (row, bp, graph, cold_ms, error), ms in zip(first, warm, strict=True):
         ok = {row["expected"], *row.get("alternatives", [])}
         top1 = bool(bp) and bp.template_id in ok
