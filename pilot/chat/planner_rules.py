@@ -223,8 +223,8 @@ def _remove(c: _Ctx) -> Step | None:
     c.consumed.update({"integration", "remove"})
     if not scored or scored[0][0] == 0:
         steps = ", ".join(f"'{n.title or n.id}'" for n in candidates) or "none"
-        raise Unable(f"I couldn't find a step matching \"{phrase}\" (steps: {steps}); nothing was changed.",
-                     f"没有找到与“{phrase}”对应的步骤（现有步骤：{steps}），工作流未作修改。")
+        raise Unable(f"I couldn't find a step matching \"{phrase}\" (steps: {steps}).",
+                     f"没有找到与“{phrase}”对应的步骤（现有步骤：{steps}）。")
     top = [n for s, _, n in scored if s == scored[0][0]]
     if len(top) > 1 and not all(isinstance(n, ToolNode) for n in top):
         names = " / ".join(f"'{n.title or n.id}'" for n in top)
@@ -276,7 +276,7 @@ def _model(c: _Ctx) -> Step | None:
     if not b.llm_nodes(c.graph):
         raise Unable("This workflow has no LLM step whose model I could change.", "这个工作流没有可以更换模型的 LLM 步骤。")
     if not targets:
-        raise Unable(f"All LLM steps already use {model}; nothing to change.", f"所有 LLM 步骤已经在使用 {model}，无需修改。")
+        raise Unable(f"All LLM steps already use {model}.", f"所有 LLM 步骤已经在使用 {model}。")
     ops: list[EditOp] = []
     for n in targets:
         patch: dict[str, Any] = {"model": model}
@@ -369,8 +369,8 @@ def _loop(c: _Ctx) -> Step | None:
     field_name = _ITEM_FIELD.get(unit or "", "items")
     c.consumed.add("loop")
     if (loop := b.has_loop(c.graph)) is not None:
-        raise Unable(f"The workflow already runs '{loop.title or loop.id}' once per item; nothing changed.",
-                     f"工作流里的“{loop.title or loop.id}”已经在逐项处理，未作修改。")
+        raise Unable(f"The workflow already runs '{loop.title or loop.id}' once per item.",
+                     f"工作流里的“{loop.title or loop.id}”已经在逐项处理。")
     sinks = {n.id for n in c.graph.nodes if isinstance(n, ToolNode)
              and all(isinstance(s, OutputNode) for s in (x for x in c.graph.nodes if x.id in b.successors(c.graph, n.id)))}
     wrapped = [n.id for n in b.topo_nodes(c.graph) if b.type_of(n) not in ("input", "output") and n.id not in sinks]
@@ -417,7 +417,7 @@ def _notify(c: _Ctx) -> Step | None:
         ops.extend(step)
         names.append(key)
     if not ops:
-        raise Unable("The workflow already sends the result there; nothing changed.", "工作流已经会发送到那里，未作修改。")
+        raise Unable("The workflow already sends the result there.", "工作流已经会发送到那里。")
     en = " and ".join(INTEGRATIONS[k][2] for k in names)
     zh = "和".join(INTEGRATION_ZH[k] for k in names)
     return ops, Note(f"Added a step that sends the result to {en} before the output.", f"在输出前新增了把结果发送到{zh}的步骤。")

@@ -147,7 +147,7 @@ async def test_an_unappliable_edit_changes_nothing_and_says_so(chat):
     for text in ("remove the approval step", "blah blah blah"):
         reply = await turn(chat, session["id"], text, outcome="unchanged")
         assert not [n for n in reply.names if n.startswith("workflow.")]
-        assert "unchanged" in reply.text or "nothing was changed" in reply.text
+        assert "unchanged" in reply.text
     stored = await chat.workflow(created.workflow["id"])
     assert stored["version"] == 1 and nodes_of(stored) == nodes_of(created.workflow)
 
