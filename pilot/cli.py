@@ -106,8 +106,13 @@ def db_upgrade(revision: str) -> None:
     from pilot.db.migrate import upgrade
     from pilot.settings import get_settings
 
+    from sqlalchemy.exc import DBAPIError
+
     url = get_settings().db.url
-    upgrade(url, revision)
+    try:
+        upgrade(url, revision)
+    except DBAPIError as exc:
+        raise click.ClickException(f"cannot migrate {_safe_url(url)}: {str(exc.orig).strip().splitlines()[0]}") from None
     _echo_err(f"database {_safe_url(url)} migrated to {revision}")
 
 
@@ -140,7 +145,15 @@ def keys_create(workspace: str, key_name: str) -> None:
         finally:
             await runtime.aclose()
 
-    key = asyncio.run(_create())
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        key = asyncio.run(_create())
+    except DBAPIError as exc:
+        raise click.ClickException(
+            f"cannot create the key: {str(exc.orig).strip().splitlines()[0]} "
+            "(is the database reachable and migrated? run `pilot db upgrade`)"
+        ) from None
     _echo_err(f"created API key '{key_name}' for workspace '{workspace}' (shown once; store it safely):")
     click.echo(key)
 

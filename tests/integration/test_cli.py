@@ -124,3 +124,22 @@ import click
 @click.command()
 def _hello() -> None:
     click.echo("hello from a domain")
+
+
+def test_keys_create_on_an_unmigrated_database_says_what_to_do():
+    from tests.support.db import create_database, drop_database
+
+    name, url = create_database()
+    try:
+        result = run_cli("keys", "create", "--workspace", "acme", env={"DATABASE_URL": url})
+    finally:
+        drop_database(name)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "run `pilot db upgrade`" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_db_upgrade_unreachable_database_hides_the_password():
+    result = run_cli("db", "upgrade", env={"DATABASE_URL": "postgresql://u:hunter2@127.0.0.1:1/none"})
+    assert result.returncode == 1
+    assert "cannot migrate" in result.stderr and "hunter2" not in result.stderr and "Traceback" not in result.stderr
