@@ -103,10 +103,10 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply pending migrations to $DATABASE_URL (or the embedded SQLite file)."""
+    from sqlalchemy.exc import DBAPIError
+
     from pilot.db.migrate import upgrade
     from pilot.settings import get_settings
-
-    from sqlalchemy.exc import DBAPIError
 
     url = get_settings().db.url
     try:
