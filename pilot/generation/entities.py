@@ -93,7 +93,7 @@ _SHADOWS = {"feishu_bitable": "feishu"}
 _DEST_BEFORE = ascii_re(
     r"(\b(to|into|onto|post|posts|posting|send|sends|sending|notify|notifies|alert|alerts|ping|message|"
     r"share|push|publish|forward|deliver|save|write|add|create|log|drop|email|dm)\b\W*(\w+\W+){0,3}$)"
-    r"|(发到|发送到|发送至|推送到|推送至|推到|同步到|同步至|通知到|写入|写到|保存到|存到|存入|记录到|发给|发往|发至|通过|用|到|在)\W{0,2}$"
+    r"|(发到|发送到|发送至|推送到|推送至|推到|同步到|同步至|通知到|写入|写到|保存到|存到|存入|记录到|发给|发往|发至|通过|用|到|在|创建|新建|添加到|加到)\W{0,2}$"
 )
 _SRC_BEFORE = ascii_re(
     r"(\b(from|of|fetch|fetches|pull|pulls|read|reads|monitor|watch|new|incoming|get|gets|load|import|scan|check|export|each|every|"

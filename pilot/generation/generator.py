@@ -172,9 +172,12 @@ class WorkflowGenerator:
         fetched: list[str] = []
         for sid in e.sources:
             integ = ent.BY_ID[sid]
-            if not integ.api_url or any(integ.name.split()[0].lower() in (n.title or "").lower() for n in d.of_type("api")):
+            if any(integ.name.split()[0].lower() in (n.title or "").lower() for n in d.of_type("api")):
                 continue
-            fetched.append(self._api(d, f"fetch_{sid}", integ.api_url, ("从 %s 获取数据" if zh else "Fetch from %s") % integ.name, sid))
+            # Services without a well-known endpoint read from a URL the user supplies at run time.
+            url = integ.api_url or "{{ " + d.add_input_field(
+                f"{sid}_api_url", required=False, default="", description=f"{integ.name} API endpoint to read from") + " }}"
+            fetched.append(self._api(d, f"fetch_{sid}", url, ("从 %s 获取数据" if zh else "Fetch from %s") % integ.name, sid))
         if e.urls and not d.of_type("api"):
             fetched.append(self._api(d, "fetch_page", e.urls[0], "抓取网页" if zh else "Fetch the page", "web"))
         elif f.web_fetch and not d.of_type("api") and not fetched and "hacker_news" in e.data_sources:
@@ -214,6 +217,8 @@ class WorkflowGenerator:
         # gates it with its own condition ("if it is a bug, notify Slack"): then it gets a gated node.
         gated = f.condition and bool(e.condition_terms)
         dests = [x for x in e.destinations if x != covered and (gated or _dest_key(x) not in tools_present)]
+        if f.notification and not e.destinations and not tools_present:
+            dests = ["webhook"]  # "notify the team" with no channel named: a webhook the user points anywhere
         out = d.output_id
         producers = sorted({edge.source for edge in d.edges if edge.target == out})
         text_ref = _text_ref(d, producers)
@@ -225,6 +230,8 @@ class WorkflowGenerator:
             d.splice_before(out, tool_ids)
 
     def _api(self, d: Draft, base: str, url: str, title: str, source: str) -> str:
+        for name in re.findall(r"\{\{\s*inputs\.(\w+)\s*\}\}", url):  # declare what the URL needs
+            d.add_input_field(name, required=False, default="", description=f"{source}: {name.replace('_', ' ')}")
         nid = d.unique(base)
         d.add(ApiNode(id=nid, title=title, description=f"integration: {source}",
                       config=ApiConfig(url=url, method="GET", headers={"Accept": "application/json"}, timeout_s=30.0)))
