@@ -233,6 +233,14 @@ class WorkflowService:
             }
         # Validate before touching the row, so a rejected update leaves it exactly as it was.
         data = _graph_dict(_prepare(graph)) if graph is not None else row.graph
+        changed = (
+            (name is not None and name != row.name)
+            or (description is not None and description != row.description)
+            or (template_id is not None and template_id != row.template_id)
+            or data != row.graph
+        )
+        if not changed:  # a no-op never bumps a version or the timestamp
+            return row_to_workflow(row)
         now = utcnow()
         if row.status == "published" or new_version:
             row.version += 1

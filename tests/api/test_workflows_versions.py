@@ -129,3 +129,14 @@ async def test_restore_an_earlier_version_as_a_new_draft(api):
     history = [(v["version"], v["name"]) for v in (await api.get(f"/api/workflows/{wf['id']}/versions")).json()["items"]]
     assert history == [(3, "changed"), (2, "v2 draft"), (1, "changed")]
     assert (await api.post(f"/api/workflows/{wf['id']}/versions/7/restore")).status_code == 404
+
+
+async def test_noop_update_of_a_published_workflow_creates_no_version(api):
+    wf = await create(api)
+    published = (await api.post(f"/api/workflows/{wf['id']}/publish")).json()
+    same = await api.put(f"/api/workflows/{wf['id']}", json={"name": wf["name"], "nodes": published["nodes"], "edges": published["edges"]})
+    assert same.status_code == 200
+    assert same.json() == published
+    empty = await api.put(f"/api/workflows/{wf['id']}", json={})
+    assert empty.json() == published
+    assert (await api.get(f"/api/workflows/{wf['id']}/versions")).json()["total"] == 1
