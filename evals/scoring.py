@@ -68,7 +68,7 @@ def score_requests(analyzer, generator, rows: list[dict], *, warm_pass: bool = T
         top3 = bool(bp) and any(c.template_id in ok for c in bp.candidates[:3])
         types = graph_types(graph) if graph is not None else set()
         required = set(row.get("required_types", []))
-        for key in ("all", row["lang"], *(f"tag:{t}" for t in row.get("tags", []))):
+        for key in ("all", row["lang"], f"split:{row.get('split', 'dev')}", *(f"tag:{t}" for t in row.get("tags", []))):
             m = per[key]
             m["top1"].append(top1)
             m["top3"].append(top3)

@@ -1,7 +1,8 @@
 """Regression guard: the labelled eval set must stay 100% valid and above measured accuracy floors.
 
-Measured (offline, 222 requests): top-1 97.7%, top-3 100%, required-type recall 99.7%.
-The floors sit a little below so a real regression fails while small wording changes do not.
+Two splits: ``dev`` (222 requests the analyzer was tuned against) and ``blind`` (written after
+tuning, scored without further tuning). Floors sit a little below the measured figures (see
+README "Generation quality") so a real regression fails while small wording changes do not.
 """
 
 from __future__ import annotations
@@ -37,12 +38,19 @@ def test_every_generated_workflow_is_valid(report):
     assert report["groups"]["all"]["valid"] == 1.0, [m for m in report["misses"] if m["error"]]
 
 
-def test_accuracy_floors(report):
-    for lang in ("all", "en", "zh"):
-        g = report["groups"][lang]
-        assert g["top1"] >= 0.93, (lang, g)
-        assert g["top3"] >= 0.97, (lang, g)
-        assert g["recall"] >= 0.97, (lang, g)
+FLOORS = {  # group: (top-1, top-3, required-type recall)
+    "split:dev": (0.95, 0.98, 0.98),
+    "split:blind": (0.55, 0.80, 0.93),
+    "en": (0.88, 0.95, 0.97),
+    "zh": (0.88, 0.95, 0.97),
+}
+
+
+@pytest.mark.parametrize("group", sorted(FLOORS))
+def test_accuracy_floors(report, group):
+    g = report["groups"][group]
+    top1, top3, recall = FLOORS[group]
+    assert g["top1"] >= top1 and g["top3"] >= top3 and g["recall"] >= recall, g
 
 
 def test_n8n_mapping():
