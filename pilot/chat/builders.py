@@ -10,7 +10,16 @@ import networkx as nx
 
 from pilot.chat.edits import UpdateNode, unique_id
 from pilot.chat.phrases import INTEGRATIONS
-from pilot.workflows.model import InputNode, LlmNode, LoopNode, Node, OutputNode, ToolNode, WorkflowGraph, node_type
+from pilot.workflows.model import (
+    InputNode,
+    LlmNode,
+    LoopNode,
+    Node,
+    OutputNode,
+    ToolNode,
+    WorkflowGraph,
+    node_type,
+)
 from pilot.workflows.validation import iter_all_nodes, to_digraph
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

@@ -16,7 +16,15 @@ from typing import Any
 import msgspec
 import networkx as nx
 
-from pilot.chat.events import ChatEvent, EdgeAdded, EdgeRemoved, NodeAdded, NodeRemoved, NodeUpdated, SettingsUpdated
+from pilot.chat.events import (
+    ChatEvent,
+    EdgeAdded,
+    EdgeRemoved,
+    NodeAdded,
+    NodeRemoved,
+    NodeUpdated,
+    SettingsUpdated,
+)
 from pilot.workflows.model import WorkflowGraph
 
 EMPTY = WorkflowGraph(nodes=[], edges=[])

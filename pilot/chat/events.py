@@ -13,7 +13,7 @@ is the event name, the rest of the Struct is the JSON data.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import msgspec
 from msgspec import Struct
@@ -118,22 +118,22 @@ class ErrorEvent(_Event, tag="error"):
     code: str = "error"
 
 
-ChatEvent = Union[
-    MessageStarted,
-    Analysis,
-    BlueprintEvent,
-    NodeAdded,
-    EdgeAdded,
-    NodeUpdated,
-    NodeRemoved,
-    EdgeRemoved,
-    SettingsUpdated,
-    WorkflowReady,
-    Clarification,
-    MessageDelta,
-    MessageFinished,
-    ErrorEvent,
-]
+ChatEvent = (
+    MessageStarted
+    | Analysis
+    | BlueprintEvent
+    | NodeAdded
+    | EdgeAdded
+    | NodeUpdated
+    | NodeRemoved
+    | EdgeRemoved
+    | SettingsUpdated
+    | WorkflowReady
+    | Clarification
+    | MessageDelta
+    | MessageFinished
+    | ErrorEvent
+)
 EVENT_NAMES: tuple[str, ...] = tuple(cls.__struct_config__.tag for cls in ChatEvent.__args__)  # type: ignore[attr-defined]
 TERMINAL_EVENT = "message.finished"
 

@@ -62,7 +62,7 @@ class EditPlanBase(BaseModel):
     current_graph: ClassVar[WorkflowGraph | None] = None
 
     @model_validator(mode="after")
-    def _applies_cleanly(self) -> "EditPlanBase":
+    def _applies_cleanly(self) -> EditPlanBase:
         graph = type(self).current_graph
         if not self.ops:
             raise ValueError("ops must not be empty: give at least one operation that makes the requested change")

@@ -44,7 +44,7 @@ def run_inputs(text: str, graph: WorkflowGraph) -> dict[str, Any]:
                 return data
         except ValueError:
             pass
-    m = re.search(r"\b(?:with|using)\b\s*(.+)$|(?:输入|用|以)[:：]?\s*(.+)$", raw, re.S)
+    m = re.search(r"\b(?:with|using)\b\s*(.+)$|(?:输入|用|以)[:：]?\s*(.+)$", raw, re.DOTALL)
     rest = (m.group(1) or m.group(2)).strip() if m else ""
     if not rest:
         return {}
@@ -76,9 +76,9 @@ def resolve_answer(text: str, pending: PendingQuestion) -> str | None:
         if oid in t or oid.replace("_", " ") in t:
             return oid
     for word, index in _ORDINALS.items():
-        if re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", t) if word.isascii() else word in t:
-            if len(t) <= 40 and -len(ids) <= index < len(ids):
-                return ids[index]
+        named = re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", t) if word.isascii() else word in t
+        if named and len(t) <= 40 and -len(ids) <= index < len(ids):
+            return ids[index]
     for option in pending.options:
         label = normalize(option.label)
         if label and (label in t or t in label) and len(t) >= 2:

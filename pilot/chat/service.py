@@ -179,7 +179,7 @@ class ChatService:
     async def undo(self, workspace_id: str, session_id: str) -> UndoResult:
         """Restore the version before the chat's last edit (as a new version). 409 if none."""
         async with self._lock(session_id):
-            before, after, restored = await self._undo(workspace_id, session_id)
+            _, after, restored = await self._undo(workspace_id, session_id)
             text = f"Undid the last change: version {restored} is the current workflow again (saved as version {after.version})."
             async with self.rt.sessions() as db:
                 store = ChatStore(db, workspace_id)
@@ -206,7 +206,7 @@ class ChatService:
                                     error="the server is shutting down")
             except PilotError as exc:
                 result = TurnResult("error", self._sorry(turn.lang, exc.detail), error=exc.detail)
-            except Exception:  # noqa: BLE001 - the stream must still end honestly
+            except Exception:
                 log.exception("chat turn %s failed", reply_id)
                 result = TurnResult("error", self._sorry(turn.lang, "internal error"), error="internal error")
             try:
