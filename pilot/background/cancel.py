@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 
 from arq.utils import timestamp_ms
 from redis.asyncio import Redis
@@ -49,29 +48,30 @@ async def signal_cancel(redis: Redis, keys: RedisKeys, execution_id: str, *, abo
 class CancelSignals:
     """Worker side: one pub/sub subscription per process, routed to the runs this process holds.
 
-    ``on_cancel(execution_id)`` stops a local run (the executor's in-process cancel signal);
-    ``register``/``unregister`` track which executions this worker runs, so cancels published
-    while the subscription was down are re-checked (flag keys) after reconnecting.
+    ``register(execution_id, event)`` hands over the run's cancel event (the one the executor
+    watches) *before* the run starts, so a cancel arriving at any moment after the claim is
+    caught; cancels published while the subscription was down are re-checked (flag keys) after
+    reconnecting, and the lease heartbeat reads the durable database flag in any case.
     """
 
-    def __init__(self, redis: Redis, keys: RedisKeys, on_cancel: Callable[[str], object]) -> None:
+    def __init__(self, redis: Redis, keys: RedisKeys) -> None:
         self._redis = redis
         self._keys = keys
-        self._on_cancel = on_cancel
-        self._held: set[str] = set()
+        self._held: dict[str, asyncio.Event] = {}
         self._task: asyncio.Task | None = None
         self.ready = asyncio.Event()
 
-    def register(self, execution_id: str) -> None:
-        self._held.add(execution_id)
+    def register(self, execution_id: str, event: asyncio.Event) -> None:
+        self._held[execution_id] = event
 
     def unregister(self, execution_id: str) -> None:
-        self._held.discard(execution_id)
+        self._held.pop(execution_id, None)
 
     def trigger(self, execution_id: str) -> bool:
-        if execution_id not in self._held:
+        event = self._held.get(execution_id)
+        if event is None:
             return False  # another worker's run
-        self._on_cancel(execution_id)
+        event.set()
         return True
 
     async def was_requested(self, execution_id: str) -> bool:

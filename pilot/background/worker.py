@@ -50,42 +50,49 @@ async def run_execution(ctx: dict[str, Any], execution_id: str) -> str:
     rs = runtime.settings.redis
     cancels: CancelSignals = ctx["cancels"]
     lease = Lease(runtime.sessions, execution_id, stale_after_s=rs.stale_after_s)
-    claim = await lease.claim()
-    if claim is None:
-        log.info("execution %s is not runnable here (finished, unknown, or running elsewhere)", execution_id)
-        return "skipped"
-    if claim.attempts > rs.max_run_attempts:
-        await end_execution(runtime.sessions, runtime.bus, execution_id, status="failed",
-                            error=f"worker lost: the run was interrupted {claim.attempts - 1} time(s) and will not be retried")
-        return "failed"
-    if claim.resumed:
-        # Events the dead attempt published but never persisted: write them before continuing.
-        await backfill_events(runtime.sessions, runtime.bus, execution_id)
-    # The same executor as inline mode, told that this lease claimed the row; it stops without
-    # ending the stream when the lease is lost (see lease.py) or the worker hands the run back.
+    # Registered before the claim: a cancel signalled at any moment from now on is caught (one
+    # committed earlier comes back in claim.cancel_requested; the heartbeat re-reads the flag).
     cancel_event = asyncio.Event()
-    run = asyncio.create_task(
-        runtime.runs.run_execution(execution_id, cancelled=cancel_event, lease_lost=lease.lost), name=f"run:{execution_id}"
-    )
-    cancels.register(execution_id)
-    if claim.cancel_requested or await cancels.was_requested(execution_id):
-        cancel_event.set()
-    beat = asyncio.create_task(lease.heartbeat(rs.heartbeat_s, cancel_event.set))
+    cancels.register(execution_id, cancel_event)
+    run: asyncio.Task | None = None
+    beat: asyncio.Task | None = None
     try:
+        claim = await lease.claim()
+        if claim is None:
+            log.info("execution %s is not runnable here (finished, unknown, or running elsewhere)", execution_id)
+            return "skipped"
+        if claim.attempts > rs.max_run_attempts:
+            await end_execution(runtime.sessions, runtime.bus, execution_id, status="failed",
+                                error=f"worker lost: the run was interrupted {claim.attempts - 1} time(s) and will not be retried")
+            return "failed"
+        if claim.cancel_requested:
+            cancel_event.set()
+        if claim.resumed:
+            # Events the dead attempt published but never persisted: write them before continuing.
+            await backfill_events(runtime.sessions, runtime.bus, execution_id)
+        # The same executor as inline mode, told that this lease claimed the row; it stops without
+        # ending the stream when the lease is lost (see lease.py) or the worker hands the run back.
+        run = asyncio.create_task(
+            runtime.runs.run_execution(execution_id, cancelled=cancel_event, lease_lost=lease.lost),
+            name=f"run:{execution_id}",
+        )
+        beat = asyncio.create_task(lease.heartbeat(rs.heartbeat_s, cancel_event.set))
         return await asyncio.shield(run)
     except asyncio.CancelledError:
         # arq cancelled the job: an abort (the user cancelled) or the worker is stopping.
-        if await _cancel_requested(runtime, execution_id, cancels):
-            cancel_event.set()
-            await _settle(run, grace_s=5.0)  # ends the stream with run.finished cancelled
-        else:
-            lease.lost.set()  # stop without ending the stream: the next attempt resumes it
-            await _settle(run, grace_s=5.0)
-            if await lease.hand_back():
-                log.info("execution %s handed back for another worker to resume", execution_id)
+        if run is not None:
+            if await _cancel_requested(runtime, execution_id, cancels):
+                cancel_event.set()
+                await _settle(run, grace_s=5.0)  # ends the stream with run.finished cancelled
+            else:
+                lease.lost.set()  # stop without ending the stream: the next attempt resumes it
+                await _settle(run, grace_s=5.0)
+        if await lease.hand_back():  # claimed but not finished: queued again for the next attempt
+            log.info("execution %s handed back for another worker to resume", execution_id)
         raise
     finally:
-        beat.cancel()
+        if beat is not None:
+            beat.cancel()
         cancels.unregister(execution_id)
 
 
@@ -123,13 +130,30 @@ async def on_startup(ctx: dict[str, Any]) -> None:
     runtime = Runtime.build(settings)
     await start_runtime(runtime)
     ctx["runtime"] = runtime
-    cancels = CancelSignals(ctx["redis"], RedisKeys(settings.redis.key_prefix), runtime.runs.deps.active.cancel)
+    cancels = CancelSignals(ctx["redis"], RedisKeys(settings.redis.key_prefix))
     cancels.start()
+    await _warm_up(runtime)
     ctx["cancels"] = cancels
     keys = RedisKeys(settings.redis.key_prefix)
     ctx["ready_key"] = keys.worker(HOST, os.getpid())
     await ctx["redis"].set(ctx["ready_key"], f"pid={os.getpid()} started={time.time():.0f}".encode(), ex=7 * 86400)
     log.info("πlot worker ready (queue %s)", keys.queue)
+
+
+async def _warm_up(runtime: Any) -> None:
+    """Pay one-time costs now rather than in the first run's time-to-first-event: the openai SDK
+    import and client (seconds on a busy machine), and a few pooled database connections."""
+    if runtime.settings.llm.enabled:
+        from pilot.llm.openai_provider import shared_client
+
+        # The SDK imports ``openai.resources`` (~1.5 s) on first use of ``client.chat``.
+        _ = shared_client(runtime.settings.llm).chat.completions
+
+    async def ping() -> None:
+        async with runtime.sessions() as session:
+            await session.execute(sa.text("SELECT 1"))
+
+    await asyncio.gather(*(ping() for _ in range(min(5, runtime.settings.db.pool_size))))
 
 
 async def on_shutdown(ctx: dict[str, Any]) -> None:
