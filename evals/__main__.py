@@ -37,7 +37,7 @@ def render(report: dict, *, misses: bool = False) -> str:
     lines.append("warm = second pass (steady state of a server), cold = first sight of each prompt")
     lines.append(f"{'set':<16}{'n':>5}{'top-1':>8}{'top-3':>8}{'recall':>8}{'valid':>8}{'p50 ms':>9}{'p95 ms':>9}"
                  f"{'cold p50':>10}{'cold p95':>10}")
-    order = ["all", "en", "zh", "split:dev", "split:blind", *sorted(k for k in groups if k.startswith("tag:"))]
+    order = ["all", "en", "zh", "split:dev", "split:seen", "split:blind", *sorted(k for k in groups if k.startswith("tag:"))]
     for key in order:
         if key in groups:
             g = groups[key]

@@ -265,7 +265,8 @@ R = [
 ]
 
 # Written after the analyzer was tuned on R, and scored once without any further tuning:
-# the honest estimate of accuracy on unseen phrasing (reported as split "blind").
+# the first honest estimate of accuracy on unseen phrasing: top-1 60.0%, top-3 85.0% (40 requests).
+# Its misses then guided a broader lexicon, so it is now reported as split "seen".
 BLIND = [
     ("en", "customer_support", [], ["llm"], "", "I want an assistant on our website that helps buyers track parcels and request exchanges"),
     ("en", "rag_qa", [], ["knowledge", "llm"], "", "staff should be able to query the IT security guidelines and get a sourced answer"),
@@ -309,13 +310,58 @@ BLIND = [
     ("zh", "web_research", [], ["llm"], "m", "search 一下最近关于固态电池的新闻和论文"),
 ]
 
+# Second blind set, written after the lexicon was broadened in response to BLIND (which is
+# therefore no longer blind and is scored as "seen"); scored once, with no tuning afterwards.
+BLIND2 = [
+    ("en", "customer_support", [], ["llm"], "", "respond to people who message our store asking where their stuff is"),
+    ("en", "rag_qa", [], ["knowledge", "llm"], "", "let the team ask the onboarding guide anything and cite the page"),
+    ("en", "content_generation", [], ["llm"], "", "draft a launch email and two tweets for our new headphones"),
+    ("en", "summarization", [], ["llm"], "", "make a short version of this 30 page whitepaper"),
+    ("en", "translation", [], ["llm"], "", "turn our FAQ page into Dutch"),
+    ("en", "classification_routing", [], ["llm", "condition"], "", "figure out if a form submission is a job application, a sales inquiry or spam and send it to the matching inbox"),
+    ("en", "data_extraction", [], ["llm"], "", "grab the shipping address, phone and order total from each packing slip"),
+    ("en", "data_analysis", [], ["llm"], "", "explain why our churn went up last month using the subscription export"),
+    ("en", "web_research", [], ["llm"], "", "compile a report on the top 5 vector databases using info from their websites"),
+    ("en", "scheduled_digest", [], ["llm", "tool"], "", "at 6pm every day send the team a roundup of AI headlines on Teams"),
+    ("en", "code_review", [], ["llm"], "", "comment on my TypeScript pull request like a senior engineer would"),
+    ("en", "sentiment_analysis", [], ["llm"], "", "tell me if the comments under our latest video are mostly happy or upset"),
+    ("en", "lead_qualification", [], ["llm"], "", "decide which trial users are likely to pay and should get a call from sales"),
+    ("en", "tool_agent", [], ["llm"], "", "an AI that can browse my Notion, create tasks and ping people for me"),
+    ("en", "customer_support", [], ["llm"], "t", "reply to costumer complains about late deliveries"),
+    ("en", "translation", [], ["llm", "loop"], "", "go through each subtitle line and put it into Spanish"),
+    ("en", "summarization", [], ["llm", "tool"], "", "recap every standup meeting and email the notes to the team"),
+    ("en", "data_analysis", [], ["llm", "condition", "tool"], "", "watch server error rates and if they spike above 5% page me on Telegram"),
+    ("en", "sentiment_analysis", [], ["llm"], "v", "vibe check on reviews"),
+    ("en", "data_extraction", [], ["llm"], "m", "extract 姓名 and phone numbers from these forms"),
+    ("zh", "customer_support", [], ["llm"], "", "回答顾客关于会员积分和优惠券的问题"),
+    ("zh", "rag_qa", [], ["knowledge", "llm"], "", "让员工能问报销流程相关的问题，答案要来自财务制度文件"),
+    ("zh", "content_generation", [], ["llm"], "", "给我们的咖啡新品起几个名字再写一段介绍"),
+    ("zh", "summarization", [], ["llm"], "", "把这本书每一章的内容概括成一句话"),
+    ("zh", "translation", [], ["llm"], "", "这封邮件用德语怎么说，帮我翻过去"),
+    ("zh", "classification_routing", [], ["llm", "condition"], "", "识别用户留言是表扬、建议还是投诉，并转到对应的负责人"),
+    ("zh", "data_extraction", [], ["llm"], "", "把快递单上的收件人、地址和电话录成表格"),
+    ("zh", "data_analysis", [], ["llm"], "", "根据门店的客流数据找出最忙的时间段"),
+    ("zh", "web_research", [], ["llm"], "", "去网上找找有哪些做AI绘画的公司，整理一份清单"),
+    ("zh", "scheduled_digest", [], ["llm", "tool"], "", "每天下午五点把当天的热门科技新闻推送到钉钉群"),
+    ("zh", "code_review", [], ["llm"], "", "帮我看看这段Go代码写得规不规范，有没有性能问题"),
+    ("zh", "sentiment_analysis", [], ["llm"], "", "看看用户在应用商店的评价是夸的多还是骂的多"),
+    ("zh", "lead_qualification", [], ["llm"], "", "判断哪些报名试用的企业最可能付费，优先安排销售联系"),
+    ("zh", "tool_agent", [], ["llm"], "", "做一个能帮我查快递、设提醒、发微信消息的AI助理"),
+    ("zh", "customer_support", [], ["llm"], "t", "处理客护的退款申请咨询"),
+    ("zh", "translation", [], ["llm", "loop"], "", "把每一页的说明文字都翻成英文"),
+    ("zh", "summarization", [], ["llm", "tool"], "", "把每周的项目周会内容整理成纪要发到飞书"),
+    ("zh", "data_analysis", [], ["llm", "condition", "tool"], "", "统计每小时的订单量，如果比平时少一半就发短信通知我"),
+    ("zh", "sentiment_analysis", [], ["llm"], "v", "看看大家的情绪"),
+    ("zh", "web_research", [], ["llm"], "m", "调查一下 Rust 在 embedded 领域的应用情况"),
+]
+
 
 def main() -> None:
     out = Path(__file__).with_name("requests.jsonl")
     counts = {"en": 0, "zh": 0}
     names = {"v": "vague", "t": "typo", "l": "long", "m": "mixed", "i": "injection"}
     with out.open("w", encoding="utf-8") as fh:
-        for split, rows in (("dev", R), ("blind", BLIND)):
+        for split, rows in (("dev", R), ("seen", BLIND), ("blind", BLIND2)):
             for lang, expected, alts, required, tags, prompt in rows:
                 counts[lang] += 1
                 row = {"id": f"{lang}-{counts[lang]:03d}", "lang": lang, "split": split, "prompt": prompt,

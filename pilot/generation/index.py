@@ -27,6 +27,7 @@ _STOP = frozenset(
     ["a", "an", "the", "and", "or", "to", "of", "for", "in", "on", "at", "by", "with", "from", "into", "is", "are", "be", "it", "this", "that", "these", "those", "me", "my", "our", "we", "you", "your", "i", "please", "can", "could", "would", "will", "want", "need", "make", "build", "create", "set", "up", "help", "workflow", "automatically", "auto", "some", "any", "all", "so"]
 )
 SIM_WEIGHT = 5.0
+_FILLERS = re.compile(r"(?<=[\u4e00-\u9fff])(?:一下|了一下|个)(?=[\u4e00-\u9fff])")
 
 
 @dataclass
@@ -126,8 +127,11 @@ class IntentIndex:
             if cue in q.stem_text:
                 scores[intent] += weight
                 hits[intent].append(cue.strip())
+        zh_text = q.text
+        if "一下" in zh_text or "个" in zh_text:  # separable verbs: "分一下类" → "分类", "打个分" → "打分"
+            zh_text = zh_text + " " + _FILLERS.sub("", zh_text)
         for cue, intent, weight in self.zh_cues:
-            if cue in q.text:
+            if cue in zh_text:
                 scores[intent] += weight
                 hits[intent].append(cue)
         qvec = self._weigh(_features(q.stems, q.text))
