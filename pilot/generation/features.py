@@ -18,8 +18,9 @@ LOOP_RE = ascii_re(
     rf"\bfor (?:each|every)\b(?!\s+{_TIME_WORDS}\b)|\beach\s+(?!{_TIME_WORDS}\b|other\b|of them\b)\w+|\bevery\s+(?!{_TIME_WORDS}\b)\w+"
     r"|\bone by one\b|\bitem by item\b|\brow by row\b|\bin (?:bulk|batch(?:es)?)\b|\bbatch(?:es)?\b|\bbulk\b|\ball (?:of )?the \w+s\b"
     r"|\biterate\b|\bloop (?:over|through)\b|\ba list of\b|\blist of \w+s\b|\bmultiple\b"
-    r"|批量|每一个|每一条|每一封|每一篇|每一行|每一份|逐个|逐条|逐一|逐行|逐篇|挨个|一个一个|遍历|循环|所有的?(?:邮件|评论|工单|文章|文件|客户|线索|订单|记录|链接|简历|发票)"
-    r"|每(?:个|条|封|篇|行|份|位|项|张)(?!月|星期|礼拜|小时|工作日|周)"
+    r"|批量|每一(?:个|条|封|篇|行|份|位|项|张|页|章|段|句|件|笔|单|首|家)|逐个|逐条|逐一|逐行|逐篇|逐页|逐章|逐段|挨个|一个一个|遍历|循环"
+    r"|所有的?(?:邮件|评论|工单|文章|文件|客户|线索|订单|记录|链接|简历|发票)"
+    r"|每(?:个|条|封|篇|行|份|位|项|张|页|章|段|句|件|笔|单|首|家)(?!月|星期|礼拜|小时|工作日|周)"
 )
 CONDITION_RE = ascii_re(
     r"\bif\b|\botherwise\b|\belse\b|\bunless\b|\bin case\b|\bdepending on\b|\bonly (?:when|if)\b|\bwhether\b"
