@@ -50,4 +50,15 @@ def _reason(bp: WorkflowBlueprint, template: Any, best: bool, zh: bool) -> str:
     if best and bp.entities.schedule:
         parts.append(f"按计划运行（{bp.entities.schedule.text}）" if zh else f"runs on a schedule ({bp.entities.schedule.text})")
     lead = ("，".join(parts) + "。") if zh else ("; ".join(parts).capitalize() + ".")
-    return f"{lead}{summary}" + ("" if zh else ("" if summary.endswith(".") else "."))
+    if zh:
+        return f"{lead}{summary}"
+    return f"{lead} {summary}" + ("" if summary.endswith(".") else ".")
+
+
+def recommend(prompt: str, limit: int = 3, catalog: Any | None = None) -> list[Recommendation]:
+    """Offline top-``limit`` templates for a prompt (the API uses the configured analyzer instead)."""
+    from pilot.generation.offline_analyzer import OfflineAnalyzer
+    from pilot.templates.catalog import default_catalog
+
+    catalog = catalog if catalog is not None else default_catalog()
+    return recommendations(OfflineAnalyzer(catalog).analyze(prompt), catalog, limit)
