@@ -124,9 +124,11 @@ class IntentIndex:
         scores = {tid: 0.0 for tid in self.template_ids}
         hits: dict[str, list[str]] = {tid: [] for tid in self.template_ids}
         for cue, intent, weight in self.en_cues:
-            if cue in q.stem_text:
+            at = q.stem_text.find(cue)
+            if at >= 0:
                 scores[intent] += weight
-                hits[intent].append(cue.strip())
+                first = q.stem_text.count(" ", 0, at)  # token index of the match: show the user's words
+                hits[intent].append(" ".join(q.words[first : first + cue.count(" ") - 1]) or cue.strip())
         zh_text = q.text
         if "一下" in zh_text or "个" in zh_text:  # separable verbs: "分一下类" → "分类", "打个分" → "打分"
             zh_text = zh_text + " " + _FILLERS.sub("", zh_text)

@@ -92,7 +92,8 @@ class OfflineAnalyzer:
         candidates = [Candidate(template_id=t, score=round(max(s, 0.0) / denom, 3)) for t, s in ranked[:5]]
         if candidates and candidates[0].template_id != top_id:
             candidates.insert(0, Candidate(template_id=top_id, score=0.0))
-        entities.keywords = hits.get(top_id, [])[:8]
+        found_cues = list(dict.fromkeys(hits.get(top_id, [])))
+        entities.keywords = [k for k in found_cues if not any(k != o and k in o for o in found_cues)][:8]
         return WorkflowBlueprint(
             intent=top_id,
             template_id=top_id,
