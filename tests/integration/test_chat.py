@@ -232,8 +232,13 @@ async def test_run_from_the_chat(chat):
     execution_id = reply.finished["execution_id"]
     assert execution_id.startswith("exe_") and reply.finished["stream_url"].endswith(f"/{execution_id}/stream")
     assert execution_id in reply.text
-    execution = (await chat.http.get(f"/api/executions/{execution_id}")).json()
+    for _ in range(300):  # let the run end here rather than inside the next test
+        execution = (await chat.http.get(f"/api/executions/{execution_id}")).json()
+        if execution["status"] in ("succeeded", "failed", "cancelled"):
+            break
+        await asyncio.sleep(0.05)
     assert execution["workflow_id"] == reply.finished["workflow_id"]
+    assert execution["status"] == "succeeded" and execution["input_data"] == {"text": "Good morning"}
     failed = await turn(chat, session["id"], "run it", outcome="error")
     assert "error" in failed.names and "text" in failed.text
 
