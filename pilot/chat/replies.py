@@ -23,6 +23,20 @@ _ORDINALS = {
 }
 
 
+_NEW = re.compile(r"\b(?:create|build|make|generate|set up|start over|new workflow|instead)\b|创建|新建|搭建|做一个|重新|换一个|改成一个")
+
+
+def is_new_request(text: str) -> bool:
+    """"actually, build me a customer-support bot instead": a request for a different workflow."""
+    return bool(_NEW.search(normalize(text)))
+
+
+def replaced_text(lang: str) -> str:
+    if lang == "zh":
+        return "已按新的需求重新生成工作流（旧版本已保留）。"
+    return "I rebuilt the workflow for the new request (the previous version is kept)."
+
+
 def is_undo(text: str) -> bool:
     return bool(_UNDO.search(normalize(text)))
 

@@ -45,6 +45,7 @@ log = logging.getLogger("pilot.chat")
 CLARIFY_BELOW = 0.4  # analyzer confidence under which the assistant asks instead of guessing
 POPULAR = ("customer_support", "summarization", "translation", "tool_agent")
 MAX_ATTEMPTS = 3  # re-plans after a concurrent change of the workflow
+REPLACE_ABOVE = 0.6  # a follow-up that asks for a new workflow must be this clear to replace it
 
 
 class Retry(Exception):
@@ -207,6 +208,12 @@ class TurnHandlers:
         current = snap.workflow
         assert current is not None
         new_graph, changes, problems, planner, ops = await self._plan(turn.content, current.graph(), turn.lang)
+        outcome, template_id = "edited", None
+        if new_graph is None and not problems and replies.is_new_request(turn.content):
+            replacement = await self._replacement(turn)
+            if replacement is not None:  # "actually, build me a support bot": a new version, undoable
+                (new_graph, template_id), changes = replacement, [replies.replaced_text(turn.lang)]
+                planner, outcome = "generator", "replaced"
         turn.emit(Analysis(mode="refine", intent=current.template_id, language=turn.lang, planner=planner))
         meta: dict[str, Any] = {"planner": planner, "ops": msgspec.to_builtins(ops)}
         if new_graph is None:
@@ -219,15 +226,25 @@ class TurnHandlers:
             ):
                 raise ConflictError("the workflow changed while the edit was planned")
             saved = await WorkflowService(db, turn.workspace_id).update(
-                current.id, graph=new_graph, base_version=current.version, new_version=True
+                current.id, graph=new_graph, base_version=current.version, new_version=True, template_id=template_id
             )
             state.undo.append(current.version)
             return saved
 
         saved = await self._save(turn, save)
         await self._stream_change(turn, current.graph(), saved)
-        return TurnResult("edited", replies.edit_text(turn.lang, changes, problems, saved.version),
+        return TurnResult(outcome, replies.edit_text(turn.lang, changes, problems, saved.version),
                           workflow_id=saved.id, workflow_version=saved.version, meta=meta)
+
+    async def _replacement(self, turn: Turn) -> tuple[WorkflowGraph, str] | None:
+        """A freshly generated workflow when a follow-up is really a new, clear request."""
+        from pilot.chat.generate import analyze, generate
+
+        blueprint = await analyze(turn.content, catalog=self.rt.templates, settings=self.rt.settings)
+        if blueprint.confidence < REPLACE_ABOVE:
+            return None
+        turn.emit(BlueprintEvent(blueprint=msgspec.to_builtins(blueprint)))
+        return generate(blueprint, turn.content, self.rt.templates), blueprint.template_id
 
     # ------------------------------------------------------------------ undo / run
 

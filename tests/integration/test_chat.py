@@ -265,3 +265,15 @@ async def test_bad_input_and_tenancy(chat, live_server):
     attached = await chat.session(workflow_id=created.workflow["id"])
     assert attached["workflow"]["id"] == created.workflow["id"] and attached["title"] == created.workflow["name"]
     assert (await chat.http.get("/api/chat/sessions/chat_nope")).status_code == 404
+
+
+async def test_a_new_request_mid_chat_replaces_the_workflow_as_a_new_version(chat):
+    session = await chat.session()
+    created = await turn(chat, session["id"], "translate documents to French", outcome="created")
+    reply = await turn(chat, session["id"], "actually, build me a customer support chatbot instead", outcome="replaced")
+    assert reply.workflow["id"] == created.workflow["id"] and reply.workflow["version"] == 2
+    assert reply.workflow["template_id"] == "customer_support"
+    assert "lookup" in nodes_of(reply.workflow) and "translate" not in nodes_of(reply.workflow)
+    assert {d["node_id"] for d in reply.of("workflow.node_removed")} >= {"translate", "review"}
+    undone = await turn(chat, session["id"], "undo", outcome="undone")
+    assert nodes_of(undone.workflow) == nodes_of(created.workflow)
