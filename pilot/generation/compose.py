@@ -118,7 +118,10 @@ class Draft:
         self.replace(msgspec.structs.replace(node, config=msgspec.structs.replace(node.config, prompt=prompt)))
 
     def add_input_field(self, name: str, *, type_: str = "string", required: bool = False, default=None, description: str = "") -> str:
-        """Declare a run input on the input node (if not declared); returns ``inputs.<name>``."""
+        """Declare a run input on the input node (if not declared); returns ``inputs.<name>``.
+
+        Names must not shadow dict methods (``items``, ``keys``, ``values``…): in jinja2
+        ``inputs.items`` is the method, not the field."""
         node = self.input
         if node is None:
             return f"inputs.{name}"

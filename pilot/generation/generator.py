@@ -196,7 +196,7 @@ class WorkflowGenerator:
         # 2. loop over items
         if f.loop and not d.of_type("loop"):
             source = f"nodes.{fetched[0]}.output" if fetched and not d.of_type("knowledge") else d.add_input_field(
-                "items", type_="array", required=False, default=[], description="The items to process one by one")
+                "item_list", type_="array", required=False, default=[], description="The items to process one by one")
             body_id = d.unique("process_item")
             instruction = bp.steps[0].text if bp.steps else prompt[:200]
             body = SubGraph(nodes=[LlmNode(
@@ -244,12 +244,13 @@ class WorkflowGenerator:
             channels = _CHANNEL.findall(prompt)
             args: dict[str, Any] = {"text": body, **({"channel": channels[0]} if channels else {})}
         elif integ.tool == "email":
+            # Where to deliver is asked for when the run starts (a required input), never guessed.
             emails = _EMAIL.findall(prompt)
-            to = emails[0] if emails else f"{{{{ {d.add_input_field('email_to', required=False, default='', description='Recipient address')} }}}}"
+            to = emails[0] if emails else f"{{{{ {d.add_input_field('email_to', required=True, description='Recipient address')} }}}}"
             args = {"to": to, "subject": "πlot: " + ("工作流结果" if zh else "workflow result"), "body": body}
         else:
-            url_ref = d.add_input_field(f"{dest}_webhook_url", required=False, default=integ.api_url if "{{" not in integ.api_url else "",
-                                        description=f"{integ.name} webhook / API URL")
+            example = f", e.g. {integ.hook_url}" if integ.hook_url else ""
+            url_ref = d.add_input_field(f"{dest}_webhook_url", required=True, description=f"{integ.name} webhook URL{example}")
             args = {"url": f"{{{{ {url_ref} }}}}", "payload": {"integration": dest, "text": body}}
         verb = "发送到" if zh else "Send to"
         return _add(d, ToolNode(id=d.unique(f"notify_{dest}"), title=f"{verb} {integ.name}",

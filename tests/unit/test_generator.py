@@ -46,10 +46,10 @@ def test_loop_added_for_item_by_item_requests(pipeline):
     bp, graph = pipeline("批量把用户评论逐条翻译成英文")
     assert bp.template_id == "translation" and bp.features.loop
     loops = [n for n in graph.nodes if isinstance(n, LoopNode)]
-    assert len(loops) == 1 and loops[0].config.items == "{{ inputs.items }}"
+    assert len(loops) == 1 and loops[0].config.items == "{{ inputs.item_list }}"
     assert [node_type(n) for n in loops[0].config.body.nodes] == ["llm"]
     start = next(n for n in graph.nodes if node_type(n) == "input")
-    assert any(f.name == "items" and f.type == "array" for f in start.config.fields)
+    assert any(f.name == "item_list" and f.type == "array" for f in start.config.fields)
     # the translation now receives the per-item results
     translate = next(n for n in graph.nodes if n.id == "translate")
     assert f"nodes.{loops[0].id}.output" in translate.config.prompt
