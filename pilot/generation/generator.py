@@ -192,10 +192,10 @@ class WorkflowGenerator:
             d.splice_after(start, fetched)
             for nid in fetched:
                 for llm in d.downstream_llms(nid):
-                    d.add_context(llm, "参考数据" if zh else "Context", f"nodes.{nid}.output")
+                    d.add_context(llm, "参考数据" if zh else "Context", _data_ref(d, nid))
         # 2. loop over items
         if f.loop and not d.of_type("loop"):
-            source = f"nodes.{fetched[0]}.output" if fetched and not d.of_type("knowledge") else d.add_input_field(
+            source = _data_ref(d, fetched[0]) if fetched and not d.of_type("knowledge") else d.add_input_field(
                 "item_list", type_="array", required=False, default=[], description="The items to process one by one")
             body_id = d.unique("process_item")
             instruction = bp.steps[0].text if bp.steps else prompt[:200]
@@ -295,6 +295,11 @@ def _name_integration(d: Draft, integration: str, zh: bool) -> None:
         config = msgspec.structs.replace(node.config, arguments={**args, "payload": payload})
         title = f"{'发送到' if zh else 'Send to'} {integ.name}"
         d.replace(msgspec.structs.replace(node, config=config, title=title))
+
+
+def _data_ref(d: Draft, nid: str) -> str:
+    """The data a source node produced: an api node's output is {status, headers, body}."""
+    return f"nodes.{nid}.output.body" if node_type(d.node(nid)) == "api" else f"nodes.{nid}.output"
 
 
 def _add(d: Draft, node) -> str:

@@ -49,3 +49,42 @@ async def test_notification_target_is_a_required_input(api):
     assert hook["required"] is True
     r = await api.post(f"/api/workflows/{body['workflow_id']}/execute", json={"input_data": {"text": "hello"}})
     assert r.status_code == 422 and "telegram_webhook_url" in r.text
+
+
+async def test_loop_over_fetched_items_runs(make_settings):
+    """A URL in the request becomes an api node; "each" loops over its JSON body."""
+    from litestar.testing import AsyncTestClient
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from pilot.app import create_app
+    from tests.conftest import new_workspace_key
+    from tests.support.servers import serve_in_thread
+
+    async def items(_):
+        return JSONResponse([{"title": "first story"}, {"title": "second story"}, {"title": "third story"}])
+
+    with serve_in_thread(Starlette(routes=[Route("/items", items)])) as url:
+        settings = make_settings(PILOT_HTTP_ALLOW_PRIVATE="1")
+        async with AsyncTestClient(app=create_app(settings)) as client:
+            headers = {"Authorization": f"Bearer {await new_workspace_key(client.app)}"}
+            prompt = f"translate each story title from {url}/items into German"
+            r = await client.post("/api/workflows/generate", json={"prompt": prompt}, headers=headers)
+            assert r.status_code == 201, r.text
+            wf = r.json()["workflow"]
+            api_node = next(n for n in wf["nodes"] if n["type"] == "api")
+            loop = next(n for n in wf["nodes"] if n["type"] == "loop")
+            assert api_node["config"]["url"] == f"{url}/items"
+            assert loop["config"]["items"] == f"{{{{ nodes.{api_node['id']}.output.body }}}}"
+            r = await client.post(f"/api/workflows/{r.json()['workflow_id']}/execute",
+                                  json={"input_data": _inputs(wf)}, headers=headers)
+            execution_id = r.json()["execution_id"]
+            for _ in range(200):
+                execution = (await client.get(f"/api/executions/{execution_id}", headers=headers)).json()
+                if execution["status"] in ("succeeded", "failed", "cancelled"):
+                    break
+                await asyncio.sleep(0.05)
+            assert execution["status"] == "succeeded", execution
+            # the per-item results (one per fetched story) reached the template's translation step
+            assert all(t in str(execution["outputs"]) for t in ("first story", "second story", "third story"))
