@@ -163,7 +163,10 @@ class TurnHandlers:
             blueprint = msgspec.structs.replace(blueprint, template_id=choice, intent=choice, confidence=max(blueprint.confidence, 0.9))
         graph = generate(blueprint, prompt, catalog)
         turn.emit(BlueprintEvent(blueprint=msgspec.to_builtins(blueprint)))
-        name = (blueprint.title or prompt)[:120]
+        template = catalog.get(blueprint.template_id)
+        template_name = template.name.zh if turn.lang == "zh" else template.name.en
+        # A vague request answered by picking an option is better named after the option.
+        name = (template_name if choice is not None else blueprint.title or prompt)[:120]
 
         async def attach(db, row, state):
             if row.workflow_id is not None:
@@ -177,10 +180,8 @@ class TurnHandlers:
 
         workflow = await self._save(turn, attach)
         await self._stream_change(turn, None, workflow)
-        template = catalog.get(blueprint.template_id)
         schedule = describe_cron(graph.settings.schedule, turn.lang) if graph.settings.schedule else None
-        text = replies.creation_text(turn.lang, name=name, template_name=template.name.zh if turn.lang == "zh" else template.name.en,
-                                     graph=workflow.graph(), schedule_text=schedule)
+        text = replies.creation_text(turn.lang, name=name, template_name=template_name, graph=workflow.graph(), schedule_text=schedule)
         return TurnResult("created", text, workflow_id=workflow.id, workflow_version=workflow.version,
                           meta={"template_id": blueprint.template_id})
 
