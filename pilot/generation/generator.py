@@ -27,14 +27,21 @@ from pilot.core.errors import GraphValidationError, PilotError, UnprocessableErr
 from pilot.generation import entities as ent
 from pilot.generation.blueprint import WorkflowBlueprint
 from pilot.generation.compose import Draft
-from pilot.generation.features import has_else
+from pilot.generation.delivery import (
+    CHANNEL_RE,
+    EMAIL_RE,
+    add_condition,
+    add_tool,
+    dest_key,
+    name_integration,
+    safe_text,
+    text_ref,
+    tool_key,
+)
 from pilot.workflows.layout import apply_layout
 from pilot.workflows.model import (
     ApiConfig,
     ApiNode,
-    ConditionCase,
-    ConditionConfig,
-    ConditionNode,
     KnowledgeConfig,
     KnowledgeNode,
     LlmConfig,
@@ -42,8 +49,6 @@ from pilot.workflows.model import (
     LoopConfig,
     LoopNode,
     SubGraph,
-    ToolConfig,
-    ToolNode,
     WorkflowGraph,
     WorkflowSettings,
     node_type,
@@ -55,8 +60,6 @@ log = logging.getLogger("pilot.generation")
 LANGUAGE_NAMES = {"en": "English", "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "fr": "French", "de": "German",
                   "es": "Spanish", "pt": "Portuguese", "it": "Italian", "ru": "Russian", "ar": "Arabic", "vi": "Vietnamese",
                   "th": "Thai", "id": "Indonesian"}
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_CHANNEL = re.compile(r"(?<![\w&])#[A-Za-z0-9][\w-]{0,79}")
 
 
 class GenerationError(PilotError):
@@ -116,8 +119,8 @@ class WorkflowGenerator:
             params["language"] = lang_name or ("Chinese" if bp.language == "zh" else "English")
         if "schedule" in declared and e.schedule:
             params["schedule"] = e.schedule.cron
-        emails = _EMAIL.findall(prompt)
-        channels = _CHANNEL.findall(prompt)
+        emails = EMAIL_RE.findall(prompt)
+        channels = CHANNEL_RE.findall(prompt)
         urls = e.urls
         if "channel" in declared:
             choices = declared["channel"].choices or []
@@ -166,8 +169,8 @@ class WorkflowGenerator:
             return
         query = d.first_input_field() or "text"
         if covered and ent.BY_ID[covered].tool == "webhook":
-            _name_integration(d, covered, zh)
-        tools_present = {_tool_key(n) for n in d.of_type("tool")}
+            name_integration(d, covered, zh)
+        tools_present = {tool_key(n) for n in d.of_type("tool")}
         # 1. sources: one api node per source integration / URL, then documents
         fetched: list[str] = []
         for sid in e.sources:
@@ -201,7 +204,7 @@ class WorkflowGenerator:
             instruction = bp.steps[0].text if bp.steps else prompt[:200]
             body = SubGraph(nodes=[LlmNode(
                 id=body_id, title="处理单个条目" if zh else "Process one item",
-                config=LlmConfig(prompt=f"{_safe(instruction)}\n\n{'条目' if zh else 'Item'}:\n{{{{ item }}}}", system=""),
+                config=LlmConfig(prompt=f"{safe_text(instruction)}\n\n{'条目' if zh else 'Item'}:\n{{{{ item }}}}", system=""),
             )])
             lid = d.unique("for_each_item")
             d.add(LoopNode(id=lid, title="逐条处理" if zh else "For each item",
@@ -216,16 +219,16 @@ class WorkflowGenerator:
         # A destination the template already delivers to is not duplicated, unless the request
         # gates it with its own condition ("if it is a bug, notify Slack"): then it gets a gated node.
         gated = f.condition and bool(e.condition_terms)
-        dests = [x for x in e.destinations if x != covered and (gated or _dest_key(x) not in tools_present)]
+        dests = [x for x in e.destinations if x != covered and (gated or dest_key(x) not in tools_present)]
         if f.notification and not e.destinations and not tools_present:
             dests = ["webhook"]  # "notify the team" with no channel named: a webhook the user points anywhere
         out = d.output_id
         producers = sorted({edge.source for edge in d.edges if edge.target == out})
-        text_ref = _text_ref(d, producers)
-        tool_ids = [self._tool(d, x, text_ref, prompt, zh) for x in dests]
+        ref = text_ref(d, producers)
+        tool_ids = [add_tool(d, x, ref, prompt, zh) for x in dests]
         # A template's own conditions serve its logic; the user's "if …" gates what they asked for.
         if f.condition and (tool_ids or not d.of_type("condition")):
-            self._condition(d, bp, out, tool_ids, text_ref, prompt, zh)
+            add_condition(d, bp, out, tool_ids, ref, prompt, zh)
         elif tool_ids:
             d.splice_before(out, tool_ids)
 
@@ -237,133 +240,7 @@ class WorkflowGenerator:
                       config=ApiConfig(url=url, method="GET", headers={"Accept": "application/json"}, timeout_s=30.0)))
         return nid
 
-    def _tool(self, d: Draft, dest: str, text_ref: str, prompt: str, zh: bool) -> str:
-        integ = ent.BY_ID[dest]
-        body = f"{{{{ {text_ref} }}}}"
-        if integ.tool == "slack":
-            channels = _CHANNEL.findall(prompt)
-            args: dict[str, Any] = {"text": body, **({"channel": channels[0]} if channels else {})}
-        elif integ.tool == "email":
-            # Where to deliver is asked for when the run starts (a required input), never guessed.
-            emails = _EMAIL.findall(prompt)
-            to = emails[0] if emails else f"{{{{ {d.add_input_field('email_to', required=True, description='Recipient address')} }}}}"
-            args = {"to": to, "subject": "πlot: " + ("工作流结果" if zh else "workflow result"), "body": body}
-        else:
-            example = f", e.g. {integ.hook_url}" if integ.hook_url else ""
-            url_ref = d.add_input_field(f"{dest}_webhook_url", required=True, description=f"{integ.name} webhook URL{example}")
-            args = {"url": f"{{{{ {url_ref} }}}}", "payload": {"integration": dest, "text": body}}
-        verb = "发送到" if zh else "Send to"
-        return _add(d, ToolNode(id=d.unique(f"notify_{dest}"), title=f"{verb} {integ.name}",
-                                config=ToolConfig(tool=integ.tool, arguments=args)))
-
-    def _condition(self, d: Draft, bp: WorkflowBlueprint, out: str, tool_ids: list[str], text_ref: str, prompt: str, zh: bool) -> None:
-        term = _keyword(bp.entities.condition_terms[0]) if bp.entities.condition_terms else ("urgent" if not zh else "紧急")
-        cid = d.unique("check_condition")
-        when = f"{_quote(term.lower())} in ({text_ref} | string | lower)"
-        d.add(ConditionNode(id=cid, title=(f"判断：{term}" if zh else f"Check: {term}"),
-                            config=ConditionConfig(cases=[ConditionCase(id="match", when=when)])))
-        d.splice_before(out, [cid])
-        # the branch edges: remove the plain cid→out edge and wire real branches
-        d.edges = [x for x in d.edges if not (x.source == cid and x.target == out)]
-        then_ids = tool_ids or [_add(d, LlmNode(
-            id=d.unique("handle_match"), title="满足条件时处理" if zh else "When it matches",
-            config=LlmConfig(prompt=f"{'条件成立' if zh else 'The condition holds'} ({_safe(term)}). "
-                                    f"{_safe(prompt[:300])}\n\n{{{{ {text_ref} }}}}")))]
-        for tid in then_ids:
-            d.connect(cid, tid, "match")
-            d.connect(tid, out)
-        if has_else(prompt.lower()) or not tool_ids:
-            other = _add(d, LlmNode(
-                id=d.unique("handle_otherwise"), title="否则" if zh else "Otherwise",
-                config=LlmConfig(prompt=f"{'条件不成立' if zh else 'The condition does not hold'}. "
-                                        f"{_safe(prompt[:300])}\n\n{{{{ {text_ref} }}}}")))
-            d.connect(cid, other, "else")
-            d.connect(other, out)
-        else:
-            d.connect(cid, out, "else")
-
-
-def _name_integration(d: Draft, integration: str, zh: bool) -> None:
-    """The template's own webhook delivery now goes to ``integration``: say so in its config and title."""
-    integ = ent.BY_ID[integration]
-    for node in d.of_type("tool"):
-        args = node.config.arguments
-        if node.config.tool != "webhook" or args.get("url") != integ.hook_url:
-            continue
-        payload = args.get("payload")
-        payload = {"integration": integration, **payload} if isinstance(payload, dict) else {"integration": integration, "data": payload}
-        config = msgspec.structs.replace(node.config, arguments={**args, "payload": payload})
-        title = f"{'发送到' if zh else 'Send to'} {integ.name}"
-        d.replace(msgspec.structs.replace(node, config=config, title=title))
-
 
 def _data_ref(d: Draft, nid: str) -> str:
     """The data a source node produced: an api node's output is {status, headers, body}."""
     return f"nodes.{nid}.output.body" if node_type(d.node(nid)) == "api" else f"nodes.{nid}.output"
-
-
-def _add(d: Draft, node) -> str:
-    d.add(node)
-    return node.id
-
-
-def _tool_key(node) -> str:
-    cfg = node.config
-    integ = (cfg.arguments.get("payload") or {}).get("integration") if isinstance(cfg.arguments.get("payload"), dict) else None
-    return integ or cfg.tool
-
-
-def _dest_key(dest: str) -> str:
-    tool = ent.BY_ID[dest].tool
-    return tool if tool in ("slack", "email") else dest
-
-
-def _text_ref(d: Draft, producers: list[str]) -> str:
-    """An expression for "the result so far": the nearest LLM node that runs before *every*
-    producer of the output (so it is never on a skipped branch), else the first producer."""
-    preds: dict[str, list[str]] = {}
-    for e in d.edges:
-        preds.setdefault(e.target, []).append(e.source)
-
-    def ancestors(nid: str) -> set[str]:
-        seen, stack = set(), [nid]
-        while stack:
-            for p in preds.get(stack.pop(), []):
-                if p not in seen:
-                    seen.add(p)
-                    stack.append(p)
-        return seen
-
-    if not producers:
-        return "inputs"
-    common = set.intersection(*({p} | ancestors(p) for p in producers))
-    frontier, seen = list(producers), set()
-    while frontier:  # breadth first, backwards from the output
-        nxt = []
-        for nid in frontier:
-            if nid in seen:
-                continue
-            seen.add(nid)
-            if nid in common and node_type(d.node(nid)) == "llm":
-                return f"nodes.{nid}.output"
-            nxt.extend(preds.get(nid, []))
-        frontier = nxt
-    return f"nodes.{producers[0]}.output"
-
-
-def _keyword(term: str) -> str:
-    """The word a condition tests for: the last content word ("the sentiment is negative" → "negative")."""
-    term = re.sub(r"[{}<>%#'\"\\]", " ", term).strip()
-    if re.search(r"[\u4e00-\u9fff]", term):
-        return re.sub(r"^(是|为|有|出现)", "", term)[:12] or term[:12]
-    words = [w for w in re.findall(r"[a-z0-9$.%-]+", term) if w not in {"is", "are", "the", "a", "an", "it", "its", "was"}]
-    return words[-1] if words else "yes"
-
-
-def _quote(s: str) -> str:
-    return "'" + s.replace("\\", "").replace("'", "") + "'"
-
-
-def _safe(text: str) -> str:
-    """User text placed in a prompt template must not be template syntax itself."""
-    return re.sub(r"[{}]|\{%|%\}", " ", text).replace("{#", " ").replace("#}", " ")

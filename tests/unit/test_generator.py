@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pilot.core.templating import evaluate
-from pilot.generation import generator as gen_mod
+from pilot.generation import delivery
 from pilot.generation.estimate import estimate
 from pilot.generation.generator import GenerationError, WorkflowGenerator
 from pilot.generation.offline_analyzer import default_offline_analyzer
@@ -139,9 +139,9 @@ def test_estimate_counts_loops_and_prices(pipeline):
 
 
 def test_keyword_extraction():
-    assert gen_mod._keyword("the sentiment is negative") == "negative"
-    assert gen_mod._keyword("金额超过1000") == "金额超过1000"
-    assert gen_mod._quote("it's") == "'its'"
+    assert delivery._keyword("the sentiment is negative") == "negative"
+    assert delivery._keyword("金额超过1000") == "金额超过1000"
+    assert delivery._quote("it's") == "'its'"
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
