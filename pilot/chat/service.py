@@ -23,6 +23,7 @@ from typing import Any
 
 from pilot.chat import replies
 from pilot.chat.events import ErrorEvent, MessageFinished, MessageStarted
+from pilot.chat.recovery import close_interrupted_replies
 from pilot.chat.schemas import MAX_MESSAGE_CHARS, ChatSessionOut, CreateSession, UndoResult
 from pilot.chat.store import ChatStore, message_out, state_of
 from pilot.chat.turns import MAX_ATTEMPTS, Retry, Snapshot, Turn, TurnHandlers, TurnResult
@@ -188,5 +189,6 @@ class ChatService(TurnHandlers):
 
 
 async def start_chat(runtime: Any) -> None:
-    """Start-up hook: the process's ChatService."""
+    """Start-up hook: the process's ChatService; replies a crash left unfinished are closed."""
     runtime.chat = ChatService(runtime)
+    await close_interrupted_replies(runtime.sessions)

@@ -277,3 +277,33 @@ async def test_a_new_request_mid_chat_replaces_the_workflow_as_a_new_version(cha
     assert {d["node_id"] for d in reply.of("workflow.node_removed")} >= {"translate", "review"}
     undone = await turn(chat, session["id"], "undo", outcome="undone")
     assert nodes_of(undone.workflow) == nodes_of(created.workflow)
+
+
+async def test_a_reply_interrupted_by_a_crash_is_closed_at_start_up(chat, live_server):
+    """A reply left pending by a dead process: start-up ends its stream and says so."""
+    from datetime import timedelta
+
+    from pilot.chat.recovery import close_interrupted_replies
+    from pilot.core.ids import utcnow
+    from pilot.db.models import ChatMessageRow, StreamEventRow
+
+    session = await chat.session()
+    done = await turn(chat, session["id"], "summarize long documents", outcome="created")
+    runtime = live_server.app.state.runtime
+    crashed_id = "msg_crashed_" + session["id"][-8:]
+    async with runtime.sessions() as db:  # what a crash mid-turn leaves behind
+        db.add(ChatMessageRow(id=crashed_id, session_id=session["id"], role="assistant", content="",
+                              metadata_={"status": "streaming"}, created_at=utcnow() - timedelta(hours=1)))
+        db.add(StreamEventRow(stream_id=crashed_id, seq=1, event="message.started",
+                              data={"message_id": crashed_id, "session_id": session["id"], "reply_to": "msg_x"}))
+        await db.commit()
+    closed = await close_interrupted_replies(runtime.sessions)
+    assert closed >= 1
+    reply = await chat.reconnect(session["id"], crashed_id)
+    assert reply.names == ["message.started", "error", "message.finished"]
+    assert reply.finished["outcome"] == "error"
+    history = await chat.get(session["id"])
+    crashed = next(m for m in history["messages"] if m["id"] == crashed_id)
+    assert crashed["status"] == "error" and "interrupted" in crashed["content"]
+    assert await close_interrupted_replies(runtime.sessions) == 0  # finished replies are left alone
+    assert history["workflow"]["version"] == done.workflow["version"]
