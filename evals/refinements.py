@@ -32,7 +32,7 @@ from typing import Any
 import msgspec
 
 from pilot.chat.planner_rules import plan_edits
-from pilot.workflows.model import LlmNode, LoopNode, WorkflowGraph, node_type
+from pilot.workflows.model import LlmNode, LoopNode, WorkflowGraph
 from pilot.workflows.validation import iter_all_nodes, validate_graph
 
 DATA = Path(__file__).parent / "data" / "refinements.jsonl"
@@ -159,7 +159,7 @@ def run(*, verbose: bool = False, path: Path = DATA, printer=print) -> dict[str,
         by_lang[case["lang"]].append(not why)
         by_cat[case["category"]].append(not why)
         by_split[case.get("split", "dev")].append(not why)
-    pct = lambda xs: 100.0 * sum(xs) / len(xs) if xs else 0.0  # noqa: E731
+    pct = lambda xs: 100.0 * sum(xs) / len(xs) if xs else 0.0
     latencies.sort()
     figures = {
         "turns": len(results),
