@@ -23,6 +23,7 @@ from pilot import __version__
 DOMAIN_COMMANDS: dict[str, str] = {
     "generate": "pilot.generation.cli:generate_command",
     "eval": "pilot.generation.cli:eval_command",
+    "worker": "pilot.background.cli:worker_command",
 }
 
 

@@ -61,6 +61,7 @@ class RedisSettings(Struct, frozen=True):
     sweep_interval_s: float = 10.0  # how often a worker looks for stale executions
     max_run_attempts: int = 3  # worker crashes survived before a run is failed
     subscribe_block_s: float = 5.0  # XREAD BLOCK; the database is checked when a block times out
+    worker_shutdown_grace_s: float = 10.0  # SIGTERM: running jobs may finish this long, then are handed back
 
     @property
     def enabled(self) -> bool:
@@ -162,6 +163,7 @@ class Settings(Struct, frozen=True):
                 sweep_interval_s=float(e.get("PILOT_SWEEP_INTERVAL_S", "10")),
                 max_run_attempts=int(e.get("PILOT_MAX_RUN_ATTEMPTS", "3")),
                 subscribe_block_s=float(e.get("PILOT_SUBSCRIBE_BLOCK_S", "5")),
+                worker_shutdown_grace_s=float(e.get("PILOT_WORKER_SHUTDOWN_GRACE_S", "10")),
             ),
             llm=LLMSettings(
                 api_key=e.get("OPENAI_API_KEY") or None,

@@ -33,14 +33,15 @@ from pilot.background.cancel import CancelSignals
 from pilot.background.keys import RedisKeys
 from pilot.background.lease import HOST, Lease
 from pilot.background.redis_bus import UNAVAILABLE
-from pilot.background.sweeper import RUN_FUNCTION, backfill_events, end_execution, sweep
+from pilot.background.resume import reconcile
+from pilot.background.sweeper import RUN_FUNCTION, end_execution, sweep
 from pilot.db.models import ExecutionRow
 from pilot.settings import Settings, get_settings
 
 log = logging.getLogger("pilot.background.worker")
 
-# How long a stopping worker lets running jobs finish before handing them back.
-SHUTDOWN_GRACE_S = 10
+# Upper bound on handing one run back (or finishing its cancel) once the job is cancelled.
+HAND_BACK_TIMEOUT_S = 8.0
 
 
 # ---------------------------------------------------------------------------------------- jobs
@@ -68,8 +69,8 @@ async def run_execution(ctx: dict[str, Any], execution_id: str) -> str:
         if claim.cancel_requested:
             cancel_event.set()
         if claim.resumed:
-            # Events the dead attempt published but never persisted: write them before continuing.
-            await backfill_events(runtime.sessions, runtime.bus, execution_id)
+            # What the dead attempt wrote is reconciled first (events, node results: resume.py).
+            await reconcile(runtime.sessions, runtime.bus, execution_id)
         # The same executor as inline mode, told that this lease claimed the row; it stops without
         # ending the stream when the lease is lost (see lease.py) or the worker hands the run back.
         run = asyncio.create_task(
@@ -79,21 +80,35 @@ async def run_execution(ctx: dict[str, Any], execution_id: str) -> str:
         beat = asyncio.create_task(lease.heartbeat(rs.heartbeat_s, cancel_event.set))
         return await asyncio.shield(run)
     except asyncio.CancelledError:
-        # arq cancelled the job: an abort (the user cancelled) or the worker is stopping.
-        if run is not None:
-            if await _cancel_requested(runtime, execution_id, cancels):
-                cancel_event.set()
-                await _settle(run, grace_s=5.0)  # ends the stream with run.finished cancelled
-            else:
-                lease.lost.set()  # stop without ending the stream: the next attempt resumes it
-                await _settle(run, grace_s=5.0)
-        if await lease.hand_back():  # claimed but not finished: queued again for the next attempt
-            log.info("execution %s handed back for another worker to resume", execution_id)
+        # arq cancelled the job: an abort (the user cancelled) or the worker is stopping. Bounded:
+        # with the database unreachable a stopping worker must still exit (the sweeper recovers).
+        try:
+            async with asyncio.timeout(HAND_BACK_TIMEOUT_S):
+                await _wind_down(runtime, execution_id, cancels, cancel_event, lease, run)
+        except BaseException as exc:  # noqa: BLE001 - timed out (or DB down): never block the exit
+            log.warning("execution %s: could not hand back cleanly (%s); the sweeper will recover it",
+                        execution_id, type(exc).__name__)
+        finally:
+            if run is not None and not run.done():
+                run.cancel()
         raise
     finally:
         if beat is not None:
             beat.cancel()
         cancels.unregister(execution_id)
+
+
+async def _wind_down(runtime: Any, execution_id: str, cancels: CancelSignals, cancel_event: asyncio.Event,
+                     lease: Lease, run: asyncio.Task | None) -> None:
+    if run is not None:
+        if await _cancel_requested(runtime, execution_id, cancels):
+            cancel_event.set()
+            await _settle(run, grace_s=5.0)  # ends the stream with run.finished cancelled
+            return
+        lease.lost.set()  # stop without ending the stream: the next attempt resumes it
+        await _settle(run, grace_s=5.0)
+    if await lease.hand_back():  # claimed but not finished: queued again for the next attempt
+        log.info("execution %s handed back for another worker to resume", execution_id)
 
 
 async def _settle(task: asyncio.Task, *, grace_s: float) -> None:
@@ -202,7 +217,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         "keep_result": 60,
         "allow_abort_jobs": True,
         "retry_jobs": True,  # a job cancelled by shutdown is re-queued (and resumed)
-        "job_completion_wait": SHUTDOWN_GRACE_S,
+        "job_completion_wait": r.worker_shutdown_grace_s,  # SIGTERM: let runs finish, then hand back
         "health_check_interval": 30,
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,

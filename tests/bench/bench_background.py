@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import sys
@@ -109,6 +110,15 @@ async def one_run(i: int, execute_url: str, stream_url: str, key: str, workflow_
     return result
 
 
+def cpu_seconds(pid: int) -> float:
+    """user+system CPU time of a process (Linux /proc), 0 if unavailable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -185,6 +195,7 @@ def main() -> int:
     parser.add_argument("--max-ms", type=float, default=200)
     parser.add_argument("--rate", type=float, default=0.0, help="run starts per second (0: all at once)")
     parser.add_argument("--verbose", action="store_true", help="per-run timing breakdown")
+    parser.add_argument("--profile", default=None, help="write a cProfile of worker 0 to this file")
     parser.add_argument("--importtime", action="store_true", help="log worker imports (find lazy imports)")
     parser.add_argument("--poll-delay", type=float, default=None, help="override PILOT_WORKER_POLL_DELAY_S")
     args = parser.parse_args()
@@ -202,7 +213,7 @@ def main() -> int:
         env = {
             "DATABASE_URL": db_url, "REDIS_URL": REDIS_URL, "PILOT_REDIS_PREFIX": prefix, "PILOT_DATA_DIR": str(tmp / ".pilot"),
             "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": f"{fake_url}/v1", "PILOT_LLM_FALLBACK_MODELS": "",
-            "PILOT_WORKER_MAX_JOBS": str(max(args.runs, 10)), "DATABASE_POOL_SIZE": "20", "PILOT_LOG_LEVEL": "WARNING",
+            "PILOT_WORKER_MAX_JOBS": str(max(args.runs, 10)), "DATABASE_POOL_SIZE": "6", "PILOT_LOG_LEVEL": "WARNING",
         }
         if "--importtime" in sys.argv:
             env["PYTHONPROFILEIMPORTTIME"] = "1"
@@ -211,8 +222,14 @@ def main() -> int:
         if args.poll_delay is not None:
             env["PILOT_WORKER_POLL_DELAY_S"] = str(args.poll_delay)
         workers = [(spawn_worker(env, tmp / f"worker-{i}.log"), tmp / f"worker-{i}.log") for i in range(args.workers)]
+        if args.profile:  # the first worker under cProfile (written when it stops)
+            workers[0][0].kill()
+            workers[0] = (_spawn([sys.executable, "-m", "cProfile", "-o", args.profile, "-m", "pilot.background"], env,
+                                 tmp / "worker-0.log"), tmp / "worker-0.log")
         apis = [(*spawn_api(env, tmp / f"api-{i}.log"), tmp / f"api-{i}.log") for i in range(args.apis)]
         procs += [p for p, _ in workers] + [p for p, _, _ in apis]
+        named = [("fake-openai", fake)] + [(f"worker-{i}", p) for i, (p, _) in enumerate(workers)] + [
+            (f"api-{i}", p) for i, (p, _, _) in enumerate(apis)]
         for proc, log in workers:
             wait_worker(proc, env, log)
         for proc, url, log in apis:
@@ -240,7 +257,9 @@ def main() -> int:
         created.raise_for_status()
         workflow_id = created.json()["id"]
 
+        cpu_before = {name: cpu_seconds(proc.pid) for name, proc in named}
         results, wall = asyncio.run(drive(args, urls, key, workflow_id))
+        cpu = {name: cpu_seconds(proc.pid) - cpu_before[name] for name, proc in named}
 
         dsn = db_url.replace("postgresql+psycopg://", "postgresql://")
         stored = persisted(dsn, [r.execution_id for r in results if r.execution_id])
@@ -280,6 +299,8 @@ def main() -> int:
               f"not terminal {not_terminal}   client errors {len(errors)}")
         for r in errors[:5]:
             print(f"    run {r.index}: {r.error}")
+        print("  CPU seconds used     " + "  ".join(f"{n} {c:.1f}" for n, c in cpu.items()) + f"   (wall {wall:.1f} s, "
+              f"{os.cpu_count()} cores shared with PostgreSQL, Redis and this client)")
         ok = not (lost or dup or mismatched or not_terminal or errors)
         print("  OK: every run terminal, every event exactly once" if ok else "  FAILED")
         return 0 if ok else 1

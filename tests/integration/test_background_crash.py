@@ -14,10 +14,11 @@ from pilot.background.keys import RedisKeys
 from pilot.background.launcher import connect_arq
 from pilot.background.lease import Lease
 from pilot.background.redis_bus import RedisStreamBus, db_event_reader
+from pilot.background.resume import reconcile
 from pilot.background.sweeper import backfill_events, sweep
 from pilot.core.ids import new_id, utcnow
 from pilot.db.engine import create_engine, create_session_factory
-from pilot.db.models import ExecutionRow, StreamEventRow, WorkflowRow, WorkspaceRow
+from pilot.db.models import ExecutionRow, NodeResultRow, StreamEventRow, WorkflowRow, WorkspaceRow
 from pilot.events.schemas import StreamEvent
 from pilot.settings import Settings
 
@@ -161,3 +162,30 @@ async def test_backfill_persists_events_only_redis_has(env):
 
 async def _collect(sub):
     return [e async for e in sub]
+
+
+async def test_reconcile_rebuilds_missing_results_and_announces_unstreamed_ones(env):
+    graph = {"nodes": [{"id": "a1", "type": "api"}, {"id": "a2", "type": "llm"}, {"id": "lp", "type": "loop"}], "edges": []}
+    exe_id = await new_execution(env, status="running", attempts=1)
+    async with env["sessions"]() as session:
+        await session.execute(sa.update(ExecutionRow).where(ExecutionRow.id == exe_id).values(graph=graph))
+        for seq, name, data in [
+            (1, "run.started", {}),
+            (2, "node.started", {"node_id": "a1", "node_type": "api", "attempt": 2}),
+            (3, "node.finished", {"node_id": "a1", "status": "succeeded", "output": {"x": 1}, "elapsed_ms": 5.0, "usage": {}}),
+            (4, "node.finished", {"node_id": "lp[0].inner", "status": "succeeded", "output": 1}),  # loop body: ignored
+        ]:
+            session.add(StreamEventRow(stream_id=exe_id, seq=seq, event=name, data=data))
+        # a2's result was persisted, but its node.finished never reached the stream.
+        session.add(NodeResultRow(execution_id=exe_id, node_id="a2", node_type="llm", status="succeeded", output="hi",
+                                  attempts=1, usage={"total_tokens": 3}, elapsed_ms=7.0))
+        await session.commit()
+    report = await reconcile(env["sessions"], env["bus"], exe_id)
+    assert report == {"backfilled": 0, "rebuilt": 1, "announced": 1}
+    async with env["sessions"]() as session:
+        results = {r.node_id: r for r in (await session.scalars(
+            sa.select(NodeResultRow).where(NodeResultRow.execution_id == exe_id))).all()}
+    assert set(results) == {"a1", "a2"}
+    assert results["a1"].output == {"x": 1} and results["a1"].attempts == 2 and results["a1"].node_type == "api"
+    assert (await events(env, exe_id))[-1] == (5, "node.finished")
+    assert await reconcile(env["sessions"], env["bus"], exe_id) == {"backfilled": 0, "rebuilt": 0, "announced": 0}

@@ -88,7 +88,7 @@ def cluster_env(pg_url: str, redis_url: str, tmp: Path, echo_url: str) -> dict[s
         "PILOT_REDIS_PREFIX": f"pilot-test-{uuid.uuid4().hex[:10]}",
         # Short intervals keep crash recovery within a few seconds.
         "PILOT_HEARTBEAT_S": "0.2", "PILOT_STALE_AFTER_S": "1.5", "PILOT_SWEEP_INTERVAL_S": "1",
-        "PILOT_SUBSCRIBE_BLOCK_S": "0.5", "PILOT_WORKER_POLL_DELAY_S": "0.02",
+        "PILOT_SUBSCRIBE_BLOCK_S": "0.5", "PILOT_WORKER_POLL_DELAY_S": "0.02", "PILOT_WORKER_SHUTDOWN_GRACE_S": "0.3",
         "PILOT_HTTP_ALLOWLIST": echo_url.removeprefix("http://"), "PILOT_LOG_LEVEL": "INFO",
     }
 
@@ -210,7 +210,7 @@ async def test_background_run_streams_to_a_client_on_another_api_process(cluster
     key = await new_workspace_key(app_b)
     tag = uuid.uuid4().hex[:8]
     workflow_id = await create_workflow(api_a, key, slow_chain(cluster.echo_url, 3, 0.1, tag))
-    execution_id = await execute(api_a, key, workflow_id, mode="background")  # enqueued by process A
+    execution_id = await execute(api_a, key, workflow_id)  # enqueued by process A (REDIS_URL: background is the default)
     events = await stream(url_b, key, execution_id)  # streamed from process B
     assert_exactly_once(events)
     names = [name for _, name, _ in events]
@@ -247,7 +247,8 @@ async def test_worker_sigkill_mid_run_resumes_without_loss_or_duplicates(cluster
     assert_exactly_once(events)
     assert events[-1][2]["status"] == "succeeded"
     finished = Counter(d["node_id"] for _, n, d in events if n == "node.finished")
-    assert all(count == 1 for count in finished.values()) and set(finished) == {"start", "a1", "a2", "a3", "a4", "out"}
+    assert all(count == 1 for count in finished.values()) and set(finished) == {"start", "a1", "a2", "a3", "a4", "out"}, " ".join(
+        f"{seq}:{name}:{data.get('node_id')}" for seq, name, data in events)
     # Finished nodes were not re-run: one request each for a1/a2 (a3 was interrupted, so ran again).
     calls = requests_for(cluster.echo, tag)
     assert calls["a1"] == 1 and calls["a2"] == 1 and calls["a4"] == 1
@@ -255,6 +256,35 @@ async def test_worker_sigkill_mid_run_resumes_without_loss_or_duplicates(cluster
     assert detail["status"] == "succeeded"
     # The database holds the same events the live client saw.
     assert await stream(api_a, key, execution_id) == events
+
+
+async def test_worker_sigterm_hands_the_run_back_and_another_worker_resumes_it(cluster, api_a, api_b):
+    app_b, url_b = api_b
+    key = await new_workspace_key(app_b)
+    tag = uuid.uuid4().hex[:8]
+    workflow_id = await create_workflow(api_a, key, slow_chain(cluster.echo_url, 3, 0.8, tag))
+    execution_id = await execute(api_a, key, workflow_id, mode="background")
+    stopped: list = []
+
+    async def stop_during_a2(seq: int, name: str, data: dict) -> None:
+        if name == "node.started" and data.get("node_id") == "a2" and not stopped:
+            holder = cluster.worker_running(execution_id)
+            started = time.monotonic()
+            stop(holder)  # SIGTERM: graceful; a2 cannot finish within the 0.3 s grace
+            stopped.append((holder, time.monotonic() - started))
+            cluster.workers.remove(holder)
+
+    events = await stream(url_b, key, execution_id, on_event=stop_during_a2, timeout=40)
+    holder, took = stopped[0]
+    assert holder.returncode == 0 and took < 10  # a clean, prompt exit
+    assert_exactly_once(events)
+    assert events[-1][2]["status"] == "succeeded"
+    finished = Counter(d["node_id"] for _, n, d in events if n == "node.finished")
+    assert set(finished) == {"start", "a1", "a2", "a3", "out"} and all(c == 1 for c in finished.values())
+    assert requests_for(cluster.echo, tag)["a1"] == 1  # finished before the hand-back: not re-run
+    replacement = spawn_worker(cluster.env, cluster.logs / "worker-after-sigterm.log")
+    cluster.procs.append(replacement)
+    cluster.workers.append(replacement)
 
 
 async def test_cancel_from_another_api_process(cluster, api_a, api_b):

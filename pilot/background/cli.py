@@ -1,0 +1,28 @@
+"""``pilot worker``: run a background-run worker (arq) against $REDIS_URL and $DATABASE_URL."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+
+@click.command("worker")
+@click.option("--max-jobs", type=int, default=None, help="concurrent runs in this process (default: $PILOT_WORKER_MAX_JOBS or 50)")
+@click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
+def worker_command(max_jobs: int | None, log_level: str) -> None:
+    """Run background workflow runs (mode "background") until SIGTERM/SIGINT.
+
+    Needs REDIS_URL. Start as many as you like, on any hosts sharing Redis and the database:
+    each job (one run) goes to exactly one worker; a worker that dies mid-run is detected by its
+    missing heartbeat and the run resumes elsewhere from its finished nodes. On SIGTERM running
+    jobs get a grace period, then are handed back to be resumed by another worker."""
+    from pilot.background.worker import run_worker
+    from pilot.settings import get_settings
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    if not settings.redis.enabled:
+        raise click.ClickException("the worker needs REDIS_URL (background runs are queued in Redis)")
+    overrides = {"max_jobs": max_jobs} if max_jobs else {}
+    run_worker(settings, **overrides)
