@@ -7,6 +7,16 @@ import asyncio
 import pytest
 
 
+async def _wait(client, execution_id: str, headers: dict | None = None, timeout_s: float = 60.0) -> dict:
+    """Poll until the run is terminal (generous: CI machines can be slow)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        execution = (await client.get(f"/api/executions/{execution_id}", **({"headers": headers} if headers else {}))).json()
+        if execution["status"] in ("succeeded", "failed", "cancelled") or asyncio.get_running_loop().time() > deadline:
+            return execution
+        await asyncio.sleep(0.05)
+
+
 def _inputs(workflow: dict) -> dict:
     values = {}
     for node in workflow["nodes"]:
@@ -32,12 +42,7 @@ async def test_generated_workflow_runs(api, prompt):
     body = r.json()
     r = await api.post(f"/api/workflows/{body['workflow_id']}/execute", json={"input_data": _inputs(body["workflow"])})
     assert r.status_code == 202, r.text
-    execution_id = r.json()["execution_id"]
-    for _ in range(200):
-        execution = (await api.get(f"/api/executions/{execution_id}")).json()
-        if execution["status"] in ("succeeded", "failed", "cancelled"):
-            break
-        await asyncio.sleep(0.05)
+    execution = await _wait(api, r.json()["execution_id"])
     assert execution["status"] == "succeeded", execution
 
 
@@ -79,12 +84,7 @@ async def test_loop_over_fetched_items_runs(make_settings):
             assert loop["config"]["items"] == f"{{{{ nodes.{api_node['id']}.output.body }}}}"
             r = await client.post(f"/api/workflows/{r.json()['workflow_id']}/execute",
                                   json={"input_data": _inputs(wf)}, headers=headers)
-            execution_id = r.json()["execution_id"]
-            for _ in range(200):
-                execution = (await client.get(f"/api/executions/{execution_id}", headers=headers)).json()
-                if execution["status"] in ("succeeded", "failed", "cancelled"):
-                    break
-                await asyncio.sleep(0.05)
+            execution = await _wait(client, r.json()["execution_id"], headers)
             assert execution["status"] == "succeeded", execution
             # the per-item results (one per fetched story) reached the template's translation step
             assert all(t in str(execution["outputs"]) for t in ("first story", "second story", "third story"))
