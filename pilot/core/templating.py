@@ -164,6 +164,9 @@ def is_expression(src: str) -> bool:
     return bool(_SINGLE_BLOCK.match(src))
 
 
+# Static checks are cached: validation re-checks the same template strings on every
+# generate/save/chat turn, and parsing dominates generation time otherwise.
+@lru_cache(maxsize=8192)
 def syntax_error(src: str, *, expression: bool = False) -> str | None:
     """Return a message if ``src`` does not compile, else None."""
     try:
@@ -180,12 +183,13 @@ def _ast(src: str, expression: bool) -> jnodes.Template:
     return _strict_env.parse("{{ " + _unwrap(src) + " }}" if expression else src)
 
 
-def referenced_nodes(src: str, *, expression: bool = False) -> set[str]:
+@lru_cache(maxsize=8192)
+def referenced_nodes(src: str, *, expression: bool = False) -> frozenset[str]:
     """Node ids referenced as ``nodes.<id>`` or ``nodes['<id>']`` (best effort, static)."""
     try:
         tree = _ast(src, expression)
     except jinja2.TemplateSyntaxError:
-        return set()
+        return frozenset()
     found: set[str] = set()
     for node in tree.find_all((jnodes.Getattr, jnodes.Getitem)):
         target = node.node
@@ -194,15 +198,16 @@ def referenced_nodes(src: str, *, expression: bool = False) -> set[str]:
                 found.add(node.attr)
             elif isinstance(node.arg, jnodes.Const) and isinstance(node.arg.value, str):
                 found.add(node.arg.value)
-    return found
+    return frozenset(found)
 
 
-def undeclared_names(src: str, *, expression: bool = False) -> set[str]:
+@lru_cache(maxsize=8192)
+def undeclared_names(src: str, *, expression: bool = False) -> frozenset[str]:
     """Top-level variables a template reads (``inputs``, ``nodes``, ``item``, ...)."""
     try:
-        return meta.find_undeclared_variables(_ast(src, expression))
+        return frozenset(meta.find_undeclared_variables(_ast(src, expression)))
     except jinja2.TemplateSyntaxError:
-        return set()
+        return frozenset()
 
 
 def resolve(src: str, context: dict[str, Any]) -> Any:
