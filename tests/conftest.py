@@ -31,7 +31,9 @@ for _var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "REDIS_URL", "DATABASE_URL"):
 
 
 def build_settings(data_dir: Path, db_url: str | None = None, **env: str) -> Settings:
-    values = {"PILOT_DATA_DIR": str(data_dir), **env}
+    # Small pools: a test session runs several apps (client, live server, workers) against one
+    # PostgreSQL whose max_connections is 100.
+    values = {"PILOT_DATA_DIR": str(data_dir), "DATABASE_POOL_SIZE": "4", **env}
     if db_url:
         values["DATABASE_URL"] = db_url
     return Settings.from_env(values)
