@@ -247,14 +247,30 @@ class ResilientWorker(Worker):
             self._redis_backoff = 0.0
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
-        """arq's start_jobs, releasing the job slot when Redis fails mid-claim (arq leaks it)."""
-        for job_id_b in job_ids:
+        """arq's start_jobs, with two changes.
+
+        - Jobs already running (here or on another worker) stay in the queue until they finish,
+          and arq tries to claim each of them on every poll (a WATCH/EXISTS/ZSCORE round trip
+          per job): with hundreds of runs in flight a new job waited behind all of them. Here
+          one pipelined EXISTS per poll filters them out first, so pickup stays O(1) round trips.
+        - The job slot is released when Redis fails mid-claim (arq leaks it).
+        """
+        ids = [j.decode() for j in job_ids]
+        ids = [j for j in ids if j not in self.tasks]
+        if not ids:
+            return
+        async with self.pool.pipeline(transaction=False) as pipe:
+            for job_id in ids:
+                pipe.exists(in_progress_key_prefix + job_id)
+            busy = await pipe.execute()
+        for job_id, running in zip(ids, busy, strict=True):
+            if running:
+                continue
             await self.sem.acquire()
             if self.job_counter >= self.max_jobs:
                 self.sem.release()
                 return
             self.job_counter += 1
-            job_id = job_id_b.decode()
             try:
                 started = await self._claim_job(job_id)
             except BaseException:

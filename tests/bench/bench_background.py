@@ -56,6 +56,7 @@ class RunResult:
     t_first: float | None = None
     t_end: float | None = None
     seqs: list[int] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
     status: str | None = None
     error: str | None = None
 
@@ -101,6 +102,7 @@ async def one_run(i: int, execute_url: str, stream_url: str, key: str, workflow_
                 if result.t_first is None:
                     result.t_first = time.perf_counter()
                 result.seqs.append(int(sse.id))
+                result.names.append(sse.event)
                 if sse.event == "run.finished":
                     result.status = sse.json()["status"]
                     result.t_end = time.perf_counter()
@@ -262,7 +264,14 @@ def main() -> int:
         cpu = {name: cpu_seconds(proc.pid) - cpu_before[name] for name, proc in named}
 
         dsn = db_url.replace("postgresql+psycopg://", "postgresql://")
-        stored = persisted(dsn, [r.execution_id for r in results if r.execution_id])
+        # Events are persisted write-behind: give the last batches a moment to land.
+        settle_until = time.monotonic() + 10
+        while True:
+            stored = persisted(dsn, [r.execution_id for r in results if r.execution_id])
+            behind = [r for r in results if r.execution_id and not set(r.seqs) <= set(stored[r.execution_id][1])]
+            if not behind or time.monotonic() > settle_until:
+                break
+            time.sleep(0.2)
         errors = [r for r in results if r.error]
         ttfe = [(r.t_first - r.t_sent) * 1000 for r in results if r.t_first is not None]
         ttfe_accepted = [(r.t_first - r.t_accepted) * 1000 for r in results if r.t_first is not None]
@@ -297,6 +306,11 @@ def main() -> int:
         print(f"  events delivered     {events} (mean {statistics.mean([len(r.seqs) for r in results]) if results else 0:.1f} per run)")
         print(f"  lost {lost}   duplicated {dup}   streams differing from the database {mismatched}   "
               f"not terminal {not_terminal}   client errors {len(errors)}")
+        shown = 0
+        for r in results:
+            if r.seqs != list(range(1, len(r.seqs) + 1)) and shown < 3:
+                shown += 1
+                print(f"    run {r.index} ({r.execution_id}): " + " ".join(f"{q}:{n}" for q, n in zip(r.seqs, r.names))[:1500])
         for r in errors[:5]:
             print(f"    run {r.index}: {r.error}")
         print("  CPU seconds used     " + "  ".join(f"{n} {c:.1f}" for n, c in cpu.items()) + f"   (wall {wall:.1f} s, "

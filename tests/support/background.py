@@ -67,7 +67,8 @@ def spawn_api(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, st
     """An API process (uvicorn serving ``pilot.app:create_app``), not waited for."""
     port = free_port()
     proc = _spawn([sys.executable, "-m", "uvicorn", "pilot.app:create_app", "--factory", "--host", "127.0.0.1",
-                   "--port", str(port), "--log-level", "warning", "--timeout-graceful-shutdown", "5"], env, log_path)
+                   "--port", str(port), "--log-level", "warning", "--timeout-graceful-shutdown", "5",
+                   "--timeout-keep-alive", "60"], env, log_path)
     return proc, f"http://127.0.0.1:{port}"
 
 
