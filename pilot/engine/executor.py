@@ -180,7 +180,8 @@ async def _watch_cancel_flag(store: ExecutionStore, execution_id: str, cancel_ev
     while True:
         await asyncio.sleep(every_s)
         try:
-            if await store.heartbeat(execution_id):
+            # shielded: cancelling a SQLite write midway can leave its lock behind
+            if await asyncio.shield(store.heartbeat(execution_id)):
                 cancel_event.set()
                 return
         except Exception as exc:  # a DB hiccup must not kill the run

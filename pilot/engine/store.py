@@ -185,6 +185,7 @@ class NodeResultWriter:
         self._idle = asyncio.Event()
         self._idle.set()
         self._delay = batch_delay_s
+        self._closing = False
         self._stmt = _upsert(sessions.kw["bind"].dialect.name)
         self._task = asyncio.create_task(self._loop(), name=f"results:{execution_id}")
 
@@ -194,11 +195,16 @@ class NodeResultWriter:
         self._wake.set()
 
     async def _loop(self) -> None:
+        # Never cancelled mid-write (a cancelled SQLite write can leave its transaction, and the
+        # database lock, behind): aclose() asks the loop to finish instead.
         while True:
             await self._wake.wait()
             self._wake.clear()
-            await asyncio.sleep(self._delay)
+            if not self._closing:
+                await asyncio.sleep(self._delay)
             await self._write()
+            if self._closing and not self._pending:
+                return
 
     async def _write(self) -> None:
         batch, self._pending = self._pending, {}
@@ -225,6 +231,8 @@ class NodeResultWriter:
 
     async def aclose(self) -> None:
         """Write everything pending and stop."""
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
-        await self._write()
+        self._closing = True
+        self._wake.set()
+        await asyncio.shield(self._task)
+        if self._pending:
+            await self._write()

@@ -88,6 +88,11 @@ class Subscription:
         self._buffer.clear()
         self._bus._forget(self)
 
+    def stop(self) -> None:
+        """End the iteration from outside (e.g. server shutdown): pending events are dropped."""
+        self._buffer.clear()
+        self._end()
+
     async def __aenter__(self) -> "Subscription":
         return self
 

@@ -111,10 +111,12 @@ class EventRecorder:
             await self.flush()
         finally:
             self._closing = True
-            for task in (self._flusher, self._publisher):
-                if task is not None:
-                    task.cancel()
-            await asyncio.gather(*(t for t in (self._flusher, self._publisher) if t), return_exceptions=True)
+            if self._flusher is not None:  # asked to stop, never cancelled mid-write
+                self._wake.set()
+                await asyncio.gather(asyncio.shield(self._flusher), return_exceptions=True)
+            if self._publisher is not None:
+                self._publisher.cancel()
+                await asyncio.gather(self._publisher, return_exceptions=True)
             if self._pending:
                 await self._write(self._take())
             if close_stream and self._bus is not None:
@@ -130,11 +132,13 @@ class EventRecorder:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            if self._batch_delay_s:
+            if self._batch_delay_s and not self._closing:
                 await asyncio.sleep(self._batch_delay_s)  # let a burst accumulate into one INSERT
             batch = self._take()
             if batch:
                 await self._write(batch)
+            if self._closing and not self._pending:
+                return
 
     async def _write(self, batch: list[StreamEvent]) -> None:
         rows = [{"stream_id": e.stream_id, "seq": e.seq, "event": e.event, "data": e.data} for e in batch]

@@ -11,8 +11,10 @@ Each message: ``id: <seq>``, ``event: <name>``, ``data: <json>``; pings every ``
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
+import anyio
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -20,6 +22,9 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from pilot.core.codec import dumps_str
 from pilot.db.models import StreamEventRow
 from pilot.events.schemas import TERMINAL_EVENTS, StreamEvent
+
+
+SHUTDOWN_GRACE_S = 2.0  # below uvicorn's graceful-shutdown timeout
 
 
 def parse_last_event_id(value: str | None) -> int:
@@ -44,14 +49,66 @@ async def persisted_events(
     return [StreamEvent(stream_id, seq, event, data) for seq, event, data in rows]
 
 
+async def terminal_seq(sessions: async_sessionmaker[AsyncSession], stream_id: str) -> int | None:
+    """The seq of the stream's persisted terminal event, if it has ended."""
+    async with sessions() as session:
+        return await session.scalar(
+            sa.select(StreamEventRow.seq).where(
+                StreamEventRow.stream_id == stream_id, StreamEventRow.event.in_(TERMINAL_EVENTS)
+            ).limit(1)
+        )
+
+
 def _message(event: StreamEvent) -> ServerSentEvent:
     return ServerSentEvent(data=dumps_str(event.data), event=event.event, id=str(event.seq))
 
 
+async def _until(shutdown: anyio.Event | None, subscription) -> AsyncIterator:
+    """Iterate ``subscription`` until it ends or ``shutdown`` is set.
+
+    The in-memory subscription can be stopped from outside (cheap: no task per event); other
+    buses' subscriptions are raced against the shutdown event."""
+    if shutdown is None:
+        async for event in subscription:
+            yield event
+        return
+    stop = getattr(subscription, "stop", None)
+    if stop is not None:
+        async def watch() -> None:
+            await shutdown.wait()
+            stop()
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            async for event in subscription:
+                yield event
+        finally:
+            watcher.cancel()
+        return
+    iterator = subscription.__aiter__()
+    ended = asyncio.ensure_future(shutdown.wait())
+    try:
+        while True:
+            step = asyncio.ensure_future(iterator.__anext__())
+            await asyncio.wait({step, ended}, return_when=asyncio.FIRST_COMPLETED)
+            if not step.done():
+                step.cancel()
+                await asyncio.gather(step, return_exceptions=True)
+                return
+            try:
+                yield step.result()
+            except StopAsyncIteration:
+                return
+    finally:
+        ended.cancel()
+
+
 async def stream_messages(
-    *, stream_id: str, bus, sessions: async_sessionmaker[AsyncSession], last_event_id: int = 0
+    *, stream_id: str, bus, sessions: async_sessionmaker[AsyncSession], last_event_id: int = 0,
+    shutdown: anyio.Event | None = None,
 ) -> AsyncIterator[ServerSentEvent]:
-    """The SSE messages of one stream after ``last_event_id`` (see module docstring)."""
+    """The SSE messages of one stream after ``last_event_id`` (see module docstring); ends
+    early, cleanly, when ``shutdown`` is set."""
     subscription = bus.subscribe(stream_id, after_seq=last_event_id)  # first: no gap possible
     try:
         sent = last_event_id
@@ -60,7 +117,14 @@ async def stream_messages(
             sent = event.seq
             if event.event in TERMINAL_EVENTS:
                 return
-        async for event in subscription:
+        if await terminal_seq(sessions, stream_id) is not None:
+            # The stream has ended (the bus may have forgotten it): send what the first read
+            # missed because it was persisted meanwhile, up to the end, and stop.
+            for event in await persisted_events(sessions, stream_id, sent):
+                yield _message(event)
+                sent = event.seq
+            return
+        async for event in _until(shutdown, subscription):
             if event.seq <= sent:
                 continue
             if event.seq > sent + 1:  # the bus dropped some (trimmed): fetch them from the database
@@ -79,9 +143,14 @@ def event_stream_response(
     *, stream_id: str, bus, sessions: async_sessionmaker[AsyncSession], last_event_id: int, ping_s: float
 ) -> EventSourceResponse:
     """The ``text/event-stream`` response for one stream (any kind: run or chat)."""
+    # On server shutdown sse-starlette sets ``shutdown`` and waits up to the grace period: the
+    # generator returns, so the response ends with a proper last chunk instead of being cut.
+    shutdown = anyio.Event()
     return EventSourceResponse(
-        stream_messages(stream_id=stream_id, bus=bus, sessions=sessions, last_event_id=last_event_id),
+        stream_messages(stream_id=stream_id, bus=bus, sessions=sessions, last_event_id=last_event_id, shutdown=shutdown),
         ping=ping_s,
+        shutdown_event=shutdown,
+        shutdown_grace_period=SHUTDOWN_GRACE_S,
         send_timeout=30,
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
