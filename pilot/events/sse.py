@@ -12,14 +12,15 @@ Each message: ``id: <seq>``, ``event: <name>``, ``data: <json>``; pings every ``
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 
 import anyio
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import EventSourceResponse
 
-from pilot.core.codec import dumps_str
+from pilot.core.codec import dumps
 from pilot.db.models import StreamEventRow
 from pilot.events.schemas import TERMINAL_EVENTS, StreamEvent
 
@@ -59,8 +60,22 @@ async def terminal_seq(sessions: async_sessionmaker[AsyncSession], stream_id: st
         )
 
 
-def _message(event: StreamEvent) -> ServerSentEvent:
-    return ServerSentEvent(data=dumps_str(event.data), event=event.event, id=str(event.seq))
+_WIRE_CACHE: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+_WIRE_CACHE_SIZE = 4096
+
+
+def _message(event: StreamEvent) -> bytes:
+    """The event's SSE wire bytes, encoded once however many clients receive it (a small LRU:
+    with N clients on a stream each live event is serialised once, not N times)."""
+    key = (event.stream_id, event.seq)
+    wire = _WIRE_CACHE.get(key)
+    if wire is None:
+        # msgspec's JSON never contains raw newlines, so one ``data:`` line is always enough.
+        wire = b"id: %d\r\nevent: %s\r\ndata: %s\r\n\r\n" % (event.seq, event.event.encode(), dumps(event.data))
+        _WIRE_CACHE[key] = wire
+        if len(_WIRE_CACHE) > _WIRE_CACHE_SIZE:
+            _WIRE_CACHE.popitem(last=False)
+    return wire
 
 
 async def _until(shutdown: anyio.Event | None, subscription) -> AsyncIterator:
@@ -106,7 +121,7 @@ async def _until(shutdown: anyio.Event | None, subscription) -> AsyncIterator:
 async def stream_messages(
     *, stream_id: str, bus, sessions: async_sessionmaker[AsyncSession], last_event_id: int = 0,
     shutdown: anyio.Event | None = None,
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncIterator[bytes]:
     """The SSE messages of one stream after ``last_event_id`` (see module docstring); ends
     early, cleanly, when ``shutdown`` is set."""
     subscription = bus.subscribe(stream_id, after_seq=last_event_id)  # first: no gap possible
