@@ -1,7 +1,8 @@
 """The node-runner registry: ``RUNNERS[node_type] -> NodeRunner`` for the eight node types.
 
-Tests may add runners for fake node types with :func:`register` / :func:`unregister`
-(the engine looks runners up by ``type`` at run time, so a registered runner is used at once).
+Tests and benchmarks may swap a runner with ``register(runner, replace=True)`` (and put the
+original back afterwards): the engine looks runners up by ``type`` at run time, so the swap
+takes effect at once (see tests/support/scripted.py).
 """
 
 from __future__ import annotations
