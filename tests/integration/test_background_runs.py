@@ -186,6 +186,20 @@ async def stream(url: str, key: str, execution_id: str, *, on_event=None, timeou
     return got
 
 
+async def stream_from(url: str, key: str, execution_id: str, *, last_event_id: int, timeout: float = 30.0):
+    """Reconnect with ``Last-Event-ID``: the events after it, to the end."""
+    got = []
+    headers = {"Authorization": f"Bearer {key}", "Last-Event-ID": str(last_event_id)}
+    async with (
+        httpx.AsyncClient(base_url=url, headers=headers, timeout=timeout) as client,
+        aconnect_sse(client, "GET", f"/api/executions/{execution_id}/stream") as source,
+    ):
+        async for sse in source.aiter_sse():
+            if sse.id:
+                got.append((int(sse.id), sse.event, sse.json()))
+    return got
+
+
 async def get_execution(url: str, key: str, execution_id: str) -> dict:
     async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}) as client:
         response = await client.get(f"/api/executions/{execution_id}")
@@ -308,6 +322,33 @@ async def test_cancel_from_another_api_process(cluster, api_a, api_b):
     assert_exactly_once(events)
     assert events[-1][2]["status"] == "cancelled"
     assert (await get_execution(url_b, key, execution_id))["status"] == "cancelled"
+
+
+async def test_api_shutdown_ends_streams_cleanly_and_the_run_goes_on(cluster, api_a, api_b):
+    app_b, url_b = api_b
+    key = await new_workspace_key(app_b)
+    doomed_url = cluster.start(workers=0, apis=1)[0]
+    doomed = cluster.procs[-1]
+    tag = uuid.uuid4().hex[:8]
+    workflow_id = await create_workflow(api_a, key, slow_chain(cluster.echo_url, 2, 1.0, tag))
+    execution_id = await execute(api_a, key, workflow_id, mode="background")
+    seen: list = []
+
+    async def shut_down_the_api(seq: int, name: str, data: dict) -> None:
+        if name == "node.started" and data.get("node_id") == "a1" and not seen:
+            seen.append(seq)
+            await asyncio.to_thread(stop, doomed)  # SIGTERM: uvicorn's graceful shutdown
+
+    started = time.monotonic()
+    partial = await stream(doomed_url, key, execution_id, on_event=shut_down_the_api, timeout=20)  # ends, no error
+    # uvicorn re-raises SIGTERM after its graceful shutdown: -15 is a clean exit too.
+    assert seen and doomed.returncode in (0, -signal.SIGTERM) and time.monotonic() - started < 10
+    assert "Traceback" not in (cluster.logs / "api-{}.log".format(len(cluster.procs) - 1)).read_text()
+    assert partial[-1][1] != "run.finished"  # cut short by the shutdown, cleanly
+    # The run was not in that process: it goes on, and a reconnect elsewhere resumes the stream.
+    rest = await stream_from(url_b, key, execution_id, last_event_id=partial[-1][0])
+    assert_exactly_once(partial + rest)
+    assert rest[-1][2]["status"] == "succeeded"
 
 
 async def test_redis_dies_mid_run_stream_completes_and_worker_recovers(pg_url, tmp_path, echo):
