@@ -12,6 +12,8 @@ periodically by every worker (an arq cron job, unique per tick) and once at work
   ``cancelled``) with a clear reason, and the stream gets its ``run.finished``.
 - ``queued`` for longer than the stale threshold with no arq job in Redis (Redis restarted,
   or enqueue failed after the row was committed) → enqueued again.
+- an *inline* run (mode ``inline``, executed by an API process) whose heartbeat went stale, or
+  that never started → ended ``failed`` with ``run.finished``: its API process is gone.
 """
 
 from __future__ import annotations
@@ -131,6 +133,17 @@ async def sweep(
         waiting = (await session.execute(
             sa.select(t.c.id).where(t.c.mode == "background", t.c.status == "queued", t.c.created_at < cutoff)
         )).scalars().all()
+        # Inline runs live in an API process: if it died, nothing resumes them (the run was
+        # promised to that process), so they are ended. Their executor beats every second.
+        orphans = (await session.execute(
+            sa.select(t.c.id).where(
+                t.c.mode == "inline",
+                sa.or_(
+                    sa.and_(t.c.status == "running", sa.or_(t.c.heartbeat_at.is_(None), t.c.heartbeat_at < cutoff)),
+                    sa.and_(t.c.status == "queued", t.c.created_at < cutoff),
+                ),
+            )
+        )).scalars().all()
 
     for execution_id, attempts, cancel_requested in stale:
         if cancel_requested or attempts >= max_attempts:
@@ -155,6 +168,12 @@ async def sweep(
         await enqueue_run(redis, keys, execution_id, redeliver=True)
         log.warning("execution %s: worker presumed dead (attempt %d); re-queued to resume", execution_id, attempts)
         report.requeued.append(execution_id)
+
+    for execution_id in orphans:
+        reason = f"the API process running this inline run stopped (no heartbeat for {stale_after_s:g}s)"
+        if await end_execution(sessions, bus, execution_id, status="failed", error=reason, only_if_stale_before=cutoff):
+            log.warning("inline execution %s ended as failed: %s", execution_id, reason)
+            report.failed.append(execution_id)
 
     for execution_id in waiting:
         if not await redis.exists(keys.arq_job(execution_id)):

@@ -189,3 +189,21 @@ async def test_reconcile_rebuilds_missing_results_and_announces_unstreamed_ones(
     assert results["a1"].output == {"x": 1} and results["a1"].attempts == 2 and results["a1"].node_type == "api"
     assert (await events(env, exe_id))[-1] == (5, "node.finished")
     assert await reconcile(env["sessions"], env["bus"], exe_id) == {"backfilled": 0, "rebuilt": 0, "announced": 0}
+
+
+async def test_sweeper_ends_inline_runs_whose_api_process_died(env):
+    stale = utcnow() - timedelta(seconds=60)
+    dead = await new_execution(env, status="running", heartbeat_at=stale)
+    never_started = await new_execution(env, status="queued", created_at=stale)
+    alive = await new_execution(env, status="running", heartbeat_at=utcnow())
+    async with env["sessions"]() as session:
+        await session.execute(sa.update(ExecutionRow).where(ExecutionRow.id.in_([dead, never_started, alive])).values(mode="inline"))
+        await session.commit()
+    report = await sweep(env["sessions"], env["redis"], env["bus"], env["keys"], stale_after_s=5, max_attempts=3)
+    # (the database is shared with the other tests: only these three rows are asserted on)
+    assert {dead, never_started} <= set(report.failed) and alive not in report.failed + report.requeued
+    for exe_id in (dead, never_started):
+        execution = await row(env, exe_id)
+        assert execution.status == "failed" and "API process" in execution.error
+        assert (await events(env, exe_id))[-1][1] == "run.finished"
+    assert (await row(env, alive)).status == "running"
