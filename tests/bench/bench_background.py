@@ -97,7 +97,9 @@ async def one_run(i: int, execute_url: str, stream_url: str, key: str, workflow_
         async with aconnect_sse(client, "GET", f"{stream_url}/api/executions/{result.execution_id}/stream",
                                 headers=headers) as source:
             async for sse in source.aiter_sse():
-                if not sse.id:
+                # Keep-alive pings are SSE comments; httpx-sse still reports them (empty data,
+                # carrying the last id), so only events with data count.
+                if not sse.id or not sse.data:
                     continue
                 if result.t_first is None:
                     result.t_first = time.perf_counter()

@@ -175,7 +175,7 @@ async def stream(url: str, key: str, execution_id: str, *, on_event=None, timeou
         ):
             assert source.response.status_code == 200
             async for sse in source.aiter_sse():
-                if not sse.id:  # keep-alive pings carry no id
+                if not sse.id or not sse.data:  # keep-alive pings (httpx-sse repeats the last id on them)
                     continue
                 item = (int(sse.id), sse.event, sse.json())
                 got.append(item)
@@ -195,7 +195,7 @@ async def stream_from(url: str, key: str, execution_id: str, *, last_event_id: i
         aconnect_sse(client, "GET", f"/api/executions/{execution_id}/stream") as source,
     ):
         async for sse in source.aiter_sse():
-            if sse.id:
+            if sse.id and sse.data:
                 got.append((int(sse.id), sse.event, sse.json()))
     return got
 
