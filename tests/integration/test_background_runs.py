@@ -343,7 +343,7 @@ async def test_api_shutdown_ends_streams_cleanly_and_the_run_goes_on(cluster, ap
     partial = await stream(doomed_url, key, execution_id, on_event=shut_down_the_api, timeout=20)  # ends, no error
     # uvicorn re-raises SIGTERM after its graceful shutdown: -15 is a clean exit too.
     assert seen and doomed.returncode in (0, -signal.SIGTERM) and time.monotonic() - started < 10
-    assert "Traceback" not in (cluster.logs / "api-{}.log".format(len(cluster.procs) - 1)).read_text()
+    assert "Traceback" not in (cluster.logs / f"api-{len(cluster.procs) - 1}.log").read_text()
     assert partial[-1][1] != "run.finished"  # cut short by the shutdown, cleanly
     # The run was not in that process: it goes on, and a reconnect elsewhere resumes the stream.
     rest = await stream_from(url_b, key, execution_id, last_event_id=partial[-1][0])
