@@ -1,7 +1,9 @@
 """The arq worker: every setting in one place (:func:`worker_settings`), the job functions, and a
 worker class that survives Redis outages.
 
-``pilot worker`` (or ``python -m arq pilot.background.worker.WorkerSettings``) runs it. Jobs:
+``pilot worker`` runs it (:class:`ResilientWorker`). ``python -m arq
+pilot.background.worker.WorkerSettings`` also works, but with arq's own Worker class: no Redis
+outage tolerance and arq's per-job claim round trips (slow pickup with many runs in flight). Jobs:
 
 - ``run_execution(ctx, execution_id)`` — claims the execution (see :mod:`pilot.background.lease`),
   heartbeats, routes cancels, and runs the same executor as inline mode (resuming from persisted
@@ -11,7 +13,7 @@ worker class that survives Redis outages.
   sweeper (:mod:`pilot.background.sweeper`).
 
 Shutdown (SIGTERM/SIGINT): the worker stops taking jobs, lets running ones finish for up to
-``job_completion_wait`` seconds, then hands the rest back (status ``queued``, arq re-queues the
+``PILOT_WORKER_SHUTDOWN_GRACE_S``, then hands the rest back (status ``queued``, arq re-queues the
 job) so another worker resumes them.
 """
 
