@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from pilot.auth.service import create_api_key, workspace_has_keys
-from pilot.background.setup import attach_background_launcher, start_background
+from pilot.background.setup import start_inline_sweeper, attach_background_launcher, start_background
 from pilot.db.migrate import upgrade
 from pilot.runtime import Runtime
 from pilot.templates.catalog import start_templates
@@ -54,6 +54,7 @@ async def start_runtime(runtime: Runtime) -> None:
     await start_runs(runtime)
     await attach_background_launcher(runtime)  # REDIS_URL: mode "background" via the arq worker
     await start_chat(runtime)  # needs templates, the bus and runs
+    await start_inline_sweeper(runtime)  # no REDIS_URL: end inline runs a crashed process left running
 
 
 async def stop_runtime(runtime: Runtime) -> None:

@@ -9,6 +9,7 @@ and inline runs (the embedded default); ``mode: "background"`` is then a 400 nam
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from pilot.background.keys import RedisKeys
@@ -37,3 +38,23 @@ async def attach_background_launcher(runtime) -> None:
     keys = RedisKeys(settings.key_prefix)
     runtime.runs.launchers["background"] = ArqRunLauncher(runtime.redis, keys, runtime.sessions, runtime.bus)
     log.info("background runs enabled (arq queue %s)", keys.queue)
+
+
+async def start_inline_sweeper(runtime) -> None:
+    """Without Redis no worker sweeps, so the API process itself ends inline runs orphaned by a
+    crashed process (at start-up, then periodically): a run never stays ``running`` forever."""
+    if runtime.settings.redis.enabled:
+        return  # workers sweep inline orphans as part of their periodic sweep
+    from pilot.background.sweeper import sweep_inline_orphans
+
+    settings = runtime.settings.redis
+
+    async def _loop() -> None:
+        while True:
+            try:
+                await sweep_inline_orphans(runtime.sessions, runtime.bus, stale_after_s=settings.stale_after_s)
+            except Exception:  # noqa: BLE001 - a failed pass is retried next interval
+                log.exception("inline sweep failed")
+            await asyncio.sleep(settings.sweep_interval_s)
+
+    runtime.spawn(_loop(), name="pilot-inline-sweeper")

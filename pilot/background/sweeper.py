@@ -115,6 +115,33 @@ async def end_execution(
     return True
 
 
+async def sweep_inline_orphans(
+    sessions: async_sessionmaker[AsyncSession], bus: Any, *, stale_after_s: float
+) -> list[str]:
+    """End inline runs whose API process died: nothing can resume them (the run was promised to
+    that process), so they become ``failed`` with ``run.finished``. Their executor beats every
+    heartbeat, so a live run is never touched. Needs no Redis: embedded mode runs it too."""
+    t = ExecutionRow.__table__
+    cutoff = utcnow() - timedelta(seconds=stale_after_s)
+    async with sessions() as session:
+        orphans = (await session.execute(
+            sa.select(t.c.id).where(
+                t.c.mode == "inline",
+                sa.or_(
+                    sa.and_(t.c.status == "running", sa.or_(t.c.heartbeat_at.is_(None), t.c.heartbeat_at < cutoff)),
+                    sa.and_(t.c.status == "queued", t.c.created_at < cutoff),
+                ),
+            )
+        )).scalars().all()
+    ended = []
+    for execution_id in orphans:
+        reason = f"the API process running this inline run stopped (no heartbeat for {stale_after_s:g}s)"
+        if await end_execution(sessions, bus, execution_id, status="failed", error=reason, only_if_stale_before=cutoff):
+            log.warning("inline execution %s ended as failed: %s", execution_id, reason)
+            ended.append(execution_id)
+    return ended
+
+
 async def sweep(
     sessions: async_sessionmaker[AsyncSession], redis: Any, bus: Any, keys: RedisKeys, *,
     stale_after_s: float, max_attempts: int,
@@ -132,17 +159,6 @@ async def sweep(
         )).all()
         waiting = (await session.execute(
             sa.select(t.c.id).where(t.c.mode == "background", t.c.status == "queued", t.c.created_at < cutoff)
-        )).scalars().all()
-        # Inline runs live in an API process: if it died, nothing resumes them (the run was
-        # promised to that process), so they are ended. Their executor beats every second.
-        orphans = (await session.execute(
-            sa.select(t.c.id).where(
-                t.c.mode == "inline",
-                sa.or_(
-                    sa.and_(t.c.status == "running", sa.or_(t.c.heartbeat_at.is_(None), t.c.heartbeat_at < cutoff)),
-                    sa.and_(t.c.status == "queued", t.c.created_at < cutoff),
-                ),
-            )
         )).scalars().all()
 
     for execution_id, attempts, cancel_requested in stale:
@@ -169,11 +185,7 @@ async def sweep(
         log.warning("execution %s: worker presumed dead (attempt %d); re-queued to resume", execution_id, attempts)
         report.requeued.append(execution_id)
 
-    for execution_id in orphans:
-        reason = f"the API process running this inline run stopped (no heartbeat for {stale_after_s:g}s)"
-        if await end_execution(sessions, bus, execution_id, status="failed", error=reason, only_if_stale_before=cutoff):
-            log.warning("inline execution %s ended as failed: %s", execution_id, reason)
-            report.failed.append(execution_id)
+    report.failed.extend(await sweep_inline_orphans(sessions, bus, stale_after_s=stale_after_s))
 
     for execution_id in waiting:
         if not await redis.exists(keys.arq_job(execution_id)):
