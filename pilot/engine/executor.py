@@ -119,6 +119,7 @@ async def execute(
             emit=recorder.emit_nowait,
             semaphore=asyncio.Semaphore(max(1, min(engine.max_concurrency, graph.settings.max_concurrency))),
             default_timeout_s=engine.default_node_timeout_s, on_outcome=writer.add, cancelled=cancel_event,
+            handed_back=lease_lost,
         )
         runner = GraphRunner(env, graph.nodes, graph.edges, {"inputs": inputs, "nodes": {}})
         deadline_s = min(graph.settings.deadline_s, engine.run_deadline_s)

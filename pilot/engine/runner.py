@@ -61,6 +61,9 @@ class RunEnv:
     default_timeout_s: float
     on_outcome: Callable[[NodeOutcome], None] | None = None  # persistence of top-level results
     cancelled: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set when this attempt is handed back (worker shutdown, lease lost): in-flight nodes stop
+    # silently, because the next attempt re-runs them — a node.failed would be a lie.
+    handed_back: asyncio.Event | None = None
     runners: dict[str, Any] = field(default_factory=lambda: RUNNERS)
 
 
@@ -178,8 +181,9 @@ class GraphRunner:
         except asyncio.CancelledError:
             self._tasks.pop(node_id, None)
             self.planner.abandon(node_id)
-            reason = "cancelled" if env.cancelled.is_set() or self._failure is None else "stopped: the run failed"
-            env.emit("node.failed", {"node_id": display_id, "error": reason})
+            if env.handed_back is None or not env.handed_back.is_set():
+                reason = "cancelled" if env.cancelled.is_set() or self._failure is None else "stopped: the run failed"
+                env.emit("node.failed", {"node_id": display_id, "error": reason})
             raise
         outcome.elapsed_ms = round((time.perf_counter() - t0) * 1000, 3)
         outcome.finished_at = time.time()
