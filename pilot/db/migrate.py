@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from alembic import command
+# Alembic logs each of its plugins at INFO when imported; keep start-up output to what matters.
+logging.getLogger("alembic").setLevel(logging.WARNING)
+
+from alembic import command  # noqa: E402
 from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -25,8 +28,6 @@ def upgrade(url: str, revision: str = "head") -> None:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-    # Alembic logs every plugin at INFO on each start; keep start-up output to what matters.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     command.upgrade(alembic_config(url), revision)
 
 
