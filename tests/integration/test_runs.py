@@ -5,22 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.support.runs import RunClient, edge, finished, node
-from tests.support.scripted import scripted_tool, tool
+from tests.support.scripted import tool
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-@pytest.fixture
-async def rc(live_server):
-    client = RunClient(live_server.url, await live_server.new_key())
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def probe():
-    with scripted_tool() as scripted:
-        yield scripted
 
 
 async def test_input_condition_output_run(rc: RunClient) -> None:

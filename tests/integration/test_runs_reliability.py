@@ -12,25 +12,12 @@ import pytest
 from pilot.app import create_app
 from tests.support.fake_openai import fail, reply
 from tests.support.runs import RunClient, edge, finished, node
-from tests.support.scripted import scripted_tool, tool
+from tests.support.scripted import tool
 from tests.support.servers import serve_in_thread
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 NO_JITTER = {"max_attempts": 4, "initial_delay_s": 0.1, "backoff": 2.0, "max_delay_s": 5.0, "jitter": 0.0}
-
-
-@pytest.fixture
-async def rc(live_server):
-    client = RunClient(live_server.url, await live_server.new_key())
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def probe():
-    with scripted_tool() as scripted:
-        yield scripted
 
 
 async def test_retries_with_growing_delays_then_success(rc: RunClient, probe) -> None:

@@ -12,23 +12,10 @@ import pytest
 from pilot.app import create_app
 from tests.conftest import build_settings, new_workspace_key
 from tests.support.runs import RunClient, edge, node
-from tests.support.scripted import scripted_tool, tool
+from tests.support.scripted import tool
 from tests.support.servers import serve_in_thread
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-@pytest.fixture
-async def rc(live_server):
-    client = RunClient(live_server.url, await live_server.new_key())
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def probe():
-    with scripted_tool() as scripted:
-        yield scripted
 
 
 def busy_graph(items: int = 12, sleep: float = 0.03):
