@@ -36,27 +36,23 @@ class KnowledgeBaseNotFound(NotFoundError):
     """No knowledge base with that id or name in the workspace."""
 
 
+async def _count_per_kb(
+    session: AsyncSession, row: type[KnowledgeDocumentRow] | type[KnowledgeChunkRow], kb_ids: list[str]
+) -> dict[str, int]:
+    """How many rows of ``row``'s table each knowledge base in ``kb_ids`` has (absent: none)."""
+    result = await session.execute(
+        sa.select(row.knowledge_base_id, sa.func.count())
+        .where(row.knowledge_base_id.in_(kb_ids))
+        .group_by(row.knowledge_base_id)
+    )
+    return dict(result.all())
+
+
 async def _counts(session: AsyncSession, kb_ids: list[str]) -> dict[str, tuple[int, int]]:
     if not kb_ids:
         return {}
-    docs = dict(
-        (
-            await session.execute(
-                sa.select(KnowledgeDocumentRow.knowledge_base_id, sa.func.count())
-                .where(KnowledgeDocumentRow.knowledge_base_id.in_(kb_ids))
-                .group_by(KnowledgeDocumentRow.knowledge_base_id)
-            )
-        ).all()
-    )
-    chunks = dict(
-        (
-            await session.execute(
-                sa.select(KnowledgeChunkRow.knowledge_base_id, sa.func.count())
-                .where(KnowledgeChunkRow.knowledge_base_id.in_(kb_ids))
-                .group_by(KnowledgeChunkRow.knowledge_base_id)
-            )
-        ).all()
-    )
+    docs = await _count_per_kb(session, KnowledgeDocumentRow, kb_ids)
+    chunks = await _count_per_kb(session, KnowledgeChunkRow, kb_ids)
     return {kb: (docs.get(kb, 0), chunks.get(kb, 0)) for kb in kb_ids}
 
 
