@@ -92,7 +92,7 @@ def evaluate(expr: str, context: dict[str, Any]) -> Any:
         raise TemplateError(f"undefined value in expression {inner!r}: {exc}") from exc
     except jinja2.TemplateError as exc:
         raise TemplateError(f"expression error in {inner!r}: {exc}") from exc
-    except Exception as exc:  # noqa: BLE001 - e.g. TypeError comparing str > int
+    except Exception as exc:  # e.g. TypeError comparing str > int
         raise TemplateError(f"expression {inner!r} failed: {type(exc).__name__}: {exc}") from exc
     if isinstance(value, jinja2.Undefined):
         raise TemplateError(f"expression {inner!r} is undefined")

@@ -8,7 +8,7 @@ from pathlib import Path
 # Alembic logs each of its plugins at INFO when imported; keep start-up output to what matters.
 logging.getLogger("alembic").setLevel(logging.WARNING)
 
-from alembic import command  # noqa: E402
+from alembic import command
 from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"

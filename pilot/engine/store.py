@@ -224,7 +224,7 @@ class NodeResultWriter:
             except asyncio.CancelledError:
                 self._pending = {**batch, **self._pending}
                 raise
-            except Exception as exc:  # results are a record; the run's events still carry them
+            except Exception as exc:  # noqa: BLE001 - results are a record; the run's events still carry them
                 log.error("could not persist %d node results of %s: %s", len(rows), self.execution_id, exc)
         if not self._pending:
             self._idle.set()

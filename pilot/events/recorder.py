@@ -154,7 +154,7 @@ class EventRecorder:
                 # Shutting down mid-write: keep the batch so aclose() can write it.
                 self._pending[:0] = batch
                 raise
-            except Exception as exc:  # a transient DB error must not lose events: retry, then log
+            except Exception as exc:  # noqa: BLE001 - a transient DB error must not lose events: retry, then log
                 if attempt == 4:
                     log.error("could not persist %d events of %s: %s", len(batch), self.stream_id, exc)
                     self._persisted = max(self._persisted, batch[-1].seq)  # given up: don't hang flush()
@@ -168,7 +168,7 @@ class EventRecorder:
             item = await self._outbox.get()
             try:
                 await self._bus.publish(item)
-            except Exception as exc:  # the DB copy still serves replays
+            except Exception as exc:  # noqa: BLE001 - the DB copy still serves replays
                 log.warning("publish failed for %s seq %s: %s", item.stream_id, item.seq, exc)
             finally:
                 self._outbox.task_done()

@@ -26,13 +26,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from pilot.engine.nodes import register  # noqa: E402
-from pilot.engine.nodes.base import EngineServices  # noqa: E402
-from pilot.engine.runner import GraphRunner, RunEnv  # noqa: E402
-from pilot.events.bus import InMemoryBus  # noqa: E402
-from pilot.events.recorder import EventRecorder  # noqa: E402
-from pilot.settings import Settings  # noqa: E402
-from pilot.workflows.model import graph_from_builtins  # noqa: E402
+from pilot.engine.nodes import register
+from pilot.engine.nodes.base import EngineServices
+from pilot.engine.runner import GraphRunner, RunEnv
+from pilot.events.bus import InMemoryBus
+from pilot.events.recorder import EventRecorder
+from pilot.settings import Settings
+from pilot.workflows.model import graph_from_builtins
 
 
 class NoopTool:

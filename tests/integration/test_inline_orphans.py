@@ -12,7 +12,7 @@ from pilot.app import create_app
 from pilot.core.ids import utcnow
 from pilot.db.models import ExecutionRow, StreamEventRow, WorkflowRow
 from tests.conftest import new_workspace_key
-from tests.support.runs import RunClient, edge, node
+from tests.support.runs import RunClient, node
 from tests.support.servers import serve_in_thread
 
 

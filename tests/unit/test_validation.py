@@ -45,7 +45,7 @@ VALID = {
 
 
 def problems_of(data):
-    graph, report = validate_data(data)
+    _graph, report = validate_data(data)
     assert not report.valid
     return report.problems
 
