@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pilot.generation import roles
 from pilot.generation.blueprint import Schedule
 
 # An ASCII word boundary: Python's \b treats CJK characters as word characters, so
@@ -29,7 +30,7 @@ class Integration:
     name: str
     en: tuple[str, ...]
     zh: tuple[str, ...] = ()
-    kind: str = "data"  # "messaging" → destination by default; "data" → source by default
+    kind: str = "data"  # "data" → a source unless a delivery cue says otherwise
     tool: str = "webhook"
     api_url: str = ""
     hook_url: str = ""  # where a webhook-style destination posts (placeholder token for the user to fill)
@@ -37,7 +38,7 @@ class Integration:
 
 INTEGRATIONS: tuple[Integration, ...] = (
     Integration("slack", "Slack", ("slack",), ("slack",), "messaging", "slack", "https://slack.com/api/conversations.history"),
-    Integration("email", "Email", ("email", "e mail", "gmail", "outlook", "mail", "inbox", "mailbox"),
+    Integration("email", "Email", ("email", "emails", "e mail", "e mails", "gmail", "outlook", "mail", "mails", "inbox", "mailbox"),
                 ("邮件", "邮箱", "电子邮件", "email"), "messaging", "email", "https://gmail.googleapis.com/gmail/v1/users/me/messages"),
     Integration("telegram", "Telegram", ("telegram",), ("电报",), "messaging", "webhook", "https://api.telegram.org/bot{{ inputs.telegram_token }}/getUpdates"),
     Integration("discord", "Discord", ("discord",), (), "messaging", "webhook", "https://discord.com/api/v10/channels"),
@@ -90,36 +91,27 @@ _ZH_LOOKUP = dict(_ZH_ALIASES)
 # "飞书多维表格" is one integration, not Feishu messaging + a table.
 _SHADOWS = {"feishu_bitable": "feishu"}
 
-_DEST_BEFORE = ascii_re(
-    r"(\b(to|into|onto|post|posts|posting|send|sends|sending|notify|notifies|alert|alerts|ping|message|"
-    r"share|push|publish|forward|deliver|save|write|add|create|log|drop|email|dm)\b\W*(\w+\W+){0,3}$)"
-    r"|(发到|发送到|发送至|推送到|推送至|推到|同步到|同步至|通知到|写入|写到|保存到|存到|存入|记录到|发给|发往|发至|通过|用|到|在|创建|新建|添加到|加到)\W{0,2}$"
-)
-_SRC_BEFORE = ascii_re(
-    r"(\b(from|of|fetch|fetches|pull|pulls|read|reads|monitor|watch|new|incoming|get|gets|load|import|scan|check|export|each|every|"
-    r"sync from|list)\b\W*(\w+\W+){0,2}$)|(从|读取|获取|拉取|抓取|监控|监听|导出|收到|检查|查看)\W{0,4}$"
-)
-_DEST_AFTER = re.compile(r"^\W{0,2}(里|上|中)?\W{0,2}(通知|提醒|告警|报警|消息|群|频道|channel|group|notification|alert)")
-_SRC_AFTER = ascii_re(r"^\W{0,3}((?:in|from) (?:my |the |our )?inbox|'s|里的|中的|上的|里|的|issue|issues|ticket|tickets|pr|prs|pull request|order|orders|"
-                        r"deal|deals|contact|contacts|page|pages|row|rows|record|records|message|messages|comment|comments)")
-
 
 def find_integrations(text: str) -> tuple[list[str], list[str], list[str]]:
-    """(all integrations in order of mention, destinations, sources) in a normalised text."""
+    """(all integrations in order of mention, destinations, sources) in a normalised text. An
+    integration whose content is only processed ("translate the email") is in neither list; see
+    :mod:`pilot.generation.roles`."""
     hits: list[tuple[int, int, str]] = [(m.start(), m.end(), _EN_LOOKUP[m.group(1)]) for m in _EN_RE.finditer(text)]
     hits += [(m.start(), m.end(), _ZH_LOOKUP[m.group(0)]) for m in _ZH_RE.finditer(text)]
     hits.sort()
     found: list[str] = []
     dest: list[str] = []
     src: list[str] = []
+    previous: tuple[int, str] | None = None  # (end, role) of the integration named before
     for start, end, iid in hits:
         before, after = text[max(0, start - 40) : start], text[end : end + 24]
-        alias = text[start:end]
-        role = "source" if alias in ("inbox", "mailbox") else _role(BY_ID[iid], before, after)
+        prev = (text[previous[0] : start], previous[1]) if previous else None
+        role = roles.role(BY_ID[iid].kind, text[start:end], before, after, prev)
+        previous = (end, role)
         if iid not in found:
             found.append(iid)
-        target = dest if role == "destination" else src
-        if iid not in target:
+        target = dest if role == roles.DESTINATION else src if role == roles.SOURCE else None  # a subject is in neither
+        if target is not None and iid not in target:
             target.append(iid)
     for whole, part in _SHADOWS.items():
         if whole in found and part in found and text.count("飞书") <= text.count("多维表格"):
@@ -127,21 +119,6 @@ def find_integrations(text: str) -> tuple[list[str], list[str], list[str]]:
                 if part in lst:
                     lst.remove(part)
     return found, dest, src
-
-
-def _role(integration: Integration, before: str, after: str) -> str:
-    src = bool(_SRC_BEFORE.search(before)) or bool(_SRC_AFTER.match(after))
-    dst = bool(_DEST_BEFORE.search(before)) or bool(_DEST_AFTER.match(after))
-    if src and not dst:
-        return "source"
-    if dst and not src:
-        return "destination"
-    if src and dst:  # "post new GitHub issues to Slack": the nearer cue decides
-        m_src = max((m.end() for m in _SRC_BEFORE.finditer(before)), default=-1)
-        m_dst = max((m.end() for m in _DEST_BEFORE.finditer(before)), default=-1)
-        if m_src >= 0 and m_dst >= 0:
-            return "source" if m_src > m_dst else "destination"
-    return "destination" if integration.kind == "messaging" else "source"
 
 
 # ---------------------------------------------------------------- schedule → cron

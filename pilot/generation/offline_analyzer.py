@@ -56,10 +56,14 @@ class OfflineAnalyzer:
         corrected = " ".join(q.words)
         found, dest, src = ent.find_integrations(text)
         if corrected != " ".join(re.findall(r"[a-z0-9]+", text)):  # typos: "slak" → "slack"
-            for iid in ent.find_integrations(corrected)[0]:
-                if iid not in found:
+            fixed, fixed_dest, fixed_src = ent.find_integrations(corrected)
+            for iid in fixed:
+                if iid not in found:  # same role rules as the rest ("post it to slak" → a destination)
                     found.append(iid)
-                    (dest if ent.BY_ID[iid].kind == "messaging" else src).append(iid)
+                    if iid in fixed_dest:
+                        dest.append(iid)
+                    elif iid in fixed_src:
+                        src.append(iid)
         entities = Entities(
             integrations=found,
             destinations=dest,

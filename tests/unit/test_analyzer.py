@@ -6,15 +6,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pilot.generation.entities import find_integrations, find_languages, find_schedule
+from pilot.generation.entities import BY_ID, find_integrations, find_languages, find_schedule
+from pilot.generation.generator import WorkflowGenerator
 from pilot.generation.offline_analyzer import OfflineAnalyzer, default_offline_analyzer
 from pilot.generation.text import Speller, detect_language, stem
 from pilot.templates.catalog import default_catalog
+from pilot.workflows.model import node_type
 
 
 @pytest.fixture(scope="module")
 def analyzer() -> OfflineAnalyzer:
     return default_offline_analyzer()
+
+
+@pytest.fixture(scope="module")
+def pipeline_generator() -> WorkflowGenerator:
+    return WorkflowGenerator(default_catalog())
 
 
 @pytest.mark.parametrize(("prompt", "expected"), [
@@ -158,3 +165,80 @@ def test_speller_corrects_one_edit_and_keeps_real_words():
 def test_never_crashes_on_arbitrary_text(analyzer, text):
     bp = analyzer.analyze(text)
     assert bp.template_id in default_catalog() and bp.language in ("en", "zh")
+
+
+# ---------------------------------------------------------------- integration roles
+# A service is a destination only with a delivery cue attached to it; the object of a
+# processing verb ("translate the emails", "总结我的邮件") is a source or the plain subject.
+
+SOURCE_ONLY = [  # (prompt, integration): never a destination, so never a delivery tool node
+    ("把英文邮件翻译成中文", "email"),
+    ("translate English emails into Chinese", "email"),
+    ("summarize my emails", "email"),
+    ("总结我的邮件", "email"),
+    ("classify incoming emails", "email"),
+    ("从邮件中提取订单信息", "email"),
+    ("translate Slack messages into English", "slack"),
+    ("analyse the Jira tickets", "jira"),
+    ("翻译飞书消息", "feishu"),
+    ("把客户邮件分类", "email"),
+    ("这封邮件用德语怎么说", "email"),
+]
+
+
+@pytest.mark.parametrize(("prompt", "iid"), SOURCE_ONLY)
+def test_processed_integration_is_not_a_destination(analyzer, pipeline_generator, prompt, iid):
+    bp = analyzer.analyze(prompt)
+    assert iid in bp.entities.integrations
+    assert bp.entities.destinations == []
+    graph = pipeline_generator.generate(bp, prompt)
+    connector = BY_ID[iid].tool  # a template's own tools (e.g. a human-review ping) are not delivery to iid
+    delivery = [n.id for n in graph.nodes if node_type(n) == "tool"
+                and (n.id.startswith(("notify_", "deliver_")) or (connector != "webhook" and n.config.tool == connector))]
+    assert delivery == [], f"{prompt!r} got delivery nodes {delivery}"
+
+
+@pytest.mark.parametrize(("prompt", "sources"), [
+    ("summarize my emails", ["email"]),
+    ("总结我的邮件", ["email"]),
+    ("classify incoming emails", ["email"]),
+    ("从邮件中提取订单信息", ["email"]),
+    ("translate Slack messages into English", ["slack"]),
+    ("analyse the Jira tickets", ["jira"]),
+    ("把英文邮件翻译成中文", []),  # the email is what gets translated: handed in as input, not fetched
+    ("translate the email", []),
+])
+def test_source_or_subject(prompt, sources):
+    found, dest, src = find_integrations(prompt.lower())
+    assert dest == [] and src == sources and found
+
+
+@pytest.mark.parametrize(("prompt", "dest", "src"), [
+    ("email me the summary", ["email"], []),
+    ("发邮件给我", ["email"], []),
+    ("发到飞书群", ["feishu"], []),
+    ("post to slack", ["slack"], []),
+    ("send the report by email", ["email"], []),
+    ("通知到钉钉", ["dingtalk"], []),
+    ("summarise my emails and post the summary to slack", ["slack"], ["email"]),
+    ("总结邮件然后发到飞书", ["feishu"], []),
+    ("把英文邮件翻译成中文后发到钉钉", ["dingtalk"], []),
+    ("summarise my inbox and email me the digest", ["email"], ["email"]),
+    ("每天总结我的邮件并邮件发给我", ["email"], ["email"]),
+    ("summarise slack threads and email them to me", ["email"], ["slack"]),
+    ("send me the recap on telegram", ["telegram"], []),
+    ("post to slack and teams", ["slack", "teams"], []),
+    ("如果是技术问题就转给研发的飞书群", ["feishu"], []),
+    ("answer questions people ask in slack", ["slack"], []),
+])
+def test_destination_needs_a_delivery_cue(prompt, dest, src):
+    _, d, s = find_integrations(prompt)
+    assert (d, s) == (dest, src)
+
+
+def test_mixed_request_generates_delivery_only_to_the_destination(analyzer, pipeline_generator):
+    prompt = "summarise my emails and post the summary to Slack"
+    graph = pipeline_generator.generate(analyzer.analyze(prompt), prompt)
+    tools = {n.config.tool for n in graph.nodes if node_type(n) == "tool"}
+    assert "slack" in tools and "email" not in tools
+    assert any(node_type(n) == "api" and "gmail" in n.config.url for n in graph.nodes)  # read from the mailbox

@@ -1,0 +1,105 @@
+"""The role an integration plays where a request names it: ``destination`` (results go there),
+``source`` (data is read from it) or ``subject`` (its content is what gets processed, handed in
+as input: "把英文邮件翻译成中文", "translate the email").
+
+A service is a destination only with a delivery cue attached to it: a sending verb or a
+preposition of direction before it ("post to Slack", "发到飞书", "by email", "通知钉钉"), a
+sending verb right after it ("邮件发给我", "钉钉通知我"), or the name used as the verb itself
+("email me the summary"). Otherwise it is the object of processing ("summarise my emails",
+"从邮件中提取", "总结钉钉群消息"): a source when something says the data lives there (from,
+incoming, my, 's, 里的, "messages", or a data service such as Jira), else a plain subject.
+When cues compete, the one nearest to the name wins ("post new GitHub issues to Slack").
+"""
+
+from __future__ import annotations
+
+import re
+
+DESTINATION, SOURCE, SUBJECT = "destination", "source", "subject"
+# An ASCII word boundary (Python's \b treats CJK characters as word characters).
+AB = r"(?:(?<![a-z0-9])(?=[a-z0-9])|(?<=[a-z0-9])(?![a-z0-9]))"
+
+
+def _en(words: str) -> str:
+    return rf"{AB}(?:{words}){AB}"
+
+
+# Cues before the name, each with how far back (chars) it may sit and still govern it.
+_D_VERBS_EN = (r"post|posts|posting|send|sends|sending|sent|notify|notifies|alert|alerts|ping|page|remind|message|share|"
+               r"push|publish|forward|deliver|save|write|add|create|creates|log|drop|dm|escalate")
+_D_EN = re.compile(_en(r"to|into|onto|via|by|" + _D_VERBS_EN))
+_D_VERB_EN = re.compile(_en(_D_VERBS_EN))
+# "on/in <service>" takes its direction from the verb it hangs off: "send me the recap on
+# Telegram" (a destination) vs "summarise the messages in Slack" (a source).
+_LOCATIVE_EN = re.compile(_en(r"on|in") + r"(?:\s+(?:the|our|my|a))?\s*$")
+_D_ZH_VERB = re.compile(r"发送|推送|通知|提醒|告知|转发|转给|同步|写入|写到|保存|存到|存入|记录到|创建|新建|添加|加到|"
+                        r"(?<![开研出启收])发(?![票现展生起布])")
+_D_ZH_PREP = re.compile(r"到|至|往|在|用|通过|给")  # direction/instrument: only right before the name
+_S_FETCH_EN = re.compile(_en(r"from|of|fetch|fetches|pull|pulls|read|reads|monitor|watch|new|incoming|unread|latest|recent|"
+                             r"received|get|gets|load|import|scan|check|export|each|every|sync from|list|out of"))
+_S_PROC_EN = re.compile(_en(
+    r"translate|translates|translating|summari[sz]e|summari[sz]es|summari[sz]ing|condense|classify|"
+    r"categori[sz]e|sort|triage|label|tag|extract|parse|analy[sz]e|review|process|proofread|rewrite|"
+    r"repl(?:y|ies) to|respond to|answer"))
+_S_VERB_EN = re.compile(_en(r"fetch|fetches|pull|pulls|read|reads|monitor|watch|get|gets|load|import|scan|check|export"))
+_S_FETCH_ZH = re.compile(r"从|读取|获取|拉取|抓取|监控|监听|导出|收到|检查|查看|新")
+_S_PROC_ZH = re.compile(r"翻译|译|总结|汇总|摘要|分类|提取|抽取|分析|整理|提炼|归纳|处理|解析|阅读|审核|识别|打标|标注|回复")
+# Possessives say where the data lives ("my emails", "我的邮件") without deciding the direction.
+_OWNED = re.compile(_en(r"my|our|their") + r"|我的|我们的|公司的")
+
+_CLAUSE_END = re.compile(r"[,.;:!?，。；：！？\n]")
+_COORDINATED = re.compile(r"^\s*(?:,|、|/|&|and|or|和|或|及|以及|与|跟)\s*(?:and\s+|or\s+)?(?:(?:my|our|the|your)\s+|我的)?$")
+# A sending verb right after the name: "钉钉通知我", "邮件发给我", "slack alert".
+_D_AFTER = re.compile(r"^\W{0,2}(?:里|上|中)?\W{0,2}(?:通知|提醒|告警|报警|告诉|发给|发送给|发送到|发到|推送给|"
+                      r"notifications?|alerts?)")
+# The name used as a verb: "email me the summary", "… and email the report to ceo@…".
+_VERB_NAMES = ("email", "mail", "e mail", "dm", "text message", "sms")
+_AS_VERB_BEFORE = re.compile(_en(r"and|then|also|please|to|will|should|can|must|just|or") + r"\s*$|^\s*$")
+_AS_VERB_AFTER = re.compile(r"^\s+" + _en(r"me|us|him|her|them|it|everyone|the|a|an|this|that|my|our|their|all|to"))
+# Where people ask is where the answers go back: "回答大家在飞书里问的问题", "answer questions asked in Slack".
+_ASKED_AFTER = re.compile(r"^\W{0,2}(?:里|上|中)?\W{0,2}(?:问|提问|提出的问题|咨询)")
+_ASKED_BEFORE = re.compile(_en(r"questions?(?: (?:people|users|customers|employees|the team))? (?:ask|asks|asked|post|posted) (?:in|on)") + r"\s+(?:the\s+|our\s+)?$")
+# After the name: it is the thing being processed, or where data sits.
+_PROC_AFTER = re.compile(r"^\W{0,2}(?:里|中|上)?的?\W{0,2}(?:" + _S_PROC_ZH.pattern + ")")
+_FETCH_AFTER = re.compile(
+    r"^\W{0,3}(?:(?:in|from) (?:my |the |our )?inbox|'s|里的|中的|上的|里|中|的|" + _en(
+        r"issues?|tickets?|prs?|pull requests?|orders?|deals?|contacts?|pages?|rows?|records?|messages?|comments?|"
+        r"threads?|conversations?|channels?|chats?|history|posts?|updates?") + r"|消息|群|聊天|记录|对话|工单)")
+
+
+def _last(rx: re.Pattern[str], s: str, reach: int) -> int:
+    """Where the last cue of ``rx`` ends, if it is within ``reach`` chars of the name; else -1."""
+    ends = [m.end() for m in rx.finditer(s) if len(s) - m.end() <= reach]
+    return max(ends, default=-1)
+
+
+def role(kind: str, alias: str, before: str, after: str, previous: tuple[str, str] | None = None) -> str:
+    """The role of an integration (``kind`` "messaging" or "data") named by ``alias`` between
+    ``before`` and ``after`` (normalised text). ``previous`` is (text between, role) of the
+    integration named just before, so "post to Slack and Teams" gives both the same role."""
+    cut = max((m.end() for m in _CLAUSE_END.finditer(before)), default=0)
+    clause = before[cut:]
+    if alias in _VERB_NAMES and _AS_VERB_BEFORE.search(clause) and _AS_VERB_AFTER.match(after):
+        return DESTINATION
+    if _D_AFTER.match(after):
+        return DESTINATION
+    if previous and _COORDINATED.match(previous[0]):
+        return previous[1]
+    if _ASKED_AFTER.match(after) or _ASKED_BEFORE.search(clause):
+        return DESTINATION
+    if _LOCATIVE_EN.search(clause) and kind == "messaging":
+        d_verb = _last(_D_VERB_EN, clause, 40)
+        s_verb = max(_last(_S_VERB_EN, clause, 40), _last(_S_PROC_EN, clause, 40))
+        if d_verb > s_verb or (d_verb < 0 and s_verb < 0):
+            return DESTINATION
+    dest = max(_last(_D_EN, clause, 24), _last(_D_ZH_VERB, clause, 8), _last(_D_ZH_PREP, clause, 2))
+    fetch = max(_last(_S_FETCH_EN, clause, 24), _last(_S_FETCH_ZH, clause, 8))
+    proc = max(_last(_S_PROC_EN, clause, 24), _last(_S_PROC_ZH, clause, 8))
+    fetch_after = bool(_FETCH_AFTER.match(after))
+    locative = clause.rstrip().endswith("在") and re.match(r"^\W{0,2}(?:里|中|上)", after)  # "在邮件中找…"
+    if dest > max(fetch, proc) and not locative and not _PROC_AFTER.match(after):
+        return DESTINATION
+    owned = _last(_OWNED, clause, 12) >= 0
+    if kind == "data" or alias in ("inbox", "mailbox") or fetch >= 0 or fetch_after or owned or locative:
+        return SOURCE
+    return SUBJECT
