@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 
+from pilot.generation import conditions as cond
 from pilot.generation import entities as ent
 from pilot.generation.blueprint import WorkflowBlueprint
 from pilot.generation.compose import Draft
@@ -40,30 +41,42 @@ def add_tool(d: Draft, dest: str, text_ref: str, prompt: str, zh: bool) -> str:
         to = emails[0] if emails else f"{{{{ {d.add_input_field('email_to', required=True, description='Recipient address')} }}}}"
         args = {"to": to, "subject": "πlot: " + ("工作流结果" if zh else "workflow result"), "body": body}
     else:
-        example = f", e.g. {integ.hook_url}" if integ.hook_url else ""
-        url_ref = d.add_input_field(f"{dest}_webhook_url", required=True, description=f"{integ.name} webhook URL{example}")
+        url_ref = d.add_input_field(webhook_field(dest), required=True, description=hook_description(integ))
         args = {"url": f"{{{{ {url_ref} }}}}", "payload": {"integration": dest, "text": body}}
     verb = "发送到" if zh else "Send to"
     return add_node(d, ToolNode(id=d.unique(f"notify_{dest}"), title=f"{verb} {integ.name}",
                             config=ToolConfig(tool=integ.tool, arguments=args)))
 
-def add_condition(d: Draft, bp: WorkflowBlueprint, out: str, tool_ids: list[str], text_ref: str, prompt: str, zh: bool) -> None:
-    term = _keyword(bp.entities.condition_terms[0]) if bp.entities.condition_terms else ("urgent" if not zh else "紧急")
+def add_condition(d: Draft, bp: WorkflowBlueprint, out: str, tool_ids: list[str], text_ref: str, prompt: str, zh: bool,
+                  gate: list[str] | None = None) -> str:
+    """The request's "if …" as a condition node with real ``match``/``else`` branches.
+
+    With ``gate`` (delivery nodes already in the graph, e.g. the template's own), the condition
+    sits right before them: their inputs now feed the condition, ``match`` leads to each of them
+    (and to the new ``tool_ids``), ``else`` goes straight on to the output (the engine skips the
+    untaken deliveries; the output joins whichever branch ran). Without it, the condition sits
+    before the output and ``match`` leads to the new tools, or to an LLM step when there are none."""
+    raw = cond.keyword(bp.entities.condition_terms[0]) if bp.entities.condition_terms else ("urgent" if not zh else "紧急")
+    term = cond.display(raw, prompt)
     cid = d.unique("check_condition")
-    when = f"{_quote(term.lower())} in ({text_ref} | string | lower)"
     d.add(ConditionNode(id=cid, title=(f"判断：{term}" if zh else f"Check: {term}"),
-                        config=ConditionConfig(cases=[ConditionCase(id="match", when=when)])))
-    d.splice_before(out, [cid])
-    # the branch edges: remove the plain cid→out edge and wire real branches
-    d.edges = [x for x in d.edges if not (x.source == cid and x.target == out)]
-    then_ids = tool_ids or [add_node(d, LlmNode(
+                        config=ConditionConfig(cases=[ConditionCase(id="match", when=cond.match_expression(raw, text_ref))])))
+    if gate:
+        _gate(d, cid, gate)
+    else:
+        d.splice_before(out, [cid])
+        # the branch edges: remove the plain cid→out edge and wire real branches
+        d.edges = [x for x in d.edges if not (x.source == cid and x.target == out)]
+    then_ids = tool_ids or ([] if gate else [add_node(d, LlmNode(
         id=d.unique("handle_match"), title="满足条件时处理" if zh else "When it matches",
         config=LlmConfig(prompt=f"{'条件成立' if zh else 'The condition holds'} ({safe_text(term)}). "
-                                f"{safe_text(prompt[:300])}\n\n{{{{ {text_ref} }}}}")))]
+                                f"{safe_text(prompt[:300])}\n\n{{{{ {text_ref} }}}}")))])
     for tid in then_ids:
         d.connect(cid, tid, "match")
         d.connect(tid, out)
-    if has_else(prompt.lower()) or not tool_ids:
+    # An "otherwise" step only when the request says what to do otherwise (or nothing else hangs
+    # off the condition); a gated delivery's else branch simply goes on to the output.
+    if has_else(prompt.lower()) or not (tool_ids or gate):
         other = add_node(d, LlmNode(
             id=d.unique("handle_otherwise"), title="否则" if zh else "Otherwise",
             config=LlmConfig(prompt=f"{'条件不成立' if zh else 'The condition does not hold'}. "
@@ -72,6 +85,65 @@ def add_condition(d: Draft, bp: WorkflowBlueprint, out: str, tool_ids: list[str]
         d.connect(other, out)
     else:
         d.connect(cid, out, "else")
+    return cid
+
+
+def _gate(d: Draft, cid: str, gate: list[str]) -> None:
+    """X → delivery becomes X → condition ─match→ delivery (same source handles, once each)."""
+    members = set(gate)
+    into = [e for e in d.edges if e.target in members and e.source not in members]
+    d.edges = [e for e in d.edges if e not in into]
+    seen: set[tuple[str, str | None]] = set()
+    for e in into:
+        if (e.source, e.source_handle) not in seen:
+            seen.add((e.source, e.source_handle))
+            d.connect(e.source, cid, e.source_handle)
+    for tid in dict.fromkeys(e.target for e in into):  # a delivery chained after another stays after it
+        d.connect(cid, tid, "match")
+
+
+def delivery_nodes(d: Draft, destinations: list[str]) -> list[str]:
+    """The graph's tool nodes that deliver to one of ``destinations`` (template-provided ones included)."""
+    keys = {dest_key(x) for x in destinations}
+    return [n.id for n in d.of_type("tool") if tool_key(n) in keys]
+
+
+def webhook_field(dest: str | None) -> str:
+    """The run input holding a service's webhook URL: ``feishu_webhook_url``; plain ``webhook_url``."""
+    return "webhook_url" if dest in (None, "", "webhook") else f"{dest}_webhook_url"
+
+
+def hook_description(integ: ent.Integration | None) -> str:
+    """"Feishu / Lark (飞书) webhook URL, like https://open.feishu.cn/open-apis/bot/v2/hook/<token>":
+    the shape of the URL, with no token-like placeholder anyone could mistake for a value."""
+    if integ is None:
+        return "Webhook URL"
+    shape = re.sub(r"YOUR_[A-Z]+", "<token>", integ.hook_url)
+    return f"{integ.name} webhook URL" + (f", like {shape}" if shape else "")
+
+
+# Template parameters must be plain text (no runtime jinja), so a delivery target the request
+# does not give goes into the template as this marker, then becomes ``{{ inputs.<field> }}``.
+RUN_INPUT = "pilot-run-input:"
+
+
+def ask_delivery_inputs(d: Draft, covered: str | None) -> None:
+    """Delivery arguments marked :data:`RUN_INPUT` (no URL or address in the request) become
+    ``{{ inputs.<field> }}`` and the field a required run input: a delivery target is asked for
+    when the run starts, never shipped as a placeholder (``…/hook/YOUR_TOKEN``)."""
+    integ = ent.BY_ID.get(covered or "")
+    for node in d.of_type("tool"):
+        args = dict(node.config.arguments)
+        marked = {k: v[len(RUN_INPUT):] for k, v in args.items() if isinstance(v, str) and v.startswith(RUN_INPUT)}
+        if not marked:
+            continue
+        for key, name in marked.items():
+            if node.config.tool == "email":
+                description = "Recipient address"
+            else:
+                description = hook_description(integ)
+            args[key] = f"{{{{ {d.add_input_field(name, required=True, description=description)} }}}}"
+        d.replace(msgspec.structs.replace(node, config=msgspec.structs.replace(node.config, arguments=args)))
 
 
 def name_integration(d: Draft, integration: str, zh: bool) -> None:
@@ -79,7 +151,7 @@ def name_integration(d: Draft, integration: str, zh: bool) -> None:
     integ = ent.BY_ID[integration]
     for node in d.of_type("tool"):
         args = node.config.arguments
-        if node.config.tool != "webhook" or args.get("url") != integ.hook_url:
+        if node.config.tool != "webhook" or args.get("url") not in (integ.hook_url, f"{{{{ inputs.{webhook_field(integration)} }}}}"):
             continue
         payload = args.get("payload")
         payload = {"integration": integration, **payload} if isinstance(payload, dict) else {"integration": integration, "data": payload}
@@ -137,17 +209,7 @@ def text_ref(d: Draft, producers: list[str]) -> str:
     return f"nodes.{producers[0]}.output"
 
 
-def _keyword(term: str) -> str:
-    """The word a condition tests for: the last content word ("the sentiment is negative" → "negative")."""
-    term = re.sub(r"[{}<>%#'\"\\]", " ", term).strip()
-    if re.search(r"[\u4e00-\u9fff]", term):
-        return re.sub(r"^(是|为|有|出现)", "", term)[:12] or term[:12]
-    words = [w for w in re.findall(r"[a-z0-9$.%-]+", term) if w not in {"is", "are", "the", "a", "an", "it", "its", "was"}]
-    return words[-1] if words else "yes"
-
-
-def _quote(s: str) -> str:
-    return "'" + s.replace("\\", "").replace("'", "") + "'"
+_keyword, _quote = cond.keyword, cond.quote  # kept for callers of the old names
 
 
 def safe_text(text: str) -> str:

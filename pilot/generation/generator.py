@@ -7,10 +7,12 @@
      node when it answers from documents; downstream LLM prompts get the new data as context;
    - a ``loop`` over the items when it works item by item;
    - a ``condition`` with real branches (case → the action, else → straight on or an
-     "otherwise" step) when it says if / otherwise;
+     "otherwise" step) when it says if / otherwise; "if X, send it to Y" puts it right before
+     the delivery to Y, the template's own included (see :mod:`pilot.generation.conditions`);
    - a ``tool`` node per destination integration (``slack``, ``email``; other services use the
      ``webhook`` tool with the integration named in its arguments);
-   - the schedule into ``settings.schedule``.
+   - the schedule into ``settings.schedule``;
+   - a delivery target the request does not give (webhook URL, recipient) as a required run input.
 3. ``ensure_valid`` + ``apply_layout``. A composition bug that yields an invalid graph raises
    :class:`GenerationError` (500) with the validator's report logged, never a silent bad graph.
 """
@@ -27,16 +29,21 @@ from pilot.core.errors import GraphValidationError, PilotError, UnprocessableErr
 from pilot.generation import entities as ent
 from pilot.generation.blueprint import WorkflowBlueprint
 from pilot.generation.compose import Draft
+from pilot.generation.conditions import gates_delivery
 from pilot.generation.delivery import (
     CHANNEL_RE,
     EMAIL_RE,
+    RUN_INPUT,
     add_condition,
     add_tool,
+    ask_delivery_inputs,
+    delivery_nodes,
     dest_key,
     name_integration,
     safe_text,
     text_ref,
     tool_key,
+    webhook_field,
 )
 from pilot.workflows.layout import apply_layout
 from pilot.workflows.model import (
@@ -131,11 +138,12 @@ class WorkflowGenerator:
                     covered = dest
                     break
             if "channel" in params and "destination" in declared:
+                # A recipient or webhook URL the request does not give is asked for when the run
+                # starts (a required input, see ask_delivery_inputs), never a placeholder shipped as real.
                 if params["channel"] == "email":
-                    params["destination"] = emails[0] if emails else "team@example.com"
+                    params["destination"] = emails[0] if emails else RUN_INPUT + "email_to"
                 elif params["channel"] == "webhook":
-                    hook = ent.BY_ID[covered].hook_url if covered else ""
-                    params["destination"] = urls[0] if urls else hook or "https://example.com/webhook"
+                    params["destination"] = urls[0] if urls else RUN_INPUT + webhook_field(covered)
                 elif channels:
                     params["destination"] = channels[0]
         if "slack_channel" in declared and channels:
@@ -168,6 +176,7 @@ class WorkflowGenerator:
         if start is None or d.output_id is None:
             return
         query = d.first_input_field() or "text"
+        ask_delivery_inputs(d, covered)
         if covered and ent.BY_ID[covered].tool == "webhook":
             name_integration(d, covered, zh)
         tools_present = {tool_key(n) for n in d.of_type("tool")}
@@ -219,16 +228,22 @@ class WorkflowGenerator:
         # A destination the template already delivers to is not duplicated, unless the request
         # gates it with its own condition ("if it is a bug, notify Slack"): then it gets a gated node.
         gated = f.condition and bool(e.condition_terms)
-        dests = [x for x in e.destinations if x != covered and (gated or dest_key(x) not in tools_present)]
+        # "if X, send to Y" where the graph already delivers to Y (the template's own channel):
+        # the condition goes right before that delivery rather than after it.
+        gate = delivery_nodes(d, e.destinations) if gated and gates_delivery(prompt) else []
+        gate_keys = {tool_key(d.node(t)) for t in gate}
+        dests = [x for x in e.destinations
+                 if x != covered and dest_key(x) not in gate_keys and (gated or dest_key(x) not in tools_present)]
         if f.notification and not e.destinations and not tools_present:
             dests = ["webhook"]  # "notify the team" with no channel named: a webhook the user points anywhere
         out = d.output_id
-        producers = sorted({edge.source for edge in d.edges if edge.target == out})
+        # the text being delivered: what feeds the gated deliveries, else what feeds the output
+        producers = sorted({edge.source for edge in d.edges if edge.target in (set(gate) or {out})})
         ref = text_ref(d, producers)
         tool_ids = [add_tool(d, x, ref, prompt, zh) for x in dests]
         # A template's own conditions serve its logic; the user's "if …" gates what they asked for.
-        if f.condition and (tool_ids or not d.of_type("condition")):
-            add_condition(d, bp, out, tool_ids, ref, prompt, zh)
+        if f.condition and (tool_ids or gate or not d.of_type("condition")):
+            add_condition(d, bp, out, tool_ids, ref, prompt, zh, gate=gate)
         elif tool_ids:
             d.splice_before(out, tool_ids)
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pilot.core.templating import evaluate
+from pilot.core.templating import evaluate, referenced_nodes
 from pilot.generation import delivery
 from pilot.generation.estimate import estimate
 from pilot.generation.generator import GenerationError, WorkflowGenerator
@@ -66,8 +66,7 @@ def test_condition_with_real_branches_gating_the_notification(pipeline):
     match_targets = {t for h, t in out if h == "match"}
     assert any(n.id in match_targets and node_type(n) == "tool" and n.config.tool == "slack" for n in graph.nodes)
     # the case expression is valid sandboxed jinja2 and tests the word from the request
-    producer = cond.config.cases[0].when.split("(")[1].split("|")[0].strip()
-    node_id = producer.split(".")[1]
+    [node_id] = referenced_nodes(cond.config.cases[0].when, expression=True)
     assert evaluate(cond.config.cases[0].when, {"nodes": {node_id: {"output": "This is NEGATIVE feedback"}}}) is True
     assert evaluate(cond.config.cases[0].when, {"nodes": {node_id: {"output": "lovely"}}}) is False
 
