@@ -8,6 +8,7 @@ import msgspec
 
 from pilot.settings import Settings
 from pilot.tools.base import Tool, ToolContext, ToolError
+from pilot.tools.chatbots import DingTalkTool, FeishuTool, WeComTool
 from pilot.tools.email import EmailTool
 from pilot.tools.slack import SlackTool
 from pilot.tools.webhook import WebhookTool
@@ -79,5 +80,6 @@ class ToolRegistry:
 
 
 def default_registry() -> ToolRegistry:
-    """The built-in connectors: generic webhook, Slack incoming webhook, email via SMTP."""
-    return ToolRegistry([WebhookTool(), SlackTool(), EmailTool()])
+    """The built-in connectors: generic webhook, Slack incoming webhook, email via SMTP, and the
+    Feishu / DingTalk / WeCom group bots."""
+    return ToolRegistry([WebhookTool(), SlackTool(), EmailTool(), FeishuTool(), DingTalkTool(), WeComTool()])

@@ -107,6 +107,9 @@ async def test_slack_not_configured() -> None:
         ("slack", {"text": ""}, "text"),
         ("slack", {"text": "x", "webhook_url": "not a url"}, "webhook_url"),
         ("webhook", {"url": "file:///etc/passwd"}, "url"),
+        ("feishu", {"webhook_url": "not a url", "text": "x"}, "webhook_url"),
+        ("dingtalk", {"webhook_url": "https://oapi.dingtalk.com/robot/send", "text": ""}, "text"),
+        ("wecom", {"webhook_url": "ftp://x", "text": "x"}, "webhook_url"),
         ("email", {"to": "not-an-address", "subject": "s", "body": "b"}, "to[0]"),
         ("email", {"to": "a@example.com", "subject": "x\r\nBcc: victim@example.com", "body": "b"}, "subject"),
         ("email", {"to": ["a@example.com"], "subject": "s", "body": "b", "cc": ["bad"]}, "cc[0]"),
@@ -124,7 +127,7 @@ async def test_missing_argument_is_named() -> None:
 
 
 async def test_unknown_tool() -> None:
-    with pytest.raises(UnknownTool, match="unknown tool 'fax'; available tools: email, slack, webhook"):
+    with pytest.raises(UnknownTool, match="unknown tool 'fax'; available tools: dingtalk, email, feishu, slack, webhook, wecom"):
         REG.get("fax")
 
 
@@ -202,7 +205,7 @@ async def test_starttls_unsupported_is_a_clear_config_error(smtp) -> None:
 
 def test_describe_lists_schemas() -> None:
     infos = {i.name: i for i in REG.describe(Settings.from_env({}))}
-    assert set(infos) == {"webhook", "slack", "email"}
+    assert set(infos) == {"webhook", "slack", "email", "feishu", "dingtalk", "wecom"}
     assert not infos["email"].configured and infos["webhook"].configured
     assert "text" in infos["slack"].arguments_schema["$defs"]["SlackArguments"]["required"]
 
@@ -211,6 +214,71 @@ async def test_tools_listing_api(api) -> None:
     r = await api.get("/api/tools")
     assert r.status_code == 200
     names = [t["name"] for t in r.json()["items"]]
-    assert names == ["email", "slack", "webhook"]
-    email = r.json()["items"][0]
+    assert names == ["dingtalk", "email", "feishu", "slack", "webhook", "wecom"]
+    email = r.json()["items"][1]
     assert email["configured"] is False and "to" in email["arguments_schema"]["$defs"]["EmailArguments"]["properties"]
+
+
+# --- Feishu / DingTalk / WeCom group bots -------------------------------------------------------
+
+BOT_PAYLOADS = {
+    "feishu": {"msg_type": "text", "content": {"text": "日报：3 条 AI 新闻"}},
+    "dingtalk": {"msgtype": "text", "text": {"content": "日报：3 条 AI 新闻"}},
+    "wecom": {"msgtype": "text", "text": {"content": "日报：3 条 AI 新闻"}},
+}
+
+
+@pytest.mark.parametrize("tool", sorted(BOT_PAYLOADS))
+async def test_group_bot_sends_its_own_payload_shape(receiver, tool: str) -> None:
+    url, app = receiver
+    out = await REG.invoke(tool, {"webhook_url": f"{url}/echo?token=s3cret", "text": "日报：3 条 AI 新闻"},
+                           _ctx(urlsplit(url).netloc))
+    sent = app.received[-1]
+    assert sent["method"] == "POST" and sent["path"] == "/echo"
+    assert sent["json"] == BOT_PAYLOADS[tool]
+    assert out == {"ok": True, "status": 200}
+    assert "s3cret" not in str(out)
+
+
+@pytest.mark.parametrize(
+    ("tool", "reply", "message"),
+    [
+        ("feishu", {"code": 19021, "msg": "sign match fail or timestamp is not within one hour from current time"},
+         "code 19021): sign match fail"),
+        ("dingtalk", {"errcode": 310000, "errmsg": "keywords not in content"}, "code 310000): keywords not in content"),
+        ("wecom", {"errcode": 93000, "errmsg": "invalid webhook url"}, "code 93000): invalid webhook url"),
+    ],
+)
+async def test_group_bot_error_code_fails_with_the_bots_message(receiver, tool: str, reply: dict, message: str) -> None:
+    import json
+    from urllib.parse import quote
+
+    url, _ = receiver
+    with pytest.raises(ToolError, match=re.escape(f"{tool}: the bot refused the message ({message}")) as info:
+        await REG.invoke(tool, {"webhook_url": f"{url}/reply?body={quote(json.dumps(reply))}", "text": "hi"},
+                         _ctx(urlsplit(url).netloc))
+    assert not info.value.retryable
+
+
+@pytest.mark.parametrize("tool", sorted(BOT_PAYLOADS))
+async def test_group_bot_zero_code_is_success(receiver, tool: str) -> None:
+    from urllib.parse import quote
+
+    url, _ = receiver
+    ok = '{"code": 0, "msg": "success"}' if tool == "feishu" else '{"errcode": 0, "errmsg": "ok"}'
+    out = await REG.invoke(tool, {"webhook_url": f"{url}/reply?body={quote(ok)}", "text": "hi"}, _ctx(urlsplit(url).netloc))
+    assert out["ok"] is True
+
+
+@pytest.mark.parametrize("tool", sorted(BOT_PAYLOADS))
+async def test_group_bot_missing_arguments_are_named(tool: str) -> None:
+    with pytest.raises(ToolError, match="missing required field `webhook_url`"):
+        REG.validate(tool, {"text": "hi"})
+    with pytest.raises(ToolError, match="missing required field `text`"):
+        REG.validate(tool, {"webhook_url": "https://open.feishu.cn/open-apis/bot/v2/hook/x"})
+
+
+async def test_group_bot_to_loopback_is_refused_without_allowlist(receiver) -> None:
+    url, _ = receiver
+    with pytest.raises(ToolError, match="feishu: "):
+        await REG.invoke("feishu", {"webhook_url": f"{url}/echo", "text": "hi"}, _ctx())

@@ -7,6 +7,7 @@ Routes (all on the same app):
 - ``/redirect?to=<url>``: 302 to ``to``
 - ``/big?n=<bytes>``: a body of n bytes, streamed in 64 KiB chunks without Content-Length
 - ``/slow?s=<seconds>``: answers after sleeping
+- ``/reply?body=<json>``: 200 with that JSON body (e.g. a chat bot's ``{"errcode": 310000, ...}``)
 Every request is appended to ``app.received`` (method, path, headers, body) so tests can assert
 what a tool actually sent.
 """
@@ -57,6 +58,8 @@ class EchoApp:
             await respond(200, json.dumps(doc).encode())
         elif path == "/json":
             await respond(200, b'{"ok": true, "items": [1, 2, 3]}', extra=[(b"set-cookie", b"secret=1")])
+        elif path == "/reply":
+            await respond(200, query.get("body", "{}").encode())
         elif path == "/text":
             await respond(200, "hello 你好".encode(), "text/plain; charset=utf-8")
         elif path.startswith("/status/"):
