@@ -1,5 +1,5 @@
 """Delivery and branching for the generator: a tool node per destination (``slack``, ``email``,
-or ``webhook`` naming the service), the request's own condition with real ``match``/``else``
+a group bot ``feishu``/``dingtalk``/``wecom``, or ``webhook`` naming the service), the request's own condition with real ``match``/``else``
 branches, and the expression for "the result so far" they act on."""
 
 from __future__ import annotations
@@ -27,6 +27,30 @@ from pilot.workflows.model import (
 
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 CHANNEL_RE = re.compile(r"(?<![\w&])#[A-Za-z0-9][\w-]{0,79}")
+# Group-bot connectors (pilot/tools/chatbots.py): ``webhook_url`` + ``text``, their own JSON shape.
+BOT_TOOLS = frozenset({"feishu", "dingtalk", "wecom"})
+# Hosts a bot's webhook URL lives on: a URL in the request on one of them is that bot's address.
+BOT_HOSTS = {
+    "feishu": ("open.feishu.cn", "open.larksuite.com"),
+    "dingtalk": ("oapi.dingtalk.com",),
+    "wecom": ("qyapi.weixin.qq.com",),
+}
+URL_RE = re.compile(r"https?://[^\s\"'<>，。；、）)]+")
+
+
+def is_bot_url(url: str) -> bool:
+    """Whether ``url`` is a group bot's webhook (a delivery address, never a page to fetch)."""
+    host = url.split("/", 3)[2].split(":")[0].lower() if "://" in url else ""
+    return any(host in hosts for hosts in BOT_HOSTS.values())
+
+
+def bot_url(tool: str, prompt: str) -> str | None:
+    """The bot's webhook URL when the request gives one (on the bot's own host), else None."""
+    for url in URL_RE.findall(prompt):
+        host = url.split("/", 3)[2].split(":")[0].lower()
+        if host in BOT_HOSTS.get(tool, ()):
+            return url
+    return None
 
 
 def add_tool(d: Draft, dest: str, text_ref: str, prompt: str, zh: bool) -> str:
@@ -40,6 +64,10 @@ def add_tool(d: Draft, dest: str, text_ref: str, prompt: str, zh: bool) -> str:
         emails = EMAIL_RE.findall(prompt)
         to = emails[0] if emails else f"{{{{ {d.add_input_field('email_to', required=True, description='Recipient address')} }}}}"
         args = {"to": to, "subject": "πlot: " + ("工作流结果" if zh else "workflow result"), "body": body}
+    elif integ.tool in BOT_TOOLS:
+        url = bot_url(integ.tool, prompt) or "{{ " + d.add_input_field(
+            webhook_field(dest), required=True, description=hook_description(integ)) + " }}"
+        args = {"webhook_url": url, "text": body}
     else:
         url_ref = d.add_input_field(webhook_field(dest), required=True, description=hook_description(integ))
         args = {"url": f"{{{{ {url_ref} }}}}", "payload": {"integration": dest, "text": body}}
@@ -158,6 +186,45 @@ def name_integration(d: Draft, integration: str, zh: bool) -> None:
         config = msgspec.structs.replace(node.config, arguments={**args, "payload": payload})
         title = f"{'发送到' if zh else 'Send to'} {integ.name}"
         d.replace(msgspec.structs.replace(node, config=config, title=title))
+
+
+def to_group_bot(d: Draft, integration: str, zh: bool) -> None:
+    """The template's own webhook delivery now goes to a group bot: it becomes a ``feishu`` /
+    ``dingtalk`` / ``wecom`` node posting the text the payload carried to the same URL."""
+    integ = ent.BY_ID[integration]
+    for node in d.of_type("tool"):
+        args = node.config.arguments
+        if node.config.tool != "webhook" or not isinstance(args.get("url"), str):
+            continue
+        config = msgspec.structs.replace(node.config, tool=integ.tool,
+                                         arguments={"webhook_url": args["url"], "text": payload_text(args.get("payload"))})
+        d.replace(msgspec.structs.replace(node, config=config, title=f"{'发送到' if zh else 'Send to'} {integ.name}"))
+
+
+_TEXT_KEYS = ("text", "content", "digest", "summary", "body", "answer")  # a payload's main text
+
+
+def payload_text(payload: Any) -> str:
+    """The text a webhook payload delivers: its main templated string (``digest``, ``text`` …),
+    else one ``key: value`` line per field (nested keys dotted), so a bot shows what the payload said."""
+    if isinstance(payload, str):
+        return payload
+    if isinstance(payload, dict):
+        for key in _TEXT_KEYS:
+            if isinstance(payload.get(key), str) and "{{" in payload[key]:
+                return payload[key]
+        return "\n".join(f"{key}: {value}" for key, value in _flat(payload))
+    return msgspec.json.encode(payload).decode()
+
+
+def _flat(payload: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    for key, value in payload.items():
+        if isinstance(value, dict):
+            rows.extend(_flat(value, f"{prefix}{key}."))
+        else:
+            rows.append((f"{prefix}{key}", value if isinstance(value, str) else msgspec.json.encode(value).decode()))
+    return rows
 
 
 def add_node(d: Draft, node) -> str:

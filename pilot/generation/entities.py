@@ -23,8 +23,8 @@ def ascii_re(pattern: str) -> re.Pattern[str]:
 @dataclass(frozen=True)
 class Integration:
     """A service people name in requests. ``tool`` is the connector a destination node uses:
-    a dedicated one (``slack``, ``email``) or the generic ``webhook`` with the integration named
-    in its arguments. ``api_url`` is where a source node reads from."""
+    a dedicated one (``slack``, ``email``, the ``feishu``/``dingtalk``/``wecom`` group bots) or the
+    generic ``webhook`` with the integration named in its arguments. ``api_url`` is where a source node reads from."""
 
     id: str
     name: str
@@ -43,11 +43,11 @@ INTEGRATIONS: tuple[Integration, ...] = (
     Integration("telegram", "Telegram", ("telegram",), ("电报",), "messaging", "webhook", "https://api.telegram.org/bot{{ inputs.telegram_token }}/getUpdates"),
     Integration("discord", "Discord", ("discord",), (), "messaging", "webhook", "https://discord.com/api/v10/channels"),
     Integration("teams", "Microsoft Teams", ("microsoft teams", "ms teams", "teams"), (), "messaging", "webhook"),
-    Integration("dingtalk", "DingTalk (钉钉)", ("dingtalk", "ding talk", "dingding"), ("钉钉",), "messaging", "webhook",
+    Integration("dingtalk", "DingTalk (钉钉)", ("dingtalk", "ding talk", "dingding"), ("钉钉",), "messaging", "dingtalk",
                 "https://oapi.dingtalk.com/robot/send", "https://oapi.dingtalk.com/robot/send?access_token=YOUR_TOKEN"),
-    Integration("feishu", "Feishu / Lark (飞书)", ("feishu", "lark"), ("飞书",), "messaging", "webhook",
+    Integration("feishu", "Feishu / Lark (飞书)", ("feishu", "lark"), ("飞书",), "messaging", "feishu",
                 "https://open.feishu.cn/open-apis/im/v1/messages", "https://open.feishu.cn/open-apis/bot/v2/hook/YOUR_TOKEN"),
-    Integration("wecom", "WeCom (企业微信)", ("wecom", "wechat work", "work wechat"), ("企业微信", "企微"), "messaging", "webhook",
+    Integration("wecom", "WeCom (企业微信)", ("wecom", "wechat work", "work wechat"), ("企业微信", "企微"), "messaging", "wecom",
                 "https://qyapi.weixin.qq.com/cgi-bin/webhook/send", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=YOUR_KEY"),
     Integration("wechat", "WeChat (微信)", ("wechat", "weixin"), ("微信",), "messaging", "webhook"),
     Integration("sms", "SMS", ("sms", "text message", "twilio"), ("短信",), "messaging", "webhook"),

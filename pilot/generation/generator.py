@@ -31,17 +31,21 @@ from pilot.generation.blueprint import WorkflowBlueprint
 from pilot.generation.compose import Draft
 from pilot.generation.conditions import gates_delivery
 from pilot.generation.delivery import (
+    BOT_TOOLS,
     CHANNEL_RE,
     EMAIL_RE,
     RUN_INPUT,
     add_condition,
     add_tool,
     ask_delivery_inputs,
+    bot_url,
     delivery_nodes,
     dest_key,
+    is_bot_url,
     name_integration,
     safe_text,
     text_ref,
+    to_group_bot,
     tool_key,
     webhook_field,
 )
@@ -133,6 +137,7 @@ class WorkflowGenerator:
             choices = declared["channel"].choices or []
             for dest in e.destinations:
                 tool = ent.BY_ID[dest].tool
+                tool = "webhook" if tool in BOT_TOOLS else tool  # the template's webhook node becomes the bot
                 if tool in choices:
                     params["channel"] = tool
                     covered = dest
@@ -143,7 +148,9 @@ class WorkflowGenerator:
                 if params["channel"] == "email":
                     params["destination"] = emails[0] if emails else RUN_INPUT + "email_to"
                 elif params["channel"] == "webhook":
-                    params["destination"] = urls[0] if urls else RUN_INPUT + webhook_field(covered)
+                    bot = ent.BY_ID[covered].tool
+                    hook = bot_url(bot, prompt) if bot in BOT_TOOLS else (urls[0] if urls else None)
+                    params["destination"] = hook or RUN_INPUT + webhook_field(covered)
                 elif channels:
                     params["destination"] = channels[0]
         if "slack_channel" in declared and channels:
@@ -179,6 +186,8 @@ class WorkflowGenerator:
         ask_delivery_inputs(d, covered)
         if covered and ent.BY_ID[covered].tool == "webhook":
             name_integration(d, covered, zh)
+        elif covered and ent.BY_ID[covered].tool in BOT_TOOLS:
+            to_group_bot(d, covered, zh)
         tools_present = {tool_key(n) for n in d.of_type("tool")}
         # 1. sources: one api node per source integration / URL, then documents
         fetched: list[str] = []
@@ -190,8 +199,9 @@ class WorkflowGenerator:
             url = integ.api_url or "{{ " + d.add_input_field(
                 f"{sid}_api_url", required=False, default="", description=f"{integ.name} API endpoint to read from") + " }}"
             fetched.append(self._api(d, f"fetch_{sid}", url, ("从 %s 获取数据" if zh else "Fetch from %s") % integ.name, sid))
-        if e.urls and not d.of_type("api"):
-            fetched.append(self._api(d, "fetch_page", e.urls[0], "抓取网页" if zh else "Fetch the page", "web"))
+        pages = [u for u in e.urls if not is_bot_url(u)]  # a bot's webhook is where to send, not a page
+        if pages and not d.of_type("api"):
+            fetched.append(self._api(d, "fetch_page", pages[0], "抓取网页" if zh else "Fetch the page", "web"))
         elif f.web_fetch and not d.of_type("api") and not fetched and "hacker_news" in e.data_sources:
             fetched.append(self._api(d, "fetch_news", "https://hacker-news.firebaseio.com/v0/topstories.json",
                                      "获取 Hacker News" if zh else "Fetch Hacker News", "hacker_news"))

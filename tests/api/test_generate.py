@@ -47,8 +47,9 @@ async def test_generate_chinese_with_condition_and_tool(api):
     assert bp["features"]["condition"] is True
     assert "zendesk" in bp["entities"]["sources"] and "wecom" in bp["entities"]["destinations"]
     nodes = {n["id"]: n for n in body["workflow"]["nodes"]}
-    wecom = [n for n in nodes.values() if n["type"] == "tool" and n["config"]["arguments"].get("payload", {}).get("integration") == "wecom"]
-    assert wecom and wecom[0]["config"]["tool"] == "webhook"
+    wecom = [n for n in nodes.values() if n["type"] == "tool" and n["config"]["tool"] == "wecom"]
+    assert wecom and wecom[0]["config"]["arguments"]["webhook_url"] == "{{ inputs.wecom_webhook_url }}"
+    assert "{{ nodes.classify.output }}" in wecom[0]["config"]["arguments"]["text"]
     assert any(n["type"] == "api" and "zendesk" in n["config"]["url"] for n in nodes.values())
     # a condition with real branches (here the template's own triage: escalate vs answer)
     conds = [n["id"] for n in nodes.values() if n["type"] == "condition"]

@@ -22,7 +22,7 @@ GATED = [
     ("Every morning summarise Hacker News and only post to Slack if a story mentions AI", "ai", ["mentions", "story"]),
     ("When a support ticket is negative, email the manager", "negative", ["ticket"]),
 ]
-DELIVERY_TOOLS = {"slack", "email", "webhook"}
+DELIVERY_TOOLS = {"slack", "email", "webhook", "feishu", "dingtalk", "wecom"}
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +82,8 @@ def test_delivery_target_is_a_required_input_not_a_placeholder(pipeline, prompt,
     start = next(n for n in graph.nodes if node_type(n) == "input")
     required = {f.name for f in start.config.fields if f.required}
     for node in graph.nodes:
-        if node_type(node) == "tool" and node.config.tool in ("webhook", "email"):
-            target = node.config.arguments["url" if node.config.tool == "webhook" else "to"]
+        if node_type(node) == "tool" and node.config.tool in ("webhook", "email", "feishu", "dingtalk", "wecom"):
+            target = node.config.arguments[{"webhook": "url", "email": "to"}.get(node.config.tool, "webhook_url")]
             name = target.removeprefix("{{ inputs.").removesuffix(" }}")
             assert target == f"{{{{ inputs.{name} }}}}" and name in required, target
 
@@ -91,8 +91,8 @@ def test_delivery_target_is_a_required_input_not_a_placeholder(pipeline, prompt,
 def test_feishu_delivery_asks_for_its_webhook(pipeline):
     graph = pipeline(ZH_DIGEST)
     [hook] = [n for n in graph.nodes if node_type(n) == "tool"]
-    assert hook.config.arguments["url"] == "{{ inputs.feishu_webhook_url }}"
-    assert hook.config.arguments["payload"]["integration"] == "feishu"
+    assert hook.config.tool == "feishu"
+    assert hook.config.arguments == {"webhook_url": "{{ inputs.feishu_webhook_url }}", "text": "{{ nodes.compose.output }}"}
     start = next(n for n in graph.nodes if node_type(n) == "input")
     field = next(f for f in start.config.fields if f.name == "feishu_webhook_url")
     assert field.required and "open.feishu.cn" in field.description  # an example, never the value
@@ -101,7 +101,7 @@ def test_feishu_delivery_asks_for_its_webhook(pipeline):
 def test_a_url_in_the_request_is_used_as_is(pipeline):
     graph = pipeline("每天早上总结Hacker News热门文章，如果有AI相关的就发到飞书群 https://open.feishu.cn/open-apis/bot/v2/hook/abc123")
     [hook] = [n for n in graph.nodes if node_type(n) == "tool"]
-    assert hook.config.arguments["url"] == "https://open.feishu.cn/open-apis/bot/v2/hook/abc123"
+    assert hook.config.arguments["webhook_url"] == "https://open.feishu.cn/open-apis/bot/v2/hook/abc123"
 
 
 def test_condition_that_does_not_decide_delivery_keeps_its_place(pipeline):
@@ -143,7 +143,7 @@ async def test_generated_digest_delivers_only_when_the_subject_is_mentioned(pipe
     assert statuses["check_condition"] == "succeeded" and statuses["result"] == "succeeded"
     if delivered:
         [(tool, args)] = h.tools.calls
-        assert tool == "webhook" and str(args.url) == hook and args.payload["digest"] == digest
+        assert tool == "feishu" and args.webhook_url == hook and args.text == digest
         assert statuses["deliver_webhook"] == "succeeded"
     else:
         assert statuses["deliver_webhook"] == "skipped" and not h.tools.calls
