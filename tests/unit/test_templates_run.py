@@ -20,7 +20,7 @@ from pilot.llm import LLMUsage, OfflineProvider
 from pilot.settings import Settings
 from pilot.templates.catalog import TemplateCatalog, package_templates_dir
 from pilot.tools.registry import default_registry
-from pilot.workflows.model import InputNode
+from pilot.workflows.model import InputNode, node_type
 
 
 @pytest.fixture(scope="module")
@@ -162,15 +162,17 @@ SAMPLE_INPUTS: dict[str, dict[str, Any]] = {
     "content_generation": {"topic": "Why small shops should offer same-day pickup", "keywords": "same-day pickup, local retail"},
     "summarization": {"text": "\n\n".join(f"Paragraph {i}: revenue grew in region {i}." for i in range(8))},
     "translation": {"text": "Our office is closed on Friday.", "glossary": "office = 办公室"},
-    "classification_routing": {"content": "Can I get a quote for 40 seats?", "subject": "Pricing", "sender": "ann@acme.com"},
+    "classification_routing": {"content": "Can I get a quote for 40 seats?", "subject": "Pricing", "sender": "ann@acme.com",
+                               "webhook_url": "https://hooks.example.org/route"},
     "data_extraction": {"documents": ["Invoice 17 from Acme, 2024-03-02, total 120 EUR", "Invoice 18 from Beta, total 80 EUR"]},
     "data_analysis": {"question": "Which region sells most?", "data_url": "https://example.org/sales.csv"},
     "web_research": {"topic": "solid-state batteries"},
     "scheduled_digest": {},
     "code_review": {"diff": "--- a/app.py\n+++ b/app.py\n+query = f\"SELECT * FROM t WHERE id={uid}\"", "title": "Add lookup"},
     "sentiment_analysis": {"reviews": ["Love it!", "Terrible support, waited 3 weeks.", "It's fine."], "product": "Acme app"},
-    "lead_qualification": {"name": "Ann Lee", "email": "ann@acme.com", "company": "Acme", "website": "acme.com", "message": "Need this for 200 people next quarter"},
-    "tool_agent": {"task": "What is the capital of France?"},
+    "lead_qualification": {"name": "Ann Lee", "email": "ann@acme.com", "company": "Acme", "website": "acme.com", "message": "Need this for 200 people next quarter",
+                           "webhook_url": "https://hooks.example.org/crm"},
+    "tool_agent": {"task": "What is the capital of France?", "webhook_url": "https://hooks.example.org/agent"},
 }  # fmt: skip
 
 
@@ -261,17 +263,34 @@ async def test_lead_qualification_routes_hot_leads_to_sales_and_crm(catalog: Tem
     outputs = await h.run(catalog.get("lead_qualification").graph, SAMPLE_INPUTS["lead_qualification"])
     assert outputs["tier"] == "hot" and outputs["score"] == 88
     assert sorted(tool for tool, _ in h.tools.calls) == ["slack", "webhook"]
+    assert [str(a.url) for t, a in h.tools.calls if t == "webhook"] == ["https://hooks.example.org/crm"]  # the run input
     assert h.api.calls[0][0] == "https://acme.com"
     h = Harness(ScriptedLLM({"sales-development analyst": {"score": 50, "reasoning": "Need unclear."}}))
     outputs = await h.run(catalog.get("lead_qualification").graph, SAMPLE_INPUTS["lead_qualification"])
     assert outputs["tier"] == "warm" and outputs["follow_up_email"] and not h.tools.calls
 
 
+@pytest.mark.parametrize("template_id", ["lead_qualification", "classification_routing", "tool_agent"])
+async def test_webhook_url_is_a_required_run_input_unless_given(catalog: TemplateCatalog, template_id: str) -> None:
+    """No placeholder endpoint (hooks.example.com) ships as if it were real: without a
+    ``webhook_url`` parameter the URL is a required input; with one, it is used as is."""
+    def parts(graph):
+        start = next(n for n in graph.nodes if node_type(n) == "input")
+        [hook] = [n for n in graph.nodes if node_type(n) == "tool" and n.config.tool == "webhook"]
+        return {f.name: f.required for f in start.config.fields}, hook.config.arguments["url"]
+
+    fields, url = parts(catalog.instantiate(template_id, None))
+    assert url == "{{ inputs.webhook_url }}" and fields["webhook_url"] is True
+    fields, url = parts(catalog.instantiate(template_id, {"webhook_url": "https://crm.acme.io/hook"}))
+    assert url == "https://crm.acme.io/hook" and "webhook_url" not in fields
+
+
 async def test_tool_agent_executes_the_chosen_tool(catalog: TemplateCatalog) -> None:
     plan = {"action": "slack", "reason": "team notice", "text": "Release moved to Monday"}
     h = Harness(ScriptedLLM({"You are an assistant that can use exactly one of these tools": plan}))
     outputs = await h.run(
-        catalog.get("tool_agent").graph, {"task": "Tell the team the release moved to Monday"}
+        catalog.get("tool_agent").graph,
+        {"task": "Tell the team the release moved to Monday", "webhook_url": "https://hooks.example.org/agent"},
     )
     [(tool, args)] = h.tools.calls
     assert tool == "slack" and args.channel == "#general" and args.text == "Release moved to Monday"
