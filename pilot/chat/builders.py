@@ -10,6 +10,7 @@ import networkx as nx
 
 from pilot.chat.edits import UpdateNode, unique_id
 from pilot.chat.phrases import INTEGRATIONS
+from pilot.generation.delivery import BOT_TOOLS
 from pilot.workflows.model import (
     InputNode,
     LlmNode,
@@ -133,14 +134,12 @@ def notification_node(graph: WorkflowGraph, key: str, text: str, *, node_id: str
         field = f"{key}_webhook_url"
         if not url and (op := add_input_field_op(graph, field, description=f"{display} webhook URL")):
             extra.append(op)
-        payload: Any = {"text": body}
-        if key in ("dingtalk", "wecom"):
-            payload = {"msgtype": "text", "text": {"content": body}}
-        elif key == "feishu":
-            payload = {"msg_type": "text", "content": {"text": body}}
-        elif key == "discord":
-            payload = {"content": body}
-        arguments = {"url": url.group(0) if url else f"{{{{ inputs.{field} }}}}", "payload": payload}
+        target = url.group(0) if url else f"{{{{ inputs.{field} }}}}"
+        if tool in BOT_TOOLS:  # group bots have their own connectors (pilot/tools/chatbots.py)
+            arguments = {"webhook_url": target, "text": body}
+        else:
+            payload: Any = {"content": body} if key == "discord" else {"text": body}
+            arguments = {"url": target, "payload": payload}
         title, base = ("Call the webhook" if key == "webhook" else f"Send to {display}"), f"notify_{key}"
     node = {
         "id": node_id or unique_id(base, all_ids(graph)),

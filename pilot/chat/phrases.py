@@ -41,9 +41,9 @@ INTEGRATIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "telegram": ("webhook", ("telegram", "电报"), "Telegram"),
     "discord": ("webhook", ("discord",), "Discord"),
     "teams": ("webhook", ("microsoft teams", "ms teams", " teams"), "Microsoft Teams"),
-    "dingtalk": ("webhook", ("dingtalk", "钉钉"), "DingTalk"),
-    "feishu": ("webhook", ("feishu", "lark", "飞书"), "Feishu"),
-    "wecom": ("webhook", ("wecom", "wechat work", "企业微信", "企微"), "WeCom"),
+    "dingtalk": ("dingtalk", ("dingtalk", "钉钉"), "DingTalk"),
+    "feishu": ("feishu", ("feishu", "lark", "飞书"), "Feishu"),
+    "wecom": ("wecom", ("wecom", "wechat work", "企业微信", "企微"), "WeCom"),
 }
 INTEGRATION_ZH = {"email": "邮件", "slack": "Slack", "webhook": "Webhook", "telegram": "Telegram",
                   "discord": "Discord", "teams": "Teams", "dingtalk": "钉钉", "feishu": "飞书", "wecom": "企业微信"}
