@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from pilot.generation.entities import BY_ID
+
 # canonical name → aliases (lower-case English words and Chinese names)
 LANGUAGES: dict[str, tuple[str, ...]] = {
     "English": ("english", "英文", "英语"),
@@ -33,17 +35,22 @@ LANGUAGE_ZH = {"English": "英文", "Chinese": "中文", "Japanese": "日语", "
                "Russian": "俄语", "Arabic": "阿拉伯语", "Vietnamese": "越南语", "Thai": "泰语",
                "Dutch": "荷兰语", "Indonesian": "印尼语"}
 
-# integration → (tool used to reach it, aliases, display name)
+# integration → (tool used to reach it, chat aliases, display name). The tool comes from the
+# generator's integration registry, so chat edits and generated workflows always pick the same
+# connector; only the conversational aliases are chat's own.
+_CHAT_ALIASES: dict[str, tuple[tuple[str, ...], str]] = {
+    "email": (("email", "e-mail", "mail me", "mail it", "mail the", "inbox", "邮件", "邮箱", "电邮"), "email"),
+    "slack": (("slack",), "Slack"),
+    "webhook": (("webhook", "zapier", "n8n", "make.com", "回调"), "a webhook"),
+    "telegram": (("telegram", "电报"), "Telegram"),
+    "discord": (("discord",), "Discord"),
+    "teams": (("microsoft teams", "ms teams", " teams"), "Microsoft Teams"),
+    "dingtalk": (("dingtalk", "钉钉"), "DingTalk"),
+    "feishu": (("feishu", "lark", "飞书"), "Feishu"),
+    "wecom": (("wecom", "wechat work", "企业微信", "企微"), "WeCom"),
+}
 INTEGRATIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
-    "email": ("email", ("email", "e-mail", "mail me", "mail it", "mail the", "inbox", "邮件", "邮箱", "电邮"), "email"),
-    "slack": ("slack", ("slack",), "Slack"),
-    "webhook": ("webhook", ("webhook", "zapier", "n8n", "make.com", "回调"), "a webhook"),
-    "telegram": ("webhook", ("telegram", "电报"), "Telegram"),
-    "discord": ("webhook", ("discord",), "Discord"),
-    "teams": ("webhook", ("microsoft teams", "ms teams", " teams"), "Microsoft Teams"),
-    "dingtalk": ("dingtalk", ("dingtalk", "钉钉"), "DingTalk"),
-    "feishu": ("feishu", ("feishu", "lark", "飞书"), "Feishu"),
-    "wecom": ("wecom", ("wecom", "wechat work", "企业微信", "企微"), "WeCom"),
+    key: (BY_ID[key].tool, aliases, display) for key, (aliases, display) in _CHAT_ALIASES.items()
 }
 INTEGRATION_ZH = {"email": "邮件", "slack": "Slack", "webhook": "Webhook", "telegram": "Telegram",
                   "discord": "Discord", "teams": "Teams", "dingtalk": "钉钉", "feishu": "飞书", "wecom": "企业微信"}

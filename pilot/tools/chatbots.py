@@ -72,11 +72,8 @@ class DingTalkTool(_GroupBot):
         return {"msgtype": "text", "text": {"content": text}}
 
 
-class WeComTool(_GroupBot):
+class WeComTool(DingTalkTool):
+    """WeCom's group bot speaks DingTalk's text-message protocol (payload and errcode/errmsg)."""
+
     name: ClassVar[str] = "wecom"
     description: ClassVar[str] = "Send a text message to a WeCom (企业微信) group bot webhook."
-    code_key: ClassVar[str] = "errcode"
-    message_key: ClassVar[str] = "errmsg"
-
-    def payload(self, text: str) -> dict[str, Any]:
-        return {"msgtype": "text", "text": {"content": text}}
