@@ -54,8 +54,58 @@ class InputField(Struct, frozen=True, forbid_unknown_fields=True):
     default: Any = None
 
 
+# ---------------------------------------------------------------- triggers (how a run starts)
+
+
+class _Trigger(Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", kw_only=True):
+    pass
+
+
+class ManualTrigger(_Trigger, tag="manual"):
+    """Started by hand (API, panel or CLI)."""
+
+
+class ScheduleTrigger(_Trigger, tag="schedule"):
+    """A 5-field cron expression evaluated in an IANA timezone."""
+
+    cron: Annotated[str, Meta(min_length=9, max_length=120)]
+    timezone: str = "UTC"
+
+
+class WebhookTrigger(_Trigger, tag="webhook"):
+    """An inbound HTTP call; its payload fields are the input node's ``fields``."""
+
+    method: Literal["POST", "GET"] = "POST"
+    path: str | None = None
+    response_mode: Literal["async", "sync"] = "async"
+
+
+class ChatTrigger(_Trigger, tag="chat"):
+    """Each chat message starts a run with the message as ``inputs.message``."""
+
+
+class FormTrigger(_Trigger, tag="form"):
+    """A submitted form; its fields are the input node's ``fields``."""
+
+    title: str = ""
+
+
+class AppEventTrigger(_Trigger, tag="app_event"):
+    """An event in a named service ("new row in Google Sheets", "new issue in GitHub")."""
+
+    service: Annotated[str, Meta(min_length=1, max_length=64)]
+    event: Annotated[str, Meta(min_length=1, max_length=120)]
+
+
+Trigger = Union[ManualTrigger, ScheduleTrigger, WebhookTrigger, ChatTrigger, FormTrigger, AppEventTrigger]
+TRIGGER_KINDS: tuple[str, ...] = tuple(cls.__struct_config__.tag for cls in Trigger.__args__)  # type: ignore[attr-defined]
+
+
 class InputConfig(Struct, frozen=True, forbid_unknown_fields=True):
+    """The run's inputs; ``trigger`` says how a run starts (absent = manual)."""
+
     fields: list[InputField] = []
+    trigger: Trigger | None = None
 
 
 class LlmConfig(Struct, frozen=True, forbid_unknown_fields=True):
@@ -96,12 +146,17 @@ class LoopConfig(Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class ApiConfig(Struct, frozen=True, forbid_unknown_fields=True):
+    """An HTTP call. ``service``/``operation`` name what it talks to when it is a named service
+    ("stripe" / "list", "jira" / "create"): the panel shows it and credentials attach to it."""
+
     url: Annotated[str, Meta(min_length=1)]
     method: HttpMethod = "GET"
     headers: dict[str, str] = {}
     query: dict[str, str] = {}
     body: str | None = None
     timeout_s: PositiveSeconds = 30.0
+    service: Annotated[str, Meta(max_length=64)] | None = None
+    operation: Annotated[str, Meta(max_length=64)] | None = None
 
 
 class KnowledgeConfig(Struct, frozen=True, forbid_unknown_fields=True):
