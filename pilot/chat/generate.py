@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pilot.generation.analyzer import PromptAnalyzer
+import msgspec
+
 from pilot.generation.blueprint import WorkflowBlueprint
+from pilot.generation.compiler import build_graph
 from pilot.generation.generator import WorkflowGenerator
 from pilot.generation.offline_analyzer import OfflineAnalyzer
+from pilot.generation.pipeline import plan_offline
 from pilot.generation.recommend import Recommendation, recommendations
+from pilot.generation.service import GenerationService
 from pilot.workflows.model import WorkflowGraph
 
 
@@ -25,17 +29,21 @@ def _catalog(catalog: Any | None) -> Any:
 
 
 async def analyze(prompt: str, *, catalog: Any | None = None, settings: Any | None = None) -> WorkflowBlueprint:
-    """Analyse a request with the generation package's PromptAnalyzer: the LLM when a key is
-    configured (falling back offline by itself, saying so in ``source``), else offline."""
-    return await PromptAnalyzer(_catalog(catalog), settings.llm if settings is not None else None).analyze(prompt)
+    """Analyse a request like ``POST /api/workflows/generate`` does: template candidates plus the
+    request's plan (the LLM planner when a key is configured, falling back offline by itself)."""
+    return await GenerationService(_catalog(catalog), settings).analyze(prompt)
 
 
 def analyze_offline(prompt: str, catalog: Any | None = None) -> WorkflowBlueprint:
-    return OfflineAnalyzer(_catalog(catalog)).analyze(prompt)
+    blueprint = OfflineAnalyzer(_catalog(catalog)).analyze(prompt)
+    return msgspec.structs.replace(blueprint, plan=plan_offline(prompt))
 
 
 def generate(blueprint: WorkflowBlueprint, prompt: str, catalog: Any | None = None) -> WorkflowGraph:
-    """A validated, laid-out workflow for the blueprint."""
+    """A validated, laid-out workflow: the blueprint's plan compiled; without a plan (the user
+    picked a template from a clarifying question) the template's own workflow."""
+    if blueprint.plan is not None:
+        return build_graph(blueprint.plan)
     return WorkflowGenerator(_catalog(catalog)).generate(blueprint, prompt)
 
 

@@ -160,7 +160,9 @@ class TurnHandlers:
             turn.emit(Clarification(question=question, options=[ClarifyOption(id=o.id, label=o.label, reason=o.reason) for o in options]))
             return TurnResult("clarify", replies.clarify_text(turn.lang, question, options), meta={"options": [o.id for o in options]})
         if choice is not None:
-            blueprint = msgspec.structs.replace(blueprint, template_id=choice, intent=choice, confidence=max(blueprint.confidence, 0.9))
+            # The user picked a template for a vague request: build that template's workflow.
+            blueprint = msgspec.structs.replace(blueprint, template_id=choice, intent=choice, plan=None,
+                                                confidence=max(blueprint.confidence, 0.9))
         graph = generate(blueprint, prompt, catalog)
         turn.emit(BlueprintEvent(blueprint=msgspec.to_builtins(blueprint)))
         template = catalog.get(blueprint.template_id)

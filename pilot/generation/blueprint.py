@@ -16,6 +16,8 @@ from typing import Literal
 
 from msgspec import Struct, field
 
+from pilot.generation.plan import WorkflowPlan
+
 Language = Literal["en", "zh"]
 Source = Literal["llm", "offline"]
 StepAction = Literal["trigger", "fetch", "retrieve", "loop", "process", "condition", "notify", "output"]
@@ -75,3 +77,4 @@ class WorkflowBlueprint(Struct, kw_only=True):
     candidates: list[Candidate] = []  # ranked templates, best first (includes template_id)
     title: str = ""  # a short workflow name derived from the request
     fallback_reason: str | None = None  # why the LLM path was not used (source == "offline")
+    plan: WorkflowPlan | None = None  # what the workflow does, step by step (the compiler's input)

@@ -5,7 +5,11 @@ phrases → cron, target languages, data sources and URLs. Pure functions over n
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, fields
+from importlib import resources
+
+import yaml
 
 from pilot.generation import roles
 from pilot.generation.blueprint import Schedule
@@ -24,72 +28,106 @@ def ascii_re(pattern: str) -> re.Pattern[str]:
 class Integration:
     """A service people name in requests. ``tool`` is the connector a destination node uses:
     a dedicated one (``slack``, ``email``, the ``feishu``/``dingtalk``/``wecom`` group bots) or the
-    generic ``webhook`` with the integration named in its arguments. ``api_url`` is where a source node reads from."""
+    generic ``webhook`` with the integration named in its arguments. ``api_url`` is where a source node reads from.
+
+    The registry lives in ``data/services.yaml`` (its header documents every field). ``en`` / ``zh``
+    are what :func:`find_integrations` spots in free text; ``names`` only :func:`lookup_service`
+    resolves (too ambiguous in a sentence: "monday", "excel", "京东")."""
 
     id: str
     name: str
     en: tuple[str, ...]
     zh: tuple[str, ...] = ()
-    kind: str = "data"  # "data" → a source unless a delivery cue says otherwise
+    kind: str = "data"  # "data" → a source unless a delivery cue says otherwise; "messaging" → a channel; "service" → neither
     tool: str = "webhook"
     api_url: str = ""
     hook_url: str = ""  # where a webhook-style destination posts (placeholder token for the user to fill)
+    category: str = "other"
+    role: str = "both"  # "source" | "destination" | "both": the default when no verb decides
+    read_op: str = ""  # list | search | get
+    write_op: str = ""  # send | post | create | append | upsert | update
+    write_url: str = ""  # HTTPS endpoint of the write operation ({{ inputs.<name> }} placeholders)
+    feed_url: str = ""  # RSS / JSON feed of a news site or blog
+    names: tuple[str, ...] = ()  # extra names for lookup_service only
 
 
-INTEGRATIONS: tuple[Integration, ...] = (
-    Integration("slack", "Slack", ("slack",), ("slack",), "messaging", "slack", "https://slack.com/api/conversations.history"),
-    Integration("email", "Email", ("email", "emails", "e mail", "e mails", "gmail", "outlook", "mail", "mails", "inbox", "mailbox"),
-                ("邮件", "邮箱", "电子邮件", "email"), "messaging", "email", "https://gmail.googleapis.com/gmail/v1/users/me/messages"),
-    Integration("telegram", "Telegram", ("telegram",), ("电报",), "messaging", "webhook", "https://api.telegram.org/bot{{ inputs.telegram_token }}/getUpdates"),
-    Integration("discord", "Discord", ("discord",), (), "messaging", "webhook", "https://discord.com/api/v10/channels"),
-    Integration("teams", "Microsoft Teams", ("microsoft teams", "ms teams", "teams"), (), "messaging", "webhook"),
-    Integration("dingtalk", "DingTalk (钉钉)", ("dingtalk", "ding talk", "dingding"), ("钉钉",), "messaging", "dingtalk",
-                "https://oapi.dingtalk.com/robot/send", "https://oapi.dingtalk.com/robot/send?access_token=YOUR_TOKEN"),
-    Integration("feishu", "Feishu / Lark (飞书)", ("feishu", "lark"), ("飞书",), "messaging", "feishu",
-                "https://open.feishu.cn/open-apis/im/v1/messages", "https://open.feishu.cn/open-apis/bot/v2/hook/YOUR_TOKEN"),
-    Integration("wecom", "WeCom (企业微信)", ("wecom", "wechat work", "work wechat"), ("企业微信", "企微"), "messaging", "wecom",
-                "https://qyapi.weixin.qq.com/cgi-bin/webhook/send", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=YOUR_KEY"),
-    Integration("wechat", "WeChat (微信)", ("wechat", "weixin"), ("微信",), "messaging", "webhook"),
-    Integration("sms", "SMS", ("sms", "text message", "twilio"), ("短信",), "messaging", "webhook"),
-    Integration("whatsapp", "WhatsApp", ("whatsapp",), (), "messaging", "webhook"),
-    Integration("zendesk", "Zendesk", ("zendesk",), (), "data", "webhook", "https://{{ inputs.zendesk_subdomain }}.zendesk.com/api/v2/tickets.json"),
-    Integration("intercom", "Intercom", ("intercom",), (), "data", "webhook", "https://api.intercom.io/conversations"),
-    Integration("freshdesk", "Freshdesk", ("freshdesk",), (), "data", "webhook"),
-    Integration("hubspot", "HubSpot", ("hubspot", "hub spot"), (), "data", "webhook", "https://api.hubapi.com/crm/v3/objects/contacts"),
-    Integration("salesforce", "Salesforce", ("salesforce",), (), "data", "webhook", "https://{{ inputs.salesforce_instance }}.my.salesforce.com/services/data/v60.0/query"),
-    Integration("github", "GitHub", ("github", "git hub"), (), "data", "webhook", "https://api.github.com/repos/{{ inputs.repository }}/pulls"),
-    Integration("gitlab", "GitLab", ("gitlab",), (), "data", "webhook", "https://gitlab.com/api/v4/projects/{{ inputs.project_id }}/merge_requests"),
-    Integration("jira", "Jira", ("jira",), (), "data", "webhook", "https://{{ inputs.jira_site }}.atlassian.net/rest/api/3/search"),
-    Integration("linear", "Linear", ("linear app",), (), "data", "webhook", "https://api.linear.app/graphql"),
-    Integration("notion", "Notion", ("notion",), (), "data", "webhook", "https://api.notion.com/v1/search"),
-    Integration("confluence", "Confluence", ("confluence",), (), "data", "webhook"),
-    Integration("shopify", "Shopify", ("shopify",), (), "data", "webhook", "https://{{ inputs.shop }}.myshopify.com/admin/api/2024-10/orders.json"),
-    Integration("stripe", "Stripe", ("stripe",), (), "data", "webhook", "https://api.stripe.com/v1/charges"),
-    Integration("google_sheets", "Google Sheets", ("google sheets", "google sheet", "gsheets", "gsheet"), ("谷歌表格",), "data", "webhook",
-                "https://sheets.googleapis.com/v4/spreadsheets/{{ inputs.spreadsheet_id }}/values/A1:Z1000"),
-    Integration("google_drive", "Google Drive", ("google drive", "gdrive"), ("谷歌云盘",), "data", "webhook"),
-    Integration("google_calendar", "Google Calendar", ("google calendar",), ("谷歌日历",), "data", "webhook"),
-    Integration("airtable", "Airtable", ("airtable",), (), "data", "webhook", "https://api.airtable.com/v0/{{ inputs.base_id }}/{{ inputs.table }}"),
-    Integration("trello", "Trello", ("trello",), (), "data", "webhook"),
-    Integration("asana", "Asana", ("asana",), (), "data", "webhook"),
-    Integration("twitter", "X / Twitter", ("twitter", "tweets"), ("推特",), "data", "webhook", "https://api.twitter.com/2/tweets/search/recent"),
-    Integration("linkedin", "LinkedIn", ("linkedin",), ("领英",), "data", "webhook"),
-    Integration("reddit", "Reddit", ("reddit",), (), "data", "webhook", "https://www.reddit.com/r/{{ inputs.subreddit }}/top.json"),
-    Integration("youtube", "YouTube", ("youtube",), ("油管",), "data", "webhook", "https://www.googleapis.com/youtube/v3/search"),
-    Integration("feishu_bitable", "Feishu Bitable (飞书多维表格)", ("bitable",), ("飞书多维表格", "多维表格"), "data", "webhook",
-                "https://open.feishu.cn/open-apis/bitable/v1/apps/{{ inputs.app_token }}/tables"),
-    Integration("webhook", "Webhook", ("webhook",), ("webhook", "回调"), "messaging", "webhook"),
-)
+CATEGORIES = frozenset({
+    "messaging", "email", "crm", "support", "project", "dev", "docs", "storage", "database", "spreadsheet", "calendar",
+    "commerce", "payments", "marketing", "social", "analytics", "ai", "forms", "hr", "finance", "news", "search", "files",
+    "other"})
+ROLES = frozenset({"source", "destination", "both"})
+KINDS = frozenset({"data", "messaging", "service"})
+_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")  # ids end up in run-input names (<id>_api_url) and node ids
+_TUPLE_FIELDS = frozenset({"en", "zh", "names"})
+
+
+def _load_services() -> tuple[Integration, ...]:
+    """``data/services.yaml`` → Integration records, checked so a bad edit fails at import."""
+    text = resources.files("pilot.generation").joinpath("data", "services.yaml").read_text(encoding="utf-8")
+    rows = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    known = {f.name for f in fields(Integration)}
+    out: list[Integration] = []
+    for row in rows:
+        where = f"services.yaml: {row.get('id', row)!r}"
+        if set(row) - known:
+            raise ValueError(f"{where}: unknown fields {sorted(set(row) - known)}")
+        values = {k: tuple(v or ()) if k in _TUPLE_FIELDS else v for k, v in row.items()}
+        if not all(isinstance(v, str) for k, v in values.items() if k not in _TUPLE_FIELDS) or not all(
+                isinstance(a, str) and a == a.strip().lower() and a for k in _TUPLE_FIELDS for a in values.get(k, ())):
+            raise ValueError(f"{where}: fields must be strings, aliases non-empty lower-case strings")
+        integ = Integration(**values)
+        if not _ID_RE.match(integ.id) or integ.category not in CATEGORIES or integ.role not in ROLES or integ.kind not in KINDS:
+            raise ValueError(f"{where}: bad id, category, role or kind")
+        out.append(integ)
+    if len({i.id for i in out}) != len(out):
+        raise ValueError("services.yaml: duplicate ids")
+    return tuple(out)
+
+
+INTEGRATIONS: tuple[Integration, ...] = _load_services()
 BY_ID = {i.id: i for i in INTEGRATIONS}
 
 _EN_ALIASES = sorted(((a, i.id) for i in INTEGRATIONS for a in i.en), key=lambda p: -len(p[0]))
 _EN_RE = ascii_re(r"\b(" + "|".join(re.escape(a) for a, _ in _EN_ALIASES) + r")\b")
 _EN_LOOKUP = dict(_EN_ALIASES)
 _ZH_ALIASES = sorted(((a, i.id) for i in INTEGRATIONS for a in i.zh if not a.isascii()), key=lambda p: -len(p[0]))
-_ZH_RE = re.compile("|".join(re.escape(a) for a, _ in _ZH_ALIASES))
+
+
+def _zh_pattern(alias: str) -> str:
+    """A Chinese alias as a substring, except that an ASCII letter or digit at its edge must not
+    touch another one: "b站" is not inside "web站点", "qq邮箱" not inside "xqq邮箱"."""
+    head = r"(?<![a-z0-9])" if alias[0].isascii() and alias[0].isalnum() else ""
+    tail = r"(?![a-z0-9])" if alias[-1].isascii() and alias[-1].isalnum() else ""
+    return head + re.escape(alias) + tail
+
+
+_ZH_RE = re.compile("|".join(_zh_pattern(a) for a, _ in _ZH_ALIASES))
 _ZH_LOOKUP = dict(_ZH_ALIASES)
 # "飞书多维表格" is one integration, not Feishu messaging + a table.
 _SHADOWS = {"feishu_bitable": "feishu"}
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", unicodedata.normalize("NFKC", name).strip().lower())
+
+
+def _lookup_keys(integ: Integration) -> list[str]:
+    """Every name an integration answers to: id, display name and its parts ("Feishu / Lark (飞书)"
+    → feishu, lark, 飞书), aliases and lookup-only names."""
+    parts = [p for p in re.split(r"\s*/\s*|\s*[()（）]\s*", integ.name) if p.strip()]
+    return list(dict.fromkeys(_key(n) for n in (integ.id, integ.name, *parts, *integ.en, *integ.zh, *integ.names) if _key(n)))
+
+
+_LOOKUP: dict[str, Integration] = {}
+for _integ in INTEGRATIONS:
+    for _k in _lookup_keys(_integ):
+        _LOOKUP.setdefault(_k, _integ)
+
+
+def lookup_service(name: str) -> Integration | None:
+    """The service an id, display name or alias names ("Google Sheets", "google_sheets",
+    "谷歌表格", "36kr" …), case, spaces, underscores and hyphens ignored; ``None`` when unknown."""
+    return _LOOKUP.get(_key(name)) if name else None
 
 
 def find_integrations(text: str) -> tuple[list[str], list[str], list[str]]:
@@ -98,7 +136,13 @@ def find_integrations(text: str) -> tuple[list[str], list[str], list[str]]:
     :mod:`pilot.generation.roles`."""
     hits: list[tuple[int, int, str]] = [(m.start(), m.end(), _EN_LOOKUP[m.group(1)]) for m in _EN_RE.finditer(text)]
     hits += [(m.start(), m.end(), _ZH_LOOKUP[m.group(0)]) for m in _ZH_RE.finditer(text)]
-    hits.sort()
+    hits.sort(key=lambda h: (h[0], h[0] - h[1]))
+    # A name inside a longer one is part of it: "qq邮箱" is QQ Mail, not QQ; "github热榜" is GitHub Trending.
+    kept: list[tuple[int, int, str]] = []
+    for hit in hits:
+        if not kept or hit[0] >= kept[-1][1]:
+            kept.append(hit)
+    hits = kept
     found: list[str] = []
     dest: list[str] = []
     src: list[str] = []

@@ -25,9 +25,10 @@ from typing import Any
 
 import msgspec
 
-from pilot.core.errors import GraphValidationError, PilotError, UnprocessableError
+from pilot.core.errors import GraphValidationError, UnprocessableError
 from pilot.generation import entities as ent
 from pilot.generation.blueprint import WorkflowBlueprint
+from pilot.generation.compiler import GenerationError
 from pilot.generation.compose import Draft
 from pilot.generation.conditions import gates_delivery
 from pilot.generation.delivery import (
@@ -71,13 +72,6 @@ log = logging.getLogger("pilot.generation")
 LANGUAGE_NAMES = {"en": "English", "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "fr": "French", "de": "German",
                   "es": "Spanish", "pt": "Portuguese", "it": "Italian", "ru": "Russian", "ar": "Arabic", "vi": "Vietnamese",
                   "th": "Thai", "id": "Indonesian"}
-
-
-class GenerationError(PilotError):
-    """The generator produced a graph that does not validate: a bug on our side, not bad input."""
-
-    status_code = 500
-    default_detail = "workflow generation failed"
 
 
 class WorkflowGenerator:

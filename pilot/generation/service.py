@@ -8,6 +8,7 @@ characters are dropped; a prompt with no letters or digits at all (binary garbag
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -17,8 +18,10 @@ from pilot.core.errors import BadRequestError
 from pilot.generation import entities as ent
 from pilot.generation.analyzer import PromptAnalyzer
 from pilot.generation.blueprint import WorkflowBlueprint
+from pilot.generation.compiler import build_graph
 from pilot.generation.estimate import estimate
-from pilot.generation.generator import WorkflowGenerator
+from pilot.generation.pipeline import Planner
+from pilot.generation.plan import DeliverStep, LoopStep, walk
 from pilot.generation.recommend import recommendations
 from pilot.generation.schemas import (
     MAX_PROMPT_CHARS,
@@ -26,6 +29,7 @@ from pilot.generation.schemas import (
     GeneratePreferences,
     GenerateResponse,
 )
+from pilot.generation.services import lookup, service_id
 from pilot.generation.text import clean, readable_chars
 from pilot.settings import Settings
 from pilot.workflows.model import WorkflowGraph
@@ -51,20 +55,29 @@ class GenerationService:
         self.catalog = catalog
         self.settings = settings
         self.analyzer = PromptAnalyzer(catalog, settings.llm if settings else None)
-        self.generator = WorkflowGenerator(catalog)
+        self.planner = Planner(settings.llm if settings else None)
 
     async def analyze(self, prompt: str) -> WorkflowBlueprint:
-        return await self.analyzer.analyze(check_prompt(prompt))
+        """The blueprint (template candidates, entities) with the request's plan attached."""
+        text = check_prompt(prompt)
+        blueprint, planned = await asyncio.gather(self.analyzer.analyze(text), self.planner.plan(text))
+        reason = blueprint.fallback_reason or planned.fallback_reason
+        return msgspec.structs.replace(blueprint, plan=planned.plan, source=planned.source, fallback_reason=reason,
+                                       title=planned.plan.title or blueprint.title)
 
     def build(self, blueprint: WorkflowBlueprint, prompt: str, preferences: GeneratePreferences | None = None) -> WorkflowGraph:
-        return self.generator.generate(apply_preferences(blueprint, preferences), prompt)
+        """The workflow for an analysed request: its plan, compiled (see :mod:`pilot.generation.compiler`)."""
+        blueprint = apply_preferences(blueprint, preferences)
+        if blueprint.plan is None:
+            raise ValueError("the blueprint has no plan: call analyze() first")
+        return build_graph(blueprint.plan)
 
     async def generate(self, prompt: str, *, preferences: GeneratePreferences | None = None, save: bool = True,
                        workflows: Any = None) -> GenerateResponse:
         """Analyse, generate, rank, estimate and (with ``workflows``, a WorkflowService) save."""
         text = check_prompt(prompt)
-        blueprint = apply_preferences(await self.analyzer.analyze(text), preferences)
-        graph = self.generator.generate(blueprint, text)
+        blueprint = apply_preferences(await self.analyze(text), preferences)
+        graph = self.build(blueprint, text)
         template = self.catalog.get(blueprint.template_id) if blueprint.template_id in self.catalog else None
         description = (template.description.zh if blueprint.language == "zh" else template.description.en).strip() if template else ""
         if save and workflows is not None:
@@ -86,18 +99,28 @@ class GenerationService:
 
 
 def apply_preferences(bp: WorkflowBlueprint, prefs: GeneratePreferences | None) -> WorkflowBlueprint:
-    """Requested integrations become destinations; ``simple`` drops added loops/conditions."""
-    if prefs is None:
+    """Requested integrations the plan does not deliver to yet get a delivery at the end;
+    ``simple`` runs per-item loops' steps once instead (branches the request asked for stay)."""
+    if prefs is None or bp.plan is None:
         return bp
+    plan = bp.plan
+    taken = {s.id for s in walk(plan.steps)}
+    present = {service_id(s.service) for s in walk(plan.steps) if isinstance(s, DeliverStep)}
+    steps = list(plan.steps)
+    if prefs.complexity == "simple":
+        steps = [x for s in steps for x in (s.steps if isinstance(s, LoopStep) else [s])]
+    for name in prefs.integrations:
+        sid = service_id(name)
+        if lookup(name) is None or sid in present:
+            continue
+        present.add(sid)
+        nid = next(f"deliver_{sid}{n or ''}" for n in range(100) if f"deliver_{sid}{n or ''}" not in taken)
+        taken.add(nid)
+        steps.append(DeliverStep(id=nid, service=sid, quote=f"preferences.integrations: {name}"))
     e = bp.entities
     extra = [i.lower() for i in prefs.integrations if i.lower() in ent.BY_ID and i.lower() not in e.integrations]
     entities = msgspec.structs.replace(e, integrations=[*e.integrations, *extra], destinations=[*e.destinations, *extra])
-    features = bp.features
-    if prefs.complexity == "simple":
-        features = msgspec.structs.replace(features, loop=False, condition=False)
-    if extra:
-        features = msgspec.structs.replace(features, notification=True)
-    return msgspec.structs.replace(bp, entities=entities, features=features)
+    return msgspec.structs.replace(bp, entities=entities, plan=msgspec.structs.replace(plan, steps=steps))
 
 
 def timed(fn, *args) -> tuple[Any, float]:

@@ -131,8 +131,8 @@ class ConditionConfig(Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class SubGraph(Struct, frozen=True, forbid_unknown_fields=True):
-    nodes: list["Node"] = []
-    edges: list["Edge"] = []
+    nodes: list[Node] = []
+    edges: list[Edge] = []
 
 
 class LoopConfig(Struct, frozen=True, forbid_unknown_fields=True):

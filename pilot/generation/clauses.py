@@ -1,0 +1,104 @@
+"""Clause segmentation and the trigger clause, for the offline planner (pure functions).
+
+``split_clauses`` cuts a normalised request into the clauses a user would read as separate
+steps: sentences, sequencing words (then / 然后 / 再 / 最后), ", <verb>" / "and <verb>" in
+English, "，<verb>" in Chinese, and before if / otherwise / 否则 so each side of a condition
+is its own clause. ``find_trigger`` returns the trigger and the request without its clause.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pilot.generation import entities as ent
+from pilot.generation import phrases as ph
+from pilot.workflows.model import (
+    AppEventTrigger,
+    ChatTrigger,
+    FormTrigger,
+    ManualTrigger,
+    ScheduleTrigger,
+    Trigger,
+    WebhookTrigger,
+)
+
+_COND_SPLIT = ent.ascii_re(r"[,;]\s*(?=(?:and\s+|but\s+)?(?:otherwise|else|if not|or else)\b)|\s+(?=otherwise\b)"
+                           r"|[,;]\s*(?=(?:and\s+|but\s+)?(?:if|only if|in case)\b)"
+                           r"|[,;]?\s*(?=否则|不然|反之|其他情况|其余情况)|[,;]\s*(?=如果|若|假如|要是)")
+_COLON_LIST = re.compile(r":\s*")
+
+
+def split_clauses(text: str, lang: str) -> list[str]:
+    """The request's clauses in order (empty ones dropped)."""
+    out: list[str] = []
+    for sentence in ph.SENTENCE.split(text):
+        for part in ph.SEQUENCE.split(sentence):
+            for piece in _COND_SPLIT.split(part or ""):
+                for sub in _COLON_LIST.split(piece or "") if _is_switch_head(piece or "") else [piece or ""]:
+                    splitter = ph.ZH_SPLIT if lang == "zh" else ph.EN_SPLIT
+                    out.extend(c.strip(" ,;:、") for c in _split_list(sub, splitter))
+    return [c for c in out if c and re.search(r"\w", c)]
+
+
+def _is_switch_head(piece: str) -> bool:
+    """"route it by area: a → x, b → y" — a colon introducing a list of cases."""
+    head, _, tail = piece.partition(":")
+    return bool(tail) and len(re.findall(r",", tail)) >= 1 and len(head) < 80
+
+
+def _split_list(text: str, splitter: re.Pattern[str]) -> list[str]:
+    parts = splitter.split(text)
+    # A switch list "billing tickets go to x, bug reports go to y" splits on its commas too.
+    if len(parts) == 1 and text.count(",") >= 1 and len(ph.GOES.findall(text)) >= 2:
+        parts = re.split(r",\s*(?:and\s+)?|;\s*", text)
+    return parts
+
+
+# ---------------------------------------------------------------- triggers
+
+_CLAUSE_END = re.compile(r"[,;:]|(?<=时)|(?<=后)|(?<=的时候)")
+
+
+def _clause_at(text: str, start: int) -> tuple[int, int]:
+    """The clause around a trigger match: from its sentence start to the next comma."""
+    begin = max(text.rfind(".", 0, start), text.rfind("。", 0, start)) + 1
+    m = _CLAUSE_END.search(text, start + 1)
+    end = m.end() if m else len(text)
+    return begin, end
+
+
+def find_trigger(text: str) -> tuple[Trigger, str, str]:
+    """(trigger, its clause, the text without it)."""
+    schedule = ent.find_schedule(text)
+    for kind, rx in (("webhook", ph.WEBHOOK), ("form", ph.FORM), ("app_event", ph.APP_EVENT)):
+        m = rx.search(text)
+        if not m or (kind == "webhook" and ph.WEBHOOK_OUT.search(text) and len(ph.WEBHOOK.findall(text)) <= 1):
+            continue
+        if kind == "app_event" and schedule and not re.search(r"new|新", m.group(0)):
+            continue
+        begin, end = _clause_at(text, m.start())
+        clause = text[begin:end]
+        rest = (text[:begin] + " " + text[end:]).strip()
+        if kind == "webhook":
+            return WebhookTrigger(), clause, rest
+        services = [s for s in ent.find_integrations(clause)[0] if s != "webhook"]
+        if kind == "form" and not _form_service(services):
+            return FormTrigger(), clause, rest
+        service = services[0] if services else next((svc for hint, svc in ph.EVENT_SERVICE if hint in clause), "")
+        if not service and kind == "app_event":
+            if re.search(r"form", clause):
+                return FormTrigger(), clause, rest
+            service = "app"
+        event = next((ev for hint, ev in ph.EVENT_HINTS if re.search(ent.AB + re.escape(hint) if hint.isascii() else re.escape(hint), clause)),
+                     "new event")
+        return AppEventTrigger(service=service, event=event), clause, rest
+    if schedule:
+        return ScheduleTrigger(cron=schedule.cron), schedule.text, text
+    if ph.CHAT.search(text):
+        return ChatTrigger(), "", text
+    return ManualTrigger(), "", text
+
+
+def _form_service(services: list[str]) -> str | None:
+    forms = {"typeform", "google_forms", "jotform", "jinshuju", "wenjuanxing", "tally", "formstack"}
+    return next((s for s in services if s in forms), None)

@@ -1,0 +1,328 @@
+"""How each plan step becomes nodes (used by :mod:`pilot.generation.compiler`; pure).
+
+A :class:`Builder` walks the plan with a list of *ports* (a node id plus the condition handle the
+next node hangs off) and the *data refs* the next step reads (``nodes.fetch.output.body``). The
+per-service node shapes (delivery arguments, endpoints) live in :mod:`pilot.generation.services`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from pilot.chat.graph_ops import unique_id
+from pilot.generation import services
+from pilot.generation.plan import (
+    OP_SYMBOLS,
+    AiStep,
+    BranchStep,
+    Comparison,
+    DeliverStep,
+    LoopStep,
+    ParallelStep,
+    PlanField,
+    RespondStep,
+    SourceStep,
+    Step,
+    TransformStep,
+    WaitStep,
+    WorkflowPlan,
+    walk,
+)
+
+TRIGGER_FIELD = {"webhook": ("payload", "object"), "form": ("submission", "object"), "chat": ("message", "string"),
+                 "app_event": ("event", "object")}
+
+
+@dataclass(frozen=True)
+class Port:
+    node: str
+    handle: str | None = None
+
+
+class Builder:
+    """Accumulates node/edge dicts for one plan; ``nodes``/``edges`` point at the current scope."""
+
+    def __init__(self, plan: WorkflowPlan) -> None:
+        self.plan = plan
+        self.zh = plan.language == "zh"
+        self.taken: set[str] = {"start", "result"}
+        self.nodes: list[dict[str, Any]] = []
+        self.edges: list[dict[str, Any]] = []
+        self.fields: list[dict[str, Any]] = [msgspec_field(f) for f in plan.inputs]
+        self.refs: dict[str, str] = {"inputs": "inputs"}
+        self.current: list[str] = []
+        self.in_loop = False
+        self.tested = _tested_fields(plan)
+        self.input_id = "start"
+        self.nodes.append({"id": "start", "type": "input", "title": self._t("开始", "Start"), "config": {"fields": []}})
+        self.respond: list[str] | None = None
+
+    # ---------------------------------------------------------------- plumbing
+
+    def _t(self, zh: str, en: str) -> str:
+        return zh if self.zh else en
+
+    def uid(self, base: str) -> str:
+        nid = unique_id(base.lower(), self.taken)
+        self.taken.add(nid)
+        return nid
+
+    def emit(self, node: dict[str, Any], ports: list[Port], quote: str = "") -> list[Port]:
+        if quote:
+            node["description"] = quote[:300]
+        self.nodes.append(node)
+        for p in ports:
+            eid = unique_id(f"e_{p.node}_{node['id']}", {e["id"] for e in self.edges})
+            edge = {"id": eid, "source": p.node, "target": node["id"]}
+            if p.handle is not None:
+                edge["source_handle"] = p.handle
+            self.edges.append(edge)
+        return [Port(node["id"])]
+
+    def input_field(self, name: str, *, type_: str = "string", required: bool = True, description: str = "") -> str:
+        """Declare a run input once; returns its reference (``inputs.<name>``)."""
+        if not any(f["name"] == name for f in self.fields):
+            self.fields.append({"name": name, "type": type_, "required": required, "description": description})
+        return f"inputs.{name}"
+
+    def data(self) -> list[str]:
+        """What the next step reads: the latest data, else the trigger's payload / the text input."""
+        if self.current:
+            return self.current
+        kind = trigger_kind(self.plan)
+        if kind in TRIGGER_FIELD:
+            name, type_ = TRIGGER_FIELD[kind]
+            return [self.input_field(name, type_=type_, description=self._t("触发时收到的数据", "what the trigger received"))]
+        if kind == "manual":
+            if self.fields:
+                return [f"inputs.{self.fields[0]['name']}"]
+            return [self.input_field("text", description=self._t("要处理的内容", "the text to work on"))]
+        return []
+
+    # ---------------------------------------------------------------- steps
+
+    def steps(self, steps: list[Step], ports: list[Port]) -> list[Port]:
+        for step in steps:
+            ports = self.step(step, ports)
+        return ports
+
+    def step(self, step: Step, ports: list[Port]) -> list[Port]:
+        if isinstance(step, SourceStep):
+            return self.source(step, ports)
+        if isinstance(step, AiStep):
+            return self.ai(step, ports)
+        if isinstance(step, DeliverStep):
+            return self.deliver(step, ports)
+        if isinstance(step, BranchStep):
+            return self.branch(step, ports)
+        if isinstance(step, ParallelStep):
+            return self.parallel(step, ports)
+        if isinstance(step, LoopStep):
+            return self.loop(step, ports)
+        if isinstance(step, WaitStep):
+            return self.wait(step, ports)
+        if isinstance(step, TransformStep):
+            return self.transform(step, ports)
+        if isinstance(step, RespondStep):
+            self.respond = [self.refs.get(step.content, step.content)] if step.content else list(self.current)
+            return ports
+        raise TypeError(f"unknown plan step {step!r}")
+
+    def source(self, s: SourceStep, ports: list[Port]) -> list[Port]:
+        if s.from_ in ("input", "file"):
+            name = re.sub(r"\W", "_", s.service or ("file_text" if s.from_ == "file" else "text")).lower()
+            ref = self.input_field(name, description=s.quote[:200])
+            self.refs[s.id] = ref
+            self.current = [ref]
+            return ports
+        if s.from_ == "knowledge":
+            nid = self.uid(s.id)
+            query = "{{ " + (self.data() or [self.input_field("question")])[0] + " }}"
+            out = self.emit({"id": nid, "type": "knowledge", "title": self._t("检索知识库", "Search the knowledge base"),
+                             "config": {"knowledge_base": s.service or "default", "query": query, "top_k": 4}}, ports, s.quote)
+            self.refs[s.id] = f"nodes.{nid}.output"
+        else:
+            node = services.source_node(self, s)
+            out = self.emit(node, ports, s.quote)
+            self.refs[s.id] = f"nodes.{node['id']}.output.body"
+        self.current = [self.refs[s.id]]
+        return out
+
+    def ai(self, s: AiStep, ports: list[Port]) -> list[Port]:
+        nid = self.uid(s.id)
+        inputs = self.data()
+        schema = _schema(s, self.tested.get(s.id, {}))
+        prompt = services.ai_prompt(self, s, inputs)
+        node = {"id": nid, "type": "llm", "title": services.ai_title(self, s),
+                "config": {"model": "gpt-4o-mini", "system": services.ai_system(self, s), "prompt": prompt,
+                           "temperature": 0.2 if schema else 0.7, **({"output_schema": schema} if schema else {})}}
+        out = self.emit(node, ports, s.quote)
+        self.refs[s.id] = f"nodes.{nid}.output"
+        # A judgement (category, score) travels with what was judged: deliveries get both.
+        self.current = [*inputs, self.refs[s.id]] if s.task in ("classify", "score") else [self.refs[s.id]]
+        return out
+
+    def transform(self, s: TransformStep, ports: list[Port]) -> list[Port]:
+        # No transform node type yet (issue 12): an llm step at temperature 0 that returns the fields.
+        names = [re.sub(r"\W", "_", n) for n in s.fields] or ["result"]
+        ai = AiStep(id=s.id, quote=s.quote, task="extract", instruction=s.quote, fields=[PlanField(name=n) for n in names])
+        return self.ai(ai, ports)
+
+    def deliver(self, s: DeliverStep, ports: list[Port]) -> list[Port]:
+        content = [self.refs[s.content]] if s.content in self.refs else self.data()
+        node = services.delivery_node(self, s, content)
+        return self.emit(node, ports, s.quote)
+
+    def wait(self, s: WaitStep, ports: list[Port]) -> list[Port]:
+        # No durable wait node yet (issue 12): a clearly named step that holds the wait's settings.
+        nid = self.uid(("approval_" if s.approval else "wait_") + s.id)
+        args = {k: v for k, v in {"duration_s": s.duration_s, "until": s.until, "approval": s.approval,
+                                  "approver": s.approver}.items() if v is not None}
+        title = self._t("等待审批", "Wait for approval") if s.approval else self._t("等待", "Wait")
+        return self.emit({"id": nid, "type": "tool", "title": title, "config": {"tool": "wait", "arguments": args}},
+                         ports, s.quote)
+
+    def branch(self, s: BranchStep, ports: list[Port]) -> list[Port]:
+        nid = self.uid(s.id)
+        subject = self.refs.get(s.on, "inputs" if s.on == "inputs" else f"nodes.{s.on}.output")
+        cases, handles = [], []
+        for i, case in enumerate(s.cases):
+            handle = _case_id(case.label, i, handles)
+            handles.append(handle)
+            cond = case.when or Comparison(subject=s.on, field=s.field, op="eq", value=case.label)
+            cases.append({"id": handle, "when": self.expression(cond, subject)})
+        out = self.emit({"id": nid, "type": "condition", "title": services.branch_title(self, s),
+                         "config": {"cases": cases}}, ports, s.quote)
+        before = list(self.current)
+        ends: list[Port] = []
+        for handle, case in zip(handles, s.cases):
+            self.current = list(before)
+            ends += self.steps(case.steps, [Port(nid, handle)])
+        self.current = list(before)
+        ends += self.steps(s.otherwise or [], [Port(nid, "else")])
+        self.current = before
+        return ends or out
+
+    def expression(self, c: Comparison, subject: str) -> str:
+        base = self.refs.get(c.subject, subject) if c.subject != "inputs" else "inputs"
+        lhs = f"{base}.{c.field}" if c.field else base
+        if c.op == "truthy":
+            return lhs
+        value = json.dumps(c.value, ensure_ascii=False) if isinstance(c.value, str) else (
+            "true" if c.value is True else "false" if c.value is False else repr(c.value))
+        if c.op == "contains":
+            return f"{value} in ({lhs} | string | lower)" if isinstance(c.value, str) else f"{value} in {lhs}"
+        return f"{lhs} {OP_SYMBOLS[c.op]} {value}"
+
+    def parallel(self, s: ParallelStep, ports: list[Port]) -> list[Port]:
+        before = list(self.current)
+        ends: list[Port] = []
+        merged: list[str] = []
+        for branch in s.branches:
+            self.current = list(before)
+            ends += self.steps(branch, ports)
+            merged += [r for r in self.current if r not in merged]
+        self.current = merged
+        return ends
+
+    def loop(self, s: LoopStep, ports: list[Port]) -> list[Port]:
+        nid = self.uid(s.id)
+        over = self.refs.get(s.over) or (self.data() or [self.input_field("items", type_="array")])[0]
+        items = f"{{{{ {over} | batch({s.batch_size}) | list }}}}" if s.batch_size else f"{{{{ {over} }}}}"
+        outer = (self.nodes, self.edges, self.current, self.in_loop)
+        self.nodes, self.edges, self.current, self.in_loop = [], [], ["item"], True
+        self.steps(s.steps, [])
+        body = {"nodes": self.nodes, "edges": self.edges}
+        self.nodes, self.edges, self.current, self.in_loop = outer
+        if not body["nodes"]:
+            return ports
+        title = self._t(f"每批 {s.batch_size} 条处理", f"In batches of {s.batch_size}") if s.batch_size else self._t(
+            "逐条处理", "For each item")
+        out = self.emit({"id": nid, "type": "loop", "title": title,
+                         "config": {"items": items, "body": body, "max_concurrency": 4, "max_items": 1000}}, ports, s.quote)
+        self.refs[s.id] = f"nodes.{nid}.output"
+        self.current = [self.refs[s.id]]
+        return out
+
+    # ---------------------------------------------------------------- the ends
+
+    def finish(self, ports: list[Port]) -> None:
+        start = self.nodes[0]
+        trigger = msgspec_trigger(self.plan)
+        start["config"] = {"fields": self.fields, **({"trigger": trigger} if trigger["kind"] != "manual" else {})}
+        start["title"] = services.trigger_title(self, trigger)
+        refs = self.respond if self.respond is not None else self.current
+        outputs = {_out_name(r, i): "{{ " + r + " }}" for i, r in enumerate(refs)} or {"status": "done"}
+        self.emit({"id": "result", "type": "output", "title": self._t("结果", "Result"),
+                   "config": {"outputs": outputs}}, ports or [Port("start")])
+
+
+def msgspec_field(f: PlanField) -> dict[str, Any]:
+    return {"name": f.name, "type": f.type, "required": True, "description": f.description}
+
+
+def trigger_kind(plan: WorkflowPlan) -> str:
+    return plan.trigger.__struct_config__.tag  # type: ignore[return-value]
+
+
+def msgspec_trigger(plan: WorkflowPlan) -> dict[str, Any]:
+    return msgspec.to_builtins(plan.trigger)
+
+
+def _tested_fields(plan: WorkflowPlan) -> dict[str, dict[str, Any]]:
+    """{ai step id: {field: example value}} for every field a branch tests, so the AI step's
+    ``output_schema`` provides it."""
+    tested: dict[str, dict[str, Any]] = {}
+    for step in walk(plan.steps):
+        if isinstance(step, BranchStep):
+            for case in step.cases:
+                c = case.when
+                subject, field, value = (c.subject, c.field, c.value) if c else (step.on, step.field, case.label)
+                if subject != "inputs" and field:
+                    tested.setdefault(subject, {})
+                    labels = tested[subject].setdefault(field, [])
+                    labels.append(value)
+    return tested
+
+
+def _schema(s: AiStep, tested: dict[str, list[Any]]) -> dict[str, Any] | None:
+    props: dict[str, Any] = {}
+    if s.task == "classify":
+        cats = [c for c in s.categories if c] or [str(v) for v in tested.get("category", []) if isinstance(v, str)]
+        props["category"] = {"type": "string", "enum": list(dict.fromkeys([*cats, "other"]))}
+    if s.task == "score":
+        props["score"] = {"type": "number", "description": "0-10"}
+        props["reason"] = {"type": "string"}
+    for f in s.fields:
+        spec: dict[str, Any] = {"type": f.type}
+        if f.enum:
+            spec["enum"] = f.enum
+        if f.description:
+            spec["description"] = f.description
+        props.setdefault(f.name, spec)
+    for field, values in tested.items():
+        if field not in props:
+            numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values if v is not None)
+            boolean = all(isinstance(v, bool) for v in values if v is not None) and values
+            props[field] = {"type": "boolean" if boolean else "number" if numeric and values else "string"}
+    if not props:
+        return None
+    return {"type": "object", "properties": props, "required": list(props)}
+
+
+def _case_id(label: str, index: int, taken: list[str]) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")[:40]
+    if not slug or not re.match(r"[a-z_]", slug) or slug == "else" or slug in taken:
+        slug = f"case_{index + 1}"
+    return slug
+
+
+def _out_name(ref: str, index: int) -> str:
+    parts = [p for p in ref.split(".") if p not in ("nodes", "output", "body", "inputs")]
+    name = re.sub(r"\W", "_", parts[0] if parts else "result")
+    return name if index == 0 or name else f"result_{index + 1}"

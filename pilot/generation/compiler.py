@@ -1,0 +1,72 @@
+"""The one compiler: any valid :class:`WorkflowPlan` → the edit operations that build its graph.
+
+Pure (no I/O, no server): ``compile_ops(plan)`` returns the same ``add_node`` / ``add_edge`` /
+``set_setting`` operations that chat refinement applies, and ``compile_plan(plan)`` applies them
+to an empty graph with :func:`pilot.chat.edits.apply_edits`, which validates and lays it out. So
+generation and refinement share one graph-edit path, and chat can stream the build op by op.
+
+Rules that keep the workflow honest:
+- each branch's steps hang off that branch's handle of the condition; branches rejoin only
+  when a later step follows them;
+- an AI step whose output a condition tests gets an ``output_schema`` with the tested field,
+  and the condition compares that field (``nodes.score.output.score > 7``), never a substring;
+- a delivery to a service without a native connector is an ``api`` node naming the service and
+  operation, with its endpoint as a run input when it has no well-known one;
+- nothing is added that the plan does not hold (no default Slack post, no knowledge lookup).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+
+from pilot.chat.edits import apply_edits
+from pilot.chat.ops import AddEdge, AddNode, EditError, EditOp
+from pilot.core.errors import PilotError
+from pilot.generation.compile_steps import Builder, Port
+from pilot.generation.plan import WorkflowPlan
+from pilot.workflows.model import WorkflowGraph
+
+__all__ = ["GenerationError", "build_graph", "compile_ops", "compile_plan"]
+log = logging.getLogger("pilot.generation")
+
+
+class GenerationError(PilotError):
+    """The compiler produced a graph that does not validate: a bug on our side, not bad input."""
+
+    status_code = 500
+    default_detail = "workflow generation failed"
+
+
+def compile_ops(plan: WorkflowPlan) -> list[EditOp]:
+    """The edit operations that build ``plan``'s workflow from an empty graph."""
+    b = Builder(plan)
+    ports = b.steps(plan.steps, [Port(b.input_id)])
+    b.finish(ports)
+    ops: list[EditOp] = []
+    for node in b.nodes:
+        ops.append(AddNode(node=node))
+        ops.extend(AddEdge(source=e["source"], target=e["target"], source_handle=e.get("source_handle"), id=e["id"])
+                   for e in b.edges if e["target"] == node["id"])
+    return ops
+
+
+def compile_plan(plan: WorkflowPlan) -> WorkflowGraph:
+    """The validated, laid-out graph for ``plan`` (raises ``EditError`` on a compiler bug)."""
+    return apply_edits(WorkflowGraph(nodes=[]), compile_ops(plan))
+
+
+def build_graph(plan: WorkflowPlan) -> WorkflowGraph:
+    """``compile_plan`` for the API: a compiler bug is a logged 500, never a silent bad graph."""
+    try:
+        return compile_plan(plan)
+    except EditError as exc:
+        log.error("generation: plan %r did not compile: %s %s", plan.title, exc.detail, exc.extra)
+        raise GenerationError("workflow generation produced an invalid graph", extra={"problems": exc.extra}) from exc
+
+
+def node_dicts(graph: WorkflowGraph) -> list[dict[str, Any]]:
+    """The graph's nodes as builtins (what ``workflow.node_added`` events carry)."""
+    return msgspec.to_builtins(graph.nodes)

@@ -1,0 +1,331 @@
+"""The offline planner: a deterministic EN/中文 semantic parser from a request to a WorkflowPlan.
+
+1. The trigger and its clause (:func:`pilot.generation.clauses.find_trigger`).
+2. The rest cut into clauses (then / 然后 / ", <verb>" …, and before if / otherwise / 否则).
+3. Conditions: "if <comparison|judgement> <action>" clauses (consecutive ones form a switch),
+   "otherwise …" the else branch; "label goes to X" lists form a switch on an AI classification.
+   A comparison ("score above 7", "金额大于1000") tests a field an upstream step produces.
+4. Every other clause becomes its actions in reading order: sources → wait → AI step → deliveries.
+5. A loop cue wraps the following steps until an aggregate ("then post a digest"); two or more
+   sources run in parallel and merge into the next step.
+Nothing is added that the request does not ask for.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pilot.generation import entities as ent
+from pilot.generation import phrases as ph
+from pilot.generation.clauses import find_trigger, split_clauses
+from pilot.generation.plan import (
+    AiStep,
+    BranchStep,
+    Case,
+    Comparison,
+    DeliverStep,
+    LoopStep,
+    ParallelStep,
+    SourceStep,
+    Step,
+    WorkflowPlan,
+)
+from pilot.generation.plan_actions import Actions, parse_actions
+from pilot.generation.text import clean, detect_language, normalize
+
+_NUM_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "ten": 10,
+              "twenty": 20, "thirty": 30, "半": 0.5}
+_UNIT_S = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800, "month": 2592000, "分钟": 60, "小时": 3600, "天": 86400,
+           "周": 604800, "星期": 604800, "个月": 2592000}
+_JUDGEMENT_STRIP = ent.ascii_re(r"^(?:it|this|that|they|the \w+|its \w+)\s+(?:is|are|was|seems|looks|contains?|mentions?|has)\s+"
+                                r"(?:an?\s+|about\s+)?|^(?:it's|there is|there are|there's)\s+(?:an?\s+)?|^(?:是|属于|为|有|包含|涉及)")
+
+
+class OfflinePlanner:
+    """``plan(prompt)`` → :class:`WorkflowPlan`; pure and deterministic."""
+
+    def plan(self, prompt: str) -> WorkflowPlan:
+        raw = clean(prompt)
+        text = normalize(raw)
+        lang = "zh" if detect_language(raw) == "zh" else "en"
+        trigger, trigger_clause, rest = find_trigger(text)
+        state = _State(lang, raw, trigger_clause)
+        clauses = split_clauses(rest, lang)
+        steps = state.assemble(clauses)
+        if not any(isinstance(s, AiStep) for s in _flat(steps)) and not any(
+                isinstance(s, DeliverStep) for s in _flat(steps)):
+            steps.append(AiStep(id=state.uid("answer" if trigger.__struct_config__.tag == "chat" else "generate"),
+                                task="answer" if trigger.__struct_config__.tag == "chat" else "generate",
+                                instruction=raw[:500], quote=raw[:200]))
+        return WorkflowPlan(title=_title(raw), language=lang, trigger=trigger, steps=steps)
+
+
+def _flat(steps: list[Step]):
+    from pilot.generation.plan import walk
+
+    return list(walk(steps))
+
+
+def _title(raw: str) -> str:
+    first = re.split(r"[.。!?！？\n]", raw, maxsplit=1)[0].strip()
+    return first[:60] + ("…" if len(first) > 60 else "")
+
+
+class _State:
+    def __init__(self, lang: str, raw: str, trigger_clause: str) -> None:
+        self.lang = lang
+        self.raw = raw
+        self.taken: set[str] = set()
+        self.trigger_clause = trigger_clause
+        self.last_ai: AiStep | None = None
+        self._trigger_services = set(ent.find_integrations(trigger_clause)[0]) if trigger_clause else set()
+
+    def trigger_clause_services(self) -> set[str]:
+        """Services named by the trigger ("new row in the applicants sheet"): the run's payload, not a fetch."""
+        return self._trigger_services
+
+    def uid(self, base: str) -> str:
+        base = re.sub(r"[^a-z0-9_]", "_", base.lower()).strip("_") or "step"
+        if not re.match(r"[a-z_]", base):
+            base = "s_" + base
+        nid, n = base[:36], 2
+        while nid in self.taken:
+            nid, n = f"{base[:36]}_{n}", n + 1
+        self.taken.add(nid)
+        return nid
+
+    # ---------------------------------------------------------------- assembly
+
+    def assemble(self, clauses: list[str]) -> list[Step]:
+        steps: list[Step] = []
+        i = 0
+        while i < len(clauses):
+            clause = clauses[i]
+            if ph.IF.search(clause) or self._goes_case(clause) is not None:
+                j, branch_steps = self._branch(clauses, i, steps)
+                if j > i:
+                    steps.extend(branch_steps)
+                    i = j
+                    continue
+            loop = ph.LOOP.search(clause) or ph.BATCH.search(clause)
+            if loop:
+                body_end = self._loop_end(clauses, i)
+                first = ph.BATCH.sub(" ", ph.LOOP.sub(" ", clause)).strip(" ,")
+                if _comparison(first, self.lang) and not ph.IF.search(first):
+                    first = ("如果" if self.lang == "zh" else "if ") + re.sub(ent.ascii_re(r"^(?:\w+\s+)?(?:whose|that|which|where|with)\b"), "", first).strip()
+                body = self.assemble([first, *clauses[i + 1:body_end]])
+                pre = [s for s in body if isinstance(s, (SourceStep, ParallelStep))]
+                inner = [s for s in body if s not in pre]
+                steps.extend(pre)
+                if inner:
+                    steps.append(LoopStep(id=self.uid("for_each"), quote=clause[:200], batch_size=_batch(clause),
+                                          over=pre[-1].id if pre and isinstance(pre[-1], SourceStep) else "inputs", steps=inner))
+                i = body_end
+                continue
+            steps.extend(self._actions(clause))
+            i += 1
+        return _parallel_sources(steps, self)
+
+    def _loop_end(self, clauses: list[str], start: int) -> int:
+        for k in range(start + 1, len(clauses)):
+            if ph.AGGREGATE.search(clauses[k]) and not ph.IF.search(clauses[k]):
+                return k
+        return len(clauses)
+
+    def _actions(self, clause: str, *, default_service: str | None = None) -> list[Step]:
+        acts: Actions = parse_actions(clause, self, default_service=default_service)
+        if acts.ai is not None:
+            self.last_ai = acts.ai
+        return acts.steps()
+
+    # ---------------------------------------------------------------- conditions
+
+    def _goes_case(self, clause: str) -> tuple[str, str] | None:
+        """("billing", "the finance queue") for "billing tickets go to the finance queue"."""
+        m = ph.GOES.search(clause)
+        if not m or m.start() == 0:
+            return None
+        label = clause[: m.start()].strip()
+        if ph.IF.search(label):
+            return None
+        words = label.split()
+        if len(words) > 4 or len(label) > 24 or ph.FETCH.match(label) or any(t.search(label) for _, t in ph.AI_TASKS):
+            return None
+        action = clause[m.end():].strip(" :->=→") if not re.match(r"\s*,?\s*(?:send|post|forward|route|assign|escalate|notify|email|create|add)\b",
+                                                                 clause[m.start():]) else clause[m.start():].strip(" ,:")
+        return _strip_label(label, self.lang), action
+
+    def _branch(self, clauses: list[str], i: int, before: list[Step]) -> tuple[int, list[Step]]:
+        cases: list[tuple[str, Comparison | None, list[Step], str]] = []
+        otherwise: list[Step] | None = None
+        j = i
+        while j < len(clauses):
+            clause = clauses[j]
+            if ph.ELSE.search(clause):
+                body = ph.ELSE.sub("", clause).strip(" ,")
+                otherwise = self._actions(body)
+                j += 1
+                break
+            goes = self._goes_case(clause) if not ph.IF.search(clause) else None
+            if goes is not None:
+                label, action = goes
+                steps = self._actions(action, default_service=action)
+                if ph.ELSE_LABEL.search(label):
+                    otherwise = steps
+                    j += 1
+                    break
+                cases.append((label, None, steps, clause))
+                j += 1
+                continue
+            if ph.IF.search(clause):
+                cond, action = _split_condition(ph.IF.sub("", clause, count=1).strip(" ,"), self.lang)
+                cmp = _comparison(cond, self.lang)
+                cases.append((cmp[1] if cmp else _strip_label(cond, self.lang), cmp[0] if cmp else None,
+                              self._actions(action) if action else [], clause))
+                j += 1
+                continue
+            if cases and not ph.IF.search(clause) and j == i + len(cases) and cases[-1][2] == [] :
+                cases[-1] = (*cases[-1][:2], self._actions(clause), cases[-1][3])
+                j += 1
+                continue
+            break
+        if not cases:
+            return i, []
+        out: list[Step] = []
+        numeric = [c for c in cases if c[1] is not None]
+        subject, field = "inputs", "category"
+        if numeric and len(numeric) == len(cases):
+            subject = self._subject_for(numeric[0][1].field)  # type: ignore[union-attr]
+            comparisons = [Comparison(subject=subject, field=self._field_path(subject, c[1].field), op=c[1].op,  # type: ignore[union-attr]
+                                      value=c[1].value) for c in cases]  # type: ignore[union-attr]
+        else:
+            labels = [c[0] for c in cases]
+            cls = self.last_ai if self.last_ai is not None and self.last_ai.task == "classify" and any(
+                s is self.last_ai for s in _flat(before)) else None
+            if cls is None:
+                cls = AiStep(id=self.uid("classify"), task="classify", categories=labels,
+                             instruction=_classify_instruction(clauses[i], labels, self.lang), quote=clauses[i][:200])
+                out.append(cls)
+                self.last_ai = cls
+            subject = cls.id
+            comparisons = [None] * len(cases)
+        bid = self.uid("route" if len(cases) > 1 else "check")
+        branch = BranchStep(id=bid, quote=" ".join(c[3] for c in cases)[:300], on=subject, field=field,
+                            cases=[Case(label=c[0], when=cmp, steps=c[2]) for c, cmp in zip(cases, comparisons)],
+                            otherwise=otherwise)
+        out.append(branch)
+        return j, out
+
+    def _subject_for(self, field: str) -> str:
+        """The upstream step whose output carries ``field`` (an AI step), else the trigger's payload."""
+        if self.last_ai is not None and self.last_ai.task in ("score", "extract", "classify", "analyze"):
+            return self.last_ai.id
+        return "inputs"
+
+    def _field_path(self, subject: str, field: str) -> str:
+        if subject != "inputs":
+            return field
+        tag = self.trigger_clause and "payload"
+        return f"payload.{field}" if tag else field
+
+
+def _split_condition(text: str, lang: str) -> tuple[str, str]:
+    """("the score is above 7", "email the hiring manager") from the text after "if"."""
+    if lang == "zh":
+        m = ph.THEN_SPLIT_ZH.search(text)
+        return (text[: m.start()], text[m.end():]) if m else (text, "")
+    if "," in text:
+        cond, _, action = text.partition(",")
+        return cond.strip(), action.strip()
+    cmp = ph.CMP_EN.search(text)
+    start = cmp.end() if cmp else 0
+    m = re.search(r"\b(?:then\s+)?(?:" + ph.ACTION_VERBS + r")\b", text[start:])
+    if m:
+        return text[: start + m.start()].strip(), text[start + m.start():].strip()
+    return text, ""
+
+
+def _comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
+    """A real comparison in the condition text, with a readable label (``score > 7``)."""
+    rx = ph.CMP_ZH if lang == "zh" or not cond.isascii() else ph.CMP_EN
+    m = rx.search(cond)
+    if not m:
+        return None
+    field_words, op_word, raw = m.group("field").strip(), m.group("op"), m.group("val")
+    op = ph.OPS.get(op_word)
+    number = re.match(r"^[$€£¥]?(-?\d+(?:[.,]\d+)?)(k|万)?", raw.strip())
+    value: float | str
+    if number:
+        value = float(number.group(1).replace(",", "")) * (1000 if number.group(2) == "k" else 10000 if number.group(2) == "万" else 1)
+        value = int(value) if float(value).is_integer() else value
+    else:
+        value = raw.strip("'\" ")
+        if op in ("gt", "lt", "ge", "le"):
+            return None
+    if op is None:
+        return None
+    if op == "eq" and isinstance(value, str) and lang == "en" and value in ("a", "an", "the", "about", "not", "from"):
+        return None
+    field = _field_name(field_words) or "value"
+    return Comparison(subject="inputs", field=field, op=op, value=value), f"{field} {op} {value}"
+
+
+def _field_name(words: str) -> str | None:
+    words = re.sub(r"^(?:the|its|their|our|his|her|if|it|this)\s+", "", words.strip())
+    for key in sorted(ph.FIELD_NAMES, key=len, reverse=True):
+        if words.endswith(key):
+            return ph.FIELD_NAMES[key]
+    last = re.findall(r"[a-z_]+", words)
+    if last and last[-1] not in ("it", "this", "that", "they", "is", "there", "which"):
+        return last[-1]
+    return "value" if words and not words.isascii() else None
+
+
+def _strip_label(text: str, lang: str) -> str:
+    label = _JUDGEMENT_STRIP.sub("", text.strip()).strip(" ,.")
+    label = re.sub(r"\s+(?:tickets?|reports?|requests?|messages?|emails?|ones?|items?|leads?|orders?|issues?|reviews?)$", "", label)
+    label = re.sub(r"(?:类|的)?(?:工单|消息|邮件|订单|请求|问题|评论|评价|客户)?$", "", label) if lang == "zh" else label
+    return label[:40] or text[:40]
+
+
+def _classify_instruction(clause: str, labels: list[str], lang: str) -> str:
+    return (f"判断类别（{'、'.join(labels)}，或其他）：{clause}" if lang == "zh"
+            else f"Decide which category applies ({', '.join(labels)}, or other): {clause}")
+
+
+def _batch(clause: str) -> int | None:
+    m = ph.BATCH.search(clause)
+    if not m:
+        return None
+    n = next((g for g in m.groups() if g), None)
+    return int(n) if n else None
+
+
+def wait_seconds(m: re.Match[str]) -> float | None:
+    n = m.group("n") or m.group("n2") or m.group("n3")
+    unit = m.group("unit") or m.group("unit2") or m.group("unit3")
+    if not n or not unit:
+        return None
+    count = float(n) if n.isdigit() else _NUM_WORDS.get(n) or ent._zh_int(n) or 1
+    return count * _UNIT_S.get(unit, 86400)
+
+
+def _parallel_sources(steps: list[Step], state: _State) -> list[Step]:
+    """Two or more consecutive sources run side by side and merge into the next step."""
+    out: list[Step] = []
+    run: list[Step] = []
+    for step in [*steps, None]:
+        if isinstance(step, SourceStep):
+            run.append(step)
+            continue
+        if len(run) >= 2:
+            out.append(ParallelStep(id=state.uid("in_parallel"), quote="", branches=[[s] for s in run]))
+        else:
+            out.extend(run)
+        run = []
+        if step is not None:
+            out.append(step)
+    return out
+
+
+__all__ = ["OfflinePlanner", "wait_seconds"]

@@ -1,0 +1,153 @@
+"""The offline planner's phrase tables (English and Chinese), compiled once.
+
+Each table maps the words people use to the plan vocabulary: triggers, AI tasks, delivery
+operations, waits, loops, comparisons. Patterns run on :func:`pilot.generation.text.normalize`d
+text (lower case, NFKC, so Chinese full-width commas are ASCII commas). ``\\b`` means an ASCII
+word boundary (see :func:`pilot.generation.entities.ascii_re`), so CJK neighbours never block a match.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pilot.generation.entities import ascii_re
+
+# ---------------------------------------------------------------- clause boundaries
+
+# sentence ends, and sequencing words (then / after that / 然后 / 再 / 最后)
+SENTENCE = re.compile(r"(?:[.;!?](?=\s|$)|[。！？；\n])+")
+SEQUENCE = ascii_re(r"(?:,\s*|\s+)(?:and\s+)?(?:then|after that|afterwards|finally|next|and finally)\b[,\s]*"
+                    r"|然后|接着|之后再|之后|随后|最后|再把|再将|并且|并把|并将")
+# English actions: a new clause starts at ", verb" / "and verb"
+ACTION_VERBS = (
+    r"fetch|pull|get|grab|read|scrape|collect|gather|download|monitor|watch|check|look up|query|search|find|load|"
+    r"summari[sz]e|translate|classify|categori[sz]e|score|rate|grade|evaluate|extract|parse|analy[sz]e|write|draft|"
+    r"generate|create|compose|answer|reply|respond|send|post|notify|email|e-mail|message|alert|save|store|append|add|"
+    r"log|record|insert|upsert|update|sync|push|forward|route|wait|combine|merge|tag|label|assign|publish|share|"
+    r"upload|text|call|ping|escalate|open|file|enrich|filter|dedupe|deduplicate|convert|format|draft|review"
+)
+EN_SPLIT = ascii_re(r"(?:,\s*(?:and\s+)?|\s+and\s+(?:also\s+)?)(?=(?:" + ACTION_VERBS + r")\b)")
+ZH_SPLIT = re.compile(r"[,、]\s*(?=[^,、]{0,2}(?:用|让|把|将|调用|通过|发|推送|通知|保存|存|写|记录|生成|总结|翻译|分类|提取|抓取|获取|"
+                      r"读取|查询|搜索|分析|回复|回答|创建|更新|同步|等待|汇总|整理|打分|评分|判断|检查|筛选|并行|同时))")
+
+# ---------------------------------------------------------------- triggers
+
+WEBHOOK = ascii_re(r"\bwebhooks?\b|\bhttp (?:request|call|post)\b|\bpost request\b|回调|http\s*请求")
+WEBHOOK_OUT = ascii_re(r"\b(?:send|post|push|forward|notify|call|hit)\w*\s+(?:it |them |the \w+ |this |that |an? \w+ )?(?:to|via|using) (?:a |an |our |the |my |this )?"
+                       r"(?:\w+ )?webhook|(?:发|推送|发送|通知|调用)(?:到|给)?.{0,6}(?:webhook|回调)|webhook\s*(?:url|地址)")
+FORM = ascii_re(r"\b(?:submits?|submitted|fills? (?:in|out))\b.{0,40}\bform\b|\bform (?:is )?submi|\bform submission|\bnew form (?:response|entry)"
+                r"|提交(?:了)?.{0,8}表单|表单.{0,4}提交|填写(?:完)?.{0,6}表单|表单填写")
+CHAT = ascii_re(r"\bchat ?bot\b|\b(?:in|via|through) (?:the |a |our )?chat\b|\bchat message|\buser (?:asks|messages|sends a message|types)|"
+                r"\bwhen (?:someone|a user|a customer|users|customers) (?:asks?|messages?|chats?)\b|\banswers? (?:user|customer) questions? in chat"
+                r"|聊天机器人|客服机器人|对话机器人|问答机器人|聊天窗口|聊天框|在对话中|用户在.{0,6}(?:提问|咨询|发消息)|用户(?:提问|发来消息)时")
+# "when a new X is added / arrives" — an event in some app
+APP_EVENT = ascii_re(
+    r"\b(?:when(?:ever)?|each time|every time|once|as soon as|on(?: every| each)?)\s+(?:a |an |the |we |i |someone |somebody |our |my |a customer )?"
+    r"(?:new\s+|receive (?:a |an )?(?:new )?|get (?:a |an )?(?:new )?)"
+    r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:is|are|gets?|was)\s+"
+    r"(?:added|created|opened|submitted|updated|placed|closed|merged|received|paid|uploaded|signed up|registered|booked|cancell?ed|starred)\b"
+    r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the |someone |somebody )?[\w ]{0,25}?"
+    r"(?:signs up|registers|books|places an order|pays|comments|stars|opens an issue|subscribes|unsubscribes|arrives|comes in)\b"
+    r"|每当|每次(?:有|收到)|一旦(?:有|收到)|(?:收到|有|新增|新建|新来)(?:了)?(?:一[封条个份笔行张])?新?.{0,14}?(?:时|后|的时候)")
+EVENT_HINTS = (("email", "new email"), ("邮件", "new email"), ("row", "new row"), ("一行", "new row"), ("行", "new row"),
+               ("order", "new order"), ("订单", "new order"), ("issue", "new issue"), ("pull request", "new pull request"),
+               ("pr", "new pull request"), ("lead", "new lead"), ("contact", "new contact"), ("payment", "new payment"),
+               ("付款", "new payment"), ("file", "new file"), ("文件", "new file"), ("response", "new response"),
+               ("答卷", "new response"), ("comment", "new comment"), ("评论", "new comment"), ("ticket", "new ticket"),
+               ("工单", "new ticket"), ("message", "new message"), ("消息", "new message"), ("record", "new record"),
+               ("记录", "new record"), ("sign", "new signup"), ("注册", "new signup"), ("review", "new review"),
+               ("评价", "new review"), ("event", "new event"), ("post", "new post"))
+# default service when the event names none ("when I get a new email" → email)
+EVENT_SERVICE = (("email", "email"), ("邮件", "email"), ("inbox", "email"), ("sheet", "google_sheets"),
+                 ("spreadsheet", "google_sheets"), ("表格", "google_sheets"))
+
+# ---------------------------------------------------------------- conditions
+
+IF = ascii_re(r"^(?:and\s+|but\s+)?(?:if|when|in case|only if|whenever)\b|^(?:如果|若|假如|要是|当|一旦|如)")
+ELSE = ascii_re(r"^(?:and\s+|but\s+)?(?:otherwise|else|if not|or else|in all other cases|for everything else|for the rest)\b"
+                r"|^(?:否则|不然|其他情况|其余情况|反之|如果不是|若不是|没有的话|不满足)")
+THEN_SPLIT_ZH = re.compile(r"(?:的话)?(?:就|则|那么|便)|,")
+ELSE_LABEL = ascii_re(r"^(?:everything else|anything else|all (?:the )?others?|the rest|others?|other \w+|otherwise|else|rest)\b"
+                      r"|^(?:其他|其余|剩下的|其它|剩余)")
+GOES = ascii_re(r"\s*(?:->|=>|→|:)\s*|\s+(?:goes|go|should go|are sent|is sent|get sent|gets sent|are routed|is routed|are forwarded|"
+                r"is forwarded|are assigned|is assigned)\s+(?:to\s+)?|\s*,?\s+(?:send|post|forward|route|assign|escalate|notify|email|create|add)\b"
+                r"|(?:的)?(?:就|则)?(?:发到|发送到|发给|转给|转到|交给|分配给|推送到|推送给|通知|存到|写入|记录到|提交到|创建|发)")
+CMP_EN = ascii_re(r"(?P<field>[a-z][a-z _]{0,30}?)\s+(?:is\s+|are\s+|was\s+|of\s+)?(?P<op>greater than or equal to|less than or equal to|"
+                  r"at least|at most|no more than|no less than|above|over|greater than|more than|higher than|exceeds?|exceeding|bigger than|"
+                  r"below|under|less than|lower than|fewer than|smaller than|>=|<=|>|<|==|=|equals?|is not|isn't|is)\s+"
+                  r"(?P<val>[$€£¥]?-?\d{1,3}(?:,\d{3})+|[$€£¥]?-?\d+(?:\.\d+)?k?|\"[^\"]+\"|'[^']+'|[a-z][\w-]*)")
+CMP_ZH = re.compile(r"(?P<field>[\u4e00-\u9fffa-z_]{1,8}?)\s*(?P<op>大于等于|小于等于|不低于|不少于|不超过|不高于|大于|小于|高于|低于|超过|多于|少于|不足|"
+                    r"达到|等于|不等于|不是|为|是|>=|<=|>|<|=)\s*(?P<val>-?\d+(?:\.\d+)?\s*(?:万|元|分|条|个|件|天|%)?|[\u4e00-\u9fffa-z\w]{1,10})")
+OPS = {"greater than or equal to": "ge", "less than or equal to": "le", "at least": "ge", "at most": "le", "no more than": "le",
+       "no less than": "ge", "above": "gt", "over": "gt", "greater than": "gt", "more than": "gt", "higher than": "gt",
+       "exceed": "gt", "exceeds": "gt", "exceeding": "gt", "bigger than": "gt", "below": "lt", "under": "lt",
+       "less than": "lt", "lower than": "lt", "fewer than": "lt", "smaller than": "lt", ">=": "ge", "<=": "le", ">": "gt",
+       "<": "lt", "==": "eq", "=": "eq", "equal": "eq", "equals": "eq", "is": "eq", "is not": "ne", "isn't": "ne",
+       "大于等于": "ge", "小于等于": "le", "不低于": "ge", "不少于": "ge", "不超过": "le", "不高于": "le", "大于": "gt",
+       "小于": "lt", "高于": "gt", "低于": "lt", "超过": "gt", "多于": "gt", "少于": "lt", "不足": "lt", "达到": "ge",
+       "等于": "eq", "不等于": "ne", "不是": "ne", "为": "eq", "是": "eq"}
+FIELD_NAMES = {"score": "score", "rating": "rating", "评分": "score", "分数": "score", "得分": "score", "分": "score",
+               "total": "total", "amount": "amount", "order total": "total", "金额": "amount", "总额": "amount", "总价": "amount",
+               "订单金额": "amount", "价格": "price", "price": "price", "status": "status", "状态": "status", "库存": "stock",
+               "stock": "stock", "inventory": "stock", "priority": "priority", "优先级": "priority", "sentiment": "sentiment",
+               "情感": "sentiment", "情绪": "sentiment", "数量": "count", "count": "count", "number": "count", "quantity": "quantity",
+               "星级": "rating", "stars": "rating", "star rating": "rating", "budget": "budget", "预算": "budget",
+               "temperature": "temperature", "温度": "temperature", "age": "age", "年龄": "age", "size": "size",
+               "confidence": "confidence", "置信度": "confidence", "deal value": "amount", "value": "value", "revenue": "revenue",
+               "营收": "revenue", "销售额": "revenue", "销量": "sales", "点赞": "likes", "likes": "likes", "views": "views",
+               "阅读量": "views", "days": "days", "天数": "days", "risk": "risk", "风险": "risk", "urgency": "urgency",
+               "紧急程度": "urgency", "category": "category", "类型": "category", "type": "category", "类别": "category"}
+
+# ---------------------------------------------------------------- AI tasks (first match wins, in this order)
+
+AI_TASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((task, ascii_re(p)) for task, p in (
+    ("agent", r"\bagents?\b|智能体|\bthat can (?:use|call|search|look up)\b|\bwith tools\b|能(?:够)?(?:调用|使用)(?:工具|.{0,6}工具)|会用工具"),
+    ("translate", r"\btranslat\w*|翻译|译成|译为|翻成"),
+    ("classify", r"\bwhether (?:it|this|the \w+) (?:is|was|sounds|looks) [\w ,-]+ or \w+|\bclassif\w*|\bcategori[sz]\w*|\btriage\w*|\bsentiment\b|\bdetect (?:the )?(?:intent|language|topic)|\btag (?:it|them|each)\b|"
+                 r"\blabel (?:it|them|each)\b|\broute (?:it|them|each|the|by|based)\b|\bsort (?:it|them) into\b|分类|归类|判断.{0,6}(?:类型|类别|意图|情感)|"
+                 r"情感分析|识别.{0,4}(?:意图|类型|情感)|打标签|分拣|分流"),
+    ("score", r"\bscor\w*|\brate (?:it|them|each|the|how)\b|\bgrade\b|\bevaluate\b|\bassess\w*|\bqualif\w*|\brank\b|打分|评分|评估|打个分|评级"),
+    ("extract", r"\bextract\w*|\bparse\w*|\bpull out\b|\bpull (?:the )?[\w ,]{3,60}? out of\b|\bocr\b|提取|抽取|解析|识别出"),
+    ("summarize", r"\bsummar\w*|\bdigest\b|\bbrief(?:ing)?\b|\btl;?dr\b|\brecap\b|\bcondense\b|\bkey points\b|总结|摘要|概括|简报|汇总成|提炼|归纳|日报|周报"),
+    ("analyze", r"\banaly[sz]\w*|\binsights?\b|\btrends?\b|\bkpi\b|分析|洞察|趋势"),
+    ("answer", r"\banswer\w*|\brespond to (?:the )?(?:question|customer|user)|\breply to (?:the )?(?:question|customer|user|email)|回答|答复|解答|回复(?:用户|客户)"),
+    ("generate", r"\bwrite\b|\bdraft\w*|\bgenerat\w*|\bcompose\b|\bcreate (?:a |an )?(?:post|reply|response|caption|summary|report|email|description|"
+                 r"article|blog|tweet|outline|newsletter|copy|message)|\bturn (?:it|them) into\b|\breport\b|生成|撰写|写(?:一|成|个|篇|份|封)|起草|创作|改写|润色|报告"),
+))
+AI_HINT = ascii_re(r"\b(?:ai|llm|gpt|chatgpt|model|openai|claude)\b|大模型|人工智能|\bai\b")
+
+# ---------------------------------------------------------------- deliveries, waits, loops
+
+DELIVER = ascii_re(r"\b(?:send|sends|sent|post|posts|notify|notifies|alert|message|ping|email|e-mail|mail|forward|share|publish|"
+                   r"save|store|append|add|log|record|insert|upsert|update|sync|push|write|create|open|file|upload|put|escalate|text|dm)\b"
+                   r"|发送|发到|发给|发至|发布|推送|通知|提醒|保存|存到|存入|存储|写入|写到|追加|记录|同步|上传|创建|新建|提交|转发|转给|告警|报警|发")
+DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd (?:it |them |a |as a |each |the )?(?:new )?(?:row|line|record|entry)|\blog\b|\brecord\b|"
+                                  r"\binsert\b|追加|新增一行|添加一行|记录|插入")),
+              ("create", ascii_re(r"\bcreate\w*|\bopen (?:a|an)\b|\bfile (?:a|an)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|创建|新建|开一个|建一个")),
+              ("update", ascii_re(r"\bupdate\w*|更新|修改")),
+              ("upsert", ascii_re(r"\bsave\w*|\bstore\w*|\bsync\w*|\bwrite\b.{0,40}?\b(?:to|into)\b|\bupsert|保存|存到|存入|写入|同步|存储|入库")),
+              ("post", ascii_re(r"\bpost\w*|\bpublish\w*|\bshare\b|发布|发帖|发表")))
+STORAGE_WORDS = ascii_re(r"\b(?:sheet|spreadsheet|table|database|db|airtable|notion|crm|record|row|log)\b|表格|数据库|多维表格|数据表|记录")
+WAIT = ascii_re(r"\bwait(?:s|ing)?\s+(?:for\s+)?(?P<n>\d+|a|an|one|two|three|four|five|six|seven|ten|twenty|thirty)\s+(?P<unit>minute|hour|day|week|month)s?"
+                r"|\b(?:after|in)\s+(?P<n2>\d+|a|an|one|two|three|four|five|six|seven|ten)\s+(?P<unit2>minute|hour|day|week)s?\b(?:\s+(?:later|of no|without))?"
+                r"|(?:等待?|过|隔)\s*(?P<n3>\d+|[一二两三四五六七八九十]+|半)\s*(?P<unit3>分钟|小时|天|周|个月|星期)")
+APPROVAL = ascii_re(r"\bapprov\w*|\bsign(?:s|ed)? off\b|\bhuman review|\bmanual review|\breview(?:s|ed)? (?:and approve|it before|before)|"
+                    r"审批|审核通过|批准|人工审核|人工确认|确认后|审核后|同意后")
+LOOP = ascii_re(r"\bfor (?:each|every)\b|\b(?:go|goes|going) through (?:each|every)\b|\bloop (?:over|through)\b|\biterate\b|遍历|\beach (?:of (?:them|the)|one|row|item|record|lead|order|email|ticket|issue|file|entry|article|story|"
+                r"review|comment|product|customer|candidate|applicant|message|post|link|url|contact|line)\b|\bone by one\b|\bindividually\b|"
+                r"\bper (?:row|item|record|lead|order)\b|逐条|逐个|逐一|每一条|每一个|每条|每个|每一行|每行|每封|每篇|每份|依次|挨个|批量")
+BATCH = ascii_re(r"\bin batches of\s+(?P<n>\d+)|\bbatch(?:es)? of\s+(?P<n2>\d+)|\b(?P<n3>\d+)\s+at a time\b|每\s*(?P<n4>\d+)\s*(?:条|个|行|封|份)?\s*一批|每批\s*(?P<n5>\d+)|分批.{0,4}?(?P<n6>\d+)")
+AGGREGATE = ascii_re(r"\b(?:all|together|overall|combined|digest|report|roundup|weekly|daily|summary of (?:all|the)|one message)\b|汇总|总结|简报|日报|周报|整体|合并|一起")
+PARALLEL = ascii_re(r"\bin parallel\b|\bat the same time\b|\bsimultaneously\b|\bconcurrently\b|并行|同时")
+WEB_SEARCH = ascii_re(r"\bsearch(?:es|ing)? (?:the )?(?:web|internet|online|google)\b|\bweb search\b|\bgoogle (?:for|it)\b|\blook (?:it |them )?up online\b|"
+                      r"\bsearch for\b|联网搜索|网上搜索|搜索引擎|上网搜|搜索(?:网络|互联网|相关)")
+KNOWLEDGE = ascii_re(r"\bknowledge ?base\b|\bour (?:docs|documentation|handbook|wiki|faq|manuals?|policies|help center)\b|\bdocuments?\b|\bpdfs?\b|"
+                     r"\brag\b|知识库|文档|手册|资料库|规章制度|产品资料")
+FETCH = ascii_re(r"\b(?:fetch|pull|get|grab|read|scrape|crawl|collect|gather|download|monitor|watch|check|look up|query|load|import|list|"
+                 r"go through|export|find|search|track|retrieve|take)\b|"
+                 r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|读|拉")
+RESPOND = ascii_re(r"\b(?:respond|reply|return)\s+(?:to (?:the )?(?:caller|webhook|request)|with)\b|返回给|响应")
+SEND = ascii_re(r"\b(?:send|post|notify|alert|message|ping|email|e-mail|dm|text|forward|publish|share|push)\b|发送|发到|发给|发至|推送|通知|提醒|转发|告警|发布|同步到|写入|保存到|存到|存入")
+NEGATED = ascii_re(r"\b(?:don't|do not|dont|never|without|no need to)\s+(?:\w+\s+)?(?:send|post|email|publish|notify)\b|不要(?:发|发送|推送|通知|发布)|不用(?:发|发送)|别发")
+URL_INPUT = ascii_re(r"\b(?:a|the|this|that|any|given|pasted)\s+(?:url|link|web ?page|article link|page)\b|\burl\b|链接|网址|网页")
+NEWS = ascii_re(r"\bnews\b|\bheadlines?\b|\bstories\b|新闻|资讯|热点|热榜|热搜")

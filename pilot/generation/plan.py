@@ -1,0 +1,182 @@
+"""The generation plan (``WorkflowPlan``): what the request asks the workflow to do, as data.
+
+Both planners (offline rules, LLM through instructor) produce a plan; one pure compiler
+(:mod:`pilot.generation.compiler`) turns any valid plan into a graph. A plan is a trigger plus a
+list of steps; a step is a tagged union on ``kind``. Branches, parallel groups and loops hold
+their **own** step lists, so "billing → finance queue, bugs → Jira" keeps each action on its
+branch. Every step records ``quote``: the words of the request it came from. JSON shape::
+
+    {"title": "Route support tickets", "language": "en",
+     "trigger": {"kind": "webhook", "method": "POST"},
+     "inputs": [{"name": "ticket", "type": "string"}],
+     "steps": [
+       {"kind": "ai", "id": "classify", "task": "classify", "categories": ["billing", "bug"],
+        "quote": "route it by product area"},
+       {"kind": "branch", "id": "route", "on": "classify", "field": "category",
+        "cases": [{"label": "billing", "steps": [{"kind": "deliver", "id": "finance", ...}]},
+                  {"label": "bug", "steps": [{"kind": "deliver", "id": "jira", "service": "jira", ...}]}],
+        "otherwise": [{"kind": "deliver", "id": "inbox", "service": "email", ...}]}]}
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+import msgspec
+from msgspec import Meta, Struct, field
+
+from pilot.workflows.model import FieldType, Trigger
+
+StepId = Annotated[str, Meta(pattern=r"^[a-z_][a-z0-9_]{0,40}$")]
+AiTask = Literal["classify", "extract", "score", "summarize", "translate", "generate", "answer", "agent", "analyze"]
+SourceFrom = Literal["service", "url", "web_search", "knowledge", "file", "input"]
+DeliverOp = Literal["send", "post", "append", "update", "create", "upsert"]
+CompareOp = Literal["gt", "ge", "lt", "le", "eq", "ne", "contains", "truthy"]
+OP_SYMBOLS: dict[str, str] = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "==", "ne": "!="}
+
+
+class PlanField(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A named, typed value: a run input, or a field of an AI step's structured output."""
+
+    name: Annotated[str, Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+    type: FieldType = "string"
+    description: str = ""
+    enum: list[str] = []
+
+
+class Comparison(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``<subject>.<field> <op> <value>``; ``subject`` is an upstream step id or ``inputs``."""
+
+    subject: str
+    field: str
+    op: CompareOp
+    value: str | float | bool | None = None
+
+
+class _Step(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag_field="kind"):
+    id: StepId
+    quote: str = ""  # the words of the request this step came from
+
+
+class SourceStep(_Step, tag="source", kw_only=True):
+    """Reads data: a named service's operation, a URL / feed, web search, a knowledge base, a file."""
+
+    from_: SourceFrom = field(default="service", name="from")
+    service: str | None = None
+    operation: str = "list"
+    params: dict[str, str] = {}
+    url: str | None = None
+    query: str | None = None
+
+
+class AiStep(_Step, tag="ai", kw_only=True):
+    """An LLM step. ``fields`` is its structured output (later steps and conditions use them)."""
+
+    task: AiTask
+    instruction: str = ""
+    categories: list[str] = []
+    fields: list[PlanField] = []
+    language: str | None = None
+    tools: list[str] = []
+
+
+class TransformStep(_Step, tag="transform", kw_only=True):
+    """Reshapes data without an LLM: ``fields`` maps a name to a jinja2 expression."""
+
+    mode: Literal["set", "map", "filter", "aggregate"] = "set"
+    fields: dict[str, str] = {}
+
+
+class WaitStep(_Step, tag="wait", kw_only=True):
+    """Pauses: for ``duration_s``, until ``until``, or until a person approves (``approval``)."""
+
+    duration_s: float | None = None
+    until: str | None = None
+    approval: str | None = None
+    approver: str | None = None
+
+
+class DeliverStep(_Step, tag="deliver", kw_only=True):
+    """A side effect: send / post / append / update / create / upsert to a service's target."""
+
+    service: str
+    operation: DeliverOp = "send"
+    target: str | None = None
+    content: str | None = None  # the step whose output is delivered (default: the latest one)
+
+
+class RespondStep(_Step, tag="respond", kw_only=True):
+    """The answer a webhook caller gets (the output node)."""
+
+    content: str | None = None
+
+
+class Case(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One branch: taken when ``when`` holds (default: the tested field equals ``label``)."""
+
+    label: str
+    when: Comparison | None = None
+    steps: list[Step] = []
+
+
+class BranchStep(_Step, tag="branch", kw_only=True):
+    """If / else if / else, or an N-way switch on ``on``.``field``. ``otherwise`` is the else
+    branch's own steps; ``None`` means the else branch simply goes on."""
+
+    on: str = "inputs"
+    field: str = "category"
+    cases: list[Case]
+    otherwise: list[Step] | None = None
+
+
+class ParallelStep(_Step, tag="parallel", kw_only=True):
+    """Branches that run side by side, then a merge (``merge`` = how, e.g. "combine")."""
+
+    branches: list[list[Step]]
+    merge: str = "combine"
+
+
+class LoopStep(_Step, tag="loop", kw_only=True):
+    """Runs ``steps`` per item (or per batch of ``batch_size`` items) of ``over``'s output."""
+
+    over: str = "inputs"
+    batch_size: Annotated[int, Meta(ge=1, le=10_000)] | None = None
+    steps: list[Step] = []
+
+
+Step = Union[SourceStep, AiStep, TransformStep, WaitStep, DeliverStep, RespondStep, BranchStep, ParallelStep, LoopStep]
+STEP_KINDS: tuple[str, ...] = tuple(c.__struct_config__.tag for c in Step.__args__)  # type: ignore[attr-defined]
+
+
+class WorkflowPlan(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The whole request as a plan (see the module docstring)."""
+
+    title: str = ""
+    language: Literal["en", "zh"] = "en"
+    trigger: Trigger
+    inputs: list[PlanField] = []
+    steps: list[Step] = []
+
+
+plan_decoder = msgspec.json.Decoder(WorkflowPlan)
+plan_encoder = msgspec.json.Encoder()
+
+
+def walk(steps: list[Step]):
+    """Every step, depth first, nested ones included."""
+    for step in steps:
+        yield step
+        if isinstance(step, BranchStep):
+            for case in step.cases:
+                yield from walk(case.steps)
+            yield from walk(step.otherwise or [])
+        elif isinstance(step, ParallelStep):
+            for branch in step.branches:
+                yield from walk(branch)
+        elif isinstance(step, LoopStep):
+            yield from walk(step.steps)
+
+
+def plan_from_builtins(data: object) -> WorkflowPlan:
+    """Decode a plan from parsed JSON (raises ``msgspec.ValidationError`` naming the field)."""
+    return msgspec.convert(data, WorkflowPlan, strict=False)

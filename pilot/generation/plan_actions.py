@@ -1,0 +1,153 @@
+"""One clause → its actions: sources, a wait, an AI step, deliveries (offline planner, pure).
+
+Services come from the integration registry with the role the governing verb gives them
+(:func:`pilot.generation.entities.find_integrations`): "post it to Slack" is a delivery,
+"pull our Stripe revenue" a source, "translate the email" neither (it is the subject).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pilot.generation import entities as ent
+from pilot.generation import phrases as ph
+from pilot.generation.plan import AiStep, DeliverStep, SourceStep, Step, WaitStep
+
+if TYPE_CHECKING:
+    from pilot.generation.offline_planner import _State
+
+_CHANNEL = re.compile(r"#[\w-]+")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_WHO_EN = ent.ascii_re(r"\b(?:email|e-mail|mail|notify|alert|message|ping|text|send (?:it |them |this |that |an? [\w ]{1,20}? )?to|"
+                       r"forward (?:it |them )?to|cc)\s+(?:the |our |my |a |an |their )?(?P<who>[a-z][a-z ]{1,30}?)"
+                       r"(?=\s+(?:with|about|that|saying|on|via|by|in|if|and|when|including|so|to)\b|[,.;]|$)")
+_WHO_ZH = re.compile(r"(?:发(?:邮件|消息|短信)?给|通知|告知|提醒|发送给|转给|抄送)(?P<who>[\u4e00-\u9fff]{1,8}?)(?=[,，。；;]|$|并|和|，|的邮箱)")
+_CATEGORIES = ent.ascii_re(r"\b(?:into|as|as either|between)\s+(?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:and|or)\s+[\w -]+)")
+_CATEGORIES_ZH = re.compile(r"(?:分为|分成|归为|分类为|判断是)(?P<list>[\u4e00-\u9fff\w]+(?:[、,/和或][\u4e00-\u9fff\w]+)+)")
+_NOT_DEST = {"webhook"}
+
+
+@dataclass
+class Actions:
+    sources: list[SourceStep] = field(default_factory=list)
+    wait: WaitStep | None = None
+    ai: AiStep | None = None
+    deliveries: list[DeliverStep] = field(default_factory=list)
+
+    def steps(self) -> list[Step]:
+        out: list[Step] = [*self.sources]
+        if self.wait is not None:
+            out.append(self.wait)
+        if self.ai is not None:
+            out.append(self.ai)
+        out.extend(self.deliveries)
+        return out
+
+
+def parse_actions(clause: str, state: _State, *, default_service: str | None = None) -> Actions:
+    """The actions one clause asks for, in reading order."""
+    from pilot.generation.offline_planner import wait_seconds
+
+    acts = Actions()
+    found, dests, srcs = ent.find_integrations(clause)
+    fetch = bool(ph.FETCH.search(clause))
+    if default_service is not None or (ph.SEND.search(clause) and not fetch and not ph.NEGATED.search(clause)):
+        # a switch case's action ("bug reports → Jira") or a clause that only delivers ("post it in #sales on Slack")
+        dests, srcs = [*dests, *(s for s in srcs if s not in dests)], []
+    if ph.NEGATED.search(clause):
+        dests = []
+    quote = clause[:200]
+    # waits and approvals
+    w = ph.WAIT.search(clause)
+    if w and wait_seconds(w):
+        acts.wait = WaitStep(id=state.uid("wait"), duration_s=wait_seconds(w), quote=quote)
+    elif ph.APPROVAL.search(clause):
+        who = re.search(r"\b(?:the |a |an |our )?(?P<who>[a-z]+(?: [a-z]+)?) (?:approves?|signs? off)", clause)
+        acts.wait = WaitStep(id=state.uid("approval"), approval=quote, approver=who.group("who") if who else None, quote=quote)
+    # sources
+    for sid in srcs:
+        if sid in state.trigger_clause_services():
+            continue
+        if fetch or ent.BY_ID[sid].kind != "messaging":
+            acts.sources.append(SourceStep(id=state.uid(f"fetch_{sid}"), service=sid, quote=quote))
+    urls = [u for u in ent.find_urls(state.raw) if u.lower() in clause and not any(b in u for b in ("hook", "robot/send"))]
+    for url in urls:
+        acts.sources.append(SourceStep(id=state.uid("fetch_page"), from_="url", url=url, quote=quote))
+    if not urls and fetch and ph.URL_INPUT.search(clause) and not srcs:
+        acts.sources.append(SourceStep(id=state.uid("fetch_page"), from_="url", url="{{ inputs.url }}", quote=quote))
+    if ph.WEB_SEARCH.search(clause):
+        acts.sources.append(SourceStep(id=state.uid("web_search"), from_="web_search", quote=quote))
+    if ph.KNOWLEDGE.search(clause) and not any(s.from_ == "knowledge" for s in acts.sources) and _reads_docs(clause):
+        acts.sources.append(SourceStep(id=state.uid("search_docs"), from_="knowledge", quote=quote))
+    # the AI step
+    hits = [(m.start(), rank, task) for rank, (task, rx) in enumerate(ph.AI_TASKS) if (m := rx.search(clause))]
+    if hits:
+        # agent / translate / classify name the whole job; otherwise the first verb of the clause wins
+        task = min(hits, key=lambda h: (h[1] > 2, h[0], h[1]))[2]
+        acts.ai = _ai_step(task, clause, state, found)
+    # deliveries
+    deliver_verb = bool(ph.DELIVER.search(clause))
+    for sid in dests:
+        if sid in _NOT_DEST and not deliver_verb:
+            continue
+        acts.deliveries.append(_deliver(sid, clause, state))
+    if not acts.deliveries and default_service and not acts.sources:
+        target = re.sub(r"^(?:to|into|the|our|a|an)\s+", "", default_service.strip()).strip()
+        integ = ent.find_integrations(target)[0]
+        sid = integ[0] if integ else _service_phrase(target)
+        if sid:
+            acts.deliveries.append(_deliver(sid, clause, state, target=None if integ else target))
+    elif not acts.deliveries and deliver_verb and _emails_someone(clause) and not ph.NEGATED.search(clause):
+        acts.deliveries.append(_deliver("email", clause, state))
+    if acts.ai is not None and acts.ai.task == "agent":
+        acts.ai = AiStep(id=acts.ai.id, task="agent", instruction=acts.ai.instruction, quote=acts.ai.quote,
+                         tools=[*(s.service or s.from_ for s in acts.sources)])
+        acts.sources = []  # an agent's sources are its tools, not fixed steps before it
+    return acts
+
+
+def _reads_docs(clause: str) -> bool:
+    return bool(re.search(r"\b(?:from|using|based on|in|search|according to|with)\b[\w ]{0,20}(?:docs|documentation|knowledge|handbook|wiki|faq|manual|polic)"
+                          r"|根据|基于|检索|查询|从.{0,6}(?:知识库|文档)|知识库", clause))
+
+
+def _emails_someone(clause: str) -> bool:
+    return bool(re.search(r"\b(?:e-?mail|mail)\b|邮件|邮箱", clause))
+
+
+def _service_phrase(text: str) -> str | None:
+    words = re.findall(r"[\w\u4e00-\u9fff]+", text)
+    return " ".join(words[:4]) if words else None
+
+
+def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
+    categories: list[str] = []
+    m = _CATEGORIES.search(clause) or _CATEGORIES_ZH.search(clause)
+    if task == "classify" and m:
+        categories = [c.strip() for c in re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+|[、,/和或]", m.group("list")) if c.strip()][:8]
+    if task == "classify" and not categories and re.search(r"sentiment|情感|情绪", clause):
+        categories = ["positive", "neutral", "negative"] if state.lang == "en" else ["正面", "中性", "负面"]
+    langs = ent.find_languages(clause)
+    language = next((n for code, n in _LANG_NAMES.items() if langs and code == langs[0]), None)
+    return AiStep(id=state.uid(task), task=task, categories=categories, language=language,  # type: ignore[arg-type]
+                  instruction=clause[:500], quote=clause[:200], tools=[s for s in found if task == "agent"])
+
+
+_LANG_NAMES = {"en": "English", "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "fr": "French", "de": "German",
+               "es": "Spanish", "pt": "Portuguese", "it": "Italian", "ru": "Russian"}
+
+
+def _deliver(sid: str, clause: str, state: _State, target: str | None = None) -> DeliverStep:
+    op = next((name for name, rx in ph.DELIVER_OP if rx.search(clause)), "send")
+    if op == "upsert" and not ph.STORAGE_WORDS.search(clause) and (ent.BY_ID.get(sid) and ent.BY_ID[sid].kind == "messaging"):
+        op = "send"
+    if target is None:
+        channel = _CHANNEL.search(clause)
+        address = _EMAIL.search(clause)
+        who = (_WHO_ZH if state.lang == "zh" else _WHO_EN).search(clause)
+        target = channel.group(0) if channel else address.group(0) if address else (who.group("who").strip() if who else None)
+        if target and ent.find_integrations(target)[0]:
+            target = None  # "send it to Slack": the service, not a recipient
+    return DeliverStep(id=state.uid(f"deliver_{sid}"), service=sid, operation=op, target=target, quote=clause[:200])  # type: ignore[arg-type]

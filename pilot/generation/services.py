@@ -1,0 +1,219 @@
+"""Node shapes per service: what a source reads from and how a delivery reaches its target.
+
+Native connectors (``slack``, ``email``, the ``feishu``/``dingtalk``/``wecom`` group bots, the
+generic ``webhook``) become ``tool`` nodes. Any other named service becomes an ``api`` node
+that names the service and operation, posts to the service's well-known endpoint, or to an
+endpoint asked for as a run input when it has none — never a mislabelled generic webhook.
+Titles and prompts are in the request's language.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from pilot.generation import entities as ent
+from pilot.generation.plan import AiStep, BranchStep, DeliverStep, SourceStep
+
+if TYPE_CHECKING:
+    from pilot.generation.compile_steps import Builder
+
+BOT_TOOLS = ("feishu", "dingtalk", "wecom")
+EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+SEARCH_URL = "https://html.duckduckgo.com/html/?q={{ %s | urlencode }}"
+
+TASK_TITLES = {
+    "classify": ("分类", "Classify"), "extract": ("提取信息", "Extract the details"), "score": ("打分", "Score"),
+    "summarize": ("总结", "Summarise"), "translate": ("翻译", "Translate"), "generate": ("生成内容", "Write"),
+    "answer": ("回答", "Answer"), "agent": ("智能体", "Agent"), "analyze": ("分析", "Analyse"),
+}
+TASK_SYSTEM = {
+    "classify": ("你是一个精确的分类器。只从给定类别中选择一个。", "You are a precise classifier. Pick exactly one of the given categories."),
+    "extract": ("你从文本中提取结构化信息。", "You extract structured information from text."),
+    "score": ("你按 0-10 分打分并给出简短理由。", "You score on a 0-10 scale and give a short reason."),
+    "summarize": ("你写简洁、准确的摘要。", "You write concise, accurate summaries."),
+    "translate": ("你是专业翻译。", "You are a professional translator."),
+    "generate": ("你是一位优秀的写作者。", "You are a skilled writer."),
+    "answer": ("你根据给定资料如实回答。", "You answer truthfully from the material given."),
+    "agent": ("你是一个会使用工具的智能体。", "You are an agent that uses tools to finish the task."),
+    "analyze": ("你是一位数据分析师。", "You are a data analyst."),
+}
+
+
+def lookup(name: str | None) -> ent.Integration | None:
+    """The registry entry for an id, display name or alias (``None`` when unknown)."""
+    if not name:
+        return None
+    find = getattr(ent, "lookup_service", None)
+    if find is not None:
+        return find(name)
+    key = re.sub(r"[\s_\-]", "", name.lower())
+    for integ in ent.INTEGRATIONS:
+        names = (integ.id, integ.name, *integ.en, *integ.zh)
+        if any(re.sub(r"[\s_\-]", "", n.lower()) == key for n in names):
+            return integ
+    return None
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:40] or "service"
+
+
+def service_id(name: str) -> str:
+    integ = lookup(name)
+    return integ.id if integ else _slug(name)
+
+
+def display(name: str) -> str:
+    integ = lookup(name)
+    return integ.name if integ else name
+
+
+# ---------------------------------------------------------------- sources
+
+
+def source_node(b: Builder, s: SourceStep) -> dict[str, Any]:
+    """An ``api`` node that reads from the step's service, URL, feed or web search."""
+    if s.from_ == "web_search":
+        query = s.query and json.dumps(s.query, ensure_ascii=False) or (b.data() or [b.input_field("query")])[0]
+        return {"id": b.uid(s.id), "type": "api", "title": b._t("联网搜索", "Search the web"),
+                "config": {"url": SEARCH_URL % query, "method": "GET", "service": "web_search", "operation": "search"}}
+    sid = service_id(s.service) if s.service else "web"
+    integ = lookup(s.service)
+    url = s.url or (integ and (getattr(integ, "feed_url", "") or integ.api_url)) or ""
+    if not url:
+        field = b.input_field(f"{sid}_api_url", description=b._t(f"{display(sid)} 的读取接口地址",
+                                                                 f"{display(sid)} endpoint to read from"))
+        url = "{{ " + field + " }}"
+    for name in re.findall(r"\{\{\s*inputs\.(\w+)\s*\}\}", url):
+        b.input_field(name, description=f"{display(sid)}: {name.replace('_', ' ')}")
+    query = {k: v for k, v in s.params.items()}
+    name = display(s.service) if s.service else url.split("/")[2] if "//" in url else url
+    return {"id": b.uid(s.id), "type": "api", "title": b._t(f"获取 {name}", f"Fetch {name}"),
+            "config": {"url": url, "method": "GET", "headers": {"Accept": "application/json, application/xml, text/*"},
+                       "query": query, "service": sid, "operation": s.operation or "list"}}
+
+
+# ---------------------------------------------------------------- AI steps
+
+
+def ai_title(b: Builder, s: AiStep) -> str:
+    zh, en = TASK_TITLES[s.task]
+    if s.task == "translate" and s.language:
+        return b._t(f"翻译成{s.language}", f"Translate into {s.language}")
+    if s.task == "classify" and s.categories:
+        return b._t("分类：", "Classify: ") + " / ".join(s.categories[:5])
+    return b._t(zh, en)
+
+
+def ai_system(b: Builder, s: AiStep) -> str:
+    zh, en = TASK_SYSTEM[s.task]
+    if s.task == "agent" and s.tools:
+        tools = ", ".join(display(t) for t in s.tools)
+        return b._t(f"{zh}可用工具：{tools}。", f"{en} Tools you may use: {tools}.")
+    return b._t(zh, en)
+
+
+def ai_prompt(b: Builder, s: AiStep, inputs: list[str]) -> str:
+    """The instruction (the request's own words), the categories, then the data it works on."""
+    lines = [_safe(s.instruction or s.quote) or b._t("处理以下内容。", "Process the following.")]
+    if s.task == "classify" and s.categories:
+        lines.append(b._t("类别：", "Categories: ") + ", ".join(s.categories))
+    if s.task == "translate" and s.language:
+        lines.append(b._t(f"目标语言：{s.language}", f"Target language: {s.language}"))
+    label = b._t("内容", "Input")
+    for ref in inputs:
+        lines.append(f"\n{label}:\n{{{{ {ref} }}}}")
+    return "\n".join(lines)
+
+
+def _safe(text: str) -> str:
+    """Request words inside a jinja2 prompt: template delimiters are neutralised."""
+    return re.sub(r"\{[{%#]|[}%#]\}", lambda m: m.group(0)[0] + " " + m.group(0)[1], text).strip()
+
+
+def branch_title(b: Builder, s: BranchStep) -> str:
+    if len(s.cases) == 1:
+        return b._t("判断条件", "Check the condition")
+    labels = " / ".join(c.label for c in s.cases[:5])
+    return b._t(f"按{s.field}分支：{labels}", f"Route by {s.field}: {labels}")
+
+
+# ---------------------------------------------------------------- deliveries
+
+
+def delivery_node(b: Builder, s: DeliverStep, content: list[str]) -> dict[str, Any]:
+    """A tool node for native connectors, otherwise an api node naming service and operation."""
+    integ = lookup(s.service)
+    sid = integ.id if integ else _slug(s.service)
+    name = integ.name if integ else s.service
+    text = text_of(content) or b._t("工作流已完成", "The workflow finished")
+    tool = integ.tool if integ else "webhook"
+    verb = {"append": ("追加到", "Append to"), "update": ("更新", "Update"), "create": ("在 %s 创建", "Create in"),
+            "upsert": ("写入", "Upsert into")}.get(s.operation, ("发送到", "Send to"))
+    title = (verb[0] % name if "%s" in verb[0] else verb[0] + " " + name) if b.zh else f"{verb[1]} {name}"
+    if s.target:
+        title += f" ({s.target[:40]})"
+    nid = b.uid(f"{s.operation}_{sid}" if s.operation not in ("send", "post") else f"send_{sid}")
+    if tool == "slack":
+        args: dict[str, Any] = {"text": text}
+        if s.target and s.target.startswith("#"):
+            args["channel"] = s.target
+        return {"id": nid, "type": "tool", "title": title, "config": {"tool": "slack", "arguments": args}}
+    if tool == "email":
+        return {"id": nid, "type": "tool", "title": title, "config": {"tool": "email", "arguments": {
+            "to": _recipient(b, s.target), "subject": "πlot: " + b._t("工作流结果", "workflow result"), "body": text}}}
+    if tool in BOT_TOOLS:
+        url = "{{ " + b.input_field(f"{sid}_webhook_url", description=b._t(f"{name} 群机器人的 Webhook 地址",
+                                                                              f"{name} group bot webhook URL")) + " }}"
+        return {"id": nid, "type": "tool", "title": title, "config": {"tool": tool, "arguments": {"webhook_url": url, "text": text}}}
+    if sid == "webhook" or tool != "webhook" and not integ:
+        url = "{{ " + b.input_field("webhook_url", description=b._t("接收结果的 Webhook 地址", "webhook URL to send to")) + " }}"
+        return {"id": nid, "type": "tool", "title": title,
+                "config": {"tool": "webhook", "arguments": {"url": url, "payload": {"text": text}}}}
+    url = getattr(integ, "write_url", "") if integ else ""
+    if not url:
+        url = "{{ " + b.input_field(f"{sid}_url", description=b._t(f"{name} 的写入接口地址", f"{name} endpoint to {s.operation} to")) + " }}"
+    for field in re.findall(r"\{\{\s*inputs\.(\w+)\s*\}\}", url):
+        b.input_field(field, description=f"{name}: {field.replace('_', ' ')}")
+    joined = " ~ '\\n\\n' ~ ".join(f"({r})" for r in content) or json.dumps(text)
+    body = '{"text": {{ ' + joined + ' | tojson }}' + (f', "target": {json.dumps(s.target, ensure_ascii=False)}' if s.target else "") + " }"
+    return {"id": nid, "type": "api", "title": title,
+            "config": {"url": url, "method": "PUT" if s.operation == "update" else "POST",
+                       "headers": {"Content-Type": "application/json"}, "service": sid, "operation": s.operation,
+                       "body": body}}
+
+
+def text_of(refs: list[str]) -> str:
+    """The delivered text: one value as is, several each under a short label (a string that is
+    one ``{{ … }}`` would be read as a single expression)."""
+    if len(refs) == 1:
+        return "{{ " + refs[0] + " }}"
+    return "\n\n".join(f"{_label(r)}:\n{{{{ {r} }}}}" for r in refs)
+
+
+def _label(ref: str) -> str:
+    parts = [p for p in ref.split(".") if p not in ("nodes", "output", "body", "inputs")]
+    return (parts[0] if parts else "result").replace("_", " ")
+
+
+def _recipient(b: Builder, target: str | None) -> str:
+    """An address the request gives, else a run input named after who receives it."""
+    if target and EMAIL_RE.fullmatch(target.strip()):
+        return target.strip()
+    who = _slug(target or "")
+    who = re.sub(r"^(the|our|my|a|an)_", "", who) if who != "service" else ""
+    name = f"{who}_email" if who and len(who) <= 30 else "email_to"
+    return "{{ " + b.input_field(name, description=b._t(f"收件人（{target}）" if target else "收件人",
+                                                        f"recipient ({target})" if target else "recipient")) + " }}"
+
+
+def trigger_title(b: Builder, trigger: dict[str, Any]) -> str:
+    kind = trigger["kind"]
+    if kind == "schedule":
+        return b._t("定时触发 ", "Schedule ") + trigger["cron"]
+    if kind == "app_event":
+        return f"{display(trigger['service'])}: {trigger['event']}"
+    return {"manual": b._t("开始", "Start"), "webhook": b._t("Webhook 触发", "Webhook"), "chat": b._t("聊天消息", "Chat message"),
+            "form": b._t("表单提交", "Form submitted")}[kind]
