@@ -8,15 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
+from pilot.generation.analyzer import PromptAnalyzer
 from pilot.generation.blueprint import WorkflowBlueprint
 from pilot.generation.compiler import build_graph
 from pilot.generation.generator import WorkflowGenerator
 from pilot.generation.offline_analyzer import OfflineAnalyzer
-from pilot.generation.pipeline import plan_offline
 from pilot.generation.recommend import Recommendation, recommendations
-from pilot.generation.service import GenerationService
 from pilot.workflows.model import WorkflowGraph
 
 
@@ -29,14 +26,16 @@ def _catalog(catalog: Any | None) -> Any:
 
 
 async def analyze(prompt: str, *, catalog: Any | None = None, settings: Any | None = None) -> WorkflowBlueprint:
-    """Analyse a request like ``POST /api/workflows/generate`` does: template candidates plus the
-    request's plan (the LLM planner when a key is configured, falling back offline by itself)."""
-    return await GenerationService(_catalog(catalog), settings).analyze(prompt)
+    """Analyse a request with the template analyzer (LLM when configured, else offline).
+
+    The chat still builds from templates: its refinement rules and eval are written against
+    template graphs; moving chat creation onto plans (``GenerationService.analyze``) is the
+    next step of issue 9."""
+    return await PromptAnalyzer(_catalog(catalog), settings.llm if settings is not None else None).analyze(prompt)
 
 
 def analyze_offline(prompt: str, catalog: Any | None = None) -> WorkflowBlueprint:
-    blueprint = OfflineAnalyzer(_catalog(catalog)).analyze(prompt)
-    return msgspec.structs.replace(blueprint, plan=plan_offline(prompt))
+    return OfflineAnalyzer(_catalog(catalog)).analyze(prompt)
 
 
 def generate(blueprint: WorkflowBlueprint, prompt: str, catalog: Any | None = None) -> WorkflowGraph:

@@ -213,10 +213,13 @@ class Builder:
         lhs = f"{base}.{c.field}" if c.field else base
         if c.op == "truthy":
             return lhs
-        value = json.dumps(c.value, ensure_ascii=False) if isinstance(c.value, str) else (
-            "true" if c.value is True else "false" if c.value is False else repr(c.value))
+        v = c.value
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        value = json.dumps(v, ensure_ascii=False) if isinstance(v, str) else (
+            "true" if v is True else "false" if v is False else "none" if v is None else repr(v))
         if c.op == "contains":
-            return f"{value} in ({lhs} | string | lower)" if isinstance(c.value, str) else f"{value} in {lhs}"
+            return f"{value} in ({lhs} | string | lower)" if isinstance(v, str) else f"{value} in {lhs}"
         return f"{lhs} {OP_SYMBOLS[c.op]} {value}"
 
     def parallel(self, s: ParallelStep, ports: list[Port]) -> list[Port]:

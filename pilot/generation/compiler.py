@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 
 from pilot.chat.edits import apply_edits
-from pilot.chat.ops import AddEdge, AddNode, EditError, EditOp
+from pilot.chat.ops import AddEdge, AddNode, EditError, EditOp, SetSetting
 from pilot.core.errors import PilotError
 from pilot.generation.compile_steps import Builder, Port
 from pilot.generation.plan import WorkflowPlan
@@ -50,6 +50,9 @@ def compile_ops(plan: WorkflowPlan) -> list[EditOp]:
         ops.append(AddNode(node=node))
         ops.extend(AddEdge(source=e["source"], target=e["target"], source_handle=e.get("source_handle"), id=e["id"])
                    for e in b.edges if e["target"] == node["id"])
+    cron = getattr(plan.trigger, "cron", None)
+    if cron:  # settings.schedule mirrors the schedule trigger (what chat edits and describes)
+        ops.append(SetSetting(key="schedule", value=cron))
     return ops
 
 

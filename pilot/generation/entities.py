@@ -87,21 +87,39 @@ def _load_services() -> tuple[Integration, ...]:
 INTEGRATIONS: tuple[Integration, ...] = _load_services()
 BY_ID = {i.id: i for i in INTEGRATIONS}
 
+
+def _trie(words: dict[str, str]) -> str:
+    """One regex for many aliases, as a prefix tree: at each position it tries the next
+    characters instead of every alias in turn (hundreds of aliases stay fast), and the
+    longest alias wins as with a longest-first alternation. ``words`` maps each alias to the
+    pattern that must hold right after it ("" for none)."""
+    root: dict = {}
+    for word, tail in words.items():
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = tail
+
+    def emit(node: dict) -> str:
+        alts = [re.escape(ch) + emit(sub) for ch, sub in sorted(node.items()) if ch != ""]
+        if "" in node:
+            alts.append(node[""])  # the word may end here (tried last: longer words first)
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return emit(root) if root else "(?!)"
+
+
 _EN_ALIASES = sorted(((a, i.id) for i in INTEGRATIONS for a in i.en), key=lambda p: -len(p[0]))
-_EN_RE = ascii_re(r"\b(" + "|".join(re.escape(a) for a, _ in _EN_ALIASES) + r")\b")
+_EN_RE = ascii_re(r"\b(" + _trie({a: "" for a, _ in _EN_ALIASES}) + r")\b")
 _EN_LOOKUP = dict(_EN_ALIASES)
 _ZH_ALIASES = sorted(((a, i.id) for i in INTEGRATIONS for a in i.zh if not a.isascii()), key=lambda p: -len(p[0]))
-
-
-def _zh_pattern(alias: str) -> str:
-    """A Chinese alias as a substring, except that an ASCII letter or digit at its edge must not
-    touch another one: "b站" is not inside "web站点", "qq邮箱" not inside "xqq邮箱"."""
-    head = r"(?<![a-z0-9])" if alias[0].isascii() and alias[0].isalnum() else ""
-    tail = r"(?![a-z0-9])" if alias[-1].isascii() and alias[-1].isalnum() else ""
-    return head + re.escape(alias) + tail
-
-
-_ZH_RE = re.compile("|".join(_zh_pattern(a) for a, _ in _ZH_ALIASES))
+# Chinese aliases are substrings, except that an ASCII letter or digit at an alias's edge must
+# not touch another one: "b站" is not inside "web站点", "qq邮箱" not inside "xqq邮箱".
+_EDGE = r"(?![a-z0-9])"
+_ZH_HEAD = [a for a, _ in _ZH_ALIASES if a[0].isascii() and a[0].isalnum()]
+_ZH_TAILS = {a: _EDGE if a[-1].isascii() and a[-1].isalnum() else "" for a, _ in _ZH_ALIASES}
+_ZH_RE = re.compile(r"(?<![a-z0-9])" + _trie({a: _ZH_TAILS[a] for a in _ZH_HEAD}) + "|"
+                    + _trie({a: t for a, t in _ZH_TAILS.items() if a not in _ZH_HEAD}))
 _ZH_LOOKUP = dict(_ZH_ALIASES)
 # "飞书多维表格" is one integration, not Feishu messaging + a table.
 _SHADOWS = {"feishu_bitable": "feishu"}

@@ -101,7 +101,7 @@ class _State:
         i = 0
         while i < len(clauses):
             clause = clauses[i]
-            if ph.IF.search(clause) or self._goes_case(clause) is not None:
+            if self._conditional(clause) or self._goes_case(clause) is not None:
                 j, branch_steps = self._branch(clauses, i, steps)
                 if j > i:
                     steps.extend(branch_steps)
@@ -140,8 +140,25 @@ class _State:
 
     # ---------------------------------------------------------------- conditions
 
+    def _conditional(self, clause: str) -> bool:
+        """"if …", or in Chinese a comparison followed by its action ("库存少于10的就发提醒")."""
+        if ph.IF.search(clause):
+            return True
+        return self.lang == "zh" and bool(ph.CMP_ZH.search(clause)) and bool(ph.ZH_COND_ACTION.search(clause)) and \
+            _comparison(ph.ZH_COND_ACTION.split(clause, maxsplit=1)[0], "zh") is not None
+
+    def _category_case(self, clause: str) -> tuple[str, str] | None:
+        """A clause that starts with a category the last classification named ("投诉的转到…")."""
+        cats = self.last_ai.categories if self.last_ai is not None and self.last_ai.task == "classify" else []
+        for cat in sorted(cats, key=len, reverse=True):
+            if cat and clause.startswith(cat):
+                return cat, clause[len(cat):].lstrip(" 的:：,→->=")
+        return None
+
     def _goes_case(self, clause: str) -> tuple[str, str] | None:
         """("billing", "the finance queue") for "billing tickets go to the finance queue"."""
+        if (case := self._category_case(clause)) is not None:
+            return case
         m = ph.GOES.search(clause)
         if not m or m.start() == 0:
             return None
@@ -166,7 +183,7 @@ class _State:
                 otherwise = self._actions(body)
                 j += 1
                 break
-            goes = self._goes_case(clause) if not ph.IF.search(clause) else None
+            goes = self._goes_case(clause) if not self._conditional(clause) else None
             if goes is not None:
                 label, action = goes
                 steps = self._actions(action, default_service=action)
@@ -177,14 +194,14 @@ class _State:
                 cases.append((label, None, steps, clause))
                 j += 1
                 continue
-            if ph.IF.search(clause):
+            if self._conditional(clause):
                 cond, action = _split_condition(ph.IF.sub("", clause, count=1).strip(" ,"), self.lang)
                 cmp = _comparison(cond, self.lang)
                 cases.append((cmp[1] if cmp else _strip_label(cond, self.lang), cmp[0] if cmp else None,
                               self._actions(action) if action else [], clause))
                 j += 1
                 continue
-            if cases and not ph.IF.search(clause) and j == i + len(cases) and cases[-1][2] == [] :
+            if cases and not self._conditional(clause) and j == i + len(cases) and cases[-1][2] == []:
                 cases[-1] = (*cases[-1][:2], self._actions(clause), cases[-1][3])
                 j += 1
                 continue

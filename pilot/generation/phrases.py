@@ -32,7 +32,7 @@ ZH_SPLIT = re.compile(r"[,、]\s*(?=[^,、]{0,2}(?:用|让|把|将|调用|通过
 
 # ---------------------------------------------------------------- triggers
 
-WEBHOOK = ascii_re(r"\bwebhooks?\b|\bhttp (?:request|call|post)\b|\bpost request\b|回调|http\s*请求")
+WEBHOOK = ascii_re(r"\bwebhooks?\b|\bcalls? (?:our|an?) (?:api|endpoint)\b|调用我们的(?:api|接口)|(?:post|推送)到我们的接口|\bhttp (?:request|call|post)\b|\bpost request\b|回调|http\s*请求")
 WEBHOOK_OUT = ascii_re(r"\b(?:send|post|push|forward|notify|call|hit)\w*\s+(?:it |them |the \w+ |this |that |an? \w+ )?(?:to|via|using) (?:a |an |our |the |my |this )?"
                        r"(?:\w+ )?webhook|(?:发|推送|发送|通知|调用)(?:到|给)?.{0,6}(?:webhook|回调)|webhook\s*(?:url|地址)")
 FORM = ascii_re(r"\b(?:submits?|submitted|fills? (?:in|out))\b.{0,40}\bform\b|\bform (?:is )?submi|\bform submission|\bnew form (?:response|entry)"
@@ -65,7 +65,7 @@ EVENT_SERVICE = (("email", "email"), ("邮件", "email"), ("inbox", "email"), ("
 
 IF = ascii_re(r"^(?:and\s+|but\s+)?(?:if|when|in case|only if|whenever)\b|^(?:如果|若|假如|要是|当|一旦|如)")
 ELSE = ascii_re(r"^(?:and\s+|but\s+)?(?:otherwise|else|if not|or else|in all other cases|for everything else|for the rest)\b"
-                r"|^(?:否则|不然|其他情况|其余情况|反之|如果不是|若不是|没有的话|不满足)")
+                r"|^(?:否则|不然|其他情况|其余情况|反之|如果不是|若不是|没有的话|不满足|其余的|其他的|其它的|剩下的|正常(?:的话)?就?)")
 THEN_SPLIT_ZH = re.compile(r"(?:的话)?(?:就|则|那么|便)|,")
 ELSE_LABEL = ascii_re(r"^(?:everything else|anything else|all (?:the )?others?|the rest|others?|other \w+|otherwise|else|rest)\b"
                       r"|^(?:其他|其余|剩下的|其它|剩余)")
@@ -112,7 +112,7 @@ AI_TASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((task, ascii_re(p)) fo
     ("analyze", r"\banaly[sz]\w*|\binsights?\b|\btrends?\b|\bkpi\b|分析|洞察|趋势"),
     ("answer", r"\banswer\w*|\brespond to (?:the )?(?:question|customer|user)|\breply to (?:the )?(?:question|customer|user|email)|回答|答复|解答|回复(?:用户|客户)"),
     ("generate", r"\bwrite\b|\bdraft\w*|\bgenerat\w*|\bcompose\b|\bcreate (?:a |an )?(?:post|reply|response|caption|summary|report|email|description|"
-                 r"article|blog|tweet|outline|newsletter|copy|message)|\bturn (?:it|them) into\b|\breport\b|生成|撰写|写(?:一|成|个|篇|份|封)|起草|创作|改写|润色|报告"),
+                 r"article|blog|tweet|outline|newsletter|copy|message)|\bturn (?:it|them) into\b|\breport\b|\b(?:pick|choose|select)\b|挑出|挑选|挑|选出|生成|撰写|写(?:一|成|个|篇|份|封)|起草|创作|改写|润色|报告"),
 ))
 AI_HINT = ascii_re(r"\b(?:ai|llm|gpt|chatgpt|model|openai|claude)\b|大模型|人工智能|\bai\b")
 
@@ -145,9 +145,12 @@ KNOWLEDGE = ascii_re(r"\bknowledge ?base\b|\bour (?:docs|documentation|handbook|
                      r"\brag\b|知识库|文档|手册|资料库|规章制度|产品资料")
 FETCH = ascii_re(r"\b(?:fetch|pull|get|grab|read|scrape|crawl|collect|gather|download|monitor|watch|check|look up|query|load|import|list|"
                  r"go through|export|find|search|track|retrieve|take)\b|"
-                 r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|读|拉")
+                 r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|查一下|查下|看看|看一下|统计|读出|拉下来|导出|调用|读|拉|抓")
 RESPOND = ascii_re(r"\b(?:respond|reply|return)\s+(?:to (?:the )?(?:caller|webhook|request)|with)\b|返回给|响应")
 SEND = ascii_re(r"\b(?:send|post|notify|alert|message|ping|email|e-mail|dm|text|forward|publish|share|push)\b|发送|发到|发给|发至|推送|通知|提醒|转发|告警|发布|同步到|写入|保存到|存到|存入")
 NEGATED = ascii_re(r"\b(?:don't|do not|dont|never|without|no need to)\s+(?:\w+\s+)?(?:send|post|email|publish|notify)\b|不要(?:发|发送|推送|通知|发布)|不用(?:发|发送)|别发")
 URL_INPUT = ascii_re(r"\b(?:a|the|this|that|any|given|pasted)\s+(?:url|link|web ?page|article link|page)\b|\burl\b|链接|网址|网页")
 NEWS = ascii_re(r"\bnews\b|\bheadlines?\b|\bstories\b|新闻|资讯|热点|热榜|热搜")
+ZH_COND_ACTION = re.compile(r"(?:的话)?(?:就|则)|的(?=[^,]{0,4}(?:发|推|存|写|记|转|给|通知|提醒|建|创建))")
+GENERIC_OBJECT_EN = ascii_re(r"^(?:\w+\s+){0,2}?(?:fetch|pull|get|grab|read|check|query|look up|load|export|find|retrieve|take)\s+(?:all\s+|the\s+|our\s+|my\s+|today's\s+|yesterday's\s+|last \w+'s\s+|new\s+)*(?P<obj>[a-z][\w/ -]{2,40}?)(?=\s+(?:from|in|on|at|and|for|of|with)\b|$)")
+GENERIC_OBJECT_ZH = re.compile(r"(?:查一下|查下|查询|看看|看一下|统计一下|统计|读取|读出|拉取|获取|抓取|导出|调用一下|调用)(?:一下)?(?P<obj>[\u4e00-\u9fffa-z0-9]{2,16})")

@@ -25,7 +25,8 @@ _WHO_EN = ent.ascii_re(r"\b(?:email|e-mail|mail|notify|alert|message|ping|text|s
                        r"(?=\s+(?:with|about|that|saying|on|via|by|in|if|and|when|including|so|to)\b|[,.;]|$)")
 _WHO_ZH = re.compile(r"(?:发(?:邮件|消息|短信)?给|通知|告知|提醒|发送给|转给|抄送)(?P<who>[\u4e00-\u9fff]{1,8}?)(?=[,，。；;]|$|并|和|，|的邮箱)")
 _CATEGORIES = ent.ascii_re(r"\b(?:into|as|as either|between)\s+(?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:and|or)\s+[\w -]+)")
-_CATEGORIES_ZH = re.compile(r"(?:分为|分成|归为|分类为|判断是)(?P<list>[\u4e00-\u9fff\w]+(?:[、,/和或][\u4e00-\u9fff\w]+)+)")
+_CATEGORIES_ZH = re.compile(r"(?:分为|分成|归为|分类为|判断是|判断为|是|属于)(?P<list>[\u4e00-\u9fff\w]+(?:(?:[、,/和或]|还是)[\u4e00-\u9fff\w]+)+)")
+_CATEGORIES_PAREN = re.compile(r"\((?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:or|and)\s+[\w -]+)\)")
 _NOT_DEST = {"webhook"}
 
 
@@ -77,6 +78,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         acts.sources.append(SourceStep(id=state.uid("fetch_page"), from_="url", url=url, quote=quote))
     if not urls and fetch and ph.URL_INPUT.search(clause) and not srcs:
         acts.sources.append(SourceStep(id=state.uid("fetch_page"), from_="url", url="{{ inputs.url }}", quote=quote))
+    if not acts.sources and not srcs and fetch and not state.trigger_clause:
+        generic = (ph.GENERIC_OBJECT_ZH if state.lang == "zh" else ph.GENERIC_OBJECT_EN).search(clause)
+        if generic and not ph.WEB_SEARCH.search(clause) and not ph.KNOWLEDGE.search(clause):
+            acts.sources.append(SourceStep(id=state.uid("fetch_data"), service=generic.group("obj").strip(), quote=quote))
     if ph.WEB_SEARCH.search(clause):
         acts.sources.append(SourceStep(id=state.uid("web_search"), from_="web_search", quote=quote))
     if ph.KNOWLEDGE.search(clause) and not any(s.from_ == "knowledge" for s in acts.sources) and _reads_docs(clause):
@@ -124,9 +129,9 @@ def _service_phrase(text: str) -> str | None:
 
 def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
     categories: list[str] = []
-    m = _CATEGORIES.search(clause) or _CATEGORIES_ZH.search(clause)
+    m = _CATEGORIES_PAREN.search(clause) or _CATEGORIES.search(clause) or _CATEGORIES_ZH.search(clause)
     if task == "classify" and m:
-        categories = [c.strip() for c in re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+|[、,/和或]", m.group("list")) if c.strip()][:8]
+        categories = [c.strip() for c in re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+|还是|[、,/和或]", m.group("list")) if c.strip()][:8]
     if task == "classify" and not categories and re.search(r"sentiment|情感|情绪", clause):
         categories = ["positive", "neutral", "negative"] if state.lang == "en" else ["正面", "中性", "负面"]
     langs = ent.find_languages(clause)

@@ -54,7 +54,9 @@ class GenerationService:
     def __init__(self, catalog: Any, settings: Settings | None = None) -> None:
         self.catalog = catalog
         self.settings = settings
-        self.analyzer = PromptAnalyzer(catalog, settings.llm if settings else None)
+        # Template candidates (recommendations) come from the offline analyzer; with a key the
+        # LLM's one call goes to planning the workflow itself.
+        self.analyzer = PromptAnalyzer(catalog, None)
         self.planner = Planner(settings.llm if settings else None)
 
     async def analyze(self, prompt: str) -> WorkflowBlueprint:

@@ -70,8 +70,9 @@ async def test_generate_preferences_add_integrations(api):
         "prompt": "summarize this meeting transcript", "save": False,
         "preferences": {"complexity": "simple", "integrations": ["telegram"]}})
     assert r.status_code == 201, r.text
-    tools = [n for n in r.json()["workflow"]["nodes"] if n["type"] == "tool"]
-    assert any(n["config"]["arguments"].get("payload", {}).get("integration") == "telegram" for n in tools)
+    nodes = r.json()["workflow"]["nodes"]
+    assert [n["config"]["service"] for n in nodes if n["type"] == "api"] == ["telegram"]  # one delivery, named
+    assert r.json()["blueprint"]["plan"]["steps"][-1]["service"] == "telegram"
 
 
 @pytest.mark.parametrize("prompt", ["", "   \n\t  "])

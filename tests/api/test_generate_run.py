@@ -50,10 +50,12 @@ async def test_notification_target_is_a_required_input(api):
     r = await api.post("/api/workflows/generate", json={"prompt": "summarise this transcript and send it to Telegram"})
     body = r.json()
     start = next(n for n in body["workflow"]["nodes"] if n["type"] == "input")
-    hook = next(f for f in start["config"]["fields"] if f["name"] == "telegram_webhook_url")
-    assert hook["required"] is True
+    send = next(n for n in body["workflow"]["nodes"] if n["type"] == "api" and n["config"]["service"] == "telegram")
+    assert "{{ inputs.telegram_token }}" in send["config"]["url"]  # the bot's endpoint, not a generic webhook
+    token = next(f for f in start["config"]["fields"] if f["name"] == "telegram_token")
+    assert token["required"] is True
     r = await api.post(f"/api/workflows/{body['workflow_id']}/execute", json={"input_data": {"text": "hello"}})
-    assert r.status_code == 422 and "telegram_webhook_url" in r.text
+    assert r.status_code == 422 and "telegram_token" in r.text
 
 
 async def test_loop_over_fetched_items_runs(make_settings):

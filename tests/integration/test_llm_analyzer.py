@@ -101,7 +101,11 @@ async def test_generate_endpoint_uses_the_llm(fake_openai, tmp_path):
     from tests.conftest import new_workspace_key
 
     settings = _settings(fake_openai, PILOT_DATA_DIR=str(tmp_path / ".pilot"))
-    fake_openai.script(json(ANSWER))
+    plan = {"title": "HN digest", "language": "en", "trigger": {"kind": "schedule", "cron": "0 8 * * *"},
+            "steps": [{"kind": "source", "id": "hn", "service": "hacker_news"},
+                      {"kind": "ai", "id": "digest", "task": "summarize"},
+                      {"kind": "deliver", "id": "post", "service": "slack", "operation": "post"}]}
+    fake_openai.script(json({"plan": plan}))
     async with AsyncTestClient(app=create_app(settings)) as client:
         key = await new_workspace_key(client.app)
         r = await client.post("/api/workflows/generate", json={"prompt": PROMPT, "save": False},
@@ -109,4 +113,6 @@ async def test_generate_endpoint_uses_the_llm(fake_openai, tmp_path):
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["blueprint"]["source"] == "llm" and body["workflow"]["settings"]["schedule"] == "0 8 * * *"
+    assert [n["id"] for n in body["workflow"]["nodes"]] == ["start", "hn", "digest", "send_slack", "result"]
+    assert len(fake_openai.chat_requests()) == 1  # one call: the plan
     assert body["estimate"]["cost_usd"] > 0  # a key is configured: priced at gpt-4o-mini rates

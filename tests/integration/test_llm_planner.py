@@ -1,0 +1,65 @@
+"""The LLM planner through the real openai SDK + instructor against the fake OpenAI server (real socket)."""
+
+from __future__ import annotations
+
+from pilot.generation.pipeline import Planner
+from pilot.generation.plan import AiStep, BranchStep
+from pilot.generation.compiler import compile_plan
+from pilot.settings import Settings
+from pilot.workflows.validation import validate_graph
+from tests.support.fake_openai import fail, json
+
+PROMPT = ("when a new row is added to our applicants sheet, score the CV with an LLM; if the score is above 7 email "
+          "the hiring manager, otherwise send a rejection email to the candidate")
+GOLD = {
+    "title": "Screen applicants", "language": "en",
+    "trigger": {"kind": "app_event", "service": "google_sheets", "event": "new row"},
+    "steps": [
+        {"kind": "ai", "id": "score_cv", "task": "score", "quote": "score the CV with an LLM"},
+        {"kind": "branch", "id": "check", "on": "score_cv", "field": "score", "quote": "if the score is above 7",
+         "cases": [{"label": "strong", "when": {"subject": "score_cv", "field": "score", "op": "gt", "value": 7},
+                    "steps": [{"kind": "deliver", "id": "tell_manager", "service": "email", "target": "hiring manager"}]}],
+         "otherwise": [{"kind": "deliver", "id": "reject", "service": "email", "target": "candidate"}]},
+    ],
+}
+
+
+def _planner(fake) -> Planner:
+    settings = Settings.from_env({"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake.base_url, "PILOT_LLM_TIMEOUT_S": "10",
+                                  "PILOT_LLM_MAX_RETRIES": "1", "PILOT_LLM_REASK_RETRIES": "2"})
+    return Planner(settings.llm, timeout_s=10)
+
+
+async def test_llm_plan_compiles_to_the_requested_workflow(fake_openai):
+    fake_openai.script(json({"plan": GOLD}))
+    result = await _planner(fake_openai).plan(PROMPT)
+    assert result.source == "llm" and result.fallback_reason is None
+    assert isinstance(result.plan.steps[0], AiStep) and isinstance(result.plan.steps[1], BranchStep)
+    graph = compile_plan(result.plan)
+    assert validate_graph(graph).valid
+    cond = next(n for n in graph.nodes if n.id == "check")
+    assert cond.config.cases[0].when == "nodes.score_cv.output.score > 7"
+    by_handle = {e.source_handle: e.target for e in graph.edges if e.source == "check"}
+    assert by_handle == {"strong": "send_email", "else": "send_email_2"}
+    messages = fake_openai.chat_requests()[0].body["messages"]
+    assert "JSON schema of the plan" in messages[0]["content"]  # the vocabulary is taught
+    assert messages[-1]["content"].startswith("<request>") and PROMPT in messages[-1]["content"]
+
+
+async def test_a_plan_that_does_not_decode_is_reasked(fake_openai):
+    bad = {**GOLD, "trigger": {"kind": "carrier_pigeon"}}
+    fake_openai.script(json({"plan": bad}), json({"plan": GOLD}))
+    result = await _planner(fake_openai).plan(PROMPT)
+    assert result.source == "llm"
+    requests = fake_openai.chat_requests()
+    assert len(requests) == 2
+    assert "carrier_pigeon" in str(requests[1].body["messages"]) or "schema" in str(requests[1].body["messages"])
+
+
+async def test_server_errors_fall_back_to_the_offline_planner(fake_openai):
+    fake_openai.script(fail(500), fail(500), fail(500), fail(500))
+    result = await _planner(fake_openai).plan(PROMPT)
+    assert result.source == "offline" and result.fallback_reason and "llm planning failed" in result.fallback_reason
+    # the offline plan still builds the requested structure
+    graph = compile_plan(result.plan)
+    assert any(n.config.cases[0].when.endswith("> 7") for n in graph.nodes if n.__struct_config__.tag == "condition")
