@@ -209,7 +209,8 @@ class Builder:
         return ends or out
 
     def expression(self, c: Comparison, subject: str) -> str:
-        base = self.refs.get(c.subject, subject) if c.subject != "inputs" else "inputs"
+        # A subject that is not upstream here (or the loop's item) tests the data this step reads.
+        base = "inputs" if c.subject == "inputs" else self.refs.get(c.subject) or (self.data() or ["inputs"])[0]
         lhs = f"{base}.{c.field}" if c.field else base
         if c.op == "truthy":
             return lhs
@@ -239,7 +240,10 @@ class Builder:
         items = f"{{{{ {over} | batch({s.batch_size}) | list }}}}" if s.batch_size else f"{{{{ {over} }}}}"
         outer = (self.nodes, self.edges, self.current, self.in_loop)
         self.nodes, self.edges, self.current, self.in_loop = [], [], ["item"], True
+        saved_refs = dict(self.refs)
+        self.refs["item"] = "item"
         self.steps(s.steps, [])
+        self.refs = {**saved_refs, **{k: v for k, v in self.refs.items() if k not in saved_refs and k != "item"}}
         body = {"nodes": self.nodes, "edges": self.edges}
         self.nodes, self.edges, self.current, self.in_loop = outer
         if not body["nodes"]:

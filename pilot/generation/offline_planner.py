@@ -49,7 +49,7 @@ class OfflinePlanner:
         text = normalize(raw)
         lang = "zh" if detect_language(raw) == "zh" else "en"
         trigger, trigger_clause, rest = find_trigger(text)
-        state = _State(lang, raw, trigger_clause)
+        state = _State(lang, raw, trigger_clause, trigger.__struct_config__.tag)
         clauses = split_clauses(rest, lang)
         steps = state.assemble(clauses)
         if not any(isinstance(s, AiStep) for s in _flat(steps)) and not any(
@@ -72,7 +72,9 @@ def _title(raw: str) -> str:
 
 
 class _State:
-    def __init__(self, lang: str, raw: str, trigger_clause: str) -> None:
+    def __init__(self, lang: str, raw: str, trigger_clause: str, trigger_kind: str = "manual") -> None:
+        self.trigger_kind = trigger_kind
+        self.last_source: Step | None = None
         self.lang = lang
         self.raw = raw
         self.taken: set[str] = set()
@@ -111,10 +113,13 @@ class _State:
             if loop:
                 body_end = self._loop_end(clauses, i)
                 first = ph.BATCH.sub(" ", ph.LOOP.sub(" ", clause)).strip(" ,")
-                if _comparison(first, self.lang) and not ph.IF.search(first):
-                    first = ("如果" if self.lang == "zh" else "if ") + re.sub(ent.ascii_re(r"^(?:\w+\s+)?(?:whose|that|which|where|with)\b"), "", first).strip()
-                body = self.assemble([first, *clauses[i + 1:body_end]])
-                pre = [s for s in body if isinstance(s, (SourceStep, ParallelStep))]
+                head, cond = _relative_condition(first, self.lang)
+                lead = self._actions(head) if cond and head.strip() else []
+                rest = [("如果" if self.lang == "zh" else "if ") + cond] if cond else [first]
+                body = lead + self.assemble([*rest, *clauses[i + 1:body_end]])
+                # "every row of the sheet": the sheet is what the loop goes over (fetched once,
+                # before it); "look each one up on Clearbit": a per-item source stays inside.
+                pre = [s for s in body if isinstance(s, (SourceStep, ParallelStep)) and _iterable_source(clause, s)]
                 inner = [s for s in body if s not in pre]
                 steps.extend(pre)
                 if inner:
@@ -136,6 +141,8 @@ class _State:
         acts: Actions = parse_actions(clause, self, default_service=default_service)
         if acts.ai is not None:
             self.last_ai = acts.ai
+        if acts.sources:
+            self.last_source = acts.sources[-1]
         return acts.steps()
 
     # ---------------------------------------------------------------- conditions
@@ -163,7 +170,7 @@ class _State:
         if not m or m.start() == 0:
             return None
         label = clause[: m.start()].strip()
-        if ph.IF.search(label):
+        if ph.IF.search(label) or ph.NEGATED.search(clause) or re.fullmatch(r"(?:it|this|that|they|i|we|i'll|don't|then|and)", label):
             return None
         words = label.split()
         if len(words) > 4 or len(label) > 24 or ph.FETCH.match(label) or any(t.search(label) for _, t in ph.AI_TASKS):
@@ -237,13 +244,38 @@ class _State:
         """The upstream step whose output carries ``field`` (an AI step), else the trigger's payload."""
         if self.last_ai is not None and self.last_ai.task in ("score", "extract", "classify", "analyze"):
             return self.last_ai.id
+        if self.last_source is not None:
+            return self.last_source.id
         return "inputs"
 
     def _field_path(self, subject: str, field: str) -> str:
         if subject != "inputs":
             return field
-        tag = self.trigger_clause and "payload"
-        return f"payload.{field}" if tag else field
+        return f"payload.{field}" if self.trigger_kind in ("webhook", "app_event", "form") else field
+
+
+_RELATIVE = ent.ascii_re(r"\b(?:whose|that|which|where|who|with|if|when)\b")
+
+
+def _relative_condition(clause: str, lang: str) -> tuple[str, str]:
+    """("go through the sheet", "company size is over 200") for "go through the sheet, lead whose
+    company size is over 200"; ("", "") when the loop clause holds no comparison."""
+    cmp = (ph.CMP_ZH if lang == "zh" else ph.CMP_EN).search(clause)
+    if not cmp or _comparison(clause[cmp.start():], lang) is None:
+        return clause, ""
+    rel = [m for m in _RELATIVE.finditer(clause, 0, cmp.start() + 1)]
+    if rel:
+        start = rel[-1]
+        head = clause[: start.start()]
+        head = re.sub(r"(?:,|\band\b|\s)+\w*\s*$", "", head) if re.search(r",", head) else head
+        return head.strip(" ,"), clause[start.end():].strip(" ,")
+    return "", clause
+
+
+def _iterable_source(clause: str, step: Step) -> bool:
+    if not isinstance(step, SourceStep) or not step.service:
+        return True
+    return not re.search(r"\b(?:look (?:each|every|it|them)(?: one)? up|enrich|each one up)\b", clause)
 
 
 def _split_condition(text: str, lang: str) -> tuple[str, str]:
@@ -251,9 +283,9 @@ def _split_condition(text: str, lang: str) -> tuple[str, str]:
     if lang == "zh":
         m = ph.THEN_SPLIT_ZH.search(text)
         return (text[: m.start()], text[m.end():]) if m else (text, "")
-    if "," in text:
-        cond, _, action = text.partition(",")
-        return cond.strip(), action.strip()
+    comma = re.search(r",(?!\d{3})", text)
+    if comma:
+        return text[: comma.start()].strip(), text[comma.end():].strip()
     cmp = ph.CMP_EN.search(text)
     start = cmp.end() if cmp else 0
     m = re.search(r"\b(?:then\s+)?(?:" + ph.ACTION_VERBS + r")\b", text[start:])

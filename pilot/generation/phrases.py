@@ -103,7 +103,7 @@ FIELD_NAMES = {"score": "score", "rating": "rating", "评分": "score", "分数"
 AI_TASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((task, ascii_re(p)) for task, p in (
     ("agent", r"\bagents?\b|智能体|\bthat can (?:use|call|search|look up)\b|\bwith tools\b|能(?:够)?(?:调用|使用)(?:工具|.{0,6}工具)|会用工具"),
     ("translate", r"\btranslat\w*|翻译|译成|译为|翻成"),
-    ("classify", r"\bwhether (?:it|this|the \w+) (?:is|was|sounds|looks) [\w ,-]+ or \w+|\bclassif\w*|\bcategori[sz]\w*|\btriage\w*|\bsentiment\b|\bdetect (?:the )?(?:intent|language|topic)|\btag (?:it|them|each)\b|"
+    ("classify", r"\bwhether [\w ]{0,40}?\b(?:is|was|are|sounds|looks|seems) [\w ,-]+ or \w+|\bclassif\w*|\bcategori[sz]\w*|\btriage\w*|\bsentiment\b|\bdetect (?:the )?(?:intent|language|topic)|\btag (?:it|them|each)\b|"
                  r"\blabel (?:it|them|each)\b|\broute (?:it|them|each|the|by|based)\b|\bsort (?:it|them) into\b|分类|归类|判断.{0,6}(?:类型|类别|意图|情感)|"
                  r"情感分析|识别.{0,4}(?:意图|类型|情感)|打标签|分拣|分流"),
     ("score", r"\bscor\w*|\brate (?:it|them|each|the|how)\b|\bgrade\b|\bevaluate\b|\bassess\w*|\bqualif\w*|\brank\b|打分|评分|评估|打个分|评级"),
@@ -121,7 +121,7 @@ AI_HINT = ascii_re(r"\b(?:ai|llm|gpt|chatgpt|model|openai|claude)\b|大模型|�
 DELIVER = ascii_re(r"\b(?:send|sends|sent|post|posts|notify|notifies|alert|message|ping|email|e-mail|mail|forward|share|publish|"
                    r"save|store|append|add|log|record|insert|upsert|update|sync|push|write|create|open|file|upload|put|escalate|text|dm)\b"
                    r"|发送|发到|发给|发至|发布|推送|通知|提醒|保存|存到|存入|存储|写入|写到|追加|记录|同步|上传|创建|新建|提交|转发|转给|告警|报警|发")
-DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd (?:it |them |a |as a |each |the )?(?:new )?(?:row|line|record|entry)|\blog\b|\brecord\b|"
+DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,40}?\b(?:to|into|in)\b|\bput\b.{0,30}?\b(?:in|into)\b|\badd (?:it |them |a |as a |each |the )?(?:new )?(?:row|line|record|entry)|\blog\b|\brecord\b|"
                                   r"\binsert\b|追加|新增一行|添加一行|记录|插入")),
               ("create", ascii_re(r"\bcreate\w*|\bopen (?:a|an)\b|\bfile (?:a|an)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|创建|新建|开一个|建一个")),
               ("update", ascii_re(r"\bupdate\w*|更新|修改")),
@@ -147,9 +147,13 @@ FETCH = ascii_re(r"\b(?:fetch|pull|get|grab|read|scrape|crawl|collect|gather|dow
                  r"go through|export|find|search|track|retrieve|take)\b|"
                  r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|查一下|查下|看看|看一下|统计|读出|拉下来|导出|调用|读|拉|抓")
 RESPOND = ascii_re(r"\b(?:respond|reply|return)\s+(?:to (?:the )?(?:caller|webhook|request)|with)\b|返回给|响应")
-SEND = ascii_re(r"\b(?:send|post|notify|alert|message|ping|email|e-mail|dm|text|forward|publish|share|push)\b|发送|发到|发给|发至|推送|通知|提醒|转发|告警|发布|同步到|写入|保存到|存到|存入")
+SEND = ascii_re(r"\b(?:send|sends|sent|post|posts|posted|notify|alert|ping|dm|forward|publish\w*|share|push|remind|invite|reply)\b|"
+                r"\b(?:e-?mail|text|message)\s+(?:it|them|me|us|him|her|the|a|an|our|my|their|this|that|everyone|each|every|all|[\w.+-]+@)\b|"
+                r"^(?:e-?mail|text|message)\b|"
+                r"发送|发到|发给|发至|推送|推到|推给|通知|提醒|转发|转给|转到|告警|发布|同步到|写入|写到|写进|保存|存到|存入|存进|记到|记录|"
+                r"填到|录入|追加|上传|创建|新建|(?<!开)(?<!出)发(?!现|生|票|起|展)")
 NEGATED = ascii_re(r"\b(?:don't|do not|dont|never|without|no need to)\s+(?:\w+\s+)?(?:send|post|email|publish|notify)\b|不要(?:发|发送|推送|通知|发布)|不用(?:发|发送)|别发")
-URL_INPUT = ascii_re(r"\b(?:a|the|this|that|any|given|pasted)\s+(?:url|link|web ?page|article link|page)\b|\burl\b|链接|网址|网页")
+URL_INPUT = ascii_re(r"\b(?:a|the|this|that|any|given|pasted)\s+(?:url|link|web ?page|article|page|website|site)\b|\burls?\b|链接|网址|网页|这篇文章")
 NEWS = ascii_re(r"\bnews\b|\bheadlines?\b|\bstories\b|新闻|资讯|热点|热榜|热搜")
 ZH_COND_ACTION = re.compile(r"(?:的话)?(?:就|则)|的(?=[^,]{0,4}(?:发|推|存|写|记|转|给|通知|提醒|建|创建))")
 GENERIC_OBJECT_EN = ascii_re(r"^(?:\w+\s+){0,2}?(?:fetch|pull|get|grab|read|check|query|look up|load|export|find|retrieve|take)\s+(?:all\s+|the\s+|our\s+|my\s+|today's\s+|yesterday's\s+|last \w+'s\s+|new\s+)*(?P<obj>[a-z][\w/ -]{2,40}?)(?=\s+(?:from|in|on|at|and|for|of|with)\b|$)")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
-from pilot.generation.plan import AiStep, DeliverStep, SourceStep, Step, WaitStep
+from pilot.generation.plan import AiStep, DeliverStep, PlanField, SourceStep, Step, WaitStep
 
 if TYPE_CHECKING:
     from pilot.generation.offline_planner import _State
@@ -26,6 +26,9 @@ _WHO_EN = ent.ascii_re(r"\b(?:email|e-mail|mail|notify|alert|message|ping|text|s
 _WHO_ZH = re.compile(r"(?:发(?:邮件|消息|短信)?给|通知|告知|提醒|发送给|转给|抄送)(?P<who>[\u4e00-\u9fff]{1,8}?)(?=[,，。；;]|$|并|和|，|的邮箱)")
 _CATEGORIES = ent.ascii_re(r"\b(?:into|as|as either|between)\s+(?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:and|or)\s+[\w -]+)")
 _CATEGORIES_ZH = re.compile(r"(?:分为|分成|归为|分类为|判断是|判断为|是|属于)(?P<list>[\u4e00-\u9fff\w]+(?:(?:[、,/和或]|还是)[\u4e00-\u9fff\w]+)+)")
+_CATEGORIES_IS = ent.ascii_re(r"\b(?:is|are|was|be)\s+(?:an?\s+)?(?P<list>[\w-]+(?:,\s*(?:an?\s+)?[\w-]+)*,?\s+or\s+(?:an?\s+)?[\w-]+)")
+_FIELDS_EN = ent.ascii_re(r"\b(?:extract|pull(?: out)?|parse|get|capture|grab)\s+(?:the\s+|their\s+|its\s+)?(?P<list>[\w' -]+(?:,\s*[\w' -]+)*,?\s+and\s+[\w' -]+?)\s+(?:out of|from|in)\b")
+_FIELDS_ZH = re.compile(r"(?:提取|抽取|识别出|提取出|抽取出|解析出)(?:出)?(?P<list>[\u4e00-\u9fff\w]+(?:[、,和及][\u4e00-\u9fff\w]+)+)")
 _CATEGORIES_PAREN = re.compile(r"\((?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:or|and)\s+[\w -]+)\)")
 _NOT_DEST = {"webhook"}
 
@@ -57,8 +60,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     if default_service is not None or (ph.SEND.search(clause) and not fetch and not ph.NEGATED.search(clause)):
         # a switch case's action ("bug reports → Jira") or a clause that only delivers ("post it in #sales on Slack")
         dests, srcs = [*dests, *(s for s in srcs if s not in dests)], []
-    if ph.NEGATED.search(clause):
-        dests = []
+    if ph.NEGATED.search(clause) or (default_service is None and not ph.SEND.search(clause)
+                                     and not any(rx.search(clause) for _, rx in ph.DELIVER_OP)):
+        dests = []  # "reply to this email", "dedupe by email address": the service is only mentioned
     quote = clause[:200]
     # waits and approvals
     w = ph.WAIT.search(clause)
@@ -88,6 +92,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         acts.sources.append(SourceStep(id=state.uid("search_docs"), from_="knowledge", quote=quote))
     # the AI step
     hits = [(m.start(), rank, task) for rank, (task, rx) in enumerate(ph.AI_TASKS) if (m := rx.search(clause))]
+    if hits and state.last_ai is not None and _delivers_result(clause):
+        hits = []  # "save the summary to Notion": the summary an earlier step wrote
     if hits:
         # agent / translate / classify name the whole job; otherwise the first verb of the clause wins
         task = min(hits, key=lambda h: (h[1] > 2, h[0], h[1]))[2]
@@ -109,8 +115,14 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     if acts.ai is not None and acts.ai.task == "agent":
         acts.ai = AiStep(id=acts.ai.id, task="agent", instruction=acts.ai.instruction, quote=acts.ai.quote,
                          tools=[*(s.service or s.from_ for s in acts.sources)])
-        acts.sources = []  # an agent's sources are its tools, not fixed steps before it
     return acts
+
+
+def _delivers_result(clause: str) -> bool:
+    """The clause only delivers what an earlier AI step produced ("post the summary to Slack")."""
+    return bool(re.match(r"(?:and\s+|then\s+|also\s+)?(?:send|post|save|store|email|e-mail|share|publish|forward|add|append|write|upload|push)\b"
+                         r"\s+(?:it|them|this|that|the (?:summary|report|digest|result|results|analysis|translation|draft|reply|answer)s?)\b", clause)
+                or re.match(r"(?:并|再|然后)?(?:把|将)?(?:结果|摘要|总结|报告|简报|译文|回复|分析结果)(?:发|推|存|写|保存|同步)", clause))
 
 
 def _reads_docs(clause: str) -> bool:
@@ -129,14 +141,25 @@ def _service_phrase(text: str) -> str | None:
 
 def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
     categories: list[str] = []
-    m = _CATEGORIES_PAREN.search(clause) or _CATEGORIES.search(clause) or _CATEGORIES_ZH.search(clause)
+    m = _CATEGORIES_PAREN.search(clause) or _CATEGORIES.search(clause) or _CATEGORIES_ZH.search(clause) or (
+        _CATEGORIES_IS.search(clause) if re.search(r"\bwhether\b", clause) else None)
     if task == "classify" and m:
         categories = [c.strip() for c in re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+|还是|[、,/和或]", m.group("list")) if c.strip()][:8]
     if task == "classify" and not categories and re.search(r"sentiment|情感|情绪", clause):
         categories = ["positive", "neutral", "negative"] if state.lang == "en" else ["正面", "中性", "负面"]
+    fields: list[PlanField] = []
+    f = (_FIELDS_ZH if state.lang == "zh" else _FIELDS_EN).search(clause) if task == "extract" else None
+    if f:
+        for i, name in enumerate(re.split(r",\s*(?:and\s+)?|\s+and\s+|[、,和及]", f.group("list"))):
+            name = name.strip().removesuffix("等")
+            ident = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or f"field_{i + 1}"
+            if name and not re.match(r"[a-z_]", ident):
+                ident = f"field_{i + 1}"
+            if name and all(ident != x.name for x in fields):
+                fields.append(PlanField(name=ident[:60], description=name))
     langs = ent.find_languages(clause)
     language = next((n for code, n in _LANG_NAMES.items() if langs and code == langs[0]), None)
-    return AiStep(id=state.uid(task), task=task, categories=categories, language=language,  # type: ignore[arg-type]
+    return AiStep(id=state.uid(task), task=task, categories=categories, language=language, fields=fields,  # type: ignore[arg-type]
                   instruction=clause[:500], quote=clause[:200], tools=[s for s in found if task == "agent"])
 
 

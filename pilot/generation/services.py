@@ -57,7 +57,8 @@ def lookup(name: str | None) -> ent.Integration | None:
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:40] or "service"
+    slug = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:40]
+    return slug if re.match(r"[a-z]", slug) else "service"
 
 
 def service_id(name: str) -> str:
