@@ -300,7 +300,7 @@ def _tested_fields(plan: WorkflowPlan) -> dict[str, dict[str, Any]]:
 def _schema(s: AiStep, tested: dict[str, list[Any]]) -> dict[str, Any] | None:
     props: dict[str, Any] = {}
     if s.task == "classify":
-        cats = [c for c in s.categories if c] or [str(v) for v in tested.get("category", []) if isinstance(v, str)]
+        cats = [c for c in s.categories if c] + [str(v) for v in tested.get("category", []) if isinstance(v, str)]
         props["category"] = {"type": "string", "enum": list(dict.fromkeys([*cats, "other"]))}
     if s.task == "score":
         props["score"] = {"type": "number", "description": "0-10"}

@@ -250,7 +250,7 @@ def _part_hour(text: str) -> int | None:
 _SCHEDULE_RE = ascii_re(
     r"every\s+\d+\s*(?:minutes?|mins?|hours?|hrs?|days?)|every\s+(?:single\s+)?(?:morning|evening|night|afternoon|day|week|month|hour|"
     r"weekday|workday|business day|monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?|each\s+(?:morning|day|week|month|"
-    r"evening|night|monday|tuesday|wednesday|thursday|friday)|\b(?:daily|nightly|hourly|weekly|monthly|weekdays|on weekdays|"
+    r"evening|night|monday|tuesday|wednesday|thursday|friday)|\b(?:daily|nightly|hourly|weekly|monthly|weekdays|on weekdays|twice a day|twice daily|"
     r"mornings|every other day)\b|(?:on\s+)?(?:mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays)\b|"
     r"每隔?\s*[0-9一二两三四五六七八九十]+\s*(?:分钟|个?小时|天)|每(?:个)?(?:天|日|早|晚|周|星期|礼拜|月|小时|工作日|个工作日)"
     r"[一二三四五六日天末]?|天天|工作日|周[一二三四五六日末]|星期[一二三四五六日天]|早上|每早|定时|定期"
@@ -282,6 +282,8 @@ def find_schedule(text: str) -> Schedule | None:
             cron = f"0 */{max(1, min(k, 23))} * * *"
         else:
             cron = f"{minute} {hour} */{max(1, min(k, 31))} * *"
+    elif re.search(r"\btwice (?:a day|daily)\b|每天两次", text):
+        cron = "0 9,17 * * *"
     elif re.search(r"\bhourly\b|every hour|每(?:个)?小时", text):
         cron = "0 * * * *"
     else:

@@ -143,7 +143,17 @@ class _State:
             self.last_ai = acts.ai
         if acts.sources:
             self.last_source = acts.sources[-1]
-        return acts.steps()
+        steps = acts.steps()
+        ones = ph.ONES.search(clause)
+        cls = self.last_ai if self.last_ai is not None and self.last_ai.task == "classify" and acts.ai is None else None
+        if ones and cls is not None and acts.deliveries and default_service is None:
+            # "send the negative ones to Slack": only that category is delivered
+            label = next(g for g in ones.groups() if g)
+            rest = [s for s in steps if s not in acts.deliveries]
+            branch = BranchStep(id=self.uid("only_" + label), quote=clause[:200], on=cls.id, field="category",
+                                cases=[Case(label=label, steps=list(acts.deliveries))])
+            return [*rest, branch]
+        return steps
 
     # ---------------------------------------------------------------- conditions
 
@@ -263,7 +273,7 @@ def _relative_condition(clause: str, lang: str) -> tuple[str, str]:
     cmp = (ph.CMP_ZH if lang == "zh" else ph.CMP_EN).search(clause)
     if not cmp or _comparison(clause[cmp.start():], lang) is None:
         return clause, ""
-    rel = [m for m in _RELATIVE.finditer(clause, 0, cmp.start() + 1)]
+    rel = [m for m in _RELATIVE.finditer(clause, 0, cmp.start("op"))]
     if rel:
         start = rel[-1]
         head = clause[: start.start()]
@@ -296,6 +306,10 @@ def _split_condition(text: str, lang: str) -> tuple[str, str]:
 
 def _comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     """A real comparison in the condition text, with a readable label (``score > 7``)."""
+    nr = ph.NOT_RETURN.search(cond)
+    if nr:
+        value = (nr.group("val") or nr.group("val2")).strip()
+        return Comparison(subject="inputs", field="status", op="ne", value=value), f"status ne {value}"
     rx = ph.CMP_ZH if lang == "zh" or not cond.isascii() else ph.CMP_EN
     m = rx.search(cond)
     if not m:
@@ -320,6 +334,8 @@ def _comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
 
 
 def _field_name(words: str) -> str | None:
+    if re.match(r"(?:it|this|that|they)\b", words.strip()):
+        return "value"  # "if it drops below 1.05": the value the previous step read
     words = re.sub(r"^(?:the|its|their|our|his|her|if|it|this)\s+", "", words.strip())
     for key in sorted(ph.FIELD_NAMES, key=len, reverse=True):
         if words.endswith(key):
@@ -332,6 +348,8 @@ def _field_name(words: str) -> str | None:
 
 def _strip_label(text: str, lang: str) -> str:
     label = _JUDGEMENT_STRIP.sub("", text.strip()).strip(" ,.")
+    if lang == "en" and len(label.split()) > 2:  # "the ai says it's a complaint" → "complaint"
+        label = re.sub(r"^.*?\b(?:is|are|'s|was|were|be|as|says?|thinks?|mentions?)\s+(?:an?\s+|the\s+|about\s+)?", "", label) or label
     label = re.sub(r"\s+(?:tickets?|reports?|requests?|messages?|emails?|ones?|items?|leads?|orders?|issues?|reviews?)$", "", label)
     label = re.sub(r"(?:类|的)?(?:工单|消息|邮件|订单|请求|问题|评论|评价|客户)?$", "", label) if lang == "zh" else label
     return label[:40] or text[:40]

@@ -57,7 +57,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     acts = Actions()
     found, dests, srcs = ent.find_integrations(clause)
     fetch = bool(ph.FETCH.search(clause))
-    if default_service is not None or (ph.SEND.search(clause) and not fetch and not ph.NEGATED.search(clause)):
+    writes = ph.SEND.search(clause) or any(rx.search(clause) for _, rx in ph.DELIVER_OP)
+    if default_service is not None or (writes and not fetch and not ph.NEGATED.search(clause)):
         # a switch case's action ("bug reports → Jira") or a clause that only delivers ("post it in #sales on Slack")
         dests, srcs = [*dests, *(s for s in srcs if s not in dests)], []
     if ph.NEGATED.search(clause) or (default_service is None and not ph.SEND.search(clause)
@@ -86,7 +87,12 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         generic = (ph.GENERIC_OBJECT_ZH if state.lang == "zh" else ph.GENERIC_OBJECT_EN).search(clause)
         if generic and not ph.WEB_SEARCH.search(clause) and not ph.KNOWLEDGE.search(clause):
             acts.sources.append(SourceStep(id=state.uid("fetch_data"), service=generic.group("obj").strip(), quote=quote))
-    if ph.WEB_SEARCH.search(clause):
+    for sub in ph.SUBREDDIT.findall(clause):
+        acts.sources.append(SourceStep(id=state.uid(f"reddit_{sub}"), service="reddit",
+                                       url=f"https://www.reddit.com/r/{sub}/top.json", quote=quote))
+    if ph.SUBREDDIT.search(clause):
+        acts.sources = [x for x in acts.sources if x.service != "reddit" or x.url]
+    if ph.WEB_SEARCH.search(clause) and not any(x.service == "web_search" for x in acts.sources):
         acts.sources.append(SourceStep(id=state.uid("web_search"), from_="web_search", quote=quote))
     if ph.KNOWLEDGE.search(clause) and not any(s.from_ == "knowledge" for s in acts.sources) and _reads_docs(clause):
         acts.sources.append(SourceStep(id=state.uid("search_docs"), from_="knowledge", quote=quote))
