@@ -34,10 +34,25 @@ def split_clauses(text: str, lang: str) -> list[str]:
     for sentence in ph.SENTENCE.split(text):
         for part in ph.SEQUENCE.split(sentence):
             for piece in _COND_SPLIT.split(part or ""):
-                for sub in _COLON_LIST.split(piece or "") if _is_switch_head(piece or "") else [piece or ""]:
+                subs = [piece or ""]
+                if _is_switch_head(piece or ""):
+                    # "route by area: a → x, b → y, everything else → z": one clause per case
+                    head, _, tail = (piece or "").partition(":")
+                    subs = [head, *re.split(r"[,;]\s*(?:and\s+)?(?![^(]*\))", tail)]
+                for sub in subs:
                     splitter = ph.ZH_SPLIT if lang == "zh" else ph.EN_SPLIT
-                    out.extend(c.strip(" ,;:、") for c in _split_list(sub, splitter))
+                    pieces = [c.strip(" ,;:、") for c in _split_list(sub, splitter)]
+                    # "&" marks a clause that continues the previous one's sentence ("…, and posts in #x")
+                    out.extend(c if k == 0 else CONTINUES + c for k, c in enumerate(pieces) if c)
     return [c for c in out if c and re.search(r"\w", c)]
+
+
+CONTINUES = "&"
+
+
+def plain(clause: str) -> str:
+    """A clause without its continuation mark."""
+    return clause.removeprefix(CONTINUES)
 
 
 def _is_switch_head(piece: str) -> bool:
@@ -56,7 +71,7 @@ def _split_list(text: str, splitter: re.Pattern[str]) -> list[str]:
 
 # ---------------------------------------------------------------- triggers
 
-_CLAUSE_END = re.compile(r"[,;:]|(?<=时)|(?<=后)|(?<=的时候)")
+_CLAUSE_END = re.compile(r"[,;:]|\.(?=\s|$)|(?<=时)|(?<=后)|(?<=的时候)")
 
 
 def _clause_at(text: str, start: int) -> tuple[int, int]:
@@ -72,7 +87,8 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
     schedule = ent.find_schedule(text)
     for kind, rx in (("webhook", ph.WEBHOOK), ("form", ph.FORM), ("app_event", ph.APP_EVENT)):
         m = rx.search(text)
-        if not m or (kind == "webhook" and ph.WEBHOOK_OUT.search(text) and len(ph.WEBHOOK.findall(text)) <= 1):
+        if not m or (kind == "webhook" and ph.WEBHOOK_OUT.search(text) and not ph.WEBHOOK_IN.search(text)
+                     and len(ph.WEBHOOK.findall(text)) <= 1):
             continue
         if kind == "app_event" and schedule and not re.search(r"new|新", m.group(0)):
             continue

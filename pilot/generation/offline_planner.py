@@ -17,7 +17,7 @@ import re
 
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
-from pilot.generation.clauses import find_trigger, split_clauses
+from pilot.generation.clauses import CONTINUES, find_trigger, plain, split_clauses
 from pilot.generation.plan import (
     AiStep,
     BranchStep,
@@ -80,6 +80,7 @@ class _State:
         self.taken: set[str] = set()
         self.trigger_clause = trigger_clause
         self.last_ai: AiStep | None = None
+        self.switch_field: str | None = None
         self._trigger_services = set(ent.find_integrations(trigger_clause)[0]) if trigger_clause else set()
 
     def trigger_clause_services(self) -> set[str]:
@@ -102,7 +103,7 @@ class _State:
         steps: list[Step] = []
         i = 0
         while i < len(clauses):
-            clause = clauses[i]
+            clause = plain(clauses[i])
             if self._conditional(clause) or self._goes_case(clause) is not None:
                 j, branch_steps = self._branch(clauses, i, steps)
                 if j > i:
@@ -133,7 +134,7 @@ class _State:
 
     def _loop_end(self, clauses: list[str], start: int) -> int:
         for k in range(start + 1, len(clauses)):
-            if ph.AGGREGATE.search(clauses[k]) and not ph.IF.search(clauses[k]):
+            if ph.AGGREGATE.search(plain(clauses[k])) and not ph.IF.search(plain(clauses[k])):
                 return k
         return len(clauses)
 
@@ -144,6 +145,9 @@ class _State:
         if acts.sources:
             self.last_source = acts.sources[-1]
         steps = acts.steps()
+        fs = ph.FIELD_SWITCH.search(clause)
+        if fs:
+            self.switch_field = next(g for g in fs.groups() if g)
         ones = ph.ONES.search(clause)
         cls = self.last_ai if self.last_ai is not None and self.last_ai.task == "classify" and acts.ai is None else None
         if ones and cls is not None and acts.deliveries and default_service is None:
@@ -158,9 +162,13 @@ class _State:
     # ---------------------------------------------------------------- conditions
 
     def _conditional(self, clause: str) -> bool:
-        """"if …", or in Chinese a comparison followed by its action ("库存少于10的就发提醒")."""
+        """"if …", "items with quantity above 10 get flagged …", or in Chinese a comparison
+        followed by its action ("库存少于10的就发提醒")."""
         if ph.IF.search(clause):
             return True
+        if self.lang == "en" and re.search(r"\b(?:with|whose|where|having)\b", clause) and _comparison(clause, "en") is not None:
+            cmp = ph.CMP_EN.search(clause)
+            return bool(cmp and ph.DELIVER.search(clause[cmp.end():]))
         return self.lang == "zh" and bool(ph.CMP_ZH.search(clause)) and bool(ph.ZH_COND_ACTION.search(clause)) and \
             _comparison(ph.ZH_COND_ACTION.split(clause, maxsplit=1)[0], "zh") is not None
 
@@ -185,6 +193,8 @@ class _State:
         words = label.split()
         if len(words) > 4 or len(label) > 24 or ph.FETCH.match(label) or any(t.search(label) for _, t in ph.AI_TASKS):
             return None
+        if "mail" in m.group(0):  # "the rest is emailed to support": an email to support
+            return _strip_label(label, self.lang), "email " + clause[m.end():].strip(" :->=→")
         action = clause[m.end():].strip(" :->=→") if not re.match(r"\s*,?\s*(?:send|post|forward|route|assign|escalate|notify|email|create|add)\b",
                                                                  clause[m.start():]) else clause[m.start():].strip(" ,:")
         return _strip_label(label, self.lang), action
@@ -194,13 +204,15 @@ class _State:
         otherwise: list[Step] | None = None
         j = i
         while j < len(clauses):
-            clause = clauses[j]
+            clause, continues = plain(clauses[j]), clauses[j].startswith(CONTINUES)
             if ph.ELSE.search(clause):
                 body = ph.ELSE.sub("", clause).strip(" ,")
                 otherwise = self._actions(body)
                 j += 1
                 break
             goes = self._goes_case(clause) if not self._conditional(clause) else None
+            if goes is None and cases and cases[-1][1] is None:
+                goes = _elliptical_case(clause)  # "…, ideas to Productboard, praise to #wins"
             if goes is not None:
                 label, action = goes
                 steps = self._actions(action, default_service=action)
@@ -222,6 +234,10 @@ class _State:
                 cases[-1] = (*cases[-1][:2], self._actions(clause), cases[-1][3])
                 j += 1
                 continue
+            if cases and continues and ph.DELIVER.search(clause):  # "critical pages PagerDuty and posts in #incidents"
+                cases[-1] = (*cases[-1][:2], [*cases[-1][2], *self._actions(clause)], cases[-1][3])
+                j += 1
+                continue
             break
         if not cases:
             return i, []
@@ -232,6 +248,10 @@ class _State:
             subject = self._subject_for(numeric[0][1].field)  # type: ignore[union-attr]
             comparisons = [Comparison(subject=subject, field=self._field_path(subject, c[1].field), op=c[1].op,  # type: ignore[union-attr]
                                       value=c[1].value) for c in cases]  # type: ignore[union-attr]
+        elif self.switch_field:
+            field = self._field_path("inputs", self.switch_field)
+            comparisons = [Comparison(subject="inputs", field=field, op="eq", value=c[0]) for c in cases]
+            self.switch_field = None
         else:
             labels = [c[0] for c in cases]
             cls = self.last_ai if self.last_ai is not None and self.last_ai.task == "classify" and any(
@@ -243,6 +263,7 @@ class _State:
                 self.last_ai = cls
             subject = cls.id
             comparisons = [None] * len(cases)
+            cases = [(_as_category(c[0], cls.categories), *c[1:]) for c in cases]
         bid = self.uid("route" if len(cases) > 1 else "check")
         branch = BranchStep(id=bid, quote=" ".join(c[3] for c in cases)[:300], on=subject, field=field,
                             cases=[Case(label=c[0], when=cmp, steps=c[2]) for c, cmp in zip(cases, comparisons)],
@@ -288,6 +309,22 @@ def _iterable_source(clause: str, step: Step) -> bool:
     return not re.search(r"\b(?:look (?:each|every|it|them)(?: one)? up|enrich|each one up)\b", clause)
 
 
+_ELLIPSIS = ent.ascii_re(r"^(?:and\s+)?(?P<label>[a-z][\w-]*(?: [a-z][\w-]*)?)\s+(?:to|into|→|->)\s+(?P<action>.+)$")
+
+
+def _elliptical_case(clause: str) -> tuple[str, str] | None:
+    m = _ELLIPSIS.match(clause)
+    return (m.group("label"), m.group("action")) if m else None
+
+
+def _as_category(label: str, categories: list[str]) -> str:
+    """"bugs" → "bug" when the classification's category is "bug"."""
+    for cat in categories:
+        if label in (cat, cat + "s", cat + "es") or label.rstrip("s") == cat.rstrip("s"):
+            return cat
+    return label
+
+
 def _split_condition(text: str, lang: str) -> tuple[str, str]:
     """("the score is above 7", "email the hiring manager") from the text after "if"."""
     if lang == "zh":
@@ -297,6 +334,8 @@ def _split_condition(text: str, lang: str) -> tuple[str, str]:
     if comma:
         return text[: comma.start()].strip(), text[comma.end():].strip()
     cmp = ph.CMP_EN.search(text)
+    if cmp and not ph.IF.search(text) and re.search(r"\b(?:with|whose|where|having)\b", text[: cmp.start("op")]):
+        return text[: cmp.end()].strip(), text[cmp.end():].strip()
     start = cmp.end() if cmp else 0
     m = re.search(r"\b(?:then\s+)?(?:" + ph.ACTION_VERBS + r")\b", text[start:])
     if m:

@@ -67,8 +67,11 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     quote = clause[:200]
     # waits and approvals
     w = ph.WAIT.search(clause)
+    until = ph.WAIT_UNTIL.search(clause)
     if w and wait_seconds(w):
         acts.wait = WaitStep(id=state.uid("wait"), duration_s=wait_seconds(w), quote=quote)
+    elif until:
+        acts.wait = WaitStep(id=state.uid("wait"), until=(until.group("until") or until.group("until2")).strip(), quote=quote)
     elif ph.APPROVAL.search(clause):
         who = re.search(r"\b(?:the |a |an |our )?(?P<who>[a-z]+(?: [a-z]+)?) (?:approves?|signs? off)", clause)
         acts.wait = WaitStep(id=state.uid("approval"), approval=quote, approver=who.group("who") if who else None, quote=quote)
@@ -113,11 +116,22 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     if not acts.deliveries and default_service and not acts.sources:
         target = re.sub(r"^(?:to|into|the|our|a|an)\s+", "", default_service.strip()).strip()
         integ = ent.find_integrations(target)[0]
+        own = sorted(state.trigger_clause_services())
+        if not integ and own and re.search(r"\b(?:pr|pull request|issue|ticket|order|comment|card|task|deal)\b", target):
+            integ = own[:1]  # "closed → comment on the PR" in a GitHub-triggered flow: GitHub
         sid = integ[0] if integ else _service_phrase(target)
         if sid:
             acts.deliveries.append(_deliver(sid, clause, state, target=None if integ else target))
     elif not acts.deliveries and deliver_verb and _emails_someone(clause) and not ph.NEGATED.search(clause):
         acts.deliveries.append(_deliver("email", clause, state))
+    if ph.ACTUATE.search(clause) and not ph.NEGATED.search(clause):
+        # "switch on the fan through the device API", "trigger the CI pipeline": a call that changes something
+        api = ph.API_NAME.search(clause)
+        name = (api.group("name") or api.group("name2")).strip() if api else ("device api" if "on" in clause else "api")
+        acts.deliveries.insert(0, _deliver(name if " " in name or not ent.find_integrations(name)[0] else name, clause, state))
+    if _CHANNEL.search(clause) and ph.SEND.search(clause) and not any(d.service in ("slack", "teams", "discord", "mattermost")
+                                                                     for d in acts.deliveries):
+        acts.deliveries.append(_deliver("slack", clause, state))  # "posts in #incidents": a Slack channel
     if acts.ai is not None and acts.ai.task == "agent":
         acts.ai = AiStep(id=acts.ai.id, task="agent", instruction=acts.ai.instruction, quote=acts.ai.quote,
                          tools=[*(s.service or s.from_ for s in acts.sources)])
@@ -150,7 +164,9 @@ def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
     m = _CATEGORIES_PAREN.search(clause) or _CATEGORIES.search(clause) or _CATEGORIES_ZH.search(clause) or (
         _CATEGORIES_IS.search(clause) if re.search(r"\bwhether\b", clause) else None)
     if task == "classify" and m:
-        categories = [c.strip() for c in re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+|还是|[、,/和或]", m.group("list")) if c.strip()][:8]
+        parts = re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+|还是|[、,/和或]", m.group("list"))
+        parts = [re.sub(r"^(?:an?|the)\s+", "", c.strip()) for c in parts]
+        categories = [c for c in parts if c and not re.fullmatch(r"something else|anything else|other|others|else|其他|其它", c)][:8]
     if task == "classify" and not categories and re.search(r"sentiment|情感|情绪", clause):
         categories = ["positive", "neutral", "negative"] if state.lang == "en" else ["正面", "中性", "负面"]
     fields: list[PlanField] = []
