@@ -193,6 +193,9 @@ class _State:
         words = label.split()
         if len(words) > 4 or len(label) > 24 or ph.FETCH.match(label) or any(t.search(label) for _, t in ph.AI_TASKS):
             return None
+        if self.lang == "zh" and (len(label) > 7 or not (label.endswith("的") or m.group(0).startswith("的")) or re.search(
+                r"[把将让再先也又并]|同时|马上|立即|然后|每|点|ai", label) or ent.find_integrations(label)[0]):
+            return None  # "投诉的转到…" is a case; "把热榜发我钉钉" is just a delivery
         if "mail" in m.group(0):  # "the rest is emailed to support": an email to support
             return _strip_label(label, self.lang), "email " + clause[m.end():].strip(" :->=→")
         action = clause[m.end():].strip(" :->=→") if not re.match(r"\s*,?\s*(?:send|post|forward|route|assign|escalate|notify|email|create|add)\b",
@@ -369,6 +372,8 @@ def _comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     if op == "eq" and isinstance(value, str) and lang == "en" and value in ("a", "an", "the", "about", "not", "from"):
         return None
     field = _field_name(field_words) or "value"
+    if lang == "zh" and op in ("eq", "ne") and not any(field_words.endswith(k) for k in ph.FIELD_NAMES):
+        return None  # "判断是咨询" is not a comparison; "状态为已付款" is
     return Comparison(subject="inputs", field=field, op=op, value=value), f"{field} {op} {value}"
 
 

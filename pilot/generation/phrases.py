@@ -28,7 +28,7 @@ ACTION_VERBS = (
     r"have|let|ask|use|make|remove|drop|delete|import|export|clean|skip|dm|remind|invite|look"
 )
 EN_SPLIT = ascii_re(r"(?:,\s*(?:and\s+)?|\s+and\s+(?:also\s+)?)(?=(?:" + ACTION_VERBS + r")\b)")
-ZH_SPLIT = re.compile(r"[,、]\s*(?=[^,、]{0,2}(?:用|让|把|将|调用|通过|发|推送|通知|保存|存|写|记录|生成|总结|翻译|分类|提取|抓取|获取|"
+ZH_SPLIT = re.compile(r"[,、]\s*(?=[^,、]{0,2}(?:每一|逐条|逐个|用|让|把|将|调用|通过|发|推送|通知|保存|存|写|记录|生成|总结|翻译|分类|提取|抓取|获取|"
                       r"读取|查询|搜索|分析|回复|回答|创建|更新|同步|等待|汇总|整理|打分|评分|判断|检查|筛选|并行|同时))")
 
 # ---------------------------------------------------------------- triggers
@@ -69,7 +69,8 @@ EVENT_SERVICE = (("email", "email"), ("邮件", "email"), ("inbox", "email"), ("
 
 IF = ascii_re(r"^(?:and\s+|but\s+)?(?:if|when|in case|only if|whenever)\b|^(?:如果|若|假如|要是|当|一旦|如)")
 ELSE = ascii_re(r"^(?:and\s+|but\s+)?(?:otherwise|else|if not|or else|in all other cases|for everything else|for the rest)\b"
-                r"|^(?:否则|不然|其他情况|其余情况|反之|如果不是|若不是|没有的话|不满足|其余的|其他的|其它的|剩下的|正常(?:的话)?就?)")
+                r"|^(?:否则|不然|其他情况|其余情况|反之|如果不是|若不是|没有的话|不满足|其余的|其他的|其它的|剩下的|正常(?:的话)?就?)"
+                r"|^不[\u4e00-\u9fff]{1,4}(?:的话)?就|^没有?[\u4e00-\u9fff]{1,4}(?:的话)?就")
 THEN_SPLIT_ZH = re.compile(r"(?:的话)?(?:就|则|那么|便)|,")
 ELSE_LABEL = ascii_re(r"^(?:everything else|anything else|all (?:the )?others?|the rest|others?|other \w+|otherwise|else|rest)\b"
                       r"|^(?:其他|其余|剩下的|其它|剩余)")
@@ -109,7 +110,7 @@ AI_TASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((task, ascii_re(p)) fo
     ("translate", r"\btranslat\w*|翻译|译成|译为|翻成"),
     ("classify", r"\b(?:decide|determine|detect|judge|work out|figure out|tell)\b.{0,20}?\b(?:severity|priority|category|type|urgency|sentiment|intent|topic)\b|\bwhether [\w ]{0,40}?\b(?:is|was|are|sounds|looks|seems) [\w ,-]+ or \w+|\bclassif\w*|\bcategori[sz]\w*|\btriage\w*|\bsentiment\b|\bdetect (?:the )?(?:intent|language|topic)|\btag (?:it|them|each)\b|"
                  r"\blabel (?:it|them|each)\b|\broute (?:it|them|each|the|by|based)\b|\bsort (?:it|them) into\b|分类|归类|判断.{0,6}(?:类型|类别|意图|情感)|"
-                 r"情感分析|识别.{0,4}(?:意图|类型|情感)|打标签|分拣|分流"),
+                 r"情感分析|识别.{0,4}(?:意图|类型|情感)|打标签|分拣|分流|判断是.{1,24}还是|评定为|定级|按等级"),
     ("score", r"\bscor\w*|\brate (?:it|them|each|the|how)\b|\bgrade\b|\bevaluate\b|\bassess\w*|\bqualif\w*|\brank\b|打分|评分|评估|打个分|评级"),
     ("extract", r"\bextract\w*|\bparse\w*|\bpull out\b|\bpull (?:the )?[\w ,]{3,60}? out of\b|\bocr\b|提取|抽取|解析|识别出"),
     ("summarize", r"\bsummar\w*|\bdigest\b|\bbrief(?:ing)?\b|\btl;?dr\b|\brecap\b|\bcondense\b|\bkey points\b|总结|摘要|概括|简报|汇总成|提炼|归纳|日报|周报"),
@@ -135,7 +136,7 @@ STORAGE_WORDS = ascii_re(r"\b(?:sheet|spreadsheet|table|database|db|airtable|not
 WAIT_UNTIL = ascii_re(r"\bwait (?:until|till|for)\s+(?P<until>[^,.;]{3,60})|等到(?P<until2>[^,，。]{2,20})")
 WAIT = ascii_re(r"\bwait(?:s|ing)?\s+(?:for\s+)?(?P<n>\d+|a|an|one|two|three|four|five|six|seven|ten|twenty|thirty)\s+(?P<unit>minute|hour|day|week|month)s?"
                 r"|\b(?:after|in)\s+(?P<n2>\d+|a|an|one|two|three|four|five|six|seven|ten)\s+(?P<unit2>minute|hour|day|week)s?\b(?:\s+(?:later|of no|without))?"
-                r"|(?:等待?|过|隔)\s*(?P<n3>\d+|[一二两三四五六七八九十]+|半)\s*(?P<unit3>分钟|小时|天|周|个月|星期)")
+                r"|(?<!每)(?:等待?|过|隔)\s*(?P<n3>\d+|[一二两三四五六七八九十]+|半)\s*(?P<unit3>分钟|小时|天|周|个月|星期)")
 APPROVAL = ascii_re(r"\bapprov\w*|\bsign(?:s|ed)? off\b|\bhuman review|\bmanual review|\breview(?:s|ed)? (?:and approve|it before|before)|"
                     r"审批|审核通过|批准|人工审核|人工确认|确认后|审核后|同意后")
 LOOP = ascii_re(r"\bfor (?:each|every)\b|\b(?:each|every) (?!time\b|new\b|other\b|morning|day|week|month|year|evening|night|hour|minute|"
@@ -143,21 +144,21 @@ LOOP = ascii_re(r"\bfor (?:each|every)\b|\b(?:each|every) (?!time\b|new\b|other\
                 r"review|comment|product|customer|candidate|applicant|message|post|link|url|contact|line)\b|\bone by one\b|\bindividually\b|"
                 r"\bper (?:row|item|record|lead|order)\b|逐条|逐个|逐一|每一条|每一个|每条|每个|每一行|每行|每封|每篇|每份|依次|挨个|批量")
 BATCH = ascii_re(r"\bin batches of\s+(?P<n>\d+)|\bbatch(?:es)? of\s+(?P<n2>\d+)|\b(?P<n3>\d+)\s+at a time\b|每\s*(?P<n4>\d+)\s*(?:条|个|行|封|份)?\s*一批|每批\s*(?P<n5>\d+)|分批.{0,4}?(?P<n6>\d+)")
-AGGREGATE = ascii_re(r"\b(?:all|together|overall|combined|digest|report|roundup|weekly|daily|summary of (?:all|the)|one message)\b|汇总|总结|简报|日报|周报|整体|合并|一起")
+AGGREGATE = ascii_re(r"\b(?:all|together|overall|combined|digest|report|roundup|weekly|daily|summary of (?:all|the)|one message)\b|汇总|总结|简报|日报|周报|整体|合并|一起|拼成|拼接|合成一")
 PARALLEL = ascii_re(r"\bin parallel\b|\bat the same time\b|\bsimultaneously\b|\bconcurrently\b|并行|同时")
 WEB_SEARCH = ascii_re(r"\bsearch(?:es|ing)? (?:the )?(?:web|internet|online|google)\b|\bweb search\b|\bgoogle (?:for|it)\b|\blook (?:it |them )?up online\b|"
-                      r"\bsearch for\b|联网搜索|网上搜索|搜索引擎|上网搜|搜索(?:网络|互联网|相关)")
+                      r"\bsearch for\b|联网搜|网上搜|搜索引擎|上网搜|搜索(?:网络|互联网|相关)|搜一下")
 KNOWLEDGE = ascii_re(r"\bknowledge ?base\b|\bour (?:\w+ )?(?:docs|documentation|handbook|wiki|faq|manuals?|policies|help center)\b|\bhandbook\b|\bdocuments?\b|\bpdfs?\b|"
                      r"\brag\b|知识库|文档|手册|资料库|规章制度|产品资料")
 FETCH = ascii_re(r"\b(?:fetch|pull|get|grab|read|scrape|crawl|collect|gather|download|monitor|watch|check|look up|query|load|import|list|"
                  r"go through|export|find|search|track|retrieve|take)\b(?!.{0,40}\binto\b)|"
-                 r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|查一下|查下|看看|看一下|统计|读出|拉下来|导出|调用|读|拉|抓")
+                 r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|查一下|查下|看看|看一下|统计|读出|拉下来|导出|调用|读|拉|抓|(?<!检)查(?!看)")
 RESPOND = ascii_re(r"\b(?:respond|reply|return)\s+(?:to (?:the )?(?:caller|webhook|request)|with)\b|返回给|响应")
 SEND = ascii_re(r"\b(?:send|sends|sent|post|posts|posted|notify|alert|ping|dm|forward|publish\w*|share|push|remind|invite|flag|flagged|escalate|e-?mailed|texted|messaged)\b|"
                 r"\b(?:e-?mail|text|message)\s+(?:it|them|me|us|him|her|the|a|an|our|my|their|this|that|everyone|each|every|all|[\w.+-]+@)\b|"
                 r"^(?:e-?mail|text|message)\b|"
                 r"发送|发到|发给|发至|推送|推到|推给|通知|提醒|转发|转给|转到|告警|发布|同步到|写入|写到|写进|保存|存到|存入|存进|记到|记录|"
-                r"填到|录入|追加|上传|创建|新建|(?<!开)(?<!出)发(?!现|生|票|起|展)")
+                r"填到|录入|追加|上传|创建|新建|写回|回写|更新到|(?<!开)(?<!出)发(?!现|生|票|起|展)")
 NEGATED = ascii_re(r"\b(?:don't|do not|dont|never|without|no need to)\s+(?:\w+\s+)?(?:send|post|email|publish|notify)\b|不要(?:发|发送|推送|通知|发布)|不用(?:发|发送)|别发")
 URL_INPUT = ascii_re(r"\b(?:a|the|this|that|any|given|pasted)\s+(?:url|link|web ?page|article|page|website|site)\b|\burls?\b|链接|网址|网页|这篇文章")
 NEWS = ascii_re(r"\bnews\b|\bheadlines?\b|\bstories\b|新闻|资讯|热点|热榜|热搜")
@@ -171,3 +172,5 @@ FIELD_SWITCH = ascii_re(r"\b(?:switch|route|branch|split)\w* (?:on|by) (?:the )?
 ACTUATE = ascii_re(r"\b(?:switch|turn)(?:es|s|ed)? (?:on|off)\b|\btrigger(?:s|ed)? (?:the |a |our )?[\w -]{0,20}(?:pipeline|job|build|deploy|workflow)\b|"
                    r"\bcall(?:s)? (?:the |our |a )?[\w -]{0,20}\bapi\b|调用.{0,10}接口|触发.{0,10}(?:流水线|构建|部署)")
 API_NAME = ascii_re(r"(?:through|via|using|with|call(?:s)?)\s+(?:the |our |a )?(?P<name>[\w -]{1,24}?)\s+api\b|\b(?P<name2>[\w-]+ (?:pipeline|job|build))\b")
+LIST_OBJECT = re.compile(r"(?P<items>[\u4e00-\u9fffa-z0-9]{1,8}(?:[、,和及][\u4e00-\u9fffa-z0-9]{1,8}){1,6})")
+STORAGE_GENERIC = ascii_re(r"\b(?:database|db|data warehouse)\b|数据库|数据表")

@@ -25,7 +25,7 @@ _WHO_EN = ent.ascii_re(r"\b(?:email|e-mail|mail|notify|alert|message|ping|text|s
                        r"(?=\s+(?:with|about|that|saying|on|via|by|in|if|and|when|including|so|to)\b|[,.;]|$)")
 _WHO_ZH = re.compile(r"(?:发(?:邮件|消息|短信)?给|通知|告知|提醒|发送给|转给|抄送)(?P<who>[\u4e00-\u9fff]{1,8}?)(?=[,，。；;]|$|并|和|，|的邮箱)")
 _CATEGORIES = ent.ascii_re(r"\b(?:into|as|as either|between)\s+(?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:and|or)\s+[\w -]+)")
-_CATEGORIES_ZH = re.compile(r"(?:分为|分成|归为|分类为|判断是|判断为|是|属于)(?P<list>[\u4e00-\u9fff\w]+(?:(?:[、,/和或]|还是)[\u4e00-\u9fff\w]+)+)")
+_CATEGORIES_ZH = re.compile(r"(?:分为|分成|归为|分类为|分类:\s*|评定为|评为|标记为|判断是|判断为|是|属于)(?P<list>[\u4e00-\u9fff\w]+(?:(?:[、,/和或]|还是)[\u4e00-\u9fff\w]+)+)")
 _CATEGORIES_IS = ent.ascii_re(r"\b(?:is|are|was|be)\s+(?:an?\s+)?(?P<list>[\w-]+(?:,\s*(?:an?\s+)?[\w-]+)*,?\s+or\s+(?:an?\s+)?[\w-]+)")
 _FIELDS_EN = ent.ascii_re(r"\b(?:extract|pull(?: out)?|parse|get|capture|grab)\s+(?:the\s+|their\s+|its\s+)?(?P<list>[\w' -]+(?:,\s*[\w' -]+)*,?\s+and\s+[\w' -]+?)\s+(?:out of|from|in)\b")
 _FIELDS_ZH = re.compile(r"(?:提取|抽取|识别出|提取出|抽取出|解析出)(?:出)?(?P<list>[\u4e00-\u9fff\w]+(?:[、,和及][\u4e00-\u9fff\w]+)+)")
@@ -59,8 +59,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     fetch = bool(ph.FETCH.search(clause))
     writes = ph.SEND.search(clause) or any(rx.search(clause) for _, rx in ph.DELIVER_OP)
     if default_service is not None or (writes and not fetch and not ph.NEGATED.search(clause)):
-        # a switch case's action ("bug reports → Jira") or a clause that only delivers ("post it in #sales on Slack")
-        dests, srcs = [*dests, *(s for s in srcs if s not in dests)], []
+        # a switch case's action ("bug reports → Jira") or a clause that only delivers ("post it in #sales on Slack");
+        # a feed (Hacker News, 知乎热榜) is never a destination
+        feeds = [x for x in srcs if getattr(ent.BY_ID.get(x), "role", "") == "source"]
+        dests, srcs = [*dests, *(x for x in srcs if x not in dests and x not in feeds)], feeds
     if ph.NEGATED.search(clause) or (default_service is None and not ph.SEND.search(clause)
                                      and not any(rx.search(clause) for _, rx in ph.DELIVER_OP)):
         dests = []  # "reply to this email", "dedupe by email address": the service is only mentioned
@@ -86,7 +88,13 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         acts.sources.append(SourceStep(id=state.uid("fetch_page"), from_="url", url=url, quote=quote))
     if not urls and fetch and ph.URL_INPUT.search(clause) and not srcs:
         acts.sources.append(SourceStep(id=state.uid("fetch_page"), from_="url", url="{{ inputs.url }}", quote=quote))
-    if not acts.sources and not srcs and fetch and not state.trigger_clause:
+    if not acts.sources and not srcs and fetch and ph.PARALLEL.search(clause):
+        listed = ph.LIST_OBJECT.search(clause)
+        if listed:  # "同时查北京、上海、深圳的天气": one source each, side by side
+            for item in re.split(r"[、,和及]", listed.group("items")):
+                if item.strip():
+                    acts.sources.append(SourceStep(id=state.uid("fetch_data"), service=item.strip(), quote=quote))
+    if not acts.sources and not srcs and fetch and state.trigger_kind not in ("webhook", "form", "app_event"):
         generic = (ph.GENERIC_OBJECT_ZH if state.lang == "zh" else ph.GENERIC_OBJECT_EN).search(clause)
         if generic and not ph.WEB_SEARCH.search(clause) and not ph.KNOWLEDGE.search(clause):
             acts.sources.append(SourceStep(id=state.uid("fetch_data"), service=generic.group("obj").strip(), quote=quote))
@@ -129,6 +137,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         api = ph.API_NAME.search(clause)
         name = (api.group("name") or api.group("name2")).strip() if api else ("device api" if "on" in clause else "api")
         acts.deliveries.insert(0, _deliver(name if " " in name or not ent.find_integrations(name)[0] else name, clause, state))
+    if not acts.deliveries and ph.SEND.search(clause) and ph.STORAGE_GENERIC.search(clause) and not ph.NEGATED.search(clause) \
+            and not fetch:
+        acts.deliveries.append(_deliver("database", clause, state))  # "写回数据库": our own database
     if _CHANNEL.search(clause) and ph.SEND.search(clause) and not any(d.service in ("slack", "teams", "discord", "mattermost")
                                                                      for d in acts.deliveries):
         acts.deliveries.append(_deliver("slack", clause, state))  # "posts in #incidents": a Slack channel
