@@ -56,9 +56,9 @@ def plain(clause: str) -> str:
 
 
 def _is_switch_head(piece: str) -> bool:
-    """"route it by area: a → x, b → y" — a colon introducing a list of cases."""
+    """"route it by area: a → x, b → y" — a colon introducing a list of cases (not "Support chatbot: …")."""
     head, _, tail = piece.partition(":")
-    return bool(tail) and len(re.findall(r",", tail)) >= 1 and len(head) < 80
+    return bool(tail) and len(re.findall(r",", tail)) >= 1 and len(head) < 80 and bool(ph.SWITCH_HEAD.search(head))
 
 
 def _split_list(text: str, splitter: re.Pattern[str]) -> list[str]:
@@ -95,6 +95,12 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
         begin, end = _clause_at(text, m.start())
         clause = text[begin:end]
         rest = (text[:begin] + " " + text[end:]).strip()
+        joined = re.search(ent.ascii_re(r"\s(?:and|but)\s+(?=(?:the|its|their|it|his|her)\b)"), clause)
+        if joined and ph.CMP_EN.search(clause[joined.end():]):
+            # "when a new order comes in and the total exceeds $100, …": the condition stays
+            cond = clause[joined.end():].strip(" ,")
+            clause = clause[: joined.start()]
+            rest = (text[:begin] + " if " + cond + ", " + text[end:]).strip()
         if kind == "webhook":
             return WebhookTrigger(), clause, rest
         services = [s for s in ent.find_integrations(clause)[0] if s != "webhook"]

@@ -176,8 +176,9 @@ class _State:
         """A clause that starts with a category the last classification named ("投诉的转到…")."""
         cats = self.last_ai.categories if self.last_ai is not None and self.last_ai.task == "classify" else []
         for cat in sorted(cats, key=len, reverse=True):
-            if cat and clause.startswith(cat):
-                return cat, clause[len(cat):].lstrip(" 的:：,→->=")
+            m = re.match(re.escape(cat) + (r"(?:s|es)?(?![a-z])" if cat.isascii() else ""), clause) if cat else None
+            if m:
+                return cat, clause[m.end():].lstrip(" 的:：,→->=")
         return None
 
     def _goes_case(self, clause: str) -> tuple[str, str] | None:
@@ -188,7 +189,7 @@ class _State:
         if not m or m.start() == 0:
             return None
         label = clause[: m.start()].strip()
-        if ph.IF.search(label) or ph.NEGATED.search(clause) or re.fullmatch(r"(?:it|this|that|they|i|we|i'll|don't|then|and)", label):
+        if re.match(r"(?:" + ph.ACTION_VERBS + r")\b", label) or ph.IF.search(label) or ph.NEGATED.search(clause) or re.fullmatch(r"(?:it|this|that|they|i|we|i'll|don't|then|and)", label):
             return None
         words = label.split()
         if len(words) > 4 or len(label) > 24 or ph.FETCH.match(label) or any(t.search(label) for _, t in ph.AI_TASKS):
@@ -348,6 +349,16 @@ def _split_condition(text: str, lang: str) -> tuple[str, str]:
 
 def _comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     """A real comparison in the condition text, with a readable label (``score > 7``)."""
+    more = ph.OR_MORE.search(cond)
+    if more:
+        op = "ge" if more.group("dir") in ("more", "higher", "above", "greater", "over") else "le"
+        field = _field_name(cond[: more.start()].split(" is ")[0].split(" are ")[0]) or "value"
+        v = float(more.group("val"))
+        value = int(v) if v.is_integer() else v
+        return Comparison(subject="inputs", field=field, op=op, value=value), f"{field} {op} {value}"
+    st = ph.SETS_TO.search(cond)
+    if st:
+        return Comparison(subject="inputs", field=st.group("field"), op="eq", value=st.group("val")), f"{st.group('field')} eq {st.group('val')}"
     nr = ph.NOT_RETURN.search(cond)
     if nr:
         value = (nr.group("val") or nr.group("val2")).strip()

@@ -39,13 +39,14 @@ WEBHOOK_OUT = ascii_re(r"\b(?:send|post|push|forward|notify|call|hit)\w*\s+(?:it
 WEBHOOK_IN = ascii_re(r"\b(?:when|whenever|each time|every time|once)\b[^.]{0,60}\bwebhook|\bwebhook[^.]{0,20}\b(?:arrives|fires|is called|comes in|receives|gives us|triggers)"
                       r"|\b(?:sends|posts|calls|hits|pushes|fires)\s+(?:us\s+)?(?:\w+\s+){0,3}?(?:to\s+)?(?:a |an |our |the )?webhooks?\b|\breceiv\w*\s+[^.]{0,30}webhooks?"
                       r"|收到.{0,10}webhook|通过\s*webhook|webhook\s*(?:推|发|回调|触发)")
-FORM = ascii_re(r"\b(?:submits?|submitted|fills? (?:in|out))\b.{0,40}\bform\b|\bform (?:is )?submi|\bform submission|\bnew form (?:response|entry)"
+FORM = ascii_re(r"^[\w' -]{0,40}\bform\b(?: with [\w ]{1,30})?\s*:|\b(?:submits?|submitted|fills? (?:in|out))\b.{0,40}\bform\b|\bform (?:is )?submi|\bform submission|\bnew form (?:response|entry)"
                 r"|提交(?:了)?.{0,8}表单|表单.{0,4}提交|填写(?:完)?.{0,6}表单|表单填写")
-CHAT = ascii_re(r"\bchat ?bot\b|\b(?:in|via|through) (?:the |a |our )?chat\b|\bchat message|\buser (?:asks|messages|sends a message|types)|"
+CHAT = ascii_re(r"\bchat ?bot\b|\bchat (?:assistant|agent|interface|window)\b|\blet (?:me|us|users) chat\b|\bchat with\b|\b(?:in|via|through) (?:the |a |our )?chat\b|\bchat message|\buser (?:asks|messages|sends a message|types)|"
                 r"\bwhen (?:someone|a user|a customer|users|customers) (?:asks?|messages?|chats?)\b|\banswers? (?:user|customer) questions? in chat"
                 r"|聊天机器人|客服机器人|对话机器人|问答机器人|聊天窗口|聊天框|在对话中|用户在.{0,6}(?:提问|咨询|发消息)|用户(?:提问|发来消息)时")
 # "when a new X is added / arrives" — an event in some app
 APP_EVENT = ascii_re(
+    r"^new [\w ]{1,30}?\s*(?:→|->|:)|"
     r"\b(?:when(?:ever)?|each time|every time|once|as soon as|on(?: every| each)?)\s+(?:a |an |the |we |i |someone |somebody |our |my |a customer )?"
     r"(?:new\s+|receive (?:a |an )?(?:new )?|get (?:a |an )?(?:new )?)"
     r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:is|are|gets?|was)\s+"
@@ -123,10 +124,10 @@ AI_HINT = ascii_re(r"\b(?:ai|llm|gpt|chatgpt|model|openai|claude)\b|大模型|�
 
 # ---------------------------------------------------------------- deliveries, waits, loops
 
-DELIVER = ascii_re(r"\b(?:flag|flagged|send|sends|sent|post|posts|notify|notifies|alert|message|ping|email|e-mail|mail|forward|share|publish|"
+DELIVER = ascii_re(r"\b(?:page|pages|flag|flagged|send|sends|sent|post|posts|notify|notifies|alert|message|ping|email|e-mail|mail|forward|share|publish|"
                    r"save|store|append|add|log|record|insert|upsert|update|sync|push|write|create|open|file|upload|put|escalate|text|dm)\b"
                    r"|发送|发到|发给|发至|发布|推送|通知|提醒|保存|存到|存入|存储|写入|写到|追加|记录|同步|上传|创建|新建|提交|转发|转给|告警|报警|发")
-DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,40}?\b(?:to|into|in)\b|\bput\b.{0,30}?\b(?:in|into)\b|\badd (?:it |them |a |as a |each |the )?(?:new )?(?:row|line|record|entry)|\blog\b|\brecord\b|"
+DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,40}?\b(?:to|into|in)\b|\bput\b.{0,30}?\b(?:in|into)\b|\badd (?:it |them |a |as a |each |the )?(?:new )?(?:row|line|record|entry)|\blog(?:s|ged)?\b|\brecord(?:s|ed)?\b|"
                                   r"\binsert\b|追加|新增一行|添加一行|记录|插入")),
               ("create", ascii_re(r"\bcreate\w*|\bopen (?:a|an)\b|\bfile (?:a|an)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|创建|新建|开一个|建一个")),
               ("update", ascii_re(r"\bupdate\w*|更新|修改")),
@@ -137,7 +138,7 @@ WAIT_UNTIL = ascii_re(r"\bwait (?:until|till|for)\s+(?P<until>[^,.;]{3,60})|等�
 WAIT = ascii_re(r"\bwait(?:s|ing)?\s+(?:for\s+)?(?P<n>\d+|a|an|one|two|three|four|five|six|seven|ten|twenty|thirty)\s+(?P<unit>minute|hour|day|week|month)s?"
                 r"|\b(?:after|in)\s+(?P<n2>\d+|a|an|one|two|three|four|five|six|seven|ten)\s+(?P<unit2>minute|hour|day|week)s?\b(?:\s+(?:later|of no|without))?"
                 r"|(?<!每)(?:等待?|过|隔)\s*(?P<n3>\d+|[一二两三四五六七八九十]+|半)\s*(?P<unit3>分钟|小时|天|周|个月|星期)")
-APPROVAL = ascii_re(r"\bapprov\w*|\bsign(?:s|ed)? off\b|\bhuman review|\bmanual review|\breview(?:s|ed)? (?:and approve|it before|before)|"
+APPROVAL = ascii_re(r"(?<!once )(?<!after )(?<!when )(?<!if )(?<!once it's )(?<!once it is )\bapprov(?!ed\b)\w*|\bsign(?:s|ed)? off\b|\bhuman review|\bmanual review|\breview(?:s|ed)? (?:and approve|it before|before)|"
                     r"审批|审核通过|批准|人工审核|人工确认|确认后|审核后|同意后")
 LOOP = ascii_re(r"\bfor (?:each|every)\b|\b(?:each|every) (?!time\b|new\b|other\b|morning|day|week|month|year|evening|night|hour|minute|"
                 r"weekday|workday|business day|monday|tuesday|wednesday|thursday|friday|saturday|sunday|quarter)[a-z]{3,}\b|\b(?:go|goes|going) through (?:each|every)\b|\bloop (?:over|through)\b|\biterate\b|遍历|\beach (?:of (?:them|the)|one|row|item|record|lead|order|email|ticket|issue|file|entry|article|story|"
@@ -154,7 +155,7 @@ FETCH = ascii_re(r"\b(?:fetch|pull|get|grab|read|scrape|crawl|collect|gather|dow
                  r"go through|export|find|search|track|retrieve|take)\b(?!.{0,40}\binto\b)|"
                  r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|查一下|查下|看看|看一下|统计|读出|拉下来|导出|调用|读|拉|抓|(?<!检)查(?!看)")
 RESPOND = ascii_re(r"\b(?:respond|reply|return)\s+(?:to (?:the )?(?:caller|webhook|request)|with)\b|返回给|响应")
-SEND = ascii_re(r"\b(?:send|sends|sent|post|posts|posted|notify|alert|ping|dm|forward|publish\w*|share|push|remind|invite|flag|flagged|escalate|e-?mailed|texted|messaged)\b|"
+SEND = ascii_re(r"\b(?:send|sends|sent|post|posts|posted|notify|alert|ping|dm|forward|publish\w*|share|push|remind|invite|flag|flagged|escalate|e-?mailed|texted|messaged|page|pages|paged)\b|"
                 r"\b(?:e-?mail|text|message)\s+(?:it|them|me|us|him|her|the|a|an|our|my|their|this|that|everyone|each|every|all|[\w.+-]+@)\b|"
                 r"^(?:e-?mail|text|message)\b|"
                 r"发送|发到|发给|发至|推送|推到|推给|通知|提醒|转发|转给|转到|告警|发布|同步到|写入|写到|写进|保存|存到|存入|存进|记到|记录|"
@@ -174,3 +175,9 @@ ACTUATE = ascii_re(r"\b(?:switch|turn)(?:es|s|ed)? (?:on|off)\b|\btrigger(?:s|ed
 API_NAME = ascii_re(r"(?:through|via|using|with|call(?:s)?)\s+(?:the |our |a )?(?P<name>[\w -]{1,24}?)\s+api\b|\b(?P<name2>[\w-]+ (?:pipeline|job|build))\b")
 LIST_OBJECT = re.compile(r"(?P<items>[\u4e00-\u9fffa-z0-9]{1,8}(?:[、,和及][\u4e00-\u9fffa-z0-9]{1,8}){1,6})")
 STORAGE_GENERIC = ascii_re(r"\b(?:database|db|data warehouse)\b|数据库|数据表")
+SWITCH_HEAD = ascii_re(r"\b(?:route|routes|routing|switch|classify|classif\w+|categori[sz]e|sort|split|triage|depending|based on|according to|decide|"
+                       r"severity|priority|category|type|label)\b|\(|根据|分类|判断|评定|等级|类型|分别")
+OR_MORE = ascii_re(r"(?P<val>-?\d+(?:\.\d+)?)\s+or\s+(?P<dir>more|higher|above|greater|over|less|fewer|lower|below|under)\b")
+SETS_TO = ascii_re(r"\bsets?\s+(?:the\s+)?(?P<field>[a-z_]+)\s+(?:to|as)\s+[\"']?(?P<val>[\w-]+)")
+GENERIC_TARGET = ascii_re(r"\bto (?:the |our |a |their )?(?P<t>[\w' -]{2,30}?)(?:'s)? (?:rest )?(?:api|endpoint|system|queue|inbox|backend)\b")
+OWN_OBJECT = ascii_re(r"\b(?:to|on) (?:the|this|that) (?:issue|pr|pull request|ticket|order|deal|contact|card|task|tweet|post)\b")

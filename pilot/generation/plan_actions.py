@@ -137,9 +137,18 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         api = ph.API_NAME.search(clause)
         name = (api.group("name") or api.group("name2")).strip() if api else ("device api" if "on" in clause else "api")
         acts.deliveries.insert(0, _deliver(name if " " in name or not ent.find_integrations(name)[0] else name, clause, state))
-    if not acts.deliveries and ph.SEND.search(clause) and ph.STORAGE_GENERIC.search(clause) and not ph.NEGATED.search(clause) \
-            and not fetch:
-        acts.deliveries.append(_deliver("database", clause, state))  # "写回数据库": our own database
+    writes = ph.SEND.search(clause) or any(rx.search(clause) for _, rx in ph.DELIVER_OP)
+    if not acts.deliveries and writes and not ph.NEGATED.search(clause) and not fetch:
+        own = sorted(state.trigger_clause_services())
+        target = ph.GENERIC_TARGET.search(clause)
+        if ph.STORAGE_GENERIC.search(clause):
+            acts.deliveries.append(_deliver("database", clause, state))  # "写回数据库": our own database
+        elif re.search(r"\b(?:sheet|spreadsheet)\b|表格", clause):
+            acts.deliveries.append(_deliver("google_sheets", clause, state))  # "the talent pool sheet"
+        elif own and ph.OWN_OBJECT.search(clause):
+            acts.deliveries.append(_deliver(own[0], clause, state))  # "add that label to the issue" (GitHub)
+        elif target:
+            acts.deliveries.append(_deliver(target.group("t").strip(), clause, state, target=target.group(0)))
     if _CHANNEL.search(clause) and ph.SEND.search(clause) and not any(d.service in ("slack", "teams", "discord", "mattermost")
                                                                      for d in acts.deliveries):
         acts.deliveries.append(_deliver("slack", clause, state))  # "posts in #incidents": a Slack channel
