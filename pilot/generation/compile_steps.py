@@ -236,7 +236,12 @@ class Builder:
 
     def loop(self, s: LoopStep, ports: list[Port]) -> list[Port]:
         nid = self.uid(s.id)
-        over = self.refs.get(s.over) or (self.data() or [self.input_field("items", type_="array")])[0]
+        if s.over != "inputs" and s.over in self.refs:
+            over = self.refs[s.over]
+        elif self.current or trigger_kind(self.plan) in TRIGGER_FIELD:
+            over = self.data()[0]
+        else:  # nothing fetched: the list is a run input
+            over = self.input_field("items", type_="array", description=self._t("要逐条处理的列表", "the list to process item by item"))
         items = f"{{{{ {over} | batch({s.batch_size}) | list }}}}" if s.batch_size else f"{{{{ {over} }}}}"
         outer = (self.nodes, self.edges, self.current, self.in_loop)
         self.nodes, self.edges, self.current, self.in_loop = [], [], ["item"], True

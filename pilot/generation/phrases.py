@@ -16,8 +16,8 @@ from pilot.generation.entities import ascii_re
 
 # sentence ends, and sequencing words (then / after that / 然后 / 再 / 最后)
 SENTENCE = re.compile(r"(?:[.;!?](?=\s|$)|[。！？；\n])+")
-SEQUENCE = ascii_re(r"(?:,\s*|\s+)(?:and\s+)?(?:then|after that|afterwards|finally|next|and finally)\b[,\s]*"
-                    r"|然后|接着|之后再|之后|随后|最后|再把|再将|并且|并把|并将")
+SEQUENCE = ascii_re(r"(?:,\s*|\s+)(?:and\s+)?(?:then|after that|next)\b[,\s]*|(?:,\s*|\s+)(?:and\s+)?(?=(?:finally|afterwards|at the end)\b)"
+                    r"|然后|接着|之后再|之后|随后|(?=最后)|再把|再将|并且|并把|并将")
 # English actions: a new clause starts at ", verb" / "and verb"
 ACTION_VERBS = (
     r"fetch|pull|get|grab|read|scrape|collect|gather|download|monitor|watch|check|look up|query|search|find|load|"
@@ -145,7 +145,7 @@ LOOP = ascii_re(r"\bfor (?:each|every)\b|\b(?:each|every) (?!time\b|new\b|other\
                 r"review|comment|product|customer|candidate|applicant|message|post|link|url|contact|line)\b|\bone by one\b|\bindividually\b|"
                 r"\bper (?:row|item|record|lead|order)\b|逐条|逐个|逐一|每一条|每一个|每条|每个|每一行|每行|每封|每篇|每份|依次|挨个|批量")
 BATCH = ascii_re(r"\bin batches of\s+(?P<n>\d+)|\bbatch(?:es)? of\s+(?P<n2>\d+)|\b(?P<n3>\d+)\s+at a time\b|每\s*(?P<n4>\d+)\s*(?:条|个|行|封|份)?\s*一批|每批\s*(?P<n5>\d+)|分批.{0,4}?(?P<n6>\d+)")
-AGGREGATE = ascii_re(r"\b(?:all|together|overall|combined|digest|report|roundup|weekly|daily|summary of (?:all|the)|one message)\b|汇总|总结|简报|日报|周报|整体|合并|一起|拼成|拼接|合成一")
+AGGREGATE = ascii_re(r"^(?:finally|afterwards|at the end)\b|^最后|\b(?:all|together|overall|combined|digest|report|roundup|weekly|daily|summary of (?:all|the)|one message)\b|汇总|总结|简报|日报|周报|整体|合并|一起|拼成|拼接|合成一")
 PARALLEL = ascii_re(r"\bin parallel\b|\bat the same time\b|\bsimultaneously\b|\bconcurrently\b|并行|同时")
 WEB_SEARCH = ascii_re(r"\bsearch(?:es|ing)? (?:the )?(?:web|internet|online|google)\b|\bweb search\b|\bgoogle (?:for|it)\b|\blook (?:it |them )?up online\b|"
                       r"\bsearch for\b|联网搜|网上搜|搜索引擎|上网搜|搜索(?:网络|互联网|相关)|搜一下")
@@ -159,7 +159,7 @@ SEND = ascii_re(r"\b(?:send|sends|sent|post|posts|posted|notify|alert|ping|dm|fo
                 r"\b(?:e-?mail|text|message)\s+(?:it|them|me|us|him|her|the|a|an|our|my|their|this|that|everyone|each|every|all|[\w.+-]+@)\b|"
                 r"^(?:e-?mail|text|message)\b|"
                 r"发送|发到|发给|发至|推送|推到|推给|通知|提醒|转发|转给|转到|告警|发布|同步到|写入|写到|写进|保存|存到|存入|存进|记到|记录|"
-                r"填到|录入|追加|上传|创建|新建|写回|回写|更新到|(?<!开)(?<!出)发(?!现|生|票|起|展)")
+                r"填到|录入|追加|创建|新建|写回|回写|更新到|(?<!开)(?<!出)发(?!现|生|票|起|展)")
 NEGATED = ascii_re(r"\b(?:don't|do not|dont|never|without|no need to)\s+(?:\w+\s+)?(?:send|post|email|publish|notify)\b|不要(?:发|发送|推送|通知|发布)|不用(?:发|发送)|别发")
 URL_INPUT = ascii_re(r"\b(?:a|the|this|that|any|given|pasted)\s+(?:url|link|web ?page|article|page|website|site)\b|\burls?\b|链接|网址|网页|这篇文章")
 NEWS = ascii_re(r"\bnews\b|\bheadlines?\b|\bstories\b|新闻|资讯|热点|热榜|热搜")
