@@ -81,6 +81,7 @@ class _State:
         self.trigger_clause = trigger_clause
         self.last_ai: AiStep | None = None
         self.switch_field: str | None = None
+        self.in_switch = False  # after "根据…分别处理：" short labels start cases
         self._trigger_services = set(ent.find_integrations(trigger_clause)[0]) if trigger_clause else set()
 
     def trigger_clause_services(self) -> set[str]:
@@ -145,6 +146,7 @@ class _State:
         if acts.sources:
             self.last_source = acts.sources[-1]
         steps = acts.steps()
+        self.in_switch = bool(re.search(r"根据|分别|按.{1,6}(?:分|处理)", clause))
         fs = ph.FIELD_SWITCH.search(clause)
         if fs:
             self.switch_field = next(g for g in fs.groups() if g)
@@ -169,8 +171,12 @@ class _State:
         if self.lang == "en" and re.search(r"\b(?:with|whose|where|having)\b", clause) and _comparison(clause, "en") is not None:
             cmp = ph.CMP_EN.search(clause)
             return bool(cmp and ph.DELIVER.search(clause[cmp.end():]))
-        return self.lang == "zh" and bool(ph.CMP_ZH.search(clause)) and bool(ph.ZH_COND_ACTION.search(clause)) and \
-            _comparison(ph.ZH_COND_ACTION.split(clause, maxsplit=1)[0], "zh") is not None
+        if self.lang != "zh":
+            return False
+        if "的话" in clause or ph.ZH_SHORT_COND.match(clause) and not ph.FETCH.match(clause):
+            return True  # "构建失败的话，…", "构建成功就…"
+        head = ph.ZH_COND_ACTION.split(clause, maxsplit=1)[0]
+        return _comparison(head, "zh") is not None and (bool(ph.ZH_COND_ACTION.search(clause)) or clause.endswith("的"))
 
     def _category_case(self, clause: str) -> tuple[str, str] | None:
         """A clause that starts with a category the last classification named ("投诉的转到…")."""
@@ -194,7 +200,7 @@ class _State:
         words = label.split()
         if len(words) > 4 or len(label) > 24 or ph.FETCH.match(label) or any(t.search(label) for _, t in ph.AI_TASKS):
             return None
-        if self.lang == "zh" and (len(label) > 7 or not (label.endswith("的") or m.group(0).startswith("的")) or re.search(
+        if self.lang == "zh" and (len(label) > 7 or not (label.endswith("的") or m.group(0).startswith("的") or self.in_switch and len(label) <= 6) or re.search(
                 r"[把将让再先也又并]|同时|马上|立即|然后|每|点|ai", label) or ent.find_integrations(label)[0]):
             return None  # "投诉的转到…" is a case; "把热榜发我钉钉" is just a delivery
         if "mail" in m.group(0):  # "the rest is emailed to support": an email to support
@@ -245,6 +251,9 @@ class _State:
             break
         if not cases:
             return i, []
+        if len(cases) == 2 and otherwise is None and _complementary(cases[0][1], cases[1][1]):
+            otherwise = cases[1][2]  # "> 1000 → approval; 1000及以下 → email": the second is the else branch
+            cases = cases[:1]
         out: list[Step] = []
         numeric = [c for c in cases if c[1] is not None]
         subject, field = "inputs", "category"
@@ -258,8 +267,7 @@ class _State:
             self.switch_field = None
         else:
             labels = [c[0] for c in cases]
-            cls = self.last_ai if self.last_ai is not None and self.last_ai.task == "classify" and any(
-                s is self.last_ai for s in _flat(before)) else None
+            cls = self.last_ai if self.last_ai is not None and self.last_ai.task == "classify" else None
             if cls is None:
                 cls = AiStep(id=self.uid("classify"), task="classify", categories=labels,
                              instruction=_classify_instruction(clauses[i], labels, self.lang), quote=clauses[i][:200])
@@ -313,6 +321,13 @@ def _iterable_source(clause: str, step: Step) -> bool:
     return not re.search(r"\b(?:look (?:each|every|it|them)(?: one)? up|enrich|each one up)\b", clause)
 
 
+_COMPLEMENT = {("gt", "le"), ("le", "gt"), ("ge", "lt"), ("lt", "ge"), ("eq", "ne"), ("ne", "eq")}
+
+
+def _complementary(a: Comparison | None, b: Comparison | None) -> bool:
+    return a is not None and b is not None and (a.op, b.op) in _COMPLEMENT and a.value == b.value
+
+
 _ELLIPSIS = ent.ascii_re(r"^(?:and\s+)?(?P<label>[a-z][\w-]*(?: [a-z][\w-]*)?)\s+(?:to|into|→|->)\s+(?P<action>.+)$")
 
 
@@ -333,6 +348,10 @@ def _split_condition(text: str, lang: str) -> tuple[str, str]:
     """("the score is above 7", "email the hiring manager") from the text after "if"."""
     if lang == "zh":
         m = ph.THEN_SPLIT_ZH.search(text)
+        cmp = ph.CMP_ZH_VALUE_FIRST.search(text) or ph.CMP_ZH.search(text)
+        if cmp and (not m or m.start() > cmp.end() + 1):  # "评分大于7的存进…": the action follows the comparison
+            end = cmp.end() + (1 if text[cmp.end(): cmp.end() + 1] == "的" else 0)
+            return text[:end], text[end:].lstrip(",就则")
         return (text[: m.start()], text[m.end():]) if m else (text, "")
     comma = re.search(r",(?!\d{3})", text)
     if comma:
@@ -349,6 +368,12 @@ def _split_condition(text: str, lang: str) -> tuple[str, str]:
 
 def _comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     """A real comparison in the condition text, with a readable label (``score > 7``)."""
+    vf = ph.CMP_ZH_VALUE_FIRST.search(cond) if lang == "zh" or not cond.isascii() else None
+    if vf:
+        op = "le" if "下" in vf.group("op") or "内" in vf.group("op") else "ge"
+        v = float(vf.group("val"))
+        value = int(v) if v.is_integer() else v
+        return Comparison(subject="inputs", field=_field_name(cond[: vf.start()]) or "value", op=op, value=value), f"value {op} {value}"
     more = ph.OR_MORE.search(cond)
     if more:
         op = "ge" if more.group("dir") in ("more", "higher", "above", "greater", "over") else "le"

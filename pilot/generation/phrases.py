@@ -38,12 +38,12 @@ WEBHOOK_OUT = ascii_re(r"\b(?:send|post|push|forward|notify|call|hit)\w*\s+(?:it
                        r"(?:\w+ )?webhook|(?:发|推送|发送|通知|调用)(?:到|给)?.{0,6}(?:webhook|回调)|webhook\s*(?:url|地址)")
 WEBHOOK_IN = ascii_re(r"\b(?:when|whenever|each time|every time|once)\b[^.]{0,60}\bwebhook|\bwebhook[^.]{0,20}\b(?:arrives|fires|is called|comes in|receives|gives us|triggers)"
                       r"|\b(?:sends|posts|calls|hits|pushes|fires)\s+(?:us\s+)?(?:\w+\s+){0,3}?(?:to\s+)?(?:a |an |our |the )?webhooks?\b|\breceiv\w*\s+[^.]{0,30}webhooks?"
-                      r"|收到.{0,10}webhook|通过\s*webhook|webhook\s*(?:推|发|回调|触发)")
+                      r"|收到.{0,10}webhook|通过\s*webhook|webhook\s*(?:推|发|回调|触发)|(?:触发|回调|会调|调用)\s*(?:一个|我们的)?\s*webhook")
 FORM = ascii_re(r"^[\w' -]{0,40}\bform\b(?: with [\w ]{1,30})?\s*:|\b(?:submits?|submitted|fills? (?:in|out))\b.{0,40}\bform\b|\bform (?:is )?submi|\bform submission|\bnew form (?:response|entry)"
                 r"|提交(?:了)?.{0,8}表单|表单.{0,4}提交|填写(?:完)?.{0,6}表单|表单填写")
 CHAT = ascii_re(r"\bchat ?bot\b|\bchat (?:assistant|agent|interface|window)\b|\blet (?:me|us|users) chat\b|\bchat with\b|\b(?:in|via|through) (?:the |a |our )?chat\b|\bchat message|\buser (?:asks|messages|sends a message|types)|"
                 r"\bwhen (?:someone|a user|a customer|users|customers) (?:asks?|messages?|chats?)\b|\banswers? (?:user|customer) questions? in chat"
-                r"|聊天机器人|客服机器人|对话机器人|问答机器人|聊天窗口|聊天框|在对话中|用户在.{0,6}(?:提问|咨询|发消息)|用户(?:提问|发来消息)时")
+                r"|聊天机器人|客服机器人|对话机器人|问答机器人|聊天窗口|聊天框|对话框|陪练|在对话中|用户在.{0,6}(?:提问|咨询|发消息)|用户(?:提问|发来消息)时")
 # "when a new X is added / arrives" — an event in some app
 APP_EVENT = ascii_re(
     r"^new [\w ]{1,30}?\s*(?:→|->|:)|"
@@ -71,8 +71,11 @@ EVENT_SERVICE = (("email", "email"), ("邮件", "email"), ("inbox", "email"), ("
 IF = ascii_re(r"^(?:and\s+|but\s+)?(?:if|when|in case|only if|whenever)\b|^(?:如果|若|假如|要是|当|一旦|如)")
 ELSE = ascii_re(r"^(?:and\s+|but\s+)?(?:otherwise|else|if not|or else|in all other cases|for everything else|for the rest)\b"
                 r"|^(?:否则|不然|其他情况|其余情况|反之|如果不是|若不是|没有的话|不满足|其余的|其他的|其它的|剩下的|正常(?:的话)?就?)"
-                r"|^不[\u4e00-\u9fff]{1,4}(?:的话)?就|^没有?[\u4e00-\u9fff]{1,4}(?:的话)?就")
-THEN_SPLIT_ZH = re.compile(r"(?:的话)?(?:就|则|那么|便)|,")
+                r"|^不[\u4e00-\u9fff]{1,4}(?:的话)?就|^没有?[\u4e00-\u9fff]{1,4}(?:的话)?就"
+                r"|^(?:其他|其余|其它|剩下)(?:[\u4e00-\u9fff]{1,3}?(?:的|就)|的|情况)?")
+THEN_SPLIT_ZH = re.compile(r"的话,?|(?:就|则|那么|便)|,")
+CMP_ZH_VALUE_FIRST = re.compile(r"(?P<val>-?\d+(?:\.\d+)?)\s*(?:万|元|分|条|个|件|天|单|%)?\s*(?P<op>及以下|及以上|以下|以上|以内|或以上|或以下)")
+ZH_SHORT_COND = re.compile(r"^[\u4e00-\u9fffa-z0-9]{1,10}?(?:的话|就|则)")
 ELSE_LABEL = ascii_re(r"^(?:everything else|anything else|all (?:the )?others?|the rest|others?|other \w+|otherwise|else|rest)\b"
                       r"|^(?:其他|其余|剩下的|其它|剩余)")
 GOES = ascii_re(r"\s*(?:->|=>|→)\s*|\s*:(?=\s)\s*|\s+(?:is|are|gets?) (?:emailed|logged|posted|sent|saved|added|stored|written|flagged|forwarded)\s+(?:to\s+|in\s+|into\s+)?|\s+(?:goes|go|should go|are sent|is sent|get sent|gets sent|are routed|is routed|are forwarded|"
@@ -115,8 +118,8 @@ AI_TASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((task, ascii_re(p)) fo
     ("score", r"\bscor\w*|\brate (?:it|them|each|the|how)\b|\bgrade\b|\bevaluate\b|\bassess\w*|\bqualif\w*|\brank\b|打分|评分|评估|打个分|评级"),
     ("extract", r"\bextract\w*|\bparse\w*|\bpull out\b|\bpull (?:the )?[\w ,]{3,60}? out of\b|\bocr\b|提取|抽取|解析|识别出"),
     ("summarize", r"\bsummar\w*|\bdigest\b|\bbrief(?:ing)?\b|\btl;?dr\b|\brecap\b|\bcondense\b|\bkey points\b|总结|摘要|概括|简报|汇总成|提炼|归纳|日报|周报"),
-    ("analyze", r"\banaly[sz]\w*|\binsights?\b|\btrends?\b|\bkpi\b|分析|洞察|趋势"),
-    ("answer", r"\banswer\w*|\brespond to (?:the )?(?:question|customer|user)|\breply to (?:the )?(?:question|customer|user|email)|回答|答复|解答|回复(?:用户|客户)"),
+    ("analyze", r"\banaly[sz]\w*|\binsights?\b|\btrends?\b|\bkpi\b|分析|洞察|趋势|找出|识别出|检测出|筛选出"),
+    ("answer", r"\banswer\w*|\brespond to (?:the )?(?:question|customer|user)|\breply to (?:the )?(?:question|customer|user|email)|回答|答复|解答|回复"),
     ("generate", r"\bwrite\b|\bdraft\w*|\bgenerat\w*|\bcompose\b|\bcreate (?:a |an )?(?:post|reply|response|caption|summary|report|email|description|"
                  r"article|blog|tweet|outline|newsletter|copy|message)|\bturn (?:it|them) into\b|\breport\b|\b(?:pick|choose|select)\b|挑出|挑选|挑|选出|生成|撰写|写(?:一|成|个|篇|份|封)|起草|创作|改写|润色|报告"),
 ))
@@ -159,7 +162,7 @@ SEND = ascii_re(r"\b(?:send|sends|sent|post|posts|posted|notify|alert|ping|dm|fo
                 r"\b(?:e-?mail|text|message)\s+(?:it|them|me|us|him|her|the|a|an|our|my|their|this|that|everyone|each|every|all|[\w.+-]+@)\b|"
                 r"^(?:e-?mail|text|message)\b|"
                 r"发送|发到|发给|发至|推送|推到|推给|通知|提醒|转发|转给|转到|告警|发布|同步到|写入|写到|写进|保存|存到|存入|存进|记到|记录|"
-                r"填到|录入|追加|创建|新建|写回|回写|更新到|(?<!开)(?<!出)发(?!现|生|票|起|展)")
+                r"填到|录入|追加|创建|新建|更新回|同步回|写回|回写|更新到|(?<!开)(?<!出)发(?!现|生|票|起|展)")
 NEGATED = ascii_re(r"\b(?:don't|do not|dont|never|without|no need to)\s+(?:\w+\s+)?(?:send|post|email|publish|notify)\b|不要(?:发|发送|推送|通知|发布)|不用(?:发|发送)|别发")
 URL_INPUT = ascii_re(r"\b(?:a|the|this|that|any|given|pasted)\s+(?:url|link|web ?page|article|page|website|site)\b|\burls?\b|链接|网址|网页|这篇文章")
 NEWS = ascii_re(r"\bnews\b|\bheadlines?\b|\bstories\b|新闻|资讯|热点|热榜|热搜")

@@ -121,7 +121,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         if sid in _NOT_DEST and not deliver_verb:
             continue
         acts.deliveries.append(_deliver(sid, clause, state))
-    if not acts.deliveries and default_service and not acts.sources:
+    replies = re.search(r"\b(?:reply|answer|respond)\b|回复|回答|答复", default_service or "")
+    if not acts.deliveries and default_service and not acts.sources and not replies:
         target = re.sub(r"^(?:to|into|the|our|a|an)\s+", "", default_service.strip()).strip()
         integ = ent.find_integrations(target)[0]
         own = sorted(state.trigger_clause_services())
@@ -143,6 +144,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         target = ph.GENERIC_TARGET.search(clause)
         if ph.STORAGE_GENERIC.search(clause):
             acts.deliveries.append(_deliver("database", clause, state))  # "写回数据库": our own database
+        elif re.search(r"\bcrm\b", clause):
+            acts.deliveries.append(_deliver("crm", clause, state))  # "更新回CRM": the team's CRM
         elif re.search(r"\b(?:sheet|spreadsheet)\b|表格", clause):
             acts.deliveries.append(_deliver("google_sheets", clause, state))  # "the talent pool sheet"
         elif own and ph.OWN_OBJECT.search(clause):
@@ -167,7 +170,7 @@ def _delivers_result(clause: str) -> bool:
 
 def _reads_docs(clause: str) -> bool:
     return bool(re.search(r"\b(?:from|using|based on|in|search|according to|with)\b[\w ]{0,20}(?:docs|documentation|knowledge|handbook|wiki|faq|manual|polic)"
-                          r"|根据|基于|检索|查询|从.{0,6}(?:知识库|文档)|知识库", clause))
+                          r"|根据|基于|检索|查询|从.{0,6}(?:知识库|文档)|知识库|查.{0,8}(?:文档|资料|手册|制度)", clause))
 
 
 def _emails_someone(clause: str) -> bool:
