@@ -104,6 +104,9 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
         if kind == "webhook":
             return WebhookTrigger(), clause, rest
         services = [s for s in ent.find_integrations(clause)[0] if s != "webhook"]
+        lead = re.match(r"^([\u4e00-\u9fffa-z0-9]{2,8}?)(?:有|上|里|中|的|来)", clause)
+        if not services and lead and ent.lookup_service(lead.group(1)):  # "有赞有新订单时": a name too ambiguous for free text
+            services = [ent.lookup_service(lead.group(1)).id]
         if kind == "form" and not _form_service(services):
             return FormTrigger(), clause, rest
         service = services[0] if services else next((svc for hint, svc in ph.EVENT_SERVICE if hint in clause), "")

@@ -111,6 +111,12 @@ class _State:
                     steps.extend(branch_steps)
                     i = j
                     continue
+            respective = self._respectively(clauses, i)
+            if respective is not None:
+                j, branch = respective
+                steps.append(branch)
+                i = j
+                continue
             loop = ph.LOOP.search(clause) or ph.BATCH.search(clause)
             if loop:
                 body_end = self._loop_end(clauses, i)
@@ -162,6 +168,23 @@ class _State:
         return steps
 
     # ---------------------------------------------------------------- conditions
+
+    def _respectively(self, clauses: list[str], i: int) -> tuple[int, Step] | None:
+        """"分别同步到A、发到B、发邮件给C" / "respectively to A, B and C": the i-th delivery is the
+        i-th category's branch of the last classification."""
+        first = plain(clauses[i])
+        cls = self.last_ai if self.last_ai is not None and self.last_ai.task == "classify" else None
+        if cls is None or not cls.categories or not re.match(r"分别|respectively\b", first):
+            return None
+        j, parts = i + 1, [re.sub(r"^(?:分别|respectively)\s*", "", first)]
+        while j < len(clauses) and clauses[j].startswith(CONTINUES):
+            parts.append(plain(clauses[j]))
+            j += 1
+        deliveries = [d for part in parts for d in parse_actions(part, self, default_service=part).deliveries]
+        if len(deliveries) != len(cls.categories):
+            return None
+        return j, BranchStep(id=self.uid("route"), quote=" ".join(parts)[:300], on=cls.id, field="category",
+                             cases=[Case(label=c, steps=[d]) for c, d in zip(cls.categories, deliveries)])
 
     def _conditional(self, clause: str) -> bool:
         """"if …", "items with quantity above 10 get flagged …", or in Chinese a comparison

@@ -25,7 +25,7 @@ _WHO_EN = ent.ascii_re(r"\b(?:email|e-mail|mail|notify|alert|message|ping|text|s
                        r"(?=\s+(?:with|about|that|saying|on|via|by|in|if|and|when|including|so|to)\b|[,.;]|$)")
 _WHO_ZH = re.compile(r"(?:发(?:邮件|消息|短信)?给|通知|告知|提醒|发送给|转给|抄送)(?P<who>[\u4e00-\u9fff]{1,8}?)(?=[,，。；;]|$|并|和|，|的邮箱)")
 _CATEGORIES = ent.ascii_re(r"\b(?:into|as|as either|between)\s+(?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:and|or)\s+[\w -]+)")
-_CATEGORIES_ZH = re.compile(r"(?:分为|分成|归为|分类为|分类:\s*|评定为|评为|标记为|判断是|判断为|是|属于)(?P<list>[\u4e00-\u9fff\w]+(?:(?:[、,/和或]|还是)[\u4e00-\u9fff\w]+)+)")
+_CATEGORIES_ZH = re.compile(r"(?:分为|分成|归为|分类为|分类:\s*|评定为|评为|标记为|判断是|判断为|是|属于|类型有|有)(?P<list>[\u4e00-\u9fff\w]+(?:(?:[、,/和或]|还是)[\u4e00-\u9fff\w]+)+)")
 _CATEGORIES_IS = ent.ascii_re(r"\b(?:is|are|was|be)\s+(?:an?\s+)?(?P<list>[\w-]+(?:,\s*(?:an?\s+)?[\w-]+)*,?\s+or\s+(?:an?\s+)?[\w-]+)")
 _FIELDS_EN = ent.ascii_re(r"\b(?:extract|pull(?: out)?|parse|get|capture|grab)\s+(?:the\s+|their\s+|its\s+)?(?P<list>[\w' -]+(?:,\s*[\w' -]+)*,?\s+and\s+[\w' -]+?)\s+(?:out of|from|in)\b")
 _FIELDS_ZH = re.compile(r"(?:提取|抽取|识别出|提取出|抽取出|解析出)(?:出)?(?P<list>[\u4e00-\u9fff\w]+(?:[、,和及][\u4e00-\u9fff\w]+)+)")
@@ -63,6 +63,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         # a feed (Hacker News, 知乎热榜) is never a destination
         feeds = [x for x in srcs if getattr(ent.BY_ID.get(x), "role", "") == "source"]
         dests, srcs = [*dests, *(x for x in srcs if x not in dests and x not in feeds)], feeds
+    # "小红书风格的文案", "a LinkedIn-style post": the service names a style, not where it goes
+    dests = [d for d in dests if not any(re.search(re.escape(a) + ph.STYLE_OF, clause)
+                                         for a in (*ent.BY_ID[d].en, *ent.BY_ID[d].zh) if a)]
     if ph.NEGATED.search(clause) or (default_service is None and not ph.SEND.search(clause)
                                      and not any(rx.search(clause) for _, rx in ph.DELIVER_OP)):
         dests = []  # "reply to this email", "dedupe by email address": the service is only mentioned
@@ -151,7 +154,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         elif own and ph.OWN_OBJECT.search(clause):
             acts.deliveries.append(_deliver(own[0], clause, state))  # "add that label to the issue" (GitHub)
         elif target:
-            acts.deliveries.append(_deliver(target.group("t").strip(), clause, state, target=target.group(0)))
+            name = (target.group("t") or target.group("t2")).strip()
+            acts.deliveries.append(_deliver(name, clause, state, target=target.group(0)))
     if _CHANNEL.search(clause) and ph.SEND.search(clause) and not any(d.service in ("slack", "teams", "discord", "mattermost")
                                                                      for d in acts.deliveries):
         acts.deliveries.append(_deliver("slack", clause, state))  # "posts in #incidents": a Slack channel
