@@ -115,7 +115,7 @@ AI_TASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((task, ascii_re(p)) fo
     ("classify", r"\b(?:decide|determine|detect|judge|work out|figure out|tell)\b.{0,20}?\b(?:severity|priority|category|type|urgency|sentiment|intent|topic)\b|\bwhether [\w ]{0,40}?\b(?:is|was|are|sounds|looks|seems) [\w ,-]+ or \w+|\bclassif\w*|\bcategori[sz]\w*|\btriage\w*|\bsentiment\b|\bdetect (?:the )?(?:intent|language|topic)|\btag (?:it|them|each)\b|"
                  r"\blabel (?:it|them|each)\b|\broute (?:it|them|each|the|by|based)\b|\bsort (?:it|them) into\b|分类|归类|判断.{0,6}(?:类型|类别|意图|情感)|"
                  r"情感分析|识别.{0,4}(?:意图|类型|情感)|打标签|分拣|分流|判断是.{1,24}还是|判断.{0,8}属于|评定为|定级|按等级"),
-    ("score", r"\bscor\w*|\brate (?:it|them|each|the|how)\b|\bgrade\b|\bevaluate\b|\bassess\w*|\bqualif\w*|\brank\b|打分|评分|评估|打个分|评级"),
+    ("score", r"\bscor(?:e|es|ing)\s+(?:it|them|each|the|every|this|that|a|an|all|our|their|leads?|candidates?|applicants?|cvs?|resumes?|how|from|on|out)\b|\bscoring\b|\brate (?:it|them|each|the|how)\b|\bgrade\b|\bevaluate\b|\bassess\w*|\bqualif\w*|\brank\b|打分|评分|评估|打个分|评级"),
     ("extract", r"\bextract\w*|\bparse\w*|\bpull out\b|\bpull (?:the )?[\w ,]{3,60}? out of\b|\bocr\b|提取|抽取|解析|识别出"),
     ("summarize", r"\bsummar\w*|\bdigest\b|\bbrief(?:ing)?\b|\btl;?dr\b|\brecap\b|\bcondense\b|\bkey points\b|总结|摘要|概括|简报|汇总成|提炼|归纳|日报|周报"),
     ("analyze", r"\banaly[sz]\w*|\binsights?\b|\btrends?\b|\bkpi\b|分析|洞察|趋势|找出|识别出|检测出|筛选出"),

@@ -66,7 +66,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     # "小红书风格的文案", "a LinkedIn-style post": the service names a style, not where it goes
     dests = [d for d in dests if not any(re.search(re.escape(a) + ph.STYLE_OF, clause)
                                          for a in (*ent.BY_ID[d].en, *ent.BY_ID[d].zh) if a)]
-    if ph.NEGATED.search(clause) or (default_service is None and not ph.SEND.search(clause)
+    via = [d for d in dests if ent.BY_ID[d].kind == "messaging" and any(
+        re.search(r"\b(?:on|via|through|in|over)\s+(?:our\s+|my\s+|the\s+)?" + re.escape(a) + r"\b", clause) for a in ent.BY_ID[d].en)]
+    if ph.NEGATED.search(clause) or (default_service is None and not ph.SEND.search(clause) and not via
                                      and not any(rx.search(clause) for _, rx in ph.DELIVER_OP)):
         dests = []  # "reply to this email", "dedupe by email address": the service is only mentioned
     quote = clause[:200]
@@ -115,8 +117,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     if hits and state.last_ai is not None and _delivers_result(clause):
         hits = []  # "save the summary to Notion": the summary an earlier step wrote
     if hits:
-        # agent / translate / classify name the whole job; otherwise the first verb of the clause wins
-        task = min(hits, key=lambda h: (h[1] > 2, h[0], h[1]))[2]
+        # agent / translate name the whole job; otherwise the first task verb of the clause wins
+        task = min(hits, key=lambda h: (h[1] > 1, h[0], h[1]))[2]
         acts.ai = _ai_step(task, clause, state, found)
     # deliveries
     deliver_verb = bool(ph.DELIVER.search(clause))
