@@ -2,7 +2,9 @@
 
 Prints template top-1/top-3 accuracy, required-node-type recall, validity and p50/p95
 analyze+generate latency on evals/data/requests.jsonl (overall, per language, per tag), and
-node-type F1 on the n8n catalog (all ~1,480 titles by default; ``--n8n-sample 300`` for speed).
+structure against the n8n catalog: ``build_offline(title)`` vs each template's graph — node-kind
+F1, edge F1, trigger accuracy, unrequested side-effect rate, service recall (evals/n8n.py; all
+~1,480 titles by default, ``--n8n-sample 300`` for speed).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import sys
 
 
 def run(n8n_sample: int | None = None, with_n8n: bool = True) -> dict:
-    from evals.scoring import load_requests, score_n8n, score_requests
+    from evals import n8n
+    from evals.scoring import load_requests, score_requests
     from pilot.generation.generator import WorkflowGenerator
     from pilot.generation.offline_analyzer import default_offline_analyzer
     from pilot.templates.catalog import default_catalog
@@ -26,7 +29,7 @@ def run(n8n_sample: int | None = None, with_n8n: bool = True) -> dict:
 
     report["refinements"] = score_refinements(printer=lambda _line: None)
     if with_n8n:
-        report["n8n"] = score_n8n(analyzer, generator, sample=n8n_sample)
+        report["n8n"] = n8n.score(sample=n8n_sample)
     return report
 
 
@@ -44,15 +47,9 @@ def render(report: dict, *, misses: bool = False) -> str:
             lines.append(f"{key:<16}{g['n']:>5}{g['top1']:>8.1%}{g['top3']:>8.1%}{g['recall']:>8.1%}{g['valid']:>8.1%}"
                          f"{g['p50_ms']:>9.2f}{g['p95_ms']:>9.2f}{g['cold_p50_ms']:>10.2f}{g['cold_p95_ms']:>10.2f}")
     if "n8n" in report:
-        lines += ["", "n8n catalog (generated from titles; node-type F1 over llm/condition/loop/api/knowledge/tool)"]
-        n = report["n8n"]
-        if "skipped" in n:
-            lines.append(f"  skipped: {n['skipped']}")
-        for key in ("all", "en", "zh"):
-            if key in n.get("groups", {}):
-                g = n["groups"][key]
-                lines.append(f"{'n8n ' + key:<16}{g['n']:>5}  F1 {g['f1']:.3f}  valid {g['valid']:.1%}  "
-                             f"p50 {g['p50_ms']:.2f} ms  p95 {g['p95_ms']:.2f} ms")
+        from evals.n8n import render_lines as n8n_lines
+
+        lines += ["", *n8n_lines(report["n8n"])]
     if "refinements" in report:
         from evals.refinements import render_lines
 

@@ -22,7 +22,7 @@ from pilot.workflows.model import (
     WebhookTrigger,
 )
 
-_COND_SPLIT = ent.ascii_re(r"[,;]\s*(?=(?:and\s+|but\s+)?(?:otherwise|else|if not|or else)\b)|\s+(?=otherwise\b)"
+_COND_SPLIT = ent.ascii_re(r"[,;]\s*(?=(?:and\s+|but\s+)?(?:otherwise|else|if not|or else)\b)|\s+(?=otherwise\b)|\s+and\s+(?=if\b)"
                            r"|[,;]\s*(?=(?:and\s+|but\s+)?(?:if|only if|in case)\b)"
                            r"|[,;]?\s*(?=否则|不然|反之|其他情况|其余情况)|[,;]\s*(?=如果|若|假如|要是)")
 _COLON_LIST = re.compile(r":\s*")
@@ -95,7 +95,7 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
         begin, end = _clause_at(text, m.start())
         clause = text[begin:end]
         rest = (text[:begin] + " " + text[end:]).strip()
-        joined = re.search(ent.ascii_re(r"\s(?:and|but)\s+(?=(?:the|its|their|it|his|her)\b)"), clause)
+        joined = re.search(ent.ascii_re(r"\s(?:and|but|with|where)\s+(?=(?:the|its|their|it|his|her|a|an)\b)"), clause)
         if joined and ph.CMP_EN.search(clause[joined.end():]):
             # "when a new order comes in and the total exceeds $100, …": the condition stays
             cond = clause[joined.end():].strip(" ,")

@@ -431,6 +431,9 @@ def _comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     if op == "eq" and isinstance(value, str) and lang == "en" and value in ("a", "an", "the", "about", "not", "from"):
         return None
     field = _field_name(field_words) or "value"
+    unit = re.match(r"\s*([a-z]{3,20})\b", cond[m.end():]) if lang == "en" else None
+    if field in ("value", "has", "have", "had") and unit and unit.group(1) not in ("and", "or", "then", "the", "to", "on", "in", "send", "email"):
+        field = unit.group(1)  # "has more than 50 employees" → employees
     if lang == "zh" and op in ("eq", "ne") and not any(field_words.endswith(k) for k in ph.FIELD_NAMES):
         return None  # "判断是咨询" is not a comparison; "状态为已付款" is
     return Comparison(subject="inputs", field=field, op=op, value=value), f"{field} {op} {value}"

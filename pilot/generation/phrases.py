@@ -39,20 +39,20 @@ WEBHOOK_OUT = ascii_re(r"\b(?:send|post|push|forward|notify|call|hit)\w*\s+(?:it
 WEBHOOK_IN = ascii_re(r"\b(?:when|whenever|each time|every time|once)\b[^.]{0,60}\bwebhook|\bwebhook[^.]{0,20}\b(?:arrives|fires|is called|comes in|receives|gives us|triggers)"
                       r"|\b(?:sends|posts|calls|hits|pushes|fires)\s+(?:us\s+)?(?:\w+\s+){0,3}?(?:to\s+)?(?:a |an |our |the )?webhooks?\b|\breceiv\w*\s+[^.]{0,30}webhooks?"
                       r"|收到.{0,10}webhook|通过\s*webhook|webhook\s*(?:推|发|回调|触发)|(?:触发|回调|会调|调用)\s*(?:一个|我们的)?\s*webhook")
-FORM = ascii_re(r"^[\w' -]{0,40}\bform\b(?: with [\w ]{1,30})?\s*:|\b(?:submits?|submitted|fills? (?:in|out))\b.{0,40}\bform\b|\bform (?:is )?submi|\bform submission|\bnew form (?:response|entry)"
+FORM = ascii_re(r"^[\w' -]{0,40}\bform\b[\w' -]{0,40}:|\b(?:submits?|submitted|fills? (?:in|out))\b.{0,40}\bform\b|\bform (?:is )?submi|\bform submission|\bnew form (?:response|entry)"
                 r"|提交(?:了)?.{0,8}表单|表单.{0,4}提交|填写(?:完)?.{0,6}表单|表单填写|填完.{0,6}表|报名表.{0,3}提交|通过表单|表单(?:投递|预约)|.{0,6}表提交后")
 CHAT = ascii_re(r"\bchat ?bot\b|\bchat (?:assistant|agent|interface|window)\b|\blet (?:me|us|users) chat\b|\bchat with\b|\b(?:in|via|through) (?:the |a |our )?chat\b|\bchat message|\buser (?:asks|messages|sends a message|types)|"
                 r"\bwhen (?:someone|a user|a customer|users|customers) (?:asks?|messages?|chats?)\b|\banswers? (?:user|customer) questions? in chat"
                 r"|聊天机器人|客服机器人|对话机器人|问答机器人|聊天窗口|聊天框|对话框|陪练|在对话中|用户在.{0,6}(?:提问|咨询|发消息)|用户(?:提问|发来消息)时")
 # "when a new X is added / arrives" — an event in some app
 APP_EVENT = ascii_re(
-    r"^new [\w ]{1,30}?\s*(?:→|->|:)|"
+    r"^new [\w ]{1,30}?\s*(?:→|->|:)|\bwhen(?:ever)?\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:moves|changes|reaches|becomes|is marked|is moved)\b|"
     r"\b(?:when(?:ever)?|each time|every time|once|as soon as|on(?: every| each)?)\s+(?:a |an |the |we |i |someone |somebody |our |my |a customer )?"
     r"(?:new\s+|receive (?:a |an )?(?:new )?|get (?:a |an )?(?:new )?)"
     r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:is|are|gets?|was)\s+"
     r"(?:added|created|opened|submitted|updated|placed|closed|merged|received|paid|uploaded|signed up|registered|booked|cancell?ed|starred)\b"
     r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the |someone |somebody )?[\w ]{0,25}?"
-    r"(?:signs up|registers|books|places an order|pays|comments|stars|opens an issue|subscribes|unsubscribes|arrives|comes in)\b"
+    r"(?:signs up|registers|books|places an order|pays|comments|stars|opens an issue|subscribes|unsubscribes|arrives|comes in|posts|replies|mentions)\b"
     r"|每当|每次(?:有|收到)|一旦(?:有|收到)|来了?(?:一[个笔单条封])?新|[\u4e00-\u9fffa-z]{2,10}(?:通过|完成|创建|关闭|合并)(?:时|后)|(?:收到|有|新增|新建|新来)(?:了)?(?:一[封条个份笔行张])?新?.{0,14}?(?:时|后|的时候)")
 EVENT_HINTS = (("email", "new email"), ("邮件", "new email"), ("row", "new row"), ("一行", "new row"), ("行", "new row"),
                ("order", "new order"), ("订单", "new order"), ("issue", "new issue"), ("pull request", "new pull request"),
@@ -78,7 +78,7 @@ CMP_ZH_VALUE_FIRST = re.compile(r"(?P<val>-?\d+(?:\.\d+)?)\s*(?:万|元|分|条|
 ZH_SHORT_COND = re.compile(r"^[\u4e00-\u9fffa-z0-9]{1,10}?(?:的话|就|则)")
 ELSE_LABEL = ascii_re(r"^(?:everything else|anything else|all (?:the )?others?|the rest|others?|other \w+|otherwise|else|rest)\b"
                       r"|^(?:其他|其余|剩下的|其它|剩余)")
-GOES = ascii_re(r"\s*(?:->|=>|→)\s*|\s*:(?=\s)\s*|\s+(?:is|are|gets?) (?:emailed|logged|posted|sent|saved|added|stored|written|flagged|forwarded)\s+(?:to\s+|in\s+|into\s+)?|\s+(?:goes|go|should go|are sent|is sent|get sent|gets sent|are routed|is routed|are forwarded|"
+GOES = ascii_re(r"\s*(?:->|=>|→)\s*|\s+gets?\s+(?=(?:an?\s+)?(?:\w+\s+)?(?:email|message|call|sms|text)\b)|\s+(?:is|are|gets?) (?:emailed|logged|posted|sent|saved|added|stored|written|flagged|forwarded)\s+(?:to\s+|in\s+|into\s+)?|\s+(?:goes|go|should go|are sent|is sent|get sent|gets sent|are routed|is routed|are forwarded|"
                 r"is forwarded|are assigned|is assigned)\s+(?:to\s+)?|\s*,?\s+(?:send|post|forward|route|assign|escalate|notify|email|create|add)\b"
                 r"|(?:的)?(?:就|则)?(?:发到|发送到|发给|转给|转到|交给|分配给|推送到|推送给|通知|存到|写入|记录到|提交到|创建|发)")
 CMP_EN = ascii_re(r"(?P<field>[a-z][a-z _]{0,30}?)\s+(?:is\s+|are\s+|was\s+|of\s+)?(?P<op>greater than or equal to|less than or equal to|"
@@ -113,7 +113,7 @@ AI_TASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((task, ascii_re(p)) fo
     ("agent", r"\bagents?\b|智能体|\bthat can (?:use|call|search|look up)\b|\bwith tools\b|能(?:够)?(?:调用|使用)(?:工具|.{0,6}工具)|会用工具"),
     ("translate", r"\btranslat\w*|翻译|译成|译为|翻成"),
     ("classify", r"\b(?:decide|determine|detect|judge|work out|figure out|tell)\b.{0,20}?\b(?:severity|priority|category|type|urgency|sentiment|intent|topic)\b|\bwhether [\w ]{0,40}?\b(?:is|was|are|sounds|looks|seems) [\w ,-]+ or \w+|\bclassif\w*|\bcategori[sz]\w*|\btriage\w*|\bsentiment\b|\bdetect (?:the )?(?:intent|language|topic)|\btag (?:it|them|each)\b|"
-                 r"\blabel (?:it|them|each)\b|\broute (?:it|them|each|the|by|based)\b|\bsort (?:it|them) into\b|分类|归类|判断.{0,6}(?:类型|类别|意图|情感)|"
+                 r"\blabel (?:it|them|each)\b|\btag (?:the|each|every) \w+ as\b|\broute (?:it|them|each|the|by|based)\b|\bsort (?:it|them) into\b|分类|归类|判断.{0,6}(?:类型|类别|意图|情感)|"
                  r"情感分析|识别.{0,4}(?:意图|类型|情感)|打标签|分拣|分流|判断是.{1,24}还是|判断.{0,8}属于|评定为|定级|按等级"),
     ("score", r"\bscor(?:e|es|ing)\s+(?:it|them|each|the|every|this|that|a|an|all|our|their|leads?|candidates?|applicants?|cvs?|resumes?|how|from|on|out)\b|\bscoring\b|\brate (?:it|them|each|the|how)\b|\bgrade\b|\bevaluate\b|\bassess\w*|\bqualif\w*|\brank\b|打分|评分|评估|打个分|评级"),
     ("extract", r"\bextract\w*|\bparse\w*|\bpull out\b|\bpull (?:the )?[\w ,]{3,60}? out of\b|\bocr\b|提取|抽取|解析|识别出"),
@@ -151,14 +151,14 @@ BATCH = ascii_re(r"\bin batches of\s+(?P<n>\d+)|\bbatch(?:es)? of\s+(?P<n2>\d+)|
 AGGREGATE = ascii_re(r"^(?:finally|afterwards|at the end)\b|^最后|\b(?:all|together|overall|combined|digest|report|roundup|weekly|daily|summary of (?:all|the)|one message)\b|汇总|总结|简报|日报|周报|整体|合并|一起|拼成|拼接|合成一")
 PARALLEL = ascii_re(r"\bin parallel\b|\bat the same time\b|\bsimultaneously\b|\bconcurrently\b|并行|同时")
 WEB_SEARCH = ascii_re(r"\bsearch(?:es|ing)? (?:the )?(?:web|internet|online|google)\b|\bweb search\b|\bgoogle (?:for|it)\b|\blook (?:it |them )?up online\b|"
-                      r"\bsearch for\b|联网搜|网上搜|搜索引擎|上网搜|搜索(?:网络|互联网|相关)|搜一下")
+                      r"\bsearch for\b|\b(?:research|look up|find|check)\b.{0,40}\b(?:on the web|online|on the internet)\b|联网搜|网上搜|搜索引擎|上网搜|搜索(?:网络|互联网|相关)|搜一下")
 KNOWLEDGE = ascii_re(r"\bknowledge ?base\b|\bour (?:\w+ )?(?:docs|documentation|handbook|wiki|faq|manuals?|policies|help center)\b|\bhandbook\b|\bdocuments?\b|\bpdfs?\b|"
                      r"\brag\b|知识库|文档|手册|资料库|规章制度|产品资料")
 FETCH = ascii_re(r"\b(?:fetch|pull|get|grab|read|scrape|crawl|collect|gather|download|monitor|watch|check|look up|query|load|import|list|"
-                 r"go through|export|find|search|track|retrieve|take)\b(?!.{0,40}\binto\b)|"
+                 r"go through|export|find|search|track|retrieve|take|enrich)\b(?!.{0,40}\binto\b)|"
                  r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|查一下|查下|看看|看一下|统计|读出|拉下来|导出|调用|读|拉|抓|(?<!检)查(?!看)")
 RESPOND = ascii_re(r"\b(?:respond|reply|return)\s+(?:to (?:the )?(?:caller|webhook|request)|with)\b|返回给|响应")
-SEND = ascii_re(r"\b(?:send|sends|sent|post|posts|posted|notify|alert|ping|dm|forward|publish\w*|share|push|remind|invite|flag|flagged|escalate|e-?mailed|texted|messaged|page|pages|paged)\b|"
+SEND = ascii_re(r"\b(?:send|sends|sent|post|posts|posted|notify|alert|ping|dm|forward|publish\w*|share|push|remind|invite|flag|flagged|escalate|e-?mailed|texted|messaged|page|pages|paged|assign|enroll|subscribe)\b|"
                 r"\b(?:e-?mail|text|message)\s+(?:it|them|me|us|him|her|the|a|an|our|my|their|this|that|everyone|each|every|all|[\w.+-]+@)\b|"
                 r"^(?:e-?mail|text|message)\b|"
                 r"发送|发到|发给|发至|推送|推到|推给|通知|提醒|转发|转给|转到|告警|发布|同步到|写入|写到|写进|保存|存到|存入|存进|记到|记录|"
@@ -184,6 +184,6 @@ OR_MORE = ascii_re(r"(?P<val>-?\d+(?:\.\d+)?)\s+or\s+(?P<dir>more|higher|above|g
 SETS_TO = ascii_re(r"\bsets?\s+(?:the\s+)?(?P<field>[a-z_]+)\s+(?:to|as)\s+[\"']?(?P<val>[\w-]+)")
 GENERIC_TARGET = ascii_re(r"\bto (?:the |our |a |their )?(?P<t>[\w' -]{2,30}?)(?:'s)? (?:rest )?(?:api|endpoint|system|queue|inbox|backend)\b"
                           r"|(?:写入|写到|写进|存到|存入|同步到|推送到|更新到|录入|记到|提交到)(?:我们的|公司的)?(?P<t2>[\u4e00-\u9fffa-z0-9]{2,12}?(?:系统|平台|表|库|后台|中心|看板))")
-OWN_OBJECT = ascii_re(r"\b(?:to|on) (?:the|this|that) (?:issue|pr|pull request|ticket|order|deal|contact|card|task|tweet|post)\b"
+OWN_OBJECT = ascii_re(r"\b(?:to|on) (?:the|this|that) (?:issue|pr|pull request|ticket|order|deal|contact|card|task|tweet|post|review)\b|\bas an? (?:internal |private )?(?:note|comment)\b"
                       r"|(?:回写|写回|更新|发回|评论|回复)(?:到)?(?:这一?行|这条记录|原记录|这个\s*(?:issue|pr)|这条\s*(?:issue|pr)|(?:issue|pr)\s*(?:下面|下|里))")
 STYLE_OF = r"\s*(?:风格|文案|式的|体的|笔记风|style|-style|tone|风)"

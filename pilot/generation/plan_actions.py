@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
-from pilot.generation.plan import AiStep, DeliverStep, PlanField, SourceStep, Step, WaitStep
+from pilot.generation.plan import AiStep, DeliverStep, ParallelStep, PlanField, SourceStep, Step, WaitStep
 
 if TYPE_CHECKING:
     from pilot.generation.offline_planner import _State
@@ -26,8 +26,8 @@ _WHO_EN = ent.ascii_re(r"\b(?:email|e-mail|mail|notify|alert|message|ping|text|s
 _WHO_ZH = re.compile(r"(?:发(?:邮件|消息|短信)?给|通知|告知|提醒|发送给|转给|抄送)(?P<who>[\u4e00-\u9fff]{1,8}?)(?=[,，。；;]|$|并|和|，|的邮箱)")
 _CATEGORIES = ent.ascii_re(r"\b(?:into|as|as either|between)\s+(?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:and|or)\s+[\w -]+)")
 _CATEGORIES_ZH = re.compile(r"(?:分为|分成|归为|分类为|分类:\s*|评定为|评为|标记为|判断是|判断为|是|属于|类型有|有)(?P<list>[\u4e00-\u9fff\w]+(?:(?:[、,/和或]|还是)[\u4e00-\u9fff\w]+)+)")
-_CATEGORIES_IS = ent.ascii_re(r"\b(?:is|are|was|be)\s+(?:an?\s+)?(?P<list>[\w-]+(?:,\s*(?:an?\s+)?[\w-]+)*,?\s+or\s+(?:an?\s+)?[\w-]+)")
-_FIELDS_EN = ent.ascii_re(r"\b(?:extract|pull(?: out)?|parse|get|capture|grab)\s+(?:the\s+|their\s+|its\s+)?(?P<list>[\w' -]+(?:,\s*[\w' -]+)*,?\s+and\s+[\w' -]+?)\s+(?:out of|from|in)\b")
+_CATEGORIES_IS = ent.ascii_re(r"(?:\b(?:is|are|was|be)|'s)\s+(?:\w+ing\s+about\s+)?(?:an?\s+)?(?P<list>[\w-]+(?:,\s*(?:an?\s+)?[\w-]+)*,?\s+or\s+(?:an?\s+)?[\w-]+)")
+_FIELDS_EN = ent.ascii_re(r"\b(?:extract|pull(?: out)?|parse|get|capture|grab)\s+(?:the\s+|their\s+|its\s+)?(?P<list>[\w' -]+(?:,\s*[\w' -]+)*,?\s+and\s+[\w' -]+?)\s*(?:\b(?:out of|from|in|with|using|via|by)\b|,|$)")
 _FIELDS_ZH = re.compile(r"(?:提取|抽取|识别出|提取出|抽取出|解析出)(?:出)?(?P<list>[\u4e00-\u9fff\w]+(?:[、,和及][\u4e00-\u9fff\w]+)+)")
 _CATEGORIES_PAREN = re.compile(r"\((?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:or|and)\s+[\w -]+)\)")
 _NOT_DEST = {"webhook"}
@@ -40,13 +40,18 @@ class Actions:
     ai: AiStep | None = None
     deliveries: list[DeliverStep] = field(default_factory=list)
 
+    parallel_id: str | None = None  # "at the same time create A, B and C": the deliveries run side by side
+
     def steps(self) -> list[Step]:
         out: list[Step] = [*self.sources]
         if self.wait is not None:
             out.append(self.wait)
         if self.ai is not None:
             out.append(self.ai)
-        out.extend(self.deliveries)
+        if self.parallel_id and len(self.deliveries) > 1:
+            out.append(ParallelStep(id=self.parallel_id, branches=[[d] for d in self.deliveries]))
+        else:
+            out.extend(self.deliveries)
         return out
 
 
@@ -161,6 +166,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     if _CHANNEL.search(clause) and ph.SEND.search(clause) and not any(d.service in ("slack", "teams", "discord", "mattermost")
                                                                      for d in acts.deliveries):
         acts.deliveries.append(_deliver("slack", clause, state))  # "posts in #incidents": a Slack channel
+    if len(acts.deliveries) > 1 and ph.PARALLEL.search(clause) and not acts.sources:
+        acts.parallel_id = state.uid("at_once")
     if acts.ai is not None and acts.ai.task == "agent":
         acts.ai = AiStep(id=acts.ai.id, task="agent", instruction=acts.ai.instruction, quote=acts.ai.quote,
                          tools=[*(s.service or s.from_ for s in acts.sources)])
@@ -175,7 +182,7 @@ def _delivers_result(clause: str) -> bool:
 
 
 def _reads_docs(clause: str) -> bool:
-    return bool(re.search(r"\b(?:from|using|based on|in|search|according to|with)\b[\w ]{0,20}(?:docs|documentation|knowledge|handbook|wiki|faq|manual|polic)"
+    return bool(re.search(r"\b(?:from|using|based on|in|search|according to|with)\b[\w ]{0,20}(?:docs|documentation|knowledge|handbook|wiki|faq|manual|polic|help center|articles)"
                           r"|根据|基于|检索|查询|从.{0,6}(?:知识库|文档)|知识库|查.{0,8}(?:文档|资料|手册|制度)", clause))
 
 
