@@ -1,4 +1,5 @@
-"""Old graph → new graph as the minimal list of chat ``workflow.*`` events.
+"""Old graph → new graph as the minimal list of chat ``workflow.*`` events; a build (edit ops
+from an empty graph) as the events that show it op by op (:func:`build_events`).
 
 Nodes are matched by id, edges by ``(source, target, source_handle)`` (an edge whose id
 changed but that connects the same handles is not a change). Positions are ignored: a re-layout
@@ -25,6 +26,7 @@ from pilot.chat.events import (
     NodeUpdated,
     SettingsUpdated,
 )
+from pilot.chat.ops import AddEdge, AddNode, EditOp, SetSetting
 from pilot.workflows.model import WorkflowGraph
 
 EMPTY = WorkflowGraph(nodes=[], edges=[])
@@ -100,4 +102,62 @@ def diff_graphs(old: WorkflowGraph | None, new: WorkflowGraph) -> list[ChatEvent
     if old is not None and old_settings != new_settings:
         changes = sorted(k for k in set(old_settings) | set(new_settings) if old_settings.get(k) != new_settings.get(k))
         events.append(SettingsUpdated(settings=new_settings, changes=changes))
+    return events
+
+
+def build_events(ops: list[EditOp], new: WorkflowGraph) -> list[ChatEvent]:
+    """The events that show ``new`` being built by ``ops`` from an empty graph, op by op.
+
+    ``workflow.node_added`` per ``add_node`` and ``workflow.edge_added`` per ``add_edge`` in the
+    order of the ops (the compiler's order), ``workflow.settings_updated`` per ``set_setting``.
+    Nodes and edges are taken from ``new`` (validated, laid out: positions included); an edge is
+    held back until both its ends were announced. Whatever ``new`` has that the ops did not
+    announce (edges an ``add_node`` made by splicing) follows, so the events always add up to
+    ``new``."""
+    data = msgspec.to_builtins(new)
+    nodes = {n["id"]: n for n in data["nodes"]}
+    edges = data.get("edges", [])
+    by_id = {e["id"]: e for e in edges}
+    by_key = {_edge_key(e): e for e in edges}
+    events: list[ChatEvent] = []
+    present: set[str] = set()
+    sent: set[str] = set()
+    waiting: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        ready = [e for e in waiting if e["source"] in present and e["target"] in present]
+        for edge in ready:
+            waiting.remove(edge)
+            if edge["id"] not in sent:
+                sent.add(edge["id"])
+                events.append(EdgeAdded(edge=edge))
+
+    for op in ops:
+        if isinstance(op, AddNode) and op.node.get("id") in nodes and op.node["id"] not in present:
+            present.add(op.node["id"])
+            events.append(NodeAdded(node=nodes[op.node["id"]]))
+        elif isinstance(op, AddEdge):
+            edge = by_id.get(op.id or "") or by_key.get((op.source, op.target, op.source_handle))
+            if edge is not None:
+                waiting.append(edge)
+        elif isinstance(op, SetSetting):
+            events.append(SettingsUpdated(settings=data.get("settings", {}), changes=[op.key]))
+        flush()
+    waiting.extend(e for e in edges if e["id"] not in sent and e not in waiting)
+    flush()
+    for nid in _topological(data["nodes"], edges):
+        if nid not in present:
+            present.add(nid)
+            events.append(NodeAdded(node=nodes[nid]))
+            flush()
+    return events
+
+
+def clear_events(old: WorkflowGraph) -> list[ChatEvent]:
+    """The events that empty the panel of ``old`` (before a replacement is built): every edge,
+    then every node, removed."""
+    data = msgspec.to_builtins(old)
+    events: list[ChatEvent] = [EdgeRemoved(edge_id=e["id"], source=e["source"], target=e["target"],
+                                           source_handle=e.get("source_handle")) for e in data.get("edges", [])]
+    events.extend(NodeRemoved(node_id=n["id"]) for n in data["nodes"])
     return events

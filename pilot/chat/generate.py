@@ -1,20 +1,34 @@
-"""The chat's bridge to :mod:`pilot.generation` (analyzer, generator, recommendations).
+"""The chat's bridge to :mod:`pilot.generation` (planner, compiler, templates, recommendations).
 
 Kept in one place so the chat depends on the generation package through a few calls only:
-``analyze``, ``generate`` and ``recommend``.
+``analyze`` (the blueprint with the request's plan attached), ``build`` (the plan compiled into
+the edit operations chat streams, and the graph they make), ``too_vague`` (ask instead of
+guessing) and ``recommend``. A workflow is built from a template only when the user picked one
+in answer to a clarifying question (the blueprint then has no plan).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from pilot.generation.analyzer import PromptAnalyzer
+import msgspec
+
+from pilot.chat.edits import EditError, EditOp, apply_edits
 from pilot.generation.blueprint import WorkflowBlueprint
-from pilot.generation.compiler import build_graph
+from pilot.generation.compiler import GenerationError, compile_ops
 from pilot.generation.generator import WorkflowGenerator
 from pilot.generation.offline_analyzer import OfflineAnalyzer
+from pilot.generation.pipeline import plan_offline
+from pilot.generation.plan import AiStep, walk
 from pilot.generation.recommend import Recommendation, recommendations
+from pilot.generation.service import GenerationService
 from pilot.workflows.model import WorkflowGraph
+
+log = logging.getLogger("pilot.chat")
+
+CLARIFY_BELOW = 0.4  # template confidence under which a generic plan is too vague to build
+GENERIC_TASKS = frozenset({"generate"})  # what the planners fall back to when nothing more specific was asked
 
 
 def _catalog(catalog: Any | None) -> Any:
@@ -25,28 +39,64 @@ def _catalog(catalog: Any | None) -> Any:
     return default_catalog()
 
 
-async def analyze(prompt: str, *, catalog: Any | None = None, settings: Any | None = None) -> WorkflowBlueprint:
-    """Analyse a request with the template analyzer (LLM when configured, else offline).
-
-    The chat still builds from templates: its refinement rules and eval are written against
-    template graphs; moving chat creation onto plans (``GenerationService.analyze``) is the
-    next step of issue 9."""
-    return await PromptAnalyzer(_catalog(catalog), settings.llm if settings is not None else None).analyze(prompt)
+async def analyze(prompt: str, *, catalog: Any | None = None, settings: Any | None = None, plan: bool = True) -> WorkflowBlueprint:
+    """The blueprint for a request: template candidates (offline analyzer) and, with ``plan``,
+    the request's :class:`~pilot.generation.plan.WorkflowPlan` (LLM planner with a key, else the
+    offline planner). Raises a 400 ``BadRequestError`` for a prompt with nothing to analyse."""
+    service = GenerationService(_catalog(catalog), settings)
+    if not plan:
+        return await service.analyzer.analyze(prompt)
+    return await service.analyze(prompt)
 
 
 def analyze_offline(prompt: str, catalog: Any | None = None) -> WorkflowBlueprint:
-    return OfflineAnalyzer(_catalog(catalog)).analyze(prompt)
+    """:func:`analyze` without a network: the offline analyzer and the offline planner."""
+    blueprint = OfflineAnalyzer(_catalog(catalog)).analyze(prompt)
+    planned = plan_offline(prompt)
+    return msgspec.structs.replace(blueprint, plan=planned, source="offline", title=planned.title or blueprint.title)
+
+
+def too_vague(blueprint: WorkflowBlueprint) -> bool:
+    """Whether to ask a clarifying question instead of building.
+
+    A plan that names a trigger, a source, a delivery, a branch, a loop or any specific AI task
+    (summarise, translate, classify …) is built whatever the template match says; only a
+    manual-start plan with nothing but a generic "generate" step ("help me", "帮我弄一个"),
+    for a request no template recognises either, is too vague to build."""
+    if blueprint.confidence >= CLARIFY_BELOW:
+        return False
+    plan = blueprint.plan
+    if plan is None:
+        return True
+    if plan.trigger.__struct_config__.tag != "manual" or plan.inputs:
+        return False
+    steps = list(walk(plan.steps))
+    return len(steps) <= 1 and all(
+        isinstance(s, AiStep) and s.task in GENERIC_TASKS and not (s.fields or s.categories or s.language or s.tools)
+        for s in steps)
+
+
+def build(blueprint: WorkflowBlueprint, prompt: str, catalog: Any | None = None) -> tuple[WorkflowGraph, list[EditOp]]:
+    """The validated, laid-out workflow and the edit operations that built it, in the
+    compiler's order (what chat streams op by op). Without a plan (the user picked a template
+    from a clarifying question) the template's workflow and no ops."""
+    if blueprint.plan is None:
+        return WorkflowGenerator(_catalog(catalog)).generate(blueprint, prompt), []
+    ops = compile_ops(blueprint.plan)
+    try:
+        return apply_edits(WorkflowGraph(nodes=[]), ops), ops
+    except EditError as exc:  # a compiler bug, never the user's fault
+        log.error("chat: plan %r did not compile: %s %s", blueprint.plan.title, exc.detail, exc.extra)
+        raise GenerationError("workflow generation produced an invalid graph", extra={"problems": exc.extra}) from exc
 
 
 def generate(blueprint: WorkflowBlueprint, prompt: str, catalog: Any | None = None) -> WorkflowGraph:
-    """A validated, laid-out workflow: the blueprint's plan compiled; without a plan (the user
-    picked a template from a clarifying question) the template's own workflow."""
-    if blueprint.plan is not None:
-        return build_graph(blueprint.plan)
-    return WorkflowGenerator(_catalog(catalog)).generate(blueprint, prompt)
+    """The workflow :func:`build` makes (without the ops)."""
+    return build(blueprint, prompt, catalog)[0]
 
 
 def generate_offline(prompt: str, catalog: Any | None = None) -> tuple[WorkflowBlueprint, WorkflowGraph]:
+    """What a chat without an LLM key creates for ``prompt`` (the refinement eval's start workflows)."""
     blueprint = analyze_offline(prompt, catalog)
     return blueprint, generate(blueprint, prompt, catalog)
 

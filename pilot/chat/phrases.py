@@ -8,9 +8,11 @@ expression, an integration name.
 from __future__ import annotations
 
 import re
-import unicodedata
 
-from pilot.generation.entities import BY_ID
+from pilot.generation.entities import BY_ID, find_schedule
+from pilot.generation.phrases import BATCH
+from pilot.generation.text import clean, detect_language
+from pilot.generation.text import normalize as gen_normalize
 
 # canonical name → aliases (lower-case English words and Chinese names)
 LANGUAGES: dict[str, tuple[str, ...]] = {
@@ -65,15 +67,15 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def normalize(text: str) -> str:
-    """NFKC (full-width → ASCII), lower-case, collapsed spaces."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().lower()
+    """The generation package's cleaning (NFKC: full-width → ASCII, control characters
+    dropped), lower-cased, every run of whitespace (newlines included) one space."""
+    return re.sub(r"\s+", " ", clean(text)).strip().lower()
 
 
 def language_of(text: str) -> str:
-    """'zh' when the text is mostly Chinese, else 'en'."""
-    cjk = len(_CJK.findall(text))
-    letters = len(re.findall(r"[A-Za-z]", text))
-    return "zh" if cjk and cjk * 3 >= letters else "en"
+    """'zh' when Chinese carries the message, else 'en' (the generation package's detector,
+    so a reply is in the language the request was planned in)."""
+    return detect_language(text)
 
 
 def has_any(text: str, words) -> bool:
@@ -129,87 +131,20 @@ def find_model(text: str) -> str | None:
 
 # ---------------------------------------------------------------- schedules → cron
 
-_WEEKDAYS_EN = {"monday": 1, "tuesday": 2, "wednesday": 3, "thursday": 4, "friday": 5, "saturday": 6, "sunday": 0,
-                "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 0}
-_WEEKDAYS_ZH = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "日": 0, "天": 0, "1": 1, "2": 2, "3": 3,
-                "4": 4, "5": 5, "6": 6, "7": 0}
-_ZH_NUM = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
-           "十一": 11, "十二": 12, "半": 30}
-_PM_ZH = ("下午", "晚上", "傍晚", "夜里")
-
-
-def _zh_int(token: str) -> int | None:
-    if token.isdigit():
-        return int(token)
-    if token in _ZH_NUM:
-        return _ZH_NUM[token]
-    if token.startswith("十") and token[1:] in _ZH_NUM:
-        return 10 + _ZH_NUM[token[1:]]
-    return None
-
-
-def _time_of_day(text: str) -> tuple[int, int] | None:
-    m = re.search(r"(\d{1,2}):(\d{2})\s*(am|pm)?", text)
-    if m:
-        hour, minute = int(m.group(1)), int(m.group(2))
-        if m.group(3) == "pm" and hour < 12:
-            hour += 12
-        return hour % 24, minute % 60
-    m = re.search(r"(?:at|@)\s*(\d{1,2})\s*(am|pm|o'?clock)?|(\d{1,2})\s*(am|pm)", text)
-    if m:
-        hour = int(m.group(1) or m.group(3))
-        suffix = m.group(2) or m.group(4)
-        if suffix == "pm" and hour < 12:
-            hour += 12
-        if suffix == "am" and hour == 12:
-            hour = 0
-        if "evening" in text or "night" in text or ("afternoon" in text and hour < 12):
-            hour = hour + 12 if hour < 12 else hour
-        return hour % 24, 0
-    m = re.search(r"([0-9]{1,2}|十[一二]?|[一二两三四五六七八九十])\s*[点點时](半|[0-9]{1,2}分?|[一二三四五]十分?)?", text)
-    if m:
-        hour = _zh_int(m.group(1)) or 0
-        minute = 0
-        if m.group(2):
-            minute = 30 if m.group(2) == "半" else int(re.sub(r"\D", "", m.group(2)) or 0)
-        if any(p in text for p in _PM_ZH) and hour < 12:
-            hour += 12
-        return hour % 24, minute % 60
-    if "morning" in text or "早上" in text or "早晨" in text or "上午" in text:
-        return 9, 0
-    if "evening" in text or "晚上" in text:
-        return 18, 0
-    if "noon" in text or "中午" in text:
-        return 12, 0
-    return None
-
 
 def parse_schedule(text: str) -> str | None:
-    """A cron expression for a recurring-time phrase ("every Monday at 9", "每天早上8点"), else None."""
-    t = normalize(text)
-    m = re.search(r"every\s+(\d+)\s*(minute|min|hour)s?|每\s*(\d+|[一二两三四五六十]+)\s*(分钟|个?小时)", t)
-    if m:
-        n = int(m.group(1)) if m.group(1) else (_zh_int(m.group(3)) or 1)
-        unit = m.group(2) or m.group(4)
-        return f"*/{n} * * * *" if unit.startswith(("min", "分")) else f"0 */{n} * * *"
-    if re.search(r"every hour|hourly|each hour|每小时|每个小时", t):
-        return "0 * * * *"
-    hour, minute = _time_of_day(t) or (9, 0)
-    days = [d for name, d in _WEEKDAYS_EN.items() if re.search(rf"(?:every|on|each)\s+{name}s?\b|\b{name}s\b", t)]
-    days += [_WEEKDAYS_ZH[c] for c in re.findall(r"(?:每周|每星期|每个星期|每礼拜|周|星期)([一二三四五六日天1-7])", t)]
-    if days:
-        return f"{minute} {hour} * * {','.join(str(d) for d in sorted(set(days)))}"
-    if re.search(r"weekday|work ?day|工作日|周一到周五|周一至周五", t):
-        return f"{minute} {hour} * * 1-5"
-    if re.search(r"every week|weekly|每周|每星期|每个星期", t):
-        return f"{minute} {hour} * * 1"
-    m = re.search(r"every month|monthly|每月|每个月", t)
-    if m:
-        day = re.search(r"(\d{1,2})\s*(?:号|日|st|nd|rd|th)", t)
-        return f"{minute} {hour} {int(day.group(1)) if day else 1} * *"
-    if re.search(r"every day|daily|every morning|every evening|every night|each day|每天|每日|每晚|每早", t):
-        return f"{minute} {hour} * * *"
-    return None
+    """A cron expression for a recurring-time phrase ("every Monday at 9", "每天早上8点",
+    "每隔两小时"), else None: the generation package's schedule extractor, so a schedule
+    reads the same in a request and in a follow-up."""
+    schedule = find_schedule(gen_normalize(text))
+    return schedule.cron if schedule else None
+
+
+def batch_size(text: str) -> int | None:
+    """N in "in batches of N" / "N at a time" / "每N条一批" (the generation package's batch cue)."""
+    m = BATCH.search(gen_normalize(text))
+    n = next((g for g in m.groups() if g), None) if m else None
+    return int(n) if n and 1 <= int(n) <= 10_000 else None
 
 
 def describe_cron(cron: str, lang: str) -> str:
@@ -222,7 +157,9 @@ def describe_cron(cron: str, lang: str) -> str:
         return f"每 {minute[2:]} 分钟" if lang == "zh" else f"every {minute[2:]} minutes"
     if hour.startswith("*/") or hour == "*":
         n = hour[2:] if hour.startswith("*/") else "1"
-        return f"每 {n} 小时" if lang == "zh" else f"every {n} hour(s)"
+        if lang == "zh":
+            return f"每 {n} 小时" if n != "1" else "每小时"
+        return f"every {n} hours" if n != "1" else "every hour"
     if dow == "1-5":
         return f"工作日 {at}" if lang == "zh" else f"every weekday at {at}"
     if dow != "*":
@@ -230,6 +167,8 @@ def describe_cron(cron: str, lang: str) -> str:
         if lang == "zh":
             return f"每{'、'.join(names_zh[d] for d in days)} {at}"
         return f"every {', '.join(names_en[d] for d in days)} at {at}"
+    if dom.startswith("*/"):
+        return f"每 {dom[2:]} 天 {at}" if lang == "zh" else f"every {dom[2:]} days at {at}"
     if dom != "*":
         return f"每月 {dom} 日 {at}" if lang == "zh" else f"on day {dom} of every month at {at}"
     return f"每天 {at}" if lang == "zh" else f"every day at {at}"

@@ -153,9 +153,3 @@ def integrations(t: str) -> list[tuple[int, str]]:
     extra = [key for key in analyzer_entities.find_integrations(gen_normalize(t))[0] if key in INTEGRATIONS and key not in known]
     return found + [(len(t), key) for key in extra]
 
-
-def analyzer_schedule(raw: str) -> str | None:
-    """The prompt analyzer's schedule extractor (a fallback for phrasings the planner's own
-    parser does not know, e.g. "每隔两小时")."""
-    schedule = analyzer_entities.find_schedule(gen_normalize(raw))
-    return schedule.cron if schedule else None

@@ -4,8 +4,9 @@ Each rule recognises one kind of refinement (English and Chinese cues) and plans
 the graph as left by the rules before it, so "use gpt-4o and email me the result" yields both
 edits. A rule that recognises its intent but cannot apply it reports an honest reason instead
 (``RulePlan.problems``); nothing is guessed. Values come from the planner's bilingual
-vocabularies (:mod:`pilot.chat.phrases`), with the prompt analyzer's entity extractors
-(integrations, schedules) as a fallback for what those do not know.
+vocabularies (:mod:`pilot.chat.phrases`) and the generation package's language layer
+(schedules, comparisons, batch and parallel cues, the service registry); new branches and
+sources are compiled by the generation compiler's step builder (:mod:`pilot.chat.graft`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 
 from msgspec import Struct
 
+from pilot.chat import rules_flow as flow_rules
 from pilot.chat import rules_settings as settings_rules
 from pilot.chat import rules_structure as structure_rules
 from pilot.chat.edits import EditError, EditOp, apply_edits
@@ -36,10 +38,10 @@ class RulePlan(Struct, frozen=True):
 # Order matters: a rule that consumes an entity (e.g. the integration in "send to Slack instead
 # of email") keeps later rules from reading it again.
 RULES: list[Callable[[Ctx], Step | None]] = [
-    settings_rules.rule_schedule_off, structure_rules.rule_swap_integration, structure_rules.rule_remove,
-    settings_rules.rule_schedule, settings_rules.rule_model, settings_rules.rule_language, structure_rules.rule_loop,
-    structure_rules.rule_notify, structure_rules.rule_knowledge, settings_rules.rule_temperature,
-    settings_rules.rule_retry, structure_rules.rule_add_step,
+    settings_rules.rule_schedule_off, flow_rules.rule_branch, structure_rules.rule_swap_integration,
+    structure_rules.rule_remove, settings_rules.rule_schedule, settings_rules.rule_model, settings_rules.rule_language,
+    structure_rules.rule_loop, flow_rules.rule_parallel_source, structure_rules.rule_notify, structure_rules.rule_knowledge,
+    settings_rules.rule_temperature, settings_rules.rule_retry, structure_rules.rule_add_step,
 ]
 
 

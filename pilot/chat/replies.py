@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from pilot.chat.phrases import normalize, parse_schedule
+from pilot.chat.phrases import batch_size, normalize, parse_schedule
 from pilot.chat.schemas import ClarifyOptionOut, PendingQuestion
 from pilot.workflows.model import WorkflowGraph, node_type
 
@@ -42,9 +42,10 @@ def is_undo(text: str) -> bool:
 
 
 def is_run(text: str) -> bool:
-    """"run it with …" / "运行一下" — but not "run it every Monday" or "run it on every row"."""
+    """"run it with …" / "运行一下" — but not "run it every Monday", "run it on every row" or
+    "run it in batches of 50"."""
     t = normalize(text)
-    return bool(_RUN.search(t)) and parse_schedule(t) is None and not _LOOPY.search(t)
+    return bool(_RUN.search(t)) and parse_schedule(t) is None and not _LOOPY.search(t) and batch_size(t) is None
 
 
 def run_inputs(text: str, graph: WorkflowGraph) -> dict[str, Any]:
@@ -115,15 +116,19 @@ def chunks(text: str, size: int = 24) -> Iterator[str]:
         yield piece
 
 
-def creation_text(lang: str, *, name: str, template_name: str, graph: WorkflowGraph, schedule_text: str | None) -> str:
+def creation_text(lang: str, *, name: str, template_name: str | None, graph: WorkflowGraph, schedule_text: str | None) -> str:
+    """What was built: from the request's plan, or (``template_name``) from the template the
+    user picked."""
     steps = [n.title or n.id for n in graph.nodes if node_type(n) not in ("input", "output")]
     listed = "、".join(steps) if lang == "zh" else ", ".join(steps)
     if lang == "zh":
-        text = f"已根据“{template_name}”模板创建工作流“{name}”，共 {len(graph.nodes)} 个节点：{listed}。"
+        source = f"根据“{template_name}”模板" if template_name else "按你的需求"
+        text = f"已{source}创建工作流“{name}”，共 {len(graph.nodes)} 个节点：{listed}。"
         if schedule_text:
             text += f"定时：{schedule_text}。"
         return text + "你可以继续调整，比如“同时发邮件给我”“换成 gpt-4o”或“每周一早上9点运行”。"
-    text = f"I built the workflow \"{name}\" from the {template_name} template: {len(graph.nodes)} nodes ({listed})."
+    source = f" from the {template_name} template" if template_name else ""
+    text = f"I built the workflow \"{name}\"{source}: {len(graph.nodes)} nodes ({listed})."
     if schedule_text:
         text += f" It runs {schedule_text}."
     return text + " Refine it in plain words, e.g. \"also email me the result\", \"use gpt-4o\" or \"every Monday at 9\"."

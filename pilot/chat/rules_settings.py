@@ -18,8 +18,34 @@ from pilot.chat.phrases import (
     has_any,
     parse_schedule,
 )
-from pilot.chat.planner_base import REMOVE_CUES, Ctx, Note, Step, Unable, analyzer_schedule, named_llms
-from pilot.workflows.model import OutputNode
+from pilot.chat.planner_base import REMOVE_CUES, Ctx, Note, Step, Unable, named_llms
+from pilot.workflows.model import LlmNode, OutputNode, ScheduleTrigger
+
+
+def _schedule_trigger(c: Ctx) -> ScheduleTrigger | None:
+    start = b.input_node(c.graph)
+    trigger = start.config.trigger if start is not None else None
+    return trigger if isinstance(trigger, ScheduleTrigger) else None
+
+
+def _trigger_ops(c: Ctx, cron: str | None) -> list[EditOp]:
+    """A workflow that starts on a schedule (its input node's trigger, what the panel shows
+    first) keeps that trigger in step with ``settings.schedule``: the new cron, or a manual
+    start once the schedule is removed. Other workflows' triggers are left alone."""
+    trigger = _schedule_trigger(c)
+    start = b.input_node(c.graph)
+    if trigger is None or start is None:
+        return []
+    fields: dict[str, Any] = {}
+    if cron is None:
+        config: dict[str, Any] = {"trigger": None}
+        if trigger.cron in start.title:
+            fields["title"] = "开始" if re.search(r"[\u4e00-\u9fff]", start.title) else "Start"
+    else:
+        config = {"trigger": {"kind": "schedule", "cron": cron, "timezone": trigger.timezone}}
+        if trigger.cron in start.title:
+            fields["title"] = start.title.replace(trigger.cron, cron)
+    return [UpdateNode(node_id=start.id, config=config, fields=fields)]
 
 
 def rule_schedule_off(c: Ctx) -> Step | None:
@@ -27,19 +53,19 @@ def rule_schedule_off(c: Ctx) -> Step | None:
             and has_any(c.t, ("schedul", "timer", "cron", "automatically", "定时", "计划", "自动运行"))):
         return None
     c.consumed.update({"schedule", "remove"})
-    if c.graph.settings.schedule is None:
+    if c.graph.settings.schedule is None and not _schedule_trigger(c):
         raise Unable("The workflow has no schedule to remove.", "这个工作流没有设置定时，无需取消。")
-    return [SetSetting(key="schedule", value=None)], Note("Removed the schedule; it now runs only on demand.", "已取消定时，现在只在手动触发时运行。")
+    return [SetSetting(key="schedule", value=None), *_trigger_ops(c, None)], Note("Removed the schedule; it now runs only on demand.", "已取消定时，现在只在手动触发时运行。")
 
 
 def rule_schedule(c: Ctx) -> Step | None:
     if "schedule" in c.consumed:
         return None
-    cron = parse_schedule(c.raw) or analyzer_schedule(c.raw)
+    cron = parse_schedule(c.raw)
     if cron is None:
         return None
     c.consumed.add("schedule")
-    return [SetSetting(key="schedule", value=cron)], Note(
+    return [SetSetting(key="schedule", value=cron), *_trigger_ops(c, cron)], Note(
         f"Scheduled it to run {describe_cron(cron, 'en')} (cron `{cron}`).",
         f"已设置定时：{describe_cron(cron, 'zh')}（cron `{cron}`）。",
     )
@@ -80,6 +106,26 @@ def _language_targets(c: Ctx) -> tuple[str, str | None] | None:
     return new, old
 
 
+def _language_pattern(name: str) -> re.Pattern[str]:
+    """A language's English name (any case, whole word) or one of its Chinese names."""
+    zh = sorted((a for a in LANGUAGES[name] if not a.isascii()), key=len, reverse=True)
+    return re.compile(rf"(?<![A-Za-z]){name}(?![A-Za-z])" + "".join(f"|{re.escape(a)}" for a in zh), re.IGNORECASE)
+
+
+def _rename(found: str, old: str, new: str) -> str:
+    """``new`` written the way ``found`` wrote ``old`` (French → Spanish, french → spanish, 法语 → 西班牙语)."""
+    if not found.isascii():
+        return LANGUAGE_ZH[new]
+    if found.isupper():
+        return new.upper()
+    return new.lower() if found.islower() else new
+
+
+def _translates(node: LlmNode) -> bool:
+    text = f"{node.id} {node.title} {node.config.system}".lower()
+    return "translat" in text or "翻译" in text
+
+
 def rule_language(c: Ctx) -> Step | None:
     if "language" in c.consumed or not has_any(c.t, ("translat", "language", "instead", "respond", "reply", "output", "write",
                                                       "in ", "翻译", "语言", "换", "改", "输出", "回复", "用", "译")):
@@ -90,27 +136,39 @@ def rule_language(c: Ctx) -> Step | None:
     new, old = found
     c.consumed.add("language")
     llms = b.llm_nodes(c.graph)
+    targets = [*llms, *[n for n in c.graph.nodes if isinstance(n, OutputNode)]]
     mentions: dict[str, int] = {}
-    for n in [*llms, *[n for n in c.graph.nodes if isinstance(n, OutputNode)]]:
+    for n in targets:
         blob = msgspec.json.encode(n).decode()
         for name in LANGUAGES:
-            mentions[name] = mentions.get(name, 0) + len(re.findall(rf"\b{name}\b", blob))
+            mentions[name] = mentions.get(name, 0) + len(_language_pattern(name).findall(blob))
     if old is None or not mentions.get(old):
         ranked = sorted((cnt, name) for name, cnt in mentions.items() if cnt and name != new)
         old = ranked[-1][1] if ranked else None
     also = has_any(c.t, ("also", "additionally", "as well", "同时", "另外", "再", "加一个", "增加"))
     if old and not also:
-        pattern = re.compile(rf"\b{old}\b")
+        pattern = _language_pattern(old)
+
+        def swap(text: str) -> str:
+            return pattern.sub(lambda m: _rename(m.group(0), old, new), text)
+
         ops: list[EditOp] = []
-        for n in [*llms, *[n for n in c.graph.nodes if isinstance(n, OutputNode)]]:
+        for n in targets:
             data = msgspec.to_builtins(n)
             if not pattern.search(msgspec.json.encode(data).decode()):
                 continue
             cfg = data["config"]
-            patch = {k: pattern.sub(new, v) for k, v in cfg.items() if isinstance(v, str) and pattern.search(v)}
+            patch = {k: swap(v) for k, v in cfg.items() if isinstance(v, str) and pattern.search(v)}
             if isinstance(n, OutputNode):
-                patch = {"outputs": {k: pattern.sub(new, v) for k, v in cfg["outputs"].items()}}
-            fields = {"title": pattern.sub(new, n.title)} if pattern.search(n.title) else {}
+                patch = {"outputs": {k: swap(v) for k, v in cfg["outputs"].items()}}
+            elif _translates(n) and not _language_pattern(new).search(patch.get("system", n.config.system)):
+                # A translation step states its target in the system prompt, so the new language
+                # is unambiguous whatever else the step's text says.
+                system = patch.get("system", n.config.system).rstrip()
+                zh = bool(re.search(r"[\u4e00-\u9fff]", system))
+                patch["system"] = (f"{system}请翻译成{LANGUAGE_ZH[new]}。" if zh else f"{system} Translate into {new}.").strip()
+            fields = {key: swap(value) for key, value in (("title", n.title), ("description", n.description))
+                      if value and pattern.search(value)}
             ops.append(UpdateNode(node_id=n.id, config=patch, fields=fields))
         return ops, Note(f"Changed the language from {old} to {new}.", f"已将语言从{LANGUAGE_ZH[old]}改为{LANGUAGE_ZH[new]}。")
     out = b.output_node(c.graph)

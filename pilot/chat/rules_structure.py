@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import msgspec
+import networkx as nx
 
 from pilot.chat import builders as b
 from pilot.chat.edits import (
@@ -18,7 +19,7 @@ from pilot.chat.edits import (
     apply_edits,
     unique_id,
 )
-from pilot.chat.phrases import INTEGRATION_ZH, INTEGRATIONS, has_any
+from pilot.chat.phrases import INTEGRATION_ZH, INTEGRATIONS, batch_size, has_any
 from pilot.chat.planner_base import (
     ADD_CUES,
     INSTEAD_CUES,
@@ -31,7 +32,8 @@ from pilot.chat.planner_base import (
     phrase_after_cue,
     score_node,
 )
-from pilot.workflows.model import KnowledgeNode, LlmNode, OutputNode, ToolNode
+from pilot.workflows.model import ApiNode, KnowledgeNode, LlmNode, OutputNode, ToolNode
+from pilot.workflows.validation import to_digraph
 
 
 def rule_swap_integration(c: Ctx) -> Step | None:
@@ -95,7 +97,96 @@ _ITEM_FIELD = {"row": "rows", "line": "lines", "file": "files", "document": "doc
                "link": "urls", "product": "products", "lead": "leads", "customer": "customers", "record": "records"}
 
 
+def _batched(items: str, size: int) -> str:
+    """``items`` (bare or one ``{{ }}`` expression) split into lists of ``size``."""
+    m = re.fullmatch(r"\s*\{\{\s*(.+?)\s*\}\}\s*", items, re.S)
+    inner = m.group(1) if m else items.strip()
+    inner = re.sub(r"\s*\|\s*batch\(\s*\d+\s*\)\s*\|\s*list\s*$", "", inner)
+    expr = f"{inner} | batch({size}) | list"
+    return f"{{{{ {expr} }}}}" if m else expr
+
+
+def _rule_batch(c: Ctx, size: int) -> Step:
+    """Run the processing steps on batches of ``size`` items: an existing loop now takes its
+    items ``size`` at a time; otherwise the steps after the workflow's source (or, without one,
+    the steps that read the input) go into a loop over that data in batches."""
+    c.consumed.add("loop")
+    if (loop := b.has_loop(c.graph)) is not None:
+        items = _batched(loop.config.items, size)
+        if items == loop.config.items:
+            raise Unable(f"'{loop.title or loop.id}' already runs in batches of {size}.", f"“{loop.title or loop.id}”已经是每批 {size} 条。")
+        return [UpdateNode(node_id=loop.id, config={"items": items}, fields={"title": f"In batches of {size}"})], Note(
+            f"'{loop.title or loop.id}' now processes its items in batches of {size}.",
+            f"“{loop.title or loop.id}”改为每批 {size} 条处理。")
+    sinks = _sinks(c)
+    sources = [n for n in b.topo_nodes(c.graph) if isinstance(n, KnowledgeNode) or (isinstance(n, ApiNode) and n.config.method == "GET")]
+    ops: list[EditOp] = []
+    if len(sources) == 1:
+        src = sources[0]
+        after = nx.descendants(to_digraph(c.graph), src.id)
+        wrapped = _wrappable(c, [n.id for n in b.topo_nodes(c.graph) if n.id in after and b.type_of(n) not in ("input", "output")
+                                 and n.id not in sinks])
+        data = f"nodes.{src.id}.output" + (".body" if isinstance(src, ApiNode) else "")
+        reads = re.compile(rf"\bnodes\.{re.escape(src.id)}\.output(?:\.body)?\b")
+        for n in c.graph.nodes:  # inside the loop the wrapped steps read the batch, not the whole list
+            if n.id in wrapped and reads.search(msgspec.json.encode(n.config).decode()):
+                config = msgspec.to_builtins(n.config)
+                patch = {k: reads.sub("item", v) for k, v in config.items() if isinstance(v, str) and reads.search(v)}
+                if patch:
+                    ops.append(UpdateNode(node_id=n.id, config=patch))
+        items, per_item, what, what_zh = data, None, f"the output of '{src.title or src.id}'", f"“{src.title or src.id}”的输出"
+    else:
+        wrapped = _wrappable(c, [n.id for n in b.topo_nodes(c.graph) if b.type_of(n) not in ("input", "output") and n.id not in sinks])
+        per_item = _read_field(c, wrapped)
+        if op := b.add_input_field_op(c.graph, "items", type_="array", description="The items to process, in batches"):
+            outside = [n for n in c.graph.nodes if n.id not in wrapped and b.type_of(n) != "input"]
+            if per_item and not any(re.search(rf"\binputs\.{per_item}\b", msgspec.json.encode(n).decode()) for n in outside):
+                op = UpdateNode(node_id=op.node_id, config={"fields": [f for f in op.config["fields"] if f["name"] != per_item]})
+            ops.append(op)
+        items, what, what_zh = "inputs.items", "the new input 'items'", "新输入“items”"
+    if not wrapped:
+        raise Unable("There is no processing step to run in batches.", "没有可以分批执行的处理步骤。")
+    loop_id = unique_id(f"batches_of_{size}", b.all_ids(c.graph))
+    ops.append(WrapInLoop(node_ids=wrapped, loop_id=loop_id, items=_batched(items, size), per_item_input=per_item,
+                          title=f"In batches of {size}"))
+    return ops, Note(f"Wrapped {len(wrapped)} step(s) in a loop that runs them on {what} in batches of {size}.",
+                     f"已把{len(wrapped)}个步骤放进循环，对{what_zh}每批 {size} 条执行。")
+
+
+def _wrappable(c: Ctx, ids: list[str]) -> list[str]:
+    """``ids`` without a condition whose branches leave them (a loop body cannot branch to
+    steps outside it) and without what comes after such a condition."""
+    g = to_digraph(c.graph)
+    keep = list(ids)
+    for nid in ids:
+        if nid in keep and b.type_of(next(n for n in c.graph.nodes if n.id == nid)) == "condition" and any(
+                t not in keep for t in b.successors(c.graph, nid)):
+            dropped = {nid} | nx.descendants(g, nid)
+            keep = [k for k in keep if k not in dropped]
+    return keep
+
+
+def _read_field(c: Ctx, ids: list[str]) -> str | None:
+    """The run input the steps ``ids`` read most (what they process item by item)."""
+    start = b.input_node(c.graph)
+    blob = " ".join(msgspec.json.encode(n.config).decode() for n in c.graph.nodes if n.id in ids)
+    counts = [(len(re.findall(rf"\binputs\.{re.escape(f.name)}\b", blob)), -i, f.name)
+              for i, f in enumerate(start.config.fields if start is not None else [])]
+    best = max(counts, default=(0, 0, None))
+    return best[2] if best[0] else b.main_input_field(c.graph)
+
+
+def _sinks(c: Ctx) -> set[str]:
+    """Deliveries right before the output: they run once, on everything (never per item)."""
+    return {n.id for n in c.graph.nodes if isinstance(n, ToolNode)
+            and all(isinstance(s, OutputNode) for s in (x for x in c.graph.nodes if x.id in b.successors(c.graph, n.id)))}
+
+
 def rule_loop(c: Ctx) -> Step | None:
+    if "loop" in c.consumed:
+        return None
+    if (size := batch_size(c.raw)) is not None:
+        return _rule_batch(c, size)
     m = _LOOP_EN.search(c.t)
     zh = None if m else _LOOP_ZH.search(c.t)
     if not m and not (zh and (zh.group(2) or zh.group(1) in ("逐", "批量"))):
@@ -110,9 +201,8 @@ def rule_loop(c: Ctx) -> Step | None:
     if (loop := b.has_loop(c.graph)) is not None:
         raise Unable(f"The workflow already runs '{loop.title or loop.id}' once per item.",
                      f"工作流里的“{loop.title or loop.id}”已经在逐项处理。")
-    sinks = {n.id for n in c.graph.nodes if isinstance(n, ToolNode)
-             and all(isinstance(s, OutputNode) for s in (x for x in c.graph.nodes if x.id in b.successors(c.graph, n.id)))}
-    wrapped = [n.id for n in b.topo_nodes(c.graph) if b.type_of(n) not in ("input", "output") and n.id not in sinks]
+    sinks = _sinks(c)
+    wrapped = _wrappable(c, [n.id for n in b.topo_nodes(c.graph) if b.type_of(n) not in ("input", "output") and n.id not in sinks])
     if not wrapped:
         raise Unable("There is no processing step to repeat per item.", "没有可以逐项重复执行的处理步骤。")
     main = b.main_input_field(c.graph)

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from pilot.chat import replies
-from pilot.chat.diff import diff_graphs
+from pilot.chat.diff import build_events, clear_events, diff_graphs
 from pilot.chat.edits import EditError, apply_edits
 from pilot.chat.events import (
     Analysis,
@@ -34,7 +34,7 @@ from pilot.chat.planner_llm import plan_with_llm
 from pilot.chat.planner_rules import plan_edits
 from pilot.chat.schemas import ClarifyOptionOut, PendingQuestion
 from pilot.chat.store import ChatStore, set_state, state_of
-from pilot.core.errors import ConflictError, NotFoundError, PilotError
+from pilot.core.errors import BadRequestError, ConflictError, NotFoundError, PilotError
 from pilot.events.recorder import EventRecorder
 from pilot.llm.schemas import StructuredOutputError
 from pilot.workflows.model import Workflow, WorkflowGraph, node_type
@@ -42,7 +42,6 @@ from pilot.workflows.service import WorkflowService
 
 log = logging.getLogger("pilot.chat")
 
-CLARIFY_BELOW = 0.4  # analyzer confidence under which the assistant asks instead of guessing
 POPULAR = ("customer_support", "summarization", "translation", "tool_agent")
 MAX_ATTEMPTS = 3  # re-plans after a concurrent change of the workflow
 REPLACE_ABOVE = 0.6  # a follow-up that asks for a new workflow must be this clear to replace it
@@ -139,16 +138,25 @@ class TurnHandlers:
         return options[:3]
 
     async def _create(self, turn: Turn, prompt: str, *, choice: str | None = None, ask: bool = True) -> TurnResult:
-        from pilot.chat.generate import analyze, generate, recommend
+        """Build the workflow a request asks for from its plan (compiled op by op, streamed as
+        it is built), ask a clarifying question when the request is too vague, or, when the
+        user picked an option of that question (``choice``), build that template's workflow."""
+        from pilot.chat.generate import analyze, build, recommend, too_vague
 
         catalog = self.rt.templates
-        blueprint = await analyze(prompt, catalog=catalog, settings=self.rt.settings)
-        recs = recommend(blueprint, catalog, 3)
+        try:
+            blueprint = await analyze(prompt, catalog=catalog, settings=self.rt.settings, plan=choice is None)
+        except BadRequestError:  # nothing readable to plan from ("???"): ask rather than fail
+            if not ask or choice is not None:
+                raise
+            blueprint = None
+        recs = recommend(blueprint, catalog, 3) if blueprint is not None else []
         turn.emit(Analysis(
-            mode="create", intent=choice or blueprint.intent, confidence=blueprint.confidence, language=turn.lang,
+            mode="create", intent=choice or (blueprint.intent if blueprint else None),
+            confidence=blueprint.confidence if blueprint else 0.0, language=turn.lang,
             candidates=[TemplateCandidate(template_id=r.template_id, name=r.name, score=r.score, reason=r.reason) for r in recs],
         ))
-        if choice is None and ask and blueprint.confidence < CLARIFY_BELOW:
+        if choice is None and ask and (blueprint is None or too_vague(blueprint)):
             options = self._options(recs, turn.lang)
             question = replies.clarify_question(turn.lang)
             pending = PendingQuestion(question=question, options=options, prompt=prompt)
@@ -159,16 +167,17 @@ class TurnHandlers:
             await self._save(turn, remember)
             turn.emit(Clarification(question=question, options=[ClarifyOption(id=o.id, label=o.label, reason=o.reason) for o in options]))
             return TurnResult("clarify", replies.clarify_text(turn.lang, question, options), meta={"options": [o.id for o in options]})
+        assert blueprint is not None
         if choice is not None:
             # The user picked a template for a vague request: build that template's workflow.
             blueprint = msgspec.structs.replace(blueprint, template_id=choice, intent=choice, plan=None,
                                                 confidence=max(blueprint.confidence, 0.9))
-        graph = generate(blueprint, prompt, catalog)
+        graph, ops = build(blueprint, prompt, catalog)
         turn.emit(BlueprintEvent(blueprint=msgspec.to_builtins(blueprint)))
-        template = catalog.get(blueprint.template_id)
-        template_name = template.name.zh if turn.lang == "zh" else template.name.en
+        template = catalog.get(blueprint.template_id) if blueprint.template_id in catalog else None
+        template_name = (template.name.zh if turn.lang == "zh" else template.name.en) if template else None
         # A vague request answered by picking an option is better named after the option.
-        name = (template_name if choice is not None else blueprint.title or prompt)[:120]
+        name = ((template_name if choice is not None else None) or blueprint.title or prompt)[:120]
 
         async def attach(db, row, state):
             if row.workflow_id is not None:
@@ -181,17 +190,33 @@ class TurnHandlers:
             return workflow
 
         workflow = await self._save(turn, attach)
-        await self._stream_change(turn, None, workflow)
+        if ops:
+            await self._stream_build(turn, ops, workflow)
+        else:
+            await self._stream_change(turn, None, workflow)
         schedule = describe_cron(graph.settings.schedule, turn.lang) if graph.settings.schedule else None
-        text = replies.creation_text(turn.lang, name=name, template_name=template_name, graph=workflow.graph(), schedule_text=schedule)
+        text = replies.creation_text(turn.lang, name=name, template_name=template_name if blueprint.plan is None else None,
+                                     graph=workflow.graph(), schedule_text=schedule)
         return TurnResult("created", text, workflow_id=workflow.id, workflow_version=workflow.version,
-                          meta={"template_id": blueprint.template_id})
+                          meta={"template_id": blueprint.template_id, "built_from": "template" if blueprint.plan is None else "plan"})
 
     async def _stream_change(self, turn: Turn, old: WorkflowGraph | None, workflow: Workflow) -> None:
-        for event in diff_graphs(old, workflow.graph()):
-            turn.emit(event)
-            await asyncio.sleep(0)
+        """The minimal edit from ``old`` to the saved ``workflow``, then ``workflow.ready``."""
+        await self._emit_all(turn, diff_graphs(old, workflow.graph()))
         turn.emit(WorkflowReady(workflow=msgspec.to_builtins(workflow)))
+
+    async def _stream_build(self, turn: Turn, ops: list, workflow: Workflow, *, old: WorkflowGraph | None = None) -> None:
+        """The saved ``workflow`` appearing op by op as the compiler built it (after ``old`` is
+        cleared from the panel, for a replacement), then ``workflow.ready``."""
+        events = (clear_events(old) if old is not None else []) + build_events(ops, workflow.graph())
+        await self._emit_all(turn, events)
+        turn.emit(WorkflowReady(workflow=msgspec.to_builtins(workflow)))
+
+    @staticmethod
+    async def _emit_all(turn: Turn, events: list[ChatEvent]) -> None:
+        for event in events:
+            turn.emit(event)
+            await asyncio.sleep(0)  # a panel draws each step as it arrives
 
     # ------------------------------------------------------------------ refine
 
@@ -211,11 +236,11 @@ class TurnHandlers:
         current = snap.workflow
         assert current is not None
         new_graph, changes, problems, planner, ops = await self._plan(turn.content, current.graph(), turn.lang)
-        outcome, template_id = "edited", None
+        outcome, template_id, build_ops = "edited", None, None
         if new_graph is None and not problems and replies.is_new_request(turn.content):
             replacement = await self._replacement(turn)
             if replacement is not None:  # "actually, build me a support bot": a new version, undoable
-                (new_graph, template_id), changes = replacement, [replies.replaced_text(turn.lang)]
+                (new_graph, build_ops, template_id), changes = replacement, [replies.replaced_text(turn.lang)]
                 planner, outcome = "generator", "replaced"
         turn.emit(Analysis(mode="refine", intent=current.template_id, language=turn.lang, planner=planner))
         meta: dict[str, Any] = {"planner": planner, "ops": msgspec.to_builtins(ops)}
@@ -235,19 +260,27 @@ class TurnHandlers:
             return saved
 
         saved = await self._save(turn, save)
-        await self._stream_change(turn, current.graph(), saved)
+        if build_ops:  # a rebuild: the old workflow leaves the panel, the new one appears op by op
+            await self._stream_build(turn, build_ops, saved, old=current.graph())
+        else:
+            await self._stream_change(turn, current.graph(), saved)
         return TurnResult(outcome, replies.edit_text(turn.lang, changes, problems, saved.version),
                           workflow_id=saved.id, workflow_version=saved.version, meta=meta)
 
-    async def _replacement(self, turn: Turn) -> tuple[WorkflowGraph, str] | None:
-        """A freshly generated workflow when a follow-up is really a new, clear request."""
-        from pilot.chat.generate import analyze, generate
+    async def _replacement(self, turn: Turn) -> tuple[WorkflowGraph, list, str] | None:
+        """The workflow a follow-up asks for when it is really a new, clear request: built from
+        its plan; (graph, the ops that built it, template id)."""
+        from pilot.chat.generate import analyze, build, too_vague
 
-        blueprint = await analyze(turn.content, catalog=self.rt.templates, settings=self.rt.settings)
-        if blueprint.confidence < REPLACE_ABOVE:
+        try:
+            blueprint = await analyze(turn.content, catalog=self.rt.templates, settings=self.rt.settings)
+        except BadRequestError:
+            return None
+        if blueprint.confidence < REPLACE_ABOVE or too_vague(blueprint):
             return None
         turn.emit(BlueprintEvent(blueprint=msgspec.to_builtins(blueprint)))
-        return generate(blueprint, turn.content, self.rt.templates), blueprint.template_id
+        graph, ops = build(blueprint, turn.content, self.rt.templates)
+        return graph, ops, blueprint.template_id
 
     # ------------------------------------------------------------------ undo / run
 
