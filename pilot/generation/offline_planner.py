@@ -131,8 +131,9 @@ class _State:
                 inner = [s for s in body if s not in pre]
                 steps.extend(pre)
                 if inner:
+                    fetched = [s for s in (*steps, *pre) if isinstance(s, SourceStep)]
                     steps.append(LoopStep(id=self.uid("for_each"), quote=clause[:200], batch_size=_batch(clause),
-                                          over=pre[-1].id if pre and isinstance(pre[-1], SourceStep) else "inputs", steps=inner))
+                                          over=fetched[-1].id if fetched else "inputs", steps=inner))
                 i = body_end
                 continue
             steps.extend(self._actions(clause))

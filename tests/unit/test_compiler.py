@@ -1,0 +1,101 @@
+"""The plan → graph compiler, pure (no server): every structure of the plan IR compiles honestly."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from pilot.chat.ops import AddEdge, AddNode, SetSetting
+from pilot.generation.compiler import GenerationError, build_graph, compile_ops, compile_plan
+from pilot.generation.plan import plan_from_builtins
+from pilot.workflows.validation import validate_graph
+
+
+def plan(*steps, trigger=None, language="en"):
+    return plan_from_builtins({"title": "t", "language": language, "trigger": trigger or {"kind": "manual"},
+                               "steps": list(steps)})
+
+
+def by_id(graph):
+    out = {}
+    for n in graph.nodes:
+        out[n.id] = n
+        if n.__struct_config__.tag == "loop":
+            out.update({b.id: b for b in n.config.body.nodes})
+    return out
+
+
+def test_compile_emits_chat_edit_ops_and_mirrors_the_schedule():
+    p = plan({"kind": "ai", "id": "write", "task": "generate"}, trigger={"kind": "schedule", "cron": "0 8 * * 1"})
+    ops = compile_ops(p)
+    assert [type(o) for o in ops] == [AddNode, AddNode, AddEdge, AddNode, AddEdge, SetSetting]
+    graph = compile_plan(p)
+    assert graph.settings.schedule == "0 8 * * 1" and graph.nodes[0].config.trigger.cron == "0 8 * * 1"
+    assert validate_graph(graph).valid
+
+
+def test_branch_cases_keep_their_own_steps_and_a_tested_field_enters_the_schema():
+    graph = compile_plan(plan(
+        {"kind": "ai", "id": "judge", "task": "extract"},
+        {"kind": "branch", "id": "gate", "on": "judge", "field": "total",
+         "cases": [{"label": "big", "when": {"subject": "judge", "field": "total", "op": "ge", "value": 100},
+                    "steps": [{"kind": "deliver", "id": "a", "service": "slack"}]}],
+         "otherwise": [{"kind": "deliver", "id": "b", "service": "airtable", "operation": "append"}]},
+        {"kind": "deliver", "id": "c", "service": "email", "target": "ops@acme.io"}))
+    n = by_id(graph)
+    assert n["judge"].config.output_schema["properties"]["total"]["type"] == "number"
+    assert n["gate"].config.cases[0].when == "nodes.judge.output.total >= 100"
+    handles = {(e.source, e.source_handle): e.target for e in graph.edges}
+    assert n[handles[("gate", "big")]].config.tool == "slack"
+    airtable = n[handles[("gate", "else")]]
+    assert airtable.config.service == "airtable" and airtable.config.method == "POST"
+    # both branches rejoin before the step that follows them
+    email = next(x for x in n.values() if x.__struct_config__.tag == "tool" and x.config.tool == "email")
+    assert {e.source for e in graph.edges if e.target == email.id} == {handles[("gate", "big")], airtable.id}
+    assert email.config.arguments["to"] == "ops@acme.io"
+
+
+def test_unknown_service_is_a_named_api_call_with_its_endpoint_as_a_required_input():
+    graph = compile_plan(plan({"kind": "deliver", "id": "q", "service": "finance queue", "operation": "create"}))
+    node = by_id(graph)["create_finance_queue"]
+    assert node.config.service == "finance_queue" and node.config.url == "{{ inputs.finance_queue_url }}"
+    field = next(f for f in graph.nodes[0].config.fields if f.name == "finance_queue_url")
+    assert field.required
+
+
+def test_loop_batches_and_conditions_on_the_item():
+    graph = compile_plan(plan(
+        {"kind": "source", "id": "rows", "service": "google_sheets"},
+        {"kind": "loop", "id": "each", "over": "rows", "batch_size": 25, "steps": [
+            {"kind": "branch", "id": "big", "on": "item", "field": "size",
+             "cases": [{"label": "big", "when": {"subject": "item", "field": "size", "op": "gt", "value": 200},
+                        "steps": [{"kind": "deliver", "id": "deal", "service": "hubspot", "operation": "create"}]}]}]}))
+    loop = by_id(graph)["each"]
+    assert loop.config.items == "{{ nodes.rows.output.body | batch(25) | list }}"
+    cond = next(n for n in loop.config.body.nodes if n.__struct_config__.tag == "condition")
+    assert cond.config.cases[0].when == "item.size > 200"
+    assert validate_graph(graph).valid
+
+
+def test_parallel_branches_start_together_and_join_in_the_next_step():
+    graph = compile_plan(plan(
+        {"kind": "parallel", "id": "p", "branches": [[{"kind": "source", "id": "a", "service": "stripe"}],
+                                                      [{"kind": "source", "id": "b", "service": "hubspot"}]]},
+        {"kind": "ai", "id": "report", "task": "summarize"}))
+    into = {e.target: set() for e in graph.edges}
+    for e in graph.edges:
+        into[e.target].add(e.source)
+    assert into["a"] == into["b"] == {"start"} and into["report"] == {"a", "b"}
+    assert "nodes.a.output.body" in by_id(graph)["report"].config.prompt
+
+
+def test_a_plan_that_references_a_missing_step_still_compiles_and_a_broken_one_is_a_500():
+    graph = compile_plan(plan({"kind": "branch", "id": "x", "on": "nowhere", "field": "f",
+                               "cases": [{"label": "y", "steps": [{"kind": "deliver", "id": "d", "service": "slack"}]}]}))
+    assert validate_graph(graph).valid
+    with pytest.raises(msgspec.ValidationError):
+        plan_from_builtins({"trigger": {"kind": "manual"}, "steps": [{"kind": "teleport", "id": "x"}]})
+    bad = plan({"kind": "ai", "id": "a", "task": "generate", "instruction": "{% for x in y %}"})
+    assert validate_graph(compile_plan(bad)).valid  # request words are neutralised inside prompts
+    assert build_graph(plan({"kind": "ai", "id": "ok", "task": "answer"})).nodes
+    assert GenerationError.status_code == 500

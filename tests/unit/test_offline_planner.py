@@ -1,0 +1,155 @@
+"""The offline planner + compiler build the workflow the request describes (issue 9's examples and more)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pilot.generation.compiler import compile_plan
+from pilot.generation.offline_planner import OfflinePlanner
+from pilot.generation.plan import AiStep, BranchStep, LoopStep, ParallelStep, SourceStep, walk
+from pilot.workflows.model import WorkflowGraph
+
+planner = OfflinePlanner()
+
+
+def build(prompt: str) -> WorkflowGraph:
+    return compile_plan(planner.plan(prompt))
+
+
+def nodes(graph: WorkflowGraph) -> dict:
+    out = {}
+    for n in graph.nodes:
+        out[n.id] = n
+        if n.__struct_config__.tag == "loop":
+            out.update({b.id: b for b in n.config.body.nodes})
+    return out
+
+
+def kind(node) -> str:
+    return node.__struct_config__.tag
+
+
+def service(node) -> str | None:
+    if kind(node) == "api":
+        return node.config.service
+    if kind(node) == "tool":
+        return node.config.tool
+    return None
+
+
+def trigger(graph: WorkflowGraph) -> str:
+    t = graph.nodes[0].config.trigger
+    return t.__struct_config__.tag if t else "manual"
+
+
+def out_of(graph: WorkflowGraph, node_id: str) -> dict[str | None, str]:
+    return {e.source_handle: e.target for e in graph.edges if e.source == node_id}
+
+
+def test_webhook_ticket_router_is_a_three_way_switch_with_one_delivery_per_branch():
+    g = build("When a support ticket arrives by webhook, route it by product area: billing tickets go to the finance queue, "
+              "bug reports go to Jira, and everything else goes to the general inbox.")
+    assert trigger(g) == "webhook"
+    n = nodes(g)
+    cls = next(x for x in n.values() if kind(x) == "llm")
+    assert set(cls.config.output_schema["properties"]["category"]["enum"]) >= {"billing", "bug"}
+    route = next(x for x in n.values() if kind(x) == "condition")
+    assert [c.when for c in route.config.cases] == [f'nodes.{cls.id}.output.category == "billing"',
+                                                    f'nodes.{cls.id}.output.category == "bug"']
+    branches = out_of(g, route.id)
+    assert service(n[branches["bug"]]) == "jira" and kind(n[branches["bug"]]) == "api"  # named, not a generic webhook
+    assert service(n[branches["billing"]]) == "finance_queue"
+    assert service(n[branches["else"]]) == "email"
+    assert not any(kind(x) == "knowledge" for x in n.values())
+    deliveries = [x for x in n.values() if kind(x) in ("tool", "api")]
+    assert len(deliveries) == 3  # nothing added that was not asked for
+
+
+def test_weekly_kpi_report_fetches_three_named_sources_in_parallel_then_writes_to_notion():
+    g = build("Every Friday pull our Stripe revenue, our Google Analytics traffic and our HubSpot new leads at the same "
+              "time, combine them, and write a weekly KPI report to Notion.")
+    assert trigger(g) == "schedule" and g.nodes[0].config.trigger.cron == "0 9 * * 5"
+    n = nodes(g)
+    sources = {service(x): x.id for x in n.values() if kind(x) == "api" and x.config.method == "GET"}
+    assert set(sources) == {"stripe", "google_analytics", "hubspot"}
+    for sid in sources.values():  # side by side: each starts from the trigger and feeds the report
+        assert out_of(g, sid) and all(e.source == "start" for e in g.edges if e.target == sid)
+    notion = next(x for x in n.values() if service(x) == "notion")
+    assert notion.config.method == "POST" and notion.config.url.startswith("https://api.notion.com/")
+    assert not any(kind(x) == "condition" for x in n.values())
+
+
+def test_chinese_news_digest_keeps_36kr_and_huxiu_and_posts_to_dingtalk():
+    g = build("每天早上9点抓取36氪和虎嗅的科技新闻，用AI总结成简报，发到钉钉群")
+    assert trigger(g) == "schedule" and g.nodes[0].config.trigger.cron == "0 9 * * *"
+    n = nodes(g)
+    feeds = {x.config.url for x in n.values() if kind(x) == "api"}
+    assert any("36kr.com" in u for u in feeds) and any("huxiu.com" in u for u in feeds)
+    assert not any("hacker-news" in u or "ycombinator" in u for u in feeds)
+    assert [service(x) for x in n.values() if kind(x) == "tool"] == ["dingtalk"]
+    assert any(kind(x) == "llm" for x in n.values())
+
+
+def test_applicant_sheet_scores_then_compares_the_score_field_on_each_branch():
+    g = build("when a new row is added to our applicants sheet, score the CV with an LLM; if the score is above 7 email "
+              "the hiring manager, otherwise send a rejection email to the candidate")
+    t = g.nodes[0].config.trigger
+    assert trigger(g) == "app_event" and t.service == "google_sheets" and t.event == "new row"
+    n = nodes(g)
+    score = next(x for x in n.values() if kind(x) == "llm")
+    assert score.config.output_schema["properties"]["score"]["type"] == "number"
+    cond = next(x for x in n.values() if kind(x) == "condition")
+    assert cond.config.cases[0].when == f"nodes.{score.id}.output.score > 7"  # a real comparison, not '7' in output
+    branches = out_of(g, cond.id)
+    then, other = n[branches[cond.config.cases[0].id]], n[branches["else"]]
+    assert service(then) == service(other) == "email"
+    assert "hiring_manager" in then.config.arguments["to"] and "candidate" in other.config.arguments["to"]
+    assert not any(service(x) == "google_sheets" for x in n.values())  # the sheet is the trigger, not a destination
+
+
+@pytest.mark.parametrize(("prompt", "op", "value"), [
+    ("If the order total exceeds $1,000, email finance@acme.io", ">", "1000"),
+    ("订单金额大于1000元就发钉钉给主管", ">", "1000"),
+    ("if the rating is below 3 post it to #support on Slack", "<", "3"),
+    ("状态为已付款的写入MySQL", "==", '"已付款"'),
+])
+def test_conditions_compile_to_real_comparisons(prompt, op, value):
+    g = build(prompt)
+    cond = next(x for x in nodes(g).values() if kind(x) == "condition")
+    when = cond.config.cases[0].when
+    assert f" {op} {value}" in when and " in " not in when
+
+
+def test_batches_and_branch_in_loop():
+    plan = planner.plan("Go through all open Stripe invoices. For each one that is more than 30 days overdue, email the "
+                        "customer a payment reminder; otherwise just log it in our AR Google Sheet.")
+    loop = next(s for s in plan.steps if isinstance(s, LoopStep))
+    assert isinstance(plan.steps[0], SourceStep) and plan.steps[0].service == "stripe" and loop.over == plan.steps[0].id
+    branch = next(s for s in loop.steps if isinstance(s, BranchStep))
+    assert branch.cases[0].when.op == "gt" and branch.cases[0].when.value == 30
+    assert branch.cases[0].steps[0].service == "email" and branch.otherwise[0].service == "google_sheets"
+    g = build("把这批用户反馈每50条一批交给AI做情感分析，结果写回数据库")
+    loop_node = next(x for x in g.nodes if kind(x) == "loop")
+    assert "batch(50)" in loop_node.config.items
+
+
+def test_parallel_named_sources_in_chinese_and_an_agent_with_its_tools():
+    plan = planner.plan("每周一早上8点，同时拉取GitHub的新issue和Sentry的报错，汇总成周报发到飞书群")
+    group = next(s for s in plan.steps if isinstance(s, ParallelStep))
+    assert {b[0].service for b in group.branches} == {"github", "sentry"}
+    agent = next(s for s in walk(planner.plan(
+        "An AI agent that researches competitor companies using web search and Crunchbase").steps) if isinstance(s, AiStep))
+    assert agent.task == "agent" and "crunchbase" in agent.tools
+
+
+def test_nothing_is_added_to_a_plain_request():
+    g = build("Translate this paragraph into French")
+    assert [kind(x) for x in g.nodes] == ["input", "llm", "output"]
+    assert trigger(g) == "manual"
+
+
+def test_every_step_keeps_the_words_it_came_from():
+    plan = planner.plan("Every morning at 8 summarise the top Hacker News stories and post them to Slack")
+    assert all(s.quote for s in walk(plan.steps))
+    g = compile_plan(plan)
+    assert all(n.description for n in g.nodes if kind(n) not in ("input", "output"))
