@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 
+import msgspec
+
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
 from pilot.generation.clauses import CONTINUES, find_trigger, plain, split_clauses
@@ -111,6 +113,14 @@ class _State:
                     steps.extend(branch_steps)
                     i = j
                     continue
+            if ph.PURE_LIST.match(clause) and steps and isinstance(steps[-1], AiStep) and steps[-1].task == "classify" \
+                    and not steps[-1].categories:
+                cats = [c.strip() for c in re.split(r"[、,/]", clause) if c.strip() and c.strip() not in ("其他", "其它", "other")]
+                steps[-1] = msgspec.structs.replace(steps[-1], categories=cats)  # "分类：bug、功能需求、使用提问"
+                self.last_ai = steps[-1]
+                self.in_switch = True
+                i += 1
+                continue
             respective = self._respectively(clauses, i)
             if respective is not None:
                 j, branch = respective
@@ -184,8 +194,12 @@ class _State:
         deliveries = [d for part in parts for d in parse_actions(part, self, default_service=part).deliveries]
         if len(deliveries) != len(cls.categories):
             return None
+        otherwise = None
+        if j < len(clauses) and ph.ELSE.search(plain(clauses[j])):
+            otherwise = self._actions(ph.ELSE.sub("", plain(clauses[j])).strip(" ,"))
+            j += 1
         return j, BranchStep(id=self.uid("route"), quote=" ".join(parts)[:300], on=cls.id, field="category",
-                             cases=[Case(label=c, steps=[d]) for c, d in zip(cls.categories, deliveries)])
+                             cases=[Case(label=c, steps=[d]) for c, d in zip(cls.categories, deliveries)], otherwise=otherwise)
 
     def _conditional(self, clause: str) -> bool:
         """"if …", "items with quantity above 10 get flagged …", or in Chinese a comparison
@@ -200,7 +214,11 @@ class _State:
         if "的话" in clause or ph.ZH_SHORT_COND.match(clause) and not ph.FETCH.match(clause):
             return True  # "构建失败的话，…", "构建成功就…"
         head = ph.ZH_COND_ACTION.split(clause, maxsplit=1)[0]
-        return _comparison(head, "zh") is not None and (bool(ph.ZH_COND_ACTION.search(clause)) or clause.endswith("的"))
+        if _comparison(head, "zh") is None:
+            return False
+        tail = clause[clause.find("的") + 1:] if "的" in clause else ""
+        return bool(ph.ZH_COND_ACTION.search(clause)) or clause.endswith("的") or bool(
+            tail and (ph.DELIVER.search(tail) or ph.APPROVAL.search(tail) or any(rx.search(tail) for _, rx in ph.AI_TASKS)))
 
     def _category_case(self, clause: str) -> tuple[str, str] | None:
         """A clause that starts with a category the last classification named ("投诉的转到…")."""
@@ -234,6 +252,7 @@ class _State:
         return _strip_label(label, self.lang), action
 
     def _branch(self, clauses: list[str], i: int, before: list[Step]) -> tuple[int, list[Step]]:
+        judged = self.last_ai  # case actions may add AI steps; the classification is the one before them
         cases: list[tuple[str, Comparison | None, list[Step], str]] = []
         otherwise: list[Step] | None = None
         j = i
@@ -275,7 +294,7 @@ class _State:
             break
         if not cases:
             return i, []
-        if len(cases) == 2 and otherwise is None and _complementary(cases[0][1], cases[1][1]):
+        if len(cases) == 2 and otherwise is None and (_complementary(cases[0][1], cases[1][1]) or _antonyms(cases[0][0], cases[1][0])):
             otherwise = cases[1][2]  # "> 1000 → approval; 1000及以下 → email": the second is the else branch
             cases = cases[:1]
         out: list[Step] = []
@@ -291,7 +310,7 @@ class _State:
             self.switch_field = None
         else:
             labels = [c[0] for c in cases]
-            cls = self.last_ai if self.last_ai is not None and self.last_ai.task == "classify" else None
+            cls = judged if judged is not None and judged.task == "classify" else None
             if cls is None:
                 cls = AiStep(id=self.uid("classify"), task="classify", categories=labels,
                              instruction=_classify_instruction(clauses[i], labels, self.lang), quote=clauses[i][:200])
@@ -350,6 +369,15 @@ _COMPLEMENT = {("gt", "le"), ("le", "gt"), ("ge", "lt"), ("lt", "ge"), ("eq", "n
 
 def _complementary(a: Comparison | None, b: Comparison | None) -> bool:
     return a is not None and b is not None and (a.op, b.op) in _COMPLEMENT and a.value == b.value
+
+
+def _antonyms(a: str, b: str) -> bool:
+    """"构建失败 / 构建成功", "approved / rejected": the second case is the else branch."""
+    for x, y in ph.ANTONYMS:
+        for p, q in ((x, y), (y, x)):
+            if p in a and q in b and a.replace(p, "") == b.replace(q, ""):
+                return True
+    return False
 
 
 _ELLIPSIS = ent.ascii_re(r"^(?:and\s+)?(?P<label>[a-z][\w-]*(?: [a-z][\w-]*)?)\s+(?:to|into|→|->)\s+(?P<action>.+)$")
