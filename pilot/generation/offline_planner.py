@@ -104,9 +104,14 @@ class _State:
 
     def assemble(self, clauses: list[str]) -> list[Step]:
         steps: list[Step] = []
+        clauses = list(clauses)
         i = 0
         while i < len(clauses):
             clause = plain(clauses[i])
+            cut = self._next_category(clause)
+            if cut:  # "bug发到钉钉群,功能需求记到notion": one clause per category case
+                clauses[i: i + 1] = [clauses[i][: len(clauses[i]) - len(clause) + cut], clause[cut:].lstrip(",、 ")]
+                clause = plain(clauses[i])
             if self._conditional(clause) or self._goes_case(clause) is not None:
                 j, branch_steps = self._branch(clauses, i, steps)
                 if j > i:
@@ -179,6 +184,12 @@ class _State:
         return steps
 
     # ---------------------------------------------------------------- conditions
+
+    def _next_category(self, clause: str) -> int:
+        """Where a second category case starts inside ``clause`` (0 when none)."""
+        cats = self.last_ai.categories if self.last_ai is not None and self.last_ai.task == "classify" else []
+        hits = [m.start() for c in cats if c for m in re.finditer(r"[,、]\s*" + re.escape(c), clause) if m.start() > 0]
+        return min(hits) if hits else 0
 
     def _respectively(self, clauses: list[str], i: int) -> tuple[int, Step] | None:
         """"分别同步到A、发到B、发邮件给C" / "respectively to A, B and C": the i-th delivery is the
@@ -302,8 +313,10 @@ class _State:
         subject, field = "inputs", "category"
         if numeric and len(numeric) == len(cases):
             subject = self._subject_for(numeric[0][1].field)  # type: ignore[union-attr]
-            comparisons = [Comparison(subject=subject, field=self._field_path(subject, c[1].field), op=c[1].op,  # type: ignore[union-attr]
-                                      value=c[1].value) for c in cases]  # type: ignore[union-attr]
+            scored = self.last_ai is not None and self.last_ai.id == subject and self.last_ai.task == "score"
+            comparisons = [Comparison(subject=subject, op=c[1].op, value=c[1].value,  # type: ignore[union-attr]
+                                      field="score" if scored and c[1].field in ("value", "rating", "score") else  # type: ignore[union-attr]
+                                      self._field_path(subject, c[1].field)) for c in cases]  # type: ignore[union-attr]
         elif self.switch_field:
             field = self._field_path("inputs", self.switch_field)
             comparisons = [Comparison(subject="inputs", field=field, op="eq", value=c[0]) for c in cases]
