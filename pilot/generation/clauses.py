@@ -82,6 +82,10 @@ def _clause_at(text: str, start: int) -> tuple[int, int]:
     return begin, end
 
 
+_LEADING_TIME = ent.ascii_re(r"^\s*(?:,\s*)?(?:at|on|around|by)\s+(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)?|noon|midnight)\b\s*,?"
+                             r"|^\s*(?:早上|上午|下午|晚上|中午|凌晨)?\s*\d{1,2}\s*[点:时](?:半|\d{1,2}分?)?\s*,?")
+
+
 def find_trigger(text: str) -> tuple[Trigger, str, str]:
     """(trigger, its clause, the text without it)."""
     schedule = ent.find_schedule(text)
@@ -102,6 +106,10 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
             clause = clause[: joined.start()]
             rest = (text[:begin] + " if " + cond + ", " + text[end:]).strip()
         if kind == "webhook":
+            cond = re.sub(r"\([^)]*\)", " ", clause).strip(" ,.")
+            if ph.CMP_EN.search(cond) and not ph.WEBHOOK.search(cond):
+                # "when a cart has fewer than 3 items (our store posts it to a webhook), …": a condition
+                rest = (text[:begin] + " if " + ph.IF.sub("", cond).strip() + ", " + text[end:]).strip()
             return WebhookTrigger(), clause, rest
         services = [s for s in ent.find_integrations(clause)[0] if s != "webhook"]
         lead = re.match(r"^([\u4e00-\u9fffa-z0-9]{2,8}?)(?:有|上|里|中|的|来)", clause)
@@ -118,7 +126,10 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
                      "new event")
         return AppEventTrigger(service=service, event=event), clause, rest
     if schedule:
-        return ScheduleTrigger(cron=schedule.cron), schedule.text, text
+        # the schedule words are the trigger, not a step ("every monday at 8am send …")
+        rest = text.replace(schedule.text, " ", 1) if schedule.text in text else text
+        rest = _LEADING_TIME.sub(" ", rest).strip(" ,")
+        return ScheduleTrigger(cron=schedule.cron), schedule.text, rest
     if ph.CHAT.search(text):
         return ChatTrigger(), "", text
     return ManualTrigger(), "", text

@@ -248,7 +248,7 @@ class _State:
         if not m or m.start() == 0:
             return None
         label = clause[: m.start()].strip()
-        if re.match(r"(?:" + ph.ACTION_VERBS + r")\b", label) or ph.IF.search(label) or ph.NEGATED.search(clause) or re.fullmatch(r"(?:it|this|that|they|i|we|i'll|don't|then|and)", label):
+        if re.match(r"(?:" + ph.ACTION_VERBS + r")\b", label) or ph.PARALLEL.search(label) or ph.IF.search(label) or ph.NEGATED.search(clause) or re.fullmatch(r"(?:it|this|that|they|i|we|i'll|don't|then|and)", label):
             return None
         words = label.split()
         if len(words) > 4 or len(label) > 24 or ph.FETCH.match(label) or any(t.search(label) for _, t in ph.AI_TASKS):

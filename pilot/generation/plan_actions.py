@@ -141,7 +141,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         sid = integ[0] if integ else _service_phrase(target)
         if sid:
             acts.deliveries.append(_deliver(sid, clause, state, target=None if integ else target))
-    elif not acts.deliveries and (deliver_verb or ph.SEND.search(clause)) and _emails_someone(clause) and not ph.NEGATED.search(clause):
+    elif not acts.deliveries and ph.SEND.search(clause) and _emails_someone(clause) and not ph.NEGATED.search(clause):
         acts.deliveries.append(_deliver("email", clause, state))
     if ph.ACTUATE.search(clause) and not ph.NEGATED.search(clause):
         # "switch on the fan through the device API", "trigger the CI pipeline": a call that changes something
