@@ -136,14 +136,14 @@ DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,40}?\b(?:to|into|in)\
               ("create", ascii_re(r"\bcreate\w*|\bopen (?:a|an)\b|\bfile (?:a|an)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|创建|新建|开一个|建一个")),
               ("update", ascii_re(r"\bupdate\w*|更新|修改")),
               ("upsert", ascii_re(r"\bsave\w*|\bstore\w*|\bsync\w*|\bwrites?\b.{0,40}?\b(?:to|into)\b|\bimport\w*\b.{0,40}?\binto\b|\bupsert|保存|存到|存入|写入|同步|存储|入库")),
-              ("post", ascii_re(r"\bpost\w*|\bpublish\w*|\bshare\b|发布|发帖|发表")))
+              ("post", ascii_re(r"\bpost(?:s|ed|ing)?\b|\bpublish\w*|\bshare\b|发布|发帖|发表")))
 STORAGE_WORDS = ascii_re(r"\b(?:sheet|spreadsheet|table|database|db|airtable|notion|crm|record|row|log)\b|表格|数据库|多维表格|数据表|记录")
 WAIT_UNTIL = ascii_re(r"\bwait (?:until|till|for)\s+(?P<until>[^,.;]{3,60})|等到(?P<until2>[^,，。]{2,20})")
 WAIT = ascii_re(r"\bwait(?:s|ing)?\s+(?:for\s+)?(?P<n>\d+|a|an|one|two|three|four|five|six|seven|ten|twenty|thirty)\s+(?P<unit>minute|hour|day|week|month)s?"
                 r"|\b(?:after|in)\s+(?P<n2>\d+|a|an|one|two|three|four|five|six|seven|ten)\s+(?P<unit2>minute|hour|day|week)s?\b(?:\s+(?:later|of no|without))?"
                 r"|(?<!每)(?:等待?|过|隔)\s*(?P<n3>\d+|[一二两三四五六七八九十]+|半)\s*(?P<unit3>分钟|小时|天|周|个月|星期)")
 APPROVAL = ascii_re(r"(?<!once )(?<!after )(?<!when )(?<!if )(?<!once it's )(?<!once it is )\bapprov(?!ed\b)\w*|\bsign(?:s|ed)? off\b|\bhuman review|\bmanual review|\breview(?:s|ed)? (?:and approve|it before|before)|"
-                    r"审批|审核通过|批准|人工审核|人工确认|确认后|审核后|同意后")
+                    r"审批(?!通过后|通过就|内容|单|记录|流程|结果)|审核通过(?!后)|批准(?!后)|人工审核|人工确认|确认后|审核后|同意后")
 LOOP = ascii_re(r"\bfor (?:each|every)\b|\b(?:each|every) (?!time\b|new\b|other\b|morning|day|week|month|year|evening|night|hour|minute|"
                 r"weekday|workday|business day|monday|tuesday|wednesday|thursday|friday|saturday|sunday|quarter)[a-z]{3,}\b|\b(?:go|goes|going) through (?:each|every)\b|\bloop (?:over|through)\b|\biterate\b|遍历|\beach (?:of (?:them|the)|one|row|item|record|lead|order|email|ticket|issue|file|entry|article|story|"
                 r"review|comment|product|customer|candidate|applicant|message|post|link|url|contact|line)\b|\bone by one\b|\bindividually\b|"
@@ -191,3 +191,4 @@ STYLE_OF = r"\s*(?:风格|文案|式的|体的|笔记风|style|-style|tone|风)"
 ANTONYMS = (("成功", "失败"), ("通过", "驳回"), ("通过", "拒绝"), ("是", "不是"), ("有", "没有"), ("会", "不会"),
             ("success", "failure"), ("succeeds", "fails"), ("approved", "rejected"), ("yes", "no"), ("paid", "unpaid"))
 PURE_LIST = re.compile(r"^[\w\u4e00-\u9fff -]{1,12}(?:[、,/][\w\u4e00-\u9fff -]{1,12}){1,7}$")
+IGNORE = ascii_re(r"\b(?:ignore|skip|do nothing|leave it|drop it)\b|不用管|忽略|跳过|不处理|不管|无需处理")

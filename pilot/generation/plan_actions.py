@@ -68,6 +68,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         # a feed (Hacker News, 知乎热榜) is never a destination
         feeds = [x for x in srcs if getattr(ent.BY_ID.get(x), "role", "") == "source"]
         dests, srcs = [*dests, *(x for x in srcs if x not in dests and x not in feeds)], feeds
+    # "from our Postgres table", "Stripe's team channel": the service is where data comes from / a modifier
+    dests = [d for d in dests if not _read_from(d, clause)]
     # "小红书风格的文案", "a LinkedIn-style post": the service names a style, not where it goes
     dests = [d for d in dests if not any(re.search(re.escape(a) + ph.STYLE_OF, clause)
                                          for a in (*ent.BY_ID[d].en, *ent.BY_ID[d].zh) if a)]
@@ -131,10 +133,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         if sid in _NOT_DEST and not deliver_verb:
             continue
         acts.deliveries.append(_deliver(sid, clause, state))
-    replies = re.search(r"\b(?:reply|answer|respond)\b|回复|回答|答复", default_service or "")
+    replies = re.search(r"\b(?:reply|answer|respond)\b|回复|回答|答复", default_service or "") or ph.IGNORE.search(default_service or "")
     if not acts.deliveries and default_service and not acts.sources and not replies:
         target = re.sub(r"^(?:to|into|the|our|a|an)\s+", "", default_service.strip()).strip()
-        integ = ent.find_integrations(target)[0]
+        integ = ent.find_integrations(target)[0] or (["slack"] if _CHANNEL.search(target) else [])
         own = sorted(state.trigger_clause_services())
         if not integ and own and re.search(r"\b(?:pr|pull request|issue|ticket|order|comment|card|task|deal)\b", target):
             integ = own[:1]  # "closed → comment on the PR" in a GitHub-triggered flow: GitHub
@@ -179,6 +181,17 @@ def _delivers_result(clause: str) -> bool:
     return bool(re.match(r"(?:and\s+|then\s+|also\s+)?(?:send|post|save|store|email|e-mail|share|publish|forward|add|append|write|upload|push)\b"
                          r"\s+(?:it|them|this|that|the (?:summary|report|digest|result|results|analysis|translation|draft|reply|answer)s?)\b", clause)
                 or re.match(r"(?:并|再|然后)?(?:把|将)?(?:结果|摘要|总结|报告|简报|译文|回复|分析结果)(?:发|推|存|写|保存|同步)", clause))
+
+
+def _read_from(sid: str, clause: str) -> bool:
+    integ = ent.BY_ID[sid]
+    for alias in (*integ.en, *integ.zh):
+        if not alias:
+            continue
+        a = re.escape(alias)
+        if re.search(r"\b(?:from|out of|of)\s+(?:our\s+|the\s+|my\s+|their\s+|your\s+)?" + a + r"\b|从\s*" + a + "|" + a + r"'s\b", clause):
+            return True
+    return False
 
 
 def _reads_docs(clause: str) -> bool:
