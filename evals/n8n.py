@@ -85,10 +85,6 @@ many templates call services through HTTP requests named after them), else ``web
 Kinds of πlot nodes: input → trigger; llm/agent → llm; condition, loop, knowledge as such;
 transform/code → transform; api GET/HEAD → source, other methods → deliver; tool → deliver
 (except the ``wait`` tool: glue); output and wait → glue.
-
-The legacy mapping below (``map_type``/``functional_types``/``load``) is the old template
-generator's node-type F1, still used by ``evals.scoring.score_n8n``; ``python -m evals`` uses
-:func:`score`.
 """
 
 from __future__ import annotations
@@ -98,7 +94,7 @@ import re
 import statistics
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -625,54 +621,3 @@ def render_lines(report: dict[str, Any]) -> list[str]:
     if report.get("errors"):
         lines.append(f"build errors: {len(report['errors'])} (first: {report['errors'][0]['error']})")
     return lines
-
-
-# ---------------------------------------------------------------- legacy (evals.scoring.score_n8n)
-
-FUNCTIONAL = ("llm", "condition", "loop", "api", "knowledge", "tool")
-_OLD_LLM = {"agent", "agenttool", "chainllm", "chainsummarization", "chainretrievalqa", "openai", "informationextractor",
-            "textclassifier", "sentimentanalysis", "chat", "guardrails", "anthropic", "googlegemini", "mistralai", "ollama"}
-_OLD_API = {"httprequest", "httprequesttool", "toolhttprequest", "rssfeedread", "rssfeedreadtool", "graphql",
-            "scrapegraphai", "apify", "toolserpapi", "toolwikipedia", "serpapi", "jinaai", "toolsearxng", "perplexity",
-            "perplexitytool"}
-_OLD_IGNORED = {"set", "code", "function", "functionitem", "merge", "noop", "wait", "aggregate", "sort", "limit",
-                "removeduplicates", "datetime", "crypto", "xml", "markdown", "html", "htmlextract", "converttofile",
-                "extractfromfile", "readwritefile", "readbinaryfile", "writebinaryfile", "readbinaryfiles",
-                "spreadsheetfile", "editimage", "stopanderror", "executeworkflow", "executecommand", "ssh", "n8n", "form",
-                "evaluation", "summarize", "itemlists", "compression", "stickynote", "documentdefaultdataloader",
-                "toolthink", "toolcode", "toolcalculator", "toolworkflow", "mcpclienttool", "renamekeys",
-                "movebinarydata", "start", "debughelper", "comparedatasets", "splittext", "datatable", "executiondata",
-                "respondwith", "totp", "jwt", "manualchattrigger"}
-
-
-def map_type(n8n_type: str) -> str | None:
-    """Legacy: the πlot node type (old template generator's view) of an n8n type, None for glue."""
-    name = short_type(n8n_type)
-    if name in _OLD_IGNORED or name.startswith(("embeddings", "memory", "outputparser", "textsplitter", "document")):
-        return None
-    if name.endswith("trigger") or name in ("webhook", "cron", "emailreadimap", "interval"):
-        return "input"
-    if name == "respondtowebhook":
-        return "output"
-    if name in _OLD_LLM or re.match(r"^lm(chat)?[a-z]*$", name):
-        return "llm"
-    if name in _CONDITION:
-        return "condition"
-    if name in ("splitinbatches", "splitout", "loopoveritems"):
-        return "loop"
-    if name in _OLD_API or name.startswith(("firecrawl", "airtop")):
-        return "api"
-    if name.startswith(("vectorstore", "retriever")) or name == "toolvectorstore":
-        return "knowledge"
-    return "tool"
-
-
-def functional_types(types: list[str]) -> set[str]:
-    """Legacy: the FUNCTIONAL types among n8n node types."""
-    return {m for t in types if (m := map_type(t)) in FUNCTIONAL}
-
-
-def load(path: Path = DATASET, *, sample: int | None = None) -> Iterator[dict]:
-    """Legacy rows for ``evals.scoring.score_n8n``: {id, title, lang, expected: FUNCTIONAL types}."""
-    for t in load_templates(path, sample=sample):
-        yield {"id": t.id, "title": t.title, "lang": t.lang, "expected": functional_types([n["type"] for n in t.nodes])}
