@@ -17,7 +17,6 @@ import msgspec
 from pilot.chat.edits import EditError, EditOp, apply_edits
 from pilot.generation.blueprint import WorkflowBlueprint
 from pilot.generation.compiler import GenerationError, compile_ops
-from pilot.generation.generator import WorkflowGenerator
 from pilot.generation.offline_analyzer import OfflineAnalyzer
 from pilot.generation.pipeline import plan_offline
 from pilot.generation.plan import AiStep, walk
@@ -81,6 +80,8 @@ def build(blueprint: WorkflowBlueprint, prompt: str, catalog: Any | None = None)
     compiler's order (what chat streams op by op). Without a plan (the user picked a template
     from a clarifying question) the template's workflow and no ops."""
     if blueprint.plan is None:
+        from pilot.generation.generator import WorkflowGenerator
+
         return WorkflowGenerator(_catalog(catalog)).generate(blueprint, prompt), []
     ops = compile_ops(blueprint.plan)
     try:

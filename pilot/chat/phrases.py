@@ -1,8 +1,10 @@
 """Bilingual phrase understanding for the rule-based edit planner (pure, no I/O).
 
-Small, explicit vocabularies (languages, integrations, models, schedules) that turn an English
-or Chinese instruction into the values an edit needs: a target language, a model id, a cron
-expression, an integration name.
+Small, explicit vocabularies (languages, chat's notification aliases, models) that turn an
+English or Chinese instruction into the values an edit needs: a target language, a model id, an
+integration name. What the generation package already reads is taken from it rather than kept
+twice: text cleaning and language detection (:mod:`pilot.generation.text`), schedules → cron
+(:func:`pilot.generation.entities.find_schedule`), batch sizes (:mod:`pilot.generation.phrases`).
 """
 
 from __future__ import annotations

@@ -7,31 +7,13 @@ every other node untouched, the stored workflow valid and equal to ``workflow.re
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
-from tests.support.chat import ChatClient, Reply
-
-
-def nodes_of(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Nodes by id without positions (a re-layout is not a change)."""
-    return {n["id"]: {k: v for k, v in n.items() if k != "position"} for n in workflow["nodes"]}
-
-
-def pairs(workflow: dict[str, Any]) -> set[tuple[str, str]]:
-    return {(e["source"], e["target"]) for e in workflow["edges"]}
-
-
-def assert_edit(before: dict, after: dict, *, added: set[str] = frozenset(), removed: set[str] = frozenset(),
-                changed: set[str] = frozenset()) -> dict[str, dict]:
-    """Exactly these node ids were added / removed / changed; every other node is identical."""
-    old, new = nodes_of(before), nodes_of(after)
-    assert set(new) - set(old) == set(added), set(new) - set(old)
-    assert set(old) - set(new) == set(removed), set(old) - set(new)
-    actually_changed = {nid for nid in set(old) & set(new) if old[nid] != new[nid]}
-    assert actually_changed == set(changed), actually_changed
-    return new
+from pilot.chat.ops import AddEdge, AddNode
+from pilot.generation.compiler import compile_ops
+from pilot.generation.plan import plan_from_builtins
+from tests.support.chat import ChatClient, Reply, assert_built_op_by_op, assert_edit, nodes_of, pairs, turn
 
 
 @pytest.fixture
@@ -41,55 +23,54 @@ async def chat(live_server):
     await client.aclose()
 
 
-async def turn(chat: ChatClient, session_id: str, text: str, *, outcome: str = "edited") -> Reply:
-    """Send one message; check the stream's shape and that the stored workflow is what it announced."""
-    reply = await chat.send(session_id, text)
-    assert reply.names[0] == "message.started" and reply.names[-1] == "message.finished"
-    assert reply.finished["outcome"] == outcome, (reply.finished, reply.text)
-    assert reply.text == reply.finished["content"] and reply.text
-    seqs = [seq for seq, _, _ in reply.events]
-    assert seqs == list(range(1, len(seqs) + 1))
-    if reply.workflow is not None:
-        stored = await chat.workflow(reply.workflow["id"])
-        assert stored == reply.workflow
-        report = (await chat.http.post(f"/api/workflows/{stored['id']}/validate")).json()
-        assert report["valid"], report
-    return reply
+def workflow_events(reply: Reply) -> list[str]:
+    return [n for n in reply.names if n.startswith("workflow.")]
 
 
 async def test_english_conversation(chat):
     session = await chat.session()
-    r1 = await turn(chat, session["id"], "translate customer emails into English", outcome="created")
+    r1 = await turn(chat, session["id"], "every morning summarise Hacker News and post it to Slack", outcome="created")
     assert r1.names[:3] == ["message.started", "analysis", "blueprint"]
-    assert r1.of("analysis")[0]["intent"] == "translation" and r1.of("analysis")[0]["candidates"]
+    assert r1.of("analysis")[0]["intent"] == "scheduled_digest" and r1.of("analysis")[0]["candidates"]
+    plan = r1.of("blueprint")[0]["blueprint"]["plan"]
+    assert plan["trigger"] == {"kind": "schedule", "cron": "0 8 * * *", "timezone": "UTC"}
+    # built from the plan, streamed op by op in the compiler's order: no template step was added
+    assert assert_built_op_by_op(r1) == ["start", "fetch_hacker_news", "summarize", "send_slack", "result"]
     v1 = r1.workflow
-    assert {n["id"] for n in r1.of("workflow.node_added") for n in [n["node"]]} == set(nodes_of(v1))
+    assert r1.of("workflow.settings_updated") == [{"settings": v1["settings"], "changes": ["schedule"]}]
+    assert v1["nodes"][0]["config"]["trigger"]["cron"] == v1["settings"]["schedule"] == "0 8 * * *"
+    assert nodes_of(v1)["send_slack"]["config"]["tool"] == "slack"
     assert r1.names.index("workflow.ready") < r1.names.index("message.delta")
+    assert "template" not in r1.text and "Summarise" in r1.text
 
     r2 = await turn(chat, session["id"], "also email me the result")
     new = assert_edit(v1, r2.workflow, added={"send_email"}, changed={"start"})  # start: + notify_email input
     assert new["send_email"]["config"]["tool"] == "email"
-    assert {("review", "send_email"), ("send_email", "result")} <= pairs(r2.workflow)
+    assert {("send_slack", "send_email"), ("send_email", "result")} <= pairs(r2.workflow)
+    assert workflow_events(r2) == ["workflow.edge_removed", "workflow.node_updated", "workflow.node_added",
+                                   "workflow.edge_added", "workflow.edge_added", "workflow.ready"]
     assert [d["node"]["id"] for d in r2.of("workflow.node_added")] == ["send_email"]
-    assert r2.of("workflow.edge_removed")[0]["source"] == "review"
+    assert r2.of("workflow.edge_removed")[0]["source"] == "send_slack"
 
     r3 = await turn(chat, session["id"], "use gpt-4o")
-    new = assert_edit(r2.workflow, r3.workflow, changed={"translate", "review"})
-    assert new["translate"]["config"]["model"] == new["review"]["config"]["model"] == "gpt-4o"
-    assert {d["node_id"] for d in r3.of("workflow.node_updated")} == {"translate", "review"}
+    new = assert_edit(r2.workflow, r3.workflow, changed={"summarize"})
+    assert new["summarize"]["config"]["model"] == "gpt-4o"
+    assert r3.of("workflow.node_updated") == [{"node_id": "summarize", "node": r3.workflow["nodes"][2], "changes": ["config.model"]}]
 
-    r4 = await turn(chat, session["id"], "remove the review step")
-    assert_edit(r3.workflow, r4.workflow, removed={"review"}, changed={"result", "send_email"})
-    assert ("translate", "send_email") in pairs(r4.workflow)
-    assert r4.of("workflow.node_removed") == [{"node_id": "review"}]
+    r4 = await turn(chat, session["id"], "remove the Slack step")
+    assert_edit(r3.workflow, r4.workflow, removed={"send_slack"})
+    assert ("summarize", "send_email") in pairs(r4.workflow)
+    assert r4.of("workflow.node_removed") == [{"node_id": "send_slack"}]
 
-    r5 = await turn(chat, session["id"], "translate to Japanese instead")
-    new = assert_edit(r4.workflow, r5.workflow, changed={"translate", "result"})
-    assert new["translate"]["title"] == "Translate to Japanese"
+    r5 = await turn(chat, session["id"], "also translate it into Japanese")
+    new = assert_edit(r4.workflow, r5.workflow, added={"translate_japanese"}, changed={"result"})
+    assert "Japanese" in new["translate_japanese"]["config"]["prompt"]
+    assert new["result"]["config"]["outputs"]["japanese_translation"] == "{{ nodes.translate_japanese.output }}"
 
     r6 = await turn(chat, session["id"], "every Monday at 9")
-    assert_edit(r5.workflow, r6.workflow)
-    assert r6.workflow["settings"]["schedule"] == "0 9 * * 1"
+    new = assert_edit(r5.workflow, r6.workflow, changed={"start"})  # the schedule trigger follows the schedule
+    assert r6.workflow["settings"]["schedule"] == new["start"]["config"]["trigger"]["cron"] == "0 9 * * 1"
+    assert new["start"]["title"] == "Schedule 0 9 * * 1"
     assert r6.of("workflow.settings_updated")[0]["changes"] == ["schedule"]
     assert r6.workflow["version"] == 6
 
@@ -102,29 +83,62 @@ async def test_english_conversation(chat):
 
 async def test_chinese_conversation(chat):
     session = await chat.session()
-    r1 = await turn(chat, session["id"], "创建一个客户支持聊天机器人", outcome="created")
-    assert r1.of("analysis")[0]["intent"] == "customer_support" and r1.of("analysis")[0]["language"] == "zh"
-    assert "客户支持" in r1.text or "工作流" in r1.text
+    r1 = await turn(chat, session["id"], "每天早上8点抓取36氪的新闻，总结后发到飞书", outcome="created")
+    assert r1.of("analysis")[0]["language"] == "zh"
+    assert assert_built_op_by_op(r1) == ["start", "fetch_kr36", "summarize", "send_feishu", "result"]
+    v1 = r1.workflow
+    assert nodes_of(v1)["fetch_kr36"]["config"]["url"] == "https://36kr.com/feed"
+    assert nodes_of(v1)["send_feishu"]["config"]["tool"] == "feishu"
+    assert "工作流" in r1.text and "模板" not in r1.text and "每天 08:00" in r1.text
 
     r2 = await turn(chat, session["id"], "同时发邮件给我")
-    new = assert_edit(r1.workflow, r2.workflow, added={"send_email"}, changed={"start"})
+    new = assert_edit(v1, r2.workflow, added={"send_email"}, changed={"start"})
     assert ("send_email", "result") in pairs(r2.workflow) and "邮件" in r2.text
+    assert new["send_email"]["config"]["arguments"]["to"] == "{{ inputs.notify_email }}"
 
     r3 = await turn(chat, session["id"], "换成 gpt-4o")
-    new = assert_edit(r2.workflow, r3.workflow, changed={"classify", "holding_reply", "draft_reply"})
-    assert {new[n]["config"]["model"] for n in ("classify", "holding_reply", "draft_reply")} == {"gpt-4o"}
+    new = assert_edit(r2.workflow, r3.workflow, changed={"summarize"})
+    assert new["summarize"]["config"]["model"] == "gpt-4o" and "gpt-4o" in r3.text
 
-    r4 = await turn(chat, session["id"], "去掉Slack通知")
-    assert_edit(r3.workflow, r4.workflow, removed={"notify_slack"})
+    r4 = await turn(chat, session["id"], "去掉飞书通知")
+    assert_edit(r3.workflow, r4.workflow, removed={"send_feishu"})
+    assert ("summarize", "send_email") in pairs(r4.workflow)
     assert "已删除" in r4.text
 
     r5 = await turn(chat, session["id"], "每周一早上9点运行")
-    assert_edit(r4.workflow, r5.workflow)
-    assert r5.workflow["settings"]["schedule"] == "0 9 * * 1" and "每周一" in r5.text
+    new = assert_edit(r4.workflow, r5.workflow, changed={"start"})
+    assert r5.workflow["settings"]["schedule"] == new["start"]["config"]["trigger"]["cron"] == "0 9 * * 1"
+    assert "每周一" in r5.text
 
     r6 = await turn(chat, session["id"], "撤销", outcome="undone")
-    assert_edit(r5.workflow, r6.workflow)
-    assert r6.workflow["settings"]["schedule"] is None and r6.workflow["version"] == 6
+    new = assert_edit(r5.workflow, r6.workflow, changed={"start"})
+    assert r6.workflow["settings"]["schedule"] == new["start"]["config"]["trigger"]["cron"] == "0 8 * * *"
+    assert r6.workflow["version"] == 6
+
+
+async def test_a_new_workflow_streams_op_by_op_in_the_compilers_order(chat):
+    """Creation compiles the request's plan into edit ops and streams them as they apply: a
+    node_added per node, each edge_added after both its nodes, in the order of
+    ``compile_ops(plan)``, then workflow.ready."""
+    session = await chat.session()
+    prompt = ("when a new lead arrives via webhook, score it. if the score is above 7 post it to slack, "
+              "otherwise email the sales team")
+    reply = await turn(chat, session["id"], prompt, outcome="created")
+    plan = plan_from_builtins(reply.of("blueprint")[0]["blueprint"]["plan"])
+    ops = compile_ops(plan)
+    streamed = assert_built_op_by_op(reply)
+    assert streamed == [op.node["id"] for op in ops if isinstance(op, AddNode)]
+    edges = [(d["edge"]["source"], d["edge"]["target"], d["edge"].get("source_handle")) for d in reply.of("workflow.edge_added")]
+    assert edges == [(op.source, op.target, op.source_handle) for op in ops if isinstance(op, AddEdge)]
+    condition = next(n for n in reply.workflow["nodes"] if n["type"] == "condition")
+    assert condition["config"]["cases"][0]["when"].endswith("> 7")
+    handles = {d["edge"].get("source_handle") for d in reply.of("workflow.edge_added") if d["edge"]["source"] == condition["id"]}
+    assert handles == {condition["config"]["cases"][0]["id"], "else"}
+    assert not reply.of("workflow.settings_updated")  # no schedule asked for, none set
+    # every event of the build comes between the blueprint and workflow.ready
+    names = reply.names
+    first = min(names.index("workflow.node_added"), names.index("workflow.edge_added"))
+    assert names.index("blueprint") < first and max(i for i, n in enumerate(names) if n.startswith("workflow.")) == names.index("workflow.ready")
 
 
 async def test_undo_endpoint(chat):
@@ -168,6 +182,20 @@ async def test_clarifying_question_then_answer(chat):
     assert "哪" in ask.text
     answer = await turn(chat, zh["id"], "客服", outcome="created")
     assert answer.workflow["template_id"] == "customer_support"
+    assert "模板" in answer.text and answer.workflow["name"] in answer.text  # built from (and named after) the template picked
+
+    # an answer that describes the request instead of picking an option: built from the plan
+    described = await chat.session()
+    await turn(chat, described["id"], "help me", outcome="clarify")
+    answer = await turn(chat, described["id"], "I need to translate my emails into German", outcome="created")
+    translate = next(n for n in answer.workflow["nodes"] if n["type"] == "llm")
+    assert "German" in translate["config"]["prompt"] and "template" not in answer.text
+    assert_built_op_by_op(answer)
+
+    # nothing readable to plan from: asked, not failed
+    garbage = await chat.session()
+    ask = await turn(chat, garbage["id"], "???", outcome="clarify")
+    assert len(ask.of("clarification")[0]["options"]) == 3
 
 
 async def test_concurrent_messages_are_serialised(chat):
@@ -192,7 +220,7 @@ async def test_a_concurrent_edit_outside_the_chat_is_not_lost(chat, live_server,
         nonlocal calls
         calls += 1
         if calls == 1:  # someone renames a step (a draft keeps its version number)
-            nodes = [{**n, "title": "Renamed by hand"} if n["id"] == "review" else n for n in created["nodes"]]
+            nodes = [{**n, "title": "Renamed by hand"} if n["id"] == "translate" else n for n in created["nodes"]]
             response = await chat.http.put(f"/api/workflows/{created['id']}", json={"nodes": nodes})
             assert response.status_code == 200, response.text
         return await original(self, text, graph, lang)
@@ -201,7 +229,7 @@ async def test_a_concurrent_edit_outside_the_chat_is_not_lost(chat, live_server,
     reply = await turn(chat, session["id"], "use gpt-4o")
     assert calls == 2
     final = nodes_of(await chat.workflow(created["id"]))
-    assert final["review"]["title"] == "Renamed by hand" and final["review"]["config"]["model"] == "gpt-4o"
+    assert final["translate"]["title"] == "Renamed by hand" and final["translate"]["config"]["model"] == "gpt-4o"
     assert nodes_of(reply.workflow) == final
 
 
@@ -270,11 +298,18 @@ async def test_bad_input_and_tenancy(chat, live_server):
 async def test_a_new_request_mid_chat_replaces_the_workflow_as_a_new_version(chat):
     session = await chat.session()
     created = await turn(chat, session["id"], "translate documents to French", outcome="created")
+    assert set(nodes_of(created.workflow)) == {"start", "translate", "result"}
     reply = await turn(chat, session["id"], "actually, build me a customer support chatbot instead", outcome="replaced")
     assert reply.workflow["id"] == created.workflow["id"] and reply.workflow["version"] == 2
     assert reply.workflow["template_id"] == "customer_support"
-    assert "lookup" in nodes_of(reply.workflow) and "translate" not in nodes_of(reply.workflow)
-    assert {d["node_id"] for d in reply.of("workflow.node_removed")} >= {"translate", "review"}
+    new = nodes_of(reply.workflow)
+    assert new["start"]["config"]["trigger"] == {"kind": "chat"} and "translate" not in new
+    assert any(n["type"] == "llm" for n in new.values())
+    # the old workflow leaves the panel, then the new one is built op by op
+    assert {d["node_id"] for d in reply.of("workflow.node_removed")} == set(nodes_of(created.workflow))
+    last_removed = max(i for i, n in enumerate(reply.names) if n in ("workflow.node_removed", "workflow.edge_removed"))
+    assert last_removed < reply.names.index("workflow.node_added")
+    assert_built_op_by_op(reply)
     undone = await turn(chat, session["id"], "undo", outcome="undone")
     assert nodes_of(undone.workflow) == nodes_of(created.workflow)
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import msgspec
 
-from pilot.chat.diff import diff_graphs
+from pilot.chat.diff import build_events, clear_events, diff_graphs
 from pilot.chat.edits import RemoveNode, SetSetting, UpdateNode, apply_edits
 from pilot.chat.events import EVENT_NAMES, NodeAdded, event_to_payload, payload_to_event
+from pilot.chat.ops import AddEdge, AddNode
+from pilot.generation.compiler import compile_ops, compile_plan
+from pilot.generation.plan import AiStep, BranchStep, Case, Comparison, DeliverStep, SourceStep, WorkflowPlan
+from pilot.workflows.model import ScheduleTrigger, WorkflowGraph
 from pilot.templates.catalog import default_catalog
 from pilot.workflows.layout import apply_layout
 from pilot.workflows.validation import to_digraph
@@ -57,3 +61,55 @@ def test_event_payloads_round_trip():
     assert name == "workflow.node_added" and name in EVENT_NAMES and "event" not in data
     assert event_to_payload(name, data) == first and isinstance(first, NodeAdded)
     assert {"workflow.edge_removed", "message.finished", "error", "clarification"} <= set(EVENT_NAMES)
+
+
+PLAN = WorkflowPlan(title="Digest", trigger=ScheduleTrigger(cron="0 8 * * *"), steps=[
+    SourceStep(id="fetch", service="hacker_news"),
+    AiStep(id="score", task="score", instruction="Score each story"),
+    BranchStep(id="check", on="score", field="score", cases=[
+        Case(label="high", when=Comparison(subject="score", field="score", op="gt", value=7),
+             steps=[DeliverStep(id="post", service="slack")])]),
+])
+
+
+def test_a_build_streams_op_by_op_in_the_compilers_order():
+    ops = compile_ops(PLAN)
+    graph = compile_plan(PLAN)
+    events = [payload_to_event(e) for e in build_events(ops, graph)]
+    added = [d["node"]["id"] for n, d in events if n == "workflow.node_added"]
+    assert added == [op.node["id"] for op in ops if isinstance(op, AddNode)]  # one per node, compiler order
+    assert len(added) == len(graph.nodes)
+    edges = [(d["edge"]["source"], d["edge"]["target"], d["edge"].get("source_handle")) for n, d in events if n == "workflow.edge_added"]
+    assert edges == [(op.source, op.target, op.source_handle) for op in ops if isinstance(op, AddEdge)]
+    assert len(edges) == len(graph.edges)
+    seen: set[str] = set()
+    final = {n["id"]: n for n in msgspec.to_builtins(graph.nodes)}
+    for name, data in events:
+        if name == "workflow.node_added":
+            seen.add(data["node"]["id"])
+            assert data["node"] == final[data["node"]["id"]]  # laid-out position and validated defaults
+        elif name == "workflow.edge_added":
+            assert {data["edge"]["source"], data["edge"]["target"]} <= seen
+    assert [d for n, d in events if n == "workflow.settings_updated"] == [
+        {"settings": msgspec.to_builtins(graph.settings), "changes": ["schedule"]}]
+
+
+def test_a_build_holds_back_edges_and_fills_in_what_the_ops_did_not_announce():
+    graph = compile_plan(PLAN)
+    ops = [op for op in compile_ops(PLAN) if isinstance(op, AddEdge)] + [op for op in compile_ops(PLAN) if isinstance(op, AddNode)][:2]
+    events = [payload_to_event(e) for e in build_events(ops, graph)]
+    seen: set[str] = set()
+    for name, data in events:
+        if name == "workflow.node_added":
+            seen.add(data["node"]["id"])
+        elif name == "workflow.edge_added":
+            assert {data["edge"]["source"], data["edge"]["target"]} <= seen
+    assert seen == {n.id for n in graph.nodes}
+    assert sum(1 for n, _ in events if n == "workflow.edge_added") == len(graph.edges)
+
+
+def test_clearing_a_workflow_removes_every_edge_then_every_node():
+    graph = default_catalog().instantiate("translation")
+    names = [payload_to_event(e)[0] for e in clear_events(graph)]
+    assert names == ["workflow.edge_removed"] * len(graph.edges) + ["workflow.node_removed"] * len(graph.nodes)
+    assert clear_events(WorkflowGraph(nodes=[])) == []

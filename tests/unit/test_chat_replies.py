@@ -18,6 +18,7 @@ PENDING = PendingQuestion(question="Which?", prompt="help me", options=[
 @pytest.mark.parametrize("text,expected", [
     ("run it with text=hello", True), ("运行一下", True), ("execute now", True),
     ("run it every Monday at 9", False), ("run it on every row of the sheet", False), ("use gpt-4o", False),
+    ("run it in batches of 50", False),
 ])
 def test_is_run(text, expected):
     assert is_run(text) is expected
