@@ -1,6 +1,7 @@
-"""The LLM edit planner end to end: a real server with the real openai SDK + instructor talking
-to the local OpenAI-compatible fake. Valid ops are applied; invalid ops are re-asked with the
-error; ops that never validate (or a failing LLM) fall back to the rule-based planner."""
+"""The chat with an LLM key end to end: a real server with the real openai SDK + instructor talking
+to the local OpenAI-compatible fake. Edits: valid ops are applied; invalid ops are re-asked with
+the error; ops that never validate (or a failing LLM) fall back to the rule-based planner.
+Creation: the LLM planner's plan is compiled and streamed op by op (offline planner on failure)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from pilot.app import create_app
 from pilot.templates.catalog import default_catalog
 from tests.conftest import new_workspace_key
-from tests.support.chat import ChatClient
+from tests.support.chat import ChatClient, assert_built_op_by_op
 from tests.support.fake_openai import fail, json
 from tests.support.servers import serve_in_thread
 
@@ -83,3 +84,46 @@ async def test_a_failing_llm_falls_back_to_the_rules(llm_chat, fake_openai):
     assert reply.finished["outcome"] == "edited" and reply.of("analysis")[0]["planner"] == "rules"
     assert any(n["type"] == "tool" and n["config"]["tool"] == "email" for n in reply.workflow["nodes"])
     assert "邮件" in reply.text
+
+
+PLAN = {
+    "title": "Screen applicants", "language": "en",
+    "trigger": {"kind": "app_event", "service": "google_sheets", "event": "new row"},
+    "steps": [
+        {"kind": "ai", "id": "score_cv", "task": "score", "quote": "score the CV"},
+        {"kind": "branch", "id": "check", "on": "score_cv", "field": "score", "quote": "if the score is above 7",
+         "cases": [{"label": "strong", "when": {"subject": "score_cv", "field": "score", "op": "gt", "value": 7},
+                    "steps": [{"kind": "deliver", "id": "tell_manager", "service": "email", "target": "hiring manager"}]}],
+         "otherwise": [{"kind": "deliver", "id": "reject", "service": "email", "target": "candidate"}]},
+    ],
+}
+
+
+async def test_creation_builds_the_llm_planners_plan_op_by_op(llm_chat, fake_openai):
+    """With a key, a new chat's request is planned by the LLM planner (one call) and the plan is
+    compiled and streamed as it is built; follow-ups still go to the edit planner."""
+    chat, _ = llm_chat
+    session = await chat.session()
+    fake_openai.script(json({"plan": PLAN}))
+    reply = await chat.send(session["id"], "when a new applicant row is added, score the CV; above 7 email the hiring "
+                                           "manager, otherwise send the candidate a rejection")
+    assert reply.finished["outcome"] == "created", reply.text
+    blueprint = reply.of("blueprint")[0]["blueprint"]
+    assert blueprint["source"] == "llm" and blueprint["plan"]["title"] == "Screen applicants"
+    assert assert_built_op_by_op(reply) == ["start", "score_cv", "check", "send_email", "send_email_2", "result"]
+    check = next(n for n in reply.workflow["nodes"] if n["id"] == "check")
+    assert check["config"]["cases"][0]["when"] == "nodes.score_cv.output.score > 7"
+    assert reply.workflow["nodes"][0]["config"]["trigger"] == {"kind": "app_event", "service": "google_sheets", "event": "new row"}
+    assert len(fake_openai.chat_requests()) == 1
+
+
+async def test_a_failing_llm_planner_falls_back_to_the_offline_planner_for_creation(llm_chat, fake_openai):
+    chat, _ = llm_chat
+    session = await chat.session()
+    fake_openai.script(fail(500), fail(500), fail(500), fail(500))
+    reply = await chat.send(session["id"], "summarize long documents")
+    assert reply.finished["outcome"] == "created", reply.text
+    blueprint = reply.of("blueprint")[0]["blueprint"]
+    assert blueprint["source"] == "offline" and blueprint["fallback_reason"]
+    assert [n["type"] for n in reply.workflow["nodes"]] == ["input", "llm", "output"]
+    assert_built_op_by_op(reply)
