@@ -34,6 +34,8 @@ from pilot.generation.plan import (
     walk,
 )
 
+_DICT_METHODS = frozenset({"items", "keys", "values", "get", "update", "pop", "popitem", "copy", "clear", "setdefault",
+                           "fromkeys"})
 TRIGGER_FIELD = {"webhook": ("payload", "object"), "form": ("submission", "object"), "chat": ("message", "string"),
                  "app_event": ("event", "object")}
 
@@ -85,7 +87,10 @@ class Builder:
         return [Port(node["id"])]
 
     def input_field(self, name: str, *, type_: str = "string", required: bool = True, description: str = "") -> str:
-        """Declare a run input once; returns its reference (``inputs.<name>``)."""
+        """Declare a run input once; returns its reference (``inputs.<name>``). A name that is a
+        dict method in jinja2 (``inputs.items`` is the method) gets a suffix."""
+        if name in _DICT_METHODS:
+            name = f"{name}_list" if type_ == "array" else f"{name}_value"
         if not any(f["name"] == name for f in self.fields):
             self.fields.append({"name": name, "type": type_, "required": required, "description": description})
         return f"inputs.{name}"

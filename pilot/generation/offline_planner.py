@@ -312,8 +312,8 @@ class _State:
         numeric = [c for c in cases if c[1] is not None]
         subject, field = "inputs", "category"
         if numeric and len(numeric) == len(cases):
-            subject = self._subject_for(numeric[0][1].field)  # type: ignore[union-attr]
-            scored = self.last_ai is not None and self.last_ai.id == subject and self.last_ai.task == "score"
+            subject = self._subject_for(judged)
+            scored = judged is not None and judged.id == subject and judged.task == "score"
             comparisons = [Comparison(subject=subject, op=c[1].op, value=c[1].value,  # type: ignore[union-attr]
                                       field="score" if scored and c[1].field in ("value", "rating", "score") else  # type: ignore[union-attr]
                                       self._field_path(subject, c[1].field)) for c in cases]  # type: ignore[union-attr]
@@ -339,10 +339,11 @@ class _State:
         out.append(branch)
         return j, out
 
-    def _subject_for(self, field: str) -> str:
-        """The upstream step whose output carries ``field`` (an AI step), else the trigger's payload."""
-        if self.last_ai is not None and self.last_ai.task in ("score", "extract", "classify", "analyze"):
-            return self.last_ai.id
+    def _subject_for(self, judged: AiStep | None) -> str:
+        """The upstream step whose output a comparison tests: the AI step before the branch when it
+        produces fields (score / extract / classify / analyze), else the last source, else the payload."""
+        if judged is not None and judged.task in ("score", "extract", "classify", "analyze"):
+            return judged.id
         if self.last_source is not None:
             return self.last_source.id
         return "inputs"
@@ -473,6 +474,8 @@ def _comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     if op == "eq" and isinstance(value, str) and lang == "en" and value in ("a", "an", "the", "about", "not", "from"):
         return None
     field = _field_name(field_words) or "value"
+    if field == "value" and op in ("eq", "ne") and isinstance(value, str) and lang == "en":
+        return None  # "if it is negative": a judgement for an AI step, not a field of the data
     unit = re.match(r"\s*([a-z]{3,20})\b", cond[m.end():]) if lang == "en" else None
     if field in ("value", "has", "have", "had") and unit and unit.group(1) not in ("and", "or", "then", "the", "to", "on", "in", "send", "email"):
         field = unit.group(1)  # "has more than 50 employees" → employees

@@ -35,6 +35,10 @@ def _inputs(workflow: dict) -> dict:
     "translate this into French",
     "批量把用户评论逐条翻译成英文",  # composed loop over inputs.item_list
     "translate the review into English and if it is negative write an apology, otherwise thank them",  # composed condition
+    "classify each review as positive, neutral or negative and summarise the negative ones",  # classification + filter
+    "score this lead from 0 to 10; if the score is above 7 write a personal intro, otherwise write a polite no",  # numeric branch
+    "把这批用户评论每50条一批交给AI总结要点",  # batches over an array input
+    "从这段合同文本中提取甲方、乙方和金额，金额大于10000的让AI写一段风险提示",  # extract fields + comparison
 ])
 async def test_generated_workflow_runs(api, prompt):
     r = await api.post("/api/workflows/generate", json={"prompt": prompt})
