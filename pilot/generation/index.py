@@ -95,6 +95,16 @@ class IntentIndex:
                 total.update(v)
             self.centroids[tid] = self._weigh(total)
             self.examples[tid] = [self._weigh(v) for v in vecs]
+        # Inverted index over every centroid and example vector: a query touches only the postings
+        # of its own features instead of a dot product with each of the ~250 vectors.
+        self._rows: list[tuple[str, bool]] = []  # (template id, is the centroid)
+        self._postings: dict[str, list[tuple[int, float]]] = {}
+        for tid in template_ids:
+            for vec, central in ((self.centroids.get(tid, {}), True), *((ex, False) for ex in self.examples.get(tid, []))):
+                row = len(self._rows)
+                self._rows.append((tid, central))
+                for f, w in vec.items():
+                    self._postings.setdefault(f, []).append((row, w))
 
     @classmethod
     def build(cls, catalog: Any | None) -> IntentIndex:
@@ -138,17 +148,20 @@ class IntentIndex:
                 hits[intent].append(cue)
         qvec = self._weigh(_features(q.stems, q.text))
         if qvec:
+            acc = [0.0] * len(self._rows)
+            for f, v in qvec.items():
+                for row, w in self._postings.get(f, ()):
+                    acc[row] += v * w
+            cen: dict[str, float] = {}
+            best: dict[str, float] = {}
+            for (tid, central), value in zip(self._rows, acc):
+                if central:
+                    cen[tid] = value
+                else:
+                    best[tid] = max(best.get(tid, 0.0), value)
             for tid in self.template_ids:
-                cen = _dot(qvec, self.centroids.get(tid, {}))
-                best = max((_dot(qvec, ex) for ex in self.examples.get(tid, [])), default=0.0)
-                scores[tid] += SIM_WEIGHT * (0.4 * cen + 0.6 * best)
+                scores[tid] += SIM_WEIGHT * (0.4 * cen.get(tid, 0.0) + 0.6 * best.get(tid, 0.0))
         return scores, hits
-
-
-def _dot(a: dict[str, float], b: dict[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(v * b.get(f, 0.0) for f, v in a.items())
 
 
 def iter_texts(values: Iterable[str]) -> Iterable[str]:

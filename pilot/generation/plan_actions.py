@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from pilot.generation import entities as ent
@@ -61,9 +62,13 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
 
     acts = Actions()
     found, dests, srcs = ent.find_integrations(clause)
+    # each verb test once per clause (the planner runs on every request)
     fetch = bool(ph.FETCH.search(clause))
-    writes = ph.SEND.search(clause) or any(rx.search(clause) for _, rx in ph.DELIVER_OP)
-    if default_service is not None or (writes and not fetch and not ph.NEGATED.search(clause)):
+    send = bool(ph.SEND.search(clause))
+    negated = bool(ph.NEGATED.search(clause))
+    storage_op = delivery_op(clause)
+    writes = send or storage_op is not None
+    if default_service is not None or (writes and not fetch and not negated):
         # a switch case's action ("bug reports → Jira") or a clause that only delivers ("post it in #sales on Slack");
         # a feed (Hacker News, 知乎热榜) is never a destination
         feeds = [x for x in srcs if getattr(ent.BY_ID.get(x), "role", "") == "source"]
@@ -75,8 +80,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
                                          for a in (*ent.BY_ID[d].en, *ent.BY_ID[d].zh) if a)]
     via = [d for d in dests if ent.BY_ID[d].kind == "messaging" and any(
         re.search(r"\b(?:on|via|through|in|over)\s+(?:our\s+|my\s+|the\s+)?" + re.escape(a) + r"\b", clause) for a in ent.BY_ID[d].en)]
-    if ph.NEGATED.search(clause) or (default_service is None and not ph.SEND.search(clause) and not via
-                                     and not any(rx.search(clause) for _, rx in ph.DELIVER_OP)):
+    if negated or (default_service is None and not writes and not via):
         dests = []  # "reply to this email", "dedupe by email address": the service is only mentioned
     quote = clause[:200]
     # waits and approvals
@@ -143,15 +147,14 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         sid = integ[0] if integ else _service_phrase(target)
         if sid:
             acts.deliveries.append(_deliver(sid, clause, state, target=None if integ else target))
-    elif not acts.deliveries and ph.SEND.search(clause) and _emails_someone(clause) and not ph.NEGATED.search(clause):
+    elif not acts.deliveries and send and _emails_someone(clause) and not negated:
         acts.deliveries.append(_deliver("email", clause, state))
     if ph.ACTUATE.search(clause) and not ph.NEGATED.search(clause):
         # "switch on the fan through the device API", "trigger the CI pipeline": a call that changes something
         api = ph.API_NAME.search(clause)
         name = (api.group("name") or api.group("name2")).strip() if api else ("device api" if "on" in clause else "api")
         acts.deliveries.insert(0, _deliver(name if " " in name or not ent.find_integrations(name)[0] else name, clause, state))
-    writes = ph.SEND.search(clause) or any(rx.search(clause) for _, rx in ph.DELIVER_OP)
-    if not acts.deliveries and writes and not ph.NEGATED.search(clause) and not fetch:
+    if not acts.deliveries and writes and not negated and not fetch:
         own = sorted(state.trigger_clause_services())
         target = ph.GENERIC_TARGET.search(clause)
         if ph.STORAGE_GENERIC.search(clause):
@@ -165,7 +168,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         elif target:
             name = (target.group("t") or target.group("t2")).strip()
             acts.deliveries.append(_deliver(name, clause, state, target=target.group(0)))
-    if _CHANNEL.search(clause) and ph.SEND.search(clause) and not any(d.service in ("slack", "teams", "discord", "mattermost")
+    if send and _CHANNEL.search(clause) and not any(d.service in ("slack", "teams", "discord", "mattermost")
                                                                      for d in acts.deliveries):
         acts.deliveries.append(_deliver("slack", clause, state))  # "posts in #incidents": a Slack channel
     if len(acts.deliveries) > 1 and ph.PARALLEL.search(clause) and not acts.sources:
@@ -238,8 +241,14 @@ _LANG_NAMES = {"en": "English", "zh": "Chinese", "ja": "Japanese", "ko": "Korean
                "es": "Spanish", "pt": "Portuguese", "it": "Italian", "ru": "Russian"}
 
 
+@lru_cache(maxsize=2048)
+def delivery_op(clause: str) -> str | None:
+    """The storage/write operation a clause names (append / create / update / upsert / post), if any."""
+    return next((name for name, rx in ph.DELIVER_OP if rx.search(clause)), None)
+
+
 def _deliver(sid: str, clause: str, state: _State, target: str | None = None) -> DeliverStep:
-    op = next((name for name, rx in ph.DELIVER_OP if rx.search(clause)), "send")
+    op = delivery_op(clause) or "send"
     if op == "upsert" and not ph.STORAGE_WORDS.search(clause) and (ent.BY_ID.get(sid) and ent.BY_ID[sid].kind == "messaging"):
         op = "send"
     if target is None:

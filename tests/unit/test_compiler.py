@@ -99,3 +99,17 @@ def test_a_plan_that_references_a_missing_step_still_compiles_and_a_broken_one_i
     assert validate_graph(compile_plan(bad)).valid  # request words are neutralised inside prompts
     assert build_graph(plan({"kind": "ai", "id": "ok", "task": "answer"})).nodes
     assert GenerationError.status_code == 500
+
+
+def test_compile_plan_equals_replaying_the_edit_ops_on_every_eval_request():
+    import json
+    from pathlib import Path
+
+    from pilot.generation.compiler import compile_by_ops
+    from pilot.generation.offline_planner import OfflinePlanner
+
+    rows = Path(__file__).resolve().parents[2] / "evals" / "data" / "structure_dev.jsonl"
+    planner = OfflinePlanner()
+    for line in rows.read_text(encoding="utf-8").splitlines():
+        p = planner.plan(json.loads(line)["prompt"])
+        assert compile_plan(p) == compile_by_ops(p), json.loads(line)["id"]
