@@ -56,5 +56,11 @@ def plan_offline(prompt: str) -> WorkflowPlan:
 
 
 def build_offline(prompt: str) -> WorkflowGraph:
-    """The workflow the offline planner + compiler build for ``prompt`` (what evals score)."""
-    return compile_plan(_offline.plan(prompt))
+    """The workflow the offline planner + compiler build for ``prompt`` (what evals score), with the
+    template recipe applied as ``GenerationService.analyze`` does (see :mod:`pilot.generation.recipes`)."""
+    from pilot.generation.offline_analyzer import OfflineAnalyzer
+    from pilot.generation.recipes import apply_recipe
+    from pilot.templates.catalog import default_catalog
+
+    catalog = default_catalog()
+    return compile_plan(apply_recipe(_offline.plan(prompt), OfflineAnalyzer(catalog).analyze(prompt), catalog))

@@ -22,6 +22,7 @@ from pilot.generation.compiler import build_graph
 from pilot.generation.estimate import estimate
 from pilot.generation.pipeline import Planner
 from pilot.generation.plan import DeliverStep, LoopStep, walk
+from pilot.generation.recipes import apply_recipe
 from pilot.generation.recommend import recommendations
 from pilot.generation.schemas import (
     MAX_PROMPT_CHARS,
@@ -63,9 +64,10 @@ class GenerationService:
         """The blueprint (template candidates, entities) with the request's plan attached."""
         text = check_prompt(prompt)
         blueprint, planned = await asyncio.gather(self.analyzer.analyze(text), self.planner.plan(text))
+        plan = apply_recipe(planned.plan, blueprint, self.catalog)  # a request naming a template's job: its recipe
         reason = blueprint.fallback_reason or planned.fallback_reason
-        return msgspec.structs.replace(blueprint, plan=planned.plan, source=planned.source, fallback_reason=reason,
-                                       title=planned.plan.title or blueprint.title)
+        return msgspec.structs.replace(blueprint, plan=plan, source=planned.source, fallback_reason=reason,
+                                       title=plan.title or blueprint.title)
 
     def build(self, blueprint: WorkflowBlueprint, prompt: str, preferences: GeneratePreferences | None = None) -> WorkflowGraph:
         """The workflow for an analysed request: its plan, compiled (see :mod:`pilot.generation.compiler`)."""

@@ -10,6 +10,10 @@ A string that is exactly ``"[[ params.x ]]"`` becomes the parameter's native val
 numbers). Any node or edge may carry ``$if: "[[ <expr> ]]"``; it is dropped when the expression is
 false, which lets one template switch e.g. its notification channel between Slack, email and a
 webhook.
+
+A template's optional ``plan`` (its recipe, a :class:`~pilot.generation.plan.WorkflowPlan` in the
+generation IR) uses the same parameters; at load it is rendered with the defaults, decoded and
+compiled, and a plan that does not is refused naming the file, like a broken graph.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ import yaml
 
 from pilot.core.errors import GraphValidationError, NotFoundError, PilotError, UnprocessableError
 from pilot.core.templating import TemplateError, render_params
+from pilot.generation.compiler import compile_plan
+from pilot.generation.plan import WorkflowPlan, plan_from_builtins
 from pilot.templates.schemas import Template, TemplateParameter, TemplateSource, TemplateSummary
 from pilot.workflows.layout import apply_layout
 from pilot.workflows.model import WorkflowGraph, graph_decoder, node_type
@@ -155,6 +161,8 @@ def _load_file(path: Path) -> tuple[TemplateSource, Template]:
         raise fail(f"parameter {name!r} is declared but never used in the graph")
     for name in sorted(used - set(names)):
         raise fail(f"the graph uses params.{name}, which is not declared under 'parameters'")
+    for name in sorted({m for s in _strings(source.plan) for m in _PARAM_REF.findall(s)} - set(names)):
+        raise fail(f"the plan uses params.{name}, which is not declared under 'parameters'")
     try:
         graph = _build_graph(source, {p.name: p.default for p in source.parameters})
     except TemplateError as exc:
@@ -162,6 +170,7 @@ def _load_file(path: Path) -> tuple[TemplateSource, Template]:
     except GraphValidationError as exc:
         problems = "; ".join(getattr(p, "message", str(p)) for p in exc.problems)
         raise fail(f"graph is invalid with the default parameters: {problems}") from exc
+    plan = _checked_plan(source, {p.name: p.default for p in source.parameters}, fail)
     template = Template(
         id=source.id,
         name=source.name,
@@ -170,8 +179,35 @@ def _load_file(path: Path) -> tuple[TemplateSource, Template]:
         examples=source.examples,
         parameters=source.parameters,
         graph=graph,
+        plan=plan,
     )
     return source, template
+
+
+def _build_plan(source: TemplateSource, params: dict[str, Any]) -> WorkflowPlan | None:
+    """The template's recipe rendered with ``params`` and decoded (``None`` when it has none)."""
+    return None if source.plan is None else plan_from_builtins(_render(source.plan, params))
+
+
+def _checked_plan(source: TemplateSource, params: dict[str, Any], fail: Any) -> WorkflowPlan | None:
+    """The recipe with the default parameters; it must decode and compile (else ``fail``)."""
+    try:
+        plan = _build_plan(source, params)
+    except TemplateError as exc:
+        raise fail(f"plan: {exc}") from exc
+    except msgspec.ValidationError as exc:
+        raise fail(f"plan is not a valid workflow plan: {exc}") from exc
+    if plan is not None:
+        try:
+            compile_plan(plan)
+        except GraphValidationError as exc:
+            problems = "; ".join(getattr(p, "message", str(p)) for p in exc.problems)
+            raise fail(f"plan does not compile: {problems or exc.detail}") from exc
+        except PilotError as exc:
+            raise fail(f"plan does not compile: {exc.detail}") from exc
+        except Exception as exc:  # a plan the compiler cannot handle is a broken template file
+            raise fail(f"plan does not compile: {type(exc).__name__}: {exc}") from exc
+    return plan
 
 
 def _build_graph(source: TemplateSource, params: dict[str, Any]) -> WorkflowGraph:
@@ -255,20 +291,7 @@ class TemplateCatalog:
         template = self.get(template_id)
         if not params:
             return template.graph
-        if not isinstance(params, dict):
-            raise UnprocessableError("params must be an object of parameter values")
-        declared = {p.name: p for p in template.parameters}
-        values = {p.name: p.default for p in template.parameters}
-        for name, value in params.items():
-            if name not in declared:
-                expected = ", ".join(declared) or "none"
-                raise UnprocessableError(
-                    f"unknown parameter {name!r} for template {template_id!r} (expected: {expected})",
-                    extra={"param": name},
-                )
-            if (why := _check_value(declared[name], value)) is not None:
-                raise UnprocessableError(f"parameter {name!r} {why}", extra={"param": name})
-            values[name] = value
+        values = _values(template, params)
         key = msgspec.json.encode([template_id, sorted(values.items())])
         if (cached := self._instances.get(key)) is not None:
             self._instances.move_to_end(key)
@@ -288,6 +311,39 @@ class TemplateCatalog:
         if len(self._instances) > INSTANCE_CACHE_SIZE:
             self._instances.popitem(last=False)
         return graph
+
+    def plan(self, template_id: str, params: dict[str, Any] | None = None) -> WorkflowPlan | None:
+        """The template's recipe (its job as a WorkflowPlan) with ``params`` over the defaults;
+        ``None`` when the template has none. Bad parameters raise UnprocessableError, as in
+        :meth:`instantiate`."""
+        template = self.get(template_id)
+        if not params or template.plan is None:
+            return template.plan
+        try:
+            return _build_plan(self._sources[template_id], _values(template, params))
+        except (TemplateError, msgspec.ValidationError) as exc:
+            raise UnprocessableError(
+                f"the plan of template {template_id!r} could not be rendered with these parameters: {exc}"
+            ) from exc
+
+
+def _values(template: Template, params: Any) -> dict[str, Any]:
+    """The defaults overridden by ``params``; unknown names and bad values raise UnprocessableError."""
+    if not isinstance(params, dict):
+        raise UnprocessableError("params must be an object of parameter values")
+    declared = {p.name: p for p in template.parameters}
+    values = {p.name: p.default for p in template.parameters}
+    for name, value in params.items():
+        if name not in declared:
+            expected = ", ".join(declared) or "none"
+            raise UnprocessableError(
+                f"unknown parameter {name!r} for template {template.id!r} (expected: {expected})",
+                extra={"param": name},
+            )
+        if (why := _check_value(declared[name], value)) is not None:
+            raise UnprocessableError(f"parameter {name!r} {why}", extra={"param": name})
+        values[name] = value
+    return values
 
 
 def summarize(template: Template) -> TemplateSummary:

@@ -4,6 +4,11 @@ A template file is decoded into :class:`TemplateSource` (the graph still raw, be
 ``[[ params.x ]]`` placeholders that may stand for numbers or lists); the catalog renders it with
 the parameters' defaults into a validated :class:`Template` whose ``graph`` is a real
 :class:`~pilot.workflows.model.WorkflowGraph`.
+
+A template may also carry a ``plan``: its job as a :class:`~pilot.generation.plan.WorkflowPlan`
+(the generation IR, with the same ``[[ params.x ]]`` parameters). It is the *recipe* the
+generator draws on (:mod:`pilot.generation.recipes`): prompts, output fields and the sub-graph
+for the job, without default deliveries (the request adds those).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
 
+from pilot.generation.plan import WorkflowPlan
 from pilot.workflows.model import WorkflowGraph
 
 TemplateId = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
@@ -60,10 +66,12 @@ class TemplateSource(Struct, frozen=True, forbid_unknown_fields=True):
     examples: Examples
     parameters: list[TemplateParameter]
     graph: dict[str, Any]
+    plan: dict[str, Any] | None = None  # the recipe: a WorkflowPlan, raw (holds ``[[ ]]`` parameters)
 
 
 class Template(Struct, frozen=True):
-    """A loaded template; ``graph`` is rendered with the default parameters, validated and laid out."""
+    """A loaded template; ``graph`` (and ``plan``, the recipe) rendered with the default parameters
+    and validated (the plan decodes and compiles)."""
 
     id: str
     name: LocalizedText
@@ -72,6 +80,7 @@ class Template(Struct, frozen=True):
     examples: Examples
     parameters: list[TemplateParameter]
     graph: WorkflowGraph
+    plan: WorkflowPlan | None = None
 
 
 class TemplateSummary(Struct, frozen=True):

@@ -298,7 +298,7 @@ async def test_bad_input_and_tenancy(chat, live_server):
 async def test_a_new_request_mid_chat_replaces_the_workflow_as_a_new_version(chat):
     session = await chat.session()
     created = await turn(chat, session["id"], "translate documents to French", outcome="created")
-    assert set(nodes_of(created.workflow)) == {"start", "translate", "result"}
+    assert set(nodes_of(created.workflow)) == {"start", "translate", "review", "result"}  # the translation recipe
     reply = await turn(chat, session["id"], "actually, build me a customer support chatbot instead", outcome="replaced")
     assert reply.workflow["id"] == created.workflow["id"] and reply.workflow["version"] == 2
     assert reply.workflow["template_id"] == "customer_support"
