@@ -10,7 +10,7 @@ import networkx as nx
 
 from pilot.chat.edits import UpdateNode, unique_id
 from pilot.chat.phrases import INTEGRATIONS
-from pilot.generation.delivery import BOT_TOOLS
+from pilot.generation.services import BOT_TOOLS
 from pilot.workflows.model import (
     InputNode,
     LlmNode,

@@ -20,6 +20,7 @@ from pilot.generation.compiler import GenerationError, compile_ops
 from pilot.generation.offline_analyzer import OfflineAnalyzer
 from pilot.generation.pipeline import plan_offline
 from pilot.generation.plan import AiStep, walk
+from pilot.generation.recipes import recipe_for
 from pilot.generation.recommend import Recommendation, recommendations
 from pilot.generation.service import GenerationService
 from pilot.workflows.model import WorkflowGraph
@@ -44,7 +45,7 @@ async def analyze(prompt: str, *, catalog: Any | None = None, settings: Any | No
     offline planner). Raises a 400 ``BadRequestError`` for a prompt with nothing to analyse."""
     service = GenerationService(_catalog(catalog), settings)
     if not plan:
-        return await service.analyzer.analyze(prompt)
+        return service.rank(prompt)
     return await service.analyze(prompt)
 
 
@@ -78,16 +79,15 @@ def too_vague(blueprint: WorkflowBlueprint) -> bool:
 def build(blueprint: WorkflowBlueprint, prompt: str, catalog: Any | None = None) -> tuple[WorkflowGraph, list[EditOp]]:
     """The validated, laid-out workflow and the edit operations that built it, in the
     compiler's order (what chat streams op by op). Without a plan (the user picked a template
-    from a clarifying question) the template's workflow and no ops."""
-    if blueprint.plan is None:
-        from pilot.generation.generator import WorkflowGenerator
-
-        return WorkflowGenerator(_catalog(catalog)).generate(blueprint, prompt), []
-    ops = compile_ops(blueprint.plan)
+    from a clarifying question) the template's recipe plan is compiled the same way."""
+    plan = blueprint.plan
+    if plan is None:  # the picked template's recipe, with what the request states (language, schedule …)
+        plan = recipe_for(_catalog(catalog), blueprint.template_id, plan_offline(prompt))
+    ops = compile_ops(plan)
     try:
         return apply_edits(WorkflowGraph(nodes=[]), ops), ops
     except EditError as exc:  # a compiler bug, never the user's fault
-        log.error("chat: plan %r did not compile: %s %s", blueprint.plan.title, exc.detail, exc.extra)
+        log.error("chat: plan %r did not compile: %s %s", plan.title, exc.detail, exc.extra)
         raise GenerationError("workflow generation produced an invalid graph", extra={"problems": exc.extra}) from exc
 
 

@@ -97,7 +97,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     for sid in srcs:
         if sid in state.trigger_clause_services():
             continue
-        if fetch or ent.BY_ID[sid].kind != "messaging":
+        if fetch or ent.BY_ID[sid].kind != "messaging" or _owned(sid, clause):
             acts.sources.append(SourceStep(id=state.uid(f"fetch_{sid}"), service=sid, quote=quote))
     urls = [u for u in ent.find_urls(state.raw) if u.lower() in clause and not any(b in u for b in ("hook", "robot/send"))]
     for url in urls:
@@ -184,6 +184,13 @@ def _delivers_result(clause: str) -> bool:
     return bool(re.match(r"(?:and\s+|then\s+|also\s+)?(?:send|post|save|store|email|e-mail|share|publish|forward|add|append|write|upload|push)\b"
                          r"\s+(?:it|them|this|that|the (?:summary|report|digest|result|results|analysis|translation|draft|reply|answer)s?)\b", clause)
                 or re.match(r"(?:并|再|然后)?(?:把|将)?(?:结果|摘要|总结|报告|简报|译文|回复|分析结果)(?:发|推|存|写|保存|同步)", clause))
+
+
+def _owned(sid: str, clause: str) -> bool:
+    """"summarise my emails", "我的邮件": the user's own mailbox / channel is read."""
+    integ = ent.BY_ID[sid]
+    return any(re.search(r"\b(?:my|our)\s+(?:\w+\s+)?" + re.escape(a) + r"\b|我的\s*" + re.escape(a), clause)
+               for a in (*integ.en, *integ.zh) if a)
 
 
 def _read_from(sid: str, clause: str) -> bool:

@@ -8,7 +8,6 @@ characters are dropped; a prompt with no letters or digits at all (binary garbag
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -16,7 +15,7 @@ import msgspec
 
 from pilot.core.errors import BadRequestError
 from pilot.generation import entities as ent
-from pilot.generation.analyzer import PromptAnalyzer
+from pilot.generation.offline_analyzer import OfflineAnalyzer
 from pilot.generation.blueprint import WorkflowBlueprint
 from pilot.generation.compiler import build_graph
 from pilot.generation.estimate import estimate
@@ -55,15 +54,16 @@ class GenerationService:
     def __init__(self, catalog: Any, settings: Settings | None = None) -> None:
         self.catalog = catalog
         self.settings = settings
-        # Template candidates (recommendations) come from the offline analyzer; with a key the
-        # LLM's one call goes to planning the workflow itself.
-        self.analyzer = PromptAnalyzer(catalog, None)
+        # Template candidates (recommendations, recipes) come from the offline analyzer; with a
+        # key the one LLM call of a generation goes to planning the workflow itself.
+        self.analyzer = OfflineAnalyzer(catalog)
         self.planner = Planner(settings.llm if settings else None)
 
     async def analyze(self, prompt: str) -> WorkflowBlueprint:
         """The blueprint (template candidates, entities) with the request's plan attached."""
         text = check_prompt(prompt)
-        blueprint, planned = await asyncio.gather(self.analyzer.analyze(text), self.planner.plan(text))
+        blueprint = self.analyzer.analyze(text)
+        planned = await self.planner.plan(text)
         plan = apply_recipe(planned.plan, blueprint, self.catalog)  # a request naming a template's job: its recipe
         reason = blueprint.fallback_reason or planned.fallback_reason
         return msgspec.structs.replace(blueprint, plan=plan, source=planned.source, fallback_reason=reason,
@@ -97,8 +97,12 @@ class GenerationService:
                                 recommendations=recommendations(blueprint, self.catalog, 3),
                                 estimate=estimate(graph, self.settings))
 
+    def rank(self, prompt: str) -> WorkflowBlueprint:
+        """The template candidates for a request, without a plan (offline, a few ms)."""
+        return self.analyzer.analyze(check_prompt(prompt))
+
     async def recommend(self, prompt: str, limit: int = 3):
-        blueprint = await self.analyzer.analyze(check_prompt(prompt))
+        blueprint = self.rank(prompt)
         return recommendations(blueprint, self.catalog, limit)
 
 

@@ -63,3 +63,28 @@ async def test_server_errors_fall_back_to_the_offline_planner(fake_openai):
     # the offline plan still builds the requested structure
     graph = compile_plan(result.plan)
     assert any(n.config.cases[0].when.endswith("> 7") for n in graph.nodes if n.__struct_config__.tag == "condition")
+
+
+async def test_generate_endpoint_uses_the_llm(fake_openai, tmp_path):
+    from litestar.testing import AsyncTestClient
+
+    from pilot.app import create_app
+    from tests.conftest import new_workspace_key
+
+    settings = Settings.from_env({"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake_openai.base_url,
+                                  "PILOT_LLM_TIMEOUT_S": "10", "PILOT_DATA_DIR": str(tmp_path / ".pilot")})
+    plan = {"title": "HN digest", "language": "en", "trigger": {"kind": "schedule", "cron": "0 8 * * *"},
+            "steps": [{"kind": "source", "id": "hn", "service": "hacker_news"},
+                      {"kind": "ai", "id": "digest", "task": "summarize"},
+                      {"kind": "deliver", "id": "post", "service": "slack", "operation": "post"}]}
+    fake_openai.script(json({"plan": plan}))
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        key = await new_workspace_key(client.app)
+        r = await client.post("/api/workflows/generate", json={"prompt": "every morning summarise Hacker News and post it to Slack", "save": False},
+                              headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["blueprint"]["source"] == "llm" and body["workflow"]["settings"]["schedule"] == "0 8 * * *"
+    assert [n["id"] for n in body["workflow"]["nodes"]] == ["start", "hn", "digest", "send_slack", "result"]
+    assert len(fake_openai.chat_requests()) == 1  # one call: the plan
+    assert body["estimate"]["cost_usd"] > 0  # a key is configured: priced at gpt-4o-mini rates
