@@ -13,6 +13,7 @@ from pilot.templates.catalog import default_catalog
 from tests.conftest import new_workspace_key
 from tests.support.chat import ChatClient, assert_built_op_by_op
 from tests.support.fake_openai import fail, json
+from tests.support.plans import APPLICANT_PLAN as PLAN
 from tests.support.servers import serve_in_thread
 
 
@@ -84,19 +85,6 @@ async def test_a_failing_llm_falls_back_to_the_rules(llm_chat, fake_openai):
     assert reply.finished["outcome"] == "edited" and reply.of("analysis")[0]["planner"] == "rules"
     assert any(n["type"] == "tool" and n["config"]["tool"] == "email" for n in reply.workflow["nodes"])
     assert "邮件" in reply.text
-
-
-PLAN = {
-    "title": "Screen applicants", "language": "en",
-    "trigger": {"kind": "app_event", "service": "google_sheets", "event": "new row"},
-    "steps": [
-        {"kind": "ai", "id": "score_cv", "task": "score", "quote": "score the CV"},
-        {"kind": "branch", "id": "check", "on": "score_cv", "field": "score", "quote": "if the score is above 7",
-         "cases": [{"label": "strong", "when": {"subject": "score_cv", "field": "score", "op": "gt", "value": 7},
-                    "steps": [{"kind": "deliver", "id": "tell_manager", "service": "email", "target": "hiring manager"}]}],
-         "otherwise": [{"kind": "deliver", "id": "reject", "service": "email", "target": "candidate"}]},
-    ],
-}
 
 
 async def test_creation_builds_the_llm_planners_plan_op_by_op(llm_chat, fake_openai):

@@ -9,19 +9,8 @@ from pilot.settings import Settings
 from pilot.workflows.validation import validate_graph
 from tests.support.fake_openai import fail, json
 
-PROMPT = ("when a new row is added to our applicants sheet, score the CV with an LLM; if the score is above 7 email "
-          "the hiring manager, otherwise send a rejection email to the candidate")
-GOLD = {
-    "title": "Screen applicants", "language": "en",
-    "trigger": {"kind": "app_event", "service": "google_sheets", "event": "new row"},
-    "steps": [
-        {"kind": "ai", "id": "score_cv", "task": "score", "quote": "score the CV with an LLM"},
-        {"kind": "branch", "id": "check", "on": "score_cv", "field": "score", "quote": "if the score is above 7",
-         "cases": [{"label": "strong", "when": {"subject": "score_cv", "field": "score", "op": "gt", "value": 7},
-                    "steps": [{"kind": "deliver", "id": "tell_manager", "service": "email", "target": "hiring manager"}]}],
-         "otherwise": [{"kind": "deliver", "id": "reject", "service": "email", "target": "candidate"}]},
-    ],
-}
+from tests.support.plans import APPLICANT_PLAN as GOLD
+from tests.support.plans import APPLICANT_PROMPT as PROMPT
 
 
 def _planner(fake) -> Planner:

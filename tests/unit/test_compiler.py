@@ -8,7 +8,7 @@ import pytest
 from pilot.chat.ops import AddEdge, AddNode, SetSetting
 from pilot.generation.compiler import GenerationError, build_graph, compile_ops, compile_plan
 from pilot.generation.plan import plan_from_builtins
-from pilot.workflows.validation import validate_graph
+from pilot.workflows.validation import iter_all_nodes, validate_graph
 
 
 def plan(*steps, trigger=None, language="en"):
@@ -17,12 +17,7 @@ def plan(*steps, trigger=None, language="en"):
 
 
 def by_id(graph):
-    out = {}
-    for n in graph.nodes:
-        out[n.id] = n
-        if n.__struct_config__.tag == "loop":
-            out.update({b.id: b for b in n.config.body.nodes})
-    return out
+    return {n.id: n for n in iter_all_nodes(graph)}
 
 
 def test_compile_emits_chat_edit_ops_and_mirrors_the_schedule():

@@ -8,6 +8,7 @@ from pilot.generation.compiler import compile_plan
 from pilot.generation.offline_planner import OfflinePlanner
 from pilot.generation.plan import AiStep, BranchStep, LoopStep, ParallelStep, SourceStep, walk
 from pilot.workflows.model import WorkflowGraph
+from pilot.workflows.validation import iter_all_nodes
 
 planner = OfflinePlanner()
 
@@ -17,12 +18,7 @@ def build(prompt: str) -> WorkflowGraph:
 
 
 def nodes(graph: WorkflowGraph) -> dict:
-    out = {}
-    for n in graph.nodes:
-        out[n.id] = n
-        if n.__struct_config__.tag == "loop":
-            out.update({b.id: b for b in n.config.body.nodes})
-    return out
+    return {n.id: n for n in iter_all_nodes(graph)}
 
 
 def kind(node) -> str:
