@@ -24,7 +24,8 @@ from pilot.chat.phrases import has_any, language_of
 from pilot.chat.planner_base import INSTEAD_CUES, Ctx, Note, Step, Unable
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
-from pilot.generation.offline_planner import _comparison, _split_condition
+from pilot.generation.conditions import comparison as _comparison
+from pilot.generation.conditions import split_condition as _split_condition
 from pilot.generation.plan import OP_SYMBOLS, BranchStep, Case, Comparison, DeliverStep, SourceStep
 from pilot.generation.plan_actions import _WHO_EN, _WHO_ZH, _deliver
 from pilot.generation.services import display

@@ -32,16 +32,9 @@ from pilot.generation.plan import (
     Step,
     WorkflowPlan,
 )
+from pilot.generation import conditions as conds
 from pilot.generation.plan_actions import Actions, parse_actions
 from pilot.generation.text import clean, detect_language, normalize
-
-_NUM_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "ten": 10,
-              "twenty": 20, "thirty": 30, "半": 0.5}
-_UNIT_S = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800, "month": 2592000, "分钟": 60, "小时": 3600, "天": 86400,
-           "周": 604800, "星期": 604800, "个月": 2592000}
-_JUDGEMENT_STRIP = ent.ascii_re(r"^(?:it|this|that|they|the \w+|its \w+)\s+(?:is|are|was|seems|looks|contains?|mentions?|has)\s+"
-                                r"(?:an?\s+|about\s+)?|^(?:it's|there is|there are|there's)\s+(?:an?\s+)?|^(?:是|属于|为|有|包含|涉及)")
-
 
 class OfflinePlanner:
     """``plan(prompt)`` → :class:`WorkflowPlan`; pure and deterministic."""
@@ -136,7 +129,7 @@ class _State:
             if loop:
                 body_end = self._loop_end(clauses, i)
                 first = ph.BATCH.sub(" ", ph.LOOP.sub(" ", clause)).strip(" ,")
-                head, cond = _relative_condition(first, self.lang)
+                head, cond = conds.relative_condition(first, self.lang)
                 lead = self._actions(head) if cond and head.strip() else []
                 rest = [("如果" if self.lang == "zh" else "if ") + cond] if cond else [first]
                 body = lead + self.assemble([*rest, *clauses[i + 1:body_end]])
@@ -147,7 +140,7 @@ class _State:
                 steps.extend(pre)
                 if inner:
                     fetched = [s for s in (*steps, *pre) if isinstance(s, SourceStep)]
-                    steps.append(LoopStep(id=self.uid("for_each"), quote=clause[:200], batch_size=_batch(clause),
+                    steps.append(LoopStep(id=self.uid("for_each"), quote=clause[:200], batch_size=conds.batch_size(clause),
                                           over=fetched[-1].id if fetched else "inputs", steps=inner))
                 i = body_end
                 continue
@@ -217,7 +210,7 @@ class _State:
         followed by its action ("库存少于10的就发提醒")."""
         if ph.IF.search(clause):
             return True
-        if self.lang == "en" and re.search(r"\b(?:with|whose|where|having)\b", clause) and _comparison(clause, "en") is not None:
+        if self.lang == "en" and re.search(r"\b(?:with|whose|where|having)\b", clause) and conds.comparison(clause, "en") is not None:
             cmp = ph.CMP_EN.search(clause)
             return bool(cmp and ph.DELIVER.search(clause[cmp.end():]))
         if self.lang != "zh":
@@ -225,7 +218,7 @@ class _State:
         if "的话" in clause or ph.ZH_SHORT_COND.match(clause) and not ph.FETCH.match(clause):
             return True  # "构建失败的话，…", "构建成功就…"
         head = ph.ZH_COND_ACTION.split(clause, maxsplit=1)[0]
-        if _comparison(head, "zh") is None:
+        if conds.comparison(head, "zh") is None:
             return False
         tail = clause[clause.find("的") + 1:] if "的" in clause else ""
         return bool(ph.ZH_COND_ACTION.search(clause)) or clause.endswith("的") or bool(
@@ -257,10 +250,10 @@ class _State:
                 r"[把将让再先也又并]|同时|马上|立即|然后|每|点|ai", label) or ent.find_integrations(label)[0]):
             return None  # "投诉的转到…" is a case; "把热榜发我钉钉" is just a delivery
         if "mail" in m.group(0):  # "the rest is emailed to support": an email to support
-            return _strip_label(label, self.lang), "email " + clause[m.end():].strip(" :->=→")
+            return conds.strip_label(label, self.lang), "email " + clause[m.end():].strip(" :->=→")
         action = clause[m.end():].strip(" :->=→") if not re.match(r"\s*,?\s*(?:send|post|forward|route|assign|escalate|notify|email|create|add)\b",
                                                                  clause[m.start():]) else clause[m.start():].strip(" ,:")
-        return _strip_label(label, self.lang), action
+        return conds.strip_label(label, self.lang), action
 
     def _branch(self, clauses: list[str], i: int, before: list[Step]) -> tuple[int, list[Step]]:
         judged = self.last_ai  # case actions may add AI steps; the classification is the one before them
@@ -276,7 +269,7 @@ class _State:
                 break
             goes = self._goes_case(clause) if not self._conditional(clause) else None
             if goes is None and cases and cases[-1][1] is None:
-                goes = _elliptical_case(clause)  # "…, ideas to Productboard, praise to #wins"
+                goes = conds.elliptical_case(clause)  # "…, ideas to Productboard, praise to #wins"
             if goes is not None:
                 label, action = goes
                 steps = self._actions(action, default_service=action)
@@ -288,9 +281,9 @@ class _State:
                 j += 1
                 continue
             if self._conditional(clause):
-                cond, action = _split_condition(ph.IF.sub("", clause, count=1).strip(" ,"), self.lang)
-                cmp = _comparison(cond, self.lang)
-                cases.append((cmp[1] if cmp else _strip_label(cond, self.lang), cmp[0] if cmp else None,
+                cond, action = conds.split_condition(ph.IF.sub("", clause, count=1).strip(" ,"), self.lang)
+                cmp = conds.comparison(cond, self.lang)
+                cases.append((cmp[1] if cmp else conds.strip_label(cond, self.lang), cmp[0] if cmp else None,
                               self._actions(action) if action else [], clause))
                 j += 1
                 continue
@@ -305,7 +298,7 @@ class _State:
             break
         if not cases:
             return i, []
-        if len(cases) == 2 and otherwise is None and (_complementary(cases[0][1], cases[1][1]) or _antonyms(cases[0][0], cases[1][0])):
+        if len(cases) == 2 and otherwise is None and (conds.complementary(cases[0][1], cases[1][1]) or conds.antonyms(cases[0][0], cases[1][0])):
             otherwise = cases[1][2]  # "> 1000 → approval; 1000及以下 → email": the second is the else branch
             cases = cases[:1]
         out: list[Step] = []
@@ -331,7 +324,7 @@ class _State:
                 self.last_ai = cls
             subject = cls.id
             comparisons = [None] * len(cases)
-            cases = [(_as_category(c[0], cls.categories), *c[1:]) for c in cases]
+            cases = [(conds.as_category(c[0], cls.categories), *c[1:]) for c in cases]
         bid = self.uid("route" if len(cases) > 1 else "check")
         branch = BranchStep(id=bid, quote=" ".join(c[3] for c in cases)[:300], on=subject, field=field,
                             cases=[Case(label=c[0], when=cmp, steps=c[2]) for c, cmp in zip(cases, comparisons)],
@@ -354,178 +347,15 @@ class _State:
         return f"payload.{field}" if self.trigger_kind in ("webhook", "app_event", "form") else field
 
 
-_RELATIVE = ent.ascii_re(r"\b(?:whose|that|which|where|who|with|if|when)\b")
-
-
-def _relative_condition(clause: str, lang: str) -> tuple[str, str]:
-    """("go through the sheet", "company size is over 200") for "go through the sheet, lead whose
-    company size is over 200"; ("", "") when the loop clause holds no comparison."""
-    cmp = (ph.CMP_ZH if lang == "zh" else ph.CMP_EN).search(clause)
-    if not cmp or _comparison(clause[cmp.start():], lang) is None:
-        return clause, ""
-    rel = [m for m in _RELATIVE.finditer(clause, 0, cmp.start("op"))]
-    if rel:
-        start = rel[-1]
-        head = clause[: start.start()]
-        head = re.sub(r"(?:,|\band\b|\s)+\w*\s*$", "", head) if re.search(r",", head) else head
-        return head.strip(" ,"), clause[start.end():].strip(" ,")
-    return "", clause
-
-
 def _iterable_source(clause: str, step: Step) -> bool:
     if not isinstance(step, SourceStep) or not step.service:
         return True
     return not re.search(r"\b(?:look (?:each|every|it|them)(?: one)? up|enrich|each one up)\b", clause)
 
 
-_COMPLEMENT = {("gt", "le"), ("le", "gt"), ("ge", "lt"), ("lt", "ge"), ("eq", "ne"), ("ne", "eq")}
-
-
-def _complementary(a: Comparison | None, b: Comparison | None) -> bool:
-    return a is not None and b is not None and (a.op, b.op) in _COMPLEMENT and a.value == b.value
-
-
-def _antonyms(a: str, b: str) -> bool:
-    """"构建失败 / 构建成功", "approved / rejected": the second case is the else branch."""
-    for x, y in ph.ANTONYMS:
-        for p, q in ((x, y), (y, x)):
-            if p in a and q in b and a.replace(p, "") == b.replace(q, ""):
-                return True
-    return False
-
-
-_ELLIPSIS = ent.ascii_re(r"^(?:and\s+)?(?P<label>[a-z][\w-]*(?: [a-z][\w-]*)?)\s+(?:to|into|→|->)\s+(?P<action>.+)$")
-
-
-def _elliptical_case(clause: str) -> tuple[str, str] | None:
-    m = _ELLIPSIS.match(clause)
-    return (m.group("label"), m.group("action")) if m else None
-
-
-def _as_category(label: str, categories: list[str]) -> str:
-    """"bugs" → "bug" when the classification's category is "bug"."""
-    for cat in categories:
-        if label in (cat, cat + "s", cat + "es") or label.rstrip("s") == cat.rstrip("s"):
-            return cat
-    return label
-
-
-def _split_condition(text: str, lang: str) -> tuple[str, str]:
-    """("the score is above 7", "email the hiring manager") from the text after "if"."""
-    if lang == "zh":
-        m = ph.THEN_SPLIT_ZH.search(text)
-        cmp = ph.CMP_ZH_VALUE_FIRST.search(text) or ph.CMP_ZH.search(text)
-        if cmp and (not m or m.start() > cmp.end() + 1):  # "评分大于7的存进…": the action follows the comparison
-            end = cmp.end() + (1 if text[cmp.end(): cmp.end() + 1] == "的" else 0)
-            return text[:end], text[end:].lstrip(",就则")
-        return (text[: m.start()], text[m.end():]) if m else (text, "")
-    comma = re.search(r",(?!\d{3})", text)
-    if comma:
-        return text[: comma.start()].strip(), text[comma.end():].strip()
-    cmp = ph.CMP_EN.search(text)
-    if cmp and not ph.IF.search(text) and re.search(r"\b(?:with|whose|where|having)\b", text[: cmp.start("op")]):
-        return text[: cmp.end()].strip(), text[cmp.end():].strip()
-    start = cmp.end() if cmp else 0
-    m = re.search(r"\b(?:then\s+)?(?:" + ph.ACTION_VERBS + r")\b", text[start:])
-    if m:
-        return text[: start + m.start()].strip(), text[start + m.start():].strip()
-    return text, ""
-
-
-def _comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
-    """A real comparison in the condition text, with a readable label (``score > 7``)."""
-    vf = ph.CMP_ZH_VALUE_FIRST.search(cond) if lang == "zh" or not cond.isascii() else None
-    if vf:
-        op = "le" if "下" in vf.group("op") or "内" in vf.group("op") else "ge"
-        v = float(vf.group("val"))
-        value = int(v) if v.is_integer() else v
-        return Comparison(subject="inputs", field=_field_name(cond[: vf.start()]) or "value", op=op, value=value), f"value {op} {value}"
-    more = ph.OR_MORE.search(cond)
-    if more:
-        op = "ge" if more.group("dir") in ("more", "higher", "above", "greater", "over") else "le"
-        field = _field_name(cond[: more.start()].split(" is ")[0].split(" are ")[0]) or "value"
-        v = float(more.group("val"))
-        value = int(v) if v.is_integer() else v
-        return Comparison(subject="inputs", field=field, op=op, value=value), f"{field} {op} {value}"
-    st = ph.SETS_TO.search(cond)
-    if st:
-        return Comparison(subject="inputs", field=st.group("field"), op="eq", value=st.group("val")), f"{st.group('field')} eq {st.group('val')}"
-    nr = ph.NOT_RETURN.search(cond)
-    if nr:
-        value = (nr.group("val") or nr.group("val2")).strip()
-        return Comparison(subject="inputs", field="status", op="ne", value=value), f"status ne {value}"
-    rx = ph.CMP_ZH if lang == "zh" or not cond.isascii() else ph.CMP_EN
-    m = rx.search(cond)
-    if not m:
-        return None
-    field_words, op_word, raw = m.group("field").strip(), m.group("op"), m.group("val")
-    op = ph.OPS.get(op_word)
-    number = re.match(r"^[$€£¥]?(-?\d+(?:[.,]\d+)?)(k|万)?", raw.strip())
-    value: float | str
-    if number:
-        value = float(number.group(1).replace(",", "")) * (1000 if number.group(2) == "k" else 10000 if number.group(2) == "万" else 1)
-        value = int(value) if float(value).is_integer() else value
-    else:
-        value = raw.strip("'\" ")
-        if op in ("gt", "lt", "ge", "le"):
-            return None
-    if op is None:
-        return None
-    if op == "eq" and isinstance(value, str) and lang == "en" and value in ("a", "an", "the", "about", "not", "from"):
-        return None
-    field = _field_name(field_words) or "value"
-    if field == "value" and op in ("eq", "ne") and isinstance(value, str) and lang == "en":
-        return None  # "if it is negative": a judgement for an AI step, not a field of the data
-    unit = re.match(r"\s*([a-z]{3,20})\b", cond[m.end():]) if lang == "en" else None
-    if field in ("value", "has", "have", "had") and unit and unit.group(1) not in ("and", "or", "then", "the", "to", "on", "in", "send", "email"):
-        field = unit.group(1)  # "has more than 50 employees" → employees
-    if lang == "zh" and op in ("eq", "ne") and not any(field_words.endswith(k) for k in ph.FIELD_NAMES):
-        return None  # "判断是咨询" is not a comparison; "状态为已付款" is
-    return Comparison(subject="inputs", field=field, op=op, value=value), f"{field} {op} {value}"
-
-
-def _field_name(words: str) -> str | None:
-    if re.match(r"(?:it|this|that|they)\b", words.strip()):
-        return "value"  # "if it drops below 1.05": the value the previous step read
-    words = re.sub(r"^(?:the|its|their|our|his|her|if|it|this)\s+", "", words.strip())
-    for key in sorted(ph.FIELD_NAMES, key=len, reverse=True):
-        if words.endswith(key):
-            return ph.FIELD_NAMES[key]
-    last = re.findall(r"[a-z_]+", words)
-    if last and last[-1] not in ("it", "this", "that", "they", "is", "there", "which"):
-        return last[-1]
-    return "value" if words and not words.isascii() else None
-
-
-def _strip_label(text: str, lang: str) -> str:
-    label = _JUDGEMENT_STRIP.sub("", text.strip()).strip(" ,.")
-    if lang == "en" and len(label.split()) > 2:  # "the ai says it's a complaint" → "complaint"
-        label = re.sub(r"^.*?\b(?:is|are|'s|was|were|be|as|says?|thinks?|mentions?)\s+(?:an?\s+|the\s+|about\s+)?", "", label) or label
-    label = re.sub(r"\s+(?:tickets?|reports?|requests?|messages?|emails?|ones?|items?|leads?|orders?|issues?|reviews?)$", "", label)
-    label = re.sub(r"(?:类|的)?(?:工单|消息|邮件|订单|请求|问题|评论|评价|客户)?$", "", label) if lang == "zh" else label
-    return label[:40] or text[:40]
-
-
 def _classify_instruction(clause: str, labels: list[str], lang: str) -> str:
     return (f"判断类别（{'、'.join(labels)}，或其他）：{clause}" if lang == "zh"
             else f"Decide which category applies ({', '.join(labels)}, or other): {clause}")
-
-
-def _batch(clause: str) -> int | None:
-    m = ph.BATCH.search(clause)
-    if not m:
-        return None
-    n = next((g for g in m.groups() if g), None)
-    return int(n) if n else None
-
-
-def wait_seconds(m: re.Match[str]) -> float | None:
-    n = m.group("n") or m.group("n2") or m.group("n3")
-    unit = m.group("unit") or m.group("unit2") or m.group("unit3")
-    if not n or not unit:
-        return None
-    count = float(n) if n.isdigit() else _NUM_WORDS.get(n) or ent._zh_int(n) or 1
-    return count * _UNIT_S.get(unit, 86400)
 
 
 def _parallel_sources(steps: list[Step], state: _State) -> list[Step]:
@@ -546,4 +376,4 @@ def _parallel_sources(steps: list[Step], state: _State) -> list[Step]:
     return out
 
 
-__all__ = ["OfflinePlanner", "wait_seconds"]
+__all__ = ["OfflinePlanner"]

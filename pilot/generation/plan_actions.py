@@ -58,7 +58,7 @@ class Actions:
 
 def parse_actions(clause: str, state: _State, *, default_service: str | None = None) -> Actions:
     """The actions one clause asks for, in reading order."""
-    from pilot.generation.offline_planner import wait_seconds
+    from pilot.generation.conditions import wait_seconds
 
     acts = Actions()
     found, dests, srcs = ent.find_integrations(clause)

@@ -1,0 +1,185 @@
+"""Conditions in request text (offline planner, pure): comparisons, case labels, waits, batches.
+
+"score above 7" → ``Comparison(field="score", op="gt", value=7)``; "金额超过1000元" and
+"1000元及以下" likewise; "if it is negative" is a judgement (``None``: an AI step decides);
+"bugs go to Jira" → a case label and its action; "wait 2 days" → seconds. Also used by chat's
+follow-up rules, so a condition means the same when it is asked for later.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pilot.generation import entities as ent
+from pilot.generation import phrases as ph
+from pilot.generation.plan import Comparison
+
+_NUM_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "ten": 10,
+              "twenty": 20, "thirty": 30, "半": 0.5}
+_UNIT_S = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800, "month": 2592000, "分钟": 60, "小时": 3600, "天": 86400,
+           "周": 604800, "星期": 604800, "个月": 2592000}
+_JUDGEMENT_STRIP = ent.ascii_re(r"^(?:it|this|that|they|the \w+|its \w+)\s+(?:is|are|was|seems|looks|contains?|mentions?|has)\s+"
+                                r"(?:an?\s+|about\s+)?|^(?:it's|there is|there are|there's)\s+(?:an?\s+)?|^(?:是|属于|为|有|包含|涉及)")
+
+
+_RELATIVE = ent.ascii_re(r"\b(?:whose|that|which|where|who|with|if|when)\b")
+
+
+def relative_condition(clause: str, lang: str) -> tuple[str, str]:
+    """("go through the sheet", "company size is over 200") for "go through the sheet, lead whose
+    company size is over 200"; ("", "") when the loop clause holds no comparison."""
+    cmp = (ph.CMP_ZH if lang == "zh" else ph.CMP_EN).search(clause)
+    if not cmp or comparison(clause[cmp.start():], lang) is None:
+        return clause, ""
+    rel = [m for m in _RELATIVE.finditer(clause, 0, cmp.start("op"))]
+    if rel:
+        start = rel[-1]
+        head = clause[: start.start()]
+        head = re.sub(r"(?:,|\band\b|\s)+\w*\s*$", "", head) if re.search(r",", head) else head
+        return head.strip(" ,"), clause[start.end():].strip(" ,")
+    return "", clause
+
+
+_COMPLEMENT = {("gt", "le"), ("le", "gt"), ("ge", "lt"), ("lt", "ge"), ("eq", "ne"), ("ne", "eq")}
+
+
+def complementary(a: Comparison | None, b: Comparison | None) -> bool:
+    return a is not None and b is not None and (a.op, b.op) in _COMPLEMENT and a.value == b.value
+
+
+def antonyms(a: str, b: str) -> bool:
+    """"构建失败 / 构建成功", "approved / rejected": the second case is the else branch."""
+    for x, y in ph.ANTONYMS:
+        for p, q in ((x, y), (y, x)):
+            if p in a and q in b and a.replace(p, "") == b.replace(q, ""):
+                return True
+    return False
+
+
+_ELLIPSIS = ent.ascii_re(r"^(?:and\s+)?(?P<label>[a-z][\w-]*(?: [a-z][\w-]*)?)\s+(?:to|into|→|->)\s+(?P<action>.+)$")
+
+
+def elliptical_case(clause: str) -> tuple[str, str] | None:
+    m = _ELLIPSIS.match(clause)
+    return (m.group("label"), m.group("action")) if m else None
+
+
+def as_category(label: str, categories: list[str]) -> str:
+    """"bugs" → "bug" when the classification's category is "bug"."""
+    for cat in categories:
+        if label in (cat, cat + "s", cat + "es") or label.rstrip("s") == cat.rstrip("s"):
+            return cat
+    return label
+
+
+def split_condition(text: str, lang: str) -> tuple[str, str]:
+    """("the score is above 7", "email the hiring manager") from the text after "if"."""
+    if lang == "zh":
+        m = ph.THEN_SPLIT_ZH.search(text)
+        cmp = ph.CMP_ZH_VALUE_FIRST.search(text) or ph.CMP_ZH.search(text)
+        if cmp and (not m or m.start() > cmp.end() + 1):  # "评分大于7的存进…": the action follows the comparison
+            end = cmp.end() + (1 if text[cmp.end(): cmp.end() + 1] == "的" else 0)
+            return text[:end], text[end:].lstrip(",就则")
+        return (text[: m.start()], text[m.end():]) if m else (text, "")
+    comma = re.search(r",(?!\d{3})", text)
+    if comma:
+        return text[: comma.start()].strip(), text[comma.end():].strip()
+    cmp = ph.CMP_EN.search(text)
+    if cmp and not ph.IF.search(text) and re.search(r"\b(?:with|whose|where|having)\b", text[: cmp.start("op")]):
+        return text[: cmp.end()].strip(), text[cmp.end():].strip()
+    start = cmp.end() if cmp else 0
+    m = re.search(r"\b(?:then\s+)?(?:" + ph.ACTION_VERBS + r")\b", text[start:])
+    if m:
+        return text[: start + m.start()].strip(), text[start + m.start():].strip()
+    return text, ""
+
+
+def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
+    """A real comparison in the condition text, with a readable label (``score > 7``)."""
+    vf = ph.CMP_ZH_VALUE_FIRST.search(cond) if lang == "zh" or not cond.isascii() else None
+    if vf:
+        op = "le" if "下" in vf.group("op") or "内" in vf.group("op") else "ge"
+        v = float(vf.group("val"))
+        value = int(v) if v.is_integer() else v
+        return Comparison(subject="inputs", field=field_name(cond[: vf.start()]) or "value", op=op, value=value), f"value {op} {value}"
+    more = ph.OR_MORE.search(cond)
+    if more:
+        op = "ge" if more.group("dir") in ("more", "higher", "above", "greater", "over") else "le"
+        field = field_name(cond[: more.start()].split(" is ")[0].split(" are ")[0]) or "value"
+        v = float(more.group("val"))
+        value = int(v) if v.is_integer() else v
+        return Comparison(subject="inputs", field=field, op=op, value=value), f"{field} {op} {value}"
+    st = ph.SETS_TO.search(cond)
+    if st:
+        return Comparison(subject="inputs", field=st.group("field"), op="eq", value=st.group("val")), f"{st.group('field')} eq {st.group('val')}"
+    nr = ph.NOT_RETURN.search(cond)
+    if nr:
+        value = (nr.group("val") or nr.group("val2")).strip()
+        return Comparison(subject="inputs", field="status", op="ne", value=value), f"status ne {value}"
+    rx = ph.CMP_ZH if lang == "zh" or not cond.isascii() else ph.CMP_EN
+    m = rx.search(cond)
+    if not m:
+        return None
+    field_words, op_word, raw = m.group("field").strip(), m.group("op"), m.group("val")
+    op = ph.OPS.get(op_word)
+    number = re.match(r"^[$€£¥]?(-?\d+(?:[.,]\d+)?)(k|万)?", raw.strip())
+    value: float | str
+    if number:
+        value = float(number.group(1).replace(",", "")) * (1000 if number.group(2) == "k" else 10000 if number.group(2) == "万" else 1)
+        value = int(value) if float(value).is_integer() else value
+    else:
+        value = raw.strip("'\" ")
+        if op in ("gt", "lt", "ge", "le"):
+            return None
+    if op is None:
+        return None
+    if op == "eq" and isinstance(value, str) and lang == "en" and value in ("a", "an", "the", "about", "not", "from"):
+        return None
+    field = field_name(field_words) or "value"
+    if field == "value" and op in ("eq", "ne") and isinstance(value, str) and lang == "en":
+        return None  # "if it is negative": a judgement for an AI step, not a field of the data
+    unit = re.match(r"\s*([a-z]{3,20})\b", cond[m.end():]) if lang == "en" else None
+    if field in ("value", "has", "have", "had") and unit and unit.group(1) not in ("and", "or", "then", "the", "to", "on", "in", "send", "email"):
+        field = unit.group(1)  # "has more than 50 employees" → employees
+    if lang == "zh" and op in ("eq", "ne") and not any(field_words.endswith(k) for k in ph.FIELD_NAMES):
+        return None  # "判断是咨询" is not a comparison; "状态为已付款" is
+    return Comparison(subject="inputs", field=field, op=op, value=value), f"{field} {op} {value}"
+
+
+def field_name(words: str) -> str | None:
+    if re.match(r"(?:it|this|that|they)\b", words.strip()):
+        return "value"  # "if it drops below 1.05": the value the previous step read
+    words = re.sub(r"^(?:the|its|their|our|his|her|if|it|this)\s+", "", words.strip())
+    for key in sorted(ph.FIELD_NAMES, key=len, reverse=True):
+        if words.endswith(key):
+            return ph.FIELD_NAMES[key]
+    last = re.findall(r"[a-z_]+", words)
+    if last and last[-1] not in ("it", "this", "that", "they", "is", "there", "which"):
+        return last[-1]
+    return "value" if words and not words.isascii() else None
+
+
+def strip_label(text: str, lang: str) -> str:
+    label = _JUDGEMENT_STRIP.sub("", text.strip()).strip(" ,.")
+    if lang == "en" and len(label.split()) > 2:  # "the ai says it's a complaint" → "complaint"
+        label = re.sub(r"^.*?\b(?:is|are|'s|was|were|be|as|says?|thinks?|mentions?)\s+(?:an?\s+|the\s+|about\s+)?", "", label) or label
+    label = re.sub(r"\s+(?:tickets?|reports?|requests?|messages?|emails?|ones?|items?|leads?|orders?|issues?|reviews?)$", "", label)
+    label = re.sub(r"(?:类|的)?(?:工单|消息|邮件|订单|请求|问题|评论|评价|客户)?$", "", label) if lang == "zh" else label
+    return label[:40] or text[:40]
+
+
+def batch_size(clause: str) -> int | None:
+    m = ph.BATCH.search(clause)
+    if not m:
+        return None
+    n = next((g for g in m.groups() if g), None)
+    return int(n) if n else None
+
+
+def wait_seconds(m: re.Match[str]) -> float | None:
+    n = m.group("n") or m.group("n2") or m.group("n3")
+    unit = m.group("unit") or m.group("unit2") or m.group("unit3")
+    if not n or not unit:
+        return None
+    count = float(n) if n.isdigit() else _NUM_WORDS.get(n) or ent._zh_int(n) or 1
+    return count * _UNIT_S.get(unit, 86400)
