@@ -31,7 +31,7 @@ _COLON_LIST = re.compile(r":\s*")
 def split_clauses(text: str, lang: str) -> list[str]:
     """The request's clauses in order (empty ones dropped)."""
     out: list[str] = []
-    for sentence in ph.SENTENCE.split(text):
+    for sentence in _steps_of(text):
         for part in ph.SEQUENCE.split(sentence):
             for piece in _COND_SPLIT.split(part or ""):
                 subs = [piece or ""]
@@ -53,6 +53,26 @@ CONTINUES = "&"
 def plain(clause: str) -> str:
     """A clause without its continuation mark."""
     return clause.removeprefix(CONTINUES)
+
+
+_NUMBERED = re.compile(r"(?:^|\s)(?:\d{1,2}[.)]\s+|\d{1,2}、|[①-⑩]|第[一二三四五六七八九十]+步[:,]?)")
+_ARROW = re.compile(r"\s*(?:->|→|=>)\s*")
+_PLUS = re.compile(r"\s+\+\s+")
+
+
+def _steps_of(text: str) -> list[str]:
+    """Sentences, numbered steps ("1) … 2) …"), "A → B" when it is the only arrow (a trigger and
+    what follows, not a switch case "label → action"), and "x + y + z" action lists."""
+    out: list[str] = []
+    for sentence in ph.SENTENCE.split(text):
+        for step in _NUMBERED.split(sentence):
+            arrows = _ARROW.findall(step)
+            left = _ARROW.split(step, maxsplit=1)[0] if arrows else ""
+            if len(arrows) == 1 and (len(left.split()) > 3 or ph.FORM.search(left) or re.match(r"(?:new|when|every|on)\b", left)):
+                out.extend(_ARROW.split(step, maxsplit=1))
+            else:
+                out.append(step)
+    return [p for s in out for p in _PLUS.split(s) if p and p.strip()]
 
 
 def _is_switch_head(piece: str) -> bool:

@@ -74,6 +74,9 @@ def as_category(label: str, categories: list[str]) -> str:
 
 def split_condition(text: str, lang: str) -> tuple[str, str]:
     """("the score is above 7", "email the hiring manager") from the text after "if"."""
+    lead = ph.CMP_LEAD.search(text)
+    if lead:  # "at least 4 stars: email them …"
+        return text[: lead.end()].rstrip(":→-> ,"), text[lead.end():].strip()
     if lang == "zh":
         m = ph.THEN_SPLIT_ZH.search(text)
         cmp = ph.CMP_ZH_VALUE_FIRST.search(text) or ph.CMP_ZH.search(text)

@@ -76,6 +76,8 @@ class _State:
         self.trigger_clause = trigger_clause
         self.last_ai: AiStep | None = None
         self.switch_field: str | None = None
+        self.loop_service: str | None = None  # inside "for each issue of GitHub": writes go back to it
+        self.style_service: str | None = None  # "write a LinkedIn post" names where "publish it" goes
         self.in_switch = False  # after "根据…分别处理：" short labels start cases
         self._trigger_services = set(ent.find_integrations(trigger_clause)[0]) if trigger_clause else set()
 
@@ -128,11 +130,15 @@ class _State:
             loop = ph.LOOP.search(clause) or ph.BATCH.search(clause)
             if loop:
                 body_end = self._loop_end(clauses, i)
-                first = ph.BATCH.sub(" ", ph.LOOP.sub(" ", clause)).strip(" ,")
+                first = re.sub(r"^\s*(?:one|of them|item|row|of these)?\s*[:,]\s*", "", ph.BATCH.sub(" ", ph.LOOP.sub(" ", clause))).strip(" ,")
+                fetched_before = [s for s in steps if isinstance(s, SourceStep) and s.service]
+                outer_loop_service, self.loop_service = self.loop_service, (
+                    fetched_before[-1].service if fetched_before else self.loop_service)
                 head, cond = conds.relative_condition(first, self.lang)
                 lead = self._actions(head) if cond and head.strip() else []
                 rest = [("如果" if self.lang == "zh" else "if ") + cond] if cond else [first]
                 body = lead + self.assemble([*rest, *clauses[i + 1:body_end]])
+                self.loop_service = outer_loop_service
                 # "every row of the sheet": the sheet is what the loop goes over (fetched once,
                 # before it); "look each one up on Clearbit": a per-item source stays inside.
                 pre = [s for s in body if isinstance(s, (SourceStep, ParallelStep)) and _iterable_source(clause, s)]
@@ -208,7 +214,7 @@ class _State:
     def _conditional(self, clause: str) -> bool:
         """"if …", "items with quantity above 10 get flagged …", or in Chinese a comparison
         followed by its action ("库存少于10的就发提醒")."""
-        if ph.IF.search(clause):
+        if ph.IF.search(clause) or ph.CMP_LEAD.search(clause):
             return True
         if self.lang == "en" and re.search(r"\b(?:with|whose|where|having)\b", clause) and conds.comparison(clause, "en") is not None:
             cmp = ph.CMP_EN.search(clause)

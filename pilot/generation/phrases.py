@@ -39,14 +39,14 @@ WEBHOOK_OUT = ascii_re(r"\b(?:send|post|push|forward|notify|call|hit)\w*\s+(?:it
 WEBHOOK_IN = ascii_re(r"\b(?:when|whenever|each time|every time|once)\b[^.]{0,60}\bwebhook|\bwebhook[^.]{0,20}\b(?:arrives|fires|is called|comes in|receives|gives us|triggers)"
                       r"|\b(?:sends|posts|calls|hits|pushes|fires)\s+(?:us\s+)?(?:\w+\s+){0,3}?(?:to\s+)?(?:a |an |our |the )?webhooks?\b|\breceiv\w*\s+[^.]{0,30}webhooks?"
                       r"|收到.{0,10}webhook|通过\s*webhook|webhook\s*(?:推|发|回调|触发)|(?:触发|回调|会调|调用)\s*(?:一个|我们的)?\s*webhook")
-FORM = ascii_re(r"^[\w' -]{0,40}\bform\b[\w' -]{0,40}:|\b(?:submits?|submitted|fills? (?:in|out))\b.{0,40}\bform\b|\bform (?:is )?submi|\bform submission|\bnew form (?:response|entry)"
+FORM = ascii_re(r"^[\w' -]{0,40}\bform\b[\w' -]{0,40}(?::|->|→)|\b(?:registers?|signs? up|applies|enrols?|enrolls?)\b.{0,40}\bform\b|\bour [\w -]{0,30}\bform\b|\b(?:submits?|submitted|fills? (?:in|out))\b.{0,40}\bform\b|\bform (?:is )?submi|\bform submission|\bnew form (?:response|entry)"
                 r"|提交(?:了)?.{0,8}表单|表单.{0,4}提交|填写(?:完)?.{0,6}表单|表单填写|填完.{0,6}表|报名表.{0,3}提交|通过表单|表单(?:投递|预约)|.{0,6}表提交后")
-CHAT = ascii_re(r"\bchat ?bot\b|\bchat (?:assistant|agent|interface|window)\b|\blet (?:me|us|users) chat\b|\bchat with\b|\b(?:in|via|through) (?:the |a |our )?chat\b|\bchat message|\buser (?:asks|messages|sends a message|types)|"
+CHAT = ascii_re(r"\bchat ?bot\b|\ba chat (?:where|that|in which)\b|\bchat (?:assistant|agent|interface|window)\b|\blet (?:me|us|users) chat\b|\bchat with\b|\b(?:in|via|through) (?:the |a |our )?chat\b|\bchat message|\buser (?:asks|messages|sends a message|types)|"
                 r"\bwhen (?:someone|a user|a customer|users|customers) (?:asks?|messages?|chats?)\b|\banswers? (?:user|customer) questions? in chat"
                 r"|聊天机器人|客服机器人|对话机器人|问答机器人|聊天窗口|聊天框|对话框|陪练|在聊天里|聊天里|在对话中|用户在.{0,6}(?:提问|咨询|发消息)|用户(?:提问|发来消息)时")
 # "when a new X is added / arrives" — an event in some app
 APP_EVENT = ascii_re(
-    r"^new [\w ]{1,30}?\s*(?:→|->|:)|\bwhen(?:ever)?\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:moves|changes|reaches|becomes|is marked|is moved)\b|"
+    r"^new [\w ]{1,30}?\s*(?:→|->|:)|^[a-z]+ new [a-z]+\b|\bwhen(?:ever)?\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:moves|changes|reaches|becomes|is marked|is moved)\b|"
     r"\b(?:when(?:ever)?|each time|every time|once|as soon as|on(?: every| each)?)\s+(?:a |an |the |we |i |someone |somebody |our |my |a customer )?"
     r"(?:new\s+|receive (?:a |an )?(?:new )?|get (?:a |an )?(?:new )?)"
     r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:is|are|gets?|was)\s+"
@@ -81,7 +81,7 @@ ELSE_LABEL = ascii_re(r"^(?:everything else|anything else|all (?:the )?others?|t
 GOES = ascii_re(r"\s*(?:->|=>|→)\s*|\s+gets?\s+(?=(?:an?\s+)?(?:\w+\s+)?(?:email|message|call|sms|text)\b)|\s+(?:is|are|gets?) (?:emailed|logged|posted|sent|saved|added|stored|written|flagged|forwarded)\s+(?:to\s+|in\s+|into\s+)?|\s+(?:goes|go|should go|are sent|is sent|get sent|gets sent|are routed|is routed|are forwarded|"
                 r"is forwarded|are assigned|is assigned)\s+(?:to\s+)?|\s*,?\s+(?:send|post|forward|route|assign|escalate|notify|email|create|add)\b"
                 r"|(?:的)?(?:就|则)?(?:发到|发送到|发给|转给|转到|交给|分配给|推送到|推送给|通知|存到|写入|记录到|提交到|创建|发)")
-CMP_EN = ascii_re(r"(?P<field>[a-z][a-z _]{0,30}?)\s+(?:is\s+|are\s+|was\s+|of\s+)?(?P<op>greater than or equal to|less than or equal to|"
+CMP_EN = ascii_re(r"(?P<field>[a-z][a-z _']{0,30}?)\s+(?:is\s+|are\s+|was\s+|of\s+)?(?P<op>greater than or equal to|less than or equal to|"
                   r"at least|at most|no more than|no less than|above|over|greater than|more than|higher than|exceeds?|exceeding|bigger than|"
                   r"below|under|less than|lower than|fewer than|smaller than|>=|<=|>|<|==|=|equals?|is not|isn't|is)\s+"
                   r"(?P<val>[$€£¥]?-?\d{1,3}(?:,\d{3})+|[$€£¥]?-?\d+(?:\.\d+)?k?|\"[^\"]+\"|'[^']+'|[a-z][\w-]*)")
@@ -113,9 +113,9 @@ AI_TASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((task, ascii_re(p)) fo
     ("agent", r"\bagents?\b|智能体|\bthat can (?:use|call|search|look up)\b|\bwith tools\b|能(?:够)?(?:调用|使用)(?:工具|.{0,6}工具)|会用工具"),
     ("translate", r"\btranslat\w*|翻译|译成|译为|翻成"),
     ("classify", r"\b(?:decide|determine|detect|judge|work out|figure out|tell)\b.{0,20}?\b(?:severity|priority|category|type|urgency|sentiment|intent|topic)\b|\bwhether [\w ]{0,40}?(?:\b(?:is|was|are|sounds|looks|seems)|'s) [\w ,-]+ or \w+|\bclassif\w*|\bcategori[sz]\w*|\btriage\w*|\bsentiment\b|\bdetect (?:the )?(?:intent|language|topic)|\btag (?:it|them|each)\b|"
-                 r"\blabel (?:it|them|each)\b|\btag (?:the|each|every) \w+ as\b|\broute (?:it|them|each|the|by|based)\b|\bsort (?:it|them) into\b|分类|归类|判断.{0,6}(?:类型|类别|意图|情感)|"
+                 r"\blabel (?:it|them|each)\b|\btag (?:the|each|every) \w+ as\b|\bsort(?:s|ed)? (?:\w+ )?into\b|\bbucket(?:s|ed)? (?:\w+ )?into\b|\broute (?:it|them|each|the|by|based)\b|\bsort (?:it|them) into\b|分类|归类|判断.{0,6}(?:类型|类别|意图|情感)|"
                  r"情感分析|识别.{0,4}(?:意图|类型|情感)|打标签|分拣|分流|判断是.{1,24}还是|分[成为].{1,30}[类种]|判断.{0,8}属于|评定为|定级|按等级"),
-    ("score", r"\bscor(?:e|es|ing)\s+(?:it|them|each|the|every|this|that|a|an|all|our|their|leads?|candidates?|applicants?|cvs?|resumes?|how|from|on|out)\b|\bscoring\b|\brate (?:it|them|each|the|how)\b|\bgrade\b|\bevaluate\b|\bassess\w*|\bqualif\w*|\brank\b|打分|评分|评估|打个分|评级"),
+    ("score", r"\bscor(?:e|es|ing)\s+(?:it|them|each|the|every|this|that|a|an|all|our|their|leads?|candidates?|applicants?|cvs?|resumes?|how|from|on|out)\b|\bscoring\b|\brate (?:it|them|each|the|how|their|his|her|this|these|every|all)\b|\bon a scale of\b|\bgrade\b|\bevaluate\b|\bassess\w*|\bqualif\w*|\brank\b|打分|评分|评估|打个分|评级"),
     ("extract", r"\bextract\w*|\bparse\w*|\bpull out\b|\bpull (?:the )?[\w ,]{3,60}? out of\b|\bocr\b|提取|抽取|解析|识别出"),
     ("summarize", r"\bsummar\w*|\bdigest\b|\bbrief(?:ing)?\b|\btl;?dr\b|\brecap\b|\bcondense\b|\bkey points\b|总结|摘要|概括|简报|汇总成|提炼|归纳|日报|周报"),
     ("analyze", r"\banaly[sz]\w*|\binsights?\b|\btrends?\b|\bkpi\b|分析|洞察|趋势|找出|识别出|检测出|筛选出"),
@@ -131,10 +131,10 @@ DELIVER = ascii_re(r"\b(?:page|pages|flag|flagged|send|sends|sent|post|posts|not
                    r"save|store|append|add|log|record|insert|upsert|update|sync|push|write|create|open|file|upload|put|escalate|text|dm)\b"
                    r"|发送|发到|发给|发至|发布|推送|通知|提醒|保存|存到|存入|存储|写入|写到|追加|记录|同步|创建|新建|提交|转发|转给|告警|报警|回过去|发回|"
                    r"(?<!开)(?<!出)发(?!现|生|票|起|展)")
-DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,40}?\b(?:to|into|in)\b|\bput\b.{0,30}?\b(?:in|into)\b|\badd (?:it |them |a |as a |each |the )?(?:new )?(?:row|line|record|entry)|\blog(?:s|ged)?\b|\brecord(?:s|ed)?\b|"
+DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,40}?\b(?:to|into|in|on|as)\b|\btag (?:the|it|them)\b|\bput\b.{0,30}?\b(?:in|into)\b|\badd (?:it |them |a |as a |each |the )?(?:new )?(?:row|line|record|entry)|\blog(?:s|ged)?\b|\brecord(?:s|ed)?\b|"
                                   r"\binsert\b|追加|新增一行|添加一行|记录|插入")),
               ("create", ascii_re(r"\bcreate\w*|\bopen (?:a|an)\b|\bfile (?:a|an)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|创建|新建|开一个|建一个")),
-              ("update", ascii_re(r"\bupdate\w*|更新|修改")),
+              ("update", ascii_re(r"\bupdate\w*|\bclose (?:it|them|the \w+)\b|\barchive\b|\bmove (?:it|them|the \w+) to\b|更新|修改|关闭|归档")),
               ("upsert", ascii_re(r"\bsave\w*|\bstore\w*|\bsync\w*|\bwrites?\b.{0,40}?\b(?:to|into)\b|\bimport\w*\b.{0,40}?\binto\b|\bupsert|保存|存到|存入|写入|同步|存储|入库")),
               ("post", ascii_re(r"\bpost(?:s|ed|ing)?\b|\bpublish\w*|\bshare\b|发布|发帖|发表")))
 STORAGE_WORDS = ascii_re(r"\b(?:sheet|spreadsheet|table|database|db|airtable|notion|crm|record|row|log)\b|表格|数据库|多维表格|数据表|记录")
@@ -187,8 +187,10 @@ GENERIC_TARGET = ascii_re(r"\bto (?:the |our |a |their )?(?P<t>[\w' -]{2,30}?)(?
                           r"|(?:写入|写到|写进|存到|存入|同步到|推送到|更新到|录入|记到|提交到)(?:我们的|公司的)?(?P<t2>[\u4e00-\u9fffa-z0-9]{2,12}?(?:系统|平台|表|库|后台|中心|看板))")
 OWN_OBJECT = ascii_re(r"\b(?:to|on) (?:the|this|that) (?:issue|pr|pull request|ticket|order|deal|contact|card|task|tweet|post|review)\b|\bas an? (?:internal |private )?(?:note|comment)\b"
                       r"|(?:回写|写回|更新|发回|评论|回复)(?:到)?(?:这一?行|这条记录|原记录|这个\s*(?:issue|pr)|这条\s*(?:issue|pr)|(?:issue|pr)\s*(?:下面|下|里))")
-STYLE_OF = r"\s*(?:风格|文案|式的|体的|笔记风|style|-style|tone|风)"
+STYLE_OF = r"(?:\s*(?:风格|文案|式的|体的|笔记风|style|-style|tone|风)|\s+(?:post|article|caption|thread|tweet|link|url|meeting link|invite link)\b)"
 ANTONYMS = (("成功", "失败"), ("通过", "驳回"), ("通过", "拒绝"), ("是", "不是"), ("有", "没有"), ("会", "不会"),
             ("success", "failure"), ("succeeds", "fails"), ("approved", "rejected"), ("yes", "no"), ("paid", "unpaid"))
 PURE_LIST = re.compile(r"^[\w\u4e00-\u9fff -]{1,12}(?:[、,/][\w\u4e00-\u9fff -]{1,12}){1,7}$")
 IGNORE = ascii_re(r"\b(?:ignore|skip|do nothing|leave it|drop it)\b|不用管|忽略|跳过|不处理|不管|无需处理")
+CMP_LEAD = ascii_re(r"^(?:at least|at most|more than|less than|fewer than|over|under|above|below|no more than)\s+\$?\d[\d,.]*\s*[a-z]*\s*(?::|->|→|,)")
+LOWER_ELSE = ascii_re(r"^(?:if\s+)?(?:it'?s|it is|they are|the score is)\s+(?:lower|less|below|under|not|anything else|otherwise)\b")

@@ -74,10 +74,14 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         feeds = [x for x in srcs if getattr(ent.BY_ID.get(x), "role", "") == "source"]
         dests, srcs = [*dests, *(x for x in srcs if x not in dests and x not in feeds)], feeds
     # "from our Postgres table", "Stripe's team channel": the service is where data comes from / a modifier
-    dests = [d for d in dests if not _read_from(d, clause)]
+    dests = [d for d in dests if not _read_from(d, clause)
+             and not (d == "email" and re.search(r"\b(?:the|their|this|that|each|his|her|its)\s+e-?mails?(?:\s+address(?:es)?)?\b", clause)
+                      and not send)]
     # "小红书风格的文案", "a LinkedIn-style post": the service names a style, not where it goes
-    dests = [d for d in dests if not any(re.search(re.escape(a) + ph.STYLE_OF, clause)
-                                         for a in (*ent.BY_ID[d].en, *ent.BY_ID[d].zh) if a)]
+    styled = [d for d in dests if any(re.search(re.escape(a) + ph.STYLE_OF, clause) for a in (*ent.BY_ID[d].en, *ent.BY_ID[d].zh) if a)]
+    if styled:
+        state.style_service = styled[0]  # "write a LinkedIn post …, then publish it": where "it" goes later
+    dests = [d for d in dests if d not in styled]
     via = [d for d in dests if ent.BY_ID[d].kind == "messaging" and any(
         re.search(r"\b(?:on|via|through|in|over)\s+(?:our\s+|my\s+|the\s+)?" + re.escape(a) + r"\b", clause) for a in ent.BY_ID[d].en)]
     if negated or (default_service is None and not writes and not via):
@@ -113,7 +117,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     if not acts.sources and not srcs and fetch and state.trigger_kind not in ("webhook", "form", "app_event"):
         generic = (ph.GENERIC_OBJECT_ZH if state.lang == "zh" else ph.GENERIC_OBJECT_EN).search(clause)
         if generic and not ph.WEB_SEARCH.search(clause) and not ph.KNOWLEDGE.search(clause):
-            acts.sources.append(SourceStep(id=state.uid("fetch_data"), service=generic.group("obj").strip(), quote=quote))
+            named = re.search(r"\b(?:on|from|via|at|using)\s+(?:the\s+)?([a-z][\w.-]{2,30})\b", clause[generic.end():])
+            name = named.group(1) if named and named.group(1) not in ("the", "our", "my", "web", "internet") else generic.group("obj")
+            acts.sources.append(SourceStep(id=state.uid("fetch_data"), service=name.strip(), quote=quote))
     for sub in ph.SUBREDDIT.findall(clause):
         acts.sources.append(SourceStep(id=state.uid(f"reddit_{sub}"), service="reddit",
                                        url=f"https://www.reddit.com/r/{sub}/top.json", quote=quote))
@@ -173,6 +179,16 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         acts.deliveries.append(_deliver("slack", clause, state))  # "posts in #incidents": a Slack channel
     if len(acts.deliveries) > 1 and ph.PARALLEL.search(clause) and not acts.sources:
         acts.parallel_id = state.uid("at_once")
+    if not acts.deliveries and writes and not negated and state.loop_service and re.search(
+            r"\b(?:comment|close|label|tag|reply|archive|assign|update|move)\b|评论|关闭|打标签|回复", clause):
+        acts.deliveries.append(_deliver(state.loop_service, clause, state))  # "for each issue: … close it"
+    if not acts.deliveries and send and not negated and not found and state.style_service and re.search(r"\bpublish|\bpost\b|发布", clause):
+        acts.deliveries.append(_deliver(state.style_service, clause, state))
+    if not acts.deliveries and not acts.sources and acts.ai is None and not fetch and found and state.lang == "en" \
+            and len(clause.split()) <= 4:
+        acts.deliveries.append(_deliver(found[0], clause, state))  # "→ slack #sales": the bare destination
+    seen: set[tuple[str, str | None]] = set()
+    acts.deliveries = [d for d in acts.deliveries if (d.service, d.target) not in seen and not seen.add((d.service, d.target))]
     if acts.ai is not None and acts.ai.task == "agent":
         acts.ai = AiStep(id=acts.ai.id, task="agent", instruction=acts.ai.instruction, quote=acts.ai.quote,
                          tools=[*(s.service or s.from_ for s in acts.sources)])
@@ -199,7 +215,8 @@ def _read_from(sid: str, clause: str) -> bool:
         if not alias:
             continue
         a = re.escape(alias)
-        if re.search(r"\b(?:from|out of|of)\s+(?:our\s+|the\s+|my\s+|their\s+|your\s+)?" + a + r"\b|从\s*" + a + "|" + a + r"'s\b", clause):
+        if re.search(r"\b(?:from|out of|of)\s+(?:our\s+|the\s+|my\s+|their\s+|your\s+)?" + a + r"\b|从\s*" + a + "|" + a + r"'s\b"
+                     r"|\bfrom\b[^,.;]{0,30}\b(?:in|on)\s+(?:our\s+|the\s+)?" + a + r"\b", clause):
             return True
     return False
 
