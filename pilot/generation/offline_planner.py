@@ -41,7 +41,7 @@ class OfflinePlanner:
 
     def plan(self, prompt: str) -> WorkflowPlan:
         raw = clean(prompt)
-        text = normalize(raw)
+        text = re.sub(r"[“”「」『』‘’]", "", normalize(raw))  # CJK quotes carry no meaning for planning
         lang = "zh" if detect_language(raw) == "zh" else "en"
         trigger, trigger_clause, rest = find_trigger(text)
         state = _State(lang, raw, trigger_clause, trigger.__struct_config__.tag)
@@ -107,7 +107,8 @@ class _State:
             if cut:  # "bug发到钉钉群,功能需求记到notion": one clause per category case
                 clauses[i: i + 1] = [clauses[i][: len(clauses[i]) - len(clause) + cut], clause[cut:].lstrip(",、 ")]
                 clause = plain(clauses[i])
-            if self._conditional(clause) or self._goes_case(clause) is not None:
+            loop_first = ph.LOOP.match(clause) or re.match(r"^(?:逐条|逐个|逐一|依次)", clause)
+            if not loop_first and (self._conditional(clause) or self._goes_case(clause) is not None):
                 j, branch_steps = self._branch(clauses, i, steps)
                 if j > i:
                     steps.extend(branch_steps)

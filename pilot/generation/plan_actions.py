@@ -81,7 +81,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     styled = [d for d in dests if any(re.search(re.escape(a) + ph.STYLE_OF, clause) for a in (*ent.BY_ID[d].en, *ent.BY_ID[d].zh) if a)]
     if styled:
         state.style_service = styled[0]  # "write a LinkedIn post …, then publish it": where "it" goes later
-    dests = [d for d in dests if d not in styled]
+    linked = [d for d in dests if any(re.search(re.escape(a) + ph.LINK_OF, clause) for a in ent.BY_ID[d].en if a)]
+    dests = [d for d in dests if d not in styled and d not in linked]  # "with the Zoom link" is not a delivery
     via = [d for d in dests if ent.BY_ID[d].kind == "messaging" and any(
         re.search(r"\b(?:on|via|through|in|over)\s+(?:our\s+|my\s+|the\s+)?" + re.escape(a) + r"\b", clause) for a in ent.BY_ID[d].en)]
     if negated or (default_service is None and not writes and not via):
@@ -99,8 +100,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         acts.wait = WaitStep(id=state.uid("approval"), approval=quote, approver=who.group("who") if who else None, quote=quote)
     # sources
     for sid in srcs:
-        if sid in state.trigger_clause_services():
-            continue
+        if sid in state.trigger_clause_services() or any(re.search(re.escape(a) + ph.STYLE_OF, clause)
+                                                         for a in (*ent.BY_ID[sid].en, *ent.BY_ID[sid].zh) if a):
+            continue  # the trigger's payload, or a style ("小红书风格的文案"), not something to fetch
         if fetch or ent.BY_ID[sid].kind != "messaging" or _owned(sid, clause):
             acts.sources.append(SourceStep(id=state.uid(f"fetch_{sid}"), service=sid, quote=quote))
     urls = [u for u in ent.find_urls(state.raw) if u.lower() in clause and not any(b in u for b in ("hook", "robot/send"))]
@@ -182,7 +184,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     if not acts.deliveries and writes and not negated and state.loop_service and re.search(
             r"\b(?:comment|close|label|tag|reply|archive|assign|update|move)\b|评论|关闭|打标签|回复", clause):
         acts.deliveries.append(_deliver(state.loop_service, clause, state))  # "for each issue: … close it"
-    if not acts.deliveries and send and not negated and not found and state.style_service and re.search(r"\bpublish|\bpost\b|发布", clause):
+    if acts.ai is not None and acts.ai.task == "generate" and re.search(r"\be-?mails?\b|邮件", clause) and not acts.deliveries:
+        state.style_service = "email"  # "写一封面试邀约邮件，然后发给候选人": the email is how it goes
+    if not acts.deliveries and send and not negated and not found and state.style_service and (
+            state.style_service == "email" or re.search(r"\bpublish|\bpost\b|发布", clause)):
         acts.deliveries.append(_deliver(state.style_service, clause, state))
     if not acts.deliveries and not acts.sources and acts.ai is None and not fetch and found and state.lang == "en" \
             and len(clause.split()) <= 4:

@@ -134,7 +134,10 @@ def _from_recipe(plan: WorkflowPlan, recipe: WorkflowPlan, ai: AiStep | None) ->
             last.append(_fresh(replace(s, content=None) if ai and s.content == ai.id else s, taken))
         elif isinstance(s, RespondStep):
             last.append(_fresh(replace(s, content=None), taken))
-    trigger = recipe.trigger if plan.trigger.__struct_config__.tag == "manual" else plan.trigger
+    # The request's trigger, except that a chatbot recipe starts from chat; a recipe never adds a
+    # schedule (or any other trigger) the request did not ask for.
+    recipe_chat = recipe.trigger.__struct_config__.tag == "chat"
+    trigger = recipe.trigger if plan.trigger.__struct_config__.tag == "manual" and recipe_chat else plan.trigger
     inputs = list(plan.inputs)
     if trigger.__struct_config__.tag == "manual":  # the recipe's run inputs, unless something else starts it
         inputs += [f for f in recipe.inputs if f.name not in {i.name for i in inputs}]

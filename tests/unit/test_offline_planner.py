@@ -149,3 +149,17 @@ def test_every_step_keeps_the_words_it_came_from():
     assert all(s.quote for s in walk(plan.steps))
     g = compile_plan(plan)
     assert all(n.description for n in g.nodes if kind(n) not in ("input", "output"))
+
+
+def test_no_phrase_pattern_has_an_empty_alternative():
+    """An empty alternative ("a||b", "a|") matches everywhere: one once made every clause a delivery."""
+    import re
+
+    from pilot.generation import phrases
+
+    patterns = {k: v for k, v in vars(phrases).items() if isinstance(v, re.Pattern)}
+    patterns.update({f"AI_TASKS:{t}": rx for t, rx in phrases.AI_TASKS})
+    patterns.update({f"DELIVER_OP:{t}": rx for t, rx in phrases.DELIVER_OP})
+    for name, rx in patterns.items():
+        assert rx.search("") is None or name in ("SENTENCE",), f"{name} matches the empty string"
+        assert not rx.search("zzqx qqzz"), f"{name} matches unrelated text"
