@@ -78,7 +78,8 @@ def _steps_of(text: str) -> list[str]:
 def _is_switch_head(piece: str) -> bool:
     """"route it by area: a → x, b → y" — a colon introducing a list of cases (not "Support chatbot: …")."""
     head, _, tail = piece.partition(":")
-    return bool(tail) and len(re.findall(r",", tail)) >= 1 and len(head) < 80 and bool(ph.SWITCH_HEAD.search(head))
+    listed = len(re.findall(r",", tail)) >= 1 or bool(_ARROW.search(tail))
+    return bool(tail) and listed and len(head) < 80 and bool(ph.SWITCH_HEAD.search(head))
 
 
 def _split_list(text: str, splitter: re.Pattern[str]) -> list[str]:
@@ -114,7 +115,7 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
         if not m or (kind == "webhook" and ph.WEBHOOK_OUT.search(text) and not ph.WEBHOOK_IN.search(text)
                      and len(ph.WEBHOOK.findall(text)) <= 1):
             continue
-        if kind == "app_event" and schedule and not re.search(r"new|新", m.group(0)):
+        if kind == "app_event" and schedule and not re.search(r"new|新", m.group(0)) and text.find(schedule.text) < m.start():
             continue
         begin, end = _clause_at(text, m.start())
         clause = text[begin:end]

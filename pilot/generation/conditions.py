@@ -48,7 +48,11 @@ def complementary(a: Comparison | None, b: Comparison | None) -> bool:
 
 
 def antonyms(a: str, b: str) -> bool:
-    """"构建失败 / 构建成功", "approved / rejected": the second case is the else branch."""
+    """"构建失败 / 构建成功", "approved / rejected", "they replied / they didn't": the second case is
+    the else branch."""
+    neg = re.match(r"(they|it|he|she|the \w+)\s+(?:didn't|did not|don't|doesn't|isn't|aren't|wasn't|weren't|haven't|hasn't|has not|is not)\b", b)
+    if neg and a.startswith(neg.group(1)):
+        return True
     for x, y in ph.ANTONYMS:
         for p, q in ((x, y), (y, x)):
             if p in a and q in b and a.replace(p, "") == b.replace(q, ""):
@@ -105,11 +109,21 @@ def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
         v = float(vf.group("val"))
         value = int(v) if v.is_integer() else v
         return Comparison(subject="inputs", field=field_name(cond[: vf.start()]) or "value", op=op, value=value), f"value {op} {value}"
+    lead = ph.CMP_LEAD.search(cond)
+    if lead:  # "at least 4 stars:", "more than $1,000 →"
+        words = lead.group(0)
+        op = next(o for k, o in ph.OPS.items() if words.startswith(k)) if any(words.startswith(k) for k in ph.OPS) else "ge"
+        num = re.search(r"\d[\d,.]*", words).group(0).replace(",", "").rstrip(".")
+        unit = re.search(r"\d[\d,.]*\s*([a-z]+)", words)
+        v = float(num)
+        value = int(v) if v.is_integer() else v
+        field = ph.FIELD_NAMES.get(unit.group(1), unit.group(1)) if unit else "value"
+        return Comparison(subject="inputs", field=field, op=op, value=value), f"{field} {op} {value}"
     more = ph.OR_MORE.search(cond)
     if more:
-        op = "ge" if more.group("dir") in ("more", "higher", "above", "greater", "over") else "le"
+        op = "ge" if (more.group("dir") or "up") in ("more", "higher", "above", "greater", "over", "up") else "le"
         field = field_name(cond[: more.start()].split(" is ")[0].split(" are ")[0]) or "value"
-        v = float(more.group("val"))
+        v = float(more.group("val") or more.group("val2"))
         value = int(v) if v.is_integer() else v
         return Comparison(subject="inputs", field=field, op=op, value=value), f"{field} {op} {value}"
     st = ph.SETS_TO.search(cond)
@@ -163,7 +177,7 @@ def field_name(words: str) -> str | None:
 
 
 def strip_label(text: str, lang: str) -> str:
-    label = _JUDGEMENT_STRIP.sub("", text.strip()).strip(" ,.")
+    label = _JUDGEMENT_STRIP.sub("", text.strip().strip("'\"")).strip(" ,.:'\"")
     if lang == "en" and len(label.split()) > 2:  # "the ai says it's a complaint" → "complaint"
         label = re.sub(r"^.*?\b(?:is|are|'s|was|were|be|as|says?|thinks?|mentions?)\s+(?:an?\s+|the\s+|about\s+)?", "", label) or label
     label = re.sub(r"\s+(?:tickets?|reports?|requests?|messages?|emails?|ones?|items?|leads?|orders?|issues?|reviews?)$", "", label)

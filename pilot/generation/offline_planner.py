@@ -42,6 +42,8 @@ class OfflinePlanner:
     def plan(self, prompt: str) -> WorkflowPlan:
         raw = clean(prompt)
         text = re.sub(r"[“”「」『』‘’]", "", normalize(raw))  # CJK quotes carry no meaning for planning
+        # asides addressed to us ("(I'll enter their name and email)") are not steps
+        text = re.sub(r"\((?:i'll|i will|we'll|we will|e\.g\.|i\.e\.|eg|ie|for example|我会|比如)[^)]*\)", " ", text)
         lang = "zh" if detect_language(raw) == "zh" else "en"
         trigger, trigger_clause, rest = find_trigger(text)
         state = _State(lang, raw, trigger_clause, trigger.__struct_config__.tag)
@@ -76,6 +78,10 @@ class _State:
         self.trigger_clause = trigger_clause
         self.last_ai: AiStep | None = None
         self.switch_field: str | None = None
+        self.colon_cases = bool(ph.SWITCH_ON.search(trigger_clause) or ph.SWITCH_HEAD.search(trigger_clause))
+        on = ph.SWITCH_ON.search(trigger_clause)
+        if on and trigger_kind in ("webhook", "form", "app_event"):  # "our form has a priority dropdown (…)."
+            self.switch_field = re.sub(r"[^a-z0-9]+", "_", next(g for g in on.groups() if g).strip()).strip("_")
         self.loop_service: str | None = None  # inside "for each issue of GitHub": writes go back to it
         self.style_service: str | None = None  # "write a LinkedIn post" names where "publish it" goes
         self.in_switch = False  # after "根据…分别处理：" short labels start cases
@@ -128,6 +134,15 @@ class _State:
                 steps.append(branch)
                 i = j
                 continue
+            if _batching_remark(clause) and any(isinstance(s, SourceStep) for s in steps):
+                # "… do it 25 products at a time": the steps after the fetch run per batch
+                at = max(k for k, s in enumerate(steps) if isinstance(s, SourceStep))
+                inner = steps[at + 1:]
+                if inner:
+                    steps[at + 1:] = [LoopStep(id=self.uid("in_batches"), quote=clause[:200], over=steps[at].id,
+                                               batch_size=conds.batch_size(clause), steps=inner)]
+                    i += 1
+                    continue
             loop = ph.LOOP.search(clause) or ph.BATCH.search(clause)
             if loop:
                 body_end = self._loop_end(clauses, i)
@@ -168,7 +183,13 @@ class _State:
         if acts.sources:
             self.last_source = acts.sources[-1]
         steps = acts.steps()
-        self.in_switch = bool(re.search(r"根据|分别|按.{1,6}(?:分|处理)", clause))
+        self.in_switch = bool(re.search(r"根据|分别|按.{1,6}(?:分|处理)", clause))  # "P0发短信…" starts a case
+        if ph.SWITCH_ON.search(clause) or ph.SWITCH_HEAD.search(clause):
+            self.colon_cases = True  # "Urgent: text the on-call engineer" now starts a case
+        on = ph.SWITCH_ON.search(clause)
+        if on and self.trigger_kind in ("webhook", "form", "app_event") and not any(rx.search(clause) for _, rx in ph.AI_TASKS):
+            # "depending on the event type", "route by country", "a priority dropdown": a payload field
+            self.switch_field = re.sub(r"[^a-z0-9]+", "_", next(g for g in on.groups() if g).strip()).strip("_")
         fs = ph.FIELD_SWITCH.search(clause)
         if fs:
             self.switch_field = next(g for g in fs.groups() if g)
@@ -244,6 +265,9 @@ class _State:
         """("billing", "the finance queue") for "billing tickets go to the finance queue"."""
         if (case := self._category_case(clause)) is not None:
             return case
+        colon = ph.COLON_CASE.match(clause)
+        if colon and self.colon_cases and len(colon.group("label").split()) <= 3 and not ph.IF.search(colon.group("label")):
+            return conds.strip_label(colon.group("label"), self.lang), colon.group("action")  # "Urgent: text the on-call engineer"
         m = ph.GOES.search(clause)
         if not m or m.start() == 0:
             return None
@@ -253,7 +277,7 @@ class _State:
         words = label.split()
         if len(words) > 4 or len(label) > 24 or ph.FETCH.match(label) or any(t.search(label) for _, t in ph.AI_TASKS):
             return None
-        if self.lang == "zh" and (len(label) > 7 or not (label.endswith("的") or m.group(0).startswith("的") or self.in_switch and len(label) <= 6) or re.search(
+        if self.lang == "zh" and (len(label) > 7 or label.startswith("分别") or not (label.endswith("的") or m.group(0).startswith("的") or self.in_switch and len(label) <= 6) or re.search(
                 r"[把将让再先也又并]|同时|马上|立即|然后|每|点|ai", label) or ent.find_integrations(label)[0]):
             return None  # "投诉的转到…" is a case; "把热榜发我钉钉" is just a delivery
         if "mail" in m.group(0):  # "the rest is emailed to support": an email to support
@@ -264,10 +288,12 @@ class _State:
 
     def _branch(self, clauses: list[str], i: int, before: list[Step]) -> tuple[int, list[Step]]:
         judged = self.last_ai  # case actions may add AI steps; the classification is the one before them
+        switching = self.in_switch  # …and must not end the switch the head started
         cases: list[tuple[str, Comparison | None, list[Step], str]] = []
         otherwise: list[Step] | None = None
         j = i
         while j < len(clauses):
+            self.in_switch = switching
             clause, continues = plain(clauses[j]), clauses[j].startswith(CONTINUES)
             if ph.ELSE.search(clause):
                 body = ph.ELSE.sub("", clause).strip(" ,")
@@ -363,6 +389,11 @@ def _iterable_source(clause: str, step: Step) -> bool:
 def _classify_instruction(clause: str, labels: list[str], lang: str) -> str:
     return (f"判断类别（{'、'.join(labels)}，或其他）：{clause}" if lang == "zh"
             else f"Decide which category applies ({', '.join(labels)}, or other): {clause}")
+
+
+def _batching_remark(clause: str) -> bool:
+    return bool(re.fullmatch(r"(?:(?:do|run|process|handle) (?:it|this|that|them|these|all)\s*)?(?:in batches of \d+|\d+\s+(?:\w+\s+)?at a time)"
+                             r"(?:\s*(?:so|to|because).*)?|(?:每\s*\d+\s*(?:条|个|行)?\s*一批|分批)(?:处理|执行|跑)?", clause.strip(" ,.-—")))
 
 
 def _parallel_sources(steps: list[Step], state: _State) -> list[Step]:

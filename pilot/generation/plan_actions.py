@@ -90,7 +90,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     quote = clause[:200]
     # waits and approvals
     w = ph.WAIT.search(clause)
-    until = ph.WAIT_UNTIL.search(clause)
+    until = ph.WAIT_UNTIL.search(clause) if not ph.APPROVAL.search(clause) else None  # "wait for the manager's approval"
     if w and wait_seconds(w):
         acts.wait = WaitStep(id=state.uid("wait"), duration_s=wait_seconds(w), quote=quote)
     elif until:
@@ -236,6 +236,7 @@ def _emails_someone(clause: str) -> bool:
 
 
 def _service_phrase(text: str) -> str | None:
+    text = re.split(r"\s+(?:as|for|with|so|to|and)\s+", text, maxsplit=1)[0]  # "greenhouse as a new candidate"
     words = re.findall(r"[\w\u4e00-\u9fff]+", text)
     return " ".join(words[:4]) if words else None
 
