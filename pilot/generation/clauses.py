@@ -25,7 +25,7 @@ from pilot.workflows.model import (
 _COND_SPLIT = ent.ascii_re(r"[,;]\s*(?=(?:and\s+|but\s+)?(?:otherwise|else|if not|or else)\b)|\s+(?=otherwise\b)|\s+and\s+(?=if\b)"
                            r"|[,;]\s*(?=(?:and\s+|but\s+)?(?:if|only if|in case)\b)"
                            r"|[,;]?\s*(?=否则|不然|反之|其他情况|其余情况)|[,;]\s*(?=如果|若|假如|要是)")
-_COLON_LIST = re.compile(r":\s*")
+_COLON_LIST = re.compile(r":\s*|——\s*")
 
 
 def split_clauses(text: str, lang: str) -> list[str]:
@@ -37,7 +37,7 @@ def split_clauses(text: str, lang: str) -> list[str]:
                 subs = [piece or ""]
                 if _is_switch_head(piece or ""):
                     # "route by area: a → x, b → y, everything else → z": one clause per case
-                    head, _, tail = (piece or "").partition(":")
+                    head, _, tail = (piece or "").replace("——", ":").partition(":")
                     subs = [head, *re.split(r"[,;]\s*(?:and\s+)?(?![^(]*\))", tail)]
                 for sub in subs:
                     splitter = ph.ZH_SPLIT if lang == "zh" else ph.EN_SPLIT
@@ -77,7 +77,7 @@ def _steps_of(text: str) -> list[str]:
 
 def _is_switch_head(piece: str) -> bool:
     """"route it by area: a → x, b → y" — a colon introducing a list of cases (not "Support chatbot: …")."""
-    head, _, tail = piece.partition(":")
+    head, _, tail = piece.replace("——", ":").partition(":")
     listed = len(re.findall(r",", tail)) >= 1 or bool(_ARROW.search(tail))
     return bool(tail) and listed and len(head) < 80 and bool(ph.SWITCH_HEAD.search(head))
 

@@ -178,6 +178,8 @@ def field_name(words: str) -> str | None:
 
 def strip_label(text: str, lang: str) -> str:
     label = _JUDGEMENT_STRIP.sub("", text.strip().strip("'\"")).strip(" ,.:'\"")
+    if lang == "zh":
+        label = re.sub(r"^(?:选择?了?|是|属于|类型为|为)", "", label)  # "选Python的" → "python"
     if lang == "en" and len(label.split()) > 2:  # "the ai says it's a complaint" → "complaint"
         label = re.sub(r"^.*?\b(?:is|are|'s|was|were|be|as|says?|thinks?|mentions?)\s+(?:an?\s+|the\s+|about\s+)?", "", label) or label
     label = re.sub(r"\s+(?:tickets?|reports?|requests?|messages?|emails?|ones?|items?|leads?|orders?|issues?|reviews?)$", "", label)

@@ -83,6 +83,7 @@ class _State:
         if on and trigger_kind in ("webhook", "form", "app_event"):  # "our form has a priority dropdown (…)."
             self.switch_field = re.sub(r"[^a-z0-9]+", "_", next(g for g in on.groups() if g).strip()).strip("_")
         self.loop_service: str | None = None  # inside "for each issue of GitHub": writes go back to it
+        self.in_loop = False  # "批量写回" inside a loop body is not a second loop
         self.style_service: str | None = None  # "write a LinkedIn post" names where "publish it" goes
         self.in_switch = False  # after "根据…分别处理：" short labels start cases
         self._trigger_services = set(ent.find_integrations(trigger_clause)[0]) if trigger_clause else set()
@@ -143,7 +144,8 @@ class _State:
                                                batch_size=conds.batch_size(clause), steps=inner)]
                     i += 1
                     continue
-            loop = ph.LOOP.search(clause) or ph.BATCH.search(clause)
+            loop = (ph.LOOP.search(clause) or ph.BATCH.search(clause)) if not (self.in_loop and not ph.BATCH.search(clause)
+                                                                                and re.search(r"批量", clause)) else None
             if loop:
                 body_end = self._loop_end(clauses, i)
                 first = re.sub(r"^\s*(?:one|of them|item|row|of these)?\s*[:,]\s*", "", ph.BATCH.sub(" ", ph.LOOP.sub(" ", clause))).strip(" ,")
@@ -153,7 +155,9 @@ class _State:
                 head, cond = conds.relative_condition(first, self.lang)
                 lead = self._actions(head) if cond and head.strip() else []
                 rest = [("如果" if self.lang == "zh" else "if ") + cond] if cond else [first]
+                was_in_loop, self.in_loop = self.in_loop, True
                 body = lead + self.assemble([*rest, *clauses[i + 1:body_end]])
+                self.in_loop = was_in_loop
                 self.loop_service = outer_loop_service
                 # "every row of the sheet": the sheet is what the loop goes over (fetched once,
                 # before it); "look each one up on Clearbit": a per-item source stays inside.
@@ -275,10 +279,13 @@ class _State:
         if re.match(r"(?:" + ph.ACTION_VERBS + r")\b", label) or ph.PARALLEL.search(label) or ph.IF.search(label) or ph.NEGATED.search(clause) or re.fullmatch(r"(?:it|this|that|they|i|we|i'll|don't|then|and)", label):
             return None
         words = label.split()
-        if len(words) > 4 or len(label) > 24 or ph.FETCH.match(label) or any(t.search(label) for _, t in ph.AI_TASKS):
+        marked = label.endswith("的") or m.group(0).startswith("的")  # "数据分析的发…": a label, even if it names a task
+        if len(words) > 4 or len(label) > 24 or ph.FETCH.match(label) or (
+                not (self.lang == "zh" and marked) and any(t.search(label) for _, t in ph.AI_TASKS)):
             return None
-        if self.lang == "zh" and (len(label) > 7 or label.startswith("分别") or not (label.endswith("的") or m.group(0).startswith("的") or self.in_switch and len(label) <= 6) or re.search(
-                r"[把将让再先也又并]|同时|马上|立即|然后|每|点|ai", label) or ent.find_integrations(label)[0]):
+        cjk = len(re.findall(r"[\u4e00-\u9fff]", label))
+        if self.lang == "zh" and (cjk > 7 or len(label) > 20 or label.startswith("分别") or not (marked or self.in_switch and cjk <= 6) or re.search(
+                r"[把将让再先也又并]|同时|马上|立即|然后|每|点|(?<![a-z])ai(?![a-z])", label) or re.search(r"分流|分别|根据|按.{1,10}(?:分|处理)", clause) or ent.find_integrations(label)[0]):
             return None  # "投诉的转到…" is a case; "把热榜发我钉钉" is just a delivery
         if "mail" in m.group(0):  # "the rest is emailed to support": an email to support
             return conds.strip_label(label, self.lang), "email " + clause[m.end():].strip(" :->=→")

@@ -43,7 +43,7 @@ FORM = ascii_re(r"^[\w' -]{0,40}\bform\b[\w' -]{0,40}(?::|->|→)|\b(?:registers
                 r"|提交(?:了)?.{0,8}表单|表单.{0,4}提交|填写(?:完)?.{0,6}表单|表单填写|填完.{0,6}表|报名表.{0,3}提交|通过表单|表单(?:投递|预约)|.{0,6}表提交后")
 CHAT = ascii_re(r"\bchat ?bot\b|\ba chat (?:where|that|in which)\b|\bchat (?:for|where)\b|\bchat (?:assistant|agent|interface|window)\b|\blet (?:me|us|users) chat\b|\bchat with\b|\b(?:in|via|through) (?:the |a |our )?chat\b|\bchat message|\buser (?:asks|messages|sends a message|types)|"
                 r"\bwhen (?:someone|a user|a customer|users|customers) (?:asks?|messages?|chats?)\b|\banswers? (?:user|customer) questions? in chat"
-                r"|聊天机器人|客服机器人|对话机器人|问答机器人|聊天窗口|聊天框|对话框|陪练|在聊天里|聊天里|在对话中|用户在.{0,6}(?:提问|咨询|发消息)|用户(?:提问|发来消息)时")
+                r"|聊天机器人|客服机器人|对话机器人|问答机器人|聊天窗口|聊天框|对话框|陪练|在聊天里|聊天里|在对话里|对话中|客服机器人|在对话中|用户在.{0,6}(?:提问|咨询|发消息)|用户(?:提问|发来消息)时")
 # "when a new X is added / arrives" — an event in some app
 APP_EVENT = ascii_re(
     r"^new [^→:>?]{1,50}?\s*(?:→|->|:|\?)|^[a-z]+ new [a-z]+\b|\bwhen(?:ever)?\s+\w+\s+(?:reports|sends|creates|posts|logs|detects|raises|fires)\s+(?:a |an )?(?:new\s+)?\w+|\bwhen(?:ever)?\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:moves|changes|reaches|becomes|is marked|is moved)\b|"
@@ -75,12 +75,12 @@ ELSE = ascii_re(r"^(?:and\s+|but\s+)?(?:otherwise|else|if not|or else|in all oth
                 r"|^(?:其他|其余|其它|剩下)(?:[\u4e00-\u9fff]{1,3}?(?:的|就)|的|情况)?")
 THEN_SPLIT_ZH = re.compile(r"的话,?|(?:就|则|那么|便)|,")
 CMP_ZH_VALUE_FIRST = re.compile(r"(?P<val>-?\d+(?:\.\d+)?)\s*(?:万|元|分|条|个|件|天|单|%)?\s*(?P<op>及以下|及以上|以下|以上|以内|或以上|或以下)")
-ZH_SHORT_COND = re.compile(r"^[\u4e00-\u9fffa-z0-9]{1,10}?(?:的话|就|则)")
+ZH_SHORT_COND = re.compile(r"^[\u4e00-\u9fffa-z0-9 ]{1,12}?(?:的话|就|则)")
 ELSE_LABEL = ascii_re(r"^(?:everything else|anything else|anyone else|anybody else|everyone else|any other \w+|all other \w+|all (?:the )?others?|the rest|others?|other \w+|otherwise|else|rest)\b"
                       r"|^(?:其他|其余|剩下的|其它|剩余)")
 GOES = ascii_re(r"\s*(?:->|=>|→)\s*|\s+becomes?\s+(?=an?\s)|\s+gets?\s+(?=(?:an?\s+)?(?:\w+\s+)?(?:email|message|call|sms|text)\b)|\s+(?:is|are|gets?) (?:emailed|logged|posted|sent|saved|added|stored|written|flagged|forwarded)\s+(?:to\s+|in\s+|into\s+)?|\s+(?:goes|go|should go|are sent|is sent|get sent|gets sent|are routed|is routed|are forwarded|"
                 r"is forwarded|are assigned|is assigned)\s+(?:to\s+)?|\s*,?\s+(?:send|post|forward|route|assign|escalate|notify|email|create|add)\b"
-                r"|(?:的)?(?:在.{1,10}?(?:上|里))?(?:就|则)?(?:发到|发送到|发给|转给|转到|交给|分配给|推送到|推送给|通知|存到|写入|写进|记到|记录到|提交到|创建|建|同步到|发)")
+                r"|(?:的)?(?:在.{1,10}?(?:上|里))?(?:就|则)?(?:发到|发送到|发给|转给|转到|转发到|转发给|交给|提个|提一个|建个|分配给|推送到|推送给|通知|存到|写入|写进|记到|记录到|提交到|创建|建|同步到|发)")
 CMP_EN = ascii_re(r"(?P<field>[a-z][a-z _']{0,30}?)\s+(?:is\s+|are\s+|was\s+|of\s+)?(?P<op>greater than or equal to|less than or equal to|"
                   r"at least|at most|no more than|no less than|above|over|greater than|more than|higher than|exceeds?|exceeding|bigger than|"
                   r"below|under|less than|lower than|fewer than|smaller than|>=|<=|>|<|==|=|equals?|is not|isn't|is)\s+"
@@ -114,7 +114,7 @@ AI_TASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((task, ascii_re(p)) fo
     ("translate", r"\btranslat\w*|翻译|译成|译为|翻成"),
     ("classify", r"\b(?:work out|figure out|decide) what\b|\b(?:decide|determine|detect|judge|work out|figure out|tell)\b.{0,20}?\b(?:severity|priority|category|type|urgency|sentiment|intent|topic)\b|\bwhether [\w ]{0,40}?(?:\b(?:is|was|are|sounds|looks|seems)|'s) [\w ,-]+ or \w+|\bclassif\w*|\bcategori[sz]\w*|\btriage\w*|\bsentiment\b|\bdetect (?:the )?(?:intent|language|topic)|\btag (?:it|them|each)\b|"
                  r"\blabel (?:it|them|each)\b|\btag (?:the|each|every) \w+ as\b|\bsort(?:s|ed)? (?:\w+ )?into\b|\bbucket(?:s|ed)? (?:\w+ )?into\b|\broute (?:it|them|each|the|by|based)\b|\bsort (?:it|them) into\b|分类|归类|判断.{0,6}(?:类型|类别|意图|情感)|"
-                 r"情感分析|识别.{0,4}(?:意图|类型|情感)|打标签|分拣|分流|判断是.{1,24}还是|分[成为].{1,30}[类种]|判断.{0,8}属于|评定为|定级|按等级"),
+                 r"情感分析|识别.{0,4}(?:意图|类型|情感)|打标签|分拣|分流|判断是.{1,24}还是|是.{1,20}还是|分[成为].{1,30}[类种]|判断.{0,8}属于|评定为|定级|按等级"),
     ("score", r"\bscor(?:e|es|ing)\s+(?:it|them|each|the|every|this|that|a|an|all|our|their|leads?|candidates?|applicants?|cvs?|resumes?|how|from|on|out)\b|\bscoring\b|\brate (?:it|them|each|the|how|their|his|her|this|these|every|all)\b|\bon a scale of\b|\bgrade\b|\bevaluate\b|\bassess\w*|\bqualif\w*|\brank\b|打分|评分|评估|打个分|打个.{0,12}分|评级"),
     ("extract", r"\bextract\w*|\bparse\w*|\bpull out\b|\bpull (?:the )?[\w ,]{3,60}? out of\b|\bocr\b|提取|抽取|解析|识别出"),
     ("summarize", r"\bsummar\w*|\bdigest\b|\bbrief(?:ing)?\b|\btl;?dr\b|\brecap\b|\bcondense\b|\bkey points\b|总结|摘要|概括|简报|汇总成|提炼|归纳|日报|周报|整理(?:一下)?"),
@@ -141,7 +141,7 @@ STORAGE_WORDS = ascii_re(r"\b(?:sheet|spreadsheet|table|database|db|airtable|not
 WAIT_UNTIL = ascii_re(r"\bwait (?:until|till|for)\s+(?P<until>[^,.;]{3,60})|等到(?P<until2>[^,，。]{2,20})")
 WAIT = ascii_re(r"\bwait(?:s|ing)?\s+(?:for\s+)?(?P<n>\d+|a|an|one|two|three|four|five|six|seven|ten|twenty|thirty)\s+(?P<unit>minute|hour|day|week|month)s?"
                 r"|\b(?:after|in)\s+(?P<n2>\d+|a|an|one|two|three|four|five|six|seven|ten)\s+(?P<unit2>minute|hour|day|week)s?\b(?:\s+(?:later|of no|without))?"
-                r"|(?<!每)(?:等待?|过|隔)\s*(?P<n3>\d+|[一二两三四五六七八九十]+|半)\s*(?P<unit3>分钟|小时|天|周|个月|星期)")
+                r"|(?<![每超])(?:等待?|过|隔)\s*(?P<n3>\d+|[一二两三四五六七八九十]+|半)\s*个?(?P<unit3>分钟|小时|天|周|个月|星期)")
 APPROVAL = ascii_re(r"(?<!once )(?<!after )(?<!when )(?<!if )(?<!once it's )(?<!once it is )\bapprov(?!ed\b)\w*|\bsign(?:s|ed)? off\b|\bhuman review|\bmanual review|\breview(?:s|ed)? (?:and approve|it before|before)|"
                     r"审批(?!通过后|通过就|内容|单|记录|流程|结果)|审核通过(?!后)|批准(?!后)|人工审核|人工确认|确认后|审核后|同意后")
 LOOP = ascii_re(r"\bfor (?:each|every)\b|\b(?:each|every) (?!time\b|new\b|other\b|morning|day|week|month|year|evening|night|hour|minute|"
@@ -163,7 +163,8 @@ SEND = ascii_re(r"\b(?:send|sends|sent|post|posts|posted|notify|alert|ping|dm|fo
                 r"\b(?:e-?mail|text|message)\s+(?:it|them|me|us|him|her|the|a|an|our|my|their|this|that|everyone|each|every|all|[\w.+-]+@)\b|"
                 r"^(?:e-?mail|text|message)\b|"
                 r"发送|发到|发给|发至|推送|推到|推给|通知|提醒|转发|转给|转到|告警|发布|同步到|写入|写到|写进|保存|存到|存入|存进|记到|记录|"
-                r"填到|录入|追加|创建|新建|更新回|同步回|写回|抄送|加到|添加到|加入到|回过去|回复给|回给|发回|评论到|报个|报一下|汇报|告知|说一声|回写|更新到|(?<!开)(?<!出)发(?!现|生|票|起|展)")
+                r"填到|录入|追加|创建|新建|更新回|同步回|写回|抄送|加到|添加到|加入到|回过去|回复给|回给|发回|评论到|报个|报一下|汇报|告知|说一声|"
+                r"存档|归档到|建个|建一个|开个|提个|提一个|发回去|登记|(?<![\w.])@[\u4e00-\u9fffa-z]|回写|更新到|(?<!开)(?<!出)发(?!现|生|票|起|展)")
 NEGATED = ascii_re(r"\b(?:don't|do not|dont|never|without|no need to)\s+(?:\w+\s+)?(?:send|post|email|publish|notify)\b|不要(?:发|发送|推送|通知|发布)|不用(?:发|发送)|别发")
 URL_INPUT = ascii_re(r"\b(?:a|the|this|that|any|given|pasted)\s+(?:url|link|web ?page|article|page|website|site)\b|\burls?\b|链接|网址|网页|这篇文章")
 NEWS = ascii_re(r"\bnews\b|\bheadlines?\b|\bstories\b|新闻|资讯|热点|热榜|热搜")
@@ -180,14 +181,14 @@ API_NAME = ascii_re(r"(?:through|via|using|with|call(?:s)?)\s+(?:the |our |a )?(
 LIST_OBJECT = re.compile(r"(?P<items>[\u4e00-\u9fffa-z0-9]{1,8}(?:[、,和及][\u4e00-\u9fffa-z0-9]{1,8}){1,6})")
 STORAGE_GENERIC = ascii_re(r"\b(?:database|db|data warehouse)\b|数据库|数据表")
 SWITCH_HEAD = ascii_re(r"\b(?:route|routes|routing|switch|classify|classif\w+|categori[sz]e|sort|split|triage|depending|based on|according to|decide|"
-                       r"severity|priority|category|type|label)\b|\(|根据|分类|判断|评定|等级|类型|分别")
+                       r"severity|priority|category|type|label)\b|\(|根据|分类|分成|分为|[两三四五六几]类|判断|评定|等级|类型|分别")
 OR_MORE = ascii_re(r"(?P<val>-?\d+(?:\.\d+)?)\s*(?:[a-z]+\s+)?(?:or|and)\s+(?P<dir>more|higher|above|greater|over|up|less|fewer|lower|below|under)\b"
                    r"|(?P<val2>-?\d+(?:\.\d+)?)\s*\+")
 SETS_TO = ascii_re(r"\bsets?\s+(?:the\s+)?(?P<field>[a-z_]+)\s+(?:to|as)\s+[\"']?(?P<val>[\w-]+)")
 GENERIC_TARGET = ascii_re(r"\bto (?:the |our |a |their )?(?P<t>[\w' -]{2,30}?)(?:'s)? (?:rest )?(?:api|endpoint|system|queue|inbox|backend)\b"
                           r"|(?:写入|写到|写进|存到|存入|同步到|推送到|更新到|录入|记到|提交到)(?:我们的|公司的)?(?P<t2>[\u4e00-\u9fffa-z0-9]{2,12}?(?:系统|平台|表|库|后台|中心|看板))")
 OWN_OBJECT = ascii_re(r"\b(?:to|on) (?:the|this|that) (?:issue|pr|pull request|ticket|order|deal|contact|card|task|tweet|post|review)\b|\bas an? (?:internal |private )?(?:note|comment)\b"
-                      r"|(?:回写|写回|更新|发回|评论|回复)(?:到)?(?:这一?行|这条记录|原记录|这个\s*(?:issue|pr)|这条\s*(?:issue|pr)|(?:issue|pr)\s*(?:下面|下|里))")
+                      r"|(?:回写|写回|更新|发回|评论|回复|comment)(?:到)?(?:这一?行|这条记录|原记录|(?:这个|那条|该|这条)?\s*(?:issue|pr|消息|thread)\s*(?:下面|下|里)?)")
 STYLE_OF = r"(?:\s*(?:风格|文案|式的|体的|笔记风|style|-style|tone|风)|\s+(?:post|article|caption|thread|tweet)\b)"
 LINK_OF = r"\s+(?:link|url|meeting link|invite link)\b"
 ANTONYMS = (("成功", "失败"), ("通过", "驳回"), ("通过", "拒绝"), ("是", "不是"), ("有", "没有"), ("会", "不会"),

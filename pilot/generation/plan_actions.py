@@ -26,7 +26,7 @@ _WHO_EN = ent.ascii_re(r"\b(?:email|e-mail|mail|notify|alert|message|ping|text|s
                        r"(?=\s+(?:with|about|that|saying|on|via|by|in|if|and|when|including|so|to)\b|[,.;]|$)")
 _WHO_ZH = re.compile(r"(?:发(?:邮件|消息|短信)?给|通知|告知|提醒|发送给|转给|抄送)(?P<who>[\u4e00-\u9fff]{1,8}?)(?=[,，。；;]|$|并|和|，|的邮箱)")
 _CATEGORIES = ent.ascii_re(r"\b(?:into|as|as either|between)\s+(?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:and|or)\s+[\w -]+)")
-_CATEGORIES_ZH = re.compile(r"(?:分为|分成|归为|分类为|分类:\s*|评定为|评为|标记为|判断是|判断为|是|属于|类型有|有)(?P<list>[\u4e00-\u9fff\w]+(?:(?:[、,/和或]|还是)[\u4e00-\u9fff\w]+)+)")
+_CATEGORIES_ZH = re.compile(r"(?:分为|分成|归为|分类为|分类:\s*|评定为|评为|标记为|判断是|判断为|是|属于|类型有|有)\s*(?P<list>[\u4e00-\u9fff\w]+(?:\s*(?:[、,/和或]|还是)\s*[\u4e00-\u9fff\w]+)+)")
 _CATEGORIES_IS = ent.ascii_re(r"(?:\b(?:is|are|was|be)|'s)\s+(?:\w+ing\s+about\s+)?(?:an?\s+)?(?P<list>[\w-]+(?:,\s*(?:an?\s+)?[\w-]+)*,?\s+or\s+(?:an?\s+)?[\w-]+)")
 _FIELDS_EN = ent.ascii_re(r"\b(?:extract|pull(?: out)?|parse|get|capture|grab)\s+(?:the\s+|their\s+|its\s+)?(?P<list>[\w' -]+(?:,\s*[\w' -]+)*,?\s+and\s+[\w' -]+?)\s*(?:\b(?:out of|from|in|with|using|via|by)\b|,|$)")
 _FIELDS_ZH = re.compile(r"(?:提取|抽取|识别出|提取出|抽取出|解析出)(?:出)?(?P<list>[\u4e00-\u9fff\w]+(?:[、,和及][\u4e00-\u9fff\w]+)+)")
@@ -166,7 +166,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         own = sorted(state.trigger_clause_services())
         target = ph.GENERIC_TARGET.search(clause)
         if ph.STORAGE_GENERIC.search(clause):
-            acts.deliveries.append(_deliver("database", clause, state))  # "写回数据库": our own database
+            src = state.last_source.service if state.last_source is not None and state.last_source.service else None
+            db = src if src in ent.BY_ID and ent.BY_ID[src].category == "database" else "database"
+            acts.deliveries.append(_deliver(db, clause, state))  # "写回数据库": the database it came from, else ours
         elif re.search(r"(?<![a-z])crm(?![a-z])", clause):
             acts.deliveries.append(_deliver("crm", clause, state))  # "更新回CRM": the team's CRM
         elif re.search(r"\b(?:sheet|spreadsheet)\b|表格", clause):
