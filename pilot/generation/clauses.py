@@ -58,6 +58,8 @@ def plain(clause: str) -> str:
 _NUMBERED = re.compile(r"(?:^|\s)(?:\d{1,2}[.)]\s+|\d{1,2}、|[①-⑩]|第[一二三四五六七八九十]+步[:,]?)")
 _ARROW = re.compile(r"\s*(?:->|→|=>)\s*")
 _PLUS = re.compile(r"\s+\+\s+")
+# "Depending on their department — Engineering: invite …; Sales: …": a case list starts here
+_CASE_START = re.compile(r"\s+[—–-]{1,2}\s+(?=['\"]?[a-z][\w'\" /-]{0,24}\s*(?::|→|->)\s)")
 
 
 def _steps_of(text: str) -> list[str]:
@@ -65,7 +67,7 @@ def _steps_of(text: str) -> list[str]:
     what follows, not a switch case "label → action"), and "x + y + z" action lists."""
     out: list[str] = []
     for sentence in ph.SENTENCE.split(text):
-        for step in _NUMBERED.split(sentence):
+        for step in (p for n in _NUMBERED.split(sentence) for p in _CASE_START.split(n)):
             arrows = _ARROW.findall(step)
             left = _ARROW.split(step, maxsplit=1)[0] if arrows else ""
             if len(arrows) == 1 and (len(left.split()) > 3 or ph.FORM.search(left) or re.match(r"(?:new|when|every|on)\b", left)):
@@ -79,7 +81,7 @@ def _is_switch_head(piece: str) -> bool:
     """"route it by area: a → x, b → y" — a colon introducing a list of cases (not "Support chatbot: …")."""
     head, _, tail = piece.replace("——", ":").partition(":")
     listed = len(re.findall(r",", tail)) >= 1 or bool(_ARROW.search(tail))
-    return bool(tail) and listed and len(head) < 80 and bool(ph.SWITCH_HEAD.search(head))
+    return bool(tail) and listed and len(head) < 80 and bool(ph.SWITCH_HEAD.search(head) or ph.SWITCH_ON.search(head))
 
 
 def _split_list(text: str, splitter: re.Pattern[str]) -> list[str]:

@@ -50,6 +50,9 @@ def complementary(a: Comparison | None, b: Comparison | None) -> bool:
 def antonyms(a: str, b: str) -> bool:
     """"构建失败 / 构建成功", "approved / rejected", "they replied / they didn't": the second case is
     the else branch."""
+    x, y = (re.sub(r"^(?:they|it|he|she)\s+(?:seem|seems|is|are|look|looks)\s+", "", t) for t in (a, b))
+    if x and y and (x == "un" + y or y == "un" + x or x == "not " + y or y == "not " + x):
+        return True  # "unhappy" / "they seem happy"
     neg = re.match(r"(they|it|he|she|the \w+)\s+(?:didn't|did not|don't|doesn't|isn't|aren't|wasn't|weren't|haven't|hasn't|has not|is not)\b", b)
     if neg and a.startswith(neg.group(1)):
         return True
@@ -180,6 +183,8 @@ def strip_label(text: str, lang: str) -> str:
     label = _JUDGEMENT_STRIP.sub("", text.strip().strip("'\"")).strip(" ,.:'\"")
     if lang == "zh":
         label = re.sub(r"^(?:选择?了?|是|属于|类型为|为)", "", label)  # "选Python的" → "python"
+    if lang == "en":
+        label = re.sub(r"^(?:in|on|at|from|for|about|a|an|the)\s+", "", label)  # "if it's in production" → production
     if lang == "en" and len(label.split()) > 2:  # "the ai says it's a complaint" → "complaint"
         label = re.sub(r"^.*?\b(?:is|are|'s|was|were|be|as|says?|thinks?|mentions?)\s+(?:an?\s+|the\s+|about\s+)?", "", label) or label
     label = re.sub(r"\s+(?:tickets?|reports?|requests?|messages?|emails?|ones?|items?|leads?|orders?|issues?|reviews?)$", "", label)

@@ -249,7 +249,7 @@ def _part_hour(text: str) -> int | None:
 
 _SCHEDULE_RE = ascii_re(
     r"every\s+\d+\s*(?:minutes?|mins?|hours?|hrs?|days?)|every\s+(?:single\s+)?(?:morning|evening|night|afternoon|day|week|month|hour|"
-    r"weekday|workday|business day|monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?|each\s+(?:morning|day|week|month|"
+    r"weekday|workday|business day|monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?|each\s+(?:weekday|workday|morning|day|week|month|"
     r"evening|night|monday|tuesday|wednesday|thursday|friday)|\b(?:daily|nightly|hourly|weekly|monthly|weekdays|on weekdays|twice a day|twice daily|"
     r"mornings|every other day)\b|(?:on\s+)?(?:mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays)\b|"
     r"每隔?\s*[0-9一二两三四五六七八九十]+\s*(?:分钟|个?小时|天)|每(?:个)?(?:天|日|早|晚|周|星期|礼拜|月|小时|工作日|个工作日)"

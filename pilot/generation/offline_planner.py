@@ -114,6 +114,10 @@ class _State:
             if cut:  # "bug发到钉钉群,功能需求记到notion": one clause per category case
                 clauses[i: i + 1] = [clauses[i][: len(clauses[i]) - len(clause) + cut], clause[cut:].lstrip(",、 ")]
                 clause = plain(clauses[i])
+            if re.match(r"(?:when|whenever|once|after)\b", clause) and not conds.comparison(clause, self.lang) and (
+                    ph.FORM.search(clause) or ph.APP_EVENT.search(clause) or re.search(r"\bsubmits?\b|\bsigns? up\b", clause)):
+                i += 1  # "when an employee submits it": the trigger again, not a condition
+                continue
             loop_first = ph.LOOP.match(clause) or re.match(r"^(?:逐条|逐个|逐一|依次)", clause)
             if not loop_first and (self._conditional(clause) or self._goes_case(clause) is not None):
                 j, branch_steps = self._branch(clauses, i, steps)
@@ -312,6 +316,11 @@ class _State:
                 goes = conds.elliptical_case(clause)  # "…, ideas to Productboard, praise to #wins"
             if goes is not None:
                 label, action = goes
+                labelled = conds.comparison(label, self.lang)
+                if labelled is not None:  # "2 stars or less → raise a Linear issue": a comparison, not a category
+                    cases.append((labelled[1], labelled[0], self._actions(action, default_service=action), clause))
+                    j += 1
+                    continue
                 steps = self._actions(action, default_service=action)
                 if ph.ELSE_LABEL.search(label):
                     otherwise = steps

@@ -46,13 +46,13 @@ CHAT = ascii_re(r"\bchat ?bot\b|\ba chat (?:where|that|in which)\b|\bchat (?:for
                 r"|聊天机器人|客服机器人|对话机器人|问答机器人|聊天窗口|聊天框|对话框|陪练|在聊天里|聊天里|在对话里|对话中|客服机器人|在对话中|用户在.{0,6}(?:提问|咨询|发消息)|用户(?:提问|发来消息)时")
 # "when a new X is added / arrives" — an event in some app
 APP_EVENT = ascii_re(
-    r"^new [^→:>?]{1,50}?\s*(?:→|->|:|\?)|^[a-z]+ new [a-z]+\b|\bwhen(?:ever)?\s+\w+\s+(?:reports|sends|creates|posts|logs|detects|raises|fires)\s+(?:a |an )?(?:new\s+)?\w+|\bwhen(?:ever)?\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:moves|changes|reaches|becomes|is marked|is moved)\b|"
+    r"^new [^→:>?]{1,50}?\s*(?:→|->|:|\?)|^[a-z]+ new [a-z]+\b|\bwhen(?:ever)?\s+\w+\s+(?:reports|sends|creates|posts|logs|detects|raises|fires|publish|publishes|release|releases|push|pushes|merge|merges|deploy|deploys|open|opens|receive|receives|get|gets)\s+(?:a |an )?(?:new\s+)?\w+|\bwhen(?:ever)?\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:moves|changes|reaches|becomes|is marked|is moved)\b|"
     r"\b(?:when(?:ever)?|each time|every time|once|as soon as|on(?: every| each)?)\s+(?:a |an |the |we |i |someone |somebody |our |my |a customer )?"
     r"(?:new\s+|receive (?:a |an )?(?:new )?|get (?:a |an )?(?:new )?)"
     r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:is|are|gets?|was)\s+"
     r"(?:added|created|opened|submitted|updated|placed|closed|merged|received|paid|uploaded|signed up|registered|booked|cancell?ed|starred)\b"
     r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the |someone |somebody )?[\w ]{0,25}?"
-    r"(?:signs up|registers|books|places an order|pays|comments|stars|opens an issue|subscribes|unsubscribes|arrives|comes in|posts|replies|mentions)\b"
+    r"(?:signs up|registers|books|places an order|pays|comments|stars|opens an issue|subscribes|unsubscribes|arrives|comes in|posts|replies|mentions|lands|hits)\b"
     r"|^[\u4e00-\u9fffa-z]{1,8}新(?:订单|客户|用户|评论|工单|记录|邮件|issue|线索|答卷|报名)|每(?:新增|新建|新来|有)|每当|每次(?:有|收到)|每(?:收到|来)|一旦(?:有|收到)|来了?(?:一[个笔单条封])?新|发布(?:了)?新|[\u4e00-\u9fffa-z]{2,10}(?:通过|完成|创建|关闭|合并)(?:时|后)|(?:收到|有|新增|新建|新来)(?:了)?(?:一[封条个份笔行张])?新?.{0,14}?(?:时|(?<!然)后|的时候)")
 EVENT_HINTS = (("email", "new email"), ("邮件", "new email"), ("row", "new row"), ("一行", "new row"), ("行", "new row"),
                ("order", "new order"), ("订单", "new order"), ("issue", "new issue"), ("pull request", "new pull request"),
@@ -121,7 +121,7 @@ AI_TASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((task, ascii_re(p)) fo
     ("analyze", r"\banaly[sz]\w*|\binsights?\b|\btrends?\b|\bkpi\b|分析|洞察|趋势|找出|识别出|检测出|筛选出"),
     ("answer", r"\banswer\w*|\brespond to (?:the )?(?:question|customer|user)|\breply to (?:the )?(?:question|customer|user|email)|回答|答复|解答|回复"),
     ("generate", r"\bwrite\b|\bdraft\w*|\bgenerat\w*|\bcompose\b|\bcreate (?:a |an )?(?:post|reply|response|caption|summary|report|email|description|"
-                 r"article|blog|tweet|outline|newsletter|copy|message)|\bturn (?:it|them) into\b|\breport\b|\b(?:pick|choose|select)\b|挑出|挑选|挑|选出|生成|撰写|写(?:一|成|个|篇|份|封)|起草|创作|改写|润色|报告|整理成"),
+                 r"article|blog|tweet|outline|newsletter|copy|message)|\bturn (?:it|them|these|this|the|those) (?:[\w-]+ ){0,4}?into\b|\breport\b|\b(?:pick|choose|select)\b|挑出|挑选|挑|选出|生成|撰写|写(?:一|成|个|篇|份|封)|起草|创作|改写|润色|报告|整理成"),
 ))
 AI_HINT = ascii_re(r"\b(?:ai|llm|gpt|chatgpt|model|openai|claude)\b|大模型|人工智能|\bai\b")
 
@@ -133,9 +133,9 @@ DELIVER = ascii_re(r"\b(?:page|pages|flag|flagged|send|sends|sent|post|posts|not
                    r"(?<!开)(?<!出)发(?!现|生|票|起|展)")
 DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,40}?\b(?:to|into|in|on|as)\b|\btag (?:the|it|them)\b|\bput\b.{0,30}?\b(?:in|into)\b|\badd (?:it |them |a |as a |each |the )?(?:new )?(?:row|line|record|entry)|\blog(?:s|ged)?\b|\brecord(?:s|ed)?\b|"
                                   r"\binsert\b|追加|新增一行|添加一行|记录|插入")),
-              ("create", ascii_re(r"\bcreate\w*|\bopen (?:a|an)\b|\bfile (?:a|an)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|创建|新建|开一个|建一个")),
+              ("create", ascii_re(r"\bcreate\w*|\bopen (?:a|an)\b|\braise (?:a|an)\b|\bfile (?:a|an)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|创建|新建|开一个|建一个")),
               ("update", ascii_re(r"\bupdate\w*|\bclose (?:it|them|the \w+)\b|\barchive\b|\bmove (?:it|them|the \w+) to\b|更新|修改|关闭|归档")),
-              ("upsert", ascii_re(r"\bsave\w*|\bstore\w*|\bsync\w*|\bwrites?\b.{0,40}?\b(?:to|into)\b|\bimport\w*\b.{0,40}?\binto\b|\bupsert|保存|存到|存入|写入|同步|存储|入库")),
+              ("upsert", ascii_re(r"\bsave\w*|\bstore\w*|\bstash\w*|\bsync\w*|\bwrites?\b.{0,40}?\b(?:to|into)\b|\bimport\w*\b.{0,40}?\binto\b|\bupsert|保存|存到|存入|写入|同步|存储|入库")),
               ("post", ascii_re(r"\bpost(?:s|ed|ing)?\b|\bpublish\w*|\bshare\b|发布|发帖|发表")))
 STORAGE_WORDS = ascii_re(r"\b(?:sheet|spreadsheet|table|database|db|airtable|notion|crm|record|row|log)\b|表格|数据库|多维表格|数据表|记录")
 WAIT_UNTIL = ascii_re(r"\bwait (?:until|till|for)\s+(?P<until>[^,.;]{3,60})|等到(?P<until2>[^,，。]{2,20})")
@@ -144,7 +144,7 @@ WAIT = ascii_re(r"\bwait(?:s|ing)?\s+(?:for\s+)?(?P<n>\d+|a|an|one|two|three|fou
                 r"|(?<![每超])(?:等待?|过|隔)\s*(?P<n3>\d+|[一二两三四五六七八九十]+|半)\s*个?(?P<unit3>分钟|小时|天|周|个月|星期)")
 APPROVAL = ascii_re(r"(?<!once )(?<!after )(?<!when )(?<!if )(?<!once it's )(?<!once it is )\bapprov(?!ed\b)\w*|\bsign(?:s|ed)? off\b|\bhuman review|\bmanual review|\breview(?:s|ed)? (?:and approve|it before|before)|"
                     r"审批(?!通过后|通过就|内容|单|记录|流程|结果)|审核通过(?!后)|批准(?!后)|人工审核|人工确认|确认后|审核后|同意后")
-LOOP = ascii_re(r"\bfor (?:each|every)\b|\b(?:each|every) (?!time\b|new\b|other\b|morning|day|week|month|year|evening|night|hour|minute|"
+LOOP = ascii_re(r"\bfor (?:each|every)\b|\brow by row\b|\bone (?:by|at a) (?:one|time)\b|\b(?:each|every) (?!time\b|new\b|other\b|morning|day|week|month|year|evening|night|hour|minute|"
                 r"weekday|workday|business day|monday|tuesday|wednesday|thursday|friday|saturday|sunday|quarter)[a-z]{3,}\b|\b(?:go|goes|going) through (?:each|every)\b|\bloop (?:over|through)\b|\biterate\b|遍历|\beach (?:of (?:them|the)|one|row|item|record|lead|order|email|ticket|issue|file|entry|article|story|"
                 r"review|comment|product|customer|candidate|applicant|message|post|link|url|contact|line)\b|\bone by one\b|\bindividually\b|"
                 r"\bper (?:row|item|record|lead|order)\b|逐条|逐个|逐一|每一条|每一个|每条|每个|每一行|每行|每封|每篇|每份|依次|挨个|批量")
@@ -159,7 +159,7 @@ FETCH = ascii_re(r"\b(?:fetch|pull|get|grab|read|scrape|crawl|collect|gather|dow
                  r"go through|export|find|search|track|retrieve|take|enrich)\b(?!.{0,40}\binto\b)|"
                  r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|查一下|查下|看看|看一下|统计|读出|拉下来|导出|调用|读|拉|抓|(?<![检审调])查(?!看)|过一遍|遍历|请求一下|请求|访问")
 RESPOND = ascii_re(r"\b(?:respond|reply|return)\s+(?:to (?:the )?(?:caller|webhook|request)|with)\b|返回给|响应")
-SEND = ascii_re(r"\b(?:send|sends|sent|post|posts|posted|notify|alert|ping|dm|forward|publish\w*|share|push|remind|invite|flag|flagged|escalate|e-?mailed|texted|messaged|page|pages|paged|assign|enroll|subscribe)\b|"
+SEND = ascii_re(r"\b(?:send|sends|sent|post|posts|posted|notify|alert|ping|dm|forward|publish\w*|share|push|remind|invite|flag|flagged|escalate|e-?mailed|texted|messaged|page|pages|paged|assign|enroll|subscribe|raise|shoot)\b|"
                 r"\b(?:e-?mail|text|message)\s+(?:it|them|me|us|him|her|the|a|an|our|my|their|this|that|everyone|each|every|all|[\w.+-]+@)\b|"
                 r"^(?:e-?mail|text|message)\b|"
                 r"发送|发到|发给|发至|推送|推到|推给|通知|提醒|转发|转给|转到|告警|发布|同步到|写入|写到|写进|保存|存到|存入|存进|记到|记录|"
@@ -185,7 +185,7 @@ SWITCH_HEAD = ascii_re(r"\b(?:route|routes|routing|switch|classify|classif\w+|ca
 OR_MORE = ascii_re(r"(?P<val>-?\d+(?:\.\d+)?)\s*(?:[a-z]+\s+)?(?:or|and)\s+(?P<dir>more|higher|above|greater|over|up|less|fewer|lower|below|under)\b"
                    r"|(?P<val2>-?\d+(?:\.\d+)?)\s*\+")
 SETS_TO = ascii_re(r"\bsets?\s+(?:the\s+)?(?P<field>[a-z_]+)\s+(?:to|as)\s+[\"']?(?P<val>[\w-]+)")
-GENERIC_TARGET = ascii_re(r"\bto (?:the |our |a |their )?(?P<t>[\w' -]{2,30}?)(?:'s)? (?:rest )?(?:api|endpoint|system|queue|inbox|backend)\b"
+GENERIC_TARGET = ascii_re(r"\b(?:to|on|in|into) (?:the |our |a |their |my )?(?P<t>[\w' -]{2,30}?)(?:'s)? (?:rest )?(?:api|endpoint|system|queue|inbox|backend|blog|website|board|database|wiki|portal|classroom)\b"
                           r"|(?:写入|写到|写进|存到|存入|同步到|推送到|更新到|录入|记到|提交到)(?:我们的|公司的)?(?P<t2>[\u4e00-\u9fffa-z0-9]{2,12}?(?:系统|平台|表|库|后台|中心|看板))")
 OWN_OBJECT = ascii_re(r"\b(?:to|on) (?:the|this|that) (?:issue|pr|pull request|ticket|order|deal|contact|card|task|tweet|post|review)\b|\bas an? (?:internal |private )?(?:note|comment)\b"
                       r"|(?:回写|写回|更新|发回|评论|回复|comment)(?:到)?(?:这一?行|这条记录|原记录|(?:这个|那条|该|这条)?\s*(?:issue|pr|消息|thread)\s*(?:下面|下|里)?)")

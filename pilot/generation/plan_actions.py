@@ -100,10 +100,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         acts.wait = WaitStep(id=state.uid("approval"), approval=quote, approver=who.group("who") if who else None, quote=quote)
     # sources
     for sid in srcs:
-        if sid in state.trigger_clause_services() or any(re.search(re.escape(a) + ph.STYLE_OF, clause)
+        if sid in state.trigger_clause_services() or any(re.search(re.escape(a) + ("(?:" + ph.STYLE_OF + "|" + ph.LINK_OF + ")" if writes and not fetch else ph.STYLE_OF), clause)
                                                          for a in (*ent.BY_ID[sid].en, *ent.BY_ID[sid].zh) if a):
             continue  # the trigger's payload, or a style ("小红书风格的文案"), not something to fetch
-        if fetch or ent.BY_ID[sid].kind != "messaging" or _owned(sid, clause):
+        if fetch or ent.BY_ID[sid].kind != "messaging" or _owned(sid, clause) or re.search(r"\bgiven\b", clause):
             acts.sources.append(SourceStep(id=state.uid(f"fetch_{sid}"), service=sid, quote=quote))
     urls = [u for u in ent.find_urls(state.raw) if u.lower() in clause and not any(b in u for b in ("hook", "robot/send"))]
     for url in urls:
@@ -192,7 +192,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             state.style_service == "email" or re.search(r"\bpublish|\bpost\b|发布", clause)):
         acts.deliveries.append(_deliver(state.style_service, clause, state))
     if not acts.deliveries and not acts.sources and acts.ai is None and not fetch and found and state.lang == "en" \
-            and len(clause.split()) <= 4:
+            and len(clause.split()) <= 4 and re.match(r"(?:to\s+|into\s+)?(?:" + "|".join(
+                re.escape(a) for a in ent.BY_ID[found[0]].en) + r")\b", clause):
         acts.deliveries.append(_deliver(found[0], clause, state))  # "→ slack #sales": the bare destination
     seen: set[tuple[str, str | None]] = set()
     acts.deliveries = [d for d in acts.deliveries if (d.service, d.target) not in seen and not seen.add((d.service, d.target))]
