@@ -24,7 +24,7 @@ from pilot.workflows.model import (
 
 _COND_SPLIT = ent.ascii_re(r"[,;]\s*(?=(?:and\s+|but\s+)?(?:otherwise|else|if not|or else)\b)|\s+(?=otherwise\b)|\s+and\s+(?=if\b)"
                            r"|[,;]\s*(?=(?:and\s+|but\s+)?(?:if|only if|in case)\b)"
-                           r"|[,;]?\s*(?=否则|不然|反之|其他情况|其余情况)|[,;]\s*(?=如果|若|假如|要是)")
+                           r"|[,;]?\s*(?=否则|不然|反之|其他情况|其余情况|其余的|其他的|其它的|剩下的)|[,;:]\s*(?=如果|若|假如|要是)")
 _COLON_LIST = re.compile(r":\s*|——\s*")
 
 
@@ -94,7 +94,7 @@ def _split_list(text: str, splitter: re.Pattern[str]) -> list[str]:
 
 # ---------------------------------------------------------------- triggers
 
-_CLAUSE_END = re.compile(r"[,;:。]|\.(?=\s|$)|(?<=时)|(?<=(?<!然)后)|(?<=的时候)")
+_CLAUSE_END = re.compile(r"[,;:。→]|->|\.(?=\s|$)|(?<=时)|(?<=(?<!然)后)|(?<=的时候)")
 
 
 def _clause_at(text: str, start: int) -> tuple[int, int]:

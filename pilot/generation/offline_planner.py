@@ -291,6 +291,8 @@ class _State:
         if self.lang == "zh" and (cjk > 7 or len(label) > 20 or label.startswith("分别") or not (marked or self.in_switch and cjk <= 6) or re.search(
                 r"[把将让再先也又并]|同时|马上|立即|然后|每|点|(?<![a-z])ai(?![a-z])", label) or re.search(r"分流|分别|根据|按.{1,10}(?:分|处理)", clause) or ent.find_integrations(label)[0]):
             return None  # "投诉的转到…" is a case; "把热榜发我钉钉" is just a delivery
+        if self.lang == "zh" and re.search(r"在.{1,10}?(?:上|里)|给", m.group(0)):  # "年假的在钉钉上通知…": the service is in the match
+            return conds.strip_label(label, self.lang), clause[m.start():].lstrip("的")
         if "mail" in m.group(0):  # "the rest is emailed to support": an email to support
             return conds.strip_label(label, self.lang), "email " + clause[m.end():].strip(" :->=→")
         action = clause[m.end():].strip(" :->=→") if not re.match(r"\s*,?\s*(?:send|post|forward|route|assign|escalate|notify|email|create|add)\b",
@@ -341,7 +343,10 @@ class _State:
                 j += 1
                 continue
             if cases and continues and ph.DELIVER.search(clause):  # "critical pages PagerDuty and posts in #incidents"
-                cases[-1] = (*cases[-1][:2], [*cases[-1][2], *self._actions(clause)], cases[-1][3])
+                more = self._actions(clause)
+                known = {d.service for d in more if isinstance(d, DeliverStep) and d.service in ent.BY_ID} if self.lang == "zh" else set()
+                kept = [s for s in cases[-1][2] if not (known and isinstance(s, DeliverStep) and s.service not in ent.BY_ID)]
+                cases[-1] = (*cases[-1][:2], [*kept, *more], cases[-1][3])  # "转给财务，在企业微信里发给他们": one delivery
                 j += 1
                 continue
             break

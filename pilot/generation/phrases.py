@@ -68,7 +68,7 @@ EVENT_SERVICE = (("email", "email"), ("邮件", "email"), ("inbox", "email"), ("
 
 # ---------------------------------------------------------------- conditions
 
-IF = ascii_re(r"^(?:and\s+|but\s+)?(?:if|when|in case|only if|whenever)\b|^(?:如果|若|假如|要是|当|一旦|如)")
+IF = ascii_re(r"^(?:and\s+|but\s+)?(?:if|when|in case|only if|whenever)\b|^(?:到时候|届时|这时)?,?\s*(?:如果|若|假如|要是|当|一旦|如)")
 ELSE = ascii_re(r"^(?:and\s+|but\s+)?(?:otherwise|else|if not|or else|in all other cases|for everything else|for the rest)\b"
                 r"|^(?:否则|不然|其他情况|其余情况|反之|如果不是|若不是|没有的话|不满足|其余的|其他的|其它的|剩下的|正常(?:的话)?就?)"
                 r"|^不[\u4e00-\u9fff]{1,4}(?:的话)?就|^没有?[\u4e00-\u9fff]{1,4}(?:的话|就)"
@@ -80,7 +80,7 @@ ELSE_LABEL = ascii_re(r"^(?:everything else|anything else|anyone else|anybody el
                       r"|^(?:其他|其余|剩下的|其它|剩余)")
 GOES = ascii_re(r"\s*(?:->|=>|→)\s*|\s+becomes?\s+(?=an?\s)|\s+gets?\s+(?=(?:an?\s+)?(?:\w+\s+)?(?:email|message|call|sms|text)\b)|\s+(?:is|are|gets?) (?:emailed|logged|posted|sent|saved|added|stored|written|flagged|forwarded)\s+(?:to\s+|in\s+|into\s+)?|\s+(?:goes|go|should go|are sent|is sent|get sent|gets sent|are routed|is routed|are forwarded|"
                 r"is forwarded|are assigned|is assigned)\s+(?:to\s+)?|\s*,?\s+(?:send|post|forward|route|assign|escalate|notify|email|create|add)\b"
-                r"|(?:的)?(?:在.{1,10}?(?:上|里))?(?:就|则)?(?:发到|发送到|发给|转给|转到|转发到|转发给|交给|提个|提一个|建个|分配给|推送到|推送给|通知|存到|写入|写进|记到|记录到|提交到|创建|建|同步到|发)")
+                r"|(?:的)?(?:在.{1,10}?(?:上|里))?(?:给.{1,8}?)?(?:就|则)?(?:发到|发送到|发给|转给|转到|转发到|转发给|交给|提个|提一个|建个|分配给|推送到|推送给|通知|存到|写入|写进|记到|记录到|提交到|创建|建|同步到|发)")
 CMP_EN = ascii_re(r"(?P<field>[a-z][a-z _']{0,30}?)\s+(?:is\s+|are\s+|was\s+|of\s+)?(?P<op>greater than or equal to|less than or equal to|"
                   r"at least|at most|no more than|no less than|above|over|greater than|more than|higher than|exceeds?|exceeding|bigger than|"
                   r"below|under|less than|lower than|fewer than|smaller than|>=|<=|>|<|==|=|equals?|is not|isn't|is)\s+"
@@ -164,13 +164,13 @@ SEND = ascii_re(r"\b(?:send|sends|sent|post|posts|posted|notify|alert|ping|dm|fo
                 r"^(?:e-?mail|text|message)\b|"
                 r"发送|发到|发给|发至|推送|推到|推给|通知|提醒|转发|转给|转到|告警|发布|同步到|写入|写到|写进|保存|存到|存入|存进|记到|记录|"
                 r"填到|录入|追加|创建|新建|更新回|同步回|写回|抄送|加到|添加到|加入到|回过去|回复给|回给|发回|评论到|报个|报一下|汇报|告知|说一声|"
-                r"存档|归档到|建个|建一个|开个|提个|提一个|发回去|登记|(?<![\w.])@[\u4e00-\u9fffa-z]|回写|更新到|(?<!开)(?<!出)发(?!现|生|票|起|展)")
+                r"存档|归档到|建个|建一个|开个|提个|提一个|发回去|登记|(?<![a-z0-9.])@[\u4e00-\u9fffa-z]|comment到|评论到|回复到|回写|更新到|(?<!开)(?<!出)发(?!现|生|票|起|展)")
 NEGATED = ascii_re(r"\b(?:don't|do not|dont|never|without|no need to)\s+(?:\w+\s+)?(?:send|post|email|publish|notify)\b|不要(?:发|发送|推送|通知|发布)|不用(?:发|发送)|别发")
 URL_INPUT = ascii_re(r"\b(?:a|the|this|that|any|given|pasted)\s+(?:url|link|web ?page|article|page|website|site)\b|\burls?\b|链接|网址|网页|这篇文章")
 NEWS = ascii_re(r"\bnews\b|\bheadlines?\b|\bstories\b|新闻|资讯|热点|热榜|热搜")
 ZH_COND_ACTION = re.compile(r"(?:的话)?(?:就|则)|的(?=[^,]{0,4}(?:发|推|存|写|记|转|给|通知|提醒|建|创建))")
 GENERIC_OBJECT_EN = ascii_re(r"\b(?:fetch|pull|get|grab|read|check|query|look up|load|export|find|retrieve|take)\s+(?:all\s+|the\s+|our\s+|my\s+|today's\s+|yesterday's\s+|last \w+'s\s+|new\s+)*(?P<obj>[a-z][\w/ -]{2,40}?)(?=\s+(?:from|in|on|at|and|for|of|with)\b|$)")
-GENERIC_OBJECT_ZH = re.compile(r"(?:查一下|查下|查询|看看|看一下|统计一下|统计|读取|读出|拉取|获取|抓取|导出|调用一下|调用)(?:一下)?(?P<obj>[\u4e00-\u9fffa-z0-9]{2,16})")
+GENERIC_OBJECT_ZH = re.compile(r"(?:查一下|查下|查询|看看|看一下|统计一下|统计|读取|读出|拉取|获取|抓取|导出|调用一下|调用|请求一下|请求|访问)(?:一下)?(?P<obj>[\u4e00-\u9fffa-z0-9]{2,16})")
 NOT_RETURN = ascii_re(r"\b(?:doesn't|does not|didn't|did not|fails to|don't)\s+return\s+(?:an?\s+)?[\"']?(?P<val>[\w-]+)|返回的?(?:状态|status)?(?:不是|不等于|不为)\s*(?P<val2>\w+)")
 SUBREDDIT = re.compile(r"\br/([a-z0-9_]{2,30})")
 ONES = ascii_re(r"\b(?:only\s+)?(?:the\s+)?(?P<label>[a-z-]{3,20})\s+ones\b|\bonly\s+(?:the\s+)?(?P<label2>[a-z-]{3,20})\s+(?:ones|mentions|reviews|items|messages|tickets|emails|comments|leads)\b|只(?:把|将)?(?P<label3>[\u4e00-\u9fff]{1,4})的")
