@@ -195,8 +195,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             and len(clause.split()) <= 4 and re.match(r"(?:to\s+|into\s+)?(?:" + "|".join(
                 re.escape(a) for a in ent.BY_ID[found[0]].en) + r")\b", clause):
         acts.deliveries.append(_deliver(found[0], clause, state))  # "→ slack #sales": the bare destination
-    seen: set[tuple[str, str | None]] = set()
-    acts.deliveries = [d for d in acts.deliveries if (d.service, d.target) not in seen and not seen.add((d.service, d.target))]
+    # one delivery per service per clause ("shoot an email to partners@acme.io"), the one naming a target
+    acts.deliveries.sort(key=lambda d: d.target is None)
+    seen: set[str] = set()
+    acts.deliveries = [d for d in acts.deliveries if d.service not in seen and not seen.add(d.service)]
     if acts.ai is not None and acts.ai.task == "agent":
         acts.ai = AiStep(id=acts.ai.id, task="agent", instruction=acts.ai.instruction, quote=acts.ai.quote,
                          tools=[*(s.service or s.from_ for s in acts.sources)])
@@ -224,7 +226,8 @@ def _read_from(sid: str, clause: str) -> bool:
             continue
         a = re.escape(alias)
         if re.search(r"\b(?:from|out of|of)\s+(?:our\s+|the\s+|my\s+|their\s+|your\s+)?" + a + r"\b|从\s*" + a + "|" + a + r"'s\b"
-                     r"|\bfrom\b[^,.;]{0,30}\b(?:in|on)\s+(?:our\s+|the\s+)?" + a + r"\b", clause):
+                     r"|\bfrom\b[^,.;]{0,30}\b(?:in|on)\s+(?:our\s+|the\s+)?" + a + r"\b"
+                     r"|\b(?:with|of|from)\s+(?:my|our)\s+(?:\w+\s+)?" + a + r"\b", clause):
             return True
     return False
 
