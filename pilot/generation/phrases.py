@@ -40,7 +40,7 @@ WEBHOOK_IN = ascii_re(r"\b(?:when|whenever|each time|every time|once)\b[^.]{0,60
                       r"|\b(?:sends|posts|calls|hits|pushes|fires)\s+(?:us\s+)?(?:\w+\s+){0,3}?(?:to\s+)?(?:a |an |our |the )?webhooks?\b|\breceiv\w*\s+[^.]{0,30}webhooks?"
                       r"|收到.{0,10}webhook|通过\s*webhook|webhook\s*(?:推|发|回调|触发)|(?:触发|回调|会调|调用)\s*(?:一个|我们的)?\s*webhook")
 FORM = ascii_re(r"^[\w' -]{0,40}\bform\b[\w' -]{0,40}(?::|->|→)|\b(?:registers?|signs? up|applies|enrols?|enrolls?)\b.{0,40}\bform\b|\bour [\w -]{0,30}\bform\b|\b(?:submits?|submitted|fills? (?:in|out))\b.{0,40}\bform\b|\bform (?:is )?submi|\bform submission|\bnew form (?:response|entry)"
-                r"|提交(?:了)?.{0,8}表单|表单.{0,4}提交|填写(?:完)?.{0,6}表单|表单填写|填完.{0,6}表|报名表.{0,3}提交|通过表单|表单(?:投递|预约)|.{0,6}表提交后")
+                r"|提交(?:了)?.{0,8}表单|表单.{0,4}提交|填写(?:完)?.{0,6}表单|表单填写|填完.{0,6}表|报名表.{0,3}提交|通过表单|表单(?:投递|预约)|.{0,6}表提交后|表单.{0,12}提交后|(?:反馈|报名|申请|登记|预约)表.{0,10}(?:填完|填好|提交)")
 CHAT = ascii_re(r"\bchat ?bot\b|\ba chat (?:where|that|in which)\b|\bchat (?:for|where)\b|\bchat (?:assistant|agent|interface|window)\b|\blet (?:me|us|users) chat\b|\bchat with\b|\b(?:in|via|through) (?:the |a |our )?chat\b|\bchat message|\buser (?:asks|messages|sends a message|types)|"
                 r"\bwhen (?:someone|a user|a customer|users|customers) (?:asks?|messages?|chats?)\b|\banswers? (?:user|customer) questions? in chat"
                 r"|聊天机器人|客服机器人|对话机器人|问答机器人|聊天窗口|聊天框|对话框|陪练|在聊天里|聊天里|在对话里|对话中|客服机器人|在对话中|用户在.{0,6}(?:提问|咨询|发消息)|用户(?:提问|发来消息)时")
@@ -157,7 +157,7 @@ KNOWLEDGE = ascii_re(r"\bknowledge ?base\b|\bour (?:\w+ )?(?:docs|documentation|
                      r"\brag\b|知识库|文档|手册|资料库|规章制度|产品资料")
 FETCH = ascii_re(r"\b(?:fetch|pull|get|grab|read|scrape|crawl|collect|gather|download|monitor|watch|check|look up|query|load|import|list|"
                  r"go through|export|find|search|track|retrieve|take|enrich)\b(?!.{0,40}\binto\b)|"
-                 r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|查一下|查下|看看|看一下|统计|读出|拉下来|导出|调用|读|拉|抓|(?<![检审调])查(?!看)|过一遍|遍历|请求一下|请求|访问")
+                 r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|查一下|查下|看看|看一下|统计(?!$)(?![,，。])|读出|拉下来|导出|调用|读|拉|抓|(?<![检审调])查(?!看)|过一遍|遍历|请求一下|请求|访问")
 RESPOND = ascii_re(r"\b(?:respond|reply|return)\s+(?:to (?:the )?(?:caller|webhook|request)|with)\b|返回给|响应")
 SEND = ascii_re(r"\b(?:send|sends|sent|post|posts|posted|notify|alert|ping|dm|forward|publish\w*|share|push|remind|invite|flag|flagged|escalate|e-?mailed|texted|messaged|page|pages|paged|assign|enroll|subscribe|raise|shoot)\b|"
                 r"\b(?:e-?mail|text|message)\s+(?:it|them|me|us|him|her|the|a|an|our|my|their|this|that|everyone|each|every|all|[\w.+-]+@)\b|"

@@ -95,7 +95,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         acts.wait = WaitStep(id=state.uid("wait"), duration_s=wait_seconds(w), quote=quote)
     elif until:
         acts.wait = WaitStep(id=state.uid("wait"), until=(until.group("until") or until.group("until2")).strip(), quote=quote)
-    elif ph.APPROVAL.search(clause):
+    elif ph.APPROVAL.search(clause) and not re.search(r"不需要|不用|无需|\bno\b|\bwithout\b|\bdon't need\b|\bno need\b", clause):
         who = re.search(r"\b(?:the |a |an |our )?(?P<who>[a-z]+(?: [a-z]+)?) (?:approves?|signs? off)", clause)
         acts.wait = WaitStep(id=state.uid("approval"), approval=quote, approver=who.group("who") if who else None, quote=quote)
     # sources
@@ -173,7 +173,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             acts.deliveries.append(_deliver("crm", clause, state))  # "更新回CRM": the team's CRM
         elif re.search(r"\b(?:sheet|spreadsheet)\b|表格", clause):
             acts.deliveries.append(_deliver("google_sheets", clause, state))  # "the talent pool sheet"
-        elif own and ph.OWN_OBJECT.search(clause):
+        elif own and (ph.OWN_OBJECT.search(clause) or (own[0] == "email" and re.search(r"\breply\b|回复|发回|回过去", clause))):
             acts.deliveries.append(_deliver(own[0], clause, state))  # "add that label to the issue" (GitHub)
         elif target:
             name = (target.group("t") or target.group("t2")).strip()
