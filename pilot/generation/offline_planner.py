@@ -48,7 +48,7 @@ class OfflinePlanner:
         trigger, trigger_clause, rest = find_trigger(text)
         state = _State(lang, raw, trigger_clause, trigger.__struct_config__.tag)
         clauses = split_clauses(rest, lang)
-        steps = state.assemble(clauses)
+        steps = _without_refused(state.assemble(clauses), clauses)
         if not any(isinstance(s, AiStep) for s in _flat(steps)) and not any(
                 isinstance(s, DeliverStep) for s in _flat(steps)):
             steps.append(AiStep(id=state.uid("answer" if trigger.__struct_config__.tag == "chat" else "generate"),
@@ -410,6 +410,47 @@ def _iterable_source(clause: str, step: Step) -> bool:
 def _classify_instruction(clause: str, labels: list[str], lang: str) -> str:
     return (f"判断类别（{'、'.join(labels)}，或其他）：{clause}" if lang == "zh"
             else f"Decide which category applies ({', '.join(labels)}, or other): {clause}")
+
+
+def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
+    """Deliveries the request refuses ("don't send anything", "I'll post it myself", "别往钉钉里写",
+    "don't reply to the email") are removed: to the services named there, else all of them."""
+    refused: set[str] = set()
+    everything = False
+    for c in (plain(c) for c in clauses):
+        neg = ph.NEGATED.search(c)
+        if not neg:
+            continue
+        before, after = c[: neg.start()], c[neg.start():]
+        named = set(ent.find_integrations(after)[0]) | ({"email"} if re.search(r"\breply\b|\be-?mail\b|邮件|回复", after) else set())
+        if named:
+            refused |= named
+        elif ph.SEND.search(before) or any(rx.search(before) for _, rx in ph.DELIVER_OP):
+            # "记到 Notion …，不用通知任何人": keep what was asked, refuse the notifications
+            asked = set(ent.find_integrations(before)[0])
+            refused |= {i.id for i in ent.INTEGRATIONS if i.kind == "messaging" and i.id not in asked}
+        else:
+            everything = True
+    if not refused and not everything:
+        return steps
+    return _drop_deliveries(steps, refused, everything)
+
+
+def _drop_deliveries(steps: list[Step], refused: set[str], everything: bool) -> list[Step]:
+    out: list[Step] = []
+    for s in steps:
+        if isinstance(s, DeliverStep) and (everything or s.service in refused):
+            continue
+        if isinstance(s, BranchStep):
+            s = msgspec.structs.replace(s, cases=[msgspec.structs.replace(c, steps=_drop_deliveries(c.steps, refused, everything))
+                                                  for c in s.cases],
+                                        otherwise=None if s.otherwise is None else _drop_deliveries(s.otherwise, refused, everything))
+        elif isinstance(s, ParallelStep):
+            s = msgspec.structs.replace(s, branches=[b for b in (_drop_deliveries(b, refused, everything) for b in s.branches) if b])
+        elif isinstance(s, LoopStep):
+            s = msgspec.structs.replace(s, steps=_drop_deliveries(s.steps, refused, everything))
+        out.append(s)
+    return out
 
 
 def _batching_remark(clause: str) -> bool:

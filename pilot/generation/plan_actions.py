@@ -65,7 +65,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     # each verb test once per clause (the planner runs on every request)
     fetch = bool(ph.FETCH.search(clause))
     send = bool(ph.SEND.search(clause))
-    negated = bool(ph.NEGATED.search(clause))
+    neg = ph.NEGATED.search(clause)
+    # "记到 Notion …，不用通知任何人": what comes before the refusal still stands (the plan drops the rest)
+    negated = bool(neg) and not (ph.SEND.search(clause[: neg.start()]) or delivery_op(clause[: neg.start()]))
     storage_op = delivery_op(clause)
     writes = send or storage_op is not None
     if default_service is not None or (writes and not fetch and not negated):
@@ -81,7 +83,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     styled = [d for d in dests if any(re.search(re.escape(a) + ph.STYLE_OF, clause) for a in (*ent.BY_ID[d].en, *ent.BY_ID[d].zh) if a)]
     if styled:
         state.style_service = styled[0]  # "write a LinkedIn post …, then publish it": where "it" goes later
-    linked = [d for d in dests if any(re.search(re.escape(a) + ph.LINK_OF, clause) for a in ent.BY_ID[d].en if a)]
+    linked = [d for d in dests if any(re.search(re.escape(a) + ph.LINK_OF, clause) for a in (*ent.BY_ID[d].en, *ent.BY_ID[d].zh) if a)]
     dests = [d for d in dests if d not in styled and d not in linked]  # "with the Zoom link" is not a delivery
     via = [d for d in dests if ent.BY_ID[d].kind == "messaging" and any(
         re.search(r"\b(?:on|via|through|in|over)\s+(?:our\s+|my\s+|the\s+)?" + re.escape(a) + r"\b", clause) for a in ent.BY_ID[d].en)]
@@ -145,7 +147,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         if sid in _NOT_DEST and not deliver_verb:
             continue
         acts.deliveries.append(_deliver(sid, clause, state))
-    replies = re.search(r"\b(?:reply|answer|respond)\b|回复|回答|答复", default_service or "") or ph.IGNORE.search(default_service or "")
+    replies = re.match(r"(?:reply|answer|respond|thank|tell)\b|回复|回答|答复|直接回复", (default_service or "").strip()) or ph.IGNORE.search(default_service or "")
     if not acts.deliveries and default_service and not acts.sources and not replies:
         target = re.sub(r"^(?:to|into|the|our|a|an)\s+", "", default_service.strip()).strip()
         integ = ent.find_integrations(target)[0] or (["slack"] if _CHANNEL.search(target) else [])
