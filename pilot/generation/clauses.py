@@ -117,7 +117,7 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
         if not m or (kind == "webhook" and ph.WEBHOOK_OUT.search(text) and not ph.WEBHOOK_IN.search(text)
                      and len(ph.WEBHOOK.findall(text)) <= 1):
             continue
-        if kind == "app_event" and schedule and not re.search(r"new|新", m.group(0)) and text.find(schedule.text) < m.start():
+        if kind == "app_event" and schedule and not re.search(r"\bwhen|每当|每次|时$", m.group(0)) and text.find(schedule.text) < m.start():
             continue
         begin, end = _clause_at(text, m.start())
         clause = text[begin:end]

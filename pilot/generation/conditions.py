@@ -112,6 +112,11 @@ def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
         v = float(vf.group("val"))
         value = int(v) if v.is_integer() else v
         return Comparison(subject="inputs", field=field_name(cond[: vf.start()]) or "value", op=op, value=value), f"value {op} {value}"
+    band = re.match(r"^\s*(?:(?:score|rating|nps)\s+)?(\d+)\s*[-–]\s*(\d+)\b", cond)
+    if band:  # "Score 9-10 (promoters):", "0-6 (detractors):": a band of a score
+        low, high = int(band.group(1)), int(band.group(2))
+        op, value = ("le", high) if low == 0 else ("ge", low)
+        return Comparison(subject="inputs", field="score", op=op, value=value), f"score {op} {value}"
     lead = ph.CMP_LEAD.search(cond)
     if lead:  # "at least 4 stars:", "more than $1,000 →"
         words = lead.group(0)
@@ -180,7 +185,12 @@ def field_name(words: str) -> str | None:
 
 
 def strip_label(text: str, lang: str) -> str:
-    label = _JUDGEMENT_STRIP.sub("", text.strip().strip("'\"")).strip(" ,.:'\"")
+    quoted = re.search(r"'([^']{1,30})'|\"([^\"]{1,30})\"", text)
+    if quoted and lang == "en" and not re.search(r"[=<>]", text):  # "if it has the label 'bug'" → bug
+        return (quoted.group(1) or quoted.group(2)).strip()
+    label = _JUDGEMENT_STRIP.sub("", text.strip()).strip(" ,.:")
+    if len(label) > 1 and label[0] == label[-1] and label[0] in "'\"":
+        label = label[1:-1]
     if lang == "zh":
         label = re.sub(r"^(?:选择?了?|是|属于|类型为|为)", "", label)  # "选Python的" → "python"
     if lang == "en":

@@ -274,7 +274,8 @@ class _State:
         if (case := self._category_case(clause)) is not None:
             return case
         colon = ph.COLON_CASE.match(clause)
-        if colon and self.colon_cases and len(colon.group("label").split()) <= 3 and not ph.IF.search(colon.group("label")):
+        if colon and (self.colon_cases or conds.comparison(colon.group("label"), self.lang)) and len(colon.group("label").split()) <= 4 \
+                and not ph.IF.search(colon.group("label")):
             return conds.strip_label(colon.group("label"), self.lang), colon.group("action")  # "Urgent: text the on-call engineer"
         m = ph.GOES.search(clause)
         if not m or m.start() == 0:

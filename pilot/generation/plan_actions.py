@@ -85,6 +85,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         state.style_service = styled[0]  # "write a LinkedIn post …, then publish it": where "it" goes later
     linked = [d for d in dests if any(re.search(re.escape(a) + ph.LINK_OF, clause) for a in (*ent.BY_ID[d].en, *ent.BY_ID[d].zh) if a)]
     dests = [d for d in dests if d not in styled and d not in linked]  # "with the Zoom link" is not a delivery
+    if send and not dests and not negated:  # "send the customer a thank-you SMS": the medium is the destination
+        dests = [f for f in found if ent.BY_ID[f].kind == "messaging" and f not in state.trigger_clause_services()
+                 and not _read_from(f, clause)]
     via = [d for d in dests if ent.BY_ID[d].kind == "messaging" and any(
         re.search(r"\b(?:on|via|through|in|over)\s+(?:our\s+|my\s+|the\s+)?" + re.escape(a) + r"\b", clause) for a in ent.BY_ID[d].en)]
     if negated or (default_service is None and not writes and not via):
@@ -186,7 +189,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     if len(acts.deliveries) > 1 and ph.PARALLEL.search(clause) and not acts.sources:
         acts.parallel_id = state.uid("at_once")
     if not acts.deliveries and writes and not negated and state.loop_service and re.search(
-            r"\b(?:comment|close|label|tag|reply|archive|assign|update|move)\b|评论|关闭|打标签|回复", clause):
+            r"\b(?:comment|close|label|tag|reply|archive|assign|update|move|write|back)\b|评论|关闭|打标签|回复|写回|回写", clause):
         acts.deliveries.append(_deliver(state.loop_service, clause, state))  # "for each issue: … close it"
     if acts.ai is not None and acts.ai.task == "generate" and re.search(r"\be-?mails?\b|邮件", clause) and not acts.deliveries:
         state.style_service = "email"  # "写一封面试邀约邮件，然后发给候选人": the email is how it goes
