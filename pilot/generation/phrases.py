@@ -22,9 +22,10 @@ SEQUENCE = ascii_re(r"(?:,\s*|\s+)(?:and\s+)?(?:then|after that|next)\b[,\s]*|(?
 ACTION_VERBS = (
     r"fetch|pull|get|grab|read|scrape|collect|gather|download|monitor|watch|check|look up|query|search|find|load|"
     r"summari[sz]e|translate|classify|categori[sz]e|score|rate|grade|evaluate|extract|parse|analy[sz]e|write|draft|"
-    r"generate|create|compose|answer|reply|respond|send|post|notify|email|e-mail|message|alert|save|store|append|add|"
+    r"generate|create|compose|answer|reply|respond|send|post|notify|"
+    r"(?:email|e-mail|message)(?=\s+(?:it|them|me|us|him|her|the|a|an|our|my|their|this|that|all|each|every|[\w.+-]+@)\b)|alert|save|store|append|add|"
     r"log|record|insert|upsert|update|sync|push|forward|route|wait|combine|merge|tag|label|assign|publish|share|"
-    r"upload|text|call|ping|escalate|open|file|enrich|filter|dedupe|deduplicate|convert|format|draft|review|"
+    r"upload|text(?=\s+(?:it|them|me|us|the|a|an|our|my|their)\b)|call|ping|escalate|open|file|enrich|filter|dedupe|deduplicate|convert|format|draft|review|"
     r"have|let|ask|use|make|remove|drop|delete|import|export|clean|skip|dm|remind|invite|look"
 )
 EN_SPLIT = ascii_re(r"(?:,\s*(?:and\s+)?|\s+and\s+(?:also\s+)?)(?=(?:" + ACTION_VERBS + r"|for each|for every)\b)")
@@ -134,7 +135,7 @@ DELIVER = ascii_re(r"\b(?:page|pages|flag|flagged|send|sends|sent|post|posts|not
 DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,40}?\b(?:to|into|in|on|as)\b|\btag (?:the|it|them)\b|\bput\b.{0,30}?\b(?:in|into)\b|\badd (?:it |them |a |as a |each |the )?(?:new )?(?:row|line|record|entry)|\blog(?:s|ged)?\b|\brecord(?:s|ed)?\b|"
                                   r"\binsert\b|追加|新增一行|添加一行|记录|插入")),
               ("create", ascii_re(r"\bcreate\w*|\bopen (?:a|an)\b|\braise (?:a|an)\b|\bfile (?:a|an)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|创建|新建|开一个|建一个")),
-              ("update", ascii_re(r"\bupdate\w*|\bclose (?:it|them|the \w+)\b|\barchive\b|\bmove (?:it|them|the \w+) to\b|更新|修改|关闭|归档")),
+              ("update", ascii_re(r"\bupdate\w*|\bclose (?:it|them|the \w+)\b|\barchive\b|\bmove (?:it|them|the \w+) to\b|更新|修改|(?<!未)关闭|归档")),
               ("upsert", ascii_re(r"\bsave\w*|\bstore\w*|\bstash\w*|\bcopy\b.{0,40}?\binto\b|\bwrite (?:it|them|this|that) back\b|\bsync\w*|\bwrites?\b.{0,40}?\b(?:to|into)\b|\bimport\w*\b.{0,40}?\binto\b|\bupsert|保存|存到|存入|写入|同步|存储|入库")),
               ("post", ascii_re(r"\bpost(?:s|ed|ing)?\b|\bpublish\w*|\bshare\b|发布|发帖|发表")))
 STORAGE_WORDS = ascii_re(r"\b(?:sheet|spreadsheet|table|database|db|airtable|notion|crm|record|row|log)\b|表格|数据库|多维表格|数据表|记录")
@@ -192,6 +193,7 @@ GENERIC_TARGET = ascii_re(r"\b(?:to|on|in|into) (?:the |our |a |their |my )?(?P<
 OWN_OBJECT = ascii_re(r"\b(?:to|on) (?:the|this|that) (?:issue|pr|pull request|ticket|order|deal|contact|card|task|tweet|post|review)\b|\bas an? (?:internal |private )?(?:note|comment)\b"
                       r"|(?:回写|写回|更新|发回|评论|回复|comment)(?:到|在)?(?:这一?行|这条记录|原记录|(?:这个|那条|该|这条)?\s*(?:issue|pr|消息|thread)\s*(?:下面|下|里)?)")
 STYLE_OF = r"(?:\s*(?:风格|文案|式的|体的|笔记风|style|-style|tone|风)|\s+(?:post|article|caption|thread|tweet|review|rating)\b)"
+CONTENT_OF = r"\s+(?:sprint|summary|digest|report|stats|numbers)\b"  # "their own Jira sprint summary": what is sent
 LINK_OF = r"(?:\s+(?:link|url|meeting link|invite link)\b|(?:的)?\s*(?:文章)?链接)"
 ANTONYMS = (("成功", "失败"), ("通过", "驳回"), ("通过", "拒绝"), ("是", "不是"), ("有", "没有"), ("会", "不会"),
             ("success", "failure"), ("succeeds", "fails"), ("approved", "rejected"), ("yes", "no"), ("paid", "unpaid"))

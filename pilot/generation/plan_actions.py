@@ -61,7 +61,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     from pilot.generation.conditions import wait_seconds
 
     acts = Actions()
-    found, dests, srcs = ent.find_integrations(clause)
+    found, dests, srcs = ent.find_integrations(_CHANNEL.sub("#", clause))  # "#inbox" is a channel, not email
     # each verb test once per clause (the planner runs on every request)
     fetch = bool(ph.FETCH.search(clause))
     send = bool(ph.SEND.search(clause))
@@ -74,16 +74,19 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         # a switch case's action ("bug reports → Jira") or a clause that only delivers ("post it in #sales on Slack");
         # a feed (Hacker News, 知乎热榜) is never a destination
         feeds = [x for x in srcs if getattr(ent.BY_ID.get(x), "role", "") == "source"]
-        dests, srcs = [*dests, *(x for x in srcs if x not in dests and x not in feeds)], feeds
+        dests, srcs = [*dests, *(x for x in found if x not in dests and x not in feeds and x not in srcs[:0])], feeds
     # "from our Postgres table", "Stripe's team channel": the service is where data comes from / a modifier
     dests = [d for d in dests if not _read_from(d, clause)
-             and not (d == "email" and re.search(r"\b(?:the|their|this|that|each|his|her|its)\s+e-?mails?(?:\s+address(?:es)?)?\b", clause)
+             and not (d == "email" and re.search(r"\b(?:the|their|this|that|each|his|her|its)\s+e-?mails?(?:\s+address(?:es)?)?\b"
+                                                 r"|\b(?:name|names|phone|address|title)\s*(?:and|&|,)\s*e-?mails?\b"
+                                                 r"|\be-?mails?\s*(?:and|&|,)\s*(?:name|phone)\b", clause)
                       and not send)]
     # "小红书风格的文案", "a LinkedIn-style post": the service names a style, not where it goes
     styled = [d for d in dests if any(re.search(re.escape(a) + ph.STYLE_OF, clause) for a in (*ent.BY_ID[d].en, *ent.BY_ID[d].zh) if a)]
     if styled:
         state.style_service = styled[0]  # "write a LinkedIn post …, then publish it": where "it" goes later
-    linked = [d for d in dests if any(re.search(re.escape(a) + ph.LINK_OF, clause) for a in (*ent.BY_ID[d].en, *ent.BY_ID[d].zh) if a)]
+    linked = [d for d in dests if any(re.search(re.escape(a) + "(?:" + ph.LINK_OF + "|" + ph.CONTENT_OF + ")", clause)
+                                      for a in (*ent.BY_ID[d].en, *ent.BY_ID[d].zh) if a)]
     dests = [d for d in dests if d not in styled and d not in linked]  # "with the Zoom link" is not a delivery
     if send and not dests and not negated:  # "send the customer a thank-you SMS": the medium is the destination
         dests = [f for f in found if ent.BY_ID[f].kind == "messaging" and f not in state.trigger_clause_services()
