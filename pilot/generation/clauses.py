@@ -122,6 +122,12 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
         begin, end = _clause_at(text, m.start())
         clause = text[begin:end]
         rest = (text[:begin] + " " + text[end:]).strip()
+        verb_led = re.match(r"[a-z]+ new [a-z]+\b", m.group(0))
+        if kind == "app_event" and verb_led and ph.SEND.search(clause[m.end() - begin:]):
+            # "summarise new Zendesk tickets and post them to Slack": the event is the object of the
+            # first verb, and the rest of the clause is still the work to do
+            tail = re.search(r"\s(?:and|then)\s|[,;]", clause[m.end() - begin:])
+            clause, rest = clause[: m.end() - begin + (tail.start() if tail else 0)], text
         joined = re.search(ent.ascii_re(r"\s(?:and|but|with|where)\s+(?=(?:the|its|their|it|his|her|a|an)\b)"), clause)
         if joined and ph.CMP_EN.search(clause[joined.end():]):
             # "when a new order comes in and the total exceeds $100, …": the condition stays

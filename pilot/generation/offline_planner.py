@@ -430,7 +430,8 @@ def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
             # "记到 Notion …，不用通知任何人": keep what was asked, refuse the notifications
             asked = set(ent.find_integrations(before)[0])
             refused |= {i.id for i in ent.INTEGRATIONS if i.kind == "messaging" and i.id not in asked}
-        else:
+        elif not re.match(r"\S+(?:\s+\S+)*?\s+(?:update|modify|change|touch|comment|sync)\b", after, re.I):
+            # "don't touch the deal itself" protects a record, it does not refuse the notification
             everything = True
     if not refused and not everything:
         return steps

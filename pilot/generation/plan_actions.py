@@ -61,7 +61,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     from pilot.generation.conditions import wait_seconds
 
     acts = Actions()
-    found, dests, srcs = ent.find_integrations(_CHANNEL.sub("#", clause))  # "#inbox" is a channel, not email
+    # "#inbox" is a channel and 'Bad emails' a table name: neither names a service
+    found, dests, srcs = ent.find_integrations(_CHANNEL.sub("#", re.sub(r"(?<!\w)'[^']{1,40}'(?!\w)|\"[^\"]{1,40}\"", " ", clause)))
     # each verb test once per clause (the planner runs on every request)
     fetch = bool(ph.FETCH.search(clause))
     send = bool(ph.SEND.search(clause))
@@ -74,8 +75,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         # a switch case's action ("bug reports → Jira") or a clause that only delivers ("post it in #sales on Slack");
         # a feed (Hacker News, 知乎热榜) is never a destination
         feeds = [x for x in srcs if getattr(ent.BY_ID.get(x), "role", "") == "source"]
-        dests, srcs = [*dests, *(x for x in found if x not in dests and x not in feeds and x not in srcs[:0])], feeds
+        pool = found if send else srcs  # "share it on Slack, Discord and X": every service a send names
+        dests, srcs = [*dests, *(x for x in pool if x not in dests and x not in feeds)], feeds
     # "from our Postgres table", "Stripe's team channel": the service is where data comes from / a modifier
+    srcs += [d for d in dests if d not in srcs and _read_from(d, clause)]
     dests = [d for d in dests if not _read_from(d, clause)
              and not (d == "email" and re.search(r"\b(?:the|their|this|that|each|his|her|its)\s+e-?mails?(?:\s+address(?:es)?)?\b"
                                                  r"|\b(?:name|names|phone|address|title)\s*(?:and|&|,)\s*e-?mails?\b"
@@ -235,7 +238,8 @@ def _read_from(sid: str, clause: str) -> bool:
         a = re.escape(alias)
         if re.search(r"\b(?:from|out of|of)\s+(?:our\s+|the\s+|my\s+|their\s+|your\s+)?" + a + r"\b|从\s*" + a + "|" + a + r"'s\b"
                      r"|\bfrom\b[^,.;]{0,30}\b(?:in|on)\s+(?:our\s+|the\s+)?" + a + r"\b"
-                     r"|\b(?:with|of|from)\s+(?:my|our)\s+(?:\w+\s+)?" + a + r"\b", clause):
+                     r"|\b(?:with|of|from)\s+(?:my|our)\s+(?:\w+\s+)?" + a + r"\b|\babout\s+(?:our\s+|the\s+|your\s+)?" + a + r"\b"
+                     r"|(?:根据|基于)\s*" + a + "|(?<![到进入在往给])" + a + r"\s*(?:上|里|中)的", clause):
             return True
     return False
 

@@ -163,3 +163,28 @@ def test_no_phrase_pattern_has_an_empty_alternative():
     for name, rx in patterns.items():
         assert rx.search("") is None or name in ("SENTENCE",), f"{name} matches the empty string"
         assert not rx.search("zzqx qqzz"), f"{name} matches unrelated text"
+
+
+def deliveries(prompt: str) -> set[str]:
+    """The services the plan delivers to (sources and the trigger's service are not deliveries)."""
+    from pilot.generation.plan import DeliverStep
+
+    return {s.service for s in walk(planner.plan(prompt).steps) if isinstance(s, DeliverStep)}
+
+@pytest.mark.parametrize(
+    ("prompt", "kept", "refused"),
+    [
+        # protecting a record ("don't touch the deal") is not refusing the notification
+        ("When a HubSpot deal is marked Closed Won, post a celebration message in #sales on Slack. Don't touch the deal itself.",
+         {"slack"}, {"hubspot"}),
+        ("Summarise new Zendesk tickets and post them to Slack. You must not update the Zendesk tickets.", {"slack"}, {"zendesk"}),
+        # 分别 ("respectively") contains 别 ("don't"): each branch still delivers
+        ("用户提交反馈时，AI判断属于功能建议还是Bug，分别同步到Notion、发到飞书群", {"notion", "feishu"}, set()),
+        ("每天汇总GitHub上的新issue发到Slack，先别同步到Jira", {"slack"}, {"jira"}),
+        ("Summarise new Zendesk tickets and post them to Slack.", {"slack"}, {"zendesk"}),
+    ],
+)
+def test_refusals_remove_only_what_they_name(prompt, kept, refused):
+    got = deliveries(prompt)
+    assert got == kept, got
+    assert not refused & got
