@@ -24,7 +24,7 @@ from pilot.workflows.model import (
 
 _COND_SPLIT = ent.ascii_re(r"[,;]\s*(?=(?:and\s+|but\s+)?(?:otherwise|else|if not|or else)\b)|\s+(?=otherwise\b)|\s+and\s+(?=if\b)"
                            r"|[,;]\s*(?=(?:and\s+|but\s+)?(?:if|only if|in case)\b)"
-                           r"|[,;]?\s*(?=否则|不然|反之|其他情况|其余情况|其余的|其他的|其它的|剩下的)|[,;:]\s*(?=如果|若|假如|要是)")
+                           r"|[,;]?\s*(?=否则|不然|不是的话|不是就|否的话|反之|其他情况|其余情况|其余的|其他的|其它的|剩下的)|[,;:]\s*(?=如果|若|假如|要是)")
 _COLON_LIST = re.compile(r":\s*|——\s*")
 
 
@@ -122,12 +122,12 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
         begin, end = _clause_at(text, m.start())
         clause = text[begin:end]
         rest = (text[:begin] + " " + text[end:]).strip()
-        verb_led = re.match(r"[a-z]+ new [a-z]+\b", m.group(0))
-        if kind == "app_event" and verb_led and ph.SEND.search(clause[m.end() - begin:]):
+        verb_led = re.match(r"(?!for |on )[a-z]+ (?:every |each |all (?:the )?)?new [a-z]+\b", m.group(0))
+        if kind == "app_event" and verb_led and (ph.SEND.search(clause) or any(rx.search(clause) for _, rx in ph.DELIVER_OP)):
             # "summarise new Zendesk tickets and post them to Slack": the event is the object of the
             # first verb, and the rest of the clause is still the work to do
             tail = re.search(r"\s(?:and|then)\s|[,;]", clause[m.end() - begin:])
-            clause, rest = clause[: m.end() - begin + (tail.start() if tail else 0)], text
+            clause, rest = (clause[: m.end() - begin + tail.start()] if tail else clause), text
         joined = re.search(ent.ascii_re(r"\s(?:and|but|with|where)\s+(?=(?:the|its|their|it|his|her|a|an)\b)"), clause)
         if joined and ph.CMP_EN.search(clause[joined.end():]):
             # "when a new order comes in and the total exceeds $100, …": the condition stays

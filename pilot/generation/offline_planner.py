@@ -280,7 +280,7 @@ class _State:
         m = ph.GOES.search(clause)
         if not m or m.start() == 0:
             return None
-        label = clause[: m.start()].strip()
+        label = clause[: m.start()].strip().lstrip("&").strip()  # "&" marks an action that continues a case
         if re.match(r"(?:" + ph.ACTION_VERBS + r")\b", label) or ph.PARALLEL.search(label) or ph.IF.search(label) or ph.NEGATED.search(clause) or re.fullmatch(r"(?:it|this|that|they|i|we|i'll|don't|then|and)", label):
             return None
         words = label.split()
@@ -314,6 +314,11 @@ class _State:
                 otherwise = self._actions(body)
                 j += 1
                 break
+            if continues and cases and cases[-1][2] == [] and not self._conditional(clause):
+                # "If no, forward it to sales@": the action of the case just opened, not a new label
+                cases[-1] = (*cases[-1][:2], self._actions(clause), cases[-1][3])
+                j += 1
+                continue
             goes = self._goes_case(clause) if not self._conditional(clause) else None
             if goes is None and cases and cases[-1][1] is None:
                 goes = conds.elliptical_case(clause)  # "…, ideas to Productboard, praise to #wins"

@@ -78,7 +78,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         pool = found if send else srcs  # "share it on Slack, Discord and X": every service a send names
         dests, srcs = [*dests, *(x for x in pool if x not in dests and x not in feeds)], feeds
     # "from our Postgres table", "Stripe's team channel": the service is where data comes from / a modifier
-    srcs += [d for d in dests if d not in srcs and _read_from(d, clause)]
+    # a read-only service (web search, a feed) is never written to: "an agent with web search" reads
+    srcs += [d for d in dests if d not in srcs and (_read_from(d, clause) or ent.BY_ID[d].role == "source")]
+    dests = [d for d in dests if ent.BY_ID[d].role != "source"]
     dests = [d for d in dests if not _read_from(d, clause)
              and not (d == "email" and re.search(r"\b(?:the|their|this|that|each|his|her|its)\s+e-?mails?(?:\s+address(?:es)?)?\b"
                                                  r"|\b(?:name|names|phone|address|title)\s*(?:and|&|,)\s*e-?mails?\b"

@@ -32,7 +32,7 @@ _D_VERB_EN = re.compile(_en(_D_VERBS_EN))
 # "on/in <service>" takes its direction from the verb it hangs off: "send me the recap on
 # Telegram" (a destination) vs "summarise the messages in Slack" (a source).
 _LOCATIVE_EN = re.compile(_en(r"on|in") + r"(?:\s+(?:the|our|my|a))?\s*$")
-_D_ZH_VERB = re.compile(r"发送|推送|通知|提醒|告知|转发|转给|同步|写入|写到|保存|存到|存入|记录到|创建|新建|添加|加到|"
+_D_ZH_VERB = re.compile(r"发送|推送|通知|提醒|告知|转发|转给|同步|写入|写到|保存|存到|存入|记录到|创建(?!的)|新建(?!的)|添加(?!的)|加到|"
                         r"(?<![开研出启收])发(?![票现展生起布])")
 _D_ZH_PREP = re.compile(r"到|至|往|在|用|通过|给")  # direction/instrument: only right before the name
 _S_FETCH_EN = re.compile(_en(r"from|of|fetch|fetches|pull|pulls|read|reads|monitor|watch|new|incoming|unread|latest|recent|"
@@ -42,7 +42,7 @@ _S_PROC_EN = re.compile(_en(
     r"categori[sz]e|sort|triage|label|tag|extract|parse|analy[sz]e|review|process|proofread|rewrite|"
     r"repl(?:y|ies) to|respond to|answer"))
 _S_VERB_EN = re.compile(_en(r"fetch|fetches|pull|pulls|read|reads|monitor|watch|get|gets|load|import|scan|check|export"))
-_S_FETCH_ZH = re.compile(r"从|读取|获取|拉取|抓取|监控|监听|导出|收到|检查|查看|新")
+_S_FETCH_ZH = re.compile(r"从|读取|获取|拉取|抓取|监控|监听|导出|收到|检查|查看|遍历|新")
 _S_PROC_ZH = re.compile(r"翻译|译|总结|汇总|摘要|分类|提取|抽取|分析|整理|提炼|归纳|处理|解析|阅读|审核|识别|打标|标注|回复")
 # Possessives say where the data lives ("my emails", "我的邮件") without deciding the direction.
 _OWNED = re.compile(_en(r"my|our|their") + r"|我的|我们的|公司的")

@@ -188,3 +188,30 @@ def test_refusals_remove_only_what_they_name(prompt, kept, refused):
     got = deliveries(prompt)
     assert got == kept, got
     assert not refused & got
+
+
+def test_yes_no_answers_put_each_action_on_its_own_side():
+    for prompt in ("When an email arrives in Gmail, let AI decide whether it's a complaint. If yes, create a Zendesk ticket. "
+                   "If no, forward it to sales@ by email.",
+                   "有人提交反馈表单后，让AI判断是不是bug反馈；是的话在GitHub上建一个issue，不是的话给对方回一封感谢邮件"):
+        branch = next(s for s in walk(planner.plan(prompt).steps) if isinstance(s, BranchStep))
+        first = {d.service for d in walk(branch.cases[0].steps)}
+        rest = {d.service for c in branch.cases[1:] for d in walk(c.steps)} | {d.service for d in walk(branch.otherwise or [])}
+        assert len(first) == 1 and first.isdisjoint(rest) and len(rest) == 1, (first, rest)
+        assert "email" in rest
+
+
+@pytest.mark.parametrize(
+    ("prompt", "expected"),
+    [
+        ("save every new Typeform response to Airtable", ("app_event", {"airtable"})),
+        ("HTTP endpoint that receives IoT sensor readings. If temperature > 30, send an alert to Telegram, else store it in MySQL.",
+         ("webhook", {"telegram", "mysql"})),
+        ("Create an AI agent with web search and a Postgres query tool so our analysts can ask it questions in chat.", ("chat", set())),
+        ("Event registration form has a ticket type field (VIP, Standard). VIP: notify the events team on Slack. "
+         "Standard: add them to our Mailchimp audience.", ("form", {"slack", "mailchimp"})),
+    ],
+)
+def test_trigger_and_deliveries(prompt, expected):
+    plan = planner.plan(prompt)
+    assert (plan.trigger.__struct_config__.tag, deliveries(prompt)) == expected
