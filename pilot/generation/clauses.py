@@ -81,7 +81,9 @@ def _is_switch_head(piece: str) -> bool:
     """"route it by area: a → x, b → y" — a colon introducing a list of cases (not "Support chatbot: …")."""
     head, _, tail = piece.replace("——", ":").partition(":")
     listed = len(re.findall(r",", tail)) >= 1 or bool(_ARROW.search(tail))
-    return bool(tail) and listed and len(head) < 80 and bool(ph.SWITCH_HEAD.search(head) or ph.SWITCH_ON.search(head))
+    # "按级别分流：P0…；P1…": the cases are separate sentences, so the first one stands alone here
+    return bool(tail) and len(head) < 80 and bool(ph.SWITCH_HEAD.search(head) if not listed else
+                                                  ph.SWITCH_HEAD.search(head) or ph.SWITCH_ON.search(head))
 
 
 def _split_list(text: str, splitter: re.Pattern[str]) -> list[str]:

@@ -193,6 +193,7 @@ def strip_label(text: str, lang: str) -> str:
         label = label[1:-1]
     if lang == "zh":
         label = re.sub(r"^(?:选择?了?|是|属于|类型为|为)", "", label)  # "选Python的" → "python"
+        label = re.sub(r"(?<=[a-z0-9])(?:只|仅|就|则|也)$", "", label)  # "P2只写入MySQL" → "p2"
     if lang == "en":
         label = re.sub(r"^(?:in|on|at|from|for|about|a|an|the)\s+", "", label)  # "if it's in production" → production
     if lang == "en" and len(label.split()) > 2:  # "the ai says it's a complaint" → "complaint"

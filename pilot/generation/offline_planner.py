@@ -292,7 +292,7 @@ class _State:
         if self.lang == "zh" and (cjk > 7 or len(label) > 20 or label.startswith("分别") or not (marked or self.in_switch and cjk <= 6) or re.search(
                 r"[把将让再先也又并]|同时|马上|立即|然后|每|点|(?<![a-z])ai(?![a-z])", label) or re.search(r"分流|分别|根据|按.{1,10}(?:分|处理)", clause) or ent.find_integrations(label)[0]):
             return None  # "投诉的转到…" is a case; "把热榜发我钉钉" is just a delivery
-        if self.lang == "zh" and re.search(r"在.{1,10}?(?:上|里)|给", m.group(0)):  # "年假的在钉钉上通知…": the service is in the match
+        if self.lang == "zh" and re.search(r"在.{1,10}?(?:上|里)|给|通过", m.group(0)):  # "年假的在钉钉上通知…": the service is in the match
             return conds.strip_label(label, self.lang), clause[m.start():].lstrip("的")
         if "mail" in m.group(0):  # "the rest is emailed to support": an email to support
             return conds.strip_label(label, self.lang), "email " + clause[m.end():].strip(" :->=→")
@@ -317,6 +317,11 @@ class _State:
             if continues and cases and cases[-1][2] == [] and not self._conditional(clause):
                 # "If no, forward it to sales@": the action of the case just opened, not a new label
                 cases[-1] = (*cases[-1][:2], self._actions(clause), cases[-1][3])
+                j += 1
+                continue
+            if continues and cases and cases[-1][2] and re.match(r"(?:同时|并且|并|还要|顺便|also\b|and also\b|as well\b)", clause):
+                # "负面的在钉钉群里告警，同时抄送主管": a second action of the same case
+                cases[-1] = (*cases[-1][:2], [*cases[-1][2], *self._actions(clause)], cases[-1][3])
                 j += 1
                 continue
             goes = self._goes_case(clause) if not self._conditional(clause) else None

@@ -81,7 +81,7 @@ ELSE_LABEL = ascii_re(r"^(?:everything else|anything else|anyone else|anybody el
                       r"|^(?:其他|其余|剩下的|其它|剩余)")
 GOES = ascii_re(r"\s*(?:->|=>|→)\s*|\s+becomes?\s+(?=an?\s)|\s+gets?\s+(?=(?:an?\s+)?(?:\w+\s+)?(?:email|message|call|sms|text)\b)|\s+(?:is|are|gets?) (?:emailed|logged|posted|sent|saved|added|stored|written|flagged|forwarded)\s+(?:to\s+|in\s+|into\s+)?|\s+(?:goes|go|should go|are sent|is sent|get sent|gets sent|are routed|is routed|are forwarded|"
                 r"is forwarded|are assigned|is assigned)\s+(?:to\s+)?|\s*,?\s+(?:send|post|forward|route|assign|escalate|notify|email|create|add)\b"
-                r"|(?:的)?(?:在.{1,10}?(?:上|里))?(?:给.{1,8}?)?(?:就|则)?(?:发到|发送到|发给|转给|转到|转发到|转发给|交给|提个|提一个|建个|建成|建为|记为|分配给|推送到|推送给|通知|存到|写入|写进|记到|记录到|提交到|创建|建|同步到|发)")
+                r"|(?:的)?(?:在.{1,10}?(?:上|里))?(?:通过.{1,8}?)?(?:给.{1,8}?)?(?:就|则)?(?:发到|发送到|发给|转给|转到|转发到|转发给|交给|提个|提一个|建个|建成|建为|记为|分配给|推送到|推送给|通知|存到|写入|写进|记到|记录到|提交到|创建|建|同步到|发)")
 CMP_EN = ascii_re(r"(?P<field>[a-z][a-z _']{0,30}?)\s+(?:is\s+|are\s+|was\s+|of\s+)?(?P<op>greater than or equal to|less than or equal to|"
                   r"at least|at most|no more than|no less than|above|over|greater than|more than|higher than|exceeds?|exceeding|bigger than|"
                   r"below|under|less than|lower than|fewer than|smaller than|>=|<=|>|<|==|=|equals?|is not|isn't|is)\s+"
@@ -133,8 +133,8 @@ DELIVER = ascii_re(r"\b(?:page|pages|flag|flagged|send|sends|sent|post|posts|not
                    r"|发送|发到|发给|发至|发布|推送|通知|提醒|保存|存到|存入|存储|写入|写到|追加|记录|同步|创建|新建|提交|转发|转给|告警|报警|回过去|发回|"
                    r"(?<!开)(?<!出)发(?!现|生|票|起|展|来|过来)")
 DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,40}?\b(?:to|into|in|on|as)\b|\btag (?:the|it|them)\b|\bput\b.{0,30}?\b(?:in|into)\b|\badd (?:it |them |a |as a |each |the )?(?:new )?(?:row|line|record|entry)|\blog(?:s|ged)?\b|\brecord(?:s|ed)?\b|"
-                                  r"\binsert\b|追加|新增一行|添加一行|记录|插入")),
-              ("create", ascii_re(r"\bcreate\w*|\bopen (?:a|an)\b|\braise (?:a|an)\b|\bfile (?:a|an)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|创建(?!的)|新建(?!的)|开一个|建一个")),
+                                  r"\binsert\b|追加|新增一行|添加一行|记录|插入|记一(?:行|笔|条)|记下")),
+              ("create", ascii_re(r"\bcreate\w*|\bissue (?:a |the )?refund|\brefund (?:the|their|his|her|it|them)\b|\bopen (?:a|an)\b|\braise (?:a|an)\b|\bfile (?:a|an)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|创建(?!的)|新建(?!的)|开一个|建一个|(?<![创新组搭])建(?:个|张|条)?(?:工单|任务|卡片|issue|ticket)|[提开]工单")),
               ("update", ascii_re(r"\bupdate\w*|\bclose (?:it|them|the \w+)\b|\barchive\b|\bmove (?:it|them|the \w+) to\b|更新|修改|(?<!未)关闭|归档")),
               ("upsert", ascii_re(r"\bsave\w*|\bstore\w*|\bstash\w*|\bcopy\b.{0,40}?\binto\b|\bwrite (?:it|them|this|that) back\b|\bsync\w*|\bwrites?\b.{0,40}?\b(?:to|into)\b|\bimport\w*\b.{0,40}?\binto\b|\bupsert|保存|存到|存入|写入|同步|存储|入库")),
               ("post", ascii_re(r"\bpost(?:s|ed|ing)?\b|\bpublish\w*|\bshare\b|发布|发帖|发表")))

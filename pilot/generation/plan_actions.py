@@ -42,10 +42,11 @@ class Actions:
     deliveries: list[DeliverStep] = field(default_factory=list)
 
     parallel_id: str | None = None  # "at the same time create A, B and C": the deliveries run side by side
+    wait_last: bool = False  # "先发一封欢迎邮件，等24小时": the wait follows what the clause sends first
 
     def steps(self) -> list[Step]:
         out: list[Step] = [*self.sources]
-        if self.wait is not None:
+        if self.wait is not None and not self.wait_last:
             out.append(self.wait)
         if self.ai is not None:
             out.append(self.ai)
@@ -53,6 +54,8 @@ class Actions:
             out.append(ParallelStep(id=self.parallel_id, branches=[[d] for d in self.deliveries]))
         else:
             out.extend(self.deliveries)
+        if self.wait is not None and self.wait_last:
+            out.append(self.wait)
         return out
 
 
@@ -74,13 +77,13 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     if default_service is not None or (writes and not fetch and not negated):
         # a switch case's action ("bug reports → Jira") or a clause that only delivers ("post it in #sales on Slack");
         # a feed (Hacker News, 知乎热榜) is never a destination
-        feeds = [x for x in srcs if getattr(ent.BY_ID.get(x), "role", "") == "source"]
+        feeds = [x for x in srcs if _read_only(x) or (ent.BY_ID[x].role == "source" and not storage_op)]
         pool = found if send else srcs  # "share it on Slack, Discord and X": every service a send names
         dests, srcs = [*dests, *(x for x in pool if x not in dests and x not in feeds)], feeds
     # "from our Postgres table", "Stripe's team channel": the service is where data comes from / a modifier
     # a read-only service (web search, a feed) is never written to: "an agent with web search" reads
-    srcs += [d for d in dests if d not in srcs and (_read_from(d, clause) or ent.BY_ID[d].role == "source")]
-    dests = [d for d in dests if ent.BY_ID[d].role != "source"]
+    srcs += [d for d in dests if d not in srcs and (_read_from(d, clause) or _read_only(d))]
+    dests = [d for d in dests if not _read_only(d)]
     dests = [d for d in dests if not _read_from(d, clause)
              and not (d == "email" and re.search(r"\b(?:the|their|this|that|each|his|her|its)\s+e-?mails?(?:\s+address(?:es)?)?\b"
                                                  r"|\b(?:name|names|phone|address|title)\s*(?:and|&|,)\s*e-?mails?\b"
@@ -106,6 +109,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     until = ph.WAIT_UNTIL.search(clause) if not ph.APPROVAL.search(clause) else None  # "wait for the manager's approval"
     if w and wait_seconds(w):
         acts.wait = WaitStep(id=state.uid("wait"), duration_s=wait_seconds(w), quote=quote)
+        first_send = ph.SEND.search(clause)
+        acts.wait_last = bool(first_send and first_send.start() < w.start() and not ph.IF.search(clause))
     elif until:
         acts.wait = WaitStep(id=state.uid("wait"), until=(until.group("until") or until.group("until2")).strip(), quote=quote)
     elif ph.APPROVAL.search(clause) and not re.search(r"不需要|不用|无需|\bno\b|\bwithout\b|\bdon't need\b|\bno need\b", clause):
@@ -230,6 +235,12 @@ def _owned(sid: str, clause: str) -> bool:
     integ = ent.BY_ID[sid]
     return any(re.search(r"\b(?:my|our)\s+(?:\w+\s+)?" + re.escape(a) + r"\b|我的\s*" + re.escape(a), clause)
                for a in (*integ.en, *integ.zh) if a)
+
+
+def _read_only(sid: str) -> bool:
+    """A service nothing is written to (web search, a news feed); Stripe reads *and* refunds."""
+    svc = ent.BY_ID[sid]
+    return svc.role == "source" and not svc.write_op
 
 
 def _read_from(sid: str, clause: str) -> bool:

@@ -215,3 +215,27 @@ def test_yes_no_answers_put_each_action_on_its_own_side():
 def test_trigger_and_deliveries(prompt, expected):
     plan = planner.plan(prompt)
     assert (plan.trigger.__struct_config__.tag, deliveries(prompt)) == expected
+
+
+def test_a_wait_after_a_send_in_the_same_clause_follows_it():
+    from pilot.generation.plan import DeliverStep, WaitStep
+
+    steps = [s for s in walk(planner.plan("新用户注册（我们后端会调webhook）后，先发一封欢迎邮件，等24小时，再通过企业微信发一条新手指南").steps)
+             if isinstance(s, (DeliverStep, WaitStep))]
+    assert [type(s).__name__ for s in steps] == ["DeliverStep", "WaitStep", "DeliverStep"]
+    assert steps[1].duration_s == 24 * 3600
+
+
+def test_every_case_of_a_sentence_per_case_switch_keeps_its_actions():
+    plan = planner.plan("监控告警通过webhook推过来，按级别分流：P0发到钉钉群并@所有人；P1发到飞书群；P2只写入MySQL做记录")
+    branch = next(s for s in walk(plan.steps) if isinstance(s, BranchStep))
+    assert [(c.label.lower(), [d.service for d in walk(c.steps)]) for c in branch.cases] == [
+        ("p0", ["dingtalk"]), ("p1", ["feishu"]), ("p2", ["mysql"])]
+    plan = planner.plan("收到新邮件时用AI判断情绪是正面还是负面。正面的转发到市场部邮箱；负面的在钉钉群里告警，同时抄送主管的邮箱")
+    branch = next(s for s in walk(plan.steps) if isinstance(s, BranchStep))
+    assert [sorted(d.service for d in walk(c.steps)) for c in branch.cases] == [["email"], ["dingtalk", "email"]]
+
+
+def test_a_write_to_a_mostly_read_service_is_a_delivery():
+    assert deliveries("When a refund request comes in via webhook, wait for a manager to approve it, "
+                      "then issue the refund in Stripe and email the customer.") == {"stripe", "email"}
