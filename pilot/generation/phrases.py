@@ -117,12 +117,12 @@ AI_TASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((task, ascii_re(p)) fo
                  r"\blabel (?:it|them|each)\b|\btag (?:the|each|every) \w+ as\b|\bsort(?:s|ed)? (?:\w+ )?into\b|\bbucket(?:s|ed)? (?:\w+ )?into\b|\broute (?:it|them|each|the|by|based)\b|\bsort (?:it|them) into\b|分类|归类|判断.{0,6}(?:类型|类别|意图|情感)|"
                  r"情感分析|识别.{0,4}(?:意图|类型|情感)|打标签|分拣|分流|判断是.{1,24}还是|是.{1,20}还是|分[成为].{1,30}[类种]|判断.{0,8}属于|评定为|定级|按等级"),
     ("score", r"\bscor(?:e|es|ing)\s+(?:it|them|each|the|every|this|that|a|an|all|our|their|leads?|candidates?|applicants?|cvs?|resumes?|how|from|on|out)\b|\bscoring\b|\brate (?:it|them|each|the|how|their|his|her|this|these|every|all)\b|\bon a scale of\b|\bgrade\b|\bevaluate\b|\bassess\w*|\bqualif\w*|\brank\b|打分|评分|评估|打个分|打个.{0,12}分|评级"),
-    ("extract", r"\bextract\w*|\bparse\w*|\bpull(?:s|ing)? out\b|\bpull (?:the )?[\w ,]{3,60}? out of\b|\bocr\b|提取|抽取|解析|识别出"),
-    ("summarize", r"\bsummar\w*|\bdigest\b|\bbrief(?:ing)?\b|\btl;?dr\b|\brecap\b|\bcondense\b|\bkey points\b|总结|摘要|概括|简报|汇总(?!到|进|至|在|给)|提炼|归纳|日报|周报|整理(?:一下)?"),
-    ("analyze", r"\banaly[sz]\w*|\binsights?\b|\btrends?\b|\bkpi\b|分析|洞察|趋势|找出|识别出|检测出|筛选出"),
+    ("extract", r"\bextract\w*|\bparse\w*|结构化|\bstructured (?:record|data|fields|json)|\bpull(?:s|ing)? out\b|\bpull (?:the )?[\w ,]{3,60}? out of\b|\bocr\b|提取|抽取|解析|识别出"),
+    ("summarize", r"\bsummar\w*|\bdigest\b|\bbrief(?:ing)?\b|\btl;?dr\b|\brecap\b|\bcondense\b|\bkey points\b|总结|摘要|概括|简报|汇总(?!到|进|至|在|给)|提炼|归纳|日报|周报|整理(?!成?结构化)(?:一下)?"),
+    ("analyze", r"\banaly[sz]\w*|\binsights?\b|\btrends?\b|\bkpi\b|分析|洞察|趋势|找出|识别出|检测出|筛选出|(?:内容|安全|合规|ai)(?:安全)?审核|审核(?:内容|一下|是否)|\bmoderate (?:the|each|every|it|them|content|comments|posts)\b|\bcontent moderation\b"),
     ("answer", r"\banswer\w*|\brespond to (?:the )?(?:question|customer|user)|\breply to (?:the )?(?:question|customer|user|email)|回答|答复|解答|回复"),
     ("generate", r"\bwrite\b|\bdraft\w*|\bgenerat\w*|\bcompose\b|\bcreate (?:a |an )?(?:post|reply|response|caption|summary|report|email|description|"
-                 r"article|blog|tweet|outline|newsletter|copy|message)|\bturn (?:it|them|these|this|the|those) (?:[\w-]+ ){0,4}?into\b|\breport\b|\b(?:pick|choose|select)\b|挑出|挑选|挑|选出|生成|撰写|写(?:一|成|个|篇|份|封)|起草|创作|改写|润色|报告|整理成"),
+                 r"article|blog|tweet|outline|newsletter|copy|message)|\bturn (?:it|them|these|this|the|those) (?:[\w-]+ ){0,4}?into\b|\breport\b|\b(?:pick|choose|select)\b|挑出|挑选|挑|选出|生成|撰写|写(?:一|成|个|篇|份|封)|起草|创作|改写|润色|报告|整理成(?!结构化)"),
 ))
 AI_HINT = ascii_re(r"\b(?:ai|llm|gpt|chatgpt|model|openai|claude)\b|大模型|人工智能|\bai\b")
 

@@ -29,6 +29,7 @@ _CATEGORIES = ent.ascii_re(r"\b(?:into|as|as either|between)\s+(?P<list>[\w -]+(
 _CATEGORIES_ZH = re.compile(r"(?:分为|分成|归为|分类为|分类:\s*|评定为|评为|标记为|判断是|判断为|是|属于|类型有|有)\s*(?P<list>[\u4e00-\u9fff\w]+(?:\s*(?:[、,/和或]|还是)\s*[\u4e00-\u9fff\w]+)+)")
 _CATEGORIES_IS = ent.ascii_re(r"(?:\b(?:is|are|was|be)|'s)\s+(?:\w+ing\s+about\s+)?(?:an?\s+)?(?P<list>[\w-]+(?:,\s*(?:an?\s+)?[\w-]+)*,?\s+or\s+(?:an?\s+)?[\w-]+)")
 _FIELDS_EN = ent.ascii_re(r"\b(?:extract|pull(?: out)?|parse|get|capture|grab)\s+(?:the\s+|their\s+|its\s+)?(?P<list>[\w' -]+(?:,\s*[\w' -]+)*,?\s+and\s+[\w' -]+?)\s*(?:\b(?:out of|from|in|with|using|via|by)\b|,|$)")
+_FIELDS_PAREN = ent.ascii_re(r"(?:结构化|structured|fields?|字段)[\w\u4e00-\u9fff ]{0,12}\((?P<list>[^()]{2,80}?)\)")  # "结构化记录（功能点、问题、建议）"
 _FIELDS_ZH = re.compile(r"(?:提取|抽取|识别出|提取出|抽取出|解析出)(?:出)?(?P<list>[\u4e00-\u9fff\w]+(?:[、,和及][\u4e00-\u9fff\w]+)+)")
 _CATEGORIES_PAREN = re.compile(r"\((?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:or|and)\s+[\w -]+)\)")
 _NOT_DEST = {"webhook"}
@@ -189,8 +190,11 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             acts.deliveries.append(_deliver(db, clause, state))  # "写回数据库": the database it came from, else ours
         elif re.search(r"(?<![a-z])crm(?![a-z])", clause):
             acts.deliveries.append(_deliver("crm", clause, state))  # "更新回CRM": the team's CRM
-        elif re.search(r"\b(?:sheet|spreadsheet)\b|表格", clause):
-            acts.deliveries.append(_deliver("google_sheets", clause, state))  # "the talent pool sheet"
+        elif re.search(r"\b(?:sheet|spreadsheet|table)\b|表格|数据表", clause):
+            # "the talent pool sheet": the table the rows came from (飞书多维表格, Airtable…), else Google Sheets
+            src = state.loop_service or (state.last_source.service if state.last_source is not None else None)
+            tabular = src in ent.BY_ID and ent.BY_ID[src].category in ("spreadsheet", "database", "table")
+            acts.deliveries.append(_deliver(src if tabular else "google_sheets", clause, state))
         elif own and (ph.OWN_OBJECT.search(clause) or (own[0] == "email" and re.search(r"\breply\b|回复|发回|回过去", clause))):
             acts.deliveries.append(_deliver(own[0], clause, state))  # "add that label to the issue" (GitHub)
         elif target:
@@ -283,7 +287,7 @@ def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
     if task == "classify" and not categories and re.search(r"sentiment|情感|情绪", clause):
         categories = ["positive", "neutral", "negative"] if state.lang == "en" else ["正面", "中性", "负面"]
     fields: list[PlanField] = []
-    f = (_FIELDS_ZH if state.lang == "zh" else _FIELDS_EN).search(clause) if task == "extract" else None
+    f = ((_FIELDS_ZH if state.lang == "zh" else _FIELDS_EN).search(clause) or _FIELDS_PAREN.search(clause)) if task == "extract" else None
     if f:
         for i, name in enumerate(re.split(r",\s*(?:and\s+)?|\s+and\s+|[、,和及]", f.group("list"))):
             name = name.strip().removesuffix("等")
