@@ -111,6 +111,9 @@ _LEADING_TIME = ent.ascii_re(r"^\s*(?:,\s*)?(?:at|on|around|by)\s+(?:\d{1,2}(?::
                              r"|^\s*(?:早上|上午|下午|晚上|中午|凌晨)?\s*\d{1,2}\s*[点:时](?:半|\d{1,2}分?)?\s*,?")
 
 
+_HANDS_IN = ent.ascii_re(r"\bi(?:'ll| will)? (?:paste|upload|drop|type)\b|\bpaste (?:in|them|it)\b|我(?:会)?(?:粘贴|贴进来|上传)")
+
+
 def find_trigger(text: str) -> tuple[Trigger, str, str]:
     """(trigger, its clause, the text without it)."""
     schedule = ent.find_schedule(text)
@@ -156,6 +159,8 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
         event = next((ev for hint, ev in ph.EVENT_HINTS if re.search(ent.AB + re.escape(hint) if hint.isascii() else re.escape(hint), clause)),
                      "new event")
         return AppEventTrigger(service=service, event=event), clause, rest
+    if schedule and re.fullmatch(r"\s*(?:weekly|daily|monthly|nightly)\s*", schedule.text) and _HANDS_IN.search(text):
+        schedule = None  # "after our weekly sales call I'll paste the notes in": the person starts it
     if schedule:
         # the schedule words are the trigger, not a step ("every monday at 8am send …")
         rest = text.replace(schedule.text, " ", 1) if schedule.text in text else text

@@ -167,7 +167,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     replies = re.match(r"(?:reply|answer|respond|thank|tell)\b|回复|回答|答复|直接回复", (default_service or "").strip()) or ph.IGNORE.search(default_service or "")
     if not acts.deliveries and default_service and not acts.sources and not replies:
         target = re.sub(r"^(?:to|into|the|our|a|an)\s+", "", default_service.strip()).strip()
-        integ = ent.find_integrations(target)[0] or (["slack"] if _CHANNEL.search(target) else [])
+        integ = ent.find_integrations(target)[0] or (["slack"] if _CHANNEL.search(target) else []) or (
+            ["email"] if re.search(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*", target) else [])  # "forward to ops@ourco.com"
         own = sorted(state.trigger_clause_services())
         if not integ and own and re.search(r"\b(?:pr|pull request|issue|ticket|order|comment|card|task|deal)\b", target):
             integ = own[:1]  # "closed → comment on the PR" in a GitHub-triggered flow: GitHub
@@ -197,7 +198,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             acts.deliveries.append(_deliver(src if tabular else "google_sheets", clause, state))
         elif own and (ph.OWN_OBJECT.search(clause) or (own[0] == "email" and re.search(r"\breply\b|回复|发回|回过去", clause))):
             acts.deliveries.append(_deliver(own[0], clause, state))  # "add that label to the issue" (GitHub)
-        elif target:
+        elif target and not any(_read_from(x, clause) for x in ent.find_integrations(target.group(0))[0]):
             name = (target.group("t") or target.group("t2")).strip()
             acts.deliveries.append(_deliver(name, clause, state, target=target.group(0)))
     if send and _CHANNEL.search(clause) and not any(d.service in ("slack", "teams", "discord", "mattermost")
@@ -256,6 +257,7 @@ def _read_from(sid: str, clause: str) -> bool:
         if re.search(r"\b(?:from|out of|of)\s+(?:our\s+|the\s+|my\s+|their\s+|your\s+)?" + a + r"\b|从\s*" + a + "|" + a + r"'s\b"
                      r"|\bfrom\b[^,.;]{0,30}\b(?:in|on)\s+(?:our\s+|the\s+)?" + a + r"\b"
                      r"|\b(?:with|of|from)\s+(?:my|our)\s+(?:\w+\s+)?" + a + r"\b|\babout\s+(?:our\s+|the\s+|your\s+)?" + a + r"\b"
+                     r"|\b(?:we|i|you|they)\s+(?:published|posted|wrote|sent|shared)\s+(?:on|to|in)\s+(?:our\s+|the\s+)?" + a +
                      r"|(?:根据|基于)\s*" + a + "|(?<![到进入在往给])" + a + r"\s*(?:上|里|中)的", clause):
             return True
     return False

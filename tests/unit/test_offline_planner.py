@@ -239,3 +239,31 @@ def test_every_case_of_a_sentence_per_case_switch_keeps_its_actions():
 def test_a_write_to_a_mostly_read_service_is_a_delivery():
     assert deliveries("When a refund request comes in via webhook, wait for a manager to approve it, "
                       "then issue the refund in Stripe and email the customer.") == {"stripe", "email"}
+
+
+@pytest.mark.parametrize(
+    ("prompt", "kept"),
+    [
+        # "the posts we published on WordPress" is where the newsletter comes from, Mailchimp is where it goes
+        ("Every Friday at 3pm, draft our weekly newsletter from the posts we published on the WordPress blog this week. "
+         "I want to approve it before it goes out through Mailchimp.", {"mailchimp"}),
+        # 发货 is shipping, not sending: no extra case, no extra delivery
+        ("读取飞书多维表格里所有“待发货”的订单，逐条给客户发短信，告诉他们预计的发货时间", {"sms"}),
+        ("GitHub上我们项目发新Release的时候，让AI写一段中文的更新说明发到企业微信群。不要发微博，也不要发公众号", {"wecom"}),
+        ("For every new email in my Gmail support inbox, sort it into billing or technical. Billing -> post it to #billing on Slack, "
+         "technical -> open a Jira ticket, anything else -> forward to ops@ourco.com", {"slack", "jira", "email"}),
+    ],
+)
+def test_only_the_services_asked_to_receive_do(prompt, kept):
+    assert deliveries(prompt) == kept
+
+
+def test_an_ai_recommendation_is_not_a_human_approval():
+    from pilot.generation.plan import WaitStep
+
+    plan = planner.plan("when a refund request comes in on Shopify, have AI check it against our refund policy and recommend "
+                        "approve or deny. a manager has to sign off before we actually issue the refund through Stripe.")
+    assert sum(isinstance(s, WaitStep) for s in walk(plan.steps)) == 1
+    assert any(isinstance(s, AiStep) for s in walk(plan.steps))
+    assert deliveries("I'll paste the notes after our weekly sales call. Summarize them and post to Slack.") == {"slack"}
+    assert planner.plan("After our weekly sales call I'll paste the notes in. Summarize them.").trigger.__struct_config__.tag == "manual"
