@@ -26,6 +26,7 @@ from pilot.generation.plan import (
     Case,
     Comparison,
     DeliverStep,
+    WaitStep,
     LoopStep,
     ParallelStep,
     SourceStep,
@@ -48,13 +49,23 @@ class OfflinePlanner:
         trigger, trigger_clause, rest = find_trigger(text)
         state = _State(lang, raw, trigger_clause, trigger.__struct_config__.tag)
         clauses = split_clauses(rest, lang)
-        steps = _without_refused(state.assemble(clauses), clauses)
+        steps = _one_approval_at_a_time(_without_refused(state.assemble(clauses), clauses))
         if not any(isinstance(s, AiStep) for s in _flat(steps)) and not any(
                 isinstance(s, DeliverStep) for s in _flat(steps)):
             steps.append(AiStep(id=state.uid("answer" if trigger.__struct_config__.tag == "chat" else "generate"),
                                 task="answer" if trigger.__struct_config__.tag == "chat" else "generate",
                                 instruction=raw[:500], quote=raw[:200]))
         return WorkflowPlan(title=_title(raw), language=lang, trigger=trigger, steps=steps)
+
+
+def _one_approval_at_a_time(steps: list[Step]) -> list[Step]:
+    """"发之前必须经过我审核，我点通过了再发布": two phrasings of one approval, not two approvals."""
+    out: list[Step] = []
+    for s in steps:
+        if isinstance(s, WaitStep) and s.approval and out and isinstance(out[-1], WaitStep) and out[-1].approval:
+            continue
+        out.append(s)
+    return out
 
 
 def _flat(steps: list[Step]):

@@ -117,7 +117,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     elif ph.APPROVAL.search(clause) and not re.search(r"不需要|不用|无需|\bno\b|\bwithout\b|\bdon't need\b|\bno need\b", clause):
         who = re.search(r"\b(?:the |a |an |our )?(?P<who>[a-z]+(?: [a-z]+)?) (?:approves?|signs? off)", clause)
         acts.wait = WaitStep(id=state.uid("approval"), approval=quote, approver=who.group("who") if who else None, quote=quote)
-    # sources
+    # sources; a data service only named ("汇总有赞当天的订单") is still where the data comes from
+    srcs = [*srcs, *(f for f in found if f not in dests and f not in srcs and ent.BY_ID[f].role == "source" and not negated)]
     for sid in srcs:
         if sid in state.trigger_clause_services() or any(re.search(re.escape(a) + ("(?:" + ph.STYLE_OF + "|" + ph.LINK_OF + ")" if writes and not fetch else ph.STYLE_OF), clause)
                                                          for a in (*ent.BY_ID[sid].en, *ent.BY_ID[sid].zh) if a):
@@ -258,7 +259,7 @@ def _read_from(sid: str, clause: str) -> bool:
                      r"|\bfrom\b[^,.;]{0,30}\b(?:in|on)\s+(?:our\s+|the\s+)?" + a + r"\b"
                      r"|\b(?:with|of|from)\s+(?:my|our)\s+(?:\w+\s+)?" + a + r"\b|\babout\s+(?:our\s+|the\s+|your\s+)?" + a + r"\b"
                      r"|\b(?:we|i|you|they)\s+(?:published|posted|wrote|sent|shared)\s+(?:on|to|in)\s+(?:our\s+|the\s+)?" + a +
-                     r"|(?:根据|基于)\s*" + a + "|(?<![到进入在往给])" + a + r"\s*(?:上|里|中)的", clause):
+                     r"|把\s*" + a + r"\s*(?:里|中|上)?的" + r"|(?:根据|基于)\s*" + a + "|(?<![到进入在往给])" + a + r"\s*(?:上|里|中)的", clause):
             return True
     return False
 

@@ -267,3 +267,13 @@ def test_an_ai_recommendation_is_not_a_human_approval():
     assert any(isinstance(s, AiStep) for s in walk(plan.steps))
     assert deliveries("I'll paste the notes after our weekly sales call. Summarize them and post to Slack.") == {"slack"}
     assert planner.plan("After our weekly sales call I'll paste the notes in. Summarize them.").trigger.__struct_config__.tag == "manual"
+
+
+def test_two_phrasings_of_one_approval_make_one_wait_and_hands_in_requests_are_not_schedules():
+    from pilot.generation.plan import WaitStep
+
+    plan = planner.plan("每天下午4点让AI结合今天的热点写一条品牌微博，发之前必须经过我审核，我点通过了再发布到微博")
+    assert sum(isinstance(s, WaitStep) and bool(s.approval) for s in walk(plan.steps)) == 1
+    assert deliveries("每天凌晨2点把 MySQL 的订单表备份到 Google 表格。") == {"google_sheets"}
+    # 明天天气 ("tomorrow's weather") is not 天天 ("every day")
+    assert planner.plan("想要一个聊天助手，用户可以问它明天天气怎么样，必要时上网搜索").trigger.__struct_config__.tag == "chat"
