@@ -83,7 +83,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         dests, srcs = [*dests, *(x for x in pool if x not in dests and x not in feeds)], feeds
     # "from our Postgres table", "Stripe's team channel": the service is where data comes from / a modifier
     # a read-only service (web search, a feed) is never written to: "an agent with web search" reads
-    srcs += [d for d in dests if d not in srcs and (_read_from(d, clause) or _read_only(d))]
+    srcs += [d for d in dests if d not in srcs and ent.BY_ID[d].category != "ai" and (_read_from(d, clause) or _read_only(d))]
     dests = [d for d in dests if not _read_only(d)]
     dests = [d for d in dests if not _read_from(d, clause)
              and not (d == "email" and re.search(r"\b(?:the|their|this|that|each|his|her|its)\s+e-?mails?(?:\s+address(?:es)?)?\b"
@@ -244,9 +244,10 @@ def _owned(sid: str, clause: str) -> bool:
 
 
 def _read_only(sid: str) -> bool:
-    """A service nothing is written to (web search, a news feed); Stripe reads *and* refunds."""
+    """A service nothing is written to (web search, a news feed, a model provider); Stripe reads *and* refunds."""
     svc = ent.BY_ID[sid]
-    return svc.role == "source" and not svc.write_op
+    # a model provider ("rewrite it with Groq", "using OpenRouter AI") runs the AI step, it receives nothing
+    return (svc.role == "source" and not svc.write_op) or svc.category == "ai"
 
 
 def _read_from(sid: str, clause: str) -> bool:

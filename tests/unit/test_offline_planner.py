@@ -277,3 +277,8 @@ def test_two_phrasings_of_one_approval_make_one_wait_and_hands_in_requests_are_n
     assert deliveries("每天凌晨2点把 MySQL 的订单表备份到 Google 表格。") == {"google_sheets"}
     # 明天天气 ("tomorrow's weather") is not 天天 ("every day")
     assert planner.plan("想要一个聊天助手，用户可以问它明天天气怎么样，必要时上网搜索").trigger.__struct_config__.tag == "chat"
+
+
+def test_a_model_provider_runs_the_ai_step_and_receives_nothing():
+    assert deliveries("Send birthday and anniversary reminders with Groq AI gift ideas to Telegram") == {"telegram"}
+    assert deliveries("Send 24-hour Hacker News trends to Telegram with OpenRouter AI translation") == {"telegram"}
