@@ -185,7 +185,13 @@ class _State:
                                           over=fetched[-1].id if fetched else "inputs", steps=inner))
                 i = body_end
                 continue
-            steps.extend(self._actions(clause))
+            new = self._actions(clause)
+            if (re.match(r"(?:同时|与此同时|at the same time|simultaneously|meanwhile)\b|同时", clause) and new and steps
+                    and isinstance(steps[-1], DeliverStep) and all(isinstance(x, DeliverStep) for x in new)):
+                # "写入 Postgres 的付款表，同时给客户发短信": two deliveries side by side
+                steps[-1] = ParallelStep(id=self.uid("at_once"), quote=clause[:200], branches=[[steps[-1]], *([x] for x in new)])
+            else:
+                steps.extend(new)
             i += 1
         return _parallel_sources(steps, self)
 
@@ -439,11 +445,16 @@ def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
     "don't reply to the email") are removed: to the services named there, else all of them."""
     refused: set[str] = set()
     everything = False
+    previous = ""
     for c in (plain(c) for c in clauses):
         neg = ph.NEGATED.search(c)
         if not neg:
+            previous = c
             continue
-        before, after = c[: neg.start()], c[neg.start():]
+        # "记到 Notion 的数据库里，不用通知任何人": the refusal's own clause may hold nothing before it
+        after = c[neg.start():]
+        notify_only = re.search(r"通知|提醒|告诉|\bnotify\b|\btell\b|\balert\b|\bping\b", after)
+        before = c[: neg.start()] if neg.start() or not notify_only else previous
         named = set(ent.find_integrations(after)[0]) | ({"email"} if re.search(r"\breply\b|\be-?mail\b|邮件|回复", after) else set())
         if named:
             refused |= named

@@ -226,6 +226,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     if acts.ai is not None and acts.ai.task == "agent":
         acts.ai = AiStep(id=acts.ai.id, task="agent", instruction=acts.ai.instruction, quote=acts.ai.quote,
                          tools=[*(s.service or s.from_ for s in acts.sources)])
+    if acts.wait is not None and acts.wait.approval and acts.ai is not None and not acts.deliveries:
+        # "生成公众号文章，先等我审核通过": the approval is of what the AI wrote
+        gate, task = ph.APPROVAL.search(clause), _first_task_at(clause)
+        acts.wait_last = bool(gate and task is not None and task < gate.start())
     return acts
 
 
@@ -241,6 +245,11 @@ def _owned(sid: str, clause: str) -> bool:
     integ = ent.BY_ID[sid]
     return any(re.search(r"\b(?:my|our)\s+(?:\w+\s+)?" + re.escape(a) + r"\b|我的\s*" + re.escape(a), clause)
                for a in (*integ.en, *integ.zh) if a)
+
+
+def _first_task_at(clause: str) -> int | None:
+    starts = [m.start() for _, rx in ph.AI_TASKS if (m := rx.search(clause))]
+    return min(starts) if starts else None
 
 
 def _read_only(sid: str) -> bool:

@@ -282,3 +282,19 @@ def test_two_phrasings_of_one_approval_make_one_wait_and_hands_in_requests_are_n
 def test_a_model_provider_runs_the_ai_step_and_receives_nothing():
     assert deliveries("Send birthday and anniversary reminders with Groq AI gift ideas to Telegram") == {"telegram"}
     assert deliveries("Send 24-hour Hacker News trends to Telegram with OpenRouter AI translation") == {"telegram"}
+
+
+def test_at_the_same_time_makes_deliveries_parallel_and_a_refusal_to_notify_keeps_the_record():
+    plan = planner.plan("Stripe 有新付款时，写入 Postgres 的付款表，同时给客户发短信表示感谢。")
+    par = next(s for s in walk(plan.steps) if isinstance(s, ParallelStep))
+    assert sorted(b[0].service for b in par.branches) == ["postgres", "sms"]
+    assert deliveries("Stripe 有新的退款时，把退款金额和原因记到 Notion 的退款数据库里，不用通知任何人。") == {"notion"}
+    assert deliveries("Write a Telegram-channel-style post announcing our sale. Don't publish it, I'll post it myself.") == set()
+
+
+def test_an_approval_of_what_the_ai_wrote_comes_after_it():
+    from pilot.generation.plan import WaitStep
+
+    steps = [s for s in walk(planner.plan("AI 根据我的提纲生成公众号文章，先等我审核通过，再发布到微信公众号。").steps)
+             if isinstance(s, (AiStep, WaitStep))]
+    assert [type(s).__name__ for s in steps] == ["AiStep", "WaitStep"]
