@@ -98,7 +98,7 @@ def split_condition(text: str, lang: str) -> tuple[str, str]:
     if cmp and not ph.IF.search(text) and re.search(r"\b(?:with|whose|where|having)\b", text[: cmp.start("op")]):
         return text[: cmp.end()].strip(), text[cmp.end():].strip()
     start = cmp.end() if cmp else 0
-    m = re.search(r"\b(?:then\s+)?(?:" + ph.ACTION_VERBS + r")\b", text[start:])
+    m = re.search(r"\b(?:then\s+|also\s+)?(?:" + ph.ACTION_VERBS + r")\b", text[start:])
     if m:
         return text[: start + m.start()].strip(), text[start + m.start():].strip()
     return text, ""
@@ -117,7 +117,7 @@ def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
         low, high = int(band.group(1)), int(band.group(2))
         op, value = ("le", high) if low == 0 else ("ge", low)
         return Comparison(subject="inputs", field="score", op=op, value=value), f"score {op} {value}"
-    lead = ph.CMP_LEAD.search(cond)
+    lead = ph.CMP_LEAD.search(cond) or ph.CMP_LEAD.search(cond.strip() + ":")  # a case label arrives without its colon
     if lead:  # "at least 4 stars:", "more than $1,000 →"
         words = lead.group(0)
         op = next(o for k, o in ph.OPS.items() if words.startswith(k)) if any(words.startswith(k) for k in ph.OPS) else "ge"

@@ -252,7 +252,7 @@ _SCHEDULE_RE = ascii_re(
     r"weekday|workday|business day|monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?|each\s+(?:weekday|workday|morning|day|week|month|"
     r"evening|night|monday|tuesday|wednesday|thursday|friday)|\b(?:daily|nightly|hourly|weekly|monthly|weekdays|on weekdays|twice a day|twice daily|"
     r"mornings|every other day)\b|(?:on\s+)?(?:mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays)\b|"
-    r"每隔?\s*[0-9一二两三四五六七八九十]+\s*(?:分钟|个?小时|天)|每(?:个)?(?:天|日|早|晚|周|星期|礼拜|月|小时|工作日|个工作日)"
+    r"每隔?\s*[0-9一二两三四五六七八九十]+\s*(?:分钟|个?小时|天)|每(?:个)?(?:天|日|早|晚|周|星期|礼拜|月|小时|工作日|个工作日|交易日)"
     r"[一二三四五六日天末]?|(?<![今明昨后前当])天天|工作日|周[一二三四五六日末]|星期[一二三四五六日天]|早上|每早|定时|定期"
 )
 
@@ -293,7 +293,7 @@ def find_schedule(text: str) -> Schedule | None:
             days = sorted(set(days) - {6} | {0, 6}) if days else [0, 6]
         if days:
             cron = f"{minute} {hour} * * {','.join(str(d) for d in days)}"
-        elif re.search(r"weekday|workday|business day|工作日", text):
+        elif re.search(r"weekday|workday|business day|trading day|工作日|交易日", text):
             cron = f"{minute} {hour} * * 1-5"
         elif re.search(r"\bweekly\b|every week|each week|每周|每个?星期|每个?礼拜", text):
             cron = f"{minute} {hour} * * 1"

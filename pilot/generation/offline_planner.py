@@ -453,7 +453,7 @@ def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
             continue
         # "记到 Notion 的数据库里，不用通知任何人": the refusal's own clause may hold nothing before it
         after = c[neg.start():]
-        notify_only = re.search(r"通知|提醒|告诉|\bnotify\b|\btell\b|\balert\b|\bping\b", after)
+        notify_only = re.search(r"通知|提醒|告诉|(?:任何|一条)?消息|\bnotify\b|\btell\b|\balert\b|\bping\b|\bmessage\b", after)
         before = c[: neg.start()] if neg.start() or not notify_only else previous
         named = set(ent.find_integrations(after)[0]) | ({"email"} if re.search(r"\breply\b|\be-?mail\b|邮件|回复", after) else set())
         if named:

@@ -26,7 +26,8 @@ ACTION_VERBS = (
     r"(?:email|e-mail|message)(?=\s+(?:it|them|me|us|him|her|the|a|an|our|my|their|this|that|all|each|every|[\w.+-]+@)\b)|alert|save|store|append|add|"
     r"log|record|insert|upsert|update|sync|push|forward|route|wait|combine|merge|tag|label|assign|publish|share|"
     r"upload|text(?=\s+(?:it|them|me|us|the|a|an|our|my|their)\b)|call|ping|escalate|open|file|enrich|filter|dedupe|deduplicate|convert|format|draft|review|"
-    r"have|let|ask|use|make|remove|drop|delete|import|export|clean|skip|dm|remind|invite|look"
+    r"have|let|ask|use|make|remove|drop|delete|import|export|clean|skip|dm|remind|invite|look|rewrite|rephrase|proofread|polish|shorten|"
+    r"page(?=\s+(?:ops|on-?call|someone|me|us|the|them)\b)"
 )
 EN_SPLIT = ascii_re(r"(?:,\s*(?:and\s+)?|\s+and\s+(?:also\s+)?)(?=(?:" + ACTION_VERBS + r"|for each|for every)\b)")
 ZH_SPLIT = re.compile(r"[,、]\s*(?=其余|其他|其它|剩下|每\s*\d|[^,、]{0,10}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|以上|以下|以内)[^,、]{0,4}的|[\u4e00-\u9fffa-z0-9]{1,6}的(?:发|推|存|写|记|转|给|在|就|加|同步)|[^,、]{0,2}(?:每一|逐条|逐个|用|让|把|将|调用|通过|发|推送|通知|保存|存|写|记录|生成|总结|翻译|分类|提取|抓取|获取|"
@@ -34,7 +35,7 @@ ZH_SPLIT = re.compile(r"[,、]\s*(?=其余|其他|其它|剩下|每\s*\d|[^,、]
 
 # ---------------------------------------------------------------- triggers
 
-WEBHOOK = ascii_re(r"\bwebhooks?\b|\b(?:http|https|rest|api) endpoint (?:that|which|to) (?:receives?|accepts?|takes?|gets?)\b|\bendpoint (?:that|which) (?:receives?|accepts?)\b|\bcalls? (?:our|an?) (?:api|endpoint)\b|调用我们的(?:api|接口)|(?:post|推送)到我们的接口|\bhttp (?:request|call|post)\b|\bpost request\b|回调|http\s*请求")
+WEBHOOK = ascii_re(r"\bwebhooks?\b|(?:做|提供|开)(?:一)?个(?:http\s*)?接口|\bpost过来|\b(?:http|https|rest|api) endpoint (?:that|which|to) (?:receives?|accepts?|takes?|gets?)\b|\bendpoint (?:that|which) (?:receives?|accepts?)\b|\bcalls? (?:our|an?) (?:api|endpoint)\b|调用我们的(?:api|接口)|(?:post|推送)到我们的接口|\bhttp (?:request|call|post)\b|\bpost request\b|回调|http\s*请求")
 WEBHOOK_OUT = ascii_re(r"\b(?:send|post|push|forward|notify|call|hit)\w*\s+(?:it |them |the \w+ |this |that |an? \w+ )?(?:to|via|using) (?:a |an |our |the |my |this )?"
                        r"(?:\w+ )?webhook|(?:发|推送|发送|通知|调用)(?:到|给)?.{0,6}(?:webhook|回调)|webhook\s*(?:url|地址)")
 WEBHOOK_IN = ascii_re(r"\b(?:when|whenever|each time|every time|once)\b[^.]{0,60}\bwebhook|\bwebhook[^.]{0,20}\b(?:arrives|fires|is called|comes in|receives|gives us|triggers)"
@@ -52,7 +53,7 @@ APP_EVENT = ascii_re(
     r"(?:new\s+|receive (?:a |an )?(?:new )?|get (?:a |an )?(?:new )?)"
     r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:is|are|gets?|was)\s+"
     r"(?:added|created|opened|submitted|updated|placed|closed|merged|received|paid|uploaded|signed up|registered|booked|cancell?ed|starred)\b"
-    r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the |someone |somebody )?[\w ]{0,25}?"
+    r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the |someone |somebody )?[\w ]{0,40}?"
     r"(?:signs up|registers|books|places an order|pays|comments|stars|opens an issue|subscribes|unsubscribes|arrives|comes in|posts|replies|mentions|lands|hits)\b"
     r"|^[\u4e00-\u9fffa-z]{1,8}新(?:订单|客户|用户|评论|工单|记录|邮件|issue|线索|答卷|报名)|每(?:新增|新建|新来|有)|每当|发(?:布)?(?:了)?新.{0,12}?(?:的时候|时|后)|每次(?:有|收到)|每(?:收到|来)|一旦(?:有|收到)|来了?(?:一[个笔单条封])?新|发布(?:了)?新|[\u4e00-\u9fffa-z]{2,10}(?:通过|完成|创建|关闭|合并)(?:时|后)|(?:收到|有|新增|新建|新来)(?:了)?(?:一[封条个份笔行张])?新?.{0,14}?(?:时|(?<!然)后|的时候)")
 EVENT_HINTS = (("email", "new email"), ("邮件", "new email"), ("row", "new row"), ("一行", "new row"), ("行", "new row"),
@@ -71,7 +72,7 @@ EVENT_SERVICE = (("email", "email"), ("邮件", "email"), ("inbox", "email"), ("
 
 IF = ascii_re(r"^(?:and\s+|but\s+)?(?:if|when|in case|only if|whenever)\b|^(?:到时候|届时|这时)?,?\s*(?:如果|若|假如|要是|当|一旦|如)")
 ELSE = ascii_re(r"^(?:and\s+|but\s+)?(?:otherwise|else|if not|or else|in all other cases|for everything else|for the rest)\b"
-                r"|^(?:否则|不然|不是的话|不是就|否的话|其他情况|其余情况|反之|如果不是|若不是|没有的话|不满足|其余的|其他的|其它的|剩下的|正常(?:的话)?就?)"
+                r"|^(?:否则|不然|不是的话|不是就|否的话|不到|没超过|没有超过|未超过|没到|其他情况|其余情况|反之|如果不是|若不是|没有的话|不满足|其余的|其他的|其它的|剩下的|正常(?:的话)?就?)"
                 r"|^不[\u4e00-\u9fff]{1,4}(?:的话)?就|^没有?[\u4e00-\u9fff]{1,4}(?:的话|就)"
                 r"|^(?:其他|其余|其它|剩下)(?:[\u4e00-\u9fff]{1,3}?(?:的|就)|的|情况)?")
 THEN_SPLIT_ZH = re.compile(r"的话,?|(?:就|则|那么|便)|,|时(?=[^,]{0,4}(?:发|推|存|写|记|转|给|通知|提醒|建|创建))")
@@ -160,7 +161,7 @@ FETCH = ascii_re(r"\b(?:fetch|pull|get|grab|read|scrape|crawl|collect|gather|dow
                  r"go through|export|find|search|track|retrieve|take|enrich)\b(?!.{0,40}\binto\b)|"
                  r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|查一下|查下|看看|看一下|统计(?!$)(?![,，。])|读出|拉下来|导出|调用|读|拉|抓|(?<![检审调])查(?!看)|过一遍|遍历|请求一下|请求|访问")
 RESPOND = ascii_re(r"\b(?:respond|reply|return)\s+(?:to (?:the )?(?:caller|webhook|request)|with)\b|返回给|响应")
-SEND = ascii_re(r"\bgo(?:es)? out (?:through|via|with|on)\b|\bleave (?:a |an )?(?:[\w-]+ )?comment\b|\bcomment on\b|\b(?:send|sends|sent|post|posts|posted|notify|alert|ping|dm|forward|publish\w*|share|push|remind|invite|flag|flagged|escalate|e-?mailed|texted|messaged|page|pages|paged|assign|enroll|subscribe|raise|shoot)\b|"
+SEND = ascii_re(r"\bpage (?:ops|the on-?call|on-?call|someone|me|us|him|her|them|the team)\b|\bgo(?:es)? out (?:through|via|with|on)\b|\bleave (?:a |an )?(?:[\w-]+ )?comment\b|\bcomment on\b|\b(?:send|sends|sent|post|posts|posted|notify|alert|ping|dm|forward|publish\w*|share|push|remind|invite|flag|flagged|escalate|e-?mailed|texted|messaged|page|pages|paged|assign|enroll|subscribe|raise|shoot)\b|"
                 r"\b(?:e-?mail|text|message)\s+(?:it|them|me|us|him|her|the|a|an|our|my|their|this|that|everyone|each|every|all|[\w.+-]+@)\b|"
                 r"^(?:e-?mail|text|message)\b|"
                 r"发送|发到|发给|发至|推送|推到|推给|通知|提醒|转发|转给|转到|告警|发布|同步到|写入|写到|写进|保存|存到|存入|存进|记到|记录|"
@@ -168,8 +169,8 @@ SEND = ascii_re(r"\bgo(?:es)? out (?:through|via|with|on)\b|\bleave (?:a |an )?(
                 r"存档|归档到|建个|建一个|开个|提个|提一个|发回去|登记|(?<![a-z0-9.])@[\u4e00-\u9fffa-z]|comment到|评论到|回复到|回写|更新到|(?<!开)(?<!出)发(?!现|生|票|起|展|来|过来|货)")
 NEGATED = ascii_re(r"\b(?:don't|do not|dont|never|without|no need to|must not|mustn't|should not|shouldn't)\s+(?:\w+\s+){0,2}?(?:send|post|email|publish|notify|reply|create|share|write|update|modify|change|touch|comment|sync)\b"
                    r"|\bi'll (?:send|post|publish|share) (?:it|them)\b|\bjust (?:return|give me)\b|\bonly (?:return|output)\b"
-                   r"|不要(?:直接)?(?:发|发送|推送|通知|发布|写|同步)|不用(?:发|发送|通知)|(?<![分区特识类级性告辨派])别(?:发|往.{0,8}写|同步)|只输出|不需要发送|先别(?:发|同步|写|存|推)|我自己.{0,6}发"
-                   r"|不要在.{0,10}(?:评论|修改|回复|写)|先不要(?:自动)?(?:回复|发|同步)")
+                   r"|不要(?:直接)?(?:发|发送|推送|通知|发布|写|同步)|不用(?:发|发送|通知)|(?<![分区特识类级性告辨派])别(?:发|往.{0,8}写|同步|在.{0,8}发)|只输出|不需要发送|先别(?:发|同步|写|存|推)|我自己.{0,6}发"
+                   r"|不要在.{0,10}(?:评论|修改|回复|写|发)|先不要(?:自动)?(?:回复|发|同步)")
 URL_INPUT = ascii_re(r"\b(?:a|the|this|that|any|given|pasted)\s+(?:url|link|web ?page|article|page|website|site)\b|\burls?\b|链接|网址|网页|这篇文章")
 NEWS = ascii_re(r"\bnews\b|\bheadlines?\b|\bstories\b|新闻|资讯|热点|热榜|热搜")
 ZH_COND_ACTION = re.compile(r"(?:的话)?(?:就|则)|的(?=[^,]{0,4}(?:发|推|存|写|记|转|给|通知|提醒|建|创建))|时(?=[^,]{0,4}(?:发|推|存|写|记|转|给|通知|提醒|建|创建))")

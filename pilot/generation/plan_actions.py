@@ -30,7 +30,7 @@ _CATEGORIES_ZH = re.compile(r"(?:分为|分成|归为|分类为|分类:\s*|评�
 _CATEGORIES_IS = ent.ascii_re(r"(?:\b(?:is|are|was|be)|'s)\s+(?:\w+ing\s+about\s+)?(?:an?\s+)?(?P<list>[\w-]+(?:,\s*(?:an?\s+)?[\w-]+)*,?\s+or\s+(?:an?\s+)?[\w-]+)")
 _FIELDS_EN = ent.ascii_re(r"\b(?:extract|pull(?: out)?|parse|get|capture|grab)\s+(?:the\s+|their\s+|its\s+)?(?P<list>[\w' -]+(?:,\s*[\w' -]+)*,?\s+and\s+[\w' -]+?)\s*(?:\b(?:out of|from|in|with|using|via|by)\b|,|$)")
 _FIELDS_PAREN = ent.ascii_re(r"(?:结构化|structured|fields?|字段)[\w\u4e00-\u9fff ]{0,12}\((?P<list>[^()]{2,80}?)\)")  # "结构化记录（功能点、问题、建议）"
-_FIELDS_ZH = re.compile(r"(?:提取|抽取|识别出|提取出|抽取出|解析出)(?:出)?(?P<list>[\u4e00-\u9fff\w]+(?:[、,和及][\u4e00-\u9fff\w]+)+)")
+_FIELDS_ZH = re.compile(r"(?:提取|抽取|识别出|提取出|抽取出|解析出)(?:出)?[:：]?\s*(?P<list>[\u4e00-\u9fff\w]+(?:[、,和及][\u4e00-\u9fff\w]+)+)")
 _CATEGORIES_PAREN = re.compile(r"\((?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:or|and)\s+[\w -]+)\)")
 _NOT_DEST = {"webhook"}
 
@@ -86,7 +86,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     srcs += [d for d in dests if d not in srcs and ent.BY_ID[d].category != "ai" and (_read_from(d, clause) or _read_only(d))]
     dests = [d for d in dests if not _read_only(d)]
     dests = [d for d in dests if not _read_from(d, clause)
-             and not (d == "email" and re.search(r"\b(?:the|their|this|that|each|his|her|its)\s+e-?mails?(?:\s+address(?:es)?)?\b"
+             and not (d == "email" and re.search(r"\b(?:the|their|this|that|each|his|her|its)\s+(?:[\w-]+\s+)?e-?mails?(?:\s+address(?:es)?)?\b"
                                                  r"|\b(?:name|names|phone|address|title)\s*(?:and|&|,)\s*e-?mails?\b"
                                                  r"|\be-?mails?\s*(?:and|&|,)\s*(?:name|phone)\b", clause)
                       and not send)]
@@ -118,7 +118,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         who = re.search(r"\b(?:the |a |an |our )?(?P<who>[a-z]+(?: [a-z]+)?) (?:approves?|signs? off)", clause)
         acts.wait = WaitStep(id=state.uid("approval"), approval=quote, approver=who.group("who") if who else None, quote=quote)
     # sources; a data service only named ("汇总有赞当天的订单") is still where the data comes from
-    srcs = [*srcs, *(f for f in found if f not in dests and f not in srcs and ent.BY_ID[f].role == "source" and not negated)]
+    srcs = [*srcs, *(f for f in found if f not in dests and f not in srcs and not negated
+                     and (ent.BY_ID[f].role == "source" or (fetch and _read_from(f, clause))))]
     for sid in srcs:
         if sid in state.trigger_clause_services() or any(re.search(re.escape(a) + ("(?:" + ph.STYLE_OF + "|" + ph.LINK_OF + ")" if writes and not fetch else ph.STYLE_OF), clause)
                                                          for a in (*ent.BY_ID[sid].en, *ent.BY_ID[sid].zh) if a):
@@ -269,7 +270,7 @@ def _read_from(sid: str, clause: str) -> bool:
                      r"|\bfrom\b[^,.;]{0,30}\b(?:in|on)\s+(?:our\s+|the\s+)?" + a + r"\b"
                      r"|\b(?:with|of|from)\s+(?:my|our)\s+(?:\w+\s+)?" + a + r"\b|\babout\s+(?:our\s+|the\s+|your\s+)?" + a + r"\b"
                      r"|\b(?:we|i|you|they)\s+(?:published|posted|wrote|sent|shared)\s+(?:on|to|in)\s+(?:our\s+|the\s+)?" + a +
-                     r"|把\s*" + a + r"\s*(?:里|中|上)?的" + r"|(?:根据|基于)\s*" + a + "|(?<![到进入在往给])" + a + r"\s*(?:上|里|中)的", clause):
+                     r"|把\s*" + a + r"[^,，。;；]{0,8}?的" + r"|(?:根据|基于)\s*" + a + "|(?<![到进入在往给])" + a + r"\s*(?:上|里|中)的", clause):
             return True
     return False
 

@@ -298,3 +298,20 @@ def test_an_approval_of_what_the_ai_wrote_comes_after_it():
     steps = [s for s in walk(planner.plan("AI 根据我的提纲生成公众号文章，先等我审核通过，再发布到微信公众号。").steps)
              if isinstance(s, (AiStep, WaitStep))]
     assert [type(s).__name__ for s in steps] == ["AiStep", "WaitStep"]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "trigger", "kept"),
+    [
+        ("rewrite this cold email so it sounds less salesy. keep it under 120 words", "manual", set()),
+        ("our iot sensors hit a webhook with temperature readings. insert every reading into the postgres table, "
+         "and if the temp is above 80 also page ops on pagerduty", "webhook", {"postgres", "pagerduty"}),
+        ("每晚11点把企业微信客户群当天的聊天记录拉出来，AI总结一下，追加一行到谷歌表格。别在群里发任何消息", "schedule", {"google_sheets"}),
+        ("做个接口：前端把用户填的一段中文简历POST过来，翻译成英文后直接作为响应返回", "webhook", set()),
+        ("每个交易日收盘后看一下基金净值，跌幅超过3%的用企业微信提醒我，没超过的就在腾讯文档的表格里追加一行", "schedule", {"wecom", "tencent_docs"}),
+    ],
+)
+def test_blind7_phrasings_after_scoring(prompt, trigger, kept):
+    plan = planner.plan(prompt)
+    assert plan.trigger.__struct_config__.tag == trigger
+    assert deliveries(prompt) == kept
