@@ -458,7 +458,7 @@ def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
         named = set(ent.find_integrations(after)[0]) | ({"email"} if re.search(r"\breply\b|\be-?mail\b|邮件|回复", after) else set())
         if named:
             refused |= named
-        elif ph.SEND.search(before) or any(rx.search(before) for _, rx in ph.DELIVER_OP):
+        elif ph.asks_to_write(before):
             # "记到 Notion …，不用通知任何人": keep what was asked, refuse the notifications
             asked = set(ent.find_integrations(before)[0])
             refused |= {i.id for i in ent.INTEGRATIONS if i.kind == "messaging" and i.id not in asked}

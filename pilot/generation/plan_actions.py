@@ -72,8 +72,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     send = bool(ph.SEND.search(clause))
     neg = ph.NEGATED.search(clause)
     # "记到 Notion …，不用通知任何人": what comes before the refusal still stands (the plan drops the rest)
-    negated = bool(neg) and not (ph.SEND.search(clause[: neg.start()]) or delivery_op(clause[: neg.start()]))
-    storage_op = delivery_op(clause)
+    negated = bool(neg) and not ph.asks_to_write(clause[: neg.start()])
+    storage_op = ph.delivery_op(clause)
     writes = send or storage_op is not None
     if default_service is not None or (writes and not fetch and not negated):
         # a switch case's action ("bug reports → Jira") or a clause that only delivers ("post it in #sales on Slack");
@@ -81,21 +81,20 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         feeds = [x for x in srcs if _read_only(x) or (ent.BY_ID[x].role == "source" and not storage_op)]
         pool = found if send else srcs  # "share it on Slack, Discord and X": every service a send names
         dests, srcs = [*dests, *(x for x in pool if x not in dests and x not in feeds)], feeds
-    # "from our Postgres table", "Stripe's team channel": the service is where data comes from / a modifier
-    # a read-only service (web search, a feed) is never written to: "an agent with web search" reads
-    srcs += [d for d in dests if d not in srcs and ent.BY_ID[d].category != "ai" and (_read_from(d, clause) or _read_only(d))]
-    dests = [d for d in dests if not _read_only(d)]
-    dests = [d for d in dests if not _read_from(d, clause)
+    # "from our Postgres table", "Stripe's team channel": the service is where data comes from / a modifier;
+    # a read-only service (web search, a feed, a model provider) is never written to
+    read = [d for d in dests if _read_only(d) or _read_from(d, clause)]
+    srcs += [d for d in read if d not in srcs and ent.BY_ID[d].category != "ai"]
+    dests = [d for d in dests if d not in read
              and not (d == "email" and re.search(r"\b(?:the|their|this|that|each|his|her|its)\s+(?:[\w-]+\s+)?e-?mails?(?:\s+address(?:es)?)?\b"
                                                  r"|\b(?:name|names|phone|address|title)\s*(?:and|&|,)\s*e-?mails?\b"
                                                  r"|\be-?mails?\s*(?:and|&|,)\s*(?:name|phone)\b", clause)
                       and not send)]
     # "小红书风格的文案", "a LinkedIn-style post": the service names a style, not where it goes
-    styled = [d for d in dests if any(re.search(re.escape(a) + ph.STYLE_OF, clause) for a in (*ent.BY_ID[d].en, *ent.BY_ID[d].zh) if a)]
+    styled = [d for d in dests if _named_with(d, ph.STYLE_OF, clause)]
     if styled:
         state.style_service = styled[0]  # "write a LinkedIn post …, then publish it": where "it" goes later
-    linked = [d for d in dests if any(re.search(re.escape(a) + "(?:" + ph.LINK_OF + "|" + ph.CONTENT_OF + ")", clause)
-                                      for a in (*ent.BY_ID[d].en, *ent.BY_ID[d].zh) if a)]
+    linked = [d for d in dests if _named_with(d, "(?:" + ph.LINK_OF + "|" + ph.CONTENT_OF + ")", clause)]
     dests = [d for d in dests if d not in styled and d not in linked]  # "with the Zoom link" is not a delivery
     if send and not dests and not negated:  # "send the customer a thank-you SMS": the medium is the destination
         dests = [f for f in found if ent.BY_ID[f].kind == "messaging" and f not in state.trigger_clause_services()
@@ -121,8 +120,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     srcs = [*srcs, *(f for f in found if f not in dests and f not in srcs and not negated
                      and (ent.BY_ID[f].role == "source" or (fetch and _read_from(f, clause))))]
     for sid in srcs:
-        if sid in state.trigger_clause_services() or any(re.search(re.escape(a) + ("(?:" + ph.STYLE_OF + "|" + ph.LINK_OF + ")" if writes and not fetch else ph.STYLE_OF), clause)
-                                                         for a in (*ent.BY_ID[sid].en, *ent.BY_ID[sid].zh) if a):
+        if sid in state.trigger_clause_services() or _named_with(
+                sid, "(?:" + ph.STYLE_OF + "|" + ph.LINK_OF + ")" if writes and not fetch else ph.STYLE_OF, clause):
             continue  # the trigger's payload, or a style ("小红书风格的文案"), not something to fetch
         if fetch or ent.BY_ID[sid].kind != "messaging" or _owned(sid, clause) or re.search(r"\bgiven\b", clause):
             acts.sources.append(SourceStep(id=state.uid(f"fetch_{sid}"), service=sid, quote=quote))
@@ -229,8 +228,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
                          tools=[*(s.service or s.from_ for s in acts.sources)])
     if acts.wait is not None and acts.wait.approval and acts.ai is not None and not acts.deliveries:
         # "生成公众号文章，先等我审核通过": the approval is of what the AI wrote
-        gate, task = ph.APPROVAL.search(clause), _first_task_at(clause)
-        acts.wait_last = bool(gate and task is not None and task < gate.start())
+        gate = ph.APPROVAL.search(clause)
+        acts.wait_last = bool(gate and min(h[0] for h in hits) < gate.start())
     return acts
 
 
@@ -248,9 +247,10 @@ def _owned(sid: str, clause: str) -> bool:
                for a in (*integ.en, *integ.zh) if a)
 
 
-def _first_task_at(clause: str) -> int | None:
-    starts = [m.start() for _, rx in ph.AI_TASKS if (m := rx.search(clause))]
-    return min(starts) if starts else None
+def _named_with(sid: str, suffix: str, clause: str) -> bool:
+    """Whether one of the service's names is followed by ``suffix`` ("LinkedIn-style", "Zoom link")."""
+    svc = ent.BY_ID[sid]
+    return any(re.search(re.escape(a) + suffix, clause) for a in (*svc.en, *svc.zh) if a)
 
 
 def _read_only(sid: str) -> bool:
@@ -321,13 +321,8 @@ _LANG_NAMES = {"en": "English", "zh": "Chinese", "ja": "Japanese", "ko": "Korean
 
 
 @lru_cache(maxsize=2048)
-def delivery_op(clause: str) -> str | None:
-    """The storage/write operation a clause names (append / create / update / upsert / post), if any."""
-    return next((name for name, rx in ph.DELIVER_OP if rx.search(clause)), None)
-
-
 def _deliver(sid: str, clause: str, state: _State, target: str | None = None) -> DeliverStep:
-    op = delivery_op(clause) or "send"
+    op = ph.delivery_op(clause) or "send"
     if op == "upsert" and not ph.STORAGE_WORDS.search(clause) and (ent.BY_ID.get(sid) and ent.BY_ID[sid].kind == "messaging"):
         op = "send"
     if target is None:
