@@ -9,6 +9,7 @@ word boundary (see :func:`pilot.generation.entities.ascii_re`), so CJK neighbour
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from pilot.generation.entities import ascii_re
 
@@ -141,6 +142,7 @@ DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,40}?\b(?:to|into|in|o
               ("post", ascii_re(r"\bpost(?:s|ed|ing)?\b|\bpublish\w*|\bshare\b|发布|发帖|发表")))
 
 
+@lru_cache(maxsize=2048)  # asked of the same clause by several steps of the planner
 def delivery_op(text: str) -> str | None:
     """The storage/write operation a text names (append / create / update / upsert / post), if any."""
     return next((name for name, rx in DELIVER_OP if rx.search(text)), None)

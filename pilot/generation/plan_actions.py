@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from pilot.generation import entities as ent
@@ -320,7 +319,6 @@ _LANG_NAMES = {"en": "English", "zh": "Chinese", "ja": "Japanese", "ko": "Korean
                "es": "Spanish", "pt": "Portuguese", "it": "Italian", "ru": "Russian"}
 
 
-@lru_cache(maxsize=2048)
 def _deliver(sid: str, clause: str, state: _State, target: str | None = None) -> DeliverStep:
     op = ph.delivery_op(clause) or "send"
     if op == "upsert" and not ph.STORAGE_WORDS.search(clause) and (ent.BY_ID.get(sid) and ent.BY_ID[sid].kind == "messaging"):
