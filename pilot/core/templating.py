@@ -1,7 +1,8 @@
 """Sandboxed jinja2, the only template engine πlot uses (node inputs, conditions, template params).
 
 - ``render(src, ctx)`` → str, for prompts, URLs, bodies.
-- ``evaluate(expr, ctx)`` → native Python value, for conditions, loop items, outputs. ``expr`` may
+- ``evaluate(expr, ctx)`` → native JSON value (``range(3)`` → ``[0, 1, 2]``), for conditions,
+  loop items, outputs; a value with no JSON form (a function) is a :class:`TemplateError`. ``expr`` may
   be a bare expression (``inputs.n > 3``) or one ``{{ … }}`` block.
 - ``syntax_error(src)`` / ``referenced_nodes(src)`` for static validation.
 
@@ -19,7 +20,7 @@ import jinja2
 from jinja2 import meta, nodes as jnodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from pilot.core.codec import dumps_str
+from pilot.core.codec import NotJSONError, dumps_str, to_json_value
 
 
 class TemplateError(Exception):
@@ -96,7 +97,10 @@ def evaluate(expr: str, context: dict[str, Any]) -> Any:
         raise TemplateError(f"expression {inner!r} failed: {type(exc).__name__}: {exc}") from exc
     if isinstance(value, jinja2.Undefined):
         raise TemplateError(f"expression {inner!r} is undefined")
-    return value
+    try:  # the boundary: expression results enter events and rows, so they must be JSON
+        return to_json_value(value)
+    except NotJSONError as exc:
+        raise TemplateError(f"expression {inner!r} did not produce a JSON value: {exc}") from exc
 
 
 # ---------------------------------------------------------------- template-library parameters

@@ -7,16 +7,22 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from pilot.core.codec import dumps_str
 from pilot.settings import DatabaseSettings
 
 
 def create_engine(settings: DatabaseSettings) -> AsyncEngine:
-    """Create the async engine; for SQLite, make the data dir and enable WAL + foreign keys."""
+    """Create the async engine; for SQLite, make the data dir and enable WAL + foreign keys.
+
+    JSON columns are encoded with msgspec, like events and responses, so a value is stored
+    exactly as it was published (non-finite floats become null on both databases)."""
     if settings.is_sqlite:
         path = settings.url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(settings.url, echo=settings.echo, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            settings.url, echo=settings.echo, connect_args={"timeout": 30}, json_serializer=dumps_str
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
@@ -29,7 +35,8 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
 
         return engine
     return create_async_engine(
-        settings.url, echo=settings.echo, pool_size=settings.pool_size, max_overflow=settings.pool_size, pool_pre_ping=True
+        settings.url, echo=settings.echo, pool_size=settings.pool_size, max_overflow=settings.pool_size, pool_pre_ping=True,
+        json_serializer=dumps_str,
     )
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
+from pilot.db.errors import db_reason
 from pilot.engine.nodes.base import EngineServices, merge_usage
 from pilot.engine.nodes.input import input_fields, validate_inputs
 from pilot.engine.runner import GraphFailed, GraphRunner, RunEnv
@@ -206,9 +207,22 @@ async def _finish(execution_id, deps, store, writer, recorder, runner, restored,
         return
     try:
         await writer.aclose()
-        await store.finish(execution_id, status=status, outputs=outputs, error=error, usage=usage, last_seq=recorder.seq + 1)
-    except Exception as exc:
-        log.error("could not store the end of %s: %s", execution_id, exc)
+        await recorder.flush()
+    except Exception as exc:  # noqa: BLE001 - recorded below as the run's failure
+        writer.error = writer.error or f"could not store the run: {db_reason(exc)}"
+    stored_error = writer.error or recorder.error
+    if stored_error is not None and status == "succeeded":
+        # A run whose record is incomplete did not succeed: say why, truthfully.
+        status, outputs, error = "failed", None, stored_error
+    try:
+        try:
+            await store.finish(execution_id, status=status, outputs=outputs, error=error, usage=usage, last_seq=recorder.seq + 1)
+        except Exception as exc:  # noqa: BLE001 - e.g. outputs the database refuses: end it anyway
+            log.error("could not store the end of %s: %s", execution_id, db_reason(exc))
+            status, outputs, error = "failed", None, f"could not store the run's outputs: {db_reason(exc)}"
+            await store.finish(execution_id, status=status, outputs=None, error=error, usage={}, last_seq=recorder.seq + 1)
+    except Exception as exc:  # noqa: BLE001 - the database is gone; the sweeper ends the row later
+        log.error("could not store the end of %s: %s", execution_id, db_reason(exc))
     finally:
         data: dict[str, Any] = {"status": status, "outputs": outputs, "elapsed_ms": elapsed_ms, "usage": usage}
         if error is not None:

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from pilot.core.codec import NotJSONError, to_json_value
 from pilot.engine.errors import NodeError, NodeTimeout, RunCancelled
 from pilot.engine.nodes import RUNNERS
 from pilot.engine.nodes.base import EngineServices, NodeContext, merge_usage
@@ -235,6 +236,7 @@ class GraphRunner:
                     else:
                         async with asyncio.timeout(timeout):
                             output = await runner.run(ctx)
+                    output = _as_json(output)
                 finally:
                     if slot is not None:
                         slot.release()
@@ -342,6 +344,15 @@ class GraphRunner:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _as_json(output: Any) -> Any:
+    """A node's output as JSON data: it is published in ``node.finished`` and stored, so a value
+    with no JSON form fails the node here, with its reason, instead of failing persistence."""
+    try:
+        return to_json_value(output)
+    except NotJSONError as exc:
+        raise NodeError(f"output: {exc}") from exc
 
 
 def _branch(outcome: NodeOutcome) -> str | None:

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pilot.core.errors import NotFoundError
 from pilot.core.ids import utcnow
+from pilot.core.redaction import redact, redact_value
+from pilot.db.errors import db_reason
 from pilot.db.models import ExecutionRow, NodeResultRow
 from pilot.engine.runner import NodeOutcome
 from pilot.engine.schemas import Execution, ExecutionPage, NodeResult
@@ -149,6 +151,7 @@ class ExecutionStore:
         self, execution_id: str, *, status: str, outputs: dict[str, Any] | None, error: str | None,
         usage: dict[str, Any], last_seq: int,
     ) -> None:
+        outputs, error = redact_value(outputs), redact(error)  # no configured secret is stored
         async with self.sessions() as session:
             await session.execute(
                 sa.update(ExecutionRow).where(ExecutionRow.id == execution_id).values(
@@ -186,6 +189,7 @@ class NodeResultWriter:
         self._idle.set()
         self._delay = batch_delay_s
         self._closing = False
+        self.error: str | None = None  # why results could not be stored (the run then fails)
         self._stmt = _upsert(sessions.kw["bind"].dialect.name)
         self._task = asyncio.create_task(self._loop(), name=f"results:{execution_id}")
 
@@ -217,6 +221,7 @@ class NodeResultWriter:
                 }
                 for o in batch.values()
             ]
+            rows = redact_value(rows)  # no configured secret is stored
             try:
                 async with self.sessions() as session:
                     await session.execute(self._stmt, rows)
@@ -224,8 +229,9 @@ class NodeResultWriter:
             except asyncio.CancelledError:
                 self._pending = {**batch, **self._pending}
                 raise
-            except Exception as exc:  # noqa: BLE001 - results are a record; the run's events still carry them
-                log.error("could not persist %d node results of %s: %s", len(rows), self.execution_id, exc)
+            except Exception as exc:  # noqa: BLE001 - recorded: the run ends failed with the true reason
+                self.error = self.error or f"could not store node results: {db_reason(exc)}"
+                log.error("could not persist %d node results of %s: %s", len(rows), self.execution_id, db_reason(exc))
         if not self._pending:
             self._idle.set()
 

@@ -18,6 +18,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from pilot.core.codec import storable
+from pilot.core.redaction import redact_value
+from pilot.db.errors import db_reason
 from pilot.db.models import StreamEventRow
 from pilot.events.schemas import StreamEvent
 
@@ -44,6 +47,7 @@ class EventRecorder:
         self._sessions = sessions
         self._batch_delay_s = batch_delay_s
         self._pending: list[StreamEvent] = []
+        self.error: str | None = None  # why an event could not be stored (the run then fails)
         self._persisted = start_seq  # highest seq known to be in the database
         self._written = asyncio.Event()
         self._wake = asyncio.Event()
@@ -78,7 +82,7 @@ class EventRecorder:
         if self._closing:
             raise RuntimeError(f"stream {self.stream_id} is closed")
         self.seq += 1
-        item = StreamEvent(self.stream_id, self.seq, event, data)
+        item = StreamEvent(self.stream_id, self.seq, event, redact_value(data))  # no secret reaches bus or table
         if self._publish_sync is not None:
             self._publish_sync(item)
         elif self._outbox is not None:
@@ -144,23 +148,36 @@ class EventRecorder:
         rows = [{"stream_id": e.stream_id, "seq": e.seq, "event": e.event, "data": e.data} for e in batch]
         for attempt in range(5):
             try:
-                async with self._sessions() as session:  # type: ignore[misc]
-                    await session.execute(_INSERT, rows)
-                    await session.commit()
-                self._persisted = max(self._persisted, batch[-1].seq)
-                self._written.set()
+                await self._insert(rows)
+                self._mark_persisted(batch)
                 return
             except asyncio.CancelledError:
                 # Shutting down mid-write: keep the batch so aclose() can write it.
                 self._pending[:0] = batch
                 raise
-            except Exception as exc:  # noqa: BLE001 - a transient DB error must not lose events: retry, then log
-                if attempt == 4:
-                    log.error("could not persist %d events of %s: %s", len(batch), self.stream_id, exc)
-                    self._persisted = max(self._persisted, batch[-1].seq)  # given up: don't hang flush()
-                    self._written.set()
-                    return
-                await asyncio.sleep(0.05 * 2**attempt)
+            except Exception as exc:  # noqa: BLE001 - a transient DB error must not lose events: retry
+                last = exc
+                if attempt < 4:
+                    await asyncio.sleep(0.05 * 2**attempt)
+        # Still refused: a payload the database cannot hold. Store each event on its own, as
+        # JSON data, so one bad event cannot take the batch (and the run's history) with it.
+        for row in rows:
+            try:
+                await self._insert([{**row, "data": storable(row["data"])}])
+            except Exception as exc:  # noqa: BLE001 - recorded: the run ends failed with it
+                last = exc
+                self.error = self.error or f"could not store event {row['seq']} ({row['event']}): {db_reason(last)}"
+                log.error("could not persist event %s of %s: %s", row["seq"], self.stream_id, db_reason(last))
+        self._mark_persisted(batch)  # given up or done: don't hang flush()
+
+    async def _insert(self, rows: list[dict[str, Any]]) -> None:
+        async with self._sessions() as session:  # type: ignore[misc]
+            await session.execute(_INSERT, rows)
+            await session.commit()
+
+    def _mark_persisted(self, batch: list[StreamEvent]) -> None:
+        self._persisted = max(self._persisted, batch[-1].seq)
+        self._written.set()
 
     async def _publish_loop(self) -> None:
         assert self._outbox is not None
