@@ -5,10 +5,18 @@ ill-typed config), duplicate ids, dangling edges, cycles (the cycle is printed),
 handles, inputs/outputs present, reachability from an ``input``, jinja2 syntax of templated
 fields, and ``nodes.<id>`` references to nodes that are not upstream. Loop bodies are checked
 recursively; their nodes may reference body ancestors and the loop node's own ancestors.
+
+Cost: validation runs on every save/validate request, so it must stay cheap whatever the body
+holds. The size of the whole tree (loop bodies included) is checked first, against the same
+limits the API puts on the top-level lists, and nothing else runs on a graph over them. Every
+other check is linear in nodes + edges (the upstream check uses ancestor bitsets, O(edges ×
+nodes / 64) word operations, which the node limit keeps small); cycles are reported from a
+bounded search, never by enumerating them (a complete graph of n nodes has more than (n-1)!).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -33,6 +41,15 @@ from pilot.workflows.model import (
     WorkflowSettings,
     node_type,
 )
+
+
+# The whole tree, loop bodies included, must fit the limits the API puts on the top-level
+# ``nodes``/``edges`` lists (pilot.workflows.schemas RawNodes / RawEdges): without this a loop
+# body was an unlimited back door (5,000 body nodes were accepted and took seconds to check).
+MAX_NODES = 1_000
+MAX_EDGES = 5_000
+# At most this many cycles are reported; one per strongly connected component.
+MAX_REPORTED_CYCLES = 5
 
 
 class Problem(Struct, frozen=True):
@@ -105,6 +122,13 @@ def _decode_node(raw: Any, index: int, problems: list[Problem]) -> Node | None:
         return None
     try:
         return msgspec.convert(raw, NODE_CLASSES[ntype])
+    except RecursionError:
+        # Loop bodies nested a few hundred deep exhaust msgspec's recursion limit: an invalid
+        # node (422), not a crash.
+        problems.append(
+            Problem("invalid_config", f"{label} ({ntype}): loop bodies are nested too deeply", node_ids=[nid] if isinstance(nid, str) else [])
+        )
+        return None
     except msgspec.ValidationError as exc:
         code = "missing_config" if "missing required field" in str(exc).lower() else "invalid_config"
         problems.append(Problem(code, f"{label} ({ntype}): {exc}", node_ids=[nid] if isinstance(nid, str) else []))
@@ -137,10 +161,27 @@ def parallel_levels(graph: WorkflowGraph) -> list[list[str]]:
 
 def iter_all_nodes(graph: WorkflowGraph | Any) -> Iterator[Node]:
     """Every node, including those inside loop bodies (depth first)."""
-    for node in graph.nodes:
+    # A stack of iterators rather than nested generators: each ``yield from`` level costs a hop
+    # per node, so recursion was O(nodes × depth) and hit the recursion limit on deep nesting.
+    stack = [iter(graph.nodes)]
+    while stack:
+        node = next(stack[-1], None)
+        if node is None:
+            stack.pop()
+            continue
         yield node
         if isinstance(node, LoopNode):
-            yield from iter_all_nodes(node.config.body)
+            stack.append(iter(node.config.body.nodes))
+
+
+def count_all(graph: WorkflowGraph | Any) -> tuple[int, int]:
+    """(nodes, edges) in the whole tree, loop bodies included."""
+    nodes, edges = 0, len(graph.edges)
+    for node in iter_all_nodes(graph):
+        nodes += 1
+        if isinstance(node, LoopNode):
+            edges += len(node.config.body.edges)
+    return nodes, edges
 
 
 # ---------------------------------------------------------------- validation
@@ -148,6 +189,11 @@ def iter_all_nodes(graph: WorkflowGraph | Any) -> Iterator[Node]:
 
 def validate_graph(graph: WorkflowGraph) -> ValidationReport:
     """Run every check on a decoded graph."""
+    # Size first, over the whole tree: nothing else runs on a graph over the limits, so the
+    # work done for any request is bounded by them.
+    too_big = _check_size(graph)
+    if too_big:
+        return ValidationReport(valid=False, problems=too_big)
     problems: list[Problem] = []
     all_ids: dict[str, int] = {}
     for node in iter_all_nodes(graph):
@@ -155,12 +201,39 @@ def validate_graph(graph: WorkflowGraph) -> ValidationReport:
     for nid, count in all_ids.items():
         if count > 1:
             problems.append(Problem("duplicate_node_id", f"node id '{nid}' is used {count} times", node_ids=[nid]))
-    g = _check_level(graph, problems, outer_ancestors=set(), top_level=True, where="")
+    # One bit per distinct id of the whole tree (ancestor sets are bitsets over these).
+    bits = {nid: 1 << i for i, nid in enumerate(all_ids)}
+    g = _check_level(graph, problems, bits=bits, outer_ancestors=0, top_level=True, where="")
     levels = [] if problems else [sorted(level) for level in nx.topological_generations(g)]
     return ValidationReport(valid=not problems, problems=problems, levels=levels)
 
 
-def _check_level(graph: Any, problems: list[Problem], *, outer_ancestors: set[str], top_level: bool, where: str) -> nx.DiGraph:
+def _check_size(graph: Any) -> list[Problem]:
+    n_nodes, n_edges = count_all(graph)
+    problems: list[Problem] = []
+    if n_nodes > MAX_NODES:
+        problems.append(
+            Problem(
+                "too_many_nodes",
+                f"field 'nodes': the workflow has {n_nodes} nodes counting those inside loop bodies; "
+                f"at most {MAX_NODES} are allowed",
+            )
+        )
+    if n_edges > MAX_EDGES:
+        problems.append(
+            Problem(
+                "too_many_edges",
+                f"field 'edges': the workflow has {n_edges} edges counting those inside loop bodies; "
+                f"at most {MAX_EDGES} are allowed",
+            )
+        )
+    return problems
+
+
+def _check_level(graph: Any, problems: list[Problem], *, bits: dict[str, int], outer_ancestors: int, top_level: bool, where: str) -> nx.DiGraph:
+    """Check one level (the top graph or a loop body), then the bodies of its loops.
+
+    ``outer_ancestors`` is the bitset (see ``bits``) of the ids upstream of the enclosing loop."""
     nodes = {n.id: n for n in graph.nodes}
     g = to_digraph(graph)
     _check_edges(graph, nodes, problems, where)
@@ -172,8 +245,8 @@ def _check_level(graph: Any, problems: list[Problem], *, outer_ancestors: set[st
         if not any(isinstance(n, OutputNode) for n in graph.nodes):
             problems.append(Problem("missing_output", "the workflow has no 'output' node"))
         if inputs:
-            reachable = set(inputs).union(*(nx.descendants(g, i) for i in inputs))
-            unreachable = sorted(set(nodes) - reachable)
+            # One search from all inputs at once (was one nx.descendants per input).
+            unreachable = sorted(set(nodes) - _reachable_from(g, inputs))
             if unreachable:
                 problems.append(
                     Problem("unreachable", f"{where}nodes unreachable from an input: {', '.join(unreachable)}", node_ids=unreachable)
@@ -186,19 +259,50 @@ def _check_level(graph: Any, problems: list[Problem], *, outer_ancestors: set[st
             problems.append(Problem("empty_loop_body", f"{where}loop body has no nodes"))
         for nid in inputs:
             problems.append(Problem("input_in_loop", f"{where}input node '{nid}' is not allowed inside a loop body", node_ids=[nid]))
+    # Ancestors of every node in one topological pass (was nx.ancestors per node: quadratic).
+    # With a cycle "upstream" is meaningless; only syntax is checked (the cycle is reported).
+    ancestors = _ancestor_bits(g, bits) if acyclic else None
     for node in graph.nodes:
-        # With a cycle "upstream" is meaningless; only syntax is checked (the cycle is reported).
-        ancestors = nx.ancestors(g, node.id) | outer_ancestors if acyclic else None
-        _check_templates(node, ancestors, problems, where)
+        upstream = ancestors[node.id] | outer_ancestors if ancestors is not None else None
+        _check_templates(node, upstream, bits, problems, where)
         if isinstance(node, LoopNode):
-            body_outer = (nx.ancestors(g, node.id) if acyclic else set()) | outer_ancestors
-            _check_level(node.config.body, problems, outer_ancestors=body_outer, top_level=False, where=f"in loop '{node.id}': ")
+            body_outer = (ancestors[node.id] if ancestors is not None else 0) | outer_ancestors
+            _check_level(
+                node.config.body, problems, bits=bits, outer_ancestors=body_outer, top_level=False, where=f"in loop '{node.id}': "
+            )
     return g
+
+
+def _reachable_from(g: nx.DiGraph, sources: list[str]) -> set[str]:
+    seen = set(sources)
+    stack = list(sources)
+    while stack:
+        for succ in g.successors(stack.pop()):
+            if succ not in seen:
+                seen.add(succ)
+                stack.append(succ)
+    return seen
+
+
+def _ancestor_bits(g: nx.DiGraph, bits: dict[str, int]) -> dict[str, int]:
+    """node id → bitset of its ancestors' ids, for an acyclic ``g``.
+
+    A node's ancestors are its predecessors and theirs, so one pass in topological order ORs
+    them together: O(edges) big-int ORs of at most MAX_NODES bits each."""
+    anc: dict[str, int] = {}
+    for nid in nx.topological_sort(g):
+        mask = 0
+        for pred in g.predecessors(nid):
+            mask |= anc[pred] | bits[pred]
+        anc[nid] = mask
+    return anc
 
 
 def _check_edges(graph: Any, nodes: dict[str, Node], problems: list[Problem], where: str) -> None:
     seen_ids: set[str] = set()
     seen_pairs: set[tuple[str, str, str | None]] = set()
+    # Handles of each condition node, built once (a list scan per edge was edges × cases).
+    handles_of: dict[str, tuple[list[str], set[str]]] = {}
     for edge in graph.edges:
         if edge.id in seen_ids:
             problems.append(Problem("duplicate_edge_id", f"{where}edge id '{edge.id}' is used more than once", edge_ids=[edge.id]))
@@ -220,8 +324,11 @@ def _check_edges(graph: Any, nodes: dict[str, Node], problems: list[Problem], wh
         seen_pairs.add(pair)
         source = nodes[edge.source]
         if isinstance(source, ConditionNode):
-            handles = [c.id for c in source.config.cases] + [source.config.else_]
-            if edge.source_handle not in handles:
+            if source.id not in handles_of:
+                listed = [c.id for c in source.config.cases] + [source.config.else_]
+                handles_of[source.id] = (listed, set(listed))
+            handles, handle_set = handles_of[source.id]
+            if edge.source_handle not in handle_set:
                 problems.append(
                     Problem(
                         "bad_source_handle",
@@ -242,18 +349,35 @@ def _check_edges(graph: Any, nodes: dict[str, Node], problems: list[Problem], wh
             )
     for node in graph.nodes:
         if isinstance(node, ConditionNode):
-            ids = [c.id for c in node.config.cases]
-            dupes = sorted({i for i in ids if ids.count(i) > 1} | ({node.config.else_} & set(ids)))
+            counts = Counter(c.id for c in node.config.cases)  # was ids.count(i) per case: quadratic
+            dupes = sorted({i for i, n in counts.items() if n > 1} | ({node.config.else_} & counts.keys()))
             if dupes:
                 problems.append(Problem("duplicate_case", f"{where}condition '{node.id}' repeats case id(s): {', '.join(dupes)}", node_ids=[node.id]))
 
 
 def _check_cycles(g: nx.DiGraph, problems: list[Problem], where: str) -> bool:
+    """Report up to MAX_REPORTED_CYCLES cycles, one per strongly connected component.
+
+    Every cycle lies inside one strongly connected component (SCC), and every SCC with more
+    than one node (or with a self-loop) holds one, so a DFS per SCC finds one cycle in linear
+    time. Enumerating cycles instead (``nx.simple_cycles``) is exponential: a complete graph of
+    10 nodes has over a million of them (4 s), one of 12 runs out of memory."""
     if nx.is_directed_acyclic_graph(g):
         return True
-    for cycle in list(nx.simple_cycles(g))[:5]:
+    reported = 0
+    for component in nx.strongly_connected_components(g):
+        if reported >= MAX_REPORTED_CYCLES:
+            break
+        if len(component) == 1:
+            (nid,) = component
+            if not g.has_edge(nid, nid):
+                continue
+            cycle = [nid]
+        else:
+            cycle = [u for u, _v, *_ in nx.find_cycle(g.subgraph(component))]
         path = " → ".join([*cycle, cycle[0]])
         problems.append(Problem("cycle", f"{where}the graph has a cycle: {path}", node_ids=list(cycle)))
+        reported += 1
     return False
 
 
@@ -293,7 +417,9 @@ def _value_strings(path: str, value: Any) -> Iterable[tuple[str, str, str]]:
             yield from _value_strings(f"{path}[{i}]", val)
 
 
-def _check_templates(node: Node, ancestors: set[str] | None, problems: list[Problem], where: str) -> None:
+def _check_templates(node: Node, upstream: int | None, bits: dict[str, int], problems: list[Problem], where: str) -> None:
+    """Syntax of every templated field; with ``upstream`` (bitset of the ids upstream of
+    ``node``, see ``bits``), also that each ``nodes.<id>`` reference is upstream."""
     for path, src, kind in _templated_fields(node):
         if kind == "expression":
             error = syntax_error(src, expression=True)
@@ -304,10 +430,10 @@ def _check_templates(node: Node, ancestors: set[str] | None, problems: list[Prob
         if error:
             problems.append(Problem("template_syntax", f"{where}node '{node.id}' {path}: jinja2 syntax error: {error}", node_ids=[node.id]))
             continue
-        if ancestors is None or (kind == "value" and "{{" not in src and "{%" not in src):
+        if upstream is None or (kind == "value" and "{{" not in src and "{%" not in src):
             continue
         refs = referenced_nodes(src, expression=kind == "expression")
-        for ref in sorted(refs - ancestors):
+        for ref in sorted(r for r in refs if not upstream & bits.get(r, 0)):
             problems.append(
                 Problem(
                     "reference_not_upstream",
