@@ -18,8 +18,10 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes as jnodes
+from jinja2.compiler import CodeGenerator
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from pilot.core import template_limits as limits
 from pilot.core.codec import NotJSONError, dumps_str, to_json_value
 
 
@@ -31,22 +33,98 @@ class TemplateSecurityError(TemplateError):
     """A template tried to reach outside the sandbox (dunder attributes, unsafe callables, ...)."""
 
 
+class TemplateLimitExceeded(TemplateError):
+    """A template exceeded its work, time or size budget (see :mod:`pilot.core.template_limits`).
+
+    ``work`` is True when the operation or time budget ran out (a larger budget may succeed),
+    False for a size limit (the result itself is too large)."""
+
+    def __init__(self, message: str, *, work: bool = False) -> None:
+        super().__init__(message)
+        self.work = work
+
+
 def _tojson(value: Any) -> str:
     return dumps_str(value)
 
 
+class _BudgetedCodeGenerator(CodeGenerator):
+    """Charges what the sandbox hooks never see: loop iterations and ``~`` concatenation.
+
+    jinja2 compiles ``{% for %}`` to a plain Python loop and ``a ~ b`` to ``str_join``; neither
+    passes through the sandbox, so a nested loop with an empty body, or a string doubled by
+    ``~`` forty times, would escape every budget."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._loop_iterables: set[int] = set()  # ids of For.iter nodes still to be wrapped
+
+    def visit_For(self, node: jnodes.For, frame: Any) -> None:
+        # jinja2 forbids custom node types, so the iterable is wrapped when it is visited.
+        self._loop_iterables.add(id(node.iter))
+        super().visit_For(node, frame)
+
+    def visit(self, node: jnodes.Node, *args: Any, **kwargs: Any) -> Any:
+        if id(node) in self._loop_iterables:
+            self._loop_iterables.discard(id(node))
+            self.write("environment.budget_iter(")
+            super().visit(node, *args, **kwargs)
+            self.write(")")
+            return None
+        return super().visit(node, *args, **kwargs)
+
+    def visit_Concat(self, node: jnodes.Concat, frame: Any) -> None:
+        self.write("environment.budget_concat((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
 class _StrictSandbox(ImmutableSandboxedEnvironment):
-    """Raise on unsafe attribute access instead of returning a (silently empty) Undefined."""
+    """Raise on unsafe attribute access instead of returning a (silently empty) Undefined, and
+    charge every call, attribute access and growing operator to the render's budget
+    (:mod:`pilot.core.template_limits`)."""
+
+    # Intercepted operators are also never constant-folded at compile time, so ``'a' * 10**8``
+    # cannot allocate while a template is merely being compiled.
+    intercepted_binops = frozenset({"*", "+", "**", "%"})
+    code_generator_class = _BudgetedCodeGenerator
+    budget_iter = staticmethod(limits.budget_iter)
+    budget_concat = staticmethod(limits.budget_concat)
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> jinja2.Undefined:
         raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
 
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        limits.check_binop(operator, left, right)
+        return super().call_binop(context, operator, left, right)
 
-def _make_env(undefined: type[jinja2.Undefined]) -> ImmutableSandboxedEnvironment:
-    env = _StrictSandbox(undefined=undefined, autoescape=False, keep_trailing_newline=True)
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - jinja2's signature
+        limits.check_call(__obj, args)
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        limits.current().charge()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        limits.current().charge()
+        return super().getitem(obj, argument)
+
+
+def _bound(env: ImmutableSandboxedEnvironment) -> ImmutableSandboxedEnvironment:
+    env.globals["range"] = limits.bounded_range
+    env.globals["lipsum"] = limits.bounded_lipsum
+    for name, predict in limits.FILTER_GROWTH.items():
+        env.filters[name] = limits.bounded_filter(env.filters[name], predict)
     env.filters["tojson"] = _tojson
     env.filters["json"] = _tojson
     return env
+
+
+def _make_env(undefined: type[jinja2.Undefined]) -> ImmutableSandboxedEnvironment:
+    return _bound(_StrictSandbox(undefined=undefined, autoescape=False, keep_trailing_newline=True))
 
 
 # Lenient at run time for prompts (a missing optional input renders empty) but strict for
@@ -72,21 +150,43 @@ def _unwrap(expr: str) -> str:
     return m.group(1).strip() if m and "{{" not in m.group(1) else expr.strip()
 
 
-def render(src: str, context: dict[str, Any]) -> str:
-    """Render a jinja2 template string in the sandbox."""
-    try:
-        return _compile_template(src).render(**context)
-    except SecurityError as exc:
-        raise TemplateSecurityError(f"template refused by the sandbox: {exc}") from exc
-    except jinja2.TemplateError as exc:
-        raise TemplateError(f"template error: {exc}") from exc
+def render(src: str, context: dict[str, Any], *, budget: limits.RenderLimits = limits.DEFAULT_LIMITS) -> str:
+    """Render a jinja2 template string in the sandbox, within a work/time/size budget.
+
+    Output is produced chunk by chunk so its size (and the clock) is checked as it grows."""
+    with limits.budget_scope(budget) as budget:
+        try:
+            template = _compile_template(src)
+            parts: list[str] = []
+            size = 0
+            for chunk in template.generate(**context):
+                size += len(chunk)
+                budget.check_size(size, "output")
+                budget.charge()
+                parts.append(chunk)
+            return "".join(parts)
+        except limits.TemplateLimitError as exc:
+            raise TemplateLimitExceeded(str(exc), work=exc.work) from exc
+        except SecurityError as exc:
+            raise TemplateSecurityError(f"template refused by the sandbox: {exc}") from exc
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"template error: {exc}") from exc
+        except RecursionError as exc:
+            raise TemplateLimitExceeded("template recursion is too deep") from exc
+        except Exception as exc:  # e.g. {% include %} without a loader, TypeError in a filter
+            raise TemplateError(f"template failed: {type(exc).__name__}: {exc}") from exc
 
 
-def evaluate(expr: str, context: dict[str, Any]) -> Any:
+def evaluate(expr: str, context: dict[str, Any], *, budget: limits.RenderLimits = limits.DEFAULT_LIMITS) -> Any:
     """Evaluate an expression (bare or one ``{{ }}`` block) and return its native value."""
     inner = _unwrap(expr)
     try:
-        value = _compile_expression(inner)(**context)
+        with limits.budget_scope(budget):
+            value = _compile_expression(inner)(**context)
+    except limits.TemplateLimitError as exc:
+        raise TemplateLimitExceeded(f"expression {inner!r}: {exc}", work=exc.work) from exc
+    except RecursionError as exc:
+        raise TemplateLimitExceeded(f"expression {inner!r} recursed too deeply") from exc
     except SecurityError as exc:
         raise TemplateSecurityError(f"expression refused by the sandbox: {exc}") from exc
     except jinja2.UndefinedError as exc:
@@ -126,7 +226,7 @@ _param_env = _ParamSandbox(
     comment_start_string="[#",
     comment_end_string="#]",
 )
-_param_env.filters["tojson"] = _tojson
+_bound(_param_env)
 _PARAM_SINGLE_BLOCK = re.compile(r"^\s*\[\[(.*)\]\]\s*$", re.S)
 
 
@@ -151,17 +251,24 @@ def render_params(src: str, params: dict[str, Any]) -> Any:
     # A namespace, not a dict: ``params.items`` must be the parameter, not ``dict.items``.
     context = {"params": SimpleNamespace(**params)}
     try:
-        m = _PARAM_SINGLE_BLOCK.match(src)
-        if m and "[[" not in m.group(1) and "]]" not in m.group(1):
-            value = _compile_param_expression(m.group(1).strip())(**context)
-            if isinstance(value, jinja2.Undefined):
-                raise TemplateError(f"parameter expression {m.group(1).strip()!r} is undefined")
-            return value
-        return _compile_param_template(src).render(**context)
+        with limits.budget_scope():
+            return _render_param_source(src, context)
+    except limits.TemplateLimitError as exc:
+        raise TemplateLimitExceeded(f"parameter template: {exc}", work=exc.work) from exc
     except SecurityError as exc:
         raise TemplateSecurityError(f"parameter template refused by the sandbox: {exc}") from exc
     except jinja2.TemplateError as exc:
         raise TemplateError(f"parameter template error: {exc}") from exc
+
+
+def _render_param_source(src: str, context: dict[str, Any]) -> Any:
+    m = _PARAM_SINGLE_BLOCK.match(src)
+    if m and "[[" not in m.group(1) and "]]" not in m.group(1):
+        value = _compile_param_expression(m.group(1).strip())(**context)
+        if isinstance(value, jinja2.Undefined):
+            raise TemplateError(f"parameter expression {m.group(1).strip()!r} is undefined")
+        return value
+    return _compile_param_template(src).render(**context)
 
 
 def is_expression(src: str) -> bool:
@@ -214,7 +321,7 @@ def undeclared_names(src: str, *, expression: bool = False) -> frozenset[str]:
         return frozenset()
 
 
-def resolve(src: str, context: dict[str, Any]) -> Any:
+def resolve(src: str, context: dict[str, Any], *, budget: limits.RenderLimits = limits.DEFAULT_LIMITS) -> Any:
     """Resolve a *value field* (outputs, loop items, tool arguments).
 
     - exactly one ``{{ expr }}`` block → the expression's native value (lists stay lists);
@@ -222,9 +329,9 @@ def resolve(src: str, context: dict[str, Any]) -> Any:
     - plain text → itself (a literal).
     """
     if is_expression(src):
-        return evaluate(src, context)
+        return evaluate(src, context, budget=budget)
     if "{{" in src or "{%" in src:
-        return render(src, context)
+        return render(src, context, budget=budget)
     return src
 
 

@@ -4,6 +4,9 @@ ones published (1..N, none missing) and its stored row agrees with the stream.""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 
 from tests.support.runs import RunClient, edge, node
@@ -74,3 +77,69 @@ async def test_non_finite_numbers_are_null(rc: RunClient) -> None:
     last = _assert_complete(events, stored)
     assert last["status"] == "succeeded", last.get("error")
     assert stored["outputs"] == last["outputs"] == {"value": None, "inf": [None]}
+
+
+# ---------------------------------------------------------------- bounded rendering (defect 2, 8)
+
+NESTED_LOOPS = "{% for i in range(12000) %}{% for j in range(12000) %}{% endfor %}{% endfor %}done"
+
+
+async def _health_latencies(rc: RunClient, stop: asyncio.Event) -> list[float]:
+    """Poll /health until ``stop``; the latencies show whether the event loop was blocked."""
+    latencies = []
+    while not stop.is_set():
+        t0 = time.perf_counter()
+        response = await rc.http.get("/health")
+        latencies.append(time.perf_counter() - t0)
+        assert response.status_code == 200
+        await asyncio.sleep(0.01)
+    return latencies
+
+
+async def test_a_heavy_template_fails_its_node_without_stalling_the_server(rc: RunClient) -> None:
+    stop = asyncio.Event()
+    poller = asyncio.create_task(_health_latencies(rc, stop))
+    await asyncio.sleep(0.05)
+    try:
+        execution_id, events = await rc.run([node("write", "llm", prompt=NESTED_LOOPS)], [])
+    finally:
+        stop.set()
+    latencies = await poller
+    stored = await rc.execution(execution_id)
+    last = _assert_complete(events, stored)
+    assert last["status"] == "failed"
+    assert "prompt: template exceeded its budget" in last["error"]
+    # Before the fix the loop held the event loop for ~8 s; off-loop rendering keeps /health
+    # answering (the bound is loose on purpose: tests/bench/bench_render_stall.py measures it).
+    assert len(latencies) >= 3 and max(latencies) < 1.0, max(latencies)
+
+
+async def test_the_node_timeout_fires_while_a_template_renders(rc: RunClient) -> None:
+    heavy = "{% for i in range(100000) %}{% for j in range(9) %}{{ '' }}{% endfor %}{% endfor %}"
+    execution_id, events = await rc.run([node("write", "llm", prompt=heavy, timeout_s=0.05)], [])
+    last = _assert_complete(events, await rc.execution(execution_id))
+    assert last["status"] == "failed"
+    assert "timed out after 0.05s" in last["error"] or "template exceeded" in last["error"], last["error"]
+
+
+@pytest.mark.parametrize(
+    ("template", "reason"),
+    [
+        ("{{ 'a' * 10**8 }}", "would be 100,000,000 items long"),
+        ("{{ 'a' | center(100000000) }}", "would be 100,000,000 items long"),
+        ("{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}", "items long"),
+        ("{{ '{:>100000000}'.format(1) }}", "items long"),
+        ("{{ lipsum(n=100000) }}", "lipsum is limited"),
+        ("{% include 'other' %}", "no loader"),
+        ("{% import 'other' as o %}", "no loader"),
+        ("{% extends 'other' %}", "no loader"),
+        ("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(1) }}", "recursion is too deep"),
+    ],
+)
+async def test_hostile_templates_are_node_errors_not_crashes(rc: RunClient, caplog, template: str, reason: str) -> None:
+    execution_id, events = await rc.run([node("write", "llm", prompt=template)], [])
+    last = _assert_complete(events, await rc.execution(execution_id))
+    assert last["status"] == "failed"
+    assert "node 'write' failed: prompt:" in last["error"] and reason in last["error"], last["error"]
+    crashes = [r for r in caplog.records if r.name.startswith("pilot") and r.exc_info]
+    assert not crashes, [r.getMessage() for r in crashes]

@@ -63,8 +63,8 @@ class FakeApiRunner:
 
     async def run(self, ctx) -> dict[str, Any]:
         config = ctx.node.config
-        url = render_field(config.url, ctx.scope, "url").strip()
-        params = {k: render_field(v, ctx.scope, f"query.{k}") for k, v in config.query.items()}
+        url = (await render_field(config.url, ctx.scope, "url")).strip()
+        params = {k: await render_field(v, ctx.scope, f"query.{k}") for k, v in config.query.items()}
         assert url.startswith("https://"), url
         self.calls.append((url, params))
         return {"status": 200, "headers": {}, "body": _canned(url, params)}

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pilot.core.templating import TemplateError, evaluate
-from pilot.engine.errors import NodeError
 from pilot.engine.nodes.base import NodeContext
+from pilot.engine.nodes.rendering import evaluate_field
 
 
 class ConditionRunner:
@@ -19,10 +18,7 @@ class ConditionRunner:
     async def run(self, ctx: NodeContext) -> Any:
         config = ctx.node.config
         for case in config.cases:
-            try:
-                matched = evaluate(case.when, ctx.scope)
-            except TemplateError as exc:  # includes TemplateSecurityError (sandbox escapes)
-                raise NodeError(f"cases[{case.id}].when: {exc}") from exc
+            matched = await evaluate_field(case.when, ctx.scope, f"cases[{case.id}].when")
             if matched:
                 return {"branch": case.id}
         return {"branch": config.else_}

@@ -26,8 +26,8 @@ class KnowledgeRunner:
 
     async def run(self, ctx) -> list[dict[str, Any]]:
         config: KnowledgeConfig = ctx.node.config
-        kb = render_field(config.knowledge_base, ctx.scope, "knowledge_base").strip()
-        query = render_field(config.query, ctx.scope, "query").strip()
+        kb = (await render_field(config.knowledge_base, ctx.scope, "knowledge_base")).strip()
+        query = (await render_field(config.query, ctx.scope, "query")).strip()
         if not kb:
             raise NodeError("knowledge_base rendered empty")
         if not query:

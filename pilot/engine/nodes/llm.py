@@ -65,8 +65,8 @@ class LlmRunner:
 
     async def run(self, ctx) -> Any:
         config: LlmConfig = ctx.node.config
-        system = render_field(config.system, ctx.scope, "system") if config.system else ""
-        prompt = render_field(config.prompt, ctx.scope, "prompt")
+        system = await render_field(config.system, ctx.scope, "system") if config.system else ""
+        prompt = await render_field(config.prompt, ctx.scope, "prompt")
         schema = config.output_schema
         if schema:
             system = (system + "\n\n" if system else "") + schema_instruction(schema)

@@ -12,16 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pilot.core.templating import TemplateError, evaluate
 from pilot.engine.errors import NodeError
 from pilot.engine.nodes.base import NodeContext
+from pilot.engine.nodes.rendering import evaluate_field
 
 
-def loop_items(expr: str, scope: dict[str, Any]) -> list[Any]:
-    try:
-        value = evaluate(expr, scope)
-    except TemplateError as exc:
-        raise NodeError(f"items: {exc}") from exc
+async def loop_items(expr: str, scope: dict[str, Any]) -> list[Any]:
+    value = await evaluate_field(expr, scope, "items")
     if value is None:
         return []
     if isinstance(value, dict):
@@ -37,7 +34,7 @@ class LoopRunner:
 
     async def run(self, ctx: NodeContext) -> Any:
         config = ctx.node.config
-        items = loop_items(config.items, ctx.scope)[: config.max_items]
+        items = (await loop_items(config.items, ctx.scope))[: config.max_items]
         if not items:
             return []
         if ctx.run_subgraph is None:

@@ -16,5 +16,5 @@ class OutputRunner:
 
     async def run(self, ctx: NodeContext) -> Any:
         return {
-            name: resolve_value(expr, ctx.scope, f"outputs.{name}") for name, expr in ctx.node.config.outputs.items()
+            name: await resolve_value(expr, ctx.scope, f"outputs.{name}") for name, expr in ctx.node.config.outputs.items()
         }
