@@ -159,6 +159,57 @@ def keys_create(workspace: str, key_name: str) -> None:
     click.echo(key)
 
 
+# ------------------------------------------------------------------ workspaces
+
+
+@main.group()
+def workspaces() -> None:
+    """Workspaces (operator settings)."""
+
+
+@workspaces.command("limits")
+@click.argument("workspace")
+@click.option("--max-node-runs", type=click.IntRange(min=0), default=None, help="node executions per run (0: unlimited)")
+@click.option("--max-events", type=click.IntRange(min=0), default=None, help="events per run (0: unlimited)")
+@click.option("--max-event-bytes", type=click.IntRange(min=0), default=None, help="bytes of events per run (0: unlimited)")
+@click.option("--reset", is_flag=True, help="drop the overrides: the server defaults apply")
+def workspaces_limits(workspace: str, max_node_runs: int | None, max_events: int | None, max_event_bytes: int | None, reset: bool) -> None:
+    """Show or set WORKSPACE's per-run budget overrides (workspace keys cannot change them)."""
+    import sqlalchemy as sa
+
+    from pilot.db.models import WorkspaceRow
+    from pilot.engine.budget import RunLimits
+    from pilot.runtime import Runtime
+    from pilot.settings import get_settings
+    from pilot.startup import migrate_if_embedded
+
+    changes = {k: v for k, v in (("max_node_runs", max_node_runs), ("max_events", max_events), ("max_event_bytes", max_event_bytes)) if v is not None}
+
+    async def _apply() -> dict[str, Any] | None:
+        runtime = Runtime.build(get_settings())
+        try:
+            await migrate_if_embedded(runtime)
+            async with runtime.sessions() as session:
+                row = await session.scalar(sa.select(WorkspaceRow).where(WorkspaceRow.name == workspace))
+                if row is None:
+                    raise click.ClickException(f"no workspace named {workspace!r}")
+                if reset or changes:
+                    row.run_limits = None if reset else {**(row.run_limits or {}), **changes}
+                    await session.commit()
+                return row.run_limits
+        finally:
+            await runtime.aclose()
+
+    overrides = asyncio.run(_apply())
+    engine = get_settings().engine
+    defaults = RunLimits(engine.run_max_node_runs, engine.run_max_events, engine.run_max_event_bytes)
+    effective = defaults.with_overrides(overrides)
+    for name in RunLimits.__struct_fields__:
+        value = getattr(effective, name)
+        source = "workspace" if overrides and name in overrides else "default"
+        click.echo(f"{name:16} {value if value else 'unlimited'!s:>14}  ({source})")
+
+
 # ------------------------------------------------------------------ templates
 
 

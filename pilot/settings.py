@@ -97,6 +97,10 @@ class EngineSettings(Struct, frozen=True):
     http_allowlist: list[str] = []
     http_max_response_bytes: int = 5_000_000
     sse_ping_s: float = 15.0
+    # Per-run budget (pilot.engine.budget); 0 = unlimited; workspaces may get operator overrides.
+    run_max_node_runs: int = 10_000
+    run_max_events: int = 100_000
+    run_max_event_bytes: int = 64 * 1024 * 1024
 
 
 class ToolSettings(Struct, frozen=True):
@@ -184,6 +188,9 @@ class Settings(Struct, frozen=True):
                 http_allowlist=_list(e.get("PILOT_HTTP_ALLOWLIST")),
                 http_max_response_bytes=int(e.get("PILOT_HTTP_MAX_RESPONSE_BYTES", "5000000")),
                 sse_ping_s=float(e.get("PILOT_SSE_PING_S", "15")),
+                run_max_node_runs=int(e.get("PILOT_RUN_MAX_NODE_RUNS", "10000")),
+                run_max_events=int(e.get("PILOT_RUN_MAX_EVENTS", "100000")),
+                run_max_event_bytes=int(e.get("PILOT_RUN_MAX_EVENT_BYTES", str(64 * 1024 * 1024))),
             ),
             tools=ToolSettings(
                 smtp_host=e.get("SMTP_HOST") or None,

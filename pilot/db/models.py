@@ -48,6 +48,8 @@ class WorkspaceRow(Base):
     id: Mapped[str] = _id_column("ws")
     name: Mapped[str] = mapped_column(sa.String(200), unique=True, nullable=False)
     created_at: Mapped[datetime] = _created()
+    # Operator overrides of the per-run budget (pilot.engine.budget.RunLimits fields); null: defaults.
+    run_limits: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
 
 
 class ApiKeyRow(Base):

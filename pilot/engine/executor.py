@@ -20,6 +20,7 @@ from datetime import UTC
 from typing import Any
 
 from pilot.db.errors import db_reason
+from pilot.engine.budget import RunBudget, RunLimits
 from pilot.engine.nodes.base import EngineServices, merge_usage
 from pilot.engine.nodes.input import input_fields, validate_inputs
 from pilot.engine.runner import GraphFailed, GraphRunner, RunEnv
@@ -94,7 +95,7 @@ async def execute(
     ``run.finished`` is written, and ``"interrupted"`` is returned; the next attempt resumes it.
     """
     store = ExecutionStore(deps.sessions)
-    row, restored = await store.load(execution_id)
+    row, restored, workspace_limits = await store.load(execution_id)
     if row.status in TERMINAL_RUN_STATUSES:
         return row.status
     if not claimed and not await store.mark_running(execution_id, worker_id=deps.worker_id):
@@ -115,9 +116,11 @@ async def execute(
         if recorder.seq == 0:
             recorder.emit_nowait("run.started", {"execution_id": execution_id, "workflow_id": row.workflow_id, "input_data": row.input_data or {}})
         engine = deps.settings.engine
+        limits = RunLimits(engine.run_max_node_runs, engine.run_max_events, engine.run_max_event_bytes)
+        budget = RunBudget(limits.with_overrides(workspace_limits), recorder.emit_nowait, events_so_far=recorder.seq)
         env = RunEnv(
             execution_id=execution_id, workspace_id=row.workspace_id, services=deps.services,
-            emit=recorder.emit_nowait,
+            emit=budget.emit,
             semaphore=asyncio.Semaphore(max(1, min(engine.max_concurrency, graph.settings.max_concurrency))),
             default_timeout_s=engine.default_node_timeout_s, on_outcome=writer.add, cancelled=cancel_event,
             handed_back=lease_lost,
@@ -131,7 +134,7 @@ async def execute(
             error = f"run deadline of {deadline_s:g}s exceeded"
         else:
             status, outputs, error = await _supervise(
-                runner, restored, cancel_event, lease_lost, store, execution_id, deps, remaining, deadline_s, poll_flag
+                runner, restored, cancel_event, lease_lost, store, execution_id, deps, remaining, deadline_s, poll_flag, budget
             )
     except asyncio.CancelledError:
         if lease_lost is not None and lease_lost.is_set():
@@ -147,11 +150,12 @@ async def execute(
     return status
 
 
-async def _supervise(runner, restored, cancel_event, lease_lost, store, execution_id, deps, remaining, deadline_s, poll_flag):
-    """Wait for the graph, a cancel (signal or DB flag), a lost lease or the deadline."""
+async def _supervise(runner, restored, cancel_event, lease_lost, store, execution_id, deps, remaining, deadline_s, poll_flag, budget):
+    """Wait for the graph, a cancel (signal or DB flag), a lost lease, the run budget or the deadline."""
     graph_task = asyncio.create_task(runner.run(restored or None), name=f"graph:{execution_id}")
     cancel_task = asyncio.create_task(cancel_event.wait())
-    waiters = {graph_task, cancel_task}
+    budget_task = asyncio.create_task(budget.exceeded.wait())
+    waiters = {graph_task, cancel_task, budget_task}
     lost_task = asyncio.create_task(lease_lost.wait()) if lease_lost is not None else None
     if lost_task is not None:
         waiters.add(lost_task)
@@ -169,9 +173,11 @@ async def _supervise(runner, restored, cancel_event, lease_lost, store, executio
             raise exc
         if cancel_task in done:
             return "cancelled", None, "cancelled by request"
+        if budget_task in done:
+            return "failed", None, budget.reason
         return "failed", None, f"run deadline of {deadline_s:g}s exceeded"
     finally:
-        tasks = [t for t in (graph_task, cancel_task, lost_task, watcher) if t is not None]
+        tasks = [t for t in (graph_task, cancel_task, budget_task, lost_task, watcher) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -20,7 +20,7 @@ from pilot.core.errors import NotFoundError
 from pilot.core.ids import utcnow
 from pilot.core.redaction import redact, redact_value
 from pilot.db.errors import db_reason
-from pilot.db.models import ExecutionRow, NodeResultRow
+from pilot.db.models import ExecutionRow, NodeResultRow, WorkspaceRow
 from pilot.engine.runner import NodeOutcome
 from pilot.engine.schemas import Execution, ExecutionPage, NodeResult
 
@@ -111,18 +111,20 @@ class ExecutionStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
 
-    async def load(self, execution_id: str) -> tuple[ExecutionRow, dict[str, NodeOutcome]]:
-        """The execution and the node results an earlier attempt already persisted."""
+    async def load(self, execution_id: str) -> tuple[ExecutionRow, dict[str, NodeOutcome], dict[str, Any] | None]:
+        """The execution, the node results an earlier attempt already persisted, and the
+        workspace's run-limit overrides."""
         async with self.sessions() as session:
             row = await session.get(ExecutionRow, execution_id)
             if row is None:
                 raise NotFoundError(f"execution {execution_id!r} not found")
             results = (await session.scalars(sa.select(NodeResultRow).where(NodeResultRow.execution_id == execution_id))).all()
+            limits = await session.scalar(sa.select(WorkspaceRow.run_limits).where(WorkspaceRow.id == row.workspace_id))
         done = {
             r.node_id: NodeOutcome(r.node_id, r.node_type, r.status, r.output, r.error, r.attempts, r.usage or {}, elapsed_ms=r.elapsed_ms or 0.0)
             for r in results if r.status in ("succeeded", "skipped")
         }
-        return row, done
+        return row, done, limits
 
     async def mark_running(self, execution_id: str, *, worker_id: str | None = None) -> bool:
         """queued/running → running (attempts + 1). False if the run is already terminal."""

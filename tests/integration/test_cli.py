@@ -143,3 +143,19 @@ def test_db_upgrade_unreachable_database_hides_the_password():
     result = run_cli("db", "upgrade", env={"DATABASE_URL": "postgresql://u:hunter2@127.0.0.1:1/none"})
     assert result.returncode == 1
     assert "cannot migrate" in result.stderr and "hunter2" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_workspace_limits_are_set_by_the_operator(tmp_path):
+    env = {"PILOT_DATA_DIR": str(tmp_path / ".pilot"), "PILOT_RUN_MAX_EVENTS": "5000"}
+    assert run_cli("keys", "create", "--workspace", "acme", env=env).returncode == 0
+    shown = run_cli("workspaces", "limits", "acme", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert "max_events                 5000  (default)" in shown.stdout
+    changed = run_cli("workspaces", "limits", "acme", "--max-node-runs", "50", "--max-events", "0", env=env)
+    assert changed.returncode == 0, changed.stderr
+    assert "max_node_runs                50  (workspace)" in changed.stdout
+    assert "max_events            unlimited  (workspace)" in changed.stdout
+    reset = run_cli("workspaces", "limits", "acme", "--reset", env=env)
+    assert "max_node_runs             10000  (default)" in reset.stdout
+    missing = run_cli("workspaces", "limits", "nobody", env=env)
+    assert missing.returncode != 0 and "no workspace named 'nobody'" in missing.stderr

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 
 import pytest
+import sqlalchemy as sa
 
+from pilot.db.models import WorkspaceRow
+from tests.conftest import new_workspace_key
 from tests.support.runs import RunClient, edge, node
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -143,3 +147,49 @@ async def test_hostile_templates_are_node_errors_not_crashes(rc: RunClient, capl
     assert "node 'write' failed: prompt:" in last["error"] and reason in last["error"], last["error"]
     crashes = [r for r in caplog.records if r.name.startswith("pilot") and r.exc_info]
     assert not crashes, [r.getMessage() for r in crashes]
+
+
+# ---------------------------------------------------------------- per-run budgets (defect 4)
+
+
+async def _workspace_client(live_server, limits: dict) -> RunClient:
+    """A RunClient on a fresh workspace whose operator overrides are ``limits``."""
+    name = f"budget-{uuid.uuid4().hex[:8]}"
+    key = await new_workspace_key(live_server.app, name)
+    async with live_server.app.state.runtime.sessions() as session:
+        await session.execute(sa.update(WorkspaceRow).where(WorkspaceRow.name == name).values(run_limits=limits))
+        await session.commit()
+    return RunClient(live_server.url, key)
+
+
+def _nested_loops(n: int) -> list[dict]:
+    inner = node("inner", "loop", items=f"{{{{ range({n}) }}}}", body={"nodes": [node("o", "output", outputs={"x": "{{ item }}"})], "edges": []})
+    return [node("outer", "loop", items=f"{{{{ range({n}) }}}}", body={"nodes": [inner], "edges": []})]
+
+
+@pytest.mark.parametrize(
+    ("limits", "reason"),
+    [({"max_node_runs": 200}, "more than 200 node executions"), ({"max_events": 300}, "more than 300 events"),
+     ({"max_event_bytes": 20_000}, "more than 20,000 bytes of events")],
+)
+async def test_a_run_that_exceeds_its_budget_ends_failed_with_the_reason(live_server, limits, reason) -> None:
+    client = await _workspace_client(live_server, limits)
+    try:
+        execution_id, events = await client.run(_nested_loops(100), [])
+        stored = await client.execution(execution_id)
+    finally:
+        await client.aclose()
+    last = _assert_complete(events, stored)
+    assert last["status"] == "failed" and reason in last["error"], last.get("error")
+    assert stored["error"] == last["error"]
+    assert len(events) < 2_000  # stopped promptly: the unbounded run makes ~30,000 events
+
+
+async def test_a_run_within_its_budget_is_untouched(live_server) -> None:
+    client = await _workspace_client(live_server, {"max_node_runs": 200})
+    try:
+        execution_id, events = await client.run(_nested_loops(5), [])
+        stored = await client.execution(execution_id)
+    finally:
+        await client.aclose()
+    assert _assert_complete(events, stored)["status"] == "succeeded"
