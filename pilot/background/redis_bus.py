@@ -31,6 +31,7 @@ from redis import exceptions as redis_errors
 from redis.asyncio import ConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from pilot.core.failures import backoff_delay
 from pilot.background.keys import RedisKeys
 from pilot.core.codec import dumps, loads
 from pilot.db.models import StreamEventRow
@@ -83,7 +84,7 @@ class RedisStreamBus:
         )
         self._sub = Redis(connection_pool=self._sub_pool)
         self._down_until = 0.0
-        self._down_backoff = 0.0
+        self._down_failures = 0  # consecutive failed publishes: the backoff attempt
         self._closed = asyncio.Event()
 
     # ------------------------------------------------------------------ publishing
@@ -105,13 +106,14 @@ class RedisStreamBus:
         except UNAVAILABLE as exc:
             self._mark_down(exc)
         else:
-            self._down_backoff = 0.0
+            self._down_failures = 0
 
     def _mark_down(self, exc: BaseException) -> None:
-        self._down_backoff = min(max(self._down_backoff * 2, 0.2), 5.0)
-        self._down_until = time.monotonic() + self._down_backoff
+        self._down_failures += 1
+        pause = backoff_delay(self._down_failures, initial=0.2, max_delay=5.0)
+        self._down_until = time.monotonic() + pause
         log.warning("Redis unreachable (%s); live events go through the database for %.1fs",
-                    type(exc).__name__, self._down_backoff)
+                    type(exc).__name__, pause)
 
     async def close_stream(self, stream_id: str) -> None:
         """The stream has ended: expire it after ``stream_ttl_s`` and tell late subscribers."""
@@ -137,7 +139,7 @@ class RedisStreamBus:
 
     async def _read(self, stream_id: str, after_seq: int) -> AsyncIterator[StreamEvent]:
         last = after_seq
-        backoff = 0.05
+        failures = 0
         key = self._keys.stream(stream_id)
         while not self._closed.is_set():
             try:
@@ -153,10 +155,10 @@ class RedisStreamBus:
                     last = event.seq
                     if event.terminal:
                         return
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, 1.0)
+                failures += 1
+                await self._sleep(backoff_delay(failures, initial=0.05, max_delay=1.0))
                 continue
-            backoff = 0.05
+            failures = 0
             if not reply:
                 # Block timed out: catch events whose publish never reached Redis.
                 for event in await self._from_db(stream_id, last):

@@ -12,22 +12,16 @@
 
 from __future__ import annotations
 
+from pilot.core.failures import Failure
+
 
 class EngineError(Exception):
     """Base of the engine's own exceptions (never reaches HTTP directly)."""
 
 
-class NodeError(EngineError):
-    """A node failed. The message is shown to users (``node.failed.error``): keep secrets out."""
-
-    def __init__(self, message: str, *, retryable: bool = False, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retryable = retryable
-        self.retry_after = retry_after
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.message!r}, retryable={self.retryable}, retry_after={self.retry_after})"
+class NodeError(Failure, EngineError):
+    """A node failed (the one failure model, :mod:`pilot.core.failures`). The message is shown
+    to users (``node.failed.error``): keep secrets out."""
 
 
 class NodeTimeout(NodeError):

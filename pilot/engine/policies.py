@@ -6,7 +6,8 @@ jitter); every other type gets a single attempt (:data:`NO_RETRY`) — control n
 deterministic and ``tool`` calls may have side effects (a webhook or email sent twice), so those
 retry only when the workflow asks for it.
 
-Only a :class:`NodeError` with ``retryable=True`` is retried (timeouts, 429, 5xx, connection
+Only a :class:`~pilot.core.failures.Failure` (NodeError, ToolError, LLMError, OutboundError) with
+``retryable=True`` is retried (timeouts, 429, 5xx, connection
 errors); a server's ``Retry-After`` is honoured as a lower bound of the delay.
 """
 
@@ -15,7 +16,8 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from pilot.engine.errors import NodeError
+from pilot.core import failures
+from pilot.core.failures import Failure
 from pilot.workflows.model import RetryPolicy
 
 DEFAULT_NETWORK_RETRY = RetryPolicy(max_attempts=3, initial_delay_s=0.5, backoff=2.0, max_delay_s=30.0, jitter=0.1)
@@ -32,22 +34,19 @@ def policy_for(node_type: str, policy: RetryPolicy | None) -> RetryPolicy:
 
 
 def backoff_delay(policy: RetryPolicy, attempt: int, *, rand: Callable[[], float] = random.random) -> float:
-    """Delay before attempt ``attempt + 1`` after attempt ``attempt`` (1-based) failed.
-
-    ``min(initial * backoff**(attempt-1), max_delay)`` randomised by ±``jitter`` (a fraction),
-    never negative and never above ``max_delay_s``.
-    """
-    base = min(policy.initial_delay_s * policy.backoff ** (attempt - 1), policy.max_delay_s)
-    if policy.jitter:
-        base *= 1.0 + policy.jitter * (2.0 * rand() - 1.0)
-    return max(0.0, min(base, policy.max_delay_s))
+    """Delay before attempt ``attempt + 1`` after attempt ``attempt`` (1-based) failed: the one
+    backoff function (:func:`pilot.core.failures.backoff_delay`) with the node's policy."""
+    return failures.backoff_delay(
+        attempt, initial=policy.initial_delay_s, factor=policy.backoff, max_delay=policy.max_delay_s,
+        jitter=policy.jitter, rand=rand,
+    )
 
 
 def retry_delay(
     policy: RetryPolicy, attempt: int, error: BaseException, *, rand: Callable[[], float] = random.random
 ) -> float | None:
     """Seconds to wait before retrying after ``attempt`` failed with ``error``; ``None``: don't retry."""
-    if not isinstance(error, NodeError) or not error.retryable:
+    if not isinstance(error, Failure) or not error.retryable:
         return None
     if attempt >= policy.max_attempts:
         return None

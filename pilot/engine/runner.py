@@ -225,6 +225,7 @@ class GraphRunner:
                 self._emitter(display_id),
             )
             ctx.run_subgraph = self.run_body
+            ctx.path = display_id  # stable across retries and resumes: the side-effect idempotency key
             error: NodeError
             try:
                 if slot is not None:

@@ -115,7 +115,7 @@ class RunService:
 
 def build_engine_services(runtime: Any):
     """The node runners' services for this process (outbound guard, LLM provider, retriever, tools)."""
-    from pilot.engine.net import GuardedHttp
+    from pilot.outbound import GuardedHttp
     from pilot.engine.nodes.base import EngineServices
     from pilot.knowledge.store import KnowledgeRetriever
     from pilot.llm import build_provider

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pilot.core.codec import storable
+from pilot.core.failures import backoff_delay
 from pilot.core.redaction import redact_value
 from pilot.db.errors import db_reason
 from pilot.db.models import StreamEventRow
@@ -158,7 +159,7 @@ class EventRecorder:
             except Exception as exc:  # noqa: BLE001 - a transient DB error must not lose events: retry
                 last = exc
                 if attempt < 4:
-                    await asyncio.sleep(0.05 * 2**attempt)
+                    await asyncio.sleep(backoff_delay(attempt + 1, initial=0.05, max_delay=1.0))
         # Still refused: a payload the database cannot hold. Store each event on its own, as
         # JSON data, so one bad event cannot take the batch (and the run's history) with it.
         for row in rows:

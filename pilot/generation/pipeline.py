@@ -11,6 +11,7 @@ import logging
 
 from msgspec import Struct
 
+from pilot.core.redaction import clip
 from pilot.generation.compiler import compile_plan
 from pilot.generation.offline_planner import OfflinePlanner
 from pilot.generation.plan import WorkflowPlan
@@ -44,7 +45,7 @@ class Planner:
             return PlanResult(plan=await plan_with_llm(prompt, self.llm, timeout=self.timeout_s), source="llm")
         except StructuredOutputError as exc:
             log.warning("LLM planning failed, using the offline planner: %s", exc)
-            reason = f"llm planning failed: {str(exc)[:200]}"
+            reason = f"llm planning failed: {clip(str(exc), 200)}"  # redacted before it is cut
         except Exception as exc:
             log.exception("LLM planning raised unexpectedly; using the offline planner")
             reason = f"llm planning error: {type(exc).__name__}"

@@ -8,12 +8,12 @@ engine, which decides from the :class:`LLMError` classification produced here. O
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import time
 import weakref
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pilot.core.failures import retry_after_seconds, status_is_retryable
+from pilot.core.redaction import clip, redact, register_secret
 from pilot.llm.prices import count_message_tokens, count_tokens
 from pilot.llm.schemas import LLMError, LLMUsage, MessageLike, to_openai_messages
 from pilot.settings import LLMSettings
@@ -37,6 +37,7 @@ def shared_client(settings: LLMSettings) -> openai.AsyncOpenAI:
     per_loop = _CLIENTS.setdefault(loop, {})
     client = per_loop.get(key)
     if client is None:
+        register_secret(settings.api_key)  # whichever process builds a client redacts its key
         client = openai.AsyncOpenAI(
             api_key=settings.api_key or "unused",
             base_url=settings.base_url or None,
@@ -48,31 +49,24 @@ def shared_client(settings: LLMSettings) -> openai.AsyncOpenAI:
 
 
 def parse_retry_after(headers: Any) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` / ``retry-after`` (seconds or HTTP date) headers."""
-    if headers is None:
-        return None
-    value = headers.get("retry-after-ms")
-    if value:
-        try:
-            return max(float(value) / 1000.0, 0.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
+    """The server's retry hint (``retry-after-ms`` / ``Retry-After``), via the one parser."""
+    return None if headers is None else retry_after_seconds(headers)
 
 
 def classify(exc: BaseException, model: str | None = None) -> LLMError:
-    """Map an openai SDK exception to an :class:`LLMError` with the retry classification."""
+    """Map an openai SDK exception to an :class:`LLMError` with the retry classification.
+
+    The message is redacted (:mod:`pilot.core.redaction`): it reaches node errors, events,
+    ``blueprint.fallback_reason``, logs and stored rows, and a proxy may echo the API key."""
+    error = _classify(exc, model)
+    cleaned = redact(error.message)
+    if cleaned is not error.message:
+        error.message = cleaned
+        error.args = (cleaned, *error.args[1:])
+    return error
+
+
+def _classify(exc: BaseException, model: str | None = None) -> LLMError:
     import openai
 
     if isinstance(exc, LLMError):
@@ -83,7 +77,7 @@ def classify(exc: BaseException, model: str | None = None) -> LLMError:
         return LLMError(f"LLM connection failed: {exc.message}", retryable=True, model=model, code="connection")
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
-        retryable = status in (408, 409, 429) or status >= 500
+        retryable = status_is_retryable(status)
         detail = _error_detail(exc)
         return LLMError(
             f"LLM server answered {status}: {detail}",
@@ -122,12 +116,13 @@ def _http_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseExce
 
 
 def _error_detail(exc: openai.APIStatusError) -> str:
+    """The provider's own message, redacted *before* it is cut (a cut key would survive)."""
     body = exc.body
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])[:300]
-    return str(exc.message)[:300]
+            return clip(str(inner["message"]), 300)
+    return clip(str(exc.message), 300)
 
 
 class OpenAIProvider:
@@ -136,6 +131,7 @@ class OpenAIProvider:
     name = "openai"
 
     def __init__(self, settings: LLMSettings, *, client: openai.AsyncOpenAI | None = None) -> None:
+        register_secret(settings.api_key)
         self.settings = settings
         self._client = client
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from msgspec import Struct
 
+from pilot.core.failures import Failure
+
 
 class ChatMessage(Struct, frozen=True):
     """One chat message: ``role`` is system | user | assistant | tool."""
@@ -37,12 +39,12 @@ class LLMUsage(Struct, frozen=True):
         }
 
 
-class LLMError(Exception):
-    """A failed LLM call, classified for the engine's retry policy.
+class LLMError(Failure):
+    """A failed LLM call, in the one failure model (:mod:`pilot.core.failures`).
 
-    ``retryable`` is True for rate limits (429), server errors (5xx), timeouts, connection
-    errors and malformed responses; False for other 4xx (bad request, auth, unknown model).
-    ``retry_after`` is the server's Retry-After hint in seconds, when it sent one.
+    ``retryable`` follows the shared HTTP classifier for status errors (408/425/429/5xx), and is
+    True for timeouts, connection errors and malformed responses; False for other 4xx (bad
+    request, auth, unknown model). ``retry_after`` is the server's Retry-After hint in seconds.
     """
 
     def __init__(
@@ -55,10 +57,7 @@ class LLMError(Exception):
         model: str | None = None,
         code: str | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retryable = retryable
-        self.retry_after = retry_after
+        super().__init__(message, retryable=retryable, retry_after=retry_after)
         self.status = status
         self.model = model
         self.code = code

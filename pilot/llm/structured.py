@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 import weakref
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ import instructor
 import openai
 from pydantic import BaseModel
 
+from pilot.core import failures
 from pilot.llm.openai_provider import classify, shared_client
 from pilot.llm.schemas import LLMError, LLMUsage, MessageLike, StructuredOutputError, to_openai_messages
 from pilot.settings import LLMSettings
@@ -60,10 +60,7 @@ def _instructor_client(client: openai.AsyncOpenAI, mode: str) -> Any:
 def backoff_delay(attempt: int, *, initial: float = INITIAL_BACKOFF_S, retry_after: float | None = None) -> float:
     """Delay before transport retry ``attempt`` (1-based): exponential with ±20 % jitter,
     capped at ``MAX_BACKOFF_S``, and never shorter than the server's Retry-After."""
-    delay = min(initial * 2 ** (attempt - 1), MAX_BACKOFF_S) * random.uniform(0.8, 1.2)
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    return delay
+    return failures.backoff_delay(attempt, initial=initial, max_delay=MAX_BACKOFF_S, jitter=0.2, retry_after=retry_after)
 
 
 def _transport_error(exc: BaseException) -> BaseException | None:

@@ -13,28 +13,28 @@ from typing import Any, ClassVar, Protocol
 
 from msgspec import Struct
 
-from pilot.engine.net import GuardedHttp
+from pilot.core.failures import Failure
+from pilot.outbound import GuardedHttp
 from pilot.settings import Settings
 
 
-class ToolError(Exception):
-    """A tool call failed. ``retryable`` says whether trying again may help."""
-
-    def __init__(self, message: str, *, retryable: bool = False, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retryable = retryable
-        self.retry_after = retry_after
+class ToolError(Failure):
+    """A tool call failed (the one failure model, :mod:`pilot.core.failures`): ``retryable``
+    says whether trying again may help, ``retry_after`` is a server's hint."""
 
 
 @dataclass(frozen=True)
 class ToolContext:
-    """What a tool may use: settings (SMTP, Slack URL), the guarded HTTP factory, its time budget."""
+    """What a tool may use: settings (SMTP, Slack URL), the guarded HTTP factory, its time budget
+    and the idempotency key of this call."""
 
     settings: Settings
     http: GuardedHttp
     timeout_s: float = 30.0
     workspace_id: str | None = None
+    # The same for every retry and resumed attempt of one logical call (see
+    # pilot.engine.idempotency); connectors pass it on where the receiver can deduplicate.
+    idempotency_key: str | None = None
 
 
 class Tool(Protocol):

@@ -12,6 +12,7 @@ from typing import Annotated, Any, ClassVar
 
 from msgspec import Meta, Struct
 
+from pilot.core.redaction import clip
 from pilot.settings import Settings
 from pilot.tools.base import ToolContext, ToolError
 from pilot.tools.http import post_json
@@ -47,7 +48,7 @@ class _GroupBot:
         code = body.get(self.code_key, body.get("StatusCode", 0)) if isinstance(body, dict) else 0
         if code not in (0, None, "0"):
             message = body.get(self.message_key) or body.get("StatusMessage") or "no message"
-            raise ToolError(f"{self.name}: the bot refused the message (code {code}): {str(message)[:200]}")
+            raise ToolError(f"{self.name}: the bot refused the message (code {code}): {clip(str(message), 200)}")
         # The webhook URL holds the bot's token: never echoed back.
         return {"ok": True, "status": response.status_code}
 

@@ -3,6 +3,10 @@
 smtplib runs in a worker thread (it is blocking); port 465 uses implicit TLS, otherwise
 STARTTLS when ``SMTP_STARTTLS`` is on (the default). SMTP 4xx replies and connection failures
 are retryable; 5xx replies (bad recipient, auth failure) are not.
+
+SMTP has no idempotency: a retried or resumed send delivers again (at-least-once). The
+``Message-ID`` is derived from the call's idempotency key, so every copy of one logical send
+carries the same id and mailboxes that collapse duplicates by Message-ID (Gmail) show one.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Annotated, Any, ClassVar
 
 from msgspec import Meta, Struct
 
+from pilot.core.redaction import clip, redact
 from pilot.settings import Settings, ToolSettings
 from pilot.tools.base import ToolContext, ToolError
 
@@ -37,7 +42,7 @@ class EmailArguments(Struct, forbid_unknown_fields=True):
     reply_to: Address | None = None
 
 
-def _message(args: EmailArguments, sender: str) -> EmailMessage:
+def _message(args: EmailArguments, sender: str, idempotency_key: str | None = None) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = ", ".join(args.to)
@@ -46,7 +51,8 @@ def _message(args: EmailArguments, sender: str) -> EmailMessage:
     if args.reply_to:
         msg["Reply-To"] = args.reply_to
     msg["Subject"] = args.subject
-    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
+    domain = sender.rpartition("@")[2] or "localhost"
+    msg["Message-ID"] = f"<{idempotency_key}@{domain}>" if idempotency_key else make_msgid(domain=domain)
     msg.set_content(args.body)
     if args.html:
         msg.add_alternative(args.html, subtype="html")
@@ -89,7 +95,7 @@ class EmailTool:
         settings = ctx.settings.tools
         if not settings.smtp_host:
             raise ToolError("email tool not configured: set SMTP_HOST (and SMTP_PORT, SMTP_USER, SMTP_PASSWORD)")
-        msg = _message(args, settings.smtp_from)
+        msg = _message(args, settings.smtp_from, ctx.idempotency_key)
         timeout = min(ctx.timeout_s, settings.smtp_timeout_s)
         try:
             refused = await asyncio.to_thread(_send, settings, msg, timeout)
@@ -110,7 +116,7 @@ class EmailTool:
             ) from exc
         except (smtplib.SMTPException, OSError) as exc:  # connection refused/reset, timeouts, TLS
             raise ToolError(
-                f"email: cannot deliver via {settings.smtp_host}:{settings.smtp_port}: {type(exc).__name__}: {exc}",
+                f"email: cannot deliver via {settings.smtp_host}:{settings.smtp_port}: {type(exc).__name__}: {redact(str(exc))}",
                 retryable=True,
             ) from exc
         return {
@@ -122,4 +128,4 @@ class EmailTool:
 
 
 def _text(value: bytes | str) -> str:
-    return (value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value))[:200]
+    return clip(value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value), 200)

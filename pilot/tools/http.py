@@ -1,4 +1,10 @@
-"""HTTP-status → ToolError mapping shared by the HTTP-based connectors."""
+"""HTTP-status → ToolError mapping shared by the HTTP-based connectors.
+
+Every request carries the call's ``Idempotency-Key`` (``ToolContext.idempotency_key``) unless the
+caller set one: receivers that deduplicate on it (payment and ticketing APIs, most webhook relays)
+perform the side effect once across retries and resumed runs; the chat-bot webhooks ignore it
+(README "Delivery guarantees").
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,9 @@ from typing import Any
 
 import httpx
 
-from pilot.engine.net import OutboundError, retry_after_seconds
+from pilot.engine.idempotency import HEADER as IDEMPOTENCY_HEADER
+from pilot.engine.idempotency import has_header
+from pilot.outbound import OutboundError
 from pilot.tools.base import ToolError
 
 
@@ -20,24 +28,12 @@ async def post_json(
     host = httpx.URL(url).host if url.startswith(("http://", "https://")) else None
     if not host:
         raise ToolError(f"{what}: url must be an absolute http(s) URL")
+    headers = dict(headers or {})
+    key = getattr(ctx, "idempotency_key", None)
+    if key and not has_header(headers):
+        headers[IDEMPOTENCY_HEADER] = key
     try:
-        response = await ctx.http.request(method, url, json=payload, headers=headers or {}, timeout_s=ctx.timeout_s)
-    except OutboundError as exc:
-        raise ToolError(f"{what}: {exc}") from exc
-    except (TimeoutError, httpx.TimeoutException) as exc:
-        raise ToolError(f"{what}: request to {host} timed out after {ctx.timeout_s:g}s", retryable=True) from exc
-    except httpx.TooManyRedirects as exc:
-        raise ToolError(f"{what}: too many redirects from {host}") from exc
-    except httpx.LocalProtocolError as exc:  # e.g. a header value with a line break
-        raise ToolError(f"{what}: invalid request: {exc}") from exc
-    except httpx.TransportError as exc:
-        raise ToolError(f"{what}: cannot reach {host}: {type(exc).__name__}", retryable=True) from exc
-    status = response.status_code
-    if status == 429 or status >= 500:
-        raise ToolError(
-            f"{what}: {host} answered {status}", retryable=True, retry_after=retry_after_seconds(response.headers)
-        )
-    if status >= 400:
-        detail = response.text[:200].strip()
-        raise ToolError(f"{what}: {host} rejected the request with {status}" + (f": {detail}" if detail else ""))
-    return response
+        return await ctx.http.call(method, url, json=payload, headers=headers, timeout_s=ctx.timeout_s, label=host)
+    except OutboundError as exc:  # classified once, in pilot.outbound: retryable / retry_after
+        raise ToolError(f"{what}: {exc.message}", retryable=exc.retryable, retry_after=exc.retry_after) from exc
+

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from pilot.engine.net import DestinationBlocked, GuardedHttp, ResponseTooLarge
+from pilot.outbound import DestinationBlocked, GuardedHttp, ResponseTooLarge
 from pilot.settings import EngineSettings
 from tests.support.echo_server import echo_server
 
@@ -176,3 +176,33 @@ async def test_tls_keeps_sni_and_hostname_check_while_pinned(tls_server) -> None
     # Same pinned address, different name: the certificate check still applies to the name.
     with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
         await guard.request("GET", f"https://other.test:{port}/")
+
+
+@pytest.mark.parametrize(
+    ("url", "error", "message"),
+    [
+        ("http://0177.0.0.1/", "InvalidURL", "invalid URL"),
+        ("http://[2002:7f00:1::]/", "DestinationBlocked", "6to4 address embedding 127.0.0.1"),
+        ("http://[fec0::1]/", "DestinationBlocked", "site-local"),
+        ("ftp://example.com/", "InvalidURL", "invalid URL"),
+        ("http://[::1/", "InvalidURL", "invalid URL"),
+    ],
+)
+async def test_bad_and_disguised_urls_are_refusals_not_crashes(url: str, error: str, message: str) -> None:
+    from pilot import outbound
+
+    with pytest.raises(getattr(outbound, error), match=message) as caught:
+        await _guard().request("GET", url, timeout_s=2)
+    assert isinstance(caught.value, outbound.OutboundError) and not caught.value.retryable
+
+
+async def test_one_pooled_connection_serves_consecutive_requests(servers) -> None:
+    a_url, a_app, *_ = servers
+    guard = _guard(_hostport(a_url))
+    try:
+        for _ in range(3):
+            assert (await guard.request("GET", a_url + "/json")).status_code == 200
+        pool = guard._client()._transport._pool  # noqa: SLF001 - asserting keep-alive reuse
+        assert len(pool.connections) == 1
+    finally:
+        await guard.aclose()

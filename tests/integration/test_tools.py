@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import msgspec
 import pytest
 
-from pilot.engine.net import GuardedHttp
+from pilot.outbound import GuardedHttp
 from pilot.settings import Settings
 from pilot.tools.base import ToolContext, ToolError
 from pilot.tools.registry import UnknownTool, default_registry
@@ -56,7 +56,7 @@ async def test_webhook_to_loopback_is_refused_without_allowlist(receiver) -> Non
 async def test_webhook_status_classes(receiver) -> None:
     url, _ = receiver
     ctx = _ctx(urlsplit(url).netloc)
-    with pytest.raises(ToolError, match="rejected the request with 404") as info:
+    with pytest.raises(ToolError, match="answered 404") as info:
         await REG.invoke("webhook", {"url": f"{url}/status/404"}, ctx)
     assert not info.value.retryable
     with pytest.raises(ToolError, match="answered 503") as info:

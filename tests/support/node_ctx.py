@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from pilot.engine.net import GuardedHttp
+from pilot.outbound import GuardedHttp
 from pilot.engine.nodes.base import EngineServices, NodeContext
 from pilot.knowledge.store import KnowledgeRetriever
 from pilot.llm import build_provider

@@ -7,7 +7,7 @@ import ipaddress
 
 import pytest
 
-from pilot.engine.net import (
+from pilot.outbound import (
     AccessPolicy,
     DestinationBlocked,
     GuardedBackend,
@@ -120,3 +120,24 @@ async def test_ssrf_targets_are_refused(host: str) -> None:
     backend = _backend({"localhost": ["127.0.0.1", "::1"]})
     with pytest.raises(DestinationBlocked):
         await backend.resolve(host, 80)
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("2002:7f00:1::", "6to4 address embedding 127.0.0.1, a loopback address"),
+        ("2002:a00:1::1", "6to4 address embedding 10.0.0.1, a private network address"),
+        ("2002:a9fe:a9fe::", "6to4 address embedding 169.254.169.254, a link-local address"),
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", "Teredo address embedding 127.0.0.1"),
+        ("64:ff9b::a00:1", "NAT64 address embedding 10.0.0.1"),
+        ("fec0::1", "a site-local address"),
+        ("fed0::1", "a site-local address"),
+    ],
+)
+def test_ipv6_that_carries_a_private_destination_is_refused(address: str, reason: str) -> None:
+    assert reason in (blocked_reason(ipaddress.IPv6Address(address)) or "")
+
+
+@pytest.mark.parametrize("address", ["2002:808:808::1", "64:ff9b::808:808", "2606:4700:4700::1111"])
+def test_ipv6_that_carries_a_public_destination_is_allowed(address: str) -> None:
+    assert blocked_reason(ipaddress.IPv6Address(address)) is None

@@ -22,7 +22,7 @@ from pilot.settings import Settings
 class EngineServices:
     """Long-lived services node runners use; built once per process (see ``build_services``).
 
-    ``http`` is a :class:`pilot.engine.net.GuardedHttp` (the outbound guard), ``llm`` a
+    ``http`` is a :class:`pilot.outbound.GuardedHttp` (the outbound guard), ``llm`` a
     ``pilot.llm`` provider, ``knowledge`` a retriever, ``tools`` the ToolRegistry.
     """
 
@@ -58,6 +58,7 @@ class NodeContext:
     usage: dict[str, Any] = field(default_factory=dict)
     # Set by the engine for control nodes (loop): runs a body sub-graph; see nodes/loop.py.
     run_subgraph: Any = None
+    path: str = ""  # qualified id set by the engine ("each[3].notify" in a loop body); see idempotency_key()
 
     async def emit(self, event: str, data: dict[str, Any]) -> None:
         if self._emit is not None:

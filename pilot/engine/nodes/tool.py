@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from pilot.engine.errors import NodeError
+from pilot.engine.idempotency import node_idempotency_key
 from pilot.engine.nodes.rendering import resolve_value
 from pilot.tools.base import ToolContext, ToolError
 from pilot.workflows.model import ToolConfig
@@ -28,12 +29,13 @@ class ToolRunner:
     async def run(self, ctx) -> Any:
         config: ToolConfig = ctx.node.config
         services = ctx.services
-        arguments = resolve_value(dict(config.arguments), ctx.scope, "arguments")
+        arguments = await resolve_value(dict(config.arguments), ctx.scope, "arguments")
         tool_ctx = ToolContext(
             settings=services.settings,
             http=services.http,
             timeout_s=ctx.node.timeout_s or DEFAULT_TOOL_TIMEOUT_S,
             workspace_id=ctx.workspace_id,
+            idempotency_key=node_idempotency_key(ctx),  # same across retries/resumes of this call
         )
         try:
             return await services.tools.invoke(config.tool, arguments, tool_ctx)
