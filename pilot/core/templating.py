@@ -43,6 +43,13 @@ class TemplateLimitExceeded(TemplateError):
         super().__init__(message)
         self.work = work
 
+    def __reduce__(self):  # crosses from render processes: keep ``work`` when pickled
+        return (_limit_exceeded, (str(self), self.work))
+
+
+def _limit_exceeded(message: str, work: bool) -> "TemplateLimitExceeded":
+    return TemplateLimitExceeded(message, work=work)
+
 
 def _tojson(value: Any) -> str:
     return dumps_str(value)

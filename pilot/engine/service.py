@@ -132,13 +132,19 @@ async def start_runs(runtime: Any) -> None:
     """Start-up hook (after the bus): engine services, the RunService with the inline launcher."""
     if runtime.runs is not None:
         return
+    from pilot.engine.nodes.rendering import warm_render_pool
+
     deps = EngineDeps(settings=runtime.settings, sessions=runtime.sessions, bus=runtime.bus, services=build_engine_services(runtime))
+    runtime.spawn(asyncio.to_thread(warm_render_pool), name="warm-render-pool")
     runtime.engine_services = deps.services
     runtime.runs = RunService(deps, {"inline": InlineLauncher(runtime, deps)})
 
 
 async def stop_runs(runtime: Any) -> None:
     """Shutdown hook: close the services' HTTP clients (runs are cancelled by runtime.aclose)."""
+    from pilot.engine.nodes.rendering import shutdown_render_pool
+
+    await asyncio.to_thread(shutdown_render_pool)
     services = getattr(runtime, "engine_services", None)
     http = getattr(services, "http", None)
     if http is not None and hasattr(http, "aclose"):
