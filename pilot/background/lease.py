@@ -13,88 +13,38 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
-import uuid
-from dataclasses import dataclass
-from datetime import timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from pilot.core.ids import utcnow
-from pilot.db.models import ExecutionRow
+from pilot.engine import lifecycle
+from pilot.engine.lifecycle import HOST, Claim, new_token
 
 log = logging.getLogger("pilot.background.lease")
 
-HOST = socket.gethostname()
-
-
-def new_worker_token() -> str:
-    """``host:pid:random``: names the process in ``executions.worker_id`` and fences this attempt."""
-    return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    attempts: int  # including this one
-    cancel_requested: bool
-    resumed: bool  # an earlier attempt ran part of this execution
+__all__ = ["HOST", "Claim", "Lease", "new_token"]
 
 
 class Lease:
-    """One attempt's hold on one execution (see the module docstring)."""
+    """One attempt's hold on one execution (see the module docstring); the transitions
+    themselves are in :mod:`pilot.engine.lifecycle`."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], execution_id: str, *, stale_after_s: float) -> None:
         self.sessions = sessions
         self.execution_id = execution_id
-        self.token = new_worker_token()
+        self.token = new_token()
         self.stale_after_s = stale_after_s
         self.lost = asyncio.Event()
 
     async def claim(self) -> Claim | None:
         """Take the execution if it is queued or its holder is presumed dead; None if not ours to run."""
-        now = utcnow()
-        stale = now - timedelta(seconds=self.stale_after_s)
-        t = ExecutionRow.__table__
-        stmt = (
-            sa.update(t)
-            .where(
-                t.c.id == self.execution_id,
-                sa.or_(
-                    t.c.status == "queued",
-                    sa.and_(t.c.status == "running", sa.or_(t.c.heartbeat_at.is_(None), t.c.heartbeat_at < stale)),
-                ),
-            )
-            .values(status="running", worker_id=self.token, attempts=t.c.attempts + 1, heartbeat_at=now,
-                    started_at=sa.func.coalesce(t.c.started_at, now))
-            .returning(t.c.attempts, t.c.cancel_requested, t.c.last_seq)
-        )
-        async with self.sessions() as session:
-            row = (await session.execute(stmt)).first()
-            await session.commit()
-        if row is None:
-            return None
-        attempts, cancel_requested, last_seq = row
-        return Claim(attempts=attempts, cancel_requested=bool(cancel_requested), resumed=attempts > 1 or last_seq > 0)
+        return await lifecycle.claim(self.sessions, self.execution_id, self.token, stale_after_s=self.stale_after_s)
 
     async def beat(self) -> bool | None:
         """Refresh ``heartbeat_at``. Returns ``cancel_requested``, or None when the lease is lost."""
-        t = ExecutionRow.__table__
-        # Fenced on the token only: a run that just finished keeps its worker_id, so it is not "lost".
-        stmt = (
-            sa.update(t)
-            .where(t.c.id == self.execution_id, t.c.worker_id == self.token)
-            .values(heartbeat_at=utcnow())
-            .returning(t.c.cancel_requested)
-        )
-        async with self.sessions() as session:
-            row = (await session.execute(stmt)).first()
-            await session.commit()
-        if row is None:
+        cancel = await lifecycle.heartbeat(self.sessions, self.execution_id, self.token)
+        if cancel is None:
             self.lost.set()
-            return None
-        return bool(row[0])
+        return cancel
 
     async def heartbeat(self, interval_s: float, on_cancel) -> None:
         """Beat every ``interval_s`` until cancelled; ``on_cancel()`` when a cancel is seen. When
@@ -121,13 +71,4 @@ class Lease:
 
     async def hand_back(self) -> bool:
         """Return a still-unfinished execution to ``queued`` (graceful worker shutdown)."""
-        t = ExecutionRow.__table__
-        stmt = (
-            sa.update(t)
-            .where(t.c.id == self.execution_id, t.c.worker_id == self.token, t.c.status == "running")
-            .values(status="queued", worker_id=None)
-        )
-        async with self.sessions() as session:
-            result = await session.execute(stmt)
-            await session.commit()
-        return result.rowcount == 1
+        return await lifecycle.hand_back(self.sessions, self.execution_id, token=self.token)

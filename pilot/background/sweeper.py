@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from pilot.background.keys import RedisKeys
 from pilot.core.ids import utcnow
 from pilot.db.models import ExecutionRow, StreamEventRow
+from pilot.engine import lifecycle
 from pilot.events.recorder import EventRecorder
 from pilot.events.schemas import RunFinished, event_name, payload_data
 
@@ -86,22 +87,12 @@ async def end_execution(
     The conditional UPDATE (status still unfinished and, for the sweeper, heartbeat still stale)
     makes this the stream's single writer: a live worker that beat in between wins instead.
     """
-    t = ExecutionRow.__table__
-    now = utcnow()
-    cond = [t.c.id == execution_id, t.c.status.in_(from_statuses)]
-    if only_if_stale_before is not None:
-        cond.append(sa.or_(t.c.heartbeat_at.is_(None), t.c.heartbeat_at < only_if_stale_before))
-    stmt = (
-        sa.update(t).where(*cond)
-        .values(status=status, error=error, finished_at=now, worker_id=None)
-        .returning(t.c.started_at, t.c.created_at, t.c.usage)
-    )
-    async with sessions() as session:
-        row = (await session.execute(stmt)).first()
-        await session.commit()
-    if row is None:
+    ended = await lifecycle.end(sessions, execution_id, status=status, error=error,
+                                stale_before=only_if_stale_before, from_statuses=from_statuses)
+    if ended is None:
         return False
-    started_at, created_at, usage = row
+    now = utcnow()
+    started_at, created_at, usage = ended
     began = started_at or created_at
     elapsed_ms = max((now - began).total_seconds() * 1000, 0.0) if began and began.tzinfo else 0.0
     await backfill_events(sessions, bus, execution_id)
@@ -109,9 +100,7 @@ async def end_execution(
     finished = RunFinished(status=status, outputs=None, error=error, elapsed_ms=elapsed_ms, usage=usage or {})
     recorder.emit_nowait(event_name(finished), payload_data(finished))
     await recorder.aclose()
-    async with sessions() as session:
-        await session.execute(sa.update(t).where(t.c.id == execution_id).values(last_seq=recorder.seq))
-        await session.commit()
+    await lifecycle.set_last_seq(sessions, execution_id, recorder.seq)
     return True
 
 
@@ -172,14 +161,7 @@ async def sweep(
                 log.warning("execution %s ended as %s: %s", execution_id, status, reason)
                 report.failed.append(execution_id)
             continue
-        handed_back = sa.update(t).where(
-            t.c.id == execution_id, t.c.status == "running",
-            sa.or_(t.c.heartbeat_at.is_(None), t.c.heartbeat_at < cutoff),
-        ).values(status="queued", worker_id=None)
-        async with sessions() as session:
-            result = await session.execute(handed_back)
-            await session.commit()
-        if result.rowcount != 1:
+        if not await lifecycle.hand_back(sessions, execution_id, stale_before=cutoff):
             continue  # its worker beat in the meantime, or another sweeper acted
         await enqueue_run(redis, keys, execution_id, redeliver=True)
         log.warning("execution %s: worker presumed dead (attempt %d); re-queued to resume", execution_id, attempts)

@@ -20,6 +20,7 @@ from datetime import UTC
 from typing import Any
 
 from pilot.db.errors import db_reason
+from pilot.engine import lifecycle
 from pilot.engine.budget import RunBudget, RunLimits
 from pilot.engine.nodes.base import EngineServices, merge_usage
 from pilot.engine.nodes.input import input_fields, validate_inputs
@@ -70,7 +71,6 @@ class EngineDeps:
     bus: Any
     services: EngineServices
     active: ActiveRuns = field(default_factory=ActiveRuns)
-    worker_id: str | None = None
     heartbeat_s: float = 1.0
 
 
@@ -83,23 +83,29 @@ async def execute(
     *,
     cancelled: asyncio.Event | None = None,
     lease_lost: asyncio.Event | None = None,
-    claimed: bool = False,
+    token: str | None = None,
 ) -> str:
     """Run ``execution_id`` to a terminal state; returns that status. Idempotent on terminal runs.
 
-    A background worker passes ``claimed=True`` (its lease already moved the row to ``running``
-    and counted the attempt), its own ``cancelled`` event (fed by its cancel signals and lease
-    heartbeat, so the executor does not poll the flag itself) and ``lease_lost``: once that is
-    set — or if it is set when this task is cancelled (worker shutdown) — the run stops *without*
-    ending: node results and events so far are flushed, the row is not made terminal and no
-    ``run.finished`` is written, and ``"interrupted"`` is returned; the next attempt resumes it.
+    Inline runs (``token`` None) claim the row here, under a token of their own, exactly as a
+    worker's lease does (:mod:`pilot.engine.lifecycle`), and heartbeat it, so the one sweeper
+    sees every run alike. A background worker passes the ``token`` its lease claimed with, its own
+    ``cancelled`` event (fed by its cancel signals and lease heartbeat, so the executor does not
+    poll the flag itself) and ``lease_lost``: once that is set — or if it is set when this task is
+    cancelled (worker shutdown) — the run stops *without* ending: node results and events so far
+    are flushed, the row is not made terminal and no ``run.finished`` is written, and
+    ``"interrupted"`` is returned; the next attempt resumes it.
     """
     store = ExecutionStore(deps.sessions)
     row, restored, workspace_limits = await store.load(execution_id)
     if row.status in TERMINAL_RUN_STATUSES:
         return row.status
-    if not claimed and not await store.mark_running(execution_id, worker_id=deps.worker_id):
-        return "cancelled"
+    if token is None:
+        token = lifecycle.new_token()
+        stale_after_s = deps.settings.redis.stale_after_s
+        if await lifecycle.claim(deps.sessions, execution_id, token, stale_after_s=stale_after_s) is None:
+            return "cancelled"
+        lease_lost = lease_lost or asyncio.Event()
     recorder = await EventRecorder.resume(execution_id, bus=deps.bus, sessions=deps.sessions)
     cancel_event = deps.active.register(execution_id, cancelled)
     poll_flag = cancelled is None  # a worker's lease heartbeat already watches the flag
@@ -134,7 +140,7 @@ async def execute(
             error = f"run deadline of {deadline_s:g}s exceeded"
         else:
             status, outputs, error = await _supervise(
-                runner, restored, cancel_event, lease_lost, store, execution_id, deps, remaining, deadline_s, poll_flag, budget
+                runner, restored, cancel_event, lease_lost, token, execution_id, deps, remaining, deadline_s, poll_flag, budget
             )
     except asyncio.CancelledError:
         if lease_lost is not None and lease_lost.is_set():
@@ -146,11 +152,11 @@ async def execute(
         log.exception("execution %s crashed", execution_id)
         status, error = "failed", f"internal error: {type(exc).__name__}: {exc}"
     finally:
-        await _finish(execution_id, deps, store, writer, recorder, runner, restored, status, outputs, error, t0)
+        status = await _finish(execution_id, deps, token, writer, recorder, runner, restored, status, outputs, error, t0)
     return status
 
 
-async def _supervise(runner, restored, cancel_event, lease_lost, store, execution_id, deps, remaining, deadline_s, poll_flag, budget):
+async def _supervise(runner, restored, cancel_event, lease_lost, token, execution_id, deps, remaining, deadline_s, poll_flag, budget):
     """Wait for the graph, a cancel (signal or DB flag), a lost lease, the run budget or the deadline."""
     graph_task = asyncio.create_task(runner.run(restored or None), name=f"graph:{execution_id}")
     cancel_task = asyncio.create_task(cancel_event.wait())
@@ -159,7 +165,10 @@ async def _supervise(runner, restored, cancel_event, lease_lost, store, executio
     lost_task = asyncio.create_task(lease_lost.wait()) if lease_lost is not None else None
     if lost_task is not None:
         waiters.add(lost_task)
-    watcher = asyncio.create_task(_watch_cancel_flag(store, execution_id, cancel_event, deps.heartbeat_s)) if poll_flag else None
+    watcher = (
+        asyncio.create_task(_heartbeat(deps, execution_id, token, cancel_event, lease_lost, deps.heartbeat_s))
+        if poll_flag else None
+    )
     try:
         done, _ = await asyncio.wait(waiters, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
         if lost_task is not None and lost_task in done:
@@ -183,21 +192,28 @@ async def _supervise(runner, restored, cancel_event, lease_lost, store, executio
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def _watch_cancel_flag(store: ExecutionStore, execution_id: str, cancel_event: asyncio.Event, every_s: float) -> None:
-    """Heartbeat + poll ``cancel_requested`` (a cancel issued by another process)."""
+async def _heartbeat(deps, execution_id: str, token: str, cancel_event: asyncio.Event, lost: asyncio.Event | None, every_s: float) -> None:
+    """An inline run's heartbeat (fenced on its token) and its poll of ``cancel_requested``."""
     while True:
         await asyncio.sleep(every_s)
         try:
             # shielded: cancelling a SQLite write midway can leave its lock behind
-            if await asyncio.shield(store.heartbeat(execution_id)):
-                cancel_event.set()
-                return
+            cancel = await asyncio.shield(lifecycle.heartbeat(deps.sessions, execution_id, token))
         except Exception as exc:  # a DB hiccup must not kill the run
-            log.warning("heartbeat of %s failed: %s", execution_id, exc)
+            log.warning("heartbeat of %s failed: %s", execution_id, type(exc).__name__)
+            continue
+        if cancel is None:  # the sweeper ended it (this process was presumed dead): stop quietly
+            if lost is not None:
+                lost.set()
+            return
+        if cancel:
+            cancel_event.set()
+            return
 
 
-async def _finish(execution_id, deps, store, writer, recorder, runner, restored, status, outputs, error, t0) -> None:
-    """Persist results and the terminal state, then end the stream with ``run.finished``."""
+async def _finish(execution_id, deps, token, writer, recorder, runner, restored, status, outputs, error, t0) -> str:
+    """Persist results and the terminal state, then end the stream with ``run.finished``.
+    Returns the status the run ended with (a storage failure turns success into ``failed``)."""
     usage: dict[str, Any] = {}
     for outcome in (restored or {}).values():
         merge_usage(usage, outcome.usage)
@@ -210,7 +226,7 @@ async def _finish(execution_id, deps, store, writer, recorder, runner, restored,
         finally:
             await recorder.aclose(close_stream=False)
             deps.active.unregister(execution_id)
-        return
+        return status
     try:
         await writer.aclose()
         await recorder.flush()
@@ -220,19 +236,33 @@ async def _finish(execution_id, deps, store, writer, recorder, runner, restored,
     if stored_error is not None and status == "succeeded":
         # A run whose record is incomplete did not succeed: say why, truthfully.
         status, outputs, error = "failed", None, stored_error
+    ended = True
     try:
         try:
-            await store.finish(execution_id, status=status, outputs=outputs, error=error, usage=usage, last_seq=recorder.seq + 1)
+            ended = await lifecycle.finish(deps.sessions, execution_id, token, status=status, outputs=outputs,
+                                           error=error, usage=usage, last_seq=recorder.seq + 1)
         except Exception as exc:  # noqa: BLE001 - e.g. outputs the database refuses: end it anyway
             log.error("could not store the end of %s: %s", execution_id, db_reason(exc))
             status, outputs, error = "failed", None, f"could not store the run's outputs: {db_reason(exc)}"
-            await store.finish(execution_id, status=status, outputs=None, error=error, usage={}, last_seq=recorder.seq + 1)
+            ended = await lifecycle.finish(deps.sessions, execution_id, token, status=status, outputs=None,
+                                           error=error, usage={}, last_seq=recorder.seq + 1)
     except Exception as exc:  # noqa: BLE001 - the database is gone; the sweeper ends the row later
         log.error("could not store the end of %s: %s", execution_id, db_reason(exc))
-    finally:
+    if not ended:
+        # The fence said no: the sweeper (or another attempt) ended this run and wrote its
+        # run.finished. Writing a second one would contradict the stored row.
+        log.warning("execution %s was ended by another process; this attempt stops without ending it", execution_id)
+        try:
+            await recorder.aclose(close_stream=False)
+        finally:
+            deps.active.unregister(execution_id)
+        return INTERRUPTED
+    try:
         data: dict[str, Any] = {"status": status, "outputs": outputs, "elapsed_ms": elapsed_ms, "usage": usage}
         if error is not None:
             data["error"] = error
         recorder.emit_nowait("run.finished", data)
         await recorder.aclose()
+    finally:
         deps.active.unregister(execution_id)
+    return status

@@ -15,11 +15,11 @@ import logging
 from typing import Any, Protocol
 
 import msgspec
-import sqlalchemy as sa
 
 from pilot.core.errors import BadRequestError
 from pilot.core.ids import new_id, utcnow
 from pilot.db.models import ExecutionRow
+from pilot.engine import lifecycle
 from pilot.engine.executor import EngineDeps, execute
 from pilot.engine.nodes.input import input_fields, validate_inputs
 from pilot.engine.schemas import ExecuteResponse, Execution, ExecutionPage
@@ -64,10 +64,10 @@ class RunService:
         self.launchers = launchers
 
     async def run_execution(
-        self, execution_id: str, *, cancelled: asyncio.Event | None = None, lease_lost: asyncio.Event | None = None
+        self, execution_id: str, *, token: str, cancelled: asyncio.Event | None = None, lease_lost: asyncio.Event | None = None
     ) -> str:
-        """Run an execution a worker has claimed (see :func:`pilot.engine.executor.execute`)."""
-        return await execute(execution_id, self.deps, cancelled=cancelled, lease_lost=lease_lost, claimed=True)
+        """Run an execution a worker has claimed under ``token`` (see :func:`pilot.engine.executor.execute`)."""
+        return await execute(execution_id, self.deps, cancelled=cancelled, lease_lost=lease_lost, token=token)
 
     async def start(self, session, workspace_id: str, workflow_id: str, input_data: dict[str, Any], mode: str | None = None) -> ExecuteResponse:
         """Validate, store (committed) and launch a run; nothing is stored when validation fails.
@@ -98,8 +98,7 @@ class RunService:
         """Request cancellation: the DB flag (seen by any process) + the in-process signal."""
         row = await get_execution_row(session, workspace_id, execution_id)
         if row.status not in TERMINAL_RUN_STATUSES:
-            await session.execute(sa.update(ExecutionRow).where(ExecutionRow.id == execution_id).values(cancel_requested=True))
-            await session.commit()
+            await lifecycle.request_cancel(session, execution_id)
             self.deps.active.cancel(execution_id)
             signal = getattr(self.launchers.get(row.mode), "cancel", None)
             if signal is not None:  # a run in another process (background worker)

@@ -17,8 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pilot.core.errors import NotFoundError
-from pilot.core.ids import utcnow
-from pilot.core.redaction import redact, redact_value
+from pilot.core.redaction import redact_value
 from pilot.db.errors import db_reason
 from pilot.db.models import ExecutionRow, NodeResultRow, WorkspaceRow
 from pilot.engine.runner import NodeOutcome
@@ -106,7 +105,8 @@ async def list_executions(
 
 
 class ExecutionStore:
-    """What an executor needs, by execution id, with short transactions of its own."""
+    """What an executor loads, by execution id (its state transitions are in
+    :mod:`pilot.engine.lifecycle`)."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
@@ -125,42 +125,6 @@ class ExecutionStore:
             for r in results if r.status in ("succeeded", "skipped")
         }
         return row, done, limits
-
-    async def mark_running(self, execution_id: str, *, worker_id: str | None = None) -> bool:
-        """queued/running → running (attempts + 1). False if the run is already terminal."""
-        async with self.sessions() as session:
-            now = utcnow()
-            result = await session.execute(
-                sa.update(ExecutionRow)
-                .where(ExecutionRow.id == execution_id, ExecutionRow.status.in_(("queued", "running")))
-                .values(
-                    status="running", worker_id=worker_id, attempts=ExecutionRow.attempts + 1, heartbeat_at=now,
-                    started_at=sa.func.coalesce(ExecutionRow.started_at, now),
-                )
-            )
-            await session.commit()
-            return result.rowcount == 1
-
-    async def heartbeat(self, execution_id: str) -> bool:
-        """Touch ``heartbeat_at``; returns whether a cancel was requested (the DB flag)."""
-        async with self.sessions() as session:
-            await session.execute(sa.update(ExecutionRow).where(ExecutionRow.id == execution_id).values(heartbeat_at=utcnow()))
-            flag = await session.scalar(sa.select(ExecutionRow.cancel_requested).where(ExecutionRow.id == execution_id))
-            await session.commit()
-            return bool(flag)
-
-    async def finish(
-        self, execution_id: str, *, status: str, outputs: dict[str, Any] | None, error: str | None,
-        usage: dict[str, Any], last_seq: int,
-    ) -> None:
-        outputs, error = redact_value(outputs), redact(error)  # no configured secret is stored
-        async with self.sessions() as session:
-            await session.execute(
-                sa.update(ExecutionRow).where(ExecutionRow.id == execution_id).values(
-                    status=status, outputs=outputs, error=error, usage=usage, last_seq=last_seq, finished_at=utcnow(),
-                )
-            )
-            await session.commit()
 
 
 def _upsert(dialect: str):

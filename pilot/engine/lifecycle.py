@@ -1,0 +1,146 @@
+"""The run lifecycle: every transition of ``executions.status``, each ONE fenced conditional UPDATE.
+
+::
+
+    queued ──claim──▶ running ──finish──▶ succeeded | failed | cancelled
+       ▲                 │  └──end (sweeper: no heartbeat; launcher: could not start)──▶ failed | cancelled
+       └───hand_back─────┘   (worker shutdown, or the sweeper taking a dead worker's run back)
+
+The row is the lock; nothing else in πlot writes ``status``:
+
+- :func:`claim` — ``queued``, or ``running`` with a heartbeat older than the stale threshold (its
+  holder died), becomes ``running`` under a new *token* (``worker_id``) with ``attempts + 1``.
+  Of two claimants exactly one matches the WHERE clause. Inline runs (API process) and
+  background runs (arq workers) take the same lease, so one sweeper serves both.
+- :func:`heartbeat`, :func:`hand_back`, :func:`finish` — fenced on the holder's token: an attempt
+  whose run was taken over (or ended by the sweeper) matches no row and must stop without writing.
+- :func:`end` — the sweeper's and launchers' forced ending: only while still unfinished and, for
+  the sweeper, only while the heartbeat is still stale (a holder that beat in between wins).
+- :func:`request_cancel` sets the durable flag the holder's heartbeat reads back.
+
+Designed for the durable ``waiting`` state (issue 12): a waiting run will hold no token
+(``worker_id`` NULL, no heartbeat) and be resumed exactly once by the same :func:`claim`, with
+``waiting`` (and a due time) as one more claimable condition.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from pilot.core.ids import utcnow
+from pilot.db.models import ExecutionRow
+
+HOST = socket.gethostname()
+UNFINISHED = ("queued", "running")
+_t = ExecutionRow.__table__
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+def new_token() -> str:
+    """``host:pid:random``: names the process in ``executions.worker_id`` and fences one attempt."""
+    return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    attempts: int  # including this one
+    cancel_requested: bool
+    resumed: bool  # an earlier attempt ran part of this execution
+
+
+def _stale(before: datetime) -> Any:
+    return sa.or_(_t.c.heartbeat_at.is_(None), _t.c.heartbeat_at < before)
+
+
+async def _one(sessions: Sessions, stmt: Any) -> Any:
+    async with sessions() as session:
+        row = (await session.execute(stmt)).first()
+        await session.commit()
+    return row
+
+
+async def claim(sessions: Sessions, execution_id: str, token: str, *, stale_after_s: float) -> Claim | None:
+    """queued / stale running → running under ``token``; None if the run is not ours to run."""
+    now = utcnow()
+    row = await _one(sessions, sa.update(_t).where(
+        _t.c.id == execution_id,
+        sa.or_(_t.c.status == "queued", sa.and_(_t.c.status == "running", _stale(now - timedelta(seconds=stale_after_s)))),
+    ).values(
+        status="running", worker_id=token, attempts=_t.c.attempts + 1, heartbeat_at=now,
+        started_at=sa.func.coalesce(_t.c.started_at, now),
+    ).returning(_t.c.attempts, _t.c.cancel_requested, _t.c.last_seq))
+    if row is None:
+        return None
+    attempts, cancel_requested, last_seq = row
+    return Claim(attempts=attempts, cancel_requested=bool(cancel_requested), resumed=attempts > 1 or last_seq > 0)
+
+
+async def heartbeat(sessions: Sessions, execution_id: str, token: str) -> bool | None:
+    """Refresh the holder's heartbeat. Returns ``cancel_requested``, or None: the lease is lost."""
+    # Fenced on the token only: a run that just finished keeps its worker_id, so it is not "lost".
+    row = await _one(sessions, sa.update(_t).where(_t.c.id == execution_id, _t.c.worker_id == token)
+                     .values(heartbeat_at=utcnow()).returning(_t.c.cancel_requested))
+    return None if row is None else bool(row[0])
+
+
+async def hand_back(sessions: Sessions, execution_id: str, *, token: str | None = None, stale_before: datetime | None = None) -> bool:
+    """running → queued, by its holder (``token``) or by the sweeper (heartbeat older than ``stale_before``)."""
+    cond = [_t.c.id == execution_id, _t.c.status == "running"]
+    if token is not None:
+        cond.append(_t.c.worker_id == token)
+    if stale_before is not None:
+        cond.append(_stale(stale_before))
+    return await _one(sessions, sa.update(_t).where(*cond).values(status="queued", worker_id=None).returning(_t.c.id)) is not None
+
+
+async def finish(
+    sessions: Sessions, execution_id: str, token: str, *, status: str, outputs: dict[str, Any] | None,
+    error: str | None, usage: dict[str, Any], last_seq: int,
+) -> bool:
+    """running → terminal by its holder. False: the run was ended or taken over by someone else."""
+    row = await _one(sessions, sa.update(_t).where(
+        _t.c.id == execution_id, _t.c.status == "running", _t.c.worker_id == token,
+    ).values(
+        status=status, outputs=outputs, error=error, usage=usage, last_seq=last_seq, finished_at=utcnow(),
+    ).returning(_t.c.id))
+    return row is not None
+
+
+async def end(
+    sessions: Sessions, execution_id: str, *, status: str, error: str, stale_before: datetime | None = None,
+    from_statuses: tuple[str, ...] = UNFINISHED,
+) -> tuple[datetime | None, datetime | None, dict[str, Any] | None] | None:
+    """Force an unfinished run terminal (sweeper, launcher). Returns ``(started_at, created_at,
+    usage)`` when this call ended it, None when it was already ended or its holder is alive."""
+    cond = [_t.c.id == execution_id, _t.c.status.in_(from_statuses)]
+    if stale_before is not None:
+        cond.append(_stale(stale_before))
+    row = await _one(sessions, sa.update(_t).where(*cond).values(
+        status=status, error=error, finished_at=utcnow(), worker_id=None,
+    ).returning(_t.c.started_at, _t.c.created_at, _t.c.usage))
+    return None if row is None else (row[0], row[1], row[2])
+
+
+async def set_last_seq(sessions: Sessions, execution_id: str, last_seq: int) -> None:
+    """Record the stream's last seq after a forced ending wrote ``run.finished`` (not a transition)."""
+    async with sessions() as session:
+        await session.execute(sa.update(_t).where(_t.c.id == execution_id).values(last_seq=last_seq))
+        await session.commit()
+
+
+async def request_cancel(session: AsyncSession, execution_id: str) -> bool:
+    """Set the durable cancel flag of an unfinished run (its holder's heartbeat reads it back)."""
+    result = await session.execute(
+        sa.update(_t).where(_t.c.id == execution_id, _t.c.status.in_(UNFINISHED)).values(cancel_requested=True)
+    )
+    await session.commit()
+    return result.rowcount == 1
