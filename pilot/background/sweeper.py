@@ -30,6 +30,7 @@ from pilot.background.keys import RedisKeys
 from pilot.core.ids import utcnow
 from pilot.db.models import ExecutionRow, StreamEventRow
 from pilot.engine import lifecycle
+from pilot.events.projection import persist_events
 from pilot.events.recorder import EventRecorder
 from pilot.events.schemas import RunFinished, event_name, payload_data
 
@@ -70,8 +71,8 @@ async def backfill_events(sessions: async_sessionmaker[AsyncSession], bus: Any, 
             sa.select(sa.func.max(StreamEventRow.seq)).where(StreamEventRow.stream_id == stream_id)
         ) or 0
         missing = await retained(stream_id, db_last)
-        if missing:
-            await session.execute(sa.insert(StreamEventRow), [
+        if missing:  # with the node results they imply, as the recorder would have written them
+            await persist_events(session, [
                 {"stream_id": e.stream_id, "seq": e.seq, "event": e.event, "data": e.data} for e in missing
             ])
             await session.commit()

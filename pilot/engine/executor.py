@@ -25,7 +25,7 @@ from pilot.engine.budget import RunBudget, RunLimits
 from pilot.engine.nodes.base import EngineServices, merge_usage
 from pilot.engine.nodes.input import input_fields, validate_inputs
 from pilot.engine.runner import GraphFailed, GraphRunner, RunEnv
-from pilot.engine.store import ExecutionStore, NodeResultWriter
+from pilot.engine.store import ExecutionStore
 from pilot.events.recorder import EventRecorder
 from pilot.events.schemas import TERMINAL_RUN_STATUSES
 from pilot.settings import Settings
@@ -113,7 +113,6 @@ async def execute(
     if row.started_at is not None:  # resumed: the deadline and elapsed time count from the first start
         started_at = row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=UTC)
         t0 -= max(0.0, time.time() - started_at.timestamp())
-    writer = NodeResultWriter(deps.sessions, execution_id)
     status, outputs, error = "failed", None, None
     runner: GraphRunner | None = None
     try:
@@ -128,7 +127,7 @@ async def execute(
             execution_id=execution_id, workspace_id=row.workspace_id, services=deps.services,
             emit=budget.emit,
             semaphore=asyncio.Semaphore(max(1, min(engine.max_concurrency, graph.settings.max_concurrency))),
-            default_timeout_s=engine.default_node_timeout_s, on_outcome=writer.add, cancelled=cancel_event,
+            default_timeout_s=engine.default_node_timeout_s, cancelled=cancel_event,
             handed_back=lease_lost,
         )
         runner = GraphRunner(env, graph.nodes, graph.edges, {"inputs": inputs, "nodes": {}})
@@ -152,7 +151,7 @@ async def execute(
         log.exception("execution %s crashed", execution_id)
         status, error = "failed", f"internal error: {type(exc).__name__}: {exc}"
     finally:
-        status = await _finish(execution_id, deps, token, writer, recorder, runner, restored, status, outputs, error, t0)
+        status = await _finish(execution_id, deps, token, recorder, runner, restored, status, outputs, error, t0)
     return status
 
 
@@ -211,7 +210,7 @@ async def _heartbeat(deps, execution_id: str, token: str, cancel_event: asyncio.
             return
 
 
-async def _finish(execution_id, deps, token, writer, recorder, runner, restored, status, outputs, error, t0) -> str:
+async def _finish(execution_id, deps, token, recorder, runner, restored, status, outputs, error, t0) -> str:
     """Persist results and the terminal state, then end the stream with ``run.finished``.
     Returns the status the run ended with (a storage failure turns success into ``failed``)."""
     usage: dict[str, Any] = {}
@@ -222,17 +221,16 @@ async def _finish(execution_id, deps, token, writer, recorder, runner, restored,
     elapsed_ms = round((time.perf_counter() - t0) * 1000, 3)
     if status == INTERRUPTED:  # flush what this attempt did; the next attempt continues the stream
         try:
-            await writer.aclose()
-        finally:
             await recorder.aclose(close_stream=False)
+        finally:
             deps.active.unregister(execution_id)
         return status
+    stored_error: str | None = None
     try:
-        await writer.aclose()
-        await recorder.flush()
+        await recorder.flush()  # events and the node results projected from them
     except Exception as exc:  # noqa: BLE001 - recorded below as the run's failure
-        writer.error = writer.error or f"could not store the run: {db_reason(exc)}"
-    stored_error = writer.error or recorder.error
+        stored_error = f"could not store the run: {db_reason(exc)}"
+    stored_error = stored_error or recorder.error
     if stored_error is not None and status == "succeeded":
         # A run whose record is incomplete did not succeed: say why, truthfully.
         status, outputs, error = "failed", None, stored_error

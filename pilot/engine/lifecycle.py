@@ -139,8 +139,10 @@ async def set_last_seq(sessions: Sessions, execution_id: str, last_seq: int) -> 
 
 async def request_cancel(session: AsyncSession, execution_id: str) -> bool:
     """Set the durable cancel flag of an unfinished run (its holder's heartbeat reads it back)."""
+    # The ORM entity (not the table): the caller's session sees the flag on rows it already loaded.
     result = await session.execute(
-        sa.update(_t).where(_t.c.id == execution_id, _t.c.status.in_(UNFINISHED)).values(cancel_requested=True)
+        sa.update(ExecutionRow).where(ExecutionRow.id == execution_id, ExecutionRow.status.in_(UNFINISHED))
+        .values(cancel_requested=True)
     )
     await session.commit()
     return result.rowcount == 1

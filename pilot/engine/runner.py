@@ -60,7 +60,6 @@ class RunEnv:
     emit: Callable[[str, dict[str, Any]], Any]  # synchronous: EventRecorder.emit_nowait
     semaphore: asyncio.Semaphore
     default_timeout_s: float
-    on_outcome: Callable[[NodeOutcome], None] | None = None  # persistence of top-level results
     cancelled: asyncio.Event = field(default_factory=asyncio.Event)
     # Set when this attempt is handed back (worker shutdown, lease lost): in-flight nodes stop
     # silently, because the next attempt re-runs them — a node.failed would be a lie.
@@ -200,8 +199,7 @@ class GraphRunner:
             outcome.status, outcome.error = "failed", error.message
             self.outcomes[node_id] = outcome
             self.planner.failed_run(node_id)
-            env.emit("node.failed", {"node_id": display_id, "error": error.message})
-            self._record(outcome)
+            env.emit("node.failed", self._with_record({"node_id": display_id, "error": error.message}, outcome))
             if self._failure is None:
                 self._failure = GraphFailed(display_id, error.message)
             if self._done is not None and not self._done.done():
@@ -284,8 +282,7 @@ class GraphRunner:
         data = {"node_id": display_id, "status": "succeeded", "output": output, "elapsed_ms": outcome.elapsed_ms, "usage": outcome.usage}
         if outcome.error is not None:
             data["error"] = outcome.error  # failure absorbed by on_error = continue/default
-        self.env.emit("node.finished", data)
-        self._record(outcome)
+        self.env.emit("node.finished", self._with_record(data, outcome))
         branch = _branch(outcome) if self.types[node_id] == "condition" else None
         update = self.planner.succeeded(node_id, branch)
         for skipped in update.skipped:
@@ -297,12 +294,19 @@ class GraphRunner:
         outcome = NodeOutcome(node_id, self.types[node_id], "skipped")
         self.outcomes[node_id] = outcome
         self.node_outputs[node_id] = {"output": None, "skipped": True}
-        self.env.emit("node.finished", {"node_id": self.prefix + node_id, "status": "skipped", "output": None, "elapsed_ms": 0.0, "usage": {}})
-        self._record(outcome)
+        data = {"node_id": self.prefix + node_id, "status": "skipped", "output": None, "elapsed_ms": 0.0, "usage": {}}
+        self.env.emit("node.finished", self._with_record(data, outcome))
 
-    def _record(self, outcome: NodeOutcome) -> None:
-        if self.top_level and self.env.on_outcome is not None:
-            self.env.on_outcome(outcome)
+    def _with_record(self, data: dict[str, Any], outcome: NodeOutcome) -> dict[str, Any]:
+        """A top-level node's final event also carries the rest of its stored result: node
+        results are a projection of the event log (:mod:`pilot.events.projection`)."""
+        if not self.top_level:
+            return data
+        record = {"node_type": outcome.node_type, "attempts": outcome.attempts,
+                  "started_at": outcome.started_at, "finished_at": outcome.finished_at}
+        if outcome.status == "failed":
+            record.update(status="failed", elapsed_ms=outcome.elapsed_ms, usage=outcome.usage)
+        return {**data, **record}
 
     # ------------------------------------------------------------------ loop bodies
 

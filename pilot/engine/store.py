@@ -1,14 +1,13 @@
 """Persistence of executions and node results (tables ``executions``, ``node_results``).
 
 Reads for the API are workspace-scoped (another workspace's execution answers 404). The run
-itself writes through :class:`ExecutionStore` (by execution id: whoever runs it — the API process
-or a worker — was handed the id) and :class:`NodeResultWriter`, a write-behind buffer that upserts
-results per (execution, node) in batches so the scheduler never waits on the database per node.
+loads itself through :class:`ExecutionStore` (by execution id: whoever runs it — the API process
+or a worker — was handed the id); its state transitions are :mod:`pilot.engine.lifecycle` and its
+node results a projection of its events (:mod:`pilot.events.projection`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -17,8 +16,6 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pilot.core.errors import NotFoundError
-from pilot.core.redaction import redact_value
-from pilot.db.errors import db_reason
 from pilot.db.models import ExecutionRow, NodeResultRow, WorkspaceRow
 from pilot.engine.runner import NodeOutcome
 from pilot.engine.schemas import Execution, ExecutionPage, NodeResult
@@ -125,86 +122,3 @@ class ExecutionStore:
             for r in results if r.status in ("succeeded", "skipped")
         }
         return row, done, limits
-
-
-def _upsert(dialect: str):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(NodeResultRow)
-    cols = ("node_type", "status", "attempts", "output", "error", "usage", "started_at", "finished_at", "elapsed_ms")
-    return stmt.on_conflict_do_update(
-        index_elements=["execution_id", "node_id"], set_={c: getattr(stmt.excluded, c) for c in cols}
-    )
-
-
-def _ts(value: float | None) -> datetime | None:
-    return datetime.fromtimestamp(value, UTC) if value is not None else None
-
-
-class NodeResultWriter:
-    """Write-behind upserts of node results, one row per (execution, node), in batches."""
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], execution_id: str, *, batch_delay_s: float = 0.01) -> None:
-        self.sessions = sessions
-        self.execution_id = execution_id
-        self._pending: dict[str, NodeOutcome] = {}
-        self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._delay = batch_delay_s
-        self._closing = False
-        self.error: str | None = None  # why results could not be stored (the run then fails)
-        self._stmt = _upsert(sessions.kw["bind"].dialect.name)
-        self._task = asyncio.create_task(self._loop(), name=f"results:{execution_id}")
-
-    def add(self, outcome: NodeOutcome) -> None:
-        self._pending[outcome.node_id] = outcome
-        self._idle.clear()
-        self._wake.set()
-
-    async def _loop(self) -> None:
-        # Never cancelled mid-write (a cancelled SQLite write can leave its transaction, and the
-        # database lock, behind): aclose() asks the loop to finish instead.
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            if not self._closing:
-                await asyncio.sleep(self._delay)
-            await self._write()
-            if self._closing and not self._pending:
-                return
-
-    async def _write(self) -> None:
-        batch, self._pending = self._pending, {}
-        if batch:
-            rows = [
-                {
-                    "execution_id": self.execution_id, "node_id": o.node_id, "node_type": o.node_type, "status": o.status,
-                    "attempts": o.attempts, "output": o.output, "error": o.error, "usage": o.usage,
-                    "started_at": _ts(o.started_at), "finished_at": _ts(o.finished_at), "elapsed_ms": o.elapsed_ms,
-                }
-                for o in batch.values()
-            ]
-            rows = redact_value(rows)  # no configured secret is stored
-            try:
-                async with self.sessions() as session:
-                    await session.execute(self._stmt, rows)
-                    await session.commit()
-            except asyncio.CancelledError:
-                self._pending = {**batch, **self._pending}
-                raise
-            except Exception as exc:  # noqa: BLE001 - recorded: the run ends failed with the true reason
-                self.error = self.error or f"could not store node results: {db_reason(exc)}"
-                log.error("could not persist %d node results of %s: %s", len(rows), self.execution_id, db_reason(exc))
-        if not self._pending:
-            self._idle.set()
-
-    async def aclose(self) -> None:
-        """Write everything pending and stop."""
-        self._closing = True
-        self._wake.set()
-        await asyncio.shield(self._task)
-        if self._pending:
-            await self._write()

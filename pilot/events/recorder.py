@@ -23,11 +23,11 @@ from pilot.core.failures import backoff_delay
 from pilot.core.redaction import redact_value
 from pilot.db.errors import db_reason
 from pilot.db.models import StreamEventRow
+from pilot.events.projection import persist_events
 from pilot.events.schemas import StreamEvent
 
 log = logging.getLogger("pilot.events")
 
-_INSERT = sa.insert(StreamEventRow)
 
 
 class EventRecorder:
@@ -173,7 +173,7 @@ class EventRecorder:
 
     async def _insert(self, rows: list[dict[str, Any]]) -> None:
         async with self._sessions() as session:  # type: ignore[misc]
-            await session.execute(_INSERT, rows)
+            await persist_events(session, rows)  # events + the node results they imply, atomically
             await session.commit()
 
     def _mark_persisted(self, batch: list[StreamEvent]) -> None:

@@ -79,11 +79,25 @@ class NodeFinished(_Payload, tag="node.finished"):
     output: Any = None
     elapsed_ms: float = 0.0
     usage: dict[str, Any] = {}
+    error: str | None = None  # a failure absorbed by on_error = continue / default
+    # Top-level nodes also carry the rest of their stored result (pilot.events.projection):
+    node_type: str | None = None
+    attempts: int | None = None
+    started_at: float | None = None  # epoch seconds
+    finished_at: float | None = None
 
 
 class NodeFailed(_Payload, tag="node.failed"):
     node_id: str
     error: str
+    # A real failure of a top-level node (not a node stopped by a cancel) also carries:
+    status: Literal["failed"] | None = None
+    node_type: str | None = None
+    attempts: int | None = None
+    elapsed_ms: float | None = None
+    usage: dict[str, Any] | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
 
 
 class RunFinished(_Payload, tag="run.finished"):

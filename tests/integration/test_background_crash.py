@@ -164,31 +164,32 @@ async def _collect(sub):
     return [e async for e in sub]
 
 
-async def test_reconcile_rebuilds_missing_results_and_announces_unstreamed_ones(env):
-    graph = {"nodes": [{"id": "a1", "type": "api"}, {"id": "a2", "type": "llm"}, {"id": "lp", "type": "loop"}], "edges": []}
+async def test_reconcile_persists_bus_only_events_with_their_node_results(env):
+    """Node results are projected from events in the same transaction, so what a dead writer left
+    only on the bus comes back as events *and* results, and nothing else needs reconciling."""
     exe_id = await new_execution(env, status="running", attempts=1)
     async with env["sessions"]() as session:
-        await session.execute(sa.update(ExecutionRow).where(ExecutionRow.id == exe_id).values(graph=graph))
-        for seq, name, data in [
-            (1, "run.started", {}),
-            (2, "node.started", {"node_id": "a1", "node_type": "api", "attempt": 2}),
-            (3, "node.finished", {"node_id": "a1", "status": "succeeded", "output": {"x": 1}, "elapsed_ms": 5.0, "usage": {}}),
-            (4, "node.finished", {"node_id": "lp[0].inner", "status": "succeeded", "output": 1}),  # loop body: ignored
-        ]:
-            session.add(StreamEventRow(stream_id=exe_id, seq=seq, event=name, data=data))
-        # a2's result was persisted, but its node.finished never reached the stream.
-        session.add(NodeResultRow(execution_id=exe_id, node_id="a2", node_type="llm", status="succeeded", output="hi",
-                                  attempts=1, usage={"total_tokens": 3}, elapsed_ms=7.0))
+        session.add(StreamEventRow(stream_id=exe_id, seq=1, event="run.started", data={}))
         await session.commit()
-    report = await reconcile(env["sessions"], env["bus"], exe_id)
-    assert report == {"backfilled": 0, "rebuilt": 1, "announced": 1}
+    published = [
+        (1, "run.started", {}),
+        (2, "node.started", {"node_id": "a1", "node_type": "api", "attempt": 2}),
+        (3, "node.finished", {"node_id": "a1", "status": "succeeded", "output": {"x": 1}, "elapsed_ms": 5.0, "usage": {},
+                              "node_type": "api", "attempts": 2, "started_at": 1.0e9, "finished_at": 1.0e9 + 5}),
+        (4, "node.finished", {"node_id": "lp[0].inner", "status": "succeeded", "output": 1}),  # loop body: not projected
+        (5, "node.failed", {"node_id": "a2", "error": "cancelled"}),  # stopped, not an outcome: not projected
+    ]
+    for seq, name, data in published:
+        await env["bus"].publish(StreamEvent(exe_id, seq, name, data))
+    assert await reconcile(env["sessions"], env["bus"], exe_id) == {"backfilled": 4}
     async with env["sessions"]() as session:
         results = {r.node_id: r for r in (await session.scalars(
             sa.select(NodeResultRow).where(NodeResultRow.execution_id == exe_id))).all()}
-    assert set(results) == {"a1", "a2"}
+    assert set(results) == {"a1"}
     assert results["a1"].output == {"x": 1} and results["a1"].attempts == 2 and results["a1"].node_type == "api"
-    assert (await events(env, exe_id))[-1] == (5, "node.finished")
-    assert await reconcile(env["sessions"], env["bus"], exe_id) == {"backfilled": 0, "rebuilt": 0, "announced": 0}
+    assert results["a1"].started_at is not None and results["a1"].elapsed_ms == 5.0
+    assert [s for s, _ in await events(env, exe_id)] == [1, 2, 3, 4, 5]
+    assert await reconcile(env["sessions"], env["bus"], exe_id) == {"backfilled": 0}
 
 
 async def test_sweeper_ends_inline_runs_whose_api_process_died(env):

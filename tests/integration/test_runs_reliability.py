@@ -58,7 +58,7 @@ async def test_retries_exhausted_fail_the_node(rc: RunClient, probe) -> None:
     policy = {**NO_JITTER, "max_attempts": 2, "initial_delay_s": 0.01}
     _, events = await rc.run([tool("down", fail=[{"status": 500}] * 5, retry=policy)], [])
     assert len(probe.of("down")) == 2
-    assert [d for _, e, d in events if e == "node.failed"] == [{"node_id": "down", "error": "HTTP 500"}]
+    assert [(d["node_id"], d["error"], d["attempts"]) for _, e, d in events if e == "node.failed"] == [("down", "HTTP 500", 2)]
 
 
 async def test_cancel_mid_run(rc: RunClient, probe) -> None:
