@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.config.cors import CORSConfig
@@ -16,7 +20,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from pilot import __version__
-from pilot.core.errors import PilotError
+from pilot.core.errors import BadRequestError, PilotError, UnprocessableError
+from pilot.core.redaction import install_redaction, redact_value
 from pilot.dependencies import RuntimeDep, provide_db_session, provide_runtime, provide_workspace
 from pilot.runtime import Runtime
 from pilot.settings import Settings, get_settings
@@ -28,7 +33,7 @@ def pilot_error_handler(_: Request, exc: PilotError) -> Response:
     """The one place a domain error becomes an HTTP response."""
     if exc.status_code >= 500:
         log.exception("internal error: %s", exc.detail, exc_info=exc)
-    return Response(content=exc.to_dict(), status_code=exc.status_code, media_type=MediaType.JSON)
+    return Response(content=redact_value(exc.to_dict()), status_code=exc.status_code, media_type=MediaType.JSON)
 
 
 def request_validation_handler(request: Request, exc: ValidationException) -> Response:
@@ -73,6 +78,200 @@ def internal_error_handler(_: Request, exc: Exception) -> Response:
     return Response(
         content={"status_code": 500, "detail": "internal server error"}, status_code=500, media_type=MediaType.JSON
     )
+
+
+# ------------------------------------------------------------------ hostile input
+# Checked before any handler (and before Litestar parses the body) so that input the database or
+# the parser cannot take is a 4xx naming the field, never a 500, on SQLite and PostgreSQL alike.
+
+INT_PARAM_MAX = 2**31 - 1  # integer path/query parameters end up compared with INTEGER columns
+INT_PARAM_MIN = -(2**31)
+MAX_JSON_DEPTH = 64  # nesting of a JSON body (real graphs and inputs stay far below)
+_NUL_MESSAGE = "must not contain NUL (\\u0000) characters"
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_json_decoder = msgspec.json.Decoder()
+# A JSON string (escapes included, unterminated at the end of the input) or a structural character.
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"?|[\[\]{},:]', re.DOTALL)
+
+
+def _problem(source: str, key: str, message: str) -> dict[str, str]:
+    return {"key": key, "message": message, "source": source}
+
+
+def _where(source: str, key: str) -> str:
+    if source == "body":
+        return f"body field '{key}'" if key else "request body"
+    return f"{'header' if source == 'header' else source + ' parameter'} '{key}'"
+
+
+def _path_text(parts: list[str | int], max_parts: int = 8) -> str:
+    text = ""
+    for i, part in enumerate(parts):
+        if i == max_parts:
+            return text + "…"
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _json_path_in_raw(raw: bytes, *, offset: int | None = None, depth: int | None = None) -> str:
+    """The path (``nodes[0].config``) of the value at byte ``offset`` of ``raw``, or of the first
+    container nested deeper than ``depth`` — for bodies the JSON decoder could not read at all."""
+    frames: list[list[Any]] = []  # [is_object, key or index, expecting a key]
+    for match in _JSON_TOKEN.finditer(raw):
+        if offset is not None and match.end() > offset:
+            break
+        char = raw[match.start():match.start() + 1]
+        if char == b'"':
+            if frames and frames[-1][0] and frames[-1][2]:
+                try:
+                    frames[-1][1] = msgspec.json.decode(match.group(), type=str)
+                except (msgspec.DecodeError, UnicodeDecodeError):
+                    frames[-1][1] = match.group()[1:-1].decode("utf-8", "replace")
+        elif char in b"[{":
+            is_object = char == b"{"
+            frames.append([is_object, None if is_object else 0, is_object])
+            if depth is not None and len(frames) > depth:
+                break
+        elif char in b"]}":
+            if frames:
+                frames.pop()
+        elif char == b":":
+            if frames:
+                frames[-1][2] = False
+        elif char == b"," and frames:
+            frame = frames[-1]
+            if frame[0]:
+                frame[1], frame[2] = None, True
+            else:
+                frame[1] += 1
+    return _path_text([f[1] for f in frames if f[1] is not None])
+
+
+def _json_value_problem(data: Any) -> tuple[str, str] | None:
+    """(path, message) of the first NUL in a string or key, or of nesting deeper than allowed."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return _path_text(list(path), max_parts=32), _NUL_MESSAGE
+        elif isinstance(value, (dict, list)):
+            if len(path) >= MAX_JSON_DEPTH:
+                return _path_text(list(path)), f"JSON is nested deeper than {MAX_JSON_DEPTH} levels"
+            if isinstance(value, dict):
+                for key in value:
+                    if "\x00" in key:
+                        return _path_text([*path, key.replace("\x00", "\\u0000")], max_parts=32), f"keys {_NUL_MESSAGE}"
+                items = list(value.items())
+            else:
+                items = list(enumerate(value))
+            stack.extend((item, (*path, key)) for key, item in reversed(items))
+    return None
+
+
+def _check_json_body(raw: bytes) -> None:
+    """Reject what msgspec cannot decode safely (invalid UTF-8, runaway nesting) and what the
+    database cannot store (NUL); other malformed JSON is left to Litestar's usual 400."""
+    try:
+        data = _json_decoder.decode(raw)
+    except UnicodeDecodeError:
+        try:
+            raw.decode("utf-8")
+            bad = 0
+        except UnicodeDecodeError as exc:
+            bad = exc.start
+        key = _json_path_in_raw(raw, offset=bad)
+        message = f"invalid UTF-8 (byte {bad} of the body)"
+        raise BadRequestError(f"{_where('body', key)}: {message}", extra=[_problem("body", key or "data", message)]) from None
+    except RecursionError:
+        key = _json_path_in_raw(raw, depth=MAX_JSON_DEPTH)
+        message = f"JSON is nested deeper than {MAX_JSON_DEPTH} levels"
+        raise BadRequestError(f"{_where('body', key)}: {message}", extra=[_problem("body", key or "data", message)]) from None
+    except msgspec.DecodeError:
+        return
+    if b"\\u0000" not in raw and raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return  # fast path: no NUL escape, and too few containers to nest too deep
+    found = _json_value_problem(data)
+    if found:
+        key, message = found
+        error = UnprocessableError if message.endswith(_NUL_MESSAGE) else BadRequestError
+        raise error(f"{_where('body', key)}: {message}", extra=[_problem("body", key or "data", message)])
+
+
+def _param_is(field: Any, kind: type) -> bool:
+    """Whether a handler parameter is declared as ``kind`` (or ``kind | None``)."""
+    if field is None:
+        return False
+    candidates = [t for t in field.inner_types if not t.is_subclass_of(type(None))] if field.is_optional else [field]
+    return any(t.is_subclass_of(kind) and not t.is_subclass_of(bool) for t in candidates)
+
+
+def _check_datetime(source: str, name: str, value: Any) -> None:
+    """A zoned datetime must still exist once converted to UTC (``0001-01-01T00:00:00+01:00``
+    does not, and the services compare in UTC)."""
+    try:
+        when = msgspec.convert(value, datetime, strict=False)
+    except msgspec.ValidationError:
+        return  # not a datetime: Litestar's own validation names it
+    if when.tzinfo is not None:
+        try:
+            when.astimezone(UTC)
+        except OverflowError:
+            message = "datetime is out of range once converted to UTC"
+            raise BadRequestError(f"{_where(source, name)}: {message}", extra=[_problem(source, name, message)]) from None
+
+
+def _check_parameter(source: str, name: str, value: Any, field: Any) -> None:
+    if isinstance(value, str) and "\x00" in value:
+        raise UnprocessableError(
+            f"{_where(source, name)}: {_NUL_MESSAGE}", extra=[_problem(source, name, _NUL_MESSAGE)]
+        )
+    if isinstance(value, str) and _param_is(field, datetime):
+        _check_datetime(source, name, value)
+    if not _param_is(field, int):
+        return
+    try:
+        number = value if isinstance(value, int) else int(str(value).strip())
+    except ValueError:
+        return  # not a number: Litestar's own validation names it
+    if not INT_PARAM_MIN <= number <= INT_PARAM_MAX:
+        declared = getattr(field.kwarg_definition, "le" if number > 0 else "ge", None)
+        if number > 0:
+            bound = f"<= {INT_PARAM_MAX if declared is None else min(declared, INT_PARAM_MAX)}"
+        else:
+            bound = f">= {INT_PARAM_MIN if declared is None else max(declared, INT_PARAM_MIN)}"
+        message = f"Expected `int` {bound}"
+        raise BadRequestError(f"{_where(source, name)}: {message}", extra=[_problem(source, name, message)])
+
+
+def _check_last_event_id(source: str, name: str, value: str | None) -> None:
+    """SSE resume points are stored sequence numbers (INTEGER): a number beyond them is a 400
+    before the stream starts (it used to abort the stream mid-response). Non-numbers keep
+    meaning "from the start"."""
+    if not value:
+        return
+    try:
+        number = int(value.strip())
+    except ValueError:
+        return
+    if number > INT_PARAM_MAX:
+        message = f"event id must be at most {INT_PARAM_MAX}"
+        raise BadRequestError(f"{_where(source, name)}: {message}", extra=[_problem(source, name, message)])
+
+
+async def guard_request(request: Request) -> None:
+    """``before_request`` of every route: parameters and JSON bodies that must not reach a handler."""
+    fields = request.route_handler.parsed_fn_signature.parameters
+    for name, value in request.path_params.items():
+        _check_parameter("path", name, value, fields.get(name))
+    for name, value in request.query_params.multi_items():
+        _check_parameter("query", name, value, fields.get(name))
+    _check_last_event_id("header", "Last-Event-ID", request.headers.get("last-event-id"))
+    _check_last_event_id("query", "last_event_id", request.query_params.get("last_event_id"))
+    if request.method in _BODY_METHODS and "data" in fields:
+        raw = await request.body()
+        if raw:
+            _check_json_body(raw)
 
 
 @get("/health", tags=["ops"], sync_to_thread=False)
@@ -132,6 +331,7 @@ def _route_handlers() -> list:
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Litestar:
     """Build the Litestar app. Pass ``settings`` (tests) or let it read the environment once."""
     settings = settings or get_settings()
+    install_redaction(settings)  # configured secrets never reach responses, events, rows or logs
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
@@ -148,6 +348,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     return Litestar(
         route_handlers=_route_handlers(),
         lifespan=[lifespan],
+        before_request=guard_request,
         dependencies={
             "runtime": Provide(provide_runtime, sync_to_thread=False),
             "db": Provide(provide_db_session),

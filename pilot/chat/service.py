@@ -25,7 +25,7 @@ from pilot.chat import replies
 from pilot.chat.events import ErrorEvent, MessageFinished, MessageStarted
 from pilot.chat.recovery import close_interrupted_replies
 from pilot.chat.schemas import MAX_MESSAGE_CHARS, ChatSessionOut, CreateSession, UndoResult
-from pilot.chat.store import ChatStore, message_out, state_of
+from pilot.chat.store import ChatStore, aware, message_out, state_of
 from pilot.chat.turns import MAX_ATTEMPTS, Retry, Snapshot, Turn, TurnHandlers, TurnResult
 from pilot.core.errors import ConflictError, NotFoundError, PilotError, UnprocessableError
 from pilot.events.recorder import EventRecorder
@@ -80,7 +80,7 @@ class ChatService(TurnHandlers):
             id=row.id, title=row.title, workflow_id=row.workflow_id if workflow else None, workflow=workflow,
             pending_question=pending, can_undo=bool(workflow and state.undo),
             messages=[message_out(m) for m in await store.messages(session_id)],
-            created_at=row.created_at, updated_at=row.updated_at,
+            created_at=aware(row.created_at), updated_at=aware(row.updated_at),
         )
 
     async def post_message(self, workspace_id: str, session_id: str, content: str) -> str:

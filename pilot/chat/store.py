@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -14,6 +14,11 @@ from pilot.core.errors import NotFoundError
 from pilot.core.ids import new_id, utcnow
 from pilot.db.models import ChatMessageRow, ChatSessionRow, WorkflowRow
 from pilot.workflows.model import WorkflowGraph, graph_from_builtins
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite hands timestamps back without their zone: they are UTC (RFC 3339 with an offset out)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def state_of(row: ChatSessionRow) -> SessionState:
@@ -39,7 +44,7 @@ def message_out(row: ChatMessageRow) -> ChatMessageOut:
         workflow_version=row.workflow_version,
         execution_id=meta.get("execution_id"),
         stream_url=meta.get("stream_url"),
-        created_at=row.created_at,
+        created_at=aware(row.created_at),
     )
 
 

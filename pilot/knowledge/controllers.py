@@ -20,8 +20,9 @@ from pilot.knowledge.schemas import (
     SearchResult,
 )
 
+INT_MAX = 2**31 - 1  # pilot.app rejects any larger integer parameter the same way
 Limit = Annotated[int, Parameter(ge=1, le=200)]
-Offset = Annotated[int, Parameter(ge=0)]
+Offset = Annotated[int, Parameter(ge=0, le=INT_MAX)]
 
 
 class KnowledgeController(Controller):

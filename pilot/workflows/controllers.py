@@ -28,9 +28,10 @@ from pilot.workflows.schemas import (
 from pilot.workflows.service import WorkflowService
 from pilot.workflows.validation import ValidationReport, validate_data
 
+INT_MAX = 2**31 - 1  # INTEGER columns; pilot.app rejects any larger integer parameter the same way
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size (1..200)")]
-Offset = Annotated[int, Parameter(ge=0)]
-VersionNumber = Annotated[int, Parameter(ge=1)]
+Offset = Annotated[int, Parameter(ge=0, le=INT_MAX)]
+VersionNumber = Annotated[int, Parameter(ge=1, le=INT_MAX)]
 
 
 class WorkflowController(Controller):

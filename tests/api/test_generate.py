@@ -89,12 +89,16 @@ async def test_generate_rejects_too_long_prompt(api):
 
 
 async def test_generate_binary_garbage(api):
-    garbage = "".join(chr(c) for c in range(32)) + "\x7f\ufffd\ufffd"
+    garbage = "".join(chr(c) for c in range(1, 32)) + "\x7f\ufffd\ufffd"
     r = await api.post("/api/workflows/generate", json={"prompt": garbage})
     assert r.status_code == 400 and "prompt" in r.json()["detail"]
-    noisy = "\x00\x01 ÿþ summarise\x02 this Ã¤Ã¶ report \x1b[0m"
+    noisy = "\x01 ÿþ summarise\x02 this Ã¤Ã¶ report \x1b[0m"
     r = await api.post("/api/workflows/generate", json={"prompt": noisy, "save": False})
     assert r.status_code == 201, r.text
+    # NUL is refused in every request string (PostgreSQL cannot store it): 422 naming the field
+    for prompt in ("\x00" + garbage, "\x00" + noisy):
+        r = await api.post("/api/workflows/generate", json={"prompt": prompt, "save": False})
+        assert r.status_code == 422 and "body field 'prompt'" in r.json()["detail"], r.text
 
 
 async def test_generate_prompt_injection_is_just_text(api):

@@ -1,0 +1,106 @@
+"""Every timestamp the API returns is RFC 3339 with an offset (issue 10, defect 6).
+
+SQLite hands ``DateTime(timezone=True)`` columns back without their zone; a response built from
+such a row used to say ``2026-11-29T12:00:00.123456`` (no offset) for knowledge bases, documents
+and chat sessions/messages. This walks every GET operation of the OpenAPI document (so a new
+endpoint is covered the day it is added; SSE streams excepted) plus the write responses, on
+SQLite, after creating one of everything, and checks every key ending in ``_at``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from pilot.app import create_app
+from tests.conftest import build_settings
+from tests.support.servers import serve_in_thread
+from tests.support.workflows import workflow_body
+
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def timestamps(value: Any, path: str = "$") -> list[tuple[str, Any]]:
+    """(path, value) of every key ending in ``_at``, at any depth."""
+    found: list[tuple[str, Any]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key.endswith("_at"):
+                found.append((f"{path}.{key}", item))
+            found.extend(timestamps(item, f"{path}.{key}"))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found.extend(timestamps(item, f"{path}[{i}]"))
+    return found
+
+
+def ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, (response.request.method, response.request.url, response.text)
+    return response.json() if response.content else None
+
+
+def test_every_timestamp_in_every_response_has_an_offset_on_sqlite(tmp_path: Path) -> None:
+    data_dir = tmp_path / ".pilot"
+    with serve_in_thread(create_app(build_settings(data_dir))) as url:
+        key = (data_dir / "dev-key").read_text().strip()  # SQLite: the first start makes a dev key
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
+            responses: dict[str, Any] = {}
+            # one of everything: a workflow with two versions and a finished run, a knowledge base
+            # with a document, a chat session with an exchange and an undo
+            wf = responses["POST /api/workflows"] = ok(http.post("/api/workflows", json=workflow_body()), 201)
+            responses["POST publish"] = ok(http.post(f"/api/workflows/{wf['id']}/publish"))
+            responses["PUT /api/workflows/{id}"] = ok(http.put(f"/api/workflows/{wf['id']}", json={"name": "two"}))
+            run = ok(http.post(f"/api/workflows/{wf['id']}/execute", json={"input_data": {"topic": "tz"}}), 202)
+            deadline = time.monotonic() + 30
+            while ok(http.get(f"/api/executions/{run['execution_id']}"))["status"] in ("queued", "running"):
+                assert time.monotonic() < deadline, "the run did not finish"
+                time.sleep(0.05)
+            kb = responses["POST /api/knowledge-bases"] = ok(http.post("/api/knowledge-bases", json={"name": "tz kb"}), 201)
+            responses["POST documents"] = ok(
+                http.post(f"/api/knowledge-bases/{kb['id']}/documents", json={"title": "t", "content": "hello world"}), 201
+            )
+            chat = responses["POST /api/chat/sessions"] = ok(http.post("/api/chat/sessions", json={"title": "tz"}), 201)
+            reply = http.post(f"/api/chat/sessions/{chat['id']}/messages", json={"content": "Summarise this article in three bullet points"})
+            assert reply.status_code == 200 and "message.finished" in reply.text, reply.text
+            edit = http.post(f"/api/chat/sessions/{chat['id']}/messages", json={"content": "use gpt-4o"})
+            assert edit.status_code == 200 and "message.finished" in edit.text, edit.text
+            responses["POST undo"] = ok(http.post(f"/api/chat/sessions/{chat['id']}/undo"))
+            template = ok(http.get("/api/templates"))["items"][0]["id"]
+
+            ids = {
+                "workflow_id": wf["id"], "version": "1", "execution_id": run["execution_id"], "kb_id": kb["id"],
+                "session_id": chat["id"], "template_id": template,
+            }
+            schema = ok(http.get("/schema/openapi.json"))
+            gets = [path for path, ops in schema["paths"].items() if "get" in ops and not path.endswith("/stream")]
+            assert len(gets) >= 15, gets
+            for path in gets:
+                params = re.findall(r"{(\w+)}", path)
+                missing = [p for p in params if p not in ids]
+                assert not missing, f"{path}: give this test an id for {missing}"
+                responses[f"GET {path}"] = ok(http.get(path.format(**{p: ids[p] for p in params})))
+
+    checked: dict[str, int] = {}
+    violations: list[str] = []
+    for label, body in responses.items():
+        for where, value in timestamps(body):
+            if not (value is None or (isinstance(value, str) and RFC3339.match(value))):
+                violations.append(f"{label} {where} = {value!r}")
+            checked[label] = checked.get(label, 0) + (value is not None)
+    assert not violations, "not RFC 3339 with an offset:\n" + "\n".join(violations)
+    # every family of resources was actually seen with its timestamps filled in
+    for label in (
+        "GET /api/workflows", "GET /api/workflows/{workflow_id}", "GET /api/workflows/{workflow_id}/versions",
+        "GET /api/workflows/{workflow_id}/versions/{version}", "GET /api/executions",
+        "GET /api/executions/{execution_id}", "GET /api/knowledge-bases", "GET /api/knowledge-bases/{kb_id}",
+        "GET /api/knowledge-bases/{kb_id}/documents", "GET /api/chat/sessions/{session_id}", "POST undo",
+    ):
+        assert checked.get(label), f"{label}: no timestamp seen"
+    session = responses["GET /api/chat/sessions/{session_id}"]
+    assert len(session["messages"]) >= 4 and all(RFC3339.match(m["created_at"]) for m in session["messages"])
+    execution = responses["GET /api/executions/{execution_id}"]
+    assert execution["started_at"] and execution["finished_at"]
