@@ -140,10 +140,12 @@ async def sweep_stale_executions(ctx: dict[str, Any]) -> dict[str, int]:
 # ------------------------------------------------------------------------------ start / stop
 async def on_startup(ctx: dict[str, Any]) -> None:
     """Build this process's Runtime (database, bus, run service, LLM/tools) like the API does."""
+    from pilot.core.redaction import install_redaction
     from pilot.runtime import Runtime
     from pilot.startup import start_runtime
 
     settings: Settings = ctx.get("settings") or get_settings()
+    install_redaction(settings)  # also under `python -m arq …WorkerSettings` (idempotent)
     runtime = Runtime.build(settings)
     await start_runtime(runtime)
     ctx["runtime"] = runtime

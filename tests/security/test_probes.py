@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.runs import RunClient, node
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.security]
 
 
 @pytest.fixture
