@@ -9,12 +9,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Any
-
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from pilot.chat.service import ChatService
 from pilot.db.engine import create_engine, create_session_factory
+from pilot.engine.nodes.base import EngineServices
+from pilot.engine.service import RunService
+from pilot.events.bus import EventBus
 from pilot.settings import Settings
+from pilot.templates.catalog import TemplateCatalog
 
 log = logging.getLogger("pilot")
 
@@ -24,13 +28,13 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
-    # Filled by domain start-up hooks (see pilot.app.create_app):
-    templates: Any = None  # pilot.templates.catalog.TemplateCatalog
-    bus: Any = None  # pilot.events.bus.EventBus
-    runs: Any = None  # pilot.engine.service.RunService
-    chat: Any = None  # pilot.chat.service.ChatService
-    engine_services: Any = None  # pilot.engine.nodes.base.EngineServices (node runners' services)
-    redis: Any = None  # redis.asyncio.Redis when REDIS_URL is set
+    # Filled by the start-up steps (pilot.startup.STARTUP declares which step needs which):
+    templates: TemplateCatalog | None = None
+    bus: EventBus | None = None
+    runs: RunService | None = None
+    chat: ChatService | None = None
+    engine_services: EngineServices | None = None  # the node runners' services
+    redis: Redis | None = None  # when REDIS_URL is set
     background_tasks: set[asyncio.Task] = field(default_factory=set)
 
     @classmethod

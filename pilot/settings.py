@@ -1,4 +1,9 @@
-"""Settings: one frozen Struct per subsystem, read from the environment once.
+"""Settings: one frozen Struct per subsystem, each field declared ONCE with its environment variable.
+
+A field's environment variable is part of its type (``Annotated[int, env("PORT")] = 8000``), so
+its default is written once, here. :meth:`Settings.from_env` reads every annotated variable and
+lets msgspec convert the strings to the field types (non-strict: ``"16"`` → 16); an empty value
+means unset. Booleans accept ``1/true/yes/on``; lists are comma-separated.
 
 ``get_settings()`` is cached; tests build their own with ``Settings.from_env({...})`` and pass
 it to ``create_app(settings)`` instead of mutating globals.
@@ -7,40 +12,37 @@ it to ``create_app(settings)`` instead of mutating globals.
 from __future__ import annotations
 
 import os
+import typing
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
+from typing import Annotated, Any, Mapping
 
-from msgspec import Struct, field
-
-
-def _bool(value: str | None, default: bool = False) -> bool:
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+import msgspec
+from msgspec import Meta, Struct, field
 
 
-def _list(value: str | None) -> list[str]:
-    return [item.strip() for item in (value or "").split(",") if item.strip()]
+def env(name: str) -> Meta:
+    """The environment variable a settings field is read from."""
+    return Meta(extra={"env": name})
 
 
 class AppSettings(Struct, frozen=True):
     name: str = "pilot"
-    debug: bool = False
-    data_dir: Path = Path(".pilot")
-    host: str = "0.0.0.0"
-    port: int = 8000
-    max_body_bytes: int = 1_048_576
-    cors_origins: list[str] = []
-    public_url: str = ""
-    templates_dir: Path | None = None  # None: the repo's templates/ directory
+    debug: Annotated[bool, env("PILOT_DEBUG")] = False
+    data_dir: Annotated[Path, env("PILOT_DATA_DIR")] = Path(".pilot")
+    host: Annotated[str, env("HOST")] = "0.0.0.0"
+    port: Annotated[int, env("PORT")] = 8000
+    max_body_bytes: Annotated[int, env("PILOT_MAX_BODY_BYTES")] = 1_048_576
+    cors_origins: Annotated[list[str], env("PILOT_CORS_ORIGINS")] = []
+    public_url: Annotated[str, env("PILOT_PUBLIC_URL")] = ""
+    templates_dir: Annotated[Path | None, env("PILOT_TEMPLATES_DIR")] = None  # None: the repo's templates/
 
 
 class DatabaseSettings(Struct, frozen=True):
-    url: str
-    echo: bool = False
-    pool_size: int = 10
-    auto_migrate: bool = True
+    url: Annotated[str, env("DATABASE_URL")]  # unset: SQLite in the data dir (see Settings.from_env)
+    echo: Annotated[bool, env("DATABASE_ECHO")] = False
+    pool_size: Annotated[int, env("DATABASE_POOL_SIZE")] = 10
+    auto_migrate: Annotated[bool, env("PILOT_AUTO_MIGRATE")] = True
 
     @property
     def is_sqlite(self) -> bool:
@@ -48,20 +50,20 @@ class DatabaseSettings(Struct, frozen=True):
 
 
 class RedisSettings(Struct, frozen=True):
-    url: str | None = None
-    stream_maxlen: int = 10_000
-    stream_ttl_s: int = 3600
-    key_prefix: str = "pilot"
+    url: Annotated[str | None, env("REDIS_URL")] = None
+    stream_maxlen: Annotated[int, env("PILOT_STREAM_MAXLEN")] = 10_000
+    stream_ttl_s: Annotated[int, env("PILOT_STREAM_TTL_S")] = 3600
+    key_prefix: Annotated[str, env("PILOT_REDIS_PREFIX")] = "pilot"
     # Background runs (pilot.background): arq worker tuning and crash safety.
-    worker_max_jobs: int = 50  # concurrent runs per worker process
-    worker_poll_delay_s: float = 0.02  # arq queue poll interval: bounds time-to-first-event
-    job_timeout_s: float = 4000.0  # > engine.run_deadline_s: the run deadline ends runs first
-    heartbeat_s: float = 5.0  # a running execution's heartbeat_at is refreshed this often
-    stale_after_s: float = 30.0  # no heartbeat for this long: the worker is presumed dead
-    sweep_interval_s: float = 10.0  # how often a worker looks for stale executions
-    max_run_attempts: int = 3  # worker crashes survived before a run is failed
-    subscribe_block_s: float = 5.0  # XREAD BLOCK; the database is checked when a block times out
-    worker_shutdown_grace_s: float = 10.0  # SIGTERM: running jobs may finish this long, then are handed back
+    worker_max_jobs: Annotated[int, env("PILOT_WORKER_MAX_JOBS")] = 50  # concurrent runs per worker process
+    worker_poll_delay_s: Annotated[float, env("PILOT_WORKER_POLL_DELAY_S")] = 0.02  # bounds time-to-first-event
+    job_timeout_s: Annotated[float, env("PILOT_JOB_TIMEOUT_S")] = 4000.0  # > the run deadline: that ends runs first
+    heartbeat_s: Annotated[float, env("PILOT_HEARTBEAT_S")] = 5.0  # a running execution's heartbeat period
+    stale_after_s: Annotated[float, env("PILOT_STALE_AFTER_S")] = 30.0  # no heartbeat this long: holder presumed dead
+    sweep_interval_s: Annotated[float, env("PILOT_SWEEP_INTERVAL_S")] = 10.0  # how often workers look for stale runs
+    max_run_attempts: Annotated[int, env("PILOT_MAX_RUN_ATTEMPTS")] = 3  # worker crashes survived before failing
+    subscribe_block_s: Annotated[float, env("PILOT_SUBSCRIBE_BLOCK_S")] = 5.0  # XREAD BLOCK, then the DB is checked
+    worker_shutdown_grace_s: Annotated[float, env("PILOT_WORKER_SHUTDOWN_GRACE_S")] = 10.0  # then runs are handed back
 
     @property
     def enabled(self) -> bool:
@@ -71,15 +73,15 @@ class RedisSettings(Struct, frozen=True):
 class LLMSettings(Struct, frozen=True):
     """The openai-compatible provider. No key → the offline analyzer and offline LLM provider."""
 
-    api_key: str | None = None
-    base_url: str | None = None
-    model: str = "gpt-4o-mini"
-    analyzer_model: str | None = None
-    fallback_models: list[str] = []
-    timeout_s: float = 30.0
-    max_retries: int = 2
-    reask_retries: int = 2
-    structured_mode: str = "tools"  # instructor mode: tools | json_schema | json
+    api_key: Annotated[str | None, env("OPENAI_API_KEY")] = None
+    base_url: Annotated[str | None, env("OPENAI_BASE_URL")] = None
+    model: Annotated[str, env("PILOT_LLM_MODEL")] = "gpt-4o-mini"
+    analyzer_model: Annotated[str | None, env("PILOT_ANALYZER_MODEL")] = None
+    fallback_models: Annotated[list[str], env("PILOT_LLM_FALLBACK_MODELS")] = []
+    timeout_s: Annotated[float, env("PILOT_LLM_TIMEOUT_S")] = 30.0
+    max_retries: Annotated[int, env("PILOT_LLM_MAX_RETRIES")] = 2
+    reask_retries: Annotated[int, env("PILOT_LLM_REASK_RETRIES")] = 2
+    structured_mode: Annotated[str, env("PILOT_LLM_STRUCTURED_MODE")] = "tools"  # instructor: tools | json_schema | json
 
     @property
     def enabled(self) -> bool:
@@ -90,34 +92,88 @@ class LLMSettings(Struct, frozen=True):
 
 
 class EngineSettings(Struct, frozen=True):
-    max_concurrency: int = 16
-    run_deadline_s: float = 3600.0
-    default_node_timeout_s: float = 300.0
-    http_allow_private: bool = False
-    http_allowlist: list[str] = []
-    http_max_response_bytes: int = 5_000_000
-    sse_ping_s: float = 15.0
+    max_concurrency: Annotated[int, env("PILOT_MAX_CONCURRENCY")] = 16
+    run_deadline_s: Annotated[float, env("PILOT_RUN_DEADLINE_S")] = 3600.0
+    default_node_timeout_s: Annotated[float, env("PILOT_NODE_TIMEOUT_S")] = 300.0
+    http_allow_private: Annotated[bool, env("PILOT_HTTP_ALLOW_PRIVATE")] = False
+    http_allowlist: Annotated[list[str], env("PILOT_HTTP_ALLOWLIST")] = []
+    http_max_response_bytes: Annotated[int, env("PILOT_HTTP_MAX_RESPONSE_BYTES")] = 5_000_000
+    sse_ping_s: Annotated[float, env("PILOT_SSE_PING_S")] = 15.0
     # Per-run budget (pilot.engine.budget); 0 = unlimited; workspaces may get operator overrides.
-    run_max_node_runs: int = 10_000
-    run_max_events: int = 100_000
-    run_max_event_bytes: int = 64 * 1024 * 1024
+    run_max_node_runs: Annotated[int, env("PILOT_RUN_MAX_NODE_RUNS")] = 10_000
+    run_max_events: Annotated[int, env("PILOT_RUN_MAX_EVENTS")] = 100_000
+    run_max_event_bytes: Annotated[int, env("PILOT_RUN_MAX_EVENT_BYTES")] = 64 * 1024 * 1024
 
 
 class ToolSettings(Struct, frozen=True):
-    smtp_host: str | None = None
-    smtp_port: int = 587
-    smtp_user: str | None = None
-    smtp_password: str | None = None
-    smtp_from: str = "pilot@localhost"
-    smtp_starttls: bool = True
-    smtp_timeout_s: float = 30.0
-    slack_webhook_url: str | None = None  # the URL is a secret: never logged
+    smtp_host: Annotated[str | None, env("SMTP_HOST")] = None
+    smtp_port: Annotated[int, env("SMTP_PORT")] = 587
+    smtp_user: Annotated[str | None, env("SMTP_USER")] = None
+    smtp_password: Annotated[str | None, env("SMTP_PASSWORD")] = None
+    smtp_from: Annotated[str, env("SMTP_FROM")] = "pilot@localhost"
+    smtp_starttls: Annotated[bool, env("SMTP_STARTTLS")] = True
+    smtp_timeout_s: Annotated[float, env("SMTP_TIMEOUT_S")] = 30.0
+    slack_webhook_url: Annotated[str | None, env("SLACK_WEBHOOK_URL")] = None  # the URL is a secret: never logged
 
     def __repr__(self) -> str:
         return (
             f"ToolSettings(smtp_host={self.smtp_host!r}, smtp_user={self.smtp_user!r}, smtp_password=***, "
             f"slack_webhook_url={'***' if self.slack_webhook_url else None})"
         )
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+
+
+def _env_fields(cls: type[Struct]) -> dict[str, tuple[str, Any]]:
+    """``field name -> (environment variable, field type)`` for the annotated fields of ``cls``."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    out = {}
+    for name, hint in hints.items():
+        if typing.get_origin(hint) is Annotated:
+            base, *extras = typing.get_args(hint)
+            for extra in extras:
+                if isinstance(extra, Meta) and extra.extra and "env" in extra.extra:
+                    out[name] = (extra.extra["env"], base)
+    return out
+
+
+def _raw(value: str, kind: Any) -> Any:
+    """The string as the shape msgspec converts to ``kind`` (booleans and lists need help)."""
+    if kind is bool:
+        return value.strip().lower() in _TRUE
+    if typing.get_origin(kind) is list:
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value.strip()
+
+
+def _dec_hook(kind: type, value: Any) -> Any:
+    if kind is Path:
+        return Path(value)
+    raise NotImplementedError(kind)
+
+
+def load(cls: type[Struct], environ: Mapping[str, str], **overrides: Any) -> Any:
+    """Build ``cls`` from ``environ``: every annotated field that is set (non-empty), converted."""
+    raw: dict[str, Any] = {}
+    for name, (variable, kind) in _env_fields(cls).items():
+        value = environ.get(variable)
+        if value is not None and value.strip() != "":
+            raw[name] = _raw(value, kind)
+    raw.update(overrides)
+    try:
+        return msgspec.convert(raw, cls, strict=False, dec_hook=_dec_hook)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"invalid setting in {cls.__name__}: {exc}") from exc
+
+
+def _database_url(environ: Mapping[str, str], data_dir: Path) -> str:
+    url = (environ.get("DATABASE_URL") or "").strip() or f"sqlite+aiosqlite:///{data_dir / 'pilot.db'}"
+    # Railway / Heroku style URLs name the driver-less scheme; we run psycopg 3.
+    for legacy in ("postgres://", "postgresql://"):
+        if url.startswith(legacy):
+            return "postgresql+psycopg://" + url[len(legacy):]
+    return url
 
 
 class Settings(Struct, frozen=True):
@@ -129,79 +185,16 @@ class Settings(Struct, frozen=True):
     tools: ToolSettings = field(default_factory=ToolSettings)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
-        e = os.environ if env is None else env
-        data_dir = Path(e.get("PILOT_DATA_DIR", ".pilot"))
-        db_url = e.get("DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'pilot.db'}"
-        # Railway / Heroku style URLs name the driver-less scheme; we run psycopg 3.
-        for legacy in ("postgres://", "postgresql://"):
-            if db_url.startswith(legacy):
-                db_url = "postgresql+psycopg://" + db_url[len(legacy):]
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        e = os.environ if environ is None else environ
+        app = load(AppSettings, e)
         return cls(
-            app=AppSettings(
-                debug=_bool(e.get("PILOT_DEBUG")),
-                data_dir=data_dir,
-                host=e.get("HOST", "0.0.0.0"),
-                port=int(e.get("PORT", "8000")),
-                max_body_bytes=int(e.get("PILOT_MAX_BODY_BYTES", "1048576")),
-                cors_origins=_list(e.get("PILOT_CORS_ORIGINS")),
-                public_url=e.get("PILOT_PUBLIC_URL", ""),
-                templates_dir=Path(e["PILOT_TEMPLATES_DIR"]) if e.get("PILOT_TEMPLATES_DIR") else None,
-            ),
-            db=DatabaseSettings(
-                url=db_url,
-                echo=_bool(e.get("DATABASE_ECHO")),
-                pool_size=int(e.get("DATABASE_POOL_SIZE", "10")),
-                auto_migrate=_bool(e.get("PILOT_AUTO_MIGRATE"), default=True),
-            ),
-            redis=RedisSettings(
-                url=e.get("REDIS_URL") or None,
-                stream_maxlen=int(e.get("PILOT_STREAM_MAXLEN", "10000")),
-                stream_ttl_s=int(e.get("PILOT_STREAM_TTL_S", "3600")),
-                key_prefix=e.get("PILOT_REDIS_PREFIX", "pilot"),
-                worker_max_jobs=int(e.get("PILOT_WORKER_MAX_JOBS", "50")),
-                worker_poll_delay_s=float(e.get("PILOT_WORKER_POLL_DELAY_S", "0.02")),
-                job_timeout_s=float(e.get("PILOT_JOB_TIMEOUT_S", "4000")),
-                heartbeat_s=float(e.get("PILOT_HEARTBEAT_S", "5")),
-                stale_after_s=float(e.get("PILOT_STALE_AFTER_S", "30")),
-                sweep_interval_s=float(e.get("PILOT_SWEEP_INTERVAL_S", "10")),
-                max_run_attempts=int(e.get("PILOT_MAX_RUN_ATTEMPTS", "3")),
-                subscribe_block_s=float(e.get("PILOT_SUBSCRIBE_BLOCK_S", "5")),
-                worker_shutdown_grace_s=float(e.get("PILOT_WORKER_SHUTDOWN_GRACE_S", "10")),
-            ),
-            llm=LLMSettings(
-                api_key=e.get("OPENAI_API_KEY") or None,
-                base_url=e.get("OPENAI_BASE_URL") or None,
-                model=e.get("PILOT_LLM_MODEL", "gpt-4o-mini"),
-                analyzer_model=e.get("PILOT_ANALYZER_MODEL") or None,
-                fallback_models=_list(e.get("PILOT_LLM_FALLBACK_MODELS")),
-                timeout_s=float(e.get("PILOT_LLM_TIMEOUT_S", "30")),
-                max_retries=int(e.get("PILOT_LLM_MAX_RETRIES", "2")),
-                reask_retries=int(e.get("PILOT_LLM_REASK_RETRIES", "2")),
-                structured_mode=e.get("PILOT_LLM_STRUCTURED_MODE", "tools"),
-            ),
-            engine=EngineSettings(
-                max_concurrency=int(e.get("PILOT_MAX_CONCURRENCY", "16")),
-                run_deadline_s=float(e.get("PILOT_RUN_DEADLINE_S", "3600")),
-                default_node_timeout_s=float(e.get("PILOT_NODE_TIMEOUT_S", "300")),
-                http_allow_private=_bool(e.get("PILOT_HTTP_ALLOW_PRIVATE")),
-                http_allowlist=_list(e.get("PILOT_HTTP_ALLOWLIST")),
-                http_max_response_bytes=int(e.get("PILOT_HTTP_MAX_RESPONSE_BYTES", "5000000")),
-                sse_ping_s=float(e.get("PILOT_SSE_PING_S", "15")),
-                run_max_node_runs=int(e.get("PILOT_RUN_MAX_NODE_RUNS", "10000")),
-                run_max_events=int(e.get("PILOT_RUN_MAX_EVENTS", "100000")),
-                run_max_event_bytes=int(e.get("PILOT_RUN_MAX_EVENT_BYTES", str(64 * 1024 * 1024))),
-            ),
-            tools=ToolSettings(
-                smtp_host=e.get("SMTP_HOST") or None,
-                smtp_port=int(e.get("SMTP_PORT", "587")),
-                smtp_user=e.get("SMTP_USER") or None,
-                smtp_password=e.get("SMTP_PASSWORD") or None,
-                smtp_from=e.get("SMTP_FROM", "pilot@localhost"),
-                smtp_starttls=_bool(e.get("SMTP_STARTTLS"), default=True),
-                smtp_timeout_s=float(e.get("SMTP_TIMEOUT_S", "30")),
-                slack_webhook_url=e.get("SLACK_WEBHOOK_URL") or None,
-            ),
+            app=app,
+            db=load(DatabaseSettings, e, url=_database_url(e, app.data_dir)),
+            redis=load(RedisSettings, e),
+            llm=load(LLMSettings, e),
+            engine=load(EngineSettings, e),
+            tools=load(ToolSettings, e),
         )
 
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import graphlib
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 from pilot.auth.service import create_api_key, workspace_has_keys
 from pilot.background.setup import start_inline_sweeper, attach_background_launcher, start_background
@@ -44,17 +48,55 @@ async def ensure_dev_key(runtime: Runtime) -> str | None:
     return key
 
 
+@dataclass(frozen=True)
+class Step:
+    """One start-up hook and the steps whose resources it needs."""
+
+    name: str
+    start: Callable[[Runtime], Awaitable[Any]]
+    after: tuple[str, ...] = ()
+
+
+# The start-up graph: each step names what it needs, and start_runtime derives the order from it
+# (graphlib), so the order is checked code rather than a comment. A cycle or an unknown name
+# fails at import.
+STARTUP: tuple[Step, ...] = (
+    Step("migrations", migrate_if_embedded),
+    Step("dev key", ensure_dev_key, after=("migrations",)),
+    Step("templates", start_templates),
+    Step("redis", start_background),  # REDIS_URL: Redis client + Redis Streams bus
+    Step("events", start_events, after=("redis",)),  # the in-memory bus only when Redis gave none
+    Step("runs", start_runs, after=("migrations", "events")),
+    Step("background launcher", attach_background_launcher, after=("runs", "redis")),  # mode "background"
+    Step("chat", start_chat, after=("templates", "events", "runs")),
+    Step("inline sweeper", start_inline_sweeper, after=("runs",)),  # ends inline runs a crashed process left
+)
+
+
+def startup_order(steps: tuple[Step, ...] = STARTUP) -> list[Step]:
+    """The steps in an order that satisfies every ``after`` (stable: declaration order breaks ties)."""
+    by_name = {step.name: step for step in steps}
+    unknown = {dep for step in steps for dep in step.after if dep not in by_name}
+    if unknown:
+        raise ValueError(f"start-up steps need unknown steps: {sorted(unknown)}")
+    sorter = graphlib.TopologicalSorter({step.name: step.after for step in steps})
+    sorter.prepare()  # raises graphlib.CycleError on a cycle
+    order: list[Step] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready(), key=[s.name for s in steps].index)
+        for name in ready:
+            order.append(by_name[name])
+            sorter.done(name)
+    return order
+
+
+_ORDER = startup_order()
+
+
 async def start_runtime(runtime: Runtime) -> None:
-    await migrate_if_embedded(runtime)
-    await ensure_dev_key(runtime)
-    # Domain start-up hooks are added below (templates, event bus, run service, ...).
-    await start_templates(runtime)
-    await start_background(runtime)  # REDIS_URL: Redis client + Redis Streams bus (before the bus default)
-    await start_events(runtime)
-    await start_runs(runtime)
-    await attach_background_launcher(runtime)  # REDIS_URL: mode "background" via the arq worker
-    await start_chat(runtime)  # needs templates, the bus and runs
-    await start_inline_sweeper(runtime)  # no REDIS_URL: end inline runs a crashed process left running
+    """Start every resource, each after the ones it needs."""
+    for step in _ORDER:
+        await step.start(runtime)
 
 
 async def stop_runtime(runtime: Runtime) -> None:

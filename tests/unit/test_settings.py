@@ -68,3 +68,42 @@ def test_auto_migrate_can_be_disabled():
 def test_smtp_password_and_slack_url_are_not_in_repr():
     s = Settings.from_env({"SMTP_PASSWORD": "hunter2", "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/secret"})
     assert "hunter2" not in repr(s.tools) and "secret" not in repr(s.tools)
+
+
+def test_a_bad_value_names_the_setting():
+    with pytest.raises(ValueError, match=r"EngineSettings.*max_concurrency"):
+        Settings.from_env({"PILOT_MAX_CONCURRENCY": "lots"})
+
+
+def test_every_declared_variable_reaches_its_field():
+    """Each field is declared once with its variable: setting the variable changes the field."""
+    from pilot import settings as module
+
+    for part in ("app", "redis", "llm", "engine", "tools"):
+        cls = type(getattr(Settings.from_env({}), part))
+        for name, (variable, kind) in module._env_fields(cls).items():
+            value = {bool: "true", int: "7", float: "7.5", str: "x-value"}.get(kind)
+            if value is None:
+                continue  # paths, optionals and lists are covered by the tests above
+            loaded = getattr(getattr(Settings.from_env({variable: value}), part), name)
+            assert loaded == module._raw(value, kind) or loaded == kind(value), (variable, loaded)
+
+
+def test_startup_order_follows_the_declared_needs():
+    import graphlib
+
+    from pilot.startup import STARTUP, Step, startup_order
+
+    order = [step.name for step in startup_order()]
+    position = {name: i for i, name in enumerate(order)}
+    for step in STARTUP:
+        assert all(position[dep] < position[step.name] for dep in step.after), step.name
+    assert order.index("redis") < order.index("events") < order.index("runs") < order.index("chat")
+
+    async def noop(runtime):
+        return None
+
+    with pytest.raises(graphlib.CycleError):
+        startup_order((Step("a", noop, after=("b",)), Step("b", noop, after=("a",))))
+    with pytest.raises(ValueError, match="unknown steps"):
+        startup_order((Step("a", noop, after=("ghost",)),))
