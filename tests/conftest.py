@@ -124,6 +124,16 @@ class LiveServer:
         return await new_workspace_key(self.app)
 
 
+@pytest.fixture
+async def rc(live_server: LiveServer):
+    """A RunClient on the live server, bound to a fresh workspace key (run tests over a real socket)."""
+    from tests.support.runs import RunClient
+
+    client = RunClient(live_server.url, await live_server.new_key())
+    yield client
+    await client.aclose()
+
+
 @pytest.fixture(scope="session")
 def live_server(settings: Settings) -> Iterator[LiveServer]:
     """The app served by uvicorn on a real loopback port (its own runtime, same database)."""

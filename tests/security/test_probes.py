@@ -17,13 +17,6 @@ pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.security]
 
 
 @pytest.fixture
-async def rc(live_server):
-    client = RunClient(live_server.url, await live_server.new_key())
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
 async def listener():
     """A TCP listener on 127.0.0.1 that counts the connections it receives."""
     accepted: list[int] = []
