@@ -33,7 +33,8 @@ def pilot_error_handler(_: Request, exc: PilotError) -> Response:
     """The one place a domain error becomes an HTTP response."""
     if exc.status_code >= 500:
         log.exception("internal error: %s", exc.detail, exc_info=exc)
-    return Response(content=redact_value(exc.to_dict()), status_code=exc.status_code, media_type=MediaType.JSON)
+    headers = {"Retry-After": str(max(1, round(exc.retry_after)))} if getattr(exc, "retry_after", None) else None
+    return Response(content=redact_value(exc.to_dict()), status_code=exc.status_code, media_type=MediaType.JSON, headers=headers)
 
 
 def request_validation_handler(request: Request, exc: ValidationException) -> Response:
@@ -325,6 +326,12 @@ def _route_handlers() -> list:
     from pilot.chat.controllers import ChatController
 
     handlers.append(ChatController)
+    from pilot.credentials.controllers import CredentialController
+
+    handlers.append(CredentialController)
+    from pilot.triggers.hooks import HookController
+
+    handlers.append(HookController)
     return handlers
 
 

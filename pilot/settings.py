@@ -36,7 +36,13 @@ class AppSettings(Struct, frozen=True):
     cors_origins: Annotated[list[str], env("PILOT_CORS_ORIGINS")] = []
     public_url: Annotated[str, env("PILOT_PUBLIC_URL")] = ""
     templates_dir: Annotated[Path | None, env("PILOT_TEMPLATES_DIR")] = None  # None: the repo's templates/
+    # Credential encryption key (pilot.credentials.crypto); None: a key file <data_dir>/secret.key is made once.
+    secret_key: Annotated[Annotated[str, Meta(min_length=32)] | None, env("PILOT_SECRET_KEY")] = None
 
+
+    def __repr__(self) -> str:  # never leak the credential encryption key into logs
+        shown = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__struct_fields__ if k != "secret_key")
+        return f"AppSettings({shown}, secret_key={'***' if self.secret_key else None})"
 
 class DatabaseSettings(Struct, frozen=True):
     url: Annotated[str, env("DATABASE_URL")]  # unset: SQLite in the data dir (see Settings.from_env)
@@ -103,6 +109,10 @@ class EngineSettings(Struct, frozen=True):
     run_max_node_runs: Annotated[int, env("PILOT_RUN_MAX_NODE_RUNS")] = 10_000
     run_max_events: Annotated[int, env("PILOT_RUN_MAX_EVENTS")] = 100_000
     run_max_event_bytes: Annotated[int, env("PILOT_RUN_MAX_EVENT_BYTES")] = 64 * 1024 * 1024
+    # Triggers (pilot.triggers): how often each process looks for due schedule ticks, and whether
+    # 6-field (per-second) cron is allowed (tests, demos; production schedules have 5 fields).
+    scheduler_interval_s: Annotated[float, env("PILOT_SCHEDULER_INTERVAL_S")] = 1.0
+    schedule_seconds: Annotated[bool, env("PILOT_SCHEDULE_SECONDS")] = False
 
 
 class ToolSettings(Struct, frozen=True):

@@ -14,6 +14,7 @@ from pilot.background.setup import start_inline_sweeper, attach_background_launc
 from pilot.db.migrate import upgrade
 from pilot.runtime import Runtime
 from pilot.templates.catalog import start_templates
+from pilot.triggers.scheduler import start_scheduler
 from pilot.chat.service import start_chat
 from pilot.engine.service import start_runs, stop_runs
 from pilot.events.bus import start_events, stop_events
@@ -70,6 +71,7 @@ STARTUP: tuple[Step, ...] = (
     Step("background launcher", attach_background_launcher, after=("runs", "redis")),  # mode "background"
     Step("chat", start_chat, after=("templates", "events", "runs")),
     Step("inline sweeper", start_inline_sweeper, after=("runs",)),  # ends inline runs a crashed process left
+    Step("scheduler", start_scheduler, after=("runs", "background launcher")),  # schedule triggers
 )
 
 

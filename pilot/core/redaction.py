@@ -101,6 +101,9 @@ def register_url_password(url: str | None) -> bool:
 def register_settings(settings: Any) -> int:
     """Register every secret a :class:`pilot.settings.Settings` holds; returns how many were new."""
     count = 0
+    app = getattr(settings, "app", None)
+    if app is not None:
+        count += register_secret(getattr(app, "secret_key", None))  # the credential encryption key
     llm = getattr(settings, "llm", None)
     if llm is not None:
         count += register_secret(llm.api_key)

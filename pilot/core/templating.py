@@ -279,7 +279,9 @@ def _render_param_source(src: str, context: dict[str, Any]) -> Any:
 
 
 def is_expression(src: str) -> bool:
-    return bool(_SINGLE_BLOCK.match(src))
+    """Exactly one ``{{ … }}`` block (``"{{ a }} / {{ b }}"`` is a template, not an expression)."""
+    m = _SINGLE_BLOCK.match(src)
+    return bool(m) and "{{" not in m.group(1) and "}}" not in m.group(1)
 
 
 # Static checks are cached: validation re-checks the same template strings on every

@@ -106,6 +106,7 @@ class ExecutionRow(Base):
     graph: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)  # the exact graph that ran
     status: Mapped[str] = mapped_column(sa.String(16), default="queued", nullable=False, index=True)
     mode: Mapped[str] = mapped_column(sa.String(16), default="inline", nullable=False)
+    trigger: Mapped[str] = mapped_column(sa.String(16), default="manual", nullable=False, index=True)  # how it started
     input_data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, nullable=False)
     outputs: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     error: Mapped[str | None] = mapped_column(sa.Text)
@@ -202,3 +203,53 @@ class ChatMessageRow(Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict, nullable=False)
     workflow_version: Mapped[int | None] = mapped_column(sa.Integer)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, nullable=False, index=True)
+
+
+class TriggerRow(Base):
+    """A published workflow's trigger (one per workflow): how it starts by itself."""
+
+    __tablename__ = "triggers"
+    id: Mapped[str] = _id_column("trg")
+    workspace_id: Mapped[str] = _workspace_fk()
+    workflow_id: Mapped[str] = mapped_column(
+        sa.String(64), sa.ForeignKey("workflows.id", ondelete="CASCADE"), unique=True, nullable=False
+    )
+    workflow_version: Mapped[int] = mapped_column(sa.Integer, nullable=False)  # the published version it runs
+    kind: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, nullable=False)
+    hook_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)  # unguessable: /hooks/{hook_id}
+    signing_secret: Mapped[str | None] = mapped_column(sa.Text)  # HMAC-SHA256 key of signed webhooks, encrypted
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True, nullable=False, index=True)
+    next_fire_at: Mapped[datetime | None] = mapped_column(TZDateTime, index=True)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, nullable=False)
+
+
+class TriggerFireRow(Base):
+    """One fire of a trigger. ``(trigger_id, scheduled_for)`` is unique: the exactly-once claim of
+    a schedule tick across every process (webhook and form fires leave ``scheduled_for`` null)."""
+
+    __tablename__ = "trigger_fires"
+    __table_args__ = (sa.UniqueConstraint("trigger_id", "scheduled_for"),)
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    trigger_id: Mapped[str] = mapped_column(sa.String(64), sa.ForeignKey("triggers.id", ondelete="CASCADE"), index=True, nullable=False)
+    scheduled_for: Mapped[datetime | None] = mapped_column(TZDateTime)
+    fired_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, nullable=False)
+    execution_id: Mapped[str | None] = mapped_column(sa.String(64))
+    error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class CredentialRow(Base):
+    """A workspace's named secret (:mod:`pilot.credentials`). ``ciphertext`` is a Fernet token of
+    the value bound to this row's workspace and id; the value itself is never stored."""
+
+    __tablename__ = "credentials"
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "name", name="uq_credentials_workspace_name"),)
+    id: Mapped[str] = _id_column("cred")
+    workspace_id: Mapped[str] = _workspace_fk()
+    name: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    type: Mapped[str] = mapped_column(sa.String(32), nullable=False)
+    description: Mapped[str] = mapped_column(sa.Text, default="", nullable=False)
+    ciphertext: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, onupdate=utcnow, nullable=False)

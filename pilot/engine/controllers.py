@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.types import ASGIApp
 
 from pilot.dependencies import CurrentWorkspace, DbSession, RuntimeDep
-from pilot.engine.schemas import ExecuteRequest, ExecuteResponse, Execution, ExecutionPage, ExecutionStatus
+from pilot.engine.schemas import ExecuteRequest, ExecuteResponse, Execution, ExecutionPage, ExecutionStatus, RunTrigger, TestRunRequest
 from pilot.engine.store import get_execution_row
 from pilot.events.sse import event_stream_response, parse_last_event_id
 
@@ -32,6 +32,17 @@ class ExecuteController(Controller):
         return await runtime.runs.start(db, workspace.id, workflow_id, data.input_data, data.mode)
 
 
+    @post("/{workflow_id:str}/test", status_code=202)
+    async def test_workflow(
+        self, workflow_id: FromPath[str], data: JSONBody[TestRunRequest], db: DbSession,
+        workspace: CurrentWorkspace, runtime: RuntimeDep,
+    ) -> ExecuteResponse:
+        """A test run (202, streams like any run): inputs not given get sample values; api and
+        tool nodes record the request they would send instead of sending it, LLM nodes run
+        offline, so nothing leaves the machine. The execution's ``trigger`` is ``test``."""
+        return await runtime.runs.test(db, workspace.id, workflow_id, data.input_data, data.mode)
+
+
 class ExecutionController(Controller):
     path = "/api/executions"
     tags = ("runs",)
@@ -40,12 +51,12 @@ class ExecutionController(Controller):
     async def list_executions(
         self, db: DbSession, workspace: CurrentWorkspace, runtime: RuntimeDep,
         workflow_id: FromQuery[str | None] = None, status: FromQuery[ExecutionStatus | None] = None,
-        created_after: FromQuery[datetime | None] = None, created_before: FromQuery[datetime | None] = None,
+        trigger: FromQuery[RunTrigger | None] = None, created_after: FromQuery[datetime | None] = None, created_before: FromQuery[datetime | None] = None,
         limit: FromQuery[Limit] = 50, offset: FromQuery[Offset] = 0,
     ) -> ExecutionPage:
-        """The workspace's executions, newest first, filtered by workflow, status and creation time."""
+        """The workspace's executions, newest first, filtered by workflow, status, trigger and creation time."""
         return await runtime.runs.list(
-            db, workspace.id, workflow_id=workflow_id, status=status, created_after=created_after,
+            db, workspace.id, workflow_id=workflow_id, status=status, trigger=trigger, created_after=created_after,
             created_before=created_before, limit=limit, offset=offset,
         )
 

@@ -13,16 +13,20 @@ the ``executions.cancel_requested`` flag, polled with the heartbeat (works acros
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
+from pilot.core.redaction import redact, redact_value
+from pilot.credentials.store import credentials_for_run
 from pilot.db.errors import db_reason
 from pilot.engine import lifecycle
 from pilot.engine.budget import RunBudget, RunLimits
 from pilot.engine.nodes.base import EngineServices, merge_usage
+from pilot.llm.offline import OfflineProvider
 from pilot.engine.nodes.input import input_fields, validate_inputs
 from pilot.engine.runner import GraphFailed, GraphRunner, RunEnv
 from pilot.engine.store import ExecutionStore
@@ -119,18 +123,23 @@ async def execute(
         graph = graph_from_builtins(row.graph)
         inputs = validate_inputs(input_fields(graph.nodes), row.input_data)
         if recorder.seq == 0:
-            recorder.emit_nowait("run.started", {"execution_id": execution_id, "workflow_id": row.workflow_id, "input_data": row.input_data or {}})
+            recorder.emit_nowait("run.started", {
+                "execution_id": execution_id, "workflow_id": row.workflow_id, "input_data": row.input_data or {},
+                "trigger": row.trigger,
+            })
         engine = deps.settings.engine
         limits = RunLimits(engine.run_max_node_runs, engine.run_max_events, engine.run_max_event_bytes)
         budget = RunBudget(limits.with_overrides(workspace_limits), recorder.emit_nowait, events_so_far=recorder.seq)
         env = RunEnv(
-            execution_id=execution_id, workspace_id=row.workspace_id, services=deps.services,
+            execution_id=execution_id, workspace_id=row.workspace_id, services=_services_for(row, deps.services),
             emit=budget.emit,
             semaphore=asyncio.Semaphore(max(1, min(engine.max_concurrency, graph.settings.max_concurrency))),
             default_timeout_s=engine.default_node_timeout_s, cancelled=cancel_event,
             handed_back=lease_lost,
         )
-        runner = GraphRunner(env, graph.nodes, graph.edges, {"inputs": inputs, "nodes": {}})
+        # The workspace's credentials, decrypted once (and registered for redaction): {{ credentials.name }}
+        credentials = await credentials_for_run(deps.sessions, deps.settings, row.workspace_id, row.graph)
+        runner = GraphRunner(env, graph.nodes, graph.edges, {"inputs": inputs, "nodes": {}, "credentials": credentials})
         deadline_s = min(graph.settings.deadline_s, engine.run_deadline_s)
         remaining = deadline_s - (time.perf_counter() - t0)
         if row.cancel_requested:
@@ -153,6 +162,13 @@ async def execute(
     finally:
         status = await _finish(execution_id, deps, token, recorder, runner, restored, status, outputs, error, t0)
     return status
+
+
+def _services_for(row: Any, services: EngineServices) -> EngineServices:
+    """A test run (``trigger == "test"``) gets dry-run services: nothing leaves the machine."""
+    if row.trigger != "test":
+        return services
+    return dataclasses.replace(services, dry_run=True, llm=OfflineProvider())
 
 
 async def _supervise(runner, restored, cancel_event, lease_lost, token, execution_id, deps, remaining, deadline_s, poll_flag, budget):
@@ -225,6 +241,7 @@ async def _finish(execution_id, deps, token, recorder, runner, restored, status,
         finally:
             deps.active.unregister(execution_id)
         return status
+    outputs, error = redact_value(outputs), redact(error)  # the row, like the events: no secret (credentials)
     stored_error: str | None = None
     try:
         await recorder.flush()  # events and the node results projected from them

@@ -7,8 +7,16 @@ from typing import Any, Literal
 
 from msgspec import Struct
 
+RunTrigger = Literal["manual", "schedule", "webhook", "form", "chat", "test"]  # "test": a dry run
 RunMode = Literal["inline", "background"]
 ExecutionStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+class TestRunRequest(Struct, forbid_unknown_fields=True, kw_only=True):
+    """``POST /api/workflows/{id}/test``: omitted inputs get sample values from their field types."""
+
+    input_data: dict[str, Any] = {}
+    mode: RunMode | None = None
 
 
 class ExecuteRequest(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -45,6 +53,7 @@ class Execution(Struct, kw_only=True):
     workflow_version: int
     status: ExecutionStatus
     mode: RunMode
+    trigger: RunTrigger = "manual"
     input_data: dict[str, Any]
     outputs: dict[str, Any] | None = None
     error: str | None = None

@@ -21,10 +21,11 @@ from pilot.core.ids import new_id, utcnow
 from pilot.db.models import ExecutionRow
 from pilot.engine import lifecycle
 from pilot.engine.executor import EngineDeps, execute
-from pilot.engine.nodes.input import input_fields, validate_inputs
+from pilot.engine.nodes.input import input_fields, sample_inputs, validate_inputs
 from pilot.engine.schemas import ExecuteResponse, Execution, ExecutionPage
 from pilot.engine.store import get_execution, get_execution_row, list_executions, stream_url
 from pilot.events.schemas import TERMINAL_RUN_STATUSES
+from pilot.workflows.model import WorkflowGraph
 from pilot.workflows.service import WorkflowService
 from pilot.workflows.validation import ensure_valid
 
@@ -69,10 +70,16 @@ class RunService:
         """Run an execution a worker has claimed under ``token`` (see :func:`pilot.engine.executor.execute`)."""
         return await execute(execution_id, self.deps, cancelled=cancelled, lease_lost=lease_lost, token=token)
 
-    async def start(self, session, workspace_id: str, workflow_id: str, input_data: dict[str, Any], mode: str | None = None) -> ExecuteResponse:
+    async def start(
+        self, session, workspace_id: str, workflow_id: str, input_data: dict[str, Any], mode: str | None = None,
+        *, trigger: str = "manual", version: int | None = None,
+    ) -> ExecuteResponse:
         """Validate, store (committed) and launch a run; nothing is stored when validation fails.
 
         ``mode`` None: background when a background launcher is configured (REDIS_URL), else inline.
+        ``trigger`` records how the run started; ``version`` runs that stored version (a trigger
+        runs the version it was published with) instead of the head. The caller's pending
+        changes in ``session`` (a trigger's fire claim) are committed with the execution row.
         """
         mode = mode or ("background" if "background" in self.launchers else "inline")
         launcher = self.launchers.get(mode)
@@ -81,18 +88,31 @@ class RunService:
                 f"mode: {mode!r} runs need REDIS_URL (a Redis-backed worker); use mode 'inline' or configure Redis",
                 extra={"field": "mode"},
             )
-        workflow = await WorkflowService(session, workspace_id).get(workflow_id)
-        graph = ensure_valid(workflow.graph())
+        workflows = WorkflowService(session, workspace_id)
+        workflow = await workflows.get(workflow_id)
+        run_version, graph_source = workflow.version, workflow.graph()
+        if version is not None and version != workflow.version:
+            snapshot = await workflows.get_version(workflow_id, version)
+            run_version = snapshot.version
+            graph_source = WorkflowGraph(nodes=snapshot.nodes, edges=snapshot.edges, settings=snapshot.settings)
+        graph = ensure_valid(graph_source)
         validate_inputs(input_fields(graph.nodes), input_data)
         execution_id = new_id("exe")
         session.add(ExecutionRow(
-            id=execution_id, workspace_id=workspace_id, workflow_id=workflow.id, workflow_version=workflow.version,
-            graph=msgspec.to_builtins(graph), status="queued", mode=launcher.mode, input_data=input_data, usage={},
-            created_at=utcnow(),
+            id=execution_id, workspace_id=workspace_id, workflow_id=workflow.id, workflow_version=run_version,
+            graph=msgspec.to_builtins(graph), status="queued", mode=launcher.mode, trigger=trigger, input_data=input_data,
+            usage={}, created_at=utcnow(),
         ))
         await session.commit()  # the launcher (maybe another process) must see the row
         await launcher.launch(execution_id)
         return ExecuteResponse(execution_id=execution_id, status="queued", stream_url=stream_url(execution_id))
+
+    async def test(self, session, workspace_id: str, workflow_id: str, input_data: dict[str, Any], mode: str | None = None) -> ExecuteResponse:
+        """A dry run of the head version: sample inputs fill what is not given, deliveries and
+        external calls are recorded instead of sent, and LLM nodes run offline."""
+        workflow = await WorkflowService(session, workspace_id).get(workflow_id)
+        samples = sample_inputs(input_fields(workflow.graph().nodes))
+        return await self.start(session, workspace_id, workflow_id, {**samples, **input_data}, mode, trigger="test")
 
     async def cancel(self, session, workspace_id: str, execution_id: str) -> Execution:
         """Request cancellation: the DB flag (seen by any process) + the in-process signal."""

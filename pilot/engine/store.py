@@ -38,7 +38,7 @@ def execution_from_row(row: ExecutionRow, results: list[NodeResultRow] | None = 
     elapsed = (finished - started).total_seconds() * 1000 if started and finished else None
     return Execution(
         id=row.id, workflow_id=row.workflow_id, workflow_version=row.workflow_version, status=row.status,  # type: ignore[arg-type]
-        mode=row.mode, input_data=row.input_data or {}, outputs=row.outputs, error=row.error,  # type: ignore[arg-type]
+        mode=row.mode, trigger=row.trigger or "manual", input_data=row.input_data or {}, outputs=row.outputs, error=row.error,  # type: ignore[arg-type]
         usage=row.usage or {}, cancel_requested=row.cancel_requested, created_at=_aware(row.created_at),  # type: ignore[arg-type]
         started_at=started, finished_at=finished, elapsed_ms=elapsed, stream_url=stream_url(row.id),
         node_results=None if results is None else [
@@ -77,6 +77,7 @@ async def list_executions(
     *,
     workflow_id: str | None = None,
     status: str | None = None,
+    trigger: str | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
     limit: int = 50,
@@ -87,6 +88,8 @@ async def list_executions(
         where.append(ExecutionRow.workflow_id == workflow_id)
     if status:
         where.append(ExecutionRow.status == status)
+    if trigger:
+        where.append(ExecutionRow.trigger == trigger)
     if created_after:
         where.append(ExecutionRow.created_at >= _aware(created_after))
     if created_before:

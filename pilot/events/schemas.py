@@ -47,6 +47,7 @@ class RunStarted(_Payload, tag="run.started"):
     execution_id: str
     workflow_id: str
     input_data: dict[str, Any] = {}
+    trigger: str = "manual"  # manual | schedule | webhook | form | chat
 
 
 class NodeStarted(_Payload, tag="node.started"):

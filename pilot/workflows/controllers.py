@@ -12,7 +12,9 @@ from typing import Annotated
 from litestar import Controller, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
-from pilot.dependencies import CurrentWorkspace, DbSession
+from pilot.dependencies import CurrentWorkspace, DbSession, RuntimeDep
+from pilot.triggers import service as triggers
+from pilot.triggers.schemas import TriggerList
 from pilot.workflows.model import Workflow, WorkflowStatus
 from pilot.workflows.schemas import (
     GraphBody,
@@ -103,9 +105,30 @@ class WorkflowController(Controller):
         return await WorkflowService(db, workspace.id).validate(workflow_id)
 
     @post("/{workflow_id:str}/publish", status_code=200)
-    async def publish_workflow(self, workflow_id: FromPath[str], db: DbSession, workspace: CurrentWorkspace) -> Workflow:
-        """Freeze the current version (422 if the graph is invalid); later updates start a new draft."""
-        return await WorkflowService(db, workspace.id).publish(workflow_id)
+    async def publish_workflow(
+        self, workflow_id: FromPath[str], db: DbSession, workspace: CurrentWorkspace, runtime: RuntimeDep
+    ) -> Workflow:
+        """Freeze the current version (422 if the graph is invalid) and activate its trigger
+        (schedule, webhook, form); later updates start a new draft."""
+        service = WorkflowService(db, workspace.id)
+        workflow = await service.publish(workflow_id)
+        await triggers.activate(db, await service.row(workflow_id), runtime.settings.app,
+                               allow_seconds=runtime.settings.engine.schedule_seconds)
+        return workflow
+
+    @post("/{workflow_id:str}/unpublish", status_code=200)
+    async def unpublish_workflow(self, workflow_id: FromPath[str], db: DbSession, workspace: CurrentWorkspace) -> Workflow:
+        """Back to draft: the trigger stops (schedules no longer fire, hooks answer 404)."""
+        workflow = await WorkflowService(db, workspace.id).unpublish(workflow_id)
+        await triggers.deactivate(db, workflow_id)
+        return workflow
+
+    @get("/{workflow_id:str}/triggers")
+    async def list_triggers(
+        self, workflow_id: FromPath[str], db: DbSession, workspace: CurrentWorkspace, runtime: RuntimeDep
+    ) -> TriggerList:
+        """The workflow's trigger: kind, active, next fire time, hook path/secret and its last fires."""
+        return await triggers.list_triggers(db, workspace.id, workflow_id, runtime.settings.app)
 
     @get("/{workflow_id:str}/versions")
     async def list_versions(

@@ -73,11 +73,19 @@ class ScheduleTrigger(_Trigger, tag="schedule"):
 
 
 class WebhookTrigger(_Trigger, tag="webhook"):
-    """An inbound HTTP call; its payload fields are the input node's ``fields``."""
+    """An inbound HTTP call to ``/hooks/{hook_id}``; its payload fields are the input node's ``fields``.
+
+    ``signature``: callers sign the raw body with the trigger's secret (``X-Pilot-Signature:
+    sha256=<hex HMAC>``) unless ``none``. ``sync`` waits for the run's outputs up to
+    ``sync_timeout_s``, then answers 202 like ``async``."""
 
     method: Literal["POST", "GET"] = "POST"
     path: str | None = None
     response_mode: Literal["async", "sync"] = "async"
+    signature: Literal["hmac-sha256", "none"] = "hmac-sha256"
+    max_body_bytes: Annotated[int, Meta(ge=1, le=1_048_576)] = 262_144
+    rate_per_minute: Annotated[int, Meta(ge=1, le=6000)] = 60
+    sync_timeout_s: Annotated[float, Meta(gt=0, le=120)] = 30.0
 
 
 class ChatTrigger(_Trigger, tag="chat"):
@@ -85,9 +93,11 @@ class ChatTrigger(_Trigger, tag="chat"):
 
 
 class FormTrigger(_Trigger, tag="form"):
-    """A submitted form; its fields are the input node's ``fields``."""
+    """A submitted form (``GET /hooks/{hook_id}/form`` describes it); its fields are the input
+    node's ``fields``."""
 
     title: str = ""
+    rate_per_minute: Annotated[int, Meta(ge=1, le=6000)] = 30
 
 
 class AppEventTrigger(_Trigger, tag="app_event"):

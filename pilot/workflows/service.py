@@ -242,12 +242,12 @@ class WorkflowService:
         if not changed:  # a no-op never bumps a version or the timestamp
             return row_to_workflow(row)
         now = utcnow()
-        if row.status == "published" or new_version:
+        snapshot = None if row.status == "published" or new_version else await self._version_row(workflow_id, row.version)
+        # A published snapshot is never rewritten, also after unpublishing: edits start a new version.
+        if row.status == "published" or new_version or (snapshot is not None and snapshot.status == "published"):
             row.version += 1
             row.status = "draft"
             snapshot = None
-        else:
-            snapshot = await self._version_row(workflow_id, row.version)
         if name is not None:
             row.name = name
         if description is not None:
@@ -292,6 +292,19 @@ class WorkflowService:
         """Validate the stored head graph: the report lists problems and parallel levels."""
         row = await self._row(workflow_id)
         return validate_data(row.graph)[1]
+
+    async def row(self, workflow_id: str) -> WorkflowRow:
+        """The head row (for domains that act on publishing, such as triggers)."""
+        return await self._row(workflow_id)
+
+    async def unpublish(self, workflow_id: str) -> Workflow:
+        """Return a published head to draft (its snapshot stays published history). No-op on drafts."""
+        row = await self._row(workflow_id, for_update=True)
+        if row.status == "published":
+            row.status = "draft"
+            row.updated_at = utcnow()
+            await self.session.flush()
+        return row_to_workflow(row)
 
     async def publish(self, workflow_id: str) -> Workflow:
         """Freeze the current version (it must validate). Publishing twice is a no-op."""

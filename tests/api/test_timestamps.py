@@ -70,13 +70,25 @@ def test_every_timestamp_in_every_response_has_an_offset_on_sqlite(tmp_path: Pat
             assert edit.status_code == 200 and "message.finished" in edit.text, edit.text
             responses["POST undo"] = ok(http.post(f"/api/chat/sessions/{chat['id']}/undo"))
             template = ok(http.get("/api/templates"))["items"][0]["id"]
+            credential = responses["POST /api/credentials"] = ok(
+                http.post("/api/credentials", json={"name": "tz_key", "type": "secret", "value": "tz-secret-value"}), 201
+            )
+            responses["PUT /api/credentials/{id}"] = ok(http.put(f"/api/credentials/{credential['id']}", json={"description": "d"}))
 
+            form_body = workflow_body("form")
+            form_body["nodes"][0]["config"]["trigger"] = {"kind": "form", "title": "tz"}
+            form_wf = ok(http.post("/api/workflows", json=form_body), 201)
+            ok(http.post(f"/api/workflows/{form_wf['id']}/publish"))
+            hook = ok(http.get(f"/api/workflows/{form_wf['id']}/triggers"))["items"][0]["hook_path"].rsplit("/", 1)[1]
             ids = {
                 "workflow_id": wf["id"], "version": "1", "execution_id": run["execution_id"], "kb_id": kb["id"],
-                "session_id": chat["id"], "template_id": template,
+                "session_id": chat["id"], "template_id": template, "credential_id": credential["id"],
+                "hook_id": hook,
             }
             schema = ok(http.get("/schema/openapi.json"))
-            gets = [path for path, ops in schema["paths"].items() if "get" in ops and not path.endswith("/stream")]
+            # GET /hooks/{hook_id} starts a run (GET webhooks): not a read
+            gets = [path for path, ops in schema["paths"].items()
+                    if "get" in ops and not path.endswith("/stream") and path != "/hooks/{hook_id}"]
             assert len(gets) >= 15, gets
             for path in gets:
                 params = re.findall(r"{(\w+)}", path)
@@ -98,6 +110,7 @@ def test_every_timestamp_in_every_response_has_an_offset_on_sqlite(tmp_path: Pat
         "GET /api/workflows/{workflow_id}/versions/{version}", "GET /api/executions",
         "GET /api/executions/{execution_id}", "GET /api/knowledge-bases", "GET /api/knowledge-bases/{kb_id}",
         "GET /api/knowledge-bases/{kb_id}/documents", "GET /api/chat/sessions/{session_id}", "POST undo",
+        "GET /api/credentials", "GET /api/credentials/{credential_id}", "PUT /api/credentials/{id}",
     ):
         assert checked.get(label), f"{label}: no timestamp seen"
     session = responses["GET /api/chat/sessions/{session_id}"]

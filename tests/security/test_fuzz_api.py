@@ -100,7 +100,9 @@ def _seed(http: httpx.Client) -> dict[str, str]:
     kb = http.post("/api/knowledge-bases", json={"name": "fuzz kb"}).json()
     http.post(f"/api/knowledge-bases/{kb['id']}/documents", json={"title": "t", "content": "hello world"}).raise_for_status()
     chat = http.post("/api/chat/sessions", json={"workflow_id": wf["id"]}).json()
-    return {"workflow_id": wf["id"], "execution_id": exe["execution_id"], "kb_id": kb["id"], "session_id": chat["id"]}
+    cred = http.post("/api/credentials", json={"name": "fuzz_key", "type": "secret", "value": "fuzz-secret-value"}).json()
+    return {"workflow_id": wf["id"], "execution_id": exe["execution_id"], "kb_id": kb["id"], "session_id": chat["id"],
+            "credential_id": cred["id"]}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

@@ -83,6 +83,11 @@ class ApiRunner:
                 url = str(httpx.URL(url).copy_merge_params(params))
             except httpx.InvalidURL as exc:
                 raise NodeError(f"invalid url: {exc}") from exc
+        if ctx.services.dry_run:  # a test run: the rendered request is the output, nothing is sent
+            return {"status": None, "headers": {}, "body": None, "dry_run": True, "request": {
+                "method": config.method, "url": url, "headers": headers,
+                "body": content.decode("utf-8", "replace") if content is not None else None,
+            }}
         try:
             response = await ctx.services.http.call(
                 config.method, url, headers=headers, content=content, timeout_s=config.timeout_s,

@@ -32,6 +32,10 @@ class EngineServices:
     llm: Any = None
     knowledge: Any = None
     tools: Any = None
+    # A test run (POST /api/workflows/{id}/test): api and tool nodes record the request they
+    # would send instead of sending it, and llm nodes use the offline provider, so nothing
+    # leaves the machine.
+    dry_run: bool = False
 
 
 EmitFn = Callable[[str, dict[str, Any]], Awaitable[None]]

@@ -72,3 +72,14 @@ class InputRunner:
         if not fields:
             return values
         return {f.name: values.get(f.name) for f in fields}
+
+
+_SAMPLES: dict[str, Any] = {"number": 1.5, "integer": 1, "boolean": True, "object": {}, "array": []}
+
+
+def sample_inputs(fields: list[Any]) -> dict[str, Any]:
+    """Plausible values for a test run: each field's default, else a sample of its type."""
+    return {
+        f.name: f.default if f.default is not None else _SAMPLES.get(f.type, f"sample {f.name.replace('_', ' ')}")
+        for f in fields
+    }

@@ -38,6 +38,9 @@ class ToolRunner:
             idempotency_key=node_idempotency_key(ctx),  # same across retries/resumes of this call
         )
         try:
+            if services.dry_run:  # a test run: arguments validated and recorded, nothing delivered
+                services.tools.validate(config.tool, arguments)
+                return {"dry_run": True, "tool": config.tool, "arguments": arguments}
             return await services.tools.invoke(config.tool, arguments, tool_ctx)
         except ToolError as exc:
             raise NodeError(exc.message, retryable=exc.retryable, retry_after=exc.retry_after) from exc

@@ -1,0 +1,194 @@
+"""Triggers over real sockets: webhooks (signature, payload validation, async and sync modes,
+body cap, rate limit), forms, trigger history, and schedules that fire exactly once per tick
+across two real API processes sharing PostgreSQL (per-second cron via PILOT_SCHEDULE_SECONDS)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.runs import RunClient, edge
+from tests.support.servers import free_port
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _graph(trigger: dict, fields: list[dict] | None = None, outputs: dict | None = None) -> tuple[list, list]:
+    fields = fields if fields is not None else [{"name": "name", "type": "string", "required": True}]
+    nodes = [
+        {"id": "start", "type": "input", "config": {"fields": fields, "trigger": trigger}},
+        {"id": "end", "type": "output", "config": {"outputs": outputs or {"greeting": "Hello {{ inputs.name }}"}}},
+    ]
+    return nodes, [edge("start", "end")]
+
+
+async def _published(rc: RunClient, trigger: dict, **kw) -> tuple[str, dict]:
+    nodes, edges = _graph(trigger, **kw)
+    workflow_id = await rc.workflow(nodes, edges)
+    published = await rc.http.post(f"/api/workflows/{workflow_id}/publish")
+    assert published.status_code == 200, published.text
+    listed = (await rc.http.get(f"/api/workflows/{workflow_id}/triggers")).json()["items"]
+    assert len(listed) == 1 and listed[0]["active"]
+    return workflow_id, listed[0]
+
+
+def _sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+async def test_signed_webhook_validates_then_runs(rc: RunClient) -> None:
+    workflow_id, trigger = await _published(rc, {"kind": "webhook"})
+    hook, secret = trigger["hook_path"], trigger["signing_secret"]
+    assert trigger["kind"] == "webhook" and len(hook) > 30 and secret.startswith("whsec_")
+    body = json.dumps({"name": "Ada"}).encode()
+    async with httpx.AsyncClient(base_url=str(rc.http.base_url)) as anonymous:
+        missing = await anonymous.post(hook, content=body)
+        wrong = await anonymous.post(hook, content=body, headers={"X-Pilot-Signature": _sign("nope", body)})
+        assert missing.status_code == 401 and "x-pilot-signature" in missing.json()["detail"]
+        assert wrong.status_code == 401
+        bad = json.dumps({"nom": "Ada"}).encode()
+        invalid = await anonymous.post(hook, content=bad, headers={"X-Pilot-Signature": _sign(secret, bad)})
+        assert invalid.status_code == 422 and "input_data.name" in invalid.text
+        accepted = await anonymous.post(hook, content=body, headers={"X-Pilot-Signature": _sign(secret, body)})
+        assert accepted.status_code == 202, accepted.text
+        assert set(accepted.json()) >= {"execution_id", "status", "stream_url"}
+        unknown = await anonymous.post("/hooks/not-a-hook", content=body)
+        assert unknown.status_code == 404
+    events = await rc.events(accepted.json()["execution_id"])
+    assert events[0][2]["trigger"] == "webhook"
+    assert events[-1][2]["status"] == "succeeded" and events[-1][2]["outputs"] == {"greeting": "Hello Ada"}
+    runs = (await rc.http.get("/api/executions", params={"workflow_id": workflow_id, "trigger": "webhook"})).json()
+    assert [r["id"] for r in runs["items"]] == [accepted.json()["execution_id"]] and runs["items"][0]["trigger"] == "webhook"
+    fires = (await rc.http.get(f"/api/workflows/{workflow_id}/triggers")).json()["items"][0]["fires"]
+    assert [f["execution_id"] for f in fires] == [accepted.json()["execution_id"]]
+
+
+async def test_sync_webhook_answers_with_outputs(rc: RunClient) -> None:
+    _, trigger = await _published(rc, {"kind": "webhook", "response_mode": "sync", "signature": "none"})
+    async with httpx.AsyncClient(base_url=str(rc.http.base_url)) as anonymous:
+        response = await anonymous.post(trigger["hook_path"], json={"name": "Lin"})
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "succeeded" and response.json()["outputs"] == {"greeting": "Hello Lin"}
+    assert trigger["signing_secret"] is None
+
+
+async def test_hook_body_cap_rate_limit_and_unpublish(rc: RunClient) -> None:
+    workflow_id, trigger = await _published(
+        rc, {"kind": "webhook", "signature": "none", "max_body_bytes": 200, "rate_per_minute": 2}
+    )
+    async with httpx.AsyncClient(base_url=str(rc.http.base_url)) as anonymous:
+        too_big = await anonymous.post(trigger["hook_path"], json={"name": "x" * 500})
+        assert too_big.status_code == 413
+        codes = [(await anonymous.post(trigger["hook_path"], json={"name": "a"})).status_code for _ in range(3)]
+        assert codes[:2] == [202, 202] and codes[2] == 429
+        limited = await anonymous.post(trigger["hook_path"], json={"name": "a"})
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+        assert (await rc.http.post(f"/api/workflows/{workflow_id}/unpublish")).status_code == 200
+        gone = await anonymous.post(trigger["hook_path"], json={"name": "a"})
+        assert gone.status_code == 404
+    listed = (await rc.http.get(f"/api/workflows/{workflow_id}/triggers")).json()["items"]
+    assert listed[0]["active"] is False
+
+
+async def test_form_round_trip(rc: RunClient) -> None:
+    fields = [{"name": "email", "type": "string", "required": True, "description": "your address"},
+              {"name": "topic", "type": "string", "required": False, "default": "general"}]
+    _, trigger = await _published(rc, {"kind": "form", "title": "Contact us"}, fields=fields,
+                                  outputs={"summary": "{{ inputs.email }} / {{ inputs.topic }}"})
+    async with httpx.AsyncClient(base_url=str(rc.http.base_url)) as anonymous:
+        form = (await anonymous.get(trigger["form_url"])).json()
+        assert form["title"] == "Contact us" and form["required"] == ["email"]
+        assert form["properties"]["email"]["description"] == "your address" and form["properties"]["topic"]["default"] == "general"
+        submitted = await anonymous.post(form["submit"]["path"], content=b"email=ada%40example.com",
+                                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert submitted.status_code == 202, submitted.text
+        missing = await anonymous.post(form["submit"]["path"], json={"topic": "x"})
+        assert missing.status_code == 422 and "input_data.email" in missing.text
+    events = await rc.events(submitted.json()["execution_id"])
+    assert events[-1][2]["outputs"] == {"summary": "ada@example.com / general"}
+
+
+async def test_a_schedule_is_validated_when_published(rc: RunClient) -> None:
+    nodes, edges = _graph({"kind": "schedule", "cron": "0 9 * * 1", "timezone": "Mars/Olympus"}, fields=[])
+    workflow_id = await rc.workflow(nodes, edges)
+    refused = await rc.http.post(f"/api/workflows/{workflow_id}/publish")
+    assert refused.status_code == 422 and "unknown timezone" in refused.text and "nodes.start.config.trigger" in refused.text
+    nodes, edges = _graph({"kind": "schedule", "cron": "* * * * * */2", "timezone": "UTC"}, fields=[])
+    seconds = await rc.workflow(nodes, edges)
+    refused = await rc.http.post(f"/api/workflows/{seconds}/publish")  # per-second cron is off by default
+    assert refused.status_code == 422 and "needs 5 fields" in refused.text
+    nodes, edges = _graph({"kind": "schedule", "cron": "0 9 * * 1", "timezone": "Europe/Berlin"}, fields=[])
+    monday = await rc.workflow(nodes, edges)
+    assert (await rc.http.post(f"/api/workflows/{monday}/publish")).status_code == 200
+    trigger = (await rc.http.get(f"/api/workflows/{monday}/triggers")).json()["items"][0]
+    next_fire = datetime.fromisoformat(trigger["next_fire_at"])
+    assert next_fire.utcoffset() is not None and next_fire.astimezone().isoweekday() in (1,)  # a Monday, never Saturday
+
+
+# ---------------------------------------------------------------- schedules across processes
+
+
+def _serve(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "pilot", "serve", "--port", str(port), "--log-level", "warning"],
+                               env=env, cwd=ROOT)
+    return process, f"http://127.0.0.1:{port}"
+
+
+async def _wait_ready(url: str) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(300):
+            try:
+                if (await client.get(url + "/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} did not start")
+
+
+async def test_a_schedule_fires_exactly_once_per_tick_across_two_api_processes(pg_url: str, tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL"}}
+    env.update(DATABASE_URL=pg_url, PILOT_DATA_DIR=str(tmp_path), PILOT_SCHEDULE_SECONDS="1",
+               PILOT_SCHEDULER_INTERVAL_S="0.1", DATABASE_POOL_SIZE="4")
+    made = subprocess.run([sys.executable, "-m", "pilot", "keys", "create", "--workspace", f"sched-{time.time_ns()}"],
+                          capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    key = made.stdout.strip().splitlines()[-1]
+    servers = [_serve(env) for _ in range(2)]
+    try:
+        for _, url in servers:
+            await _wait_ready(url)
+        rc = RunClient(servers[0][1], key)
+        nodes, edges = _graph({"kind": "schedule", "cron": "* * * * * */2", "timezone": "UTC"}, fields=[],
+                              outputs={"at": "tick"})
+        workflow_id = await rc.workflow(nodes, edges)
+        assert (await rc.http.post(f"/api/workflows/{workflow_id}/publish")).status_code == 200
+        await asyncio.sleep(9.0)
+        assert (await rc.http.post(f"/api/workflows/{workflow_id}/unpublish")).status_code == 200
+        await asyncio.sleep(0.5)
+        fires = (await rc.http.get(f"/api/workflows/{workflow_id}/triggers")).json()["items"][0]["fires"]
+        runs = (await rc.http.get("/api/executions", params={"workflow_id": workflow_id, "trigger": "schedule"})).json()
+        await rc.aclose()
+    finally:
+        for process, _ in servers:
+            process.terminate()
+        for process, _ in servers:
+            process.wait(timeout=20)
+    ticks = sorted(datetime.fromisoformat(f["scheduled_for"]) for f in fires)
+    assert len(ticks) >= 3, fires
+    assert len(set(ticks)) == len(ticks)  # 0 duplicates
+    assert all(b - a == timedelta(seconds=2) for a, b in zip(ticks, ticks[1:])), ticks  # 0 misses
+    assert all(f["execution_id"] and not f["error"] for f in fires)
+    assert sorted(r["id"] for r in runs["items"]) == sorted(f["execution_id"] for f in fires)
