@@ -107,6 +107,7 @@ class ExecutionRow(Base):
     status: Mapped[str] = mapped_column(sa.String(16), default="queued", nullable=False, index=True)
     mode: Mapped[str] = mapped_column(sa.String(16), default="inline", nullable=False)
     trigger: Mapped[str] = mapped_column(sa.String(16), default="manual", nullable=False, index=True)  # how it started
+    rerun_of: Mapped[str | None] = mapped_column(sa.String(64))  # the execution a rerun-from-node reuses
     input_data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, nullable=False)
     outputs: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     error: Mapped[str | None] = mapped_column(sa.Text)

@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.types import ASGIApp
 
 from pilot.dependencies import CurrentWorkspace, DbSession, RuntimeDep
-from pilot.engine.schemas import ExecuteRequest, ExecuteResponse, Execution, ExecutionPage, ExecutionStatus, RunTrigger, TestRunRequest
+from pilot.engine.schemas import ExecuteRequest, ExecuteResponse, Execution, ExecutionPage, ExecutionStatus, RerunRequest, RunTrigger, TestRunRequest
 from pilot.engine.store import get_execution_row
 from pilot.events.sse import event_stream_response, parse_last_event_id
 
@@ -69,6 +69,15 @@ class ExecutionController(Controller):
     async def cancel_execution(self, execution_id: FromPath[str], db: DbSession, workspace: CurrentWorkspace, runtime: RuntimeDep) -> Execution:
         """Request cancellation; the run ends ``cancelled`` with ``run.finished`` (no-op when already over)."""
         return await runtime.runs.cancel(db, workspace.id, execution_id)
+
+    @post("/{execution_id:str}/rerun", status_code=202)
+    async def rerun_execution(
+        self, execution_id: FromPath[str], data: JSONBody[RerunRequest], db: DbSession, workspace: CurrentWorkspace,
+        runtime: RuntimeDep,
+    ) -> ExecuteResponse:
+        """Re-execute ``from_node`` and everything downstream as a new execution (``rerun_of``
+        links it), reusing the finished run's outputs for every other node (409 while running)."""
+        return await runtime.runs.rerun(db, workspace.id, execution_id, data.from_node, data.mode)
 
     @get("/{execution_id:str}/stream")
     async def stream_execution(

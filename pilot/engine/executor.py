@@ -127,6 +127,12 @@ async def execute(
                 "execution_id": execution_id, "workflow_id": row.workflow_id, "input_data": row.input_data or {},
                 "trigger": row.trigger,
             })
+            if row.rerun_of:  # a rerun from a node: the reused upstream nodes, announced once
+                for outcome in restored.values():
+                    recorder.emit_nowait("node.finished", {
+                        "node_id": outcome.node_id, "status": outcome.status, "output": outcome.output,
+                        "elapsed_ms": outcome.elapsed_ms, "usage": outcome.usage, "reused_from": row.rerun_of,
+                    })
         engine = deps.settings.engine
         limits = RunLimits(engine.run_max_node_runs, engine.run_max_events, engine.run_max_event_bytes)
         budget = RunBudget(limits.with_overrides(workspace_limits), recorder.emit_nowait, events_so_far=recorder.seq)

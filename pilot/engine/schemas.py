@@ -7,9 +7,16 @@ from typing import Any, Literal
 
 from msgspec import Struct
 
-RunTrigger = Literal["manual", "schedule", "webhook", "form", "chat", "test"]  # "test": a dry run
+RunTrigger = Literal["manual", "schedule", "webhook", "form", "chat", "test", "rerun"]  # "test": a dry run
 RunMode = Literal["inline", "background"]
 ExecutionStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+class RerunRequest(Struct, forbid_unknown_fields=True, kw_only=True):
+    """``POST /api/executions/{id}/rerun``: re-execute ``from_node`` and everything downstream."""
+
+    from_node: str
+    mode: RunMode | None = None
 
 
 class TestRunRequest(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -54,6 +61,7 @@ class Execution(Struct, kw_only=True):
     status: ExecutionStatus
     mode: RunMode
     trigger: RunTrigger = "manual"
+    rerun_of: str | None = None  # a rerun from a node: the execution whose upstream outputs it reused
     input_data: dict[str, Any]
     outputs: dict[str, Any] | None = None
     error: str | None = None

@@ -15,17 +15,18 @@ import logging
 from typing import Any, Protocol
 
 import msgspec
+import sqlalchemy as sa
 
-from pilot.core.errors import BadRequestError
+from pilot.core.errors import BadRequestError, ConflictError, UnprocessableError
 from pilot.core.ids import new_id, utcnow
-from pilot.db.models import ExecutionRow
+from pilot.db.models import ExecutionRow, NodeResultRow
 from pilot.engine import lifecycle
 from pilot.engine.executor import EngineDeps, execute
 from pilot.engine.nodes.input import input_fields, sample_inputs, validate_inputs
 from pilot.engine.schemas import ExecuteResponse, Execution, ExecutionPage
 from pilot.engine.store import get_execution, get_execution_row, list_executions, stream_url
 from pilot.events.schemas import TERMINAL_RUN_STATUSES
-from pilot.workflows.model import WorkflowGraph
+from pilot.workflows.model import WorkflowGraph, graph_from_builtins
 from pilot.workflows.service import WorkflowService
 from pilot.workflows.validation import ensure_valid
 
@@ -51,6 +52,20 @@ class InlineLauncher:
 
     async def launch(self, execution_id: str) -> None:
         self.runtime.spawn(execute(execution_id, self.deps), name=f"run:{execution_id}")
+
+
+def rerun_set(graph: Any, from_node: str) -> set[str]:
+    """``from_node`` and every node downstream of it (pure)."""
+    out: dict[str, list[str]] = {}
+    for e in graph.edges:
+        out.setdefault(e.source, []).append(e.target)
+    seen, stack = {from_node}, [from_node]
+    while stack:
+        for target in out.get(stack.pop(), []):
+            if target not in seen:
+                seen.add(target)
+                stack.append(target)
+    return seen
 
 
 class RunService:
@@ -113,6 +128,42 @@ class RunService:
         workflow = await WorkflowService(session, workspace_id).get(workflow_id)
         samples = sample_inputs(input_fields(workflow.graph().nodes))
         return await self.start(session, workspace_id, workflow_id, {**samples, **input_data}, mode, trigger="test")
+
+    async def rerun(self, session, workspace_id: str, execution_id: str, from_node: str, mode: str | None = None) -> ExecuteResponse:
+        """A new execution of the exact graph and inputs of a finished one that re-executes
+        ``from_node`` and everything downstream of it, reusing the other nodes' stored outputs."""
+        old = await get_execution_row(session, workspace_id, execution_id)
+        if old.status not in TERMINAL_RUN_STATUSES:
+            raise ConflictError(f"execution {execution_id!r} is still {old.status}: rerun it once it has ended")
+        graph = graph_from_builtins(old.graph)
+        ids = {n.id for n in graph.nodes}
+        if from_node not in ids:
+            raise UnprocessableError(f"from_node: {from_node!r} is not a node of this execution's graph "
+                                     "(loop body nodes rerun with their loop)", extra={"field": "from_node"})
+        again = rerun_set(graph, from_node)
+        mode = mode or ("background" if "background" in self.launchers else "inline")
+        launcher = self.launchers.get(mode)
+        if launcher is None:
+            raise BadRequestError(f"mode: {mode!r} runs need REDIS_URL", extra={"field": "mode"})
+        new_id_ = new_id("exe")
+        session.add(ExecutionRow(
+            id=new_id_, workspace_id=workspace_id, workflow_id=old.workflow_id, workflow_version=old.workflow_version,
+            graph=old.graph, status="queued", mode=launcher.mode, trigger="rerun", rerun_of=old.id,
+            input_data=old.input_data, usage={}, created_at=utcnow(),
+        ))
+        await session.flush()
+        reused = (await session.scalars(sa.select(NodeResultRow).where(
+            NodeResultRow.execution_id == old.id, NodeResultRow.status == "succeeded", NodeResultRow.node_id.not_in(again),
+        ))).all()
+        for r in reused:  # restored, not run: the executor replays them like a resumed run's results
+            session.add(NodeResultRow(
+                execution_id=new_id_, node_id=r.node_id, node_type=r.node_type, status=r.status, attempts=r.attempts,
+                output=r.output, error=r.error, usage=r.usage, started_at=r.started_at, finished_at=r.finished_at,
+                elapsed_ms=r.elapsed_ms,
+            ))
+        await session.commit()
+        await launcher.launch(new_id_)
+        return ExecuteResponse(execution_id=new_id_, status="queued", stream_url=stream_url(new_id_))
 
     async def cancel(self, session, workspace_id: str, execution_id: str) -> Execution:
         """Request cancellation: the DB flag (seen by any process) + the in-process signal."""

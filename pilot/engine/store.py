@@ -38,7 +38,7 @@ def execution_from_row(row: ExecutionRow, results: list[NodeResultRow] | None = 
     elapsed = (finished - started).total_seconds() * 1000 if started and finished else None
     return Execution(
         id=row.id, workflow_id=row.workflow_id, workflow_version=row.workflow_version, status=row.status,  # type: ignore[arg-type]
-        mode=row.mode, trigger=row.trigger or "manual", input_data=row.input_data or {}, outputs=row.outputs, error=row.error,  # type: ignore[arg-type]
+        mode=row.mode, trigger=row.trigger or "manual", rerun_of=row.rerun_of, input_data=row.input_data or {}, outputs=row.outputs, error=row.error,  # type: ignore[arg-type]
         usage=row.usage or {}, cancel_requested=row.cancel_requested, created_at=_aware(row.created_at),  # type: ignore[arg-type]
         started_at=started, finished_at=finished, elapsed_ms=elapsed, stream_url=stream_url(row.id),
         node_results=None if results is None else [

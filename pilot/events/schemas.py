@@ -81,6 +81,7 @@ class NodeFinished(_Payload, tag="node.finished"):
     elapsed_ms: float = 0.0
     usage: dict[str, Any] = {}
     error: str | None = None  # a failure absorbed by on_error = continue / default
+    reused_from: str | None = None  # a rerun from a node: this output was reused from that execution
     # Top-level nodes also carry the rest of their stored result (pilot.events.projection):
     node_type: str | None = None
     attempts: int | None = None
