@@ -21,6 +21,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from pilot.core.pasted_secrets import find_pasted_secret, refusal
+from pilot.generation.text import detect_language
 from pilot.chat import replies
 from pilot.chat.events import ErrorEvent, MessageFinished, MessageStarted
 from pilot.chat.recovery import close_interrupted_replies
@@ -91,6 +93,10 @@ class ChatService(TurnHandlers):
             raise UnprocessableError("content: must not be empty", extra={"field": "content"})
         if len(text) > MAX_MESSAGE_CHARS:
             raise UnprocessableError(f"content: must be at most {MAX_MESSAGE_CHARS} characters", extra={"field": "content"})
+        found = find_pasted_secret(text)
+        if found is not None:  # never stored in the chat history nor copied into the workflow
+            raise UnprocessableError(refusal(found, field="content", zh=detect_language(text) == "zh"),
+                                     extra={"field": "content", "secret": found[0], "credential_name": found[1]})
         async with self.rt.sessions() as db:
             store = ChatStore(db, workspace_id)
             await store.get_session(session_id)

@@ -13,7 +13,8 @@ from typing import Any
 
 import msgspec
 
-from pilot.core.errors import BadRequestError
+from pilot.core.errors import BadRequestError, UnprocessableError
+from pilot.core.pasted_secrets import find_pasted_secret, refusal
 from pilot.generation import entities as ent
 from pilot.generation.offline_analyzer import OfflineAnalyzer
 from pilot.generation.blueprint import WorkflowBlueprint
@@ -30,7 +31,7 @@ from pilot.generation.schemas import (
     GenerateResponse,
 )
 from pilot.generation.services import lookup, service_id
-from pilot.generation.text import clean, readable_chars
+from pilot.generation.text import clean, detect_language, readable_chars
 from pilot.settings import Settings
 from pilot.workflows.model import WorkflowGraph
 
@@ -47,6 +48,10 @@ def check_prompt(prompt: Any, *, field: str = "prompt") -> str:
         raise BadRequestError(f"{field}: must not be empty", extra={"field": field})
     if readable_chars(text) == 0:
         raise BadRequestError(f"{field}: contains no readable text", extra={"field": field})
+    found = find_pasted_secret(text)
+    if found is not None:  # never copied into a graph, a blueprint or the chat history
+        raise UnprocessableError(refusal(found, field=field, zh=detect_language(text) == "zh"),
+                                 extra={"field": field, "secret": found[0], "credential_name": found[1]})
     return text
 
 
