@@ -157,8 +157,10 @@ def delivery_node(b: Builder, s: DeliverStep, content: list[str]) -> dict[str, A
     if s.target:
         title += f" ({s.target[:40]})"
     nid = b.uid(f"{s.operation}_{sid}" if s.operation not in ("send", "post") else f"send_{sid}")
+    # Where a delivery needs a secret (a bot or Slack webhook URL) the workflow names a credential
+    # (pilot.credentials); readiness lists it until it exists. Secrets are never run inputs.
     if tool == "slack":
-        args: dict[str, Any] = {"text": text}
+        args: dict[str, Any] = {"text": text, "webhook_url": "{{ credentials.slack_webhook }}"}
         if s.target and s.target.startswith("#"):
             args["channel"] = s.target
         return {"id": nid, "type": "tool", "title": title, "config": {"tool": "slack", "arguments": args}}
@@ -166,8 +168,7 @@ def delivery_node(b: Builder, s: DeliverStep, content: list[str]) -> dict[str, A
         return {"id": nid, "type": "tool", "title": title, "config": {"tool": "email", "arguments": {
             "to": _recipient(b, s.target), "subject": "πlot: " + b._t("工作流结果", "workflow result"), "body": text}}}
     if tool in BOT_TOOLS:
-        url = "{{ " + b.input_field(f"{sid}_webhook_url", description=b._t(f"{name} 群机器人的 Webhook 地址",
-                                                                              f"{name} group bot webhook URL")) + " }}"
+        url = "{{ credentials." + f"{tool}_bot" + " }}"
         return {"id": nid, "type": "tool", "title": title, "config": {"tool": tool, "arguments": {"webhook_url": url, "text": text}}}
     if sid == "webhook" or tool != "webhook" and not integ:
         url = "{{ " + b.input_field("webhook_url", description=b._t("接收结果的 Webhook 地址", "webhook URL to send to")) + " }}"

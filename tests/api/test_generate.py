@@ -48,7 +48,8 @@ async def test_generate_chinese_with_condition_and_tool(api):
     assert "zendesk" in bp["entities"]["sources"] and "wecom" in bp["entities"]["destinations"]
     nodes = {n["id"]: n for n in body["workflow"]["nodes"]}
     wecom = [n for n in nodes.values() if n["type"] == "tool" and n["config"]["tool"] == "wecom"]
-    assert wecom and wecom[0]["config"]["arguments"]["webhook_url"] == "{{ inputs.wecom_webhook_url }}"
+    # the bot URL is a secret: a named credential, never a run input
+    assert wecom and wecom[0]["config"]["arguments"]["webhook_url"] == "{{ credentials.wecom_bot }}"
     assert "{{ nodes.classify.output }}" in wecom[0]["config"]["arguments"]["text"]
     assert any(n["type"] == "api" and "zendesk" in n["config"]["url"] for n in nodes.values())
     # a condition with real branches (here the template's own triage: escalate vs answer)
