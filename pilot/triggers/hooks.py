@@ -1,4 +1,5 @@
-"""Inbound hooks: ``POST`` (or ``GET``) ``/hooks/{hook_id}`` starts a run of a published workflow;
+"""Inbound hooks: ``POST`` (or ``GET``) ``/hooks/{hook_id}`` starts a run of a published workflow
+(webhook, form, or chat trigger: ``{"message": …}`` in, the run's outputs as the reply);
 ``GET /hooks/{hook_id}/form`` describes a form trigger's form as JSON Schema.
 
 No API key: the 192-bit ``hook_id`` names the trigger and, for signed webhooks, the caller proves
@@ -24,7 +25,9 @@ import sqlalchemy as sa
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
-from pilot.core.errors import AuthenticationError, BadRequestError, NotFoundError, PayloadTooLargeError, PilotError
+from pilot.core.errors import (
+    AuthenticationError, BadRequestError, NotFoundError, PayloadTooLargeError, PilotError, UnprocessableError,
+)
 from pilot.core.ids import utcnow
 from pilot.db.models import ExecutionRow, TriggerFireRow, TriggerRow, WorkflowVersionRow
 from pilot.dependencies import RuntimeDep
@@ -74,7 +77,7 @@ _buckets = _Buckets()
 async def _trigger(runtime: Any, hook_id: str) -> TriggerRow:
     async with runtime.sessions() as session:
         row = await session.scalar(sa.select(TriggerRow).where(TriggerRow.hook_id == hook_id, TriggerRow.active.is_(True)))
-    if row is None or row.kind not in ("webhook", "form"):
+    if row is None or row.kind not in ("webhook", "form", "chat"):
         raise NotFoundError("no active hook with this id")
     return row
 
@@ -136,6 +139,10 @@ async def _accept(request: Request, hook_id: str, runtime: Any) -> Response:
     if wait is not None:
         raise TooManyRequests(f"this hook allows {config.get('rate_per_minute', 60)} requests per minute", retry_after=wait)
     input_data = _payload(request, body)
+    if row.kind == "chat":  # each chat message is the run's input; the reply is the run's outputs
+        message = input_data.get("message")
+        if not isinstance(message, str) or not message.strip():
+            raise UnprocessableError("message: a chat trigger needs a non-empty string 'message'", extra={"field": "message"})
     async with runtime.sessions() as session:
         fire = TriggerFireRow(trigger_id=row.id, scheduled_for=None, fired_at=utcnow())
         session.add(fire)
@@ -146,8 +153,8 @@ async def _accept(request: Request, hook_id: str, runtime: Any) -> Response:
                               .values(execution_id=response.execution_id))
         await session.commit()
     accepted = HookAccepted(execution_id=response.execution_id, status=response.status, stream_url=response.stream_url)
-    if config.get("response_mode") == "sync":
-        done = await _wait(runtime, response.execution_id, float(config.get("sync_timeout_s", 30.0)))
+    if config.get("response_mode") == "sync" or row.kind == "chat":
+        done = await _wait(runtime, response.execution_id, float(config.get("sync_timeout_s", 60.0 if row.kind == "chat" else 30.0)))
         if done is not None:
             return Response(HookAccepted(execution_id=done.id, status=done.status, stream_url=response.stream_url,
                                          outputs=done.outputs, error=done.error), status_code=200)

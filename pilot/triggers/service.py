@@ -26,7 +26,7 @@ from pilot.settings import AppSettings
 from pilot.workflows.model import graph_from_builtins
 
 SIGNED_KINDS = frozenset({"webhook"})
-HOOK_KINDS = frozenset({"webhook", "form"})
+HOOK_KINDS = frozenset({"webhook", "form", "chat"})
 
 
 def _declared_trigger(graph: dict[str, Any]) -> tuple[str, Any] | None:

@@ -89,7 +89,10 @@ class WebhookTrigger(_Trigger, tag="webhook"):
 
 
 class ChatTrigger(_Trigger, tag="chat"):
-    """Each chat message starts a run with the message as ``inputs.message``."""
+    """Each chat message (``POST /hooks/{hook_id} {"message", …}``) starts a run with the message
+    as ``inputs.message``; the answer is the run's outputs (it waits up to 60 s)."""
+
+    rate_per_minute: Annotated[int, Meta(ge=1, le=6000)] = 60
 
 
 class FormTrigger(_Trigger, tag="form"):

@@ -192,3 +192,17 @@ async def test_a_schedule_fires_exactly_once_per_tick_across_two_api_processes(p
     assert all(b - a == timedelta(seconds=2) for a, b in zip(ticks, ticks[1:])), ticks  # 0 misses
     assert all(f["execution_id"] and not f["error"] for f in fires)
     assert sorted(r["id"] for r in runs["items"]) == sorted(f["execution_id"] for f in fires)
+
+
+async def test_a_chat_trigger_answers_each_message_with_the_run(rc: RunClient) -> None:
+    fields = [{"name": "message", "type": "string", "required": True}]
+    workflow_id, trigger = await _published(rc, {"kind": "chat"}, fields=fields,
+                                            outputs={"reply": "You said: {{ inputs.message }}"})
+    async with httpx.AsyncClient(base_url=str(rc.http.base_url)) as anonymous:
+        answer = await anonymous.post(trigger["hook_path"], json={"message": "hello"})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["outputs"] == {"reply": "You said: hello"}
+        empty = await anonymous.post(trigger["hook_path"], json={"message": " "})
+        assert empty.status_code == 422 and empty.json()["extra"]["field"] == "message"
+    runs = (await rc.http.get("/api/executions", params={"workflow_id": workflow_id, "trigger": "chat"})).json()
+    assert runs["total"] == 1
