@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.support.runs import RunClient, edge
-from tests.support.servers import free_port
+from tests.support.background import spawn_api, start_worker, stop, wait_api
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,36 +140,29 @@ async def test_a_schedule_is_validated_when_published(rc: RunClient) -> None:
 # ---------------------------------------------------------------- schedules across processes
 
 
-def _serve(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "pilot", "serve", "--port", str(port), "--log-level", "warning"],
-                               env=env, cwd=ROOT)
-    return process, f"http://127.0.0.1:{port}"
+TOPOLOGIES = {
+    "embedded": (0, 1),  # SQLite, one API process with its in-process scheduler
+    "two_apis": (0, 2),  # PostgreSQL, two API processes
+    "two_apis_two_workers": (2, 2),  # PostgreSQL + Redis: runs are queued for two arq workers
+}
 
 
-async def _wait_ready(url: str) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(300):
-            try:
-                if (await client.get(url + "/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} did not start")
-
-
-async def test_a_schedule_fires_exactly_once_per_tick_across_two_api_processes(pg_url: str, tmp_path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL"}}
-    env.update(DATABASE_URL=pg_url, PILOT_DATA_DIR=str(tmp_path), PILOT_SCHEDULE_SECONDS="1",
-               PILOT_SCHEDULER_INTERVAL_S="0.1", DATABASE_POOL_SIZE="4")
-    made = subprocess.run([sys.executable, "-m", "pilot", "keys", "create", "--workspace", f"sched-{time.time_ns()}"],
-                          capture_output=True, text=True, env=env, cwd=ROOT, check=True)
-    key = made.stdout.strip().splitlines()[-1]
-    servers = [_serve(env) for _ in range(2)]
+@pytest.mark.parametrize("topology", list(TOPOLOGIES))
+async def test_a_schedule_fires_exactly_once_per_tick(topology: str, pg_url: str, tmp_path) -> None:
+    """Every process runs the scheduler; the (trigger, tick) claim lets exactly one fire each tick."""
+    workers, apis = TOPOLOGIES[topology]
+    env = {"PILOT_DATA_DIR": str(tmp_path / ".pilot"), "PILOT_SCHEDULE_SECONDS": "1",
+           "PILOT_SCHEDULER_INTERVAL_S": "0.1", "DATABASE_POOL_SIZE": "4"}
+    if topology != "embedded":
+        env["DATABASE_URL"] = pg_url
+    if workers:
+        env.update(REDIS_URL="redis://127.0.0.1:6379/0", PILOT_REDIS_PREFIX=f"pilot-sched-{time.time_ns()}")
+    key = _create_key(env)
+    procs = [start_worker(env, tmp_path / f"worker{i}.log") for i in range(workers)]
+    servers = [spawn_api(env, tmp_path / f"api{i}.log") for i in range(apis)]
     try:
-        for _, url in servers:
-            await _wait_ready(url)
+        for i, (proc, url) in enumerate(servers):
+            wait_api(proc, url, tmp_path / f"api{i}.log")
         rc = RunClient(servers[0][1], key)
         nodes, edges = _graph({"kind": "schedule", "cron": "* * * * * */2", "timezone": "UTC"}, fields=[],
                               outputs={"at": "tick"})
@@ -177,21 +170,30 @@ async def test_a_schedule_fires_exactly_once_per_tick_across_two_api_processes(p
         assert (await rc.http.post(f"/api/workflows/{workflow_id}/publish")).status_code == 200
         await asyncio.sleep(9.0)
         assert (await rc.http.post(f"/api/workflows/{workflow_id}/unpublish")).status_code == 200
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(2.0)  # the last runs finish on the workers
         fires = (await rc.http.get(f"/api/workflows/{workflow_id}/triggers")).json()["items"][0]["fires"]
         runs = (await rc.http.get("/api/executions", params={"workflow_id": workflow_id, "trigger": "schedule"})).json()
         await rc.aclose()
     finally:
-        for process, _ in servers:
-            process.terminate()
-        for process, _ in servers:
-            process.wait(timeout=20)
+        for proc in [p for p, _ in servers] + procs:
+            stop(proc)
     ticks = sorted(datetime.fromisoformat(f["scheduled_for"]) for f in fires)
     assert len(ticks) >= 3, fires
     assert len(set(ticks)) == len(ticks)  # 0 duplicates
     assert all(b - a == timedelta(seconds=2) for a, b in zip(ticks, ticks[1:])), ticks  # 0 misses
     assert all(f["execution_id"] and not f["error"] for f in fires)
     assert sorted(r["id"] for r in runs["items"]) == sorted(f["execution_id"] for f in fires)
+    assert all(r["status"] == "succeeded" for r in runs["items"]), [r["status"] for r in runs["items"]]
+    if workers:
+        assert {r["mode"] for r in runs["items"]} == {"background"}
+
+
+def _create_key(env: dict[str, str]) -> str:
+    full = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    full.update(env)
+    made = subprocess.run([sys.executable, "-m", "pilot", "keys", "create", "--workspace", f"sched-{time.time_ns()}"],
+                          capture_output=True, text=True, env=full, cwd=ROOT, check=True)
+    return made.stdout.strip().splitlines()[-1]
 
 
 async def test_a_chat_trigger_answers_each_message_with_the_run(rc: RunClient) -> None:
