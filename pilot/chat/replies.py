@@ -14,6 +14,9 @@ from pilot.workflows.model import WorkflowGraph, node_type
 
 _UNDO = re.compile(r"^(?:please |pls )?(?:undo|revert|roll ?back|go back)\b|^撤销|^撤回|^回退|^还原|^恢复上一版|^undo$")
 _RUN = re.compile(r"^(?:please |pls |now |ok,? |okay,? )?(?:run|execute|test|try)(?: it| this| the workflow| now)?\b|^(?:请)?(?:运行|执行|跑|试运行|测试)(?:一下|一次)?")
+# "test it" / "try it" / "测试一下": a dry run (nothing is sent), not a real one.
+_TEST = re.compile(r"^(?:please |pls |now |ok,? |okay,? )?(?:(?:test|try)(?: it| this| the workflow| once)\b|dry[- ]?run\b)"
+                   r"|^(?:请)?(?:测试|试运行|试跑|试一下)")
 _LOOPY = re.compile(r"\b(?:every|each) (?:row|line|item|record|entry|file|document)|每一|每行|每条|逐")
 # Most specific first: "the second one" is about "second", not "one".
 _ORDINALS = {
@@ -46,6 +49,11 @@ def is_run(text: str) -> bool:
     "run it in batches of 50"."""
     t = normalize(text)
     return bool(_RUN.search(t)) and parse_schedule(t) is None and not _LOOPY.search(t) and batch_size(t) is None
+
+
+def is_test_request(text: str) -> bool:
+    """A run request that asks for a test (dry) run."""
+    return bool(_TEST.search(text.strip().lower()))
 
 
 def run_inputs(text: str, graph: WorkflowGraph) -> dict[str, Any]:

@@ -271,6 +271,23 @@ async def test_run_from_the_chat(chat):
     assert "error" in failed.names and "text" in failed.text
 
 
+async def test_test_it_from_the_chat_is_a_dry_run(chat):
+    session = await chat.session()
+    await turn(chat, session["id"], "translate documents to French", outcome="created")
+    reply = await turn(chat, session["id"], "test it", outcome="run")
+    execution_id = reply.finished["execution_id"]
+    assert "nothing is sent" in reply.text
+    for _ in range(300):
+        execution = (await chat.http.get(f"/api/executions/{execution_id}")).json()
+        if execution["status"] in ("succeeded", "failed", "cancelled"):
+            break
+        await asyncio.sleep(0.05)
+    assert execution["trigger"] == "test" and execution["status"] == "succeeded"
+    assert execution["input_data"]["text"] == "sample text"  # the required input got a sample value
+    zh = await turn(chat, session["id"], "测试一下", outcome="run")
+    assert "不会真的发送" in zh.text
+
+
 async def test_bad_input_and_tenancy(chat, live_server):
     session = await chat.session(title="mine")
     response = await chat.http.post(f"/api/chat/sessions/{session['id']}/messages", json={"content": "   "})
