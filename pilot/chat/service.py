@@ -27,7 +27,8 @@ from pilot.chat import replies
 from pilot.chat.events import ErrorEvent, MessageFinished, MessageStarted
 from pilot.chat.recovery import close_interrupted_replies
 from pilot.chat.schemas import MAX_MESSAGE_CHARS, ChatSessionOut, CreateSession, UndoResult
-from pilot.chat.store import ChatStore, aware, message_out, state_of
+from pilot.chat.store import ChatStore, message_out, state_of
+from pilot.core.ids import aware
 from pilot.chat.turns import MAX_ATTEMPTS, Retry, Snapshot, Turn, TurnHandlers, TurnResult
 from pilot.core.errors import ConflictError, NotFoundError, PilotError, UnprocessableError
 from pilot.events.recorder import EventRecorder

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import msgspec
@@ -11,14 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pilot.chat.schemas import ChatMessageOut, SessionState
 from pilot.core.errors import NotFoundError
-from pilot.core.ids import new_id, utcnow
+from pilot.core.ids import aware, new_id, utcnow
 from pilot.db.models import ChatMessageRow, ChatSessionRow, WorkflowRow
 from pilot.workflows.model import WorkflowGraph, graph_from_builtins
 
 
-def aware(value: datetime) -> datetime:
-    """SQLite hands timestamps back without their zone: they are UTC (RFC 3339 with an offset out)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def state_of(row: ChatSessionRow) -> SessionState:

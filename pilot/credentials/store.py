@@ -10,7 +10,6 @@ decrypted — is registered for redaction first (:func:`register_value`).
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -20,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pilot.core.errors import BadRequestError, ConflictError, NotFoundError
-from pilot.core.ids import new_id, utcnow
+from pilot.core.ids import aware, new_id, utcnow
 from pilot.core.redaction import MIN_SECRET_LEN, register_secret, register_url_password
 from pilot.credentials.crypto import CredentialCipher, CredentialDecryptError, CredentialKeyError, cipher_for
 from pilot.credentials.schemas import Credential, CredentialCreate, CredentialUpdate
@@ -60,15 +59,12 @@ def register_value(value: str, type_: str = "secret") -> None:
         register_secret(path)
 
 
-def _aware(value: datetime) -> datetime:
-    """SQLite hands timestamps back without their zone: they are UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _credential(row: CredentialRow) -> Credential:
     return Credential(
         id=row.id, name=row.name, type=row.type, description=row.description,
-        created_at=_aware(row.created_at), updated_at=_aware(row.updated_at),
+        created_at=aware(row.created_at), updated_at=aware(row.updated_at),
     )
 
 

@@ -9,12 +9,13 @@ node results a projection of its events (:mod:`pilot.events.projection`).
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from pilot.core.ids import aware
 from pilot.core.errors import NotFoundError
 from pilot.db.models import ExecutionRow, NodeResultRow, WorkspaceRow
 from pilot.engine.runner import NodeOutcome
@@ -27,24 +28,20 @@ def stream_url(execution_id: str) -> str:
     return f"/api/executions/{execution_id}/stream"
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def execution_from_row(row: ExecutionRow, results: list[NodeResultRow] | None = None) -> Execution:
-    started, finished = _aware(row.started_at), _aware(row.finished_at)
+    started, finished = aware(row.started_at), aware(row.finished_at)
     elapsed = (finished - started).total_seconds() * 1000 if started and finished else None
     return Execution(
         id=row.id, workflow_id=row.workflow_id, workflow_version=row.workflow_version, status=row.status,  # type: ignore[arg-type]
         mode=row.mode, trigger=row.trigger or "manual", rerun_of=row.rerun_of, input_data=row.input_data or {}, outputs=row.outputs, error=row.error,  # type: ignore[arg-type]
-        usage=row.usage or {}, cancel_requested=row.cancel_requested, created_at=_aware(row.created_at),  # type: ignore[arg-type]
+        usage=row.usage or {}, cancel_requested=row.cancel_requested, created_at=aware(row.created_at),  # type: ignore[arg-type]
         started_at=started, finished_at=finished, elapsed_ms=elapsed, stream_url=stream_url(row.id),
         node_results=None if results is None else [
             NodeResult(
                 node_id=r.node_id, node_type=r.node_type, status=r.status, attempts=r.attempts, output=r.output,
-                error=r.error, usage=r.usage or {}, started_at=_aware(r.started_at), finished_at=_aware(r.finished_at),
+                error=r.error, usage=r.usage or {}, started_at=aware(r.started_at), finished_at=aware(r.finished_at),
                 elapsed_ms=r.elapsed_ms,
             ) for r in results
         ],
@@ -91,9 +88,9 @@ async def list_executions(
     if trigger:
         where.append(ExecutionRow.trigger == trigger)
     if created_after:
-        where.append(ExecutionRow.created_at >= _aware(created_after))
+        where.append(ExecutionRow.created_at >= aware(created_after))
     if created_before:
-        where.append(ExecutionRow.created_at < _aware(created_before))
+        where.append(ExecutionRow.created_at < aware(created_before))
     total = await session.scalar(sa.select(sa.func.count()).select_from(ExecutionRow).where(*where)) or 0
     rows = (await session.scalars(
         sa.select(ExecutionRow).where(*where).order_by(ExecutionRow.created_at.desc(), ExecutionRow.id).limit(limit).offset(offset)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pilot.core.ids import aware
 from pilot.core.errors import ConflictError, NotFoundError, UnprocessableError
 from pilot.db.models import KnowledgeBaseRow, KnowledgeChunkRow, KnowledgeDocumentRow
 from pilot.knowledge.retrieval import IndexedChunk, bm25, chunk_terms
@@ -57,15 +57,12 @@ async def _counts(session: AsyncSession, kb_ids: list[str]) -> dict[str, tuple[i
     return {kb: (docs.get(kb, 0), chunks.get(kb, 0)) for kb in kb_ids}
 
 
-def _aware(value: datetime) -> datetime:
-    """SQLite hands timestamps back without their zone: they are UTC (RFC 3339 with an offset out)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _kb(row: KnowledgeBaseRow, counts: tuple[int, int]) -> KnowledgeBase:
     return KnowledgeBase(
         id=row.id, name=row.name, description=row.description, document_count=counts[0],
-        chunk_count=counts[1], created_at=_aware(row.created_at),
+        chunk_count=counts[1], created_at=aware(row.created_at),
     )
 
 
@@ -162,7 +159,7 @@ async def add_document(session: AsyncSession, workspace_id: str, ref: str, data:
 def _document(row: KnowledgeDocumentRow, chunk_count: int) -> Document:
     return Document(
         id=row.id, knowledge_base_id=row.knowledge_base_id, title=row.title, metadata=row.metadata_ or {},
-        chunk_count=chunk_count, characters=len(row.content), created_at=_aware(row.created_at),
+        chunk_count=chunk_count, characters=len(row.content), created_at=aware(row.created_at),
     )
 
 

@@ -68,9 +68,3 @@ def due(cron: str, timezone: str, next_fire_at: datetime, now: datetime) -> tupl
     tick = max(next_fire_at, previous_at_or_before(cron, timezone, now))
     return tick, next_after(cron, timezone, now)
 
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive UTC datetimes; every timestamp πlot returns carries its offset."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from pilot.core.errors import PilotError
-from pilot.core.ids import utcnow
+from pilot.core.ids import aware, utcnow
 from pilot.db.models import TriggerFireRow, TriggerRow
 from pilot.triggers import schedule
 
@@ -41,7 +41,7 @@ async def fire_due(runtime: Any, now: datetime | None = None) -> list[str]:
         )).all()
     started = []
     for trigger_id, workspace_id, workflow_id, version, config, next_fire_at in due_rows:
-        next_fire_at = schedule.aware(next_fire_at)
+        next_fire_at = aware(next_fire_at)
         tick, following = schedule.due(config["cron"], config.get("timezone", "UTC"), next_fire_at, now)
         if tick is None:
             continue

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pilot.core.errors import NotFoundError, UnprocessableError
-from pilot.core.ids import new_id, utcnow
+from pilot.core.ids import aware, new_id, utcnow
 from pilot.credentials.crypto import cipher_for
 from pilot.core.redaction import register_secret
 from pilot.db.models import TriggerFireRow, TriggerRow, WorkflowRow
@@ -103,11 +103,11 @@ async def list_triggers(session: AsyncSession, workspace_id: str, workflow_id: s
         hook_path = f"/hooks/{row.hook_id}" if row.hook_id else None
         items.append(TriggerInfo(
             id=row.id, kind=row.kind, active=row.active, workflow_version=row.workflow_version, config=row.config,
-            next_fire_at=schedule.aware(row.next_fire_at), hook_path=hook_path,
+            next_fire_at=aware(row.next_fire_at), hook_path=hook_path,
             hook_url=(app.public_url.rstrip("/") + hook_path) if hook_path and app.public_url else None,
             form_url=(f"{hook_path}/form" if hook_path and row.kind == "form" else None),
             signing_secret=signing_secret(row, app),
-            fires=[TriggerFire(scheduled_for=schedule.aware(f.scheduled_for), fired_at=schedule.aware(f.fired_at),
+            fires=[TriggerFire(scheduled_for=aware(f.scheduled_for), fired_at=aware(f.fired_at),
                                execution_id=f.execution_id, error=f.error) for f in fires],
         ))
     return TriggerList(items=items)

@@ -17,7 +17,7 @@ session commits on success and rolls back on error, so a rejected update changes
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pilot.core.errors import ConflictError, NotFoundError
-from pilot.core.ids import utcnow
+from pilot.core.ids import aware, utcnow
 from pilot.db.models import WorkflowRow, WorkflowVersionRow
 from pilot.workflows.layout import apply_layout
 from pilot.workflows.model import Position, Workflow, WorkflowGraph, graph_from_builtins
@@ -36,14 +36,11 @@ _ORDER_COLUMNS = {"created_at": WorkflowRow.created_at, "updated_at": WorkflowRo
 _NO_POSITION = Position()
 
 
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything πlot stores is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _bound(value: datetime) -> datetime:
     """A filter bound in UTC (naive input is taken as UTC), comparable on SQLite and PostgreSQL."""
-    return _aware(value)
+    return aware(value)
 
 
 def _graph_dict(graph: WorkflowGraph) -> dict[str, Any]:
@@ -70,8 +67,8 @@ def row_to_workflow(row: WorkflowRow) -> Workflow:
         nodes=graph.nodes,
         edges=graph.edges,
         settings=graph.settings,
-        created_at=_aware(row.created_at),
-        updated_at=_aware(row.updated_at),
+        created_at=aware(row.created_at),
+        updated_at=aware(row.updated_at),
     )
 
 
@@ -86,7 +83,7 @@ def _row_to_version(row: WorkflowVersionRow) -> WorkflowVersion:
         nodes=graph.nodes,
         edges=graph.edges,
         settings=graph.settings,
-        created_at=_aware(row.created_at),
+        created_at=aware(row.created_at),
     )
 
 
