@@ -332,6 +332,9 @@ def _route_handlers() -> list:
     from pilot.triggers.hooks import HookController
 
     handlers.append(HookController)
+    from pilot.readiness.controllers import ReadinessController
+
+    handlers.append(ReadinessController)
     return handlers
 
 

@@ -84,6 +84,7 @@ class SettingsUpdated(_Event, tag="workflow.settings_updated"):
 
 class WorkflowReady(_Event, tag="workflow.ready"):
     workflow: dict[str, Any]
+    readiness: dict[str, Any] | None = None  # pilot.readiness: {ready, items} of the saved workflow
 
 
 class ClarifyOption(Struct, frozen=True, kw_only=True):

@@ -37,6 +37,7 @@ from pilot.chat.store import ChatStore, set_state, state_of
 from pilot.core.errors import BadRequestError, ConflictError, NotFoundError, PilotError
 from pilot.events.recorder import EventRecorder
 from pilot.llm.schemas import StructuredOutputError
+from pilot.readiness.service import readiness_data
 from pilot.workflows.model import Workflow, WorkflowGraph, node_type
 from pilot.workflows.service import WorkflowService
 
@@ -203,14 +204,16 @@ class TurnHandlers:
     async def _stream_change(self, turn: Turn, old: WorkflowGraph | None, workflow: Workflow) -> None:
         """The minimal edit from ``old`` to the saved ``workflow``, then ``workflow.ready``."""
         await self._emit_all(turn, diff_graphs(old, workflow.graph()))
-        turn.emit(WorkflowReady(workflow=msgspec.to_builtins(workflow)))
+        turn.emit(WorkflowReady(workflow=msgspec.to_builtins(workflow),
+                                readiness=await readiness_data(self.rt, turn.workspace_id, workflow.graph(), turn.lang)))
 
     async def _stream_build(self, turn: Turn, ops: list, workflow: Workflow, *, old: WorkflowGraph | None = None) -> None:
         """The saved ``workflow`` appearing op by op as the compiler built it (after ``old`` is
         cleared from the panel, for a replacement), then ``workflow.ready``."""
         events = (clear_events(old) if old is not None else []) + build_events(ops, workflow.graph())
         await self._emit_all(turn, events)
-        turn.emit(WorkflowReady(workflow=msgspec.to_builtins(workflow)))
+        turn.emit(WorkflowReady(workflow=msgspec.to_builtins(workflow),
+                                readiness=await readiness_data(self.rt, turn.workspace_id, workflow.graph(), turn.lang)))
 
     @staticmethod
     async def _emit_all(turn: Turn, events: list[ChatEvent]) -> None:
@@ -317,9 +320,13 @@ class TurnHandlers:
         if self.rt.runs is None:
             return TurnResult("error", self._sorry(turn.lang, "runs are not available on this server"), error="runs unavailable")
         inputs = replies.run_inputs(turn.content, workflow.graph())
+        dry = replies.is_test_request(turn.content)
         try:
             async with self.rt.sessions() as db:
-                started = await self.rt.runs.start(db, turn.workspace_id, workflow.id, inputs)
+                if dry:  # sample inputs fill the gaps; deliveries and calls are recorded, not sent
+                    started = await self.rt.runs.test(db, turn.workspace_id, workflow.id, inputs)
+                else:
+                    started = await self.rt.runs.start(db, turn.workspace_id, workflow.id, inputs)
         except PilotError as exc:
             fields = [f.name for n in workflow.nodes if node_type(n) == "input" for f in n.config.fields if f.required]  # type: ignore[attr-defined]
             example = ", ".join(f"{name}=…" for name in fields) or "text=…"
@@ -328,5 +335,10 @@ class TurnHandlers:
             return TurnResult("error", text, workflow_id=workflow.id, workflow_version=workflow.version, error=exc.detail)
         text = (f"已开始运行（版本 {workflow.version}）：执行 ID {started.execution_id}，实时进度：{started.stream_url}" if turn.lang == "zh"
                 else f"Started a run of version {workflow.version}: execution {started.execution_id}. Live progress: {started.stream_url}")
+        if dry:
+            text = (f"已开始测试运行（版本 {workflow.version}，不会真的发送任何消息或请求）：执行 ID {started.execution_id}，"
+                    f"实时进度：{started.stream_url}" if turn.lang == "zh" else
+                    f"Started a test run of version {workflow.version} (nothing is sent: deliveries and API calls are "
+                    f"recorded instead): execution {started.execution_id}. Live progress: {started.stream_url}")
         return TurnResult("run", text, workflow_id=workflow.id, workflow_version=workflow.version,
-                          meta={"execution_id": started.execution_id, "stream_url": started.stream_url, "inputs": inputs})
+                          meta={"execution_id": started.execution_id, "stream_url": started.stream_url, "inputs": inputs, "test": dry})

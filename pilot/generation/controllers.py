@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from litestar import Controller, post
 from litestar.params import JSONBody
 
@@ -9,8 +10,10 @@ from pilot.dependencies import CurrentWorkspace, DbSession, RuntimeDep
 from pilot.generation.recommend import Recommendation  # noqa: F401 - OpenAPI schema
 from pilot.generation.schemas import GenerateRequest, GenerateResponse, RecommendRequest, RecommendResponse
 from pilot.generation.service import GenerationService
+from pilot.readiness import check_graph
 from pilot.runtime import Runtime
 from pilot.templates.catalog import default_catalog
+from pilot.workflows.model import WorkflowGraph
 from pilot.workflows.service import WorkflowService
 
 
@@ -28,8 +31,12 @@ class GenerateController(Controller):
                        runtime: RuntimeDep) -> GenerateResponse:
         """Turn a request (English or Chinese) into a validated workflow; saved unless ``save`` is false."""
         service = generation_service(runtime)
-        return await service.generate(data.prompt, preferences=data.preferences, save=data.save,
-                                      workflows=WorkflowService(db, workspace.id))
+        response = await service.generate(data.prompt, preferences=data.preferences, save=data.save,
+                                          workflows=WorkflowService(db, workspace.id))
+        # what a run of it still needs (pilot.readiness), in the request's language
+        graph = WorkflowGraph(nodes=response.workflow.nodes, edges=response.workflow.edges, settings=response.workflow.settings)
+        readiness = await check_graph(db, workspace.id, graph, runtime.settings, response.blueprint.language)
+        return msgspec.structs.replace(response, readiness=readiness)
 
 
 class RecommendController(Controller):

@@ -10,6 +10,7 @@ from msgspec import Meta, Struct, field
 from pilot.generation.blueprint import WorkflowBlueprint
 from pilot.generation.estimate import Estimate
 from pilot.generation.recommend import Recommendation
+from pilot.readiness.schemas import Readiness
 from pilot.workflows.model import Edge, Node, Workflow, WorkflowSettings, WorkflowStatus
 
 MAX_PROMPT_CHARS = 8000
@@ -65,3 +66,4 @@ class GenerateResponse(Struct, kw_only=True):
     blueprint: WorkflowBlueprint
     recommendations: list[Recommendation]
     estimate: Estimate
+    readiness: Readiness | None = None  # what a run still needs (pilot.readiness), in the blueprint's language

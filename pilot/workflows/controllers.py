@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, delete, get, post, put
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Parameter
 
 from pilot.dependencies import CurrentWorkspace, DbSession, RuntimeDep
 from pilot.triggers import service as triggers
@@ -106,14 +106,22 @@ class WorkflowController(Controller):
 
     @post("/{workflow_id:str}/publish", status_code=200)
     async def publish_workflow(
-        self, workflow_id: FromPath[str], db: DbSession, workspace: CurrentWorkspace, runtime: RuntimeDep
+        self, workflow_id: FromPath[str], db: DbSession, workspace: CurrentWorkspace, runtime: RuntimeDep,
+        force: FromQuery[bool] = False, lang: FromQuery[Annotated[str | None, Parameter(max_length=16)]] = None,
+        accept_language: Annotated[str | None, HeaderParameter(name="accept-language")] = None,
     ) -> Workflow:
         """Freeze the current version (422 if the graph is invalid) and activate its trigger
-        (schedule, webhook, form); later updates start a new draft."""
+        (schedule, webhook, form); later updates start a new draft. 409 listing the missing items
+        (``extra``) when it is not ready (pilot.readiness; required inputs never block) unless ``?force=true``."""
+        from pilot.readiness import ensure_publishable, language_from
+
         service = WorkflowService(db, workspace.id)
+        was_published = (await service.get(workflow_id)).status == "published"  # re-publishing is a no-op
         workflow = await service.publish(workflow_id)
         await triggers.activate(db, await service.row(workflow_id), runtime.settings.app,
                                allow_seconds=runtime.settings.engine.schedule_seconds)
+        if not force and not was_published:  # refused: the transaction (publish, trigger) rolls back
+            await ensure_publishable(db, workspace.id, workflow.graph(), runtime.settings, language_from(lang, accept_language))
         return workflow
 
     @post("/{workflow_id:str}/unpublish", status_code=200)
