@@ -20,6 +20,7 @@ from pilot.generation.offline_analyzer import OfflineAnalyzer
 from pilot.generation.blueprint import WorkflowBlueprint
 from pilot.generation.compiler import build_graph
 from pilot.generation.estimate import estimate
+from pilot.generation.knowledge_fit import fit_knowledge_bases
 from pilot.generation.pipeline import Planner
 from pilot.generation.plan import DeliverStep, LoopStep, walk
 from pilot.generation.recipes import apply_recipe
@@ -32,6 +33,7 @@ from pilot.generation.schemas import (
 )
 from pilot.generation.services import lookup, service_id
 from pilot.generation.text import clean, detect_language, readable_chars
+from pilot.knowledge.store import list_knowledge_bases
 from pilot.settings import Settings
 from pilot.workflows.model import WorkflowGraph
 
@@ -87,6 +89,9 @@ class GenerationService:
         text = check_prompt(prompt)
         blueprint = apply_preferences(await self.analyze(text), preferences)
         graph = self.build(blueprint, text)
+        if workflows is not None:  # point knowledge steps at a base the workspace has, when one fits
+            bases, _ = await list_knowledge_bases(workflows.session, workflows.workspace_id, limit=200)
+            graph = fit_knowledge_bases(graph, text, bases)
         template = self.catalog.get(blueprint.template_id) if blueprint.template_id in self.catalog else None
         description = (template.description.zh if blueprint.language == "zh" else template.description.en).strip() if template else ""
         if save and workflows is not None:
