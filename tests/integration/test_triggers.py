@@ -173,6 +173,8 @@ async def test_a_schedule_fires_exactly_once_per_tick(topology: str, pg_url: str
         await asyncio.sleep(2.0)  # the last runs finish on the workers
         fires = (await rc.http.get(f"/api/workflows/{workflow_id}/triggers")).json()["items"][0]["fires"]
         runs = (await rc.http.get("/api/executions", params={"workflow_id": workflow_id, "trigger": "schedule"})).json()
+        if apis > 1:  # hooks through the *other* API process (and, with workers, run by a worker)
+            await _hooks_across_processes(rc, RunClient(servers[1][1], key))
         await rc.aclose()
     finally:
         for proc in [p for p, _ in servers] + procs:
@@ -186,6 +188,35 @@ async def test_a_schedule_fires_exactly_once_per_tick(topology: str, pg_url: str
     assert all(r["status"] == "succeeded" for r in runs["items"]), [r["status"] for r in runs["items"]]
     if workers:
         assert {r["mode"] for r in runs["items"]} == {"background"}
+
+
+async def _hooks_across_processes(first: RunClient, second: RunClient) -> None:
+    """Webhook signature, payload validation, sync and async modes, and a form, with the workflow
+    published on one API process and the hook called on another."""
+    try:
+        _, hook = await _published(first, {"kind": "webhook", "response_mode": "sync"})
+        body = json.dumps({"name": "Ada"}).encode()
+        async with httpx.AsyncClient(base_url=str(second.http.base_url), timeout=60) as anonymous:
+            assert (await anonymous.post(hook["hook_path"], content=body)).status_code == 401
+            bad = json.dumps({"nom": 1}).encode()
+            invalid = await anonymous.post(hook["hook_path"], content=bad, headers={"X-Pilot-Signature": _sign(hook["signing_secret"], bad)})
+            assert invalid.status_code == 422 and "input_data.name" in invalid.text
+            answer = await anonymous.post(hook["hook_path"], content=body,
+                                          headers={"X-Pilot-Signature": _sign(hook["signing_secret"], body)})
+            assert answer.status_code == 200 and answer.json()["outputs"] == {"greeting": "Hello Ada"}, answer.text
+            _, async_hook = await _published(first, {"kind": "webhook", "signature": "none"})
+            accepted = await anonymous.post(async_hook["hook_path"], json={"name": "Lin"})
+            assert accepted.status_code == 202
+            events = await second.events(accepted.json()["execution_id"])
+            assert events[-1][2]["outputs"] == {"greeting": "Hello Lin"}
+            _, form = await _published(first, {"kind": "form"}, fields=[{"name": "email", "type": "string", "required": True}],
+                                       outputs={"got": "{{ inputs.email }}"})
+            schema = (await anonymous.get(form["form_url"])).json()
+            submitted = await anonymous.post(schema["submit"]["path"], json={"email": "a@b.c"})
+            assert submitted.status_code == 202
+            assert (await second.events(submitted.json()["execution_id"]))[-1][2]["outputs"] == {"got": "a@b.c"}
+    finally:
+        await second.aclose()
 
 
 def _create_key(env: dict[str, str]) -> str:
