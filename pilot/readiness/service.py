@@ -49,6 +49,7 @@ from pilot.settings import Settings
 from pilot.tools.registry import ToolRegistry, UnknownTool, default_registry
 from pilot.workflows.model import Node, WorkflowGraph, node_type
 from pilot.workflows.service import WorkflowService
+from pilot.workflows.validation import iter_all_nodes
 
 log = logging.getLogger("pilot.readiness")
 BLOCKING_KINDS = frozenset({"credential", "knowledge_base", "tool_config", "outbound_host"})
@@ -69,14 +70,6 @@ _LOCAL_NAMES = {
 
 
 # ---------------------------------------------------------------- reading the graph (pure)
-
-
-def _walk(nodes: list[Node], depth: int = 0) -> Iterator[tuple[Node, int]]:
-    """Every node, a loop's body right after the loop (with its nesting depth)."""
-    for node in nodes:
-        yield node, depth
-        if node_type(node) == "loop":
-            yield from _walk(node.config.body.nodes, depth + 1)
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -136,7 +129,7 @@ class GraphNeeds:
 
 def scan_graph(graph: WorkflowGraph) -> GraphNeeds:
     needs = GraphNeeds()
-    for node, _ in _walk(graph.nodes):
+    for node in iter_all_nodes(graph):
         needs.credentials.update(node_credentials(node))
         if node_type(node) == "knowledge":
             kb = node.config.knowledge_base.strip()
@@ -216,9 +209,9 @@ class _Checker:
     def missing_credentials(self, value: Any) -> list[str]:
         return [n for text in _strings(value) for n in credential_names(text) if n not in self.credentials]
 
-    def node(self, node: Node, depth: int) -> None:
+    def node(self, node: Node, *, top_level: bool) -> None:
         kind = node_type(node)
-        if kind == "input" and depth == 0:
+        if kind == "input" and top_level:
             self.inputs(node)
         for name in node_credentials(node):
             if name not in self.credentials:
@@ -294,8 +287,9 @@ async def check_graph(session: AsyncSession, workspace_id: str, graph: WorkflowG
     credentials = await _credential_names(session, workspace_id) if needs.credentials else set()
     knowledge = {ref: await _knowledge_state(session, workspace_id, ref) for ref in sorted(needs.knowledge_bases)}
     checker = _Checker(settings, lang, credentials, knowledge, registry or default_registry())
-    for node, depth in _walk(graph.nodes):
-        checker.node(node, depth)
+    top_level = {id(n) for n in graph.nodes}
+    for node in iter_all_nodes(graph):  # a loop's body right after the loop: items in graph order
+        checker.node(node, top_level=id(node) in top_level)
     publishable = not any(item.kind in BLOCKING_KINDS for item in checker.items)
     return Readiness(ready=not checker.items, items=checker.items, publishable=publishable)
 
