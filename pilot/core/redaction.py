@@ -28,7 +28,7 @@ import logging
 import re
 import threading
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import msgspec
 
@@ -98,6 +98,34 @@ def register_url_password(url: str | None) -> bool:
     return register_secrets(*(p for p in {password, unquote(password)} if p not in public)) > 0
 
 
+MIN_TOKEN_PART = 16  # a query value registered on its own must look like a token
+
+
+def register_url_secret(value: str | None, *, min_path: int | None = None) -> int:
+    """Register a secret value and, when it is a URL, the parts of it that get printed on their
+    own: its password, its token-like query values (``access_token=…``, ``key=…``) and, with
+    ``min_path``, its path when at least that long (a webhook's token). Returns how many were new.
+
+    Only token-like parts: registering "webhooks" or "json" would mangle ordinary text everywhere."""
+    if not value:
+        return 0
+    count = register_secret(value)
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return count
+    if not (parts.scheme and parts.netloc):
+        return count
+    count += register_url_password(value.strip())
+    for _, item in parse_qsl(parts.query):
+        if len(item) >= MIN_TOKEN_PART:
+            count += register_secret(item)
+    path = parts.path.strip("/")
+    if min_path is not None and len(path) >= min_path:
+        count += register_secret(path)
+    return count
+
+
 def register_settings(settings: Any) -> int:
     """Register every secret a :class:`pilot.settings.Settings` holds; returns how many were new."""
     count = 0
@@ -110,13 +138,8 @@ def register_settings(settings: Any) -> int:
     tools = getattr(settings, "tools", None)
     if tools is not None:
         count += register_secret(tools.smtp_password)
-        hook = tools.slack_webhook_url
-        if hook:
-            count += register_secret(hook)
-            try:
-                count += register_secret(urlsplit(hook).path.strip("/"))  # the token part, wherever it appears
-            except ValueError:
-                pass
+        # the whole URL and its token path, wherever they appear
+        count += register_url_secret(tools.slack_webhook_url, min_path=MIN_SECRET_LEN)
     db = getattr(settings, "db", None)
     if db is not None:
         count += register_url_password(db.url)

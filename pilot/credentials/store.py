@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 import sqlalchemy as sa
@@ -20,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pilot.core.errors import BadRequestError, ConflictError, NotFoundError
 from pilot.core.ids import aware, new_id, utcnow
-from pilot.core.redaction import MIN_SECRET_LEN, register_secret, register_url_password
+from pilot.core.redaction import MIN_SECRET_LEN, MIN_TOKEN_PART, register_url_secret
 from pilot.credentials.crypto import CredentialCipher, CredentialDecryptError, CredentialKeyError, cipher_for
 from pilot.credentials.schemas import Credential, CredentialCreate, CredentialUpdate
 from pilot.credentials.scope import CredentialScope
@@ -31,7 +30,6 @@ log = logging.getLogger("pilot.credentials")
 
 # Types whose value is a URL with the secret in its path (a bot/webhook token).
 _TOKEN_PATH_TYPES = frozenset({"slack_webhook", "feishu_bot", "dingtalk_bot", "wecom_bot"})
-MIN_TOKEN_PART = 16  # a URL part registered on its own must look like a token
 
 
 class CredentialNotFound(NotFoundError):
@@ -40,23 +38,9 @@ class CredentialNotFound(NotFoundError):
 
 def register_value(value: str, type_: str = "secret") -> None:
     """Redact ``value`` from now on in this process, and the parts of it that get printed on their
-    own: a URL's password, its token-like query parameter values (``access_token=…``, ``key=…``)
-    and, for webhook and bot types, its path (the token)."""
-    register_secret(value)
-    try:
-        parts = urlsplit(value.strip())
-    except ValueError:
-        return
-    if not (parts.scheme and parts.netloc):
-        return
-    register_url_password(value.strip())
-    # Only token-like parts: registering "webhooks" or "json" would mangle ordinary text everywhere.
-    for _, item in parse_qsl(parts.query):
-        if len(item) >= MIN_TOKEN_PART:
-            register_secret(item)
-    path = parts.path.strip("/")
-    if type_ in _TOKEN_PATH_TYPES and len(path) >= MIN_TOKEN_PART:
-        register_secret(path)
+    own: a URL's password, its token-like query values and, for webhook and bot types, its path
+    (the token) — :func:`pilot.core.redaction.register_url_secret`."""
+    register_url_secret(value, min_path=MIN_TOKEN_PART if type_ in _TOKEN_PATH_TYPES else None)
 
 
 
