@@ -210,10 +210,8 @@ def bounded_filter(filter_fn: Callable[..., Any], predict: Callable[..., int]) -
         return filter_fn(*args, **kwargs)
 
     wrapper.__name__ = getattr(filter_fn, "__name__", "filter")
-    # keep jinja2's pass_context / pass_eval_context markers
-    for marker in ("jinja_pass_arg",):
-        if hasattr(filter_fn, marker):
-            setattr(wrapper, marker, getattr(filter_fn, marker))
+    if hasattr(filter_fn, "jinja_pass_arg"):  # keep jinja2's pass_context / pass_eval_context marker
+        wrapper.jinja_pass_arg = filter_fn.jinja_pass_arg  # type: ignore[attr-defined]
     return wrapper
 
 
