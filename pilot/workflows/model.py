@@ -1,6 +1,7 @@
 """The workflow domain model as msgspec Structs.
 
-A node is a tagged union on ``type`` (exactly the eight canonical types of DESIGN.md), each
+A node is a tagged union on ``type`` (the eight core types of DESIGN.md plus the v2 types
+``transform``, ``code``, ``workflow`` and ``wait``), each
 variant carrying its own typed ``config``. Policies (retry, timeout, on_error) are immutable
 values on the node. JSON shape of a node::
 
@@ -17,7 +18,9 @@ from typing import Annotated, Any, Literal, Union
 import msgspec
 from msgspec import Meta, Struct, field
 
-NODE_TYPES: tuple[str, ...] = ("input", "llm", "condition", "loop", "api", "knowledge", "tool", "output")
+CORE_NODE_TYPES: tuple[str, ...] = ("input", "llm", "condition", "loop", "api", "knowledge", "tool", "output")
+V2_NODE_TYPES: tuple[str, ...] = ("transform", "code", "workflow", "wait")
+NODE_TYPES: tuple[str, ...] = CORE_NODE_TYPES + V2_NODE_TYPES
 
 NodeId = Annotated[str, Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$", description="identifier usable in jinja2: nodes.<id>.output")]
 PositiveSeconds = Annotated[float, Meta(gt=0, le=86_400)]
@@ -187,6 +190,78 @@ class OutputConfig(Struct, frozen=True, forbid_unknown_fields=True):
     outputs: dict[str, str]
 
 
+# ---------------------------------------------------------------- v2 node configs
+
+VarName = Annotated[str, Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+
+
+class Aggregate(Struct, frozen=True, forbid_unknown_fields=True):
+    """One aggregated field of a ``transform`` in ``aggregate`` mode: ``op`` over ``of`` (an
+    expression evaluated per item; not needed for ``count``)."""
+
+    op: Literal["count", "sum", "avg", "min", "max", "list", "first", "last"]
+    of: str | None = None
+
+
+class TransformConfig(Struct, frozen=True, forbid_unknown_fields=True):
+    """Reshapes data without an LLM; every value is an expression (sandboxed jinja2) whose typed
+    value is kept (a number stays a number).
+
+    - ``set`` (default): output = ``{name: value}`` for ``fields``.
+    - ``map``: ``items`` is an expression yielding a list; output = one ``fields`` dict per item
+      (the item bound as ``item_var``).
+    - ``filter``: output = the items for which ``where`` is truthy.
+    - ``aggregate``: output = ``aggregates`` over the items, or with ``group_by`` a list of
+      ``{"key": group key, **aggregates}`` per group, in first-seen order.
+    """
+
+    fields: dict[str, str] = {}
+    mode: Literal["set", "map", "filter", "aggregate"] = "set"
+    items: str | None = None
+    item_var: VarName = "item"
+    where: str | None = None
+    group_by: str | None = None
+    aggregates: dict[str, Aggregate] = {}
+
+
+class CodeConfig(Struct, frozen=True, forbid_unknown_fields=True):
+    """User code run in an isolated sandbox. Python: define ``main(inputs)`` returning a JSON
+    value (or assign ``result``). ``inputs`` are expressions evaluated before the call."""
+
+    code: Annotated[str, Meta(min_length=1, max_length=100_000)]
+    language: Literal["python", "javascript"] = "python"
+    inputs: dict[str, str] = {}
+    cpu_time_s: Annotated[float, Meta(gt=0, le=60)] = 5.0
+    memory_mb: Annotated[int, Meta(ge=16, le=2048)] = 256
+    max_output_bytes: Annotated[int, Meta(ge=1024, le=16_777_216)] = 1_048_576
+
+
+class WorkflowCallConfig(Struct, frozen=True, forbid_unknown_fields=True):
+    """Runs another workflow of the same workspace: a pinned ``version`` or (absent) the
+    published head, with ``inputs`` mapped by expression. Output = the child's outputs."""
+
+    workflow_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    version: Annotated[int, Meta(ge=1)] | None = None
+    inputs: dict[str, str] = {}
+
+
+class Approval(Struct, frozen=True, forbid_unknown_fields=True):
+    """Wait for a person: ``POST /api/executions/{id}/approvals/{node_id}`` with ``{approved, comment}``."""
+
+    prompt: Annotated[str, Meta(min_length=1, max_length=4000)]
+    approvers: list[str] = []
+    timeout_s: Annotated[float, Meta(gt=0, le=31_536_000)] | None = None
+
+
+class WaitConfig(Struct, frozen=True, forbid_unknown_fields=True):
+    """A durable pause; exactly one of ``duration_s``, ``until`` (an expression yielding an
+    ISO-8601 timestamp) or ``approval``. A waiting run holds no worker."""
+
+    duration_s: Annotated[float, Meta(gt=0, le=31_536_000)] | None = None
+    until: str | None = None
+    approval: Approval | None = None
+
+
 # ---------------------------------------------------------------- nodes
 
 
@@ -233,7 +308,26 @@ class OutputNode(_NodeBase, tag="output"):
     config: OutputConfig
 
 
-Node = Union[InputNode, LlmNode, ConditionNode, LoopNode, ApiNode, KnowledgeNode, ToolNode, OutputNode]
+class TransformNode(_NodeBase, tag="transform"):
+    config: TransformConfig
+
+
+class CodeNode(_NodeBase, tag="code"):
+    config: CodeConfig
+
+
+class WorkflowNode(_NodeBase, tag="workflow"):
+    config: WorkflowCallConfig
+
+
+class WaitNode(_NodeBase, tag="wait"):
+    config: WaitConfig
+
+
+Node = Union[
+    InputNode, LlmNode, ConditionNode, LoopNode, ApiNode, KnowledgeNode, ToolNode, OutputNode,
+    TransformNode, CodeNode, WorkflowNode, WaitNode,
+]
 NODE_CLASSES: dict[str, type] = {cls.__struct_config__.tag: cls for cls in Node.__args__}  # type: ignore[attr-defined]
 
 
