@@ -108,6 +108,10 @@ class ExecutionRow(Base):
     mode: Mapped[str] = mapped_column(sa.String(16), default="inline", nullable=False)
     trigger: Mapped[str] = mapped_column(sa.String(16), default="manual", nullable=False, index=True)  # how it started
     rerun_of: Mapped[str | None] = mapped_column(sa.String(64))  # the execution a rerun-from-node reuses
+    parent_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)  # a sub-workflow run's parent execution
+    parent_node: Mapped[str | None] = mapped_column(sa.String(200))  # the parent's `workflow` node (qualified path)
+    depth: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0", nullable=False)  # sub-workflow nesting
+    resume_at: Mapped[datetime | None] = mapped_column(TZDateTime, index=True)  # a `waiting` run is due then (NULL: approval)
     input_data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, nullable=False)
     outputs: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     error: Mapped[str | None] = mapped_column(sa.Text)
