@@ -179,9 +179,22 @@ def canonical_service(name: str) -> str:
 
 
 def service_matches(expected: str, services: set[str]) -> bool:
-    """Equal after normalising, or one side is a lexicon alias of the other's id."""
+    """Equal after normalising, or one side is a lexicon alias of the other's id, or the node's
+    service is a product of the expected one (``weibo_hot`` / ``feishu_docs`` / ``douyin_shop``
+    talk to Weibo / Feishu / Douyin: their id extends the expected id with ``_<product>``)."""
     want, want_id = norm(expected), canonical_service(expected)
-    return any(norm(s) in (want, want_id) or canonical_service(s) == want for s in services)
+    stem = canonical_service(expected).replace("_", "")
+    return any(
+        norm(s) in (want, want_id)
+        or canonical_service(s) == want
+        or _product_of(s, expected, stem)
+        for s in services
+    )
+
+
+def _product_of(service: str, expected: str, stem: str) -> bool:
+    first = str(service).lower().replace("-", "_").split("_")[0]
+    return "_" in str(service) and bool(stem) and norm(first) in (stem, norm(expected))
 
 
 def schema_properties(node: Any) -> dict[str, Any]:

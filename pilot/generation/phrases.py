@@ -135,7 +135,7 @@ DELIVER = ascii_re(r"\b(?:page|pages|flag|flagged|send|sends|sent|post|posts|not
                    r"|发送|发到|发给|发至|发布|推送|通知|提醒|保存|存到|存入|存储|写入|写到|追加|记录|同步|创建|新建|提交|转发|转给|告警|报警|回过去|发回|"
                    r"(?<!开)(?<!出)发(?!现|生|票|起|展|来|过来|货)")
 DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,40}?\b(?:to|into|in|on|as)\b|\btag (?:the|it|them)\b|\bput\b.{0,30}?\b(?:in|into)\b|\badd (?:it |them |a |as a |each |the )?(?:new )?(?:row|line|record|entry)|\blog(?:s|ged)?\b|\brecord(?:s|ed)?\b|"
-                                  r"\binsert\b|追加|新增一行|添加一行|记录|插入|记一(?:行|笔|条)|记下")),
+                                  r"\binsert\b|追加|新增一行|添加一行|(?<!会话)(?<!对话)(?<!聊天)(?<!通话)(?<!交易)(?<!销售)(?<!购买)(?<!操作)(?<!浏览)(?<!历史)(?<!访问)(?<!登录)(?<!消费)(?<!考勤)(?<!打卡)(?<!沟通)(?<!跟进)(?<!发布)(?<!运行)(?<!变更)(?<!审批)(?<!报销)(?<!就诊)(?<!维修)(?<!出入)(?<!充值)(?<!借阅)(?<!学习)(?<!订单)(?<!物流)(?<!发货)记录(?!拉|取|导|读|调|查|抓|捞|里|中)|插入|记一(?:行|笔|条)|记下")),
               ("create", ascii_re(r"\bcreate\w*|\bissue (?:a |the )?refund|\brefund (?:the|their|his|her|it|them)\b|\bopen (?:a|an)\b|\braise (?:a|an)\b|\bfile (?:a|an)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|创建(?!的)|新建(?!的)|开一个|建一个|(?<![创新组搭])建(?:个|张|条)?(?:工单|任务|卡片|issue|ticket)|[提开]工单")),
               ("update", ascii_re(r"\bupdate\w*|\bclose (?:it|them|the \w+)\b|\barchive\b|\bmove (?:it|them|the \w+) to\b|更新|修改|(?<!未)关闭|归档")),
               ("upsert", ascii_re(r"\bsave\w*|\bstore\w*|\bstash\w*|\bcopy\b.{0,40}?\binto\b|\bwrite (?:it|them|this|that) back\b|\bsync\w*|\bwrites?\b.{0,40}?\b(?:to|into)\b|\bimport\w*\b.{0,40}?\binto\b|\bupsert|保存|存到|存入|写入|同步|存储|入库|存一份|留一份|存个档|备份(?:到|一份)")),
@@ -173,12 +173,12 @@ KNOWLEDGE = ascii_re(r"\bknowledge ?base\b|\bour (?:\w+ )?(?:docs|documentation|
                      r"\brag\b|知识库|文档|手册|资料库|规章制度|产品资料")
 FETCH = ascii_re(r"\b(?:fetch|pull|get|grab|read|scrape|crawl|collect|gather|download|monitor|watch|check|look up|query|load|import|list|"
                  r"go through|export|find|search|track|retrieve|take|enrich)\b(?!.{0,40}\binto\b)|"
-                 r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|查一下|查下|看看|看一下|统计(?!$)(?![,，。])|读出|拉下来|导出|调用|读|拉|抓|(?<![检审调])查(?!看)|过一遍|遍历|请求一下|请求|访问")
+                 r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|查一下|查下|看看|看一下|(?<![提抽])取出|捞出|调出|统计(?!$)(?![,，。])|读出|拉下来|导出|调用|读|拉|抓|(?<![检审调])查(?!看)|过一遍|遍历|请求一下|请求|访问")
 RESPOND = ascii_re(r"\b(?:respond|reply|return)\s+(?:to (?:the )?(?:caller|webhook|request)|with)\b|返回给|响应")
 SEND = ascii_re(r"\bpage (?:ops|the on-?call|on-?call|someone|me|us|him|her|them|the team)\b|\bgo(?:es)? out (?:through|via|with|on)\b|\bleave (?:a |an )?(?:[\w-]+ )?comment\b|\bcomment on\b|\b(?:send|sends|sent|post|posts|posted|notify|alert|ping|dm|forward|publish\w*|share|push|remind|invite|flag|flagged|escalate|e-?mailed|texted|messaged|page|pages|paged|assign|enroll|subscribe|raise|shoot)\b|"
                 r"\b(?:e-?mail|text|message)\s+(?:it|them|me|us|him|her|the|a|an|our|my|their|this|that|everyone|each|every|all|[\w.+-]+@)\b|"
                 r"^(?:e-?mail|text|message)\b|"
-                r"发送|发到|发给|发至|推送|推到|推给|通知|提醒|转发|转给|转到|告警|发布|同步到|写入|写到|写进|保存|存到|存入|存进|记到|记录|"
+                r"发送|发到|发给|发至|推送|推到|推给|通知|提醒|转发|转给|转到|告警|发布|同步到|写入|写到|写进|保存|存到|存入|存进|记到|(?<!会话)(?<!对话)(?<!聊天)(?<!通话)(?<!交易)(?<!销售)(?<!购买)(?<!操作)(?<!浏览)(?<!历史)(?<!访问)(?<!登录)(?<!消费)(?<!考勤)(?<!打卡)(?<!沟通)(?<!跟进)(?<!发布)(?<!运行)(?<!变更)(?<!审批)(?<!报销)(?<!就诊)(?<!维修)(?<!出入)(?<!充值)(?<!借阅)(?<!学习)(?<!订单)(?<!物流)(?<!发货)记录(?!拉|取|导|读|调|查|抓|捞|里|中)|"
                 r"填到|录入|追加|创建(?!的)|新建(?!的)|更新回|同步回|写回|抄送|加到|添加到|加入到|回过去|回复给|回给|发回|回一封|回封|评论到|报个|报一下|汇报|告知|说一声|"
                 r"存档|归档到|建个|建一个|开个|提个|提一个|发回去|登记|(?<![a-z0-9.])@[\u4e00-\u9fffa-z]|comment到|评论到|回复到|回写|更新到|(?<!开)(?<!出)发(?!现|生|票|起|展|来|过来|货)")
 NEGATED = ascii_re(r"\b(?:don't|do not|dont|never|without|no need to|must not|mustn't|should not|shouldn't)\s+(?:\w+\s+){0,2}?(?:send|post|email|publish|notify|reply|create|share|write|update|modify|change|touch|comment|sync)\b"

@@ -32,6 +32,11 @@ _FIELDS_PAREN = ent.ascii_re(r"(?:结构化|structured|fields?|字段)[\w\u4e00-
 _FIELDS_ZH = re.compile(r"(?:提取|抽取|识别出|提取出|抽取出|解析出)(?:出)?[:：]?\s*(?P<list>[\u4e00-\u9fff\w]+(?:[、,和及][\u4e00-\u9fff\w]+)+)")
 _CATEGORIES_PAREN = re.compile(r"\((?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:or|and)\s+[\w -]+)\)")
 _NOT_DEST = {"webhook"}
+# "send them to the AI in batches of 20", "交给AI总结": handing data to the model is the AI step,
+# not a delivery (to the service the data came from, or anywhere else).
+_TO_AI = re.compile(r"\b(?:send|pass|feed|hand|give|run|push|submit|throw|pipe)\s+(?:(?:them|it|these|those|each(?: one)?|every\w*|all(?: of them)?|the \w+(?: \w+)?)\s+)?"
+                    r"(?:over\s+)?(?:to|through|into)\s+(?:the\s+|an?\s+|our\s+)?(?:ai|llm|gpt[\w.-]*|chatgpt|claude|openai|model|language model)\b")
+_TO_AI_ZH = re.compile(r"(?:交给|发给|丢给|扔给|喂给|传给|提交给|送给)(?=\s*(?:ai|大模型|模型|gpt|chatgpt|llm)(?![a-z]))")
 
 
 @dataclass
@@ -64,6 +69,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     from pilot.generation.conditions import wait_seconds
 
     acts = Actions()
+    quote = clause[:200]
+    clause = _TO_AI_ZH.sub("让", _TO_AI.sub("have the ai", clause))
     # "#inbox" is a channel and 'Bad emails' a table name: neither names a service
     found, dests, srcs = ent.find_integrations(_CHANNEL.sub("#", re.sub(r"(?<!\w)'[^']{1,40}'(?!\w)|\"[^\"]{1,40}\"", " ", clause)))
     # each verb test once per clause (the planner runs on every request)
@@ -95,6 +102,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         state.style_service = styled[0]  # "write a LinkedIn post …, then publish it": where "it" goes later
     linked = [d for d in dests if _named_with(d, "(?:" + ph.LINK_OF + "|" + ph.CONTENT_OF + ")", clause)]
     dests = [d for d in dests if d not in styled and d not in linked]  # "with the Zoom link" is not a delivery
+    # "a blog post on how realtors can use Instagram Reels", "asking them to leave a Google review",
+    # "an email about our HubSpot integration": what the text is about, neither read nor written
+    topics = {x for x in found if _topic(x, clause)}
+    dests, srcs, found = [d for d in dests if d not in topics], [x for x in srcs if x not in topics], [f for f in found if f not in topics]
     if send and not dests and not negated:  # "send the customer a thank-you SMS": the medium is the destination
         dests = [f for f in found if ent.BY_ID[f].kind == "messaging" and f not in state.trigger_clause_services()
                  and not _read_from(f, clause)]
@@ -102,7 +113,6 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         re.search(r"\b(?:on|via|through|in|over)\s+(?:our\s+|my\s+|the\s+)?" + re.escape(a) + r"\b", clause) for a in ent.BY_ID[d].en)]
     if negated or (default_service is None and not writes and not via):
         dests = []  # "reply to this email", "dedupe by email address": the service is only mentioned
-    quote = clause[:200]
     # waits and approvals
     w = ph.WAIT.search(clause)
     until = ph.WAIT_UNTIL.search(clause) if not ph.APPROVAL.search(clause) else None  # "wait for the manager's approval"
@@ -244,6 +254,19 @@ def _owned(sid: str, clause: str) -> bool:
     integ = ent.BY_ID[sid]
     return any(re.search(r"\b(?:my|our)\s+(?:\w+\s+)?" + re.escape(a) + r"\b|我的\s*" + re.escape(a), clause)
                for a in (*integ.en, *integ.zh) if a)
+
+
+_TOPIC_BEFORE = re.compile(r"(?<!saying )(?<!say )(?<!talking )(?<!said )(?<!posting )(?<!complaining )(?<!tweeting )\b(?:about(?! \d)|on how|how (?:to|we|you|they|small|our|your)|mentioning|mention(?:s)? that|explaining|explain how|regarding|"
+                           r"on the topic of|asking (?:\w+ ){0,2}to (?:leave|write|give|post|rate|review|follow|join|try)|to leave (?:us )?)\b[^,;.]{0,60}$")
+_DIRECTED = re.compile(r"\b(?:to|into|onto|on|in|via|through)\s+(?:the\s+|our\s+|my\s+|their\s+)?$")
+
+
+def _topic(sid: str, clause: str) -> bool:
+    """Every mention of the service sits in what the text is about ("a post on how to use
+    Instagram Reels", "asking them to leave a Google review"), none after a direction."""
+    svc = ent.BY_ID[sid]
+    spans = [m.start() for a in svc.en if a for m in re.finditer(r"(?<![a-z0-9])" + re.escape(a) + r"(?![a-z0-9])", clause)]
+    return bool(spans) and all(_TOPIC_BEFORE.search(clause[:at]) and not _DIRECTED.search(clause[:at]) for at in spans)
 
 
 def _named_with(sid: str, suffix: str, clause: str) -> bool:
