@@ -113,6 +113,11 @@ class EngineSettings(Struct, frozen=True):
     # 6-field (per-second) cron is allowed (tests, demos; production schedules have 5 fields).
     scheduler_interval_s: Annotated[float, env("PILOT_SCHEDULER_INTERVAL_S")] = 1.0
     schedule_seconds: Annotated[bool, env("PILOT_SCHEDULE_SECONDS")] = False
+    # Durable waits: tests shift the wait clock (pilot.core.clock) ahead of real time; 0 in production.
+    clock_offset_s: Annotated[float, env("PILOT_CLOCK_OFFSET_S")] = 0.0
+    wait_sweep_interval_s: Annotated[float, env("PILOT_WAIT_SWEEP_INTERVAL_S")] = 5.0  # due waiting runs (API processes)
+    # Sub-workflows (`workflow` nodes): how deep runs may nest (a top-level run is depth 0).
+    subworkflow_max_depth: Annotated[int, Meta(ge=0, le=100), env("PILOT_SUBWORKFLOW_MAX_DEPTH")] = 5
 
 
 class ToolSettings(Struct, frozen=True):

@@ -48,6 +48,16 @@ class ArqRunLauncher:
             log.warning("could not enqueue %s (%s); it stays queued and is enqueued when Redis is back",
                         execution_id, type(exc).__name__)
 
+    async def launch_at(self, execution_id: str, resume_at) -> None:
+        """Resume a waiting run when due: an arq deferred job (the sweeper is the safety net)."""
+        from pilot.background.waits import enqueue_resume
+
+        try:
+            await enqueue_resume(self.redis, self.keys, execution_id, resume_at)
+        except UNAVAILABLE as exc:
+            log.warning("could not schedule the resume of %s (%s); the sweeper resumes it when due",
+                        execution_id, type(exc).__name__)
+
     async def cancel(self, execution_id: str) -> None:
         """Cancel a run whose ``executions.cancel_requested`` is already committed.
 

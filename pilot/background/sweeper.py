@@ -14,6 +14,8 @@ periodically by every worker (an arq cron job, unique per tick) and once at work
   or enqueue failed after the row was committed) → enqueued again.
 - an *inline* run (mode ``inline``, executed by an API process) whose heartbeat went stale, or
   that never started → ended ``failed`` with ``run.finished``: its API process is gone.
+- ``waiting`` runs (a ``wait`` node) hold no worker and are never ended here: a due one gets its
+  resume job made runnable (:mod:`pilot.background.waits`), the rest are left alone.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class SweepReport:
     requeued: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     reenqueued: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)  # due waiting runs whose resume job was made runnable
 
 
 async def enqueue_run(redis: Any, keys: RedisKeys, execution_id: str, *, redeliver: bool = False) -> bool:
@@ -175,4 +178,8 @@ async def sweep(
             await enqueue_run(redis, keys, execution_id, redeliver=True)
             log.warning("execution %s was queued with no job in Redis; enqueued again", execution_id)
             report.reenqueued.append(execution_id)
+
+    from pilot.background.waits import sweep_due_waiting
+
+    report.resumed.extend(await sweep_due_waiting(sessions, redis, keys))
     return report

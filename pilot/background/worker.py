@@ -134,7 +134,8 @@ async def sweep_stale_executions(ctx: dict[str, Any]) -> dict[str, int]:
     s = runtime.settings.redis
     report = await sweep(runtime.sessions, ctx["redis"], runtime.bus, RedisKeys(s.key_prefix),
                          stale_after_s=s.stale_after_s, max_attempts=s.max_run_attempts)
-    return {"requeued": len(report.requeued), "failed": len(report.failed), "reenqueued": len(report.reenqueued)}
+    return {"requeued": len(report.requeued), "failed": len(report.failed), "reenqueued": len(report.reenqueued),
+            "resumed": len(report.resumed)}
 
 
 # ------------------------------------------------------------------------------ start / stop

@@ -112,6 +112,7 @@ class ExecutionRow(Base):
     parent_node: Mapped[str | None] = mapped_column(sa.String(200))  # the parent's `workflow` node (qualified path)
     depth: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0", nullable=False)  # sub-workflow nesting
     resume_at: Mapped[datetime | None] = mapped_column(TZDateTime, index=True)  # a `waiting` run is due then (NULL: approval)
+    resumed_at: Mapped[datetime | None] = mapped_column(TZDateTime)  # last claim out of `waiting` (the run deadline counts from it)
     input_data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, nullable=False)
     outputs: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     error: Mapped[str | None] = mapped_column(sa.Text)
@@ -124,6 +125,22 @@ class ExecutionRow(Base):
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, nullable=False, index=True)
     started_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+
+
+class ApprovalRow(Base):
+    """The decision on one ``wait`` approval node of one execution. ``(execution_id, node_id)`` is
+    unique: the first decision (a person's, or the timeout's) is the only one (pilot.engine.approvals)."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (sa.UniqueConstraint("execution_id", "node_id", name="uq_approvals_execution_node"),)
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    execution_id: Mapped[str] = mapped_column(sa.String(64), sa.ForeignKey("executions.id", ondelete="CASCADE"), index=True, nullable=False)
+    workspace_id: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    node_id: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    approved: Mapped[bool] = mapped_column(sa.Boolean, nullable=False)
+    comment: Mapped[str] = mapped_column(sa.Text, default="", server_default="", nullable=False)
+    decided_by: Mapped[str] = mapped_column(sa.String(200), nullable=False)  # an API key name, or "timeout"
+    decided_at: Mapped[datetime] = _created()
 
 
 class NodeResultRow(Base):

@@ -11,6 +11,7 @@ from litestar.types import ASGIApp
 
 from pilot.dependencies import CurrentWorkspace, DbSession, RuntimeDep
 from pilot.engine.schemas import ExecuteRequest, ExecuteResponse, Execution, ExecutionPage, ExecutionStatus, RerunRequest, RunTrigger, TestRunRequest
+from pilot.engine.approvals import ApprovalDecision, ApprovalRequest, decide
 from pilot.engine.store import get_execution_row
 from pilot.events.sse import event_stream_response, parse_last_event_id
 
@@ -78,6 +79,19 @@ class ExecutionController(Controller):
         """Re-execute ``from_node`` and everything downstream as a new execution (``rerun_of``
         links it), reusing the finished run's outputs for every other node (409 while running)."""
         return await runtime.runs.rerun(db, workspace.id, execution_id, data.from_node, data.mode)
+
+    @post("/{execution_id:str}/approvals/{node_id:str}", status_code=200)
+    async def decide_approval(
+        self, request: Request, execution_id: FromPath[str], node_id: FromPath[str], data: JSONBody[ApprovalRequest],
+        db: DbSession, workspace: CurrentWorkspace, runtime: RuntimeDep,
+    ) -> ApprovalDecision:
+        """Decide a ``wait`` node's approval: ``approved`` continues the run; rejected fails the node
+        with ``rejected: <comment>`` (its ``on_error`` applies). 409 when the node is not waiting
+        for approval or was already decided; 403 when the node lists approvers and this API key's
+        name is not among them."""
+        from pilot.dependencies import bearer_token
+
+        return await decide(runtime, db, workspace.id, bearer_token(request), execution_id, node_id, data)
 
     @get("/{execution_id:str}/stream")
     async def stream_execution(

@@ -37,3 +37,14 @@ class RunCancelled(EngineError):
 
 class RunDeadlineExceeded(EngineError):
     """The whole-run deadline passed; the run ends ``failed`` with this message."""
+
+
+class WaitSuspended(EngineError):
+    """A ``wait`` node is not due (or not decided) yet: control flow, not a failure. The runner
+    parks the node; once nothing else can progress the run is suspended (status ``waiting``)
+    until ``resume_at`` (None: until an approval decision). Never retried, never ``on_error``."""
+
+    def __init__(self, resume_at, *, approval: bool = False) -> None:
+        super().__init__(f"waiting until {resume_at.isoformat() if resume_at else 'a decision'}")
+        self.resume_at = resume_at
+        self.approval = approval

@@ -8,6 +8,12 @@ failure, cancel, whole-run deadline, or the hosting task being cancelled (server
 
 Cancellation reaches a run two ways: the in-process signal (:class:`ActiveRuns`, immediate) and
 the ``executions.cancel_requested`` flag, polled with the heartbeat (works across processes).
+
+Durable waits: when only parked ``wait`` nodes are left (:class:`GraphSuspended`), the run is
+*suspended* instead of ended — events flushed, the row moved to ``waiting`` with its due time
+(:func:`pilot.engine.lifecycle.suspend`), the stream left open — and ``deps.resume`` schedules its
+resume (an arq deferred job, or the in-process timer). Resuming is a normal claim followed by the
+usual replay of persisted node results; the wait nodes find their recorded ``node.waiting``.
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
+
+import sqlalchemy as sa
 
 from pilot.core.redaction import redact, redact_value
 from pilot.credentials.store import credentials_for_run
@@ -28,7 +36,8 @@ from pilot.engine.budget import RunBudget, RunLimits
 from pilot.engine.nodes.base import EngineServices, merge_usage
 from pilot.llm.offline import OfflineProvider
 from pilot.engine.nodes.input import input_fields, validate_inputs
-from pilot.engine.runner import GraphFailed, GraphRunner, RunEnv
+from pilot.engine.nodes.wait import recorded_waits
+from pilot.engine.runner import GraphFailed, GraphRunner, GraphSuspended, RunEnv
 from pilot.engine.store import ExecutionStore
 from pilot.events.recorder import EventRecorder
 from pilot.events.schemas import TERMINAL_RUN_STATUSES
@@ -76,9 +85,16 @@ class EngineDeps:
     services: EngineServices
     active: ActiveRuns = field(default_factory=ActiveRuns)
     heartbeat_s: float = 1.0
+    # async (execution_id, mode, resume_at) -> None: schedules a waiting run's resume (RunService)
+    resume: Any = None
+
+    def __post_init__(self) -> None:
+        if self.services.engine is None:  # `workflow` nodes run child executions with these deps
+            self.services.engine = self
 
 
 INTERRUPTED = "interrupted"  # not terminal: the attempt stopped, another one resumes the run
+WAITING = "waiting"  # not terminal: suspended on wait nodes, resumed when due (or decided)
 
 
 async def execute(
@@ -104,11 +120,16 @@ async def execute(
     row, restored, workspace_limits = await store.load(execution_id)
     if row.status in TERMINAL_RUN_STATUSES:
         return row.status
+    resumed_at = row.resumed_at  # a worker claimed before loading: already this resume's time
     if token is None:
         token = lifecycle.new_token()
         stale_after_s = deps.settings.redis.stale_after_s
-        if await lifecycle.claim(deps.sessions, execution_id, token, stale_after_s=stale_after_s) is None:
+        claim = await lifecycle.claim(deps.sessions, execution_id, token, stale_after_s=stale_after_s)
+        if claim is None:
             return "cancelled"
+        if claim.from_waiting:
+            resumed_at = datetime.now(UTC)
+            row.cancel_requested = row.cancel_requested or claim.cancel_requested
         lease_lost = lease_lost or asyncio.Event()
     recorder = await EventRecorder.resume(execution_id, bus=deps.bus, sessions=deps.sessions)
     cancel_event = deps.active.register(execution_id, cancelled)
@@ -117,6 +138,10 @@ async def execute(
     if row.started_at is not None:  # resumed: the deadline and elapsed time count from the first start
         started_at = row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=UTC)
         t0 -= max(0.0, time.time() - started_at.timestamp())
+    active_t0 = t0  # the run deadline counts active time: from the last resume out of `waiting`
+    if resumed_at is not None:
+        resumed_at = resumed_at if resumed_at.tzinfo else resumed_at.replace(tzinfo=UTC)
+        active_t0 = time.perf_counter() - max(0.0, time.time() - resumed_at.timestamp())
     status, outputs, error = "failed", None, None
     runner: GraphRunner | None = None
     try:
@@ -145,9 +170,11 @@ async def execute(
         )
         # The workspace's credentials, decrypted once (and registered for redaction): {{ credentials.name }}
         credentials = await credentials_for_run(deps.sessions, deps.settings, row.workspace_id, row.graph)
+        if recorder.seq:  # resumed: the waits this run already announced
+            env.waits = await recorded_waits(deps.sessions, execution_id)
         runner = GraphRunner(env, graph.nodes, graph.edges, {"inputs": inputs, "nodes": {}, "credentials": credentials})
         deadline_s = min(graph.settings.deadline_s, engine.run_deadline_s)
-        remaining = deadline_s - (time.perf_counter() - t0)
+        remaining = deadline_s - (time.perf_counter() - active_t0)
         if row.cancel_requested:
             status, error = "cancelled", "cancelled before it started"
         elif remaining <= 0:
@@ -200,6 +227,8 @@ async def _supervise(runner, restored, cancel_event, lease_lost, token, executio
                 return "succeeded", graph_task.result(), None
             if isinstance(exc, GraphFailed):
                 return "failed", None, str(exc)
+            if isinstance(exc, GraphSuspended):
+                return WAITING, None, None
             raise exc
         if cancel_task in done:
             return "cancelled", None, "cancelled by request"
@@ -232,6 +261,44 @@ async def _heartbeat(deps, execution_id: str, token: str, cancel_event: asyncio.
             return
 
 
+async def _suspend(execution_id, deps, token, recorder, runner, usage) -> str:
+    """Only parked wait nodes are left: flush, move the row to ``waiting`` (stream left open),
+    schedule the resume. If the row is not ours any more, stop like a lost lease."""
+    suspended = None
+    try:
+        await recorder.flush()
+        suspended = await lifecycle.suspend(
+            deps.sessions, execution_id, token, resume_at=runner.suspension.resume_at,
+            approval_nodes=runner.suspension.approval_nodes, usage=usage, last_seq=recorder.seq,
+        )
+    except Exception as exc:  # noqa: BLE001 - the row stays running; the sweeper recovers it
+        log.error("could not suspend %s: %s", execution_id, db_reason(exc))
+    finally:
+        try:
+            await recorder.aclose(close_stream=False)
+        finally:
+            deps.active.unregister(execution_id)
+    if not suspended:
+        return INTERRUPTED
+    if deps.resume is not None:
+        try:
+            await deps.resume(execution_id, *await _mode_and_due(deps, execution_id))
+        except Exception as exc:  # noqa: BLE001 - the periodic sweeps resume it when due
+            log.warning("could not schedule the resume of %s: %s", execution_id, exc)
+    return WAITING
+
+
+async def _mode_and_due(deps, execution_id: str) -> tuple[str, datetime | None]:
+    """The run's mode and stored due time (suspend made it *now* if an approval was decided meanwhile)."""
+    from pilot.core.ids import aware
+    from pilot.db.models import ExecutionRow
+
+    async with deps.sessions() as session:
+        mode, due = (await session.execute(
+            sa.select(ExecutionRow.mode, ExecutionRow.resume_at).where(ExecutionRow.id == execution_id))).one()
+    return mode, aware(due)
+
+
 async def _finish(execution_id, deps, token, recorder, runner, restored, status, outputs, error, t0) -> str:
     """Persist results and the terminal state, then end the stream with ``run.finished``.
     Returns the status the run ended with (a storage failure turns success into ``failed``)."""
@@ -241,6 +308,8 @@ async def _finish(execution_id, deps, token, recorder, runner, restored, status,
     if runner is not None:
         merge_usage(usage, runner.usage)
     elapsed_ms = round((time.perf_counter() - t0) * 1000, 3)
+    if status == WAITING:
+        return await _suspend(execution_id, deps, token, recorder, runner, usage)
     if status == INTERRUPTED:  # flush what this attempt did; the next attempt continues the stream
         try:
             await recorder.aclose(close_stream=False)

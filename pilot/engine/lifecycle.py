@@ -5,6 +5,10 @@
     queued ──claim──▶ running ──finish──▶ succeeded | failed | cancelled
        ▲                 │  └──end (sweeper: no heartbeat; launcher: could not start)──▶ failed | cancelled
        └───hand_back─────┘   (worker shutdown, or the sweeper taking a dead worker's run back)
+                     ▲   │
+      claim (due) ───┘   └──suspend──▶ waiting ──end (cancel)──▶ cancelled
+      (waiting & resume_at <= now)       │ ▲
+                                         └─┘ wake (an approval decided: resume_at = now)
 
 The row is the lock; nothing else in πlot writes ``status``:
 
@@ -18,9 +22,13 @@ The row is the lock; nothing else in πlot writes ``status``:
   the sweeper, only while the heartbeat is still stale (a holder that beat in between wins).
 - :func:`request_cancel` sets the durable flag the holder's heartbeat reads back.
 
-Designed for the durable ``waiting`` state (issue 12): a waiting run will hold no token
-(``worker_id`` NULL, no heartbeat) and be resumed exactly once by the same :func:`claim`, with
-``waiting`` (and a due time) as one more claimable condition.
+The durable ``waiting`` state (``wait`` nodes, issue 12): :func:`suspend` moves the holder's
+``running`` row to ``waiting`` with its due time ``resume_at`` (NULL: an approval without timeout)
+and releases it — ``worker_id`` and ``heartbeat_at`` NULL, so no sweeper ever takes it for a dead
+run. It is resumed exactly once by the same :func:`claim`, ``waiting`` with ``resume_at <= now``
+being one more claimable condition (due times use the injectable :mod:`pilot.core.clock`).
+:func:`wake` makes a waiting run due now (an approval was decided); :func:`end` with
+``from_statuses=("waiting",)`` cancels one (no holder needed).
 """
 
 from __future__ import annotations
@@ -35,11 +43,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from pilot.core.ids import utcnow
-from pilot.db.models import ExecutionRow
+from pilot.core import clock
+from pilot.core.ids import aware, utcnow
+from pilot.db.models import ApprovalRow, ExecutionRow
 
 HOST = socket.gethostname()
-UNFINISHED = ("queued", "running")
+UNFINISHED = ("queued", "running")  # what the sweeper and launchers may force terminal
+CANCELLABLE = ("queued", "running", "waiting")
 _t = ExecutionRow.__table__
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -55,6 +65,7 @@ class Claim:
     attempts: int  # including this one
     cancel_requested: bool
     resumed: bool  # an earlier attempt ran part of this execution
+    from_waiting: bool = False  # this claim resumed a waiting run
 
 
 def _stale(before: datetime) -> Any:
@@ -69,19 +80,53 @@ async def _one(sessions: Sessions, stmt: Any) -> Any:
 
 
 async def claim(sessions: Sessions, execution_id: str, token: str, *, stale_after_s: float) -> Claim | None:
-    """queued / stale running → running under ``token``; None if the run is not ours to run."""
+    """queued / stale running / due waiting → running under ``token``; None if the run is not ours to run."""
     now = utcnow()
+    due = sa.and_(_t.c.status == "waiting", _t.c.resume_at.is_not(None), _t.c.resume_at <= clock.now())
     row = await _one(sessions, sa.update(_t).where(
         _t.c.id == execution_id,
-        sa.or_(_t.c.status == "queued", sa.and_(_t.c.status == "running", _stale(now - timedelta(seconds=stale_after_s)))),
+        sa.or_(_t.c.status == "queued", sa.and_(_t.c.status == "running", _stale(now - timedelta(seconds=stale_after_s))), due),
     ).values(
         status="running", worker_id=token, attempts=_t.c.attempts + 1, heartbeat_at=now,
         started_at=sa.func.coalesce(_t.c.started_at, now),
-    ).returning(_t.c.attempts, _t.c.cancel_requested, _t.c.last_seq))
+        resumed_at=sa.case((_t.c.status == "waiting", now), else_=_t.c.resumed_at),
+    ).returning(_t.c.attempts, _t.c.cancel_requested, _t.c.last_seq, _t.c.resumed_at))
     if row is None:
         return None
-    attempts, cancel_requested, last_seq = row
-    return Claim(attempts=attempts, cancel_requested=bool(cancel_requested), resumed=attempts > 1 or last_seq > 0)
+    attempts, cancel_requested, last_seq, resumed_at = row
+    from_waiting = resumed_at is not None and abs((aware(resumed_at) - now).total_seconds()) < 1e-3
+    return Claim(attempts=attempts, cancel_requested=bool(cancel_requested), resumed=attempts > 1 or last_seq > 0,
+                 from_waiting=from_waiting)
+
+
+async def suspend(
+    sessions: Sessions, execution_id: str, token: str, *, resume_at: datetime | None, approval_nodes: list[str],
+    usage: dict[str, Any], last_seq: int,
+) -> bool:
+    """running → waiting by its holder: released (no token, no heartbeat), due at ``resume_at``
+    (NULL: only an approval wakes it). If one of ``approval_nodes`` was decided meanwhile, it is
+    due now. ``attempts`` restarts: a wait is not a crash. False: the holder lost the run."""
+    due_at: Any = resume_at
+    if approval_nodes:
+        decided = sa.exists().where(ApprovalRow.execution_id == execution_id, ApprovalRow.node_id.in_(approval_nodes))
+        later = sa.null() if resume_at is None else sa.literal(resume_at, type_=_t.c.resume_at.type)
+        due_at = sa.case((decided, clock.now()), else_=later)
+    row = await _one(sessions, sa.update(_t).where(
+        _t.c.id == execution_id, _t.c.status == "running", _t.c.worker_id == token,
+    ).values(
+        status="waiting", worker_id=None, heartbeat_at=None, attempts=0, resume_at=due_at, usage=usage, last_seq=last_seq,
+    ).returning(_t.c.id))
+    return row is not None
+
+
+async def wake(sessions: Sessions, execution_id: str) -> str | None:
+    """Make a run due now (an approval was decided). Matching ``running`` too serialises this
+    UPDATE with a concurrent :func:`suspend` on the row lock (its CASE sees the decision, or this
+    sees its result). Returns the status after the update, None if the run is over."""
+    row = await _one(sessions, sa.update(_t).where(
+        _t.c.id == execution_id, _t.c.status.in_(("running", "waiting")),
+    ).values(resume_at=clock.now()).returning(_t.c.status))
+    return None if row is None else row[0]
 
 
 async def heartbeat(sessions: Sessions, execution_id: str, token: str) -> bool | None:
@@ -138,10 +183,11 @@ async def set_last_seq(sessions: Sessions, execution_id: str, last_seq: int) -> 
 
 
 async def request_cancel(session: AsyncSession, execution_id: str) -> bool:
-    """Set the durable cancel flag of an unfinished run (its holder's heartbeat reads it back)."""
+    """Set the durable cancel flag of an unfinished run (its holder's heartbeat reads it back; a
+    waiting run's resume claim returns it)."""
     # The ORM entity (not the table): the caller's session sees the flag on rows it already loaded.
     result = await session.execute(
-        sa.update(ExecutionRow).where(ExecutionRow.id == execution_id, ExecutionRow.status.in_(UNFINISHED))
+        sa.update(ExecutionRow).where(ExecutionRow.id == execution_id, ExecutionRow.status.in_(CANCELLABLE))
         .values(cancel_requested=True)
     )
     await session.commit()

@@ -116,6 +116,12 @@ class Planner:
         if self.failed_node is None:
             self.failed_node = node
 
+    def park(self, node: str) -> None:
+        """A running node paused (a ``wait`` node not yet due): not running, not resolved; a
+        resumed run starts it again."""
+        self._expect(node, ("running",))
+        self.state[node] = "ready"
+
     def abandon(self, node: str) -> None:
         """A running node was stopped (cancel, deadline, run failure): no longer running."""
         if self.state.get(node) in ("ready", "running"):

@@ -9,6 +9,11 @@ cancellation, never a NodeError.
 
 :class:`GraphRunner` runs one graph: the workflow itself, or one item of a loop body (the loop
 runner calls :meth:`GraphRunner.run_body`, which runs a sub-GraphRunner per item).
+
+Suspending (``wait`` nodes): a runner raising :class:`WaitSuspended` *parks* its node — neither
+resolved nor running — and the other branches go on. When nothing else can progress, ``run``
+raises :class:`GraphSuspended` (the executor then moves the run to ``waiting``); the resumed run
+replays the finished nodes and runs the parked ones again (the wait runner then completes them).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from pilot.core.codec import NotJSONError, to_json_value
-from pilot.engine.errors import NodeError, NodeTimeout, RunCancelled
+from pilot.engine.errors import NodeError, NodeTimeout, RunCancelled, WaitSuspended
 from pilot.engine.nodes import RUNNERS
 from pilot.engine.nodes.base import EngineServices, NodeContext, merge_usage
 from pilot.engine.planner import LoopPlan, Planner
@@ -31,7 +36,7 @@ log = logging.getLogger("pilot.engine")
 # Control nodes wait on other nodes (a loop on its body): they never hold a concurrency slot.
 SLOTLESS_TYPES = frozenset({"input", "output", "condition", "loop"})
 # Node types whose default timeout is the run deadline rather than the per-node default.
-UNTIMED_TYPES = frozenset({"loop"})
+UNTIMED_TYPES = frozenset({"loop", "workflow"})  # a sub-workflow: bounded by its own run deadline
 
 
 @dataclass(slots=True)
@@ -65,6 +70,8 @@ class RunEnv:
     # silently, because the next attempt re-runs them — a node.failed would be a lie.
     handed_back: asyncio.Event | None = None
     runners: dict[str, Any] = field(default_factory=lambda: RUNNERS)
+    # node.waiting / node.resumed already in this run's stream, by node id (pilot.engine.nodes.wait)
+    waits: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class GraphFailed(Exception):
@@ -74,6 +81,17 @@ class GraphFailed(Exception):
         super().__init__(f"node {node_id!r} failed: {message}")
         self.node_id = node_id
         self.message = message
+
+
+class GraphSuspended(Exception):
+    """Nothing can progress but parked ``wait`` nodes: the run waits until ``resume_at`` (the
+    earliest due time; None: only an approval decision of one of ``approval_nodes`` wakes it)."""
+
+    def __init__(self, parked: dict[str, WaitSuspended]) -> None:
+        due = [w.resume_at for w in parked.values() if w.resume_at is not None]
+        self.resume_at = min(due) if due else None
+        self.approval_nodes = sorted(n for n, w in parked.items() if w.approval)
+        super().__init__(f"waiting on {', '.join(sorted(parked))}")
 
 
 class GraphRunner:
@@ -105,6 +123,8 @@ class GraphRunner:
         self._tasks: dict[str, asyncio.Task] = {}
         self._done: asyncio.Future | None = None
         self._failure: GraphFailed | None = None
+        self.parked: dict[str, WaitSuspended] = {}
+        self.suspension: GraphSuspended | None = None
 
     # ------------------------------------------------------------------ running
 
@@ -139,6 +159,9 @@ class GraphRunner:
                 await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         if self._failure is not None:
             raise self._failure
+        if self.parked:
+            self.suspension = GraphSuspended(self.parked)
+            raise self.suspension
         return self.outputs()
 
     def outputs(self) -> dict[str, Any]:
@@ -164,7 +187,7 @@ class GraphRunner:
 
     def _check_done(self) -> None:
         if self._done is not None and not self._done.done() and not self._tasks:
-            if self.planner.failed or self.planner.finished:
+            if self.planner.failed or self.planner.finished or self.parked:
                 self._done.set_result(None)
 
     # ------------------------------------------------------------------ one node
@@ -178,6 +201,12 @@ class GraphRunner:
         t0 = time.perf_counter()
         try:
             output, error = await self._attempts(node, node_type, display_id, outcome)
+        except WaitSuspended as wait:
+            self._tasks.pop(node_id, None)
+            self.planner.park(node_id)
+            self.parked[node_id] = wait
+            self._check_done()
+            return
         except asyncio.CancelledError:
             self._tasks.pop(node_id, None)
             self.planner.abandon(node_id)
@@ -224,6 +253,7 @@ class GraphRunner:
             )
             ctx.run_subgraph = self.run_body
             ctx.path = display_id  # stable across retries and resumes: the side-effect idempotency key
+            ctx.waits = env.waits if self.top_level else None  # None: a wait cannot suspend a loop body
             error: NodeError
             try:
                 if slot is not None:
@@ -248,6 +278,9 @@ class GraphRunner:
                 error = exc
             except (RunCancelled, GraphFailed):
                 raise asyncio.CancelledError()
+            except WaitSuspended:
+                merge_usage(outcome.usage, ctx.usage)
+                raise
             except Exception as exc:  # a bug in a runner: a clear, non-retryable failure
                 log.exception("node %s (%s) raised", display_id, node_type)
                 error = NodeError(f"{type(exc).__name__}: {exc}")

@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from msgspec import Struct
 
-RunTrigger = Literal["manual", "schedule", "webhook", "form", "chat", "test", "rerun"]  # "test": a dry run
+RunTrigger = Literal["manual", "schedule", "webhook", "form", "chat", "test", "rerun", "workflow"]  # "test": a dry run; "workflow": a sub-workflow run
 RunMode = Literal["inline", "background"]
-ExecutionStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+ExecutionStatus = Literal["queued", "running", "waiting", "succeeded", "failed", "cancelled"]  # waiting: a `wait` node
 
 
 class RerunRequest(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -52,6 +52,17 @@ class NodeResult(Struct, kw_only=True):
     elapsed_ms: float | None = None
 
 
+class ChildExecution(Struct, kw_only=True):
+    """A sub-workflow run started by one of this execution's ``workflow`` nodes."""
+
+    id: str
+    workflow_id: str
+    workflow_version: int
+    parent_node: str | None
+    status: ExecutionStatus
+    stream_url: str
+
+
 class Execution(Struct, kw_only=True):
     """One run: status, outputs, error, usage, timings (and node results on the detail view)."""
 
@@ -73,6 +84,12 @@ class Execution(Struct, kw_only=True):
     elapsed_ms: float | None = None
     stream_url: str
     node_results: list[NodeResult] | None = None
+    # Sub-workflows: a child run names its parent execution and `workflow` node (depth = nesting,
+    # 0 for a top-level run); the detail view of a parent lists its children.
+    parent_id: str | None = None
+    parent_node: str | None = None
+    depth: int = 0
+    children: list[ChildExecution] | None = None
 
 
 class ExecutionPage(Struct, kw_only=True):

@@ -53,6 +53,18 @@ class InlineLauncher:
     async def launch(self, execution_id: str) -> None:
         self.runtime.spawn(execute(execution_id, self.deps), name=f"run:{execution_id}")
 
+    async def launch_at(self, execution_id: str, resume_at) -> None:
+        """Resume a waiting run when due: an in-process timer (pilot.engine.waits)."""
+        self.timers.schedule(execution_id, resume_at)
+
+    @property
+    def timers(self):
+        from pilot.engine.waits import ResumeTimers
+
+        if getattr(self, "_timers", None) is None:
+            self._timers = ResumeTimers(self.runtime, self.deps)
+        return self._timers
+
 
 def rerun_set(graph: Any, from_node: str) -> set[str]:
     """``from_node`` and every node downstream of it (pure)."""
@@ -78,6 +90,15 @@ class RunService:
     def __init__(self, deps: EngineDeps, launchers: dict[str, RunLauncher]) -> None:
         self.deps = deps
         self.launchers = launchers
+        if deps.resume is None:
+            deps.resume = self.schedule_resume
+
+    async def schedule_resume(self, execution_id: str, mode: str, resume_at) -> None:
+        """Have a waiting run resumed at ``resume_at`` by its mode's launcher (an arq deferred
+        job, or an in-process timer); None (an approval without timeout): nothing to schedule."""
+        launcher = self.launchers.get(mode) or self.launchers["inline"]
+        if resume_at is not None:
+            await launcher.launch_at(execution_id, resume_at)
 
     async def run_execution(
         self, execution_id: str, *, token: str, cancelled: asyncio.Event | None = None, lease_lost: asyncio.Event | None = None
@@ -170,6 +191,13 @@ class RunService:
         row = await get_execution_row(session, workspace_id, execution_id)
         if row.status not in TERMINAL_RUN_STATUSES:
             await lifecycle.request_cancel(session, execution_id)
+            from pilot.background.sweeper import end_execution
+
+            # A waiting run has no holder to tell: end it here (`waiting → cancelled` is one
+            # conditional UPDATE, so either this or a resume claim wins; a resumed run then sees the flag).
+            if await end_execution(self.deps.sessions, self.deps.bus, execution_id, status="cancelled",
+                                   error="cancelled while waiting", from_statuses=("waiting",)):
+                session.expire_all()  # ended through another session: re-read below
             self.deps.active.cancel(execution_id)
             signal = getattr(self.launchers.get(row.mode), "cancel", None)
             if signal is not None:  # a run in another process (background worker)
@@ -204,10 +232,16 @@ async def start_runs(runtime: Any) -> None:
         return
     from pilot.engine.nodes.rendering import warm_render_pool
 
+    from pilot.core import clock
+
+    clock.configure(runtime.settings)  # the wait clock (PILOT_CLOCK_OFFSET_S in tests)
     deps = EngineDeps(settings=runtime.settings, sessions=runtime.sessions, bus=runtime.bus, services=build_engine_services(runtime))
     runtime.spawn(asyncio.to_thread(warm_render_pool), name="warm-render-pool")
     runtime.engine_services = deps.services
     runtime.runs = RunService(deps, {"inline": InlineLauncher(runtime, deps)})
+    # Waiting inline runs: the start-up sweep, then periodic ones (timers for the runs due soon).
+    timers = runtime.runs.launchers["inline"].timers
+    runtime.spawn(timers.run_forever(runtime.settings.engine.wait_sweep_interval_s), name="wait-sweeper")
 
 
 async def stop_runs(runtime: Any) -> None:

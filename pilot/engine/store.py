@@ -19,7 +19,7 @@ from pilot.core.ids import aware
 from pilot.core.errors import NotFoundError
 from pilot.db.models import ExecutionRow, NodeResultRow, WorkspaceRow
 from pilot.engine.runner import NodeOutcome
-from pilot.engine.schemas import Execution, ExecutionPage, NodeResult
+from pilot.engine.schemas import ChildExecution, Execution, ExecutionPage, NodeResult
 
 log = logging.getLogger("pilot.engine")
 
@@ -38,6 +38,7 @@ def execution_from_row(row: ExecutionRow, results: list[NodeResultRow] | None = 
         mode=row.mode, trigger=row.trigger or "manual", rerun_of=row.rerun_of, input_data=row.input_data or {}, outputs=row.outputs, error=row.error,  # type: ignore[arg-type]
         usage=row.usage or {}, cancel_requested=row.cancel_requested, created_at=aware(row.created_at),  # type: ignore[arg-type]
         started_at=started, finished_at=finished, elapsed_ms=elapsed, stream_url=stream_url(row.id),
+        parent_id=row.parent_id, parent_node=row.parent_node, depth=row.depth or 0,
         node_results=None if results is None else [
             NodeResult(
                 node_id=r.node_id, node_type=r.node_type, status=r.status, attempts=r.attempts, output=r.output,
@@ -65,7 +66,18 @@ async def get_execution(session: AsyncSession, workspace_id: str, execution_id: 
     results = (await session.scalars(
         sa.select(NodeResultRow).where(NodeResultRow.execution_id == execution_id).order_by(NodeResultRow.id)
     )).all()
-    return execution_from_row(row, list(results))
+    execution = execution_from_row(row, list(results))
+    t = ExecutionRow
+    children = (await session.execute(  # indexed on parent_id, a few columns: cheap
+        sa.select(t.id, t.workflow_id, t.workflow_version, t.parent_node, t.status)
+        .where(t.parent_id == execution_id, t.workspace_id == workspace_id).order_by(t.created_at, t.id)
+    )).all()
+    if children:
+        execution.children = [ChildExecution(
+            id=c.id, workflow_id=c.workflow_id, workflow_version=c.workflow_version, parent_node=c.parent_node,
+            status=c.status, stream_url=stream_url(c.id),
+        ) for c in children]
+    return execution
 
 
 async def list_executions(

@@ -19,7 +19,7 @@ RUN_FINISHED = "run.finished"
 MESSAGE_FINISHED = "message.finished"  # the chat stream's terminal event (pilot/chat/events.py)
 TERMINAL_EVENTS: frozenset[str] = frozenset({RUN_FINISHED, MESSAGE_FINISHED})
 
-RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+RunStatus = Literal["queued", "running", "waiting", "succeeded", "failed", "cancelled"]  # waiting is not terminal
 TERMINAL_RUN_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
 
 
@@ -102,6 +102,36 @@ class NodeFailed(_Payload, tag="node.failed"):
     finished_at: float | None = None
 
 
+class NodeWaiting(_Payload, tag="node.waiting"):
+    """A ``wait`` node paused the run: until a time (``duration_s`` / ``until``) or a person's
+    decision (``approval``; ``until`` is then its timeout, if any). Times are ISO-8601 UTC."""
+
+    node_id: str
+    kind: Literal["duration", "until", "approval"]
+    since: str
+    until: str | None = None
+    approval: dict[str, Any] | None = None  # {prompt, approvers}
+
+
+class NodeResumed(_Payload, tag="node.resumed"):
+    """The wait is over (due, or decided); ``node.finished`` / ``node.failed`` follows."""
+
+    node_id: str
+
+
+class NodeChildEvent(_Payload, tag="node.child_event"):
+    """An event of a sub-workflow's run, forwarded onto its parent's stream under the parent's
+    ``workflow`` node (``node_id``): ``child_event`` / ``data`` are the child stream's event
+    name and payload, ``child_seq`` its seq there. Grandchildren nest (a ``node.child_event``
+    whose ``child_event`` is ``node.child_event``). Not projected into node results."""
+
+    node_id: str
+    child_execution_id: str
+    child_event: str
+    child_seq: int
+    data: dict[str, Any] = {}
+
+
 class RunFinished(_Payload, tag="run.finished"):
     status: Literal["succeeded", "failed", "cancelled"]
     outputs: dict[str, Any] | None = None
@@ -110,7 +140,8 @@ class RunFinished(_Payload, tag="run.finished"):
     usage: dict[str, Any] = {}
 
 
-RunEvent = Union[RunStarted, NodeStarted, NodeDelta, NodeRetry, NodeFallback, NodeFinished, NodeFailed, RunFinished]
+RunEvent = Union[RunStarted, NodeStarted, NodeDelta, NodeRetry, NodeFallback, NodeFinished, NodeFailed, NodeWaiting,
+                 NodeResumed, RunFinished, NodeChildEvent]
 RUN_EVENT_TYPES: dict[str, type[_Payload]] = {cls.__struct_config__.tag: cls for cls in RunEvent.__args__}  # type: ignore[attr-defined]
 
 

@@ -189,8 +189,8 @@ _ZH_NUM = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
 _EN_DAYS = {"monday": 1, "mon": 1, "tuesday": 2, "tue": 2, "tues": 2, "wednesday": 3, "wed": 3, "thursday": 4, "thu": 4,
             "thurs": 4, "friday": 5, "fri": 5, "saturday": 6, "sat": 6, "sunday": 0, "sun": 0}
 _ZH_DAYS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "日": 0, "天": 0, "末": 6}
-_PARTS = (("midnight", 0), ("morning", 8), ("早上", 8), ("早晨", 8), ("上午", 9), ("清晨", 7), ("早", 8), ("noon", 12), ("中午", 12),
-          ("afternoon", 14), ("下午", 14), ("evening", 18), ("傍晚", 18), ("night", 21), ("晚上", 20), ("夜里", 22),
+_PARTS = (("midnight", 0), ("morning", 8), ("早上", 8), ("早晨", 8), ("上午", 9), ("清晨", 7), ("早", 8), ("afternoon", 14), ("noon", 12),
+          ("中午", 12), ("下午", 14), ("evening", 18), ("傍晚", 18), ("night", 21), ("晚上", 20), ("夜里", 22),
           ("晚", 20), ("tonight", 20), ("midnight", 0), ("凌晨", 2))
 
 
@@ -227,6 +227,9 @@ def _clock(text: str) -> tuple[int, int] | None:
             hour = 0
         if hour < 24 and minute < 60:
             return hour, minute
+    named = re.search(r"\b(midnight|noon|midday)\b", text)
+    if named:
+        return (0, 0) if named.group(1) == "midnight" else (12, 0)
     for m in _ZH_TIME.finditer(text):
         hour = _zh_int(m.group(2))
         if hour is None or hour > 24:
@@ -251,7 +254,8 @@ _SCHEDULE_RE = ascii_re(
     r"every\s+\d+\s*(?:minutes?|mins?|hours?|hrs?|days?)|every\s+(?:single\s+)?(?:morning|evening|night|afternoon|day|week|month|hour|"
     r"weekday|workday|business day|monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?|each\s+(?:weekday|workday|morning|day|week|month|"
     r"evening|night|monday|tuesday|wednesday|thursday|friday)|\b(?:daily|nightly|hourly|weekly|monthly|weekdays|on weekdays|twice a day|twice daily|"
-    r"mornings|every other day)\b|(?:on\s+)?(?:mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays)\b|"
+    r"mornings|every other day|once a (?:day|week|month)|every (?:few|couple of|couple) (?:minutes|hours|days))\b|(?:on\s+)?(?:mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays)\b|"
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday) (?:mornings|afternoons|evenings|nights)\b|"
     r"每隔?\s*[0-9一二两三四五六七八九十]+\s*(?:分钟|个?小时|天)|每(?:个)?(?:天|日|早|晚|周|星期|礼拜|月|小时|工作日|个工作日|交易日)"
     r"[一二三四五六日天末]?|(?<![今明昨后前当])天天|工作日|周[一二三四五六日末]|星期[一二三四五六日天]|早上|每早|定时|定期"
 )
@@ -273,7 +277,10 @@ def find_schedule(text: str) -> Schedule | None:
     hour, minute = clock if clock else (part if part is not None else 9, 0)
     cron = None
     n = re.search(r"(?:every|每隔?)\s*([0-9一二两三四五六七八九十]+)\s*(minutes?|mins?|分钟|hours?|hrs?|个?小时|days?|天)", text)
-    if n:
+    few = re.search(r"\bevery (?:few|couple of|couple) (minutes|hours|days)\b", text)
+    if few:  # "every few hours": a sensible default the user can edit
+        cron = {"minutes": "*/15 * * * *", "hours": "0 */3 * * *"}.get(few.group(1), f"{minute} {hour} */3 * *")
+    elif n:
         k = _zh_int(n.group(1)) or 1
         unit = n.group(2)
         if unit.startswith(("min", "分")):
@@ -295,9 +302,9 @@ def find_schedule(text: str) -> Schedule | None:
             cron = f"{minute} {hour} * * {','.join(str(d) for d in days)}"
         elif re.search(r"weekday|workday|business day|trading day|工作日|交易日", text):
             cron = f"{minute} {hour} * * 1-5"
-        elif re.search(r"\bweekly\b|every week|each week|每周|每个?星期|每个?礼拜", text):
+        elif re.search(r"\bweekly\b|every week|each week|once a week|每周|每个?星期|每个?礼拜", text):
             cron = f"{minute} {hour} * * 1"
-        elif re.search(r"\bmonthly\b|every month|each month|每个?月", text):
+        elif re.search(r"\bmonthly\b|every month|each month|once a month|每个?月", text):
             dom = re.search(r"每个?月\s*([0-9一二三四五六七八九十]{1,3})\s*[号日]", text)
             day = (_zh_int(dom.group(1)) if dom else None) or 1
             cron = f"{minute} {hour} {min(day, 28)} * *"

@@ -36,6 +36,9 @@ _NOT_DEST = {"webhook"}
 # not a delivery (to the service the data came from, or anywhere else).
 _TO_AI = re.compile(r"\b(?:send|pass|feed|hand|give|run|push|submit|throw|pipe)\s+(?:(?:them|it|these|those|each(?: one)?|every\w*|all(?: of them)?|the \w+(?: \w+)?)\s+)?"
                     r"(?:over\s+)?(?:to|through|into)\s+(?:the\s+|an?\s+|our\s+)?(?:ai|llm|gpt[\w.-]*|chatgpt|claude|openai|model|language model)\b")
+# "the messages posted in #feedback on Discord": where the data was posted, read from there
+_POSTED_IN = re.compile(r"\b((?:messages?|comments?|posts?|links?|questions?|reviews?|articles?|content|photos?|videos?|feedback|updates?)"
+                        r"(?: that (?:people|users|customers|members|the team|we|they))?)\s+(?:posted|sent|shared|left|dropped)\s+(?:in|on|to|into)\b")
 _TO_AI_ZH = re.compile(r"(?:交给|发给|丢给|扔给|喂给|传给|提交给|送给)(?=\s*(?:ai|大模型|模型|gpt|chatgpt|llm)(?![a-z]))")
 
 
@@ -70,7 +73,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
 
     acts = Actions()
     quote = clause[:200]
-    clause = _TO_AI_ZH.sub("让", _TO_AI.sub("have the ai", clause))
+    clause = _POSTED_IN.sub(r"\g<1> from", _TO_AI_ZH.sub("让", _TO_AI.sub("have the ai", clause)))
     # "#inbox" is a channel and 'Bad emails' a table name: neither names a service
     found, dests, srcs = ent.find_integrations(_CHANNEL.sub("#", re.sub(r"(?<!\w)'[^']{1,40}'(?!\w)|\"[^\"]{1,40}\"", " ", clause)))
     # each verb test once per clause (the planner runs on every request)

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pilot.core.errors import ConflictError, NotFoundError
 from pilot.core.ids import aware, utcnow
 from pilot.db.models import WorkflowRow, WorkflowVersionRow
+from pilot.workflows.calls import check_call_cycles
 from pilot.workflows.layout import apply_layout
 from pilot.workflows.model import Position, Workflow, WorkflowGraph, graph_from_builtins
 from pilot.workflows.schemas import WorkflowPage, WorkflowQuery, WorkflowVersion, WorkflowVersionPage
@@ -172,6 +173,7 @@ class WorkflowService:
     ) -> Workflow:
         """Validate and store a new workflow as version 1 (draft). Raises GraphValidationError (422)."""
         valid = _prepare(graph)
+        await check_call_cycles(self.session, self.workspace_id, None, valid)
         now = utcnow()
         data = _graph_dict(valid)
         row = WorkflowRow(
@@ -229,7 +231,10 @@ class WorkflowService:
                 "settings": settings if settings is not None else stored.get("settings", {}),
             }
         # Validate before touching the row, so a rejected update leaves it exactly as it was.
-        data = _graph_dict(_prepare(graph)) if graph is not None else row.graph
+        prepared = _prepare(graph) if graph is not None else None
+        if prepared is not None:  # sub-workflow calls may not recurse (422 naming the node)
+            await check_call_cycles(self.session, self.workspace_id, workflow_id, prepared)
+        data = _graph_dict(prepared) if prepared is not None else row.graph
         changed = (
             (name is not None and name != row.name)
             or (description is not None and description != row.description)
@@ -308,7 +313,7 @@ class WorkflowService:
         row = await self._row(workflow_id, for_update=True)
         if row.status == "published":
             return row_to_workflow(row)
-        ensure_valid(row.graph)
+        await check_call_cycles(self.session, self.workspace_id, workflow_id, ensure_valid(row.graph))
         snapshot = await self._version_row(workflow_id, row.version)
         row.status = "published"
         row.updated_at = utcnow()

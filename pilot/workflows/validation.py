@@ -37,7 +37,10 @@ from pilot.workflows.model import (
     Node,
     OutputNode,
     ToolNode,
+    TransformNode,
+    WaitNode,
     WorkflowGraph,
+    WorkflowNode,
     WorkflowSettings,
     node_type,
 )
@@ -265,6 +268,10 @@ def _check_level(graph: Any, problems: list[Problem], *, bits: dict[str, int], o
     for node in graph.nodes:
         upstream = ancestors[node.id] | outer_ancestors if ancestors is not None else None
         _check_templates(node, upstream, bits, problems, where)
+        if isinstance(node, WaitNode):
+            problems.extend(_wait_problems(node, where, top_level))
+        if isinstance(node, TransformNode):
+            problems.extend(_transform_problems(node, where))
         if isinstance(node, LoopNode):
             body_outer = (ancestors[node.id] if ancestors is not None else 0) | outer_ancestors
             _check_level(
@@ -404,6 +411,48 @@ def _templated_fields(node: Node) -> Iterable[tuple[str, str, str]]:
     elif isinstance(node, OutputNode):
         for key, val in node.config.outputs.items():
             yield f"config.outputs.{key}", val, "value"
+    elif isinstance(node, WaitNode) and node.config.until is not None:
+        yield "config.until", node.config.until, "value"
+    elif isinstance(node, TransformNode):
+        yield from _transform_fields(node)
+    elif isinstance(node, WorkflowNode):
+        for key, val in node.config.inputs.items():
+            yield f"config.inputs.{key}", val, "value"
+
+
+def _transform_fields(node: TransformNode) -> Iterable[tuple[str, str, str]]:
+    """``fields`` are value fields (like outputs); items / where / group_by / of are expressions."""
+    config = node.config
+    for key, val in config.fields.items():
+        yield f"config.fields.{key}", val, "value"
+    for name in ("items", "where", "group_by"):
+        src = getattr(config, name)
+        if src is not None:
+            yield f"config.{name}", src, "expression"
+    for key, agg in config.aggregates.items():
+        if agg.of is not None:
+            yield f"config.aggregates.{key}.of", agg.of, "expression"
+
+
+def _transform_problems(node: TransformNode, where: str) -> list[Problem]:
+    """What each transform mode needs: items (list modes), where (filter), aggregates (aggregate,
+    each with ``of`` unless it counts), fields (set / map)."""
+    config, label = node.config, f"{where}node '{node.id}' (transform, mode '{node.config.mode}')"
+    missing: list[str] = []
+    if config.mode != "set" and not config.items:
+        missing.append("config.items is required (an expression yielding the list)")
+    if config.mode in ("set", "map") and not config.fields:
+        missing.append("config.fields needs at least one field")
+    if config.mode == "filter" and not config.where:
+        missing.append("config.where is required (an expression, truthy for the items to keep)")
+    if config.mode == "aggregate":
+        if not config.aggregates:
+            missing.append("config.aggregates needs at least one aggregate {op, of}")
+        missing += [f"config.aggregates.{k}.of is required for op '{a.op}'" for k, a in config.aggregates.items()
+                    if a.op != "count" and not a.of]
+        if config.group_by and "key" in config.aggregates:
+            missing.append("config.aggregates.key clashes with the group key ('key') of group_by")
+    return [Problem("invalid_config", f"{label}: {m}", node_ids=[node.id]) for m in missing]
 
 
 def _value_strings(path: str, value: Any) -> Iterable[tuple[str, str, str]]:
@@ -478,3 +527,25 @@ def ensure_valid(graph_or_data: WorkflowGraph | dict[str, Any]) -> WorkflowGraph
     if graph is None or not report.valid:
         raise GraphValidationError(report.problems)
     return graph
+
+
+def _wait_problems(node: WaitNode, where: str, top_level: bool) -> list[Problem]:
+    """A ``wait`` sets exactly one of duration_s / until / approval; a literal ``until`` is a
+    timestamp; a wait pauses the whole run, so it cannot sit inside a loop body."""
+    from pilot.engine.nodes.wait import until_error
+
+    config, label = node.config, f"{where}node '{node.id}' (wait)"
+    problems: list[Problem] = []
+    chosen = [name for name in ("duration_s", "until", "approval") if getattr(config, name) is not None]
+    if len(chosen) != 1:
+        got = ", ".join(chosen) if chosen else "none"
+        problems.append(Problem("invalid_config", f"{label}: set exactly one of config.duration_s, config.until, config.approval (got {got})",
+                                node_ids=[node.id]))
+    if config.until is not None and "{{" not in config.until and "{%" not in config.until:
+        error = until_error(config.until)
+        if error:
+            problems.append(Problem("invalid_config", f"{label}: config.until: {error}", node_ids=[node.id]))
+    if not top_level:
+        problems.append(Problem("wait_in_loop", f"{label}: a wait pauses the whole run and is not allowed inside a loop body",
+                                node_ids=[node.id]))
+    return problems

@@ -36,6 +36,9 @@ class EngineServices:
     # would send instead of sending it, and llm nodes use the offline provider, so nothing
     # leaves the machine.
     dry_run: bool = False
+    # The process's executor dependencies (pilot.engine.executor.EngineDeps, which sets itself
+    # here): `workflow` nodes run their child execution with them, in this process.
+    engine: Any = None
 
 
 EmitFn = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -63,6 +66,7 @@ class NodeContext:
     # Set by the engine for control nodes (loop): runs a body sub-graph; see nodes/loop.py.
     run_subgraph: Any = None
     path: str = ""  # qualified id set by the engine ("each[3].notify" in a loop body); see idempotency_key()
+    waits: Any = None  # set by the engine for top-level nodes: the run's recorded waits (nodes/wait.py)
 
     async def emit(self, event: str, data: dict[str, Any]) -> None:
         if self._emit is not None:

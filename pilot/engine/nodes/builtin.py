@@ -10,9 +10,13 @@ from pilot.engine.nodes.knowledge import KnowledgeRunner
 from pilot.engine.nodes.llm import LlmRunner
 from pilot.engine.nodes.loop import LoopRunner
 from pilot.engine.nodes.output import OutputRunner
+from pilot.engine.nodes.subworkflow import SubworkflowRunner
 from pilot.engine.nodes.tool import ToolRunner
+from pilot.engine.nodes.transform import TransformRunner
+from pilot.engine.nodes.wait import WaitRunner
 
 
 def runners() -> list[NodeRunner]:
     """One instance of every built-in runner."""
-    return [InputRunner(), LlmRunner(), ConditionRunner(), LoopRunner(), ApiRunner(), KnowledgeRunner(), ToolRunner(), OutputRunner()]
+    return [InputRunner(), LlmRunner(), ConditionRunner(), LoopRunner(), ApiRunner(), KnowledgeRunner(), ToolRunner(), OutputRunner(), WaitRunner(),
+            TransformRunner(), SubworkflowRunner()]
