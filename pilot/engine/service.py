@@ -195,13 +195,15 @@ class RunService:
 
             # A waiting run has no holder to tell: end it here (`waiting → cancelled` is one
             # conditional UPDATE, so either this or a resume claim wins; a resumed run then sees the flag).
-            if await end_execution(self.deps.sessions, self.deps.bus, execution_id, status="cancelled",
-                                   error="cancelled while waiting", from_statuses=("waiting",)):
-                session.expire_all()  # ended through another session: re-read below
+            mode = row.mode
+            ended = await end_execution(self.deps.sessions, self.deps.bus, execution_id, status="cancelled",
+                                        error="cancelled while waiting", from_statuses=("waiting",))
             self.deps.active.cancel(execution_id)
-            signal = getattr(self.launchers.get(row.mode), "cancel", None)
-            if signal is not None:  # a run in another process (background worker)
+            signal = getattr(self.launchers.get(mode), "cancel", None)
+            if signal is not None and not ended:  # a run in another process (background worker)
                 await signal(execution_id)
+            if ended:
+                session.expire_all()  # ended through another session: re-read it
         return await get_execution(session, workspace_id, execution_id)
 
     async def get(self, session, workspace_id: str, execution_id: str) -> Execution:

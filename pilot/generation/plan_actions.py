@@ -39,6 +39,11 @@ _TO_AI = re.compile(r"\b(?:send|pass|feed|hand|give|run|push|submit|throw|pipe)\
 # "the messages posted in #feedback on Discord": where the data was posted, read from there
 _POSTED_IN = re.compile(r"\b((?:messages?|comments?|posts?|links?|questions?|reviews?|articles?|content|photos?|videos?|feedback|updates?)"
                         r"(?: that (?:people|users|customers|members|the team|we|they))?)\s+(?:posted|sent|shared|left|dropped)\s+(?:in|on|to|into)\b")
+_READ_DB = re.compile(r"(?:从|在)?(?:我们|公司|自己)?的?(?:数据库|\bdatabase\b|\bdb\b)(?:里|中|里面)?(?:的)?.{0,16}?(?:读|取出|拉|查|导出|捞)"
+                      r"|(?:数据库|database)(?:里|中)(?:存了|有)\s*\d+"
+                      r"|\b(?:pull|fetch|get|read|query|load|take)\b[^,.;]{0,40}\bfrom (?:our |the |my )?(?:\w+ )?(?:database|db)\b")
+_READ_API = re.compile(r"(?:调|调用|请求|访问)(?:一[次下遍]|一下)?(?:我们|公司|自己)?的?(?P<name>[\u4e00-\u9fffa-z0-9]{0,10}?)(?:的)?(?:接口|api)(?![\u4e00-\u9fff]{0,2}(?:群发|发送|推送))"
+                       r"|\b(?:call|hit|ping|poll|query)\s+(?:our |the |their )?(?P<name2>[\w/.' -]{0,30}?)\s*(?:endpoint|api)\b(?=[^,.;]{0,30}\b(?:check|get|read|see|for|and (?:check|see|get|read))\b)")
 _TO_AI_ZH = re.compile(r"(?:交给|发给|丢给|扔给|喂给|传给|提交给|送给)(?=\s*(?:ai|大模型|模型|gpt|chatgpt|llm)(?![a-z]))")
 
 
@@ -148,6 +153,16 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             for item in re.split(r"[、,和及]", listed.group("items")):
                 if item.strip():
                     acts.sources.append(SourceStep(id=state.uid("fetch_data"), service=item.strip(), quote=quote))
+    if not acts.sources and not srcs and not negated:
+        read = _READ_DB.search(clause) or _READ_API.search(clause)
+        tail = clause[read.end():] if read else ""
+        if read and not (read.groupdict().get("name") and re.search(r"短信|发送|推送|通知|群发", read.group("name"))) \
+                and not (ph.SEND.match(tail.lstrip()) or re.match(r"\s*(?:群发|发送|推送|通知|写入|下单)", tail)):
+            # "从数据库里读出来", "数据库里存了3000条", "调一次库存接口", "call our /health endpoint": a read
+            name = (read.groupdict().get("name") or "").strip()
+            service = "database" if read.re is _READ_DB else ((name + " api").strip() if name else "api")
+            acts.sources.append(SourceStep(id=state.uid("fetch_" + ("database" if service == "database" else "api")),
+                                           service=service, quote=quote))
     if not acts.sources and not srcs and fetch and state.trigger_kind not in ("webhook", "form", "app_event"):
         generic = (ph.GENERIC_OBJECT_ZH if state.lang == "zh" else ph.GENERIC_OBJECT_EN).search(clause)
         if generic and not ph.WEB_SEARCH.search(clause) and not ph.KNOWLEDGE.search(clause):
