@@ -13,6 +13,7 @@ from pilot.auth.service import create_api_key, workspace_has_keys
 from pilot.background.setup import start_inline_sweeper, attach_background_launcher, start_background
 from pilot.db.migrate import upgrade
 from pilot.runtime import Runtime
+from pilot.sandbox.pool import sandbox_lifetime
 from pilot.templates.catalog import start_templates
 from pilot.triggers.scheduler import start_scheduler
 from pilot.chat.service import start_chat
@@ -72,6 +73,7 @@ STARTUP: tuple[Step, ...] = (
     Step("chat", start_chat, after=("templates", "events", "runs")),
     Step("inline sweeper", start_inline_sweeper, after=("runs",)),  # ends inline runs a crashed process left
     Step("scheduler", start_scheduler, after=("runs", "background launcher")),  # schedule triggers
+    Step("code sandbox", sandbox_lifetime),  # code-node spares start lazily; killed at shutdown
 )
 
 

@@ -198,7 +198,10 @@ def strip_label(text: str, lang: str) -> str:
         label = re.sub(r"^(?:in|on|at|from|for|about|a|an|the)\s+", "", label)  # "if it's in production" → production
     if lang == "en" and len(label.split()) > 2:  # "the ai says it's a complaint" → "complaint"
         label = re.sub(r"^.*?\b(?:is|are|'s|was|were|be|as|says?|thinks?|mentions?)\s+(?:an?\s+|the\s+|about\s+)?", "", label) or label
-    label = re.sub(r"\s+(?:tickets?|reports?|requests?|messages?|emails?|ones?|items?|leads?|orders?|issues?|reviews?)$", "", label)
+    label = re.sub(r"\s+(?:tickets?|reports?|requests?|messages?|emails?|ones?|items?|leads?|orders?|issues?|reviews?|alerts?|posts?|"
+                   r"candidates?|applications?|applicants?|submissions?|inquir(?:y|ies)|questions?|deploys?|deployments?|events?|"
+                   r"errors?|incidents?|comments?|feedback|customers?|users?|claims?|expenses?|invoices?|documents?|files?|"
+                   r"transactions?|payments?|bugs? reports?|cases?|conversations?|chats?|calls?|notifications?)$", "", label)
     label = re.sub(r"(?:类|的)?(?:工单|消息|邮件|订单|请求|问题|评论|评价|客户)?$", "", label) if lang == "zh" else label
     return label[:40] or text[:40]
 

@@ -88,6 +88,7 @@ class _State:
         self.taken: set[str] = set()
         self.trigger_clause = trigger_clause
         self.last_ai: AiStep | None = None
+        self.last_cls: AiStep | None = None  # the last classification, even after a case's own AI step
         self.switch_field: str | None = None
         self.colon_cases = bool(ph.SWITCH_ON.search(trigger_clause) or ph.SWITCH_HEAD.search(trigger_clause))
         on = ph.SWITCH_ON.search(trigger_clause)
@@ -133,14 +134,14 @@ class _State:
             if not loop_first and (self._conditional(clause) or self._goes_case(clause) is not None):
                 j, branch_steps = self._branch(clauses, i, steps)
                 if j > i:
-                    steps.extend(branch_steps)
+                    steps.extend(_merged_cases(steps, branch_steps))
                     i = j
                     continue
             if ph.PURE_LIST.match(clause) and steps and isinstance(steps[-1], AiStep) and steps[-1].task == "classify" \
                     and not steps[-1].categories:
                 cats = [c.strip() for c in re.split(r"[、,/]", clause) if c.strip() and c.strip() not in ("其他", "其它", "other")]
                 steps[-1] = msgspec.structs.replace(steps[-1], categories=cats)  # "分类：bug、功能需求、使用提问"
-                self.last_ai = steps[-1]
+                self.last_ai = self.last_cls = steps[-1]
                 self.in_switch = True
                 i += 1
                 continue
@@ -205,6 +206,8 @@ class _State:
         acts: Actions = parse_actions(clause, self, default_service=default_service)
         if acts.ai is not None:
             self.last_ai = acts.ai
+            if acts.ai.task == "classify":
+                self.last_cls = acts.ai
         if acts.sources:
             self.last_source = acts.sources[-1]
         steps = acts.steps()
@@ -231,9 +234,17 @@ class _State:
 
     # ---------------------------------------------------------------- conditions
 
+    def _classifier(self) -> AiStep | None:
+        """The classification category cases refer to: the last AI step when it classifies, else
+        the last classification ("咨询类让AI写回复；投诉类推送到…": the reply step sits in between)."""
+        if self.last_ai is not None and self.last_ai.task == "classify":
+            return self.last_ai
+        return self.last_cls
+
     def _next_category(self, clause: str) -> int:
         """Where a second category case starts inside ``clause`` (0 when none)."""
-        cats = self.last_ai.categories if self.last_ai is not None and self.last_ai.task == "classify" else []
+        cls = self._classifier()
+        cats = cls.categories if cls is not None else []
         hits = [m.start() for c in cats if c for m in re.finditer(r"[,、]\s*" + re.escape(c), clause) if m.start() > 0]
         return min(hits) if hits else 0
 
@@ -279,7 +290,8 @@ class _State:
 
     def _category_case(self, clause: str) -> tuple[str, str] | None:
         """A clause that starts with a category the last classification named ("投诉的转到…")."""
-        cats = self.last_ai.categories if self.last_ai is not None and self.last_ai.task == "classify" else []
+        cls = self._classifier()
+        cats = cls.categories if cls is not None else []
         for cat in sorted(cats, key=len, reverse=True):
             m = re.match(re.escape(cat) + (r"(?:s|es)?(?![a-z])" if cat.isascii() else ""), clause) if cat else None
             if m:
@@ -319,6 +331,8 @@ class _State:
 
     def _branch(self, clauses: list[str], i: int, before: list[Step]) -> tuple[int, list[Step]]:
         judged = self.last_ai  # case actions may add AI steps; the classification is the one before them
+        if (judged is None or judged.task != "classify") and self.last_cls is not None and self._category_case(plain(clauses[i])):
+            judged = self.last_cls
         switching = self.in_switch  # …and must not end the switch the head started
         cases: list[tuple[str, Comparison | None, list[Step], str]] = []
         otherwise: list[Step] | None = None
@@ -403,7 +417,7 @@ class _State:
                 cls = AiStep(id=self.uid("classify"), task="classify", categories=labels,
                              instruction=_classify_instruction(clauses[i], labels, self.lang), quote=clauses[i][:200])
                 out.append(cls)
-                self.last_ai = cls
+                self.last_ai = self.last_cls = cls
             subject = cls.id
             comparisons = [None] * len(cases)
             cases = [(conds.as_category(c[0], cls.categories), *c[1:]) for c in cases]
@@ -427,6 +441,18 @@ class _State:
         if subject != "inputs":
             return field
         return f"payload.{field}" if self.trigger_kind in ("webhook", "app_event", "form") else field
+
+
+def _merged_cases(steps: list[Step], new: list[Step]) -> list[Step]:
+    """More cases of the switch just before (same classification, no else yet) join it instead
+    of starting a second switch; returns what is left to append."""
+    prev = steps[-1] if steps else None
+    if (len(new) == 1 and isinstance(new[0], BranchStep) and isinstance(prev, BranchStep) and prev.on == new[0].on
+            and prev.field == new[0].field == "category" and not prev.otherwise
+            and not {c.label for c in prev.cases} & {c.label for c in new[0].cases}):
+        steps[-1] = msgspec.structs.replace(prev, cases=[*prev.cases, *new[0].cases], otherwise=new[0].otherwise)
+        return []
+    return new
 
 
 def _iterable_source(clause: str, step: Step) -> bool:

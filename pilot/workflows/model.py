@@ -234,6 +234,8 @@ class CodeConfig(Struct, frozen=True, forbid_unknown_fields=True):
     cpu_time_s: Annotated[float, Meta(gt=0, le=60)] = 5.0
     memory_mb: Annotated[int, Meta(ge=16, le=2048)] = 256
     max_output_bytes: Annotated[int, Meta(ge=1024, le=16_777_216)] = 1_048_576
+    # Wall-clock limit (the sandbox process is killed); None = 2 × cpu_time_s + 1.
+    wall_time_s: Annotated[float, Meta(gt=0, le=300)] | None = None
 
 
 class WorkflowCallConfig(Struct, frozen=True, forbid_unknown_fields=True):

@@ -26,6 +26,7 @@ from msgspec import Struct
 
 from pilot.core.errors import GraphValidationError
 from pilot.core.templating import referenced_nodes, syntax_error, value_syntax_error
+from pilot.sandbox.syntax import code_problems
 from pilot.workflows.model import (
     NODE_CLASSES,
     ApiNode,
@@ -268,6 +269,8 @@ def _check_level(graph: Any, problems: list[Problem], *, bits: dict[str, int], o
     for node in graph.nodes:
         upstream = ancestors[node.id] | outer_ancestors if ancestors is not None else None
         _check_templates(node, upstream, bits, problems, where)
+        if node_type(node) == "code":
+            problems.extend(Problem(code, msg, node_ids=[node.id]) for code, msg in code_problems(node.id, node.config.language, node.config.code, where))
         if isinstance(node, WaitNode):
             problems.extend(_wait_problems(node, where, top_level))
         if isinstance(node, TransformNode):
@@ -404,6 +407,9 @@ def _templated_fields(node: Node) -> Iterable[tuple[str, str, str]]:
             yield f"config.headers/query[{key}]", val, "template"
         if node.config.body is not None:
             yield "config.body", node.config.body, "template"
+    elif node_type(node) == "code":
+        for key, val in node.config.inputs.items():
+            yield f"config.inputs.{key}", val, "value"
     elif isinstance(node, KnowledgeNode):
         yield "config.query", node.config.query, "template"
     elif isinstance(node, ToolNode):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pilot.engine.nodes.api import ApiRunner
 from pilot.engine.nodes.base import NodeRunner
+from pilot.engine.nodes.code import CodeRunner
 from pilot.engine.nodes.condition import ConditionRunner
 from pilot.engine.nodes.input import InputRunner
 from pilot.engine.nodes.knowledge import KnowledgeRunner
