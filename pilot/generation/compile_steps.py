@@ -28,6 +28,7 @@ from pilot.generation.plan import (
     RespondStep,
     SourceStep,
     Step,
+    SubflowStep,
     TransformStep,
     WaitStep,
     WorkflowPlan,
@@ -133,6 +134,8 @@ class Builder:
             return self.wait(step, ports)
         if isinstance(step, TransformStep):
             return self.transform(step, ports)
+        if isinstance(step, SubflowStep):
+            return self.subflow(step, ports)
         if isinstance(step, RespondStep):
             self.respond = [self.refs.get(step.content, step.content)] if step.content else list(self.current)
             return ports
@@ -173,10 +176,25 @@ class Builder:
         return out
 
     def transform(self, s: TransformStep, ports: list[Port]) -> list[Port]:
-        # No transform node type yet (issue 12): an llm step at temperature 0 that returns the fields.
-        names = [re.sub(r"\W", "_", n) for n in s.fields] or ["result"]
-        ai = AiStep(id=s.id, quote=s.quote, task="extract", instruction=s.quote, fields=[PlanField(name=n) for n in names])
-        return self.ai(ai, ports)
+        nid = self.uid(s.id)
+        data = (self.data() or ["inputs"])[0]
+        node = {"id": nid, "type": "transform", "title": _transform_title(self, s), "config": _transform_config(s, data)}
+        out = self.emit(node, ports, s.quote)
+        self.refs[s.id] = f"nodes.{nid}.output"
+        self.current = [self.refs[s.id]]
+        return out
+
+    def subflow(self, s: SubflowStep, ports: list[Port]) -> list[Port]:
+        nid = self.uid(s.id)
+        data = self.data()
+        inputs = dict(s.inputs) or ({"data": "{{ " + data[0] + " }}"} if data else {})
+        slug = re.sub(r"[^a-z0-9]+", "_", s.workflow.lower()).strip("_") or "workflow"
+        node = {"id": nid, "type": "workflow", "title": self._t(f"运行工作流「{s.workflow}」", f"Run the {s.workflow} workflow"),
+                "config": {"workflow_id": slug, "inputs": inputs}}
+        out = self.emit(node, ports, s.quote)
+        self.refs[s.id] = f"nodes.{nid}.output"
+        self.current = [self.refs[s.id]]
+        return out
 
     def deliver(self, s: DeliverStep, ports: list[Port]) -> list[Port]:
         content = [self.refs[s.content]] if s.content in self.refs else self.data()
@@ -184,13 +202,27 @@ class Builder:
         return self.emit(node, ports, s.quote)
 
     def wait(self, s: WaitStep, ports: list[Port]) -> list[Port]:
-        # No durable wait node yet (issue 12): a clearly named step that holds the wait's settings.
-        nid = self.uid(("approval_" if s.approval else "wait_") + s.id)
-        args = {k: v for k, v in {"duration_s": s.duration_s, "until": s.until, "approval": s.approval,
-                                  "approver": s.approver}.items() if v is not None}
-        title = self._t("等待审批", "Wait for approval") if s.approval else self._t("等待", "Wait")
-        return self.emit({"id": nid, "type": "tool", "title": title, "config": {"tool": "wait", "arguments": args}},
-                         ports, s.quote)
+        nid = self.uid(s.id)
+        if s.approval:
+            approval: dict[str, Any] = {"prompt": s.approval[:4000]}
+            if s.approver:
+                approval["approvers"] = [s.approver]
+            config: dict[str, Any] = {"approval": approval}
+            title = self._t("等待审批", "Wait for approval") + (f" ({s.approver})" if s.approver else "")
+        elif s.until:
+            until = s.until if re.fullmatch(r"[\w.]+", s.until) and "." in s.until else self.input_field(
+                "wait_until", description=self._t(f"何时继续（ISO-8601 时间）：{s.until}", f"when to continue (ISO-8601 time): {s.until}"))
+            config, title = {"until": "{{ " + until + " }}"}, self._t(f"等到 {s.until}", f"Wait until {s.until}")
+        else:
+            seconds = s.duration_s or 3600.0
+            config, title = {"duration_s": seconds}, self._t(f"等待 {_duration(seconds, True)}", f"Wait {_duration(seconds, False)}")
+        node: dict[str, Any] = {"id": nid, "type": "wait", "title": title, "config": config}
+        if s.approval and s.id in self.tested:
+            # a branch tests the decision: a rejection is an answer, not a failure of the run
+            node.update(on_error="default", default_output={"approved": False, "comment": ""})
+        out = self.emit(node, ports, s.quote)
+        self.refs[s.id] = f"nodes.{nid}.output"  # the data flowing on stays what was waited for
+        return out
 
     def branch(self, s: BranchStep, ports: list[Port]) -> list[Port]:
         nid = self.uid(s.id)
@@ -330,6 +362,48 @@ def _schema(s: AiStep, tested: dict[str, list[Any]]) -> dict[str, Any] | None:
     if not props:
         return None
     return {"type": "object", "properties": props, "required": list(props)}
+
+
+def _transform_config(s: TransformStep, data: str) -> dict[str, Any]:
+    """The ``transform`` node config for a plan step reading ``data`` (a jinja2 reference)."""
+    def ref(field: str, base: str) -> str:
+        return field if "{{" in field else "{{ " + f"{base}.{field}" + " }}"
+
+    if s.dedupe_by:
+        return {"mode": "aggregate", "items": data, "group_by": f"item.{s.dedupe_by}",
+                "aggregates": {"row": {"op": "first", "of": "item"}}}
+    if s.mode == "aggregate":
+        aggs: dict[str, Any] = {}
+        for name, spec in (s.aggregates or {"count": "count"}).items():
+            op, _, field = spec.partition(":")
+            aggs[name] = {"op": op, **({"of": f"item.{field}"} if field else {})}
+        return {"mode": "aggregate", "items": data, "aggregates": aggs,
+                **({"group_by": f"item.{s.group_by}"} if s.group_by else {})}
+    if s.mode == "filter":
+        return {"mode": "filter", "items": data, "where": s.where or "item"}
+    if s.mode == "map":
+        return {"mode": "map", "items": data, "fields": {k: ref(v, "item") for k, v in s.fields.items()} or {"item": "{{ item }}"}}
+    return {"fields": {k: ref(v, data) for k, v in s.fields.items()} or {"data": "{{ " + data + " }}"}}
+
+
+def _transform_title(b: Builder, s: TransformStep) -> str:
+    if s.dedupe_by:
+        return b._t(f"按 {s.dedupe_by} 去重", f"Remove duplicates by {s.dedupe_by}")
+    if s.mode == "aggregate":
+        by = f" per {s.group_by}" if s.group_by else ""
+        return b._t(f"按 {s.group_by} 汇总" if s.group_by else "汇总", f"Aggregate{by}")
+    if s.fields:
+        names = ", ".join(list(s.fields)[:4])
+        return b._t(f"整理字段：{names}", f"Reshape: {names}")
+    return b._t("转换数据", "Transform the data")
+
+
+def _duration(seconds: float, zh: bool) -> str:
+    for size, en, cn in ((86400, "day", "天"), (3600, "hour", "小时"), (60, "minute", "分钟")):
+        if seconds >= size and seconds % size == 0:
+            n = int(seconds // size)
+            return f"{n} {cn}" if zh else f"{n} {en}{'s' if n != 1 else ''}"
+    return f"{int(seconds)} 秒" if zh else f"{int(seconds)} s"
 
 
 def _case_id(label: str, index: int, taken: list[str]) -> str:

@@ -81,10 +81,26 @@ class AiStep(_Step, tag="ai", kw_only=True):
 
 
 class TransformStep(_Step, tag="transform", kw_only=True):
-    """Reshapes data without an LLM: ``fields`` maps a name to a jinja2 expression."""
+    """Reshapes data without an LLM. ``fields`` maps an output name to a field of the data
+    (``"customer_id": "cust_id"``) or to a jinja2 expression (``"{{ item.price / 100 }}"``).
+    ``map`` applies ``fields`` to each item of a list, ``filter`` keeps items where ``where``
+    holds, ``aggregate`` groups by ``group_by`` (a field) and computes ``aggregates``
+    (``{"total": "sum:amount", "n": "count", "rows": "first"}``); ``dedupe_by`` keeps the first
+    item per value of a field."""
 
     mode: Literal["set", "map", "filter", "aggregate"] = "set"
     fields: dict[str, str] = {}
+    where: str | None = None
+    group_by: str | None = None
+    aggregates: dict[str, str] = {}
+    dedupe_by: str | None = None
+
+
+class SubflowStep(_Step, tag="workflow", kw_only=True):
+    """Runs another saved workflow of the workspace (by name or id) with mapped ``inputs``."""
+
+    workflow: Annotated[str, Meta(min_length=1, max_length=120)]
+    inputs: dict[str, str] = {}
 
 
 class WaitStep(_Step, tag="wait", kw_only=True):
@@ -144,7 +160,7 @@ class LoopStep(_Step, tag="loop", kw_only=True):
     steps: list[Step] = []
 
 
-Step = Union[SourceStep, AiStep, TransformStep, WaitStep, DeliverStep, RespondStep, BranchStep, ParallelStep, LoopStep]
+Step = Union[SourceStep, AiStep, TransformStep, SubflowStep, WaitStep, DeliverStep, RespondStep, BranchStep, ParallelStep, LoopStep]
 STEP_KINDS: tuple[str, ...] = tuple(c.__struct_config__.tag for c in Step.__args__)  # type: ignore[attr-defined]
 
 

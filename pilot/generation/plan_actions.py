@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
-from pilot.generation.plan import AiStep, DeliverStep, ParallelStep, PlanField, SourceStep, Step, WaitStep
+from pilot.generation.plan import AiStep, DeliverStep, ParallelStep, PlanField, SourceStep, Step, SubflowStep, TransformStep, WaitStep
 
 if TYPE_CHECKING:
     from pilot.generation.offline_planner import _State
@@ -52,6 +52,8 @@ class Actions:
     sources: list[SourceStep] = field(default_factory=list)
     wait: WaitStep | None = None
     ai: AiStep | None = None
+    transform: TransformStep | None = None
+    subflow: SubflowStep | None = None
     deliveries: list[DeliverStep] = field(default_factory=list)
 
     parallel_id: str | None = None  # "at the same time create A, B and C": the deliveries run side by side
@@ -61,8 +63,12 @@ class Actions:
         out: list[Step] = [*self.sources]
         if self.wait is not None and not self.wait_last:
             out.append(self.wait)
+        if self.transform is not None:
+            out.append(self.transform)
         if self.ai is not None:
             out.append(self.ai)
+        if self.subflow is not None:
+            out.append(self.subflow)
         if self.parallel_id and len(self.deliveries) > 1:
             out.append(ParallelStep(id=self.parallel_id, branches=[[d] for d in self.deliveries]))
         else:
@@ -186,6 +192,13 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         # agent / translate name the whole job; otherwise the first task verb of the clause wins
         task = min(hits, key=lambda h: (h[1] > 1, h[0], h[1]))[2]
         acts.ai = _ai_step(task, clause, state, found)
+    if acts.ai is None or _NO_AI.search(clause):
+        acts.transform = _transform_step(clause, state, quote)
+        if acts.transform is not None and _NO_AI.search(clause):
+            acts.ai = None
+    sub = _SUBFLOW.search(clause)
+    if sub and not _NO_SUBFLOW.search(sub.group(0)):
+        acts.subflow = SubflowStep(id=state.uid("run_workflow"), workflow=(sub.group("name") or sub.group("name2") or "workflow").strip(), quote=quote)
     # deliveries
     deliver_verb = bool(ph.DELIVER.search(clause))
     for sid in dests:
@@ -234,7 +247,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         acts.deliveries.append(_deliver("slack", clause, state))  # "posts in #incidents": a Slack channel
     if len(acts.deliveries) > 1 and ph.PARALLEL.search(clause) and not acts.sources:
         acts.parallel_id = state.uid("at_once")
-    if not acts.deliveries and writes and not negated and state.loop_service and re.search(
+    ai_tags = acts.ai is not None and re.search(r"\b(?:tag|label)\b|打标签", clause)  # "have AI tag the root cause": the AI's output
+    if not acts.deliveries and writes and not negated and state.loop_service and not ai_tags and re.search(
             r"\b(?:comment|close|label|tag|reply|archive|assign|update|move|write|back)\b|评论|关闭|打标签|回复|写回|回写", clause):
         acts.deliveries.append(_deliver(state.loop_service, clause, state))  # "for each issue: … close it"
     if acts.ai is not None and acts.ai.task == "generate" and re.search(r"\be-?mails?\b|邮件", clause) and not acts.deliveries:
@@ -258,6 +272,44 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         gate = ph.APPROVAL.search(clause)
         acts.wait_last = bool(gate and min(h[0] for h in hits) < gate.start())
     return acts
+
+
+_NO_AI = re.compile(r"\bno ai\b|\bwithout (?:ai|an llm)\b|\bno llm\b|不需要\s*ai|不用\s*ai|不要用\s*ai|无需\s*ai")
+_TRANSFORM = re.compile(
+    r"\b(?:reshape|remap|re-?format|format(?:s|ted)? (?:the|it|them|each|all|dates?|phone|numbers?)|normali[sz]e|rename|convert(?:s)? (?:the|it|them|each|all|its|their|\w+ fields?)"
+    r"|map (?:its |the |their )?fields|dedupe|de-?duplicate|remove (?:the )?duplicates|drop (?:the )?(?:empty|duplicate|blank)|"
+    r"group (?:them |it |the \w+ |everything )?by|compute (?:the )?(?:total|sum|average|count)|total \w+ per|sum (?:up )?(?:the )?\w+ (?:per|by)|"
+    r"only keep|keep only|flatten|camel ?case)\b"
+    r"|格式化|格式转换|转换一下|转换成|转成|统一成|统一格式|换算成|去重|去掉重复|删除重复|字段名|改成驼峰|只保留|按.{1,8}?分组|求和|合计|汇总每|统计每")
+_GROUP_BY = re.compile(r"\bgroup (?:them |it |the \w+ |everything )?by (?:the )?(?P<f>[a-z_]+)|\bper (?P<f2>[a-z_]+)\b|按(?P<f3>[\u4e00-\u9fffa-z_]{1,8}?)分组|每个?(?P<f4>[\u4e00-\u9fff]{1,4})的")
+_DEDUPE_BY = re.compile(r"\b(?:dedupe|de-?duplicate|remove (?:the )?duplicates)(?: \w+)?(?: by| on| using)? (?:the |their |its )?(?P<f>[a-z_ ]{2,20}?)(?:\s+address)?(?=[,.;]|\band\b|$)")
+_KEEP = re.compile(r"(?:只保留|keep only|only keep)\s*(?:the )?(?P<list>[\w\u4e00-\u9fff ,、和]+)|\{(?P<list2>[\w ,]+)\}")
+_SUBFLOW = re.compile(r"\b(?:run|trigger|call|start|kick off)s? (?:our |the |my )?(?P<name>[\w' -]{2,30}?) (?:workflow|flow|sub-?workflow)\b"
+                      r"|(?:运行|调用|执行|触发)(?:一下)?(?:我们的|已有的)?[「“\"]?(?P<name2>[\u4e00-\u9fffa-z0-9_ -]{1,16}?)[」”\"]?(?:工作流|子流程|流程)")
+_NO_SUBFLOW = re.compile(r"\b(?:this|a|new|ci|github)\s+(?:workflow|flow)|^(?:运行|执行)(?:这个|本)")
+
+
+def _transform_step(clause: str, state: _State, quote: str) -> TransformStep | None:
+    """"remove duplicates by email", "group them by team", "只保留订单号、金额", "compute total
+    sales per region": reshaping without an LLM."""
+    if not _TRANSFORM.search(clause):
+        return None
+    dedupe = _DEDUPE_BY.search(clause)
+    if dedupe:
+        return TransformStep(id=state.uid("dedupe"), dedupe_by=re.sub(r"\W+", "_", dedupe.group("f").strip()) or "id", quote=quote)
+    group = _GROUP_BY.search(clause)
+    if group and re.search(r"group|per|分组|每|total|sum|汇总|统计|合计|求和", clause):
+        field = re.sub(r"\W+", "_", next(g for g in group.groups() if g).strip())
+        total = re.search(r"\b(?:total|sum of|sum)\s+(?:the\s+)?(?P<f>[a-z_]+)|(?:求和|合计|汇总)(?P<f2>[\u4e00-\u9fff]{1,6})?", clause)
+        aggs = {"total": "sum:" + (total.group("f") or "amount")} if total and total.group("f") else (
+            {"total": "sum:amount"} if total else {"items": "list"})
+        return TransformStep(id=state.uid("group"), mode="aggregate", group_by=field, aggregates={**aggs, "count": "count"}, quote=quote)
+    keep = _KEEP.search(clause)
+    if keep:
+        names = [n.strip() for n in re.split(r"[,、和]|\band\b", keep.group("list") or keep.group("list2")) if n.strip()]
+        fields = {re.sub(r"\W+", "_", n): re.sub(r"\W+", "_", n) for n in names[:12]}
+        return TransformStep(id=state.uid("reshape"), fields=fields, quote=quote)
+    return TransformStep(id=state.uid("transform"), quote=quote)
 
 
 def _delivers_result(clause: str) -> bool:
