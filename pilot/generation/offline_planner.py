@@ -89,6 +89,7 @@ class _State:
         self.trigger_clause = trigger_clause
         self.last_ai: AiStep | None = None
         self.last_cls: AiStep | None = None  # the last classification, even after a case's own AI step
+        self.last_approval: WaitStep | None = None  # "approved: … / rejected: …" cases test its decision
         self.switch_field: str | None = None
         self.colon_cases = bool(ph.SWITCH_ON.search(trigger_clause) or ph.SWITCH_HEAD.search(trigger_clause))
         on = ph.SWITCH_ON.search(trigger_clause)
@@ -210,6 +211,9 @@ class _State:
                 self.last_cls = acts.ai
         if acts.sources:
             self.last_source = acts.sources[-1]
+        if acts.wait is not None and acts.wait.approval:
+            self.last_approval = acts.wait
+            self.colon_cases = True  # "审批通过：写入…；被驳回：发邮件…"
         steps = acts.steps()
         self.in_switch = bool(re.search(r"根据|分别|按.{1,6}(?:分|处理)", clause))  # "P0发短信…" starts a case
         if ph.SWITCH_ON.search(clause) or ph.SWITCH_HEAD.search(clause):
@@ -302,6 +306,9 @@ class _State:
         """("billing", "the finance queue") for "billing tickets go to the finance queue"."""
         if (case := self._category_case(clause)) is not None:
             return case
+        decision = re.match(r"^(?P<label>[\u4e00-\u9fff\w ]{1,12}?)\s*[:：]\s*(?P<action>.+)$", clause) if self.last_approval else None
+        if decision and (_APPROVED.search(decision.group("label")) or _REJECTED.search(decision.group("label"))):
+            return decision.group("label").strip(), decision.group("action")  # "审批通过：写入…", "rejected: email the writer"
         colon = ph.COLON_CASE.match(clause)
         if colon and (self.colon_cases or conds.comparison(colon.group("label"), self.lang)) and len(colon.group("label").split()) <= 4 \
                 and not ph.IF.search(colon.group("label")):
@@ -397,6 +404,9 @@ class _State:
         if len(cases) == 2 and otherwise is None and (conds.complementary(cases[0][1], cases[1][1]) or conds.antonyms(cases[0][0], cases[1][0])):
             otherwise = cases[1][2]  # "> 1000 → approval; 1000及以下 → email": the second is the else branch
             cases = cases[:1]
+        decided = self._approval_branch(cases, otherwise)
+        if decided is not None:
+            return j, [decided]
         out: list[Step] = []
         numeric = [c for c in cases if c[1] is not None]
         subject, field = "inputs", "category"
@@ -428,6 +438,21 @@ class _State:
         out.append(branch)
         return j, out
 
+    def _approval_branch(self, cases: list[tuple[str, Comparison | None, list[Step], str]],
+                         otherwise: list[Step] | None) -> BranchStep | None:
+        """"if approved … otherwise …", "审批通过：…；被驳回：…": a branch on the person's decision."""
+        appr = self.last_approval
+        if appr is None or not all(_APPROVED.search(c[0]) or _REJECTED.search(c[0]) for c in cases):
+            return None
+        yes = [c for c in cases if not _REJECTED.search(c[0])]
+        no = [c for c in cases if _REJECTED.search(c[0])]
+        if not yes:
+            return None
+        return BranchStep(id=self.uid("if_approved"), quote=" ".join(c[3] for c in cases)[:300], on=appr.id, field="approved",
+                          cases=[Case(label="approved", when=Comparison(subject=appr.id, field="approved", op="eq", value=True),
+                                      steps=yes[0][2])],
+                          otherwise=otherwise if otherwise is not None else (no[0][2] if no else None))
+
     def _subject_for(self, judged: AiStep | None) -> str:
         """The upstream step whose output a comparison tests: the AI step before the branch when it
         produces fields (score / extract / classify / analyze), else the last source, else the payload."""
@@ -441,6 +466,10 @@ class _State:
         if subject != "inputs":
             return field
         return f"payload.{field}" if self.trigger_kind in ("webhook", "app_event", "form") else field
+
+
+_APPROVED = re.compile(r"approv|accepted|signed off|okay|\bok\b|通过|批准|同意")
+_REJECTED = re.compile(r"reject|declin|denied|not approv|isn't approved|驳回|拒绝|不通过|没通过|未通过|不同意|没批")
 
 
 def _merged_cases(steps: list[Step], new: list[Step]) -> list[Step]:
