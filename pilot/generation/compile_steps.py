@@ -188,7 +188,8 @@ class Builder:
         nid = self.uid(s.id)
         data = self.data()
         inputs = dict(s.inputs) or ({"data": "{{ " + data[0] + " }}"} if data else {})
-        slug = re.sub(r"[^a-z0-9]+", "_", s.workflow.lower()).strip("_") or "workflow"
+        # the name as said ("cleanup", "数据清理"): the panel and readiness ask for the real workflow
+        slug = (re.sub(r"[^\w]+", "_", s.workflow.lower()).strip("_") or "workflow")[:64]
         node = {"id": nid, "type": "workflow", "title": self._t(f"运行工作流「{s.workflow}」", f"Run the {s.workflow} workflow"),
                 "config": {"workflow_id": slug, "inputs": inputs}}
         out = self.emit(node, ports, s.quote)
