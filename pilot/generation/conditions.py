@@ -50,9 +50,16 @@ def complementary(a: Comparison | None, b: Comparison | None) -> bool:
 def antonyms(a: str, b: str) -> bool:
     """"构建失败 / 构建成功", "approved / rejected", "they replied / they didn't": the second case is
     the else branch."""
-    x, y = (re.sub(r"^(?:they|it|he|she)\s+(?:seem|seems|is|are|look|looks)\s+", "", t) for t in (a, b))
+    x, y = (re.sub(r"^(?:(?:they|it|he|she|the \w+)\s+(?:seem|seems|is|are|look|looks|was|were)\s+|(?:they|it|he|she|the \w+)\s+(?=\w+ed\b))", "", t)
+            for t in (a, b))
     if x and y and (x == "un" + y or y == "un" + x or x == "not " + y or y == "not " + x):
         return True  # "unhappy" / "they seem happy"
+    if x and y and any(n + x == y or n + y == x for n in ("不", "没", "未", "非", "没有", "不是")):
+        return True  # "充分 / 不充分", "通过 / 未通过"
+    last = {x.split()[-1], y.split()[-1]} if x and y else set()
+    if last in ({"failed", "succeeded"}, {"failed", "passed"}, {"fails", "passes"}, {"fails", "succeeds"}, {"failure", "success"},
+                {"yes", "no"}, {"true", "false"}, {"valid", "invalid"}):
+        return True  # "the run failed / it succeeded"
     neg = re.match(r"(they|it|he|she|the \w+)\s+(?:didn't|did not|don't|doesn't|isn't|aren't|wasn't|weren't|haven't|hasn't|has not|is not)\b", b)
     if neg and a.startswith(neg.group(1)):
         return True
