@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
-
 from pilot.core.redaction import redact, redact_value
 from pilot.credentials.store import credentials_for_run
 from pilot.db.errors import db_reason
@@ -39,6 +37,7 @@ from pilot.engine.nodes.input import input_fields, validate_inputs
 from pilot.engine.nodes.wait import recorded_waits
 from pilot.engine.runner import GraphFailed, GraphRunner, GraphSuspended, RunEnv
 from pilot.engine.store import ExecutionStore
+from pilot.engine.suspend import suspend_run
 from pilot.events.recorder import EventRecorder
 from pilot.events.schemas import TERMINAL_RUN_STATUSES
 from pilot.settings import Settings
@@ -261,44 +260,6 @@ async def _heartbeat(deps, execution_id: str, token: str, cancel_event: asyncio.
             return
 
 
-async def _suspend(execution_id, deps, token, recorder, runner, usage) -> str:
-    """Only parked wait nodes are left: flush, move the row to ``waiting`` (stream left open),
-    schedule the resume. If the row is not ours any more, stop like a lost lease."""
-    suspended = None
-    try:
-        await recorder.flush()
-        suspended = await lifecycle.suspend(
-            deps.sessions, execution_id, token, resume_at=runner.suspension.resume_at,
-            approval_nodes=runner.suspension.approval_nodes, usage=usage, last_seq=recorder.seq,
-        )
-    except Exception as exc:  # noqa: BLE001 - the row stays running; the sweeper recovers it
-        log.error("could not suspend %s: %s", execution_id, db_reason(exc))
-    finally:
-        try:
-            await recorder.aclose(close_stream=False)
-        finally:
-            deps.active.unregister(execution_id)
-    if not suspended:
-        return INTERRUPTED
-    if deps.resume is not None:
-        try:
-            await deps.resume(execution_id, *await _mode_and_due(deps, execution_id))
-        except Exception as exc:  # noqa: BLE001 - the periodic sweeps resume it when due
-            log.warning("could not schedule the resume of %s: %s", execution_id, exc)
-    return WAITING
-
-
-async def _mode_and_due(deps, execution_id: str) -> tuple[str, datetime | None]:
-    """The run's mode and stored due time (suspend made it *now* if an approval was decided meanwhile)."""
-    from pilot.core.ids import aware
-    from pilot.db.models import ExecutionRow
-
-    async with deps.sessions() as session:
-        mode, due = (await session.execute(
-            sa.select(ExecutionRow.mode, ExecutionRow.resume_at).where(ExecutionRow.id == execution_id))).one()
-    return mode, aware(due)
-
-
 async def _finish(execution_id, deps, token, recorder, runner, restored, status, outputs, error, t0) -> str:
     """Persist results and the terminal state, then end the stream with ``run.finished``.
     Returns the status the run ended with (a storage failure turns success into ``failed``)."""
@@ -308,8 +269,8 @@ async def _finish(execution_id, deps, token, recorder, runner, restored, status,
     if runner is not None:
         merge_usage(usage, runner.usage)
     elapsed_ms = round((time.perf_counter() - t0) * 1000, 3)
-    if status == WAITING:
-        return await _suspend(execution_id, deps, token, recorder, runner, usage)
+    if status == WAITING:  # only parked wait nodes are left: released, resumed when due
+        return WAITING if await suspend_run(execution_id, deps, token, recorder, runner.suspension, usage) else INTERRUPTED
     if status == INTERRUPTED:  # flush what this attempt did; the next attempt continues the stream
         try:
             await recorder.aclose(close_stream=False)

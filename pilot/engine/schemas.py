@@ -90,6 +90,7 @@ class Execution(Struct, kw_only=True):
     parent_node: str | None = None
     depth: int = 0
     children: list[ChildExecution] | None = None
+    resume_at: datetime | None = None  # status `waiting`: when it is due (None: until an approval decision)
 
 
 class ExecutionPage(Struct, kw_only=True):

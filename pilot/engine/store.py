@@ -39,6 +39,7 @@ def execution_from_row(row: ExecutionRow, results: list[NodeResultRow] | None = 
         usage=row.usage or {}, cancel_requested=row.cancel_requested, created_at=aware(row.created_at),  # type: ignore[arg-type]
         started_at=started, finished_at=finished, elapsed_ms=elapsed, stream_url=stream_url(row.id),
         parent_id=row.parent_id, parent_node=row.parent_node, depth=row.depth or 0,
+        resume_at=aware(row.resume_at) if row.status == "waiting" else None,
         node_results=None if results is None else [
             NodeResult(
                 node_id=r.node_id, node_type=r.node_type, status=r.status, attempts=r.attempts, output=r.output,
