@@ -1,7 +1,7 @@
 """The workflow domain model as msgspec Structs.
 
 A node is a tagged union on ``type`` (the eight core types of DESIGN.md plus the v2 types
-``transform``, ``code``, ``workflow`` and ``wait``), each
+``transform``, ``code``, ``agent``, ``workflow`` and ``wait``), each
 variant carrying its own typed ``config``. Policies (retry, timeout, on_error) are immutable
 values on the node. JSON shape of a node::
 
@@ -19,7 +19,7 @@ import msgspec
 from msgspec import Meta, Struct, field
 
 CORE_NODE_TYPES: tuple[str, ...] = ("input", "llm", "condition", "loop", "api", "knowledge", "tool", "output")
-V2_NODE_TYPES: tuple[str, ...] = ("transform", "code", "workflow", "wait")
+V2_NODE_TYPES: tuple[str, ...] = ("transform", "code", "agent", "workflow", "wait")
 NODE_TYPES: tuple[str, ...] = CORE_NODE_TYPES + V2_NODE_TYPES
 
 NodeId = Annotated[str, Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$", description="identifier usable in jinja2: nodes.<id>.output")]
@@ -238,6 +238,26 @@ class CodeConfig(Struct, frozen=True, forbid_unknown_fields=True):
     wall_time_s: Annotated[float, Meta(gt=0, le=300)] | None = None
 
 
+class AgentConfig(Struct, frozen=True, forbid_unknown_fields=True):
+    """An LLM that calls tools in a loop until it answers (or ``max_steps`` model turns).
+
+    ``tools`` are references: ``tool:<tool instance id or connector>``, ``mcp:<server id>`` (all
+    its tools) or ``mcp:<server id>/<tool>``, ``table:<table id>``, ``workflow:<workflow id>``,
+    ``api:<name>`` (an HTTP call definition). ``agent_id`` takes model, system prompt and tools
+    from a saved agent definition; fields set here override it."""
+
+    prompt: Annotated[str, Meta(min_length=1)]
+    model: str = "gpt-4o-mini"
+    system: str = ""
+    tools: list[str] = []
+    max_steps: Annotated[int, Meta(ge=1, le=50)] = 8
+    tool_timeout_s: PositiveSeconds = 30.0
+    temperature: Annotated[float, Meta(ge=0, le=2)] = 0.2
+    output_schema: dict[str, Any] | None = None
+    agent_id: Annotated[str, Meta(max_length=64)] | None = None
+    fallback_models: list[str] = []
+
+
 class WorkflowCallConfig(Struct, frozen=True, forbid_unknown_fields=True):
     """Runs another workflow of the same workspace: a pinned ``version`` or (absent) the
     published head, with ``inputs`` mapped by expression. Output = the child's outputs."""
@@ -318,6 +338,10 @@ class CodeNode(_NodeBase, tag="code"):
     config: CodeConfig
 
 
+class AgentNode(_NodeBase, tag="agent"):
+    config: AgentConfig
+
+
 class WorkflowNode(_NodeBase, tag="workflow"):
     config: WorkflowCallConfig
 
@@ -328,7 +352,7 @@ class WaitNode(_NodeBase, tag="wait"):
 
 Node = Union[
     InputNode, LlmNode, ConditionNode, LoopNode, ApiNode, KnowledgeNode, ToolNode, OutputNode,
-    TransformNode, CodeNode, WorkflowNode, WaitNode,
+    TransformNode, CodeNode, AgentNode, WorkflowNode, WaitNode,
 ]
 NODE_CLASSES: dict[str, type] = {cls.__struct_config__.tag: cls for cls in Node.__args__}  # type: ignore[attr-defined]
 
