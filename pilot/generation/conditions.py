@@ -79,7 +79,10 @@ def elliptical_case(clause: str) -> tuple[str, str] | None:
 
 
 def as_category(label: str, categories: list[str]) -> str:
-    """"bugs" → "bug" when the classification's category is "bug"."""
+    """"bugs" → "bug" when the classification's category is "bug"; "it is" / "so" / "yes" → the
+    first category of a yes/no judgement ("decide whether it is spam. If it is, …")."""
+    if categories and re.fullmatch(r"(?:it|they|this|that) (?:is|are|does|do|was)|(?:it|they)'re|it's|so|yes|true|是的?|有的?|是的话|符合", label.strip()):
+        return categories[0]
     for cat in categories:
         if label in (cat, cat + "s", cat + "es") or label.rstrip("s") == cat.rstrip("s"):
             return cat

@@ -131,6 +131,18 @@ class _State:
                     ph.FORM.search(clause) or ph.APP_EVENT.search(clause) or re.search(r"\bsubmits?\b|\bsigns? up\b", clause)):
                 i += 1  # "when an employee submits it": the trigger again, not a condition
                 continue
+            judge = _WHETHER.search(clause) if not ph.IF.match(clause) else None
+            loop_word = ph.LOOP.search(clause)
+            if judge and not (loop_word and loop_word.start() < judge.start("what")):
+                # "have AI decide whether each review is negative": a yes/no judgement later cases test
+                yes = conds.strip_label(judge.group("y"), self.lang)
+                steps.extend(self._actions(clause[: judge.start()]) if judge.start() > 0 and ph.FETCH.search(clause[: judge.start()]) else [])
+                cls = AiStep(id=self.uid("judge"), task="classify", categories=[yes, f"not {yes}"], quote=clause[:200],
+                             instruction=f"Decide whether {judge.group('what') or 'it'} is {yes}: answer '{yes}' or 'not {yes}'. {clause}")
+                steps.append(cls)
+                self.last_ai = self.last_cls = cls
+                i += 1
+                continue
             loop_first = ph.LOOP.match(clause) or re.match(r"^(?:逐条|逐个|逐一|依次)", clause)
             if not loop_first and (self._conditional(clause) or self._goes_case(clause) is not None):
                 j, branch_steps = self._branch(clauses, i, steps)
@@ -468,6 +480,8 @@ class _State:
         return f"payload.{field}" if self.trigger_kind in ("webhook", "app_event", "form") else field
 
 
+_WHETHER = re.compile(r"\b(?:decide|check|determine|judge|tell(?: me)?|work out|figure out|assess|see)\s+(?:if|whether)\s+(?P<what>(?:each |the |it |this |that |every )?[\w-]*?)\s*"
+                      r"(?:is|are|was|looks|sounds|seems)\s+(?:an?\s+|really\s+)?(?P<y>[a-z][\w -]{1,20}?)(?:\s+or not)?\s*$")
 _APPROVED = re.compile(r"approv|accepted|signed off|okay|\bok\b|通过|批准|同意")
 _REJECTED = re.compile(r"reject|declin|denied|not approv|isn't approved|驳回|拒绝|不通过|没通过|未通过|不同意|没批")
 
