@@ -116,6 +116,7 @@ def split_condition(text: str, lang: str) -> tuple[str, str]:
 
 def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     """A real comparison in the condition text, with a readable label (``score > 7``)."""
+    cond = re.sub(r"零下\s*(?=\d)", "-", cond)  # "高于零下15度" → "高于-15度"
     vf = ph.CMP_ZH_VALUE_FIRST.search(cond) if lang == "zh" or not cond.isascii() else None
     if vf:
         op = "le" if "下" in vf.group("op") or "内" in vf.group("op") else "ge"
@@ -151,7 +152,8 @@ def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     if nr:
         value = (nr.group("val") or nr.group("val2")).strip()
         return Comparison(subject="inputs", field="status", op="ne", value=value), f"status ne {value}"
-    rx = ph.CMP_ZH if lang == "zh" or not cond.isascii() else ph.CMP_EN
+    # the language decides the grammar: "above 8°C" is English although "°" is not ASCII
+    rx = ph.CMP_ZH if lang == "zh" or not re.search(r"[a-z]{2}", cond) else ph.CMP_EN
     m = rx.search(cond)
     if not m:
         return None
