@@ -527,6 +527,9 @@ def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
         named = set(ent.find_integrations(after)[0]) | ({"email"} if re.search(r"\breply\b|\be-?mail\b|邮件|回复", after) else set())
         if named:
             refused |= named
+        elif not re.search(r"\b(?:anything|everything|nothing|any\s+\w+)\b|任何|什么", after) and re.search(r"\b(?:the |a )?(?:customers?|buyers?|users?|clients?|candidates?|applicants?|leads?|patients?|students?)\b|买家|客户|用户|顾客|候选人|学员|患者|家长", after):
+            # "don't message the customer", "不要直接发给买家": nothing goes to that person directly
+            refused |= {"email", "sms", "whatsapp", "wechat", "telegram"}
         elif ph.asks_to_write(before):
             # "记到 Notion …，不用通知任何人": keep what was asked, refuse the notifications
             asked = set(ent.find_integrations(before)[0])
