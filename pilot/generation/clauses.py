@@ -104,6 +104,10 @@ def _clause_at(text: str, start: int) -> tuple[int, int]:
     begin = max(text.rfind(".", 0, start), text.rfind("。", 0, start)) + 1
     m = _CLAUSE_END.search(text, start + 1)
     end = m.end() if m else len(text)
+    while m and text.count("(", begin, end) > text.count(")", begin, end):
+        # "a ticket type field (vip, standard, student)": the list in brackets stays whole
+        m = _CLAUSE_END.search(text, end)
+        end = m.end() if m else len(text)
     return begin, end
 
 

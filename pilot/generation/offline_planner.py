@@ -34,6 +34,7 @@ from pilot.generation.plan import (
     WorkflowPlan,
 )
 from pilot.generation import conditions as conds
+from pilot.generation import switches
 from pilot.generation.plan_actions import Actions, parse_actions
 from pilot.generation.text import clean, detect_language, normalize
 
@@ -90,6 +91,7 @@ class _State:
         self.last_ai: AiStep | None = None
         self.last_cls: AiStep | None = None  # the last classification, even after a case's own AI step
         self.last_approval: WaitStep | None = None  # "approved: … / rejected: …" cases test its decision
+        self.declared, self.declared_field = switches.declared_labels(raw)  # "a category field: a, b or c"
         self.switch_field: str | None = None
         self.colon_cases = bool(ph.SWITCH_ON.search(trigger_clause) or ph.SWITCH_HEAD.search(trigger_clause))
         on = ph.SWITCH_ON.search(trigger_clause)
@@ -131,6 +133,12 @@ class _State:
                     ph.FORM.search(clause) or ph.APP_EVENT.search(clause) or re.search(r"\bsubmits?\b|\bsigns? up\b", clause)):
                 i += 1  # "when an employee submits it": the trigger again, not a condition
                 continue
+            listed = self._case_list(clauses, i) if not ph.IF.match(clause) else None
+            if listed is not None:
+                j, switch = listed
+                steps.extend(_merged_cases(steps, switch))
+                i = j
+                continue
             judge = _WHETHER.search(clause) if not ph.IF.match(clause) else None
             loop_word = ph.LOOP.search(clause)
             if judge and not (loop_word and loop_word.start() < judge.start("what")):
@@ -152,7 +160,11 @@ class _State:
                     continue
             if ph.PURE_LIST.match(clause) and steps and isinstance(steps[-1], AiStep) and steps[-1].task == "classify" \
                     and not steps[-1].categories:
-                cats = [c.strip() for c in re.split(r"[、,/]", clause) if c.strip() and c.strip() not in ("其他", "其它", "other")]
+                cats = [c.strip() for c in re.split(r"[、,/]|还是|或者?|\bor\b", clause) if c.strip() and c.strip() not in ("其他", "其它", "other")]
+                while i + 1 < len(clauses) and clauses[i + 1].startswith(CONTINUES) and re.fullmatch(
+                        r"[\u4e00-\u9fffa-z0-9_-]{1,8}", plain(clauses[i + 1])) and not ph.ELSE_LABEL.match(plain(clauses[i + 1])):
+                    i += 1  # "bug、功能需求、使用提问": the splitter cut before "使用" (a verb elsewhere)
+                    cats.append(plain(clauses[i]))
                 steps[-1] = msgspec.structs.replace(steps[-1], categories=cats)  # "分类：bug、功能需求、使用提问"
                 self.last_ai = self.last_cls = steps[-1]
                 self.in_switch = True
@@ -449,6 +461,44 @@ class _State:
                             otherwise=otherwise)
         out.append(branch)
         return j, out
+
+    def _case_list(self, clauses: list[str], i: int) -> tuple[int, list[Step]] | None:
+        """"P0 发企业微信，P1 建 Jira 工单，其他的发邮件": a switch written as a list of
+        label-led items (see :mod:`pilot.generation.switches`)."""
+        cls = self._classifier()
+        labels = list(cls.categories) if cls is not None and cls.categories else list(self.declared)
+        found = switches.case_list(clauses, i, labels)
+        if found is None:
+            return None
+        cases: list[tuple[str, list[Step]]] = []
+        for k, (label, action) in enumerate(found.cases):
+            acts = self._actions(action, default_service=action)
+            for more in found.extra.get(k, []):
+                acts += self._actions(more)
+            cases.append((label, acts))
+        rest = found.otherwise
+        otherwise = None if rest is None else [] if not rest or ph.IGNORE.search(rest) else self._actions(rest, default_service=rest)
+        quote = " ".join(plain(c) for c in clauses[i:found.end])[:300]
+        out: list[Step] = []
+        if cls is not None and cls.categories:
+            branch = BranchStep(id=self.uid("route"), quote=quote, on=cls.id, field="category", otherwise=otherwise,
+                                cases=[Case(label=conds.as_category(label, cls.categories), steps=acts) for label, acts in cases])
+        elif self.trigger_kind in ("webhook", "form", "app_event"):
+            name = self.switch_field or self.declared_field or ("priority" if switches.is_code(cases[0][0]) else "category")
+            path = self._field_path("inputs", name)
+            self.switch_field = None
+            branch = BranchStep(id=self.uid("route"), quote=quote, on="inputs", field=path, otherwise=otherwise,
+                                cases=[Case(label=label, when=Comparison(subject="inputs", field=path, op="eq", value=label), steps=acts)
+                                       for label, acts in cases])
+        else:
+            labels = [label for label, _ in cases]
+            judged = AiStep(id=self.uid("classify"), task="classify", categories=labels, quote=quote,
+                            instruction=_classify_instruction(quote, labels, self.lang))
+            self.last_ai = self.last_cls = judged
+            out.append(judged)
+            branch = BranchStep(id=self.uid("route"), quote=quote, on=judged.id, field="category", otherwise=otherwise,
+                                cases=[Case(label=label, steps=acts) for label, acts in cases])
+        return found.end, [*out, branch]
 
     def _approval_branch(self, cases: list[tuple[str, Comparison | None, list[Step], str]],
                          otherwise: list[Step] | None) -> BranchStep | None:

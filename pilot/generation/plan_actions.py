@@ -211,7 +211,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         integ = ent.find_integrations(target)[0] or (["slack"] if _CHANNEL.search(target) else []) or (
             ["email"] if re.search(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*", target) else [])  # "forward to ops@ourco.com"
         own = sorted(state.trigger_clause_services())
-        if not integ and own and re.search(r"\b(?:pr|pull request|issue|ticket|order|comment|card|task|deal)\b", target):
+        if not integ and own and re.search(r"(?<![a-z])(?:pr|pull request|issue|ticket|order|comment|card|task|deal)(?![a-z])|工单|评论|订单", target):
             integ = own[:1]  # "closed → comment on the PR" in a GitHub-triggered flow: GitHub
         sid = integ[0] if integ else _service_phrase(target)
         if sid:

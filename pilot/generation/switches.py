@@ -1,0 +1,117 @@
+"""Switch case lists: "P0 用企业微信发给值班工程师，P1 建Jira工单，其他的发邮件给客服组",
+"Send hardware requests to Teams, software requests to Jira, and anything else to the inbox",
+"报名的推给招生老师，退费的发邮件给财务，投诉的直接短信通知校长" (offline planner, pure).
+
+A case list is two or more items, each *starting* with one of the request's labels, followed by
+that label's action. Labels come from what the request declares before the list: the categories
+of a classification ("分成退款、物流、技术故障三类"), the options of a field ("a category field:
+hardware, software, access or other", "咨询类型：报名、退费、投诉"), or priority codes (P0/P1,
+A类/B类). Items that start with "其他 / anything else / the rest" are the else branch; an item
+that starts with "并 / 同时 / and also" adds a second action to the case before it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pilot.generation import phrases as ph
+
+_ITEM_SPLIT = re.compile(r"[,;，；]\s*(?:and\s+|以及\s*)?(?![^(（]*[)）])")
+_DECLARED = re.compile(
+    r"(?:类型|选项|类别|分类|级别|等级|状态|字段|\bfield\b|\bcategor(?:y|ies)\b|\btypes?\b|\bpriorit(?:y|ies)\b|\boptions?\b|\bseverity\b|\blevels?\b)"
+    r"[^:：(（。.;；]{0,10}?(?:有|包括|是|分为|分成|[:：(（])\s*(?P<list>[^。.;；:：)）]{3,90})")
+_SPLIT_LIST = re.compile(r"\s*(?:[、,/，]|\bor\b|\band\b|还是|或者?|和)\s*")
+_CODES = re.compile(r"^(?:[pP][0-5]|sev ?[1-5]|[A-D]类|[一二三四]级)")
+_NOT_LABEL = re.compile(r"^(?:其他|其它|其余|other|others|等|etc|\.\.\.|…)$")
+_SUFFIX = (r"\s*(?:的|类的?|类型的?|问题的?|级别?的?|requests?|tickets?|ones?|alerts?|items?|leads?|candidates?|issues?|"
+           r"messages?|orders?|posts?|reports?|inquir(?:y|ies)|emails?|cases?|questions?)?")
+_VERB_FIRST = re.compile(r"^(?P<verb>send|route|forward|post|push|assign|put|escalate|email)\s+(?:the\s+|all\s+|any\s+)?", re.I)
+_MORE = re.compile(r"^(?:并且?|同时|再|还要|顺便|also\b|and also\b|plus\b)")
+_FIELD_WORDS = (("优先级", "priority"), ("priority", "priority"), ("级别", "level"), ("等级", "level"), ("severity", "severity"),
+                ("状态", "status"), ("status", "status"), ("类型", "type"), ("type", "type"), ("category", "category"),
+                ("分类", "category"), ("topic", "topic"), ("department", "department"), ("科室", "department"))
+
+
+@dataclass
+class CaseList:
+    """The cases found from clause ``start`` up to (not including) clause ``end``."""
+
+    cases: list[tuple[str, str]] = field(default_factory=list)  # (label, action text)
+    extra: dict[int, list[str]] = field(default_factory=dict)  # case index → more action texts
+    otherwise: str | None = None
+    end: int = 0
+
+
+def declared_labels(text: str) -> tuple[list[str], str | None]:
+    """The options a request declares ("category field: hardware, software, access or other") and
+    the field they belong to ("category"), if any."""
+    m = _DECLARED.search(text)
+    if not m:
+        return [], None
+    listed = re.sub(r"\s*(?:[一二三四五六七八九十两\d]+\s*(?:种|类|个|档|级)|等)\s*$", "", m.group("list"))  # "… 四种", "…等"
+    items = [x.strip(" '\"“”「」") for x in _SPLIT_LIST.split(listed)]
+    labels = [x for x in items if x and not _NOT_LABEL.match(x) and len(x) <= 16 and len(x.split()) <= 3]
+    head = text[max(0, m.start() - 12): m.end("list")]
+    name = next((en for word, en in _FIELD_WORDS if word in head), None)
+    return (labels if len(labels) >= 2 else []), name
+
+
+def _start(item: str, labels: list[str]) -> tuple[str, str] | None:
+    """(label, action) when ``item`` starts with a label."""
+    verb = _VERB_FIRST.match(item)
+    body = item[verb.end():] if verb else item
+    for label in sorted(labels, key=len, reverse=True):
+        edge = r"(?:s|es)?(?![a-z0-9])" if label[-1:].isascii() and label[-1:].isalnum() else ""
+        m = re.match(re.escape(label) + edge + _SUFFIX + r"\s*(?:[:：→=>\-]+\s*)?", body, re.I)
+        action = body[m.end():].strip() if m else ""
+        action = re.sub(r"^(?:就|则|都|直接|一律|统一)+", "", action)
+        if m and re.search(r"[a-z\u4e00-\u9fff]{2}", action, re.I):
+            return label, (f"{verb.group('verb')} {action}" if verb else action)
+    code = _CODES.match(body)
+    if code and not labels:
+        rest = body[code.end():].lstrip(" 的:：→=>-")
+        return (code.group(0), rest) if re.search(r"[a-z\u4e00-\u9fff]{2}", rest, re.I) else None
+    return None
+
+
+def case_list(clauses: list[str], start: int, labels: list[str]) -> CaseList | None:
+    """A case list beginning at clause ``start`` (a leading ``&`` marks a clause that continues
+    the sentence before it)."""
+    found = CaseList(end=start)
+    k = start
+    while k < len(clauses):
+        if k > start and found.cases and clauses[k].startswith("&") and _start(clauses[k][1:], labels) is None \
+                and not ph.ELSE.search(clauses[k][1:]) and not ph.ELSE_LABEL.search(clauses[k][1:]):
+            # "question → have AI answer it, &and email the answer": the same case goes on
+            found.extra.setdefault(len(found.cases) - 1, []).append(clauses[k][1:])
+            k += 1
+            continue
+        items = [x.strip() for x in _ITEM_SPLIT.split(clauses[k].lstrip("&")) if x.strip()]
+        used = 0
+        for item in items:
+            hit = _start(item, labels)
+            if hit is not None and hit[0].lower() not in {c[0].lower() for c in found.cases}:
+                found.cases.append(hit)
+            elif found.cases and (ph.ELSE.search(item) or ph.ELSE_LABEL.search(item)):
+                rest = ph.ELSE_LABEL.sub("", ph.ELSE.sub("", item)).strip(" 的:：,→->")
+                found.otherwise = rest
+            elif found.cases and _MORE.match(item):
+                found.extra.setdefault(len(found.cases) - 1, []).append(_MORE.sub("", item).strip())
+            else:
+                break
+            used += 1
+        if used < len(items):
+            if used == 0:
+                break
+            return None  # the clause mixes cases with something else: leave it to the clause parser
+        k += 1
+        if found.otherwise is not None:
+            break
+    found.end = k
+    return found if len(found.cases) >= 2 else None
+
+
+def is_code(label: str) -> bool:
+    """A priority-style code (P0, sev2, A类)."""
+    return bool(_CODES.match(label))
