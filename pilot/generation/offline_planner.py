@@ -307,7 +307,7 @@ class _State:
             return bool(cmp and ph.DELIVER.search(clause[cmp.end():]))
         if self.lang != "zh":
             return False
-        if "的话" in clause or ph.ZH_SHORT_COND.match(clause) and not ph.FETCH.match(clause):
+        if re.search(r"的话(?![题术语])", clause) or ph.ZH_SHORT_COND.match(clause) and not ph.FETCH.match(clause):
             return True  # "构建失败的话，…", "构建成功就…"
         head = ph.ZH_COND_ACTION.split(clause, maxsplit=1)[0]
         if conds.comparison(head, "zh") is None:
