@@ -35,7 +35,7 @@ from pilot.generation.plan import (
 )
 from pilot.generation import conditions as conds
 from pilot.generation import switches
-from pilot.generation.plan_actions import Actions, parse_actions
+from pilot.generation.plan_actions import Actions, parse_actions  # noqa: F401 - Actions: the type of parse results
 from pilot.generation.text import clean, detect_language, normalize
 
 class OfflinePlanner:
@@ -132,6 +132,11 @@ class _State:
             if re.match(r"(?:when|whenever|once|after)\b", clause) and not conds.comparison(clause, self.lang) and (
                     ph.FORM.search(clause) or ph.APP_EVENT.search(clause) or re.search(r"\bsubmits?\b|\bsigns? up\b", clause)):
                 i += 1  # "when an employee submits it": the trigger again, not a condition
+                continue
+            tasks = self._parallel_tasks(clauses, i)
+            if tasks is not None:
+                i, group = tasks
+                steps.append(group)
                 continue
             listed = self._case_list(clauses, i) if not ph.IF.match(clause) else None
             if listed is not None:
@@ -462,6 +467,31 @@ class _State:
         out.append(branch)
         return j, out
 
+    def _parallel_tasks(self, clauses: list[str], i: int) -> tuple[int, ParallelStep] | None:
+        """"do three things in parallel: pull out the key dates, flag risky clauses and summarize
+        it", "同时做三件事：翻译摘要、提炼方法、分析局限性": AI tasks side by side (their merge is
+        whatever comes next)."""
+        clause = plain(clauses[i])
+        head = _PARALLEL_TASKS.search(clause)
+        if head is None:
+            return None
+        parts = [clause[head.end():]]
+        j = i + 1
+        while j < len(clauses) and clauses[j].startswith(CONTINUES):
+            parts.append(plain(clauses[j]))
+            j += 1
+        items = [x.strip() for part in parts for x in re.split(r"[,;、]\s*(?:and\s+)?|\s+and\s+(?=[a-z]+\s)", part) if x.strip()]
+        ais: list[AiStep] = []
+        for item in items:
+            acts = parse_actions(item, self)
+            if acts.sources or (acts.deliveries and acts.ai is None and not re.match(r"flag|标记|标出", item)):
+                return None  # deliveries or fetches side by side: the clause parser's job
+            ais.append(acts.ai or AiStep(id=self.uid("analyze"), task="analyze", instruction=item, quote=item[:200]))
+        if len(ais) < 2:
+            return None
+        self.last_ai = ais[-1]
+        return j, ParallelStep(id=self.uid("in_parallel"), quote=clause[:200], branches=[[a] for a in ais])
+
     def _case_list(self, clauses: list[str], i: int) -> tuple[int, list[Step]] | None:
         """"P0 发企业微信，P1 建 Jira 工单，其他的发邮件": a switch written as a list of
         label-led items (see :mod:`pilot.generation.switches`)."""
@@ -530,6 +560,8 @@ class _State:
         return f"payload.{field}" if self.trigger_kind in ("webhook", "app_event", "form") else field
 
 
+_PARALLEL_TASKS = re.compile(r"\b(?:(?:two|three|four|2|3|4|several|a few) (?:things|tasks) )?(?:in parallel|at the same time|at once|side by side|simultaneously)\s*:\s*"
+                             r"|(?:同时|并行)(?:做|进行|处理)?(?:[两三四几]件事|[两三四几]个任务)?\s*[:：]\s*")
 _WHETHER = re.compile(r"\b(?:decide|check|determine|judge|tell(?: me)?|work out|figure out|assess|see)\s+(?:if|whether)\s+(?P<what>(?:each |the |it |this |that |every )?[\w-]*?)\s*"
                       r"(?:is|are|was|looks|sounds|seems)\s+(?:an?\s+|really\s+)?(?P<y>[a-z][\w -]{1,20}?)(?:\s+or not)?\s*$")
 _APPROVED = re.compile(r"approv|accepted|signed off|okay|\bok\b|通过|批准|同意")
