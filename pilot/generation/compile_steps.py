@@ -348,6 +348,12 @@ def _schema(s: AiStep, tested: dict[str, list[Any]]) -> dict[str, Any] | None:
     if s.task == "score":
         props["score"] = {"type": "number", "description": "0-10"}
         props["reason"] = {"type": "string"}
+    if s.task == "extract" and not s.fields:
+        # "pull out all the key dates": what is extracted names the field (a list when plural)
+        what = re.search(r"(?:extract|pull out|pull|get|find|list|capture|identify)\s+(?:all\s+)?(?:the\s+|of\s+the\s+)?([a-z][a-z ]{2,30}?)\s*(?:from|in|of|$)",
+                         s.instruction.lower())
+        name = re.sub(r"\W+", "_", what.group(1).strip()) if what else "extracted"
+        props[name] = {"type": "array", "items": {"type": "string"}} if name.endswith("s") else {"type": "string"}
     for f in s.fields:
         spec: dict[str, Any] = {"type": f.type}
         if f.enum:

@@ -484,7 +484,7 @@ class _State:
         ais: list[AiStep] = []
         for item in items:
             acts = parse_actions(item, self)
-            if acts.sources or (acts.deliveries and acts.ai is None and not re.match(r"flag|标记|标出", item)):
+            if (acts.sources and acts.ai is None) or (acts.deliveries and acts.ai is None and not re.match(r"flag|标记|标出", item)):
                 return None  # deliveries or fetches side by side: the clause parser's job
             ais.append(acts.ai or AiStep(id=self.uid("analyze"), task="analyze", instruction=item, quote=item[:200]))
         if len(ais) < 2:
