@@ -75,7 +75,11 @@ def system_prompt() -> str:
         "hubspot, stripe, dingtalk, feishu, wecom); give each branch its own steps; compare numbers with "
         "real operators on a field an earlier step produces (an AI step that feeds a condition lists that "
         "field); sources fetched at the same time go in one parallel step; per-item work goes in a loop "
-        "(batch_size for batches); never add a step, delivery or source the request does not ask for; "
+        "(batch_size for batches); reshaping without AI (dedupe, group by, keep fields, reformat) is a "
+        "transform step (dedupe_by, group_by with aggregates such as {\"total\": \"sum:amount\"}, fields); "
+        "pauses are wait steps (duration_s, until, or approval; when the request says what happens on "
+        "rejection, branch on the wait step's field `approved`); running another saved workflow is a "
+        "workflow step; never add a step, delivery or source the request does not ask for; "
         "every step quotes the words of the request it came from.\n"
         f"JSON schema of the plan:\n{schema}\n\nExamples:\n{examples}\n"
     )
