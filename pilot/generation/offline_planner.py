@@ -133,6 +133,10 @@ class _State:
                     ph.FORM.search(clause) or ph.APP_EVENT.search(clause) or re.search(r"\bsubmits?\b|\bsigns? up\b", clause)):
                 i += 1  # "when an employee submits it": the trigger again, not a condition
                 continue
+            rewritten = _condition_first(clauses, i, self.lang)
+            if rewritten is not None:
+                clauses[i: i + rewritten[1]] = [rewritten[0]]
+                clause = plain(clauses[i])
             tasks = self._parallel_tasks(clauses, i)
             if tasks is not None:
                 i, group = tasks
@@ -558,6 +562,27 @@ class _State:
         if subject != "inputs":
             return field
         return f"payload.{field}" if self.trigger_kind in ("webhook", "app_event", "form") else field
+
+
+_POSTFIX_IF = re.compile(r"^(?P<action>.+?)\s+(?:if|only if|whenever|in case)\s+(?P<cond>[^,]+)$")
+
+
+def _condition_first(clauses: list[str], i: int, lang: str) -> tuple[str, int] | None:
+    """Conditions said after their action, rewritten condition-first: "send me a Telegram message
+    if it drops below 60000" → "if it drops below 60000, send me …"; "收货地址在海外的，发到飞书…；
+    否则…" → "如果收货地址在海外,就发到飞书…". Returns (new clause, clauses it replaces)."""
+    clause, mark = plain(clauses[i]), CONTINUES if clauses[i].startswith(CONTINUES) else ""
+    if lang == "en":
+        m = _POSTFIX_IF.match(clause)
+        if m and (ph.SEND.search(m.group("action")) or ph.DELIVER.search(m.group("action"))) and conds.comparison(m.group("cond"), "en"):
+            return f"{mark}if {m.group('cond')}, {m.group('action')}", 1
+        return None
+    if (clause.endswith("的") and i + 1 < len(clauses) and clauses[i + 1].startswith(CONTINUES)
+            and any(ph.ELSE.search(plain(c)) for c in clauses[i + 2: i + 4])):
+        head, _, label = clause.rpartition(":")
+        prefix = head + ":" if head else ""
+        return f"{mark}{prefix}如果{label[:-1]},就{plain(clauses[i + 1])}", 2
+    return None
 
 
 _PARALLEL_TASKS = re.compile(r"\b(?:(?:two|three|four|2|3|4|several|a few) (?:things|tasks) )?(?:in parallel|at the same time|at once|side by side|simultaneously)\s*:\s*"

@@ -51,7 +51,8 @@ def declared_labels(text: str) -> tuple[list[str], str | None]:
         return [], None
     listed = re.sub(r"\s*(?:[一二三四五六七八九十两\d]+\s*(?:种|类|个|档|级)|等)\s*$", "", m.group("list"))  # "… 四种", "…等"
     items = [x.strip(" '\"“”「」") for x in _SPLIT_LIST.split(listed)]
-    labels = [x for x in items if x and not _NOT_LABEL.match(x) and len(x) <= 16 and len(x.split()) <= 3]
+    labels = [x for x in items if x and not _NOT_LABEL.match(x) and len(x.split()) <= 3
+              and len(x) <= (20 if x.isascii() else 8) and not ph.SEND.search(x)]
     head = text[max(0, m.start() - 12): m.end("list")]
     name = next((en for word, en in _FIELD_WORDS if word in head), None)
     return (labels if len(labels) >= 2 else []), name
@@ -69,7 +70,7 @@ def _start(item: str, labels: list[str]) -> tuple[str, str] | None:
         if m and re.search(r"[a-z\u4e00-\u9fff]{2}", action, re.I):
             return label, (f"{verb.group('verb')} {action}" if verb else action)
     code = _CODES.match(body)
-    if code and not labels:
+    if code:
         rest = body[code.end():].lstrip(" 的:：→=>-")
         return (code.group(0), rest) if re.search(r"[a-z\u4e00-\u9fff]{2}", rest, re.I) else None
     return None
