@@ -580,7 +580,8 @@ def _condition_first(clauses: list[str], i: int, lang: str) -> tuple[str, int] |
     if (clause.endswith("的") and i + 1 < len(clauses) and clauses[i + 1].startswith(CONTINUES)
             and any(ph.ELSE.search(plain(c)) for c in clauses[i + 2: i + 4])):
         head, _, label = clause.rpartition(":")
-        prefix = head + ":" if head else ""
+        loop = re.search(r"逐条|逐个|逐一|依次|一单一单|一个一个|一条一条|每(?:一)?[条个单笔]", head)
+        prefix = loop.group(0) + "," if loop else ""  # "逐个检查：" → "逐个,": the loop, then its condition
         return f"{mark}{prefix}如果{label[:-1]},就{plain(clauses[i + 1])}", 2
     return None
 
