@@ -137,7 +137,7 @@ DELIVER = ascii_re(r"\b(?:page|pages|flag|flagged|send|sends|sent|post|posts|not
 DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,40}?\b(?:to|into|in|on|as)\b|\btag (?:the|it|them)\b|\bput\b.{0,30}?\b(?:in|into)\b|\badd (?:it |them |a |as a |each |the )?(?:new )?(?:row|line|record|entry)|\blog(?:s|ged)?\b|\brecord(?:s|ed)?\b|"
                                   r"\binsert\b|追加|新增一行|添加一行|(?<!会话)(?<!对话)(?<!聊天)(?<!通话)(?<!交易)(?<!销售)(?<!购买)(?<!操作)(?<!浏览)(?<!历史)(?<!访问)(?<!登录)(?<!消费)(?<!考勤)(?<!打卡)(?<!沟通)(?<!跟进)(?<!发布)(?<!运行)(?<!变更)(?<!审批)(?<!报销)(?<!就诊)(?<!维修)(?<!出入)(?<!充值)(?<!借阅)(?<!学习)(?<!订单)(?<!物流)(?<!发货)记录(?!拉|取|导|读|调|查|抓|捞|里|中)|插入|记一(?:行|笔|条)|记下")),
               ("create", ascii_re(r"\bcreate\w*|\bissue (?:a |the )?refund|\brefund (?:the|their|his|her|it|them)\b|\bopen (?:a|an)\b|\braise (?:a|an)\b|\bfile (?:a|an)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|创建(?!的)|新建(?!的)|开一个|建一个|(?<![创新组搭])建(?:个|张|条)?(?:工单|任务|卡片|issue|ticket)|[提开]工单")),
-              ("update", ascii_re(r"\bupdate\w*|\bclose (?:it|them|the \w+)\b|\barchive\b|\bmove (?:it|them|the \w+) to\b|更新|修改|(?<!未)关闭|归档")),
+              ("update", ascii_re(r"\bupdate\w*|\bclose (?:it|them|the \w+)\b|\barchive\b|\bmove (?:it|them|the \w+) to\b|\bmark (?:it|them|the \w+) as\b|更新|修改|(?<!未)关闭|归档|改成|改为|标记为|标成|设为|置为")),
               ("upsert", ascii_re(r"\bsave\w*|\bstore\w*|\bstash\w*|\bcopy\b.{0,40}?\binto\b|\bwrite (?:it|them|this|that) back\b|\bsync\w*|\bwrites?\b.{0,40}?\b(?:to|into)\b|\bimport\w*\b.{0,40}?\binto\b|\bupsert|保存|存到|存入|写入|同步|存储|入库|存一份|留一份|存个档|备份(?:到|一份)")),
               ("post", ascii_re(r"\bpost(?:s|ed|ing)?\b|\bpublish\w*|\bshare\b|发布|发帖|发表")))
 
@@ -180,7 +180,8 @@ SEND = ascii_re(r"\bpage (?:ops|the on-?call|on-?call|someone|me|us|him|her|them
                 r"^(?:e-?mail|text|message)\b|"
                 r"发送|发到|发给|发至|推送|推到|推给|通知|提醒|转发|转给|转到|告警|发布|同步到|写入|写到|写进|保存|存到|存入|存进|记到|(?<!会话)(?<!对话)(?<!聊天)(?<!通话)(?<!交易)(?<!销售)(?<!购买)(?<!操作)(?<!浏览)(?<!历史)(?<!访问)(?<!登录)(?<!消费)(?<!考勤)(?<!打卡)(?<!沟通)(?<!跟进)(?<!发布)(?<!运行)(?<!变更)(?<!审批)(?<!报销)(?<!就诊)(?<!维修)(?<!出入)(?<!充值)(?<!借阅)(?<!学习)(?<!订单)(?<!物流)(?<!发货)记录(?!拉|取|导|读|调|查|抓|捞|里|中)|"
                 r"填到|录入|追加|创建(?!的)|新建(?!的)|更新回|同步回|写回|抄送|加到|添加到|加入到|回过去|回复给|回给|发回|回一封|回封|评论到|报个|报一下|汇报|告知|说一声|"
-                r"存档|归档到|建个|建一个|开个|提个|提一个|发回去|登记|(?<![a-z0-9.])@[\u4e00-\u9fffa-z]|comment到|评论到|回复到|回写|更新到|(?<!开)(?<!出)发(?!现|生|票|起|展|来|过来|货)")
+                r"存档|归档到|建个|建一个|开个|提个|提一个|发回去|登记|改成|改为|更新为|修改为|标记为|标成|发起退款|(?<=调)[a-z]{2,12}退款|打电话|拨打电话|外呼|"
+                r"(?<![a-z0-9.])@[\u4e00-\u9fffa-z]|comment到|评论到|回复到|回写|更新到|(?<!开)(?<!出)发(?!现|生|票|起|展|来|过来|货)")
 NEGATED = ascii_re(r"\b(?:don't|do not|dont|never|without|no need to|must not|mustn't|should not|shouldn't)\s+(?:\w+\s+){0,2}?(?:send|post|email|publish|notify|reply|create|share|write|update|modify|change|touch|comment|sync)\b"
                    r"|\bi'll (?:send|post|publish|share) (?:it|them)\b|\bjust (?:return|give me)\b|\bonly (?:return|output)\b"
                    r"|不要(?:直接)?(?:发|发送|推送|通知|发布|写|同步)|不用(?:发|发送|通知)|(?<![分区特识类级性告辨派])别(?:发|往.{0,8}写|同步|在.{0,8}发)|只输出|不需要发送|先别(?:发|同步|写|存|推)|我自己.{0,6}发"
@@ -207,7 +208,8 @@ SETS_TO = ascii_re(r"\bsets?\s+(?:the\s+)?(?P<field>[a-z_]+)\s+(?:to|as)\s+[\"']
 GENERIC_TARGET = ascii_re(r"\b(?:to|on|in|into) (?:the |our |a |their |my )?(?P<t>[\w' -]{2,30}?)(?:'s)? (?:rest )?(?:api|endpoint|system|queue|inbox|backend|blog|website|board|database|wiki|portal|classroom)\b"
                           r"|(?:写入|写到|写进|存到|存入|同步到|推送到|更新到|录入|记到|提交到)(?:我们的|公司的)?(?P<t2>[\u4e00-\u9fffa-z0-9]{2,12}?(?:系统|平台|表|库|后台|中心|看板))")
 OWN_OBJECT = ascii_re(r"\b(?:to|on) (?:the|this|that) (?:issue|pr|pull request|ticket|order|deal|contact|card|task|tweet|post|review)\b|\bas an? (?:internal |private )?(?:note|comment)\b"
-                      r"|(?:回写|写回|更新|发回|评论|回复|comment)(?:到|在)?(?:这一?行|这条记录|原记录|(?:这个|那条|该|这条)?\s*(?:issue|pr|消息|thread)\s*(?:下面|下|里)?)")
+                      r"|(?:回写|写回|更新|发回|评论|回复|comment)(?:到|在)?(?:这一?行|这条记录|原记录|(?:这个|那条|该|这条)?\s*(?:issue|pr|mr|消息|thread)\s*(?:下面|下|里)?)"
+                      r"|(?<![a-z])(?:mr|pr|issue)\s*下面|\breply in the thread\b|\blike (?:the|this|that) (?:tweet|post)\b|^(?:自动)?给(?:他|她|对方)发")
 STYLE_OF = r"(?:\s*(?:风格|文案|式的|体的|笔记风|style|-style|tone|风)|\s+(?:post|article|caption|thread|tweet|review|rating)\b)"
 CONTENT_OF = r"\s+(?:sprint|summary|digest|report|stats|numbers)\b"  # "their own Jira sprint summary": what is sent
 LINK_OF = r"(?:(?:\s+[\w-]+){0,2}\s+(?:link|url)\b|(?:的)?\s*(?:文章)?链接)"
