@@ -27,6 +27,7 @@ _NOT_LABEL = re.compile(r"^(?:其他|其它|其余|other|others|等|etc|\.\.\.|�
 _SUFFIX = (r"\s*(?:的|类的?|类型的?|问题的?|级别?的?|requests?|tickets?|ones?|alerts?|items?|leads?|candidates?|issues?|"
            r"messages?|orders?|posts?|reports?|inquir(?:y|ies)|emails?|cases?|questions?)?")
 _VERB_FIRST = re.compile(r"^(?P<verb>send|route|forward|post|push|assign|put|escalate|email)\s+(?:the\s+|all\s+|any\s+)?", re.I)
+_HEAD = re.compile(r"按.{0,8}(?:处理|分发|分流|分别)|根据|依据|\b(?:route|sort|split|triage)\w*\b|\bdepending on\b|\bbased on\b|\bby (?:severity|priority|type|category|level|status)\b")
 _MORE = re.compile(r"^(?:并且?|同时|再|还要|顺便|also\b|and also\b|plus\b)")
 _FIELD_WORDS = (("优先级", "priority"), ("priority", "priority"), ("级别", "level"), ("等级", "level"), ("severity", "severity"),
                 ("状态", "status"), ("status", "status"), ("类型", "type"), ("type", "type"), ("category", "category"),
@@ -88,7 +89,11 @@ def case_list(clauses: list[str], start: int, labels: list[str]) -> CaseList | N
             found.extra.setdefault(len(found.cases) - 1, []).append(clauses[k][1:])
             k += 1
             continue
-        items = [x.strip() for x in _ITEM_SPLIT.split(clauses[k].lstrip("&")) if x.strip()]
+        text = clauses[k].lstrip("&")
+        head, colon, tail = text.rpartition(":")
+        if k == start and colon and _HEAD.search(head) and not ph.SEND.search(head) and _start(tail.strip(), labels):
+            text = tail  # "按级别处理：P0 …": the head only announces the cases
+        items = [x.strip() for x in _ITEM_SPLIT.split(text) if x.strip()]
         used = 0
         for item in items:
             hit = _start(item, labels)
