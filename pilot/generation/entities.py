@@ -148,12 +148,21 @@ def lookup_service(name: str) -> Integration | None:
     return _LOOKUP.get(_key(name)) if name else None
 
 
+# Chinese lookup-only names ("有赞", "京东") are too ambiguous alone; followed within a few
+# characters by what the service holds (订单, 店铺, 后台 …) they name the service.
+_NAMED_LOOKUP = {n: i.id for i in INTEGRATIONS for n in i.names if len(n) >= 2 and not n.isascii()}
+_NAMED_RE = re.compile("(?:" + "|".join(sorted(map(re.escape, _NAMED_LOOKUP), key=len, reverse=True)) + ")"
+                       r"(?=[\u4e00-\u9fff]{0,6}?(?:订单|店铺|商品|客户|会员|后台|数据|商城|销售|评价|差评|工单|退款))") if _NAMED_LOOKUP else None
+
+
 def find_integrations(text: str) -> tuple[list[str], list[str], list[str]]:
     """(all integrations in order of mention, destinations, sources) in a normalised text. An
     integration whose content is only processed ("translate the email") is in neither list; see
     :mod:`pilot.generation.roles`."""
     hits: list[tuple[int, int, str]] = [(m.start(), m.end(), _EN_LOOKUP[m.group(1)]) for m in _EN_RE.finditer(text)]
     hits += [(m.start(), m.end(), _ZH_LOOKUP[m.group(0)]) for m in _ZH_RE.finditer(text)]
+    if _NAMED_RE is not None:  # "汇总有赞当天的订单": a lookup-only name, with a business noun right after it
+        hits += [(m.start(), m.end(), _NAMED_LOOKUP[m.group(0)]) for m in _NAMED_RE.finditer(text)]
     hits.sort(key=lambda h: (h[0], h[0] - h[1]))
     # A name inside a longer one is part of it: "qq邮箱" is QQ Mail, not QQ; "github热榜" is GitHub Trending.
     kept: list[tuple[int, int, str]] = []

@@ -564,6 +564,7 @@ class _State:
         return f"payload.{field}" if self.trigger_kind in ("webhook", "app_event", "form") else field
 
 
+_READ_ONLY = re.compile(r"只读|只查|不要改|别改|不改|不要修改|read[- ]only|\b(?:don't|do not|never) (?:modify|change|update|touch|write)")
 _POSTFIX_IF = re.compile(r"^(?P<action>.+?)\s+(?:if|only if|whenever|in case)\s+(?P<cond>[^,]+)$")
 
 
@@ -647,7 +648,13 @@ def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
             everything = True
     if not refused and not everything:
         return steps
-    return _drop_deliveries(steps, refused, everything)
+    kept = _drop_deliveries(steps, refused, everything)
+    read_only = {d.service for d in _flat(steps) if isinstance(d, DeliverStep) and d.service in refused} - {
+        d.service for d in _flat(kept) if isinstance(d, DeliverStep)}
+    read_only = {x for x in read_only if x in ent.BY_ID and ent.BY_ID[x].kind == "data" and _READ_ONLY.search(" ".join(clauses))
+                 and not any(isinstance(x2, SourceStep) and x2.service == x for x2 in _flat(kept))}
+    # "汇总有赞当天的订单…只读数据就行，订单状态一个都不要改": the service is read, never written
+    return [*(SourceStep(id=f"fetch_{x}", service=x, quote=x) for x in sorted(read_only)), *kept]
 
 
 def _drop_deliveries(steps: list[Step], refused: set[str], everything: bool) -> list[Step]:

@@ -322,8 +322,12 @@ def _delivers_result(clause: str) -> bool:
 def _owned(sid: str, clause: str) -> bool:
     """"summarise my emails", "我的邮件": the user's own mailbox / channel is read."""
     integ = ent.BY_ID[sid]
-    return any(re.search(r"\b(?:my|our)\s+(?:\w+\s+)?" + re.escape(a) + r"\b|我的\s*" + re.escape(a), clause)
-               for a in (*integ.en, *integ.zh) if a)
+    return any(re.search(r"\b(?:my|our)\s+(?:[\w#-]+\s+)?" + re.escape(a) + r"\b|我的\s*" + re.escape(a), clause)
+               for a in (*integ.en, *integ.zh) if a) or _HISTORY.search(clause) is not None
+
+
+# "this week's messages from our #product channel", "客户群里的聊天记录": a channel's history is read
+_HISTORY = re.compile(r"\b(?:messages?|conversations?|chats?|threads?|posts?|discussions?)\s+(?:from|in|on|of)\b|聊天记录|会话记录|群消息|消息记录|对话记录")
 
 
 _TOPIC_BEFORE = re.compile(r"(?<!saying )(?<!say )(?<!talking )(?<!said )(?<!posting )(?<!complaining )(?<!tweeting )\b(?:about(?! \d)|on how|how (?:to|we|you|they|small|our|your)|mentioning|mention(?:s)? that|explaining|explain how|regarding|"
