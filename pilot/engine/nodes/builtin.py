@@ -20,4 +20,4 @@ from pilot.engine.nodes.wait import WaitRunner
 def runners() -> list[NodeRunner]:
     """One instance of every built-in runner."""
     return [InputRunner(), LlmRunner(), ConditionRunner(), LoopRunner(), ApiRunner(), KnowledgeRunner(), ToolRunner(), OutputRunner(), WaitRunner(),
-            TransformRunner(), SubworkflowRunner()]
+            TransformRunner(), SubworkflowRunner(), CodeRunner()]
