@@ -44,7 +44,8 @@ _COMPLEMENT = {("gt", "le"), ("le", "gt"), ("ge", "lt"), ("lt", "ge"), ("eq", "n
 
 
 def complementary(a: Comparison | None, b: Comparison | None) -> bool:
-    return a is not None and b is not None and (a.op, b.op) in _COMPLEMENT and a.value == b.value
+    return (a is not None and b is not None and (a.op, b.op) in _COMPLEMENT and a.value == b.value
+            and (a.field == b.field or "value" in (a.field, b.field)))  # "超过5万的 … 5万及以下的": the same field
 
 
 def antonyms(a: str, b: str) -> bool:
@@ -120,7 +121,7 @@ def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     vf = ph.CMP_ZH_VALUE_FIRST.search(cond) if lang == "zh" or not cond.isascii() else None
     if vf:
         op = "le" if "下" in vf.group("op") or "内" in vf.group("op") else "ge"
-        v = float(vf.group("val"))
+        v = float(vf.group("val")) * (10000 if vf.group("unit") == "万" else 1000 if vf.group("unit") == "千" else 1)
         value = int(v) if v.is_integer() else v
         return Comparison(subject="inputs", field=field_name(cond[: vf.start()]) or "value", op=op, value=value), f"value {op} {value}"
     band = re.match(r"^\s*(?:(?:score|rating|nps)\s+)?(\d+)\s*[-–]\s*(\d+)\b", cond)

@@ -382,8 +382,15 @@ class _State:
             clause, continues = plain(clauses[j]), clauses[j].startswith(CONTINUES)
             if ph.ELSE.search(clause):
                 body = ph.ELSE.sub("", clause).strip(" ,")
-                otherwise = self._actions(body)
                 j += 1
+                if not re.search(r"\w", body) or ph.LOWER_ELSE.match(body):
+                    # "if not, &send them a polite rejection email": the else side is the clauses that follow
+                    more = []
+                    while j < len(clauses) and clauses[j].startswith(CONTINUES):
+                        more.append(plain(clauses[j]))
+                        j += 1
+                    body = ", ".join(more)
+                otherwise = self._actions(body) if body else []
                 break
             if continues and cases and cases[-1][2] == [] and not self._conditional(clause):
                 # "If no, forward it to sales@": the action of the case just opened, not a new label

@@ -77,7 +77,7 @@ ELSE = ascii_re(r"^(?:and\s+|but\s+)?(?:otherwise|else|if not|or else|in all oth
                 r"|^不[\u4e00-\u9fff]{1,4}(?:的话)?就|^没有?[\u4e00-\u9fff]{1,4}(?:的话|就)"
                 r"|^(?:其他|其余|其它|剩下)(?:[\u4e00-\u9fff]{1,3}?(?:的|就)|的|情况)?")
 THEN_SPLIT_ZH = re.compile(r"的话,?|(?:就|则|那么|便)|,|时(?=[^,]{0,4}(?:发|推|存|写|记|转|给|通知|提醒|建|创建))")
-CMP_ZH_VALUE_FIRST = re.compile(r"(?P<val>-?\d+(?:\.\d+)?)\s*(?:万|元|分|条|个|件|天|单|%)?\s*(?P<op>及以下|及以上|以下|以上|以内|或以上|或以下)")
+CMP_ZH_VALUE_FIRST = re.compile(r"(?P<val>-?\d+(?:\.\d+)?)\s*(?P<unit>万|千)?(?:元|块|分|条|个|件|天|单|%)?\s*(?P<op>及以下|及以上|以下|以上|以内|或以上|或以下)")
 ZH_SHORT_COND = re.compile(r"^[\u4e00-\u9fffa-z0-9 ]{1,12}?(?:的话|就(?!行|好|可以|够了)|则)")
 ELSE_LABEL = ascii_re(r"^(?:everything else|anything else|anyone else|anybody else|everyone else|any other \w+|all other \w+|all (?:the )?others?|the rest|others?|other \w+|otherwise|else|rest)\b"
                       r"|^(?:其他|其余|剩下的|其它|剩余)")
@@ -115,7 +115,7 @@ FIELD_NAMES = {"score": "score", "rating": "rating", "评分": "score", "分数"
 AI_TASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((task, ascii_re(p)) for task, p in (
     ("agent", r"\bagents?\b|智能体|\bthat can (?:use|call|search|look up)\b|\bwith tools\b|能(?:够)?(?:调用|使用)(?:工具|.{0,6}工具)|会用工具"),
     ("translate", r"\btranslat\w*|翻译|译成|译为|翻成"),
-    ("classify", r"\b(?:work out|figure out|decide) what\b|\b(?:decide|determine|detect|judge|work out|figure out|tell)\b.{0,20}?\b(?:severity|priority|category|type|urgency|sentiment|intent|topic)\b|\bwhether [\w ]{0,40}?(?:\b(?:is|was|are|sounds|looks|seems)|'s) [\w ,-]+ or \w+|\bclassif\w*|\bcategori[sz]\w*|\btriage\w*|\bsentiment\b|\bdetect (?:the )?(?:intent|language|topic)|\btag (?:it|them|each)\b|"
+    ("classify", r"\b(?:work out|figure out|decide) what\b|\b(?:decide|determine|detect|judge|work out|figure out|tell)\b.{0,20}?\b(?:severity|priority|category|type|urgency|sentiment|intent|topic)\b|\bwhether [\w ]{0,40}?(?:\b(?:is|was|are|sounds|looks|seems)|'s) [\w ,-]+ or \w+|\bclassif\w*|\bcategori[sz]\w*|\btriage\w*|\bsentiment\b|\bdetect (?:the )?(?:intent|language|topic)|\btags? (?:it|them|each|every)\b|"
                  r"\blabel (?:it|them|each)\b|\btag (?:the|each|every) \w+ as\b|\bsort(?:s|ed)? (?:\w+ )?into\b|\bbucket(?:s|ed)? (?:\w+ )?into\b|\broute (?:it|them|each|the|by|based)\b|\bsort (?:it|them) into\b|分类|归类|判断.{0,6}(?:类型|类别|意图|情感)|"
                  r"情感分析|识别.{0,4}(?:意图|类型|情感)|打标签|分拣|分流|判断是.{1,24}还是|是.{1,20}还是|分[成为].{1,30}[类种]|判断.{0,8}属于|评定为|定级|按等级"),
     ("score", r"\bscor(?:e|es|ing)\s+(?:it|them|each|the|every|this|that|a|an|all|our|their|leads?|candidates?|applicants?|cvs?|resumes?|how|from|on|out)\b|\bscoring\b|\brate (?:it|them|each|the|how|their|his|her|this|these|every|all)\b|\bon a scale of\b|\bgrade\b|\bevaluate\b|\bassess\w*|\bqualif\w*|\brank\b|打分|评分|评估|打个分|打个.{0,12}分|评级"),
