@@ -145,6 +145,7 @@ class _State:
             listed = self._case_list(clauses, i) if not ph.IF.match(clause) else None
             if listed is not None:
                 j, switch = listed
+                steps = _with_categories(steps, switch)
                 steps.extend(_merged_cases(steps, switch))
                 i = j
                 continue
@@ -521,11 +522,12 @@ class _State:
         otherwise = None if rest is None else [] if not rest or ph.IGNORE.search(rest) else self._actions(rest, default_service=rest)
         quote = " ".join(plain(c) for c in clauses[i:found.end])[:300]
         out: list[Step] = []
-        if cls is not None and cls.categories:
+        if cls is not None and (cls.categories or cls is self.last_ai):
+            # the classification's own cases (its categories come from the labels when it named none)
             branch = BranchStep(id=self.uid("route"), quote=quote, on=cls.id, field="category", otherwise=otherwise,
                                 cases=[Case(label=conds.as_category(label, cls.categories), steps=acts) for label, acts in cases])
         elif self.trigger_kind in ("webhook", "form", "app_event"):
-            name = self.switch_field or self.declared_field or ("priority" if switches.is_code(cases[0][0]) else "category")
+            name = self.switch_field or self.declared_field or found.field or ("priority" if switches.is_code(cases[0][0]) else "category")
             path = self._field_path("inputs", name)
             self.switch_field = None
             branch = BranchStep(id=self.uid("route"), quote=quote, on="inputs", field=path, otherwise=otherwise,
@@ -600,6 +602,22 @@ _WHETHER = re.compile(r"\b(?:decide|check|determine|judge|tell(?: me)?|work out|
                       r"(?:is|are|was|looks|sounds|seems)\s+(?:an?\s+|really\s+)?(?P<y>[a-z][\w -]{1,20}?)(?:\s+or not)?\s*$")
 _APPROVED = re.compile(r"approv|accepted|signed off|okay|\bok\b|通过|批准|同意")
 _REJECTED = re.compile(r"reject|declin|denied|not approv|isn't approved|驳回|拒绝|不通过|没通过|未通过|不同意|没批")
+
+
+def _with_categories(steps: list[Step], new: list[Step]) -> list[Step]:
+    """A case list whose labels are not the classification's categories (the list was cut by the
+    clause splitter: "rate urgency as critical, high, normal or low: critical -> …") renames
+    them: the labels the cases use are the categories."""
+    branch = new[-1] if new and isinstance(new[-1], BranchStep) else None
+    if branch is None or branch.field != "category":
+        return steps
+    labels = [c.label for c in branch.cases]
+    out = []
+    for s in steps:
+        if isinstance(s, AiStep) and s.id == branch.on and s.task == "classify" and not set(labels) <= set(s.categories):
+            s = msgspec.structs.replace(s, categories=labels)
+        out.append(s)
+    return out
 
 
 def _merged_cases(steps: list[Step], new: list[Step]) -> list[Step]:

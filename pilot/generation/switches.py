@@ -28,6 +28,7 @@ _SUFFIX = (r"\s*(?:的|类的?|类型的?|问题的?|级别?的?|requests?|ticke
            r"messages?|orders?|posts?|reports?|inquir(?:y|ies)|emails?|cases?|questions?)?")
 _VERB_FIRST = re.compile(r"^(?P<verb>send|route|forward|post|push|assign|put|escalate|email)\s+(?:the\s+|all\s+|any\s+)?", re.I)
 _HEAD = re.compile(r"按.{0,8}(?:处理|分发|分流|分别)|根据|依据|\b(?:route|sort|split|triage)\w*\b|\bdepending on\b|\bbased on\b|\bby (?:severity|priority|type|category|level|status)\b")
+_ARROW_CASE = re.compile(r"^(?P<label>[^→:>=,，]{1,24}?)\s*(?:→|->|=>)\s*(?P<action>.*[a-z\u4e00-\u9fff]{2}.*)$", re.I)
 _MORE = re.compile(r"^(?:并且?|同时|再|还要|顺便|also\b|and also\b|plus\b)")
 _FIELD_WORDS = (("优先级", "priority"), ("priority", "priority"), ("级别", "level"), ("等级", "level"), ("severity", "severity"),
                 ("状态", "status"), ("status", "status"), ("类型", "type"), ("type", "type"), ("category", "category"),
@@ -42,6 +43,7 @@ class CaseList:
     extra: dict[int, list[str]] = field(default_factory=dict)  # case index → more action texts
     otherwise: str | None = None
     end: int = 0
+    field: str | None = None  # "按状态处理：…" → "status"
 
 
 def declared_labels(text: str) -> tuple[list[str], str | None]:
@@ -70,6 +72,9 @@ def _start(item: str, labels: list[str]) -> tuple[str, str] | None:
         action = re.sub(r"^(?:就|则|都|直接|一律|统一)+", "", action)
         if m and re.search(r"[a-z\u4e00-\u9fff]{2}", action, re.I):
             return label, (f"{verb.group('verb')} {action}" if verb else action)
+    arrow = _ARROW_CASE.match(body)
+    if arrow and (len(arrow.group("label").split()) <= 3 if arrow.group("label").isascii() else len(arrow.group("label")) <= 8):
+        return arrow.group("label").strip(" '\""), arrow.group("action").strip()  # "已付款→写入飞书多维表格"
     code = _CODES.match(body)
     if code:
         rest = body[code.end():].lstrip(" 的:：→=>-")
@@ -91,15 +96,18 @@ def case_list(clauses: list[str], start: int, labels: list[str]) -> CaseList | N
             continue
         text = clauses[k].lstrip("&")
         head, colon, tail = text.rpartition(":")
-        if k == start and colon and _HEAD.search(head) and not ph.SEND.search(head) and _start(tail.strip(), labels):
+        if k == start and colon and (_HEAD.search(head) or (clauses[k].startswith("&") and _ARROW_CASE.match(tail.strip())))\
+                and not ph.SEND.search(head) and _start(tail.strip(), labels):
             text = tail  # "按级别处理：P0 …": the head only announces the cases
+            found.field = next((en for word, en in _FIELD_WORDS if word in head), None)
         items = [x.strip() for x in _ITEM_SPLIT.split(text) if x.strip()]
         used = 0
         for item in items:
-            hit = _start(item, labels)
+            other = ph.ELSE.search(item) or ph.ELSE_LABEL.search(item)
+            hit = _start(item, labels) if not other else None
             if hit is not None and hit[0].lower() not in {c[0].lower() for c in found.cases}:
                 found.cases.append(hit)
-            elif found.cases and (ph.ELSE.search(item) or ph.ELSE_LABEL.search(item)):
+            elif found.cases and other:
                 rest = ph.ELSE_LABEL.sub("", ph.ELSE.sub("", item)).strip(" 的:：,→->")
                 found.otherwise = rest
             elif found.cases and _MORE.match(item):
