@@ -212,7 +212,8 @@ class _State:
                 self.loop_service = outer_loop_service
                 # "every row of the sheet": the sheet is what the loop goes over (fetched once,
                 # before it); "look each one up on Clearbit": a per-item source stays inside.
-                pre = [s for s in body if isinstance(s, (SourceStep, ParallelStep)) and _iterable_source(clause, s)]
+                loop_text = " ".join(plain(c) for c in clauses[i:body_end])
+                pre = [s for s in body if isinstance(s, (SourceStep, ParallelStep)) and _iterable_source(clause, s, loop_text)]
                 inner = [s for s in body if s not in pre]
                 steps.extend(pre)
                 if inner:
@@ -632,9 +633,18 @@ def _merged_cases(steps: list[Step], new: list[Step]) -> list[Step]:
     return new
 
 
-def _iterable_source(clause: str, step: Step) -> bool:
+def _iterable_source(clause: str, step: Step, loop_text: str = "") -> bool:
+    """Whether a source found in a loop's clauses is what the loop goes over (fetched once,
+    before it) rather than a per-item fetch: "for each URL, fetch the page", "for each lead,
+    search the web", "对每个关键词去知乎搜" stay inside."""
+    if isinstance(step, SourceStep) and (step.from_ in ("url", "web_search") or step.service in (None, "web_search")) and re.search(
+            r"\b(?:urls?|links?|pages?|domains?|websites?|sites?|leads?|guests?|companies|company|keywords?|terms?|names?)\b|链接|网址|页面|官网|关键词|网页",
+            loop_text or clause):
+        return False
     if not isinstance(step, SourceStep) or not step.service:
         return True
+    if loop_text and re.search(r"(?:每个|每一个|对每)\S{0,6}(?:关键词|词|公司|客户|链接)|\bfor each (?:keyword|term|company|lead|domain|url|link)\b", loop_text):
+        return False  # "对每个关键词去知乎搜": a search per item
     return not re.search(r"\b(?:look (?:each|every|it|them)(?: one)? up|enrich|each one up)\b", clause)
 
 
