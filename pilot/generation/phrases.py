@@ -163,8 +163,9 @@ APPROVAL = ascii_re(r"(?<!once )(?<!after )(?<!when )(?<!if )(?<!once it's )(?<!
 LOOP = ascii_re(r"\bfor (?:each|every)\b|\brow by row\b|\bone (?:by|at a) (?:one|time)\b|\b(?:each|every) (?!time\b|new\b|other\b|morning|day|week|month|year|evening|night|hour|minute|"
                 r"weekday|workday|business day|monday|tuesday|wednesday|thursday|friday|saturday|sunday|quarter)[a-z]{3,}\b|\b(?:go|goes|going) through (?:each|every)\b|\bloop (?:over|through)\b|\biterate\b|遍历|\beach (?:of (?:them|the)|one|row|item|record|lead|order|email|ticket|issue|file|entry|article|story|"
                 r"review|comment|product|customer|candidate|applicant|message|post|link|url|contact|line)\b|\bone by one\b|\bindividually\b|"
-                r"\bper (?:row|item|record|lead|order)\b|逐条|逐个|逐一|每一条|每一个|每条|每个|每一行|每行|每封|每篇|每份|依次|挨个|批量")
-BATCH = ascii_re(r"\bin batches of\s+(?P<n>\d+)|\bbatch(?:es)? of\s+(?P<n2>\d+)|\b(?P<n3>\d+)\s+(?:\w+\s+)?at a time\b|每\s*(?P<n4>\d+)\s*(?:条|个|行|封|份)?\s*一批|每批\s*(?P<n5>\d+)|分批.{0,4}?(?P<n6>\d+)")
+                r"\bper (?:row|item|record|lead|order)\b|逐条|逐个|逐一|逐篇|逐笔|逐行|逐封|每一条|每一个|每条|每个|每一行|每行|每封|每篇|每一篇|每份|依次|挨个|批量|"
+                r"一个一个|一个个|一条一条|一篇一篇|一单一单|一行一行|一封一封")
+BATCH = ascii_re(r"\bin batches of\s+(?P<n>\d+)|\bbatch(?:es)? of\s+(?P<n2>\d+)|\b(?P<n3>\d+)\s+(?:\w+\s+)?at a time\b|每\s*(?P<n4>\d+)\s*(?:条|个|行|封|份)?\s*一批|每批\s*(?P<n5>\d+)|分批.{0,4}?(?P<n6>\d+)|每\s*(?P<n7>\d+)\s*(?:条|个|行|封|份)\s*一组")
 AGGREGATE = ascii_re(r"^(?:finally|afterwards|at the end)\b|^最后|\b(?:all|together|overall|combined|digest|report|roundup|weekly|daily|summary of (?:all|the)|one message)\b|汇总|总结|简报|日报|周报|整体|合并|一起|拼成|拼接|合成一")
 PARALLEL = ascii_re(r"\bin parallel\b|\bat the same time\b|\bsimultaneously\b|\bconcurrently\b|并行|同时")
 WEB_SEARCH = ascii_re(r"\bsearch(?:es|ing)? (?:the )?(?:web|internet|online|google)\b|\bweb search\b|\bgoogle (?:for|it)\b|\blook (?:it |them )?up online\b|"
