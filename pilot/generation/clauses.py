@@ -118,6 +118,10 @@ _LEADING_TIME = ent.ascii_re(r"^\s*(?:,\s*)?(?:at|on|around|by)\s+(?:\d{1,2}(?::
 _HANDS_IN = ent.ascii_re(r"\bi(?:'ll| will)? (?:paste|upload|drop|type)\b|\bpaste (?:in|them|it)\b|我(?:会)?(?:粘贴|贴进来|上传)")
 
 
+# "turn these rough notes into a weekly update": the content is handed in now, "weekly" names it
+_GIVEN = ent.ascii_re(r"\b(?:these|this|the following|the attached|my)\s+(?:\w+\s+)?(?:notes|text|draft|points|bullet points|data|list|numbers)\b")
+
+
 def find_trigger(text: str) -> tuple[Trigger, str, str]:
     """(trigger, its clause, the text without it)."""
     schedule = ent.find_schedule(text)
@@ -126,6 +130,8 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
         if not m or (kind == "webhook" and ph.WEBHOOK_OUT.search(text) and not ph.WEBHOOK_IN.search(text)
                      and len(ph.WEBHOOK.findall(text)) <= 1):
             continue
+        if kind == "app_event" and re.search(r"[等待][^,，。]{0,6}(?:审核|审批|确认)(?:通过|完成)", m.group(0)):
+            continue  # "等我审核通过后再发布": an approval step, not the event that starts the run
         if kind == "app_event" and schedule and not re.search(r"\bwhen|每当|每次|时$", m.group(0)) and text.find(schedule.text) < m.start():
             continue
         begin, end = _clause_at(text, m.start())
@@ -163,7 +169,7 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
         event = next((ev for hint, ev in ph.EVENT_HINTS if re.search(ent.AB + re.escape(hint) if hint.isascii() else re.escape(hint), clause)),
                      "new event")
         return AppEventTrigger(service=service, event=event), clause, rest
-    if schedule and re.fullmatch(r"\s*(?:weekly|daily|monthly|nightly)\s*", schedule.text) and _HANDS_IN.search(text):
+    if schedule and re.fullmatch(r"\s*(?:weekly|daily|monthly|nightly)\s*", schedule.text) and (_HANDS_IN.search(text) or _GIVEN.search(text)):
         schedule = None  # "after our weekly sales call I'll paste the notes in": the person starts it
     if schedule:
         # the schedule words are the trigger, not a step ("every monday at 8am send …")
