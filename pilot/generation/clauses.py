@@ -118,19 +118,23 @@ _LEADING_TIME = ent.ascii_re(r"^\s*(?:,\s*)?(?:at|on|around|by)\s+(?:\d{1,2}(?::
 _HANDS_IN = ent.ascii_re(r"\bi(?:'ll| will)? (?:paste|upload|drop|type)\b|\bpaste (?:in|them|it)\b|我(?:会)?(?:粘贴|贴进来|上传)")
 
 
+_BY_HAND = ent.ascii_re(r"^(?:手动触发|手动运行|手动跑(?:一次|一下)?|手动执行)|\bwhen i (?:hit|press|click) run\b|^(?:run (?:it )?)?(?:manually|on demand)\b")
 # "turn these rough notes into a weekly update": the content is handed in now, "weekly" names it
 _GIVEN = ent.ascii_re(r"\b(?:these|this|the following|the attached|my)\s+(?:\w+\s+)?(?:notes|text|draft|points|bullet points|data|list|numbers)\b")
 
 
 def find_trigger(text: str) -> tuple[Trigger, str, str]:
     """(trigger, its clause, the text without it)."""
+    if _BY_HAND.search(text):
+        return ManualTrigger(), "", text  # "手动触发，…", "when I hit run": the person starts it
     schedule = ent.find_schedule(text)
     for kind, rx in (("webhook", ph.WEBHOOK), ("form", ph.FORM), ("app_event", ph.APP_EVENT)):
         m = rx.search(text)
         if not m or (kind == "webhook" and ph.WEBHOOK_OUT.search(text) and not ph.WEBHOOK_IN.search(text)
                      and len(ph.WEBHOOK.findall(text)) <= 1):
             continue
-        if kind == "app_event" and re.search(r"[等待][^,，。]{0,6}(?:审核|审批|确认)(?:通过|完成)", m.group(0)):
+        if kind == "app_event" and (re.search(r"[等待][^,，。]{0,6}(?:审核|审批|确认)(?:通过|完成)", m.group(0)) or (
+                re.search(r"(?:审核|审批)(?:通过|完成)", m.group(0)) and re.search(r"审核|审批", text[: m.start()]))):
             continue  # "等我审核通过后再发布": an approval step, not the event that starts the run
         if kind == "app_event" and schedule and not re.search(r"\bwhen|每当|每次|时$", m.group(0)) and text.find(schedule.text) < m.start():
             continue
