@@ -308,9 +308,12 @@ def _route_handlers() -> list:
     from pilot.knowledge.controllers import KnowledgeController
 
     handlers.append(KnowledgeController)
-    from pilot.tools.controllers import list_tools
+    from pilot.tools.controllers import ToolController
 
-    handlers.append(list_tools)
+    handlers.append(ToolController)
+    from pilot.agents.controllers import AgentController
+
+    handlers.append(AgentController)
     from pilot.workflows.controllers import WorkflowController
 
     handlers.append(WorkflowController)
@@ -335,7 +338,21 @@ def _route_handlers() -> list:
     from pilot.readiness.controllers import ReadinessController
 
     handlers.append(ReadinessController)
+    from pilot.mcp.controllers import McpServerController
+    from pilot.mcp.server import mcp_endpoint
+
+    handlers.extend([McpServerController, mcp_endpoint])
+    from pilot.tables.controllers import TableController
+
+    handlers.append(TableController)
     return handlers
+
+
+def _mcp_lifespan(settings: Settings):
+    """The MCP server's session manager (``/mcp``) runs for the app's lifetime."""
+    from pilot.mcp.server import mcp_lifespan
+
+    return mcp_lifespan(settings.app.max_body_bytes)
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Litestar:
@@ -357,7 +374,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     return Litestar(
         route_handlers=_route_handlers(),
-        lifespan=[lifespan],
+        lifespan=[lifespan, _mcp_lifespan(settings)],
         before_request=guard_request,
         dependencies={
             "runtime": Provide(provide_runtime, sync_to_thread=False),

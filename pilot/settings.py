@@ -118,6 +118,10 @@ class EngineSettings(Struct, frozen=True):
     wait_sweep_interval_s: Annotated[float, env("PILOT_WAIT_SWEEP_INTERVAL_S")] = 5.0  # due waiting runs (API processes)
     # Sub-workflows (`workflow` nodes): how deep runs may nest (a top-level run is depth 0).
     subworkflow_max_depth: Annotated[int, Meta(ge=0, le=100), env("PILOT_SUBWORKFLOW_MAX_DEPTH")] = 5
+    # Agent nodes (pilot.agents.loop): the size of a tool call's arguments/result in node.tool_call
+    # events (larger values are cut, after redaction), and of a tool result handed back to the model.
+    agent_event_max_bytes: Annotated[int, Meta(ge=1, le=1_048_576), env("PILOT_AGENT_EVENT_MAX_BYTES")] = 4096
+    agent_result_max_chars: Annotated[int, Meta(ge=1, le=1_000_000), env("PILOT_AGENT_RESULT_MAX_CHARS")] = 16_000
 
 
 class ToolSettings(Struct, frozen=True):
@@ -129,6 +133,15 @@ class ToolSettings(Struct, frozen=True):
     smtp_starttls: Annotated[bool, env("SMTP_STARTTLS")] = True
     smtp_timeout_s: Annotated[float, env("SMTP_TIMEOUT_S")] = 30.0
     slack_webhook_url: Annotated[str | None, env("SLACK_WEBHOOK_URL")] = None  # the URL is a secret: never logged
+    # MCP (pilot.mcp): stdio servers start a local process, so only an operator may allow them;
+    # the client's per-operation budget; how long an MCP call of a πlot workflow (/mcp) waits for the run.
+    mcp_stdio: Annotated[bool, env("PILOT_MCP_STDIO")] = False
+    mcp_timeout_s: Annotated[float, Meta(gt=0, le=3600), env("PILOT_MCP_TIMEOUT_S")] = 30.0
+    mcp_run_timeout_s: Annotated[float, Meta(gt=0, le=86_400), env("PILOT_MCP_RUN_TIMEOUT_S")] = 300.0
+    # Data tables (pilot.tables): size limits.
+    tables_per_workspace: Annotated[int, Meta(ge=1), env("PILOT_TABLES_PER_WORKSPACE")] = 100
+    table_max_rows: Annotated[int, Meta(ge=1), env("PILOT_TABLE_MAX_ROWS")] = 100_000
+    table_max_row_bytes: Annotated[int, Meta(ge=1), env("PILOT_TABLE_MAX_ROW_BYTES")] = 65_536
 
     def __repr__(self) -> str:
         return (

@@ -57,3 +57,39 @@ def split_ref(ref: str) -> tuple[str, str]:
     """``"mcp:files/read"`` → ``("mcp", "files/read")``; a bare name is a ``tool:`` reference."""
     prefix, sep, rest = ref.partition(":")
     return (prefix, rest) if sep else ("tool", ref)
+
+
+# ---------------------------------------------------------------- helpers (references, loading)
+
+# Every reference prefix and the module whose import registers its resolver (imported on first
+# use by :func:`resolver_for`, so a background worker needs no app start-up to have them).
+RESOLVER_MODULES: dict[str, str] = {
+    "tool": "pilot.agents.resolvers",
+    "workflow": "pilot.agents.resolvers",
+    "api": "pilot.agents.resolvers",
+    "mcp": "pilot.mcp",
+    "table": "pilot.tables",
+}
+KNOWN_PREFIXES: tuple[str, ...] = tuple(RESOLVER_MODULES)
+
+
+def ref_problem(ref: str) -> str | None:
+    """Why ``ref`` is not a well-formed tool reference (None when it is)."""
+    prefix, rest = split_ref(ref.strip())
+    if prefix not in RESOLVER_MODULES:
+        return f"unknown tool reference prefix {prefix!r} in {ref!r} (use one of: {', '.join(p + ':' for p in KNOWN_PREFIXES)})"
+    if not rest.strip():
+        return f"tool reference {ref!r} names nothing after '{prefix}:'"
+    return None
+
+
+def resolver_for(prefix: str) -> ToolResolver | None:
+    """The resolver of ``prefix``, importing the module that registers it on first use."""
+    if prefix not in RESOLVERS and prefix in RESOLVER_MODULES:
+        import importlib
+
+        try:
+            importlib.import_module(RESOLVER_MODULES[prefix])
+        except ModuleNotFoundError:
+            return None
+    return RESOLVERS.get(prefix)

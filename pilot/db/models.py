@@ -275,3 +275,99 @@ class CredentialRow(Base):
     ciphertext: Mapped[str] = mapped_column(sa.Text, nullable=False)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class McpServerRow(Base):
+    """An MCP server a workspace registered (:mod:`pilot.mcp`). ``config`` holds the transport's
+    settings (headers, credential *name*, stdio command); never a secret value."""
+
+    __tablename__ = "mcp_servers"
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "name", name="uq_mcp_servers_workspace_name"),)
+    id: Mapped[str] = _id_column("mcp")
+    workspace_id: Mapped[str] = _workspace_fk()
+    name: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    description: Mapped[str] = mapped_column(sa.Text, default="", nullable=False)
+    transport: Mapped[str] = mapped_column(sa.String(32), nullable=False)  # streamable_http | sse | stdio
+    url: Mapped[str | None] = mapped_column(sa.Text)
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, nullable=False)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class DataTableRow(Base):
+    """A workspace's data table (:mod:`pilot.tables`): its typed columns and key columns.
+    ``row_count`` is kept by the store in the same transaction as the rows (the size limit)."""
+
+    __tablename__ = "data_tables"
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "name", name="uq_data_tables_workspace_name"),)
+    id: Mapped[str] = _id_column("tbl")
+    workspace_id: Mapped[str] = _workspace_fk()
+    name: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    description: Mapped[str] = mapped_column(sa.Text, default="", nullable=False)
+    columns: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False)
+    key_columns: Mapped[list[str]] = mapped_column(JSONType, default=list, nullable=False)
+    row_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0", nullable=False)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class DataTableRecordRow(Base):
+    """One row of a data table, as JSON. ``key_hash`` (sha256 of the key columns' values) is unique
+    per table when the table has key columns, so upserts and key lookups use the index."""
+
+    __tablename__ = "data_table_rows"
+    __table_args__ = (sa.UniqueConstraint("table_id", "key_hash", name="uq_data_table_rows_table_key"),)
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    table_id: Mapped[str] = mapped_column(sa.String(64), sa.ForeignKey("data_tables.id", ondelete="CASCADE"), index=True, nullable=False)
+    key_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class ToolInstanceRow(Base):
+    """A configured tool of a workspace (:mod:`pilot.tools.instances`): a connector with its
+    credential *reference* (a credential name; the value stays in ``credentials``), connection
+    settings and default arguments. Agents call it as ``tool:<id or name>``."""
+
+    __tablename__ = "tool_instances"
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "name", name="uq_tool_instances_workspace_name"),)
+    id: Mapped[str] = _id_column("tool")
+    workspace_id: Mapped[str] = _workspace_fk()
+    name: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    connector: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    description: Mapped[str] = mapped_column(sa.Text, default="", nullable=False)
+    credential: Mapped[str | None] = mapped_column(sa.String(64))
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, nullable=False)
+    defaults: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, nullable=False)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class AgentRow(Base):
+    """The head of a reusable agent definition (:mod:`pilot.agents.store`); ``config`` holds
+    model, system prompt, tools, max_steps…; every version is kept in ``agent_versions``."""
+
+    __tablename__ = "agents"
+    id: Mapped[str] = _id_column("agent")
+    workspace_id: Mapped[str] = _workspace_fk()
+    name: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    description: Mapped[str] = mapped_column(sa.Text, default="", nullable=False)
+    version: Mapped[int] = mapped_column(sa.Integer, default=1, nullable=False)
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, nullable=False)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class AgentVersionRow(Base):
+    """Immutable snapshot of every version of an agent definition."""
+
+    __tablename__ = "agent_versions"
+    __table_args__ = (sa.UniqueConstraint("agent_id", "version", name="uq_agent_versions_agent_version"),)
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    agent_id: Mapped[str] = mapped_column(sa.String(64), sa.ForeignKey("agents.id", ondelete="CASCADE"), index=True, nullable=False)
+    version: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    name: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    description: Mapped[str] = mapped_column(sa.Text, default="", nullable=False)
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, nullable=False)
+    created_at: Mapped[datetime] = _created()

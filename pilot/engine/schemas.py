@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from msgspec import Struct
 
-RunTrigger = Literal["manual", "schedule", "webhook", "form", "chat", "test", "rerun", "workflow"]  # "test": a dry run; "workflow": a sub-workflow run
+RunTrigger = Literal["manual", "schedule", "webhook", "form", "chat", "test", "rerun", "workflow", "mcp"]  # "test": a dry run; "workflow": a sub-workflow run; "mcp": called over /mcp
 RunMode = Literal["inline", "background"]
 ExecutionStatus = Literal["queued", "running", "waiting", "succeeded", "failed", "cancelled"]  # waiting: a `wait` node
 

@@ -132,6 +132,22 @@ class NodeChildEvent(_Payload, tag="node.child_event"):
     data: dict[str, Any] = {}
 
 
+class NodeToolCall(_Payload, tag="node.tool_call"):
+    """One finished tool call of an ``agent`` node (pilot.agents.loop): ``arguments`` and
+    ``result`` are redacted and capped (a longer value is a clipped JSON text); exactly one of
+    ``result`` / ``error`` is present. ``step`` is the model turn that asked for it."""
+
+    node_id: str
+    tool: str
+    arguments: Any = None
+    result: Any = None
+    error: str | None = None
+    elapsed_ms: float = 0.0
+    call_id: str | None = None
+    step: int | None = None
+    ref: str | None = None
+
+
 class RunFinished(_Payload, tag="run.finished"):
     status: Literal["succeeded", "failed", "cancelled"]
     outputs: dict[str, Any] | None = None
@@ -141,7 +157,7 @@ class RunFinished(_Payload, tag="run.finished"):
 
 
 RunEvent = Union[RunStarted, NodeStarted, NodeDelta, NodeRetry, NodeFallback, NodeFinished, NodeFailed, NodeWaiting,
-                 NodeResumed, RunFinished, NodeChildEvent]
+                 NodeResumed, RunFinished, NodeChildEvent, NodeToolCall]
 RUN_EVENT_TYPES: dict[str, type[_Payload]] = {cls.__struct_config__.tag: cls for cls in RunEvent.__args__}  # type: ignore[attr-defined]
 
 

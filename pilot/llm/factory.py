@@ -8,7 +8,7 @@ from typing import Any
 from pilot.llm.offline import OfflineProvider
 from pilot.llm.openai_provider import OpenAIProvider
 from pilot.llm.prices import OFFLINE_MODEL
-from pilot.llm.schemas import LLMUsage, MessageLike
+from pilot.llm.schemas import LLMToolCalls, LLMUsage, MessageLike
 from pilot.settings import LLMSettings
 
 
@@ -33,10 +33,11 @@ class RoutingProvider:
         temperature: float = 0.7,
         max_tokens: int | None = None,
         response_format: dict[str, Any] | None = None,
-    ) -> AsyncIterator[str | LLMUsage]:
+        tools: list[dict[str, Any]] | None = None,
+    ) -> AsyncIterator[str | LLMToolCalls | LLMUsage]:
         target = self.offline if model == OFFLINE_MODEL else self.online
         return target.stream_chat(model=model, messages=messages, temperature=temperature,
-                                  max_tokens=max_tokens, response_format=response_format)
+                                  max_tokens=max_tokens, response_format=response_format, tools=tools)
 
     async def aclose(self) -> None:
         await self.online.aclose()

@@ -24,6 +24,7 @@ from pilot.llm.schema_fill import example_from_schema
 from pilot.llm.schemas import LLMUsage, MessageLike, to_openai_messages
 
 LABEL = "[offline]"
+AGENT_LABEL = "[offline agent]"
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _SENTENCE = re.compile(r"[^。！？!?.\n]+[。！？!?.]*", re.UNICODE)
@@ -212,6 +213,20 @@ def respond(messages: list[dict[str, Any]]) -> str:
             f"{len(prompt.split())} words; key terms: {keys}. First sentence: {first}")
 
 
+def agent_reply(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> str:
+    """The offline answer of an agent turn (``stream_chat(tools=...)``): one deterministic,
+    labelled step that calls no tool and names the tools a real model would have had."""
+    names = [str((t.get("function") or {}).get("name") or "?") for t in tools]
+    task = ""
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            task = " ".join(str(message.get("content") or "").split())[:300]
+            break
+    listed = ", ".join(names) if names else "none"
+    return (f"{AGENT_LABEL} No LLM is configured (set OPENAI_API_KEY for a real agent), so no tool was called. "
+            f"Task: {task or '—'}. Tools available: {listed}.")
+
+
 def _deltas(text: str) -> list[str]:
     """Split into several stream deltas: ~3 words, or 6 CJK characters, per delta."""
     pieces = re.findall(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]{1,6}|(?:\S+\s*){1,3}|\s+", text)
@@ -226,9 +241,12 @@ class OfflineProvider:
     def __init__(self, *, delay_s: float = 0.0) -> None:
         self.delay_s = delay_s  # optional per-delta pause, to make demo streams visible
 
-    def render(self, messages: Sequence[MessageLike], response_format: dict[str, Any] | None = None) -> str:
+    def render(self, messages: Sequence[MessageLike], response_format: dict[str, Any] | None = None,
+               tools: list[dict[str, Any]] | None = None) -> str:
         """The full offline answer for ``messages`` (what ``stream_chat`` streams)."""
         wire = to_openai_messages(messages)
+        if tools is not None:
+            return agent_reply(wire, tools)
         fmt = response_format or {}
         answer = respond(wire)
         if fmt.get("type") == "json_schema":
@@ -247,10 +265,12 @@ class OfflineProvider:
         temperature: float = 0.7,
         max_tokens: int | None = None,
         response_format: dict[str, Any] | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> AsyncIterator[str | LLMUsage]:
-        """Yield the offline answer in several deltas, then its usage (temperature is ignored)."""
+        """Yield the offline answer in several deltas, then its usage (temperature is ignored).
+        With ``tools`` the answer is :func:`agent_reply` (never a tool call)."""
         wire = to_openai_messages(messages)
-        text = self.render(wire, response_format)
+        text = self.render(wire, response_format, tools)
         completion = 0
         for piece in _deltas(text):
             cost = count_tokens(piece)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pilot.core.failures import retry_after_seconds, status_is_retryable
 from pilot.core.redaction import clip, redact, register_secret
 from pilot.llm.prices import count_message_tokens, count_tokens
-from pilot.llm.schemas import LLMError, LLMUsage, MessageLike, to_openai_messages
+from pilot.llm.schemas import LLMError, LLMToolCalls, LLMUsage, MessageLike, ToolCallRequest, to_openai_messages
 from pilot.settings import LLMSettings
 
 if TYPE_CHECKING:  # the SDK takes ~1 s to import; load it on first use, not with pilot.llm
@@ -125,6 +125,20 @@ def _error_detail(exc: openai.APIStatusError) -> str:
     return clip(str(exc.message), 300)
 
 
+def _add_fragment(calls: dict[int, dict[str, str]], fragment: Any) -> None:
+    """Merge one streamed tool-call fragment (id and name come once, arguments in pieces)."""
+    index = getattr(fragment, "index", None) or 0
+    call = calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
+    if getattr(fragment, "id", None):
+        call["id"] = fragment.id
+    function = getattr(fragment, "function", None)
+    if function is not None:
+        if function.name:
+            call["name"] += function.name
+        if function.arguments:
+            call["arguments"] += function.arguments
+
+
 class OpenAIProvider:
     """Streams chat completions from an openai-compatible server."""
 
@@ -147,8 +161,13 @@ class OpenAIProvider:
         temperature: float = 0.7,
         max_tokens: int | None = None,
         response_format: dict[str, Any] | None = None,
-    ) -> AsyncIterator[str | LLMUsage]:
-        """Yield text deltas, then one :class:`LLMUsage`; raise :class:`LLMError` on failure."""
+        tools: list[dict[str, Any]] | None = None,
+    ) -> AsyncIterator[str | LLMToolCalls | LLMUsage]:
+        """Yield text deltas, then (when ``tools`` were offered and the model called some) one
+        :class:`LLMToolCalls`, then one :class:`LLMUsage`; raise :class:`LLMError` on failure.
+
+        ``tools`` are OpenAI function tools (``{"type": "function", "function": {name,
+        description, parameters}}``); the streamed call fragments are assembled by index."""
         wire = to_openai_messages(messages)
         kwargs: dict[str, Any] = {
             "model": model,
@@ -161,6 +180,9 @@ class OpenAIProvider:
             kwargs["max_tokens"] = max_tokens
         if response_format is not None:
             kwargs["response_format"] = response_format
+        if tools:
+            kwargs["tools"] = tools
+        calls: dict[int, dict[str, str]] = {}
         parts: list[str] = []
         usage: LLMUsage | None = None
         try:
@@ -180,15 +202,20 @@ class OpenAIProvider:
                     if text:
                         parts.append(text)
                         yield text
+                    for fragment in (choice.delta.tool_calls if choice.delta else None) or ():
+                        _add_fragment(calls, fragment)
         except (asyncio.CancelledError, GeneratorExit):
             raise
         except Exception as exc:
             raise classify(exc, model) from exc
         finally:
             await stream.close()
+        if calls:
+            yield LLMToolCalls([ToolCallRequest(c["id"] or f"call_{i}", c["name"], c["arguments"])
+                                for i, c in sorted(calls.items())])
         if usage is None:  # servers that ignore stream_options: estimate so cost tracking still works
             prompt = count_message_tokens(wire)
-            completion = count_tokens("".join(parts))
+            completion = count_tokens("".join(parts)) + sum(count_tokens(c["arguments"]) for c in calls.values())
             usage = LLMUsage(prompt, completion, prompt + completion)
         yield usage
 

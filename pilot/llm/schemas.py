@@ -39,6 +39,22 @@ class LLMUsage(Struct, frozen=True):
         }
 
 
+class ToolCallRequest(Struct, frozen=True):
+    """One function call the model asked for: ``arguments`` is its raw JSON text (the caller
+    parses it: models sometimes send invalid JSON, which is then reported back to them)."""
+
+    id: str
+    name: str
+    arguments: str = ""
+
+
+class LLMToolCalls(Struct, frozen=True):
+    """Yielded by ``stream_chat(tools=...)`` after the text deltas (and before the usage) when
+    the model answered with function calls instead of (or besides) text."""
+
+    calls: list[ToolCallRequest]
+
+
 class LLMError(Failure):
     """A failed LLM call, in the one failure model (:mod:`pilot.core.failures`).
 

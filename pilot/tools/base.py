@@ -35,6 +35,9 @@ class ToolContext:
     # The same for every retry and resumed attempt of one logical call (see
     # pilot.engine.idempotency); connectors pass it on where the receiver can deduplicate.
     idempotency_key: str | None = None
+    # The process's async_sessionmaker: connectors that read the workspace's own data (data tables,
+    # registered MCP servers) open their own session with it.
+    sessions: Any = None
 
 
 class Tool(Protocol):

@@ -10,6 +10,7 @@ from pilot.settings import Settings
 from pilot.tools.base import Tool, ToolContext, ToolError
 from pilot.tools.chatbots import DingTalkTool, FeishuTool, WeComTool
 from pilot.tools.email import EmailTool
+from pilot.tools.http_request import HttpRequestTool
 from pilot.tools.slack import SlackTool
 from pilot.tools.webhook import WebhookTool
 
@@ -80,6 +81,10 @@ class ToolRegistry:
 
 
 def default_registry() -> ToolRegistry:
-    """The built-in connectors: generic webhook, Slack incoming webhook, email via SMTP, and the
-    Feishu / DingTalk / WeCom group bots."""
-    return ToolRegistry([WebhookTool(), SlackTool(), EmailTool(), FeishuTool(), DingTalkTool(), WeComTool()])
+    """The built-in connectors: generic webhook, generic HTTP request, Slack incoming webhook, email
+    via SMTP, and the Feishu / DingTalk / WeCom group bots."""
+    from pilot.mcp.tool import McpTool  # the workspace's MCP servers and data tables (imported here:
+    from pilot.tables.tool import TableTool  # they register agent resolvers, which import the engine)
+
+    return ToolRegistry([WebhookTool(), HttpRequestTool(), SlackTool(), EmailTool(), FeishuTool(), DingTalkTool(), WeComTool(),
+                         McpTool(), TableTool()])

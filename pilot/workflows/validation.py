@@ -29,6 +29,7 @@ from pilot.core.templating import referenced_nodes, syntax_error, value_syntax_e
 from pilot.sandbox.syntax import code_problems
 from pilot.workflows.model import (
     NODE_CLASSES,
+    AgentNode,
     ApiNode,
     ConditionNode,
     Edge,
@@ -275,6 +276,8 @@ def _check_level(graph: Any, problems: list[Problem], *, bits: dict[str, int], o
             problems.extend(_wait_problems(node, where, top_level))
         if isinstance(node, TransformNode):
             problems.extend(_transform_problems(node, where))
+        if isinstance(node, AgentNode):
+            problems.extend(_agent_problems(node, where))
         if isinstance(node, LoopNode):
             body_outer = (ancestors[node.id] if ancestors is not None else 0) | outer_ancestors
             _check_level(
@@ -412,6 +415,9 @@ def _templated_fields(node: Node) -> Iterable[tuple[str, str, str]]:
             yield f"config.inputs.{key}", val, "value"
     elif isinstance(node, KnowledgeNode):
         yield "config.query", node.config.query, "template"
+    elif isinstance(node, AgentNode):
+        yield "config.prompt", node.config.prompt, "template"
+        yield "config.system", node.config.system, "template"
     elif isinstance(node, ToolNode):
         yield from _value_strings("config.arguments", node.config.arguments)
     elif isinstance(node, OutputNode):
@@ -533,6 +539,15 @@ def ensure_valid(graph_or_data: WorkflowGraph | dict[str, Any]) -> WorkflowGraph
     if graph is None or not report.valid:
         raise GraphValidationError(report.problems)
     return graph
+
+
+def _agent_problems(node: AgentNode, where: str) -> list[Problem]:
+    """Every ``tools`` reference of an ``agent`` has a known prefix and names something."""
+    from pilot.agents.toolset import ref_problem  # imports the engine's runners: not at module load
+
+    label = f"{where}node '{node.id}' (agent)"
+    return [Problem("invalid_config", f"{label}: config.tools[{i}]: {problem}", node_ids=[node.id])
+            for i, ref in enumerate(node.config.tools) if (problem := ref_problem(ref))]
 
 
 def _wait_problems(node: WaitNode, where: str, top_level: bool) -> list[Problem]:

@@ -45,7 +45,8 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
 
 def test_every_timestamp_in_every_response_has_an_offset_on_sqlite(tmp_path: Path) -> None:
     data_dir = tmp_path / ".pilot"
-    with serve_in_thread(create_app(build_settings(data_dir))) as url:
+    # Private addresses allowed: GET /api/mcp-servers/{server_id}/tools lists this server's own /mcp.
+    with serve_in_thread(create_app(build_settings(data_dir, PILOT_HTTP_ALLOW_PRIVATE="true"))) as url:
         key = (data_dir / "dev-key").read_text().strip()  # SQLite: the first start makes a dev key
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
             responses: dict[str, Any] = {}
@@ -74,6 +75,16 @@ def test_every_timestamp_in_every_response_has_an_offset_on_sqlite(tmp_path: Pat
                 http.post("/api/credentials", json={"name": "tz_key", "type": "secret", "value": "tz-secret-value"}), 201
             )
             responses["PUT /api/credentials/{id}"] = ok(http.put(f"/api/credentials/{credential['id']}", json={"description": "d"}))
+            table = responses["POST /api/tables"] = ok(http.post("/api/tables", json={
+                "name": "tz", "columns": [{"name": "at", "type": "datetime"}]}), 201)
+            responses["POST rows"] = ok(http.post(f"/api/tables/{table['id']}/rows", json={"rows": [{"at": "2024-01-01T01:00:00+01:00"}]}), 201)
+            ok(http.post("/api/credentials", json={"name": "tz_pilot", "type": "bearer_token", "value": key}), 201)
+            server = responses["POST /api/mcp-servers"] = ok(http.post("/api/mcp-servers", json={
+                "name": "self", "url": f"{url}/mcp", "credential": "tz_pilot"}), 201)
+
+            tool = responses["POST /api/tools"] = ok(http.post("/api/tools", json={
+                "name": "tz_hook", "connector": "webhook", "defaults": {"url": "https://example.com/hook"}}), 201)
+            agent = responses["POST /api/agents"] = ok(http.post("/api/agents", json={"name": "tz agent"}), 201)
 
             form_body = workflow_body("form")
             form_body["nodes"][0]["config"]["trigger"] = {"kind": "form", "title": "tz"}
@@ -83,7 +94,8 @@ def test_every_timestamp_in_every_response_has_an_offset_on_sqlite(tmp_path: Pat
             ids = {
                 "workflow_id": wf["id"], "version": "1", "execution_id": run["execution_id"], "kb_id": kb["id"],
                 "session_id": chat["id"], "template_id": template, "credential_id": credential["id"],
-                "hook_id": hook,
+                "hook_id": hook, "table_id": table["id"], "server_id": server["id"], "tool_id": tool["id"],
+                "agent_id": agent["id"],
             }
             schema = ok(http.get("/schema/openapi.json"))
             # GET /hooks/{hook_id} starts a run (GET webhooks): not a read

@@ -81,7 +81,7 @@ async def test_bad_argument_names_the_field() -> None:
 
 
 async def test_unknown_tool() -> None:
-    with pytest.raises(NodeError, match="unknown tool 'fax'; available tools: dingtalk, email, feishu, slack, webhook, wecom") as info:
+    with pytest.raises(NodeError, match="unknown tool 'fax'; available tools: dingtalk, email, feishu, http, mcp, slack, table, webhook, wecom") as info:
         await RUN.run(_ctx({"tool": "fax"}))
     assert not info.value.retryable
 

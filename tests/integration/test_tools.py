@@ -127,7 +127,7 @@ async def test_missing_argument_is_named() -> None:
 
 
 async def test_unknown_tool() -> None:
-    with pytest.raises(UnknownTool, match="unknown tool 'fax'; available tools: dingtalk, email, feishu, slack, webhook, wecom"):
+    with pytest.raises(UnknownTool, match="unknown tool 'fax'; available tools: dingtalk, email, feishu, http, mcp, slack, table, webhook, wecom"):
         REG.get("fax")
 
 
@@ -205,16 +205,16 @@ async def test_starttls_unsupported_is_a_clear_config_error(smtp) -> None:
 
 def test_describe_lists_schemas() -> None:
     infos = {i.name: i for i in REG.describe(Settings.from_env({}))}
-    assert set(infos) == {"webhook", "slack", "email", "feishu", "dingtalk", "wecom"}
+    assert set(infos) == {"webhook", "http", "slack", "email", "feishu", "dingtalk", "wecom", "mcp", "table"}
     assert not infos["email"].configured and infos["webhook"].configured
     assert "text" in infos["slack"].arguments_schema["$defs"]["SlackArguments"]["required"]
 
 
 async def test_tools_listing_api(api) -> None:
-    r = await api.get("/api/tools")
+    r = await api.get("/api/tools/connectors")  # GET /api/tools lists tool instances (+ these as "connectors")
     assert r.status_code == 200
     names = [t["name"] for t in r.json()["items"]]
-    assert names == ["dingtalk", "email", "feishu", "slack", "webhook", "wecom"]
+    assert names == ["dingtalk", "email", "feishu", "http", "mcp", "slack", "table", "webhook", "wecom"]
     email = r.json()["items"][1]
     assert email["configured"] is False and "to" in email["arguments_schema"]["$defs"]["EmailArguments"]["properties"]
 

@@ -2,7 +2,8 @@
 
 It speaks ``POST /v1/chat/completions`` (JSON and ``stream: true`` SSE, tool calls, JSON mode,
 ``stream_options.include_usage``) and ``GET /v1/models``, so the real openai SDK and instructor
-run against it over a socket. Behaviour is scripted per model from the test process::
+run against it over a socket. Behaviour is scripted per model from the test process (``tool_calls``
+answers one turn with several calls, as an agent's model does for parallel tool calls)::
 
     fake.script(fail(429, retry_after=1), reply("hello"), model="gpt-4o-mini")
     fake.script(json({"intent": "summarization"}))          # "*" = any model
@@ -81,6 +82,14 @@ def tool_call(name: str | None, arguments_json: str | dict[str, Any]) -> Action:
     """Answer with one tool call (``name=None``: the tool the request asked for)."""
     args = arguments_json if isinstance(arguments_json, str) else _json.dumps(arguments_json, ensure_ascii=False)
     return Action("tool_call", name=name, arguments=args)
+
+
+def tool_calls(*calls: tuple[str, str | dict[str, Any]], text: str | None = None) -> Action:
+    """Answer with several tool calls in one turn (the model's parallel calls), optionally with
+    some assistant ``text`` before them: ``tool_calls(("search", {"q": "x"}), ("rate", {}))``."""
+    encoded = [{"name": name, "arguments": args if isinstance(args, str) else _json.dumps(args, ensure_ascii=False)}
+               for name, args in calls]
+    return Action("tool_calls", obj=encoded, text=text)
 
 
 def json(obj: Any) -> Action:
@@ -279,6 +288,8 @@ class FakeOpenAI:
             return action.text or "", []
         if action is not None and action.kind == "tool_call":
             return None, [{"name": action.name or wanted or "tool", "arguments": action.arguments or "{}"}]
+        if action is not None and action.kind == "tool_calls":
+            return action.text, [dict(call) for call in action.obj]
         if action is not None and action.kind == "json":
             encoded = _json.dumps(action.obj, ensure_ascii=False)
             if tools:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pilot.engine.nodes.agent import AgentRunner
 from pilot.engine.nodes.api import ApiRunner
 from pilot.engine.nodes.base import NodeRunner
 from pilot.engine.nodes.code import CodeRunner
@@ -19,5 +20,5 @@ from pilot.engine.nodes.wait import WaitRunner
 
 def runners() -> list[NodeRunner]:
     """One instance of every built-in runner."""
-    return [InputRunner(), LlmRunner(), ConditionRunner(), LoopRunner(), ApiRunner(), KnowledgeRunner(), ToolRunner(), OutputRunner(), WaitRunner(),
+    return [AgentRunner(), InputRunner(), LlmRunner(), ConditionRunner(), LoopRunner(), ApiRunner(), KnowledgeRunner(), ToolRunner(), OutputRunner(), WaitRunner(),
             TransformRunner(), SubworkflowRunner(), CodeRunner()]

@@ -42,7 +42,7 @@ from pilot.engine.nodes.base import NodeContext
 from pilot.engine.nodes.input import input_fields, validate_inputs
 from pilot.engine.nodes.rendering import resolve_value
 from pilot.workflows.calls import called_graph
-from pilot.workflows.model import node_type
+from pilot.workflows.model import WorkflowCallConfig, node_type
 from pilot.workflows.validation import ensure_valid, iter_all_nodes
 
 log = logging.getLogger("pilot.engine")
@@ -58,7 +58,13 @@ async def _child_inputs(ctx: NodeContext) -> dict[str, Any]:
 async def create_child(ctx: NodeContext, deps: Any) -> str:
     """Check the call (depth, target, inputs) and commit the child's queued execution row."""
     config = ctx.node.config
-    inputs = await _child_inputs(ctx)
+    return await create_call(ctx, deps, config.workflow_id, config.version, await _child_inputs(ctx))
+
+
+async def create_call(ctx: NodeContext, deps: Any, workflow_id: str, version: int | None, inputs: dict[str, Any]) -> str:
+    """:func:`create_child` with the call given as values (an agent calling a workflow as a tool
+    passes the model's arguments here: values, never templates)."""
+    config = WorkflowCallConfig(workflow_id=workflow_id, version=version)
     async with deps.sessions() as session:
         parent = await session.get(ExecutionRow, ctx.execution_id)
         depth = (parent.depth if parent is not None else 0) + 1
@@ -127,11 +133,11 @@ async def _cancel_child(deps: Any, child_id: str, child: asyncio.Task) -> None:
     await _stop(child, CANCEL_GRACE_S)
 
 
-async def run_child(ctx: NodeContext, deps: Any, child_id: str) -> Any:
+async def run_child(ctx: NodeContext, deps: Any, child_id: str, workflow_id: str | None = None) -> Any:
     """Run the child to its end (forwarding its events); its outputs, or a NodeError."""
     from pilot.engine.executor import execute  # the executor imports the runners: import late
 
-    workflow_id = ctx.node.config.workflow_id
+    workflow_id = workflow_id or ctx.node.config.workflow_id
     deps.active.register(child_id)  # before it starts: a cancel from now on is never missed
     subscription = deps.bus.subscribe(child_id)  # registers now: no event can slip past
     forward = asyncio.create_task(_forward(ctx, subscription, child_id), name=f"forward:{child_id}")

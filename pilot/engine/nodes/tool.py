@@ -36,6 +36,7 @@ class ToolRunner:
             timeout_s=ctx.node.timeout_s or DEFAULT_TOOL_TIMEOUT_S,
             workspace_id=ctx.workspace_id,
             idempotency_key=node_idempotency_key(ctx),  # same across retries/resumes of this call
+            sessions=services.sessions,
         )
         try:
             if services.dry_run:  # a test run: arguments validated and recorded, nothing delivered
