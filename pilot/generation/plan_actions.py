@@ -39,6 +39,7 @@ _TO_AI = re.compile(r"\b(?:send|pass|feed|hand|give|run|push|submit|throw|pipe)\
 # "the messages posted in #feedback on Discord": where the data was posted, read from there
 _POSTED_IN = re.compile(r"\b((?:messages?|comments?|posts?|links?|questions?|reviews?|articles?|content|photos?|videos?|feedback|updates?)"
                         r"(?: that (?:people|users|customers|members|the team|we|they))?)\s+(?:posted|sent|shared|left|dropped)\s+(?:in|on|to|into)\b")
+_ASKS_AI = re.compile(r"\b(?:have|let|ask|get|use|using|with)\s+(?:the\s+|an\s+)?(?:ai|llm|gpt|chatgpt|model)\b(?!\s+(?:provider|key))|让\s*(?:ai|大模型)|用\s*(?:ai|大模型)|(?:ai|大模型)\s*(?:来|帮)")
 _READ_DB = re.compile(r"(?:从|在)?(?:我们|公司|自己)?的?(?:数据库|\bdatabase\b|\bdb\b)(?:里|中|里面)?(?:的)?.{0,16}?(?:读|取出|拉|查|导出|捞)"
                       r"|(?:数据库|database)(?:里|中)(?:存了|有)\s*\d+"
                       r"|\b(?:pull|fetch|get|read|query|load|take)\b[^,.;]{0,40}\bfrom (?:our |the |my )?(?:\w+ )?(?:database|db)\b")
@@ -188,6 +189,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     hits = [(m.start(), rank, task) for rank, (task, rx) in enumerate(ph.AI_TASKS) if (m := rx.search(clause))]
     if hits and state.last_ai is not None and _delivers_result(clause):
         hits = []  # "save the summary to Notion": the summary an earlier step wrote
+    if not hits and _ASKS_AI.search(clause) and not _delivers_result(clause):
+        hits = [(0, 6, "analyze")]  # "have AI work out the return on ad spend": an AI step whatever the verb
     if hits:
         # agent / translate name the whole job; otherwise the first task verb of the clause wins
         task = min(hits, key=lambda h: (h[1] > 1, h[0], h[1]))[2]
