@@ -57,7 +57,7 @@ def plain(clause: str) -> str:
 
 _NUMBERED = re.compile(r"(?:^|\s)(?:\d{1,2}[.)]\s+|\d{1,2}、|[①-⑩]|第[一二三四五六七八九十]+步[:,]?)")
 _ARROW = re.compile(r"\s*(?:->|→|=>)\s*")
-_PLUS = re.compile(r"\s+\+\s+")
+_PLUS = re.compile(r"\s+\+\s+(?=(?:" + ph.ACTION_VERBS + r")\b)")  # "fetch + summarise + post", not "url + description"
 # "Depending on their department — Engineering: invite …; Sales: …": a case list starts here
 _CASE_START = re.compile(r"\s+[—–-]{1,2}\s+(?=['\"]?[a-z][\w'\" /-]{0,24}\s*(?::|→|->)\s)")
 
