@@ -39,6 +39,7 @@ _TO_AI = re.compile(r"\b(?:send|pass|feed|hand|give|run|push|submit|throw|pipe)\
 # "the messages posted in #feedback on Discord": where the data was posted, read from there
 _POSTED_IN = re.compile(r"\b((?:messages?|comments?|posts?|links?|questions?|reviews?|articles?|content|photos?|videos?|feedback|updates?)"
                         r"(?: that (?:people|users|customers|members|the team|we|they))?)\s+(?:posted|sent|shared|left|dropped)\s+(?:in|on|to|into)\b")
+_DESCRIBED_TARGET = re.compile(r"(?:是|这是)要?(?:发给|发送给|给)[^,，。]{0,14}的(?:邮件|内容|正文|文案|消息|通知)")
 _ASKS_AI = re.compile(r"\b(?:have|let|ask|get|use|using|with)\s+(?:the\s+|an\s+)?(?:ai|llm|gpt|chatgpt|model)\b(?!\s+(?:provider|key))|让\s*(?:ai|大模型)|用\s*(?:ai|大模型)|(?:ai|大模型)\s*(?:来|帮)")
 _READ_DB = re.compile(r"(?:从|在)?(?:我们|公司|自己)?的?(?:数据库|\bdatabase\b|\bdb\b)(?:里|中|里面)?(?:的)?.{0,16}?(?:读|取出|拉|查|导出|捞)"
                       r"|(?:数据库|database)(?:里|中)(?:存了|有)\s*\d+"
@@ -106,11 +107,12 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     # a read-only service (web search, a feed, a model provider) is never written to
     read = [d for d in dests if _read_only(d) or _read_from(d, clause)]
     srcs += [d for d in read if d not in srcs and ent.BY_ID[d].category != "ai"]
+    email_field = re.search(r"\b(?:name|names|phone|address|title|company)\s*(?:and|&|,|/)\s*(?:\w+\s*(?:,|/)\s*)*e-?mails?\b"
+                            r"|\be-?mails?\s*(?:and|&|,|/)\s*(?:name|phone|message|company)\b", clause)
+    email_sent = re.search(r"\be-?mail (?:it|them|him|her|me|us|the|a|an)\b|\b(?:by|via) e-?mail\b|\ban? (?:[\w-]+ ){0,2}e-?mail\b|\be-?mailed\b", clause)
     dests = [d for d in dests if d not in read
-             and not (d == "email" and re.search(r"\b(?:the|their|this|that|each|his|her|its)\s+(?:[\w-]+\s+)?e-?mails?(?:\s+address(?:es)?)?\b"
-                                                 r"|\b(?:name|names|phone|address|title)\s*(?:and|&|,)\s*e-?mails?\b"
-                                                 r"|\be-?mails?\s*(?:and|&|,)\s*(?:name|phone)\b", clause)
-                      and not send)]
+             and not (d == "email" and ((re.search(r"\b(?:the|their|this|that|each|his|her|its)\s+(?:[\w-]+\s+)?e-?mails?(?:\s+address(?:es)?)?\b", clause)
+                                         and not send) or (email_field and not email_sent)))]
     # "小红书风格的文案", "a LinkedIn-style post": the service names a style, not where it goes
     styled = [d for d in dests if _named_with(d, ph.STYLE_OF, clause)]
     if styled:
@@ -126,6 +128,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
                  and not _read_from(f, clause)]
     via = [d for d in dests if ent.BY_ID[d].kind == "messaging" and any(
         re.search(r"\b(?:on|via|through|in|over)\s+(?:our\s+|my\s+|the\s+)?" + re.escape(a) + r"\b", clause) for a in ent.BY_ID[d].en)]
+    if _DESCRIBED_TARGET.search(clause):
+        dests, send, writes = [], False, False  # "是要发给海外客户的邮件正文": who it is for, not a step
     if negated or (default_service is None and not writes and not via):
         dests = []  # "reply to this email", "dedupe by email address": the service is only mentioned
     # waits and approvals
@@ -209,7 +213,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             continue
         acts.deliveries.append(_deliver(sid, clause, state))
     replies = re.match(r"(?:reply|answer|respond|thank|tell)\b|回复|回答|答复|直接回复", (default_service or "").strip()) or ph.IGNORE.search(default_service or "")
-    if not acts.deliveries and default_service and not acts.sources and not replies:
+    if not acts.deliveries and default_service and not acts.sources and not replies and not (
+            acts.ai is not None and not ph.SEND.search(default_service) and not ph.delivery_op(default_service)
+            and not ph.OWN_OBJECT.search(default_service)):
         target = re.sub(r"^(?:to|into|the|our|a|an)\s+", "", default_service.strip()).strip()
         integ = ent.find_integrations(target)[0] or (["slack"] if _CHANNEL.search(target) else []) or (
             ["email"] if re.search(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*", target) else [])  # "forward to ops@ourco.com"
