@@ -669,6 +669,11 @@ def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
         notify_only = re.search(r"通知|提醒|告诉|(?:任何|一条)?消息|\bnotify\b|\btell\b|\balert\b|\bping\b|\bmessage\b", after)
         before = c[: neg.start()] if neg.start() or not notify_only else previous
         named = set(ent.find_integrations(after)[0]) | ({"email"} if re.search(r"\breply\b|\be-?mail\b|邮件|回复", after) else set())
+        if not named and re.match(r"(?:不要|别)(?:改|修改|动)|\b(?:don't|do not|never) (?:modify|change|touch|update)\b", after):
+            # "Notion那边不要改" protects that service's data; "订单状态一个都不要改" protects records, sends nothing less
+            refused |= set(ent.find_integrations(c[max(0, neg.start() - 14): neg.start()])[0])
+            previous = c
+            continue
         if named:
             refused |= named
         elif not re.search(r"\b(?:anything|everything|nothing|any\s+\w+)\b|任何|什么", after) and re.search(r"\b(?:the |a )?(?:customers?|buyers?|users?|clients?|candidates?|applicants?|leads?|patients?|students?)\b|买家|客户|用户|顾客|候选人|学员|患者|家长", after):

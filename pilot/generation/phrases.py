@@ -191,7 +191,7 @@ SEND = ascii_re(r"\bpage (?:ops|the on-?call|on-?call|someone|me|us|him|her|them
 NEGATED = ascii_re(r"\b(?:don't|do not|dont|never|without|no need to|must not|mustn't|should not|shouldn't)\s+(?:\w+\s+){0,2}?(?:send|post|email|publish|notify|reply|create|share|write|update|modify|change|touch|comment|sync)\b"
                    r"|\bi'll (?:send|post|publish|share) (?:it|them)\b|\bjust (?:return|give me)\b|\bonly (?:return|output)\b"
                    r"|不要(?:直接)?(?:发|发送|推送|通知|发布|写|同步)|不用(?:发|发送|通知)|(?<![分区特识类级性告辨派])别(?:发|往.{0,8}写|同步|在.{0,8}发)|只输出|不需要发送|先别(?:发|同步|写|存|推)|我自己.{0,6}发"
-                   r"|不要在.{0,10}(?:评论|修改|回复|写|发)|先不要(?:自动)?(?:回复|发|同步)")
+                   r"|不要在.{0,10}(?:评论|修改|回复|写|发)|先不要(?:自动)?(?:回复|发|同步)|不要(?:改|修改|动)|别(?:改|修改|动)(?!态)")
 URL_INPUT = ascii_re(r"\b(?:a|the|this|that|any|given|pasted)\s+(?:url|link|web ?page|article|page|website|site)\b|\burls?\b|链接|网址|网页|这篇文章")
 NEWS = ascii_re(r"\bnews\b|\bheadlines?\b|\bstories\b|新闻|资讯|热点|热榜|热搜")
 ZH_COND_ACTION = re.compile(r"(?:的话)?(?:就|则)|的(?=[^,]{0,4}(?:发|推|存|写|记|转|给|通知|提醒|建|创建))|时(?=[^,]{0,4}(?:发|推|存|写|记|转|给|通知|提醒|建|创建))")

@@ -128,6 +128,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
                  and not _read_from(f, clause)]
     via = [d for d in dests if ent.BY_ID[d].kind == "messaging" and any(
         re.search(r"\b(?:on|via|through|in|over)\s+(?:our\s+|my\s+|the\s+)?" + re.escape(a) + r"\b", clause) for a in ent.BY_ID[d].en)]
+    if "email" in dests and not send and re.search(r"\b(?:write|draft|compose)\b[^,.;]{0,40}\be-?mails?\b", clause):
+        dests = [d for d in dests if d != "email"]  # "write a cold outreach email": what is written, not where it goes
     if _DESCRIBED_TARGET.search(clause):
         dests, send, writes = [], False, False  # "是要发给海外客户的邮件正文": who it is for, not a step
     if negated or (default_service is None and not writes and not via):
@@ -340,7 +342,7 @@ _HISTORY = re.compile(r"\b(?:messages?|conversations?|chats?|threads?|posts?|dis
 
 
 _TOPIC_BEFORE = re.compile(r"(?<!saying )(?<!say )(?<!talking )(?<!said )(?<!posting )(?<!complaining )(?<!tweeting )\b(?:about(?! \d)|on how|how (?:to|we|you|they|small|our|your)|mentioning|mention(?:s)? that|explaining|explain how|regarding|"
-                           r"on the topic of|asking (?:\w+ ){0,2}to (?:leave|write|give|post|rate|review|follow|join|try)|to leave (?:us )?)\b[^,;.]{0,60}$")
+                           r"on the topic of|asking (?:\w+ ){0,2}to (?:leave|write|give|post|rate|review|follow|join|try)|asking (?:them |him |her |for )+|to leave (?:us )?)\b[^,;.]{0,60}$")
 _DIRECTED = re.compile(r"\b(?:to|into|onto|on|in|via|through)\s+(?:the\s+|our\s+|my\s+|their\s+)?$")
 
 
