@@ -149,6 +149,20 @@ class _State:
                 steps.extend(_merged_cases(steps, switch))
                 i = j
                 continue
+            judge_zh = _WHETHER_ZH.search(clause) if self.lang == "zh" and not ph.IF.match(clause) else None
+            if judge_zh:
+                # "让AI看看是不是发票：是发票就…；不是的话…": a yes/no judgement; what follows ":" is its first case
+                yes = judge_zh.group("y")
+                cls = AiStep(id=self.uid("judge"), task="classify", categories=[yes, f"不是{yes}"], quote=clause[:200],
+                             instruction=f"判断是否为「{yes}」：回答「{yes}」或「不是{yes}」。{clause}")
+                steps.append(cls)
+                self.last_ai = self.last_cls = cls
+                tail = clause[judge_zh.end():].lstrip(" :：,，")
+                if tail:
+                    clauses[i] = tail
+                else:
+                    i += 1
+                continue
             judge = _WHETHER.search(clause) if not ph.IF.match(clause) else None
             loop_word = ph.LOOP.search(clause)
             if judge and not (loop_word and loop_word.start() < judge.start("what")):
@@ -583,6 +597,10 @@ def _condition_first(clauses: list[str], i: int, lang: str) -> tuple[str, int] |
     if it drops below 60000" → "if it drops below 60000, send me …"; "收货地址在海外的，发到飞书…；
     否则…" → "如果收货地址在海外,就发到飞书…". Returns (new clause, clauses it replaces)."""
     clause, mark = plain(clauses[i]), CONTINUES if clauses[i].startswith(CONTINUES) else ""
+    head, colon, rest = clause.partition(":")
+    if colon and len(head) <= 24 and ph.IF.match(rest.strip()) and not (ph.SEND.search(head) or ph.FETCH.search(head) or ph.LOOP.search(head)
+                                                                         or re.search(r"逐|每|一个一个|依次", head)):
+        return mark + rest.strip(), 1  # "客服对话机器人：用户要是想投诉，就…": the title before the condition
     if lang == "en":
         m = _POSTFIX_IF.match(clause)
         if m and (ph.SEND.search(m.group("action")) or ph.DELIVER.search(m.group("action"))) and conds.comparison(m.group("cond"), "en"):
@@ -601,6 +619,8 @@ _PARALLEL_TASKS = re.compile(r"\b(?:(?:two|three|four|2|3|4|several|a few) (?:th
                              r"|(?:同时|并行)(?:做|进行|处理)?(?:[两三四几]件事|[两三四几]个任务)?\s*[:：]\s*")
 _WHETHER = re.compile(r"\b(?:decide|check|determine|judge|tell(?: me)?|work out|figure out|assess|see)\s+(?:if|whether)\s+(?P<what>(?:each |the |it |this |that |every )?[\w-]*?)\s*"
                       r"(?:is|are|was|looks|sounds|seems)\s+(?:an?\s+|really\s+)?(?P<y>[a-z][\w -]{1,20}?)(?:\s+or not)?\s*$")
+_WHETHER_ZH = re.compile(r"^(?:先)?(?:让|用)?\s*(?:ai|大模型)?\s*(?:判断|看看|看一下|检查|识别)(?:一下)?(?:它|这封邮件|这条|这个)?(?:是不是|是否(?:是|为|属于)?)"
+                         r"(?P<y>[\u4e00-\u9fffa-z]{1,8}?)(?=$|[:：,，])")
 _APPROVED = re.compile(r"approv|accepted|signed off|okay|\bok\b|通过|批准|同意")
 _REJECTED = re.compile(r"reject|declin|denied|not approv|isn't approved|驳回|拒绝|不通过|没通过|未通过|不同意|没批")
 

@@ -75,7 +75,8 @@ EVENT_SERVICE = (("email", "email"), ("邮件", "email"), ("inbox", "email"), ("
 
 # ---------------------------------------------------------------- conditions
 
-IF = ascii_re(r"^(?:and\s+|but\s+)?(?:if|when|in case|only if|whenever)\b|^(?:到时候|届时|这时)?,?\s*(?:如果|若|假如|要是|当|一旦|如)")
+IF = ascii_re(r"^(?:and\s+|but\s+)?(?:if|when|in case|only if|whenever)\b|^(?:到时候|届时|这时)?,?\s*(?:如果|若|假如|要是|当|一旦|如)"
+              r"|^[\u4e00-\u9fff]{1,4}(?:要是|如果|假如|若是)")  # "用户要是想投诉": subject first
 ELSE = ascii_re(r"^(?:and\s+|but\s+)?(?:otherwise|else|if not|or else|in all other cases|for everything else|for the rest)\b"
                 r"|^(?:否则|不然|不是的话|不是就|否的话|不到|没超过|没有超过|未超过|没到|其他情况|其余情况|反之|如果不是|若不是|没有的话|不满足|其余的|其他的|其它的|剩下的|正常(?:的话)?就?)"
                 r"|^不[\u4e00-\u9fff]{1,4}(?:的话)?就|^没有?[\u4e00-\u9fff]{1,4}(?:的话|就)"

@@ -97,7 +97,7 @@ def case_list(clauses: list[str], start: int, labels: list[str]) -> CaseList | N
         text = clauses[k].lstrip("&")
         head, colon, tail = text.rpartition(":")
         if k == start and colon and (_HEAD.search(head) or (clauses[k].startswith("&") and _ARROW_CASE.match(tail.strip())))\
-                and not ph.SEND.search(head) and _start(tail.strip(), labels):
+                and not ph.SEND.search(_HEAD.sub("", head)) and _start(tail.strip(), labels):
             text = tail  # "按级别处理：P0 …": the head only announces the cases
             found.field = next((en for word, en in _FIELD_WORDS if word in head), None)
         items = [x.strip() for x in _ITEM_SPLIT.split(text) if x.strip()]
