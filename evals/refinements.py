@@ -6,11 +6,12 @@ Each line of ``evals/data/refinements.jsonl``::
      "instruction": "also email me the result",
      "expect": {"add": ["tool:email"], "remove": [...], "update": {"<node id>|@llm": {"config.model": "gpt-4o"}},
                 "may_update": ["start" | "@input" | "@any"], "wrapped": [...], "node_fields": {...},
-                "settings": {"schedule": "0 9 * * 1"}, "unchanged": false}}
+                "settings": {"schedule": "0 9 * * 1"}, "feeds": {"wait": ["send_email"]}, "unchanged": false}}
 
 A turn passes when the edited workflow is valid, exactly the expected node types were added,
 exactly the expected nodes removed, every expected field has its expected value, no other
-node changed (beyond ``may_update``), and settings changed only as expected. ``unchanged``
+node changed (beyond ``may_update``), settings changed only as expected, and the new node of
+each ``feeds`` kind leads straight into the listed nodes (where a step was put). ``unchanged``
 turns pass when the planner changes nothing *and* says why (an honest reply).
 
 ``split``: "dev" turns were written while building the planner; "blind" turns were written
@@ -121,6 +122,11 @@ def check(case: dict[str, Any], old: WorkflowGraph, new: WorkflowGraph | None, p
         for path, value in fields.items():
             if not nodes or not _matches(_get(nodes[0], path), value):
                 why.append(f"new {kind} {path} = {_get(nodes[0], path) if nodes else None!r}, expected {value!r}")
+    for kind, targets in expect.get("feeds", {}).items():
+        nodes = [n for n in added if _kind(after[n]) == kind]
+        into = {e.target for e in new.edges if nodes and e.source == nodes[0]}
+        if not set(targets) <= into:
+            why.append(f"new {kind} leads into {sorted(into)}, expected {targets}")
     if expect.get("wrapped"):
         loops = [n for n in iter_all_nodes(new) if isinstance(n, LoopNode) and n.id in added]
         inside = {b.id for loop in loops for b in loop.config.body.nodes}

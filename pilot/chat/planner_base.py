@@ -31,12 +31,22 @@ class Unable(Exception):
         self.note = Note(en, zh)
 
 
+@dataclass(frozen=True)
+class KnownWorkflow:
+    """A workflow of the workspace a ``workflow`` step may run: its id, name and required inputs."""
+
+    id: str
+    name: str
+    inputs: tuple[str, ...] = ()
+
+
 @dataclass
 class Ctx:
     raw: str
     t: str  # normalized
     graph: WorkflowGraph
     consumed: set[str] = field(default_factory=set)  # entity kinds a rule already used
+    workflows: list[KnownWorkflow] = field(default_factory=list)  # the workspace's, when the caller knows them
 
 
 Step = tuple[list[EditOp], Note]
@@ -84,6 +94,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "holding": ("holding", "安抚"),
     "website": ("website", "site", "网站", "官网"),
     "webhook": ("webhook", "回调"),
+    "wait": ("wait", "delay", "pause", "等待", "延迟", "暂停"),
+    "code": ("code", "python", "script", "代码", "脚本"),
+    "dedupe": ("dedup", "duplicate", "去重", "重复"),
 }
 
 

@@ -107,7 +107,8 @@ def describe_graph(graph: WorkflowGraph) -> str:
     return json.dumps({"nodes": nodes, "edges": edges, "settings": msgspec.to_builtins(graph.settings)}, ensure_ascii=False)
 
 
-SYSTEM = """You edit πlot workflows (DAGs of typed nodes: input, llm, condition, loop, api, knowledge, tool, output).
+SYSTEM = """You edit πlot workflows (DAGs of typed nodes: input, llm, condition, loop, api, knowledge, tool, output,
+and the v2 types transform, code, agent, workflow, wait).
 Return the MINIMAL list of operations that makes the user's requested change; leave everything else as it is.
 Operations:
 - add_node {node: {id, type, title, config}, after: [ids], before: [ids]} — with both after and before, the
@@ -115,6 +116,19 @@ Operations:
   tool config: {tool: "email"|"slack"|"webhook", arguments: {...}} (email: to, subject, body; slack: text,
   channel?; webhook: url, payload). llm config: {model, prompt, system?, temperature?}. Reference other
   outputs with jinja2: {{ nodes.<id>.output }}, inputs with {{ inputs.<name> }}.
+  v2 configs (use them for these requests; never an llm step for them):
+  wait (a pause, "wait 2 days before sending the email"): exactly one of {duration_s: <seconds>},
+  {until: "{{ <expression giving an ISO-8601 time> }}"}, {approval: {prompt, approvers?: [who]}} ("a manager must
+  approve before it is posted": an approval wait in front of the delivery); a wait cannot go inside a loop.
+  transform (reshape data without AI): {fields: {name: "{{ expr }}"}} (set); {mode: "map", items: "<list expr>",
+  fields: {name: "{{ item.x }}"}}; {mode: "filter", items, where: "<expr on item>"}; {mode: "aggregate", items,
+  group_by?: "item.<field>", aggregates: {name: {op: count|sum|avg|min|max|first|last|list, of?: "item.<field>"}}}
+  (remove duplicates by email = aggregate, group_by "item.email", aggregates {row: {op: first, of: item}}); make the
+  step after it read {{ nodes.<transform id>.output }}.
+  code (user Python): {language: "python", code: "def main(inputs):\n    return inputs\n", inputs: {data: "{{ … }}"}}.
+  workflow (run another saved workflow): {workflow_id: <one of the workspace workflows listed, else the name
+  said>, inputs: {<its input name>: "{{ … }}"}}.
+  agent (an LLM calling tools in a loop): {prompt, model?, system?, tools: [tool refs], max_steps?}.
 - remove_node {node_id} — predecessors are reconnected to successors.
 - update_node {node_id, config: <JSON merge patch>, fields: {title?, retry?, timeout_s?, on_error?}}
 - add_edge {source, target, source_handle?} / remove_edge {source, target} or {edge_id}
@@ -124,8 +138,10 @@ Node ids must be unique identifiers (letters, digits, underscore). The result mu
 one input and one output node."""
 
 
-async def plan_with_llm(text: str, graph: WorkflowGraph, *, settings: LLMSettings, history: list[str] | None = None) -> tuple[list[EditOp], str]:
+async def plan_with_llm(text: str, graph: WorkflowGraph, *, settings: LLMSettings, history: list[str] | None = None,
+                        workflows: list | None = None) -> tuple[list[EditOp], str]:
     """Ops (already known to apply cleanly to ``graph``) and the model's explanation.
+    ``workflows`` (:class:`pilot.chat.planner_base.KnownWorkflow`) are listed for ``workflow`` steps.
 
     Raises StructuredOutputError when the LLM is off, fails, or never produces valid ops."""
     if not settings.enabled:
@@ -133,6 +149,8 @@ async def plan_with_llm(text: str, graph: WorkflowGraph, *, settings: LLMSetting
     messages = [{"role": "system", "content": SYSTEM}]
     for line in (history or [])[-4:]:
         messages.append({"role": "user", "content": line})
-    messages.append({"role": "user", "content": f"Current workflow:\n{describe_graph(graph)}\n\nRequest: {text}"})
+    known = "".join(f"\n- {w.id}: {w.name}" + (f" (inputs: {', '.join(w.inputs)})" if w.inputs else "") for w in (workflows or [])[:50])
+    listed = f"\n\nWorkspace workflows a workflow step may run:{known}" if known else ""
+    messages.append({"role": "user", "content": f"Current workflow:\n{describe_graph(graph)}{listed}\n\nRequest: {text}"})
     plan = await structured(plan_model_for(graph), messages, settings=settings)
     return plan.edit_ops(), plan.explanation

@@ -16,11 +16,13 @@ from collections.abc import Callable
 from msgspec import Struct
 
 from pilot.chat import rules_flow as flow_rules
+from pilot.chat import rules_pause as pause_rules
 from pilot.chat import rules_settings as settings_rules
+from pilot.chat import rules_steps as step_rules
 from pilot.chat import rules_structure as structure_rules
 from pilot.chat.edits import EditError, EditOp, apply_edits
 from pilot.chat.phrases import normalize
-from pilot.chat.planner_base import Ctx, Note, Step, Unable
+from pilot.chat.planner_base import Ctx, KnownWorkflow, Note, Step, Unable
 from pilot.workflows.model import WorkflowGraph
 
 
@@ -36,19 +38,22 @@ class RulePlan(Struct, frozen=True):
 
 
 # Order matters: a rule that consumes an entity (e.g. the integration in "send to Slack instead
-# of email") keeps later rules from reading it again.
+# of email") keeps later rules from reading it again. The v2 steps come early: "wait 2 days before
+# sending the email" is a wait (not a new email), "remove duplicates by email" a transform (not a removal).
 RULES: list[Callable[[Ctx], Step | None]] = [
-    settings_rules.rule_schedule_off, flow_rules.rule_branch, structure_rules.rule_swap_integration,
+    settings_rules.rule_schedule_off, pause_rules.rule_approval, pause_rules.rule_wait, step_rules.rule_transform,
+    step_rules.rule_subflow, step_rules.rule_code, flow_rules.rule_branch, structure_rules.rule_swap_integration,
     structure_rules.rule_remove, settings_rules.rule_schedule, settings_rules.rule_model, settings_rules.rule_language,
     structure_rules.rule_loop, flow_rules.rule_parallel_source, structure_rules.rule_notify, structure_rules.rule_knowledge,
     settings_rules.rule_temperature, settings_rules.rule_retry, structure_rules.rule_add_step,
 ]
 
 
-def plan_edits(text: str, graph: WorkflowGraph) -> RulePlan:
+def plan_edits(text: str, graph: WorkflowGraph, *, workflows: list[KnownWorkflow] | None = None) -> RulePlan:
     """Plan the edits ``text`` asks for on ``graph``. Recognised-but-impossible requests are
-    reported in ``problems``; the returned ``graph`` is the validated result of ``ops``."""
-    ctx = Ctx(raw=text, t=normalize(text), graph=graph)
+    reported in ``problems``; the returned ``graph`` is the validated result of ``ops``.
+    ``workflows``: the workspace's other workflows, which a ``workflow`` step may run by name."""
+    ctx = Ctx(raw=text, t=normalize(text), graph=graph, workflows=list(workflows or []))
     ops: list[EditOp] = []
     changes: list[Note] = []
     problems: list[Note] = []
@@ -74,4 +79,4 @@ def plan_edits(text: str, graph: WorkflowGraph) -> RulePlan:
     return RulePlan(ops=ops, changes=changes, problems=problems, graph=ctx.graph if ops else None)
 
 
-__all__ = ["Note", "RulePlan", "plan_edits"]
+__all__ = ["KnownWorkflow", "Note", "RulePlan", "plan_edits"]

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pilot.chat.phrases import batch_size, normalize, parse_schedule
+from pilot.chat.rules_steps import subflow_name
 from pilot.chat.schemas import ClarifyOptionOut, PendingQuestion
 from pilot.workflows.model import WorkflowGraph, node_type
 
@@ -45,10 +46,11 @@ def is_undo(text: str) -> bool:
 
 
 def is_run(text: str) -> bool:
-    """"run it with …" / "运行一下" — but not "run it every Monday", "run it on every row" or
-    "run it in batches of 50"."""
+    """"run it with …" / "运行一下" — but not "run it every Monday", "run it on every row",
+    "run it in batches of 50" or "run the cleanup workflow after that" (a new step)."""
     t = normalize(text)
-    return bool(_RUN.search(t)) and parse_schedule(t) is None and not _LOOPY.search(t) and batch_size(t) is None
+    return (bool(_RUN.search(t)) and parse_schedule(t) is None and not _LOOPY.search(t) and batch_size(t) is None
+            and subflow_name(text) is None)
 
 
 def is_test_request(text: str) -> bool:

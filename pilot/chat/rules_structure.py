@@ -282,6 +282,8 @@ def rule_knowledge(c: Ctx) -> Step | None:
 
 
 def rule_add_step(c: Ctx) -> Step | None:
+    if "step" in c.consumed:  # a v2 rule already added the step ("add a python step that …")
+        return None
     m = re.search(r"add (?:a |an )?(?:new )?(?:step|node|stage) (?:that |to |which )?(.+)|(?:加|添加|增加)一?个?(.+?)的?(?:步骤|环节|节点)", c.t)
     if not m:
         return None

@@ -9,11 +9,14 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pilot.chat.planner_base import KnownWorkflow
 from pilot.chat.schemas import ChatMessageOut, SessionState
 from pilot.core.errors import NotFoundError
 from pilot.core.ids import aware, new_id, utcnow
 from pilot.db.models import ChatMessageRow, ChatSessionRow, WorkflowRow
 from pilot.workflows.model import WorkflowGraph, graph_from_builtins
+
+KNOWN_WORKFLOWS = 200  # the most recently updated workflows a chat edit may call by name
 
 
 
@@ -119,3 +122,17 @@ class ChatStore:
         )
         row = (await self.session.execute(stmt)).scalar_one_or_none()
         return row is not None and row.version == version and graph_from_builtins(row.graph) == graph
+
+    async def other_workflows(self, exclude: str | None = None) -> list[KnownWorkflow]:
+        """The workspace's workflows (newest first, at most ``KNOWN_WORKFLOWS``) but ``exclude``:
+        what "run the cleanup workflow" may name, with each one's required inputs."""
+        stmt = (sa.select(WorkflowRow.id, WorkflowRow.name, WorkflowRow.graph)
+                .where(WorkflowRow.workspace_id == self.workspace_id, WorkflowRow.id != (exclude or ""))
+                .order_by(WorkflowRow.updated_at.desc()).limit(KNOWN_WORKFLOWS))
+        known = []
+        for wid, name, graph in (await self.session.execute(stmt)).all():
+            start = next((n for n in (graph or {}).get("nodes", []) if n.get("type") == "input"), None)
+            fields = (start or {}).get("config", {}).get("fields", [])
+            inputs = tuple(f["name"] for f in fields if f.get("required", True) and f.get("default") is None and "name" in f)
+            known.append(KnownWorkflow(id=wid, name=name or wid, inputs=inputs))
+        return known

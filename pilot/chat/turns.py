@@ -223,22 +223,26 @@ class TurnHandlers:
 
     # ------------------------------------------------------------------ refine
 
-    async def _plan(self, text: str, graph: WorkflowGraph, lang: str) -> tuple[WorkflowGraph | None, list[str], list[str], str, list]:
-        """(new graph or None, change notes, problem notes, planner, ops)."""
+    async def _plan(self, text: str, graph: WorkflowGraph, lang: str, workflows: list | None = None
+                    ) -> tuple[WorkflowGraph | None, list[str], list[str], str, list]:
+        """(new graph or None, change notes, problem notes, planner, ops); ``workflows``: the
+        workspace's others, which a ``workflow`` step may run by name."""
         llm = self.rt.settings.llm
         if llm.enabled:
             try:
-                ops, explanation = await plan_with_llm(text, graph, settings=llm)
+                ops, explanation = await plan_with_llm(text, graph, settings=llm, workflows=workflows)
                 return apply_edits(graph, ops), [explanation], [], "llm", ops
             except (StructuredOutputError, EditError) as exc:
                 log.info("chat: LLM edit planner gave up (%s); using the rule-based planner", exc)
-        plan = plan_edits(text, graph)
+        plan = plan_edits(text, graph, workflows=workflows)
         return plan.graph, [n.text(lang) for n in plan.changes], [n.text(lang) for n in plan.problems], "rules", plan.ops
 
     async def _refine(self, turn: Turn, snap: Snapshot) -> TurnResult:
         current = snap.workflow
         assert current is not None
-        new_graph, changes, problems, planner, ops = await self._plan(turn.content, current.graph(), turn.lang)
+        async with self.rt.sessions() as db:
+            workflows = await ChatStore(db, turn.workspace_id).other_workflows(exclude=current.id)
+        new_graph, changes, problems, planner, ops = await self._plan(turn.content, current.graph(), turn.lang, workflows)
         outcome, template_id, build_ops = "edited", None, None
         if new_graph is None and not problems and replies.is_new_request(turn.content):
             replacement = await self._replacement(turn)

@@ -10,7 +10,8 @@ import re
 from typing import Literal
 
 Lang = Literal["en", "zh"]
-KINDS: tuple[str, ...] = ("credential", "knowledge_base", "input", "tool_config", "outbound_host")
+KINDS: tuple[str, ...] = ("credential", "knowledge_base", "input", "tool_config", "outbound_host", "workflow", "code")
+NOTE_KINDS: tuple[str, ...] = ("agent",)
 
 MESSAGES: dict[str, tuple[str, str]] = {  # key: (English, 中文)
     "credential_missing": (
@@ -93,6 +94,29 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key: (English, 中文)
         "or set PILOT_HTTP_ALLOW_PRIVATE=true on the server.",
         "节点“{node}”访问的 {name} 会被出站防护拒绝（{reason}）：请在服务器上把它加入 PILOT_HTTP_ALLOWLIST，"
         "或设置 PILOT_HTTP_ALLOW_PRIVATE=true。",
+    ),
+    "workflow_missing": (
+        "Node '{node}' runs the workflow '{name}', which is not a workflow of this workspace: pick the workflow to run "
+        "(set its workflow_id to one of GET /api/workflows).",
+        "节点“{node}”运行的工作流“{name}”不是此工作区的工作流：请选择要运行的工作流（把 workflow_id 设为 GET /api/workflows 中的一个）。",
+    ),
+    "workflow_version_missing": (
+        "Node '{node}' runs version {version} of the workflow '{name}', which does not exist: pick an existing version "
+        "or remove the pin to run its published head.",
+        "节点“{node}”运行工作流“{name}”的第 {version} 版，但该版本不存在：请选择已有版本，或去掉固定版本以运行已发布的版本。",
+    ),
+    "workflow_unpublished": (
+        "Node '{node}' runs the workflow '{name}', which has no published version: publish it, or pin a version.",
+        "节点“{node}”运行的工作流“{name}”还没有已发布的版本：请先发布它，或固定一个版本。",
+    ),
+    "code_language": (
+        "Node '{node}' is {name} code, which this server does not run (code steps run {languages}): rewrite it in Python.",
+        "节点“{node}”是 {name} 代码，此服务器不支持（代码节点只运行 {languages}）：请改用 Python 编写。",
+    ),
+    "agent_no_tools": (
+        "Node '{node}' is an agent without tools: it can only answer from the model, in one turn. Give it tools "
+        "(tool ids, MCP tools, tables or workflows), or use an llm step.",
+        "节点“{node}”是没有工具的智能体：只能由模型一次性作答。请为它添加工具（工具、MCP 工具、数据表或工作流），或改用 LLM 节点。",
     ),
     "not_ready": (
         "the workflow is not ready to publish ({count} missing: {first}); supply them, or publish with ?force=true",

@@ -25,6 +25,9 @@ Rules:
   ``webhook_url`` argument, whose host the outbound guard refuses (private, loopback, link-local,
   … per :mod:`pilot.outbound`, honouring ``PILOT_HTTP_ALLOW_PRIVATE`` / ``PILOT_HTTP_ALLOWLIST``).
   Host names are not resolved (no DNS): ``localhost`` and its kin count as loopback.
+- ``workflow`` / ``code`` and the ``agent`` note: the v2 steps (:mod:`pilot.readiness.steps`): a
+  sub-workflow that is not the workspace's (or not runnable), code in a language the server does
+  not run; an agent without tools is a note (``notes``), which never blocks anything.
 """
 
 from __future__ import annotations
@@ -43,8 +46,9 @@ from pilot.core.errors import ConflictError
 from pilot.credentials.store import list_credentials
 from pilot.knowledge.store import KnowledgeBaseNotFound, get_knowledge_base
 from pilot.outbound import AccessPolicy, DestinationBlocked, blocked_reason, parse_ip_literal
-from pilot.readiness.messages import message, reason_text
+from pilot.readiness.messages import NOTE_KINDS, message, reason_text
 from pilot.readiness.schemas import Readiness, ReadinessItem
+from pilot.readiness.steps import BLOCKING, step_items, workflow_refs, workflow_states
 from pilot.settings import Settings
 from pilot.tools.registry import ToolRegistry, UnknownTool, default_registry
 from pilot.workflows.model import Node, WorkflowGraph, node_type
@@ -52,7 +56,7 @@ from pilot.workflows.service import WorkflowService
 from pilot.workflows.validation import iter_all_nodes
 
 log = logging.getLogger("pilot.readiness")
-BLOCKING_KINDS = frozenset({"credential", "knowledge_base", "tool_config", "outbound_host"})
+BLOCKING_KINDS = frozenset({"credential", "knowledge_base", "tool_config", "outbound_host"}) | BLOCKING
 URL_ARGUMENTS = ("url", "webhook_url")  # tool arguments that are a destination
 EXPRESSION_NODES = frozenset({"condition", "loop"})  # their fields are jinja2 expressions, not templates
 
@@ -192,7 +196,9 @@ async def _knowledge_state(session: AsyncSession, workspace_id: str, ref: str) -
 
 class _Checker:
     def __init__(self, settings: Settings, lang: str, credentials: set[str], knowledge: dict[str, str | None],
-                 registry: ToolRegistry) -> None:
+                 registry: ToolRegistry, workflows: dict | None = None) -> None:
+        self.workflows = workflows or {}
+        self.notes: list[ReadinessItem] = []
         self.settings = settings
         self.lang = lang
         self.credentials = credentials
@@ -204,7 +210,8 @@ class _Checker:
 
     def add(self, kind: str, key: str, *, node_id: str | None, name: str, **values: Any) -> None:
         text = message(key, self.lang, node=node_id or "", name=name, **values)
-        self.items.append(ReadinessItem(kind=kind, message=text, node_id=node_id, name=name))  # type: ignore[arg-type]
+        item = ReadinessItem(kind=kind, message=text, node_id=node_id, name=name)  # type: ignore[arg-type]
+        (self.notes if kind in NOTE_KINDS else self.items).append(item)
 
     def missing_credentials(self, value: Any) -> list[str]:
         return [n for text in _strings(value) for n in credential_names(text) if n not in self.credentials]
@@ -225,6 +232,8 @@ class _Checker:
             self.tool(node)
         elif kind == "api":
             self.outbound(node.id, node.config.url)
+        for item_kind, key, name, values in step_items(node, self.workflows):
+            self.add(item_kind, key, node_id=node.id, name=name, **values)
 
     def inputs(self, node: Node) -> None:
         trigger = node.config.trigger
@@ -286,12 +295,14 @@ async def check_graph(session: AsyncSession, workspace_id: str, graph: WorkflowG
     needs = scan_graph(graph)
     credentials = await _credential_names(session, workspace_id) if needs.credentials else set()
     knowledge = {ref: await _knowledge_state(session, workspace_id, ref) for ref in sorted(needs.knowledge_bases)}
-    checker = _Checker(settings, lang, credentials, knowledge, registry or default_registry())
+    workflows = await workflow_states(session, workspace_id, refs) if (refs := workflow_refs(graph)) else {}
+    checker = _Checker(settings, lang, credentials, knowledge, registry or default_registry(), workflows)
     top_level = {id(n) for n in graph.nodes}
     for node in iter_all_nodes(graph):  # a loop's body right after the loop: items in graph order
         checker.node(node, top_level=id(node) in top_level)
     publishable = not any(item.kind in BLOCKING_KINDS for item in checker.items)
-    return Readiness(ready=not checker.items, items=checker.items, publishable=publishable)
+    return Readiness(ready=not checker.items, items=checker.items, publishable=publishable,
+                     **({"notes": checker.notes} if checker.notes else {}))
 
 
 async def check_workflow(session: AsyncSession, workspace_id: str, workflow_id: str, settings: Settings,

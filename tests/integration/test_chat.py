@@ -216,14 +216,14 @@ async def test_a_concurrent_edit_outside_the_chat_is_not_lost(chat, live_server,
     original = service_cls._plan
     calls = 0
 
-    async def plan_with_interference(self, text, graph, lang):
+    async def plan_with_interference(self, text, graph, lang, *args):
         nonlocal calls
         calls += 1
         if calls == 1:  # someone renames a step (a draft keeps its version number)
             nodes = [{**n, "title": "Renamed by hand"} if n["id"] == "translate" else n for n in created["nodes"]]
             response = await chat.http.put(f"/api/workflows/{created['id']}", json={"nodes": nodes})
             assert response.status_code == 200, response.text
-        return await original(self, text, graph, lang)
+        return await original(self, text, graph, lang, *args)
 
     monkeypatch.setattr(service_cls, "_plan", plan_with_interference)
     reply = await turn(chat, session["id"], "use gpt-4o")
