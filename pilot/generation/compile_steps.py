@@ -273,6 +273,15 @@ class Builder:
         return ends
 
     def loop(self, s: LoopStep, ports: list[Port]) -> list[Port]:
+        at = next((k for k, step in enumerate(s.steps) if isinstance(step, WaitStep)), None)
+        if at is not None:
+            # A wait pauses the whole run, so it cannot sit in a loop body: "draft a reply for each,
+            # let me approve them, then post each" is loop → wait → loop over the first loop's results.
+            before = msgspec.structs.replace(s, steps=s.steps[:at])
+            after = LoopStep(id=f"{s.id}_after", quote=s.quote, over=s.id, steps=s.steps[at + 1:])
+            ports = self.loop(before, ports) if before.steps else ports
+            ports = self.wait(s.steps[at], ports)
+            return self.loop(after, ports) if after.steps else ports
         nid = self.uid(s.id)
         if s.over != "inputs" and s.over in self.refs:
             over = self.refs[s.over]

@@ -146,7 +146,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     elif ph.APPROVAL.search(clause) and not re.search(r"不需要|不用|无需|\bno\b|\bwithout\b|\bdon't need\b|\bno need\b", clause):
         who = re.search(r"\b(?:the |a |an |our )?(?P<who>[a-z]+(?: (?!must\b|needs?\b|has\b|should\b|will\b|to\b)[a-z]+)?)"
                         r" (?:(?:must|needs? to|has to|should|will|to) )?(?:approves?|signs? off)", clause)
-        acts.wait = WaitStep(id=state.uid("approval"), approval=quote, approver=who.group("who") if who else None, quote=quote)
+        approver = who.group("who") if who and not re.fullmatch(r"(?:let |have )?(?:me|us|i|we)|let|i'll|we'll", who.group("who")) else None
+        acts.wait = WaitStep(id=state.uid("approval"), approval=quote, approver=approver, quote=quote)
     # sources; a data service only named ("汇总有赞当天的订单") is still where the data comes from
     srcs = [*srcs, *(f for f in found if f not in dests and f not in srcs and not negated
                      and (ent.BY_ID[f].role == "source" or (fetch and _read_from(f, clause))))]
