@@ -108,3 +108,26 @@ def test_compile_plan_equals_replaying_the_edit_ops_on_every_eval_request():
     for line in rows.read_text(encoding="utf-8").splitlines():
         p = planner.plan(json.loads(line)["prompt"])
         assert compile_plan(p) == compile_by_ops(p), json.loads(line)["id"]
+
+
+def test_v2_steps_compile_to_v2_nodes_and_a_wait_never_lands_in_a_loop_body():
+    graph = compile_plan(plan(
+        {"kind": "source", "id": "reviews", "service": "google_business"},
+        {"kind": "transform", "id": "dedupe", "dedupe_by": "email"},
+        {"kind": "loop", "id": "each", "over": "reviews", "steps": [
+            {"kind": "ai", "id": "draft", "task": "generate"},
+            {"kind": "wait", "id": "ok", "approval": "let me approve them", "approver": "editor"},
+            {"kind": "deliver", "id": "post", "service": "google_business", "operation": "post"}]},
+        {"kind": "wait", "id": "later", "duration_s": 172800},
+        {"kind": "workflow", "id": "cleanup", "workflow": "Nightly cleanup"}))
+    assert validate_graph(graph).valid
+    types = {n.id: type(n).__struct_config__.tag for n in graph.nodes}
+    assert types["dedupe"] == "transform" and types["later"] == "wait" and types["cleanup"] == "workflow"
+    assert graph.nodes[[n.id for n in graph.nodes].index("dedupe")].config.group_by == "item.email"
+    # loop → approval → loop over the first loop's results; the approval is top level
+    assert types["ok"] == "wait" and by_id(graph)["ok"].config.approval.approvers == ["editor"]
+    order = [n.id for n in graph.nodes]
+    assert order.index("each") < order.index("ok") < order.index("each_after")
+    assert by_id(graph)["each_after"].config.items == "{{ nodes.each.output }}"
+    assert by_id(graph)["later"].config.duration_s == 172800
+    assert by_id(graph)["cleanup"].config.workflow_id == "nightly_cleanup"
