@@ -16,6 +16,7 @@ import msgspec
 
 from pilot.chat.graph_ops import unique_id
 from pilot.generation import services
+from pilot.generation.storage import agent_config
 from pilot.generation.plan import (
     OP_SYMBOLS,
     AiStep,
@@ -60,6 +61,7 @@ class Builder:
         self.refs: dict[str, str] = {"inputs": "inputs"}
         self.current: list[str] = []
         self.in_loop = False
+        self.loop_quote = ""  # the words of the loop being built (a delivery inside names its table from them)
         self.tested = _tested_fields(plan)
         self.input_id = "start"
         self.nodes.append({"id": "start", "type": "input", "title": self._t("开始", "Start"), "config": {"fields": []}})
@@ -166,9 +168,13 @@ class Builder:
         inputs = self.data()
         schema = _schema(s, self.tested.get(s.id, {}))
         prompt = services.ai_prompt(self, s, inputs)
-        node = {"id": nid, "type": "llm", "title": services.ai_title(self, s),
-                "config": {"model": "gpt-4o-mini", "system": services.ai_system(self, s), "prompt": prompt,
-                           "temperature": 0.2 if schema else 0.7, **({"output_schema": schema} if schema else {})}}
+        if s.task == "agent":  # an LLM calling the tools the request named (pilot.generation.storage)
+            node = {"id": nid, "type": "agent", "title": services.ai_title(self, s),
+                    "config": agent_config(self, s, services.ai_system(self, s), prompt, schema)}
+        else:
+            node = {"id": nid, "type": "llm", "title": services.ai_title(self, s),
+                    "config": {"model": "gpt-4o-mini", "system": services.ai_system(self, s), "prompt": prompt,
+                               "temperature": 0.2 if schema else 0.7, **({"output_schema": schema} if schema else {})}}
         out = self.emit(node, ports, s.quote)
         self.refs[s.id] = f"nodes.{nid}.output"
         # A judgement (category, score) travels with what was judged: deliveries get both.
@@ -290,14 +296,14 @@ class Builder:
         else:  # nothing fetched: the list is a run input
             over = self.input_field("items", type_="array", description=self._t("要逐条处理的列表", "the list to process item by item"))
         items = f"{{{{ {over} | batch({s.batch_size}) | list }}}}" if s.batch_size else f"{{{{ {over} }}}}"
-        outer = (self.nodes, self.edges, self.current, self.in_loop)
-        self.nodes, self.edges, self.current, self.in_loop = [], [], ["item"], True
+        outer = (self.nodes, self.edges, self.current, self.in_loop, self.loop_quote)
+        self.nodes, self.edges, self.current, self.in_loop, self.loop_quote = [], [], ["item"], True, s.quote
         saved_refs = dict(self.refs)
         self.refs["item"] = "item"
         self.steps(s.steps, [])
         self.refs = {**saved_refs, **{k: v for k, v in self.refs.items() if k not in saved_refs and k != "item"}}
         body = {"nodes": self.nodes, "edges": self.edges}
-        self.nodes, self.edges, self.current, self.in_loop = outer
+        self.nodes, self.edges, self.current, self.in_loop, self.loop_quote = outer
         if not body["nodes"]:
             return ports
         title = self._t(f"每批 {s.batch_size} 条处理", f"In batches of {s.batch_size}") if s.batch_size else self._t(

@@ -70,7 +70,9 @@ class SourceStep(_Step, tag="source", kw_only=True):
 
 
 class AiStep(_Step, tag="ai", kw_only=True):
-    """An LLM step. ``fields`` is its structured output (later steps and conditions use them)."""
+    """An LLM step. ``fields`` is its structured output (later steps and conditions use them).
+    ``task: agent`` compiles to an ``agent`` node; ``tools`` are the tools/services the request
+    named, referenced as ``tool:<slug>`` (:mod:`pilot.generation.storage`)."""
 
     task: AiTask
     instruction: str = ""

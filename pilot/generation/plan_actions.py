@@ -278,8 +278,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     seen: set[str] = set()
     acts.deliveries = [d for d in acts.deliveries if d.service not in seen and not seen.add(d.service)]
     if acts.ai is not None and acts.ai.task == "agent":
-        acts.ai = AiStep(id=acts.ai.id, task="agent", instruction=acts.ai.instruction, quote=acts.ai.quote,
-                         tools=[*(s.service or s.from_ for s in acts.sources)])
+        tools, as_tools = _named_tools(clause, [*(s.service or s.from_ for s in acts.sources)])
+        acts.sources = [s for s in acts.sources if (s.service or s.from_) not in as_tools]  # the agent calls them
+        acts.ai = AiStep(id=acts.ai.id, task="agent", instruction=acts.ai.instruction, quote=acts.ai.quote, tools=tools)
     if acts.wait is not None and acts.wait.approval and acts.ai is not None and not acts.deliveries:
         # "生成公众号文章，先等我审核通过": the approval is of what the AI wrote
         gate = ph.APPROVAL.search(clause)
@@ -391,6 +392,26 @@ def _reads_docs(clause: str) -> bool:
 
 def _emails_someone(clause: str) -> bool:
     return bool(re.search(r"\b(?:e-?mail|mail)\b|邮件|邮箱", clause))
+
+
+_NAMED_TOOL = re.compile(r"\b(?:an?|the|our|my|its)\s+(?P<name>(?:(?!(?:and|or|an?|the|with|to|that|which)\b)[a-z][a-z-]*\s+){1,3})"
+                         r"(?P<kind>api|tool)s?\b")
+
+
+def _named_tools(clause: str, tools: list[str]) -> tuple[list[str], set[str]]:
+    """An agent's tools: its sources, then each "a <name> tool" / "a <name> API" the clause names
+    ("a currency conversion API tool" → ``currency conversion api``) that is not one of them; and
+    the sources named as a tool ("a web search tool": the agent searches, no fetch step before it)."""
+    out, as_tools = list(tools), set()
+    for m in _NAMED_TOOL.finditer(clause):
+        name = m.group("name").strip() + (" api" if m.group("kind") == "api" else "")
+        key, services = re.sub(r"\W+", "_", name), set(ent.find_integrations(name)[0])
+        same = [t for t in out if re.sub(r"\W+", "_", t) == key or t in services]
+        if not same:
+            out.append(name)
+        elif m.group("kind") == "tool":
+            as_tools.update(same)
+    return out, as_tools
 
 
 def _service_phrase(text: str) -> str | None:

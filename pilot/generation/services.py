@@ -14,6 +14,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from pilot.generation import entities as ent
+from pilot.generation import storage
 from pilot.generation.plan import AiStep, BranchStep, DeliverStep, SourceStep
 
 if TYPE_CHECKING:
@@ -145,7 +146,10 @@ def branch_title(b: Builder, s: BranchStep) -> str:
 
 
 def delivery_node(b: Builder, s: DeliverStep, content: list[str]) -> dict[str, Any]:
-    """A tool node for native connectors, otherwise an api node naming service and operation."""
+    """A tool node for native connectors, a data table for the generic database, otherwise an api
+    node naming service and operation."""
+    if storage.is_generic_database(s.service):
+        return storage.table_node(b, s, content)
     integ = lookup(s.service)
     sid = integ.id if integ else _slug(s.service)
     name = integ.name if integ else s.service

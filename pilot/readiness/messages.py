@@ -10,7 +10,7 @@ import re
 from typing import Literal
 
 Lang = Literal["en", "zh"]
-KINDS: tuple[str, ...] = ("credential", "knowledge_base", "input", "tool_config", "outbound_host", "workflow", "code")
+KINDS: tuple[str, ...] = ("credential", "knowledge_base", "input", "tool_config", "outbound_host", "workflow", "code", "table")
 NOTE_KINDS: tuple[str, ...] = ("agent",)
 
 MESSAGES: dict[str, tuple[str, str]] = {  # key: (English, 中文)
@@ -117,6 +117,23 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key: (English, 中文)
         "Node '{node}' is an agent without tools: it can only answer from the model, in one turn. Give it tools "
         "(tool ids, MCP tools, tables or workflows), or use an llm step.",
         "节点“{node}”是没有工具的智能体：只能由模型一次性作答。请为它添加工具（工具、MCP 工具、数据表或工作流），或改用 LLM 节点。",
+    ),
+    "agent_tool_missing": (
+        "Node '{node}' is an agent that uses the tool '{name}' ({ref}), which is neither a tool of this workspace nor a "
+        "connector: configure a tool named {name} (POST /api/tools, e.g. the http connector with its URL).",
+        "节点“{node}”是使用工具“{name}”（{ref}）的智能体，但此工作区没有这个工具，也没有同名连接器：请配置一个名为 {name} 的工具"
+        "（POST /api/tools，例如 http 连接器加上它的地址）。",
+    ),
+    "agent_api_missing": (
+        "Node '{node}' is an agent that calls the API '{name}' ({ref}), which is no http tool of this workspace: "
+        "configure an http tool named {name} (POST /api/tools {\"connector\": \"http\", …}).",
+        "节点“{node}”是调用接口“{name}”（{ref}）的智能体，但此工作区没有这个 http 工具：请配置一个名为 {name} 的 http 工具"
+        "（POST /api/tools，connector 为 http）。",
+    ),
+    "table_missing": (
+        "Node '{node}' uses the data table '{name}', which does not exist in this workspace: create the data table {name} "
+        "(POST /api/tables) with the columns {columns}.",
+        "节点“{node}”使用的数据表“{name}”在此工作区中不存在：请创建数据表 {name}（POST /api/tables），列为 {columns}。",
     ),
     "not_ready": (
         "the workflow is not ready to publish ({count} missing: {first}); supply them, or publish with ?force=true",

@@ -6,14 +6,15 @@ from typing import Literal
 
 from msgspec import UNSET, Struct, UnsetType
 
-ReadinessKind = Literal["credential", "knowledge_base", "input", "tool_config", "outbound_host", "workflow", "code", "agent"]
+ReadinessKind = Literal["credential", "knowledge_base", "input", "tool_config", "outbound_host", "workflow", "code", "agent",
+                        "table"]
 
 
 class ReadinessItem(Struct, frozen=True, kw_only=True, omit_defaults=True):
     """One thing a run needs that is missing.
 
     ``name`` is what is missing: the credential name, the knowledge base, the input field, the
-    tool, the refused host, the workflow a ``workflow`` step runs, or a ``code`` step's language
+    tool, the refused host, the workflow a ``workflow`` step runs, a ``code`` step's language, the data table
     (an ``agent`` note names the agent step); ``node_id`` the node that needs it (absent for none).
     """
 

@@ -28,6 +28,8 @@ Rules:
 - ``workflow`` / ``code`` and the ``agent`` note: the v2 steps (:mod:`pilot.readiness.steps`): a
   sub-workflow that is not the workspace's (or not runnable), code in a language the server does
   not run; an agent without tools is a note (``notes``), which never blocks anything.
+- ``tool_config`` / ``table`` for an agent's ``tool:``/``api:`` reference no tool instance or connector
+  answers, and a ``table`` tool node's data table that does not exist (:mod:`pilot.readiness.resources`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from pilot.credentials.store import list_credentials
 from pilot.knowledge.store import KnowledgeBaseNotFound, get_knowledge_base
 from pilot.outbound import AccessPolicy, DestinationBlocked, blocked_reason, parse_ip_literal
 from pilot.readiness.messages import NOTE_KINDS, message, reason_text
+from pilot.readiness.resources import Missing, missing_resources, resource_items
 from pilot.readiness.schemas import Readiness, ReadinessItem
 from pilot.readiness.steps import BLOCKING, step_items, workflow_refs, workflow_states
 from pilot.settings import Settings
@@ -56,7 +59,7 @@ from pilot.workflows.service import WorkflowService
 from pilot.workflows.validation import iter_all_nodes
 
 log = logging.getLogger("pilot.readiness")
-BLOCKING_KINDS = frozenset({"credential", "knowledge_base", "tool_config", "outbound_host"}) | BLOCKING
+BLOCKING_KINDS = frozenset({"credential", "knowledge_base", "tool_config", "outbound_host", "table"}) | BLOCKING
 URL_ARGUMENTS = ("url", "webhook_url")  # tool arguments that are a destination
 EXPRESSION_NODES = frozenset({"condition", "loop"})  # their fields are jinja2 expressions, not templates
 
@@ -196,8 +199,9 @@ async def _knowledge_state(session: AsyncSession, workspace_id: str, ref: str) -
 
 class _Checker:
     def __init__(self, settings: Settings, lang: str, credentials: set[str], knowledge: dict[str, str | None],
-                 registry: ToolRegistry, workflows: dict | None = None) -> None:
+                 registry: ToolRegistry, workflows: dict | None = None, missing: Missing | None = None) -> None:
         self.workflows = workflows or {}
+        self.missing = missing or Missing()
         self.notes: list[ReadinessItem] = []
         self.settings = settings
         self.lang = lang
@@ -232,7 +236,7 @@ class _Checker:
             self.tool(node)
         elif kind == "api":
             self.outbound(node.id, node.config.url)
-        for item_kind, key, name, values in step_items(node, self.workflows):
+        for item_kind, key, name, values in [*step_items(node, self.workflows), *resource_items(node, self.missing)]:
             self.add(item_kind, key, node_id=node.id, name=name, **values)
 
     def inputs(self, node: Node) -> None:
@@ -296,7 +300,9 @@ async def check_graph(session: AsyncSession, workspace_id: str, graph: WorkflowG
     credentials = await _credential_names(session, workspace_id) if needs.credentials else set()
     knowledge = {ref: await _knowledge_state(session, workspace_id, ref) for ref in sorted(needs.knowledge_bases)}
     workflows = await workflow_states(session, workspace_id, refs) if (refs := workflow_refs(graph)) else {}
-    checker = _Checker(settings, lang, credentials, knowledge, registry or default_registry(), workflows)
+    registry = registry or default_registry()
+    missing = await missing_resources(session, workspace_id, graph, registry)
+    checker = _Checker(settings, lang, credentials, knowledge, registry, workflows, missing)
     top_level = {id(n) for n in graph.nodes}
     for node in iter_all_nodes(graph):  # a loop's body right after the loop: items in graph order
         checker.node(node, top_level=id(node) in top_level)

@@ -131,3 +131,17 @@ def test_v2_steps_compile_to_v2_nodes_and_a_wait_never_lands_in_a_loop_body():
     assert by_id(graph)["each_after"].config.items == "{{ nodes.each.output }}"
     assert by_id(graph)["later"].config.duration_s == 172800
     assert by_id(graph)["cleanup"].config.workflow_id == "nightly_cleanup"
+
+
+def test_an_agent_step_is_an_agent_node_and_generic_storage_a_data_table():
+    graph = compile_plan(plan(
+        {"kind": "ai", "id": "research", "task": "agent", "tools": ["web_search", "currency conversion api"]},
+        {"kind": "deliver", "id": "keep", "service": "database", "operation": "upsert",
+         "quote": "sync the answers to our database"}))
+    n = by_id(graph)
+    assert n["research"].__struct_config__.tag == "agent"
+    assert n["research"].config.tools == ["tool:web_search", "tool:currency_conversion_api"]
+    save = next(x for x in n.values() if x.__struct_config__.tag == "tool")
+    assert save.config.tool == "table" and save.config.arguments["table"] == "answers"
+    assert save.config.arguments["op"] == "upsert" and set(save.config.arguments["row"]) == {"key", "data"}
+    assert validate_graph(graph).valid
