@@ -39,6 +39,17 @@ def build_settings(data_dir: Path, db_url: str | None = None, **env: str) -> Set
     return Settings.from_env(values)
 
 
+@pytest.fixture(autouse=True)
+def _no_leaked_wait_clock_offset() -> Iterator[None]:
+    """The wait clock's offset (pilot.core.clock) is process-wide — the session's live servers
+    read it too — so a test that moves it can never leave it moved for the next ones."""
+    yield
+    from pilot.core import clock
+
+    if clock.offset_s():
+        clock.set_offset(0)
+
+
 @pytest.fixture
 def make_settings(tmp_path: Path):
     def _make(**env: str) -> Settings:

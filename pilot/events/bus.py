@@ -112,7 +112,12 @@ class _Stream:
 
 class InMemoryBus:
     """Single-process bus. Retains up to ``maxlen`` events per stream until ``retention_s`` after
-    the stream is closed, so subscribers joining late (or reconnecting) miss nothing."""
+    the stream is closed, so subscribers joining late (or reconnecting) miss nothing.
+
+    ``process_local``: events written by another process (a run resumed there) never arrive
+    here, so an idle SSE stream re-reads the database (:mod:`pilot.events.sse`)."""
+
+    process_local = True
 
     def __init__(self, *, maxlen: int = 10_000, retention_s: float = 300.0) -> None:
         self._streams: dict[str, _Stream] = {}

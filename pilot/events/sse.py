@@ -4,6 +4,11 @@ Order of operations guarantees exactly-once delivery across reconnects: subscrib
 FIRST (the subscription registers immediately and the bus retains recent events), then replay
 persisted events with ``seq > Last-Event-ID`` from ``stream_events``, then forward live events,
 skipping any ``seq`` already sent and filling a gap from the database if one ever shows up.
+On a process-local bus (:class:`~pilot.events.bus.InMemoryBus`) an idle stream also re-reads the
+database every ``IDLE_POLL_S``: the stream's writer may be *another process* — a waiting run is
+resumed by whichever process claims it (its timer, or a sweep after a restart or an approval
+decided elsewhere) — whose events never reach this process's bus. (The Redis bus already falls
+back to the database on its own.)
 The response ends after the terminal event (``run.finished`` / ``message.finished``), when the
 bus closes (server shutdown), or when uvicorn shuts down (sse-starlette watches for it).
 Each message: ``id: <seq>``, ``event: <name>``, ``data: <json>``; pings every ``ping_s``.
@@ -26,6 +31,7 @@ from pilot.events.schemas import TERMINAL_EVENTS, StreamEvent
 
 
 SHUTDOWN_GRACE_S = 2.0  # below uvicorn's graceful-shutdown timeout
+IDLE_POLL_S = 2.0  # a process-local bus's idle stream re-reads stream_events this often
 
 
 def parse_last_event_id(value: str | None) -> int:
@@ -78,13 +84,31 @@ def _message(event: StreamEvent) -> bytes:
     return wire
 
 
-async def _until(shutdown: anyio.Event | None, subscription) -> AsyncIterator:
-    """Iterate ``subscription`` until it ends or ``shutdown`` is set.
+async def _idle_ticks(subscription, idle_s: float | None) -> AsyncIterator:
+    """The subscription's events, and ``None`` each time none came for ``idle_s`` (never when
+    ``idle_s`` is None). For the in-memory subscription only: its ``__anext__`` just waits on an
+    event, so timing it out loses nothing."""
+    iterator = subscription.__aiter__()
+    while True:
+        try:
+            async with asyncio.timeout(idle_s):
+                event = await iterator.__anext__()
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            yield None
+            continue
+        yield event
+
+
+async def _until(shutdown: anyio.Event | None, subscription, idle_s: float | None = None) -> AsyncIterator:
+    """Iterate ``subscription`` until it ends or ``shutdown`` is set; with ``idle_s``, also
+    yield ``None`` whenever no event came for that long (the caller checks the database).
 
     The in-memory subscription can be stopped from outside (cheap: no task per event); other
     buses' subscriptions are raced against the shutdown event."""
     if shutdown is None:
-        async for event in subscription:
+        async for event in _idle_ticks(subscription, idle_s):
             yield event
         return
     stop = getattr(subscription, "stop", None)
@@ -95,7 +119,7 @@ async def _until(shutdown: anyio.Event | None, subscription) -> AsyncIterator:
 
         watcher = asyncio.ensure_future(watch())
         try:
-            async for event in subscription:
+            async for event in _idle_ticks(subscription, idle_s):
                 yield event
         finally:
             watcher.cancel()
@@ -139,7 +163,21 @@ async def stream_messages(
                 yield _message(event)
                 sent = event.seq
             return
-        async for event in _until(shutdown, subscription):
+        idle_s = IDLE_POLL_S if getattr(bus, "process_local", False) else None
+        async for event in _until(shutdown, subscription, idle_s):
+            if event is None:  # idle: events another process wrote (a run resumed elsewhere)?
+                try:
+                    stored_events = await persisted_events(sessions, stream_id, sent)
+                except Exception:  # noqa: BLE001 - a database hiccup: the next idle check retries
+                    continue
+                for stored in stored_events:
+                    if stored.seq != sent + 1:
+                        break  # only a gap-free continuation; the rest on the next check
+                    yield _message(stored)
+                    sent = stored.seq
+                    if stored.event in TERMINAL_EVENTS:
+                        return
+                continue
             if event.seq <= sent:
                 continue
             if event.seq > sent + 1:  # the bus dropped some (trimmed): fetch them from the database

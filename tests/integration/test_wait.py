@@ -161,6 +161,39 @@ async def test_a_rejection_takes_the_nodes_on_error_path(live_server, probe, on_
         await moderator.aclose()
 
 
+async def test_a_run_resumed_by_another_process_still_reaches_this_servers_stream(client, live_server, probe) -> None:
+    """Every API process can resume a waiting run — the one an approval is decided through, or
+    any process's sweep — and this server's SSE clients do not follow that process's in-memory
+    bus. Here the decision goes through the session's other app (same database): the stream
+    served by the live server must still deliver the rest of the run and end (it used to hang)."""
+    anyone, moderator = await approval_client(live_server)
+    stream = None
+    try:
+        workflow_id = await anyone.workflow(*waiting_graph(approval()))
+        execution_id = await anyone.start(workflow_id)
+        await wait_status(anyone, execution_id, "waiting")
+        stream = asyncio.ensure_future(anyone.events(execution_id))
+        bus = live_server.app.state.runtime.bus  # in-memory (peeked at from this thread: test only)
+        deadline = time.monotonic() + 10
+        while not (bus._streams.get(execution_id) and bus._streams[execution_id].subscribers):  # connected
+            assert time.monotonic() < deadline and not stream.done()
+            await asyncio.sleep(0.02)
+        decided = await client.post(f"/api/executions/{execution_id}/approvals/pause", json={"approved": True},
+                                    headers=moderator.http.headers)  # decided in the other process
+        assert decided.status_code == 200, decided.text
+        events = await asyncio.wait_for(stream, 15)
+        assert events[-1][1] == "run.finished" and events[-1][2]["status"] == "succeeded"
+        assert names(events).count("node.resumed") == 1 and names(events).count("run.finished") == 1
+        assert [s for s, _, _ in events] == list(range(1, len(events) + 1))
+        assert len(probe.of("after")) == 1
+    finally:
+        if stream is not None and not stream.done():
+            stream.cancel()
+            await asyncio.gather(stream, return_exceptions=True)
+        await anyone.aclose()
+        await moderator.aclose()
+
+
 async def test_an_approval_timeout_counts_as_a_rejection(live_server, probe) -> None:
     anyone, moderator = await approval_client(live_server)
     try:

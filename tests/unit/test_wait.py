@@ -195,3 +195,136 @@ async def test_cancel_ends_a_waiting_run_and_beats_the_resume(sessions) -> None:
     assert await lifecycle.end(sessions, "exe_1", status="cancelled", error="c", from_statuses=("waiting",)) is not None
     assert await lifecycle.claim(sessions, "exe_1", "resumer", stale_after_s=30) is None
     assert (await _row(sessions)).status == "cancelled"
+
+
+# ------------------------------------------------ resuming: timers, the sweep, the SSE stream
+class _Runtime:
+    def __init__(self) -> None:
+        self.tasks: list[asyncio.Task] = []
+
+    def spawn(self, coro, *, name=None) -> asyncio.Task:
+        task = asyncio.create_task(coro, name=name)
+        self.tasks.append(task)
+        return task
+
+    async def aclose(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+class _Deps:
+    def __init__(self, sessions, name: str) -> None:
+        self.sessions = sessions
+        self.name = name
+
+
+async def _suspended(sessions, resume_at) -> None:
+    assert await lifecycle.claim(sessions, "exe_1", "holder", stale_after_s=30)
+    assert await lifecycle.suspend(sessions, "exe_1", "holder", resume_at=resume_at, approval_nodes=[], usage={}, last_seq=1)
+
+
+async def test_the_sweep_leaves_a_due_run_to_its_own_process_timer_and_backs_it_up_after_a_grace(sessions, monkeypatch) -> None:
+    from pilot.engine import executor
+    from pilot.engine.waits import ResumeTimers
+
+    claimed: list[str] = []
+
+    async def fake_execute(execution_id, deps):  # the real claim decides who resumes
+        if await lifecycle.claim(deps.sessions, execution_id, deps.name, stale_after_s=30):
+            claimed.append(deps.name)
+
+    monkeypatch.setattr(executor, "execute", fake_execute)
+    due = clock.now() + timedelta(seconds=0.3)
+    await _suspended(sessions, due)
+    own, other = _Runtime(), _Runtime()
+    mine = ResumeTimers(own, _Deps(sessions, "own"), grace_s=0.5)
+    theirs = ResumeTimers(other, _Deps(sessions, "other"), grace_s=0.5)
+    try:
+        mine.schedule("exe_1", due)  # the suspending process's timer
+        assert await mine.sweep(horizon_s=10) == [] and mine.pending("exe_1") == due  # its own sweep keeps it
+        assert await theirs.sweep(horizon_s=10) == []
+        assert theirs.pending("exe_1") == due + timedelta(seconds=0.5)  # another process only backs it up
+        await asyncio.sleep(1.2)
+        assert claimed == ["own"]  # resumed once, by its own process
+    finally:
+        await own.aclose()
+        await other.aclose()
+
+
+async def test_a_due_run_whose_timer_was_lost_is_resumed_by_any_sweep(sessions, monkeypatch) -> None:
+    from pilot.engine import executor
+    from pilot.engine.waits import ResumeTimers
+
+    claimed: list[str] = []
+
+    async def fake_execute(execution_id, deps):
+        if await lifecycle.claim(deps.sessions, execution_id, deps.name, stale_after_s=30):
+            claimed.append(deps.name)
+
+    monkeypatch.setattr(executor, "execute", fake_execute)
+    await _suspended(sessions, clock.now() - timedelta(seconds=1))  # overdue, nobody's timer
+    runtime = _Runtime()
+    timers = ResumeTimers(runtime, _Deps(sessions, "sweeper"), grace_s=0.5)
+    try:
+        assert await timers.sweep(horizon_s=10) == ["exe_1"]
+        await asyncio.gather(*runtime.tasks)
+        assert claimed == ["sweeper"] and (await _row(sessions)).status == "running"
+    finally:
+        await runtime.aclose()
+
+
+async def test_a_timer_whose_resume_fails_retries_it(sessions, monkeypatch) -> None:
+    from pilot.engine import executor, waits
+
+    calls: list[str] = []
+
+    async def flaky_execute(execution_id, deps):
+        calls.append(execution_id)
+        if len(calls) < 3:
+            raise ConnectionError("the database is busy")
+        assert await lifecycle.claim(deps.sessions, execution_id, deps.name, stale_after_s=30)
+
+    monkeypatch.setattr(executor, "execute", flaky_execute)
+    monkeypatch.setattr(waits, "RESUME_BACKOFF_S", 0.01)
+    await _suspended(sessions, clock.now())
+    runtime = _Runtime()
+    timers = waits.ResumeTimers(runtime, _Deps(sessions, "own"), grace_s=5)
+    try:
+        timers.schedule("exe_1", clock.now())
+        await asyncio.wait_for(asyncio.gather(*runtime.tasks), 5)
+        assert len(calls) == 3 and (await _row(sessions)).status == "running"
+    finally:
+        await runtime.aclose()
+
+
+async def test_an_idle_sse_stream_on_the_in_memory_bus_sees_events_another_process_wrote(sessions, monkeypatch) -> None:
+    """A waiting run resumed by another process (its timer, a sweep, an approval decided there)
+    writes its events to the database and that process's bus, never to this one's: the stream
+    served here must still deliver them and end (it used to hang on pings forever)."""
+    from pilot.db.models import StreamEventRow
+    from pilot.events import sse
+    from pilot.events.bus import InMemoryBus
+
+    monkeypatch.setattr(sse, "IDLE_POLL_S", 0.05)
+
+    async def write(*events: tuple[int, str]) -> None:
+        async with sessions() as session:
+            session.add_all(StreamEventRow(stream_id="exe_1", seq=seq, event=name, data={"node_id": "pause"})
+                            for seq, name in events)
+            await session.commit()
+
+    await write((1, "run.started"), (2, "node.waiting"))
+    bus = InMemoryBus()
+    messages = sse.stream_messages(stream_id="exe_1", bus=bus, sessions=sessions)
+    seen = [await anext(messages), await anext(messages)]
+    rest = asyncio.ensure_future(anext(messages))
+    await asyncio.sleep(0.2)
+    assert not rest.done()  # idle: nothing new yet
+    await write((3, "node.resumed"), (4, "run.finished"))  # "another process" resumed and finished it
+    seen.append(await asyncio.wait_for(rest, 5))
+    seen.append(await asyncio.wait_for(anext(messages), 5))
+    assert [m.split(b"\r\n")[0] for m in seen] == [b"id: 1", b"id: 2", b"id: 3", b"id: 4"]
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(anext(messages), 5)  # ended after run.finished
+    await bus.aclose()
