@@ -32,32 +32,10 @@ from pilot.tools.binding import HTTP_CONNECTORS, BoundTool, bind, function_param
 from pilot.tools.instances import find_row
 from pilot.tools.registry import default_registry
 
-_FIELD_TYPES = {"string", "number", "integer", "boolean", "object", "array"}
-
-
 def function_name(text: str, fallback: str = "tool") -> str:
     """``text`` as an OpenAI function name (``^[A-Za-z0-9_-]{1,64}$``)."""
     name = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_")[:64]
     return name or fallback
-
-
-def input_schema(fields: list[Any]) -> dict[str, Any]:
-    """JSON Schema of a workflow's input fields (``pilot.workflows.model.InputField``)."""
-    properties: dict[str, Any] = {}
-    required: list[str] = []
-    for field in fields:
-        prop: dict[str, Any] = {"type": field.type if field.type in _FIELD_TYPES else "string"}
-        if field.description:
-            prop["description"] = field.description
-        if field.default is not None:
-            prop["default"] = field.default
-        properties[field.name] = prop
-        if field.required and field.default is None:
-            required.append(field.name)
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = required
-    return schema
 
 
 def _call_context(ctx: NodeContext, name: str, arguments: dict[str, Any]) -> ToolContext:
@@ -143,7 +121,7 @@ class WorkflowRefResolver:
     prefix = "workflow"
 
     async def resolve(self, ref: str, ctx: NodeContext) -> list[AgentTool]:
-        from pilot.engine.nodes.input import input_fields
+        from pilot.engine.nodes.input import fields_json_schema, input_fields
         from pilot.engine.nodes.subworkflow import create_call, run_child
         from pilot.workflows.calls import called_graph
 
@@ -163,7 +141,7 @@ class WorkflowRefResolver:
 
         text = description or f"Run the workflow '{name}' and return its outputs."
         return [AgentTool(name=function_name(f"workflow_{name}"), description=text,
-                          parameters=input_schema(input_fields(graph.nodes)), call=call, ref=f"workflow:{ref}")]
+                          parameters=fields_json_schema(input_fields(graph.nodes)), call=call, ref=f"workflow:{ref}")]
 
 
 async def _workflow_description(session: Any, workspace_id: str, workflow_id: str) -> str:

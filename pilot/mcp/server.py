@@ -40,7 +40,7 @@ from pilot.auth.service import Workspace, authenticate
 from pilot.core.errors import AuthenticationError, PilotError
 from pilot.core.redaction import redact_value
 from pilot.db.models import ExecutionRow, WorkflowRow, WorkflowVersionRow
-from pilot.engine.nodes.input import input_fields
+from pilot.engine.nodes.input import fields_json_schema, input_fields
 from pilot.events.schemas import TERMINAL_RUN_STATUSES
 from pilot.workflows.calls import called_graph
 
@@ -49,32 +49,10 @@ log = logging.getLogger("pilot.mcp")
 MCP_PATH = "/mcp"
 MAX_TOOLS = 500
 _SCOPE_KEY = "pilot.mcp"
-_JSON_TYPES = {"string": "string", "number": "number", "integer": "integer", "boolean": "boolean", "object": "object", "array": "array"}
-
-
 def tool_name(name: str, workflow_id: str) -> str:
     """``<name as identifier>_<8 hex of the id>``: readable for a model, unique per workflow."""
     slug = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").lower()[:48] or "workflow"
     return f"{slug}_{workflow_id.removeprefix('wf_')[:8]}"
-
-
-def input_schema(graph: Any) -> dict[str, Any]:
-    """JSON Schema of a workflow's inputs (the input node's fields)."""
-    properties: dict[str, Any] = {}
-    required = []
-    for f in input_fields(graph.nodes):
-        prop: dict[str, Any] = {"type": _JSON_TYPES.get(f.type, "string")}
-        if f.description:
-            prop["description"] = f.description
-        if f.default is not None:
-            prop["default"] = f.default
-        properties[f.name] = prop
-        if f.required and f.default is None:
-            required.append(f.name)
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = required
-    return schema
 
 
 async def published_tools(runtime: Any, workspace_id: str) -> dict[str, tuple[types.Tool, str, int]]:
@@ -94,7 +72,7 @@ async def published_tools(runtime: Any, workspace_id: str) -> dict[str, tuple[ty
                 continue
             name = tool_name(row.name, row.id)
             description = (row.description or row.name).strip() + f" (πlot workflow {row.id}, version {version})"
-            out[name] = (types.Tool(name=name, title=row.name, description=description, inputSchema=input_schema(graph)), row.id, version)
+            out[name] = (types.Tool(name=name, title=row.name, description=description, inputSchema=fields_json_schema(input_fields(graph.nodes))), row.id, version)
     return out
 
 

@@ -31,7 +31,7 @@ from pilot.core.errors import (
 from pilot.core.ids import utcnow
 from pilot.db.models import ExecutionRow, TriggerFireRow, TriggerRow, WorkflowVersionRow
 from pilot.dependencies import RuntimeDep
-from pilot.engine.nodes.input import input_fields
+from pilot.engine.nodes.input import fields_json_schema, input_fields
 from pilot.events.schemas import TERMINAL_RUN_STATUSES
 from pilot.settings import AppSettings
 from pilot.triggers.schemas import HookAccepted
@@ -39,7 +39,6 @@ from pilot.triggers.service import signing_secret
 from pilot.workflows.model import graph_from_builtins
 
 SIGNATURE_HEADER = "x-pilot-signature"
-_JSON_TYPES = {"string": "string", "number": "number", "integer": "integer", "boolean": "boolean", "object": "object", "array": "array"}
 
 
 class TooManyRequests(PilotError):
@@ -163,21 +162,12 @@ async def _accept(request: Request, hook_id: str, runtime: Any) -> Response:
 
 def form_schema(row: TriggerRow, graph: dict[str, Any]) -> dict[str, Any]:
     """JSON Schema of a form trigger's form, from the input node's fields."""
-    fields = input_fields(graph_from_builtins(graph).nodes)
-    properties = {}
-    for f in fields:
-        prop: dict[str, Any] = {"type": _JSON_TYPES.get(f.type, "string"), "title": f.name}
-        if f.description:
-            prop["description"] = f.description
-        if f.default is not None:
-            prop["default"] = f.default
-        properties[f.name] = prop
+    schema = fields_json_schema(input_fields(graph_from_builtins(graph).nodes), titled=True)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": row.config.get("title") or "Form",
-        "type": "object",
-        "properties": properties,
-        "required": [f.name for f in fields if f.required and f.default is None],
+        **schema,
+        "required": schema.get("required", []),
         "submit": {"method": "POST", "path": f"/hooks/{row.hook_id}",
                    "content_types": ["application/json", "application/x-www-form-urlencoded"]},
     }

@@ -28,6 +28,30 @@ def input_fields(nodes: list[Any]) -> list[Any]:
     return [f for n in nodes if n.__struct_config__.tag == "input" for f in n.config.fields]
 
 
+_JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "object", "array"})
+
+
+def fields_json_schema(fields: list[Any], *, titled: bool = False) -> dict[str, Any]:
+    """JSON Schema (``type: object``) of input ``fields``: what a form, an MCP tool or an agent's
+    workflow tool accepts. ``required`` lists the required fields without a default and is left
+    out when empty; ``titled`` gives each property its field name as ``title`` (forms)."""
+    properties: dict[str, Any] = {}
+    for f in fields:
+        prop: dict[str, Any] = {"type": f.type if f.type in _JSON_TYPES else "string"}
+        if titled:
+            prop["title"] = f.name
+        if f.description:
+            prop["description"] = f.description
+        if f.default is not None:
+            prop["default"] = f.default
+        properties[f.name] = prop
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    required = [f.name for f in fields if f.required and f.default is None]
+    if required:
+        schema["required"] = required
+    return schema
+
+
 def validate_inputs(fields: list[Any], data: Any) -> dict[str, Any]:
     """Check ``data`` against ``fields``; returns the inputs with defaults applied.
 
