@@ -398,7 +398,8 @@ def _transform_config(s: TransformStep, data: str) -> dict[str, Any]:
         aggs: dict[str, Any] = {}
         for name, spec in (s.aggregates or {"count": "count"}).items():
             op, _, field = spec.partition(":")
-            aggs[name] = {"op": op, **({"of": f"item.{field}"} if field else {})}
+            # every op but count needs what it reads: the whole item when no field is named
+            aggs[name] = {"op": op, **({"of": f"item.{field}"} if field else {} if op == "count" else {"of": "item"})}
         return {"mode": "aggregate", "items": data, "aggregates": aggs,
                 **({"group_by": f"item.{s.group_by}"} if s.group_by else {})}
     if s.mode == "filter":

@@ -108,7 +108,8 @@ def split_condition(text: str, lang: str) -> tuple[str, str]:
     cmp = ph.CMP_EN.search(text)
     if cmp and not ph.IF.search(text) and re.search(r"\b(?:with|whose|where|having)\b", text[: cmp.start("op")]):
         return text[: cmp.end()].strip(), text[cmp.end():].strip()
-    start = cmp.end() if cmp else 0
+    more = ph.OR_MORE.search(text)  # "8 or above add it to HubSpot": the comparison ends at "above"
+    start = more.end() if more else cmp.end() if cmp else 0
     m = re.search(r"\b(?:then\s+|also\s+)?(?:" + ph.ACTION_VERBS + r")\b", text[start:])
     if m:
         return text[: start + m.start()].strip(), text[start + m.start():].strip()

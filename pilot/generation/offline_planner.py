@@ -35,7 +35,7 @@ from pilot.generation.plan import (
 )
 from pilot.generation import conditions as conds
 from pilot.generation import switches
-from pilot.generation.plan_actions import Actions, parse_actions  # noqa: F401 - Actions: the type of parse results
+from pilot.generation.plan_actions import Actions, no_ai_requested, parse_actions  # noqa: F401 - Actions: the type of parse results
 from pilot.generation.text import clean, detect_language, normalize
 
 class OfflinePlanner:
@@ -51,7 +51,7 @@ class OfflinePlanner:
         state = _State(lang, raw, trigger_clause, trigger.__struct_config__.tag)
         clauses = split_clauses(rest, lang)
         steps = _one_approval_at_a_time(_without_refused(state.assemble(clauses), clauses))
-        if not any(isinstance(s, AiStep) for s in _flat(steps)) and not any(
+        if not state.no_ai and not any(isinstance(s, AiStep) for s in _flat(steps)) and not any(
                 isinstance(s, DeliverStep) for s in _flat(steps)):
             steps.append(AiStep(id=state.uid("answer" if trigger.__struct_config__.tag == "chat" else "generate"),
                                 task="answer" if trigger.__struct_config__.tag == "chat" else "generate",
@@ -92,6 +92,7 @@ class _State:
         self.last_cls: AiStep | None = None  # the last classification, even after a case's own AI step
         self.last_approval: WaitStep | None = None  # "approved: … / rejected: …" cases test its decision
         self.declared, self.declared_field = switches.declared_labels(raw)  # "a category field: a, b or c"
+        self.no_ai = bool(no_ai_requested(raw))  # "No AI needed", "不要用AI": transforms, never an LLM step
         self.switch_field: str | None = None
         self.colon_cases = bool(ph.SWITCH_ON.search(trigger_clause) or ph.SWITCH_HEAD.search(trigger_clause))
         on = ph.SWITCH_ON.search(trigger_clause)

@@ -203,9 +203,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         # agent / translate name the whole job; otherwise the first task verb of the clause wins
         task = min(hits, key=lambda h: (h[1] > 1, h[0], h[1]))[2]
         acts.ai = _ai_step(task, clause, state, found)
-    if acts.ai is None or _NO_AI.search(clause):
+    no_ai = bool(_NO_AI.search(clause)) or getattr(state, "no_ai", False)  # "不要用AI" anywhere in the request holds for every step
+    if acts.ai is None or no_ai:
         acts.transform = _transform_step(clause, state, quote)
-        if acts.transform is not None and _NO_AI.search(clause):
+        if no_ai:
             acts.ai = None
     sub = _SUBFLOW.search(clause)
     if sub and not _NO_SUBFLOW.search(sub.group(0)):
@@ -288,19 +289,25 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     return acts
 
 
-_NO_AI = re.compile(r"\bno ai\b|\bwithout (?:ai|an llm)\b|\bno llm\b|不需要\s*ai|不用\s*ai|不要用\s*ai|无需\s*ai")
+_NO_AI = re.compile(r"\bno (?:ai|llm|gpt)\b|\bwithout (?:ai|an llm|the llm)\b|\b(?:don'?t|do not) use (?:ai|an llm|the llm|gpt)\b"
+                    r"|不需要\s*ai|不用\s*ai|不要用\s*ai|无需\s*ai|(?:别|不要|不用|无需)(?:用|调)?\s*大模型")
 _TRANSFORM = re.compile(
     r"\b(?:reshape|remap|re-?format|format(?:s|ted)? (?:the|it|them|each|all|dates?|phone|numbers?)|normali[sz]e|rename|convert(?:s)? (?:the|it|them|each|all|its|their|\w+ fields?)"
     r"|map (?:its |the |their )?fields|dedupe|de-?duplicate|remove (?:the )?duplicates|drop (?:the )?(?:empty|duplicate|blank)|"
     r"group (?:them |it |the \w+ |everything )?by|compute (?:the )?(?:total|sum|average|count)|total \w+ per|sum (?:up )?(?:the )?\w+ (?:per|by)|"
     r"only keep|keep only|flatten|camel ?case)\b"
-    r"|格式化|格式转换|转换一下|转换成|转成|统一成|统一格式|换算成|去重|去掉重复|删除重复|字段名|改成驼峰|只保留|按.{1,8}?分组|求和|合计|汇总每|统计每")
-_GROUP_BY = re.compile(r"\bgroup (?:them |it |the \w+ |everything )?by (?:the )?(?P<f>[a-z_]+)|\bper (?P<f2>[a-z_]+)\b|按(?P<f3>[\u4e00-\u9fffa-z_]{1,8}?)分组|每个?(?P<f4>[\u4e00-\u9fff]{1,4})的")
+    r"|格式化|格式转换|转换一下|转换成|转成|统一成|统一格式|换算成|去重|去掉重复|删除重复|字段名|改成驼峰|只保留|按.{1,8}?(?:分组|汇总|统计)|求和|合计|汇总每|统计每")
+_GROUP_BY = re.compile(r"\bgroup (?:them |it |the \w+ |everything )?by (?:the )?(?P<f>[a-z_]+)|\bper (?P<f2>[a-z_]+)\b|按(?P<f3>[\u4e00-\u9fffa-z_]{1,8}?)(?:分组|汇总|统计)|每个?(?P<f4>[\u4e00-\u9fff]{1,4})的")
 _DEDUPE_BY = re.compile(r"\b(?:dedupe|de-?duplicate|remove (?:the )?duplicates)(?: \w+)?(?: by| on| using)? (?:the |their |its )?(?P<f>[a-z_ ]{2,20}?)(?:\s+address)?(?=[,.;]|\band\b|$)")
 _KEEP = re.compile(r"(?:只保留|keep only|only keep)\s*(?:the )?(?P<list>[\w\u4e00-\u9fff ,、和]+)|\{(?P<list2>[\w ,]+)\}")
 _SUBFLOW = re.compile(r"\b(?:run|trigger|call|start|kick off)s? (?:our |the |my )?(?P<name>[\w' -]{2,30}?) (?:workflow|flow|sub-?workflow)\b"
                       r"|(?:运行|调用|执行|触发)(?:一下)?(?:我们的|已有的)?[「“\"]?(?P<name2>[\u4e00-\u9fffa-z0-9_ -]{1,16}?)[」”\"]?(?:工作流|子流程|流程)")
 _NO_SUBFLOW = re.compile(r"\b(?:this|a|new|ci|github)\s+(?:workflow|flow)|^(?:运行|执行)(?:这个|本)")
+
+
+def no_ai_requested(text: str) -> bool:
+    """The request says no AI is wanted ("No AI needed", "plain data mapping, no LLM", "不要用AI")."""
+    return bool(_NO_AI.search(text.lower()))
 
 
 def _transform_step(clause: str, state: _State, quote: str) -> TransformStep | None:

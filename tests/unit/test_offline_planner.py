@@ -315,3 +315,21 @@ def test_blind7_phrasings_after_scoring(prompt, trigger, kept):
     plan = planner.plan(prompt)
     assert plan.trigger.__struct_config__.tag == trigger
     assert deliveries(prompt) == kept
+
+
+def test_no_ai_anywhere_in_the_request_means_a_transform_and_no_llm_step() -> None:
+    graph = build("每天晚上10点从MySQL拉当天的订单，按地区汇总金额，不要用AI，结果写进飞书多维表格")
+    kinds = [kind(n) for n in iter_all_nodes(graph)]
+    assert "llm" not in kinds and "agent" not in kinds
+    group = next(n for n in iter_all_nodes(graph) if kind(n) == "transform")
+    assert group.config.mode == "aggregate" and group.config.group_by == "item.地区"
+    assert all(a.op == "count" or a.of for a in group.config.aggregates.values())  # every non-count op reads something
+
+
+def test_a_comparison_without_a_comma_keeps_its_action_on_its_branch() -> None:
+    graph = build("When a new lead comes in through our website form, score it 1-10 with AI; if 8 or above add it to "
+                  "HubSpot and ping #sales on Slack, otherwise add it to the nurture sheet")
+    n = nodes(graph)
+    cond = next(x for x in n.values() if kind(x) == "condition")
+    then = {e.target for e in graph.edges if e.source == cond.id and e.source_handle == cond.config.cases[0].id}
+    assert {service(n[t]) for t in then} == {"hubspot"} and cond.config.cases[0].when.endswith(">= 8")
