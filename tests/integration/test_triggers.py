@@ -14,10 +14,13 @@ import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from pilot.db.migrate import upgrade
+from tests.support.db import create_database, drop_database
 from tests.support.runs import RunClient, edge
 from tests.support.background import spawn_api, start_worker, stop, wait_api
 
@@ -147,9 +150,22 @@ TOPOLOGIES = {
 }
 
 
+@pytest.fixture
+def own_pg_url() -> Iterator[str]:
+    """A database of this test's own: the session's in-process apps share ``pg_url`` and run their
+    own schedulers, so on it they would claim ticks of this test's trigger (as inline runs)."""
+    name, url = create_database()
+    upgrade(url)
+    try:
+        yield url
+    finally:
+        drop_database(name)
+
+
 @pytest.mark.parametrize("topology", list(TOPOLOGIES))
-async def test_a_schedule_fires_exactly_once_per_tick(topology: str, pg_url: str, tmp_path) -> None:
+async def test_a_schedule_fires_exactly_once_per_tick(topology: str, own_pg_url: str, tmp_path) -> None:
     """Every process runs the scheduler; the (trigger, tick) claim lets exactly one fire each tick."""
+    pg_url = own_pg_url
     workers, apis = TOPOLOGIES[topology]
     env = {"PILOT_DATA_DIR": str(tmp_path / ".pilot"), "PILOT_SCHEDULE_SECONDS": "1",
            "PILOT_SCHEDULER_INTERVAL_S": "0.1", "DATABASE_POOL_SIZE": "4"}
