@@ -43,7 +43,7 @@ class OfflinePlanner:
 
     def plan(self, prompt: str) -> WorkflowPlan:
         raw = clean(prompt)
-        text = re.sub(r"[“”「」『』‘’]", "", normalize(raw))  # CJK quotes carry no meaning for planning
+        text = ph.sms_words(re.sub(r"[“”「」『』‘’]", "", normalize(raw)))  # CJK quotes carry no meaning for planning
         # asides addressed to us ("(I'll enter their name and email)") are not steps
         text = re.sub(r"\((?:i'll|i will|we'll|we will|e\.g\.|i\.e\.|eg|ie|for example|我会|比如)[^)]*\)", " ", text)
         lang = "zh" if detect_language(raw) == "zh" else "en"
@@ -56,7 +56,49 @@ class OfflinePlanner:
             steps.append(AiStep(id=state.uid("answer" if trigger.__struct_config__.tag == "chat" else "generate"),
                                 task="answer" if trigger.__struct_config__.tag == "chat" else "generate",
                                 instruction=raw[:500], quote=raw[:200]))
+        _restore_value_case(steps, raw)
         return WorkflowPlan(title=_title(raw), language=lang, trigger=trigger, steps=steps)
+
+
+def _restore_value_case(steps: list[Step], raw: str) -> None:
+    """Planning reads lower-cased text; a compared string keeps the request's own spelling
+    ("status 等于 SUCCESS" tests for "SUCCESS", which an exact comparison needs)."""
+    from pilot.generation.plan import walk
+
+    for step in walk(steps):
+        if not isinstance(step, BranchStep):
+            continue
+        for k, case in enumerate(step.cases):
+            value = case.when.value if case.when is not None else None
+            if isinstance(value, str) and value and not value.isdigit():
+                m = re.search(re.escape(value), raw, re.I)
+                if m and m.group(0) != value:
+                    step.cases[k] = msgspec.structs.replace(case, when=msgspec.structs.replace(case.when, value=m.group(0)))
+
+
+_NOT_VALUE = re.compile(r"^(?:不是|不为|不等于|非|not |isn't |is not |anything but )\s*(?P<v>.+?)\s*(?:的话|的)?$")
+
+
+def _label_cases_as_values(cases: list, otherwise: list[Step] | None) -> tuple[list, list[Step] | None]:
+    """"如果 status 等于 SUCCESS …；不是SUCCESS的话 …", "如果状态是已签收 …；还在运输中的话 …": once one
+    case tests a field for a value, a bare label in the same branch is another value of that field
+    (or, "不是X", its else side), never a category for an AI to invent."""
+    eqs = [c[1] for c in cases if c[1] is not None and c[1].op == "eq"]
+    if not eqs or all(c[1] is not None for c in cases) or len({(e.subject, e.field) for e in eqs}) != 1:
+        return cases, otherwise
+    out = []
+    for k, (label, cmp, steps, quote) in enumerate(cases):
+        value = re.sub(r"(?:的话|的)$", "", label.strip()).strip()
+        if cmp is not None or len(value) > 16 or len(value.split()) > 3:
+            out.append((label, cmp, steps, quote))
+            continue
+        neg = _NOT_VALUE.match(value)
+        if neg and otherwise is None and k == len(cases) - 1 and any(str(e.value).lower() == neg.group("v").lower() for e in eqs):
+            otherwise = steps  # "不是SUCCESS的话": the else side
+            continue
+        op, value = ("ne", neg.group("v")) if neg else ("eq", value)
+        out.append((f"{eqs[0].field} {op} {value}", Comparison(subject=eqs[0].subject, field=eqs[0].field, op=op, value=value), steps, quote))
+    return out, otherwise
 
 
 def _one_approval_at_a_time(steps: list[Step]) -> list[Step]:
@@ -458,6 +500,7 @@ class _State:
             break
         if not cases:
             return i, []
+        cases, otherwise = _label_cases_as_values(cases, otherwise)
         if len(cases) == 2 and otherwise is None and (conds.complementary(cases[0][1], cases[1][1]) or conds.antonyms(cases[0][0], cases[1][0])):
             otherwise = cases[1][2]  # "> 1000 → approval; 1000及以下 → email": the second is the else branch
             cases = cases[:1]

@@ -44,7 +44,7 @@ WEBHOOK_OUT = ascii_re(r"\b(?:send|post|push|forward|notify|call|hit)\w*\s+(?:it
 WEBHOOK_IN = ascii_re(r"\b(?:when|whenever|each time|every time|once)\b[^.]{0,60}\bwebhook|\bwebhook[^.]{0,20}\b(?:arrives|fires|is called|comes in|receives|gives us|triggers)"
                       r"|\b(?:sends|posts|calls|hits|pushes|fires)\s+(?:us\s+)?(?:\w+\s+){0,3}?(?:to\s+)?(?:a |an |our |the )?webhooks?\b|\breceiv\w*\s+[^.]{0,30}webhooks?"
                       r"|收到.{0,10}webhook|通过\s*webhook|webhook\s*(?:推|发|回调|触发)|(?:触发|回调|会调|调用)\s*(?:一个|我们的)?\s*webhook")
-FORM = ascii_re(r"^[\w' -]{0,40}\bform\b[\w' -]{0,40}(?::|->|→)|^(?:an? |the |our )?[\w' -]{0,30}\bform (?:has|with|collects|asks for)\b|\b(?:registers?|signs? up|applies|enrols?|enrolls?)\b.{0,40}\bform\b|\bour [\w -]{0,30}\bform\b|\ba (?:simple |small |short |quick |web )?form (?:where|that|for|with)\b|\b(?:submits?|submitted|fills? (?:in|out))\b.{0,40}\bform\b|\bform (?:is )?submi|\bform submission|\bnew form (?:response|entry)|\b(?:a|an|our|the) (?:[\w-]+ ){0,3}form (?:where|that|on|for)\b|\bcontact form\b"
+FORM = ascii_re(r"^[\w' -]{0,40}\bform\b[\w' -]{0,40}(?::|->|→)|^(?:an? |the |our )?[\w' -]{0,30}\bform (?:has|with|collects|asks for)\b|\b(?:registers?|signs? up|applies|enrols?|enrolls?)\b.{0,40}\bform\b|\bour [\w -]{0,30}\bform\b|\ba (?:simple |small |short |quick |web )?form (?:where|that|for|with)\b|\b(?:submits?|submitted|fills? (?:in|out))\b.{0,40}\bform\b|\bform (?:is )?submi|\bform submission|\bnew form (?:response|entry)|\b(?:a|an|our|the) (?:[\w-]+ ){0,3}form (?:where|that|on|for)\b|\bcontact form\b|^(?:[\w'-]+ ){0,3}form (?:for|on|where|that)\b"
                 r"|提交(?:了)?.{0,8}表单|表单.{0,4}提交|填写(?:完)?.{0,6}表单|表单填写|填完.{0,6}表|报名表.{0,3}提交|通过表单|表单(?:投递|预约)|.{0,6}表提交后|表单.{0,12}提交后|(?:反馈|报名|申请|登记|预约)表.{0,10}(?:填完|填好|提交)|提交.{0,14}?(?:报名表|申请表|登记表|预约表|问卷|反馈表|表单)(?:后|以后|之后|时|的时候)|(?:咨询|反馈|报名|申请|售后|预约|登记|调查|试听)表单")
 CHAT = ascii_re(r"\bchat ?bot\b|聊天助手|聊天机器人|对话助手|对话机器人|问答机器人|客服机器人|\ba chat (?:where|that|in which)\b|\bchat (?:for|where)\b|\bchat (?:assistant|agent|interface|window)\b|\blet (?:me|us|users) chat\b|\bchat with\b|\b(?:in|via|through) (?:the |a |our )?chat\b|\bchat message|\buser (?:asks|messages|sends a message|types)|"
                 r"\bwhen (?:someone|a user|a customer|users|customers) (?:asks?|messages?|chats?)\b|\banswers? (?:user|customer) questions? in chat"
@@ -59,7 +59,9 @@ APP_EVENT = ascii_re(
     r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:is|are|gets?|was)\s+"
     r"(?:added|created|opened|submitted|updated|placed|closed|merged|received|paid|uploaded|signed up|registered|booked|cancell?ed|starred)\b"
     r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the |someone |somebody )?[\w #'-]{0,40}?"
-    r"(?:signs up|registers|books|places an order|pays|comments|stars|opens an issue|subscribes|unsubscribes|arrives|comes in|posts|replies|mentions|lands|hits|fails|bounces|expires|churns|cancels)\b"
+    r"(?:signs up|registers|books|places an order|pays|comments|stars|opens an issue|subscribes|unsubscribes|arrives|comes in|posts|replies|mentions|lands|hits|fails|bounces|expires|churns|cancels|uploads|drops|adds|shares)\b"
+    # "someone books a demo via Calendly -> …": the event leads the request, no "when" before it
+    r"|^(?:someone|somebody|a (?:customer|user|lead|client|prospect|visitor|candidate))\s+(?:books|signs up|registers|pays|buys|orders|cancels|subscribes|uploads)\b[^.]{0,60}?(?:->|→|:|,)"
     r"|^[\u4e00-\u9fffa-z]{1,8}新(?:订单|客户|用户|评论|工单|记录|邮件|issue|线索|答卷|报名)|每(?:新增|新建|新来|有)|每当|发(?:布)?(?:了)?新.{0,12}?(?:的时候|时|后)|每次(?:有|收到)|每(?:收到|来)|一旦(?:有|收到)|来了?(?:一[个笔单条封])?新|发布(?:了)?新|[\u4e00-\u9fffa-z]{2,10}(?:(?:通过|完成|创建|关闭|合并)(?:时|后)|(?:通过|完成|创建|关闭)(?:以后|之后))|(?:收到|有|新增|新建|新来)(?:了)?(?:一[封条个份笔行张])?新?.{0,14}?(?:时(?![间效])|(?<!然)后|的时候)")
 EVENT_HINTS = (("email", "new email"), ("邮件", "new email"), ("row", "new row"), ("一行", "new row"), ("行", "new row"),
                ("order", "new order"), ("订单", "new order"), ("issue", "new issue"), ("pull request", "new pull request"),
@@ -121,6 +123,7 @@ AI_TASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((task, ascii_re(p)) fo
     ("agent", r"\bagents?\b|智能体|\bthat can (?:use|call|search|look up)\b|\bwith tools\b|能(?:够)?(?:调用|使用)(?:工具|.{0,6}工具)|会用工具"),
     ("translate", r"\btranslat\w*|翻译|译成|译为|翻成"),
     ("classify", r"\b(?:work out|figure out|decide) what\b|\b(?:if|whether)\s+(?:it'?s|it is|this is|they'?re|they are)\s+(?:an?\s+)?[\w -]+?(?:,\s*(?:an?\s+)?[\w -]+?)+,?\s+or\s+|\b(?:decide|determine|detect|judge|work out|figure out|tell)\b.{0,20}?\b(?:severity|priority|category|type|urgency|sentiment|intent|topic)\b|\bwhether [\w ]{0,40}?(?:\b(?:is|was|are|sounds|looks|seems)|'s) [\w ,-]+ or \w+|\bclassif\w*|\bcategori[sz]\w*|\btriage\w*|\bsentiment\b|\bdetect (?:the )?(?:intent|language|topic)|\btags? (?:it|them|each|every)\b|\bsort(?:s|ed)?\b[^,.;]{0,40}?\binto\b|\btags?\s+(?:(?:the|each|every)\s+)?(?:\w+\s+)?(?:as|into)\b|"
+                 r"\b(?:tag|label|mark)s?\s+(?:the\s+|each\s+|every\s+|its\s+|their\s+)?[\w' ]{1,30}?\s+as\s+[\w -]+(?:,\s*[\w -]+)+,?\s+or\s+|\bdecides?\s*:\s*[\w -]+(?:,\s*[\w -]+)+,?\s+or\s+|"
                  r"\blabel (?:it|them|each)\b|\btag (?:the|each|every) \w+ as\b|\bsort(?:s|ed)? (?:\w+ )?into\b|\bbucket(?:s|ed)? (?:\w+ )?into\b|\broute (?:it|them|each|the|by|based)\b|\bsort (?:it|them) into\b|分类|归类|判断.{0,6}(?:类型|类别|意图|情感)|"
                  r"情感分析|识别.{0,4}(?:意图|类型|情感)|打标签|分拣|分流|判断是.{1,24}还是|是.{1,20}还是|分[成为].{1,30}[类种]|判断.{0,8}属于|评定为|定级|按等级"),
     ("score", r"\bscor(?:e|es|ing)\s+(?:it|them|each|the|every|this|that|a|an|all|our|their|leads?|candidates?|applicants?|cvs?|resumes?|how|from|on|out)\b|\bscoring\b|\brate (?:it|them|each|the|how|their|his|her|this|these|every|all)\b|\bon a scale of\b|\bgrade\b|\bevaluate\b|\bassess\w*|\bqualif\w*|\brank\b|打分|评分|评估|打个分|打个.{0,12}分|评级"),
@@ -130,20 +133,20 @@ AI_TASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((task, ascii_re(p)) fo
                 r"代码审查|代码评审|审查|解释|检查.{0,16}(?:是否|全不全|对不对|一致|有没有)|查一遍|核对|对账|\bflag (?:the|any|which|those|all)\b|\binsights?\b|\btrends?\b|\bkpi\b|分析|洞察|趋势|找出|识别出|检测出|筛选出|(?:内容|安全|合规|ai)(?:安全)?审核|审核(?:内容|一下|是否)|\bmoderate (?:the|each|every|it|them|content|comments|posts)\b|\bcontent moderation\b|\bcheck (?:it|them|this|that|each \w+|the \w+) against\b|\brecommend\w*\b|\bassess\w*|核对|评估"),
     ("answer", r"\banswer\w*|\brespond to (?:the )?(?:question|customer|user)|\breply to (?:the )?(?:question|customer|user|email)|回答|答复|解答|回复"),
     ("generate", r"\bwrites?\b|\brewrit\w*|\breword\w*|\brephras\w*|\bpolish\w*|润色|改写|重写|\bsuggestions?\b|\bsuggest (?:a|an|some|what|which|how)\b|\bdraft\w*|\bgenerat\w*|\bcompose\b|\bcreate (?:a |an )?(?:post|reply|response|caption|summary|report|email|description|"
-                 r"article|blog|tweet|outline|newsletter|copy|message)|\bturn (?:it|them|these|this|the|those) (?:[\w-]+ ){0,4}?into\b|\breport\b|\b(?:pick|choose|select)\b|挑出|挑选|挑|选出|生成|撰写|写(?:一|成|个|篇|份|封)|起草|创作|改写|润色|报告|整理成(?!结构化)"),
+                 r"article|blog|tweet|outline|newsletter|copy|message)|\bturn (?:it|them|these|this|the|those) (?:[\w-]+ ){0,4}?into\b|\breport\b|\b(?:pick|choose|select)\b|挑出|挑选|挑|选出|生成|撰写|改成(?=.{0,12}(?:版本|风格|文案|长文|短文|笔记|帖子|推文|文章|口吻|语气))|写(?:一|成|个|篇|份|封)|起草|创作|改写|润色|报告|整理成(?!结构化)"),
 ))
 AI_HINT = ascii_re(r"\b(?:ai|llm|gpt|chatgpt|model|openai|claude)\b|大模型|人工智能|\bai\b")
 
 # ---------------------------------------------------------------- deliveries, waits, loops
 
 DELIVER = ascii_re(r"\b(?:page|pages|flag|flagged|send|sends|sent|post|posts|notify|notifies|alert|message|ping|email|e-mail|mail|forward|share|publish|"
-                   r"save|store|append|add|log|record|insert|upsert|update|sync|push|write|create|open|file|upload|put|escalate|text|dm)\b"
+                   r"save|store|append|add|log|record|insert|upsert|update|sync|push|write|create|open|file|upload|put|escalate|text|dm|sms)\b"
                    r"|发送|发到|发给|发至|发布|推送|通知|提醒|保存|存到|存入|存储|写入|写到|追加|记录|同步|创建|新建|提交|转发|转给|告警|报警|回过去|发回|"
                    r"(?<!开)(?<!出)发(?!现|生|票|起|展|来|过来|货)")
 DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,70}?\b(?:to|into|in|on|as)\b|\btag (?:the|it|them)\b|\bput\b.{0,30}?\b(?:in|into)\b|\badd (?:it |them |a |as a |each |the )?(?:new )?(?:row|line|record|entry)|\blog(?:s|ged)?\b|\brecord(?:s|ed)?\b|"
                                   r"\binsert\b|追加|新增一行|添加一行|(?<!会话)(?<!对话)(?<!聊天)(?<!通话)(?<!交易)(?<!销售)(?<!购买)(?<!操作)(?<!浏览)(?<!历史)(?<!访问)(?<!登录)(?<!消费)(?<!考勤)(?<!打卡)(?<!沟通)(?<!跟进)(?<!发布)(?<!运行)(?<!变更)(?<!审批)(?<!报销)(?<!就诊)(?<!维修)(?<!出入)(?<!充值)(?<!借阅)(?<!学习)(?<!订单)(?<!物流)(?<!发货)记录(?!拉|取|导|读|调|查|抓|捞|里|中)|插入|记一(?:行|笔|条)|记下")),
               ("create", ascii_re(r"\bcreate\w*|\bturn (?:it|them|this|that|the \w+|each \w+) into an? (?:new )?(?:[\w-]+ )?(?:issue|ticket|card|task|page|row|record|contact|deal|lead|event)\b|\bissue (?:a |the )?refund|\brefund (?:the|their|his|her|it|them)\b|\bopen (?:a|an)\b|\braise (?:a|an)\b|\bfile (?:a|an)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|发起退款|(?<=调)[a-z]{2,12}退款|创建(?!的)|新建(?!的)|开一个|建一个|(?<![创新组搭])建(?:个|张|条)?(?:工单|任务|卡片|issue|ticket)|[提开]工单")),
-              ("update", ascii_re(r"\bupdate\w*|\bclose (?:it|them|the \w+)\b|\barchive\b|\bmove (?:it|them|the \w+) to\b|\bmark (?:it|them|the \w+) as\b|更新(?!过的|了的|的)|修改(?!过的|的)|(?<!未)关闭|归档|改成|改为|标记为|标成|设为|置为")),
+              ("update", ascii_re(r"\bupdate\w*|\bclose (?:it|them|the \w+)\b|\barchive\b|\bmove (?:it|them|the \w+) to\b|\bmark (?:it|them|the \w+) as\b|更新(?!过的|了的|的)|修改(?!过的|的)|(?<!未)关闭|归档|改成(?!.{0,12}(?:版本|风格|文案|长文|短文|笔记|帖子|推文|文章|口吻|语气))|改为|标记为|标成|设为|置为")),
               ("upsert", ascii_re(r"\bsave\w*|\bstore\w*|\bstash\w*|\bcopy\b.{0,40}?\binto\b|\bwrite (?:it|them|this|that) back\b|\bsync\w*|\bwrites?\b.{0,40}?\b(?:to|into)\b|\bimport\w*\b.{0,40}?\binto\b|\bupsert|保存|存到|存入|写入|同步|存储|入库|存一份|留一份|存个档|备份(?:到|一份)")),
               ("post", ascii_re(r"\bpost(?:s|ed|ing)?\b|\bpublish\w*|\bshare\b|发布|发帖|发表")))
 
@@ -183,11 +186,11 @@ FETCH = ascii_re(r"\b(?:fetch|pull|get|grab|read|scrape|crawl|collect|gather|dow
                  r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|查一下|查下|看看|看一下|(?<![提抽])取出|捞出|调出|统计(?!$)(?![,，。])|读出|拉下来|导出|调用|读|拉|抓|(?<![检审调])查(?!看)|过一遍|遍历|请求一下|请求|访问")
 RESPOND = ascii_re(r"\b(?:respond|reply|return)\s+(?:to (?:the )?(?:caller|webhook|request)|with)\b|返回给|响应")
 SEND = ascii_re(r"\bpage (?:ops|the on-?call|on-?call|someone|me|us|him|her|them|the team)\b|\bgo(?:es)? out (?:through|via|with|on)\b|\bleave (?:a |an )?(?:[\w-]+ )?comment\b|\bcomment on\b|\b(?:send|sends|sent|post|posts|posted|notify|alert|ping|dm|forward|publish\w*|share|push|remind|invite|flag|flagged|escalate|e-?mailed|texted|messaged|page|pages|paged|assign|enroll|subscribe|raise|shoot)\b|"
-                r"\b(?:e-?mail|text|message)\s+(?:it|them|me|us|him|her|the|a|an|our|my|their|this|that|everyone|each|every|all|[\w.+-]+@)\b|"
-                r"^(?:e-?mail|text|message)\b|"
+                r"\b(?:e-?mail|text|message|sms)\s+(?:it|them|me|us|him|her|the|a|an|our|my|their|this|that|everyone|each|every|all|[\w.+-]+@)\b|"
+                r"^(?:e-?mail|text|message|sms)\b|"
                 r"发送|发到|发给|发至|推送|推到|推给|通知|提醒|转发|转给|转到|告警|发布(?!记录|历史|日志|时间)|同步到|写入|写到|写进|保存|存到|存入|存进|记到|(?<!会话)(?<!对话)(?<!聊天)(?<!通话)(?<!交易)(?<!销售)(?<!购买)(?<!操作)(?<!浏览)(?<!历史)(?<!访问)(?<!登录)(?<!消费)(?<!考勤)(?<!打卡)(?<!沟通)(?<!跟进)(?<!发布)(?<!运行)(?<!变更)(?<!审批)(?<!报销)(?<!就诊)(?<!维修)(?<!出入)(?<!充值)(?<!借阅)(?<!学习)(?<!订单)(?<!物流)(?<!发货)记录(?!拉|取|导|读|调|查|抓|捞|里|中)|"
                 r"填到|录入|追加|创建(?!的)|新建(?!的)|更新回|同步回|写回|抄送|加到|添加到|加入到|回过去|回复给|回给|发回|回一封|回封|评论到|报个|报一下|汇报|告知|说一声|"
-                r"存档|归档到|建个|建一个|开个|提个|提一个|发回去|登记|评论在|回复在|改成|改为|更新为|修改为|标记为|标成|发起退款|(?<=调)[a-z]{2,12}退款|打电话|拨打电话|外呼|"
+                r"存档|归档到|建个|建一个|开个|提个|提一个|发回去|登记|评论在|回复在|改成(?!.{0,12}(?:版本|风格|文案|长文|短文|笔记|帖子|推文|文章|口吻|语气))|改为|更新为|修改为|标记为|标成|发起退款|(?<=调)[a-z]{2,12}退款|打电话|拨打电话|外呼|"
                 r"(?<![a-z0-9.])@[\u4e00-\u9fffa-z]|comment到|评论到|回复到|回写|更新到|(?<!开)(?<!出)发(?!现|生|票|起|展|来|过来|货)")
 NEGATED = ascii_re(r"\b(?:don't|do not|dont|never|without|no need to|must not|mustn't|should not|shouldn't)\s+(?:\w+\s+){0,2}?(?:send|post|email|publish|notify|reply|create|share|write|update|modify|change|touch|comment|sync)\b"
                    r"|\bi'll (?:send|post|publish|share) (?:it|them)\b|\bjust (?:return|give me)\b|\bonly (?:return|output)\b"
@@ -217,16 +220,27 @@ GENERIC_TARGET = ascii_re(r"\b(?:to|on|in|into) (?:the |our |a |their |my )?(?P<
 OWN_OBJECT = ascii_re(r"\b(?:to|on) (?:the|this|that) (?:issue|pr|pull request|ticket|order|deal|contact|card|task|tweet|post|review)\b|\bas an? (?:internal |private )?(?:note|comment)\b"
                       r"|(?:回写|写回|更新|发回|评论|回复|comment)(?:到|在)?(?:这一?行|这条记录|原记录|(?:这个|那条|该|这条)?\s*(?:issue|pr|mr|消息|thread)\s*(?:下面|下|里)?)"
                       r"|(?<![a-z])(?:mr|pr|issue)\s*下面|\breply in the thread\b|\blike (?:the|this|that) (?:tweet|post)\b|^(?:自动)?给(?:他|她|对方)发")
-STYLE_OF = r"(?:\s*(?:风格|文案|式的|体的|笔记风|style|-style|tone|风)|\s+(?:post|article|caption|thread|tweet|review|rating)\b)"
+STYLE_OF = r"(?:\s*(?:风格|文案|式的|体的|笔记风|长文|短文|笔记|帖子|推文|版本|爆款|style|-style|tone|风)|\s+(?:post|article|caption|thread|tweet|review|rating)\b)"
 CONTENT_OF = r"\s+(?:sprint|summary|digest|report|stats|numbers)\b"  # "their own Jira sprint summary": what is sent
 LINK_OF = r"(?:(?:\s+[\w-]+){0,2}\s+(?:link|url)\b|(?:的)?\s*(?:文章)?链接)"
 ANTONYMS = (("成功", "失败"), ("通过", "驳回"), ("通过", "拒绝"), ("是", "不是"), ("有", "没有"), ("会", "不会"),
             ("success", "failure"), ("succeeds", "fails"), ("approved", "rejected"), ("yes", "no"), ("paid", "unpaid"))
 PURE_LIST = re.compile(r"^[\w\u4e00-\u9fff -]{1,12}(?:[、,/][\w\u4e00-\u9fff -]{1,12}){1,7}$")
-IGNORE = ascii_re(r"\b(?:ignored?|skip(?:ped)?|do nothing|left alone|can be dropped(?! (?:in|into|to|on)\b)|leave it(?! (?:in|on)\b)|drop it(?! (?:in|into|to|on)\b)|needs? nothing|nothing needed|no action)\b|^nothing\b|不用管|忽略|跳过|不处理|不管|无需处理")
+IGNORE = ascii_re(r"\b(?:ignored?|skip(?:ped)?|do nothing|left alone|can be dropped(?! (?:in|into|to|on)\b)|leave it(?! (?:in|on)\b)|drop it(?! (?:in|into|to|on)\b)|needs? nothing|nothing needed|no action)\b|^nothing\b|不用管|忽略|跳过|不处理|不管|无需处理|不理|不用理|不予理会|不用回|不回复|不用处理|不做处理|丢掉|丢弃")
 CMP_LEAD = ascii_re(r"^(?:at least|at most|more than|less than|fewer than|over|under|above|below|no more than)\s+\$?\d[\d,.]*\s*[a-z]*\s*(?::|->|→|,)")
 LOWER_ELSE = ascii_re(r"^(?:if\s+)?(?:it'?s|it is|they are|the score is)\s+(?:lower|less|below|under|not|anything else|otherwise)\b")
 COLON_CASE = ascii_re(r"^(?P<label>[\w'\"\- /]{1,25}?)\s*:\s+(?P<action>.+)$")
 SWITCH_ON = ascii_re(r"\b(?:route|routes|switch|branch|split|sort)\w*\s+(?:it\s+|them\s+)?(?:on|by)\s+(?:the\s+|their\s+)?(?P<f>[a-z ]{2,25}?)(?=\s*(?:[.:,;]|$|field\b))"
                      r"|\b(?:depending on|based on)\s+(?:the\s+|their\s+)?(?P<f2>[a-z ]{2,25}?)(?=\s*(?:[.:,;—-]|$|field\b))"
                      r"|\blook at the\s+(?P<f3>[a-z ]{2,25}?)(?=\s*:)|\bhas an? (?P<f4>[a-z ]{2,20}?) dropdown\b")
+
+
+# "text the foreman", "send them a welcome text": SMS named by the verb "text" or by "a … text".
+# Rewritten to "sms" so the service lexicon sees it; "this text" / "the text below" stay nouns.
+_TEXT_VERB = ascii_re(r"(^|[,;:>→]\s*|\b(?:and|then|also|just|please|to|will|should|or|we|i)\s+)text(?![^,.;]*\b(?:sms|text message)\b)(?=\s+(?:me|us|him|her|them|the|our|my|their|each|every|all|everyone|customers?|users?|drivers?|staff|[a-z0-9._%+-]+@)\b)")
+_TEXT_NOUN = ascii_re(r"\b((?:send|sends|sending|get|gets)\s+(?:[\w']+\s+){0,2}?(?:a|an)\s+(?:[\w-]+\s+)?)text\b(?!\s+(?:message|file|box|field|version|of|from|summary))")
+
+
+def sms_words(text: str) -> str:
+    """``text`` with "text" meaning an SMS rewritten to "sms" (see :data:`_TEXT_VERB`)."""
+    return _TEXT_NOUN.sub(r"\1sms", _TEXT_VERB.sub(r"\1sms", text))

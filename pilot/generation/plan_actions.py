@@ -24,7 +24,7 @@ _WHO_EN = ent.ascii_re(r"\b(?:email|e-mail|mail|notify|alert|message|ping|text|s
                        r"forward (?:it |them )?to|cc)\s+(?:the |our |my |a |an |their )?(?P<who>[a-z][a-z ]{1,30}?)"
                        r"(?=\s+(?:with|about|that|saying|on|via|by|in|if|and|when|including|so|to)\b|[,.;]|$)")
 _WHO_ZH = re.compile(r"(?:发(?:邮件|消息|短信)?给|通知|告知|提醒|发送给|转给|抄送)(?P<who>[\u4e00-\u9fff]{1,8}?)(?=[,，。；;]|$|并|和|，|的邮箱)")
-_CATEGORIES = ent.ascii_re(r"\b(?:into|as|as either|between)\s+(?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:and|or)\s+[\w -]+)")
+_CATEGORIES = ent.ascii_re(r"\b(?:into|as|as either|between|decides?\s*:)\s+(?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:and|or)\s+[\w -]+)")
 _CATEGORIES_ZH = re.compile(r"(?:分为|分成|归为|分类为|分类:\s*|评定为|评为|标记为|判断是|判断为|是|属于|类型有|有)\s*(?P<list>[\u4e00-\u9fff\w]+(?:\s*(?:[、,/和或]|还是)\s*[\u4e00-\u9fff\w]+)+)")
 _CATEGORIES_IS = ent.ascii_re(r"(?:\b(?:is|are|was|be)|'s)\s+(?:\w+ing\s+about\s+)?(?:an?\s+)?(?P<list>[\w-]+(?:,\s*(?:an?\s+)?[\w-]+)*,?\s+or\s+(?:an?\s+)?[\w-]+)")
 _FIELDS_EN = ent.ascii_re(r"\b(?:extract|pull(?: out)?|parse|get|capture|grab)\s+(?:the\s+|their\s+|its\s+)?(?P<list>[\w' -]+(?:,\s*[\w' -]+)*,?\s+and\s+[\w' -]+?)\s*(?:\b(?:out of|from|in|with|using|via|by)\b|,|$)")
@@ -227,7 +227,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         own = sorted(state.trigger_clause_services())
         if not integ and own and re.search(r"(?<![a-z])(?:pr|pull request|issue|ticket|order|comment|card|task|deal)(?![a-z])|工单|评论|订单", target):
             integ = own[:1]  # "closed → comment on the PR" in a GitHub-triggered flow: GitHub
-        sid = integ[0] if integ else _service_phrase(target)
+        # "(GDPR export/deletion requests)", "比较急": a remark about the case, not where it goes
+        remark = target.startswith(("(", "（")) or re.match(r"^(?:比较|很|非常|特别|最|有点|挺|太|较|更)[\u4e00-\u9fff]{1,3}$", target)
+        sid = integ[0] if integ else None if remark else _service_phrase(target)
         if sid:
             acts.deliveries.append(_deliver(sid, clause, state, target=None if integ else target))
     elif not acts.deliveries and send and _emails_someone(clause) and not negated:

@@ -50,7 +50,7 @@ _OWNED = re.compile(_en(r"my|our|their") + r"|我的|我们的|公司的")
 _CLAUSE_END = re.compile(r"[,.;:!?，。；：！？\n]")
 _COORDINATED = re.compile(r"^\s*(?:,|、|/|&|and|or|和|或|及|以及|与|跟)\s*(?:and\s+|or\s+)?(?:(?:my|our|the|your)\s+|我的)?$")
 # A sending verb right after the name: "钉钉通知我", "邮件发给我", "slack alert".
-_D_AFTER = re.compile(r"^\W{0,2}(?:里|上|中)?\W{0,2}(?:通知|提醒|告警|报警|告诉|发给|发送给|发送到|发到|推送给|"
+_D_AFTER = re.compile(r"^\W{0,2}(?:里|上|中)?\W{0,2}(?:通知|提醒|告警|报警|告诉|发给|发送给|发送到|发到|推送给|回复(?!的|了)|"
                       r"notifications?|alerts?)")
 # The name used as a verb: "email me the summary", "… and email the report to ceo@…".
 _VERB_NAMES = ("email", "mail", "e mail", "dm", "text message", "sms")

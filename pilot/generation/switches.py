@@ -29,6 +29,9 @@ _SUFFIX = (r"\s*(?:的|类的?|类型的?|问题的?|级别?的?|requests?|ticke
 _VERB_FIRST = re.compile(r"^(?P<verb>send|route|forward|post|push|assign|put|escalate|email)\s+(?:the\s+|all\s+|any\s+)?", re.I)
 _HEAD = re.compile(r"按.{0,8}(?:处理|分发|分流|分别)|根据|依据|\b(?:route|sort|split|triage)\w*\b|\bdepending on\b|\bbased on\b|\bby (?:severity|priority|type|category|level|status)\b")
 _ARROW_CASE = re.compile(r"^(?P<label>[^→:>=,，]{1,24}?)\s*(?:→|->|=>)\s*(?P<action>.*[a-z\u4e00-\u9fff]{2}.*)$", re.I)
+_PASSIVE = re.compile(r"^(?:get|gets|are|is|should be|will be|must be)\s+(e-?mailed|sent|posted|forwarded|escalated|logged|added|texted)\b", re.I)
+_ACTIVE = {"emailed": "email", "e-mailed": "email", "sent": "send", "posted": "post", "forwarded": "forward",
+           "escalated": "escalate", "logged": "log", "added": "add", "texted": "sms"}
 _MORE = re.compile(r"^(?:并且?|同时|再|还要|顺便|also\b|and also\b|plus\b)")
 _FIELD_WORDS = (("优先级", "priority"), ("priority", "priority"), ("级别", "level"), ("等级", "level"), ("severity", "severity"),
                 ("状态", "status"), ("status", "status"), ("类型", "type"), ("type", "type"), ("category", "category"),
@@ -67,9 +70,13 @@ def _start(item: str, labels: list[str]) -> tuple[str, str] | None:
     body = item[verb.end():] if verb else item
     for label in sorted(labels, key=len, reverse=True):
         edge = r"(?:s|es)?(?![a-z0-9])" if label[-1:].isascii() and label[-1:].isalnum() else ""
-        m = re.match(re.escape(label) + edge + _SUFFIX + r"\s*(?:[:：→=>\-]+\s*)?", body, re.I)
+        # "Privacy (GDPR export/deletion requests): …": a remark in brackets after the label is part of it
+        m = re.match(re.escape(label) + edge + _SUFFIX + r"(?:\s*[(（][^)）]{0,60}[)）])?\s*(?:[:：→=>\-]+\s*)?", body, re.I)
         action = body[m.end():].strip() if m else ""
         action = re.sub(r"^(?:就|则|都|直接|一律|统一)+", "", action)
+        passive = _PASSIVE.match(action)  # "upgrade requests get emailed to sales@": the action is "email to sales@"
+        if passive:
+            action = _ACTIVE[passive.group(1)] + action[passive.end():]
         if m and re.search(r"[a-z\u4e00-\u9fff]{2}", action, re.I):
             return label, (f"{verb.group('verb')} {action}" if verb else action)
     arrow = _ARROW_CASE.match(body)
