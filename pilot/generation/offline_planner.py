@@ -43,7 +43,7 @@ class OfflinePlanner:
 
     def plan(self, prompt: str) -> WorkflowPlan:
         raw = clean(prompt)
-        text = ph.sms_words(re.sub(r"[“”「」『』‘’]", "", normalize(raw)))  # CJK quotes carry no meaning for planning
+        text = ph.service_words(re.sub(r"[“”「」『』‘’]", "", normalize(raw)))  # CJK quotes carry no meaning for planning
         # asides addressed to us ("(I'll enter their name and email)") are not steps
         text = re.sub(r"\((?:i'll|i will|we'll|we will|e\.g\.|i\.e\.|eg|ie|for example|我会|比如)[^)]*\)", " ", text)
         lang = "zh" if detect_language(raw) == "zh" else "en"
@@ -76,6 +76,8 @@ def _restore_value_case(steps: list[Step], raw: str) -> None:
                     step.cases[k] = msgspec.structs.replace(case, when=msgspec.structs.replace(case.when, value=m.group(0)))
 
 
+_NOT_FOUND = re.compile(r"\b(?:isn'?t|is not|not) (?:in (?:there|the|our|them|it)|covered|found)\b|\bcan'?t (?:find|answer)|\bdoesn'?t (?:know|cover)|"
+                        r"\bno answer\b|没有的|没有答案|找不到|答不上|答不出|不知道|没写")
 _NOT_VALUE = re.compile(r"^(?:不是|不为|不等于|非|not |isn't |is not |anything but )\s*(?P<v>.+?)\s*(?:的话|的)?$")
 
 
@@ -428,6 +430,15 @@ class _State:
                                                                  clause[m.start():]) else clause[m.start():].strip(" ,:")
         return conds.strip_label(label, self.lang), action
 
+    def _answer_fallback(self, cases: list, otherwise: list[Step] | None) -> bool:
+        """"if the answer isn't in there, say so and give the shop's number", "手册里没有的就老实说不知道":
+        how the answer itself behaves (the answer step's prompt holds the whole request), not a
+        branch, as long as no case reads, waits or delivers anything."""
+        if self.last_ai is None or self.last_ai.task != "answer" or len(cases) != 1:
+            return False
+        acted = [s for c in cases for s in _flat(c[2])] + _flat(otherwise or [])
+        return not any(isinstance(s, (DeliverStep, SourceStep, WaitStep, LoopStep)) for s in acted) and bool(_NOT_FOUND.search(cases[0][3]))
+
     def _branch(self, clauses: list[str], i: int, before: list[Step]) -> tuple[int, list[Step]]:
         judged = self.last_ai  # case actions may add AI steps; the classification is the one before them
         if (judged is None or judged.task != "classify") and self.last_cls is not None and self._category_case(plain(clauses[i])):
@@ -501,6 +512,8 @@ class _State:
         if not cases:
             return i, []
         cases, otherwise = _label_cases_as_values(cases, otherwise)
+        if self._answer_fallback(cases, otherwise):
+            return j, []
         if len(cases) == 2 and otherwise is None and (conds.complementary(cases[0][1], cases[1][1]) or conds.antonyms(cases[0][0], cases[1][0])):
             otherwise = cases[1][2]  # "> 1000 → approval; 1000及以下 → email": the second is the else branch
             cases = cases[:1]

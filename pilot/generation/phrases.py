@@ -12,6 +12,7 @@ import re
 from functools import lru_cache
 
 from pilot.generation.entities import ascii_re
+from pilot.generation.roles import NOUN_POST
 
 # ---------------------------------------------------------------- clause boundaries
 
@@ -148,7 +149,7 @@ DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,70}?\b(?:to|into|in|o
               ("create", ascii_re(r"\bcreate\w*|\bturn (?:it|them|this|that|the \w+|each \w+) into an? (?:new )?(?:[\w-]+ )?(?:issue|ticket|card|task|page|row|record|contact|deal|lead|event)\b|\bissue (?:a |the )?refund|\brefund (?:the|their|his|her|it|them)\b|\bopen (?:a|an)\b|\braise (?:a|an)\b|\bfile (?:a|an)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|发起退款|(?<=调)[a-z]{2,12}退款|创建(?!的)|新建(?!的)|开一个|建一个|(?<![创新组搭])建(?:个|张|条)?(?:工单|任务|卡片|issue|ticket)|[提开]工单")),
               ("update", ascii_re(r"\bupdate\w*|\bclose (?:it|them|the \w+)\b|\barchive\b|\bmove (?:it|them|the \w+) to\b|\bmark (?:it|them|the \w+) as\b|更新(?!过的|了的|的)|修改(?!过的|的)|(?<!未)关闭|归档|改成(?!.{0,12}(?:版本|风格|文案|长文|短文|笔记|帖子|推文|文章|口吻|语气))|改为|标记为|标成|设为|置为")),
               ("upsert", ascii_re(r"\bsave\w*|\bstore\w*|\bstash\w*|\bcopy\b.{0,40}?\binto\b|\bwrite (?:it|them|this|that) back\b|\bsync\w*|\bwrites?\b.{0,40}?\b(?:to|into)\b|\bimport\w*\b.{0,40}?\binto\b|\bupsert|保存|存到|存入|写入|同步|存储|入库|存一份|留一份|存个档|备份(?:到|一份)")),
-              ("post", ascii_re(r"\bpost(?:s|ed|ing)?\b|\bpublish\w*|\bshare\b|发布|发帖|发表")))
+              ("post", ascii_re(NOUN_POST + r"\bpost(?:s|ed|ing)?\b|\bpublish\w*|\bshare\b|发布|发帖|发表")))
 
 
 @lru_cache(maxsize=2048)  # asked of the same clause by several steps of the planner
@@ -180,12 +181,14 @@ PARALLEL = ascii_re(r"\bin parallel\b|\bat the same time\b|\bsimultaneously\b|\b
 WEB_SEARCH = ascii_re(r"\bsearch(?:es|ing)? (?:the )?(?:web|internet|online|google)\b|\bweb search\b|\bgoogle (?:for|it)\b|\blook (?:it |them )?up online\b|"
                       r"\bsearch for\b|\b(?:research|look up|find|check)\b.{0,40}\b(?:on the web|online|on the internet)\b|联网搜|网上搜|搜索引擎|上网搜|搜索(?:网络|互联网|相关)|搜一下")
 KNOWLEDGE = ascii_re(r"\bknowledge ?base\b|\bour (?:\w+ )?(?:docs|documentation|handbook|wiki|faq|manuals?|policies|help center)\b|\bhandbook\b|\bdocuments?\b|\bpdfs?\b|"
-                     r"\brag\b|知识库|文档|手册|资料库|规章制度|产品资料")
+                     r"\brag\b|知识库|文档|手册|资料库|规章制度|产品资料"
+                     # "the price list and FAQ we uploaded", "我们上传的《租户手册》": documents handed to us once
+                     r"|\b(?:we|i)(?:'ve| have)? uploaded\b|\buploaded (?:docs|documents|files|faqs?|pdfs?|manuals?|guides?)\b|(?:我们|我)上传的|上传的.{0,8}(?:手册|文档|资料|文件)")
 FETCH = ascii_re(r"\b(?:fetch|pull|get|grab|read|scrape|crawl|collect|gather|download|monitor|watch|check|look(?:s|ing)? up|looking (?:it|them|the \w+) up|query|load|import|list|"
                  r"go through|export|find|search|track|retrieve|take|enrich)\b(?!.{0,40}\binto\b)|"
                  r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|查一下|查下|看看|看一下|(?<![提抽])取出|捞出|调出|统计(?!$)(?![,，。])|读出|拉下来|导出|调用|读|拉|抓|(?<![检审调])查(?!看)|过一遍|遍历|请求一下|请求|访问")
 RESPOND = ascii_re(r"\b(?:respond|reply|return)\s+(?:to (?:the )?(?:caller|webhook|request)|with)\b|返回给|响应")
-SEND = ascii_re(r"\bpage (?:ops|the on-?call|on-?call|someone|me|us|him|her|them|the team)\b|\bgo(?:es)? out (?:through|via|with|on)\b|\bleave (?:a |an )?(?:[\w-]+ )?comment\b|\bcomment on\b|\b(?:send|sends|sent|post|posts|posted|notify|alert|ping|dm|forward|publish\w*|share|push|remind|invite|flag|flagged|escalate|e-?mailed|texted|messaged|page|pages|paged|assign|enroll|subscribe|raise|shoot)\b|"
+SEND = ascii_re(r"\bpage (?:ops|the on-?call|on-?call|someone|me|us|him|her|them|the team)\b|\bgo(?:es)? out (?:through|via|with|on)\b|\bleave (?:a |an )?(?:[\w-]+ )?comment\b|\bcomment on\b|\b(?:send|sends|sent|" + NOUN_POST + r"post|" + NOUN_POST + r"posts|posted|notify|alert|ping|dm|forward|publish\w*|share|push|remind|invite|flag|flagged|escalate|e-?mailed|texted|messaged|page|pages|paged|assign|enroll|subscribe|raise|shoot)\b|"
                 r"\b(?:e-?mail|text|message|sms)\s+(?:it|them|me|us|him|her|the|a|an|our|my|their|this|that|everyone|each|every|all|[\w.+-]+@)\b|"
                 r"^(?:e-?mail|text|message|sms)\b|"
                 r"发送|发到|发给|发至|推送|推到|推给|通知|提醒|转发|转给|转到|告警|发布(?!记录|历史|日志|时间)|同步到|写入|写到|写进|保存|存到|存入|存进|记到|(?<!会话)(?<!对话)(?<!聊天)(?<!通话)(?<!交易)(?<!销售)(?<!购买)(?<!操作)(?<!浏览)(?<!历史)(?<!访问)(?<!登录)(?<!消费)(?<!考勤)(?<!打卡)(?<!沟通)(?<!跟进)(?<!发布)(?<!运行)(?<!变更)(?<!审批)(?<!报销)(?<!就诊)(?<!维修)(?<!出入)(?<!充值)(?<!借阅)(?<!学习)(?<!订单)(?<!物流)(?<!发货)记录(?!拉|取|导|读|调|查|抓|捞|里|中)|"
@@ -241,6 +244,12 @@ _TEXT_VERB = ascii_re(r"(^|[,;:>→]\s*|\b(?:and|then|also|just|please|to|will|s
 _TEXT_NOUN = ascii_re(r"\b((?:send|sends|sending|get|gets)\s+(?:[\w']+\s+){0,2}?(?:a|an)\s+(?:[\w-]+\s+)?)text\b(?!\s+(?:message|file|box|field|version|of|from|summary))")
 
 
-def sms_words(text: str) -> str:
-    """``text`` with "text" meaning an SMS rewritten to "sms" (see :data:`_TEXT_VERB`)."""
+# "their latest posts on X", "a thread on X", "X posts": X is Twitter only in these frames ("3 x 5" is not).
+_X_NAMED = ascii_re(r"\b(?:on|to|from|onto|via) x\b(?!\s*[-=*×\d])|\bx(?= (?:posts?|threads?|accounts?|profiles?|feeds?|handles?)\b)")
+
+
+def service_words(text: str) -> str:
+    """``text`` with spoken names of services written as the lexicon knows them: "text the
+    foreman" / "a welcome text" → "sms" (see :data:`_TEXT_VERB`), "posts on X" → "twitter"."""
+    text = _X_NAMED.sub(lambda m: m.group(0)[:-1] + "twitter", text)
     return _TEXT_NOUN.sub(r"\1sms", _TEXT_VERB.sub(r"\1sms", text))

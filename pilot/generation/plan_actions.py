@@ -114,7 +114,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
              and not (d == "email" and ((re.search(r"\b(?:the|their|this|that|each|his|her|its)\s+(?:[\w-]+\s+)?e-?mails?(?:\s+address(?:es)?)?\b", clause)
                                          and not send) or (email_field and not email_sent)))]
     # "小红书风格的文案", "a LinkedIn-style post": the service names a style, not where it goes
-    styled = [d for d in dests if _named_with(d, ph.STYLE_OF, clause)]
+    styled = [d for d in dests if _named_with(d, ph.STYLE_OF, clause) and not _named_with(d, r"\s+post\b", clause, after=_PUBLISH_THE)]
     if styled:
         state.style_service = styled[0]  # "write a LinkedIn post …, then publish it": where "it" goes later
     linked = [d for d in dests if _named_with(d, "(?:" + ph.LINK_OF + "|" + ph.CONTENT_OF + ")", clause)]
@@ -366,10 +366,15 @@ def _topic(sid: str, clause: str) -> bool:
     return bool(spans) and all(_TOPIC_BEFORE.search(clause[:at]) and not _DIRECTED.search(clause[:at]) for at in spans)
 
 
-def _named_with(sid: str, suffix: str, clause: str) -> bool:
-    """Whether one of the service's names is followed by ``suffix`` ("LinkedIn-style", "Zoom link")."""
+# "publish the LinkedIn post": the post goes to LinkedIn (a "LinkedIn post" alone is a format)
+_PUBLISH_THE = r"\b(?:publish|post|share|schedule)\w*\s+(?:the|this|that|our|my|it as a)\s+"
+
+
+def _named_with(sid: str, suffix: str, clause: str, after: str = "") -> bool:
+    """Whether one of the service's names is followed by ``suffix`` ("LinkedIn-style", "Zoom link")
+    (and preceded by ``after``, when given)."""
     svc = ent.BY_ID[sid]
-    return any(re.search(re.escape(a) + suffix, clause) for a in (*svc.en, *svc.zh) if a)
+    return any(re.search(after + re.escape(a) + suffix, clause) for a in (*svc.en, *svc.zh) if a)
 
 
 def _read_only(sid: str) -> bool:
@@ -396,7 +401,7 @@ def _read_from(sid: str, clause: str) -> bool:
 
 def _reads_docs(clause: str) -> bool:
     return bool(re.search(r"\b(?:from|using|based on|in|search|according to|with)\b[\w ]{0,20}(?:docs|documentation|knowledge|handbook|wiki|faq|manual|polic|help center|articles)"
-                          r"|根据|基于|检索|查询|从.{0,6}(?:知识库|文档)|知识库|查.{0,8}(?:文档|资料|手册|制度)", clause))
+                          r"|\b(?:we|i)(?:'ve| have)? uploaded\b|来自.{0,8}上传的|只能(?:来自|根据|基于)|根据|基于|检索|查询|从.{0,6}(?:知识库|文档)|知识库|查.{0,8}(?:文档|资料|手册|制度)", clause))
 
 
 def _emails_someone(clause: str) -> bool:

@@ -16,6 +16,9 @@ from __future__ import annotations
 import re
 
 DESTINATION, SOURCE, SUBJECT = "destination", "source", "subject"
+# "the newest post", "their latest posts on X": the noun, not the verb (each lookbehind has a fixed width)
+NOUN_POST = "".join(f"(?<!{w} )" for w in ("the", "a", "an", "newest", "latest", "new", "recent", "last", "each", "every", "this",
+                                           "that", "our", "my", "their", "blog", "top"))
 # An ASCII word boundary (Python's \b treats CJK characters as word characters).
 AB = r"(?:(?<![a-z0-9])(?=[a-z0-9])|(?<=[a-z0-9])(?![a-z0-9]))"
 
@@ -25,7 +28,7 @@ def _en(words: str) -> str:
 
 
 # Cues before the name, each with how far back (chars) it may sit and still govern it.
-_D_VERBS_EN = (r"post|posts|posting|send|sends|sending|sent|notify|notifies|alert|alerts|ping|page|remind|message|share|"
+_D_VERBS_EN = (NOUN_POST + r"post|" + NOUN_POST + r"posts|posting|send|sends|sending|sent|notify|notifies|alert|alerts|ping|page|remind|message|share|"
                r"push|publish|forward|deliver|save|write|add|create|creates|log|drop|dm|escalate")
 _D_EN = re.compile(_en(r"to|into|onto|via|by|" + _D_VERBS_EN))
 _D_VERB_EN = re.compile(_en(_D_VERBS_EN))
@@ -41,7 +44,7 @@ _S_PROC_EN = re.compile(_en(
     r"translate|translates|translating|summari[sz]e|summari[sz]es|summari[sz]ing|condense|classify|"
     r"categori[sz]e|sort|triage|label|tag|extract|parse|analy[sz]e|review|process|proofread|rewrite|"
     r"repl(?:y|ies) to|respond to|answer"))
-_S_VERB_EN = re.compile(_en(r"fetch|fetches|pull|pulls|read|reads|monitor|watch|get|gets|load|import|scan|check|export"))
+_S_VERB_EN = re.compile(_en(r"fetch|fetches|pull|pulls|read|reads|monitor|watch|get|gets|load|import|scan|check|export|grab|grabs|scrape|scrapes|collect|collects"))
 _S_FETCH_ZH = re.compile(r"从|读取|获取|拉取|抓取|监控|监听|导出|收到|检查|查看|遍历|新")
 _S_PROC_ZH = re.compile(r"翻译|译|总结|汇总|摘要|分类|提取|抽取|分析|整理|提炼|归纳|处理|解析|阅读|审核|识别|打标|标注|回复")
 # Possessives say where the data lives ("my emails", "我的邮件") without deciding the direction.
@@ -62,7 +65,7 @@ _ASKED_BEFORE = re.compile(_en(r"questions?(?: (?:people|users|customers|employe
 # After the name: it is the thing being processed, or where data sits.
 _PROC_AFTER = re.compile(r"^\W{0,2}(?:里|中|上)?的?\W{0,2}(?:" + _S_PROC_ZH.pattern + ")")
 _FETCH_AFTER = re.compile(
-    r"^\W{0,3}(?:(?:in|from) (?:my |the |our )?inbox|'s|里的|中的|上的|里|中|的|" + _en(
+    r"^\W{0,3}(?:后台|平台|账号|账户|店铺)?(?:(?:in|from) (?:my |the |our )?inbox|'s|里的|中的|上的|里|中|的|" + _en(
         r"issues?|tickets?|prs?|pull requests?|orders?|deals?|contacts?|pages?|rows?|records?|messages?|comments?|"
         r"threads?|conversations?|channels?|chats?|history|posts?|updates?") + r"|消息|群|聊天|记录|对话|工单)")
 
