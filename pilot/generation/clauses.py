@@ -12,6 +12,7 @@ import re
 
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
+from pilot.generation.text import cached_re
 from pilot.workflows.model import (
     AppEventTrigger,
     ChatTrigger,
@@ -170,7 +171,7 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
             if re.search(r"form", clause):
                 return FormTrigger(), clause, rest
             service = "app"
-        event = next((ev for hint, ev in ph.EVENT_HINTS if re.search(ent.AB + re.escape(hint) if hint.isascii() else re.escape(hint), clause)),
+        event = next((ev for hint, ev in ph.EVENT_HINTS if cached_re(ent.AB + re.escape(hint) if hint.isascii() else re.escape(hint)).search(clause)),
                      "new event")
         return AppEventTrigger(service=service, event=event), clause, rest
     if schedule and re.fullmatch(r"\s*(?:weekly|daily|monthly|nightly)\s*", schedule.text) and (_HANDS_IN.search(text) or _GIVEN.search(text)):

@@ -147,6 +147,8 @@ def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
         v = float(more.group("val") or more.group("val2"))
         value = int(v) if v.is_integer() else v
         return Comparison(subject="inputs", field=field, op=op, value=value), f"{field} {op} {value}"
+    if ph.EXISTS.search(cond):  # "if they're already a contact" after a lookup: the lookup found something
+        return Comparison(subject="inputs", field="results", op="truthy"), "found"
     st = ph.SETS_TO.search(cond)
     if st:
         return Comparison(subject="inputs", field=st.group("field"), op="eq", value=st.group("val")), f"{st.group('field')} eq {st.group('val')}"

@@ -13,6 +13,7 @@ import yaml
 
 from pilot.generation import roles
 from pilot.generation.blueprint import Schedule
+from pilot.generation.text import cached_re
 
 # An ASCII word boundary: Python's \b treats CJK characters as word characters, so
 # "把github的issue" would have no boundary around "github".
@@ -261,8 +262,8 @@ def _part_hour(text: str) -> int | None:
 
 _SCHEDULE_RE = ascii_re(
     r"every\s+\d+\s*(?:minutes?|mins?|hours?|hrs?|days?)|every\s+(?:single\s+)?(?:morning|evening|night|afternoon|day|week|month|hour|"
-    r"weekday|workday|business day|monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?|each\s+(?:weekday|workday|morning|day|week|month|"
-    r"evening|night|monday|tuesday|wednesday|thursday|friday)|\b(?:daily|nightly|hourly|weekly|monthly|weekdays|on weekdays|twice a day|twice daily|"
+    r"weekday|workday|business day|monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?(?![a-z])|each\s+(?:weekday|workday|morning|day|week|month|"
+    r"evening|night|monday|tuesday|wednesday|thursday|friday)(?![a-z])|\b(?:daily|nightly|hourly|weekly|monthly|weekdays|on weekdays|twice a day|twice daily|"
     r"mornings|every other day|once a (?:day|week|month)|every (?:few|couple of|couple) (?:minutes|hours|days))\b|(?:on\s+)?(?:mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays)\b|"
     r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday) (?:mornings|afternoons|evenings|nights)\b|"
     r"每隔?\s*[0-9一二两三四五六七八九十]+\s*(?:分钟|个?小时|天)|每(?:个)?(?:天|日|早|晚|周|星期|礼拜|月|小时|工作日|个工作日|交易日)"
@@ -307,7 +308,7 @@ def find_schedule(text: str) -> Schedule | None:
     elif re.search(r"\bhourly\b|every hour|每(?:个)?小时", text):
         cron = "0 * * * *"
     else:
-        days = sorted({d for w, d in _EN_DAYS.items() if re.search(rf"\b{w}s?\b", text)} |
+        days = sorted({d for w, d in _EN_DAYS.items() if cached_re(rf"\b{w}s?\b").search(text)} |
                       {_ZH_DAYS[c] for c in re.findall(r"(?:周|星期|礼拜)([一二三四五六日天末])", text)})
         if "周末" in text or re.search(r"\bweekends?\b", text):
             days = sorted(set(days) - {6} | {0, 6}) if days else [0, 6]

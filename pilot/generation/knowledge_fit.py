@@ -16,6 +16,7 @@ import msgspec
 
 from pilot.knowledge.text import tokenize
 from pilot.workflows.model import WorkflowGraph
+from pilot.workflows.validation import iter_all_nodes
 
 
 def _terms(text: str) -> set[str]:
@@ -34,6 +35,12 @@ def best_base(request: str, node_text: str, bases: Sequence[Any]) -> str | None:
     if score > 0 and (len(scored) == 1 or scored[1][0] < score):
         return best.name
     return candidates[0].name if len(candidates) == 1 else None
+
+
+def has_knowledge_steps(graph: WorkflowGraph) -> bool:
+    """Whether ``graph`` has a knowledge step (loop bodies included): only then can
+    :func:`fit_knowledge_bases` change it, so only then are the workspace's bases worth reading."""
+    return any(node.__struct_config__.tag == "knowledge" for node in iter_all_nodes(graph))
 
 
 def fit_knowledge_bases(graph: WorkflowGraph, request: str, bases: Sequence[Any]) -> WorkflowGraph:

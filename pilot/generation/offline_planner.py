@@ -36,7 +36,7 @@ from pilot.generation.plan import (
 from pilot.generation import conditions as conds
 from pilot.generation import switches
 from pilot.generation.plan_actions import Actions, no_ai_requested, parse_actions  # noqa: F401 - Actions: the type of parse results
-from pilot.generation.text import clean, detect_language, normalize
+from pilot.generation.text import clean, detect_language, normalize, cached_re
 
 class OfflinePlanner:
     """``plan(prompt)`` → :class:`WorkflowPlan`; pure and deterministic."""
@@ -71,11 +71,12 @@ def _restore_value_case(steps: list[Step], raw: str) -> None:
         for k, case in enumerate(step.cases):
             value = case.when.value if case.when is not None else None
             if isinstance(value, str) and value and not value.isdigit():
-                m = re.search(re.escape(value), raw, re.I)
+                m = cached_re(re.escape(value), re.I).search(raw)
                 if m and m.group(0) != value:
                     step.cases[k] = msgspec.structs.replace(case, when=msgspec.structs.replace(case.when, value=m.group(0)))
 
 
+_MORE_OF_CASE = re.compile(r"(?:再|并且?|同时|顺便|还要|也|and also\b|also\b)")
 _NOT_FOUND = re.compile(r"\b(?:isn'?t|is not|not) (?:in (?:there|the|our|them|it)|covered|found)\b|\bcan'?t (?:find|answer)|\bdoesn'?t (?:know|cover)|"
                         r"\bno answer\b|没有的|没有答案|找不到|答不上|答不出|不知道|没写")
 _NOT_VALUE = re.compile(r"^(?:不是|不为|不等于|非|not |isn't |is not |anything but )\s*(?P<v>.+?)\s*(?:的话|的)?$")
@@ -343,7 +344,7 @@ class _State:
         """Where a second category case starts inside ``clause`` (0 when none)."""
         cls = self._classifier()
         cats = cls.categories if cls is not None else []
-        hits = [m.start() for c in cats if c for m in re.finditer(r"[,、]\s*" + re.escape(c), clause) if m.start() > 0]
+        hits = [m.start() for c in cats if c for m in cached_re(r"[,、]\s*" + re.escape(c)).finditer(clause) if m.start() > 0]
         return min(hits) if hits else 0
 
     def _respectively(self, clauses: list[str], i: int) -> tuple[int, Step] | None:
@@ -377,6 +378,9 @@ class _State:
             return bool(cmp and ph.DELIVER.search(clause[cmp.end():]))
         if self.lang != "zh":
             return False
+        value_first = ph.CMP_ZH_VALUE_FIRST.search(clause[:16])
+        if value_first and clause[value_first.end(): value_first.end() + 1] == "的":
+            return True  # "3天及以内的只在钉钉群里说一声": a comparison, then what its items get
         if re.search(r"的话(?![题术语])", clause) or ph.ZH_SHORT_COND.match(clause) and not ph.FETCH.match(clause):
             return True  # "构建失败的话，…", "构建成功就…"
         head = ph.ZH_COND_ACTION.split(clause, maxsplit=1)[0]
@@ -391,7 +395,7 @@ class _State:
         cls = self._classifier()
         cats = cls.categories if cls is not None else []
         for cat in sorted(cats, key=len, reverse=True):
-            m = re.match(re.escape(cat) + (r"(?:s|es)?(?![a-z])" if cat.isascii() else ""), clause) if cat else None
+            m = cached_re(re.escape(cat) + (r"(?:s|es)?(?![a-z])" if cat.isascii() else "")).match(clause) if cat else None
             if m:
                 return cat, clause[m.end():].lstrip(" 的:：,→->=")
         return None
@@ -430,6 +434,16 @@ class _State:
                                                                  clause[m.start():]) else clause[m.start():].strip(" ,:")
         return conds.strip_label(label, self.lang), action
 
+    def _same_channel(self, steps: list[Step], body: str) -> list[Step]:
+        """"超过10万就在企业微信里@财务经理；没超过的话往财务群发一句…": an else side that sends
+        without naming where goes through the messaging service the other side uses."""
+        sent = next((s.service for s in _flat(steps) if isinstance(s, DeliverStep) and s.service in ent.BY_ID
+                     and ent.BY_ID[s.service].kind == "messaging"), None)
+        if sent is None:
+            return []
+        svc = ent.BY_ID[sent]
+        return [s for s in self._actions(body, default_service=(svc.zh or svc.en)[0]) if isinstance(s, DeliverStep)]
+
     def _answer_fallback(self, cases: list, otherwise: list[Step] | None) -> bool:
         """"if the answer isn't in there, say so and give the shop's number", "手册里没有的就老实说不知道":
         how the answer itself behaves (the answer step's prompt holds the whole request), not a
@@ -461,6 +475,12 @@ class _State:
                         j += 1
                     body = ", ".join(more)
                 otherwise = self._actions(body) if body else []
+                while body and j < len(clauses) and clauses[j].startswith(CONTINUES) and _MORE_OF_CASE.match(plain(clauses[j])):
+                    otherwise += self._actions(plain(clauses[j]))  # "没满就写进多维表格，再发一条报名成功的短信"
+                    j += 1
+                if body and cases and not any(isinstance(s, DeliverStep) for s in otherwise) and ph.SEND.search(body) \
+                        and re.search(r"群|频道|#|\b(?:channel|group|team chat)\b", body):
+                    otherwise += self._same_channel(cases[-1][2], body)
                 break
             if continues and cases and cases[-1][2] == [] and not self._conditional(clause):
                 # "If no, forward it to sales@": the action of the case just opened, not a new label

@@ -34,7 +34,7 @@ ACTION_VERBS = (
 # not before a verb used as a noun: "name, email and call time", "email address", "post title"
 EN_SPLIT = ascii_re(r"(?:,\s*(?:and\s+)?|\s+and\s+(?:also\s+)?)(?=(?:" + ACTION_VERBS + r"|for each|for every)\b"
                     r"(?!\s+(?:time|times|date|notes?|recording|address(?:es)?|title|id|count|status|length|type)\b))")
-ZH_SPLIT = re.compile(r"[,、]\s*(?=其余|其他|其它|剩下|每\s*\d|[^,、]{0,10}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|以上|以下|以内)[^,、]{0,4}的|[\u4e00-\u9fffa-z0-9]{1,6}的(?:发|推|存|写|记|转|给|在|就|加|同步)|[^,、]{0,2}(?:每一|逐条|逐个|用|让|把|将|调用|通过|发|推送|通知|保存|存|写|记录|生成|总结|翻译|分类|提取|抓取|获取|"
+ZH_SPLIT = re.compile(r"[,、]\s*(?=其余|其他|其它|剩下|每\s*\d|等\s*[\d一二三四五六七八九十两半]+\s*个?(?:天|小时|分钟|周|星期)|[^,、]{0,10}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|以上|以下|以内)[^,、]{0,4}的|[^,、]{0,12}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|不到|不足)\s*[\d一二三四五六七八九十两百千万.]+\s*(?:万|千|元|块|天|个|条|%|分)?(?:的话)?(?:就|则)|[\u4e00-\u9fffa-z0-9]{1,6}的(?:发|推|存|写|记|转|给|在|就|加|同步)|[^,、]{0,2}(?:每一|逐条|逐个|用|让|把|将|调用|通过|发|推送|通知|保存|存|写|记录|生成|总结|翻译|分类|提取|抓取|获取|"
                       r"读取|查询|搜索|分析|回复|回答|创建|更新|同步|等待|汇总|整理|打分|评分|判断|检查|筛选|并行|同时))")
 
 # ---------------------------------------------------------------- triggers
@@ -85,7 +85,7 @@ ELSE = ascii_re(r"^(?:and\s+|but\s+)?(?:otherwise|else|if not|or else|in all oth
                 r"|^不[\u4e00-\u9fff]{1,4}(?:的话)?就|^没有?[\u4e00-\u9fff]{1,4}(?:的话|就)"
                 r"|^(?:其他|其余|其它|剩下)(?:[\u4e00-\u9fff]{1,3}?(?:的|就)|的|情况)?")
 THEN_SPLIT_ZH = re.compile(r"的话,?|(?:就|则|那么|便)|,|时(?=[^,]{0,4}(?:发|推|存|写|记|转|给|通知|提醒|建|创建))")
-CMP_ZH_VALUE_FIRST = re.compile(r"(?P<val>-?\d+(?:\.\d+)?)\s*(?P<unit>万|千)?(?:元|块|分|条|个|件|天|单|%)?\s*(?P<op>及以下|及以上|以下|以上|以内|或以上|或以下)")
+CMP_ZH_VALUE_FIRST = re.compile(r"(?P<val>-?\d+(?:\.\d+)?)\s*(?P<unit>万|千)?(?:元|块|分|条|个|件|天|单|%)?\s*(?P<op>及以下|及以上|及以内|以下|以上|以内|或以上|或以下)")
 ZH_SHORT_COND = re.compile(r"^[\u4e00-\u9fffa-z0-9 ]{1,12}?(?:的话|就(?!行|好|可以|够了)|则)")
 ELSE_LABEL = ascii_re(r"^(?:everything else|anything else|anyone else|anybody else|everyone else|any other \w+|all other \w+|all (?:the )?others?|the rest|others?|other \w+|otherwise|else|rest)\b"
                       r"|^(?:其他|其余|剩下的|其它|剩余)")
@@ -145,7 +145,7 @@ DELIVER = ascii_re(r"\b(?:page|pages|flag|flagged|send|sends|sent|post|posts|not
                    r"|发送|发到|发给|发至|发布|推送|通知|提醒|保存|存到|存入|存储|写入|写到|追加|记录|同步|创建|新建|提交|转发|转给|告警|报警|回过去|发回|"
                    r"(?<!开)(?<!出)发(?!现|生|票|起|展|来|过来|货)")
 DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,70}?\b(?:to|into|in|on|as)\b|\btag (?:the|it|them)\b|\bput\b.{0,30}?\b(?:in|into)\b|\badd (?:it |them |a |as a |each |the )?(?:new )?(?:row|line|record|entry)|\blog(?:s|ged)?\b|\brecord(?:s|ed)?\b|"
-                                  r"\binsert\b|追加|新增一行|添加一行|(?<!会话)(?<!对话)(?<!聊天)(?<!通话)(?<!交易)(?<!销售)(?<!购买)(?<!操作)(?<!浏览)(?<!历史)(?<!访问)(?<!登录)(?<!消费)(?<!考勤)(?<!打卡)(?<!沟通)(?<!跟进)(?<!发布)(?<!运行)(?<!变更)(?<!审批)(?<!报销)(?<!就诊)(?<!维修)(?<!出入)(?<!充值)(?<!借阅)(?<!学习)(?<!订单)(?<!物流)(?<!发货)记录(?!拉|取|导|读|调|查|抓|捞|里|中)|插入|记一(?:行|笔|条)|记下")),
+                                  r"\binsert\b|追加|新增一行|添加一行|(?<!会话)(?<!对话)(?<!聊天)(?<!通话)(?<!交易)(?<!销售)(?<!购买)(?<!操作)(?<!浏览)(?<!历史)(?<!访问)(?<!登录)(?<!消费)(?<!考勤)(?<!打卡)(?<!沟通)(?<!跟进)(?<!发布)(?<!运行)(?<!变更)(?<!审批)(?<!报销)(?<!就诊)(?<!维修)(?<!出入)(?<!充值)(?<!借阅)(?<!学习)(?<!订单)(?<!物流)(?<!发货)记录(?!拉|取|导|读|调|查|抓|捞|里|中)|插入|插进|灌进|记一(?:行|笔|条)|记下")),
               ("create", ascii_re(r"\bcreate\w*|\bturn (?:it|them|this|that|the \w+|each \w+) into an? (?:new )?(?:[\w-]+ )?(?:issue|ticket|card|task|page|row|record|contact|deal|lead|event)\b|\bissue (?:a |the )?refund|\brefund (?:the|their|his|her|it|them)\b|\bopen (?:a|an)\b|\braise (?:a|an)\b|\bfile (?:a|an)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|发起退款|(?<=调)[a-z]{2,12}退款|创建(?!的)|新建(?!的)|开一个|建一个|(?<![创新组搭])建(?:个|张|条)?(?:工单|任务|卡片|issue|ticket)|[提开]工单")),
               ("update", ascii_re(r"\bupdate\w*|\bclose (?:it|them|the \w+)\b|\barchive\b|\bmove (?:it|them|the \w+) to\b|\bmark (?:it|them|the \w+) as\b|更新(?!过的|了的|的)|修改(?!过的|的)|(?<!未)关闭|归档|改成(?!.{0,12}(?:版本|风格|文案|长文|短文|笔记|帖子|推文|文章|口吻|语气))|改为|标记为|标成|设为|置为")),
               ("upsert", ascii_re(r"\bsave\w*|\bstore\w*|\bstash\w*|\bcopy\b.{0,40}?\binto\b|\bwrite (?:it|them|this|that) back\b|\bsync\w*|\bwrites?\b.{0,40}?\b(?:to|into)\b|\bimport\w*\b.{0,40}?\binto\b|\bupsert|保存|存到|存入|写入|同步|存储|入库|存一份|留一份|存个档|备份(?:到|一份)")),
@@ -175,7 +175,7 @@ LOOP = ascii_re(r"\bfor (?:each|every)\b|\brow by row\b|\bone (?:by|at a) (?:one
                 r"review|comment|product|customer|candidate|applicant|message|post|link|url|contact|line)\b|\bone by one\b|\bindividually\b|"
                 r"\bper (?:row|item|record|lead|order)\b|逐条|逐个|逐一|逐篇|逐笔|逐行|逐封|每一条|每一个|每条|每个|每一行|每行|每封|每篇|每一篇|每份|依次|挨个|批量|"
                 r"一个一个|一个个|一条一条|一篇一篇|一单一单|一行一行|一封一封")
-BATCH = ascii_re(r"\bin batches of\s+(?P<n>\d+)|\bbatch(?:es)? of\s+(?P<n2>\d+)|\b(?P<n3>\d+)\s+(?:\w+\s+)?at a time\b|每\s*(?P<n4>\d+)\s*(?:条|个|行|封|份)?\s*一批|每批\s*(?P<n5>\d+)|分批.{0,4}?(?P<n6>\d+)|每\s*(?P<n7>\d+)\s*(?:条|个|行|封|份)\s*一组")
+BATCH = ascii_re(r"\bin (?:batches|chunks|groups) of\s+(?P<n>\d+)|\b(?:batch(?:es)?|chunks?) of\s+(?P<n2>\d+)|\b(?P<n3>\d+)\s+(?:\w+\s+)?at a time\b|每\s*(?P<n4>\d+)\s*(?:条|个|行|封|份)?\s*一批|每批\s*(?P<n5>\d+)|分批.{0,4}?(?P<n6>\d+)|每\s*(?P<n7>\d+)\s*(?:条|个|行|封|份)\s*一组")
 AGGREGATE = ascii_re(r"^(?:finally|afterwards|at the end)\b|^最后|\b(?:all|together|overall|combined|digest|report|roundup|weekly|daily|summary of (?:all|the)|one message)\b|汇总|总结|简报|日报|周报|整体|合并|一起|拼成|拼接|合成一")
 PARALLEL = ascii_re(r"\bin parallel\b|\bat the same time\b|\bsimultaneously\b|\bconcurrently\b|并行|同时")
 WEB_SEARCH = ascii_re(r"\bsearch(?:es|ing)? (?:the )?(?:web|internet|online|google)\b|\bweb search\b|\bgoogle (?:for|it)\b|\blook (?:it |them )?up online\b|"
@@ -191,7 +191,7 @@ RESPOND = ascii_re(r"\b(?:respond|reply|return)\s+(?:to (?:the )?(?:caller|webho
 SEND = ascii_re(r"\bpage (?:ops|the on-?call|on-?call|someone|me|us|him|her|them|the team)\b|\bgo(?:es)? out (?:through|via|with|on)\b|\bleave (?:a |an )?(?:[\w-]+ )?comment\b|\bcomment on\b|\b(?:send|sends|sent|" + NOUN_POST + r"post|" + NOUN_POST + r"posts|posted|notify|alert|ping|dm|forward|publish\w*|share|push|remind|invite|flag|flagged|escalate|e-?mailed|texted|messaged|page|pages|paged|assign|enroll|subscribe|raise|shoot)\b|"
                 r"\b(?:e-?mail|text|message|sms)\s+(?:it|them|me|us|him|her|the|a|an|our|my|their|this|that|everyone|each|every|all|[\w.+-]+@)\b|"
                 r"^(?:e-?mail|text|message|sms)\b|"
-                r"发送|发到|发给|发至|推送|推到|推给|通知|提醒|转发|转给|转到|告警|发布(?!记录|历史|日志|时间)|同步到|写入|写到|写进|保存|存到|存入|存进|记到|(?<!会话)(?<!对话)(?<!聊天)(?<!通话)(?<!交易)(?<!销售)(?<!购买)(?<!操作)(?<!浏览)(?<!历史)(?<!访问)(?<!登录)(?<!消费)(?<!考勤)(?<!打卡)(?<!沟通)(?<!跟进)(?<!发布)(?<!运行)(?<!变更)(?<!审批)(?<!报销)(?<!就诊)(?<!维修)(?<!出入)(?<!充值)(?<!借阅)(?<!学习)(?<!订单)(?<!物流)(?<!发货)记录(?!拉|取|导|读|调|查|抓|捞|里|中)|"
+                r"发送|发到|发给|发至|推送|推到|推给|通知|提醒|转发|转给|转到|告警|发布(?!记录|历史|日志|时间)|同步到|写入|写到|写进|插进|插入到?|灌进|保存|存到|存入|存进|记到|(?<!会话)(?<!对话)(?<!聊天)(?<!通话)(?<!交易)(?<!销售)(?<!购买)(?<!操作)(?<!浏览)(?<!历史)(?<!访问)(?<!登录)(?<!消费)(?<!考勤)(?<!打卡)(?<!沟通)(?<!跟进)(?<!发布)(?<!运行)(?<!变更)(?<!审批)(?<!报销)(?<!就诊)(?<!维修)(?<!出入)(?<!充值)(?<!借阅)(?<!学习)(?<!订单)(?<!物流)(?<!发货)记录(?!拉|取|导|读|调|查|抓|捞|里|中)|"
                 r"填到|录入|追加|创建(?!的)|新建(?!的)|更新回|同步回|写回|抄送|加到|添加到|加入到|回过去|回复给|回给|发回|回一封|回封|评论到|报个|报一下|汇报|告知|说一声|"
                 r"存档|归档到|建个|建一个|开个|提个|提一个|发回去|登记|评论在|回复在|改成(?!.{0,12}(?:版本|风格|文案|长文|短文|笔记|帖子|推文|文章|口吻|语气))|改为|更新为|修改为|标记为|标成|发起退款|(?<=调)[a-z]{2,12}退款|打电话|拨打电话|外呼|"
                 r"(?<![a-z0-9.])@[\u4e00-\u9fffa-z]|comment到|评论到|回复到|回写|更新到|(?<!开)(?<!出)发(?!现|生|票|起|展|来|过来|货)")
@@ -253,3 +253,7 @@ def service_words(text: str) -> str:
     foreman" / "a welcome text" → "sms" (see :data:`_TEXT_VERB`), "posts on X" → "twitter"."""
     text = _X_NAMED.sub(lambda m: m.group(0)[:-1] + "twitter", text)
     return _TEXT_NOUN.sub(r"\1sms", _TEXT_VERB.sub(r"\1sms", text))
+
+# "if they're already a contact", "如果客户已存在": a lookup's answer (compiled to "the lookup found something")
+EXISTS = ascii_re(r"\balready (?:an? \w+|in (?:the |our )?\w+|exists?|registered|subscribed|on (?:the |our )?\w+)\b|\b(?:exists?|is found|are found)\b|"
+                  r"\bthere(?:'s| is) (?:a|an) (?:match|existing)\b|已(?:经)?(?:存在|是(?:我们的)?(?:客户|会员|联系人)|注册)|查到了|能查到|找到了")

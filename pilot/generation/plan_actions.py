@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
 from pilot.generation.plan import AiStep, DeliverStep, ParallelStep, PlanField, SourceStep, Step, SubflowStep, TransformStep, WaitStep
+from pilot.generation.text import cached_re
 
 if TYPE_CHECKING:
     from pilot.generation.offline_planner import _State
@@ -59,12 +60,13 @@ class Actions:
     deliveries: list[DeliverStep] = field(default_factory=list)
 
     parallel_id: str | None = None  # "at the same time create A, B and C": the deliveries run side by side
+    wait_first: bool = False  # the clause opens with the wait
     wait_last: bool = False  # "先发一封欢迎邮件，等24小时": the wait follows what the clause sends first
 
     def steps(self) -> list[Step]:
         out: list[Step] = [*self.sources]
         if self.wait is not None and not self.wait_last:
-            out.append(self.wait)
+            out.insert(0 if self.wait_first else len(out), self.wait)
         if self.transform is not None:
             out.append(self.transform)
         if self.ai is not None:
@@ -127,7 +129,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         dests = [f for f in found if ent.BY_ID[f].kind == "messaging" and f not in state.trigger_clause_services()
                  and not _read_from(f, clause)]
     via = [d for d in dests if ent.BY_ID[d].kind == "messaging" and any(
-        re.search(r"\b(?:on|via|through|in|over)\s+(?:our\s+|my\s+|the\s+)?" + re.escape(a) + r"\b", clause) for a in ent.BY_ID[d].en)]
+        cached_re(r"\b(?:on|via|through|in|over)\s+(?:our\s+|my\s+|the\s+)?" + re.escape(a) + r"\b").search(clause) for a in ent.BY_ID[d].en)]
     if "email" in dests and not send and re.search(r"\b(?:write|draft|compose)\b[^,.;]{0,40}\be-?mails?\b", clause):
         dests = [d for d in dests if d != "email"]  # "write a cold outreach email": what is written, not where it goes
     if _DESCRIBED_TARGET.search(clause):
@@ -141,6 +143,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         acts.wait = WaitStep(id=state.uid("wait"), duration_s=wait_seconds(w), quote=quote)
         first_send = ph.SEND.search(clause)
         acts.wait_last = bool(first_send and first_send.start() < w.start() and not ph.IF.search(clause))
+        acts.wait_first = w.start() <= 2  # "等3天以后去金数据看问卷": the wait comes before what the clause reads
     elif until:
         acts.wait = WaitStep(id=state.uid("wait"), until=(until.group("until") or until.group("until2")).strip(), quote=quote)
     elif ph.APPROVAL.search(clause) and not re.search(r"不需要|不用|无需|\bno\b|\bwithout\b|\bdon't need\b|\bno need\b", clause):
@@ -242,19 +245,23 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     if not acts.deliveries and writes and not negated and not fetch:
         own = sorted(state.trigger_clause_services())
         target = ph.GENERIC_TARGET.search(clause)
+        last = state.last_source.service if state.last_source is not None else None
+        looked_up = last if last in ent.BY_ID and ent.BY_ID[last].role != "source" else None
         if ph.STORAGE_GENERIC.search(clause):
             src = state.last_source.service if state.last_source is not None and state.last_source.service else None
             db = src if src in ent.BY_ID and ent.BY_ID[src].category == "database" else "database"
             acts.deliveries.append(_deliver(db, clause, state))  # "写回数据库": the database it came from, else ours
         elif re.search(r"(?<![a-z])crm(?![a-z])", clause):
             acts.deliveries.append(_deliver("crm", clause, state))  # "更新回CRM": the team's CRM
-        elif re.search(r"\b(?:sheet|spreadsheet|table)\b|表格|数据表", clause):
+        elif re.search(r"\b(?:sheet|spreadsheet|table|tab|worksheet)\b|表格|数据表", clause):
             # "the talent pool sheet": the table the rows came from (飞书多维表格, Airtable…), else Google Sheets
             src = state.loop_service or (state.last_source.service if state.last_source is not None else None)
             tabular = src in ent.BY_ID and ent.BY_ID[src].category in ("spreadsheet", "database", "table")
             acts.deliveries.append(_deliver(src if tabular else "google_sheets", clause, state))
         elif own and (ph.OWN_OBJECT.search(clause) or (own[0] == "email" and re.search(r"\breply\b|回复|发回|回过去", clause))):
             acts.deliveries.append(_deliver(own[0], clause, state))  # "add that label to the issue" (GitHub)
+        elif looked_up and _LOOKED_UP_OBJECT.search(clause):
+            acts.deliveries.append(_deliver(looked_up, clause, state))  # "look them up in HubSpot … update them": in HubSpot
         elif target and not any(_read_from(x, clause) for x in ent.find_integrations(target.group(0))[0]):
             name = (target.group("t") or target.group("t2")).strip()
             acts.deliveries.append(_deliver(name, clause, state, target=target.group(0)))
@@ -345,7 +352,7 @@ def _delivers_result(clause: str) -> bool:
 def _owned(sid: str, clause: str) -> bool:
     """"summarise my emails", "我的邮件": the user's own mailbox / channel is read."""
     integ = ent.BY_ID[sid]
-    return any(re.search(r"\b(?:my|our)\s+(?:[\w#-]+\s+)?" + re.escape(a) + r"\b|我的\s*" + re.escape(a), clause)
+    return any(cached_re(r"\b(?:my|our)\s+(?:[\w#-]+\s+)?" + re.escape(a) + r"\b|我的\s*" + re.escape(a)).search(clause)
                for a in (*integ.en, *integ.zh) if a) or _HISTORY.search(clause) is not None
 
 
@@ -362,7 +369,7 @@ def _topic(sid: str, clause: str) -> bool:
     """Every mention of the service sits in what the text is about ("a post on how to use
     Instagram Reels", "asking them to leave a Google review"), none after a direction."""
     svc = ent.BY_ID[sid]
-    spans = [m.start() for a in svc.en if a for m in re.finditer(r"(?<![a-z0-9])" + re.escape(a) + r"(?![a-z0-9])", clause)]
+    spans = [m.start() for a in svc.en if a for m in cached_re(r"(?<![a-z0-9])" + re.escape(a) + r"(?![a-z0-9])").finditer(clause)]
     return bool(spans) and all(_TOPIC_BEFORE.search(clause[:at]) and not _DIRECTED.search(clause[:at]) for at in spans)
 
 
@@ -374,7 +381,7 @@ def _named_with(sid: str, suffix: str, clause: str, after: str = "") -> bool:
     """Whether one of the service's names is followed by ``suffix`` ("LinkedIn-style", "Zoom link")
     (and preceded by ``after``, when given)."""
     svc = ent.BY_ID[sid]
-    return any(re.search(after + re.escape(a) + suffix, clause) for a in (*svc.en, *svc.zh) if a)
+    return any(cached_re(after + re.escape(a) + suffix).search(clause) for a in (*svc.en, *svc.zh) if a)
 
 
 def _read_only(sid: str) -> bool:
@@ -390,13 +397,17 @@ def _read_from(sid: str, clause: str) -> bool:
         if not alias:
             continue
         a = re.escape(alias)
-        if re.search(r"\b(?:from|out of|of)\s+(?:our\s+|the\s+|my\s+|their\s+|your\s+)?" + a + r"\b|从\s*" + a + "|" + a + r"'s\b"
+        if cached_re(r"\b(?:from|out of|of)\s+(?:our\s+|the\s+|my\s+|their\s+|your\s+)?" + a + r"\b|从\s*" + a + "|" + a + r"'s\b"
                      r"|\bfrom\b[^,.;]{0,30}\b(?:in|on)\s+(?:our\s+|the\s+)?" + a + r"\b"
                      r"|\b(?:with|of|from)\s+(?:my|our)\s+(?:\w+\s+)?" + a + r"\b|\babout\s+(?:our\s+|the\s+|your\s+)?" + a + r"\b"
                      r"|\b(?:we|i|you|they)\s+(?:published|posted|wrote|sent|shared)\s+(?:on|to|in)\s+(?:our\s+|the\s+)?" + a +
-                     r"|把\s*" + a + r"[^,，。;；]{0,8}?的" + r"|(?:根据|基于)\s*" + a + "|(?<![到进入在往给])" + a + r"\s*(?:上|里|中)的", clause):
+                     r"|把\s*" + a + r"[^,，。;；]{0,8}?的" + r"|(?:根据|基于)\s*" + a + "|(?<![到进入在往给])" + a + r"\s*(?:上|里|中)的").search(clause):
             return True
     return False
+
+
+_LOOKED_UP_OBJECT = ent.ascii_re(r"\b(?:update|create|add|tag|edit|modify|archive|delete)\s+(?:them|it|him|her|the (?:contact|record|deal|row|lead|customer|page|card|issue|person))\b|"
+                                 r"\bnew (?:contact|record|deal|lead|customer|row|page|card)\b|(?:更新|新建|创建)(?:一个|一条)?(?:联系人|客户|记录|线索)")
 
 
 def _reads_docs(clause: str) -> bool:

@@ -20,7 +20,7 @@ from pilot.generation.offline_analyzer import OfflineAnalyzer
 from pilot.generation.blueprint import WorkflowBlueprint
 from pilot.generation.compiler import build_graph
 from pilot.generation.estimate import estimate
-from pilot.generation.knowledge_fit import fit_knowledge_bases
+from pilot.generation.knowledge_fit import fit_knowledge_bases, has_knowledge_steps
 from pilot.generation.pipeline import Planner
 from pilot.generation.plan import DeliverStep, LoopStep, walk
 from pilot.generation.recipes import apply_recipe
@@ -89,7 +89,7 @@ class GenerationService:
         text = check_prompt(prompt)
         blueprint = apply_preferences(await self.analyze(text), preferences)
         graph = self.build(blueprint, text)
-        if workflows is not None:  # point knowledge steps at a base the workspace has, when one fits
+        if workflows is not None and has_knowledge_steps(graph):  # point them at a base the workspace has, when one fits
             bases, _ = await list_knowledge_bases(workflows.session, workflows.workspace_id, limit=200)
             graph = fit_knowledge_bases(graph, text, bases)
         template = self.catalog.get(blueprint.template_id) if blueprint.template_id in self.catalog else None

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from pilot.generation import phrases as ph
+from pilot.generation.text import cached_re
 
 _ITEM_SPLIT = re.compile(r"[,;，；]\s*(?:and\s+|以及\s*)?(?![^(（]*[)）])")
 _DECLARED = re.compile(
@@ -71,7 +72,7 @@ def _start(item: str, labels: list[str]) -> tuple[str, str] | None:
     for label in sorted(labels, key=len, reverse=True):
         edge = r"(?:s|es)?(?![a-z0-9])" if label[-1:].isascii() and label[-1:].isalnum() else ""
         # "Privacy (GDPR export/deletion requests): …": a remark in brackets after the label is part of it
-        m = re.match(re.escape(label) + edge + _SUFFIX + r"(?:\s*[(（][^)）]{0,60}[)）])?\s*(?:[:：→=>\-]+\s*)?", body, re.I)
+        m = cached_re(re.escape(label) + edge + _SUFFIX + r"(?:\s*[(（][^)）]{0,60}[)）])?\s*(?:[:：→=>\-]+\s*)?", re.I).match(body)
         action = body[m.end():].strip() if m else ""
         action = re.sub(r"^(?:就|则|都|直接|一律|统一)+", "", action)
         passive = _PASSIVE.match(action)  # "upgrade requests get emailed to sales@": the action is "email to sales@"
