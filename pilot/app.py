@@ -345,7 +345,19 @@ def _route_handlers() -> list:
     from pilot.tables.controllers import TableController
 
     handlers.append(TableController)
+    from pilot.panel.controllers import panel_router
+
+    handlers.append(panel_router())
     return handlers
+
+
+def _cors_config(settings: Settings) -> CORSConfig | None:
+    """CORS for a frontend on another origin (``PILOT_CORS_ORIGINS``). Preflights may ask for any
+    header (``Authorization``, ``Last-Event-ID``); ``X-Message-Id`` (a chat reply's id, needed to
+    resume its stream) is exposed to the page's script."""
+    if not settings.app.cors_origins:
+        return None
+    return CORSConfig(allow_origins=settings.app.cors_origins, expose_headers=["X-Message-Id"])
 
 
 def _mcp_lifespan(settings: Settings):
@@ -387,7 +399,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             ClientException: client_error_handler,
             500: internal_error_handler,
         },
-        cors_config=CORSConfig(allow_origins=settings.app.cors_origins) if settings.app.cors_origins else None,
+        cors_config=_cors_config(settings),
         openapi_config=OpenAPIConfig(
             title="πlot API",
             version=__version__,

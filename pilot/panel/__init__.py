@@ -1,0 +1,1 @@
+"""The reference πlot panel page served at ``/panel`` (static files, no build step)."""
