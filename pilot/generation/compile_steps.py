@@ -300,6 +300,8 @@ class Builder:
         self.nodes, self.edges, self.current, self.in_loop, self.loop_quote = [], [], ["item"], True, s.quote
         saved_refs = dict(self.refs)
         self.refs["item"] = "item"
+        if s.over in self.refs and s.over != "inputs":
+            self.refs[s.over] = "item"  # inside the body, what the loop goes over is one item of it
         self.steps(s.steps, [])
         self.refs = {**saved_refs, **{k: v for k, v in self.refs.items() if k not in saved_refs and k != "item"}}
         body = {"nodes": self.nodes, "edges": self.edges}

@@ -34,7 +34,7 @@ ACTION_VERBS = (
 # not before a verb used as a noun: "name, email and call time", "email address", "post title"
 EN_SPLIT = ascii_re(r"(?:,\s*(?:and\s+)?|\s+and\s+(?:also\s+)?)(?=(?:" + ACTION_VERBS + r"|for each|for every)\b"
                     r"(?!\s+(?:time|times|date|notes?|recording|address(?:es)?|title|id|count|status|length|type)\b))")
-ZH_SPLIT = re.compile(r"[,、]\s*(?=其余|其他|其它|剩下|每\s*\d|等\s*[\d一二三四五六七八九十两半]+\s*个?(?:天|小时|分钟|周|星期)|[^,、]{0,10}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|以上|以下|以内)[^,、]{0,4}的|[^,、]{0,12}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|不到|不足)\s*[\d一二三四五六七八九十两百千万.]+\s*(?:万|千|元|块|天|个|条|%|分)?(?:的话)?(?:就|则)|[\u4e00-\u9fffa-z0-9]{1,6}的(?:发|推|存|写|记|转|给|在|就|加|同步)|[^,、]{0,2}(?:每一|逐条|逐个|用|让|把|将|调用|通过|发|推送|通知|保存|存|写|记录|生成|总结|翻译|分类|提取|抓取|获取|"
+ZH_SPLIT = re.compile(r"[,、]\s*(?=其余|其他|其它|剩下|每\s*\d|等\s*[\d一二三四五六七八九十两半]+\s*个?(?:天|小时|分钟|周|星期)|[^,、]{0,10}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|不到|不足|以上|以下|以内)[^,、]{0,4}的|[^,、]{0,12}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|不到|不足)\s*[\d一二三四五六七八九十两百千万.]+\s*(?:万|千|元|块|天|个|条|%|分)?(?:的话)?(?:就|则)|[\u4e00-\u9fffa-z0-9]{1,6}的(?:发|推|存|写|记|转|给|在|就|加|同步)|[^,、]{0,2}(?:每一|逐条|逐个|用|让|把|将|调用|通过|发|推送|通知|保存|存|写|记录|生成|总结|翻译|分类|提取|抓取|获取|"
                       r"读取|查询|搜索|分析|回复|回答|创建|更新|同步|等待|汇总|整理|打分|评分|判断|检查|筛选|并行|同时))")
 
 # ---------------------------------------------------------------- triggers
@@ -96,7 +96,7 @@ CMP_EN = ascii_re(r"(?P<field>[a-z][a-z _']{0,30}?)\s+(?:is\s+|are\s+|was\s+|of\
                   r"at least|at most|no more than|no less than|above|over|greater than|more than|higher than|exceeds?|exceeding|bigger than|"
                   r"below|under|less than|lower than|fewer than|smaller than|>=|<=|>|<|==|=|equals?|is not|isn't|is)\s+"
                   r"(?P<val>[$€£¥]?-?\d{1,3}(?:,\d{3})+|[$€£¥]?-?\d+(?:\.\d+)?k?|\"[^\"]+\"|'[^']+'|[a-z][\w-]*)")
-CMP_ZH = re.compile(r"(?P<field>[\u4e00-\u9fffa-z_]{0,8}?)\s*(?P<op>大于等于|小于等于|不低于|不少于|不超过|不高于|大于|小于|高于|低于|超过|多于|少于|不足|"
+CMP_ZH = re.compile(r"(?P<field>[\u4e00-\u9fffa-z_]{0,8}?)\s*(?P<op>大于等于|小于等于|不低于|不少于|不超过|不高于|大于|小于|高于|低于|超过|多于|少于|不足|不到|"
                     r"达到|等于|不等于|不是|为|是|>=|<=|>|<|=)\s*(?P<val>-?\d+(?:\.\d+)?\s*(?:万|元|分|条|个|件|天|%|度|℃|°c)?|[^\W的就则时并]{1,10})")
 OPS = {"greater than or equal to": "ge", "less than or equal to": "le", "at least": "ge", "at most": "le", "no more than": "le",
        "no less than": "ge", "above": "gt", "over": "gt", "greater than": "gt", "more than": "gt", "higher than": "gt",
@@ -104,7 +104,7 @@ OPS = {"greater than or equal to": "ge", "less than or equal to": "le", "at leas
        "less than": "lt", "lower than": "lt", "fewer than": "lt", "smaller than": "lt", ">=": "ge", "<=": "le", ">": "gt",
        "<": "lt", "==": "eq", "=": "eq", "equal": "eq", "equals": "eq", "is": "eq", "is not": "ne", "isn't": "ne",
        "大于等于": "ge", "小于等于": "le", "不低于": "ge", "不少于": "ge", "不超过": "le", "不高于": "le", "大于": "gt",
-       "小于": "lt", "高于": "gt", "低于": "lt", "超过": "gt", "多于": "gt", "少于": "lt", "不足": "lt", "达到": "ge",
+       "小于": "lt", "高于": "gt", "低于": "lt", "超过": "gt", "多于": "gt", "少于": "lt", "不足": "lt", "不到": "lt", "达到": "ge",
        "等于": "eq", "不等于": "ne", "不是": "ne", "为": "eq", "是": "eq"}
 FIELD_NAMES = {"score": "score", "rating": "rating", "评分": "score", "分数": "score", "得分": "score", "分": "score",
                "total": "total", "amount": "amount", "order total": "total", "金额": "amount", "总额": "amount", "总价": "amount",
