@@ -94,12 +94,18 @@ def case_list(clauses: list[str], start: int, labels: list[str]) -> CaseList | N
     """A case list beginning at clause ``start`` (a leading ``&`` marks a clause that continues
     the sentence before it)."""
     found = CaseList(end=start)
+    clauses = list(clauses)  # a continuation may be cut in two below (same length: indexes hold)
     k = start
     while k < len(clauses):
         if k > start and found.cases and clauses[k].startswith("&") and _start(clauses[k][1:], labels) is None \
                 and not ph.ELSE.search(clauses[k][1:]) and not ph.ELSE_LABEL.search(clauses[k][1:]):
             # "question → have AI answer it, &and email the answer": the same case goes on
-            found.extra.setdefault(len(found.cases) - 1, []).append(clauses[k][1:])
+            items = [x.strip() for x in _ITEM_SPLIT.split(clauses[k][1:]) if x.strip()]
+            nxt = next((n for n in range(1, len(items)) if _start(items[n], labels) or ph.ELSE_LABEL.search(items[n])), None)
+            found.extra.setdefault(len(found.cases) - 1, []).append(", ".join(items[:nxt]) if nxt else clauses[k][1:])
+            if nxt:  # "critical -> open an alert &and post in #oncall, warning -> …": the next case starts mid-clause
+                clauses[k] = ", ".join(items[nxt:])
+                continue
             k += 1
             continue
         text = clauses[k].lstrip("&")
