@@ -30,7 +30,6 @@ from pilot.chat.events import (
     payload_to_event,
 )
 from pilot.chat.phrases import describe_cron, language_of
-from pilot.chat.planner_llm import plan_with_llm
 from pilot.chat.planner_rules import plan_edits
 from pilot.chat.schemas import ClarifyOptionOut, PendingQuestion
 from pilot.chat.store import ChatStore, set_state, state_of
@@ -229,6 +228,8 @@ class TurnHandlers:
         workspace's others, which a ``workflow`` step may run by name."""
         llm = self.rt.settings.llm
         if llm.enabled:
+            from pilot.chat.planner_llm import plan_with_llm  # loads pydantic/instructor/openai: only when used
+
             try:
                 ops, explanation = await plan_with_llm(text, graph, settings=llm, workflows=workflows)
                 return apply_edits(graph, ops), [explanation], [], "llm", ops

@@ -3,6 +3,10 @@
 SDK-level retries are OFF (``max_retries=0``): retry policy and model fallbacks belong to the
 engine, which decides from the :class:`LLMError` classification produced here. One
 ``AsyncOpenAI`` client (and so one connection pool) is shared per event loop and configuration.
+Streams are requested through the SDK's raw-request API (``client.post(..., cast_to=httpx2.Response)``,
+which keeps its base URL, auth, headers, timeout and status errors) and decoded with msgspec
+(:mod:`pilot.llm.stream_chunks`): the SDK's pydantic object per chunk, plus its typed-params
+transform, were over half the CPU of a streamed call.
 """
 
 from __future__ import annotations
@@ -10,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from pilot.core.failures import retry_after_seconds, status_is_retryable
 from pilot.core.redaction import clip, redact, register_secret
 from pilot.llm.prices import count_message_tokens, count_tokens
 from pilot.llm.schemas import LLMError, LLMToolCalls, LLMUsage, MessageLike, ToolCallRequest, to_openai_messages
+from pilot.llm.stream_chunks import Chunk, SSEData, ToolCallDelta, decode_chunk, error_message
 from pilot.settings import LLMSettings
 
 if TYPE_CHECKING:  # the SDK takes ~1 s to import; load it on first use, not with pilot.llm
@@ -26,6 +32,7 @@ if TYPE_CHECKING:  # the SDK takes ~1 s to import; load it on first use, not wit
 _CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, openai.AsyncOpenAI]] = (
     weakref.WeakKeyDictionary()
 )
+DRAIN_S = 0.2  # how long to wait for the end of a stream's body after [DONE] (see _finish_body)
 
 
 def shared_client(settings: LLMSettings) -> openai.AsyncOpenAI:
@@ -125,18 +132,57 @@ def _error_detail(exc: openai.APIStatusError) -> str:
     return clip(str(exc.message), 300)
 
 
-def _add_fragment(calls: dict[int, dict[str, str]], fragment: Any) -> None:
+def _add_fragment(calls: dict[int, dict[str, str]], fragment: ToolCallDelta) -> None:
     """Merge one streamed tool-call fragment (id and name come once, arguments in pieces)."""
-    index = getattr(fragment, "index", None) or 0
-    call = calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
-    if getattr(fragment, "id", None):
+    call = calls.setdefault(fragment.index or 0, {"id": "", "name": "", "arguments": ""})
+    if fragment.id:
         call["id"] = fragment.id
-    function = getattr(fragment, "function", None)
+    function = fragment.function
     if function is not None:
         if function.name:
             call["name"] += function.name
         if function.arguments:
             call["arguments"] += function.arguments
+
+
+async def _open_stream(client: openai.AsyncOpenAI, body: dict[str, Any]) -> Any:
+    """POST a streaming chat completion; the SDK raises its status errors, the body is left unread."""
+    import httpx2  # the SDK's HTTP client (what its documented raw requests ask for)
+
+    return await client.post("/chat/completions", body=body, cast_to=httpx2.Response, stream=True)
+
+
+async def _chunks(response: Any) -> AsyncIterator[Chunk]:
+    """The chunks of a streaming chat-completion response, up to ``[DONE]``.
+
+    A mid-stream ``error`` object raises the SDK's ``APIError`` (so it is classified as before)."""
+    body = response.aiter_bytes()
+    events = SSEData()
+    async for piece in body:
+        for data in events.feed(piece):
+            if data.startswith(b"[DONE]"):
+                await _finish_body(body)
+                return
+            chunk = decode_chunk(data)
+            if chunk.error:
+                import openai
+
+                raise openai.APIError(error_message(chunk.error), response.request, body=chunk.error)
+            yield chunk
+
+
+async def _finish_body(body: AsyncIterator[bytes]) -> None:
+    """Read the end of the body after ``[DONE]`` so the connection goes back to the pool.
+
+    Closing a response before its end discards the connection, so every completion would pay a new
+    TCP (and TLS) handshake. Servers end the body right after ``[DONE]``; one that keeps it open
+    costs at most ``DRAIN_S``, then the response is closed as before (all data was received)."""
+    try:
+        async with asyncio.timeout(DRAIN_S):
+            async for _ in body:
+                pass
+    except Exception:  # timed out or a broken tail: nothing is lost, the connection is just dropped
+        pass
 
 
 class OpenAIProvider:
@@ -185,31 +231,33 @@ class OpenAIProvider:
         calls: dict[int, dict[str, str]] = {}
         parts: list[str] = []
         usage: LLMUsage | None = None
+        # Not chat.completions.create(): its typed-params transform and a pydantic object per
+        # chunk cost more CPU than the rest of the call; the chunks are decoded with msgspec here.
         try:
-            stream = await self.client.chat.completions.create(**kwargs)
+            response = await _open_stream(self.client, kwargs)
         except Exception as exc:
             raise classify(exc, model) from exc
         try:
-            async for chunk in stream:
-                if chunk.usage is not None:
-                    usage = LLMUsage(
-                        chunk.usage.prompt_tokens or 0,
-                        chunk.usage.completion_tokens or 0,
-                        chunk.usage.total_tokens or 0,
-                    )
-                for choice in chunk.choices or ():
-                    text = choice.delta.content if choice.delta else None
-                    if text:
-                        parts.append(text)
-                        yield text
-                    for fragment in (choice.delta.tool_calls if choice.delta else None) or ():
-                        _add_fragment(calls, fragment)
+            async with aclosing(_chunks(response)) as chunks:
+                async for chunk in chunks:
+                    if chunk.usage is not None:
+                        u = chunk.usage
+                        usage = LLMUsage(u.prompt_tokens or 0, u.completion_tokens or 0, u.total_tokens or 0)
+                    for choice in chunk.choices or ():
+                        delta = choice.delta
+                        if delta is None:
+                            continue
+                        if delta.content:
+                            parts.append(delta.content)
+                            yield delta.content
+                        for fragment in delta.tool_calls or ():
+                            _add_fragment(calls, fragment)
         except (asyncio.CancelledError, GeneratorExit):
             raise
         except Exception as exc:
             raise classify(exc, model) from exc
         finally:
-            await stream.close()
+            await response.aclose()
         if calls:
             yield LLMToolCalls([ToolCallRequest(c["id"] or f"call_{i}", c["name"], c["arguments"])
                                 for i, c in sorted(calls.items())])
