@@ -460,6 +460,7 @@ class _State:
         switching = self.in_switch  # …and must not end the switch the head started
         cases: list[tuple[str, Comparison | None, list[Step], str]] = []
         otherwise: list[Step] | None = None
+        pre: list[Step] = []  # what a condition reads before it is tested
         j = i
         while j < len(clauses):
             self.in_switch = switching
@@ -513,6 +514,12 @@ class _State:
             if self._conditional(clause):
                 cond, action = conds.split_condition(ph.IF.sub("", clause, count=1).strip(" ,"), self.lang)
                 cmp = conds.comparison(cond, self.lang)
+                if cmp is None and ph.ANY_NEW.search(cond):
+                    # "看一下淘宝店有没有新的差评，有的话就…": read them, then go on when there are any
+                    read = [s for s in self._actions(ph.ANY_NEW.sub(" ", cond)) if isinstance(s, SourceStep)]
+                    if read:
+                        pre.extend(read)
+                        cmp = (Comparison(subject=read[-1].id, field="", op="truthy"), "any")
                 cases.append((cmp[1] if cmp else conds.strip_label(cond, self.lang), cmp[0] if cmp else None,
                               self._actions(action) if action else [], clause))
                 j += 1
@@ -540,7 +547,7 @@ class _State:
         decided = self._approval_branch(cases, otherwise)
         if decided is not None:
             return j, [decided]
-        out: list[Step] = []
+        out: list[Step] = list(pre)
         numeric = [c for c in cases if c[1] is not None]
         subject, field = "inputs", "category"
         if numeric and len(numeric) == len(cases):

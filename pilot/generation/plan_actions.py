@@ -244,7 +244,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         name = (api.group("name") or api.group("name2")).strip() if api else ("device api" if "on" in clause else "api")
         acts.deliveries.insert(0, _deliver(name if " " in name or not ent.find_integrations(name)[0] else name, clause, state))
     if not acts.deliveries and writes and not negated and not fetch:
-        own = sorted(state.trigger_clause_services())
+        # what the trigger or the loop reads is what "the ticket" / "the PR" of a write means
+        own = sorted(state.trigger_clause_services()) or (
+            [state.loop_service] if state.loop_service in ent.BY_ID and storage_op not in (None, "send", "post") else [])
         target = ph.GENERIC_TARGET.search(clause)
         last = state.last_source.service if state.last_source is not None else None
         looked_up = last if last in ent.BY_ID and ent.BY_ID[last].role != "source" else None

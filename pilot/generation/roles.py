@@ -67,7 +67,7 @@ _PROC_AFTER = re.compile(r"^\W{0,2}(?:里|中|上)?的?\W{0,2}(?:" + _S_PROC_ZH.
 _FETCH_AFTER = re.compile(
     r"^\W{0,3}(?:后台|平台|账号|账户|店铺)?(?:(?:in|from) (?:my |the |our )?inbox|'s|里的|中的|上的|里|中|的|" + _en(
         r"issues?|tickets?|prs?|pull requests?|orders?|deals?|contacts?|pages?|rows?|records?|messages?|comments?|"
-        r"threads?|conversations?|channels?|chats?|history|posts?|updates?") + r"|消息|群|聊天|记录|对话|工单)")
+        r"threads?|conversations?|channels?|chats?|history|posts?|updates?|repos?|repositor(?:y|ies)|projects?|boards?|workspaces?|stores?|shops?") + r"|消息|群|聊天|记录|对话|工单)")
 
 
 def _last(rx: re.Pattern[str], s: str, reach: int) -> int:
