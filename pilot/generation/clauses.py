@@ -124,6 +124,11 @@ _BY_HAND = ent.ascii_re(r"^(?:手动触发|手动运行|手动跑(?:一次|一�
 _GIVEN = ent.ascii_re(r"\b(?:these|this|the following|the attached|my)\s+(?:\w+\s+)?(?:notes|text|draft|points|bullet points|data|list|numbers)\b")
 
 
+# The sentence after "set up a webhook" that says who calls it with what.
+_PAYLOAD_TOLD = ent.ascii_re(r"^[\w' ]{0,40}?\b(?:will |would |is going to |)(?:post|send|push|forward|call|hit)s?\b[^.;]{0,80}?"
+                             r"\b(?:to|at) (?:it|this|that|the (?:endpoint|webhook|url|hook))\b[^.;]*[.;]?")
+
+
 def find_trigger(text: str) -> tuple[Trigger, str, str]:
     """(trigger, its clause, the text without it)."""
     if _BY_HAND.search(text):
@@ -155,6 +160,9 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
             clause = clause[: joined.start()]
             rest = (text[:begin] + " if " + cond + ", " + text[end:]).strip()
         if kind == "webhook":
+            told = _PAYLOAD_TOLD.match(rest)
+            if told:  # "Our website will POST contact requests to it (name, email, message).": what arrives, not a step
+                clause, rest = f"{clause} {told.group(0)}", rest[told.end():].strip()
             cond = re.sub(r"\([^)]*\)", " ", clause).strip(" ,.")
             if ph.CMP_EN.search(cond) and not ph.WEBHOOK.search(cond):
                 # "when a cart has fewer than 3 items (our store posts it to a webhook), …": a condition

@@ -396,8 +396,11 @@ class _State:
         cats = cls.categories if cls is not None else []
         for cat in sorted(cats, key=len, reverse=True):
             m = cached_re(re.escape(cat) + (r"(?:s|es)?(?![a-z])" if cat.isascii() else "")).match(clause) if cat else None
+            rest = clause[m.end():] if m else ""
+            if m and switches.LIST_GOES_ON.match(rest.strip()):
+                return None  # "positive, negative or neutral": the list of categories, not a case
             if m:
-                return cat, clause[m.end():].lstrip(" 的:：,→->=")
+                return cat, rest.lstrip(" 的:：,→->=")
         return None
 
     def _goes_case(self, clause: str) -> tuple[str, str] | None:
@@ -539,6 +542,8 @@ class _State:
         if not cases:
             return i, []
         cases, otherwise = _label_cases_as_values(cases, otherwise)
+        if not any(c[2] for c in cases) and not otherwise and not any(c[1] is not None for c in cases):
+            return j, []  # "classify its sentiment: positive, negative or neutral": nothing is done per case
         if self._answer_fallback(cases, otherwise):
             return j, []
         if len(cases) == 2 and otherwise is None and (conds.complementary(cases[0][1], cases[1][1]) or conds.antonyms(cases[0][0], cases[1][0])):

@@ -30,6 +30,8 @@ _SUFFIX = (r"\s*(?:的|类的?|类型的?|问题的?|级别?的?|requests?|ticke
 _VERB_FIRST = re.compile(r"^(?P<verb>send|route|forward|post|push|assign|put|escalate|email)\s+(?:the\s+|all\s+|any\s+)?", re.I)
 _HEAD = re.compile(r"按.{0,8}(?:处理|分发|分流|分别)|根据|依据|\b(?:route|sort|split|triage)\w*\b|\bdepending on\b|\bbased on\b|\bby (?:severity|priority|type|category|level|status)\b")
 _ARROW_CASE = re.compile(r"^(?P<label>[^→:>=,，]{1,24}?)\s*(?:→|->|=>)\s*(?P<action>.*[a-z\u4e00-\u9fff]{2}.*)$", re.I)
+# "positive, negative or neutral", "P1, P2 or P3": the list of labels goes on, no action follows
+LIST_GOES_ON = re.compile(r"(?:or|and|nor)\b|[或和及、]|还是", re.I)
 _PASSIVE = re.compile(r"^(?:get|gets|are|is|should be|will be|must be)\s+(e-?mailed|sent|posted|forwarded|escalated|logged|added|texted)\b", re.I)
 _ACTIVE = {"emailed": "email", "e-mailed": "email", "sent": "send", "posted": "post", "forwarded": "forward",
            "escalated": "escalate", "logged": "log", "added": "add", "texted": "sms"}
@@ -78,7 +80,7 @@ def _start(item: str, labels: list[str]) -> tuple[str, str] | None:
         passive = _PASSIVE.match(action)  # "upgrade requests get emailed to sales@": the action is "email to sales@"
         if passive:
             action = _ACTIVE[passive.group(1)] + action[passive.end():]
-        if m and re.search(r"[a-z\u4e00-\u9fff]{2}", action, re.I):
+        if m and re.search(r"[a-z\u4e00-\u9fff]{2}", action, re.I) and not LIST_GOES_ON.match(action):
             return label, (f"{verb.group('verb')} {action}" if verb else action)
     arrow = _ARROW_CASE.match(body)
     if arrow and (len(arrow.group("label").split()) <= 3 if arrow.group("label").isascii() else len(arrow.group("label")) <= 8):
@@ -86,7 +88,7 @@ def _start(item: str, labels: list[str]) -> tuple[str, str] | None:
     code = _CODES.match(body)
     if code:
         rest = body[code.end():].lstrip(" 的:：→=>-")
-        return (code.group(0), rest) if re.search(r"[a-z\u4e00-\u9fff]{2}", rest, re.I) else None
+        return (code.group(0), rest) if re.search(r"[a-z\u4e00-\u9fff]{2}", rest, re.I) and not LIST_GOES_ON.match(rest) else None
     return None
 
 
