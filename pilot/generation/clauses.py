@@ -153,6 +153,11 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
             # first verb, and the rest of the clause is still the work to do
             tail = re.search(r"\s(?:and|then)\s|[,;]", clause[m.end() - begin:])
             clause, rest = (clause[: m.end() - begin + tail.start()] if tail else clause), text
+        then_zh = re.search(r"(?:就|便|马上|立即|立刻)(?=.{0,4}(?:让|把|用|给|发|通知|写|生成|调用|自动))", clause[m.end() - begin:])
+        if kind == "app_event" and then_zh:
+            # "有赞店铺来了新订单就让AI写一句感谢语": the event ends at 就, the rest is the work
+            cut = m.end() - begin + then_zh.end()
+            clause, rest = clause[: m.end() - begin + then_zh.start()], (clause[cut:] + " " + rest).strip()
         joined = re.search(ent.ascii_re(r"\s(?:and|but|with|where)\s+(?=(?:the|its|their|it|his|her|a|an)\b)"), clause)
         if joined and ph.CMP_EN.search(clause[joined.end():]):
             # "when a new order comes in and the total exceeds $100, …": the condition stays

@@ -274,6 +274,8 @@ _SCHEDULE_RE = ascii_re(
 def find_schedule(text: str) -> Schedule | None:
     """A cron expression for a periodic request, or ``None``. Times default by part of day
     (morning 8:00, afternoon 14:00, evening 18:00, otherwise 9:00)."""
+    # "一小时一次", "一天一次": the same as 每小时 / 每天
+    text = re.sub(r"一个?(小时|天|周|星期|月)(?:左右)?一次", lambda x: "每" + x.group(1), text)
     m = _SCHEDULE_RE.search(text)
     if not m:
         return None

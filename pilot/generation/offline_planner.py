@@ -437,6 +437,15 @@ class _State:
                                                                  clause[m.start():]) else clause[m.start():].strip(" ,:")
         return conds.strip_label(label, self.lang), action
 
+    def _on_same_channel(self, acts: list[Step], action: str, earlier: list[Step]) -> list[Step]:
+        """"北京的发到北京销售的企业微信群，上海的发上海群": a case that sends to a group without
+        naming the messenger sends on the one the earlier cases use."""
+        unknown = [d for d in acts if isinstance(d, DeliverStep) and d.service not in ent.BY_ID]
+        if not unknown or not earlier or not re.search(r"群|频道|#|\bchannel\b", action):
+            return acts
+        same = self._same_channel(earlier, action)
+        return [s for s in acts if s not in unknown] + same if same else acts
+
     def _same_channel(self, steps: list[Step], body: str) -> list[Step]:
         """"超过10万就在企业微信里@财务经理；没超过的话往财务群发一句…": an else side that sends
         without naming where goes through the messaging service the other side uses."""
@@ -506,7 +515,7 @@ class _State:
                     cases.append((labelled[1], labelled[0], self._actions(action, default_service=action), clause))
                     j += 1
                     continue
-                steps = self._actions(action, default_service=action)
+                steps = self._on_same_channel(self._actions(action, default_service=action), action, [s for c in cases for s in c[2]])
                 if ph.ELSE_LABEL.search(label):
                     otherwise = steps
                     j += 1
@@ -621,7 +630,7 @@ class _State:
             acts = self._actions(action, default_service=action)
             for more in found.extra.get(k, []):
                 acts += self._actions(more)
-            cases.append((label, acts))
+            cases.append((label, self._on_same_channel(acts, action, [s for _, a in cases for s in a])))
         rest = found.otherwise
         otherwise = None if rest is None else [] if not rest or ph.IGNORE.search(rest) else self._actions(rest, default_service=rest)
         quote = " ".join(plain(c) for c in clauses[i:found.end])[:300]

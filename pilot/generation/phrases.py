@@ -44,17 +44,17 @@ WEBHOOK_OUT = ascii_re(r"\b(?:send|post|push|forward|notify|call|hit)\w*\s+(?:it
                        r"(?:\w+ )?webhook|(?:发|推送|发送|通知|调用)(?:到|给)?.{0,6}(?:webhook|回调)|webhook\s*(?:url|地址)")
 WEBHOOK_IN = ascii_re(r"\b(?:when|whenever|each time|every time|once)\b[^.]{0,60}\bwebhook|\bwebhook[^.]{0,20}\b(?:arrives|fires|is called|comes in|receives|gives us|triggers)"
                       r"|\b(?:sends|posts|calls|hits|pushes|fires)\s+(?:us\s+)?(?:\w+\s+){0,3}?(?:to\s+)?(?:a |an |our |the )?webhooks?\b|\breceiv\w*\s+[^.]{0,30}webhooks?"
-                      r"|收到.{0,10}webhook|通过\s*webhook|webhook\s*(?:推|发|回调|触发)|(?:触发|回调|会调|调用)\s*(?:一个|我们的)?\s*webhook")
+                      r"|收到.{0,10}webhook|通过\s*webhook|数据推送|推送[^,，。]{0,8}到我们这边|webhook\s*(?:推|发|回调|触发)|(?:触发|回调|会调|调用)\s*(?:一个|我们的)?\s*webhook")
 FORM = ascii_re(r"^[\w' -]{0,40}\bform\b[\w' -]{0,40}(?::|->|→)|^(?:an? |the |our )?[\w' -]{0,30}\bform (?:has|with|collects|asks for)\b|\b(?:registers?|signs? up|applies|enrols?|enrolls?)\b.{0,40}\bform\b|\bour [\w -]{0,30}\bform\b|\ba (?:simple |small |short |quick |web )?form (?:where|that|for|with)\b|\b(?:submits?|submitted|fills? (?:in|out))\b.{0,40}\bform\b|\bform (?:is )?submi|\bform submission|\bnew form (?:response|entry)|\b(?:a|an|our|the) (?:[\w-]+ ){0,3}form (?:where|that|on|for)\b|\bcontact form\b|^(?:[\w'-]+ ){0,3}form (?:for|on|where|that)\b"
-                r"|提交(?:了)?.{0,8}表单|表单.{0,4}提交|填写(?:完)?.{0,6}表单|表单填写|填完.{0,6}表|报名表.{0,3}提交|通过表单|表单(?:投递|预约)|.{0,6}表提交后|表单.{0,12}提交后|(?:反馈|报名|申请|登记|预约)表.{0,10}(?:填完|填好|提交)|提交.{0,14}?(?:报名表|申请表|登记表|预约表|问卷|反馈表|表单)(?:后|以后|之后|时|的时候)|(?:咨询|反馈|报名|申请|售后|预约|登记|调查|试听)表单")
-CHAT = ascii_re(r"\bchat ?bot\b|聊天助手|聊天机器人|对话助手|对话机器人|问答机器人|客服机器人|\ba chat (?:where|that|in which)\b|\bchat (?:for|where)\b|\bchat (?:assistant|agent|interface|window)\b|\blet (?:me|us|users) chat\b|\bchat with\b|\b(?:in|via|through) (?:the |a |our )?chat\b|\bchat message|\buser (?:asks|messages|sends a message|types)|"
+                r"|提交(?:了)?.{0,8}表单|表单.{0,4}提交|填写(?:完)?.{0,6}表单|表单填写|填完.{0,6}表|报名表.{0,3}提交|通过表单|表单(?:投递|预约)|.{0,6}表提交后|表单.{0,12}提交后|(?:反馈|报名|申请|登记|预约)表.{0,10}(?:填完|填好|提交)|提交.{0,14}?(?:报名表|申请表|登记表|预约表|问卷|反馈表|表单)(?:后|以后|之后|时|的时候)|(?:咨询|反馈|报名|申请|售后|预约|登记|调查|试听)表单|表单里(?:填|选|勾选)的")
+CHAT = ascii_re(r"\bchat ?bot\b|\bagent for (?:our |the |my )?[\w ]{0,25}\bchat\b|聊天助手|聊天机器人|对话助手|对话机器人|问答机器人|客服机器人|\ba chat (?:where|that|in which)\b|\bchat (?:for|where)\b|\bchat (?:assistant|agent|interface|window)\b|\blet (?:me|us|users) chat\b|\bchat with\b|\b(?:in|via|through) (?:the |a |our )?chat\b|\bchat message|\buser (?:asks|messages|sends a message|types)|"
                 r"\bwhen (?:someone|a user|a customer|users|customers) (?:asks?|messages?|chats?)\b|\banswers? (?:user|customer) questions? in chat"
                 r"|\bchat widget\b|\bthe bot (?:answers|replies|responds)\b|\b(?:a|an|our) (?:\w+ )?bot (?:that|which) (?:answers|replies)\b"
                 r"|聊天机器人|客服机器人|对话机器人|问答机器人|聊天窗口|聊天框|对话框|陪练|在聊天里|聊天里|在对话里|对话中|客服机器人|在对话中|用户在.{0,6}(?:提问|咨询|发消息)|用户(?:提问|发来消息)时"
                 r"|做一个.{0,12}机器人|[@＠]机器人|我问它|用户在聊天中|在聊天中")
 # "when a new X is added / arrives" — an event in some app
 APP_EVENT = ascii_re(
-    r"^new [^→:>?]{1,50}?\s*(?:→|->|:|\?)|^[a-z]+ (?:every |each |all (?:the )?)?new [a-z]+\b|\b(?:for|on) (?:every|each) new [a-z]+\b|\bwhen(?:ever)?\s+\w+\s+(?:reports|sends|creates|posts|logs|detects|raises|fires|publish|publishes|release|releases|push|pushes|merge|merges|deploy|deploys|open|opens|receive|receives|get|gets)\s+(?:a |an )?(?:new\s+)?\w+|\bwhen(?:ever)?\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:moves|changes|reaches|becomes|is marked|is moved)\b|"
+    r"^incoming (?:e-?mails?|messages?|tickets?|orders?|leads?|calls?|dms?)\b|^new [^→:>?]{1,50}?\s*(?:→|->|:|\?)|^[a-z]+ (?:every |each |all (?:the )?)?new [a-z]+\b|\b(?:for|on) (?:every|each) new [a-z]+\b|\bwhen(?:ever)?\s+\w+\s+(?:reports|sends|creates|posts|logs|detects|raises|fires|publish|publishes|release|releases|push|pushes|merge|merges|deploy|deploys|open|opens|receive|receives|get|gets)\s+(?:a |an )?(?:new\s+)?\w+|\bwhen(?:ever)?\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:moves|changes|reaches|becomes|is marked|is moved)\b|"
     r"\b(?:when(?:ever)?|each time|every time|once|as soon as|on(?: every| each)?)\s+(?:a |an |the |we |i |someone |somebody |our |my |a customer )?"
     r"(?:new\s+|receive (?:a |an )?(?:new )?|get (?:a |an )?(?:new )?)"
     r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:is|are|gets?|was)\s+"
@@ -129,12 +129,12 @@ AI_TASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((task, ascii_re(p)) fo
                  r"情感分析|识别.{0,4}(?:意图|类型|情感)|打标签|分拣|分流|判断是.{1,24}还是|是.{1,20}还是|分[成为].{1,30}[类种]|判断.{0,8}属于|评定为|定级|按等级"),
     ("score", r"\brate\s+(?:the\s+|its\s+|their\s+)?(?:urgency|priority|severity|quality|risk|importance|fit|relevance|lead|sentiment)\b|\b(?:from|between)\s+1\s*(?:-|to|and)\s*(?:5|10|100)\b|\bscor(?:e|es|ing)\s+(?:it|them|each|the|every|this|that|a|an|all|our|their|leads?|candidates?|applicants?|cvs?|resumes?|how|from|on|out)\b|\bscoring\b|\brate (?:it|them|each|the|how|their|his|her|this|these|every|all)\b|\bon a scale of\b|\bgrade\b|\bevaluate\b|\bassess\w*|\bqualif\w*|\brank\b|打分|评分|评估|打个分|打个.{0,12}分|评级"),
     ("extract", r"\bextract\w*|\bparse\w*|结构化|\bstructured (?:record|data|fields|json)|\bpull(?:s|ing)? out\b|\bpull (?:the )?[\w ,]{3,60}? out of\b|\bocr\b|提取|抽取|解析|识别出"),
-    ("summarize", r"\bsummar\w*|\bdigest\b|\bbrief(?:ing)?\b|\btl;?dr\b|\brecap\b|\bcondense\b|\bkey points\b|总结|摘要|概括|简报|汇总(?!到|进|至|在|给)|提炼|归纳|日报|周报|整理(?!成?结构化)(?:一下)?"),
+    ("summarize", r"\bsummar\w*|\bdigest\b|\bbrief(?:ing)?\b|\btl;?dr\b|\brecap\b|\brundown\b|\bround-?up\b|\bcondense\b|\bkey points\b|总结|摘要|概括|简报|汇总(?!到|进|至|在|给)|提炼|归纳|日报|周报|整理(?!成?结构化)(?:一下)?"),
     ("analyze", r"\banaly[sz]\w*|\breconcil\w*|\bexplain\w*|\bguess\w*|\benrich\w* (?:\w+ )?with (?:the )?ai\b|\bcode review\b|\breview (?:the|this|each) (?:code|pr|pull request|diff|mr)\b|"
                 r"代码审查|代码评审|审查|解释|检查.{0,16}(?:是否|全不全|对不对|一致|有没有)|查一遍|核对|对账|\bflag (?:the|any|which|those|all)\b|\binsights?\b|\btrends?\b|\bkpi\b|分析|洞察|趋势|找出|识别出|检测出|筛选出|(?:内容|安全|合规|ai)(?:安全)?审核|审核(?:内容|一下|是否)|\bmoderate (?:the|each|every|it|them|content|comments|posts)\b|\bcontent moderation\b|\bcheck (?:it|them|this|that|each \w+|the \w+) against\b|\brecommend\w*\b|\bassess\w*|核对|评估"),
     ("answer", r"\banswer\w*|\brespond to (?:the )?(?:question|customer|user)|\breply to (?:the )?(?:question|customer|user|email)|回答|答复|解答|回复"),
     ("generate", r"\bwrites?\b|\brewrit\w*|\breword\w*|\brephras\w*|\bpolish\w*|润色|改写|重写|\bsuggestions?\b|\bsuggest (?:a|an|some|what|which|how)\b|\bdraft\w*|\bgenerat\w*|\bcompose\b|\bcreate (?:a |an )?(?:post|reply|response|caption|summary|report|email|description|"
-                 r"article|blog|tweet|outline|newsletter|copy|message)|\bturn (?:it|them|these|this|the|those) (?:[\w-]+ ){0,4}?into\b|\breport\b|\b(?:pick|choose|select)\b|挑出|挑选|挑|选出|生成|撰写|改成(?=.{0,12}(?:版本|风格|文案|长文|短文|笔记|帖子|推文|文章|口吻|语气))|写(?:一|成|个|篇|份|封)|起草|创作|改写|润色|报告|整理成(?!结构化)"),
+                 r"article|blog|tweet|outline|newsletter|copy|message)|\bturn (?:it|them|these|this|the|those) (?:[\w-]+ ){0,4}?into\b|\breport\b|\b(?:pick|choose|select)\b|挑出|挑选|挑|选出|生成|撰写|写好|写完|改成(?=.{0,12}(?:版本|风格|文案|长文|短文|笔记|帖子|推文|文章|口吻|语气))|写(?:一|成|个|篇|份|封)|起草|创作|改写|润色|报告|整理成(?!结构化)"),
 ))
 AI_HINT = ascii_re(r"\b(?:ai|llm|gpt|chatgpt|model|openai|claude)\b|大模型|人工智能|\bai\b")
 
@@ -184,7 +184,7 @@ KNOWLEDGE = ascii_re(r"\bknowledge ?base\b|\bour (?:\w+ )?(?:docs|documentation|
                      r"\brag\b|知识库|文档|手册|资料库|规章制度|产品资料"
                      # "the price list and FAQ we uploaded", "我们上传的《租户手册》": documents handed to us once
                      r"|\b(?:we|i)(?:'ve| have)? uploaded\b|\buploaded (?:docs|documents|files|faqs?|pdfs?|manuals?|guides?)\b|(?:我们|我)上传的|上传的.{0,8}(?:手册|文档|资料|文件)")
-FETCH = ascii_re(r"\b(?:fetch|pull|get|grab|read|scrape|crawl|collect|gather|download|monitor|watch|check|look(?:s|ing)? up|look(?:s|ing)? at|go(?:es)? through|looking (?:it|them|the \w+) up|query|load|import|list|"
+FETCH = ascii_re(r"\b(?:fetch|fetches|pull|pulls|get|gets|grab|grabs|read|reads|scrape|scrapes|crawl|crawls|collect|gather|download|monitor|watch|check|look(?:s|ing)? up|look(?:s|ing)? at|go(?:es)? through|looking (?:it|them|the \w+) up|query|load|import|list|"
                  r"go through|export|find|search|track|retrieve|take|enrich)\b(?!.{0,40}\binto\b)|"
                  r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|查一下|查下|看看|看一下|(?<![提抽])取出|捞出|调出|统计(?!$)(?![,，。])|读出|拉下来|导出|调用|读|拉|抓|(?<![检审调])查(?!看)|过一遍|遍历|请求一下|请求|访问")
 RESPOND = ascii_re(r"\b(?:respond|reply|return)\s+(?:to (?:the )?(?:caller|webhook|request)|with)\b|返回给|响应")
@@ -248,9 +248,16 @@ _TEXT_NOUN = ascii_re(r"\b((?:send|sends|sending|get|gets)\s+(?:[\w']+\s+){0,2}?
 _X_NAMED = ascii_re(r"\b(?:on|to|from|onto|via) x\b(?!\s*[-=*×\d])|\bx(?= (?:posts?|threads?|accounts?|profiles?|feeds?|handles?)\b)")
 
 
+_TYPOS = {"chek": "check", "cheack": "check", "summerize": "summarize", "sumarize": "summarize", "recieve": "receive",
+          "emial": "email", "mesage": "message", "messsage": "message", "notifiy": "notify", "scrap": "scrape",
+          "teh": "the", "evry": "every", "everyday": "every day", "tommorow": "tomorrow", "msg": "message"}
+_TYPO_RE = ascii_re(r"\b(?:" + "|".join(_TYPOS) + r")\b")
+
+
 def service_words(text: str) -> str:
     """``text`` with spoken names of services written as the lexicon knows them: "text the
     foreman" / "a welcome text" → "sms" (see :data:`_TEXT_VERB`), "posts on X" → "twitter"."""
+    text = _TYPO_RE.sub(lambda m: _TYPOS[m.group(0)], text)  # "chek the BTC price": the verb it means
     text = _X_NAMED.sub(lambda m: m.group(0)[:-1] + "twitter", text)
     return _TEXT_NOUN.sub(r"\1sms", _TEXT_VERB.sub(r"\1sms", text))
 

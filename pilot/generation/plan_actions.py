@@ -164,7 +164,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     urls = [u for u in ent.find_urls(state.raw) if u.lower() in clause and not any(b in u for b in ("hook", "robot/send"))]
     for url in urls:
         acts.sources.append(SourceStep(id=state.uid("fetch_page"), from_="url", url=url, quote=quote))
-    if not urls and fetch and ph.URL_INPUT.search(clause) and not srcs:
+    # "Give it a URL -> it scrapes the page", "输入一个文章链接，把正文抓下来": the link named before is what is read
+    handed_url = ph.URL_INPUT.search(clause) or (ph.URL_INPUT.search(state.raw.lower()) and re.search(r"\b(?:page|article|site)\b|正文|文章|网页|页面", clause))
+    if not urls and fetch and handed_url and not srcs:
         acts.sources.append(SourceStep(id=state.uid("fetch_page"), from_="url", url="{{ inputs.url }}", quote=quote))
     if not acts.sources and not srcs and fetch and ph.PARALLEL.search(clause):
         listed = ph.LIST_OBJECT.search(clause)
