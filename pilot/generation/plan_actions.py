@@ -238,8 +238,12 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         sid = integ[0] if integ else None if remark else _service_phrase(target)
         if sid:
             acts.deliveries.append(_deliver(sid, clause, state, target=None if integ else target))
-    elif not acts.deliveries and send and _emails_someone(clause) and not negated:
+    elif not acts.deliveries and (send or re.search(r"回(?:一|个)?封|回信", clause)) and _emails_someone(clause) and not negated:
         acts.deliveries.append(_deliver("email", clause, state))
+    if acts.deliveries and not negated and _ALSO_NOTIFY.search(clause) and not any(
+            d.service in ent.BY_ID and ent.BY_ID[d.service].kind == "messaging" for d in acts.deliveries):
+        # "录入飞书多维表格并通知HR": a second action, on the messenger the request uses, else by email
+        acts.deliveries.append(_deliver(_request_messenger(state), clause, state))
     if ph.ACTUATE.search(clause) and not ph.NEGATED.search(clause):
         # "switch on the fan through the device API", "trigger the CI pipeline": a call that changes something
         api = ph.API_NAME.search(clause)
@@ -415,13 +419,26 @@ _LOOKED_UP_OBJECT = ent.ascii_re(r"\b(?:update|create|add|tag|edit|modify|archiv
                                  r"\bnew (?:contact|record|deal|lead|customer|row|page|card)\b|(?:更新|新建|创建)(?:一个|一条)?(?:联系人|客户|记录|线索)")
 
 
+_ALSO_NOTIFY = ent.ascii_re(
+    r"(?:并|并且|同时|再)(?:通知|知会)(?:一下)?(?:hr|人事|财务|老板|主管|经理|负责人|运营|客服|销售|老师|店长|团队)|"
+    r"\b(?:and|then|also)\s+(?:notify|alert|ping)\s+(?:the\s+|our\s+|my\s+)?(?:hr|manager|team|boss|owner|finance|ops|admin|recruiter)\b|"
+    r"\band let (?:the |our |my )?(?:hr|manager|team|boss|owner|finance|ops|admin|recruiter) know\b")
+
+
+def _request_messenger(state: _State) -> str:
+    """The chat tool the request sends with elsewhere (钉钉, Slack…), else email."""
+    named = ent.find_integrations(state.raw.lower())[0]
+    return next((s for s in named if ent.BY_ID[s].kind == "messaging" and s not in ("sms", "email")
+                 and s not in state.trigger_clause_services()), "email")
+
+
 def _reads_docs(clause: str) -> bool:
     return bool(re.search(r"\b(?:from|using|based on|in|search|according to|with)\b[\w ]{0,20}(?:docs|documentation|knowledge|handbook|wiki|faq|manual|polic|help center|articles)"
                           r"|\b(?:we|i)(?:'ve| have)? uploaded\b|来自.{0,8}上传的|只能(?:来自|根据|基于)|根据|基于|检索|查询|从.{0,6}(?:知识库|文档)|知识库|查.{0,8}(?:文档|资料|手册|制度)", clause))
 
 
 def _emails_someone(clause: str) -> bool:
-    return bool(re.search(r"\b(?:e-?mail|mail)\b|邮件|邮箱", clause))
+    return bool(re.search(r"\b(?:e-?mail|mail)\b|邮件|邮箱|[回发写](?:一|个)?封.{0,8}?信|回信|感谢信|拒信|婉拒信|邀请信", clause))
 
 
 _NAMED_TOOL = re.compile(r"\b(?:an?|the|our|my|its)\s+(?P<name>(?:(?!(?:and|or|an?|the|with|to|that|which)\b)[a-z][a-z-]*\s+){1,3})"
