@@ -378,6 +378,8 @@ class _State:
             return bool(cmp and ph.DELIVER.search(clause[cmp.end():]))
         if self.lang != "zh":
             return False
+        if re.fullmatch(r"[\u4e00-\u9fffa-z0-9]{1,10}?(?:不是|是|为|不为)[\u4e00-\u9fffa-z0-9]{1,8}的", clause.strip()):
+            return True  # "买家是会员的，（把订单记到…）": the condition of the clause after it
         value_first = ph.CMP_ZH_VALUE_FIRST.search(clause[:16])
         if value_first and clause[value_first.end(): value_first.end() + 1] == "的":
             return True  # "3天及以内的只在钉钉群里说一声": a comparison, then what its items get
