@@ -168,6 +168,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     handed_url = ph.URL_INPUT.search(clause) or (ph.URL_INPUT.search(state.raw.lower()) and re.search(r"\b(?:page|article|site)\b|正文|文章|网页|页面", clause))
     if not urls and fetch and handed_url and not srcs:
         acts.sources.append(SourceStep(id=state.uid("fetch_page"), from_="url", url="{{ inputs.url }}", quote=quote))
+    if fetch and ph.PARALLEL.search(clause) and not negated:
+        acts.sources += _listed_sources(clause, acts.sources, state)
     if not acts.sources and not srcs and fetch and ph.PARALLEL.search(clause):
         listed = ph.LIST_OBJECT.search(clause)
         if listed:  # "同时查北京、上海、深圳的天气": one source each, side by side
@@ -430,6 +432,40 @@ def _request_messenger(state: _State) -> str:
     named = ent.find_integrations(state.raw.lower())[0]
     return next((s for s in named if ent.BY_ID[s].kind == "messaging" and s not in ("sms", "email")
                  and s not in state.trigger_clause_services()), "email")
+
+
+_LIST_SPLIT = ent.ascii_re(r",\s*(?:and\s+)?|\s+and\s+|[、]|(?<=[\u4e00-\u9fff])(?:和|及|以及)(?=[\u4e00-\u9fff])")
+_LIST_HEAD = ent.ascii_re(r"\b(?:get|gets|fetch|fetches|pull|pulls|grab|grabs|check|checks|collect|gather|look up)\s+|(?:查|查一下|去查|拉取|抓取|获取|搜|看看)")
+
+
+def _listed_sources(clause: str, have: list[SourceStep], state: _State) -> list[SourceStep]:
+    """"get the weather for Berlin, the EUR/USD rate and my calendar at the same time", "同时去查它的最新
+    行情、相关新闻和雪球上的讨论": each listed thing is read, side by side; the ones a service or the
+    web search already covers are left to them."""
+    head = _LIST_HEAD.search(clause)
+    if head is None:
+        return []
+    body = ph.PARALLEL.sub(" ", clause[head.end():])
+    body = re.split(r"[,;]\s*(?=(?:and\s+)?(?:then|send|post|email|combine|merge|summari[sz]e)\b)|,(?=综合|汇总|合并|然后|再|让)", body)[0]
+    items = [x.strip(" ,.") for x in _LIST_SPLIT.split(body) if x.strip(" ,.")]
+    if len(items) < 2:
+        return []
+    covered = {x.service for x in have}
+    out: list[SourceStep] = []
+    for item in items:
+        named = ent.find_integrations(item)[0]
+        if named and all(n in covered or n in ("web_search",) for n in named):
+            continue
+        if named or ph.WEB_SEARCH.search(item) or ph.KNOWLEDGE.search(item):
+            continue
+        if ph.NEWS.search(item) and "web_search" not in covered:
+            out.append(SourceStep(id=state.uid("web_search"), from_="web_search", quote=item[:200]))
+            covered.add("web_search")
+        elif len(re.findall(r"[a-z]+|[\u4e00-\u9fff]", item)) >= 2:
+            name = re.sub(r"^(?:(?:the|a|an|my|our|their|its|current|latest|today's|recent|live)\s+)+|^(?:它的|他的|我们的|最新的?|最近一周的?|今天的|当前的?)+", "", item)
+            words = re.findall(r"[\w\u4e00-\u9fff]+", name)
+            out.append(SourceStep(id=state.uid("fetch_data"), service=" ".join(words[:5]) or item[:40], quote=item[:200]))
+    return out if len(out) + len(have) >= 2 else []
 
 
 def _reads_docs(clause: str) -> bool:

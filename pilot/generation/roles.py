@@ -50,11 +50,12 @@ _S_PROC_ZH = re.compile(r"翻译|译|总结|汇总|摘要|分类|提取|抽取|�
 # Possessives say where the data lives ("my emails", "我的邮件") without deciding the direction.
 _OWNED = re.compile(_en(r"my|our|their") + r"|我的|我们的|公司的")
 
+_SEARCH_AFTER = re.compile(r"^\W{0,2}(?:搜索|收集|查询?|抓取?|获取|拉取?|检索|搜)")
 _ADDED_TO = re.compile(_en(r"rows?|records?|entries|items|leads|contacts|tickets|orders|files|pages|issues") +
                        r"\s+(?:that (?:were|have been|got) |which (?:were|have been) )?(?:added|created|submitted|inserted|logged|uploaded)\b[^,.;]{0,30}?"
                        + _en(r"to|in|into") + r"\s+(?:our\s+|the\s+|my\s+)?$")
 _CLAUSE_END = re.compile(r"[,.;:!?，。；：！？\n]")
-_COORDINATED = re.compile(r"^\s*(?:,|、|/|&|and|or|和|或|及|以及|与|跟)\s*(?:and\s+|or\s+)?(?:(?:my|our|the|your)\s+|我的)?$")
+_COORDINATED = re.compile(r"^\s*(?:后台|平台|账号|官网|店铺)?\s*(?:,|、|/|&|and|or|和|或|及|以及|与|跟)\s*(?:and\s+|or\s+)?(?:(?:my|our|the|your)\s+|我的)?$")
 # A sending verb right after the name: "钉钉通知我", "邮件发给我", "slack alert".
 _D_AFTER = re.compile(r"^\W{0,2}(?:里|上|中)?\W{0,2}(?:通知|提醒|告警|报警|告诉|发给|发送给|发送到|发到|推送给|回复(?!的|了)|"
                       r"notifications?|alerts?)")
@@ -85,6 +86,8 @@ def role(kind: str, alias: str, before: str, after: str, previous: tuple[str, st
     integration named just before, so "post to Slack and Teams" gives both the same role."""
     cut = max((m.end() for m in _CLAUSE_END.finditer(before)), default=0)
     clause = before[cut:]
+    if re.search(r"(?:用|通过)\s*$", clause) and (_SEARCH_AFTER.match(after) or re.search(r"搜索|search", alias)):
+        return SOURCE  # "用微博搜索收集…": the tool the data is gathered with
     if _ADDED_TO.search(clause):
         return SOURCE  # "read the rows added this week to our Leads sheet": where they were added, read back
     if alias in _VERB_NAMES and _AS_VERB_BEFORE.search(clause) and _AS_VERB_AFTER.match(after):
