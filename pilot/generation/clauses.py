@@ -124,6 +124,7 @@ _BY_HAND = ent.ascii_re(r"^(?:手动触发|手动运行|手动跑(?:一次|一�
 _GIVEN = ent.ascii_re(r"\b(?:these|this|the following|the attached|my)\s+(?:\w+\s+)?(?:notes|text|draft|points|bullet points|data|list|numbers)\b")
 
 
+_WATCH = ent.ascii_re(r"\b(?:watch|monitor|listen to|keep an eye on)\b|监控|监听|盯着")
 # The sentence after "set up a webhook" that says who calls it with what.
 _PAYLOAD_TOLD = ent.ascii_re(r"^[\w' ]{0,40}?\b(?:will |would |is going to |)(?:post|send|push|forward|call|hit)s?\b[^.;]{0,80}?"
                              r"\b(?:to|at) (?:it|this|that|the (?:endpoint|webhook|url|hook))\b[^.;]*[.;]?")
@@ -139,6 +140,8 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
         if not m or (kind == "webhook" and ph.WEBHOOK_OUT.search(text) and not ph.WEBHOOK_IN.search(text)
                      and len(ph.WEBHOOK.findall(text)) <= 1):
             continue
+        if kind == "webhook" and schedule and not ph.WEBHOOK_IN.search(text) and "webhook" not in m.group(0):
+            continue  # "every 15 minutes, call our API's /health endpoint": a call we make on a schedule
         if kind == "app_event" and (re.search(r"[等待][^,，。]{0,6}(?:审核|审批|确认)(?:通过|完成)", m.group(0)) or (
                 re.search(r"(?:审核|审批)(?:通过|完成)", m.group(0)) and re.search(r"审核|审批", text[: m.start()]))):
             continue  # "等我审核通过后再发布": an approval step, not the event that starts the run
@@ -177,6 +180,12 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
         lead = re.match(r"^([\u4e00-\u9fffa-z0-9]{2,8}?)(?:有|上|里|中|的|来)", clause)
         if not services and lead and ent.lookup_service(lead.group(1)):  # "有赞有新订单时": a name too ambiguous for free text
             services = [ent.lookup_service(lead.group(1)).id]
+        place = re.search(ent.ascii_re(r"\b(?:in|on|from|via)\s+(?:our\s+|the\s+)?([a-z][\w.-]+)"), clause)
+        if not services and place and ent.lookup_service(place.group(1)):  # "new application in Greenhouse"
+            services = [ent.lookup_service(place.group(1)).id]
+        watched = text[max(0, begin - 160): begin]
+        if not services and kind == "app_event" and _WATCH.search(watched):
+            services = [x for x in ent.find_integrations(watched)[0] if x != "webhook"][:1]  # "Watch #feedback in Slack. Whenever someone posts…"
         if kind == "form" and not _form_service(services):
             return FormTrigger(), clause, rest
         service = services[0] if services else next((svc for hint, svc in ph.EVENT_SERVICE if hint in clause), "")

@@ -282,7 +282,8 @@ def find_schedule(text: str) -> Schedule | None:
     phrase = m.group(0)
     if re.fullmatch(r"(?:daily|weekly|monthly|hourly|yearly)", phrase.strip()) and re.match(
             r"\s+(?:rent|fee|fees|payments?|salary|salaries|subscriptions?|price|pricing|costs?|budget|income|spend|spending|"
-            r"active users|limit|quota|rate|plan|allowance|installments?|average|total|cap)\b", text[m.end():]):
+            r"active users|limit|quota|rate|plan|allowance|installments?|average|total|cap|prices|"
+            r"report (?:database|db|table|sheet|page|folder|doc))\b", text[m.end():]):
         return None  # "the monthly rent", "daily active users": what is measured, not when to run
     if phrase in ("早上",) and not re.search(r"每|天天|daily|every", text):
         return None  # "this morning" is not periodic
