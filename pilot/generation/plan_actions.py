@@ -237,7 +237,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             integ = own[:1]  # "closed → comment on the PR" in a GitHub-triggered flow: GitHub
         # "(GDPR export/deletion requests)", "比较急": a remark about the case, not where it goes
         remark = target.startswith(("(", "（")) or re.match(r"^(?:比较|很|非常|特别|最|有点|挺|太|较|更)[\u4e00-\u9fff]{1,3}$", target)
-        sid = integ[0] if integ else None if remark else _service_phrase(target)
+        if not integ and ent.lookup_service(target):
+            integ = [ent.lookup_service(target).id]  # "engineering candidates go into Greenhouse": a name only looked up
+        named = target.isascii() and len(target.split()) <= 2 and not re.match(r"(?:or|and|nor|then|also|just|only|not)\b", target)
+        sid = integ[0] if integ else None if remark or not (named or _DESTINATION_NOUN.search(target)) else _service_phrase(target)
         if sid:
             acts.deliveries.append(_deliver(sid, clause, state, target=None if integ else target))
     elif not acts.deliveries and (send or re.search(r"回(?:一|个)?封|回信", clause)) and _emails_someone(clause) and not negated:
@@ -466,6 +469,18 @@ def _listed_sources(clause: str, have: list[SourceStep], state: _State) -> list[
             words = re.findall(r"[\w\u4e00-\u9fff]+", name)
             out.append(SourceStep(id=state.uid("fetch_data"), service=" ".join(words[:5]) or item[:40], quote=item[:200]))
     return out if len(out) + len(have) >= 2 else []
+
+
+# A case action that names no known service must still name where things go ("the finance queue",
+# "财务组", "招生老师"); otherwise ("or neutral", "比较急") it is not a delivery.
+_DESTINATION_NOUN = ent.ascii_re(
+    r"\b(?:queue|inbox|team|channel|group|table|sheet|list|board|database|db|folder|system|crm|erp|api|endpoint|portal|"
+    r"desk|tracker|backlog|log|wiki|drive|bucket|calendar|doc|docs|page|mailbox|address|hotline|on-?call|manager|lead|owner|"
+    r"admin|department|dept|support|sales|finance|billing|legal|hr|ops|engineering|engineer|engineers|dev|devs|security|"
+    r"marketing|it|accounting|payroll|recruiting|partners|reception|front desk|ticket|tickets|issue|issues|card|task|tasks|"
+    r"record|records|row|rows|contact|deal|lead|leads|person|people|someone|me|us|them|him|her|customer|client|user|"
+    r"[\w.+-]+@[\w.-]*)s?\b|[@#]|群|组|表|库|系统|平台|接口|队列|邮箱|频道|人|经理|主管|老师|财务|客服|销售|运营|老板|负责人|"
+    r"同事|部门|团队|中心|专员|医生|律师|顾问|店长|仓库|后台|台账|工单|记录|文档|日历")
 
 
 def _reads_docs(clause: str) -> bool:
