@@ -48,6 +48,7 @@ class OfflinePlanner:
         text = re.sub(r"\((?:i'll|i will|we'll|we will|e\.g\.|i\.e\.|eg|ie|for example|我会|比如)[^)]*\)", " ", text)
         lang = "zh" if detect_language(raw) == "zh" else "en"
         trigger, trigger_clause, rest = find_trigger(text)
+        rest = ph.arrow_chain(rest).strip(" ,").removeprefix("then ").strip(" ,")
         state = _State(lang, raw, trigger_clause, trigger.__struct_config__.tag)
         clauses = split_clauses(rest, lang)
         steps = _one_approval_at_a_time(_without_refused(state.assemble(clauses), clauses))

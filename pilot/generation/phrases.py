@@ -147,7 +147,7 @@ DELIVER = ascii_re(r"\b(?:page|pages|flag|flagged|send|sends|sent|post|posts|not
 DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,70}?\b(?:to|into|in|on|as)\b|\btag (?:the|it|them)\b|\bput\b.{0,30}?\b(?:in|into)\b|\badd (?:it |them |a |as a |each |the )?(?:new )?(?:row|line|record|entry)|\blog(?:s|ged)?\b|\brecord(?:s|ed)?\b|"
                                   r"\binsert\b|追加|新增一行|添加一行|(?<!会话)(?<!对话)(?<!聊天)(?<!通话)(?<!交易)(?<!销售)(?<!购买)(?<!操作)(?<!浏览)(?<!历史)(?<!访问)(?<!登录)(?<!消费)(?<!考勤)(?<!打卡)(?<!沟通)(?<!跟进)(?<!发布)(?<!运行)(?<!变更)(?<!审批)(?<!报销)(?<!就诊)(?<!维修)(?<!出入)(?<!充值)(?<!借阅)(?<!学习)(?<!订单)(?<!物流)(?<!发货)记录(?!拉|取|导|读|调|查|抓|捞|里|中)|插入|插进|灌进|记一(?:行|笔|条)|记下")),
               ("create", ascii_re(r"\bcreate\w*|\bturn (?:it|them|this|that|the \w+|each \w+) into an? (?:new )?(?:[\w-]+ )?(?:issue|ticket|card|task|page|row|record|contact|deal|lead|event)\b|\bissue (?:a |the )?refund|\brefund (?:the|their|his|her|it|them)\b|\bopen (?:a|an)\b|\braise (?:a|an)\b|\bfile (?:a|an)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|发起退款|(?<=调)[a-z]{2,12}退款|创建(?!的)|新建(?!的)|开一个|建一个|(?<![创新组搭])建(?:个|张|条)?(?:工单|任务|卡片|issue|ticket)|[提开]工单")),
-              ("update", ascii_re(r"\bupdate\w*|\bclose (?:it|them|the \w+)\b|\barchive\b|\bmove (?:it|them|the \w+) to\b|\bmark (?:it|them|the \w+) as\b|更新(?!过的|了的|的)|修改(?!过的|的)|(?<!未)(?<!已)(?<!已经)关闭(?!的)|归档|改成(?!.{0,12}(?:版本|风格|文案|长文|短文|笔记|帖子|推文|文章|口吻|语气))|改为|标记为|标成|设为|置为")),
+              ("update", ascii_re(r"\bupdate\w*|\bclose (?:it|them|the \w+)\b|\barchive\b|\bmove (?:it|them|the \w+) to\b|\bmark (?:it|them|the \w+) as\b|更新(?!过的|了的|的|说明|日志|记录|内容|公告)|修改(?!过的|的)|(?<!未)(?<!已)(?<!已经)关闭(?!的)|归档|改成(?!.{0,12}(?:版本|风格|文案|长文|短文|笔记|帖子|推文|文章|口吻|语气))|改为|标记为|标成|设为|置为")),
               ("upsert", ascii_re(r"\bsave\w*|\bstore\w*|\bstash\w*|\bcopy\b.{0,40}?\binto\b|\bwrite (?:it|them|this|that) back\b|\bsync\w*|\bwrites?\b.{0,40}?\b(?:to|into)\b|\bimport\w*\b.{0,40}?\binto\b|\bupsert|保存|存到|存入|写入|同步|存储|入库|存一份|留一份|存个档|备份(?:到|一份)")),
               ("post", ascii_re(NOUN_POST + r"\bpost(?:s|ed|ing)?\b|\bpublish\w*|\bshare\b|发布|发帖|发表")))
 
@@ -267,3 +267,14 @@ EXISTS = ascii_re(r"\balready (?:an? \w+|in (?:the |our )?\w+|exists?|registered
 
 # "看一下淘宝店有没有新的差评，有的话就…", "check whether there are any new failed payments; if so …"
 ANY_NEW = ascii_re(r"有没有|是否有|有无|\bwhether there (?:are|is) (?:any )?|\bif there (?:are|is) any\b|\bany new\b")
+
+
+def arrow_chain(text: str) -> str:
+    """"every friday 4pm -> quickbooks overdue invoices -> AI summary -> slack #finance": arrows that
+    follow one another with no comma between them are a pipeline ("then"), not "label → action" cases."""
+    out = []
+    for sentence in re.split(r"(?<=[.。!?！？\n])", text):
+        parts = re.split(r"\s*(?:->|→|=>)\s*", sentence)
+        chained = len(parts) >= 3 and any(not re.search(r"[,;，；]", p) for p in parts[1:-1])
+        out.append(", then ".join(parts) if chained else sentence)
+    return "".join(out)
