@@ -76,7 +76,8 @@ async def run_execution(ctx: dict[str, Any], execution_id: str) -> str:
         # The same executor as inline mode, told that this lease claimed the row; it stops without
         # ending the stream when the lease is lost (see lease.py) or the worker hands the run back.
         run = asyncio.create_task(
-            runtime.runs.run_execution(execution_id, token=lease.token, cancelled=cancel_event, lease_lost=lease.lost),
+            runtime.runs.run_execution(execution_id, token=lease.token, claim=claim, cancelled=cancel_event,
+                                        lease_lost=lease.lost),
             name=f"run:{execution_id}",
         )
         beat = asyncio.create_task(lease.heartbeat(rs.heartbeat_s, cancel_event.set))

@@ -21,7 +21,8 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
-            settings.url, echo=settings.echo, connect_args={"timeout": 30}, json_serializer=dumps_str
+            settings.url, echo=settings.echo, connect_args={"timeout": 30}, json_serializer=dumps_str,
+            pool_reset_on_return=None,  # see _rollback_if_open
         )
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -32,6 +33,14 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+
+        @event.listens_for(engine.sync_engine, "reset")
+        def _rollback_if_open(dbapi_conn, _record, state):  # pragma: no cover - trivial
+            # A connection going back to the pool is rolled back only if a transaction is still
+            # open: the pool's unconditional rollback costs a trip to aiosqlite's thread after
+            # every commit. (A connection that cannot be used from here is discarded by the pool.)
+            if state.asyncio_safe and not state.terminate_only and dbapi_conn.driver_connection.in_transaction:
+                dbapi_conn.rollback()
 
         return engine
     return create_async_engine(

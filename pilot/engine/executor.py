@@ -1,10 +1,12 @@
 """Run one execution to its terminal state, from any process, given only its id.
 
-:func:`execute` loads the execution (graph snapshot + input_data), restores node results an
-earlier attempt persisted (a resumed run does not redo finished nodes and its events continue the
-same seq), runs the graph with a :class:`~pilot.engine.runner.GraphRunner`, and always ends with
-the execution row terminal and ``run.finished`` as the stream's last event — on success, node
-failure, cancel, whole-run deadline, or the hosting task being cancelled (server shutdown).
+:func:`execute` claims the execution and reads it (graph snapshot + input_data) in the same
+statement, restores node results an earlier attempt persisted (a resumed run does not redo
+finished nodes and its events continue the same seq), runs the graph with a
+:class:`~pilot.engine.runner.GraphRunner`, and always ends with the execution row terminal and
+``run.finished`` as the stream's last event, committed together (:mod:`pilot.engine.finish`) — on
+success, node failure, cancel, whole-run deadline, or the hosting task being cancelled (server
+shutdown).
 
 Cancellation reaches a run two ways: the in-process signal (:class:`ActiveRuns`, immediate) and
 the ``executions.cancel_requested`` flag, polled with the heartbeat (works across processes).
@@ -23,14 +25,13 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
-from pilot.core.redaction import redact, redact_value
 from pilot.credentials.store import credentials_for_run
-from pilot.db.errors import db_reason
 from pilot.engine import lifecycle
 from pilot.engine.budget import RunBudget, RunLimits
+from pilot.engine.finish import INTERRUPTED, finish_run
 from pilot.engine.nodes.base import EngineServices, merge_usage
 from pilot.llm.offline import OfflineProvider
 from pilot.engine.nodes.input import input_fields, validate_inputs
@@ -92,7 +93,6 @@ class EngineDeps:
             self.services.engine = self
 
 
-INTERRUPTED = "interrupted"  # not terminal: the attempt stopped, another one resumes the run
 WAITING = "waiting"  # not terminal: suspended on wait nodes, resumed when due (or decided)
 
 
@@ -103,6 +103,7 @@ async def execute(
     cancelled: asyncio.Event | None = None,
     lease_lost: asyncio.Event | None = None,
     token: str | None = None,
+    claim: lifecycle.Claim | None = None,
 ) -> str:
     """Run ``execution_id`` to a terminal state; returns that status. Idempotent on terminal runs.
 
@@ -113,24 +114,34 @@ async def execute(
     poll the flag itself) and ``lease_lost``: once that is set — or if it is set when this task is
     cancelled (worker shutdown) — the run stops *without* ending: node results and events so far
     are flushed, the row is not made terminal and no ``run.finished`` is written, and
-    ``"interrupted"`` is returned; the next attempt resumes it.
+    ``"interrupted"`` is returned; the next attempt resumes it. The worker passes its ``claim`` too
+    (it read the execution); without one the execution is read here.
+
+    A fresh run (the first claim of a queued execution) costs two transactions: the claim, which
+    reads the execution, and the end, which commits the terminal row with the last events
+    (:func:`_finish`); events of longer runs are written behind in batches in between.
     """
     store = ExecutionStore(deps.sessions)
-    row, restored, workspace_limits = await store.load(execution_id)
-    if row.status in TERMINAL_RUN_STATUSES:
-        return row.status
-    resumed_at = row.resumed_at  # a worker claimed before loading: already this resume's time
     if token is None:
         token = lifecycle.new_token()
         stale_after_s = deps.settings.redis.stale_after_s
         claim = await lifecycle.claim(deps.sessions, execution_id, token, stale_after_s=stale_after_s)
-        if claim is None:
-            return "cancelled"
-        if claim.from_waiting:
-            resumed_at = datetime.now(UTC)
-            row.cancel_requested = row.cancel_requested or claim.cancel_requested
+        if claim is None:  # ended, or not ours to run (running elsewhere, waiting and not due)
+            status = await store.status(execution_id)
+            return status if status in TERMINAL_RUN_STATUSES else "cancelled"
         lease_lost = lease_lost or asyncio.Event()
-    recorder = await EventRecorder.resume(execution_id, bus=deps.bus, sessions=deps.sessions)
+    row = claim.run if claim is not None and claim.run is not None else await store.load(execution_id)
+    if row.status in TERMINAL_RUN_STATUSES:
+        return row.status
+    # Only an execution an earlier attempt ran (or a rerun, which copied results) has results and
+    # events to continue from; a fresh one starts at seq 0 without asking the database or the bus.
+    resumed = claim is None or claim.resumed or claim.from_waiting
+    restored = await store.restored(execution_id) if resumed or row.rerun_of else {}
+    if resumed:
+        recorder = await EventRecorder.resume(execution_id, bus=deps.bus, sessions=deps.sessions)
+    else:
+        recorder = EventRecorder(execution_id, bus=deps.bus, sessions=deps.sessions)
+    resumed_at = row.resumed_at  # read after the claim: this resume's time when it left `waiting`
     cancel_event = deps.active.register(execution_id, cancelled)
     poll_flag = cancelled is None  # a worker's lease heartbeat already watches the flag
     t0 = time.perf_counter()
@@ -146,7 +157,8 @@ async def execute(
     try:
         graph = graph_from_builtins(row.graph)
         inputs = validate_inputs(input_fields(graph.nodes), row.input_data)
-        if recorder.seq == 0:
+        continued = recorder.seq > 0  # the stream goes on from an earlier attempt
+        if not continued:
             recorder.emit_nowait("run.started", {
                 "execution_id": execution_id, "workflow_id": row.workflow_id, "input_data": row.input_data or {},
                 "trigger": row.trigger,
@@ -159,7 +171,7 @@ async def execute(
                     })
         engine = deps.settings.engine
         limits = RunLimits(engine.run_max_node_runs, engine.run_max_events, engine.run_max_event_bytes)
-        budget = RunBudget(limits.with_overrides(workspace_limits), recorder.emit_nowait, events_so_far=recorder.seq)
+        budget = RunBudget(limits.with_overrides(row.run_limits), recorder.emit_nowait, events_so_far=recorder.seq)
         env = RunEnv(
             execution_id=execution_id, workspace_id=row.workspace_id, services=_services_for(row, deps.services),
             emit=budget.emit,
@@ -169,7 +181,7 @@ async def execute(
         )
         # The workspace's credentials, decrypted once (and registered for redaction): {{ credentials.name }}
         credentials = await credentials_for_run(deps.sessions, deps.settings, row.workspace_id, row.graph)
-        if recorder.seq:  # resumed: the waits this run already announced
+        if continued:  # resumed: the waits this run already announced
             env.waits = await recorded_waits(deps.sessions, execution_id)
         runner = GraphRunner(env, graph.nodes, graph.edges, {"inputs": inputs, "nodes": {}, "credentials": credentials})
         deadline_s = min(graph.settings.deadline_s, engine.run_deadline_s)
@@ -261,7 +273,7 @@ async def _heartbeat(deps, execution_id: str, token: str, cancel_event: asyncio.
 
 
 async def _finish(execution_id, deps, token, recorder, runner, restored, status, outputs, error, t0) -> str:
-    """Persist results and the terminal state, then end the stream with ``run.finished``.
+    """Suspend the run, stop this attempt, or end the run (:func:`pilot.engine.finish.finish_run`).
     Returns the status the run ended with (a storage failure turns success into ``failed``)."""
     usage: dict[str, Any] = {}
     for outcome in (restored or {}).values():
@@ -277,43 +289,5 @@ async def _finish(execution_id, deps, token, recorder, runner, restored, status,
         finally:
             deps.active.unregister(execution_id)
         return status
-    outputs, error = redact_value(outputs), redact(error)  # the row, like the events: no secret (credentials)
-    stored_error: str | None = None
-    try:
-        await recorder.flush()  # events and the node results projected from them
-    except Exception as exc:  # noqa: BLE001 - recorded below as the run's failure
-        stored_error = f"could not store the run: {db_reason(exc)}"
-    stored_error = stored_error or recorder.error
-    if stored_error is not None and status == "succeeded":
-        # A run whose record is incomplete did not succeed: say why, truthfully.
-        status, outputs, error = "failed", None, stored_error
-    ended = True
-    try:
-        try:
-            ended = await lifecycle.finish(deps.sessions, execution_id, token, status=status, outputs=outputs,
-                                           error=error, usage=usage, last_seq=recorder.seq + 1)
-        except Exception as exc:  # noqa: BLE001 - e.g. outputs the database refuses: end it anyway
-            log.error("could not store the end of %s: %s", execution_id, db_reason(exc))
-            status, outputs, error = "failed", None, f"could not store the run's outputs: {db_reason(exc)}"
-            ended = await lifecycle.finish(deps.sessions, execution_id, token, status=status, outputs=None,
-                                           error=error, usage={}, last_seq=recorder.seq + 1)
-    except Exception as exc:  # noqa: BLE001 - the database is gone; the sweeper ends the row later
-        log.error("could not store the end of %s: %s", execution_id, db_reason(exc))
-    if not ended:
-        # The fence said no: the sweeper (or another attempt) ended this run and wrote its
-        # run.finished. Writing a second one would contradict the stored row.
-        log.warning("execution %s was ended by another process; this attempt stops without ending it", execution_id)
-        try:
-            await recorder.aclose(close_stream=False)
-        finally:
-            deps.active.unregister(execution_id)
-        return INTERRUPTED
-    try:
-        data: dict[str, Any] = {"status": status, "outputs": outputs, "elapsed_ms": elapsed_ms, "usage": usage}
-        if error is not None:
-            data["error"] = error
-        recorder.emit_nowait("run.finished", data)
-        await recorder.aclose()
-    finally:
-        deps.active.unregister(execution_id)
-    return status
+    return await finish_run(execution_id, deps, token, recorder, status=status, outputs=outputs, error=error,
+                            usage=usage, elapsed_ms=elapsed_ms)

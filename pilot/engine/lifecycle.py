@@ -15,9 +15,13 @@ The row is the lock; nothing else in πlot writes ``status``:
 - :func:`claim` — ``queued``, or ``running`` with a heartbeat older than the stale threshold (its
   holder died), becomes ``running`` under a new *token* (``worker_id``) with ``attempts + 1``.
   Of two claimants exactly one matches the WHERE clause. Inline runs (API process) and
-  background runs (arq workers) take the same lease, so one sweeper serves both.
+  background runs (arq workers) take the same lease, so one sweeper serves both. The same
+  statement reads back what the executor needs to run it (:class:`RunRow`): claim and load are
+  one round trip.
 - :func:`heartbeat`, :func:`hand_back`, :func:`finish` — fenced on the holder's token: an attempt
   whose run was taken over (or ended by the sweeper) matches no row and must stop without writing.
+  :func:`finish_in` is the same UPDATE inside the caller's transaction: the executor commits it
+  with the run's last events (:meth:`pilot.events.recorder.EventRecorder.close_with`).
 - :func:`end` — the sweeper's and launchers' forced ending: only while still unfinished and, for
   the sweeper, only while the heartbeat is still stale (a holder that beat in between wins).
 - :func:`request_cancel` sets the durable flag the holder's heartbeat reads back.
@@ -45,7 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pilot.core import clock
 from pilot.core.ids import aware, utcnow
-from pilot.db.models import ApprovalRow, ExecutionRow
+from pilot.db.models import ApprovalRow, ExecutionRow, WorkspaceRow
 
 HOST = socket.gethostname()
 UNFINISHED = ("queued", "running")  # what the sweeper and launchers may force terminal
@@ -61,42 +65,88 @@ def new_token() -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class RunRow:
+    """What the executor reads of its execution (after the claim: status ``running``)."""
+
+    id: str
+    workspace_id: str
+    workflow_id: str
+    graph: dict[str, Any]
+    input_data: dict[str, Any] | None
+    trigger: str | None
+    rerun_of: str | None
+    status: str
+    cancel_requested: bool
+    started_at: datetime | None
+    resumed_at: datetime | None
+    run_limits: dict[str, Any] | None  # the workspace's run-limit overrides
+
+
+# The columns of a RunRow, in order; the workspace's limits as a scalar subquery, so that a claim's
+# RETURNING (or a plain SELECT) reads everything in one statement.
+RUN_COLUMNS = (
+    _t.c.id, _t.c.workspace_id, _t.c.workflow_id, _t.c.graph, _t.c.input_data, _t.c.trigger, _t.c.rerun_of,
+    _t.c.status, _t.c.cancel_requested, _t.c.started_at, _t.c.resumed_at,
+    sa.select(WorkspaceRow.run_limits).where(WorkspaceRow.id == _t.c.workspace_id).scalar_subquery().label("run_limits"),
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Claim:
     attempts: int  # including this one
     cancel_requested: bool
-    resumed: bool  # an earlier attempt ran part of this execution
+    resumed: bool  # an earlier attempt ran part of this execution (its events and results exist)
     from_waiting: bool = False  # this claim resumed a waiting run
+    run: RunRow | None = None  # the claimed execution, read by the claiming UPDATE itself
 
 
 def _stale(before: datetime) -> Any:
     return sa.or_(_t.c.heartbeat_at.is_(None), _t.c.heartbeat_at < before)
 
 
-async def _one(sessions: Sessions, stmt: Any) -> Any:
+async def _one(sessions: Sessions, stmt: Any, params: dict[str, Any] | None = None) -> Any:
     async with sessions() as session:
-        row = (await session.execute(stmt)).first()
+        row = (await session.execute(stmt, params)).first()
         await session.commit()
     return row
+
+
+# The two statements of every run, built once (bound by name when executed): building a statement
+# costs more than the database takes to run it.
+_now = sa.bindparam("now", type_=_t.c.heartbeat_at.type)
+_CLAIM = sa.update(_t).where(
+    _t.c.id == sa.bindparam("execution_id"),
+    sa.or_(
+        _t.c.status == "queued",
+        sa.and_(_t.c.status == "running", _stale(sa.bindparam("stale_before", type_=_t.c.heartbeat_at.type))),
+        sa.and_(_t.c.status == "waiting", _t.c.resume_at.is_not(None),
+                _t.c.resume_at <= sa.bindparam("due_by", type_=_t.c.resume_at.type)),
+    ),
+).values(
+    status="running", worker_id=sa.bindparam("token"), attempts=_t.c.attempts + 1, heartbeat_at=_now,
+    started_at=sa.func.coalesce(_t.c.started_at, _now),
+    resumed_at=sa.case((_t.c.status == "waiting", _now), else_=_t.c.resumed_at),
+).returning(_t.c.attempts, _t.c.last_seq, *RUN_COLUMNS)
+# SET status, outputs, error, usage, last_seq, finished_at: from the parameters' keys
+_FINISH = sa.update(_t).where(
+    _t.c.id == sa.bindparam("execution_id"), _t.c.status == "running", _t.c.worker_id == sa.bindparam("token"),
+).returning(_t.c.id)
 
 
 async def claim(sessions: Sessions, execution_id: str, token: str, *, stale_after_s: float) -> Claim | None:
     """queued / stale running / due waiting → running under ``token``; None if the run is not ours to run."""
     now = utcnow()
-    due = sa.and_(_t.c.status == "waiting", _t.c.resume_at.is_not(None), _t.c.resume_at <= clock.now())
-    row = await _one(sessions, sa.update(_t).where(
-        _t.c.id == execution_id,
-        sa.or_(_t.c.status == "queued", sa.and_(_t.c.status == "running", _stale(now - timedelta(seconds=stale_after_s))), due),
-    ).values(
-        status="running", worker_id=token, attempts=_t.c.attempts + 1, heartbeat_at=now,
-        started_at=sa.func.coalesce(_t.c.started_at, now),
-        resumed_at=sa.case((_t.c.status == "waiting", now), else_=_t.c.resumed_at),
-    ).returning(_t.c.attempts, _t.c.cancel_requested, _t.c.last_seq, _t.c.resumed_at))
+    row = await _one(sessions, _CLAIM, {
+        "execution_id": execution_id, "token": token, "now": now,
+        "stale_before": now - timedelta(seconds=stale_after_s), "due_by": clock.now(),
+    })
     if row is None:
         return None
-    attempts, cancel_requested, last_seq, resumed_at = row
-    from_waiting = resumed_at is not None and abs((aware(resumed_at) - now).total_seconds()) < 1e-3
-    return Claim(attempts=attempts, cancel_requested=bool(cancel_requested), resumed=attempts > 1 or last_seq > 0,
-                 from_waiting=from_waiting)
+    attempts, last_seq, *columns = row
+    run = RunRow(*columns)
+    from_waiting = run.resumed_at is not None and abs((aware(run.resumed_at) - now).total_seconds()) < 1e-3
+    return Claim(attempts=attempts, cancel_requested=bool(run.cancel_requested), resumed=attempts > 1 or last_seq > 0,
+                 from_waiting=from_waiting, run=run)
 
 
 async def suspend(
@@ -147,17 +197,28 @@ async def hand_back(sessions: Sessions, execution_id: str, *, token: str | None 
     return await _one(sessions, sa.update(_t).where(*cond).values(status="queued", worker_id=None).returning(_t.c.id)) is not None
 
 
+def _finish_params(execution_id: str, token: str, **values: Any) -> dict[str, Any]:
+    return {"execution_id": execution_id, "token": token, **values, "finished_at": utcnow()}
+
+
 async def finish(
     sessions: Sessions, execution_id: str, token: str, *, status: str, outputs: dict[str, Any] | None,
     error: str | None, usage: dict[str, Any], last_seq: int,
 ) -> bool:
     """running → terminal by its holder. False: the run was ended or taken over by someone else."""
-    row = await _one(sessions, sa.update(_t).where(
-        _t.c.id == execution_id, _t.c.status == "running", _t.c.worker_id == token,
-    ).values(
-        status=status, outputs=outputs, error=error, usage=usage, last_seq=last_seq, finished_at=utcnow(),
-    ).returning(_t.c.id))
+    row = await _one(sessions, _FINISH, _finish_params(execution_id, token, status=status, outputs=outputs, error=error,
+                                                       usage=usage, last_seq=last_seq))
     return row is not None
+
+
+async def finish_in(
+    session: AsyncSession, execution_id: str, token: str, *, status: str, outputs: dict[str, Any] | None,
+    error: str | None, usage: dict[str, Any], last_seq: int,
+) -> bool:
+    """:func:`finish` in the caller's transaction (the caller commits, or rolls back on False)."""
+    result = await session.execute(_FINISH, _finish_params(execution_id, token, status=status, outputs=outputs,
+                                                           error=error, usage=usage, last_seq=last_seq))
+    return result.first() is not None
 
 
 async def end(

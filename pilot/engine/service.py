@@ -26,6 +26,8 @@ from pilot.engine.nodes.input import input_fields, sample_inputs, validate_input
 from pilot.engine.schemas import ExecuteResponse, Execution, ExecutionPage
 from pilot.engine.store import get_execution, get_execution_row, list_executions, stream_url
 from pilot.events.schemas import TERMINAL_RUN_STATUSES
+from pilot.observability.logs import log_context
+from pilot.usage.budget import check_run_start
 from pilot.workflows.model import WorkflowGraph, graph_from_builtins
 from pilot.workflows.service import WorkflowService
 from pilot.workflows.validation import ensure_valid
@@ -51,7 +53,8 @@ class InlineLauncher:
         self.deps = deps
 
     async def launch(self, execution_id: str) -> None:
-        self.runtime.spawn(execute(execution_id, self.deps), name=f"run:{execution_id}")
+        with log_context(execution_id=execution_id):  # the run task's log records name it
+            self.runtime.spawn(execute(execution_id, self.deps), name=f"run:{execution_id}")
 
     async def launch_at(self, execution_id: str, resume_at) -> None:
         """Resume a waiting run when due: an in-process timer (pilot.engine.waits)."""
@@ -101,10 +104,14 @@ class RunService:
             await launcher.launch_at(execution_id, resume_at)
 
     async def run_execution(
-        self, execution_id: str, *, token: str, cancelled: asyncio.Event | None = None, lease_lost: asyncio.Event | None = None
+        self, execution_id: str, *, token: str, cancelled: asyncio.Event | None = None, lease_lost: asyncio.Event | None = None,
+        claim: lifecycle.Claim | None = None,
     ) -> str:
-        """Run an execution a worker has claimed under ``token`` (see :func:`pilot.engine.executor.execute`)."""
-        return await execute(execution_id, self.deps, cancelled=cancelled, lease_lost=lease_lost, token=token)
+        """Run an execution a worker has claimed under ``token`` (``claim``: what that claim read;
+        see :func:`pilot.engine.executor.execute`)."""
+        with log_context(execution_id=execution_id):
+            return await execute(execution_id, self.deps, cancelled=cancelled, lease_lost=lease_lost, token=token,
+                                 claim=claim)
 
     async def start(
         self, session, workspace_id: str, workflow_id: str, input_data: dict[str, Any], mode: str | None = None,
@@ -133,6 +140,7 @@ class RunService:
             graph_source = WorkflowGraph(nodes=snapshot.nodes, edges=snapshot.edges, settings=snapshot.settings)
         graph = ensure_valid(graph_source)
         validate_inputs(input_fields(graph.nodes), input_data)
+        warnings = await check_run_start(session, workspace_id)  # 402 at the hard budget limit
         execution_id = new_id("exe")
         session.add(ExecutionRow(
             id=execution_id, workspace_id=workspace_id, workflow_id=workflow.id, workflow_version=run_version,
@@ -141,7 +149,8 @@ class RunService:
         ))
         await session.commit()  # the launcher (maybe another process) must see the row
         await launcher.launch(execution_id)
-        return ExecuteResponse(execution_id=execution_id, status="queued", stream_url=stream_url(execution_id))
+        return ExecuteResponse(execution_id=execution_id, status="queued", stream_url=stream_url(execution_id),
+                               warnings=warnings)
 
     async def test(self, session, workspace_id: str, workflow_id: str, input_data: dict[str, Any], mode: str | None = None) -> ExecuteResponse:
         """A dry run of the head version: sample inputs fill what is not given, deliveries and
@@ -166,6 +175,7 @@ class RunService:
         launcher = self.launchers.get(mode)
         if launcher is None:
             raise BadRequestError(f"mode: {mode!r} runs need REDIS_URL", extra={"field": "mode"})
+        warnings = await check_run_start(session, workspace_id)  # 402 at the hard budget limit
         new_id_ = new_id("exe")
         session.add(ExecutionRow(
             id=new_id_, workspace_id=workspace_id, workflow_id=old.workflow_id, workflow_version=old.workflow_version,
@@ -184,7 +194,7 @@ class RunService:
             ))
         await session.commit()
         await launcher.launch(new_id_)
-        return ExecuteResponse(execution_id=new_id_, status="queued", stream_url=stream_url(new_id_))
+        return ExecuteResponse(execution_id=new_id_, status="queued", stream_url=stream_url(new_id_), warnings=warnings)
 
     async def cancel(self, session, workspace_id: str, execution_id: str) -> Execution:
         """Request cancellation: the DB flag (seen by any process) + the in-process signal."""
@@ -232,13 +242,10 @@ async def start_runs(runtime: Any) -> None:
     """Start-up hook (after the bus): engine services, the RunService with the inline launcher."""
     if runtime.runs is not None:
         return
-    from pilot.engine.nodes.rendering import warm_render_pool
-
     from pilot.core import clock
 
     clock.configure(runtime.settings)  # the wait clock (PILOT_CLOCK_OFFSET_S in tests)
     deps = EngineDeps(settings=runtime.settings, sessions=runtime.sessions, bus=runtime.bus, services=build_engine_services(runtime))
-    runtime.spawn(asyncio.to_thread(warm_render_pool), name="warm-render-pool")
     runtime.engine_services = deps.services
     runtime.runs = RunService(deps, {"inline": InlineLauncher(runtime, deps)})
     # Waiting inline runs: the start-up sweep, then periodic ones (timers for the runs due soon).

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pilot.core.ids import aware
 from pilot.core.errors import NotFoundError
-from pilot.db.models import ExecutionRow, NodeResultRow, WorkspaceRow
+from pilot.db.models import ExecutionRow, NodeResultRow
+from pilot.engine.lifecycle import RUN_COLUMNS, RunRow
 from pilot.engine.runner import NodeOutcome
 from pilot.engine.schemas import ChildExecution, Execution, ExecutionPage, NodeResult
 
@@ -26,8 +26,6 @@ log = logging.getLogger("pilot.engine")
 
 def stream_url(execution_id: str) -> str:
     return f"/api/executions/{execution_id}/stream"
-
-
 
 
 def execution_from_row(row: ExecutionRow, results: list[NodeResultRow] | None = None) -> Execution:
@@ -115,23 +113,34 @@ async def list_executions(
 
 
 class ExecutionStore:
-    """What an executor loads, by execution id (its state transitions are in
-    :mod:`pilot.engine.lifecycle`)."""
+    """What an executor reads, by execution id. A claim reads the execution itself
+    (:func:`pilot.engine.lifecycle.claim` returns its :class:`~pilot.engine.lifecycle.RunRow`);
+    its state transitions are in :mod:`pilot.engine.lifecycle`."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
 
-    async def load(self, execution_id: str) -> tuple[ExecutionRow, dict[str, NodeOutcome], dict[str, Any] | None]:
-        """The execution, the node results an earlier attempt already persisted, and the
-        workspace's run-limit overrides."""
+    async def load(self, execution_id: str) -> RunRow:
+        """The execution as a claim reads it (for an attempt that claimed it without reading it)."""
         async with self.sessions() as session:
-            row = await session.get(ExecutionRow, execution_id)
-            if row is None:
-                raise NotFoundError(f"execution {execution_id!r} not found")
+            row = (await session.execute(sa.select(*RUN_COLUMNS).where(ExecutionRow.id == execution_id))).first()
+        if row is None:
+            raise NotFoundError(f"execution {execution_id!r} not found")
+        return RunRow(*row)
+
+    async def status(self, execution_id: str) -> str:
+        """The execution's status (NotFoundError if there is none)."""
+        async with self.sessions() as session:
+            status = await session.scalar(sa.select(ExecutionRow.status).where(ExecutionRow.id == execution_id))
+        if status is None:
+            raise NotFoundError(f"execution {execution_id!r} not found")
+        return status
+
+    async def restored(self, execution_id: str) -> dict[str, NodeOutcome]:
+        """The node results an earlier attempt persisted (or a rerun copied): not run again."""
+        async with self.sessions() as session:
             results = (await session.scalars(sa.select(NodeResultRow).where(NodeResultRow.execution_id == execution_id))).all()
-            limits = await session.scalar(sa.select(WorkspaceRow.run_limits).where(WorkspaceRow.id == row.workspace_id))
-        done = {
+        return {
             r.node_id: NodeOutcome(r.node_id, r.node_type, r.status, r.output, r.error, r.attempts, r.usage or {}, elapsed_ms=r.elapsed_ms or 0.0)
             for r in results if r.status in ("succeeded", "skipped")
         }
-        return row, done, limits

@@ -14,6 +14,7 @@ without ``node_type`` (a node stopped by a cancel) are not outcomes and are not 
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pilot.db.models import NodeResultRow, StreamEventRow
 
 PROJECTED_EVENTS = frozenset({"node.finished", "node.failed"})
-_INSERT_EVENTS = sa.insert(StreamEventRow)
+# Core statements on the tables, built once: the ORM's bulk-insert path costs more than the INSERT
+_INSERT_EVENTS = sa.insert(StreamEventRow.__table__)
 _RESULT_COLUMNS = ("node_type", "status", "attempts", "output", "error", "usage", "started_at", "finished_at", "elapsed_ms")
 
 
@@ -47,12 +49,13 @@ def node_result_row(execution_id: str, event: str, data: dict[str, Any]) -> dict
     }
 
 
+@functools.cache
 def _upsert(dialect: str) -> Any:
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(NodeResultRow)
+    stmt = insert(NodeResultRow.__table__)
     return stmt.on_conflict_do_update(
         index_elements=["execution_id", "node_id"], set_={c: getattr(stmt.excluded, c) for c in _RESULT_COLUMNS}
     )

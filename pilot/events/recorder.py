@@ -7,13 +7,17 @@ publisher task) and appends it to a write-behind buffer. A flusher task writes b
 database per event. Nothing is lost: until an event is in the database the bus still retains it
 (see :mod:`pilot.events.bus`), and :meth:`aclose` flushes everything before returning.
 Each (stream_id, seq) row is written exactly once (it is the primary key).
+
+A run ends in one transaction: :meth:`EventRecorder.close_with` stops the flusher (without it
+writing), then commits the run's terminal transition, the events still buffered and the final
+event together, and publishes the final event only once that is committed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -53,6 +57,7 @@ class EventRecorder:
         self._written = asyncio.Event()
         self._wake = asyncio.Event()
         self._closing = False
+        self._writing = False  # the flusher is inside a write (it is never cancelled there)
         self._publish_sync = getattr(bus, "publish_nowait", None)
         self._outbox: asyncio.Queue[StreamEvent] | None = None
         self._publisher: asyncio.Task | None = None
@@ -88,7 +93,7 @@ class EventRecorder:
             self._publish_sync(item)
         elif self._outbox is not None:
             self._outbox.put_nowait(item)
-        if self._flusher is not None:
+        if self._sessions is not None:
             self._pending.append(item)
             self._wake.set()
         return item
@@ -127,6 +132,54 @@ class EventRecorder:
             if close_stream and self._bus is not None:
                 await self._bus.close_stream(self.stream_id)
 
+    async def stop_writer(self) -> None:
+        """Stop the background writer without it writing what is buffered: cancelled while it
+        waits, or left to finish the write it is in (so :attr:`error` is final for what it wrote).
+        From then on :meth:`close_with`, :meth:`flush` and :meth:`aclose` write the buffer."""
+        flusher, self._flusher = self._flusher, None
+        if flusher is None:
+            return
+        if not self._writing:
+            flusher.cancel()
+        self._wake.set()
+        await asyncio.gather(asyncio.shield(flusher), return_exceptions=True)
+
+    async def close_with(self, event: str, data: dict[str, Any], transition: Callable[[AsyncSession], Awaitable[bool]]) -> bool:
+        """End the stream with ``event`` and a state transition in ONE transaction.
+
+        ``transition(session)`` runs first (a fenced UPDATE; True if it matched), then the events
+        still buffered and ``event`` are inserted (with the node results they imply) and all of it
+        is committed; only then is ``event`` published and the stream closed. False: the
+        transition did not match — nothing was written and the buffered events stay buffered
+        (:meth:`aclose` writes them). A database error is raised after the rollback, the
+        buffered events kept: the caller falls back to :meth:`flush` and a separate transition.
+        """
+        assert self._sessions is not None, "close_with needs a database"
+        await self.stop_writer()
+        final = StreamEvent(self.stream_id, self.seq + 1, event, redact_value(data))
+        # shielded: cancelling a SQLite write midway can leave its lock behind
+        if not await asyncio.shield(self._commit_last(final, transition)):
+            return False
+        await self.aclose()
+        return True
+
+    async def _commit_last(self, final: StreamEvent, transition: Callable[[AsyncSession], Awaitable[bool]]) -> bool:
+        batch = [*self._pending, final]
+        async with self._sessions() as session:  # type: ignore[misc]
+            if not await transition(session):
+                await session.rollback()
+                return False
+            await persist_events(session, self._rows(batch))
+            await session.commit()
+        self._pending = []
+        self.seq = final.seq
+        self._mark_persisted(batch)
+        if self._publish_sync is not None:
+            self._publish_sync(final)
+        elif self._outbox is not None:
+            self._outbox.put_nowait(final)  # after everything published before it
+        return True
+
     # ------------------------------------------------------------------ background
 
     def _take(self) -> list[StreamEvent]:
@@ -141,12 +194,20 @@ class EventRecorder:
                 await asyncio.sleep(self._batch_delay_s)  # let a burst accumulate into one INSERT
             batch = self._take()
             if batch:
-                await self._write(batch)
-            if self._closing and not self._pending:
-                return
+                self._writing = True
+                try:
+                    await self._write(batch)
+                finally:
+                    self._writing = False
+            if (self._closing and not self._pending) or self._flusher is not asyncio.current_task():
+                return  # closed, or stopped by stop_writer during the write
+
+    @staticmethod
+    def _rows(batch: list[StreamEvent]) -> list[dict[str, Any]]:
+        return [{"stream_id": e.stream_id, "seq": e.seq, "event": e.event, "data": e.data} for e in batch]
 
     async def _write(self, batch: list[StreamEvent]) -> None:
-        rows = [{"stream_id": e.stream_id, "seq": e.seq, "event": e.event, "data": e.data} for e in batch]
+        rows = self._rows(batch)
         for attempt in range(5):
             try:
                 await self._insert(rows)

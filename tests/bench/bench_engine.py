@@ -2,7 +2,9 @@
 
 1. Engine overhead per node: no-op nodes in chains and wide fan-outs of 10/100/1,000 nodes,
    run by the real GraphRunner with the real event path (EventRecorder → InMemoryBus), µs/node;
-   and the same through the full executor with SQLite persistence (write-behind).
+   and the same through the full executor with SQLite persistence (write-behind); the persisted
+   path's fixed cost per run on SQLite and PostgreSQL, and side by side with LangGraph + its
+   SQLite checkpointer on the same graphs (``uv sync --group bench``; skipped without it).
 2. Makespan / critical path for random DAGs of sleeping nodes (target ≤ 1.05).
 3. Event latency publish → SSE client, p50/p99, with 100 concurrent stream clients over a real
    socket (the API runs in a separate process: ``--serve`` mode below).
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import random
 import statistics
 import subprocess
@@ -115,44 +118,199 @@ async def bench_overhead(settings: Settings, repeats: int) -> list[tuple[str, in
     return rows
 
 
+class PersistedRuns:
+    """The full executor on a real database (a SQLite file, or PostgreSQL): its execution row,
+    node results and events are written. Each run's queued row is inserted before the clock starts
+    (the API request that starts a run writes it); the clock times ``execute()`` alone."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.count = 0
+
+    async def __aenter__(self) -> "PersistedRuns":
+        from pilot.db.migrate import upgrade
+        from pilot.db.models import WorkflowRow, WorkspaceRow
+        from pilot.engine.executor import EngineDeps
+        from pilot.runtime import Runtime
+
+        register(NoopTool(), replace=True)
+        await asyncio.to_thread(upgrade, self.settings.db.url)
+        self.runtime = Runtime.build(self.settings)
+        self.deps = EngineDeps(settings=self.settings, sessions=self.runtime.sessions, bus=InMemoryBus(),
+                               services=EngineServices(settings=self.settings))
+        self.prefix = f"bench{time.time_ns()}"
+        async with self.runtime.sessions() as s:
+            s.add(WorkspaceRow(id=f"ws_{self.prefix}", name=self.prefix))
+            await s.flush()
+            s.add(WorkflowRow(id=f"wf_{self.prefix}", workspace_id=f"ws_{self.prefix}", name="b", graph={"nodes": []}))
+            await s.commit()
+        return self
+
+    async def run(self, graph) -> float:
+        """One run of ``graph``; returns its seconds."""
+        import msgspec
+
+        from pilot.db.models import ExecutionRow
+        from pilot.engine.executor import execute
+
+        self.count += 1
+        exe = f"exe_{self.prefix}_{self.count}"
+        async with self.runtime.sessions() as s:
+            s.add(ExecutionRow(id=exe, workspace_id=f"ws_{self.prefix}", workflow_id=f"wf_{self.prefix}", workflow_version=1,
+                               graph=msgspec.to_builtins(graph), input_data={}, usage={}))
+            await s.commit()
+        t0 = time.perf_counter()
+        status = await execute(exe, self.deps)
+        elapsed = time.perf_counter() - t0
+        assert status == "succeeded", status
+        return elapsed
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.runtime.aclose()
+
+
 async def bench_overhead_persisted(settings: Settings, repeats: int) -> list[tuple[str, int, float]]:
     """The full executor: execution row, node results and events written to SQLite (write-behind)."""
-    import msgspec
-
-    from pilot.db.migrate import upgrade
-    from pilot.db.models import ExecutionRow, WorkflowRow, WorkspaceRow
-    from pilot.engine.executor import EngineDeps, execute
-    from pilot.runtime import Runtime
-
-    register(NoopTool(), replace=True)
-    await asyncio.to_thread(upgrade, settings.db.url)
-    runtime = Runtime.build(settings)
-    deps = EngineDeps(settings=settings, sessions=runtime.sessions, bus=InMemoryBus(), services=EngineServices(settings=settings))
-    async with runtime.sessions() as s:
-        s.add(WorkspaceRow(id="ws_bench", name="bench"))
-        await s.flush()
-        s.add(WorkflowRow(id="wf_bench", workspace_id="ws_bench", name="b", graph={"nodes": []}))
-        await s.commit()
     rows = []
-    counter = 0
-    for shape, build in (("chain", chain), ("fan-out", fanout)):
-        for n in (10, 100, 1000):
-            graph = build(n)
-            times = []
-            for _ in range(repeats + 1):
-                counter += 1
-                exe = f"exe_bench{counter}"
-                async with runtime.sessions() as s:
-                    s.add(ExecutionRow(id=exe, workspace_id="ws_bench", workflow_id="wf_bench", workflow_version=1,
-                                       graph=msgspec.to_builtins(graph), input_data={}, usage={}))
-                    await s.commit()
-                t0 = time.perf_counter()
-                status = await execute(exe, deps)
-                times.append(time.perf_counter() - t0)
-                assert status == "succeeded", status
-            rows.append((shape, n, statistics.median(times[1:]) / n * 1e6))
-    await runtime.aclose()
+    async with PersistedRuns(settings) as runs:
+        for shape, build in (("chain", chain), ("fan-out", fanout)):
+            for n in (10, 100, 1000):
+                graph = build(n)
+                times = [await runs.run(graph) for _ in range(repeats + 1)]
+                rows.append((shape, n, statistics.median(times[1:]) / n * 1e6))
     return rows
+
+
+# ------------------------------------------------------------------ persisted runs: fixed cost, vs LangGraph
+
+
+async def bench_fixed_cost(settings: Settings, repeats: int) -> tuple[list[float], list[float]]:
+    """ms of persisted 1-node and 10-node chains, interleaved (the fixed cost per run is the
+    intercept of the line through them: ``t1 - (t10 - t1) / 9``)."""
+    one, ten = chain(1), chain(10)
+    t1: list[float] = []
+    t10: list[float] = []
+    async with PersistedRuns(settings) as runs:
+        for i in range(repeats + 3):
+            a, b = await runs.run(one), await runs.run(ten)
+            if i >= 3:  # warm-up
+                t1.append(a * 1000)
+                t10.append(b * 1000)
+    return t1, t10
+
+
+def pg_settings() -> tuple[Settings, str] | None:
+    """Settings on a throw-away PostgreSQL database (``PILOT_TEST_PG_DSN``, as the tests), or None."""
+    from tests.support.db import create_database
+
+    try:
+        name, url = create_database()
+    except Exception as exc:  # noqa: BLE001 - no server: that section is skipped
+        print(f"  (PostgreSQL unavailable: {type(exc).__name__}: {exc})")
+        return None
+    return Settings.from_env({"PILOT_DATA_DIR": tempfile.mkdtemp(prefix="pilot-bench-"), "DATABASE_URL": url}), name
+
+
+def langgraph_graph(shape: str, n: int):
+    """The same chain / fan-out of ``n`` no-op nodes as a LangGraph StateGraph."""
+    from typing import TypedDict
+
+    from langgraph.graph import END, START, StateGraph
+
+    class State(TypedDict, total=False):
+        x: int
+
+    async def noop(state: State) -> dict:
+        return {}
+
+    g = StateGraph(State)
+    if shape == "chain":
+        names = [f"n{i}" for i in range(n)]
+        for name in names:
+            g.add_node(name, noop)
+        for a, b in zip([START, *names], [*names, END]):
+            g.add_edge(a, b)
+    else:
+        mids = [f"m{i}" for i in range(n - 2)]
+        for name in ("src", *mids, "sink"):
+            g.add_node(name, noop)
+        g.add_edge(START, "src")
+        for mid in mids:
+            g.add_edge("src", mid)
+            g.add_edge(mid, "sink")
+        g.add_edge("sink", END)
+    return g
+
+
+async def bench_vs_langgraph(settings: Settings, quick: bool) -> list[tuple[str, int, list[float], list[float]]] | None:
+    """Per shape and size: the ms of πlot's persisted executor (SQLite file) and of LangGraph
+    with its SQLite checkpointer (AsyncSqliteSaver, a file database), runs interleaved in this
+    process, garbage collected before each timed run (one side's garbage is not the other's
+    pause). Both databases at πlot's durability setting (WAL, ``synchronous=NORMAL``, as
+    :mod:`pilot.db.engine` sets it; the checkpointer's default FULL would fsync every checkpoint).
+    None when langgraph is not installed."""
+    try:
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    except ImportError:
+        return None
+    rows = []
+    path = str(Path(tempfile.mkdtemp(prefix="langgraph-bench-")) / "checkpoints.db")
+    async with PersistedRuns(settings) as runs, AsyncSqliteSaver.from_conn_string(path) as saver:
+        await saver.conn.execute("PRAGMA synchronous=NORMAL")
+        for shape, build in (("chain", chain), ("fan-out", fanout)):
+            for n in (10, 100, 1000):
+                graph, app = build(n), langgraph_graph(shape, n).compile(checkpointer=saver)
+                repeats = {10: 25, 100: 9, 1000: 3}[n] // (3 if quick else 1) or 1
+                ours: list[float] = []
+                theirs: list[float] = []
+                for i in range(repeats + 1):
+                    runs.count += 1
+                    config = {"configurable": {"thread_id": f"t{runs.count}"}, "recursion_limit": n + 10}
+                    gc.collect()
+                    a = await runs.run(graph)
+                    gc.collect()
+                    t0 = time.perf_counter()
+                    await app.ainvoke({"x": 1}, config)
+                    b = time.perf_counter() - t0
+                    if i:  # the first of each is a warm-up
+                        ours.append(a * 1000)
+                        theirs.append(b * 1000)
+                rows.append((shape, n, ours, theirs))
+    return rows
+
+
+async def print_persisted_vs_langgraph(settings: Settings, quick: bool) -> None:
+    """The persisted path's fixed cost per run (SQLite, PostgreSQL; target ≤ 5 ms) and the ratio
+    to LangGraph + SQLite checkpointer (target ≥ 2× at every size)."""
+    print("== persisted run, fixed cost per run (execute() of 1- and 10-node chains; target <= 5 ms) ==")
+    targets = [("SQLite", settings, None)]
+    pg = pg_settings()
+    if pg is not None:
+        targets.append(("PostgreSQL", *pg))
+    for label, target, pg_name in targets:
+        try:
+            t1, t10 = await bench_fixed_cost(target, 10 if quick else 40)
+        finally:
+            if pg_name is not None:
+                from tests.support.db import drop_database
+
+                drop_database(pg_name)
+        for stat, f in (("median", statistics.median), ("min", min)):
+            a, b = f(t1), f(t10)
+            fixed = a - (b - a) / 9
+            print(f"  {label:10s} {stat:6s}: 1 node {a:6.2f} ms, 10 nodes {b:6.2f} ms -> fixed {fixed:5.2f} ms/run, "
+                  f"{(b - a) / 9 * 1000:4.0f} µs/node{'' if fixed <= 5 else '  ABOVE TARGET'}")
+    print("== persisted πlot vs LangGraph + AsyncSqliteSaver, SQLite files (WAL, synchronous=NORMAL), ms/run; "
+          "ratio of medians, target >= 2x ==")
+    rows = await bench_vs_langgraph(settings, quick)
+    if rows is None:
+        print("  skipped: langgraph is not installed (uv sync --group bench)")
+        return
+    for shape, n, ours, theirs in rows:
+        ratio = statistics.median(theirs) / statistics.median(ours)
+        print(f"  {shape:8s} {n:5d} nodes: πlot {statistics.median(ours):8.2f} (min {min(ours):8.2f}) ms, "
+              f"LangGraph {statistics.median(theirs):8.2f} (min {min(theirs):8.2f}) ms, "
+              f"ratio {ratio:5.2f}x{'' if ratio >= 2 else '  BELOW TARGET'}")
 
 
 def random_sleep_dag(rng: random.Random, n: int):
@@ -274,6 +432,7 @@ async def main(args) -> None:
     print("== same through the full executor with SQLite persistence (write-behind) ==")
     for shape, n, us in await bench_overhead_persisted(settings, max(1, repeats // 2)):
         print(f"  {shape:8s} {n:5d} nodes: {us:7.1f} µs/node")
+    await print_persisted_vs_langgraph(settings, args.quick)
     print("== makespan / critical path (random DAGs of sleeping nodes, 20-200 ms) ==")
     for n, critical, makespan, ratio in await bench_makespan(settings, 4):
         print(f"  {n:4d} nodes: critical path {critical * 1000:7.1f} ms, makespan {makespan * 1000:7.1f} ms, ratio {ratio:.3f}")
