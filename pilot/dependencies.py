@@ -9,7 +9,8 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pilot.auth.service import Workspace, authenticate
+from pilot.auth.service import Workspace
+from pilot.observability.logs import bind_request
 from pilot.runtime import Runtime
 
 
@@ -38,10 +39,12 @@ def bearer_token(request: Request) -> str | None:
 
 
 async def provide_workspace(request: Request, state: State) -> Workspace:
-    """Authenticate the request by its bearer API key (401 when missing or invalid)."""
+    """Authenticate the request by its bearer API key (401 when missing or invalid); a key seen
+    recently is answered from the process's principal cache (:mod:`pilot.auth.principals`)."""
     runtime: Runtime = state.runtime
-    async with runtime.sessions() as session:
-        return await authenticate(session, bearer_token(request))
+    workspace = await runtime.principals.authenticate(runtime.sessions, bearer_token(request))
+    bind_request(workspace_id=workspace.id)  # every log record of this request names its workspace
+    return workspace
 
 
 # Handler parameter annotations (Litestar 3 requires explicit named dependencies):

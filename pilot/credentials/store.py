@@ -88,6 +88,11 @@ async def create_credential(
     return _credential(row)
 
 
+async def workspace_credential_names(session: AsyncSession, workspace_id: str) -> set[str]:
+    """The names of the workspace's credentials (one query, no values: what readiness checks against)."""
+    return set((await session.scalars(sa.select(CredentialRow.name).where(CredentialRow.workspace_id == workspace_id))).all())
+
+
 async def list_credentials(
     session: AsyncSession, workspace_id: str, *, limit: int = 50, offset: int = 0, type_: str | None = None
 ) -> tuple[list[Credential], int]:

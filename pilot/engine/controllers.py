@@ -5,18 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+import sqlalchemy as sa
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.types import ASGIApp
 
+from pilot.db.models import ExecutionRow
 from pilot.dependencies import CurrentWorkspace, DbSession, RuntimeDep
 from pilot.engine.schemas import ExecuteRequest, ExecuteResponse, Execution, ExecutionPage, ExecutionStatus, RerunRequest, RunTrigger, TestRunRequest
 from pilot.engine.approvals import ApprovalDecision, ApprovalRequest, decide
 from pilot.engine.store import get_execution_row
-from pilot.events.sse import event_stream_response, parse_last_event_id
+from pilot.events.sse import event_stream_response, parse_last_event_id, read_opening
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size (1..200)")]
 Offset = Annotated[int, Parameter(ge=0)]
+# The execution a run stream belongs to, in the caller's workspace (pilot.events.sse.read_opening).
+_RUN_OWNER = sa.select(ExecutionRow.id).where(
+    ExecutionRow.id == sa.bindparam("stream_id"), ExecutionRow.workspace_id == sa.bindparam("workspace_id"))
 
 
 class ExecuteController(Controller):
@@ -100,10 +105,13 @@ class ExecutionController(Controller):
     ) -> ASGIApp:
         """SSE: ``run.started`` … ``run.finished``. Reconnect with ``Last-Event-ID`` (or
         ``?last_event_id=``) to get exactly the missed events; after the end, a full replay."""
-        async with runtime.sessions() as session:
-            await get_execution_row(session, workspace.id, execution_id)  # 404 across workspaces
+        after = parse_last_event_id(request.headers.get("last-event-id") or last_event_id)
+        # One read: the workspace check (404 across workspaces) and the replay together.
+        opening = await read_opening(runtime.sessions, execution_id, after, _RUN_OWNER, workspace_id=workspace.id)
+        if opening is None:
+            async with runtime.sessions() as session:
+                await get_execution_row(session, workspace.id, execution_id)  # raises its 404
         return event_stream_response(
-            stream_id=execution_id, bus=runtime.bus, sessions=runtime.sessions,
-            last_event_id=parse_last_event_id(request.headers.get("last-event-id") or last_event_id),
-            ping_s=runtime.settings.engine.sse_ping_s,
+            stream_id=execution_id, bus=runtime.bus, sessions=runtime.sessions, last_event_id=after,
+            ping_s=runtime.settings.engine.sse_ping_s, opening=opening,
         )

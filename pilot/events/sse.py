@@ -1,14 +1,21 @@
 """One SSE response builder for every stream (runs and chat), via sse-starlette.
 
-Order of operations guarantees exactly-once delivery across reconnects: subscribe to the bus
-FIRST (the subscription registers immediately and the bus retains recent events), then replay
-persisted events with ``seq > Last-Event-ID`` from ``stream_events``, then forward live events,
-skipping any ``seq`` already sent and filling a gap from the database if one ever shows up.
+Opening a stream is ONE database read (:func:`read_opening`, which the run controller also uses
+as its ownership check): the persisted events with ``seq > Last-Event-ID`` and whether the stream
+has ended. A stream that has ended is replayed from that read alone, in one response body,
+without touching the bus.
+Otherwise the stream subscribes to the bus *after the last event it read* and forwards live
+events, skipping any ``seq`` already sent and filling a gap from the database if one ever shows
+up. Exactly-once across reconnects rests on the bus serving, on subscription, every event after
+that seq it still retains (the in-memory bus keeps a stream's events until 5 minutes after it
+ends, Redis Streams keep them in Redis), so nothing published between the read and the
+subscription is lost.
 On a process-local bus (:class:`~pilot.events.bus.InMemoryBus`) an idle stream also re-reads the
 database every ``IDLE_POLL_S``: the stream's writer may be *another process* — a waiting run is
 resumed by whichever process claims it (its timer, or a sweep after a restart or an approval
-decided elsewhere) — whose events never reach this process's bus. (The Redis bus already falls
-back to the database on its own.)
+decided elsewhere) — whose events never reach this process's bus; those checks are batched
+process-wide (:mod:`pilot.events.idle`: one query however many streams are idle). (The Redis bus
+already falls back to the database on its own.)
 The response ends after the terminal event (``run.finished`` / ``message.finished``), when the
 bus closes (server shutdown), or when uvicorn shuts down (sse-starlette watches for it).
 Each message: ``id: <seq>``, ``event: <name>``, ``data: <json>``; pings every ``ping_s``.
@@ -19,17 +26,23 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import AsyncIterator
+from functools import lru_cache
+from typing import NamedTuple
 
 import anyio
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sse_starlette import EventSourceResponse
+from starlette.responses import Response
 
 from pilot.core.codec import dumps
 from pilot.db.models import StreamEventRow
+from pilot.events.idle import idle_check
 from pilot.events.schemas import TERMINAL_EVENTS, StreamEvent
 
 
+_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+_REPLAY_HEADERS = {**_HEADERS, "Connection": "keep-alive"}  # what EventSourceResponse adds to _HEADERS
 SHUTDOWN_GRACE_S = 2.0  # below uvicorn's graceful-shutdown timeout
 IDLE_POLL_S = 2.0  # a process-local bus's idle stream re-reads stream_events this often
 
@@ -56,14 +69,48 @@ async def persisted_events(
     return [StreamEvent(stream_id, seq, event, data) for seq, event, data in rows]
 
 
-async def terminal_seq(sessions: async_sessionmaker[AsyncSession], stream_id: str) -> int | None:
-    """The seq of the stream's persisted terminal event, if it has ended."""
+class StreamOpening(NamedTuple):
+    """What opening a stream reads: stored events after the client's last id, and whether the
+    stream has ended (its terminal event is stored, possibly at or before that id)."""
+
+    events: list[StreamEvent]
+    ended: bool
+
+
+_STREAM_EVENTS = StreamEventRow.__table__
+
+
+@lru_cache(maxsize=16)
+def _opening_query(owner: sa.Select | None) -> sa.Select:
+    """The statement of :func:`read_opening` for one ``owner`` statement, built once: building
+    it costs more than running it. Parameters ``stream_id`` and ``after_seq`` (and the owner's)."""
+    anchor = (owner if owner is not None else sa.select(sa.literal(1).label("one"))).subquery("owner")
+    events, terminal = _STREAM_EVENTS.alias("e"), _STREAM_EVENTS.alias("t")
+    stream_id = sa.bindparam("stream_id", type_=sa.String)
+    ended = sa.exists().where(terminal.c.stream_id == stream_id, terminal.c.event.in_(sorted(TERMINAL_EVENTS)))
+    return (
+        sa.select(ended.label("ended"), events.c.seq, events.c.event, events.c.data)
+        .select_from(anchor.outerjoin(
+            events, sa.and_(events.c.stream_id == stream_id, events.c.seq > sa.bindparam("after_seq", type_=sa.Integer))))
+        .order_by(events.c.seq)
+    )
+
+
+async def read_opening(
+    sessions: async_sessionmaker[AsyncSession], stream_id: str, after_seq: int, owner: sa.Select | None = None,
+    **params: object,
+) -> StreamOpening | None:
+    """One query: the stream's stored events with ``seq > after_seq`` and whether it has ended.
+
+    ``owner`` — a select of the row the stream belongs to, scoped to the caller's workspace, made
+    once (module level) with bind parameters: ``stream_id`` and any others given in ``params``
+    — makes the read the access check too: ``None`` comes back when it finds no row."""
     async with sessions() as session:
-        return await session.scalar(
-            sa.select(StreamEventRow.seq).where(
-                StreamEventRow.stream_id == stream_id, StreamEventRow.event.in_(TERMINAL_EVENTS)
-            ).limit(1)
-        )
+        rows = (await session.execute(_opening_query(owner), {"stream_id": stream_id, "after_seq": after_seq, **params})).all()
+    if not rows:
+        return None
+    events = [StreamEvent(stream_id, seq, event, data) for _, seq, event, data in rows if seq is not None]
+    return StreamOpening(events, bool(rows[0][0]))
 
 
 _WIRE_CACHE: OrderedDict[tuple[str, int], bytes] = OrderedDict()
@@ -144,29 +191,31 @@ async def _until(shutdown: anyio.Event | None, subscription, idle_s: float | Non
 
 async def stream_messages(
     *, stream_id: str, bus, sessions: async_sessionmaker[AsyncSession], last_event_id: int = 0,
-    shutdown: anyio.Event | None = None,
+    shutdown: anyio.Event | None = None, opening: StreamOpening | None = None,
 ) -> AsyncIterator[bytes]:
     """The SSE messages of one stream after ``last_event_id`` (see module docstring); ends
-    early, cleanly, when ``shutdown`` is set."""
-    subscription = bus.subscribe(stream_id, after_seq=last_event_id)  # first: no gap possible
-    try:
-        sent = last_event_id
-        for event in await persisted_events(sessions, stream_id, sent):
-            yield _message(event)
-            sent = event.seq
-            if event.event in TERMINAL_EVENTS:
-                return
-        if await terminal_seq(sessions, stream_id) is not None:
-            # The stream has ended (the bus may have forgotten it): send what the first read
-            # missed because it was persisted meanwhile, up to the end, and stop.
-            for event in await persisted_events(sessions, stream_id, sent):
-                yield _message(event)
-                sent = event.seq
+    early, cleanly, when ``shutdown`` is set. ``opening``: the caller already read it."""
+    if opening is None:
+        opening = await read_opening(sessions, stream_id, last_event_id)
+    sent = last_event_id
+    for event in opening.events:
+        yield _message(event)
+        sent = event.seq
+        if event.event in TERMINAL_EVENTS:
             return
+    if opening.ended:  # ended at or before the client's last id: nothing more will come
+        return
+    # After the read: the bus serves what it retains after ``sent``, so nothing published
+    # since the read is missed.
+    subscription = bus.subscribe(stream_id, after_seq=sent)
+    try:
         idle_s = IDLE_POLL_S if getattr(bus, "process_local", False) else None
         async for event in _until(shutdown, subscription, idle_s):
             if event is None:  # idle: events another process wrote (a run resumed elsewhere)?
                 try:
+                    # One batched check for every idle stream of the process; read only if moved on.
+                    if not await idle_check(sessions).newer(stream_id, sent):
+                        continue
                     stored_events = await persisted_events(sessions, stream_id, sent)
                 except Exception:  # noqa: BLE001 - a database hiccup: the next idle check retries
                     continue
@@ -192,18 +241,37 @@ async def stream_messages(
         await subscription.aclose()
 
 
+def _replay_response(opening: StreamOpening) -> Response:
+    """A stream that has ended, sent as one body: every event after the client's id up to the
+    terminal one (what the streaming response would send before closing), without a bus
+    subscription or the streaming response's ping/disconnect/shutdown tasks — most opens are
+    replays of finished runs, and those tasks were most of their cost."""
+    parts = []
+    for event in opening.events:
+        parts.append(_message(event))
+        if event.event in TERMINAL_EVENTS:
+            break
+    return Response(b"".join(parts), media_type="text/event-stream", headers=_REPLAY_HEADERS)
+
+
 def event_stream_response(
-    *, stream_id: str, bus, sessions: async_sessionmaker[AsyncSession], last_event_id: int, ping_s: float
-) -> EventSourceResponse:
-    """The ``text/event-stream`` response for one stream (any kind: run or chat)."""
+    *, stream_id: str, bus, sessions: async_sessionmaker[AsyncSession], last_event_id: int, ping_s: float,
+    opening: StreamOpening | None = None,
+) -> EventSourceResponse | Response:
+    """The ``text/event-stream`` response for one stream (any kind: run or chat); ``opening``
+    when the caller has already read it (:func:`read_opening`): a stream it shows has ended is
+    answered in one body."""
+    if opening is not None and opening.ended:
+        return _replay_response(opening)
     # On server shutdown sse-starlette sets ``shutdown`` and waits up to the grace period: the
     # generator returns, so the response ends with a proper last chunk instead of being cut.
     shutdown = anyio.Event()
     return EventSourceResponse(
-        stream_messages(stream_id=stream_id, bus=bus, sessions=sessions, last_event_id=last_event_id, shutdown=shutdown),
+        stream_messages(stream_id=stream_id, bus=bus, sessions=sessions, last_event_id=last_event_id, shutdown=shutdown,
+                        opening=opening),
         ping=ping_s,
         shutdown_event=shutdown,
         shutdown_grace_period=SHUTDOWN_GRACE_S,
         send_timeout=30,
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers=_HEADERS,
     )

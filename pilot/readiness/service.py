@@ -45,7 +45,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pilot.core.errors import ConflictError
-from pilot.credentials.store import list_credentials
+from pilot.credentials.store import workspace_credential_names
 from pilot.knowledge.store import KnowledgeBaseNotFound, get_knowledge_base
 from pilot.outbound import AccessPolicy, DestinationBlocked, blocked_reason, parse_ip_literal
 from pilot.readiness.messages import NOTE_KINDS, message, reason_text
@@ -174,17 +174,6 @@ def refused_host(url: Any, policy: AccessPolicy) -> tuple[str, str] | None:
 # ---------------------------------------------------------------- the workspace
 
 
-async def _credential_names(session: AsyncSession, workspace_id: str) -> set[str]:
-    names: set[str] = set()
-    offset = 0
-    while True:
-        page, total = await list_credentials(session, workspace_id, limit=500, offset=offset)
-        names.update(c.name for c in page)
-        offset += len(page)
-        if not page or offset >= total:
-            return names
-
-
 async def _knowledge_state(session: AsyncSession, workspace_id: str, ref: str) -> str | None:
     """``missing``, ``empty`` or None (usable)."""
     try:
@@ -297,7 +286,7 @@ async def check_graph(session: AsyncSession, workspace_id: str, graph: WorkflowG
                       lang: str = "en", *, registry: ToolRegistry | None = None) -> Readiness:
     """Everything a run of ``graph`` in ``workspace_id`` needs that is missing, in ``lang``."""
     needs = scan_graph(graph)
-    credentials = await _credential_names(session, workspace_id) if needs.credentials else set()
+    credentials = await workspace_credential_names(session, workspace_id) if needs.credentials else set()
     knowledge = {ref: await _knowledge_state(session, workspace_id, ref) for ref in sorted(needs.knowledge_bases)}
     workflows = await workflow_states(session, workspace_id, refs) if (refs := workflow_refs(graph)) else {}
     registry = registry or default_registry()

@@ -30,7 +30,7 @@ from pilot.db.models import CredentialRow, ToolInstanceRow
 from pilot.outbound import GuardedBackend, OutboundError
 from pilot.settings import Settings
 from pilot.tools.base import Tool, ToolContext, ToolError
-from pilot.tools.registry import ToolRegistry
+from pilot.tools.registry import ToolRegistry, arguments_schema
 
 BOT_CONNECTORS = frozenset({"slack", "feishu", "dingtalk", "wecom"})
 HTTP_CONNECTORS = frozenset({"webhook", "http"})
@@ -39,7 +39,7 @@ HTTP_CONNECTORS = frozenset({"webhook", "http"})
 def function_parameters(arguments: type[msgspec.Struct], hidden: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
     """The JSON Schema (an object at the top, as function calling wants) of a connector's
     arguments Struct without the ``hidden`` fields."""
-    schema = msgspec.json.schema(arguments)
+    schema = arguments_schema(arguments)  # shared: read, never mutated
     defs: dict[str, Any] = dict(schema.get("$defs") or {})
     top, top_name = schema, None
     if "$ref" in schema:

@@ -172,11 +172,18 @@ async def create(session: AsyncSession, workspace_id: str, data: ToolInstanceCre
 
 
 async def list_page(session: AsyncSession, workspace_id: str, *, limit: int, offset: int) -> tuple[list[ToolInstance], int]:
+    """One page by name and the workspace's total, in one query (the total rides on each row as a
+    window count; a second query only for a page past the end, which has no rows to carry it)."""
     where = ToolInstanceRow.workspace_id == workspace_id
-    total = await session.scalar(sa.select(sa.func.count()).select_from(ToolInstanceRow).where(where)) or 0
-    rows = (await session.scalars(sa.select(ToolInstanceRow).where(where)
+    rows = (await session.execute(sa.select(ToolInstanceRow, sa.func.count().over().label("total")).where(where)
                                   .order_by(ToolInstanceRow.name, ToolInstanceRow.id).limit(limit).offset(offset))).all()
-    return [to_instance(r) for r in rows], total
+    if rows:
+        total = rows[0].total
+    elif offset:
+        total = await session.scalar(sa.select(sa.func.count()).select_from(ToolInstanceRow).where(where)) or 0
+    else:
+        total = 0
+    return [to_instance(row) for row, _ in rows], total
 
 
 async def update(session: AsyncSession, workspace_id: str, ref: str, data: ToolInstanceUpdate, registry: ToolRegistry) -> ToolInstance:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -69,15 +70,23 @@ class ToolRegistry:
         return await self.get(name).call(args, ctx)
 
     def describe(self, settings: Settings) -> list[ToolInfo]:
+        """The connectors as ``GET /api/tools/connectors`` lists them (schemas built once per process)."""
         return [
             ToolInfo(
                 name=tool.name,
                 description=tool.description,
                 configured=tool.configured(settings),
-                arguments_schema=msgspec.json.schema(tool.arguments),
+                arguments_schema=arguments_schema(tool.arguments),
             )
             for tool in (self._tools[n] for n in self.names())
         ]
+
+
+@lru_cache(maxsize=256)
+def arguments_schema(arguments: type) -> dict[str, Any]:
+    """The JSON Schema of a connector's argument Struct, built once: building it takes ~0.5 ms
+    and it cannot change while the process runs. Callers must not mutate the shared dict."""
+    return msgspec.json.schema(arguments)
 
 
 def default_registry() -> ToolRegistry:

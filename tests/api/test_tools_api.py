@@ -47,6 +47,35 @@ async def test_crud_and_listing(api, other_api) -> None:
     assert (await api.get(f"{URL}/{tool['id']}")).status_code == 404
 
 
+async def test_listing_pages_carry_the_workspace_total(api, other_api) -> None:
+    for name in ("c_tool", "a_tool", "b_tool"):
+        assert (await api.post(URL, json={"name": name, "connector": "webhook"})).status_code == 201
+    page = (await api.get(URL, params={"limit": 2})).json()
+    assert [t["name"] for t in page["items"]] == ["a_tool", "b_tool"] and page["total"] == 3
+    page = (await api.get(URL, params={"limit": 2, "offset": 2})).json()
+    assert [t["name"] for t in page["items"]] == ["c_tool"] and page["total"] == 3
+    past = (await api.get(URL, params={"offset": 10})).json()
+    assert past["items"] == [] and past["total"] == 3  # a page past the end still says how many there are
+    empty = (await other_api.get(URL)).json()
+    assert empty["items"] == [] and empty["total"] == 0
+
+
+async def test_connectors_listing_is_the_registry_description(api) -> None:
+    """Built once per process now: still every connector, sorted, each with its arguments' JSON Schema."""
+    import msgspec
+
+    from pilot.tools.registry import default_registry
+
+    registry = default_registry()
+    expected = [{"name": name, "description": registry.get(name).description, "configured": registry.get(name).configured(
+        api.client.app.state.runtime.settings), "arguments_schema": msgspec.json.schema(registry.get(name).arguments)}
+        for name in registry.names()]
+    for _ in range(2):
+        connectors = (await api.get(f"{URL}/connectors")).json()["items"]
+        assert connectors == json.loads(json.dumps(expected))
+        assert (await api.get(URL)).json()["connectors"] == connectors
+
+
 @pytest.mark.parametrize(("body", "field", "text"), [
     ({"name": "x", "connector": "telegraph"}, "connector", "unknown connector 'telegraph'"),
     ({"name": "x", "connector": "http", "defaults": {"nope": 1}}, "defaults", "nope not an argument of 'http'"),

@@ -1,0 +1,324 @@
+"""Per-request overhead over a real socket: one ``pilot serve`` worker driven by a separate load client.
+
+Run: ``uv run python -m tests.bench.bench_http_load [--routes health,generate,tools,connectors,sse]
+[--duration 5] [--procs 2] [--conns 8] [--sse-opens 300] [--repeat 1] [--root PATH] [--profile FILE]``.
+
+It starts ``pilot serve`` (one uvicorn worker, embedded SQLite in a throw-away data directory,
+offline planner) in a subprocess, takes the dev key it writes, creates what the routes need over
+HTTP (a workflow run to the end for the SSE replay, a few tool instances), then drives each route
+at concurrency ``procs × conns`` (default 2 × 8 = 16) from a pool of **separate processes**, each
+holding raw keep-alive HTTP/1.1 connections on asyncio streams with pre-encoded requests, for a
+fixed duration after a warm-up. Per route it prints requests/s, latency p50/p99, the server's CPU
+per request (``/proc/<pid>/stat`` before/after the window) and the load processes' own CPU share,
+which shows the client is not the bottleneck.
+
+Routes: ``health`` (``GET /health``), ``generate`` (``POST /api/workflows/generate``, the structure
+eval's dev prompts round-robin, ``save: false``), ``tools`` (``GET /api/tools``: the workspace's
+tool instances plus the connectors' descriptions), ``connectors`` (``GET /api/tools/connectors``),
+``sse`` (open ``GET /api/executions/{id}/stream`` of a finished run and read its whole replay to
+the end). ``--sse-opens N`` also opens the stream N times one after another on one connection
+and prints the wall time and server CPU per open.
+
+``--root`` serves another checkout (e.g. ``git archive <commit> | tar -x -C /tmp/base``) with this
+client, so two versions are compared on the same machine; ``--profile FILE`` runs the server under
+cProfile (written when it stops; read it with ``python -m pstats FILE``).
+Figures are only comparable on an otherwise idle machine: repeat and take min/median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parents[2]
+PROMPTS = HERE / "evals" / "data" / "structure_dev.jsonl"
+TICK = os.sysconf("SC_CLK_TCK")
+ROUTES = ("health", "generate", "tools", "connectors", "sse")
+
+
+# ------------------------------------------------------------------ raw HTTP/1.1
+
+
+def encode_request(method: str, path: str, key: str | None = None, body: object = None) -> bytes:
+    """One pre-encoded keep-alive request."""
+    head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1"]
+    if key:
+        head.append(f"Authorization: Bearer {key}")
+    payload = b""
+    if body is not None:
+        payload = json.dumps(body).encode()
+        head += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + payload
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+    """(status, body, keep-alive) of one response; chunked bodies (SSE) are read to their end."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    lower = head.lower()
+    keep = b"connection: close" not in lower
+    marker = lower.find(b"content-length:")
+    if marker >= 0:
+        length = int(lower[marker + 15:lower.index(b"\r\n", marker)])
+        return status, await reader.readexactly(length), keep
+    if b"transfer-encoding: chunked" in lower:
+        parts = []
+        while True:
+            size = int((await reader.readuntil(b"\r\n"))[:-2].split(b";")[0], 16)
+            if size == 0:
+                await reader.readuntil(b"\r\n")
+                return status, b"".join(parts), keep
+            parts.append((await reader.readexactly(size + 2))[:-2])
+    return status, await reader.read(), False
+
+
+async def _connection(port: int, requests: list[bytes], expect: int, start: float, stop: float, lat: list[float],
+                      counts: list[int], offset: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    i = offset
+    try:
+        while True:
+            t0 = time.time()
+            if t0 >= stop:
+                return
+            writer.write(requests[i % len(requests)])
+            i += 1
+            status, _, keep = await read_response(reader)
+            t1 = time.time()
+            if t0 >= start:
+                lat.append(t1 - t0)
+                counts[0] += 1
+                counts[1] += status != expect
+            if not keep:
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    finally:
+        writer.close()
+
+
+def _load_process(port: int, requests: list[bytes], expect: int, conns: int, start: float, stop: float, index: int,
+                  out) -> None:
+    """One load process: ``conns`` connections until ``stop``; counts what starts after ``start``."""
+    lat: list[float] = []
+    counts = [0, 0]
+
+    async def run() -> float:
+        tasks = [asyncio.ensure_future(_connection(port, requests, expect, start, stop, lat, counts, index * conns + c))
+                 for c in range(conns)]
+        await asyncio.sleep(max(0.0, start - time.time()))
+        cpu0 = time.process_time()
+        await asyncio.gather(*tasks)
+        return time.process_time() - cpu0
+
+    cpu = asyncio.run(run())
+    out.send((lat, counts[0], counts[1], cpu))
+    out.close()
+
+
+def proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))] if values else float("nan")
+
+
+def drive(port: int, server_pid: int, requests: list[bytes], expect: int, *, procs: int, conns: int,
+          warmup: float, duration: float) -> dict:
+    """Load the server from ``procs`` processes for ``warmup + duration`` seconds; measure the window."""
+    ctx = mp.get_context("fork")
+    start = time.time() + 0.5 + warmup
+    stop = start + duration
+    pipes, workers = [], []
+    for index in range(procs):
+        receive, send = ctx.Pipe(duplex=False)
+        worker = ctx.Process(target=_load_process, args=(port, requests, expect, conns, start, stop, index, send))
+        worker.start()
+        pipes.append(receive)
+        workers.append(worker)
+    time.sleep(max(0.0, start - time.time()))
+    cpu0 = proc_cpu(server_pid)
+    time.sleep(max(0.0, stop - time.time()))
+    cpu1 = proc_cpu(server_pid)
+    results = [pipe.recv() for pipe in pipes]
+    for worker in workers:
+        worker.join()
+    lat = [x for r in results for x in r[0]]
+    done = sum(r[1] for r in results)
+    return {
+        "rps": done / duration, "p50_ms": pct(lat, 0.5) * 1000, "p99_ms": pct(lat, 0.99) * 1000,
+        "errors": sum(r[2] for r in results), "server_cpu_ms": (cpu1 - cpu0) * 1000 / max(done, 1),
+        "server_cpu_share": (cpu1 - cpu0) / duration, "client_cpu_share": [r[3] / duration for r in results],
+    }
+
+
+async def sequential_opens(port: int, server_pid: int, request: bytes, n: int) -> dict:
+    """Open the stream ``n`` times one after another (one keep-alive connection): wall and server CPU per open."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    walls: list[float] = []
+    events = 0
+    for i in range(n + 20):  # 20 warm-up opens
+        if i == 20:
+            cpu0 = proc_cpu(server_pid)
+        t0 = time.perf_counter()
+        writer.write(request)
+        status, body, keep = await read_response(reader)
+        assert status == 200 and b"run.finished" in body, (status, body[:200])
+        if i >= 20:
+            walls.append(time.perf_counter() - t0)
+            events = body.count(b"\nevent: ")
+        if not keep:
+            writer.close()
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    cpu1 = proc_cpu(server_pid)
+    writer.close()
+    return {"opens": n, "events": events, "wall_p50_ms": pct(walls, 0.5) * 1000, "wall_p99_ms": pct(walls, 0.99) * 1000,
+            "server_cpu_ms": (cpu1 - cpu0) * 1000 / n}
+
+
+# ------------------------------------------------------------------ the server and its data
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(root: str, data: str, port: int, profile: str | None) -> subprocess.Popen:
+    env = {**os.environ, "PILOT_DATA_DIR": data, "PYTHONDONTWRITEBYTECODE": "1"}
+    for name in ("OPENAI_API_KEY", "DATABASE_URL", "REDIS_URL"):
+        env.pop(name, None)
+    command = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else []), "-m", "pilot.cli", "serve",
+               "--host", "127.0.0.1", "--port", str(port)]
+    log = open(Path(data) / "server.log", "wb")  # noqa: SIM115 - closed with the directory
+    return subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def call(port: int, method: str, path: str, key: str, body: object = None) -> tuple[int, object]:
+    async def once() -> tuple[int, bytes]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(encode_request(method, path, key, body))
+        status, payload, _ = await read_response(reader)
+        writer.close()
+        return status, payload
+
+    status, payload = asyncio.run(once())
+    return status, json.loads(payload) if payload else None
+
+
+def wait_ready(port: int, key_file: Path, server: subprocess.Popen) -> str:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"server exited with {server.returncode}")
+        try:
+            if key_file.exists() and call(port, "GET", "/health", "")[0] == 200:
+                return key_file.read_text().strip()
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("server did not start within 90 s")
+
+
+def prepare(port: int, key: str) -> str:
+    """A finished run to replay (its id) and three tool instances for the listing."""
+    for name, connector in (("hooks", "webhook"), ("fetch", "http"), ("notify", "slack")):
+        status, body = call(port, "POST", "/api/tools", key, {"name": name, "connector": connector})
+        assert status in (201, 409), (status, body)
+    workflow = {
+        "name": "Replay", "nodes": [
+            {"id": "inp", "type": "input", "config": {"fields": [{"name": "topic"}]}},
+            {"id": "write", "type": "llm", "config": {"model": "offline", "prompt": "Write about {{ inputs.topic }}"}},
+            {"id": "out", "type": "output", "config": {"outputs": {"text": "{{ nodes.write.output }}"}}}],
+        "edges": [{"id": "e1", "source": "inp", "target": "write"}, {"id": "e2", "source": "write", "target": "out"}]}
+    status, created = call(port, "POST", "/api/workflows", key, workflow)
+    assert status == 201, created
+    status, run = call(port, "POST", f"/api/workflows/{created['id']}/execute", key, {"input_data": {"topic": "load"}})
+    assert status == 202, run
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status, execution = call(port, "GET", f"/api/executions/{run['execution_id']}", key)
+        if execution["status"] in ("succeeded", "failed", "cancelled"):
+            assert execution["status"] == "succeeded", execution
+            return run["execution_id"]
+        time.sleep(0.1)
+    raise SystemExit("the run did not finish")
+
+
+def route_requests(route: str, key: str, execution_id: str) -> tuple[list[bytes], int]:
+    if route == "health":
+        return [encode_request("GET", "/health")], 200
+    if route == "generate":
+        prompts = [json.loads(x)["prompt"] for x in PROMPTS.read_text(encoding="utf-8").splitlines() if x.strip()]
+        return [encode_request("POST", "/api/workflows/generate", key, {"prompt": p, "save": False}) for p in prompts], 201
+    if route == "tools":
+        return [encode_request("GET", "/api/tools", key)], 200
+    if route == "connectors":
+        return [encode_request("GET", "/api/tools/connectors", key)], 200
+    return [encode_request("GET", f"/api/executions/{execution_id}/stream", key)], 200
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--routes", default=",".join(ROUTES), help=f"comma-separated, of {', '.join(ROUTES)}")
+    parser.add_argument("--duration", type=float, default=5.0, help="measured seconds per route")
+    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--procs", type=int, default=2, help="load processes")
+    parser.add_argument("--conns", type=int, default=8, help="keep-alive connections per load process")
+    parser.add_argument("--sse-opens", type=int, default=300, help="sequential SSE opens (0: skip)")
+    parser.add_argument("--repeat", type=int, default=1, help="measure each route this many times (min/median rps)")
+    parser.add_argument("--root", default=str(HERE), help="checkout to serve (default: this one)")
+    parser.add_argument("--profile", default=None, help="run the server under cProfile, writing this file")
+    args = parser.parse_args()
+    routes = [r.strip() for r in args.routes.split(",") if r.strip()]
+    unknown = set(routes) - set(ROUTES)
+    if unknown:
+        parser.error(f"unknown routes: {', '.join(sorted(unknown))}")
+    port = free_port()
+    with tempfile.TemporaryDirectory() as data:
+        server = start_server(args.root, data, port, os.path.abspath(args.profile) if args.profile else None)
+        try:
+            key = wait_ready(port, Path(data) / "dev-key", server)
+            execution_id = prepare(port, key)
+            print(f"{args.root}: one uvicorn worker, concurrency {args.procs}×{args.conns}, {args.duration:g} s per run")
+            for route in routes:
+                requests, expect = route_requests(route, key, execution_id)
+                runs = [drive(port, server.pid, requests, expect, procs=args.procs, conns=args.conns,
+                              warmup=args.warmup, duration=args.duration) for _ in range(args.repeat)]
+                rps = sorted(r["rps"] for r in runs)
+                for r in runs:
+                    print(f"  {route:<10} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
+                          f"server CPU {r['server_cpu_ms']:.3f} ms/req ({r['server_cpu_share']:.0%} of a core)  "
+                          f"client CPU {'+'.join(f'{c:.0%}' for c in r['client_cpu_share'])}  errors {r['errors']}")
+                if args.repeat > 1:
+                    print(f"  {route:<10} min {rps[0]:.1f}  median {statistics.median(rps):.1f} req/s")
+                if route == "sse" and args.sse_opens:
+                    seq = asyncio.run(sequential_opens(port, server.pid, requests[0], args.sse_opens))
+                    print(f"  sse open, sequential: {seq['opens']} opens of a {seq['events']}-event replay: wall p50 "
+                          f"{seq['wall_p50_ms']:.2f} ms, p99 {seq['wall_p99_ms']:.2f} ms, server CPU "
+                          f"{seq['server_cpu_ms']:.3f} ms/open")
+        finally:
+            server.send_signal(signal.SIGINT)  # uvicorn re-raises it after shutdown: cProfile still writes
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+if __name__ == "__main__":
+    main()
