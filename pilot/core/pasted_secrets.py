@@ -37,6 +37,18 @@ def find_pasted_secret(text: str) -> tuple[str, str, str] | None:
     return None
 
 
+def pasted_secret_spans(text: str) -> list[tuple[int, int, str, str, str]]:
+    """``(start, end, what it is, suggested credential name, credential type)`` of every secret in
+    ``text``, left to right (imports replace each with a credential reference)."""
+    spans = [(m.start(), m.end(), label, name, kind) for label, name, kind, pattern in _SHAPES for m in pattern.finditer(text)]
+    spans.sort()
+    kept: list[tuple[int, int, str, str, str]] = []
+    for span in spans:
+        if not kept or span[0] >= kept[-1][1]:
+            kept.append(span)
+    return kept
+
+
 def refusal(found: tuple[str, str, str], *, field: str, zh: bool) -> str:
     """The 422 message: where the secret belongs instead."""
     label, name, kind = found
