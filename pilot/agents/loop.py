@@ -44,8 +44,9 @@ from pilot.core.redaction import clip, redact, redact_value
 from pilot.engine.errors import NodeError
 from pilot.engine.nodes.llm import is_dead_model
 from pilot.engine.nodes.llm_json import offline_instance, parse_json_reply, schema_instruction, validate, wants_json_object
-from pilot.llm import OFFLINE_MODEL, LLMError, LLMUsage, estimate_cost
+from pilot.llm import OFFLINE_MODEL, LLMError, LLMUsage
 from pilot.llm.schemas import LLMToolCalls, ToolCallRequest
+from pilot.usage.metering import agent_key, model_call_usage
 
 _encode = msgspec.json.Encoder(enc_hook=str).encode
 
@@ -182,11 +183,10 @@ class AgentLoop:
         calls: list[ToolCallRequest] = []
         async for item in stream:
             if isinstance(item, LLMUsage):
-                self.ctx.add_usage({
-                    "llm_calls": 1, "prompt_tokens": item.prompt_tokens, "completion_tokens": item.completion_tokens,
-                    "total_tokens": item.total_tokens,
-                    "cost_usd": estimate_cost(OFFLINE_MODEL if offline else model, item.prompt_tokens, item.completion_tokens),
-                })
+                self.ctx.add_usage(await model_call_usage(
+                    self.ctx, model, item.prompt_tokens, item.completion_tokens, item.total_tokens, offline=offline,
+                    agent=agent_key(self.ctx.node),
+                ))
             elif isinstance(item, LLMToolCalls):
                 calls = list(item.calls)
             elif item:

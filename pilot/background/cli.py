@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 
@@ -19,11 +17,12 @@ def worker_command(max_jobs: int | None, log_level: str) -> None:
     jobs get a grace period, then are handed back to be resumed by another worker."""
     from pilot.background.worker import run_worker
     from pilot.core.redaction import install_redaction
+    from pilot.observability.logs import configure_logging
     from pilot.settings import get_settings
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     install_redaction(settings)  # configured secrets never reach logs, events or rows
+    configure_logging(settings, level=log_level)
     if not settings.redis.enabled:
         raise click.ClickException("the worker needs REDIS_URL (background runs are queued in Redis)")
     overrides = {"max_jobs": max_jobs} if max_jobs else {}

@@ -43,6 +43,13 @@ class AuthenticationError(PilotError):
     default_detail = "missing or invalid API key"
 
 
+class PaymentRequiredError(PilotError):
+    """A spending limit refuses the request (a workspace's hard monthly budget, :mod:`pilot.usage`)."""
+
+    status_code = 402
+    default_detail = "budget limit reached"
+
+
 class NotFoundError(PilotError):
     """The resource does not exist *in the caller's workspace* (tenancy answers 404, not 403)."""
 

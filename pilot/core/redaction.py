@@ -132,6 +132,7 @@ def register_settings(settings: Any) -> int:
     app = getattr(settings, "app", None)
     if app is not None:
         count += register_secret(getattr(app, "secret_key", None))  # the credential encryption key
+        count += register_secret(getattr(app, "metrics_token", None))  # what scrapers of /metrics send
     llm = getattr(settings, "llm", None)
     if llm is not None:
         count += register_secret(llm.api_key)

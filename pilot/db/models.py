@@ -99,6 +99,8 @@ class WorkflowVersionRow(Base):
 
 class ExecutionRow(Base):
     __tablename__ = "executions"
+    # Usage aggregates and budget checks read one workspace's runs of a period (pilot.usage).
+    __table_args__ = (sa.Index("ix_executions_workspace_created", "workspace_id", "created_at"),)
     id: Mapped[str] = _id_column("exe")
     workspace_id: Mapped[str] = _workspace_fk()
     workflow_id: Mapped[str] = mapped_column(sa.String(64), sa.ForeignKey("workflows.id", ondelete="CASCADE"), index=True, nullable=False)
@@ -125,6 +127,20 @@ class ExecutionRow(Base):
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, nullable=False, index=True)
     started_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+
+
+class UsageSettingsRow(Base):
+    """A workspace's usage settings (:mod:`pilot.usage`): monthly cost limits (null: none) and LLM
+    price overrides (``{model: {input_per_m, output_per_m}}``, USD per 1M tokens)."""
+
+    __tablename__ = "usage_settings"
+    workspace_id: Mapped[str] = mapped_column(
+        sa.String(64), sa.ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    soft_limit_usd: Mapped[float | None] = mapped_column(sa.Float)
+    hard_limit_usd: Mapped[float | None] = mapped_column(sa.Float)
+    prices: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, onupdate=utcnow, nullable=False)
 
 
 class ApprovalRow(Base):

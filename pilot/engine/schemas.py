@@ -37,6 +37,8 @@ class ExecuteResponse(Struct, kw_only=True):
     execution_id: str
     status: ExecutionStatus
     stream_url: str
+    # e.g. the workspace's soft budget limit is reached (pilot.usage.budget); the run started anyway
+    warnings: list[str] = []
 
 
 class NodeResult(Struct, kw_only=True):

@@ -1,7 +1,9 @@
 """Per-model prices (USD per 1M tokens) and the shared token-count heuristic.
 
 Prices are list prices for estimates only (``pilot.generation.estimate``, usage reports);
-they are not billing. Unknown models get :data:`DEFAULT_PRICE`; ``offline`` costs nothing.
+they are not billing. A workspace may override them (``PUT /api/usage/prices``, :mod:`pilot.usage`):
+its runs then cost their LLM calls with its prices. Unknown models get :data:`DEFAULT_PRICE`;
+``offline`` costs nothing.
 Model names are matched case-insensitively, with or without an OpenRouter-style vendor
 prefix (``openai/gpt-4o-mini``) and with dated suffixes (``gpt-4o-2024-08-06``).
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 
 from msgspec import Struct
 
@@ -72,23 +75,40 @@ DEFAULT_PRICE = ModelPrice(1.00, 3.00)
 _DATE_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8}|\d{4}|latest)$")
 
 
-def price_for(model: str | None) -> ModelPrice:
-    """The price entry for ``model`` (vendor prefix, ``:free``/``:beta`` tags and date suffixes ignored)."""
+def normalize_model(model: str) -> str:
+    """How model names are compared: stripped, lower case (``OpenAI/GPT-4o`` → ``openai/gpt-4o``)."""
+    return model.strip().lower()
+
+
+def price_for(model: str | None, overrides: Mapping[str, ModelPrice] | None = None) -> ModelPrice:
+    """The price entry for ``model`` (vendor prefix, ``:free``/``:beta`` tags and date suffixes ignored).
+
+    ``overrides`` (a workspace's own prices, keys normalised with :func:`normalize_model`) win over
+    the list prices: first the full name (``openai/gpt-4o``), then the bare and the undated name."""
     if not model:
         return DEFAULT_PRICE
-    name = model.strip().lower()
+    name = normalize_model(model)
+    if overrides and name in overrides:
+        return overrides[name]
     if name.endswith(":free"):
         return ModelPrice(0.0, 0.0)
     name = name.split(":", 1)[0].rsplit("/", 1)[-1]
-    if name in PRICES:
-        return PRICES[name]
     undated = _DATE_SUFFIX.sub("", name)
-    return PRICES.get(undated, DEFAULT_PRICE)
+    for table in (overrides, PRICES):
+        if table:
+            found = table.get(name)
+            if found is None:
+                found = table.get(undated)
+            if found is not None:
+                return found
+    return DEFAULT_PRICE
 
 
-def estimate_cost(model: str | None, prompt_tokens: int, completion_tokens: int) -> float:
+def estimate_cost(
+    model: str | None, prompt_tokens: int, completion_tokens: int, overrides: Mapping[str, ModelPrice] | None = None
+) -> float:
     """Estimated cost in USD of one call (rounded to 1e-8 so tiny costs stay visible)."""
-    price = price_for(model)
+    price = price_for(model, overrides)
     cost = (prompt_tokens * price.input_per_m + completion_tokens * price.output_per_m) / 1_000_000
     return round(cost, 8)
 

@@ -1,8 +1,8 @@
 """The ``llm`` node: a streamed chat completion with usage accounting and model fallback.
 
 - ``system`` and ``prompt`` are jinja2 templates rendered in the sandbox.
-- Each text delta is emitted as ``node.delta {node_id, text}``; usage (tokens, estimated cost from
-  :mod:`pilot.llm.prices`) is added with ``ctx.add_usage`` for every model call that completed.
+- Each text delta is emitted as ``node.delta {node_id, text}``; usage (tokens, estimated cost, per
+  model: :mod:`pilot.usage.metering`) is added with ``ctx.add_usage`` for every model call that completed.
 - ``output_schema``: the model is asked for JSON (``response_format=json_object`` when the schema
   is an object), the reply is parsed and validated; a reply that is not valid JSON for the schema
   fails the node (retryable: sampling again may fix it; the node's retry policy bounds it).
@@ -34,7 +34,8 @@ from pilot.engine.nodes.llm_json import (
     wants_json_object,
 )
 from pilot.engine.nodes.rendering import render_field
-from pilot.llm import OFFLINE_MODEL, ChatMessage, LLMError, LLMUsage, OfflineProvider, estimate_cost
+from pilot.llm import OFFLINE_MODEL, ChatMessage, LLMError, LLMUsage, OfflineProvider
+from pilot.usage.metering import model_call_usage
 from pilot.workflows.model import LlmConfig
 
 DEAD_MODEL_STATUSES = frozenset({400, 403, 404, 422})
@@ -117,16 +118,9 @@ class LlmRunner:
                 parts.append(item)
                 await ctx.emit("node.delta", {"node_id": ctx.node.id, "text": item})
         if usage is not None:
-            ctx.add_usage(
-                {
-                    "llm_calls": 1,
-                    "prompt_tokens": usage.prompt_tokens,
-                    "completion_tokens": usage.completion_tokens,
-                    "total_tokens": usage.total_tokens,
-                    "cost_usd": estimate_cost(OFFLINE_MODEL if offline else model, usage.prompt_tokens,
-                                              usage.completion_tokens),
-                }
-            )
+            ctx.add_usage(await model_call_usage(
+                ctx, model, usage.prompt_tokens, usage.completion_tokens, usage.total_tokens, offline=offline,
+            ))
         return "".join(parts)
 
     @staticmethod

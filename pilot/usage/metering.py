@@ -1,0 +1,45 @@
+"""The usage of one model call, as ``llm`` and ``agent`` nodes record it (``ctx.add_usage``).
+
+One place decides what a call costs and how it is recorded:
+
+- cost: the workspace's price overrides (``PUT /api/usage/prices``) over the list prices of
+  :mod:`pilot.llm.prices`; the ``offline`` provider's calls are priced as the model ``offline``;
+- the figures ``llm_calls, prompt_tokens, completion_tokens, total_tokens, cost_usd``, plus the
+  same figures per model under ``models`` and, for agent nodes, per agent under ``agents``
+  (``merge_usage`` sums nested maps, so a loop node's and a run's usage keep them too);
+- the process's LLM metrics, and the soft-limit ``run.warning`` of :mod:`pilot.usage.budget`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pilot.llm.prices import OFFLINE_MODEL, estimate_cost, normalize_model
+from pilot.observability import metrics
+from pilot.usage.budget import warn_run
+from pilot.usage.config import config_with
+
+
+def agent_key(node: Any) -> str:
+    """How an agent node is grouped in usage: its saved agent definition, else ``node:<node id>``."""
+    agent_id = getattr(getattr(node, "config", None), "agent_id", None)
+    return agent_id or f"node:{node.id}"
+
+
+async def model_call_usage(
+    ctx: Any, model: str, prompt_tokens: int, completion_tokens: int, total_tokens: int, *,
+    offline: bool, agent: str | None = None,
+) -> dict[str, Any]:
+    """The usage of one completed call of ``model`` by the node of ``ctx`` (see module doc)."""
+    name = OFFLINE_MODEL if offline else normalize_model(model)
+    config = await config_with(ctx.services.sessions, ctx.workspace_id)
+    cost = estimate_cost(name, prompt_tokens, completion_tokens, config.prices or None)
+    figures = {"llm_calls": 1, "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+               "total_tokens": total_tokens, "cost_usd": cost}
+    usage: dict[str, Any] = {**figures, "models": {name: dict(figures)}}
+    if agent is not None:
+        usage["agents"] = {agent: dict(figures)}
+    metrics.llm_call(name, prompt_tokens, completion_tokens, cost)
+    if config.has_limits:
+        await warn_run(ctx, config)
+    return usage
