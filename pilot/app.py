@@ -23,6 +23,8 @@ from pilot import __version__
 from pilot.core.errors import BadRequestError, PilotError, UnprocessableError
 from pilot.core.redaction import install_redaction, redact_value
 from pilot.dependencies import RuntimeDep, provide_db_session, provide_runtime, provide_workspace
+from pilot.observability.logs import configure_logging
+from pilot.observability.middleware import REQUEST_ID_HEADER, ObservabilityMiddleware
 from pilot.runtime import Runtime
 from pilot.settings import Settings, get_settings
 
@@ -345,23 +347,33 @@ def _route_handlers() -> list:
     from pilot.tables.controllers import TableController
 
     handlers.append(TableController)
+    from pilot.interop.controllers import InteropController
+
+    handlers.append(InteropController)
     from pilot.panel.controllers import panel_router
 
     handlers.append(panel_router())
+    from pilot.usage.controllers import UsageController
+
+    handlers.append(UsageController)
+    from pilot.observability.controllers import ping, prometheus_metrics
+
+    handlers.extend([ping, prometheus_metrics])
     return handlers
 
 
 def _cors_config(settings: Settings) -> CORSConfig | None:
     """CORS for a frontend on another origin (``PILOT_CORS_ORIGINS``). Preflights may ask for any
     header (``Authorization``, ``Last-Event-ID``); ``X-Message-Id`` (a chat reply's id, needed to
-    resume its stream) is exposed to the page's script."""
+    resume its stream) and ``X-Request-ID`` (what the server's logs of the request carry) are
+    exposed to the page's script."""
     if not settings.app.cors_origins:
         return None
-    return CORSConfig(allow_origins=settings.app.cors_origins, expose_headers=["X-Message-Id"])
+    return CORSConfig(allow_origins=settings.app.cors_origins, expose_headers=["X-Message-Id", REQUEST_ID_HEADER])
 
 
 def _mcp_lifespan(settings: Settings):
-    """The MCP server's session manager (``/mcp``) runs for the app's lifetime."""
+    """The MCP server's session manager (``/mcp``) runs for the app's lifetime, from its first request."""
     from pilot.mcp.server import mcp_lifespan
 
     return mcp_lifespan(settings.app.max_body_bytes)
@@ -371,14 +383,16 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     """Build the Litestar app. Pass ``settings`` (tests) or let it read the environment once."""
     settings = settings or get_settings()
     install_redaction(settings)  # configured secrets never reach responses, events, rows or logs
+    configure_logging(settings)  # structured logs with request/workspace/execution/node ids
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         rt = runtime or Runtime.build(settings)
         app.state.runtime = rt
-        from pilot.startup import start_runtime, stop_runtime
+        from pilot.startup import start_runtime, stop_runtime, warm_up
 
         await start_runtime(rt)
+        rt.spawn(warm_up(rt), name="warm-up")  # what only some requests need, once the server answers
         try:
             yield
         finally:
@@ -388,6 +402,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         route_handlers=_route_handlers(),
         lifespan=[lifespan, _mcp_lifespan(settings)],
         before_request=guard_request,
+        middleware=[ObservabilityMiddleware],  # request id, request metrics, access log
+        logging_config=None,  # logging is pilot.observability.logs's (one root handler)
         dependencies={
             "runtime": Provide(provide_runtime, sync_to_thread=False),
             "db": Provide(provide_db_session),

@@ -24,6 +24,8 @@ DOMAIN_COMMANDS: dict[str, str] = {
     "generate": "pilot.generation.cli:generate_command",
     "eval": "pilot.generation.cli:eval_command",
     "worker": "pilot.background.cli:worker_command",
+    "import": "pilot.interop.cli:import_command",
+    "export": "pilot.interop.cli:export_command",
 }
 
 
@@ -74,6 +76,7 @@ def serve(host: str | None, port: int | None, reload: bool, log_level: str) -> N
     .pilot/dev-key)."""
     import uvicorn
 
+    from pilot.observability.logs import uvicorn_log_config
     from pilot.settings import get_settings
 
     settings = get_settings()
@@ -87,8 +90,11 @@ def serve(host: str | None, port: int | None, reload: bool, log_level: str) -> N
         port=port if port is not None else settings.app.port,
         reload=reload,
         log_level=log_level,
+        log_config=uvicorn_log_config(log_level),  # uvicorn's records go through πlot's structured logs
+        access_log=False,  # the request middleware logs each request (with its request id)
         proxy_headers=True,
         forwarded_allow_ips="*",  # behind Railway's / any platform's proxy
+        ws="none",  # no WebSocket routes (SSE streams over HTTP): the websockets import is not paid at start
     )
 
 

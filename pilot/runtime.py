@@ -8,34 +8,86 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from pilot.chat.service import ChatService
+from pilot.auth.principals import PrincipalCache
 from pilot.db.engine import create_engine, create_session_factory
 from pilot.engine.nodes.base import EngineServices
 from pilot.engine.service import RunService
 from pilot.events.bus import EventBus
 from pilot.settings import Settings
-from pilot.templates.catalog import TemplateCatalog
+
+if TYPE_CHECKING:  # built on first use (see OnFirstUse): importing them costs ~0.5 s of a cold start
+    from pilot.chat.service import ChatService
+    from pilot.templates.catalog import TemplateCatalog
+else:  # names that resolve for readers of Runtime's type hints at run time (Litestar's DI, via msgspec)
+    ChatService = TemplateCatalog = Any
 
 log = logging.getLogger("pilot")
 
 
-@dataclass
+class OnFirstUse:
+    """A :class:`Runtime` attribute built by ``build(runtime)`` the first time it is read (unless it
+    was set before), so a server answers before it pays for what only some requests need.
+
+    Works as a dataclass field default: the class-level read gives ``None`` (the ``__init__``
+    default); assigning ``None`` again means "build it on the next read"."""
+
+    def __init__(self, build: Callable[[Any], Any]) -> None:
+        self._build = build
+        self._slot = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._slot = f"_{name}"
+
+    def __get__(self, runtime: Any, owner: type | None = None) -> Any:
+        if runtime is None:
+            return None
+        value = runtime.__dict__.get(self._slot)
+        if value is None:
+            value = runtime.__dict__[self._slot] = self._build(runtime)
+        return value
+
+    def __set__(self, runtime: Any, value: Any) -> None:
+        runtime.__dict__[self._slot] = value
+
+
+def _template_library(runtime: Runtime) -> TemplateCatalog:
+    from pilot.templates.catalog import catalog_for  # loaded and validated once per process and directory
+
+    return catalog_for(runtime.settings.app.templates_dir)
+
+
+def _chat_service(runtime: Runtime) -> ChatService:
+    from pilot.chat.service import ChatService
+
+    return ChatService(runtime)
+
+
+@dataclass(repr=False, eq=False)  # a generated repr or == would read (so build) the OnFirstUse attributes
 class Runtime:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    # Built on first read (the library also by pilot.startup.warm_up, once the server answers):
+    templates: TemplateCatalog | None = OnFirstUse(_template_library)  # type: ignore[assignment]
+    chat: ChatService | None = OnFirstUse(_chat_service)  # type: ignore[assignment]
     # Filled by the start-up steps (pilot.startup.STARTUP declares which step needs which):
-    templates: TemplateCatalog | None = None
     bus: EventBus | None = None
     runs: RunService | None = None
-    chat: ChatService | None = None
     engine_services: EngineServices | None = None  # the node runners' services
     redis: Redis | None = None  # when REDIS_URL is set
     background_tasks: set[asyncio.Task] = field(default_factory=set)
+    principals: PrincipalCache | None = None  # API key → workspace (built from the settings when None)
+
+    def __post_init__(self) -> None:
+        if self.principals is None:
+            self.principals = PrincipalCache(self.settings.app.auth_cache_ttl_s)
 
     @classmethod
     def build(cls, settings: Settings) -> "Runtime":

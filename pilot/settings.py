@@ -15,7 +15,7 @@ import os
 import typing
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Mapping
+from typing import Annotated, Any, Literal, Mapping
 
 import msgspec
 from msgspec import Meta, Struct, field
@@ -38,11 +38,20 @@ class AppSettings(Struct, frozen=True):
     templates_dir: Annotated[Path | None, env("PILOT_TEMPLATES_DIR")] = None  # None: the repo's templates/
     # Credential encryption key (pilot.credentials.crypto); None: a key file <data_dir>/secret.key is made once.
     secret_key: Annotated[Annotated[str, Meta(min_length=32)] | None, env("PILOT_SECRET_KEY")] = None
+    # How long a process trusts an API key it has looked up (pilot.auth.principals); 0: every request reads it.
+    auth_cache_ttl_s: Annotated[float, Meta(ge=0, le=300), env("PILOT_AUTH_CACHE_TTL_S")] = 10.0
+    # Logs (pilot.observability.logs): JSON lines, console lines, or auto (console on a terminal, else JSON).
+    log_format: Annotated[Literal["json", "console", "auto"], env("PILOT_LOG_FORMAT")] = "auto"
+    log_level: Annotated[str, env("PILOT_LOG_LEVEL")] = "info"
+    # GET /metrics (Prometheus): open when unset; when set, scrapers send "Authorization: Bearer <token>".
+    metrics_token: Annotated[str | None, env("PILOT_METRICS_TOKEN")] = None
 
 
     def __repr__(self) -> str:  # never leak the credential encryption key into logs
-        shown = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__struct_fields__ if k != "secret_key")
-        return f"AppSettings({shown}, secret_key={'***' if self.secret_key else None})"
+        hidden = ("secret_key", "metrics_token")
+        shown = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__struct_fields__ if k not in hidden)
+        return (f"AppSettings({shown}, secret_key={'***' if self.secret_key else None}, "
+                f"metrics_token={'***' if self.metrics_token else None})")
 
 class DatabaseSettings(Struct, frozen=True):
     url: Annotated[str, env("DATABASE_URL")]  # unset: SQLite in the data dir (see Settings.from_env)

@@ -11,14 +11,13 @@ from typing import Any
 
 from pilot.auth.service import create_api_key, workspace_has_keys
 from pilot.background.setup import start_inline_sweeper, attach_background_launcher, start_background
-from pilot.db.migrate import upgrade
 from pilot.runtime import Runtime
 from pilot.sandbox.pool import sandbox_lifetime
-from pilot.templates.catalog import start_templates
 from pilot.triggers.scheduler import start_scheduler
-from pilot.chat.service import start_chat
+from pilot.chat.recovery import start_chat
 from pilot.engine.service import start_runs, stop_runs
 from pilot.events.bus import start_events, stop_events
+from pilot.observability.bus import start_metrics
 
 log = logging.getLogger("pilot")
 
@@ -29,6 +28,8 @@ async def migrate_if_embedded(runtime: Runtime) -> None:
     """Embedded mode (SQLite) applies pending migrations on start; production runs `pilot db upgrade`."""
     db = runtime.settings.db
     if db.is_sqlite and db.auto_migrate:
+        from pilot.db.migrate import upgrade  # Alembic (~0.15 s to import): only where it runs
+
         await asyncio.to_thread(upgrade, db.url)
 
 
@@ -50,6 +51,27 @@ async def ensure_dev_key(runtime: Runtime) -> str | None:
     return key
 
 
+# ------------------------------------------------------------------ warm-up
+# One-time costs that only some requests need are paid WARM_UP_DELAY_S after start-up rather than
+# before the first answer (a request that needs one earlier pays it itself), in threads so that
+# the event loop never stalls. Modules only some requests need (the chat stack, the MCP SDK, the
+# LLM stack) are left to their first request: importing them in a thread could deadlock with a
+# request importing the same (circular) modules.
+WARM_UP_DELAY_S = 1.0
+
+
+async def start_render_pool(runtime: Runtime) -> None:
+    """Start-up hook: the template render processes start WARM_UP_DELAY_S later, not during
+    start-up, which they would compete with for the CPU (a heavy render before then starts them)."""
+    from pilot.engine.nodes.rendering import warm_render_pool
+
+    async def later() -> None:
+        await asyncio.sleep(WARM_UP_DELAY_S)
+        await asyncio.to_thread(warm_render_pool)
+
+    runtime.spawn(later(), name="warm-render-pool")
+
+
 @dataclass(frozen=True)
 class Step:
     """One start-up hook and the steps whose resources it needs."""
@@ -65,15 +87,16 @@ class Step:
 STARTUP: tuple[Step, ...] = (
     Step("migrations", migrate_if_embedded),
     Step("dev key", ensure_dev_key, after=("migrations",)),
-    Step("templates", start_templates),
     Step("redis", start_background),  # REDIS_URL: Redis client + Redis Streams bus
     Step("events", start_events, after=("redis",)),  # the in-memory bus only when Redis gave none
-    Step("runs", start_runs, after=("migrations", "events")),
+    Step("metrics", start_metrics, after=("events",)),  # run/node metrics from the events published
+    Step("runs", start_runs, after=("migrations", "events", "metrics")),
     Step("background launcher", attach_background_launcher, after=("runs", "redis")),  # mode "background"
-    Step("chat", start_chat, after=("templates", "events", "runs")),
+    Step("chat", start_chat, after=("events", "runs")),  # closes replies a crash left; the service is built on first use
     Step("inline sweeper", start_inline_sweeper, after=("runs",)),  # ends inline runs a crashed process left
     Step("scheduler", start_scheduler, after=("runs", "background launcher")),  # schedule triggers
     Step("code sandbox", sandbox_lifetime),  # code-node spares start lazily; killed at shutdown
+    Step("render pool", start_render_pool, after=("runs",)),  # its processes start WARM_UP_DELAY_S later
 )
 
 
@@ -101,6 +124,18 @@ async def start_runtime(runtime: Runtime) -> None:
     """Start every resource, each after the ones it needs."""
     for step in _ORDER:
         await step.start(runtime)
+
+
+async def warm_up(runtime: Runtime, delay_s: float = WARM_UP_DELAY_S) -> None:
+    """The API's one-time costs, ``delay_s`` after start-up (spawned by the app's lifespan; the
+    worker needs none of them): the template library loaded and validated (``runtime.templates``,
+    ~0.3 s). A broken library is logged here, naming the file, and every request that needs the
+    library answers that error (500)."""
+    await asyncio.sleep(delay_s)
+    try:
+        await asyncio.to_thread(lambda: runtime.templates)
+    except Exception:  # noqa: BLE001 - the requests that need the library raise it again
+        log.exception("warm-up: the template library could not be loaded")
 
 
 async def stop_runtime(runtime: Runtime) -> None:

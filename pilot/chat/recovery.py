@@ -52,3 +52,10 @@ async def close_interrupted_replies(sessions: Any, *, older_than_s: float = INTE
     if stale:
         log.warning("closed %d chat replies interrupted by a previous shutdown", len(stale))
     return len(stale)
+
+
+async def start_chat(runtime: Any) -> None:
+    """Start-up hook: replies a crash left unfinished are closed. The process's ChatService itself
+    is built on first use (``runtime.chat``), so the chat stack is not imported before the server
+    answers."""
+    await close_interrupted_replies(runtime.sessions)

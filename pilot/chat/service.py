@@ -25,7 +25,6 @@ from pilot.core.pasted_secrets import find_pasted_secret, refusal
 from pilot.generation.text import detect_language
 from pilot.chat import replies
 from pilot.chat.events import ErrorEvent, MessageFinished, MessageStarted
-from pilot.chat.recovery import close_interrupted_replies
 from pilot.chat.schemas import MAX_MESSAGE_CHARS, ChatSessionOut, CreateSession, UndoResult
 from pilot.chat.store import ChatStore, message_out, state_of
 from pilot.core.ids import aware
@@ -193,9 +192,3 @@ class ChatService(TurnHandlers):
         if replies.is_run(text):
             return await self._run(turn, snap.workflow)
         return await self._refine(turn, snap)
-
-
-async def start_chat(runtime: Any) -> None:
-    """Start-up hook: the process's ChatService; replies a crash left unfinished are closed."""
-    runtime.chat = ChatService(runtime)
-    await close_interrupted_replies(runtime.sessions)

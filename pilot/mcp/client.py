@@ -19,19 +19,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
-from mcp import ClientSession, McpError, types
-from mcp.client.sse import sse_client
-from mcp.client.stdio import StdioServerParameters, stdio_client
-from mcp.client.streamable_http import streamable_http_client
 
 from pilot.core.redaction import clip, redact
 from pilot.outbound import DestinationBlocked, GuardedTransport, OutboundError, default_ssl_context
 from pilot.outbound.addresses import AccessPolicy
 from pilot.tools.base import ToolError
+
+if TYPE_CHECKING:  # the SDK is imported when a session opens: importing it costs ~0.25 s of a cold start
+    from mcp import ClientSession, types
 
 
 class McpFailure(ToolError):
@@ -83,6 +82,11 @@ def _client_factory(guard: Guard):
 @asynccontextmanager
 async def open_session(spec: ServerSpec, guard: Guard) -> AsyncIterator[tuple[ClientSession, types.InitializeResult]]:
     """An initialized client session (caller bounds the time: :func:`_bounded`)."""
+    from mcp import ClientSession
+    from mcp.client.sse import sse_client
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+    from mcp.client.streamable_http import streamable_http_client
+
     timeout = httpx.Timeout(spec.timeout_s)
     read_timeout = timedelta(seconds=spec.timeout_s)
     if spec.transport == "stdio":
@@ -115,6 +119,8 @@ def _root(exc: BaseException) -> BaseException:
 
 def failure(spec: ServerSpec, exc: BaseException) -> McpFailure:
     """``exc`` (from the SDK, httpx or the guard) as a user-facing failure naming the server."""
+    from mcp import McpError  # loaded already: the session that failed imported the SDK
+
     exc = _root(exc)
     where = f"MCP server {spec.name!r}" + (f" ({_where(spec.url)})" if spec.url else "")
     if isinstance(exc, McpFailure):
@@ -154,6 +160,7 @@ async def _bounded(spec: ServerSpec, guard: Guard, operation: Any) -> Any:
 
 async def list_tools(spec: ServerSpec, guard: Guard) -> tuple[types.InitializeResult, list[types.Tool]]:
     """Initialize and list every tool (following pagination)."""
+    from mcp import types
 
     async def op(session: ClientSession, init: types.InitializeResult):
         tools: list[types.Tool] = []
@@ -172,6 +179,8 @@ async def list_tools(spec: ServerSpec, guard: Guard) -> tuple[types.InitializeRe
 def result_value(result: types.CallToolResult) -> dict[str, Any]:
     """A tool result as JSON: ``text`` (the text blocks joined), ``structured`` (the structured
     content, if any) and ``content`` (every block)."""
+    from mcp import types
+
     texts = [block.text for block in result.content if isinstance(block, types.TextContent)]
     return {
         "text": "\n".join(texts),

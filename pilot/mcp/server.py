@@ -4,16 +4,12 @@ Transport: streamable HTTP (the SDK's ``StreamableHTTPSessionManager``, stateles
 responses), mounted into the Litestar app, so every API process serves it with no session state
 to share. Authentication: the API key, exactly as for ``/api/*`` (``Authorization: Bearer <key>``
 or ``X-API-Key``); a missing or wrong key answers 401 before the MCP layer sees the request.
-Tenancy: a key lists and calls only its own workspace's workflows.
+Tenancy: a key lists and calls only its own workspace's workflows. The tools themselves:
+:mod:`pilot.mcp.workflow_tools`.
 
-Tools: one per workflow that has a published version (the published head, as a ``workflow``
-node would run it). Name ``<workflow name as an identifier>_<first 8 hex of its id>`` (stable,
-unique, ``^[A-Za-z0-9_-]{1,64}$``); description = the workflow's description (or name); input
-schema = the input node's fields as JSON Schema. Calling a tool starts a run of that version
-through :meth:`pilot.engine.service.RunService.start` (trigger ``mcp``; inputs validated the same
-way: a bad input is a tool error naming the field) and waits up to ``PILOT_MCP_RUN_TIMEOUT_S``
-for it to end: its outputs come back as structured content (and JSON text); a failed or
-cancelled run, or one still running at the deadline, is a tool error with the execution id.
+This module stays free of the SDK: the session manager (and the SDK, ~0.25 s to import) starts
+with the first authenticated ``/mcp`` request and runs until the app stops, so a server that
+nobody asks for MCP answers sooner.
 """
 
 from __future__ import annotations
@@ -21,146 +17,76 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import sqlalchemy as sa
 from litestar import Litestar, asgi
 from litestar.types import Receive, Scope, Send
-from mcp import types
-from mcp.server.lowlevel import Server
-from mcp.server.lowlevel.server import request_ctx
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
-from pilot import __version__
-from pilot.auth.service import Workspace, authenticate
-from pilot.core.errors import AuthenticationError, PilotError
-from pilot.core.redaction import redact_value
-from pilot.db.models import ExecutionRow, WorkflowRow, WorkflowVersionRow
-from pilot.engine.nodes.input import fields_json_schema, input_fields
-from pilot.events.schemas import TERMINAL_RUN_STATUSES
-from pilot.workflows.calls import called_graph
+from pilot.core.errors import AuthenticationError
 
 log = logging.getLogger("pilot.mcp")
 
 MCP_PATH = "/mcp"
-MAX_TOOLS = 500
-_SCOPE_KEY = "pilot.mcp"
-def tool_name(name: str, workflow_id: str) -> str:
-    """``<name as identifier>_<8 hex of the id>``: readable for a model, unique per workflow."""
-    slug = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").lower()[:48] or "workflow"
-    return f"{slug}_{workflow_id.removeprefix('wf_')[:8]}"
+SCOPE_KEY = "pilot.mcp"  # (runtime, workspace) of an authenticated request, for the tool handlers
 
 
-async def published_tools(runtime: Any, workspace_id: str) -> dict[str, tuple[types.Tool, str, int]]:
-    """``tool name → (tool, workflow id, published version)`` for the workspace."""
-    published = sa.select(WorkflowVersionRow.workflow_id).where(WorkflowVersionRow.status == "published")
-    out: dict[str, tuple[types.Tool, str, int]] = {}
-    async with runtime.sessions() as session:
-        rows = (await session.scalars(
-            sa.select(WorkflowRow).where(WorkflowRow.workspace_id == workspace_id, sa.or_(
-                WorkflowRow.status == "published", WorkflowRow.id.in_(published)))
-            .order_by(WorkflowRow.name, WorkflowRow.id).limit(MAX_TOOLS)
-        )).all()
-        for row in rows:
-            try:
-                graph, version, _ = await called_graph(session, workspace_id, row.id, None)
-            except PilotError:  # unpublished since (no published head): not a tool
-                continue
-            name = tool_name(row.name, row.id)
-            description = (row.description or row.name).strip() + f" (πlot workflow {row.id}, version {version})"
-            out[name] = (types.Tool(name=name, title=row.name, description=description, inputSchema=fields_json_schema(input_fields(graph.nodes))), row.id, version)
-    return out
+class LazySessionManager:
+    """The SDK's session manager, started by the first request that needs it (concurrent first
+    requests share one start) and run in its own task until :meth:`aclose`."""
 
+    def __init__(self, max_body_bytes: int) -> None:
+        self._max_body_bytes = max_body_bytes
+        self._ready: asyncio.Future | None = None
+        self._task: asyncio.Task | None = None
+        self._stop = asyncio.Event()
 
-def _context() -> tuple[Any, Workspace]:
-    request = request_ctx.get().request
-    return request.scope[_SCOPE_KEY]
+    async def get(self) -> Any:
+        """The running manager (started now if it is not yet)."""
+        if self._ready is None:
+            self._ready = asyncio.get_running_loop().create_future()
+            self._task = asyncio.create_task(self._run(self._ready), name="mcp-session-manager")
+        # shield: a request cancelled while waiting (client gone) must not cancel the shared start
+        return await asyncio.shield(self._ready)
 
-
-def _error(text: str) -> types.CallToolResult:
-    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], isError=True)
-
-
-async def _wait(runtime: Any, execution_id: str, timeout_s: float) -> ExecutionRow | None:
-    deadline = time.monotonic() + timeout_s
-    delay = 0.02
-    while time.monotonic() < deadline:
-        async with runtime.sessions() as session:
-            row = await session.get(ExecutionRow, execution_id)
-        if row is not None and row.status in TERMINAL_RUN_STATUSES:
-            return row
-        await asyncio.sleep(delay)
-        delay = min(delay * 1.5, 0.5)
-    return None
-
-
-async def run_workflow_tool(runtime: Any, workspace: Workspace, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
-    """Start the tool's workflow, wait for the run, and answer with its outputs (or a tool error)."""
-    tools = await published_tools(runtime, workspace.id)
-    if name not in tools:
-        return _error(f"unknown tool {name!r}: this workspace has no published workflow with that tool name")
-    _, workflow_id, version = tools[name]
-    if "\\u0000" in json.dumps(arguments):
-        return _error("arguments must not contain NUL (\\u0000) characters")
-    try:
-        async with runtime.sessions() as session:
-            started = await runtime.runs.start(session, workspace.id, workflow_id, arguments, trigger="mcp", version=version)
-    except PilotError as exc:
-        return _error(f"the run could not start: {redact_value(exc.detail)}")
-    row = await _wait(runtime, started.execution_id, runtime.settings.tools.mcp_run_timeout_s)
-    if row is None:
-        return _error(f"execution {started.execution_id} is still running after {runtime.settings.tools.mcp_run_timeout_s:g}s "
-                      f"(follow it at {started.stream_url})")
-    if row.status != "succeeded":
-        return _error(f"execution {row.id} {row.status}: {row.error or 'no error message'}")
-    outputs = redact_value(row.outputs or {})
-    return types.CallToolResult(
-        content=[types.TextContent(type="text", text=json.dumps(outputs, ensure_ascii=False, default=str))],
-        structuredContent=outputs if isinstance(outputs, dict) else {"result": outputs},
-        isError=False,
-        _meta={"pilot/execution_id": row.id},
-    )
-
-
-def build_server() -> Server:
-    """The low-level MCP server; its handlers read the authenticated workspace from the request."""
-    server: Server = Server("pilot", version=__version__, instructions="Run πlot workflows: each tool is a published workflow.")
-
-    async def list_tools(_req: types.ListToolsRequest) -> types.ServerResult:
-        runtime, workspace = _context()
-        tools = await published_tools(runtime, workspace.id)
-        return types.ServerResult(types.ListToolsResult(tools=[t for t, _, _ in tools.values()]))
-
-    async def call_tool(req: types.CallToolRequest) -> types.ServerResult:
-        runtime, workspace = _context()
+    async def _run(self, ready: asyncio.Future) -> None:
         try:
-            result = await run_workflow_tool(runtime, workspace, req.params.name, dict(req.params.arguments or {}))
-        except Exception as exc:  # noqa: BLE001 - a tool error for the client, logged here
-            log.exception("MCP call of %r failed", req.params.name)
-            result = _error(f"internal error: {type(exc).__name__}")
-        return types.ServerResult(result)
+            from pilot.mcp.workflow_tools import session_manager
 
-    # Registered directly (not through the decorators) so that no tool cache is shared across
-    # workspaces: every list and call reads the caller's own workflows.
-    server.request_handlers[types.ListToolsRequest] = list_tools
-    server.request_handlers[types.CallToolRequest] = call_tool
-    return server
+            manager = session_manager(self._max_body_bytes)
+            async with manager.run():  # the task group stateless requests run in
+                ready.set_result(manager)
+                await self._stop.wait()
+        except Exception as exc:  # noqa: BLE001 - the waiting requests fail; the next one starts it again
+            log.exception("the MCP session manager failed")
+            if not ready.done():
+                ready.set_exception(exc)
+                ready.exception()  # marked as retrieved: the waiting requests re-raise it
+        finally:
+            if not ready.done():
+                ready.cancel()
+            if self._ready is ready:
+                self._ready = None
+
+    async def aclose(self) -> None:
+        """Stop the manager (in-flight MCP requests are cancelled, as at any shutdown)."""
+        self._stop.set()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
 
 
 def mcp_lifespan(max_body_bytes: int):
-    """A Litestar lifespan hook running the session manager for the app's lifetime."""
+    """A Litestar lifespan hook: the session manager (started on first use) lives as long as the app."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        manager = StreamableHTTPSessionManager(app=build_server(), json_response=True, stateless=True,
-                                               max_request_body_size=max_body_bytes)
+        manager = LazySessionManager(max_body_bytes)
         app.state.mcp_manager = manager
-        async with manager.run():
+        try:
             yield
+        finally:
+            await manager.aclose()
 
     return lifespan
 
@@ -181,10 +107,10 @@ async def mcp_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
     scheme, _, token = headers.get("authorization", "").partition(" ")
     raw_key = token.strip() if scheme.lower() == "bearer" and token.strip() else headers.get("x-api-key") or None
     try:
-        async with runtime.sessions() as session:
-            workspace = await authenticate(session, raw_key)
+        workspace = await runtime.principals.authenticate(runtime.sessions, raw_key)
     except AuthenticationError as exc:
         await _respond(send, 401, exc.to_dict(), [(b"www-authenticate", b'Bearer realm="pilot"')])
         return
-    scope[_SCOPE_KEY] = (runtime, workspace)  # type: ignore[literal-required]
-    await app.state.mcp_manager.handle_request(scope, receive, send)
+    scope[SCOPE_KEY] = (runtime, workspace)  # type: ignore[literal-required]
+    manager = await app.state.mcp_manager.get()
+    await manager.handle_request(scope, receive, send)

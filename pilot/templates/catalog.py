@@ -377,12 +377,3 @@ def default_catalog() -> TemplateCatalog:
 
 def catalog_for(directory: Path | None) -> TemplateCatalog:
     return load_catalog(str(Path(directory or package_templates_dir()).resolve()))
-
-
-async def start_templates(runtime: Any) -> None:
-    """Start-up hook: load (once per process) and validate the configured library into ``runtime.templates``.
-
-    A broken template stops the start with a TemplateLoadError naming the file and the problem."""
-    import asyncio
-
-    runtime.templates = await asyncio.to_thread(catalog_for, runtime.settings.app.templates_dir)

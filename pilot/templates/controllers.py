@@ -6,15 +6,17 @@ prompt analyzer) and is registered there, not here.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from litestar import Controller, get
 from litestar.params import FromPath, FromQuery, Parameter
 
 from pilot.dependencies import CurrentWorkspace, RuntimeDep
 from pilot.runtime import Runtime
-from pilot.templates.catalog import TemplateCatalog, default_catalog
 from pilot.templates.schemas import Template, TemplateList
+
+if TYPE_CHECKING:
+    from pilot.templates.catalog import TemplateCatalog
 
 TagFilter = Annotated[str | None, Parameter(max_length=64, description="only templates with this tag")]
 TextFilter = Annotated[
@@ -26,8 +28,8 @@ TextFilter = Annotated[
 
 
 def catalog_of(runtime: Runtime) -> TemplateCatalog:
-    """The runtime's catalogue (set at start-up), or the default one for runtimes built by hand."""
-    return runtime.templates if runtime.templates is not None else default_catalog()
+    """The runtime's catalogue (loaded and validated on first use: :class:`pilot.runtime.OnFirstUse`)."""
+    return runtime.templates
 
 
 class TemplateController(Controller):

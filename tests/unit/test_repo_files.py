@@ -12,8 +12,10 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_readme_two_commands_and_ci_run_the_same_tests():
-    assert "pip install uv && uv sync && uv run pilot serve" in README
+    # --compile-bytecode: a fresh install's first start does not compile the dependencies' modules
+    assert "pip install uv && uv sync --compile-bytecode && uv run pilot serve" in README
     commands = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines() if line.strip() and not line.startswith("#")]
+    assert "uv sync --frozen --compile-bytecode" in commands
     assert commands[-1] == "uv run pytest"
     assert re.search(r"^uv run pytest$", README, re.MULTILINE), "README must show the exact test command .ci/run runs"
     assert ".pilot/dev-key" in README
