@@ -82,7 +82,9 @@ def serve(host: str | None, port: int | None, reload: bool, log_level: str) -> N
     settings = get_settings()
     key_file = settings.app.data_dir / "dev-key"
     if settings.db.is_sqlite and key_file.exists():
-        _echo_err(f"πlot: dev API key is in {key_file}")
+        from pilot.startup import panel_link
+
+        _echo_err(f"πlot: dev API key is in {key_file}; the panel: {panel_link(settings, key_file.read_text().strip(), host, port)}")
     uvicorn.run(
         "pilot.app:create_app",
         factory=True,

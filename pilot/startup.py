@@ -12,6 +12,7 @@ from typing import Any
 from pilot.auth.service import create_api_key, workspace_has_keys
 from pilot.background.setup import start_inline_sweeper, attach_background_launcher, start_background
 from pilot.runtime import Runtime
+from pilot.settings import Settings
 from pilot.sandbox.pool import sandbox_lifetime
 from pilot.triggers.scheduler import start_scheduler
 from pilot.chat.recovery import start_chat
@@ -48,7 +49,16 @@ async def ensure_dev_key(runtime: Runtime) -> str | None:
     key_file.chmod(0o600)
     # Printed (not logged) once, so it never ends up in a log aggregator by default.
     print(f"πlot: created workspace '{DEV_WORKSPACE}' with dev API key {key} (saved to {key_file})", flush=True)
+    print(f"πlot: open the panel at {panel_link(runtime.settings, key)}", flush=True)
     return key
+
+
+def panel_link(settings: Settings, key: str, host: str | None = None, port: int | None = None) -> str:
+    """The panel's address with the dev key in its fragment (browsers never send it to a server;
+    the page keeps it for the tab and takes it out of the address bar)."""
+    host = host or settings.app.host
+    host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{host}:{port or settings.app.port}/panel#key={key}"
 
 
 # ------------------------------------------------------------------ warm-up

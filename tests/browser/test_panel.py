@@ -238,3 +238,15 @@ async def test_sse_parser_handles_any_chunking(new_page, panel_server):
     expected = [{"id": 1, "event": "node.delta", "data": {"node_id": "a", "text": "你好 world"}},
                 {"id": 2, "event": "run.finished", "data": {"status": "succeeded"}}]
     assert parsed == {str(size): expected for size in (1, 2, 3, 7, 1000)}
+
+
+async def test_the_link_pilot_serve_prints_signs_the_tab_in(new_page, panel_server):
+    """`pilot serve` prints /panel#key=<dev key>: the page keeps the key for the tab, takes it out of
+    the address bar, asks nothing, and the first request builds a workflow with it."""
+    page = await new_page()
+    await page.goto(f"{panel_server.url}/panel#key={panel_server.key}")
+    assert await page.evaluate("() => sessionStorage.getItem('pilot.apiKey')") == panel_server.key
+    assert await page.evaluate("() => location.hash") == ""
+    assert await page.locator("#key-dialog[open]").count() == 0
+    await say(page, "translate this text into French")
+    assert await page.evaluate("() => window.pilotPanel.chat.workflow && window.pilotPanel.chat.workflow.id") is not None

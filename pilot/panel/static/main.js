@@ -12,6 +12,13 @@ import { RunPanel } from './run.js';
 const $ = (selector) => document.querySelector(selector);
 const KEY = 'pilot.apiKey';
 const params = new URLSearchParams(location.search);
+// `pilot serve` prints a link with the dev key in the fragment (never sent to a server): keep it for
+// this tab, then take it out of the address bar and the history.
+const handed = new URLSearchParams(location.hash.slice(1)).get('key');
+if (handed) {
+  sessionStorage.setItem(KEY, handed);
+  history.replaceState(null, '', location.pathname + location.search);
+}
 const api = new Api(params.get('api') || '', sessionStorage.getItem(KEY) || '');
 const graph = new Graph($('#canvas'));
 const run = new RunPanel({ api, graph, root: $('#run') });
