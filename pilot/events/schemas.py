@@ -148,6 +148,17 @@ class NodeToolCall(_Payload, tag="node.tool_call"):
     ref: str | None = None
 
 
+class RunWarning(_Payload, tag="run.warning"):
+    """Something the run's owner should know that does not stop it: today the workspace's monthly
+    budget (``kind`` "budget", ``limit`` "soft"/"hard"), emitted once per run (pilot.usage.budget)."""
+
+    kind: str
+    message: str
+    limit: str | None = None
+    limit_usd: float | None = None
+    spent_usd: float | None = None
+
+
 class RunFinished(_Payload, tag="run.finished"):
     status: Literal["succeeded", "failed", "cancelled"]
     outputs: dict[str, Any] | None = None
@@ -157,7 +168,7 @@ class RunFinished(_Payload, tag="run.finished"):
 
 
 RunEvent = Union[RunStarted, NodeStarted, NodeDelta, NodeRetry, NodeFallback, NodeFinished, NodeFailed, NodeWaiting,
-                 NodeResumed, RunFinished, NodeChildEvent, NodeToolCall]
+                 NodeResumed, RunFinished, NodeChildEvent, NodeToolCall, RunWarning]
 RUN_EVENT_TYPES: dict[str, type[_Payload]] = {cls.__struct_config__.tag: cls for cls in RunEvent.__args__}  # type: ignore[attr-defined]
 
 
