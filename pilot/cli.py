@@ -183,30 +183,21 @@ def workspaces() -> None:
 @click.option("--reset", is_flag=True, help="drop the overrides: the server defaults apply")
 def workspaces_limits(workspace: str, max_node_runs: int | None, max_events: int | None, max_event_bytes: int | None, reset: bool) -> None:
     """Show or set WORKSPACE's per-run budget overrides (workspace keys cannot change them)."""
-    import sqlalchemy as sa
-
+    from pilot.cli_workspace import in_workspace
     from pilot.db.models import WorkspaceRow
     from pilot.engine.budget import RunLimits
-    from pilot.runtime import Runtime
     from pilot.settings import get_settings
-    from pilot.startup import migrate_if_embedded
 
     changes = {k: v for k, v in (("max_node_runs", max_node_runs), ("max_events", max_events), ("max_event_bytes", max_event_bytes)) if v is not None}
 
+    async def _change(session, workspace_id: str) -> dict[str, Any] | None:
+        row = await session.get(WorkspaceRow, workspace_id)
+        if reset or changes:
+            row.run_limits = None if reset else {**(row.run_limits or {}), **changes}
+        return row.run_limits
+
     async def _apply() -> dict[str, Any] | None:
-        runtime = Runtime.build(get_settings())
-        try:
-            await migrate_if_embedded(runtime)
-            async with runtime.sessions() as session:
-                row = await session.scalar(sa.select(WorkspaceRow).where(WorkspaceRow.name == workspace))
-                if row is None:
-                    raise click.ClickException(f"no workspace named {workspace!r}")
-                if reset or changes:
-                    row.run_limits = None if reset else {**(row.run_limits or {}), **changes}
-                    await session.commit()
-                return row.run_limits
-        finally:
-            await runtime.aclose()
+        return await in_workspace(workspace, _change)
 
     overrides = asyncio.run(_apply())
     engine = get_settings().engine

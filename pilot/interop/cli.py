@@ -8,34 +8,12 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
+from pilot.cli_workspace import in_workspace
+
 FORMATS = click.Choice(["pilot", "dify", "n8n"])
-
-
-async def _in_workspace(workspace: str, work: Any) -> Any:
-    """Run ``work(session, workspace_id)`` in one committed transaction of the named workspace."""
-    import sqlalchemy as sa
-
-    from pilot.db.models import WorkspaceRow
-    from pilot.runtime import Runtime
-    from pilot.settings import get_settings
-    from pilot.startup import migrate_if_embedded
-
-    runtime = Runtime.build(get_settings())
-    try:
-        await migrate_if_embedded(runtime)
-        async with runtime.sessions() as session:
-            row = await session.scalar(sa.select(WorkspaceRow).where(WorkspaceRow.name == workspace))
-            if row is None:
-                raise click.ClickException(f"no workspace named {workspace!r} (create one with `pilot keys create --workspace {workspace}`)")
-            result = await work(session, row.id)
-            await session.commit()
-            return result
-    finally:
-        await runtime.aclose()
 
 
 def _fail(exc: Exception) -> click.ClickException:
@@ -60,7 +38,7 @@ def import_command(file: Path, workspace: str, fmt: str | None, name: str | None
 
     request = ImportRequest(document=file.read_text(encoding="utf-8"), format=fmt, name=name)  # type: ignore[arg-type]
     try:
-        result = asyncio.run(_in_workspace(workspace, lambda session, ws: import_workflow(session, ws, request)))
+        result = asyncio.run(in_workspace(workspace, lambda session, ws: import_workflow(session, ws, request)))
     except PilotError as exc:
         raise _fail(exc) from None
     counts = result.report.counts
@@ -86,7 +64,7 @@ def export_command(workflow_id: str, workspace: str, fmt: str, version: int | No
     from pilot.interop.service import export_workflow
 
     try:
-        exported = asyncio.run(_in_workspace(workspace, lambda session, ws: export_workflow(session, ws, workflow_id, fmt, version)))  # type: ignore[arg-type]
+        exported = asyncio.run(in_workspace(workspace, lambda session, ws: export_workflow(session, ws, workflow_id, fmt, version)))  # type: ignore[arg-type]
     except PilotError as exc:
         raise _fail(exc) from None
     for note in exported.notes:
