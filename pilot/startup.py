@@ -11,6 +11,7 @@ from typing import Any
 
 from pilot.auth.service import create_api_key, workspace_has_keys
 from pilot.background.setup import start_inline_sweeper, attach_background_launcher, start_background
+from pilot.core.heap import freeze_startup_heap
 from pilot.runtime import Runtime
 from pilot.settings import Settings
 from pilot.sandbox.pool import sandbox_lifetime
@@ -146,6 +147,7 @@ async def warm_up(runtime: Runtime, delay_s: float = WARM_UP_DELAY_S) -> None:
         await asyncio.to_thread(lambda: runtime.templates)
     except Exception:  # noqa: BLE001 - the requests that need the library raise it again
         log.exception("warm-up: the template library could not be loaded")
+    freeze_startup_heap()  # full GCs would otherwise walk the start-up heap (130-790 ms pauses under load)
 
 
 async def stop_runtime(runtime: Runtime) -> None:

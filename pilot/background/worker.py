@@ -37,6 +37,7 @@ from pilot.background.lease import HOST, Lease
 from pilot.background.redis_bus import UNAVAILABLE
 from pilot.background.resume import reconcile
 from pilot.background.sweeper import RUN_FUNCTION, end_execution, sweep
+from pilot.core.heap import freeze_startup_heap
 from pilot.db.models import ExecutionRow
 from pilot.settings import Settings, get_settings
 
@@ -156,9 +157,11 @@ async def on_startup(ctx: dict[str, Any]) -> None:
     await _warm_up(runtime)
     ctx["cancels"] = cancels
     keys = RedisKeys(settings.redis.key_prefix)
+    # Once start-up is done: full collections would otherwise walk its whole heap mid-run (pilot.core.heap).
+    frozen = freeze_startup_heap()
     ctx["ready_key"] = keys.worker(HOST, os.getpid())
     await ctx["redis"].set(ctx["ready_key"], f"pid={os.getpid()} started={time.time():.0f}".encode(), ex=7 * 86400)
-    log.info("πlot worker ready (queue %s)", keys.queue)
+    log.info("πlot worker ready (queue %s, %d start-up objects frozen)", keys.queue, frozen)
 
 
 async def _warm_up(runtime: Any) -> None:

@@ -41,56 +41,73 @@ class Subscription:
     """An async iterator over one stream's events, registered with the bus on creation.
 
     Always ``aclose()`` it (or use ``async with``) so the bus forgets it promptly.
+
+    Lean on purpose — a server holds one per open SSE stream, mostly idle: the buffer exists only
+    while events wait in it, and a waiting ``__anext__`` parks on a bare future (an
+    ``asyncio.Event`` and a deque cost ~1.5 kB per subscription).
     """
 
-    __slots__ = ("_bus", "stream_id", "_after", "_buffer", "_wakeup", "_ended")
+    __slots__ = ("_bus", "stream_id", "_after", "_buffer", "_waiter", "_ended")
 
     def __init__(self, bus: "InMemoryBus", stream_id: str, after_seq: int) -> None:
         self._bus = bus
         self.stream_id = stream_id
         self._after = after_seq
-        self._buffer: deque[StreamEvent] = deque()
-        self._wakeup = asyncio.Event()
+        self._buffer: deque[StreamEvent] | None = None
+        self._waiter: asyncio.Future[None] | None = None
         self._ended = False
 
     def _push(self, event: StreamEvent) -> None:
         if event.seq > self._after:
+            if self._buffer is None:
+                self._buffer = deque()
             self._buffer.append(event)
-            self._wakeup.set()
+            self._wake()
 
     def _end(self) -> None:
         self._ended = True
-        self._wakeup.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def __aiter__(self) -> "Subscription":
         return self
 
     async def __anext__(self) -> StreamEvent:
         while True:
-            if self._buffer:
-                event = self._buffer.popleft()
+            buffer = self._buffer
+            if buffer:
+                event = buffer.popleft()
+                if not buffer:
+                    self._buffer = None
                 if event.seq <= self._after:  # duplicate (retained + live race): skip
                     continue
                 self._after = event.seq
                 if event.terminal:
                     self._ended = True
-                    self._buffer.clear()
+                    self._buffer = None
                     self._bus._forget(self)
                 return event
             if self._ended:
                 self._bus._forget(self)
                 raise StopAsyncIteration
-            self._wakeup.clear()
-            await self._wakeup.wait()
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
 
     async def aclose(self) -> None:
         self._ended = True
-        self._buffer.clear()
+        self._buffer = None
         self._bus._forget(self)
 
     def stop(self) -> None:
         """End the iteration from outside (e.g. server shutdown): pending events are dropped."""
-        self._buffer.clear()
+        self._buffer = None
         self._end()
 
     async def __aenter__(self) -> "Subscription":

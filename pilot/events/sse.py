@@ -205,6 +205,7 @@ async def stream_messages(
             return
     if opening.ended:  # ended at or before the client's last id: nothing more will come
         return
+    opening = event = None  # sent: not kept alive (decoded data) for as long as the stream stays open
     # After the read: the bus serves what it retains after ``sent``, so nothing published
     # since the read is missed.
     subscription = bus.subscribe(stream_id, after_seq=sent)

@@ -6,10 +6,10 @@
    path's fixed cost per run on SQLite and PostgreSQL, and side by side with LangGraph + its
    SQLite checkpointer on the same graphs (``uv sync --group bench``; skipped without it).
 2. Makespan / critical path for random DAGs of sleeping nodes (target ≤ 1.05).
-3. Event latency publish → SSE client, p50/p99, with 100 concurrent stream clients over a real
-   socket (the API runs in a separate process: ``--serve`` mode below).
 
-Options: ``--quick`` (smaller repeats), ``--clients N``, ``--skip-sse``.
+Event latency publish → SSE client and memory per idle stream: ``tests/bench/bench_sse.py``.
+
+Options: ``--quick`` (smaller repeats).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import asyncio
 import gc
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,20 +51,6 @@ class SleepTool:
 
     async def run(self, ctx) -> Any:
         await asyncio.sleep(ctx.node.config.arguments["sleep"])
-        return None
-
-
-class TickTool:
-    """Emits ``n`` node.delta events carrying their publish time (for the latency benchmark)."""
-
-    node_type = "tool"
-
-    async def run(self, ctx) -> Any:
-        args = ctx.node.config.arguments
-        await asyncio.sleep(args.get("wait", 0))
-        for _ in range(args["n"]):
-            await ctx.emit("node.delta", {"node_id": ctx.node.id, "text": repr(time.time())})
-            await asyncio.sleep(args["every"])
         return None
 
 
@@ -345,84 +330,6 @@ async def bench_makespan(settings: Settings, graphs: int) -> list[tuple[int, flo
     return rows
 
 
-# ------------------------------------------------------------------ SSE latency (two processes)
-
-
-def serve(port: int, data_dir: str) -> None:
-    """``--serve``: the API with the TickTool runner, on a real socket (run in a subprocess)."""
-    import uvicorn
-
-    from pilot.app import create_app
-
-    register(TickTool(), replace=True)
-    settings = Settings.from_env({"PILOT_DATA_DIR": data_dir})
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-
-
-async def bench_sse(clients: int, events: int) -> tuple[float, float, float, int]:
-    import httpx
-
-    from pilot.auth.service import create_api_key
-    from pilot.db.migrate import upgrade
-    from pilot.runtime import Runtime
-    from tests.support.servers import free_port
-
-    data_dir = tempfile.mkdtemp(prefix="pilot-bench-")
-    settings = Settings.from_env({"PILOT_DATA_DIR": data_dir})
-    await asyncio.to_thread(upgrade, settings.db.url)
-    runtime = Runtime.build(settings)
-    async with runtime.sessions() as s:
-        key = await create_api_key(s, "bench")
-        await s.commit()
-    await runtime.aclose()
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(port), data_dir], cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60,
-                                     limits=httpx.Limits(max_connections=clients + 10)) as http:
-            for _ in range(400):
-                try:
-                    if (await http.get("/health")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.05)
-            graph = {
-                "name": "bench",
-                "nodes": [
-                    {"id": "start", "type": "input", "config": {"fields": []}},
-                    tool("tick", n=events, every=0.01, wait=2.0),
-                    {"id": "out", "type": "output", "config": {"outputs": {"done": "yes"}}},
-                ],
-                "edges": [{"id": "a", "source": "start", "target": "tick"}, {"id": "b", "source": "tick", "target": "out"}],
-            }
-            workflow_id = (await http.post("/api/workflows", json=graph)).json()["id"]
-            execution_id = (await http.post(f"/api/workflows/{workflow_id}/execute", json={})).json()["execution_id"]
-            latencies: list[float] = []
-
-            async def client() -> None:
-                event = None
-                async with http.stream("GET", f"/api/executions/{execution_id}/stream") as response:
-                    async for line in response.aiter_lines():
-                        if line.startswith("event: "):
-                            event = line[7:]
-                        elif line.startswith("data: ") and event == "node.delta":
-                            now = time.time()
-                            sent = float(line.split('"text":"', 1)[1].split('"', 1)[0])
-                            latencies.append(now - sent)
-                        elif line.startswith("data: ") and event == "run.finished":
-                            return
-
-            await asyncio.gather(*(client() for _ in range(clients)))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-    latencies.sort()
-    q = statistics.quantiles(latencies, n=100)
-    return q[49] * 1000, q[98] * 1000, latencies[-1] * 1000, len(latencies)
-
-
 async def main(args) -> None:
     settings = Settings.from_env({"PILOT_DATA_DIR": tempfile.mkdtemp(prefix="pilot-bench-")})
     repeats = 3 if args.quick else 7
@@ -436,18 +343,9 @@ async def main(args) -> None:
     print("== makespan / critical path (random DAGs of sleeping nodes, 20-200 ms) ==")
     for n, critical, makespan, ratio in await bench_makespan(settings, 4):
         print(f"  {n:4d} nodes: critical path {critical * 1000:7.1f} ms, makespan {makespan * 1000:7.1f} ms, ratio {ratio:.3f}")
-    if not args.skip_sse:
-        print(f"== event latency publish → SSE client ({args.clients} concurrent clients, real socket) ==")
-        p50, p99, worst, count = await bench_sse(args.clients, 100 if args.quick else 200)
-        print(f"  {count} deliveries: p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {worst:.2f} ms")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--serve":
-        serve(int(sys.argv[2]), sys.argv[3])
-        sys.exit(0)
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--skip-sse", action="store_true")
-    parser.add_argument("--clients", type=int, default=100)
     asyncio.run(main(parser.parse_args()))

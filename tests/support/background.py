@@ -63,9 +63,10 @@ def start_worker(env: dict[str, str], log_path: Path, *, timeout: float = 60.0) 
     return proc
 
 
-def spawn_api(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
-    """An API process (uvicorn serving ``pilot.app:create_app``), not waited for."""
-    port = free_port()
+def spawn_api(env: dict[str, str], log_path: Path, *, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """An API process (uvicorn serving ``pilot.app:create_app``) on ``port`` (default: a free
+    one), not waited for."""
+    port = port or free_port()
     proc = _spawn([sys.executable, "-m", "uvicorn", "pilot.app:create_app", "--factory", "--host", "127.0.0.1",
                    "--port", str(port), "--log-level", "warning", "--timeout-graceful-shutdown", "5",
                    "--timeout-keep-alive", "60"], env, log_path)
