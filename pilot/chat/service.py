@@ -28,7 +28,7 @@ from pilot.chat.events import ErrorEvent, MessageFinished, MessageStarted
 from pilot.chat.schemas import MAX_MESSAGE_CHARS, ChatSessionOut, CreateSession, UndoResult
 from pilot.chat.store import ChatStore, message_out, state_of
 from pilot.core.ids import aware
-from pilot.chat.turns import MAX_ATTEMPTS, Retry, Snapshot, Turn, TurnHandlers, TurnResult
+from pilot.chat.turns import MAX_ATTEMPTS, Retry, Snapshot, Turn, TurnHandlers, TurnResult, undone_text
 from pilot.core.errors import ConflictError, NotFoundError, PilotError, UnprocessableError
 from pilot.events.recorder import EventRecorder
 from pilot.workflows.service import WorkflowService
@@ -112,8 +112,8 @@ class ChatService(TurnHandlers):
     async def undo(self, workspace_id: str, session_id: str) -> UndoResult:
         """Restore the version before the chat's last edit (as a new version). 409 if none."""
         async with self._lock(session_id):
-            _, after, restored = await self._undo(workspace_id, session_id)
-            text = f"Undid the last change: version {restored} is the current workflow again (saved as version {after.version})."
+            _, after, restored, lang = await self._undo(workspace_id, session_id)
+            text = undone_text(lang, restored, after.version)
             async with self.rt.sessions() as db:
                 store = ChatStore(db, workspace_id)
                 _, reply = await store.add_exchange(session_id, "/undo")

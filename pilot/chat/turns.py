@@ -292,7 +292,9 @@ class TurnHandlers:
 
     # ------------------------------------------------------------------ undo / run
 
-    async def _undo(self, workspace_id: str, session_id: str) -> tuple[Workflow, Workflow, int]:
+    async def _undo(self, workspace_id: str, session_id: str) -> tuple[Workflow, Workflow, int, str]:
+        """Restore the version before the chat's last edit: (before, after, restored version, the
+        session's language)."""
         async with self.rt.sessions() as db:
             row = await ChatStore(db, workspace_id).get_session(session_id, for_update=True)
             state = state_of(row)
@@ -306,18 +308,17 @@ class TurnHandlers:
             after = await workflows.update(row.workflow_id, graph=graph, base_version=before.version, new_version=True)
             set_state(row, state)
             await db.commit()
-            return before, after, restored
+            return before, after, restored, state.language
 
     async def _undo_turn(self, turn: Turn) -> TurnResult:
         turn.emit(Analysis(mode="undo", language=turn.lang))
         try:
-            before, after, restored = await self._undo(turn.workspace_id, turn.session_id)
+            before, after, restored, _ = await self._undo(turn.workspace_id, turn.session_id)
         except ConflictError:
             text = "没有可以撤销的修改。" if turn.lang == "zh" else "There is nothing to undo."
             return TurnResult("unchanged", text)
         await self._stream_change(turn, before.graph(), after)
-        text = (f"已撤销上一次修改：恢复到第 {restored} 版（保存为第 {after.version} 版）。" if turn.lang == "zh"
-                else f"Undid the last change: version {restored} is back (saved as version {after.version}).")
+        text = undone_text(turn.lang, restored, after.version)
         return TurnResult("undone", text, workflow_id=after.id, workflow_version=after.version)
 
     async def _run(self, turn: Turn, workflow: Workflow) -> TurnResult:
@@ -347,3 +348,10 @@ class TurnHandlers:
                     f"recorded instead): execution {started.execution_id}. Live progress: {started.stream_url}")
         return TurnResult("run", text, workflow_id=workflow.id, workflow_version=workflow.version,
                           meta={"execution_id": started.execution_id, "stream_url": started.stream_url, "inputs": inputs, "test": dry})
+
+
+def undone_text(lang: str, restored: int, saved_as: int) -> str:
+    """What an undo answers, by chat message ("撤销") or by the undo endpoint, in the chat's language."""
+    if lang == "zh":
+        return f"已撤销上一次修改：恢复到第 {restored} 版（保存为第 {saved_as} 版）。"
+    return f"Undid the last change: version {restored} is back (saved as version {saved_as})."

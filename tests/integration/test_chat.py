@@ -153,6 +153,16 @@ async def test_undo_endpoint(chat):
     assert nodes_of(body["workflow"]) == nodes_of(created.workflow) != nodes_of(edited.workflow)
     assert (await chat.undo(session["id"])).status_code == 409
     assert not (await chat.get(session["id"]))["can_undo"]
+    assert body["message"].startswith("Undid the last change")
+
+
+async def test_undo_endpoint_answers_in_the_chats_language(chat):
+    session = await chat.session()
+    await turn(chat, session["id"], "帮我总结长文档", outcome="created")
+    await turn(chat, session["id"], "换成 gpt-4o")
+    response = await chat.undo(session["id"])
+    assert response.status_code == 200, response.text
+    assert response.json()["message"].startswith("已撤销上一次修改")
 
 
 async def test_an_unappliable_edit_changes_nothing_and_says_so(chat):
