@@ -39,6 +39,7 @@ class Features(Struct, kw_only=True):
 class Schedule(Struct, kw_only=True):
     cron: str  # five-field cron expression, e.g. "0 8 * * *"
     text: str  # the phrase it came from ("every morning", "每天早上")
+    timezone: str = "UTC"  # IANA zone: named in the request ("9am EST", "北京时间"), else by its language
 
 
 class Entities(Struct, kw_only=True):

@@ -202,7 +202,7 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
         # the schedule words are the trigger, not a step ("every monday at 8am send …")
         rest = text.replace(schedule.text, " ", 1) if schedule.text in text else text
         rest = _LEADING_TIME.sub(" ", rest).strip(" ,")
-        return ScheduleTrigger(cron=schedule.cron), schedule.text, rest
+        return ScheduleTrigger(cron=schedule.cron, timezone=schedule.timezone), schedule.text, rest
     if ph.CHAT.search(text):
         return ChatTrigger(), "", text
     return ManualTrigger(), "", text

@@ -271,6 +271,30 @@ _SCHEDULE_RE = ascii_re(
 )
 
 
+# Time zones people name next to a time. Order matters: the first match wins.
+_ZONES: tuple[tuple[str, str], ...] = (
+    (r"北京时间|中国时间|china time|beijing time|\bcst \(china\)|上海时间", "Asia/Shanghai"),
+    (r"香港时间|hong kong time|\bhkt\b", "Asia/Hong_Kong"), (r"台北时间|taipei time", "Asia/Taipei"),
+    (r"新加坡时间|singapore time|\bsgt\b", "Asia/Singapore"), (r"东京时间|日本时间|tokyo time|japan time|\bjst\b", "Asia/Tokyo"),
+    (r"首尔时间|seoul time|\bkst\b", "Asia/Seoul"), (r"印度时间|india time|\bist\b", "Asia/Kolkata"),
+    (r"悉尼时间|sydney time|\baes[dt]\b", "Australia/Sydney"), (r"伦敦时间|london time|uk time|\bbst\b", "Europe/London"),
+    (r"巴黎时间|柏林时间|paris time|berlin time|\bce(?:s)?t\b", "Europe/Berlin"),
+    (r"美东时间|纽约时间|eastern time|new york time|\be[sd]?t\b", "America/New_York"),
+    (r"美中时间|central time|chicago time|\bc[sd]t\b", "America/Chicago"),
+    (r"美西时间|太平洋时间|pacific time|\bp[sd]?t\b|san francisco time|\bla time", "America/Los_Angeles"),
+    (r"\butc\b|\bgmt\b|格林尼治时间|世界协调时", "UTC"),
+)
+
+
+def find_timezone(text: str) -> str:
+    """The IANA zone a schedule runs in: the one the request names ("at 9am EST", "北京时间8点"),
+    else Asia/Shanghai for a Chinese request (people writing 每天早上9点 mean China time), else UTC."""
+    for pattern, zone in _ZONES:
+        if cached_re(pattern).search(text):
+            return zone
+    return "Asia/Shanghai" if re.search(r"[\u4e00-\u9fff]", text) else "UTC"
+
+
 def find_schedule(text: str) -> Schedule | None:
     """A cron expression for a periodic request, or ``None``. Times default by part of day
     (morning 8:00, afternoon 14:00, evening 18:00, otherwise 9:00)."""
@@ -327,7 +351,7 @@ def find_schedule(text: str) -> Schedule | None:
             cron = f"{minute} {hour} {min(day, 28)} * *"
         else:
             cron = f"{minute} {hour} * * *"
-    return Schedule(cron=cron, text=phrase.strip())
+    return Schedule(cron=cron, text=phrase.strip(), timezone=find_timezone(text))
 
 
 # ---------------------------------------------------------------- languages

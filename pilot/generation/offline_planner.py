@@ -37,6 +37,7 @@ from pilot.generation import conditions as conds
 from pilot.generation import switches
 from pilot.generation.plan_actions import Actions, no_ai_requested, parse_actions  # noqa: F401 - Actions: the type of parse results
 from pilot.generation.text import clean, detect_language, normalize, cached_re
+from pilot.workflows.model import AppEventTrigger, Trigger
 
 class OfflinePlanner:
     """``plan(prompt)`` → :class:`WorkflowPlan`; pure and deterministic."""
@@ -51,7 +52,8 @@ class OfflinePlanner:
         rest = ph.arrow_chain(rest).strip(" ,").removeprefix("then ").strip(" ,")
         state = _State(lang, raw, trigger_clause, trigger.__struct_config__.tag)
         clauses = split_clauses(rest, lang)
-        steps = _one_approval_at_a_time(_without_refused(state.assemble(clauses), clauses))
+        steps = state.assemble(clauses)
+        steps = _one_approval_at_a_time(_without_refused(steps + _reply_in_place(trigger, steps, state), clauses))
         if not state.no_ai and not any(isinstance(s, AiStep) for s in _flat(steps)) and not any(
                 isinstance(s, DeliverStep) for s in _flat(steps)):
             steps.append(AiStep(id=state.uid("answer" if trigger.__struct_config__.tag == "chat" else "generate"),
@@ -59,6 +61,26 @@ class OfflinePlanner:
                                 instruction=raw[:500], quote=raw[:200]))
         _restore_value_case(steps, raw)
         return WorkflowPlan(title=_title(raw), language=lang, trigger=trigger, steps=steps)
+
+
+_NO_REPLY = re.compile(r"(?:不要|别|不用|无需|不必|don't|do not|never|no)\W{0,2}[^,.;，。；]{0,6}(?:回复|回答|答复|reply|replies|respond|answer)")
+
+
+def _reply_in_place(trigger: Trigger, steps: list[Step], state: _State) -> list[Step]:
+    """"客户在企业微信发消息时，让AI回答…", "when someone DMs us on Telegram, answer them": a message
+    that arrives in a messenger is answered where it was asked, unless the request sends the
+    answer somewhere itself."""
+    if not isinstance(trigger, AppEventTrigger) or "message" not in trigger.event:
+        return []
+    service = ent.lookup_service(trigger.service)
+    flat = _flat(steps)
+    answers = [s for s in flat if isinstance(s, AiStep) and s.task == "answer"]
+    if service is None or service.kind != "messaging" or not answers or any(isinstance(s, DeliverStep) for s in flat):
+        return []
+    if _NO_REPLY.search(state.raw.lower()):
+        return []  # "结果给我看就行，先不要自动回复客户"
+    return [DeliverStep(id=state.uid(f"reply_{service.id}"), service=service.id, operation="send", content=answers[-1].id,
+                        quote=answers[-1].quote)]
 
 
 def _restore_value_case(steps: list[Step], raw: str) -> None:

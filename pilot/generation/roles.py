@@ -39,7 +39,9 @@ _D_ZH_VERB = re.compile(r"发送|推送|通知|提醒|告知|转发|转给|同�
                         r"(?<![开研出启收])发(?![票现展生起布])")
 _D_ZH_PREP = re.compile(r"到|至|往|在|用|通过|给")  # direction/instrument: only right before the name
 _S_FETCH_EN = re.compile(_en(r"from|of|fetch|fetches|pull|pulls|read|reads|monitor|watch|new|incoming|unread|latest|recent|"
-                             r"received|get|gets|load|import|scan|check|export|each|every|sync from|list|out of"))
+                             r"received|get|gets|load|import|scan|check|export|each|every|sync from|out of|"
+                             # "list" the verb ("list all open deals"), not the noun ("add them to the nurture list in Mailchimp")
+                             r"list(?=\s+(?:all|the|every|each|my|our|open|new|recent|unread|active)\b)"))
 _S_PROC_EN = re.compile(_en(
     r"translate|translates|translating|summari[sz]e|summari[sz]es|summari[sz]ing|condense|classify|"
     r"categori[sz]e|sort|triage|label|tag|extract|parse|analy[sz]e|review|process|proofread|rewrite|"

@@ -333,3 +333,33 @@ def test_a_comparison_without_a_comma_keeps_its_action_on_its_branch() -> None:
     cond = next(x for x in n.values() if kind(x) == "condition")
     then = {e.target for e in graph.edges if e.source == cond.id and e.source_handle == cond.config.cases[0].id}
     assert {service(n[t]) for t in then} == {"hubspot"} and cond.config.cases[0].when.endswith(">= 8")
+
+
+def test_fresh_requests_from_the_last_stop_read_as_asked():
+    # "add them to the nurture list in Mailchimp" writes to Mailchimp (the noun "list" is not a read)
+    graph = build("When a lead fills out our Typeform, score them from 1 to 10 with AI; if 8 or above create a deal "
+                  "in HubSpot, otherwise add them to the nurture list in Mailchimp")
+    start = nodes(graph)["start"]
+    assert trigger(graph) == "app_event" and start.config.trigger.service == "typeform"
+    cond = next(x for x in nodes(graph).values() if kind(x) == "condition")
+    targets = {e.source_handle: nodes(graph)[e.target] for e in graph.edges if e.source == cond.id}
+    assert service(targets["else"]) == "mailchimp" and targets["else"].config.method != "GET"
+    # "让AI判断情绪，负面的…": one sentiment classification with its three categories, no extra analysis
+    plan = planner.plan("每天晚上8点抓取小红书上关于我们品牌的笔记，让AI判断情绪，负面的发钉钉通知运营")
+    ai = [s for s in walk(plan.steps) if isinstance(s, AiStep)]
+    assert [(s.task, s.categories) for s in ai] == [("classify", ["正面", "中性", "负面"])]
+    # a Chinese schedule runs on China time unless it names another zone
+    assert plan.trigger.timezone == "Asia/Shanghai"
+    assert planner.plan("every monday at 9am EST email me the sales numbers").trigger.timezone == "America/New_York"
+    assert planner.plan("every monday at 9am email me the sales numbers").trigger.timezone == "UTC"
+
+
+def test_a_message_in_a_messenger_is_answered_where_it_was_asked():
+    plan = planner.plan("客户在企业微信发消息时，让AI回答他们的问题，答案只能来自我们上传的产品手册")
+    assert plan.trigger.__struct_config__.tag == "app_event" and plan.trigger.service == "wecom"
+    kinds = [(type(s).__name__, getattr(s, "service", None)) for s in plan.steps]
+    assert kinds[-2:] == [("AiStep", None), ("DeliverStep", "wecom")]
+    # …unless the request says not to reply, or asks in a chat window (the chat trigger)
+    refused = planner.plan("企业微信收到客户新消息时，让AI回答一下，结果给我看就行，先不要自动回复客户")
+    assert not [s for s in walk(refused.steps) if type(s).__name__ == "DeliverStep"]
+    assert planner.plan("做一个客服机器人：用户在对话框里提问时，从产品知识库检索再回答").trigger.__struct_config__.tag == "chat"
