@@ -97,6 +97,9 @@ def split_condition(text: str, lang: str) -> tuple[str, str]:
         return text[: lead.end()].rstrip(":→-> ,"), text[lead.end():].strip()
     if lang == "zh":
         m = ph.THEN_SPLIT_ZH.search(text)
+        chose = ph.CHOSE.match(text)
+        if chose and m and m.start() >= chose.end() - 1:  # "公司规模选的是100人以上，就…": the choice is the condition
+            return text[: m.start()], text[m.end():]
         cmp = ph.CMP_ZH_VALUE_FIRST.search(text) or ph.CMP_ZH.search(text)
         if cmp and (not m or m.start() > cmp.end() + 1):  # "评分大于7的存进…": the action follows the comparison
             end = cmp.end() + (1 if text[cmp.end(): cmp.end() + 1] == "的" else 0)
@@ -152,6 +155,10 @@ def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     st = ph.SETS_TO.search(cond)
     if st:
         return Comparison(subject="inputs", field=st.group("field"), op="eq", value=st.group("val")), f"{st.group('field')} eq {st.group('val')}"
+    chose = ph.CHOSE.search(cond) if lang == "zh" else None
+    if chose and not re.fullmatch(r"(?:他|她|它|他们|用户|客户|家长|学员|对方)", chose.group("field")):
+        field, value = chose.group("field"), chose.group("val").strip()
+        return Comparison(subject="inputs", field=field, op="eq", value=value), f"{field} eq {value}"
     nr = ph.NOT_RETURN.search(cond)
     if nr:
         value = (nr.group("val") or nr.group("val2")).strip()

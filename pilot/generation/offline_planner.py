@@ -218,6 +218,10 @@ class _State:
                 steps.extend(_merged_cases(steps, switch))
                 i = j
                 continue
+            if self.lang == "zh" and _A_NOT_A.search(clause):
+                # "让AI判断紧不紧急：…" is "判断是不是紧急"
+                clause = _A_NOT_A.sub(lambda m: f"{m.group(1)}是不是{m.group(2)}{m.group(3)}", clause)
+                clauses[i] = clause
             judge_zh = _WHETHER_ZH.search(clause) if self.lang == "zh" and not ph.IF.match(clause) else None
             if judge_zh:
                 # "让AI看看是不是发票：是发票就…；不是的话…": a yes/no judgement; what follows ":" is its first case
@@ -525,7 +529,7 @@ class _State:
                 cases[-1] = (*cases[-1][:2], self._actions(clause), cases[-1][3])
                 j += 1
                 continue
-            if continues and cases and cases[-1][2] and re.match(r"(?:同时|并且|并|还要|顺便|also\b|and also\b|as well\b)", clause):
+            if continues and cases and cases[-1][2] and re.match(r"(?:同时|并且|并|还要|顺便|附上|附带|带上|抄送|also\b|and also\b|as well\b|attach|include)", clause):
                 # "负面的在钉钉群里告警，同时抄送主管": a second action of the same case
                 cases[-1] = (*cases[-1][:2], [*cases[-1][2], *self._actions(clause)], cases[-1][3])
                 j += 1
@@ -648,8 +652,8 @@ class _State:
         cls = self._classifier()
         labels = list(cls.categories) if cls is not None and cls.categories else list(self.declared)
         found = switches.case_list(clauses, i, labels)
-        if found is None:
-            return None
+        if found is None or any(_COMPARED.match(label) for label, _ in found.cases):
+            return None  # "低于60分的，…；60分及以上的，…": comparisons, the if/else reader's job
         cases: list[tuple[str, list[Step]]] = []
         for k, (label, action) in enumerate(found.cases):
             acts = self._actions(action, default_service=action)
@@ -744,6 +748,8 @@ _WHETHER = re.compile(r"\b(?:decide|check|determine|judge|tell(?: me)?|work out|
                       r"(?:is|are|was|looks|sounds|seems)\s+(?:an?\s+|really\s+)?(?P<y>[a-z][\w -]{1,20}?)(?:\s+or not)?\s*$")
 _WHETHER_ZH = re.compile(r"^(?:先)?(?:让|用)?\s*(?:ai|大模型)?\s*(?:判断|看看|看一下|检查|识别)(?:一下)?(?:它|这封邮件|这条|这个)?(?:是不是|是否(?:是|为|属于)?)"
                          r"(?P<y>[\u4e00-\u9fffa-z]{1,8}?)(?=$|[:：,，])")
+_COMPARED = re.compile(r"value (?:lt|le|gt|ge|eq|ne) ")
+_A_NOT_A = re.compile(r"((?:判断|看看|看一下|检查|识别)(?:一下)?)([\u4e00-\u9fff])不\2([\u4e00-\u9fff]{0,2}?)(?=$|[:：,，])")
 _APPROVED = re.compile(r"approv|accepted|signed off|okay|\bok\b|通过|批准|同意")
 _REJECTED = re.compile(r"reject|declin|denied|not approv|isn't approved|驳回|拒绝|不通过|没通过|未通过|不同意|没批")
 

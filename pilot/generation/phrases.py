@@ -67,7 +67,7 @@ APP_EVENT = ascii_re(
     # "客户在企业微信发消息时", "粉丝在公众号留言后": someone acting in an app
     # (asking in a chat window is the chat trigger, not an app's event)
     r"|(?:客户|用户|有人|顾客|粉丝|员工|同事|买家|学员|学生|家长|患者|候选人)(?:在(?!对话|聊天|会话|窗口|网页|页面)[^，,。；;]{1,12}?"
-    r"(?:发(?:来|了)?(?:消息|私信|邮件|评论|问题)|留言|评论|提问|咨询)|(?:在[^，,。；;]{1,12}?)?(?:下单|付款|注册|报名|预约))"
+    r"(?:发(?:来|了)?(?:消息|私信|邮件|评论|问题)|留言|评论|提问|咨询|提交(?:了)?[^，,。；;]{0,8}?(?:申请|审批|请假|报销|工单|单))|(?:在[^，,。；;]{1,12}?)?(?:下单|付款|注册|报名|预约))"
     r"(?:时(?![间效])|(?<!然)(?<!最)后|的时候)")
 EVENT_HINTS = (("email", "new email"), ("邮件", "new email"), ("row", "new row"), ("一行", "new row"), ("行", "new row"),
                ("order", "new order"), ("订单", "new order"), ("issue", "new issue"), ("pull request", "new pull request"),
@@ -136,7 +136,7 @@ AI_TASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((task, ascii_re(p)) fo
     ("extract", r"\bextract\w*|\bparse\w*|结构化|\bstructured (?:record|data|fields|json)|\bpull(?:s|ing)? out\b|\bpull (?:the )?[\w ,]{3,60}? out of\b|\bocr\b|提取|抽取|解析|识别出"),
     ("summarize", r"\bsummar\w*|\bdigest\b|\bbrief(?:ing)?\b|\btl;?dr\b|\brecap\b|\brundown\b|\bround-?up\b|\bcondense\b|\bkey points\b|总结|摘要|概括|简报|汇总(?!到|进|至|在|给)|提炼|归纳|日报|周报|整理(?!成?结构化)(?:一下)?"),
     ("analyze", r"\banaly[sz]\w*|\breconcil\w*|\bexplain\w*|\bguess\w*|\benrich\w* (?:\w+ )?with (?:the )?ai\b|\bcode review\b|\breview (?:the|this|each) (?:code|pr|pull request|diff|mr)\b|"
-                r"代码审查|代码评审|审查|解释|检查.{0,16}(?:是否|全不全|对不对|一致|有没有)|查一遍|核对|对账|\bflag (?:the|any|which|those|all)\b|\binsights?\b|\btrends?\b|\bkpi\b|分析|洞察|趋势|找出|识别出|检测出|筛选出|(?:内容|安全|合规|ai)(?:安全)?审核|审核(?:内容|一下|是否)|\bmoderate (?:the|each|every|it|them|content|comments|posts)\b|\bcontent moderation\b|\bcheck (?:it|them|this|that|each \w+|the \w+) against\b|\brecommend\w*\b|\bassess\w*|核对|评估"),
+                r"代码审查|代码评审|审查|解释|检查.{0,16}(?:是否|全不全|对不对|一致|有没有)|查一遍|核对|对账|\bflag (?:the|any|which|those|all)\b|\binsights?\b|\btrends?\b|\bkpi\b|分析|洞察|趋势|找出|识别出|检测出|筛选出|(?:内容|安全|合规|ai)(?:安全)?审核|审核(?:内容|一下|是否)|\bmoderate (?:the|each|every|it|them|content|comments|posts)\b|\bcontent moderation\b|\bcheck (?:it|them|this|that|each \w+|the \w+) against\b|\brecommend\w*\b|推荐(?!给|到|发|结果|的)|\bassess\w*|核对|评估"),
     ("answer", r"\banswer\w*|\brespond to (?:the )?(?:question|customer|user)|\breply to (?:the )?(?:question|customer|user|email)|(?<![新的热高])回答|答复|解答|回复"),
     ("generate", r"\bwrites?\b|\brewrit\w*|\breword\w*|\brephras\w*|\bpolish\w*|润色|改写|重写|\bsuggestions?\b|\bsuggest (?:a|an|some|what|which|how)\b|\bdraft\w*|\bgenerat\w*|\bcompose\b|\bcreate (?:a |an )?(?:post|reply|response|caption|summary|report|email|description|"
                  r"article|blog|tweet|outline|newsletter|copy|message)|\bturn (?:it|them|these|this|the|those) (?:[\w-]+ ){0,4}?into\b|\breport\b|\b(?:pick|choose|select)\b|挑出|挑选|挑|选出|生成|撰写|写好|写完|改成(?=.{0,12}(?:版本|风格|文案|长文|短文|笔记|帖子|推文|文章|口吻|语气))|写(?:一|成|个|篇|份|封)|起草|创作|改写|润色|报告|整理成(?!结构化)"),
@@ -150,8 +150,8 @@ DELIVER = ascii_re(r"\b(?:page|pages|flag|flagged|send|sends|sent|post|posts|not
                    r"|发送|发到|发给|发至|发布|推送|通知|提醒|保存|存到|存入|存储|写入|写到|追加|记录|同步|创建|新建|提交|转发|转给|告警|报警|回过去|发回|"
                    r"(?<!开)(?<!出)发(?!现|生|票|起|展|来|过来|货)")
 DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,70}?\b(?:to|into|in|on|as)\b|\btag (?:the|it|them)\b|\bput\b.{0,30}?\b(?:in|into)\b|\badd (?:it |them |a |as a |each |the )?(?:new )?(?:row|line|record|entry)|\blog(?:s|ged)?\b|\brecord(?:s|ed)?\b|"
-                                  r"\binsert\b|追加|新增一行|添加一行|(?<!会话)(?<!对话)(?<!聊天)(?<!通话)(?<!交易)(?<!销售)(?<!购买)(?<!操作)(?<!浏览)(?<!历史)(?<!访问)(?<!登录)(?<!消费)(?<!考勤)(?<!打卡)(?<!沟通)(?<!跟进)(?<!发布)(?<!运行)(?<!变更)(?<!审批)(?<!报销)(?<!就诊)(?<!维修)(?<!出入)(?<!充值)(?<!借阅)(?<!学习)(?<!订单)(?<!物流)(?<!发货)记录(?!拉|取|导|读|调|查|抓|捞|里|中)|插入|插进|灌进|记一(?:行|笔|条)|记下")),
-              ("create", ascii_re(r"\bcreate\w*|\bturn (?:it|them|this|that|the \w+|each \w+) into an? (?:new )?(?:[\w-]+ )?(?:issue|ticket|card|task|page|row|record|contact|deal|lead|event)\b|\bissue (?:a |the )?refund|\brefund (?:the|their|his|her|it|them)\b|\bopen (?:a|an)\b|\braise (?:a|an)\b|\bfile (?:a|an)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|发起退款|(?<=调)[a-z]{2,12}退款|创建(?!的)|新建(?!的)|开一个|建一个|(?<![创新组搭])建(?:个|张|条)?(?:工单|任务|卡片|issue|ticket)|[提开]工单")),
+                                  r"\binsert\b|追加|新增一行|添加一行|(?<!会话)(?<!对话)(?<!聊天)(?<!通话)(?<!交易)(?<!销售)(?<!购买)(?<!操作)(?<!浏览)(?<!历史)(?<!访问)(?<!登录)(?<!消费)(?<!考勤)(?<!打卡)(?<!沟通)(?<!跟进)(?<!发布)(?<!运行)(?<!变更)(?<!审批)(?<!报销)(?<!就诊)(?<!维修)(?<!出入)(?<!充值)(?<!借阅)(?<!学习)(?<!订单)(?<!物流)(?<!发货)记录(?!拉|取|导|读|调|查|抓|捞|里|中)|插入|插进|灌进|记一(?:行|笔|条)|记下|记(?:到|进|在|入)|录入|登记到|填(?:到|进|入)")),
+              ("create", ascii_re(r"\bcreate\w*|\bturn (?:it|them|this|that|the \w+|each \w+) into an? (?:new )?(?:[\w-]+ )?(?:issue|ticket|card|task|page|row|record|contact|deal|lead|event)\b|\bissue (?:a |the )?refund|\brefund (?:the|their|his|her|it|them)\b|\bopen (?:a|an)\b|\braise (?:a|an)\b|\bfile (?:a|an)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|发起退款|(?<=调)[a-z]{2,12}退款|创建(?!的)|新建(?!的)|开一个|建一个|(?<![创新组搭])建(?:个|张|条|一个|一张|一条)?(?:工单|任务|卡片|商机|联系人|线索|客户|日程|会议|页面|issue|ticket|deal|lead)|[提开]工单")),
               ("update", ascii_re(r"\bupdate\w*|\bclose (?:it|them|the \w+)\b|\barchive\b|\bmove (?:it|them|the \w+) to\b|\bmark (?:it|them|the \w+) as\b|更新(?!过的|了的|的|说明|日志|记录|内容|公告)|修改(?!过的|的)|(?<!未)(?<!已)(?<!已经)关闭(?!的)|归档|改成(?!.{0,12}(?:版本|风格|文案|长文|短文|笔记|帖子|推文|文章|口吻|语气))|改为|标记为|标成|设为|置为")),
               ("upsert", ascii_re(r"\bsave\w*|\bstore\w*|\bstash\w*|\bcopy\b.{0,40}?\binto\b|\bwrite (?:it|them|this|that) back\b|\bsync\w*|\bwrites?\b.{0,40}?\b(?:to|into)\b|\bimport\w*\b.{0,40}?\binto\b|\bupsert|保存|存到|存入|写入|同步|存储|入库|存一份|留一份|存个档|备份(?:到|一份)")),
               ("post", ascii_re(NOUN_POST + r"\bpost(?:s|ed|ing)?\b|\bpublish\w*|\bshare\b|发布|发帖|发表")))
@@ -223,6 +223,9 @@ SWITCH_HEAD = ascii_re(r"\b(?:route|routes|routing|switch|classify|classif\w+|ca
 OR_MORE = ascii_re(r"(?P<val>-?\d+(?:\.\d+)?)\s*(?:[a-z]+\s+)?(?:or|and)\s+(?P<dir>more|higher|above|greater|over|up|less|fewer|lower|below|under)\b"
                    r"|(?P<val2>-?\d+(?:\.\d+)?)\s*\+")
 SETS_TO = ascii_re(r"\bsets?\s+(?:the\s+)?(?P<field>[a-z_]+)\s+(?:to|as)\s+[\"']?(?P<val>[\w-]+)")
+# "公司规模选的是100人以上", "if they picked 'Enterprise' as plan": a form answer equals a choice
+CHOSE = ascii_re(r"(?P<field>[\u4e00-\u9fffa-z_]{1,12}?)(?:一栏|这一项|那一项|这项)?(?:选的是|选择的是|选了|选择了|填的是|勾选了|勾的是)"
+                 r"[\"']?(?P<val>[^，,。；;\"']{1,20}?)[\"']?(?=$|[，,。；;]|的(?:话|时候)?$)")
 GENERIC_TARGET = ascii_re(r"\b(?:to|on|in|into) (?:the |our |a |their |my )?(?P<t>[\w' -]{2,30}?)(?:'s)? (?:rest )?(?:api|endpoint|system|queue|inbox|backend|blog|website|board|database|wiki|portal|classroom)\b"
                           r"|(?:写入|写到|写进|存到|存入|同步到|推送到|更新到|录入|记到|提交到)(?:我们的|公司的)?(?P<t2>[\u4e00-\u9fffa-z0-9]{2,12}?(?:系统|平台|表|库|后台|中心|看板))")
 OWN_OBJECT = ascii_re(r"\b(?:to|on) (?:the|this|that) (?:issue|pr|pull request|ticket|order|deal|contact|card|task|tweet|post|review)\b|\bas an? (?:internal |private )?(?:note|comment)\b"

@@ -366,8 +366,14 @@ def _delivers_result(clause: str) -> bool:
 def _owned(sid: str, clause: str) -> bool:
     """"summarise my emails", "我的邮件": the user's own mailbox / channel is read."""
     integ = ent.BY_ID[sid]
-    return any(cached_re(r"\b(?:my|our)\s+(?:[\w#-]+\s+)?" + re.escape(a) + r"\b|我的\s*" + re.escape(a)).search(clause)
+    return any(cached_re(r"\b(?:my|our)\s+(?:[\w#-]+\s+)?" + re.escape(a) + r"\b|我的\s*" + re.escape(a)
+                         # "钉钉的考勤异常", "Slack's analytics": records the app itself keeps
+                         + r"|" + re.escape(a) + _KEPT_RECORDS).search(clause)
                for a in (*integ.en, *integ.zh) if a) or _HISTORY.search(clause) is not None
+
+
+_KEPT_RECORDS = (r"(?:的|里的|上的|'s\s+|\s+)(?:考勤|打卡|审批(?:记录|单)?|日志|工作日志|日报|周报|请假|报销单|记录|数据|报表|统计|"
+                 r"attendance|analytics|approvals?|audit log|records?|stats|statistics|reports?)")
 
 
 # "this week's messages from our #product channel", "客户群里的聊天记录": a channel's history is read
@@ -489,7 +495,8 @@ def _reads_docs(clause: str) -> bool:
 
 
 def _emails_someone(clause: str) -> bool:
-    return bool(re.search(r"\b(?:e-?mail|mail)\b|邮件|邮箱|[回发写](?:一|个)?封.{0,8}?信|回信|感谢信|拒信|婉拒信|邀请信", clause))
+    # "发到 hr@xinghe-tech.com", "send it to ops@acme.io": an address is an email recipient
+    return bool(re.search(r"\b(?:e-?mail|mail)\b|邮件|邮箱|[回发写](?:一|个)?封.{0,8}?信|回信|感谢信|拒信|婉拒信|邀请信", clause) or _EMAIL.search(clause))
 
 
 _NAMED_TOOL = re.compile(r"\b(?:an?|the|our|my|its)\s+(?P<name>(?:(?!(?:and|or|an?|the|with|to|that|which)\b)[a-z][a-z-]*\s+){1,3})"
@@ -550,9 +557,11 @@ _LANG_NAMES = {"en": "English", "zh": "Chinese", "ja": "Japanese", "ko": "Korean
 
 
 def _deliver(sid: str, clause: str, state: _State, target: str | None = None) -> DeliverStep:
-    op = ph.delivery_op(clause) or "send"
-    if op == "upsert" and not ph.STORAGE_WORDS.search(clause) and (ent.BY_ID.get(sid) and ent.BY_ID[sid].kind == "messaging"):
-        op = "send"
+    integ = ent.BY_ID.get(sid)
+    # no verb says how: a table or app takes its own write ("不紧急的 → 飞书多维表格" creates a record), a messenger is sent to
+    op = ph.delivery_op(clause) or (integ.write_op if integ and integ.kind != "messaging" and integ.write_op else "send")
+    if integ and integ.kind == "messaging" and (op in ("append", "create") or (op == "upsert" and not ph.STORAGE_WORDS.search(clause))):
+        op = "send"  # "写进多维表格，并在钉钉上通知申请人": the clause's write verb is the table's; a messenger is sent to
     if target is None:
         channel = _CHANNEL.search(clause)
         address = _EMAIL.search(clause)

@@ -76,6 +76,9 @@ _FETCH_AFTER = re.compile(
         r"threads?|conversations?|channels?|chats?|history|posts?|updates?|repos?|repositor(?:y|ies)|projects?|boards?|workspaces?|stores?|shops?") + r"|消息|群|聊天|记录|对话|工单)")
 
 
+_WRITE_THERE = re.compile(r"^\W{0,2}(?:里|中|上)\W{0,2}(?:面)?(?:建|新建|创建|新增|添加|加|记|写|录入|更新|改|开|提)")
+
+
 def _last(rx: re.Pattern[str], s: str, reach: int) -> int:
     """Where the last cue of ``rx`` ends, if it is within ``reach`` chars of the name; else -1."""
     ends = [m.end() for m in rx.finditer(s) if len(s) - m.end() <= reach]
@@ -110,6 +113,8 @@ def role(kind: str, alias: str, before: str, after: str, previous: tuple[str, st
     proc = max(_last(_S_PROC_EN, clause, 24), _last(_S_PROC_ZH, clause, 8))
     fetch_after = bool(_FETCH_AFTER.match(after))
     locative = clause.rstrip().endswith("在") and re.match(r"^\W{0,2}(?:里|中|上)", after)  # "在邮件中找…"
+    if locative and _WRITE_THERE.match(after):
+        return DESTINATION  # "在HubSpot里建商机", "在飞书上新建一条记录": written there
     if dest > max(fetch, proc) and not locative and not _PROC_AFTER.match(after):
         return DESTINATION
     owned = _last(_OWNED, clause, 12) >= 0
