@@ -470,6 +470,9 @@ class _State:
         """"北京的发到北京销售的企业微信群，上海的发上海群": a case that sends to a group without
         naming the messenger sends on the one the earlier cases use."""
         unknown = [d for d in acts if isinstance(d, DeliverStep) and d.service not in ent.BY_ID]
+        to_person = not any(isinstance(d, DeliverStep) for d in acts) and re.match(r"(?:发给|转给|交给|派给|丢给|推给|分给)", action.strip())
+        if to_person and earlier:  # "浦东的企业微信发给张伟，徐汇的发给李娜": the same messenger, another person
+            return acts + self._same_channel(earlier, action)
         if not unknown or not earlier or not re.search(r"群|频道|#|\bchannel\b", action):
             return acts
         same = self._same_channel(earlier, action)
@@ -636,12 +639,18 @@ class _State:
             j += 1
         items = [x.strip() for part in parts for x in re.split(r"[,;、]\s*(?:and\s+)?|\s+and\s+(?=[a-z]+\s)", part) if x.strip()]
         ais: list[AiStep] = []
+        sends: list[list[Step]] = []
         for item in items:
             acts = parse_actions(item, self)
-            if (acts.sources and acts.ai is None) or (acts.deliveries and acts.ai is None and not re.match(r"flag|标记|标出", item)):
-                return None  # deliveries or fetches side by side: the clause parser's job
+            if acts.deliveries and acts.ai is None and not acts.sources and not re.match(r"flag|标记|标出", item):
+                sends.append(list(acts.deliveries))  # "同时做三件事：企业微信通知仓库、在多维表格记一行、给我发封邮件"
+                continue
+            if sends or (acts.sources and acts.ai is None) or acts.deliveries and acts.ai is None:
+                return None  # fetches side by side, or sends mixed with other work: the clause parser's job
             ais.append(acts.ai or AiStep(id=self.uid("analyze"), task="analyze", instruction=item, quote=item[:200]))
-        if len(ais) < 2:
+        if len(sends) >= 2 and len(sends) == len(items):
+            return j, ParallelStep(id=self.uid("in_parallel"), quote=clause[:200], branches=sends)
+        if len(ais) < 2 or sends:
             return None
         self.last_ai = ais[-1]
         return j, ParallelStep(id=self.uid("in_parallel"), quote=clause[:200], branches=[[a] for a in ais])

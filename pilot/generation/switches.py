@@ -28,7 +28,8 @@ _NOT_LABEL = re.compile(r"^(?:其他|其它|其余|other|others|等|etc|\.\.\.|�
 _SUFFIX = (r"\s*(?:的|类的?|类型的?|问题的?|级别?的?|requests?|tickets?|ones?|alerts?|items?|leads?|candidates?|issues?|"
            r"messages?|orders?|posts?|reports?|inquir(?:y|ies)|emails?|cases?|questions?)?")
 _VERB_FIRST = re.compile(r"^(?P<verb>send|route|forward|post|push|assign|put|escalate|email)\s+(?:the\s+|all\s+|any\s+)?", re.I)
-_HEAD = re.compile(r"按.{0,8}(?:处理|分发|分流|分别)|根据|依据|\b(?:route|sort|split|triage)\w*\b|\bdepending on\b|\bbased on\b|\bby (?:severity|priority|type|category|level|status)\b")
+_ZH_HEAD = re.compile(r"按.{0,14}?(?:处理|分发|分流|分别|分给|分配|分派|分到|派给|转给)")
+_HEAD = re.compile(r"按.{0,14}?(?:处理|分发|分流|分别|分给|分配|分派|分到|派给|转给)|根据|依据|\b(?:route|sort|split|triage)\w*\b|\bdepending on\b|\bbased on\b|\bby (?:severity|priority|type|category|level|status)\b")
 _ARROW_CASE = re.compile(r"^(?P<label>[^→:>=,，]{1,24}?)\s*(?:→|->|=>)\s*(?P<action>.*[a-z\u4e00-\u9fff]{2}.*)$", re.I)
 # "positive, negative or neutral", "P1, P2 or P3": the list of labels goes on, no action follows
 LIST_GOES_ON = re.compile(r"(?:or|and|nor)\b|[或和及、]|还是", re.I)
@@ -92,10 +93,25 @@ def _start(item: str, labels: list[str]) -> tuple[str, str] | None:
     return None
 
 
+_ZH_CASE = re.compile(r"(?P<label>[\u4e00-\u9fffa-z0-9]{1,6}?)的(?P<action>(?:[\u4e00-\u9fffa-z]{0,8}?)(?:发|推|转|给|丢|派|分|交|记|写|存|通知|提醒).*)$")
+
+
+def _zh_case(item: str) -> tuple[str, str] | None:
+    m = _ZH_CASE.match(item)
+    return (m.group("label"), m.group("action")) if m else None
+
+
+def _head_field(head: str) -> str | None:
+    """"按客户选的意向区域分给经纪人" → 意向区域: the field the cases are values of."""
+    m = re.search(r"按(?:照)?(?:客户|用户|他们|对方|买家|学员)?(?:选的|填的|选择的|填写的)?(?P<f>[\u4e00-\u9fffa-z_]{2,8}?)(?:来)?(?:分给|分配|分派|分到|派给|转给|处理|分发|分流|分别)", head)
+    return m.group("f") if m else None
+
+
 def case_list(clauses: list[str], start: int, labels: list[str]) -> CaseList | None:
     """A case list beginning at clause ``start`` (a leading ``&`` marks a clause that continues
     the sentence before it)."""
     found = CaseList(end=start)
+    open_labels = False  # after a bare "按…分给…" head, "浦东的…" items are cases whatever their labels
     clauses = list(clauses)  # a continuation may be cut in two below (same length: indexes hold)
     k = start
     while k < len(clauses):
@@ -111,6 +127,13 @@ def case_list(clauses: list[str], start: int, labels: list[str]) -> CaseList | N
             k += 1
             continue
         text = clauses[k].lstrip("&")
+        if k == start and k + 1 < len(clauses) and ":" not in text and _ZH_HEAD.search(text) and not ph.SEND.search(_ZH_HEAD.sub("", text)) \
+                and (_start(clauses[k + 1].lstrip("&"), labels) or _ZH_CASE.match(clauses[k + 1].lstrip("&"))):
+            # "按客户选的意向区域分给经纪人——浦东的…，徐汇的…": the head was split from its cases
+            found.field = next((en for word, en in _FIELD_WORDS if word in text), None) or _head_field(text)
+            open_labels = True
+            k += 1
+            continue
         head, colon, tail = text.rpartition(":")
         if k == start and colon and (_HEAD.search(head) or (clauses[k].startswith("&") and _ARROW_CASE.match(tail.strip())))\
                 and not ph.SEND.search(_HEAD.sub("", head)) and _start(tail.strip(), labels):
@@ -120,7 +143,7 @@ def case_list(clauses: list[str], start: int, labels: list[str]) -> CaseList | N
         used = 0
         for item in items:
             other = ph.ELSE.search(item) or ph.ELSE_LABEL.search(item)
-            hit = _start(item, labels) if not other else None
+            hit = (_start(item, labels) or (_zh_case(item) if open_labels else None)) if not other else None
             if hit is not None and hit[0].lower() not in {c[0].lower() for c in found.cases}:
                 found.cases.append(hit)
             elif found.cases and other:
