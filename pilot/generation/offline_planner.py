@@ -520,6 +520,9 @@ class _State:
                         j += 1
                     body = ", ".join(more)
                 otherwise = self._actions(body) if body else []
+                if body and not otherwise and j < len(clauses) and clauses[j].startswith(CONTINUES) and ph.SEND.search(plain(clauses[j])):
+                    otherwise = self._actions(plain(clauses[j]))  # "不是的话转人工，发到钉钉客服群": how it is handed over
+                    j += 1
                 while body and j < len(clauses) and clauses[j].startswith(CONTINUES) and _MORE_OF_CASE.match(plain(clauses[j])):
                     otherwise += self._actions(plain(clauses[j]))  # "没满就写进多维表格，再发一条报名成功的短信"
                     j += 1
@@ -755,7 +758,7 @@ _PARALLEL_TASKS = re.compile(r"\b(?:(?:two|three|four|2|3|4|several|a few) (?:th
                              r"|(?:同时|并行)(?:做|进行|处理)?(?:[两三四几]件事|[两三四几]个任务)?\s*[:：]\s*")
 _WHETHER = re.compile(r"\b(?:decide|check|determine|judge|tell(?: me)?|work out|figure out|assess|see)\s+(?:if|whether)\s+(?P<what>(?:each |the |it |this |that |every )?[\w-]*?)\s*"
                       r"(?:is|are|was|looks|sounds|seems)\s+(?:an?\s+|really\s+)?(?P<y>[a-z][\w -]{1,20}?)(?:\s+or not)?\s*$")
-_WHETHER_ZH = re.compile(r"^(?:先)?(?:让|用)?\s*(?:ai|大模型)?\s*(?:判断|看看|看一下|检查|识别)(?:一下)?(?:它|这封邮件|这条|这个)?(?:是不是|是否(?:是|为|属于)?)"
+_WHETHER_ZH = re.compile(r"^(?:先)?(?:让|用)?\s*(?:ai|大模型)?\s*(?:先)?\s*(?:判断|看看|看一下|检查|识别)(?:一下)?(?:它|这封邮件|这条|这个)?(?:是不是|是否(?:是|为|属于)?)"
                          r"(?P<y>[\u4e00-\u9fffa-z]{1,8}?)(?=$|[:：,，])")
 _COMPARED = re.compile(r"value (?:lt|le|gt|ge|eq|ne) ")
 _A_NOT_A = re.compile(r"((?:判断|看看|看一下|检查|识别)(?:一下)?)([\u4e00-\u9fff])不\2([\u4e00-\u9fff]{0,2}?)(?=$|[:：,，])")

@@ -74,7 +74,8 @@ EVENT_HINTS = (("email", "new email"), ("邮件", "new email"), ("row", "new row
                ("pr", "new pull request"), ("lead", "new lead"), ("contact", "new contact"), ("payment", "new payment"),
                ("付款", "new payment"), ("file", "new file"), ("文件", "new file"), ("response", "new response"),
                ("答卷", "new response"), ("comment", "new comment"), ("评论", "new comment"), ("ticket", "new ticket"),
-               ("工单", "new ticket"), ("message", "new message"), ("消息", "new message"), ("record", "new record"),
+               ("工单", "new ticket"), ("message", "new message"), ("消息", "new message"), ("咨询", "new message"), ("私信", "new message"),
+               ("留言", "new message"), ("inquiry", "new message"), ("enquiry", "new message"), ("record", "new record"),
                ("记录", "new record"), ("sign", "new signup"), ("注册", "new signup"), ("review", "new review"),
                ("评价", "new review"), ("event", "new event"), ("post", "new post"))
 # default service when the event names none ("when I get a new email" → email)

@@ -245,6 +245,11 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             acts.deliveries.append(_deliver(sid, clause, state, target=None if integ else target))
     elif not acts.deliveries and (send or re.search(r"回(?:一|个)?封|回信", clause)) and _emails_someone(clause) and not negated:
         acts.deliveries.append(_deliver("email", clause, state))
+    if not acts.deliveries and not negated and state.trigger_kind == "app_event" and _REPLY_BACK.match(clause.strip()):
+        # "淘宝店每来一条买家咨询…是的话自动回复…": an event's reply goes back where the event came from
+        own = [x for x in sorted(state.trigger_clause_services()) if x in ent.BY_ID]
+        if own:
+            acts.deliveries.append(_deliver(own[0], clause, state))
     if acts.deliveries and not negated and _ALSO_NOTIFY.search(clause) and not any(
             d.service in ent.BY_ID and ent.BY_ID[d.service].kind == "messaging" for d in acts.deliveries):
         # "录入飞书多维表格并通知HR": a second action, on the messenger the request uses, else by email
@@ -492,6 +497,10 @@ _DESTINATION_NOUN = ent.ascii_re(
 def _reads_docs(clause: str) -> bool:
     return bool(re.search(r"\b(?:from|using|based on|in|search|according to|with)\b[\w ]{0,20}(?:docs|documentation|knowledge|handbook|wiki|faq|manual|polic|help center|articles)"
                           r"|\b(?:we|i)(?:'ve| have)? uploaded\b|来自.{0,8}上传的|只能(?:来自|根据|基于)|根据|基于|检索|查询|从.{0,6}(?:知识库|文档)|知识库|查.{0,8}(?:文档|资料|手册|制度)", clause))
+
+
+_REPLY_BACK = re.compile(r"(?:就|则|直接|自动|马上|立刻)*(?:回复|答复|回(?:他|她|他们|对方|买家|客户|用户))|(?:then\s+|just\s+|automatically\s+)?"
+                         r"(?:reply|respond)(?:\s+to)?\s+(?:them|him|her|it|the (?:customer|buyer|user|sender|comment|message|review))\b")
 
 
 def _emails_someone(clause: str) -> bool:

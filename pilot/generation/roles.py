@@ -47,10 +47,10 @@ _S_PROC_EN = re.compile(_en(
     r"categori[sz]e|sort|triage|label|tag|extract|parse|analy[sz]e|review|process|proofread|rewrite|"
     r"repl(?:y|ies) to|respond to|answer"))
 _S_VERB_EN = re.compile(_en(r"fetch|fetches|pull|pulls|read|reads|monitor|watch|get|gets|load|import|scan|check|export|grab|grabs|scrape|scrapes|collect|collects"))
-_S_FETCH_ZH = re.compile(r"从|读取|获取|拉取|抓取|监控|监听|导出|收到|检查|查看|遍历|新")
+_S_FETCH_ZH = re.compile(r"从|读取|获取|拉取|拉(?:一下|出|下)|抓取|监控|监听|导出|收到|检查|查看|遍历|新")
 _S_PROC_ZH = re.compile(r"翻译|译|总结|汇总|摘要|分类|提取|抽取|分析|整理|提炼|归纳|处理|解析|阅读|审核|识别|打标|标注|回复")
 # Possessives say where the data lives ("my emails", "我的邮件") without deciding the direction.
-_OWNED = re.compile(_en(r"my|our|their") + r"|我的|我们的|公司的")
+_OWNED = re.compile(_en(r"my|our|their") + r"|我的|我们的?|公司的")
 
 _SEARCH_AFTER = re.compile(r"^\W{0,2}(?:搜索|收集|查询?|抓取?|获取|拉取?|检索|搜)")
 _ADDED_TO = re.compile(_en(r"rows?|records?|entries|items|leads|contacts|tickets|orders|files|pages|issues") +
