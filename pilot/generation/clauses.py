@@ -49,6 +49,7 @@ def split_clauses(text: str, lang: str) -> list[str]:
 
 
 CONTINUES = "&"
+_BULLET = re.compile(r"^\s*[-*•·]\s+")
 
 
 def plain(clause: str) -> str:
@@ -75,6 +76,7 @@ def _steps_of(text: str) -> list[str]:
                 out.extend(_ARROW.split(step, maxsplit=1))
             else:
                 out.append(step)
+    out = [_BULLET.sub("", s) for s in out]  # "- reservation: add to …": the bullet is layout
     return [p for s in out for p in _PLUS.split(s) if p and p.strip()]
 
 
@@ -193,7 +195,7 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
             if re.search(r"form", clause):
                 return FormTrigger(), clause, rest
             service = "app"
-        event = next((ev for hint, ev in ph.EVENT_HINTS if cached_re(ent.AB + re.escape(hint) if hint.isascii() else re.escape(hint)).search(clause)),
+        event = next((ev for hint, ev in ph.EVENT_HINTS if cached_re(ent.AB + re.escape(hint) + r"(?:s|es|ed|ing|up|ups)?(?![a-z])" if hint.isascii() else re.escape(hint)).search(clause)),
                      "new event")
         return AppEventTrigger(service=service, event=event), clause, rest
     if schedule and re.fullmatch(r"\s*(?:weekly|daily|monthly|nightly)\s*", schedule.text) and (_HANDS_IN.search(text) or _GIVEN.search(text)):

@@ -284,6 +284,9 @@ class _State:
                     continue
             loop = (ph.LOOP.search(clause) or ph.BATCH.search(clause)) if not (self.in_loop and not ph.BATCH.search(clause)
                                                                                 and re.search(r"批量", clause)) else None
+            if loop and self.trigger_kind in ("form", "webhook", "app_event", "chat") and _THE_ONE.search(clause) \
+                    and not any(isinstance(s, SourceStep) for s in steps) and not re.search(r"\b(?:array|list|batch)\b|一批|数组|列表", self.raw.lower()):
+                loop = None  # "Students send questions through the form. Tag each one as …": one per run
             if loop:
                 body_end = self._loop_end(clauses, i)
                 first = re.sub(r"^\s*(?:one|of them|item|row|of these)?\s*[:,]\s*", "", ph.BATCH.sub(" ", ph.LOOP.sub(" ", clause))).strip(" ,")
@@ -760,6 +763,7 @@ _WHETHER = re.compile(r"\b(?:decide|check|determine|judge|tell(?: me)?|work out|
                       r"(?:is|are|was|looks|sounds|seems)\s+(?:an?\s+|really\s+)?(?P<y>[a-z][\w -]{1,20}?)(?:\s+or not)?\s*$")
 _WHETHER_ZH = re.compile(r"^(?:先)?(?:让|用)?\s*(?:ai|大模型)?\s*(?:先)?\s*(?:判断|看看|看一下|检查|识别)(?:一下)?(?:它|这封邮件|这条|这个)?(?:是不是|是否(?:是|为|属于)?)"
                          r"(?P<y>[\u4e00-\u9fffa-z]{1,8}?)(?=$|[:：,，])")
+_THE_ONE = re.compile(r"\b(?:each|every) one\b|\beach of them\b")
 _COMPARED = re.compile(r"value (?:lt|le|gt|ge|eq|ne) ")
 _A_NOT_A = re.compile(r"((?:判断|看看|看一下|检查|识别)(?:一下)?)([\u4e00-\u9fff])不\2([\u4e00-\u9fff]{0,2}?)(?=$|[:：,，])")
 _APPROVED = re.compile(r"approv|accepted|signed off|okay|\bok\b|通过|批准|同意")

@@ -29,7 +29,8 @@ def _en(words: str) -> str:
 
 # Cues before the name, each with how far back (chars) it may sit and still govern it.
 _D_VERBS_EN = (NOUN_POST + r"post|" + NOUN_POST + r"posts|posting|send|sends|sending|sent|notify|notifies|alert|alerts|ping|page|remind|message|share|"
-               r"push|publish|forward|deliver|save|write|add|create|creates|log|drop|dm|escalate")
+               r"push|publish|forward|deliver|save|write|add|create|creates|log|drop|dm|escalate|"
+               r"(?:open|file|raise|opens|files|raises) (?:a|an|one|a new|one new)")
 _D_EN = re.compile(_en(r"to|into|onto|via|by|" + _D_VERBS_EN))
 _D_VERB_EN = re.compile(_en(_D_VERBS_EN))
 # "on/in <service>" takes its direction from the verb it hangs off: "send me the recap on
@@ -60,7 +61,7 @@ _CLAUSE_END = re.compile(r"[,.;:!?，。；：！？\n]")
 _COORDINATED = re.compile(r"^\s*(?:后台|平台|账号|官网|店铺)?\s*(?:,|、|/|&|and|or|和|或|及|以及|与|跟)\s*(?:and\s+|or\s+)?(?:(?:my|our|the|your)\s+|我的)?$")
 # A sending verb right after the name: "钉钉通知我", "邮件发给我", "slack alert".
 _D_AFTER = re.compile(r"^\W{0,2}(?:里|上|中)?\W{0,2}(?:通知|提醒|告警|报警|告诉|发给|发送给|发送到|发到|推送给|回复(?!的|了)|"
-                      r"notifications?|alerts?)")
+                      r"notifications?|alerts?|dms?(?![a-z])|direct messages?)")
 # The name used as a verb: "email me the summary", "… and email the report to ceo@…".
 _VERB_NAMES = ("email", "mail", "e mail", "dm", "text message", "sms")
 _AS_VERB_BEFORE = re.compile(_en(r"and|then|also|please|to|will|should|can|must|just|or") + r"\s*$|^\s*$")
@@ -77,6 +78,11 @@ _FETCH_AFTER = re.compile(
 
 
 _WRITE_THERE = re.compile(r"^\W{0,2}(?:里|中|上)\W{0,2}(?:面)?(?:建|新建|创建|新增|添加|加|记|写|录入|更新|改|开|提)")
+
+
+_MAIL_ACCOUNTS = ("gmail", "outlook", "email", "e-mail", "mail", "mailbox", "邮箱", "企业邮箱", "qq邮箱")
+_SENT_FROM = re.compile(_en(r"send|sends|sent|email|reply|replies|forward|forwards") + r"[^,.;]{0,60}?" + _en(r"from") + r"\s+(?:our|my|the|their)?\s*$"
+                        r"|(?:发|回复|发送|转发)[^,，。；]{0,20}?(?:用|从|通过)(?:我们的|公司的)?\s*$")
 
 
 def _last(rx: re.Pattern[str], s: str, reach: int) -> int:
@@ -99,6 +105,8 @@ def role(kind: str, alias: str, before: str, after: str, previous: tuple[str, st
         return DESTINATION
     if _D_AFTER.match(after):
         return DESTINATION
+    if alias in _MAIL_ACCOUNTS and _SENT_FROM.search(clause):
+        return DESTINATION  # "send it to the customer from our Gmail": the account it goes out from
     if previous and _COORDINATED.match(previous[0]):
         return previous[1]
     if _ASKED_AFTER.match(after) or _ASKED_BEFORE.search(clause):
