@@ -44,7 +44,8 @@ class OfflinePlanner:
 
     def plan(self, prompt: str) -> WorkflowPlan:
         raw = clean(prompt)
-        text = ph.service_words(re.sub(r"[“”「」『』‘’]", "", normalize(raw)))  # CJK quotes carry no meaning for planning
+        # CJK quotes carry no meaning for planning, except between quoted items: “售前咨询”“售后问题” is a list
+        text = ph.service_words(re.sub(r"[“”「」『』‘’]", "", re.sub(r"[”」』’]\s*[“「『‘]", "、", normalize(raw))))
         # asides addressed to us ("(I'll enter their name and email)") are not steps
         text = re.sub(r"\((?:i'll|i will|we'll|we will|e\.g\.|i\.e\.|eg|ie|for example|我会|比如)[^)]*\)", " ", text)
         lang = "zh" if detect_language(raw) == "zh" else "en"

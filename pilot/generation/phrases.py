@@ -44,9 +44,9 @@ WEBHOOK_OUT = ascii_re(r"\b(?:send|post|push|forward|notify|call|hit)\w*\s+(?:it
                        r"(?:\w+ )?webhook|(?:发|推送|发送|通知|调用)(?:到|给)?.{0,6}(?:webhook|回调)|webhook\s*(?:url|地址)")
 WEBHOOK_IN = ascii_re(r"\b(?:when|whenever|each time|every time|once)\b[^.]{0,60}\bwebhook|\bwebhook[^.]{0,20}\b(?:arrives|fires|is called|comes in|receives|gives us|triggers)"
                       r"|\b(?:sends|posts|calls|hits|pushes|fires)\s+(?:us\s+)?(?:\w+\s+){0,3}?(?:to\s+)?(?:a |an |our |the )?webhooks?\b|\breceiv\w*\s+[^.]{0,30}webhooks?"
-                      r"|收到.{0,10}webhook|通过\s*webhook|数据推送|推送[^,，。]{0,8}到我们这边|webhook\s*(?:推|发|回调|触发)|(?:触发|回调|会调|调用)\s*(?:一个|我们的)?\s*webhook")
+                      r"|收到.{0,10}webhook|通过\s*webhook|(?:推送|推|发|post|回调)(?:到|给)(?:我们|我方|咱们)的?\s*(?:webhook|接口|回调地址|服务器)|数据推送|推送[^,，。]{0,8}到我们这边|webhook\s*(?:推|发|回调|触发)|(?:触发|回调|会调|调用)\s*(?:一个|我们的)?\s*webhook")
 FORM = ascii_re(r"^[\w' -]{0,40}\bform\b[\w' -]{0,40}(?::|->|→)|^(?:an? |the |our )?[\w' -]{0,30}\bform (?:has|with|collects|asks for)\b|\b(?:registers?|signs? up|applies|enrols?|enrolls?)\b.{0,40}\bform\b|\bour [\w -]{0,30}\bform\b|\ba (?:simple |small |short |quick |web )?form (?:where|that|for|with)\b|\b(?:submits?|submitted|fills? (?:in|out))\b.{0,40}\bform\b|\bform (?:is )?submi|\bform submission|\bnew form (?:response|entry)|\b(?:a|an|our|the) (?:[\w-]+ ){0,3}form (?:where|that|on|for)\b|\bcontact form\b|^(?:[\w'-]+ ){0,3}form (?:for|on|where|that)\b|\b(?:send|sends|submit|submits|ask|asks)\b[^.]{0,40}\b(?:through|via|using) (?:the|our|a|my) [\w' -]{0,30}?\bform\b"
-                r"|提交(?:了)?.{0,8}表单|表单.{0,4}提交|填写(?:完)?.{0,6}表单|表单填写|填完.{0,6}表|报名表.{0,3}提交|通过表单|表单(?:投递|预约)|.{0,6}表提交后|表单.{0,12}提交后|(?:反馈|报名|申请|登记|预约)表.{0,10}(?:填完|填好|提交)|提交.{0,14}?(?:报名表|申请表|登记表|预约表|问卷|反馈表|表单)(?:后|以后|之后|时|的时候)|(?:咨询|反馈|报名|申请|售后|预约|登记|调查|试听)表单|表单里(?:填|选|勾选)的")
+                r"|提交(?:了)?.{0,8}表单|表单.{0,4}提交|填写(?:完)?.{0,6}表单|表单填写|填完.{0,6}表|报名表.{0,3}提交|通过表单|表单(?:投递|预约)|.{0,6}表提交后|表单.{0,12}提交后|(?:反馈|报名|申请|登记|预约)表.{0,10}(?:填完|填好|提交)|提交.{0,14}?(?:报名表|申请表|登记表|预约表|问卷|反馈表|表单)(?:后|以后|之后|时|的时候)|(?:咨询|反馈|报名|申请|售后|预约|登记|调查|试听)表单|表单里(?:填|选|勾选)的|(?:在|用|通过)表单(?:里|中|上)?(?:填|提交|输入)")
 CHAT = ascii_re(r"\bchat ?bot\b|\bagent for (?:our |the |my )?[\w ]{0,25}\bchat\b|聊天助手|聊天机器人|对话助手|对话机器人|问答机器人|客服机器人|\ba chat (?:where|that|in which)\b|\bchat (?:for|where)\b|\bchat (?:assistant|agent|interface|window)\b|\blet (?:me|us|users) chat\b|\bchat with\b|\b(?:in|via|through) (?:the |a |our )?chat\b|\bchat message|\buser (?:asks|messages|sends a message|types)|"
                 r"\bwhen (?:someone|a user|a customer|users|customers) (?:asks?|messages?|chats?)\b|\banswers? (?:user|customer) questions? in chat"
                 r"|\bchat widget\b|\bthe bot (?:answers|replies|responds)\b|\b(?:a|an|our) (?:\w+ )?bot (?:that|which) (?:answers|replies)\b"
@@ -143,7 +143,7 @@ AI_TASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((task, ascii_re(p)) fo
                 r"代码审查|代码评审|审查|解释|检查.{0,16}(?:是否|全不全|对不对|一致|有没有)|查一遍|核对|对账|\bflag (?:the|any|which|those|all)\b|\binsights?\b|\btrends?\b|\bkpi\b|分析|洞察|趋势|找出|识别出|检测出|筛选出|(?:内容|安全|合规|ai)(?:安全)?审核|审核(?:内容|一下|是否)|\bmoderate (?:the|each|every|it|them|content|comments|posts)\b|\bcontent moderation\b|\bcheck (?:it|them|this|that|each \w+|the \w+) against\b|\brecommend\w*\b|推荐(?!给|到|发|结果|的)|\bassess\w*|核对|评估"),
     ("answer", r"\banswer\w*|\brespond to (?:the )?(?:question|customer|user)|\breply to (?:the )?(?:question|customer|user|email)|(?<![新的热高])回答|答复|解答|回复"),
     ("generate", r"\bwrites?\b|\brewrit\w*|\breword\w*|\brephras\w*|\bpolish\w*|润色|改写|重写|\bsuggestions?\b|\bsuggest (?:a|an|some|what|which|how)\b|\bdraft\w*|\bgenerat\w*|\bcompose\b|\bcreate (?:a |an )?(?:post|reply|response|caption|summary|report|email|description|"
-                 r"article|blog|tweet|outline|newsletter|copy|message)|\bturn (?:it|them|these|this|the|those) (?:[\w-]+ ){0,4}?into\b|\breport\b|\b(?:pick|choose|select)\b|挑出|挑选|挑|选出|生成|撰写|写好|写完|改成(?=.{0,12}(?:版本|风格|文案|长文|短文|笔记|帖子|推文|文章|口吻|语气))|写(?:一|成|个|篇|份|封)|起草|创作|改写|润色|报告|整理成(?!结构化)"),
+                 r"article|blog|tweet|outline|newsletter|copy|message)|\bturn (?:it|them|these|this|the|those) (?:[\w-]+ ){0,4}?into\b|\breport\b|\b(?:pick|choose|select)\b|挑出|挑选|挑|选出|生成|撰写|写好|写完|改成(?=.{0,12}(?:版本|风格|文案|长文|短文|笔记|帖子|推文|文章|口吻|语气))|写(?:一|成|个|篇|份|封)|起草|创作|初稿|草稿|改写|润色|报告|整理成(?!结构化)"),
 ))
 AI_HINT = ascii_re(r"\b(?:ai|llm|gpt|chatgpt|model|openai|claude)\b|大模型|人工智能|\bai\b")
 
@@ -199,13 +199,15 @@ FETCH = ascii_re(r"\b(?:fetch|fetches|pull|pulls|get|gets|grab|grabs|read|reads|
 RESPOND = ascii_re(r"\b(?:respond|reply|return)\s+(?:to (?:the )?(?:caller|webhook|request)|with)\b|返回给|响应")
 SEND = ascii_re(r"\bpage (?:ops|the on-?call|on-?call|someone|me|us|him|her|them|the team)\b|\bgo(?:es)? out (?:through|via|with|on)\b|\bleave (?:a |an )?(?:[\w-]+ )?comment\b|\bcomment on\b|\b(?:send|sends|sent|" + NOUN_POST + r"post|" + NOUN_POST + r"posts|posted|notify|alert|ping|dm|forward|publish\w*|share|push|remind|invite|flag|flagged|escalate|e-?mailed|texted|messaged|page|pages|paged|assign|enroll|subscribe|raise|shoot)\b|"
                 r"\b(?:e-?mail|text|message|sms)\s+(?:it|them|me|us|him|her|the|a|an|our|my|their|this|that|everyone|each|every|all|[\w.+-]+@)\b|"
-                r"^(?:e-?mail|text|message|sms)\b|"
+                r"^(?:e-?mail|text|message|sms)\b(?!\s*(?:and|or|&|/|,)\s)|"  # not a field list: "email and dietary needs"
                 r"发送|发到|发给|发至|推送|推到|推给|通知|提醒|转发|转给|转到|告警|发布(?!记录|历史|日志|时间)|同步到|写入|写到|写进|插进|插入到?|灌进|保存|存到|存入|存进|记到|(?<!会话)(?<!对话)(?<!聊天)(?<!通话)(?<!交易)(?<!销售)(?<!购买)(?<!操作)(?<!浏览)(?<!历史)(?<!访问)(?<!登录)(?<!消费)(?<!考勤)(?<!打卡)(?<!沟通)(?<!跟进)(?<!发布)(?<!运行)(?<!变更)(?<!审批)(?<!报销)(?<!就诊)(?<!维修)(?<!出入)(?<!充值)(?<!借阅)(?<!学习)(?<!订单)(?<!物流)(?<!发货)记录(?!拉|取|导|读|调|查|抓|捞|里|中)|"
                 r"填到|录入|追加|创建(?!的)|新建(?!的)|更新回|同步回|写回|抄送|加到|添加到|加入到|回过去|回复给|回给|发回|回一封|回封|评论到|报个|报一下|汇报|告知|说一声|"
                 r"存档|归档到|建个|建一个|开个|提个|提一个|发回去|登记|评论在|回复在|改成(?!.{0,12}(?:版本|风格|文案|长文|短文|笔记|帖子|推文|文章|口吻|语气))|改为|更新为|修改为|标记为|标成|发起退款|(?<=调)[a-z]{2,12}退款|打电话|拨打电话|外呼|"
                 r"(?<![a-z0-9.])@[\u4e00-\u9fffa-z]|comment到|评论到|回复到|回写|更新到|(?<!开)(?<!出)发(?!现|生|票|起|展|来|过来|货)")
 NEGATED = ascii_re(r"\b(?:don't|do not|dont|never|without|no need to|must not|mustn't|should not|shouldn't)\s+(?:\w+\s+){0,2}?(?:send|post|email|publish|notify|reply|create|share|write|update|modify|change|touch|comment|sync)\b"
                    r"|\bi'll (?:send|post|publish|share) (?:it|them)\b|\bjust (?:return|give me)\b|\bonly (?:return|output)\b"
+                   # "I'll copy it and send it myself", "don't hook it up to my inbox"
+                   r"|\b(?:i'll|i will|we'll|we will)\s+(?:\w+\s+){0,5}?(?:it|them)\s+(?:myself|ourselves)\b|\b(?:don't|do not|dont)\s+(?:hook|connect|wire|plug)\b"
                    r"|不要(?:直接)?(?:发|发送|推送|通知|发布|写|同步)|不用(?:发|发送|通知)|(?<![分区特识类级性告辨派])别(?:发|往.{0,8}写|同步|在.{0,8}发)|只输出|不需要发送|先别(?:发|同步|写|存|推)|我自己.{0,6}发"
                    r"|不要在.{0,10}(?:评论|修改|回复|写|发)|先不要(?:自动)?(?:回复|发|同步)|不要(?:改|修改|动)|别(?:改|修改|动)(?!态)")
 URL_INPUT = ascii_re(r"\b(?:a|the|this|that|any|given|pasted)\s+(?:url|link|web ?page|article|page|website|site)\b|\burls?\b|链接|网址|网页|这篇文章")
@@ -218,7 +220,7 @@ SUBREDDIT = re.compile(r"\br/([a-z0-9_]{2,30})")
 ONES = ascii_re(r"\b(?:only\s+)?(?:the\s+)?(?P<label>[a-z-]{3,20})\s+ones\b|\bonly\s+(?:the\s+)?(?P<label2>[a-z-]{3,20})\s+(?:ones|mentions|reviews|items|messages|tickets|emails|comments|leads)\b|只(?:把|将)?(?P<label3>[\u4e00-\u9fff]{1,4})的")
 FIELD_SWITCH = ascii_re(r"\b(?:switch|route|branch|split)\w* (?:on|by) (?:the )?[\"'`]?(?P<f>[a-z_]+)[\"'`]? field\b|\b(?:based on|depending on|according to) (?:the )?[\"'`]?(?P<f2>[a-z_]+)[\"'`]? field\b|根据\s*(?P<f3>[a-z_]+)\s*字段")
 ACTUATE = ascii_re(r"\b(?:switch|turn)(?:es|s|ed)? (?:on|off)\b|\btrigger(?:s|ed)? (?:the |a |our )?[\w -]{0,20}(?:pipeline|job|build|deploy|workflow)\b|"
-                   r"\bcall(?:s)? (?:the |our |a )?[\w -]{0,20}\bapi\b|调用(?:(?!查询|查).){0,10}接口(?!.{0,3}(?:查|获取|拿|拉|读))|触发.{0,10}(?:流水线|构建|部署)")
+                   r"\bcall(?:s)? (?:the |our |a )?[\w -]{0,20}\bapi\b|调用(?:(?!查询|查).){0,10}接口(?!.{0,3}(?:查|获取|拿|拉|读|导出|取|下载|列出|统计))|触发.{0,10}(?:流水线|构建|部署)")
 API_NAME = ascii_re(r"(?:through|via|using|with|call(?:s)?)\s+(?:the |our |a )?(?P<name>[\w -]{1,24}?)\s+api\b|\b(?P<name2>[\w-]+ (?:pipeline|job|build))\b")
 LIST_OBJECT = re.compile(r"(?P<items>[\u4e00-\u9fffa-z0-9]{1,8}(?:[、,和及][\u4e00-\u9fffa-z0-9]{1,8}){1,6})")
 STORAGE_GENERIC = ascii_re(r"\b(?:database|db|data warehouse)\b|数据库|数据表")

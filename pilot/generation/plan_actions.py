@@ -300,7 +300,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         acts.deliveries.append(_deliver(state.style_service, clause, state))
     if not acts.deliveries and not acts.sources and acts.ai is None and not fetch and found and state.lang == "en" \
             and len(clause.split()) <= 4 and re.match(r"(?:to\s+|into\s+)?(?:" + "|".join(
-                re.escape(a) for a in ent.BY_ID[found[0]].en) + r")\b", clause):
+                re.escape(a) for a in ent.BY_ID[found[0]].en) + r")\b(?!\s*(?:and|or|&|/|,)\s)", clause):  # not "email and dietary needs"
         acts.deliveries.append(_deliver(found[0], clause, state))  # "→ slack #sales": the bare destination
     # one delivery per service per clause ("shoot an email to partners@acme.io"), the one naming a target
     acts.deliveries.sort(key=lambda d: d.target is None)
