@@ -122,6 +122,9 @@ def split_condition(text: str, lang: str) -> tuple[str, str]:
 def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     """A real comparison in the condition text, with a readable label (``score > 7``)."""
     cond = re.sub(r"零下\s*(?=\d)", "-", cond)  # "高于零下15度" → "高于-15度"
+    ranged = re.fullmatch(r"[a-z ]{0,24}?\(\s*(\d+(?:\.\d+)?\s*(?:-|–|to|~)\s*\d+(?:\.\d+)?)\s*\)", cond.strip())
+    if ranged:
+        cond = ranged.group(1)  # "promoters (9-10)": the range names the case
     vf = ph.CMP_ZH_VALUE_FIRST.search(cond) if lang == "zh" or not cond.isascii() else None
     if vf:
         op = "le" if "下" in vf.group("op") or "内" in vf.group("op") else "ge"

@@ -404,6 +404,8 @@ class _State:
         followed by its action ("库存少于10的就发提醒")."""
         if ph.IF.search(clause) or ph.CMP_LEAD.search(clause):
             return True
+        if _RANGE_LABEL.fullmatch(clause.strip()):
+            return True  # "Promoters (9-10): …", "Detractors (0-6): …": a case named by its range
         if self.lang == "en" and re.search(r"\b(?:with|whose|where|having)\b", clause) and conds.comparison(clause, "en") is not None:
             cmp = ph.CMP_EN.search(clause)
             return bool(cmp and ph.DELIVER.search(clause[cmp.end():]))
@@ -510,6 +512,7 @@ class _State:
         otherwise: list[Step] | None = None
         pre: list[Step] = []  # what a condition reads before it is tested
         j = i
+        label_at = -2  # the clause of the last condition read without its action ("Passives (7-8): / just log them")
         while j < len(clauses):
             self.in_switch = switching
             clause, continues = plain(clauses[j]), clauses[j].startswith(CONTINUES)
@@ -573,9 +576,10 @@ class _State:
                         cmp = (Comparison(subject=read[-1].id, field="", op="truthy"), "any")
                 cases.append((cmp[1] if cmp else conds.strip_label(cond, self.lang), cmp[0] if cmp else None,
                               self._actions(action) if action else [], clause))
+                label_at = j
                 j += 1
                 continue
-            if cases and not self._conditional(clause) and j == i + len(cases) and cases[-1][2] == []:
+            if cases and not self._conditional(clause) and (j == i + len(cases) or j == label_at + 1) and cases[-1][2] == []:
                 cases[-1] = (*cases[-1][:2], self._actions(clause), cases[-1][3])
                 j += 1
                 continue
@@ -601,6 +605,7 @@ class _State:
         if decided is not None:
             return j, [decided]
         out: list[Step] = list(pre)
+        cases = _one_side_inclusive(cases)
         numeric = [c for c in cases if c[1] is not None]
         subject, field = "inputs", "category"
         if numeric and len(numeric) == len(cases):
@@ -668,7 +673,8 @@ class _State:
         cls = self._classifier()
         labels = list(cls.categories) if cls is not None and cls.categories else list(self.declared)
         found = switches.case_list(clauses, i, labels)
-        if found is None or any(_COMPARED.match(label) for label, _ in found.cases):
+        if found is None or any(_COMPARED.match(label) or (re.search(r"\d", label) and conds.comparison(label, self.lang))
+                                for label, _ in found.cases):
             return None  # "低于60分的，…；60分及以上的，…": comparisons, the if/else reader's job
         cases: list[tuple[str, list[Step]]] = []
         for k, (label, action) in enumerate(found.cases):
@@ -764,6 +770,29 @@ _WHETHER = re.compile(r"\b(?:decide|check|determine|judge|tell(?: me)?|work out|
                       r"(?:is|are|was|looks|sounds|seems)\s+(?:an?\s+|really\s+)?(?P<y>[a-z][\w -]{1,20}?)(?:\s+or not)?\s*$")
 _WHETHER_ZH = re.compile(r"^(?:先)?(?:让|用)?\s*(?:ai|大模型)?\s*(?:先)?\s*(?:判断|看看|看一下|检查|识别)(?:一下)?(?:它|这封邮件|这条|这个)?(?:是不是|是否(?:是|为|属于)?)"
                          r"(?P<y>[\u4e00-\u9fffa-z]{1,8}?)(?=$|[:：,，])")
+_INCLUSIVE = re.compile(r"及以[上下]|含|以[上下]\(含|or (?:more|less|above|below|higher|lower|fewer|over|under)|at (?:least|most)|>=|<=|≥|≤|不(?:少|低|多|高|超过|足)")
+
+
+def _one_side_inclusive(cases: list) -> list:
+    """"7分以上的…，7分及以下的…": when one side of a threshold says it includes the number,
+    the other side excludes it (7 is not both), so 以上 there means > 7."""
+    if len(cases) != 2 or any(c[1] is None for c in cases):
+        return cases
+    (la, a, sa, ca), (lb, b, sb, cb) = cases
+    if a.value != b.value or {a.op, b.op} not in ({"ge", "le"}, {"gt", "le"}, {"ge", "lt"}):
+        return cases
+    strict = {"ge": "gt", "le": "lt"}
+    a_inc, b_inc = bool(_INCLUSIVE.search(ca)), bool(_INCLUSIVE.search(cb))
+    if b_inc and not a_inc and a.op in strict:
+        a = msgspec.structs.replace(a, op=strict[a.op])
+        la = la.replace(" ge ", " gt ").replace(" le ", " lt ")
+    elif a_inc and not b_inc and b.op in strict:
+        b = msgspec.structs.replace(b, op=strict[b.op])
+        lb = lb.replace(" ge ", " gt ").replace(" le ", " lt ")
+    return [(la, a, sa, ca), (lb, b, sb, cb)]
+
+
+_RANGE_LABEL = re.compile(r"[a-z ]{0,24}?\(\s*\d+(?:\.\d+)?\s*(?:-|–|to|~)\s*\d+(?:\.\d+)?\s*\)")
 _THE_ONE = re.compile(r"\b(?:each|every) one\b|\beach of them\b")
 _COMPARED = re.compile(r"value (?:lt|le|gt|ge|eq|ne) ")
 _A_NOT_A = re.compile(r"((?:判断|看看|看一下|检查|识别)(?:一下)?)([\u4e00-\u9fff])不\2([\u4e00-\u9fff]{0,2}?)(?=$|[:：,，])")
