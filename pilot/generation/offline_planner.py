@@ -201,6 +201,10 @@ class _State:
                 clause = plain(clauses[i])
             if re.match(r"(?:when|whenever|once|after)\b", clause) and not conds.comparison(clause, self.lang) and (
                     ph.FORM.search(clause) or ph.APP_EVENT.search(clause) or re.search(r"\bsubmits?\b|\bsigns? up\b", clause)):
+                head, colon, work = clause.partition(":")
+                if colon and re.search(r"[a-z]{3}", work):
+                    clauses[i] = work.strip()  # "When someone submits it: AI pulls out …": what follows is the work
+                    continue
                 i += 1  # "when an employee submits it": the trigger again, not a condition
                 continue
             rewritten = _condition_first(clauses, i, self.lang)

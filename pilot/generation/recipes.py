@@ -52,7 +52,10 @@ def apply_recipe(plan: WorkflowPlan, blueprint: Any, catalog: Any) -> WorkflowPl
     recipe = catalog.get(tid).plan if tid in catalog else None
     if recipe is not None:
         thin, ai = _thin(plan)
-        if thin and confidence >= _needed(recipe, ai):
+        # one submission / event / message per run: a recipe that loops over a batch is not its shape
+        one_item = plan.trigger.__struct_config__.tag in ("form", "webhook", "app_event", "chat") and any(
+            isinstance(s, LoopStep) for s in walk(recipe.steps))
+        if thin and not one_item and confidence >= _needed(recipe, ai):
             return _from_recipe(plan, recipe_for(catalog, tid, plan), ai)
     return _contribute(plan, recipe if confidence >= MIN_CONFIDENCE else None, catalog)
 
