@@ -27,6 +27,9 @@ _WHO_EN = ent.ascii_re(r"\b(?:email|e-mail|mail|notify|alert|message|ping|text|s
 _WHO_ZH = re.compile(r"(?:发(?:邮件|消息|短信)?给|通知|告知|提醒|发送给|转给|抄送)(?P<who>[\u4e00-\u9fff]{1,8}?)(?=[,，。；;]|$|并|和|，|的邮箱)")
 _CATEGORIES = ent.ascii_re(r"\b(?:into|as|as either|between|decides?\s*:)\s+(?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:and|or)\s+[\w -]+)")
 _CATEGORIES_ZH = re.compile(r"(?:分为|分成|归为|分类为|分类:\s*|评定为|评为|标记为|判断是|判断为|是|属于|类型有|有)\s*(?P<list>[\u4e00-\u9fff\w]+(?:\s*(?:[、,/和或]|还是)\s*[\u4e00-\u9fff\w]+)+)")
+# "label it bug / feature / question", "tag as p1/p2/p3": a slash list
+_CATEGORIES_SLASH = ent.ascii_re(r"\b(?:label|labels|tag|tags|mark|marks|classify|classifies|categori[sz]e|sort|route)\s+(?:it|them|each(?: one)?|the \w+)?\s*(?:as|into)?\s*"
+                                 r"(?P<list>[\w-]+(?:\s*/\s*[\w-]+)+)")
 _CATEGORIES_IS = ent.ascii_re(r"(?:\b(?:is|are|was|be)|'s)\s+(?:\w+ing\s+about\s+)?(?:an?\s+)?(?P<list>[\w-]+(?:,\s*(?:an?\s+)?[\w-]+)*,?\s+or\s+(?:an?\s+)?[\w-]+)")
 _FIELDS_EN = ent.ascii_re(r"\b(?:extracts?|pulls?(?: out)?|parses?|gets?|captures?|grabs?)\s+(?:the\s+|their\s+|its\s+)?(?P<list>[\w' -]+(?:,\s*[\w' -]+)*,?\s+and\s+[\w' -]+?)\s*(?:\b(?:out of|from|in|with|using|via|by)\b|,|$)")
 _HOW_NOUN = {"urgent": "urgency", "important": "importance", "serious": "severity", "severe": "severity", "bad": "severity",
@@ -308,6 +311,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     acts.deliveries.sort(key=lambda d: d.target is None)
     seen: set[str] = set()
     acts.deliveries = [d for d in acts.deliveries if d.service not in seen and not seen.add(d.service)]
+
     if acts.ai is not None and acts.ai.task == "agent":
         tools, as_tools = _named_tools(clause, [*(s.service or s.from_ for s in acts.sources)])
         acts.sources = [s for s in acts.sources if (s.service or s.from_) not in as_tools]  # the agent calls them
@@ -541,7 +545,7 @@ def _service_phrase(text: str) -> str | None:
 
 def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
     categories: list[str] = []
-    m = _CATEGORIES_PAREN.search(clause) or _CATEGORIES.search(clause) or _CATEGORIES_ZH.search(clause) or _CATEGORIES_COLON.search(clause) or (
+    m = _CATEGORIES_PAREN.search(clause) or _CATEGORIES.search(clause) or _CATEGORIES_SLASH.search(clause) or _CATEGORIES_ZH.search(clause) or _CATEGORIES_COLON.search(clause) or (
         _CATEGORIES_IS.search(clause) if re.search(r"\bwhether\b", clause) else None)
     if task == "classify" and m:
         parts = re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+|还是|[、,/和或]", m.group("list"))
