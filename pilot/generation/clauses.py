@@ -77,7 +77,8 @@ def _steps_of(text: str) -> list[str]:
             else:
                 out.append(step)
     out = [_BULLET.sub("", s) for s in out]  # "- reservation: add to …": the bullet is layout
-    return [p for s in out for p in _PLUS.split(s) if p and p.strip()]
+    # "create a deal in Pipedrive + notify sales in Slack": the next action of the same sentence (so of the same case)
+    return [_PLUS.sub(", and ", s) for s in out if s and s.strip()]
 
 
 def _is_switch_head(piece: str) -> bool:
