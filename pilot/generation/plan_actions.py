@@ -31,7 +31,8 @@ _CATEGORIES_ZH = re.compile(r"(?:分为|分成|归为|分类为|分类:\s*|评�
 _CATEGORIES_SLASH = ent.ascii_re(r"\b(?:label|labels|tag|tags|mark|marks|classify|classifies|categori[sz]e|sort|route)\s+(?:it|them|each(?: one)?|the \w+)?\s*(?:as|into)?\s*"
                                  r"(?P<list>[\w-]+(?:\s*/\s*[\w-]+)+)")
 _CATEGORIES_IS = ent.ascii_re(r"(?:\b(?:is|are|was|be)|'s)\s+(?:\w+ing\s+about\s+)?(?:an?\s+)?(?P<list>[\w-]+(?:,\s*(?:an?\s+)?[\w-]+)*,?\s+or\s+(?:an?\s+)?[\w-]+)")
-_FIELDS_EN = ent.ascii_re(r"\b(?:extracts?|pulls?(?: out)?|parses?|gets?|captures?|grabs?)\s+(?:the\s+|their\s+|its\s+)?(?P<list>[\w' -]+(?:,\s*[\w' -]+)*,?\s+and\s+[\w' -]+?)\s*(?:\b(?:out of|from|in|with|using|via|by)\b|,|$)")
+_FIELDS_EN = ent.ascii_re(r"\b(?:extracts?|pulls?(?: out)?|parses?|gets?|captures?|grabs?|guess|infer|determine)\s+(?:the\s+|their\s+|its\s+)?"
+                          r"(?P<list>[\w' -]+(?:,\s*[\w' -]+)*,?\s+(?:and|\+|&)\s+[\w' -]+?)\s*(?:\b(?:out of|from|in|with|using|via|by|based on)\b|,|$)")
 _HOW_NOUN = {"urgent": "urgency", "important": "importance", "serious": "severity", "severe": "severity", "bad": "severity",
              "likely": "likelihood", "big": "size", "large": "size", "happy": "satisfaction", "angry": "anger", "positive": "sentiment"}
 _FIELDS_PAREN = ent.ascii_re(r"(?:结构化|structured|fields?|字段)[\w\u4e00-\u9fff ]{0,12}\((?P<list>[^()]{2,80}?)\)")  # "结构化记录（功能点、问题、建议）"
@@ -370,7 +371,7 @@ def _transform_step(clause: str, state: _State, quote: str) -> TransformStep | N
 def _delivers_result(clause: str) -> bool:
     """The clause only delivers what an earlier AI step produced ("post the summary to Slack")."""
     return bool(re.match(r"(?:and\s+|then\s+|also\s+)?(?:send|post|save|store|email|e-mail|share|publish|forward|add|append|write|upload|push)\b"
-                         r"\s+(?:it|them|this|that|the (?:summary|report|digest|result|results|analysis|translation|draft|reply|answer)s?)\b", clause)
+                         r"\s+(?:it|them|this|that|both|all|these|those|the (?:summary|report|digest|result|results|analysis|translation|draft|reply|answer|fields|values|scores?|labels?)s?)\b", clause)
                 or re.match(r"(?:并|再|然后)?(?:把|将)?(?:结果|摘要|总结|报告|简报|译文|回复|分析结果)(?:发|推|存|写|保存|同步)", clause))
 
 
@@ -557,7 +558,7 @@ def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
     fields: list[PlanField] = []
     f = ((_FIELDS_ZH if state.lang == "zh" else _FIELDS_EN).search(clause) or _FIELDS_PAREN.search(clause)) if task == "extract" else None
     if f:
-        for i, name in enumerate(re.split(r",\s*(?:and\s+)?|\s+and\s+|[、,和及]", f.group("list"))):
+        for i, name in enumerate(re.split(r",\s*(?:and\s+)?|\s+(?:and|\+|&)\s+|[、,和及]", f.group("list"))):
             name = name.strip().removesuffix("等")
             how = re.fullmatch(r"how (\w+)(?: (?:it|they|this|that) (?:is|are))?", name)
             name = _HOW_NOUN.get(how.group(1), how.group(1)) if how else name  # "how urgent it is" → urgency
