@@ -48,4 +48,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 # One uvicorn process per container (scale with replicas); proxy headers from the platform's
 # load balancer are trusted. `exec` replaces the shell, so uvicorn is PID 1, receives SIGTERM
 # itself and shuts down gracefully.
-CMD ["/bin/sh", "-c", "pilot db upgrade && exec uvicorn pilot.app:create_app --factory --host \"$HOST\" --port \"${PORT:-8000}\" --proxy-headers --forwarded-allow-ips '*'"]
+CMD ["/bin/sh", "-c", "pilot db upgrade && exec uvicorn pilot.app:create_app --factory --host \"$HOST\" --port \"${PORT:-8000}\" --proxy-headers --forwarded-allow-ips \"${PILOT_FORWARDED_ALLOW_IPS:-*}\""]

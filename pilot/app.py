@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
-from litestar import Litestar, MediaType, Request, Response, get
+from litestar import Litestar, MediaType, Request, Response, Router, get
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.exceptions import ClientException, SerializationException, ValidationException
@@ -22,9 +22,13 @@ from litestar.openapi.spec import Components, SecurityScheme
 from pilot import __version__
 from pilot.core.errors import BadRequestError, PilotError, UnprocessableError
 from pilot.core.redaction import install_redaction, redact_value
-from pilot.dependencies import RuntimeDep, provide_db_session, provide_runtime, provide_workspace
+from pilot.auth.guard import authorize
+from pilot.auth.roles import PUBLIC
+from pilot.dependencies import RuntimeDep, provide_db_session, provide_principal, provide_runtime, provide_workspace
 from pilot.observability.logs import configure_logging
 from pilot.observability.middleware import REQUEST_ID_HEADER, ObservabilityMiddleware
+from pilot.observability.sentry import configure_sentry
+from pilot.observability.tracing import aflush_tracing, configure_tracing
 from pilot.runtime import Runtime
 from pilot.settings import Settings, get_settings
 
@@ -36,6 +40,8 @@ def pilot_error_handler(_: Request, exc: PilotError) -> Response:
     if exc.status_code >= 500:
         log.exception("internal error: %s", exc.detail, exc_info=exc)
     headers = {"Retry-After": str(max(1, round(exc.retry_after)))} if getattr(exc, "retry_after", None) else None
+    if exc.status_code == 401:  # RFC 6750: say which scheme the credentials take
+        headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="pilot"'}
     return Response(content=redact_value(exc.to_dict()), status_code=exc.status_code, media_type=MediaType.JSON, headers=headers)
 
 
@@ -277,13 +283,13 @@ async def guard_request(request: Request) -> None:
             _check_json_body(raw)
 
 
-@get("/health", tags=["ops"], sync_to_thread=False)
+@get("/health", tags=["ops"], sync_to_thread=False, opt=PUBLIC)
 def health() -> dict[str, str]:
     """Liveness: the process answers."""
     return {"status": "ok", "version": __version__}
 
 
-@get("/ready", tags=["ops"])
+@get("/ready", tags=["ops"], opt=PUBLIC)
 async def ready(runtime: RuntimeDep) -> Response:
     """Readiness: the database (and Redis, when configured) answer."""
     checks: dict[str, str] = {}
@@ -356,6 +362,12 @@ def _route_handlers() -> list:
     from pilot.usage.controllers import UsageController
 
     handlers.append(UsageController)
+    from pilot.analytics.controllers import AnalyticsController
+
+    handlers.append(AnalyticsController)
+    from pilot.auth.controllers import AuthController, WorkspaceController
+
+    handlers.extend([AuthController, WorkspaceController])
     from pilot.observability.controllers import ping, prometheus_metrics
 
     handlers.extend([ping, prometheus_metrics])
@@ -384,6 +396,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     settings = settings or get_settings()
     install_redaction(settings)  # configured secrets never reach responses, events, rows or logs
     configure_logging(settings)  # structured logs with request/workspace/execution/node ids
+    configure_tracing(settings)  # OpenTelemetry spans, only with an OTLP endpoint (not even imported otherwise)
+    configure_sentry(settings)  # error reports, only with PILOT_SENTRY_DSN
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
@@ -397,17 +411,20 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             yield
         finally:
             await stop_runtime(rt)
+            await aflush_tracing()  # the last spans (nothing while tracing is off)
 
     return Litestar(
         route_handlers=_route_handlers(),
         lifespan=[lifespan, _mcp_lifespan(settings)],
         before_request=guard_request,
+        guards=[authorize],  # every route: authentication and the role it needs (pilot.auth.guard)
         middleware=[ObservabilityMiddleware],  # request id, request metrics, access log
         logging_config=None,  # logging is pilot.observability.logs's (one root handler)
         dependencies={
             "runtime": Provide(provide_runtime, sync_to_thread=False),
             "db": Provide(provide_db_session),
-            "workspace": Provide(provide_workspace),
+            "workspace": Provide(provide_workspace, sync_to_thread=False),
+            "principal": Provide(provide_principal, sync_to_thread=False),
         },
         exception_handlers={
             PilotError: pilot_error_handler,
@@ -419,9 +436,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         openapi_config=OpenAPIConfig(
             title="πlot API",
             version=__version__,
-            path="/schema",
+            # the API's description is public (and not itself part of the description)
+            openapi_router=Router(path="/schema", route_handlers=[], opt=PUBLIC, include_in_schema=False),
             components=Components(
-                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="API key")}
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="API key (pk_…) or access token from POST /api/auth/login")}
             ),
             security=[{"bearer": []}],
         ),

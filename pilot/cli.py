@@ -85,6 +85,9 @@ def serve(host: str | None, port: int | None, reload: bool, log_level: str) -> N
         from pilot.startup import panel_link
 
         _echo_err(f"πlot: dev API key is in {key_file}; the panel: {panel_link(settings, key_file.read_text().strip(), host, port)}")
+    password_file = settings.app.data_dir / "admin-password"
+    if settings.db.is_sqlite and password_file.exists():
+        _echo_err(f"πlot: log in as {settings.auth.admin_email} with the password in {password_file} (POST /api/auth/login)")
     uvicorn.run(
         "pilot.app:create_app",
         factory=True,
@@ -95,7 +98,7 @@ def serve(host: str | None, port: int | None, reload: bool, log_level: str) -> N
         log_config=uvicorn_log_config(log_level),  # uvicorn's records go through πlot's structured logs
         access_log=False,  # the request middleware logs each request (with its request id)
         proxy_headers=True,
-        forwarded_allow_ips="*",  # behind Railway's / any platform's proxy
+        forwarded_allow_ips=settings.app.forwarded_allow_ips,  # only a proxy we trust may name the client
         ws="none",  # no WebSocket routes (SSE streams over HTTP): the websockets import is not paid at start
     )
 
@@ -136,7 +139,9 @@ def keys() -> None:
 @keys.command("create")
 @click.option("--workspace", "workspace", required=True, help="workspace name (created if it does not exist)")
 @click.option("--name", "key_name", default="default", show_default=True, help="label of the key")
-def keys_create(workspace: str, key_name: str) -> None:
+@click.option("--role", type=click.Choice(["guest", "member", "admin"]), default="admin", show_default=True,
+              help="what the key may do in the workspace: guest reads, member also creates and runs, admin manages")
+def keys_create(workspace: str, key_name: str, role: str) -> None:
     """Create an API key for WORKSPACE and print it once (only its hash is stored)."""
     from pilot.auth.service import create_api_key
     from pilot.runtime import Runtime
@@ -148,7 +153,7 @@ def keys_create(workspace: str, key_name: str) -> None:
         try:
             await migrate_if_embedded(runtime)
             async with runtime.sessions() as session:
-                key = await create_api_key(session, workspace, key_name)
+                key = await create_api_key(session, workspace, key_name, role)
                 await session.commit()
             return key
         finally:
@@ -163,7 +168,7 @@ def keys_create(workspace: str, key_name: str) -> None:
             f"cannot create the key: {str(exc.orig).strip().splitlines()[0]} "
             "(is the database reachable and migrated? run `pilot db upgrade`)"
         ) from None
-    _echo_err(f"created API key '{key_name}' for workspace '{workspace}' (shown once; store it safely):")
+    _echo_err(f"created API key '{key_name}' ({role}) for workspace '{workspace}' (shown once; store it safely):")
     click.echo(key)
 
 

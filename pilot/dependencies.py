@@ -9,8 +9,10 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pilot.auth.guard import bearer_credentials, current_principal
+from pilot.auth.roles import Principal
 from pilot.auth.service import Workspace
-from pilot.observability.logs import bind_request
+from pilot.core.errors import ForbiddenError
 from pilot.runtime import Runtime
 
 
@@ -31,19 +33,21 @@ async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]
 
 
 def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return request.headers.get("x-api-key") or None
+    """The request's bearer credentials (API key or access token)."""
+    return bearer_credentials(request)
 
 
-async def provide_workspace(request: Request, state: State) -> Workspace:
-    """Authenticate the request by its bearer API key (401 when missing or invalid); a key seen
-    recently is answered from the process's principal cache (:mod:`pilot.auth.principals`)."""
-    runtime: Runtime = state.runtime
-    workspace = await runtime.principals.authenticate(runtime.sessions, bearer_token(request))
-    bind_request(workspace_id=workspace.id)  # every log record of this request names its workspace
+def provide_principal(request: Request) -> Principal:
+    """Who is calling and with which role: established by the app-wide guard
+    (:mod:`pilot.auth.guard`), which authenticated the request before any dependency runs."""
+    return current_principal(request)
+
+
+def provide_workspace(request: Request) -> Workspace:
+    """The workspace the request acts in (the guard's principal's)."""
+    workspace = current_principal(request).workspace
+    if workspace is None:  # only "authenticated" routes let a user without a workspace through
+        raise ForbiddenError("you are not a member of any workspace yet: ask an admin for an invitation")
     return workspace
 
 
@@ -52,3 +56,4 @@ async def provide_workspace(request: Request, state: State) -> Workspace:
 RuntimeDep = NamedDependency[Runtime]
 DbSession = NamedDependency[AsyncSession]
 CurrentWorkspace = NamedDependency[Workspace]
+CurrentPrincipal = NamedDependency[Principal]  # the workspace plus role, user_id / key_id (pilot.auth.roles)

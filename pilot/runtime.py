@@ -23,10 +23,11 @@ from pilot.events.bus import EventBus
 from pilot.settings import Settings
 
 if TYPE_CHECKING:  # built on first use (see OnFirstUse): importing them costs ~0.5 s of a cold start
+    from pilot.auth.limits import LoginLimiter
     from pilot.chat.service import ChatService
     from pilot.templates.catalog import TemplateCatalog
 else:  # names that resolve for readers of Runtime's type hints at run time (Litestar's DI, via msgspec)
-    ChatService = TemplateCatalog = Any
+    ChatService = TemplateCatalog = LoginLimiter = Any
 
 log = logging.getLogger("pilot")
 
@@ -69,6 +70,12 @@ def _chat_service(runtime: Runtime) -> ChatService:
     return ChatService(runtime)
 
 
+def _login_limits(runtime: Runtime) -> LoginLimiter:
+    from pilot.auth.limits import login_limiter  # Redis-backed once start-up has connected Redis
+
+    return login_limiter(runtime)
+
+
 @dataclass(repr=False, eq=False)  # a generated repr or == would read (so build) the OnFirstUse attributes
 class Runtime:
     settings: Settings
@@ -77,6 +84,7 @@ class Runtime:
     # Built on first read (the library also by pilot.startup.warm_up, once the server answers):
     templates: TemplateCatalog | None = OnFirstUse(_template_library)  # type: ignore[assignment]
     chat: ChatService | None = OnFirstUse(_chat_service)  # type: ignore[assignment]
+    login_limits: LoginLimiter | None = OnFirstUse(_login_limits)  # type: ignore[assignment]  # failed logins (pilot.auth.limits)
     # Filled by the start-up steps (pilot.startup.STARTUP declares which step needs which):
     bus: EventBus | None = None
     runs: RunService | None = None

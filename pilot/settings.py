@@ -32,6 +32,9 @@ class AppSettings(Struct, frozen=True):
     data_dir: Annotated[Path, env("PILOT_DATA_DIR")] = Path(".pilot")
     host: Annotated[str, env("HOST")] = "0.0.0.0"
     port: Annotated[int, env("PORT")] = 8000
+    # Proxies whose X-Forwarded-For / -Proto `pilot serve` believes (uvicorn's forwarded_allow_ips): the client
+    # address decides the per-IP login limit, so only a proxy you run may set it. "*" behind Railway's edge.
+    forwarded_allow_ips: Annotated[str, env("PILOT_FORWARDED_ALLOW_IPS")] = "127.0.0.1"
     max_body_bytes: Annotated[int, env("PILOT_MAX_BODY_BYTES")] = 1_048_576
     cors_origins: Annotated[list[str], env("PILOT_CORS_ORIGINS")] = []
     public_url: Annotated[str, env("PILOT_PUBLIC_URL")] = ""
@@ -159,6 +162,52 @@ class ToolSettings(Struct, frozen=True):
         )
 
 
+class AuthSettings(Struct, frozen=True):
+    """Users, login and roles (pilot.auth)."""
+
+    # HS256 key of access tokens; unset: derived from PILOT_SECRET_KEY, else the key file <data_dir>/jwt.key.
+    jwt_secret: Annotated[Annotated[str, Meta(min_length=32)] | None, env("PILOT_JWT_SECRET")] = None
+    access_token_ttl_s: Annotated[float, Meta(gt=0), env("PILOT_ACCESS_TOKEN_TTL_S")] = 900.0
+    refresh_token_ttl_s: Annotated[float, Meta(gt=0), env("PILOT_REFRESH_TOKEN_TTL_S")] = 30 * 86_400.0
+    invitation_ttl_s: Annotated[float, Meta(gt=0), env("PILOT_INVITATION_TTL_S")] = 7 * 86_400.0
+    # Brute-force protection of POST /api/auth/login: failures per account and per client IP in a window.
+    login_max_failures_account: Annotated[int, Meta(ge=1), env("PILOT_LOGIN_MAX_FAILURES_ACCOUNT")] = 5
+    login_max_failures_ip: Annotated[int, Meta(ge=1), env("PILOT_LOGIN_MAX_FAILURES_IP")] = 20
+    login_window_s: Annotated[float, Meta(gt=0), env("PILOT_LOGIN_WINDOW_S")] = 900.0
+    # The first start in embedded mode creates this admin user (random password, printed once).
+    admin_email: Annotated[str, env("PILOT_ADMIN_EMAIL")] = "admin@localhost"
+
+    def __repr__(self) -> str:  # never leak the token key into logs
+        return f"AuthSettings(access_token_ttl_s={self.access_token_ttl_s}, jwt_secret={'***' if self.jwt_secret else None})"
+
+
+class ObservabilitySettings(Struct, frozen=True):
+    """Tracing (OpenTelemetry over OTLP/HTTP) and error reports (Sentry): each off, and not even
+    imported, unless configured (pilot.observability.tracing, pilot.observability.sentry)."""
+
+    # The OTLP/HTTP collector: its base URL (http://collector:4318, /v1/traces is appended) or the
+    # full traces URL. PILOT_OTEL_ENDPOINT wins over the standard OTEL_EXPORTER_OTLP_ENDPOINT.
+    otel_endpoint: Annotated[str | None, env("PILOT_OTEL_ENDPOINT")] = None
+    otlp_endpoint: Annotated[str | None, env("OTEL_EXPORTER_OTLP_ENDPOINT")] = None
+    otel_service_name: Annotated[str, env("PILOT_OTEL_SERVICE_NAME")] = "pilot"
+    # Sentry: the DSN turns it on; environment and release label each report (release: pilot@<version>).
+    sentry_dsn: Annotated[str | None, env("PILOT_SENTRY_DSN")] = None
+    sentry_environment: Annotated[str, env("PILOT_SENTRY_ENVIRONMENT")] = "production"
+    sentry_release: Annotated[str | None, env("PILOT_SENTRY_RELEASE")] = None
+
+    @property
+    def traces_endpoint(self) -> str | None:
+        """Where spans are sent (None: tracing is off)."""
+        base = (self.otel_endpoint or self.otlp_endpoint or "").strip()
+        if not base:
+            return None
+        return base if base.rstrip("/").endswith("/v1/traces") else base.rstrip("/") + "/v1/traces"
+
+    def __repr__(self) -> str:  # the DSN carries the project's key
+        return (f"ObservabilitySettings(traces_endpoint={self.traces_endpoint!r}, "
+                f"service={self.otel_service_name!r}, sentry_dsn={'***' if self.sentry_dsn else None})")
+
+
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
 
@@ -220,6 +269,8 @@ class Settings(Struct, frozen=True):
     llm: LLMSettings
     engine: EngineSettings
     tools: ToolSettings = field(default_factory=ToolSettings)
+    observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -232,6 +283,8 @@ class Settings(Struct, frozen=True):
             llm=load(LLMSettings, e),
             engine=load(EngineSettings, e),
             tools=load(ToolSettings, e),
+            observability=load(ObservabilitySettings, e),
+            auth=load(AuthSettings, e),
         )
 
 

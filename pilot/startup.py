@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pilot.auth.service import create_api_key, workspace_has_keys
+from pilot.auth.users import ensure_first_admin
 from pilot.background.setup import start_inline_sweeper, attach_background_launcher, start_background
 from pilot.core.heap import freeze_startup_heap
 from pilot.runtime import Runtime
@@ -98,6 +99,7 @@ class Step:
 STARTUP: tuple[Step, ...] = (
     Step("migrations", migrate_if_embedded),
     Step("dev key", ensure_dev_key, after=("migrations",)),
+    Step("first admin", ensure_first_admin, after=("dev key",)),  # embedded: admin@localhost, password printed once
     Step("redis", start_background),  # REDIS_URL: Redis client + Redis Streams bus
     Step("events", start_events, after=("redis",)),  # the in-memory bus only when Redis gave none
     Step("metrics", start_metrics, after=("events",)),  # run/node metrics from the events published

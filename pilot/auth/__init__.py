@@ -1,1 +1,1 @@
-"""Workspaces and API keys: authentication and tenancy."""
+"""Identity and tenancy: workspaces, API keys (service accounts), users, login sessions, roles and the guard."""

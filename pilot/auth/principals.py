@@ -1,22 +1,26 @@
-"""The authenticated-principal cache: API key → workspace without a database read per request.
+"""The authenticated-principal cache: credentials → principal without a database read per request.
 
-Every ``/api/*`` request authenticates by its bearer key. Looking the key up opens a session and
-runs a query (~1.3 ms on SQLite, most of a cheap request), so :class:`PrincipalCache` remembers
-the answer for ``ttl_s`` seconds (``PILOT_AUTH_CACHE_TTL_S``, 10 s by default; 0 turns it off).
-Only successful lookups are cached, keyed by the key's sha256 (the raw key is not kept), and the
-cache holds at most ``max_entries`` keys (oldest dropped first).
+Every ``/api/*`` request authenticates by its bearer API key or access token. Looking it up opens
+a session and runs a query (~1.3 ms on SQLite, most of a cheap request), so
+:class:`PrincipalCache` remembers the answers for ``ttl_s`` seconds (``PILOT_AUTH_CACHE_TTL_S``,
+10 s by default; 0 turns it off): an API key's principal (keyed by the key's sha256; the raw key
+is not kept), a login session's user (keyed by the session id an access token carries), and a
+user's membership of a workspace. Only successful lookups are cached, and the cache holds at
+most ``max_entries`` answers (oldest dropped first).
 
 Staleness:
 
-- **In this process, none.** Any change to ``api_keys`` or ``workspaces`` made through a
-  SQLAlchemy session — an ORM update/delete of a row (unit of work) or an ORM-enabled
-  ``update()``/``delete()`` statement; revoking or rotating a key, renaming or deleting a
-  workspace (its keys go with it by ``ON DELETE CASCADE``) — empties every cache of the process
-  when the statement runs *and again when its transaction commits*; a lookup that read the old
-  row meanwhile is not stored (a generation counter), so the very next request sees the change.
+- **In this process, none.** Any change to ``api_keys``, ``workspaces``, ``users``,
+  ``memberships`` or ``auth_sessions`` made through a SQLAlchemy session — an ORM update/delete
+  of a row (unit of work) or an ORM-enabled ``update()``/``delete()`` statement; revoking a key,
+  logging out (revoking a session), changing or removing a member, deleting a workspace (its
+  keys go with it by ``ON DELETE CASCADE``) — empties every cache of the process when the
+  statement runs *and again when its transaction commits*; a lookup that read the old row
+  meanwhile is not stored (a generation counter), so the very next request sees the change.
 - **Across processes** (several API processes, or ``pilot keys …`` run from a shell), a change
   reaches another process's cache when that process's entry expires: a revoked key keeps
-  working there for at most ``ttl_s`` seconds. Raw SQL (``sa.text``) bypasses the hooks in this
+  working there for at most ``ttl_s`` seconds (so does a logged-out access token; an access
+  token's expiry is checked on every request, without the cache). Raw SQL (``sa.text``) bypasses the hooks in this
   process too and is bounded the same way.
 """
 
@@ -25,29 +29,34 @@ from __future__ import annotations
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, object_session
 
-from pilot.auth.service import Workspace, authenticate, hash_key
-from pilot.db.models import ApiKeyRow, WorkspaceRow
+from pilot.auth.identity import key_principal, membership, session_principal
+from pilot.auth.roles import Principal
+from pilot.auth.service import Workspace, hash_key
+from pilot.core.errors import AuthenticationError
+from pilot.db.models import ApiKeyRow, AuthSessionRow, MembershipRow, UserRow, WorkspaceRow
 
 _CACHES: "weakref.WeakSet[PrincipalCache]" = weakref.WeakSet()
-_WATCHED = (ApiKeyRow, WorkspaceRow)
+_WATCHED = (ApiKeyRow, WorkspaceRow, UserRow, MembershipRow, AuthSessionRow)
+MISSING_CREDENTIALS = "missing API key or access token: send 'Authorization: Bearer <key or token>'"
 _CHANGED = "pilot.auth.principals_changed"  # Session.info flag: commit must invalidate again
 
 
 class PrincipalCache:
-    """Key hash → (workspace, expiry), per process (one per :class:`~pilot.runtime.Runtime`)."""
+    """Credentials → principal answers with an expiry, per process (one per :class:`~pilot.runtime.Runtime`)."""
 
     def __init__(self, ttl_s: float = 10.0, *, max_entries: int = 10_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl_s = ttl_s
         self.max_entries = max_entries
         self._clock = clock
-        self._entries: OrderedDict[str, tuple[Workspace, float]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[Any, float]] = OrderedDict()
         self._generation = 0
         _CACHES.add(self)
 
@@ -55,24 +64,43 @@ class PrincipalCache:
         return len(self._entries)
 
     async def authenticate(self, sessions: async_sessionmaker[AsyncSession], raw_key: str | None) -> Workspace:
-        """The key's workspace (cached), or the 401 of :func:`pilot.auth.service.authenticate`."""
-        if not raw_key or self.ttl_s <= 0:
+        """An API key's workspace (cached), or 401 (for callers that need only the workspace)."""
+        return (await self.key(sessions, raw_key)).workspace  # type: ignore[return-value]
+
+    async def key(self, sessions: async_sessionmaker[AsyncSession], raw_key: str | None) -> Principal:
+        """An API key's principal: its workspace, role and key id; 401 when missing or invalid."""
+        if not raw_key:
+            raise AuthenticationError(MISSING_CREDENTIALS)
+        return await self._cached(sessions, "k:" + hash_key(raw_key), lambda s: key_principal(s, raw_key))
+
+    async def login_session(self, sessions: async_sessionmaker[AsyncSession], session_id: str) -> Principal:
+        """The user of a live login session (no workspace yet); 401 once it is revoked or expired."""
+        return await self._cached(sessions, "s:" + session_id, lambda s: session_principal(s, session_id))
+
+    async def membership(self, sessions: async_sessionmaker[AsyncSession], user_id: str,
+                         workspace_ref: str | None) -> tuple[Workspace, str]:
+        """The workspace a user acts in and their role there (see :func:`pilot.auth.identity.membership`)."""
+        return await self._cached(sessions, f"m:{user_id}:{workspace_ref or ''}",
+                                  lambda s: membership(s, user_id, workspace_ref))
+
+    async def _cached(self, sessions: async_sessionmaker[AsyncSession], cache_key: str,
+                      load: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+        if self.ttl_s <= 0:
             async with sessions() as session:
-                return await authenticate(session, raw_key)
-        digest = hash_key(raw_key)
-        hit = self._entries.get(digest)
+                return await load(session)
+        hit = self._entries.get(cache_key)
         if hit is not None:
             if hit[1] > self._clock():
                 return hit[0]
-            self._entries.pop(digest, None)
+            self._entries.pop(cache_key, None)
         generation = self._generation
         async with sessions() as session:
-            workspace = await authenticate(session, raw_key)  # raises 401: nothing is cached
-        if generation == self._generation:  # no key/workspace changed while we read
-            self._entries[digest] = (workspace, self._clock() + self.ttl_s)
+            value = await load(session)  # raises (401/403/404): nothing is cached
+        if generation == self._generation:  # nothing watched changed while we read
+            self._entries[cache_key] = (value, self._clock() + self.ttl_s)
             if len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
-        return workspace
+        return value
 
     def invalidate(self) -> None:
         """Forget every principal (and refuse to store lookups that started before now)."""
@@ -81,7 +109,7 @@ class PrincipalCache:
 
 
 def invalidate_all() -> None:
-    """Empty every principal cache of the process (keys or workspaces changed)."""
+    """Empty every principal cache of the process (keys, workspaces, users, members or sessions changed)."""
     for cache in list(_CACHES):
         cache.invalidate()
 
@@ -100,7 +128,7 @@ def _on_orm_statement(state: ORMExecuteState) -> None:
 
 
 def _on_flush_change(_mapper, _connection, target) -> None:
-    """A key or workspace row updated or deleted by a session's unit of work."""
+    """A watched row (key, workspace, user, membership, login session) updated or deleted by a unit of work."""
     _changed(object_session(target))
 
 

@@ -1,4 +1,5 @@
-"""Workspace and API-key operations. Keys are ``pk_<random>``; only their sha256 is stored."""
+"""Workspace and API-key operations. Keys are ``pk_<random>``; only their sha256 is stored.
+A key is a service account of one workspace with a role (:mod:`pilot.auth.roles`)."""
 
 from __future__ import annotations
 
@@ -27,21 +28,32 @@ def hash_key(raw_key: str) -> str:
 
 
 async def get_or_create_workspace(session: AsyncSession, name: str) -> WorkspaceRow:
+    """The workspace named ``name``; a new one joins the default team (:mod:`pilot.auth.orgs`)."""
     row = (await session.execute(sa.select(WorkspaceRow).where(WorkspaceRow.name == name))).scalar_one_or_none()
     if row is None:
-        row = WorkspaceRow(name=name)
+        from pilot.auth.orgs import default_team_id
+
+        row = WorkspaceRow(name=name, team_id=await default_team_id(session))
         session.add(row)
         await session.flush()
     return row
 
 
-async def create_api_key(session: AsyncSession, workspace_name: str, key_name: str = "default") -> str:
-    """Create (if needed) the workspace and a new key for it; returns the raw key, shown once."""
-    workspace = await get_or_create_workspace(session, workspace_name)
+async def add_api_key(session: AsyncSession, workspace_id: str, key_name: str = "default",
+                      role: str = "admin") -> tuple[ApiKeyRow, str]:
+    """A new key (a service account with ``role``) of the workspace: its row and the raw key, shown once."""
     raw = KEY_PREFIX + new_token(24)
-    session.add(ApiKeyRow(workspace_id=workspace.id, name=key_name, prefix=raw[:10], key_hash=hash_key(raw)))
+    row = ApiKeyRow(workspace_id=workspace_id, name=key_name, prefix=raw[:10], key_hash=hash_key(raw), role=role)
+    session.add(row)
     await session.flush()
-    return raw
+    return row, raw
+
+
+async def create_api_key(session: AsyncSession, workspace_name: str, key_name: str = "default", role: str = "admin") -> str:
+    """Create (if needed) the workspace and a new key for it; returns the raw key, shown once.
+    Keys default to ``admin`` (what every key could do before roles existed)."""
+    workspace = await get_or_create_workspace(session, workspace_name)
+    return (await add_api_key(session, workspace.id, key_name, role))[1]
 
 
 async def authenticate(session: AsyncSession, raw_key: str | None) -> Workspace:

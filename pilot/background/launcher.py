@@ -17,6 +17,7 @@ from pilot.background.cancel import signal_cancel
 from pilot.background.keys import RedisKeys
 from pilot.background.redis_bus import UNAVAILABLE
 from pilot.background.sweeper import end_execution, enqueue_run
+from pilot.observability.tracing import traceparent
 
 log = logging.getLogger("pilot.background.launcher")
 
@@ -43,7 +44,7 @@ class ArqRunLauncher:
 
     async def launch(self, execution_id: str) -> None:
         try:
-            await enqueue_run(self.redis, self.keys, execution_id)
+            await enqueue_run(self.redis, self.keys, execution_id, traceparent=traceparent())
         except UNAVAILABLE as exc:
             log.warning("could not enqueue %s (%s); it stays queued and is enqueued when Redis is back",
                         execution_id, type(exc).__name__)

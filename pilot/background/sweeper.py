@@ -49,15 +49,20 @@ class SweepReport:
     resumed: list[str] = field(default_factory=list)  # due waiting runs whose resume job was made runnable
 
 
-async def enqueue_run(redis: Any, keys: RedisKeys, execution_id: str, *, redeliver: bool = False) -> bool:
+async def enqueue_run(
+    redis: Any, keys: RedisKeys, execution_id: str, *, redeliver: bool = False, traceparent: str | None = None,
+) -> bool:
     """Put ``run_execution(execution_id)`` on the queue; job id = execution id (a duplicate is a no-op).
 
     ``redeliver``: the job may be stuck behind a dead worker's in-progress marker or an old
-    result — clear those first so the queued job is picked up again right away.
+    result — clear those first so the queued job is picked up again right away. ``traceparent``
+    (tracing on): the enqueuing request's trace context, stored with the job so that the worker's
+    run span continues that trace.
     """
     if redeliver:
         await redis.delete(keys.arq_in_progress(execution_id), keys.arq_result(execution_id))
-    job = await redis.enqueue_job(RUN_FUNCTION, execution_id, _job_id=execution_id, _queue_name=keys.queue)
+    extra = {"traceparent": traceparent} if traceparent else {}
+    job = await redis.enqueue_job(RUN_FUNCTION, execution_id, _job_id=execution_id, _queue_name=keys.queue, **extra)
     if job is None and redeliver:
         # The job is still queued (arq keeps it until it finishes): make sure it is due now.
         await redis.zadd(keys.queue, {execution_id: 1}, xx=True)

@@ -39,6 +39,7 @@ from pilot.background.resume import reconcile
 from pilot.background.sweeper import RUN_FUNCTION, end_execution, sweep
 from pilot.core.heap import freeze_startup_heap
 from pilot.db.models import ExecutionRow
+from pilot.observability.tracing import remote_parent
 from pilot.settings import Settings, get_settings
 
 log = logging.getLogger("pilot.background.worker")
@@ -48,8 +49,9 @@ HAND_BACK_TIMEOUT_S = 8.0
 
 
 # ---------------------------------------------------------------------------------------- jobs
-async def run_execution(ctx: dict[str, Any], execution_id: str) -> str:
-    """Run one background execution to a terminal state (or hand it back on shutdown)."""
+async def run_execution(ctx: dict[str, Any], execution_id: str, traceparent: str | None = None) -> str:
+    """Run one background execution to a terminal state (or hand it back on shutdown).
+    ``traceparent``: the trace context of the request that enqueued it (tracing on)."""
     runtime = ctx["runtime"]
     rs = runtime.settings.redis
     cancels: CancelSignals = ctx["cancels"]
@@ -76,11 +78,12 @@ async def run_execution(ctx: dict[str, Any], execution_id: str) -> str:
             await reconcile(runtime.sessions, runtime.bus, execution_id)
         # The same executor as inline mode, told that this lease claimed the row; it stops without
         # ending the stream when the lease is lost (see lease.py) or the worker hands the run back.
-        run = asyncio.create_task(
-            runtime.runs.run_execution(execution_id, token=lease.token, claim=claim, cancelled=cancel_event,
-                                        lease_lost=lease.lost),
-            name=f"run:{execution_id}",
-        )
+        with remote_parent(traceparent):  # the run task's spans continue the request's trace
+            run = asyncio.create_task(
+                runtime.runs.run_execution(execution_id, token=lease.token, claim=claim, cancelled=cancel_event,
+                                            lease_lost=lease.lost),
+                name=f"run:{execution_id}",
+            )
         beat = asyncio.create_task(lease.heartbeat(rs.heartbeat_s, cancel_event.set))
         return await asyncio.shield(run)
     except asyncio.CancelledError:
@@ -144,11 +147,15 @@ async def sweep_stale_executions(ctx: dict[str, Any]) -> dict[str, int]:
 async def on_startup(ctx: dict[str, Any]) -> None:
     """Build this process's Runtime (database, bus, run service, LLM/tools) like the API does."""
     from pilot.core.redaction import install_redaction
+    from pilot.observability.sentry import configure_sentry
+    from pilot.observability.tracing import configure_tracing
     from pilot.runtime import Runtime
     from pilot.startup import start_runtime
 
     settings: Settings = ctx.get("settings") or get_settings()
     install_redaction(settings)  # also under `python -m arq …WorkerSettings` (idempotent)
+    configure_tracing(settings, role="worker")  # each only when configured (an endpoint, a DSN)
+    configure_sentry(settings)
     runtime = Runtime.build(settings)
     await start_runtime(runtime)
     ctx["runtime"] = runtime
@@ -192,6 +199,9 @@ async def on_shutdown(ctx: dict[str, Any]) -> None:
             pass
     if "runtime" in ctx:
         await stop_runtime(ctx["runtime"])
+    from pilot.observability.tracing import aflush_tracing
+
+    await aflush_tracing()  # the last runs' spans (nothing while tracing is off)
 
 
 # ---------------------------------------------------------------------------- configuration

@@ -47,6 +47,7 @@ class Ctx:
     graph: WorkflowGraph
     consumed: set[str] = field(default_factory=set)  # entity kinds a rule already used
     workflows: list[KnownWorkflow] = field(default_factory=list)  # the workspace's, when the caller knows them
+    advice: list | None = None  # pilot.analytics.advice.Advice from the workflow's runs, for "make it cheaper"
 
 
 Step = tuple[list[EditOp], Note]

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from msgspec import Struct
 
 from pilot.chat import rules_flow as flow_rules
+from pilot.chat import rules_optimize as optimize_rules
 from pilot.chat import rules_pause as pause_rules
 from pilot.chat import rules_settings as settings_rules
 from pilot.chat import rules_steps as step_rules
@@ -49,15 +50,18 @@ RULES: list[Callable[[Ctx], Step | None]] = [
 ]
 
 
-def plan_edits(text: str, graph: WorkflowGraph, *, workflows: list[KnownWorkflow] | None = None) -> RulePlan:
+def plan_edits(text: str, graph: WorkflowGraph, *, workflows: list[KnownWorkflow] | None = None,
+               advice: list | None = None) -> RulePlan:
     """Plan the edits ``text`` asks for on ``graph``. Recognised-but-impossible requests are
     reported in ``problems``; the returned ``graph`` is the validated result of ``ops``.
-    ``workflows``: the workspace's other workflows, which a ``workflow`` step may run by name."""
-    ctx = Ctx(raw=text, t=normalize(text), graph=graph, workflows=list(workflows or []))
+    ``workflows``: the workspace's other workflows, which a ``workflow`` step may run by name;
+    ``advice``: optimisation advice from the workflow's runs (else from the graph alone)."""
+    ctx = Ctx(raw=text, t=normalize(text), graph=graph, workflows=list(workflows or []), advice=advice)
     ops: list[EditOp] = []
     changes: list[Note] = []
     problems: list[Note] = []
-    for rule in RULES:
+    # An optimisation request is planned on its own (see pilot.chat.rules_optimize).
+    for rule in [optimize_rules.rule_optimize] if optimize_rules.is_optimisation(text) else RULES:
         try:
             step = rule(ctx)
         except Unable as exc:

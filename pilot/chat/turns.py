@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from pilot.analytics.service import AnalyticsService
 from pilot.chat import replies
 from pilot.chat.diff import build_events, clear_events, diff_graphs
 from pilot.chat.edits import EditError, apply_edits
@@ -31,6 +32,7 @@ from pilot.chat.events import (
 )
 from pilot.chat.phrases import describe_cron, language_of
 from pilot.chat.planner_rules import plan_edits
+from pilot.chat.rules_optimize import is_optimisation
 from pilot.chat.schemas import ClarifyOptionOut, PendingQuestion
 from pilot.chat.store import ChatStore, set_state, state_of
 from pilot.core.errors import BadRequestError, ConflictError, NotFoundError, PilotError
@@ -222,12 +224,13 @@ class TurnHandlers:
 
     # ------------------------------------------------------------------ refine
 
-    async def _plan(self, text: str, graph: WorkflowGraph, lang: str, workflows: list | None = None
-                    ) -> tuple[WorkflowGraph | None, list[str], list[str], str, list]:
+    async def _plan(self, text: str, graph: WorkflowGraph, lang: str, workflows: list | None = None,
+                    advice: list | None = None) -> tuple[WorkflowGraph | None, list[str], list[str], str, list]:
         """(new graph or None, change notes, problem notes, planner, ops); ``workflows``: the
-        workspace's others, which a ``workflow`` step may run by name."""
+        workspace's others, which a ``workflow`` step may run by name; ``advice``: set for an
+        optimisation request, which the rules apply from the workflow's run figures."""
         llm = self.rt.settings.llm
-        if llm.enabled:
+        if llm.enabled and advice is None:
             from pilot.chat.planner_llm import plan_with_llm  # loads pydantic/instructor/openai: only when used
 
             try:
@@ -235,7 +238,7 @@ class TurnHandlers:
                 return apply_edits(graph, ops), [explanation], [], "llm", ops
             except (StructuredOutputError, EditError) as exc:
                 log.info("chat: LLM edit planner gave up (%s); using the rule-based planner", exc)
-        plan = plan_edits(text, graph, workflows=workflows)
+        plan = plan_edits(text, graph, workflows=workflows, advice=advice)
         return plan.graph, [n.text(lang) for n in plan.changes], [n.text(lang) for n in plan.problems], "rules", plan.ops
 
     async def _refine(self, turn: Turn, snap: Snapshot) -> TurnResult:
@@ -243,7 +246,11 @@ class TurnHandlers:
         assert current is not None
         async with self.rt.sessions() as db:
             workflows = await ChatStore(db, turn.workspace_id).other_workflows(exclude=current.id)
-        new_graph, changes, problems, planner, ops = await self._plan(turn.content, current.graph(), turn.lang, workflows)
+            advice = None
+            if is_optimisation(turn.content):  # "make it cheaper": advice from the workflow's runs
+                advice = (await AnalyticsService(db, turn.workspace_id).advice_for(current))[1]
+        new_graph, changes, problems, planner, ops = await self._plan(turn.content, current.graph(), turn.lang, workflows,
+                                                                      advice)
         outcome, template_id, build_ops = "edited", None, None
         if new_graph is None and not problems and replies.is_new_request(turn.content):
             replacement = await self._replacement(turn)

@@ -50,6 +50,13 @@ class PaymentRequiredError(PilotError):
     default_detail = "budget limit reached"
 
 
+class ForbiddenError(PilotError):
+    """Authenticated, but the caller's role in the workspace does not allow this (pilot.auth.roles)."""
+
+    status_code = 403
+    default_detail = "forbidden"
+
+
 class NotFoundError(PilotError):
     """The resource does not exist *in the caller's workspace* (tenancy answers 404, not 403)."""
 
@@ -89,6 +96,17 @@ class GraphValidationError(UnprocessableError):
             + (f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else "")
         )
         super().__init__(msg, extra=[_problem_dict(p) for p in problems])
+
+
+class TooManyRequestsError(PilotError):
+    """429; ``retry_after`` (seconds) becomes the ``Retry-After`` header (``pilot.app``)."""
+
+    status_code = 429
+    default_detail = "too many requests"
+
+    def __init__(self, detail: str, *, retry_after: float) -> None:
+        super().__init__(detail, extra={"retry_after_s": round(retry_after, 3)})
+        self.retry_after = retry_after
 
 
 class ServiceUnavailableError(PilotError):

@@ -7,6 +7,7 @@ from typing import Annotated
 from litestar import Controller, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
+from pilot.auth.roles import ADMIN_ONLY, MEMBER_ONLY  # admins manage secrets; members see their names
 from pilot.credentials import store
 from pilot.credentials.crypto import cipher_for
 from pilot.credentials.schemas import Credential, CredentialCreate, CredentialPage, CredentialType, CredentialUpdate
@@ -23,14 +24,14 @@ class CredentialController(Controller):
     path = "/api/credentials"
     tags = ("credentials",)
 
-    @post("/")
+    @post("/", opt=ADMIN_ONLY)
     async def create_credential(
         self, data: JSONBody[CredentialCreate], db: DbSession, workspace: CurrentWorkspace, runtime: RuntimeDep
     ) -> Credential:
         """Create a credential (name unique per workspace: 409 otherwise). The value is never returned."""
         return await store.create_credential(db, workspace.id, data, cipher_for(runtime.settings.app))
 
-    @get("/")
+    @get("/", opt=MEMBER_ONLY)
     async def list_credentials(
         self,
         db: DbSession,
@@ -43,12 +44,12 @@ class CredentialController(Controller):
         items, total = await store.list_credentials(db, workspace.id, limit=limit, offset=offset, type_=type)
         return CredentialPage(items=items, total=total, limit=limit, offset=offset)
 
-    @get("/{credential_id:str}")
+    @get("/{credential_id:str}", opt=MEMBER_ONLY)
     async def get_credential(self, credential_id: FromPath[str], db: DbSession, workspace: CurrentWorkspace) -> Credential:
         """One credential by id (or by name), without its value."""
         return await store.get_credential(db, workspace.id, credential_id)
 
-    @put("/{credential_id:str}")
+    @put("/{credential_id:str}", opt=ADMIN_ONLY)
     async def update_credential(
         self,
         credential_id: FromPath[str],
@@ -60,7 +61,7 @@ class CredentialController(Controller):
         """Rotate the value and/or change the description; runs started from now on use the new value."""
         return await store.update_credential(db, workspace.id, credential_id, data, cipher_for(runtime.settings.app))
 
-    @delete("/{credential_id:str}")
+    @delete("/{credential_id:str}", opt=ADMIN_ONLY)
     async def delete_credential(self, credential_id: FromPath[str], db: DbSession, workspace: CurrentWorkspace) -> None:
         """Delete the credential; nodes that refer to it fail from the next run on, naming it."""
         await store.delete_credential(db, workspace.id, credential_id)

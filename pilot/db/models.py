@@ -50,6 +50,8 @@ class WorkspaceRow(Base):
     created_at: Mapped[datetime] = _created()
     # Operator overrides of the per-run budget (pilot.engine.budget.RunLimits fields); null: defaults.
     run_limits: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    # The team it belongs to (pilot.auth.orgs); null only for rows made outside pilot.auth.service.
+    team_id: Mapped[str | None] = mapped_column(sa.String(64), sa.ForeignKey("teams.id", ondelete="SET NULL"), index=True)
 
 
 class ApiKeyRow(Base):
@@ -64,6 +66,8 @@ class ApiKeyRow(Base):
     created_at: Mapped[datetime] = _created()
     last_used_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    # A key is a service account of its workspace with a role (pilot.auth.roles): guest | member | admin.
+    role: Mapped[str] = mapped_column(sa.String(16), default="admin", server_default="admin", nullable=False)
 
 
 class WorkflowRow(Base):
@@ -110,6 +114,7 @@ class ExecutionRow(Base):
     mode: Mapped[str] = mapped_column(sa.String(16), default="inline", nullable=False)
     trigger: Mapped[str] = mapped_column(sa.String(16), default="manual", nullable=False, index=True)  # how it started
     rerun_of: Mapped[str | None] = mapped_column(sa.String(64))  # the execution a rerun-from-node reuses
+    created_by: Mapped[str | None] = mapped_column(sa.String(64))  # the user (usr_…) or API key (key_…) that started it
     parent_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)  # a sub-workflow run's parent execution
     parent_node: Mapped[str | None] = mapped_column(sa.String(200))  # the parent's `workflow` node (qualified path)
     depth: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0", nullable=False)  # sub-workflow nesting
@@ -387,3 +392,94 @@ class AgentVersionRow(Base):
     description: Mapped[str] = mapped_column(sa.Text, default="", nullable=False)
     config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, nullable=False)
     created_at: Mapped[datetime] = _created()
+
+
+# ------------------------------------------------------------------ identity (pilot.auth)
+
+
+class OrganizationRow(Base):
+    """An organisation: owns teams, whose workspaces hold the work."""
+
+    __tablename__ = "organizations"
+    id: Mapped[str] = _id_column("org")
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True, nullable=False)
+    created_at: Mapped[datetime] = _created()
+
+
+class TeamRow(Base):
+    __tablename__ = "teams"
+    __table_args__ = (sa.UniqueConstraint("organization_id", "name", name="uq_teams_organization_name"),)
+    id: Mapped[str] = _id_column("team")
+    organization_id: Mapped[str] = mapped_column(
+        sa.String(64), sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    name: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    created_at: Mapped[datetime] = _created()
+
+
+class UserRow(Base):
+    """A person who logs in. ``email`` is stored lower-cased; ``password_hash`` is argon2id."""
+
+    __tablename__ = "users"
+    id: Mapped[str] = _id_column("usr")
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(sa.String(200), default="", nullable=False)
+    password_hash: Mapped[str] = mapped_column(sa.String(256), nullable=False)
+    created_at: Mapped[datetime] = _created()
+    last_login_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+
+
+class MembershipRow(Base):
+    """A user's role in a workspace (guest | member | admin)."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "user_id", name="uq_memberships_workspace_user"),)
+    id: Mapped[str] = _id_column("mem")
+    workspace_id: Mapped[str] = _workspace_fk()
+    user_id: Mapped[str] = mapped_column(sa.String(64), sa.ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False)
+    role: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    created_at: Mapped[datetime] = _created()
+
+
+class InvitationRow(Base):
+    """An invitation of an email address into a workspace with a role; only the token's sha256 is kept."""
+
+    __tablename__ = "invitations"
+    id: Mapped[str] = _id_column("inv")
+    workspace_id: Mapped[str] = _workspace_fk()
+    email: Mapped[str] = mapped_column(sa.String(320), nullable=False)
+    role: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
+    invited_by: Mapped[str | None] = mapped_column(sa.String(64))  # usr_… or key_…
+    created_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime] = mapped_column(TZDateTime, nullable=False)
+    accepted_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    accepted_by: Mapped[str | None] = mapped_column(sa.String(64))
+    revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+
+
+class AuthSessionRow(Base):
+    """A login: its access tokens carry its id (``sid``), its refresh tokens rotate within it
+    (the refresh-token family). Revoked on logout or when a rotated refresh token is reused."""
+
+    __tablename__ = "auth_sessions"
+    id: Mapped[str] = _id_column("ses")
+    user_id: Mapped[str] = mapped_column(sa.String(64), sa.ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False)
+    created_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime] = mapped_column(TZDateTime, nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class RefreshTokenRow(Base):
+    """One refresh token of a session (sha256 only); ``rotated_at`` is set when it is exchanged."""
+
+    __tablename__ = "refresh_tokens"
+    id: Mapped[str] = _id_column("rt")
+    session_id: Mapped[str] = mapped_column(
+        sa.String(64), sa.ForeignKey("auth_sessions.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
+    created_at: Mapped[datetime] = _created()
+    rotated_at: Mapped[datetime | None] = mapped_column(TZDateTime)

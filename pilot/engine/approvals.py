@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from msgspec import Meta, Struct
 from sqlalchemy.exc import IntegrityError
 
-from pilot.auth.service import hash_key
+from pilot.auth.roles import Principal
 from pilot.core import clock
 from pilot.core.errors import ConflictError, PilotError
 from pilot.core.ids import aware
@@ -77,11 +77,16 @@ async def decide_timeout(sessions: Any, workspace_id: str, execution_id: str, no
     return decision
 
 
-async def caller_key(session: Any, raw_key: str | None) -> tuple[str, str]:
-    """``(name, prefix)`` of the API key the request authenticated with."""
-    row = (await session.execute(sa.select(ApiKeyRow.name, ApiKeyRow.prefix).where(
-        ApiKeyRow.key_hash == hash_key(raw_key or "")))).first()
-    return (row[0], row[1]) if row else ("unknown", "")
+async def caller_names(session: Any, principal: Principal) -> tuple[str, ...]:
+    """The names an approver list may give the caller: a signed-in user's e-mail and user id, or
+    an API key's name, prefix and id. The first one is what the decision records."""
+    if principal.user_id:
+        return tuple(n for n in (principal.email, principal.user_id) if n)
+    if principal.key_id:
+        row = (await session.execute(sa.select(ApiKeyRow.name, ApiKeyRow.prefix).where(ApiKeyRow.id == principal.key_id))).first()
+        if row:
+            return (row[0], row[1], principal.key_id)
+    return ("unknown",)
 
 
 async def _waiting_for_approval(session: Any, execution_id: str, node_id: str) -> bool:
@@ -96,7 +101,7 @@ async def _waiting_for_approval(session: Any, execution_id: str, node_id: str) -
     return done is None
 
 
-async def decide(runtime: Any, session: Any, workspace_id: str, raw_key: str | None, execution_id: str, node_id: str,
+async def decide(runtime: Any, session: Any, workspace_id: str, principal: Principal, execution_id: str, node_id: str,
                  data: ApprovalRequest) -> ApprovalDecision:
     """Validate and store one decision, then wake the run (see the module docstring)."""
     row = await get_execution_row(session, workspace_id, execution_id)  # 404 across workspaces
@@ -109,10 +114,12 @@ async def decide(runtime: Any, session: Any, workspace_id: str, raw_key: str | N
         why = (f"was already decided by {decided.decided_by}" if decided is not None
                else f"is not waiting for approval (the execution is {row.status})")
         raise ConflictError(f"node_id: {node_id!r} {why}", extra={"field": "node_id"})
-    name, prefix = await caller_key(session, raw_key)
+    names = await caller_names(session, principal)
+    name = names[0]
     approvers = node.config.approval.approvers
-    if approvers and name not in approvers and prefix not in approvers:
-        raise ForbiddenError(f"this API key ({name!r}) is not among the approvers of node {node_id!r}")
+    if approvers and not set(names) & set(approvers):
+        who = f"user {name!r}" if principal.user_id else f"API key {name!r}"
+        raise ForbiddenError(f"this {who} is not among the approvers of node {node_id!r}")
     decision = ApprovalRow(execution_id=execution_id, workspace_id=workspace_id, node_id=node_id,
                            approved=data.approved, comment=data.comment, decided_by=name, decided_at=clock.now())
     async with runtime.sessions() as own:  # committed on its own: the wake below must see it

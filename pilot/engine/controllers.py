@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.types import ASGIApp
 
 from pilot.db.models import ExecutionRow
-from pilot.dependencies import CurrentWorkspace, DbSession, RuntimeDep
+from pilot.dependencies import CurrentPrincipal, CurrentWorkspace, DbSession, RuntimeDep
 from pilot.engine.schemas import ExecuteRequest, ExecuteResponse, Execution, ExecutionPage, ExecutionStatus, RerunRequest, RunTrigger, TestRunRequest
 from pilot.engine.approvals import ApprovalDecision, ApprovalRequest, decide
 from pilot.engine.store import get_execution_row
@@ -31,22 +31,24 @@ class ExecuteController(Controller):
     @post("/{workflow_id:str}/execute", status_code=202)
     async def execute_workflow(
         self, workflow_id: FromPath[str], data: JSONBody[ExecuteRequest], db: DbSession,
-        workspace: CurrentWorkspace, runtime: RuntimeDep,
+        workspace: CurrentWorkspace, runtime: RuntimeDep, principal: CurrentPrincipal,
     ) -> ExecuteResponse:
         """Start a run (202). ``input_data`` is checked against the input node's fields first:
         a missing or wrong-typed input answers 422 naming the field, and nothing is stored."""
-        return await runtime.runs.start(db, workspace.id, workflow_id, data.input_data, data.mode)
+        return await runtime.runs.start(db, workspace.id, workflow_id, data.input_data, data.mode,
+                                        created_by=principal.actor_id)
 
 
     @post("/{workflow_id:str}/test", status_code=202)
     async def test_workflow(
         self, workflow_id: FromPath[str], data: JSONBody[TestRunRequest], db: DbSession,
-        workspace: CurrentWorkspace, runtime: RuntimeDep,
+        workspace: CurrentWorkspace, runtime: RuntimeDep, principal: CurrentPrincipal,
     ) -> ExecuteResponse:
         """A test run (202, streams like any run): inputs not given get sample values; api and
         tool nodes record the request they would send instead of sending it, LLM nodes run
         offline, so nothing leaves the machine. The execution's ``trigger`` is ``test``."""
-        return await runtime.runs.test(db, workspace.id, workflow_id, data.input_data, data.mode)
+        return await runtime.runs.test(db, workspace.id, workflow_id, data.input_data, data.mode,
+                                       created_by=principal.actor_id)
 
 
 class ExecutionController(Controller):
@@ -79,24 +81,23 @@ class ExecutionController(Controller):
     @post("/{execution_id:str}/rerun", status_code=202)
     async def rerun_execution(
         self, execution_id: FromPath[str], data: JSONBody[RerunRequest], db: DbSession, workspace: CurrentWorkspace,
-        runtime: RuntimeDep,
+        runtime: RuntimeDep, principal: CurrentPrincipal,
     ) -> ExecuteResponse:
         """Re-execute ``from_node`` and everything downstream as a new execution (``rerun_of``
         links it), reusing the finished run's outputs for every other node (409 while running)."""
-        return await runtime.runs.rerun(db, workspace.id, execution_id, data.from_node, data.mode)
+        return await runtime.runs.rerun(db, workspace.id, execution_id, data.from_node, data.mode,
+                                        created_by=principal.actor_id)
 
     @post("/{execution_id:str}/approvals/{node_id:str}", status_code=200)
     async def decide_approval(
         self, request: Request, execution_id: FromPath[str], node_id: FromPath[str], data: JSONBody[ApprovalRequest],
-        db: DbSession, workspace: CurrentWorkspace, runtime: RuntimeDep,
+        db: DbSession, workspace: CurrentWorkspace, principal: CurrentPrincipal, runtime: RuntimeDep,
     ) -> ApprovalDecision:
         """Decide a ``wait`` node's approval: ``approved`` continues the run; rejected fails the node
         with ``rejected: <comment>`` (its ``on_error`` applies). 409 when the node is not waiting
-        for approval or was already decided; 403 when the node lists approvers and this API key's
-        name is not among them."""
-        from pilot.dependencies import bearer_token
-
-        return await decide(runtime, db, workspace.id, bearer_token(request), execution_id, node_id, data)
+        for approval or was already decided; 403 when the node lists approvers and the caller (a
+        user's e-mail or id, an API key's name or prefix) is not among them."""
+        return await decide(runtime, db, workspace.id, principal, execution_id, node_id, data)
 
     @get("/{execution_id:str}/stream")
     async def stream_execution(

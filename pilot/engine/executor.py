@@ -41,6 +41,7 @@ from pilot.engine.store import ExecutionStore
 from pilot.engine.suspend import suspend_run
 from pilot.events.recorder import EventRecorder
 from pilot.events.schemas import TERMINAL_RUN_STATUSES
+from pilot.observability.tracing import run_trace
 from pilot.settings import Settings
 from pilot.workflows.model import graph_from_builtins
 
@@ -120,7 +121,20 @@ async def execute(
     A fresh run (the first claim of a queued execution) costs two transactions: the claim, which
     reads the execution, and the end, which commits the terminal row with the last events
     (:func:`_finish`); events of longer runs are written behind in batches in between.
+
+    With tracing on, the run is a ``run`` span whose node spans are made from its events
+    (:mod:`pilot.observability.run_spans`); with it off, ``run_trace`` is None and costs nothing.
     """
+    trace = run_trace(execution_id)
+    if trace is None:
+        return await _execute(execution_id, deps, cancelled, lease_lost, token, claim, None)
+    with trace:  # current in this task, so the node tasks started below inherit it
+        trace.status = await _execute(execution_id, deps, cancelled, lease_lost, token, claim, trace)
+        return trace.status
+
+
+async def _execute(execution_id: str, deps: EngineDeps, cancelled: asyncio.Event | None, lease_lost: asyncio.Event | None,
+                   token: str | None, claim: lifecycle.Claim | None, trace: Any) -> str:
     store = ExecutionStore(deps.sessions)
     if token is None:
         token = lifecycle.new_token()
@@ -133,14 +147,18 @@ async def execute(
     row = claim.run if claim is not None and claim.run is not None else await store.load(execution_id)
     if row.status in TERMINAL_RUN_STATUSES:
         return row.status
+    observer = None
+    if trace is not None:
+        trace.describe(row)
+        observer = trace.observe
     # Only an execution an earlier attempt ran (or a rerun, which copied results) has results and
     # events to continue from; a fresh one starts at seq 0 without asking the database or the bus.
     resumed = claim is None or claim.resumed or claim.from_waiting
     restored = await store.restored(execution_id) if resumed or row.rerun_of else {}
     if resumed:
-        recorder = await EventRecorder.resume(execution_id, bus=deps.bus, sessions=deps.sessions)
+        recorder = await EventRecorder.resume(execution_id, bus=deps.bus, sessions=deps.sessions, observer=observer)
     else:
-        recorder = EventRecorder(execution_id, bus=deps.bus, sessions=deps.sessions)
+        recorder = EventRecorder(execution_id, bus=deps.bus, sessions=deps.sessions, observer=observer)
     resumed_at = row.resumed_at  # read after the claim: this resume's time when it left `waiting`
     cancel_event = deps.active.register(execution_id, cancelled)
     poll_flag = cancelled is None  # a worker's lease heartbeat already watches the flag

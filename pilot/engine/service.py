@@ -115,13 +115,14 @@ class RunService:
 
     async def start(
         self, session, workspace_id: str, workflow_id: str, input_data: dict[str, Any], mode: str | None = None,
-        *, trigger: str = "manual", version: int | None = None,
+        *, trigger: str = "manual", version: int | None = None, created_by: str | None = None,
     ) -> ExecuteResponse:
         """Validate, store (committed) and launch a run; nothing is stored when validation fails.
 
         ``mode`` None: background when a background launcher is configured (REDIS_URL), else inline.
         ``trigger`` records how the run started; ``version`` runs that stored version (a trigger
-        runs the version it was published with) instead of the head. The caller's pending
+        runs the version it was published with) instead of the head; ``created_by`` records the
+        user or API key that started it (usage ``by=user``). The caller's pending
         changes in ``session`` (a trigger's fire claim) are committed with the execution row.
         """
         mode = mode or ("background" if "background" in self.launchers else "inline")
@@ -145,21 +146,24 @@ class RunService:
         session.add(ExecutionRow(
             id=execution_id, workspace_id=workspace_id, workflow_id=workflow.id, workflow_version=run_version,
             graph=msgspec.to_builtins(graph), status="queued", mode=launcher.mode, trigger=trigger, input_data=input_data,
-            usage={}, created_at=utcnow(),
+            usage={}, created_at=utcnow(), created_by=created_by,
         ))
         await session.commit()  # the launcher (maybe another process) must see the row
         await launcher.launch(execution_id)
         return ExecuteResponse(execution_id=execution_id, status="queued", stream_url=stream_url(execution_id),
                                warnings=warnings)
 
-    async def test(self, session, workspace_id: str, workflow_id: str, input_data: dict[str, Any], mode: str | None = None) -> ExecuteResponse:
+    async def test(self, session, workspace_id: str, workflow_id: str, input_data: dict[str, Any], mode: str | None = None,
+                   *, created_by: str | None = None) -> ExecuteResponse:
         """A dry run of the head version: sample inputs fill what is not given, deliveries and
         external calls are recorded instead of sent, and LLM nodes run offline."""
         workflow = await WorkflowService(session, workspace_id).get(workflow_id)
         samples = sample_inputs(input_fields(workflow.graph().nodes))
-        return await self.start(session, workspace_id, workflow_id, {**samples, **input_data}, mode, trigger="test")
+        return await self.start(session, workspace_id, workflow_id, {**samples, **input_data}, mode, trigger="test",
+                                created_by=created_by)
 
-    async def rerun(self, session, workspace_id: str, execution_id: str, from_node: str, mode: str | None = None) -> ExecuteResponse:
+    async def rerun(self, session, workspace_id: str, execution_id: str, from_node: str, mode: str | None = None,
+                    *, created_by: str | None = None) -> ExecuteResponse:
         """A new execution of the exact graph and inputs of a finished one that re-executes
         ``from_node`` and everything downstream of it, reusing the other nodes' stored outputs."""
         old = await get_execution_row(session, workspace_id, execution_id)
@@ -180,7 +184,7 @@ class RunService:
         session.add(ExecutionRow(
             id=new_id_, workspace_id=workspace_id, workflow_id=old.workflow_id, workflow_version=old.workflow_version,
             graph=old.graph, status="queued", mode=launcher.mode, trigger="rerun", rerun_of=old.id,
-            input_data=old.input_data, usage={}, created_at=utcnow(),
+            input_data=old.input_data, usage={}, created_at=utcnow(), created_by=created_by,
         ))
         await session.flush()
         reused = (await session.scalars(sa.select(NodeResultRow).where(

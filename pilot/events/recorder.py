@@ -45,8 +45,12 @@ class EventRecorder:
         sessions: async_sessionmaker[AsyncSession] | None,
         start_seq: int = 0,
         batch_delay_s: float = 0.005,
+        observer: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
         self.stream_id = stream_id
+        # Called with every event written (redacted), in the emitting task: a run's spans
+        # (pilot.observability.run_spans) are made from them. It must not raise.
+        self._observer = observer
         self.seq = start_seq
         self._bus = bus
         self._sessions = sessions
@@ -89,6 +93,8 @@ class EventRecorder:
             raise RuntimeError(f"stream {self.stream_id} is closed")
         self.seq += 1
         item = StreamEvent(self.stream_id, self.seq, event, redact_value(data))  # no secret reaches bus or table
+        if self._observer is not None:
+            self._observer(event, item.data)
         if self._publish_sync is not None:
             self._publish_sync(item)
         elif self._outbox is not None:
@@ -174,6 +180,8 @@ class EventRecorder:
         self._pending = []
         self.seq = final.seq
         self._mark_persisted(batch)
+        if self._observer is not None:
+            self._observer(final.event, final.data)
         if self._publish_sync is not None:
             self._publish_sync(final)
         elif self._outbox is not None:

@@ -9,6 +9,7 @@ from pilot.llm.offline import OfflineProvider
 from pilot.llm.openai_provider import OpenAIProvider
 from pilot.llm.prices import OFFLINE_MODEL
 from pilot.llm.schemas import LLMToolCalls, LLMUsage, MessageLike
+from pilot.llm.traced import traced
 from pilot.settings import LLMSettings
 
 
@@ -43,9 +44,11 @@ class RoutingProvider:
         await self.online.aclose()
 
 
-def build_provider(settings: LLMSettings) -> OfflineProvider | RoutingProvider:
-    """OpenAI-compatible provider when an API key is set, else the offline provider."""
+def build_provider(settings: LLMSettings) -> Any:
+    """OpenAI-compatible provider when an API key is set, else the offline provider; with
+    tracing on, wrapped so that each call is a span (:mod:`pilot.llm.traced`)."""
     offline = OfflineProvider()
-    if not settings.enabled:
-        return offline
-    return RoutingProvider(OpenAIProvider(settings), offline)
+    provider: OfflineProvider | RoutingProvider = offline
+    if settings.enabled:
+        provider = RoutingProvider(OpenAIProvider(settings), offline)
+    return traced(provider)

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 from pilot.core import failures
 from pilot.llm.openai_provider import classify, shared_client
 from pilot.llm.schemas import LLMError, LLMUsage, MessageLike, StructuredOutputError, to_openai_messages
+from pilot.observability import tracing
 from pilot.settings import LLMSettings
 
 log = logging.getLogger(__name__)
@@ -111,15 +112,24 @@ async def structured(
             raise StructuredOutputError(f"structured output timed out after {budget:g}s", attempts=attempts - 1,
                                         cause=last)
         try:
-            async with asyncio.timeout(remaining):
-                return await client.chat.completions.create(
-                    model=model,
-                    messages=wire,
-                    response_model=response_model,
-                    max_retries=settings.reask_retries,
-                    temperature=temperature,
-                    timeout=remaining,
-                )
+            with tracing.client_span(f"chat {model}", {  # a span per attempt while tracing is on
+                "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": model,
+                "pilot.llm.response_model": response_model.__name__,
+            }) as span:
+                async with asyncio.timeout(remaining):
+                    result = await client.chat.completions.create(
+                        model=model,
+                        messages=wire,
+                        response_model=response_model,
+                        max_retries=settings.reask_retries,
+                        temperature=temperature,
+                        timeout=remaining,
+                    )
+                usage = usage_of(result) if span is not None else None
+                if usage is not None:
+                    span.set_attribute("gen_ai.usage.input_tokens", usage.prompt_tokens)
+                    span.set_attribute("gen_ai.usage.output_tokens", usage.completion_tokens)
+                return result
         except TimeoutError as exc:
             raise StructuredOutputError(f"structured output timed out after {budget:g}s", attempts=attempts,
                                         cause=exc) from exc

@@ -2,9 +2,10 @@
 
 Transport: streamable HTTP (the SDK's ``StreamableHTTPSessionManager``, stateless, JSON
 responses), mounted into the Litestar app, so every API process serves it with no session state
-to share. Authentication: the API key, exactly as for ``/api/*`` (``Authorization: Bearer <key>``
-or ``X-API-Key``); a missing or wrong key answers 401 before the MCP layer sees the request.
-Tenancy: a key lists and calls only its own workspace's workflows. The tools themselves:
+to share. Authentication: the app's guard, exactly as for ``/api/*`` (``Authorization: Bearer <API key or
+access token>`` or ``X-API-Key``; role ``member`` or ``admin``); missing or wrong credentials
+answer 401 before the MCP layer sees the request. Tenancy: a key lists and calls only its own
+workspace's workflows. The tools themselves:
 :mod:`pilot.mcp.workflow_tools`.
 
 This module stays free of the SDK: the session manager (and the SDK, ~0.25 s to import) starts
@@ -15,7 +16,6 @@ nobody asks for MCP answers sooner.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,7 +24,8 @@ from typing import Any
 from litestar import Litestar, asgi
 from litestar.types import Receive, Scope, Send
 
-from pilot.core.errors import AuthenticationError
+from pilot.auth.guard import PRINCIPAL_SCOPE_KEY
+from pilot.auth.roles import MEMBER_ONLY
 
 log = logging.getLogger("pilot.mcp")
 
@@ -91,26 +92,12 @@ def mcp_lifespan(max_body_bytes: int):
     return lifespan
 
 
-async def _respond(send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    payload = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *(headers or [])]})
-    await send({"type": "http.response.body", "body": payload})
-
-
-@asgi(MCP_PATH, is_mount=True, copy_scope=True)
+@asgi(MCP_PATH, is_mount=True, copy_scope=True, opt=MEMBER_ONLY)  # its calls run workflows: members and admins
 async def mcp_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
-    """The MCP endpoint (streamable HTTP), authenticated by API key."""
+    """The MCP endpoint (streamable HTTP), authenticated by the app's guard (API key or access token)."""
     app = scope["app"]
     runtime = app.state.runtime
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-    scheme, _, token = headers.get("authorization", "").partition(" ")
-    raw_key = token.strip() if scheme.lower() == "bearer" and token.strip() else headers.get("x-api-key") or None
-    try:
-        workspace = await runtime.principals.authenticate(runtime.sessions, raw_key)
-    except AuthenticationError as exc:
-        await _respond(send, 401, exc.to_dict(), [(b"www-authenticate", b'Bearer realm="pilot"')])
-        return
+    workspace = scope[PRINCIPAL_SCOPE_KEY].workspace  # type: ignore[typeddict-item]  # set by pilot.auth.guard
     scope[SCOPE_KEY] = (runtime, workspace)  # type: ignore[literal-required]
     manager = await app.state.mcp_manager.get()
     await manager.handle_request(scope, receive, send)

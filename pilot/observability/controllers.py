@@ -11,6 +11,7 @@ import logging
 
 from litestar import Request, Response, get
 
+from pilot.auth.roles import PUBLIC
 from pilot.core.errors import AuthenticationError
 from pilot.dependencies import RuntimeDep, bearer_token
 from pilot.observability import metrics
@@ -18,13 +19,13 @@ from pilot.observability import metrics
 log = logging.getLogger("pilot.metrics")
 
 
-@get("/ping", tags=["ops"], sync_to_thread=False)
+@get("/ping", tags=["ops"], sync_to_thread=False, opt=PUBLIC)
 def ping() -> dict[str, bool]:
     """The cheapest liveness probe: no database, no authentication."""
     return {"ok": True}
 
 
-@get("/metrics", tags=["ops"], include_in_schema=False)  # Prometheus text, not JSON: documented in the README
+@get("/metrics", tags=["ops"], include_in_schema=False, opt=PUBLIC)  # its own token; Prometheus text, not JSON: documented in the README
 async def prometheus_metrics(request: Request, runtime: RuntimeDep) -> Response:
     """This process's metrics in the Prometheus text format (see :mod:`pilot.observability.metrics`)."""
     expected = runtime.settings.app.metrics_token

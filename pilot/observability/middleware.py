@@ -8,6 +8,8 @@
   latency histogram (its duration is the client's, not the server's).
 - one ``request`` log record per request (operations routes ``/ping``, ``/metrics``, ``/health``,
   ``/ready`` at debug level, so scrapes do not flood the log).
+- with tracing on (:mod:`pilot.observability.tracing`), a server span per request, current while
+  it is handled, whose trace id is bound to the request's log records as ``trace_id``.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ import re
 import time
 from typing import Any
 
-from pilot.observability import metrics
-from pilot.observability.logs import begin_request, end_request, get_logger
+from pilot.observability import metrics, tracing
+from pilot.observability.logs import begin_request, bind_request, end_request, get_logger
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _HEADER_KEY = REQUEST_ID_HEADER.lower().encode()
@@ -65,6 +67,9 @@ class ObservabilityMiddleware:
             return
         request_id = _request_id(scope)
         token = begin_request(request_id)
+        span = tracing.request_span(scope)  # None while tracing is off
+        if span is not None:
+            bind_request(trace_id=span.trace_id)
         started = time.perf_counter()
         status, stream = 500, False
         echo = (_HEADER_KEY, request_id.encode())
@@ -97,4 +102,6 @@ class ObservabilityMiddleware:
             if stream:
                 fields["stream"] = True
             emit("request", **fields)
+            if span is not None:
+                span.end(method, route, status)
             end_request(token)

@@ -27,6 +27,7 @@ import httpx
 from pilot.outbound.addresses import AccessPolicy
 from pilot.core.failures import classify_status
 from pilot.core.redaction import clip, redact
+from pilot.observability.tracing import http_span, mark_error
 from pilot.outbound.errors import HTTPStatusFailure, InvalidURL, OutboundError, OutboundTimeout, OutboundUnavailable
 from pilot.outbound.transport import GuardedTransport, Resolver
 from pilot.settings import EngineSettings
@@ -105,22 +106,27 @@ class GuardedHttp:
 
         httpx's own timeouts bound each connect/read; the outer deadline also stops a server that
         trickles bytes forever. ``max_redirects=0`` does not follow redirects. Raises httpx
-        errors, :class:`OutboundError`, or TimeoutError.
+        errors, :class:`OutboundError`, or TimeoutError. With tracing on, it is one client span.
         """
         client = self._client(max(max_redirects, 0))
         try:
             request = client.build_request(method, url, timeout=httpx.Timeout(timeout_s), **kwargs)
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
             raise InvalidURL(f"invalid URL {url[:200]!r}: {exc}") from exc
-        async with asyncio.timeout(timeout_s):
-            try:
-                response = await client.send(request, follow_redirects=max_redirects > 0)
-            except httpx.UnsupportedProtocol as exc:
-                raise InvalidURL(f"invalid URL {url[:200]!r}: {exc}") from exc
-            try:
-                await response.aread()
-            finally:
-                await response.aclose()
+        with http_span(method, url) as span:  # None while tracing is off
+            async with asyncio.timeout(timeout_s):
+                try:
+                    response = await client.send(request, follow_redirects=max_redirects > 0)
+                except httpx.UnsupportedProtocol as exc:
+                    raise InvalidURL(f"invalid URL {url[:200]!r}: {exc}") from exc
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+            if span is not None:
+                span.set_attribute("http.response.status_code", response.status_code)
+                if response.status_code >= 400:
+                    mark_error(span, str(response.status_code))
             return response
 
     async def call(

@@ -17,6 +17,8 @@ from litestar.datastructures import CacheControlHeader
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
 
+from pilot.auth.roles import PUBLIC
+
 STATIC_DIR = Path(__file__).parent / "static"
 
 SECURITY_HEADERS = {
@@ -40,4 +42,5 @@ def panel_router() -> Router:
     return create_static_files_router(
         path="/panel", directories=[STATIC_DIR], html_mode=True, name="panel", include_in_schema=False,
         cache_control=CacheControlHeader(no_cache=True), after_request=_secure,
+        opt=PUBLIC,  # static files; the page asks for credentials itself (pilot.auth.roles)
     )

@@ -25,8 +25,9 @@ import sqlalchemy as sa
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
+from pilot.auth.roles import PUBLIC
 from pilot.core.errors import (
-    AuthenticationError, BadRequestError, NotFoundError, PayloadTooLargeError, PilotError, UnprocessableError,
+    AuthenticationError, BadRequestError, NotFoundError, PayloadTooLargeError, TooManyRequestsError, UnprocessableError,
 )
 from pilot.core.ids import utcnow
 from pilot.db.models import ExecutionRow, TriggerFireRow, TriggerRow, WorkflowVersionRow
@@ -39,17 +40,6 @@ from pilot.triggers.service import signing_secret
 from pilot.workflows.model import graph_from_builtins
 
 SIGNATURE_HEADER = "x-pilot-signature"
-
-
-class TooManyRequests(PilotError):
-    """429; ``retry_after`` (seconds) becomes the ``Retry-After`` header."""
-
-    status_code = 429
-    default_detail = "too many requests"
-
-    def __init__(self, detail: str, *, retry_after: float) -> None:
-        super().__init__(detail, extra={"retry_after_s": round(retry_after, 3)})
-        self.retry_after = retry_after
 
 
 class _Buckets:
@@ -136,7 +126,7 @@ async def _accept(request: Request, hook_id: str, runtime: Any) -> Response:
     _verify(row, runtime.settings.app, (request.url.query or "").encode() if request.method == "GET" else body, request.headers.get(SIGNATURE_HEADER))
     wait = _buckets.take(hook_id, int(config.get("rate_per_minute", 60)))
     if wait is not None:
-        raise TooManyRequests(f"this hook allows {config.get('rate_per_minute', 60)} requests per minute", retry_after=wait)
+        raise TooManyRequestsError(f"this hook allows {config.get('rate_per_minute', 60)} requests per minute", retry_after=wait)
     input_data = _payload(request, body)
     if row.kind == "chat":  # each chat message is the run's input; the reply is the run's outputs
         message = input_data.get("message")
@@ -177,6 +167,7 @@ class HookController(Controller):
     path = "/hooks"
     tags = ("triggers",)
     security = []  # public: the hook id (and, for webhooks, the signature) authenticates the caller
+    opt = PUBLIC  # for the app's role guard (pilot.auth.roles)
 
     @post("/{hook_id:str}", status_code=202)
     async def post_hook(self, request: Request, hook_id: FromPath[str], runtime: RuntimeDep) -> Response:

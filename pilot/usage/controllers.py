@@ -12,6 +12,7 @@ from typing import Annotated
 from litestar import Controller, get, put
 from litestar.params import FromQuery, JSONBody, Parameter
 
+from pilot.auth.roles import ADMIN_ONLY
 from pilot.dependencies import CurrentWorkspace, DbSession
 from pilot.usage.schemas import (
     BreakdownBy,
@@ -50,8 +51,8 @@ class UsageController(Controller):
         self, db: DbSession, workspace: CurrentWorkspace, by: FromQuery[BreakdownBy] = "workflow",
         start: FromQuery[Start] = None, end: FromQuery[End] = None, limit: FromQuery[Limit] = 100,
     ) -> UsageBreakdown:
-        """Usage grouped by ``workflow`` (default), ``model``, ``node_type``, ``agent`` or ``trigger``,
-        costliest first (``by=user`` answers 422 until runs record who started them)."""
+        """Usage grouped by ``workflow`` (default), ``model``, ``node_type``, ``agent``, ``trigger`` or
+        ``user`` (who started the runs: a user or an API key; key "" when nobody did by hand), costliest first."""
         return await UsageService(db, workspace.id).breakdown(by, start, end, limit)
 
     @get("/history")
@@ -68,7 +69,7 @@ class UsageController(Controller):
         """The monthly limits and what this month's runs have cost so far."""
         return await UsageService(db, workspace.id).budget()
 
-    @put("/budget")
+    @put("/budget", opt=ADMIN_ONLY)
     async def put_budget(self, data: JSONBody[BudgetUpdate], db: DbSession, workspace: CurrentWorkspace) -> BudgetStatus:
         """Set both monthly limits (null removes one). Hard: new runs get 402; soft: a warning."""
         return await UsageService(db, workspace.id).set_budget(data)
@@ -78,7 +79,7 @@ class UsageController(Controller):
         """This workspace's price overrides, and the list prices they override."""
         return await UsageService(db, workspace.id).prices()
 
-    @put("/prices")
+    @put("/prices", opt=ADMIN_ONLY)
     async def put_prices(self, data: JSONBody[PricesUpdate], db: DbSession, workspace: CurrentWorkspace) -> Prices:
         """Replace the price overrides (USD per 1M tokens); model calls from now on cost with them."""
         return await UsageService(db, workspace.id).set_prices(data)

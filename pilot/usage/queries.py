@@ -20,11 +20,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pilot.db.models import ExecutionRow, NodeResultRow, WorkflowRow
+from pilot.db.models import ApiKeyRow, ExecutionRow, NodeResultRow, UserRow, WorkflowRow
 
 E = ExecutionRow.__table__
 N = NodeResultRow.__table__
 W = WorkflowRow.__table__
+U = UserRow.__table__
+K = ApiKeyRow.__table__
 R = NodeResultRow.__table__.alias("reused_from")  # the source row of a node result a rerun copied
 FIGURES = ("llm_calls", "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd")
 ValueOf = Callable[[str], Any]
@@ -86,7 +88,7 @@ def spend(workspace_id: str, start: datetime, end: datetime) -> sa.Select:
 
 
 def breakdown(dialect: str, by: str, workspace_id: str, start: datetime, end: datetime, limit: int) -> sa.Select:
-    """Usage grouped ``by`` workflow, trigger, node_type, model or agent: ``key, label, runs, figures…``,
+    """Usage grouped ``by`` workflow, trigger, node_type, model, agent or user: ``key, label, runs, figures…``,
     the costliest ``limit`` groups first."""
     where = in_period(workspace_id, start, end)
     if by in ("model", "agent"):
@@ -106,6 +108,11 @@ def breakdown(dialect: str, by: str, workspace_id: str, start: datetime, end: da
             columns, group = [E.c.trigger.label("key"), sa.literal("").label("label")], [E.c.trigger]
         elif by == "node_type":
             columns, group = [N.c.node_type.label("key"), sa.literal("").label("label")], [N.c.node_type]
+        elif by == "user":  # who started the run: a user (labelled by e-mail) or an API key; "" = not recorded
+            source = source.outerjoin(U, U.c.id == E.c.created_by).outerjoin(K, K.c.id == E.c.created_by)
+            who = sa.func.coalesce(E.c.created_by, "")
+            label = sa.func.coalesce(U.c.email, sa.literal("API key ") + K.c.name, "")
+            columns, group = [who.label("key"), label.label("label")], [who, U.c.email, K.c.name]
         else:
             raise ValueError(f"no breakdown by {by!r}")
     sums = _sums(value_of)
@@ -136,4 +143,27 @@ def history(dialect: str, interval: str, workspace_id: str, start: datetime, end
         .where(in_period(workspace_id, start, end))
         .group_by(bucket)
         .order_by(bucket)
+    )
+
+
+def workflow_runs(workspace_id: str, workflow_id: str, start: datetime, end: datetime) -> sa.Select:
+    """One workflow's runs created in ``[start, end)``, dry runs (trigger ``test``) left out:
+    what :mod:`pilot.analytics` reads for run counts and durations."""
+    return (
+        sa.select(E.c.id, E.c.status, E.c.started_at, E.c.finished_at)
+        .where(in_period(workspace_id, start, end), E.c.workflow_id == workflow_id, E.c.trigger != "test")
+    )
+
+
+def workflow_node_results(workspace_id: str, workflow_id: str, start: datetime, end: datetime) -> sa.Select:
+    """The node results of those runs that the runs executed themselves (a rerun's copies of the
+    results it reused are left out: they ran, and count, in the source run), with their usage
+    figures (0 when absent)."""
+    figures = [sa.func.coalesce(N.c.usage[name].as_float(), 0).label(name) for name in FIGURES]
+    return (
+        sa.select(N.c.execution_id, N.c.node_id, N.c.node_type, N.c.status, N.c.attempts, N.c.elapsed_ms,
+                  N.c.error.is_not(None).label("has_error"), *figures)
+        .select_from(_with_nodes(outer=False))
+        .where(in_period(workspace_id, start, end), E.c.workflow_id == workflow_id, E.c.trigger != "test",
+               R.c.id.is_(None))
     )

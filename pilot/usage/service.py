@@ -33,10 +33,6 @@ from pilot.usage.schemas import (
 
 MAX_HISTORY_POINTS = 2000
 _STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
-_NO_USER = (
-    "by: 'user' is not available yet: runs do not record who started them (executions have no user or "
-    "API-key column until identity lands); group by workflow, model, node_type, agent or trigger"
-)
 
 
 def _problem(key: str, message: str) -> list[dict[str, str]]:
@@ -94,9 +90,9 @@ class UsageService:
                             warnings=budget.warnings)
 
     async def breakdown(self, by: str, start: datetime | None, end: datetime | None, limit: int) -> UsageBreakdown:
-        """Usage per workflow, model, node type, agent or trigger, costliest first."""
-        if by == "user":
-            raise UnprocessableError(_NO_USER, extra=_problem("by", _NO_USER.split(": ", 1)[1]))
+        """Usage per workflow, model, node type, agent, trigger or user (who started the runs: the
+        user id or API key id, labelled with the e-mail or key name; key "" for runs nobody
+        started by hand — schedules, webhooks — and runs from before runs recorded it), costliest first."""
         begin, until = resolve_period(start, end)
         stmt = queries.breakdown(self._dialect, by, self.workspace_id, begin, until, limit)
         rows = (await self.session.execute(stmt)).all()

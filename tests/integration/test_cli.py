@@ -108,6 +108,22 @@ def test_db_upgrade_and_keys_create(tmp_path):
 
     assert asyncio.run(check()) == "acme"
 
+    guest = run_cli("keys", "create", "--workspace", "acme", "--name", "viewer", "--role", "guest", env=env)
+    assert guest.returncode == 0 and "(guest)" in guest.stderr, guest.stderr
+
+    async def role_of(raw: str) -> str:
+        from pilot.auth.identity import key_principal
+
+        runtime = Runtime.build(Settings.from_env(env))
+        try:
+            async with runtime.sessions() as session:
+                return (await key_principal(session, raw)).role
+        finally:
+            await runtime.aclose()
+
+    assert asyncio.run(role_of(key)) == "admin"  # the default: what every key could do before roles
+    assert asyncio.run(role_of(guest.stdout.strip())) == "guest"
+
 
 def test_domain_commands_are_loaded_lazily(monkeypatch):
     from pilot import cli

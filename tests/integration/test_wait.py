@@ -243,3 +243,29 @@ async def test_a_two_day_wait_left_by_a_killed_server_resumes_once_via_the_start
             await rc.aclose()
         finally:
             stop(proc)
+
+
+async def test_a_signed_in_user_named_as_approver_decides_by_e_mail(live_server, probe) -> None:
+    from tests.support.identity import PASSWORD, bearer, make_user
+
+    anyone, _ = await approval_client(live_server)
+    try:
+        workspace_id = (await anyone.http.get("/api/workspace")).json()["id"]
+        _, approver = await make_user(live_server.app, workspace_id, "member")
+        _, bystander = await make_user(live_server.app, workspace_id, "member")
+        workflow_id = await anyone.workflow(*waiting_graph(approval(approvers=[approver])))
+        execution_id = await anyone.start(workflow_id)
+        await wait_status(anyone, execution_id, "waiting")
+        url = f"{live_server.url}/api/executions/{execution_id}/approvals/pause"
+        async with httpx.AsyncClient() as http:
+            t_by = (await http.post(f"{live_server.url}/api/auth/login", json={"email": bystander, "password": PASSWORD})).json()
+            refused = await http.post(url, json={"approved": True}, headers=bearer(t_by["access_token"], workspace_id))
+            assert refused.status_code == 403 and bystander in refused.text
+            t_ok = (await http.post(f"{live_server.url}/api/auth/login", json={"email": approver, "password": PASSWORD})).json()
+            decided = await http.post(url, json={"approved": True}, headers=bearer(t_ok["access_token"], workspace_id))
+            assert decided.status_code == 200, decided.text
+            assert decided.json()["decided_by"] == approver
+        events = await asyncio.wait_for(anyone.events(execution_id), 15)
+        assert events[-1][2]["outputs"]["pause"]["by"] == approver
+    finally:
+        await anyone.aclose()

@@ -111,13 +111,13 @@ async def test_a_lookup_that_overlaps_a_change_is_not_stored(db, monkeypatch) ->
     (emptying the caches), then the request would store what it read before the revocation."""
     sessions, (acme, _), _ = db
     cache = PrincipalCache(ttl_s=300)
-    real = principals.authenticate
+    real = principals.key_principal
 
     async def read_then_revoked_elsewhere(session, raw_key):
         found = await real(session, raw_key)
         principals.invalidate_all()  # the revoking transaction commits while this lookup returns
         return found
 
-    monkeypatch.setattr(principals, "authenticate", read_then_revoked_elsewhere)
+    monkeypatch.setattr(principals, "key_principal", read_then_revoked_elsewhere)
     assert (await cache.authenticate(sessions, acme)).name == "acme"  # this request was already authorised
     assert len(cache) == 0  # but its answer is not trusted for the next one

@@ -1,0 +1,1 @@
+"""Workflow analytics: run statistics from stored rows and optimisation advice that the chat can apply."""
