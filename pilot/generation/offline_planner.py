@@ -797,7 +797,8 @@ def _one_side_inclusive(cases: list) -> list:
 
 
 _RANGE_LABEL = re.compile(r"[a-z ]{0,24}?\(\s*\d+(?:\.\d+)?\s*(?:-|–|to|~)\s*\d+(?:\.\d+)?\s*\)")
-_THE_ONE = re.compile(r"\b(?:each|every) one\b|\beach of them\b")
+_THE_ONE = re.compile(r"\b(?:each|every) one\b|\beach of them\b"
+                      r"|\b(?:classify|tag|label|score|sort|categori[sz]e|route|triage|rate|summari[sz]e|translate)\s+(?:each|every)\s+[a-z]+\b")
 _COMPARED = re.compile(r"value (?:lt|le|gt|ge|eq|ne) ")
 _A_NOT_A = re.compile(r"((?:判断|看看|看一下|检查|识别)(?:一下)?)([\u4e00-\u9fff])不\2([\u4e00-\u9fff]{0,2}?)(?=$|[:：,，])")
 _APPROVED = re.compile(r"approv|accepted|signed off|okay|\bok\b|通过|批准|同意")
