@@ -54,6 +54,8 @@ _READ_DB = re.compile(r"(?:从|在)?(?:我们|公司|自己)?的?(?:数据库|\b
                       r"|\b(?:pull|fetch|get|read|query|load|take)\b[^,.;]{0,40}\bfrom (?:our |the |my )?(?:\w+ )?(?:database|db)\b")
 _READ_API = re.compile(r"(?:调|调用|请求|访问)(?:一[次下遍]|一下)?(?:我们|公司|自己)?的?(?P<name>[\u4e00-\u9fffa-z0-9]{0,10}?)(?:的)?(?:接口|api)(?![\u4e00-\u9fff]{0,2}(?:群发|发送|推送))"
                        r"|\b(?:call|hit|ping|poll|query)\s+(?:our |the |their )?(?P<name2>[\w/.' -]{0,30}?)\s*(?:endpoint|api)\b(?=[^,.;]{0,30}\b(?:check|get|read|see|for|and (?:check|see|get|read))\b)")
+_MARKET = re.compile(r"股价|收盘价|开盘价|实时价格|行情(?!分析)|涨跌幅|涨幅|跌幅|基金净值|净值|k线|汇率|币价"
+                     r"|\b(?:stock|share|crypto|bitcoin|btc|eth) (?:price|prices|quote|quotes)\b|\bexchange rates?\b|\bclosing prices?\b")
 _TO_AI_ZH = re.compile(r"(?:交给|发给|丢给|扔给|喂给|传给|提交给|送给)(?=\s*(?:ai|大模型|模型|gpt|chatgpt|llm)(?![a-z]))")
 
 
@@ -192,6 +194,11 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             service = "database" if read.re is _READ_DB else ((name + " api").strip() if name else "api")
             acts.sources.append(SourceStep(id=state.uid("fetch_" + ("database" if service == "database" else "api")),
                                            service=service, quote=quote))
+    if not acts.sources and not srcs and not negated and _MARKET.search(clause) and state.trigger_kind not in ("webhook", "form", "app_event") \
+            and not re.search(r"\b(?:on|from|via|using|at)\s+(?!the\b|our\b|my\b)[a-z][\w.]{2,}", clause):
+        # "看下茅台、比亚迪的收盘价和涨跌幅", "check AAPL's stock price": market data is read from a quotes API
+        acts.sources.append(SourceStep(id=state.uid("fetch_quotes"), service="行情接口" if state.lang == "zh" else "stock quotes api",
+                                       quote=quote))
     if not acts.sources and not srcs and fetch and state.trigger_kind not in ("webhook", "form", "app_event"):
         generic = (ph.GENERIC_OBJECT_ZH if state.lang == "zh" else ph.GENERIC_OBJECT_EN).search(clause)
         if generic and not ph.WEB_SEARCH.search(clause) and not ph.KNOWLEDGE.search(clause):
@@ -436,7 +443,7 @@ def _read_from(sid: str, clause: str) -> bool:
                      r"|\bfrom\b[^,.;]{0,30}\b(?:in|on)\s+(?:our\s+|the\s+)?" + a + r"\b"
                      r"|\b(?:with|of|from)\s+(?:my|our)\s+(?:\w+\s+)?" + a + r"\b|\babout\s+(?:our\s+|the\s+|your\s+)?" + a + r"\b"
                      r"|\b(?:we|i|you|they)\s+(?:published|posted|wrote|sent|shared)\s+(?:on|to|in)\s+(?:our\s+|the\s+)?" + a +
-                     r"|数据(?:都)?(?:在|存在|放在)\s*" + a + r"|把\s*" + a + r"[^,，。;；]{0,8}?的" + r"|把[^,，。;；写存同发推记加导插到进]{0,8}?" + a + r"\s*的?\s*(?:交易|支付|销售|用户)?(?:记录|数据|订单|交易|明细|列表|信息)" + r"|(?:根据|基于)\s*" + a + "|(?<![到进入在往给])" + a + r"\s*(?:上|里|中)的").search(clause):
+                     r"|数据(?:都)?(?:在|存在|放在)\s*" + a + r"|把\s*" + a + r"[^,，。;；]{0,8}?的" + r"|把[^,，。;；写存同发推记加导插到进]{0,8}?" + a + r"\s*的?\s*(?:交易|支付|销售|用户)?(?:记录|数据|订单|交易|明细|列表|信息)" + r"|(?:根据|基于)\s*" + a + "|(?<![到进入在往给成为])" + a + r"\s*(?:上|里|中)的").search(clause):
             return True
     return False
 
