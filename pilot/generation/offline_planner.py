@@ -531,8 +531,10 @@ class _State:
                         j += 1
                     body = ", ".join(more)
                 otherwise = self._actions(body) if body else []
-                if body and not otherwise and j < len(clauses) and clauses[j].startswith(CONTINUES) and ph.SEND.search(plain(clauses[j])):
-                    otherwise = self._actions(plain(clauses[j]))  # "不是的话转人工，发到钉钉客服群": how it is handed over
+                if body and not any(isinstance(s, DeliverStep) for s in _flat(otherwise)) and j < len(clauses) \
+                        and clauses[j].startswith(CONTINUES) and (ph.SEND.search(plain(clauses[j])) or _REPLY_VIA.search(plain(clauses[j]))):
+                    # "不是的话转人工，发到钉钉客服群", "…让AI写一句回复，调用接口回复到评价下面": how it goes out
+                    otherwise = [*otherwise, *self._actions(plain(clauses[j]))]
                     j += 1
                 while body and j < len(clauses) and clauses[j].startswith(CONTINUES) and _MORE_OF_CASE.match(plain(clauses[j])):
                     otherwise += self._actions(plain(clauses[j]))  # "没满就写进多维表格，再发一条报名成功的短信"
@@ -587,7 +589,7 @@ class _State:
                 cases[-1] = (*cases[-1][:2], self._actions(clause), cases[-1][3])
                 j += 1
                 continue
-            if cases and continues and ph.DELIVER.search(clause):  # "critical pages PagerDuty and posts in #incidents"
+            if cases and continues and (ph.DELIVER.search(clause) or _REPLY_VIA.search(clause)):  # "critical pages PagerDuty and posts in #incidents"
                 more = self._actions(clause)
                 known = {d.service for d in more if isinstance(d, DeliverStep) and d.service in ent.BY_ID} if self.lang == "zh" else set()
                 kept = [s for s in cases[-1][2] if not (known and isinstance(s, DeliverStep) and s.service not in ent.BY_ID)]
@@ -797,6 +799,7 @@ def _one_side_inclusive(cases: list) -> list:
 
 
 _RANGE_LABEL = re.compile(r"[a-z ]{0,24}?\(\s*\d+(?:\.\d+)?\s*(?:-|–|to|~)\s*\d+(?:\.\d+)?\s*\)")
+_REPLY_VIA = re.compile(r"^(?:再|然后|并)?(?:调用?|通过|用).{0,8}?(?:接口|api).{0,4}?(?:回复|发|推|写|提交)")
 _THE_ONE = re.compile(r"\b(?:each|every) one\b|\beach of them\b"
                       r"|\b(?:classify|tag|label|score|sort|categori[sz]e|route|triage|rate|summari[sz]e|translate)\s+(?:each|every)\s+[a-z]+\b")
 _COMPARED = re.compile(r"value (?:lt|le|gt|ge|eq|ne) ")
