@@ -51,7 +51,7 @@ CHAT = ascii_re(r"\bchat ?bot\b|\bagent for (?:our |the |my )?[\w ]{0,25}\bchat\
                 r"\bwhen (?:someone|a user|a customer|users|customers) (?:asks?|messages?|chats?)\b|\banswers? (?:user|customer) questions? in chat"
                 r"|\bchat widget\b|\bthe bot (?:answers|replies|responds)\b|\b(?:a|an|our) (?:\w+ )?bot (?:that|which) (?:answers|replies)\b"
                 r"|聊天机器人|客服机器人|对话机器人|问答机器人|聊天窗口|聊天框|对话框|陪练|在聊天里|聊天里|在对话里|对话中|客服机器人|在对话中|用户在.{0,6}(?:提问|咨询|发消息)|用户(?:提问|发来消息)时"
-                r"|做一个.{0,12}机器人|[@＠]机器人|我问它|用户在聊天中|在聊天中")
+                r"|做一个.{0,12}机器人|[@＠]机器人|我问它|用户在聊天中|在聊天中|(?:网站|官网|网页|app|小程序)?(?:上的)?(?:智能|在线|ai)客服(?!群|组|主管|经理)|用户发(?:来)?消息(?:后|时)")
 # "when a new X is added / arrives" — an event in some app
 APP_EVENT = ascii_re(
     r"^incoming (?:e-?mails?|messages?|tickets?|orders?|leads?|calls?|dms?)\b|"
@@ -135,7 +135,7 @@ AI_TASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((task, ascii_re(p)) fo
     ("classify", r"\b(?:set|assign|give)\s+(?:it\s+|them\s+)?(?:the\s+|a\s+)?(?:priority|severity|category|level|tier|urgency)\s+(?:to|of|as)\s+[\w-]+(?:,\s*[\w-]+)*,?\s+or\s+[\w-]+|\b(?:work out|figure out|decide) what\b|\b(?:if|whether)\s+(?:it'?s|it is|this is|they'?re|they are)\s+(?:an?\s+)?[\w -]+?(?:,\s*(?:an?\s+)?[\w -]+?)+,?\s+or\s+|\b(?:decide|determine|detect|judge|work out|figure out|tell)\b.{0,20}?\b(?:severity|priority|category|type|urgency|sentiment|intent|topic)\b|\bwhether [\w ]{0,40}?(?:\b(?:is|was|are|sounds|looks|seems)|'s) [\w ,-]+ or \w+|\bclassif\w*|\bcategori[sz]\w*|\btriage\w*|\bsentiment\b|\bdetect (?:the )?(?:intent|language|topic)|\btags? (?:it|them|each|every)\b|\bsort(?:s|ed)?\b[^,.;]{0,40}?\binto\b|\btags?\s+(?:(?:the|each|every)\s+)?(?:\w+\s+)?(?:as|into)\b|"
                  r"\b(?:tag|label|mark)s?\s+(?:the\s+|each\s+|every\s+|its\s+|their\s+)?[\w' ]{1,30}?\s+as\s+[\w -]+(?:,\s*[\w -]+)+,?\s+or\s+|\bdecides?\s*:\s*[\w -]+(?:,\s*[\w -]+)+,?\s+or\s+|\bhow (?:bad|serious|urgent|severe|important|hot|good|likely)\b[^:,.]{0,20}:\s*[\w -]+(?:,\s*[\w -]+)*,?\s+or\s+|"
                  r"\blabel (?:it|them|each)\b|\btag (?:the|each|every) \w+ as\b|\bsort(?:s|ed)? (?:\w+ )?into\b|\bbucket(?:s|ed)? (?:\w+ )?into\b|\broute (?:it|them|each|the|by|based)\b|\bsort (?:it|them) into\b|分类|归类|判断.{0,6}(?:类型|类别|意图|意向|情感|情绪|等级|级别)|"
-                 r"情感分析|识别.{0,4}(?:意图|类型|情感|情绪)|打标签|分拣|分流|判断是.{1,24}还是|是.{1,20}还是|分[成为].{1,30}[类种]|判断.{0,8}属于|评定为|定级|按等级"),
+                 r"情感分析|识别.{0,4}(?:意图|类型|情感|情绪)|打标签|分拣|分流|判断是.{1,24}还是|是.{1,20}还是|分[成为].{1,30}[类种]|判断.{0,8}属于|评定为|定级|按等级|(?:评为|划分为|定为|标为)[\u4e00-\u9fffa-z0-9]{1,8}(?:\s*[/、,或]\s*[\u4e00-\u9fffa-z0-9]{1,8})+"),
     ("score", r"\brate\s+(?:the\s+|its\s+|their\s+)?(?:urgency|priority|severity|quality|risk|importance|fit|relevance|lead|sentiment)\b|\b(?:from|between)\s+1\s*(?:-|to|and)\s*(?:5|10|100)\b|\bscor(?:e|es|ing)\s+(?:it|them|each|the|every|this|that|a|an|all|our|their|leads?|candidates?|applicants?|cvs?|resumes?|how|from|on|out)\b|\bscoring\b|\brate (?:it|them|each|the|how|their|his|her|this|these|every|all)\b|\bon a scale of\b|\bgrade\b|\bevaluate\b|\bassess\w*|\bqualif\w*|\brank\b|打分|评分|评估|打个分|打个.{0,12}分|评级"),
     ("extract", r"\b(?:guess|infer|determine|work out|figure out|look up)\s+(?:the\s+|their\s+|its\s+)?[\w ]{2,30}?(?:\s*(?:\+|&|,|\band\b)\s*[\w ]{2,30}?)+\s+(?:from|based on|using|out of)\b|\bextract\w*|\bparse\w*|结构化|\bstructured (?:record|data|fields|json)|\bpull(?:s|ing)? out\b|\bpull (?:the )?[\w ,]{3,60}? out of\b|\bocr\b|提取|抽取|解析|识别出"),
     ("summarize", r"\bsummar\w*|\bdigest\b|\bbrief(?:ing)?\b|\btl;?dr\b|\brecap\b|\brundown\b|\bround-?up\b|\bcondense\b|\bkey points\b|总结|摘要|概括|简报|汇总(?!到|进|至|在|给)|提炼|归纳|日报|周报|整理(?!成?结构化)(?:一下)?"),
@@ -201,7 +201,7 @@ SEND = ascii_re(r"\bpage (?:ops|the on-?call|on-?call|someone|me|us|him|her|them
                 r"\b(?:e-?mail|text|message|sms)\s+(?:it|them|me|us|him|her|the|a|an|our|my|their|this|that|everyone|each|every|all|[\w.+-]+@)\b|"
                 r"^(?:e-?mail|text|message|sms)\b(?!\s*(?:and|or|&|/|,)\s)|"  # not a field list: "email and dietary needs"
                 r"发送|发到|发给|发至|推送|推到|推给|通知|提醒|转发|转给|转到|告警|发布(?!记录|历史|日志|时间)|同步到|写入|写到|写进|插进|插入到?|灌进|保存|存到|存入|存进|存成|存为|记到|(?<!会话)(?<!对话)(?<!聊天)(?<!通话)(?<!交易)(?<!销售)(?<!购买)(?<!操作)(?<!浏览)(?<!历史)(?<!访问)(?<!登录)(?<!消费)(?<!考勤)(?<!打卡)(?<!沟通)(?<!跟进)(?<!发布)(?<!运行)(?<!变更)(?<!审批)(?<!报销)(?<!就诊)(?<!维修)(?<!出入)(?<!充值)(?<!借阅)(?<!学习)(?<!订单)(?<!物流)(?<!发货)记录(?!拉|取|导|读|调|查|抓|捞|里|中)|"
-                r"填到|录入|追加|创建(?!的)|新建(?!的)|更新回|同步回|写回|抄送|加到|添加到|加入到|回过去|回复给|回给|发回|回一封|回封|评论到|报个|报一下|汇报|告知|说一声|"
+                r"填到|录入|追加|创建(?!的)|新建(?!的)|更新回|同步回|写回|抄送|加到|添加到|加入到|回过去|回复给|回给|发回|回一封|回封|评论到|报个|报一下|汇报|告知|说一声|播报|通报|"
                 r"存档|归档到|建个|建一个|开个|提个|提一个|发回去|登记|评论在|回复在|改成(?!.{0,12}(?:版本|风格|文案|长文|短文|笔记|帖子|推文|文章|口吻|语气))|改为|更新为|修改为|标记为|标成|发起退款|(?<=调)[a-z]{2,12}退款|打电话|拨打电话|外呼|"
                 r"(?<![a-z0-9.])@[\u4e00-\u9fffa-z]|comment到|评论到|回复到|回写|更新到|(?<!开)(?<!出)发(?!现|生|票|起|展|来|过来|货)")
 NEGATED = ascii_re(r"\b(?:don't|do not|dont|never|without|no need to|must not|mustn't|should not|shouldn't)\s+(?:\w+\s+){0,2}?(?:send|post|email|publish|notify|reply|create|share|write|update|modify|change|touch|comment|sync)\b"

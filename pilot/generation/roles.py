@@ -77,7 +77,7 @@ _FETCH_AFTER = re.compile(
         r"threads?|conversations?|channels?|chats?|history|posts?|updates?|repos?|repositor(?:y|ies)|projects?|boards?|workspaces?|stores?|shops?") + r"|消息|群|聊天|记录|对话|工单)")
 
 
-_WRITE_THERE = re.compile(r"^\W{0,2}(?:里|中|上)\W{0,2}(?:面)?(?:建|新建|创建|新增|添加|加|记|写|录入|更新|改|开|提)")
+_WRITE_THERE = re.compile(r"^\W{0,2}(?:群)?(?:里|中|上)\W{0,2}(?:面)?(?:建|新建|创建|新增|添加|加|记|写|录入|更新|改|开|提|发|通知|播报|通报|提醒|推送|说|@)")
 
 
 _MAIL_ACCOUNTS = ("gmail", "outlook", "email", "e-mail", "mail", "mailbox", "邮箱", "企业邮箱", "qq邮箱")
