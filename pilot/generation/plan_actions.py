@@ -33,6 +33,7 @@ _CATEGORIES_SLASH = ent.ascii_re(r"\b(?:label|labels|tag|tags|mark|marks|classif
 _CATEGORIES_IS = ent.ascii_re(r"(?:\b(?:is|are|was|be)|'s)\s+(?:\w+ing\s+about\s+)?(?:an?\s+)?(?P<list>[\w-]+(?:,\s*(?:an?\s+)?[\w-]+)*,?\s+or\s+(?:an?\s+)?[\w-]+)")
 _FIELDS_EN = ent.ascii_re(r"\b(?:extracts?|pulls?(?: out)?|parses?|gets?|captures?|grabs?|guess|infer|determine)\s+(?:the\s+|their\s+|its\s+)?"
                           r"(?P<list>[\w' -]+(?:,\s*[\w' -]+)*,?\s+(?:and|\+|&)\s+[\w' -]+?)\s*(?:\b(?:out of|from|in|with|using|via|by|based on)\b|,|$)")
+_NAMED_SYSTEM = re.compile(r"系统|平台|后台|接口|\bapi\b|\bsystem\b|\bplatform\b|\bendpoint\b")
 _HOW_NOUN = {"urgent": "urgency", "important": "importance", "serious": "severity", "severe": "severity", "bad": "severity",
              "likely": "likelihood", "big": "size", "large": "size", "happy": "satisfaction", "angry": "anger", "positive": "sentiment"}
 _FIELDS_PAREN = ent.ascii_re(r"(?:结构化|structured|fields?|字段)[\w\u4e00-\u9fff ]{0,12}\((?P<list>[^()]{2,80}?)\)")  # "结构化记录（功能点、问题、建议）"
@@ -246,7 +247,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         integ = ent.find_integrations(target)[0] or (["slack"] if _CHANNEL.search(target) else []) or (
             ["email"] if re.search(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*", target) else [])  # "forward to ops@ourco.com"
         own = sorted(state.trigger_clause_services())
-        if not integ and own and re.search(r"(?<![a-z])(?:pr|pull request|issue|ticket|order|comment|card|task|deal)(?![a-z])|工单|评论|订单", target):
+        if not integ and own and re.search(r"(?<![a-z])(?:pr|pull request|issue|ticket|order|comment|card|task|deal)(?![a-z])|工单|评论|订单", target) \
+                and not _NAMED_SYSTEM.search(target):  # "在工单系统里建一条工单": that system, not the trigger's app
             integ = own[:1]  # "closed → comment on the PR" in a GitHub-triggered flow: GitHub
         # "(GDPR export/deletion requests)", "比较急": a remark about the case, not where it goes
         remark = target.startswith(("(", "（")) or re.match(r"^(?:比较|很|非常|特别|最|有点|挺|太|较|更)[\u4e00-\u9fff]{1,3}$", target)
@@ -546,6 +548,9 @@ def _named_tools(clause: str, tools: list[str]) -> tuple[list[str], set[str]]:
 
 
 def _service_phrase(text: str) -> str | None:
+    system = re.search(r"(?:在|到|往|进)?(?P<name>[\u4e00-\u9fffa-z0-9]{1,8}?(?:系统|平台|后台))", text)
+    if system:  # "在工单系统里建一条工单(POST接口)" → 工单系统
+        return system.group("name")
     text = re.split(r"\s+(?:as|for|with|so|to|and)\s+", text, maxsplit=1)[0]  # "greenhouse as a new candidate"
     words = re.findall(r"[\w\u4e00-\u9fff]+", text)
     return " ".join(words[:4]) if words else None
