@@ -29,7 +29,7 @@ ACTION_VERBS = (
     r"log|record|insert|upsert|update|sync|push|forward|route|wait|combine|merge|tag|label|assign|publish|share|"
     r"upload|text(?=\s+(?:it|them|me|us|the|a|an|our|my|their)\b)|call|ping|escalate|open|file|enrich|filter|dedupe|deduplicate|convert|format|draft|review|"
     r"have|let|ask|use|make|remove|drop|delete|import|export|clean|skip|dm|remind|invite|look|rewrite|rephrase|proofread|polish|shorten|"
-    r"page(?=\s+(?:ops|on-?call|someone|me|us|the|them)\b)"
+    r"page(?=\s+(?:ops|on-?call|someone|me|us|the|them)\b)|put(?=\s+(?:it|them|the|this|that|a|an|each|every)\b)|patch(?=\s)"
 )
 # not before a verb used as a noun: "name, email and call time", "email address", "post title"
 EN_SPLIT = ascii_re(r"(?:,\s*(?:and\s+)?|\s+and\s+(?:also\s+)?)(?=(?:" + ACTION_VERBS + r"|for each|for every)\b"
@@ -124,7 +124,11 @@ FIELD_NAMES = {"score": "score", "rating": "rating", "评分": "score", "分数"
                "confidence": "confidence", "置信度": "confidence", "deal value": "amount", "value": "value", "revenue": "revenue",
                "营收": "revenue", "销售额": "revenue", "销量": "sales", "点赞": "likes", "likes": "likes", "views": "views",
                "阅读量": "views", "days": "days", "天数": "days", "risk": "risk", "风险": "risk", "urgency": "urgency",
-               "紧急程度": "urgency", "category": "category", "类型": "category", "type": "category", "类别": "category"}
+               "紧急程度": "urgency", "category": "category", "类型": "category", "type": "category", "类别": "category",
+               "原因": "reason", "reason": "reason", "渠道": "channel", "channel": "channel", "来源": "source", "source": "source",
+               "地区": "region", "region": "region", "城市": "city", "city": "city", "部门": "department", "department": "department",
+               "方式": "method", "支付方式": "payment_method", "等级": "level", "级别": "level", "level": "level", "国家": "country",
+               "country": "country", "语言": "language", "套餐": "plan", "plan": "plan"}
 
 # ---------------------------------------------------------------- AI tasks (first match wins, in this order)
 

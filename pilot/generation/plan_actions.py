@@ -33,6 +33,8 @@ _CATEGORIES_SLASH = ent.ascii_re(r"\b(?:label|labels|tag|tags|mark|marks|classif
 _CATEGORIES_IS = ent.ascii_re(r"(?:\b(?:is|are|was|be)|'s)\s+(?:\w+ing\s+about\s+)?(?:an?\s+)?(?P<list>[\w-]+(?:,\s*(?:an?\s+)?[\w-]+)*,?\s+or\s+(?:an?\s+)?[\w-]+)")
 _FIELDS_EN = ent.ascii_re(r"\b(?:extracts?|pulls?(?: out)?|parses?|gets?|captures?|grabs?|guess|infer|determine)\s+(?:the\s+|their\s+|its\s+)?"
                           r"(?P<list>[\w' -]+(?:,\s*[\w' -]+)*,?\s+(?:and|\+|&)\s+[\w' -]+?)\s*(?:\b(?:out of|from|in|with|using|via|by|based on)\b|,|$)")
+_WRITE_METHOD = re.compile(r"\b(?:post|put|patch)\b[^,.;]{0,45}?\s+(?:to|at|on|into)\s+$|(?<![a-z])(?:post|put|patch)(?:请求)?(?:到|给)?\s*$", re.I)
+_WRITE_AFTER = re.compile(r"\s*(?:,\s*)?(?:创建|提交|写入|更新|新建|推送|上报|create|submit|update)")
 _NAMED_SYSTEM = re.compile(r"系统|平台|后台|接口|\bapi\b|\bsystem\b|\bplatform\b|\bendpoint\b")
 _HOW_NOUN = {"urgent": "urgency", "important": "importance", "serious": "severity", "severe": "severity", "bad": "severity",
              "likely": "likelihood", "big": "size", "large": "size", "happy": "satisfaction", "angry": "anger", "positive": "sentiment"}
@@ -172,6 +174,16 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             acts.sources.append(SourceStep(id=state.uid(f"fetch_{sid}"), service=sid, quote=quote))
     urls = [u for u in ent.find_urls(state.raw) if u.lower() in clause and not any(b in u for b in ("hook", "robot/send"))]
     for url in urls:
+        at = clause.find(url.lower())
+        method = _WRITE_METHOD.search(clause[max(0, at - 60): at]) or _WRITE_AFTER.match(clause[at + len(url):])
+        if method and not negated:
+            # "调用 POST https://erp…/aftersale 创建售后单", "PUT the order as fulfilled to https://erp…": a write to that URL
+            verb = (method.group(0) or "").strip().lower()
+            op = "update" if re.match(r"(?:put|patch|更新|update)", verb) else "create"
+            host = re.sub(r"^https?://", "", url).split("/")[0]
+            acts.deliveries.append(DeliverStep(id=state.uid("call_" + host.split(".")[0]), service=host, operation=op,  # type: ignore[arg-type]
+                                               target=url, quote=quote))
+            continue
         acts.sources.append(SourceStep(id=state.uid("fetch_page"), from_="url", url=url, quote=quote))
     # "Give it a URL -> it scrapes the page", "输入一个文章链接，把正文抓下来": the link named before is what is read
     handed_url = ph.URL_INPUT.search(clause) or (ph.URL_INPUT.search(state.raw.lower()) and re.search(r"\b(?:page|article|site)\b|正文|文章|网页|页面", clause))

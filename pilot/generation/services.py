@@ -179,12 +179,15 @@ def delivery_node(b: Builder, s: DeliverStep, content: list[str]) -> dict[str, A
         return {"id": nid, "type": "tool", "title": title,
                 "config": {"tool": "webhook", "arguments": {"url": url, "payload": {"text": text}}}}
     url = getattr(integ, "write_url", "") if integ else ""
+    if not integ and s.target and re.match(r"https?://", s.target):
+        url = s.target  # "调用 POST https://erp.example.com/api/aftersale": the request's own endpoint
     if not url:
         url = "{{ " + b.input_field(f"{sid}_url", description=b._t(f"{name} 的写入接口地址", f"{name} endpoint to {s.operation} to")) + " }}"
     for field in re.findall(r"\{\{\s*inputs\.(\w+)\s*\}\}", url):
         b.input_field(field, description=f"{name}: {field.replace('_', ' ')}")
     joined = " ~ '\\n\\n' ~ ".join(f"({r})" for r in content) or json.dumps(text)
-    body = '{"text": {{ ' + joined + ' | tojson }}' + (f', "target": {json.dumps(s.target, ensure_ascii=False)}' if s.target else "") + " }"
+    named = s.target and s.target != url  # a URL target is where it goes, not part of what is sent
+    body = '{"text": {{ ' + joined + ' | tojson }}' + (f', "target": {json.dumps(s.target, ensure_ascii=False)}' if named else "") + " }"
     return {"id": nid, "type": "api", "title": title,
             "config": {"url": url, "method": "PUT" if s.operation == "update" else "POST",
                        "headers": {"Content-Type": "application/json"}, "service": sid, "operation": s.operation,

@@ -363,3 +363,20 @@ def test_a_message_in_a_messenger_is_answered_where_it_was_asked():
     refused = planner.plan("企业微信收到客户新消息时，让AI回答一下，结果给我看就行，先不要自动回复客户")
     assert not [s for s in walk(refused.steps) if type(s).__name__ == "DeliverStep"]
     assert planner.plan("做一个客服机器人：用户在对话框里提问时，从产品知识库检索再回答").trigger.__struct_config__.tag == "chat"
+
+
+def test_a_url_the_request_posts_or_puts_to_is_a_write_to_that_endpoint():
+    graph = build("When our carrier hits a webhook with a shipment update, if the status is delivered PUT the order as "
+                  "fulfilled to https://erp.acme.io/api/orders, otherwise email ops@acme.io")
+    api = next(n for n in iter_all_nodes(graph) if kind(n) == "api")
+    assert api.config.url == "https://erp.acme.io/api/orders" and api.config.method == "PUT"
+    zh = build("退款申请会通过webhook推送过来。如果退款原因是“质量问题”，就调用 POST https://erp.example.com/api/aftersale 创建售后单，"
+               "并发飞书消息通知仓库；否则就给客户发一条标准话术的短信")
+    cond = next(n for n in iter_all_nodes(zh) if kind(n) == "condition")
+    assert cond.config.cases[0].when.endswith("== '质量问题'") or "质量问题" in cond.config.cases[0].when
+    posted = next(n for n in iter_all_nodes(zh) if kind(n) == "api" and "erp.example.com" in n.config.url)
+    assert posted.config.method == "POST"
+    # a URL that is only read stays a fetch
+    read = build("Every morning fetch https://status.example.com/api/summary and post it to #ops on Slack")
+    fetch = next(n for n in iter_all_nodes(read) if kind(n) == "api")
+    assert fetch.config.method == "GET"
