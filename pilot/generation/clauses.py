@@ -40,6 +40,8 @@ def split_clauses(text: str, lang: str) -> list[str]:
                     # "route by area: a → x, b → y, everything else → z": one clause per case
                     head, _, tail = (piece or "").replace("——", ":").partition(":")
                     subs = [head, *re.split(r"[,;]\s*(?:and\s+)?(?![^(]*\))", tail)]
+                    # "退款的转给财务，在企业微信里发给他们": a piece that starts no case goes on with the one before
+                    subs = [sub if k < 2 or not _GOES_ON.match(sub.strip()) else CONTINUES + sub.strip() for k, sub in enumerate(subs)]
                 for sub in subs:
                     splitter = ph.ZH_SPLIT if lang == "zh" else ph.EN_SPLIT
                     pieces = [c.strip(" ,;:、") for c in _split_list(sub, splitter)]
@@ -49,6 +51,7 @@ def split_clauses(text: str, lang: str) -> list[str]:
 
 
 CONTINUES = "&"
+_GOES_ON = re.compile(r"(?:在|并|同时|再|然后|还要|顺便|抄送|并且|也)(?![\u4e00-\u9fff]{0,4}的)|(?:and|also|then|plus)\b")
 _BULLET = re.compile(r"^\s*[-*•·]\s+")
 
 

@@ -686,7 +686,11 @@ class _State:
         for k, (label, action) in enumerate(found.cases):
             acts = self._actions(action, default_service=action)
             for more in found.extra.get(k, []):
-                acts += self._actions(more)
+                more_acts = self._actions(more)
+                if any(isinstance(d, DeliverStep) and d.service in ent.BY_ID for d in more_acts):
+                    # "退款的转给财务，在企业微信里发给他们": the second half says how the first is sent
+                    acts = [s for s in acts if not (isinstance(s, DeliverStep) and s.service not in ent.BY_ID)]
+                acts += more_acts
             cases.append((label, self._on_same_channel(acts, action, [s for _, a in cases for s in a])))
         rest = found.otherwise
         otherwise = None if rest is None else [] if not rest or ph.IGNORE.search(rest) else self._actions(rest, default_service=rest)

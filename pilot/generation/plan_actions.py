@@ -35,6 +35,7 @@ _FIELDS_EN = ent.ascii_re(r"\b(?:extracts?|pulls?(?: out)?|parses?|gets?|capture
                           r"(?P<list>[\w' -]+(?:,\s*[\w' -]+)*,?\s+(?:and|\+|&)\s+[\w' -]+?)\s*(?:\b(?:out of|from|in|with|using|via|by|based on)\b|,|$)")
 _WRITE_METHOD = re.compile(r"\b(?:post|put|patch)\b[^,.;]{0,45}?\s+(?:to|at|on|into)\s+$|(?<![a-z])(?:post|put|patch)(?:请求)?(?:到|给)?\s*$", re.I)
 _WRITE_AFTER = re.compile(r"\s*(?:,\s*)?(?:创建|提交|写入|更新|新建|推送|上报|create|submit|update)")
+_CALL_TO_SEND = re.compile(r"(?:调用|调)[^,，。;；]{0,14}?(?:接口|api)[^,，。;；]{0,3}?(?:群发|发送|推送|发|通知|回复|创建|提交|写入|下单)")
 _NAMED_SYSTEM = re.compile(r"系统|平台|后台|接口|\bapi\b|\bsystem\b|\bplatform\b|\bendpoint\b")
 _HOW_NOUN = {"urgent": "urgency", "important": "importance", "serious": "severity", "severe": "severity", "bad": "severity",
              "likely": "likelihood", "big": "size", "large": "size", "happy": "satisfaction", "angry": "anger", "positive": "sentiment"}
@@ -104,7 +105,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     # "#inbox" is a channel and 'Bad emails' a table name: neither names a service
     found, dests, srcs = ent.find_integrations(_CHANNEL.sub("#", re.sub(r"(?<!\w)'[^']{1,40}'(?!\w)|\"[^\"]{1,40}\"", " ", clause)))
     # each verb test once per clause (the planner runs on every request)
-    fetch = bool(ph.FETCH.search(clause))
+    fetch = bool(ph.FETCH.search(clause)) and not _CALL_TO_SEND.match(clause)  # "调用短信平台接口群发…" writes
     send = bool(ph.SEND.search(clause))
     neg = ph.NEGATED.search(clause)
     # "记到 Notion …，不用通知任何人": what comes before the refusal still stands (the plan drops the rest)
@@ -329,6 +330,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             and len(clause.split()) <= 4 and re.match(r"(?:to\s+|into\s+)?(?:" + "|".join(
                 re.escape(a) for a in ent.BY_ID[found[0]].en) + r")\b(?!\s*(?:and|or|&|/|,)\s)", clause):  # not "email and dietary needs"
         acts.deliveries.append(_deliver(found[0], clause, state))  # "→ slack #sales": the bare destination
+    if any(d.service in ent.BY_ID for d in acts.deliveries):
+        # "调用我们的短信平台接口群发通知": the call is how the named service is reached, not a second write
+        acts.deliveries = [d for d in acts.deliveries if not re.fullmatch(r"(?:[\w ]+ )?api", d.service) or d.service in ent.BY_ID]
     # one delivery per service per clause ("shoot an email to partners@acme.io"), the one naming a target
     acts.deliveries.sort(key=lambda d: d.target is None)
     seen: set[str] = set()

@@ -60,7 +60,7 @@ _ADDED_TO = re.compile(_en(r"rows?|records?|entries|items|leads|contacts|tickets
 _CLAUSE_END = re.compile(r"[,.;:!?，。；：！？\n]")
 _COORDINATED = re.compile(r"^\s*(?:后台|平台|账号|官网|店铺)?\s*(?:,|、|/|&|and|or|和|或|及|以及|与|跟)\s*(?:and\s+|or\s+)?(?:(?:my|our|the|your)\s+|我的)?$")
 # A sending verb right after the name: "钉钉通知我", "邮件发给我", "slack alert".
-_D_AFTER = re.compile(r"^\W{0,2}(?:里|上|中)?\W{0,2}(?:通知|提醒|告警|报警|告诉|发给|发送给|发送到|发到|推送给|回复(?!的|了)|"
+_D_AFTER = re.compile(r"^\W{0,2}(?:平台|服务|通道)?(?:接口|api)?(?:里|上|中)?\W{0,2}(?:通知|提醒|告警|报警|告诉|发给|发送给|发送到|发到|推送给|群发|发送|回复(?!的|了)|"
                       r"notifications?|alerts?|dms?(?![a-z])|direct messages?)")
 # The name used as a verb: "email me the summary", "… and email the report to ceo@…".
 _VERB_NAMES = ("email", "mail", "e mail", "dm", "text message", "sms")
