@@ -40,9 +40,9 @@ _NAMED_SYSTEM = re.compile(r"系统|平台|后台|接口|\bapi\b|\bsystem\b|\bpl
 _HOW_NOUN = {"urgent": "urgency", "important": "importance", "serious": "severity", "severe": "severity", "bad": "severity",
              "likely": "likelihood", "big": "size", "large": "size", "happy": "satisfaction", "angry": "anger", "positive": "sentiment"}
 _FIELDS_PAREN = ent.ascii_re(r"(?:结构化|structured|fields?|字段)[\w\u4e00-\u9fff ]{0,12}\((?P<list>[^()]{2,80}?)\)")  # "结构化记录（功能点、问题、建议）"
-_FIELDS_ZH = re.compile(r"(?:提取|抽取|识别出|提取出|抽取出|解析出)(?:出)?[:：]?\s*(?P<list>[\u4e00-\u9fff\w]+(?:[、,和及][\u4e00-\u9fff\w]+)+)")
+_FIELDS_ZH = re.compile(r"(?:提取|抽取|识别出|提取出|抽取出|解析出)(?:出)?(?:[^:：,，。]{0,20}[:：])?\s*(?P<list>[\u4e00-\u9fff\w]+(?:[、,和及][\u4e00-\u9fff\w]+)+)")
 _CATEGORIES_COLON = ent.ascii_re(r":\s*(?P<list>[\w -]{1,24}(?:,\s*[\w -]{1,24})*,?\s+or\s+[\w -]{1,24}?)\s*(?:[.;]|$)")  # "how bad it is: critical, warning or noise"
-_CATEGORIES_PAREN = re.compile(r"\((?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:or|and)\s+[\w -]+)\)")
+_CATEGORIES_PAREN = re.compile(r"\((?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:or|and)\s+[\w -]+)\)|\((?P<list2>[\w\u4e00-\u9fff -]{1,12}(?:[、/]\s*[\w\u4e00-\u9fff -]{1,12}){1,7})\)")
 _NOT_DEST = {"webhook"}
 # "send them to the AI in batches of 20", "交给AI总结": handing data to the model is the AI step,
 # not a delivery (to the service the data came from, or anywhere else).
@@ -273,7 +273,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             acts.deliveries.append(_deliver(sid, clause, state, target=None if integ else target))
     elif not acts.deliveries and (send or re.search(r"回(?:一|个)?封|回信", clause)) and _emails_someone(clause) and not negated:
         acts.deliveries.append(_deliver("email", clause, state))
-    if not acts.deliveries and not negated and state.trigger_kind == "app_event" and _REPLY_BACK.match(clause.strip()):
+    if not acts.deliveries and not negated and state.trigger_kind == "app_event" and (
+            _REPLY_BACK.match(clause.strip()) or _REPLY_BACK_ANY.search(clause)):
         # "淘宝店每来一条买家咨询…是的话自动回复…": an event's reply goes back where the event came from
         own = [x for x in sorted(state.trigger_clause_services()) if x in ent.BY_ID]
         if own:
@@ -534,6 +535,8 @@ def _reads_docs(clause: str) -> bool:
                           r"|\b(?:we|i)(?:'ve| have)? uploaded\b|来自.{0,8}上传的|只能(?:来自|根据|基于)|根据|基于|检索|查询|从.{0,6}(?:知识库|文档)|知识库|查.{0,8}(?:文档|资料|手册|制度)", clause))
 
 
+_REPLY_BACK_ANY = re.compile(r"(?:并|再|然后)?(?:回复|回)(?:到)?(?:评论|留言|私信)|发回(?:给)?(?:用户|客户|买家|对方|粉丝|他|她)|回复给(?:用户|客户|买家|对方|粉丝)"
+                             r"|\b(?:post|posted|reply|replied)\s+(?:it\s+)?(?:under|to|below)\s+(?:the|their|that)\s+(?:comment|review|message|post)\b")
 _REPLY_BACK = re.compile(r"(?:就|则|直接|自动|马上|立刻)*(?:回复|答复|回(?:他|她|他们|对方|买家|客户|用户))|(?:then\s+|just\s+|automatically\s+)?"
                          r"(?:reply|respond)(?:\s+to)?\s+(?:them|him|her|it|the (?:customer|buyer|user|sender|comment|message|review))\b")
 
@@ -577,7 +580,7 @@ def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
     m = _CATEGORIES_PAREN.search(clause) or _CATEGORIES.search(clause) or _CATEGORIES_SLASH.search(clause) or _CATEGORIES_ZH.search(clause) or _CATEGORIES_COLON.search(clause) or (
         _CATEGORIES_IS.search(clause) if re.search(r"\bwhether\b", clause) else None)
     if task == "classify" and m:
-        parts = re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+|还是|[、,/和或]", m.group("list"))
+        parts = re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+|还是|[、,/和或]", m.group("list") or m.group("list2"))
         # "分成紧急、一般、不急三类": the count after the last one is not part of it
         parts = [re.sub(r"\s*[一二三四五六七八九十两\d]+\s*(?:类|种|个|档|级)$", "", re.sub(r"^(?:an?|the)\s+", "", c.strip())) for c in parts]
         categories = [c for c in parts if c and not re.fullmatch(r"something else|anything else|other|others|else|其他|其它", c)][:8]
