@@ -466,7 +466,7 @@ class _State:
             return None
         cjk = len(re.findall(r"[\u4e00-\u9fff]", label))
         if self.lang == "zh" and (cjk > 7 or len(label) > 20 or label.startswith("分别") or not (marked or self.in_switch and cjk <= 6) or re.search(
-                r"[把将让再先也又并]|同时|马上|立即|然后|每|点|(?<![a-z])ai(?![a-z])|^(?:看|查|翻|读|拉|找|搜|获取|&看|&查)", label) or re.search(r"分流|分别|根据|按.{1,10}(?:分|处理)", clause) or ent.find_integrations(label)[0]):
+                r"[把将让再先也又并]|同时|马上|立即|然后|每|点|(?<![a-z])ai(?![a-z])|^&?(?:看|查|翻|读|拉|找|搜|获取|等)", label) or re.search(r"分流|分别|根据|按.{1,10}(?:分|处理)", clause) or ent.find_integrations(label)[0]):
             return None  # "投诉的转到…" is a case; "把热榜发我钉钉" is just a delivery
         if self.lang == "zh" and re.search(r"在.{1,10}?(?:上|里)|给|通过", m.group(0)):  # "年假的在钉钉上通知…": the service is in the match
             return conds.strip_label(label, self.lang), clause[m.start():].lstrip("的")
@@ -874,7 +874,8 @@ def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
         # "记到 Notion 的数据库里，不用通知任何人": the refusal's own clause may hold nothing before it
         after = c[neg.start():]
         notify_only = re.search(r"通知|提醒|告诉|(?:任何|一条)?消息|\bnotify\b|\btell\b|\balert\b|\bping\b|\bmessage\b", after)
-        before = c[: neg.start()] if neg.start() or not notify_only else previous
+        lead = re.sub(r"注意|请|记得|另外|但是?|并且?|同时|千万|一定|务必|\b(?:please|note|but|and|also|just|make sure)\b|[,，:：\s]", "", c[: neg.start()])
+        before = c[: neg.start()] if lead or not notify_only else previous  # "注意不要在群里发任何消息": the clause before
         named = set(ent.find_integrations(after)[0]) | ({"email"} if re.search(r"\breply\b|\be-?mail\b|邮件|回复", after) else set())
         if not named and re.match(r"(?:不要|别)(?:改|修改|动)|\b(?:don't|do not|never) (?:modify|change|touch|update)\b", after):
             # "Notion那边不要改" protects that service's data; "订单状态一个都不要改" protects records, sends nothing less
