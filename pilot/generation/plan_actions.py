@@ -188,7 +188,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         acts.sources.append(SourceStep(id=state.uid("fetch_page"), from_="url", url=url, quote=quote))
     # "Give it a URL -> it scrapes the page", "输入一个文章链接，把正文抓下来": the link named before is what is read
     handed_url = ph.URL_INPUT.search(clause) or (ph.URL_INPUT.search(state.raw.lower()) and re.search(r"\b(?:page|article|site)\b|正文|文章|网页|页面", clause))
-    if not urls and fetch and handed_url and not srcs:
+    works_on_link = bool(ph.URL_INPUT.search(clause)) and re.search(r"提取|总结|摘要|翻译|要点|extract|summari[sz]e|translate|key points", clause)
+    if not urls and (fetch or works_on_link) and handed_url and not srcs:  # "把链接丢给你，你帮我提取标题": the page is read
         acts.sources.append(SourceStep(id=state.uid("fetch_page"), from_="url", url="{{ inputs.url }}", quote=quote))
     if fetch and ph.PARALLEL.search(clause) and not negated:
         acts.sources += _listed_sources(clause, acts.sources, state)
@@ -462,7 +463,7 @@ def _read_from(sid: str, clause: str) -> bool:
                      r"|\bfrom\b[^,.;]{0,30}\b(?:in|on)\s+(?:our\s+|the\s+)?" + a + r"\b"
                      r"|\b(?:with|of|from)\s+(?:my|our)\s+(?:\w+\s+)?" + a + r"\b|\babout\s+(?:our\s+|the\s+|your\s+)?" + a + r"\b"
                      r"|\b(?:we|i|you|they)\s+(?:published|posted|wrote|sent|shared)\s+(?:on|to|in)\s+(?:our\s+|the\s+)?" + a +
-                     r"|数据(?:都)?(?:在|存在|放在)\s*" + a + r"|把\s*" + a + r"[^,，。;；]{0,8}?的" + r"|把[^,，。;；写存同发推记加导插到进]{0,8}?" + a + r"\s*的?\s*(?:交易|支付|销售|用户)?(?:记录|数据|订单|交易|明细|列表|信息)" + r"|(?:根据|基于)\s*" + a + "|(?<![到进入在往给成为])" + a + r"\s*(?:上|里|中)的").search(clause):
+                     r"|数据(?:都)?(?:在|存在|放在)\s*" + a + r"|把\s*" + a + r"[^,，。;；]{0,8}?的" + r"|把[^,，。;；写存同发推记加导插到进]{0,8}?" + a + r"\s*的?\s*(?:交易|支付|销售|用户)?(?:记录|数据|订单|交易|明细|列表|信息)" + r"|(?:根据|基于)\s*" + a + "|(?<![到进入在往给成为])(?<!到我)(?<!进我)(?<!到我们)(?<!到我的)(?<!进我们)" + a + r"\s*(?:上|里|中)的").search(clause):
             return True
     return False
 
