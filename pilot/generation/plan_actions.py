@@ -36,6 +36,7 @@ _FIELDS_EN = ent.ascii_re(r"\b(?:extracts?|pulls?(?: out)?|parses?|gets?|capture
 _WRITE_METHOD = re.compile(r"\b(?:post|put|patch)\b[^,.;]{0,45}?\s+(?:to|at|on|into)\s+$|(?<![a-z])(?:post|put|patch)(?:请求)?(?:到|给)?\s*$", re.I)
 _WRITE_AFTER = re.compile(r"\s*(?:,\s*)?(?:创建|提交|写入|更新|新建|推送|上报|create|submit|update)")
 _CALL_TO_SEND = re.compile(r"(?:调用|调)[^,，。;；]{0,14}?(?:接口|api)[^,，。;；]{0,3}?(?:群发|发送|推送|发|通知|回复|创建|提交|写入|下单)")
+_ACCESS_REMARK = re.compile(r"(?:read[- ]only|only read|just read)(?:\s+(?:on|for|access|from|to)\b[^,.;]{0,40})?\s*[.!]?$|(?:只读|只查|只能查|只查不改)[^,，。；]{0,12}$")
 _NAMED_SYSTEM = re.compile(r"系统|平台|后台|接口|\bapi\b|\bsystem\b|\bplatform\b|\bendpoint\b")
 _HOW_NOUN = {"urgent": "urgency", "important": "importance", "serious": "severity", "severe": "severity", "bad": "severity",
              "likely": "likelihood", "big": "size", "large": "size", "happy": "satisfaction", "angry": "anger", "positive": "sentiment"}
@@ -101,6 +102,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
 
     acts = Actions()
     quote = clause[:200]
+    if _ACCESS_REMARK.match(clause.strip()):
+        return acts  # "Read only on github/jira.", "只读，不要改": how to treat the services, not a step
     clause = _POSTED_IN.sub(r"\g<1> from", _TO_AI_ZH.sub("让", _TO_AI.sub("have the ai", clause)))
     # "#inbox" is a channel and 'Bad emails' a table name: neither names a service
     found, dests, srcs = ent.find_integrations(_CHANNEL.sub("#", re.sub(r"(?<!\w)'[^']{1,40}'(?!\w)|\"[^\"]{1,40}\"", " ", clause)))
@@ -143,6 +146,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
                  and not _read_from(f, clause)]
     via = [d for d in dests if ent.BY_ID[d].kind == "messaging" and any(
         cached_re(r"\b(?:on|via|through|in|over)\s+(?:our\s+|my\s+|the\s+)?" + re.escape(a) + r"\b").search(clause) for a in ent.BY_ID[d].en)]
+    via += [d for d in dests if d not in via and ent.BY_ID[d].kind == "messaging" and re.search(r"\(\s*#[\w-]+", clause)]  # "for Slack (#eng-standup)"
     if "email" in dests and not send and re.search(r"\b(?:write|draft|compose)\b[^,.;]{0,40}\be-?mails?\b", clause):
         dests = [d for d in dests if d != "email"]  # "write a cold outreach email": what is written, not where it goes
     if _DESCRIBED_TARGET.search(clause):

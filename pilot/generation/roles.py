@@ -105,6 +105,8 @@ def role(kind: str, alias: str, before: str, after: str, previous: tuple[str, st
         return DESTINATION
     if _D_AFTER.match(after):
         return DESTINATION
+    if kind == "messaging" and re.search(_en("for") + r"\s*$", clause) and re.match(r"^\s*\(?\s*#[\w-]", after):
+        return DESTINATION  # "a standup summary for Slack (#eng-standup)"
     if alias in _MAIL_ACCOUNTS and _SENT_FROM.search(clause):
         return DESTINATION  # "send it to the customer from our Gmail": the account it goes out from
     if previous and _COORDINATED.match(previous[0]):
