@@ -4,12 +4,20 @@ Shared by the HTTP controllers, the CLI and the chat domain. Prompt rules (one p
 empty or whitespace-only → 400 naming ``prompt``; longer than 8,000 characters → 400 (we
 refuse rather than silently cut: a truncated request would build the wrong workflow); control
 characters are dropped; a prompt with no letters or digits at all (binary garbage) → 400.
+
+Without an LLM key a generation is a pure function of the cleaned prompt, the preferences and the
+template catalog (offline analyzer, offline planner, compiler, ranking, estimate: ~5 ms of CPU),
+so :meth:`GenerationService.generate` keeps the last ``CACHE_SIZE`` results per catalog; what
+depends on the workspace (its knowledge bases, the save) is done on every call.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from typing import Any
+import weakref
+from collections import OrderedDict
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -19,12 +27,12 @@ from pilot.generation import entities as ent
 from pilot.generation.offline_analyzer import OfflineAnalyzer
 from pilot.generation.blueprint import WorkflowBlueprint
 from pilot.generation.compiler import build_graph
-from pilot.generation.estimate import estimate
+from pilot.generation.estimate import Estimate, estimate
 from pilot.generation.knowledge_fit import fit_knowledge_bases, has_knowledge_steps
 from pilot.generation.pipeline import Planner
 from pilot.generation.plan import DeliverStep, LoopStep, walk
 from pilot.generation.recipes import apply_recipe
-from pilot.generation.recommend import recommendations
+from pilot.generation.recommend import Recommendation, recommendations
 from pilot.generation.schemas import (
     MAX_PROMPT_CHARS,
     GeneratedWorkflow,
@@ -57,6 +65,43 @@ def check_prompt(prompt: Any, *, field: str = "prompt") -> str:
     return text
 
 
+CACHE_SIZE = 512  # offline generations kept per catalog (a few tens of KB each)
+
+
+class _Generated(NamedTuple):
+    """What a generation is before the workspace is involved. Shared by every hit: read-only."""
+
+    blueprint: WorkflowBlueprint
+    graph: WorkflowGraph
+    description: str
+    recommendations: list[Recommendation]
+    estimate: Estimate
+
+
+class _Results:
+    """A bounded LRU of offline generations, keyed by (cleaned prompt, encoded preferences)."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[tuple[str, bytes], _Generated] = OrderedDict()
+        self._lock = threading.Lock()  # the CLI and evals may generate from threads
+
+    def get(self, key: tuple[str, bytes]) -> _Generated | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, bytes], value: _Generated) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > CACHE_SIZE:
+                self._items.popitem(last=False)
+
+
+_results: weakref.WeakKeyDictionary[Any, _Results] = weakref.WeakKeyDictionary()
+
+
 class GenerationService:
     def __init__(self, catalog: Any, settings: Settings | None = None) -> None:
         self.catalog = catalog
@@ -87,25 +132,47 @@ class GenerationService:
                        workflows: Any = None) -> GenerateResponse:
         """Analyse, generate, rank, estimate and (with ``workflows``, a WorkflowService) save."""
         text = check_prompt(prompt)
-        blueprint = apply_preferences(await self.analyze(text), preferences)
-        graph = self.build(blueprint, text)
+        made = await self._generated(text, preferences)
+        blueprint, graph = made.blueprint, made.graph
         if workflows is not None and has_knowledge_steps(graph):  # point them at a base the workspace has, when one fits
             bases, _ = await list_knowledge_bases(workflows.session, workflows.workspace_id, limit=200)
             graph = fit_knowledge_bases(graph, text, bases)
-        template = self.catalog.get(blueprint.template_id) if blueprint.template_id in self.catalog else None
-        description = (template.description.zh if blueprint.language == "zh" else template.description.en).strip() if template else ""
         if save and workflows is not None:
-            stored = await workflows.create(name=blueprint.title, graph=graph, description=description[:2000],
+            stored = await workflows.create(name=blueprint.title, graph=graph, description=made.description,
                                             template_id=blueprint.template_id)
             workflow, wid = GeneratedWorkflow.from_stored(stored), stored.id
         else:
-            workflow = GeneratedWorkflow(id=None, name=blueprint.title, description=description[:2000],
+            workflow = GeneratedWorkflow(id=None, name=blueprint.title, description=made.description,
                                          template_id=blueprint.template_id, nodes=graph.nodes, edges=graph.edges,
                                          settings=graph.settings)
             wid = None
         return GenerateResponse(workflow_id=wid, workflow=workflow, blueprint=blueprint,
-                                recommendations=recommendations(blueprint, self.catalog, 3),
-                                estimate=estimate(graph, self.settings))
+                                recommendations=made.recommendations,
+                                estimate=made.estimate if graph is made.graph else estimate(graph, self.settings))
+
+    async def _generated(self, text: str, preferences: GeneratePreferences | None) -> _Generated:
+        """The workspace-independent part of :meth:`generate`, from the cache when it is pure
+        (offline planner; the estimate then prices nothing, so the settings do not matter)."""
+        results = None
+        if self.settings is not None and not self.settings.llm.enabled:
+            try:
+                results = _results.setdefault(self.catalog, _Results())
+            except TypeError:  # a catalog that cannot be weakly referenced: not cached
+                results = None
+        key = (text, msgspec.json.encode(preferences) if preferences is not None else b"")
+        found = results.get(key) if results is not None else None
+        if found is not None:
+            return found
+        blueprint = apply_preferences(await self.analyze(text), preferences)
+        graph = self.build(blueprint, text)
+        template = self.catalog.get(blueprint.template_id) if blueprint.template_id in self.catalog else None
+        description = (template.description.zh if blueprint.language == "zh" else template.description.en).strip() if template else ""
+        made = _Generated(blueprint=blueprint, graph=graph, description=description[:2000],
+                          recommendations=recommendations(blueprint, self.catalog, 3),
+                          estimate=estimate(graph, self.settings))
+        if results is not None:
+            results.put(key, made)
+        return made
 
     def rank(self, prompt: str) -> WorkflowBlueprint:
         """The template candidates for a request, without a plan (offline, a few ms)."""
