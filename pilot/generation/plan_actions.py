@@ -463,6 +463,8 @@ def _read_from(sid: str, clause: str) -> bool:
         if integ.category == "email" and cached_re(r"\b(?:send|sends|sent|reply|replies|forward|forwards)\b[^,.;]{0,60}?\bfrom\s+(?:our\s+|my\s+|the\s+)?"
                                                    + a + r"\b").search(clause):
             return False  # "send it to the customer from our Gmail": the account it goes out from
+        if cached_re(r"把\s*" + a + r"[^,，。;；]{0,16}?(?:更新|改为|改成|标记为|标成|设为|置为)").search(clause):
+            return False  # "把 MySQL 里的订单状态更新为已支付": written there
         if cached_re(r"\b(?:from|out of|of)\s+(?:our\s+|the\s+|my\s+|their\s+|your\s+)?" + a + r"\b|从\s*" + a + "|" + a + r"'s\b"
                      r"|\bfrom\b[^,.;]{0,30}\b(?:in|on)\s+(?:our\s+|the\s+)?" + a + r"\b"
                      r"|\b(?:with|of|from)\s+(?:my|our)\s+(?:\w+\s+)?" + a + r"\b|\babout\s+(?:our\s+|the\s+|your\s+)?" + a + r"\b"
