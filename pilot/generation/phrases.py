@@ -198,7 +198,7 @@ KNOWLEDGE = ascii_re(r"\bknowledge ?base\b|\bour (?:\w+ )?(?:docs|documentation|
                      r"\brag\b|知识库|文档|手册|资料库|规章制度|产品资料"
                      # "the price list and FAQ we uploaded", "我们上传的《租户手册》": documents handed to us once
                      r"|\b(?:we|i)(?:'ve| have)? uploaded\b|\buploaded (?:docs|documents|files|faqs?|pdfs?|manuals?|guides?)\b|(?:我们|我)上传的|上传的.{0,8}(?:手册|文档|资料|文件)")
-FETCH = ascii_re(r"\b(?:fetch|fetches|pull|pulls|get|gets|grab|grabs|read|reads|scrape|scrapes|crawl|crawls|collect|gather|download|monitor|watch|check|look(?:s|ing)? up|look(?:s|ing)? at|go(?:es)? through|looking (?:it|them|the \w+) up|query|load|import|list|"
+FETCH = ascii_re(r"\b(?:fetch|fetches|pull(?! out)|pulls(?! out)|get|gets|grab|grabs|read|reads|scrape|scrapes|crawl|crawls|collect|gather|download|monitor|watch|check|look(?:s|ing)? up|look(?:s|ing)? at|go(?:es)? through|looking (?:it|them|the \w+) up|query|load|import|(?<!a )(?<!the )(?<!our )(?<!my )list|"
                  r"go through|export|find|search|track|retrieve|take|enrich)\b(?!.{0,40}\binto\b)|"
                  r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|查一下|查下|看看|看一下|(?<![提抽])取出|捞出|调出|统计(?!$)(?![,，。])|读出|拉下来|导出|调用|读|拉|抓|(?<![检审调])查(?!看)|过一遍|遍历|请求一下|请求|访问")
 RESPOND = ascii_re(r"\b(?:respond|reply|return)\s+(?:to (?:the )?(?:caller|webhook|request)|with)\b|返回给|响应")
