@@ -877,6 +877,9 @@ def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
         lead = re.sub(r"注意|请|记得|另外|但是?|并且?|同时|千万|一定|务必|\b(?:please|note|but|and|also|just|make sure)\b|[,，:：\s]", "", c[: neg.start()])
         before = c[: neg.start()] if lead or not notify_only else previous  # "注意不要在群里发任何消息": the clause before
         named = set(ent.find_integrations(after)[0]) | ({"email"} if re.search(r"\breply\b|\be-?mail\b|邮件|回复", after) else set())
+        if not named and re.search(r"read[- ]only|只读|只查", c[: neg.start()]):
+            head = c[: neg.start()]  # "Greenhouse is read-only for this, don't write": that one
+            named = set(ent.find_integrations(head)[0]) or {i.id for w in re.findall(r"[a-z][\w.]+", head) if (i := ent.lookup_service(w))}
         if not named and re.match(r"(?:不要|别)(?:改|修改|动)|\b(?:don't|do not|never) (?:modify|change|touch|update)\b", after):
             # "Notion那边不要改" protects that service's data; "订单状态一个都不要改" protects records, sends nothing less
             refused |= set(ent.find_integrations(c[max(0, neg.start() - 14): neg.start()])[0])
