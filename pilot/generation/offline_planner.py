@@ -876,7 +876,8 @@ def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
         notify_only = re.search(r"通知|提醒|告诉|(?:任何|一条)?消息|\bnotify\b|\btell\b|\balert\b|\bping\b|\bmessage\b", after)
         lead = re.sub(r"注意|请|记得|另外|但是?|并且?|同时|千万|一定|务必|\b(?:please|note|but|and|also|just|make sure)\b|[,，:：\s]", "", c[: neg.start()])
         before = c[: neg.start()] if lead or not notify_only else previous  # "注意不要在群里发任何消息": the clause before
-        named = set(ent.find_integrations(after)[0]) | ({"email"} if re.search(r"\breply\b|\be-?mail\b|邮件|回复", after) else set())
+        named = set(ent.find_integrations(after)[0]) | ({"email"} if re.search(r"\breply\b|\be-?mail\b|邮件|回复", after) else set()) \
+            | ({"crm"} if re.search(r"(?<![a-z])crm(?![a-z])", after) else set())  # "不要同步到CRM": the team's CRM only
         if not named and re.search(r"read[- ]only|只读|只查", c[: neg.start()]):
             head = c[: neg.start()]  # "Greenhouse is read-only for this, don't write": that one
             named = set(ent.find_integrations(head)[0]) or {i.id for w in re.findall(r"[a-z][\w.]+", head) if (i := ent.lookup_service(w))}
