@@ -415,6 +415,8 @@ class _State:
             return bool(cmp and ph.DELIVER.search(clause[cmp.end():]))
         if self.lang != "zh":
             return False
+        if _READ_FILTER.search(clause):
+            return False  # "读出所有状态是“待跟进”的客户": which rows the read returns, not a branch
         if re.fullmatch(r"[\u4e00-\u9fffa-z0-9]{1,10}?(?:不是|是|为|不为)[\u4e00-\u9fffa-z0-9]{1,8}的", clause.strip()):
             return True  # "买家是会员的，（把订单记到…）": the condition of the clause after it
         value_first = ph.CMP_ZH_VALUE_FIRST.search(clause[:16])
@@ -803,6 +805,7 @@ def _one_side_inclusive(cases: list) -> list:
 
 
 _RANGE_LABEL = re.compile(r"[a-z ]{0,24}?\(\s*\d+(?:\.\d+)?\s*(?:-|–|to|~)\s*\d+(?:\.\d+)?\s*\)")
+_READ_FILTER = re.compile(r"(?:读出|查出|拉出|找出|筛出|取出|获取|读取|拉取|导出|把)[^,，。；;]{0,16}?(?:所有|全部)[^,，。；;]{0,12}?(?:是|为|等于|大于|小于|超过)[^,，。；;]{1,12}的")
 _REPLY_VIA = re.compile(r"^(?:再|然后|并)?(?:调用?|通过|用).{0,8}?(?:接口|api).{0,4}?(?:回复|发|推|写|提交)")
 _THE_ONE = re.compile(r"\b(?:each|every) one\b|\beach of them\b"
                       r"|\b(?:classify|tag|label|score|sort|categori[sz]e|route|triage|rate|summari[sz]e|translate)\s+(?:each|every)\s+[a-z]+\b")
