@@ -365,9 +365,9 @@ def _route_handlers() -> list:
     from pilot.analytics.controllers import AnalyticsController
 
     handlers.append(AnalyticsController)
-    from pilot.auth.controllers import AuthController, WorkspaceController
+    from pilot.auth.controllers import AuthController, OrgController, WorkspaceController
 
-    handlers.extend([AuthController, WorkspaceController])
+    handlers.extend([AuthController, WorkspaceController, OrgController])
     from pilot.observability.controllers import ping, prometheus_metrics
 
     handlers.extend([ping, prometheus_metrics])

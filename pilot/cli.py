@@ -26,6 +26,8 @@ DOMAIN_COMMANDS: dict[str, str] = {
     "worker": "pilot.background.cli:worker_command",
     "import": "pilot.interop.cli:import_command",
     "export": "pilot.interop.cli:export_command",
+    "users": "pilot.cli_users:users",
+    "orgs": "pilot.cli_users:orgs",
 }
 
 

@@ -1,5 +1,6 @@
-"""HTTP API of identity: ``/api/auth`` (login, refresh, logout, me, accepting an invitation) and
-``/api/workspace`` (the current workspace; admins: members, invitations, API keys)."""
+"""HTTP API of identity: ``/api/auth`` (login, refresh, logout, me, accepting an invitation),
+``/api/workspace`` (the current workspace; admins: members, invitations, API keys) and
+``/api/orgs`` / ``/api/teams`` (organisations → teams → workspaces)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from litestar.params import FromPath, JSONBody
 
 from pilot.auth import sessions
 from pilot.auth.members import WorkspaceAdmin, accept_invitation
-from pilot.auth.orgs import placement
+from pilot.auth.orgs import Structure, placement
 from pilot.auth.roles import ADMIN_ONLY, GUEST, PUBLIC, SIGNED_IN
 from pilot.auth.schemas import (
     Accepted, InvitationAccept, InvitationCreate, InvitationList, InvitationOut, KeyCreate, KeyList, KeyOut,
-    LoginRequest, Me, MemberList, MemberOut, RefreshRequest, RoleUpdate, TokenPair, WorkspaceOut,
+    LoginRequest, Me, MemberList, MemberOut, NameCreate, OrgList, OrgOut, RefreshRequest, RoleUpdate, TeamList, TeamOut,
+    TokenPair, WorkspaceList, WorkspaceOut,
 )
 from pilot.core.errors import AuthenticationError, BadRequestError
 from pilot.db.models import MembershipRow, UserRow, WorkspaceRow
@@ -149,3 +151,53 @@ class WorkspaceController(Controller):
     async def revoke_key(self, key_id: FromPath[str], db: DbSession, principal: CurrentPrincipal) -> None:
         """Revoke a key: refused from the next request on."""
         await WorkspaceAdmin(db, principal).revoke_key(key_id)
+
+
+class OrgController(Controller):
+    """Organisations → teams → workspaces. Not scoped to the ``X-Pilot-Workspace`` workspace, so
+    any signed-in caller reaches them (``SIGNED_IN``); what each may see and do is decided per
+    object by :class:`pilot.auth.orgs.Structure`: an organisation's owner manages its teams and
+    workspaces, members see their own, everything else answers 404."""
+
+    path = "/api"
+    tags = ("organisations",)
+    opt = SIGNED_IN
+
+    @post("/orgs", status_code=201)
+    async def create_org(self, data: JSONBody[NameCreate], db: DbSession, principal: CurrentPrincipal) -> OrgOut:
+        """``{name}`` → a new organisation owned by the signed-in user (403 for an API key; 409 if
+        you own one with that name)."""
+        return await Structure(db, principal).create_org(data.name)
+
+    @get("/orgs")
+    async def list_orgs(self, db: DbSession, principal: CurrentPrincipal) -> OrgList:
+        """The organisations you own or hold a workspace in (an API key: its workspace's)."""
+        return OrgList(items=await Structure(db, principal).orgs())
+
+    @get("/orgs/{org_id:str}")
+    async def get_org(self, org_id: FromPath[str], db: DbSession, principal: CurrentPrincipal) -> OrgOut:
+        """One organisation you belong to (404 otherwise, like a missing one)."""
+        return await Structure(db, principal).org(org_id)
+
+    @post("/orgs/{org_id:str}/teams", status_code=201)
+    async def create_team(self, org_id: FromPath[str], data: JSONBody[NameCreate], db: DbSession,
+                          principal: CurrentPrincipal) -> TeamOut:
+        """``{name}`` → a new team (the organisation's owner only: 403 for its other members)."""
+        return await Structure(db, principal).create_team(org_id, data.name)
+
+    @get("/orgs/{org_id:str}/teams")
+    async def list_teams(self, org_id: FromPath[str], db: DbSession, principal: CurrentPrincipal) -> TeamList:
+        """The owner: every team; a member: the teams holding their workspaces."""
+        return TeamList(items=await Structure(db, principal).teams(org_id))
+
+    @post("/teams/{team_id:str}/workspaces", status_code=201)
+    async def create_workspace(self, team_id: FromPath[str], data: JSONBody[NameCreate], db: DbSession,
+                               principal: CurrentPrincipal) -> WorkspaceOut:
+        """``{name}`` → a new workspace in the team; you become its admin (the organisation's owner
+        only; 409 if a workspace on this server has that name)."""
+        return await Structure(db, principal).create_workspace(team_id, data.name)
+
+    @get("/teams/{team_id:str}/workspaces")
+    async def list_workspaces(self, team_id: FromPath[str], db: DbSession, principal: CurrentPrincipal) -> WorkspaceList:
+        """The owner: every workspace of the team; a member: their own, with their role."""
+        return WorkspaceList(items=await Structure(db, principal).workspaces(team_id))

@@ -134,3 +134,43 @@ class KeyOut(Struct, kw_only=True):
 
 class KeyList(Struct, kw_only=True):
     items: list[KeyOut]
+
+
+# ------------------------------------------------------------------ organisations → teams → workspaces
+
+# A name people type and headers carry (X-Pilot-Workspace): no control characters, no blank ends.
+StructureName = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f\s](?:[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s])?$",
+                                    description="1-200 characters, no control characters, no leading or trailing space")]
+
+
+class NameCreate(Struct, forbid_unknown_fields=True):
+    """``{name}``: a new organisation, team or workspace."""
+
+    name: StructureName
+
+
+class OrgOut(Struct, kw_only=True):
+    id: str
+    name: str
+    role: Literal["owner", "member"]  # owner: manages its teams and workspaces; member: of one of its workspaces
+    created_at: datetime
+
+
+class OrgList(Struct, kw_only=True):
+    items: list[OrgOut]
+
+
+class TeamOut(Struct, kw_only=True):
+    id: str
+    name: str
+    organization_id: str
+    organization: str
+    created_at: datetime
+
+
+class TeamList(Struct, kw_only=True):
+    items: list[TeamOut]
+
+
+class WorkspaceList(Struct, kw_only=True):
+    items: list[WorkspaceOut]  # role: the caller's (null: the organisation's owner, not a member)

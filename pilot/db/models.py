@@ -398,12 +398,16 @@ class AgentVersionRow(Base):
 
 
 class OrganizationRow(Base):
-    """An organisation: owns teams, whose workspaces hold the work."""
+    """An organisation: owns teams, whose workspaces hold the work. ``owner_id`` is the user who
+    created it and manages its teams and workspaces (null for the default organisation). Names are
+    unique per owner only, so a taken name never reveals another tenant's organisation."""
 
     __tablename__ = "organizations"
+    __table_args__ = (sa.UniqueConstraint("owner_id", "name", name="uq_organizations_owner_name"),)
     id: Mapped[str] = _id_column("org")
-    name: Mapped[str] = mapped_column(sa.String(200), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(sa.String(200), nullable=False)
     created_at: Mapped[datetime] = _created()
+    owner_id: Mapped[str | None] = mapped_column(sa.String(64), sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
 
 
 class TeamRow(Base):

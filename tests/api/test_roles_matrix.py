@@ -13,13 +13,13 @@ import uuid
 import pytest
 
 from pilot.auth.roles import ADMIN, AUTHENTICATED, GUEST, MEMBER, PUBLIC_ROLE, RANK, UnclassifiedRouteError, required_role
-from tests.support.identity import make_key, make_user, make_workspace
+from tests.support.identity import bearer, login, make_key, make_user, make_workspace
 from tests.support.workflows import workflow_body
 
 ROLES = (GUEST, MEMBER, ADMIN)
 # Path parameters naming an object owned by a workspace: the tenant check needs one of each.
 TENANT_PARAMS = {"workflow_id", "execution_id", "kb_id", "tool_id", "agent_id", "session_id", "credential_id",
-                 "server_id", "table_id", "user_id", "invitation_id", "key_id"}
+                 "server_id", "table_id", "user_id", "invitation_id", "key_id", "org_id", "team_id"}
 # Path parameters that are not tenant objects (global catalogues, public ids, parts of an object).
 OTHER_PARAMS = {"template_id": "summarization", "hook_id": "hook_missing", "file_path": "index.html",
                 "path": "nothing", "version": "1", "node_id": "write", "message_id": "msg_missing"}
@@ -30,6 +30,13 @@ EXPECTED_ADMIN = {
     "GET /api/workspace/keys", "POST /api/workspace/keys", "DELETE /api/workspace/keys/{key_id}",
     "POST /api/credentials", "PUT /api/credentials/{credential_id}", "DELETE /api/credentials/{credential_id}",
     "PUT /api/usage/budget", "PUT /api/usage/prices",
+}
+# Routes not scoped to the X-Pilot-Workspace workspace: any valid credentials, no workspace role
+# (organisations decide per object who sees and manages what: pilot.auth.orgs.Structure).
+EXPECTED_SIGNED_IN = {
+    "GET /api/auth/me", "POST /api/auth/logout",
+    "GET /api/orgs", "POST /api/orgs", "GET /api/orgs/{org_id}", "GET /api/orgs/{org_id}/teams",
+    "POST /api/orgs/{org_id}/teams", "GET /api/teams/{team_id}/workspaces", "POST /api/teams/{team_id}/workspaces",
 }
 EXPECTED_PUBLIC_PREFIXES = ("/health", "/ready", "/ping", "/metrics", "/panel", "/hooks/", "/schema",
                             "/api/auth/login", "/api/auth/refresh", "/api/auth/invitations/accept")
@@ -62,13 +69,20 @@ async def _objects(client, key: str, workspace_id: str) -> dict[str, str]:
     """One real object of every tenant type, in the workspace of ``key`` (an admin key)."""
     h = {"Authorization": f"Bearer {key}"}
 
-    async def made(path: str, body: dict) -> dict:
-        r = await client.post(path, json=body, headers=h)
+    async def made(path: str, body: dict, headers: dict = h) -> dict:
+        r = await client.post(path, json=body, headers=headers)
         assert r.status_code in (201, 202), (path, r.text)
         return r.json()
 
     wf = (await made("/api/workflows", workflow_body("matrix")))["id"]
     user_id, _ = await make_user(client.app, workspace_id, "member")
+    # An organisation and team of a user (organisations belong to users, not to a workspace's keys).
+    _, owner_email = await make_user(client.app, None)
+    owner = bearer((await login(client, owner_email))["access_token"])
+    org_id = (await made("/api/orgs", {"name": "matrix org"}, owner))["id"]
+    team_id = (await made(f"/api/orgs/{org_id}/teams", {"name": "matrix team"}, owner))["id"]
+    await made(f"/api/teams/{team_id}/workspaces", {"name": f"matrix-{uuid.uuid4().hex[:8]}"}, owner)
+    assert len((await client.get(f"/api/teams/{team_id}/workspaces", headers=owner)).json()["items"]) == 1
     return {
         "workflow_id": wf,
         "execution_id": (await made(f"/api/workflows/{wf}/execute", {"input_data": {"topic": "x"}}))["execution_id"],
@@ -83,11 +97,13 @@ async def _objects(client, key: str, workspace_id: str) -> dict[str, str]:
         "user_id": user_id,
         "invitation_id": (await made("/api/workspace/invitations", {"email": f"{uuid.uuid4().hex[:8]}@example.test"}))["id"],
         "key_id": (await made("/api/workspace/keys", {"name": "matrix", "role": "guest"}))["id"],
+        "org_id": org_id,
+        "team_id": team_id,
     }
 
 
 def test_every_route_has_a_role_and_the_special_ones_are_the_expected_ones(client):
-    unclassified, admin, public = [], set(), set()
+    unclassified, admin, public, signed_in = [], set(), set(), set()
     for method, path, handler in _routes(client.app):
         try:
             role = required_role(handler)
@@ -98,10 +114,13 @@ def test_every_route_has_a_role_and_the_special_ones_are_the_expected_ones(clien
             admin.add(f"{method} {path}")
         elif role == PUBLIC_ROLE and method != "OPTIONS":
             public.add(f"{method} {path}")
+        elif role == AUTHENTICATED:
+            signed_in.add(f"{method} {path}")
         unknown = set(re.findall(r"{(\w+)}", path)) - TENANT_PARAMS - set(OTHER_PARAMS)
         assert not unknown, f"{method} {path}: classify the path parameters {unknown} in this test"
     assert not unclassified, unclassified
     assert admin == EXPECTED_ADMIN
+    assert signed_in == EXPECTED_SIGNED_IN
     assert all(p.split(" ", 1)[1].startswith(EXPECTED_PUBLIC_PREFIXES) for p in public), sorted(public)
     assert {"GET /health", "GET /metrics", "POST /hooks/{hook_id}", "POST /api/auth/login", "GET /panel"} <= public
 

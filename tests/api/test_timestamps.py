@@ -95,8 +95,13 @@ def test_every_timestamp_in_every_response_has_an_offset_on_sqlite(tmp_path: Pat
                 "workflow_id": wf["id"], "version": "1", "execution_id": run["execution_id"], "kb_id": kb["id"],
                 "session_id": chat["id"], "template_id": template, "credential_id": credential["id"],
                 "hook_id": hook, "table_id": table["id"], "server_id": server["id"], "tool_id": tool["id"],
-                "agent_id": agent["id"],
+                "agent_id": agent["id"], "org_id": "org_default", "team_id": "team_default",  # the dev key's
             }
+            password = (data_dir / "admin-password").read_text().strip()  # SQLite: the first admin user
+            token = ok(http.post("/api/auth/login", json={"email": "admin@localhost", "password": password}))["access_token"]
+            user = {"Authorization": f"Bearer {token}"}
+            org = responses["POST /api/orgs"] = ok(http.post("/api/orgs", json={"name": "tz org"}, headers=user), 201)
+            responses["POST teams"] = ok(http.post(f"/api/orgs/{org['id']}/teams", json={"name": "tz"}, headers=user), 201)
             schema = ok(http.get("/schema/openapi.json"))
             # GET /hooks/{hook_id} starts a run (GET webhooks): not a read
             gets = [path for path, ops in schema["paths"].items()
@@ -123,6 +128,7 @@ def test_every_timestamp_in_every_response_has_an_offset_on_sqlite(tmp_path: Pat
         "GET /api/executions/{execution_id}", "GET /api/knowledge-bases", "GET /api/knowledge-bases/{kb_id}",
         "GET /api/knowledge-bases/{kb_id}/documents", "GET /api/chat/sessions/{session_id}", "POST undo",
         "GET /api/credentials", "GET /api/credentials/{credential_id}", "PUT /api/credentials/{id}",
+        "GET /api/orgs", "GET /api/orgs/{org_id}", "GET /api/orgs/{org_id}/teams", "POST /api/orgs", "POST teams",
     ):
         assert checked.get(label), f"{label}: no timestamp seen"
     session = responses["GET /api/chat/sessions/{session_id}"]

@@ -18,10 +18,11 @@ from tests.support.workflows import cyclic_graph, fan_out_graph, linear_graph
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "pilot", *args], capture_output=True, text=True, env=full_env, cwd=ROOT, timeout=60, check=False)
+    return subprocess.run([sys.executable, "-m", "pilot", *args], capture_output=True, text=True, env=full_env, cwd=ROOT,
+                          timeout=60, check=False, input=input)
 
 
 def test_validate_accepts_json_and_yaml(tmp_path):
