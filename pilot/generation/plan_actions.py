@@ -141,6 +141,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     # "an email about our HubSpot integration": what the text is about, neither read nor written
     topics = {x for x in found if _topic(x, clause)}
     dests, srcs, found = [d for d in dests if d not in topics], [x for x in srcs if x not in topics], [f for f in found if f not in topics]
+    if send and not negated and "email" not in dests and re.search(r"\b(?:gets?|be|is|are)\s+e-?mailed\b", clause):
+        dests = [*dests, "email"]  # "an update that gets emailed to the founders and saved in Google Drive"
     if send and not dests and not negated:  # "send the customer a thank-you SMS": the medium is the destination
         dests = [f for f in found if ent.BY_ID[f].kind == "messaging" and f not in state.trigger_clause_services()
                  and not _read_from(f, clause)]

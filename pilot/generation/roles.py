@@ -85,6 +85,10 @@ _SENT_FROM = re.compile(_en(r"send|sends|sent|email|reply|replies|forward|forwar
                         r"|(?:发|回复|发送|转发)[^,，。；]{0,20}?(?:用|从|通过)(?:我们的|公司的)?\s*$")
 
 
+_PASSIVE_TO = re.compile(_en(r"gets?|got|be|and|then|is|are") + r"\s+(?:saved|stored|uploaded|filed|logged|posted|added|written|sent|emailed)"
+                         r"\s+(?:to|in|into|on)\s+(?:the\s+|our\s+|my\s+)?$")
+
+
 def _last(rx: re.Pattern[str], s: str, reach: int) -> int:
     """Where the last cue of ``rx`` ends, if it is within ``reach`` chars of the name; else -1."""
     ends = [m.end() for m in rx.finditer(s) if len(s) - m.end() <= reach]
@@ -105,6 +109,8 @@ def role(kind: str, alias: str, before: str, after: str, previous: tuple[str, st
         return DESTINATION
     if _D_AFTER.match(after):
         return DESTINATION
+    if _PASSIVE_TO.search(clause):
+        return DESTINATION  # "an update that gets emailed to the founders and saved in Google Drive"
     if kind == "messaging" and re.search(_en("for") + r"\s*$", clause) and re.match(r"^\s*\(?\s*#[\w-]", after):
         return DESTINATION  # "a standup summary for Slack (#eng-standup)"
     if alias in _MAIL_ACCOUNTS and _SENT_FROM.search(clause):
