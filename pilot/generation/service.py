@@ -65,7 +65,7 @@ def check_prompt(prompt: Any, *, field: str = "prompt") -> str:
     return text
 
 
-CACHE_SIZE = 512  # offline generations kept per catalog (a few tens of KB each)
+CACHE_SIZE = 512  # offline generations kept per catalog (~20 KiB each: ~11 MiB when full)
 
 
 class _Generated(NamedTuple):
