@@ -46,7 +46,7 @@ WEBHOOK_IN = ascii_re(r"\b(?:when|whenever|each time|every time|once)\b[^.]{0,60
                       r"|\b(?:sends|posts|calls|hits|pushes|fires|forwards)\s+(?:us\s+)?(?:\w+\s+){0,8}?(?:to\s+)?(?:a |an |our |the )?webhooks?\b|\breceiv\w*\s+[^.]{0,30}webhooks?"
                       r"|收到.{0,10}webhook|通过\s*webhook|(?:推送|推|发|post|回调)(?:到|给)(?:我们|我方|咱们)的?\s*(?:webhook|接口|回调地址|服务器)|数据推送|推送[^,，。]{0,8}到我们这边|webhook\s*(?:推|发|回调|触发)|(?:触发|回调|会调|调用)\s*(?:一个|我们的)?\s*webhook")
 FORM = ascii_re(r"^[\w' -]{0,40}\bform\b[\w' -]{0,40}(?::|->|→)|^(?:an? |the |our )?[\w' -]{0,30}\bform (?:has|with|collects|asks for)\b|\b(?:registers?|signs? up|applies|enrols?|enrolls?)\b.{0,40}\bform\b|\bour [\w -]{0,30}\bform\b|\ba (?:simple |small |short |quick |web )?form (?:where|that|for|with)\b|\b(?:submits?|submitted|fills? (?:in|out))\b.{0,40}\bform\b|\bform (?:is )?submi|\bform submission|\bnew form (?:response|entry)|\b(?:a|an|our|the) (?:[\w-]+ ){0,3}form (?:where|that|on|for)\b|\bcontact form\b|^(?:[\w'-]+ ){0,3}form (?:for|on|where|that)\b|\b(?:send|sends|submit|submits|ask|asks)\b[^.]{0,40}\b(?:through|via|using) (?:the|our|a|my) [\w' -]{0,30}?\bform\b"
-                r"|提交(?:了)?.{0,8}表单|表单.{0,4}提交|填写(?:完)?.{0,6}表单|表单填写|填完.{0,6}表|报名表.{0,3}提交|通过表单|表单(?:投递|预约)|.{0,6}表提交后|表单.{0,12}提交后|(?:反馈|报名|申请|登记|预约)表.{0,10}(?:填完|填好|提交)|提交.{0,14}?(?:报名表|申请表|登记表|预约表|问卷|反馈表|表单)(?:后|以后|之后|时|的时候)|(?:咨询|反馈|报名|申请|售后|预约|登记|调查|试听)表单|表单里(?:填|选|勾选)的|(?:在|用|通过)表单(?:里|中|上)?(?:填|提交|输入)")
+                r"|提交(?:了)?.{0,8}表单|表单.{0,4}提交|填写(?:完)?.{0,6}表单|表单填写|填完.{0,6}表|报名表.{0,3}提交|通过表单|表单(?:投递|预约)|.{0,6}表提交后|表单.{0,12}提交后|(?:反馈|报名|申请|登记|预约)表.{0,10}(?:填完|填好|提交)|提交.{0,14}?(?:报名表|申请表|登记表|预约表|问卷|反馈表|表单)(?:后|以后|之后|时|的时候)|(?:咨询|反馈|报名|申请|售后|预约|登记|调查|试听)表单|表单里(?:填|选|勾选)的|(?:在|用|通过)表单(?:里|中|上)?(?:填|提交|输入|下单|预约|报名|登记|申请)|表单(?:里|中|上)(?:输入|填写?|提交)")
 CHAT = ascii_re(r"\bchat ?bot\b|\bagent for (?:our |the |my )?[\w ]{0,25}\bchat\b|聊天助手|聊天机器人|对话助手|对话机器人|问答机器人|客服机器人|\ba chat (?:where|that|in which)\b|\bchat (?:for|where)\b|\bchat (?:assistant|agent|interface|window)\b|\blet (?:me|us|users) chat\b|\bchat with\b|\b(?:in|via|through) (?:the |a |our )?chat\b|\bchat message|\buser (?:asks|messages|sends a message|types)|"
                 r"\bwhen (?:someone|a user|a customer|users|customers) (?:asks?|messages?|chats?)\b|\banswers? (?:user|customer) questions? in chat"
                 r"|\bchat widget\b|\bthe bot (?:answers|replies|responds)\b|\b(?:a|an|our) (?:\w+ )?bot (?:that|which) (?:answers|replies)\b"
@@ -55,8 +55,13 @@ CHAT = ascii_re(r"\bchat ?bot\b|\bagent for (?:our |the |my )?[\w ]{0,25}\bchat\
 # "when a new X is added / arrives" — an event in some app
 APP_EVENT = ascii_re(
     r"^incoming (?:e-?mails?|messages?|tickets?|orders?|leads?|calls?|dms?)\b|"
+    # "Emails arriving at our support@ Gmail:", "on a Stripe payment failed event:", "After each Zoom recording is ready"
+    r"^(?:new )?(?:e-?mails?|messages?|tickets?|orders?|leads?|comments?|reviews?|dms?)\s+(?:arriving|coming in|landing|that (?:arrive|come in|land))\b|"
+    r"\bon (?:a|an|each|every|the) [\w ]{1,40}? event\b|"
+    r"\b(?:after|when|whenever|once) (?:each|every|a|an|the) [\w ]{1,40}? (?:is|are|gets?) (?:ready|done|finished|available|completed|uploaded|processed)\b|"
+    r"\b(?:reads?|handles?|processes?|checks?|triages?) (?:each|every) (?:new|incoming) (?:e-?mail|message|ticket|order|comment|review|lead|submission)\b|"
     # "messages to our restaurant whatsapp: sort into …": what arrives in an app leads the request
-    r"^(?:new |incoming )?(?:messages?|dms?|texts?|e-?mails?|comments?|reviews?)\s+(?:to|in|on|at)\s+(?:our|my|the)\s+[\w' -]{0,30}?(?=\s*[:,→]|\s*->)|^new [^→:>?]{1,50}?\s*(?:→|->|:|\?)|^[a-z]+ (?:every |each |all (?:the )?)?new [a-z]+\b|\b(?:for|on) (?:every|each) new [a-z]+\b|\bwhen(?:ever)?\s+\w+\s+(?:reports|sends|creates|posts|logs|detects|raises|fires|publish|publishes|release|releases|push|pushes|merge|merges|deploy|deploys|open|opens|receive|receives|get|gets)\s+(?:a |an )?(?:new\s+)?\w+|\bwhen(?:ever)?\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:moves|changes|reaches|becomes|is marked|is moved)\b|"
+    r"^(?:new |incoming )?(?:messages?|dms?|texts?|e-?mails?|comments?|reviews?)\s+(?:to|in|on|at)\s+(?:our|my|the)\s+[\w' -]{0,30}?(?=\s*[:,→]|\s*->)|^new [^→:>?=]{1,50}?\s*(?:→|->|=>|:|\?)|^[a-z]+ (?:every |each |all (?:the )?)?new [a-z]+\b|\b(?:for|on) (?:every|each) new [a-z]+\b|\bwhen(?:ever)?\s+\w+\s+(?:reports|sends|creates|posts|logs|detects|raises|fires|publish|publishes|release|releases|push|pushes|merge|merges|deploy|deploys|open|opens|receive|receives|get|gets)\s+(?:a |an )?(?:new\s+)?\w+|\bwhen(?:ever)?\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:moves|changes|reaches|becomes|is marked|is moved)\b|"
     r"\b(?:when(?:ever)?|each time|every time|once|as soon as|on(?: every| each)?)\s+(?:a |an |the |we |i |someone |somebody |our |my |a customer )?"
     r"(?:new\s+|receive (?:a |an )?(?:new )?|get (?:a |an )?(?:new )?)"
     r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:is|are|gets?|was)\s+"
@@ -65,12 +70,13 @@ APP_EVENT = ascii_re(
     r"(?:signs up|registers|books|fills (?:out|in)|submits|places an order|pays|comments|stars|opens an issue|subscribes|unsubscribes|arrives|comes in|posts|replies|mentions|lands|hits|fails|bounces|expires|churns|cancels|uploads|drops|adds|shares)\b"
     # "someone books a demo via Calendly -> …": the event leads the request, no "when" before it
     r"|^(?:someone|somebody|a (?:customer|user|lead|client|prospect|visitor|candidate))\s+(?:books|signs up|registers|pays|buys|orders|cancels|subscribes|uploads)\b[^.]{0,60}?(?:->|→|:|,)"
-    r"|^[\u4e00-\u9fffa-z]{1,8}新(?:订单|客户|用户|评论|工单|记录|邮件|issue|线索|答卷|报名)|每(?:新增|新建|新来|有)|每当|发(?:布)?(?:了)?新.{0,12}?(?:的时候|时|后)|每次(?:有|收到)|每(?:收到|来)|一旦(?:有|收到)|来了?(?:一[个笔单条封])?新|发布(?:了)?新|[\u4e00-\u9fffa-z]{2,10}(?:(?:通过|完成|创建|关闭|合并)(?:时|后)|(?:通过|完成|创建|关闭)(?:以后|之后))|(?:收到|有|新增|新建|新来)(?:了)?(?:一[封条个份笔行张])?新?.{0,14}?(?:时(?![间效])|(?<!然)(?<!最)后|的时候)|出现(?:了)?新的?.{0,14}?(?:时(?![间效])|(?<!然)(?<!最)后|的时候)"
+    r"|^[\u4e00-\u9fffa-z]{1,8}新(?:订单|客户|用户|评论|工单|记录|邮件|issue|线索|答卷|报名)|每(?:新增|新建|新来|有)|每当|发(?:布)?(?:了)?新.{0,12}?(?:的时候|时|后)|每次(?:有|收到)|每(?:收到|来)|一旦(?:有|收到)|来了?(?:一[个笔单条封])?新|发布(?:了)?新|[\u4e00-\u9fffa-z]{2,10}(?<!点)(?<!我审核)(?<!我审批)(?<!我批准)(?<!等我)(?:(?:通过|完成|创建|关闭|合并)(?:时|后)|(?:通过|完成|创建|关闭)(?:以后|之后))|(?:收到|有|新增|新建|新来)(?:了)?(?:一[封条个份笔行张])?新?.{0,14}?(?:时(?![间效])|(?<!然)(?<!最)后|的时候)|出现(?:了)?新的?.{0,14}?(?:时(?![间效])|(?<!然)(?<!最)后|的时候)"
     # "客户在企业微信发消息时", "粉丝在公众号留言后": someone acting in an app
     # (asking in a chat window is the chat trigger, not an app's event)
     r"|(?:客户|用户|有人|顾客|粉丝|员工|同事|买家|学员|学生|家长|患者|候选人)(?:在(?!对话|聊天|会话|窗口|网页|页面)[^，,。；;]{1,12}?"
     r"(?:发(?:来|了)?(?:消息|私信|邮件|评论|问题)|留言|评论|提问|咨询|提交(?:了)?[^，,。；;]{0,8}?(?:申请|审批|请假|报销|工单|单))|(?:在[^，,。；;]{1,12}?)?(?:下单|付款|注册|报名|预约))"
-    r"(?:时(?![间效])|(?<!然)(?<!最)后|的时候)")
+    r"(?:时(?![间效])|(?<!然)(?<!最)后|的时候)"
+    r"|^[\u4e00-\u9fffa-z]{1,8}一(?:结束|开播|下播|上线|发布|下单|付款|提交|签收)")
 EVENT_HINTS = (("email", "new email"), ("邮件", "new email"), ("row", "new row"), ("一行", "new row"), ("行", "new row"),
                ("order", "new order"), ("订单", "new order"), ("issue", "new issue"), ("pull request", "new pull request"),
                ("pr", "new pull request"), ("lead", "new lead"), ("contact", "new contact"), ("payment", "new payment"),
