@@ -61,8 +61,11 @@ async def missing_resources(session: AsyncSession, workspace_id: str, graph: Wor
     missing = Missing()
     refs = {r for n in iter_all_nodes(graph) for r in _agent_refs(n)}
     tables = {t for n in iter_all_nodes(graph) if (t := _table_ref(n))}
+    connectors = set(registry.names())
     for ref in sorted(refs):
         prefix, _, name = ref.partition(":")
+        if prefix == "tool" and name in connectors:  # a connector answers it whether or not an instance does
+            continue
         row = await find_row(session, workspace_id, name)
         if (prefix == "tool" and row is None and name not in registry.names()) or (
                 prefix == "api" and (row is None or row.connector not in HTTP_CONNECTORS)):
