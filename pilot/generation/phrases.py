@@ -78,7 +78,7 @@ APP_EVENT = ascii_re(
     r"(?:时(?![间效])|(?<!然)(?<!最)后|的时候)"
     r"|^[\u4e00-\u9fffa-z]{1,8}一(?:结束|开播|下播|上线|发布|下单|付款|提交|签收)")
 EVENT_HINTS = (("email", "new email"), ("邮件", "new email"), ("row", "new row"), ("一行", "new row"), ("行", "new row"),
-               ("order", "new order"), ("订单", "new order"), ("issue", "new issue"), ("pull request", "new pull request"),
+               ("order", "new order"), ("订单", "new order"), ("下单", "new order"), ("付款", "new payment"), ("issue", "new issue"), ("pull request", "new pull request"),
                ("pr", "new pull request"), ("lead", "new lead"), ("contact", "new contact"), ("payment", "new payment"),
                ("付款", "new payment"), ("file", "new file"), ("文件", "new file"), ("response", "new response"),
                ("答卷", "new response"), ("comment", "new comment"), ("评论", "new comment"), ("ticket", "new ticket"),

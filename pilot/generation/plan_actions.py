@@ -608,7 +608,10 @@ def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
             if name and all(ident != x.name for x in fields):
                 fields.append(PlanField(name=ident[:60], description=name))
     langs = ent.find_languages(clause)
-    language = next((n for code, n in _LANG_NAMES.items() if langs and code == langs[0]), None)
+    # "翻译成英文和日文": every target language the clause names, in order
+    names = [_LANG_NAMES[code] for code in langs if code in _LANG_NAMES] if task == "translate" else []
+    language = ", ".join(dict.fromkeys(names)) if len(names) > 1 else next(
+        (n for code, n in _LANG_NAMES.items() if langs and code == langs[0]), None)
     return AiStep(id=state.uid(task), task=task, categories=categories, language=language, fields=fields,  # type: ignore[arg-type]
                   instruction=clause[:500], quote=clause[:200], tools=[s for s in found if task == "agent"])
 
