@@ -108,7 +108,7 @@ GOES = ascii_re(r"\s*(?:->|=>|→)\s*|\s+becomes?\s+(?=an?\s)|\s+gets?\s+(?=(?:a
                 r"|(?:的)?(?:在.{1,10}?(?:上|里))?(?:通过.{1,8}?)?(?:给.{1,8}?)?(?:就|则)?(?:发到|发送到|发给|转给|转到|转发到|转发给|交给|提个|提一个|建个|建成|建为|记为|分配给|推送到|推送给|通知|存到|写入|写进|记到|记录到|提交到|创建|建|同步到|发(?!货|布会|票|现|生))")
 CMP_EN = ascii_re(r"(?P<field>[a-z][a-z _']{0,30}?)\s+(?:is\s+|are\s+|was\s+|of\s+)?(?P<op>greater than or equal to|less than or equal to|"
                   r"at least|at most|no more than|no less than|above|over|greater than|more than|higher than|exceeds?|exceeding|bigger than|"
-                  r"below|under|less than|lower than|fewer than|smaller than|>=|<=|>|<|==|=|equals?|is not|isn't|is)\s+"
+                  r"below|under|less than|lower than|fewer than|smaller than|>=|<=|>|<|==|=|!=|equals?|is not|isn't|isnt|is no longer|doesn't equal|does not equal|not equal to|is)\s+"
                   r"(?P<val>[$€£¥]?-?\d{1,3}(?:,\d{3})+|[$€£¥]?-?\d+(?:\.\d+)?k?|\"[^\"]+\"|'[^']+'|[a-z][\w-]*)")
 CMP_ZH = re.compile(r"(?P<field>[\u4e00-\u9fffa-z_]{0,8}?)\s*(?P<op>大于等于|小于等于|不低于|不少于|不超过|不高于|大于|小于|高于|低于|超过|多于|少于|不足|不到|"
                     r"达到|等于|不等于|不是|为|是|>=|<=|>|<|=)\s*(?P<val>-?\d+(?:\.\d+)?\s*(?:万|元|分|条|个|件|天|%|度|℃|°c)?|[^\W的就则时并]{1,10})")
@@ -116,7 +116,7 @@ OPS = {"greater than or equal to": "ge", "less than or equal to": "le", "at leas
        "no less than": "ge", "above": "gt", "over": "gt", "greater than": "gt", "more than": "gt", "higher than": "gt",
        "exceed": "gt", "exceeds": "gt", "exceeding": "gt", "bigger than": "gt", "below": "lt", "under": "lt",
        "less than": "lt", "lower than": "lt", "fewer than": "lt", "smaller than": "lt", ">=": "ge", "<=": "le", ">": "gt",
-       "<": "lt", "==": "eq", "=": "eq", "equal": "eq", "equals": "eq", "is": "eq", "is not": "ne", "isn't": "ne",
+       "<": "lt", "==": "eq", "=": "eq", "equal": "eq", "equals": "eq", "is": "eq", "is not": "ne", "isn't": "ne", "isnt": "ne", "is no longer": "ne", "!=": "ne", "doesn't equal": "ne", "does not equal": "ne", "not equal to": "ne",
        "大于等于": "ge", "小于等于": "le", "不低于": "ge", "不少于": "ge", "不超过": "le", "不高于": "le", "大于": "gt",
        "小于": "lt", "高于": "gt", "低于": "lt", "超过": "gt", "多于": "gt", "少于": "lt", "不足": "lt", "不到": "lt", "达到": "ge",
        "等于": "eq", "不等于": "ne", "不是": "ne", "为": "eq", "是": "eq"}
@@ -134,7 +134,8 @@ FIELD_NAMES = {"score": "score", "rating": "rating", "评分": "score", "分数"
                "原因": "reason", "reason": "reason", "渠道": "channel", "channel": "channel", "来源": "source", "source": "source",
                "地区": "region", "region": "region", "城市": "city", "city": "city", "部门": "department", "department": "department",
                "方式": "method", "支付方式": "payment_method", "等级": "level", "级别": "level", "level": "level", "国家": "country",
-               "country": "country", "语言": "language", "套餐": "plan", "plan": "plan"}
+               "country": "country", "语言": "language", "套餐": "plan", "plan": "plan", "状态码": "status_code",
+               "返回码": "status_code", "status code": "status_code", "响应码": "status_code", "http status": "status_code"}
 
 # ---------------------------------------------------------------- AI tasks (first match wins, in this order)
 
