@@ -424,6 +424,9 @@ class _State:
             return True  # "3天及以内的只在钉钉群里说一声": a comparison, then what its items get
         if re.search(r"的话(?![题术语])", clause) or ph.ZH_SHORT_COND.match(clause) and not ph.FETCH.match(clause):
             return True  # "构建失败的话，…", "构建成功就…"
+        when = re.match(r"(?P<cond>[^,，。]{2,20}?)的时候", clause)
+        if when and conds.comparison(when.group("cond"), "zh") is not None:
+            return True  # "状态为“派送失败”的时候，让AI写…": a comparison, then its action
         head = ph.ZH_COND_ACTION.split(clause, maxsplit=1)[0]
         if conds.comparison(head, "zh") is None:
             return False

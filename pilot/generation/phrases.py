@@ -98,7 +98,7 @@ ELSE = ascii_re(r"^(?:and\s+|but\s+)?(?:otherwise|else|if not|or else|in all oth
                 r"|^(?:否则|不然|不是的话|不是就|否的话|不到|没超过|没有超过|未超过|没到|其他情况|其余情况|反之|如果不是|若不是|没有的话|不满足|其余的|其他的|其它的|剩下的|正常(?:的话)?就?)"
                 r"|^不[\u4e00-\u9fff]{1,4}(?:的话)?就|^没有?[\u4e00-\u9fff]{1,4}(?:的话|就)"
                 r"|^(?:其他|其余|其它|剩下)(?:[\u4e00-\u9fff]{1,3}?(?:的|就)|的|情况)?")
-THEN_SPLIT_ZH = re.compile(r"的话,?|(?:就|则|那么|便)|,|时(?=[^,]{0,4}(?:发|推|存|写|记|转|给|通知|提醒|建|创建))")
+THEN_SPLIT_ZH = re.compile(r"的话,?|的时候,?|(?:就|则|那么|便)|,|时(?=[^,]{0,4}(?:发|推|存|写|记|转|给|通知|提醒|建|创建))")
 CMP_ZH_VALUE_FIRST = re.compile(r"(?P<val>-?\d+(?:\.\d+)?)\s*(?P<unit>万|千)?(?:元|块|分|条|个|件|天|单|%)?\s*(?P<op>及以下|及以上|及以内|以下|以上|以内|或以上|或以下)")
 ZH_SHORT_COND = re.compile(r"^[\u4e00-\u9fffa-z0-9 ]{1,12}?(?:的话|就(?!行|好|可以|够了)|则)")
 ELSE_LABEL = ascii_re(r"^(?:everything else|anything else|anyone else|anybody else|everyone else|any other \w+|all other \w+|all (?:the )?others?|the rest|others?|other \w+|otherwise|else|rest)\b"

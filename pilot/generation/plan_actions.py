@@ -59,6 +59,7 @@ _READ_DB = re.compile(r"(?:从|在)?(?:我们|公司|自己)?的?(?:数据库|\b
                       r"|\b(?:pull|fetch|get|read|query|load|take)\b[^,.;]{0,40}\bfrom (?:our |the |my )?(?:\w+ )?(?:database|db)\b")
 _READ_API = re.compile(r"(?:调|调用|请求|访问)(?:一[次下遍]|一下)?(?:我们|公司|自己)?的?(?P<name>[\u4e00-\u9fffa-z0-9]{0,10}?)(?:的)?(?:接口|api)(?![\u4e00-\u9fff]{0,2}(?:群发|发送|推送|回复|回帖|评论|发布|提交|创建|下单))"
                        r"|\b(?:call|hit|ping|poll|query)\s+(?:our |the |their )?(?P<name2>[\w/.' -]{0,30}?)\s*(?:endpoint|api)\b(?=[^,.;]{0,30}\b(?:check|get|read|see|for|and (?:check|see|get|read))\b)")
+_THIS_ONE = re.compile(r"这场|这条|这个|这单|这次|该(?:订单|直播|会议|工单)|\b(?:this|that) (?:meeting|stream|order|call|event|ticket|issue|deal|recording)\b")
 _UPTIME = re.compile(r"(?:检查|检测|监控|看看|check|monitor|ping)[^,，。;；]{0,12}(?:官网|网站|首页|主页|页面|接口|website|site|homepage|home page|url|endpoint)"
                      r"[^,，。;；]{0,12}(?:能不能|是否|能否|正常|可用|可以访问|挂了|\bis up\b|\bup\b|\bdown\b|reachable|available|responds?|status)")
 _MARKET = re.compile(r"股价|收盘价|开盘价|实时价格|行情(?!分析)|涨跌幅|涨幅|跌幅|基金净值|净值|k线|汇率|币价"
@@ -217,6 +218,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             service = "database" if read.re is _READ_DB else ((name + " api").strip() if name else "api")
             acts.sources.append(SourceStep(id=state.uid("fetch_" + ("database" if service == "database" else "api")),
                                            service=service, quote=quote))
+    if not acts.sources and not srcs and fetch and not negated and state.trigger_kind == "app_event" and _THIS_ONE.search(clause):
+        own = [x for x in sorted(state.trigger_clause_services()) if x in ent.BY_ID]
+        if own:  # "抖音直播一结束，就拉取这场直播的数据": the details of the event, from the app it happened in
+            acts.sources.append(SourceStep(id=state.uid(f"fetch_{own[0]}"), service=own[0], quote=quote))
     if not acts.sources and not srcs and not negated and not urls and _UPTIME.search(clause):
         # "检查一次官网首页能不能正常访问", "check our website is up": request the page (its status code is tested later)
         acts.sources.append(SourceStep(id=state.uid("fetch_page"), from_="url", url="{{ inputs.url }}", quote=quote))
