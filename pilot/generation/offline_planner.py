@@ -699,6 +699,8 @@ class _State:
             cases.append((label, self._on_same_channel(acts, action, [s for _, a in cases for s in a])))
         rest = found.otherwise
         otherwise = None if rest is None else [] if not rest or ph.IGNORE.search(rest) else self._actions(rest, default_service=rest)
+        if len(cases) == 2 and otherwise is None and conds.antonyms(cases[0][0], cases[1][0]):
+            cases, otherwise = cases[:1], cases[1][1]  # "Urgent ones → …. Not urgent → …": the second is the else side
         quote = " ".join(plain(c) for c in clauses[i:found.end])[:300]
         out: list[Step] = []
         if cls is not None and (cls.categories or cls is self.last_ai):
