@@ -36,11 +36,7 @@ MIN_RUNS_SLOW = 3
 SLOW_SHARE = 0.5  # of the critical path's p95
 SLOW_MS = 1000.0
 LOOP_CONCURRENCY = 4
-CACHE_SKIPPED = Note(
-    "Not checked: node results store each LLM step's output and usage but not its rendered prompt (nor a hash of it), "
-    "so repeated identical calls cannot be told apart in stored runs.",
-    "未检查：节点结果只保存每个 LLM 步骤的输出和用量，没有保存渲染后的提示词（或其哈希），无法从已存储的运行中识别重复的相同调用。",
-)
+CACHE_RATE = 0.2  # repeats of an earlier identical request in at least this share of a step's calls: worth a cache
 
 
 @dataclass
@@ -107,6 +103,40 @@ def _cheaper(graph: WorkflowGraph, stats: Mapping[str, NodeStats], prices: Mappi
             basis, Note(f"switched '{label}' to {new}", f"已将“{label}”换成 {new}"),
             Note(f"Optimise: switch '{node.id}' to {new}", f"优化：把“{node.id}”换成 {new}"), ops,
             cost_usd_per_run=round(saving, 8)))
+    return found
+
+
+def _cache(graph: WorkflowGraph, stats: Mapping[str, NodeStats]) -> list[Advice]:
+    """LLM steps that sent the very same request in several runs (see :mod:`pilot.analytics.stats`).
+    The engine has no response-cache setting for a step, so this is advice only: no edit."""
+    found = []
+    for node in graph.nodes:
+        s = stats.get(node.id)
+        if not isinstance(node, LlmNode) or s is None or not s.runs or not s.repeated_calls \
+                or (s.repeat_rate or 0.0) < CACHE_RATE:
+            continue
+        cost, ms = s.repeated_cost_usd / s.runs, s.repeated_ms / s.runs
+        if cost <= 0 and ms <= 0:
+            continue
+        label, k, rate = _label(node), s.repeated_calls, s.repeat_rate or 0.0
+        sampled_en = (f" Its temperature is {node.config.temperature:g}: a cache gives the same reply every time, "
+                      "which suits a step whose input decides its answer." if node.config.temperature > 0 else "")
+        sampled_zh = (f"它的 temperature 为 {node.config.temperature:g}：缓存每次返回相同的回复，适合答案由输入决定的步骤。"
+                      if node.config.temperature > 0 else "")
+        found.append(Advice(
+            "cache", "cost", [node.id],
+            Note(f"'{label}' sent the very same request (model, prompt and parameters) as an earlier run {k} times "
+                 f"({rate:.0%} of its calls): a response cache would answer those without calling the model. "
+                 "There is no response-cache setting for a step to switch on: put a caching proxy in front of the "
+                 f"model provider, or skip the step upstream when its input has not changed.{sampled_en}",
+                 f"“{label}”有 {k} 次发送了与之前的运行完全相同的请求（模型、提示词和参数都相同，占其调用的 {rate:.0%}）："
+                 "响应缓存可以直接返回这些结果而无需调用模型。步骤没有可开启的响应缓存设置：可以在模型服务前加一层缓存代理，"
+                 f"或在输入未变化时于上游跳过该步骤。{sampled_zh}"),
+            Note(f"measured over {s.runs} runs: the {k} repeated calls cost {s.repeated_cost_usd:.6g} USD and took "
+                 f"{_ms(s.repeated_ms)} in all", f"基于 {s.runs} 次实际运行：{k} 次重复调用共花费 {s.repeated_cost_usd:.6g} 美元、"
+                 f"耗时 {_ms(s.repeated_ms)}"),
+            Note(f"'{label}' answers repeated requests from a cache", f"“{label}”的重复请求由缓存应答"),
+            cost_usd_per_run=round(cost, 8), ms_per_run=round(ms, 3)))
     return found
 
 
@@ -283,8 +313,8 @@ def advise(graph: WorkflowGraph, stats: WorkflowStats | None = None,
     price overrides), best first: cost savings, then time savings, then the rest. A suggestion
     whose edit would not apply cleanly keeps its advice and loses its edit."""
     by_node = {n.node_id: n for n in stats.nodes if n.in_graph} if stats is not None else {}
-    found = _cheaper(graph, by_node, prices) + _parallel(graph, by_node) + _loops(graph, by_node) \
-        + _retry(graph, by_node) + _slow(graph, stats)
+    found = _cheaper(graph, by_node, prices) + _cache(graph, by_node) + _parallel(graph, by_node) \
+        + _loops(graph, by_node) + _retry(graph, by_node) + _slow(graph, stats)
     for item in found:
         if item.ops:
             try:

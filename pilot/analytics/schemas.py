@@ -33,6 +33,13 @@ class NodeStats(Struct, kw_only=True):
     completion_tokens: int = 0
     cost_usd: float = 0.0
     cost_share: float | None = None  # of the workflow's LLM cost in the period (None: it cost nothing)
+    # ``llm`` nodes: succeeded runs that sent the very request (model, messages, parameters: the
+    # hash in ``usage.prompt_hashes``) another run in the period sent too, the first of each left
+    # out: a response cache would have served them. Their measured cost and latency.
+    repeated_calls: int = 0
+    repeat_rate: float | None = None  # of the succeeded runs with a recorded request hash (None: none)
+    repeated_cost_usd: float = 0.0
+    repeated_ms: float = 0.0
 
 
 class CriticalPath(Struct, kw_only=True):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pilot.analytics.schemas import ChatEdit, Saving, SkippedCheck, Suggestion, Suggestions, WorkflowStats
+from pilot.analytics.schemas import ChatEdit, Saving, Suggestion, Suggestions, WorkflowStats
 from pilot.analytics.stats import workflow_stats
 from pilot.core.errors import BadRequestError
 from pilot.core.ids import utcnow
@@ -82,13 +82,10 @@ class AnalyticsService:
     async def suggestions(self, workflow_id: str, since: datetime | None, until: datetime | None,
                           lang: str | None) -> Suggestions:
         """The suggestions in ``lang``; None: the workflow's own language (its name and description)."""
-        from pilot.analytics.advice import CACHE_SKIPPED
-
         workflow = await WorkflowService(self.session, self.workspace_id).get(workflow_id)
         lang = lang or detect_language(f"{workflow.name} {workflow.description}")
         stats, advice = await self.advice_for(workflow, since, until)
         return Suggestions(
             workflow_id=workflow.id, since=stats.since, until=stats.until, language=lang,  # type: ignore[arg-type]
             runs=stats.runs, items=[to_suggestion(a, lang) for a in advice],
-            skipped=[SkippedCheck(kind="cache", reason=CACHE_SKIPPED.text(lang))],
         )

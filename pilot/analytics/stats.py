@@ -12,6 +12,10 @@ Definitions (documented in the README):
 - a node *ran* when its result is ``succeeded`` or ``failed`` (``skipped`` is counted apart); its
   success rate counts a failure absorbed by ``on_error: continue/default`` as a failure;
 - percentiles are nearest-rank (p95 of 20 values is the 19th smallest): a real observed value;
+- an ``llm`` node's succeeded runs are grouped by the requests they sent (``usage.prompt_hashes``,
+  :mod:`pilot.usage.metering`); in a group of n, n − 1 runs are *repeats* a response cache would
+  have served, with (n − 1) / n of the group's measured cost and latency (which run came first
+  does not matter to the totals);
 - the critical path is the path through the head graph whose node latencies sum highest, per
   basis (p50: a typical run, p95: a slow one); a node that never ran weighs 0.
 """
@@ -58,16 +62,32 @@ class _NodeRows:
     retries: int = 0
     elapsed: list[float] = field(default_factory=list)
     figures: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    # the requests of each succeeded run → (cost USD, elapsed ms) of those runs
+    requests: dict[tuple[str, ...], list[tuple[float, float]]] = field(default_factory=lambda: defaultdict(list))
+
+
+def _repeats(rows: _NodeRows) -> tuple[int, float | None, float, float]:
+    """(repeated calls, their share of the hashed runs, their cost USD, their ms) (see module doc)."""
+    hashed = sum(len(group) for group in rows.requests.values())
+    calls, cost, ms = 0, 0.0, 0.0
+    for group in rows.requests.values():
+        share = (len(group) - 1) / len(group)
+        calls += len(group) - 1
+        cost += share * sum(c for c, _ in group)
+        ms += share * sum(e for _, e in group)
+    return calls, _ratio(calls, hashed), round(cost, 8), round(ms, 3)
 
 
 def _node_stats(node_id: str, rows: _NodeRows, title: str, in_graph: bool, total_cost: float) -> NodeStats:
     cost = round(rows.figures["cost_usd"], 8)
+    repeated, repeat_rate, repeated_cost, repeated_ms = _repeats(rows)
     return NodeStats(
         node_id=node_id, node_type=rows.node_type, title=title, in_graph=in_graph, runs=rows.ran, skipped=rows.skipped,
         success_rate=_ratio(rows.ok, rows.ran), p50_ms=percentile(rows.elapsed, 50), p95_ms=percentile(rows.elapsed, 95),
         retry_rate=_ratio(rows.retried, rows.ran), retries=rows.retries, llm_calls=round(rows.figures["llm_calls"]),
         prompt_tokens=round(rows.figures["prompt_tokens"]), completion_tokens=round(rows.figures["completion_tokens"]),
         cost_usd=cost, cost_share=_ratio(cost, total_cost) if total_cost > 0 else None,
+        repeated_calls=repeated, repeat_rate=repeat_rate, repeated_cost_usd=repeated_cost, repeated_ms=repeated_ms,
     )
 
 
@@ -132,3 +152,6 @@ def _add(rows: _NodeRows, row: Any) -> None:
         rows.elapsed.append(float(row.elapsed_ms))
     for name in queries.FIGURES:
         rows.figures[name] += float(getattr(row, name) or 0)
+    if row.node_type == "llm" and row.status == "succeeded" and not row.has_error and isinstance(row.prompt_hashes, dict) \
+            and row.prompt_hashes:
+        rows.requests[tuple(sorted(row.prompt_hashes))].append((float(row.cost_usd or 0), float(row.elapsed_ms or 0)))

@@ -158,11 +158,11 @@ def workflow_runs(workspace_id: str, workflow_id: str, start: datetime, end: dat
 def workflow_node_results(workspace_id: str, workflow_id: str, start: datetime, end: datetime) -> sa.Select:
     """The node results of those runs that the runs executed themselves (a rerun's copies of the
     results it reused are left out: they ran, and count, in the source run), with their usage
-    figures (0 when absent)."""
+    figures (0 when absent) and ``prompt_hashes`` (null when absent)."""
     figures = [sa.func.coalesce(N.c.usage[name].as_float(), 0).label(name) for name in FIGURES]
     return (
         sa.select(N.c.execution_id, N.c.node_id, N.c.node_type, N.c.status, N.c.attempts, N.c.elapsed_ms,
-                  N.c.error.is_not(None).label("has_error"), *figures)
+                  N.c.error.is_not(None).label("has_error"), *figures, N.c.usage["prompt_hashes"].label("prompt_hashes"))
         .select_from(_with_nodes(outer=False))
         .where(in_period(workspace_id, start, end), E.c.workflow_id == workflow_id, E.c.trigger != "test",
                R.c.id.is_(None))

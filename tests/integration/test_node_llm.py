@@ -133,3 +133,20 @@ async def test_offline_structured_output_is_schema_valid() -> None:
                    services(Settings.from_env({})))
     out = await RUN.run(ctx)
     assert out["category"] in ("billing", "bug") and isinstance(out["confidence"], (int, float))
+
+
+async def test_usage_records_a_hash_of_the_request_never_its_text() -> None:
+    async def hashes(config: dict, topic: str) -> dict:
+        ctx = make_ctx({"type": "llm", "config": config}, services(Settings.from_env({})), scope={"inputs": {"topic": topic}, "nodes": {}})
+        await RUN.run(ctx)
+        assert "Tell me about" not in repr(ctx.usage) and topic not in repr(ctx.usage)
+        return ctx.usage["prompt_hashes"]
+
+    base = {"system": "Be brief.", "prompt": "Tell me about {{ inputs.topic }}"}
+    first = await hashes(base, "otters")
+    assert len(first) == 1 and list(first.values()) == [1] and len(next(iter(first))) == 24
+    assert await hashes(base, "otters") == first  # the same rendered request: the same hash
+    assert await hashes(base, "beavers") != first  # another rendered prompt
+    assert await hashes({**base, "system": "Be long."}, "otters") != first
+    assert await hashes({**base, "temperature": 0}, "otters") != first  # another sampling parameter
+    assert await hashes({**base, "model": "gpt-4o"}, "otters") != first

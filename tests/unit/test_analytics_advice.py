@@ -1,10 +1,14 @@
 """Pure checks of the optimisation advice: which chains may run in parallel, which models have a
-cheaper sibling, nearest-rank percentiles, and the optimisation intent the chat recognises."""
+cheaper sibling, when repeated requests deserve a cache, nearest-rank percentiles, and the
+optimisation intent the chat recognises."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from pilot.analytics.advice import advise
 from pilot.analytics.models import cheaper_model
+from pilot.analytics.schemas import NodeStats, WorkflowStats
 from pilot.analytics.stats import percentile
 from pilot.chat.edits import apply_edits
 from pilot.chat.planner_rules import plan_edits
@@ -87,3 +91,25 @@ def test_optimisation_intent():
     plan = plan_edits("make it cheaper", g)
     assert plan.graph is not None and plan.graph.nodes[1].config.model == "gpt-4o-mini"
     assert plan.changes[0].en.startswith("To cut the cost: switched 'c' to gpt-4o-mini (about $")
+
+
+def _with_repeats(runs: int, repeated: int, rate: float, cost: float) -> WorkflowStats:
+    now = datetime.now(UTC)
+    c = NodeStats(node_id="c", node_type="llm", runs=runs, llm_calls=runs, cost_usd=cost * runs, repeated_calls=repeated,
+                  repeat_rate=rate, repeated_cost_usd=cost * repeated, repeated_ms=300.0 * repeated)
+    return WorkflowStats(workflow_id="wf", since=now, until=now, runs=runs, by_status={"succeeded": runs}, success_rate=1.0,
+                         p50_ms=None, p95_ms=None, llm_calls=runs, cost_usd=cost * runs, nodes=[c], critical_path=None)
+
+
+def test_cache_advice_needs_a_meaningful_share_of_repeats_and_has_no_edit():
+    write = {"id": "c", "type": "llm", "config": {"model": "gpt-4o-mini", "prompt": "Write about {{ inputs.q }}"}}
+    g = _graph([write, OUT], [("start", "c"), ("c", "out")])
+    (cache,) = [a for a in advise(g, _with_repeats(10, 3, 0.3, 0.002)) if a.kind == "cache"]
+    assert cache.goal == "cost" and cache.node_ids == ["c"] and cache.ops == [] and cache.chat is None
+    assert cache.cost_usd_per_run == 0.0006 and cache.ms_per_run == 90  # 3 repeats × (0.002 USD, 300 ms) / 10 runs
+    assert "temperature is 0.7" in cache.message.en
+    assert "cache" not in [a.kind for a in advise(g, _with_repeats(10, 1, 0.1, 0.002))]  # 10 %: not worth it
+    assert "cache" not in [a.kind for a in advise(g, _with_repeats(10, 0, 0.0, 0.002))]
+    # "make it cheaper" applies only suggestions with an edit: the cache advice changes nothing
+    plan = plan_edits("make it cheaper", g, advice=advise(g, _with_repeats(10, 3, 0.3, 0.002)))
+    assert plan.graph is None or plan.graph.nodes == g.nodes

@@ -2,7 +2,8 @@
 
 - ``system`` and ``prompt`` are jinja2 templates rendered in the sandbox.
 - Each text delta is emitted as ``node.delta {node_id, text}``; usage (tokens, estimated cost, per
-  model: :mod:`pilot.usage.metering`) is added with ``ctx.add_usage`` for every model call that completed.
+  model, and a hash of the request — never its text: :mod:`pilot.usage.metering`) is added with
+  ``ctx.add_usage`` for every model call that completed.
 - ``output_schema``: the model is asked for JSON (``response_format=json_object`` when the schema
   is an object), the reply is parsed and validated; a reply that is not valid JSON for the schema
   fails the node (retryable: sampling again may fix it; the node's retry policy bounds it).
@@ -35,7 +36,7 @@ from pilot.engine.nodes.llm_json import (
 )
 from pilot.engine.nodes.rendering import render_field
 from pilot.llm import OFFLINE_MODEL, ChatMessage, LLMError, LLMUsage, OfflineProvider
-from pilot.usage.metering import model_call_usage
+from pilot.usage.metering import model_call_usage, request_hash
 from pilot.workflows.model import LlmConfig
 
 DEAD_MODEL_STATUSES = frozenset({400, 403, 404, 422})
@@ -104,13 +105,9 @@ class LlmRunner:
     async def _stream(self, ctx, provider, model: str, messages, config: LlmConfig, schema, offline: bool) -> str:
         parts: list[str] = []
         usage: LLMUsage | None = None
-        stream = provider.stream_chat(
-            model=model,
-            messages=messages,
-            temperature=config.temperature,
-            max_tokens=config.max_tokens,
-            response_format=_response_format(schema, offline),
-        )
+        params: dict[str, Any] = {"temperature": config.temperature, "max_tokens": config.max_tokens,
+                                  "response_format": _response_format(schema, offline)}
+        stream = provider.stream_chat(model=model, messages=messages, **params)
         async for item in stream:
             if isinstance(item, LLMUsage):
                 usage = item
@@ -120,6 +117,7 @@ class LlmRunner:
         if usage is not None:
             ctx.add_usage(await model_call_usage(
                 ctx, model, usage.prompt_tokens, usage.completion_tokens, usage.total_tokens, offline=offline,
+                prompt_hash=request_hash(model, messages, **params),
             ))
         return "".join(parts)
 
