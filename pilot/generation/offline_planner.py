@@ -207,6 +207,13 @@ class _State:
                     continue
                 i += 1  # "when an employee submits it": the trigger again, not a condition
                 continue
+            colon = re.match(r"(?P<head>[^:]{4,}?):\s*(?P<tail>.{4,})$", clause)
+            if colon and not self._conditional(colon.group("head")) and (
+                    ph.IF.match(colon.group("tail")) or (self.lang == "zh" and ph.CMP_ZH.match(colon.group("tail"))
+                                                         and ph.ZH_SHORT_COND.match(colon.group("tail")))):
+                # "调用仓库接口查SKU A101的库存：低于100件就发企业微信…": the read, then the condition's first case
+                clauses[i: i + 1] = [colon.group("head"), colon.group("tail")]
+                clause = plain(clauses[i])
             rewritten = _condition_first(clauses, i, self.lang)
             if rewritten is not None:
                 clauses[i: i + rewritten[1]] = [rewritten[0]]

@@ -303,7 +303,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     if ph.ACTUATE.search(clause) and not ph.NEGATED.search(clause):
         # "switch on the fan through the device API", "trigger the CI pipeline": a call that changes something
         api = ph.API_NAME.search(clause)
-        name = (api.group("name") or api.group("name2")).strip() if api else ("device api" if "on" in clause else "api")
+        called = ph.ACTUATE.search(clause).group(0)
+        named = ent.find_integrations(called)[0]  # "调用有赞的退款接口退掉": that service's API
+        name = (api.group("name") or api.group("name2")).strip() if api else named[0] if named else ("device api" if "on" in clause else "api")
         acts.deliveries.insert(0, _deliver(name if " " in name or not ent.find_integrations(name)[0] else name, clause, state))
     if not acts.deliveries and writes and not negated and not fetch:
         # what the trigger or the loop reads is what "the ticket" / "the PR" of a write means
