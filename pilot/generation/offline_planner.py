@@ -616,6 +616,7 @@ class _State:
             return j, []  # "classify its sentiment: positive, negative or neutral": nothing is done per case
         if self._answer_fallback(cases, otherwise):
             return j, []
+        cases = _one_side_inclusive(cases)
         if len(cases) == 2 and otherwise is None and (conds.complementary(cases[0][1], cases[1][1]) or conds.antonyms(cases[0][0], cases[1][0])):
             otherwise = cases[1][2]  # "> 1000 → approval; 1000及以下 → email": the second is the else branch
             cases = cases[:1]
@@ -623,7 +624,6 @@ class _State:
         if decided is not None:
             return j, [decided]
         out: list[Step] = list(pre)
-        cases = _one_side_inclusive(cases)
         numeric = [c for c in cases if c[1] is not None]
         subject, field = "inputs", "category"
         if numeric and len(numeric) == len(cases):
