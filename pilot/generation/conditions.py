@@ -136,6 +136,10 @@ def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
         low, high = int(band.group(1)), int(band.group(2))
         op, value = ("le", high) if low == 0 else ("ge", low)
         return Comparison(subject="inputs", field="score", op=op, value=value), f"score {op} {value}"
+    money = re.match(r"^\s*(?:between\s+)?[$€£¥]\s*(\d[\d,]*)\s*(?:to|-|–|and)\s*[$€£¥]?\s*(\d[\d,]*)\s*$", cond)
+    if money:  # "Under $50: … $50 to $300: … Over $300: …": cases run in order, so the band is its upper bound
+        high = int(money.group(2).replace(",", ""))
+        return Comparison(subject="inputs", field="value", op="le", value=high), f"value le {high}"
     lead = ph.CMP_LEAD.search(cond) or ph.CMP_LEAD.search(cond.strip() + ":")  # a case label arrives without its colon
     if lead:  # "at least 4 stars:", "more than $1,000 →"
         words = lead.group(0)

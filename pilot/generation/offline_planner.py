@@ -632,6 +632,7 @@ class _State:
             comparisons = [Comparison(subject=subject, op=c[1].op, value=c[1].value,  # type: ignore[union-attr]
                                       field="score" if scored and c[1].field in ("value", "rating", "score") else  # type: ignore[union-attr]
                                       self._field_path(subject, c[1].field)) for c in cases]  # type: ignore[union-attr]
+            field = comparisons[0].field or field  # "Route by score", not "by category"
         elif self.switch_field:
             field = self._field_path("inputs", self.switch_field)
             comparisons = [Comparison(subject="inputs", field=field, op="eq", value=c[0]) for c in cases]
@@ -820,7 +821,9 @@ _RANGE_LABEL = re.compile(r"[a-z ]{0,24}?\(\s*\d+(?:\.\d+)?\s*(?:-|–|to|~)\s*\
 _READ_FILTER = re.compile(r"(?:读出|查出|拉出|找出|筛出|取出|获取|读取|拉取|导出|把)[^,，。；;]{0,16}?(?:所有|全部)[^,，。；;]{0,12}?(?:是|为|等于|大于|小于|超过)[^,，。；;]{1,12}的")
 _REPLY_VIA = re.compile(r"^(?:再|然后|并)?(?:调用?|通过|用).{0,8}?(?:接口|api).{0,4}?(?:回复|发|推|写|提交)")
 _THE_ONE = re.compile(r"\b(?:each|every) one\b|\beach of them\b"
-                      r"|\b(?:classify|tag|label|score|sort|categori[sz]e|route|triage|rate|summari[sz]e|translate)\s+(?:each|every)\s+[a-z]+\b")
+                      r"|\b(?:classify|tag|label|score|sort|categori[sz]e|route|triage|rate|summari[sz]e|translate)\s+(?:each|every)\s+[a-z]+\b"
+                      r"|\b(?:store|save|log|record|add|send|forward|post|reply to|answer)\s+(?:each|every)\s+(?:new\s+)?"
+                      r"(?:response|submission|entry|email|message|order|lead|ticket|review|comment|signup|application|request)\b")
 _COMPARED = re.compile(r"value (?:lt|le|gt|ge|eq|ne) ")
 _A_NOT_A = re.compile(r"((?:判断|看看|看一下|检查|识别)(?:一下)?)([\u4e00-\u9fff])不\2([\u4e00-\u9fff]{0,2}?)(?=$|[:：,，])")
 _APPROVED = re.compile(r"approv|accepted|signed off|okay|\bok\b|通过|批准|同意")

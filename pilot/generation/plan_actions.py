@@ -306,7 +306,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         called = ph.ACTUATE.search(clause).group(0)
         named = ent.find_integrations(called)[0]  # "调用有赞的退款接口退掉": that service's API
         name = (api.group("name") or api.group("name2")).strip() if api else named[0] if named else ("device api" if "on" in clause else "api")
-        acts.deliveries.insert(0, _deliver(name if " " in name or not ent.find_integrations(name)[0] else name, clause, state))
+        service = ent.find_integrations(name)[0]  # "via the Shopify refund API": Shopify's
+        name = service[0] if service else name
+        acts.deliveries.insert(0, _deliver(name, clause, state))
+        acts.sources = [x for x in acts.sources if x.service != name]  # the call writes there; nothing is read first
     if not acts.deliveries and writes and not negated and not fetch:
         # what the trigger or the loop reads is what "the ticket" / "the PR" of a write means
         own = sorted(state.trigger_clause_services()) or (
