@@ -130,7 +130,9 @@ _BY_HAND = ent.ascii_re(r"^(?:手动触发|手动运行|手动跑(?:一次|一�
 _GIVEN = ent.ascii_re(r"\b(?:these|this|the following|the attached|my)\s+(?:\w+\s+)?(?:notes|text|draft|points|bullet points|data|list|numbers)\b")
 
 
-_WATCH = ent.ascii_re(r"\b(?:watch|monitor|listen to|keep an eye on)\b|监控|监听|盯着")
+_WATCH = ent.ascii_re(r"\b(?:watch|monitor|listen to|keep an eye on)\b|监控|监听|盯着"
+                      # "People post requests in our Slack #ops-help channel. For each new message, …": where they arrive
+                      r"|\b(?:post|posts|posted|send|sends|drop|drops|leave|leaves)\b[^.]{0,40}\b(?:in|on|to|into)\s+(?:our|the|my)\b|发到|发在|留言到")
 # The sentence after "set up a webhook" that says who calls it with what.
 _PAYLOAD_TOLD = ent.ascii_re(r"^[\w' ]{0,40}?\b(?:will |would |is going to |)(?:post|send|push|forward|call|hit)s?\b[^.;]{0,80}?"
                              r"\b(?:to|at) (?:it|this|that|the (?:endpoint|webhook|url|hook))\b[^.;]*[.;]?")
