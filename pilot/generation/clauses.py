@@ -103,7 +103,7 @@ def _split_list(text: str, splitter: re.Pattern[str]) -> list[str]:
 
 # ---------------------------------------------------------------- triggers
 
-_CLAUSE_END = re.compile(r"[,;:。→]|->|\.(?=\s|$)|(?<=时)|(?<=(?<!然)后)|(?<=的时候)")
+_CLAUSE_END = re.compile(r"[,;:。→]|->|=>|\.(?=\s|$)|(?<=时)|(?<=(?<!然)后)|(?<=的时候)")
 
 
 def _clause_at(text: str, start: int) -> tuple[int, int]:

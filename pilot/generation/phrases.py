@@ -304,6 +304,7 @@ def arrow_chain(text: str) -> str:
     out = []
     for sentence in re.split(r"(?<=[.。!?！？\n])", text):
         parts = re.split(r"\s*(?:->|→|=>)\s*", sentence)
-        chained = len(parts) >= 3 and any(not re.search(r"[,;，；]", p) for p in parts[1:-1])
+        # commas inside brackets ("a triage summary (area, severity, duplicates)") do not make a case list
+        chained = len(parts) >= 3 and any(not re.search(r"[,;，；]", re.sub(r"\([^)]*\)|（[^）]*）", "", p)) for p in parts[1:-1])
         out.append(", then ".join(parts) if chained else sentence)
     return "".join(out)
