@@ -270,6 +270,9 @@ class _State:
             if ph.PURE_LIST.match(clause) and steps and isinstance(steps[-1], AiStep) and steps[-1].task == "classify" \
                     and not steps[-1].categories:
                 cats = [c.strip() for c in re.split(r"[、,/]|还是|或者?|\bor\b", clause) if c.strip() and c.strip() not in ("其他", "其它", "other")]
+                # "AI判断应聘的是技术、销售、职能哪一类岗位": the judgement's words are not part of the first or last label
+                cats = [re.sub(r"(?:中的)?(?:哪一?[类种个档]|之一)(?:岗位|问题|情况)?$", "", re.sub(r"^.{0,16}?(?:的是|是|为|属于)(?=.)", "", c)
+                               if k == 0 and len(c) > 6 else c) for k, c in enumerate(cats)]
                 while i + 1 < len(clauses) and clauses[i + 1].startswith(CONTINUES) and re.fullmatch(
                         r"[\u4e00-\u9fffa-z0-9_-]{1,8}", plain(clauses[i + 1])) and not ph.ELSE_LABEL.match(plain(clauses[i + 1])):
                     i += 1  # "bug、功能需求、使用提问": the splitter cut before "使用" (a verb elsewhere)

@@ -606,7 +606,8 @@ def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
     if task == "classify" and m:
         parts = re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+|还是|[、,/和或]", m.group("list") or m.group("list2"))
         # "分成紧急、一般、不急三类": the count after the last one is not part of it
-        parts = [re.sub(r"\s*[一二三四五六七八九十两\d]+\s*(?:类|种|个|档|级)$", "", re.sub(r"^(?:an?|the)\s+", "", c.strip())) for c in parts]
+        parts = [re.sub(r"\s*[一二三四五六七八九十两\d]+\s*(?:类|种|个|档|级)$|(?:中的)?(?:哪一?[类种个档]|之一)(?:岗位|问题|情况)?$", "",
+                        re.sub(r"^(?:an?|the)\s+", "", c.strip())) for c in parts]  # "…、职能哪一类岗位" → 职能
         categories = [c for c in parts if c and not re.fullmatch(r"something else|anything else|other|others|else|其他|其它", c)][:8]
     if task == "classify" and not categories and re.search(r"sentiment|情感|情绪", clause):
         categories = ["positive", "neutral", "negative"] if state.lang == "en" else ["正面", "中性", "负面"]
