@@ -620,6 +620,8 @@ class _State:
         if self._answer_fallback(cases, otherwise):
             return j, []
         cases = _one_side_inclusive(cases)
+        if len(cases) == 2 and otherwise is None and cases[0][1] is not None and cases[1][1] is None and _OTHER_SIDE.fullmatch(cases[1][0].strip()):
+            otherwise, cases = cases[1][2], cases[:1]  # "Anything over $500 needs approval …; smaller claims go straight in"
         if len(cases) == 2 and otherwise is None and (conds.complementary(cases[0][1], cases[1][1]) or conds.antonyms(cases[0][0], cases[1][0])):
             otherwise = cases[1][2]  # "> 1000 → approval; 1000及以下 → email": the second is the else branch
             cases = cases[:1]
@@ -820,6 +822,8 @@ def _one_side_inclusive(cases: list) -> list:
     return [(la, a, sa, ca), (lb, b, sb, cb)]
 
 
+_OTHER_SIDE = re.compile(r"(?:the\s+)?(?:smaller|lower|less|cheaper|fewer|larger|bigger|higher|more|shorter|longer)(?:\s+(?:ones?|claims?|orders?|amounts?|scores?|values?|deals?|invoices?))?"
+                         r"|(?:更小|更低|更少|更便宜|更大|更高|更多)的?")
 _RANGE_LABEL = re.compile(r"[a-z ]{0,24}?\(\s*\d+(?:\.\d+)?\s*(?:-|–|to|~)\s*\d+(?:\.\d+)?\s*\)")
 _READ_FILTER = re.compile(r"(?:读出|查出|拉出|找出|筛出|取出|获取|读取|拉取|导出|把)[^,，。；;]{0,16}?(?:所有|全部)[^,，。；;]{0,12}?(?:是|为|等于|大于|小于|超过)[^,，。；;]{1,12}的")
 _REPLY_VIA = re.compile(r"^(?:再|然后|并)?(?:调用?|通过|用).{0,8}?(?:接口|api).{0,4}?(?:回复|发|推|写|提交)")

@@ -111,7 +111,7 @@ CMP_EN = ascii_re(r"(?P<field>[a-z][a-z _']{0,30}?)\s+(?:is\s+|are\s+|was\s+|of\
                   r"below|under|less than|lower than|fewer than|smaller than|>=|<=|>|<|==|=|!=|equals?|is not|isn't|isnt|is no longer|doesn't equal|does not equal|not equal to|is)\s+"
                   r"(?P<val>[$€£¥]?-?\d{1,3}(?:,\d{3})+|[$€£¥]?-?\d+(?:\.\d+)?k?|\"[^\"]+\"|'[^']+'|[a-z][\w-]*)")
 CMP_ZH = re.compile(r"(?P<field>[\u4e00-\u9fffa-z_]{0,8}?)\s*(?P<op>大于等于|小于等于|不低于|不少于|不超过|不高于|大于|小于|高于|低于|超过|多于|少于|不足|不到|"
-                    r"达到|等于|不等于|不是|为|是|>=|<=|>|<|=)\s*(?P<val>-?\d+(?:\.\d+)?\s*(?:万|元|分|条|个|件|天|%|度|℃|°c)?|[^\W的就则时并]{1,10})")
+                    r"达到|等于|不等于|不是|为|是|>=|<=|≥|≤|>|<|=)\s*(?P<val>-?\d+(?:\.\d+)?\s*(?:万|元|分|条|个|件|天|%|度|℃|°c)?|[^\W的就则时并]{1,10})")
 OPS = {"greater than or equal to": "ge", "less than or equal to": "le", "at least": "ge", "at most": "le", "no more than": "le",
        "no less than": "ge", "above": "gt", "over": "gt", "greater than": "gt", "more than": "gt", "higher than": "gt",
        "exceed": "gt", "exceeds": "gt", "exceeding": "gt", "bigger than": "gt", "below": "lt", "under": "lt",
@@ -119,7 +119,7 @@ OPS = {"greater than or equal to": "ge", "less than or equal to": "le", "at leas
        "<": "lt", "==": "eq", "=": "eq", "equal": "eq", "equals": "eq", "is": "eq", "is not": "ne", "isn't": "ne", "isnt": "ne", "is no longer": "ne", "!=": "ne", "doesn't equal": "ne", "does not equal": "ne", "not equal to": "ne",
        "大于等于": "ge", "小于等于": "le", "不低于": "ge", "不少于": "ge", "不超过": "le", "不高于": "le", "大于": "gt",
        "小于": "lt", "高于": "gt", "低于": "lt", "超过": "gt", "多于": "gt", "少于": "lt", "不足": "lt", "不到": "lt", "达到": "ge",
-       "等于": "eq", "不等于": "ne", "不是": "ne", "为": "eq", "是": "eq"}
+       "等于": "eq", "不等于": "ne", "不是": "ne", "为": "eq", "是": "eq", "≥": "ge", "≤": "le"}
 FIELD_NAMES = {"score": "score", "rating": "rating", "评分": "score", "分数": "score", "得分": "score", "分": "score",
                "total": "total", "amount": "amount", "order total": "total", "金额": "amount", "总额": "amount", "总价": "amount",
                "订单金额": "amount", "价格": "price", "price": "price", "status": "status", "状态": "status", "库存": "stock",
