@@ -136,10 +136,12 @@ def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
         low, high = int(band.group(1)), int(band.group(2))
         op, value = ("le", high) if low == 0 else ("ge", low)
         return Comparison(subject="inputs", field="score", op=op, value=value), f"score {op} {value}"
-    money = re.match(r"^\s*(?:between\s+)?[$€£¥]\s*(\d[\d,]*)\s*(?:to|-|–|and)\s*[$€£¥]?\s*(\d[\d,]*)\s*$", cond)
-    if money:  # "Under $50: … $50 to $300: … Over $300: …": cases run in order, so the band is its upper bound
-        high = int(money.group(2).replace(",", ""))
-        return Comparison(subject="inputs", field="value", op="le", value=high), f"value le {high}"
+    money = re.match(r"^\s*(?:between\s+)?[$€£¥]?\s*(\d[\d,]*)\s*(?:[a-z]+\s+)?(?:to|-|–|and)\s*[$€£¥]?\s*(\d[\d,]*)\s*(?:[a-z]+)?\s*$"
+                     r"|^\s*(\d[\d,]*)\s*(?:元|件|分|个|条|单)?\s*(?:到|至|-|~)\s*(\d[\d,]*)\s*(?:元|件|分|个|条|单)?\s*(?:之间|以内)?(?:的)?\s*$", cond)
+    if money:  # "$50 to $300", "20 to 100", "5000到10000之间": a band; which bound is tested depends on the
+        # order of the cases around it (cases run in order), so the branch settles it (see band_bound)
+        low, high = (int(g.replace(",", "")) for g in ((money.group(1), money.group(2)) if money.group(1) else (money.group(3), money.group(4))))
+        return Comparison(subject="inputs", field="value", op="ge", value=low), f"value between {low} {high}"
     lead = ph.CMP_LEAD.search(cond) or ph.CMP_LEAD.search(cond.strip() + ":")  # a case label arrives without its colon
     if lead:  # "at least 4 stars:", "more than $1,000 →"
         words = lead.group(0)
@@ -199,6 +201,23 @@ def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     if lang == "zh" and op in ("eq", "ne") and not any(field_words.endswith(k) for k in ph.FIELD_NAMES):
         return None  # "判断是咨询" is not a comparison; "状态为已付款" is
     return Comparison(subject="inputs", field=field, op=op, value=value), f"{field} {op} {value}"
+
+
+def band_bound(cases: list) -> list:
+    """A band case ("$50 to $300") tests its upper bound when a case before it took the values
+    below (ascending lists: "Under $50 / $50 to $300 / Over $300"), else its lower bound
+    ("more than 100 / 20 to 100 / under 20")."""
+    out = []
+    for k, case in enumerate(cases):
+        label, cmp = case[0], case[1]
+        band = re.fullmatch(r"value between (\S+) (\S+)", label or "")
+        if band and cmp is not None and any(c[1] is not None and c[1].op in ("lt", "le") for c in cases[:k]):
+            high = int(band.group(2))
+            case = (f"value le {high}", Comparison(subject=cmp.subject, field=cmp.field, op="le", value=high), *case[2:])
+        elif band and cmp is not None:
+            case = (f"value ge {band.group(1)}", cmp, *case[2:])
+        out.append(case)
+    return out
 
 
 def field_name(words: str) -> str | None:

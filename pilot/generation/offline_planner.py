@@ -619,7 +619,7 @@ class _State:
             return j, []  # "classify its sentiment: positive, negative or neutral": nothing is done per case
         if self._answer_fallback(cases, otherwise):
             return j, []
-        cases = _one_side_inclusive(cases)
+        cases = _one_side_inclusive(conds.band_bound(cases))
         if len(cases) == 2 and otherwise is None and cases[0][1] is not None and cases[1][1] is None and _OTHER_SIDE.fullmatch(cases[1][0].strip()):
             otherwise, cases = cases[1][2], cases[:1]  # "Anything over $500 needs approval …; smaller claims go straight in"
         if len(cases) == 2 and otherwise is None and (conds.complementary(cases[0][1], cases[1][1]) or conds.antonyms(cases[0][0], cases[1][0])):
