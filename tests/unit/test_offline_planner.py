@@ -380,3 +380,20 @@ def test_a_url_the_request_posts_or_puts_to_is_a_write_to_that_endpoint():
     read = build("Every morning fetch https://status.example.com/api/summary and post it to #ops on Slack")
     fetch = next(n for n in iter_all_nodes(read) if kind(n) == "api")
     assert fetch.config.method == "GET"
+
+
+def test_an_ascending_amount_switch_tests_each_band_by_its_upper_bound():
+    graph = build("Refund requests from our returns portal arrive via webhook. Under $50: approve automatically via the "
+                  "Shopify refund API. $50 to $300: Slack message to the CS lead. Over $300: create an Asana task for finance.")
+    cond = next(n for n in iter_all_nodes(graph) if kind(n) == "condition")
+    whens = [c.when for c in cond.config.cases]
+    assert len(whens) == 3 and whens[0].endswith("< 50") and whens[1].endswith("<= 300") and whens[2].endswith("> 300")
+    # the first case writes through Shopify's API: no human approval, no read of Shopify first
+    kinds = [kind(n) for n in iter_all_nodes(graph)]
+    assert "wait" not in kinds and not any(kind(n) == "api" and n.config.method == "GET" for n in iter_all_nodes(graph))
+
+
+def test_when_one_side_of_a_threshold_includes_it_the_other_excludes_it():
+    plan = planner.plan("公众号后台每来一条用户留言（webhook推送），让AI按0-10分打分看是不是潜在客户，7分以上的把留言和联系方式同步到我们的CRM（POST接口），7分及以下的不处理")
+    branch = next(s for s in walk(plan.steps) if isinstance(s, BranchStep))
+    assert branch.cases[0].when.op == "gt" and branch.cases[0].when.value == 7
