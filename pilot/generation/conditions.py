@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from msgspec.structs import replace
+
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
 from pilot.generation.plan import Comparison
@@ -201,6 +203,28 @@ def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     if lang == "zh" and op in ("eq", "ne") and not any(field_words.endswith(k) for k in ph.FIELD_NAMES):
         return None  # "判断是咨询" is not a comparison; "状态为已付款" is
     return Comparison(subject="inputs", field=field, op=op, value=value), f"{field} {op} {value}"
+
+
+_INCLUSIVE = re.compile(r"及以[上下]|含|以[上下]\(含|or (?:more|less|above|below|higher|lower|fewer|over|under)|at (?:least|most)|>=|<=|≥|≤|不(?:少|低|多|高|超过|足)")
+
+
+def one_side_inclusive(cases: list) -> list:
+    """"7分以上的…，7分及以下的…": when one side of a threshold says it includes the number,
+    the other side excludes it (7 is not both), so 以上 there means > 7."""
+    if len(cases) != 2 or any(c[1] is None for c in cases):
+        return cases
+    (la, a, sa, ca), (lb, b, sb, cb) = cases
+    if a.value != b.value or {a.op, b.op} not in ({"ge", "le"}, {"gt", "le"}, {"ge", "lt"}):
+        return cases
+    strict = {"ge": "gt", "le": "lt"}
+    a_inc, b_inc = bool(_INCLUSIVE.search(ca)), bool(_INCLUSIVE.search(cb))
+    if b_inc and not a_inc and a.op in strict:
+        a = replace(a, op=strict[a.op])
+        la = la.replace(" ge ", " gt ").replace(" le ", " lt ")
+    elif a_inc and not b_inc and b.op in strict:
+        b = replace(b, op=strict[b.op])
+        lb = lb.replace(" ge ", " gt ").replace(" le ", " lt ")
+    return [(la, a, sa, ca), (lb, b, sb, cb)]
 
 
 def band_bound(cases: list) -> list:

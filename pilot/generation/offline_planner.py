@@ -619,7 +619,7 @@ class _State:
             return j, []  # "classify its sentiment: positive, negative or neutral": nothing is done per case
         if self._answer_fallback(cases, otherwise):
             return j, []
-        cases = _one_side_inclusive(conds.band_bound(cases))
+        cases = conds.one_side_inclusive(conds.band_bound(cases))
         if len(cases) == 2 and otherwise is None and cases[0][1] is not None and cases[1][1] is None and _OTHER_SIDE.fullmatch(cases[1][0].strip()):
             otherwise, cases = cases[1][2], cases[:1]  # "Anything over $500 needs approval …; smaller claims go straight in"
         if len(cases) == 2 and otherwise is None and (conds.complementary(cases[0][1], cases[1][1]) or conds.antonyms(cases[0][0], cases[1][0])):
@@ -800,28 +800,6 @@ _WHETHER = re.compile(r"\b(?:decide|check|determine|judge|tell(?: me)?|work out|
                       r"(?:is|are|was|looks|sounds|seems)\s+(?:an?\s+|really\s+)?(?P<y>[a-z][\w -]{1,20}?)(?:\s+or not)?\s*$")
 _WHETHER_ZH = re.compile(r"^(?:先)?(?:让|用)?\s*(?:ai|大模型)?\s*(?:先)?\s*(?:判断|看看|看一下|检查|识别)(?:一下)?(?:它|这封邮件|这条|这个)?(?:是不是|是否(?:是|为|属于)?)"
                          r"(?P<y>[\u4e00-\u9fffa-z]{1,8}?)(?=$|[:：,，])")
-_INCLUSIVE = re.compile(r"及以[上下]|含|以[上下]\(含|or (?:more|less|above|below|higher|lower|fewer|over|under)|at (?:least|most)|>=|<=|≥|≤|不(?:少|低|多|高|超过|足)")
-
-
-def _one_side_inclusive(cases: list) -> list:
-    """"7分以上的…，7分及以下的…": when one side of a threshold says it includes the number,
-    the other side excludes it (7 is not both), so 以上 there means > 7."""
-    if len(cases) != 2 or any(c[1] is None for c in cases):
-        return cases
-    (la, a, sa, ca), (lb, b, sb, cb) = cases
-    if a.value != b.value or {a.op, b.op} not in ({"ge", "le"}, {"gt", "le"}, {"ge", "lt"}):
-        return cases
-    strict = {"ge": "gt", "le": "lt"}
-    a_inc, b_inc = bool(_INCLUSIVE.search(ca)), bool(_INCLUSIVE.search(cb))
-    if b_inc and not a_inc and a.op in strict:
-        a = msgspec.structs.replace(a, op=strict[a.op])
-        la = la.replace(" ge ", " gt ").replace(" le ", " lt ")
-    elif a_inc and not b_inc and b.op in strict:
-        b = msgspec.structs.replace(b, op=strict[b.op])
-        lb = lb.replace(" ge ", " gt ").replace(" le ", " lt ")
-    return [(la, a, sa, ca), (lb, b, sb, cb)]
-
-
 _OTHER_SIDE = re.compile(r"(?:the\s+)?(?:smaller|lower|less|cheaper|fewer|larger|bigger|higher|more|shorter|longer)(?:\s+(?:ones?|claims?|orders?|amounts?|scores?|values?|deals?|invoices?))?"
                          r"|(?:更小|更低|更少|更便宜|更大|更高|更多)的?")
 _RANGE_LABEL = re.compile(r"[a-z ]{0,24}?\(\s*\d+(?:\.\d+)?\s*(?:-|–|to|~)\s*\d+(?:\.\d+)?\s*\)")

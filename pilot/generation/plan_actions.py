@@ -218,10 +218,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             service = "database" if read.re is _READ_DB else ((name + " api").strip() if name else "api")
             acts.sources.append(SourceStep(id=state.uid("fetch_" + ("database" if service == "database" else "api")),
                                            service=service, quote=quote))
-    if not acts.sources and not srcs and fetch and not negated and state.trigger_kind == "app_event" and _THIS_ONE.search(clause):
-        own = [x for x in sorted(state.trigger_clause_services()) if x in ent.BY_ID]
-        if own:  # "抖音直播一结束，就拉取这场直播的数据": the details of the event, from the app it happened in
-            acts.sources.append(SourceStep(id=state.uid(f"fetch_{own[0]}"), service=own[0], quote=quote))
+    if not acts.sources and not srcs and fetch and not negated and _THIS_ONE.search(clause) and (app := _event_app(state)):
+        # "抖音直播一结束，就拉取这场直播的数据": the details of the event, from the app it happened in
+        acts.sources.append(SourceStep(id=state.uid(f"fetch_{app}"), service=app, quote=quote))
     if not acts.sources and not srcs and not negated and not urls and _UPTIME.search(clause):
         # "检查一次官网首页能不能正常访问", "check our website is up": request the page (its status code is tested later)
         acts.sources.append(SourceStep(id=state.uid("fetch_page"), from_="url", url="{{ inputs.url }}", quote=quote))
@@ -290,21 +289,18 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             acts.deliveries.append(_deliver(sid, clause, state, target=None if integ else target))
     elif not acts.deliveries and (send or re.search(r"回(?:一|个)?封|回信", clause)) and _emails_someone(clause) and not negated:
         acts.deliveries.append(_deliver("email", clause, state))
-    if not acts.deliveries and not negated and state.trigger_kind == "app_event" and (
-            _REPLY_BACK.match(clause.strip()) or _REPLY_BACK_ANY.search(clause)):
+    if not acts.deliveries and not negated and (_REPLY_BACK.match(clause.strip()) or _REPLY_BACK_ANY.search(clause)) \
+            and (app := _event_app(state)):
         # "淘宝店每来一条买家咨询…是的话自动回复…": an event's reply goes back where the event came from
-        own = [x for x in sorted(state.trigger_clause_services()) if x in ent.BY_ID]
-        if own:
-            acts.deliveries.append(_deliver(own[0], clause, state))
+        acts.deliveries.append(_deliver(app, clause, state))
     if acts.deliveries and not negated and _ALSO_NOTIFY.search(clause) and not any(
             d.service in ent.BY_ID and ent.BY_ID[d.service].kind == "messaging" for d in acts.deliveries):
         # "录入飞书多维表格并通知HR": a second action, on the messenger the request uses, else by email
         acts.deliveries.append(_deliver(_request_messenger(state), clause, state))
-    if ph.ACTUATE.search(clause) and not ph.NEGATED.search(clause):
+    if (actuated := ph.ACTUATE.search(clause)) and not neg:
         # "switch on the fan through the device API", "trigger the CI pipeline": a call that changes something
         api = ph.API_NAME.search(clause)
-        called = ph.ACTUATE.search(clause).group(0)
-        named = ent.find_integrations(called)[0]  # "调用有赞的退款接口退掉": that service's API
+        named = ent.find_integrations(actuated.group(0))[0]  # "调用有赞的退款接口退掉": that service's API
         name = (api.group("name") or api.group("name2")).strip() if api else named[0] if named else ("device api" if "on" in clause else "api")
         service = ent.find_integrations(name)[0]  # "via the Shopify refund API": Shopify's
         name = service[0] if service else name
@@ -563,6 +559,13 @@ _REPLY_BACK_ANY = re.compile(r"(?:并|再|然后)?(?:回复|回)(?:到)?(?:评�
                              r"|\b(?:post|posted|reply|replied)\s+(?:it\s+)?(?:under|to|below)\s+(?:the|their|that)\s+(?:comment|review|message|post)\b")
 _REPLY_BACK = re.compile(r"(?:就|则|直接|自动|马上|立刻)*(?:回复|答复|回(?:他|她|他们|对方|买家|客户|用户))|(?:then\s+|just\s+|automatically\s+)?"
                          r"(?:reply|respond)(?:\s+to)?\s+(?:them|him|her|it|the (?:customer|buyer|user|sender|comment|message|review))\b")
+
+
+def _event_app(state: _State) -> str | None:
+    """The known app an ``app_event`` trigger comes from ("淘宝店每来一条买家咨询" → taobao), else None."""
+    if state.trigger_kind != "app_event":
+        return None
+    return next((x for x in sorted(state.trigger_clause_services()) if x in ent.BY_ID), None)
 
 
 def _emails_someone(clause: str) -> bool:
