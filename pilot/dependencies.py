@@ -9,7 +9,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pilot.auth.guard import bearer_credentials, current_principal
+from pilot.auth.guard import current_principal
 from pilot.auth.roles import Principal
 from pilot.auth.service import Workspace
 from pilot.core.errors import ForbiddenError
@@ -30,11 +30,6 @@ async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]
         except BaseException:
             await session.rollback()
             raise
-
-
-def bearer_token(request: Request) -> str | None:
-    """The request's bearer credentials (API key or access token)."""
-    return bearer_credentials(request)
 
 
 def provide_principal(request: Request) -> Principal:

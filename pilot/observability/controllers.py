@@ -11,9 +11,10 @@ import logging
 
 from litestar import Request, Response, get
 
+from pilot.auth.guard import bearer_credentials
 from pilot.auth.roles import PUBLIC
 from pilot.core.errors import AuthenticationError
-from pilot.dependencies import RuntimeDep, bearer_token
+from pilot.dependencies import RuntimeDep
 from pilot.observability import metrics
 
 log = logging.getLogger("pilot.metrics")
@@ -30,7 +31,7 @@ async def prometheus_metrics(request: Request, runtime: RuntimeDep) -> Response:
     """This process's metrics in the Prometheus text format (see :mod:`pilot.observability.metrics`)."""
     expected = runtime.settings.app.metrics_token
     if expected:
-        given = bearer_token(request) or ""
+        given = bearer_credentials(request) or ""
         if not hmac.compare_digest(given.encode(), expected.encode()):
             raise AuthenticationError("metrics: send 'Authorization: Bearer <PILOT_METRICS_TOKEN>'")
     try:
