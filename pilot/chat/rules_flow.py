@@ -29,14 +29,15 @@ from pilot.generation.conditions import split_condition as _split_condition
 from pilot.generation.plan import OP_SYMBOLS, BranchStep, Case, Comparison, DeliverStep, SourceStep
 from pilot.generation.plan_actions import _WHO_EN, _WHO_ZH, _deliver
 from pilot.generation.services import display
+from pilot.generation.text import ascii_re
 from pilot.generation.text import normalize as gen_normalize
 from pilot.workflows.model import ApiNode, KnowledgeNode, LlmNode, LoopNode, Node, ToolNode, WorkflowGraph
 from pilot.workflows.validation import to_digraph
 
 ALSO_CUES = ("also", "as well", "too", "additionally", "in addition", "同时", "也", "另外", "再", "还要", "顺便")
 _SINGLE_EXPR = re.compile(r"^\s*\{\{\s*(.+?)\s*\}\}\s*$", re.S)
-_TRAILING_IF = ent.ascii_re(r"\s+(?:only\s+)?(?:if|when(?:ever)?)\s+")
-_IF_WORD = ent.ascii_re(r"^(?:and\s+|but\s+)?(?:if|only if|in case)\b|^(?:如果|若|假如|要是|如)")
+_TRAILING_IF = ascii_re(r"\s+(?:only\s+)?(?:if|when(?:ever)?)\s+")
+_IF_WORD = ascii_re(r"^(?:and\s+|but\s+)?(?:if|only if|in case)\b|^(?:如果|若|假如|要是|如)")
 _SELF = {"me", "us", "myself", "ourselves", "我", "我们", "自己"}
 _KNOWN_FIELDS = frozenset(ph.FIELD_NAMES.values()) - {"value"}
 _OP_WORDS_ZH = {"gt": "大于", "ge": "不低于", "lt": "小于", "le": "不超过", "eq": "等于", "ne": "不等于"}

@@ -12,7 +12,7 @@ import re
 
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
-from pilot.generation.text import cached_re
+from pilot.generation.text import AB, ascii_re, cached_re
 from pilot.workflows.model import (
     AppEventTrigger,
     ChatTrigger,
@@ -23,7 +23,7 @@ from pilot.workflows.model import (
     WebhookTrigger,
 )
 
-_COND_SPLIT = ent.ascii_re(r"[,;]\s*(?=(?:and\s+|but\s+)?(?:otherwise|else|if not|or else)\b)|\s+(?=otherwise\b)|\s+and\s+(?=if\b)"
+_COND_SPLIT = ascii_re(r"[,;]\s*(?=(?:and\s+|but\s+)?(?:otherwise|else|if not|or else)\b)|\s+(?=otherwise\b)|\s+and\s+(?=if\b)"
                            r"|[,;]\s*(?=(?:and\s+|but\s+)?(?:if|only if|in case)\b)"
                            r"|[,;]?\s*(?=否则|不然|不是的话|不是就|否的话|反之|其他情况|其余情况|其余的|其他的|其它的|剩下的)|[,;:]\s*(?=如果|若|假如|要是)")
 _COLON_LIST = re.compile(r":\s*|——\s*")
@@ -118,23 +118,23 @@ def _clause_at(text: str, start: int) -> tuple[int, int]:
     return begin, end
 
 
-_LEADING_TIME = ent.ascii_re(r"^\s*(?:,\s*)?(?:at|on|around|by)\s+(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)?|noon|midnight)\b\s*,?"
+_LEADING_TIME = ascii_re(r"^\s*(?:,\s*)?(?:at|on|around|by)\s+(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)?|noon|midnight)\b\s*,?"
                              r"|^\s*(?:早上|上午|下午|晚上|中午|凌晨)?\s*\d{1,2}\s*[点:时](?:半|\d{1,2}分?)?\s*,?")
 
 
-_HANDS_IN = ent.ascii_re(r"\bi(?:'ll| will)? (?:paste|upload|drop|type)\b|\bpaste (?:in|them|it)\b|我(?:会)?(?:粘贴|贴进来|上传)")
+_HANDS_IN = ascii_re(r"\bi(?:'ll| will)? (?:paste|upload|drop|type)\b|\bpaste (?:in|them|it)\b|我(?:会)?(?:粘贴|贴进来|上传)")
 
 
-_BY_HAND = ent.ascii_re(r"^(?:手动触发|手动运行|手动跑(?:一次|一下)?|手动执行)|\bwhen i (?:hit|press|click) run\b|^(?:run (?:it )?)?(?:manually|on demand)\b")
+_BY_HAND = ascii_re(r"^(?:手动触发|手动运行|手动跑(?:一次|一下)?|手动执行)|\bwhen i (?:hit|press|click) run\b|^(?:run (?:it )?)?(?:manually|on demand)\b")
 # "turn these rough notes into a weekly update": the content is handed in now, "weekly" names it
-_GIVEN = ent.ascii_re(r"\b(?:these|this|the following|the attached|my)\s+(?:\w+\s+)?(?:notes|text|draft|points|bullet points|data|list|numbers)\b")
+_GIVEN = ascii_re(r"\b(?:these|this|the following|the attached|my)\s+(?:\w+\s+)?(?:notes|text|draft|points|bullet points|data|list|numbers)\b")
 
 
-_WATCH = ent.ascii_re(r"\b(?:watch|monitor|listen to|keep an eye on)\b|监控|监听|盯着"
+_WATCH = ascii_re(r"\b(?:watch|monitor|listen to|keep an eye on)\b|监控|监听|盯着"
                       # "People post requests in our Slack #ops-help channel. For each new message, …": where they arrive
                       r"|\b(?:post|posts|posted|send|sends|drop|drops|leave|leaves)\b[^.]{0,40}\b(?:in|on|to|into)\s+(?:our|the|my)\b|发到|发在|留言到")
 # The sentence after "set up a webhook" that says who calls it with what.
-_PAYLOAD_TOLD = ent.ascii_re(r"^[\w' ]{0,40}?\b(?:will |would |is going to |)(?:post|send|push|forward|call|hit)s?\b[^.;]{0,80}?"
+_PAYLOAD_TOLD = ascii_re(r"^[\w' ]{0,40}?\b(?:will |would |is going to |)(?:post|send|push|forward|call|hit)s?\b[^.;]{0,80}?"
                              r"\b(?:to|at) (?:it|this|that|the (?:endpoint|webhook|url|hook))\b[^.;]*[.;]?")
 
 
@@ -169,7 +169,7 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
             # "有赞店铺来了新订单就让AI写一句感谢语": the event ends at 就, the rest is the work
             cut = m.end() - begin + then_zh.end()
             clause, rest = clause[: m.end() - begin + then_zh.start()], (clause[cut:] + " " + rest).strip()
-        joined = re.search(ent.ascii_re(r"\s(?:and|but|with|where)\s+(?=(?:the|its|their|it|his|her|a|an)\b)"), clause)
+        joined = re.search(ascii_re(r"\s(?:and|but|with|where)\s+(?=(?:the|its|their|it|his|her|a|an)\b)"), clause)
         if joined and ph.CMP_EN.search(clause[joined.end():]):
             # "when a new order comes in and the total exceeds $100, …": the condition stays
             cond = clause[joined.end():].strip(" ,")
@@ -188,7 +188,7 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
         lead = re.match(r"^([\u4e00-\u9fffa-z0-9]{2,8}?)(?:有|上|里|中|的|来)", clause)
         if not services and lead and ent.lookup_service(lead.group(1)):  # "有赞有新订单时": a name too ambiguous for free text
             services = [ent.lookup_service(lead.group(1)).id]
-        place = re.search(ent.ascii_re(r"\b(?:in|on|from|via)\s+(?:our\s+|the\s+)?([a-z][\w.-]+)"), clause)
+        place = re.search(ascii_re(r"\b(?:in|on|from|via)\s+(?:our\s+|the\s+)?([a-z][\w.-]+)"), clause)
         if not services and place and ent.lookup_service(place.group(1)):  # "new application in Greenhouse"
             services = [ent.lookup_service(place.group(1)).id]
         watched = text[max(0, begin - 160): begin]
@@ -201,7 +201,7 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
             if re.search(r"form", clause):
                 return FormTrigger(), clause, rest
             service = "app"
-        event = next((ev for hint, ev in ph.EVENT_HINTS if cached_re(ent.AB + re.escape(hint) + r"(?:s|es|ed|ing|up|ups)?(?![a-z])" if hint.isascii() else re.escape(hint)).search(clause)),
+        event = next((ev for hint, ev in ph.EVENT_HINTS if cached_re(AB + re.escape(hint) + r"(?:s|es|ed|ing|up|ups)?(?![a-z])" if hint.isascii() else re.escape(hint)).search(clause)),
                      "new event")
         return AppEventTrigger(service=service, event=event), clause, rest
     if schedule and re.fullmatch(r"\s*(?:weekly|daily|monthly|nightly)\s*", schedule.text) and (_HANDS_IN.search(text) or _GIVEN.search(text)):

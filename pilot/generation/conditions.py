@@ -14,17 +14,18 @@ from msgspec.structs import replace
 
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
+from pilot.generation.text import ascii_re
 from pilot.generation.plan import Comparison
 
 _NUM_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "ten": 10,
               "twenty": 20, "thirty": 30, "半": 0.5}
 _UNIT_S = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800, "month": 2592000, "分钟": 60, "小时": 3600, "天": 86400,
            "周": 604800, "星期": 604800, "个月": 2592000}
-_JUDGEMENT_STRIP = ent.ascii_re(r"^(?:it|this|that|they|the \w+|its \w+)\s+(?:is|are|was|seems|looks|contains?|mentions?|has)\s+"
+_JUDGEMENT_STRIP = ascii_re(r"^(?:it|this|that|they|the \w+|its \w+)\s+(?:is|are|was|seems|looks|contains?|mentions?|has)\s+"
                                 r"(?:an?\s+|about\s+)?|^(?:it's|there is|there are|there's)\s+(?:an?\s+)?|^(?:是|属于|为|有|包含|涉及)")
 
 
-_RELATIVE = ent.ascii_re(r"\b(?:whose|that|which|where|who|with|if|when)\b")
+_RELATIVE = ascii_re(r"\b(?:whose|that|which|where|who|with|if|when)\b")
 
 
 def relative_condition(clause: str, lang: str) -> tuple[str, str]:
@@ -73,7 +74,7 @@ def antonyms(a: str, b: str) -> bool:
     return False
 
 
-_ELLIPSIS = ent.ascii_re(r"^(?:and\s+)?(?P<label>[a-z][\w-]*(?: [a-z][\w-]*)?)\s+(?:to|into|→|->)\s+(?P<action>.+)$")
+_ELLIPSIS = ascii_re(r"^(?:and\s+)?(?P<label>[a-z][\w-]*(?: [a-z][\w-]*)?)\s+(?:to|into|→|->)\s+(?P<action>.+)$")
 
 
 def elliptical_case(clause: str) -> tuple[str, str] | None:

@@ -13,17 +13,7 @@ import yaml
 
 from pilot.generation import roles
 from pilot.generation.blueprint import Schedule
-from pilot.generation.text import cached_re
-
-# An ASCII word boundary: Python's \b treats CJK characters as word characters, so
-# "把github的issue" would have no boundary around "github".
-AB = r"(?:(?<![a-z0-9])(?=[a-z0-9])|(?<=[a-z0-9])(?![a-z0-9]))"
-
-
-def ascii_re(pattern: str) -> re.Pattern[str]:
-    """Compile ``pattern`` with every ``\b`` meaning an ASCII word boundary."""
-    return re.compile(pattern.replace(r"\b", AB))
-
+from pilot.generation.text import ascii_re, cached_re
 
 @dataclass(frozen=True)
 class Integration:

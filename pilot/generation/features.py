@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from pilot.generation.blueprint import Entities, Features, Step
-from pilot.generation.entities import ascii_re
+from pilot.generation.text import ascii_re
 
 _TIME_WORDS = (r"(?:day|days|morning|mornings|evening|night|week|weeks|month|months|hour|hours|minute|minutes|time|times|"
                r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekday|weekdays|year|other|single day|\d+)")

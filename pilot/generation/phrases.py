@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from pilot.generation.entities import ascii_re
+from pilot.generation.text import ascii_re
 from pilot.generation.roles import NOUN_POST
 
 # ---------------------------------------------------------------- clause boundaries

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import re
 
+from pilot.generation.text import AB
+
 DESTINATION, SOURCE, SUBJECT = "destination", "source", "subject"
 # "the newest post", "their latest posts on X": the noun, not the verb (each lookbehind has a fixed width)
 NOUN_POST = "".join(f"(?<!{w} )" for w in ("the", "a", "an", "newest", "latest", "new", "recent", "last", "each", "every", "this",
                                            "that", "our", "my", "their", "blog", "top"))
-# An ASCII word boundary (Python's \b treats CJK characters as word characters).
-AB = r"(?:(?<![a-z0-9])(?=[a-z0-9])|(?<=[a-z0-9])(?![a-z0-9]))"
 
 
 def _en(words: str) -> str:

@@ -13,7 +13,10 @@ per request (``/proc/<pid>/stat`` before/after the window) and the load processe
 which shows the client is not the bottleneck.
 
 Routes: ``health`` (``GET /health``), ``generate`` (``POST /api/workflows/generate``, the structure
-eval's dev prompts round-robin, ``save: false``), ``tools`` (``GET /api/tools``: the workspace's
+eval's 215 dev prompts over and over, ``save: false``: after the first round every prompt is one the
+server has generated before), ``generate-new`` (the same route over every distinct prompt of the
+eval splits, ~1,950: more than the server's 512-entry generation cache holds, so every request is
+a prompt it has not got cached, as for users typing new requests), ``tools`` (``GET /api/tools``: the workspace's
 tool instances plus the connectors' descriptions), ``connectors`` (``GET /api/tools/connectors``),
 ``sse`` (open ``GET /api/executions/{id}/stream`` of a finished run and read its whole replay to
 the end). ``--sse-opens N`` also opens the stream N times one after another on one connection
@@ -44,7 +47,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parents[2]
 PROMPTS = HERE / "evals" / "data" / "structure_dev.jsonl"
 TICK = os.sysconf("SC_CLK_TCK")
-ROUTES = ("health", "generate", "tools", "connectors", "sse")
+ROUTES = ("health", "generate", "generate-new", "tools", "connectors", "sse")
+DATA = HERE / "evals" / "data"
 
 
 # ------------------------------------------------------------------ raw HTTP/1.1
@@ -84,7 +88,9 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]
 
 
 async def _connection(port: int, requests: list[bytes], expect: int, start: float, stop: float, lat: list[float],
-                      counts: list[int], offset: int) -> None:
+                      counts: list[int], offset: int, stride: int) -> None:
+    """One keep-alive connection sending requests ``offset``, ``offset + stride``, … (each connection
+    its own residue class, so no two connections send the same request in the same round)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     i = offset
     try:
@@ -93,7 +99,7 @@ async def _connection(port: int, requests: list[bytes], expect: int, start: floa
             if t0 >= stop:
                 return
             writer.write(requests[i % len(requests)])
-            i += 1
+            i += stride
             status, _, keep = await read_response(reader)
             t1 = time.time()
             if t0 >= start:
@@ -108,13 +114,13 @@ async def _connection(port: int, requests: list[bytes], expect: int, start: floa
 
 
 def _load_process(port: int, requests: list[bytes], expect: int, conns: int, start: float, stop: float, index: int,
-                  out) -> None:
+                  stride: int, out) -> None:
     """One load process: ``conns`` connections until ``stop``; counts what starts after ``start``."""
     lat: list[float] = []
     counts = [0, 0]
 
     async def run() -> float:
-        tasks = [asyncio.ensure_future(_connection(port, requests, expect, start, stop, lat, counts, index * conns + c))
+        tasks = [asyncio.ensure_future(_connection(port, requests, expect, start, stop, lat, counts, index * conns + c, stride))
                  for c in range(conns)]
         await asyncio.sleep(max(0.0, start - time.time()))
         cpu0 = time.process_time()
@@ -146,7 +152,7 @@ def drive(port: int, server_pid: int, requests: list[bytes], expect: int, *, pro
     pipes, workers = [], []
     for index in range(procs):
         receive, send = ctx.Pipe(duplex=False)
-        worker = ctx.Process(target=_load_process, args=(port, requests, expect, conns, start, stop, index, send))
+        worker = ctx.Process(target=_load_process, args=(port, requests, expect, conns, start, stop, index, procs * conns, send))
         worker.start()
         pipes.append(receive)
         workers.append(worker)
@@ -263,8 +269,10 @@ def prepare(port: int, key: str) -> str:
 def route_requests(route: str, key: str, execution_id: str) -> tuple[list[bytes], int]:
     if route == "health":
         return [encode_request("GET", "/health")], 200
-    if route == "generate":
-        prompts = [json.loads(x)["prompt"] for x in PROMPTS.read_text(encoding="utf-8").splitlines() if x.strip()]
+    if route in ("generate", "generate-new"):
+        files = [PROMPTS] if route == "generate" else sorted(DATA.glob("structure_[bd]*.jsonl"))
+        rows = [json.loads(x) for f in files for x in f.read_text(encoding="utf-8").splitlines() if x.strip()]
+        prompts = list(dict.fromkeys(r["prompt"] for r in rows))
         return [encode_request("POST", "/api/workflows/generate", key, {"prompt": p, "save": False}) for p in prompts], 201
     if route == "tools":
         return [encode_request("GET", "/api/tools", key)], 200
