@@ -23,6 +23,10 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
         engine = create_async_engine(
             settings.url, echo=settings.echo, connect_args={"timeout": 30}, json_serializer=dumps_str,
             pool_reset_on_return=None,  # see _rollback_if_open
+            # the same pool bounds as PostgreSQL: with SQLAlchemy's default (5 + 10 overflow) a
+            # 16th concurrent request opened and closed a connection each time — a new aiosqlite
+            # thread and four PRAGMAs per request
+            pool_size=settings.pool_size, max_overflow=settings.pool_size,
         )
 
         @event.listens_for(engine.sync_engine, "connect")

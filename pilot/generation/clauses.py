@@ -201,7 +201,7 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
             if re.search(r"form", clause):
                 return FormTrigger(), clause, rest
             service = "app"
-        event = next((ev for hint, ev in ph.EVENT_HINTS if cached_re(AB + re.escape(hint) + r"(?:s|es|ed|ing|up|ups)?(?![a-z])" if hint.isascii() else re.escape(hint)).search(clause)),
+        event = next((ev for hint, ev in ph.EVENT_HINTS if hint in clause and cached_re(AB + re.escape(hint) + r"(?:s|es|ed|ing|up|ups)?(?![a-z])" if hint.isascii() else re.escape(hint)).search(clause)),
                      "new event")
         return AppEventTrigger(service=service, event=event), clause, rest
     if schedule and re.fullmatch(r"\s*(?:weekly|daily|monthly|nightly)\s*", schedule.text) and (_HANDS_IN.search(text) or _GIVEN.search(text)):

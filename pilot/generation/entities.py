@@ -325,7 +325,7 @@ def find_schedule(text: str) -> Schedule | None:
     elif re.search(r"\bhourly\b|every hour|每(?:个)?小时", text):
         cron = "0 * * * *"
     else:
-        days = sorted({d for w, d in _EN_DAYS.items() if cached_re(rf"\b{w}s?\b").search(text)} |
+        days = sorted({d for w, d in _EN_DAYS.items() if w in text and cached_re(rf"\b{w}s?\b").search(text)} |
                       {_ZH_DAYS[c] for c in re.findall(r"(?:周|星期|礼拜)([一二三四五六日天末])", text)})
         if "周末" in text or re.search(r"\bweekends?\b", text):
             days = sorted(set(days) - {6} | {0, 6}) if days else [0, 6]

@@ -74,6 +74,11 @@ class IntentIndex:
                     key, table = (" " + " ".join(stem(w) for w in words(cue)) + " ", intent), en
                 table[key] = max(weight, table.get(key, 0.0))
         self.en_cues = [(c, i, w) for (c, i), w in en.items()]
+        # each English cue under its first stem: a request is checked only against cues that
+        # start with one of its own stems (in cue order, so scores add up as before)
+        self._en_by_head: dict[str, list[int]] = {}
+        for n, (cue, _intent, _weight) in enumerate(self.en_cues):
+            self._en_by_head.setdefault(cue.split()[0], []).append(n)
         self.zh_cues = [(c, i, w) for (c, i), w in zh.items()]
         # TF-IDF over the templates' own text
         per_doc: dict[str, list[Counter[str]]] = {}
@@ -133,7 +138,9 @@ class IntentIndex:
         """Per-template scores (higher is better) and the cue words that matched, per template."""
         scores = {tid: 0.0 for tid in self.template_ids}
         hits: dict[str, list[str]] = {tid: [] for tid in self.template_ids}
-        for cue, intent, weight in self.en_cues:
+        heads = self._en_by_head
+        for n in sorted({n for stem in set(q.stems) for n in heads.get(stem, ())}):
+            cue, intent, weight = self.en_cues[n]
             at = q.stem_text.find(cue)
             if at >= 0:
                 scores[intent] += weight
@@ -148,17 +155,21 @@ class IntentIndex:
                 hits[intent].append(cue)
         qvec = self._weigh(_features(q.stems, q.text))
         if qvec:
-            acc = [0.0] * len(self._rows)
+            # only the rows a query feature touches: an untouched row scores 0, which neither a
+            # centroid's default nor a template's best example (all scores are >= 0) changes
+            acc: dict[int, float] = {}
             for f, v in qvec.items():
                 for row, w in self._postings.get(f, ()):
-                    acc[row] += v * w
+                    acc[row] = acc.get(row, 0.0) + v * w
             cen: dict[str, float] = {}
             best: dict[str, float] = {}
-            for (tid, central), value in zip(self._rows, acc):
+            rows = self._rows
+            for row, value in acc.items():
+                tid, central = rows[row]
                 if central:
                     cen[tid] = value
-                else:
-                    best[tid] = max(best.get(tid, 0.0), value)
+                elif value > best.get(tid, 0.0):
+                    best[tid] = value
             for tid in self.template_ids:
                 scores[tid] += SIM_WEIGHT * (0.4 * cen.get(tid, 0.0) + 0.6 * best.get(tid, 0.0))
         return scores, hits

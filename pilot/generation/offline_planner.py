@@ -389,7 +389,7 @@ class _State:
         """Where a second category case starts inside ``clause`` (0 when none)."""
         cls = self._classifier()
         cats = cls.categories if cls is not None else []
-        hits = [m.start() for c in cats if c for m in cached_re(r"[,、]\s*" + re.escape(c)).finditer(clause) if m.start() > 0]
+        hits = [m.start() for c in cats if c and c in clause for m in cached_re(r"[,、]\s*" + re.escape(c)).finditer(clause) if m.start() > 0]
         return min(hits) if hits else 0
 
     def _respectively(self, clauses: list[str], i: int) -> tuple[int, Step] | None:
@@ -449,7 +449,7 @@ class _State:
         cls = self._classifier()
         cats = cls.categories if cls is not None else []
         for cat in sorted(cats, key=len, reverse=True):
-            m = cached_re(re.escape(cat) + (r"(?:s|es)?(?![a-z])" if cat.isascii() else "")).match(clause) if cat else None
+            m = cached_re(re.escape(cat) + (r"(?:s|es)?(?![a-z])" if cat.isascii() else "")).match(clause) if cat and clause.startswith(cat) else None
             rest = clause[m.end():] if m else ""
             if m and switches.LIST_GOES_ON.match(rest.strip()):
                 return None  # "positive, negative or neutral": the list of categories, not a case

@@ -150,7 +150,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         dests = [f for f in found if ent.BY_ID[f].kind == "messaging" and f not in state.trigger_clause_services()
                  and not _read_from(f, clause)]
     via = [d for d in dests if ent.BY_ID[d].kind == "messaging" and any(
-        cached_re(r"\b(?:on|via|through|in|over)\s+(?:our\s+|my\s+|the\s+)?" + re.escape(a) + r"\b").search(clause) for a in ent.BY_ID[d].en)]
+        cached_re(r"\b(?:on|via|through|in|over)\s+(?:our\s+|my\s+|the\s+)?" + re.escape(a) + r"\b").search(clause) for a in ent.BY_ID[d].en
+        if a in clause)]
     via += [d for d in dests if d not in via and ent.BY_ID[d].kind == "messaging" and re.search(r"\(\s*#[\w-]+", clause)]  # "for Slack (#eng-standup)"
     if "email" in dests and not send and re.search(r"\b(?:write|draft|compose)\b[^,.;]{0,40}\be-?mails?\b", clause):
         dests = [d for d in dests if d != "email"]  # "write a cold outreach email": what is written, not where it goes
@@ -425,7 +426,7 @@ def _owned(sid: str, clause: str) -> bool:
     return any(cached_re(r"\b(?:my|our)\s+(?:[\w#-]+\s+)?" + re.escape(a) + r"\b|我的\s*" + re.escape(a)
                          # "钉钉的考勤异常", "Slack's analytics": records the app itself keeps
                          + r"|" + re.escape(a) + _KEPT_RECORDS).search(clause)
-               for a in (*integ.en, *integ.zh) if a) or _HISTORY.search(clause) is not None
+               for a in (*integ.en, *integ.zh) if a and a in clause) or _HISTORY.search(clause) is not None
 
 
 _KEPT_RECORDS = (r"(?:的|里的|上的|'s\s+|\s+)(?:考勤|打卡|审批(?:记录|单)?|日志|工作日志|日报|周报|请假|报销单|记录|数据|报表|统计|"
@@ -445,7 +446,8 @@ def _topic(sid: str, clause: str) -> bool:
     """Every mention of the service sits in what the text is about ("a post on how to use
     Instagram Reels", "asking them to leave a Google review"), none after a direction."""
     svc = ent.BY_ID[sid]
-    spans = [m.start() for a in svc.en if a for m in cached_re(r"(?<![a-z0-9])" + re.escape(a) + r"(?![a-z0-9])").finditer(clause)]
+    spans = [m.start() for a in svc.en if a and a in clause
+             for m in cached_re(r"(?<![a-z0-9])" + re.escape(a) + r"(?![a-z0-9])").finditer(clause)]
     return bool(spans) and all(_TOPIC_BEFORE.search(clause[:at]) and not _DIRECTED.search(clause[:at]) for at in spans)
 
 
@@ -457,7 +459,7 @@ def _named_with(sid: str, suffix: str, clause: str, after: str = "") -> bool:
     """Whether one of the service's names is followed by ``suffix`` ("LinkedIn-style", "Zoom link")
     (and preceded by ``after``, when given)."""
     svc = ent.BY_ID[sid]
-    return any(cached_re(after + re.escape(a) + suffix).search(clause) for a in (*svc.en, *svc.zh) if a)
+    return any(cached_re(after + re.escape(a) + suffix).search(clause) for a in (*svc.en, *svc.zh) if a and a in clause)
 
 
 def _read_only(sid: str) -> bool:
@@ -470,8 +472,8 @@ def _read_only(sid: str) -> bool:
 def _read_from(sid: str, clause: str) -> bool:
     integ = ent.BY_ID[sid]
     for alias in (*integ.en, *integ.zh):
-        if not alias:
-            continue
+        if not alias or alias not in clause:
+            continue  # every pattern below contains the name itself (a name not in the clause compiles nothing)
         a = re.escape(alias)
         if integ.category == "email" and cached_re(r"\b(?:send|sends|sent|reply|replies|forward|forwards)\b[^,.;]{0,60}?\bfrom\s+(?:our\s+|my\s+|the\s+)?"
                                                    + a + r"\b").search(clause):

@@ -100,6 +100,7 @@ async def _connection(port: int, requests: list[bytes], expect: int, start: floa
                 return
             writer.write(requests[i % len(requests)])
             i += stride
+            counts[2] += 1
             status, _, keep = await read_response(reader)
             t1 = time.time()
             if t0 >= start:
@@ -117,7 +118,7 @@ def _load_process(port: int, requests: list[bytes], expect: int, conns: int, sta
                   stride: int, out) -> None:
     """One load process: ``conns`` connections until ``stop``; counts what starts after ``start``."""
     lat: list[float] = []
-    counts = [0, 0]
+    counts = [0, 0, 0]  # measured, measured with another status, sent (warm-up included)
 
     async def run() -> float:
         tasks = [asyncio.ensure_future(_connection(port, requests, expect, start, stop, lat, counts, index * conns + c, stride))
@@ -128,7 +129,7 @@ def _load_process(port: int, requests: list[bytes], expect: int, conns: int, sta
         return time.process_time() - cpu0
 
     cpu = asyncio.run(run())
-    out.send((lat, counts[0], counts[1], cpu))
+    out.send((lat, counts[0], counts[1], cpu, counts[2]))
     out.close()
 
 
@@ -166,7 +167,7 @@ def drive(port: int, server_pid: int, requests: list[bytes], expect: int, *, pro
     lat = [x for r in results for x in r[0]]
     done = sum(r[1] for r in results)
     return {
-        "rps": done / duration, "p50_ms": pct(lat, 0.5) * 1000, "p99_ms": pct(lat, 0.99) * 1000,
+        "rps": done / duration, "sent": sum(r[4] for r in results), "p50_ms": pct(lat, 0.5) * 1000, "p99_ms": pct(lat, 0.99) * 1000,
         "errors": sum(r[2] for r in results), "server_cpu_ms": (cpu1 - cpu0) * 1000 / max(done, 1),
         "server_cpu_share": (cpu1 - cpu0) / duration, "client_cpu_share": [r[3] / duration for r in results],
     }
@@ -266,19 +267,68 @@ def prepare(port: int, key: str) -> str:
     raise SystemExit("the run did not finish")
 
 
+def _generate_prompts(route: str) -> list[str]:
+    files = [PROMPTS] if route == "generate" else sorted(DATA.glob("structure_[bd]*.jsonl"))
+    rows = [json.loads(x) for f in files for x in f.read_text(encoding="utf-8").splitlines() if x.strip()]
+    return list(dict.fromkeys(r["prompt"] for r in rows))
+
+
 def route_requests(route: str, key: str, execution_id: str) -> tuple[list[bytes], int]:
     if route == "health":
         return [encode_request("GET", "/health")], 200
     if route in ("generate", "generate-new"):
-        files = [PROMPTS] if route == "generate" else sorted(DATA.glob("structure_[bd]*.jsonl"))
-        rows = [json.loads(x) for f in files for x in f.read_text(encoding="utf-8").splitlines() if x.strip()]
-        prompts = list(dict.fromkeys(r["prompt"] for r in rows))
+        prompts = _generate_prompts(route)
         return [encode_request("POST", "/api/workflows/generate", key, {"prompt": p, "save": False}) for p in prompts], 201
     if route == "tools":
         return [encode_request("GET", "/api/tools", key)], 200
     if route == "connectors":
         return [encode_request("GET", "/api/tools/connectors", key)], 200
     return [encode_request("GET", f"/api/executions/{execution_id}/stream", key)], 200
+
+
+class _Server:
+    """A ``pilot serve`` process on a throw-away data directory, with the dev key and a finished run."""
+
+    def __init__(self, root: str, profile: str | None) -> None:
+        self.root, self.profile = root, profile
+
+    def __enter__(self) -> _Server:
+        self._data = tempfile.TemporaryDirectory()
+        self.port = free_port()
+        self.process = start_server(self.root, self._data.name, self.port, self.profile)
+        try:
+            self.key = wait_ready(self.port, Path(self._data.name) / "dev-key", self.process)
+            self.execution_id = prepare(self.port, self.key)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.process.send_signal(signal.SIGINT)  # uvicorn re-raises it after shutdown: cProfile still writes
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._data.cleanup()
+
+
+def prime(server: _Server, measured: set[str]) -> int:
+    """Serve the template eval's requests (none of the measured prompts) once, one after another,
+    so the process has seen other users' requests: the service-alias patterns it compiles on first
+    use are warm, while every measured prompt's own text (its templates, labels, cache entry) is new."""
+    rows = [json.loads(x) for x in (DATA / "requests.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
+    prompts = [r["prompt"] for r in rows if r["prompt"] not in measured]
+    for prompt in prompts:
+        status, _ = call(server.port, "POST", "/api/workflows/generate", server.key, {"prompt": prompt, "save": False})
+        assert status == 201, status
+    return len(prompts)
+
+
+def report(route: str, r: dict) -> None:
+    print(f"  {route:<12} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
+          f"server CPU {r['server_cpu_ms']:.3f} ms/req ({r['server_cpu_share']:.0%} of a core)  "
+          f"client CPU {'+'.join(f'{c:.0%}' for c in r['client_cpu_share'])}  errors {r['errors']}")
 
 
 def main() -> None:
@@ -297,35 +347,42 @@ def main() -> None:
     unknown = set(routes) - set(ROUTES)
     if unknown:
         parser.error(f"unknown routes: {', '.join(sorted(unknown))}")
-    port = free_port()
-    with tempfile.TemporaryDirectory() as data:
-        server = start_server(args.root, data, port, os.path.abspath(args.profile) if args.profile else None)
-        try:
-            key = wait_ready(port, Path(data) / "dev-key", server)
-            execution_id = prepare(port, key)
-            print(f"{args.root}: one uvicorn worker, concurrency {args.procs}×{args.conns}, {args.duration:g} s per run")
-            for route in routes:
-                requests, expect = route_requests(route, key, execution_id)
-                runs = [drive(port, server.pid, requests, expect, procs=args.procs, conns=args.conns,
-                              warmup=args.warmup, duration=args.duration) for _ in range(args.repeat)]
-                rps = sorted(r["rps"] for r in runs)
+    profile = os.path.abspath(args.profile) if args.profile else None
+    print(f"{args.root}: one uvicorn worker, concurrency {args.procs}×{args.conns}, {args.duration:g} s per run")
+    load = {"procs": args.procs, "conns": args.conns, "warmup": args.warmup, "duration": args.duration}
+    shared = [r for r in routes if r != "generate-new"]
+    if shared:
+        with _Server(args.root, profile) as server:
+            for route in shared:
+                requests, expect = route_requests(route, server.key, server.execution_id)
+                runs = [drive(server.port, server.process.pid, requests, expect, **load) for _ in range(args.repeat)]
                 for r in runs:
-                    print(f"  {route:<10} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
-                          f"server CPU {r['server_cpu_ms']:.3f} ms/req ({r['server_cpu_share']:.0%} of a core)  "
-                          f"client CPU {'+'.join(f'{c:.0%}' for c in r['client_cpu_share'])}  errors {r['errors']}")
+                    report(route, r)
                 if args.repeat > 1:
-                    print(f"  {route:<10} min {rps[0]:.1f}  median {statistics.median(rps):.1f} req/s")
+                    rps = sorted(r["rps"] for r in runs)
+                    print(f"  {route:<12} min {rps[0]:.1f}  median {statistics.median(rps):.1f} req/s")
                 if route == "sse" and args.sse_opens:
-                    seq = asyncio.run(sequential_opens(port, server.pid, requests[0], args.sse_opens))
+                    seq = asyncio.run(sequential_opens(server.port, server.process.pid, requests[0], args.sse_opens))
                     print(f"  sse open, sequential: {seq['opens']} opens of a {seq['events']}-event replay: wall p50 "
                           f"{seq['wall_p50_ms']:.2f} ms, p99 {seq['wall_p99_ms']:.2f} ms, server CPU "
                           f"{seq['server_cpu_ms']:.3f} ms/open")
-        finally:
-            server.send_signal(signal.SIGINT)  # uvicorn re-raises it after shutdown: cProfile still writes
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+    if "generate-new" in routes:
+        # A new server per repetition: a prompt measured once is never measured again by the same
+        # process (its templates and labels would be in the process's parse and regex caches).
+        runs = []
+        for _ in range(args.repeat):
+            with _Server(args.root, profile) as server:
+                requests, expect = route_requests("generate-new", server.key, server.execution_id)
+                primed = prime(server, set(_generate_prompts("generate-new")))
+                r = drive(server.port, server.process.pid, requests, expect, **load)
+                sent = r["sent"]
+                report("generate-new", r)
+                print(f"  {'':<12} primed with {primed} other requests; {sent} sent of {len(requests)} distinct "
+                      f"prompts: {'every request a new prompt' if sent <= len(requests) else 'WRAPPED: lengthen the pool'}")
+                runs.append(r)
+        if args.repeat > 1:
+            rps = sorted(r["rps"] for r in runs)
+            print(f"  {'generate-new':<12} min {rps[0]:.1f}  median {statistics.median(rps):.1f} req/s")
 
 
 if __name__ == "__main__":
