@@ -139,7 +139,7 @@ class IntentIndex:
         scores = {tid: 0.0 for tid in self.template_ids}
         hits: dict[str, list[str]] = {tid: [] for tid in self.template_ids}
         heads = self._en_by_head
-        for n in sorted({n for stem in set(q.stems) for n in heads.get(stem, ())}):
+        for n in sorted({n for head in set(q.stems) for n in heads.get(head, ())}):
             cue, intent, weight = self.en_cues[n]
             at = q.stem_text.find(cue)
             if at >= 0:
