@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from pilot.auth.principals import PrincipalCache
+from pilot.credentials.names import CredentialNames
 from pilot.db.engine import create_engine, create_session_factory
 from pilot.engine.nodes.base import EngineServices
 from pilot.engine.service import RunService
@@ -92,10 +93,13 @@ class Runtime:
     redis: Redis | None = None  # when REDIS_URL is set
     background_tasks: set[asyncio.Task] = field(default_factory=set)
     principals: PrincipalCache | None = None  # API key → workspace (built from the settings when None)
+    credential_names: CredentialNames | None = None  # workspace → credential names, for advisory readiness
 
     def __post_init__(self) -> None:
         if self.principals is None:
             self.principals = PrincipalCache(self.settings.app.auth_cache_ttl_s)
+        if self.credential_names is None:
+            self.credential_names = CredentialNames(self.settings.app.auth_cache_ttl_s)
 
     @classmethod
     def build(cls, settings: Settings) -> "Runtime":

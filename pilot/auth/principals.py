@@ -22,30 +22,29 @@ Staleness:
   working there for at most ``ttl_s`` seconds (so does a logged-out access token; an access
   token's expiry is checked on every request, without the cache). Raw SQL (``sa.text``) bypasses the hooks in this
   process too and is bounded the same way.
+
+The expiry, the change hooks and the generation counter are :class:`pilot.db.watched.WatchedCache`'s.
 """
 
 from __future__ import annotations
 
 import time
 import weakref
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import ORMExecuteState, Session, object_session
 
 from pilot.auth.identity import key_principal, membership, session_principal
 from pilot.auth.roles import Principal
 from pilot.auth.service import Workspace, hash_key
 from pilot.core.errors import AuthenticationError
 from pilot.db.models import ApiKeyRow, AuthSessionRow, MembershipRow, UserRow, WorkspaceRow
+from pilot.db.watched import WatchedCache
 
 _CACHES: "weakref.WeakSet[PrincipalCache]" = weakref.WeakSet()
 _WATCHED = (ApiKeyRow, WorkspaceRow, UserRow, MembershipRow, AuthSessionRow)
 MISSING_CREDENTIALS = "missing API key or access token: send 'Authorization: Bearer <key or token>'"
-_CHANGED = "pilot.auth.principals_changed"  # Session.info flag: commit must invalidate again
 
 
 class PrincipalCache:
@@ -55,13 +54,11 @@ class PrincipalCache:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl_s = ttl_s
         self.max_entries = max_entries
-        self._clock = clock
-        self._entries: OrderedDict[str, tuple[Any, float]] = OrderedDict()
-        self._generation = 0
+        self._answers: WatchedCache[Any] = WatchedCache(_WATCHED, ttl_s, max_entries=max_entries, clock=clock)
         _CACHES.add(self)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._answers)
 
     async def authenticate(self, sessions: async_sessionmaker[AsyncSession], raw_key: str | None) -> Workspace:
         """An API key's workspace (cached), or 401 (for callers that need only the workspace)."""
@@ -85,67 +82,18 @@ class PrincipalCache:
 
     async def _cached(self, sessions: async_sessionmaker[AsyncSession], cache_key: str,
                       load: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
-        if self.ttl_s <= 0:
+        async def read() -> Any:
             async with sessions() as session:
-                return await load(session)
-        hit = self._entries.get(cache_key)
-        if hit is not None:
-            if hit[1] > self._clock():
-                return hit[0]
-            self._entries.pop(cache_key, None)
-        generation = self._generation
-        async with sessions() as session:
-            value = await load(session)  # raises (401/403/404): nothing is cached
-        if generation == self._generation:  # nothing watched changed while we read
-            self._entries[cache_key] = (value, self._clock() + self.ttl_s)
-            if len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-        return value
+                return await load(session)  # raises (401/403/404): nothing is cached
+
+        return await self._answers.get(cache_key, read)
 
     def invalidate(self) -> None:
         """Forget every principal (and refuse to store lookups that started before now)."""
-        self._generation += 1
-        self._entries.clear()
+        self._answers.invalidate()
 
 
 def invalidate_all() -> None:
     """Empty every principal cache of the process (keys, workspaces, users, members or sessions changed)."""
     for cache in list(_CACHES):
         cache.invalidate()
-
-
-def _changed(session: Session | None) -> None:
-    invalidate_all()
-    if session is not None:
-        session.info[_CHANGED] = True
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _on_orm_statement(state: ORMExecuteState) -> None:
-    """ORM-enabled ``update(ApiKeyRow)…`` / ``delete(WorkspaceRow)…`` statements."""
-    if (state.is_update or state.is_delete) and any(m.class_ in _WATCHED for m in state.all_mappers):
-        _changed(state.session)
-
-
-def _on_flush_change(_mapper, _connection, target) -> None:
-    """A watched row (key, workspace, user, membership, login session) updated or deleted by a unit of work."""
-    _changed(object_session(target))
-
-
-for _model in _WATCHED:
-    event.listen(_model, "after_update", _on_flush_change)
-    event.listen(_model, "after_delete", _on_flush_change)
-
-
-@event.listens_for(Session, "after_commit")
-def _on_commit(session: Session) -> None:
-    # Invalidate again once the change is visible to other connections: a request that read the
-    # old row between the statement and the commit may have cached it (the generation counter
-    # refuses lookups still in flight).
-    if session.info.pop(_CHANGED, False):
-        invalidate_all()
-
-
-@event.listens_for(Session, "after_rollback")
-def _on_rollback(session: Session) -> None:
-    session.info.pop(_CHANGED, None)

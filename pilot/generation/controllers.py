@@ -35,7 +35,8 @@ class GenerateController(Controller):
                                           workflows=WorkflowService(db, workspace.id))
         # what a run of it still needs (pilot.readiness), in the request's language
         graph = WorkflowGraph(nodes=response.workflow.nodes, edges=response.workflow.edges, settings=response.workflow.settings)
-        readiness = await check_graph(db, workspace.id, graph, runtime.settings, response.blueprint.language)
+        readiness = await check_graph(db, workspace.id, graph, runtime.settings, response.blueprint.language,
+                                      names=runtime.credential_names)
         return msgspec.structs.replace(response, readiness=readiness)
 
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,6 +46,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pilot.core.errors import ConflictError
+from pilot.credentials.names import CredentialNames
 from pilot.credentials.store import workspace_credential_names
 from pilot.knowledge.store import KnowledgeBaseNotFound, get_knowledge_base
 from pilot.outbound import AccessPolicy, DestinationBlocked, blocked_reason, parse_ip_literal
@@ -190,7 +191,7 @@ async def _knowledge_state(session: AsyncSession, workspace_id: str, ref: str) -
 
 
 class _Checker:
-    def __init__(self, settings: Settings, lang: str, credentials: set[str], knowledge: dict[str, str | None],
+    def __init__(self, settings: Settings, lang: str, credentials: Set[str], knowledge: dict[str, str | None],
                  registry: ToolRegistry, workflows: dict | None = None, missing: Missing | None = None) -> None:
         self.workflows = workflows or {}
         self.missing = missing or Missing()
@@ -300,10 +301,14 @@ def _default_registry() -> ToolRegistry:
 
 
 async def check_graph(session: AsyncSession, workspace_id: str, graph: WorkflowGraph, settings: Settings,
-                      lang: str = "en", *, registry: ToolRegistry | None = None) -> Readiness:
-    """Everything a run of ``graph`` in ``workspace_id`` needs that is missing, in ``lang``."""
+                      lang: str = "en", *, registry: ToolRegistry | None = None,
+                      names: CredentialNames | None = None) -> Readiness:
+    """Everything a run of ``graph`` in ``workspace_id`` needs that is missing, in ``lang``.
+    With ``names`` (advisory reports only) the credential names come from that cache."""
     needs = scan_graph(graph)
-    credentials = await workspace_credential_names(session, workspace_id) if needs.credentials else set()
+    credentials: Set[str] = set()
+    if needs.credentials:
+        credentials = await (names.get(session, workspace_id) if names is not None else workspace_credential_names(session, workspace_id))
     knowledge = {ref: await _knowledge_state(session, workspace_id, ref) for ref in sorted(needs.knowledge_bases)}
     workflows = await workflow_states(session, workspace_id, refs) if (refs := workflow_refs(graph)) else {}
     registry = registry or _default_registry()
@@ -353,7 +358,8 @@ async def readiness_data(runtime: Any, workspace_id: str, graph: WorkflowGraph, 
     session; None (logged) if it cannot be computed, so the caller's turn goes on."""
     try:
         async with runtime.sessions() as session:
-            return msgspec.to_builtins(await check_graph(session, workspace_id, graph, runtime.settings, lang))
+            return msgspec.to_builtins(await check_graph(session, workspace_id, graph, runtime.settings, lang,
+                                                         names=runtime.credential_names))
     except Exception:  # noqa: BLE001 - readiness is extra information, never the reason a turn fails
         log.exception("readiness of a chat workflow could not be computed")
         return None

@@ -461,3 +461,24 @@ async def test_every_template_and_generated_workflow_is_ready_once_supplied(conf
         body = await readiness(api, wid)
         assert all(item["kind"] == "input" for item in body["items"]), (wid, body)
         assert body["publishable"] is True
+
+
+async def test_generate_sees_a_credential_as_soon_as_it_is_added_or_deleted(api: Api) -> None:
+    """generate's readiness reads credential names through a per-process cache
+    (pilot.credentials.names): a credential created or deleted through the API counts at once."""
+    prompt = {"prompt": "每天早上9点总结36氪的新闻并发到飞书群", "save": False}
+
+    async def missing_credentials() -> list[str]:
+        response = await api.post("/api/workflows/generate", json=prompt)
+        assert response.status_code == 201, response.text
+        return [i["name"] for i in response.json()["readiness"]["items"] if i["kind"] == "credential"]
+
+    before = await missing_credentials()
+    assert before, "the Feishu delivery needs a credential"
+    assert await missing_credentials() == before  # a second read (cached) answers the same
+    await add_credential(api, before[0])
+    assert before[0] not in await missing_credentials()
+    listed = (await api.get("/api/credentials")).json()
+    ids = [c["id"] for c in listed["items"] if c["name"] == before[0]]
+    assert (await api.delete(f"/api/credentials/{ids[0]}")).status_code == 204
+    assert before[0] in await missing_credentials()

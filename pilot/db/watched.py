@@ -1,0 +1,121 @@
+"""Process-local caches of database reads, emptied when the rows they were read from change.
+
+A :class:`WatchedCache` remembers answers for ``ttl_s`` seconds and names the tables (ORM
+models) its answers come from. Any change to one of those tables made through a SQLAlchemy
+session of this process — a unit-of-work insert (when the cache asks for inserts), update or
+delete, or an ORM-enabled ``insert()``/``update()``/``delete()`` statement — empties every cache
+watching it when the statement runs *and again when its transaction commits*; a read that was
+in flight meanwhile is not stored (a generation counter), so the next read sees the change.
+
+Across processes (several API processes, a CLI command) a change reaches another process's
+cache when its entry expires, at most ``ttl_s`` later; raw SQL (``sa.text``) bypasses the hooks
+and is bounded the same way. The principal cache (:mod:`pilot.auth.principals`) and the
+credential-name cache of readiness (:mod:`pilot.credentials.names`) are both built on it.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session, object_session
+
+T = TypeVar("T")
+_WATCHERS: dict[type, "weakref.WeakSet[WatchedCache]"] = {}
+_HOOKED: set[type] = set()
+_PENDING = "pilot.db.watched.pending"  # Session.info: caches to empty again when the session commits
+
+
+class WatchedCache(Generic[T]):
+    """Answers (``key`` → value) with an expiry, dropped whenever a watched table changes in this process."""
+
+    def __init__(self, watched: tuple[type, ...], ttl_s: float = 10.0, *, max_entries: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic, inserts: bool = False) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self.inserts = inserts  # a new row changes the answer (a list of names), not only edits and deletes
+        self._clock = clock
+        self._entries: OrderedDict[Hashable, tuple[T, float]] = OrderedDict()
+        self._generation = 0
+        for model in watched:
+            _WATCHERS.setdefault(model, weakref.WeakSet()).add(self)
+            _hook(model)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def get(self, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
+        """The cached answer for ``key``, else ``await load()`` (kept unless it raised or a watched
+        table changed while it ran). ``ttl_s <= 0`` turns caching off."""
+        if self.ttl_s <= 0:
+            return await load()
+        hit = self._entries.get(key)
+        if hit is not None:
+            if hit[1] > self._clock():
+                return hit[0]
+            self._entries.pop(key, None)
+        generation = self._generation
+        value = await load()
+        if generation == self._generation:  # nothing watched changed while we read
+            self._entries[key] = (value, self._clock() + self.ttl_s)
+            if len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return value
+
+    def invalidate(self) -> None:
+        """Forget every answer (and refuse to store reads that started before now)."""
+        self._generation += 1
+        self._entries.clear()
+
+
+def _caches_of(models, *, insert: bool) -> set[WatchedCache]:
+    return {c for m in models for c in _WATCHERS.get(m, ()) if c.inserts or not insert}
+
+
+def _changed(session: Session | None, caches: set[WatchedCache]) -> None:
+    for cache in caches:
+        cache.invalidate()
+    if session is not None and caches:
+        session.info.setdefault(_PENDING, weakref.WeakSet()).update(caches)
+
+
+def _hook(model: type) -> None:
+    """Unit-of-work hooks for one model (once per process)."""
+    if model in _HOOKED:
+        return
+    _HOOKED.add(model)
+
+    def on_write(_mapper, _connection, target, *, insert: bool = False) -> None:
+        _changed(object_session(target), _caches_of((model,), insert=insert))
+
+    event.listen(model, "after_insert", lambda m, c, t: on_write(m, c, t, insert=True))
+    event.listen(model, "after_update", on_write)
+    event.listen(model, "after_delete", on_write)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _on_orm_statement(state: ORMExecuteState) -> None:
+    """ORM-enabled ``insert(M)`` / ``update(M)`` / ``delete(M)`` statements on a watched model."""
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    models = [m.class_ for m in state.all_mappers if m.class_ in _WATCHERS]
+    if models:
+        _changed(state.session, _caches_of(models, insert=state.is_insert))
+
+
+@event.listens_for(Session, "after_commit")
+def _on_commit(session: Session) -> None:
+    # Empty again once the change is visible to other connections: a read of the old rows between
+    # the statement and the commit may have been stored (the generation counter refuses reads
+    # still in flight, not ones that finished in between).
+    for cache in list(session.info.pop(_PENDING, ())):
+        cache.invalidate()
+
+
+@event.listens_for(Session, "after_rollback")
+def _on_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
