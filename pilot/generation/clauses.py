@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from pilot.generation.prefilter import compile_filtered
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
 from pilot.generation.text import AB, ascii_re, cached_re
@@ -26,7 +27,7 @@ from pilot.workflows.model import (
 _COND_SPLIT = ascii_re(r"[,;]\s*(?=(?:and\s+|but\s+)?(?:otherwise|else|if not|or else)\b)|\s+(?=otherwise\b)|\s+and\s+(?=if\b)"
                            r"|[,;]\s*(?=(?:and\s+|but\s+)?(?:if|only if|in case)\b)"
                            r"|[,;]?\s*(?=否则|不然|不是的话|不是就|否的话|反之|其他情况|其余情况|其余的|其他的|其它的|剩下的)|[,;:]\s*(?=如果|若|假如|要是)")
-_COLON_LIST = re.compile(r":\s*|——\s*")
+_COLON_LIST = compile_filtered(r":\s*|——\s*")
 
 
 def split_clauses(text: str, lang: str) -> list[str]:
@@ -51,8 +52,8 @@ def split_clauses(text: str, lang: str) -> list[str]:
 
 
 CONTINUES = "&"
-_GOES_ON = re.compile(r"(?:在|并|同时|再|然后|还要|顺便|抄送|并且|也)(?![\u4e00-\u9fff]{0,4}的)|(?:and|also|then|plus)\b")
-_BULLET = re.compile(r"^\s*[-*•·]\s+")
+_GOES_ON = compile_filtered(r"(?:在|并|同时|再|然后|还要|顺便|抄送|并且|也)(?![\u4e00-\u9fff]{0,4}的)|(?:and|also|then|plus)\b")
+_BULLET = compile_filtered(r"^\s*[-*•·]\s+")
 
 
 def plain(clause: str) -> str:
@@ -60,11 +61,11 @@ def plain(clause: str) -> str:
     return clause.removeprefix(CONTINUES)
 
 
-_NUMBERED = re.compile(r"(?:^|\s)(?:\d{1,2}[.)]\s+|\d{1,2}、|[①-⑩]|第[一二三四五六七八九十]+步[:,]?)")
-_ARROW = re.compile(r"\s*(?:->|→|=>)\s*")
-_PLUS = re.compile(r"\s+\+\s+(?=(?:" + ph.ACTION_VERBS + r")\b)")  # "fetch + summarise + post", not "url + description"
+_NUMBERED = compile_filtered(r"(?:^|\s)(?:\d{1,2}[.)]\s+|\d{1,2}、|[①-⑩]|第[一二三四五六七八九十]+步[:,]?)")
+_ARROW = compile_filtered(r"\s*(?:->|→|=>)\s*")
+_PLUS = compile_filtered(r"\s+\+\s+(?=(?:" + ph.ACTION_VERBS + r")\b)")  # "fetch + summarise + post", not "url + description"
 # "Depending on their department — Engineering: invite …; Sales: …": a case list starts here
-_CASE_START = re.compile(r"\s+[—–-]{1,2}\s+(?=['\"]?[a-z][\w'\" /-]{0,24}\s*(?::|→|->)\s)")
+_CASE_START = compile_filtered(r"\s+[—–-]{1,2}\s+(?=['\"]?[a-z][\w'\" /-]{0,24}\s*(?::|→|->)\s)")
 
 
 def _steps_of(text: str) -> list[str]:
@@ -103,7 +104,7 @@ def _split_list(text: str, splitter: re.Pattern[str]) -> list[str]:
 
 # ---------------------------------------------------------------- triggers
 
-_CLAUSE_END = re.compile(r"[,;:。→]|->|=>|\.(?=\s|$)|(?<=时)|(?<=(?<!然)后)|(?<=的时候)")
+_CLAUSE_END = compile_filtered(r"[,;:。→]|->|=>|\.(?=\s|$)|(?<=时)|(?<=(?<!然)后)|(?<=的时候)")
 
 
 def _clause_at(text: str, start: int) -> tuple[int, int]:
@@ -138,6 +139,10 @@ _PAYLOAD_TOLD = ascii_re(r"^[\w' ]{0,40}?\b(?:will |would |is going to |)(?:post
                              r"\b(?:to|at) (?:it|this|that|the (?:endpoint|webhook|url|hook))\b[^.;]*[.;]?")
 
 
+_JOINED = ascii_re(r"\s(?:and|but|with|where)\s+(?=(?:the|its|their|it|his|her|a|an)\b)")
+_PLACE = ascii_re(r"\b(?:in|on|from|via)\s+(?:our\s+|the\s+)?([a-z][\w.-]+)")
+
+
 def find_trigger(text: str) -> tuple[Trigger, str, str]:
     """(trigger, its clause, the text without it)."""
     if _BY_HAND.search(text):
@@ -169,7 +174,7 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
             # "有赞店铺来了新订单就让AI写一句感谢语": the event ends at 就, the rest is the work
             cut = m.end() - begin + then_zh.end()
             clause, rest = clause[: m.end() - begin + then_zh.start()], (clause[cut:] + " " + rest).strip()
-        joined = re.search(ascii_re(r"\s(?:and|but|with|where)\s+(?=(?:the|its|their|it|his|her|a|an)\b)"), clause)
+        joined = _JOINED.search(clause)
         if joined and ph.CMP_EN.search(clause[joined.end():]):
             # "when a new order comes in and the total exceeds $100, …": the condition stays
             cond = clause[joined.end():].strip(" ,")
@@ -188,7 +193,7 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
         lead = re.match(r"^([\u4e00-\u9fffa-z0-9]{2,8}?)(?:有|上|里|中|的|来)", clause)
         if not services and lead and ent.lookup_service(lead.group(1)):  # "有赞有新订单时": a name too ambiguous for free text
             services = [ent.lookup_service(lead.group(1)).id]
-        place = re.search(ascii_re(r"\b(?:in|on|from|via)\s+(?:our\s+|the\s+)?([a-z][\w.-]+)"), clause)
+        place = _PLACE.search(clause)
         if not services and place and ent.lookup_service(place.group(1)):  # "new application in Greenhouse"
             services = [ent.lookup_service(place.group(1)).id]
         watched = text[max(0, begin - 160): begin]

@@ -12,6 +12,7 @@ import re
 
 from msgspec.structs import replace
 
+from pilot.generation.prefilter import compile_filtered
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
 from pilot.generation.text import ascii_re
@@ -206,7 +207,7 @@ def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     return Comparison(subject="inputs", field=field, op=op, value=value), f"{field} {op} {value}"
 
 
-_INCLUSIVE = re.compile(r"及以[上下]|含|以[上下]\(含|or (?:more|less|above|below|higher|lower|fewer|over|under)|at (?:least|most)|>=|<=|≥|≤|不(?:少|低|多|高|超过|足)")
+_INCLUSIVE = compile_filtered(r"及以[上下]|含|以[上下]\(含|or (?:more|less|above|below|higher|lower|fewer|over|under)|at (?:least|most)|>=|<=|≥|≤|不(?:少|低|多|高|超过|足)")
 
 
 def one_side_inclusive(cases: list) -> list:

@@ -11,6 +11,7 @@ from importlib import resources
 
 import yaml
 
+from pilot.generation.prefilter import compile_filtered
 from pilot.generation import roles
 from pilot.generation.blueprint import Schedule
 from pilot.generation.text import ascii_re, cached_re
@@ -48,7 +49,7 @@ CATEGORIES = frozenset({
     "other"})
 ROLES = frozenset({"source", "destination", "both"})
 KINDS = frozenset({"data", "messaging", "service"})
-_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")  # ids end up in run-input names (<id>_api_url) and node ids
+_ID_RE = compile_filtered(r"^[a-z][a-z0-9_]*$")  # ids end up in run-input names (<id>_api_url) and node ids
 _TUPLE_FIELDS = frozenset({"en", "zh", "names"})
 
 
@@ -109,7 +110,7 @@ _ZH_ALIASES = sorted(((a, i.id) for i in INTEGRATIONS for a in i.zh if not a.isa
 _EDGE = r"(?![a-z0-9])"
 _ZH_HEAD = [a for a, _ in _ZH_ALIASES if a[0].isascii() and a[0].isalnum()]
 _ZH_TAILS = {a: _EDGE if a[-1].isascii() and a[-1].isalnum() else "" for a, _ in _ZH_ALIASES}
-_ZH_RE = re.compile(r"(?<![a-z0-9])" + _trie({a: _ZH_TAILS[a] for a in _ZH_HEAD}) + "|"
+_ZH_RE = compile_filtered(r"(?<![a-z0-9])" + _trie({a: _ZH_TAILS[a] for a in _ZH_HEAD}) + "|"
                     + _trie({a: t for a, t in _ZH_TAILS.items() if a not in _ZH_HEAD}))
 _ZH_LOOKUP = dict(_ZH_ALIASES)
 # "飞书多维表格" is one integration, not Feishu messaging + a table.
@@ -142,7 +143,7 @@ def lookup_service(name: str) -> Integration | None:
 # Chinese lookup-only names ("有赞", "京东") are too ambiguous alone; followed within a few
 # characters by what the service holds (订单, 店铺, 后台 …) they name the service.
 _NAMED_LOOKUP = {n: i.id for i in INTEGRATIONS for n in i.names if len(n) >= 2 and not n.isascii()}
-_NAMED_RE = re.compile("(?:" + "|".join(sorted(map(re.escape, _NAMED_LOOKUP), key=len, reverse=True)) + ")"
+_NAMED_RE = compile_filtered("(?:" + "|".join(sorted(map(re.escape, _NAMED_LOOKUP), key=len, reverse=True)) + ")"
                        r"(?=[\u4e00-\u9fff]{0,6}?(?:订单|店铺|商品|客户|会员|后台|数据|商城|销售|评价|差评|工单|退款|讨论|帖子|热帖|评论|动态|舆情|下单|付款|发货|买家))") if _NAMED_LOOKUP else None
 
 
@@ -211,7 +212,7 @@ def _zh_int(s: str) -> int | None:
 
 
 _EN_TIME = ascii_re(r"\bat\s+(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?|\b(\d{1,2})(?::(\d{2}))?\s*(am|pm)\b|\b(\d{1,2}):(\d{2})\b")
-_ZH_TIME = re.compile(r"(早上|早晨|上午|中午|下午|傍晚|晚上|凌晨|夜里)?\s*([0-9一二两三四五六七八九十]{1,3})\s*(?:点|时|:)\s*(半|[0-9]{1,2}分?|[一二三四五]十分?)?")
+_ZH_TIME = compile_filtered(r"(早上|早晨|上午|中午|下午|傍晚|晚上|凌晨|夜里)?\s*([0-9一二两三四五六七八九十]{1,3})\s*(?:点|时|:)\s*(半|[0-9]{1,2}分?|[一二三四五]十分?)?")
 
 
 def _clock(text: str) -> tuple[int, int] | None:
@@ -366,7 +367,7 @@ _LANG_RE = ascii_re(
     r"\b(" + "|".join(w for _, en, _ in _LANGS for w in en) + r")\b|(" + "|".join(w for _, _, zh in _LANGS for w in zh) + ")"
 )
 _LANG_CODE = {w: code for code, en, zh in _LANGS for w in (*en, *zh)}
-_FROM_BEFORE = re.compile(r"(\bfrom\s+$|从\s*$|把\s*$)")
+_FROM_BEFORE = compile_filtered(r"(\bfrom\s+$|从\s*$|把\s*$)")
 _PAIR = {"英译中": ("en", "zh"), "中译英": ("zh", "en"), "中翻英": ("zh", "en"), "英翻中": ("en", "zh")}
 
 
@@ -402,7 +403,7 @@ _SOURCES: tuple[tuple[str, str], ...] = (
     ("api", r"\bapis?\b|\bendpoints?\b|接口"),
 )
 _SOURCE_RES = tuple((name, ascii_re(pattern)) for name, pattern in _SOURCES)
-URL_RE = re.compile(r"https?://[^\s\"'<>，。）)]+")
+URL_RE = compile_filtered(r"https?://[^\s\"'<>，。）)]+")
 
 
 def find_data_sources(text: str) -> list[str]:

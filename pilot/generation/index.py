@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
+from pilot.generation.prefilter import compile_filtered
 from pilot.generation.lexicon import INTENT_CUES
 from pilot.generation.text import Speller, cjk_bigrams, normalize, stem, words
 
@@ -27,7 +28,7 @@ _STOP = frozenset(
     ["a", "an", "the", "and", "or", "to", "of", "for", "in", "on", "at", "by", "with", "from", "into", "is", "are", "be", "it", "this", "that", "these", "those", "me", "my", "our", "we", "you", "your", "i", "please", "can", "could", "would", "will", "want", "need", "make", "build", "create", "set", "up", "help", "workflow", "automatically", "auto", "some", "any", "all", "so"]
 )
 SIM_WEIGHT = 5.0
-_FILLERS = re.compile(r"(?<=[\u4e00-\u9fff])(?:一下|了一下|个)(?=[\u4e00-\u9fff])")
+_FILLERS = compile_filtered(r"(?<=[\u4e00-\u9fff])(?:一下|了一下|个)(?=[\u4e00-\u9fff])")
 
 
 @dataclass

@@ -14,6 +14,7 @@ import threading
 import weakref
 from typing import Any, ClassVar
 
+from pilot.generation.prefilter import compile_filtered
 from pilot.generation import entities as ent
 from pilot.generation import features as feat
 from pilot.generation.blueprint import Candidate, Entities, WorkflowBlueprint
@@ -21,8 +22,8 @@ from pilot.generation.index import IntentIndex
 from pilot.generation.lexicon import DEFAULT_INTENT
 from pilot.generation.text import clean, detect_language, normalize
 
-_DIGEST_HINT = re.compile(r"news|digest|summar|headline|rss|feed|report|update|新闻|资讯|摘要|总结|汇总|早报|日报|周报|简报|热点|热榜")
-_ANALYSIS_HINT = re.compile(r"sales|revenue|metric|kpi|csv|excel|spreadsheet|statistic|数据|报表|销售|统计|指标")
+_DIGEST_HINT = compile_filtered(r"news|digest|summar|headline|rss|feed|report|update|新闻|资讯|摘要|总结|汇总|早报|日报|周报|简报|热点|热榜")
+_ANALYSIS_HINT = compile_filtered(r"sales|revenue|metric|kpi|csv|excel|spreadsheet|statistic|数据|报表|销售|统计|指标")
 
 
 class OfflineAnalyzer:

@@ -17,6 +17,7 @@ import re
 
 import msgspec
 
+from pilot.generation.prefilter import compile_filtered
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
 from pilot.generation.clauses import CONTINUES, find_trigger, plain, split_clauses
@@ -64,7 +65,7 @@ class OfflinePlanner:
         return WorkflowPlan(title=_title(raw), language=lang, trigger=trigger, steps=steps)
 
 
-_NO_REPLY = re.compile(r"(?:不要|别|不用|无需|不必|don't|do not|never|no)\W{0,2}[^,.;，。；]{0,6}(?:回复|回答|答复|reply|replies|respond|answer)")
+_NO_REPLY = compile_filtered(r"(?:不要|别|不用|无需|不必|don't|do not|never|no)\W{0,2}[^,.;，。；]{0,6}(?:回复|回答|答复|reply|replies|respond|answer)")
 
 
 def _reply_in_place(trigger: Trigger, steps: list[Step], state: _State) -> list[Step]:
@@ -100,10 +101,10 @@ def _restore_value_case(steps: list[Step], raw: str) -> None:
                     step.cases[k] = msgspec.structs.replace(case, when=msgspec.structs.replace(case.when, value=m.group(0)))
 
 
-_MORE_OF_CASE = re.compile(r"(?:再|并且?|同时|顺便|还要|也|and also\b|also\b)")
-_NOT_FOUND = re.compile(r"\b(?:isn'?t|is not|not) (?:in (?:there|the|our|them|it)|covered|found)\b|\bcan'?t (?:find|answer)|\bdoesn'?t (?:know|cover)|"
+_MORE_OF_CASE = compile_filtered(r"(?:再|并且?|同时|顺便|还要|也|and also\b|also\b)")
+_NOT_FOUND = compile_filtered(r"\b(?:isn'?t|is not|not) (?:in (?:there|the|our|them|it)|covered|found)\b|\bcan'?t (?:find|answer)|\bdoesn'?t (?:know|cover)|"
                         r"\bno answer\b|没有的|没有答案|找不到|答不上|答不出|不知道|没写")
-_NOT_VALUE = re.compile(r"^(?:不是|不为|不等于|非|not |isn't |is not |anything but )\s*(?P<v>.+?)\s*(?:的话|的)?$")
+_NOT_VALUE = compile_filtered(r"^(?:不是|不为|不等于|非|not |isn't |is not |anything but )\s*(?P<v>.+?)\s*(?:的话|的)?$")
 
 
 def _label_cases_as_values(cases: list, otherwise: list[Step] | None) -> tuple[list, list[Step] | None]:
@@ -767,8 +768,8 @@ class _State:
         return f"payload.{field}" if self.trigger_kind in ("webhook", "app_event", "form") else field
 
 
-_READ_ONLY = re.compile(r"只读|只查|不要改|别改|不改|不要修改|read[- ]only|\b(?:don't|do not|never) (?:modify|change|update|touch|write)")
-_POSTFIX_IF = re.compile(r"^(?P<action>.+?)\s+(?:if|only if|whenever|in case)\s+(?P<cond>[^,]+)$")
+_READ_ONLY = compile_filtered(r"只读|只查|不要改|别改|不改|不要修改|read[- ]only|\b(?:don't|do not|never) (?:modify|change|update|touch|write)")
+_POSTFIX_IF = compile_filtered(r"^(?P<action>.+?)\s+(?:if|only if|whenever|in case)\s+(?P<cond>[^,]+)$")
 
 
 def _condition_first(clauses: list[str], i: int, lang: str) -> tuple[str, int] | None:
@@ -794,25 +795,25 @@ def _condition_first(clauses: list[str], i: int, lang: str) -> tuple[str, int] |
     return None
 
 
-_PARALLEL_TASKS = re.compile(r"\b(?:(?:two|three|four|2|3|4|several|a few) (?:things|tasks) )?(?:in parallel|at the same time|at once|side by side|simultaneously)\s*:\s*"
+_PARALLEL_TASKS = compile_filtered(r"\b(?:(?:two|three|four|2|3|4|several|a few) (?:things|tasks) )?(?:in parallel|at the same time|at once|side by side|simultaneously)\s*:\s*"
                              r"|(?:同时|并行)(?:做|进行|处理)?(?:[两三四几]件事|[两三四几]个任务)?\s*[:：]\s*")
-_WHETHER = re.compile(r"\b(?:decide|check|determine|judge|tell(?: me)?|work out|figure out|assess|see)\s+(?:if|whether)\s+(?P<what>(?:each |the |it |this |that |every )?[\w-]*?)\s*"
+_WHETHER = compile_filtered(r"\b(?:decide|check|determine|judge|tell(?: me)?|work out|figure out|assess|see)\s+(?:if|whether)\s+(?P<what>(?:each |the |it |this |that |every )?[\w-]*?)\s*"
                       r"(?:is|are|was|looks|sounds|seems)\s+(?:an?\s+|really\s+)?(?P<y>[a-z][\w -]{1,20}?)(?:\s+or not)?\s*$")
-_WHETHER_ZH = re.compile(r"^(?:先)?(?:让|用)?\s*(?:ai|大模型)?\s*(?:先)?\s*(?:判断|看看|看一下|检查|识别)(?:一下)?(?:它|这封邮件|这条|这个)?(?:是不是|是否(?:是|为|属于)?)"
+_WHETHER_ZH = compile_filtered(r"^(?:先)?(?:让|用)?\s*(?:ai|大模型)?\s*(?:先)?\s*(?:判断|看看|看一下|检查|识别)(?:一下)?(?:它|这封邮件|这条|这个)?(?:是不是|是否(?:是|为|属于)?)"
                          r"(?P<y>[\u4e00-\u9fffa-z]{1,8}?)(?=$|[:：,，])")
-_OTHER_SIDE = re.compile(r"(?:the\s+)?(?:smaller|lower|less|cheaper|fewer|larger|bigger|higher|more|shorter|longer)(?:\s+(?:ones?|claims?|orders?|amounts?|scores?|values?|deals?|invoices?))?"
+_OTHER_SIDE = compile_filtered(r"(?:the\s+)?(?:smaller|lower|less|cheaper|fewer|larger|bigger|higher|more|shorter|longer)(?:\s+(?:ones?|claims?|orders?|amounts?|scores?|values?|deals?|invoices?))?"
                          r"|(?:更小|更低|更少|更便宜|更大|更高|更多)的?")
-_RANGE_LABEL = re.compile(r"[a-z ]{0,24}?\(\s*\d+(?:\.\d+)?\s*(?:-|–|to|~)\s*\d+(?:\.\d+)?\s*\)")
-_READ_FILTER = re.compile(r"(?:读出|查出|拉出|找出|筛出|取出|获取|读取|拉取|导出|把)[^,，。；;]{0,16}?(?:所有|全部)[^,，。；;]{0,12}?(?:是|为|等于|大于|小于|超过)[^,，。；;]{1,12}的")
-_REPLY_VIA = re.compile(r"^(?:再|然后|并)?(?:调用?|通过|用).{0,8}?(?:接口|api).{0,4}?(?:回复|发|推|写|提交)")
-_THE_ONE = re.compile(r"\b(?:each|every) one\b|\beach of them\b"
+_RANGE_LABEL = compile_filtered(r"[a-z ]{0,24}?\(\s*\d+(?:\.\d+)?\s*(?:-|–|to|~)\s*\d+(?:\.\d+)?\s*\)")
+_READ_FILTER = compile_filtered(r"(?:读出|查出|拉出|找出|筛出|取出|获取|读取|拉取|导出|把)[^,，。；;]{0,16}?(?:所有|全部)[^,，。；;]{0,12}?(?:是|为|等于|大于|小于|超过)[^,，。；;]{1,12}的")
+_REPLY_VIA = compile_filtered(r"^(?:再|然后|并)?(?:调用?|通过|用).{0,8}?(?:接口|api).{0,4}?(?:回复|发|推|写|提交)")
+_THE_ONE = compile_filtered(r"\b(?:each|every) one\b|\beach of them\b"
                       r"|\b(?:classify|tag|label|score|sort|categori[sz]e|route|triage|rate|summari[sz]e|translate)\s+(?:each|every)\s+[a-z]+\b"
                       r"|\b(?:store|save|log|record|add|send|forward|post|reply to|answer)\s+(?:each|every)\s+(?:new\s+)?"
                       r"(?:response|submission|entry|email|message|order|lead|ticket|review|comment|signup|application|request)\b")
-_COMPARED = re.compile(r"value (?:lt|le|gt|ge|eq|ne) ")
-_A_NOT_A = re.compile(r"((?:判断|看看|看一下|检查|识别)(?:一下)?)([\u4e00-\u9fff])不\2([\u4e00-\u9fff]{0,2}?)(?=$|[:：,，])")
-_APPROVED = re.compile(r"approv|accepted|signed off|okay|\bok\b|通过|批准|同意")
-_REJECTED = re.compile(r"reject|declin|denied|not approv|isn't approved|驳回|拒绝|不通过|没通过|未通过|不同意|没批")
+_COMPARED = compile_filtered(r"value (?:lt|le|gt|ge|eq|ne) ")
+_A_NOT_A = compile_filtered(r"((?:判断|看看|看一下|检查|识别)(?:一下)?)([\u4e00-\u9fff])不\2([\u4e00-\u9fff]{0,2}?)(?=$|[:：,，])")
+_APPROVED = compile_filtered(r"approv|accepted|signed off|okay|\bok\b|通过|批准|同意")
+_REJECTED = compile_filtered(r"reject|declin|denied|not approv|isn't approved|驳回|拒绝|不通过|没通过|未通过|不同意|没批")
 
 
 def _with_categories(steps: list[Step], new: list[Step]) -> list[Step]:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from pilot.generation.prefilter import compile_filtered
 from pilot.generation.text import ascii_re
 from pilot.generation.roles import NOUN_POST
 
 # ---------------------------------------------------------------- clause boundaries
 
 # sentence ends, and sequencing words (then / after that / 然后 / 再 / 最后)
-SENTENCE = re.compile(r"(?:[.!?](?=\s|$)|[;。！？；\n])+")
+SENTENCE = compile_filtered(r"(?:[.!?](?=\s|$)|[;。！？；\n])+")
 SEQUENCE = ascii_re(r"(?:,\s*|\s+)(?:and\s+)?(?:then|after that|next)\b[,\s]*|(?:,\s*|\s+)(?:and\s+)?(?=(?:finally|afterwards|at the end)\b)"
                     r"|然后|接着|之后再|之后|随后|(?=最后)|再把|再将|并且|并把|并将")
 # English actions: a new clause starts at ", verb" / "and verb"
@@ -34,7 +35,7 @@ ACTION_VERBS = (
 # not before a verb used as a noun: "name, email and call time", "email address", "post title"
 EN_SPLIT = ascii_re(r"(?:,\s*(?:and\s+)?|\s+and\s+(?:also\s+)?)(?=(?:" + ACTION_VERBS + r"|for each|for every)\b"
                     r"(?!\s+(?:time|times|date|notes?|recording|address(?:es)?|title|id|count|status|length|type)\b))")
-ZH_SPLIT = re.compile(r"[,、]\s*(?![其剩][他它余下][\u4e00-\u9fff]{0,2}[类种])(?=等(?:我|老板|主管|领导|经理|负责人|编辑|主编)|其余|其他|其它|剩下|每\s*\d|等\s*[\d一二三四五六七八九十两半]+\s*个?(?:天|小时|分钟|周|星期)|[^,、]{0,10}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|不到|不足|以上|以下|以内)[^,、]{0,8}的|[^,、]{0,12}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|不到|不足)\s*[\d一二三四五六七八九十两百千万.]+\s*(?:万|千|元|块|天|个|条|%|分)?(?:的话)?(?:就|则)|[\u4e00-\u9fffa-z0-9]{1,6}的(?:立刻|马上|立即|直接|就|都|也|要)?(?:发|推|存|写|记|转|给|在|就|加|同步|用|把)|[^,、]{0,2}(?:每一|逐条|逐个|用|让|把|将|根据|调用|通过|发|推送|通知|保存|存|写|记录|生成|总结|翻译|分类|提取|抓取|获取|"
+ZH_SPLIT = compile_filtered(r"[,、]\s*(?![其剩][他它余下][\u4e00-\u9fff]{0,2}[类种])(?=等(?:我|老板|主管|领导|经理|负责人|编辑|主编)|其余|其他|其它|剩下|每\s*\d|等\s*[\d一二三四五六七八九十两半]+\s*个?(?:天|小时|分钟|周|星期)|[^,、]{0,10}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|不到|不足|以上|以下|以内)[^,、]{0,8}的|[^,、]{0,12}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|不到|不足)\s*[\d一二三四五六七八九十两百千万.]+\s*(?:万|千|元|块|天|个|条|%|分)?(?:的话)?(?:就|则)|[\u4e00-\u9fffa-z0-9]{1,6}的(?:立刻|马上|立即|直接|就|都|也|要)?(?:发|推|存|写|记|转|给|在|就|加|同步|用|把)|[^,、]{0,2}(?:每一|逐条|逐个|用|让|把|将|根据|调用|通过|发|推送|通知|保存|存|写|记录|生成|总结|翻译|分类|提取|抓取|获取|"
                       r"读取|查询|搜索|分析|回复|回答|创建|更新|同步|等待|汇总|整理|打分|评分|判断|检查|筛选|并行|同时))")
 
 # ---------------------------------------------------------------- triggers
@@ -98,9 +99,9 @@ ELSE = ascii_re(r"^(?:and\s+|but\s+)?(?:otherwise|else|if not|or else|in all oth
                 r"|^(?:否则|不然|不是的话|不是就|否的话|不到|没超过|没有超过|未超过|没到|其他情况|其余情况|反之|如果不是|若不是|没有的话|不满足|其余的|其他的|其它的|剩下的|正常(?:的话)?就?)"
                 r"|^不[\u4e00-\u9fff]{1,4}(?:的话)?就|^没有?[\u4e00-\u9fff]{1,4}(?:的话|就)"
                 r"|^(?:其他|其余|其它|剩下)(?:[\u4e00-\u9fff]{1,3}?(?:的|就)|的|情况)?")
-THEN_SPLIT_ZH = re.compile(r"的话,?|的时候,?|(?:就|则|那么|便)|,|时(?=[^,]{0,4}(?:发|推|存|写|记|转|给|通知|提醒|建|创建))")
-CMP_ZH_VALUE_FIRST = re.compile(r"(?P<val>-?\d+(?:\.\d+)?)\s*(?P<unit>万|千)?(?:元|块|分|条|个|件|天|单|%)?\s*(?P<op>及以下|及以上|及以内|以下|以上|以内|或以上|或以下)")
-ZH_SHORT_COND = re.compile(r"^[\u4e00-\u9fffa-z0-9 ]{1,12}?(?:的话|就(?!行|好|可以|够了)|则)")
+THEN_SPLIT_ZH = compile_filtered(r"的话,?|的时候,?|(?:就|则|那么|便)|,|时(?=[^,]{0,4}(?:发|推|存|写|记|转|给|通知|提醒|建|创建))")
+CMP_ZH_VALUE_FIRST = compile_filtered(r"(?P<val>-?\d+(?:\.\d+)?)\s*(?P<unit>万|千)?(?:元|块|分|条|个|件|天|单|%)?\s*(?P<op>及以下|及以上|及以内|以下|以上|以内|或以上|或以下)")
+ZH_SHORT_COND = compile_filtered(r"^[\u4e00-\u9fffa-z0-9 ]{1,12}?(?:的话|就(?!行|好|可以|够了)|则)")
 ELSE_LABEL = ascii_re(r"^(?:everything else|anything else|anyone else|anybody else|everyone else|any other \w+|all other \w+|all (?:the )?others?|the rest|others?|other \w+|otherwise|else|rest)\b"
                       r"|^(?:其他|其余|剩下的|其它|剩余)")
 GOES = ascii_re(r"\s*(?:->|=>|→)\s*|\s+becomes?\s+(?=an?\s)|\s+gets?\s+(?=(?:an?\s+)?(?:\w+\s+)?(?:email|message|call|sms|text)\b)|\s+(?:is|are|gets?) (?:emailed|logged|posted|sent|saved|added|stored|written|flagged|forwarded)\s+(?:to\s+|in\s+|into\s+)?|\s+(?:goes|go|should go|are sent|is sent|get sent|gets sent|are routed|is routed|are forwarded|"
@@ -110,7 +111,7 @@ CMP_EN = ascii_re(r"(?P<field>[a-z][a-z _']{0,30}?)\s+(?:is\s+|are\s+|was\s+|of\
                   r"at least|at most|no more than|no less than|above|over|greater than|more than|higher than|exceeds?|exceeding|bigger than|"
                   r"below|under|less than|lower than|fewer than|smaller than|>=|<=|>|<|==|=|!=|equals?|is not|isn't|isnt|is no longer|doesn't equal|does not equal|not equal to|is)\s+"
                   r"(?P<val>[$€£¥]?-?\d{1,3}(?:,\d{3})+|[$€£¥]?-?\d+(?:\.\d+)?k?|\"[^\"]+\"|'[^']+'|[a-z][\w-]*)")
-CMP_ZH = re.compile(r"(?P<field>[\u4e00-\u9fffa-z_]{0,8}?)\s*(?P<op>大于等于|小于等于|不低于|不少于|不超过|不高于|大于|小于|高于|低于|超过|多于|少于|不足|不到|"
+CMP_ZH = compile_filtered(r"(?P<field>[\u4e00-\u9fffa-z_]{0,8}?)\s*(?P<op>大于等于|小于等于|不低于|不少于|不超过|不高于|大于|小于|高于|低于|超过|多于|少于|不足|不到|"
                     r"达到|等于|不等于|不是|为|是|>=|<=|≥|≤|>|<|=)\s*(?P<val>-?\d+(?:\.\d+)?\s*(?:万|元|分|条|个|件|天|%|度|℃|°c)?|[^\W的就则时并]{1,10})")
 OPS = {"greater than or equal to": "ge", "less than or equal to": "le", "at least": "ge", "at most": "le", "no more than": "le",
        "no less than": "ge", "above": "gt", "over": "gt", "greater than": "gt", "more than": "gt", "higher than": "gt",
@@ -225,17 +226,17 @@ NEGATED = ascii_re(r"\b(?:don't|do not|dont|never|without|no need to|must not|mu
                    r"|不要在.{0,10}(?:评论|修改|回复|写|发)|先不要(?:自动)?(?:回复|发|同步)|不要(?:改|修改|动)|别(?:改|修改|动)(?!态)")
 URL_INPUT = ascii_re(r"\b(?:a|the|this|that|any|given|pasted)\s+(?:url|link|web ?page|article|page|website|site)\b|\burls?\b|链接|网址|网页|这篇文章")
 NEWS = ascii_re(r"\bnews\b|\bheadlines?\b|\bstories\b|新闻|资讯|热点|热榜|热搜")
-ZH_COND_ACTION = re.compile(r"(?:的话)?(?:就|则)|的(?=[^,]{0,4}(?:发|推|存|写|记|转|给|通知|提醒|建|创建))|时(?=[^,]{0,4}(?:发|推|存|写|记|转|给|通知|提醒|建|创建))")
+ZH_COND_ACTION = compile_filtered(r"(?:的话)?(?:就|则)|的(?=[^,]{0,4}(?:发|推|存|写|记|转|给|通知|提醒|建|创建))|时(?=[^,]{0,4}(?:发|推|存|写|记|转|给|通知|提醒|建|创建))")
 GENERIC_OBJECT_EN = ascii_re(r"\b(?:fetch|pull|get|grab|read|check|query|look up|load|export|find|retrieve|take)\s+(?:all\s+|the\s+|our\s+|my\s+|today's\s+|yesterday's\s+|last \w+'s\s+|new\s+)*(?P<obj>[a-z][\w/ -]{2,40}?)(?=\s+(?:from|in|on|at|and|for|of|with)\b|$)")
-GENERIC_OBJECT_ZH = re.compile(r"(?:查一下|查下|查询|看看|看一下|统计一下|统计|读取|读出|拉取|获取|抓取|导出|调用一下|调用|请求一下|请求|访问)(?:一下)?(?P<obj>[\u4e00-\u9fffa-z0-9]{2,16})")
+GENERIC_OBJECT_ZH = compile_filtered(r"(?:查一下|查下|查询|看看|看一下|统计一下|统计|读取|读出|拉取|获取|抓取|导出|调用一下|调用|请求一下|请求|访问)(?:一下)?(?P<obj>[\u4e00-\u9fffa-z0-9]{2,16})")
 NOT_RETURN = ascii_re(r"\b(?:doesn't|does not|didn't|did not|fails to|don't)\s+return\s+(?:an?\s+)?[\"']?(?P<val>[\w-]+)|返回的?(?:状态|status)?(?:不是|不等于|不为)\s*(?P<val2>\w+)")
-SUBREDDIT = re.compile(r"\br/([a-z0-9_]{2,30})")
+SUBREDDIT = compile_filtered(r"\br/([a-z0-9_]{2,30})")
 ONES = ascii_re(r"\b(?:only\s+)?(?:the\s+)?(?P<label>[a-z-]{3,20})\s+ones\b|\bonly\s+(?:the\s+)?(?P<label2>[a-z-]{3,20})\s+(?:ones|mentions|reviews|items|messages|tickets|emails|comments|leads)\b|只(?:把|将)?(?P<label3>[\u4e00-\u9fff]{1,4})的")
 FIELD_SWITCH = ascii_re(r"\b(?:switch|route|branch|split)\w* (?:on|by) (?:the )?[\"'`]?(?P<f>[a-z_]+)[\"'`]? field\b|\b(?:based on|depending on|according to) (?:the )?[\"'`]?(?P<f2>[a-z_]+)[\"'`]? field\b|根据\s*(?P<f3>[a-z_]+)\s*字段")
 ACTUATE = ascii_re(r"\b(?:switch|turn)(?:es|s|ed)? (?:on|off)\b|\b(?:approve|issue|process|refund|cancel|close|void|capture)\w*\b[^,.;]{0,30}?\b(?:via|through|using|with)\s+(?:the\s+|our\s+)?[\w ]{0,24}?\bapi\b|\btrigger(?:s|ed)? (?:the |a |our )?[\w -]{0,20}(?:pipeline|job|build|deploy|workflow)\b|"
                    r"\bcall(?:s)? (?:the |our |a )?[\w -]{0,20}\bapi\b|调用(?:(?!查询|查).){0,10}接口(?!.{0,3}(?:查|获取|拿|拉|读|导出|取|下载|列出|统计))|触发.{0,10}(?:流水线|构建|部署)")
 API_NAME = ascii_re(r"(?:through|via|using|with|call(?:s)?)\s+(?:the |our |a )?(?P<name>[\w -]{1,24}?)\s+api\b|\b(?P<name2>[\w-]+ (?:pipeline|job|build))\b")
-LIST_OBJECT = re.compile(r"(?P<items>[\u4e00-\u9fffa-z0-9]{1,8}(?:[、,和及][\u4e00-\u9fffa-z0-9]{1,8}){1,6})")
+LIST_OBJECT = compile_filtered(r"(?P<items>[\u4e00-\u9fffa-z0-9]{1,8}(?:[、,和及][\u4e00-\u9fffa-z0-9]{1,8}){1,6})")
 STORAGE_GENERIC = ascii_re(r"\b(?:database|db|data warehouse)\b|数据库|数据表")
 SWITCH_HEAD = ascii_re(r"\b(?:route|routes|routing|switch|classify|classif\w+|categori[sz]e|sort|split|triage|depending|based on|according to|decide|"
                        r"severity|priority|category|type|label)\b|\(|根据|分类|分成|分为|分流|[两三四五六几]类|判断|评定|等级|类型|分别|"
@@ -257,7 +258,7 @@ CONTENT_OF = r"\s+(?:sprint|summary|digest|report|stats|numbers)\b"  # "their ow
 LINK_OF = r"(?:(?:\s+[\w-]+){0,2}\s+(?:link|url)\b|(?:的)?\s*(?:文章)?链接)"
 ANTONYMS = (("成功", "失败"), ("通过", "驳回"), ("通过", "拒绝"), ("是", "不是"), ("有", "没有"), ("会", "不会"),
             ("success", "failure"), ("succeeds", "fails"), ("approved", "rejected"), ("yes", "no"), ("paid", "unpaid"))
-PURE_LIST = re.compile(r"^[\w\u4e00-\u9fff -]{1,12}(?:[、,/][\w\u4e00-\u9fff -]{1,12}){1,7}$")
+PURE_LIST = compile_filtered(r"^[\w\u4e00-\u9fff -]{1,12}(?:[、,/][\w\u4e00-\u9fff -]{1,12}){1,7}$")
 IGNORE = ascii_re(r"\b(?:ignored?|skip(?:ped)?|do nothing|left alone|can be dropped(?! (?:in|into|to|on)\b)|leave it(?! (?:in|on)\b)|drop it(?! (?:in|into|to|on)\b)|needs? nothing|nothing needed|no action)\b|^nothing\b|不用管|忽略|跳过|不处理|不管|无需处理|不理|不用理|不予理会|不用回|不回复|不用处理|不做处理|丢掉|丢弃")
 CMP_LEAD = ascii_re(r"^(?:at least|at most|more than|less than|fewer than|over|under|above|below|no more than)\s+\$?\d[\d,.]*\s*[a-z]*\s*(?::|->|→|,)")
 LOWER_ELSE = ascii_re(r"^(?:if\s+)?(?:it'?s|it is|they are|the score is)\s+(?:lower|less|below|under|not|anything else|otherwise)\b")

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pilot.generation.prefilter import compile_filtered
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
 from pilot.generation.plan import AiStep, DeliverStep, ParallelStep, PlanField, SourceStep, Step, SubflowStep, TransformStep, WaitStep
@@ -19,52 +20,52 @@ from pilot.generation.text import ascii_re, cached_re
 if TYPE_CHECKING:
     from pilot.generation.offline_planner import _State
 
-_CHANNEL = re.compile(r"#[\w-]+")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_CHANNEL = compile_filtered(r"#[\w-]+")
+_EMAIL = compile_filtered(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _WHO_EN = ascii_re(r"\b(?:email|e-mail|mail|notify|alert|message|ping|text|send (?:it |them |this |that |an? [\w ]{1,20}? )?to|"
                        r"forward (?:it |them )?to|cc)\s+(?:the |our |my |a |an |their )?(?P<who>[a-z][a-z ]{1,30}?)"
                        r"(?=\s+(?:with|about|that|saying|on|via|by|in|if|and|when|including|so|to)\b|[,.;]|$)")
-_WHO_ZH = re.compile(r"(?:发(?:邮件|消息|短信)?给|通知|告知|提醒|发送给|转给|抄送)(?P<who>[\u4e00-\u9fff]{1,8}?)(?=[,，。；;]|$|并|和|，|的邮箱)")
+_WHO_ZH = compile_filtered(r"(?:发(?:邮件|消息|短信)?给|通知|告知|提醒|发送给|转给|抄送)(?P<who>[\u4e00-\u9fff]{1,8}?)(?=[,，。；;]|$|并|和|，|的邮箱)")
 _CATEGORIES = ascii_re(r"\b(?:into|as|as either|between|decides?\s*:|(?:priority|severity|category|level|tier|urgency)\s+(?:to|of))\s+(?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:and|or)\s+[\w -]+)")
-_CATEGORIES_ZH = re.compile(r"(?:分为|分成|归为|分类为|分类:\s*|评定为|评为|标记为|判断是|判断为|是|属于|类型有|有|(?<![区部])分(?=[\u4e00-\u9fffa-z0-9]{1,8}、))\s*(?P<list>[\u4e00-\u9fff\w]+(?:\s*(?:[、,/和或]|还是)\s*[\u4e00-\u9fff\w]+)+)")
+_CATEGORIES_ZH = compile_filtered(r"(?:分为|分成|归为|分类为|分类:\s*|评定为|评为|标记为|判断是|判断为|是|属于|类型有|有|(?<![区部])分(?=[\u4e00-\u9fffa-z0-9]{1,8}、))\s*(?P<list>[\u4e00-\u9fff\w]+(?:\s*(?:[、,/和或]|还是)\s*[\u4e00-\u9fff\w]+)+)")
 # "label it bug / feature / question", "tag as p1/p2/p3": a slash list
 _CATEGORIES_SLASH = ascii_re(r"\b(?:label|labels|tag|tags|mark|marks|classify|classifies|categori[sz]e|sort|route)\s+(?:it|them|each(?: one)?|the \w+)?\s*(?:as|into)?\s*"
                                  r"(?P<list>[\w-]+(?:\s*/\s*[\w-]+)+)")
 _CATEGORIES_IS = ascii_re(r"(?:\b(?:is|are|was|be)|'s)\s+(?:\w+ing\s+about\s+)?(?:an?\s+)?(?P<list>[\w-]+(?:,\s*(?:an?\s+)?[\w-]+)*,?\s+or\s+(?:an?\s+)?[\w-]+)")
 _FIELDS_EN = ascii_re(r"\b(?:extracts?|pulls?(?: out)?|parses?|gets?|captures?|grabs?|guess|infer|determine)\s+(?:the\s+|their\s+|its\s+)?"
                           r"(?P<list>[\w' -]+(?:,\s*[\w' -]+)*,?\s+(?:and|\+|&)\s+[\w' -]+?)\s*(?:\b(?:out of|from|in|with|using|via|by|based on)\b|,|$)")
-_WRITE_METHOD = re.compile(r"\b(?:post|put|patch)\b[^,.;]{0,45}?\s+(?:to|at|on|into)\s+$|(?<![a-z])(?:post|put|patch)(?:请求)?(?:到|给)?\s*$", re.I)
-_WRITE_AFTER = re.compile(r"\s*(?:,\s*)?(?:创建|提交|写入|更新|新建|推送|上报|create|submit|update)")
-_CALL_TO_SEND = re.compile(r"(?:调用|调)[^,，。;；]{0,14}?(?:接口|api)[^,，。;；]{0,3}?(?:群发|发送|推送|发|通知|回复|创建|提交|写入|下单)")
-_ACCESS_REMARK = re.compile(r"[\w.' ]{1,30}\b(?:is|are|stays?)\s+read[- ]only\b[^.;]{0,60}$|(?:read[- ]only|only read|just read)(?:\s+(?:on|for|access|from|to)\b[^,.;]{0,40})?\s*[.!]?$|(?:只读|只查|只能查|只查不改)[^,，。；]{0,12}$")
-_NAMED_SYSTEM = re.compile(r"系统|平台|后台|接口|\bapi\b|\bsystem\b|\bplatform\b|\bendpoint\b")
+_WRITE_METHOD = compile_filtered(r"\b(?:post|put|patch)\b[^,.;]{0,45}?\s+(?:to|at|on|into)\s+$|(?<![a-z])(?:post|put|patch)(?:请求)?(?:到|给)?\s*$", re.I)
+_WRITE_AFTER = compile_filtered(r"\s*(?:,\s*)?(?:创建|提交|写入|更新|新建|推送|上报|create|submit|update)")
+_CALL_TO_SEND = compile_filtered(r"(?:调用|调)[^,，。;；]{0,14}?(?:接口|api)[^,，。;；]{0,3}?(?:群发|发送|推送|发|通知|回复|创建|提交|写入|下单)")
+_ACCESS_REMARK = compile_filtered(r"[\w.' ]{1,30}\b(?:is|are|stays?)\s+read[- ]only\b[^.;]{0,60}$|(?:read[- ]only|only read|just read)(?:\s+(?:on|for|access|from|to)\b[^,.;]{0,40})?\s*[.!]?$|(?:只读|只查|只能查|只查不改)[^,，。；]{0,12}$")
+_NAMED_SYSTEM = compile_filtered(r"系统|平台|后台|接口|\bapi\b|\bsystem\b|\bplatform\b|\bendpoint\b")
 _HOW_NOUN = {"urgent": "urgency", "important": "importance", "serious": "severity", "severe": "severity", "bad": "severity",
              "likely": "likelihood", "big": "size", "large": "size", "happy": "satisfaction", "angry": "anger", "positive": "sentiment"}
 _FIELDS_PAREN = ascii_re(r"(?:结构化|structured|fields?|字段)[\w\u4e00-\u9fff ]{0,12}\((?P<list>[^()]{2,80}?)\)")  # "结构化记录（功能点、问题、建议）"
-_FIELDS_ZH = re.compile(r"(?:提取|抽取|识别出|提取出|抽取出|解析出)(?:出)?(?:[^:：,，。]{0,20}[:：])?\s*(?P<list>[\u4e00-\u9fff\w]+(?:[、,和及][\u4e00-\u9fff\w]+)+)")
+_FIELDS_ZH = compile_filtered(r"(?:提取|抽取|识别出|提取出|抽取出|解析出)(?:出)?(?:[^:：,，。]{0,20}[:：])?\s*(?P<list>[\u4e00-\u9fff\w]+(?:[、,和及][\u4e00-\u9fff\w]+)+)")
 _CATEGORIES_COLON = ascii_re(r":\s*(?P<list>[\w -]{1,24}(?:,\s*[\w -]{1,24})*,?\s+or\s+[\w -]{1,24}?)\s*(?:[.;]|$)")  # "how bad it is: critical, warning or noise"
-_CATEGORIES_PAREN = re.compile(r"\((?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:or|and)\s+[\w -]+)\)|\((?P<list2>[\w\u4e00-\u9fff -]{1,12}(?:[、/]\s*[\w\u4e00-\u9fff -]{1,12}){1,7})\)")
+_CATEGORIES_PAREN = compile_filtered(r"\((?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:or|and)\s+[\w -]+)\)|\((?P<list2>[\w\u4e00-\u9fff -]{1,12}(?:[、/]\s*[\w\u4e00-\u9fff -]{1,12}){1,7})\)")
 _NOT_DEST = {"webhook"}
 # "send them to the AI in batches of 20", "交给AI总结": handing data to the model is the AI step,
 # not a delivery (to the service the data came from, or anywhere else).
-_TO_AI = re.compile(r"\b(?:send|pass|feed|hand|give|run|push|submit|throw|pipe)\s+(?:(?:them|it|these|those|each(?: one)?|every\w*|all(?: of them)?|the \w+(?: \w+)?)\s+)?"
+_TO_AI = compile_filtered(r"\b(?:send|pass|feed|hand|give|run|push|submit|throw|pipe)\s+(?:(?:them|it|these|those|each(?: one)?|every\w*|all(?: of them)?|the \w+(?: \w+)?)\s+)?"
                     r"(?:over\s+)?(?:to|through|into)\s+(?:the\s+|an?\s+|our\s+)?(?:ai|llm|gpt[\w.-]*|chatgpt|claude|openai|model|language model)\b")
 # "the messages posted in #feedback on Discord": where the data was posted, read from there
-_POSTED_IN = re.compile(r"\b((?:messages?|comments?|posts?|links?|questions?|reviews?|articles?|content|photos?|videos?|feedback|updates?)"
+_POSTED_IN = compile_filtered(r"\b((?:messages?|comments?|posts?|links?|questions?|reviews?|articles?|content|photos?|videos?|feedback|updates?)"
                         r"(?: that (?:people|users|customers|members|the team|we|they))?)\s+(?:posted|sent|shared|left|dropped)\s+(?:in|on|to|into)\b")
-_DESCRIBED_TARGET = re.compile(r"(?:是|这是)要?(?:发给|发送给|给)[^,，。]{0,14}的(?:邮件|内容|正文|文案|消息|通知)")
-_ASKS_AI = re.compile(r"\b(?:have|let|ask|get|use|using|with)\s+(?:the\s+|an\s+)?(?:ai|llm|gpt|chatgpt|model)\b(?!\s+(?:provider|key))|让\s*(?:ai|大模型)|用\s*(?:ai|大模型)|(?:ai|大模型)\s*(?:来|帮)")
-_READ_DB = re.compile(r"(?:从|在)?(?:我们|公司|自己)?的?(?:数据库|\bdatabase\b|\bdb\b)(?:里|中|里面)?(?:的)?.{0,16}?(?:读|取出|拉|查|导出|捞)"
+_DESCRIBED_TARGET = compile_filtered(r"(?:是|这是)要?(?:发给|发送给|给)[^,，。]{0,14}的(?:邮件|内容|正文|文案|消息|通知)")
+_ASKS_AI = compile_filtered(r"\b(?:have|let|ask|get|use|using|with)\s+(?:the\s+|an\s+)?(?:ai|llm|gpt|chatgpt|model)\b(?!\s+(?:provider|key))|让\s*(?:ai|大模型)|用\s*(?:ai|大模型)|(?:ai|大模型)\s*(?:来|帮)")
+_READ_DB = compile_filtered(r"(?:从|在)?(?:我们|公司|自己)?的?(?:数据库|\bdatabase\b|\bdb\b)(?:里|中|里面)?(?:的)?.{0,16}?(?:读|取出|拉|查|导出|捞)"
                       r"|(?:数据库|database)(?:里|中)(?:存了|有)\s*\d+"
                       r"|\b(?:pull|fetch|get|read|query|load|take)\b[^,.;]{0,40}\bfrom (?:our |the |my )?(?:\w+ )?(?:database|db)\b")
-_READ_API = re.compile(r"(?:调|调用|请求|访问)(?:一[次下遍]|一下)?(?:我们|公司|自己)?的?(?P<name>[\u4e00-\u9fffa-z0-9]{0,10}?)(?:的)?(?:接口|api)(?![\u4e00-\u9fff]{0,2}(?:群发|发送|推送|回复|回帖|评论|发布|提交|创建|下单))"
+_READ_API = compile_filtered(r"(?:调|调用|请求|访问)(?:一[次下遍]|一下)?(?:我们|公司|自己)?的?(?P<name>[\u4e00-\u9fffa-z0-9]{0,10}?)(?:的)?(?:接口|api)(?![\u4e00-\u9fff]{0,2}(?:群发|发送|推送|回复|回帖|评论|发布|提交|创建|下单))"
                        r"|\b(?:call|hit|ping|poll|query)\s+(?:our |the |their )?(?P<name2>[\w/.' -]{0,30}?)\s*(?:endpoint|api)\b(?=[^,.;]{0,30}\b(?:check|get|read|see|for|and (?:check|see|get|read))\b)")
-_THIS_ONE = re.compile(r"这场|这条|这个|这单|这次|该(?:订单|直播|会议|工单)|\b(?:this|that) (?:meeting|stream|order|call|event|ticket|issue|deal|recording)\b")
-_UPTIME = re.compile(r"(?:检查|检测|监控|看看|check|monitor|ping)[^,，。;；]{0,12}(?:官网|网站|首页|主页|页面|接口|website|site|homepage|home page|url|endpoint)"
+_THIS_ONE = compile_filtered(r"这场|这条|这个|这单|这次|该(?:订单|直播|会议|工单)|\b(?:this|that) (?:meeting|stream|order|call|event|ticket|issue|deal|recording)\b")
+_UPTIME = compile_filtered(r"(?:检查|检测|监控|看看|check|monitor|ping)[^,，。;；]{0,12}(?:官网|网站|首页|主页|页面|接口|website|site|homepage|home page|url|endpoint)"
                      r"[^,，。;；]{0,12}(?:能不能|是否|能否|正常|可用|可以访问|挂了|\bis up\b|\bup\b|\bdown\b|reachable|available|responds?|status)")
-_MARKET = re.compile(r"股价|收盘价|开盘价|实时价格|行情(?!分析)|涨跌幅|涨幅|跌幅|基金净值|净值|k线|汇率|币价"
+_MARKET = compile_filtered(r"股价|收盘价|开盘价|实时价格|行情(?!分析)|涨跌幅|涨幅|跌幅|基金净值|净值|k线|汇率|币价"
                      r"|\b(?:stock|share|crypto|bitcoin|btc|eth) (?:price|prices|quote|quotes)\b|\bexchange rates?\b|\bclosing prices?\b")
-_TO_AI_ZH = re.compile(r"(?:交给|发给|丢给|扔给|喂给|传给|提交给|送给)(?=\s*(?:ai|大模型|模型|gpt|chatgpt|llm)(?![a-z]))")
+_TO_AI_ZH = compile_filtered(r"(?:交给|发给|丢给|扔给|喂给|传给|提交给|送给)(?=\s*(?:ai|大模型|模型|gpt|chatgpt|llm)(?![a-z]))")
 
 
 @dataclass
@@ -210,13 +211,14 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
                 if item.strip():
                     acts.sources.append(SourceStep(id=state.uid("fetch_data"), service=item.strip(), quote=quote))
     if not acts.sources and not srcs and not negated:
-        read = _READ_DB.search(clause) or _READ_API.search(clause)
+        db_read = _READ_DB.search(clause)
+        read = db_read or _READ_API.search(clause)
         tail = clause[read.end():] if read else ""
         if read and not (read.groupdict().get("name") and re.search(r"短信|发送|推送|通知|群发", read.group("name"))) \
                 and not (ph.SEND.match(tail.lstrip()) or re.match(r"\s*(?:群发|发送|推送|通知|写入|下单)", tail)):
             # "从数据库里读出来", "数据库里存了3000条", "调一次库存接口", "call our /health endpoint": a read
             name = (read.groupdict().get("name") or "").strip()
-            service = "database" if read.re is _READ_DB else ((name + " api").strip() if name else "api")
+            service = "database" if read is db_read else ((name + " api").strip() if name else "api")
             acts.sources.append(SourceStep(id=state.uid("fetch_" + ("database" if service == "database" else "api")),
                                            service=service, quote=quote))
     if not acts.sources and not srcs and fetch and not negated and _THIS_ONE.search(clause) and (app := _event_app(state)):
@@ -369,20 +371,20 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     return acts
 
 
-_NO_AI = re.compile(r"\bno (?:ai|llm|gpt)\b|\bwithout (?:ai|an llm|the llm)\b|\b(?:don'?t|do not) use (?:ai|an llm|the llm|gpt)\b"
+_NO_AI = compile_filtered(r"\bno (?:ai|llm|gpt)\b|\bwithout (?:ai|an llm|the llm)\b|\b(?:don'?t|do not) use (?:ai|an llm|the llm|gpt)\b"
                     r"|不需要\s*ai|不用\s*ai|不要用\s*ai|无需\s*ai|(?:别|不要|不用|无需)(?:用|调)?\s*大模型")
-_TRANSFORM = re.compile(
+_TRANSFORM = compile_filtered(
     r"\b(?:reshape|remap|re-?format|format(?:s|ted)? (?:the|it|them|each|all|dates?|phone|numbers?)|normali[sz]e|rename|convert(?:s)? (?:the|it|them|each|all|its|their|\w+ fields?)"
     r"|map (?:its |the |their )?fields|dedupe|de-?duplicate|remove (?:the )?duplicates|drop (?:the )?(?:empty|duplicate|blank)|"
     r"group (?:them |it |the \w+ |everything )?by|compute (?:the )?(?:total|sum|average|count)|total \w+ per|sum (?:up )?(?:the )?\w+ (?:per|by)|"
     r"only keep|keep only|flatten|camel ?case)\b"
     r"|格式化|格式转换|转换一下|转换成|转成|统一成|统一格式|换算成|去重|去掉重复|删除重复|字段名|改成驼峰|只保留|按.{1,8}?(?:分组|汇总|统计)|求和|合计|汇总每|统计每")
-_GROUP_BY = re.compile(r"\bgroup (?:them |it |the \w+ |everything )?by (?:the )?(?P<f>[a-z_]+)|\bper (?P<f2>[a-z_]+)\b|按(?P<f3>[\u4e00-\u9fffa-z_]{1,8}?)(?:分组|汇总|统计)|每个?(?P<f4>[\u4e00-\u9fff]{1,4})的")
-_DEDUPE_BY = re.compile(r"\b(?:dedupe|de-?duplicate|remove (?:the )?duplicates)(?: \w+)?(?: by| on| using)? (?:the |their |its )?(?P<f>[a-z_ ]{2,20}?)(?:\s+address)?(?=[,.;]|\band\b|$)")
-_KEEP = re.compile(r"(?:只保留|keep only|only keep)\s*(?:the )?(?P<list>[\w\u4e00-\u9fff ,、和]+)|\{(?P<list2>[\w ,]+)\}")
-_SUBFLOW = re.compile(r"\b(?:run|trigger|call|start|kick off)s? (?:our |the |my )?(?P<name>[\w' -]{2,30}?) (?:workflow|flow|sub-?workflow)\b"
+_GROUP_BY = compile_filtered(r"\bgroup (?:them |it |the \w+ |everything )?by (?:the )?(?P<f>[a-z_]+)|\bper (?P<f2>[a-z_]+)\b|按(?P<f3>[\u4e00-\u9fffa-z_]{1,8}?)(?:分组|汇总|统计)|每个?(?P<f4>[\u4e00-\u9fff]{1,4})的")
+_DEDUPE_BY = compile_filtered(r"\b(?:dedupe|de-?duplicate|remove (?:the )?duplicates)(?: \w+)?(?: by| on| using)? (?:the |their |its )?(?P<f>[a-z_ ]{2,20}?)(?:\s+address)?(?=[,.;]|\band\b|$)")
+_KEEP = compile_filtered(r"(?:只保留|keep only|only keep)\s*(?:the )?(?P<list>[\w\u4e00-\u9fff ,、和]+)|\{(?P<list2>[\w ,]+)\}")
+_SUBFLOW = compile_filtered(r"\b(?:run|trigger|call|start|kick off)s? (?:our |the |my )?(?P<name>[\w' -]{2,30}?) (?:workflow|flow|sub-?workflow)\b"
                       r"|(?:运行|调用|执行|触发)(?:一下)?(?:我们的|已有的)?[「“\"]?(?P<name2>[\u4e00-\u9fffa-z0-9_ -]{1,16}?)[」”\"]?(?:工作流|子流程|流程)")
-_NO_SUBFLOW = re.compile(r"\b(?:this|a|new|ci|github)\s+(?:workflow|flow)|^(?:运行|执行)(?:这个|本)")
+_NO_SUBFLOW = compile_filtered(r"\b(?:this|a|new|ci|github)\s+(?:workflow|flow)|^(?:运行|执行)(?:这个|本)")
 
 
 def no_ai_requested(text: str) -> bool:
@@ -434,12 +436,12 @@ _KEPT_RECORDS = (r"(?:的|里的|上的|'s\s+|\s+)(?:考勤|打卡|审批(?:记�
 
 
 # "this week's messages from our #product channel", "客户群里的聊天记录": a channel's history is read
-_HISTORY = re.compile(r"\b(?:messages?|conversations?|chats?|threads?|posts?|discussions?)\s+(?:from|in|on|of)\b|聊天记录|会话记录|群消息|消息记录|对话记录")
+_HISTORY = compile_filtered(r"\b(?:messages?|conversations?|chats?|threads?|posts?|discussions?)\s+(?:from|in|on|of)\b|聊天记录|会话记录|群消息|消息记录|对话记录")
 
 
-_TOPIC_BEFORE = re.compile(r"(?<!saying )(?<!say )(?<!talking )(?<!said )(?<!posting )(?<!complaining )(?<!tweeting )\b(?:about(?! \d)|on how|how (?:to|we|you|they|small|our|your)|mentioning|mention(?:s)? that|explaining|explain how|regarding|"
+_TOPIC_BEFORE = compile_filtered(r"(?<!saying )(?<!say )(?<!talking )(?<!said )(?<!posting )(?<!complaining )(?<!tweeting )\b(?:about(?! \d)|on how|how (?:to|we|you|they|small|our|your)|mentioning|mention(?:s)? that|explaining|explain how|regarding|"
                            r"on the topic of|asking (?:\w+ ){0,2}to (?:leave|write|give|post|rate|review|follow|join|try)|asking (?:them |him |her |for )+|to leave (?:us )?)\b[^,;.)）]{0,60}$")
-_DIRECTED = re.compile(r"\b(?:to|into|onto|on|in|via|through)\s+(?:the\s+|our\s+|my\s+|their\s+)?$")
+_DIRECTED = compile_filtered(r"\b(?:to|into|onto|on|in|via|through)\s+(?:the\s+|our\s+|my\s+|their\s+)?$")
 
 
 def _topic(sid: str, clause: str) -> bool:
@@ -557,9 +559,9 @@ def _reads_docs(clause: str) -> bool:
                           r"|\b(?:we|i)(?:'ve| have)? uploaded\b|来自.{0,8}上传的|只能(?:来自|根据|基于)|根据|基于|检索|查询|从.{0,6}(?:知识库|文档)|知识库|查.{0,8}(?:文档|资料|手册|制度)", clause))
 
 
-_REPLY_BACK_ANY = re.compile(r"(?:并|再|然后)?(?:回复|回)(?:到)?(?:评论|留言|私信)|发回(?:给)?(?:用户|客户|买家|对方|粉丝|他|她)|回复给(?:用户|客户|买家|对方|粉丝)"
+_REPLY_BACK_ANY = compile_filtered(r"(?:并|再|然后)?(?:回复|回)(?:到)?(?:评论|留言|私信)|发回(?:给)?(?:用户|客户|买家|对方|粉丝|他|她)|回复给(?:用户|客户|买家|对方|粉丝)"
                              r"|\b(?:post|posted|reply|replied)\s+(?:it\s+)?(?:under|to|below)\s+(?:the|their|that)\s+(?:comment|review|message|post)\b")
-_REPLY_BACK = re.compile(r"(?:就|则|直接|自动|马上|立刻)*(?:回复|答复|回(?:他|她|他们|对方|买家|客户|用户))|(?:then\s+|just\s+|automatically\s+)?"
+_REPLY_BACK = compile_filtered(r"(?:就|则|直接|自动|马上|立刻)*(?:回复|答复|回(?:他|她|他们|对方|买家|客户|用户))|(?:then\s+|just\s+|automatically\s+)?"
                          r"(?:reply|respond)(?:\s+to)?\s+(?:them|him|her|it|the (?:customer|buyer|user|sender|comment|message|review))\b")
 
 
@@ -575,7 +577,7 @@ def _emails_someone(clause: str) -> bool:
     return bool(re.search(r"\b(?:e-?mail|mail)\b|邮件|邮箱|[回发写](?:一|个)?封.{0,8}?信|回信|感谢信|拒信|婉拒信|邀请信", clause) or _EMAIL.search(clause))
 
 
-_NAMED_TOOL = re.compile(r"\b(?:an?|the|our|my|its)\s+(?P<name>(?:(?!(?:and|or|an?|the|with|to|that|which)\b)[a-z][a-z-]*\s+){1,3})"
+_NAMED_TOOL = compile_filtered(r"\b(?:an?|the|our|my|its)\s+(?P<name>(?:(?!(?:and|or|an?|the|with|to|that|which)\b)[a-z][a-z-]*\s+){1,3})"
                          r"(?P<kind>api|tool)s?\b")
 
 

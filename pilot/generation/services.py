@@ -13,6 +13,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from pilot.generation.prefilter import compile_filtered
 from pilot.generation import entities as ent
 from pilot.generation import storage
 from pilot.generation.plan import AiStep, BranchStep, DeliverStep, SourceStep
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from pilot.generation.compile_steps import Builder
 
 BOT_TOOLS = ("feishu", "dingtalk", "wecom")
-EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+EMAIL_RE = compile_filtered(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 SEARCH_URL = "https://html.duckduckgo.com/html/?q={{ %s | urlencode }}"
 
 TASK_TITLES = {

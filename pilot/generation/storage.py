@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from pilot.generation.prefilter import compile_filtered
 from pilot.generation.plan import AiStep, DeliverStep
 
 if TYPE_CHECKING:
@@ -40,9 +41,9 @@ GENERIC_DATABASES = frozenset({"database", "db", "数据库", "data table", "dat
 DEFAULT_TABLE = "records"
 AGENT_MAX_STEPS = 8
 
-_UPSERT = re.compile(r"\b(?:updat\w*|sync\w*|synchroni[sz]\w*|de-?dup\w*|duplicates?|upsert\w*|overwrit\w*)\b"
+_UPSERT = compile_filtered(r"\b(?:updat\w*|sync\w*|synchroni[sz]\w*|de-?dup\w*|duplicates?|upsert\w*|overwrit\w*)\b"
                      r"|同步|更新|去重|重复|覆盖")
-_OBJECT = re.compile(
+_OBJECT = compile_filtered(
     r"\b(?:save|saves|saving|store|stores|storing|log|logs|logging|record|records|recording|keep|keeps|write|writes|"
     r"insert|inserts|add|adds|put|puts|persist|persists|archive|archives|sync|syncs|upsert|upserts)\s+"
     r"(?:(?:a|an)\s+(?:record|log|copy|history|list)\s+of\s+)?"

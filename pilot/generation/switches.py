@@ -15,28 +15,29 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from pilot.generation.prefilter import compile_filtered
 from pilot.generation import phrases as ph
 from pilot.generation.text import cached_re
 
-_ITEM_SPLIT = re.compile(r"[,;，；]\s*(?:and\s+|以及\s*)?(?![^(（]*[)）])")
-_DECLARED = re.compile(
+_ITEM_SPLIT = compile_filtered(r"[,;，；]\s*(?:and\s+|以及\s*)?(?![^(（]*[)）])")
+_DECLARED = compile_filtered(
     r"(?:类型|选项|类别|分类|级别|等级|状态|字段|\bfield\b|\bcategor(?:y|ies)\b|\btypes?\b|\bpriorit(?:y|ies)\b|\boptions?\b|\bseverity\b|\blevels?\b)"
     r"[^:：(（。.;；]{0,10}?(?:有|包括|是|分为|分成|[:：(（])\s*(?P<list>[^。.;；:：)）]{3,90})")
-_SPLIT_LIST = re.compile(r"\s*(?:[、,/，]|\bor\b|\band\b|还是|或者?|和)\s*")
-_CODES = re.compile(r"^(?:[pP][0-5]|sev ?[1-5]|[A-D]类|[一二三四]级)")
-_NOT_LABEL = re.compile(r"^(?:其他|其它|其余|other|others|等|etc|\.\.\.|…)$")
+_SPLIT_LIST = compile_filtered(r"\s*(?:[、,/，]|\bor\b|\band\b|还是|或者?|和)\s*")
+_CODES = compile_filtered(r"^(?:[pP][0-5]|sev ?[1-5]|[A-D]类|[一二三四]级)")
+_NOT_LABEL = compile_filtered(r"^(?:其他|其它|其余|other|others|等|etc|\.\.\.|…)$")
 _SUFFIX = (r"\s*(?:的|类的?|类型的?|问题的?|级别?的?|requests?|tickets?|ones?|alerts?|items?|leads?|candidates?|issues?|"
            r"messages?|orders?|posts?|reports?|inquir(?:y|ies)|emails?|cases?|questions?)?")
-_VERB_FIRST = re.compile(r"^(?P<verb>send|route|forward|post|push|assign|put|escalate|email)\s+(?:the\s+|all\s+|any\s+)?", re.I)
-_ZH_HEAD = re.compile(r"按.{0,14}?(?:处理|分发|分流|分别|分给|分配|分派|分到|派给|转给)")
-_HEAD = re.compile(r"按.{0,14}?(?:处理|分发|分流|分别|分给|分配|分派|分到|派给|转给)|根据|依据|\b(?:route|sort|split|triage)\w*\b|\bdepending on\b|\bbased on\b|\bby (?:severity|priority|type|category|level|status)\b")
-_ARROW_CASE = re.compile(r"^(?P<label>[^→:>=,，]{1,24}?)\s*(?:→|->|=>)\s*(?P<action>.*[a-z\u4e00-\u9fff]{2}.*)$", re.I)
+_VERB_FIRST = compile_filtered(r"^(?P<verb>send|route|forward|post|push|assign|put|escalate|email)\s+(?:the\s+|all\s+|any\s+)?", re.I)
+_ZH_HEAD = compile_filtered(r"按.{0,14}?(?:处理|分发|分流|分别|分给|分配|分派|分到|派给|转给)")
+_HEAD = compile_filtered(r"按.{0,14}?(?:处理|分发|分流|分别|分给|分配|分派|分到|派给|转给)|根据|依据|\b(?:route|sort|split|triage)\w*\b|\bdepending on\b|\bbased on\b|\bby (?:severity|priority|type|category|level|status)\b")
+_ARROW_CASE = compile_filtered(r"^(?P<label>[^→:>=,，]{1,24}?)\s*(?:→|->|=>)\s*(?P<action>.*[a-z\u4e00-\u9fff]{2}.*)$", re.I)
 # "positive, negative or neutral", "P1, P2 or P3": the list of labels goes on, no action follows
-LIST_GOES_ON = re.compile(r"(?:or|and|nor)\b|[或和及、]|还是", re.I)
-_PASSIVE = re.compile(r"^(?:get|gets|are|is|should be|will be|must be)\s+(e-?mailed|sent|posted|forwarded|escalated|logged|added|texted)\b", re.I)
+LIST_GOES_ON = compile_filtered(r"(?:or|and|nor)\b|[或和及、]|还是", re.I)
+_PASSIVE = compile_filtered(r"^(?:get|gets|are|is|should be|will be|must be)\s+(e-?mailed|sent|posted|forwarded|escalated|logged|added|texted)\b", re.I)
 _ACTIVE = {"emailed": "email", "e-mailed": "email", "sent": "send", "posted": "post", "forwarded": "forward",
            "escalated": "escalate", "logged": "log", "added": "add", "texted": "sms"}
-_MORE = re.compile(r"^(?:并且?|同时|再|还要|顺便|also\b|and also\b|plus\b)")
+_MORE = compile_filtered(r"^(?:并且?|同时|再|还要|顺便|also\b|and also\b|plus\b)")
 _FIELD_WORDS = (("优先级", "priority"), ("priority", "priority"), ("级别", "level"), ("等级", "level"), ("severity", "severity"),
                 ("状态", "status"), ("status", "status"), ("类型", "type"), ("type", "type"), ("category", "category"),
                 ("分类", "category"), ("topic", "topic"), ("department", "department"), ("科室", "department"))
@@ -93,7 +94,7 @@ def _start(item: str, labels: list[str]) -> tuple[str, str] | None:
     return None
 
 
-_ZH_CASE = re.compile(r"(?P<label>[\u4e00-\u9fffa-z0-9]{1,6}?)的(?P<action>(?:[\u4e00-\u9fffa-z]{0,8}?)(?:发|推|转|给|丢|派|分|交|记|写|存|通知|提醒).*)$")
+_ZH_CASE = compile_filtered(r"(?P<label>[\u4e00-\u9fffa-z0-9]{1,6}?)的(?P<action>(?:[\u4e00-\u9fffa-z]{0,8}?)(?:发|推|转|给|丢|派|分|交|记|写|存|通知|提醒).*)$")
 
 
 def _zh_case(item: str) -> tuple[str, str] | None:

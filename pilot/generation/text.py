@@ -14,6 +14,8 @@ import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 
+from pilot.generation.prefilter import Regex, compile_filtered
+
 MAX_ANALYZED_CHARS = 4000  # analysis looks at the head of very long prompts (latency bound)
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -31,9 +33,10 @@ _SPACES = re.compile(r"[ \t\r\f\v]+")
 AB = r"(?a:\b)"
 
 
-def ascii_re(pattern: str, flags: int = 0) -> re.Pattern[str]:
-    """Compile ``pattern`` with every ``\b`` meaning an ASCII word boundary."""
-    return re.compile(pattern.replace(r"\b", AB), flags)
+def ascii_re(pattern: str, flags: int = 0) -> Regex:
+    """Compile ``pattern`` with every ``\b`` meaning an ASCII word boundary (behind its
+    literal filter, :mod:`pilot.generation.prefilter`)."""
+    return compile_filtered(pattern.replace(r"\b", AB), flags)
 
 
 @lru_cache(maxsize=4096)
