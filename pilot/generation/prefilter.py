@@ -28,7 +28,6 @@ from typing import Any
 
 import ahocorasick
 
-_MIN_SELECTIVE = 1  # literals this short still filter (a single CJK character is a word)
 _REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", _sre.MAX_REPEAT))
 _ZERO_WIDTH = (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT)
 
@@ -88,7 +87,7 @@ def required_literals(pattern: re.Pattern[str]) -> frozenset[str] | None:
     if tree.state.flags & re.IGNORECASE:
         return None
     found = _required(tree.data, tree.state.flags)
-    return found if found and min(map(len, found)) >= _MIN_SELECTIVE else None
+    return found or None
 
 
 class _Literals:
@@ -117,7 +116,7 @@ class _Literals:
                 automaton.add_word(literal, number)
             automaton.make_automaton()
             self._automaton, self._seen = automaton, {}
-        found = frozenset(number for _end, number in automaton.iter(text)) if text else frozenset()
+        found = frozenset({number for _end, number in automaton.iter(text)}) if text else frozenset()
         if len(self._seen) >= 512:  # a request tests a few dozen texts; older ones are not asked again
             self._seen = {}
         self._seen[text] = found
@@ -146,7 +145,8 @@ class Filtered:
         return f"Filtered({self.compiled!r})"
 
     def _may_match(self, text: str) -> bool:
-        return not self._ids.isdisjoint(_LITERALS.present(text))
+        found = _LITERALS._seen.get(text)  # the common case inline: this text was scanned for an earlier pattern
+        return not self._ids.isdisjoint(found if found is not None else _LITERALS.present(text))
 
     def search(self, string: str, *args: int) -> re.Match[str] | None:
         return self.compiled.search(string, *args) if self._may_match(string) else None
