@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from pilot.generation.prefilter import compile_filtered
+from pilot.generation import conditions as conds
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
 from pilot.generation.text import AB, ascii_re, cached_re
@@ -76,7 +77,10 @@ def _steps_of(text: str) -> list[str]:
         for step in (p for n in _NUMBERED.split(sentence) for p in _CASE_START.split(n)):
             arrows = _ARROW.findall(step)
             left = _ARROW.split(step, maxsplit=1)[0] if arrows else ""
-            if len(arrows) == 1 and (len(left.split()) > 3 or ph.FORM.search(left) or re.match(r"(?:new|when|every|on)\b", left)):
+            trigger_like = ph.FORM.search(left) or re.match(r"(?:new|when|every|on)\b", left)
+            # "more than 100 errors -> page the on-call": a threshold and its action (a case), not a pipeline
+            threshold = len(left.split()) <= 6 and conds.comparison(left, "en") is not None
+            if len(arrows) == 1 and (trigger_like or (len(left.split()) > 3 and not threshold)):
                 out.extend(_ARROW.split(step, maxsplit=1))
             else:
                 out.append(step)

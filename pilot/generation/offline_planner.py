@@ -309,9 +309,21 @@ class _State:
                 fetched_before = [s for s in steps if isinstance(s, SourceStep) and s.service]
                 outer_loop_service, self.loop_service = self.loop_service, (
                     fetched_before[-1].service if fetched_before else self.loop_service)
-                head, cond = conds.relative_condition(first, self.lang)
-                lead = self._actions(head) if cond and head.strip() else []
-                rest = [("如果" if self.lang == "zh" else "if ") + cond] if cond else [first]
+                filtered = _READ_FILTER.search(first) if self.lang == "zh" else None
+                work = re.search(r"[,:]", first[filtered.end():]) if filtered else None
+                which = _FILTER_VALUE.search(filtered.group(0)) if filtered and work else None
+                wanted = conds.comparison(which.group("c"), self.lang) if which else None
+                if filtered and work and wanted is not None:
+                    # "读出所有状态是待跟进的客户，一个一个用AI写…": a read that returns only those rows, then the work per row
+                    lead = [_filtered_read(s, wanted[0]) for s in self._actions(first[: filtered.end()])]
+                    rest = split_clauses(first[filtered.end() + work.end():], self.lang)
+                else:
+                    head, cond = conds.relative_condition(first, self.lang)
+                    lead = self._actions(head) if cond and head.strip() else []
+                    rest = [("如果" if self.lang == "zh" else "if ") + cond] if cond else [first]
+                read_first = [s.service for s in lead if isinstance(s, SourceStep) and s.service]
+                if read_first:
+                    self.loop_service = read_first[-1]  # "把飞书多维表格里所有…逐条过一遍": writes go back to that table
                 was_in_loop, self.in_loop = self.in_loop, True
                 body = lead + self.assemble([*rest, *clauses[i + 1:body_end]])
                 self.in_loop = was_in_loop
@@ -587,6 +599,14 @@ class _State:
                 cases.append((label, None, steps, clause))
                 j += 1
                 continue
+            banded = self._threshold_case(clause) if cases and cases[-1][1] is not None and not continues \
+                and not self._conditional(clause) else None
+            if banded is not None:
+                # "低于5000元就发钉钉提醒店长；5000到10000之间不用管；高于10000元在企业微信群里发个喜报": after a
+                # threshold case, a clause that opens with another threshold is the next case ("不用管": none)
+                cases.append(banded)
+                j += 1
+                continue
             if self._conditional(clause):
                 cond, action = conds.split_condition(ph.IF.sub("", clause, count=1).strip(" ,"), self.lang)
                 cmp = conds.comparison(cond, self.lang)
@@ -615,6 +635,9 @@ class _State:
             break
         if not cases:
             return i, []
+        if otherwise is None:  # a band left alone is what the else side does already
+            cases = [c for c in cases if c[2] is not _LEFT_ALONE] or cases
+        cases = [(*c[:2], [] if c[2] is _LEFT_ALONE else c[2], *c[3:]) for c in cases]
         cases, otherwise = _label_cases_as_values(cases, otherwise)
         if not any(c[2] for c in cases) and not otherwise and not any(c[1] is not None for c in cases):
             return j, []  # "classify its sentiment: positive, negative or neutral": nothing is done per case
@@ -633,6 +656,11 @@ class _State:
         numeric = [c for c in cases if c[1] is not None]
         subject, field = "inputs", "category"
         if numeric and len(numeric) == len(cases):
+            named = {c[1].field for c in numeric} - {"value"}  # type: ignore[union-attr]
+            if len(named) == 1:  # "more than 100 errors / 20 to 100 / under 20": one quantity, named once
+                name = next(iter(named))
+                cases = [(re.sub(r"^value\b", name, c[0]), msgspec.structs.replace(c[1], field=name), *c[2:])  # type: ignore[arg-type]
+                         for c in cases]
             subject = self._subject_for(judged)
             scored = judged is not None and judged.id == subject and judged.task == "score"
             comparisons = [Comparison(subject=subject, op=c[1].op, value=c[1].value,  # type: ignore[union-attr]
@@ -660,6 +688,18 @@ class _State:
                             otherwise=otherwise)
         out.append(branch)
         return j, out
+
+    def _threshold_case(self, clause: str) -> tuple[str, Comparison, list[Step], str] | None:
+        """A clause that opens with a threshold and says what to do in it ("高于10000元在企业微信群里发个喜报",
+        "5000到10000之间不用管"), as a case; None for anything else."""
+        cond, action = conds.split_condition(clause, self.lang)
+        ignored = ph.IGNORE.search(cond)
+        if ignored:
+            cond, action = cond[: ignored.start()].strip(" ,"), ""
+        cmp = conds.comparison(cond, self.lang) if cond and len(cond) <= (16 if self.lang == "zh" else 40) else None
+        if cmp is None or not (action or ignored):
+            return None
+        return cmp[1], cmp[0], self._actions(action) if action else _LEFT_ALONE, clause
 
     def _parallel_tasks(self, clauses: list[str], i: int) -> tuple[int, ParallelStep] | None:
         """"do three things in parallel: pull out the key dates, flag risky clauses and summarize
@@ -772,6 +812,18 @@ _READ_ONLY = compile_filtered(r"只读|只查|不要改|别改|不改|不要修�
 _POSTFIX_IF = compile_filtered(r"^(?P<action>.+?)\s+(?:if|only if|whenever|in case)\s+(?P<cond>[^,]+)$")
 
 
+def _filtered_read(step: Step, wanted: Comparison) -> Step:
+    """A service read asked for only the rows that pass ``wanted`` (a query parameter of the read)."""
+    if not isinstance(step, SourceStep) or step.from_ != "service":
+        return step
+    op = {"eq": "", "ne": "!=", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}.get(wanted.op, wanted.op)
+    param = {wanted.field: str(wanted.value)} if not op else {"filter": f"{wanted.field} {op} {wanted.value}"}
+    return msgspec.structs.replace(step, params={**step.params, **param})
+
+
+_LEFT_ALONE: list[Step] = []  # a threshold case whose values need nothing ("不用管"); compared by identity
+
+
 def _condition_first(clauses: list[str], i: int, lang: str) -> tuple[str, int] | None:
     """Conditions said after their action, rewritten condition-first: "send me a Telegram message
     if it drops below 60000" → "if it drops below 60000, send me …"; "收货地址在海外的，发到飞书…；
@@ -805,6 +857,7 @@ _OTHER_SIDE = compile_filtered(r"(?:the\s+)?(?:smaller|lower|less|cheaper|fewer|
                          r"|(?:更小|更低|更少|更便宜|更大|更高|更多)的?")
 _RANGE_LABEL = compile_filtered(r"[a-z ]{0,24}?\(\s*\d+(?:\.\d+)?\s*(?:-|–|to|~)\s*\d+(?:\.\d+)?\s*\)")
 _READ_FILTER = compile_filtered(r"(?:读出|查出|拉出|找出|筛出|取出|获取|读取|拉取|导出|把)[^,，。；;]{0,16}?(?:所有|全部)[^,，。；;]{0,12}?(?:是|为|等于|大于|小于|超过)[^,，。；;]{1,12}的")
+_FILTER_VALUE = compile_filtered(r"(?:所有|全部)(?P<c>[^,，。；;]{0,12}?(?:是|为|等于|大于|小于|超过)[^,，。；;]{1,12})的")
 _REPLY_VIA = compile_filtered(r"^(?:再|然后|并)?(?:调用?|通过|用).{0,8}?(?:接口|api).{0,4}?(?:回复|发|推|写|提交)")
 _THE_ONE = compile_filtered(r"\b(?:each|every) one\b|\beach of them\b"
                       r"|\b(?:classify|tag|label|score|sort|categori[sz]e|route|triage|rate|summari[sz]e|translate)\s+(?:each|every)\s+[a-z]+\b"

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from pilot.generation.prefilter import compile_filtered
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
@@ -292,6 +294,11 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             acts.deliveries.append(_deliver(sid, clause, state, target=None if integ else target))
     elif not acts.deliveries and (send or re.search(r"回(?:一|个)?封|回信", clause)) and _emails_someone(clause) and not negated:
         acts.deliveries.append(_deliver("email", clause, state))
+    if not acts.deliveries and send and not negated and acts.ai is None and state.last_ai is not None and _TO_THEM.search(clause):
+        # "用AI写一条跟进短信，然后发给客户": what the AI wrote says how it goes out
+        medium = [m for m in ent.find_integrations(state.last_ai.quote.lower())[0] if ent.BY_ID[m].kind == "messaging"]
+        if medium:
+            acts.deliveries.append(_deliver(medium[0], clause, state))
     if not acts.deliveries and not negated and (_REPLY_BACK.match(clause.strip()) or _REPLY_BACK_ANY.search(clause)) \
             and (app := _event_app(state)):
         # "淘宝店每来一条买家咨询…是的话自动回复…": an event's reply goes back where the event came from
@@ -343,6 +350,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     if not acts.deliveries and writes and not negated and state.loop_service and not ai_tags and re.search(
             r"\b(?:comment|close|label|tag|reply|archive|assign|update|move|write|back)\b|评论|关闭|打标签|回复|写回|回写", clause):
         acts.deliveries.append(_deliver(state.loop_service, clause, state))  # "for each issue: … close it"
+    if not acts.deliveries and not negated and _SET_FIELD.search(clause) and (
+            where := state.loop_service if state.loop_service in ent.BY_ID else _event_app(state)):
+        # "其他的把状态改成“培育中”" in a loop over a 飞书多维表格: that record is updated where it lives
+        acts.deliveries.append(msgspec.structs.replace(_deliver(where, clause, state), operation="update"))
     if acts.ai is not None and acts.ai.task == "generate" and re.search(r"\be-?mails?\b|邮件", clause) and not acts.deliveries:
         state.style_service = "email"  # "写一封面试邀约邮件，然后发给候选人": the email is how it goes
     if not acts.deliveries and send and not negated and not found and state.style_service and (
@@ -501,6 +512,11 @@ _ALSO_NOTIFY = ascii_re(
     r"\band let (?:the |our |my )?(?:hr|manager|team|boss|owner|finance|ops|admin|recruiter) know\b")
 
 
+_TO_THEM = ascii_re(r"^(?:然后|再|并|最后)?(?:发|发送|推送)给(?:客户|用户|会员|家长|学员|对方|他|她|他们|她们|本人|每个人|每一位客户|这位客户|该客户)$"
+                    r"|^(?:then\s+|and\s+)?send (?:it|them|each one|the (?:message|text|reply|draft)s?) (?:out )?to (?:the |each |that )?"
+                    r"(?:customer|user|member|lead|client|parent|student|person|them|him|her)s?$")
+
+
 def _request_messenger(state: _State) -> str:
     """The chat tool the request sends with elsewhere (钉钉, Slack…), else email."""
     named = ent.find_integrations(state.raw.lower())[0]
@@ -616,6 +632,9 @@ def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
         parts = [re.sub(r"\s*[一二三四五六七八九十两\d]+\s*(?:类|种|个|档|级)$|(?:中的)?(?:哪一?[类种个档]|之一)(?:岗位|问题|情况)?$", "",
                         re.sub(r"^(?:an?|the)\s+", "", c.strip())) for c in parts]  # "…、职能哪一类岗位" → 职能
         categories = [c for c in parts if c and not re.fullmatch(r"something else|anything else|other|others|else|其他|其它", c)][:8]
+    high_low = _HIGH_LOW.search(clause) if task == "classify" and not categories else None
+    if high_low:  # "判断意向高低", "判断风险的高低": two levels of the named quality
+        categories = [f"高{high_low.group('what')}", f"低{high_low.group('what')}"]
     if task == "classify" and not categories and re.search(r"sentiment|情感|情绪", clause):
         categories = ["positive", "neutral", "negative"] if state.lang == "en" else ["正面", "中性", "负面"]
     fields: list[PlanField] = []
@@ -637,6 +656,11 @@ def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
         (n for code, n in _LANG_NAMES.items() if langs and code == langs[0]), None)
     return AiStep(id=state.uid(task), task=task, categories=categories, language=language, fields=fields,  # type: ignore[arg-type]
                   instruction=clause[:500], quote=clause[:200], tools=[s for s in found if task == "agent"])
+
+
+_SET_FIELD = ascii_re(r"把(?:它|它的|这条|这条的|该条|该条的|对应的|这一行的?)?(?:状态|阶段|标签|备注|跟进状态|字段)[^,，。；;]{0,6}?(?:改成|改为|更新为|更新成|设为|设置为|标记为|标成|置为)"
+                      r"|\b(?:set|change|update|mark|move)\s+(?:its|the|their|that|this)\s+(?:status|stage|label|field|column)\b[^,.;]{0,20}?\b(?:to|as)\b")
+_HIGH_LOW = compile_filtered(r"(?:判断|评估|判定|看看?)(?:一下)?(?:[\u4e00-\u9fff]{0,6}?的)?(?P<what>[\u4e00-\u9fff]{1,4}?)的?(?:高低|高不高)")
 
 
 _LANG_NAMES = {"en": "English", "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "fr": "French", "de": "German",

@@ -397,3 +397,42 @@ def test_when_one_side_of_a_threshold_includes_it_the_other_excludes_it():
     plan = planner.plan("公众号后台每来一条用户留言（webhook推送），让AI按0-10分打分看是不是潜在客户，7分以上的把留言和联系方式同步到我们的CRM（POST接口），7分及以下的不处理")
     branch = next(s for s in walk(plan.steps) if isinstance(s, BranchStep))
     assert branch.cases[0].when.op == "gt" and branch.cases[0].when.value == 7
+
+
+def _edges_from(graph: WorkflowGraph, source: str) -> dict[str | None, str]:
+    return {e.source_handle: e.target for e in graph.edges if e.source == source}
+
+
+def test_threshold_bands_each_get_their_action_and_a_band_left_alone_needs_none():
+    graph = build("每天下午5点调POS接口读今天门店的销售额：低于5000元就发钉钉提醒店长；5000到10000之间不用管；高于10000元在企业微信群里发个喜报")
+    cond = next(n for n in iter_all_nodes(graph) if kind(n) == "condition")
+    assert [c.when.split("body.")[-1] for c in cond.config.cases] == ["value < 5000", "value > 10000"]
+    out = _edges_from(graph, cond.id)
+    assert service(nodes(graph)[out[cond.config.cases[0].id]]) == "dingtalk"
+    assert service(nodes(graph)[out[cond.config.cases[1].id]]) == "wecom"
+    assert kind(nodes(graph)[out["else"]]) == "output"  # between the bands: nothing is done
+
+
+def test_label_arrow_action_cases_of_one_quantity_test_the_same_field():
+    graph = build("at 8:30 every morning grab yesterday's error count from Sentry. more than 100 errors -> page the on-call in "
+                  "PagerDuty. 20 to 100 -> warning in #eng on slack. under 20 -> just log the number in the Airtable 'Daily health' table")
+    cond = next(n for n in iter_all_nodes(graph) if kind(n) == "condition")
+    assert [c.when.split("body.")[-1] for c in cond.config.cases] == ["errors > 100", "errors >= 20", "errors < 20"]
+    out = _edges_from(graph, cond.id)
+    assert [service(nodes(graph)[out[c.id]]) for c in cond.config.cases] == ["pagerduty", "slack", "airtable"]
+
+
+def test_a_read_of_only_some_rows_filters_the_read_and_works_on_each_row():
+    plan = planner.plan("从飞书多维表格里读出所有状态是“待跟进”的客户，一个一个用AI写一条个性化的跟进短信，然后发给客户")
+    source, loop = plan.steps[0], plan.steps[1]
+    assert isinstance(source, SourceStep) and source.service == "feishu_bitable" and source.params == {"status": "待跟进"}
+    assert isinstance(loop, LoopStep) and loop.over == source.id
+    assert [type(s).__name__ for s in loop.steps] == ["AiStep", "DeliverStep"] and loop.steps[1].service == "sms"
+    # in a loop over a table, "把状态改成…" updates that row; "判断意向高低" is a two-level classification
+    plan = planner.plan("把飞书多维表格里所有状态是“待跟进”的家长线索逐条过一遍：AI根据沟通备注判断意向高低，"
+                        "高意向的用飞书私信提醒负责的课程顾问，其他的把状态改成“培育中”")
+    loop = next(s for s in plan.steps if isinstance(s, LoopStep))
+    cls = next(s for s in loop.steps if isinstance(s, AiStep))
+    branch = next(s for s in loop.steps if isinstance(s, BranchStep))
+    assert cls.categories == ["高意向", "低意向"] and branch.cases[0].steps[0].service == "feishu"
+    assert [(s.service, s.operation) for s in branch.otherwise] == [("feishu_bitable", "update")]
