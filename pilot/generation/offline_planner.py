@@ -341,10 +341,16 @@ class _State:
                 i = body_end
                 continue
             new = self._actions(clause)
-            if (re.match(r"(?:同时|与此同时|at the same time|simultaneously|meanwhile)\b|同时", clause) and new and steps
-                    and isinstance(steps[-1], DeliverStep) and all(isinstance(x, DeliverStep) for x in new)):
-                # "写入 Postgres 的付款表，同时给客户发短信": two deliveries side by side
-                steps[-1] = ParallelStep(id=self.uid("at_once"), quote=clause[:200], branches=[[steps[-1]], *([x] for x in new)])
+            # "写入 Postgres 的付款表，同时给客户发短信", "save it to Airtable and, at the same time, send …",
+            # "then in parallel post it to Teams and save it to a Google Doc": deliveries side by side
+            side_by_side = re.match(r"(?:同时|与此同时|at the same time|simultaneously|meanwhile)\b|同时", clause) or (
+                clauses[i].startswith(CONTINUES) and i > 0 and ph.PARALLEL.search(plain(clauses[i - 1])))
+            if side_by_side and new and steps and all(isinstance(x, DeliverStep) for x in new) and (
+                    isinstance(steps[-1], DeliverStep) or (isinstance(steps[-1], ParallelStep) and steps[-1].id.startswith("at_once")
+                                                           and all(isinstance(x, DeliverStep) for b in steps[-1].branches for x in b))):
+                done = steps[-1].branches if isinstance(steps[-1], ParallelStep) else [[steps[-1]]]
+                steps[-1] = ParallelStep(id=steps[-1].id if isinstance(steps[-1], ParallelStep) else self.uid("at_once"),
+                                         quote=clause[:200], branches=[*done, *([x] for x in new)])
             else:
                 steps.extend(new)
             i += 1

@@ -436,3 +436,15 @@ def test_a_read_of_only_some_rows_filters_the_read_and_works_on_each_row():
     branch = next(s for s in loop.steps if isinstance(s, BranchStep))
     assert cls.categories == ["高意向", "低意向"] and branch.cases[0].steps[0].service == "feishu"
     assert [(s.service, s.operation) for s in branch.otherwise] == [("feishu_bitable", "update")]
+
+
+@pytest.mark.parametrize("prompt", [
+    "When someone submits the contact form, save their details to Airtable and, at the same time, send a notification to #leads on Slack.",
+    "Daily at 8am: search the web for news about our competitors, summarize it, then in parallel post the digest to Teams and save it to a Google Doc.",
+    "每天早上9点联网搜索行业新闻，AI 总结后同时推送到企业微信群、保存到 Notion。",
+])
+def test_deliveries_said_to_happen_at_the_same_time_run_side_by_side(prompt):
+    plan = planner.plan(prompt)
+    group = plan.steps[-1]
+    assert isinstance(group, ParallelStep) and len(group.branches) == 2
+    assert all(type(b[0]).__name__ == "DeliverStep" for b in group.branches)
