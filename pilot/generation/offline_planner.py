@@ -634,7 +634,8 @@ class _State:
             if cases and continues and (ph.DELIVER.search(clause) or _REPLY_VIA.search(clause)):  # "critical pages PagerDuty and posts in #incidents"
                 more = self._actions(clause)
                 known = {d.service for d in more if isinstance(d, DeliverStep) and d.service in ent.BY_ID} if self.lang == "zh" else set()
-                kept = [s for s in cases[-1][2] if not (known and isinstance(s, DeliverStep) and s.service not in ent.BY_ID)]
+                kept = [s for s in cases[-1][2] if not (known and isinstance(s, DeliverStep) and s.service not in ent.BY_ID
+                                                         and not _A_SYSTEM.search(s.service or ""))]  # "写入考勤系统" stays
                 cases[-1] = (*cases[-1][:2], [*kept, *more], cases[-1][3])  # "转给财务，在企业微信里发给他们": one delivery
                 j += 1
                 continue
@@ -827,6 +828,7 @@ def _filtered_read(step: Step, wanted: Comparison) -> Step:
     return msgspec.structs.replace(step, params={**step.params, **param})
 
 
+_A_SYSTEM = compile_filtered(r"系统|平台|后台|数据库|台账|\bsystem\b|\bplatform\b|\bdatabase\b")
 _LEFT_ALONE: list[Step] = []  # a threshold case whose values need nothing ("不用管"); compared by identity
 
 
