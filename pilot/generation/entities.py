@@ -67,6 +67,9 @@ def _load_services() -> tuple[Integration, ...]:
         if not all(isinstance(v, str) for k, v in values.items() if k not in _TUPLE_FIELDS) or not all(
                 isinstance(a, str) and a == a.strip().lower() and a for k in _TUPLE_FIELDS for a in values.get(k, ())):
             raise ValueError(f"{where}: fields must be strings, aliases non-empty lower-case strings")
+        # "Google 日历", "google表格": Chinese requests name Google's products half in English
+        mixed = [f"google{sep}{a[2:]}" for a in values.get("zh", ()) if a.startswith("谷歌") for sep in ("", " ")]
+        values["zh"] = tuple(dict.fromkeys((*values.get("zh", ()), *mixed)))
         integ = Integration(**values)
         if not _ID_RE.match(integ.id) or integ.category not in CATEGORIES or integ.role not in ROLES or integ.kind not in KINDS:
             raise ValueError(f"{where}: bad id, category, role or kind")

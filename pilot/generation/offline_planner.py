@@ -211,7 +211,9 @@ class _State:
             colon = re.match(r"(?P<head>[^:]{4,}?):\s*(?P<tail>.{4,})$", clause)
             if colon and not self._conditional(colon.group("head")) and (
                     ph.IF.match(colon.group("tail")) or (self.lang == "zh" and ph.CMP_ZH.match(colon.group("tail"))
-                                                         and ph.ZH_SHORT_COND.match(colon.group("tail")))):
+                                                         and ph.ZH_SHORT_COND.match(colon.group("tail")))
+                    or (ph.APPROVAL.search(colon.group("head")) and _OUTCOME_FIRST.match(colon.group("tail")))):
+                # …and "在系统里等主管审批：通过了就加到日历": the approval, then what each outcome does
                 # "调用仓库接口查SKU A101的库存：低于100件就发企业微信…": the read, then the condition's first case
                 clauses[i: i + 1] = [colon.group("head"), colon.group("tail")]
                 clause = plain(clauses[i])
@@ -828,6 +830,7 @@ def _filtered_read(step: Step, wanted: Comparison) -> Step:
     return msgspec.structs.replace(step, params={**step.params, **param})
 
 
+_OUTCOME_FIRST = compile_filtered(r"(?:审批)?(?:通过|批准|同意|被驳回|驳回|拒绝)(?:了|的话|之后|以后)?(?:就|则|后)|(?:if |once |when )?(?:approved|rejected|declined)\b")
 _A_SYSTEM = compile_filtered(r"系统|平台|后台|数据库|台账|\bsystem\b|\bplatform\b|\bdatabase\b")
 _LEFT_ALONE: list[Step] = []  # a threshold case whose values need nothing ("不用管"); compared by identity
 

@@ -448,3 +448,13 @@ def test_deliveries_said_to_happen_at_the_same_time_run_side_by_side(prompt):
     group = plan.steps[-1]
     assert isinstance(group, ParallelStep) and len(group.branches) == 2
     assert all(type(b[0]).__name__ == "DeliverStep" for b in group.branches)
+
+
+def test_an_approval_and_its_outcomes_in_one_sentence_branch_on_the_decision():
+    plan = planner.plan("请假申请表提交后，在系统里等主管审批：通过了就加到团队的 Google 日历，驳回就给员工发邮件说明原因。")
+    branch = next(s for s in plan.steps if isinstance(s, BranchStep))
+    assert branch.on == "approval" and [s.service for s in branch.cases[0].steps] == ["google_calendar"]
+    assert [s.service for s in branch.otherwise] == ["email"]
+    plan = planner.plan("员工提交请假申请表单后，先等直属主管审批，审批通过就写入考勤系统，并在企业微信里通知本人；被驳回就发邮件告诉他原因")
+    branch = next(s for s in plan.steps if isinstance(s, BranchStep))
+    assert [s.service for s in branch.cases[0].steps] == ["考勤系统", "wecom"]
