@@ -53,7 +53,7 @@ class OfflinePlanner:
         trigger, trigger_clause, rest = find_trigger(text)
         rest = ph.arrow_chain(rest).strip(" ,").removeprefix("then ").strip(" ,")
         state = _State(lang, raw, trigger_clause, trigger.__struct_config__.tag)
-        clauses = split_clauses(rest, lang)
+        clauses = _event_threshold_first(split_clauses(rest, lang), trigger, trigger_clause, state)
         steps = state.assemble(clauses)
         steps = _one_approval_at_a_time(_without_refused(steps + _reply_in_place(trigger, steps, state), clauses))
         if not state.no_ai and not any(isinstance(s, AiStep) for s in _flat(steps)) and not any(
@@ -63,6 +63,27 @@ class OfflinePlanner:
                                 instruction=raw[:500], quote=raw[:200]))
         _restore_value_case(steps, raw)
         return WorkflowPlan(title=_title(raw), language=lang, trigger=trigger, steps=steps)
+
+
+_SAID_AS = {"en": {"gt": "is over", "ge": "is at least", "lt": "is below", "le": "is at most"},
+            "zh": {"gt": "超过", "ge": "不低于", "lt": "低于", "le": "不超过"}}
+
+
+def _event_threshold_first(clauses: list[str], trigger: Trigger, trigger_clause: str, state: _State) -> list[str]:
+    """"When a new Shopify order over $500 comes in, text our sales manager": the event's threshold
+    is the condition of what follows (a clause of its own would say "if …" itself)."""
+    if trigger.__struct_config__.tag not in ("app_event", "webhook", "form") or not clauses:
+        return clauses
+    found = conds.comparison(trigger_clause, state.lang)
+    if found is None or found[0].field in ("", "value") or found[0].op not in ("gt", "ge", "lt", "le") \
+            or not isinstance(found[0].value, (int, float)) or any(state._conditional(plain(c)) for c in clauses):
+        return clauses
+    cmp, zh = found[0], state.lang == "zh"
+    said = _SAID_AS[state.lang].get(cmp.op)
+    if said is None:
+        return clauses
+    lead = f"如果{cmp.field}{said}{cmp.value}," if zh else f"if the {cmp.field} {said} {cmp.value}, "
+    return [lead + plain(clauses[0]), *clauses[1:]]
 
 
 _NO_REPLY = compile_filtered(r"(?:不要|别|不用|无需|不必|don't|do not|never|no)\W{0,2}[^,.;，。；]{0,6}(?:回复|回答|答复|reply|replies|respond|answer)")
@@ -582,6 +603,13 @@ class _State:
             if continues and cases and cases[-1][2] == [] and not self._conditional(clause):
                 # "If no, forward it to sales@": the action of the case just opened, not a new label
                 cases[-1] = (*cases[-1][:2], self._actions(clause), cases[-1][3])
+                j += 1
+                continue
+            after = next((plain(c) for c in clauses[j + 1:] if not c.startswith(CONTINUES)), "")
+            if continues and cases and cases[-1][2] and ph.ELSE.search(after) and not self._conditional(clause):
+                # "if it's below 3, alert the manager on Telegram and have AI draft a reply; otherwise …":
+                # what goes on before the else is still the case's
+                cases[-1] = (*cases[-1][:2], [*cases[-1][2], *self._actions(clause)], cases[-1][3])
                 j += 1
                 continue
             if continues and cases and cases[-1][2] and re.match(r"(?:同时|并且|并|还要|顺便|附上|附带|带上|抄送|also\b|and also\b|as well\b|attach|include)", clause):

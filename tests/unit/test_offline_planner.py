@@ -458,3 +458,19 @@ def test_an_approval_and_its_outcomes_in_one_sentence_branch_on_the_decision():
     plan = planner.plan("员工提交请假申请表单后，先等直属主管审批，审批通过就写入考勤系统，并在企业微信里通知本人；被驳回就发邮件告诉他原因")
     branch = next(s for s in plan.steps if isinstance(s, BranchStep))
     assert [s.service for s in branch.cases[0].steps] == ["考勤系统", "wecom"]
+
+
+def test_an_event_threshold_is_the_condition_of_what_follows():
+    plan = planner.plan("When a new Shopify order over $500 comes in, text our sales manager by SMS; for smaller orders do nothing.")
+    branch = plan.steps[0]
+    assert isinstance(branch, BranchStep) and (branch.cases[0].when.op, branch.cases[0].when.value) == ("gt", 500)
+    assert [s.service for s in branch.cases[0].steps] == ["sms"] and not branch.otherwise
+    # "a new issue is opened" is the event, not a threshold
+    assert not any(isinstance(s, BranchStep) for s in planner.plan("When a new issue is opened in GitHub, summarise it in #dev on Slack").steps)
+
+
+def test_everything_before_the_else_belongs_to_the_case():
+    plan = planner.plan("When a new Google review comes in with a rating below 3, alert the store manager on Telegram and have AI "
+                        "draft a reply for them; otherwise post an automatic thank-you reply to the review.")
+    branch = next(s for s in plan.steps if isinstance(s, BranchStep))
+    assert [type(s).__name__ for s in branch.cases[0].steps] == ["DeliverStep", "AiStep"] and branch.otherwise
