@@ -117,10 +117,14 @@ def split_condition(text: str, lang: str) -> tuple[str, str]:
         return text[: cmp.end()].strip(), text[cmp.end():].strip()
     more = ph.OR_MORE.search(text)  # "8 or above add it to HubSpot": the comparison ends at "above"
     start = more.end() if more else cmp.end() if cmp else 0
-    m = re.search(r"\b(?:then\s+|also\s+)?(?:" + ph.ACTION_VERBS + r")\b", text[start:])
+    m = re.search(r"\b(?:then\s+|also\s+)?(?:" + ph.ACTION_VERBS + r")\b", text[start:]) or (
+        _NEEDS.search(text[start:]) if start else None)  # "claims over $1,000 first need a manager's approval"
     if m:
         return text[: start + m.start()].strip(), text[start + m.start():].strip()
     return text, ""
+
+
+_NEEDS = compile_filtered(r"\b(?:first\s+)?(?:needs?|requires?|must (?:get|have|be)|should (?:get|be))\b")
 
 
 def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:

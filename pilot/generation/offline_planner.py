@@ -465,6 +465,9 @@ class _State:
         if self.lang == "en" and re.search(r"\b(?:with|whose|where|having)\b", clause) and conds.comparison(clause, "en") is not None:
             cmp = ph.CMP_EN.search(clause)
             return bool(cmp and ph.DELIVER.search(clause[cmp.end():]))
+        if self.lang == "en" and (m := _NOUN_THRESHOLD.match(clause)) and (
+                ph.APPROVAL.search(clause[m.end():]) or ph.DELIVER.search(clause[m.end():]) or ph.SEND.search(clause[m.end():])):
+            return True  # "claims over $1,000 first need a finance manager's approval", "orders above $200 get a thank-you email"
         if self.lang != "zh":
             return False
         if _READ_FILTER.search(clause):
@@ -858,6 +861,8 @@ def _filtered_read(step: Step, wanted: Comparison) -> Step:
     return msgspec.structs.replace(step, params={**step.params, **param})
 
 
+_NOUN_THRESHOLD = compile_filtered(r"(?:any |all |the )?[a-z]+(?: [a-z]+)? (?:over|above|under|below|more than|less than|at least|at most)"
+                                   r" \$?\d[\d,.]*\s*(?:k\b|usd\b|dollars?\b|%|stars?\b|points?\b|days?\b|items?\b|units?\b)?")
 _OUTCOME_FIRST = compile_filtered(r"(?:审批)?(?:通过|批准|同意|被驳回|驳回|拒绝)(?:了|的话|之后|以后)?(?:就|则|后)|(?:if |once |when )?(?:approved|rejected|declined)\b")
 _A_SYSTEM = compile_filtered(r"系统|平台|后台|数据库|台账|\bsystem\b|\bplatform\b|\bdatabase\b")
 _LEFT_ALONE: list[Step] = []  # a threshold case whose values need nothing ("不用管"); compared by identity
@@ -901,7 +906,11 @@ _REPLY_VIA = compile_filtered(r"^(?:再|然后|并)?(?:调用?|通过|用).{0,8}
 _THE_ONE = compile_filtered(r"\b(?:each|every) one\b|\beach of them\b"
                       r"|\b(?:classify|tag|label|score|sort|categori[sz]e|route|triage|rate|summari[sz]e|translate)\s+(?:each|every)\s+[a-z]+\b"
                       r"|\b(?:store|save|log|record|add|send|forward|post|reply to|answer)\s+(?:each|every)\s+(?:new\s+)?"
-                      r"(?:response|submission|entry|email|message|order|lead|ticket|review|comment|signup|application|request)\b")
+                      r"(?:response|submission|entry|email|message|order|lead|ticket|review|comment|signup|application|request)\b"
+                      # "every claim then gets recorded in Xero": each submission, one per run
+                      r"|^(?:and\s+)?(?:each|every)\s+(?:new\s+)?(?:claim|response|submission|entry|request|application|signup|lead|order|ticket)s?\s+"
+                      r"(?:then\s+)?(?:gets?|is|are|goes?|should)\b"
+                      r"|^(?:each|every)\s+(?:new\s+)?(?:claim|response|submission|entry|request|application|signup|lead|order|ticket)s?$")
 _COMPARED = compile_filtered(r"value (?:lt|le|gt|ge|eq|ne) ")
 _A_NOT_A = compile_filtered(r"((?:判断|看看|看一下|检查|识别)(?:一下)?)([\u4e00-\u9fff])不\2([\u4e00-\u9fff]{0,2}?)(?=$|[:：,，])")
 _APPROVED = compile_filtered(r"approv|accepted|signed off|okay|\bok\b|通过|批准|同意")

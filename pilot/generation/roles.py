@@ -86,7 +86,7 @@ _SENT_FROM = compile_filtered(_en(r"send|sends|sent|email|reply|replies|forward|
                         r"|(?:发|回复|发送|转发)[^,，。；]{0,20}?(?:用|从|通过)(?:我们的|公司的)?\s*$")
 
 
-_PASSIVE_TO = compile_filtered(_en(r"gets?|got|be|and|then|is|are") + r"\s+(?:saved|stored|uploaded|filed|logged|posted|added|written|sent|emailed)"
+_PASSIVE_TO = compile_filtered(_en(r"gets?|got|be|and|then|is|are") + r"\s+(?:then\s+)?(?:saved|stored|uploaded|filed|logged|posted|added|written|sent|emailed|recorded|entered|inserted|synced|imported|copied)"
                          r"\s+(?:to|in|into|on)\s+(?:the\s+|our\s+|my\s+)?$")
 
 

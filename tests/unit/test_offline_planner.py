@@ -474,3 +474,11 @@ def test_everything_before_the_else_belongs_to_the_case():
                         "draft a reply for them; otherwise post an automatic thank-you reply to the review.")
     branch = next(s for s in plan.steps if isinstance(s, BranchStep))
     assert [type(s).__name__ for s in branch.cases[0].steps] == ["DeliverStep", "AiStep"] and branch.otherwise
+
+
+def test_a_threshold_that_needs_approval_guards_only_the_approval():
+    plan = planner.plan("Expense claim form: claims over $1,000 first need a finance manager's approval; every claim then gets recorded in Xero.")
+    branch, record = plan.steps
+    assert isinstance(branch, BranchStep) and (branch.cases[0].when.op, branch.cases[0].when.value) == ("gt", 1000)
+    assert [type(s).__name__ for s in branch.cases[0].steps] == ["WaitStep"] and not branch.otherwise
+    assert type(record).__name__ == "DeliverStep" and record.service == "xero"  # every claim, once per form submission
