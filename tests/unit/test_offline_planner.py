@@ -482,3 +482,11 @@ def test_a_threshold_that_needs_approval_guards_only_the_approval():
     assert isinstance(branch, BranchStep) and (branch.cases[0].when.op, branch.cases[0].when.value) == ("gt", 1000)
     assert [type(s).__name__ for s in branch.cases[0].steps] == ["WaitStep"] and not branch.otherwise
     assert type(record).__name__ == "DeliverStep" and record.service == "xero"  # every claim, once per form submission
+
+
+def test_symbolic_thresholds_in_chinese_are_separate_cases():
+    plan = planner.plan("NPS 问卷结果通过 webhook 推送：分数 <= 6 就在 Slack 的 #cs 频道报警，>= 9 就发邮件邀请他写推荐语，其余不处理。")
+    branch = plan.steps[0]
+    assert [(c.when.op, c.when.value, [s.service for s in c.steps]) for c in branch.cases] == [
+        ("le", 6, ["slack"]), ("ge", 9, ["email"])]
+    assert not any(isinstance(s, AiStep) for s in walk(plan.steps))  # "推荐语" is what the customer writes
