@@ -506,6 +506,9 @@ class _State:
         """("billing", "the finance queue") for "billing tickets go to the finance queue"."""
         if (case := self._category_case(clause)) is not None:
             return case
+        graded = _GRADE_CASE.match(clause) if self.lang == "zh" else None
+        if graded:  # "分级：A类客户（年消费10万以上）发飞书消息给大客户经理；B类客户发营销邮件": a grade and what it gets
+            return graded.group("label"), graded.group("action").strip(" ,:")
         decision = re.match(r"^(?P<label>[\u4e00-\u9fff\w ]{1,12}?)\s*[:：]\s*(?P<action>.+)$", clause) if self.last_approval else None
         if decision and (_APPROVED.search(decision.group("label")) or _REJECTED.search(decision.group("label"))):
             return decision.group("label").strip(), decision.group("action")  # "审批通过：写入…", "rejected: email the writer"
@@ -861,6 +864,8 @@ def _filtered_read(step: Step, wanted: Comparison) -> Step:
     return msgspec.structs.replace(step, params={**step.params, **param})
 
 
+_GRADE_CASE = compile_filtered(r"^&?(?:[^:,]{0,12}(?:分级|分档|分类|分等|分流|分层)[^:,]{0,4}:)?(?P<label>[a-z0-9一二三四五六七八九十甲乙丙丁]{1,2}(?:类|级|档|等))"
+                               r"(?:客户|用户|会员|工单|订单|线索|问题|商品|产品|的)?(?:\s*\([^)]{0,30}\))?\s*(?P<action>[^,]{2,})$")
 _NOUN_THRESHOLD = compile_filtered(r"(?:any |all |the )?[a-z]+(?: [a-z]+)? (?:over|above|under|below|more than|less than|at least|at most)"
                                    r" \$?\d[\d,.]*\s*(?:k\b|usd\b|dollars?\b|%|stars?\b|points?\b|days?\b|items?\b|units?\b)?")
 _OUTCOME_FIRST = compile_filtered(r"(?:审批)?(?:通过|批准|同意|被驳回|驳回|拒绝)(?:了|的话|之后|以后)?(?:就|则|后)|(?:if |once |when )?(?:approved|rejected|declined)\b")

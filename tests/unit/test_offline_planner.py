@@ -490,3 +490,10 @@ def test_symbolic_thresholds_in_chinese_are_separate_cases():
     assert [(c.when.op, c.when.value, [s.service for s in c.steps]) for c in branch.cases] == [
         ("le", 6, ["slack"]), ("ge", 9, ["email"])]
     assert not any(isinstance(s, AiStep) for s in walk(plan.steps))  # "推荐语" is what the customer writes
+
+
+def test_grades_named_in_turn_are_the_cases_of_a_classification():
+    plan = planner.plan("新客户数据通过 webhook 进来后分级：A类客户（年消费10万以上）发飞书消息给大客户经理；B类客户发营销邮件；C类客户不处理。")
+    cls, branch = plan.steps
+    assert isinstance(cls, AiStep) and cls.categories == ["a类", "b类", "c类"]
+    assert [[s.service for s in c.steps] for c in branch.cases] == [["feishu"], ["email"], []]
