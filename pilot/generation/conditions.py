@@ -61,6 +61,9 @@ def antonyms(a: str, b: str) -> bool:
         return True  # "unhappy" / "they seem happy"
     if x and y and any(n + x == y or n + y == x for n in ("不", "没", "未", "非", "没有", "不是")):
         return True  # "充分 / 不充分", "通过 / 未通过"
+    bare = [re.sub(r"^(?:会|要|能|是|有)(?=[\u4e00-\u9fff])", "", t) for t in (x, y)]
+    if all(bare) and any(n + bare[0] == bare[1] or n + bare[1] == bare[0] for n in ("不", "没", "不会", "没有")):
+        return True  # "会下雨 / 不下雨", "有库存 / 没库存"
     last = {x.split()[-1], y.split()[-1]} if x and y else set()
     if last in ({"failed", "succeeded"}, {"failed", "passed"}, {"fails", "passes"}, {"fails", "succeeds"}, {"failure", "success"},
                 {"yes", "no"}, {"true", "false"}, {"valid", "invalid"}):

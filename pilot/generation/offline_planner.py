@@ -603,7 +603,7 @@ class _State:
                     otherwise += self._actions(plain(clauses[j]))  # "没满就写进多维表格，再发一条报名成功的短信"
                     j += 1
                 if body and cases and not any(isinstance(s, DeliverStep) for s in otherwise) and ph.SEND.search(body) \
-                        and re.search(r"群|频道|#|\b(?:channel|group|team chat)\b", body):
+                        and (re.search(r"群|频道|#|\b(?:channel|group|team chat)\b", body) or _TO_ME.search(body)):
                     otherwise += self._same_channel(cases[-1][2], body)
                 break
             if continues and cases and cases[-1][2] == [] and not self._conditional(clause):
@@ -691,6 +691,9 @@ class _State:
             otherwise, cases = cases[1][2], cases[:1]  # "Anything over $500 needs approval …; smaller claims go straight in"
         if len(cases) == 2 and otherwise is None and (conds.complementary(cases[0][1], cases[1][1]) or conds.antonyms(cases[0][0], cases[1][0])):
             otherwise = cases[1][2]  # "> 1000 → approval; 1000及以下 → email": the second is the else branch
+            if not any(isinstance(s, DeliverStep) for s in _flat(otherwise)) and _TO_ME.search(cases[1][3]):
+                # "要是会下雨就在微信上提醒我带伞，不下雨就给我发一句早安": to me, the way the other side reaches me
+                otherwise = [*otherwise, *self._same_channel(cases[0][2], conds.split_condition(plain(cases[1][3]), self.lang)[1])]
             cases = cases[:1]
         decided = self._approval_branch(cases, otherwise)
         if decided is not None:
@@ -864,6 +867,7 @@ def _filtered_read(step: Step, wanted: Comparison) -> Step:
     return msgspec.structs.replace(step, params={**step.params, **param})
 
 
+_TO_ME = compile_filtered(r"给我发|发给我|发我|告诉我|提醒我|\b(?:send|message|text|tell|remind|ping) me\b")
 _GRADE_CASE = compile_filtered(r"^&?(?:[^:,]{0,12}(?:分级|分档|分类|分等|分流|分层)[^:,]{0,4}:)?(?P<label>[a-z0-9一二三四五六七八九十甲乙丙丁]{1,2}(?:类|级|档|等))"
                                r"(?:客户|用户|会员|工单|订单|线索|问题|商品|产品|的)?(?:\s*\([^)]{0,30}\))?\s*(?P<action>[^,]{2,})$")
 _NOUN_THRESHOLD = compile_filtered(r"(?:any |all |the )?[a-z]+(?: [a-z]+)? (?:over|above|under|below|more than|less than|at least|at most)"

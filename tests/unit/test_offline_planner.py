@@ -497,3 +497,9 @@ def test_grades_named_in_turn_are_the_cases_of_a_classification():
     cls, branch = plan.steps
     assert isinstance(cls, AiStep) and cls.categories == ["a类", "b类", "c类"]
     assert [[s.service for s in c.steps] for c in branch.cases] == [["feishu"], ["email"], []]
+
+
+def test_the_other_side_of_a_yes_no_case_reaches_me_the_same_way():
+    plan = planner.plan("每天早上6点查一下今天的天气预报，要是会下雨就在微信上提醒我带伞，不下雨就给我发一句早安")
+    branch = next(s for s in plan.steps if isinstance(s, BranchStep))
+    assert [s.service for s in branch.cases[0].steps] == ["wechat"] and [s.service for s in branch.otherwise] == ["wechat"]
