@@ -651,6 +651,10 @@ class _State:
                 continue
             if self._conditional(clause):
                 cond, action = conds.split_condition(ph.IF.sub("", clause, count=1).strip(" ,"), self.lang)
+                other = _OTHER_SIDE_AFTER.search(action) if self.lang == "zh" and ph.IF.search(clause) else None
+                if other:  # "要是会下雨就在微信上提醒我带伞，不下雨就给我发一句早安": the else side, a clause of its own
+                    clauses.insert(j + 1, CONTINUES + action[other.end():])
+                    action = action[: other.start()]
                 cmp = conds.comparison(cond, self.lang)
                 if cmp is None and ph.ANY_NEW.search(cond):
                     # "看一下淘宝店有没有新的差评，有的话就…": read them, then go on when there are any
@@ -867,6 +871,7 @@ def _filtered_read(step: Step, wanted: Comparison) -> Step:
     return msgspec.structs.replace(step, params={**step.params, **param})
 
 
+_OTHER_SIDE_AFTER = compile_filtered(r",\s*(?=(?:不|没|未)(?!有(?:的话|就))[\u4e00-\u9fff]{1,4}(?:的话)?就)")
 _TO_ME = compile_filtered(r"给我发|发给我|发我|告诉我|提醒我|\b(?:send|message|text|tell|remind|ping) me\b")
 _GRADE_CASE = compile_filtered(r"^&?(?:[^:,]{0,12}(?:分级|分档|分类|分等|分流|分层)[^:,]{0,4}:)?(?P<label>[a-z0-9一二三四五六七八九十甲乙丙丁]{1,2}(?:类|级|档|等))"
                                r"(?:客户|用户|会员|工单|订单|线索|问题|商品|产品|的)?(?:\s*\([^)]{0,30}\))?\s*(?P<action>[^,]{2,})$")
