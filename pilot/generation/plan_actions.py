@@ -204,8 +204,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     works_on_link = bool(ph.URL_INPUT.search(clause)) and re.search(r"提取|总结|摘要|翻译|要点|extract|summari[sz]e|translate|key points", clause)
     if not urls and (fetch or works_on_link) and handed_url and not srcs:  # "把链接丢给你，你帮我提取标题": the page is read
         acts.sources.append(SourceStep(id=state.uid("fetch_page"), from_="url", url="{{ inputs.url }}", quote=quote))
-    if fetch and ph.PARALLEL.search(clause) and not negated:
-        acts.sources += _listed_sources(clause, acts.sources, state)
+    if (fetch or re.search(r"(?:同时|并行)(?:去)?(?:搜|查)", clause)) and ph.PARALLEL.search(clause) and not negated:
+        acts.sources += _listed_sources(clause, acts.sources, state)  # "同时搜它的官网介绍、知乎上的讨论和…": each one
     if not acts.sources and not srcs and fetch and ph.PARALLEL.search(clause):
         listed = ph.LIST_OBJECT.search(clause)
         if listed:  # "同时查北京、上海、深圳的天气": one source each, side by side
@@ -551,6 +551,8 @@ def _listed_sources(clause: str, have: list[SourceStep], state: _State) -> list[
         if ph.NEWS.search(item) and "web_search" not in covered:
             out.append(SourceStep(id=state.uid("web_search"), from_="web_search", quote=item[:200]))
             covered.add("web_search")
+        elif re.search(r"官网|官方网站|网站|主页|\b(?:website|homepage|home page|web ?site)\b", item):
+            out.append(SourceStep(id=state.uid("fetch_page"), from_="url", url="{{ inputs.url }}", quote=item[:200]))
         elif len(re.findall(r"[a-z]+|[\u4e00-\u9fff]", item)) >= 2:
             name = re.sub(r"^(?:(?:the|a|an|my|our|their|its|current|latest|today's|recent|live)\s+)+|^(?:它的|他的|我们的|最新的?|最近一周的?|今天的|当前的?)+", "", item)
             words = re.findall(r"[\w\u4e00-\u9fff]+", name)

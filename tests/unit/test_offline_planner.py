@@ -503,3 +503,12 @@ def test_the_other_side_of_a_yes_no_case_reaches_me_the_same_way():
     plan = planner.plan("每天早上6点查一下今天的天气预报，要是会下雨就在微信上提醒我带伞，不下雨就给我发一句早安")
     branch = next(s for s in plan.steps if isinstance(s, BranchStep))
     assert [s.service for s in branch.cases[0].steps] == ["wechat"] and [s.service for s in branch.otherwise] == ["wechat"]
+
+
+def test_things_searched_at_the_same_time_are_each_read():
+    group = planner.plan("竞品调研：输入一个竞品名字，同时搜它的官网介绍、知乎上的讨论和微博上的舆情，汇总后让AI写一份对比分析报告").steps[0]
+    assert isinstance(group, ParallelStep)
+    read = sorted(b[0].service or b[0].from_ for b in group.branches)
+    assert read == ["url", "weibo", "zhihu"]  # the company's own site is a page fetched from its URL
+    group = planner.plan("每天早上9点，同时抓36氪的最新科技新闻和网上关于“大模型”的搜索结果，让AI合并总结成5条要点，发到飞书群").steps[0]
+    assert sorted(b[0].service or b[0].from_ for b in group.branches) == ["kr36", "web_search"]
