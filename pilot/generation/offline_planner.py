@@ -348,7 +348,7 @@ class _State:
                 if read_first:
                     self.loop_service = read_first[-1]  # "把飞书多维表格里所有…逐条过一遍": writes go back to that table
                 was_in_loop, self.in_loop = self.in_loop, True
-                body = lead + self.assemble([*rest, *clauses[i + 1:body_end]])
+                body = _one_page_fetch(lead + self.assemble([*rest, *clauses[i + 1:body_end]]))
                 self.in_loop = was_in_loop
                 self.loop_service = outer_loop_service
                 # "every row of the sheet": the sheet is what the loop goes over (fetched once,
@@ -359,8 +359,19 @@ class _State:
                 steps.extend(pre)
                 if inner:
                     fetched = [s for s in (*steps, *pre) if isinstance(s, SourceStep)]
+                    handed = fetched[-1] if fetched and fetched[-1].from_ == "url" and fetched[-1].url == "{{ inputs.url }}" else None
+                    if handed is not None and handed in steps and not any(isinstance(s, SourceStep) and s.from_ == "url" for s in inner) \
+                            and _PAGES.search(loop_text):
+                        # "go through the list of URLs I paste in, scrape each page": each page is fetched in the loop
+                        steps.remove(handed)
+                        inner, fetched = [handed, *inner], fetched[:-1]
+                    over = fetched[-1].id if fetched else "inputs"
+                    # "for each URL, fetch the page": the page of this item, not one URL input for every item
+                    page = "{{ item }}" if over == "inputs" else "{{ item.url }}"
+                    inner = [msgspec.structs.replace(s, url=page) if isinstance(s, SourceStep) and s.from_ == "url"
+                             and s.url == "{{ inputs.url }}" else s for s in inner]
                     steps.append(LoopStep(id=self.uid("for_each"), quote=clause[:200], batch_size=conds.batch_size(clause),
-                                          over=fetched[-1].id if fetched else "inputs", steps=inner))
+                                          over=over, steps=inner))
                 i = body_end
                 continue
             new = self._actions(clause)
@@ -872,6 +883,7 @@ def _filtered_read(step: Step, wanted: Comparison) -> Step:
 
 
 _OTHER_SIDE_AFTER = compile_filtered(r",\s*(?=(?:不|没|未)(?!有(?:的话|就))[\u4e00-\u9fff]{1,4}(?:的话)?就)")
+_PAGES = compile_filtered(r"\b(?:pages?|urls?|links?|sites?|websites?|homepages?|articles?)\b|页面|链接|网址|网页|文章")
 _TO_ME = compile_filtered(r"给我发|发给我|发我|告诉我|提醒我|\b(?:send|message|text|tell|remind|ping) me\b")
 _GRADE_CASE = compile_filtered(r"^&?(?:[^:,]{0,12}(?:分级|分档|分类|分等|分流|分层)[^:,]{0,4}:)?(?P<label>[a-z0-9一二三四五六七八九十甲乙丙丁]{1,2}(?:类|级|档|等))"
                                r"(?:客户|用户|会员|工单|订单|线索|问题|商品|产品|的)?(?:\s*\([^)]{0,30}\))?\s*(?P<action>[^,]{2,})$")
@@ -959,6 +971,19 @@ def _merged_cases(steps: list[Step], new: list[Step]) -> list[Step]:
     return new
 
 
+def _one_page_fetch(steps: list[Step]) -> list[Step]:
+    """"For each URL in this list, fetch the page": the loop's head and its first step name one
+    fetch of the item's page (side by side or in a row), not two."""
+    def page(s: Step) -> bool:
+        return isinstance(s, SourceStep) and s.from_ == "url" and s.url == "{{ inputs.url }}"
+
+    if steps and isinstance(steps[0], ParallelStep) and all(len(b) == 1 and page(b[0]) for b in steps[0].branches):
+        return [steps[0].branches[0][0], *steps[1:]]
+    if len(steps) > 1 and page(steps[0]) and page(steps[1]):
+        return [steps[0], *steps[2:]]
+    return steps
+
+
 def _iterable_source(clause: str, step: Step, loop_text: str = "") -> bool:
     """Whether a source found in a loop's clauses is what the loop goes over (fetched once,
     before it) rather than a per-item fetch: "for each URL, fetch the page", "for each lead,
@@ -967,6 +992,8 @@ def _iterable_source(clause: str, step: Step, loop_text: str = "") -> bool:
             r"\b(?:urls?|links?|pages?|domains?|websites?|sites?|leads?|guests?|companies|company|keywords?|terms?|names?)\b|链接|网址|页面|官网|关键词|网页",
             loop_text or clause):
         return False
+    if isinstance(step, ParallelStep):  # sources read side by side: iterated only if each of them is
+        return all(_iterable_source(clause, x, loop_text) for branch in step.branches for x in branch)
     if not isinstance(step, SourceStep) or not step.service:
         return True
     if loop_text and re.search(r"(?:每个|每一个|对每)\S{0,6}(?:关键词|词|公司|客户|链接)|\bfor each (?:keyword|term|company|lead|domain|url|link)\b", loop_text):

@@ -512,3 +512,15 @@ def test_things_searched_at_the_same_time_are_each_read():
     assert read == ["url", "weibo", "zhihu"]  # the company's own site is a page fetched from its URL
     group = planner.plan("每天早上9点，同时抓36氪的最新科技新闻和网上关于“大模型”的搜索结果，让AI合并总结成5条要点，发到飞书群").steps[0]
     assert sorted(b[0].service or b[0].from_ for b in group.branches) == ["kr36", "web_search"]
+
+
+@pytest.mark.parametrize("prompt", [
+    "For each URL in this list, fetch the page, summarize it with AI and add the summary as a page in Notion.",
+    "Go through the list of URLs I paste in, scrape each page, summarize it, and save one row per page (url + summary) into a Google Sheet.",
+])
+def test_each_page_of_a_list_of_urls_is_fetched_inside_the_loop(prompt):
+    graph = build(prompt)
+    loop = next(n for n in graph.nodes if kind(n) == "loop")
+    assert not any(kind(n) == "api" and n.config.method == "GET" for n in graph.nodes)  # nothing fetched before it
+    fetches = [n for n in loop.config.body.nodes if kind(n) == "api" and n.config.method == "GET"]
+    assert len(fetches) == 1 and fetches[0].config.url == "{{ item }}"
