@@ -259,6 +259,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         # agent / translate name the whole job; otherwise the first task verb of the clause wins
         task = min(hits, key=lambda h: (h[1] > 1, h[0], h[1]))[2]
         acts.ai = _ai_step(task, clause, state, found)
+    if acts.ai is None and send and not negated and _COMPOSED.search(clause):
+        acts.ai = _ai_step("generate", clause, state, found)  # "email the customer a polite reminder": someone has to write it
     no_ai = bool(_NO_AI.search(clause)) or getattr(state, "no_ai", False)  # "不要用AI" anywhere in the request holds for every step
     if acts.ai is None or no_ai:
         acts.transform = _transform_step(clause, state, quote)
@@ -660,6 +662,9 @@ def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
                   instruction=clause[:500], quote=clause[:200], tools=[s for s in found if task == "agent"])
 
 
+_COMPOSED = ascii_re(r"\b(?:polite|friendly|personali[sz]ed|warm|apologetic|gentle|tailored|heartfelt|empathetic)\s+(?:[\w-]+\s+)?"
+                     r"(?:reminder|message|e-?mail|note|reply|response|follow-?up|apology|thank-you|welcome)\b"
+                     r"|(?:礼貌|个性化|温和|友好|客气|走心|真诚)的?(?:催款|提醒|回复|邮件|短信|消息|道歉|感谢|欢迎)")
 _SET_FIELD = ascii_re(r"把(?:它|它的|这条|这条的|该条|该条的|对应的|这一行的?)?(?:状态|阶段|标签|备注|跟进状态|字段)[^,，。；;]{0,6}?(?:改成|改为|更新为|更新成|设为|设置为|标记为|标成|置为)"
                       r"|\b(?:set|change|update|mark|move)\s+(?:its|the|their|that|this)\s+(?:status|stage|label|field|column)\b[^,.;]{0,20}?\b(?:to|as)\b")
 _HIGH_LOW = compile_filtered(r"(?:判断|评估|判定|看看?)(?:一下)?(?:[\u4e00-\u9fff]{0,6}?的)?(?P<what>[\u4e00-\u9fff]{1,4}?)的?(?:高低|高不高)")
@@ -673,8 +678,8 @@ def _deliver(sid: str, clause: str, state: _State, target: str | None = None) ->
     integ = ent.BY_ID.get(sid)
     # no verb says how: a table or app takes its own write ("不紧急的 → 飞书多维表格" creates a record), a messenger is sent to
     op = ph.delivery_op(clause) or (integ.write_op if integ and integ.kind != "messaging" and integ.write_op else "send")
-    if integ and integ.kind == "messaging" and (op in ("append", "create") or (op == "upsert" and not ph.STORAGE_WORDS.search(clause))):
-        op = "send"  # "写进多维表格，并在钉钉上通知申请人": the clause's write verb is the table's; a messenger is sent to
+    if integ and integ.kind == "messaging" and (op in ("append", "create", "update") or (op == "upsert" and not ph.STORAGE_WORDS.search(clause))):
+        op = "send"  # "写进多维表格，并在钉钉上通知申请人", "email them a reminder to update their card": a messenger is sent to
     if target is None:
         channel = _CHANNEL.search(clause)
         address = _EMAIL.search(clause)

@@ -524,3 +524,10 @@ def test_each_page_of_a_list_of_urls_is_fetched_inside_the_loop(prompt):
     assert not any(kind(n) == "api" and n.config.method == "GET" for n in graph.nodes)  # nothing fetched before it
     fetches = [n for n in loop.config.body.nodes if kind(n) == "api" and n.config.method == "GET"]
     assert len(fetches) == 1 and fetches[0].config.url == "{{ item }}"
+
+
+def test_a_message_described_as_polite_is_written_by_ai_and_sent():
+    plan = planner.plan("When Stripe sends us a payment_failed webhook, email the customer a polite reminder to update their card "
+                        "and post a short note in #billing on Slack.")
+    kinds = [(type(s).__name__, getattr(s, "service", None), getattr(s, "operation", None)) for s in plan.steps]
+    assert kinds[0] == ("AiStep", None, None) and ("DeliverStep", "email", "send") in kinds
