@@ -85,12 +85,17 @@ class Actions:
 
     def steps(self) -> list[Step]:
         out: list[Step] = [*self.sources]
-        if self.wait is not None and not self.wait_last:
+        # an approval in the same clause as an AI step approves what the AI wrote ("generate a post,
+        # but ask me for approval before it is published"); other waits come before the work
+        approves_ai = self.wait is not None and self.wait.approval is not None and self.ai is not None and not self.wait_first
+        if self.wait is not None and not self.wait_last and not approves_ai:
             out.insert(0 if self.wait_first else len(out), self.wait)
         if self.transform is not None:
             out.append(self.transform)
         if self.ai is not None:
             out.append(self.ai)
+        if approves_ai and not self.wait_last:
+            out.append(self.wait)
         if self.subflow is not None:
             out.append(self.subflow)
         if self.parallel_id and len(self.deliveries) > 1:

@@ -531,3 +531,17 @@ def test_a_message_described_as_polite_is_written_by_ai_and_sent():
                         "and post a short note in #billing on Slack.")
     kinds = [(type(s).__name__, getattr(s, "service", None), getattr(s, "operation", None)) for s in plan.steps]
     assert kinds[0] == ("AiStep", None, None) and ("DeliverStep", "email", "send") in kinds
+
+
+def test_numbered_steps_after_a_trigger_and_approvals_in_their_place():
+    plan = planner.plan("1) someone registers for our webinar through the signup form 2) add them to the 'Webinar Oct' table in Airtable "
+                        "3) send a confirmation email with the Zoom link 4) wait 2 days 5) send a reminder email")
+    assert trigger(compile_plan(plan)) == "form"
+    assert [type(s).__name__ for s in plan.steps] == ["DeliverStep", "DeliverStep", "WaitStep", "DeliverStep"]
+    # what the AI writes is approved before it is published, not before it is written
+    plan = planner.plan("Generate a blog post with AI from my outline, but ask me for approval before it gets published to WordPress.")
+    assert [type(s).__name__ for s in plan.steps] == ["AiStep", "WaitStep", "DeliverStep"] and plan.steps[1].approval
+    # waiting for a person to approve or reject is an approval, and the decision is branched on
+    plan = planner.plan("Leave request form -> wait for the employee's manager to approve or reject -> if approved, add the leave to "
+                        "the team's Google Calendar; if rejected, email the employee to let them know.")
+    assert plan.steps[0].approval and isinstance(plan.steps[1], BranchStep) and plan.steps[1].on == plan.steps[0].id
