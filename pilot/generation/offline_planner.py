@@ -36,7 +36,7 @@ from pilot.generation.plan import (
 )
 from pilot.generation import conditions as conds
 from pilot.generation import switches
-from pilot.generation.plan_actions import Actions, no_ai_requested, parse_actions  # noqa: F401 - Actions: the type of parse results
+from pilot.generation.plan_actions import Actions, event_app, no_ai_requested, parse_actions  # noqa: F401 - Actions: the type of parse results
 from pilot.generation.text import clean, detect_language, normalize, cached_re
 from pilot.workflows.model import AppEventTrigger, Trigger
 
@@ -673,8 +673,10 @@ class _State:
                     if read:
                         pre.extend(read)
                         cmp = (Comparison(subject=read[-1].id, field="", op="truthy"), "any")
-                cases.append((cmp[1] if cmp else conds.strip_label(cond, self.lang), cmp[0] if cmp else None,
-                              self._actions(action) if action else [], clause))
+                acts = self._actions(action) if action else []
+                if action and not any(isinstance(s, DeliverStep) for s in acts) and ph.SEND.search(action):
+                    acts += self._same_channel(before, action)  # "先给他发条欢迎短信…如果还没下单，就给他发一张优惠券": by SMS too
+                cases.append((cmp[1] if cmp else conds.strip_label(cond, self.lang), cmp[0] if cmp else None, acts, clause))
                 label_at = j
                 j += 1
                 continue
@@ -736,6 +738,9 @@ class _State:
             labels = [c[0] for c in cases]
             cls = judged if judged is not None and judged.task == "classify" else None
             if cls is None:
+                app = event_app(self) if before and isinstance(before[-1], WaitStep) and before[-1].approval is None else None
+                if app is not None:  # "先等2个小时，到时候如果还没发货，就…": what is true now, read again after the wait
+                    out.append(SourceStep(id=self.uid(f"fetch_{app}"), service=app, operation="get", quote=clauses[i][:200]))
                 cls = AiStep(id=self.uid("classify"), task="classify", categories=labels,
                              instruction=_classify_instruction(clauses[i], labels, self.lang), quote=clauses[i][:200])
                 out.append(cls)

@@ -228,7 +228,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             service = "database" if read is db_read else ((name + " api").strip() if name else "api")
             acts.sources.append(SourceStep(id=state.uid("fetch_" + ("database" if service == "database" else "api")),
                                            service=service, quote=quote))
-    if not acts.sources and not srcs and fetch and not negated and _THIS_ONE.search(clause) and (app := _event_app(state)):
+    if not acts.sources and not srcs and fetch and not negated and _THIS_ONE.search(clause) and (app := event_app(state)):
         # "抖音直播一结束，就拉取这场直播的数据": the details of the event, from the app it happened in
         acts.sources.append(SourceStep(id=state.uid(f"fetch_{app}"), service=app, quote=quote))
     if not acts.sources and not srcs and not negated and not urls and _UPTIME.search(clause):
@@ -307,7 +307,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         if medium:
             acts.deliveries.append(_deliver(medium[0], clause, state))
     if not acts.deliveries and not negated and (_REPLY_BACK.match(clause.strip()) or _REPLY_BACK_ANY.search(clause)) \
-            and (app := _event_app(state)):
+            and (app := event_app(state)):
         # "淘宝店每来一条买家咨询…是的话自动回复…": an event's reply goes back where the event came from
         acts.deliveries.append(_deliver(app, clause, state))
     if acts.deliveries and not negated and _ALSO_NOTIFY.search(clause) and not any(
@@ -358,7 +358,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             r"\b(?:comment|close|label|tag|reply|archive|assign|update|move|write|back)\b|评论|关闭|打标签|回复|写回|回写", clause):
         acts.deliveries.append(_deliver(state.loop_service, clause, state))  # "for each issue: … close it"
     if not acts.deliveries and not negated and _SET_FIELD.search(clause) and (
-            where := state.loop_service if state.loop_service in ent.BY_ID else _event_app(state)):
+            where := state.loop_service if state.loop_service in ent.BY_ID else event_app(state)):
         # "其他的把状态改成“培育中”" in a loop over a 飞书多维表格: that record is updated where it lives
         acts.deliveries.append(msgspec.structs.replace(_deliver(where, clause, state), operation="update"))
     if acts.ai is not None and acts.ai.task == "generate" and re.search(r"\be-?mails?\b|邮件", clause) and not acts.deliveries:
@@ -590,7 +590,7 @@ _REPLY_BACK = compile_filtered(r"(?:就|则|直接|自动|马上|立刻)*(?:回�
                          r"(?:reply|respond)(?:\s+to)?\s+(?:them|him|her|it|the (?:customer|buyer|user|sender|comment|message|review))\b")
 
 
-def _event_app(state: _State) -> str | None:
+def event_app(state: _State) -> str | None:
     """The known app an ``app_event`` trigger comes from ("淘宝店每来一条买家咨询" → taobao), else None."""
     if state.trigger_kind != "app_event":
         return None

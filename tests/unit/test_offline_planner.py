@@ -545,3 +545,17 @@ def test_numbered_steps_after_a_trigger_and_approvals_in_their_place():
     plan = planner.plan("Leave request form -> wait for the employee's manager to approve or reject -> if approved, add the leave to "
                         "the team's Google Calendar; if rejected, email the employee to let them know.")
     assert plan.steps[0].approval and isinstance(plan.steps[1], BranchStep) and plan.steps[1].on == plan.steps[0].id
+
+
+def test_a_later_step_waits_and_a_check_after_a_wait_reads_the_state_again():
+    plan = planner.plan("客户在官网提交试用申请表后，立刻给他发一封欢迎邮件，7 天后再发一封邮件问问试用体验怎么样。")
+    assert [type(s).__name__ for s in plan.steps] == ["DeliverStep", "WaitStep", "DeliverStep"]
+    assert plan.steps[1].duration_s == 7 * 86400
+    plan = planner.plan("有赞订单付款成功后，先等2个小时，到时候如果还没发货，就在企业微信里提醒仓库同事")
+    wait, read, cls, branch = plan.steps
+    assert wait.duration_s == 7200 and (read.service, read.operation) == ("youzan", "get")
+    assert [s.service for s in branch.cases[0].steps] == ["wecom"]
+    # a case that sends without naming how goes the way the request already sends
+    plan = planner.plan("用户在小程序注册成功后我们后端会调一个webhook。先给他发条欢迎短信，等24小时，如果他还没下过单，就给他发一张新人优惠券")
+    branch = next(s for s in plan.steps if isinstance(s, BranchStep))
+    assert [s.service for s in branch.cases[0].steps] == ["sms"]
