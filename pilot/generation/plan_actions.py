@@ -239,6 +239,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         # "看下茅台、比亚迪的收盘价和涨跌幅", "check AAPL's stock price": market data is read from a quotes API
         acts.sources.append(SourceStep(id=state.uid("fetch_quotes"), service="行情接口" if state.lang == "zh" else "stock quotes api",
                                        quote=quote))
+    system = _IN_SYSTEM.search(clause) if not acts.sources and not srcs and not negated else None
+    if system:  # "再去工单系统查这单有没有人接", "到ERP系统里查库存": a read from that system
+        acts.sources.append(SourceStep(id=state.uid("fetch_system"), service=system.group("sys"), quote=quote))
     if not acts.sources and not srcs and fetch and state.trigger_kind not in ("webhook", "form", "app_event"):
         generic = (ph.GENERIC_OBJECT_ZH if state.lang == "zh" else ph.GENERIC_OBJECT_EN).search(clause)
         if generic and not ph.WEB_SEARCH.search(clause) and not ph.KNOWLEDGE.search(clause):
@@ -306,6 +309,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         medium = [m for m in ent.find_integrations(state.last_ai.quote.lower())[0] if ent.BY_ID[m].kind == "messaging"]
         if medium:
             acts.deliveries.append(_deliver(medium[0], clause, state))
+    if not acts.deliveries and send and not negated and _TO_THE_SENDER.search(clause) and (app := event_app(state)) \
+            and ent.BY_ID[app].kind == "messaging":
+        # "企业微信有新客户加好友的时候，自动给他发一段欢迎语": to the person of the event, in the app it happened in
+        acts.deliveries.append(_deliver(app, clause, state))
     if not acts.deliveries and not negated and (_REPLY_BACK.match(clause.strip()) or _REPLY_BACK_ANY.search(clause)) \
             and (app := event_app(state)):
         # "淘宝店每来一条买家咨询…是的话自动回复…": an event's reply goes back where the event came from
@@ -670,6 +677,8 @@ def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
 _COMPOSED = ascii_re(r"\b(?:polite|friendly|personali[sz]ed|warm|apologetic|gentle|tailored|heartfelt|empathetic)\s+(?:[\w-]+\s+)?"
                      r"(?:reminder|message|e-?mail|note|reply|response|follow-?up|apology|thank-you|welcome)\b"
                      r"|(?:礼貌|个性化|温和|友好|客气|走心|真诚)的?(?:催款|提醒|回复|邮件|短信|消息|道歉|感谢|欢迎)")
+_TO_THE_SENDER = ascii_re(r"给(?:他|她|对方|这位客户|该客户|新客户|好友|用户)发|发给(?:他|她|对方)|\bsend (?:them|him|her) an?\b")
+_IN_SYSTEM = compile_filtered(r"(?:去|到|在|从)(?P<sys>[\u4e00-\u9fffa-z0-9]{1,8}?(?:系统|平台|后台))(?:里|上|中)?(?:查|看|读|拉|取|获取|核对)")
 _SET_FIELD = ascii_re(r"把(?:它|它的|这条|这条的|该条|该条的|对应的|这一行的?)?(?:状态|阶段|标签|备注|跟进状态|字段)[^,，。；;]{0,6}?(?:改成|改为|更新为|更新成|设为|设置为|标记为|标成|置为)"
                       r"|\b(?:set|change|update|mark|move)\s+(?:its|the|their|that|this)\s+(?:status|stage|label|field|column)\b[^,.;]{0,20}?\b(?:to|as)\b")
 _HIGH_LOW = compile_filtered(r"(?:判断|评估|判定|看看?)(?:一下)?(?:[\u4e00-\u9fff]{0,6}?的)?(?P<what>[\u4e00-\u9fff]{1,4}?)的?(?:高低|高不高)")

@@ -559,3 +559,12 @@ def test_a_later_step_waits_and_a_check_after_a_wait_reads_the_state_again():
     plan = planner.plan("用户在小程序注册成功后我们后端会调一个webhook。先给他发条欢迎短信，等24小时，如果他还没下过单，就给他发一张新人优惠券")
     branch = next(s for s in plan.steps if isinstance(s, BranchStep))
     assert [s.service for s in branch.cases[0].steps] == ["sms"]
+
+
+def test_a_system_read_after_a_wait_and_a_greeting_to_the_person_of_the_event():
+    plan = planner.plan("设备报修单通过webhook进来以后，先发钉钉通知维修组，等4个小时再去工单系统查这单有没有人接，还没人接的话就打电话通知维修主管")
+    assert [type(s).__name__ for s in plan.steps[:3]] == ["DeliverStep", "WaitStep", "SourceStep"] and plan.steps[2].service == "工单系统"
+    branch = plan.steps[-1]
+    assert isinstance(branch, BranchStep) and [s.service for s in branch.cases[0].steps] == ["phone_call"]
+    plan = planner.plan("企业微信有新客户加好友的时候，自动给他发一段欢迎语，同时把客户信息存到Salesforce里")
+    assert sorted(b[0].service for b in plan.steps[0].branches) == ["salesforce", "wecom"]
