@@ -278,6 +278,15 @@ class Builder:
         self.current = merged
         return ends
 
+    def _listed(self, ref: str) -> str:
+        """``ref``, or the one list an AI step's structured output holds ("把待办事项一条条拆出来，
+        然后逐条在Jira里建任务": the loop goes over the extracted items, not the whole answer)."""
+        parts = ref.split(".")
+        node = next((n for n in self.nodes if len(parts) == 3 and parts[0] == "nodes" and n["id"] == parts[1]), None)
+        schema = (node or {}).get("config", {}).get("output_schema") or {}
+        arrays = [k for k, v in (schema.get("properties") or {}).items() if v.get("type") == "array"]
+        return f"{ref}.{arrays[0]}" if len(arrays) == 1 and len(schema["properties"]) == 1 else ref
+
     def loop(self, s: LoopStep, ports: list[Port]) -> list[Port]:
         at = next((k for k, step in enumerate(s.steps) if isinstance(step, WaitStep)), None)
         if at is not None:
@@ -292,7 +301,7 @@ class Builder:
         if s.over != "inputs" and s.over in self.refs:
             over = self.refs[s.over]
         elif self.current or trigger_kind(self.plan) in TRIGGER_FIELD:
-            over = self.data()[0]
+            over = self._listed(self.data()[0])
         else:  # nothing fetched: the list is a run input
             over = self.input_field("items", type_="array", description=self._t("要逐条处理的列表", "the list to process item by item"))
         items = f"{{{{ {over} | batch({s.batch_size}) | list }}}}" if s.batch_size else f"{{{{ {over} }}}}"

@@ -665,6 +665,9 @@ def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
                 ident = f"field_{i + 1}"
             if name and all(ident != x.name for x in fields):
                 fields.append(PlanField(name=ident[:60], description=name))
+    listed = _LISTED_THINGS.search(clause) if task == "extract" and not fields else None
+    if listed:  # "把待办事项一条条拆出来", "整理成待办清单": the list itself is what is extracted
+        fields.append(PlanField(name="items", type="array", description=listed.group("what")))
     langs = ent.find_languages(clause)
     # "翻译成英文和日文": every target language the clause names, in order
     names = [_LANG_NAMES[code] for code in langs if code in _LANG_NAMES] if task == "translate" else []
@@ -678,6 +681,7 @@ _COMPOSED = ascii_re(r"\b(?:polite|friendly|personali[sz]ed|warm|apologetic|gent
                      r"(?:reminder|message|e-?mail|note|reply|response|follow-?up|apology|thank-you|welcome)\b"
                      r"|(?:礼貌|个性化|温和|友好|客气|走心|真诚)的?(?:催款|提醒|回复|邮件|短信|消息|道歉|感谢|欢迎)")
 _TO_THE_SENDER = ascii_re(r"给(?:他|她|对方|这位客户|该客户|新客户|好友|用户)发|发给(?:他|她|对方)|\bsend (?:them|him|her) an?\b")
+_LISTED_THINGS = compile_filtered(r"(?P<what>待办事项|待办清单|待办|行动项|任务清单|任务|要点|问题清单|清单|列表|\baction items\b|\bto-?dos?\b|\btasks\b)")
 _IN_SYSTEM = compile_filtered(r"(?:去|到|在|从)(?P<sys>[\u4e00-\u9fffa-z0-9]{1,8}?(?:系统|平台|后台))(?:里|上|中)?(?:查|看|读|拉|取|获取|核对)")
 _SET_FIELD = ascii_re(r"把(?:它|它的|这条|这条的|该条|该条的|对应的|这一行的?)?(?:状态|阶段|标签|备注|跟进状态|字段)[^,，。；;]{0,6}?(?:改成|改为|更新为|更新成|设为|设置为|标记为|标成|置为)"
                       r"|\b(?:set|change|update|mark|move)\s+(?:its|the|their|that|this)\s+(?:status|stage|label|field|column)\b[^,.;]{0,20}?\b(?:to|as)\b")

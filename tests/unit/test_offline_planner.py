@@ -568,3 +568,12 @@ def test_a_system_read_after_a_wait_and_a_greeting_to_the_person_of_the_event():
     assert isinstance(branch, BranchStep) and [s.service for s in branch.cases[0].steps] == ["phone_call"]
     plan = planner.plan("企业微信有新客户加好友的时候，自动给他发一段欢迎语，同时把客户信息存到Salesforce里")
     assert sorted(b[0].service for b in plan.steps[0].branches) == ["salesforce", "wecom"]
+
+
+def test_a_list_the_ai_pulls_out_is_what_the_loop_goes_over():
+    graph = build("把下面这段会议纪要整理成待办清单，然后为每个待办在Jira里创建一个任务。")
+    extract = next(n for n in graph.nodes if kind(n) == "llm")
+    assert extract.config.output_schema["properties"]["items"]["type"] == "array"
+    loop = next(n for n in graph.nodes if kind(n) == "loop")
+    assert loop.config.items == "{{ nodes.%s.output.items }}" % extract.id
+    assert [service(n) for n in loop.config.body.nodes if kind(n) == "api"] == ["jira"]
