@@ -178,7 +178,13 @@ DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,70}?\b(?:to|into|in|o
 @lru_cache(maxsize=2048)  # asked of the same clause by several steps of the planner
 def delivery_op(text: str) -> str | None:
     """The storage/write operation a text names (append / create / update / upsert / post), if any."""
+    if WRITE_BACK.search(text):
+        return "update"  # "把分类结果写回这一行", "write the score back to the row": the row that is there
     return next((name for name, rx in DELIVER_OP if rx.search(text)), None)
+
+
+WRITE_BACK = ascii_re(r"(?:写回|回写|填回|更新到?)(?:到)?(?:这一?行|该行|原行|这条记录|原记录|原表|这一?条)|"
+                      r"\bwrite (?:it|them|the \w+|that|this)(?: \w+)? back (?:to|into|in) (?:the|that|this|each) (?:row|record|page|card)\b")
 
 
 def asks_to_write(text: str) -> bool:

@@ -29,7 +29,7 @@ _WHO_EN = ascii_re(r"\b(?:email|e-mail|mail|notify|alert|message|ping|text|send 
                        r"(?=\s+(?:with|about|that|saying|on|via|by|in|if|and|when|including|so|to)\b|[,.;]|$)")
 _WHO_ZH = compile_filtered(r"(?:发(?:邮件|消息|短信)?给|通知|告知|提醒|发送给|转给|抄送)(?P<who>[\u4e00-\u9fff]{1,8}?)(?=[,，。；;]|$|并|和|，|的邮箱)")
 _CATEGORIES = ascii_re(r"\b(?:into|as|as either|between|decides?\s*:|(?:priority|severity|category|level|tier|urgency)\s+(?:to|of))\s+(?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:and|or)\s+[\w -]+)")
-_CATEGORIES_ZH = compile_filtered(r"(?:分为|分成|归为|分类为|分类:\s*|评定为|评为|标记为|判断是|判断为|是|属于|类型有|有|(?<![区部])分(?=[\u4e00-\u9fffa-z0-9]{1,8}、))\s*(?P<list>[\u4e00-\u9fff\w]+(?:\s*(?:[、,/和或]|还是)\s*[\u4e00-\u9fff\w]+)+)")
+_CATEGORIES_ZH = compile_filtered(r"(?:分为|分成|归为|归类[成为到]|归到|划分为|分类为|分类:\s*|评定为|评为|标记为|判断是|判断为|是|属于|类型有|有|(?<![区部])分(?=[\u4e00-\u9fffa-z0-9]{1,8}、))\s*(?P<list>[\u4e00-\u9fff\w]+(?:\s*(?:[、,/和或]|还是)\s*[\u4e00-\u9fff\w]+)+)")
 # "label it bug / feature / question", "tag as p1/p2/p3": a slash list
 _CATEGORIES_SLASH = ascii_re(r"\b(?:label|labels|tag|tags|mark|marks|classify|classifies|categori[sz]e|sort|route)\s+(?:it|them|each(?: one)?|the \w+)?\s*(?:as|into)?\s*"
                                  r"(?P<list>[\w-]+(?:\s*/\s*[\w-]+)+)")
@@ -444,7 +444,7 @@ def _delivers_result(clause: str) -> bool:
     """The clause only delivers what an earlier AI step produced ("post the summary to Slack")."""
     return bool(re.match(r"(?:and\s+|then\s+|also\s+)?(?:send|post|save|store|email|e-mail|share|publish|forward|add|append|write|upload|push)\b"
                          r"\s+(?:it|them|this|that|both|all|these|those|the (?:summary|report|digest|result|results|analysis|translation|draft|reply|answer|fields|values|scores?|labels?)s?)\b", clause)
-                or re.match(r"(?:并|再|然后)?(?:把|将)?(?:结果|摘要|总结|报告|简报|译文|回复|分析结果)(?:发|推|存|写|保存|同步)", clause))
+                or re.match(r"(?:并|再|然后)?(?:把|将)?(?:[\u4e00-\u9fff]{0,4}结果|摘要|总结|报告|简报|译文|回复|分数|评分|分类)(?:发|推|存|写|保存|同步|回写|填)", clause))
 
 
 def _owned(sid: str, clause: str) -> bool:

@@ -577,3 +577,9 @@ def test_a_list_the_ai_pulls_out_is_what_the_loop_goes_over():
     loop = next(n for n in graph.nodes if kind(n) == "loop")
     assert loop.config.items == "{{ nodes.%s.output.items }}" % extract.id
     assert [service(n) for n in loop.config.body.nodes if kind(n) == "api"] == ["jira"]
+
+
+def test_a_classification_written_back_to_the_row_updates_it():
+    plan = planner.plan("Google表格新增一行客户反馈时，用AI把它归类成产品、服务、价格或其他，然后把分类结果写回这一行")
+    cls, write = plan.steps
+    assert cls.categories == ["产品", "服务", "价格"] and (write.service, write.operation) == ("google_sheets", "update")
