@@ -233,8 +233,10 @@ class _State:
             if colon and not self._conditional(colon.group("head")) and (
                     ph.IF.match(colon.group("tail")) or (self.lang == "zh" and ph.CMP_ZH.match(colon.group("tail"))
                                                          and ph.ZH_SHORT_COND.match(colon.group("tail")))
-                    or (ph.APPROVAL.search(colon.group("head")) and _OUTCOME_FIRST.match(colon.group("tail")))):
-                # …and "在系统里等主管审批：通过了就加到日历": the approval, then what each outcome does
+                    or (ph.APPROVAL.search(colon.group("head")) and _OUTCOME_FIRST.match(colon.group("tail")))
+                    or (ph.LOOP.search(colon.group("head")) and self._conditional(colon.group("tail")))):
+                # …and "在系统里等主管审批：通过了就加到日历": the approval, then what each outcome does;
+                # "把应收账款表里的欠款逐笔过一遍：逾期超过60天的…": the loop, then its first case
                 # "调用仓库接口查SKU A101的库存：低于100件就发企业微信…": the read, then the condition's first case
                 clauses[i: i + 1] = [colon.group("head"), colon.group("tail")]
                 clause = plain(clauses[i])
@@ -344,6 +346,11 @@ class _State:
                     head, cond = conds.relative_condition(first, self.lang)
                     lead = self._actions(head) if cond and head.strip() else []
                     rest = [("如果" if self.lang == "zh" else "if ") + cond] if cond else [first]
+                table = _TABLE_NAMED.search(first) if self.lang == "zh" and not lead and not fetched_before else None
+                if table and not ent.find_integrations(table.group("t"))[0] and not self.trigger_kind == "app_event":
+                    # "把应收账款表里的欠款逐笔过一遍": the rows of that table are what the loop goes over
+                    lead = [SourceStep(id=self.uid("fetch_table"), service=table.group("t"), quote=clause[:200])]
+                    self.last_source = lead[0]  # the loop's cases test its rows
                 read_first = [s.service for s in lead if isinstance(s, SourceStep) and s.service]
                 if read_first:
                     self.loop_service = read_first[-1]  # "把飞书多维表格里所有…逐条过一遍": writes go back to that table
@@ -889,6 +896,7 @@ def _filtered_read(step: Step, wanted: Comparison) -> Step:
 
 _OTHER_SIDE_AFTER = compile_filtered(r",\s*(?=(?:不|没|未)(?!有(?:的话|就))[\u4e00-\u9fff]{1,4}(?:的话)?就)")
 _PAGES = compile_filtered(r"\b(?:pages?|urls?|links?|sites?|websites?|homepages?|articles?)\b|页面|链接|网址|网页|文章")
+_TABLE_NAMED = compile_filtered(r"(?:把|从|将|对)(?P<t>[\u4e00-\u9fffa-z0-9]{2,10}?表)格?(?:里|中|上)?的")
 _TO_ME = compile_filtered(r"给我发|发给我|发我|告诉我|提醒我|\b(?:send|message|text|tell|remind|ping) me\b")
 _GRADE_CASE = compile_filtered(r"^&?(?:[^:,]{0,12}(?:分级|分档|分类|分等|分流|分层)[^:,]{0,4}:)?(?P<label>[a-z0-9一二三四五六七八九十甲乙丙丁]{1,2}(?:类|级|档|等))"
                                r"(?:客户|用户|会员|工单|订单|线索|问题|商品|产品|的)?(?:\s*\([^)]{0,30}\))?\s*(?P<action>[^,]{2,})$")
