@@ -589,6 +589,7 @@ def test_a_loop_over_a_named_table_reads_it_and_tests_each_row():
     graph = build("每天上午9点把应收账款表里的欠款逐笔过一遍：逾期超过60天的发邮件给法务处理，没超过60天的给客户发一条催款短信")
     source = next(n for n in graph.nodes if kind(n) == "api")
     loop = next(n for n in graph.nodes if kind(n) == "loop")
-    assert source.config.service == "应收账款表" and loop.config.items == "{{ nodes.%s.output.body }}" % source.id
+    assert planner.plan("每天上午9点把应收账款表里的欠款逐笔过一遍：逾期超过60天的发邮件给法务处理").steps[0].service == "应收账款表"
+    assert loop.config.items == "{{ nodes.%s.output.body }}" % source.id
     cond = next(n for n in loop.config.body.nodes if kind(n) == "condition")
     assert cond.config.cases[0].when == "item.value > 60"
