@@ -53,7 +53,8 @@ class OfflinePlanner:
         trigger, trigger_clause, rest = find_trigger(text)
         rest = ph.arrow_chain(rest).strip(" ,").removeprefix("then ").strip(" ,")
         state = _State(lang, raw, trigger_clause, trigger.__struct_config__.tag)
-        clauses = _event_threshold_first(split_clauses(rest, lang), trigger, trigger_clause, state)
+        clauses = _approval_in_trigger(_event_threshold_first(split_clauses(rest, lang), trigger, trigger_clause, state),
+                                       trigger, trigger_clause)
         steps = state.assemble(clauses)
         steps = _one_approval_at_a_time(_without_refused(steps + _reply_in_place(trigger, steps, state), clauses))
         if not state.no_ai and not any(isinstance(s, AiStep) for s in _flat(steps)) and not any(
@@ -63,6 +64,25 @@ class OfflinePlanner:
                                 instruction=raw[:500], quote=raw[:200]))
         _restore_value_case(steps, raw)
         return WorkflowPlan(title=_title(raw), language=lang, trigger=trigger, steps=steps)
+
+
+def _approval_in_trigger(clauses: list[str], trigger: Trigger, trigger_clause: str) -> list[str]:
+    """"When an employee submits a claim it needs their manager's approval. Once approved, …": the
+    approval the event's own sentence asks for is the first step."""
+    if trigger.__struct_config__.tag not in ("app_event", "webhook", "form"):
+        return clauses
+    asked = _asked_of_event(trigger_clause)
+    if asked and not any(ph.APPROVAL.search(plain(c)) for c in clauses[:1]):
+        return [asked, *clauses]
+    return clauses
+
+
+def _asked_of_event(text: str) -> str:
+    """The approval an event's sentence asks for ("… submits a claim it needs their manager's
+    approval" → "needs their manager's approval"), else ""."""
+    part = re.split(r"\b(?:it|they|which|this|that|each one)\s+(?=needs?\b|requires?\b|must\b|should\b|has to\b|have to\b)|(?=需要|须要|必须|要先)", text)
+    asked = part[-1].strip(" ,.") if len(part) > 1 else ""
+    return asked if asked and ph.APPROVAL.search(asked) else ""
 
 
 _SAID_AS = {"en": {"gt": "is over", "ge": "is at least", "lt": "is below", "le": "is at most"},
@@ -226,6 +246,9 @@ class _State:
                 head, colon, work = clause.partition(":")
                 if colon and re.search(r"[a-z]{3}", work):
                     clauses[i] = work.strip()  # "When someone submits it: AI pulls out …": what follows is the work
+                    continue
+                if asked := _asked_of_event(clause):
+                    clauses[i] = asked  # "when an employee submits a claim it needs their manager's approval"
                     continue
                 i += 1  # "when an employee submits it": the trigger again, not a condition
                 continue

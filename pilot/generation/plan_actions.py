@@ -239,6 +239,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         # "看下茅台、比亚迪的收盘价和涨跌幅", "check AAPL's stock price": market data is read from a quotes API
         acts.sources.append(SourceStep(id=state.uid("fetch_quotes"), service="行情接口" if state.lang == "zh" else "stock quotes api",
                                        quote=quote))
+    if not acts.sources and not srcs and not negated and _FEED.search(clause):
+        # "draft a tweet from the newest post in our blog's RSS feed": the feed is read
+        acts.sources.append(SourceStep(id=state.uid("fetch_feed"), from_="url", url="{{ inputs.feed_url }}", quote=quote))
     system = _IN_SYSTEM.search(clause) if not acts.sources and not srcs and not negated else None
     if system:  # "再去工单系统查这单有没有人接", "到ERP系统里查库存": a read from that system
         acts.sources.append(SourceStep(id=state.uid("fetch_system"), service=system.group("sys"), quote=quote))
@@ -682,6 +685,7 @@ _COMPOSED = ascii_re(r"\b(?:polite|friendly|personali[sz]ed|warm|apologetic|gent
                      r"|(?:礼貌|个性化|温和|友好|客气|走心|真诚)的?(?:催款|提醒|回复|邮件|短信|消息|道歉|感谢|欢迎)")
 _TO_THE_SENDER = ascii_re(r"给(?:他|她|对方|这位客户|该客户|新客户|好友|用户)发|发给(?:他|她|对方)|\bsend (?:them|him|her) an?\b")
 _LISTED_THINGS = compile_filtered(r"(?P<what>待办事项|待办清单|待办|行动项|任务清单|任务|要点|问题清单|清单|列表|\baction items\b|\bto-?dos?\b|\btasks\b)")
+_FEED = ascii_re(r"\b(?:rss|atom)(?: feed)?\b|\b(?:blog|news|podcast)(?:'s)? feed\b|\bfrom (?:the |our |my |their )?feed\b|rss订阅|订阅源")
 _IN_SYSTEM = compile_filtered(r"(?:去|到|在|从)(?P<sys>[\u4e00-\u9fffa-z0-9]{1,8}?(?:系统|平台|后台))(?:里|上|中)?(?:查|看|读|拉|取|获取|核对)")
 _SET_FIELD = ascii_re(r"把(?:它|它的|这条|这条的|该条|该条的|对应的|这一行的?)?(?:状态|阶段|标签|备注|跟进状态|字段)[^,，。；;]{0,6}?(?:改成|改为|更新为|更新成|设为|设置为|标记为|标成|置为)"
                       r"|\b(?:set|change|update|mark|move)\s+(?:its|the|their|that|this)\s+(?:status|stage|label|field|column)\b[^,.;]{0,20}?\b(?:to|as)\b")

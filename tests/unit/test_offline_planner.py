@@ -593,3 +593,14 @@ def test_a_loop_over_a_named_table_reads_it_and_tests_each_row():
     assert loop.config.items == "{{ nodes.%s.output.body }}" % source.id
     cond = next(n for n in loop.config.body.nodes if kind(n) == "condition")
     assert cond.config.cases[0].when == "item.value > 60"
+
+
+def test_an_approval_asked_in_the_event_sentence_and_a_feed_read():
+    plan = planner.plan("Expense reimbursement form: when an employee submits a claim it needs their manager's approval. Once approved, "
+                        "create the bill in QuickBooks and email the employee that it's been approved.")
+    assert type(plan.steps[0]).__name__ == "WaitStep" and plan.steps[0].approval
+    assert [s.service for s in plan.steps[1:]] == ["quickbooks", "email"]
+    plan = planner.plan("Every weekday at 10am, draft a tweet from the newest post in our blog's RSS feed. Wait for me to approve it, "
+                        "and only then publish it to X.")
+    assert (plan.steps[0].from_, plan.steps[0].url) == ("url", "{{ inputs.feed_url }}")
+    assert [type(s).__name__ for s in plan.steps[1:]] == ["AiStep", "WaitStep", "DeliverStep"]
