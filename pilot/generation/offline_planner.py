@@ -624,7 +624,8 @@ class _State:
         while j < len(clauses):
             self.in_switch = switching
             clause, continues = plain(clauses[j]), clauses[j].startswith(CONTINUES)
-            if ph.ELSE.search(clause):
+            # "正常就发到飞书群" is the else side, unless 正常 is one of the categories being routed
+            if ph.ELSE.search(clause) and self._category_case(clause) is None:
                 body = ph.ELSE.sub("", clause).strip(" ,")
                 j += 1
                 if not re.search(r"\w", body) or ph.LOWER_ELSE.match(body):

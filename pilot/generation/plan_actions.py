@@ -242,6 +242,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     if not acts.sources and not srcs and not negated and _FEED.search(clause):
         # "draft a tweet from the newest post in our blog's RSS feed": the feed is read
         acts.sources.append(SourceStep(id=state.uid("fetch_feed"), from_="url", url="{{ inputs.feed_url }}", quote=quote))
+    summed = _SUMMED_RECORDS.search(clause) if not acts.sources and not srcs and not negated and state.trigger_kind == "schedule" else None
+    if summed:  # "每天下午6点汇总当天所有客服工单": the day's records are read first
+        acts.sources.append(SourceStep(id=state.uid("fetch_data"), service=summed.group("obj"), quote=quote))
     system = _IN_SYSTEM.search(clause) if not acts.sources and not srcs and not negated else None
     if system:  # "再去工单系统查这单有没有人接", "到ERP系统里查库存": a read from that system
         acts.sources.append(SourceStep(id=state.uid("fetch_system"), service=system.group("sys"), quote=quote))
@@ -686,6 +689,7 @@ _COMPOSED = ascii_re(r"\b(?:polite|friendly|personali[sz]ed|warm|apologetic|gent
 _TO_THE_SENDER = ascii_re(r"给(?:他|她|对方|这位客户|该客户|新客户|好友|用户)发|发给(?:他|她|对方)|\bsend (?:them|him|her) an?\b")
 _LISTED_THINGS = compile_filtered(r"(?P<what>待办事项|待办清单|待办|行动项|任务清单|任务|要点|问题清单|清单|列表|\baction items\b|\bto-?dos?\b|\btasks\b)")
 _FEED = ascii_re(r"\b(?:rss|atom)(?: feed)?\b|\b(?:blog|news|podcast)(?:'s)? feed\b|\bfrom (?:the |our |my |their )?feed\b|rss订阅|订阅源")
+_SUMMED_RECORDS = compile_filtered(r"^(?:先)?(?:汇总|统计|盘点|整理)(?:一下)?(?:当天|今天|今日|昨天|昨日|本周|上周|这周|本月|上个?月)的?(?:所有|全部)?(?P<obj>[\u4e00-\u9fff]{2,8}?)(?:数据|记录)?$")
 _IN_SYSTEM = compile_filtered(r"(?:去|到|在|从)(?P<sys>[\u4e00-\u9fffa-z0-9]{1,8}?(?:系统|平台|后台))(?:里|上|中)?(?:查|看|读|拉|取|获取|核对)")
 _SET_FIELD = ascii_re(r"把(?:它|它的|这条|这条的|该条|该条的|对应的|这一行的?)?(?:状态|阶段|标签|备注|跟进状态|字段)[^,，。；;]{0,6}?(?:改成|改为|更新为|更新成|设为|设置为|标记为|标成|置为)"
                       r"|\b(?:set|change|update|mark|move)\s+(?:its|the|their|that|this)\s+(?:status|stage|label|field|column)\b[^,.;]{0,20}?\b(?:to|as)\b")

@@ -604,3 +604,12 @@ def test_an_approval_asked_in_the_event_sentence_and_a_feed_read():
                         "and only then publish it to X.")
     assert (plan.steps[0].from_, plan.steps[0].url) == ("url", "{{ inputs.feed_url }}")
     assert [type(s).__name__ for s in plan.steps[1:]] == ["AiStep", "WaitStep", "DeliverStep"]
+
+
+def test_a_category_named_like_the_else_side_is_still_a_case():
+    plan = planner.plan("每天下午6点汇总当天所有客服工单，让AI判断今天的整体情况是 正常、需关注 还是 严重：正常就发到飞书群，"
+                        "需关注就发邮件给客服主管，严重的话直接钉钉通知总经理")
+    assert plan.steps[0].service == "客服工单"  # the day's tickets are read first
+    branch = next(s for s in plan.steps if isinstance(s, BranchStep))
+    assert [(c.label, [s.service for s in c.steps]) for c in branch.cases] == [
+        ("正常", ["feishu"]), ("需关注", ["email"]), ("严重", ["dingtalk"])]
