@@ -613,3 +613,8 @@ def test_a_category_named_like_the_else_side_is_still_a_case():
     branch = next(s for s in plan.steps if isinstance(s, BranchStep))
     assert [(c.label, [s.service for s in c.steps]) for c in branch.cases] == [
         ("正常", ["feishu"]), ("需关注", ["email"]), ("严重", ["dingtalk"])]
+
+
+def test_a_time_right_after_the_schedule_is_part_of_it_not_a_case():
+    plan = planner.plan('every friday 4pm post a reminder in #general on slack: "Please submit your timesheets before you log off!"')
+    assert plan.trigger.cron == "0 16 * * 5" and [type(s).__name__ for s in plan.steps] == ["DeliverStep"]
