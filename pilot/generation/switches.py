@@ -75,8 +75,10 @@ def _start(item: str, labels: list[str]) -> tuple[str, str] | None:
     body = item[verb.end():] if verb else item
     for label in sorted(labels, key=len, reverse=True):
         edge = r"(?:s|es)?(?![a-z0-9])" if label[-1:].isascii() and label[-1:].isalnum() else ""
+        # "partnership inquiries" for the label "partnership inquiry": the plural of a word in -y
+        stem = re.escape(label[:-1]) + "(?:y|ies)(?![a-z0-9])" if re.search(r"[^aeiou]y$", label) else re.escape(label) + edge
         # "Privacy (GDPR export/deletion requests): …": a remark in brackets after the label is part of it
-        m = cached_re(re.escape(label) + edge + _SUFFIX + r"(?:\s*[(（][^)）]{0,60}[)）])?\s*(?:[:：→=>\-]+\s*)?", re.I).match(body)
+        m = cached_re(stem + _SUFFIX + r"(?:\s*[(（][^)）]{0,60}[)）])?\s*(?:[:：→=>\-]+\s*)?", re.I).match(body)
         action = body[m.end():].strip() if m else ""
         action = re.sub(r"^(?:就|则|都|直接|一律|统一)+", "", action)
         passive = _PASSIVE.match(action)  # "upgrade requests get emailed to sales@": the action is "email to sales@"

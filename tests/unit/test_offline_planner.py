@@ -618,3 +618,12 @@ def test_a_category_named_like_the_else_side_is_still_a_case():
 def test_a_time_right_after_the_schedule_is_part_of_it_not_a_case():
     plan = planner.plan('every friday 4pm post a reminder in #general on slack: "Please submit your timesheets before you log off!"')
     assert plan.trigger.cron == "0 16 * * 5" and [type(s).__name__ for s in plan.steps] == ["DeliverStep"]
+
+
+def test_a_category_in_y_is_matched_by_its_plural():
+    plan = planner.plan("When a new email lands in the support@ inbox, classify it as order issue, partnership inquiry or job application. "
+                        "Order issues become a Zendesk ticket, partnership inquiries get added to the Partners table in Airtable, "
+                        "job applications are forwarded to hr@ourco.com.")
+    branch = next(s for s in plan.steps if isinstance(s, BranchStep))
+    assert [(c.label, [s.service for s in c.steps]) for c in branch.cases] == [
+        ("order issue", ["zendesk"]), ("partnership inquiry", ["airtable"]), ("job application", ["email"])]
