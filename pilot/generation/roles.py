@@ -37,7 +37,7 @@ _D_VERB_EN = compile_filtered(_en(_D_VERBS_EN))
 # "on/in <service>" takes its direction from the verb it hangs off: "send me the recap on
 # Telegram" (a destination) vs "summarise the messages in Slack" (a source).
 _LOCATIVE_EN = compile_filtered(_en(r"on|in") + r"(?:\s+(?:the|our|my|a))?\s*$")
-_D_ZH_VERB = compile_filtered(r"发送|推送|通知|提醒|告知|转发|转给|同步|写入|写到|插进|插入|灌进|保存|存到|存入|存成|存为|记录到|创建(?!的)|新建(?!的)|添加(?!的)|加到|"
+_D_ZH_VERB = compile_filtered(r"发送|推送|通知|提醒|告知|转发|转给|同步|写入|写到|插进|插入|灌进|导入|保存|存到|存入|存成|存为|记录到|创建(?!的)|新建(?!的)|添加(?!的)|加到|"
                         r"(?<![开研出启收])发(?![票现展生起布])")
 _D_ZH_PREP = compile_filtered(r"到|至|往|在|用|通过|给")  # direction/instrument: only right before the name
 _S_FETCH_EN = compile_filtered(_en(r"from|of|fetch|fetches|pull|pulls|read|reads|monitor|watch|new|incoming|unread|latest|recent|"
@@ -75,7 +75,7 @@ _PROC_AFTER = compile_filtered(r"^\W{0,2}(?:里|中|上)?的?\W{0,2}(?:" + _S_PR
 _FETCH_AFTER = compile_filtered(
     r"^\W{0,3}(?:后台|平台|账号|账户|店铺)?(?:(?:in|from) (?:my |the |our )?inbox|'s|里的|中的|上的|里|中|的|" + _en(
         r"issues?|tickets?|prs?|pull requests?|orders?|deals?|contacts?|pages?|rows?|records?|messages?|comments?|"
-        r"threads?|conversations?|channels?|chats?|history|posts?|updates?|repos?|repositor(?:y|ies)|projects?|boards?|workspaces?|stores?|shops?") + r"|消息|群|聊天|记录|对话|工单)")
+        r"threads?|conversations?|channels?|chats?|history|posts?|updates?|repos?|repositor(?:y|ies)|projects?|boards?|workspaces?|stores?|shops?") + r"|消息|群|聊天|记录|对话|工单|[\u4e00-\u9fff]{1,4}群(?:里|中)?的?(?:聊天|消息|对话|记录)|[\u4e00-\u9fff]{0,6}(?:聊天记录|会话记录|消息记录))")
 
 
 _WRITE_THERE = compile_filtered(r"^\W{0,2}(?:群)?(?:里|中|上)\W{0,2}(?:面)?(?:建|新建|创建|新增|添加|加|记|写|录入|更新|改|开|提|发|通知|播报|通报|提醒|推送|说|@)")

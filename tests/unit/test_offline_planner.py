@@ -627,3 +627,10 @@ def test_a_category_in_y_is_matched_by_its_plural():
     branch = next(s for s in plan.steps if isinstance(s, BranchStep))
     assert [(c.label, [s.service for s in c.steps]) for c in branch.cases] == [
         ("order issue", ["zendesk"]), ("partnership inquiry", ["airtable"]), ("job application", ["email"])]
+
+
+def test_import_into_a_database_writes_and_a_group_chat_history_is_read():
+    plan = planner.plan("把这个CSV里的日期格式统一成 YYYY-MM-DD，然后导入到 Postgres 的 orders 表")
+    assert [(type(s).__name__, getattr(s, "service", None)) for s in plan.steps] == [("TransformStep", None), ("DeliverStep", "postgres")]
+    plan = planner.plan("每天下午6点，把当天企业微信客户群里的聊天记录总结成要点，存到飞书文档里。")
+    assert [getattr(s, "service", None) for s in plan.steps] == ["wecom", None, "feishu_docs"]
