@@ -634,3 +634,10 @@ def test_import_into_a_database_writes_and_a_group_chat_history_is_read():
     assert [(type(s).__name__, getattr(s, "service", None)) for s in plan.steps] == [("TransformStep", None), ("DeliverStep", "postgres")]
     plan = planner.plan("每天下午6点，把当天企业微信客户群里的聊天记录总结成要点，存到飞书文档里。")
     assert [getattr(s, "service", None) for s in plan.steps] == ["wecom", None, "feishu_docs"]
+
+
+def test_a_read_then_a_test_of_what_it_returned():
+    plan = planner.plan("每天凌晨2点调用一下我们服务的健康检查接口，返回的status不等于ok的话就往钉钉群发告警，正常就不用管")
+    read, branch = plan.steps
+    assert isinstance(read, SourceStep) and isinstance(branch, BranchStep)
+    assert (branch.cases[0].when.subject, branch.cases[0].when.op, branch.cases[0].when.value) == (read.id, "ne", "ok")
