@@ -275,6 +275,7 @@ def strip_label(text: str, lang: str) -> str:
         label = label[1:-1]
     if lang == "zh":
         label = re.sub(r"^(?:选择?了?|是|属于|类型为|为)", "", label)  # "选Python的" → "python"
+        label = re.sub(r"^(?:标签|类型|类别|状态|级别|等级|优先级|来源|渠道)(?:是|为|=)\s*", "", label)  # "标签是bug的" → "bug"
         label = re.sub(r"(?<=[a-z0-9])(?:只|仅|就|则|也)$", "", label)  # "P2只写入MySQL" → "p2"
     if lang == "en":
         label = re.sub(r"^(?:in|on|at|from|for|about|a|an|the)\s+", "", label)  # "if it's in production" → production

@@ -553,6 +553,11 @@ class _State:
         decision = re.match(r"^(?P<label>[\u4e00-\u9fff\w ]{1,12}?)\s*[:：]\s*(?P<action>.+)$", clause) if self.last_approval else None
         if decision and (_APPROVED.search(decision.group("label")) or _REJECTED.search(decision.group("label"))):
             return decision.group("label").strip(), decision.group("action")  # "审批通过：写入…", "rejected: email the writer"
+        if self.lang == "zh":  # "负面的马上发 Slack 提醒…": how soon is not part of the label
+            clause = re.sub(r"(?<=[\u4e00-\u9fffa-z0-9])的(?:立刻|马上|立即|直接|一律|统一)+(?=[\u4e00-\u9fff])", "的", clause)
+            by_ai = re.match(r"^&?(?P<label>[\u4e00-\u9fffa-z0-9 ]{1,14}?)的(?=(?:让|用|交给|由)\s*(?:ai|大模型|gpt))", clause)
+            if by_ai and (self.in_switch or self.last_cls is not None):  # "标签是question的让AI先写个回复草稿": a case the AI handles
+                return conds.strip_label(by_ai.group("label"), self.lang), clause[by_ai.end():]
         colon = ph.COLON_CASE.match(clause)
         if colon and (self.colon_cases or conds.comparison(colon.group("label"), self.lang)) and len(colon.group("label").split()) <= 4 \
                 and not ph.IF.search(colon.group("label")):
@@ -715,7 +720,10 @@ class _State:
                 cases[-1] = (*cases[-1][:2], self._actions(clause), cases[-1][3])
                 j += 1
                 continue
-            if cases and continues and (ph.DELIVER.search(clause) or _REPLY_VIA.search(clause)):  # "critical pages PagerDuty and posts in #incidents"
+            drafted = cases and cases[-1][2] and isinstance(cases[-1][2][-1], AiStep) and ph.SEND.search(clause)
+            if cases and (continues or (drafted and _TO_ME.search(clause) and len(clause) <= 12)) and (
+                    ph.DELIVER.search(clause) or _REPLY_VIA.search(clause) or drafted):
+                # "critical pages PagerDuty and posts in #incidents"; "…的让AI先写个回复草稿，发邮件给我": the draft is sent
                 more = self._actions(clause)
                 known = {d.service for d in more if isinstance(d, DeliverStep) and d.service in ent.BY_ID} if self.lang == "zh" else set()
                 kept = [s for s in cases[-1][2] if not (known and isinstance(s, DeliverStep) and s.service not in ent.BY_ID
@@ -921,7 +929,7 @@ def _filtered_read(step: Step, wanted: Comparison) -> Step:
 _OTHER_SIDE_AFTER = compile_filtered(r",\s*(?=(?:不|没|未)(?!有(?:的话|就))[\u4e00-\u9fff]{1,4}(?:的话)?就)")
 _PAGES = compile_filtered(r"\b(?:pages?|urls?|links?|sites?|websites?|homepages?|articles?)\b|页面|链接|网址|网页|文章")
 _TABLE_NAMED = compile_filtered(r"(?:把|从|将|对)(?P<t>[\u4e00-\u9fffa-z0-9]{2,10}?表)格?(?:里|中|上)?的")
-_TO_ME = compile_filtered(r"给我发|发给我|发我|告诉我|提醒我|\b(?:send|message|text|tell|remind|ping) me\b")
+_TO_ME = compile_filtered(r"给我发|发给我|发我|告诉我|提醒我|发[\u4e00-\u9fff]{1,3}给我|\b(?:send|message|text|tell|remind|ping) me\b")
 _GRADE_CASE = compile_filtered(r"^&?(?:[^:,]{0,12}(?:分级|分档|分类|分等|分流|分层)[^:,]{0,4}:)?(?P<label>[a-z0-9一二三四五六七八九十甲乙丙丁]{1,2}(?:类|级|档|等))"
                                r"(?:客户|用户|会员|工单|订单|线索|问题|商品|产品|的)?(?:\s*\([^)]{0,30}\))?\s*(?P<action>[^,]{2,})$")
 _NOUN_THRESHOLD = compile_filtered(r"(?:any |all |the )?[a-z]+(?: [a-z]+)? (?:over|above|under|below|more than|less than|at least|at most)"

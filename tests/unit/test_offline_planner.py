@@ -641,3 +641,14 @@ def test_a_read_then_a_test_of_what_it_returned():
     read, branch = plan.steps
     assert isinstance(read, SourceStep) and isinstance(branch, BranchStep)
     assert (branch.cases[0].when.subject, branch.cases[0].when.op, branch.cases[0].when.value) == (read.id, "ne", "ok")
+
+
+def test_chinese_switch_labels_without_their_field_and_adverbs():
+    plan = planner.plan("GitHub上有新issue时按标签分流：标签是bug的同步到飞书项目群，标签是feature的记到Notion需求池，"
+                        "标签是question的让AI先写个回复草稿，发邮件给我")
+    branch = next(s for s in plan.steps if isinstance(s, BranchStep))
+    assert [(c.label, [type(s).__name__ for s in c.steps]) for c in branch.cases] == [
+        ("bug", ["DeliverStep"]), ("feature", ["DeliverStep"]), ("question", ["AiStep", "DeliverStep"])]
+    plan = planner.plan("用户在聊天窗口留言后，根据情绪分别处理：正面的记到 Google 表格，负面的马上发 Slack 提醒客服主管。")
+    branch = next(s for s in plan.steps if isinstance(s, BranchStep))
+    assert [(c.label, [s.service for s in c.steps]) for c in branch.cases] == [("正面", ["google_sheets"]), ("负面", ["slack"])]
