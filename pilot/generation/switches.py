@@ -96,7 +96,7 @@ def _start(item: str, labels: list[str]) -> tuple[str, str] | None:
     return None
 
 
-_ZH_CASE = compile_filtered(r"(?P<label>[\u4e00-\u9fffa-z0-9]{1,6}?)的(?P<action>(?:[\u4e00-\u9fffa-z]{0,8}?)(?:发|推|转|给|丢|派|分|交|记|写|存|通知|提醒).*)$")
+_ZH_CASE = compile_filtered(r"(?P<label>[\u4e00-\u9fffa-z0-9]{1,6}?)的(?P<action>(?:[\u4e00-\u9fffa-z]{0,8}?)(?:发|推|转|给|丢|派|分|交|记|写|存|通知|提醒|建|创建|新建|开|提|加|同步|录入).*)$")
 
 
 def _zh_case(item: str) -> tuple[str, str] | None:

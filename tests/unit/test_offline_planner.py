@@ -652,3 +652,10 @@ def test_chinese_switch_labels_without_their_field_and_adverbs():
     plan = planner.plan("用户在聊天窗口留言后，根据情绪分别处理：正面的记到 Google 表格，负面的马上发 Slack 提醒客服主管。")
     branch = next(s for s in plan.steps if isinstance(s, BranchStep))
     assert [(c.label, [s.service for s in c.steps]) for c in branch.cases] == [("正面", ["google_sheets"]), ("负面", ["slack"])]
+
+
+def test_every_listed_chinese_case_lands_in_one_switch():
+    plan = planner.plan("客户工单通过 webhook 进来后，按紧急程度分流：紧急的发短信给值班工程师，一般的发到企业微信群，低优先级的建成 Jira 待办。")
+    branches = [s for s in plan.steps if isinstance(s, BranchStep)]
+    assert len(branches) == 1 and [(c.label, [s.service for s in c.steps]) for c in branches[0].cases] == [
+        ("紧急", ["sms"]), ("一般", ["wecom"]), ("低优先级", ["jira"])]
