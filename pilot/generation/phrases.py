@@ -288,7 +288,8 @@ _X_NAMED = ascii_re(r"\b(?:on|to|from|onto|via) x\b(?!\s*[-=*×\d])|\bx(?= (?:po
 
 _TYPOS = {"chek": "check", "cheack": "check", "summerize": "summarize", "sumarize": "summarize", "recieve": "receive",
           "emial": "email", "mesage": "message", "messsage": "message", "notifiy": "notify", "scrap": "scrape",
-          "teh": "the", "evry": "every", "everyday": "every day", "tommorow": "tomorrow", "msg": "message"}
+          "teh": "the", "evry": "every", "everyday": "every day", "tommorow": "tomorrow", "msg": "message",
+          "wen": "when", "whn": "when", "evrytime": "every time", "someone's": "someone"}
 _TYPO_RE = ascii_re(r"\b(?:" + "|".join(_TYPOS) + r")\b")
 
 

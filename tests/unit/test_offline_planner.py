@@ -659,3 +659,11 @@ def test_every_listed_chinese_case_lands_in_one_switch():
     branches = [s for s in plan.steps if isinstance(s, BranchStep)]
     assert len(branches) == 1 and [(c.label, [s.service for s in c.steps]) for c in branches[0].cases] == [
         ("紧急", ["sms"]), ("一般", ["wecom"]), ("低优先级", ["jira"])]
+
+
+def test_no_ai_said_casually_in_chinese_means_no_ai_step():
+    plan = planner.plan("把这段JSON里的字段名从驼峰全部改成下划线格式，别用AI，写个代码处理就行")
+    assert not any(isinstance(s, AiStep) for s in walk(plan.steps))
+    # "门店每天的营业数据" describes the data, it is no schedule
+    assert build("门店每天的营业数据会记在腾讯文档的表格里，如果营业额低于8000，就在企业微信群里提醒店长").nodes[0].config.trigger is None \
+        or trigger(build("门店每天的营业数据会记在腾讯文档的表格里，如果营业额低于8000，就在企业微信群里提醒店长")) != "schedule"
