@@ -712,6 +712,17 @@ class _State:
                 acts = self._actions(action) if action else []
                 if action and not any(isinstance(s, DeliverStep) for s in acts) and ph.SEND.search(action):
                     acts += self._same_channel(before, action)  # "先给他发条欢迎短信…如果还没下单，就给他发一张优惠券": by SMS too
+                waits = acts[-1] if acts and isinstance(acts[-1], WaitStep) and acts[-1].approval is not None else None
+                if waits is not None and j + 1 < len(clauses) and _OUTCOME_FIRST.match(plain(clauses[j + 1])):
+                    # "金额超过500元的先等店长审批，审批通过就…，驳回就…": the decision's own branch, inside this case
+                    saved, self.last_approval = self.last_approval, waits
+                    k, decided = self._branch(clauses, j + 1, [*before, *acts])
+                    self.last_approval = saved
+                    if k > j + 1 and decided:
+                        cases.append((cmp[1] if cmp else conds.strip_label(cond, self.lang), cmp[0] if cmp else None,
+                                      [*acts, *decided], clause))
+                        j = k
+                        continue
                 cases.append((cmp[1] if cmp else conds.strip_label(cond, self.lang), cmp[0] if cmp else None, acts, clause))
                 label_at = j
                 j += 1

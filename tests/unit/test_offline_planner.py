@@ -667,3 +667,13 @@ def test_no_ai_said_casually_in_chinese_means_no_ai_step():
     # "门店每天的营业数据" describes the data, it is no schedule
     assert build("门店每天的营业数据会记在腾讯文档的表格里，如果营业额低于8000，就在企业微信群里提醒店长").nodes[0].config.trigger is None \
         or trigger(build("门店每天的营业数据会记在腾讯文档的表格里，如果营业额低于8000，就在企业微信群里提醒店长")) != "schedule"
+
+
+def test_a_threshold_case_that_waits_for_approval_holds_the_decision_branch():
+    plan = planner.plan("客户在有赞退款的时候，金额超过500元的先等店长审批，审批通过就调用有赞的退款接口退款，驳回就给客户发短信说明原因")
+    branch = plan.steps[0]
+    case = branch.cases[0]
+    assert (case.when.op, case.when.value) == ("gt", 500)
+    wait, decision = case.steps
+    assert wait.approval and isinstance(decision, BranchStep) and decision.on == wait.id
+    assert [s.service for s in decision.otherwise] == ["sms"]
