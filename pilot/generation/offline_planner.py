@@ -831,6 +831,11 @@ class _State:
             parts.append(plain(clauses[j]))
             j += 1
         items = [x.strip() for part in parts for x in re.split(r"[,;、]\s*(?:and\s+)?|\s+and\s+(?=[a-z]+\s)", part) if x.strip()]
+        said = _TASK_COUNT.get(m.group(1)) if (m := re.search(r"(two|three|four|2|3|4|两|二|三|四)\s*(?:件事|个任务|things|tasks)", clause)) else None
+        while said and len(items) < said and j < len(clauses):
+            # "同时做两件事：给他发一封确认邮件，再把报名信息存到飞书多维表格": the count says how many follow
+            items.append(re.sub(r"^(?:再|然后|并且?|还要|also\s+|then\s+)", "", plain(clauses[j])).strip())
+            j += 1
         ais: list[AiStep] = []
         sends: list[list[Step]] = []
         for item in items:
@@ -973,6 +978,7 @@ def _condition_first(clauses: list[str], i: int, lang: str) -> tuple[str, int] |
     return None
 
 
+_TASK_COUNT = {"two": 2, "2": 2, "两": 2, "二": 2, "three": 3, "3": 3, "三": 3, "four": 4, "4": 4, "四": 4}
 _PARALLEL_TASKS = compile_filtered(r"\b(?:(?:two|three|four|2|3|4|several|a few) (?:things|tasks) )?(?:in parallel|at the same time|at once|side by side|simultaneously)\s*:\s*"
                              r"|(?:同时|并行)(?:做|进行|处理)?(?:[两三四几]件事|[两三四几]个任务)?\s*[:：]\s*")
 _WHETHER = compile_filtered(r"\b(?:decide|check|determine|judge|tell(?: me)?|work out|figure out|assess|see)\s+(?:if|whether)\s+(?P<what>(?:each |the |it |this |that |every )?[\w-]*?)\s*"

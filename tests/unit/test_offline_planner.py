@@ -677,3 +677,14 @@ def test_a_threshold_case_that_waits_for_approval_holds_the_decision_branch():
     wait, decision = case.steps
     assert wait.approval and isinstance(decision, BranchStep) and decision.on == wait.id
     assert [s.service for s in decision.otherwise] == ["sms"]
+
+
+def test_counted_tasks_waits_for_approval_greetings_and_extraction_in_chinese():
+    plan = planner.plan("用户提交活动报名表单后，同时做两件事：给他发一封报名确认邮件，再把报名信息存到飞书多维表格")
+    assert isinstance(plan.steps[0], ParallelStep) and sorted(b[0].service for b in plan.steps[0].branches) == ["email", "feishu_bitable"]
+    plan = planner.plan("每周五下午5点，根据Jira里这周完成的任务让AI写一份周报，等我审批通过后再发到钉钉群")
+    assert [type(s).__name__ for s in plan.steps] == ["SourceStep", "AiStep", "WaitStep", "DeliverStep"]
+    plan = planner.plan("Telegram群里有新成员加入时，发一条欢迎消息，并把他的用户名和加入时间记到Notion的社群成员表里")
+    assert [s.service for s in plan.steps] == ["telegram", "notion"]
+    plan = planner.plan("仓库每次出库都会推一个webhook，内容是一段格式很乱的文本 -> 用AI抽出运单号、收件人、件数、重量 -> 写入我们的MySQL数据库")
+    assert plan.steps[0].task == "extract" and [f.description for f in plan.steps[0].fields] == ["运单号", "收件人", "件数", "重量"]
