@@ -341,6 +341,11 @@ class _State:
                 # "… do it 25 products at a time": the steps after the fetch run per batch
                 at = max(k for k, s in enumerate(steps) if isinstance(s, SourceStep))
                 inner = steps[at + 1:]
+                if len(inner) == 1 and isinstance(inner[0], LoopStep) and inner[0].batch_size is None:
+                    # "给每位患者发…。按100人一批发": the loop there already goes over them, in batches now
+                    steps[at + 1] = msgspec.structs.replace(inner[0], batch_size=conds.batch_size(clause))
+                    i += 1
+                    continue
                 if inner:
                     steps[at + 1:] = [LoopStep(id=self.uid("in_batches"), quote=clause[:200], over=steps[at].id,
                                                batch_size=conds.batch_size(clause), steps=inner)]
@@ -396,11 +401,15 @@ class _State:
                         steps.remove(handed)
                         inner, fetched = [handed, *inner], fetched[:-1]
                     over = fetched[-1].id if fetched else "inputs"
+                    batched = None
+                    if len(inner) == 1 and isinstance(inner[0], LoopStep) and inner[0].batch_size and inner[0].over == over:
+                        # "给每位患者发…。按100人一批发": one loop over them, in batches
+                        inner, batched = inner[0].steps, inner[0].batch_size
                     # "for each URL, fetch the page": the page of this item, not one URL input for every item
                     page = "{{ item }}" if over == "inputs" else "{{ item.url }}"
                     inner = [msgspec.structs.replace(s, url=page) if isinstance(s, SourceStep) and s.from_ == "url"
                              and s.url == "{{ inputs.url }}" else s for s in inner]
-                    steps.append(LoopStep(id=self.uid("for_each"), quote=clause[:200], batch_size=conds.batch_size(clause),
+                    steps.append(LoopStep(id=self.uid("for_each"), quote=clause[:200], batch_size=batched or conds.batch_size(clause),
                                           over=over, steps=inner))
                 i = body_end
                 continue
@@ -1136,7 +1145,8 @@ def _drop_deliveries(steps: list[Step], refused: set[str], everything: bool) -> 
 
 def _batching_remark(clause: str) -> bool:
     return bool(re.fullmatch(r"(?:(?:do|run|process|handle) (?:it|this|that|them|these|all)\s*)?(?:in batches of \d+|\d+\s+(?:\w+\s+)?at a time)"
-                             r"(?:\s*(?:so|to|because).*)?|(?:每\s*\d+\s*(?:条|个|行)?\s*一批|分批)(?:处理|执行|跑)?", clause.strip(" ,.-—")))
+                             r"(?:\s*(?:so|to|because).*)?|(?:每\s*\d+\s*(?:条|个|行)?\s*一批|分批)(?:处理|执行|跑)?", clause.strip(" ,.-—"))
+                or re.search(r"(?:^|,)\s*(?:按|每)\s*\d+\s*(?:人|条|个|行|份|封)?\s*一批(?:发|发送|处理|执行|跑)?$", clause.strip(" ,.。")))
 
 
 def _parallel_sources(steps: list[Step], state: _State) -> list[Step]:

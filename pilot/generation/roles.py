@@ -21,7 +21,7 @@ from pilot.generation.text import AB
 DESTINATION, SOURCE, SUBJECT = "destination", "source", "subject"
 # "the newest post", "their latest posts on X": the noun, not the verb (each lookbehind has a fixed width)
 NOUN_POST = "".join(f"(?<!{w} )" for w in ("the", "a", "an", "newest", "latest", "new", "recent", "last", "each", "every", "this",
-                                           "that", "our", "my", "their", "blog", "top"))
+                                           "that", "our", "my", "their", "blog", "top", "'s", "weekly", "these", "those"))
 
 
 def _en(words: str) -> str:

@@ -688,3 +688,15 @@ def test_counted_tasks_waits_for_approval_greetings_and_extraction_in_chinese():
     assert [s.service for s in plan.steps] == ["telegram", "notion"]
     plan = planner.plan("仓库每次出库都会推一个webhook，内容是一段格式很乱的文本 -> 用AI抽出运单号、收件人、件数、重量 -> 写入我们的MySQL数据库")
     assert plan.steps[0].task == "extract" and [f.description for f in plan.steps[0].fields] == ["运单号", "收件人", "件数", "重量"]
+
+
+def test_a_per_person_send_batched_by_a_later_remark_is_one_batched_loop():
+    plan = planner.plan("每天下午5点从诊所HIS系统的接口拉取明天有预约的患者名单，给每位患者发预约提醒短信。短信接口有限流，按100人一批发。")
+    source, loop = plan.steps
+    assert isinstance(loop, LoopStep) and loop.over == source.id and loop.batch_size == 100
+    assert [(type(s).__name__, s.service) for s in loop.steps] == [("DeliverStep", "sms")]
+    # a possessive before "posts" makes it the noun; "gets pushed to our webhook" is how the run starts
+    plan = planner.plan("Every Friday at 4pm, draft our weekly newsletter from this week's posts in the Notion 'Blog' database, "
+                        "then wait for my approval before it gets sent out via Mailchimp.")
+    assert [getattr(s, "service", None) for s in plan.steps if type(s).__name__ == "DeliverStep"] == ["mailchimp"]
+    assert trigger(build("Each new app store review gets pushed to our webhook. Have AI summarize it.")) == "webhook"
