@@ -115,6 +115,12 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     quote = clause[:200]
     if _ACCESS_REMARK.match(clause.strip()):
         return acts  # "Read only on github/jira.", "只读，不要改": how to treat the services, not a step
+    agent = state.last_ai if state.last_ai is not None and state.last_ai.task == "agent" else None
+    if agent is not None and _AGENT_CAN.search(clause):
+        # "…and the agent can call our status page API and search Jira to answer": what the agent may
+        # use (its tools; the list is this step's own), not steps of the workflow
+        agent.tools.extend(x for x in ent.find_integrations(clause)[0] if x not in agent.tools)
+        return acts
     clause = _POSTED_IN.sub(r"\g<1> from", _TO_AI_ZH.sub("让", _TO_AI.sub("have the ai", clause)))
     # "#inbox" is a channel and 'Bad emails' a table name: neither names a service
     found, dests, srcs = ent.find_integrations(_CHANNEL.sub("#", re.sub(r"(?<!\w)'[^']{1,40}'(?!\w)|\"[^\"]{1,40}\"", " ", clause)))
@@ -686,6 +692,8 @@ def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
 _COMPOSED = ascii_re(r"\b(?:polite|friendly|personali[sz]ed|warm|apologetic|gentle|tailored|heartfelt|empathetic)\s+(?:[\w-]+\s+)?"
                      r"(?:reminder|message|e-?mail|note|reply|response|follow-?up|apology|thank-you|welcome)\b"
                      r"|(?:礼貌|个性化|温和|友好|客气|走心|真诚)的?(?:催款|提醒|回复|邮件|短信|消息|道歉|感谢|欢迎)")
+_AGENT_CAN = ascii_re(r"(?:and\s+)?(?:the (?:agent|bot|assistant)|it|they)\s+(?:can|could|should be able to|may|is able to)\b"
+                      r"|(?:它|机器人|助手|智能体|agent)?(?:能够?|可以)(?:调用|查|搜|读|访问|用)")
 _TO_THE_SENDER = ascii_re(r"给(?:他|她|对方|这位客户|该客户|新客户|好友|用户)发|发给(?:他|她|对方)|\bsend (?:them|him|her) an?\b"
                           r"|^(?:自动)?(?:发|回)(?:一条|一段|一句|个)?(?:欢迎|感谢|问候)|^(?:auto-?)?(?:send|post) (?:a |them a )?(?:welcome|thank-you|greeting) message\b")
 _LISTED_THINGS = compile_filtered(r"(?P<what>待办事项|待办清单|待办|行动项|任务清单|任务|要点|问题清单|清单|列表|\baction items\b|\bto-?dos?\b|\btasks\b)")

@@ -700,3 +700,11 @@ def test_a_per_person_send_batched_by_a_later_remark_is_one_batched_loop():
                         "then wait for my approval before it gets sent out via Mailchimp.")
     assert [getattr(s, "service", None) for s in plan.steps if type(s).__name__ == "DeliverStep"] == ["mailchimp"]
     assert trigger(build("Each new app store review gets pushed to our webhook. Have AI summarize it.")) == "webhook"
+
+
+def test_what_an_agent_can_call_are_its_tools_not_steps():
+    plan = planner.plan("I want a chat agent for our on-call engineers. They ask stuff like 'is the payments service healthy?' or "
+                        "'what incidents did we have this week' and the agent can call our status page API and search Jira to answer.")
+    agent = plan.steps[0]
+    assert agent.task == "agent" and "statuspage" in agent.tools
+    assert not any(type(s).__name__ == "DeliverStep" for s in walk(plan.steps))  # nothing is written
