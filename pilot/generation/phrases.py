@@ -171,7 +171,7 @@ DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,70}?\b(?:to|into|in|o
               ("update", ascii_re(r"\bfill (?:in |out )?(?:the |an? |its |their )?['\"]?[\w ;-]{1,30}['\"]? (?:column|field|cell|property)\b|"
                                   r"\binto (?:the|its|their|that) (?:(?:page|row|record|card|issue)'s )?['\"]?[\w ;-]{1,30}['\"]? (?:column|field|property)\b|"
                                   r"(?<!an )(?<!a )(?<!investor )(?<!weekly )(?<!monthly )(?<!daily )(?<!status )(?<!progress )(?<!product )(?<!project )(?<!quick )(?<!short )\bupdate\w*|\bclose (?:it|them|the \w+)\b|\barchive\b|\bmove (?:it|them|the \w+) to\b|\bmark (?:it|them|the \w+) as\b|更新(?!过的|了的|的|说明|日志|记录|内容|公告)|填回|回填|修改(?!过的|的)|(?<!未)(?<!已)(?<!已经)关闭(?!的)|归档|改成(?!.{0,12}(?:版本|风格|文案|长文|短文|笔记|帖子|推文|文章|口吻|语气))|改为|标记为|标成|设为|置为")),
-              ("upsert", ascii_re(r"\bsave\w*|\bstore\w*|\bstash\w*|\bcopy\b.{0,40}?\binto\b|\bwrite (?:it|them|this|that|both|these|those|the \w+) back\b|\bsync\w*|\bwrites?\b.{0,40}?\b(?:to|into)\b|\bimport\w*\b.{0,40}?\binto\b|\bupsert|保存|存到|存入|存成|存为|写入|导入(?:到|进)?|同步|存储|入库|存一份|留一份|存个档|备份(?:到|一份)")),
+              ("upsert", ascii_re(r"\bsave\w*|\bstore\w*|\bstash\w*|\bcopy\b.{0,40}?\binto\b|\bwrite (?:it|them|this|that|both|these|those|the \w+) back\b|\bsync\w*|\bwrites?\b.{0,40}?\b(?:to|into)\b|\bimport\w*\b.{0,40}?\binto\b|\bupsert|保存|存到|存入|存成|存为|写入|写进|导入(?:到|进)?|同步|存储|入库|存一份|留一份|存个档|备份(?:到|一份)")),
               ("post", ascii_re(NOUN_POST + r"\bpost(?:s|ed|ing)?\b|\bpublish\w*|\bshare\b|发布|发帖|发表")))
 
 

@@ -300,6 +300,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             acts.ai is not None and not ph.SEND.search(default_service) and not ph.delivery_op(default_service)
             and not ph.OWN_OBJECT.search(default_service)):
         target = re.sub(r"^(?:to|into|the|our|a|an)\s+", "", default_service.strip()).strip()
+        target = re.sub(r"^(?:写进|写入|写到|记到|记进|记在|存到|存进|存入|加到|推到|同步到)", "", target)  # "写进日志表" → 日志表
         integ = ent.find_integrations(target)[0] or (["slack"] if _CHANNEL.search(target) else []) or (
             ["email"] if re.search(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*", target) else [])  # "forward to ops@ourco.com"
         own = sorted(state.trigger_clause_services())

@@ -96,12 +96,13 @@ def _start(item: str, labels: list[str]) -> tuple[str, str] | None:
     return None
 
 
-_ZH_CASE = compile_filtered(r"(?P<label>[\u4e00-\u9fffa-z0-9]{1,6}?)的(?P<action>(?:[\u4e00-\u9fffa-z]{0,8}?)(?:发|推|转|给|丢|派|分|交|记|写|存|通知|提醒|建|创建|新建|开|提|加|同步|录入).*)$")
+_ZH_CASE = compile_filtered(r"(?P<label>[\u4e00-\u9fffa-z0-9]{1,8}?)\s?的(?P<action>(?:[\u4e00-\u9fffa-z]{0,12}?)(?:发|推|转|给|丢|派|分|交|记|写|存|通知|提醒|建|创建|新建|开|提|加|同步|录入|打电话).*)$")
 
 
 def _zh_case(item: str) -> tuple[str, str] | None:
     m = _ZH_CASE.match(item)
-    return (m.group("label"), m.group("action")) if m else None
+    # "info 的只写进日志表": how much is not part of where it goes
+    return (m.group("label"), re.sub(r"^(?:只|仅|就|直接|都|也|一律|统一)+", "", m.group("action"))) if m else None
 
 
 def _head_field(head: str) -> str | None:
@@ -139,9 +140,10 @@ def case_list(clauses: list[str], start: int, labels: list[str]) -> CaseList | N
             continue
         head, colon, tail = text.rpartition(":")
         if k == start and colon and (_HEAD.search(head) or (clauses[k].startswith("&") and _ARROW_CASE.match(tail.strip())))\
-                and not ph.SEND.search(_HEAD.sub("", head)) and _start(tail.strip(), labels):
+                and not ph.SEND.search(_HEAD.sub("", head)) and (_start(tail.strip(), labels) or (_HEAD.search(head) and _zh_case(tail.strip()))):
             text = tail  # "按级别处理：P0 …": the head only announces the cases
             found.field = next((en for word, en in _FIELD_WORDS if word in head), None)
+            open_labels = open_labels or (_start(tail.strip(), labels) is None)  # "按优先级处理：紧急的用…": cases by their own labels
         items = [x.strip() for x in _ITEM_SPLIT.split(text) if x.strip()]
         used = 0
         for item in items:
@@ -154,6 +156,10 @@ def case_list(clauses: list[str], start: int, labels: list[str]) -> CaseList | N
                 found.otherwise = rest
             elif found.cases and _MORE.match(item):
                 found.extra.setdefault(len(found.cases) - 1, []).append(_MORE.sub("", item).strip())
+            elif found.cases and open_labels and len(items) == 1 and ph.SEND.search(item) and k + 1 < len(clauses) \
+                    and _zh_case(clauses[k + 1].lstrip("&")):
+                # "critical 的打语音电话通知值班人并且发钉钉群；warning 的…": the case's second action, cut off by "并且"
+                found.extra.setdefault(len(found.cases) - 1, []).append(item)
             else:
                 break
             used += 1

@@ -708,3 +708,12 @@ def test_what_an_agent_can_call_are_its_tools_not_steps():
     agent = plan.steps[0]
     assert agent.task == "agent" and "statuspage" in agent.tools
     assert not any(type(s).__name__ == "DeliverStep" for s in walk(plan.steps))  # nothing is written
+
+
+def test_a_chinese_level_switch_whose_first_case_has_two_actions():
+    plan = planner.plan("Prometheus的告警会通过webhook推过来，按告警级别处理：critical 的打语音电话通知值班人并且发钉钉群；"
+                        "warning 的只发钉钉群；info 的只写进日志表，不发通知。")
+    branch = plan.steps[0]
+    assert [(c.label, [s.service for s in c.steps]) for c in branch.cases] == [
+        ("critical", ["phone_call", "dingtalk"]), ("warning", ["dingtalk"]), ("info", ["日志表"])]
+    assert branch.cases[2].steps[0].operation == "upsert"
