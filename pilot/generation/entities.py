@@ -147,7 +147,7 @@ def lookup_service(name: str) -> Integration | None:
 # characters by what the service holds (订单, 店铺, 后台 …) they name the service.
 _NAMED_LOOKUP = {n: i.id for i in INTEGRATIONS for n in i.names if len(n) >= 2 and not n.isascii()}
 _NAMED_RE = compile_filtered("(?:" + "|".join(sorted(map(re.escape, _NAMED_LOOKUP), key=len, reverse=True)) + ")"
-                       r"(?=[\u4e00-\u9fff]{0,6}?(?:订单|店铺|商品|客户|会员|后台|数据|商城|销售|评价|差评|工单|退款|讨论|帖子|热帖|评论|动态|舆情|下单|付款|发货|买家))") if _NAMED_LOOKUP else None
+                       r"(?=[\u4e00-\u9fff]{0,10}?(?:订单|店铺|商品|客户|会员|后台|数据|商城|销售|评价|差评|工单|退款|讨论|帖子|热帖|评论|动态|舆情|下单|付款|发货|买家))") if _NAMED_LOOKUP else None
 
 
 def find_integrations(text: str) -> tuple[list[str], list[str], list[str]]:

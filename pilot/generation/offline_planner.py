@@ -959,7 +959,7 @@ _GRADE_CASE = compile_filtered(r"^&?(?:[^:,]{0,12}(?:分级|分档|分类|分等
                                r"(?:客户|用户|会员|工单|订单|线索|问题|商品|产品|的)?(?:\s*\([^)]{0,30}\))?\s*(?P<action>[^,]{2,})$")
 _NOUN_THRESHOLD = compile_filtered(r"(?:any |all |the )?[a-z]+(?: [a-z]+)? (?:over|above|under|below|more than|less than|at least|at most)"
                                    r" \$?\d[\d,.]*\s*(?:k\b|usd\b|dollars?\b|%|stars?\b|points?\b|days?\b|items?\b|units?\b)?")
-_OUTCOME_FIRST = compile_filtered(r"(?:审批)?(?:通过|批准|同意|被驳回|驳回|拒绝)(?:了|的话|之后|以后)?(?:就|则|后)|(?:if |once |when )?(?:approved|rejected|declined)\b")
+_OUTCOME_FIRST = compile_filtered(r"(?:审批)?(?:通过|批准|同意|被驳回|驳回|拒绝|过了|批了)(?:了|的话|之后|以后)?(?:就|则|后|再)|(?:if |once |when )?(?:approved|rejected|declined)\b")
 _A_SYSTEM = compile_filtered(r"系统|平台|后台|数据库|台账|\bsystem\b|\bplatform\b|\bdatabase\b")
 _LEFT_ALONE: list[Step] = []  # a threshold case whose values need nothing ("不用管"); compared by identity
 

@@ -717,3 +717,11 @@ def test_a_chinese_level_switch_whose_first_case_has_two_actions():
     assert [(c.label, [s.service for s in c.steps]) for c in branch.cases] == [
         ("critical", ["phone_call", "dingtalk"]), ("warning", ["dingtalk"]), ("info", ["日志表"])]
     assert branch.cases[2].steps[0].operation == "upsert"
+
+
+def test_a_named_api_called_to_act_and_a_lookup_only_name_before_its_data():
+    plan = planner.plan("Jenkins构建成功后会调我们的webhook，然后等运维负责人审批：同意就调部署接口发布到生产环境，拒绝就在飞书群里说一声这次发布取消了。")
+    branch = next(s for s in plan.steps if isinstance(s, BranchStep))
+    assert [type(s).__name__ for s in branch.cases[0].steps] == ["DeliverStep"] and [s.service for s in branch.otherwise] == ["feishu"]
+    plan = planner.plan("每月1号上午10点，分别从Stripe和有赞拉取上个月的收入数据，让AI生成一份月度收入报告，发邮件给财务，同时存一份到Notion")
+    assert sorted(b[0].service for b in plan.steps[0].branches) == ["stripe", "youzan"]
