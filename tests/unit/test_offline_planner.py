@@ -725,3 +725,9 @@ def test_a_named_api_called_to_act_and_a_lookup_only_name_before_its_data():
     assert [type(s).__name__ for s in branch.cases[0].steps] == ["DeliverStep"] and [s.service for s in branch.otherwise] == ["feishu"]
     plan = planner.plan("每月1号上午10点，分别从Stripe和有赞拉取上个月的收入数据，让AI生成一份月度收入报告，发邮件给财务，同时存一份到Notion")
     assert sorted(b[0].service for b in plan.steps[0].branches) == ["stripe", "youzan"]
+
+
+def test_where_data_is_kept_is_not_a_write():
+    plan = planner.plan("门店每天的营业数据会记在腾讯文档的表格里，新加一行的时候，如果当天营业额低于8000，就在企业微信群里提醒店长")
+    writes = [s.service for s in walk(plan.steps) if type(s).__name__ == "DeliverStep"]
+    assert writes == ["wecom"]  # nothing is appended to the table the data already lives in
