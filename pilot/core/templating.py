@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from types import SimpleNamespace
-from typing import NamedTuple, Any
+from typing import Any, NamedTuple
 
 import jinja2
 from jinja2 import meta, nodes as jnodes
@@ -294,15 +294,25 @@ class _Facts(NamedTuple):
 _PLAIN = _Facts(None, frozenset())
 
 
+def _plain(src: str, expression: bool) -> bool:
+    """No tag can start: plain text (most prompts' static parts) needs no parse."""
+    return not expression and "{" not in src
+
+
+def _parse(src: str, expression: bool) -> jnodes.Template:
+    """The AST the static checks read; an expression is parsed as ``{{ expr }}``."""
+    return _strict_env.parse("{{ " + _unwrap(src) + " }}" if expression else src)
+
+
 # Static checks are cached: validation re-checks the same template strings on every
 # generate/save/chat turn, and parsing dominates generation time otherwise. A new string is
 # parsed once for its syntax error and the node ids it references.
 @lru_cache(maxsize=8192)
 def _facts(src: str, expression: bool) -> _Facts:
-    if not expression and "{" not in src:
-        return _PLAIN  # no tag can start: plain text (most prompts' static parts)
+    if _plain(src, expression):
+        return _PLAIN
     try:
-        tree = _strict_env.parse("{{ " + _unwrap(src) + " }}" if expression else src)
+        tree = _parse(src, expression)
     except jinja2.TemplateSyntaxError as exc:
         return _Facts(f"{exc.message} (line {exc.lineno})", frozenset())
     found: set[str] = set()
@@ -331,10 +341,10 @@ def undeclared_names(src: str, *, expression: bool = False) -> frozenset[str]:
     """Top-level variables a template reads (``inputs``, ``nodes``, ``item``, ...). Not part of
     :func:`_facts`: jinja2 finds them with a code-generation pass (~0.3 ms), which validation
     does not need."""
-    if not expression and "{" not in src:
+    if _plain(src, expression):
         return frozenset()
     try:
-        return frozenset(meta.find_undeclared_variables(_strict_env.parse("{{ " + _unwrap(src) + " }}" if expression else src)))
+        return frozenset(meta.find_undeclared_variables(_parse(src, expression)))
     except jinja2.TemplateSyntaxError:
         return frozenset()
 
