@@ -52,8 +52,6 @@ class PrincipalCache:
 
     def __init__(self, ttl_s: float = 10.0, *, max_entries: int = 10_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl_s = ttl_s
-        self.max_entries = max_entries
         self._answers: WatchedCache[Any] = WatchedCache(_WATCHED, ttl_s, max_entries=max_entries, clock=clock)
         _CACHES.add(self)
 
