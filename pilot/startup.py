@@ -164,9 +164,13 @@ async def warm_up(runtime: Runtime, delay_s: float = WARM_UP_DELAY_S) -> None:
     await asyncio.sleep(delay_s)
     try:
         await asyncio.to_thread(lambda: runtime.templates)
-        await asyncio.to_thread(_warm_generation, runtime)
     except Exception:  # noqa: BLE001 - the requests that need the library raise it again
         log.exception("warm-up: the template library could not be loaded")
+    else:
+        try:
+            await asyncio.to_thread(_warm_generation, runtime)
+        except Exception:  # noqa: BLE001 - a cold table is built again by the first request
+            log.exception("warm-up: the generation tables could not be built")
     # Frozen only now: the template library, the intent index and the planner's tables are
     # long-lived too, and a full GC would otherwise walk them (60 ms pauses under generate load).
     freeze_startup_heap()
