@@ -6,35 +6,16 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 
-from pilot.auth.service import create_api_key
 from pilot.credentials.names import CredentialNames
-from pilot.db.engine import create_engine, create_session_factory
-from pilot.db.models import Base, CredentialRow, WorkspaceRow
-from pilot.settings import DatabaseSettings
+from pilot.db.models import CredentialRow
+from tests.support.sqlite import two_workspaces
 
 
 @pytest.fixture
 async def db(tmp_path):
-    engine = create_engine(DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path}/c.db"))
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
-    reads: list[str] = []
-
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def _count(_conn, _cursor, statement, *_args) -> None:
-        if statement.startswith("SELECT credentials.name"):
-            reads.append(statement)
-
-    sessions = create_session_factory(engine)
-    async with sessions() as session:
-        await create_api_key(session, "acme")
-        await create_api_key(session, "globex")
-        await session.commit()
-        ids = {w.name: w.id for w in (await session.scalars(sa.select(WorkspaceRow))).all()}
-    yield sessions, ids, reads
-    await engine.dispose()
+    async with two_workspaces(tmp_path / "c.db", lambda statement: statement.startswith("SELECT credentials.name")) as (sessions, _keys, ids, reads):
+        yield sessions, ids, reads
 
 
 def _row(workspace_id: str, name: str) -> CredentialRow:

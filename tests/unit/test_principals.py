@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from pilot.auth import principals
 from pilot.auth.principals import PrincipalCache
-from pilot.auth.service import create_api_key, hash_key
+from pilot.auth.service import hash_key
 from pilot.core.errors import AuthenticationError
 from pilot.core.ids import utcnow
-from pilot.db.engine import create_engine, create_session_factory
-from pilot.db.models import ApiKeyRow, Base, WorkspaceRow
-from pilot.settings import DatabaseSettings
+from pilot.db.models import ApiKeyRow, WorkspaceRow
+from tests.support.sqlite import two_workspaces
 
 
 class Clock:
@@ -27,22 +25,8 @@ class Clock:
 
 @pytest.fixture
 async def db(tmp_path):
-    engine = create_engine(DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path}/p.db"))
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
-    lookups: list[str] = []
-
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def _count(_conn, _cursor, statement, *_args) -> None:
-        if "FROM workspaces JOIN api_keys" in statement:
-            lookups.append(statement)
-
-    sessions = create_session_factory(engine)
-    async with sessions() as session:
-        keys = [await create_api_key(session, "acme"), await create_api_key(session, "globex")]
-        await session.commit()
-    yield sessions, keys, lookups
-    await engine.dispose()
+    async with two_workspaces(tmp_path / "p.db", lambda statement: "FROM workspaces JOIN api_keys" in statement) as (sessions, keys, _ids, lookups):
+        yield sessions, keys, lookups
 
 
 async def test_a_key_is_read_once_per_ttl_and_only_successes_are_kept(db) -> None:
