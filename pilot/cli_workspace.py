@@ -27,6 +27,7 @@ async def in_workspace(workspace: str, work: Any) -> Any:
 async def in_database(work: Any) -> Any:
     """Run ``work(session)`` in one committed transaction of the configured database (migrated
     first in embedded mode)."""
+    from pilot.background.invalidation import announcing
     from pilot.runtime import Runtime
     from pilot.settings import get_settings
     from pilot.startup import migrate_if_embedded
@@ -34,7 +35,7 @@ async def in_database(work: Any) -> Any:
     runtime = Runtime.build(get_settings())
     try:
         await migrate_if_embedded(runtime)
-        async with runtime.sessions() as session:
+        async with announcing(runtime.settings.redis), runtime.sessions() as session:  # API processes' caches
             result = await work(session)
             await session.commit()
             return result

@@ -22,13 +22,15 @@ from pilot.engine.nodes.base import EngineServices
 from pilot.engine.service import RunService
 from pilot.events.bus import EventBus
 from pilot.settings import Settings
+from pilot.tools.listing import ToolListings
 
 if TYPE_CHECKING:  # built on first use (see OnFirstUse): importing them costs ~0.5 s of a cold start
     from pilot.auth.limits import LoginLimiter
+    from pilot.background.invalidation import CacheInvalidation
     from pilot.chat.service import ChatService
     from pilot.templates.catalog import TemplateCatalog
 else:  # names that resolve for readers of Runtime's type hints at run time (Litestar's DI, via msgspec)
-    ChatService = TemplateCatalog = LoginLimiter = Any
+    ChatService = TemplateCatalog = LoginLimiter = CacheInvalidation = Any
 
 log = logging.getLogger("pilot")
 
@@ -91,15 +93,19 @@ class Runtime:
     runs: RunService | None = None
     engine_services: EngineServices | None = None  # the node runners' services
     redis: Redis | None = None  # when REDIS_URL is set
+    cache_invalidation: CacheInvalidation | None = None  # with Redis: other processes' commits empty our caches
     background_tasks: set[asyncio.Task] = field(default_factory=set)
     principals: PrincipalCache | None = None  # API key → workspace (built from the settings when None)
     credential_names: CredentialNames | None = None  # workspace → credential names, for advisory readiness
+    tool_listings: ToolListings | None = None  # GET /api/tools pages
 
     def __post_init__(self) -> None:
         if self.principals is None:
             self.principals = PrincipalCache(self.settings.app.auth_cache_ttl_s)
         if self.credential_names is None:
             self.credential_names = CredentialNames(self.settings.app.auth_cache_ttl_s)
+        if self.tool_listings is None:
+            self.tool_listings = ToolListings(self.settings.app.auth_cache_ttl_s)
 
     @classmethod
     def build(cls, settings: Settings) -> "Runtime":
@@ -118,6 +124,8 @@ class Runtime:
             task.cancel()
         if self.background_tasks:
             await asyncio.gather(*self.background_tasks, return_exceptions=True)
+        if self.cache_invalidation is not None:
+            await self.cache_invalidation.stop()
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()

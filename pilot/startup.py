@@ -11,7 +11,8 @@ from typing import Any
 
 from pilot.auth.service import create_api_key, workspace_has_keys
 from pilot.auth.users import ensure_first_admin
-from pilot.background.setup import start_inline_sweeper, attach_background_launcher, start_background
+from pilot.background.setup import (attach_background_launcher, start_background, start_cache_invalidation,
+                                    start_inline_sweeper)
 from pilot.core.heap import freeze_startup_heap
 from pilot.runtime import Runtime
 from pilot.settings import Settings
@@ -101,6 +102,7 @@ STARTUP: tuple[Step, ...] = (
     Step("dev key", ensure_dev_key, after=("migrations",)),
     Step("first admin", ensure_first_admin, after=("dev key",)),  # embedded: admin@localhost, password printed once
     Step("redis", start_background),  # REDIS_URL: Redis client + Redis Streams bus
+    Step("cache invalidation", start_cache_invalidation, after=("redis",)),  # Redis pub/sub of cached tables' changes
     Step("events", start_events, after=("redis",)),  # the in-memory bus only when Redis gave none
     Step("metrics", start_metrics, after=("events",)),  # run/node metrics from the events published
     Step("runs", start_runs, after=("migrations", "events", "metrics")),

@@ -17,11 +17,13 @@ Staleness:
   keys go with it by ``ON DELETE CASCADE``) — empties every cache of the process when the
   statement runs *and again when its transaction commits*; a lookup that read the old row
   meanwhile is not stored (a generation counter), so the very next request sees the change.
-- **Across processes** (several API processes, or ``pilot keys …`` run from a shell), a change
-  reaches another process's cache when that process's entry expires: a revoked key keeps
-  working there for at most ``ttl_s`` seconds (so does a logged-out access token; an access
-  token's expiry is checked on every request, without the cache). Raw SQL (``sa.text``) bypasses the hooks in this
-  process too and is bounded the same way.
+- **Across processes, with Redis** (``REDIS_URL``), the commit is published and every other API
+  process empties its caches of the changed tables within milliseconds
+  (:mod:`pilot.background.invalidation`; ``pilot users …`` commands publish too).
+- **Otherwise** (no Redis, a message lost while Redis was down, raw SQL (``sa.text``), which
+  bypasses the hooks), a change reaches another process's cache when that process's entry
+  expires: a revoked key keeps working there for at most ``ttl_s`` seconds (so does a logged-out
+  access token; an access token's expiry is checked on every request, without the cache).
 
 The expiry, the change hooks and the generation counter are :class:`pilot.db.watched.WatchedCache`'s.
 """

@@ -20,6 +20,7 @@ from arq.utils import timestamp_ms
 from redis.asyncio import Redis
 
 from pilot.background.keys import RedisKeys
+from pilot.background.pubsub import listen_channel
 from pilot.background.redis_bus import UNAVAILABLE
 
 log = logging.getLogger("pilot.background.cancel")
@@ -91,30 +92,13 @@ class CancelSignals:
 
     async def _listen(self) -> None:
         """Subscribe and route messages; reconnect with backoff when Redis drops."""
-        backoff = 0.1
-        while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(self._keys.cancel_channel)
-                self.ready.set()
-                backoff = 0.1
-                # Cancels published while we were disconnected: re-check the runs we hold.
-                for execution_id in list(self._held):
-                    if await self.was_requested(execution_id):
-                        self.trigger(execution_id)
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        data = message["data"]
-                        self.trigger(data.decode() if isinstance(data, bytes) else str(data))
-            except asyncio.CancelledError:
-                raise
-            except UNAVAILABLE as exc:
-                self.ready.clear()
-                log.warning("cancel channel lost (%s); reconnecting in %.1fs", type(exc).__name__, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-            finally:
-                try:
-                    await pubsub.aclose()
-                except Exception:  # noqa: BLE001, S110 - the connection is already gone
-                    pass
+
+        async def subscribed() -> None:
+            self.ready.set()
+            # Cancels published while we were disconnected: re-check the runs we hold.
+            for execution_id in list(self._held):
+                if await self.was_requested(execution_id):
+                    self.trigger(execution_id)
+
+        await listen_channel(self._redis, self._keys.cancel_channel, lambda data: self.trigger(data.decode()),
+                             on_subscribed=subscribed, on_lost=self.ready.clear)

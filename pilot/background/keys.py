@@ -52,6 +52,12 @@ class RedisKeys:
         """Pub/sub channel: message = execution id whose cancellation was requested."""
         return f"{self.prefix}:cancel"
 
+    @property
+    def cache_channel(self) -> str:
+        """Pub/sub channel: message = the tables a committed transaction changed, so every other
+        process empties its caches of them (:mod:`pilot.background.invalidation`)."""
+        return f"{self.prefix}:cache-invalidate"
+
     def cancel_flag(self, execution_id: str) -> str:
         """A short-lived flag mirroring ``executions.cancel_requested`` (cheap to check from Redis)."""
         return f"{self.prefix}:cancel:{execution_id}"

@@ -30,6 +30,17 @@ async def start_background(runtime) -> None:
         runtime.bus = RedisStreamBus(settings.url, settings, persisted=db_event_reader(runtime.sessions))
 
 
+async def start_cache_invalidation(runtime) -> None:
+    """With Redis: publish this process's committed changes to cached tables and apply the others'
+    (:mod:`pilot.background.invalidation`), so a revoked key or a new tool is seen everywhere at once."""
+    if runtime.redis is None or runtime.cache_invalidation is not None:
+        return
+    from pilot.background.invalidation import CacheInvalidation
+
+    runtime.cache_invalidation = CacheInvalidation(runtime.redis, RedisKeys(runtime.settings.redis.key_prefix))
+    runtime.cache_invalidation.start()
+
+
 async def attach_background_launcher(runtime) -> None:
     """After the run service exists: register the arq launcher as mode ``background``."""
     settings = runtime.settings.redis

@@ -5,9 +5,10 @@ chat turn; reading them costs a query (~0.4 ms of a request on SQLite, more than
 cached generation). :class:`CredentialNames` keeps the answer per workspace for
 ``PILOT_AUTH_CACHE_TTL_S`` seconds (the principal cache's setting: the same staleness bound)
 and drops it as soon as a credential is created, renamed or deleted through any session of this
-process (:mod:`pilot.db.watched`). Another API process sees such a change within the TTL, which
-is why only advisory readiness (a generation's report, chat's ``workflow.ready``) reads through
-the cache; publishing and ``GET …/readiness`` read the table.
+process (:mod:`pilot.db.watched`) or, with Redis, of any process. Without Redis another API process
+sees such a change only within the TTL, which is why only advisory readiness (a generation's
+report, chat's ``workflow.ready``) reads through the cache; publishing and ``GET …/readiness``
+read the table.
 """
 
 from __future__ import annotations

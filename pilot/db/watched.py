@@ -7,10 +7,15 @@ delete, or an ORM-enabled ``insert()``/``update()``/``delete()`` statement — e
 watching it when the statement runs *and again when its transaction commits*; a read that was
 in flight meanwhile is not stored (a generation counter), so the next read sees the change.
 
-Across processes (several API processes, a CLI command) a change reaches another process's
-cache when its entry expires, at most ``ttl_s`` later; raw SQL (``sa.text``) bypasses the hooks
-and is bounded the same way. The principal cache (:mod:`pilot.auth.principals`) and the
-credential-name cache of readiness (:mod:`pilot.credentials.names`) are both built on it.
+Across processes: when the transaction commits, the names of the tables it changed are handed to
+every registered publisher (:func:`add_publisher`); with Redis configured the API process
+publishes them on a pub/sub channel and every other process empties its caches watching them
+(:func:`invalidate_tables`, :mod:`pilot.background.invalidation`), within milliseconds. Without
+Redis, or for a message lost while a subscriber reconnects (it then empties everything), or a
+change made by a process that publishes nothing, another process's entry lives at most ``ttl_s``
+longer; raw SQL (``sa.text``) bypasses the hooks and is bounded the same way. The principal
+cache (:mod:`pilot.auth.principals`), the credential-name cache of readiness
+(:mod:`pilot.credentials.names`) and the tool listing (:mod:`pilot.tools.listing`) are built on it.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Generic, TypeVar
 
 from sqlalchemy import event
@@ -28,6 +33,8 @@ T = TypeVar("T")
 _WATCHERS: dict[type, "weakref.WeakSet[WatchedCache]"] = {}
 _HOOKED: set[type] = set()
 _PENDING = "pilot.db.watched.pending"  # Session.info: caches to empty again when the session commits
+_TABLES = "pilot.db.watched.tables"  # Session.info: watched tables changed, told to the publishers at commit
+_PUBLISHERS: list[Callable[[frozenset[str]], None]] = []
 
 
 class WatchedCache(Generic[T]):
@@ -72,15 +79,39 @@ class WatchedCache(Generic[T]):
         self._entries.clear()
 
 
+def add_publisher(publish: Callable[[frozenset[str]], None]) -> Callable[[], None]:
+    """Call ``publish(table names)`` after each commit that changed a watched table (synchronously,
+    inside the commit: it must only schedule its I/O). Returns the function that removes it."""
+    _PUBLISHERS.append(publish)
+    return lambda: _PUBLISHERS.remove(publish) if publish in _PUBLISHERS else None
+
+
+def invalidate_tables(tables: Iterable[str]) -> int:
+    """Empty every cache watching one of ``tables`` (another process changed them); how many."""
+    names = set(tables)
+    caches = {c for model, watchers in _WATCHERS.items() if model.__tablename__ in names for c in watchers}
+    for cache in caches:
+        cache.invalidate()
+    return len(caches)
+
+
+def invalidate_all() -> None:
+    """Empty every cache of the process (changes may have been missed: a subscriber reconnected)."""
+    for watchers in _WATCHERS.values():
+        for cache in watchers:
+            cache.invalidate()
+
+
 def _caches_of(models, *, insert: bool) -> set[WatchedCache]:
     return {c for m in models for c in _WATCHERS.get(m, ()) if c.inserts or not insert}
 
 
-def _changed(session: Session | None, caches: set[WatchedCache]) -> None:
+def _changed(session: Session | None, models: Iterable[type], caches: set[WatchedCache]) -> None:
     for cache in caches:
         cache.invalidate()
     if session is not None and caches:
         session.info.setdefault(_PENDING, weakref.WeakSet()).update(caches)
+        session.info.setdefault(_TABLES, set()).update(m.__tablename__ for m in models)
 
 
 def _hook(model: type) -> None:
@@ -90,7 +121,7 @@ def _hook(model: type) -> None:
     _HOOKED.add(model)
 
     def on_write(_mapper, _connection, target, *, insert: bool = False) -> None:
-        _changed(object_session(target), _caches_of((model,), insert=insert))
+        _changed(object_session(target), (model,), _caches_of((model,), insert=insert))
 
     event.listen(model, "after_insert", lambda m, c, t: on_write(m, c, t, insert=True))
     event.listen(model, "after_update", on_write)
@@ -104,7 +135,7 @@ def _on_orm_statement(state: ORMExecuteState) -> None:
         return
     models = [m.class_ for m in state.all_mappers if m.class_ in _WATCHERS]
     if models:
-        _changed(state.session, _caches_of(models, insert=state.is_insert))
+        _changed(state.session, models, _caches_of(models, insert=state.is_insert))
 
 
 @event.listens_for(Session, "after_commit")
@@ -114,8 +145,13 @@ def _on_commit(session: Session) -> None:
     # still in flight, not ones that finished in between).
     for cache in list(session.info.pop(_PENDING, ())):
         cache.invalidate()
+    tables = session.info.pop(_TABLES, None)
+    if tables:
+        for publish in list(_PUBLISHERS):
+            publish(frozenset(tables))
 
 
 @event.listens_for(Session, "after_rollback")
 def _on_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_TABLES, None)

@@ -44,10 +44,11 @@ class ToolController(Controller):
         return ToolList(items=default_registry().describe(runtime.settings))
 
     @get("/")
-    async def list_tools(self, db: DbSession, workspace: CurrentWorkspace, runtime: RuntimeDep,
+    async def list_tools(self, workspace: CurrentWorkspace, runtime: RuntimeDep,
                          limit: FromQuery[Limit] = 50, offset: FromQuery[Offset] = 0) -> instances.ToolInstancePage:
-        """The workspace's tool instances by name, plus the available ``connectors``."""
-        items, total = await instances.list_page(db, workspace.id, limit=limit, offset=offset)
+        """The workspace's tool instances by name, plus the available ``connectors`` (cached per
+        process until a tool changes: :mod:`pilot.tools.listing`)."""
+        items, total = await runtime.tool_listings.page(runtime.sessions, workspace.id, limit=limit, offset=offset)
         return instances.ToolInstancePage(items=items, total=total, limit=limit, offset=offset,
                                           connectors=default_registry().describe(runtime.settings))
 

@@ -242,6 +242,20 @@ def wait_ready(port: int, key_file: Path, server: subprocess.Popen) -> str:
     raise SystemExit("server did not start within 90 s")
 
 
+def wait_quiet(pid: int, *, window_s: float = 0.5, share: float = 0.05, limit_s: float = 60.0) -> float:
+    """Wait until the server has finished its start-up warm-up (template library, generation tables,
+    render pool: seconds of CPU on a slow machine, in a thread that holds the GIL): a window of
+    ``window_s`` in which it used under ``share`` of a core. Returns the seconds waited. Without it
+    the first route measured would share the core with the warm-up."""
+    began = time.monotonic()
+    while time.monotonic() - began < limit_s:
+        before = proc_cpu(pid)
+        time.sleep(window_s)
+        if proc_cpu(pid) - before < share * window_s:
+            break
+    return time.monotonic() - began
+
+
 def prepare(port: int, key: str) -> str:
     """A finished run to replay (its id) and three tool instances for the listing."""
     for name, connector in (("hooks", "webhook"), ("fetch", "http"), ("notify", "slack")):
@@ -299,6 +313,7 @@ class _Server:
         try:
             self.key = wait_ready(self.port, Path(self._data.name) / "dev-key", self.process)
             self.execution_id = prepare(self.port, self.key)
+            wait_quiet(self.process.pid)
         except BaseException:
             self.__exit__()
             raise

@@ -1,0 +1,129 @@
+"""Cache invalidation across processes: a committed change empties every process's caches at once.
+
+Each process keeps answers it read from the database in :class:`pilot.db.watched.WatchedCache`
+caches (principals, credential names, tool listings), emptied in that process the moment a
+session changes a table they watch. :class:`CacheInvalidation` carries that moment to the other
+processes sharing the Redis of ``REDIS_URL``: after a commit it publishes the changed tables'
+names on ``keys.cache_channel`` (fire and forget from the commit hook), and its subscriber
+empties the caches watching those tables when another process's message arrives (a process
+ignores its own: its caches were emptied by the hook already).
+
+What it cannot see is bounded by the caches' TTL (``PILOT_AUTH_CACHE_TTL_S``): a message lost
+while Redis is down (the subscriber empties *every* cache once it has subscribed again, since it
+may have missed some), a publish that failed, a process without Redis, raw SQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import msgspec
+from redis.asyncio import Redis
+
+from pilot.background.keys import RedisKeys
+from pilot.background.pubsub import listen_channel
+from pilot.background.redis_bus import UNAVAILABLE
+from pilot.db import watched
+from pilot.settings import RedisSettings
+
+log = logging.getLogger("pilot.background.invalidation")
+
+
+class Invalidation(msgspec.Struct, frozen=True):
+    """One message: who committed (``origin``: process token) and the tables it changed."""
+
+    origin: str
+    tables: list[str]
+
+
+_ENCODE = msgspec.json.Encoder().encode
+_DECODE = msgspec.json.Decoder(Invalidation).decode
+
+
+class CacheInvalidation:
+    """Publishes this process's changes and applies the others' (one per API or worker process)."""
+
+    def __init__(self, redis: Redis, keys: RedisKeys) -> None:
+        self._redis = redis
+        self._channel = keys.cache_channel
+        self.origin = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self.ready = asyncio.Event()  # subscribed (tests wait for it)
+        self.received = 0  # messages from other processes applied
+        self._task: asyncio.Task | None = None
+        self._publishes: set[asyncio.Task] = set()
+        self._remove_publisher = None
+
+    def start(self) -> None:
+        """Subscribe, and publish every commit of this process that changes a watched table."""
+        self._remove_publisher = watched.add_publisher(self._publish_soon)
+        self._task = asyncio.create_task(
+            listen_channel(self._redis, self._channel, self._apply, on_subscribed=self._subscribed,
+                           on_lost=self.ready.clear), name="cache-invalidation")
+
+    async def stop(self) -> None:
+        if self._remove_publisher is not None:
+            self._remove_publisher()
+        if self._publishes:  # let the last commits' messages go out
+            await asyncio.wait(list(self._publishes), timeout=2)
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def _publish_soon(self, tables: frozenset[str]) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a commit outside an event loop (sync tooling): the TTL bounds it
+            return
+        task = loop.create_task(self._publish(sorted(tables)))
+        self._publishes.add(task)
+        task.add_done_callback(self._publishes.discard)
+
+    async def _publish(self, tables: list[str]) -> None:
+        try:
+            await self._redis.publish(self._channel, _ENCODE(Invalidation(origin=self.origin, tables=tables)))
+        except UNAVAILABLE as exc:
+            log.warning("cache invalidation of %s not published (%s); other processes see it within the cache TTL",
+                        ", ".join(tables), type(exc).__name__)
+
+    def _apply(self, data: bytes) -> None:
+        try:
+            message = _DECODE(data)
+        except msgspec.DecodeError:
+            log.warning("ignored a malformed cache-invalidation message")
+            return
+        if message.origin != self.origin:
+            watched.invalidate_tables(message.tables)
+            self.received += 1
+
+    async def _subscribed(self) -> None:
+        watched.invalidate_all()  # whatever was published while we were not listening is lost
+        self.ready.set()
+
+
+@asynccontextmanager
+async def announcing(settings: RedisSettings) -> AsyncIterator[None]:
+    """For a short-lived process (a CLI command): collect the cached tables its commits change
+    inside the block and publish them once at the end, so a password change that ends login
+    sessions, say, reaches every API process at once instead of after the cache TTL."""
+    changed: set[str] = set()
+    remove = watched.add_publisher(changed.update)
+    try:
+        yield
+    finally:
+        remove()
+    if not changed or not settings.enabled:
+        return
+    redis = Redis.from_url(settings.url)
+    try:
+        message = Invalidation(origin=f"cli-{os.getpid()}", tables=sorted(changed))
+        await redis.publish(RedisKeys(settings.key_prefix).cache_channel, _ENCODE(message))
+    except UNAVAILABLE as exc:
+        log.warning("cache invalidation not published (%s); API processes see the change within the cache TTL",
+                    type(exc).__name__)
+    finally:
+        await redis.aclose()
