@@ -27,7 +27,7 @@ from pilot.generation import phrases as ph
 from pilot.generation.conditions import comparison as _comparison
 from pilot.generation.conditions import split_condition as _split_condition
 from pilot.generation.plan import OP_SYMBOLS, BranchStep, Case, Comparison, DeliverStep, SourceStep
-from pilot.generation.plan_actions import _WHO_EN, _WHO_ZH, _deliver
+from pilot.generation.action_deliveries import _WHO_EN, _WHO_ZH, _deliver
 from pilot.generation.services import display
 from pilot.generation.text import ascii_re
 from pilot.generation.text import normalize as gen_normalize

@@ -18,7 +18,7 @@ from pilot.chat.phrases import language_of
 from pilot.chat.planner_base import Ctx, KnownWorkflow, Note, Step, Unable
 from pilot.chat.rules_flow import _reads
 from pilot.generation.plan import SubflowStep, TransformStep
-from pilot.generation.plan_actions import _NO_SUBFLOW, _SUBFLOW
+from pilot.generation.action_transform_subflow import _NO_SUBFLOW, _SUBFLOW
 from pilot.generation.text import normalize as gen_normalize
 from pilot.workflows.model import TransformNode
 

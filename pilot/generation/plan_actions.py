@@ -3,6 +3,11 @@
 Services come from the integration registry with the role the governing verb gives them
 (:func:`pilot.generation.entities.find_integrations`): "post it to Slack" is a delivery,
 "pull our Stripe revenue" a source, "translate the email" neither (it is the subject).
+
+This module holds :class:`Actions` and :func:`parse_actions`, the order in which one clause's
+rules are tried; the rules' parts are :mod:`pilot.generation.action_services` (the role a named
+service plays), :mod:`pilot.generation.action_sources`, :mod:`pilot.generation.action_ai_step`,
+:mod:`pilot.generation.action_transform_subflow` and :mod:`pilot.generation.action_deliveries`.
 """
 
 from __future__ import annotations
@@ -13,66 +18,68 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from pilot.generation.prefilter import compile_filtered
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
-from pilot.generation.plan import AiStep, DeliverStep, ParallelStep, PlanField, SourceStep, Step, SubflowStep, TransformStep, WaitStep
-from pilot.generation.text import ascii_re, cached_re
+from pilot.generation.action_ai_step import (
+    _AGENT_CAN,
+    _ASKS_AI,
+    _COMPOSED,
+    _NO_AI,
+    _TO_AI,
+    _TO_AI_ZH,
+    _ai_step,
+    _delivers_result,
+    _named_tools,
+)
+from pilot.generation.action_deliveries import (
+    _ALSO_NOTIFY,
+    _CALL_TO_SEND,
+    _CHANNEL,
+    _DESCRIBED_TARGET,
+    _DESTINATION_NOUN,
+    _LOOKED_UP_OBJECT,
+    _NAMED_SYSTEM,
+    _NOT_DEST,
+    _REPLY_BACK,
+    _REPLY_BACK_ANY,
+    _SET_FIELD,
+    _TO_THE_SENDER,
+    _TO_THEM,
+    _WRITE_AFTER,
+    _WRITE_METHOD,
+    _deliver,
+    _emails_someone,
+    _request_messenger,
+    _service_phrase,
+)
+from pilot.generation.action_services import _named_with, _owned, _PUBLISH_THE, _read_from, _read_only, _topic, event_app
+from pilot.generation.action_sources import (
+    _FEED,
+    _IN_SYSTEM,
+    _MARKET,
+    _POSTED_IN,
+    _READ_API,
+    _READ_DB,
+    _SUMMED_RECORDS,
+    _THIS_ONE,
+    _UPTIME,
+    _listed_sources,
+    _reads_docs,
+)
+from pilot.generation.action_transform_subflow import _NO_SUBFLOW, _SUBFLOW, _transform_step
+from pilot.generation.plan import AiStep, DeliverStep, ParallelStep, SourceStep, Step, SubflowStep, TransformStep, WaitStep
+from pilot.generation.prefilter import compile_filtered
+from pilot.generation.text import cached_re
 
 if TYPE_CHECKING:
-    from pilot.generation.offline_planner import _State
+    from pilot.generation.planner_state import _State
 
-_CHANNEL = compile_filtered(r"#[\w-]+")
-_EMAIL = compile_filtered(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_WHO_EN = ascii_re(r"\b(?:email|e-mail|mail|notify|alert|message|ping|text|send (?:it |them |this |that |an? [\w ]{1,20}? )?to|"
-                       r"forward (?:it |them )?to|cc)\s+(?:the |our |my |a |an |their )?(?P<who>[a-z][a-z ]{1,30}?)"
-                       r"(?=\s+(?:with|about|that|saying|on|via|by|in|if|and|when|including|so|to)\b|[,.;]|$)")
-_WHO_ZH = compile_filtered(r"(?:发(?:邮件|消息|短信)?给|通知|告知|提醒|发送给|转给|抄送)(?P<who>[\u4e00-\u9fff]{1,8}?)(?=[,，。；;]|$|并|和|，|的邮箱)")
-_CATEGORIES = ascii_re(r"\b(?:into|as|as either|between|decides?\s*:|(?:priority|severity|category|level|tier|urgency)\s+(?:to|of))\s+(?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:and|or)\s+[\w -]+)")
-_CATEGORIES_ZH = compile_filtered(r"(?:分为|分成|归为|归类[成为到]|归到|划分为|分类为|分类:\s*|评定为|评为|标记为|判断是|判断为|是|属于|类型有|有|(?<![区部])分(?=[\u4e00-\u9fffa-z0-9]{1,8}、))\s*(?P<list>[\u4e00-\u9fff\w]+(?:\s*(?:[、,/和或]|还是)\s*[\u4e00-\u9fff\w]+)+)")
-# "label it bug / feature / question", "tag as p1/p2/p3": a slash list
-_CATEGORIES_SLASH = ascii_re(r"\b(?:label|labels|tag|tags|mark|marks|classify|classifies|categori[sz]e|sort|route)\s+(?:it|them|each(?: one)?|the \w+)?\s*(?:as|into)?\s*"
-                                 r"(?P<list>[\w-]+(?:\s*/\s*[\w-]+)+)")
-_CATEGORIES_IS = ascii_re(r"(?:\b(?:is|are|was|be)|'s)\s+(?:\w+ing\s+about\s+)?(?:an?\s+)?(?P<list>[\w-]+(?:,\s*(?:an?\s+)?[\w-]+)*,?\s+or\s+(?:an?\s+)?[\w-]+)")
-_FIELDS_EN = ascii_re(r"\b(?:extracts?|pulls?(?: out)?|parses?|gets?|captures?|grabs?|guess|infer|determine)\s+(?:the\s+|their\s+|its\s+)?"
-                          r"(?P<list>[\w' -]+(?:,\s*[\w' -]+)*,?\s+(?:and|\+|&)\s+[\w' -]+?)\s*(?:\b(?:out of|from|in|with|using|via|by|based on)\b|,|$)")
-_WRITE_METHOD = compile_filtered(r"\b(?:post|put|patch)\b[^,.;]{0,45}?\s+(?:to|at|on|into)\s+$|(?<![a-z])(?:post|put|patch)(?:请求)?(?:到|给)?\s*$", re.I)
-_WRITE_AFTER = compile_filtered(r"\s*(?:,\s*)?(?:创建|提交|写入|更新|新建|推送|上报|create|submit|update)")
-_CALL_TO_SEND = compile_filtered(r"(?:调用|调)[^,，。;；]{0,14}?(?:接口|api)[^,，。;；]{0,3}?(?:群发|发送|推送|发|通知|回复|创建|提交|写入|下单)")
 _ACCESS_REMARK = compile_filtered(r"[\w.' ]{1,30}\b(?:is|are|stays?)\s+read[- ]only\b[^.;]{0,60}$|(?:read[- ]only|only read|just read)(?:\s+(?:on|for|access|from|to)\b[^,.;]{0,40})?\s*[.!]?$|(?:只读|只查|只能查|只查不改)[^,，。；]{0,12}$")
-_NAMED_SYSTEM = compile_filtered(r"系统|平台|后台|接口|\bapi\b|\bsystem\b|\bplatform\b|\bendpoint\b")
-_HOW_NOUN = {"urgent": "urgency", "important": "importance", "serious": "severity", "severe": "severity", "bad": "severity",
-             "likely": "likelihood", "big": "size", "large": "size", "happy": "satisfaction", "angry": "anger", "positive": "sentiment"}
-_FIELDS_PAREN = ascii_re(r"(?:结构化|structured|fields?|字段)[\w\u4e00-\u9fff ]{0,12}\((?P<list>[^()]{2,80}?)\)")  # "结构化记录（功能点、问题、建议）"
-_FIELDS_ZH = compile_filtered(r"(?:提取|抽取|抽出|提炼出|识别出|提取出|抽取出|解析出)(?:出)?(?:[^:：,，。]{0,20}[:：])?\s*(?P<list>[\u4e00-\u9fff\w]+(?:[、,和及][\u4e00-\u9fff\w]+)+)")
-_CATEGORIES_COLON = ascii_re(r":\s*(?P<list>[\w -]{1,24}(?:,\s*[\w -]{1,24})*,?\s+or\s+[\w -]{1,24}?)\s*(?:[.;]|$)")  # "how bad it is: critical, warning or noise"
-_CATEGORIES_PAREN = compile_filtered(r"\((?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:or|and)\s+[\w -]+)\)|\((?P<list2>[\w\u4e00-\u9fff -]{1,12}(?:[、/]\s*[\w\u4e00-\u9fff -]{1,12}){1,7})\)")
-_NOT_DEST = {"webhook"}
-# "send them to the AI in batches of 20", "交给AI总结": handing data to the model is the AI step,
-# not a delivery (to the service the data came from, or anywhere else).
-_TO_AI = compile_filtered(r"\b(?:send|pass|feed|hand|give|run|push|submit|throw|pipe)\s+(?:(?:them|it|these|those|each(?: one)?|every\w*|all(?: of them)?|the \w+(?: \w+)?)\s+)?"
-                    r"(?:over\s+)?(?:to|through|into)\s+(?:the\s+|an?\s+|our\s+)?(?:ai|llm|gpt[\w.-]*|chatgpt|claude|openai|model|language model)\b")
-# "the messages posted in #feedback on Discord": where the data was posted, read from there
-_POSTED_IN = compile_filtered(r"\b((?:messages?|comments?|posts?|links?|questions?|reviews?|articles?|content|photos?|videos?|feedback|updates?)"
-                        r"(?: that (?:people|users|customers|members|the team|we|they))?)\s+(?:posted|sent|shared|left|dropped)\s+(?:in|on|to|into)\b")
-_DESCRIBED_TARGET = compile_filtered(r"(?:是|这是)要?(?:发给|发送给|给)[^,，。]{0,14}的(?:邮件|内容|正文|文案|消息|通知)"
-                                     # "营业数据会记在腾讯文档的表格里": where the data is kept, not a write
-                                     r"|(?:会|都会|一般会|平时|每天都)(?:被)?(?:记|存|写|放|录)(?:在|到|进)")
-_ASKS_AI = compile_filtered(r"\b(?:have|let|ask|get|use|using|with)\s+(?:the\s+|an\s+)?(?:ai|llm|gpt|chatgpt|model)\b(?!\s+(?:provider|key))|让\s*(?:ai|大模型)|用\s*(?:ai|大模型)|(?:ai|大模型)\s*(?:来|帮)")
-_READ_DB = compile_filtered(r"(?:从|在)?(?:我们|公司|自己)?的?(?:数据库|\bdatabase\b|\bdb\b)(?:里|中|里面)?(?:的)?.{0,16}?(?:读|取出|拉|查|导出|捞)"
-                      r"|(?:数据库|database)(?:里|中)(?:存了|有)\s*\d+"
-                      r"|\b(?:pull|fetch|get|read|query|load|take)\b[^,.;]{0,40}\bfrom (?:our |the |my )?(?:\w+ )?(?:database|db)\b")
-_READ_API = compile_filtered(r"(?:调|调用|请求|访问)(?:一[次下遍]|一下)?(?:我们|公司|自己)?的?(?P<name>[\u4e00-\u9fffa-z0-9]{0,10}?)(?:的)?(?:接口|api)(?![\u4e00-\u9fff]{0,2}(?:群发|发送|推送|回复|回帖|评论|发布|提交|创建|下单))"
-                       r"|\b(?:call|hit|ping|poll|query)\s+(?:our |the |their )?(?P<name2>[\w/.' -]{0,30}?)\s*(?:endpoint|api)\b(?=[^,.;]{0,30}\b(?:check|get|read|see|for|and (?:check|see|get|read))\b)")
-_THIS_ONE = compile_filtered(r"这场|这条|这个|这单|这次|该(?:订单|直播|会议|工单)|\b(?:this|that) (?:meeting|stream|order|call|event|ticket|issue|deal|recording)\b")
-_UPTIME = compile_filtered(r"(?:检查|检测|监控|看看|check|monitor|ping)[^,，。;；]{0,12}(?:官网|网站|首页|主页|页面|接口|website|site|homepage|home page|url|endpoint)"
-                     r"[^,，。;；]{0,12}(?:能不能|是否|能否|正常|可用|可以访问|挂了|\bis up\b|\bup\b|\bdown\b|reachable|available|responds?|status)")
-_MARKET = compile_filtered(r"股价|收盘价|开盘价|实时价格|行情(?!分析)|涨跌幅|涨幅|跌幅|基金净值|净值|k线|汇率|币价"
-                     r"|\b(?:stock|share|crypto|bitcoin|btc|eth) (?:price|prices|quote|quotes)\b|\bexchange rates?\b|\bclosing prices?\b")
-_TO_AI_ZH = compile_filtered(r"(?:交给|发给|丢给|扔给|喂给|传给|提交给|送给)(?=\s*(?:ai|大模型|模型|gpt|chatgpt|llm)(?![a-z]))")
 
 
 @dataclass
+
+
 class Actions:
     sources: list[SourceStep] = field(default_factory=list)
     wait: WaitStep | None = None
@@ -409,320 +416,3 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         gate = ph.APPROVAL.search(clause)
         acts.wait_last = bool(gate and min(h[0] for h in hits) < gate.start())
     return acts
-
-
-_NO_AI = compile_filtered(r"\bno (?:ai|llm|gpt)\b|\bwithout (?:ai|an llm|the llm)\b|\b(?:don'?t|do not) use (?:ai|an llm|the llm|gpt)\b"
-                    r"|不需要\s*ai|不用\s*ai|不要用\s*ai|无需\s*ai|(?:别|不要|不用|无需|不必)(?:用|调|走)?\s*(?:大模型|ai)(?![a-z])")
-_TRANSFORM = compile_filtered(
-    r"\b(?:reshape|remap|re-?format|format(?:s|ted)? (?:the|it|them|each|all|dates?|phone|numbers?)|normali[sz]e|rename|convert(?:s)? (?:the|it|them|each|all|its|their|\w+ fields?)"
-    r"|map (?:its |the |their )?fields|dedupe|de-?duplicate|remove (?:the )?duplicates|drop (?:the )?(?:empty|duplicate|blank)|"
-    r"group (?:them |it |the \w+ |everything )?by|compute (?:the )?(?:total|sum|average|count)|total \w+ per|sum (?:up )?(?:the )?\w+ (?:per|by)|"
-    r"only keep|keep only|flatten|camel ?case)\b"
-    r"|格式化|格式转换|转换一下|转换成|转成|统一成|统一格式|换算成|去重|去掉重复|删除重复|字段名|改成驼峰|只保留|按.{1,8}?(?:分组|汇总|统计)|求和|合计|汇总每|统计每")
-_GROUP_BY = compile_filtered(r"\bgroup (?:them |it |the \w+ |everything )?by (?:the )?(?P<f>[a-z_]+)|\bper (?P<f2>[a-z_]+)\b|按(?P<f3>[\u4e00-\u9fffa-z_]{1,8}?)(?:分组|汇总|统计)|每个?(?P<f4>[\u4e00-\u9fff]{1,4})的")
-_DEDUPE_BY = compile_filtered(r"\b(?:dedupe|de-?duplicate|remove (?:the )?duplicates)(?: \w+)?(?: by| on| using)? (?:the |their |its )?(?P<f>[a-z_ ]{2,20}?)(?:\s+address)?(?=[,.;]|\band\b|$)")
-_KEEP = compile_filtered(r"(?:只保留|keep only|only keep)\s*(?:the )?(?P<list>[\w\u4e00-\u9fff ,、和]+)|\{(?P<list2>[\w ,]+)\}")
-_SUBFLOW = compile_filtered(r"\b(?:run|trigger|call|start|kick off)s? (?:our |the |my )?(?P<name>[\w' -]{2,30}?) (?:workflow|flow|sub-?workflow)\b"
-                      r"|(?:运行|调用|执行|触发)(?:一下)?(?:我们的|已有的)?[「“\"]?(?P<name2>[\u4e00-\u9fffa-z0-9_ -]{1,16}?)[」”\"]?(?:工作流|子流程|流程)")
-_NO_SUBFLOW = compile_filtered(r"\b(?:this|a|new|ci|github)\s+(?:workflow|flow)|^(?:运行|执行)(?:这个|本)")
-
-
-def no_ai_requested(text: str) -> bool:
-    """The request says no AI is wanted ("No AI needed", "plain data mapping, no LLM", "不要用AI")."""
-    return bool(_NO_AI.search(text.lower()))
-
-
-def _transform_step(clause: str, state: _State, quote: str) -> TransformStep | None:
-    """"remove duplicates by email", "group them by team", "只保留订单号、金额", "compute total
-    sales per region": reshaping without an LLM."""
-    if not _TRANSFORM.search(clause):
-        return None
-    dedupe = _DEDUPE_BY.search(clause)
-    if dedupe:
-        return TransformStep(id=state.uid("dedupe"), dedupe_by=re.sub(r"\W+", "_", dedupe.group("f").strip()) or "id", quote=quote)
-    group = _GROUP_BY.search(clause)
-    if group and re.search(r"group|per|分组|每|total|sum|汇总|统计|合计|求和", clause):
-        field = re.sub(r"\W+", "_", next(g for g in group.groups() if g).strip())
-        total = re.search(r"\b(?:total|sum of|sum)\s+(?:the\s+)?(?P<f>[a-z_]+)|(?:求和|合计|汇总)(?P<f2>[\u4e00-\u9fff]{1,6})?", clause)
-        aggs = {"total": "sum:" + (total.group("f") or "amount")} if total and total.group("f") else (
-            {"total": "sum:amount"} if total else {"items": "list"})
-        return TransformStep(id=state.uid("group"), mode="aggregate", group_by=field, aggregates={**aggs, "count": "count"}, quote=quote)
-    keep = _KEEP.search(clause)
-    if keep:
-        names = [n.strip() for n in re.split(r"[,、和]|\band\b", keep.group("list") or keep.group("list2")) if n.strip()]
-        fields = {re.sub(r"\W+", "_", n): re.sub(r"\W+", "_", n) for n in names[:12]}
-        return TransformStep(id=state.uid("reshape"), fields=fields, quote=quote)
-    return TransformStep(id=state.uid("transform"), quote=quote)
-
-
-def _delivers_result(clause: str) -> bool:
-    """The clause only delivers what an earlier AI step produced ("post the summary to Slack")."""
-    return bool(re.match(r"(?:and\s+|then\s+|also\s+)?(?:send|post|save|store|email|e-mail|share|publish|forward|add|append|write|upload|push)\b"
-                         r"\s+(?:it|them|this|that|both|all|these|those|the (?:summary|report|digest|result|results|analysis|translation|draft|reply|answer|fields|values|scores?|labels?)s?)\b", clause)
-                or re.match(r"(?:并|再|然后)?(?:把|将)?(?:[\u4e00-\u9fff]{0,4}结果|摘要|总结|报告|简报|译文|回复|分数|评分|分类)(?:发|推|存|写|保存|同步|回写|填)", clause))
-
-
-def _owned(sid: str, clause: str) -> bool:
-    """"summarise my emails", "我的邮件": the user's own mailbox / channel is read."""
-    integ = ent.BY_ID[sid]
-    return any(cached_re(r"\b(?:my|our)\s+(?:[\w#-]+\s+)?" + re.escape(a) + r"\b|我的\s*" + re.escape(a)
-                         # "钉钉的考勤异常", "Slack's analytics": records the app itself keeps
-                         + r"|" + re.escape(a) + _KEPT_RECORDS).search(clause)
-               for a in (*integ.en, *integ.zh) if a and a in clause) or _HISTORY.search(clause) is not None
-
-
-_KEPT_RECORDS = (r"(?:的|里的|上的|'s\s+|\s+)(?:考勤|打卡|审批(?:记录|单)?|日志|工作日志|日报|周报|请假|报销单|记录|数据|报表|统计|"
-                 r"attendance|analytics|approvals?|audit log|records?|stats|statistics|reports?)")
-
-
-# "this week's messages from our #product channel", "客户群里的聊天记录": a channel's history is read
-_HISTORY = compile_filtered(r"\b(?:messages?|conversations?|chats?|threads?|posts?|discussions?)\s+(?:from|in|on|of)\b|聊天记录|会话记录|群消息|消息记录|对话记录")
-
-
-_TOPIC_BEFORE = compile_filtered(r"(?<!saying )(?<!say )(?<!talking )(?<!said )(?<!posting )(?<!complaining )(?<!tweeting )\b(?:about(?! \d)|on how|how (?:to|we|you|they|small|our|your)|mentioning|mention(?:s)? that|explaining|explain how|regarding|"
-                           r"on the topic of|asking (?:\w+ ){0,2}to (?:leave|write|give|post|rate|review|follow|join|try)|asking (?:them |him |her |for )+|to leave (?:us )?)\b[^,;.)）]{0,60}$")
-_DIRECTED = compile_filtered(r"\b(?:to|into|onto|on|in|via|through)\s+(?:the\s+|our\s+|my\s+|their\s+)?$")
-
-
-def _topic(sid: str, clause: str) -> bool:
-    """Every mention of the service sits in what the text is about ("a post on how to use
-    Instagram Reels", "asking them to leave a Google review"), none after a direction."""
-    svc = ent.BY_ID[sid]
-    spans = [m.start() for a in svc.en if a and a in clause
-             for m in cached_re(r"(?<![a-z0-9])" + re.escape(a) + r"(?![a-z0-9])").finditer(clause)]
-    return bool(spans) and all(_TOPIC_BEFORE.search(clause[:at]) and not _DIRECTED.search(clause[:at]) for at in spans)
-
-
-# "publish the LinkedIn post": the post goes to LinkedIn (a "LinkedIn post" alone is a format)
-_PUBLISH_THE = r"\b(?:publish|post|share|schedule)\w*\s+(?:the|this|that|our|my|it as a)\s+"
-
-
-def _named_with(sid: str, suffix: str, clause: str, after: str = "") -> bool:
-    """Whether one of the service's names is followed by ``suffix`` ("LinkedIn-style", "Zoom link")
-    (and preceded by ``after``, when given)."""
-    svc = ent.BY_ID[sid]
-    return any(cached_re(after + re.escape(a) + suffix).search(clause) for a in (*svc.en, *svc.zh) if a and a in clause)
-
-
-def _read_only(sid: str) -> bool:
-    """A service nothing is written to (web search, a news feed, a model provider); Stripe reads *and* refunds."""
-    svc = ent.BY_ID[sid]
-    # a model provider ("rewrite it with Groq", "using OpenRouter AI") runs the AI step, it receives nothing
-    return (svc.role == "source" and not svc.write_op) or svc.category == "ai"
-
-
-def _read_from(sid: str, clause: str) -> bool:
-    integ = ent.BY_ID[sid]
-    for alias in (*integ.en, *integ.zh):
-        if not alias or alias not in clause:
-            continue  # every pattern below contains the name itself (a name not in the clause compiles nothing)
-        a = re.escape(alias)
-        if integ.category == "email" and cached_re(r"\b(?:send|sends|sent|reply|replies|forward|forwards)\b[^,.;]{0,60}?\bfrom\s+(?:our\s+|my\s+|the\s+)?"
-                                                   + a + r"\b").search(clause):
-            return False  # "send it to the customer from our Gmail": the account it goes out from
-        if cached_re(r"把\s*" + a + r"[^,，。;；]{0,16}?(?:更新|改为|改成|标记为|标成|设为|置为)").search(clause):
-            return False  # "把 MySQL 里的订单状态更新为已支付": written there
-        if cached_re(r"\b(?:from|out of|of)\s+(?:our\s+|the\s+|my\s+|their\s+|your\s+)?" + a + r"\b|从\s*" + a + "|" + a + r"'s\b"
-                     r"|\bfrom\b[^,.;]{0,30}\b(?:in|on)\s+(?:our\s+|the\s+)?" + a + r"\b"
-                     r"|\b(?:with|of|from)\s+(?:my|our)\s+(?:\w+\s+)?" + a + r"\b|\babout\s+(?:our\s+|the\s+|your\s+)?" + a + r"\b"
-                     r"|\b(?:we|i|you|they)\s+(?:published|posted|wrote|sent|shared)\s+(?:on|to|in)\s+(?:our\s+|the\s+)?" + a +
-                     r"|数据(?:都)?(?:在|存在|放在)\s*" + a + r"|把\s*" + a + r"[^,，。;；]{0,8}?的" + r"|把[^,，。;；写存同发推记加导插到进]{0,8}?" + a + r"\s*的?\s*(?:交易|支付|销售|用户)?(?:记录|数据|订单|交易|明细|列表|信息)" + r"|(?:根据|基于)\s*" + a + "|(?<![到进入在往给成为])(?<!到我)(?<!进我)(?<!到我们)(?<!到我的)(?<!进我们)" + a + r"\s*(?:上|里|中)的").search(clause):
-            return True
-    return False
-
-
-_LOOKED_UP_OBJECT = ascii_re(r"\b(?:update|create|add|tag|edit|modify|archive|delete)\s+(?:them|it|him|her|the (?:contact|record|deal|row|lead|customer|page|card|issue|person))\b|"
-                                 r"\bnew (?:contact|record|deal|lead|customer|row|page|card)\b|(?:更新|新建|创建)(?:一个|一条)?(?:联系人|客户|记录|线索)")
-
-
-_ALSO_NOTIFY = ascii_re(
-    r"(?:并|并且|同时|再)(?:通知|知会)(?:一下)?(?:hr|人事|财务|老板|主管|经理|负责人|运营|客服|销售|老师|店长|团队)|"
-    r"\b(?:and|then|also)\s+(?:notify|alert|ping)\s+(?:the\s+|our\s+|my\s+)?(?:hr|manager|team|boss|owner|finance|ops|admin|recruiter)\b|"
-    r"\band let (?:the |our |my )?(?:hr|manager|team|boss|owner|finance|ops|admin|recruiter) know\b")
-
-
-_TO_THEM = ascii_re(r"^(?:然后|再|并|最后)?(?:发|发送|推送)给(?:客户|用户|会员|家长|学员|对方|他|她|他们|她们|本人|每个人|每一位客户|这位客户|该客户)$"
-                    r"|^(?:then\s+|and\s+)?send (?:it|them|each one|the (?:message|text|reply|draft)s?) (?:out )?to (?:the |each |that )?"
-                    r"(?:customer|user|member|lead|client|parent|student|person|them|him|her)s?$")
-
-
-def _request_messenger(state: _State) -> str:
-    """The chat tool the request sends with elsewhere (钉钉, Slack…), else email."""
-    named = ent.find_integrations(state.raw.lower())[0]
-    return next((s for s in named if ent.BY_ID[s].kind == "messaging" and s not in ("sms", "email")
-                 and s not in state.trigger_clause_services()), "email")
-
-
-_LIST_SPLIT = ascii_re(r",\s*(?:and\s+)?|\s+and\s+|[、]|(?<=[\u4e00-\u9fff])(?:和|及|以及)(?=[\u4e00-\u9fff])")
-_LIST_HEAD = ascii_re(r"\b(?:get|gets|fetch|fetches|pull|pulls|grab|grabs|check|checks|collect|gather|look up)\s+|(?:查|查一下|去查|拉取|抓取|获取|搜|看看)")
-
-
-def _listed_sources(clause: str, have: list[SourceStep], state: _State) -> list[SourceStep]:
-    """"get the weather for Berlin, the EUR/USD rate and my calendar at the same time", "同时去查它的最新
-    行情、相关新闻和雪球上的讨论": each listed thing is read, side by side; the ones a service or the
-    web search already covers are left to them."""
-    head = _LIST_HEAD.search(clause)
-    if head is None:
-        return []
-    body = ph.PARALLEL.sub(" ", clause[head.end():])
-    body = re.split(r"[,;]\s*(?=(?:and\s+)?(?:then|send|post|email|combine|merge|summari[sz]e)\b)|,(?=综合|汇总|合并|然后|再|让)", body)[0]
-    items = [x.strip(" ,.") for x in _LIST_SPLIT.split(body) if x.strip(" ,.")]
-    if len(items) < 2:
-        return []
-    covered = {x.service for x in have}
-    out: list[SourceStep] = []
-    for item in items:
-        named = ent.find_integrations(item)[0]
-        if named and all(n in covered or n in ("web_search",) for n in named):
-            continue
-        if named or ph.WEB_SEARCH.search(item) or ph.KNOWLEDGE.search(item):
-            continue
-        if ph.NEWS.search(item) and "web_search" not in covered:
-            out.append(SourceStep(id=state.uid("web_search"), from_="web_search", quote=item[:200]))
-            covered.add("web_search")
-        elif re.search(r"官网|官方网站|网站|主页|\b(?:website|homepage|home page|web ?site)\b", item):
-            out.append(SourceStep(id=state.uid("fetch_page"), from_="url", url="{{ inputs.url }}", quote=item[:200]))
-        elif len(re.findall(r"[a-z]+|[\u4e00-\u9fff]", item)) >= 2:
-            name = re.sub(r"^(?:(?:the|a|an|my|our|their|its|current|latest|today's|recent|live)\s+)+|^(?:它的|他的|我们的|最新的?|最近一周的?|今天的|当前的?)+", "", item)
-            words = re.findall(r"[\w\u4e00-\u9fff]+", name)
-            out.append(SourceStep(id=state.uid("fetch_data"), service=" ".join(words[:5]) or item[:40], quote=item[:200]))
-    return out if len(out) + len(have) >= 2 else []
-
-
-# A case action that names no known service must still name where things go ("the finance queue",
-# "财务组", "招生老师"); otherwise ("or neutral", "比较急") it is not a delivery.
-_DESTINATION_NOUN = ascii_re(
-    r"\b(?:queue|inbox|team|channel|group|table|sheet|list|board|database|db|folder|system|crm|erp|api|endpoint|portal|"
-    r"desk|tracker|backlog|log|wiki|drive|bucket|calendar|doc|docs|page|mailbox|address|hotline|on-?call|manager|lead|owner|"
-    r"admin|department|dept|support|sales|finance|billing|legal|hr|ops|engineering|engineer|engineers|dev|devs|security|"
-    r"marketing|it|accounting|payroll|recruiting|partners|reception|front desk|ticket|tickets|issue|issues|card|task|tasks|"
-    r"record|records|row|rows|contact|deal|lead|leads|person|people|someone|me|us|them|him|her|customer|client|user|"
-    r"[\w.+-]+@[\w.-]*)s?\b|[@#]|群|组|表|库|系统|平台|接口|队列|邮箱|频道|人|经理|主管|老师|财务|客服|销售|运营|老板|负责人|"
-    r"同事|部门|团队|中心|专员|医生|律师|顾问|店长|仓库|后台|台账|工单|记录|文档|日历")
-
-
-def _reads_docs(clause: str) -> bool:
-    return bool(re.search(r"\b(?:from|using|based on|in|search|according to|with)\b[\w ]{0,20}(?:docs|documentation|knowledge|handbook|wiki|faq|manual|polic|help center|articles)"
-                          r"|\b(?:we|i)(?:'ve| have)? uploaded\b|来自.{0,8}上传的|只能(?:来自|根据|基于)|根据|基于|检索|查询|从.{0,6}(?:知识库|文档)|知识库|查.{0,8}(?:文档|资料|手册|制度)", clause))
-
-
-_REPLY_BACK_ANY = compile_filtered(r"(?:并|再|然后)?(?:回复|回)(?:到)?(?:评论|留言|私信)|发回(?:给)?(?:用户|客户|买家|对方|粉丝|他|她)|回复给(?:用户|客户|买家|对方|粉丝)"
-                             r"|\b(?:post|posted|reply|replied)\s+(?:it\s+)?(?:under|to|below)\s+(?:the|their|that)\s+(?:comment|review|message|post)\b")
-_REPLY_BACK = compile_filtered(r"(?:就|则|直接|自动|马上|立刻)*(?:回复|答复|回(?:他|她|他们|对方|买家|客户|用户))|(?:then\s+|just\s+|automatically\s+)?"
-                         r"(?:reply|respond)(?:\s+to)?\s+(?:them|him|her|it|the (?:customer|buyer|user|sender|comment|message|review))\b")
-
-
-def event_app(state: _State) -> str | None:
-    """The known app an ``app_event`` trigger comes from ("淘宝店每来一条买家咨询" → taobao), else None."""
-    if state.trigger_kind != "app_event":
-        return None
-    return next((x for x in sorted(state.trigger_clause_services()) if x in ent.BY_ID), None)
-
-
-def _emails_someone(clause: str) -> bool:
-    # "发到 hr@xinghe-tech.com", "send it to ops@acme.io": an address is an email recipient
-    return bool(re.search(r"\b(?:e-?mail|mail)\b|邮件|邮箱|[回发写](?:一|个)?封.{0,8}?信|回信|感谢信|拒信|婉拒信|邀请信", clause) or _EMAIL.search(clause))
-
-
-_NAMED_TOOL = compile_filtered(r"\b(?:an?|the|our|my|its)\s+(?P<name>(?:(?!(?:and|or|an?|the|with|to|that|which)\b)[a-z][a-z-]*\s+){1,3})"
-                         r"(?P<kind>api|tool)s?\b")
-
-
-def _named_tools(clause: str, tools: list[str]) -> tuple[list[str], set[str]]:
-    """An agent's tools: its sources, then each "a <name> tool" / "a <name> API" the clause names
-    ("a currency conversion API tool" → ``currency conversion api``) that is not one of them; and
-    the sources named as a tool ("a web search tool": the agent searches, no fetch step before it)."""
-    out, as_tools = list(tools), set()
-    for m in _NAMED_TOOL.finditer(clause):
-        name = m.group("name").strip() + (" api" if m.group("kind") == "api" else "")
-        key, services = re.sub(r"\W+", "_", name), set(ent.find_integrations(name)[0])
-        same = [t for t in out if re.sub(r"\W+", "_", t) == key or t in services]
-        if not same:
-            out.append(name)
-        elif m.group("kind") == "tool":
-            as_tools.update(same)
-    return out, as_tools
-
-
-def _service_phrase(text: str) -> str | None:
-    system = re.search(r"(?:在|到|往|进)?(?P<name>[\u4e00-\u9fffa-z0-9]{1,8}?(?:系统|平台|后台))", text)
-    if system:  # "在工单系统里建一条工单(POST接口)" → 工单系统
-        return system.group("name")
-    text = re.split(r"\s+(?:as|for|with|so|to|and)\s+", text, maxsplit=1)[0]  # "greenhouse as a new candidate"
-    words = re.findall(r"[\w\u4e00-\u9fff]+", text)
-    return " ".join(words[:4]) if words else None
-
-
-def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
-    categories: list[str] = []
-    m = _CATEGORIES_PAREN.search(clause) or _CATEGORIES.search(clause) or _CATEGORIES_SLASH.search(clause) or _CATEGORIES_ZH.search(clause) or _CATEGORIES_COLON.search(clause) or (
-        _CATEGORIES_IS.search(clause) if re.search(r"\bwhether\b", clause) else None)
-    if task == "classify" and m:
-        parts = re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+|还是|[、,/和或]", m.group("list") or m.group("list2"))
-        # "分成紧急、一般、不急三类": the count after the last one is not part of it
-        parts = [re.sub(r"\s*[一二三四五六七八九十两\d]+\s*(?:类|种|个|档|级)$|(?:中的)?(?:哪一?[类种个档]|之一)(?:岗位|问题|情况)?$", "",
-                        re.sub(r"^(?:an?|the)\s+", "", c.strip())) for c in parts]  # "…、职能哪一类岗位" → 职能
-        categories = [c for c in parts if c and not re.fullmatch(r"something else|anything else|other|others|else|其他|其它", c)][:8]
-    high_low = _HIGH_LOW.search(clause) if task == "classify" and not categories else None
-    if high_low:  # "判断意向高低", "判断风险的高低": two levels of the named quality
-        categories = [f"高{high_low.group('what')}", f"低{high_low.group('what')}"]
-    if task == "classify" and not categories and re.search(r"sentiment|情感|情绪", clause):
-        categories = ["positive", "neutral", "negative"] if state.lang == "en" else ["正面", "中性", "负面"]
-    fields: list[PlanField] = []
-    f = ((_FIELDS_ZH if state.lang == "zh" else _FIELDS_EN).search(clause) or _FIELDS_PAREN.search(clause)) if task == "extract" else None
-    if f:
-        for i, name in enumerate(re.split(r",\s*(?:and\s+)?|\s+(?:and|\+|&)\s+|[、,和及]", f.group("list"))):
-            name = name.strip().removesuffix("等")
-            how = re.fullmatch(r"how (\w+)(?: (?:it|they|this|that) (?:is|are))?", name)
-            name = _HOW_NOUN.get(how.group(1), how.group(1)) if how else name  # "how urgent it is" → urgency
-            ident = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or f"field_{i + 1}"
-            if name and not re.match(r"[a-z_]", ident):
-                ident = f"field_{i + 1}"
-            if name and all(ident != x.name for x in fields):
-                fields.append(PlanField(name=ident[:60], description=name))
-    listed = _LISTED_THINGS.search(clause) if task == "extract" and not fields else None
-    if listed:  # "把待办事项一条条拆出来", "整理成待办清单": the list itself is what is extracted
-        fields.append(PlanField(name="items", type="array", description=listed.group("what")))
-    langs = ent.find_languages(clause)
-    # "翻译成英文和日文": every target language the clause names, in order
-    names = [_LANG_NAMES[code] for code in langs if code in _LANG_NAMES] if task == "translate" else []
-    language = ", ".join(dict.fromkeys(names)) if len(names) > 1 else next(
-        (n for code, n in _LANG_NAMES.items() if langs and code == langs[0]), None)
-    return AiStep(id=state.uid(task), task=task, categories=categories, language=language, fields=fields,  # type: ignore[arg-type]
-                  instruction=clause[:500], quote=clause[:200], tools=[s for s in found if task == "agent"])
-
-
-_COMPOSED = ascii_re(r"\b(?:polite|friendly|personali[sz]ed|warm|apologetic|gentle|tailored|heartfelt|empathetic)\s+(?:[\w-]+\s+)?"
-                     r"(?:reminder|message|e-?mail|note|reply|response|follow-?up|apology|thank-you|welcome)\b"
-                     r"|(?:礼貌|个性化|温和|友好|客气|走心|真诚)的?(?:催款|提醒|回复|邮件|短信|消息|道歉|感谢|欢迎)")
-_AGENT_CAN = ascii_re(r"(?:and\s+)?(?:the (?:agent|bot|assistant)|it|they)\s+(?:can|could|should be able to|may|is able to)\b"
-                      r"|(?:它|机器人|助手|智能体|agent)?(?:能够?|可以)(?:调用|查|搜|读|访问|用)")
-_TO_THE_SENDER = ascii_re(r"给(?:他|她|对方|这位客户|该客户|新客户|好友|用户)发|发给(?:他|她|对方)|\bsend (?:them|him|her) an?\b"
-                          r"|^(?:自动)?(?:发|回)(?:一条|一段|一句|个)?(?:欢迎|感谢|问候)|^(?:auto-?)?(?:send|post) (?:a |them a )?(?:welcome|thank-you|greeting) message\b")
-_LISTED_THINGS = compile_filtered(r"(?P<what>待办事项|待办清单|待办|行动项|任务清单|任务|要点|问题清单|清单|列表|\baction items\b|\bto-?dos?\b|\btasks\b)")
-_FEED = ascii_re(r"\b(?:rss|atom)(?: feed)?\b|\b(?:blog|news|podcast)(?:'s)? feed\b|\bfrom (?:the |our |my |their )?feed\b|rss订阅|订阅源")
-_SUMMED_RECORDS = compile_filtered(r"^(?:先)?(?:汇总|统计|盘点|整理)(?:一下)?(?:当天|今天|今日|昨天|昨日|本周|上周|这周|本月|上个?月)的?(?:所有|全部)?(?P<obj>[\u4e00-\u9fff]{2,8}?)(?:数据|记录)?$")
-_IN_SYSTEM = compile_filtered(r"(?:去|到|在|从)(?P<sys>[\u4e00-\u9fffa-z0-9]{1,8}?(?:系统|平台|后台))(?:里|上|中)?(?:查|看|读|拉|取|获取|核对)")
-_SET_FIELD = ascii_re(r"把(?:它|它的|这条|这条的|该条|该条的|对应的|这一行的?)?(?:状态|阶段|标签|备注|跟进状态|字段)[^,，。；;]{0,6}?(?:改成|改为|更新为|更新成|设为|设置为|标记为|标成|置为)"
-                      r"|\b(?:set|change|update|mark|move)\s+(?:its|the|their|that|this)\s+(?:status|stage|label|field|column)\b[^,.;]{0,20}?\b(?:to|as)\b")
-_HIGH_LOW = compile_filtered(r"(?:判断|评估|判定|看看?)(?:一下)?(?:[\u4e00-\u9fff]{0,6}?的)?(?P<what>[\u4e00-\u9fff]{1,4}?)的?(?:高低|高不高)")
-
-
-_LANG_NAMES = {"en": "English", "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "fr": "French", "de": "German",
-               "es": "Spanish", "pt": "Portuguese", "it": "Italian", "ru": "Russian"}
-
-
-def _deliver(sid: str, clause: str, state: _State, target: str | None = None) -> DeliverStep:
-    integ = ent.BY_ID.get(sid)
-    # no verb says how: a table or app takes its own write ("不紧急的 → 飞书多维表格" creates a record), a messenger is sent to
-    op = ph.delivery_op(clause) or (integ.write_op if integ and integ.kind != "messaging" and integ.write_op else "send")
-    if integ and integ.kind == "messaging" and (op in ("append", "create", "update") or (op == "upsert" and not ph.STORAGE_WORDS.search(clause))):
-        op = "send"  # "写进多维表格，并在钉钉上通知申请人", "email them a reminder to update their card": a messenger is sent to
-    if target is None:
-        channel = _CHANNEL.search(clause)
-        address = _EMAIL.search(clause)
-        who = (_WHO_ZH if state.lang == "zh" else _WHO_EN).search(clause)
-        target = channel.group(0) if channel else address.group(0) if address else (who.group("who").strip() if who else None)
-        if target and ent.find_integrations(target)[0]:
-            target = None  # "send it to Slack": the service, not a recipient
-    return DeliverStep(id=state.uid(f"deliver_{sid}"), service=sid, operation=op, target=target, quote=clause[:200])  # type: ignore[arg-type]

@@ -14,8 +14,10 @@ import pytest
 from pilot.generation.prefilter import Filtered, compile_filtered, filtered, required_literals
 
 DATA = Path(__file__).resolve().parents[2] / "evals" / "data"
-MODULES = ("phrases", "plan_actions", "clauses", "offline_planner", "conditions", "entities", "switches", "roles",
-           "features", "offline_analyzer", "index", "storage", "services")
+MODULES = ("phrases", "plan_actions", "action_ai_step", "action_deliveries", "action_services", "action_sources",
+           "action_transform_subflow", "clauses", "offline_planner", "planner_state", "planner_branches",
+           "planner_case_lists", "planner_conditionals", "planner_loops", "planner_passes", "planner_triggers",
+           "conditions", "entities", "switches", "roles", "features", "offline_analyzer", "index", "storage", "services")
 
 
 @pytest.mark.parametrize(("pattern", "flags", "expected"), [

@@ -1,0 +1,125 @@
+"""The AI step of one clause's actions (offline planner, pure): :func:`_ai_step` builds it with
+its categories, fields and target languages; the patterns that ask for an AI step whatever the
+verb ("have AI work out …", "交给AI总结"), or for a composed message; whether a clause only
+delivers what an earlier AI step wrote; an agent's tools; and whether the request wants no AI."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from pilot.generation import entities as ent
+from pilot.generation.plan import AiStep, PlanField
+from pilot.generation.prefilter import compile_filtered
+from pilot.generation.text import ascii_re
+
+if TYPE_CHECKING:
+    from pilot.generation.planner_state import _State
+
+
+_CATEGORIES = ascii_re(r"\b(?:into|as|as either|between|decides?\s*:|(?:priority|severity|category|level|tier|urgency)\s+(?:to|of))\s+(?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:and|or)\s+[\w -]+)")
+_CATEGORIES_ZH = compile_filtered(r"(?:分为|分成|归为|归类[成为到]|归到|划分为|分类为|分类:\s*|评定为|评为|标记为|判断是|判断为|是|属于|类型有|有|(?<![区部])分(?=[\u4e00-\u9fffa-z0-9]{1,8}、))\s*(?P<list>[\u4e00-\u9fff\w]+(?:\s*(?:[、,/和或]|还是)\s*[\u4e00-\u9fff\w]+)+)")
+# "label it bug / feature / question", "tag as p1/p2/p3": a slash list
+_CATEGORIES_SLASH = ascii_re(r"\b(?:label|labels|tag|tags|mark|marks|classify|classifies|categori[sz]e|sort|route)\s+(?:it|them|each(?: one)?|the \w+)?\s*(?:as|into)?\s*"
+                                 r"(?P<list>[\w-]+(?:\s*/\s*[\w-]+)+)")
+_CATEGORIES_IS = ascii_re(r"(?:\b(?:is|are|was|be)|'s)\s+(?:\w+ing\s+about\s+)?(?:an?\s+)?(?P<list>[\w-]+(?:,\s*(?:an?\s+)?[\w-]+)*,?\s+or\s+(?:an?\s+)?[\w-]+)")
+_FIELDS_EN = ascii_re(r"\b(?:extracts?|pulls?(?: out)?|parses?|gets?|captures?|grabs?|guess|infer|determine)\s+(?:the\s+|their\s+|its\s+)?"
+                          r"(?P<list>[\w' -]+(?:,\s*[\w' -]+)*,?\s+(?:and|\+|&)\s+[\w' -]+?)\s*(?:\b(?:out of|from|in|with|using|via|by|based on)\b|,|$)")
+_HOW_NOUN = {"urgent": "urgency", "important": "importance", "serious": "severity", "severe": "severity", "bad": "severity",
+             "likely": "likelihood", "big": "size", "large": "size", "happy": "satisfaction", "angry": "anger", "positive": "sentiment"}
+_FIELDS_PAREN = ascii_re(r"(?:结构化|structured|fields?|字段)[\w\u4e00-\u9fff ]{0,12}\((?P<list>[^()]{2,80}?)\)")  # "结构化记录（功能点、问题、建议）"
+_FIELDS_ZH = compile_filtered(r"(?:提取|抽取|抽出|提炼出|识别出|提取出|抽取出|解析出)(?:出)?(?:[^:：,，。]{0,20}[:：])?\s*(?P<list>[\u4e00-\u9fff\w]+(?:[、,和及][\u4e00-\u9fff\w]+)+)")
+_CATEGORIES_COLON = ascii_re(r":\s*(?P<list>[\w -]{1,24}(?:,\s*[\w -]{1,24})*,?\s+or\s+[\w -]{1,24}?)\s*(?:[.;]|$)")  # "how bad it is: critical, warning or noise"
+_CATEGORIES_PAREN = compile_filtered(r"\((?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:or|and)\s+[\w -]+)\)|\((?P<list2>[\w\u4e00-\u9fff -]{1,12}(?:[、/]\s*[\w\u4e00-\u9fff -]{1,12}){1,7})\)")
+# "send them to the AI in batches of 20", "交给AI总结": handing data to the model is the AI step,
+# not a delivery (to the service the data came from, or anywhere else).
+_TO_AI = compile_filtered(r"\b(?:send|pass|feed|hand|give|run|push|submit|throw|pipe)\s+(?:(?:them|it|these|those|each(?: one)?|every\w*|all(?: of them)?|the \w+(?: \w+)?)\s+)?"
+                    r"(?:over\s+)?(?:to|through|into)\s+(?:the\s+|an?\s+|our\s+)?(?:ai|llm|gpt[\w.-]*|chatgpt|claude|openai|model|language model)\b")
+_ASKS_AI = compile_filtered(r"\b(?:have|let|ask|get|use|using|with)\s+(?:the\s+|an\s+)?(?:ai|llm|gpt|chatgpt|model)\b(?!\s+(?:provider|key))|让\s*(?:ai|大模型)|用\s*(?:ai|大模型)|(?:ai|大模型)\s*(?:来|帮)")
+_TO_AI_ZH = compile_filtered(r"(?:交给|发给|丢给|扔给|喂给|传给|提交给|送给)(?=\s*(?:ai|大模型|模型|gpt|chatgpt|llm)(?![a-z]))")
+_NO_AI = compile_filtered(r"\bno (?:ai|llm|gpt)\b|\bwithout (?:ai|an llm|the llm)\b|\b(?:don'?t|do not) use (?:ai|an llm|the llm|gpt)\b"
+                    r"|不需要\s*ai|不用\s*ai|不要用\s*ai|无需\s*ai|(?:别|不要|不用|无需|不必)(?:用|调|走)?\s*(?:大模型|ai)(?![a-z])")
+
+
+def no_ai_requested(text: str) -> bool:
+    """The request says no AI is wanted ("No AI needed", "plain data mapping, no LLM", "不要用AI")."""
+    return bool(_NO_AI.search(text.lower()))
+
+
+def _delivers_result(clause: str) -> bool:
+    """The clause only delivers what an earlier AI step produced ("post the summary to Slack")."""
+    return bool(re.match(r"(?:and\s+|then\s+|also\s+)?(?:send|post|save|store|email|e-mail|share|publish|forward|add|append|write|upload|push)\b"
+                         r"\s+(?:it|them|this|that|both|all|these|those|the (?:summary|report|digest|result|results|analysis|translation|draft|reply|answer|fields|values|scores?|labels?)s?)\b", clause)
+                or re.match(r"(?:并|再|然后)?(?:把|将)?(?:[\u4e00-\u9fff]{0,4}结果|摘要|总结|报告|简报|译文|回复|分数|评分|分类)(?:发|推|存|写|保存|同步|回写|填)", clause))
+
+
+_NAMED_TOOL = compile_filtered(r"\b(?:an?|the|our|my|its)\s+(?P<name>(?:(?!(?:and|or|an?|the|with|to|that|which)\b)[a-z][a-z-]*\s+){1,3})"
+                         r"(?P<kind>api|tool)s?\b")
+
+
+def _named_tools(clause: str, tools: list[str]) -> tuple[list[str], set[str]]:
+    """An agent's tools: its sources, then each "a <name> tool" / "a <name> API" the clause names
+    ("a currency conversion API tool" → ``currency conversion api``) that is not one of them; and
+    the sources named as a tool ("a web search tool": the agent searches, no fetch step before it)."""
+    out, as_tools = list(tools), set()
+    for m in _NAMED_TOOL.finditer(clause):
+        name = m.group("name").strip() + (" api" if m.group("kind") == "api" else "")
+        key, services = re.sub(r"\W+", "_", name), set(ent.find_integrations(name)[0])
+        same = [t for t in out if re.sub(r"\W+", "_", t) == key or t in services]
+        if not same:
+            out.append(name)
+        elif m.group("kind") == "tool":
+            as_tools.update(same)
+    return out, as_tools
+
+
+def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
+    categories: list[str] = []
+    m = _CATEGORIES_PAREN.search(clause) or _CATEGORIES.search(clause) or _CATEGORIES_SLASH.search(clause) or _CATEGORIES_ZH.search(clause) or _CATEGORIES_COLON.search(clause) or (
+        _CATEGORIES_IS.search(clause) if re.search(r"\bwhether\b", clause) else None)
+    if task == "classify" and m:
+        parts = re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+|还是|[、,/和或]", m.group("list") or m.group("list2"))
+        # "分成紧急、一般、不急三类": the count after the last one is not part of it
+        parts = [re.sub(r"\s*[一二三四五六七八九十两\d]+\s*(?:类|种|个|档|级)$|(?:中的)?(?:哪一?[类种个档]|之一)(?:岗位|问题|情况)?$", "",
+                        re.sub(r"^(?:an?|the)\s+", "", c.strip())) for c in parts]  # "…、职能哪一类岗位" → 职能
+        categories = [c for c in parts if c and not re.fullmatch(r"something else|anything else|other|others|else|其他|其它", c)][:8]
+    high_low = _HIGH_LOW.search(clause) if task == "classify" and not categories else None
+    if high_low:  # "判断意向高低", "判断风险的高低": two levels of the named quality
+        categories = [f"高{high_low.group('what')}", f"低{high_low.group('what')}"]
+    if task == "classify" and not categories and re.search(r"sentiment|情感|情绪", clause):
+        categories = ["positive", "neutral", "negative"] if state.lang == "en" else ["正面", "中性", "负面"]
+    fields: list[PlanField] = []
+    f = ((_FIELDS_ZH if state.lang == "zh" else _FIELDS_EN).search(clause) or _FIELDS_PAREN.search(clause)) if task == "extract" else None
+    if f:
+        for i, name in enumerate(re.split(r",\s*(?:and\s+)?|\s+(?:and|\+|&)\s+|[、,和及]", f.group("list"))):
+            name = name.strip().removesuffix("等")
+            how = re.fullmatch(r"how (\w+)(?: (?:it|they|this|that) (?:is|are))?", name)
+            name = _HOW_NOUN.get(how.group(1), how.group(1)) if how else name  # "how urgent it is" → urgency
+            ident = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or f"field_{i + 1}"
+            if name and not re.match(r"[a-z_]", ident):
+                ident = f"field_{i + 1}"
+            if name and all(ident != x.name for x in fields):
+                fields.append(PlanField(name=ident[:60], description=name))
+    listed = _LISTED_THINGS.search(clause) if task == "extract" and not fields else None
+    if listed:  # "把待办事项一条条拆出来", "整理成待办清单": the list itself is what is extracted
+        fields.append(PlanField(name="items", type="array", description=listed.group("what")))
+    langs = ent.find_languages(clause)
+    # "翻译成英文和日文": every target language the clause names, in order
+    names = [_LANG_NAMES[code] for code in langs if code in _LANG_NAMES] if task == "translate" else []
+    language = ", ".join(dict.fromkeys(names)) if len(names) > 1 else next(
+        (n for code, n in _LANG_NAMES.items() if langs and code == langs[0]), None)
+    return AiStep(id=state.uid(task), task=task, categories=categories, language=language, fields=fields,  # type: ignore[arg-type]
+                  instruction=clause[:500], quote=clause[:200], tools=[s for s in found if task == "agent"])
+
+
+_COMPOSED = ascii_re(r"\b(?:polite|friendly|personali[sz]ed|warm|apologetic|gentle|tailored|heartfelt|empathetic)\s+(?:[\w-]+\s+)?"
+                     r"(?:reminder|message|e-?mail|note|reply|response|follow-?up|apology|thank-you|welcome)\b"
+                     r"|(?:礼貌|个性化|温和|友好|客气|走心|真诚)的?(?:催款|提醒|回复|邮件|短信|消息|道歉|感谢|欢迎)")
+_AGENT_CAN = ascii_re(r"(?:and\s+)?(?:the (?:agent|bot|assistant)|it|they)\s+(?:can|could|should be able to|may|is able to)\b"
+                      r"|(?:它|机器人|助手|智能体|agent)?(?:能够?|可以)(?:调用|查|搜|读|访问|用)")
+_LISTED_THINGS = compile_filtered(r"(?P<what>待办事项|待办清单|待办|行动项|任务清单|任务|要点|问题清单|清单|列表|\baction items\b|\bto-?dos?\b|\btasks\b)")
+_HIGH_LOW = compile_filtered(r"(?:判断|评估|判定|看看?)(?:一下)?(?:[\u4e00-\u9fff]{0,6}?的)?(?P<what>[\u4e00-\u9fff]{1,4}?)的?(?:高低|高不高)")
+
+
+_LANG_NAMES = {"en": "English", "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "fr": "French", "de": "German",
+               "es": "Spanish", "pt": "Portuguese", "it": "Italian", "ru": "Russian"}

@@ -1,0 +1,78 @@
+"""The source side of one clause's actions (offline planner, pure): reads a clause asks for
+without naming a registry service — a database, an API, this event's details, an uptime check,
+market quotes, a feed, the day's records, an in-house system — each of several things listed to
+read side by side, and whether the knowledge base is consulted. :func:`parse_actions
+<pilot.generation.plan_actions.parse_actions>` tries them in its own order."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from pilot.generation import entities as ent
+from pilot.generation import phrases as ph
+from pilot.generation.plan import SourceStep
+from pilot.generation.prefilter import compile_filtered
+from pilot.generation.text import ascii_re
+
+if TYPE_CHECKING:
+    from pilot.generation.planner_state import _State
+
+
+# "the messages posted in #feedback on Discord": where the data was posted, read from there
+_POSTED_IN = compile_filtered(r"\b((?:messages?|comments?|posts?|links?|questions?|reviews?|articles?|content|photos?|videos?|feedback|updates?)"
+                        r"(?: that (?:people|users|customers|members|the team|we|they))?)\s+(?:posted|sent|shared|left|dropped)\s+(?:in|on|to|into)\b")
+_READ_DB = compile_filtered(r"(?:从|在)?(?:我们|公司|自己)?的?(?:数据库|\bdatabase\b|\bdb\b)(?:里|中|里面)?(?:的)?.{0,16}?(?:读|取出|拉|查|导出|捞)"
+                      r"|(?:数据库|database)(?:里|中)(?:存了|有)\s*\d+"
+                      r"|\b(?:pull|fetch|get|read|query|load|take)\b[^,.;]{0,40}\bfrom (?:our |the |my )?(?:\w+ )?(?:database|db)\b")
+_READ_API = compile_filtered(r"(?:调|调用|请求|访问)(?:一[次下遍]|一下)?(?:我们|公司|自己)?的?(?P<name>[\u4e00-\u9fffa-z0-9]{0,10}?)(?:的)?(?:接口|api)(?![\u4e00-\u9fff]{0,2}(?:群发|发送|推送|回复|回帖|评论|发布|提交|创建|下单))"
+                       r"|\b(?:call|hit|ping|poll|query)\s+(?:our |the |their )?(?P<name2>[\w/.' -]{0,30}?)\s*(?:endpoint|api)\b(?=[^,.;]{0,30}\b(?:check|get|read|see|for|and (?:check|see|get|read))\b)")
+_THIS_ONE = compile_filtered(r"这场|这条|这个|这单|这次|该(?:订单|直播|会议|工单)|\b(?:this|that) (?:meeting|stream|order|call|event|ticket|issue|deal|recording)\b")
+_UPTIME = compile_filtered(r"(?:检查|检测|监控|看看|check|monitor|ping)[^,，。;；]{0,12}(?:官网|网站|首页|主页|页面|接口|website|site|homepage|home page|url|endpoint)"
+                     r"[^,，。;；]{0,12}(?:能不能|是否|能否|正常|可用|可以访问|挂了|\bis up\b|\bup\b|\bdown\b|reachable|available|responds?|status)")
+_MARKET = compile_filtered(r"股价|收盘价|开盘价|实时价格|行情(?!分析)|涨跌幅|涨幅|跌幅|基金净值|净值|k线|汇率|币价"
+                     r"|\b(?:stock|share|crypto|bitcoin|btc|eth) (?:price|prices|quote|quotes)\b|\bexchange rates?\b|\bclosing prices?\b")
+_FEED = ascii_re(r"\b(?:rss|atom)(?: feed)?\b|\b(?:blog|news|podcast)(?:'s)? feed\b|\bfrom (?:the |our |my |their )?feed\b|rss订阅|订阅源")
+_SUMMED_RECORDS = compile_filtered(r"^(?:先)?(?:汇总|统计|盘点|整理)(?:一下)?(?:当天|今天|今日|昨天|昨日|本周|上周|这周|本月|上个?月)的?(?:所有|全部)?(?P<obj>[\u4e00-\u9fff]{2,8}?)(?:数据|记录)?$")
+_IN_SYSTEM = compile_filtered(r"(?:去|到|在|从)(?P<sys>[\u4e00-\u9fffa-z0-9]{1,8}?(?:系统|平台|后台))(?:里|上|中)?(?:查|看|读|拉|取|获取|核对)")
+
+
+_LIST_SPLIT = ascii_re(r",\s*(?:and\s+)?|\s+and\s+|[、]|(?<=[\u4e00-\u9fff])(?:和|及|以及)(?=[\u4e00-\u9fff])")
+_LIST_HEAD = ascii_re(r"\b(?:get|gets|fetch|fetches|pull|pulls|grab|grabs|check|checks|collect|gather|look up)\s+|(?:查|查一下|去查|拉取|抓取|获取|搜|看看)")
+
+
+def _listed_sources(clause: str, have: list[SourceStep], state: _State) -> list[SourceStep]:
+    """"get the weather for Berlin, the EUR/USD rate and my calendar at the same time", "同时去查它的最新
+    行情、相关新闻和雪球上的讨论": each listed thing is read, side by side; the ones a service or the
+    web search already covers are left to them."""
+    head = _LIST_HEAD.search(clause)
+    if head is None:
+        return []
+    body = ph.PARALLEL.sub(" ", clause[head.end():])
+    body = re.split(r"[,;]\s*(?=(?:and\s+)?(?:then|send|post|email|combine|merge|summari[sz]e)\b)|,(?=综合|汇总|合并|然后|再|让)", body)[0]
+    items = [x.strip(" ,.") for x in _LIST_SPLIT.split(body) if x.strip(" ,.")]
+    if len(items) < 2:
+        return []
+    covered = {x.service for x in have}
+    out: list[SourceStep] = []
+    for item in items:
+        named = ent.find_integrations(item)[0]
+        if named and all(n in covered or n in ("web_search",) for n in named):
+            continue
+        if named or ph.WEB_SEARCH.search(item) or ph.KNOWLEDGE.search(item):
+            continue
+        if ph.NEWS.search(item) and "web_search" not in covered:
+            out.append(SourceStep(id=state.uid("web_search"), from_="web_search", quote=item[:200]))
+            covered.add("web_search")
+        elif re.search(r"官网|官方网站|网站|主页|\b(?:website|homepage|home page|web ?site)\b", item):
+            out.append(SourceStep(id=state.uid("fetch_page"), from_="url", url="{{ inputs.url }}", quote=item[:200]))
+        elif len(re.findall(r"[a-z]+|[\u4e00-\u9fff]", item)) >= 2:
+            name = re.sub(r"^(?:(?:the|a|an|my|our|their|its|current|latest|today's|recent|live)\s+)+|^(?:它的|他的|我们的|最新的?|最近一周的?|今天的|当前的?)+", "", item)
+            words = re.findall(r"[\w\u4e00-\u9fff]+", name)
+            out.append(SourceStep(id=state.uid("fetch_data"), service=" ".join(words[:5]) or item[:40], quote=item[:200]))
+    return out if len(out) + len(have) >= 2 else []
+
+
+def _reads_docs(clause: str) -> bool:
+    return bool(re.search(r"\b(?:from|using|based on|in|search|according to|with)\b[\w ]{0,20}(?:docs|documentation|knowledge|handbook|wiki|faq|manual|polic|help center|articles)"
+                          r"|\b(?:we|i)(?:'ve| have)? uploaded\b|来自.{0,8}上传的|只能(?:来自|根据|基于)|根据|基于|检索|查询|从.{0,6}(?:知识库|文档)|知识库|查.{0,8}(?:文档|资料|手册|制度)", clause))

@@ -1,0 +1,160 @@
+"""Which clauses open a condition or a case (offline planner, pure): "if …" and its Chinese
+forms, a comparison followed by its action ("库存少于10的就发提醒"), a category the last
+classification named ("投诉的转到…"), "label goes to X", a grade or an approval's outcome
+("审批通过：…"); and conditions said after their action, rewritten condition-first. The methods
+are a mixin of the planner's state (:class:`pilot.generation.planner_state._State`)."""
+
+from __future__ import annotations
+
+import re
+
+from pilot.generation import conditions as conds
+from pilot.generation import entities as ent
+from pilot.generation import phrases as ph
+from pilot.generation import switches
+from pilot.generation.clauses import CONTINUES, plain
+from pilot.generation.plan import AiStep
+from pilot.generation.planner_loops import _READ_FILTER
+from pilot.generation.prefilter import compile_filtered
+from pilot.generation.text import cached_re
+
+
+class ConditionalReader:
+    """The planner state's condition and case recognisers (a mixin of ``_State``, whose
+    attributes they read)."""
+
+    def _classifier(self) -> AiStep | None:
+        """The classification category cases refer to: the last AI step when it classifies, else
+        the last classification ("咨询类让AI写回复；投诉类推送到…": the reply step sits in between)."""
+        if self.last_ai is not None and self.last_ai.task == "classify":
+            return self.last_ai
+        return self.last_cls
+
+    def _next_category(self, clause: str) -> int:
+        """Where a second category case starts inside ``clause`` (0 when none)."""
+        cls = self._classifier()
+        cats = cls.categories if cls is not None else []
+        hits = [m.start() for c in cats if c and c in clause for m in cached_re(r"[,、]\s*" + re.escape(c)).finditer(clause) if m.start() > 0]
+        return min(hits) if hits else 0
+
+    def _conditional(self, clause: str) -> bool:
+        """"if …", "items with quantity above 10 get flagged …", or in Chinese a comparison
+        followed by its action ("库存少于10的就发提醒")."""
+        if ph.IF.search(clause) or ph.CMP_LEAD.search(clause):
+            return True
+        if _RANGE_LABEL.fullmatch(clause.strip()):
+            return True  # "Promoters (9-10): …", "Detractors (0-6): …": a case named by its range
+        if self.lang == "en" and re.search(r"\b(?:with|whose|where|having)\b", clause) and conds.comparison(clause, "en") is not None:
+            cmp = ph.CMP_EN.search(clause)
+            return bool(cmp and ph.DELIVER.search(clause[cmp.end():]))
+        if self.lang == "en" and (m := _NOUN_THRESHOLD.match(clause)) and (
+                ph.APPROVAL.search(clause[m.end():]) or ph.DELIVER.search(clause[m.end():]) or ph.SEND.search(clause[m.end():])):
+            return True  # "claims over $1,000 first need a finance manager's approval", "orders above $200 get a thank-you email"
+        if self.lang != "zh":
+            return False
+        if _READ_FILTER.search(clause):
+            return False  # "读出所有状态是“待跟进”的客户": which rows the read returns, not a branch
+        if re.fullmatch(r"[\u4e00-\u9fffa-z0-9]{1,10}?(?:不是|是|为|不为)[\u4e00-\u9fffa-z0-9]{1,8}的", clause.strip()):
+            return True  # "买家是会员的，（把订单记到…）": the condition of the clause after it
+        value_first = ph.CMP_ZH_VALUE_FIRST.search(clause[:16])
+        if value_first and clause[value_first.end(): value_first.end() + 1] == "的":
+            return True  # "3天及以内的只在钉钉群里说一声": a comparison, then what its items get
+        if re.search(r"的话(?![题术语])", clause) or ph.ZH_SHORT_COND.match(clause) and not ph.FETCH.match(clause):
+            return True  # "构建失败的话，…", "构建成功就…"
+        when = re.match(r"(?P<cond>[^,，。]{2,20}?)的时候", clause)
+        if when and conds.comparison(when.group("cond"), "zh") is not None:
+            return True  # "状态为“派送失败”的时候，让AI写…": a comparison, then its action
+        head = ph.ZH_COND_ACTION.split(clause, maxsplit=1)[0]
+        if conds.comparison(head, "zh") is None:
+            return False
+        tail = clause[clause.find("的") + 1:] if "的" in clause else ""
+        return bool(ph.ZH_COND_ACTION.search(clause)) or clause.endswith("的") or bool(
+            tail and (ph.DELIVER.search(tail) or ph.SEND.search(tail) or ph.APPROVAL.search(tail) or any(rx.search(tail) for _, rx in ph.AI_TASKS)))
+
+    def _category_case(self, clause: str) -> tuple[str, str] | None:
+        """A clause that starts with a category the last classification named ("投诉的转到…")."""
+        cls = self._classifier()
+        cats = cls.categories if cls is not None else []
+        for cat in sorted(cats, key=len, reverse=True):
+            m = cached_re(re.escape(cat) + (r"(?:s|es)?(?![a-z])" if cat.isascii() else "")).match(clause) if cat and clause.startswith(cat) else None
+            rest = clause[m.end():] if m else ""
+            if m and switches.LIST_GOES_ON.match(rest.strip()):
+                return None  # "positive, negative or neutral": the list of categories, not a case
+            if m:
+                return cat, rest.lstrip(" 的:：,→->=")
+        return None
+
+    def _goes_case(self, clause: str) -> tuple[str, str] | None:
+        """("billing", "the finance queue") for "billing tickets go to the finance queue"."""
+        if (case := self._category_case(clause)) is not None:
+            return case
+        graded = _GRADE_CASE.match(clause) if self.lang == "zh" else None
+        if graded:  # "分级：A类客户（年消费10万以上）发飞书消息给大客户经理；B类客户发营销邮件": a grade and what it gets
+            return graded.group("label"), graded.group("action").strip(" ,:")
+        decision = re.match(r"^(?P<label>[\u4e00-\u9fff\w ]{1,12}?)\s*[:：]\s*(?P<action>.+)$", clause) if self.last_approval else None
+        if decision and (_APPROVED.search(decision.group("label")) or _REJECTED.search(decision.group("label"))):
+            return decision.group("label").strip(), decision.group("action")  # "审批通过：写入…", "rejected: email the writer"
+        if self.lang == "zh":  # "负面的马上发 Slack 提醒…": how soon is not part of the label
+            clause = re.sub(r"(?<=[\u4e00-\u9fffa-z0-9])的(?:立刻|马上|立即|直接|一律|统一)+(?=[\u4e00-\u9fff])", "的", clause)
+            by_ai = re.match(r"^&?(?P<label>[\u4e00-\u9fffa-z0-9 ]{1,14}?)的(?=(?:让|用|交给|由)\s*(?:ai|大模型|gpt))", clause)
+            if by_ai and (self.in_switch or self.last_cls is not None):  # "标签是question的让AI先写个回复草稿": a case the AI handles
+                return conds.strip_label(by_ai.group("label"), self.lang), clause[by_ai.end():]
+        colon = ph.COLON_CASE.match(clause)
+        if colon and (self.colon_cases or conds.comparison(colon.group("label"), self.lang)) and len(colon.group("label").split()) <= 4 \
+                and not ph.IF.search(colon.group("label")):
+            return conds.strip_label(colon.group("label"), self.lang), colon.group("action")  # "Urgent: text the on-call engineer"
+        m = ph.GOES.search(clause)
+        if not m or m.start() == 0:
+            return None
+        label = clause[: m.start()].strip().lstrip("&").strip()  # "&" marks an action that continues a case
+        if re.match(r"(?:" + ph.ACTION_VERBS + r")\b", label) or ph.PARALLEL.search(label) or ph.IF.search(label) or ph.NEGATED.search(clause) or re.fullmatch(r"(?:it|this|that|they|i|we|i'll|don't|then|and)", label):
+            return None
+        words = label.split()
+        marked = label.endswith("的") or m.group(0).startswith("的")  # "数据分析的发…": a label, even if it names a task
+        if len(words) > 4 or len(label) > 24 or ph.FETCH.match(label) or (
+                not (self.lang == "zh" and marked) and any(t.search(label) for _, t in ph.AI_TASKS)):
+            return None
+        cjk = len(re.findall(r"[\u4e00-\u9fff]", label))
+        if self.lang == "zh" and (cjk > 7 or len(label) > 20 or label.startswith("分别") or not (marked or self.in_switch and cjk <= 6) or re.search(
+                r"[把将让再也又并]|(?<!优)先|同时|马上|立即|然后|每|点|(?<![a-z])ai(?![a-z])|^&?(?:看|查|翻|读|拉|找|搜|获取|等)", label) or re.search(r"分流|分别|根据|按.{1,10}(?:分|处理)", clause) or ent.find_integrations(label)[0]):
+            return None  # "投诉的转到…" is a case; "把热榜发我钉钉" is just a delivery
+        if self.lang == "zh" and re.search(r"在.{1,10}?(?:上|里)|给|通过", m.group(0)):  # "年假的在钉钉上通知…": the service is in the match
+            return conds.strip_label(label, self.lang), clause[m.start():].lstrip("的")
+        if "mail" in m.group(0):  # "the rest is emailed to support": an email to support
+            return conds.strip_label(label, self.lang), "email " + clause[m.end():].strip(" :->=→")
+        action = clause[m.end():].strip(" :->=→") if not re.match(r"\s*,?\s*(?:send|post|forward|route|assign|escalate|notify|email|create|add)\b",
+                                                                 clause[m.start():]) else clause[m.start():].strip(" ,:")
+        return conds.strip_label(label, self.lang), action
+
+
+_POSTFIX_IF = compile_filtered(r"^(?P<action>.+?)\s+(?:if|only if|whenever|in case)\s+(?P<cond>[^,]+)$")
+_GRADE_CASE = compile_filtered(r"^&?(?:[^:,]{0,12}(?:分级|分档|分类|分等|分流|分层)[^:,]{0,4}:)?(?P<label>[a-z0-9一二三四五六七八九十甲乙丙丁]{1,2}(?:类|级|档|等))"
+                               r"(?:客户|用户|会员|工单|订单|线索|问题|商品|产品|的)?(?:\s*\([^)]{0,30}\))?\s*(?P<action>[^,]{2,})$")
+_NOUN_THRESHOLD = compile_filtered(r"(?:any |all |the )?[a-z]+(?: [a-z]+)? (?:over|above|under|below|more than|less than|at least|at most)"
+                                   r" \$?\d[\d,.]*\s*(?:k\b|usd\b|dollars?\b|%|stars?\b|points?\b|days?\b|items?\b|units?\b)?")
+_RANGE_LABEL = compile_filtered(r"[a-z ]{0,24}?\(\s*\d+(?:\.\d+)?\s*(?:-|–|to|~)\s*\d+(?:\.\d+)?\s*\)")
+_APPROVED = compile_filtered(r"approv|accepted|signed off|okay|\bok\b|通过|批准|同意")
+_REJECTED = compile_filtered(r"reject|declin|denied|not approv|isn't approved|驳回|拒绝|不通过|没通过|未通过|不同意|没批")
+
+
+def _condition_first(clauses: list[str], i: int, lang: str) -> tuple[str, int] | None:
+    """Conditions said after their action, rewritten condition-first: "send me a Telegram message
+    if it drops below 60000" → "if it drops below 60000, send me …"; "收货地址在海外的，发到飞书…；
+    否则…" → "如果收货地址在海外,就发到飞书…". Returns (new clause, clauses it replaces)."""
+    clause, mark = plain(clauses[i]), CONTINUES if clauses[i].startswith(CONTINUES) else ""
+    head, colon, rest = clause.partition(":")
+    if colon and len(head) <= 24 and ph.IF.match(rest.strip()) and not (ph.SEND.search(head) or ph.FETCH.search(head) or ph.LOOP.search(head)
+                                                                         or re.search(r"逐|每|一个一个|依次", head)):
+        return mark + rest.strip(), 1  # "客服对话机器人：用户要是想投诉，就…": the title before the condition
+    if lang == "en":
+        m = _POSTFIX_IF.match(clause)
+        if m and (ph.SEND.search(m.group("action")) or ph.DELIVER.search(m.group("action"))) and conds.comparison(m.group("cond"), "en"):
+            return f"{mark}if {m.group('cond')}, {m.group('action')}", 1
+        return None
+    if (clause.endswith("的") and i + 1 < len(clauses) and clauses[i + 1].startswith(CONTINUES)
+            and any(ph.ELSE.search(plain(c)) for c in clauses[i + 2: i + 4])):
+        head, _, label = clause.rpartition(":")
+        loop = re.search(r"逐条|逐个|逐一|依次|一单一单|一个一个|一条一条|每(?:一)?[条个单笔]", head)
+        prefix = loop.group(0) + "," if loop else ""  # "逐个检查：" → "逐个,": the loop, then its condition
+        return f"{mark}{prefix}如果{label[:-1]},就{plain(clauses[i + 1])}", 2
+    return None

@@ -1,0 +1,140 @@
+"""Passes over the steps the planner assembled (offline planner, pure): consecutive sources run
+side by side, two phrasings of one approval are one approval, the deliveries the request refuses
+are removed, a compared string keeps the request's own spelling; and ``_flat``, every step of a
+plan, nested ones included."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from pilot.generation import entities as ent
+from pilot.generation import phrases as ph
+from pilot.generation.clauses import plain
+from pilot.generation.plan import BranchStep, DeliverStep, LoopStep, ParallelStep, SourceStep, Step, WaitStep
+from pilot.generation.prefilter import compile_filtered
+from pilot.generation.text import cached_re
+
+if TYPE_CHECKING:
+    from pilot.generation.planner_state import _State
+
+
+def _flat(steps: list[Step]):
+    from pilot.generation.plan import walk
+
+    return list(walk(steps))
+
+
+def _restore_value_case(steps: list[Step], raw: str) -> None:
+    """Planning reads lower-cased text; a compared string keeps the request's own spelling
+    ("status 等于 SUCCESS" tests for "SUCCESS", which an exact comparison needs)."""
+    from pilot.generation.plan import walk
+
+    for step in walk(steps):
+        if not isinstance(step, BranchStep):
+            continue
+        for k, case in enumerate(step.cases):
+            value = case.when.value if case.when is not None else None
+            if isinstance(value, str) and value and not value.isdigit():
+                m = cached_re(re.escape(value), re.I).search(raw)
+                if m and m.group(0) != value:
+                    step.cases[k] = msgspec.structs.replace(case, when=msgspec.structs.replace(case.when, value=m.group(0)))
+
+
+def _one_approval_at_a_time(steps: list[Step]) -> list[Step]:
+    """"发之前必须经过我审核，我点通过了再发布": two phrasings of one approval, not two approvals."""
+    out: list[Step] = []
+    for s in steps:
+        if isinstance(s, WaitStep) and s.approval and out and isinstance(out[-1], WaitStep) and out[-1].approval:
+            continue
+        out.append(s)
+    return out
+
+
+_READ_ONLY = compile_filtered(r"只读|只查|不要改|别改|不改|不要修改|read[- ]only|\b(?:don't|do not|never) (?:modify|change|update|touch|write)")
+
+
+def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
+    """Deliveries the request refuses ("don't send anything", "I'll post it myself", "别往钉钉里写",
+    "don't reply to the email") are removed: to the services named there, else all of them."""
+    refused: set[str] = set()
+    everything = False
+    previous = ""
+    for c in (plain(c) for c in clauses):
+        neg = ph.NEGATED.search(c)
+        if not neg:
+            previous = c
+            continue
+        # "记到 Notion 的数据库里，不用通知任何人": the refusal's own clause may hold nothing before it
+        after = c[neg.start():]
+        notify_only = re.search(r"通知|提醒|告诉|(?:任何|一条)?消息|\bnotify\b|\btell\b|\balert\b|\bping\b|\bmessage\b", after)
+        lead = re.sub(r"注意|请|记得|另外|但是?|并且?|同时|千万|一定|务必|\b(?:please|note|but|and|also|just|make sure)\b|[,，:：\s]", "", c[: neg.start()])
+        before = c[: neg.start()] if lead or not notify_only else previous  # "注意不要在群里发任何消息": the clause before
+        named = set(ent.find_integrations(after)[0]) | ({"email"} if re.search(r"\breply\b|\be-?mail\b|邮件|回复", after) else set()) \
+            | ({"crm"} if re.search(r"(?<![a-z])crm(?![a-z])", after) else set())  # "不要同步到CRM": the team's CRM only
+        if not named and re.search(r"read[- ]only|只读|只查", c[: neg.start()]):
+            head = c[: neg.start()]  # "Greenhouse is read-only for this, don't write": that one
+            named = set(ent.find_integrations(head)[0]) or {i.id for w in re.findall(r"[a-z][\w.]+", head) if (i := ent.lookup_service(w))}
+        if not named and re.match(r"(?:不要|别)(?:改|修改|动)|\b(?:don't|do not|never) (?:modify|change|touch|update)\b", after):
+            # "Notion那边不要改" protects that service's data; "订单状态一个都不要改" protects records, sends nothing less
+            refused |= set(ent.find_integrations(c[max(0, neg.start() - 14): neg.start()])[0])
+            previous = c
+            continue
+        if named:
+            refused |= named
+        elif not re.search(r"\b(?:anything|everything|nothing|any\s+\w+)\b|任何|什么", after) and re.search(r"\b(?:the |a )?(?:customers?|buyers?|users?|clients?|candidates?|applicants?|leads?|patients?|students?)\b|买家|客户|用户|顾客|候选人|学员|患者|家长", after):
+            # "don't message the customer", "不要直接发给买家": nothing goes to that person directly
+            refused |= {"email", "sms", "whatsapp", "wechat", "telegram"}
+        elif ph.asks_to_write(before):
+            # "记到 Notion …，不用通知任何人": keep what was asked, refuse the notifications
+            asked = set(ent.find_integrations(before)[0])
+            refused |= {i.id for i in ent.INTEGRATIONS if i.kind == "messaging" and i.id not in asked}
+        elif not re.match(r"\S+(?:\s+\S+)*?\s+(?:update|modify|change|touch|comment|sync)\b", after, re.I):
+            # "don't touch the deal itself" protects a record, it does not refuse the notification
+            everything = True
+    if not refused and not everything:
+        return steps
+    kept = _drop_deliveries(steps, refused, everything)
+    read_only = {d.service for d in _flat(steps) if isinstance(d, DeliverStep) and d.service in refused} - {
+        d.service for d in _flat(kept) if isinstance(d, DeliverStep)}
+    read_only = {x for x in read_only if x in ent.BY_ID and ent.BY_ID[x].kind == "data" and _READ_ONLY.search(" ".join(clauses))
+                 and not any(isinstance(x2, SourceStep) and x2.service == x for x2 in _flat(kept))}
+    # "汇总有赞当天的订单…只读数据就行，订单状态一个都不要改": the service is read, never written
+    return [*(SourceStep(id=f"fetch_{x}", service=x, quote=x) for x in sorted(read_only)), *kept]
+
+
+def _drop_deliveries(steps: list[Step], refused: set[str], everything: bool) -> list[Step]:
+    out: list[Step] = []
+    for s in steps:
+        if isinstance(s, DeliverStep) and (everything or s.service in refused):
+            continue
+        if isinstance(s, BranchStep):
+            s = msgspec.structs.replace(s, cases=[msgspec.structs.replace(c, steps=_drop_deliveries(c.steps, refused, everything))
+                                                  for c in s.cases],
+                                        otherwise=None if s.otherwise is None else _drop_deliveries(s.otherwise, refused, everything))
+        elif isinstance(s, ParallelStep):
+            s = msgspec.structs.replace(s, branches=[b for b in (_drop_deliveries(b, refused, everything) for b in s.branches) if b])
+        elif isinstance(s, LoopStep):
+            s = msgspec.structs.replace(s, steps=_drop_deliveries(s.steps, refused, everything))
+        out.append(s)
+    return out
+
+
+def _parallel_sources(steps: list[Step], state: _State) -> list[Step]:
+    """Two or more consecutive sources run side by side and merge into the next step."""
+    out: list[Step] = []
+    run: list[Step] = []
+    for step in [*steps, None]:
+        if isinstance(step, SourceStep):
+            run.append(step)
+            continue
+        if len(run) >= 2:
+            out.append(ParallelStep(id=state.uid("in_parallel"), quote="", branches=[[s] for s in run]))
+        else:
+            out.extend(run)
+        run = []
+        if step is not None:
+            out.append(step)
+    return out

@@ -1,0 +1,81 @@
+"""Rules on the trigger's own clause (offline planner, pure): the approval or the threshold an
+event's sentence asks for ("When an employee submits a claim it needs their manager's approval",
+"When a new Shopify order over $500 comes in, …") becomes the first step or the condition of what
+follows, and a message that arrives in a messenger is answered where it was asked."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from pilot.generation import conditions as conds
+from pilot.generation import entities as ent
+from pilot.generation import phrases as ph
+from pilot.generation.clauses import plain
+from pilot.generation.plan import AiStep, DeliverStep, Step
+from pilot.generation.planner_passes import _flat
+from pilot.generation.prefilter import compile_filtered
+from pilot.workflows.model import AppEventTrigger, Trigger
+
+if TYPE_CHECKING:
+    from pilot.generation.planner_state import _State
+
+
+def _approval_in_trigger(clauses: list[str], trigger: Trigger, trigger_clause: str) -> list[str]:
+    """"When an employee submits a claim it needs their manager's approval. Once approved, …": the
+    approval the event's own sentence asks for is the first step."""
+    if trigger.__struct_config__.tag not in ("app_event", "webhook", "form"):
+        return clauses
+    asked = _asked_of_event(trigger_clause)
+    if asked and not any(ph.APPROVAL.search(plain(c)) for c in clauses[:1]):
+        return [asked, *clauses]
+    return clauses
+
+
+def _asked_of_event(text: str) -> str:
+    """The approval an event's sentence asks for ("… submits a claim it needs their manager's
+    approval" → "needs their manager's approval"), else ""."""
+    part = re.split(r"\b(?:it|they|which|this|that|each one)\s+(?=needs?\b|requires?\b|must\b|should\b|has to\b|have to\b)|(?=需要|须要|必须|要先)", text)
+    asked = part[-1].strip(" ,.") if len(part) > 1 else ""
+    return asked if asked and ph.APPROVAL.search(asked) else ""
+
+
+_SAID_AS = {"en": {"gt": "is over", "ge": "is at least", "lt": "is below", "le": "is at most"},
+            "zh": {"gt": "超过", "ge": "不低于", "lt": "低于", "le": "不超过"}}
+
+
+def _event_threshold_first(clauses: list[str], trigger: Trigger, trigger_clause: str, state: _State) -> list[str]:
+    """"When a new Shopify order over $500 comes in, text our sales manager": the event's threshold
+    is the condition of what follows (a clause of its own would say "if …" itself)."""
+    if trigger.__struct_config__.tag not in ("app_event", "webhook", "form") or not clauses:
+        return clauses
+    found = conds.comparison(trigger_clause, state.lang)
+    if found is None or found[0].field in ("", "value") or found[0].op not in ("gt", "ge", "lt", "le") \
+            or not isinstance(found[0].value, (int, float)) or any(state._conditional(plain(c)) for c in clauses):
+        return clauses
+    cmp, zh = found[0], state.lang == "zh"
+    said = _SAID_AS[state.lang].get(cmp.op)
+    if said is None:
+        return clauses
+    lead = f"如果{cmp.field}{said}{cmp.value}," if zh else f"if the {cmp.field} {said} {cmp.value}, "
+    return [lead + plain(clauses[0]), *clauses[1:]]
+
+
+_NO_REPLY = compile_filtered(r"(?:不要|别|不用|无需|不必|don't|do not|never|no)\W{0,2}[^,.;，。；]{0,6}(?:回复|回答|答复|reply|replies|respond|answer)")
+
+
+def _reply_in_place(trigger: Trigger, steps: list[Step], state: _State) -> list[Step]:
+    """"客户在企业微信发消息时，让AI回答…", "when someone DMs us on Telegram, answer them": a message
+    that arrives in a messenger is answered where it was asked, unless the request sends the
+    answer somewhere itself."""
+    if not isinstance(trigger, AppEventTrigger) or "message" not in trigger.event:
+        return []
+    service = ent.lookup_service(trigger.service)
+    flat = _flat(steps)
+    answers = [s for s in flat if isinstance(s, AiStep) and s.task == "answer"]
+    if service is None or service.kind != "messaging" or not answers or any(isinstance(s, DeliverStep) for s in flat):
+        return []
+    if _NO_REPLY.search(state.raw.lower()):
+        return []  # "结果给我看就行，先不要自动回复客户"
+    return [DeliverStep(id=state.uid(f"reply_{service.id}"), service=service.id, operation="send", content=answers[-1].id,
+                        quote=answers[-1].quote)]
