@@ -21,14 +21,20 @@ def provide_runtime(state: State) -> Runtime:
 
 
 async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]:
-    """A session per request: committed when the handler returns, rolled back if it raises."""
+    """A session per request: committed when the handler returns, rolled back if it raises.
+
+    A handler that never used it (a cached answer, ``generate`` with ``save: false``) began no
+    transaction (``add()`` and every query begin one), so there is nothing to commit: skipping
+    the empty commit saves a greenlet round trip per request."""
     runtime: Runtime = state.runtime
     async with runtime.sessions() as session:
         try:
             yield session
-            await session.commit()
+            if session.in_transaction():
+                await session.commit()
         except BaseException:
-            await session.rollback()
+            if session.in_transaction():
+                await session.rollback()
             raise
 
 
