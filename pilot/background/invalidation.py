@@ -19,7 +19,7 @@ import asyncio
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import msgspec
@@ -48,45 +48,67 @@ _DECODE = msgspec.json.Decoder(Invalidation).decode
 class CacheInvalidation:
     """Publishes this process's changes and applies the others' (one per API or worker process)."""
 
-    def __init__(self, redis: Redis, keys: RedisKeys) -> None:
-        self._redis = redis
+    def __init__(self, redis: Redis, keys: RedisKeys, url: str) -> None:
+        self._redis = redis  # publishes (the runtime's client: short timeouts)
+        # Subscribes on its own connection without a read timeout: an idle channel is not a lost
+        # one (with the runtime's 5 s socket timeout every quiet stretch would look like an
+        # outage, and each reconnect empties every cache). Keep-alive and a periodic PING find a
+        # dead peer instead.
+        self._subscriber = Redis.from_url(url, socket_timeout=None, socket_connect_timeout=2.0,
+                                          socket_keepalive=True, health_check_interval=30)
         self._channel = keys.cache_channel
         self.origin = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self.ready = asyncio.Event()  # subscribed (tests wait for it)
         self.received = 0  # messages from other processes applied
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task | None = None
         self._publishes: set[asyncio.Task] = set()
-        self._remove_publisher = None
+        self._remove_publisher: Callable[[], None] | None = None
 
     def start(self) -> None:
         """Subscribe, and publish every commit of this process that changes a watched table."""
+        self._loop = asyncio.get_running_loop()
         self._remove_publisher = watched.add_publisher(self._publish_soon)
         self._task = asyncio.create_task(
-            listen_channel(self._redis, self._channel, self._apply, on_subscribed=self._subscribed,
+            listen_channel(self._subscriber, self._channel, self._apply, on_subscribed=self._subscribed,
                            on_lost=self.ready.clear), name="cache-invalidation")
 
     async def stop(self) -> None:
         if self._remove_publisher is not None:
             self._remove_publisher()
-        if self._publishes:  # let the last commits' messages go out
-            await asyncio.wait(list(self._publishes), timeout=2)
+        if self._publishes:  # let the last commits' messages go out, then give up on them
+            _done, pending = await asyncio.wait(list(self._publishes), timeout=2)
+            for task in pending:
+                task.cancel()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        await self._subscriber.aclose()
 
     def _publish_soon(self, tables: frozenset[str]) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # a commit outside an event loop (sync tooling): the TTL bounds it
+        """Called inside a commit: schedule the publish on this runtime's loop (from another loop or
+        thread of the process too, e.g. a test's; the Redis client belongs to that loop)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
             return
-        task = loop.create_task(self._publish(sorted(tables)))
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._spawn_publish(tables)
+        else:
+            loop.call_soon_threadsafe(self._spawn_publish, tables)
+
+    def _spawn_publish(self, tables: frozenset[str]) -> None:
+        task = asyncio.get_running_loop().create_task(self._publish(sorted(tables)))
         self._publishes.add(task)
         task.add_done_callback(self._publishes.discard)
 
     async def _publish(self, tables: list[str]) -> None:
         try:
             await self._redis.publish(self._channel, _ENCODE(Invalidation(origin=self.origin, tables=tables)))
-        except UNAVAILABLE as exc:
+        except Exception as exc:  # noqa: BLE001 - best effort: the TTL bounds what is missed
             log.warning("cache invalidation of %s not published (%s); other processes see it within the cache TTL",
                         ", ".join(tables), type(exc).__name__)
 
@@ -118,7 +140,7 @@ async def announcing(settings: RedisSettings) -> AsyncIterator[None]:
         remove()
     if not changed or not settings.enabled:
         return
-    redis = Redis.from_url(settings.url)
+    redis = Redis.from_url(settings.url, socket_timeout=2.0, socket_connect_timeout=1.0)  # never hang the CLI
     try:
         message = Invalidation(origin=f"cli-{os.getpid()}", tables=sorted(changed))
         await redis.publish(RedisKeys(settings.key_prefix).cache_channel, _ENCODE(message))

@@ -37,7 +37,8 @@ async def start_cache_invalidation(runtime) -> None:
         return
     from pilot.background.invalidation import CacheInvalidation
 
-    runtime.cache_invalidation = CacheInvalidation(runtime.redis, RedisKeys(runtime.settings.redis.key_prefix))
+    settings = runtime.settings.redis
+    runtime.cache_invalidation = CacheInvalidation(runtime.redis, RedisKeys(settings.key_prefix), settings.url)
     runtime.cache_invalidation.start()
 
 

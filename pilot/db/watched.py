@@ -20,6 +20,7 @@ cache (:mod:`pilot.auth.principals`), the credential-name cache of readiness
 
 from __future__ import annotations
 
+import logging
 import time
 import weakref
 from collections import OrderedDict
@@ -30,6 +31,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, object_session
 
 T = TypeVar("T")
+log = logging.getLogger("pilot.db.watched")
 _WATCHERS: dict[type, "weakref.WeakSet[WatchedCache]"] = {}
 _HOOKED: set[type] = set()
 _PENDING = "pilot.db.watched.pending"  # Session.info: caches to empty again when the session commits
@@ -148,10 +150,16 @@ def _on_commit(session: Session) -> None:
     tables = session.info.pop(_TABLES, None)
     if tables:
         for publish in list(_PUBLISHERS):
-            publish(frozenset(tables))
+            try:
+                publish(frozenset(tables))
+            except Exception:  # noqa: BLE001 - the commit has happened: never fail it afterwards
+                log.exception("a cache-invalidation publisher failed")
 
 
-@event.listens_for(Session, "after_rollback")
-def _on_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-    session.info.pop(_TABLES, None)
+@event.listens_for(Session, "after_transaction_end")
+def _on_transaction_end(session: Session, transaction) -> None:
+    # The outermost transaction ended without a commit (after_commit took the keys otherwise):
+    # forget its changes. A savepoint's rollback keeps them (the outer transaction may still commit).
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_TABLES, None)

@@ -46,14 +46,23 @@ def env(pg_url, tmp_path_factory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def api_a(env, tmp_path_factory):
+def api_a_process(env, tmp_path_factory):
     log = tmp_path_factory.mktemp("api-a") / "api.log"
     proc, url = spawn_api(env, log)
     try:
         wait_api(proc, url, log)
-        yield url
+        yield url, log
     finally:
         stop(proc)
+
+
+@pytest.fixture
+def api_a(api_a_process):
+    """A's URL; after the test, A's log shows its subscription never dropped: had it reconnected
+    (which empties every cache) the changes could have been seen without any message."""
+    url, log = api_a_process
+    yield url
+    assert "pub/sub channel" not in log.read_text(errors="replace"), log.read_text(errors="replace")[-2000:]
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +74,8 @@ def api_b(env):
 
 async def _until(check, *, within_s: float = 10.0) -> bool:
     """Poll ``check()`` until it is true; False if it never became true (a generous deadline: the
-    message normally lands in milliseconds, but a loaded CI machine must not flake)."""
+    message normally lands in milliseconds, but a loaded CI machine must not flake; the fixture's
+    log check rules out the subscription's reconnects as what emptied the cache)."""
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         if await check():
@@ -102,7 +112,7 @@ async def test_changes_through_one_process_reach_the_others_cache(api_a, api_b, 
         workspace_id = me.json()["id"]
 
         _raw_tool(env["DATABASE_URL"], workspace_id, "behind_the_back")  # no hook sees raw SQL
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(6)  # longer than the Redis client's 5 s socket timeout: an idle subscription stays up
         assert await names_on_a() == []  # A answers from its cache (TTL 300 s)
 
         created = await http.post(f"{url_b}/api/tools", headers=headers, json={"name": "crm", "connector": "http"})
