@@ -86,8 +86,9 @@ def cluster_env(pg_url: str, redis_url: str, tmp: Path, echo_url: str) -> dict[s
     return {
         "DATABASE_URL": pg_url, "REDIS_URL": redis_url, "PILOT_DATA_DIR": str(tmp / ".pilot"),
         "PILOT_REDIS_PREFIX": f"pilot-test-{uuid.uuid4().hex[:10]}",
-        # Short intervals keep crash recovery within a few seconds.
-        "PILOT_HEARTBEAT_S": "0.2", "PILOT_STALE_AFTER_S": "1.5", "PILOT_SWEEP_INTERVAL_S": "1",
+        # Short intervals keep crash recovery within a few seconds; stale after 3 s, not less: on a
+        # slow, loaded CI machine a live worker's loop can stall ~1.5 s, and its run was taken over.
+        "PILOT_HEARTBEAT_S": "0.2", "PILOT_STALE_AFTER_S": "3", "PILOT_SWEEP_INTERVAL_S": "1",
         "PILOT_SUBSCRIBE_BLOCK_S": "0.5", "PILOT_WORKER_POLL_DELAY_S": "0.02", "PILOT_WORKER_SHUTDOWN_GRACE_S": "0.3",
         "PILOT_HTTP_ALLOWLIST": echo_url.removeprefix("http://"), "PILOT_LOG_LEVEL": "INFO",
     }

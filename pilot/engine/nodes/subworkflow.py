@@ -124,12 +124,14 @@ async def _cancel_child(deps: Any, child_id: str, child: asyncio.Task) -> None:
     """The parent was cancelled: cancel the child and give it a moment to end ``cancelled``."""
     from pilot.engine import lifecycle
 
-    deps.active.cancel(child_id)  # the child's supervisor waits on this very event
+    # The durable flag first: signalled first, a child can end before the flag's UPDATE (which
+    # only touches unfinished runs) and would show "cancelled" without cancel_requested.
     try:
         async with deps.sessions() as session:
             await lifecycle.request_cancel(session, child_id)  # durable: GET shows it, any process sees it
-    except Exception as exc:  # noqa: BLE001 - the in-process signal already stops it
+    except Exception as exc:  # noqa: BLE001 - the in-process signal below still stops it
         log.warning("could not flag sub-workflow run %s cancelled: %s", child_id, type(exc).__name__)
+    deps.active.cancel(child_id)  # the child's supervisor waits on this very event
     await _stop(child, CANCEL_GRACE_S)
 
 
