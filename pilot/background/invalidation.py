@@ -27,7 +27,6 @@ from redis.asyncio import Redis
 
 from pilot.background.keys import RedisKeys
 from pilot.background.pubsub import listen_channel
-from pilot.background.redis_bus import UNAVAILABLE
 from pilot.db import watched
 from pilot.settings import RedisSettings
 
@@ -106,11 +105,7 @@ class CacheInvalidation:
         task.add_done_callback(self._publishes.discard)
 
     async def _publish(self, tables: list[str]) -> None:
-        try:
-            await self._redis.publish(self._channel, _ENCODE(Invalidation(origin=self.origin, tables=tables)))
-        except Exception as exc:  # noqa: BLE001 - best effort: the TTL bounds what is missed
-            log.warning("cache invalidation of %s not published (%s); other processes see it within the cache TTL",
-                        ", ".join(tables), type(exc).__name__)
+        await _send(self._redis, self._channel, self.origin, tables)
 
     def _apply(self, data: bytes) -> None:
         try:
@@ -142,10 +137,16 @@ async def announcing(settings: RedisSettings) -> AsyncIterator[None]:
         return
     redis = Redis.from_url(settings.url, socket_timeout=2.0, socket_connect_timeout=1.0)  # never hang the CLI
     try:
-        message = Invalidation(origin=f"cli-{os.getpid()}", tables=sorted(changed))
-        await redis.publish(RedisKeys(settings.key_prefix).cache_channel, _ENCODE(message))
-    except UNAVAILABLE as exc:
-        log.warning("cache invalidation not published (%s); API processes see the change within the cache TTL",
-                    type(exc).__name__)
+        await _send(redis, RedisKeys(settings.key_prefix).cache_channel, f"cli-{os.getpid()}", sorted(changed))
     finally:
         await redis.aclose()
+
+
+async def _send(redis: Redis, channel: str, origin: str, tables: list[str]) -> None:
+    """Publish one invalidation; best effort after a commit that has happened (the caches' TTL
+    bounds what a lost message costs), so no error of it reaches the committing caller."""
+    try:
+        await redis.publish(channel, _ENCODE(Invalidation(origin=origin, tables=tables)))
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        log.warning("cache invalidation of %s not published (%s); other processes see it within the cache TTL",
+                    ", ".join(tables), type(exc).__name__)
