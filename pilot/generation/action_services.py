@@ -6,12 +6,12 @@ from."""
 
 from __future__ import annotations
 
-import re
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from pilot.generation import entities as ent
+from pilot.generation.around import AroundName, any_around
 from pilot.generation.prefilter import compile_filtered
-from pilot.generation.text import cached_re
 
 if TYPE_CHECKING:
     from pilot.generation.planner_state import _State
@@ -20,14 +20,13 @@ if TYPE_CHECKING:
 def _owned(sid: str, clause: str) -> bool:
     """"summarise my emails", "我的邮件": the user's own mailbox / channel is read."""
     integ = ent.BY_ID[sid]
-    return any(cached_re(r"\b(?:my|our)\s+(?:[\w#-]+\s+)?" + re.escape(a) + r"\b|我的\s*" + re.escape(a)
-                         # "钉钉的考勤异常", "Slack's analytics": records the app itself keeps
-                         + r"|" + re.escape(a) + _KEPT_RECORDS).search(clause)
-               for a in (*integ.en, *integ.zh) if a and a in clause) or _HISTORY.search(clause) is not None
+    return any(any_around(_OWNED, clause, a) for a in (*integ.en, *integ.zh) if a and a in clause) or _HISTORY.search(clause) is not None
 
 
 _KEPT_RECORDS = (r"(?:的|里的|上的|'s\s+|\s+)(?:考勤|打卡|审批(?:记录|单)?|日志|工作日志|日报|周报|请假|报销单|记录|数据|报表|统计|"
                  r"attendance|analytics|approvals?|audit log|records?|stats|statistics|reports?)")
+_OWNED = (AroundName(r"\b(?:my|our)\s+(?:[\w#-]+\s+)?", r"\b"), AroundName(r"我的\s*"),
+          AroundName(after=_KEPT_RECORDS))  # "钉钉的考勤异常", "Slack's analytics": records the app itself keeps
 
 
 # "this week's messages from our #product channel", "客户群里的聊天记录": a channel's history is read
@@ -39,12 +38,14 @@ _TOPIC_BEFORE = compile_filtered(r"(?<!saying )(?<!say )(?<!talking )(?<!said )(
 _DIRECTED = compile_filtered(r"\b(?:to|into|onto|on|in|via|through)\s+(?:the\s+|our\s+|my\s+|their\s+)?$")
 
 
+_WHOLE_NAME = AroundName(behind=r"(?<![a-z0-9])", after=r"(?![a-z0-9])")
+
+
 def _topic(sid: str, clause: str) -> bool:
     """Every mention of the service sits in what the text is about ("a post on how to use
     Instagram Reels", "asking them to leave a Google review"), none after a direction."""
     svc = ent.BY_ID[sid]
-    spans = [m.start() for a in svc.en if a and a in clause
-             for m in cached_re(r"(?<![a-z0-9])" + re.escape(a) + r"(?![a-z0-9])").finditer(clause)]
+    spans = [at for a in svc.en if a and a in clause for at in _WHOLE_NAME.name_starts(clause, a)]
     return bool(spans) and all(_TOPIC_BEFORE.search(clause[:at]) and not _DIRECTED.search(clause[:at]) for at in spans)
 
 
@@ -52,11 +53,17 @@ def _topic(sid: str, clause: str) -> bool:
 _PUBLISH_THE = r"\b(?:publish|post|share|schedule)\w*\s+(?:the|this|that|our|my|it as a)\s+"
 
 
-def _named_with(sid: str, suffix: str, clause: str, after: str = "") -> bool:
+def _named_with(sid: str, suffix: str, clause: str, before: str = "") -> bool:
     """Whether one of the service's names is followed by ``suffix`` ("LinkedIn-style", "Zoom link")
-    (and preceded by ``after``, when given)."""
+    (and preceded by ``before``, when given)."""
     svc = ent.BY_ID[sid]
-    return any(cached_re(after + re.escape(a) + suffix).search(clause) for a in (*svc.en, *svc.zh) if a and a in clause)
+    pattern = _around(before, suffix)
+    return any(pattern.search(clause, a) for a in (*svc.en, *svc.zh) if a and a in clause)
+
+
+@lru_cache(maxsize=64)  # a handful of (before, suffix) pairs: the callers pass phrase constants
+def _around(before: str, after: str) -> AroundName:
+    return AroundName(before, after)
 
 
 def _read_only(sid: str) -> bool:
@@ -66,22 +73,37 @@ def _read_only(sid: str) -> bool:
     return (svc.role == "source" and not svc.write_op) or svc.category == "ai"
 
 
+# how a name is read from (any of them): "from our Postgres", "从MySQL", "Notion's", "数据都在飞书表格"…
+_READ_FROM = (
+    AroundName(r"\b(?:from|out of|of)\s+(?:our\s+|the\s+|my\s+|their\s+|your\s+)?", r"\b"),
+    AroundName(r"从\s*"),
+    AroundName(after=r"'s\b"),
+    AroundName(r"\bfrom\b[^,.;]{0,30}\b(?:in|on)\s+(?:our\s+|the\s+)?", r"\b"),
+    AroundName(r"\b(?:with|of|from)\s+(?:my|our)\s+(?:\w+\s+)?", r"\b"),
+    AroundName(r"\babout\s+(?:our\s+|the\s+|your\s+)?", r"\b"),
+    AroundName(r"\b(?:we|i|you|they)\s+(?:published|posted|wrote|sent|shared)\s+(?:on|to|in)\s+(?:our\s+|the\s+)?"),
+    AroundName(r"数据(?:都)?(?:在|存在|放在)\s*"),
+    AroundName(r"把\s*", r"[^,，。;；]{0,8}?的"),
+    AroundName(r"把[^,，。;；写存同发推记加导插到进]{0,8}?", r"\s*的?\s*(?:交易|支付|销售|用户)?(?:记录|数据|订单|交易|明细|列表|信息)"),
+    AroundName(r"(?:根据|基于)\s*"),
+    AroundName(behind=r"(?<![到进入在往给成为])(?<!到我)(?<!进我)(?<!到我们)(?<!到我的)(?<!进我们)", after=r"\s*(?:上|里|中)的"),
+)
+# "send it to the customer from our Gmail": the account it goes out from
+_SENT_FROM = AroundName(r"\b(?:send|sends|sent|reply|replies|forward|forwards)\b[^,.;]{0,60}?\bfrom\s+(?:our\s+|my\s+|the\s+)?", r"\b")
+# "把 MySQL 里的订单状态更新为已支付": written there
+_UPDATED_IN = AroundName(r"把\s*", r"[^,，。;；]{0,16}?(?:更新|改为|改成|标记为|标成|设为|置为)")
+
+
 def _read_from(sid: str, clause: str) -> bool:
     integ = ent.BY_ID[sid]
     for alias in (*integ.en, *integ.zh):
         if not alias or alias not in clause:
-            continue  # every pattern below contains the name itself (a name not in the clause compiles nothing)
-        a = re.escape(alias)
-        if integ.category == "email" and cached_re(r"\b(?:send|sends|sent|reply|replies|forward|forwards)\b[^,.;]{0,60}?\bfrom\s+(?:our\s+|my\s+|the\s+)?"
-                                                   + a + r"\b").search(clause):
-            return False  # "send it to the customer from our Gmail": the account it goes out from
-        if cached_re(r"把\s*" + a + r"[^,，。;；]{0,16}?(?:更新|改为|改成|标记为|标成|设为|置为)").search(clause):
-            return False  # "把 MySQL 里的订单状态更新为已支付": written there
-        if cached_re(r"\b(?:from|out of|of)\s+(?:our\s+|the\s+|my\s+|their\s+|your\s+)?" + a + r"\b|从\s*" + a + "|" + a + r"'s\b"
-                     r"|\bfrom\b[^,.;]{0,30}\b(?:in|on)\s+(?:our\s+|the\s+)?" + a + r"\b"
-                     r"|\b(?:with|of|from)\s+(?:my|our)\s+(?:\w+\s+)?" + a + r"\b|\babout\s+(?:our\s+|the\s+|your\s+)?" + a + r"\b"
-                     r"|\b(?:we|i|you|they)\s+(?:published|posted|wrote|sent|shared)\s+(?:on|to|in)\s+(?:our\s+|the\s+)?" + a +
-                     r"|数据(?:都)?(?:在|存在|放在)\s*" + a + r"|把\s*" + a + r"[^,，。;；]{0,8}?的" + r"|把[^,，。;；写存同发推记加导插到进]{0,8}?" + a + r"\s*的?\s*(?:交易|支付|销售|用户)?(?:记录|数据|订单|交易|明细|列表|信息)" + r"|(?:根据|基于)\s*" + a + "|(?<![到进入在往给成为])(?<!到我)(?<!进我)(?<!到我们)(?<!到我的)(?<!进我们)" + a + r"\s*(?:上|里|中)的").search(clause):
+            continue
+        if integ.category == "email" and _SENT_FROM.search(clause, alias):
+            return False
+        if _UPDATED_IN.search(clause, alias):
+            return False
+        if any_around(_READ_FROM, clause, alias):
             return True
     return False
 

@@ -14,7 +14,8 @@ from pilot.generation.prefilter import compile_filtered
 from pilot.generation import conditions as conds
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
-from pilot.generation.text import AB, ascii_re, cached_re
+from pilot.generation.around import AroundName
+from pilot.generation.text import AB, ascii_re
 from pilot.workflows.model import (
     AppEventTrigger,
     ChatTrigger,
@@ -67,6 +68,8 @@ _ARROW = compile_filtered(r"\s*(?:->|→|=>)\s*")
 _PLUS = compile_filtered(r"\s+\+\s+(?=(?:" + ph.ACTION_VERBS + r")\b)")  # "fetch + summarise + post", not "url + description"
 # "Depending on their department — Engineering: invite …; Sales: …": a case list starts here
 _CASE_START = compile_filtered(r"\s+[—–-]{1,2}\s+(?=['\"]?[a-z][\w'\" /-]{0,24}\s*(?::|→|->)\s)")
+# an English event hint as a word of its own, or with an ending ("signup", "signed up", "orders")
+_EVENT_WORD = AroundName(behind=AB, after=r"(?:s|es|ed|ing|up|ups)?(?![a-z])")
 
 
 def _steps_of(text: str) -> list[str]:
@@ -212,7 +215,7 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
             if re.search(r"form", clause):
                 return FormTrigger(), clause, rest
             service = "app"
-        event = next((ev for hint, ev in ph.EVENT_HINTS if hint in clause and cached_re(AB + re.escape(hint) + r"(?:s|es|ed|ing|up|ups)?(?![a-z])" if hint.isascii() else re.escape(hint)).search(clause)),
+        event = next((ev for hint, ev in ph.EVENT_HINTS if hint in clause and (not hint.isascii() or _EVENT_WORD.search(clause, hint))),
                      "new event")
         return AppEventTrigger(service=service, event=event), clause, rest
     if schedule and re.fullmatch(r"\s*(?:weekly|daily|monthly|nightly)\s*", schedule.text) and (_HANDS_IN.search(text) or _GIVEN.search(text)):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from pilot.generation import entities as ent
+from pilot.generation.around import AroundName
 from pilot.generation import phrases as ph
 from pilot.generation.action_ai_step import (
     _AGENT_CAN,
@@ -69,11 +70,12 @@ from pilot.generation.action_sources import (
 from pilot.generation.action_transform_subflow import _NO_SUBFLOW, _SUBFLOW, _transform_step
 from pilot.generation.plan import AiStep, DeliverStep, ParallelStep, SourceStep, Step, SubflowStep, TransformStep, WaitStep
 from pilot.generation.prefilter import compile_filtered
-from pilot.generation.text import cached_re
 
 if TYPE_CHECKING:
     from pilot.generation.planner_state import _State
 
+# "post it on our Slack", "via Telegram": the messaging service named is where the message goes
+_VIA = AroundName(r"\b(?:on|via|through|in|over)\s+(?:our\s+|my\s+|the\s+)?", r"\b")
 _ACCESS_REMARK = compile_filtered(r"[\w.' ]{1,30}\b(?:is|are|stays?)\s+read[- ]only\b[^.;]{0,60}$|(?:read[- ]only|only read|just read)(?:\s+(?:on|for|access|from|to)\b[^,.;]{0,40})?\s*[.!]?$|(?:只读|只查|只能查|只查不改)[^,，。；]{0,12}$")
 
 
@@ -158,7 +160,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
              and not (d == "email" and ((re.search(r"\b(?:the|their|this|that|each|his|her|its)\s+(?:[\w-]+\s+)?e-?mails?(?:\s+address(?:es)?)?\b", clause)
                                          and not send) or (email_field and not email_sent)))]
     # "小红书风格的文案", "a LinkedIn-style post": the service names a style, not where it goes
-    styled = [d for d in dests if _named_with(d, ph.STYLE_OF, clause) and not _named_with(d, r"\s+post\b", clause, after=_PUBLISH_THE)]
+    styled = [d for d in dests if _named_with(d, ph.STYLE_OF, clause) and not _named_with(d, r"\s+post\b", clause, before=_PUBLISH_THE)]
     if styled:
         state.style_service = styled[0]  # "write a LinkedIn post …, then publish it": where "it" goes later
     linked = [d for d in dests if _named_with(d, "(?:" + ph.LINK_OF + "|" + ph.CONTENT_OF + ")", clause)]
@@ -173,8 +175,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         dests = [f for f in found if ent.BY_ID[f].kind == "messaging" and f not in state.trigger_clause_services()
                  and not _read_from(f, clause)]
     via = [d for d in dests if ent.BY_ID[d].kind == "messaging" and any(
-        cached_re(r"\b(?:on|via|through|in|over)\s+(?:our\s+|my\s+|the\s+)?" + re.escape(a) + r"\b").search(clause) for a in ent.BY_ID[d].en
-        if a in clause)]
+        _VIA.search(clause, a) for a in ent.BY_ID[d].en if a and a in clause)]
     via += [d for d in dests if d not in via and ent.BY_ID[d].kind == "messaging" and re.search(r"\(\s*#[\w-]+", clause)]  # "for Slack (#eng-standup)"
     if "email" in dests and not send and re.search(r"\b(?:write|draft|compose)\b[^,.;]{0,40}\be-?mails?\b", clause):
         dests = [d for d in dests if d != "email"]  # "write a cold outreach email": what is written, not where it goes

@@ -16,7 +16,42 @@ from pilot.generation.clauses import CONTINUES, plain
 from pilot.generation.plan import AiStep
 from pilot.generation.planner_loops import _READ_FILTER
 from pilot.generation.prefilter import compile_filtered
-from pilot.generation.text import cached_re
+
+
+_COMMA = re.compile(r"[,、]")
+_SPACES = re.compile(r"\s*")
+_PLURAL_END = re.compile(r"(?:s|es)?(?![a-z])")
+_ACTION_VERB_FIRST = re.compile(r"(?:" + ph.ACTION_VERBS + r")\b")
+
+
+def listed_after_comma(text: str, name: str) -> list[int]:
+    r"""The starts of ``re.finditer(r"[,、]\s*" + re.escape(name), text)``'s matches (each at its
+    comma), found without compiling a pattern per name: the categories are the request's own
+    words, so each new one cost a compile."""
+    starts: list[int] = []
+    comma = _COMMA.search(text)
+    while comma is not None:
+        at = comma.start()
+        run = _SPACES.match(text, at + 1).end()
+        # \s* is greedy: the longest run of spaces first, then shorter ones (a name may start with a space)
+        after = next((j for j in range(run, at, -1) if text.startswith(name, j)), None)
+        if after is None:
+            comma = _COMMA.search(text, at + 1)
+        else:
+            starts.append(at)
+            comma = _COMMA.search(text, after + len(name))  # matches do not overlap
+    return starts
+
+
+def _category_end(clause: str, cat: str) -> int | None:
+    """Where ``re.match(re.escape(cat) + r"(?:s|es)?(?![a-z])", clause)`` (the suffix for ASCII
+    categories only) ends, or None when it does not match."""
+    if not cat or not clause.startswith(cat):
+        return None
+    if not cat.isascii():
+        return len(cat)
+    tail = _PLURAL_END.match(clause, len(cat))
+    return tail.end() if tail else None
 
 
 class ConditionalReader:
@@ -34,7 +69,7 @@ class ConditionalReader:
         """Where a second category case starts inside ``clause`` (0 when none)."""
         cls = self._classifier()
         cats = cls.categories if cls is not None else []
-        hits = [m.start() for c in cats if c and c in clause for m in cached_re(r"[,、]\s*" + re.escape(c)).finditer(clause) if m.start() > 0]
+        hits = [at for c in cats if c and c in clause for at in listed_after_comma(clause, c) if at > 0]
         return min(hits) if hits else 0
 
     def _conditional(self, clause: str) -> bool:
@@ -76,11 +111,11 @@ class ConditionalReader:
         cls = self._classifier()
         cats = cls.categories if cls is not None else []
         for cat in sorted(cats, key=len, reverse=True):
-            m = cached_re(re.escape(cat) + (r"(?:s|es)?(?![a-z])" if cat.isascii() else "")).match(clause) if cat and clause.startswith(cat) else None
-            rest = clause[m.end():] if m else ""
-            if m and switches.LIST_GOES_ON.match(rest.strip()):
+            end = _category_end(clause, cat)
+            rest = clause[end:] if end is not None else ""
+            if end is not None and switches.LIST_GOES_ON.match(rest.strip()):
                 return None  # "positive, negative or neutral": the list of categories, not a case
-            if m:
+            if end is not None:
                 return cat, rest.lstrip(" 的:：,→->=")
         return None
 
@@ -107,7 +142,7 @@ class ConditionalReader:
         if not m or m.start() == 0:
             return None
         label = clause[: m.start()].strip().lstrip("&").strip()  # "&" marks an action that continues a case
-        if re.match(r"(?:" + ph.ACTION_VERBS + r")\b", label) or ph.PARALLEL.search(label) or ph.IF.search(label) or ph.NEGATED.search(clause) or re.fullmatch(r"(?:it|this|that|they|i|we|i'll|don't|then|and)", label):
+        if _ACTION_VERB_FIRST.match(label) or ph.PARALLEL.search(label) or ph.IF.search(label) or ph.NEGATED.search(clause) or re.fullmatch(r"(?:it|this|that|they|i|we|i'll|don't|then|and)", label):
             return None
         words = label.split()
         marked = label.endswith("的") or m.group(0).startswith("的")  # "数据分析的发…": a label, even if it names a task

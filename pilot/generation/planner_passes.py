@@ -15,7 +15,7 @@ from pilot.generation import phrases as ph
 from pilot.generation.clauses import plain
 from pilot.generation.plan import BranchStep, DeliverStep, LoopStep, ParallelStep, SourceStep, Step, WaitStep
 from pilot.generation.prefilter import compile_filtered
-from pilot.generation.text import cached_re
+from pilot.generation.text import cached_re, cased
 
 if TYPE_CHECKING:
     from pilot.generation.planner_state import _State
@@ -38,9 +38,22 @@ def _restore_value_case(steps: list[Step], raw: str) -> None:
         for k, case in enumerate(step.cases):
             value = case.when.value if case.when is not None else None
             if isinstance(value, str) and value and not value.isdigit():
-                m = cached_re(re.escape(value), re.I).search(raw)
-                if m and m.group(0) != value:
-                    step.cases[k] = msgspec.structs.replace(case, when=msgspec.structs.replace(case.when, value=m.group(0)))
+                spelled = _spelled_in(raw, value)
+                if spelled is not None and spelled != value:
+                    step.cases[k] = msgspec.structs.replace(case, when=msgspec.structs.replace(case.when, value=spelled))
+
+
+def _spelled_in(raw: str, value: str) -> str | None:
+    """What ``re.search(re.escape(value), raw, re.I)`` finds: for ASCII text a lower-cased
+    ``find`` (no pattern compiled per value), else ``re`` (its case folding goes beyond ``lower``:
+    "ſ" matches "s")."""
+    if raw.isascii() and value.isascii():
+        at = raw.lower().find(value.lower())
+        return raw[at:at + len(value)] if at >= 0 else None
+    if not cased(value):  # "已支付": compared exactly
+        return value if value in raw else None
+    m = cached_re(re.escape(value), re.I).search(raw)
+    return m.group(0) if m else None
 
 
 def _one_approval_at_a_time(steps: list[Step]) -> list[Step]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from pilot.generation.prefilter import compile_filtered
 from pilot.generation import phrases as ph
-from pilot.generation.text import cached_re
+from pilot.generation.text import cached_re, cased
 
 _ITEM_SPLIT = compile_filtered(r"[,;，；]\s*(?:and\s+|以及\s*)?(?![^(（]*[)）])")
 _DECLARED = compile_filtered(
@@ -84,8 +84,10 @@ def _label_end(body: str, label: str) -> int | None:
     head = label[:-1] if y_word else label
     start = body[:len(head)]
     if start.lower() != head.lower() or len(start.lower()) != len(start) or len(head.lower()) != len(head):
-        if not (start.isascii() and head.isascii()):  # case folding beyond ASCII: let re decide
+        if not (start.isascii() and head.isascii()) and cased(head):  # case folding beyond ASCII: let re decide
             return _label_end_re(body, label, y_word, head)
+        # ASCII, or a head with no cased character (a Chinese label), which IGNORECASE compares
+        # exactly: the body does not start with it, so no pattern could match
         return None
     end = len(head)
     if y_word or (label[-1:].isascii() and label[-1:].isalnum()):  # the word must end here (or go on as a plural)

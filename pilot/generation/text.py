@@ -48,6 +48,12 @@ def cached_re(pattern: str, flags: int = 0) -> re.Pattern[str]:
     return re.compile(pattern, flags)
 
 
+def cased(text: str) -> bool:
+    """Whether any character of ``text`` has another case: ``re.IGNORECASE`` compares a pattern
+    without one (Chinese) character by character, exactly as ``==`` does."""
+    return any(c.lower() != c or c.upper() != c for c in text)
+
+
 def clean(text: str) -> str:
     """NFKC (full-width → ASCII, compatibility forms), drop control/invisible chars, squeeze spaces."""
     text = unicodedata.normalize("NFKC", text)
