@@ -21,6 +21,8 @@ from pilot.db.engine import create_engine, create_session_factory
 from pilot.engine.nodes.base import EngineServices
 from pilot.engine.service import RunService
 from pilot.events.bus import EventBus
+from pilot.knowledge.listing import KnowledgeSnapshots
+from pilot.readiness.lookups import ResourceLookups
 from pilot.settings import Settings
 from pilot.tools.listing import ToolListings
 
@@ -98,6 +100,10 @@ class Runtime:
     principals: PrincipalCache | None = None  # API key → workspace (built from the settings when None)
     credential_names: CredentialNames | None = None  # workspace → credential names, for advisory readiness
     tool_listings: ToolListings | None = None  # GET /api/tools pages
+    # Built with the runtime, never on first use: a process publishes its commits' changes to the
+    # others (pilot.background.invalidation) only for tables one of its own caches watches.
+    knowledge_snapshots: KnowledgeSnapshots | None = None  # workspace → knowledge bases (generation, advisory readiness)
+    resource_lookups: ResourceLookups | None = None  # (workspace, ref) → tool instance / data table (advisory readiness)
 
     def __post_init__(self) -> None:
         if self.principals is None:
@@ -106,6 +112,10 @@ class Runtime:
             self.credential_names = CredentialNames(self.settings.app.auth_cache_ttl_s)
         if self.tool_listings is None:
             self.tool_listings = ToolListings(self.settings.app.auth_cache_ttl_s)
+        if self.knowledge_snapshots is None:
+            self.knowledge_snapshots = KnowledgeSnapshots(self.settings.app.auth_cache_ttl_s)
+        if self.resource_lookups is None:
+            self.resource_lookups = ResourceLookups(self.settings.app.auth_cache_ttl_s)
 
     @classmethod
     def build(cls, settings: Settings) -> "Runtime":

@@ -1,12 +1,13 @@
 """Cache invalidation across processes: a committed change empties every process's caches at once.
 
 Each process keeps answers it read from the database in :class:`pilot.db.watched.WatchedCache`
-caches (principals, credential names, tool listings), emptied in that process the moment a
-session changes a table they watch. :class:`CacheInvalidation` carries that moment to the other
-processes sharing the Redis of ``REDIS_URL``: after a commit it publishes the changed tables'
-names on ``keys.cache_channel`` (fire and forget from the commit hook), and its subscriber
-empties the caches watching those tables when another process's message arrives (a process
-ignores its own: its caches were emptied by the hook already).
+caches (principals, credential names, tool listings, knowledge snapshots, readiness's tool and
+table lookups), emptied in that process the moment a session changes a table they watch.
+:class:`CacheInvalidation` carries that moment to the other processes sharing the Redis of
+``REDIS_URL``: after a commit it publishes the changed tables' names on ``keys.cache_channel``
+(fire and forget from the commit hook), and its subscriber empties the caches watching those
+tables when another process's message arrives (a process ignores its own: its caches were
+emptied by the hook already).
 
 What it cannot see is bounded by the caches' TTL (``PILOT_AUTH_CACHE_TTL_S``): a message lost
 while Redis is down (the subscriber empties *every* cache once it has subscribed again, since it

@@ -2,10 +2,11 @@
 
 A :class:`WatchedCache` remembers answers for ``ttl_s`` seconds and names the tables (ORM
 models) its answers come from. Any change to one of those tables made through a SQLAlchemy
-session of this process — a unit-of-work insert (when the cache asks for inserts), update or
-delete, or an ORM-enabled ``insert()``/``update()``/``delete()`` statement — empties every cache
-watching it when the statement runs *and again when its transaction commits*; a read that was
-in flight meanwhile is not stored (a generation counter), so the next read sees the change.
+session of this process — a unit-of-work insert (when the cache asks for inserts), update (unless
+it declines them) or delete, or an ORM-enabled ``insert()``/``update()``/``delete()`` statement —
+empties every cache watching it when the statement runs *and again when its transaction commits*;
+a read that was in flight meanwhile is not stored (a generation counter), so the next read sees
+the change.
 
 Across processes: when the transaction commits, the names of the tables it changed are handed to
 every registered publisher (:func:`add_publisher`); with Redis configured the API process
@@ -15,7 +16,9 @@ Redis, or for a message lost while a subscriber reconnects (it then empties ever
 change made by a process that publishes nothing, another process's entry lives at most ``ttl_s``
 longer; raw SQL (``sa.text``) bypasses the hooks and is bounded the same way. The principal
 cache (:mod:`pilot.auth.principals`), the credential-name cache of readiness
-(:mod:`pilot.credentials.names`) and the tool listing (:mod:`pilot.tools.listing`) are built on it.
+(:mod:`pilot.credentials.names`), the tool listing (:mod:`pilot.tools.listing`), the knowledge
+snapshots (:mod:`pilot.knowledge.listing`) and readiness's tool and table lookups
+(:mod:`pilot.readiness.lookups`) are built on it.
 """
 
 from __future__ import annotations
@@ -43,10 +46,13 @@ class WatchedCache(Generic[T]):
     """Answers (``key`` → value) with an expiry, dropped whenever a watched table changes in this process."""
 
     def __init__(self, watched: tuple[type, ...], ttl_s: float = 10.0, *, max_entries: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic, inserts: bool = False) -> None:
+                 clock: Callable[[], float] = time.monotonic, inserts: bool = False, updates: bool = True) -> None:
         self.ttl_s = ttl_s
         self.max_entries = max_entries
         self.inserts = inserts  # a new row changes the answer (a list of names), not only edits and deletes
+        # False only when no column an update can change is read (ids and names that are never
+        # changed): then busy counters on the watched rows neither empty it nor get published.
+        self.updates = updates
         self._clock = clock
         self._entries: OrderedDict[Hashable, tuple[T, float]] = OrderedDict()
         self._generation = 0
@@ -104,8 +110,10 @@ def invalidate_all() -> None:
             cache.invalidate()
 
 
-def _caches_of(models, *, insert: bool) -> set[WatchedCache]:
-    return {c for m in models for c in _WATCHERS.get(m, ()) if c.inserts or not insert}
+def _caches_of(models, change: str) -> set[WatchedCache]:
+    """The caches watching one of ``models`` that a change (``insert``/``update``/``delete``) concerns."""
+    return {c for m in models for c in _WATCHERS.get(m, ())
+            if (change != "insert" or c.inserts) and (change != "update" or c.updates)}
 
 
 def _changed(session: Session | None, models: Iterable[type], caches: set[WatchedCache]) -> None:
@@ -122,12 +130,12 @@ def _hook(model: type) -> None:
         return
     _HOOKED.add(model)
 
-    def on_write(_mapper, _connection, target, *, insert: bool = False) -> None:
-        _changed(object_session(target), (model,), _caches_of((model,), insert=insert))
+    def on_write(target, change: str) -> None:
+        _changed(object_session(target), (model,), _caches_of((model,), change))
 
-    event.listen(model, "after_insert", lambda m, c, t: on_write(m, c, t, insert=True))
-    event.listen(model, "after_update", on_write)
-    event.listen(model, "after_delete", on_write)
+    event.listen(model, "after_insert", lambda _m, _c, target: on_write(target, "insert"))
+    event.listen(model, "after_update", lambda _m, _c, target: on_write(target, "update"))
+    event.listen(model, "after_delete", lambda _m, _c, target: on_write(target, "delete"))
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -137,7 +145,8 @@ def _on_orm_statement(state: ORMExecuteState) -> None:
         return
     models = [m.class_ for m in state.all_mappers if m.class_ in _WATCHERS]
     if models:
-        _changed(state.session, models, _caches_of(models, insert=state.is_insert))
+        change = "insert" if state.is_insert else "update" if state.is_update else "delete"
+        _changed(state.session, models, _caches_of(models, change))
 
 
 @event.listens_for(Session, "after_commit")

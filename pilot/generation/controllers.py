@@ -32,11 +32,13 @@ class GenerateController(Controller):
         """Turn a request (English or Chinese) into a validated workflow; saved unless ``save`` is false."""
         service = generation_service(runtime)
         response = await service.generate(data.prompt, preferences=data.preferences, save=data.save,
-                                          workflows=WorkflowService(db, workspace.id))
-        # what a run of it still needs (pilot.readiness), in the request's language
+                                          workflows=WorkflowService(db, workspace.id), knowledge=runtime.knowledge_snapshots)
+        # what a run of it still needs (pilot.readiness), in the request's language; advisory, so
+        # the workspace's credentials, knowledge bases, tools and tables come from the caches
         graph = WorkflowGraph(nodes=response.workflow.nodes, edges=response.workflow.edges, settings=response.workflow.settings)
         readiness = await check_graph(db, workspace.id, graph, runtime.settings, response.blueprint.language,
-                                      names=runtime.credential_names)
+                                      names=runtime.credential_names, knowledge=runtime.knowledge_snapshots,
+                                      resources=runtime.resource_lookups)
         return msgspec.structs.replace(response, readiness=readiness)
 
 

@@ -8,7 +8,8 @@ characters are dropped; a prompt with no letters or digits at all (binary garbag
 Without an LLM key a generation is a pure function of the cleaned prompt, the preferences and the
 template catalog (offline analyzer, offline planner, compiler, ranking, estimate: ~5 ms of CPU),
 so :meth:`GenerationService.generate` keeps the last ``CACHE_SIZE`` results per catalog; what
-depends on the workspace (its knowledge bases, the save) is done on every call.
+depends on the workspace (fitting its knowledge bases, the save) is done on every call, the bases
+read through :class:`pilot.knowledge.listing.KnowledgeSnapshots` when the caller passes one.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ from pilot.generation.schemas import (
 )
 from pilot.generation.services import lookup, service_id
 from pilot.generation.text import clean, detect_language, readable_chars
-from pilot.knowledge.store import list_knowledge_bases
+from pilot.knowledge.listing import SNAPSHOT_LIMIT, KnowledgeSnapshots
+from pilot.knowledge.store import knowledge_summaries
 from pilot.settings import Settings
 from pilot.workflows.model import WorkflowGraph
 
@@ -129,13 +131,18 @@ class GenerationService:
         return build_graph(blueprint.plan)
 
     async def generate(self, prompt: str, *, preferences: GeneratePreferences | None = None, save: bool = True,
-                       workflows: Any = None) -> GenerateResponse:
-        """Analyse, generate, rank, estimate and (with ``workflows``, a WorkflowService) save."""
+                       workflows: Any = None, knowledge: KnowledgeSnapshots | None = None) -> GenerateResponse:
+        """Analyse, generate, rank, estimate and (with ``workflows``, a WorkflowService) save.
+        With ``knowledge`` the workspace's knowledge bases are read through that cache."""
         text = check_prompt(prompt)
         made = await self._generated(text, preferences)
         blueprint, graph = made.blueprint, made.graph
         if workflows is not None and has_knowledge_steps(graph):  # point them at a base the workspace has, when one fits
-            bases, _ = await list_knowledge_bases(workflows.session, workflows.workspace_id, limit=200)
+            session, workspace_id = workflows.session, workflows.workspace_id
+            if knowledge is not None:
+                bases = list((await knowledge.get(session, workspace_id)).bases)
+            else:
+                bases, _ = await knowledge_summaries(session, workspace_id, limit=SNAPSHOT_LIMIT)
             graph = fit_knowledge_bases(graph, text, bases)
         if save and workflows is not None:
             stored = await workflows.create(name=blueprint.title, graph=graph, description=made.description,

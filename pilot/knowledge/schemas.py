@@ -25,6 +25,15 @@ class KnowledgeBase(Struct, frozen=True):
     created_at: datetime
 
 
+class KnowledgeSummary(Struct, frozen=True):
+    """What generation and readiness read of a base: who it is and whether it has documents."""
+
+    id: str
+    name: str
+    description: str
+    document_count: int
+
+
 class KnowledgeBaseList(Struct, frozen=True):
     items: list[KnowledgeBase]
     total: int

@@ -26,6 +26,7 @@ from pilot.knowledge.schemas import (
     DocumentCreate,
     KnowledgeBase,
     KnowledgeBaseCreate,
+    KnowledgeSummary,
     Passage,
 )
 from pilot.knowledge.text import chunk_text
@@ -95,6 +96,23 @@ async def list_knowledge_bases(
     ).all()
     counts = await _counts(session, [r.id for r in rows])
     return [_kb(r, counts[r.id]) for r in rows], total
+
+
+async def knowledge_summaries(session: AsyncSession, workspace_id: str, *, limit: int) -> tuple[list[KnowledgeSummary], bool]:
+    """The workspace's first ``limit`` bases (the order of :func:`list_knowledge_bases`) with their
+    document counts, and whether that is all of them. Two queries: no total, no chunk counts."""
+    rows = (
+        await session.execute(
+            sa.select(KnowledgeBaseRow.id, KnowledgeBaseRow.name, KnowledgeBaseRow.description)
+            .where(KnowledgeBaseRow.workspace_id == workspace_id)
+            .order_by(KnowledgeBaseRow.created_at, KnowledgeBaseRow.id).limit(limit + 1)
+        )
+    ).all()
+    kept = rows[:limit]
+    docs = await _count_per_kb(session, KnowledgeDocumentRow, [r.id for r in kept]) if kept else {}
+    summaries = [KnowledgeSummary(id=r.id, name=r.name, description=r.description, document_count=docs.get(r.id, 0))
+                 for r in kept]
+    return summaries, len(rows) <= limit
 
 
 async def _row(session: AsyncSession, workspace_id: str, ref: str) -> KnowledgeBaseRow:

@@ -21,10 +21,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pilot.core.errors import NotFoundError
-from pilot.tables.store import table_row
+from pilot.readiness.lookups import ResourceLookups, has_table, tool_connector
 from pilot.tools.binding import HTTP_CONNECTORS
-from pilot.tools.instances import find_row
 from pilot.tools.registry import ToolRegistry
 from pilot.workflows.model import Node, WorkflowGraph, node_type
 from pilot.workflows.validation import iter_all_nodes
@@ -57,7 +55,9 @@ def _table_ref(node: Node) -> str | None:
 
 
 async def missing_resources(session: AsyncSession, workspace_id: str, graph: WorkflowGraph,
-                            registry: ToolRegistry) -> Missing:
+                            registry: ToolRegistry, lookups: ResourceLookups | None = None) -> Missing:
+    """The graph's agent tool references and data tables the workspace lacks; with ``lookups``
+    (advisory reports only) its tool instances and tables are looked up through that cache."""
     missing = Missing()
     refs = {r for n in iter_all_nodes(graph) for r in _agent_refs(n)}
     tables = {t for n in iter_all_nodes(graph) if (t := _table_ref(n))}
@@ -66,14 +66,14 @@ async def missing_resources(session: AsyncSession, workspace_id: str, graph: Wor
         prefix, _, name = ref.partition(":")
         if prefix == "tool" and name in connectors:  # a connector answers it whether or not an instance does
             continue
-        row = await find_row(session, workspace_id, name)
-        if (prefix == "tool" and row is None and name not in registry.names()) or (
-                prefix == "api" and (row is None or row.connector not in HTTP_CONNECTORS)):
+        connector = await (lookups.tool_connector(session, workspace_id, name) if lookups is not None
+                           else tool_connector(session, workspace_id, name))
+        if (prefix == "tool" and connector is None and name not in registry.names()) or (
+                prefix == "api" and connector not in HTTP_CONNECTORS):
             missing.tool_refs.add(ref)
     for table in sorted(tables):
-        try:
-            await table_row(session, workspace_id, table)
-        except NotFoundError:
+        if not await (lookups.has_table(session, workspace_id, table) if lookups is not None
+                      else has_table(session, workspace_id, table)):
             missing.tables.add(table)
     return missing
 

@@ -48,8 +48,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pilot.core.errors import ConflictError
 from pilot.credentials.names import CredentialNames
 from pilot.credentials.store import workspace_credential_names
+from pilot.knowledge.listing import KnowledgeSnapshots
 from pilot.knowledge.store import KnowledgeBaseNotFound, get_knowledge_base
 from pilot.outbound import AccessPolicy, DestinationBlocked, blocked_reason, parse_ip_literal
+from pilot.readiness.lookups import ResourceLookups
 from pilot.readiness.messages import NOTE_KINDS, message, reason_text
 from pilot.readiness.resources import Missing, missing_resources, resource_items
 from pilot.readiness.schemas import Readiness, ReadinessItem
@@ -187,6 +189,19 @@ async def _knowledge_state(session: AsyncSession, workspace_id: str, ref: str) -
     return "empty" if kb.document_count == 0 else None
 
 
+async def _knowledge_states(session: AsyncSession, workspace_id: str, refs: set[str],
+                            snapshots: KnowledgeSnapshots | None) -> dict[str, str | None]:
+    """:func:`_knowledge_state` of each ref (sorted); from the workspace's cached snapshot when
+    given one that holds all its bases (else a ref it lacks might still exist: ask the table)."""
+    if snapshots is not None and refs:
+        snapshot = await snapshots.get(session, workspace_id)
+        if snapshot.complete:
+            found = {ref: snapshot.find(ref) for ref in sorted(refs)}
+            return {ref: "missing" if kb is None else "empty" if kb.document_count == 0 else None
+                    for ref, kb in found.items()}
+    return {ref: await _knowledge_state(session, workspace_id, ref) for ref in sorted(refs)}
+
+
 # ---------------------------------------------------------------- the check
 
 
@@ -302,18 +317,20 @@ def _default_registry() -> ToolRegistry:
 
 async def check_graph(session: AsyncSession, workspace_id: str, graph: WorkflowGraph, settings: Settings,
                       lang: str = "en", *, registry: ToolRegistry | None = None,
-                      names: CredentialNames | None = None) -> Readiness:
+                      names: CredentialNames | None = None, knowledge: KnowledgeSnapshots | None = None,
+                      resources: ResourceLookups | None = None) -> Readiness:
     """Everything a run of ``graph`` in ``workspace_id`` needs that is missing, in ``lang``.
-    With ``names`` (advisory reports only) the credential names come from that cache."""
+    With ``names``, ``knowledge`` and ``resources`` (advisory reports only) the credential names,
+    knowledge bases, tool instances and data tables come from those caches."""
     needs = scan_graph(graph)
     credentials: Set[str] = set()
     if needs.credentials:
         credentials = await (names.get(session, workspace_id) if names is not None else workspace_credential_names(session, workspace_id))
-    knowledge = {ref: await _knowledge_state(session, workspace_id, ref) for ref in sorted(needs.knowledge_bases)}
+    states = await _knowledge_states(session, workspace_id, needs.knowledge_bases, knowledge)
     workflows = await workflow_states(session, workspace_id, refs) if (refs := workflow_refs(graph)) else {}
     registry = registry or _default_registry()
-    missing = await missing_resources(session, workspace_id, graph, registry)
-    checker = _Checker(settings, lang, credentials, knowledge, registry, workflows, missing)
+    missing = await missing_resources(session, workspace_id, graph, registry, resources)
+    checker = _Checker(settings, lang, credentials, states, registry, workflows, missing)
     top_level = {id(n) for n in graph.nodes}
     for node in iter_all_nodes(graph):  # a loop's body right after the loop: items in graph order
         checker.node(node, top_level=id(node) in top_level)
@@ -358,8 +375,9 @@ async def readiness_data(runtime: Any, workspace_id: str, graph: WorkflowGraph, 
     session; None (logged) if it cannot be computed, so the caller's turn goes on."""
     try:
         async with runtime.sessions() as session:
-            return msgspec.to_builtins(await check_graph(session, workspace_id, graph, runtime.settings, lang,
-                                                         names=runtime.credential_names))
+            return msgspec.to_builtins(await check_graph(
+                session, workspace_id, graph, runtime.settings, lang, names=runtime.credential_names,
+                knowledge=runtime.knowledge_snapshots, resources=runtime.resource_lookups))
     except Exception:  # noqa: BLE001 - readiness is extra information, never the reason a turn fails
         log.exception("readiness of a chat workflow could not be computed")
         return None
