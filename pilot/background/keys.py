@@ -33,6 +33,13 @@ class RedisKeys:
         """Set (with the stream's TTL) once a stream has ended, so late subscribers stop waiting."""
         return f"{self.prefix}:stream-closed:{stream_id}"
 
+    def stream_owner(self, stream_id: str) -> str:
+        """The lease token of the writer that took the stream over last; a publish under any other
+        token is refused (absent: nobody took it over, its first writer publishes freely). No TTL
+        while the stream is open — a stalled writer may wake up at any time — and the stream's TTL
+        once it is closed (:meth:`pilot.background.redis_bus.RedisStreamBus.close_stream`)."""
+        return f"{self.prefix}:stream-owner:{stream_id}"
+
     # ---- background runs (arq)
     @property
     def queue(self) -> str:

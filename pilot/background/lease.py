@@ -7,6 +7,11 @@ to this attempt; every heartbeat is ``UPDATE … WHERE worker_id = token`` — w
 row the lease was lost (the sweeper handed the run to someone else) and this attempt must stop
 without writing. The same UPDATE returns ``cancel_requested``, so the heartbeat is also the
 durable path of a cross-process cancel.
+
+The run's event stream is fenced with the same token: the attempt publishes under it, and an
+attempt that takes a run over makes its own token the stream's owner before it reads the
+stream (:meth:`pilot.background.redis_bus.RedisStreamBus.take_over`), so a stalled holder's
+late events are refused on the bus — and then not stored either (:mod:`pilot.events.recorder`).
 """
 
 from __future__ import annotations

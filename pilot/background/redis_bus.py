@@ -6,11 +6,22 @@ number (a duplicate publish is a no-op, never a duplicate delivery). The stream 
 (``MAXLEN ~ stream_maxlen``) and expires ``stream_ttl_s`` after ``close_stream``; the database
 (``stream_events``) stays the source of truth for replay.
 
+Fencing — one writer per stream, even across a takeover: a run's writer publishes under its
+lease token, and whoever takes a stream over from another attempt (a resumed claim, the
+sweeper ending a stale run) first makes its own token the stream's owner
+(:meth:`RedisStreamBus.take_over`, key ``keys.stream_owner``) and only then reads where the
+stream stands. Each publish is one Lua script — XADD only if the owner key is absent or holds
+the publisher's token — so a stalled earlier attempt that wakes up can no longer slip events
+into the live stream at seq numbers its successor numbers too: its publish is refused (False,
+never raised) and its recorder stops writing (:mod:`pilot.events.recorder`).
+
 Failure model — the bus never hangs and never loses an event a subscriber is owed:
 
-- ``publish`` is best effort: the single writer has already persisted the event, so when Redis
-  is unreachable the event is dropped from the live path (with a backoff so a dead Redis does
-  not cost every event a connect timeout) and subscribers recover it from the database.
+- ``publish`` is best effort: when Redis is unreachable the event is dropped from the live path
+  (with a backoff so a dead Redis does not cost every event a connect timeout), its writer
+  persists it all the same and subscribers recover it from the database. The fence is then
+  unenforced too (the live path is the database's until Redis is back); so is a takeover that
+  could not reach Redis (:meth:`RedisStreamBus.take_over` logs it).
 - ``subscribe`` reads with ``XREAD BLOCK`` from the last delivered id. A gap in the sequence
   (an event whose publish was lost) is filled from the database before the later event is
   yielded; when a block times out the database is checked too (a lost *terminal* event still
@@ -46,6 +57,21 @@ GAP_WAIT_S = 5.0
 
 # What "Redis is unreachable" looks like through redis-py (connection refused/reset, timeouts).
 UNAVAILABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, ConnectionError, OSError, TimeoutError)
+
+# KEYS: the stream, its owner key. ARGV: the publisher's token ('' = none), the entry id
+# <seq>-0, MAXLEN (approximate), then field, value, ... One script, so that no takeover can fall
+# between the owner check and the XADD. A duplicate seq still fails inside XADD ("equal or
+# smaller"), which publish() treats as the idempotent no-op it always was.
+FENCED_XADD = """
+local owner = redis.call('GET', KEYS[2])
+if owner and owner ~= ARGV[1] then
+  return 0
+end
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], ARGV[2], unpack(ARGV, 4))
+return 1
+"""
+
+TAKE_OVER_TRIES = 3  # a takeover is rare and matters: ride out a Redis blip (~0.3 s) before giving up
 
 PersistedReader = Callable[[str, int], Awaitable[list[StreamEvent]]]
 """``(stream_id, after_seq) -> events with seq > after_seq in order`` (read from the database)."""
@@ -83,30 +109,68 @@ class RedisStreamBus:
             url, socket_timeout=settings.subscribe_block_s + 5.0, socket_connect_timeout=1.0
         )
         self._sub = Redis(connection_pool=self._sub_pool)
+        # EVALSHA (the script is loaded on first use, and again if Redis lost it)
+        self._fenced_xadd = self._pub.register_script(FENCED_XADD)
         self._down_until = 0.0
         self._down_failures = 0  # consecutive failed publishes: the backoff attempt
         self._closed = asyncio.Event()
 
     # ------------------------------------------------------------------ publishing
-    async def publish(self, event: StreamEvent) -> None:
-        """XADD the event with id ``<seq>-0`` (capped); best effort when Redis is down."""
+    async def publish(self, event: StreamEvent, token: str | None = None) -> bool:
+        """XADD the event with id ``<seq>-0`` (capped), unless the stream belongs to another writer.
+
+        Returns False only when refused by the fence: the stream's owner is a token other than
+        ``token`` (another attempt took it over; see the module docstring). True otherwise:
+        published, already there (a duplicate seq is a no-op), or dropped while Redis is
+        unreachable (best effort). Never raises for any of these.
+        """
         if time.monotonic() < self._down_until:
-            return  # Redis was just unreachable: subscribers read this event from the database
-        fields = {"e": event.event, "d": dumps(event.data)}
+            return True  # Redis was just unreachable: subscribers read this event from the database
+        key = self._keys.stream(event.stream_id)
         try:
-            await self._pub.xadd(
-                self._keys.stream(event.stream_id), fields, id=f"{event.seq}-0",
-                maxlen=self._settings.stream_maxlen, approximate=True,
+            published = await self._fenced_xadd(
+                keys=[key, self._keys.stream_owner(event.stream_id)],
+                args=[token or "", f"{event.seq}-0", self._settings.stream_maxlen,
+                      "e", event.event, "d", dumps(event.data)],
             )
         except redis_errors.ResponseError as exc:
             if "equal or smaller" in str(exc):  # this seq is already in the stream: idempotent
                 log.debug("duplicate publish of %s seq %s ignored", event.stream_id, event.seq)
-                return
+                return True
             log.warning("publish of %s seq %s refused by Redis: %s", event.stream_id, event.seq, exc)
+            return True
         except UNAVAILABLE as exc:
             self._mark_down(exc)
-        else:
-            self._down_failures = 0
+            return True
+        self._down_failures = 0
+        if not published:
+            log.info("publish of %s seq %s refused: another writer took the stream over", event.stream_id, event.seq)
+            return False
+        return True
+
+    async def take_over(self, stream_id: str, token: str) -> bool:
+        """Make ``token`` the stream's owner: from now on only publishes under it are accepted.
+
+        Called by a writer that continues a stream another attempt may still be writing, BEFORE
+        it reads the stream's last seq or retained events, so that everything the old writer got
+        in is seen and nothing it tries later gets in. Retried briefly; False (logged) when Redis
+        stays unreachable: the run goes on, but the old writer is not fenced out (and if an even
+        earlier takeover named an owner, this writer's own publishes are refused once Redis is
+        back: it stops like an attempt whose lease was lost, and the sweeper hands the run on).
+        """
+        if not token:
+            raise ValueError("take_over needs the writer's token")
+        for attempt in range(1, TAKE_OVER_TRIES + 1):
+            try:
+                await self._pub.set(self._keys.stream_owner(stream_id), token)
+                return True
+            except UNAVAILABLE as exc:
+                if attempt == TAKE_OVER_TRIES:
+                    log.warning("stream %s: could not take it over in Redis (%s); an earlier writer is not "
+                                "fenced out of the live stream", stream_id, type(exc).__name__)
+                    return False
+                await asyncio.sleep(backoff_delay(attempt, initial=0.1, max_delay=0.5))
+        return False
 
     def _mark_down(self, exc: BaseException) -> None:
         self._down_failures += 1
@@ -121,6 +185,7 @@ class RedisStreamBus:
         try:
             async with self._pub.pipeline(transaction=False) as pipe:
                 pipe.expire(self._keys.stream(stream_id), ttl)
+                pipe.expire(self._keys.stream_owner(stream_id), ttl)  # (no-op when nobody took it over)
                 pipe.set(self._keys.stream_closed(stream_id), b"1", ex=ttl)
                 await pipe.execute()
         except UNAVAILABLE as exc:

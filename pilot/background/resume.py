@@ -19,9 +19,13 @@ from pilot.background.sweeper import backfill_events
 log = logging.getLogger("pilot.background.resume")
 
 
-async def reconcile(sessions: async_sessionmaker[AsyncSession], bus: Any, execution_id: str) -> dict[str, int]:
-    """Persist the events (and projected node results) only the bus retained; returns counts."""
-    backfilled = await backfill_events(sessions, bus, execution_id)
+async def reconcile(
+    sessions: async_sessionmaker[AsyncSession], bus: Any, execution_id: str, *, token: str | None = None,
+) -> dict[str, int]:
+    """Persist the events (and projected node results) only the bus retained; returns counts.
+    ``token``: the resuming attempt's lease token — the stream is taken over for it before the
+    bus is read, so a previous attempt that is only stalled cannot add events after the read."""
+    backfilled = await backfill_events(sessions, bus, execution_id, token=token)
     if backfilled:
         log.info("execution %s: %d events backfilled from the bus before resuming", execution_id, backfilled)
     return {"backfilled": backfilled}

@@ -33,7 +33,7 @@ from pilot.core.ids import utcnow
 from pilot.db.models import ExecutionRow, StreamEventRow
 from pilot.engine import lifecycle
 from pilot.events.projection import persist_events
-from pilot.events.recorder import EventRecorder
+from pilot.events.recorder import EventRecorder, take_over
 from pilot.events.schemas import RunFinished, event_name, payload_data
 
 log = logging.getLogger("pilot.background.sweeper")
@@ -69,11 +69,19 @@ async def enqueue_run(
     return job is not None
 
 
-async def backfill_events(sessions: async_sessionmaker[AsyncSession], bus: Any, stream_id: str) -> int:
-    """Persist events a dead writer published to the bus but never wrote to the database."""
+async def backfill_events(
+    sessions: async_sessionmaker[AsyncSession], bus: Any, stream_id: str, *, token: str | None = None,
+) -> int:
+    """Persist events a dead writer published to the bus but never wrote to the database.
+
+    ``token``: the writer about to continue the stream. It takes the stream over first
+    (:func:`pilot.events.recorder.take_over`): the "dead" writer may only be stalled, and once
+    fenced out it stores none of what it buffered — what the bus took from it is stored here.
+    """
     retained = getattr(bus, "retained", None)
     if retained is None:
         return 0
+    await take_over(bus, stream_id, token)
     async with sessions() as session:
         db_last = await session.scalar(
             sa.select(sa.func.max(StreamEventRow.seq)).where(StreamEventRow.stream_id == stream_id)
@@ -104,8 +112,11 @@ async def end_execution(
     started_at, created_at, usage = ended
     began = started_at or created_at
     elapsed_ms = max((now - began).total_seconds() * 1000, 0.0) if began and began.tzinfo else 0.0
-    await backfill_events(sessions, bus, execution_id)
-    recorder = await EventRecorder.resume(execution_id, bus=bus, sessions=sessions)
+    # This ending writes the stream now: under a token of its own, taken over before anything is
+    # read, so the stalled holder (if it wakes up) can add nothing after run.finished.
+    token = lifecycle.new_token()
+    await backfill_events(sessions, bus, execution_id, token=token)
+    recorder = await EventRecorder.resume(execution_id, bus=bus, sessions=sessions, token=token)
     finished = RunFinished(status=status, outputs=None, error=error, elapsed_ms=elapsed_ms, usage=usage or {})
     recorder.emit_nowait(event_name(finished), payload_data(finished))
     await recorder.aclose()

@@ -75,7 +75,8 @@ async def run_execution(ctx: dict[str, Any], execution_id: str, traceparent: str
             cancel_event.set()
         if claim.resumed:
             # What the dead attempt wrote is reconciled first (events, node results: resume.py).
-            await reconcile(runtime.sessions, runtime.bus, execution_id)
+            # Under this lease's token: the stream is taken over before the bus is read.
+            await reconcile(runtime.sessions, runtime.bus, execution_id, token=lease.token)
         # The same executor as inline mode, told that this lease claimed the row; it stops without
         # ending the stream when the lease is lost (see lease.py) or the worker hands the run back.
         with remote_parent(traceparent):  # the run task's spans continue the request's trace

@@ -155,10 +155,17 @@ async def _execute(execution_id: str, deps: EngineDeps, cancelled: asyncio.Event
     # events to continue from; a fresh one starts at seq 0 without asking the database or the bus.
     resumed = claim is None or claim.resumed or claim.from_waiting
     restored = await store.restored(execution_id) if resumed or row.rerun_of else {}
+    # The recorder publishes under this attempt's token. A resumed attempt takes the stream over
+    # first (an earlier attempt may still be writing it); a first attempt has nobody to fence
+    # out. Once the bus refuses this attempt's events (someone took over from it), the attempt
+    # stops like one whose lease was lost — usually well before its heartbeat would notice.
+    on_fenced = lease_lost.set if lease_lost is not None else None
     if resumed:
-        recorder = await EventRecorder.resume(execution_id, bus=deps.bus, sessions=deps.sessions, observer=observer)
+        recorder = await EventRecorder.resume(execution_id, bus=deps.bus, sessions=deps.sessions, observer=observer,
+                                              token=token, on_fenced=on_fenced)
     else:
-        recorder = EventRecorder(execution_id, bus=deps.bus, sessions=deps.sessions, observer=observer)
+        recorder = EventRecorder(execution_id, bus=deps.bus, sessions=deps.sessions, observer=observer,
+                                 token=token, on_fenced=on_fenced)
     resumed_at = row.resumed_at  # read after the claim: this resume's time when it left `waiting`
     cancel_event = deps.active.register(execution_id, cancelled)
     poll_flag = cancelled is None  # a worker's lease heartbeat already watches the flag

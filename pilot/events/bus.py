@@ -2,7 +2,14 @@
 
 Contract (CONTRACTS.md "Event streams"):
 
-- ``await publish(event)`` — called by the stream's writer after assigning ``seq``.
+- ``await publish(event, token=None) -> bool`` — called by the stream's writer after assigning
+  ``seq``, with its lease token (None: a writer without a lease, e.g. a chat turn). False means
+  *refused by the fence*: another writer took the stream over (``take_over``), so this one must
+  stop writing; True otherwise (a bus that cannot deliver right now still says True: it is
+  best effort, the database serves the event).
+- ``await take_over(stream_id, token)`` — a writer continuing a stream that another attempt may
+  still be writing makes ``token`` its owner, before it reads where the stream stands; from then
+  on other tokens' publishes are refused.
 - ``subscribe(stream_id, after_seq=0)`` — registers **at call time** (so a caller can subscribe
   first and then read the database without a gap) and yields events with ``seq > after_seq``:
   those the bus still retains, then live ones; the iteration ends after a terminal event
@@ -13,7 +20,8 @@ Contract (CONTRACTS.md "Event streams"):
 Retention is what lets the writer persist events asynchronously (batched, off the scheduler's hot
 path): an event published but not yet written to ``stream_events`` is still served by the bus.
 :class:`InMemoryBus` is the embedded default (one process); ``RedisStreamBus`` (pilot/events/
-redis_bus.py) serves several processes.
+redis_bus.py) serves several processes and is the one that fences; the in-memory bus has one
+process and so no stalled writer of another process to fence out: it accepts every token.
 """
 
 from __future__ import annotations
@@ -28,7 +36,9 @@ from pilot.events.schemas import StreamEvent
 
 @runtime_checkable
 class EventBus(Protocol):
-    async def publish(self, event: StreamEvent) -> None: ...
+    async def publish(self, event: StreamEvent, token: str | None = None) -> bool: ...
+
+    async def take_over(self, stream_id: str, token: str) -> bool: ...
 
     def subscribe(self, stream_id: str, after_seq: int = 0) -> AsyncIterator[StreamEvent]: ...
 
@@ -148,8 +158,14 @@ class InMemoryBus:
             stream = self._streams[stream_id] = _Stream(self._maxlen)
         return stream
 
-    async def publish(self, event: StreamEvent) -> None:
+    async def publish(self, event: StreamEvent, token: str | None = None) -> bool:
+        """Publish (``token`` is not checked: see the module docstring); always True."""
         self.publish_nowait(event)
+        return True
+
+    async def take_over(self, stream_id: str, token: str) -> bool:
+        """Nothing to fence in one process (see the module docstring)."""
+        return True
 
     def publish_nowait(self, event: StreamEvent) -> None:
         """Synchronous publish (the in-memory bus never blocks): used on the engine's hot path."""

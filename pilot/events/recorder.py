@@ -8,6 +8,15 @@ database per event. Nothing is lost: until an event is in the database the bus s
 (see :mod:`pilot.events.bus`), and :meth:`aclose` flushes everything before returning.
 Each (stream_id, seq) row is written exactly once (it is the primary key).
 
+Fencing: a run's recorder publishes under its lease ``token``. An event is written to the
+database only once the bus has had its say on it (at once for the in-memory bus; after the
+publisher task's publish for the others). When the bus refuses one — another attempt took the
+stream over (:func:`take_over`) and numbers its events itself — this recorder is *fenced*: it
+drops what it buffered, publishes and stores nothing more, never closes the stream, and calls
+``on_fenced`` (the executor stops the attempt as if its lease were lost). What the bus had
+accepted before is the new owner's to store (it backfills the bus's copy after taking over).
+So neither the live stream nor the replay ever gets a stalled attempt's late events.
+
 A run ends in one transaction: :meth:`EventRecorder.close_with` stops the flusher (without it
 writing), then commits the run's terminal transition, the events still buffered and the final
 event together, and publishes the final event only once that is committed.
@@ -16,6 +25,7 @@ event together, and publishes the final event only once that is committed.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 from typing import Any, Awaitable, Callable
 
@@ -33,6 +43,16 @@ from pilot.events.schemas import StreamEvent
 log = logging.getLogger("pilot.events")
 
 
+async def take_over(bus: Any, stream_id: str, token: str | None) -> None:
+    """Make ``token`` the only writer the bus accepts on ``stream_id`` from now on (see
+    :mod:`pilot.events.bus`). Call it before reading where the stream stands (last seq, retained
+    events): whatever an earlier writer got in is then visible, and nothing it tries later gets
+    in. Idempotent (a worker's backfill and its resumed recorder both call it). Nothing to do
+    without a token or with a bus that has no fence."""
+    take = getattr(bus, "take_over", None)
+    if take is not None and token:
+        await take(stream_id, token)
+
 
 class EventRecorder:
     """Numbers, publishes and persists the events of one stream. Not shared between streams."""
@@ -46,8 +66,13 @@ class EventRecorder:
         start_seq: int = 0,
         batch_delay_s: float = 0.005,
         observer: Callable[[str, dict[str, Any]], None] | None = None,
+        token: str | None = None,
+        on_fenced: Callable[[], None] | None = None,
     ) -> None:
         self.stream_id = stream_id
+        self.token = token  # the writer's lease token, published with every event (the fence)
+        self._on_fenced = on_fenced  # called once if the bus refuses this writer (see the module docstring)
+        self.fenced = False
         # Called with every event written (redacted), in the emitting task: a run's spans
         # (pilot.observability.run_spans) are made from them. It must not raise.
         self._observer = observer
@@ -58,6 +83,10 @@ class EventRecorder:
         self._pending: list[StreamEvent] = []
         self.error: str | None = None  # why an event could not be stored (the run then fails)
         self._persisted = start_seq  # highest seq known to be in the database
+        # Highest seq the bus has had its say on (accepted, or could not be asked): buffered
+        # events up to it may be stored. Storing nothing the bus has not seen is what keeps a
+        # fenced writer's late events out of the database.
+        self._cleared = start_seq
         self._written = asyncio.Event()
         self._wake = asyncio.Event()
         self._closing = False
@@ -71,9 +100,14 @@ class EventRecorder:
         self._flusher = asyncio.create_task(self._flush_loop(), name=f"persist:{stream_id}") if sessions else None
 
     @classmethod
-    async def resume(cls, stream_id: str, *, bus: Any, sessions: async_sessionmaker[AsyncSession], **kw: Any) -> "EventRecorder":
+    async def resume(
+        cls, stream_id: str, *, bus: Any, sessions: async_sessionmaker[AsyncSession], token: str | None = None, **kw: Any,
+    ) -> "EventRecorder":
         """A writer continuing an existing stream (another process ran part of it): seq goes on
-        after the highest seq already persisted or retained by the bus."""
+        after the highest seq already persisted or retained by the bus. With a ``token`` the
+        stream is first taken over for it (:func:`take_over`), so an earlier writer still
+        running cannot publish the seq numbers this one is about to use."""
+        await take_over(bus, stream_id, token)
         async with sessions() as session:
             db_last = await session.scalar(
                 sa.select(sa.func.max(StreamEventRow.seq)).where(StreamEventRow.stream_id == stream_id)
@@ -83,7 +117,7 @@ class EventRecorder:
         if last_seq is not None:
             value = last_seq(stream_id)
             bus_last = (await value) if asyncio.iscoroutine(value) else value
-        return cls(stream_id, bus=bus, sessions=sessions, start_seq=max(db_last or 0, bus_last or 0), **kw)
+        return cls(stream_id, bus=bus, sessions=sessions, start_seq=max(db_last or 0, bus_last or 0), token=token, **kw)
 
     # ------------------------------------------------------------------ writing
 
@@ -93,15 +127,21 @@ class EventRecorder:
             raise RuntimeError(f"stream {self.stream_id} is closed")
         self.seq += 1
         item = StreamEvent(self.stream_id, self.seq, event, redact_value(data))  # no secret reaches bus or table
+        if self.fenced:
+            return item  # another writer owns the stream: this one writes nothing more (never raises into the run)
         if self._observer is not None:
             self._observer(event, item.data)
         if self._publish_sync is not None:
             self._publish_sync(item)
+            self._cleared = item.seq
         elif self._outbox is not None:
-            self._outbox.put_nowait(item)
+            self._outbox.put_nowait(item)  # stored once published (_publish_loop wakes the flusher)
+        else:
+            self._cleared = item.seq
         if self._sessions is not None:
             self._pending.append(item)
-            self._wake.set()
+            if self._cleared == item.seq:
+                self._wake.set()
         return item
 
     async def emit(self, event: str, data: dict[str, Any]) -> StreamEvent:
@@ -110,15 +150,15 @@ class EventRecorder:
     async def flush(self) -> None:
         """Wait until every event recorded so far is published and persisted."""
         if self._outbox is not None:
-            await self._outbox.join()
+            await self._outbox.join()  # every event has had the bus's say: all storable (or fenced)
         if self._sessions is None:
             return
         target = self.seq
-        while self._persisted < target and self._flusher is not None and not self._flusher.done():
+        while self._persisted < target and not self.fenced and self._flusher is not None and not self._flusher.done():
             self._written.clear()
             self._wake.set()
             await self._written.wait()
-        if self._pending:  # flusher gone (cancelled): write here
+        if self._pending and not self.fenced:  # flusher gone (cancelled): write here
             await self._write(self._take())
 
     async def aclose(self, *, close_stream: bool = True) -> None:
@@ -133,9 +173,9 @@ class EventRecorder:
             if self._publisher is not None:
                 self._publisher.cancel()
                 await asyncio.gather(self._publisher, return_exceptions=True)
-            if self._pending:
+            if self._pending and not self.fenced:
                 await self._write(self._take())
-            if close_stream and self._bus is not None:
+            if close_stream and self._bus is not None and not self.fenced:  # the stream is its new owner's
                 await self._bus.close_stream(self.stream_id)
 
     async def stop_writer(self) -> None:
@@ -157,11 +197,16 @@ class EventRecorder:
         still buffered and ``event`` are inserted (with the node results they imply) and all of it
         is committed; only then is ``event`` published and the stream closed. False: the
         transition did not match — nothing was written and the buffered events stay buffered
-        (:meth:`aclose` writes them). A database error is raised after the rollback, the
-        buffered events kept: the caller falls back to :meth:`flush` and a separate transition.
+        (:meth:`aclose` writes them) — or this writer is fenced (nothing is written at all). A
+        database error is raised after the rollback, the buffered events kept: the caller falls
+        back to :meth:`flush` and a separate transition.
         """
         assert self._sessions is not None, "close_with needs a database"
         await self.stop_writer()
+        if self._outbox is not None:
+            await self._outbox.join()  # the bus's say on every buffered event comes before the last commit
+        if self.fenced:
+            return False
         final = StreamEvent(self.stream_id, self.seq + 1, event, redact_value(data))
         # shielded: cancelling a SQLite write midway can leave its lock behind
         if not await asyncio.shield(self._commit_last(final, transition)):
@@ -191,8 +236,26 @@ class EventRecorder:
     # ------------------------------------------------------------------ background
 
     def _take(self) -> list[StreamEvent]:
-        batch, self._pending = self._pending, []
+        """The buffered events the bus has had its say on (all of them once closing: the publisher
+        is stopped, and what it never reached is stored unpublished, as the failure model has it)."""
+        pending = self._pending
+        if self._closing or not pending or pending[-1].seq <= self._cleared:
+            self._pending = []
+            return pending
+        cut = bisect.bisect_right(pending, self._cleared, key=lambda e: e.seq)  # pending is in seq order
+        batch, self._pending = pending[:cut], pending[cut:]
         return batch
+
+    def _fence(self, refused: StreamEvent) -> None:
+        """The bus refused ``refused``: another writer took the stream over (see the module docstring)."""
+        self.fenced = True
+        self._pending = []  # what the bus took before is the new owner's to store; the rest is refused
+        log.info("stream %s: seq %d refused by the bus (another writer took the stream over); this writer stops",
+                 self.stream_id, refused.seq)
+        self._written.set()  # a flush() waiting for dropped events returns
+        self._wake.set()
+        if self._on_fenced is not None:
+            self._on_fenced()
 
     async def _flush_loop(self) -> None:
         while True:
@@ -254,8 +317,13 @@ class EventRecorder:
         while True:
             item = await self._outbox.get()
             try:
-                await self._bus.publish(item)
+                if not self.fenced and await self._bus.publish(item, token=self.token) is False:
+                    self._fence(item)
             except Exception as exc:  # noqa: BLE001 - the DB copy still serves replays
                 log.warning("publish failed for %s seq %s: %s", item.stream_id, item.seq, exc)
             finally:
+                if not self.fenced:
+                    self._cleared = max(self._cleared, item.seq)
+                    if self._pending:
+                        self._wake.set()
                 self._outbox.task_done()

@@ -54,7 +54,8 @@ class RunEventMeter:
 
 
 class MeteredBus:
-    """Forwards everything to ``inner``; ``publish``/``publish_nowait`` meter the event first.
+    """Forwards everything to ``inner``; ``publish``/``publish_nowait`` meter the events the bus
+    takes (one the fence refuses is not part of the stream: not counted).
 
     ``publish_nowait`` exists only when the wrapped bus has it: the event recorder picks its
     synchronous path by that attribute."""
@@ -65,9 +66,11 @@ class MeteredBus:
         if hasattr(inner, "publish_nowait"):
             self.publish_nowait = self._publish_nowait
 
-    async def publish(self, event: Any) -> None:
-        self._observe(event)
-        await self.inner.publish(event)
+    async def publish(self, event: Any, token: str | None = None) -> bool:
+        accepted = await self.inner.publish(event, token=token)
+        if accepted is not False:
+            self._observe(event)
+        return accepted
 
     def _publish_nowait(self, event: Any) -> None:
         self._observe(event)

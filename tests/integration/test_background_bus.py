@@ -142,3 +142,48 @@ async def test_aclose_ends_blocked_subscribers():
     await asyncio.sleep(0.1)
     await bus.aclose()
     assert await asyncio.wait_for(task, 2) == []
+
+
+async def test_publishes_are_fenced_by_the_stream_owner_token():
+    """The Lua fence: no owner → anyone publishes; once taken over, only the owner's token does;
+    a refused publish returns False (never raises); a duplicate seq stays an idempotent no-op."""
+    settings = _settings()
+    bus, reader = RedisStreamBus(REDIS_URL, settings), RedisStreamBus(REDIS_URL, settings)
+    raw = aioredis.from_url(REDIS_URL)
+    keys = RedisKeys(settings.key_prefix)
+    sid = f"exe_{uuid.uuid4().hex}"
+    try:
+        assert await bus.publish(ev(sid, 1), token="old") is True  # absent owner: published
+        assert await bus.publish(ev(sid, 2)) is True  # a writer without a token too
+        assert await bus.take_over(sid, "new") is True
+        assert await raw.get(keys.stream_owner(sid)) == b"new"
+        assert await raw.ttl(keys.stream_owner(sid)) == -1  # no TTL while the stream is open
+        assert await bus.publish(ev(sid, 3, text="old's"), token="old") is False  # other token: refused
+        assert await bus.publish(ev(sid, 3, text="anonymous")) is False
+        assert await bus.publish(ev(sid, 3, text="new's"), token="new") is True  # owner = token: published
+        assert await bus.publish(ev(sid, 3, text="again"), token="new") is True  # duplicate seq: a no-op
+        assert await bus.publish(ev(sid, 2, text="late"), token="new") is True  # older seq: a no-op too
+        assert await bus.last_seq(sid) == 3
+        assert [(e.seq, e.data) for e in await bus.retained(sid)] == [
+            (1, {"text": "t1"}), (2, {"text": "t2"}), (3, {"text": "new's"})]
+        await bus.publish(ev(sid, 4, "run.finished", status="succeeded"), token="new")
+        assert [e.seq for e in await collect(reader.subscribe(sid))] == [1, 2, 3, 4]
+        await bus.close_stream(sid)
+        assert 0 < await raw.ttl(keys.stream_owner(sid)) <= settings.stream_ttl_s  # expires with the stream
+    finally:
+        await raw.delete(keys.stream(sid), keys.stream_closed(sid), keys.stream_owner(sid))
+        await raw.aclose()
+        await bus.aclose()
+        await reader.aclose()
+
+
+async def test_take_over_and_publish_stay_best_effort_when_redis_is_unreachable():
+    settings = _settings()
+    bus = RedisStreamBus(f"redis://127.0.0.1:{free_port()}/0", settings)  # nothing listens there
+    try:
+        started = time.monotonic()
+        assert await bus.take_over("exe_x", "t") is False  # retried briefly, then logged, not raised
+        assert await bus.publish(ev("exe_x", 1), token="t") is True  # dropped from the live path only
+        assert time.monotonic() - started < 5
+    finally:
+        await bus.aclose()
