@@ -90,7 +90,7 @@ async def backfill_events(
         if missing:  # with the node results they imply, as the recorder would have written them
             await persist_events(session, [
                 {"stream_id": e.stream_id, "seq": e.seq, "event": e.event, "data": e.data} for e in missing
-            ])
+            ], existing_ok=True)  # the publisher may be storing the same events right now
             await session.commit()
     return len(missing)
 

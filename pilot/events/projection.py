@@ -49,28 +49,41 @@ def node_result_row(execution_id: str, event: str, data: dict[str, Any]) -> dict
     }
 
 
-@functools.cache
-def _upsert(dialect: str) -> Any:
+def _insert_for(dialect: str) -> Any:
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(NodeResultRow.__table__)
+    return insert
+
+
+@functools.cache
+def _insert_missing(dialect: str) -> Any:
+    return _insert_for(dialect)(StreamEventRow.__table__).on_conflict_do_nothing(index_elements=["stream_id", "seq"])
+
+
+@functools.cache
+def _upsert(dialect: str) -> Any:
+    stmt = _insert_for(dialect)(NodeResultRow.__table__)
     return stmt.on_conflict_do_update(
         index_elements=["execution_id", "node_id"], set_={c: getattr(stmt.excluded, c) for c in _RESULT_COLUMNS}
     )
 
 
-async def persist_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def persist_events(session: AsyncSession, rows: list[dict[str, Any]], *, existing_ok: bool = False) -> None:
     """Insert event rows (``stream_id, seq, event, data``) and upsert the node results they
-    imply, in the caller's transaction (the caller commits)."""
+    imply, in the caller's transaction (the caller commits). A row whose (stream, seq) is already
+    stored is an error (two writers numbered the same event), except with ``existing_ok``: a
+    backfill of events copied from the bus, which the writer that published them may have stored
+    meanwhile (the same events: it stores only what the bus accepted)."""
     if not rows:
         return
-    await session.execute(_INSERT_EVENTS, rows)
+    dialect = session.get_bind().dialect.name
+    await session.execute(_insert_missing(dialect) if existing_ok else _INSERT_EVENTS, rows)
     results: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
         result = node_result_row(row["stream_id"], row["event"], row["data"])
         if result is not None:
             results[(result["execution_id"], result["node_id"])] = result  # the latest event wins
     if results:
-        await session.execute(_upsert(session.get_bind().dialect.name), list(results.values()))
+        await session.execute(_upsert(dialect), list(results.values()))

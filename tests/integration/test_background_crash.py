@@ -160,6 +160,27 @@ async def test_backfill_persists_events_only_redis_has(env):
     assert await backfill_events(env["sessions"], env["bus"], exe_id) == 0
 
 
+async def test_backfill_skips_events_their_publisher_stored_meanwhile(env, monkeypatch):
+    """The writer that published events may store them while a backfill copies them from the bus
+    (it was only slow): the backfill keeps the stored rows and adds the rest, instead of failing
+    on the duplicate and erroring the job that resumes the run."""
+    exe_id = await new_execution(env, status="running")
+    for seq in (1, 2, 3):
+        await env["bus"].publish(StreamEvent(exe_id, seq, "node.delta", {"text": str(seq)}))
+    real_retained = env["bus"].retained
+
+    async def retained_while_the_publisher_stores(stream_id, after_seq):
+        found = await real_retained(stream_id, after_seq)
+        async with env["sessions"]() as session:  # the publisher's flusher gets seq 2 in first
+            session.add(StreamEventRow(stream_id=exe_id, seq=2, event="node.delta", data={"text": "2"}))
+            await session.commit()
+        return found
+
+    monkeypatch.setattr(env["bus"], "retained", retained_while_the_publisher_stores)
+    assert await backfill_events(env["sessions"], env["bus"], exe_id) == 3
+    assert await events(env, exe_id) == [(1, "node.delta"), (2, "node.delta"), (3, "node.delta")]
+
+
 async def _collect(sub):
     return [e async for e in sub]
 

@@ -204,7 +204,8 @@ async def test_a_stalled_attempt_cannot_publish_after_the_sweeper_ended_its_run(
     await asyncio.sleep(STALE_AFTER_S + 0.3)
     sweeper_bus = env.new_bus()
     report = await sweep(env.sessions, env.redis, sweeper_bus, env.keys, stale_after_s=STALE_AFTER_S, max_attempts=1)
-    assert report.failed == [exe_id]  # out of attempts: ended failed with run.finished
+    # out of attempts: ended failed with run.finished (the shared database may hold other tests' stale runs too)
+    assert exe_id in report.failed
 
     gated.gates[1].set()  # the stalled attempt wakes up: slow finished, n2 ...
     assert await asyncio.wait_for(first, 15) == "interrupted"
