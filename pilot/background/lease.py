@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -57,8 +58,13 @@ class Lease:
         without ending the stream) and the heartbeat ends.
 
         A database hiccup is logged and retried on the next beat (the stale threshold is several
-        beats long), never fatal to the run.
+        beats long). But a holder that has not beaten for almost ``stale_after_s`` must assume
+        the run may be taken over (the sweeper only sees a stale heartbeat, not why): it sets
+        ``self.lost`` and stops one beat before that can happen, rather than go on running
+        nodes — and their side effects — next to the attempt that takes over.
         """
+        give_up_after = max(interval_s, self.stale_after_s - interval_s)
+        last_beat = time.monotonic()  # claimed just now: the claim wrote the heartbeat
         while True:
             await asyncio.sleep(interval_s)
             try:
@@ -67,7 +73,13 @@ class Lease:
                 raise
             except Exception as exc:  # noqa: BLE001
                 log.warning("heartbeat of %s failed: %s", self.execution_id, type(exc).__name__)
+                if time.monotonic() - last_beat >= give_up_after:
+                    log.warning("no heartbeat of %s for %.0f s: another worker may take it over; stopping this attempt",
+                                self.execution_id, time.monotonic() - last_beat)
+                    self.lost.set()
+                    return
                 continue
+            last_beat = time.monotonic()
             if cancel is None:
                 log.warning("lease on %s lost (another worker took it over); stopping this attempt", self.execution_id)
                 return
