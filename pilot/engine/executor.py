@@ -159,13 +159,18 @@ async def _execute(execution_id: str, deps: EngineDeps, cancelled: asyncio.Event
     # first (an earlier attempt may still be writing it); a first attempt has nobody to fence
     # out. Once the bus refuses this attempt's events (someone took over from it), the attempt
     # stops like one whose lease was lost — usually well before its heartbeat would notice.
+    # The batches it writes behind are fenced in the database too (the bus's fence needs Redis).
     on_fenced = lease_lost.set if lease_lost is not None else None
+
+    async def holds(session: Any) -> bool:
+        return await lifecycle.holds_in(session, execution_id, token)
+
     if resumed:
         recorder = await EventRecorder.resume(execution_id, bus=deps.bus, sessions=deps.sessions, observer=observer,
-                                              token=token, on_fenced=on_fenced)
+                                              token=token, on_fenced=on_fenced, holds=holds)
     else:
         recorder = EventRecorder(execution_id, bus=deps.bus, sessions=deps.sessions, observer=observer,
-                                 token=token, on_fenced=on_fenced)
+                                 token=token, on_fenced=on_fenced, holds=holds)
     resumed_at = row.resumed_at  # read after the claim: this resume's time when it left `waiting`
     cancel_event = deps.active.register(execution_id, cancelled)
     poll_flag = cancelled is None  # a worker's lease heartbeat already watches the flag

@@ -187,6 +187,18 @@ async def heartbeat(sessions: Sessions, execution_id: str, token: str) -> bool |
     return None if row is None else bool(row[0])
 
 
+# FOR SHARE on PostgreSQL: a takeover's claim (an UPDATE of the row) waits until the writer's
+# transaction ends, so the new holder reads where the stream stands only after these rows are in.
+_HOLDS = sa.select(_t.c.id).where(_t.c.id == sa.bindparam("execution_id"), _t.c.worker_id == sa.bindparam("token")
+                                 ).with_for_update(read=True)
+
+
+async def holds_in(session: AsyncSession, execution_id: str, token: str) -> bool:
+    """Whether ``token`` still holds the run, in the caller's (writing) transaction: the fence of
+    the event batches an attempt writes behind (:class:`pilot.events.recorder.EventRecorder`)."""
+    return (await session.execute(_HOLDS, {"execution_id": execution_id, "token": token})).first() is not None
+
+
 async def hand_back(sessions: Sessions, execution_id: str, *, token: str | None = None, stale_before: datetime | None = None) -> bool:
     """running → queued, by its holder (``token``) or by the sweeper (heartbeat older than ``stale_before``)."""
     cond = [_t.c.id == execution_id, _t.c.status == "running"]

@@ -15,7 +15,13 @@ stream over (:func:`take_over`) and numbers its events itself — this recorder 
 drops what it buffered, publishes and stores nothing more, never closes the stream, and calls
 ``on_fenced`` (the executor stops the attempt as if its lease were lost). What the bus had
 accepted before is the new owner's to store (it backfills the bus's copy after taking over).
-So neither the live stream nor the replay ever gets a stalled attempt's late events.
+So neither the live stream nor the replay ever gets a stalled attempt's late events. The
+database fences too (``holds``: a run's recorder asks, in each write-behind batch's transaction
+after its INSERT, whether its token still holds the execution row — ``FOR SHARE`` on PostgreSQL,
+so a takeover waits for the batch): a batch written after a takeover is rolled back and the
+writer is fenced the same way, which keeps the replay right while Redis is down too (events
+Redis never took reached no live subscriber). Not with an in-process bus: it has delivered every
+event live as it was numbered, and its writer's successor numbers after them.
 
 A run ends in one transaction: :meth:`EventRecorder.close_with` stops the flusher (without it
 writing), then commits the run's terminal transition, the events still buffered and the final
@@ -54,6 +60,10 @@ async def take_over(bus: Any, stream_id: str, token: str | None) -> None:
         await take(stream_id, token)
 
 
+class _NotHolder(Exception):
+    """A write-behind batch found its writer no longer holds the run (rolled back)."""
+
+
 class EventRecorder:
     """Numbers, publishes and persists the events of one stream. Not shared between streams."""
 
@@ -68,10 +78,15 @@ class EventRecorder:
         observer: Callable[[str, dict[str, Any]], None] | None = None,
         token: str | None = None,
         on_fenced: Callable[[], None] | None = None,
+        holds: Callable[[AsyncSession], Awaitable[bool]] | None = None,
     ) -> None:
         self.stream_id = stream_id
         self.token = token  # the writer's lease token, published with every event (the fence)
         self._on_fenced = on_fenced  # called once if the bus refuses this writer (see the module docstring)
+        # Asked in each write-behind batch's transaction, after its INSERT: does this writer still
+        # hold the run? The bus's fence cannot help while Redis is down (a publish then counts as
+        # answered); this one is the database's own.
+        self._holds = holds  # (set to None below for an in-process bus)
         self.fenced = False
         # Called with every event written (redacted), in the emitting task: a run's spans
         # (pilot.observability.run_spans) are made from them. It must not raise.
@@ -94,6 +109,10 @@ class EventRecorder:
         self._publish_sync = getattr(bus, "publish_nowait", None)
         self._outbox: asyncio.Queue[StreamEvent] | None = None
         self._publisher: asyncio.Task | None = None
+        if self._publish_sync is not None:
+            # An in-process bus has delivered each event to live subscribers the moment it was
+            # numbered: it must be stored, even after a takeover (whose writer numbered after it).
+            self._holds = None
         if self._publish_sync is None and bus is not None:
             self._outbox = asyncio.Queue()
             self._publisher = asyncio.create_task(self._publish_loop(), name=f"publish:{stream_id}")
@@ -247,10 +266,11 @@ class EventRecorder:
         return batch
 
     def _fence(self, refused: StreamEvent) -> None:
-        """The bus refused ``refused``: another writer took the stream over (see the module docstring)."""
+        """The bus or the database refused ``refused``: another writer took the stream over (see
+        the module docstring)."""
         self.fenced = True
         self._pending = []  # what the bus took before is the new owner's to store; the rest is refused
-        log.info("stream %s: seq %d refused by the bus (another writer took the stream over); this writer stops",
+        log.info("stream %s: seq %d refused (another writer took the stream over); this writer stops",
                  self.stream_id, refused.seq)
         self._written.set()  # a flush() waiting for dropped events returns
         self._wake.set()
@@ -288,6 +308,9 @@ class EventRecorder:
                 # Shutting down mid-write: keep the batch so aclose() can write it.
                 self._pending[:0] = batch
                 raise
+            except _NotHolder:
+                self._fence(batch[0])
+                return
             except Exception as exc:  # noqa: BLE001 - a transient DB error must not lose events: retry
                 last = exc
                 if attempt < 4:
@@ -306,6 +329,9 @@ class EventRecorder:
     async def _insert(self, rows: list[dict[str, Any]]) -> None:
         async with self._sessions() as session:  # type: ignore[misc]
             await persist_events(session, rows)  # events + the node results they imply, atomically
+            if self._holds is not None and not await self._holds(session):
+                await session.rollback()
+                raise _NotHolder
             await session.commit()
 
     def _mark_persisted(self, batch: list[StreamEvent]) -> None:

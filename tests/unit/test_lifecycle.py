@@ -82,3 +82,19 @@ async def test_cancel_is_requested_only_while_unfinished(sessions) -> None:
     await lifecycle.finish(sessions, "exe_1", "h", status="cancelled", outputs=None, error="x", usage={}, last_seq=1)
     async with sessions() as session:
         assert not await lifecycle.request_cancel(session, "exe_1")
+
+
+async def test_holds_in_answers_for_the_holder_only_and_a_finished_run_keeps_its_holder(sessions) -> None:
+    async def holds(token: str) -> bool:
+        async with sessions() as session:
+            return await lifecycle.holds_in(session, "exe_1", token)
+
+    assert not await holds("first")  # queued: nobody holds it
+    assert await lifecycle.claim(sessions, "exe_1", "first", stale_after_s=30)
+    assert await holds("first") and not await holds("second")
+    assert await lifecycle.hand_back(sessions, "exe_1", token="first")  # requeued: the holder let go
+    assert not await holds("first")
+    assert await lifecycle.claim(sessions, "exe_1", "second", stale_after_s=30)
+    assert not await holds("first") and await holds("second")
+    assert await lifecycle.finish(sessions, "exe_1", "second", status="succeeded", outputs={}, error=None, usage={}, last_seq=2)
+    assert await holds("second")  # its last events may still be written behind the end

@@ -136,3 +136,47 @@ async def test_a_metered_bus_counts_only_what_the_fence_let_through():
 
 async def _must_not_run(_session) -> bool:
     raise AssertionError("a fenced writer commits nothing")
+
+
+class AnsweringBus(FencingBus):
+    """Redis unreachable: every publish is "answered" (best effort, nothing fenced)."""
+
+    async def publish(self, event: StreamEvent, token: str | None = None) -> bool:
+        self.published.append((event.seq, token))
+        return True
+
+
+async def test_the_database_fences_a_writer_while_the_bus_cannot(sessions) -> None:
+    """With Redis down the bus answers every publish, so only the database can tell a writer its
+    run was taken over: the batch written after that is rolled back, the writer stops."""
+    holder = {"now": True}
+    fenced: list[bool] = []
+
+    async def holds(_session) -> bool:
+        return holder["now"]
+
+    recorder = EventRecorder("exe_x", bus=AnsweringBus(), sessions=sessions, batch_delay_s=0, token="old",
+                             on_fenced=lambda: fenced.append(True), holds=holds)
+    recorder.emit_nowait("node.delta", {"i": 1})
+    await recorder.flush()
+    assert await _stored(sessions) == [1]
+    holder["now"] = False  # another attempt took the run over
+    recorder.emit_nowait("node.delta", {"i": 2})
+    await recorder.flush()
+    recorder.emit_nowait("node.delta", {"i": 3})
+    await recorder.aclose()
+    assert await _stored(sessions) == [1]  # seq 2 rolled back, 3 never written
+    assert recorder.fenced and fenced == [True]
+
+
+async def test_an_in_process_bus_keeps_every_event_it_delivered(sessions) -> None:
+    """The in-memory bus delivered each event live as it was numbered: it is stored even after
+    a takeover (the successor numbers after it), so the database fence does not apply."""
+
+    async def never(_session) -> bool:
+        return False
+
+    recorder = EventRecorder("exe_y", bus=InMemoryBus(), sessions=sessions, batch_delay_s=0, token="old", holds=never)
+    recorder.emit_nowait("node.delta", {"i": 1})
+    await recorder.aclose()
+    assert await _stored(sessions) == [1] and not recorder.fenced
