@@ -6,7 +6,7 @@ still see every change at once)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
@@ -17,14 +17,13 @@ from tests.support.workflows import workflow_body
 
 
 @contextmanager
-def statements(client, needle: str) -> Iterator[list[str]]:
-    """The SQL statements the app runs meanwhile whose text or parameters mention ``needle``
-    (background loops such as the scheduler run their own, unrelated statements)."""
+def _recorded(client, keep: Callable[[str, object], bool]) -> Iterator[list[str]]:
+    """The SQL statements the app runs meanwhile that ``keep(statement, parameters)`` accepts."""
     seen: list[str] = []
     engine = client.app.state.runtime.engine.sync_engine
 
     def record(_conn, _cursor, statement, parameters, *_args) -> None:
-        if needle in statement or needle in str(parameters):
+        if keep(statement, parameters):
             seen.append(statement)
 
     event.listen(engine, "before_cursor_execute", record)
@@ -32,6 +31,12 @@ def statements(client, needle: str) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def statements(client, needle: str):
+    """The statements whose text or parameters mention ``needle`` (background loops such as the
+    scheduler run their own, unrelated statements)."""
+    return _recorded(client, lambda statement, parameters: needle in statement or needle in str(parameters))
 
 
 async def test_a_cached_key_costs_no_database_read(client, api):
@@ -74,21 +79,10 @@ STORAGE_PROMPT = "Save every processed order to a database"
 ADVISORY_TABLES = ("knowledge_bases", "knowledge_documents", "tool_instances", "data_tables")
 
 
-@contextmanager
-def reads_of(client, tables: tuple[str, ...]) -> Iterator[list[str]]:
+def reads_of(client, tables: tuple[str, ...]):
     """The SELECTs the app runs meanwhile that read one of ``tables``."""
-    seen: list[str] = []
-    engine = client.app.state.runtime.engine.sync_engine
-
-    def record(_conn, _cursor, statement, *_args) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and any(t in statement for t in tables):
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    return _recorded(client, lambda statement, _parameters: statement.lstrip().upper().startswith("SELECT")
+                     and any(t in statement for t in tables))
 
 
 async def _generate(api, prompt: str) -> dict:

@@ -4,23 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 import sqlalchemy as sa
 
-from pilot.db.engine import create_engine, create_session_factory
-from pilot.db.migrate import upgrade
 from pilot.db.models import StreamEventRow
 from pilot.events.recorder import EventRecorder
-from pilot.settings import DatabaseSettings
-
-
-@pytest.fixture
-async def sessions(tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path}/r.db"
-    await asyncio.to_thread(upgrade, url)
-    engine = create_engine(DatabaseSettings(url=url))
-    yield create_session_factory(engine)
-    await engine.dispose()
 
 
 async def test_one_refused_event_keeps_the_others_and_sets_the_error(sessions, monkeypatch) -> None:

@@ -5,26 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 import sqlalchemy as sa
 
-from pilot.db.engine import create_engine, create_session_factory
-from pilot.db.migrate import upgrade
 from pilot.db.models import StreamEventRow
 from pilot.events.bus import EventBus, InMemoryBus
 from pilot.events.recorder import EventRecorder
 from pilot.events.schemas import StreamEvent
 from pilot.observability.bus import MeteredBus
-from pilot.settings import DatabaseSettings
-
-
-@pytest.fixture
-async def sessions(tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path}/r.db"
-    await asyncio.to_thread(upgrade, url)
-    engine = create_engine(DatabaseSettings(url=url))
-    yield create_session_factory(engine)
-    await engine.dispose()
 
 
 class FencingBus:

@@ -7,23 +7,10 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 
-from pilot.db.engine import create_engine, create_session_factory
-from pilot.db.migrate import upgrade
 from pilot.db.models import StreamEventRow
 from pilot.events import idle, sse
 from pilot.events.bus import InMemoryBus
-from pilot.settings import DatabaseSettings
-
-
-@pytest.fixture
-async def sessions(tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path}/idle.db"
-    await asyncio.to_thread(upgrade, url)
-    engine = create_engine(DatabaseSettings(url=url))
-    yield create_session_factory(engine)
-    await engine.dispose()
 
 
 async def write(sessions, stream_id: str, *events: tuple[int, str]) -> None:
