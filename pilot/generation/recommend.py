@@ -7,7 +7,6 @@ from typing import Any
 from msgspec import Struct
 
 from pilot.generation.blueprint import WorkflowBlueprint
-from pilot.generation.entities import BY_ID
 
 
 class Recommendation(Struct, kw_only=True):
@@ -45,6 +44,8 @@ def _reason(bp: WorkflowBlueprint, template: Any, best: bool, zh: bool) -> str:
     else:
         parts.append("也可能适合" if zh else "a possible alternative")
     if best and bp.entities.integrations:
+        from pilot.generation.entities import BY_ID  # at first use: the service table (~0.5 s) stays out of a cold start
+
         names = [BY_ID[i].name for i in bp.entities.integrations[:3] if i in BY_ID]
         parts.append(("并会连接 " + "、".join(names)) if zh else ("and will connect " + ", ".join(names)))
     if best and bp.entities.schedule:

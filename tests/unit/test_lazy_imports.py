@@ -1,6 +1,7 @@
 """What a cold start does not pay for: the LLM stack is imported at first use, not at app creation
-(~1 s), and start-up leaves the MCP SDK, the chat stack and the template library (~0.7 s together)
-to the first request that needs them or to the warm-up once the server answers."""
+(~1 s), and start-up leaves the MCP SDK, the chat stack, the template library and the offline
+generator with its service table (~1.2 s together) to the first request that needs them or to the
+warm-up once the server answers."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import sys
 import pytest
 
 LLM_STACK = ("openai", "instructor", "pilot.llm.structured", "pilot.chat.planner_llm", "pilot.generation.llm_planner")
-FIRST_USE = ("mcp", "pilot.mcp.workflow_tools", "pilot.chat.service", "pilot.chat.turns")
+FIRST_USE = ("mcp", "pilot.mcp.workflow_tools", "pilot.chat.service", "pilot.chat.turns",
+             "pilot.generation.entities", "pilot.generation.offline_planner", "pilot.templates.catalog")
 
 CHECK = f"""
 import asyncio, json, sys
@@ -54,6 +56,6 @@ def test_create_app_without_a_key_does_not_import_the_llm_stack(loaded: dict) ->
     assert loaded["after_app"] == []
 
 
-def test_start_up_leaves_mcp_chat_and_templates_for_first_use(loaded: dict) -> None:
+def test_start_up_leaves_mcp_chat_templates_and_the_generator_for_first_use(loaded: dict) -> None:
     assert loaded["after_start"] == []
     assert loaded["templates_loaded"] is False
