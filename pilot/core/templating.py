@@ -325,10 +325,34 @@ def _simple_blocks(src: str) -> list[str] | None:
     return blocks
 
 
+# ``inputs.payload``, ``nodes.fetch.output.items``: the most common expression, and one whose facts
+# need no parse (a name path is valid syntax, and references the node right after ``nodes.``).
+# Words the parser reads as operators or literals are left to it.
+_NAME_PATH = re.compile(r"[ \t\r\n]*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)[ \t\r\n]*")
+_PARSER_WORDS = frozenset({"and", "or", "not", "in", "is", "if", "else", "true", "false", "none", "True", "False", "None"})
+
+
+def _name_path_facts(inner: str) -> _Facts | None:
+    """The facts of ``{{ inner }}`` when ``inner`` is a plain name path, else None."""
+    m = _NAME_PATH.fullmatch(inner)
+    if m is None:
+        return None
+    parts = m.group(1).split(".")
+    if any(part in _PARSER_WORDS for part in parts):
+        return None
+    return _Facts(None, frozenset({parts[1]}) if parts[0] == "nodes" and len(parts) > 1 else frozenset())
+
+
 @lru_cache(maxsize=8192)
 def _facts(src: str, expression: bool) -> _Facts:
     if _plain(src, expression):
         return _PLAIN
+    if expression:
+        found = _name_path_facts(_unwrap(src))
+    else:
+        found = _name_path_facts(src[2:-2]) if src.startswith("{{") and src.endswith("}}") and len(src) >= 4 else None
+    if found is not None:
+        return found
     blocks = None if expression else _simple_blocks(src)
     if blocks is not None and blocks != [src[2:-2]]:  # not one block alone: that is parsed below
         parts = [_facts("{{" + block + "}}", False) for block in blocks]

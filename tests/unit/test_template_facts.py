@@ -5,9 +5,11 @@ generator compiles and for strings built to break the shortcut."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from pilot.core.templating import _facts, _parsed_facts, referenced_nodes, syntax_error
+from pilot.core.templating import _facts, _name_path_facts, _parsed_facts, _unwrap, referenced_nodes, syntax_error
 from pilot.generation.compiler import compile_plan
 from pilot.generation.pipeline import plan_offline
 
@@ -59,3 +61,24 @@ def test_references_and_errors_of_a_mixed_template() -> None:
     assert referenced_nodes(src) == {"fetch", "rank"}
     assert syntax_error("Hello {{ nodes.x.output + }}!\nbye") == _parsed_facts("Hello {{ nodes.x.output + }}!\nbye", False).error
     assert syntax_error("Hello {{ nodes.x.output + }}!") is not None
+
+
+def test_a_name_path_is_read_without_a_parse_and_answers_as_the_parse() -> None:
+    """``{{ inputs.payload }}`` / ``nodes.fetch.output`` need no parse; paths with words the
+    parser reads as operators or literals, odd spacing and near-misses are compared with it too."""
+    words = ["nodes", "inputs", "fetch", "output", "x", "_a", "a1", "not", "and", "or", "in", "is", "if", "else",
+             "true", "True", "none", "None", "false", "loop", "self", "range", "items", "1a", "é", ""]
+    spaces = ["", " ", "  ", "\t", "\n", "\r\n", "\x0b", "\u3000"]
+    rng = random.Random(11)
+    checked = fast = 0
+    for _ in range(6_000):
+        path = ".".join(rng.choice(words) for _ in range(rng.randint(1, 4)))
+        inner = rng.choice(spaces) + path + rng.choice(spaces)
+        for src, expression in (("{{" + inner + "}}", False), (inner, True), ("{{" + inner + "}}", True)):
+            if not src.strip():
+                continue
+            _facts.cache_clear()
+            assert _facts(src, expression) == _parsed_facts(src, expression), (src, expression)
+            checked += 1
+            fast += (_name_path_facts(_unwrap(src)) if expression else _name_path_facts(src[2:-2])) is not None
+    assert checked > 15_000 and fast > 2_000  # the shortcut was taken, and compared, many times
