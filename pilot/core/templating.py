@@ -332,9 +332,17 @@ _NAME_PATH = re.compile(r"[ \t\r\n]*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z
 _PARSER_WORDS = frozenset({"and", "or", "not", "in", "is", "if", "else", "true", "false", "none", "True", "False", "None"})
 
 
+# ``nodes.classify.output.category == "billing"``, ``inputs.payload.value > 5000``: a branch's
+# condition, as the generator writes them (a name path compared with a literal; a string without
+# braces, which the lexer could read as the block's end, or escapes).
+_COMPARED = re.compile(r"[ \t\r\n]*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)[ \t\r\n]*(?:==|!=|>=|<=|>|<)"
+                       r"[ \t\r\n]*(?:-?[0-9]+(?:\.[0-9]+)?|'[^'\\{}]*'|\"[^\"\\{}]*\"|true|false|none|True|False|None)[ \t\r\n]*")
+
+
 def _name_path_facts(inner: str) -> _Facts | None:
-    """The facts of ``{{ inner }}`` when ``inner`` is a plain name path, else None."""
-    m = _NAME_PATH.fullmatch(inner)
+    """The facts of ``{{ inner }}`` when ``inner`` is a plain name path, or one compared with a
+    literal; else None (the parser decides)."""
+    m = _NAME_PATH.fullmatch(inner) or _COMPARED.fullmatch(inner)
     if m is None:
         return None
     parts = m.group(1).split(".")
