@@ -339,7 +339,7 @@ _COMPARED = re.compile(r"[ \t\r\n]*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0
                        r"[ \t\r\n]*(?:-?[0-9]+(?:\.[0-9]+)?|'[^'\\{}]*'|\"[^\"\\{}]*\"|true|false|none|True|False|None)[ \t\r\n]*")
 
 
-def _name_path_facts(inner: str) -> _Facts | None:
+def _unparsed_facts(inner: str) -> _Facts | None:
     """The facts of ``{{ inner }}`` when ``inner`` is a plain name path, or one compared with a
     literal; else None (the parser decides)."""
     m = _NAME_PATH.fullmatch(inner) or _COMPARED.fullmatch(inner)
@@ -356,9 +356,9 @@ def _facts(src: str, expression: bool) -> _Facts:
     if _plain(src, expression):
         return _PLAIN
     if expression:
-        found = _name_path_facts(_unwrap(src))
+        found = _unparsed_facts(_unwrap(src))
     else:
-        found = _name_path_facts(src[2:-2]) if src.startswith("{{") and src.endswith("}}") and len(src) >= 4 else None
+        found = _unparsed_facts(src[2:-2]) if src.startswith("{{") and src.endswith("}}") and len(src) >= 4 else None
     if found is not None:
         return found
     blocks = None if expression else _simple_blocks(src)

@@ -83,10 +83,6 @@ class EventRecorder:
         self.stream_id = stream_id
         self.token = token  # the writer's lease token, published with every event (the fence)
         self._on_fenced = on_fenced  # called once if the bus refuses this writer (see the module docstring)
-        # Asked in each write-behind batch's transaction, after its INSERT: does this writer still
-        # hold the run? The bus's fence cannot help while Redis is down (a publish then counts as
-        # answered); this one is the database's own.
-        self._holds = holds  # (set to None below for an in-process bus)
         self.fenced = False
         # Called with every event written (redacted), in the emitting task: a run's spans
         # (pilot.observability.run_spans) are made from them. It must not raise.
@@ -109,10 +105,12 @@ class EventRecorder:
         self._publish_sync = getattr(bus, "publish_nowait", None)
         self._outbox: asyncio.Queue[StreamEvent] | None = None
         self._publisher: asyncio.Task | None = None
-        if self._publish_sync is not None:
-            # An in-process bus has delivered each event to live subscribers the moment it was
-            # numbered: it must be stored, even after a takeover (whose writer numbered after it).
-            self._holds = None
+        # Asked in each write-behind batch's transaction, after its INSERT: does this writer still
+        # hold the run? The bus's fence cannot help while Redis is down (a publish then counts as
+        # answered); this one is the database's own. Not with an in-process bus: it has delivered
+        # each event live the moment it was numbered, so it must be stored, even after a takeover
+        # (whose writer numbered after it).
+        self._holds = holds if self._publish_sync is None else None
         if self._publish_sync is None and bus is not None:
             self._outbox = asyncio.Queue()
             self._publisher = asyncio.create_task(self._publish_loop(), name=f"publish:{stream_id}")

@@ -49,6 +49,7 @@ from pilot.core.errors import ConflictError
 from pilot.credentials.names import CredentialNames
 from pilot.credentials.store import workspace_credential_names
 from pilot.knowledge.listing import KnowledgeSnapshots
+from pilot.knowledge.schemas import KnowledgeBase, KnowledgeSummary
 from pilot.knowledge.store import KnowledgeBaseNotFound, get_knowledge_base
 from pilot.outbound import AccessPolicy, DestinationBlocked, blocked_reason, parse_ip_literal
 from pilot.readiness.lookups import ResourceLookups
@@ -186,7 +187,12 @@ async def _knowledge_state(session: AsyncSession, workspace_id: str, ref: str) -
         kb = await get_knowledge_base(session, workspace_id, ref)
     except KnowledgeBaseNotFound:
         return "missing"
-    return "empty" if kb.document_count == 0 else None
+    return _state_of(kb)
+
+
+def _state_of(kb: KnowledgeBase | KnowledgeSummary | None) -> str | None:
+    """``missing`` (None), ``empty`` (no document) or None (usable)."""
+    return "missing" if kb is None else "empty" if kb.document_count == 0 else None
 
 
 async def _knowledge_states(session: AsyncSession, workspace_id: str, refs: set[str],
@@ -196,9 +202,7 @@ async def _knowledge_states(session: AsyncSession, workspace_id: str, refs: set[
     if snapshots is not None and refs:
         snapshot = await snapshots.get(session, workspace_id)
         if snapshot.complete:
-            found = {ref: snapshot.find(ref) for ref in sorted(refs)}
-            return {ref: "missing" if kb is None else "empty" if kb.document_count == 0 else None
-                    for ref, kb in found.items()}
+            return {ref: _state_of(snapshot.find(ref)) for ref in sorted(refs)}
     return {ref: await _knowledge_state(session, workspace_id, ref) for ref in sorted(refs)}
 
 

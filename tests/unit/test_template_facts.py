@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from pilot.core.templating import _facts, _name_path_facts, _parsed_facts, _unwrap, referenced_nodes, syntax_error
+from pilot.core.templating import _facts, _unparsed_facts, _parsed_facts, _unwrap, referenced_nodes, syntax_error
 from pilot.generation.compiler import compile_plan
 from pilot.generation.pipeline import plan_offline
 
@@ -86,5 +86,5 @@ def test_a_name_path_is_read_without_a_parse_and_answers_as_the_parse() -> None:
             _facts.cache_clear()
             assert _facts(src, expression) == _parsed_facts(src, expression), (src, expression)
             checked += 1
-            fast += (_name_path_facts(_unwrap(src)) if expression else _name_path_facts(src[2:-2])) is not None
+            fast += (_unparsed_facts(_unwrap(src)) if expression else _unparsed_facts(src[2:-2])) is not None
     assert checked > 15_000 and fast > 1_000  # the shortcut was taken, and compared, many times
