@@ -28,13 +28,22 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from pilot.generation.text import cached_re
+
+# Characters the ``before`` searches of one call may read before it compiles the whole pattern
+# instead: every occurrence of the name searches ``before`` from the text's start, so a text with
+# the name a thousand times would cost a quadratic scan (a real request reads a few hundred).
+SCAN_BUDGET = 50_000
+
 
 class AroundName:
     """``behind`` / ``before`` + a literal name + ``after``, for any name, compiled once."""
 
-    __slots__ = ("_before", "_behind", "_after")
+    __slots__ = ("_before", "_behind", "_after", "_whole", "_flags")
 
     def __init__(self, before: str = "", after: str = "", *, behind: str = "", flags: int = 0) -> None:
+        self._whole = (f"(?:{before})" if before else "") + behind, after  # around the name, for long texts
+        self._flags = flags
         self._before = re.compile(f"(?:{before})\\Z", flags) if before else None
         self._behind = re.compile(behind, flags) if behind else None
         self._after = re.compile(after, flags) if after else None
@@ -48,8 +57,15 @@ class AroundName:
         """Whether ``before + re.escape(name) + after`` would find a match in ``text``."""
         if not name:
             raise ValueError("the name must not be empty")
+        scanned = 0
         at = text.find(name)
         while at >= 0:
+            scanned += at  # what searching ``before`` up to this occurrence reads
+            if self._before is not None and scanned > SCAN_BUDGET:
+                # Many occurrences in a long text (a hostile prompt): one linear search with the
+                # name in the pattern (compiled per name, the old way) instead of a quadratic scan.
+                head, tail = self._whole
+                return cached_re(head + re.escape(name) + tail, self._flags).search(text) is not None
             if self._fits(text, at, at + len(name)):
                 return True
             at = text.find(name, at + 1)

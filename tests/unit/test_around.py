@@ -165,3 +165,23 @@ def test_a_value_keeps_the_spelling_the_request_used(raw: str, value: str) -> No
 def test_name_starts_skip_overlapping_occurrences_as_finditer_does(text: str, name: str, behind: str, after: str) -> None:
     expected = [m.start() for m in re.finditer(behind + re.escape(name) + after, text)]
     assert list(AroundName(after=after, behind=behind).name_starts(text, name)) == expected
+
+
+def test_a_long_text_full_of_the_name_is_searched_linearly_with_the_same_answers(monkeypatch) -> None:
+    """Past a scan budget (a hostile prompt repeating a name) the search compiles the whole pattern
+    once instead of re-reading the text for every occurrence; its answers are the same."""
+    from pilot.generation import around
+
+    compiled: list[str] = []
+    real = around.cached_re
+    monkeypatch.setattr(around, "cached_re", lambda pattern, flags=0: compiled.append(pattern) or real(pattern, flags))
+    text = "把" + "gmail的 " * 3000 + "从 gmail"
+    assert any(p.search(text, "gmail") for p in svc._READ_FROM) is (old(READ_FROM, "gmail").search(text) is not None)
+    assert compiled  # the budget was exceeded: the linear path was taken
+    monkeypatch.setattr(around, "SCAN_BUDGET", 0)  # every search past its first occurrence takes it
+    rng = random.Random(5)
+    for index, (pattern, ask) in enumerate(new_patterns()):
+        for name in NAMES:
+            for text in random_texts(rng, name, 60):
+                if name in text:
+                    assert ask(text, name) == (old(pattern, name).search(text) is not None), (index, name, text)
