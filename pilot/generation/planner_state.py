@@ -319,14 +319,37 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
             self.switch_field = next(g for g in fs.groups() if g)
         ones = ph.ONES.search(clause)
         cls = self.last_ai if self.last_ai is not None and self.last_ai.task == "classify" and acts.ai is None else None
-        if ones and cls is not None and acts.deliveries and default_service is None:
+        label = next(g for g in ones.groups() if g) if ones is not None and cls is not None else None
+        if label is None and acts.deliveries and default_service is None:
+            # "情感分析后把负面的推送到钉钉群", "run sentiment analysis and send the negative ones to
+            # Slack": one category of a classification (made in this clause or before) is delivered
+            cls, label = _chosen_category(clause, acts.ai if acts.ai is not None else self.last_ai)
+        if label and cls is not None and acts.deliveries and default_service is None:
             # "send the negative ones to Slack": only that category is delivered
-            label = next(g for g in ones.groups() if g)
             rest = [s for s in steps if s not in acts.deliveries]
             branch = BranchStep(id=self.uid("only_" + label), quote=clause[:200], on=cls.id, field="category",
                                 cases=[Case(label=label, steps=list(acts.deliveries))])
             return [*rest, branch]
         return steps
+
+
+# "把负面的推送到…", "负面的发到…": a category of the classification just made, picked out by name
+_CATEGORY_PICKED = compile_filtered(r"(?:只|仅|只有|仅仅)?(?:把|将)?(?P<label>[\u4e00-\u9fff]{1,4})的(?:笔记|评论|评价|内容|消息|邮件|帖子|工单|反馈|那些|部分)?(?=.{0,3}?(?:推送|发送|发到|发给|转发|通知|同步|写入|提醒|发))")
+
+
+def _chosen_category(clause: str, cls: AiStep | None) -> tuple[AiStep | None, str | None]:
+    """(the classification, the one of its categories the clause delivers alone), else (None, None).
+    "后把负面的推送": a category is picked when what precedes 的 ends with its name."""
+    if cls is None or cls.task != "classify" or not cls.categories:
+        return None, None
+    found = ph.ONES.search(clause)
+    named = [next(g for g in found.groups() if g)] if found is not None else []
+    named += [m.group("label") for m in _CATEGORY_PICKED.finditer(clause)]
+    for label in named:
+        picked = next((c for c in cls.categories if label == c or (not label.isascii() and label.endswith(c))), None)
+        if picked is not None:
+            return cls, picked
+    return None, None
 
 
 _WHETHER = compile_filtered(r"\b(?:decide|check|determine|judge|tell(?: me)?|work out|figure out|assess|see)\s+(?:if|whether)\s+(?P<what>(?:each |the |it |this |that |every )?[\w-]*?)\s*"

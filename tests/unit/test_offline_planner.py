@@ -731,3 +731,30 @@ def test_where_data_is_kept_is_not_a_write():
     plan = planner.plan("门店每天的营业数据会记在腾讯文档的表格里，新加一行的时候，如果当天营业额低于8000，就在企业微信群里提醒店长")
     writes = [s.service for s in walk(plan.steps) if type(s).__name__ == "DeliverStep"]
     assert writes == ["wecom"]  # nothing is appended to the table the data already lives in
+
+
+def delivered_only_on(graph: WorkflowGraph, label: str) -> set[str]:
+    """The services reached from the condition case whose comparison names ``label``, asserting the
+    condition has no other case (the else branch delivers nothing)."""
+    cond = next(n for n in iter_all_nodes(graph) if kind(n) == "condition")
+    (case,) = cond.config.cases
+    assert label in case.when
+    reached, todo = set(), [e.target for e in graph.edges if e.source == cond.id and e.source_handle == case.id]
+    while todo:
+        node = nodes(graph)[todo.pop()]
+        reached.add(service(node))
+        todo += [e.target for e in graph.edges if e.source == node.id]
+    else_targets = [nodes(graph)[e.target] for e in graph.edges if e.source == cond.id and e.source_handle == "else"]
+    assert all(kind(n) == "output" for n in else_targets)
+    return reached - {None}
+
+
+@pytest.mark.parametrize("prompt, label, svc", [
+    # the classification and the delivery of one of its categories in one clause
+    ("每天晚上10点抓取小红书上关于我们品牌的笔记，情感分析后把负面的推送到钉钉群", "负面", "dingtalk"),
+    ("每天晚上10点抓取小红书上关于我们品牌的笔记，情感分析后只把负面的推送到钉钉群", "负面", "dingtalk"),
+    ("Every morning pull new reviews from our Shopify store, run sentiment analysis and send only the negative ones to Slack",
+     "negative", "slack"),
+])
+def test_only_the_category_picked_out_is_delivered(prompt, label, svc):
+    assert delivered_only_on(build(prompt), label) == {svc}
