@@ -41,6 +41,13 @@ class Integration:
     write_url: str = ""  # HTTPS endpoint of the write operation ({{ inputs.<name> }} placeholders)
     feed_url: str = ""  # RSS / JSON feed of a news site or blog
     names: tuple[str, ...] = ()  # extra names for lookup_service only
+    # the service's own write operations a request can name ("refund the payment in Stripe",
+    # "close the GitHub issue"): (action, method, url), action one of SERVICE_ACTIONS
+    actions: tuple[tuple[str, str, str], ...] = ()
+
+    def action(self, name: str | None) -> tuple[str, str] | None:
+        """(method, url) of the service's own operation ``name``, or None when it has none."""
+        return next(((method, url) for action, method, url in self.actions if action == name), None)
 
 
 CATEGORIES = frozenset({
@@ -49,6 +56,10 @@ CATEGORIES = frozenset({
     "other"})
 ROLES = frozenset({"source", "destination", "both"})
 KINDS = frozenset({"data", "messaging", "service"})
+# What a request can ask a service to do besides send / create / update (the phrases are
+# pilot.generation.phrases.SERVICE_ACTION); a service lists the ones it has in ``actions``.
+SERVICE_ACTIONS = ("refund", "cancel", "close", "reopen", "comment", "label", "archive", "assign", "fulfill")
+_ACTION_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _ID_RE = compile_filtered(r"^[a-z][a-z0-9_]*$")  # ids end up in run-input names (<id>_api_url) and node ids
 _TUPLE_FIELDS = frozenset({"en", "zh", "names"})
 
@@ -63,19 +74,32 @@ def _load_services() -> tuple[Integration, ...]:
         where = f"services.yaml: {row.get('id', row)!r}"
         if set(row) - known:
             raise ValueError(f"{where}: unknown fields {sorted(set(row) - known)}")
-        values = {k: tuple(v or ()) if k in _TUPLE_FIELDS else v for k, v in row.items()}
+        values = {k: tuple(v or ()) if k in _TUPLE_FIELDS else v for k, v in row.items() if k != "actions"}
         if not all(isinstance(v, str) for k, v in values.items() if k not in _TUPLE_FIELDS) or not all(
                 isinstance(a, str) and a == a.strip().lower() and a for k in _TUPLE_FIELDS for a in values.get(k, ())):
             raise ValueError(f"{where}: fields must be strings, aliases non-empty lower-case strings")
         # "Google 日历", "google表格": Chinese requests name Google's products half in English
         mixed = [f"google{sep}{a[2:]}" for a in values.get("zh", ()) if a.startswith("谷歌") for sep in ("", " ")]
         values["zh"] = tuple(dict.fromkeys((*values.get("zh", ()), *mixed)))
-        integ = Integration(**values)
+        integ = Integration(**values, actions=_actions(row.get("actions") or {}, where))
         if not _ID_RE.match(integ.id) or integ.category not in CATEGORIES or integ.role not in ROLES or integ.kind not in KINDS:
             raise ValueError(f"{where}: bad id, category, role or kind")
         out.append(integ)
     if len({i.id for i in out}) != len(out):
         raise ValueError("services.yaml: duplicate ids")
+    return tuple(out)
+
+
+def _actions(raw: object, where: str) -> tuple[tuple[str, str, str], ...]:
+    """``{refund: "POST https://…", …}`` → ((action, method, url), …), checked."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where}: actions must map an action to \"METHOD https://…\"")
+    out = []
+    for action, call in raw.items():
+        method, _, url = str(call).partition(" ")
+        if action not in SERVICE_ACTIONS or method not in _ACTION_METHODS or not url.startswith("https://"):
+            raise ValueError(f"{where}: action {action!r}: want one of {SERVICE_ACTIONS} → \"POST|PUT|PATCH|DELETE https://…\"")
+        out.append((action, method, url))
     return tuple(out)
 
 

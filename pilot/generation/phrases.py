@@ -183,6 +183,32 @@ def delivery_op(text: str) -> str | None:
     return next((name for name, rx in DELIVER_OP if rx.search(text)), None)
 
 
+# A service's own operations (pilot.generation.entities.SERVICE_ACTIONS): what a clause asks the
+# service to do when that is neither sending nor a plain create / update ("refund the payment in
+# Stripe", "close the GitHub issue", "在Shopify上给这单退款"). Only a service that has the action
+# takes it (services.yaml ``actions``), so "回复" makes a comment on GitHub but not on WeCom.
+SERVICE_ACTION = {
+    "refund": ascii_re(r"\brefund\w*|退款|退钱|退费"),
+    "cancel": ascii_re(r"\bcancel\w*|取消(?:掉)?(?:这个|该|对方的|他的|她的|客户的)?(?:订阅|订单|会员|预约|服务)"),
+    "close": ascii_re(r"\bclose (?:out )?(?:it|them|the \w+|that \w+|this \w+|each \w+)\b|(?<!未)(?<!已)(?<!已经)关闭(?!的)|关掉"),
+    "reopen": ascii_re(r"\breopen\w*|重新打开"),
+    "comment": ascii_re(r"\b(?:comment|reply|respond|answer)(?:s|ed|ing)?\s+(?:on|to|in|under)\s+(?:the|that|this|it|each|their)\b"
+                        r"|\bleave (?:a |an )?(?:[\w-]+ )?comment\b|\b(?:post|add)\b[^,.;]{0,40}?\bas (?:a )?comment\b|\badd (?:a |an )?(?:[\w-]+ )?comment\b"
+                        r"|评论|回复(?:到|在)?(?:这个|该|原)?(?:issue|工单|帖子|问题下)"),
+    "label": ascii_re(r"\b(?:add|apply|put|attach)\s+(?:the |a |an )?(?:[\"'][^\"']{1,30}[\"'] |[\w-]+ )?(?:label|tag)s?\b|\blabel (?:it|them|the \w+)\b"
+                      r"|(?:打|加|贴)(?:上)?[^,，。；;]{0,10}?标签"),
+    "archive": ascii_re(r"\barchiv\w*|归档"),
+    "assign": ascii_re(r"\bassign\w* (?:it|them|the \w+ )?to\b|(?:分配|指派)给"),
+    "fulfill": ascii_re(r"\bfulfil+(?:s|ed|l|led|ling)?\b|\bmark (?:it|them|the order) as (?:shipped|fulfilled)\b|(?<!未)发货"),
+}
+
+
+def service_action(text: str, actions: tuple[str, ...]) -> str | None:
+    """The action of ``actions`` a text asks for (the first one named), else None."""
+    found = [(m.start(), name) for name in actions if (m := SERVICE_ACTION[name].search(text))]
+    return min(found)[1] if found else None
+
+
 WRITE_BACK = ascii_re(r"(?:写回|回写|填回|更新到?)(?:到)?(?:这一?行|该行|原行|这条记录|原记录|原表|这一?条)|"
                       r"\bwrite (?:it|them|the \w+|that|this)(?: \w+)? back (?:to|into|in) (?:the|that|this|each) (?:row|record|page|card)\b")
 

@@ -121,6 +121,9 @@ class DeliverStep(_Step, tag="deliver", kw_only=True):
     operation: DeliverOp = "send"
     target: str | None = None
     content: str | None = None  # the step whose output is delivered (default: the latest one)
+    # the service's own operation when the request names one it has ("refund", "close", "comment"…;
+    # pilot.generation.entities.SERVICE_ACTIONS); the compiler calls its endpoint instead of the write
+    action: str | None = None
 
 
 class RespondStep(_Step, tag="respond", kw_only=True):

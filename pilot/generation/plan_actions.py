@@ -404,7 +404,11 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         # "调用我们的短信平台接口群发通知": the call is how the named service is reached, not a second write
         acts.deliveries = [d for d in acts.deliveries if not re.fullmatch(r"(?:[\w ]+ )?api", d.service) or d.service in ent.BY_ID]
     # one delivery per service per clause ("shoot an email to partners@acme.io"), the one naming a target
-    acts.deliveries.sort(key=lambda d: d.target is None)
+    # (services stay in the order the clause named them: "用Stripe退款并发邮件通知客户" refunds, then emails)
+    first: dict[str, int] = {}
+    for i, d in enumerate(acts.deliveries):
+        first.setdefault(d.service, i)
+    acts.deliveries.sort(key=lambda d: (first[d.service], d.target is None))
     seen: set[str] = set()
     acts.deliveries = [d for d in acts.deliveries if d.service not in seen and not seen.add(d.service)]
 

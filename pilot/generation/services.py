@@ -161,7 +161,14 @@ def delivery_node(b: Builder, s: DeliverStep, content: list[str]) -> dict[str, A
     title = (verb[0] % name if "%s" in verb[0] else verb[0] + " " + name) if b.zh else f"{verb[1]} {name}"
     if s.target:
         title += f" ({s.target[:40]})"
-    nid = b.uid(f"{s.operation}_{sid}" if s.operation not in ("send", "post") else f"send_{sid}")
+    own = integ.action(s.action) if integ else None  # "refund the payment in Stripe": its own endpoint (an api node)
+    if own is not None:
+        tool = "webhook"
+        title = b._t(ACTION_TITLES[s.action][0], ACTION_TITLES[s.action][1]) % name  # type: ignore[index]
+        if s.target:
+            title += f" ({s.target[:40]})"
+    nid = b.uid(f"{s.action}_{sid}" if own is not None else f"{s.operation}_{sid}" if s.operation not in ("send", "post")
+                else f"send_{sid}")
     # Where a delivery needs a secret (a bot or Slack webhook URL) the workflow names a credential
     # (pilot.credentials); readiness lists it until it exists. Secrets are never run inputs.
     if tool == "slack":
@@ -180,6 +187,9 @@ def delivery_node(b: Builder, s: DeliverStep, content: list[str]) -> dict[str, A
         return {"id": nid, "type": "tool", "title": title,
                 "config": {"tool": "webhook", "arguments": {"url": url, "payload": {"text": text}}}}
     url = getattr(integ, "write_url", "") if integ else ""
+    method = "PUT" if s.operation == "update" else "POST"
+    if own is not None:
+        method, url = own
     if not integ and s.target and re.match(r"https?://", s.target):
         url = s.target  # "调用 POST https://erp.example.com/api/aftersale": the request's own endpoint
     if not url:
@@ -190,9 +200,16 @@ def delivery_node(b: Builder, s: DeliverStep, content: list[str]) -> dict[str, A
     named = s.target and s.target != url  # a URL target is where it goes, not part of what is sent
     body = '{"text": {{ ' + joined + ' | tojson }}' + (f', "target": {json.dumps(s.target, ensure_ascii=False)}' if named else "") + " }"
     return {"id": nid, "type": "api", "title": title,
-            "config": {"url": url, "method": "PUT" if s.operation == "update" else "POST",
-                       "headers": {"Content-Type": "application/json"}, "service": sid, "operation": s.operation,
-                       "body": body}}
+            "config": {"url": url, "method": method, "headers": {"Content-Type": "application/json"}, "service": sid,
+                       "operation": s.action if own is not None else s.operation, "body": body}}
+
+
+# a service's own operation (entities.SERVICE_ACTIONS) as a node title: (zh, en), %s = the service
+ACTION_TITLES = {"refund": ("在 %s 退款", "Refund in %s"), "cancel": ("在 %s 取消", "Cancel in %s"),
+                 "close": ("在 %s 关闭", "Close in %s"), "reopen": ("在 %s 重新打开", "Reopen in %s"),
+                 "comment": ("在 %s 评论", "Comment in %s"), "label": ("在 %s 打标签", "Label in %s"),
+                 "archive": ("在 %s 归档", "Archive in %s"), "assign": ("在 %s 分配", "Assign in %s"),
+                 "fulfill": ("在 %s 发货", "Fulfil in %s")}
 
 
 def text_of(refs: list[str]) -> str:

@@ -758,3 +758,26 @@ def delivered_only_on(graph: WorkflowGraph, label: str) -> set[str]:
 ])
 def test_only_the_category_picked_out_is_delivered(prompt, label, svc):
     assert delivered_only_on(build(prompt), label) == {svc}
+
+
+@pytest.mark.parametrize("prompt, calls", [
+    ("When a customer submits our refund request form, refund the payment in Stripe and then email them a confirmation",
+     [("stripe", "POST", "/v1/refunds"), ("email", None, None)]),
+    ("用户在表单提交退款申请时，先让主管在飞书审批，通过后用Stripe退款并发邮件通知客户",
+     [("stripe", "POST", "/v1/refunds"), ("email", None, None)]),
+    ("When a Jira issue is resolved, archive its card on our Trello board.", [("trello", "PUT", "?closed=true")]),
+    ("New PR opened on GitHub: have AI review the diff and leave a comment on the PR, then post in #dev on Slack",
+     [("github", "POST", "/comments"), ("slack", None, None)]),
+    # a messenger has no refund: "refund requests" are sent to it
+    ("Every morning summarise yesterday's refunds from Stripe and post the summary to #billing in Slack",
+     [("slack", None, None)]),
+])
+def test_a_service_does_what_the_request_names(prompt, calls):
+    graph = build(prompt)
+    done = [n for n in iter_all_nodes(graph) if kind(n) in ("api", "tool") and (kind(n) == "tool" or n.config.method != "GET")]
+    assert [service(n) for n in done] == [c[0] for c in calls]  # in the order the request asks
+    for node, (_svc, method, url_part) in zip(done, calls):
+        if method is not None:
+            assert node.config.method == method and url_part in node.config.url, node.config
+    # the refund is not addressed to the customer the email goes to
+    assert all("客户" not in n.title for n in done if service(n) == "stripe")

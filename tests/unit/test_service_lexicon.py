@@ -48,7 +48,7 @@ def test_aliases_are_lower_case():
 
 def test_urls_are_https_with_input_placeholders():
     for i in INTEGRATIONS:
-        for url in (i.api_url, i.write_url, i.feed_url):
+        for url in (i.api_url, i.write_url, i.feed_url, *(u for _, _, u in i.actions)):
             if not url:
                 continue
             assert url.startswith("https://"), (i.id, url)
@@ -88,6 +88,20 @@ def test_write_urls():
     assert BY_ID["notion"].write_url == "https://api.notion.com/v1/pages"
     assert BY_ID["github"].write_url == "https://api.github.com/repos/{{ inputs.repository }}/issues"
     assert "values/A1:append" in BY_ID["google_sheets"].write_url
+
+
+def test_service_actions_are_checked_at_load():
+    from pilot.generation.entities import SERVICE_ACTIONS, _actions
+    from pilot.generation.phrases import SERVICE_ACTION
+
+    assert set(SERVICE_ACTION) == set(SERVICE_ACTIONS)  # a phrase for every action a service may list
+    assert BY_ID["stripe"].action("refund") == ("POST", "https://api.stripe.com/v1/refunds")
+    assert BY_ID["stripe"].action("close") is None and BY_ID["slack"].action("refund") is None
+    assert _actions({"refund": "POST https://x.example/refunds"}, "t") == (("refund", "POST", "https://x.example/refunds"),)
+    for bad in ({"teleport": "POST https://x.example"}, {"refund": "GET https://x.example"},
+                {"refund": "POST http://x.example"}, ["refund"]):
+        with pytest.raises(ValueError, match="action"):
+            _actions(bad, "t")
 
 
 @pytest.mark.parametrize(("text", "iid"), [
