@@ -157,8 +157,10 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
     if _BY_HAND.search(text):
         return ManualTrigger(), "", text  # "手动触发，…", "when I hit run": the person starts it
     schedule = ent.find_schedule(text)
-    for kind, rx in (("webhook", ph.WEBHOOK), ("form", ph.FORM), ("app_event", ph.APP_EVENT)):
+    for kind, rx in (("webhook", ph.WEBHOOK), ("form", ph.FORM), ("app_event", ph.APP_EVENT), ("app_event", ph.STATE_EVENT)):
         m = rx.search(text)
+        if m and rx is ph.STATE_EVENT and (schedule or not _names_an_app(text[slice(*_clause_at(text, m.start()))])):
+            continue  # "if the order is paid, …" alone is a condition; "when a GitHub issue is labelled bug" an event
         if not m or (kind == "webhook" and ph.WEBHOOK_OUT.search(text) and not ph.WEBHOOK_IN.search(text)
                      and len(ph.WEBHOOK.findall(text)) <= 1):
             continue
@@ -217,6 +219,9 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
             service = "app"
         event = next((ev for hint, ev in ph.EVENT_HINTS if hint in clause and (not hint.isascii() or _EVENT_WORD.search(clause, hint))),
                      "new event")
+        changed = (ph.state_event(m.group(0)) or "updated") if rx is ph.STATE_EVENT else None
+        if changed:  # "when a GitHub issue is labelled bug": the issue's change, not a new issue
+            event = f"{event.removeprefix('new ').removesuffix(' event') or 'record'} {changed}".replace("event ", "record ")
         return AppEventTrigger(service=service, event=event), clause, rest
     if schedule and re.fullmatch(r"\s*(?:weekly|daily|monthly|nightly)\s*", schedule.text) and (_HANDS_IN.search(text) or _GIVEN.search(text)):
         schedule = None  # "after our weekly sales call I'll paste the notes in": the person starts it
@@ -228,6 +233,11 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
     if ph.CHAT.search(text):
         return ChatTrigger(), "", text
     return ManualTrigger(), "", text
+
+
+def _names_an_app(clause: str) -> bool:
+    """Whether a clause names a service whose records can change state (not a messenger)."""
+    return any(ent.BY_ID[s].kind != "messaging" for s in ent.find_integrations(clause)[0] if s != "webhook")
 
 
 def _form_service(services: list[str]) -> str | None:

@@ -172,6 +172,10 @@ def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
         return Comparison(subject="inputs", field=field, op=op, value=value), f"{field} {op} {value}"
     if ph.EXISTS.search(cond):  # "if they're already a contact" after a lookup: the lookup found something
         return Comparison(subject="inputs", field="results", op="truthy"), "found"
+    state = ph.state_value(cond)
+    if state is not None:  # "labelled bug", "status changes to Done", "优先级被改成 Highest": the value the event set
+        field = field_name(state[0]) or state[0]
+        return Comparison(subject="inputs", field=field, op="eq", value=state[1]), f"{field} eq {state[1]}"
     st = ph.SETS_TO.search(cond)
     if st:
         return Comparison(subject="inputs", field=st.group("field"), op="eq", value=st.group("val")), f"{st.group('field')} eq {st.group('val')}"

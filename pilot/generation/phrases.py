@@ -67,11 +67,11 @@ APP_EVENT = ascii_re(
     r"(?:new\s+|receive (?:a |an )?(?:new )?|get (?:a |an )?(?:new )?)"
     r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:is|are|gets?|was)\s+"
     r"(?:added|created|opened|submitted|updated|placed|closed|merged|received|paid|uploaded|signed up|registered|booked|cancell?ed|starred)\b"
-    r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the |someone |somebody )?[\w #'-]{0,60}?"
+    r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the |someone |somebody )?[\w #'$€£¥-]{0,60}?"
     r"(?:signs up|registers|books|fills (?:out|in)|submits|places an order|pays|comments|stars|opens an issue|subscribes|unsubscribes|arrives|comes in|posts|replies|mentions|lands|hits|fails|bounces|expires|churns|cancels|uploads|drops|adds|shares)\b"
     # "someone books a demo via Calendly -> …": the event leads the request, no "when" before it
     r"|^(?:someone|somebody|a (?:customer|user|lead|client|prospect|visitor|candidate))\s+(?:books|signs up|registers|pays|buys|orders|cancels|subscribes|uploads)\b[^.]{0,60}?(?:->|→|:|,)"
-    r"|^[\u4e00-\u9fffa-z]{1,8}新(?:订单|客户|用户|评论|工单|记录|邮件|issue|线索|答卷|报名)|每(?:新增|新建|新来|有)|每当|发(?:布)?(?:了)?新.{0,12}?(?:的时候|时|后)|每次(?:有|收到)|每(?:收到|来)|一旦(?:有|收到)|来了?(?:一[个笔单条封])?新|发布(?:了)?新|[\u4e00-\u9fffa-z]{2,10}(?<!点)(?<!我审核)(?<!我审批)(?<!我批准)(?<!等我)(?:(?:通过|完成|创建|关闭|合并)(?:时|后)|(?:通过|完成|创建|关闭)(?:以后|之后))|(?:收到|有|新增|新建|新来)(?:了)?(?:一[封条个份笔行张])?新?.{0,14}?(?:时(?![间效])|(?<!然)(?<!最)后|的时候)|出现(?:了)?新的?.{0,14}?(?:时(?![间效])|(?<!然)(?<!最)后|的时候)"
+    r"|^[\u4e00-\u9fffa-z]{1,8}新(?:订单|客户|用户|评论|工单|记录|邮件|issue|线索|答卷|报名)|每(?:新增|新建|新来|有)|每当|发(?:布)?(?:了)?新.{0,12}?(?:的时候|时|后)|每次(?:有|收到)|每(?:收到|来)|一旦(?:有|收到)|来了?(?:一[个笔单条封])?新|发布(?:了)?新|[\u4e00-\u9fffa-z]{2,10}(?<!点)(?<!我审核)(?<!我审批)(?<!我批准)(?<!等我)(?:(?:通过|完成|创建|关闭|合并)(?:时|后)|(?:通过|完成|创建|关闭)(?:以后|之后))|(?:收到|有|新增|新建|新来|新添加)(?:了)?(?:一[封条个份笔行张])?新?.{0,14}?(?:时(?![间效])|(?<!然)(?<!最)后|的时候)|出现(?:了)?新的?.{0,14}?(?:时(?![间效])|(?<!然)(?<!最)后|的时候)"
     # "客户在企业微信发消息时", "粉丝在公众号留言后": someone acting in an app
     # (asking in a chat window is the chat trigger, not an app's event)
     r"|(?:客户|用户|有人|顾客|粉丝|员工|同事|买家|学员|学生|家长|患者|候选人)(?:在(?!对话|聊天|会话|窗口|网页|页面)[^，,。；;]{1,12}?"
@@ -277,6 +277,62 @@ SWITCH_HEAD = ascii_re(r"\b(?:route|routes|routing|switch|classify|classif\w+|ca
                        r"按.{1,14}?(?:分给|分配|分发|分派|分到|派给|派单|转给)")
 OR_MORE = ascii_re(r"(?P<val>-?\d+(?:\.\d+)?)\s*(?:[a-z]+\s+)?(?:or|and)\s+(?P<dir>more|higher|above|greater|over|up|less|fewer|lower|below|under)\b"
                    r"|(?P<val2>-?\d+(?:\.\d+)?)\s*\+")
+# A record in a named app changing state is the event that starts a run ("When a GitHub issue is
+# labelled bug", "Once a PR is merged on GitHub", "If Shopify flags a new order's fraud risk as
+# high", "jira ticket priority = Highest ->", "GitHub 上的 PR 合并之后", "合同在 DocuSign 上签完以后").
+# clauses.find_trigger takes it only when the clause names a service that is not a messenger.
+_STATES_EN = (r"labell?ed|tagged|resolved|merged|closed|completed|approved|rejected|declined|assigned|reassigned|moved|marked|"
+              r"flagged|won|lost|escalated|reopened|shipped|fulfill?ed|refunded|cancell?ed|deleted|archived|signed|paid|"
+              r"overdue|changes|changed|updated|set|starred|published|unpublished|disputed|failed|(?:the |a )(?:tag|label)")
+STATE_EVENT = ascii_re(
+    r"^(?:when(?:ever)?|once|if|as soon as|each time|every time|after)\s+(?:a|an|the|any|one of our)\s+(?:new\s+)?[\w.-]+(?:\s+[\w.-]+){0,3}?"
+    r"(?:'s\s+[\w ]{1,24}?)?\s+(?:is\s+|was\s+|gets\s+|get\s+|has been\s+|are\s+)?(?:" + _STATES_EN + r")\b"
+    r"|^(?:when(?:ever)?|once|if|as soon as)\s+[\w.-]+\s+(?:flags|marks|labels|tags|moves|closes|resolves|cancels|merges|signs)\b"
+    r"|^[\w.-]+(?:\s+[\w.-]+){0,2}\s+(?:priority|status|stage|state|label)\s*(?:=|==|is|changes to|becomes)\s*['\"]?[\w-]+['\"]?\s*(?:->|→|=>|:)"
+    r"|^(?!把|将|让|用|请|帮|给|每)[^,，。；;:：]{1,24}?(?:被)?(?:改成|改为|变成|变为|更新为|更新成|设为|标记为|合并|签完|签署完成|取消|关闭|完成|通过|添加|新增|打上|驳回|拒绝|退款|发货|签收)"
+    r"[^,，。；;:：]{0,12}?(?:时(?![间效])|之后|以后|后)(?=[,，\s]|$)")
+
+# the event a state change names ("labelled", "合并"): its English past participle
+STATE_EVENT_ZH = {"合并": "merged", "签完": "signed", "签署完成": "signed", "取消": "cancelled", "关闭": "closed", "完成": "completed",
+                  "通过": "approved", "驳回": "rejected", "拒绝": "rejected", "退款": "refunded", "发货": "shipped",
+                  "签收": "delivered", "打上": "labelled"}
+
+
+def state_event(matched: str) -> str | None:
+    """The state a STATE_EVENT match names ("when a github issue is labelled bug" → "labelled"), or None
+    for a plain change ("status changes to", "改成")."""
+    found = re.search(r"\b(" + _STATES_EN + r")\b", matched)
+    if found:
+        word = found.group(1)
+        return None if word in ("changes", "changed", "updated", "set") else "labelled" if "label" in word else \
+            "tagged" if "tag" in word else word
+    return next((en for zh, en in STATE_EVENT_ZH.items() if zh in matched), None)
+
+
+# How a state change names the value a branch tests: "labelled bug" → the label is bug, "status
+# changes to Done", "gets the tag 'cancel'", "priority = Highest", "状态被改成已完成" (conditions.comparison).
+STATE_VALUE = (
+    (ascii_re(r"\b(?:(?:it|it's|it is|is|was|gets?|has been)\s+)?(?P<f>labell?ed|tagged)\s+(?:as\s+|with\s+)?(?:the\s+|a\s+)?['\"]?(?P<v>[\w-]+)['\"]?(?:\s+(?:label|tag))?(?:\s+instead)?"), ""),
+    (ascii_re(r"\bgets?\s+(?:the\s+|a\s+)?(?P<f>tag|label|status|priority)\s+['\"]?(?P<v>[\w-]+)['\"]?"), ""),
+    (ascii_re(r"\b(?P<f>status|stage|priority|state|label|tag)\s+(?:changes|changed|is changed|moves|is moved|is set|was set|becomes)\s+to\s+['\"]?(?P<v>[\w-]+(?: [\w-]+)?)['\"]?(?=$|[,.;]|\s+(?:instead|in|on)\b)"), ""),
+    (ascii_re(r"\b(?:it\s+)?(?P<f>changes|moves|is moved|is changed)\s+to\s+['\"]?(?P<v>[\w-]+)['\"]?(?:\s+instead)?(?=$|[,.;])"), "status"),
+    (ascii_re(r"\b(?P<f>priority|status|stage|state|label)\s*(?:=|==)\s*['\"]?(?P<v>[\w-]+)['\"]?"), ""),
+    (compile_filtered(r"(?P<f>状态|优先级|阶段|标签|等级)(?:被)?(?:改成|改为|变成|变为|更新为|更新成|设为|设置为)\s*[\"'“「]?(?P<v>[\w\u4e00-\u9fff-]+?)[\"'”」]?(?=\s*(?:时|后|的|$|[,，。;；]))"), ""),
+)
+STATE_FIELDS = {"labeled": "label", "labelled": "label", "tagged": "tag", "状态": "状态", "优先级": "优先级", "阶段": "阶段",
+                "标签": "标签", "等级": "等级"}
+
+
+def state_value(text: str) -> tuple[str, str, re.Match[str]] | None:
+    """(field, value, match) of a state change's value in a text ("labelled bug" → ("label", "bug")), else None."""
+    for rx, field in STATE_VALUE:
+        m = rx.search(text)
+        if m and not (m.group("f") in STATE_FIELDS and re.search(r"[把将]", text[: m.start()])):  # "把阶段改成…" sets it
+            name = field or STATE_FIELDS.get(m.group("f"), m.group("f"))
+            return name, m.group("v").strip(), m
+    return None
+
+
 SETS_TO = ascii_re(r"\bsets?\s+(?:the\s+)?(?P<field>[a-z_]+)\s+(?:to|as)\s+[\"']?(?P<val>[\w-]+)")
 # "公司规模选的是100人以上", "if they picked 'Enterprise' as plan": a form answer equals a choice
 CHOSE = ascii_re(r"(?P<field>[\u4e00-\u9fffa-z_]{1,12}?)(?:一栏|这一项|那一项|这项)?(?:选的是|选择的是|选了|选择了|填的是|勾选了|勾的是)"

@@ -40,6 +40,21 @@ def _asked_of_event(text: str) -> str:
     return asked if asked and ph.APPROVAL.search(asked) else ""
 
 
+_OTHER_VALUE = compile_filtered(r"\b(?:any|every|all) other\b|\botherwise\b|\belse\b|其他|其它|别的|否则")
+
+
+def _sibling_case(field: str, clauses: list[str], lang: str) -> bool:
+    """Whether a later clause is another case of the event's field ("If it's labelled question
+    instead", "其他优先级的…", "otherwise …")."""
+    name = conds.field_name(field) or field
+    for clause in clauses:
+        text = plain(clause)
+        found = conds.comparison(text, lang)
+        if (found is not None and found[0].field == name) or _OTHER_VALUE.search(text):
+            return True
+    return False
+
+
 _SAID_AS = {"en": {"gt": "is over", "ge": "is at least", "lt": "is below", "le": "is at most"},
             "zh": {"gt": "超过", "ge": "不低于", "lt": "低于", "le": "不超过"}}
 
@@ -49,6 +64,14 @@ def _event_threshold_first(clauses: list[str], trigger: Trigger, trigger_clause:
     is the condition of what follows (a clause of its own would say "if …" itself)."""
     if trigger.__struct_config__.tag not in ("app_event", "webhook", "form") or not clauses:
         return clauses
+    changed = ph.state_value(trigger_clause) if trigger.__struct_config__.tag == "app_event" else None
+    if changed is not None and not state._conditional(plain(clauses[0])) and _sibling_case(changed[0], clauses[1:], state.lang):
+        # "When a GitHub issue is labelled bug, create a Jira ticket. If it's labelled question, …":
+        # the value the event set is the first case's condition (with no other case it is the
+        # event itself: "When a Jira issue moves to Done, post it in #releases")
+        field, value = changed[0], changed[1]
+        lead = f"如果{field}是{value}，" if state.lang == "zh" else f"if the {field} is {value}, "
+        return [lead + plain(clauses[0]), *clauses[1:]]
     found = conds.comparison(trigger_clause, state.lang)
     if found is None or found[0].field in ("", "value") or found[0].op not in ("gt", "ge", "lt", "le") \
             or not isinstance(found[0].value, (int, float)) or any(state._conditional(plain(c)) for c in clauses):

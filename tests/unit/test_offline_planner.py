@@ -781,3 +781,43 @@ def test_a_service_does_what_the_request_names(prompt, calls):
             assert node.config.method == method and url_part in node.config.url, node.config
     # the refund is not addressed to the customer the email goes to
     assert all("客户" not in n.title for n in done if service(n) == "stripe")
+
+
+@pytest.mark.parametrize("prompt, service, event", [
+    ("If a GitHub issue is labelled bug, create a Jira ticket; if it is labelled question, reply on the issue with an AI answer",
+     "github", "issue labelled"),
+    ("Once a PR is merged on GitHub, close the issues it references and drop a message in #dev on Slack.",
+     "github", "pull request merged"),
+    ("When a Jira issue is resolved, archive its card on our Trello board.", "jira", "issue resolved"),
+    ("When a Zendesk ticket gets the tag 'cancel', cancel that customer's subscription in Stripe", "zendesk", "ticket tagged"),
+    ("When a Shopify order over $500 comes in, post it in our #vip-orders Slack channel", "shopify", "new order"),
+    ("GitHub 上的 PR 合并之后，把它关联的 Jira 工单状态改为已完成，然后在钉钉群里说一声。", "github", "pull request merged"),
+    ("客户在 Shopify 取消订单时，去 Stripe 把他的订阅也取消掉，再用企业微信通知他的客户经理。", "shopify", "order cancelled"),
+])
+def test_a_record_changing_state_in_a_named_app_is_the_event(prompt, service, event):
+    t = planner.plan(prompt).trigger
+    assert (t.__struct_config__.tag, t.service, t.event) == ("app_event", service, event)
+
+
+@pytest.mark.parametrize("prompt", [
+    "If the order total is paid, send a thank-you email",  # no app named: a condition, not an event
+    "If it is labelled urgent, post it to #ops on Slack",  # a messenger is not an app whose records change
+])
+def test_a_state_change_without_an_app_is_no_event(prompt):
+    assert planner.plan(prompt).trigger.__struct_config__.tag != "app_event"
+
+
+def test_the_value_an_event_set_is_a_case_only_beside_another_case_of_it():
+    graph = build("If a GitHub issue is labelled bug, create a Jira ticket; if it is labelled question, reply on the issue "
+                  "with an AI answer")
+    cond = next(n for n in iter_all_nodes(graph) if kind(n) == "condition")
+    assert [c.when.split("==")[1].strip().strip("'\"") for c in cond.config.cases] == ["bug", "question"]
+    targets = out_of(graph, cond.id)
+    assert service(nodes(graph)[targets[cond.config.cases[0].id]]) == "jira"
+    replies = [n for n in iter_all_nodes(graph) if service(n) == "github"]
+    assert [n.config.operation for n in replies] == ["comment"]
+    # "moves to Done" with no other status named is the event itself; the priority is the only test
+    alone = build("When a Jira issue moves to Done, post it in #releases on Slack. If its priority is Highest, also email "
+                  "the product manager.")
+    (cond,) = [n for n in iter_all_nodes(alone) if kind(n) == "condition"]
+    assert [c.when for c in cond.config.cases] == ['inputs.payload.priority == "Highest"']
