@@ -9,6 +9,7 @@ import re
 from typing import TYPE_CHECKING
 
 from pilot.generation import entities as ent
+from pilot.generation import phrases as ph
 from pilot.generation.plan import AiStep, PlanField
 from pilot.generation.prefilter import compile_filtered
 from pilot.generation.text import ascii_re
@@ -73,6 +74,9 @@ def _named_tools(clause: str, tools: list[str]) -> tuple[list[str], set[str]]:
     return out, as_tools
 
 
+_ACTION_LED = ascii_re(r"(?:then\s+)?(?:" + ph.ACTION_VERBS + r")\b")
+
+
 def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
     categories: list[str] = []
     m = _CATEGORIES_PAREN.search(clause) or _CATEGORIES.search(clause) or _CATEGORIES_SLASH.search(clause) or _CATEGORIES_ZH.search(clause) or _CATEGORIES_COLON.search(clause) or (
@@ -82,7 +86,9 @@ def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
         # "分成紧急、一般、不急三类": the count after the last one is not part of it
         parts = [re.sub(r"\s*[一二三四五六七八九十两\d]+\s*(?:类|种|个|档|级)$|(?:中的)?(?:哪一?[类种个档]|之一)(?:岗位|问题|情况)?$", "",
                         re.sub(r"^(?:an?|the)\s+", "", c.strip())) for c in parts]  # "…、职能哪一类岗位" → 职能
-        categories = [c for c in parts if c and not re.fullmatch(r"something else|anything else|other|others|else|其他|其它", c)][:8]
+        # "as bug, feature or other, and turn only the bugs into issues": the list ends where an action starts
+        acting = next((i for i, c in enumerate(parts) if _ACTION_LED.match(c)), len(parts))
+        categories = [c for c in parts[:acting] if c and not re.fullmatch(r"something else|anything else|other|others|else|其他|其它", c)][:8]
     high_low = _HIGH_LOW.search(clause) if task == "classify" and not categories else None
     if high_low:  # "判断意向高低", "判断风险的高低": two levels of the named quality
         categories = [f"高{high_low.group('what')}", f"低{high_low.group('what')}"]

@@ -282,7 +282,8 @@ def strip_label(text: str, lang: str) -> str:
         label = re.sub(r"^(?:标签|类型|类别|状态|级别|等级|优先级|来源|渠道)(?:是|为|=)\s*", "", label)  # "标签是bug的" → "bug"
         label = re.sub(r"(?<=[a-z0-9])(?:只|仅|就|则|也)$", "", label)  # "P2只写入MySQL" → "p2"
     if lang == "en":
-        label = re.sub(r"^(?:in|on|at|from|for|about|a|an|the)\s+", "", label)  # "if it's in production" → production
+        # "if it's in production" → production; "just the urgent emails (get forwarded)" → urgent
+        label = re.sub(r"^(?:(?:only|just)\s+)?(?:(?:in|on|at|from|for|about|a|an|the)\s+)?", "", label)
     if lang == "en" and len(label.split()) > 2:  # "the ai says it's a complaint" → "complaint"
         label = re.sub(r"^.*?\b(?:is|are|'s|was|were|be|as|says?|thinks?|mentions?)\s+(?:an?\s+|the\s+|about\s+)?", "", label) or label
     label = re.sub(r"\s+(?:tickets?|reports?|requests?|messages?|emails?|ones?|items?|leads?|orders?|issues?|reviews?|alerts?|posts?|"

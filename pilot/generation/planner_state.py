@@ -297,6 +297,7 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
 
     def _actions(self, clause: str, *, default_service: str | None = None) -> list[Step]:
         acts: Actions = parse_actions(clause, self, default_service=default_service)
+        earlier_ai = self.last_ai
         if acts.ai is not None:
             self.last_ai = acts.ai
             if acts.ai.task == "classify":
@@ -323,7 +324,8 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
         if label is None and acts.deliveries and default_service is None:
             # "情感分析后把负面的推送到钉钉群", "run sentiment analysis and send the negative ones to
             # Slack": one category of a classification (made in this clause or before) is delivered
-            cls, label = _chosen_category(clause, acts.ai if acts.ai is not None else self.last_ai)
+            made = acts.ai if acts.ai is not None and acts.ai.task == "classify" else earlier_ai
+            cls, label = _chosen_category(clause, made)
         if label and cls is not None and acts.deliveries and default_service is None:
             # "send the negative ones to Slack": only that category is delivered
             rest = [s for s in steps if s not in acts.deliveries]
@@ -337,6 +339,11 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
 _CATEGORY_PICKED = compile_filtered(r"(?:只|仅|只有|仅仅)?(?:把|将)?(?P<label>[\u4e00-\u9fff]{1,4})的(?:笔记|评论|评价|内容|消息|邮件|帖子|工单|反馈|那些|部分)?(?=.{0,3}?(?:推送|发送|发到|发给|转发|通知|同步|写入|提醒|发))")
 
 
+# "add only the suggestions as cards", "turn only the bugs into issues", "a Slack DM for every urgent one"
+_CATEGORY_NAMED_EN = compile_filtered(r"\b(?:only|just)\s+(?:the\s+)?(?P<label>[a-z][a-z-]{2,20})\b"
+                                      r"|\b(?P<alt>[a-z][a-z-]{2,20})\s+ones?\b")
+
+
 def _chosen_category(clause: str, cls: AiStep | None) -> tuple[AiStep | None, str | None]:
     """(the classification, the one of its categories the clause delivers alone), else (None, None).
     "后把负面的推送": a category is picked when what precedes 的 ends with its name."""
@@ -345,8 +352,11 @@ def _chosen_category(clause: str, cls: AiStep | None) -> tuple[AiStep | None, st
     found = ph.ONES.search(clause)
     named = [next(g for g in found.groups() if g)] if found is not None else []
     named += [m.group("label") for m in _CATEGORY_PICKED.finditer(clause)]
+    named += [m.group("label") or m.group("alt") for m in _CATEGORY_NAMED_EN.finditer(clause)]
     for label in named:
-        picked = next((c for c in cls.categories if label == c or (not label.isascii() and label.endswith(c))), None)
+        singular = re.sub(r"(?<=[a-z]{3})e?s$", "", label)  # "only the suggestions", "only the bugs"
+        picked = next((c for c in cls.categories if label == c or singular == c.lower() or re.sub(r"(?<=[a-z]{3})e?s$", "", c.lower()) == singular
+                       or (not label.isascii() and label.endswith(c))), None)
         if picked is not None:
             return cls, picked
     return None, None

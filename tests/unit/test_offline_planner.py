@@ -821,3 +821,27 @@ def test_the_value_an_event_set_is_a_case_only_beside_another_case_of_it():
                   "the product manager.")
     (cond,) = [n for n in iter_all_nodes(alone) if kind(n) == "condition"]
     assert [c.when for c in cond.config.cases] == ['inputs.payload.priority == "Highest"']
+
+
+@pytest.mark.parametrize("prompt, label, svc", [
+    ("Every Monday at 9am, read last week's rows from the 'Survey responses' Google Sheet, classify each comment as praise, "
+     "complaint or suggestion, and add only the suggestions as cards on our Trello 'Ideas' board.", "suggestion", "trello"),
+    ("Every hour, grab the new posts from r/ourproduct on Reddit. Classify each post as bug, feature or other, and turn only "
+     "the bugs into issues in our Linear team.", "bug", "linear"),
+    ("At 6pm every day, go through today's emails in our support@ Gmail inbox, classify each one as urgent or not urgent, "
+     "and send me a Slack DM for every urgent one.", "urgent", "slack"),
+    ("new gmail email -> decide if it's urgent. just the urgent emails get forwarded to me on telegram", "urgent", "telegram"),
+    ("收到新邮件时让AI判断一下紧不紧急，只有紧急的才转发到我的企业微信。", "紧急", "wecom"),
+])
+def test_a_delivery_of_only_some_categories_sits_on_that_branch(prompt, label, svc):
+    from pilot.generation.plan import DeliverStep
+
+    plan = planner.plan(prompt)
+    (branch,) = [s for s in walk(plan.steps) if isinstance(s, BranchStep)]
+    assert [c.label for c in branch.cases] == [label] and not branch.otherwise
+    inside = [s for s in walk(branch.cases[0].steps) if isinstance(s, DeliverStep)]
+    everywhere = [s for s in walk(plan.steps) if isinstance(s, DeliverStep)]
+    assert [d.service for d in inside] == [svc] and len(everywhere) == 1
+    # the category list stops where the action starts
+    cls = next(s for s in walk(plan.steps) if isinstance(s, AiStep) and s.task == "classify")
+    assert all(len(c.split()) <= 2 for c in cls.categories)
