@@ -51,6 +51,7 @@ from pilot.generation.action_deliveries import (
     _deliver,
     _emails_someone,
     _request_messenger,
+    _service_action,
     _service_phrase,
 )
 from pilot.generation.action_services import _named_with, _owned, _PUBLISH_THE, _read_from, _read_only, _topic, event_app
@@ -70,6 +71,7 @@ from pilot.generation.action_sources import (
 from pilot.generation.action_transform_subflow import _NO_SUBFLOW, _SUBFLOW, _transform_step
 from pilot.generation.plan import AiStep, DeliverStep, ParallelStep, SourceStep, Step, SubflowStep, TransformStep, WaitStep
 from pilot.generation.prefilter import compile_filtered
+from pilot.generation.text import ascii_re
 
 if TYPE_CHECKING:
     from pilot.generation.planner_state import _State
@@ -116,6 +118,24 @@ class Actions:
         if self.wait is not None and self.wait_last:
             out.append(self.wait)
         return out
+
+
+_THE_RECORD = ascii_re(r"\b(?:issues?|tickets?|prs?|pull requests?|merge requests?|conversations?|orders?|cards?|tasks?|deals?|subscriptions?|"
+                       r"payments?|charges?|invoices?|emails?|messages?|threads?)\b|工单|订单|issue|帖子|会话|卡片|任务|订阅|客户|好友")
+
+
+def _asked_for_own_action(clause: str, found: list[str], dests: list[str], srcs: list[str],
+                          state: _State) -> tuple[list[str], list[str]]:
+    """(dests, srcs) with every service the clause asks for one of its own actions ("cancel that
+    customer's subscription in Stripe", "在 Zendesk 里把这个工单重新打开") as a destination, whatever
+    its usual role; with none named, the app the event came from when the action is on its record
+    ("close the issues it references" after a merged PR)."""
+    asked = [sid for sid in found if (integ := ent.BY_ID.get(sid)) is not None and integ.actions
+             and _service_action(integ, clause)[0]]
+    app = event_app(state) if not asked else None
+    if app is not None and ent.BY_ID[app].actions and _THE_RECORD.search(clause) and _service_action(ent.BY_ID[app], clause)[0]:
+        asked = [app]
+    return [*dests, *(x for x in asked if x not in dests)], [x for x in srcs if x not in asked]
 
 
 def parse_actions(clause: str, state: _State, *, default_service: str | None = None) -> Actions:
@@ -299,6 +319,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     sub = _SUBFLOW.search(clause)
     if sub and not _NO_SUBFLOW.search(sub.group(0)):
         acts.subflow = SubflowStep(id=state.uid("run_workflow"), workflow=(sub.group("name") or sub.group("name2") or "workflow").strip(), quote=quote)
+    if not negated and default_service is None:
+        dests, srcs = _asked_for_own_action(clause, found, dests, srcs, state)
     # deliveries
     deliver_verb = bool(ph.DELIVER.search(clause))
     for sid in dests:

@@ -845,3 +845,31 @@ def test_a_delivery_of_only_some_categories_sits_on_that_branch(prompt, label, s
     # the category list stops where the action starts
     cls = next(s for s in walk(plan.steps) if isinstance(s, AiStep) and s.task == "classify")
     assert all(len(c.split()) <= 2 for c in cls.categories)
+
+
+@pytest.mark.parametrize("prompt, service, action", [
+    ("When a Zendesk ticket gets the tag 'cancel', cancel that customer's subscription in Stripe and add an internal note "
+     "to the ticket saying it was done.", "stripe", "cancel"),
+    ("Once a PR is merged on GitHub, close the issues it references and drop a message in #dev on Slack.", "github", "close"),
+    ("客户在 Shopify 取消订单时，去 Stripe 把他的订阅也取消掉，再用企业微信通知他的客户经理。", "stripe", "cancel"),
+    ("客户提交退款申请表单后，让AI判断退款理由合不合理。合理的直接在Stripe里退款，并发邮件告诉客户；不合理的发飞书消息给客服", "stripe", "refund"),
+    ("GitHub 有新 issue 时，让 AI 判断是前端问题还是后端问题：前端的给 issue 打上 frontend 标签，后端的打上 backend 标签。", "github", "label"),
+])
+def test_a_service_asked_for_its_own_action_is_written_to(prompt, service, action):
+    from pilot.generation.plan import DeliverStep
+
+    done = [(s.service, s.action) for s in walk(planner.plan(prompt).steps) if isinstance(s, DeliverStep)]
+    assert (service, action) in done
+
+
+@pytest.mark.parametrize("prompt", [
+    # nouns and states, not actions: what is read stays read
+    "每月1号早上9点，从Stripe拉上个月的收入、退款和新增订阅数据，让AI写一份财务月报，邮件发给老板",
+    "Every Monday pull last week's refunds and cancelled subscriptions from Stripe and email me a summary",
+    "每周五下午5点，把本周所有已关闭的Jira工单逐条让AI写一句话总结，然后汇总成周报发到飞书群",
+    "Label the tone of this customer email as angry, neutral or happy. Just the label pls.",
+])
+def test_a_noun_or_a_state_is_no_action(prompt):
+    from pilot.generation.plan import DeliverStep
+
+    assert not [s.action for s in walk(planner.plan(prompt).steps) if isinstance(s, DeliverStep) and s.action]
