@@ -167,7 +167,7 @@ def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     if more:
         op = "ge" if (more.group("dir") or "up") in ("more", "higher", "above", "greater", "over", "up") else "le"
         field = field_name(cond[: more.start()].split(" is ")[0].split(" are ")[0]) or "value"
-        v = float(more.group("val") or more.group("val2"))
+        v = float((more.group("val") or more.group("val2")).replace(",", ""))  # "$1,000 or more"
         value = int(v) if v.is_integer() else v
         return Comparison(subject="inputs", field=field, op=op, value=value), f"{field} {op} {value}"
     if ph.EXISTS.search(cond):  # "if they're already a contact" after a lookup: the lookup found something

@@ -285,7 +285,7 @@ STORAGE_GENERIC = ascii_re(r"\b(?:database|db|data warehouse)\b|数据库|数据
 SWITCH_HEAD = ascii_re(r"\b(?:route|routes|routing|switch|classify|classif\w+|categori[sz]e|sort|split|triage|depending|based on|according to|decide|"
                        r"severity|priority|category|type|label)\b|\(|根据|分类|分成|分为|分流|[两三四五六几]类|判断|评定|等级|类型|分别|"
                        r"按.{1,14}?(?:分给|分配|分发|分派|分到|派给|派单|转给)")
-OR_MORE = ascii_re(r"(?P<val>-?\d+(?:\.\d+)?)\s*(?:[a-z]+\s+)?(?:or|and)\s+(?P<dir>more|higher|above|greater|over|up|less|fewer|lower|below|under)\b"
+OR_MORE = ascii_re(r"(?P<val>-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?)\s*(?:[a-z]+\s+)?(?:or|and)\s+(?P<dir>more|higher|above|greater|over|up|less|fewer|lower|below|under)\b"
                    r"|(?P<val2>-?\d+(?:\.\d+)?)\s*\+")
 # A record in a named app changing state is the event that starts a run ("When a GitHub issue is
 # labelled bug", "Once a PR is merged on GitHub", "If Shopify flags a new order's fraud risk as

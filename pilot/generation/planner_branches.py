@@ -308,6 +308,8 @@ _OUTCOME_FIRST = compile_filtered(r"(?:审批)?(?:通过|批准|同意|被驳回
 _A_SYSTEM = compile_filtered(r"系统|平台|后台|数据库|台账|\bsystem\b|\bplatform\b|\bdatabase\b")
 _LEFT_ALONE: list[Step] = []  # a threshold case whose values need nothing ("不用管"); compared by identity
 _OTHER_SIDE = compile_filtered(r"(?:the\s+)?(?:smaller|lower|less|cheaper|fewer|larger|bigger|higher|more|shorter|longer)(?:\s+(?:ones?|claims?|orders?|amounts?|scores?|values?|deals?|invoices?))?"
+                         # "Below that, just email the customer": the other side of the threshold just named
+                         r"|(?:anything\s+|everything\s+)?(?:below|under|less than|lower than|above|over|more than)\s+(?:that|this|it)(?:\s*,?\s*(?:just|only))?"
                          r"|(?:更小|更低|更少|更便宜|更大|更高|更多)的?")
 _REPLY_VIA = compile_filtered(r"^(?:再|然后|并)?(?:调用?|通过|用).{0,8}?(?:接口|api).{0,4}?(?:回复|发|推|写|提交)")
 

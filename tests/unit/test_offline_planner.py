@@ -873,3 +873,14 @@ def test_a_noun_or_a_state_is_no_action(prompt):
     from pilot.generation.plan import DeliverStep
 
     assert not [s.action for s in walk(planner.plan(prompt).steps) if isinstance(s, DeliverStep) and s.action]
+
+
+def test_a_threshold_with_thousands_and_its_other_side_named_by_that():
+    graph = build("Our payment provider calls a webhook every time a charge fails. If the amount is $1,000 or more, create a "
+                  "task in HubSpot for the account owner to call the customer. Below that, just email the customer asking "
+                  "them to update their card.")
+    (cond,) = [n for n in iter_all_nodes(graph) if kind(n) == "condition"]
+    assert [c.when for c in cond.config.cases] == ["inputs.payload.amount >= 1000"]
+    targets = out_of(graph, cond.id)
+    assert service(nodes(graph)[targets["else"]]) == "email" and not [n for n in iter_all_nodes(graph) if kind(n) == "llm"]
+    assert nodes(graph)[targets["else"]].config.arguments["to"] == "{{ inputs.customer_email }}"
