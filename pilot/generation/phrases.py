@@ -34,7 +34,7 @@ ACTION_VERBS = (
     r"|turn(?=\s+(?:only|just)\b)"  # "classify each post …, and turn only the bugs into issues"
 )
 # not before a verb used as a noun: "name, email and call time", "email address", "post title"
-EN_SPLIT = ascii_re(r"(?:,\s*(?:and\s+)?|\s+and\s+(?:also\s+)?)(?=(?:" + ACTION_VERBS + r"|for each|for every)\b"
+EN_SPLIT = ascii_re(r"(?:,\s*(?:and\s+)?|\s+and\s+(?:also\s+)?)(?=(?:" + ACTION_VERBS + r"|for each|for every|only (?:when|if))\b"
                     r"(?!\s+(?:time|times|date|notes?|recording|address(?:es)?|title|id|count|status|length|type)\b))")
 ZH_SPLIT = compile_filtered(r"[,、]\s*(?![其剩][他它余下][\u4e00-\u9fff]{0,2}[类种])(?=等(?:我|老板|主管|领导|经理|负责人|编辑|主编)|其余|其他|其它|剩下|每\s*\d|等\s*[\d一二三四五六七八九十两半]+\s*个?(?:天|小时|分钟|周|星期)|[^,、]{0,10}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|不到|不足|以上|以下|以内)[^,、]{0,8}的|[^,、]{0,12}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|不到|不足)\s*[\d一二三四五六七八九十两百千万.]+\s*(?:万|千|元|块|天|个|条|%|分)?(?:的话)?(?:就|则)|[\u4e00-\u9fffa-z0-9]{1,6}的(?:立刻|马上|立即|直接|就|都|也|要)?(?:发|推|存|写|记|转|给|在|就|加|同步|用|把)|(?:并且?|还要|再)(?:在|往|给|用|通过)|(?:到时候|届时|这时)\s*(?:如果|若|假如|要是|一旦)|[^,、]{1,16}(?:不等于|等于|不是|不为)[^,、]{1,10}的话|还(?:没|不|未)[\u4e00-\u9fff]{1,6}的话|[^,、]{0,6}(?:>=|<=|≥|≤|>|<)\s*\d|(?:审批)?(?:被驳回|驳回|被拒绝?|拒绝|不通过|没通过|未通过|通过|批准|同意)(?:了|的话|之后|以后)?(?:就|则|后)|[^,、]{0,2}(?:每一|逐条|逐个|用|让|把|将|根据|调用|通过|发|推送|通知|保存|存|写|记录|生成|总结|翻译|分类|提取|抓取|获取|"
                       r"读取|查询|搜索|分析|回复|回答|创建|更新|同步|等待|汇总|整理|打分|评分|判断|检查|筛选|并行|同时))")
@@ -94,8 +94,12 @@ EVENT_SERVICE = (("email", "email"), ("邮件", "email"), ("inbox", "email"), ("
 
 # ---------------------------------------------------------------- conditions
 
-IF = ascii_re(r"^(?:and\s+|but\s+)?(?:if|when|in case|only if|whenever)\b|^(?:到时候|届时|这时)?,?\s*(?:如果|若|假如|要是|当|一旦|如)"
-              r"|^[\u4e00-\u9fff]{1,4}(?:要是|如果|假如|若是)")  # "用户要是想投诉": subject first
+IF = ascii_re(r"^(?:and\s+|but\s+)?(?:if|when|in case|only if|only when|whenever)\b|^(?:到时候|届时|这时)?,?\s*(?:如果|若|假如|要是|当|一旦|如)"
+              r"|^[\u4e00-\u9fff]{1,4}(?:要是|如果|假如|若是)"  # "用户要是想投诉": subject first
+              # "For the ones scoring 80 or higher, …": the items a threshold picks out
+              r"|^for (?:the ones|those|the \w+|any|anyone|each one)\s+(?=(?:scoring|scored|rated|with a score of|that score|who score)\b)"
+              # "库存低于10件时，…": a threshold that holds when the run starts
+              r"|^(?=[\u4e00-\u9fff]{1,8}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|不到|不足)\s*[\d.]+\s*[\u4e00-\u9fff%]{0,2}?(?:时|的时候)(?:[,，]|$))")
 ELSE = ascii_re(r"^(?:and\s+|but\s+)?(?:otherwise|else|if not|or else|in all other cases|for everything else|for the rest)\b"
                 r"|^(?:否则|不然|不是的话|不是就|否的话|不到|没超过|没有超过|未超过|没到|其他情况|其余情况|反之|如果不是|若不是|没有的话|不满足|其余的|其他的|其它的|剩下的|正常(?:的话)?就?)"
                 r"|^不[\u4e00-\u9fff]{1,4}(?:的话)?就|^没有?[\u4e00-\u9fff]{1,4}(?:的话|就)"
@@ -122,7 +126,7 @@ OPS = {"greater than or equal to": "ge", "less than or equal to": "le", "at leas
        "大于等于": "ge", "小于等于": "le", "不低于": "ge", "不少于": "ge", "不超过": "le", "不高于": "le", "大于": "gt",
        "小于": "lt", "高于": "gt", "低于": "lt", "超过": "gt", "多于": "gt", "少于": "lt", "不足": "lt", "不到": "lt", "达到": "ge",
        "等于": "eq", "不等于": "ne", "不是": "ne", "为": "eq", "是": "eq", "≥": "ge", "≤": "le"}
-FIELD_NAMES = {"score": "score", "rating": "rating", "评分": "score", "分数": "score", "得分": "score", "分": "score",
+FIELD_NAMES = {"score": "score", "scoring": "score", "scored": "score", "rating": "rating", "评分": "score", "分数": "score", "得分": "score", "分": "score",
                "total": "total", "amount": "amount", "order total": "total", "金额": "amount", "总额": "amount", "总价": "amount",
                "订单金额": "amount", "价格": "price", "price": "price", "status": "status", "状态": "status", "库存": "stock",
                "stock": "stock", "inventory": "stock", "priority": "priority", "优先级": "priority", "sentiment": "sentiment",
@@ -149,7 +153,7 @@ AI_TASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((task, ascii_re(p)) fo
                  r"\b(?:tag|label|mark)s?\s+(?:the\s+|each\s+|every\s+|its\s+|their\s+)?[\w' ]{1,30}?\s+as\s+[\w -]+(?:,\s*[\w -]+)+,?\s+or\s+|\bdecides?\s*:\s*[\w -]+(?:,\s*[\w -]+)+,?\s+or\s+|\bhow (?:bad|serious|urgent|severe|important|hot|good|likely)\b[^:,.]{0,20}:\s*[\w -]+(?:,\s*[\w -]+)*,?\s+or\s+|"
                  r"\blabel (?:it|them|each)\b|\btag (?:the|each|every) \w+ as\b|\bsort(?:s|ed)? (?:\w+ )?into\b|\bbucket(?:s|ed)? (?:\w+ )?into\b|\broute (?:it|them|each|the|by|based)\b|\bsort (?:it|them) into\b|分类|归类|判断.{0,6}(?:类型|类别|意图|意向|情感|情绪|等级|级别)|"
                  r"情感分析|识别.{0,4}(?:意图|类型|情感|情绪)|打标签|分拣|分流|判断是.{1,24}还是|是.{1,20}还是|分[成为].{1,30}[类种]|判断.{0,8}属于|评定为|定级|按等级|(?:评为|划分为|定为|标为)[\u4e00-\u9fffa-z0-9]{1,8}(?:\s*[/、,或]\s*[\u4e00-\u9fffa-z0-9]{1,8})+"),
-    ("score", r"\brate\s+(?:the\s+|its\s+|their\s+)?(?:urgency|priority|severity|quality|risk|importance|fit|relevance|lead|sentiment)\b|\b(?:from|between)\s+1\s*(?:-|to|and)\s*(?:5|10|100)\b|\bscor(?:e|es|ing)\s+(?:it|them|each|the|every|this|that|a|an|all|our|their|leads?|candidates?|applicants?|cvs?|resumes?|how|from|on|out)\b|\bscoring\b|\brate (?:it|them|each|the|how|their|his|her|this|these|every|all)\b|\bon a scale of\b|\bgrade\b|\bevaluate\b|\bassess\w*|\bqualif\w*|\brank\b|打分|评分|评估|打个分|打个.{0,12}分|评级"),
+    ("score", r"\brate\s+(?:the\s+|its\s+|their\s+)?(?:urgency|priority|severity|quality|risk|importance|fit|relevance|lead|sentiment)\b|\b(?:from|between)\s+[01]\s*(?:-|to|and)\s*(?:5|10|100)\b|\bscor(?:e|es|ing)\s+(?:it|them|each|the|every|this|that|a|an|all|our|their|leads?|candidates?|applicants?|cvs?|resumes?|how|from|on|out)\b|\bscoring\b|\brate (?:it|them|each|the|how|their|his|her|this|these|every|all)\b|\bon a scale of\b|\bgrade\b|\bevaluate\b|\bassess\w*|\bqualif(?!ied\b)\w*|\brank\b|打分|评分|评估|打个分|打个.{0,12}分|评级"),
     ("extract", r"\b(?:guess|infer|determine|work out|figure out|look up)\s+(?:the\s+|their\s+|its\s+)?[\w ]{2,30}?(?:\s*(?:\+|&|,|\band\b)\s*[\w ]{2,30}?)+\s+(?:from|based on|using|out of)\b|\bextract\w*|\bparse\w*|结构化|\bstructured (?:record|data|fields|json)|\bpull(?:s|ing)? out\b|\bpull (?:the )?[\w ,]{3,60}? out of\b|\bocr\b|提取|抽取|抽出|解析|识别出|拆分?出|一条条拆|提炼出|(?:整理|梳理)成(?:一份|一个)?[\u4e00-\u9fff]{0,4}?(?:清单|列表)|列出(?:所有|每个|每一?条)|列出[^,，。；]{0,10}?(?:清单|名单|列表)"),
     ("summarize", r"\bsummar\w*|\bdigest\b|\bbrief(?:ing)?\b|\btl;?dr\b|\brecap\b|\brundown\b|\bround-?up\b|\bcondense\b|\bkey points\b|总结|摘要|概括|简报|汇总(?!到|进|至|在|给)|提炼|归纳|日报|周报|整理(?!成?结构化)(?:一下)?"),
     ("analyze", r"\banaly[sz]\w*|\breconcil\w*|\bexplain\w*|\bguess\w*|\benrich\w* (?:\w+ )?with (?:the )?ai\b|\bcode review\b|\breview (?:the|this|each) (?:code|pr|pull request|diff|mr)\b|"

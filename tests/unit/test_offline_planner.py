@@ -884,3 +884,21 @@ def test_a_threshold_with_thousands_and_its_other_side_named_by_that():
     targets = out_of(graph, cond.id)
     assert service(nodes(graph)[targets["else"]]) == "email" and not [n for n in iter_all_nodes(graph) if kind(n) == "llm"]
     assert nodes(graph)[targets["else"]].config.arguments["to"] == "{{ inputs.customer_email }}"
+
+
+@pytest.mark.parametrize("prompt, when", [
+    ("Score every new Intercom conversation for churn risk on a 1-10 scale, and only when the score is above 7 create a task "
+     "in HubSpot for the account manager.", "nodes.score.output.score > 7"),
+    ("Go through the 50 most recently created contacts in HubSpot and have AI score each one's lead quality from 0 to 100. "
+     "For the ones scoring 80 or higher, update their lifecycle stage in HubSpot to 'Sales Qualified Lead'.",
+     "nodes.score.output.score >= 80"),
+    ("ERP 每次库存变动都会调我们的 webhook。库存低于10件时，在钉钉里通知采购补货，并在飞书多维表格里把这个商品的状态改成“缺货”。",
+     "inputs.payload.stock < 10"),
+])
+def test_a_threshold_phrased_as_only_when_for_the_ones_or_shi_is_a_condition(prompt, when):
+    graph = build(prompt)
+    (cond,) = [n for n in iter_all_nodes(graph) if kind(n) == "condition"]
+    assert [c.when for c in cond.config.cases] == [when]
+    # one AI step at most, and no write to the service the items come from
+    assert len([n for n in iter_all_nodes(graph) if kind(n) == "llm"]) <= 1
+    assert not [n for n in iter_all_nodes(graph) if service(n) == "intercom"]
