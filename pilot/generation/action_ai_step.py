@@ -88,7 +88,9 @@ def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
                         re.sub(r"^(?:an?|the)\s+", "", c.strip())) for c in parts]  # "…、职能哪一类岗位" → 职能
         # "as bug, feature or other, and turn only the bugs into issues": the list ends where an action starts
         acting = next((i for i, c in enumerate(parts) if _ACTION_LED.match(c)), len(parts))
-        categories = [c for c in parts[:acting] if c and not re.fullmatch(r"something else|anything else|other|others|else|其他|其它", c)][:8]
+        categories = [c for c in parts[:acting] if c and not re.fullmatch(r"something else|anything else|other|others|else|其他|其它", c)]
+        # "判断是正面、中性还是负面，负面的发到…": the case that follows is not one more category
+        categories = [c for c in categories if not (c.endswith("的") and c[:-1] in categories)][:8]
     high_low = _HIGH_LOW.search(clause) if task == "classify" and not categories else None
     if high_low:  # "判断意向高低", "判断风险的高低": two levels of the named quality
         categories = [f"高{high_low.group('what')}", f"低{high_low.group('what')}"]

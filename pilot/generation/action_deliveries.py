@@ -125,5 +125,9 @@ def _service_action(integ: ent.Integration | None, clause: str) -> tuple[str | N
         return None, clause
     # the part of the clause that names the service ("refund it in Stripe | and email the customer")
     own = [p for p in _PARTS.split(clause) if any(alias in p for alias in (*integ.en, *integ.zh, integ.id))]
-    part = own[0] if own else clause
-    return ph.service_action(part, tuple(a for a, _, _ in integ.actions)), part
+    names = tuple(a for a, _, _ in integ.actions)
+    for part in own or [clause]:
+        action = ph.service_action(part, names)
+        if action is not None:
+            return action, part
+    return None, own[0] if own else clause

@@ -27,7 +27,7 @@ ACTION_VERBS = (
     r"summari[sz]e|translate|classify|categori[sz]e|score|rate|grade|evaluate|extract|parse|analy[sz]e|write|draft|"
     r"generate|create|compose|answer|reply|respond|send|post|notify|"
     r"(?:email|e-mail|message)(?=\s+(?:it|them|me|us|him|her|the|a|an|our|my|their|this|that|all|each|every|[\w.+-]+@)\b)|alert|save|store|append|add|"
-    r"log|record|insert|upsert|update|sync|push|forward|route|wait|combine|merge|tag|label|assign|publish|share|"
+    r"log|record|insert|upsert|update|sync|push|forward|route|wait|combine|merge|tag|label|assign|reassign|publish|share|"
     r"upload|text(?=\s+(?:it|them|me|us|the|a|an|our|my|their)\b)|call|ping|escalate|open|file|enrich|filter|dedupe|deduplicate|convert|format|draft|review|"
     r"have|let|ask|use|make|remove|drop|delete|import|export|clean|skip|dm|remind|invite|look|rewrite|rephrase|proofread|polish|shorten|"
     r"page(?=\s+(?:ops|on-?call|someone|me|us|the|them)\b)|put(?=\s+(?:it|them|the|this|that|a|an|each|every)\b)|patch(?=\s)"
@@ -175,7 +175,7 @@ DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,70}?\b(?:to|into|in|o
               ("create", ascii_re(r"\bcreate\w*|\bturn (?:it|them|this|that|the \w+|each \w+|only (?:the )?\w+|these|those|all (?:the )?\w+) into (?:an? )?(?:new )?(?:[\w-]+ )?(?:issue|ticket|card|task|page|row|record|contact|deal|lead|event)s?\b|\bissue (?:a |the )?refund|\brefund (?:the|their|his|her|it|them)\b|\bopen (?:a|an|one)\b|\braise (?:a|an|one)\b|\bfile (?:a|an|one)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|发起退款|(?<=调)[a-z]{2,12}退款|创建(?!的)|新建(?!的)|开一个|建一个|(?<![创新组搭])建(?:个|张|条|一个|一张|一条)?(?:工单|任务|卡片|商机|联系人|线索|客户|日程|会议|页面|issue|ticket|deal|lead)|[提开]工单")),
               ("update", ascii_re(r"\bfill (?:in |out )?(?:the |an? |its |their )?['\"]?[\w ;-]{1,30}['\"]? (?:column|field|cell|property)\b|"
                                   r"\binto (?:the|its|their|that) (?:(?:page|row|record|card|issue)'s )?['\"]?[\w ;-]{1,30}['\"]? (?:column|field|property)\b|"
-                                  r"(?<!an )(?<!a )(?<!investor )(?<!weekly )(?<!monthly )(?<!daily )(?<!status )(?<!progress )(?<!product )(?<!project )(?<!quick )(?<!short )\bupdate\w*|\bclose (?:it|them|the \w+)\b|\barchive\b|\bmove (?:it|them|the \w+) to\b|\bmark (?:it|them|the \w+) as\b|更新(?!过的|了的|的|说明|日志|记录|内容|公告)|填回|回填|修改(?!过的|的)|(?<!未)(?<!已)(?<!已经)关闭(?!的)|归档|改成(?!.{0,12}(?:版本|风格|文案|长文|短文|笔记|帖子|推文|文章|口吻|语气))|改为|标记为|标成|设为|置为")),
+                                  r"(?<!an )(?<!a )(?<!investor )(?<!weekly )(?<!monthly )(?<!daily )(?<!status )(?<!progress )(?<!product )(?<!project )(?<!quick )(?<!short )\bupdate\w*|\bclose (?:it|them|the \w+)\b|\barchive\b|\bmove (?:it|them|the \w+) to\b|\bmark (?:it|them|the (?:\w+ ){0,2}\w+) as\b|更新(?!过的|了的|的|说明|日志|记录|内容|公告)|填回|回填|修改(?!过的|的)|(?<!未)(?<!已)(?<!已经)关闭(?!的)|归档|改成(?!.{0,12}(?:版本|风格|文案|长文|短文|笔记|帖子|推文|文章|口吻|语气))|改为|标记为|标成|设为|置为")),
               ("upsert", ascii_re(r"\bsave\w*|\bstore\w*|\bstash\w*|\bcopy\b.{0,40}?\binto\b|\bwrite (?:it|them|this|that|both|these|those|the \w+) back\b|\bsync\w*|\bwrites?\b.{0,40}?\b(?:to|into)\b|\bimport\w*\b.{0,40}?\binto\b|\bupsert|保存|存到|存入|存成|存为|写入|写进|导入(?:到|进)?|同步|存储|入库|存一份|留一份|存个档|备份(?:到|一份)")),
               ("post", ascii_re(NOUN_POST + r"\bpost(?:s|ed|ing)?\b|\bpublish\w*|\bshare\b|发布|发帖|发表")))
 

@@ -69,6 +69,9 @@ def _one_approval_at_a_time(steps: list[Step]) -> list[Step]:
 _READ_ONLY = compile_filtered(r"只读|只查|不要改|别改|不改|不要修改|read[- ]only|\b(?:don't|do not|never) (?:modify|change|update|touch|write)")
 
 
+_THE_OTHERS = compile_filtered(r"(?:其他|其它|其余|剩下|别的)的?|(?:the rest|the others|all others|everything else|anything else|other ones)\b")
+
+
 def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
     """Deliveries the request refuses ("don't send anything", "I'll post it myself", "别往钉钉里写",
     "don't reply to the email") are removed: to the services named there, else all of them."""
@@ -77,7 +80,7 @@ def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
     previous = ""
     for c in (plain(c) for c in clauses):
         neg = ph.NEGATED.search(c)
-        if not neg:
+        if not neg or _THE_OTHERS.match(c):  # "负面的发到群里，其他的不用发": the other cases do nothing
             previous = c
             continue
         # "记到 Notion 的数据库里，不用通知任何人": the refusal's own clause may hold nothing before it

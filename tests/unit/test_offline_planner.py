@@ -902,3 +902,30 @@ def test_a_threshold_phrased_as_only_when_for_the_ones_or_shi_is_a_condition(pro
     # one AI step at most, and no write to the service the items come from
     assert len([n for n in iter_all_nodes(graph) if kind(n) == "llm"]) <= 1
     assert not [n for n in iter_all_nodes(graph) if service(n) == "intercom"]
+
+
+@pytest.mark.parametrize("prompt, service, action", [
+    ("有客户加我们企业微信好友时，自动在企业微信里给客户发一条欢迎语，再给他打上“新客户”标签。", "wecom", "label"),
+    ("有赞订单发货后，在有赞里给这个订单加一条备注“已同步ERP”，然后把订单号和物流单号追加到谷歌表格里。", "youzan", "comment"),
+    ("Zendesk 工单收到客户差评时，在 Zendesk 里把这个工单重新打开，然后在钉钉上提醒客服主管看一下。", "zendesk", "reopen"),
+    ("Every Friday at 5pm, find Salesforce opportunities nobody has touched in 30 days, reassign them to the sales manager "
+     "in Salesforce, and post a summary of what was reassigned in #sales on Slack.", "salesforce", "assign"),
+])
+def test_more_services_do_their_own_actions(prompt, service, action):
+    from pilot.generation.plan import DeliverStep
+
+    plan = planner.plan(prompt)
+    done = [(s.service, s.action) for s in walk(plan.steps) if isinstance(s, DeliverStep)]
+    assert (service, action) in done
+    # a messenger's other deliveries are still plain sends
+    assert all(a is None for s, a in done if (s, a) != (service, action))
+
+
+def test_the_others_doing_nothing_refuses_nothing():
+    from pilot.generation.plan import DeliverStep
+
+    plan = planner.plan("每天晚上8点搜一下当天知乎上提到我们品牌的回答，逐条判断是正面、中性还是负面，负面的一条一条发到企业微信群，其他的不用发。")
+    (branch,) = [s for s in walk(plan.steps) if isinstance(s, BranchStep)]
+    assert [c.label for c in branch.cases] == ["负面"]
+    assert [s.service for s in walk(branch.cases[0].steps) if isinstance(s, DeliverStep)] == ["wecom"]
+    assert next(s for s in walk(plan.steps) if isinstance(s, AiStep)).categories == ["正面", "中性", "负面"]
