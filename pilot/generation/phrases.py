@@ -209,6 +209,8 @@ SERVICE_ACTION = {
                         r"|评论(?:到|在)|(?:发|写|加|留)(?:一条|个)?评论|作为评论|回复(?:到|在)?(?:这个|该|原)?(?:issue|工单|帖子|问题下)|(?:加|添加|写)(?:一条|个)?(?:内部)?备注"),
     # "add the label 'invoice'", "打上“大客户”标签"; "label it as bug or feature" is a classification
     "label": ascii_re(r"\b(?:add|apply|put|attach)\s+(?:the |a |an |that |this )?(?:[\"'][^\"']{1,30}[\"'] |[\w-]+ )?(?:label|tag)s?\b"
+                      # "tag the customer as VIP in Shopify": one given value (a list of them is a classification)
+                      r"|\btag (?:it|them|the \w+|this \w+) (?:as|with) (?:an? )?['\"]?[\w-]+['\"]?(?!\s*(?:,|/|\bor\b|\band\b))"
                       r"|(?:打|加|贴)(?:上)?[^,，。；;]{0,10}?标签"),
     "archive": ascii_re(r"\barchive\s+(?:it|them|the|this|that|each|every|all|its|their)\b|\b(?:gets?|is|are|be)\s+archived\b|(?<!已)归档(?!的)"),
     "assign": ascii_re(r"\b(?:re)?assign(?:s)?\s+(?:it|them|the \w+|this \w+|that \w+|each \w+)\s+to\b|(?:把|将)[^,，。；;]{0,12}?(?:分配|指派|转派)给"),

@@ -327,6 +327,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         if sid in _NOT_DEST and not deliver_verb:
             continue
         acts.deliveries.append(_deliver(sid, clause, state))
+    if acts.ai is not None and acts.ai.task == "classify" and not acts.ai.categories and any(d.action == "label" for d in acts.deliveries):
+        acts.ai = None  # "tag the customer as VIP in Shopify": the tag is given, nothing is classified
     replies = re.match(r"(?:reply|answer|respond|thank|tell)\b|回复|回答|答复|直接回复", (default_service or "").strip()) or ph.IGNORE.search(default_service or "")
     if not acts.deliveries and default_service and not acts.sources and not replies and not (
             acts.ai is not None and not ph.SEND.search(default_service) and not ph.delivery_op(default_service)

@@ -115,7 +115,8 @@ class BranchReader:
                 cases[-1] = (*cases[-1][:2], [*cases[-1][2], *self._actions(clause)], cases[-1][3])
                 j += 1
                 continue
-            if continues and cases and cases[-1][2] and re.match(r"(?:同时|并且|并|还要|顺便|附上|附带|带上|抄送|also\b|and also\b|as well\b|attach|include)", clause):
+            if continues and cases and cases[-1][2] and (re.match(r"(?:同时|并且|并|还要|顺便|附上|附带|带上|抄送|also\b|and also\b|as well\b|attach|include)", clause)
+                                                         or _SAME_SENTENCE_ACTION.match(clause)):
                 # "负面的在钉钉群里告警，同时抄送主管": a second action of the same case
                 cases[-1] = (*cases[-1][:2], [*cases[-1][2], *self._actions(clause)], cases[-1][3])
                 j += 1
@@ -297,6 +298,8 @@ class BranchReader:
         return f"payload.{field}" if self.trigger_kind in ("webhook", "app_event", "form") else field
 
 
+# "If it's over $500, post it in #vip-orders and tag the customer as VIP": a second write in the case's sentence
+_SAME_SENTENCE_ACTION = compile_filtered(r"(?:tag|label|add|create|update|close|assign|archive|cancel|refund|log|save|append)\b")
 _MORE_OF_CASE = compile_filtered(r"(?:再|并且?|同时|顺便|还要|也|and also\b|also\b)")
 _NOT_FOUND = compile_filtered(r"\b(?:isn'?t|is not|not) (?:in (?:there|the|our|them|it)|covered|found)\b|\bcan'?t (?:find|answer)|\bdoesn'?t (?:know|cover)|"
                         r"\bno answer\b|没有的|没有答案|找不到|答不上|答不出|不知道|没写")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from pilot.generation import conditions as conds
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
-from pilot.generation.clauses import plain
+from pilot.generation.clauses import CONTINUES, plain
 from pilot.generation.plan import AiStep, DeliverStep, Step
 from pilot.generation.planner_passes import _flat
 from pilot.generation.prefilter import compile_filtered
@@ -70,8 +70,8 @@ def _event_threshold_first(clauses: list[str], trigger: Trigger, trigger_clause:
         # the value the event set is the first case's condition (with no other case it is the
         # event itself: "When a Jira issue moves to Done, post it in #releases")
         field, value = changed[0], changed[1]
-        lead = f"如果{field}是{value}，" if state.lang == "zh" else f"if the {field} is {value}, "
-        return [lead + plain(clauses[0]), *clauses[1:]]
+        lead = f"如果{field}是{value}" if state.lang == "zh" else f"if the {field} is {value}"
+        return _led_by(lead, clauses)
     found = conds.comparison(trigger_clause, state.lang)
     if found is None or found[0].field in ("", "value") or found[0].op not in ("gt", "ge", "lt", "le") \
             or not isinstance(found[0].value, (int, float)) or any(state._conditional(plain(c)) for c in clauses):
@@ -80,8 +80,14 @@ def _event_threshold_first(clauses: list[str], trigger: Trigger, trigger_clause:
     said = _SAID_AS[state.lang].get(cmp.op)
     if said is None:
         return clauses
-    lead = f"如果{cmp.field}{said}{cmp.value}," if zh else f"if the {cmp.field} {said} {cmp.value}, "
-    return [lead + plain(clauses[0]), *clauses[1:]]
+    lead = f"如果{cmp.field}{said}{cmp.value}" if zh else f"if the {cmp.field} {said} {cmp.value}"
+    return _led_by(lead, clauses)
+
+
+def _led_by(condition: str, clauses: list[str]) -> list[str]:
+    """The condition as a clause of its own, the actions of the event's sentence continuing it
+    ("…, post it in #vip-orders and tag the customer as VIP in Shopify": both on its branch)."""
+    return [condition, CONTINUES + plain(clauses[0]), *clauses[1:]]
 
 
 _NO_REPLY = compile_filtered(r"(?:不要|别|不用|无需|不必|don't|do not|never|no)\W{0,2}[^,.;，。；]{0,6}(?:回复|回答|答复|reply|replies|respond|answer)")

@@ -929,3 +929,14 @@ def test_the_others_doing_nothing_refuses_nothing():
     assert [c.label for c in branch.cases] == ["负面"]
     assert [s.service for s in walk(branch.cases[0].steps) if isinstance(s, DeliverStep)] == ["wecom"]
     assert next(s for s in walk(plan.steps) if isinstance(s, AiStep)).categories == ["正面", "中性", "负面"]
+
+
+def test_every_write_of_the_events_sentence_sits_on_its_threshold_branch():
+    from pilot.generation.plan import DeliverStep
+
+    plan = planner.plan("When a Shopify order over $500 comes in, post it in our #vip-orders Slack channel and tag the customer "
+                        "as VIP in Shopify.")
+    (branch,) = [s for s in walk(plan.steps) if isinstance(s, BranchStep)]
+    inside = [(s.service, s.action) for s in walk(branch.cases[0].steps) if isinstance(s, DeliverStep)]
+    assert inside == [("slack", None), ("shopify", "label")] and not branch.otherwise
+    assert not [s for s in walk(plan.steps) if isinstance(s, AiStep)]  # the tag is given: nothing to classify
