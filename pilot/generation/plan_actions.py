@@ -120,6 +120,8 @@ class Actions:
         return out
 
 
+_OTHERS_ACT = ascii_re(r"(?:people|users|customers|clients|employees|staff|members|folks|everyone|our (?:team|staff|users|customers|employees))\s+"
+                       r"(?:post|send|drop|submit|ask|share|message|write|fill|email|text|leave|upload)s?\b")
 _THE_RECORD = ascii_re(r"\b(?:issues?|tickets?|prs?|pull requests?|merge requests?|conversations?|orders?|cards?|tasks?|deals?|subscriptions?|"
                        r"payments?|charges?|invoices?|emails?|messages?|threads?)\b|工单|订单|issue|帖子|会话|卡片|任务|订阅|客户|好友")
 
@@ -146,6 +148,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     quote = clause[:200]
     if _ACCESS_REMARK.match(clause.strip()):
         return acts  # "Read only on github/jira.", "只读，不要改": how to treat the services, not a step
+    if _OTHERS_ACT.match(clause.strip()) and not re.search(r",|\b(?:it|then|we|i)\b", clause):
+        return acts  # "People post requests in our Slack #ops-help channel": what others do, the event, not a step
     agent = state.last_ai if state.last_ai is not None and state.last_ai.task == "agent" else None
     if agent is not None and _AGENT_CAN.search(clause):
         # "…and the agent can call our status page API and search Jira to answer": what the agent may
@@ -412,8 +416,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             r"\b(?:comment|close|label|tag|reply|archive|assign|update|move|write|back)\b|评论|关闭|打标签|回复|写回|回写", clause):
         acts.deliveries.append(_deliver(state.loop_service, clause, state))  # "for each issue: … close it"
     if not acts.deliveries and not negated and _SET_FIELD.search(clause) and (
-            where := state.loop_service if state.loop_service in ent.BY_ID else event_app(state)):
-        # "其他的把状态改成“培育中”" in a loop over a 飞书多维表格: that record is updated where it lives
+            where := next((f for f in found if ent.BY_ID[f].kind != "messaging"), None)
+            or (state.loop_service if state.loop_service in ent.BY_ID else event_app(state))):
+        # "其他的把状态改成“培育中”" in a loop over a 飞书多维表格: that record is updated where it lives;
+        # "set the ticket priority to urgent in Zendesk": in the service named
         acts.deliveries.append(msgspec.structs.replace(_deliver(where, clause, state), operation="update"))
     if acts.ai is not None and acts.ai.task == "generate" and re.search(r"\be-?mails?\b|邮件", clause) and not acts.deliveries:
         state.style_service = "email"  # "写一封面试邀约邮件，然后发给候选人": the email is how it goes

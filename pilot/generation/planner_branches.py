@@ -313,6 +313,7 @@ _LEFT_ALONE: list[Step] = []  # a threshold case whose values need nothing ("不
 _OTHER_SIDE = compile_filtered(r"(?:the\s+)?(?:smaller|lower|less|cheaper|fewer|larger|bigger|higher|more|shorter|longer)(?:\s+(?:ones?|claims?|orders?|amounts?|scores?|values?|deals?|invoices?))?"
                          # "Below that, just email the customer": the other side of the threshold just named
                          r"|(?:anything\s+|everything\s+)?(?:below|under|less than|lower than|above|over|more than)\s+(?:that|this|it)(?:\s*,?\s*(?:just|only))?"
+                         r"|(?:anything|everything|all)\s+(?:lower|less|smaller|cheaper|higher|bigger|larger)(?:\s+than\s+that)?(?:\s*,?\s*(?:just|only))?"
                          r"|(?:更小|更低|更少|更便宜|更大|更高|更多)的?")
 _REPLY_VIA = compile_filtered(r"^(?:再|然后|并)?(?:调用?|通过|用).{0,8}?(?:接口|api).{0,4}?(?:回复|发|推|写|提交)")
 

@@ -142,7 +142,8 @@ class ConditionalReader:
         if not m or m.start() == 0:
             return None
         label = clause[: m.start()].strip().lstrip("&").strip()  # "&" marks an action that continues a case
-        if _ACTION_VERB_FIRST.match(label) or ph.PARALLEL.search(label) or ph.IF.search(label) or ph.NEGATED.search(clause) or re.fullmatch(r"(?:it|this|that|they|i|we|i'll|don't|then|and)", label):
+        if _ACTION_VERB_FIRST.match(label) or ph.PARALLEL.search(label) or ph.IF.search(label) or ph.NEGATED.search(clause) or re.fullmatch(r"(?:it|this|that|they|i|we|i'll|don't|then|and|people|users|customers|clients|employees|staff|"
+                                                                                                                                                     r"everyone|someone|anyone|members|folks)", label):  # "People post requests in #ops-help": who acts, not a case
             return None
         words = label.split()
         marked = label.endswith("的") or m.group(0).startswith("的")  # "数据分析的发…": a label, even if it names a task

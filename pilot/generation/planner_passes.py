@@ -69,6 +69,7 @@ def _one_approval_at_a_time(steps: list[Step]) -> list[Step]:
 _READ_ONLY = compile_filtered(r"只读|只查|不要改|别改|不改|不要修改|read[- ]only|\b(?:don't|do not|never) (?:modify|change|update|touch|write)")
 
 
+_SENDING = compile_filtered(r"\b(?:post|send|share|publish|notify|message|ping|alert|dm)\b|发到|发给|发送|推送|通知|群里|频道")
 _THE_OTHERS = compile_filtered(r"(?:其他|其它|其余|剩下|别的)的?|(?:the rest|the others|all others|everything else|anything else|other ones)\b")
 
 
@@ -107,6 +108,9 @@ def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
             # "记到 Notion …，不用通知任何人": keep what was asked, refuse the notifications
             asked = set(ent.find_integrations(before)[0])
             refused |= {i.id for i in ent.INTEGRATIONS if i.kind == "messaging" and i.id not in asked}
+        elif _SENDING.search(after) and not re.search(r"\b(?:anything|everything|nothing)\b", after):
+            # "don't post it anywhere, just save it", "存到Notion就行，不要发到任何群里": no message goes out; what is saved stays
+            refused |= {i.id for i in ent.INTEGRATIONS if i.kind == "messaging"}
         elif not re.match(r"\S+(?:\s+\S+)*?\s+(?:update|modify|change|touch|comment|sync)\b", after, re.I):
             # "don't touch the deal itself" protects a record, it does not refuse the notification
             everything = True

@@ -940,3 +940,26 @@ def test_every_write_of_the_events_sentence_sits_on_its_threshold_branch():
     inside = [(s.service, s.action) for s in walk(branch.cases[0].steps) if isinstance(s, DeliverStep)]
     assert inside == [("slack", None), ("shopify", "label")] and not branch.otherwise
     assert not [s for s in walk(plan.steps) if isinstance(s, AiStep)]  # the tag is given: nothing to classify
+
+
+def test_refusing_to_post_keeps_what_is_saved():
+    assert deliveries("every morning grab the top 10 hacker news posts, summarize each one in a sentence and save them to my "
+                      "Notion reading list. don't post it anywhere, just save it") == {"notion"}
+    assert deliveries("每天下午6点看一下微博热搜前20，让AI挑出跟新能源汽车相关的条目，存到我的Notion就行，不要发到任何群里") == {"notion"}
+    # "don't post anything" still refuses every delivery
+    assert deliveries("Read our latest blog post at https://example.com/blog/launch and draft three LinkedIn post ideas "
+                      "based on it. Don't post anything.") == set()
+
+
+def test_what_other_people_do_is_the_event_not_a_step():
+    graph = build("Ops request router. People post requests in our Slack #ops-help channel. For each new message, the AI "
+                  "classifies it as 'IT', 'facilities' or 'HR'. IT → Jira ticket in the ITSUP project; facilities → email "
+                  "facilities@company.com; HR → Asana task on the People board. Anything else → reply in the Slack thread "
+                  "asking them to clarify.")
+    (cond,) = [n for n in iter_all_nodes(graph) if kind(n) == "condition"]
+    assert len(cond.config.cases) == 3 and len([n for n in iter_all_nodes(graph) if kind(n) == "llm"]) == 1
+    assert service(nodes(graph)[out_of(graph, cond.id)["else"]]) == "slack"
+    # "set the ticket priority to urgent in Zendesk" updates the ticket in Zendesk
+    zd = build("New Zendesk ticket -> AI sentiment score from -1 to 1 -> if it's below -0.5, set the ticket priority to "
+               "urgent in Zendesk and ping #support-leads on Slack")
+    assert [n.config.method for n in iter_all_nodes(zd) if service(n) == "zendesk"] == ["PUT"]
