@@ -120,6 +120,7 @@ class Actions:
         return out
 
 
+_LIKE = r"\b(?:like|similar to|in the style of|modell?ed on|inspired by)\s+"
 _OTHERS_ACT = ascii_re(r"(?:people|users|customers|clients|employees|staff|members|folks|everyone|our (?:team|staff|users|customers|employees))\s+"
                        r"(?:post|send|drop|submit|ask|share|message|write|fill|email|text|leave|upload)s?\b")
 _THE_RECORD = ascii_re(r"\b(?:issues?|tickets?|prs?|pull requests?|merge requests?|conversations?|orders?|cards?|tasks?|deals?|subscriptions?|"
@@ -191,7 +192,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     dests = [d for d in dests if d not in styled and d not in linked]  # "with the Zoom link" is not a delivery
     # "a blog post on how realtors can use Instagram Reels", "asking them to leave a Google review",
     # "an email about our HubSpot integration": what the text is about, neither read nor written
-    topics = {x for x in found if _topic(x, clause)}
+    topics = {x for x in found if _topic(x, clause) or _named_with(x, "", clause, before=_LIKE)}  # "formatted like Linear's changelog"
     dests, srcs, found = [d for d in dests if d not in topics], [x for x in srcs if x not in topics], [f for f in found if f not in topics]
     if send and not negated and "email" not in dests and re.search(r"\b(?:gets?|be|is|are)\s+e-?mailed\b", clause):
         dests = [*dests, "email"]  # "an update that gets emailed to the founders and saved in Google Drive"

@@ -963,3 +963,10 @@ def test_what_other_people_do_is_the_event_not_a_step():
     zd = build("New Zendesk ticket -> AI sentiment score from -1 to 1 -> if it's below -0.5, set the ticket priority to "
                "urgent in Zendesk and ping #support-leads on Slack")
     assert [n.config.method for n in iter_all_nodes(zd) if service(n) == "zendesk"] == ["PUT"]
+
+
+def test_linear_by_its_bare_name_and_a_style_reference_is_no_service():
+    assert "linear" in deliveries("New issue opened in our GitHub repo → have AI decide whether it's a bug or a question. "
+                                  "Bugs: create a matching issue in Linear. Questions: post a comment on the GitHub issue.")
+    plan = planner.plan("Write release notes for v2.3 from the commit messages below, formatted like Linear's changelog.")
+    assert not [s for s in walk(plan.steps) if isinstance(s, SourceStep)]
