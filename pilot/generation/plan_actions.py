@@ -324,7 +324,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     sub = _SUBFLOW.search(clause)
     if sub and not _NO_SUBFLOW.search(sub.group(0)):
         acts.subflow = SubflowStep(id=state.uid("run_workflow"), workflow=(sub.group("name") or sub.group("name2") or "workflow").strip(), quote=quote)
-    if not negated and default_service is None:
+    if not negated:
         dests, srcs = _asked_for_own_action(clause, found, dests, srcs, state)
     # deliveries
     deliver_verb = bool(ph.DELIVER.search(clause))

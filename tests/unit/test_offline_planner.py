@@ -970,3 +970,17 @@ def test_linear_by_its_bare_name_and_a_style_reference_is_no_service():
                                   "Bugs: create a matching issue in Linear. Questions: post a comment on the GitHub issue.")
     plan = planner.plan("Write release notes for v2.3 from the commit messages below, formatted like Linear's changelog.")
     assert not [s for s in walk(plan.steps) if isinstance(s, SourceStep)]
+
+
+@pytest.mark.parametrize("prompt, service", [
+    ("有赞有新的退款申请时，让AI判断理由是否合理，合理的直接在有赞里同意退款，不合理的转给客服在企业微信里处理", "youzan"),
+    ("客户提交退款申请表单后，让AI判断退款理由合不合理。合理的直接在Stripe里退款，并发邮件告诉客户；不合理的发飞书消息给客服", "stripe"),
+])
+def test_a_yes_no_judgement_of_a_named_thing_branches_to_the_refund(prompt, service):
+    from pilot.generation.plan import DeliverStep
+
+    plan = planner.plan(prompt)
+    ai = [s for s in walk(plan.steps) if isinstance(s, AiStep)]
+    assert [(s.task, s.categories[0]) for s in ai] == [("classify", "合理")]
+    (branch,) = [s for s in walk(plan.steps) if isinstance(s, BranchStep)]
+    assert (service, "refund") in [(d.service, d.action) for d in walk(branch.cases[0].steps) if isinstance(d, DeliverStep)]
