@@ -15,6 +15,7 @@ from pilot.generation import conditions as conds
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
 from pilot.generation.around import AroundName
+from pilot.generation.blueprint import Schedule
 from pilot.generation.text import AB, ascii_re
 from pilot.workflows.model import (
     AppEventTrigger,
@@ -159,7 +160,8 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
     schedule = ent.find_schedule(text)
     for kind, rx in (("webhook", ph.WEBHOOK), ("form", ph.FORM), ("app_event", ph.APP_EVENT), ("app_event", ph.STATE_EVENT)):
         m = rx.search(text)
-        if m and rx is ph.STATE_EVENT and (schedule or not _names_an_app(text[slice(*_clause_at(text, m.start()))])):
+        if m and rx is ph.STATE_EVENT and ((schedule and not _named_in_passing(schedule, text, m.end()))
+                                           or not _names_an_app(text[slice(*_clause_at(text, m.start()))])):
             continue  # "if the order is paid, …" alone is a condition; "when a GitHub issue is labelled bug" an event
         if not m or (kind == "webhook" and ph.WEBHOOK_OUT.search(text) and not ph.WEBHOOK_IN.search(text)
                      and len(ph.WEBHOOK.findall(text)) <= 1):
@@ -233,6 +235,12 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
     if ph.CHAT.search(text):
         return ChatTrigger(), "", text
     return ManualTrigger(), "", text
+
+
+def _named_in_passing(schedule: Schedule, text: str, after: int) -> bool:
+    """"…-> just append it to the weekly triage google sheet": a bare "weekly" after the event names a
+    thing, not when the run starts."""
+    return bool(re.fullmatch(r"\s*(?:weekly|daily|monthly|nightly|hourly)\s*", schedule.text)) and text.find(schedule.text) > after
 
 
 def _names_an_app(clause: str) -> bool:

@@ -984,3 +984,13 @@ def test_a_yes_no_judgement_of_a_named_thing_branches_to_the_refund(prompt, serv
     assert [(s.task, s.categories[0]) for s in ai] == [("classify", "合理")]
     (branch,) = [s for s in walk(plan.steps) if isinstance(s, BranchStep)]
     assert (service, "refund") in [(d.service, d.action) for d in walk(branch.cases[0].steps) if isinstance(d, DeliverStep)]
+
+
+def test_a_bare_weekly_in_a_sheet_name_is_no_schedule_and_a_priority_list_is_a_classification():
+    plan = planner.plan("jira ticket priority = Highest -> page the on-call engineer in PagerDuty and post to #incidents in "
+                        "slack. any other priority -> just append it to the weekly triage google sheet")
+    assert (plan.trigger.__struct_config__.tag, plan.trigger.service) == ("app_event", "jira")
+    assert not [s for s in walk(plan.steps) if isinstance(s, AiStep)]  # "triage google sheet" names a sheet
+    zh = planner.plan("工单系统会通过 webhook 推送新工单过来。让AI判断紧急程度（高、中、低），只有高的才给值班工程师发短信。")
+    (ai,) = [s for s in walk(zh.steps) if isinstance(s, AiStep)]
+    assert (ai.task, ai.categories) == ("classify", ["高", "中", "低"])
