@@ -79,7 +79,9 @@ def system_prompt() -> str:
         "transform step (dedupe_by, group_by with aggregates such as {\"total\": \"sum:amount\"}, fields); "
         "pauses are wait steps (duration_s, until, or approval; when the request says what happens on "
         "rejection, branch on the wait step's field `approved`); running another saved workflow is a "
-        "workflow step; never add a step, delivery or source the request does not ask for; "
+        "workflow step; a service's own operation the request names (refund, cancel, close, reopen, comment, label, "
+        "archive, assign, fulfill) is a deliver step's `action`; never add a step, delivery or source the request "
+        "does not ask for; "
         "every step quotes the words of the request it came from.\n"
         f"JSON schema of the plan:\n{schema}\n\nExamples:\n{examples}\n"
     )

@@ -994,3 +994,19 @@ def test_a_bare_weekly_in_a_sheet_name_is_no_schedule_and_a_priority_list_is_a_c
     zh = planner.plan("工单系统会通过 webhook 推送新工单过来。让AI判断紧急程度（高、中、低），只有高的才给值班工程师发短信。")
     (ai,) = [s for s in walk(zh.steps) if isinstance(s, AiStep)]
     assert (ai.task, ai.categories) == ("classify", ["高", "中", "低"])
+
+
+def test_a_plan_from_the_llm_names_an_action_and_the_compiler_keeps_to_what_the_service_has():
+    from pilot.generation.llm_planner import system_prompt
+    from pilot.generation.plan import plan_from_builtins
+
+    def compiled(action):
+        plan = plan_from_builtins({"title": "t", "language": "en", "trigger": {"kind": "manual"}, "steps": [
+            {"kind": "deliver", "id": "refund", "service": "stripe", "operation": "create", "action": action, "quote": "refund it"}]})
+        return next(n for n in iter_all_nodes(compile_plan(plan)) if kind(n) == "api").config
+
+    assert (compiled("refund").method, compiled("refund").url) == ("POST", "https://api.stripe.com/v1/refunds")
+    assert compiled("refund").operation == "refund"
+    # an action the service does not have is its plain write, never an invented endpoint
+    assert (compiled("teleport").url, compiled("teleport").operation) == ("https://api.stripe.com/v1/invoices", "create")
+    assert "`action`" in system_prompt() and '"action"' in system_prompt()  # the rule and the schema field
