@@ -303,8 +303,8 @@ def batch_size(clause: str) -> int | None:
 
 
 def wait_seconds(m: re.Match[str]) -> float | None:
-    n = m.group("n") or m.group("n2") or m.group("n3") or m.group("n4")
-    unit = m.group("unit") or m.group("unit2") or m.group("unit3") or m.group("unit4")
+    n = m.group("n") or m.group("n2") or m.group("n3") or m.group("n4") or m.group("n5")
+    unit = m.group("unit") or m.group("unit2") or m.group("unit3") or m.group("unit4") or m.group("unit5")
     if not n or not unit:
         return None
     count = float(n) if n.isdigit() else _NUM_WORDS.get(n) or ent._zh_int(n) or 1

@@ -120,6 +120,11 @@ class Actions:
         return out
 
 
+_NOTIFY_PERSON = ascii_re(
+    r"\b(?:notify|remind|alert|ping|tell)\s+(?:the |our |my |their |his |her )?(?:[\w-]+\s+){0,2}"
+    r"(?:rep|manager|team|owner|lead|engineer|admin|hr|recruiter|assistant|agent|staff|coordinator|director|boss|accountant|"
+    r"doctor|teacher|on-?call|supervisor|approver|reviewer)s?\b"
+    r"|(?:再|然后|并)?(?:提醒|通知|告诉|告知)(?:一下)?(?:hr|人事|财务|老板|主管|经理|负责人|运营|客服|销售|老师|店长|团队|同事|值班|行政|采购|仓库)")
 _LIKE = r"\b(?:like|similar to|in the style of|modell?ed on|inspired by)\s+"
 _OTHERS_ACT = ascii_re(r"(?:people|users|customers|clients|employees|staff|members|folks|everyone|our (?:team|staff|users|customers|employees))\s+"
                        r"(?:post|send|drop|submit|ask|share|message|write|fill|email|text|leave|upload)s?\b")
@@ -369,6 +374,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             and (app := event_app(state)):
         # "淘宝店每来一条买家咨询…是的话自动回复…": an event's reply goes back where the event came from
         acts.deliveries.append(_deliver(app, clause, state))
+    if not acts.deliveries and send and not negated and not found and _NOTIFY_PERSON.search(clause):
+        # "notify the sales rep to follow up", "三天后提醒HR跟进": a person, on the request's messenger, else by email
+        acts.deliveries.append(_deliver(_request_messenger(state), clause, state))
     if acts.deliveries and not negated and _ALSO_NOTIFY.search(clause) and not any(
             d.service in ent.BY_ID and ent.BY_ID[d.service].kind == "messaging" for d in acts.deliveries):
         # "录入飞书多维表格并通知HR": a second action, on the messenger the request uses, else by email

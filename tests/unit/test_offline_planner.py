@@ -1010,3 +1010,15 @@ def test_a_plan_from_the_llm_names_an_action_and_the_compiler_keeps_to_what_the_
     # an action the service does not have is its plain write, never an invented endpoint
     assert (compiled("teleport").url, compiled("teleport").operation) == ("https://api.stripe.com/v1/invoices", "create")
     assert "`action`" in system_prompt() and '"action"' in system_prompt()  # the rule and the schema field
+
+
+@pytest.mark.parametrize("prompt", [
+    "When a customer submits the form, email them a thank-you, then 3 days later remind the sales rep to follow up",
+    "新员工入职表单提交后，给他发欢迎邮件，三天后提醒HR跟进",
+])
+def test_a_reminder_to_a_person_after_a_wait_is_sent(prompt):
+    from pilot.generation.plan import DeliverStep, WaitStep
+
+    steps = [s for s in walk(planner.plan(prompt).steps) if isinstance(s, (DeliverStep, WaitStep))]
+    assert [type(s).__name__ for s in steps] == ["DeliverStep", "WaitStep", "DeliverStep"]
+    assert steps[1].duration_s == 3 * 86400
