@@ -174,11 +174,17 @@ _NAMED_RE = compile_filtered("(?:" + "|".join(sorted(map(re.escape, _NAMED_LOOKU
                        r"(?=[\u4e00-\u9fff]{0,10}?(?:订单|店铺|商品|客户|会员|后台|数据|商城|销售|评价|差评|工单|退款|讨论|帖子|热帖|评论|动态|舆情|下单|付款|发货|买家))") if _NAMED_LOOKUP else None
 
 
+# A service named by an ordinary word: the word in its ordinary sense is not the service ("a linear scale")
+_WORD_SENSE = {"linear": compile_filtered(r"\s+(?:scale|regression|model|time|function|growth|algebra|equations?|fit|programming|"
+                                          r"interpolation|combination|layout|progress|trend|relationship|search)\b")}
+
+
 def find_integrations(text: str) -> tuple[list[str], list[str], list[str]]:
     """(all integrations in order of mention, destinations, sources) in a normalised text. An
     integration whose content is only processed ("translate the email") is in neither list; see
     :mod:`pilot.generation.roles`."""
-    hits: list[tuple[int, int, str]] = [(m.start(), m.end(), _EN_LOOKUP[m.group(1)]) for m in _EN_RE.finditer(text)]
+    hits: list[tuple[int, int, str]] = [(m.start(), m.end(), _EN_LOOKUP[m.group(1)]) for m in _EN_RE.finditer(text)
+                                        if m.group(1) not in _WORD_SENSE or not _WORD_SENSE[m.group(1)].match(text, m.end())]
     hits += [(m.start(), m.end(), _ZH_LOOKUP[m.group(0)]) for m in _ZH_RE.finditer(text)]
     if _NAMED_RE is not None:  # "汇总有赞当天的订单": a lookup-only name, with a business noun right after it
         hits += [(m.start(), m.end(), _NAMED_LOOKUP[m.group(0)]) for m in _NAMED_RE.finditer(text)]

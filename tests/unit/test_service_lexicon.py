@@ -53,7 +53,10 @@ def test_urls_are_https_with_input_placeholders():
                 continue
             assert url.startswith("https://"), (i.id, url)
             for ph in PLACEHOLDER.findall(url):
-                assert re.fullmatch(r"\{\{ inputs\.[a-z][a-z0-9_]* \}\}", ph), (i.id, ph)
+                assert re.fullmatch(r"\{\{ (?:inputs|credentials)\.[a-z][a-z0-9_]* \}\}", ph), (i.id, ph)
+                # a token or key in a URL is a credential (redacted, never stored with a run), not a run input
+                assert not re.fullmatch(r"\{\{ inputs\.\w*(?:token|key|secret|password)\w* \}\}", ph) or \
+                    re.search(r"(?:app_token|spreadsheet_token|file_key|object_key|issue_key)", ph), (i.id, ph)
 
 
 @pytest.mark.parametrize(("name", "iid"), [
