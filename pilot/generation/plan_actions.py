@@ -311,6 +311,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         acts.sources.append(SourceStep(id=state.uid("search_docs"), from_="knowledge", quote=quote))
     # the AI step
     hits = [(m.start(), rank, task) for rank, (task, rx) in enumerate(ph.AI_TASKS) if (m := rx.search(clause))]
+    if hits and negated and neg is not None and neg.start() <= 2:
+        hits = []  # "don't auto-reply to the customer": a refusal asks for no step
     if hits and state.last_ai is not None and _delivers_result(clause):
         hits = []  # "save the summary to Notion": the summary an earlier step wrote
     if not hits and _ASKS_AI.search(clause) and not _delivers_result(clause):

@@ -363,7 +363,7 @@ def _chosen_category(clause: str, cls: AiStep | None) -> tuple[AiStep | None, st
 
 
 _WHETHER = compile_filtered(r"\b(?:decide|check|determine|judge|tell(?: me)?|work out|figure out|assess|see)\s+(?:if|whether)\s+(?P<what>(?:each |the |it |this |that |every )?[\w-]*?)\s*"
-                      r"(?:is|are|was|looks|sounds|seems)\s+(?:an?\s+|really\s+)?(?P<y>[a-z][\w -]{1,20}?)(?:\s+or not)?\s*$")
+                      r"(?:is|are|was|looks|sounds|seems|'s)\s+(?:an?\s+|really\s+)?(?![\w -]*\bor\s+(?!not\b))(?P<y>[a-z][\w -]{1,20}?)(?:\s+or not)?\s*$")
 _WHETHER_ZH = compile_filtered(r"^(?:先)?(?:让|用)?\s*(?:ai|大模型)?\s*(?:先)?\s*(?:判断|看看|看一下|检查|识别)(?:一下)?(?:它|这封邮件|这条|这个|[\u4e00-\u9fff]{1,6}?)?(?:是不是|是否(?:是|为|属于)?)"
                          r"(?P<y>[\u4e00-\u9fffa-z]{1,8}?)(?=$|[:：,，])")
 _A_NOT_A = compile_filtered(r"((?:判断|看看|看一下|检查|识别)(?:一下)?(?:[\u4e00-\u9fff]{1,6}?)?)([\u4e00-\u9fff])不\2([\u4e00-\u9fff]{0,2}?)(?=$|[:：,，])")

@@ -1022,3 +1022,16 @@ def test_a_reminder_to_a_person_after_a_wait_is_sent(prompt):
     steps = [s for s in walk(planner.plan(prompt).steps) if isinstance(s, (DeliverStep, WaitStep))]
     assert [type(s).__name__ for s in steps] == ["DeliverStep", "WaitStep", "DeliverStep"]
     assert steps[1].duration_s == 3 * 86400
+
+
+def test_only_the_urgent_ones_after_a_whether_and_a_refused_auto_reply():
+    graph = build("When a new email arrives in our support@ Gmail inbox, use AI to decide whether it's urgent. Only the urgent "
+                  "ones should be forwarded to our on-call Telegram group. Don't auto-reply to the customer.")
+    (cond,) = [n for n in iter_all_nodes(graph) if kind(n) == "condition"]
+    assert [c.when for c in cond.config.cases] == ['nodes.judge.output.category == "urgent"']
+    assert [service(n) for n in iter_all_nodes(graph) if kind(n) in ("api", "tool")] == ["telegram"]
+    assert [n.id for n in iter_all_nodes(graph) if kind(n) == "llm"] == ["judge"]  # no reply is drafted
+    # "whether it's a bug or a question" is a choice between two, not a yes/no on "bug or a question"
+    plan = planner.plan("New issue opened in our GitHub repo → have AI decide whether it's a bug or a question. Bugs: create "
+                        "a matching issue in Linear. Questions: post a comment on the GitHub issue.")
+    assert next(s for s in walk(plan.steps) if isinstance(s, AiStep)).categories == ["bug", "question"]
