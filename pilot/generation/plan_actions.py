@@ -141,8 +141,9 @@ def _asked_for_own_action(clause: str, found: list[str], dests: list[str], srcs:
     asked = [sid for sid in found if (integ := ent.BY_ID.get(sid)) is not None and integ.actions
              and _service_action(integ, clause)[0]]
     app = event_app(state) if not asked else None
-    if app is not None and ent.BY_ID[app].actions and _THE_RECORD.search(clause) and _service_action(ent.BY_ID[app], clause)[0]:
-        asked = [app]
+    action = _service_action(ent.BY_ID[app], clause)[0] if app is not None and ent.BY_ID[app].actions else None
+    if action is not None and (action in ("label", "comment") or _THE_RECORD.search(clause)):
+        asked = [app]  # a label or a comment is always on the event's record ("把类别作为label加上去")
     return [*dests, *(x for x in asked if x not in dests)], [x for x in srcs if x not in asked]
 
 
@@ -222,7 +223,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         acts.wait_last = bool(first_send and first_send.start() < w.start() and not ph.IF.search(clause))
         acts.wait_first = w.start() <= 2  # "等3天以后去金数据看问卷": the wait comes before what the clause reads
     elif until:
-        acts.wait = WaitStep(id=state.uid("wait"), until=(until.group("until") or until.group("until2")).strip(), quote=quote)
+        acts.wait = WaitStep(id=state.uid("wait"), until=(until.group("until") or until.group("until2") or until.group("until3") or until.group("until4")).strip(), quote=quote)
     elif ph.APPROVAL.search(clause) and not re.search(r"不需要|不用|无需|\bno\b|\bwithout\b|\bdon't need\b|\bno need\b", clause):
         who = re.search(r"\b(?:the |a |an |our )?(?P<who>[a-z]+(?: (?!must\b|needs?\b|has\b|should\b|will\b|to\b)[a-z]+)?)"
                         r" (?:(?:must|needs? to|has to|should|will|to) )?(?:approves?|signs? off)", clause)
@@ -339,7 +340,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         if sid in _NOT_DEST and not deliver_verb:
             continue
         acts.deliveries.append(_deliver(sid, clause, state))
-    if acts.ai is not None and acts.ai.task == "classify" and not acts.ai.categories and any(d.action == "label" for d in acts.deliveries):
+    if acts.ai is not None and acts.ai.task == "classify" and not acts.ai.categories and any(d.action == "label" for d in acts.deliveries) \
+            and not _ASKS_AI.search(clause):
         acts.ai = None  # "tag the customer as VIP in Shopify": the tag is given, nothing is classified
     replies = re.match(r"(?:reply|answer|respond|thank|tell)\b|回复|回答|答复|直接回复", (default_service or "").strip()) or ph.IGNORE.search(default_service or "")
     if not acts.deliveries and default_service and not acts.sources and not replies and not (

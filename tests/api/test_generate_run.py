@@ -50,16 +50,18 @@ async def test_generated_workflow_runs(api, prompt):
     assert execution["status"] == "succeeded", execution
 
 
-async def test_notification_target_is_a_required_input(api):
+async def test_notification_secret_is_a_credential_not_a_run_input(api):
     r = await api.post("/api/workflows/generate", json={"prompt": "summarise this transcript and send it to Telegram"})
     body = r.json()
     start = next(n for n in body["workflow"]["nodes"] if n["type"] == "input")
     send = next(n for n in body["workflow"]["nodes"] if n["type"] == "api" and n["config"]["service"] == "telegram")
-    assert "{{ inputs.telegram_token }}" in send["config"]["url"]  # the bot's endpoint, not a generic webhook
-    token = next(f for f in start["config"]["fields"] if f["name"] == "telegram_token")
-    assert token["required"] is True
-    r = await api.post(f"/api/workflows/{body['workflow_id']}/execute", json={"input_data": {"text": "hello"}})
-    assert r.status_code == 422 and "telegram_token" in r.text
+    # the bot's endpoint, not a generic webhook; its token is a credential (redacted, never stored with a run)
+    assert "{{ credentials.telegram_bot_token }}" in send["config"]["url"]
+    assert not [f for f in start["config"]["fields"] if "token" in f["name"]]
+    missing = [(i["kind"], i.get("name")) for i in body["readiness"]["items"]]
+    assert ("credential", "telegram_bot_token") in missing and body["readiness"]["ready"] is False
+    r = await api.get(f"/api/workflows/{body['workflow_id']}/readiness")
+    assert ("credential", "telegram_bot_token") in [(i["kind"], i.get("name")) for i in r.json()["items"]]
 
 
 async def test_loop_over_fetched_items_runs(make_settings):

@@ -1035,3 +1035,21 @@ def test_only_the_urgent_ones_after_a_whether_and_a_refused_auto_reply():
     plan = planner.plan("New issue opened in our GitHub repo → have AI decide whether it's a bug or a question. Bugs: create "
                         "a matching issue in Linear. Questions: post a comment on the GitHub issue.")
     assert next(s for s in walk(plan.steps) if isinstance(s, AiStep)).categories == ["bug", "question"]
+
+
+def test_numbered_steps_waits_before_an_event_and_chinese_labels_and_fields():
+    from pilot.generation.plan import DeliverStep, WaitStep
+
+    listed = planner.plan("1. 每周五下午5点\n2. 从 Google Analytics 拉本周的网站流量数据\n3. AI 生成一份分析报告\n4. 报告存到语雀")
+    assert listed.trigger.cron == "0 17 * * 5"  # "5点" then the item number "2.", not 17:02
+    for prompt in ("飞书日历里新建了会议以后，在会议开始前15分钟给我发一条飞书消息提醒",
+                   "When a new appointment is booked in Calendly, text the patient a reminder 24 hours before the appointment."):
+        steps = [s for s in walk(planner.plan(prompt).steps) if isinstance(s, (WaitStep, DeliverStep))]
+        assert isinstance(steps[0], WaitStep) and steps[0].until and isinstance(steps[-1], DeliverStep)
+    assert not [s for s in walk(planner.plan("每天凌晨2点，把前一天的Stripe交易记录同步到Google表格里").steps) if isinstance(s, WaitStep)]
+    gitlab = planner.plan("gitlab有新issue就让ai分下类（bug/需求/问题），把类别作为label加上去")
+    assert [(d.service, d.action) for d in walk(gitlab.steps) if isinstance(d, DeliverStep)] == [("gitlab", "label")]
+    extract = planner.plan("阿里云OSS的invoices目录里有新的发票PDF上传时，用AI识别发票号码、金额、开票日期，写入用友U8。")
+    assert [s.task for s in walk(extract.steps) if isinstance(s, AiStep)] == ["extract"]
+    chosen = planner.plan("识别用户留言是表扬、建议还是投诉，并转到对应的负责人")
+    assert [s.task for s in walk(chosen.steps) if isinstance(s, AiStep)] == ["classify"]
