@@ -205,6 +205,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     if send and not dests and not negated:  # "send the customer a thank-you SMS": the medium is the destination
         dests = [f for f in found if ent.BY_ID[f].kind == "messaging" and f not in state.trigger_clause_services()
                  and not _read_from(f, clause)]
+    if "email" in dests and any(d != "email" and ent.BY_ID[d].category == "email" for d in dests):
+        dests = [d for d in dests if d != "email"]  # "a reminder email through SendGrid": the provider sends the email
     via = [d for d in dests if ent.BY_ID[d].kind == "messaging" and any(
         _VIA.search(clause, a) for a in ent.BY_ID[d].en if a and a in clause)]
     via += [d for d in dests if d not in via and ent.BY_ID[d].kind == "messaging" and re.search(r"\(\s*#[\w-]+", clause)]  # "for Slack (#eng-standup)"

@@ -1053,3 +1053,20 @@ def test_numbered_steps_waits_before_an_event_and_chinese_labels_and_fields():
     assert [s.task for s in walk(extract.steps) if isinstance(s, AiStep)] == ["extract"]
     chosen = planner.plan("识别用户留言是表扬、建议还是投诉，并转到对应的负责人")
     assert [s.task for s in walk(chosen.steps) if isinstance(s, AiStep)] == ["classify"]
+
+
+def test_third_person_verbs_and_an_email_provider():
+    from pilot.generation.plan import DeliverStep
+
+    essays = planner.plan("Students submit their essays through a form. AI grades each essay 0-100 using our rubric and emails "
+                          "the student their grade with feedback. If the score is under 50, also notify their teacher on "
+                          "Microsoft Teams.")
+    assert [s.task for s in walk(essays.steps) if isinstance(s, AiStep)] == ["score"]
+    assert "email" in [d.service for d in walk(essays.steps) if isinstance(d, DeliverStep)]
+    pr = planner.plan("new PR opend in github -> AI reviews the changes and leaves a review comment on the PR")
+    assert [s.task for s in walk(pr.steps) if isinstance(s, AiStep)] == ["analyze"]
+    yt = planner.plan("when we upload a new video to our YouTube channel, have AI write a tweet-length teaser and a LinkedIn "
+                      "post, and save both as drafts in a Google Doc for me to review.")
+    assert (yt.trigger.__struct_config__.tag, yt.trigger.service) == ("app_event", "youtube")
+    assert deliveries("Go through every row in our 'Invoices' Google Sheet. For each one, if the due date has passed, send "
+                      "the client a reminder email through SendGrid; otherwise skip it.") == {"sendgrid"}
