@@ -142,7 +142,7 @@ def _asked_for_own_action(clause: str, found: list[str], dests: list[str], srcs:
              and _service_action(integ, clause)[0]]
     app = event_app(state) if not asked else None
     action = _service_action(ent.BY_ID[app], clause)[0] if app is not None and ent.BY_ID[app].actions else None
-    if action is not None and (action in ("label", "comment") or _THE_RECORD.search(clause)):
+    if action is not None and (action in ("label", "comment", "assign") or _THE_RECORD.search(clause)):
         asked = [app]  # a label or a comment is always on the event's record ("把类别作为label加上去")
     return [*dests, *(x for x in asked if x not in dests)], [x for x in srcs if x not in asked]
 

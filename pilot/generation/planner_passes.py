@@ -69,6 +69,8 @@ def _one_approval_at_a_time(steps: list[Step]) -> list[Step]:
 _READ_ONLY = compile_filtered(r"只读|只查|不要改|别改|不改|不要修改|read[- ]only|\b(?:don't|do not|never) (?:modify|change|update|touch|write)")
 
 
+# "Do not send any patient details to Slack or email — SMS only": what is allowed is not refused
+_ONLY_THIS = compile_filtered(r"[—–-]+\s*[\w ]{1,20}?\s+only\b|\b(?:only|just)\s+(?:via|by|through|on|in)\s+[\w ]{1,20}|只(?:用|通过|发)[\u4e00-\u9fffa-z]{1,8}")
 _SENDING = compile_filtered(r"\b(?:post|send|share|publish|notify|message|ping|alert|dm)\b|发到|发给|发送|推送|通知|群里|频道")
 _THE_OTHERS = compile_filtered(r"(?:其他|其它|其余|剩下|别的)的?|(?:the rest|the others|all others|everything else|anything else|other ones)\b")
 
@@ -89,7 +91,7 @@ def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
         notify_only = re.search(r"通知|提醒|告诉|(?:任何|一条)?消息|\bnotify\b|\btell\b|\balert\b|\bping\b|\bmessage\b", after)
         lead = re.sub(r"注意|请|记得|另外|但是?|并且?|同时|千万|一定|务必|\b(?:please|note|but|and|also|just|make sure)\b|[,，:：\s]", "", c[: neg.start()])
         before = c[: neg.start()] if lead or not notify_only else previous  # "注意不要在群里发任何消息": the clause before
-        named = set(ent.find_integrations(after)[0]) | ({"email"} if re.search(r"\breply\b|\be-?mail\b|邮件|回复", after) else set()) \
+        named = set(ent.find_integrations(_ONLY_THIS.sub(" ", after))[0]) | ({"email"} if re.search(r"\breply\b|\be-?mail\b|邮件|回复", after) else set()) \
             | ({"crm"} if re.search(r"(?<![a-z])crm(?![a-z])", after) else set())  # "不要同步到CRM": the team's CRM only
         if not named and re.search(r"read[- ]only|只读|只查", c[: neg.start()]):
             head = c[: neg.start()]  # "Greenhouse is read-only for this, don't write": that one

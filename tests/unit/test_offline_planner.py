@@ -1070,3 +1070,19 @@ def test_third_person_verbs_and_an_email_provider():
     assert (yt.trigger.__struct_config__.tag, yt.trigger.service) == ("app_event", "youtube")
     assert deliveries("Go through every row in our 'Invoices' Google Sheet. For each one, if the due date has passed, send "
                       "the client a reminder email through SendGrid; otherwise skip it.") == {"sendgrid"}
+
+
+def test_categories_of_several_words_and_an_allowed_channel_is_not_refused():
+    plan = planner.plan("When a new issue is opened on our GitHub repo, have AI decide whether it's a bug, a feature request or "
+                        "a question and add that category as a label on the issue. If it's a bug, also assign it to @oncall-dev.")
+    from pilot.generation.plan import DeliverStep
+
+    assert next(s for s in walk(plan.steps) if isinstance(s, AiStep)).categories == ["bug", "feature request", "question"]
+    (branch,) = [s for s in walk(plan.steps) if isinstance(s, BranchStep)]
+    assert [(d.service, d.action) for d in walk(branch.cases[0].steps) if isinstance(d, DeliverStep)] == [("github", "assign")]
+    news = planner.plan("Each morning read the newest post from our RSS feed and have AI decide whether it's about product, "
+                        "finance or hiring.")
+    assert next(s for s in walk(news.steps) if isinstance(s, AiStep)).categories == ["product", "finance", "hiring"]
+    assert deliveries("Our clinic's booking system sends a webhook whenever an appointment is booked. Send the patient an SMS "
+                      "reminder 24 hours before the appointment. Do not send any patient details to Slack or email — SMS "
+                      "only.") == {"sms"}
