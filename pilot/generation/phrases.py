@@ -337,6 +337,8 @@ STATE_VALUE = (
     (ascii_re(r"\b(?P<f>status|stage|priority|state|label|tag)\s+(?:changes|changed|is changed|moves|is moved|is set|was set|becomes)\s+to\s+['\"]?(?P<v>[\w-]+(?: [\w-]+)?)['\"]?(?=$|[,.;]|\s+(?:instead|in|on)\b)"), ""),
     (ascii_re(r"\b(?:it\s+)?(?P<f>changes|moves|is moved|is changed)\s+to\s+['\"]?(?P<v>[\w-]+)['\"]?(?:\s+instead)?(?=$|[,.;])"), "status"),
     (ascii_re(r"\b(?P<f>priority|status|stage|state|label)\s*(?:=|==)\s*['\"]?(?P<v>[\w-]+)['\"]?"), ""),
+    # "if they picked 'Workshop'": the option chosen on a form
+    (ascii_re(r"\b(?:they|he|she|you|someone|the (?:user|customer|guest|attendee|respondent))\s+(?P<f>picked|picks|chose|chooses|selected|selects)\s+['\"](?P<v>[\w -]{1,24}?)['\"]"), "choice"),
     (compile_filtered(r"(?P<f>状态|优先级|阶段|标签|等级)(?:被)?(?:改成|改为|变成|变为|更新为|更新成|设为|设置为)\s*[\"'“「]?(?P<v>[\w\u4e00-\u9fff-]+?)[\"'”」]?(?=\s*(?:时|后|的|$|[,，。;；]))"), ""),
 )
 STATE_FIELDS = {"labeled": "label", "labelled": "label", "tagged": "tag", "状态": "状态", "优先级": "优先级", "阶段": "阶段",

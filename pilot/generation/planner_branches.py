@@ -42,10 +42,24 @@ class BranchReader:
         to_person = not any(isinstance(d, DeliverStep) for d in acts) and re.match(r"(?:发给|转给|交给|派给|丢给|推给|分给)", action.strip())
         if to_person and earlier:  # "浦东的企业微信发给张伟，徐汇的发给李娜": the same messenger, another person
             return acts + self._same_channel(earlier, action)
+        if earlier and not any(isinstance(d, DeliverStep) for d in acts):
+            acts = acts + self._same_place(earlier, action)
         if not unknown or not earlier or not re.search(r"群|频道|#|\bchannel\b", action):
             return acts
         same = self._same_channel(earlier, action)
         return [s for s in acts if s not in unknown] + same if same else acts
+
+    def _same_place(self, earlier: list[Step], action: str) -> list[Step]:
+        """"if 'Workshop' add them to the Workshop audience in Mailchimp, if 'Conference' add them to the
+        Conference audience": a case writing to another place without naming the service writes to the
+        one the earlier case wrote to."""
+        if not ph.asks_to_write(action) or not _SAME_KIND_OF_PLACE.search(action):
+            return []
+        prev = next((s.service for s in _flat(earlier) if isinstance(s, DeliverStep) and s.service in ent.BY_ID), None)
+        if prev is None:
+            return []
+        svc = ent.BY_ID[prev]
+        return [s for s in self._actions(action, default_service=(svc.en or svc.zh)[0]) if isinstance(s, DeliverStep)]
 
     def _same_channel(self, steps: list[Step], body: str) -> list[Step]:
         """"超过10万就在企业微信里@财务经理；没超过的话往财务群发一句…": an else side that sends
@@ -163,6 +177,8 @@ class BranchReader:
                 acts = self._actions(action) if action else []
                 if action and not any(isinstance(s, DeliverStep) for s in acts) and ph.SEND.search(action):
                     acts += self._same_channel(before, action)  # "先给他发条欢迎短信…如果还没下单，就给他发一张优惠券": by SMS too
+                if action and cases and not any(isinstance(s, DeliverStep) for s in acts):
+                    acts += self._same_place([st for c in cases for st in c[2]], action)
                 waits = acts[-1] if acts and isinstance(acts[-1], WaitStep) and acts[-1].approval is not None else None
                 if waits is not None and j + 1 < len(clauses) and _OUTCOME_FIRST.match(plain(clauses[j + 1])):
                     # "金额超过500元的先等店长审批，审批通过就…，驳回就…": the decision's own branch, inside this case
@@ -300,6 +316,8 @@ class BranchReader:
 
 # "If it's over $500, post it in #vip-orders and tag the customer as VIP": a second write in the case's sentence
 _SAME_SENTENCE_ACTION = compile_filtered(r"(?:tag|label|add|create|update|close|assign|archive|cancel|refund|log|save|append)\b")
+_SAME_KIND_OF_PLACE = compile_filtered(r"\b(?:audience|list|board|table|sheet|database|segment|folder|project|channel|group|queue|pipeline)\b"
+                                      r"|列表|名单|看板|项目|分组|频道|表里|表中")
 _MORE_OF_CASE = compile_filtered(r"(?:再|并且?|同时|顺便|还要|也|and also\b|also\b)")
 _NOT_FOUND = compile_filtered(r"\b(?:isn'?t|is not|not) (?:in (?:there|the|our|them|it)|covered|found)\b|\bcan'?t (?:find|answer)|\bdoesn'?t (?:know|cover)|"
                         r"\bno answer\b|没有的|没有答案|找不到|答不上|答不出|不知道|没写")

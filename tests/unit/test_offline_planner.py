@@ -1086,3 +1086,14 @@ def test_categories_of_several_words_and_an_allowed_channel_is_not_refused():
     assert deliveries("Our clinic's booking system sends a webhook whenever an appointment is booked. Send the patient an SMS "
                       "reminder 24 hours before the appointment. Do not send any patient details to Slack or email — SMS "
                       "only.") == {"sms"}
+
+
+def test_a_form_choice_routes_and_each_case_writes_where_the_first_did():
+    graph = build("On every new Typeform response to our event registration: if they picked 'Workshop' add them to the "
+                  "Workshop audience in Mailchimp, if they picked 'Conference' add them to the Conference audience, and if "
+                  "they picked 'Virtual' add them to the Virtual audience.")
+    (cond,) = [n for n in iter_all_nodes(graph) if kind(n) == "condition"]
+    assert [c.when for c in cond.config.cases] == [f'inputs.payload.choice == "{v}"' for v in ("Workshop", "Conference", "Virtual")]
+    targets = out_of(graph, cond.id)
+    assert [service(nodes(graph)[targets[c.id]]) for c in cond.config.cases] == ["mailchimp"] * 3
+    assert not [n for n in iter_all_nodes(graph) if kind(n) == "llm"]
