@@ -1097,3 +1097,12 @@ def test_a_form_choice_routes_and_each_case_writes_where_the_first_did():
     targets = out_of(graph, cond.id)
     assert [service(nodes(graph)[targets[c.id]]) for c in cond.config.cases] == ["mailchimp"] * 3
     assert not [n for n in iter_all_nodes(graph) if kind(n) == "llm"]
+
+
+def test_passive_writes_and_someone_getting_an_email():
+    graph = build("Employees submit expense claims through a form. If the amount is over 1000 EUR, it needs manager approval "
+                  "before anything else happens; anything under that is auto-approved. Approved claims get recorded as a "
+                  "bill in Xero and the employee gets an email confirmation.")
+    done = {(service(n), n.config.method if kind(n) == "api" else "tool") for n in iter_all_nodes(graph) if kind(n) in ("api", "tool")}
+    assert done == {("xero", "POST"), ("email", "tool")}  # nothing is read from Xero or Gmail
+    assert not [n for n in iter_all_nodes(graph) if kind(n) == "llm"]
