@@ -36,7 +36,12 @@ _COLON_LIST = compile_filtered(r":\s*|——\s*")
 def split_clauses(text: str, lang: str) -> list[str]:
     """The request's clauses in order (empty ones dropped)."""
     out: list[str] = []
-    for sentence in _steps_of(text):
+    sentences = _steps_of(text)
+    if lang == "zh":  # "按客户来源分一下：来源是官网的，…；来源是展会的，…": the head, then one case per sentence
+        sentences = [s for sentence in sentences for s in (
+            _steps_of(_CASES_AFTER_COLON.sub("。", sentence)) if _CASES_AFTER_COLON.search(sentence) and not _is_switch_head(sentence)
+            else [sentence])]
+    for sentence in sentences:
         for part in ph.SEQUENCE.split(sentence):
             for piece in _COND_SPLIT.split(part or ""):
                 subs = [piece or ""]
@@ -55,6 +60,7 @@ def split_clauses(text: str, lang: str) -> list[str]:
 
 
 CONTINUES = "&"
+_CASES_AFTER_COLON = compile_filtered(r"[:：](?=\s*(?:[\u4e00-\u9fff]{1,6}(?:是|为)|选(?:了|的是)?)[^,，。；;:：]{1,10}的)")
 _GOES_ON = compile_filtered(r"(?:在|并|同时|再|然后|还要|顺便|抄送|并且|也)(?![\u4e00-\u9fff]{0,4}的)|(?:and|also|then|plus)\b")
 _BULLET = compile_filtered(r"^\s*[-*•·]\s+")
 

@@ -1106,3 +1106,11 @@ def test_passive_writes_and_someone_getting_an_email():
     done = {(service(n), n.config.method if kind(n) == "api" else "tool") for n in iter_all_nodes(graph) if kind(n) in ("api", "tool")}
     assert done == {("xero", "POST"), ("email", "tool")}  # nothing is read from Xero or Gmail
     assert not [n for n in iter_all_nodes(graph) if kind(n) == "llm"]
+
+
+def test_cases_after_a_colon_head_each_keep_their_action():
+    graph = build("企业微信里新添加了客户之后，按客户来源分一下：来源是官网的，在 HubSpot 里建成线索；来源是展会的，记到飞书多维表格的展会线索表里。")
+    (cond,) = [n for n in iter_all_nodes(graph) if kind(n) == "condition"]
+    targets = out_of(graph, cond.id)
+    assert [(c.when.split("==")[1].strip(' "'), service(nodes(graph)[targets[c.id]])) for c in cond.config.cases] == [
+        ("官网", "hubspot"), ("展会", "feishu_bitable")]
