@@ -100,7 +100,7 @@ IF = ascii_re(r"^(?:and\s+|but\s+)?(?:if|when|in case|only if|only when|whenever
               r"|^for (?:the ones|those|the \w+|any|anyone|each one)\s+(?=(?:scoring|scored|rated|with a score of|that score|who score)\b)"
               # "库存低于10件时，…": a threshold that holds when the run starts
               r"|^(?=[\u4e00-\u9fff]{1,8}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|不到|不足)\s*[\d.]+\s*[\u4e00-\u9fff%]{0,2}?(?:时|的时候)(?:[,，]|$))")
-ELSE = ascii_re(r"^(?:and\s+|but\s+)?(?:otherwise|else|if not|or else|in all other cases|for everything else|for the rest)\b"
+ELSE = ascii_re(r"^(?:and\s+|but\s+)?(?:otherwise|else|if not|or else|in all other cases|for everything else|for the rest|for everyone else|for everybody else|for all others)\b"
                 r"|^(?:否则|不然|不是的话|不是就|否的话|不到|没超过|没有超过|未超过|没到|其他情况|其余情况|反之|如果不是|若不是|没有的话|不满足|其余的|其他的|其它的|剩下的|正常(?:的话)?就?)"
                 r"|^不[\u4e00-\u9fff]{1,4}(?:的话)?就|^没有?[\u4e00-\u9fff]{1,4}(?:的话|就)"
                 r"|^(?:其他|其余|其它|剩下)(?:[\u4e00-\u9fff]{1,3}?(?:的|就)|的|情况)?")
@@ -337,6 +337,10 @@ STATE_VALUE = (
     (ascii_re(r"\b(?P<f>status|stage|priority|state|label|tag)\s+(?:changes|changed|is changed|moves|is moved|is set|was set|becomes)\s+to\s+['\"]?(?P<v>[\w-]+(?: [\w-]+)?)['\"]?(?=$|[,.;]|\s+(?:instead|in|on)\b)"), ""),
     (ascii_re(r"\b(?:it\s+)?(?P<f>changes|moves|is moved|is changed)\s+to\s+['\"]?(?P<v>[\w-]+)['\"]?(?:\s+instead)?(?=$|[,.;])"), "status"),
     (ascii_re(r"\b(?P<f>priority|status|stage|state|label)\s*(?:=|==)\s*['\"]?(?P<v>[\w-]+)['\"]?"), ""),
+    # "if the requester is on the Enterprise plan": the plan or tier a customer is on
+    (ascii_re(r"\b(?:is|are|'s)\s+on\s+(?:the|a|an|our)\s+['\"]?(?P<v>[\w-]+)['\"]?\s+(?P<f>plan|tier|subscription)\b"), ""),
+    # "如果评论的人是我们的金卡会员": the membership level
+    (compile_filtered(r"是(?:我们的?|本店的?|店里的?)?(?P<v>[\u4e00-\u9fffa-z0-9]{1,4}?)(?P<f>会员|客户|用户)(?=$|[,，。；;]|的话)"), "会员等级"),
     # "if they picked 'Workshop'": the option chosen on a form
     (ascii_re(r"\b(?:they|he|she|you|someone|the (?:user|customer|guest|attendee|respondent))\s+(?P<f>picked|picks|chose|chooses|selected|selects)\s+['\"](?P<v>[\w -]{1,24}?)['\"]"), "choice"),
     (compile_filtered(r"(?P<f>状态|优先级|阶段|标签|等级)(?:被)?(?:改成|改为|变成|变为|更新为|更新成|设为|设置为)\s*[\"'“「]?(?P<v>[\w\u4e00-\u9fff-]+?)[\"'”」]?(?=\s*(?:时|后|的|$|[,，。;；]))"), ""),

@@ -1114,3 +1114,15 @@ def test_cases_after_a_colon_head_each_keep_their_action():
     targets = out_of(graph, cond.id)
     assert [(c.when.split("==")[1].strip(' "'), service(nodes(graph)[targets[c.id]])) for c in cond.config.cases] == [
         ("官网", "hubspot"), ("展会", "feishu_bitable")]
+
+
+def test_the_plan_a_customer_is_on_and_for_everyone_else():
+    graph = build("New Zendesk ticket: if the requester is on the Enterprise plan, escalate it to #tier2-support in Slack. For "
+                  "everyone else, let AI write a first response and post it as a reply on the ticket.")
+    (cond,) = [n for n in iter_all_nodes(graph) if kind(n) == "condition"]
+    assert [c.when for c in cond.config.cases] == ['inputs.payload.plan == "Enterprise"']
+    targets = out_of(graph, cond.id)
+    assert service(nodes(graph)[targets[cond.config.cases[0].id]]) == "slack" and kind(nodes(graph)[targets["else"]]) == "llm"
+    from pilot.generation import conditions as conds
+
+    assert conds.comparison("如果评论的人是我们的金卡会员", "zh")[0].value == "金卡"
