@@ -112,6 +112,9 @@ def split_condition(text: str, lang: str) -> tuple[str, str]:
             end = cmp.end() + (1 if text[cmp.end(): cmp.end() + 1] == "的" else 0)
             return text[:end], text[end:].lstrip(",就则")
         return (text[: m.start()], text[m.end():]) if m else (text, "")
+    colon = re.match(r"^(?P<c>[^:]{1,60}?)\s*:\s+(?P<a>.+)$", text)
+    if colon and (ph.OR_MORE.search(colon.group("c")) or ph.CMP_EN.search(colon.group("c"))):
+        return colon.group("c").strip(), colon.group("a").strip()  # "Scores of 7 or above: move them to …"
     comma = re.search(r",(?!\d{3})", text)
     if comma:
         return text[: comma.start()].strip(), text[comma.end():].strip()
@@ -261,8 +264,9 @@ def field_name(words: str) -> str | None:
     if re.match(r"(?:it|this|that|they)\b", words.strip()):
         return "value"  # "if it drops below 1.05": the value the previous step read
     words = re.sub(r"^(?:the|its|their|our|his|her|if|it|this)\s+", "", words.strip())
+    words = re.sub(r"\s+(?:of|with|at|in|for|from)$", "", words)  # "scores of 7 or above" → scores
     for key in sorted(ph.FIELD_NAMES, key=len, reverse=True):
-        if words.endswith(key):
+        if words.endswith(key) or (words.endswith(key + "s") and key.isascii()):
             return ph.FIELD_NAMES[key]
     last = re.findall(r"[a-z_]+", words)
     if last and last[-1] not in ("it", "this", "that", "they", "is", "there", "which"):

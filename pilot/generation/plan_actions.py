@@ -125,6 +125,7 @@ _NOTIFY_PERSON = ascii_re(
     r"(?:rep|manager|team|owner|lead|engineer|admin|hr|recruiter|assistant|agent|staff|coordinator|director|boss|accountant|"
     r"doctor|teacher|on-?call|supervisor|approver|reviewer)s?\b"
     r"|(?:再|然后|并)?(?:提醒|通知|告诉|告知)(?:一下)?(?:hr|人事|财务|老板|主管|经理|负责人|运营|客服|销售|老师|店长|团队|同事|值班|行政|采购|仓库)")
+_IN_PLACE = ascii_re(r"\b(?:in|into|on|to)\s+(?:our\s+|the\s+)?([a-z][\w.-]{2,20})\s*$")
 _LIKE = r"\b(?:like|similar to|in the style of|modell?ed on|inspired by)\s+"
 _OTHERS_ACT = ascii_re(r"(?:people|users|customers|clients|employees|staff|members|folks|everyone|our (?:team|staff|users|customers|employees))\s+"
                        r"(?:post|send|drop|submit|ask|share|message|write|fill|email|text|leave|upload)s?\b")
@@ -174,6 +175,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     negated = bool(neg) and not ph.asks_to_write(clause[: neg.start()])
     storage_op = ph.delivery_op(clause)
     writes = send or storage_op is not None
+    if writes and not found and (place := _IN_PLACE.search(clause)) and (named := ent.lookup_service(place.group(1))) is not None \
+            and named.write_url and named.kind == "data":
+        # "move them to the 'Interview' stage in Greenhouse": a name too ambiguous for free text, as where it goes
+        found, dests = [named.id], [named.id]
     if default_service is not None or (writes and not fetch and not negated):
         # a switch case's action ("bug reports → Jira") or a clause that only delivers ("post it in #sales on Slack");
         # a feed (Hacker News, 知乎热榜) is never a destination

@@ -79,6 +79,9 @@ class ConditionalReader:
             return True
         if _RANGE_LABEL.fullmatch(clause.strip()):
             return True  # "Promoters (9-10): …", "Detractors (0-6): …": a case named by its range
+        colon = ph.COLON_CASE.match(clause) if self.lang == "en" else None
+        if colon and ph.OR_MORE.search(colon.group("label")):
+            return True  # "Scores of 7 or above: move them to the 'Interview' stage": a case named by its threshold
         if self.lang == "en" and re.search(r"\b(?:with|whose|where|having)\b", clause) and conds.comparison(clause, "en") is not None:
             cmp = ph.CMP_EN.search(clause)
             return bool(cmp and ph.DELIVER.search(clause[cmp.end():]))

@@ -1126,3 +1126,16 @@ def test_the_plan_a_customer_is_on_and_for_everyone_else():
     from pilot.generation import conditions as conds
 
     assert conds.comparison("如果评论的人是我们的金卡会员", "zh")[0].value == "金卡"
+
+
+def test_a_threshold_case_named_before_a_colon_and_an_app_named_only_as_a_place():
+    graph = build("When someone fills out our job application form, have AI score their resume from 1-10 against the job "
+                  "description. Scores of 7 or above: move them to the 'Interview' stage in Greenhouse and notify the hiring "
+                  "manager on Slack. Below 7: send a polite rejection email.")
+    (cond,) = [n for n in iter_all_nodes(graph) if kind(n) == "condition"]
+    assert [c.when for c in cond.config.cases] == ["nodes.score.output.score >= 7"]
+    assert {service(n) for n in iter_all_nodes(graph) if kind(n) in ("api", "tool")} == {"greenhouse", "slack", "email"}
+    # "posted back to Google" names no service to write to
+    plan = planner.plan("Pull the latest 20 reviews on our Google Business Profile that don't have a reply yet, draft a polite "
+                        "reply for each, and let me approve them before they get posted back to Google.")
+    assert "google_search" not in {s.service for s in walk(plan.steps) if isinstance(s, SourceStep)}
