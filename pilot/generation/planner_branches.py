@@ -23,6 +23,7 @@ from pilot.generation.plan import (
     Comparison,
     DeliverStep,
     LoopStep,
+    ParallelStep,
     SourceStep,
     Step,
     WaitStep,
@@ -132,7 +133,11 @@ class BranchReader:
             if continues and cases and cases[-1][2] and (re.match(r"(?:同时|并且|并|还要|顺便|附上|附带|带上|抄送|also\b|and also\b|as well\b|attach|include)", clause)
                                                          or _SAME_SENTENCE_ACTION.match(clause)):
                 # "负面的在钉钉群里告警，同时抄送主管": a second action of the same case
-                cases[-1] = (*cases[-1][:2], [*cases[-1][2], *self._actions(clause)], cases[-1][3])
+                more, done = self._actions(clause), cases[-1][2]
+                if _BOTH_AT_ONCE.search(clause) and more and all(isinstance(x, DeliverStep) for x in [*done, *more]):
+                    # "notify #vip-orders on Slack and add them to the VIP list in Klaviyo, both at the same time"
+                    more, done = [ParallelStep(id=self.uid("at_once"), quote=clause[:200], branches=[[x] for x in [*done, *more]])], []
+                cases[-1] = (*cases[-1][:2], [*done, *more], cases[-1][3])
                 j += 1
                 continue
             goes = self._goes_case(clause) if not self._conditional(clause) else None
@@ -316,6 +321,7 @@ class BranchReader:
 
 # "If it's over $500, post it in #vip-orders and tag the customer as VIP": a second write in the case's sentence
 _SAME_SENTENCE_ACTION = compile_filtered(r"(?:tag|label|add|create|update|close|assign|archive|cancel|refund|log|save|append)\b")
+_BOTH_AT_ONCE = compile_filtered(r"(?:both|all)?\s*(?:at the same time|in parallel|simultaneously)\s*[.!]?\s*$")
 _SAME_KIND_OF_PLACE = compile_filtered(r"\b(?:audience|list|board|table|sheet|database|segment|folder|project|channel|group|queue|pipeline)\b"
                                       r"|列表|名单|看板|项目|分组|频道|表里|表中")
 _MORE_OF_CASE = compile_filtered(r"(?:再|并且?|同时|顺便|还要|也|and also\b|also\b)")

@@ -1139,3 +1139,12 @@ def test_a_threshold_case_named_before_a_colon_and_an_app_named_only_as_a_place(
     plan = planner.plan("Pull the latest 20 reviews on our Google Business Profile that don't have a reply yet, draft a polite "
                         "reply for each, and let me approve them before they get posted back to Google.")
     assert "google_search" not in {s.service for s in walk(plan.steps) if isinstance(s, SourceStep)}
+
+
+def test_both_at_the_same_time_makes_a_cases_writes_parallel():
+    graph = build("New Shopify order over $500 → notify #vip-orders on Slack and add the customer to our 'VIP' list in "
+                  "Klaviyo, both at the same time.")
+    (cond,) = [n for n in iter_all_nodes(graph) if kind(n) == "condition"]
+    case = cond.config.cases[0].id
+    assert {nodes(graph)[e.target].id for e in graph.edges if e.source == cond.id and e.source_handle == case} == {
+        "send_slack", "append_klaviyo"}
