@@ -238,9 +238,23 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
         rest = text.replace(schedule.text, " ", 1) if schedule.text in text else text
         rest = _LEADING_TIME.sub(" ", rest).strip(" ,")
         return ScheduleTrigger(cron=schedule.cron, timezone=schedule.timezone), schedule.text, rest
+    bot = _MESSENGER_BOT.search(text)
+    if bot and (named := ent.lookup_service(bot.group("app") or bot.group("app2"))) is not None and named.kind == "messaging":
+        # "discord bot for our game server: when someone asks in #help, …": messages in that app start it
+        asked = _SOMEONE_WRITES.search(text)
+        clause, rest = (asked.group(0), (text[: asked.start()] + " " + text[asked.end():]).strip()) if asked else ("", text)
+        return AppEventTrigger(service=named.id, event="new message"), clause, rest
     if ph.CHAT.search(text):
         return ChatTrigger(), "", text
     return ManualTrigger(), "", text
+
+
+_MESSENGER_BOT = ascii_re(r"\b(?P<app>discord|slack|telegram|whatsapp|teams|lark|feishu|dingtalk|wecom|line)\s+bot\b"
+                          r"|(?P<app2>钉钉|飞书|企业微信|企微|qq)(?:群)?机器人")
+
+
+_SOMEONE_WRITES = ascii_re(r"\bwhen(?:ever)?\s+(?:someone|somebody|anyone|a user|a member|a player|people|users)\s+"
+                           r"(?:asks|ask|posts|post|messages|writes|sends|types|mentions)\b[^,.;:]*[,.;:]?")
 
 
 def _named_in_passing(schedule: Schedule, text: str, after: int) -> bool:

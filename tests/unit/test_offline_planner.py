@@ -1148,3 +1148,16 @@ def test_both_at_the_same_time_makes_a_cases_writes_parallel():
     case = cond.config.cases[0].id
     assert {nodes(graph)[e.target].id for e in graph.edges if e.source == cond.id and e.source_handle == case} == {
         "send_slack", "append_klaviyo"}
+
+
+def test_a_messenger_bot_answers_in_its_app_and_a_chatbot_hands_off_by_a_ticket():
+    graph = build("discord bot for our game server: when someone asks a question in #help, answer it using teh game wiki "
+                  "as a knowledge base and reply in the thread")
+    start = nodes(graph)["start"]
+    assert trigger(graph) == "app_event" and start.config.trigger.service == "discord"
+    assert not [n for n in iter_all_nodes(graph) if kind(n) == "condition"]
+    assert [service(n) for n in iter_all_nodes(graph) if kind(n) == "api"] == ["discord"]
+    assert trigger(build("Chatbot: when someone asks about a stock ticker, fetch the latest price from Alpha Vantage.")) == "chat"
+    assert deliveries("Build a support chatbot for our SaaS product that answers customer questions using our help center "
+                      "articles as the knowledge base. If it can't find an answer, it should hand off to a human by "
+                      "creating a ticket in Freshdesk.") == {"freshdesk"}
