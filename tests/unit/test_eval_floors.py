@@ -41,6 +41,11 @@ def test_blind_splits_are_well_formed_and_never_tuned_on():
         assert len(cases) >= 60 and {c.lang for c in cases} == {"en", "zh"}
     dev_prompts = {c.prompt for c in structure.load_cases(structure.SPLITS["dev"])}
     assert not dev_prompts & {c.prompt for c in structure.load_cases(structure.SPLITS["blind2"])}
+    # the fourth stop of 2026-11-30: two dev splits tuned on, one blind split scored once
+    for split in ("dev5", "dev6", "blind16"):
+        assert structure.lint_file(structure.SPLITS[split]) == []
+    tuned = {c.prompt for split in ("dev", "dev2", "dev3", "dev4", "dev5", "dev6") for c in structure.load_cases(structure.SPLITS[split])}
+    assert not tuned & {c.prompt for c in structure.load_cases(structure.SPLITS["blind16"])}
 
 
 def test_dataset_shape():
