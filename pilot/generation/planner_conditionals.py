@@ -97,7 +97,7 @@ class ConditionalReader:
         value_first = ph.CMP_ZH_VALUE_FIRST.search(clause[:16])
         if value_first and clause[value_first.end(): value_first.end() + 1] == "的":
             return True  # "3天及以内的只在钉钉群里说一声": a comparison, then what its items get
-        if re.search(r"的话(?![题术语])", clause) or ph.ZH_SHORT_COND.match(clause) and not ph.FETCH.match(clause):
+        if _IF_SAID.search(clause) or ph.ZH_SHORT_COND.match(clause) and not ph.FETCH.match(clause):
             return True  # "构建失败的话，…", "构建成功就…"
         when = re.match(r"(?P<cond>[^,，。]{2,20}?)的时候", clause)
         if when and conds.comparison(when.group("cond"), "zh") is not None:
@@ -166,6 +166,8 @@ class ConditionalReader:
         return conds.strip_label(label, self.lang), action
 
 
+# "构建失败的话，…" is a condition; "解读成通俗易懂的话" (plain words) is what is written
+_IF_SAID = compile_filtered(r"(?<!懂)(?<!听)(?<!客气)(?<!暖心)(?<!安抚)(?<!鼓励)(?<!祝福)(?<!感谢)(?<!俏皮)(?<!简单)(?<!一句)(?<!几句)(?<!大白)的话(?![题术语])")
 _POSTFIX_IF = compile_filtered(r"^(?P<action>.+?)\s+(?:if|only if|whenever|in case)\s+(?P<cond>[^,]+)$")
 _GRADE_CASE = compile_filtered(r"^&?(?:[^:,]{0,12}(?:分级|分档|分类|分等|分流|分层)[^:,]{0,4}:)?(?P<label>[a-z0-9一二三四五六七八九十甲乙丙丁]{1,2}(?:类|级|档|等))"
                                r"(?:客户|用户|会员|工单|订单|线索|问题|商品|产品|的)?(?:\s*\([^)]{0,30}\))?\s*(?P<action>[^,]{2,})$")

@@ -1161,3 +1161,13 @@ def test_a_messenger_bot_answers_in_its_app_and_a_chatbot_hands_off_by_a_ticket(
     assert deliveries("Build a support chatbot for our SaaS product that answers customer questions using our help center "
                       "articles as the knowledge base. If it can't find an answer, it should hand off to a human by "
                       "creating a ticket in Freshdesk.") == {"freshdesk"}
+
+
+def test_a_system_that_pushes_a_webhook_and_plain_words_are_not_a_condition():
+    plan = planner.plan("体检报告出来后体检系统会推送webhook。用AI把报告里的异常指标解读成通俗易懂的话，用短信发给客户；"
+                        "如果有严重异常，同时在企业微信上通知对应的健康顾问。")
+    assert plan.trigger.__struct_config__.tag == "webhook"
+    (branch,) = [s for s in walk(plan.steps) if isinstance(s, BranchStep)]
+    assert [c.label for c in branch.cases] == ["严重异常"]
+    assert deliveries("经纪人提交房源信息表单后，AI生成一段房源描述和三个卖点，然后同时发布到我们的微信公众号草稿箱和58同城。") == {
+        "wechat_official_account", "tongcheng58"}
