@@ -43,15 +43,20 @@ _NO_AI = compile_filtered(r"\bno (?:ai|llm|gpt)\b|\bwithout (?:ai|an llm|the llm
                     r"|不需要\s*ai|不用\s*ai|不要用\s*ai|无需\s*ai|(?:别|不要|不用|无需|不必)(?:用|调|走)?\s*(?:大模型|ai)(?![a-z])")
 
 
+_THIS_PART = compile_filtered(r"\s*(?:is needed\s+)?(?:for|in|on) (?:this|that|the) (?:part|step|bit|stage)\b|(?:这一步|这部分|这个环节)")
+
+
 def no_ai_requested(text: str) -> bool:
-    """The request says no AI is wanted ("No AI needed", "plain data mapping, no LLM", "不要用AI")."""
-    return bool(_NO_AI.search(text.lower()))
+    """The request says no AI is wanted ("No AI needed", "plain data mapping, no LLM", "不要用AI"),
+    for the whole request: "no AI for this part, just sums" is said of one step only."""
+    found = _NO_AI.search(text.lower())
+    return bool(found) and not _THIS_PART.match(text.lower(), found.end())
 
 
 def _delivers_result(clause: str) -> bool:
     """The clause only delivers what an earlier AI step produced ("post the summary to Slack")."""
     return bool(re.match(r"(?:and\s+|then\s+|also\s+)?(?:send|post|save|store|email|e-mail|share|publish|forward|add|append|write|upload|push)\b"
-                         r"\s+(?:it|them|this|that|both|all|these|those|the (?:summary|report|digest|result|results|analysis|translation|draft|reply|answer|fields|values|scores?|labels?)s?)\b", clause)
+                         r"\s+(?:it|them|this|that|both|all|these|those|the (?:summary|report|digest|result|results|analysis|translation|draft|reply|answer|fields|values|scores?|labels?|totals?|numbers|figures|sums?|counts?)s?)\b", clause)
                 or re.match(r"(?:并|再|然后)?(?:把|将)?(?:[\u4e00-\u9fff]{0,4}结果|摘要|总结|报告|简报|译文|回复|分数|评分|分类)(?:发|推|存|写|保存|同步|回写|填)", clause))
 
 

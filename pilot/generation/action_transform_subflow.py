@@ -17,10 +17,10 @@ if TYPE_CHECKING:
 _TRANSFORM = compile_filtered(
     r"\b(?:reshape|remap|re-?format|format(?:s|ted)? (?:the|it|them|each|all|dates?|phone|numbers?)|normali[sz]e|rename|convert(?:s)? (?:the|it|them|each|all|its|their|\w+ fields?)"
     r"|map (?:its |the |their )?fields|dedupe|de-?duplicate|remove (?:the )?duplicates|drop (?:the )?(?:empty|duplicate|blank)|"
-    r"group (?:them |it |the \w+ |everything )?by|compute (?:the )?(?:total|sum|average|count)|total \w+ per|sum (?:up )?(?:the )?\w+ (?:per|by)|"
+    r"group (?:them |it |the \w+ |everything )?by|compute (?:the )?(?:total|sum|average|count)|total \w+ per|total (?:them |it |up )?by|sum (?:up )?(?:the )?\w+ (?:per|by)|"
     r"only keep|keep only|flatten|camel ?case)\b"
     r"|格式化|格式转换|转换一下|转换成|转成|统一成|统一格式|换算成|去重|去掉重复|删除重复|字段名|改成驼峰|只保留|按.{1,8}?(?:分组|汇总|统计)|求和|合计|汇总每|统计每")
-_GROUP_BY = compile_filtered(r"\bgroup (?:them |it |the \w+ |everything )?by (?:the )?(?P<f>[a-z_]+)|\bper (?P<f2>[a-z_]+)\b|按(?P<f3>[\u4e00-\u9fffa-z_]{1,8}?)(?:分组|汇总|统计)|每个?(?P<f4>[\u4e00-\u9fff]{1,4})的")
+_GROUP_BY = compile_filtered(r"\b(?:group|total|sum) (?:them |it |the \w+ |everything |up )?by (?:the )?(?P<f>[a-z_]+)|\bper (?P<f2>[a-z_]+)\b|按(?P<f3>[\u4e00-\u9fffa-z_]{1,8}?)(?:分组|汇总|统计)|每个?(?P<f4>[\u4e00-\u9fff]{1,4})的")
 _DEDUPE_BY = compile_filtered(r"\b(?:dedupe|de-?duplicate|remove (?:the )?duplicates)(?: \w+)?(?: by| on| using)? (?:the |their |its )?(?P<f>[a-z_ ]{2,20}?)(?:\s+address)?(?=[,.;]|\band\b|$)")
 _KEEP = compile_filtered(r"(?:只保留|keep only|only keep)\s*(?:the )?(?P<list>[\w\u4e00-\u9fff ,、和]+)|\{(?P<list2>[\w ,]+)\}")
 _SUBFLOW = compile_filtered(r"\b(?:run|trigger|call|start|kick off)s? (?:our |the |my )?(?P<name>[\w' -]{2,30}?) (?:workflow|flow|sub-?workflow)\b"
@@ -39,7 +39,7 @@ def _transform_step(clause: str, state: _State, quote: str) -> TransformStep | N
     group = _GROUP_BY.search(clause)
     if group and re.search(r"group|per|分组|每|total|sum|汇总|统计|合计|求和", clause):
         field = re.sub(r"\W+", "_", next(g for g in group.groups() if g).strip())
-        total = re.search(r"\b(?:total|sum of|sum)\s+(?:the\s+)?(?P<f>[a-z_]+)|(?:求和|合计|汇总)(?P<f2>[\u4e00-\u9fff]{1,6})?", clause)
+        total = re.search(r"\b(?:total|sum of|sum)\s+(?:the\s+)?(?!(?:them|it|up|by)\b)(?P<f>[a-z_]+)|\btotal\b|(?:求和|合计|汇总)(?P<f2>[\u4e00-\u9fff]{1,6})?", clause)
         aggs = {"total": "sum:" + (total.group("f") or "amount")} if total and total.group("f") else (
             {"total": "sum:amount"} if total else {"items": "list"})
         return TransformStep(id=state.uid("group"), mode="aggregate", group_by=field, aggregates={**aggs, "count": "count"}, quote=quote)

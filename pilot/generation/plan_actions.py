@@ -126,6 +126,8 @@ _NOTIFY_PERSON = ascii_re(
     r"doctor|teacher|on-?call|supervisor|approver|reviewer)s?\b"
     r"|(?:再|然后|并)?(?:提醒|通知|告诉|告知)(?:一下)?(?:hr|人事|财务|老板|主管|经理|负责人|运营|客服|销售|老师|店长|团队|同事|值班|行政|采购|仓库)")
 _IN_PLACE = ascii_re(r"\b(?:in|into|on|to)\s+(?:our\s+|the\s+)?([a-z][\w.-]{2,20})\s*$")
+_WRITES_FIGURES = ascii_re(r"(?:then\s+|and\s+)?write\s+(?:the|these|those|all|each|its|their)\s+(?:[\w-]+\s+){0,2}?"
+                           r"(?:totals?|numbers|figures|results|rows|records|data|values|scores|counts|sums|amounts)\s+(?:into|to|in|back)\b")
 _LIKE = r"\b(?:like|similar to|in the style of|modell?ed on|inspired by)\s+"
 _OTHERS_ACT = ascii_re(r"(?:people|users|customers|clients|employees|staff|members|folks|everyone|our (?:team|staff|users|customers|employees))\s+"
                        r"(?:post|send|drop|submit|ask|share|message|write|fill|email|text|leave|upload)s?\b")
@@ -319,6 +321,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         acts.sources.append(SourceStep(id=state.uid("search_docs"), from_="knowledge", quote=quote))
     # the AI step
     hits = [(m.start(), rank, task) for rank, (task, rx) in enumerate(ph.AI_TASKS) if (m := rx.search(clause))]
+    if hits and _WRITES_FIGURES.match(clause):
+        hits = [h for h in hits if h[2] != "generate"]  # "Write the totals into our Airtable base": stored, not written by AI
     if hits and negated and neg is not None and neg.start() <= 2:
         hits = []  # "don't auto-reply to the customer": a refusal asks for no step
     if hits and state.last_ai is not None and _delivers_result(clause):

@@ -1171,3 +1171,17 @@ def test_a_system_that_pushes_a_webhook_and_plain_words_are_not_a_condition():
     assert [c.label for c in branch.cases] == ["严重异常"]
     assert deliveries("经纪人提交房源信息表单后，AI生成一段房源描述和三个卖点，然后同时发布到我们的微信公众号草稿箱和58同城。") == {
         "wechat_official_account", "tongcheng58"}
+
+
+def test_no_ai_for_one_part_a_stored_total_and_an_ai_comment():
+    from pilot.generation.plan import TransformStep
+
+    plan = planner.plan("On the 1st of every month at 10am, pull last month's donations from Stripe and total them by campaign "
+                        "(no AI for this part, just sums). Write the totals into our 'Monthly Donations' Airtable base. Then "
+                        "email the board a short AI-written update with the numbers.")
+    steps = list(walk(plan.steps))
+    assert [s.group_by for s in steps if isinstance(s, TransformStep)] == ["campaign"]
+    assert [s.task for s in steps if isinstance(s, AiStep)] == ["generate"]  # the update only, not the stored totals
+    comment = planner.plan("Each day at 6pm, read today's new opportunities from Salesforce and DM me on Slack the three "
+                           "biggest ones, each with a one-line AI comment.")
+    assert [s.task for s in walk(comment.steps) if isinstance(s, AiStep)] == ["generate"]
