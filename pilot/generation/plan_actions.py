@@ -78,7 +78,7 @@ if TYPE_CHECKING:
 
 # "post it on our Slack", "via Telegram": the messaging service named is where the message goes
 _VIA = AroundName(r"\b(?:on|via|through|in|over)\s+(?:our\s+|my\s+|the\s+)?", r"\b")
-_ACCESS_REMARK = compile_filtered(r"[\w.' ]{1,30}\b(?:is|are|stays?)\s+read[- ]only\b[^.;]{0,60}$|(?:read[- ]only|only read|just read)(?:\s+(?:on|for|access|from|to)\b[^,.;]{0,40})?\s*[.!]?$|(?:只读|只查|只能查|只查不改)[^,，。；]{0,12}$")
+_ACCESS_REMARK = compile_filtered(r"[\w.' ]{1,30}\b(?:is|are|stays?)\s+read[- ]only\b[^.;]{0,60}$|(?:read[- ]only|only read|just read)(?:\s+(?:on|for|access|from|to)\b[^,.;]{0,40})?(?:,\s*(?:don'?t|do not|never)\b[^.;]{0,60})?\s*[.!]?$|(?:只读|只查|只能查|只查不改)[^,，。；]{0,12}$")
 
 
 @dataclass

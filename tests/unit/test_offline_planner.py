@@ -1185,3 +1185,9 @@ def test_no_ai_for_one_part_a_stored_total_and_an_ai_comment():
     comment = planner.plan("Each day at 6pm, read today's new opportunities from Salesforce and DM me on Slack the three "
                            "biggest ones, each with a one-line AI comment.")
     assert [s.task for s in walk(comment.steps) if isinstance(s, AiStep)] == ["generate"]
+
+
+def test_a_read_only_remark_with_its_refusal_is_no_second_read():
+    plan = planner.plan("Each day at 6pm, read today's new opportunities from Salesforce and DM me on Slack the three biggest "
+                        "ones. Read-only on Salesforce pls, don't update any records.")
+    assert [s.service for s in walk(plan.steps) if isinstance(s, SourceStep)] == ["salesforce"]
