@@ -14,6 +14,7 @@ from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
 from pilot.generation.plan import DeliverStep
 from pilot.generation.prefilter import compile_filtered
+from pilot.generation.service_actions import asked_action
 from pilot.generation.text import ascii_re
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ def _deliver(sid: str, clause: str, state: _State, target: str | None = None) ->
     op = ph.delivery_op(clause) or (integ.write_op if integ and integ.kind != "messaging" and integ.write_op else "send")
     if integ and integ.kind == "messaging" and (op in ("append", "create", "update") or (op == "upsert" and not ph.STORAGE_WORDS.search(clause))):
         op = "send"  # "写进多维表格，并在钉钉上通知申请人", "email them a reminder to update their card": a messenger is sent to
-    action, part = _service_action(integ, clause)
+    action, part = asked_action(integ, clause)
     if target is None:
         where = part if action else clause  # "在 Stripe 退款并通知客户": the customer is the email's, not the refund's
         channel = _CHANNEL.search(where)
@@ -114,20 +115,3 @@ def _deliver(sid: str, clause: str, state: _State, target: str | None = None) ->
     return DeliverStep(id=state.uid(f"deliver_{sid}"), service=sid, operation=op, target=target, quote=clause[:200],  # type: ignore[arg-type]
                        action=action)
 
-
-_PARTS = compile_filtered(r"[,;，；。]|\s(?:and|then)\s|并且|并|然后|再|同时")
-
-
-def _service_action(integ: ent.Integration | None, clause: str) -> tuple[str | None, str]:
-    """"refund the payment in Stripe": (the service's own operation the clause names, if it has
-    it, and the part of the clause that names the service, else the whole clause)."""
-    if integ is None or not integ.actions:
-        return None, clause
-    # the part of the clause that names the service ("refund it in Stripe | and email the customer")
-    own = [p for p in _PARTS.split(clause) if any(alias in p for alias in (*integ.en, *integ.zh, integ.id))]
-    names = tuple(a for a, _, _ in integ.actions)
-    for part in own or [clause]:
-        action = ph.service_action(part, names)
-        if action is not None:
-            return action, part
-    return None, own[0] if own else clause

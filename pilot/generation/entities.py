@@ -57,7 +57,7 @@ CATEGORIES = frozenset({
 ROLES = frozenset({"source", "destination", "both"})
 KINDS = frozenset({"data", "messaging", "service"})
 # What a request can ask a service to do besides send / create / update (the phrases are
-# pilot.generation.phrases.SERVICE_ACTION); a service lists the ones it has in ``actions``.
+# pilot.generation.service_actions.PHRASES); a service lists the ones it has in ``actions``.
 SERVICE_ACTIONS = ("refund", "cancel", "close", "reopen", "comment", "label", "archive", "assign", "fulfill")
 _ACTION_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _ID_RE = compile_filtered(r"^[a-z][a-z0-9_]*$")  # ids end up in run-input names (<id>_api_url) and node ids

@@ -189,42 +189,6 @@ def delivery_op(text: str) -> str | None:
     return next((name for name, rx in DELIVER_OP if rx.search(text)), None)
 
 
-# A service's own operations (pilot.generation.entities.SERVICE_ACTIONS): what a clause asks the
-# service to do when that is neither sending nor a plain create / update ("refund the payment in
-# Stripe", "close the GitHub issue", "在Shopify上给这单退款"). Only a service that has the action
-# takes it (services.yaml ``actions``), so "回复" makes a comment on GitHub but not on WeCom.
-SERVICE_ACTION = {
-    # verbs only: "refunds from Stripe", "cancelled orders", "assigned to my team" are what is read
-    "refund": ascii_re(r"\b(?:issue|process|make|give|send|approve)\s+(?:a |the |them a |him a |her a )?(?:full |partial )?refund\b"
-                       r"|\brefund(?:s|ed)?\s+(?:the|their|his|her|it|them|this|that|each|every|a|an|\$|\d)"
-                       # "用Stripe退款", "在Shopify上给这单退款", "直接同意退款"; not "收入、退款和订阅数据"
-                       r"|(?:发起|办理|直接|同意|批准|执行|进行)退款|退款给|退钱|退费|(?:里|上|中)(?:给[^,，。；;]{0,6}?)?退款|用\s*[a-z][\w ]{1,12}?\s*退款|调[a-z]{2,12}退款"),
-    "cancel": ascii_re(r"\bcancel\s+(?:the|their|his|her|its|it|them|this|that|each|every|any|a|an|my|our|[a-z]+'s)\b"
-                       r"|取消(?:掉)?(?:这个|该|对方的|他的|她的|客户的)?(?:订阅|订单|会员|预约|服务)|(?:订阅|订单|会员|预约)[^,，。；;]{0,4}?取消(?:掉)?"),
-    "close": ascii_re(r"\bclose (?:out )?(?:it|them|the \w+|that \w+|this \w+|each \w+)\b"
-                      r"|(?:把|将)[^,，。；;]{0,12}?(?<!已)(?<!经)(?:关闭|关掉)(?!的)|(?:关闭|关掉)(?:这个|该|这条|对应的|它|工单|issue|订单|会话)"),
-    "reopen": ascii_re(r"\breopen\s+(?:it|them|the|this|that|each)\b|重新打开"),
-    "comment": ascii_re(r"\b(?:comment|reply|respond|answer)(?:s|ed|ing)?\s+(?:on|to|in|under)\s+(?:the|that|this|it|each|their)\b"
-                        r"|\bleave (?:a |an )?(?:[\w-]+ )?comment\b|\b(?:post|add)\b[^,.;]{0,40}?\bas (?:a |an )?(?:[\w-]+ )?(?:comment|note)\b"
-                        r"|\badd (?:a |an )?(?:[\w-]+ )?(?:comment|note)\b"
-                        r"|评论(?:到|在)|(?:发|写|加|留)(?:一条|个)?评论|作为评论|回复(?:到|在)?(?:这个|该|原)?(?:issue|工单|帖子|问题下)|(?:加|添加|写)(?:一条|个)?(?:内部)?备注"),
-    # "add the label 'invoice'", "打上“大客户”标签"; "label it as bug or feature" is a classification
-    "label": ascii_re(r"\b(?:add|apply|put|attach)\s+(?:the |a |an |that |this )?(?:[\"'][^\"']{1,30}[\"'] |[\w-]+ )?(?:label|tag)s?\b"
-                      # "tag the customer as VIP in Shopify": one given value (a list of them is a classification)
-                      r"|\btag (?:it|them|the \w+|this \w+) (?:as|with) (?!(?:an?\s+|its\s+|their\s+)?(?:category|categories|type|label|tag|sentiment|priority|topic)\b)(?:an? )?['\"]?[\w-]+['\"]?(?!\s*(?:,|/|\bor\b|\band\b))"
-                      r"|(?:打|加|贴)(?:上)?[^,，。；;]{0,10}?标签|作为\s*(?:label|标签)\s*(?:加|打|贴)上?|\bas (?:a )?label\b"),
-    "archive": ascii_re(r"\barchive\s+(?:it|them|the|this|that|each|every|all|its|their)\b|\b(?:gets?|is|are|be)\s+archived\b|(?<!已)归档(?!的)"),
-    "assign": ascii_re(r"\b(?:re)?assign(?:s)?\s+(?:it|them|the \w+|this \w+|that \w+|each \w+)\s+to\b|(?:把|将)[^,，。；;]{0,12}?(?:分配|指派|转派)给"),
-    "fulfill": ascii_re(r"\bfulfil+\s+(?:the|it|them|this|that|each)\b|\bmark (?:it|them|the order) as (?:shipped|fulfilled)\b|(?:自动|直接)发货"),
-}
-
-
-def service_action(text: str, actions: tuple[str, ...]) -> str | None:
-    """The action of ``actions`` a text asks for (the first one named), else None."""
-    found = [(m.start(), name) for name in actions if (m := SERVICE_ACTION[name].search(text))]
-    return min(found)[1] if found else None
-
-
 WRITE_BACK = ascii_re(r"(?:写回|回写|填回|更新到?)(?:到)?(?:这一?行|该行|原行|这条记录|原记录|原表|这一?条)|"
                       r"\bwrite (?:it|them|the \w+|that|this)(?: \w+)? back (?:to|into|in) (?:the|that|this|each) (?:row|record|page|card)\b")
 

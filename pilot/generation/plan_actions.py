@@ -51,7 +51,6 @@ from pilot.generation.action_deliveries import (
     _deliver,
     _emails_someone,
     _request_messenger,
-    _service_action,
     _service_phrase,
 )
 from pilot.generation.action_services import _named_with, _owned, _PUBLISH_THE, _read_from, _read_only, _topic, event_app
@@ -71,6 +70,7 @@ from pilot.generation.action_sources import (
 from pilot.generation.action_transform_subflow import _NO_SUBFLOW, _SUBFLOW, _transform_step
 from pilot.generation.plan import AiStep, DeliverStep, ParallelStep, SourceStep, Step, SubflowStep, TransformStep, WaitStep
 from pilot.generation.prefilter import compile_filtered
+from pilot.generation.service_actions import with_asked_actions
 from pilot.generation.text import ascii_re
 
 if TYPE_CHECKING:
@@ -131,25 +131,6 @@ _WRITES_FIGURES = ascii_re(r"(?:then\s+|and\s+)?write\s+(?:the|these|those|all|e
 _LIKE = r"\b(?:like|similar to|in the style of|modell?ed on|inspired by)\s+"
 _OTHERS_ACT = ascii_re(r"(?:people|users|customers|clients|employees|staff|members|folks|everyone|our (?:team|staff|users|customers|employees))\s+"
                        r"(?:post|send|drop|submit|ask|share|message|write|fill|email|text|leave|upload)s?\b")
-_THE_RECORD = ascii_re(r"\b(?:issues?|tickets?|prs?|pull requests?|merge requests?|conversations?|orders?|cards?|tasks?|deals?|subscriptions?|"
-                       r"payments?|charges?|invoices?|emails?|messages?|threads?)\b|工单|订单|issue|帖子|会话|卡片|任务|订阅|客户|好友")
-
-
-def _asked_for_own_action(clause: str, found: list[str], dests: list[str], srcs: list[str],
-                          state: _State) -> tuple[list[str], list[str]]:
-    """(dests, srcs) with every service the clause asks for one of its own actions ("cancel that
-    customer's subscription in Stripe", "在 Zendesk 里把这个工单重新打开") as a destination, whatever
-    its usual role; with none named, the app the event came from when the action is on its record
-    ("close the issues it references" after a merged PR)."""
-    asked = [sid for sid in found if (integ := ent.BY_ID.get(sid)) is not None and integ.actions
-             and _service_action(integ, clause)[0]]
-    app = event_app(state) if not asked else None
-    action = _service_action(ent.BY_ID[app], clause)[0] if app is not None and ent.BY_ID[app].actions else None
-    if action is not None and (action in ("label", "comment", "assign") or _THE_RECORD.search(clause)):
-        asked = [app]  # a label or a comment is always on the event's record ("把类别作为label加上去")
-    return [*dests, *(x for x in asked if x not in dests)], [x for x in srcs if x not in asked]
-
-
 def parse_actions(clause: str, state: _State, *, default_service: str | None = None) -> Actions:
     """The actions one clause asks for, in reading order."""
     from pilot.generation.conditions import wait_seconds
@@ -344,7 +325,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     if sub and not _NO_SUBFLOW.search(sub.group(0)):
         acts.subflow = SubflowStep(id=state.uid("run_workflow"), workflow=(sub.group("name") or sub.group("name2") or "workflow").strip(), quote=quote)
     if not negated:
-        dests, srcs = _asked_for_own_action(clause, found, dests, srcs, state)
+        dests, srcs = with_asked_actions(clause, found, dests, srcs, event_app(state))
     # deliveries
     deliver_verb = bool(ph.DELIVER.search(clause))
     for sid in dests:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pilot.generation.prefilter import compile_filtered
 from pilot.generation import entities as ent
+from pilot.generation import service_actions as actions
 from pilot.generation import storage
 from pilot.generation.plan import AiStep, BranchStep, DeliverStep, SourceStep
 
@@ -164,7 +165,7 @@ def delivery_node(b: Builder, s: DeliverStep, content: list[str]) -> dict[str, A
     own = integ.action(s.action) if integ else None  # "refund the payment in Stripe": its own endpoint (an api node)
     if own is not None:
         tool = "webhook"
-        title = b._t(ACTION_TITLES[s.action][0], ACTION_TITLES[s.action][1]) % name  # type: ignore[index]
+        title = b._t(*actions.TITLES[s.action]) % name  # type: ignore[index]
         if s.target:
             title += f" ({s.target[:40]})"
     nid = b.uid(f"{s.action}_{sid}" if own is not None else f"{s.operation}_{sid}" if s.operation not in ("send", "post")
@@ -202,14 +203,6 @@ def delivery_node(b: Builder, s: DeliverStep, content: list[str]) -> dict[str, A
     return {"id": nid, "type": "api", "title": title,
             "config": {"url": url, "method": method, "headers": {"Content-Type": "application/json"}, "service": sid,
                        "operation": s.action if own is not None else s.operation, "body": body}}
-
-
-# a service's own operation (entities.SERVICE_ACTIONS) as a node title: (zh, en), %s = the service
-ACTION_TITLES = {"refund": ("在 %s 退款", "Refund in %s"), "cancel": ("在 %s 取消", "Cancel in %s"),
-                 "close": ("在 %s 关闭", "Close in %s"), "reopen": ("在 %s 重新打开", "Reopen in %s"),
-                 "comment": ("在 %s 评论", "Comment in %s"), "label": ("在 %s 打标签", "Label in %s"),
-                 "archive": ("在 %s 归档", "Archive in %s"), "assign": ("在 %s 分配", "Assign in %s"),
-                 "fulfill": ("在 %s 发货", "Fulfil in %s")}
 
 
 def text_of(refs: list[str]) -> str:

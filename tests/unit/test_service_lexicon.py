@@ -95,9 +95,9 @@ def test_write_urls():
 
 def test_service_actions_are_checked_at_load():
     from pilot.generation.entities import SERVICE_ACTIONS, _actions
-    from pilot.generation.phrases import SERVICE_ACTION
+    from pilot.generation.service_actions import PHRASES, TITLES
 
-    assert set(SERVICE_ACTION) == set(SERVICE_ACTIONS)  # a phrase for every action a service may list
+    assert set(PHRASES) == set(SERVICE_ACTIONS) == set(TITLES)  # a phrase and a title for every action a service may list
     assert BY_ID["stripe"].action("refund") == ("POST", "https://api.stripe.com/v1/refunds")
     assert BY_ID["stripe"].action("close") is None and BY_ID["slack"].action("refund") is None
     assert _actions({"refund": "POST https://x.example/refunds"}, "t") == (("refund", "POST", "https://x.example/refunds"),)

@@ -1,0 +1,90 @@
+"""A service's own actions (offline planner and compiler, pure): what a request asks a service to
+do besides a plain send / create / update — "refund the payment in Stripe", "close the GitHub
+issue", "给 issue 打上 frontend 标签".
+
+The actions a service has, each with its endpoint, are ``actions`` in ``data/services.yaml``
+(loaded and checked by :mod:`pilot.generation.entities`, names in ``SERVICE_ACTIONS``). Here:
+the phrases that ask for each action (verbs only: "refunds from Stripe" and "已关闭的工单" are
+what is read), which action a clause asks of a service, which services a clause therefore writes
+to, and the node title of an action.
+"""
+
+from __future__ import annotations
+
+from pilot.generation import entities as ent
+from pilot.generation.prefilter import compile_filtered
+from pilot.generation.text import ascii_re
+
+PHRASES = {
+    # verbs only: "refunds from Stripe", "cancelled orders", "assigned to my team" are what is read
+    "refund": ascii_re(r"\b(?:issue|process|make|give|send|approve)\s+(?:a |the |them a |him a |her a )?(?:full |partial )?refund\b"
+                       r"|\brefund(?:s|ed)?\s+(?:the|their|his|her|it|them|this|that|each|every|a|an|\$|\d)"
+                       # "用Stripe退款", "在Shopify上给这单退款", "直接同意退款"; not "收入、退款和订阅数据"
+                       r"|(?:发起|办理|直接|同意|批准|执行|进行)退款|退款给|退钱|退费|(?:里|上|中)(?:给[^,，。；;]{0,6}?)?退款|用\s*[a-z][\w ]{1,12}?\s*退款|调[a-z]{2,12}退款"),
+    "cancel": ascii_re(r"\bcancel\s+(?:the|their|his|her|its|it|them|this|that|each|every|any|a|an|my|our|[a-z]+'s)\b"
+                       r"|取消(?:掉)?(?:这个|该|对方的|他的|她的|客户的)?(?:订阅|订单|会员|预约|服务)|(?:订阅|订单|会员|预约)[^,，。；;]{0,4}?取消(?:掉)?"),
+    "close": ascii_re(r"\bclose (?:out )?(?:it|them|the \w+|that \w+|this \w+|each \w+)\b"
+                      r"|(?:把|将)[^,，。；;]{0,12}?(?<!已)(?<!经)(?:关闭|关掉)(?!的)|(?:关闭|关掉)(?:这个|该|这条|对应的|它|工单|issue|订单|会话)"),
+    "reopen": ascii_re(r"\breopen\s+(?:it|them|the|this|that|each)\b|重新打开"),
+    "comment": ascii_re(r"\b(?:comment|reply|respond|answer)(?:s|ed|ing)?\s+(?:on|to|in|under)\s+(?:the|that|this|it|each|their)\b"
+                        r"|\bleave (?:a |an )?(?:[\w-]+ )?comment\b|\b(?:post|add)\b[^,.;]{0,40}?\bas (?:a |an )?(?:[\w-]+ )?(?:comment|note)\b"
+                        r"|\badd (?:a |an )?(?:[\w-]+ )?(?:comment|note)\b"
+                        r"|评论(?:到|在)|(?:发|写|加|留)(?:一条|个)?评论|作为评论|回复(?:到|在)?(?:这个|该|原)?(?:issue|工单|帖子|问题下)|(?:加|添加|写)(?:一条|个)?(?:内部)?备注"),
+    # "add the label 'invoice'", "打上“大客户”标签"; "label it as bug or feature" is a classification
+    "label": ascii_re(r"\b(?:add|apply|put|attach)\s+(?:the |a |an |that |this )?(?:[\"'][^\"']{1,30}[\"'] |[\w-]+ )?(?:label|tag)s?\b"
+                      # "tag the customer as VIP in Shopify": one given value (a list of them is a classification)
+                      r"|\btag (?:it|them|the \w+|this \w+) (?:as|with) (?!(?:an?\s+|its\s+|their\s+)?(?:category|categories|type|label|tag|sentiment|priority|topic)\b)(?:an? )?['\"]?[\w-]+['\"]?(?!\s*(?:,|/|\bor\b|\band\b))"
+                      r"|(?:打|加|贴)(?:上)?[^,，。；;]{0,10}?标签|作为\s*(?:label|标签)\s*(?:加|打|贴)上?|\bas (?:a )?label\b"),
+    "archive": ascii_re(r"\barchive\s+(?:it|them|the|this|that|each|every|all|its|their)\b|\b(?:gets?|is|are|be)\s+archived\b|(?<!已)归档(?!的)"),
+    "assign": ascii_re(r"\b(?:re)?assign(?:s)?\s+(?:it|them|the \w+|this \w+|that \w+|each \w+)\s+to\b|(?:把|将)[^,，。；;]{0,12}?(?:分配|指派|转派)给"),
+    "fulfill": ascii_re(r"\bfulfil+\s+(?:the|it|them|this|that|each)\b|\bmark (?:it|them|the order) as (?:shipped|fulfilled)\b|(?:自动|直接)发货"),
+}
+
+# an action as a node title: (zh, en), %s = the service
+TITLES = {"refund": ("在 %s 退款", "Refund in %s"), "cancel": ("在 %s 取消", "Cancel in %s"),
+          "close": ("在 %s 关闭", "Close in %s"), "reopen": ("在 %s 重新打开", "Reopen in %s"),
+          "comment": ("在 %s 评论", "Comment in %s"), "label": ("在 %s 打标签", "Label in %s"),
+          "archive": ("在 %s 归档", "Archive in %s"), "assign": ("在 %s 分配", "Assign in %s"),
+          "fulfill": ("在 %s 发货", "Fulfil in %s")}
+
+_PARTS = compile_filtered(r"[,;，；。]|\s(?:and|then)\s|并且|并|然后|再|同时")
+# what an action on the event's own record names ("close the issues it references")
+_THE_RECORD = ascii_re(r"\b(?:issues?|tickets?|prs?|pull requests?|merge requests?|conversations?|orders?|cards?|tasks?|deals?|subscriptions?|"
+                       r"payments?|charges?|invoices?|emails?|messages?|threads?)\b|工单|订单|issue|帖子|会话|卡片|任务|订阅|客户|好友")
+_ON_THE_RECORD_ALWAYS = ("label", "comment", "assign")  # never said without a record to act on
+
+
+def first_asked(text: str, actions: tuple[str, ...]) -> str | None:
+    """The action of ``actions`` a text asks for (the first one named), else None."""
+    found = [(m.start(), name) for name in actions if (m := PHRASES[name].search(text))]
+    return min(found)[1] if found else None
+
+
+def asked_action(integ: ent.Integration | None, clause: str) -> tuple[str | None, str]:
+    """"refund the payment in Stripe": (the service's own action the clause asks for, if it has
+    it, and the part of the clause that names the service, else the whole clause)."""
+    if integ is None or not integ.actions:
+        return None, clause
+    # the part of the clause that names the service ("refund it in Stripe | and email the customer")
+    own = [p for p in _PARTS.split(clause) if any(alias in p for alias in (*integ.en, *integ.zh, integ.id))]
+    names = tuple(a for a, _, _ in integ.actions)
+    for part in own or [clause]:
+        action = first_asked(part, names)
+        if action is not None:
+            return action, part
+    return None, own[0] if own else clause
+
+
+def with_asked_actions(clause: str, found: list[str], dests: list[str], srcs: list[str],
+                       event_app: str | None) -> tuple[list[str], list[str]]:
+    """(dests, srcs) with every service the clause asks for one of its own actions ("cancel that
+    customer's subscription in Stripe", "在 Zendesk 里把这个工单重新打开") as a destination, whatever
+    its usual role; with none named, the app the event came from when the action is on its record
+    ("close the issues it references" after a merged PR, "把类别作为label加上去")."""
+    asked = [sid for sid in found if (integ := ent.BY_ID.get(sid)) is not None and integ.actions
+             and asked_action(integ, clause)[0]]
+    app = event_app if not asked else None
+    action = asked_action(ent.BY_ID[app], clause)[0] if app is not None and ent.BY_ID[app].actions else None
+    if action is not None and (action in _ON_THE_RECORD_ALWAYS or _THE_RECORD.search(clause)):
+        asked = [app]
+    return [*dests, *(x for x in asked if x not in dests)], [x for x in srcs if x not in asked]
