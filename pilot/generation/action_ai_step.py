@@ -24,7 +24,7 @@ _CATEGORIES_ZH = compile_filtered(r"(?:分为|分成|归为|归类[成为到]|�
 _CATEGORIES_SLASH = ascii_re(r"\b(?:label|labels|tag|tags|mark|marks|classify|classifies|categori[sz]e|sort|route)\s+(?:it|them|each(?: one)?|the \w+)?\s*(?:as|into)?\s*"
                                  r"(?P<list>[\w-]+(?:\s*/\s*[\w-]+)+)")
 # "whether it's a bug, a feature request or a question": items of up to three words
-_CATEGORIES_IS = ascii_re(r"(?:\b(?:is|are|was|be)|'s)\s+(?:\w+ing\s+about\s+|about\s+)?(?:an?\s+)?(?P<list>[\w-]+(?: (?!or\b|and\b|then\b|to\b|so\b|with\b|for\b|in\b|on\b)[\w-]+){0,2}(?:,\s*(?:an?\s+)?[\w-]+(?: (?!or\b|and\b|then\b|to\b|so\b|with\b|for\b|in\b|on\b)[\w-]+){0,2})*,?\s+or\s+(?:an?\s+)?[\w-]+(?: (?!or\b|and\b|then\b|to\b|so\b|with\b|for\b|in\b|on\b)[\w-]+){0,2})")
+_CATEGORIES_IS = ascii_re(r"(?:\b(?:is|are|was|be)|'s)\s+(?:\w+ing\s+about\s+|about\s+)?(?:an?\s+)?+(?P<list>[\w-]+(?: (?!or\b|and\b|then\b|to\b|so\b|with\b|for\b|in\b|on\b)[\w-]+){0,2}(?:,\s*+(?:an?\s+)?+[\w-]+(?: (?!or\b|and\b|then\b|to\b|so\b|with\b|for\b|in\b|on\b)[\w-]+){0,2})*,?\s+or\s+(?:an?\s+)?+[\w-]+(?: (?!or\b|and\b|then\b|to\b|so\b|with\b|for\b|in\b|on\b)[\w-]+){0,2})")
 _FIELDS_EN = ascii_re(r"\b(?:extracts?|pulls?(?: out)?|parses?|gets?|captures?|grabs?|guess|infer|determine)\s+(?:the\s+|their\s+|its\s+)?"
                           r"(?P<list>[\w' -]+(?:,\s*[\w' -]+)*,?\s+(?:and|\+|&)\s+[\w' -]+?)\s*(?:\b(?:out of|from|in|with|using|via|by|based on)\b|,|$)")
 _HOW_NOUN = {"urgent": "urgency", "important": "importance", "serious": "severity", "severe": "severity", "bad": "severity",

@@ -1191,3 +1191,14 @@ def test_a_read_only_remark_with_its_refusal_is_no_second_read():
     plan = planner.plan("Each day at 6pm, read today's new opportunities from Salesforce and DM me on Slack the three biggest "
                         "ones. Read-only on Salesforce pls, don't update any records.")
     assert [s.service for s in walk(plan.steps) if isinstance(s, SourceStep)] == ["salesforce"]
+
+
+def test_a_long_list_after_whether_is_read_in_linear_time():
+    import time
+
+    # each item could begin with its article or with the article inside it: before, the classify
+    # phrase tried every split (2^n): 400 characters took ~1 s, 1,000 did not finish in a minute
+    text = "have AI decide whether it's " + ", ".join(f"a big red thing{i}" for i in range(400)) + " and post to slack"
+    started = time.process_time()
+    planner.plan(text[:8000])
+    assert time.process_time() - started < 5  # generous: linear work here is ~0.1 s
