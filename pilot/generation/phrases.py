@@ -294,6 +294,9 @@ def state_event(matched: str) -> str | None:
     return next((en for zh, en in STATE_EVENT_ZH.items() if zh in matched), None)
 
 
+# "…, both at the same time", "两个同时做": the writes of the clause before run side by side
+BOTH_AT_ONCE = compile_filtered(r"(?:both|all)?\s*(?:at the same time|in parallel|simultaneously)\s*[.!]?\s*$|(?:两个|都)?同时(?:进行|做)?$")
+
 # How a state change names the value a branch tests: "labelled bug" → the label is bug, "status
 # changes to Done", "gets the tag 'cancel'", "priority = Highest", "状态被改成已完成" (conditions.comparison).
 STATE_VALUE = (

@@ -134,7 +134,7 @@ class BranchReader:
                                                          or _SAME_SENTENCE_ACTION.match(clause)):
                 # "负面的在钉钉群里告警，同时抄送主管": a second action of the same case
                 more, done = self._actions(clause), cases[-1][2]
-                if _BOTH_AT_ONCE.search(clause) and more and all(isinstance(x, DeliverStep) for x in [*done, *more]):
+                if ph.BOTH_AT_ONCE.search(clause) and more and all(isinstance(x, DeliverStep) for x in [*done, *more]):
                     # "notify #vip-orders on Slack and add them to the VIP list in Klaviyo, both at the same time"
                     more, done = [ParallelStep(id=self.uid("at_once"), quote=clause[:200], branches=[[x] for x in [*done, *more]])], []
                 cases[-1] = (*cases[-1][:2], [*done, *more], cases[-1][3])
@@ -321,7 +321,6 @@ class BranchReader:
 
 # "If it's over $500, post it in #vip-orders and tag the customer as VIP": a second write in the case's sentence
 _SAME_SENTENCE_ACTION = compile_filtered(r"(?:tag|label|add|create|update|close|assign|archive|cancel|refund|log|save|append)\b")
-_BOTH_AT_ONCE = compile_filtered(r"(?:both|all)?\s*(?:at the same time|in parallel|simultaneously)\s*[.!]?\s*$")
 _SAME_KIND_OF_PLACE = compile_filtered(r"\b(?:audience|list|board|table|sheet|database|segment|folder|project|channel|group|queue|pipeline)\b"
                                       r"|列表|名单|看板|项目|分组|频道|表里|表中")
 _MORE_OF_CASE = compile_filtered(r"(?:再|并且?|同时|顺便|还要|也|and also\b|also\b)")

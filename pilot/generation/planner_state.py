@@ -278,7 +278,7 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
             # "then in parallel post it to Teams and save it to a Google Doc": deliveries side by side
             side_by_side = re.match(r"(?:同时|与此同时|at the same time|simultaneously|meanwhile)\b|同时", clause) or (
                 clauses[i].startswith(CONTINUES) and i > 0 and ph.PARALLEL.search(plain(clauses[i - 1]))) or (
-                clauses[i].startswith(CONTINUES) and _BOTH_AT_ONCE.search(clause))  # "…, both at the same time"
+                clauses[i].startswith(CONTINUES) and ph.BOTH_AT_ONCE.search(clause))  # "…, both at the same time"
             if side_by_side and new and steps and all(isinstance(x, DeliverStep) for x in new) and (
                     isinstance(steps[-1], DeliverStep) or (isinstance(steps[-1], ParallelStep) and steps[-1].id.startswith("at_once")
                                                            and all(isinstance(x, DeliverStep) for b in steps[-1].branches for x in b))):
@@ -363,7 +363,6 @@ def _chosen_category(clause: str, cls: AiStep | None) -> tuple[AiStep | None, st
     return None, None
 
 
-_BOTH_AT_ONCE = compile_filtered(r"(?:both|all)?\s*(?:at the same time|in parallel|simultaneously)\s*[.!]?\s*$|(?:两个|都)?同时(?:进行|做)?$")
 _WHETHER = compile_filtered(r"\b(?:decide|check|determine|judge|tell(?: me)?|work out|figure out|assess|see)\s+(?:if|whether)\s+(?P<what>(?:each |the |it |this |that |every )?[\w-]*?)\s*"
                       r"(?:is|are|was|looks|sounds|seems|'s)\s+(?:an?\s+|really\s+)?(?![\w -]*\bor\s+(?!not\b))(?P<y>[a-z][\w -]{1,20}?)(?:\s+or not)?\s*$")
 _WHETHER_ZH = compile_filtered(r"^(?:先)?(?:让|用)?\s*(?:ai|大模型)?\s*(?:先)?\s*(?:判断|看看|看一下|检查|识别)(?:一下)?(?:它|这封邮件|这条|这个|[\u4e00-\u9fff]{1,6}?)?(?:是不是|是否(?:是|为|属于)?)"
