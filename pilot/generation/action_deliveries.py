@@ -15,6 +15,7 @@ from pilot.generation import phrases as ph
 from pilot.generation.plan import DeliverStep
 from pilot.generation.prefilter import compile_filtered
 from pilot.generation.service_actions import asked_action
+from pilot.generation.services import EMAIL_RE as _EMAIL
 from pilot.generation.text import ascii_re
 
 if TYPE_CHECKING:
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 
 
 _CHANNEL = compile_filtered(r"#[\w-]+")
-_EMAIL = compile_filtered(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _WHO_EN = ascii_re(r"\b(?:email|e-mail|mail|notify|remind|alert|message|ping|text|send (?:it |them |this |that |an? [\w ]{1,20}? )?to|"
                        r"forward (?:it |them )?to|cc)\s+(?:the |our |my |a |an |their )?(?!(?:confirmation|reminder|notification|summary|update|alert|digest|report)\b)(?P<who>[a-z][a-z ]{1,30}?)"
                        r"(?=\s+(?:with|about|that|saying|on|via|by|in|if|and|when|including|so|to|asking|telling|letting|reminding|inviting|thanking|explaining|confirming)\b|[,.;]|$)")
@@ -71,7 +71,7 @@ _DESTINATION_NOUN = ascii_re(
     r"admin|department|dept|support|sales|finance|billing|legal|hr|ops|engineering|engineer|engineers|dev|devs|security|"
     r"marketing|it|accounting|payroll|recruiting|partners|reception|front desk|ticket|tickets|issue|issues|card|task|tasks|"
     r"record|records|row|rows|contact|deal|lead|leads|person|people|someone|me|us|them|him|her|customer|client|user|"
-    r"[\w.+-]+@[\w.-]*)s?\b|[@#]|群|组|表|库|系统|平台|接口|队列|邮箱|频道|人|经理|主管|老师|财务|客服|销售|运营|老板|负责人|"
+    r"(?<![\w.+-])[\w.+-]+@[\w.-]*)s?\b|[@#]|群|组|表|库|系统|平台|接口|队列|邮箱|频道|人|经理|主管|老师|财务|客服|销售|运营|老板|负责人|"
     r"同事|部门|团队|中心|专员|医生|律师|顾问|店长|仓库|后台|台账|工单|记录|文档|日历")
 
 

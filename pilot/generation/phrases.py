@@ -106,7 +106,7 @@ ELSE = ascii_re(r"^(?:and\s+|but\s+)?(?:otherwise|else|if not|or else|in all oth
                 r"|^不[\u4e00-\u9fff]{1,4}(?:的话)?就|^没有?[\u4e00-\u9fff]{1,4}(?:的话|就)"
                 r"|^(?:其他|其余|其它|剩下)(?:[\u4e00-\u9fff]{1,3}?(?:的|就)|的|情况)?")
 THEN_SPLIT_ZH = compile_filtered(r"的话,?|的时候,?|(?:就|则|那么|便)|,|时(?=[^,]{0,4}(?:发|推|存|写|记|转|给|通知|提醒|建|创建))")
-CMP_ZH_VALUE_FIRST = compile_filtered(r"(?P<val>-?\d+(?:\.\d+)?)\s*(?P<unit>万|千)?(?:元|块|分|条|个|件|天|单|%)?\s*(?P<op>及以下|及以上|及以内|以下|以上|以内|或以上|或以下)")
+CMP_ZH_VALUE_FIRST = compile_filtered(r"(?P<val>-?(?<!\d)\d+(?:\.\d+)?)\s*(?P<unit>万|千)?(?:元|块|分|条|个|件|天|单|%)?\s*(?P<op>及以下|及以上|及以内|以下|以上|以内|或以上|或以下)")
 ZH_SHORT_COND = compile_filtered(r"^[\u4e00-\u9fffa-z0-9 ]{1,12}?(?:的话|就(?!行|好|可以|够了)|则)")
 ELSE_LABEL = ascii_re(r"^(?:everything else|anything else|anyone else|anybody else|everyone else|any other \w+|all other \w+|all (?:the )?others?|the rest|others?|other \w+|otherwise|else|rest)\b"
                       r"|^(?:其他|其余|剩下的|其它|剩余)")
@@ -254,14 +254,14 @@ ONES = ascii_re(r"\b(?:only\s+|just\s+)?(?:the\s+)?(?P<label>[a-z-]{3,20})\s+one
 FIELD_SWITCH = ascii_re(r"\b(?:switch|route|branch|split)\w* (?:on|by) (?:the )?[\"'`]?(?P<f>[a-z_]+)[\"'`]? field\b|\b(?:based on|depending on|according to) (?:the )?[\"'`]?(?P<f2>[a-z_]+)[\"'`]? field\b|根据\s*(?P<f3>[a-z_]+)\s*字段")
 ACTUATE = ascii_re(r"\b(?:switch|turn)(?:es|s|ed)? (?:on|off)\b|\b(?:approve|issue|process|refund|cancel|close|void|capture)\w*\b[^,.;]{0,30}?\b(?:via|through|using|with)\s+(?:the\s+|our\s+)?[\w ]{0,24}?\bapi\b|\btrigger(?:s|ed)? (?:the |a |our )?[\w -]{0,20}(?:pipeline|job|build|deploy|workflow)\b|"
                    r"\bcall(?:s)? (?:the |our |a )?[\w -]{0,20}\bapi\b|调用(?:(?!查询|查).){0,10}接口(?!.{0,3}(?:查|获取|拿|拉|读|导出|取|下载|列出|统计))|调(?![用整研查度])[\u4e00-\u9fffa-z0-9]{1,8}接口.{0,6}?(?:发布|退款|退掉|部署|创建|新建|更新|下单|提交|取消|约号)|触发.{0,10}(?:流水线|构建|部署)")
-API_NAME = ascii_re(r"(?:through|via|using|with|call(?:s)?)\s+(?:the |our |a )?(?P<name>[\w -]{1,24}?)\s+api\b|\b(?P<name2>[\w-]+ (?:pipeline|job|build))\b")
+API_NAME = ascii_re(r"(?:through|via|using|with|call(?:s)?)\s+(?:the |our |a )?(?P<name>[\w -]{1,24}?)\s+api\b|\b(?<![\w-])(?P<name2>[\w-]+ (?:pipeline|job|build))\b")
 LIST_OBJECT = compile_filtered(r"(?P<items>[\u4e00-\u9fffa-z0-9]{1,8}(?:[、,和及][\u4e00-\u9fffa-z0-9]{1,8}){1,6})")
 STORAGE_GENERIC = ascii_re(r"\b(?:database|db|data warehouse)\b|数据库|数据表")
 SWITCH_HEAD = ascii_re(r"\b(?:route|routes|routing|switch|classify|classif\w+|categori[sz]e|sort|split|triage|depending|based on|according to|decide|"
                        r"severity|priority|category|type|label)\b|\(|根据|分类|分成|分为|分流|[两三四五六几]类|判断|评定|等级|类型|分别|"
                        r"按.{1,14}?(?:分给|分配|分发|分派|分到|派给|派单|转给)")
-OR_MORE = ascii_re(r"(?P<val>-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?)\s*(?:[a-z]+\s+)?(?:or|and)\s+(?P<dir>more|higher|above|greater|over|up|less|fewer|lower|below|under)\b"
-                   r"|(?P<val2>-?\d+(?:\.\d+)?)\s*\+")
+OR_MORE = ascii_re(r"(?P<val>-?(?<!\d)\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?(?<!\d)\d+(?:\.\d+)?)\s*(?:[a-z]+\s+)?(?:or|and)\s+(?P<dir>more|higher|above|greater|over|up|less|fewer|lower|below|under)\b"
+                   r"|(?P<val2>-?(?<!\d)\d+(?:\.\d+)?)\s*\+")
 # A record in a named app changing state is the event that starts a run ("When a GitHub issue is
 # labelled bug", "Once a PR is merged on GitHub", "If Shopify flags a new order's fraud risk as
 # high", "jira ticket priority = Highest ->", "GitHub 上的 PR 合并之后", "合同在 DocuSign 上签完以后").

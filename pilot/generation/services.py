@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from pilot.generation.compile_steps import Builder
 
 BOT_TOOLS = ("feishu", "dingtalk", "wecom")
-EMAIL_RE = compile_filtered(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+EMAIL_RE = compile_filtered(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")  # the lookbehind: one try per run, not one per character
 SEARCH_URL = "https://html.duckduckgo.com/html/?q={{ %s | urlencode }}"
 
 TASK_TITLES = {
