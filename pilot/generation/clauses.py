@@ -36,6 +36,7 @@ _COLON_LIST = compile_filtered(r":\s*|——\s*")
 def split_clauses(text: str, lang: str) -> list[str]:
     """The request's clauses in order (empty ones dropped)."""
     out: list[str] = []
+    text = _DECIDED_BARE.sub(r"\g<0>,", text)  # "if I approve it gets sent from Gmail": where the condition ends
     sentences = _steps_of(text)
     if lang == "zh":  # "按客户来源分一下：来源是官网的，…；来源是展会的，…": the head, then one case per sentence
         sentences = [s for sentence in sentences for s in (
@@ -60,6 +61,10 @@ def split_clauses(text: str, lang: str) -> list[str]:
 
 
 CONTINUES = "&"
+# A person's decision as a condition with no comma after it ("if I approve it gets sent …", "once the
+# manager approves send it"): the condition is the decision, and the action starts after it.
+_DECIDED_BARE = ascii_re(r"\b(?:if|once|when) (?:i|we|they|he|she|the \w+|my \w+|our \w+) (?:approves?|okays?|oks?|accepts?|signs? off)"
+                         r"(?: (?:on )?(?:it|them|this|that)(?! (?:gets?|is|are|will|should|goes|go)\b))?(?= (?!then\b)[a-z])")
 _CASES_AFTER_COLON = compile_filtered(r"[:：](?=\s*(?:[\u4e00-\u9fff]{1,6}(?:是|为)|选(?:了|的是)?)[^,，。；;:：]{1,10}的)")
 _GOES_ON = compile_filtered(r"(?:在|并|同时|再|然后|还要|顺便|抄送|并且|也)(?![\u4e00-\u9fff]{0,4}的)|(?:and|also|then|plus)\b")
 _BULLET = compile_filtered(r"^\s*[-*•·]\s+")
