@@ -436,7 +436,8 @@ _SOURCES: tuple[tuple[str, str], ...] = (
     ("api", r"\bapis?\b|\bendpoints?\b|接口"),
 )
 _SOURCE_RES = tuple((name, ascii_re(pattern)) for name, pattern in _SOURCES)
-URL_RE = compile_filtered(r"https?://[^\s\"'<>，。）)]+")
+# A URL ends at Chinese text: NFKC turns "ship，再给用户…" into "ship,再给用户…", and the comma is not the URL's
+URL_RE = compile_filtered(r"https?://[^\s\"'<>，。）)\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+")
 
 
 def find_data_sources(text: str) -> list[str]:

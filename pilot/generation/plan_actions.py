@@ -254,7 +254,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             for item in re.split(r"[、,和及]", listed.group("items")):
                 if item.strip():
                     acts.sources.append(SourceStep(id=state.uid("fetch_data"), service=item.strip(), quote=quote))
-    if not acts.sources and not srcs and not negated:
+    url_writes = any(d.target in urls for d in acts.deliveries)  # "调用发货接口 POST https://…": that call is the write
+    if not acts.sources and not srcs and not negated and not url_writes:
         db_read = _READ_DB.search(clause)
         read = db_read or _READ_API.search(clause)
         tail = clause[read.end():] if read else ""
@@ -377,7 +378,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             d.service in ent.BY_ID and ent.BY_ID[d.service].kind == "messaging" for d in acts.deliveries):
         # "录入飞书多维表格并通知HR": a second action, on the messenger the request uses, else by email
         acts.deliveries.append(_deliver(_request_messenger(state), clause, state))
-    if (actuated := ph.ACTUATE.search(clause)) and not neg:
+    if (actuated := ph.ACTUATE.search(clause)) and not neg and not url_writes:
         # "switch on the fan through the device API", "trigger the CI pipeline": a call that changes something
         api = ph.API_NAME.search(clause)
         named = ent.find_integrations(actuated.group(0))[0]  # "调用有赞的退款接口退掉": that service's API

@@ -210,7 +210,8 @@ class BranchReader:
                 more = self._actions(clause)
                 known = {d.service for d in more if isinstance(d, DeliverStep) and d.service in ent.BY_ID} if self.lang == "zh" else set()
                 kept = [s for s in cases[-1][2] if not (known and isinstance(s, DeliverStep) and s.service not in ent.BY_ID
-                                                         and not _A_SYSTEM.search(s.service or ""))]  # "写入考勤系统" stays
+                                                         and not _A_SYSTEM.search(s.service or "")
+                                                         and not (s.target or "").startswith(("http://", "https://")))]  # "写入考勤系统", "POST https://…" stay
                 cases[-1] = (*cases[-1][:2], [*kept, *more], cases[-1][3])  # "转给财务，在企业微信里发给他们": one delivery
                 j += 1
                 continue

@@ -147,6 +147,9 @@ def branch_title(b: Builder, s: BranchStep) -> str:
 # ---------------------------------------------------------------- deliveries
 
 
+_METHOD_BEFORE = compile_filtered(r"(?<![a-z])(post|put|patch|delete)(?![a-z])\W{0,3}$", re.I)
+
+
 def delivery_node(b: Builder, s: DeliverStep, content: list[str]) -> dict[str, Any]:
     """A tool node for native connectors, a data table for the generic database, otherwise an api
     node naming service and operation."""
@@ -193,6 +196,9 @@ def delivery_node(b: Builder, s: DeliverStep, content: list[str]) -> dict[str, A
         method, url = own
     if not integ and s.target and re.match(r"https?://", s.target):
         url = s.target  # "调用 POST https://erp.example.com/api/aftersale": the request's own endpoint
+        before = (s.quote or "")[: max(0, (s.quote or "").lower().find(url.lower()))]
+        named = _METHOD_BEFORE.search(before)  # "call DELETE https://…/users/{id}", "PATCH https://…": the method it names
+        method = named.group(1).upper() if named else method
     if not url:
         url = "{{ " + b.input_field(f"{sid}_url", description=b._t(f"{name} 的写入接口地址", f"{name} endpoint to {s.operation} to")) + " }}"
     for field in re.findall(r"\{\{\s*inputs\.(\w+)\s*\}\}", url):

@@ -1202,3 +1202,48 @@ def test_a_long_list_after_whether_is_read_in_linear_time():
     started = time.process_time()
     planner.plan(text[:8000])
     assert time.process_time() - started < 5  # generous: linear work here is ~0.1 s
+
+
+@pytest.mark.parametrize("prompt", [
+    "When our backend POSTs a new order to this workflow, check the total: if it's over $500, post to Slack.",
+    "The HR system POSTs each new expense claim to us ({claim_id, amount}). Email me a summary of it.",
+    "官网的留资接口会把线索POST到这里（姓名、电话），写入HubSpot。",
+    "ERP系统推送新的销售订单过来的时候（POST JSON），在企业微信上通知客服。",
+    "GitLab流水线失败会发webhook过来。让AI分析失败原因，发到钉钉研发群。",
+    "有赞的消息推送（webhook）里有退款申请事件，退款金额小于200的直接调用有赞接口同意退款。",
+    "OA系统会把采购申请推送到webhook。收到后先让AI看看申请理由充不充分，然后发邮件给财务。",
+])
+def test_an_outside_system_calling_the_workflow_is_its_webhook(prompt):
+    assert trigger(build(prompt)) == "webhook"
+
+
+def test_sending_to_a_webhook_is_not_one():
+    assert trigger(build("Every morning at 9, summarise yesterday's orders and push the summary to our webhook.")) == "schedule"
+
+
+@pytest.mark.parametrize("prompt", [
+    "AI drafts a polite reply, I review it. if I approve it gets sent from Gmail to the customer. if not, nothing happens.",
+    "New row in Airtable → AI writes a tweet → I approve or reject it. Approved: publish it on Twitter.",
+    "我把选题丢进来，AI写初稿，然后等主编审核：通过就发到公众号；不通过就发邮件给我。",
+])
+def test_a_person_reviewing_the_draft_is_an_approval_and_the_approved_side_delivers(prompt):
+    graph = build(prompt)
+    kinds = [kind(n) for n in graph.nodes]
+    assert "wait" in kinds and "condition" in kinds
+    condition = next(n for n in graph.nodes if kind(n) == "condition")
+    approved = nodes(graph)[out_of(graph, condition.id)["approved"]]
+    assert kind(approved) in ("api", "tool")  # what the approval lets through is written on that side
+
+
+def test_a_url_the_request_calls_keeps_its_method_and_ends_at_chinese_text():
+    graph = build("After approval, call DELETE https://api.ourapp.com/users/{id} for each ID.")
+    called = [n for n in iter_all_nodes(graph) if kind(n) == "api" and n.config.url.startswith("https://api.ourapp.com")]
+    assert [(n.config.method, n.config.url) for n in called] == [("DELETE", "https://api.ourapp.com/users/{id}")]
+    graph = build("支付系统会回调我们的接口。调用发货接口 POST https://api.xxshop.com/ship，再给用户发短信说已经安排发货")
+    called = [n for n in graph.nodes if kind(n) == "api" and n.config.method == "POST"]
+    assert [n.config.url for n in called][:1] == ["https://api.xxshop.com/ship"]  # not "…/ship,再给用户…"
+    assert not any(kind(n) == "api" and n.config.method == "GET" for n in graph.nodes)  # the call is the write, nothing is read
+    # inside a case, a named service after it does not replace the call
+    graph = build("支付系统会回调我们的接口。status 是 paid 的：调用发货接口 POST https://api.xxshop.com/ship，再给用户发短信说已经安排发货；"
+                  "status 是 failed 的：给用户发短信提醒重新支付。")
+    assert any(kind(n) == "api" and n.config.url == "https://api.xxshop.com/ship" for n in graph.nodes)
