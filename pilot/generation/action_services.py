@@ -91,6 +91,9 @@ _READ_FROM = (
 # "send it to the customer from our Gmail": the account it goes out from
 _SENT_FROM = AroundName(r"\b(?:send|sends|sent|reply|replies|forward|forwards)\b[^,.;]{0,60}?\bfrom\s+(?:our\s+|my\s+|the\s+)?", r"\b")
 # "把 MySQL 里的订单状态更新为已支付": written there
+# "add their name to the 'Rejected' tab of my Google Sheet": where it goes is a part of the service
+_PART_OF_IT = AroundName(r"\b(?:to|into|in|onto)\s+(?:the|a|our|my|their|that)\s+[\w' -]{0,30}?\b(?:tab|sheet|worksheet|table|page|list|folder|database|board|column)"
+                         r"\s+(?:of|in|on)\s+(?:my\s+|our\s+|the\s+|their\s+)?", r"\b")
 _UPDATED_IN = AroundName(r"把\s*", r"[^,，。;；]{0,16}?(?:更新|改为|改成|标记为|标成|设为|置为)")
 
 
@@ -101,7 +104,7 @@ def _read_from(sid: str, clause: str) -> bool:
             continue
         if integ.category == "email" and _SENT_FROM.search(clause, alias):
             return False
-        if _UPDATED_IN.search(clause, alias):
+        if _UPDATED_IN.search(clause, alias) or _PART_OF_IT.search(clause, alias):
             return False
         if any_around(_READ_FROM, clause, alias):
             return True

@@ -35,7 +35,10 @@ ACTION_VERBS = (
     r"|total(?=\s+(?:them|it|these|those)\s+by\b)"  # "pull last month's donations and total them by campaign"
 )
 # not before a verb used as a noun: "name, email and call time", "email address", "post title"
-EN_SPLIT = ascii_re(r"(?:,\s*(?:and\s+)?|\s+and\s+(?:also\s+)?)(?=(?:" + ACTION_VERBS + r"|for each|for every|only (?:when|if))\b"
+EN_SPLIT = ascii_re(r"(?:,\s*(?:and\s+)?|\s+and\s+(?:also\s+)?)"
+                    # "add their name and score to the sheet": a noun that is also a verb, listed with what is written
+                    r"(?!(?:score|rating|grade|rank|total|count|tag|label)\s+(?:to|into|in|on)\s+(?:the|a|an|our|my|their|that|this)\b)"
+                    r"(?=(?:" + ACTION_VERBS + r"|for each|for every|only (?:when|if))\b"
                     r"(?!\s+(?:time|times|date|notes?|recording|address(?:es)?|title|id|count|status|length|type)\b))")
 ZH_SPLIT = compile_filtered(r"[,、]\s*(?![其剩][他它余下][\u4e00-\u9fff]{0,2}[类种])(?=等(?:我|老板|主管|领导|经理|负责人|编辑|主编)|其余|其他|其它|剩下|每\s*\d|等\s*[\d一二三四五六七八九十两半]+\s*个?(?:天|小时|分钟|周|星期)|[\d一二三四五六七八九十两半]+\s*个?(?:天|小时|分钟|周|星期|个月)(?:之?后|以后)(?=再|给|发|提醒|通知|检查|查|看|去)|[^,、]{0,10}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|不到|不足|以上|以下|以内)[^,、]{0,8}的|[^,、]{0,12}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|不到|不足)\s*[\d一二三四五六七八九十两百千万.]+\s*(?:万|千|元|块|天|个|条|%|分)?(?:的话)?(?:就|则)|[\u4e00-\u9fffa-z0-9]{1,6}的(?:立刻|马上|立即|直接|就|都|也|要)?(?:发|推|存|写|记|转|给|在|就|加|同步|用|把)|(?:并且?|还要|再)(?:在|往|给|用|通过)|(?:到时候|届时|这时)\s*(?:如果|若|假如|要是|一旦)|[^,、]{1,16}(?:不等于|等于|不是|不为)[^,、]{1,10}的话|还(?:没|不|未)[\u4e00-\u9fff]{1,6}的话|[^,、]{0,6}(?:>=|<=|≥|≤|>|<)\s*\d|(?:审批)?(?:被驳回|驳回|被拒绝?|拒绝|不通过|没通过|未通过|通过|批准|同意)(?:了|的话|之后|以后)?(?:就|则|后)|[^,、]{0,2}(?:每一|逐条|逐个|用|让|把|将|根据|调用|通过|发|推送|通知|保存|存|写|记录|生成|总结|翻译|分类|提取|抓取|获取|"
                       r"读取|查询|搜索|分析|回复|回答|创建|更新|同步|等待|汇总|整理|打分|评分|判断|检查|筛选|并行|同时))")
@@ -350,7 +353,7 @@ ANTONYMS = (("成功", "失败"), ("通过", "驳回"), ("通过", "拒绝"), ("
             ("success", "failure"), ("succeeds", "fails"), ("approved", "rejected"), ("yes", "no"), ("paid", "unpaid"))
 PURE_LIST = compile_filtered(r"^[\w\u4e00-\u9fff -]{1,12}(?:[、,/][\w\u4e00-\u9fff -]{1,12}){1,7}$")
 IGNORE = ascii_re(r"\b(?:ignored?|skip(?:ped)?|do nothing|left alone|can be dropped(?! (?:in|into|to|on)\b)|leave it(?! (?:in|on)\b)|drop it(?! (?:in|into|to|on)\b)|needs? nothing|nothing needed|no action)\b|^nothing\b|不用管|忽略|跳过|不处理|不管|无需处理|不理|不用理|不予理会|不用回|不回复|不用处理|不做处理|丢掉|丢弃")
-CMP_LEAD = ascii_re(r"^(?:at least|at most|more than|less than|fewer than|over|under|above|below|no more than)\s+\$?\d[\d,.]*\s*[a-z]*\s*(?::|->|→|,)")
+CMP_LEAD = ascii_re(r"^(?:at least|at most|more than|less than|fewer than|lower than|higher than|greater than|bigger than|smaller than|over|under|above|below|no more than)\s+\$?\d[\d,.]*\s*[a-z]*\s*(?::|->|→|,)")
 LOWER_ELSE = ascii_re(r"^(?:if\s+)?(?:it'?s|it is|they are|the score is)\s+(?:lower|less|below|under|not|anything else|otherwise)\b")
 COLON_CASE = ascii_re(r"^(?P<label>[\w'\"\- /$€£¥.,]{1,25}?)\s*:\s+(?P<action>.+)$")
 SWITCH_ON = ascii_re(r"\b(?:route|routes|switch|branch|split|sort)\w*\s+(?:it\s+|them\s+)?(?:on|by)\s+(?:the\s+|their\s+)?(?P<f>[a-z ]{2,25}?)(?=\s*(?:[.:,;]|$|field\b))"

@@ -338,7 +338,10 @@ _OTHER_SIDE = compile_filtered(r"(?:the\s+)?(?:smaller|lower|less|cheaper|fewer|
                          # "Below that, just email the customer": the other side of the threshold just named
                          r"|(?:anything\s+|everything\s+)?(?:below|under|less than|lower than|above|over|more than)\s+(?:that|this|it)(?:\s*,?\s*(?:just|only))?"
                          r"|(?:anything|everything|all)\s+(?:lower|less|smaller|cheaper|higher|bigger|larger)(?:\s+than\s+that)?(?:\s*,?\s*(?:just|only))?"
-                         r"|(?:更小|更低|更少|更便宜|更大|更高|更多)的?")
+                         r"|(?:更小|更低|更少|更便宜|更大|更高|更多)的?"
+                         # "If it's fine, just post the balance", "Everybody else just gets added …": the side the threshold leaves
+                         r"|(?:(?:if\s+)?(?:it'?s|it is|they'?re|they are|everything'?s|everything is|all is)\s+)?(?:fine|ok|okay|normal|healthy|good|all good)"
+                         r"|(?:everybody|everyone|anybody|anyone|anything|everything)\s+else(?:\s+(?:just|only))?")
 _REPLY_VIA = compile_filtered(r"^(?:再|然后|并)?(?:调用?|通过|用).{0,8}?(?:接口|api).{0,4}?(?:回复|发|推|写|提交)")
 
 

@@ -1247,3 +1247,25 @@ def test_a_url_the_request_calls_keeps_its_method_and_ends_at_chinese_text():
     graph = build("支付系统会回调我们的接口。status 是 paid 的：调用发货接口 POST https://api.xxshop.com/ship，再给用户发短信说已经安排发货；"
                   "status 是 failed 的：给用户发短信提醒重新支付。")
     assert any(kind(n) == "api" and n.config.url == "https://api.xxshop.com/ship" for n in graph.nodes)
+
+
+@pytest.mark.parametrize(("prompt", "when"), [
+    ("Every morning at 7:30, check our Stripe balance. If the available balance is under 1000 USD, message me on Telegram. "
+     "If it's fine, just post the balance in #finance on Slack.", "< 1000"),
+    ("Have the AI rate the application on a 1-10 scale. 7 or higher: email the candidate an invitation. "
+     "Lower than 7: add their name and score to the 'Rejected' tab of my Google Sheet.", ">= 7"),
+    ("Contact form (name, email, company size dropdown). On submit: if company size is 'Enterprise', create the contact in HubSpot. "
+     "Everybody else just gets added to our Mailchimp newsletter audience.", '== "Enterprise"'),
+])
+def test_a_threshold_and_the_side_it_leaves_are_an_if_else_not_a_classification(prompt, when):
+    graph = build(prompt)
+    assert not any(kind(n) == "llm" and n.id.startswith("classify") for n in graph.nodes)  # no AI guessing a comparison
+    condition = next(n for n in graph.nodes if kind(n) == "condition")
+    assert len(condition.config.cases) == 1 and condition.config.cases[0].when.endswith(when)
+    sides = out_of(graph, condition.id)
+    assert kind(nodes(graph)[sides["else"]]) in ("api", "tool")  # the other side does its own action
+
+
+def test_a_part_of_a_service_written_to_is_a_write_and_a_noun_listed_with_it_is_not_a_step():
+    assert deliveries("Add their name and score to the 'Rejected' tab of my Google Sheet.") == {"google_sheets"}
+    assert not any(isinstance(s, SourceStep) for s in planner.plan("Add their name and score to the 'Rejected' tab of my Google Sheet.").steps)
