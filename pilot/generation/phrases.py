@@ -121,7 +121,7 @@ ELSE_LABEL = ascii_re(r"^(?:everything else|anything else|anyone else|anybody el
                       r"|^(?:其他|其余|剩下的|其它|剩余)")
 GOES = ascii_re(r"\s*(?:->|=>|→)\s*|\s+becomes?\s+(?=an?\s)|\s+gets?\s+(?=(?:an?\s+)?(?:\w+\s+)?(?:email|message|call|sms|text)\b)|\s+(?:is|are|gets?) (?:emailed|logged|posted|sent|saved|added|stored|written|flagged|forwarded)\s+(?:to\s+|in\s+|into\s+)?|\s+(?:goes|go|should go|are sent|is sent|get sent|gets sent|are routed|is routed|are forwarded|"
                 r"is forwarded|are assigned|is assigned)\s+(?:to\s+)?|\s*,?\s+(?:send|post|forward|route|assign|escalate|notify|email|create|add)\b"
-                r"|(?:的)?(?:在.{1,10}?(?:上|里))?(?:通过.{1,8}?)?(?:给.{1,8}?)?(?:就|则)?(?:发到|发送到|发给|转给|转到|转发到|转发给|交给|提个|提一个|建个|建成|建为|记为|分配给|推送到|推送给|通知|存到|写入|写进|记到|记录到|提交到|创建|建|同步到|发(?!货|布会|票|现|生))")
+                r"|(?:的)?(?:在.{1,10}?(?:上|里))?(?:通过.{1,8}?)?(?:给.{1,8}?)?(?:先|直接|统一|一律)?(?:就|则)?(?:调用?(?=[^,，。；;]{1,12}?接口)|发到|发送到|发给|转给|转到|转发到|转发给|交给|提个|提一个|建个|建成|建为|记为|分配给|推送到|推送给|通知|存到|写入|写进|记到|记录到|提交到|创建|建|同步到|发(?!货|布会|票|现|生))")
 CMP_EN = ascii_re(r"(?P<field>[a-z][a-z _']{0,30}?)\s+(?:is\s+|are\s+|was\s+|of\s+)?(?P<op>greater than or equal to|less than or equal to|"
                   r"at least|at most|no more than|no less than|above|over|greater than|more than|higher than|exceeds?|exceeding|bigger than|"
                   r"below|under|less than|lower than|fewer than|smaller than|>=|<=|>|<|==|=|!=|equals?|is not|isn't|isnt|is no longer|doesn't equal|does not equal|not equal to|is)\s+"
@@ -260,7 +260,7 @@ NOT_RETURN = ascii_re(r"\b(?:doesn't|does not|didn't|did not|fails to|don't)\s+r
 SUBREDDIT = compile_filtered(r"\br/([a-z0-9_]{2,30})")
 ONES = ascii_re(r"\b(?:only\s+|just\s+)?(?:the\s+)?(?P<label>[a-z-]{3,20})\s+ones\b|\b(?:only|just)\s+(?:the\s+)?(?P<label2>[a-z-]{3,20})\s+(?:ones|mentions|reviews|items|messages|tickets|emails|comments|leads|posts|notes|conversations)\b"
                 r"|(?:只有|仅有|只|仅)(?:把|将)?(?P<label3>[\u4e00-\u9fff]{1,4})的")
-FIELD_SWITCH = ascii_re(r"\b(?:switch|route|branch|split)\w* (?:on|by) (?:the )?[\"'`]?(?P<f>[a-z_]+)[\"'`]? field\b|\b(?:based on|depending on|according to) (?:the )?[\"'`]?(?P<f2>[a-z_]+)[\"'`]? field\b|根据\s*(?P<f3>[a-z_]+)\s*字段")
+FIELD_SWITCH = ascii_re(r"\b(?:switch|route|branch|split)\w* (?:on|by) (?:the )?[\"'`]?(?P<f>[a-z_]+)[\"'`]? field\b|\b(?:based on|depending on|according to) (?:the )?[\"'`]?(?P<f2>[a-z_]+)[\"'`]? field\b|(?:根据|按照?|依据|看)\s*(?P<f3>[a-z_]+)\s*字段")
 ACTUATE = ascii_re(r"\b(?:switch|turn)(?:es|s|ed)? (?:on|off)\b|\b(?:approve|issue|process|refund|cancel|close|void|capture)\w*\b[^,.;]{0,30}?\b(?:via|through|using|with)\s+(?:the\s+|our\s+)?[\w ]{0,24}?\bapi\b|\btrigger(?:s|ed)? (?:the |a |our )?[\w -]{0,20}(?:pipeline|job|build|deploy|workflow)\b|"
                    r"\bcall(?:s)? (?:the |our |a )?[\w -]{0,20}\bapi\b|调用(?:(?!查询|查).){0,10}接口(?!.{0,3}(?:查|获取|拿|拉|读|导出|取|下载|列出|统计))|调(?![用整研查度])[\u4e00-\u9fffa-z0-9]{1,8}接口.{0,6}?(?:发布|退款|退掉|部署|创建|新建|更新|下单|提交|取消|约号)|触发.{0,10}(?:流水线|构建|部署)")
 API_NAME = ascii_re(r"(?:through|via|using|with|call(?:s)?)\s+(?:the |our |a )?(?P<name>[\w -]{1,24}?)\s+api\b|\b(?<![\w-])(?P<name2>[\w-]+ (?:pipeline|job|build))\b")
@@ -268,7 +268,7 @@ LIST_OBJECT = compile_filtered(r"(?P<items>[\u4e00-\u9fffa-z0-9]{1,8}(?:[、,和
 STORAGE_GENERIC = ascii_re(r"\b(?:database|db|data warehouse)\b|数据库|数据表")
 SWITCH_HEAD = ascii_re(r"\b(?:route|routes|routing|switch|classify|classif\w+|categori[sz]e|sort|split|triage|depending|based on|according to|decide|"
                        r"severity|priority|category|type|label)\b|\(|根据|分类|分成|分为|分流|[两三四五六几]类|判断|评定|等级|类型|分别|"
-                       r"按.{1,14}?(?:分给|分配|分发|分派|分到|派给|派单|转给)")
+                       r"按.{1,14}?(?:分给|分配|分发|分派|分到|派给|派单|转给)|按\s*[a-z_]+\s*字段")
 OR_MORE = ascii_re(r"(?P<val>-?(?<!\d)\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?(?<!\d)\d+(?:\.\d+)?)\s*(?:[a-z]+\s+)?(?:or|and)\s+(?P<dir>more|higher|above|greater|over|up|less|fewer|lower|below|under)\b"
                    r"|(?P<val2>-?(?<!\d)\d+(?:\.\d+)?)\s*\+")
 # A record in a named app changing state is the event that starts a run ("When a GitHub issue is
@@ -355,7 +355,7 @@ PURE_LIST = compile_filtered(r"^[\w\u4e00-\u9fff -]{1,12}(?:[、,/][\w\u4e00-\u9
 IGNORE = ascii_re(r"\b(?:ignored?|skip(?:ped)?|do nothing|left alone|can be dropped(?! (?:in|into|to|on)\b)|leave it(?! (?:in|on)\b)|drop it(?! (?:in|into|to|on)\b)|needs? nothing|nothing needed|no action)\b|^nothing\b|不用管|忽略|跳过|不处理|不管|无需处理|不理|不用理|不予理会|不用回|不回复|不用处理|不做处理|丢掉|丢弃")
 CMP_LEAD = ascii_re(r"^(?:at least|at most|more than|less than|fewer than|lower than|higher than|greater than|bigger than|smaller than|over|under|above|below|no more than)\s+\$?\d[\d,.]*\s*[a-z]*\s*(?::|->|→|,)")
 LOWER_ELSE = ascii_re(r"^(?:if\s+)?(?:it'?s|it is|they are|the score is)\s+(?:lower|less|below|under|not|anything else|otherwise)\b")
-COLON_CASE = ascii_re(r"^(?P<label>[\w'\"\- /$€£¥.,]{1,25}?)\s*:\s+(?P<action>.+)$")
+COLON_CASE = ascii_re(r"^(?P<label>[\w'\"\- /$€£¥.,]{1,25}?)\s*:(?:\s+|(?=[\u4e00-\u9fff]))(?P<action>.+)$")  # "critical：调用…" has no space
 SWITCH_ON = ascii_re(r"\b(?:route|routes|switch|branch|split|sort)\w*\s+(?:it\s+|them\s+)?(?:on|by)\s+(?:the\s+|their\s+)?(?P<f>[a-z ]{2,25}?)(?=\s*(?:[.:,;]|$|field\b))"
                      r"|\b(?:depending on|based on)\s+(?:the\s+|their\s+)?(?P<f2>[a-z ]{2,25}?)(?=\s*(?:[.:,;—-]|$|field\b))"
                      r"|\blook at the\s+(?P<f3>[a-z ]{2,25}?)(?=\s*:)|\bhas an? (?P<f4>[a-z ]{2,20}?) dropdown\b")

@@ -1269,3 +1269,18 @@ def test_a_threshold_and_the_side_it_leaves_are_an_if_else_not_a_classification(
 def test_a_part_of_a_service_written_to_is_a_write_and_a_noun_listed_with_it_is_not_a_step():
     assert deliveries("Add their name and score to the 'Rejected' tab of my Google Sheet.") == {"google_sheets"}
     assert not any(isinstance(s, SourceStep) for s in planner.plan("Add their name and score to the 'Rejected' tab of my Google Sheet.").steps)
+
+
+def test_a_chinese_field_switch_routes_each_value_to_its_own_action():
+    graph = build("Alertmanager 的告警会通过 webhook 推过来，按 severity 字段分三种处理：\ncritical：调用阿里云语音通知接口给值班同学打电话；\n"
+                  "warning：只在钉钉群里发消息；\ninfo：记到多维表格的告警日志里就行。")
+    route = next(n for n in graph.nodes if kind(n) == "condition")
+    assert [c.when for c in route.config.cases] == [f'inputs.payload.severity == "{v}"' for v in ("critical", "warning", "info")]
+    sides = out_of(graph, route.id)
+    assert {service(nodes(graph)[sides[c.id]]) for c in route.config.cases} == {"phone_call", "dingtalk", "feishu_bitable"}
+    # a value that is also a service's name ("顺丰") is a value of the field here, and "调…接口" is its action
+    graph = build("ERP每次推送出库单到我们的webhook，根据 carrier 字段选物流：顺丰的调顺丰下单接口，中通的先写进多维表格等人工处理。"
+                  "其他承运商的发邮件给物流主管 wl@xxtrade.com。")
+    route = next(n for n in graph.nodes if kind(n) == "condition")
+    assert [c.when for c in route.config.cases] == ['inputs.payload.carrier == "顺丰"', 'inputs.payload.carrier == "中通"']
+    assert service(nodes(graph)[out_of(graph, route.id)["else"]]) == "email"
