@@ -91,6 +91,7 @@ class CaseListReader:
                                 for label, _ in found.cases):
             return None  # "低于60分的，…；60分及以上的，…": comparisons, the if/else reader's job
         cases: list[tuple[str, list[Step]]] = []
+        latest = cls is not None and cls is self.last_ai  # before a case's own AI step ("create a Jira ticket in TRIAGE") follows it
         for k, (label, action) in enumerate(found.cases):
             acts = self._actions(action, default_service=action)
             for more in found.extra.get(k, []):
@@ -106,7 +107,7 @@ class CaseListReader:
             cases, otherwise = cases[:1], cases[1][1]  # "Urgent ones → …. Not urgent → …": the second is the else side
         quote = " ".join(plain(c) for c in clauses[i:found.end])[:300]
         out: list[Step] = []
-        if cls is not None and (cls.categories or cls is self.last_ai):
+        if cls is not None and (cls.categories or latest):
             # the classification's own cases (its categories come from the labels when it named none)
             branch = BranchStep(id=self.uid("route"), quote=quote, on=cls.id, field="category", otherwise=otherwise,
                                 cases=[Case(label=conds.as_category(label, cls.categories), steps=acts) for label, acts in cases])

@@ -1284,3 +1284,14 @@ def test_a_chinese_field_switch_routes_each_value_to_its_own_action():
     route = next(n for n in graph.nodes if kind(n) == "condition")
     assert [c.when for c in route.config.cases] == ['inputs.payload.carrier == "顺丰"', 'inputs.payload.carrier == "中通"']
     assert service(nodes(graph)[out_of(graph, route.id)["else"]]) == "email"
+
+
+def test_a_classification_head_keeps_its_cases_when_a_case_adds_its_own_step():
+    graph = build("Our helpdesk will hit a webhook with every new ticket. Detect what language the customer wrote in and route it:\n"
+                  "- English -> post it to #support-en on Slack\n- German -> email it to our Berlin team at berlin@acme.io\n"
+                  "- anything else -> create a Jira ticket in TRIAGE")
+    route = next(n for n in graph.nodes if kind(n) == "condition")
+    assert [c.when for c in route.config.cases] == ['nodes.classify.output.category == "english"',
+                                                    'nodes.classify.output.category == "german"']
+    assert [n.id for n in graph.nodes if kind(n) == "llm"] == ["classify"]  # "in TRIAGE" is where the ticket goes, not a second AI step
+    assert service(nodes(graph)[out_of(graph, route.id)["else"]]) == "jira"
