@@ -133,8 +133,32 @@ def split_condition(text: str, lang: str) -> tuple[str, str]:
 _NEEDS = compile_filtered(r"\b(?:first\s+)?(?:needs?|requires?|must (?:get|have|be)|should (?:get|be))\b")
 
 
+_QUANTITIES = frozenset(ph.FIELD_NAMES.values())
+_MONEY = compile_filtered(r"[$€£¥]\s*\d|\d\s*(?:usd|eur|gbp|dollars?|euros?|元|块)\b")
+
+
 def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
-    """A real comparison in the condition text, with a readable label (``score > 7``)."""
+    """A real comparison in the condition text, with a readable label (``score > 7``). A sum of money
+    compared with what names the items ("refunds of $50 or less", "invoices over €5,000") tests their
+    amount, the field the other side of the threshold names too."""
+    found = _comparison(cond, lang)
+    if found is None or found[0].field in _QUANTITIES or not _MONEY.search(cond):
+        return found
+    cmp, label = found
+    return replace(cmp, field="amount"), re.sub(r"^\S+", "amount", label) if label.startswith(cmp.field + " ") else label
+
+
+_ITEMS_FIRST = compile_filtered(r"^(?:the\s+|all\s+|any\s+)?([a-z]{3,}s)\s+(?:of|over|under|above|below|worth|for|with|at|more|less)\b")
+
+
+def their_items(label: str, action: str, lang: str) -> str:
+    """A case's action with its first "them" / "it" naming the items its label names: in "Refunds of
+    $50 or less: just issue them in Stripe", "them" are the refunds (which is what asks Stripe to refund)."""
+    items = _ITEMS_FIRST.match(label.strip()) if lang == "en" and action else None
+    return re.sub(r"\b(?:them|it)\b", "the " + items.group(1), action, count=1) if items else action
+
+
+def _comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     cond = re.sub(r"零下\s*(?=\d)", "-", cond)  # "高于零下15度" → "高于-15度"
     ranged = re.fullmatch(r"[a-z ]{0,24}?\(\s*(\d+(?:\.\d+)?\s*(?:-|–|to|~)\s*\d+(?:\.\d+)?)\s*\)", cond.strip())
     if ranged:

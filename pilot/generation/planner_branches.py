@@ -118,6 +118,18 @@ class BranchReader:
                         and (re.search(r"群|频道|#|\b(?:channel|group|team chat)\b", body) or _TO_ME.search(body)):
                     otherwise += self._same_channel(cases[-1][2], body)
                 break
+            once = _ONCE_APPROVED.match(clause) if cases and cases[-1][2] and isinstance(cases[-1][2][-1], WaitStep) \
+                and cases[-1][2][-1].approval else None
+            if once:
+                # "more than $50 needs a finance lead's approval; once approved, issue the refund and email the
+                # customer": what the approval lets through is that case's, with what goes on in its sentence
+                body = [clause[once.end():].strip(" ,")]
+                j += 1
+                while j < len(clauses) and clauses[j].startswith(CONTINUES):
+                    body.append(plain(clauses[j]))
+                    j += 1
+                cases[-1] = (*cases[-1][:2], [*cases[-1][2], *(s for b in body if b for s in self._actions(b))], cases[-1][3])
+                continue
             if continues and cases and cases[-1][2] == [] and not self._conditional(clause):
                 # "If no, forward it to sales@": the action of the case just opened, not a new label
                 cases[-1] = (*cases[-1][:2], self._actions(clause), cases[-1][3])
@@ -173,6 +185,7 @@ class BranchReader:
                     clauses.insert(j + 1, CONTINUES + action[other.end():])
                     action = action[: other.start()]
                 cmp = conds.comparison(cond, self.lang)
+                action = conds.their_items(cond, action, self.lang)  # "Refunds of $50 or less: just issue them …"
                 if cmp is None and ph.ANY_NEW.search(cond):
                     # "看一下淘宝店有没有新的差评，有的话就…": read them, then go on when there are any
                     read = [s for s in self._actions(ph.ANY_NEW.sub(" ", cond)) if isinstance(s, SourceStep)]
@@ -288,6 +301,7 @@ class BranchReader:
         cmp = conds.comparison(cond, self.lang) if cond and len(cond) <= (16 if self.lang == "zh" else 40) else None
         if cmp is None or not (action or ignored):
             return None
+        action = conds.their_items(cond, action, self.lang)
         return cmp[1], cmp[0], self._actions(action) if action else _LEFT_ALONE, clause
 
     def _approval_branch(self, cases: list[tuple[str, Comparison | None, list[Step], str]],
@@ -324,6 +338,8 @@ class BranchReader:
 _SAME_SENTENCE_ACTION = compile_filtered(r"(?:tag|label|add|create|update|close|assign|archive|cancel|refund|log|save|append)\b")
 _SAME_KIND_OF_PLACE = compile_filtered(r"\b(?:audience|list|board|table|sheet|database|segment|folder|project|channel|group|queue|pipeline)\b"
                                       r"|列表|名单|看板|项目|分组|频道|表里|表中")
+_ONCE_APPROVED = compile_filtered(r"^(?:(?:once|after|when|if)\s+(?:it'?s\s+|it is\s+|they'?re\s+|that'?s\s+)?(?:approved|signed off)|after (?:the )?approval"
+                                  r"|(?:审批|审核)?(?:通过|批准)(?:了)?(?:之后|以后|后)|批了(?:之后|以后)?)\s*[,:]?\s*")
 _MORE_OF_CASE = compile_filtered(r"(?:再|并且?|同时|顺便|还要|也|and also\b|also\b)")
 _NOT_FOUND = compile_filtered(r"\b(?:isn'?t|is not|not) (?:in (?:there|the|our|them|it)|covered|found)\b|\bcan'?t (?:find|answer)|\bdoesn'?t (?:know|cover)|"
                         r"\bno answer\b|没有的|没有答案|找不到|答不上|答不出|不知道|没写")

@@ -140,7 +140,7 @@ class ConditionalReader:
         colon = ph.COLON_CASE.match(clause)
         if colon and (self.colon_cases or conds.comparison(colon.group("label"), self.lang)) and len(colon.group("label").split()) <= 4 \
                 and not ph.IF.search(colon.group("label")):
-            return conds.strip_label(colon.group("label"), self.lang), colon.group("action")  # "Urgent: text the on-call engineer"
+            return conds.strip_label(colon.group("label"), self.lang), conds.their_items(colon.group("label"), colon.group("action"), self.lang)  # "Urgent: text the on-call engineer"
         m = ph.GOES.search(clause)
         if not m or m.start() == 0:
             return None

@@ -1295,3 +1295,17 @@ def test_a_classification_head_keeps_its_cases_when_a_case_adds_its_own_step():
                                                     'nodes.classify.output.category == "german"']
     assert [n.id for n in graph.nodes if kind(n) == "llm"] == ["classify"]  # "in TRIAGE" is where the ticket goes, not a second AI step
     assert service(nodes(graph)[out_of(graph, route.id)["else"]]) == "jira"
+
+
+def test_what_an_approval_lets_through_stays_on_its_side_of_the_threshold():
+    graph = build("Refund requests come in through our support form (order id, email, amount, reason). If the amount is more than $50 "
+                  "it needs approval from a finance lead; once approved, issue the refund in Stripe and email the customer that it "
+                  "went through. Refunds of $50 or less: just issue them in Stripe straight away.")
+    check = next(n for n in graph.nodes if kind(n) == "condition")
+    assert [c.when for c in check.config.cases] == ["inputs.payload.amount > 50"]  # "$50 or less" is the same amount's else
+    sides = out_of(graph, check.id)
+    assert kind(nodes(graph)[sides["amount_gt_50"]]) == "wait"
+    after_approval = out_of(graph, sides["amount_gt_50"])[None]
+    assert after_approval.startswith("refund_stripe") and out_of(graph, after_approval)[None] == "send_email"
+    assert sides["else"].startswith("refund_stripe") and sides["else"] != after_approval  # "issue them": the refunds, on the else side
+    assert out_of(graph, sides["else"])[None] == "result"
