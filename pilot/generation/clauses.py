@@ -37,6 +37,7 @@ def split_clauses(text: str, lang: str) -> list[str]:
     """The request's clauses in order (empty ones dropped)."""
     out: list[str] = []
     text = _DECIDED_BARE.sub(r"\g<0>,", text)  # "if I approve it gets sent from Gmail": where the condition ends
+    text = _DASHED_OUTCOME.sub("; ", text)  # "needs the director to approve it first — approved means …": the outcomes
     sentences = _steps_of(text)
     if lang == "zh":  # "按客户来源分一下：来源是官网的，…；来源是展会的，…": the head, then one case per sentence
         sentences = [s for sentence in sentences for s in (
@@ -63,6 +64,7 @@ def split_clauses(text: str, lang: str) -> list[str]:
 CONTINUES = "&"
 # A person's decision as a condition with no comma after it ("if I approve it gets sent …", "once the
 # manager approves send it"): the condition is the decision, and the action starts after it.
+_DASHED_OUTCOME = ascii_re(r"\s+[—–-]{1,2}\s+(?=(?:if |once |when )?(?:approved|rejected|declined|denied)\b)")
 _DECIDED_BARE = ascii_re(r"\b(?:if|once|when) (?:i|we|they|he|she|the \w+|my \w+|our \w+) (?:approves?|okays?|oks?|accepts?|signs? off)"
                          r"(?: (?:on )?(?:it|them|this|that)(?! (?:gets?|is|are|will|should|goes|go)\b))?(?= (?!then\b)[a-z])")
 _CASES_AFTER_COLON = compile_filtered(r"[:：](?=\s*(?:[\u4e00-\u9fff]{1,6}(?:是|为)|选(?:了|的是)?)[^,，。；;:：]{1,10}的)")

@@ -290,7 +290,8 @@ def field_name(words: str) -> str | None:
     words = re.sub(r"^(?:the|its|their|our|his|her|if|it|this)\s+", "", words.strip())
     words = re.sub(r"\s+(?:of|with|at|in|for|from)$", "", words)  # "scores of 7 or above" → scores
     for key in sorted(ph.FIELD_NAMES, key=len, reverse=True):
-        if words.endswith(key) or (words.endswith(key + "s") and key.isascii()):
+        if words == key or words.endswith((" " + key, " " + key + "s") if key.isascii() else key) or words == key + "s":
+            # a word's end is not a field ("discount" is not a count)
             return ph.FIELD_NAMES[key]
     last = re.findall(r"[a-z_]+", words)
     if last and last[-1] not in ("it", "this", "that", "they", "is", "there", "which"):

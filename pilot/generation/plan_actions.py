@@ -78,6 +78,7 @@ if TYPE_CHECKING:
 
 # "post it on our Slack", "via Telegram": the messaging service named is where the message goes
 _VIA = AroundName(r"\b(?:on|via|through|in|over)\s+(?:our\s+|my\s+|the\s+)?", r"\b")
+_TITLE_ONLY = ascii_re(r"(?:[a-z-]+\s+){0,3}(?:approvals|approval\s+(?:flow|process|workflow|pipeline))\s*[.!:]?$|(?:[\u4e00-\u9fff]{1,8})?审批流程[:：]?$")
 _ACCESS_REMARK = compile_filtered(r"[\w.' ]{1,30}\b(?:is|are|stays?)\s+read[- ]only\b[^.;]{0,60}$|(?:read[- ]only|only read|just read)(?:\s+(?:on|for|access|from|to)\b[^,.;]{0,40})?(?:,\s*(?:don'?t|do not|never)\b[^.;]{0,60})?\s*[.!]?$|(?:只读|只查|只能查|只查不改)[^,，。；]{0,12}$")
 
 
@@ -137,8 +138,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
 
     acts = Actions()
     quote = clause[:200]
-    if _ACCESS_REMARK.match(clause.strip()):
-        return acts  # "Read only on github/jira.", "只读，不要改": how to treat the services, not a step
+    if _ACCESS_REMARK.match(clause.strip()) or _TITLE_ONLY.match(clause.strip()):
+        return acts  # "Read only on github/jira.", "只读，不要改", "Discount approvals.": how to treat the services, a title; not a step
     if _OTHERS_ACT.match(clause.strip()) and not re.search(r",|\b(?:it|then|we|i)\b", clause):
         return acts  # "People post requests in our Slack #ops-help channel": what others do, the event, not a step
     agent = state.last_ai if state.last_ai is not None and state.last_ai.task == "agent" else None

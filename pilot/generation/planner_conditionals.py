@@ -129,7 +129,8 @@ class ConditionalReader:
         graded = _GRADE_CASE.match(clause) if self.lang == "zh" else None
         if graded:  # "分级：A类客户（年消费10万以上）发飞书消息给大客户经理；B类客户发营销邮件": a grade and what it gets
             return graded.group("label"), graded.group("action").strip(" ,:")
-        decision = re.match(r"^(?P<label>[\u4e00-\u9fff\w ]{1,12}?)\s*[:：]\s*(?P<action>.+)$", clause) if self.last_approval else None
+        # "审批通过：写入…", "rejected: email the writer", "approved means create the coupon"
+        decision = re.match(r"^(?P<label>[\u4e00-\u9fff\w ]{1,12}?)\s*(?:[:：]|\s+means\s+|=)\s*(?P<action>.+)$", clause) if self.last_approval else None
         if decision and (_APPROVED.search(decision.group("label")) or _REJECTED.search(decision.group("label"))):
             return decision.group("label").strip(), decision.group("action")  # "审批通过：写入…", "rejected: email the writer"
         if self.lang == "zh":  # "负面的马上发 Slack 提醒…": how soon is not part of the label
@@ -172,7 +173,7 @@ _IF_SAID = compile_filtered(r"(?<!懂)(?<!听)(?<!客气)(?<!暖心)(?<!安抚)(
 _POSTFIX_IF = compile_filtered(r"^(?P<action>.+?)\s+(?:if|only if|whenever|in case)\s+(?P<cond>[^,]+)$")
 _GRADE_CASE = compile_filtered(r"^&?(?:[^:,]{0,12}(?:分级|分档|分类|分等|分流|分层)[^:,]{0,4}:)?(?P<label>[a-z0-9一二三四五六七八九十甲乙丙丁]{1,2}(?:类|级|档|等))"
                                r"(?:客户|用户|会员|工单|订单|线索|问题|商品|产品|的)?(?:\s*\([^)]{0,30}\))?\s*(?P<action>[^,]{2,})$")
-_NOUN_THRESHOLD = compile_filtered(r"(?<![a-z])(?:any |all |the )?[a-z]+(?: [a-z]+)? (?:over|above|under|below|more than|less than|at least|at most)"
+_NOUN_THRESHOLD = compile_filtered(r"(?<![a-z])(?:(?:any |all |the )?[a-z]+(?: [a-z]+)? )?(?:over|above|under|below|more than|less than|at least|at most)"
                                    r" \$?\d[\d,.]*\s*(?:k\b|usd\b|dollars?\b|%|stars?\b|points?\b|days?\b|items?\b|units?\b)?")
 _RANGE_LABEL = compile_filtered(r"[a-z ]{0,24}?\(\s*\d+(?:\.\d+)?\s*(?:-|–|to|~)\s*\d+(?:\.\d+)?\s*\)")
 _APPROVED = compile_filtered(r"approv|accepted|signed off|okay|\bok\b|通过|批准|同意")

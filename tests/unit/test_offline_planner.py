@@ -1309,3 +1309,16 @@ def test_what_an_approval_lets_through_stays_on_its_side_of_the_threshold():
     assert after_approval.startswith("refund_stripe") and out_of(graph, after_approval)[None] == "send_email"
     assert sides["else"].startswith("refund_stripe") and sides["else"] != after_approval  # "issue them": the refunds, on the else side
     assert out_of(graph, sides["else"])[None] == "result"
+
+
+def test_a_threshold_that_needs_an_approval_branches_on_the_decision_inside_its_side():
+    graph = build("Discount approvals. A sales rep fills in a form: customer, discount %, reason. If the discount is 20% or less, create "
+                  "the coupon in Stripe right away. More than 20% needs the sales director to approve it first — approved means create "
+                  "the Stripe coupon, rejected means email the rep to let them know.")
+    assert sum(kind(n) == "wait" for n in graph.nodes) == 1  # "Discount approvals." is the title, not a second approval
+    check = next(n for n in graph.nodes if n.id == "check")
+    assert [c.when for c in check.config.cases] == ["inputs.payload.discount <= 20"]  # "discount" is not a count
+    sides = out_of(graph, check.id)
+    assert service(nodes(graph)[sides["discount_le_20"]]) == "stripe" and kind(nodes(graph)[sides["else"]]) == "wait"
+    decided = out_of(graph, out_of(graph, sides["else"])[None])
+    assert service(nodes(graph)[decided["approved"]]) == "stripe" and service(nodes(graph)[decided["else"]]) == "email"
