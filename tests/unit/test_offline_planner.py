@@ -1322,3 +1322,13 @@ def test_a_threshold_that_needs_an_approval_branches_on_the_decision_inside_its_
     assert service(nodes(graph)[sides["discount_le_20"]]) == "stripe" and kind(nodes(graph)[sides["else"]]) == "wait"
     decided = out_of(graph, out_of(graph, sides["else"])[None])
     assert service(nodes(graph)[decided["approved"]]) == "stripe" and service(nodes(graph)[decided["else"]]) == "email"
+
+
+def test_a_threshold_in_euros_tests_the_extracted_amount():
+    graph = build("When a vendor invoice arrives in our accounts@ Gmail inbox: extract vendor, amount and due date with AI, log it in the "
+                  "AP Google Sheet, then check the amount. Invoices over €5,000 need CFO approval before they're created as a bill in "
+                  "Xero. Smaller ones go into Xero as a bill directly.")
+    check = next(n for n in graph.nodes if kind(n) == "condition")
+    assert [c.when for c in check.config.cases] == ["nodes.extract.output.amount > 5000"]
+    sides = out_of(graph, check.id)
+    assert kind(nodes(graph)[sides["amount_gt_5000"]]) == "wait" and service(nodes(graph)[sides["else"]]) == "xero"
