@@ -334,6 +334,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         if sid in _NOT_DEST and not deliver_verb:
             continue
         acts.deliveries.append(_deliver(sid, clause, state))
+    if not fetch:  # "直接调用有赞接口同意退款": the service is asked to act, nothing is read from it first
+        acted = {d.service for d in acts.deliveries if d.action}
+        acts.sources = [x for x in acts.sources if x.service not in acted]
     if acts.ai is not None and acts.ai.task == "classify" and not acts.ai.categories and any(d.action == "label" for d in acts.deliveries) \
             and not _ASKS_AI.search(clause):
         acts.ai = None  # "tag the customer as VIP in Shopify": the tag is given, nothing is classified

@@ -125,10 +125,17 @@ class BranchReader:
                 # customer": what the approval lets through is that case's, with what goes on in its sentence
                 body = [clause[once.end():].strip(" ,")]
                 j += 1
-                while j < len(clauses) and clauses[j].startswith(CONTINUES):
+                while j < len(clauses) and clauses[j].startswith(CONTINUES) and not _ONCE_REJECTED.match(plain(clauses[j])):
                     body.append(plain(clauses[j]))
                     j += 1
-                cases[-1] = (*cases[-1][:2], [*cases[-1][2], *(s for b in body if b for s in self._actions(b))], cases[-1][3])
+                passed = [s for b in body if b for s in self._actions(b)]
+                rejected = _ONCE_REJECTED.match(plain(clauses[j])) if j < len(clauses) else None
+                if rejected:  # "…批准后同步到飞书日历；驳回的话在飞书上给员工发消息": both outcomes, a branch on the decision
+                    refused = self._actions(plain(clauses[j])[rejected.end():].strip(" ,"))
+                    j += 1
+                    decided = self._approval_branch([("approved", None, passed, clause)], refused)
+                    passed = [decided] if decided is not None else passed
+                cases[-1] = (*cases[-1][:2], [*cases[-1][2], *passed], cases[-1][3])
                 continue
             if continues and cases and cases[-1][2] == [] and not self._conditional(clause):
                 # "If no, forward it to sales@": the action of the case just opened, not a new label
@@ -339,7 +346,8 @@ _SAME_SENTENCE_ACTION = compile_filtered(r"(?:tag|label|add|create|update|close|
 _SAME_KIND_OF_PLACE = compile_filtered(r"\b(?:audience|list|board|table|sheet|database|segment|folder|project|channel|group|queue|pipeline)\b"
                                       r"|列表|名单|看板|项目|分组|频道|表里|表中")
 _ONCE_APPROVED = compile_filtered(r"^(?:(?:once|after|when|if)\s+(?:it'?s\s+|it is\s+|they'?re\s+|that'?s\s+)?(?:approved|signed off)|after (?:the )?approval"
-                                  r"|(?:审批|审核)?(?:通过|批准)(?:了)?(?:之后|以后|后)|批了(?:之后|以后)?)\s*[,:]?\s*")
+                                  r"|(?:审批|审核)?(?:通过|批准|同意)(?:了)?(?:之后|以后|后|就|再)|批了(?:之后|以后)?)\s*[,:]?\s*")
+_ONCE_REJECTED = compile_filtered(r"^(?:(?:if|when)\s+(?:it'?s\s+|it is\s+)?(?:rejected|declined|denied)|(?:被)?(?:驳回|拒绝|没批|不通过|未通过)(?:了)?(?:的话|之后|以后|后)?(?:就|则)?)\s*[,:]?\s*")
 _MORE_OF_CASE = compile_filtered(r"(?:再|并且?|同时|顺便|还要|也|and also\b|also\b)")
 _NOT_FOUND = compile_filtered(r"\b(?:isn'?t|is not|not) (?:in (?:there|the|our|them|it)|covered|found)\b|\bcan'?t (?:find|answer)|\bdoesn'?t (?:know|cover)|"
                         r"\bno answer\b|没有的|没有答案|找不到|答不上|答不出|不知道|没写")

@@ -1332,3 +1332,20 @@ def test_a_threshold_in_euros_tests_the_extracted_amount():
     assert [c.when for c in check.config.cases] == ["nodes.extract.output.amount > 5000"]
     sides = out_of(graph, check.id)
     assert kind(nodes(graph)[sides["amount_gt_5000"]]) == "wait" and service(nodes(graph)[sides["else"]]) == "xero"
+
+
+def test_both_outcomes_of_an_approval_inside_a_threshold_case_branch_on_the_decision():
+    graph = build("请假流程：员工在表单里填请假类型、开始日期、天数。天数超过3天的需要部门经理审批，批准后同步到飞书日历，并发邮件通知HR（hr@company.com）；"
+                  "驳回的话在飞书上给员工发消息说明。3天及以内的自动通过，只记到多维表格的请假记录里。")
+    check = next(n for n in graph.nodes if n.id == "check")
+    assert [c.when for c in check.config.cases] == ["inputs.payload.days > 3"]  # "驳回" is an outcome, not a third case
+    sides = out_of(graph, check.id)
+    assert kind(nodes(graph)[sides["days_gt_3"]]) == "wait" and service(nodes(graph)[sides["else"]]) == "feishu_bitable"
+    decided = out_of(graph, out_of(graph, sides["days_gt_3"])[None])
+    assert service(nodes(graph)[decided["approved"]]) == "feishu_calendar" and service(nodes(graph)[decided["else"]]) == "feishu"
+    # "审批同意再调接口退款，拒绝的话…": split at the outcome; a service asked to refund is not read first
+    graph = build("有赞的消息推送（webhook）里有退款申请事件。退款金额小于200的，直接调用有赞接口同意退款；200及以上的要客服主管审批，"
+                  "审批同意再调接口退款，拒绝的话给买家发短信说明原因。")
+    assert not any(kind(n) == "api" and n.config.method == "GET" for n in graph.nodes)
+    decided = out_of(graph, next(n.id for n in graph.nodes if n.id == "if_approved"))
+    assert nodes(graph)[decided["approved"]].config.method == "POST" and service(nodes(graph)[decided["else"]]) == "sms"
