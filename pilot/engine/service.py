@@ -22,7 +22,7 @@ from pilot.core.ids import new_id, utcnow
 from pilot.db.models import ExecutionRow, NodeResultRow
 from pilot.engine import lifecycle
 from pilot.engine.executor import EngineDeps, execute
-from pilot.engine.nodes.input import input_fields, sample_inputs, validate_inputs
+from pilot.engine.nodes.input import as_delivered, input_fields, sample_inputs, validate_inputs
 from pilot.engine.schemas import ExecuteResponse, Execution, ExecutionPage
 from pilot.engine.store import get_execution, get_execution_row, list_executions, stream_url
 from pilot.events.schemas import TERMINAL_RUN_STATUSES
@@ -34,6 +34,8 @@ from pilot.workflows.validation import ensure_valid
 
 log = logging.getLogger("pilot.engine")
 
+
+DELIVERED = frozenset({"webhook", "form", "app_event"})  # triggers whose input is a body someone else sent
 
 class RunLauncher(Protocol):
     """Gets a committed, queued execution running somewhere."""
@@ -140,6 +142,8 @@ class RunService:
             run_version = snapshot.version
             graph_source = WorkflowGraph(nodes=snapshot.nodes, edges=snapshot.edges, settings=snapshot.settings)
         graph = ensure_valid(graph_source)
+        if trigger in DELIVERED:  # an outside sender's body, as it posts it
+            input_data = as_delivered(input_fields(graph.nodes), input_data)
         validate_inputs(input_fields(graph.nodes), input_data)
         warnings = await check_run_start(session, workspace_id)  # 402 at the hard budget limit
         execution_id = new_id("exe")

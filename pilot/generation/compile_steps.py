@@ -255,7 +255,12 @@ class Builder:
     def expression(self, c: Comparison, subject: str) -> str:
         # A subject that is not upstream here (or the loop's item) tests the data this step reads.
         base = "inputs" if c.subject == "inputs" else self.refs.get(c.subject) or (self.data() or ["inputs"])[0]
-        lhs = f"{base}.{c.field}" if c.field else base
+        field = c.field
+        kind = trigger_kind(self.plan)
+        if base == "inputs" and field.startswith("payload.") and kind in TRIGGER_FIELD:
+            # a plan's "payload" is what the trigger delivered: a form's submission, an app's event
+            field = TRIGGER_FIELD[kind][0] + field.removeprefix("payload")
+        lhs = f"{base}.{field}" if field else base
         if c.op == "truthy":
             return lhs
         v = c.value

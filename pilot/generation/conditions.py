@@ -102,6 +102,9 @@ def split_condition(text: str, lang: str) -> tuple[str, str]:
     lead = ph.CMP_LEAD.search(text)
     if lead:  # "at least 4 stars: email them …"
         return text[: lead.end()].rstrip(":→-> ,"), text[lead.end():].strip()
+    quoted = QUOTED_EQ.match(text.strip())
+    if quoted:  # "“是否需要发票”选的是“是”，再给财务发封邮件": the condition ends with its quoted value
+        return text.strip()[: quoted.end()], text.strip()[quoted.end():].lstrip(" ,，就则那么then")
     if lang == "zh":
         m = ph.THEN_SPLIT_ZH.search(text)
         chose = ph.CHOSE.match(text)
@@ -158,7 +161,17 @@ def their_items(label: str, action: str, lang: str) -> str:
     return re.sub(r"\b(?:them|it)\b", "the " + items.group(1), action, count=1) if items else action
 
 
+# "如果“是否需要发票”选的是“是”", "if 'Company size' is 'Enterprise'": a named field equal to a named value
+QUOTED_EQ = compile_filtered(r"[“\"'「](?P<f>[^”\"'」]{1,24})[”\"'」]\s*(?:字段)?\s*(?:选的是|选了|选择了|填的是|选|是|为|等于|==?|is|equals)\s*"
+                              r"[“\"'「](?P<v>[^”\"'」]{1,24})[”\"'」]")
+
+
 def _comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
+    quoted = QUOTED_EQ.search(cond)
+    if quoted:
+        named, value = quoted.group("f").strip(), quoted.group("v").strip()
+        field = field_name(named) if named.isascii() else named
+        return Comparison(subject="inputs", field=field or named, op="eq", value=value), f"{field or named} eq {value}"
     cond = re.sub(r"零下\s*(?=\d)", "-", cond)  # "高于零下15度" → "高于-15度"
     ranged = re.fullmatch(r"[a-z ]{0,24}?\(\s*(\d+(?:\.\d+)?\s*(?:-|–|to|~)\s*\d+(?:\.\d+)?)\s*\)", cond.strip())
     if ranged:

@@ -87,6 +87,8 @@ class CaseListReader:
         cls = self._classifier()
         labels = list(cls.categories) if cls is not None and cls.categories else list(self.declared)
         found = switches.case_list(clauses, i, labels)
+        if found is not None and conds.QUOTED_EQ.search(plain(clauses[i])):
+            return None  # "如果“是否需要发票”选的是“是”": a field compared with a value, the if/else reader's job
         if found is None or any(_COMPARED.match(label) or (re.search(r"\d", label) and conds.comparison(label, self.lang))
                                 for label, _ in found.cases):
             return None  # "低于60分的，…；60分及以上的，…": comparisons, the if/else reader's job

@@ -78,6 +78,22 @@ async def test_signed_webhook_validates_then_runs(rc: RunClient) -> None:
     assert [f["execution_id"] for f in fires] == [accepted.json()["execution_id"]]
 
 
+async def test_a_body_posted_as_its_sender_sends_it_is_the_workflows_payload(rc: RunClient) -> None:
+    # generated webhook workflows take the whole delivery as one object input; Stripe or an ERP posts
+    # its event as it is, never wrapped in {"payload": …}
+    fields = [{"name": "payload", "type": "object", "required": True}, {"name": "region", "type": "string", "required": False}]
+    _, trigger = await _published(rc, {"kind": "webhook", "response_mode": "sync", "signature": "none"}, fields=fields,
+                                  outputs={"summary": "{{ inputs.payload.type }} {{ inputs.payload.data.amount }} {{ inputs.region }}"})
+    async with httpx.AsyncClient(base_url=str(rc.http.base_url)) as anonymous:
+        raw = await anonymous.post(trigger["hook_path"], json={"type": "charge.refunded", "data": {"amount": 500}, "region": "eu"})
+        wrapped = await anonymous.post(trigger["hook_path"], json={"payload": {"type": "invoice.paid", "data": {"amount": 7}}})
+        not_an_object = await anonymous.post(trigger["hook_path"], json={"payload": "text"})
+    assert raw.status_code == 200, raw.text
+    assert raw.json()["outputs"] == {"summary": "charge.refunded 500 eu"}  # the body, with the declared field beside it
+    assert wrapped.json()["outputs"] == {"summary": "invoice.paid 7 None"}  # a body that names the input is taken as it is
+    assert not_an_object.status_code == 422 and "input_data.payload" in not_an_object.text
+
+
 async def test_sync_webhook_answers_with_outputs(rc: RunClient) -> None:
     _, trigger = await _published(rc, {"kind": "webhook", "response_mode": "sync", "signature": "none"})
     async with httpx.AsyncClient(base_url=str(rc.http.base_url)) as anonymous:

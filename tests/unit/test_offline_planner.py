@@ -1349,3 +1349,17 @@ def test_both_outcomes_of_an_approval_inside_a_threshold_case_branch_on_the_deci
     assert not any(kind(n) == "api" and n.config.method == "GET" for n in graph.nodes)
     decided = out_of(graph, next(n.id for n in graph.nodes if n.id == "if_approved"))
     assert nodes(graph)[decided["approved"]].config.method == "POST" and service(nodes(graph)[decided["else"]]) == "sms"
+
+
+@pytest.mark.parametrize(("prompt", "when"), [
+    ("Form submit: if 'Plan' is 'Enterprise', create the deal in HubSpot; otherwise add them to Mailchimp.",
+     'inputs.submission.plan == "Enterprise"'),
+    ("When a new row is added to Google Sheets, if the status is 'paid', email me.", 'inputs.event.status == "paid"'),
+    ("When our backend POSTs an order to this workflow, if the total is over $500 post it to Slack.", "inputs.payload.total > 500"),
+])
+def test_a_condition_on_the_trigger_reads_the_input_the_trigger_fills(prompt, when):
+    graph = build(prompt)
+    check = next(n for n in graph.nodes if kind(n) == "condition")
+    assert [c.when for c in check.config.cases] == [when]
+    field = when.split(".")[1]
+    assert field in {f.name for f in graph.nodes[0].config.fields}  # a form's submission, an app's event, a webhook's payload

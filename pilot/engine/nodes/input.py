@@ -28,6 +28,18 @@ def input_fields(nodes: list[Any]) -> list[Any]:
     return [f for n in nodes if n.__struct_config__.tag == "input" for f in n.config.fields]
 
 
+def as_delivered(fields: list[Any], data: Any) -> Any:
+    """A webhook or form body as its sender posts it (Stripe, Shopify, an ERP, a web form): when the
+    workflow takes the whole delivery as one ``object`` input ("payload", "submission", "event")
+    and the body does not name that input, the body is it. Keys that name the other declared
+    fields stay beside it; a body that names the object input is taken as it is."""
+    objects = [f for f in fields if f.type == "object"]
+    if len(objects) != 1 or not isinstance(data, dict) or objects[0].name in data:
+        return data
+    others = {f.name for f in fields} - {objects[0].name}
+    return {objects[0].name: {k: v for k, v in data.items() if k not in others}, **{k: v for k, v in data.items() if k in others}}
+
+
 _JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "object", "array"})
 
 
