@@ -78,6 +78,8 @@ if TYPE_CHECKING:
 
 # "post it on our Slack", "via Telegram": the messaging service named is where the message goes
 _VIA = AroundName(r"\b(?:on|via|through|in|over)\s+(?:our\s+|my\s+|the\s+)?", r"\b")
+_TWEET = ascii_re(r"\btweet(?:s|ed|ing)?\s+(?:it|them|this|that|about|out|the)\b")
+_A_TWEET = ascii_re(r"\b(?:a|an|the|one|this|that|our|my)\s+(?:[\w-]+\s+)?$")  # "write a (short) tweet about": the noun
 _TITLE_ONLY = ascii_re(r"(?:[a-z-]+\s+){0,3}(?:approvals|approval\s+(?:flow|process|workflow|pipeline))\s*[.!:]?$|(?:[\u4e00-\u9fff]{1,8})?审批流程[:：]?$")
 _ACCESS_REMARK = compile_filtered(r"[\w.' ]{1,30}\b(?:is|are|stays?)\s+read[- ]only\b[^.;]{0,60}$|(?:read[- ]only|only read|just read)(?:\s+(?:on|for|access|from|to)\b[^,.;]{0,40})?(?:,\s*(?:don'?t|do not|never)\b[^.;]{0,60})?\s*[.!]?$|(?:只读|只查|只能查|只查不改)[^,，。；]{0,12}$")
 
@@ -328,6 +330,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         acts.subflow = SubflowStep(id=state.uid("run_workflow"), workflow=(sub.group("name") or sub.group("name2") or "workflow").strip(), quote=quote)
     if not negated:
         dests, srcs = with_asked_actions(clause, found, dests, srcs, event_app(state))
+    tweeted = _TWEET.search(clause)
+    if not negated and "twitter" not in dests and tweeted and not _A_TWEET.search(clause, max(0, tweeted.start() - 30), tweeted.start()):
+        dests = [*dests, "twitter"]  # "tweet about it": posted on X/Twitter (a tweet written and not sent is "write a tweet")
     # deliveries
     deliver_verb = bool(ph.DELIVER.search(clause))
     for sid in dests:

@@ -1363,3 +1363,16 @@ def test_a_condition_on_the_trigger_reads_the_input_the_trigger_fills(prompt, wh
     assert [c.when for c in check.config.cases] == [when]
     field = when.split(".")[1]
     assert field in {f.name for f in graph.nodes[0].config.fields}  # a form's submission, an app's event, a webhook's payload
+
+
+@pytest.mark.parametrize(("prompt", "written"), [
+    ("new GitHub release on our repo → tweet about it, post it in #announcements on Discord", {"twitter", "discord"}),
+    ("Stripe 的 webhook 收到付款成功事件时，在飞书多维表格里新增一条订单记录", {"feishu_bitable"}),
+    ("把我给的这段产品介绍翻成英文，三个版本都放到Notion的同一个页面里", {"notion"}),
+])
+def test_each_way_of_saying_write_it_there_is_a_delivery(prompt, written):
+    assert deliveries(prompt) == written
+
+
+def test_writing_a_tweet_is_not_posting_it():
+    assert "twitter" not in deliveries("Write a tweet about our launch and email it to me.")
