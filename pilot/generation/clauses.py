@@ -30,7 +30,6 @@ from pilot.workflows.model import (
 _COND_SPLIT = ascii_re(r"[,;]\s*(?=(?:and\s+|but\s+)?(?:otherwise|else|if not|or else)\b)|\s+(?=otherwise\b)|\s+and\s+(?=if\b)"
                            r"|[,;]\s*(?=(?:and\s+|but\s+)?(?:if|only if|in case)\b)"
                            r"|[,;]?\s*(?=否则|不然|不是的话|不是就|否的话|反之|其他情况|其余情况|其余的|其他的|其它的|剩下的)|[,;:]\s*(?=如果|若|假如|要是)")
-_COLON_LIST = compile_filtered(r":\s*|——\s*")
 
 
 def split_clauses(text: str, lang: str) -> list[str]:
@@ -109,6 +108,8 @@ def _steps_of(text: str) -> list[str]:
 def _is_switch_head(piece: str) -> bool:
     """"route it by area: a → x, b → y" — a colon introducing a list of cases (not "Support chatbot: …")."""
     head, _, tail = piece.replace("——", ":").partition(":")
+    if ph.ELSE_LABEL.match(head.strip()):
+        return False  # "Everything else (medium, low, no priority): add it to …": the last case, not a new switch
     listed = len(re.findall(r",", tail)) >= 1 or bool(_ARROW.search(tail))
     # "按级别分流：P0…；P1…": the cases are separate sentences, so the first one stands alone here
     return bool(tail) and len(head) < 80 and bool(ph.SWITCH_HEAD.search(head) if not listed else

@@ -302,6 +302,7 @@ def field_name(words: str) -> str | None:
         return "value"  # "if it drops below 1.05": the value the previous step read
     words = re.sub(r"^(?:the|its|their|our|his|her|if|it|this)\s+", "", words.strip())
     words = re.sub(r"\s+(?:of|with|at|in|for|from)$", "", words)  # "scores of 7 or above" → scores
+    words = re.sub(r"(?<=\w)\s+(?:drops?|dropped|falls?|fell|goes|went|gets|got|rises?|rose|climbs?|dips?|stays?)$", "", words)  # "qty drops below 10"
     for key in sorted(ph.FIELD_NAMES, key=len, reverse=True):
         if words == key or words.endswith((" " + key, " " + key + "s") if key.isascii() else key) or words == key + "s":
             # a word's end is not a field ("discount" is not a count)

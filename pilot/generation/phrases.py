@@ -355,7 +355,7 @@ PURE_LIST = compile_filtered(r"^[\w\u4e00-\u9fff -]{1,12}(?:[、,/][\w\u4e00-\u9
 IGNORE = ascii_re(r"\b(?:ignored?|skip(?:ped)?|do nothing|left alone|can be dropped(?! (?:in|into|to|on)\b)|leave it(?! (?:in|on)\b)|drop it(?! (?:in|into|to|on)\b)|needs? nothing|nothing needed|no action)\b|^nothing\b|不用管|忽略|跳过|不处理|不管|无需处理|不理|不用理|不予理会|不用回|不回复|不用处理|不做处理|丢掉|丢弃")
 CMP_LEAD = ascii_re(r"^(?:at least|at most|more than|less than|fewer than|lower than|higher than|greater than|bigger than|smaller than|over|under|above|below|no more than)\s+[$€£¥]?\d[\d,.]*\s*(?:%|[a-z]*)\s*(?::|->|→|,|(?=(?:needs?|requires?|must|gets?)\s))")
 LOWER_ELSE = ascii_re(r"^(?:if\s+)?(?:it'?s|it is|they are|the score is)\s+(?:lower|less|below|under|not|anything else|otherwise)\b")
-COLON_CASE = ascii_re(r"^(?P<label>[\w'\"\- /$€£¥.,]{1,25}?)\s*:(?:\s+|(?=[\u4e00-\u9fff]))(?P<action>.+)$")  # "critical：调用…" has no space
+COLON_CASE = ascii_re(r"^(?P<label>[\w'\"\- /$€£¥.,]{1,25}?)(?:\s*\([^()]{1,60}\))?\s*:(?:\s+|(?=[\u4e00-\u9fff]))(?P<action>.+)$")  # "critical：调用…" has no space
 SWITCH_ON = ascii_re(r"\b(?:route|routes|switch|branch|split|sort)\w*\s+(?:it\s+|them\s+)?(?:on|by)\s+(?:the\s+|their\s+)?(?P<f>[a-z ]{2,25}?)(?=\s*(?:[.:,;]|$|field\b))"
                      r"|\b(?:depending on|based on)\s+(?:the\s+|their\s+)?(?P<f2>[a-z ]{2,25}?)(?=\s*(?:[.:,;—-]|$|field\b))"
                      r"|\blook at the\s+(?P<f3>[a-z ]{2,25}?)(?=\s*:)|\bhas an? (?P<f4>[a-z ]{2,20}?) dropdown\b")

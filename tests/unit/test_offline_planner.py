@@ -820,7 +820,7 @@ def test_the_value_an_event_set_is_a_case_only_beside_another_case_of_it():
     alone = build("When a Jira issue moves to Done, post it in #releases on Slack. If its priority is Highest, also email "
                   "the product manager.")
     (cond,) = [n for n in iter_all_nodes(alone) if kind(n) == "condition"]
-    assert [c.when for c in cond.config.cases] == ['inputs.payload.priority == "Highest"']
+    assert [c.when for c in cond.config.cases] == ['inputs.event.priority == "Highest"']  # what the app's event filled
 
 
 @pytest.mark.parametrize("prompt, label, svc", [
@@ -1376,3 +1376,16 @@ def test_each_way_of_saying_write_it_there_is_a_delivery(prompt, written):
 
 def test_writing_a_tweet_is_not_posting_it():
     assert "twitter" not in deliveries("Write a tweet about our launch and email it to me.")
+
+
+def test_an_else_case_with_a_parenthetical_and_a_moving_quantity():
+    graph = build("When a new issue is created in Linear, route it by priority. Urgent: trigger a PagerDuty incident. High: post it in "
+                  "#eng-alerts on Slack. Everything else (medium, low, no priority): add it to the weekly triage database in Notion.")
+    route = next(n for n in graph.nodes if kind(n) == "condition")
+    assert len(route.config.cases) == 2 and service(nodes(graph)[out_of(graph, route.id)["else"]]) == "notion"
+    assert out_of(graph, out_of(graph, route.id)["urgent"])[None] == "result"  # the Notion write is the else side's alone
+    graph = build("Our warehouse system calls a webhook with stock updates like {sku, qty}. When qty drops below 10, notify #purchasing "
+                  "on Slack. If qty is 10 or more, just update that SKU's quantity in the Airtable inventory table.")
+    check = next(n for n in graph.nodes if kind(n) == "condition")
+    assert [c.when for c in check.config.cases] == ["inputs.payload.qty < 10"]  # "qty drops below": the field is qty
+    assert service(nodes(graph)[out_of(graph, check.id)["else"]]) == "airtable"
