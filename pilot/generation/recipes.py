@@ -55,7 +55,9 @@ def apply_recipe(plan: WorkflowPlan, blueprint: Any, catalog: Any) -> WorkflowPl
         # one submission / event / message per run: a recipe that loops over a batch is not its shape
         one_item = plan.trigger.__struct_config__.tag in ("form", "webhook", "app_event", "chat") and any(
             isinstance(s, LoopStep) for s in walk(recipe.steps))
-        if thin and not one_item and confidence >= _needed(recipe, ai):
+        # several deliveries and a recipe that branches: which delivery goes on which side would be invented
+        routed = sum(isinstance(s, DeliverStep) for s in plan.steps) >= 2 and any(isinstance(s, BranchStep) for s in walk(recipe.steps))
+        if thin and not one_item and not routed and confidence >= _needed(recipe, ai):
             return _from_recipe(plan, recipe_for(catalog, tid, plan), ai)
     return _contribute(plan, recipe if confidence >= MIN_CONFIDENCE else None, catalog)
 

@@ -174,3 +174,14 @@ def test_a_recipe_never_adds_a_delivery(catalog: TemplateCatalog) -> None:
         for template_id in TEMPLATE_IDS:  # whatever template the analyzer had picked
             assert not deliveries(apply_recipe(own, blueprint(template_id, 1.0), catalog)) - deliveries(own), prompt
     assert applied >= len(prompts) // 4  # recipes do apply to requests that only name a job
+
+
+def test_a_recipe_that_branches_never_routes_deliveries_the_request_did_not_route():
+    from pilot.generation.pipeline import build_offline
+
+    # a lead-routing request whose switch the offline planner cannot read stays what it says (three
+    # deliveries), rather than becoming the lead-scoring recipe with its tiers deciding who gets what
+    graph = build_offline("官网的留资接口会把线索POST到这里（姓名、电话、公司、省份）。按省份分配：广东、福建的给华南销售，发企业微信通知；"
+                          "上海、江苏、浙江的给华东销售，发钉钉通知；其余省份的进公共线索池，写入HubSpot。")
+    kinds = [n.__struct_config__.tag for n in graph.nodes]
+    assert "condition" not in kinds and "llm" not in kinds
