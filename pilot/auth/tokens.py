@@ -17,6 +17,7 @@ Refresh and invitation tokens are random strings; only their sha256 is stored.
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 import threading
 from pathlib import Path
@@ -82,7 +83,8 @@ def issue_access_token(settings: Settings, user_id: str, session_id: str) -> tup
     """A signed access token for the session and its lifetime in seconds."""
     ttl = settings.auth.access_token_ttl_s
     now = time.time()
-    claims = {"sub": user_id, "sid": session_id, "iat": int(now), "exp": int(now + ttl), "typ": "access"}
+    # the expiry rounds up: a token lives at least its TTL (int() cut up to a second off it)
+    claims = {"sub": user_id, "sid": session_id, "iat": int(now), "exp": math.ceil(now + ttl), "typ": "access"}
     return jwt.encode(claims, signing_secret(settings), algorithm=ALGORITHM), max(1, round(ttl))
 
 

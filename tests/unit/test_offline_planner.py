@@ -1093,7 +1093,7 @@ def test_a_form_choice_routes_and_each_case_writes_where_the_first_did():
                   "Workshop audience in Mailchimp, if they picked 'Conference' add them to the Conference audience, and if "
                   "they picked 'Virtual' add them to the Virtual audience.")
     (cond,) = [n for n in iter_all_nodes(graph) if kind(n) == "condition"]
-    assert [c.when for c in cond.config.cases] == [f'inputs.payload.choice == "{v}"' for v in ("Workshop", "Conference", "Virtual")]
+    assert [c.when for c in cond.config.cases] == [f'inputs.event.choice == "{v}"' for v in ("Workshop", "Conference", "Virtual")]
     targets = out_of(graph, cond.id)
     assert [service(nodes(graph)[targets[c.id]]) for c in cond.config.cases] == ["mailchimp"] * 3
     assert not [n for n in iter_all_nodes(graph) if kind(n) == "llm"]
@@ -1120,7 +1120,7 @@ def test_the_plan_a_customer_is_on_and_for_everyone_else():
     graph = build("New Zendesk ticket: if the requester is on the Enterprise plan, escalate it to #tier2-support in Slack. For "
                   "everyone else, let AI write a first response and post it as a reply on the ticket.")
     (cond,) = [n for n in iter_all_nodes(graph) if kind(n) == "condition"]
-    assert [c.when for c in cond.config.cases] == ['inputs.payload.plan == "Enterprise"']
+    assert [c.when for c in cond.config.cases] == ['inputs.event.plan == "Enterprise"']
     targets = out_of(graph, cond.id)
     assert service(nodes(graph)[targets[cond.config.cases[0].id]]) == "slack" and kind(nodes(graph)[targets["else"]]) == "llm"
     from pilot.generation import conditions as conds
@@ -1302,7 +1302,7 @@ def test_what_an_approval_lets_through_stays_on_its_side_of_the_threshold():
                   "it needs approval from a finance lead; once approved, issue the refund in Stripe and email the customer that it "
                   "went through. Refunds of $50 or less: just issue them in Stripe straight away.")
     check = next(n for n in graph.nodes if kind(n) == "condition")
-    assert [c.when for c in check.config.cases] == ["inputs.payload.amount > 50"]  # "$50 or less" is the same amount's else
+    assert [c.when for c in check.config.cases] == ["inputs.submission.amount > 50"]  # "$50 or less" is the same amount's else
     sides = out_of(graph, check.id)
     assert kind(nodes(graph)[sides["amount_gt_50"]]) == "wait"
     after_approval = out_of(graph, sides["amount_gt_50"])[None]
@@ -1317,7 +1317,7 @@ def test_a_threshold_that_needs_an_approval_branches_on_the_decision_inside_its_
                   "the Stripe coupon, rejected means email the rep to let them know.")
     assert sum(kind(n) == "wait" for n in graph.nodes) == 1  # "Discount approvals." is the title, not a second approval
     check = next(n for n in graph.nodes if n.id == "check")
-    assert [c.when for c in check.config.cases] == ["inputs.payload.discount <= 20"]  # "discount" is not a count
+    assert [c.when for c in check.config.cases] == ["inputs.submission.discount <= 20"]  # "discount" is not a count
     sides = out_of(graph, check.id)
     assert service(nodes(graph)[sides["discount_le_20"]]) == "stripe" and kind(nodes(graph)[sides["else"]]) == "wait"
     decided = out_of(graph, out_of(graph, sides["else"])[None])
@@ -1338,7 +1338,7 @@ def test_both_outcomes_of_an_approval_inside_a_threshold_case_branch_on_the_deci
     graph = build("请假流程：员工在表单里填请假类型、开始日期、天数。天数超过3天的需要部门经理审批，批准后同步到飞书日历，并发邮件通知HR（hr@company.com）；"
                   "驳回的话在飞书上给员工发消息说明。3天及以内的自动通过，只记到多维表格的请假记录里。")
     check = next(n for n in graph.nodes if n.id == "check")
-    assert [c.when for c in check.config.cases] == ["inputs.payload.days > 3"]  # "驳回" is an outcome, not a third case
+    assert [c.when for c in check.config.cases] == ["inputs.submission.days > 3"]  # "驳回" is an outcome, not a third case
     sides = out_of(graph, check.id)
     assert kind(nodes(graph)[sides["days_gt_3"]]) == "wait" and service(nodes(graph)[sides["else"]]) == "feishu_bitable"
     decided = out_of(graph, out_of(graph, sides["days_gt_3"])[None])
