@@ -54,6 +54,11 @@ _THE_RECORD = ascii_re(r"\b(?:issues?|tickets?|prs?|pull requests?|merge request
 _ON_THE_RECORD_ALWAYS = ("label", "comment", "assign")  # never said without a record to act on
 
 
+# "have GPT tag it as one of: demo / pricing / spam": the model's classification, not a label written in the app
+_AI_TAGS = ascii_re(r"\b(?:have|let|ask|use|get)\s+(?:the\s+)?(?:ai|gpt|chatgpt|llm|model|claude|an? llm)\s+(?:to\s+)?(?:tag|label|categori[sz]e|classify)\b"
+                    r"|(?:让|用)\s*(?:ai|gpt|大模型|模型)\s*(?:打标签|打上标签|贴标签)")
+
+
 def first_asked(text: str, actions: tuple[str, ...]) -> str | None:
     """The action of ``actions`` a text asks for (the first one named), else None."""
     found = [(m.start(), name) for name in actions if (m := PHRASES[name].search(text))]
@@ -67,7 +72,7 @@ def asked_action(integ: ent.Integration | None, clause: str) -> tuple[str | None
         return None, clause
     # the part of the clause that names the service ("refund it in Stripe | and email the customer")
     own = [p for p in _PARTS.split(clause) if any(alias in p for alias in (*integ.en, *integ.zh, integ.id))]
-    names = tuple(a for a, _, _ in integ.actions)
+    names = tuple(a for a, _, _ in integ.actions if not (a == "label" and _AI_TAGS.search(clause)))
     for part in own or [clause]:
         action = first_asked(part, names)
         if action is not None:

@@ -1389,3 +1389,16 @@ def test_an_else_case_with_a_parenthetical_and_a_moving_quantity():
     check = next(n for n in graph.nodes if kind(n) == "condition")
     assert [c.when for c in check.config.cases] == ["inputs.payload.qty < 10"]  # "qty drops below": the field is qty
     assert service(nodes(graph)[out_of(graph, check.id)["else"]]) == "airtable"
+
+
+def test_label_equals_action_cases_after_an_ai_tag():
+    graph = build("for every new email to sales@ (gmail), have GPT tag it as one of: demo / pricing / partnership / spam. demo = create "
+                  "a deal in HubSpot. pricing = reply from Gmail with our standard pricing blurb. partnership = forward to "
+                  "partners@ourco.io. spam = archive it in Gmail")
+    route = next(n for n in graph.nodes if kind(n) == "condition")
+    assert [c.id for c in route.config.cases] == ["demo", "pricing", "partnership", "spam"]
+    sides = out_of(graph, route.id)
+    assert nodes(graph)[sides["spam"]].config.operation == "archive" and service(nodes(graph)[sides["demo"]]) == "hubspot"
+    assert not any(n.id.startswith("label_") for n in graph.nodes)  # GPT tags it: no label written in Gmail
+    # "Audience = small bakery owners" is a parameter, not a case
+    assert not any(kind(n) == "condition" for n in build("Need 3 subject lines for our newsletter. Audience = small bakery owners.").nodes)
