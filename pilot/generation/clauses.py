@@ -54,13 +54,15 @@ def split_clauses(text: str, lang: str) -> list[str]:
                     subs = [sub if k < 2 or not _GOES_ON.match(sub.strip()) else CONTINUES + sub.strip() for k, sub in enumerate(subs)]
                 for sub in subs:
                     splitter = ph.ZH_SPLIT if lang == "zh" else ph.EN_SPLIT
-                    pieces = [c.strip(" ,;:、") for c in _split_list(sub, splitter)]
+                    # "3) after that post …": when it happens, not part of the action ("that post" is no noun here)
+                    pieces = [_AFTER_THAT.sub("", c.strip(" ,;:、")) for c in _split_list(sub, splitter)]
                     # "&" marks a clause that continues the previous one's sentence ("…, and posts in #x")
                     out.extend(c if k == 0 else CONTINUES + c for k, c in enumerate(pieces) if c)
     return [c for c in out if c and re.search(r"\w", c)]
 
 
 CONTINUES = "&"
+_AFTER_THAT = ascii_re(r"^(?:and\s+)?(?:after that|after this|afterwards)\b[,\s]*")
 # A person's decision as a condition with no comma after it ("if I approve it gets sent …", "once the
 # manager approves send it"): the condition is the decision, and the action starts after it.
 _DASHED_OUTCOME = ascii_re(r"\s+[—–-]{1,2}\s+(?=(?:if |once |when )?(?:approved|rejected|declined|denied)\b)")

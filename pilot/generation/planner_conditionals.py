@@ -139,6 +139,8 @@ class ConditionalReader:
             if by_ai and (self.in_switch or self.last_cls is not None):  # "标签是question的让AI先写个回复草稿": a case the AI handles
                 return conds.strip_label(by_ai.group("label"), self.lang), clause[by_ai.end():]
         colon = ph.COLON_CASE.match(clause)
+        if colon and colon.group("label").count('"') % 2:
+            colon = None  # 'post "new payment: $X from Y"': the colon is inside a quoted text, not after a label
         if colon and (self.colon_cases or conds.comparison(colon.group("label"), self.lang)) and len(colon.group("label").split()) <= 4 \
                 and not ph.IF.search(colon.group("label")):
             return conds.strip_label(colon.group("label"), self.lang), conds.their_items(colon.group("label"), colon.group("action"), self.lang)  # "Urgent: text the on-call engineer"
@@ -147,7 +149,8 @@ class ConditionalReader:
             return None
         label = clause[: m.start()].strip().lstrip("&").strip()  # "&" marks an action that continues a case
         if _ACTION_VERB_FIRST.match(label) or ph.PARALLEL.search(label) or ph.IF.search(label) or ph.NEGATED.search(clause) or re.fullmatch(r"(?:it|this|that|they|i|we|i'll|don't|then|and|people|users|customers|clients|employees|staff|"
-                                                                                                                                                     r"everyone|someone|anyone|members|folks)", label):  # "People post requests in #ops-help": who acts, not a case
+                                                                                                                                                     r"everyone|someone|anyone|members|folks|after that|and then|next|finally|afterwards|lastly|first|second|third|at the end)", label):
+            # "People post requests in #ops-help": who acts; "3) after that post …": when; not a case
             return None
         words = label.split()
         marked = label.endswith("的") or m.group(0).startswith("的")  # "数据分析的发…": a label, even if it names a task

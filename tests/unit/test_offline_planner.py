@@ -1402,3 +1402,11 @@ def test_label_equals_action_cases_after_an_ai_tag():
     assert not any(n.id.startswith("label_") for n in graph.nodes)  # GPT tags it: no label written in Gmail
     # "Audience = small bakery owners" is a parameter, not a case
     assert not any(kind(n) == "condition" for n in build("Need 3 subject lines for our newsletter. Audience = small bakery owners.").nodes)
+
+
+def test_numbered_steps_in_order_are_a_chain_with_no_invented_branch():
+    graph = build("Stripe calls our webhook when a payment succeeds. Steps, in this order: 1) create an invoice record in the 'Invoices' "
+                  "table in Airtable, 2) then send the customer a receipt email from Gmail, 3) after that post \"new payment: $X from "
+                  "Y\" in #revenue on Slack.")
+    assert [service(n) for n in graph.nodes if kind(n) in ("api", "tool")] == ["airtable", "email", "slack"]
+    assert not any(kind(n) in ("condition", "llm") for n in graph.nodes)  # "after that" and a quoted colon are not cases
