@@ -78,6 +78,8 @@ if TYPE_CHECKING:
 
 # "post it on our Slack", "via Telegram": the messaging service named is where the message goes
 _VIA = AroundName(r"\b(?:on|via|through|in|over)\s+(?:our\s+|my\s+|the\s+)?", r"\b")
+_METHOD_PATH = ascii_re(r"(?<![a-z])(?P<m>post|put|patch|delete)\s+(?P<path>/[\w/{}.:-]{1,80})")
+_SYSTEM_NAMED = compile_filtered(r"(?:调用?|请求|call)?\s*(?:我们|公司|our)?的?\s*(?P<sys>[\u4e00-\u9fff]{1,4}?|[a-z]{2,12})\s*(?:系统|平台|system)(?:的)?\s*(?:接口|api)?[^,，。;；]{0,6}$")
 _TWEET = ascii_re(r"\btweet(?:s|ed|ing)?\s+(?:it|them|this|that|about|out|the)\b")
 _A_TWEET = ascii_re(r"\b(?:a|an|the|one|this|that|our|my)\s+(?:[\w-]+\s+)?$")  # "write a (short) tweet about": the noun
 _TITLE_ONLY = ascii_re(r"(?:[a-z-]+\s+){0,3}(?:approvals|approval\s+(?:flow|process|workflow|pipeline))\s*[.!:]?$|(?:[\u4e00-\u9fff]{1,8})?审批流程[:：]?$")
@@ -244,6 +246,13 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
                                                target=url, quote=quote))
             continue
         acts.sources.append(SourceStep(id=state.uid("fetch_page"), from_="url", url=url, quote=quote))
+    for path in ([] if urls or negated else _METHOD_PATH.finditer(clause)):
+        # "调我们工单系统的接口（POST /api/tickets）建一个工单", "PATCH /claims/{id}": a write to the team's own API
+        system = _SYSTEM_NAMED.search(clause[: path.start()])
+        name = (system.group("sys") + " api") if system else "api"
+        op = "update" if path.group("m") in ("put", "patch") else "create"
+        acts.deliveries.append(DeliverStep(id=state.uid("call_api"), service=name, operation=op, target=path.group("path"), quote=quote))
+        urls.append(path.group("path"))  # the call is the clause's write: no generic read or call besides it
     # "Give it a URL -> it scrapes the page", "输入一个文章链接，把正文抓下来": the link named before is what is read
     handed_url = ph.URL_INPUT.search(clause) or (ph.URL_INPUT.search(state.raw.lower()) and re.search(r"\b(?:page|article|site)\b|正文|文章|网页|页面", clause))
     works_on_link = bool(ph.URL_INPUT.search(clause)) and re.search(r"提取|总结|摘要|翻译|要点|extract|summari[sz]e|translate|key points", clause)

@@ -199,6 +199,11 @@ def delivery_node(b: Builder, s: DeliverStep, content: list[str]) -> dict[str, A
         before = (s.quote or "")[: max(0, (s.quote or "").lower().find(url.lower()))]
         named = _METHOD_BEFORE.search(before)  # "call DELETE https://…/users/{id}", "PATCH https://…": the method it names
         method = named.group(1).upper() if named else method
+    if not integ and s.target and s.target.startswith("/"):
+        # "POST /api/tickets" on the team's own system: its base URL is set once, the path is the request's
+        url = "{{ " + b.input_field(f"{sid}_base_url", description=b._t(f"{name} 的接口根地址", f"{name} base URL")) + " }}" + s.target
+        named = _METHOD_BEFORE.search((s.quote or "")[: max(0, (s.quote or "").find(s.target.lower()))].rstrip())
+        method = named.group(1).upper() if named else method
     if not url:
         url = "{{ " + b.input_field(f"{sid}_url", description=b._t(f"{name} 的写入接口地址", f"{name} endpoint to {s.operation} to")) + " }}"
     for field in re.findall(r"\{\{\s*inputs\.(\w+)\s*\}\}", url):

@@ -1410,3 +1410,13 @@ def test_numbered_steps_in_order_are_a_chain_with_no_invented_branch():
                   "Y\" in #revenue on Slack.")
     assert [service(n) for n in graph.nodes if kind(n) in ("api", "tool")] == ["airtable", "email", "slack"]
     assert not any(kind(n) in ("condition", "llm") for n in graph.nodes)  # "after that" and a quoted colon are not cases
+
+
+def test_a_method_and_a_path_on_the_teams_own_api_is_that_write():
+    graph = build("用户发消息进来后先让AI判断属于哪一类：售前、售后。\n售前 → 把用户的问题转到企业微信的销售群\n"
+                  "售后 → 调我们工单系统的接口（POST /api/tickets）建一个工单")
+    called = [n for n in graph.nodes if kind(n) == "api" and n.config.url.endswith("/api/tickets")]
+    assert [(n.config.method, n.config.url) for n in called] == [("POST", "{{ inputs.api_base_url }}/api/tickets")]
+    assert not any(kind(n) == "api" and n.config.method == "GET" for n in graph.nodes)  # nothing read from it first
+    graph = build("Claims under $100 are auto-approved: PATCH /claims/{id} with status=approved.")
+    assert [(n.config.method, n.config.url) for n in graph.nodes if kind(n) == "api"] == [("PATCH", "{{ inputs.api_base_url }}/claims/{id}")]
