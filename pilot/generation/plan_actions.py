@@ -78,6 +78,8 @@ if TYPE_CHECKING:
 
 # "post it on our Slack", "via Telegram": the messaging service named is where the message goes
 _VIA = AroundName(r"\b(?:on|via|through|in|over)\s+(?:our\s+|my\s+|the\s+)?", r"\b")
+_BEFORE_IT_GOES_OUT = ascii_re(r"\s+before (?:anything|it|this|that|they|the \w+) (?:is|are|gets?|goes|go) (?:published|posted|sent|out|live|shared)\s*[.!]?$")
+_OUTCOMES_SAID = ascii_re(r"\b(?:approved|if i approve|once approved)\s*(?:→|->|=>|:|means\b)")
 _METHOD_PATH = ascii_re(r"(?<![a-z])(?P<m>post|put|patch|delete)\s+(?P<path>/[\w/{}.:-]{1,80})")
 _SYSTEM_NAMED = compile_filtered(r"(?:调用?|请求|call)?\s*(?:我们|公司|our)?的?\s*(?P<sys>[\u4e00-\u9fff]{1,4}?|[a-z]{2,12})\s*(?:系统|平台|system)(?:的)?\s*(?:接口|api)?[^,，。;；]{0,6}$")
 _TWEET = ascii_re(r"\btweet(?:s|ed|ing)?\s+(?:it|them|this|that|about|out|the)\b")
@@ -153,6 +155,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         agent.tools.extend(x for x in ent.find_integrations(clause)[0] if x not in agent.tools)
         return acts
     clause = _POSTED_IN.sub(r"\g<1> from", _TO_AI_ZH.sub("让", _TO_AI.sub("have the ai", clause)))
+    if _OUTCOMES_SAID.search(state.raw.lower()):  # "approve it before anything is published. Approved → post it on LinkedIn"
+        clause = _BEFORE_IT_GOES_OUT.sub("", clause)  # when, not a publish: the approved side says where it goes
     # "#inbox" is a channel and 'Bad emails' a table name: neither names a service
     found, dests, srcs = ent.find_integrations(_CHANNEL.sub("#", re.sub(r"(?<!\w)'[^']{1,40}'(?!\w)|\"[^\"]{1,40}\"", " ", clause)))
     # each verb test once per clause (the planner runs on every request)

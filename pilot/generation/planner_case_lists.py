@@ -108,6 +108,10 @@ class CaseListReader:
         if len(cases) == 2 and otherwise is None and conds.antonyms(cases[0][0], cases[1][0]):
             cases, otherwise = cases[:1], cases[1][1]  # "Urgent ones → …. Not urgent → …": the second is the else side
         quote = " ".join(plain(c) for c in clauses[i:found.end])[:300]
+        if not latest:  # "Approved → post it on LinkedIn. Rejected → save the draft": the person's decision
+            decided = self._approval_branch([(label, None, acts, quote) for label, acts in cases], otherwise)
+            if decided is not None:
+                return found.end, [decided]
         out: list[Step] = []
         if cls is not None and (cls.categories or latest):
             # the classification's own cases (its categories come from the labels when it named none)

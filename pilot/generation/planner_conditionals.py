@@ -130,7 +130,7 @@ class ConditionalReader:
         if graded:  # "分级：A类客户（年消费10万以上）发飞书消息给大客户经理；B类客户发营销邮件": a grade and what it gets
             return graded.group("label"), graded.group("action").strip(" ,:")
         # "审批通过：写入…", "rejected: email the writer", "approved means create the coupon"
-        decision = re.match(r"^(?P<label>[\u4e00-\u9fff\w ]{1,12}?)\s*(?:[:：]|\s+means\s+|=)\s*(?P<action>.+)$", clause) if self.last_approval else None
+        decision = re.match(r"^(?P<label>[\u4e00-\u9fff\w ]{1,12}?)\s*(?:[:：]|\s+means\s+|=|→|->|=>)\s*(?P<action>.+)$", clause) if self.last_approval else None
         if decision and (_APPROVED.search(decision.group("label")) or _REJECTED.search(decision.group("label"))):
             return decision.group("label").strip(), decision.group("action")  # "审批通过：写入…", "rejected: email the writer"
         if self.lang == "zh":  # "负面的马上发 Slack 提醒…": how soon is not part of the label

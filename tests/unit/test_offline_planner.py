@@ -1420,3 +1420,13 @@ def test_a_method_and_a_path_on_the_teams_own_api_is_that_write():
     assert not any(kind(n) == "api" and n.config.method == "GET" for n in graph.nodes)  # nothing read from it first
     graph = build("Claims under $100 are auto-approved: PATCH /claims/{id} with status=approved.")
     assert [(n.config.method, n.config.url) for n in graph.nodes if kind(n) == "api"] == [("PATCH", "{{ inputs.api_base_url }}/claims/{id}")]
+
+
+def test_arrowed_approval_outcomes_branch_on_the_decision_and_the_publish_waits_for_them():
+    graph = build("I give you a blog post URL. Read the page, draft a LinkedIn post from it, and ask me to approve it before anything "
+                  "is published. Approved → post it on LinkedIn. Rejected → save the draft into my Notion 'Drafts' database.")
+    assert [service(n) for n in graph.nodes if kind(n) in ("api", "tool") and n.config.method != "GET"] == ["linkedin", "notion"]
+    check = next(n for n in graph.nodes if kind(n) == "condition")
+    sides = out_of(graph, check.id)
+    assert check.config.cases[0].when == "nodes.approval.output.approved == true"
+    assert service(nodes(graph)[sides["approved"]]) == "linkedin" and service(nodes(graph)[sides["else"]]) == "notion"
