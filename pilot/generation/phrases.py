@@ -31,7 +31,7 @@ ACTION_VERBS = (
     r"upload|text(?=\s+(?:it|them|me|us|the|a|an|our|my|their)\b)|call|ping|escalate|open|file|enrich|filter|dedupe|deduplicate|convert|format|draft|review|"
     r"have|let|ask|use|make|remove|drop|delete|import|export|clean|skip|dm|remind|invite|look|rewrite|rephrase|proofread|polish|shorten|"
     r"page(?=\s+(?:ops|on-?call|someone|me|us|the|them)\b)|put(?=\s+(?:it|them|the|this|that|a|an|each|every)\b)|patch(?=\s)"
-    r"|turn(?=\s+(?:only|just)\b)|archive|flag|mark(?=\s+(?:it|them|the|this|that|as)\b)|move(?=\s+(?:it|them|the|this|that)\b)"  # "classify each post …, and turn only the bugs into issues"
+    r"|turn(?=\s+(?:only|just)\b)|archive|flag|mark(?=\s+(?:it|them|the|this|that|as)\b)|move(?=\s+(?:it|them|the|this|that)\b)|set(?=\s+(?:the|its|their|this|that)\s+[\w' ]{1,30}?\s+to\b|\s+status\b)"  # "classify each post …, and turn only the bugs into issues"
     r"|total(?=\s+(?:them|it|these|those)\s+by\b)"  # "pull last month's donations and total them by campaign"
 )
 # not before a verb used as a noun: "name, email and call time", "email address", "post title"
@@ -183,7 +183,8 @@ DELIVER = ascii_re(r"\b(?:page|pages|flag|flagged|send|sends|sent|post|posts|not
 DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,70}?\b(?:to|into|in|on|as)\b|\btag (?:the|it|them)\b|\bput\b.{0,30}?\b(?:in|into)\b|\badd (?:it |them |a |as a |each |the )?(?:new )?(?:row|line|record|entry)|\blog(?:s|ged)?\b|\brecord(?:s|ed)?\b|"
                                   r"\binsert\b|追加|(?:新增|添加|加|插入)(?:一|1)?(?:行|条(?:[\u4e00-\u9fff]{0,4}?记录)?)|(?<!会话)(?<!对话)(?<!聊天)(?<!通话)(?<!交易)(?<!销售)(?<!购买)(?<!操作)(?<!浏览)(?<!历史)(?<!访问)(?<!登录)(?<!消费)(?<!考勤)(?<!打卡)(?<!沟通)(?<!跟进)(?<!发布)(?<!运行)(?<!变更)(?<!审批)(?<!报销)(?<!就诊)(?<!维修)(?<!出入)(?<!充值)(?<!借阅)(?<!学习)(?<!订单)(?<!物流)(?<!发货)(?<!合同)(?<!所有)(?<!全部)(?<!客户)(?<!会员)(?<!员工)(?<!库存)(?<!工单)(?<!线索)记录(?!拉|取|导|读|调|查|抓|捞|里|中)|插入|插进|灌进|记一(?:行|笔|条)|记下|记(?:到|进|在|入)|录入|登记到|填(?:到|进|入)")),
               ("create", ascii_re(r"\bcreate\w*|\bcreating\b|\bturn (?:it|them|this|that|the \w+|each \w+|only (?:the )?\w+|these|those|all (?:the )?\w+) into (?:an? )?(?:new )?(?:[\w-]+ )?(?:issue|ticket|card|task|page|row|record|contact|deal|lead|event)s?\b|\bissue (?:a |the )?refund|\brefund (?:the|their|his|her|it|them)\b|\bopen (?:a|an|one)\b|\braise (?:a|an|one)\b|\bfile (?:a|an|one)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|发起退款|(?<=调)[a-z]{2,12}退款|创建(?!的)|新建(?!的)|开一个|建一个|(?<![创新组搭])建(?:个|张|条|一个|一张|一条)?(?:工单|任务|卡片|商机|联系人|线索|客户|日程|会议|页面|issue|ticket|deal|lead)|[提开]工单")),
-              ("update", ascii_re(r"\bfill (?:in |out )?(?:the |an? |its |their )?['\"]?[\w ;-]{1,30}['\"]? (?:column|field|cell|property)\b|"
+              ("update", ascii_re(r"\bset (?:the |its |their |that )?(?:(?:row|record|page|card|issue|ticket|deal|order)'s )?['\"]?[\w -]{1,30}['\"]? (?:to|=) |"
+                                  r"\bfill (?:in |out )?(?:the |an? |its |their )?['\"]?[\w ;-]{1,30}['\"]? (?:column|field|cell|property)\b|"
                                   r"\binto (?:the|its|their|that) (?:(?:page|row|record|card|issue)'s )?['\"]?[\w ;-]{1,30}['\"]? (?:column|field|property)\b|"
                                   r"(?<!an )(?<!a )(?<!investor )(?<!weekly )(?<!monthly )(?<!daily )(?<!status )(?<!progress )(?<!product )(?<!project )(?<!quick )(?<!short )\bupdate\w*|(?<!an )(?<!a )\bupdating\b|\bclose (?:it|them|the \w+)\b|\barchive\b|\bmove (?:it|them|the \w+) to\b|\bmark (?:it|them|the (?:\w+ ){0,2}\w+) as\b|更新(?!过的|了的|的|说明|日志|记录|内容|公告)|填回|回填|修改(?!过的|的)|(?<!未)(?<!已)(?<!已经)关闭(?!的)|归档|改成(?!.{0,12}(?:版本|风格|文案|长文|短文|笔记|帖子|推文|文章|口吻|语气))|改为|标记为|标成|设为|置为")),
               ("upsert", ascii_re(r"\bsave\w*|\bstore\w*|\bstash\w*|\bcopy\b.{0,40}?\binto\b|\bwrite (?:it|them|this|that|both|these|those|the \w+) back\b|\bsync\w*|\bwrites?\b.{0,40}?\b(?:to|into)\b|\bimport\w*\b.{0,40}?\binto\b|\bupsert|保存|存到|存入|存成|存为|写入|写进|(?:都|统一|一起)?放(?:到|进|入)(?=[^,，。;；]{0,20}?(?:页面|文档|表|库|文件夹|notion|飞书|语雀|drive|云盘))|导入(?:到|进)?|同步|存储|入库|存一份|留一份|存个档|备份(?:到|一份)")),
@@ -342,7 +343,7 @@ CHOSE = ascii_re(r"(?P<field>[\u4e00-\u9fffa-z_]{1,12}?)(?:一栏|这一项|那�
                  r"[\"']?(?P<val>[^，,。；;\"']{1,20}?)[\"']?(?=$|[，,。；;]|的(?:话|时候)?$)")
 GENERIC_TARGET = ascii_re(r"\b(?:to|on|in|into) (?:the |our |a |their |my )?(?P<t>[\w' -]{2,30}?)(?:'s)? (?:rest )?(?:api|endpoint|system|queue|inbox|backend|blog|website|board|database|wiki|portal|classroom)\b"
                           r"|(?:写入|写到|写进|存到|存入|同步到|推送到|更新到|录入|记到|提交到)(?:我们的|公司的)?(?P<t2>[\u4e00-\u9fffa-z0-9]{2,12}?(?:系统|平台|表|库|后台|中心|看板))")
-OWN_OBJECT = ascii_re(r"\b(?:to|on) (?:the|this|that) (?:issue|pr|pull request|ticket|order|deal|contact|card|task|tweet|post|review)\b|\bas an? (?:internal |private )?(?:note|comment)\b"
+OWN_OBJECT = ascii_re(r"\b(?:to|on) (?:the|this|that) (?:issue|pr|pull request|ticket|order|deal|contact|card|task|tweet|post|review)\b|\bset (?:the|this|that|its) (?:row|record|issue|ticket|card|page|deal|order)'s\b|\bas an? (?:internal |private )?(?:note|comment)\b"
                       r"|\b(?:back )?(?:into|to) (?:the|this|that|its|their) (?:same |original )?(?:row|record|entry)\b"
                       r"|(?:回写|写回|填回|回填|填到|更新|发回|评论|回复|comment)(?:到|在)?(?:这一?行|这条记录|原记录|(?:这个|那条|该|这条)?\s*(?:issue|pr|mr|消息|thread)\s*(?:下面|下|里)?)"
                       r"|(?<![a-z])(?:mr|pr|issue)\s*下面|\breply in the thread\b|\blike (?:the|this|that) (?:tweet|post)\b|^(?:自动)?给(?:他|她|对方)发")

@@ -342,7 +342,7 @@ class BranchReader:
 
 
 # "If it's over $500, post it in #vip-orders and tag the customer as VIP": a second write in the case's sentence
-_SAME_SENTENCE_ACTION = compile_filtered(r"(?:tag|label|flag|mark|move|add|create|update|close|assign|archive|cancel|refund|log|save|append)\b")
+_SAME_SENTENCE_ACTION = compile_filtered(r"(?:tag|label|flag|mark|move|set|add|create|update|close|assign|archive|cancel|refund|log|save|append)\b")
 _SAME_KIND_OF_PLACE = compile_filtered(r"\b(?:audience|list|board|table|sheet|database|segment|folder|project|channel|group|queue|pipeline)\b"
                                       r"|列表|名单|看板|项目|分组|频道|表里|表中")
 _ONCE_APPROVED = compile_filtered(r"^(?:(?:once|after|when|if)\s+(?:it'?s\s+|it is\s+|they'?re\s+|that'?s\s+)?(?:approved|signed off)|after (?:the )?approval"

@@ -1430,3 +1430,14 @@ def test_arrowed_approval_outcomes_branch_on_the_decision_and_the_publish_waits_
     sides = out_of(graph, check.id)
     assert check.config.cases[0].when == "nodes.approval.output.approved == true"
     assert service(nodes(graph)[sides["approved"]]) == "linkedin" and service(nodes(graph)[sides["else"]]) == "notion"
+
+
+def test_setting_the_rows_status_on_each_side_of_a_decision_updates_the_row():
+    graph = build("New row in the Airtable 'Social queue' table → AI writes a tweet from the Topic column → I approve or reject it. "
+                  "Approved: publish it on X/Twitter and set the row's Status to 'posted'. Rejected: set Status to 'rejected' in Airtable.")
+    sides = out_of(graph, "if_approved")
+    published = nodes(graph)[sides["approved"]]
+    assert (service(published), published.config.method) == ("twitter", "POST")
+    then = nodes(graph)[out_of(graph, published.id)[None]]
+    assert (service(then), then.config.method) == ("airtable", "PUT")  # the trigger's row, updated
+    assert (service(nodes(graph)[sides["else"]]), nodes(graph)[sides["else"]].config.method) == ("airtable", "PUT")
