@@ -105,6 +105,8 @@ def split_condition(text: str, lang: str) -> tuple[str, str]:
     quoted = QUOTED_EQ.match(text.strip())
     if quoted:  # "“是否需要发票”选的是“是”，再给财务发封邮件": the condition ends with its quoted value
         return text.strip()[: quoted.end()], text.strip()[quoted.end():].lstrip(" ,，就则那么then")
+    if lang == "zh" and (band := ZH_BAND_LEAD.match(text.strip())):  # "50到80分之间的加到Mailchimp": the band, then its action
+        return band.group("band"), text.strip()[band.end():].lstrip(",就则")
     if lang == "zh":
         m = ph.THEN_SPLIT_ZH.search(text)
         chose = ph.CHOSE.match(text)
@@ -161,6 +163,7 @@ def their_items(label: str, action: str, lang: str) -> str:
     return re.sub(r"\b(?:them|it)\b", "the " + items.group(1), action, count=1) if items else action
 
 
+ZH_BAND_LEAD = compile_filtered(r"(?P<band>\d[\d,]*\s*(?:元|件|分|个|条|单)?\s*(?:到|至|-|~)\s*\d[\d,]*\s*(?:元|件|分|个|条|单)?\s*(?:之间|以内)?)的")
 # "如果“是否需要发票”选的是“是”", "if 'Company size' is 'Enterprise'": a named field equal to a named value
 QUOTED_EQ = compile_filtered(r"[“\"'「](?P<f>[^”\"'」]{1,24})[”\"'」]\s*(?:字段)?\s*(?:选的是|选了|选择了|填的是|选|是|为|等于|==?|is|equals)\s*"
                               r"[“\"'「](?P<v>[^”\"'」]{1,24})[”\"'」]")

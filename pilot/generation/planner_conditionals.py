@@ -90,6 +90,8 @@ class ConditionalReader:
             return True  # "claims over $1,000 first need a finance manager's approval", "orders above $200 get a thank-you email"
         if self.lang != "zh":
             return False
+        if conds.ZH_BAND_LEAD.match(clause.strip()):
+            return True  # "50到80分之间的加到Mailchimp的培育名单": a band, then what its items get
         if _READ_FILTER.search(clause):
             return False  # "读出所有状态是“待跟进”的客户": which rows the read returns, not a branch
         if re.fullmatch(r"[\u4e00-\u9fffa-z0-9]{1,10}?(?:不是|是|为|不为)[\u4e00-\u9fffa-z0-9]{1,8}的", clause.strip()):

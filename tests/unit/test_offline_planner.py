@@ -1441,3 +1441,13 @@ def test_setting_the_rows_status_on_each_side_of_a_decision_updates_the_row():
     then = nodes(graph)[out_of(graph, published.id)[None]]
     assert (service(then), then.config.method) == ("airtable", "PUT")  # the trigger's row, updated
     assert (service(nodes(graph)[sides["else"]]), nodes(graph)[sides["else"]].config.method) == ("airtable", "PUT")
+
+
+def test_three_chinese_score_bands_are_one_switch_and_an_approval_event_is_no_approval_step():
+    plan = planner.plan("每天下午5点从HubSpot拉取当天新增的线索，逐条让AI按0-100打分。高于80分的在企业微信里通知销售一组跟进；"
+                        "50到80分之间的加到Mailchimp的培育名单；低于50分的在HubSpot里把线索状态改成“低质量”。")
+    (branch,) = [s for s in walk(plan.steps) if isinstance(s, BranchStep)]
+    assert [(c.when.op, c.when.value, [d.service for d in c.steps]) for c in branch.cases] == [
+        ("gt", 80, ["wecom"]), ("ge", 50, ["mailchimp"]), ("lt", 50, ["hubspot"])]
+    graph = build("钉钉里的采购审批通过之后（监听钉钉的审批通过事件），先调用金蝶的接口创建采购订单，最后在钉钉上通知申请人已经下单了。")
+    assert trigger(graph) == "app_event" and not any(kind(n) == "wait" for n in graph.nodes)  # approved already: the event
