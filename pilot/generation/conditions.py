@@ -163,7 +163,7 @@ def their_items(label: str, action: str, lang: str) -> str:
     return re.sub(r"\b(?:them|it)\b", "the " + items.group(1), action, count=1) if items else action
 
 
-ZH_BAND_LEAD = compile_filtered(r"(?P<band>\d[\d,]*\s*(?:元|件|分|个|条|单)?\s*(?:到|至|-|~)\s*\d[\d,]*\s*(?:元|件|分|个|条|单)?\s*(?:之间|以内)?)的")
+ZH_BAND_LEAD = compile_filtered(r"(?P<band>(?<![\d,])\d[\d,]*\s*(?:元|件|分|个|条|单)?\s*(?:到|至|-|~)\s*\d[\d,]*\s*(?:元|件|分|个|条|单)?\s*(?:之间|以内)?)的")
 # "如果“是否需要发票”选的是“是”", "if 'Company size' is 'Enterprise'": a named field equal to a named value
 QUOTED_EQ = compile_filtered(r"[“\"'「](?P<f>[^”\"'」]{1,24})[”\"'」]\s*(?:字段)?\s*(?:选的是|选了|选择了|填的是|选|是|为|等于|==?|is|equals)\s*"
                               r"[“\"'「](?P<v>[^”\"'」]{1,24})[”\"'」]")
