@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import msgspec
@@ -20,6 +21,15 @@ def dumps_str(obj: Any) -> str:
 
 def loads(data: bytes | str) -> Any:
     return _any_decoder.decode(data)
+
+
+def loads_stored(data: bytes | str) -> Any:
+    """A stored JSON column's value: msgspec, or the stdlib parser for what msgspec refuses (a
+    ``NaN`` token an older writer may have left in a row), so no stored row becomes unreadable."""
+    try:
+        return _any_decoder.decode(data)
+    except msgspec.DecodeError:
+        return json.loads(data)
 
 
 def to_builtins(obj: Any) -> Any:

@@ -7,21 +7,22 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from pilot.core.codec import dumps_str
+from pilot.core.codec import dumps_str, loads_stored
 from pilot.settings import DatabaseSettings
 
 
 def create_engine(settings: DatabaseSettings) -> AsyncEngine:
     """Create the async engine; for SQLite, make the data dir and enable WAL + foreign keys.
 
-    JSON columns are encoded with msgspec, like events and responses, so a value is stored
-    exactly as it was published (non-finite floats become null on both databases)."""
+    JSON columns are encoded and decoded with msgspec, like events and responses, so a value is
+    stored exactly as it was published (non-finite floats become null on both databases), and an
+    SSE replay or a run load decodes its rows without the stdlib ``json`` parser."""
     if settings.is_sqlite:
         path = settings.url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
-            settings.url, echo=settings.echo, connect_args={"timeout": 30}, json_serializer=dumps_str,
+            settings.url, echo=settings.echo, connect_args={"timeout": 30}, json_serializer=dumps_str, json_deserializer=loads_stored,
             pool_reset_on_return=None,  # see _rollback_if_open
             # the same pool bounds as PostgreSQL: with SQLAlchemy's default (5 + 10 overflow) a
             # 16th concurrent request opened and closed a connection each time — a new aiosqlite
@@ -49,7 +50,7 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
         return engine
     return create_async_engine(
         settings.url, echo=settings.echo, pool_size=settings.pool_size, max_overflow=settings.pool_size, pool_pre_ping=True,
-        json_serializer=dumps_str,
+        json_serializer=dumps_str, json_deserializer=loads_stored,
     )
 
 
