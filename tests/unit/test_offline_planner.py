@@ -42,6 +42,17 @@ def out_of(graph: WorkflowGraph, node_id: str) -> dict[str | None, str]:
     return {e.source_handle: e.target for e in graph.edges if e.source == node_id}
 
 
+def first_condition(graph: WorkflowGraph):
+    """The first condition node at the top level of the graph."""
+    return next(n for n in graph.nodes if kind(n) == "condition")
+
+
+def only_condition(graph: WorkflowGraph):
+    """The graph's one condition node, loop bodies included (fails when there are several or none)."""
+    (cond,) = [n for n in iter_all_nodes(graph) if kind(n) == "condition"]
+    return cond
+
+
 def test_webhook_ticket_router_is_a_three_way_switch_with_one_delivery_per_branch():
     g = build("When a support ticket arrives by webhook, route it by product area: billing tickets go to the finance queue, "
               "bug reports go to Jira, and everything else goes to the general inbox.")
@@ -819,7 +830,7 @@ def test_the_value_an_event_set_is_a_case_only_beside_another_case_of_it():
     # "moves to Done" with no other status named is the event itself; the priority is the only test
     alone = build("When a Jira issue moves to Done, post it in #releases on Slack. If its priority is Highest, also email "
                   "the product manager.")
-    (cond,) = [n for n in iter_all_nodes(alone) if kind(n) == "condition"]
+    cond = only_condition(alone)
     assert [c.when for c in cond.config.cases] == ['inputs.event.priority == "Highest"']  # what the app's event filled
 
 
@@ -879,7 +890,7 @@ def test_a_threshold_with_thousands_and_its_other_side_named_by_that():
     graph = build("Our payment provider calls a webhook every time a charge fails. If the amount is $1,000 or more, create a "
                   "task in HubSpot for the account owner to call the customer. Below that, just email the customer asking "
                   "them to update their card.")
-    (cond,) = [n for n in iter_all_nodes(graph) if kind(n) == "condition"]
+    cond = only_condition(graph)
     assert [c.when for c in cond.config.cases] == ["inputs.payload.amount >= 1000"]
     targets = out_of(graph, cond.id)
     assert service(nodes(graph)[targets["else"]]) == "email" and not [n for n in iter_all_nodes(graph) if kind(n) == "llm"]
@@ -897,7 +908,7 @@ def test_a_threshold_with_thousands_and_its_other_side_named_by_that():
 ])
 def test_a_threshold_phrased_as_only_when_for_the_ones_or_shi_is_a_condition(prompt, when):
     graph = build(prompt)
-    (cond,) = [n for n in iter_all_nodes(graph) if kind(n) == "condition"]
+    cond = only_condition(graph)
     assert [c.when for c in cond.config.cases] == [when]
     # one AI step at most, and no write to the service the items come from
     assert len([n for n in iter_all_nodes(graph) if kind(n) == "llm"]) <= 1
@@ -956,7 +967,7 @@ def test_what_other_people_do_is_the_event_not_a_step():
                   "classifies it as 'IT', 'facilities' or 'HR'. IT → Jira ticket in the ITSUP project; facilities → email "
                   "facilities@company.com; HR → Asana task on the People board. Anything else → reply in the Slack thread "
                   "asking them to clarify.")
-    (cond,) = [n for n in iter_all_nodes(graph) if kind(n) == "condition"]
+    cond = only_condition(graph)
     assert len(cond.config.cases) == 3 and len([n for n in iter_all_nodes(graph) if kind(n) == "llm"]) == 1
     assert service(nodes(graph)[out_of(graph, cond.id)["else"]]) == "slack"
     # "set the ticket priority to urgent in Zendesk" updates the ticket in Zendesk
@@ -1027,7 +1038,7 @@ def test_a_reminder_to_a_person_after_a_wait_is_sent(prompt):
 def test_only_the_urgent_ones_after_a_whether_and_a_refused_auto_reply():
     graph = build("When a new email arrives in our support@ Gmail inbox, use AI to decide whether it's urgent. Only the urgent "
                   "ones should be forwarded to our on-call Telegram group. Don't auto-reply to the customer.")
-    (cond,) = [n for n in iter_all_nodes(graph) if kind(n) == "condition"]
+    cond = only_condition(graph)
     assert [c.when for c in cond.config.cases] == ['nodes.judge.output.category == "urgent"']
     assert [service(n) for n in iter_all_nodes(graph) if kind(n) in ("api", "tool")] == ["telegram"]
     assert [n.id for n in iter_all_nodes(graph) if kind(n) == "llm"] == ["judge"]  # no reply is drafted
@@ -1092,7 +1103,7 @@ def test_a_form_choice_routes_and_each_case_writes_where_the_first_did():
     graph = build("On every new Typeform response to our event registration: if they picked 'Workshop' add them to the "
                   "Workshop audience in Mailchimp, if they picked 'Conference' add them to the Conference audience, and if "
                   "they picked 'Virtual' add them to the Virtual audience.")
-    (cond,) = [n for n in iter_all_nodes(graph) if kind(n) == "condition"]
+    cond = only_condition(graph)
     assert [c.when for c in cond.config.cases] == [f'inputs.event.choice == "{v}"' for v in ("Workshop", "Conference", "Virtual")]
     targets = out_of(graph, cond.id)
     assert [service(nodes(graph)[targets[c.id]]) for c in cond.config.cases] == ["mailchimp"] * 3
@@ -1110,7 +1121,7 @@ def test_passive_writes_and_someone_getting_an_email():
 
 def test_cases_after_a_colon_head_each_keep_their_action():
     graph = build("企业微信里新添加了客户之后，按客户来源分一下：来源是官网的，在 HubSpot 里建成线索；来源是展会的，记到飞书多维表格的展会线索表里。")
-    (cond,) = [n for n in iter_all_nodes(graph) if kind(n) == "condition"]
+    cond = only_condition(graph)
     targets = out_of(graph, cond.id)
     assert [(c.when.split("==")[1].strip(' "'), service(nodes(graph)[targets[c.id]])) for c in cond.config.cases] == [
         ("官网", "hubspot"), ("展会", "feishu_bitable")]
@@ -1119,7 +1130,7 @@ def test_cases_after_a_colon_head_each_keep_their_action():
 def test_the_plan_a_customer_is_on_and_for_everyone_else():
     graph = build("New Zendesk ticket: if the requester is on the Enterprise plan, escalate it to #tier2-support in Slack. For "
                   "everyone else, let AI write a first response and post it as a reply on the ticket.")
-    (cond,) = [n for n in iter_all_nodes(graph) if kind(n) == "condition"]
+    cond = only_condition(graph)
     assert [c.when for c in cond.config.cases] == ['inputs.event.plan == "Enterprise"']
     targets = out_of(graph, cond.id)
     assert service(nodes(graph)[targets[cond.config.cases[0].id]]) == "slack" and kind(nodes(graph)[targets["else"]]) == "llm"
@@ -1132,7 +1143,7 @@ def test_a_threshold_case_named_before_a_colon_and_an_app_named_only_as_a_place(
     graph = build("When someone fills out our job application form, have AI score their resume from 1-10 against the job "
                   "description. Scores of 7 or above: move them to the 'Interview' stage in Greenhouse and notify the hiring "
                   "manager on Slack. Below 7: send a polite rejection email.")
-    (cond,) = [n for n in iter_all_nodes(graph) if kind(n) == "condition"]
+    cond = only_condition(graph)
     assert [c.when for c in cond.config.cases] == ["nodes.score.output.score >= 7"]
     assert {service(n) for n in iter_all_nodes(graph) if kind(n) in ("api", "tool")} == {"greenhouse", "slack", "email"}
     # "posted back to Google" names no service to write to
@@ -1144,7 +1155,7 @@ def test_a_threshold_case_named_before_a_colon_and_an_app_named_only_as_a_place(
 def test_both_at_the_same_time_makes_a_cases_writes_parallel():
     graph = build("New Shopify order over $500 → notify #vip-orders on Slack and add the customer to our 'VIP' list in "
                   "Klaviyo, both at the same time.")
-    (cond,) = [n for n in iter_all_nodes(graph) if kind(n) == "condition"]
+    cond = only_condition(graph)
     case = cond.config.cases[0].id
     assert {nodes(graph)[e.target].id for e in graph.edges if e.source == cond.id and e.source_handle == case} == {
         "send_slack", "append_klaviyo"}
@@ -1230,7 +1241,7 @@ def test_a_person_reviewing_the_draft_is_an_approval_and_the_approved_side_deliv
     graph = build(prompt)
     kinds = [kind(n) for n in graph.nodes]
     assert "wait" in kinds and "condition" in kinds
-    condition = next(n for n in graph.nodes if kind(n) == "condition")
+    condition = first_condition(graph)
     approved = nodes(graph)[out_of(graph, condition.id)["approved"]]
     assert kind(approved) in ("api", "tool")  # what the approval lets through is written on that side
 
@@ -1260,7 +1271,7 @@ def test_a_url_the_request_calls_keeps_its_method_and_ends_at_chinese_text():
 def test_a_threshold_and_the_side_it_leaves_are_an_if_else_not_a_classification(prompt, when):
     graph = build(prompt)
     assert not any(kind(n) == "llm" and n.id.startswith("classify") for n in graph.nodes)  # no AI guessing a comparison
-    condition = next(n for n in graph.nodes if kind(n) == "condition")
+    condition = first_condition(graph)
     assert len(condition.config.cases) == 1 and condition.config.cases[0].when.endswith(when)
     sides = out_of(graph, condition.id)
     assert kind(nodes(graph)[sides["else"]]) in ("api", "tool")  # the other side does its own action
@@ -1274,14 +1285,14 @@ def test_a_part_of_a_service_written_to_is_a_write_and_a_noun_listed_with_it_is_
 def test_a_chinese_field_switch_routes_each_value_to_its_own_action():
     graph = build("Alertmanager 的告警会通过 webhook 推过来，按 severity 字段分三种处理：\ncritical：调用阿里云语音通知接口给值班同学打电话；\n"
                   "warning：只在钉钉群里发消息；\ninfo：记到多维表格的告警日志里就行。")
-    route = next(n for n in graph.nodes if kind(n) == "condition")
+    route = first_condition(graph)
     assert [c.when for c in route.config.cases] == [f'inputs.payload.severity == "{v}"' for v in ("critical", "warning", "info")]
     sides = out_of(graph, route.id)
     assert {service(nodes(graph)[sides[c.id]]) for c in route.config.cases} == {"phone_call", "dingtalk", "feishu_bitable"}
     # a value that is also a service's name ("顺丰") is a value of the field here, and "调…接口" is its action
     graph = build("ERP每次推送出库单到我们的webhook，根据 carrier 字段选物流：顺丰的调顺丰下单接口，中通的先写进多维表格等人工处理。"
                   "其他承运商的发邮件给物流主管 wl@xxtrade.com。")
-    route = next(n for n in graph.nodes if kind(n) == "condition")
+    route = first_condition(graph)
     assert [c.when for c in route.config.cases] == ['inputs.payload.carrier == "顺丰"', 'inputs.payload.carrier == "中通"']
     assert service(nodes(graph)[out_of(graph, route.id)["else"]]) == "email"
 
@@ -1290,7 +1301,7 @@ def test_a_classification_head_keeps_its_cases_when_a_case_adds_its_own_step():
     graph = build("Our helpdesk will hit a webhook with every new ticket. Detect what language the customer wrote in and route it:\n"
                   "- English -> post it to #support-en on Slack\n- German -> email it to our Berlin team at berlin@acme.io\n"
                   "- anything else -> create a Jira ticket in TRIAGE")
-    route = next(n for n in graph.nodes if kind(n) == "condition")
+    route = first_condition(graph)
     assert [c.when for c in route.config.cases] == ['nodes.classify.output.category == "english"',
                                                     'nodes.classify.output.category == "german"']
     assert [n.id for n in graph.nodes if kind(n) == "llm"] == ["classify"]  # "in TRIAGE" is where the ticket goes, not a second AI step
@@ -1301,7 +1312,7 @@ def test_what_an_approval_lets_through_stays_on_its_side_of_the_threshold():
     graph = build("Refund requests come in through our support form (order id, email, amount, reason). If the amount is more than $50 "
                   "it needs approval from a finance lead; once approved, issue the refund in Stripe and email the customer that it "
                   "went through. Refunds of $50 or less: just issue them in Stripe straight away.")
-    check = next(n for n in graph.nodes if kind(n) == "condition")
+    check = first_condition(graph)
     assert [c.when for c in check.config.cases] == ["inputs.submission.amount > 50"]  # "$50 or less" is the same amount's else
     sides = out_of(graph, check.id)
     assert kind(nodes(graph)[sides["amount_gt_50"]]) == "wait"
@@ -1328,7 +1339,7 @@ def test_a_threshold_in_euros_tests_the_extracted_amount():
     graph = build("When a vendor invoice arrives in our accounts@ Gmail inbox: extract vendor, amount and due date with AI, log it in the "
                   "AP Google Sheet, then check the amount. Invoices over €5,000 need CFO approval before they're created as a bill in "
                   "Xero. Smaller ones go into Xero as a bill directly.")
-    check = next(n for n in graph.nodes if kind(n) == "condition")
+    check = first_condition(graph)
     assert [c.when for c in check.config.cases] == ["nodes.extract.output.amount > 5000"]
     sides = out_of(graph, check.id)
     assert kind(nodes(graph)[sides["amount_gt_5000"]]) == "wait" and service(nodes(graph)[sides["else"]]) == "xero"
@@ -1359,7 +1370,7 @@ def test_both_outcomes_of_an_approval_inside_a_threshold_case_branch_on_the_deci
 ])
 def test_a_condition_on_the_trigger_reads_the_input_the_trigger_fills(prompt, when):
     graph = build(prompt)
-    check = next(n for n in graph.nodes if kind(n) == "condition")
+    check = first_condition(graph)
     assert [c.when for c in check.config.cases] == [when]
     field = when.split(".")[1]
     assert field in {f.name for f in graph.nodes[0].config.fields}  # a form's submission, an app's event, a webhook's payload
@@ -1381,12 +1392,12 @@ def test_writing_a_tweet_is_not_posting_it():
 def test_an_else_case_with_a_parenthetical_and_a_moving_quantity():
     graph = build("When a new issue is created in Linear, route it by priority. Urgent: trigger a PagerDuty incident. High: post it in "
                   "#eng-alerts on Slack. Everything else (medium, low, no priority): add it to the weekly triage database in Notion.")
-    route = next(n for n in graph.nodes if kind(n) == "condition")
+    route = first_condition(graph)
     assert len(route.config.cases) == 2 and service(nodes(graph)[out_of(graph, route.id)["else"]]) == "notion"
     assert out_of(graph, out_of(graph, route.id)["urgent"])[None] == "result"  # the Notion write is the else side's alone
     graph = build("Our warehouse system calls a webhook with stock updates like {sku, qty}. When qty drops below 10, notify #purchasing "
                   "on Slack. If qty is 10 or more, just update that SKU's quantity in the Airtable inventory table.")
-    check = next(n for n in graph.nodes if kind(n) == "condition")
+    check = first_condition(graph)
     assert [c.when for c in check.config.cases] == ["inputs.payload.qty < 10"]  # "qty drops below": the field is qty
     assert service(nodes(graph)[out_of(graph, check.id)["else"]]) == "airtable"
 
@@ -1395,7 +1406,7 @@ def test_label_equals_action_cases_after_an_ai_tag():
     graph = build("for every new email to sales@ (gmail), have GPT tag it as one of: demo / pricing / partnership / spam. demo = create "
                   "a deal in HubSpot. pricing = reply from Gmail with our standard pricing blurb. partnership = forward to "
                   "partners@ourco.io. spam = archive it in Gmail")
-    route = next(n for n in graph.nodes if kind(n) == "condition")
+    route = first_condition(graph)
     assert [c.id for c in route.config.cases] == ["demo", "pricing", "partnership", "spam"]
     sides = out_of(graph, route.id)
     assert nodes(graph)[sides["spam"]].config.operation == "archive" and service(nodes(graph)[sides["demo"]]) == "hubspot"
@@ -1426,7 +1437,7 @@ def test_arrowed_approval_outcomes_branch_on_the_decision_and_the_publish_waits_
     graph = build("I give you a blog post URL. Read the page, draft a LinkedIn post from it, and ask me to approve it before anything "
                   "is published. Approved → post it on LinkedIn. Rejected → save the draft into my Notion 'Drafts' database.")
     assert [service(n) for n in graph.nodes if kind(n) in ("api", "tool") and n.config.method != "GET"] == ["linkedin", "notion"]
-    check = next(n for n in graph.nodes if kind(n) == "condition")
+    check = first_condition(graph)
     sides = out_of(graph, check.id)
     assert check.config.cases[0].when == "nodes.approval.output.approved == true"
     assert service(nodes(graph)[sides["approved"]]) == "linkedin" and service(nodes(graph)[sides["else"]]) == "notion"
