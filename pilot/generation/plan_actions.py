@@ -80,6 +80,7 @@ if TYPE_CHECKING:
 _VIA = AroundName(r"\b(?:on|via|through|in|over)\s+(?:our\s+|my\s+|the\s+)?", r"\b")
 _BEFORE_IT_GOES_OUT = ascii_re(r"\s+before (?:anything|it|this|that|they|the \w+) (?:is|are|gets?|goes|go) (?:published|posted|sent|out|live|shared)\s*[.!]?$")
 _OUTCOMES_SAID = ascii_re(r"\b(?:approved|if i approve|once approved)\s*(?:→|->|=>|:|means\b)")
+_SUITED_FOR = r"(?:适合|适用于|适于)(?:发|发布|发到|发在|投放|放|在)?(?:在|到)?\s*"
 _METHOD_PATH = ascii_re(r"(?<![a-z])(?P<m>post|put|patch|delete)\s+(?P<path>/[\w/{}.:-]{1,80})")
 _SYSTEM_NAMED = compile_filtered(r"(?:调用?|请求|call)?\s*(?:我们|公司|our)?的?\s*(?P<sys>[\u4e00-\u9fff]{1,4}?|[a-z]{2,12})\s*(?:系统|平台|system)(?:的)?\s*(?:接口|api)?[^,，。;；]{0,6}$")
 _TWEET = ascii_re(r"\btweet(?:s|ed|ing)?\s+(?:it|them|this|that|about|out|the)\b")
@@ -188,7 +189,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
              and not (d == "email" and ((re.search(r"\b(?:the|their|this|that|each|his|her|its)\s+(?:[\w-]+\s+)?e-?mails?(?:\s+address(?:es)?)?\b", clause)
                                          and not send) or (email_field and not email_sent)))]
     # "小红书风格的文案", "a LinkedIn-style post": the service names a style, not where it goes
-    styled = [d for d in dests if _named_with(d, ph.STYLE_OF, clause) and not _named_with(d, r"\s+post\b", clause, before=_PUBLISH_THE)]
+    styled = [d for d in dests if (_named_with(d, ph.STYLE_OF, clause) and not _named_with(d, r"\s+post\b", clause, before=_PUBLISH_THE))
+              or _named_with(d, "", clause, before=_SUITED_FOR)]  # "适合发小红书": written for it, not posted there
     if styled:
         state.style_service = styled[0]  # "write a LinkedIn post …, then publish it": where "it" goes later
     linked = [d for d in dests if _named_with(d, "(?:" + ph.LINK_OF + "|" + ph.CONTENT_OF + ")", clause)]
@@ -363,6 +365,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             acts.ai is not None and not ph.SEND.search(default_service) and not ph.delivery_op(default_service)
             and not ph.OWN_OBJECT.search(default_service)):
         target = re.sub(r"^(?:to|into|the|our|a|an)\s+", "", default_service.strip()).strip()
+        target = ph.WHEN_WORDS.sub("", target).strip()  # "gets logged right away": how soon, not where
         target = re.sub(r"^(?:写进|写入|写到|记到|记进|记在|存到|存进|存入|加到|推到|同步到)", "", target)  # "写进日志表" → 日志表
         integ = ent.find_integrations(target)[0] or (["slack"] if _CHANNEL.search(target) else []) or (
             ["email"] if re.search(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*", target) else [])  # "forward to ops@ourco.com"

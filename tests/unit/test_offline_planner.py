@@ -1462,3 +1462,13 @@ def test_three_chinese_score_bands_are_one_switch_and_an_approval_event_is_no_ap
         ("gt", 80, ["wecom"]), ("ge", 50, ["mailchimp"]), ("lt", 50, ["hubspot"])]
     graph = build("钉钉里的采购审批通过之后（监听钉钉的审批通过事件），先调用金蝶的接口创建采购订单，最后在钉钉上通知申请人已经下单了。")
     assert trigger(graph) == "app_event" and not any(kind(n) == "wait" for n in graph.nodes)  # approved already: the event
+
+
+@pytest.mark.parametrize(("prompt", "written"), [
+    ("帮我把这段英文产品介绍翻译成中文，语气口语化一点，适合发小红书", set()),  # written for Xiaohongshu, not posted there
+    ("每天下午6点，自动汇总当天GitHub仓库里的提交记录，生成一份开发日报，发到企业微信群。", {"wecom"}),  # 提交记录 are read
+    ("Anything over $200 needs the manager's approval before it's logged in our Expenses Airtable base; $200 or less gets "
+     "logged right away.", {"airtable"}),  # "right away" is how soon, not a service
+])
+def test_nothing_is_written_where_the_request_only_names_a_place(prompt, written):
+    assert deliveries(prompt) == written
