@@ -63,9 +63,10 @@ def split_clauses(text: str, lang: str) -> list[str]:
 
 CONTINUES = "&"
 _AFTER_THAT = ascii_re(r"^(?:and\s+)?(?:after that|after this|afterwards)\b[,\s]*")
+# "needs the director to approve it first — approved means …": the outcomes, each a clause of its own
+_DASHED_OUTCOME = ascii_re(r"\s+[—–-]{1,2}\s+(?=(?:if |once |when )?(?:approved|rejected|declined|denied)\b)")
 # A person's decision as a condition with no comma after it ("if I approve it gets sent …", "once the
 # manager approves send it"): the condition is the decision, and the action starts after it.
-_DASHED_OUTCOME = ascii_re(r"\s+[—–-]{1,2}\s+(?=(?:if |once |when )?(?:approved|rejected|declined|denied)\b)")
 _DECIDED_BARE = ascii_re(r"\b(?:if|once|when) (?:i|we|they|he|she|the \w+|my \w+|our \w+) (?:approves?|okays?|oks?|accepts?|signs? off)"
                          r"(?: (?:on )?(?:it|them|this|that)(?! (?:gets?|is|are|will|should|goes|go)\b))?(?= (?!then\b)[a-z])")
 _CASES_AFTER_COLON = compile_filtered(r"[:：](?=\s*(?:[\u4e00-\u9fff]{1,6}(?:是|为)|选(?:了|的是)?)[^,，。；;:：]{1,10}的)")

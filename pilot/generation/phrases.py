@@ -347,7 +347,7 @@ OWN_OBJECT = ascii_re(r"\b(?:to|on) (?:the|this|that) (?:issue|pr|pull request|t
                       r"|\b(?:back )?(?:into|to) (?:the|this|that|its|their) (?:same |original )?(?:row|record|entry)\b"
                       r"|(?:回写|写回|填回|回填|填到|更新|发回|评论|回复|comment)(?:到|在)?(?:这一?行|这条记录|原记录|(?:这个|那条|该|这条)?\s*(?:issue|pr|mr|消息|thread)\s*(?:下面|下|里)?)"
                       r"|(?<![a-z])(?:mr|pr|issue)\s*下面|\breply in the thread\b|\blike (?:the|this|that) (?:tweet|post)\b|^(?:自动)?给(?:他|她|对方)发")
-# how soon, never where: "gets logged right away", "直接同步"
+# how soon, never where: "gets logged right away"
 WHEN_WORDS = ascii_re(r"\b(?:right away|straight away|immediately|instantly|at once|directly|automatically)\b")
 STYLE_OF = r"(?:\s*(?:风格|文案|式的|体的|笔记风|长文|短文|笔记|帖子|推文|版本|爆款|style|-style|tone|风)|\s+(?:post|article|caption|thread|tweet|review|rating)\b)"
 CONTENT_OF = r"\s+(?:sprint|summary|digest|report|stats|numbers)\b"  # "their own Jira sprint summary": what is sent
