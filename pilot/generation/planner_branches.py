@@ -62,6 +62,14 @@ class BranchReader:
         svc = ent.BY_ID[prev]
         return [s for s in self._actions(action, default_service=(svc.en or svc.zh)[0]) if isinstance(s, DeliverStep)]
 
+    def _written_alike(self, earlier: list[Step], clause: str) -> list[Step]:
+        """"Anything over $200 … before it's logged in our Airtable base; $200 or less gets logged right
+        away": a case that is written without naming where is written where the case before wrote."""
+        prev = next((s for s in reversed(_flat(earlier)) if isinstance(s, DeliverStep) and s.service in ent.BY_ID), None)
+        if prev is None:
+            return []
+        return [DeliverStep(id=self.uid(f"deliver_{prev.service}"), service=prev.service, operation=prev.operation, quote=clause[:200])]
+
     def _same_channel(self, steps: list[Step], body: str) -> list[Step]:
         """"超过10万就在企业微信里@财务经理；没超过的话往财务群发一句…": an else side that sends
         without naming where goes through the messaging service the other side uses."""
@@ -166,7 +174,10 @@ class BranchReader:
                 label, action = goes
                 labelled = conds.comparison(label, self.lang)
                 if labelled is not None:  # "2 stars or less → raise a Linear issue": a comparison, not a category
-                    cases.append((labelled[1], labelled[0], self._actions(action, default_service=action), clause))
+                    acts = self._actions(action, default_service=action)
+                    if not any(isinstance(s, DeliverStep) for s in acts) and _WRITTEN_PASSIVELY.search(clause):
+                        acts += self._written_alike([st for c in cases for st in c[2]], clause)  # "$200 or less gets logged right away"
+                    cases.append((labelled[1], labelled[0], acts, clause))
                     j += 1
                     continue
                 steps = self._on_same_channel(self._actions(action, default_service=action), action, [s for c in cases for s in c[2]])
@@ -348,6 +359,7 @@ _SAME_KIND_OF_PLACE = compile_filtered(r"\b(?:audience|list|board|table|sheet|da
 _ONCE_APPROVED = compile_filtered(r"^(?:(?:once|after|when|if)\s+(?:it'?s\s+|it is\s+|they'?re\s+|that'?s\s+)?(?:approved|signed off)|after (?:the )?approval"
                                   r"|(?:审批|审核)?(?:通过|批准|同意)(?:了)?(?:之后|以后|后|就|再)|批了(?:之后|以后)?)\s*[,:]?\s*")
 _ONCE_REJECTED = compile_filtered(r"^(?:(?:if|when)\s+(?:it'?s\s+|it is\s+)?(?:rejected|declined|denied)|(?:被)?(?:驳回|拒绝|没批|不通过|未通过)(?:了)?(?:的话|之后|以后|后)?(?:就|则)?)\s*[,:]?\s*")
+_WRITTEN_PASSIVELY = compile_filtered(r"\b(?:gets?|is|are)\s+(?:logged|recorded|saved|stored|added|filed|entered|written)\b")
 _MORE_OF_CASE = compile_filtered(r"(?:再|并且?|同时|顺便|还要|也|and also\b|also\b)")
 _NOT_FOUND = compile_filtered(r"\b(?:isn'?t|is not|not) (?:in (?:there|the|our|them|it)|covered|found)\b|\bcan'?t (?:find|answer)|\bdoesn'?t (?:know|cover)|"
                         r"\bno answer\b|没有的|没有答案|找不到|答不上|答不出|不知道|没写")

@@ -1472,3 +1472,12 @@ def test_three_chinese_score_bands_are_one_switch_and_an_approval_event_is_no_ap
 ])
 def test_nothing_is_written_where_the_request_only_names_a_place(prompt, written):
     assert deliveries(prompt) == written
+
+
+def test_a_band_written_without_a_place_is_written_where_the_other_band_was():
+    graph = build("Anything over $200 needs the manager's approval before it's logged in our Expenses Airtable base; $200 or less "
+                  "gets logged right away.")
+    check = first_condition(graph)
+    sides = out_of(graph, check.id)
+    assert kind(nodes(graph)[sides["amount_gt_200"]]) == "wait" and service(nodes(graph)[out_of(graph, sides["amount_gt_200"])[None]]) == "airtable"
+    assert service(nodes(graph)[sides["else"]]) == "airtable"  # "gets logged right away": in the same base, at once
