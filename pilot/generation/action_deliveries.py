@@ -110,8 +110,8 @@ def _deliver(sid: str, clause: str, state: _State, target: str | None = None) ->
         address = _EMAIL.search(where)
         who = (_WHO_ZH if state.lang == "zh" else _WHO_EN).search(where)
         target = channel.group(0) if channel else address.group(0) if address else (who.group("who").strip() if who else None)
-        if target and ent.find_integrations(target)[0]:
-            target = None  # "send it to Slack": the service, not a recipient
+        if target and (ent.find_integrations(target)[0] or ph.WHEN_WORDS.fullmatch(target)):
+            target = None  # "send it to Slack": the service; "email right away": how soon; not a recipient
     return DeliverStep(id=state.uid(f"deliver_{sid}"), service=sid, operation=op, target=target, quote=clause[:200],  # type: ignore[arg-type]
                        action=action)
 

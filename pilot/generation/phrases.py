@@ -213,12 +213,12 @@ WAIT_UNTIL = ascii_re(r"\bwait (?:until|till|for)\s+(?P<until>[^,.;]{3,60})|等�
                       # "DM me 30 minutes before the meeting starts", "在会议开始前15分钟提醒我": until then
                       r"|\b(?P<until3>\d+\s*(?:minutes?|mins?|hours?|days?)\s+(?:before|ahead of|prior to)\s+(?:the|their|each|its)\s+[\w ]{2,30}?)(?=$|[,.;]|\s+(?:and|with|so)\b)"
                       r"|(?P<until4>(?:会议|活动|预约|直播|课程|航班|面试|约会|开会|上课|开始)(?:开始)?前\s*[\d一二三四五六七八九十两半]+\s*(?:分钟|小时|天))")
-WAIT = ascii_re(r"\bwait(?:s|ing)?\s+(?:for\s+)?(?P<n>\d+|a|an|one|two|three|four|five|six|seven|ten|twenty|thirty)\s+(?P<unit>minute|hour|day|week|month)s?"
+WAIT = ascii_re(r"\bwait(?:s|ing)?\s+(?:for\s+)?(?:another\s+|a further\s+|an additional\s+|an extra\s+)?(?P<n>\d+|a|an|one|two|three|four|five|six|seven|ten|twenty|thirty)\s+(?P<unit>minute|hour|day|week|month)s?"
                 r"|(?<!touched )(?<!updated )(?<!active )(?<!replied )(?<!changed )(?<!opened )(?<!seen )(?<!used )(?<!logged in )(?<!contacted )\b(?:after|in)\s+(?P<n2>\d+|a|an|one|two|three|four|five|six|seven|ten)\s+(?P<unit2>minute|hour|day|week)s?\b(?:\s+(?:later|of no|without))?"
                 r"|\b(?P<n5>\d+|a|an|one|two|three|four|five|six|seven|ten)\s+(?P<unit5>minute|hour|day|week)s?\s+later\b"  # "3 days later remind …"
                 r"|(?<![每超])(?:等待?|过|隔)\s*(?P<n3>\d+|[一二两三四五六七八九十]+|半)\s*个?(?P<unit3>分钟|小时|天|周|个月|星期)"
                 # "7 天后再发一封邮件": a step that starts N days later (not "3天后到期的")
-                r"|(?:^|(?<=[,，;；]))\s*(?P<n4>\d+|[一二两三四五六七八九十]+|半)\s*个?(?P<unit4>分钟|小时|天|周|个月|星期)(?:之?后|以后)(?=\s*(?:再|,|，|给|发|提醒|检查|查|看|去))")
+                r"|(?:^|(?<=[,，;；]))\s*(?P<n4>\d+|[一二两三四五六七八九十]+|半)\s*个?(?P<unit4>分钟|小时|天|周|个月|星期)(?:之?后|以后)(?=\s*(?:再|,|，|给|发|提醒|检查|查|看|去|如果|若|要是|假如))")
 APPROVAL = ascii_re(r"(?<!once )(?<!after )(?<!when )(?<!if )(?<!once it's )(?<!once it is )(?<!recommend )(?<!suggest )(?<!auto-)\bapprov(?!ed\b)(?!e (?:or|/) (?:deny|reject|decline))(?!e (?:it |them |the \w+ )?(?:automatically|via|through|using)\b)\w*|\bsign(?:s|ed)? off\b|\bwait(?:s|ing)? for\b[^,.;]{0,40}?\bto (?:approve|accept|review)\b|\bhuman review|\bmanual review|\b(?:i|we)\s+(?:will\s+|can\s+|then\s+|get to\s+)?(?:approve|review|check|okay|ok)\s+(?:or (?:reject|deny|decline)\s+)?(?:it|them|the (?:draft|reply|post|tweet|text|email|message|copy))\b|\breview(?:s|ed)? (?:and approve|it before|before)|"
                     r"等(?:我|你|老板|主管|领导|经理|负责人|财务|法务|运营|店长|总监|[\u4e00-\u9fff]{1,4}?)?(?:审批|审核|批准)|审批(?!通过后|通过就|通过之后|通过以后|通过的|通过事件|内容|单|记录|流程|结果)|经过.{0,4}审核|由我审核|我审核|我点通过|我确认(?:后|了)|审核通过(?!后)|批准(?!后)|人工审核|人工确认|确认(?:后|之后|以后)|审核后|同意后")
 LOOP = ascii_re(r"\bfor (?:each|every)\b|\brow by row\b|\bone (?:by|at a) (?:one|time)\b|\b(?:each|every) (?!time\b|new\b|other\b|into\b|with\b|from\b|that\b|gets\b|has\b|is\b|morning|day|week|month|year|evening|night|hour|minute|"

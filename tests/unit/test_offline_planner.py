@@ -1481,3 +1481,12 @@ def test_a_band_written_without_a_place_is_written_where_the_other_band_was():
     sides = out_of(graph, check.id)
     assert kind(nodes(graph)[sides["amount_gt_200"]]) == "wait" and service(nodes(graph)[out_of(graph, sides["amount_gt_200"])[None]]) == "airtable"
     assert service(nodes(graph)[sides["else"]]) == "airtable"  # "gets logged right away": in the same base, at once
+
+
+def test_waits_said_as_another_or_before_a_condition_and_right_away_is_no_recipient():
+    graph = build("When a new customer signs up our app fires a webhook. Send a welcome email right away, wait 3 days, send a 'getting "
+                  "started tips' email, then wait another 4 days and send a short feedback survey email.")
+    assert [n.config.duration_s for n in graph.nodes if kind(n) == "wait"] == [3 * 86400, 4 * 86400]
+    assert "right_away_email" not in {f.name for f in graph.nodes[0].config.fields}  # how soon, not who
+    graph = build("新用户注册后注册系统会调我们的webhook。先马上发一条欢迎短信；3天后如果这个用户还没下过首单，再发一条优惠券短信。")
+    assert [n.config.duration_s for n in graph.nodes if kind(n) == "wait"] == [3 * 86400]
