@@ -1474,6 +1474,12 @@ def test_nothing_is_written_where_the_request_only_names_a_place(prompt, written
     assert deliveries(prompt) == written
 
 
+def test_a_link_to_the_page_just_saved_is_sent_not_saved_again():
+    graph = build("每月1号早上8点，从有赞拉上个月的订单数据，让AI分析复购率和爆款商品，结果先存到Notion，然后把Notion页面链接发到钉钉群。")
+    written = [service(n) for n in graph.nodes if kind(n) == "tool" or (kind(n) == "api" and n.config.method != "GET")]
+    assert written == ["notion", "dingtalk"]  # "Notion页面链接" is the link sent, not a second page
+
+
 def test_a_band_written_without_a_place_is_written_where_the_other_band_was():
     graph = build("Anything over $200 needs the manager's approval before it's logged in our Expenses Airtable base; $200 or less "
                   "gets logged right away.")
