@@ -120,7 +120,7 @@ ZH_SHORT_COND = compile_filtered(r"^[\u4e00-\u9fffa-z0-9 ]{1,12}?(?:的话|就(?
 ELSE_LABEL = ascii_re(r"^(?:everything else|anything else|anyone else|anybody else|everyone else|any other \w+|all other \w+|all (?:the )?others?|the rest|others?|other \w+|otherwise|else|rest)\b"
                       r"|^(?:其他|其余|剩下的|其它|剩余)")
 GOES = ascii_re(r"\s*(?:->|=>|→)\s*|\s+=\s+(?=(?:" + ACTION_VERBS + r")\b)|\s+becomes?\s+(?=an?\s)|\s+gets?\s+(?=(?:an?\s+)?(?:\w+\s+)?(?:email|message|call|sms|text)\b)|\s+(?:is|are|gets?) (?:emailed|logged|posted|sent|saved|added|stored|written|flagged|forwarded)\s+(?:to\s+|in\s+|into\s+)?|\s+(?:goes|go|should go|are sent|is sent|get sent|gets sent|are routed|is routed|are forwarded|"
-                r"is forwarded|are assigned|is assigned)\s+(?:to\s+)?|\s*,?\s+(?:send|post|forward|route|assign|escalate|notify|email|create|add)\b"
+                r"is forwarded|are assigned|is assigned)\s+(?:to\s+)?|\s*,?\s+(?:send|post|forward|route|assign|escalate|notify|email|create|add)\b(?!\s*(?:,|and\b|or\b|signatures?\b|address(?:es)?\b|field\b|column\b))"
                 r"|(?:的)?(?:在.{1,10}?(?:上|里))?(?:通过.{1,8}?)?(?:给.{1,8}?)?(?:先|直接|统一|一律)?(?:就|则)?(?:调用?(?=[^,，。；;]{1,12}?接口)|发到|发送到|发给|转给|转到|转发到|转发给|交给|提个|提一个|建个|建成|建为|记为|分配给|推送到|推送给|通知|存到|写入|写进|记到|记录到|提交到|创建|建|同步到|推到|推给|(?<![研开启出激引收分沙])发(?!货|布会|票|现|生))")
 CMP_EN = ascii_re(r"(?P<field>[a-z][a-z _']{0,30}?)\s+(?:is\s+|are\s+|was\s+|of\s+)?(?P<op>greater than or equal to|less than or equal to|"
                   r"at least|at most|no more than|no less than|above|over|greater than|more than|higher than|exceeds?|exceeding|bigger than|"

@@ -1469,6 +1469,7 @@ def test_three_chinese_score_bands_are_one_switch_and_an_approval_event_is_no_ap
     ("每天下午6点，自动汇总当天GitHub仓库里的提交记录，生成一份开发日报，发到企业微信群。", {"wecom"}),  # 提交记录 are read
     ("Anything over $200 needs the manager's approval before it's logged in our Expenses Airtable base; $200 or less gets "
      "logged right away.", {"airtable"}),  # "right away" is how soon, not a service
+    ("Pull name, email, phone and company out of this email signature and return it as JSON.", set()),  # "email" is a field
 ])
 def test_nothing_is_written_where_the_request_only_names_a_place(prompt, written):
     assert deliveries(prompt) == written
