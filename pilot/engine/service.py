@@ -37,6 +37,7 @@ log = logging.getLogger("pilot.engine")
 
 DELIVERED = frozenset({"webhook", "form", "app_event"})  # triggers whose input is a body someone else sent
 
+
 class RunLauncher(Protocol):
     """Gets a committed, queued execution running somewhere."""
 

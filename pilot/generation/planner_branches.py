@@ -54,21 +54,14 @@ class BranchReader:
         """"if 'Workshop' add them to the Workshop audience in Mailchimp, if 'Conference' add them to the
         Conference audience": a case writing to another place without naming the service writes to the
         one the earlier case wrote to."""
-        if not ph.asks_to_write(action) or not _SAME_KIND_OF_PLACE.search(action):
+        # ("$200 or less gets logged right away" after "… logged in our Airtable base": no place at all)
+        if not ph.asks_to_write(action) or not (_SAME_KIND_OF_PLACE.search(action) or _WRITTEN_PASSIVELY.search(action)):
             return []
         prev = next((s.service for s in _flat(earlier) if isinstance(s, DeliverStep) and s.service in ent.BY_ID), None)
         if prev is None:
             return []
         svc = ent.BY_ID[prev]
         return [s for s in self._actions(action, default_service=(svc.en or svc.zh)[0]) if isinstance(s, DeliverStep)]
-
-    def _written_alike(self, earlier: list[Step], clause: str) -> list[Step]:
-        """"Anything over $200 … before it's logged in our Airtable base; $200 or less gets logged right
-        away": a case that is written without naming where is written where the case before wrote."""
-        prev = next((s for s in reversed(_flat(earlier)) if isinstance(s, DeliverStep) and s.service in ent.BY_ID), None)
-        if prev is None:
-            return []
-        return [DeliverStep(id=self.uid(f"deliver_{prev.service}"), service=prev.service, operation=prev.operation, quote=clause[:200])]
 
     def _same_channel(self, steps: list[Step], body: str) -> list[Step]:
         """"超过10万就在企业微信里@财务经理；没超过的话往财务群发一句…": an else side that sends
@@ -175,8 +168,8 @@ class BranchReader:
                 labelled = conds.comparison(label, self.lang)
                 if labelled is not None:  # "2 stars or less → raise a Linear issue": a comparison, not a category
                     acts = self._actions(action, default_service=action)
-                    if not any(isinstance(s, DeliverStep) for s in acts) and _WRITTEN_PASSIVELY.search(clause):
-                        acts += self._written_alike([st for c in cases for st in c[2]], clause)  # "$200 or less gets logged right away"
+                    if not any(isinstance(s, DeliverStep) for s in acts):
+                        acts += self._same_place([st for c in cases for st in c[2]], clause)  # "$200 or less gets logged right away"
                     cases.append((labelled[1], labelled[0], acts, clause))
                     j += 1
                     continue

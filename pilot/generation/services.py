@@ -150,6 +150,13 @@ def branch_title(b: Builder, s: BranchStep) -> str:
 _METHOD_BEFORE = compile_filtered(r"(?<![a-z])(post|put|patch|delete)(?![a-z])\W{0,3}$", re.I)
 
 
+def _method_named(quote: str, target: str) -> str | None:
+    """The HTTP method the request names right before ``target`` ("call DELETE https://…", "PATCH /claims/{id}")."""
+    at = quote.lower().find(target.lower())
+    named = _METHOD_BEFORE.search(quote[:at].rstrip()) if at > 0 else None
+    return named.group(1).upper() if named else None
+
+
 def delivery_node(b: Builder, s: DeliverStep, content: list[str]) -> dict[str, Any]:
     """A tool node for native connectors, a data table for the generic database, otherwise an api
     node naming service and operation."""
@@ -194,16 +201,12 @@ def delivery_node(b: Builder, s: DeliverStep, content: list[str]) -> dict[str, A
     method = "PUT" if s.operation == "update" else "POST"
     if own is not None:
         method, url = own
-    if not integ and s.target and re.match(r"https?://", s.target):
-        url = s.target  # "调用 POST https://erp.example.com/api/aftersale": the request's own endpoint
-        before = (s.quote or "")[: max(0, (s.quote or "").lower().find(url.lower()))]
-        named = _METHOD_BEFORE.search(before)  # "call DELETE https://…/users/{id}", "PATCH https://…": the method it names
-        method = named.group(1).upper() if named else method
-    if not integ and s.target and s.target.startswith("/"):
-        # "POST /api/tickets" on the team's own system: its base URL is set once, the path is the request's
-        url = "{{ " + b.input_field(f"{sid}_base_url", description=b._t(f"{name} 的接口根地址", f"{name} base URL")) + " }}" + s.target
-        named = _METHOD_BEFORE.search((s.quote or "")[: max(0, (s.quote or "").find(s.target.lower()))].rstrip())
-        method = named.group(1).upper() if named else method
+    if not integ and s.target and re.match(r"https?://|/", s.target):
+        # the request's own endpoint: "调用 POST https://erp.example.com/api/aftersale", or "POST /api/tickets" on
+        # the team's own system (its base URL set once, the path the request's), with the method it names
+        url = s.target if s.target.startswith("http") else "{{ " + b.input_field(
+            f"{sid}_base_url", description=b._t(f"{name} 的接口根地址", f"{name} base URL")) + " }}" + s.target
+        method = _method_named(s.quote or "", s.target) or method
     if not url:
         url = "{{ " + b.input_field(f"{sid}_url", description=b._t(f"{name} 的写入接口地址", f"{name} endpoint to {s.operation} to")) + " }}"
     for field in re.findall(r"\{\{\s*inputs\.(\w+)\s*\}\}", url):
