@@ -87,7 +87,8 @@ async def test_rag_pipeline_end_to_end(rc: RunClient, stack, fake_openai) -> Non
     deltas = [d["text"] for _, e, d in events if e == "node.delta" and d["node_id"] == "answer"]
     assert len(deltas) > 1 and "".join(deltas) == outputs["answer"]
     assert "Refunds are issued within 30 days" in fake_openai.chat_requests()[-1].messages[-1]["content"]
-    assert stack["echo"].received[-1]["json"] == {"text": outputs["answer"]}  # slack ran too
+    # slack ran too; "post" and "notify" run side by side, so their two requests arrive in either order
+    assert {"text": outputs["answer"]} in [r["json"] for r in stack["echo"].received[-2:]]
     assert stack["smtp"].messages[-1]["message"]["Subject"] == "Answer"
     usage = finished(events)["answer"]["usage"]
     assert usage["total_tokens"] > 0 and usage["cost_usd"] > 0
