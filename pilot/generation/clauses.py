@@ -140,7 +140,8 @@ def _clause_at(text: str, start: int) -> tuple[int, int]:
     end = m.end() if m else len(text)
     while m and text.count("(", begin, end) > text.count(")", begin, end):
         # "a ticket type field (vip, standard, student)": the list in brackets stays whole
-        m = _CLAUSE_END.search(text, end)
+        # past this end (a lookbehind end such as "时" is empty: searching from it again finds it again)
+        m = _CLAUSE_END.search(text, max(end, m.start() + 1))
         end = m.end() if m else len(text)
     return begin, end
 

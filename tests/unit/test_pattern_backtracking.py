@@ -96,3 +96,38 @@ def test_generation_of_hostile_prompts_of_the_maximum_length_is_bounded():
         spent = time.process_time() - started
         assert graph.nodes, prompt[:16]
         assert spent < GENERATION_BOUND_S, (prompt[:16], spent)
+
+
+# Clause ends that match no character (after "时", "后", before a numbered step) inside brackets:
+# the splitter must step past them, or it finds the same empty end for ever.
+_BRACKETED = ("（会议主题、参会人、时间）后", "(时)", "（提交时）", "(以后", "（1) 2) 3)", "(的时候", "（时）时", "(after 1) then 2) ", "（",
+              "((时后))", "(。)")
+
+
+def test_generation_ends_when_brackets_hold_empty_clause_ends():
+    import signal
+
+    def stuck(*_: object) -> None:
+        raise TimeoutError("generation did not end")
+
+    previous = signal.signal(signal.SIGPROF, stuck)
+    try:
+        for inner in _BRACKETED:
+            for prompt in (f"同事填完表单{inner}，让AI生成一份清单，用飞书私信发给他。", f"when someone submits the form {inner}, email me",
+                           f"收到新订单时{inner}发到钉钉", inner * 3 + "后发邮件"):
+                signal.setitimer(signal.ITIMER_PROF, GENERATION_BOUND_S)  # CPU time: a loaded machine does not fail it
+                try:
+                    graph = build_offline(prompt)
+                finally:
+                    signal.setitimer(signal.ITIMER_PROF, 0)
+                assert graph.nodes, prompt
+    finally:
+        signal.signal(signal.SIGPROF, previous)
+
+
+def test_the_form_request_with_a_bracketed_field_list_is_planned_whole():
+    graph = build_offline("同事填完会议信息表单（会议主题、参会人、时间）后，让AI生成一份会前准备清单，用飞书私信发给他。")
+    by_type = {n.__struct_config__.tag: n for n in graph.nodes}
+    assert by_type["input"].config.trigger.__struct_config__.tag == "form"
+    assert "llm" in by_type
+    assert by_type["tool"].config.tool == "feishu"
