@@ -23,13 +23,14 @@ if TYPE_CHECKING:
 
 
 _CHANNEL = compile_filtered(r"#[\w-]+")
-_WHO_EN = ascii_re(r"\b(?:email|e-mail|mail|notify|remind|alert|message|ping|text|send (?:it |them |this |that |an? [\w ]{1,20}? )?to|"
+_WHO_EN = ascii_re(r"\b(?:email|e-mail|(?:^|(?<=\band )|(?<=&))e-?mails|mail|notify|remind|alert|message|ping|text|send (?:it |them |this |that |an? [\w ]{1,20}? )?to|"
                        r"forward (?:it |them )?to|cc)\s+(?:the |our |my |a |an |their )?(?!(?:confirmation|reminder|notification|summary|update|alert|digest|report)\b)(?P<who>[a-z][a-z ]{1,30}?)"
                        r"(?=\s+(?:with|about|that|saying|on|via|by|in|if|and|when|including|so|to|asking|telling|letting|reminding|inviting|thanking|explaining|confirming)\b|[,.;]|$)")
+_PRONOUN_THEN_OBJECT = compile_filtered(r"(me|us|him|her|them)\s+(?:a|an|the|this|that|it|my|our|its|their|both|all)\b")
 _WHO_ZH = compile_filtered(r"(?:发(?:邮件|消息|短信)?给|通知|告知|提醒|发送给|转给|抄送)(?P<who>[\u4e00-\u9fff]{1,8}?)(?=[,，。；;]|$|并|和|，|的邮箱)")
 _WRITE_METHOD = compile_filtered(r"\b(?:post|put|patch)(?:ing|s)?\b[^,.;]{0,45}?\s+(?:to|at|on|into)\s+$|(?<![a-z])(?:post|put|patch|delete)(?:请求)?(?:到|给)?\s*$", re.I)
 _WRITE_AFTER = compile_filtered(r"\s*(?:,\s*)?(?:创建|提交|写入|更新|新建|推送|上报|create|submit|update)")
-_CALL_TO_SEND = compile_filtered(r"(?:直接|再|然后|并|就|马上|立即)?(?:调用|调)[^,，。;；]{0,14}?(?:接口|api)[^,，。;；]{0,3}?(?:群发|发送|推送|发|通知|回复|创建|提交|写入|下单|同意退款|退款|取消|关闭)")
+_CALL_TO_SEND = compile_filtered(r"(?:直接|再|然后|并|就|马上|立即)?(?:调用|调)[^,，。;；]{0,14}?(?:接口|api)[^,，。;；]{0,3}?(?:群发|发送|推送|发|通知|回复|创建|提交|写入|下单|下一个|同意退款|退款|取消|关闭|暂停|停用|下架|上架|标记|改成|改为|修改|删除|作废|冻结|付款|支付|打款)")
 _NAMED_SYSTEM = compile_filtered(r"系统|平台|后台|接口|\bapi\b|\bsystem\b|\bplatform\b|\bendpoint\b")
 _NOT_DEST = {"webhook"}
 _DESCRIBED_TARGET = compile_filtered(r"(?:是|这是)要?(?:发给|发送给|给)[^,，。]{0,14}的(?:邮件|内容|正文|文案|消息|通知)"
@@ -110,6 +111,8 @@ def _deliver(sid: str, clause: str, state: _State, target: str | None = None) ->
         address = _EMAIL.search(where)
         who = (_WHO_ZH if state.lang == "zh" else _WHO_EN).search(where)
         target = channel.group(0) if channel else address.group(0) if address else (who.group("who").strip() if who else None)
+        if target and (pronoun := _PRONOUN_THEN_OBJECT.match(target)):
+            target = pronoun.group(1)  # "email me a short digest": me (the digest is what is sent)
         if target and (ent.find_integrations(target)[0] or ph.WHEN_WORDS.fullmatch(target)):
             target = None  # "send it to Slack": the service; "email right away": how soon; not a recipient
     return DeliverStep(id=state.uid(f"deliver_{sid}"), service=sid, operation=op, target=target, quote=clause[:200],  # type: ignore[arg-type]

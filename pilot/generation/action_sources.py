@@ -34,7 +34,7 @@ _MARKET = compile_filtered(r"股价|收盘价|开盘价|实时价格|行情(?!�
                      r"|\b(?:stock|share|crypto|bitcoin|btc|eth) (?:price|prices|quote|quotes)\b|\bexchange rates?\b|\bclosing prices?\b")
 _FEED = ascii_re(r"\b(?:rss|atom)(?: feed)?\b|\b(?:blog|news|podcast)(?:'s)? feed\b|\bfrom (?:the |our |my |their )?feed\b|rss订阅|订阅源")
 _SUMMED_RECORDS = compile_filtered(r"^(?:先)?(?:汇总|统计|盘点|整理)(?:一下)?(?:当天|今天|今日|昨天|昨日|本周|上周|这周|本月|上个?月)的?(?:所有|全部)?(?P<obj>[\u4e00-\u9fff]{2,8}?)(?:数据|记录)?$")
-_IN_SYSTEM = compile_filtered(r"(?:去|到|在|从)(?P<sys>[\u4e00-\u9fffa-z0-9]{1,8}?(?:系统|平台|后台))(?:里|上|中)?(?:查|看|读|拉|取|获取|核对)")
+_IN_SYSTEM = compile_filtered(r"(?:去|到|在|从)(?P<sys>[\u4e00-\u9fffa-z0-9]{1,8}?(?:系统|平台|后台|接口|\s?api))(?:里|上|中)?(?:查|看|读|拉|取|获取|核对|导出|抓)")
 
 
 _LIST_SPLIT = ascii_re(r",\s*(?:and\s+)?|\s+and\s+|[、]|(?<=[\u4e00-\u9fff])(?:和|及|以及)(?=[\u4e00-\u9fff])")

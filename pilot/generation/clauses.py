@@ -189,7 +189,7 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
         if kind == "app_event" and (re.search(r"[等待][^,，。]{0,6}(?:审核|审批|确认)(?:通过|完成)", m.group(0)) or (
                 re.search(r"(?:审核|审批)(?:通过|完成)", m.group(0)) and re.search(r"审核|审批", text[: m.start()]))):
             continue  # "等我审核通过后再发布": an approval step, not the event that starts the run
-        if kind == "app_event" and schedule and not re.search(r"\bwhen|每当|每次|时$", m.group(0)) and text.find(schedule.text) < m.start():
+        if kind == "app_event" and schedule and not re.search(r"\bwhen|每当|每次|时$", m.group(0)) and text.find(schedule.text) <= m.start():
             continue
         begin, end = _clause_at(text, m.start())
         clause = text[begin:end]
@@ -200,7 +200,7 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
             # first verb, and the rest of the clause is still the work to do
             tail = re.search(r"\s(?:and|then)\s|[,;]", clause[m.end() - begin:])
             clause, rest = (clause[: m.end() - begin + tail.start()] if tail else clause), text
-        then_zh = re.search(r"(?:就|便|马上|立即|立刻)(?=.{0,4}(?:让|把|用|给|发|通知|写|生成|调用|自动))", clause[m.end() - begin:])
+        then_zh = re.search(r"(?:就|便|马上|立即|立刻)(?=.{0,4}(?:让|把|用|给|发|通知|提醒|写|记|存|录入|同步|推送|转|建|创建|更新|回复|加到|加进|生成|调用|自动))", clause[m.end() - begin:])
         if kind == "app_event" and then_zh:
             # "有赞店铺来了新订单就让AI写一句感谢语": the event ends at 就, the rest is the work
             cut = m.end() - begin + then_zh.end()

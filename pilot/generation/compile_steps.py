@@ -260,6 +260,8 @@ class Builder:
         if base == "inputs" and field.startswith("payload.") and kind in TRIGGER_FIELD:
             # a plan's "payload" is what the trigger delivered: a form's submission, an app's event
             field = TRIGGER_FIELD[kind][0] + field.removeprefix("payload")
+        if field == "status_code" and base.endswith(".output.body"):
+            base, field = base.removesuffix(".body"), "status"  # a request's HTTP status is beside its body
         lhs = f"{base}.{field}" if field else base
         if c.op == "truthy":
             return lhs

@@ -58,7 +58,7 @@ ROLES = frozenset({"source", "destination", "both"})
 KINDS = frozenset({"data", "messaging", "service"})
 # What a request can ask a service to do besides send / create / update (the phrases are
 # pilot.generation.service_actions.PHRASES); a service lists the ones it has in ``actions``.
-SERVICE_ACTIONS = ("refund", "cancel", "close", "reopen", "comment", "label", "archive", "assign", "fulfill")
+SERVICE_ACTIONS = ("refund", "cancel", "close", "reopen", "comment", "label", "archive", "assign", "fulfill", "draft")
 _ACTION_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _ID_RE = compile_filtered(r"^[a-z][a-z0-9_]*$")  # ids end up in run-input names (<id>_api_url) and node ids
 _TUPLE_FIELDS = frozenset({"en", "zh", "names"})
@@ -175,7 +175,8 @@ _NAMED_RE = compile_filtered("(?:" + "|".join(sorted(map(re.escape, _NAMED_LOOKU
 
 
 # A service named by an ordinary word: the word in its ordinary sense is not the service ("a linear scale")
-_WORD_SENSE = {"linear": compile_filtered(r"\s+(?:scale|regression|model|time|function|growth|algebra|equations?|fit|programming|"
+_WORD_SENSE = {"erp": compile_filtered(r"\.[a-z]"),  # "https://erp.example.com": a host name
+               "linear": compile_filtered(r"\s+(?:scale|regression|model|time|function|growth|algebra|equations?|fit|programming|"
                                           r"interpolation|combination|layout|progress|trend|relationship|search)\b")}
 
 

@@ -137,8 +137,15 @@ _IN_PLACE = ascii_re(r"\b(?:in|into|on|to)\s+(?:our\s+|the\s+)?([a-z][\w.-]{2,20
 _WRITES_FIGURES = ascii_re(r"(?:then\s+|and\s+)?write\s+(?:the|these|those|all|each|its|their)\s+(?:[\w-]+\s+){0,2}?"
                            r"(?:totals?|numbers|figures|results|rows|records|data|values|scores|counts|sums|amounts)\s+(?:into|to|in|back)\b")
 _LIKE = r"\b(?:like|similar to|in the style of|modell?ed on|inspired by)\s+"
+# "加一条备注“已同步ERP”": the words of a note or label, not a service it goes to
+_NOTE_WORDS = r"(?:备注|标签|注明|写上|打上)(?:为|成|是)?[^,，。;；]{0,6}?"
 _OTHERS_ACT = ascii_re(r"(?:people|users|customers|clients|employees|staff|members|folks|everyone|our (?:team|staff|users|customers|employees))\s+"
                        r"(?:post|send|drop|submit|ask|share|message|write|fill|email|text|leave|upload)s?\b")
+# "I'll paste a list of 50 company websites", "一批公司官网": pages, one per item
+_SITES_LISTED = compile_filtered(r"\b(?:websites|web sites|homepages|domains|landing pages)\b|(?:一批|这些|一堆|批量)[^,，。；;]{0,8}?(?:官网|网站|网址|网页)")
+_CALLED_API_ZH = compile_filtered(r"调用?(?:一下)?(?:我们|公司|自己)?的?(?P<name>[\u4e00-\u9fffa-z0-9]{1,8}?)的?(?:接口|\s?api)")
+
+
 def parse_actions(clause: str, state: _State, *, default_service: str | None = None) -> Actions:
     """The actions one clause asks for, in reading order."""
     from pilot.generation.conditions import wait_seconds
@@ -197,7 +204,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     dests = [d for d in dests if d not in styled and d not in linked]  # "with the Zoom link" is not a delivery
     # "a blog post on how realtors can use Instagram Reels", "asking them to leave a Google review",
     # "an email about our HubSpot integration": what the text is about, neither read nor written
-    topics = {x for x in found if _topic(x, clause) or _named_with(x, "", clause, before=_LIKE)}  # "formatted like Linear's changelog"
+    topics = {x for x in found if _topic(x, clause) or _named_with(x, "", clause, before=_LIKE)  # "formatted like Linear's changelog"
+              or _named_with(x, "", clause, before=_NOTE_WORDS)}
     dests, srcs, found = [d for d in dests if d not in topics], [x for x in srcs if x not in topics], [f for f in found if f not in topics]
     if send and not negated and "email" not in dests and re.search(r"\b(?:gets?|be|is|are)\s+e-?mailed\b", clause):
         dests = [*dests, "email"]  # "an update that gets emailed to the founders and saved in Google Drive"
@@ -260,7 +268,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         acts.deliveries.append(DeliverStep(id=state.uid("call_api"), service=name, operation=op, target=path.group("path"), quote=quote))
         urls.append(path.group("path"))  # the call is the clause's write: no generic read or call besides it
     # "Give it a URL -> it scrapes the page", "输入一个文章链接，把正文抓下来": the link named before is what is read
-    handed_url = ph.URL_INPUT.search(clause) or (ph.URL_INPUT.search(state.raw.lower()) and re.search(r"\b(?:page|article|site)\b|正文|文章|网页|页面", clause))
+    handed_url = ph.URL_INPUT.search(clause) or ((ph.URL_INPUT.search(state.raw.lower()) or _SITES_LISTED.search(state.raw.lower()))
+                                                 and re.search(r"\b(?:page|article|site|homepage|home page|landing page|website)\b|正文|文章|网页|页面|首页|官网", clause))
     works_on_link = bool(ph.URL_INPUT.search(clause)) and re.search(r"提取|总结|摘要|翻译|要点|extract|summari[sz]e|translate|key points", clause)
     if not urls and (fetch or works_on_link) and handed_url and not srcs:  # "把链接丢给你，你帮我提取标题": the page is read
         acts.sources.append(SourceStep(id=state.uid("fetch_page"), from_="url", url="{{ inputs.url }}", quote=quote))
@@ -277,8 +286,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         db_read = _READ_DB.search(clause)
         read = db_read or _READ_API.search(clause)
         tail = clause[read.end():] if read else ""
+        actuated = ph.ACTUATE.search(clause) if read is not None and read is not db_read else None
         if read and not (read.groupdict().get("name") and re.search(r"短信|发送|推送|通知|群发", read.group("name"))) \
-                and not (ph.SEND.match(tail.lstrip()) or re.match(r"\s*(?:群发|发送|推送|通知|写入|下单)", tail)):
+                and not (ph.SEND.match(tail.lstrip()) or re.match(r"\s*(?:群发|发送|推送|通知|写入|下单)", tail)) \
+                and not (actuated and actuated.start() <= read.start() < actuated.end()):  # "调ERP接口把订单标记为已确认" writes
             # "从数据库里读出来", "数据库里存了3000条", "调一次库存接口", "call our /health endpoint": a read
             name = (read.groupdict().get("name") or "").strip()
             service = "database" if read is db_read else ((name + " api").strip() if name else "api")
@@ -407,7 +418,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         # "switch on the fan through the device API", "trigger the CI pipeline": a call that changes something
         api = ph.API_NAME.search(clause)
         named = ent.find_integrations(actuated.group(0))[0]  # "调用有赞的退款接口退掉": that service's API
-        name = (api.group("name") or api.group("name2")).strip() if api else named[0] if named else ("device api" if "on" in clause else "api")
+        called = _CALLED_API_ZH.search(actuated.group(0))  # "调ERP接口把订单标记为已确认": the ERP's API
+        called_service = ent.find_integrations(called.group("name"))[0] if called else []
+        name = (api.group("name") or api.group("name2")).strip() if api else named[0] if named else \
+            called_service[0] if called_service else ("device api" if "on" in clause else "api")
         service = ent.find_integrations(name)[0]  # "via the Shopify refund API": Shopify's
         name = service[0] if service else name
         acts.deliveries.insert(0, _deliver(name, clause, state))
@@ -461,8 +475,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             and len(clause.split()) <= 4 and re.match(r"(?:to\s+|into\s+)?(?:" + "|".join(
                 re.escape(a) for a in ent.BY_ID[found[0]].en) + r")\b(?!\s*(?:and|or|&|/|,)\s)", clause):  # not "email and dietary needs"
         acts.deliveries.append(_deliver(found[0], clause, state))  # "→ slack #sales": the bare destination
-    if any(d.service in ent.BY_ID for d in acts.deliveries):
-        # "调用我们的短信平台接口群发通知": the call is how the named service is reached, not a second write
+    if any(d.service in ent.BY_ID or not re.fullmatch(r"(?:[\w ]+ )?api", d.service) for d in acts.deliveries):
+        # "调用我们的短信平台接口群发通知", "调HIS系统的预约接口直接约号": the call is how the named service
+        # (or system) is reached, not a second write
         acts.deliveries = [d for d in acts.deliveries if not re.fullmatch(r"(?:[\w ]+ )?api", d.service) or d.service in ent.BY_ID]
     # one delivery per service per clause ("shoot an email to partners@acme.io"), the one naming a target
     # (services stay in the order the clause named them: "用Stripe退款并发邮件通知客户" refunds, then emails)

@@ -130,8 +130,8 @@ def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
 def _drop_deliveries(steps: list[Step], refused: set[str], everything: bool) -> list[Step]:
     out: list[Step] = []
     for s in steps:
-        if isinstance(s, DeliverStep) and (everything or s.service in refused):
-            continue
+        if isinstance(s, DeliverStep) and s.action != "draft" and (everything or s.service in refused):
+            continue  # a draft is kept for a person to send: what "don't send it" asks for
         if isinstance(s, BranchStep):
             s = msgspec.structs.replace(s, cases=[msgspec.structs.replace(c, steps=_drop_deliveries(c.steps, refused, everything))
                                                   for c in s.cases],

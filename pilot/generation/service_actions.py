@@ -37,6 +37,9 @@ PHRASES = {
                       r"|(?:打|加|贴)(?:上)?[^,，。；;]{0,10}?标签|作为\s*(?:label|标签)\s*(?:加|打|贴)上?|\bas (?:a )?label\b"),
     "archive": ascii_re(r"\barchive\s+(?:it|them|the|this|that|each|every|all|its|their)\b|\b(?:gets?|is|are|be)\s+archived\b|(?<!已)归档(?!的)"),
     "assign": ascii_re(r"\b(?:re)?assign(?:s)?\s+(?:it|them|the \w+|this \w+|that \w+|each \w+)\s+to\b|(?:把|将)[^,，。；;]{0,12}?(?:分配|指派|转派)给"),
+    # "save it as a Gmail draft", "存为草稿": written and kept for a person to send (a draft *reply* alone is the AI's text)
+    "draft": ascii_re(r"\b(?:save|saved|store|keep|leave|put)\s+(?:it|them|the \w+|this|that|each \w+)?\s*(?:as|in|into)\s+(?:a |an |my |our |the )?(?:[\w-]+ )?drafts?\b"
+                      r"|\b(?:create|make)\s+(?:a |an )?(?:[\w-]+ )?drafts?\s+(?:in|on)\b|(?:存|保存|放)(?:为|成|到|进)(?:邮件|邮箱)?草稿"),
     "fulfill": ascii_re(r"\bfulfil+\s+(?:the|it|them|this|that|each)\b|\bmark (?:it|them|the order) as (?:shipped|fulfilled)\b|(?:自动|直接)发货"),
 }
 
@@ -45,13 +48,13 @@ TITLES = {"refund": ("在 %s 退款", "Refund in %s"), "cancel": ("在 %s 取消
           "close": ("在 %s 关闭", "Close in %s"), "reopen": ("在 %s 重新打开", "Reopen in %s"),
           "comment": ("在 %s 评论", "Comment in %s"), "label": ("在 %s 打标签", "Label in %s"),
           "archive": ("在 %s 归档", "Archive in %s"), "assign": ("在 %s 分配", "Assign in %s"),
-          "fulfill": ("在 %s 发货", "Fulfil in %s")}
+          "fulfill": ("在 %s 发货", "Fulfil in %s"), "draft": ("在 %s 存草稿", "Save as a draft in %s")}
 
 _PARTS = compile_filtered(r"[,;，；。]|\s(?:and|then)\s|并且|并|然后|再|同时")
 # what an action on the event's own record names ("close the issues it references")
 _THE_RECORD = ascii_re(r"\b(?:issues?|tickets?|prs?|pull requests?|merge requests?|conversations?|orders?|cards?|tasks?|deals?|subscriptions?|"
                        r"payments?|charges?|invoices?|emails?|messages?|threads?)\b|工单|订单|issue|帖子|会话|卡片|任务|订阅|客户|好友")
-_ON_THE_RECORD_ALWAYS = ("label", "comment", "assign")  # never said without a record to act on
+_ON_THE_RECORD_ALWAYS = ("label", "comment", "assign", "draft")  # never said without a record (or mailbox) to act on
 
 
 # "have GPT tag it as one of: demo / pricing / spam": the model's classification, not a label written in the app

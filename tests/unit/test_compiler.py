@@ -145,3 +145,18 @@ def test_an_agent_step_is_an_agent_node_and_generic_storage_a_data_table():
     assert save.config.tool == "table" and save.config.arguments["table"] == "answers"
     assert save.config.arguments["op"] == "upsert" and set(save.config.arguments["row"]) == {"key", "data"}
     assert validate_graph(graph).valid
+
+
+def test_a_status_code_test_reads_the_requests_http_status_not_its_body():
+    # the api node returns {status, headers, body}: "if the status code isn't 200" is about status
+    graph = compile_plan(plan(
+        {"kind": "source", "id": "ping", "from": "url", "url": "https://api.example.com/health"},
+        {"kind": "branch", "id": "down", "on": "ping", "field": "status_code",
+         "cases": [{"label": "down", "when": {"subject": "ping", "field": "status_code", "op": "ne", "value": 200},
+                    "steps": [{"kind": "deliver", "id": "page", "service": "pagerduty", "operation": "create"}]},
+                   ]},
+        {"kind": "branch", "id": "slow", "on": "ping", "field": "latency_ms",
+         "cases": [{"label": "slow", "when": {"subject": "ping", "field": "latency_ms", "op": "gt", "value": 500}}]}))
+    conds = [n for n in iter_all_nodes(graph) if n.__struct_config__.tag == "condition"]
+    assert [c.config.cases[0].when for c in conds] == ["nodes.ping.output.status != 200", "nodes.ping.output.body.latency_ms > 500"]
+    assert validate_graph(graph).valid
