@@ -58,7 +58,7 @@ ROLES = frozenset({"source", "destination", "both"})
 KINDS = frozenset({"data", "messaging", "service"})
 # What a request can ask a service to do besides send / create / update (the phrases are
 # pilot.generation.service_actions.PHRASES); a service lists the ones it has in ``actions``.
-SERVICE_ACTIONS = ("refund", "cancel", "close", "reopen", "comment", "label", "archive", "assign", "fulfill", "draft")
+SERVICE_ACTIONS = ("refund", "cancel", "close", "reopen", "comment", "label", "archive", "assign", "fulfill", "draft", "rerun")
 _ACTION_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _ID_RE = compile_filtered(r"^[a-z][a-z0-9_]*$")  # ids end up in run-input names (<id>_api_url) and node ids
 _TUPLE_FIELDS = frozenset({"en", "zh", "names"})
@@ -171,7 +171,7 @@ def lookup_service(name: str) -> Integration | None:
 # characters by what the service holds (订单, 店铺, 后台 …) they name the service.
 _NAMED_LOOKUP = {n: i.id for i in INTEGRATIONS for n in i.names if len(n) >= 2 and not n.isascii()}
 _NAMED_RE = compile_filtered("(?:" + "|".join(sorted(map(re.escape, _NAMED_LOOKUP), key=len, reverse=True)) + ")"
-                       r"(?=[\u4e00-\u9fff]{0,10}?(?:订单|店铺|商品|客户|会员|后台|数据|商城|销售|评价|差评|工单|退款|讨论|帖子|热帖|评论|动态|舆情|下单|付款|发货|买家))") if _NAMED_LOOKUP else None
+                       r"(?=[\u4e00-\u9fff]{0,10}?(?:订单|店铺|商品|客户|会员|后台|数据|商城|销售|评价|差评|工单|退款|讨论|帖子|热帖|评论|动态|舆情|下单|付款|发货|买家|应收|应付|账款|凭证|报表|发票|库存))") if _NAMED_LOOKUP else None
 
 
 # A service named by an ordinary word: the word in its ordinary sense is not the service ("a linear scale")

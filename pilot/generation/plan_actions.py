@@ -132,7 +132,9 @@ _NOTIFY_PERSON = ascii_re(
     r"\b(?:notify|remind|alert|ping|tell)\s+(?:the |our |my |their |his |her )?(?:[\w-]+\s+){0,2}"
     r"(?:rep|manager|team|owner|lead|engineer|admin|hr|recruiter|assistant|agent|staff|coordinator|director|boss|accountant|"
     r"doctor|teacher|on-?call|supervisor|approver|reviewer)s?\b"
-    r"|(?:再|然后|并)?(?:提醒|通知|告诉|告知)(?:一下)?(?:hr|人事|财务|老板|主管|经理|负责人|运营|客服|销售|老师|店长|团队|同事|值班|行政|采购|仓库)")
+    r"|(?:再|然后|并)?(?:提醒|通知|告诉|告知)(?:一下)?[\u4e00-\u9fff]{0,4}?(?:hr|人事|财务|老板|主管|经理|负责人|运营|客服|销售|老师|店长|团队|同事|值班|行政|采购|仓库|总监)")
+# "推送给我", "再发一份入职问卷给他", "send it to me": to that person, on the request's messenger, else by email
+_SENT_TO_ME = compile_filtered(r"(?:推送|推|发送|发|转发)(?:一[份条封个])?[\u4e00-\u9fff]{0,8}?给(?:我|他|她|他们|她们|对方)(?![\u4e00-\u9fff]{0,2}(?:看看|的))|\b(?:send|forward|push)\s+(?:it|them|this|that|the \w+)\s+(?:over\s+)?to me\b")
 _IN_PLACE = ascii_re(r"\b(?:in|into|on|to)\s+(?:our\s+|the\s+)?([a-z][\w.-]{2,20})\s*$")
 _WRITES_FIGURES = ascii_re(r"(?:then\s+|and\s+)?write\s+(?:the|these|those|all|each|its|their)\s+(?:[\w-]+\s+){0,2}?"
                            r"(?:totals?|numbers|figures|results|rows|records|data|values|scores|counts|sums|amounts)\s+(?:into|to|in|back)\b")
@@ -151,6 +153,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     from pilot.generation.conditions import wait_seconds
 
     acts = Actions()
+    notified: list[DeliverStep] = []  # the person a clause notifies, before what else it writes
     quote = clause[:200]
     if _ACCESS_REMARK.match(clause.strip()) or _TITLE_ONLY.match(clause.strip()):
         return acts  # "Read only on github/jira.", "只读，不要改", "Discount approvals.": how to treat the services, a title; not a step
@@ -355,7 +358,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     if sub and not _NO_SUBFLOW.search(sub.group(0)):
         acts.subflow = SubflowStep(id=state.uid("run_workflow"), workflow=(sub.group("name") or sub.group("name2") or "workflow").strip(), quote=quote)
     if not negated:
-        dests, srcs = with_asked_actions(clause, found, dests, srcs, event_app(state))
+        # on the event's record, or inside a loop on the item's ("审查意见作为评论发回对应的MR")
+        looped = state.loop_app if state.in_loop and state.loop_app in ent.BY_ID else None
+        dests, srcs = with_asked_actions(clause, found, dests, srcs, event_app(state) or looped)
     tweeted = _TWEET.search(clause)
     if not negated and "twitter" not in dests and tweeted and not _A_TWEET.search(clause, max(0, tweeted.start() - 30), tweeted.start()):
         dests = [*dests, "twitter"]  # "tweet about it": posted on X/Twitter (a tweet written and not sent is "write a tweet")
@@ -407,9 +412,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             and (app := event_app(state)):
         # "淘宝店每来一条买家咨询…是的话自动回复…": an event's reply goes back where the event came from
         acts.deliveries.append(_deliver(app, clause, state))
-    if not acts.deliveries and send and not negated and not found and _NOTIFY_PERSON.search(clause):
+    if not acts.deliveries and send and not negated and not found and (_NOTIFY_PERSON.search(clause) or (_SENT_TO_ME.search(clause) and not ph.APPROVAL.search(clause))):
         # "notify the sales rep to follow up", "三天后提醒HR跟进": a person, on the request's messenger, else by email
         acts.deliveries.append(_deliver(_request_messenger(state), clause, state))
+        notified = list(acts.deliveries)
     if acts.deliveries and not negated and _ALSO_NOTIFY.search(clause) and not any(
             d.service in ent.BY_ID and ent.BY_ID[d.service].kind == "messaging" for d in acts.deliveries):
         # "录入飞书多维表格并通知HR": a second action, on the messenger the request uses, else by email
@@ -426,8 +432,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         name = service[0] if service else name
         acts.deliveries.insert(0, _deliver(name, clause, state))
         acts.sources = [x for x in acts.sources if x.service != name]  # the call writes there; nothing is read first
-    if not acts.deliveries and writes and not negated and not fetch:
+    if (not acts.deliveries or acts.deliveries == notified) and writes and not negated and not fetch:
         # what the trigger or the loop reads is what "the ticket" / "the PR" of a write means
+        # ("写入大额发票表并通知财务总监": the table as well as the person)
         own = sorted(state.trigger_clause_services()) or (
             [state.loop_service] if state.loop_service in ent.BY_ID and storage_op not in (None, "send", "post") else [])
         target = ph.GENERIC_TARGET.search(clause)
@@ -451,6 +458,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         elif target and not any(_read_from(x, clause) for x in ent.find_integrations(target.group(0))[0]):
             name = (target.group("t") or target.group("t2")).strip()
             acts.deliveries.append(_deliver(name, clause, state, target=target.group(0)))
+        if notified and acts.deliveries != notified:
+            acts.deliveries = [*(d for d in acts.deliveries if d not in notified), *notified]  # written, then told
     if send and _CHANNEL.search(clause) and not any(d.service in ("slack", "teams", "discord", "mattermost")
                                                                      for d in acts.deliveries):
         acts.deliveries.append(_deliver("slack", clause, state))  # "posts in #incidents": a Slack channel

@@ -31,6 +31,7 @@ from pilot.generation.plan import (
 from pilot.generation.planner_conditionals import _APPROVED, _REJECTED
 from pilot.generation.planner_passes import _flat
 from pilot.generation.prefilter import compile_filtered
+from pilot.generation.text import ascii_re
 
 
 class BranchReader:
@@ -112,8 +113,11 @@ class BranchReader:
                     # "不是的话转人工，发到钉钉客服群", "…让AI写一句回复，调用接口回复到评价下面": how it goes out
                     otherwise = [*otherwise, *self._actions(plain(clauses[j]))]
                     j += 1
-                while body and j < len(clauses) and clauses[j].startswith(CONTINUES) and _MORE_OF_CASE.match(plain(clauses[j])):
-                    otherwise += self._actions(plain(clauses[j]))  # "没满就写进多维表格，再发一条报名成功的短信"
+                while body and j < len(clauses) and clauses[j].startswith(CONTINUES) and (
+                        _MORE_OF_CASE.match(plain(clauses[j])) or (self.lang == "en" and _ELSE_NEXT_ACTION.match(plain(clauses[j])))):
+                    # "没满就写进多维表格，再发一条报名成功的短信", "otherwise open a GitHub issue and notify #eng in
+                    # Slack": the else side's own next action (a "then …" or "in both cases …" comes after the join)
+                    otherwise += self._actions(plain(clauses[j]))
                     j += 1
                 if body and cases and not any(isinstance(s, DeliverStep) for s in otherwise) and ph.SEND.search(body) \
                         and (re.search(r"群|频道|#|\b(?:channel|group|team chat)\b", body) or _TO_ME.search(body)):
@@ -353,6 +357,8 @@ _ONCE_APPROVED = compile_filtered(r"^(?:(?:once|after|when|if)\s+(?:it'?s\s+|it 
                                   r"|(?:审批|审核)?(?:通过|批准|同意)(?:了)?(?:之后|以后|后|就|再)|批了(?:之后|以后)?)\s*[,:]?\s*")
 _ONCE_REJECTED = compile_filtered(r"^(?:(?:if|when)\s+(?:it'?s\s+|it is\s+)?(?:rejected|declined|denied)|(?:被)?(?:驳回|拒绝|没批|不通过|未通过)(?:了)?(?:的话|之后|以后|后)?(?:就|则)?)\s*[,:]?\s*")
 _WRITTEN_PASSIVELY = compile_filtered(r"\b(?:gets?|is|are)\s+(?:logged|recorded|saved|stored|added|filed|entered|written)\b")
+_ELSE_NEXT_ACTION = ascii_re(r"(?!(?:then|after that|afterwards|finally|either way|in (?:both|all|any) cases?|regardless|always|in any case)\b)"
+                                 r"(?:notify|ping|alert|tell|email|e-mail|text|message|post|send|add|create|open|log|save|update|tag|label|assign|dm|remind|call)\b")
 _MORE_OF_CASE = compile_filtered(r"(?:再|并且?|同时|顺便|还要|也|and also\b|also\b)")
 _NOT_FOUND = compile_filtered(r"\b(?:isn'?t|is not|not) (?:in (?:there|the|our|them|it)|covered|found)\b|\bcan'?t (?:find|answer)|\bdoesn'?t (?:know|cover)|"
                         r"\bno answer\b|没有的|没有答案|找不到|答不上|答不出|不知道|没写")

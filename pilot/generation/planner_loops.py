@@ -65,7 +65,8 @@ def _iterable_source(clause: str, step: Step, loop_text: str = "") -> bool:
         return True
     if loop_text and re.search(r"(?:每个|每一个|对每)\S{0,6}(?:关键词|词|公司|客户|链接)|\bfor each (?:keyword|term|company|lead|domain|url|link)\b", loop_text):
         return False  # "对每个关键词去知乎搜": a search per item
-    return not re.search(r"\b(?:look (?:each|every|it|them)(?: one)? up|enrich|each one up)\b", clause)
+    # "look each one up on Clearbit", "逐个去企查查查一下注册资本": a lookup per item
+    return not re.search(r"\b(?:look (?:each|every|it|them)(?: one)? up|enrich|each one up)\b|(?:逐个|挨个|一个个|逐条|逐一)(?:去|到|在)\S{1,8}?(?:查|搜|看)", clause)
 
 
 def _batching_remark(clause: str) -> bool:

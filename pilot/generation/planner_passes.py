@@ -6,6 +6,7 @@ plan, nested ones included."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -128,20 +129,64 @@ def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
 
 
 def _drop_deliveries(steps: list[Step], refused: set[str], everything: bool) -> list[Step]:
+    # a draft is kept for a person to send: what "don't send it" asks for
+    return _rewrite_deliveries(steps, lambda d: None if d.action != "draft" and (everything or d.service in refused) else d)
+
+
+def _rewrite_deliveries(steps: list[Step], change: Callable[[DeliverStep], DeliverStep | None]) -> list[Step]:
+    """The steps with every delivery (in branches, parallel branches and loops too) changed by
+    ``change``, or dropped where it returns None."""
     out: list[Step] = []
     for s in steps:
-        if isinstance(s, DeliverStep) and s.action != "draft" and (everything or s.service in refused):
-            continue  # a draft is kept for a person to send: what "don't send it" asks for
+        if isinstance(s, DeliverStep):
+            changed = change(s)
+            if changed is not None:
+                out.append(changed)
+            continue
         if isinstance(s, BranchStep):
-            s = msgspec.structs.replace(s, cases=[msgspec.structs.replace(c, steps=_drop_deliveries(c.steps, refused, everything))
+            s = msgspec.structs.replace(s, cases=[msgspec.structs.replace(c, steps=_rewrite_deliveries(c.steps, change))
                                                   for c in s.cases],
-                                        otherwise=None if s.otherwise is None else _drop_deliveries(s.otherwise, refused, everything))
+                                        otherwise=None if s.otherwise is None else _rewrite_deliveries(s.otherwise, change))
         elif isinstance(s, ParallelStep):
-            s = msgspec.structs.replace(s, branches=[b for b in (_drop_deliveries(b, refused, everything) for b in s.branches) if b])
+            s = msgspec.structs.replace(s, branches=[b for b in (_rewrite_deliveries(b, change) for b in s.branches) if b])
         elif isinstance(s, LoopStep):
-            s = msgspec.structs.replace(s, steps=_drop_deliveries(s.steps, refused, everything))
+            s = msgspec.structs.replace(s, steps=_rewrite_deliveries(s.steps, change))
         out.append(s)
     return out
+
+
+# "Use SendGrid for both emails", "短信统一用阿里云短信发": the provider every email (or text) of the request goes through
+_PROVIDER_FOR = compile_filtered(
+    r"\b(?:use|using|via|through|send (?:them|both|all|everything) (?:via|through|with))\s+(?P<name>[a-z][\w.-]*(?: [a-z][\w.-]*)?)\s+"
+    r"(?:for|to send)\s+(?:both|all|the|every|each|our|these|those|any)?\s*(?:of (?:the|them)\s*)?(?P<what>e-?mails?|texts?|sms|messages?)\b"
+    r"|(?P<what2>邮件|短信)(?:都|统一|全部|一律)?(?:用|通过|走)\s*(?P<name2>[a-z][\w.-]*|[\u4e00-\u9fff]{2,8}?)(?:来)?(?:发|发送|$|[,，。；;])")
+
+
+def _through_named_provider(steps: list[Step], raw: str) -> list[Step]:
+    """Every email (or SMS) delivery of the request through the provider it names for them all."""
+    said = _PROVIDER_FOR.search(raw.lower())
+    if said is None:
+        return steps
+    provider = next(iter(ent.find_integrations(said.group("name") or said.group("name2"))[0]), None)
+    what = said.group("what") or said.group("what2")
+    generic = "sms" if re.match(r"texts?|sms|短信", what) else "email"
+    if provider is None or provider == generic or ent.BY_ID[provider].category not in ("email", "messaging"):
+        return steps
+    through = _rewrite_deliveries(steps, lambda d: msgspec.structs.replace(d, service=provider) if d.service == generic and d.action is None else d)
+    sends = [d for d in _flat(through) if isinstance(d, DeliverStep) and d.service == provider]
+    def remark(d: DeliverStep) -> bool:
+        return bool(_PROVIDER_FOR.match(re.sub(r"^\W*(?:and|then|also|并且?|再|另外)?\s*", "", d.quote)))
+
+    if any(not remark(d) for d in sends):  # the remark itself ("短信统一用阿里云短信发") sends nothing
+        through = _rewrite_deliveries(through, lambda d: None if d.service == provider and remark(d) else d)
+    seen: set[tuple[str, str]] = set()  # "…再发一条优惠券短信，短信统一用阿里云短信发": one send, now both named it
+
+    def once(d: DeliverStep) -> DeliverStep | None:
+        key = (d.service, d.quote)
+        return None if key in seen or seen.add(key) else d
+
+    through = _rewrite_deliveries(through, once)
+    return through
 
 
 def _parallel_sources(steps: list[Step], state: _State) -> list[Step]:

@@ -70,6 +70,8 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
         if on and trigger_kind in ("webhook", "form", "app_event"):  # "our form has a priority dropdown (…)."
             self.switch_field = re.sub(r"[^a-z0-9]+", "_", next(g for g in on.groups() if g).strip()).strip("_")
         self.loop_service: str | None = None  # inside "for each issue of GitHub": writes go back to it
+        # inside "把GitLab上的MR一个个拿出来…": the app the items come from, for an action on the item ("作为评论发回")
+        self.loop_app: str | None = None
         self.in_loop = False  # "批量写回" inside a loop body is not a second loop
         self.style_service: str | None = None  # "write a LinkedIn post" names where "publish it" goes
         self.in_switch = False  # after "根据…分别处理：" short labels start cases
@@ -231,7 +233,9 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
                     lead = [_filtered_read(s, wanted[0]) for s in self._actions(first[: filtered.end()])]
                     rest = split_clauses(first[filtered.end() + work.end():], self.lang)
                 else:
-                    head, cond = conds.relative_condition(first, self.lang)
+                    # "逐条让AI判断情感是正面、负面还是中性": what the AI decides, not which items are taken
+                    judged = any(task == "classify" and rx.search(first) for task, rx in ph.AI_TASKS)
+                    head, cond = (first, None) if judged else conds.relative_condition(first, self.lang)
                     lead = self._actions(head) if cond and head.strip() else []
                     rest = [("如果" if self.lang == "zh" else "if ") + cond] if cond else [first]
                 table = _TABLE_NAMED.search(first) if self.lang == "zh" and not lead and not fetched_before else None
@@ -242,10 +246,12 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
                 read_first = [s.service for s in lead if isinstance(s, SourceStep) and s.service]
                 if read_first:
                     self.loop_service = read_first[-1]  # "把飞书多维表格里所有…逐条过一遍": writes go back to that table
+                named = [x for x in ent.find_integrations(first)[0] if ent.BY_ID[x].kind != "messaging"]
+                outer_loop_app, self.loop_app = self.loop_app, self.loop_service or (named[0] if named else None)
                 was_in_loop, self.in_loop = self.in_loop, True
                 body = _one_page_fetch(lead + self.assemble([*rest, *clauses[i + 1:body_end]]))
                 self.in_loop = was_in_loop
-                self.loop_service = outer_loop_service
+                self.loop_service, self.loop_app = outer_loop_service, outer_loop_app
                 # "every row of the sheet": the sheet is what the loop goes over (fetched once,
                 # before it); "look each one up on Clearbit": a per-item source stays inside.
                 loop_text = " ".join(plain(c) for c in clauses[i:body_end])

@@ -40,6 +40,9 @@ PHRASES = {
     # "save it as a Gmail draft", "存为草稿": written and kept for a person to send (a draft *reply* alone is the AI's text)
     "draft": ascii_re(r"\b(?:save|saved|store|keep|leave|put)\s+(?:it|them|the \w+|this|that|each \w+)?\s*(?:as|in|into)\s+(?:a |an |my |our |the )?(?:[\w-]+ )?drafts?\b"
                       r"|\b(?:create|make)\s+(?:a |an )?(?:[\w-]+ )?drafts?\s+(?:in|on)\b|(?:存|保存|放)(?:为|成|到|进)(?:邮件|邮箱)?草稿"),
+    # "re-run the workflow through the GitHub API", "重跑一下流水线": the failed run again
+    "rerun": ascii_re(r"\bre-?run\s+(?:it|them|the|this|that|each|all|its)\b|\bretry\s+(?:the|that|this)\s+(?:[\w-]+\s+)?(?:run|job|build|workflow|pipeline)\b"
+                      r"|重跑|重新(?:运行|跑|执行|触发)"),
     "fulfill": ascii_re(r"\bfulfil+\s+(?:the|it|them|this|that|each)\b|\bmark (?:it|them|the order) as (?:shipped|fulfilled)\b|(?:自动|直接)发货"),
 }
 
@@ -48,7 +51,8 @@ TITLES = {"refund": ("在 %s 退款", "Refund in %s"), "cancel": ("在 %s 取消
           "close": ("在 %s 关闭", "Close in %s"), "reopen": ("在 %s 重新打开", "Reopen in %s"),
           "comment": ("在 %s 评论", "Comment in %s"), "label": ("在 %s 打标签", "Label in %s"),
           "archive": ("在 %s 归档", "Archive in %s"), "assign": ("在 %s 分配", "Assign in %s"),
-          "fulfill": ("在 %s 发货", "Fulfil in %s"), "draft": ("在 %s 存草稿", "Save as a draft in %s")}
+          "fulfill": ("在 %s 发货", "Fulfil in %s"), "draft": ("在 %s 存草稿", "Save as a draft in %s"),
+          "rerun": ("在 %s 重新运行", "Re-run in %s")}
 
 _PARTS = compile_filtered(r"[,;，；。]|\s(?:and|then)\s|并且|并|然后|再|同时")
 # what an action on the event's own record names ("close the issues it references")

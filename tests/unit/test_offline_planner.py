@@ -1497,3 +1497,139 @@ def test_waits_said_as_another_or_before_a_condition_and_right_away_is_no_recipi
     assert "right_away_email" not in {f.name for f in graph.nodes[0].config.fields}  # how soon, not who
     graph = build("新用户注册后注册系统会调我们的webhook。先马上发一条欢迎短信；3天后如果这个用户还没下过首单，再发一条优惠券短信。")
     assert [n.config.duration_s for n in graph.nodes if kind(n) == "wait"] == [3 * 86400]
+
+
+# ---------------------------------------------------------------- the team's own systems, drafts, re-runs (dev8)
+
+def _writes(graph: WorkflowGraph) -> list:
+    """Every node with a side effect: a tool, or an api node that does not GET."""
+    return [n for n in iter_all_nodes(graph) if kind(n) == "tool" or (kind(n) == "api" and n.config.method != "GET")]
+
+
+def _reads(graph: WorkflowGraph) -> list:
+    return [n for n in iter_all_nodes(graph) if kind(n) == "api" and n.config.method == "GET"]
+
+
+@pytest.mark.parametrize("prompt, read", [
+    ("每周一上午10点从ERP接口拉上周的销售数据，让AI写一份销售周报发邮件给全员。", "erp"),
+    ("每小时从库存接口拉一次商品库存，低于10件的发钉钉提醒采购同事。", "库存接口"),
+    ("每月1号早上9点，从用友里导出上个月的应收账款，让AI生成一份催款清单发到钉钉。", "yonyou"),
+])
+def test_a_read_from_the_teams_own_system_or_api_comes_first(prompt, read):
+    g = build(prompt)
+    (source,) = _reads(g)
+    # a name the lexicon does not know is the node's title (service ids are ASCII)
+    assert source.config.service == read if read.isascii() else read in source.title
+    assert out_of(g, "start")[None] == source.id
+
+
+@pytest.mark.parametrize("prompt, write", [
+    ("支付回调的webhook进来后，订单金额大于5000元的在钉钉上通知财务主管复核，其他的直接调ERP接口把订单标记为已确认。", "erp"),
+    ("Google表格新增一行订单时，如果支付方式是货到付款，就调物流接口下一个快递单；否则把订单同步到ERP。", "erp"),
+])
+def test_a_call_that_changes_a_system_is_a_write_on_its_own_side_and_not_a_read(prompt, write):
+    g = build(prompt)
+    cond = only_condition(g)
+    assert not _reads(g)  # "调ERP接口把订单标记…" calls it once, to change it
+    assert service(nodes(g)[out_of(g, cond.id)["else"]]) == write
+    assert all(n.config.method != "GET" for n in _writes(g) if kind(n) == "api")
+
+
+def test_erp_in_a_host_name_or_in_a_notes_words_is_no_destination():
+    g = build("I'll paste a CSV of orders. Convert it to JSON and POST what's left to https://erp.example.com/api/orders.")
+    assert [n.config.url for n in _writes(g)] == ["https://erp.example.com/api/orders"]
+    g = build("有赞订单发货后，在有赞里给这个订单加一条备注“已同步ERP”，然后把订单号追加到谷歌表格里。")
+    assert sorted(service(n) for n in _writes(g)) == ["google_sheets", "youzan"]
+
+
+@pytest.mark.parametrize("prompt, expected", [
+    ("有新订单就同步到ERP", ("app_event", "erp")),
+    ("新订单来了就同步到我们的ERP系统", ("app_event", "erp")),
+    ("Shopify新订单来了就同步到ERP", ("app_event", "erp")),
+    ("每天把新订单同步到ERP", ("schedule", "erp")),
+])
+def test_an_event_ends_where_its_work_starts_and_every_day_is_a_schedule(prompt, expected):
+    g = build(prompt)
+    assert (trigger(g), [service(n) for n in _writes(g)]) == (expected[0], [expected[1]])
+    assert not [n for n in iter_all_nodes(g) if kind(n) in ("llm", "condition")]
+
+
+def test_a_failed_health_check_triggers_an_incident_and_tests_the_http_status():
+    g = build("Every 5 minutes hit https://api.ourapp.io/health. If the status code isn't 200, trigger a PagerDuty incident "
+              "for the on-call engineer. Otherwise do nothing.")
+    cond = only_condition(g)
+    assert [c.when for c in cond.config.cases] == ["nodes.fetch_page.output.status != 200"]
+    incident = nodes(g)[out_of(g, cond.id)[cond.config.cases[0].id]]
+    assert (service(incident), incident.config.method) == ("pagerduty", "POST")
+    assert out_of(g, cond.id)["else"] == "result" and not [n for n in iter_all_nodes(g) if kind(n) == "llm"]
+
+
+def test_an_application_starts_the_run_and_a_quoted_tag_is_written_not_classified():
+    g = build("When a candidate applies in Greenhouse, have AI compare their resume to the job description and give a match "
+              "score out of 100. If it's 70 or higher, move them to the Phone Screen stage in Greenhouse and ping the "
+              "recruiter on Slack. If lower, just tag them 'low-match' in Greenhouse.")
+    t = g.nodes[0].config.trigger
+    assert (trigger(g), t.service, t.event) == ("app_event", "greenhouse", "new application")
+    assert [n.id for n in iter_all_nodes(g) if kind(n) == "llm"] == ["score"]
+    assert only_condition(g).config.cases[0].when == "nodes.score.output.score >= 70"
+
+
+@pytest.mark.parametrize("prompt", [
+    "When a new email arrives in our support Gmail inbox, have AI draft a polite reply and save it as a Gmail draft. "
+    "Don't send it, I'll review the drafts myself.",
+    "收到新邮件时让AI写一封回复，存为草稿，我自己看过再发",
+])
+def test_a_reply_saved_as_a_draft_is_a_draft_and_not_a_send(prompt):
+    g = build(prompt)
+    (draft,) = _writes(g)
+    assert draft.config.url == "https://gmail.googleapis.com/gmail/v1/users/me/drafts"
+    assert len([n for n in iter_all_nodes(g) if kind(n) == "llm"]) == 1
+
+
+def test_a_flaky_build_is_re_run_and_the_else_side_keeps_its_whole_sentence():
+    g = build("GitHub Actions posts failed builds to our webhook. Have AI read the log snippet and decide whether it's a "
+              "flaky test or a real failure. If flaky, re-run the workflow through the GitHub API. Otherwise open a GitHub "
+              "issue with the AI's diagnosis and notify #eng in Slack.")
+    cond = only_condition(g)
+    rerun = nodes(g)[out_of(g, cond.id)["flaky"]]
+    assert rerun.config.url.endswith("/actions/runs/{{ inputs.run_id }}/rerun")
+    assert out_of(g, rerun.id)[None] == "result"  # the Slack message is the other side's
+    assert not [n for n in iter_all_nodes(g) if kind(n) == "workflow"]
+
+
+@pytest.mark.parametrize("prompt, services", [
+    ("每天早上8点半，拉一下企业微信昨天的客户联系数据，让AI写两三句点评，推送给我。", ["wecom"]),
+    ("飞书通讯录里有新员工入职时，先给他发一条飞书欢迎消息，等一周之后再发一份入职体验问卷给他。", ["feishu", "email"]),
+    ("每周五下午3点，根据公众号后台本周的阅读数据，让AI写一份选题建议，先发给我审核，我点同意之后再发到市场部的飞书群。", ["feishu"]),
+])
+def test_sent_to_me_or_him_is_a_delivery_unless_it_is_for_approval(prompt, services):
+    assert [service(n) for n in _writes(build(prompt))] == services
+
+
+def test_each_item_is_judged_by_the_ai_and_commented_back_on_its_own_record():
+    g = build("每小时抓一次微博上提到我们品牌的帖子，逐条让AI判断情感是“正面”“负面”还是“中性”，负面的立刻推到企业微信公关群。")
+    cls = next(n for n in iter_all_nodes(g) if kind(n) == "llm")
+    assert cls.config.output_schema["properties"]["category"]["enum"][:3] == ["正面", "负面", "中性"]
+    assert only_condition(g).config.cases[0].when == 'nodes.classify.output.category == "负面"'
+    g = build("每天晚上10点，把GitLab上今天新建的merge request一个个拿出来，让AI做代码审查，审查意见作为评论发回对应的MR。")
+    (comment,) = _writes(g)
+    assert comment.config.url.endswith("/notes") and comment.id in nodes(g)
+    loop = next(n for n in g.nodes if kind(n) == "loop")
+    assert comment.id in {n.id for n in loop.config.body.nodes}
+
+
+def test_a_table_written_and_a_person_told_in_one_case_keeps_both_in_that_order():
+    g = build("财务系统会通过webhook推来发票图片的链接。用AI识别出发票号码、金额、开票日期和销售方名称。金额大于等于1万的，"
+              "写入“大额发票”表并通知财务总监；其余的只写入“普通发票”表。")
+    cond = only_condition(g)
+    first = nodes(g)[out_of(g, cond.id)["amount_ge_10000"]]
+    assert kind(first) == "api" and kind(nodes(g)[out_of(g, first.id)[None]]) == "tool"
+
+
+@pytest.mark.parametrize("prompt, provider, sends", [
+    ("When someone signs up through our signup form, send them a welcome email right away, wait 3 days, then send a "
+     "follow-up email with getting-started tips. Use SendGrid for both emails.", "sendgrid", 2),
+    ("新用户注册后发一条欢迎短信，3天后再发一条优惠券短信，短信统一用阿里云短信发", "aliyun_sms", 2),
+])
+def test_the_provider_named_for_every_email_or_text_sends_each_of_them(prompt, provider, sends):
+    assert [service(n) for n in _writes(build(prompt))] == [provider] * sends
