@@ -140,7 +140,7 @@ _WRITES_FIGURES = ascii_re(r"(?:then\s+|and\s+)?write\s+(?:the|these|those|all|e
                            r"(?:totals?|numbers|figures|results|rows|records|data|values|scores|counts|sums|amounts)\s+(?:into|to|in|back)\b")
 _LIKE = r"\b(?:like|similar to|in the style of|modell?ed on|inspired by)\s+"
 # "加一条备注“已同步ERP”": the words of a note or label, not a service it goes to
-_NOTE_WORDS = r"(?:备注|标签|注明|写上|打上)(?:为|成|是)?[^,，。;；]{0,6}?"
+_NOTE_WORDS = r"(?:备注|标签|注明|写上|打上)(?:为|成|是)?(?:(?!(?<![已未待])(?:写|同步|发|推|存|记|回|到|进))[^,，。;；]){0,6}?"  # not "把标签写回 Zendesk"
 _OTHERS_ACT = ascii_re(r"(?:people|users|customers|clients|employees|staff|members|folks|everyone|our (?:team|staff|users|customers|employees))\s+"
                        r"(?:post|send|drop|submit|ask|share|message|write|fill|email|text|leave|upload)s?\b")
 # "I'll paste a list of 50 company websites", "一批公司官网": pages, one per item

@@ -1633,3 +1633,11 @@ def test_a_table_written_and_a_person_told_in_one_case_keeps_both_in_that_order(
 ])
 def test_the_provider_named_for_every_email_or_text_sends_each_of_them(prompt, provider, sends):
     assert [service(n) for n in _writes(build(prompt))] == [provider] * sends
+
+
+def test_labels_written_back_to_the_app_are_a_write_and_a_notes_words_are_not():
+    # blind18 caught the note-words rule taking "把标签写回 Zendesk" for a note's text
+    g = build("每天凌晨3点，把前一天新增的客服对话从 Zendesk 拉出来，按每20条一批让AI给对话打上问题类别标签，然后把标签写回 Zendesk。")
+    assert [service(n) for n in _writes(g)] == ["zendesk"]
+    g = build("有赞订单发货后，在有赞里给这个订单加一条备注“已同步ERP”，然后把订单号追加到谷歌表格里。")
+    assert "erp" not in [service(n) for n in _writes(g)]
