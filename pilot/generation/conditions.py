@@ -147,12 +147,18 @@ def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     compared with what names the items ("refunds of $50 or less", "invoices over €5,000") tests their
     amount, the field the other side of the threshold names too."""
     found = _comparison(cond, lang)
+    aside = _ASIDE.search(cond) if found is None else None
+    if aside is not None:  # "if it's negative (below 0)": the words say it, the bracket says how it is tested
+        found = _comparison(aside.group(1), lang)
     if found is None or found[0].field in _QUANTITIES or not _MONEY.search(cond):
         return found
     cmp, label = found
     return replace(cmp, field="amount"), re.sub(r"^\S+", "amount", label) if label.startswith(cmp.field + " ") else label
 
 
+# a bracket that compares ("(below 0)", "（低于3分）"), not a scale ("（0到10）", "(1-5)")
+_ASIDE = compile_filtered(r"[(（]\s*((?:below|above|over|under|less than|more than|greater than|at least|at most|低于|高于|超过|小于|大于|不足|不到|[<>]=?|[≤≥])"
+                          r"[^()（）]{1,30}?)\s*[)）]")
 _ITEMS_FIRST = compile_filtered(r"^(?:the\s+|all\s+|any\s+)?([a-z]{3,}s)\s+(?:of|over|under|above|below|worth|for|with|at|more|less)\b")
 
 
@@ -301,7 +307,7 @@ def band_bound(cases: list) -> list:
 
 
 def field_name(words: str) -> str | None:
-    if re.match(r"(?:it|this|that|they)\b", words.strip()):
+    if re.match(r"(?:(?:if|when|whether|once)\s+)?(?:it|this|that|they)\b", words.strip()):
         return "value"  # "if it drops below 1.05": the value the previous step read
     words = re.sub(r"^(?:the|its|their|our|his|her|if|it|this)\s+", "", words.strip())
     words = re.sub(r"\s+(?:of|with|at|in|for|from)$", "", words)  # "scores of 7 or above" → scores

@@ -1641,3 +1641,16 @@ def test_labels_written_back_to_the_app_are_a_write_and_a_notes_words_are_not():
     assert [service(n) for n in _writes(g)] == ["zendesk"]
     g = build("有赞订单发货后，在有赞里给这个订单加一条备注“已同步ERP”，然后把订单号追加到谷歌表格里。")
     assert "erp" not in [service(n) for n in _writes(g)]
+
+
+@pytest.mark.parametrize("text, lang, expected", [
+    ("if it's below 0", "en", ("value", "lt", 0)),  # not a field "s" from "it's"
+    ("if they're over 100", "en", ("value", "gt", 100)),
+    ("if it's negative (below 0)", "en", ("value", "lt", 0)),  # the bracket says how it is tested
+    ("如果评分很低（低于3分）", "zh", ("value", "lt", 3)),
+])
+def test_a_pronoun_is_the_tested_value_and_a_bracket_can_hold_the_comparison(text, lang, expected):
+    from pilot.generation.conditions import comparison
+
+    found = comparison(text, lang)
+    assert found is not None and (found[0].field, found[0].op, found[0].value) == expected
