@@ -285,14 +285,14 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
                 if item.strip():
                     acts.sources.append(SourceStep(id=state.uid("fetch_data"), service=item.strip(), quote=quote))
     url_writes = any(d.target in urls for d in acts.deliveries)  # "调用发货接口 POST https://…": that call is the write
+    actuated = ph.ACTUATE.search(clause)  # a call that changes something (asked once: the read below and the write use it)
     if not acts.sources and not srcs and not negated and not url_writes:
         db_read = _READ_DB.search(clause)
         read = db_read or _READ_API.search(clause)
         tail = clause[read.end():] if read else ""
-        actuated = ph.ACTUATE.search(clause) if read is not None and read is not db_read else None
         if read and not (read.groupdict().get("name") and re.search(r"短信|发送|推送|通知|群发", read.group("name"))) \
                 and not (ph.SEND.match(tail.lstrip()) or re.match(r"\s*(?:群发|发送|推送|通知|写入|下单)", tail)) \
-                and not (actuated and actuated.start() <= read.start() < actuated.end()):  # "调ERP接口把订单标记为已确认" writes
+                and not (read is not db_read and actuated and actuated.start() <= read.start() < actuated.end()):  # "调ERP接口把订单标记为已确认" writes
             # "从数据库里读出来", "数据库里存了3000条", "调一次库存接口", "call our /health endpoint": a read
             name = (read.groupdict().get("name") or "").strip()
             service = "database" if read is db_read else ((name + " api").strip() if name else "api")
@@ -420,7 +420,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             d.service in ent.BY_ID and ent.BY_ID[d.service].kind == "messaging" for d in acts.deliveries):
         # "录入飞书多维表格并通知HR": a second action, on the messenger the request uses, else by email
         acts.deliveries.append(_deliver(_request_messenger(state), clause, state))
-    if (actuated := ph.ACTUATE.search(clause)) and not neg and not url_writes:
+    if actuated and not neg and not url_writes:
         # "switch on the fan through the device API", "trigger the CI pipeline": a call that changes something
         api = ph.API_NAME.search(clause)
         named = ent.find_integrations(actuated.group(0))[0]  # "调用有赞的退款接口退掉": that service's API

@@ -174,19 +174,24 @@ def _through_named_provider(steps: list[Step], raw: str) -> list[Step]:
         return steps
     through = _rewrite_deliveries(steps, lambda d: msgspec.structs.replace(d, service=provider) if d.service == generic and d.action is None else d)
     sends = [d for d in _flat(through) if isinstance(d, DeliverStep) and d.service == provider]
-    def remark(d: DeliverStep) -> bool:
-        return bool(_PROVIDER_FOR.match(re.sub(r"^\W*(?:and|then|also|并且?|再|另外)?\s*", "", d.quote)))
-
-    if any(not remark(d) for d in sends):  # the remark itself ("短信统一用阿里云短信发") sends nothing
-        through = _rewrite_deliveries(through, lambda d: None if d.service == provider and remark(d) else d)
+    remark_only = any(not _provider_remark(d) for d in sends)  # the remark itself ("短信统一用阿里云短信发") sends nothing
     seen: set[tuple[str, str]] = set()  # "…再发一条优惠券短信，短信统一用阿里云短信发": one send, now both named it
 
-    def once(d: DeliverStep) -> DeliverStep | None:
+    def kept(d: DeliverStep) -> DeliverStep | None:
+        if remark_only and d.service == provider and _provider_remark(d):
+            return None
         key = (d.service, d.quote)
-        return None if key in seen or seen.add(key) else d
+        if key in seen:
+            return None
+        seen.add(key)
+        return d
 
-    through = _rewrite_deliveries(through, once)
-    return through
+    return _rewrite_deliveries(through, kept)
+
+
+def _provider_remark(d: DeliverStep) -> bool:
+    """Whether a delivery came from the provider remark itself ("Use SendGrid for both emails")."""
+    return bool(_PROVIDER_FOR.match(re.sub(r"^\W*(?:and|then|also|并且?|再|另外)?\s*", "", d.quote)))
 
 
 def _parallel_sources(steps: list[Step], state: _State) -> list[Step]:

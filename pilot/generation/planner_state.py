@@ -246,8 +246,8 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
                 read_first = [s.service for s in lead if isinstance(s, SourceStep) and s.service]
                 if read_first:
                     self.loop_service = read_first[-1]  # "把飞书多维表格里所有…逐条过一遍": writes go back to that table
-                named = [x for x in ent.find_integrations(first)[0] if ent.BY_ID[x].kind != "messaging"]
-                outer_loop_app, self.loop_app = self.loop_app, self.loop_service or (named[0] if named else None)
+                outer_loop_app, self.loop_app = self.loop_app, self.loop_service or next(
+                    (x for x in ent.find_integrations(first)[0] if ent.BY_ID[x].kind != "messaging"), None)
                 was_in_loop, self.in_loop = self.in_loop, True
                 body = _one_page_fetch(lead + self.assemble([*rest, *clauses[i + 1:body_end]]))
                 self.in_loop = was_in_loop
