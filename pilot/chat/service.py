@@ -70,6 +70,11 @@ class ChatService(TurnHandlers):
     async def get_session(self, db, workspace_id: str, session_id: str) -> ChatSessionOut:
         store = ChatStore(db, workspace_id)
         row = await store.get_session(session_id)
+        # messages first, then the session again: a turn running meanwhile (in this process, between
+        # these awaits) links its workflow before it marks its reply done, so a done reply is always
+        # shown with that workflow
+        messages = [message_out(m) for m in await store.messages(session_id)]
+        await db.refresh(row)
         state = state_of(row)
         workflow = None
         if row.workflow_id:
@@ -81,7 +86,7 @@ class ChatService(TurnHandlers):
         return ChatSessionOut(
             id=row.id, title=row.title, workflow_id=row.workflow_id if workflow else None, workflow=workflow,
             pending_question=pending, can_undo=bool(workflow and state.undo),
-            messages=[message_out(m) for m in await store.messages(session_id)],
+            messages=messages,
             created_at=aware(row.created_at), updated_at=aware(row.updated_at),
         )
 
