@@ -38,7 +38,8 @@ SPLITS = {"dev": DATA / "structure_dev.jsonl", "dev2": DATA / "structure_dev2.js
           "blind8": DATA / "structure_blind8.jsonl", "dev5": DATA / "structure_dev5.jsonl", "dev6": DATA / "structure_dev6.jsonl",
           "blind16": DATA / "structure_blind16.jsonl", "dev7": DATA / "structure_dev7.jsonl",
           "blind17": DATA / "structure_blind17.jsonl", "dev8": DATA / "structure_dev8.jsonl",
-          "blind18": DATA / "structure_blind18.jsonl"}
+          "blind18": DATA / "structure_blind18.jsonl", "dev9": DATA / "structure_dev9.jsonl",
+          "blind19": DATA / "structure_blind19.jsonl"}
 CHECK_KINDS = ("trigger", "steps", "branch", "paths", "parallel", "compare", "forbid", "side_effects", "valid")
 
 
