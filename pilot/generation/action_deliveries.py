@@ -64,6 +64,27 @@ def _request_messenger(state: _State) -> str:
                  and s not in state.trigger_clause_services()), "email")
 
 
+# "售前的转给销售", "billing ones → hand them to finance": a case handed to a team or person, who
+# works on a messenger (not a service called "转给销售")
+HANDOFF = compile_filtered(r"^(?:直接|统一|一律)?(?:转给|转交给?|交给|派给|分给|丢给|推给|转到|转去)(?P<who>[\u4e00-\u9fff]{1,6}?)(?:那边|处理|跟进)?$"
+                           r"|^(?:forward|hand|pass|escalate)\s+(?:(?:it|them|these|those)\s+)?(?:(?:off|over)\s+)?to\s+(?:the\s+|our\s+)?"
+                           r"(?P<team>sales|support|finance|billing|legal|hr|ops|engineering|marketing|accounting|security|success)(?:\s+team)?$")
+_NOT_A_PERSON = compile_filtered(r"[群表库系统平台接口队列邮箱频道]")
+
+
+def handoff_messenger(state: _State) -> str:
+    """Where a handed-off case goes: the chat tool the request sends with elsewhere, else the
+    workplace messenger the request arrived on (a 企业微信 message handed to sales), else email."""
+    named = _request_messenger(state)
+    if named != "email":
+        return named
+    return next((s for s in sorted(state.trigger_clause_services()) if s in _WORKPLACE_CHAT), "email")
+
+
+# where a team works, as opposed to where customers write from (WhatsApp, 公众号, SMS)
+_WORKPLACE_CHAT = frozenset({"slack", "teams", "mattermost", "rocketchat", "google_chat", "zulip", "webex", "feishu", "dingtalk", "wecom"})
+
+
 # A case action that names no known service must still name where things go ("the finance queue",
 # "财务组", "招生老师"); otherwise ("or neutral", "比较急") it is not a delivery.
 _DESTINATION_NOUN = ascii_re(

@@ -51,6 +51,9 @@ from pilot.generation.action_deliveries import (
     _deliver,
     _emails_someone,
     _request_messenger,
+    HANDOFF,
+    _NOT_A_PERSON,
+    handoff_messenger,
     _service_phrase,
 )
 from pilot.generation.action_services import _named_with, _owned, _PUBLISH_THE, _read_from, _read_only, _topic, event_app
@@ -393,10 +396,14 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         remark = target.startswith(("(", "（")) or re.match(r"^(?:比较|很|非常|特别|最|有点|挺|太|较|更)[\u4e00-\u9fff]{1,3}$", target)
         if not integ and ent.lookup_service(target):
             integ = [ent.lookup_service(target).id]  # "engineering candidates go into Greenhouse": a name only looked up
+        handed = HANDOFF.match(target) if not integ and not remark else None
+        if handed and not _NOT_A_PERSON.search(handed.group("who") or "") and not ent.lookup_service(handed.group("who") or handed.group("team")):
+            integ = [handoff_messenger(state)]  # "售前的转给销售": to the sales team, on the messenger the team uses
         named = target.isascii() and len(target.split()) <= 2 and not re.match(r"(?:or|and|nor|then|also|just|only|not)\b", target)
         sid = integ[0] if integ else None if remark or not (named or _DESTINATION_NOUN.search(target)) else _service_phrase(target)
         if sid:
-            acts.deliveries.append(_deliver(sid, clause, state, target=None if integ else target))
+            who = handed.group("who") or handed.group("team") if handed and integ == [sid] else None
+            acts.deliveries.append(_deliver(sid, clause, state, target=who or (None if integ else target)))
     elif not acts.deliveries and (send or re.search(r"回(?:一|个)?封|回信", clause)) and _emails_someone(clause) and not negated:
         acts.deliveries.append(_deliver("email", clause, state))
     if not acts.deliveries and send and not negated and acts.ai is None and state.last_ai is not None and _TO_THEM.search(clause):

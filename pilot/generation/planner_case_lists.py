@@ -15,6 +15,7 @@ from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
 from pilot.generation import switches
 from pilot.generation.clauses import CONTINUES, plain
+from pilot.generation.action_deliveries import HANDOFF
 from pilot.generation.plan import AiStep, BranchStep, Case, Comparison, DeliverStep, ParallelStep, Step
 from pilot.generation.plan_actions import parse_actions
 from pilot.generation.planner_branches import _classify_instruction
@@ -100,7 +101,8 @@ class CaseListReader:
                 more_acts = self._actions(more)
                 if any(isinstance(d, DeliverStep) and d.service in ent.BY_ID for d in more_acts):
                     # "退款的转给财务，在企业微信里发给他们": the second half says how the first is sent
-                    acts = [s for s in acts if not (isinstance(s, DeliverStep) and s.service not in ent.BY_ID)]
+                    handed = HANDOFF.match(action) is not None  # "转给财务" was only who: the rest says how
+                    acts = [s for s in acts if not (isinstance(s, DeliverStep) and (handed or s.service not in ent.BY_ID))]
                 acts += more_acts
             cases.append((label, self._on_same_channel(acts, action, [s for _, a in cases for s in a])))
         rest = found.otherwise

@@ -118,6 +118,9 @@ def _start(item: str, labels: list[str]) -> tuple[str, str] | None:
             action = _ACTIVE[passive.group(1)] + action[passive.end():]
         if end is not None and re.search(r"[a-z\u4e00-\u9fff]{2}", action, re.I) and not LIST_GOES_ON.match(action):
             return label, (f"{verb.group('verb')} {action}" if verb else action)
+    short = _short_label(body, labels)
+    if short is not None:
+        return short
     arrow = _ARROW_CASE.match(body)
     if arrow and (len(arrow.group("label").split()) <= 3 if arrow.group("label").isascii() else len(arrow.group("label")) <= 8):
         return arrow.group("label").strip(" '\""), arrow.group("action").strip()  # "已付款→写入飞书多维表格"
@@ -125,6 +128,22 @@ def _start(item: str, labels: list[str]) -> tuple[str, str] | None:
     if code:
         rest = body[code.end():].lstrip(" 的:：→=>-")
         return (code.group(0), rest) if re.search(r"[a-z\u4e00-\u9fff]{2}", rest, re.I) and not LIST_GOES_ON.match(rest) else None
+    return None
+
+
+def _short_label(body: str, labels: list[str]) -> tuple[str, str] | None:
+    """"售前的转给销售" with the categories 售前咨询 / 售后问题: a Chinese label said by its first
+    characters, then 的 or 类; the start must fit one label only. The label is what was said."""
+    for label in labels:
+        if label.isascii() or len(label) < 3:
+            continue
+        for n in range(len(label) - 1, 1, -1):
+            head = label[:n]
+            if body.startswith(head) and body[n:n + 1] in ("的", "类") and sum(x.startswith(head) for x in labels) == 1:
+                action = re.sub(r"^(?:类的?|的)\s*(?:就|则|都|直接|一律|统一)*", "", body[n:]).strip()
+                if re.search(r"[a-z\u4e00-\u9fff]{2}", action, re.I) and not LIST_GOES_ON.match(action):
+                    return head, action  # the label as the request says it (the categories take it)
+                break
     return None
 
 

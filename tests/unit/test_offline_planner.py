@@ -1654,3 +1654,22 @@ def test_a_pronoun_is_the_tested_value_and_a_bracket_can_hold_the_comparison(tex
 
     found = comparison(text, lang)
     assert found is not None and (found[0].field, found[0].op, found[0].value) == expected
+
+
+@pytest.mark.parametrize("prompt, handoffs", [
+    # the handoff became a POST to a service called "转给销售", and the Jira ticket followed it on that side too
+    ("客户在企业微信发消息时，先让AI判断是售前咨询还是售后问题，售前的转给销售，售后的在Jira建一个工单", {"wecom": 1, "jira": 1}),
+    ("钉钉群里有人提问时，让AI分成技术问题和商务问题，技术的转给研发，商务的交给销售跟进", {"dingtalk": 2}),
+])
+def test_a_case_handed_to_a_team_is_a_message_on_the_workplace_messenger_and_each_case_has_its_own(prompt, handoffs):
+    g = build(prompt)
+    cond = next(n for n in iter_all_nodes(g) if kind(n) == "condition")
+    by_case = out_of(g, cond.id)
+    firsts = [nodes(g)[by_case[c.id]] for c in cond.config.cases]
+    assert len(firsts) == 2 and all(kind(n) in ("tool", "api") for n in firsts)  # each case starts with its own action
+    writes = {n.id for n in _writes(g)}
+    assert not [e for e in g.edges if e.source in writes and e.target in writes]  # and no case runs another's
+    assert sorted(service(n) for n in _writes(g)) == sorted(s for s, k in handoffs.items() for _ in range(k))
+    cls = next(n for n in iter_all_nodes(g) if kind(n) == "llm")
+    categories = cls.config.output_schema["properties"]["category"]["enum"]
+    assert [c.when.split('"')[1] for c in cond.config.cases] == categories[:2]  # the cases test the categories the AI gives
