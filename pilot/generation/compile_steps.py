@@ -295,6 +295,7 @@ class Builder:
         return f"{ref}.{arrays[0]}" if len(arrays) == 1 and len(schema["properties"]) == 1 else ref
 
     def loop(self, s: LoopStep, ports: list[Port]) -> list[Port]:
+        s = msgspec.structs.replace(s, steps=_case_waits_lifted(s.steps))
         at = next((k for k, step in enumerate(s.steps) if isinstance(step, WaitStep)), None)
         if at is not None:
             # A wait pauses the whole run, so it cannot sit in a loop body: "draft a reply for each,
@@ -458,3 +459,20 @@ def _out_name(ref: str, index: int) -> str:
     parts = [p for p in ref.split(".") if p not in ("nodes", "output", "body", "inputs")]
     name = re.sub(r"\W", "_", parts[0] if parts else "result")
     return name if index == 0 or name else f"result_{index + 1}"
+
+
+def _case_waits_lifted(steps: list[Step]) -> list[Step]:
+    """"逐条看：低于3星的让AI写回复，等我审批通过后再发到淘宝": a wait inside a case of a loop
+    body's branch comes out of the case, with what follows it there, to run after the branch;
+    the loop is then split at it (a wait pauses the whole run, so no loop body may hold one)."""
+    if any(isinstance(step, WaitStep) for step in steps):
+        return steps
+    for k, step in enumerate(steps):
+        if not isinstance(step, BranchStep):
+            continue
+        for c, case in enumerate(step.cases):
+            at = next((j for j, inner in enumerate(case.steps) if isinstance(inner, WaitStep)), None)
+            if at is not None:
+                cases = [*step.cases[:c], msgspec.structs.replace(case, steps=case.steps[:at]), *step.cases[c + 1:]]
+                return [*steps[:k], msgspec.structs.replace(step, cases=cases), *case.steps[at:], *steps[k + 1:]]
+    return steps

@@ -148,6 +148,9 @@ _OTHERS_ACT = ascii_re(r"(?:people|users|customers|clients|employees|staff|membe
                        r"(?:post|send|drop|submit|ask|share|message|write|fill|email|text|leave|upload)s?\b")
 # "I'll paste a list of 50 company websites", "一批公司官网": pages, one per item
 _SITES_LISTED = compile_filtered(r"\b(?:websites|web sites|homepages|domains|landing pages)\b|(?:一批|这些|一堆|批量)[^,，。；;]{0,8}?(?:官网|网站|网址|网页)")
+# "我审核后再手动回", "I'll review them and post manually": the review and what follows happen outside the workflow
+_DONE_BY_HAND = compile_filtered(r"(?:审核|审批|确认|看过|看完)(?:一下|一遍)?(?:后|之后|以后|完)\s*(?:再|就)?\s*(?:手动|手工|自己|亲自)"
+                                 r"|\b(?:review|check|approve)\w*\b[^,.;]{0,30}?\b(?:then|and)\s+(?:\w+\s+){0,3}?(?:manually|by hand|myself|ourselves)\b")
 _CALLED_API_ZH = compile_filtered(r"调用?(?:一下)?(?:我们|公司|自己)?的?(?P<name>[\u4e00-\u9fffa-z0-9]{1,8}?)的?(?:接口|\s?api)")
 
 
@@ -239,7 +242,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         acts.wait_first = w.start() <= 2  # "等3天以后去金数据看问卷": the wait comes before what the clause reads
     elif until:
         acts.wait = WaitStep(id=state.uid("wait"), until=(until.group("until") or until.group("until2") or until.group("until3") or until.group("until4")).strip(), quote=quote)
-    elif ph.APPROVAL.search(clause) and not re.search(r"不需要|不用|无需|\bno\b|\bwithout\b|\bdon't need\b|\bno need\b", clause):
+    elif ph.APPROVAL.search(clause) and not re.search(r"不需要|不用|无需|\bno\b|\bwithout\b|\bdon't need\b|\bno need\b", clause) \
+            and not _DONE_BY_HAND.search(clause):
         who = re.search(r"\b(?:the |a |an |our )?(?P<who>[a-z]+(?: (?!must\b|needs?\b|has\b|should\b|will\b|to\b)[a-z]+)?)"
                         r" (?:(?:must|needs? to|has to|should|will|to) )?(?:approves?|signs? off)", clause)
         approver = who.group("who") if who and not re.fullmatch(r"(?:let |have )?(?:me|us|i|we)|let|i'll|we'll", who.group("who")) else None

@@ -160,3 +160,23 @@ def test_a_status_code_test_reads_the_requests_http_status_not_its_body():
     conds = [n for n in iter_all_nodes(graph) if n.__struct_config__.tag == "condition"]
     assert [c.config.cases[0].when for c in conds] == ["nodes.ping.output.status != 200", "nodes.ping.output.body.latency_ms > 500"]
     assert validate_graph(graph).valid
+
+
+def test_a_wait_inside_a_case_of_a_loop_body_splits_the_loop_instead_of_failing_the_generation():
+    # "逐条看：低于3星的让AI写回复，等我审批通过后再发": the wait was left in the case, and the graph
+    # failed validation (a wait pauses the whole run), so the request got no workflow at all
+    graph = compile_plan(plan(
+        {"kind": "source", "id": "reviews", "from": "service", "service": "trustpilot"},
+        {"kind": "loop", "id": "each", "over": "reviews", "steps": [
+            {"kind": "branch", "id": "low", "on": "reviews", "field": "stars",
+             "cases": [{"label": "low", "when": {"subject": "reviews", "field": "stars", "op": "lt", "value": 3},
+                        "steps": [{"kind": "ai", "id": "draft", "task": "generate"},
+                                  {"kind": "wait", "id": "ok", "approval": "let me approve it"},
+                                  {"kind": "deliver", "id": "post", "service": "slack"}]}]}]}))
+    assert validate_graph(graph).valid
+    top = [n.id for n in graph.nodes]
+    assert "ok" in top and top.index("each") < top.index("ok")  # the approval runs once the drafts exist
+    loops = [n for n in graph.nodes if n.__struct_config__.tag == "loop"]
+    kinds = [[m.__struct_config__.tag for m in loop.config.body.nodes] for loop in loops]
+    assert len(loops) == 2 and "llm" in kinds[0] and "tool" not in kinds[0]  # drafts first
+    assert kinds[1] == ["tool"]  # and the post comes after the approval

@@ -8,7 +8,7 @@ from pilot.generation.compiler import compile_plan
 from pilot.generation.offline_planner import OfflinePlanner
 from pilot.generation.plan import AiStep, BranchStep, LoopStep, ParallelStep, SourceStep, walk
 from pilot.workflows.model import WorkflowGraph
-from pilot.workflows.validation import iter_all_nodes
+from pilot.workflows.validation import iter_all_nodes, validate_graph
 
 planner = OfflinePlanner()
 
@@ -1673,3 +1673,16 @@ def test_a_case_handed_to_a_team_is_a_message_on_the_workplace_messenger_and_eac
     cls = next(n for n in iter_all_nodes(g) if kind(n) == "llm")
     categories = cls.config.output_schema["properties"]["category"]["enum"]
     assert [c.when.split('"')[1] for c in cond.config.cases] == categories[:2]  # the cases test the categories the AI gives
+
+
+@pytest.mark.parametrize("prompt", [
+    "每天晚上拉取有赞当天的新评价，差评的让AI写一条回复，存到腾讯文档的草稿表里，我审核后再手动回",
+    "Every morning pull new App Store reviews, have AI draft a reply to each one-star review and add it to our Airtable; "
+    "I'll review them and then post manually",
+])
+def test_a_review_done_by_hand_afterwards_is_not_an_approval_step_and_a_drafts_table_is_a_place(prompt):
+    p = planner.plan(prompt)
+    kinds = [type(s).__name__ for s in walk(p.steps)]
+    assert "WaitStep" not in kinds  # the person reviews and replies outside the workflow
+    assert kinds.count("AiStep") == 1  # "存到…草稿表里" stores the reply; it writes no second draft
+    assert validate_graph(compile_plan(p)).valid
