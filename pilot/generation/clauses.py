@@ -194,6 +194,10 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
         begin, end = _clause_at(text, m.start())
         clause = text[begin:end]
         rest = (text[:begin] + " " + text[end:]).strip()
+        if kind == "app_event" and m.start() > begin and re.match(r"(?:when(?:ever)?|each time|every time|as soon as)\b", m.group(0)) \
+                and ph.asks_to_write(text[begin:m.start()]):
+            # "wanna get a msg on discord whenever someone stars our github repo": the work comes first
+            clause, rest = text[m.start():end], (text[:begin] + " " + text[begin:m.start()] + " " + text[end:]).strip()
         verb_led = re.match(r"(?!for |on )[a-z]+ (?:every |each |all (?:the )?)?new [a-z]+\b", m.group(0))
         if kind == "app_event" and verb_led and (ph.asks_to_write(clause) or any(rx.search(clause) for _, rx in ph.AI_TASKS)):
             # "summarise new Zendesk tickets and post them to Slack": the event is the object of the

@@ -79,7 +79,7 @@ APP_EVENT = ascii_re(
     r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:is|are|gets?|was)\s+"
     r"(?:added|created|opened|submitted|updated|placed|closed|merged|received|paid|uploaded|signed up|registered|booked|cancell?ed|starred)\b"
     r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the |someone |somebody )?[\w #'$€£¥-]{0,60}?"
-    r"(?:signs up|registers|books|fills (?:out|in)|submits|applies|enrol?ls|joins|purchases|buys|checks out|donates|places an order|pays|comments|stars|opens an issue|subscribes|unsubscribes|arrives|comes in|posts|replies|mentions|lands|hits|fails|bounces|expires|churns|cancels|uploads|drops|adds|shares)\b"
+    r"(?:signs up|registers|books|fills (?:out|in)|submits|applies|enrol?ls|joins|purchases|buys|checks out|donates|places an order|pays|comments|stars|e-?mails (?:us|support|sales|our|the|in)|opens an issue|subscribes|unsubscribes|arrives|comes in|posts|replies|mentions|lands|hits|fails|bounces|expires|churns|cancels|uploads|drops|adds|shares)\b"
     # "someone books a demo via Calendly -> …": the event leads the request, no "when" before it
     r"|^(?:someone|somebody|a (?:customer|user|lead|client|prospect|visitor|candidate))\s+(?:books|signs up|registers|pays|buys|orders|cancels|subscribes|uploads)\b[^.]{0,60}?(?:->|→|:|,)"
     r"|^[\u4e00-\u9fffa-z]{1,8}新(?:订单|客户|用户|评论|工单|记录|邮件|issue|线索|答卷|报名)|^新(?:订单|客户|用户|评论|工单|记录|邮件|线索|答卷|报名)(?:来了|进来|到了)|每(?:新增|新建|新来|有)|每当|发(?:布)?(?:了)?新.{0,12}?(?:的时候|时|后)|每次(?:有|收到)|每(?:收到|来)|一旦(?:有|收到)|(?<![唯统同])一有(?=[^，,。：:]{0,16}?新)|来了?(?:一[个笔单条封])?新|发布(?:了)?新|[\u4e00-\u9fffa-z]{2,10}(?<!点)(?<!我审核)(?<!我审批)(?<!我批准)(?<!等我)(?:(?:通过|完成|创建|关闭|合并)(?:时|后)|(?:通过|完成|创建|关闭)(?:以后|之后))|(?:收到|有|新增|新建|新来|新添加)(?:了)?(?:一[封条个份笔行张])?新?.{0,14}?(?:时(?![间效])|(?<!然)(?<!最)后|的时候)|出现(?:了)?新的?.{0,14}?(?:时(?![间效])|(?<!然)(?<!最)后|的时候)"
@@ -88,8 +88,11 @@ APP_EVENT = ascii_re(
     r"|(?:客户|用户|有人|顾客|粉丝|员工|同事|买家|学员|学生|家长|患者|候选人)(?:在(?!对话|聊天|会话|窗口|网页|页面)[^，,。；;]{1,12}?"
     r"(?:发(?:来|了)?(?:消息|私信|邮件|评论|问题)|留言|评论|提问|咨询|提交(?:了)?[^，,。；;]{0,8}?(?:申请|审批|请假|报销|工单|单))|(?:在[^，,。；;]{1,12}?)?(?:下单|付款|注册|报名|预约))"
     r"(?:时(?![间效])|(?<!然)(?<!最)后|的时候)"
-    r"|^[\u4e00-\u9fffa-z]{1,8}一(?:结束|开播|下播|上线|发布|下单|付款|提交|签收)")
-EVENT_HINTS = (("email", "new email"), ("邮件", "new email"), ("row", "new row"), ("一行", "new row"), ("行", "new row"),
+    r"|^[\u4e00-\u9fffa-z]{1,8}一(?:结束|开播|下播|上线|发布|下单|付款|提交|签收)"
+    # "海外客户邮件进来后", "GitLab 流水线失败的时候": what happens in an app, without a person acting
+    r"|^[\u4e00-\u9fffa-z ]{0,10}?(?:邮件|工单|订单)(?:进来|来了|到了)(?:时(?![间效])|后|的时候|以后)"
+    r"|^[\u4e00-\u9fffa-z ]{0,12}?(?:流水线|pipeline|构建|部署|ci|cd|job)(?:跑)?(?:失败|挂了|报错|出错)(?:时(?![间效])|后|的时候|以后)")
+EVENT_HINTS = (("流水线", "pipeline failed"), ("pipeline", "pipeline failed"), ("stars", "new star"), ("email", "new email"), ("邮件", "new email"), ("row", "new row"), ("一行", "new row"), ("行", "new row"),
                ("order", "new order"), ("applies", "new application"), ("application", "new application"), ("订单", "new order"), ("下单", "new order"), ("付款", "new payment"), ("issue", "new issue"), ("pull request", "new pull request"),
                ("pr", "new pull request"), ("lead", "new lead"), ("contact", "new contact"), ("payment", "new payment"),
                ("付款", "new payment"), ("file", "new file"), ("文件", "new file"), ("response", "new response"),
@@ -239,7 +242,7 @@ FETCH = ascii_re(r"\b(?:fetch|fetches|pull(?! out)|pulls(?! out)|(?:get|gets)(?!
                  r"go through|export|find|search|track|retrieve|take|enrich)\b(?!.{0,40}\binto\b)|"
                  r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|查一下|查下|看看|看一下|(?<![提抽])取出|捞出|调出|统计(?!$)(?![,，。])|读出|拉下来|导出|调用|读|拉|抓|(?<![检审调])查(?!看)|过一遍|遍历|请求一下|请求|访问")
 RESPOND = ascii_re(r"\b(?:respond|reply|return)\s+(?:to (?:the )?(?:caller|webhook|request)|with)\b|返回给|响应")
-SEND = ascii_re(r"\breply (?:in|on) (?:the |that |this |a )?(?:[\w-]+ )?(?:thread|channel|chat|dm)\b|\bgets? (?:an? )?(?:[\w-]+ )?(?:email|message|sms|text|notification|reminder)\b|(?:^|(?<=\band )|(?<=\bthen ))e-?mails (?:the|each|every|them|him|her|it|our|their|me|us)\b|\bpage (?:ops|the on-?call|on-?call|someone|me|us|him|her|them|the team)\b|\bgo(?:es)? out (?:through|via|with|on)\b|\bleave (?:a |an )?(?:[\w-]+ )?comment\b|\bcomment on\b|\b(?:send|sends|sent|" + NOUN_POST + r"post|" + NOUN_POST + r"posts|posted|notify|alert|ping|dm|forward|forwarded|publish\w*|share|push|remind|invite|flag|flagged|escalate|e-?mailed|texted|messaged|page|pages|paged|assign|enroll|subscribe|raise|shoot)\b|"
+SEND = ascii_re(r"\breply (?:in|on) (?:the |that |this |a )?(?:[\w-]+ )?(?:thread|channel|chat|dm)\b|\bgets? (?:an? )?(?:[\w-]+ )?(?:email|message|msg|dm|sms|text|notification|reminder|ping)\b|(?:^|(?<=\band )|(?<=\bthen ))e-?mails (?:the|each|every|them|him|her|it|our|their|me|us)\b|\bpage (?:ops|the on-?call|on-?call|someone|me|us|him|her|them|the team)\b|\bgo(?:es)? out (?:through|via|with|on)\b|\bleave (?:a |an )?(?:[\w-]+ )?comment\b|\bcomment on\b|\b(?:send|sends|sent|" + NOUN_POST + r"post|" + NOUN_POST + r"posts|posted|notify|alert|ping|dm|forward|forwarded|publish\w*|share|push|remind|invite|flag|flagged|escalate|e-?mailed|texted|messaged|page|pages|paged|assign|enroll|subscribe|raise|shoot)\b|"
                 r"\b(?:e-?mail|text|message|sms)\s+(?:it|them|me|us|him|her|the|a|an|our|my|their|this|that|everyone|each|every|all|[\w.+-]+@)\b|"
                 r"^(?:e-?mail|text|message|sms)\b(?!\s*(?:and|or|&|/|,)\s)|"  # not a field list: "email and dietary needs"
                 r"发送|发到|发给|发至|推送|推到|推给|通知|提醒|转发|转给|转到|告警|报警|预警|发布(?!记录|历史|日志|时间)|同步到|写入|写到|写进|插进|插入到?|灌进|保存|存到|存入|存进|存成|存为|记到|(?<!会话)(?<!对话)(?<!聊天)(?<!通话)(?<!交易)(?<!销售)(?<!购买)(?<!操作)(?<!浏览)(?<!历史)(?<!访问)(?<!登录)(?<!消费)(?<!考勤)(?<!打卡)(?<!沟通)(?<!跟进)(?<!发布)(?<!运行)(?<!变更)(?<!审批)(?<!报销)(?<!就诊)(?<!维修)(?<!出入)(?<!充值)(?<!借阅)(?<!学习)(?<!订单)(?<!物流)(?<!发货)(?<!合同)(?<!所有)(?<!全部)(?<!客户)(?<!会员)(?<!员工)(?<!库存)(?<!工单)(?<!线索)(?<!提交)(?<!修改)(?<!评论)(?<!聊天)(?<!commit)记录(?!拉|取|导|读|调|查|抓|捞|里|中)|"
@@ -377,7 +380,8 @@ _X_NAMED = ascii_re(r"\b(?:on|to|from|onto|via) x\b(?!\s*[-=*×\d])|\bx(?= (?:po
 _TYPOS = {"chek": "check", "cheack": "check", "summerize": "summarize", "sumarize": "summarize", "recieve": "receive",
           "emial": "email", "mesage": "message", "messsage": "message", "notifiy": "notify", "scrap": "scrape",
           "teh": "the", "evry": "every", "everyday": "every day", "tommorow": "tomorrow", "msg": "message",
-          "wen": "when", "whn": "when", "evrytime": "every time", "someone's": "someone"}
+          "wen": "when", "whn": "when", "evrytime": "every time", "someone's": "someone",
+          "wanna": "want to", "gonna": "going to", "gotta": "have to", "pls": "please", "plz": "please"}
 _TYPO_RE = ascii_re(r"\b(?:" + "|".join(_TYPOS) + r")\b")
 
 

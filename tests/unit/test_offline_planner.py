@@ -6,7 +6,7 @@ import pytest
 
 from pilot.generation.compiler import compile_plan
 from pilot.generation.offline_planner import OfflinePlanner
-from pilot.generation.plan import AiStep, BranchStep, LoopStep, ParallelStep, SourceStep, walk
+from pilot.generation.plan import AiStep, BranchStep, DeliverStep, LoopStep, ParallelStep, SourceStep, walk
 from pilot.workflows.model import WorkflowGraph
 from pilot.workflows.validation import iter_all_nodes, validate_graph
 
@@ -1686,3 +1686,18 @@ def test_a_review_done_by_hand_afterwards_is_not_an_approval_step_and_a_drafts_t
     assert "WaitStep" not in kinds  # the person reviews and replies outside the workflow
     assert kinds.count("AiStep") == 1  # "存到…草稿表里" stores the reply; it writes no second draft
     assert validate_graph(compile_plan(p)).valid
+
+
+@pytest.mark.parametrize("prompt, service, event", [
+    # the work came first and the event's app lost to it: a Discord "new message" trigger, and nothing sent
+    ("wanna get a msg on slack whenever someone stars our github repo", "github", "new star"),
+    ("When a customer emails support asking for a refund, have AI draft a reply and save it as a Gmail draft", None, "new email"),
+    ("GitLab 流水线失败的时候，让AI看下日志分析原因，发到飞书群", "gitlab", "pipeline failed"),
+    ("供应商的报价邮件进来后，让AI提取报价金额，写进飞书多维表格", None, "new email"),
+])
+def test_the_event_that_starts_the_run_is_read_where_it_is_said(prompt, service, event):
+    p = planner.plan(prompt)
+    assert p.trigger.__struct_config__.tag == "app_event" and p.trigger.event == event
+    if service is not None:
+        assert p.trigger.service == service
+    assert any(isinstance(s, DeliverStep) for s in walk(p.steps))  # and what to do still is a step
