@@ -251,6 +251,9 @@ SEND = ascii_re(r"\breply (?:in|on) (?:the |that |this |a )?(?:[\w-]+ )?(?:threa
                 r"(?<![a-z0-9.])@[\u4e00-\u9fffa-z]|comment到|评论到|回复到|回写|更新到|(?<!开)(?<!出)发(?!现|生|票|起|展|来|过来|货)")
 NEGATED = ascii_re(r"\b(?:don't|do not|dont|never|without|no need to|must not|mustn't|should not|shouldn't)\s+(?:\w+\s+){0,2}?(?:auto-?)?(?:send|post|email|publish|notify|reply|create|share|write|update|modify|change|touch|comment|sync)\b"
                    r"|\bi'll (?:send|post|publish|share) (?:it|them)\b|\bjust (?:return|give me)\b|\bonly (?:return|output)\b"
+                   # "No pages, no tickets, no Slack.": a list of what must not happen
+                   r"|^no\s+(?:pages?|paging|tickets?|e-?mails?|messages?|notifications?|alerts?|dms?|texts?|sms|posts?|pings?|slack|teams|"
+                   r"discord|telegram|whatsapp)\b(?=\s*(?:[,.;/-]|$|and\b|or\b|no\b))"
                    # "I'll copy it and send it myself", "don't hook it up to my inbox"
                    r"|\b(?:i'll|i will|we'll|we will)\s+(?:\w+\s+){0,5}?(?:it|them)\s+(?:myself|ourselves)\b|\b(?:don't|do not|dont)\s+(?:hook|connect|wire|plug)\b"
                    r"|不要(?:直接)?(?:发|发送|推送|通知|发布|写|同步)|不用(?:发|发送|通知)|(?<![分区特识类级性告辨派])别(?:发|往.{0,8}写|同步|在.{0,8}发)|只输出|不需要发送|先别(?:发|同步|写|存|推)|我自己.{0,6}发"
@@ -369,8 +372,12 @@ SWITCH_ON = ascii_re(r"\b(?:route|routes|switch|branch|split|sort)\w*\s+(?:it\s+
 
 # "text the foreman", "send them a welcome text": SMS named by the verb "text" or by "a … text".
 # Rewritten to "sms" so the service lexicon sees it; "this text" / "the text below" stay nouns.
-_TEXT_VERB = ascii_re(r"(^|[,;:>→]\s*|\b(?:and|then|also|just|please|to|will|should|or|we|i)\s+)text(?![^,.;]*\b(?:sms|text message)\b)(?=\s+(?:me|us|him|her|them|the|our|my|their|each|every|all|everyone|customers?|users?|drivers?|staff|[a-z0-9._%+-]+@)\b)")
-_TEXT_NOUN = ascii_re(r"\b((?:send|sends|sending|get|gets)\s+(?:[\w']+\s+){0,2}?(?:a|an)\s+(?:[\w-]+\s+)?)text\b(?!\s+(?:message|file|box|field|version|of|from|summary))")
+# "text me a briefing on Telegram": the chat app carries the text, it is not an SMS
+_ON_A_CHAT_APP = (r"(?![^,.;]*\b(?:on|via|through|over|in|with|using)\s+(?:telegram|whatsapp|signal|slack|discord|wechat|line|imessage|"
+                  r"teams|messenger|viber|kakaotalk)\b)")
+_TEXT_VERB = ascii_re(r"(^|[,;:>→]\s*|\b(?:and|then|also|just|please|to|will|should|or|we|i)\s+)text(?![^,.;]*\b(?:sms|text message)\b)" + _ON_A_CHAT_APP + r"(?=\s+(?:me|us|him|her|them|the|our|my|their|each|every|all|everyone|customers?|users?|drivers?|staff|[a-z0-9._%+-]+@)\b)")
+_TEXT_NOUN = ascii_re(r"\b((?:send|sends|sending|get|gets)\s+(?:[\w']+\s+){0,2}?(?:a|an)\s+(?:[\w-]+\s+)?)text\b(?!\s+(?:message|file|box|field|version|of|from|summary))"
+                      + _ON_A_CHAT_APP)
 
 
 # "their latest posts on X", "a thread on X", "X posts": X is Twitter only in these frames ("3 x 5" is not).

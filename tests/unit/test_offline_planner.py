@@ -1701,3 +1701,15 @@ def test_the_event_that_starts_the_run_is_read_where_it_is_said(prompt, service,
     if service is not None:
         assert p.trigger.service == service
     assert any(isinstance(s, DeliverStep) for s in walk(p.steps))  # and what to do still is a step
+
+
+@pytest.mark.parametrize("prompt, writes", [
+    # "text me … on Telegram" was an SMS as well as the Telegram message
+    ("Every evening at 9 check my Todoist tasks for tomorrow and text me a reminder list on Telegram", ["telegram"]),
+    # "No pages, no tickets, no Slack." was not read as a refusal: a Slack message was still sent
+    ("When Datadog fires an alert webhook, have AI explain the likely cause and return it. No pages, no tickets, no Slack.", []),
+    # the event's own record ("every new GitHub issue") was written back to GitHub as well as to Notion
+    ("Log every new GitHub issue to a Notion database with an AI summary. No Slack, no emails - just the Notion entry.", ["notion"]),
+])
+def test_the_services_written_to_are_the_ones_asked_for_and_no_others(prompt, writes):
+    assert [service(n) for n in _writes(build(prompt))] == writes
