@@ -79,7 +79,8 @@ def plain(clause: str) -> str:
     return clause.removeprefix(CONTINUES)
 
 
-_NUMBERED = compile_filtered(r"(?:^|\s)(?:\d{1,2}[.)]\s+|\d{1,2}、|[①-⑩]|第[一二三四五六七八九十]+步[:,]?)")
+# (not "(< 7) create …" or "(below 7) …": a bracket that compares, closed after its number)
+_NUMBERED = compile_filtered(r"(?:^|\s)(?:(?<![<>=≤≥(]\s)(?<!below\s)(?<!above\s)(?<!under\s)(?<!over\s)(?<!than\s)\d{1,2}[.)]\s+|\d{1,2}、|[①-⑩]|第[一二三四五六七八九十]+步[:,]?)")
 _ARROW = compile_filtered(r"\s*(?:->|→|=>)\s*")
 _PLUS = compile_filtered(r"\s+\+\s+(?=(?:" + ph.ACTION_VERBS + r")\b)")  # "fetch + summarise + post", not "url + description"
 # "Depending on their department — Engineering: invite …; Sales: …": a case list starts here

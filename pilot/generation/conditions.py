@@ -147,9 +147,13 @@ def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     compared with what names the items ("refunds of $50 or less", "invoices over €5,000") tests their
     amount, the field the other side of the threshold names too."""
     found = _comparison(cond, lang)
-    aside = _ASIDE.search(cond) if found is None else None
-    if aside is not None:  # "if it's negative (below 0)": the words say it, the bracket says how it is tested
-        found = _comparison(aside.group(1), lang)
+    worded = found is not None and found[0].op == "eq" and isinstance(found[0].value, str)  # "the score is low"
+    aside = _ASIDE.search(cond) if found is None or worded else None
+    # ("value below -5": a bare "below -5" reads its minus as a dash)
+    tested = _comparison(aside.group(1), lang) or _comparison("value " + aside.group(1), lang) if aside is not None else None
+    if tested is not None:  # "if it's negative (below 0)", "if the score is low (< 7)": the bracket says how it is tested
+        named = found[0].field if found is not None and found[0].field in _QUANTITIES else None
+        found = (replace(tested[0], field=named), re.sub(r"^\S+", named, tested[1])) if named and tested[0].field == "value" else tested
     if found is None or found[0].field in _QUANTITIES or not _MONEY.search(cond):
         return found
     cmp, label = found

@@ -1648,6 +1648,8 @@ def test_labels_written_back_to_the_app_are_a_write_and_a_notes_words_are_not():
     ("if they're over 100", "en", ("value", "gt", 100)),
     ("if it's negative (below 0)", "en", ("value", "lt", 0)),  # the bracket says how it is tested
     ("如果评分很低（低于3分）", "zh", ("value", "lt", 3)),
+    ("if the score is low (< 7)", "en", ("score", "lt", 7)),  # was score == "low": the words, not the test
+    ("if anything is really negative (below -0.5)", "en", ("value", "lt", -0.5)),
 ])
 def test_a_pronoun_is_the_tested_value_and_a_bracket_can_hold_the_comparison(text, lang, expected):
     from pilot.generation.conditions import comparison
@@ -1713,3 +1715,11 @@ def test_the_event_that_starts_the_run_is_read_where_it_is_said(prompt, service,
 ])
 def test_the_services_written_to_are_the_ones_asked_for_and_no_others(prompt, writes):
     assert [service(n) for n in _writes(build(prompt))] == writes
+
+
+def test_a_bracket_that_compares_does_not_end_the_clause_like_a_numbered_step():
+    # "(< 7) create …" was read as step "7)": the condition lost its number and the case its action
+    g = build("For every new Typeform response: if the score is low (< 7) create a ticket in Zendesk. Ignore everything else.")
+    cond = first_condition(g)
+    assert [c.when for c in cond.config.cases] == ["inputs.event.score < 7"]
+    assert service(nodes(g)[out_of(g, cond.id)[cond.config.cases[0].id]]) == "zendesk"
