@@ -29,7 +29,9 @@ from pilot.workflows.model import (
 
 _COND_SPLIT = ascii_re(r"[,;]\s*(?=(?:and\s+|but\s+)?(?:otherwise|else|if not|or else)\b)|\s+(?=otherwise\b)|\s+and\s+(?=if\b)"
                            r"|[,;]\s*(?=(?:and\s+|but\s+)?(?:if|only if|in case)\b)"
-                           r"|[,;]?\s*(?=否则|不然|不是的话|不是就|否的话|反之|其他情况|其余情况|其余的|其他的|其它的|剩下的)|[,;:]\s*(?=如果|若|假如|要是)")
+                           r"|[,;]?\s*(?=否则|不然|不是的话|不是就|否的话|反之|其他情况|其余情况|其余的|其他的|其它的|剩下的)|[,;:]\s*(?=如果|若|假如|要是)"
+                           # "检查官网能不能打开，挂了就发短信，正常就什么都不做": a short condition, then 就
+                           r"|[,;]\s*(?=(?:挂了|挂掉了?|打不开|宕机了?|正常|不正常|成功|失败|报错|出错|通过|没通过|有|没有)(?:的话)?就)")
 
 
 def split_clauses(text: str, lang: str) -> list[str]:
@@ -48,7 +50,7 @@ def split_clauses(text: str, lang: str) -> list[str]:
                 subs = [piece or ""]
                 if _is_switch_head(piece or ""):
                     # "route by area: a → x, b → y, everything else → z": one clause per case
-                    head, _, tail = (piece or "").replace("——", ":").partition(":")
+                    head, _, tail = _at_colon(piece or "")
                     subs = [head, *re.split(r"[,;]\s*(?:and\s+)?(?![^(]*\))", tail)]
                     # "退款的转给财务，在企业微信里发给他们": a piece that starts no case goes on with the one before
                     subs = [sub if k < 2 or not _GOES_ON.match(sub.strip()) else CONTINUES + sub.strip() for k, sub in enumerate(subs)]
@@ -109,9 +111,15 @@ def _steps_of(text: str) -> list[str]:
     return [_PLUS.sub(", and ", s) for s in out if s and s.strip()]
 
 
+def _at_colon(piece: str) -> tuple[str, str, str]:
+    """``piece`` around its first colon ("——" counts as one), never the one of a URL ("(https://…)")."""
+    parts = re.split(r"(:)(?!//)", piece.replace("——", ":"), maxsplit=1)
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 else (parts[0], "", "")
+
+
 def _is_switch_head(piece: str) -> bool:
     """"route it by area: a → x, b → y" — a colon introducing a list of cases (not "Support chatbot: …")."""
-    head, _, tail = piece.replace("——", ":").partition(":")
+    head, _, tail = _at_colon(piece)
     if ph.ELSE_LABEL.match(head.strip()):
         return False  # "Everything else (medium, low, no priority): add it to …": the last case, not a new switch
     listed = len(re.findall(r",", tail)) >= 1 or bool(_ARROW.search(tail))

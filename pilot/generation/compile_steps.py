@@ -262,6 +262,7 @@ class Builder:
             field = TRIGGER_FIELD[kind][0] + field.removeprefix("payload")
         if field == "status_code" and base.endswith(".output.body"):
             base, field = base.removesuffix(".body"), "status"  # a request's HTTP status is beside its body
+            self._status_when_unreachable(base.split(".")[1])
         lhs = f"{base}.{field}" if field else base
         if c.op == "truthy":
             return lhs
@@ -273,6 +274,13 @@ class Builder:
         if c.op == "contains":
             return f"{value} in ({lhs} | string | lower)" if isinstance(v, str) else f"{value} in {lhs}"
         return f"{lhs} {OP_SYMBOLS[c.op]} {value}"
+
+    def _status_when_unreachable(self, nid: str) -> None:
+        """A request whose status is tested answers status 0 when the host cannot be reached, so
+        "if it's down, page on-call" runs its case instead of the run failing at the request."""
+        node = next((n for n in self.nodes if n["id"] == nid and n["type"] == "api"), None)
+        if node is not None:
+            node.update(on_error="default", default_output={"status": 0, "headers": {}, "body": None})
 
     def parallel(self, s: ParallelStep, ports: list[Port]) -> list[Port]:
         before = list(self.current)

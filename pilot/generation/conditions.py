@@ -146,6 +146,8 @@ def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     """A real comparison in the condition text, with a readable label (``score > 7``). A sum of money
     compared with what names the items ("refunds of $50 or less", "invoices over €5,000") tests their
     amount, the field the other side of the threshold names too."""
+    if _DOWN.match(cond.strip()):  # "if it's down", "挂了": the check's request did not answer 200
+        return Comparison(subject="inputs", field="status_code", op="ne", value=200), "status_code ne 200"
     found = _comparison(cond, lang)
     worded = found is not None and found[0].op == "eq" and isinstance(found[0].value, str)  # "the score is low"
     aside = _ASIDE.search(cond) if found is None or worded else None
@@ -160,6 +162,9 @@ def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     return replace(cmp, field="amount"), re.sub(r"^\S+", "amount", label) if label.startswith(cmp.field + " ") else label
 
 
+_DOWN = compile_filtered(r"^(?:if\s+)?(?:it'?s|it is|it goes|(?:the|our)\s+(?:site|website|api|service|endpoint|page|server|app)\s+(?:is|goes)|"
+                         r"(?:网站|官网|接口|服务|页面|服务器|网页))?\s*(?:down|offline|unreachable|not (?:responding|reachable|up)|"
+                         r"挂了|挂掉了?|打不开|访问不了|不能访问|无法访问|宕机了?|不可用)(?:的话)?$")
 # a bracket that compares ("(below 0)", "（低于3分）"), not a scale ("（0到10）", "(1-5)")
 _ASIDE = compile_filtered(r"[(（]\s*((?:below|above|over|under|less than|more than|greater than|at least|at most|低于|高于|超过|小于|大于|不足|不到|[<>]=?|[≤≥])"
                           r"[^()（）]{1,30}?)\s*[)）]")

@@ -160,7 +160,9 @@ def _rewrite_deliveries(steps: list[Step], change: Callable[[DeliverStep], Deliv
 _PROVIDER_FOR = compile_filtered(
     r"\b(?:use|using|via|through|send (?:them|both|all|everything) (?:via|through|with))\s+(?P<name>[a-z][\w.-]*(?: [a-z][\w.-]*)?)\s+"
     r"(?:for|to send)\s+(?:both|all|the|every|each|our|these|those|any)?\s*(?:of (?:the|them)\s*)?(?P<what>e-?mails?|texts?|sms|messages?)\b"
-    r"|(?P<what2>邮件|短信)(?:都|统一|全部|一律)?(?:用|通过|走)\s*(?P<name2>[a-z][\w.-]*|[\u4e00-\u9fff]{2,8}?)(?:来)?(?:发|发送|$|[,，。；;])")
+    r"|(?P<what2>邮件|短信)(?:都|统一|全部|一律)?(?:用|通过|走)\s*(?P<name2>[a-z][\w.-]*|[\u4e00-\u9fff]{2,8}?)(?:来)?(?:发|发送|$|[,，。；;])"
+    # "发短信给值班同事（走阿里云短信）": the provider in brackets after the send; what it sends is in its name
+    r"|[(（]\s*(?:走|用|通过|via|through|using)\s*(?P<name3>[a-z][\w. -]{1,20}?|[\u4e00-\u9fff]{2,8}?)\s*(?:发|发送)?\s*[)）]")
 
 
 def _through_named_provider(steps: list[Step], raw: str) -> list[Step]:
@@ -168,8 +170,8 @@ def _through_named_provider(steps: list[Step], raw: str) -> list[Step]:
     said = _PROVIDER_FOR.search(raw.lower())
     if said is None:
         return steps
-    provider = next(iter(ent.find_integrations(said.group("name") or said.group("name2"))[0]), None)
-    what = said.group("what") or said.group("what2")
+    provider = next(iter(ent.find_integrations(said.group("name") or said.group("name2") or said.group("name3"))[0]), None)
+    what = said.group("what") or said.group("what2") or ("email" if provider and ent.BY_ID[provider].category == "email" else "sms")
     generic = "sms" if re.match(r"texts?|sms|短信", what) else "email"
     if provider is None or provider == generic or ent.BY_ID[provider].category not in ("email", "messaging"):
         return steps

@@ -1723,3 +1723,20 @@ def test_a_bracket_that_compares_does_not_end_the_clause_like_a_numbered_step():
     cond = first_condition(g)
     assert [c.when for c in cond.config.cases] == ["inputs.event.score < 7"]
     assert service(nodes(g)[out_of(g, cond.id)[cond.config.cases[0].id]]) == "zendesk"
+
+
+@pytest.mark.parametrize("prompt, provider", [
+    # the URL's "https:" colon split the clause (no request was made) and "down / fine" became AI categories
+    ("Every night at 2am hit the /health endpoint of our API (https://api.ourapp.com/health). If it's down, open a "
+     "PagerDuty incident; if it's fine, do nothing.", "pagerduty"),
+    # no condition at all, and an SMS through Twilio as well as the 阿里云短信 the bracket names
+    ("每小时检查一次官网 https://www.example.cn 能不能打开，挂了就发短信给值班同事（走阿里云短信），正常就什么都不做", "aliyun_sms"),
+])
+def test_a_site_that_is_down_is_a_status_other_than_200_and_an_unreachable_host_counts_as_down(prompt, provider):
+    g = build(prompt)
+    cond = first_condition(g)
+    fetch = next(n for n in _reads(g))
+    assert [c.when for c in cond.config.cases] == [f"nodes.{fetch.id}.output.status != 200"]
+    assert fetch.on_error == "default" and fetch.default_output["status"] == 0  # no answer: the alert still goes out
+    assert [service(n) for n in _writes(g)] == [provider]
+    assert service(nodes(g)[out_of(g, cond.id)[cond.config.cases[0].id]]) == provider
