@@ -119,6 +119,9 @@ def _service_phrase(text: str) -> str | None:
     return " ".join(words[:4]) if words else None
 
 
+_LET_KNOW = compile_filtered(r"\blet (?P<who>(?:the|their|our|his|her|my) [\w-]+(?: [\w-]+)?|[a-z]+) know\b")  # "let their manager know"
+
+
 def _deliver(sid: str, clause: str, state: _State, target: str | None = None) -> DeliverStep:
     integ = ent.BY_ID.get(sid)
     # no verb says how: a table or app takes its own write ("不紧急的 → 飞书多维表格" creates a record), a messenger is sent to
@@ -130,7 +133,7 @@ def _deliver(sid: str, clause: str, state: _State, target: str | None = None) ->
         where = part if action else clause  # "在 Stripe 退款并通知客户": the customer is the email's, not the refund's
         channel = _CHANNEL.search(where)
         address = _EMAIL.search(where)
-        who = (_WHO_ZH if state.lang == "zh" else _WHO_EN).search(where)
+        who = _LET_KNOW.search(where) or (_WHO_ZH if state.lang == "zh" else _WHO_EN).search(where)
         target = channel.group(0) if channel else address.group(0) if address else (who.group("who").strip() if who else None)
         if target and (pronoun := _PRONOUN_THEN_OBJECT.match(target)):
             target = pronoun.group(1)  # "email me a short digest": me (the digest is what is sent)

@@ -30,7 +30,7 @@ _READ_API = compile_filtered(r"(?:调|调用|请求|访问)(?:一[次下遍]|一
 _THIS_ONE = compile_filtered(r"这场|这条|这个|这单|这次|该(?:订单|直播|会议|工单)|\b(?:this|that) (?:meeting|stream|order|call|event|ticket|issue|deal|recording)\b")
 _UPTIME = compile_filtered(r"(?:检查|检测|监控|看看|check|monitor|ping)[^,，。;；]{0,12}(?:官网|网站|首页|主页|页面|接口|website|site|homepage|home page|url|endpoint)"
                      r"[^,，。;；]{0,12}(?:能不能|是否|能否|正常|可用|可以访问|挂了|\bis up\b|\bup\b|\bdown\b|reachable|available|responds?|status)")
-_MARKET = compile_filtered(r"股价|收盘价|开盘价|实时价格|行情(?!分析)|涨跌幅|涨幅|跌幅|基金净值|净值|k线|汇率|币价"
+_MARKET = compile_filtered(r"股价|收盘价|开盘价|实时价格|行情(?!分析)|涨跌幅|涨幅|跌幅|基金净值|净值|k线|汇率|币价|(?:比特币|以太坊|btc|eth|黄金|金价)(?:的)?(?:价格|报价)"
                      r"|\b(?:stock|share|crypto|bitcoin|btc|eth) (?:price|prices|quote|quotes)\b|\bexchange rates?\b|\bclosing prices?\b")
 _FEED = ascii_re(r"\b(?:rss|atom)(?: feed)?\b|\b(?:blog|news|podcast)(?:'s)? feed\b|\bfrom (?:the |our |my |their )?feed\b|rss订阅|订阅源")
 _SUMMED_RECORDS = compile_filtered(r"^(?:先)?(?:汇总|统计|盘点|整理)(?:一下)?(?:当天|今天|今日|昨天|昨日|本周|上周|这周|本月|上个?月)的?(?:所有|全部)?(?P<obj>[\u4e00-\u9fff]{2,8}?)(?:数据|记录)?$")

@@ -237,7 +237,7 @@ def _recipient(b: Builder, target: str | None) -> str:
     if target and EMAIL_RE.fullmatch(target.strip()):
         return target.strip()
     who = _slug(target or "")
-    who = re.sub(r"^(the|our|my|a|an)_", "", who) if who != "service" else ""
+    who = re.sub(r"^(the|our|my|a|an|their|his|her|its)_", "", who) if who != "service" else ""
     name = f"{who}_email" if who and len(who) <= 30 else "email_to"
     return "{{ " + b.input_field(name, description=b._t(f"收件人（{target}）" if target else "收件人",
                                                         f"recipient ({target})" if target else "recipient")) + " }}"

@@ -1740,3 +1740,18 @@ def test_a_site_that_is_down_is_a_status_other_than_200_and_an_unreachable_host_
     assert fetch.on_error == "default" and fetch.default_output["status"] == 0  # no answer: the alert still goes out
     assert [service(n) for n in _writes(g)] == [provider]
     assert service(nodes(g)[out_of(g, cond.id)[cond.config.cases[0].id]]) == provider
+
+
+def test_a_price_checked_then_compared_is_read_and_its_threshold_starts_the_case():
+    # "看一下比特币价格，高于7万美元就…" was one clause: the price became an AI category, nothing was read
+    g = build("每天早上9点看一下以太坊价格，低于2000美元就发钉钉提醒我，没到就算了")
+    cond = first_condition(g)
+    fetch = next(n for n in _reads(g))
+    assert [c.when for c in cond.config.cases] == [f"nodes.{fetch.id}.output.body.value < 2000"]
+    assert [service(n) for n in _writes(g)] == ["dingtalk"]
+
+
+def test_let_someone_know_is_a_message_to_that_person():
+    g = build("When a new lead fills in the demo form, add them to HubSpot and let the account manager know by email.")
+    sends = [n for n in _writes(g) if service(n) == "email"]
+    assert len(sends) == 1 and "account_manager_email" in sends[0].config.arguments["to"]
