@@ -166,6 +166,11 @@ class Builder:
     def ai(self, s: AiStep, ports: list[Port]) -> list[Port]:
         nid = self.uid(s.id)
         inputs = self.data()
+        if trigger_kind(self.plan) == "chat":
+            # "它自己去查MySQL然后回答", "answer from our policy docs": what was fetched, and the question it answers
+            name, type_ = TRIGGER_FIELD["chat"]
+            message = self.input_field(name, type_=type_, description=self._t("触发时收到的数据", "what the trigger received"))
+            inputs = inputs if message in inputs else [message, *inputs]
         schema = _schema(s, self.tested.get(s.id, {}))
         prompt = services.ai_prompt(self, s, inputs)
         if s.task == "agent":  # an LLM calling the tools the request named (pilot.generation.storage)

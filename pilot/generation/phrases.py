@@ -63,7 +63,7 @@ CHAT = ascii_re(r"\bchat ?bot\b|\bagent for (?:our |the |my )?[\w ]{0,25}\bchat\
                 r"\bwhen (?:someone|a user|a customer|users|customers) (?:asks?|messages?|chats?)\b|\banswers? (?:user|customer) questions? in chat"
                 r"|\bchat widget\b|\bthe bot (?:answers|replies|responds)\b|\b(?:a|an|our) (?:\w+ )?bot (?:that|which) (?:answers|replies)\b"
                 r"|聊天机器人|客服机器人|对话机器人|问答机器人|聊天窗口|聊天框|对话框|陪练|在聊天里|聊天里|在对话里|对话中|客服机器人|在对话中|用户在.{0,6}(?:提问|咨询|发消息)|用户(?:提问|发来消息)时"
-                r"|做一个.{0,12}机器人|[@＠]机器人|我问它|用户在聊天中|在聊天中|(?:网站|官网|网页|app|小程序)?(?:上的)?(?:智能|在线|ai)客服(?!群|组|主管|经理)|用户发(?:来)?消息(?:后|时)")
+                r"|做一个.{0,12}机器人|[@＠]机器人|我问它|(?:可以|能)(?:直接)?(?:问|提问|咨询)它|(?:数据|内部|智能|问答|知识库)助手(?!群)|用户在聊天中|在聊天中|(?:网站|官网|网页|app|小程序)?(?:上的)?(?:智能|在线|ai)客服(?!群|组|主管|经理)|用户发(?:来)?消息(?:后|时)")
 # "when a new X is added / arrives" — an event in some app
 APP_EVENT = ascii_re(
     r"^incoming (?:e-?mails?|messages?|tickets?|orders?|leads?|calls?|dms?)\b|"
@@ -234,7 +234,7 @@ AGGREGATE = ascii_re(r"^(?:finally|afterwards|at the end)\b|^最后|\b(?:all|tog
 PARALLEL = ascii_re(r"\bin parallel\b|\bat the same time\b|\bsimultaneously\b|\bconcurrently\b|并行|同时")
 WEB_SEARCH = ascii_re(r"\bsearch(?:es|ing)? (?:the )?(?:web|internet|online|google)\b|\bweb search\b|\bgoogle (?:for|it)\b|\blook (?:it |them )?up online\b|"
                       r"\bsearch for\b|\b(?:research|look up|find|check)\b.{0,40}\b(?:on the web|online|on the internet)\b|联网搜|网上搜|搜索引擎|上网搜|搜索(?:网络|互联网|相关)|搜一下|(?:网上|网络上|互联网上)[^,，。；;]{0,16}?的?搜索结果")
-KNOWLEDGE = ascii_re(r"\bknowledge ?base\b|\bour (?:\w+ )?(?:docs|documentation|handbook|wiki|faq|manuals?|policies|help center)\b|\bhandbook\b|\bdocuments?\b|\bpdfs?\b|"
+KNOWLEDGE = ascii_re(r"\bknowledge ?base\b|\bour (?:\w+ ){0,2}(?:docs|documentation|handbook|wiki|faq|manuals?|policies|help center)\b|\bhandbook\b|\bdocuments?\b|\bpdfs?\b|"
                      r"\brag\b|知识库|文档|手册|资料库|规章制度|产品资料|说明书|(?:退换货|售后|退款|会员|隐私|公司)政策|常见问题|帮助中心"
                      # "the price list and FAQ we uploaded", "我们上传的《租户手册》": documents handed to us once
                      r"|\b(?:we|i)(?:'ve| have)? uploaded\b|\buploaded (?:docs|documents|files|faqs?|pdfs?|manuals?|guides?)\b|(?:我们|我)上传的|上传的.{0,8}(?:手册|文档|资料|文件)")

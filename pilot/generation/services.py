@@ -126,8 +126,8 @@ def ai_prompt(b: Builder, s: AiStep, inputs: list[str]) -> str:
         lines.append(b._t("类别：", "Categories: ") + ", ".join(s.categories))
     if s.task == "translate" and s.language:
         lines.append(b._t(f"目标语言：{s.language}", f"Target language: {s.language}"))
-    label = b._t("内容", "Input")
     for ref in inputs:
+        label = b._t("用户消息", "User message") if ref == "inputs.message" else b._t("内容", "Input")
         lines.append(f"\n{label}:\n{{{{ {ref} }}}}")
     return "\n".join(lines)
 

@@ -1755,3 +1755,18 @@ def test_let_someone_know_is_a_message_to_that_person():
     g = build("When a new lead fills in the demo form, add them to HubSpot and let the account manager know by email.")
     sends = [n for n in _writes(g) if service(n) == "email"]
     assert len(sends) == 1 and "account_manager_email" in sends[0].config.arguments["to"]
+
+
+@pytest.mark.parametrize("prompt", [
+    # the answer saw the retrieved passages but never the question it was asked
+    "Build a chatbot for our HR team that answers employee questions about leave using our HR policy docs.",
+    # not even a chat: a manual run, and no question anywhere
+    "想要一个内部数据助手，同事可以直接问它“这周新增了多少客户”这类问题，它自己去查我们的MySQL数据库然后回答",
+])
+def test_a_chat_answer_is_given_the_question_as_well_as_what_was_looked_up(prompt):
+    g = build(prompt)
+    assert trigger(g) == "chat"
+    answer = next(n for n in iter_all_nodes(g) if kind(n) in ("llm", "agent"))
+    looked_up = [n for n in iter_all_nodes(g) if kind(n) in ("knowledge", "api")]
+    assert "{{ inputs.message }}" in answer.config.prompt
+    assert looked_up and f"nodes.{looked_up[0].id}.output" in answer.config.prompt
