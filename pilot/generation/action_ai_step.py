@@ -81,13 +81,15 @@ def _named_tools(clause: str, tools: list[str]) -> tuple[list[str], set[str]]:
     return out, as_tools
 
 
+_QUOTED_WORD = compile_filtered(r"'([\w -]{1,30})'")
 _ACTION_LED = ascii_re(r"(?:then\s+)?(?:" + ph.ACTION_VERBS + r")\b")
 
 
 def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
     categories: list[str] = []
-    m = _CATEGORIES_PAREN.search(clause) or _CATEGORIES.search(clause) or _CATEGORIES_SLASH.search(clause) or _CATEGORIES_ZH.search(clause) or _CATEGORIES_COLON.search(clause) or (
-        _CATEGORIES_IS.search(clause) if re.search(r"\bwhether\b", clause) else None)
+    listed = _QUOTED_WORD.sub(r"\1", clause) if task == "classify" else clause  # "as 'pricing', 'sales' or 'other'"
+    m = _CATEGORIES_PAREN.search(listed) or _CATEGORIES.search(listed) or _CATEGORIES_SLASH.search(listed) or _CATEGORIES_ZH.search(listed) or _CATEGORIES_COLON.search(listed) or (
+        _CATEGORIES_IS.search(listed) if re.search(r"\bwhether\b", listed) else None)
     if task == "classify" and m:
         parts = re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+|还是|[、,/和或]", m.group("list") or m.group("list2"))
         # "分成紧急、一般、不急三类": the count after the last one is not part of it

@@ -96,7 +96,7 @@ class CaseListReader:
         cases: list[tuple[str, list[Step]]] = []
         latest = cls is not None and cls is self.last_ai  # before a case's own AI step ("create a Jira ticket in TRIAGE") follows it
         for k, (label, action) in enumerate(found.cases):
-            acts = self._actions(action, default_service=action)
+            acts = self._actions(action, default_service=action) if action else []
             for more in found.extra.get(k, []):
                 more_acts = self._actions(more)
                 if any(isinstance(d, DeliverStep) and d.service in ent.BY_ID for d in more_acts):
@@ -107,6 +107,8 @@ class CaseListReader:
             cases.append((label, self._on_same_channel(acts, action, [s for _, a in cases for s in a])))
         rest = found.otherwise
         otherwise = None if rest is None else [] if not rest or ph.IGNORE.search(rest) else self._actions(rest, default_service=rest)
+        if found.else_as is not None:  # "For pricing and other, answer …": the same steps, again on the else side
+            otherwise = [msgspec.structs.replace(s, id=self.uid(s.id)) for s in cases[found.else_as][1]]
         if len(cases) == 2 and otherwise is None and conds.antonyms(cases[0][0], cases[1][0]):
             cases, otherwise = cases[:1], cases[1][1]  # "Urgent ones → …. Not urgent → …": the second is the else side
         quote = " ".join(plain(c) for c in clauses[i:found.end])[:300]

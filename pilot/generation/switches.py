@@ -52,6 +52,7 @@ class CaseList:
     otherwise: str | None = None
     end: int = 0
     field: str | None = None  # "按状态处理：…" → "status"
+    else_as: int | None = None  # "For pricing and other, answer …": the else side does what case ``else_as`` does
 
 
 def declared_labels(text: str) -> tuple[list[str], str | None]:
@@ -105,12 +106,21 @@ def _label_end_re(body: str, label: str, y_word: bool, head: str) -> int | None:
     return m.end() if m else None
 
 
+_AND_THE_REST = re.compile(r"^for\s+(?:the\s+)?(?P<label>[\w -]{1,30}?)\s+(?:and|&)\s+(?:the\s+|all\s+|any\s+)?(?:others?|everything else|anything else|rest)\s*$")
+_FOR_LABEL = re.compile(r"^for\s+(?:the\s+)?(?!each\b|every\b|all\b|example\b|now\b|instance\b|more\b)")
+
+
 def _start(item: str, labels: list[str]) -> tuple[str, str] | None:
     """(label, action) when ``item`` starts with a label."""
     verb = _VERB_FIRST.match(item)
     body = item[verb.end():] if verb else item
+    named_for = _FOR_LABEL.match(body) if not verb else None  # "For sales, ask for their email …"
+    if named_for:
+        body = body[named_for.end():]
     for label in sorted(labels, key=len, reverse=True):
         end = _label_end(body, label)
+        if named_for and end is not None and not body[end:].strip(" ,:"):
+            return label, ""  # the case's actions are the clauses that go on after its comma
         action = body[end:].strip() if end is not None else ""
         action = re.sub(r"^(?:就|则|都|直接|一律|统一)+", "", action)
         passive = _PASSIVE.match(action)  # "upgrade requests get emailed to sales@": the action is "email to sales@"
@@ -198,6 +208,12 @@ def case_list(clauses: list[str], start: int, labels: list[str]) -> CaseList | N
         items = [x.strip() for x in _ITEM_SPLIT.split(text) if x.strip()]
         used = 0
         for item in items:
+            with_rest = _AND_THE_REST.match(item)
+            if with_rest and found.cases and (hit := _start("for " + with_rest.group("label"), labels)) is not None:
+                found.cases.append(hit)  # "For pricing and other, answer from our knowledge base"
+                found.else_as = len(found.cases) - 1  # its actions are the clauses that go on after it
+                used += 1
+                continue
             other = ph.ELSE.search(item) or ph.ELSE_LABEL.search(item)
             hit = (_start(item, labels) or (_zh_case(item) if open_labels else None)) if not other else None
             if hit is not None and hit[0].lower() not in {c[0].lower() for c in found.cases}:

@@ -1770,3 +1770,28 @@ def test_a_chat_answer_is_given_the_question_as_well_as_what_was_looked_up(promp
     looked_up = [n for n in iter_all_nodes(g) if kind(n) in ("knowledge", "api")]
     assert "{{ inputs.message }}" in answer.config.prompt
     assert looked_up and f"nodes.{looked_up[0].id}.output" in answer.config.prompt
+
+
+def test_cases_named_after_for_each_get_their_own_actions_and_the_rest_can_share_one():
+    # "For billing, …. For bugs, …": no condition was made, so every email was forwarded AND filed
+    g = build("Classify each support email as billing, bug or question. For billing, forward it to finance@acme.com. "
+              "For bugs, create a Jira issue. Ignore the rest.")
+    cond = next(n for n in iter_all_nodes(g) if kind(n) == "condition")
+    body = {n.id: n for n in iter_all_nodes(g)}
+    firsts = {c.id: service(body[next(e.target for e in _all_edges(g) if e.source == cond.id and e.source_handle == c.id)])
+              for c in cond.config.cases}
+    assert firsts == {"billing": "email", "bug": "jira"}
+    # "'pricing', 'sales' or 'other'" are the categories; "For pricing and other, answer …" is that case and the else side
+    g = build("Website chatbot: classify each visitor message as 'pricing', 'sales' or 'other'. For sales, create a lead "
+              "in Salesforce. For pricing and other, answer from our knowledge base.")
+    cls = next(n for n in iter_all_nodes(g) if kind(n) == "llm")
+    assert cls.config.output_schema["properties"]["category"]["enum"][:2] == ["pricing", "sales"]
+    cond = first_condition(g)
+    after = out_of(g, cond.id)
+    assert kind(nodes(g)[after["sales"]]) == "api" and kind(nodes(g)[after["pricing"]]) == "knowledge"
+    assert kind(nodes(g)[after["else"]]) == "knowledge"
+
+
+def _all_edges(graph: WorkflowGraph) -> list:
+    """The edges of the graph and of every loop body."""
+    return [*graph.edges, *(e for n in iter_all_nodes(graph) if kind(n) == "loop" for e in n.config.body.edges)]
