@@ -355,7 +355,7 @@ _SAME_KIND_OF_PLACE = compile_filtered(r"\b(?:audience|list|board|table|sheet|da
                                       r"|列表|名单|看板|项目|分组|频道|表里|表中")
 _ONCE_APPROVED = compile_filtered(r"^(?:(?:once|after|when|if)\s+(?:it'?s\s+|it is\s+|they'?re\s+|that'?s\s+)?(?:approved|signed off)|after (?:the )?approval"
                                   r"|(?:审批|审核)?(?:通过|批准|同意)(?:了)?(?:之后|以后|后|就|再)|批了(?:之后|以后)?)\s*[,:]?\s*")
-_ONCE_REJECTED = compile_filtered(r"^(?:(?:if|when)\s+(?:it'?s\s+|it is\s+)?(?:rejected|declined|denied)|(?:被)?(?:驳回|拒绝|没批|不通过|未通过)(?:了)?(?:的话|之后|以后|后)?(?:就|则)?)\s*[,:]?\s*")
+_ONCE_REJECTED = compile_filtered(r"^(?:(?:if|when)\s+(?:it'?s\s+|it is\s+)?(?:rejected|declined|denied)|(?:被)?(?:驳回|拒绝|没批准?|不批准?|不同意|不通过|未通过|没通过)(?:了)?(?:的话|之后|以后|后)?(?:就|则)?)\s*[,:]?\s*")
 _WRITTEN_PASSIVELY = compile_filtered(r"\b(?:gets?|is|are)\s+(?:logged|recorded|saved|stored|added|filed|entered|written)\b")
 _ELSE_NEXT_ACTION = ascii_re(r"(?!(?:then|after that|afterwards|finally|either way|in (?:both|all|any) cases?|regardless|always|in any case)\b)"
                                  r"(?:notify|ping|alert|tell|email|e-mail|text|message|post|send|add|create|open|log|save|update|tag|label|assign|dm|remind|call)\b")

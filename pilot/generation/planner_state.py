@@ -32,7 +32,7 @@ from pilot.generation.plan import (
     Step,
 )
 from pilot.generation.plan_actions import Actions, parse_actions  # noqa: F401 - Actions: the type of parse results
-from pilot.generation.planner_branches import _OUTCOME_FIRST, BranchReader
+from pilot.generation.planner_branches import _ONCE_APPROVED, _ONCE_REJECTED, _OUTCOME_FIRST, BranchReader
 from pilot.generation.planner_case_lists import CaseListReader, _merged_cases, _with_categories
 from pilot.generation.planner_conditionals import ConditionalReader, _condition_first
 from pilot.generation.planner_loops import (
@@ -103,6 +103,10 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
             if cut:  # "bug发到钉钉群,功能需求记到notion": one clause per category case
                 clauses[i: i + 1] = [clauses[i][: len(clauses[i]) - len(clause) + cut], clause[cut:].lstrip(",、 ")]
                 clause = plain(clauses[i])
+            once = _ONCE_APPROVED.match(clause) if steps and isinstance(steps[-1], WaitStep) and steps[-1].approval else None
+            if once and clause[once.end():].strip(" ,") and not any(_ONCE_REJECTED.match(plain(c)) for c in clauses[i + 1:]):
+                # "给主编审核，审核通过后自动发布到公众号": the approval gates what follows; no outcome is tested
+                clauses[i] = clause = re.sub(r"^(?:自动|直接|马上|立即|立刻|就|再)+", "", clause[once.end():].strip(" ,"))
             if re.match(r"(?:when|whenever|once|after)\b", clause) and not conds.comparison(clause, self.lang) and (
                     ph.FORM.search(clause) or ph.APP_EVENT.search(clause) or re.search(r"\bsubmits?\b|\bsigns? up\b", clause)):
                 head, colon, work = clause.partition(":")

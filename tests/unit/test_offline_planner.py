@@ -1795,3 +1795,16 @@ def test_cases_named_after_for_each_get_their_own_actions_and_the_rest_can_share
 def _all_edges(graph: WorkflowGraph) -> list:
     """The edges of the graph and of every loop body."""
     return [*graph.edges, *(e for n in iter_all_nodes(graph) if kind(n) == "loop" for e in n.config.body.edges)]
+
+
+def test_not_one_per_item_is_one_step_for_all_of_them():
+    p = planner.plan("Every Friday pull this week's Stripe payments, write one overall summary (not one per order!) and email it to me")
+    assert not any(isinstance(s, LoopStep) for s in walk(p.steps))
+
+
+def test_an_approval_then_what_it_lets_through_is_a_wait_and_the_step_not_a_category():
+    # "给主编审核，审核通过后自动发布": no approval step, and "审核" / "自动" became AI categories
+    g = build("每周一上午9点，AI写一篇行业周报，给主编审核，审核通过后自动发布到微信公众号")
+    kinds = [kind(n) for n in g.nodes]
+    assert "wait" in kinds and "condition" not in kinds and kinds.count("llm") == 1
+    assert kinds.index("wait") < kinds.index("api") and [service(n) for n in _writes(g)] == ["wechat_official_account"]
