@@ -221,7 +221,7 @@ WAIT = ascii_re(r"\bwait(?:s|ing)?\s+(?:for\s+)?(?:another\s+|a further\s+|an ad
                 r"|\b(?P<n5>\d+|a|an|one|two|three|four|five|six|seven|ten)\s+(?P<unit5>minute|hour|day|week)s?\s+later\b"  # "3 days later remind …"
                 r"|(?<![每超])(?:等待?|过|隔)\s*(?P<n3>\d+|[一二两三四五六七八九十]+|半)\s*个?(?P<unit3>分钟|小时|天|周|个月|星期)"
                 # "7 天后再发一封邮件": a step that starts N days later (not "3天后到期的")
-                r"|(?:^|(?<=[,，;；]))\s*(?P<n4>\d+|[一二两三四五六七八九十]+|半)\s*个?(?P<unit4>分钟|小时|天|周|个月|星期)(?:之?后|以后)(?=\s*(?:再|,|，|给|发|提醒|检查|查|看|去|如果|若|要是|假如))")
+                r"|(?:^|(?<=[,，;；]))\s*(?P<n4>\d+|[一二两三四五六七八九十]+|半)\s*个?(?P<unit4>分钟|小时|天|周|个月|星期)(?:之?后|以后)(?=\s*(?:再|,|，|给|发|提醒|检查|查|看|去|如果|若|要是|假如|在|把|让|用|通知|创建|建|自动))")
 APPROVAL = ascii_re(r"(?<!once )(?<!after )(?<!when )(?<!if )(?<!once it's )(?<!once it is )(?<!recommend )(?<!suggest )(?<!auto-)\bapprov(?!ed\b)(?!e (?:or|/) (?:deny|reject|decline))(?!e (?:it |them |the \w+ )?(?:automatically|via|through|using)\b)\w*|\bsign(?:s|ed)? off\b|\bwait(?:s|ing)? for\b[^,.;]{0,40}?\bto (?:approve|accept|review)\b|\bhuman review|\bmanual review|\b(?:i|we)\s+(?:will\s+|can\s+|then\s+|get to\s+)?(?:approve|review|check|okay|ok)\s+(?:or (?:reject|deny|decline)\s+)?(?:it|them|the (?:draft|reply|post|tweet|text|email|message|copy))\b|\breview(?:s|ed)? (?:and approve|it before|before)|"
                     r"等(?:我|你|老板|主管|领导|经理|负责人|财务|法务|运营|店长|总监|[\u4e00-\u9fff]{1,4}?)?(?:审批|审核|批准)|"
                     r"(?:给|交给|发给|提交给)(?:我|主编|老板|主管|领导|经理|负责人|总监|编辑|法务|[\u4e00-\u9fff]{1,3}?)(?:审核|审批|过目|把关)(?![\u4e00-\u9fff]{0,2}(?:结果|意见))|审批(?!通过后|通过就|通过之后|通过以后|通过的|通过事件|内容|单|记录|流程|结果)|经过.{0,4}审核|由我审核|我审核|我点通过|我确认(?:后|了)|审核通过(?!后)|批准(?!后)|人工审核|人工确认|确认(?:后|之后|以后)|审核后|同意后")

@@ -223,8 +223,8 @@ def case_list(clauses: list[str], start: int, labels: list[str]) -> CaseList | N
                 found.otherwise = rest
             elif found.cases and _MORE.match(item):
                 found.extra.setdefault(len(found.cases) - 1, []).append(_MORE.sub("", item).strip())
-            elif found.cases and open_labels and len(items) == 1 and ph.SEND.search(item) and k + 1 < len(clauses) \
-                    and _zh_case(clauses[k + 1].lstrip("&")):
+            elif found.cases and len(items) == 1 and ph.SEND.search(item) and k + 1 < len(clauses) \
+                    and ((open_labels and _zh_case(clauses[k + 1].lstrip("&"))) or _start(clauses[k + 1].lstrip("&"), labels)):
                 # "critical 的打语音电话通知值班人并且发钉钉群；warning 的…": the case's second action, cut off by "并且"
                 found.extra.setdefault(len(found.cases) - 1, []).append(item)
             else:

@@ -1808,3 +1808,19 @@ def test_an_approval_then_what_it_lets_through_is_a_wait_and_the_step_not_a_cate
     kinds = [kind(n) for n in g.nodes]
     assert "wait" in kinds and "condition" not in kinds and kinds.count("llm") == 1
     assert kinds.index("wait") < kinds.index("api") and [service(n) for n in _writes(g)] == ["wechat_official_account"]
+
+
+def test_each_later_delay_is_a_wait_of_its_own():
+    # "7天后在纷享销客里…" had no wait: the task was created right after the second email
+    g = build("用户注册后立刻发欢迎邮件；3天后再发一封使用技巧邮件；7天后在HubSpot里给对应销售创建一个跟进任务")
+    waits = [n.config.duration_s for n in g.nodes if kind(n) == "wait"]
+    assert waits == [3 * 86400, 7 * 86400]
+
+
+def test_a_case_whose_second_action_follows_and_is_still_that_case():
+    # "高的建Jira单并且发钉钉群，中的只建Jira单": the 钉钉 message was cut off the 高 case, which became a branch of its own
+    g = build("Sentry有新报错时，让AI判断严重程度（高/中/低）：高的建Jira单并且发钉钉群，中的只建Jira单，低的不处理")
+    conds = [n for n in iter_all_nodes(g) if kind(n) == "condition"]
+    assert len(conds) == 1
+    high = out_of(g, conds[0].id)[conds[0].config.cases[0].id]
+    assert service(nodes(g)[high]) == "jira" and service(nodes(g)[out_of(g, high)[None]]) == "dingtalk"
