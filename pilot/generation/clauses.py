@@ -231,7 +231,7 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
             if told:  # "Our website will POST contact requests to it (name, email, message).": what arrives, not a step
                 clause, rest = f"{clause} {told.group(0)}", rest[told.end():].strip()
             cond = re.sub(r"\([^)]*\)", " ", clause).strip(" ,.")
-            if ph.CMP_EN.search(cond) and not ph.WEBHOOK.search(cond):
+            if ph.CMP_EN.search(cond) and not ph.WEBHOOK.search(cond) and not ph.APP_EVENT.search(cond):
                 # "when a cart has fewer than 3 items (our store posts it to a webhook), …": a condition
                 rest = (text[:begin] + " if " + ph.IF.sub("", cond).strip() + ", " + text[end:]).strip()
             return WebhookTrigger(), clause, rest

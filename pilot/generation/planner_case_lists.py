@@ -46,6 +46,25 @@ class CaseListReader:
         return j, BranchStep(id=self.uid("route"), quote=" ".join(parts)[:300], on=cls.id, field="category",
                              cases=[Case(label=c, steps=[d]) for c, d in zip(cls.categories, deliveries)], otherwise=otherwise)
 
+    def _paired_tasks(self, items: list[str], clause: str, j: int) -> tuple[int, ParallelStep] | None:
+        """"in parallel: generate a tweet and post it to X, generate a LinkedIn post and publish it
+        on LinkedIn": each piece of writing with the send of "it" after it is one branch."""
+        branches: list[list[Step]] = []
+        for item in items:
+            acts = parse_actions(item, self)
+            if acts.sources or (acts.ai is None and not acts.deliveries):
+                return None
+            if acts.ai is not None:
+                branches.append([acts.ai, *acts.deliveries])
+            elif branches and _SENDS_IT.match(item) and not any(isinstance(s, DeliverStep) for s in branches[-1]):
+                branches[-1].extend(acts.deliveries)  # "… and post it to X": where that piece goes
+            else:
+                branches.append(list(acts.deliveries))
+        if len(branches) < 2:
+            return None
+        self.last_ai = None
+        return j, ParallelStep(id=self.uid("in_parallel"), quote=clause[:200], branches=branches)
+
     def _parallel_tasks(self, clauses: list[str], i: int) -> tuple[int, ParallelStep] | None:
         """"do three things in parallel: pull out the key dates, flag risky clauses and summarize
         it", "同时做三件事：翻译摘要、提炼方法、分析局限性": AI tasks side by side (their merge is
@@ -73,7 +92,7 @@ class CaseListReader:
                 sends.append(list(acts.deliveries))  # "同时做三件事：企业微信通知仓库、在多维表格记一行、给我发封邮件"
                 continue
             if sends or (acts.sources and acts.ai is None) or acts.deliveries and acts.ai is None:
-                return None  # fetches side by side, or sends mixed with other work: the clause parser's job
+                return self._paired_tasks(items, clause, j)  # "generate a tweet and post it to X, …": each its own
             ais.append(acts.ai or AiStep(id=self.uid("analyze"), task="analyze", instruction=item, quote=item[:200]))
         if len(sends) >= 2 and len(sends) == len(items):
             return j, ParallelStep(id=self.uid("in_parallel"), quote=clause[:200], branches=sends)
@@ -142,6 +161,7 @@ class CaseListReader:
 _TASK_COUNT = {"two": 2, "2": 2, "两": 2, "二": 2, "three": 3, "3": 3, "三": 3, "four": 4, "4": 4, "四": 4}
 _PARALLEL_TASKS = compile_filtered(r"\b(?:(?:two|three|four|2|3|4|several|a few) (?:things|tasks) )?(?:in parallel|at the same time|at once|side by side|simultaneously)\s*:\s*"
                              r"|(?:同时|并行)(?:做|进行|处理)?(?:[两三四几]件事|[两三四几]个任务)?\s*[:：]\s*")
+_SENDS_IT = compile_filtered(r"^(?:then\s+|and\s+)?[a-z]+\s+(?:it|them|that|this)\b|^(?:再|然后|并)?(?:把它|发到|发布到|存到|推送到)")
 _COMPARED = compile_filtered(r"value (?:lt|le|gt|ge|eq|ne) ")
 
 

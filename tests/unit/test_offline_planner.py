@@ -1824,3 +1824,13 @@ def test_a_case_whose_second_action_follows_and_is_still_that_case():
     assert len(conds) == 1
     high = out_of(g, conds[0].id)[conds[0].config.cases[0].id]
     assert service(nodes(g)[high]) == "jira" and service(nodes(g)[out_of(g, high)[None]]) == "dingtalk"
+
+
+def test_pieces_written_in_parallel_each_go_where_the_request_sends_them():
+    # the event's "is published" became a condition, and the three pieces ran one after another
+    g = build("When a product is released (our CI sends a webhook), in parallel: write a tweet and post it to X, "
+              "write a LinkedIn post and publish it on LinkedIn, and draft release notes and save them to Notion.")
+    assert trigger(g) == "webhook" and not [n for n in g.nodes if kind(n) == "condition"]
+    starts = [e.target for e in g.edges if e.source == g.nodes[0].id]
+    assert len(starts) == 3 and all(kind(nodes(g)[s]) == "llm" for s in starts)
+    assert sorted(service(nodes(g)[out_of(g, s)[None]]) for s in starts) == ["linkedin", "notion", "twitter"]
