@@ -98,6 +98,7 @@ _DESTINATION_NOUN = ascii_re(
 
 
 _REPLY_BACK_ANY = compile_filtered(r"(?:并|再|然后)?(?:回复|回)(?:到)?(?:评论|留言|私信)|发回(?:给)?(?:用户|客户|买家|对方|粉丝|他|她)|回复给(?:用户|客户|买家|对方|粉丝)"
+                             r"|回复[^,，。；;]{0,4}?(?:发|发送)给(?:用户|客户|买家|对方|粉丝|他|她)"  # "生成一条客服回复发给买家"
                              r"|\b(?:post|posted|reply|replied)\s+(?:it\s+)?(?:under|to|below)\s+(?:the|their|that)\s+(?:comment|review|message|post)\b"
                              # "reply on the issue with an AI answer": on the record the event is about
                              r"|\b(?:reply|replies|respond|answer)\s+(?:on|to|in|under)\s+(?:the|that|this|their)\s+(?:issue|ticket|pr|pull request|merge request|mr|conversation|thread)\b")

@@ -57,9 +57,21 @@ def apply_recipe(plan: WorkflowPlan, blueprint: Any, catalog: Any) -> WorkflowPl
             isinstance(s, LoopStep) for s in walk(recipe.steps))
         # several deliveries and a recipe that branches: which delivery goes on which side would be invented
         routed = sum(isinstance(s, DeliverStep) for s in plan.steps) >= 2 and any(isinstance(s, BranchStep) for s in walk(recipe.steps))
-        if thin and not one_item and not routed and confidence >= _needed(recipe, ai):
+        if thin and not one_item and not routed and not _adds_unasked(recipe, plan) and confidence >= _needed(recipe, ai):
             return _from_recipe(plan, recipe_for(catalog, tid, plan), ai)
     return _contribute(plan, recipe if confidence >= MIN_CONFIDENCE else None, catalog)
+
+
+def _adds_unasked(recipe: WorkflowPlan, plan: WorkflowPlan) -> bool:
+    """Whether the recipe would add a judgement or a lookup the request did not ask for: a request
+    that already says what to write and where it goes ("AI根据退款原因生成一条客服回复发给买家，同时记到
+    多维表格") does not get the support template's categories and knowledge-base search bolted on."""
+    if not any(isinstance(s, DeliverStep) for s in plan.steps):
+        return False  # a request that only names the job ("a support bot for our docs") is the recipe's
+    asked = {s.task for s in walk(plan.steps) if isinstance(s, AiStep)} | {
+        s.from_ for s in walk(plan.steps) if isinstance(s, SourceStep)}
+    return any((isinstance(s, AiStep) and s.task == "classify" and s.categories and "classify" not in asked)
+               or (isinstance(s, SourceStep) and s.from_ == "knowledge" and "knowledge" not in asked) for s in walk(recipe.steps))
 
 
 def main_step(recipe: WorkflowPlan) -> AiStep | None:

@@ -1834,3 +1834,14 @@ def test_pieces_written_in_parallel_each_go_where_the_request_sends_them():
     starts = [e.target for e in g.edges if e.source == g.nodes[0].id]
     assert len(starts) == 3 and all(kind(nodes(g)[s]) == "llm" for s in starts)
     assert sorted(service(nodes(g)[out_of(g, s)[None]]) for s in starts) == ["linkedin", "notion", "twitter"]
+
+
+def test_a_request_that_says_what_to_write_and_where_gets_no_template_steps_bolted_on():
+    # the support template's recipe replaced it: an AI classification into billing / technical / … and a
+    # knowledge-base search nobody asked for, and the reply to the buyer was lost
+    from pilot.generation.pipeline import build_offline
+
+    g = build_offline("淘宝店有买家申请退款时，AI根据退款原因写一条安抚回复发给买家，同时把这单记到飞书多维表格里")
+    kinds = [kind(n) for n in iter_all_nodes(g)]
+    assert "knowledge" not in kinds and not any(n.config.output_schema for n in iter_all_nodes(g) if kind(n) == "llm")
+    assert sorted(service(n) for n in _writes(g)) == ["feishu_bitable", "taobao"]
