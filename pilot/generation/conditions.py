@@ -97,11 +97,19 @@ def as_category(label: str, categories: list[str]) -> str:
     return label
 
 
+_OPEN_BOUND = compile_filtered(r"(?P<cond>[^,;]+?\b(?:or (?:more|less|above|below|higher|lower|greater|fewer|over|under)|and (?:up|above|over|below|under)))"
+                               r"\s+(?=(?:it|they|this|that|we|i)\s+(?:needs?|requires?|must|has|have|gets?|goes|go|should|will)\b"
+                               r"|(?:needs?|requires?|must|has to|gets?)\b)")
+
+
 def split_condition(text: str, lang: str) -> tuple[str, str]:
     """("the score is above 7", "email the hiring manager") from the text after "if"."""
     lead = ph.CMP_LEAD.search(text)
     if lead:  # "at least 4 stars: email them …"
         return text[: lead.end()].rstrip(":→-> ,"), text[lead.end():].strip()
+    bounded = _OPEN_BOUND.match(text) if lang == "en" else None
+    if bounded:  # "if it's $50 or more it needs approval first, …": the bound ends the condition
+        return bounded.group("cond"), text[bounded.end():].strip(" ,")
     quoted = QUOTED_EQ.match(text.strip())
     if quoted:  # "“是否需要发票”选的是“是”，再给财务发封邮件": the condition ends with its quoted value
         return text.strip()[: quoted.end()], text.strip()[quoted.end():].lstrip(" ,，就则那么then")

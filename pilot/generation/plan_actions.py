@@ -251,7 +251,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             and not _DONE_BY_HAND.search(clause):
         who = re.search(r"\b(?:the |a |an |our )?(?P<who>[a-z]+(?: (?!must\b|needs?\b|has\b|should\b|will\b|to\b)[a-z]+)?)"
                         r" (?:(?:must|needs? to|has to|should|will|to) )?(?:approves?|signs? off)", clause)
-        approver = who.group("who") if who and not re.fullmatch(r"(?:let |have )?(?:me|us|i|we)|let|i'll|we'll", who.group("who")) else None
+        approver = who.group("who") if who and not re.fullmatch(r"(?:let |have )?(?:me|us|i|we)|let|i'll|we'll|(?:and |then )?(?:once|when|after|if)|and|then",
+                                                                who.group("who")) else None
+        if approver is None and (source := re.search(r"\bapproval (?:from|by) (?:a |an |the |our |their )?(?P<who>[a-z]+(?: [a-z]+)?)", clause)):
+            approver = source.group("who")  # "it needs approval from a finance manager first"
         acts.wait = WaitStep(id=state.uid("approval"), approval=quote, approver=approver, quote=quote)
     # sources; a data service only named ("汇总有赞当天的订单") is still where the data comes from
     srcs = [*srcs, *(f for f in found if f not in dests and f not in srcs and not negated

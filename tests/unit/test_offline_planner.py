@@ -1845,3 +1845,14 @@ def test_a_request_that_says_what_to_write_and_where_gets_no_template_steps_bolt
     kinds = [kind(n) for n in iter_all_nodes(g)]
     assert "knowledge" not in kinds and not any(n.config.output_schema for n in iter_all_nodes(g) if kind(n) == "llm")
     assert sorted(service(n) for n in _writes(g)) == ["feishu_bitable", "taobao"]
+
+
+def test_an_open_bound_ends_the_condition_so_the_approval_it_needs_is_kept():
+    # "If it's $50 or more it needs approval …, and once approved, issue the refund": the approval was lost
+    g = build("Refund requests come in by webhook. If the amount is under $100, refund it in Stripe right away. If it's "
+              "$100 or more it needs approval from the support lead first, and once approved, refund it in Stripe.")
+    cond = first_condition(g)
+    other = nodes(g)[out_of(g, cond.id)["else"]]
+    assert kind(other) == "wait" and other.config.approval is not None
+    assert service(nodes(g)[out_of(g, other.id)[None]]) == "stripe"
+    assert "support lead" in other.title  # who approves, not "and once"
