@@ -97,6 +97,7 @@ def as_category(label: str, categories: list[str]) -> str:
     return label
 
 
+_ZH_BOTH = compile_filtered(r"(?P<cond>[^,，。；;]{2,30}?(?:并且|而且|且)[^,，。；;]{2,20}?)[,，]?\s*(?:就|则|那么|的话就?)")
 _OPEN_BOUND = compile_filtered(r"(?P<cond>[^,;]+?\b(?:or (?:more|less|above|below|higher|lower|greater|fewer|over|under)|and (?:up|above|over|below|under)))"
                                r"\s+(?=(?:it|they|this|that|we|i)\s+(?:needs?|requires?|must|has|have|gets?|goes|go|should|will)\b"
                                r"|(?:needs?|requires?|must|has to|gets?)\b)")
@@ -107,6 +108,9 @@ def split_condition(text: str, lang: str) -> tuple[str, str]:
     lead = ph.CMP_LEAD.search(text)
     if lead:  # "at least 4 stars: email them …"
         return text[: lead.end()].rstrip(":→-> ,"), text[lead.end():].strip()
+    both = _ZH_BOTH.match(text.strip()) if lang == "zh" else None
+    if both:  # "金额大于5000并且客户等级是VIP，就…": both conditions, then the action
+        return both.group("cond"), text.strip()[both.end():]
     bounded = _OPEN_BOUND.match(text) if lang == "en" else None
     if bounded:  # "if it's $50 or more it needs approval first, …": the bound ends the condition
         return bounded.group("cond"), text[bounded.end():].strip(" ,")

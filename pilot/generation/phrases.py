@@ -20,7 +20,9 @@ from pilot.generation.roles import NOUN_POST
 # sentence ends, and sequencing words (then / after that / 然后 / 再 / 最后)
 SENTENCE = compile_filtered(r"(?:[.!?](?=\s|$)|[;。！？；\n])+")
 SEQUENCE = ascii_re(r"(?:,\s*|\s+)(?:and\s+)?(?:then|after that|next)\b[,\s]*|(?:,\s*|\s+)(?:and\s+)?(?=(?:finally|afterwards|at the end)\b)"
-                    r"|然后|接着|之后再|之后|随后|(?=最后)|再把|再将|并且|并把|并将")
+                    # (not "如果金额大于5000并且客户等级是VIP，就…": two conditions of one case)
+                    r"|然后|接着|之后再|之后|随后|(?=最后)|再把|再将|并且(?![^,，。；;]{1,16}?(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|是|为|等于)"
+                    r"[^,，。；;]{0,12}?[,，]?\s*(?:就|则|的话))|并把|并将")
 # English actions: a new clause starts at ", verb" / "and verb"
 ACTION_VERBS = (
     r"fetch|pull|get|grab|read|scrape|collect|gather|download|monitor|watch|check|look up|query|search|find|load|"

@@ -51,6 +51,29 @@ class BranchReader:
         same = self._same_channel(earlier, action)
         return [s for s in acts if s not in unknown] + same if same else acts
 
+    def _both_held(self, cond: str, cmp: tuple | None, acts: list[Step], clause: str) -> tuple[tuple | None, list[Step]]:
+        """"worth more than $20k AND the company has over 200 employees": the first comparison is the
+        case's, and the second a check inside it, so the steps run only when both hold."""
+        parts = _BOTH.split(cond)
+        if len(parts) != 2:
+            return cmp, acts
+        first, second = (conds.comparison(p.strip(" ,"), self.lang) for p in parts)
+        if first is None or second is None:
+            return cmp, acts
+        subject = self._subject_for(self.last_ai)  # what the outer comparison tests too (see _branch)
+        self.and_also[clause] = (msgspec.structs.replace(second[0], subject=subject, field=self._field_path(subject, second[0].field)),
+                                 second[1])
+        return first, acts
+
+    def _second_test(self, steps: list[Step], quote: str) -> list[Step]:
+        """A case's steps inside the check of its second comparison (see :meth:`_both_held`)."""
+        also = self.and_also.pop(quote, None)
+        if also is None:
+            return steps
+        when, label = also
+        return [BranchStep(id=self.uid("check"), quote=quote[:200], on=when.subject, field=when.field,
+                           cases=[Case(label=label, when=when, steps=steps)], otherwise=[])]  # else: nothing more
+
     def _same_place(self, earlier: list[Step], action: str) -> list[Step]:
         """"if 'Workshop' add them to the Workshop audience in Mailchimp, if 'Conference' add them to the
         Conference audience": a case writing to another place without naming the service writes to the
@@ -223,6 +246,7 @@ class BranchReader:
                                       [*acts, *decided], clause))
                         j = k
                         continue
+                cmp, acts = self._both_held(cond, cmp, acts, clause)
                 cases.append((cmp[1] if cmp else conds.strip_label(cond, self.lang), cmp[0] if cmp else None, acts, clause))
                 label_at = j
                 j += 1
@@ -301,7 +325,7 @@ class BranchReader:
             cases = [(conds.as_category(c[0], cls.categories), *c[1:]) for c in cases]
         bid = self.uid("route" if len(cases) > 1 else "check")
         branch = BranchStep(id=bid, quote=" ".join(c[3] for c in cases)[:300], on=subject, field=field,
-                            cases=[Case(label=c[0], when=cmp, steps=c[2]) for c, cmp in zip(cases, comparisons)],
+                            cases=[Case(label=c[0], when=cmp, steps=self._second_test(c[2], c[3])) for c, cmp in zip(cases, comparisons)],
                             otherwise=otherwise)
         out.append(branch)
         return j, out
@@ -353,6 +377,7 @@ class BranchReader:
 _SAME_SENTENCE_ACTION = compile_filtered(r"(?:tag|label|flag|mark|move|set|add|create|update|close|assign|archive|cancel|refund|log|save|append)\b")
 _SAME_KIND_OF_PLACE = compile_filtered(r"\b(?:audience|list|board|table|sheet|database|segment|folder|project|channel|group|queue|pipeline)\b"
                                       r"|列表|名单|看板|项目|分组|频道|表里|表中")
+_BOTH = compile_filtered(r"\s+(?:and|&&)\s+(?=(?:the|its|it'?s|it is|their|they|there|[a-z]+\s+(?:is|are|has|have)\b))|(?:并且|而且|且|同时)(?=[^,，]{2,})")
 _ONCE_APPROVED = compile_filtered(r"^(?:(?:once|after|when|if)\s+(?:it'?s\s+|it is\s+|they'?re\s+|that'?s\s+)?(?:approved|signed off)|after (?:the )?approval"
                                   r"|(?:审批|审核)?(?:通过|批准|同意)(?:了)?(?:之后|以后|后|就|再)|批了(?:之后|以后)?)\s*[,:]?\s*")
 _ONCE_REJECTED = compile_filtered(r"^(?:(?:if|when)\s+(?:it'?s\s+|it is\s+)?(?:rejected|declined|denied)|(?:被)?(?:驳回|拒绝|没批准?|不批准?|不同意|不通过|未通过|没通过)(?:了)?(?:的话|之后|以后|后)?(?:就|则)?)\s*[,:]?\s*")

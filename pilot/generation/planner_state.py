@@ -24,6 +24,7 @@ from pilot.generation.plan import (
     AiStep,
     BranchStep,
     Case,
+    Comparison,
     DeliverStep,
     WaitStep,
     LoopStep,
@@ -65,6 +66,7 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
         self.declared, self.declared_field = switches.declared_labels(raw)  # "a category field: a, b or c"
         self.no_ai = bool(no_ai_requested(raw))  # "No AI needed", "不要用AI": transforms, never an LLM step
         self.switch_field: str | None = None
+        self.and_also: dict[str, tuple[Comparison, str]] = {}  # a case's second comparison ("… AND over 200 employees"), by its clause
         self.colon_cases = bool(ph.SWITCH_ON.search(trigger_clause) or ph.SWITCH_HEAD.search(trigger_clause))
         on = ph.SWITCH_ON.search(trigger_clause)
         if on and trigger_kind in ("webhook", "form", "app_event"):  # "our form has a priority dropdown (…)."

@@ -1856,3 +1856,19 @@ def test_an_open_bound_ends_the_condition_so_the_approval_it_needs_is_kept():
     assert kind(other) == "wait" and other.config.approval is not None
     assert service(nodes(g)[out_of(g, other.id)[None]]) == "stripe"
     assert "support lead" in other.title  # who approves, not "and once"
+
+
+@pytest.mark.parametrize("prompt, first, second, writes", [
+    # the second condition was dropped (en) or became a case of its own that sent the message alone (zh)
+    ("When a new deal is created in Pipedrive and it's worth more than $20k AND the company has over 200 employees, "
+     "email our VP of Sales (vp@acme.io). Otherwise do nothing.", "inputs.event.value > 20000", "inputs.event.employees > 200", "email"),
+    ("新订单来了，如果金额大于5000并且客户等级是VIP，就在企业微信里通知销售主管", "inputs.event.amount > 5000", 'inputs.event.level == "VIP"', "wecom"),
+])
+def test_two_conditions_joined_by_and_both_hold_before_the_action(prompt, first, second, writes):
+    g = build(prompt)
+    outer = first_condition(g)
+    assert [c.when for c in outer.config.cases] == [first]
+    inner = nodes(g)[out_of(g, outer.id)[outer.config.cases[0].id]]
+    assert kind(inner) == "condition" and [c.when for c in inner.config.cases] == [second]
+    assert service(nodes(g)[out_of(g, inner.id)[inner.config.cases[0].id]]) == writes
+    assert out_of(g, inner.id)["else"] == out_of(g, outer.id)["else"]  # one failing test: nothing is sent
