@@ -86,7 +86,8 @@ _READ_FROM = (
     AroundName(r"把\s*", r"[^,，。;；]{0,8}?的"),
     AroundName(r"把[^,，。;；写存同发推记加导插到进]{0,8}?", r"\s*的?\s*(?:交易|支付|销售|用户)?(?:记录|数据|订单|交易|明细|列表|信息)"),
     AroundName(r"(?:根据|基于)\s*"),
-    AroundName(behind=r"(?<![到进入在往给成为])(?<!到我)(?<!进我)(?<!到我们)(?<!到我的)(?<!进我们)", after=r"\s*(?:上|里|中)的"),
+    AroundName(behind=r"(?<![到进入在往给成为])(?<!到我)(?<!进我)(?<!到我们)(?<!到我的)(?<!进我们)",
+                after=r"\s*(?:crm|erp|系统|后台|平台)?\s*(?:上|里|中)(?:新增|新建|新来|最新|今天|当天)?的"),  # "纷享销客CRM里新增的客户数"
 )
 # "send it to the customer from our Gmail": the account it goes out from
 _SENT_FROM = AroundName(r"\b(?:send|sends|sent|reply|replies|forward|forwards)\b[^,.;]{0,60}?\bfrom\s+(?:our\s+|my\s+|the\s+)?", r"\b")

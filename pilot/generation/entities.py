@@ -445,5 +445,13 @@ def find_data_sources(text: str) -> list[str]:
     return [name for name, rx in _SOURCE_RES if rx.search(text)]
 
 
+# "the pricing pages (acme.com/pricing and globex.com/pricing)": a page named without its scheme
+BARE_URL_RE = compile_filtered(r"(?<![\w@./:-])(?:[a-z0-9-]+\.)+(?:com|io|ai|co|net|org|dev|app|cn|so|xyz|me|us|uk|de)/[\w./%?=&-]*[\w/]",
+                               re.I)
+
+
 def find_urls(raw: str) -> list[str]:
-    return list(dict.fromkeys(u.rstrip(".,;") for u in URL_RE.findall(raw)))[:5]
+    """The URLs of the request, in order (at most five); bare "domain.tld/path" ones as written."""
+    found = [u.rstrip(".,;") for u in URL_RE.findall(raw)]
+    found += [u for u in BARE_URL_RE.findall(raw) if not any(u in full for full in found)]
+    return list(dict.fromkeys(found))[:5]

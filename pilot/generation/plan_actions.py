@@ -277,7 +277,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             acts.deliveries.append(DeliverStep(id=state.uid("call_" + host.split(".")[0]), service=host, operation=op,  # type: ignore[arg-type]
                                                target=url, quote=quote))
             continue
-        acts.sources.append(SourceStep(id=state.uid("fetch_page"), from_="url", url=url, quote=quote))
+        acts.sources.append(SourceStep(id=state.uid("fetch_page"), from_="url", url=url if "://" in url else "https://" + url, quote=quote))
     for path in ([] if urls or negated else _METHOD_PATH.finditer(clause)):
         # "调我们工单系统的接口（POST /api/tickets）建一个工单", "PATCH /claims/{id}": a write to the team's own API
         system = _SYSTEM_NAMED.search(clause[: path.start()])

@@ -1872,3 +1872,16 @@ def test_two_conditions_joined_by_and_both_hold_before_the_action(prompt, first,
     assert kind(inner) == "condition" and [c.when for c in inner.config.cases] == [second]
     assert service(nodes(g)[out_of(g, inner.id)[inner.config.cases[0].id]]) == writes
     assert out_of(g, inner.id)["else"] == out_of(g, outer.id)["else"]  # one failing test: nothing is sent
+
+
+def test_pages_named_without_a_scheme_are_each_read():
+    # "(acme.com/pricing and globex.com/pricing)": nothing was read but a made-up "pricing pages" API
+    g = build("Once a week, check the pricing pages of our two competitors (acme.com/pricing and globex.com/pricing) "
+              "and send me a Telegram message summarising their plans.")
+    assert sorted(n.config.url for n in _reads(g)) == ["https://acme.com/pricing", "https://globex.com/pricing"]
+
+
+def test_what_was_added_in_a_system_is_read_from_it_not_created_there():
+    # "纷享销客CRM里新增的客户数" created a record in the CRM every evening
+    g = build("钉钉群里每天下午5点发一下当天纷享销客CRM里新增的线索数和跟进摘要")
+    assert [service(n) for n in _reads(g)] == ["fxiaoke"] and [service(n) for n in _writes(g)] == ["dingtalk"]
