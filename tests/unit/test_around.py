@@ -30,7 +30,8 @@ READ_FROM = (r"\b(?:from|out of|of)\s+(?:our\s+|the\s+|my\s+|their\s+|your\s+)?{
              r"|\b(?:with|of|from)\s+(?:my|our)\s+(?:\w+\s+)?{a}\b|\babout\s+(?:our\s+|the\s+|your\s+)?{a}\b"
              r"|\b(?:we|i|you|they)\s+(?:published|posted|wrote|sent|shared)\s+(?:on|to|in)\s+(?:our\s+|the\s+)?{a}"
              r"|数据(?:都)?(?:在|存在|放在)\s*{a}|把\s*{a}[^,，。;；]{{0,8}}?的|把[^,，。;；写存同发推记加导插到进]{{0,8}}?{a}\s*的?\s*(?:交易|支付|销售|用户)?(?:记录|数据|订单|交易|明细|列表|信息)"
-             r"|(?:根据|基于)\s*{a}|(?<![到进入在往给成为])(?<!到我)(?<!进我)(?<!到我们)(?<!到我的)(?<!进我们){a}\s*(?:上|里|中)的")
+             r"|(?:根据|基于)\s*{a}|(?<![到进入在往给成为])(?<!到我)(?<!进我)(?<!到我们)(?<!到我的)(?<!进我们){a}"
+             r"\s*(?:crm|erp|系统|后台|平台)?\s*(?:上|里|中)(?:新增|新建|新来|最新|今天|当天)?的")
 SENT_FROM = r"\b(?:send|sends|sent|reply|replies|forward|forwards)\b[^,.;]{{0,60}}?\bfrom\s+(?:our\s+|my\s+|the\s+)?{a}\b"
 UPDATED_IN = r"把\s*{a}[^,，。;；]{{0,16}}?(?:更新|改为|改成|标记为|标成|设为|置为)"
 OWNED = r"\b(?:my|our)\s+(?:[\w#-]+\s+)?{a}\b|我的\s*{a}|{a}" + svc._KEPT_RECORDS.replace("{", "{{").replace("}", "}}")
