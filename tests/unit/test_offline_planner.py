@@ -1885,3 +1885,10 @@ def test_what_was_added_in_a_system_is_read_from_it_not_created_there():
     # "纷享销客CRM里新增的客户数" created a record in the CRM every evening
     g = build("钉钉群里每天下午5点发一下当天纷享销客CRM里新增的线索数和跟进摘要")
     assert [service(n) for n in _reads(g)] == ["fxiaoke"] and [service(n) for n in _writes(g)] == ["dingtalk"]
+
+
+def test_a_create_api_is_a_write_and_marking_a_record_updates_it():
+    # "调ERP的创建订单接口" was also read (GET) before the write; "在多维表格里标记一下" was a read
+    g = build("支付回调（webhook）进来后：状态为“已支付”的订单调ERP的创建订单接口同步过去；状态为“已退款”的在飞书多维表格里标记一下；其他状态忽略")
+    assert not _reads(g)
+    assert sorted((service(n), n.config.method) for n in _writes(g)) == [("erp", "POST"), ("feishu_bitable", "PUT")]
