@@ -281,6 +281,9 @@ class BranchReader:
         cases = conds.one_side_inclusive(conds.band_bound(cases))
         if len(cases) == 2 and otherwise is None and cases[0][1] is not None and cases[1][1] is None and _OTHER_SIDE.fullmatch(cases[1][0].strip()):
             otherwise, cases = cases[1][2], cases[:1]  # "Anything over $500 needs approval …; smaller claims go straight in"
+        if len(cases) == 2 and otherwise is None and cases[0][1] is not None and cases[1][1] is None and not cases[1][2] \
+                and (ph.NEGATED.search(cases[1][3]) or ph.IGNORE.search(cases[1][3])):
+            otherwise, cases = [], cases[:1]  # "低于500元就…；余额够的话什么都不用发": the other side of the threshold does nothing
         if len(cases) == 2 and otherwise is None and (conds.complementary(cases[0][1], cases[1][1]) or conds.antonyms(cases[0][0], cases[1][0])):
             otherwise = cases[1][2]  # "> 1000 → approval; 1000及以下 → email": the second is the else branch
             if not any(isinstance(s, DeliverStep) for s in _flat(otherwise)) and _TO_ME.search(cases[1][3]):

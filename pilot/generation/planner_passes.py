@@ -74,6 +74,7 @@ _READ_ONLY = compile_filtered(r"只读|只查|不要改|别改|不改|不要修�
 _ONLY_THIS = compile_filtered(r"(?<![—–-])[—–-]+\s*[\w ]{1,20}?\s+only\b|\b(?:only|just)\s+(?:via|by|through|on|in)\s+[\w ]{1,20}|"
                              r"\b(?:only|just)\s+(?:the|a|an|one)\s+[\w ]{1,20}?\s+(?:entry|entries|record|row|page|item|note|card|update|post)\b|只(?:用|通过|发)[\u4e00-\u9fffa-z]{1,8}")
 _SENDING = compile_filtered(r"\b(?:post|send|share|publish|notify|message|ping|alert|dm)\b|发到|发给|发送|推送|通知|群里|频道")
+_ONE_SIDE = compile_filtered(r"^\s*(?:if|when|otherwise,? if)\b[^,;]{1,40}?,?\s*(?:then\s+|just\s+)?$|^[^,，;；]{1,14}?的话\s*(?:就|什么都|啥都|都|也|就什么都)?\s*$")
 _THE_OTHERS = compile_filtered(r"(?:其他|其它|其余|剩下|别的)的?|(?:the rest|the others|all others|everything else|anything else|other ones)\b")
 
 
@@ -85,7 +86,9 @@ def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
     previous = ""
     for c in (plain(c) for c in clauses):
         neg = ph.NEGATED.search(c)
-        if not neg or _THE_OTHERS.match(c):  # "负面的发到群里，其他的不用发": the other cases do nothing
+        if not neg or _THE_OTHERS.match(c) or _ONE_SIDE.match(c[: neg.start()]):
+            # "负面的发到群里，其他的不用发", "if nothing's low, don't send anything", "余额够的话什么都不用发":
+            # one side of a condition does nothing, the other side still sends
             previous = c
             continue
         # "记到 Notion 的数据库里，不用通知任何人": the refusal's own clause may hold nothing before it

@@ -1892,3 +1892,17 @@ def test_a_create_api_is_a_write_and_marking_a_record_updates_it():
     g = build("支付回调（webhook）进来后：状态为“已支付”的订单调ERP的创建订单接口同步过去；状态为“已退款”的在飞书多维表格里标记一下；其他状态忽略")
     assert not _reads(g)
     assert sorted((service(n), n.config.method) for n in _writes(g)) == [("erp", "POST"), ("feishu_bitable", "PUT")]
+
+
+@pytest.mark.parametrize("prompt, writes", [
+    # the threshold became an AI category beside "余额够", and "什么都不用发" removed every send of the request
+    ("每天早上8点查一下腾讯云账户余额，低于300元就给我发短信提醒，顺便在钉钉上也说一声；余额够的话什么都不用发。", ["sms", "dingtalk"]),
+    ("every morning check stock levels in our inventory API. if any item is under 5 units, email buyer@acme.com "
+     "the list. if nothing's low, don't send anything.", ["email"]),
+])
+def test_a_threshold_whose_other_side_does_nothing_keeps_its_comparison_and_its_sends(prompt, writes):
+    g = build(prompt)
+    cond = first_condition(g)
+    assert len(cond.config.cases) == 1 and " < " in cond.config.cases[0].when
+    assert [service(n) for n in _writes(g)] == writes
+    assert out_of(g, cond.id)["else"] == "result"
