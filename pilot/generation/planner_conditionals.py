@@ -136,7 +136,7 @@ class ConditionalReader:
         if decision and (_APPROVED.search(decision.group("label")) or _REJECTED.search(decision.group("label"))):
             return decision.group("label").strip(), decision.group("action")  # "审批通过：写入…", "rejected: email the writer"
         if self.lang == "zh":  # "负面的马上发 Slack 提醒…": how soon is not part of the label
-            clause = re.sub(r"(?<=[\u4e00-\u9fffa-z0-9])的(?:立刻|马上|立即|直接|一律|统一)+(?=[\u4e00-\u9fff])", "的", clause)
+            clause = re.sub(r"(?<=[\u4e00-\u9fffa-z0-9])的(?:立刻|马上|立即|直接|一律|统一|只|仅|就)+(?=[\u4e00-\u9fff])", "的", clause)
             by_ai = re.match(r"^&?(?P<label>[\u4e00-\u9fffa-z0-9 ]{1,14}?)的(?=(?:让|用|交给|由)\s*(?:ai|大模型|gpt))", clause)
             if by_ai and (self.in_switch or self.last_cls is not None):  # "标签是question的让AI先写个回复草稿": a case the AI handles
                 return conds.strip_label(by_ai.group("label"), self.lang), clause[by_ai.end():]

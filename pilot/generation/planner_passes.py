@@ -14,7 +14,7 @@ import msgspec
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
 from pilot.generation.clauses import plain
-from pilot.generation.plan import BranchStep, DeliverStep, LoopStep, ParallelStep, SourceStep, Step, WaitStep
+from pilot.generation.plan import AiStep, BranchStep, DeliverStep, LoopStep, ParallelStep, SourceStep, Step, WaitStep, walk
 from pilot.generation.prefilter import compile_filtered
 from pilot.generation.text import cached_re, cased
 
@@ -135,6 +135,54 @@ def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
 def _drop_deliveries(steps: list[Step], refused: set[str], everything: bool) -> list[Step]:
     # a draft is kept for a person to send: what "don't send it" asks for
     return _rewrite_deliveries(steps, lambda d: None if d.action != "draft" and (everything or d.service in refused) else d)
+
+
+def _cases_in_categories(steps: list[Step]) -> list[Step]:
+    """A case of a classification tests a category the AI can answer. "严重的话" on the categories
+    严重故障 / 不是严重故障 compared with "严重", which no answer equals, so the case never ran: the
+    one category the label starts is named as the request's case says it (严重), and a label no
+    category starts with becomes one more category."""
+    ais = {s.id: s for s in walk(steps) if isinstance(s, AiStep) and s.task == "classify" and s.categories}
+    named: dict[str, list[str]] = {}  # classification id → its categories as the cases say them
+    for b in walk(steps):
+        if not isinstance(b, BranchStep) or b.field != "category" or b.on not in ais:
+            continue
+        cats = named.setdefault(b.on, list(ais[b.on].categories))
+        for case in b.cases:
+            if case.when is not None or case.label in cats:
+                continue
+            fits = [k for k, c in enumerate(cats) if c.startswith(case.label)]
+            if len(fits) == 1:
+                cats[fits[0]] = case.label
+            else:
+                cats.append(case.label)
+    changed = {i: c for i, c in named.items() if c != ais[i].categories}
+    if not changed:
+        return steps
+
+    def renamed(s: AiStep) -> AiStep:
+        instruction = s.instruction  # "回答「严重故障」或「不是严重故障」": the answers it asks for, renamed too
+        for before, after in zip(s.categories, changed[s.id]):
+            if before != after:
+                instruction = instruction.replace(f"「{before}」", f"「{after}」").replace(f'"{before}"', f'"{after}"')
+        return msgspec.structs.replace(s, categories=changed[s.id], instruction=instruction)
+
+    return map_steps(steps, lambda s: renamed(s) if isinstance(s, AiStep) and s.id in changed else s)
+
+
+def map_steps(steps: list[Step], fn: Callable[[Step], Step]) -> list[Step]:
+    """``fn`` applied to every step, nested ones included (children first)."""
+    out = []
+    for s in steps:
+        if isinstance(s, BranchStep):
+            s = msgspec.structs.replace(s, cases=[msgspec.structs.replace(c, steps=map_steps(c.steps, fn)) for c in s.cases],
+                                        otherwise=None if s.otherwise is None else map_steps(s.otherwise, fn))
+        elif isinstance(s, ParallelStep):
+            s = msgspec.structs.replace(s, branches=[map_steps(b, fn) for b in s.branches])
+        elif isinstance(s, LoopStep):
+            s = msgspec.structs.replace(s, steps=map_steps(s.steps, fn))
+        out.append(fn(s))
+    return out
 
 
 def _rewrite_deliveries(steps: list[Step], change: Callable[[DeliverStep], DeliverStep | None]) -> list[Step]:

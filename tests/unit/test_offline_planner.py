@@ -1906,3 +1906,30 @@ def test_a_threshold_whose_other_side_does_nothing_keeps_its_comparison_and_its_
     assert len(cond.config.cases) == 1 and " < " in cond.config.cases[0].when
     assert [service(n) for n in _writes(g)] == writes
     assert out_of(g, cond.id)["else"] == "result"
+
+
+def test_every_category_case_of_every_eval_prompt_tests_an_answer_the_ai_is_asked_to_give():
+    # 19 cases of the eval prompts compared with a label ("严重") while the prompt asked the model for
+    # another ("回答「严重故障」或「不是严重故障」"): those cases never ran
+    import json
+    import re
+    from pathlib import Path
+
+    from pilot.generation.pipeline import build_offline
+
+    data = Path(__file__).resolve().parents[2] / "evals" / "data"
+    prompts = {json.loads(x)["prompt"] for f in sorted(data.glob("structure_*.jsonl"))
+               for x in f.read_text(encoding="utf-8").splitlines() if x.strip() and '"prompt"' in x}
+    checked, wrong = 0, []
+    for prompt in sorted(prompts):
+        g = build_offline(prompt)
+        found = {n.id: n for n in iter_all_nodes(g)}
+        for cond in (n for n in found.values() if kind(n) == "condition"):
+            for case in cond.config.cases:
+                m = re.fullmatch(r'nodes\.(\w+)\.output\.category == "(.*)"', case.when)
+                said = re.search(r"(?:类别：|Categories: )(.*)", getattr(found.get(m.group(1)).config, "prompt", "") or "") if m else None
+                if said:
+                    checked += 1
+                    if m.group(2) not in said.group(1).split(", "):
+                        wrong.append((m.group(2), said.group(1), prompt[:60]))
+    assert checked > 500 and not wrong
