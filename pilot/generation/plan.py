@@ -20,6 +20,7 @@ branch. Every step records ``quote``: the words of the request it came from. JSO
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal, Union
 
 import msgspec
@@ -196,6 +197,21 @@ def walk(steps: list[Step]):
                 yield from walk(branch)
         elif isinstance(step, LoopStep):
             yield from walk(step.steps)
+
+
+def map_steps(steps: list[Step], fn: Callable[[Step], Step]) -> list[Step]:
+    """``fn`` applied to every step, nested ones included (children first)."""
+    out = []
+    for s in steps:
+        if isinstance(s, BranchStep):
+            s = msgspec.structs.replace(s, cases=[msgspec.structs.replace(c, steps=map_steps(c.steps, fn)) for c in s.cases],
+                                        otherwise=None if s.otherwise is None else map_steps(s.otherwise, fn))
+        elif isinstance(s, ParallelStep):
+            s = msgspec.structs.replace(s, branches=[map_steps(b, fn) for b in s.branches])
+        elif isinstance(s, LoopStep):
+            s = msgspec.structs.replace(s, steps=map_steps(s.steps, fn))
+        out.append(fn(s))
+    return out
 
 
 def plan_from_builtins(data: object) -> WorkflowPlan:

@@ -14,7 +14,7 @@ import msgspec
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
 from pilot.generation.clauses import plain
-from pilot.generation.plan import AiStep, BranchStep, DeliverStep, LoopStep, ParallelStep, SourceStep, Step, WaitStep, walk
+from pilot.generation.plan import AiStep, BranchStep, DeliverStep, LoopStep, ParallelStep, SourceStep, Step, WaitStep, map_steps, walk
 from pilot.generation.prefilter import compile_filtered
 from pilot.generation.text import cached_re, cased
 
@@ -168,21 +168,6 @@ def _cases_in_categories(steps: list[Step]) -> list[Step]:
         return msgspec.structs.replace(s, categories=changed[s.id], instruction=instruction)
 
     return map_steps(steps, lambda s: renamed(s) if isinstance(s, AiStep) and s.id in changed else s)
-
-
-def map_steps(steps: list[Step], fn: Callable[[Step], Step]) -> list[Step]:
-    """``fn`` applied to every step, nested ones included (children first)."""
-    out = []
-    for s in steps:
-        if isinstance(s, BranchStep):
-            s = msgspec.structs.replace(s, cases=[msgspec.structs.replace(c, steps=map_steps(c.steps, fn)) for c in s.cases],
-                                        otherwise=None if s.otherwise is None else map_steps(s.otherwise, fn))
-        elif isinstance(s, ParallelStep):
-            s = msgspec.structs.replace(s, branches=[map_steps(b, fn) for b in s.branches])
-        elif isinstance(s, LoopStep):
-            s = msgspec.structs.replace(s, steps=map_steps(s.steps, fn))
-        out.append(fn(s))
-    return out
 
 
 def _rewrite_deliveries(steps: list[Step], change: Callable[[DeliverStep], DeliverStep | None]) -> list[Step]:

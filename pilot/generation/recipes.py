@@ -24,14 +24,13 @@ Recipes hold no deliveries: a recipe never adds a side effect the request did no
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from msgspec.structs import replace
 
 from pilot.core.errors import PilotError
-from pilot.generation.plan import (AiStep, BranchStep, DeliverStep, LoopStep, ParallelStep, RespondStep, SourceStep,
-                                   Step, WorkflowPlan, walk)
+from pilot.generation.plan import (AiStep, BranchStep, DeliverStep, LoopStep, RespondStep, SourceStep,
+                                   Step, WorkflowPlan, map_steps, walk)
 
 __all__ = ["apply_recipe", "main_step", "recipe_for"]
 
@@ -140,7 +139,7 @@ def _from_recipe(plan: WorkflowPlan, recipe: WorkflowPlan, ai: AiStep | None) ->
                        categories=ai.categories or s.categories, language=ai.language or s.language,
                        fields=[*s.fields, *(f for f in ai.fields if f.name not in names)], tools=ai.tools or s.tools)
 
-    steps = _map(recipe.steps, overlay)
+    steps = map_steps(recipe.steps, overlay)
     taken = {s.id for s in walk(steps)}
     read = {s.from_ for s in walk(steps) if isinstance(s, SourceStep)}
     first, last = [], []
@@ -180,7 +179,7 @@ def _contribute(plan: WorkflowPlan, own: WorkflowPlan | None, catalog: Any) -> W
             return s
         return replace(s, instruction=donor.instruction, fields=s.fields or (mine.fields if mine else []))
 
-    steps = _map(plan.steps, fill)
+    steps = map_steps(plan.steps, fill)
     return plan if steps == plan.steps else replace(plan, steps=steps)
 
 
@@ -199,18 +198,3 @@ def _smallest_recipe_step(catalog: Any, task: str) -> AiStep | None:
         if main is not None and main.task == task and main.instruction:
             found.append((sum(isinstance(s, AiStep) for s in walk(template.plan.steps)), order, main))
     return min(found, key=lambda f: f[:2])[2] if found else None
-
-
-def _map(steps: list[Step], fn: Callable[[Step], Step]) -> list[Step]:
-    """``fn`` applied to every step, nested ones included (children first)."""
-    out = []
-    for s in steps:
-        if isinstance(s, BranchStep):
-            s = replace(s, cases=[replace(c, steps=_map(c.steps, fn)) for c in s.cases],
-                        otherwise=None if s.otherwise is None else _map(s.otherwise, fn))
-        elif isinstance(s, ParallelStep):
-            s = replace(s, branches=[_map(b, fn) for b in s.branches])
-        elif isinstance(s, LoopStep):
-            s = replace(s, steps=_map(s.steps, fn))
-        out.append(fn(s))
-    return out
