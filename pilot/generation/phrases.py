@@ -60,12 +60,12 @@ WEBHOOK_IN = ascii_re(r"\b(?:when|whenever|each time|every time|once)\b[^.]{0,60
                       # "流水线失败会发webhook过来", "消息推送（webhook）里有退款事件", "OA系统会把采购申请推送到webhook"
                       r"|webhook\s*过来|webhook\s*[)）]?\s*(?:里|中)(?:有|会有|会收到|收到)|(?:系统|平台|后台|后端|服务)(?:会|都会|就会)?把[^,，。]{1,12}?(?:推送|推|发|post)(?:到|给)\s*(?:我们的|这个)?\s*webhook")
 FORM = ascii_re(r"^[\w' -]{0,40}\bform\b[\w' -]{0,40}(?::|->|→)|^(?:an? |the |our )?[\w' -]{0,40}\bform\s*[.!](?:\s|$)|^(?:an? |the |our )?[\w' -]{0,30}\bform (?:has|with|collects|asks for)\b|\b(?:registers?|signs? up|applies|enrols?|enrolls?)\b.{0,40}\bform\b|\bour [\w -]{0,30}\bform\b|\ba (?:simple |small |short |quick |web )?form (?:where|that|for|with)\b|\b(?:submits?|submitted|fills? (?:in|out))\b.{0,40}\bform\b|\bform (?:is )?submi|\bform submission|\bnew form (?:response|entry)|\b(?:a|an|our|the) (?:[\w-]+ ){0,3}form (?:where|that|on|for)\b|\bcontact form\b|^(?:[\w'-]+ ){0,3}form (?:for|on|where|that)\b|\b(?:send|sends|submit|submits|ask|asks)\b[^.]{0,40}\b(?:through|via|using) (?:the|our|a|my) [\w' -]{0,30}?\bform\b"
-                r"|提交(?:了)?.{0,8}表单|表单.{0,4}提交|填写(?:完)?.{0,6}表单|表单填写|填完.{0,6}表|报名表.{0,3}提交|通过表单|表单(?:投递|预约)|.{0,6}表提交后|表单.{0,12}提交后|(?:反馈|报名|申请|登记|预约)表.{0,10}(?:填完|填好|提交)|提交.{0,14}?(?:报名表|申请表|登记表|预约表|问卷|反馈表|表单)(?:后|以后|之后|时|的时候)|(?:咨询|反馈|报名|申请|售后|预约|登记|调查|试听)表单|表单里(?:填|选|勾选)的|(?:在|用|通过)表单(?:里|中|上)?(?:填|提交|输入|下单|预约|报名|登记|申请)|表单(?:里|中|上)(?:输入|填写?|提交)")
+                r"|提交(?:了)?.{0,8}表单|表单.{0,4}提交|填了.{0,8}表单(?:以后|之后|后)|用表单(?:交|提交|填)|填写(?:完)?.{0,6}表单|表单填写|填完.{0,6}表|报名表.{0,3}提交|通过表单|表单(?:投递|预约)|.{0,6}表提交后|表单.{0,12}提交后|(?:反馈|报名|申请|登记|预约)表.{0,10}(?:填完|填好|提交)|提交.{0,14}?(?:报名表|申请表|登记表|预约表|问卷|反馈表|表单)(?:后|以后|之后|时|的时候)|(?:咨询|反馈|报名|申请|售后|预约|登记|调查|试听)表单|表单里(?:填|选|勾选)的|(?:在|用|通过)表单(?:里|中|上)?(?:填|提交|输入|下单|预约|报名|登记|申请)|表单(?:里|中|上)(?:输入|填写?|提交)")
 CHAT = ascii_re(r"\bchat ?bot\b|\bagent for (?:our |the |my )?[\w ]{0,25}\bchat\b|聊天助手|聊天机器人|对话助手|对话机器人|问答机器人|客服机器人|\ba chat (?:where|that|in which)\b|\bchat (?:for|where)\b|\bchat (?:assistant|agent|interface|window)\b|\blet (?:me|us|users) chat\b|\bchat with\b|\b(?:in|via|through) (?:the |a |our )?chat\b|\bchat message|\buser (?:asks|messages|sends a message|types)|"
                 r"\bwhen (?:someone|a user|a customer|users|customers) (?:asks?|messages?|chats?)\b|\banswers? (?:user|customer) questions? in chat"
                 r"|\bchat widget\b|\bthe bot (?:answers|replies|responds)\b|\b(?:a|an|our) (?:\w+ )?bot (?:that|which) (?:answers|replies)\b"
                 r"|聊天机器人|客服机器人|对话机器人|问答机器人|聊天窗口|聊天框|对话框|陪练|在聊天里|聊天里|在对话里|对话中|客服机器人|在对话中|用户在.{0,6}(?:提问|咨询|发消息)|用户(?:提问|发来消息)时"
-                r"|做一个.{0,12}机器人|[@＠]机器人|我问它|(?:可以|能)(?:直接)?(?:问|提问|咨询)它|(?:数据|内部|智能|问答|知识库)助手(?!群)|用户在聊天中|在聊天中|(?:网站|官网|网页|app|小程序)?(?:上的)?(?:智能|在线|ai)客服(?!群|组|主管|经理)|用户发(?:来)?消息(?:后|时)")
+                r"|做一个.{0,12}机器人|[@＠]机器人|我问它|(?:可以|能)(?:直接)?(?:问|提问|咨询)它|(?:用|以)聊天的(?:方式|形式)|(?:跟|和|与)它聊天|直接(?:跟|和)它聊|问答小助手|(?:小)?助手[，,]?\s*(?:员工|同事|用户|大家|学生)(?:可以)?直接(?:跟|和|问)|(?:数据|内部|智能|问答|知识库)助手(?!群)|用户在聊天中|在聊天中|(?:网站|官网|网页|app|小程序)?(?:上的)?(?:智能|在线|ai)客服(?!群|组|主管|经理)|用户发(?:来)?消息(?:后|时)")
 # "when a new X is added / arrives" — an event in some app
 APP_EVENT = ascii_re(
     r"^incoming (?:e-?mails?|messages?|tickets?|orders?|leads?|calls?|dms?)\b|"
@@ -82,7 +82,7 @@ APP_EVENT = ascii_re(
     r"(?:added|created|opened|submitted|updated|placed|closed|merged|received|paid|uploaded|signed up|registered|booked|cancell?ed|starred|"
     r"published|released|deployed|shipped|delivered)\b"
     r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the |someone |somebody )?[\w #'$€£¥-]{0,60}?"
-    r"(?:signs up|registers|books|fills (?:out|in)|submits|applies|enrol?ls|joins|purchases|buys|checks out|donates|places an order|pays|comments|stars|e-?mails (?:us|support|sales|our|the|in)|opens an issue|subscribes|unsubscribes|arrives|comes in|posts|replies|mentions|lands|hits|fails|bounces|expires|churns|cancels|uploads|drops|adds|shares)\b"
+    r"(?:signs up|signs (?:the|their|a|an|our) [\w-]+|registers|books|fills (?:out|in)|submits|applies|enrol?ls|joins|purchases|buys|checks out|donates|places an order|pays|comments|stars|e-?mails (?:us|support|sales|our|the|in)|opens an issue|subscribes|unsubscribes|arrives|comes in|posts|replies|mentions|lands|hits|fails|bounces|expires|churns|cancels|uploads|drops|adds|shares)\b"
     # "someone books a demo via Calendly -> …": the event leads the request, no "when" before it
     r"|^(?:someone|somebody|a (?:customer|user|lead|client|prospect|visitor|candidate))\s+(?:books|signs up|registers|pays|buys|orders|cancels|subscribes|uploads)\b[^.]{0,60}?(?:->|→|:|,)"
     r"|^[\u4e00-\u9fffa-z]{1,8}新(?:订单|客户|用户|评论|工单|记录|邮件|issue|线索|答卷|报名)|^新(?:订单|客户|用户|评论|工单|记录|邮件|线索|答卷|报名)(?:来了|进来|到了)|每(?:新增|新建|新来|有)|每当|发(?:布)?(?:了)?新.{0,12}?(?:的时候|时|后)|每次(?:有|收到)|每(?:收到|来)|一旦(?:有|收到)|(?<![唯统同])一有(?=[^，,。：:]{0,16}?新)|来了?(?:一[个笔单条封])?新|发布(?:了)?新|[\u4e00-\u9fffa-z]{2,10}(?<!点)(?<!我审核)(?<!我审批)(?<!我批准)(?<!等我)(?:(?:通过|完成|创建|关闭|合并)(?:时|后)|(?:通过|完成|创建|关闭)(?:以后|之后))|(?:收到|有|新增|新建|新来|新添加)(?:了)?(?:一[封条个份笔行张])?新?.{0,14}?(?:时(?![间效])|(?<!然)(?<!最)后|的时候)|出现(?:了)?新的?.{0,14}?(?:时(?![间效])|(?<!然)(?<!最)后|的时候)"
@@ -95,7 +95,7 @@ APP_EVENT = ascii_re(
     # "海外客户邮件进来后", "GitLab 流水线失败的时候": what happens in an app, without a person acting
     r"|^[\u4e00-\u9fffa-z ]{0,10}?(?:邮件|工单|订单)(?:进来|来了|到了)(?:时(?![间效])|后|的时候|以后)"
     r"|^[\u4e00-\u9fffa-z ]{0,12}?(?:流水线|pipeline|构建|部署|ci|cd|job)(?:跑)?(?:失败|挂了|报错|出错)(?:时(?![间效])|后|的时候|以后)")
-EVENT_HINTS = (("流水线", "pipeline failed"), ("pipeline", "pipeline failed"), ("stars", "new star"), ("email", "new email"), ("邮件", "new email"), ("row", "new row"), ("一行", "new row"), ("行", "new row"),
+EVENT_HINTS = (("流水线", "pipeline failed"), ("pipeline", "pipeline failed"), ("stars", "new star"), ("contract", "contract signed"), ("email", "new email"), ("邮件", "new email"), ("row", "new row"), ("一行", "new row"), ("行", "new row"),
                ("order", "new order"), ("applies", "new application"), ("application", "new application"), ("订单", "new order"), ("下单", "new order"), ("付款", "new payment"), ("issue", "new issue"), ("pull request", "new pull request"),
                ("pr", "new pull request"), ("lead", "new lead"), ("contact", "new contact"), ("payment", "new payment"),
                ("付款", "new payment"), ("file", "new file"), ("文件", "new file"), ("response", "new response"),

@@ -1933,3 +1933,15 @@ def test_every_category_case_of_every_eval_prompt_tests_an_answer_the_ai_is_aske
                     if m.group(2) not in said.group(1).split(", "):
                         wrong.append((m.group(2), said.group(1), prompt[:60]))
     assert checked > 500 and not wrong
+
+
+@pytest.mark.parametrize("prompt, trigger_kind", [
+    ("客户在官网填了留资表单以后，马上给他发一封欢迎邮件", "form"),
+    ("学生用表单交作业后，让AI打分并写评语发到老师邮箱", "form"),
+    ("做一个数据分析助手，我用聊天的方式问它问题，它去查数据库回答", "chat"),
+    ("做个HR问答小助手，员工直接跟它聊天问制度问题，从员工手册里找答案回复", "chat"),
+    ("When a client signs their contract in DocuSign, create an onboarding project in Asana", "app_event"),
+])
+def test_how_the_run_starts_is_read_from_everyday_wording(prompt, trigger_kind):
+    # each of these was a manual run: nothing would ever start it
+    assert trigger(build(prompt)) == trigger_kind
