@@ -18,7 +18,8 @@ from pilot.generation.roles import NOUN_POST
 # ---------------------------------------------------------------- clause boundaries
 
 # sentence ends, and sequencing words (then / after that / 然后 / 再 / 最后)
-SENTENCE = compile_filtered(r"(?:[.!?](?=\s|$)|[;。！？；\n])+")
+# (not the "." of a list number: "\n1. 给用户发短信确认")
+SENTENCE = compile_filtered(r"(?:(?<!\n\d)(?<!\n\d\d)(?<!^\d)(?<!^\d\d)[.!?](?=\s|$)|[;。！？；\n])+")
 SEQUENCE = ascii_re(r"(?:,\s*|\s+)(?:and\s+)?(?:then|after that|next)\b[,\s]*|(?:,\s*|\s+)(?:and\s+)?(?=(?:finally|afterwards|at the end)\b)"
                     # (not "如果金额大于5000并且客户等级是VIP，就…": two conditions of one case)
                     r"|然后|接着|之后再|之后|随后|(?=最后)|再把|再将|并且(?![^,，。；;]{1,16}?(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|是|为|等于)"
@@ -384,7 +385,7 @@ SWITCH_ON = ascii_re(r"\b(?:route|routes|switch|branch|split|sort)\w*\s+(?:it\s+
 # "text me a briefing on Telegram": the chat app carries the text, it is not an SMS
 _ON_A_CHAT_APP = (r"(?![^,.;]*\b(?:on|via|through|over|in|with|using)\s+(?:telegram|whatsapp|signal|slack|discord|wechat|line|imessage|"
                   r"teams|messenger|viber|kakaotalk)\b)")
-_TEXT_VERB = ascii_re(r"(^|[,;:>→]\s*|\b(?:and|then|also|just|please|to|will|should|or|we|i)\s+)text(?![^,.;]*\b(?:sms|text message)\b)" + _ON_A_CHAT_APP + r"(?=\s+(?:me|us|him|her|them|the|our|my|their|each|every|all|everyone|customers?|users?|drivers?|staff|[a-z0-9._%+-]+@)\b)")
+_TEXT_VERB = ascii_re(r"(^|[,;:>→]\s*|\b(?:and|then|also|just|please|to|will|should|or|we|i)\s+|\d(?:\s*(?:am|pm))?\s+)text(?![^,.;]*\b(?:sms|text message)\b)" + _ON_A_CHAT_APP + r"(?=\s+(?:me|us|him|her|them|the|our|my|their|each|every|all|everyone|customers?|users?|drivers?|staff|[a-z0-9._%+-]+@)\b)")
 _TEXT_NOUN = ascii_re(r"\b((?:send|sends|sending|get|gets)\s+(?:[\w']+\s+){0,2}?(?:a|an)\s+(?:[\w-]+\s+)?)text\b(?!\s+(?:message|file|box|field|version|of|from|summary))"
                       + _ON_A_CHAT_APP)
 

@@ -160,7 +160,8 @@ class CaseListReader:
 
 _TASK_COUNT = {"two": 2, "2": 2, "两": 2, "二": 2, "three": 3, "3": 3, "三": 3, "four": 4, "4": 4, "四": 4}
 _PARALLEL_TASKS = compile_filtered(r"\b(?:(?:two|three|four|2|3|4|several|a few) (?:things|tasks) )?(?:in parallel|at the same time|at once|side by side|simultaneously)\s*:\s*"
-                             r"|(?:同时|并行)(?:做|进行|处理)?(?:[两三四几]件事|[两三四几]个任务)?\s*[:：]\s*")
+                             r"|(?:同时|并行)(?:做|进行|处理)?(?:[两三四几]件事|[两三四几]个任务)?\s*[:：]\s*"
+                             r"|(?:[两三四几]件事|[两三四几]个任务)(?:要)?(?:同时|并行)(?:做|进行|处理|执行)?\s*(?:[:：]\s*|$)")  # "下面三件事并行做："
 _SENDS_IT = compile_filtered(r"^(?:then\s+|and\s+)?[a-z]+\s+(?:it|them|that|this)\b|^(?:再|然后|并)?(?:把它|发到|发布到|存到|推送到)")
 _COMPARED = compile_filtered(r"value (?:lt|le|gt|ge|eq|ne) ")
 

@@ -1945,3 +1945,16 @@ def test_every_category_case_of_every_eval_prompt_tests_an_answer_the_ai_is_aske
 def test_how_the_run_starts_is_read_from_everyday_wording(prompt, trigger_kind):
     # each of these was a manual run: nothing would ever start it
     assert trigger(build(prompt)) == trigger_kind
+
+
+def test_numbered_lines_after_a_parallel_head_run_side_by_side():
+    # "1." on its own line was read as the end of a sentence: the steps ran one after another
+    g = build("支付成功的回调过来以后，下面三件事并行做：\n1. 给用户发短信确认\n2. 把订单状态更新回MySQL\n3. 在飞书财务群里通知一下")
+    starts = [e.target for e in g.edges if e.source == g.nodes[0].id]
+    assert sorted(service(nodes(g)[s]) for s in starts) == ["feishu", "mysql", "sms"]
+    assert all(out_of(g, s)[None] == "result" for s in starts)
+
+
+def test_text_me_right_after_the_time_is_an_sms():
+    # "every morning at 7:15 text me …" sent nothing
+    assert [service(n) for n in _writes(build("every morning at 6:30 text me today's weather forecast for Paris"))] == ["sms"]
