@@ -305,11 +305,12 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         db_read = _READ_DB.search(clause)
         read = db_read or _READ_API.search(clause)
         tail = clause[read.end():] if read else ""
-        if read and not (read.groupdict().get("name") and re.search(r"短信|发送|推送|通知|群发", read.group("name"))) \
+        named = next((v for k, v in (read.groupdict() if read else {}).items() if k.startswith("name") and v), "")
+        if read and not (named and re.search(r"短信|发送|推送|通知|群发", named)) \
                 and not (ph.SEND.match(tail.lstrip()) or re.match(r"\s*(?:群发|发送|推送|通知|写入|下单)", tail)) \
                 and not (read is not db_read and actuated and actuated.start() <= read.start() < actuated.end()):  # "调ERP接口把订单标记为已确认" writes
             # "从数据库里读出来", "数据库里存了3000条", "调一次库存接口", "call our /health endpoint": a read
-            name = (read.groupdict().get("name") or "").strip()
+            name = named.strip()
             service = "database" if read is db_read else ((name + " api").strip() if name else "api")
             acts.sources.append(SourceStep(id=state.uid("fetch_" + ("database" if service == "database" else "api")),
                                            service=service, quote=quote))

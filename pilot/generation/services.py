@@ -87,7 +87,7 @@ def source_node(b: Builder, s: SourceStep) -> dict[str, Any]:
     integ = lookup(s.service)
     url = s.url or (integ and (getattr(integ, "feed_url", "") or integ.api_url)) or ""
     if not url:
-        field = b.input_field(f"{sid}_api_url", description=b._t(f"{display(sid)} 的读取接口地址",
+        field = b.input_field(f"{sid.removesuffix('_api')}_api_url", description=b._t(f"{display(sid)} 的读取接口地址",
                                                                  f"{display(sid)} endpoint to read from"))
         url = "{{ " + field + " }}"
     for name in re.findall(r"\{\{\s*inputs\.(\w+)\s*\}\}", url):

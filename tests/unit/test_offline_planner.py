@@ -1958,3 +1958,12 @@ def test_numbered_lines_after_a_parallel_head_run_side_by_side():
 def test_text_me_right_after_the_time_is_an_sms():
     # "every morning at 7:15 text me …" sent nothing
     assert [service(n) for n in _writes(build("every morning at 6:30 text me today's weather forecast for Paris"))] == ["sms"]
+
+
+def test_a_list_got_from_our_own_api_is_read_and_each_item_gets_its_message():
+    # the appointments were never read: the loop went over a list the user would have to paste in
+    g = build("Every day at 6pm get tomorrow's bookings from our salon booking API and send each customer an SMS reminder via Twilio")
+    fetch = next(n for n in _reads(g))
+    assert fetch.config.url == "{{ inputs.salon_booking_api_url }}"
+    loop = next(n for n in g.nodes if kind(n) == "loop")
+    assert loop.config.items == f"{{{{ nodes.{fetch.id}.output.body }}}}" and [kind(n) for n in loop.config.body.nodes] == ["api"]
