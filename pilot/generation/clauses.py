@@ -86,7 +86,7 @@ def plain(clause: str) -> str:
 # (not "(< 7) create …" or "(below 7) …": a bracket that compares, closed after its number)
 _NUMBERED = compile_filtered(r"(?:^|\s)(?:(?<![<>=≤≥(]\s)(?<!below\s)(?<!above\s)(?<!under\s)(?<!over\s)(?<!than\s)\d{1,2}[.)]\s+|\d{1,2}、|[①-⑩]|第[一二三四五六七八九十]+步[:,]?)")
 _ARROW = compile_filtered(r"\s*(?:->|→|=>)\s*")
-_PLUS = compile_filtered(r"\s+\+\s+(?=(?:" + ph.ACTION_VERBS + r")\b)")  # "fetch + summarise + post", not "url + description"
+_PLUS = compile_filtered(r"(?<!question)(?<!questions)\s+\+\s+(?=(?:" + ph.ACTION_VERBS + r")\b)")  # "fetch + summarise + post", not "url + description" or "question + answer"
 # "Depending on their department — Engineering: invite …; Sales: …": a case list starts here
 _CASE_START = compile_filtered(r"\s+[—–-]{1,2}\s+(?=['\"]?[a-z][\w'\" /-]{0,24}\s*(?::|→|->)\s)")
 # an English event hint as a word of its own, or with an ending ("signup", "signed up", "orders")

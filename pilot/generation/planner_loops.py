@@ -21,7 +21,7 @@ _FILTER_VALUE = compile_filtered(r"(?:所有|全部)(?P<c>[^,，。；;]{0,12}?(
 _THE_ONE = compile_filtered(r"\b(?:each|every) one\b|\beach of them\b"
                       r"|\b(?:classify|tag|label|score|sort|categori[sz]e|route|triage|rate|summari[sz]e|translate)\s+(?:each|every)\s+[a-z]+\b"
                       r"|\b(?:store|save|log|record|add|send|forward|post|reply to|answer)\s+(?:each|every)\s+(?:new\s+)?"
-                      r"(?:response|submission|entry|email|message|order|lead|ticket|review|comment|signup|application|request)\b"
+                      r"(?:response|submission|entry|email|message|order|lead|ticket|review|comment|signup|application|request|question|conversation|chat)\b"
                       # "every claim then gets recorded in Xero": each submission, one per run
                       r"|^(?:and\s+)?(?:each|every)\s+(?:new\s+)?(?:claim|response|submission|entry|request|application|signup|lead|order|ticket)s?\s+"
                       r"(?:then\s+)?(?:gets?|is|are|goes?|should)\b"

@@ -222,7 +222,8 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
             loop = (ph.LOOP.search(clause) or ph.BATCH.search(clause)) if not (self.in_loop and not ph.BATCH.search(clause)
                                                                                 and re.search(r"批量", clause)) else None
             if loop and self.trigger_kind in ("form", "webhook", "app_event", "chat") and _THE_ONE.search(clause) \
-                    and not any(isinstance(s, SourceStep) for s in steps) and not re.search(r"\b(?:array|list|batch)\b|一批|数组|列表", self.raw.lower()):
+                    and not any(isinstance(s, SourceStep) and s.from_ != "knowledge" and s.service != "web_search" for s in steps) \
+                    and not re.search(r"\b(?:array|list|batch)\b|一批|数组|列表", self.raw.lower()):
                 loop = None  # "Students send questions through the form. Tag each one as …": one per run
             if loop:
                 body_end = self._loop_end(clauses, i)

@@ -1967,3 +1967,12 @@ def test_a_list_got_from_our_own_api_is_read_and_each_item_gets_its_message():
     assert fetch.config.url == "{{ inputs.salon_booking_api_url }}"
     loop = next(n for n in g.nodes if kind(n) == "loop")
     assert loop.config.items == f"{{{{ nodes.{fetch.id}.output.body }}}}" and [kind(n) for n in loop.config.body.nodes] == ["api"]
+
+
+def test_logging_every_question_of_a_chat_is_one_write_per_run():
+    # "Log every question + answer to Notion" looped over the retrieved passages with a second answer
+    # step, since "+ answer" was read as one more action
+    g = build("Students chat with a course assistant that answers from the lecture notes in our knowledge base. "
+              "Log every question + answer to a Notion database for the TA.")
+    assert trigger(g) == "chat" and not [n for n in iter_all_nodes(g) if kind(n) == "loop"]
+    assert [kind(n) for n in g.nodes if kind(n) == "llm"] == ["llm"] and [service(n) for n in _writes(g)] == ["notion"]
