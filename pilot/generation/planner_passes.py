@@ -137,6 +137,18 @@ def _drop_deliveries(steps: list[Step], refused: set[str], everything: bool) -> 
     return _rewrite_deliveries(steps, lambda d: None if d.action != "draft" and (everything or d.service in refused) else d)
 
 
+def _per_item_branch(steps: list[Step], state: _State) -> list[Step]:
+    """"拉当天的新评价，评分低于3星的逐条让AI写一条回复": a condition on a fetched list that says it
+    goes item by item tests each item, inside a loop over the list (it tested the list once)."""
+    out: list[Step] = []
+    for s in steps:
+        if isinstance(s, BranchStep) and ph.LOOP.search(s.quote) and any(
+                isinstance(x, SourceStep) and x.id == s.on and x.from_ != "knowledge" for x in out):
+            s = LoopStep(id=state.uid("for_each"), quote=s.quote, over=s.on, steps=[s])
+        out.append(s)
+    return out
+
+
 def _cases_in_categories(steps: list[Step]) -> list[Step]:
     """A case of a classification tests a category the AI can answer. "严重的话" on the categories
     严重故障 / 不是严重故障 compared with "严重", which no answer equals, so the case never ran: the

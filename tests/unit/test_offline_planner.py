@@ -1976,3 +1976,13 @@ def test_logging_every_question_of_a_chat_is_one_write_per_run():
               "Log every question + answer to a Notion database for the TA.")
     assert trigger(g) == "chat" and not [n for n in iter_all_nodes(g) if kind(n) == "loop"]
     assert [kind(n) for n in g.nodes if kind(n) == "llm"] == ["llm"] and [service(n) for n in _writes(g)] == ["notion"]
+
+
+def test_a_condition_said_to_go_item_by_item_tests_each_item_of_the_list():
+    # "评分低于3星的逐条让AI写回复": the condition tested the fetched list once, and no loop was made
+    g = build("每天晚上10点抓一下有赞店铺当天的新评价，评分低于3星的逐条让AI写一条回复草稿，发到客服钉钉群；好评不用管。")
+    loop = next(n for n in g.nodes if kind(n) == "loop")
+    body = {n.id: n for n in loop.config.body.nodes}
+    cond = next(n for n in body.values() if kind(n) == "condition")
+    assert [c.when for c in cond.config.cases] == ["item.score < 3"]
+    assert sorted(kind(n) for n in body.values()) == ["condition", "llm", "tool"]
