@@ -39,6 +39,7 @@ class Integration:
     read_op: str = ""  # list | search | get
     write_op: str = ""  # send | post | create | append | upsert | update
     write_url: str = ""  # HTTPS endpoint of the write operation ({{ inputs.<name> }} placeholders)
+    update_url: str = ""  # where an update of an existing record goes (PUT), when not the write endpoint
     feed_url: str = ""  # RSS / JSON feed of a news site or blog
     names: tuple[str, ...] = ()  # extra names for lookup_service only
     # the service's own write operations a request can name ("refund the payment in Stripe",

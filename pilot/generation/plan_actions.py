@@ -153,6 +153,10 @@ _WRITTEN_TO = r"\b(?:to|into|in|on|onto|back to)\s+(?:the\s+|our\s+|my\s+|their\
 # "我审核后再手动回", "I'll review them and post manually": the review and what follows happen outside the workflow
 _DONE_BY_HAND = compile_filtered(r"(?:审核|审批|确认|看过|看完)(?:一下|一遍)?(?:后|之后|以后|完)\s*(?:再|就)?\s*(?:手动|手工|自己|亲自)"
                                  r"|\b(?:review|check|approve)\w*\b[^,.;]{0,30}?\b(?:then|and)\s+(?:\w+\s+){0,3}?(?:manually|by hand|myself|ourselves)\b")
+_THAT_ROW = compile_filtered(r"\b(?:that|the|this|its|their)\s+(?:row|record|entry)\b|这一行|这条记录|该行|该记录|这行")
+# "email my manager asking them to approve it": a message that asks; the run does not wait for an answer
+_ASKED_TO_APPROVE = compile_filtered(r"\b(?:asking|ask|to ask|requesting)\s+(?:them|him|her|the \w+|my \w+)\s+(?:to\s+)?(?:approve|sign off)\b")
+_FORWARD_IT = compile_filtered(r"\bforward(?:s|ed|ing)?\s+(?:it|them|this|that|the (?:e-?mail|message|thread))\b|转发(?:给|到)?")
 _CALLED_API_ZH = compile_filtered(r"调用?(?:一下)?(?:我们|公司|自己)?的?(?P<name>[\u4e00-\u9fffa-z0-9]{1,8}?)的?(?:接口|\s?api)")
 
 
@@ -237,6 +241,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         dests, send, writes = [], False, False  # "是要发给海外客户的邮件正文": who it is for, not a step
     if negated or (default_service is None and not writes and not via):
         dests = []  # "reply to this email", "dedupe by email address": the service is only mentioned
+    if writes and not dests and not negated and storage_op == "update" and _THAT_ROW.search(clause) \
+            and (app := event_app(state)) and ent.BY_ID[app].kind == "data":
+        dests = [app]  # "set the Status column of that row to 'Approved'": the row the event is about, in its app
     # waits and approvals
     w = ph.WAIT.search(clause)
     until = ph.WAIT_UNTIL.search(clause) if not ph.APPROVAL.search(clause) else None  # "wait for the manager's approval"
@@ -248,7 +255,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     elif until:
         acts.wait = WaitStep(id=state.uid("wait"), until=(until.group("until") or until.group("until2") or until.group("until3") or until.group("until4")).strip(), quote=quote)
     elif ph.APPROVAL.search(clause) and not re.search(r"不需要|不用|无需|\bno\b|\bwithout\b|\bdon't need\b|\bno need\b", clause) \
-            and not _DONE_BY_HAND.search(clause):
+            and not _DONE_BY_HAND.search(clause) and not _ASKED_TO_APPROVE.search(clause):
         who = re.search(r"\b(?:the |a |an |our )?(?P<who>[a-z]+(?: (?!must\b|needs?\b|has\b|should\b|will\b|to\b)[a-z]+)?)"
                         r" (?:(?:must|needs? to|has to|should|will|to) )?(?:approves?|signs? off)", clause)
         approver = who.group("who") if who and not re.fullmatch(r"(?:let |have )?(?:me|us|i|we)|let|i'll|we'll|(?:and |then )?(?:once|when|after|if)|and|then",
@@ -424,6 +431,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         medium = [m for m in ent.find_integrations(state.last_ai.quote.lower())[0] if ent.BY_ID[m].kind == "messaging"]
         if medium:
             acts.deliveries.append(_deliver(medium[0], clause, state))
+    if not acts.deliveries and send and not negated and _FORWARD_IT.search(clause) and (app := event_app(state)) \
+            and ent.BY_ID[app].category == "email":
+        # "When a new email comes into support@ …, forward it to them": forwarded as an email
+        acts.deliveries.append(_deliver(app, clause, state))
     if not acts.deliveries and send and not negated and _TO_THE_SENDER.search(clause) and (app := event_app(state)) \
             and ent.BY_ID[app].kind == "messaging":
         # "企业微信有新客户加好友的时候，自动给他发一段欢迎语": to the person of the event, in the app it happened in

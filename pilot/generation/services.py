@@ -197,7 +197,7 @@ def delivery_node(b: Builder, s: DeliverStep, content: list[str]) -> dict[str, A
         url = "{{ " + b.input_field("webhook_url", description=b._t("接收结果的 Webhook 地址", "webhook URL to send to")) + " }}"
         return {"id": nid, "type": "tool", "title": title,
                 "config": {"tool": "webhook", "arguments": {"url": url, "payload": {"text": text}}}}
-    url = getattr(integ, "write_url", "") if integ else ""
+    url = (s.operation == "update" and integ.update_url or integ.write_url) if integ else ""
     method = "PUT" if s.operation == "update" else "POST"
     if own is not None:
         method, url = own

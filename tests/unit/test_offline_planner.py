@@ -1986,3 +1986,20 @@ def test_a_condition_said_to_go_item_by_item_tests_each_item_of_the_list():
     cond = next(n for n in body.values() if kind(n) == "condition")
     assert [c.when for c in cond.config.cases] == ["item.score < 3"]
     assert sorted(kind(n) for n in body.values()) == ["condition", "llm", "tool"]
+
+
+def test_the_other_side_updates_the_events_own_row_and_asking_for_approval_is_a_message():
+    # "email my manager asking them to approve it" waited for an approval the run cannot get, and
+    # "set the Status column of that row" wrote nothing (then PUT to the sheet's append endpoint)
+    g = build("When a new row is added to our 'Expenses' Google Sheet: if the amount is above 1000, email my manager "
+              "asking them to approve it; if not, auto-approve it by setting the Status column of that row to 'Approved'.")
+    assert not [n for n in g.nodes if kind(n) == "wait"]
+    cond = first_condition(g)
+    other = nodes(g)[out_of(g, cond.id)["else"]]
+    assert service(other) == "google_sheets" and other.config.method == "PUT" and ":append" not in other.config.url
+    assert service(nodes(g)[out_of(g, cond.id)[cond.config.cases[0].id]]) == "email"
+
+
+def test_an_email_event_forwarded_to_someone_is_an_email():
+    g = build("When a new email comes into sales@ in Gmail, look up the sender in HubSpot and forward it to their owner")
+    assert [service(n) for n in _writes(g)] == ["email"]
