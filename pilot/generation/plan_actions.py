@@ -153,6 +153,8 @@ _WRITTEN_TO = r"\b(?:to|into|in|on|onto|back to)\s+(?:the\s+|our\s+|my\s+|their\
 # "我审核后再手动回", "I'll review them and post manually": the review and what follows happen outside the workflow
 _DONE_BY_HAND = compile_filtered(r"(?:审核|审批|确认|看过|看完)(?:一下|一遍)?(?:后|之后|以后|完)\s*(?:再|就)?\s*(?:手动|手工|自己|亲自)"
                                  r"|\b(?:review|check|approve)\w*\b[^,.;]{0,30}?\b(?:then|and)\s+(?:\w+\s+){0,3}?(?:manually|by hand|myself|ourselves)\b")
+_OWN_PLACE = compile_filtered(r"(?:写进|写入|写到|记到|记进|记入|存到|存进|存入|录入|登记到|登记进)(?:我们|公司)?的?"
+                              r"(?P<place>[\u4e00-\u9fff]{0,6}?(?:台账|总账|明细账|登记表|名册|档案))")
 _THAT_ROW = compile_filtered(r"\b(?:that|the|this|its|their)\s+(?:row|record|entry)\b|这一行|这条记录|该行|该记录|这行")
 # "email my manager asking them to approve it": a message that asks; the run does not wait for an answer
 _ASKED_TO_APPROVE = compile_filtered(r"\b(?:asking|ask|to ask|requesting)\s+(?:them|him|her|the \w+|my \w+)\s+(?:to\s+)?(?:approve|sign off)\b")
@@ -241,6 +243,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         dests, send, writes = [], False, False  # "是要发给海外客户的邮件正文": who it is for, not a step
     if negated or (default_service is None and not writes and not via):
         dests = []  # "reply to this email", "dedupe by email address": the service is only mentioned
+    place = _OWN_PLACE.search(clause) if writes and not dests and not found and not negated and default_service is None else None
+    if place:  # "审批通过后再写进报销台账": the team's own ledger / table, named by what it is
+        acts.deliveries.append(_deliver(place.group("place"), clause, state))
     if writes and not dests and not negated and storage_op == "update" and _THAT_ROW.search(clause) \
             and (app := event_app(state)) and ent.BY_ID[app].kind == "data":
         dests = [app]  # "set the Status column of that row to 'Approved'": the row the event is about, in its app

@@ -2003,3 +2003,12 @@ def test_the_other_side_updates_the_events_own_row_and_asking_for_approval_is_a_
 def test_an_email_event_forwarded_to_someone_is_an_email():
     g = build("When a new email comes into sales@ in Gmail, look up the sender in HubSpot and forward it to their owner")
     assert [service(n) for n in _writes(g)] == ["email"]
+
+
+def test_a_write_to_the_teams_own_ledger_is_a_step_on_each_side():
+    # "写进报销台账" wrote nothing (an AI step stood in for it) on either side of the threshold
+    g = build("员工提交报销申请后：金额超过3000的，要等部门经理审批，审批通过后再写进报销台账；3000及以下的直接写进台账。")
+    cond = first_condition(g)
+    after = out_of(g, cond.id)
+    assert kind(nodes(g)[after[cond.config.cases[0].id]]) == "wait"
+    assert kind(nodes(g)[after["else"]]) == "api" and len(_writes(g)) == 2 and not [n for n in g.nodes if kind(n) == "llm"]
