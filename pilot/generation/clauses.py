@@ -57,7 +57,7 @@ def split_clauses(text: str, lang: str) -> list[str]:
                     # "退款的转给财务，在企业微信里发给他们": a piece that starts no case goes on with the one before
                     subs = [sub if k < 2 or not _GOES_ON.match(sub.strip()) else CONTINUES + sub.strip() for k, sub in enumerate(subs)]
                 for sub in subs:
-                    splitter = ph.ZH_SPLIT if lang == "zh" else ph.EN_SPLIT
+                    splitter = ph.ZH_SPLIT if lang == "zh" else _IT_DOES if _IT_NARRATES.match(sub.strip()) else ph.EN_SPLIT
                     # "3) after that post …": when it happens, not part of the action ("that post" is no noun here)
                     pieces = [_AFTER_THAT.sub("", c.strip(" ,;:、")) for c in _split_list(sub, splitter)]
                     # "&" marks a clause that continues the previous one's sentence ("…, and posts in #x")
@@ -66,6 +66,10 @@ def split_clauses(text: str, lang: str) -> list[str]:
 
 
 CONTINUES = "&"
+# "it reads the article, drafts a LinkedIn post from it, and waits for my approval": the workflow's
+# steps told as what "it" does, each verb with its -s
+_IT_NARRATES = ascii_re(r"^(?:then\s+|and\s+)?it\s+(?:" + ph.ACTION_VERBS + r")(?:s|es)\b")
+_IT_DOES = ascii_re(r"(?:,\s*(?:and\s+)?|\s+and\s+)(?=(?:then\s+)?(?:" + ph.ACTION_VERBS + r"|wait)(?:s|es)\b)")
 _AFTER_THAT = ascii_re(r"^(?:and\s+)?(?:after that|after this|afterwards)\b[,\s]*")
 # "needs the director to approve it first — approved means …": the outcomes, each a clause of its own
 _DASHED_OUTCOME = ascii_re(r"\s+[—–-]{1,2}\s+(?=(?:if |once |when )?(?:approved|rejected|declined|denied)\b)")

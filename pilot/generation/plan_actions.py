@@ -155,6 +155,8 @@ _DONE_BY_HAND = compile_filtered(r"(?:审核|审批|确认|看过|看完)(?:一�
                                  r"|\b(?:review|check|approve)\w*\b[^,.;]{0,30}?\b(?:then|and)\s+(?:\w+\s+){0,3}?(?:manually|by hand|myself|ourselves)\b")
 _OWN_PLACE = compile_filtered(r"(?:写进|写入|写到|记到|记进|记入|存到|存进|存入|录入|登记到|登记进)(?:我们|公司)?的?"
                               r"(?P<place>[\u4e00-\u9fff]{0,6}?(?:台账|总账|明细账|登记表|名册|档案))")
+_SUMMARY_OF = (r"\b(?:summary|summaries|report|digest|list|recap|overview|roundup|round-up|rundown|breakdown|count|number|total)\s+of\s+"
+               r"(?:the\s+|our\s+|all\s+|any\s+|new\s+|today's\s+|yesterday's\s+|this week's\s+|last week's\s+)*(?:[\w-]+\s+){0,2}?")
 _THAT_ROW = compile_filtered(r"\b(?:that|the|this|its|their)\s+(?:row|record|entry)\b|这一行|这条记录|该行|该记录|这行")
 # "email my manager asking them to approve it": a message that asks; the run does not wait for an answer
 _ASKED_TO_APPROVE = compile_filtered(r"\b(?:asking|ask|to ask|requesting)\s+(?:them|him|her|the \w+|my \w+)\s+(?:to\s+)?(?:approve|sign off)\b")
@@ -217,6 +219,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
               or _named_with(d, "", clause, before=_SUITED_FOR)]  # "适合发小红书": written for it, not posted there
     if styled:
         state.style_service = styled[0]  # "write a LinkedIn post …, then publish it": where "it" goes later
+    # "post a summary of yesterday's failed Stripe payments to Slack": what is summarised is read, not written to
+    summarised = [d for d in dests if len(dests) > 1 and _named_with(d, "", clause, before=_SUMMARY_OF)]
+    dests = [d for d in dests if d not in summarised]
+    srcs = [*srcs, *(d for d in summarised if d not in srcs)]
     linked = [d for d in dests if _named_with(d, "(?:" + ph.LINK_OF + "|" + ph.CONTENT_OF + ")", clause)]
     dests = [d for d in dests if d not in styled and d not in linked]  # "with the Zoom link" is not a delivery
     # "a blog post on how realtors can use Instagram Reels", "asking them to leave a Google review",

@@ -52,6 +52,9 @@ from pilot.generation.planner_triggers import _asked_of_event
 from pilot.generation.prefilter import compile_filtered
 
 
+_DEST_HEAD = compile_filtered(r"^(?P<dest>to (?:the |our |my )?[^,:;]{1,50}?)\s*:\s*(?:at \d{1,2}(?::\d{2})?\s*(?:am|pm)?)?\s*$")
+
+
 class _State(ConditionalReader, CaseListReader, BranchReader):
     def __init__(self, lang: str, raw: str, trigger_clause: str, trigger_kind: str = "manual") -> None:
         self.trigger_kind = trigger_kind
@@ -105,6 +108,12 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
             if cut:  # "bug发到钉钉群,功能需求记到notion": one clause per category case
                 clauses[i: i + 1] = [clauses[i][: len(clauses[i]) - len(clause) + cut], clause[cut:].lstrip(",、 ")]
                 clause = plain(clauses[i])
+            head = _DEST_HEAD.match(clause)
+            if head and i + 1 < len(clauses) and (ent.find_integrations(head.group("dest"))[0] or "#" in head.group("dest")) \
+                    and ph.SEND.search(plain(clauses[i + 1])):
+                # "To the #finance-alerts channel in Slack: every morning at 9, post a summary …": where the send goes
+                clauses[i: i + 2] = [plain(clauses[i + 1]) + " " + head.group("dest")]
+                continue
             once = _ONCE_APPROVED.match(clause) if steps and isinstance(steps[-1], WaitStep) and steps[-1].approval else None
             if once and clause[once.end():].strip(" ,") and not any(_ONCE_REJECTED.match(plain(c)) for c in clauses[i + 1:]):
                 # "给主编审核，审核通过后自动发布到公众号": the approval gates what follows; no outcome is tested

@@ -2012,3 +2012,19 @@ def test_a_write_to_the_teams_own_ledger_is_a_step_on_each_side():
     after = out_of(g, cond.id)
     assert kind(nodes(g)[after[cond.config.cases[0].id]]) == "wait"
     assert kind(nodes(g)[after["else"]]) == "api" and len(_writes(g)) == 2 and not [n for n in g.nodes if kind(n) == "llm"]
+
+
+def test_the_destination_said_first_is_where_the_later_send_goes():
+    # "To the #finance-alerts channel in Slack: …, post a summary": the Slack message was sent first, before the data;
+    # and "a summary of yesterday's failed Stripe payments" wrote to Stripe (an invoice) instead of reading it
+    g = build("To the #ops channel in Slack: every morning at 8, post a summary of yesterday's failed Stripe payments.")
+    kinds = [kind(n) for n in g.nodes]
+    assert kinds.index("api") < kinds.index("llm") < kinds.index("tool") and [service(n) for n in _writes(g)] == ["slack"]
+
+
+def test_steps_told_as_what_it_does_are_each_a_step():
+    # "it reads the article, drafts a LinkedIn post from it, and waits for my approval": the page was never read
+    g = build("I give it a blog post URL -> it reads the article, drafts a LinkedIn post from it, and waits for my approval. "
+              "Only after I approve should it post it to LinkedIn.")
+    kinds = [kind(n) for n in g.nodes]
+    assert kinds[1:5] == ["api", "llm", "wait", "api"] and g.nodes[1].config.method == "GET"
