@@ -2028,3 +2028,9 @@ def test_steps_told_as_what_it_does_are_each_a_step():
               "Only after I approve should it post it to LinkedIn.")
     kinds = [kind(n) for n in g.nodes]
     assert kinds[1:5] == ["api", "llm", "wait", "api"] and g.nodes[1].config.method == "GET"
+
+
+def test_an_accounts_data_pushed_to_a_group_is_read_from_it_not_sent_to_it():
+    # "推送一下今天抖音账号的数据" sent a message to Douyin and read nothing
+    g = build("给运营群（钉钉）每天晚上9点推送一下今天小红书账号的数据：阅读量、点赞、新增粉丝")
+    assert [service(n) for n in _reads(g)] == ["xiaohongshu"] and [service(n) for n in _writes(g)] == ["dingtalk"]
