@@ -28,7 +28,7 @@ _READ_DB = compile_filtered(r"(?:从|在)?(?:我们|公司|自己)?的?(?:数据
 _READ_API = compile_filtered(r"(?:调|调用|请求|访问)(?:一[次下遍]|一下)?(?:我们|公司|自己)?的?"
                        r"(?![\u4e00-\u9fffa-z0-9]{0,10}?(?:创建|新建|提交|更新|删除|写入|推送|同步|下单|修改)[\u4e00-\u9fffa-z0-9]{0,6}?(?:接口|api))"  # "调ERP的创建订单接口": a write
                        r"(?P<name>[\u4e00-\u9fffa-z0-9]{0,10}?)(?:的)?(?:接口|api)(?![\u4e00-\u9fff]{0,2}(?:群发|发送|推送|回复|回帖|评论|发布|提交|创建|下单))"
-                       r"|\b(?:call|hit|ping|poll|query)\s+(?:our |the |their )?(?P<name2>[\w/.' -]{0,30}?)\s*(?:endpoint|api)\b(?=[^,.;]{0,30}\b(?:check|get|read|see|for|and (?:check|see|get|read))\b)"
+                       r"|\b(?:call|hit|ping|poll|query)\s+(?:our |the |their )?(?P<name2>[\w/.' -]{0,30}?)\s*(?:endpoint|api)\b(?=[^,.;]{0,30}\b(?:check|get|read|see|for|and (?:check|see|get|read))\b|\s*$)"
                        # "get tomorrow's appointments from our clinic scheduling API"
                        r"|\b(?:get|gets|pull|pulls|fetch|fetches|read|reads|load|grab)\b[^,.;]{0,60}?\bfrom\s+(?:our|the|their|my)\s+(?P<name3>[\w' -]{0,30}?)\s*(?:api|endpoint)\b")
 _THIS_ONE = compile_filtered(r"这场|这条|这个|这单|这次|该(?:订单|直播|会议|工单)|\b(?:this|that) (?:meeting|stream|order|call|event|ticket|issue|deal|recording)\b")

@@ -2034,3 +2034,12 @@ def test_an_accounts_data_pushed_to_a_group_is_read_from_it_not_sent_to_it():
     # "推送一下今天抖音账号的数据" sent a message to Douyin and read nothing
     g = build("给运营群（钉钉）每天晚上9点推送一下今天小红书账号的数据：阅读量、点赞、新增粉丝")
     assert [service(n) for n in _reads(g)] == ["xiaohongshu"] and [service(n) for n in _writes(g)] == ["dingtalk"]
+
+
+def test_calling_our_health_endpoint_is_a_read_and_writing_a_measurement_is_no_ai_step():
+    # "call our API's /health endpoint" POSTed "The workflow finished" to a service called "our", and
+    # "write the measurement to the metrics table" added an AI writer
+    g = build("Every 15 minutes, call our API's /health endpoint and check the response time. If it's over 2000 ms, "
+              "page the on-call through PagerDuty; otherwise write the measurement to the metrics table in Postgres.")
+    assert sorted(service(n) for n in _writes(g)) == ["pagerduty", "postgres"]
+    assert not [n for n in g.nodes if kind(n) == "llm"]
