@@ -140,6 +140,24 @@ def _deliver(sid: str, clause: str, state: _State, target: str | None = None) ->
             target = pronoun.group(1)  # "email me a short digest": me (the digest is what is sent)
         if target and (ent.find_integrations(target)[0] or ph.WHEN_WORDS.fullmatch(target)):
             target = None  # "send it to Slack": the service; "email right away": how soon; not a recipient
+    # (the chat's edit planner passes a state without a trigger: no submission to read from)
+    if target and integ and integ.category == "email" and getattr(state, "trigger_kind", None) in ("form", "webhook", "app_event"):
+        target = _submitted_address(target, state.raw.lower()) or target
     return DeliverStep(id=state.uid(f"deliver_{sid}"), service=sid, operation=op, target=target, quote=clause[:200],  # type: ignore[arg-type]
                        action=action)
+
+
+def _submitted_address(who: str, raw: str) -> str | None:
+    """"let their manager know by email" when the form asks for a "manager email": the address the
+    submission carries (``payload.manager_email``, which the compiler reads from the trigger's
+    data), not a fixed address configured once."""
+    core = re.sub(r"^(?:the|their|our|his|her|its|my|each|every)\s+", "", who.strip().lower())
+    if not re.fullmatch(r"[a-z]+(?: [a-z]+)?|[\u4e00-\u9fff]{1,6}", core):
+        return None
+    said = re.search(rf"\b{re.escape(core)}(?:'s)?\s+e-?mail\b|\be-?mail (?:address )?of (?:the |their )?{re.escape(core)}\b", raw) \
+        if core.isascii() else re.search(rf"{re.escape(core)}的?(?:邮箱|邮件地址)", raw)
+    if said is None:
+        return None
+    slug = re.sub(r"[^a-z0-9]+", "_", core).strip("_") if core.isascii() else ""
+    return f"payload.{slug}_email" if slug else None
 

@@ -171,7 +171,7 @@ def delivery_node(b: Builder, s: DeliverStep, content: list[str]) -> dict[str, A
             "upsert": ("写入", "Upsert into")}.get(s.operation, ("发送到", "Send to"))
     title = (verb[0] % name if "%s" in verb[0] else verb[0] + " " + name) if b.zh else f"{verb[1]} {name}"
     if s.target:
-        title += f" ({s.target[:40]})"
+        title += f" ({s.target.removeprefix('payload.').replace('_', ' ')[:40]})"
     own = integ.action(s.action) if integ else None  # "refund the payment in Stripe": its own endpoint (an api node)
     if own is not None:
         tool = "webhook"
@@ -236,6 +236,11 @@ def _recipient(b: Builder, target: str | None) -> str:
     """An address the request gives, else a run input named after who receives it."""
     if target and EMAIL_RE.fullmatch(target.strip()):
         return target.strip()
+    from pilot.generation.compile_steps import TRIGGER_FIELD, trigger_kind  # (compile_steps imports this module)
+
+    if target and target.startswith("payload.") and trigger_kind(b.plan) in TRIGGER_FIELD:
+        # the address the form / webhook / event carries (pilot.generation.action_deliveries._submitted_address)
+        return "{{ inputs." + TRIGGER_FIELD[trigger_kind(b.plan)][0] + target.removeprefix("payload") + " }}"
     who = _slug(target or "")
     who = re.sub(r"^(the|our|my|a|an|their|his|her|its)_", "", who) if who != "service" else ""
     name = f"{who}_email" if who and len(who) <= 30 else "email_to"

@@ -2043,3 +2043,12 @@ def test_calling_our_health_endpoint_is_a_read_and_writing_a_measurement_is_no_a
               "page the on-call through PagerDuty; otherwise write the measurement to the metrics table in Postgres.")
     assert sorted(service(n) for n in _writes(g)) == ["pagerduty", "postgres"]
     assert not [n for n in g.nodes if kind(n) == "llm"]
+
+
+def test_a_recipient_the_form_asks_for_is_the_submitted_address():
+    # "let their manager know by email" with a "manager email" form field asked for one fixed address as a run input
+    g = build("When HR fills in the onboarding form (name, start date, manager email), create a task in Asana and "
+              "let their manager know by email.")
+    sends = [n for n in _writes(g) if service(n) == "email"]
+    assert [n.config.arguments["to"] for n in sends] == ["{{ inputs.submission.manager_email }}"]
+    assert "manager_email" not in {f.name for f in g.nodes[0].config.fields}
