@@ -152,12 +152,8 @@ def _submitted_address(who: str, raw: str) -> str | None:
     submission carries (``payload.manager_email``, which the compiler reads from the trigger's
     data), not a fixed address configured once."""
     core = re.sub(r"^(?:the|their|our|his|her|its|my|each|every)\s+", "", who.strip().lower())
-    if not re.fullmatch(r"[a-z]+(?: [a-z]+)?|[\u4e00-\u9fff]{1,6}", core):
-        return None
-    said = re.search(rf"\b{re.escape(core)}(?:'s)?\s+e-?mail\b|\be-?mail (?:address )?of (?:the |their )?{re.escape(core)}\b", raw) \
-        if core.isascii() else re.search(rf"{re.escape(core)}的?(?:邮箱|邮件地址)", raw)
-    if said is None:
-        return None
-    slug = re.sub(r"[^a-z0-9]+", "_", core).strip("_") if core.isascii() else ""
-    return f"payload.{slug}_email" if slug else None
+    if not re.fullmatch(r"[a-z]+(?: [a-z]+)?", core):
+        return None  # (a field named in Chinese, "主管邮箱", stays a run input: not a key a template can name)
+    said = re.search(rf"\b{re.escape(core)}(?:'s)?\s+e-?mail\b|\be-?mail (?:address )?of (?:the |their )?{re.escape(core)}\b", raw)
+    return f"payload.{core.replace(' ', '_')}_email" if said else None
 

@@ -98,6 +98,14 @@ class Builder:
             self.fields.append({"name": name, "type": type_, "required": required, "description": description})
         return f"inputs.{name}"
 
+    def payload_path(self, path: str) -> str | None:
+        """A plan's ``payload.<x>`` as the run input the trigger fills (a form's ``submission.<x>``,
+        an app's ``event.<x>``); None for any other path or a trigger that delivers nothing."""
+        kind = trigger_kind(self.plan)
+        if not path.startswith("payload.") or kind not in TRIGGER_FIELD:
+            return None
+        return TRIGGER_FIELD[kind][0] + path.removeprefix("payload")
+
     def data(self) -> list[str]:
         """What the next step reads: the latest data, else the trigger's payload / the text input."""
         if self.current:
@@ -261,10 +269,8 @@ class Builder:
         # A subject that is not upstream here (or the loop's item) tests the data this step reads.
         base = "inputs" if c.subject == "inputs" else self.refs.get(c.subject) or (self.data() or ["inputs"])[0]
         field = c.field
-        kind = trigger_kind(self.plan)
-        if base == "inputs" and field.startswith("payload.") and kind in TRIGGER_FIELD:
-            # a plan's "payload" is what the trigger delivered: a form's submission, an app's event
-            field = TRIGGER_FIELD[kind][0] + field.removeprefix("payload")
+        if base == "inputs":
+            field = self.payload_path(field) or field
         if field == "status_code" and base.endswith(".output.body"):
             base, field = base.removesuffix(".body"), "status"  # a request's HTTP status is beside its body
             self._status_when_unreachable(base.split(".")[1])

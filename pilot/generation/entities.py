@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from importlib import resources
 
 import yaml
@@ -453,6 +454,11 @@ BARE_URL_RE = compile_filtered(r"(?<![\w@./:-])(?:[a-z0-9-]+\.)+(?:com|io|ai|co|
 
 def find_urls(raw: str) -> list[str]:
     """The URLs of the request, in order (at most five); bare "domain.tld/path" ones as written."""
+    return list(_urls_of(raw))
+
+
+@lru_cache(maxsize=256)  # asked of the whole request once per clause by the planner
+def _urls_of(raw: str) -> tuple[str, ...]:
     found = [u.rstrip(".,;") for u in URL_RE.findall(raw)]
     found += [u for u in BARE_URL_RE.findall(raw) if not any(u in full for full in found)]
-    return list(dict.fromkeys(found))[:5]
+    return tuple(dict.fromkeys(found))[:5]

@@ -236,11 +236,9 @@ def _recipient(b: Builder, target: str | None) -> str:
     """An address the request gives, else a run input named after who receives it."""
     if target and EMAIL_RE.fullmatch(target.strip()):
         return target.strip()
-    from pilot.generation.compile_steps import TRIGGER_FIELD, trigger_kind  # (compile_steps imports this module)
-
-    if target and target.startswith("payload.") and trigger_kind(b.plan) in TRIGGER_FIELD:
-        # the address the form / webhook / event carries (pilot.generation.action_deliveries._submitted_address)
-        return "{{ inputs." + TRIGGER_FIELD[trigger_kind(b.plan)][0] + target.removeprefix("payload") + " }}"
+    carried = b.payload_path(target) if target else None
+    if carried:  # the address the form / webhook / event carries (action_deliveries._submitted_address)
+        return "{{ inputs." + carried + " }}"
     who = _slug(target or "")
     who = re.sub(r"^(the|our|my|a|an|their|his|her|its)_", "", who) if who != "service" else ""
     name = f"{who}_email" if who and len(who) <= 30 else "email_to"
