@@ -98,7 +98,7 @@ def as_category(label: str, categories: list[str]) -> str:
 
 
 _ZH_BOTH = compile_filtered(r"(?P<cond>[^,，。；;]{2,30}?(?:并且|而且|且)[^,，。；;]{2,20}?)[,，]?\s*(?:就|则|那么|的话就?)")
-_OPEN_BOUND = compile_filtered(r"(?P<cond>[^,;]+?\b(?:or (?:more|less|above|below|higher|lower|greater|fewer|over|under)|and (?:up|above|over|below|under)))"
+_OPEN_BOUND = compile_filtered(r"^(?P<cond>[^,;]+?\b(?:or (?:more|less|above|below|higher|lower|greater|fewer|over|under)|and (?:up|above|over|below|under)))"
                                r"\s+(?=(?:it|they|this|that|we|i)\s+(?:needs?|requires?|must|has|have|gets?|goes|go|should|will)\b"
                                r"|(?:needs?|requires?|must|has to|gets?)\b)")
 

@@ -46,6 +46,22 @@ class Integration:
     # the service's own write operations a request can name ("refund the payment in Stripe",
     # "close the GitHub issue"): (action, method, url), action one of SERVICE_ACTIONS
     actions: tuple[tuple[str, str, str], ...] = ()
+    # the records a request can name ("closed deals from HubSpot", "HubSpot 的商机"): (words, url),
+    # the collection endpoint read (GET) and, where it is also the write endpoint, created in (POST)
+    objects: tuple[tuple[tuple[str, ...], str], ...] = ()
+
+    def object_url(self, text: str | None) -> str | None:
+        """The endpoint of the record type ``text`` names first, or None when it names none."""
+        if not self.objects or not text:
+            return None
+        lowered, best = text.lower(), None
+        for words, url in self.objects:
+            for word in words:
+                found = re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", lowered) if word.isascii() else None
+                at = found.start() if found else (lowered.find(word) if not word.isascii() else -1)
+                if at >= 0 and (best is None or at < best[0]):
+                    best = (at, url)
+        return best[1] if best else None
 
     def action(self, name: str | None) -> tuple[str, str] | None:
         """(method, url) of the service's own operation ``name``, or None when it has none."""
@@ -76,14 +92,15 @@ def _load_services() -> tuple[Integration, ...]:
         where = f"services.yaml: {row.get('id', row)!r}"
         if set(row) - known:
             raise ValueError(f"{where}: unknown fields {sorted(set(row) - known)}")
-        values = {k: tuple(v or ()) if k in _TUPLE_FIELDS else v for k, v in row.items() if k != "actions"}
+        values = {k: tuple(v or ()) if k in _TUPLE_FIELDS else v for k, v in row.items() if k not in ("actions", "objects")}
         if not all(isinstance(v, str) for k, v in values.items() if k not in _TUPLE_FIELDS) or not all(
                 isinstance(a, str) and a == a.strip().lower() and a for k in _TUPLE_FIELDS for a in values.get(k, ())):
             raise ValueError(f"{where}: fields must be strings, aliases non-empty lower-case strings")
         # "Google 日历", "google表格": Chinese requests name Google's products half in English
         mixed = [f"google{sep}{a[2:]}" for a in values.get("zh", ()) if a.startswith("谷歌") for sep in ("", " ")]
         values["zh"] = tuple(dict.fromkeys((*values.get("zh", ()), *mixed)))
-        integ = Integration(**values, actions=_actions(row.get("actions") or {}, where))
+        integ = Integration(**values, actions=_actions(row.get("actions") or {}, where),
+                            objects=_objects(row.get("objects") or {}, where))
         if not _ID_RE.match(integ.id) or integ.category not in CATEGORIES or integ.role not in ROLES or integ.kind not in KINDS:
             raise ValueError(f"{where}: bad id, category, role or kind")
         out.append(integ)
@@ -102,6 +119,18 @@ def _actions(raw: object, where: str) -> tuple[tuple[str, str, str], ...]:
         if action not in SERVICE_ACTIONS or method not in _ACTION_METHODS or not url.startswith("https://"):
             raise ValueError(f"{where}: action {action!r}: want one of {SERVICE_ACTIONS} → \"POST|PUT|PATCH|DELETE https://…\"")
         out.append((action, method, url))
+    return tuple(out)
+
+
+def _objects(raw: object, where: str) -> tuple[tuple[tuple[str, ...], str], ...]:
+    """``{"deals deal 商机": "https://…", …}`` → (((words…), url), …), checked."""
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+        raise ValueError(f"{where}: objects must map \"word word …\" to \"https://…\"")
+    out = []
+    for words, url in raw.items():
+        if words != words.lower() or not words.split() or not url.startswith("https://"):
+            raise ValueError(f"{where}: objects {words!r}: lower-case words → an https:// endpoint")
+        out.append((tuple(words.split()), url))
     return tuple(out)
 
 

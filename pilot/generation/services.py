@@ -85,7 +85,7 @@ def source_node(b: Builder, s: SourceStep) -> dict[str, Any]:
                 "config": {"url": SEARCH_URL % query, "method": "GET", "service": "web_search", "operation": "search"}}
     sid = service_id(s.service) if s.service else "web"
     integ = lookup(s.service)
-    url = s.url or (integ and (getattr(integ, "feed_url", "") or integ.api_url)) or ""
+    url = s.url or (integ and (integ.object_url(s.quote) or integ.feed_url or integ.api_url)) or ""
     if not url:
         field = b.input_field(f"{sid.removesuffix('_api')}_api_url", description=b._t(f"{display(sid)} 的读取接口地址",
                                                                  f"{display(sid)} endpoint to read from"))
@@ -198,6 +198,8 @@ def delivery_node(b: Builder, s: DeliverStep, content: list[str]) -> dict[str, A
         return {"id": nid, "type": "tool", "title": title,
                 "config": {"tool": "webhook", "arguments": {"url": url, "payload": {"text": text}}}}
     url = (s.operation == "update" and integ.update_url or integ.write_url) if integ else ""
+    if integ and url and url == integ.api_url and s.operation != "update":  # "create a deal in HubSpot"
+        url = integ.object_url(s.quote) or url
     method = "PUT" if s.operation == "update" else "POST"
     if own is not None:
         method, url = own

@@ -150,3 +150,29 @@ def test_a_name_inside_a_longer_one_is_not_counted():
     assert find_integrations("把结果发到qq邮箱")[0] == ["qq_mail"]
     assert find_integrations("看看github热榜")[0] == ["github_trending"]
     assert find_integrations("写入飞书多维表格")[0] == ["feishu_bitable"]
+
+
+@pytest.mark.parametrize(("prompt", "method", "path"), [
+    ("Every Monday at 9am pull last week's closed deals from HubSpot, summarize them and post to #sales in Slack",
+     "GET", "/crm/v3/objects/deals"),
+    ("每天早上9点拉取HubSpot里新增的商机，AI总结后发到飞书", "GET", "/crm/v3/objects/deals"),
+    ("Every morning list the open tickets in HubSpot and email me a summary", "GET", "/crm/v3/objects/tickets"),
+    ("Every Friday pull the persons from Pipedrive and summarize them for me", "GET", "/v1/persons"),
+    ("When a form is submitted, create a deal in HubSpot", "POST", "/crm/v3/objects/deals"),
+    ("Every morning read my HubSpot records and summarize them", "GET", "/crm/v3/objects/contacts"),  # none named: the default
+])
+def test_the_record_type_a_request_names_picks_the_endpoint(prompt, method, path):
+    from pilot.generation.pipeline import build_offline
+
+    calls = [n.config for n in build_offline(prompt).nodes if getattr(n.config, "service", None) in ("hubspot", "pipedrive")]
+    assert [(c.method, c.url.split(".com", 1)[1]) for c in calls] == [(method, path)]
+
+
+def test_objects_are_https_endpoints_with_lower_case_words():
+    with_objects = [i for i in INTEGRATIONS if i.objects]
+    assert {"hubspot", "pipedrive", "zoho_crm", "dynamics_365"} <= {i.id for i in with_objects}
+    for integ in with_objects:
+        for words, url in integ.objects:
+            assert url.startswith("https://") and all(w == w.lower() for w in words), integ.id
+    assert BY_ID["hubspot"].object_url("sync the Deals and contacts") == "https://api.hubapi.com/crm/v3/objects/deals"
+    assert BY_ID["hubspot"].object_url("a dealer list") is None  # whole words only
