@@ -83,7 +83,9 @@ APP_EVENT = ascii_re(
     r"(?:added|created|opened|submitted|updated|placed|closed|merged|received|paid|uploaded|signed up|registered|booked|cancell?ed|starred|"
     r"published|released|deployed|shipped|delivered)\b"
     r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the |someone |somebody )?[\w #'$€£¥-]{0,60}?"
-    r"(?:signs up|signs (?:the|their|a|an|our) [\w-]+|registers|books|fills (?:out|in)|submits|applies|enrol?ls|joins|purchases|buys|checks out|donates|places an order|pays|comments|stars|e-?mails (?:us|support|sales|our|the|in)|opens an issue|subscribes|unsubscribes|arrives|comes in|posts|replies|mentions|lands|hits|fails|bounces|expires|churns|cancels|uploads|drops|adds|shares)\b"
+    r"(?:signs up|signs (?:the|their|a|an|our) [\w-]+|registers|books|fills (?:out|in)|submits|applies|enrol?ls|joins|purchases|buys|checks out|donates|places an order|pays|comments|stars|e-?mails (?:us|support|sales|our|the|in)|opens an issue|subscribes|unsubscribes|arrives|comes in|posts|replies|mentions|lands|hits|fails|bounces|expires|churns|cancels|uploads|drops|adds|shares|succeeds|ends|finishes|completes|wraps up|starts)\b"
+    # "After every Zoom meeting ends": each time that happens in the app
+    r"|\bafter (?:each|every|a|an) [\w ]{1,30}? (?:ends|finishes|is over|wraps up|completes|succeeds|fails)\b"
     # "someone books a demo via Calendly -> …": the event leads the request, no "when" before it
     r"|^(?:someone|somebody|a (?:customer|user|lead|client|prospect|visitor|candidate))\s+(?:books|signs up|registers|pays|buys|orders|cancels|subscribes|uploads)\b[^.]{0,60}?(?:->|→|:|,)"
     r"|^[\u4e00-\u9fffa-z]{1,8}新(?:订单|客户|用户|评论|工单|记录|邮件|issue|线索|答卷|报名)|^新(?:订单|客户|用户|评论|工单|记录|邮件|线索|答卷|报名)(?:来了|进来|到了)|每(?:新增|新建|新来|有)|每当|发(?:布)?(?:了)?新.{0,12}?(?:的时候|时|后)|每次(?:有|收到)|每(?:收到|来)|一旦(?:有|收到)|(?<![唯统同])一有(?=[^，,。：:]{0,16}?新)|来了?(?:一[个笔单条封])?新|发布(?:了)?新|[\u4e00-\u9fffa-z]{2,10}(?<!点)(?<!我审核)(?<!我审批)(?<!我批准)(?<!等我)(?:(?:通过|完成|创建|关闭|合并)(?:时|后)|(?:通过|完成|创建|关闭)(?:以后|之后))|(?:收到|有|新增|新建|新来|新添加)(?:了)?(?:一[封条个份笔行张])?新?.{0,14}?(?:时(?![间效])|(?<!然)(?<!最)后|的时候)|出现(?:了)?新的?.{0,14}?(?:时(?![间效])|(?<!然)(?<!最)后|的时候)"
@@ -104,7 +106,8 @@ EVENT_HINTS = (("流水线", "pipeline failed"), ("pipeline", "pipeline failed")
                ("工单", "new ticket"), ("message", "new message"), ("消息", "new message"), ("咨询", "new message"), ("私信", "new message"),
                ("留言", "new message"), ("inquiry", "new message"), ("enquiry", "new message"), ("record", "new record"),
                ("记录", "new record"), ("sign", "new signup"), ("注册", "new signup"), ("review", "new review"),
-               ("评价", "new review"), ("event", "new event"), ("post", "new post"))
+               ("评价", "new review"), ("meeting ends", "meeting ended"), ("meeting ended", "meeting ended"), ("会议结束", "meeting ended"),
+               ("event", "new event"), ("post", "new post"))
 # default service when the event names none ("when I get a new email" → email)
 EVENT_SERVICE = (("email", "email"), ("邮件", "email"), ("inbox", "email"), ("sheet", "google_sheets"),
                  ("spreadsheet", "google_sheets"), ("表格", "google_sheets"))
@@ -238,7 +241,7 @@ BATCH = ascii_re(r"\bin (?:batches|chunks|groups) of\s+(?P<n>\d+)|\b(?:batch(?:e
 AGGREGATE = ascii_re(r"^(?:finally|afterwards|at the end)\b|^最后|\b(?:all|together|overall|combined|digest|report|roundup|weekly|daily|summary of (?:all|the)|one message)\b|汇总|总结|简报|日报|周报|整体|合并|一起|拼成|拼接|合成一")
 PARALLEL = ascii_re(r"\bin parallel\b|\bat the same time\b|\bsimultaneously\b|\bconcurrently\b|并行|同时")
 WEB_SEARCH = ascii_re(r"\bsearch(?:es|ing)? (?:the )?(?:web|internet|online|google)\b|\bweb search\b|\bgoogle (?:for|it)\b|\blook (?:it |them )?up online\b|"
-                      r"\bsearch for\b|\b(?:research|look up|find|check)\b.{0,40}\b(?:on the web|online|on the internet)\b|联网搜|网上搜|搜索引擎|上网搜|搜索(?:网络|互联网|相关)|搜一下|(?:网上|网络上|互联网上)[^,，。；;]{0,16}?的?搜索结果")
+                      r"\bsearch for\b|\bsearch(?:es|ing)? (?:the )?(?:news|press|media)\b|\b(?:news|press) (?:mentions|coverage) of\b|\b(?:research|look up|find|check)\b.{0,40}\b(?:on the web|online|on the internet)\b|联网搜|网上搜|搜索引擎|上网搜|搜索(?:网络|互联网|相关)|搜一下|搜索(?:网上|网络上|全网)|(?:搜|搜索|查找|查一下)[^,，。；;]{0,16}?(?:最新)?(?:新闻|报道|舆情)|(?:网上|网络上|互联网上)[^,，。；;]{0,16}?的?搜索结果")
 KNOWLEDGE = ascii_re(r"\bknowledge ?base\b|\bour (?:\w+ ){0,2}(?:docs|documentation|handbook|wiki|faq|manuals?|policies|help center)\b|\bhandbook\b|\bdocuments?\b|\bpdfs?\b|"
                      r"\brag\b|知识库|文档|手册|资料库|规章制度|产品资料|说明书|(?:退换货|售后|退款|会员|隐私|公司)政策|常见问题|帮助中心"
                      # "the price list and FAQ we uploaded", "我们上传的《租户手册》": documents handed to us once
@@ -251,6 +254,8 @@ FETCH = ascii_re(r"\b(?:fetch|fetches|pull(?! out)|pulls(?! out)|(?:get|gets)(?!
                  r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|查一下|查下|看看|看一下|(?<![提抽])取出|捞出|调出|统计(?!$)(?![,，。])|读出|拉下来|导出|调用|读|拉|抓|(?<![检审调])查(?!看)|过一遍|遍历|请求一下|请求|访问")
 RESPOND = ascii_re(r"\b(?:respond|reply|return)\s+(?:to (?:the )?(?:caller|webhook|request)|with)\b|返回给|响应")
 SEND = ascii_re(r"\breply (?:in|on) (?:the |that |this |a )?(?:[\w-]+ )?(?:thread|channel|chat|dm)\b|"
+                # "summarize them for me by email": delivered to that person by email
+                r"\b(?:for|to) (?:me|us)\s+(?:by|via|over)\s+(?:e-?mail|slack|sms|text)\b|"
                 # "let their manager know by email": a message to that person
                 r"\blet (?:me|us|him|her|them|(?:the|their|our|his|her|my) [\w-]+(?: [\w-]+)?|[a-z]+) know\b|\bgets? (?:an? )?(?:[\w-]+ )?(?:email|message|msg|dm|sms|text|notification|reminder|ping)\b|(?:^|(?<=\band )|(?<=\bthen ))e-?mails (?:the|each|every|them|him|her|it|our|their|me|us)\b|\bpage (?:ops|the on-?call|on-?call|someone|me|us|him|her|them|the team)\b|\bgo(?:es)? out (?:through|via|with|on)\b|\bleave (?:a |an )?(?:[\w-]+ )?comment\b|\bcomment on\b|\b(?:send|sends|sent|" + NOUN_POST + r"post|" + NOUN_POST + r"posts|posted|notify|alert|ping|dm|forward|forwarded|publish\w*|share|push|remind|invite|flag|flagged|escalate|e-?mailed|texted|messaged|page|pages|paged|assign|enroll|subscribe|raise|shoot)\b|"
                 r"\b(?:e-?mail|text|message|sms)\s+(?:it|them|me|us|him|her|the|a|an|our|my|their|this|that|everyone|each|every|all|[\w.+-]+@)\b|"

@@ -137,7 +137,11 @@ _NOTIFY_PERSON = ascii_re(
     r"doctor|teacher|on-?call|supervisor|approver|reviewer)s?\b"
     r"|(?:再|然后|并)?(?:提醒|通知|告诉|告知)(?:一下)?[\u4e00-\u9fff]{0,4}?(?:hr|人事|财务|老板|主管|经理|负责人|运营|客服|销售|老师|店长|团队|同事|值班|行政|采购|仓库|总监)")
 # "推送给我", "再发一份入职问卷给他", "send it to me": to that person, on the request's messenger, else by email
-_SENT_TO_ME = compile_filtered(r"(?:推送|推|发送|发|转发)(?:一[份条封个])?[\u4e00-\u9fff]{0,8}?给(?:我|他|她|他们|她们|对方)(?![\u4e00-\u9fff]{0,2}(?:看看|的))|\b(?:send|forward|push)\s+(?:it|them|this|that|the \w+)\s+(?:over\s+)?to me\b")
+_SENT_TO_ME = compile_filtered(r"(?:推送|推|发送|发|转发)(?:一[份条封个])?[\u4e00-\u9fff]{0,8}?给(?:我|他|她|他们|她们|对方)(?![\u4e00-\u9fff]{0,2}(?:看看|的))|\b(?:send|forward|push)\s+(?:it|them|this|that|the \w+)\s+(?:over\s+)?to me\b"
+                               # "send me a daily summary of my unread Gmail": me, then what is sent
+                               r"|\b(?:send|forward)\s+(?:me|us)\s+(?:a|an|the|my|our|this|that|every|each|all|[a-z]+'s)\b")
+# "send it to sales-leads@acme.com and to #sales on Slack": an address the clause sends to
+_TO_ADDRESS = compile_filtered(r"(?<!from )(?<!reply-)\b(?:to|cc)\s+(?P<address>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
 _IN_PLACE = ascii_re(r"\b(?:in|into|on|to)\s+(?:our\s+|the\s+)?([a-z][\w.-]{2,20})\s*$")
 _WRITES_FIGURES = ascii_re(r"(?:then\s+|and\s+)?write\s+(?:the|these|those|all|each|its|their)\s+(?:[\w-]+\s+){0,2}?"
                            r"(?:totals?|numbers|figures|results|rows|records|data|values|scores|counts|sums|amounts)\s+(?:into|to|in|back)\b")
@@ -454,10 +458,15 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             and (app := event_app(state)):
         # "淘宝店每来一条买家咨询…是的话自动回复…": an event's reply goes back where the event came from
         acts.deliveries.append(_deliver(app, clause, state))
-    if not acts.deliveries and send and not negated and not found and (_NOTIFY_PERSON.search(clause) or (_SENT_TO_ME.search(clause) and not ph.APPROVAL.search(clause))):
+    if not acts.deliveries and send and not negated and (not found or all(f in srcs for f in found)) \
+            and (_NOTIFY_PERSON.search(clause) or (_SENT_TO_ME.search(clause) and not ph.APPROVAL.search(clause))):
         # "notify the sales rep to follow up", "三天后提醒HR跟进": a person, on the request's messenger, else by email
         acts.deliveries.append(_deliver(_request_messenger(state), clause, state))
         notified = list(acts.deliveries)
+    if acts.deliveries and send and not negated and (address := _TO_ADDRESS.search(clause)) and not any(
+            d.service in ent.BY_ID and ent.BY_ID[d.service].category == "email" for d in acts.deliveries):
+        # "send it to sales-leads@acme.com and to #sales on Slack": the address is a destination of its own
+        acts.deliveries.insert(0, _deliver("email", clause, state, target=address.group("address")))
     if acts.deliveries and not negated and _ALSO_NOTIFY.search(clause) and not any(
             d.service in ent.BY_ID and ent.BY_ID[d.service].kind == "messaging" for d in acts.deliveries):
         # "录入飞书多维表格并通知HR": a second action, on the messenger the request uses, else by email

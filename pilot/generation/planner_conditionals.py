@@ -176,7 +176,7 @@ class ConditionalReader:
 
 # "构建失败的话，…" is a condition; "解读成通俗易懂的话" (plain words) is what is written
 _IF_SAID = compile_filtered(r"(?<!懂)(?<!听)(?<!客气)(?<!暖心)(?<!安抚)(?<!鼓励)(?<!祝福)(?<!感谢)(?<!俏皮)(?<!简单)(?<!一句)(?<!几句)(?<!大白)的话(?![题术语])")
-_POSTFIX_IF = compile_filtered(r"^(?P<action>.+?)\s+(?:if|only if|whenever|in case)\s+(?P<cond>[^,]+)$")
+_POSTFIX_IF = compile_filtered(r"^(?P<first>only\s+)?(?P<action>.+?)\s+(?P<only>only\s+)?(?:if|whenever|in case)\s+(?P<cond>[^,]+)$")
 _GRADE_CASE = compile_filtered(r"^&?(?:[^:,]{0,12}(?:分级|分档|分类|分等|分流|分层)[^:,]{0,4}:)?(?P<label>[a-z0-9一二三四五六七八九十甲乙丙丁]{1,2}(?:类|级|档|等))"
                                r"(?:客户|用户|会员|工单|订单|线索|问题|商品|产品|的)?(?:\s*\([^)]{0,30}\))?\s*(?P<action>[^,]{2,})$")
 _NOUN_THRESHOLD = compile_filtered(r"(?<![a-z])(?:(?:any |all |the )?[a-z]+(?: [a-z]+)? )?(?:over|above|under|below|more than|less than|at least|at most)"
@@ -197,7 +197,10 @@ def _condition_first(clauses: list[str], i: int, lang: str) -> tuple[str, int] |
         return mark + rest.strip(), 1  # "客服对话机器人：用户要是想投诉，就…": the title before the condition
     if lang == "en":
         m = _POSTFIX_IF.match(clause)
-        if m and (ph.SEND.search(m.group("action")) or ph.DELIVER.search(m.group("action"))) and conds.comparison(m.group("cond"), "en"):
+        # "only email me if there is negative coverage", "email me only if it is negative": "only" says
+        # the action is conditional even where the condition is not a comparison
+        if m and (ph.SEND.search(m.group("action")) or ph.DELIVER.search(m.group("action"))) \
+                and (conds.comparison(m.group("cond"), "en") or m.group("first") or m.group("only")):
             return f"{mark}if {m.group('cond')}, {m.group('action')}", 1
         return None
     if (clause.endswith("的") and i + 1 < len(clauses) and clauses[i + 1].startswith(CONTINUES)

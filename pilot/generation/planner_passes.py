@@ -75,7 +75,7 @@ _ONLY_THIS = compile_filtered(r"(?<![—–-])[—–-]+\s*[\w ]{1,20}?\s+only\b
                              r"\b(?:only|just)\s+(?:the|a|an|one)\s+[\w ]{1,20}?\s+(?:entry|entries|record|row|page|item|note|card|update|post)\b|只(?:用|通过|发)[\u4e00-\u9fffa-z]{1,8}")
 _SENDING = compile_filtered(r"\b(?:post|send|share|publish|notify|message|ping|alert|dm)\b|发到|发给|发送|推送|通知|群里|频道")
 _ONE_SIDE = compile_filtered(r"^\s*(?:if|when|otherwise,? if)\b[^,;]{1,40}?,?\s*(?:then\s+|just\s+)?$|^[^,，;；]{1,14}?的话\s*(?:就|什么都|啥都|都|也|就什么都)?\s*$|^[^,，;；的]{1,12}的\s*(?:就|都|也)?\s*$")  # "已经取消预约的别发"
-_THE_OTHERS = compile_filtered(r"(?:其他|其它|其余|剩下|别的)的?|(?:the rest|the others|all others|everything else|anything else|other ones)\b")
+_THE_OTHERS = compile_filtered(r"(?:其他|其它|其余|剩下|别的)的?|否则|不然|(?:otherwise|if not|the rest|the others|all others|everything else|anything else|other ones)\b")
 
 
 def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
@@ -149,6 +149,10 @@ def _per_item_branch(steps: list[Step], state: _State) -> list[Step]:
     return out
 
 
+_FUNCTION_WORDS = frozenset({"they", "the", "it", "this", "that", "a", "an", "not", "no", "any", "some", "there", "is", "we", "i",
+                             "you", "he", "she", "if", "when", "other", "all"})
+
+
 def _cases_in_categories(steps: list[Step]) -> list[Step]:
     """A case of a classification tests a category the AI can answer. "严重的话" on the categories
     严重故障 / 不是严重故障 compared with "严重", which no answer equals, so the case never ran: the
@@ -163,7 +167,12 @@ def _cases_in_categories(steps: list[Step]) -> list[Step]:
         for case in b.cases:
             if case.when is not None or case.label in cats:
                 continue
-            fits = [k for k, c in enumerate(cats) if c.startswith(case.label)]
+            # "有负面的话" on 有负面舆情 / 没有负面舆情: "whether there is any" answers start with 有
+            fits = [k for k, c in enumerate(cats) if c.startswith(case.label) or c.startswith("有" + case.label)]
+            first = case.label.split()[0] if " " in case.label else ""
+            if not fits and first.isalpha() and first not in _FUNCTION_WORDS:
+                # "negative coverage" on negative press / not negative press: two names of one answer
+                fits = [k for k, c in enumerate(cats) if " " in c and c.split()[0] == first]
             if len(fits) == 1:
                 cats[fits[0]] = case.label
             else:

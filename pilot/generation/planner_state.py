@@ -19,6 +19,7 @@ from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
 from pilot.generation import switches
 from pilot.generation.action_ai_step import no_ai_requested
+from pilot.generation.action_sources import _UPTIME
 from pilot.generation.clauses import CONTINUES, plain, split_clauses
 from pilot.generation.plan import (
     AiStep,
@@ -156,16 +157,22 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
                 steps.extend(_merged_cases(steps, switch))
                 i = j
                 continue
-            if self.lang == "zh" and _A_NOT_A.search(clause):
+            uptime = bool(_UPTIME.search(clause))  # "检查一下官网能不能打开": a request to the site, not the AI's judgement
+            if self.lang == "zh" and not uptime and _A_NOT_A.search(clause):
                 # "让AI判断紧不紧急：…" is "判断是不是紧急"
                 clause = _A_NOT_A.sub(lambda m: f"{m.group(1)}是不是{m.group(2)}{m.group(3)}", clause)
                 clauses[i] = clause
-            judge_zh = _WHETHER_ZH.search(clause) if self.lang == "zh" and not ph.IF.match(clause) else None
+            judge_zh = _WHETHER_ZH.search(clause) if self.lang == "zh" and not uptime and not ph.IF.match(clause) else None
+            if judge_zh and judge_zh.group("any") and (judge_zh.group("y").startswith("新")
+                                                       or not re.search(r"判断|ai|大模型", clause[: judge_zh.start("any")])):
+                judge_zh = None  # "看一下淘宝店有没有新的差评": a look at the data, not the AI's judgement
             if judge_zh:
                 # "让AI看看是不是发票：是发票就…；不是的话…": a yes/no judgement; what follows ":" is its first case
                 yes = judge_zh.group("y")
-                cls = AiStep(id=self.uid("judge"), task="classify", categories=[yes, f"不是{yes}"], quote=clause[:200],
-                             instruction=f"判断是否为「{yes}」：回答「{yes}」或「不是{yes}」。{clause}")
+                # "让AI判断有没有负面舆情": whether there is any, answered 「有负面舆情」 or 「没有负面舆情」
+                yes, no = (f"有{yes}", f"没有{yes}") if judge_zh.group("any") else (yes, f"不是{yes}")
+                cls = AiStep(id=self.uid("judge"), task="classify", categories=[yes, no], quote=clause[:200],
+                             instruction=f"判断是否为「{yes}」：回答「{yes}」或「{no}」。{clause}")
                 steps.append(cls)
                 self.last_ai = self.last_cls = cls
                 tail = clause[judge_zh.end():].lstrip(" :：,，")
@@ -385,8 +392,8 @@ def _chosen_category(clause: str, cls: AiStep | None) -> tuple[AiStep | None, st
     return None, None
 
 
-_WHETHER = compile_filtered(r"\b(?:decide|check|determine|judge|tell(?: me)?|work out|figure out|assess|see)\s+(?:if|whether)\s+(?P<what>(?:each |the |it |this |that |every )?[\w-]*?)\s*"
+_WHETHER = compile_filtered(r"\b(?:decide|check|determine|judge|tell(?: me)?|work out|figure out|assess|see)\s+(?:if|whether)\s+(?P<what>(?:each |the |it |this |that |every |any of )?[\w-]*?)\s*"
                       r"(?:is|are|was|looks|sounds|seems|'s)\s+(?:an?\s+|really\s+)?(?![\w -]*\bor\s+(?!not\b))(?P<y>[a-z][\w -]{1,20}?)(?:\s+or not)?\s*$")
-_WHETHER_ZH = compile_filtered(r"^(?:先)?(?:让|用)?\s*(?:ai|大模型)?\s*(?:先)?\s*(?:判断|看看|看一下|检查|识别)(?:一下)?(?:它|这封邮件|这条|这个|[\u4e00-\u9fff]{1,6}?)?(?:是不是|是否(?:是|为|属于)?)"
+_WHETHER_ZH = compile_filtered(r"^(?:先)?(?:让|用)?\s*(?:ai|大模型)?\s*(?:先)?\s*(?:判断|看看|看一下|检查|识别)(?:一下)?(?:它|这封邮件|这条|这个|[\u4e00-\u9fff]{1,6}?)?(?:是不是|是否(?:是|为|属于)?|(?P<any>有没有|是否有))"
                          r"(?P<y>[\u4e00-\u9fffa-z]{1,8}?)(?=$|[:：,，])")
 _A_NOT_A = compile_filtered(r"((?:判断|看看|看一下|检查|识别)(?:一下)?(?:[\u4e00-\u9fff]{1,6}?)?)([\u4e00-\u9fff])不\2([\u4e00-\u9fff]{0,2}?)(?=$|[:：,，])")

@@ -2052,3 +2052,78 @@ def test_a_recipient_the_form_asks_for_is_the_submitted_address():
     sends = [n for n in _writes(g) if service(n) == "email"]
     assert [n.config.arguments["to"] for n in sends] == ["{{ inputs.submission.manager_email }}"]
     assert "manager_email" not in {f.name for f in g.nodes[0].config.fields}
+
+
+@pytest.mark.parametrize("prompt, sent", [
+    # "send me a …" named no channel, and the summary went nowhere
+    ("Send me a daily summary of my unread Gmail emails at 6pm.", ["email"]),
+    # the address was dropped once Slack was named too
+    ("Every Friday at 5pm, read this week's sales from our 'Sales' Google Sheet, create a summary with totals per "
+     "region, and send it to sales-leads@acme.com and to #sales on Slack.", ["email", "slack"]),
+    # "for me by email" is where it goes
+    ("Every morning, search the news for mentions of our brand 'Acme Robotics' and summarize them for me by email", ["email"]),
+])
+def test_a_delivery_said_without_a_service_name_still_goes_out(prompt, sent):
+    g = build(prompt)
+    assert [service(n) for n in _writes(g)] == sent
+    if "sales-leads@" in prompt:
+        assert [n.config.arguments["to"] for n in _writes(g) if service(n) == "email"] == ["sales-leads@acme.com"]
+
+
+@pytest.mark.parametrize("prompt", [
+    "Every morning, search the news for mentions of our brand 'Acme Robotics' and summarize them.",
+    "每天中午12点搜索网上关于我们品牌“小蓝鲸”的最新报道，总结一下",
+])
+def test_searching_the_news_reads_a_web_search(prompt):
+    assert [service(n) for n in _reads(build(prompt))] == ["web_search"]
+
+
+@pytest.mark.parametrize("prompt", [
+    "When a new review arrives, have AI decide whether it is negative. Only email me if it is negative.",
+    "When a new review arrives, have AI decide whether it is negative. Email me only if it is negative.",
+    "When a review comes in, have AI decide whether it is negative. If there is negative feedback, email me; "
+    "otherwise don't send anything.",
+    "Every morning, search the news for mentions of our brand 'Acme Robotics' and have AI decide whether any of it is "
+    "negative press. Only email me if there is negative coverage; otherwise don't send anything.",
+    "每天中午12点搜索网上关于我们品牌“小蓝鲸”的最新报道，让AI判断有没有负面舆情，有负面的话立刻发飞书消息给公关负责人，没有的话就不用发了。",
+])
+def test_an_action_only_if_the_ai_says_so_sits_on_that_case(prompt):
+    # "only email me if …" was a case labelled "only"; "otherwise don't send anything" removed the email;
+    # "有没有负面舆情" was a category made of the whole clause
+    g = build(prompt)
+    cls = [n for n in iter_all_nodes(g) if kind(n) == "llm" and n.config.output_schema][-1]
+    cats = cls.config.output_schema["properties"]["category"]["enum"]
+    cond = next(n for n in iter_all_nodes(g) if kind(n) == "condition")
+    (case,) = cond.config.cases
+    label = case.when.split('== "')[1].rstrip('"')
+    assert label in cats and len([c for c in cats if c != "other"]) == 2
+    sent = [e.target for e in g.edges if e.source == cond.id and e.source_handle == case.id]
+    assert [service(nodes(g)[t]) for t in sent] == ["feishu" if "飞书" in prompt else "email"]
+    assert not [e for e in g.edges if e.source == cond.id and e.source_handle == "else" and e.target != "result"]
+
+
+def test_looking_whether_a_store_has_new_reviews_is_a_read_not_a_judgement():
+    g = build("每隔一小时看一下我们淘宝店有没有新的差评，有的话就发企业微信提醒客服主管")
+    assert [service(n) for n in _reads(g)] == ["taobao"]
+
+
+@pytest.mark.parametrize("prompt, app", [
+    # "succeeds" / "ends" were read as a category of a classification the run had no input for
+    ("When a Stripe payment succeeds and the amount is over $1,000, send a message to #big-wins on Slack.", "stripe"),
+    ("When a Zoom meeting ends, summarize the transcript and add it to Notion", "zoom"),
+    ("After every Zoom meeting ends, take the transcript, have AI write meeting notes with action items, and add them "
+     "to our 'Meeting notes' database in Notion.", "zoom"),
+])
+def test_an_apps_event_said_with_its_own_verb_is_the_trigger(prompt, app):
+    g = build(prompt)
+    assert trigger(g) == "app_event" and g.nodes[0].config.trigger.service == app
+    assert not [n for n in iter_all_nodes(g) if kind(n) == "llm" and n.config.output_schema
+                and "category" in n.config.output_schema.get("properties", {})]
+
+
+def test_checking_whether_the_site_opens_requests_it_and_tests_the_status():
+    # "检查一下官网能不能打开" became an AI judging 「能打开」 with no page read
+    g = build("每隔一小时检查一下我们官网能不能打开，打不开就发短信给我。")
+    assert [service(n) for n in _reads(g)] == ["web"] and not [n for n in g.nodes if kind(n) == "llm"]
+    cond = next(n for n in g.nodes if kind(n) == "condition")
+    assert "status != 200" in cond.config.cases[0].when
