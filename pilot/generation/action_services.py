@@ -30,7 +30,7 @@ _OWNED = (AroundName(r"\b(?:my|our)\s+(?:[\w#-]+\s+)?", r"\b"), AroundName(r"我
 
 
 # "this week's messages from our #product channel", "客户群里的聊天记录": a channel's history is read
-_HISTORY = compile_filtered(r"\b(?:messages?|conversations?|chats?|threads?|posts?|discussions?)\s+(?:from|in|on|of)\b|聊天记录|会话记录|群消息|消息记录|对话记录")
+_HISTORY = compile_filtered(r"\b(?:messages?|conversations?|chats?|threads?|posts?|discussions?)\s+(?:from|in|on|of)\b|聊天记录|会话记录|群消息|消息记录|对话记录|群(?:聊)?(?:里|中|内)的?(?:讨论|聊天|消息|对话|发言)")
 
 
 _TOPIC_BEFORE = compile_filtered(r"(?<!saying )(?<!say )(?<!talking )(?<!said )(?<!posting )(?<!complaining )(?<!tweeting )\b(?:about(?! \d)|on how|how (?:to|we|you|they|small|our|your)|mentioning|mention(?:s)? that|explaining|explain how|regarding|"
@@ -89,6 +89,7 @@ _READ_FROM = (
     AroundName(after=r"\s*(?:账号|店铺|后台|频道|主页)的?\s*(?:数据|报表|统计|指标|播放量|粉丝数?)"),  # "推送一下今天抖音账号的数据"
     AroundName(behind=r"(?<![到进入在往给成为])(?<!到我)(?<!进我)(?<!到我们)(?<!到我的)(?<!进我们)",
                 after=r"\s*(?:crm|erp|系统|后台|平台)?\s*(?:上|里|中)(?:新增|新建|新来|最新|今天|当天)?的"),  # "纷享销客CRM里新增的客户数"
+    AroundName(after=r"\s*(?:工作)?群(?:聊)?(?:里|中|内)的?(?:讨论|聊天|消息|对话|发言)"),  # "把今天钉钉群里的讨论总结一下": the group's history
 )
 # "send it to the customer from our Gmail": the account it goes out from
 _SENT_FROM = AroundName(r"\b(?:send|sends|sent|reply|replies|forward|forwards)\b[^,.;]{0,60}?\bfrom\s+(?:our\s+|my\s+|the\s+)?", r"\b")

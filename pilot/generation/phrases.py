@@ -210,6 +210,8 @@ def delivery_op(text: str) -> str | None:
 
 
 WRITE_BACK = ascii_re(r"(?:写回|回写|填回|更新到?)(?:到)?(?:这一?行|该行|原行|这条记录|原记录|原表|这一?条)|"
+                      # "写回表格的D列", "回填到摘要字段", "write the translation back into column C": a field of the row read
+                      r"(?:写回|回写|填回|回填)(?:到)?[^,，。；;]{0,10}?(?:字段|列|栏)|\bback (?:to|into|in) (?:the )?(?:column [a-z]\b|[\w-]+ (?:column|field)\b)|"
                       r"\bwrite (?:it|them|the \w+|that|this)(?: \w+)? back (?:to|into|in) (?:the|that|this|each) (?:row|record|page|card)\b")
 
 

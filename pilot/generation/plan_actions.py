@@ -377,7 +377,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         hits = [h for h in hits if h[2] != "generate"]  # "Write the totals into our Airtable base": stored, not written by AI
     if hits and negated and neg is not None and neg.start() <= 2:
         hits = []  # "don't auto-reply to the customer": a refusal asks for no step
-    if hits and state.last_ai is not None and _delivers_result(clause):
+    if hits and state.last_ai is not None and (_delivers_result(clause) or ph.WRITE_BACK.search(clause)):
         hits = []  # "save the summary to Notion": the summary an earlier step wrote
     if not hits and _ASKS_AI.search(clause) and not _delivers_result(clause):
         hits = [(0, 6, "analyze")]  # "have AI work out the return on ad spend": an AI step whatever the verb
@@ -497,10 +497,13 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             acts.deliveries.append(_deliver(db, clause, state))  # "写回数据库": the database it came from, else ours
         elif re.search(r"(?<![a-z])crm(?![a-z])", clause):
             acts.deliveries.append(_deliver("crm", clause, state))  # "更新回CRM": the team's CRM
-        elif re.search(r"\b(?:sheet|spreadsheet|table|tab|worksheet)\b|表格|数据表", clause):
-            # "the talent pool sheet": the table the rows came from (飞书多维表格, Airtable…), else Google Sheets
-            src = state.loop_service or (state.last_source.service if state.last_source is not None else None)
-            tabular = src in ent.BY_ID and ent.BY_ID[src].category in ("spreadsheet", "database", "table")
+        elif re.search(r"\b(?:sheet|spreadsheet|table|tab|worksheet|column [a-z])\b|表格|数据表|(?<![a-z])[a-z]列", clause):
+            # "the talent pool sheet": the table the rows came from (飞书多维表格, Airtable…), else Google Sheets;
+            # "写回表格的D列" of a 腾讯文档 table, "write it back into column C": where it was read
+            src = state.loop_service or (state.last_source.service if state.last_source is not None else None) or (own[0] if own else None)
+            back = re.search(r"\bback\b|写回|回写|填回|回填", clause)
+            tabular = src in ent.BY_ID and (ent.BY_ID[src].category in ("spreadsheet", "database", "table")
+                                            or (back is not None and ent.BY_ID[src].kind == "data"))
             acts.deliveries.append(_deliver(src if tabular else "google_sheets", clause, state))
         elif own and (ph.OWN_OBJECT.search(clause) or (own[0] == "email" and re.search(r"\breply\b|回复|发回|回过去", clause))):
             acts.deliveries.append(_deliver(own[0], clause, state))  # "add that label to the issue" (GitHub)

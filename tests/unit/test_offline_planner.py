@@ -2127,3 +2127,27 @@ def test_checking_whether_the_site_opens_requests_it_and_tests_the_status():
     assert [service(n) for n in _reads(g)] == ["web"] and not [n for n in g.nodes if kind(n) == "llm"]
     cond = next(n for n in g.nodes if kind(n) == "condition")
     assert "status != 200" in cond.config.cases[0].when
+
+
+@pytest.mark.parametrize("prompt, read, written", [
+    # "write the translation back into column C" wrote nothing
+    ("Translate every new row in my 'Product descriptions' Google Sheet into Spanish and write the translation back into column C.",
+     None, ("google_sheets", "PUT")),
+    # "写回表格的D列" of a 腾讯文档 table appended to Google Sheets
+    ("我有个腾讯文档表格，里面有500个商品标题，帮我每50个一批，用AI生成小红书风格的商品描述，写回表格的D列。", "tencent_docs", ("tencent_docs", None)),
+    # "写回表格的摘要字段" added a second AI step (摘要) and created a new record
+    ("把飞书多维表格里的文章逐篇用AI生成一段摘要，写回表格的摘要字段。", "feishu_bitable", ("feishu_bitable", "PUT")),
+])
+def test_written_back_goes_to_the_table_it_was_read_from(prompt, read, written):
+    g = build(prompt)
+    assert [service(n) for n in _reads(g)] == ([read] if read else [])
+    (write,) = _writes(g)
+    assert service(write) == written[0] and (written[1] is None or write.config.method == written[1])
+    assert len([n for n in iter_all_nodes(g) if kind(n) == "llm"]) <= 2  # the task (and a translation's review) only
+
+
+def test_a_groups_discussion_is_read_from_the_group():
+    g = build("每天下午6点把今天钉钉群里的讨论总结一下发给我")
+    assert [service(n) for n in _reads(g)] == ["dingtalk"] and _reads(g)[0].config.url == "{{ inputs.dingtalk_api_url }}"
+    g = build("每天下午6点把今天飞书群里的讨论总结一下发到邮箱")
+    assert [service(n) for n in _reads(g)] == ["feishu"] and [service(n) for n in _writes(g)] == ["email"]
