@@ -98,6 +98,8 @@ _SENT_FROM = AroundName(r"\b(?:send|sends|sent|reply|replies|forward|forwards)\b
 _PART_OF_IT = AroundName(r"\b(?:to|into|in|onto)\s+(?:the|a|our|my|their|that)\s+[\w' -]{0,30}?\b(?:tab|sheet|worksheet|table|page|list|folder|database|board|column)"
                          r"\s+(?:of|in|on)\s+(?:my\s+|our\s+|the\s+|their\s+)?", r"\b")
 _UPDATED_IN = AroundName(r"把\s*", r"[^,，。;；]{0,16}?(?:更新|改为|改成|标记为|标成|设为|置为)")
+# "就只更新一下腾讯文档里的订单表": the verb before the service writes there
+_WRITTEN_INTO = AroundName(r"(?:更新|写入|写进|写到|记到|存到|存进|同步到|添加到|加到|填到|录入)(?:一下)?(?:到)?\s*")
 
 
 def _read_from(sid: str, clause: str) -> bool:
@@ -107,7 +109,7 @@ def _read_from(sid: str, clause: str) -> bool:
             continue
         if integ.category == "email" and _SENT_FROM.search(clause, alias):
             return False
-        if _UPDATED_IN.search(clause, alias) or _PART_OF_IT.search(clause, alias):
+        if _UPDATED_IN.search(clause, alias) or _PART_OF_IT.search(clause, alias) or (not alias.isascii() and _WRITTEN_INTO.search(clause, alias)):
             return False
         if any_around(_READ_FROM, clause, alias):
             return True

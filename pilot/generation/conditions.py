@@ -344,7 +344,7 @@ def field_name(words: str) -> str | None:
 
 
 def strip_label(text: str, lang: str) -> str:
-    quoted = re.search(r"'([^']{1,30})'|\"([^\"]{1,30})\"", text)
+    quoted = re.search(r"(?<!\w)'([^']{1,30})'(?!\w)|\"([^\"]{1,30})\"", text)  # not the "'s" of "it's 'warning'"
     if quoted and lang == "en" and not re.search(r"[=<>]", text):  # "if it has the label 'bug'" → bug
         return (quoted.group(1) or quoted.group(2)).strip()
     label = _JUDGEMENT_STRIP.sub("", text.strip()).strip(" ,.:")

@@ -119,7 +119,13 @@ class ConditionalReader:
             end = _category_end(clause, cat)
             rest = clause[end:] if end is not None else ""
             if end is not None and switches.LIST_GOES_ON.match(rest.strip()):
-                return None  # "positive, negative or neutral": the list of categories, not a case
+                # "positive and neutral reviews go into the sheet" after "if it's negative, …": every category
+                # but the one already taken, the else side; otherwise the list of categories, not a case
+                listed = _LISTED_THEN_ACTION.match(clause)
+                named = {c for c in cats if listed and re.search(rf"(?<![a-z]){re.escape(c)}(?![a-z])", listed.group("labels"))}
+                if listed and len(named) >= 2 and len(cats) - len(named) == 1 and self.lang == "en":
+                    return "everything else", listed.group("action")
+                return None
             if end is not None:
                 return cat, rest.lstrip(" 的:：,→->=")
         return None
@@ -174,6 +180,8 @@ class ConditionalReader:
         return conds.strip_label(label, self.lang), action
 
 
+_LISTED_THEN_ACTION = compile_filtered(r"^(?P<labels>[a-z][a-z ,/-]{2,60}?\b(?:and|or)\s+[a-z-]+)(?:\s+(?:ones|reviews|tickets|messages|emails|leads|items|comments|posts|requests))?"
+                                      r"\s+(?P<action>(?:go|get|are|should|will|can|move|land|end up)\b.+)$")
 # "构建失败的话，…" is a condition; "解读成通俗易懂的话" (plain words) is what is written
 _IF_SAID = compile_filtered(r"(?<!懂)(?<!听)(?<!客气)(?<!暖心)(?<!安抚)(?<!鼓励)(?<!祝福)(?<!感谢)(?<!俏皮)(?<!简单)(?<!一句)(?<!几句)(?<!大白)的话(?![题术语])")
 _POSTFIX_IF = compile_filtered(r"^(?P<first>only\s+)?(?P<action>.+?)\s+(?P<only>only\s+)?(?:if|whenever|in case)\s+(?P<cond>[^,]+)$")

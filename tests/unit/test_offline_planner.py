@@ -2151,3 +2151,42 @@ def test_a_groups_discussion_is_read_from_the_group():
     assert [service(n) for n in _reads(g)] == ["dingtalk"] and _reads(g)[0].config.url == "{{ inputs.dingtalk_api_url }}"
     g = build("每天下午6点把今天飞书群里的讨论总结一下发到邮箱")
     assert [service(n) for n in _reads(g)] == ["feishu"] and [service(n) for n in _writes(g)] == ["email"]
+
+
+def _on_case(g: WorkflowGraph, handle_prefix: str) -> list[str | None]:
+    """The services right after the first condition's cases whose handle starts with ``handle_prefix``."""
+    cond = next(n for n in iter_all_nodes(g) if kind(n) == "condition")
+    return sorted(service(nodes(g)[e.target]) or e.target for e in g.edges
+                  if e.source == cond.id and (e.source_handle or "").startswith(handle_prefix))
+
+
+def test_a_quoted_value_after_its_apostrophe_is_the_value():
+    # "if it's 'warning'" compared severity with "s" (the quote of "it's")
+    g = build("Our monitoring tool posts alerts to a webhook. If severity is 'critical', create a PagerDuty incident and post "
+              "in #oncall; if it's 'warning', just post in #alerts on Slack; ignore 'info' alerts.")
+    cond = next(n for n in g.nodes if kind(n) == "condition")
+    assert [c.when.split("== ")[1] for c in cond.config.cases] == ['"critical"', '"warning"']
+
+
+def test_the_other_categories_listed_together_are_the_else_side():
+    # "Positive and neutral reviews go into the sheet" after "if it's negative, …" was dropped
+    g = build("We receive product reviews via a webhook. Run sentiment analysis on each with AI; if it's negative, create a "
+              "Trello card for the support team. Positive and neutral reviews go into the 'Testimonials' Google Sheet.")
+    assert _on_case(g, "negative") == ["trello"] and _on_case(g, "else") == ["google_sheets"]
+
+
+def test_updating_the_table_in_a_docs_app_writes_there():
+    # "就只更新一下腾讯文档里的订单表" read the table
+    g = build("支付系统回调我们的webhook时，如果支付状态是“失败”，就发短信提醒用户重新支付，并在飞书群里告警；如果成功，就只更新一下腾讯文档里的订单表。")
+    assert not _reads(g) and _on_case(g, "else") == ["tencent_docs"]
+
+
+def test_each_answer_of_a_choice_said_after_a_comma_is_a_case():
+    # "判断是好评还是差评，差评就…，好评不用处理" made 差评就在钉钉上通知… a category and no condition
+    g = build("每天晚上10点读取当天所有有赞订单的评价，逐条让AI判断是好评还是差评，差评就在钉钉上通知客服跟进，好评不用处理。")
+    cls = next(n for n in iter_all_nodes(g) if kind(n) == "llm")
+    assert [c for c in cls.config.output_schema["properties"]["category"]["enum"] if c != "other"] == ["好评", "差评"]
+    body = next(n for n in g.nodes if kind(n) == "loop").config.body
+    cond = next(n for n in body.nodes if kind(n) == "condition")
+    sent = [e for e in body.edges if e.source == cond.id and kind(nodes(g)[e.target]) == "tool"]
+    assert len(sent) == 1 and '"差评"' in next(c.when for c in cond.config.cases if c.id == sent[0].source_handle)
