@@ -351,6 +351,7 @@ def strip_label(text: str, lang: str) -> str:
     if len(label) > 1 and label[0] == label[-1] and label[0] in "'\"":
         label = label[1:-1]
     if lang == "zh":
+        label = re.sub(r"^(?:让|由)?(?:ai|大模型|gpt|模型)(?:判断|认为|觉得|识别|检测|发现)(?:出)?", "", label)  # "AI判断用户要投诉" → "用户要投诉"
         label = re.sub(r"^(?:选择?了?|是|属于|类型为|为)", "", label)  # "选Python的" → "python"
         label = re.sub(r"^(?:标签|类型|类别|状态|级别|等级|优先级|来源|渠道)(?:是|为|=)\s*", "", label)  # "标签是bug的" → "bug"
         label = re.sub(r"(?<=[a-z0-9])(?:只|仅|就|则|也)$", "", label)  # "P2只写入MySQL" → "p2"
@@ -358,7 +359,8 @@ def strip_label(text: str, lang: str) -> str:
         # "if it's in production" → production; "just the urgent emails (get forwarded)" → urgent
         label = re.sub(r"^(?:(?:only|just)\s+)?(?:(?:in|on|at|from|for|about|a|an|the)\s+)?", "", label)
     if lang == "en" and len(label.split()) > 2:  # "the ai says it's a complaint" → "complaint"
-        label = re.sub(r"^.*?\b(?:is|are|'s|was|were|be|as|says?|thinks?|mentions?)\s+(?:an?\s+|the\s+|about\s+)?", "", label) or label
+        label = re.sub(r"^.*?\b(?:is|are|'s|was|were|be|as|says?|thinks?|mentions?|finds?|contains?|detects?|spots?)\s+(?:an?\s+|the\s+|about\s+|any\s+)?",
+                       "", label) or label  # "it finds any security issues" → "security issues"
     label = re.sub(r"\s+(?:tickets?|reports?|requests?|messages?|emails?|ones?|items?|leads?|orders?|issues?|reviews?|alerts?|posts?|"
                    r"candidates?|applications?|applicants?|submissions?|inquir(?:y|ies)|questions?|deploys?|deployments?|events?|"
                    r"errors?|incidents?|comments?|feedback|customers?|users?|claims?|expenses?|invoices?|documents?|files?|"

@@ -27,7 +27,7 @@ PHRASES = {
                       r"|(?:把|将)[^,，。；;]{0,12}?(?<!已)(?<!经)(?:关闭|关掉)(?!的)|(?:关闭|关掉)(?:这个|该|这条|对应的|它|工单|issue|订单|会话)"),
     "reopen": ascii_re(r"\breopen\s+(?:it|them|the|this|that|each)\b|重新打开"),
     "comment": ascii_re(r"\b(?:comment|reply|respond|answer)(?:s|ed|ing)?\s+(?:on|to|in|under)\s+(?:the|that|this|it|each|their)\b"
-                        r"|\bleave (?:a |an )?(?:[\w-]+ )?comment\b|\b(?:post|add)\b[^,.;]{0,40}?\bas (?:a |an )?(?:[\w-]+ )?(?:comment|note)\b"
+                        r"|\bleave (?:a |an )?(?:[\w-]+ ){0,2}comment\b|\brequest changes on\b|\b(?:post|add)\b[^,.;]{0,40}?\bas (?:a |an )?(?:[\w-]+ )?(?:comment|note)\b"
                         r"|\badd (?:a |an )?(?:[\w-]+ )?(?:comment|note)\b"
                         r"|评论(?:到|在)|(?:发|写|加|留)(?:一条|个)?评论|作为评论|回复(?:到|在)?(?:这个|该|原)?(?:issue|工单|帖子|问题下)|(?:加|添加|写)(?:一条|个)?(?:内部)?备注"),
     # "add the label 'invoice'", "打上“大客户”标签"; "label it as bug or feature" is a classification

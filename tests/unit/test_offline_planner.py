@@ -2190,3 +2190,25 @@ def test_each_answer_of_a_choice_said_after_a_comma_is_a_case():
     cond = next(n for n in body.nodes if kind(n) == "condition")
     sent = [e for e in body.edges if e.source == cond.id and kind(nodes(g)[e.target]) == "tool"]
     assert len(sent) == 1 and '"差评"' in next(c.when for c in cond.config.cases if c.id == sent[0].source_handle)
+
+
+def test_making_a_document_in_a_docs_app_creates_it():
+    # "在语雀里给他建一篇入职指引文档" read 语雀's documents
+    g = build("HR在飞书多维表格里新增一条入职记录时，给新员工发一封欢迎邮件，在飞书群里发消息欢迎他，同时在语雀里给他建一篇入职指引文档。")
+    assert not _reads(g) and sorted(service(n) for n in _writes(g)) == ["email", "feishu", "yuque"]
+
+
+def test_a_support_agent_answering_users_is_a_chat_and_its_case_is_what_the_ai_judges():
+    g = build("做一个电商售后客服智能体，根据售后政策知识库回答用户问题；如果AI判断用户情绪很激动或者要投诉，就在企业微信里通知人工客服介入。")
+    assert trigger(g) == "chat"
+    cond = next(n for n in g.nodes if kind(n) == "condition")
+    assert cond.config.cases[0].when.endswith('== "用户情绪很激动或者要投诉"')  # not "ai判断用户…"
+
+
+def test_a_pull_requests_review_outcomes_are_comments_on_it():
+    # "request changes on the PR" / "leave a short approving comment" were an approval wait and nothing
+    g = build("When a pull request is opened on GitHub, have AI review the diff. If it finds any security issues, request "
+              "changes on the PR with its comments; if not, just leave a short approving comment.")
+    assert not [n for n in g.nodes if kind(n) == "wait"]
+    assert _on_case(g, "security") == ["github"] and _on_case(g, "else") == ["github"]
+    assert all(n.config.url.endswith("/comments") for n in _writes(g))
