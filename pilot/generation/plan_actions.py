@@ -85,6 +85,11 @@ _BEFORE_IT_GOES_OUT = ascii_re(r"\s+before (?:anything|it|this|that|they|the \w+
 _OUTCOMES_SAID = ascii_re(r"\b(?:approved|if i approve|once approved)\s*(?:→|->|=>|:|means\b)")
 _SUITED_FOR = r"(?:适合|适用于|适于)(?:发|发布|发到|发在|投放|放|在)?(?:在|到)?\s*"
 _METHOD_PATH = ascii_re(r"(?<![a-z])(?P<m>post|put|patch|delete)\s+(?P<path>/[\w/{}.:-]{1,80})")
+# "从我们CRM的接口（GET /api/sales/weekly）拉本周销售数据", "check our inventory API (GET /inventory)": a read of the team's own API
+_GET_PATH = ascii_re(r"(?<![a-z])get\s+(?P<path>/[\w/{}.:-]{1,80})")
+# "从Moka拉上周的简历": an app named in Latin letters after 从 that free-text detection does not spot
+_FROM_UNKNOWN_APP = compile_filtered(r"从\s*(?P<name>[a-z][a-z0-9.]{1,15}(?: [a-z0-9]{1,10})?)\s*(?:里|上|中|那边)?\s*(?:拉|读取|获取|拉取|导出|查|抓)")
+_API_OWNER = compile_filtered(r"(?P<sys>[a-z][a-z0-9]{1,11}|[\u4e00-\u9fff]{2,6}?)\s*(?:系统|平台|system)?\s*(?:的)?\s*(?:接口|api|endpoint)\s*[(（]?\s*$")
 _SYSTEM_NAMED = compile_filtered(r"(?:调用?|请求|call)?\s*(?:我们|公司|our)?的?\s*(?P<sys>[\u4e00-\u9fff]{1,4}?|[a-z]{2,12})\s*(?:系统|平台|system)(?:的)?\s*(?:接口|api)?[^,，。;；]{0,6}$")
 _TWEET = ascii_re(r"\btweet(?:s|ed|ing)?\s+(?:it|them|this|that|about|out|the)\b")
 _A_TWEET = ascii_re(r"\b(?:a|an|the|one|this|that|our|my)\s+(?:[\w-]+\s+)?$")  # "write a (short) tweet about": the noun
@@ -323,6 +328,19 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
                     acts.sources.append(SourceStep(id=state.uid("fetch_data"), service=item.strip(), quote=quote))
     url_writes = any(d.target in urls for d in acts.deliveries)  # "调用发货接口 POST https://…": that call is the write
     actuated = ph.ACTUATE.search(clause)  # a call that changes something (asked once: the read below and the write use it)
+    unknown = _FROM_UNKNOWN_APP.search(clause) if fetch and not acts.sources and not srcs and not negated and not urls else None
+    if unknown and unknown.group("name") not in ("api", "url", "csv", "excel", "pdf", "json", "xml"):
+        # a name only lookup_service resolves ("moka", too ambiguous in free text) is that service
+        known = ent.lookup_service(unknown.group("name"))
+        sid = known.id if known is not None and known.kind != "messaging" else unknown.group("name")
+        acts.sources.append(SourceStep(id=state.uid(f"fetch_{sid}" if known else "fetch_data"), service=sid, quote=quote))
+    got = _GET_PATH.search(clause) if not acts.sources and not srcs and not negated and not urls else None
+    if got:
+        owner = _API_OWNER.search(clause[: got.start()].rstrip(" (（"))
+        name = re.sub(r"^(?:我们|公司|自己)的?", "", owner.group("sys")) if owner else ""
+        sid = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") if name.isascii() and name else "api"
+        acts.sources.append(SourceStep(id=state.uid("fetch_" + (sid if sid != "api" else "api")), service=(name + " api").strip() if name else "api",
+                                       url="{{ inputs." + sid + "_base_url }}" + got.group("path"), quote=quote))
     if not acts.sources and not srcs and not negated and not url_writes:
         db_read = _READ_DB.search(clause)
         read = db_read or _READ_API.search(clause)

@@ -98,6 +98,9 @@ def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
         before = c[: neg.start()] if lead or not notify_only else previous  # "注意不要在群里发任何消息": the clause before
         named = set(ent.find_integrations(_ONLY_THIS.sub(" ", after))[0]) | ({"email"} if re.search(r"\breply\b|\be-?mail\b|邮件|回复", after) else set()) \
             | ({"crm"} if re.search(r"(?<![a-z])crm(?![a-z])", after) else set())  # "不要同步到CRM": the team's CRM only
+        head = c[: neg.start()]
+        if not named and len(head) <= 8:  # "邮件先别发出去！", "the emails: don't send them yet": what is refused leads
+            named = set(ent.find_integrations(head)[0]) | ({"email"} if re.search(r"\be-?mails?\b|邮件", head) else set())
         if not named and re.search(r"read[- ]only|只读|只查", c[: neg.start()]):
             head = c[: neg.start()]  # "Greenhouse is read-only for this, don't write": that one
             named = set(ent.find_integrations(head)[0]) or {i.id for w in re.findall(r"[a-z][\w.]+", head) if (i := ent.lookup_service(w))}

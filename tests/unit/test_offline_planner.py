@@ -2212,3 +2212,25 @@ def test_a_pull_requests_review_outcomes_are_comments_on_it():
     assert not [n for n in g.nodes if kind(n) == "wait"]
     assert _on_case(g, "security") == ["github"] and _on_case(g, "else") == ["github"]
     assert all(n.config.url.endswith("/comments") for n in _writes(g))
+
+
+@pytest.mark.parametrize("prompt, url", [
+    # "从我们CRM的接口（GET /api/sales/weekly）拉…" read nothing
+    ("每周五下午5点，从我们CRM的接口（GET /api/sales/weekly）拉本周销售数据，让AI写成周报，发到飞书销售群",
+     "{{ inputs.crm_base_url }}/api/sales/weekly"),
+    ("Daily at 9: check our inventory API (GET /inventory) and email me the SKUs with low stock",
+     "{{ inputs.inventory_base_url }}/inventory"),
+])
+def test_a_get_on_our_own_api_path_is_the_read(prompt, url):
+    assert [n.config.url for n in _reads(build(prompt))] == [url]
+
+
+def test_an_app_named_only_by_lookup_after_from_is_read():
+    # "从Moka拉…" ("moka" is too ambiguous for free-text detection) read nothing
+    assert [service(n) for n in _reads(build("每周一早上9点半，从Moka拉上周所有新投递的简历，让AI总结，发到飞书"))] == ["moka"]
+
+
+def test_refusing_the_emails_keeps_the_document_they_are_saved_in():
+    # "邮件先别发出去！" refused every delivery, the 腾讯文档 the drafts go to as well
+    g = build("每月1号上午10点，从金蝶拉上个月的应收账款，让AI给每家写一封催款邮件的草稿，统一存到腾讯文档里给我审。邮件先别发出去！")
+    assert [service(n) for n in _writes(g)] == ["tencent_docs"]
