@@ -90,6 +90,7 @@ _READ_FROM = (
     AroundName(behind=r"(?<![到进入在往给成为])(?<!到我)(?<!进我)(?<!到我们)(?<!到我的)(?<!进我们)",
                 after=r"\s*(?:crm|erp|系统|后台|平台)?\s*(?:上|里|中)(?:新增|新建|新来|最新|今天|当天)?的"),  # "纷享销客CRM里新增的客户数"
     AroundName(after=r"\s*(?:工作)?群(?:聊)?(?:里|中|内)的?(?:讨论|聊天|消息|对话|发言)"),  # "把今天钉钉群里的讨论总结一下": the group's history
+    AroundName(after=r"\s+(?:sales|revenue|numbers|figures|metrics|stats|kpis?|analytics)\b"),  # "post today's Shopify sales numbers to Slack"
 )
 # "send it to the customer from our Gmail": the account it goes out from
 _SENT_FROM = AroundName(r"\b(?:send|sends|sent|reply|replies|forward|forwards)\b[^,.;]{0,60}?\bfrom\s+(?:our\s+|my\s+|the\s+)?", r"\b")

@@ -30,6 +30,7 @@ from pilot.generation.clauses import find_trigger, split_clauses
 from pilot.generation.plan import AiStep, DeliverStep, WorkflowPlan
 from pilot.generation.planner_passes import (
     _cases_in_categories,
+    _remark_before_its_push,
     _per_item_branch,
     _flat,
     _one_approval_at_a_time,
@@ -60,6 +61,7 @@ class OfflinePlanner:
         steps = state.assemble(clauses)
         steps = _one_approval_at_a_time(_without_refused(steps + _reply_in_place(trigger, steps, state), clauses))
         steps = _cases_in_categories(_per_item_branch(_through_named_provider(steps, raw), state))
+        steps = _remark_before_its_push(steps, trigger.__struct_config__.tag)
         if not state.no_ai and not any(isinstance(s, AiStep) for s in _flat(steps)) and not any(
                 isinstance(s, DeliverStep) for s in _flat(steps)):
             steps.append(AiStep(id=state.uid("answer" if trigger.__struct_config__.tag == "chat" else "generate"),

@@ -515,6 +515,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             acts.deliveries.append(_deliver(db, clause, state))  # "写回数据库": the database it came from, else ours
         elif re.search(r"(?<![a-z])crm(?![a-z])", clause):
             acts.deliveries.append(_deliver("crm", clause, state))  # "更新回CRM": the team's CRM
+        elif re.search(r"\b(?:the|our|their|his|her) (?:team )?calendar\b|日历", clause) and not found:
+            # "once approved, add it to the calendar": the calendar the request named before, else Google Calendar
+            named_cal = [x for x in ent.find_integrations(state.raw.lower())[0] if ent.BY_ID[x].category == "calendar"]
+            acts.deliveries.append(_deliver(named_cal[0] if named_cal else "google_calendar", clause, state))
         elif re.search(r"\b(?:sheet|spreadsheet|table|tab|worksheet|column [a-z])\b|表格|数据表|(?<![a-z])[a-z]列", clause):
             # "the talent pool sheet": the table the rows came from (飞书多维表格, Airtable…), else Google Sheets;
             # "写回表格的D列" of a 腾讯文档 table, "write it back into column C": where it was read

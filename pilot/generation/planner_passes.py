@@ -273,3 +273,18 @@ def _parallel_sources(steps: list[Step], state: _State) -> list[Step]:
         if step is not None:
             out.append(step)
     return out
+
+
+_UNSEEN_OUTPUT = ("schedule", "app_event", "webhook", "form")  # runs nobody watches: only what is delivered is seen
+
+
+def _remark_before_its_push(steps: list[Step], trigger_kind: str) -> list[Step]:
+    """"推送一下今天抖音账号的数据…，再让AI简单点评两句": in a run nobody watches, an AI remark said
+    after the push and delivered nowhere goes into the push: it runs before the deliveries it follows."""
+    if trigger_kind not in _UNSEEN_OUTPUT or len(steps) < 2 or not isinstance(last := steps[-1], AiStep) \
+            or last.task not in ("analyze", "summarize", "generate") or not isinstance(steps[-2], DeliverStep):
+        return steps
+    start = len(steps) - 1
+    while start > 0 and isinstance(steps[start - 1], DeliverStep):
+        start -= 1
+    return [*steps[:start], last, *steps[start:-1]]

@@ -2234,3 +2234,29 @@ def test_refusing_the_emails_keeps_the_document_they_are_saved_in():
     # "邮件先别发出去！" refused every delivery, the 腾讯文档 the drafts go to as well
     g = build("每月1号上午10点，从金蝶拉上个月的应收账款，让AI给每家写一封催款邮件的草稿，统一存到腾讯文档里给我审。邮件先别发出去！")
     assert [service(n) for n in _writes(g)] == ["tencent_docs"]
+
+
+@pytest.mark.parametrize("prompt, read, sent", [
+    # "再让AI简单点评两句" after the push ran after it and went nowhere
+    ("给运营群（飞书）每天晚上8点推送一下今天抖音账号的数据：播放量、点赞、新增粉丝，再让AI简单点评两句。", "douyin", "feishu"),
+    # and "today's Shopify sales numbers" POSTed to Shopify's products
+    ("Every evening post today's Shopify sales numbers to #sales on Slack, and have AI add a short comment on them.", "shopify", "slack"),
+])
+def test_an_ai_remark_after_a_push_nobody_watches_goes_into_the_push(prompt, read, sent):
+    g = build(prompt)
+    assert [kind(n) for n in g.nodes[1:4]] == ["api", "llm", "tool"]
+    assert [service(n) for n in _reads(g)] == [read] and [service(n) for n in _writes(g)] == [sent]
+
+
+def test_booking_on_a_calendar_creates_the_event_and_the_calendar_said_again_is_the_same():
+    # "book a viewing on the listing agent's Google Calendar" read the calendar and added an AI agent
+    g = build("New listing inquiry form → if the buyer says they're pre-approved for a mortgage, book a viewing on the listing "
+              "agent's Google Calendar and email the agent the buyer's details. If they aren't, DON'T book anything, just "
+              "email the buyer our mortgage partner's info.")
+    assert not _reads(g) and not [n for n in iter_all_nodes(g) if kind(n) == "agent"]
+    assert "google_calendar" in [service(n) for n in _writes(g)]
+    # "once approved, add it to the calendar" (the team Google Calendar named before) wrote nothing
+    g = build("When an employee submits the PTO request form: if it's 3 days or less, auto-approve it and add it to the team "
+              "Google Calendar. If it's longer, wait for their manager's approval first; once approved, add it to the "
+              "calendar and email the employee that it's approved.")
+    assert [service(n) for n in _writes(g)].count("google_calendar") == 2
