@@ -352,6 +352,8 @@ def strip_label(text: str, lang: str) -> str:
         label = label[1:-1]
     if lang == "zh":
         label = re.sub(r"^(?:让|由)?(?:ai|大模型|gpt|模型)(?:判断|认为|觉得|识别|检测|发现)(?:出)?", "", label)  # "AI判断用户要投诉" → "用户要投诉"
+        # "员工说想离职" → "离职", "用户提到要退款" → "退款": what the person asks for, not who says it
+        label = re.sub(r"^(?:用户|员工|客户|买家|顾客|对方|学员|家长|患者|候选人|他|她|他们)(?:说|表示|提到|提出|问)(?:了)?(?:想要|想|要)?(?=[\u4e00-\u9fff]{2})", "", label)
         label = re.sub(r"^(?:选择?了?|是|属于|类型为|为)", "", label)  # "选Python的" → "python"
         label = re.sub(r"^(?:标签|类型|类别|状态|级别|等级|优先级|来源|渠道)(?:是|为|=)\s*", "", label)  # "标签是bug的" → "bug"
         label = re.sub(r"(?<=[a-z0-9])(?:只|仅|就|则|也)$", "", label)  # "P2只写入MySQL" → "p2"

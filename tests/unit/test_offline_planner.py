@@ -2260,3 +2260,11 @@ def test_booking_on_a_calendar_creates_the_event_and_the_calendar_said_again_is_
               "Google Calendar. If it's longer, wait for their manager's approval first; once approved, add it to the "
               "calendar and email the employee that it's approved.")
     assert [service(n) for n in _writes(g)].count("google_calendar") == 2
+
+
+def test_who_says_it_is_not_part_of_the_case():
+    # "如果员工说想离职" tested the category 员工说想离职
+    g = build("做个HR问答小助手，员工直接跟它聊天：问请假、报销这类制度问题，就从员工手册知识库里找答案回复；如果员工说想离职，"
+              "就发邮件通知HRBP；其他闲聊礼貌回应就好。")
+    cond = next(n for n in g.nodes if kind(n) == "condition")
+    assert [c.when.split("== ")[1] for c in cond.config.cases] == ['"离职"']
