@@ -23,7 +23,7 @@ def _owned(sid: str, clause: str) -> bool:
     return any(any_around(_OWNED, clause, a) for a in (*integ.en, *integ.zh) if a and a in clause) or _HISTORY.search(clause) is not None
 
 
-_KEPT_RECORDS = (r"(?:的|里的|上的|'s\s+|\s+)(?:考勤|打卡|审批(?:记录|单)?|日志|工作日志|日报|周报|请假|报销单|记录|数据|报表|统计|"
+_KEPT_RECORDS = (r"(?:的|里的|上的|'s\s+|\s+)(?:考勤|打卡|审批(?:记录|单)?|日志|工作日志|日报|周报|请假|报销单|记录|数据|报表|统计|客户列表|客户名单|通讯录|成员列表|"
                  r"attendance|analytics|approvals?|audit log|records?|stats|statistics|reports?)")
 _OWNED = (AroundName(r"\b(?:my|our)\s+(?:[\w#-]+\s+)?", r"\b"), AroundName(r"我的\s*"),
           AroundName(after=_KEPT_RECORDS))  # "钉钉的考勤异常", "Slack's analytics": records the app itself keeps

@@ -176,7 +176,7 @@ def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
 
 _DOWN = compile_filtered(r"^(?:if\s+)?(?:it'?s|it is|it goes|(?:the|our)\s+(?:site|website|api|service|endpoint|page|server|app)\s+(?:is|goes)|"
                          r"(?:网站|官网|接口|服务|页面|服务器|网页))?\s*(?:down|offline|unreachable|not (?:responding|reachable|up)|"
-                         r"挂了|挂掉了?|打不开|访问不了|不能访问|无法访问|宕机了?|不可用)(?:的话)?$")
+                         r"挂了|挂掉了?|打不开|访问不了|不能访问|无法访问|宕机了?|不可用|返回(?:了)?(?:错误|异常|报错|失败)|报错了?|请求失败|(?:returns?|returned) an? error)(?:的话)?$")
 # a bracket that compares ("(below 0)", "（低于3分）"), not a scale ("（0到10）", "(1-5)")
 _ASIDE = compile_filtered(r"[(（]\s*((?:below|above|over|under|less than|more than|greater than|at least|at most|低于|高于|超过|小于|大于|不足|不到|[<>]=?|[≤≥])"
                           r"[^()（）]{1,30}?)\s*[)）]")

@@ -123,14 +123,14 @@ def _actions(raw: object, where: str) -> tuple[tuple[str, str, str], ...]:
 
 
 def _objects(raw: object, where: str) -> tuple[tuple[tuple[str, ...], str], ...]:
-    """``{"deals deal 商机": "https://…", …}`` → (((words…), url), …), checked."""
+    """``{"deals deal 商机": "https://…", …}`` → (((words…), url), …), checked ("pull_request" is "pull request")."""
     if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
         raise ValueError(f"{where}: objects must map \"word word …\" to \"https://…\"")
     out = []
     for words, url in raw.items():
         if words != words.lower() or not words.split() or not url.startswith("https://"):
             raise ValueError(f"{where}: objects {words!r}: lower-case words → an https:// endpoint")
-        out.append((tuple(words.split()), url))
+        out.append((tuple(w.replace("_", " ") for w in words.split()), url))  # "pull_request": a two-word name
     return tuple(out)
 
 

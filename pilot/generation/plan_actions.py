@@ -87,6 +87,20 @@ _SUITED_FOR = r"(?:适合|适用于|适于)(?:发|发布|发到|发在|投放|�
 _METHOD_PATH = ascii_re(r"(?<![a-z])(?P<m>post|put|patch|delete)\s+(?P<path>/[\w/{}.:-]{1,80})")
 # "从我们CRM的接口（GET /api/sales/weekly）拉本周销售数据", "check our inventory API (GET /inventory)": a read of the team's own API
 _GET_PATH = ascii_re(r"(?<![a-z])get\s+(?P<path>/[\w/{}.:-]{1,80})")
+_TO_GROUP = compile_filtered(r"(?:发|推送?|通知|同步)(?:到|给|进)?[^,，。；;]{0,6}群(?!组)")
+_SUITE_MESSENGER = {"feishu": "feishu", "dingtalk": "dingtalk", "wecom": "wecom", "lark": "feishu"}
+
+
+def _group_messenger(state: _State) -> str:
+    """The messenger a group message goes to: one the request names, else the one of the suite a named
+    service belongs to (飞书多维表格 → 飞书), else email."""
+    found = _request_messenger(state)
+    if found != "email":
+        return found
+    named = ent.find_integrations(state.raw.lower())[0]
+    return next((_SUITE_MESSENGER[n.split("_")[0]] for n in named if n.split("_")[0] in _SUITE_MESSENGER), "email")
+
+
 # "从Moka拉上周的简历": an app named in Latin letters after 从 that free-text detection does not spot
 _FROM_UNKNOWN_APP = compile_filtered(r"从\s*(?P<name>[a-z][a-z0-9.]{1,15}(?: [a-z0-9]{1,10})?)\s*(?:里|上|中|那边)?\s*(?:拉|读取|获取|拉取|导出|查|抓)")
 _API_OWNER = compile_filtered(r"(?P<sys>[a-z][a-z0-9]{1,11}|[\u4e00-\u9fff]{2,6}?)\s*(?:系统|平台|system)?\s*(?:的)?\s*(?:接口|api|endpoint)\s*[(（]?\s*$")
@@ -519,6 +533,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             # "once approved, add it to the calendar": the calendar the request named before, else Google Calendar
             named_cal = [x for x in ent.find_integrations(state.raw.lower())[0] if ent.BY_ID[x].category == "calendar"]
             acts.deliveries.append(_deliver(named_cal[0] if named_cal else "google_calendar", clause, state))
+        elif (group := _TO_GROUP.search(clause)) and not re.search(r"适合|便于|方便|能够|可以", clause[: group.start()]):
+            # "汇总飞书多维表格里的新记录发到群里": a group chat, on the messenger of the request's suite, not the table
+            acts.deliveries.append(_deliver(_group_messenger(state), clause, state))
         elif re.search(r"\b(?:sheet|spreadsheet|table|tab|worksheet|column [a-z])\b|表格|数据表|(?<![a-z])[a-z]列", clause):
             # "the talent pool sheet": the table the rows came from (飞书多维表格, Airtable…), else Google Sheets;
             # "写回表格的D列" of a 腾讯文档 table, "write it back into column C": where it was read

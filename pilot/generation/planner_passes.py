@@ -74,7 +74,7 @@ _READ_ONLY = compile_filtered(r"只读|只查|不要改|别改|不改|不要修�
 _ONLY_THIS = compile_filtered(r"(?<![—–-])[—–-]+\s*[\w ]{1,20}?\s+only\b|\b(?:only|just)\s+(?:via|by|through|on|in)\s+[\w ]{1,20}|"
                              r"\b(?:only|just)\s+(?:the|a|an|one)\s+[\w ]{1,20}?\s+(?:entry|entries|record|row|page|item|note|card|update|post)\b|只(?:用|通过|发)[\u4e00-\u9fffa-z]{1,8}")
 _SENDING = compile_filtered(r"\b(?:post|send|share|publish|notify|message|ping|alert|dm)\b|发到|发给|发送|推送|通知|群里|频道")
-_ONE_SIDE = compile_filtered(r"^\s*(?:if|when|otherwise,? if)\b[^,;]{1,40}?,?\s*(?:then\s+|just\s+)?$|^[^,，;；]{1,14}?的话\s*(?:就|什么都|啥都|都|也|就什么都)?\s*$|^[^,，;；的]{1,12}的\s*(?:就|都|也)?\s*$|^[\u4e00-\u9fff]{1,8}就\s*$")  # "已经取消预约的别发", "约过了就不用发了"
+_ONE_SIDE = compile_filtered(r"^\s*(?:if|when|otherwise,? if)\b[^,;]{1,40}?,?\s*(?:then\s+|just\s+)?$|^[^,，;；]{1,14}?的话\s*(?:就|什么都|啥都|都|也|就什么都)?\s*$|^[^,，;；的]{1,12}的\s*(?:就|都|也)?\s*$|^[\u4e00-\u9fff]{1,8}就\s*$|^(?:没|没有|无|不)[\u4e00-\u9fff]{1,4}(?:的话)?\s*$")  # "已经取消预约的别发", "约过了就不用发了", "没变化不要发消息"
 _THE_OTHERS = compile_filtered(r"(?:其他|其它|其余|剩下|别的)的?|否则|不然|(?:otherwise|if not|the rest|the others|all others|everything else|anything else|other ones)\b")
 
 

@@ -2268,3 +2268,42 @@ def test_who_says_it_is_not_part_of_the_case():
               "就发邮件通知HRBP；其他闲聊礼貌回应就好。")
     cond = next(n for n in g.nodes if kind(n) == "condition")
     assert [c.when.split("== ")[1] for c in cond.config.cases] == ['"离职"']
+
+
+@pytest.mark.parametrize("prompt, url_end", [
+    ("Every Monday at 9am, pull open issues from GitHub and post a summary to Slack", "/issues"),  # read the PRs
+    ("Every Monday list the merged pull requests in GitHub and post them to Slack", "/pulls"),
+    ("每天汇总飞书多维表格里的新记录发到群里", "/records"),  # listed the tables, not their records
+    ("每天晚上把企业微信的客户列表同步到飞书多维表格", "{{ inputs.wecom_api_url }}"),  # read nothing / GET on the bot's send URL
+])
+def test_a_read_asks_the_endpoint_of_what_is_named(prompt, url_end):
+    assert [n.config.url.endswith(url_end) for n in _reads(build(prompt))] == [True]
+
+
+def test_a_group_message_goes_to_the_suites_messenger_not_a_sheet():
+    # "发到群里" appended a row to Google Sheets
+    g = build("每天汇总飞书多维表格里的新记录发到群里")
+    assert [service(n) for n in _writes(g)] == ["feishu"]
+    assert not _writes(build("帮我把这份年会通知改得活泼一点，适合直接发在公司大群里，别超过200字"))  # a style, not a send
+
+
+def test_checking_the_server_api_for_errors_requests_it():
+    # no request was made and an AI with no input decided whether there was an error
+    g = build("每隔5分钟检查一次服务器接口，如果返回错误就在钉钉群里报警")
+    assert [kind(n) for n in g.nodes[1:4]] == ["api", "condition", "tool"]
+    assert "status != 200" in g.nodes[2].config.cases[0].when
+
+
+def test_no_change_do_not_send_refuses_only_its_own_side():
+    # "没变化不要发消息" removed the message of the "有变化就发飞书" side too
+    g = build("每天抓取竞品官网的价格，有变化就发飞书消息提醒我，没变化不要发消息")
+    assert [service(n) for n in _writes(g)] == ["feishu"]
+
+
+@pytest.mark.parametrize("prompt, app", [
+    ("新的GitHub PR提交后，用AI做代码审查，把审查结果评论到PR上", "github"),
+    ("把公众号新发布的文章自动改写成小红书风格的文案，保存到飞书文档，不要自动发布", "wechat_official_account"),
+])
+def test_something_new_in_an_app_said_in_chinese_is_the_event(prompt, app):
+    g = build(prompt)
+    assert trigger(g) == "app_event" and g.nodes[0].config.trigger.service == app
