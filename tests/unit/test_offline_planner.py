@@ -2307,3 +2307,17 @@ def test_no_change_do_not_send_refuses_only_its_own_side():
 def test_something_new_in_an_app_said_in_chinese_is_the_event(prompt, app):
     g = build(prompt)
     assert trigger(g) == "app_event" and g.nodes[0].config.trigger.service == app
+
+
+def test_just_doing_something_else_after_a_refusal_is_done():
+    # "don't send it to the customer — just post the draft in Slack for an agent to review" posted nothing
+    # and "an agent to review" (a person) added an AI agent node
+    g = build("When a new Zendesk ticket arrives, search our knowledge base for an answer and draft a reply, but don't send "
+              "it to the customer — just post the draft in Slack for an agent to review")
+    assert [service(n) for n in _writes(g)] == ["slack"] and not [n for n in g.nodes if kind(n) in ("agent", "condition")]
+
+
+def test_backing_up_records_reads_them_first():
+    # "back up all Airtable records … to an S3 bucket" appended to Airtable instead of reading it
+    g = build("Every night back up all Airtable records from the Inventory base to an S3 bucket")
+    assert [service(n) for n in _reads(g)] == ["airtable"] and [service(n) for n in _writes(g)] == ["s3"]
