@@ -58,7 +58,10 @@ def _delivers_result(clause: str) -> bool:
     return bool(re.match(r"(?:and\s+|then\s+|also\s+)?(?:send|post|save|store|email|e-mail|share|publish|forward|add|append|write|upload|push)\b"
                          r"\s+(?:it|them|this|that|both|all|these|those|the (?:summary|report|digest|result|results|analysis|translation|draft|reply|answer|fields|values|scores?|labels?|totals?|numbers|figures|sums?|counts?)s?)\b", clause)
                 or re.match(r"(?:并|再|然后)?(?:把|将)?(?:[\u4e00-\u9fff]{0,4}结果|摘要|总结|报告|简报|译文|回复|分数|评分|分类)(?:发|推|存|写|保存|同步|回写|填|评论|回复|贴)", clause)
-                or re.match(r"(?:并|再|然后)?(?:把它|将它)?(?:存|保存|放)(?:为|成|到|进)(?:邮件|邮箱)?草稿", clause))  # "存为草稿": what was written
+                or re.match(r"(?:并|再|然后)?(?:把它|将它)?(?:存|保存|放)(?:为|成|到|进)(?:邮件|邮箱)?草稿", clause)  # "存为草稿": what was written
+                # "审批通过后再回复", "then send the reply": the drafted reply goes out, nobody writes another
+                or re.match(r"(?:(?:审批|审核)?通过(?:了)?(?:后|之后|以后)|批准(?:后|之后)|然后|之后|再|就)*\s*(?:再|就)?(?:回复|发出去|发布|发送)(?:给?(?:买家|客户|用户|他|她|对方))?(?:$|[,，。])",
+                            clause.strip(" ,，。")))
 
 
 _NAMED_TOOL = compile_filtered(r"\b(?:an?|the|our|my|its)\s+(?P<name>(?:(?!(?:and|or|an?|the|with|to|that|which)\b)[a-z][a-z-]*\s+){1,3})"

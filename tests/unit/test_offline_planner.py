@@ -2321,3 +2321,17 @@ def test_backing_up_records_reads_them_first():
     # "back up all Airtable records … to an S3 bucket" appended to Airtable instead of reading it
     g = build("Every night back up all Airtable records from the Inventory base to an S3 bucket")
     assert [service(n) for n in _reads(g)] == ["airtable"] and [service(n) for n in _writes(g)] == ["s3"]
+
+
+def test_the_approved_draft_is_what_is_sent():
+    # "审批通过后再回复" wrote a fresh answer after the approval: the approved draft was not what went out
+    g = build("淘宝店铺有差评时，自动生成回复草稿，先让我审批，审批通过后再回复，不要直接回复")
+    assert [kind(n) for n in g.nodes[1:4]] == ["llm", "wait", "api"] and len([n for n in g.nodes if kind(n) == "llm"]) == 1
+
+
+def test_a_notion_page_is_not_a_page_to_someone_nor_a_knowledge_base():
+    # "every new Notion page in our Docs database" searched a knowledge base and created a second Notion page
+    g = build("Translate every new Notion page in our Docs database into Spanish and save the translation back into Notion")
+    assert not [n for n in g.nodes if kind(n) == "knowledge"] and [service(n) for n in _writes(g)] == ["notion"]
+    g = build("If the error rate is above 5%, page the on-call engineer via PagerDuty")
+    assert [service(n) for n in _writes(g)] == ["pagerduty"]
