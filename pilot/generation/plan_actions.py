@@ -102,7 +102,7 @@ def _group_messenger(state: _State) -> str:
 
 
 # "从Moka拉上周的简历": an app named in Latin letters after 从 that free-text detection does not spot
-_FROM_UNKNOWN_APP = compile_filtered(r"从\s*(?P<name>[a-z][a-z0-9.]{1,15}(?: [a-z0-9]{1,10})?)\s*(?:里|上|中|那边)?\s*(?:拉|读取|获取|拉取|导出|查|抓)")
+_FROM_UNKNOWN_APP = compile_filtered(r"从\s*(?P<name>[a-z][a-z0-9.]{1,15}(?: [a-z0-9]{1,10})?|[\u4e00-\u9fff]{2,4}?)\s*(?:里|上|中|那边|后台)?\s*(?:拉|读取|获取|拉取|导出|查|抓)")
 _API_OWNER = compile_filtered(r"(?P<sys>[a-z][a-z0-9]{1,11}|[\u4e00-\u9fff]{2,6}?)\s*(?:系统|平台|system)?\s*(?:的)?\s*(?:接口|api|endpoint)\s*[(（]?\s*$")
 _SYSTEM_NAMED = compile_filtered(r"(?:调用?|请求|call)?\s*(?:我们|公司|our)?的?\s*(?P<sys>[\u4e00-\u9fff]{1,4}?|[a-z]{2,12})\s*(?:系统|平台|system)(?:的)?\s*(?:接口|api)?[^,，。;；]{0,6}$")
 _TWEET = ascii_re(r"\btweet(?:s|ed|ing)?\s+(?:it|them|this|that|about|out|the)\b")
@@ -347,7 +347,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         # a name only lookup_service resolves ("moka", too ambiguous in free text) is that service
         known = ent.lookup_service(unknown.group("name"))
         sid = known.id if known is not None and known.kind != "messaging" else unknown.group("name")
-        acts.sources.append(SourceStep(id=state.uid(f"fetch_{sid}" if known else "fetch_data"), service=sid, quote=quote))
+        if known is not None or unknown.group("name").isascii():  # a Chinese name only when it is a known one ("有赞")
+            acts.sources.append(SourceStep(id=state.uid(f"fetch_{sid}" if known else "fetch_data"), service=sid, quote=quote))
     got = _GET_PATH.search(clause) if not acts.sources and not srcs and not negated and not urls else None
     if got:
         owner = _API_OWNER.search(clause[: got.start()].rstrip(" (（"))

@@ -171,7 +171,8 @@ def _cases_in_categories(steps: list[Step]) -> list[Step]:
             if case.when is not None or case.label in cats:
                 continue
             # "有负面的话" on 有负面舆情 / 没有负面舆情: "whether there is any" answers start with 有
-            fits = [k for k, c in enumerate(cats) if c.startswith(case.label) or c.startswith("有" + case.label)]
+            fits = [k for k, c in enumerate(cats) if c.startswith(case.label) or c.startswith("有" + case.label)
+                    or (case.label.startswith("不") and c == "不是" + case.label[1:])]  # "不合理的" on 合理 / 不是合理
             first = case.label.split()[0] if " " in case.label else ""
             if not fits and first.isalpha() and first not in _FUNCTION_WORDS:
                 # "negative coverage" on negative press / not negative press: two names of one answer

@@ -243,7 +243,7 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
                 loop = None  # "Students send questions through the form. Tag each one as …": one per run
             if loop:
                 body_end = self._loop_end(clauses, i)
-                first = re.sub(r"^\s*(?:one|of them|item|row|of these)?\s*[:,]\s*", "", ph.BATCH.sub(" ", ph.LOOP.sub(" ", clause))).strip(" ,")
+                first = re.sub(r"^\s*(?:(?:one|of them|of these)\b\s*[:,]?|(?:item|row)?\s*[:,])\s*", "", ph.BATCH.sub(" ", ph.LOOP.sub(" ", clause))).strip(" ,")
                 fetched_before = [s for s in steps if isinstance(s, SourceStep) and s.service]
                 outer_loop_service, self.loop_service = self.loop_service, (
                     fetched_before[-1].service if fetched_before else self.loop_service)

@@ -2335,3 +2335,31 @@ def test_a_notion_page_is_not_a_page_to_someone_nor_a_knowledge_base():
     assert not [n for n in g.nodes if kind(n) == "knowledge"] and [service(n) for n in _writes(g)] == ["notion"]
     g = build("If the error rate is above 5%, page the on-call engineer via PagerDuty")
     assert [service(n) for n in _writes(g)] == ["pagerduty"]
+
+
+@pytest.mark.parametrize("prompt, app", [
+    ("每次GitLab合并到main分支之后，自动生成发布说明，发到飞书群", "gitlab"),
+    ("学生在问卷星提交作业后，用AI批改并把分数写回到我们的教务系统，不要通知学生。", "wenjuanxing"),
+])
+def test_events_said_with_每次_or_a_person_submitting_homework_are_the_trigger(prompt, app):
+    g = build(prompt)
+    assert trigger(g) == "app_event" and g.nodes[0].config.trigger.service == app
+
+
+def test_for_each_one_is_no_category():
+    # "for each one email the customer …" classified every payment as "one" and emailed only those
+    g = build("Daily at 7am, fetch failed Stripe payments from the last 24 hours and for each one email the customer a "
+              "payment update reminder.")
+    body = next(n for n in g.nodes if kind(n) == "loop").config.body
+    assert [kind(n) for n in body.nodes] == ["tool"]
+
+
+def test_a_short_condition_after_the_ai_step_is_a_case_of_its_answer():
+    # "用AI筛选简历，合适的话…" tested the category 用ai筛选简历; "是否合理…不合理的" had a third category
+    g = build("有人通过招聘表单投递简历时，用AI筛选简历，合适的话在飞书上通知HR约面试，不合适就不用管了。")
+    cond = next(n for n in g.nodes if kind(n) == "condition")
+    assert cond.config.cases[0].when.endswith('== "合适"')
+    g = build("每周一早上把上周的退款申请从有赞导出来，逐条判断是否合理，不合理的发到飞书群让我看一下。")
+    assert [service(n) for n in _reads(g)] == ["youzan"]  # 从有赞导出来 read nothing
+    cls = next(n for n in iter_all_nodes(g) if kind(n) == "llm")
+    assert [c for c in cls.config.output_schema["properties"]["category"]["enum"] if c != "other"] == ["合理", "不合理"]
