@@ -60,8 +60,13 @@ _TO_THEM = ascii_re(r"^(?:然后|再|并|最后)?(?:发|发送|推送)给(?:客�
 def _request_messenger(state: _State) -> str:
     """The chat tool the request sends with elsewhere (钉钉, Slack…), else email."""
     named = ent.find_integrations(state.raw.lower())[0]
+    # the app a customer wrote in is not where colleagues are told; a workplace messenger the event
+    # came from is ("钉钉里有人提交请假审批时…通知部门总监")
     return next((s for s in named if ent.BY_ID[s].kind == "messaging" and s not in ("sms", "email")
-                 and s not in state.trigger_clause_services()), "email")
+                 and (s not in state.trigger_clause_services() or s in _WORKPLACE)), "email")
+
+
+_WORKPLACE = frozenset({"dingtalk", "feishu", "wecom", "slack", "teams", "lark"})
 
 
 # "售前的转给销售", "billing ones → hand them to finance": a case handed to a team or person, who

@@ -27,7 +27,10 @@ from pilot.workflows.model import (
     WebhookTrigger,
 )
 
-_COND_SPLIT = ascii_re(r"\s+[—–-]{1,2}\s+(?=(?:just|only|instead)\b)|[,;]\s*(?=(?:and\s+|but\s+)?(?:otherwise|else|if not|or else)\b)|\s+(?=otherwise\b)|\s+and\s+(?=if\b)"
+_COND_SPLIT = ascii_re(r"\s+[—–-]{1,2}\s+(?=(?:just|only|instead)\b)"
+                           # "Don't notify anyone, just log the issue in a Google Sheet": what is done instead
+                           r"|(?:(?<=anyone)|(?<=anything)|(?<=anybody)|(?<=anywhere)|(?<=nobody)|(?<=notifications))[,;]\s*"
+                           r"(?=just\s+(?:log|save|store|add|post|send|email|put|write|create|record|append|keep|reply|forward)\b)|[,;]\s*(?=(?:and\s+|but\s+)?(?:otherwise|else|if not|or else)\b)|\s+(?=otherwise\b)|\s+and\s+(?=if\b)"
                            r"|[,;]\s*(?=(?:and\s+|but\s+)?(?:if|only if|in case)\b)"
                            r"|[,;]?\s*(?=否则|不然|不是的话|不是就|否的话|反之|其他情况|其余情况|其余的|其他的|其它的|剩下的)|[,;:]\s*(?=如果|若|假如|要是)"
                            # "检查官网能不能打开，挂了就发短信，正常就什么都不做": a short condition, then 就

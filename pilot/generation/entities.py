@@ -322,7 +322,7 @@ _SCHEDULE_RE = ascii_re(
     r"evening|night|monday|tuesday|wednesday|thursday|friday)(?![a-z])|\b(?:daily|nightly|hourly|weekly|monthly|weekdays|on weekdays|twice a day|twice daily|"
     r"mornings|every other day|once a (?:day|week|month)|every (?:few|couple of|couple) (?:minutes|hours|days))\b|(?:on\s+)?(?:mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays)\b|"
     r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday) (?:mornings|afternoons|evenings|nights)\b|"
-    r"每隔?\s*[0-9一二两三四五六七八九十]+\s*(?:分钟|个?小时|天)|每(?:个)?(?:天|日|早|晚|周|星期|礼拜|月|小时|工作日|个工作日|交易日)(?!的)"
+    r"每隔?\s*[0-9一二两三四五六七八九十]+\s*(?:分钟|个?小时|天)|每隔?半(?:个)?小时|\bevery half(?:[- ]an)? hour\b|每(?:个)?(?:天|日|早|晚|周|星期|礼拜|月|小时|工作日|个工作日|交易日)(?!的)"
     r"[一二三四五六日天末]?|(?<![今明昨后前当])天天|工作日|(?<![下上本这])周[一二三四五六日](?![报年边])|每个?周末|周末(?=早|晚|上午|下午|中午|凌晨|\d|[一二两三四五六七八九十]+点)|(?<![下上本这])星期[一二三四五六日天]|早上|每早|定时|定期"
 )
 
@@ -375,7 +375,9 @@ def find_schedule(text: str) -> Schedule | None:
     cron = None
     n = re.search(r"(?:every|每隔?)\s*([0-9一二两三四五六七八九十]+)\s*(minutes?|mins?|分钟|hours?|hrs?|个?小时|days?|天)", text)
     few = re.search(r"\bevery (?:few|couple of|couple) (minutes|hours|days)\b", text)
-    if few:  # "every few hours": a sensible default the user can edit
+    if re.search(r"每隔?半(?:个)?小时|\bevery half(?:[- ]an)? hour\b", text):  # "每隔半小时", "every half hour"
+        cron = "*/30 * * * *"
+    elif few:  # "every few hours": a sensible default the user can edit
         cron = {"minutes": "*/15 * * * *", "hours": "0 */3 * * *"}.get(few.group(1), f"{minute} {hour} */3 * *")
     elif n:
         k = _zh_int(n.group(1)) or 1

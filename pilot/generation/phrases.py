@@ -78,7 +78,7 @@ APP_EVENT = ascii_re(
     # "messages to our restaurant whatsapp: sort into …": what arrives in an app leads the request
     r"^(?:new |incoming )?(?:messages?|dms?|texts?|e-?mails?|comments?|reviews?)\s+(?:to|in|on|at)\s+(?:our|my|the)\s+[\w' -]{0,30}?(?=\s*[:,→]|\s*->)|^new [^→:>?=]{1,50}?\s*(?:→|->|=>|:|\?)|^[a-z]+ (?:every |each |all (?:the )?)?new [a-z]+\b|\b(?:for|on) (?:every|each) new [a-z]+\b|\bwhen(?:ever)?\s+\w+\s+(?:reports|sends|creates|posts|logs|detects|raises|fires|publish|publishes|upload|uploads|launch|launches|ship|ships|release|releases|push|pushes|merge|merges|deploy|deploys|open|opens|receive|receives|get|gets)\s+(?:a |an )?(?:new\s+)?\w+|\bwhen(?:ever)?\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:moves|changes|reaches|becomes|is marked|is moved)\b|"
     r"\b(?:when(?:ever)?|each time|every time|once|as soon as|on(?: every| each)?)\s+(?:a |an |the |we |i |someone |somebody |our |my |a customer )?"
-    r"(?:new\s+|receive (?:a |an )?(?:new )?|get (?:a |an )?(?:new )?)"
+    r"(?:new\s+|receive (?:a |an )?(?:new )?|get (?:a |an )?(?:new )?|(?:publish|post|upload|release|launch|ship)(?:es)? (?:a |an )?new\s+)"
     r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:is|are|gets?|was)\s+"
     r"(?:added|created|opened|submitted|updated|placed|closed|merged|received|paid|uploaded|signed up|registered|booked|cancell?ed|starred|"
     r"published|released|deployed|shipped|delivered)\b"

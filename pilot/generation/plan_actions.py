@@ -87,6 +87,8 @@ _SUITED_FOR = r"(?:适合|适用于|适于)(?:发|发布|发到|发在|投放|�
 _METHOD_PATH = ascii_re(r"(?<![a-z])(?P<m>post|put|patch|delete)\s+(?P<path>/[\w/{}.:-]{1,80})")
 # "从我们CRM的接口（GET /api/sales/weekly）拉本周销售数据", "check our inventory API (GET /inventory)": a read of the team's own API
 _GET_PATH = ascii_re(r"(?<![a-z])get\s+(?P<path>/[\w/{}.:-]{1,80})")
+# "一个陪练英语口语的聊天机器人，不需要知识库": no knowledge base is read
+_NO_KNOWLEDGE = compile_filtered(r"(?:不需要|不用|无需|不要|没有|不必|不接)(?:接|用|连|任何)?知识库|\b(?:no|without (?:a |any )?|don't need (?:a |any )?)knowledge ?base\b")
 _TO_GROUP = compile_filtered(r"(?:发|推送?|通知|同步)(?:到|给|进)?[^,，。；;]{0,6}群(?!组)")
 _SUITE_MESSENGER = {"feishu": "feishu", "dingtalk": "dingtalk", "wecom": "wecom", "lark": "feishu"}
 
@@ -292,7 +294,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             and not _DONE_BY_HAND.search(clause) and not _ASKED_TO_APPROVE.search(clause):
         who = re.search(r"\b(?:the |a |an |our )?(?P<who>[a-z]+(?: (?!must\b|needs?\b|has\b|should\b|will\b|to\b)[a-z]+)?)"
                         r" (?:(?:must|needs? to|has to|should|will|to) )?(?:approves?|signs? off)", clause)
-        approver = who.group("who") if who and not re.fullmatch(r"(?:let |have )?(?:me|us|i|we)|let|i'll|we'll|(?:and |then )?(?:once|when|after|if)|and|then",
+        approver = who.group("who") if who and not re.fullmatch(r"(?:let |have |until |unless |before |till )?(?:me|us|i|we)|let|i'll|we'll|(?:and |then )?(?:once|when|after|if|until|unless|before|till)|and|then",
                                                                 who.group("who")) else None
         if approver is None and (source := re.search(r"\bapproval (?:from|by) (?:a |an |the |our |their )?(?P<who>[a-z]+(?: [a-z]+)?)", clause)):
             approver = source.group("who")  # "it needs approval from a finance manager first"
@@ -402,7 +404,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         acts.sources = [x for x in acts.sources if x.service != "reddit" or x.url]
     if ph.WEB_SEARCH.search(clause) and not any(x.service == "web_search" for x in acts.sources):
         acts.sources.append(SourceStep(id=state.uid("web_search"), from_="web_search", quote=quote))
-    if ph.KNOWLEDGE.search(clause) and not any(s.from_ == "knowledge" for s in acts.sources) and _reads_docs(clause):
+    if ph.KNOWLEDGE.search(clause) and not any(s.from_ == "knowledge" for s in acts.sources) and _reads_docs(clause) \
+            and not _NO_KNOWLEDGE.search(clause):
         acts.sources.append(SourceStep(id=state.uid("search_docs"), from_="knowledge", quote=quote))
     # the AI step
     hits = [(m.start(), rank, task) for rank, (task, rx) in enumerate(ph.AI_TASKS) if (m := rx.search(clause))]

@@ -93,6 +93,9 @@ def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
             continue
         # "记到 Notion 的数据库里，不用通知任何人": the refusal's own clause may hold nothing before it
         after = c[neg.start():]
+        if re.search(r"\b(?:until|unless|before|till)\b|之前|以前|审批通过|确认(?:后|之后)|批准(?:后|之后)", after):
+            previous = c  # "Don't send anything until I approve it": when, not whether
+            continue
         notify_only = re.search(r"通知|提醒|告诉|(?:任何|一条)?消息|\bnotify\b|\btell\b|\balert\b|\bping\b|\bmessage\b", after)
         lead = re.sub(r"注意|请|记得|另外|但是?|并且?|同时|千万|一定|务必|\b(?:please|note|but|and|also|just|make sure)\b|[,，:：\s]", "", c[: neg.start()])
         before = c[: neg.start()] if lead or not notify_only else previous  # "注意不要在群里发任何消息": the clause before

@@ -1599,7 +1599,7 @@ def test_a_flaky_build_is_re_run_and_the_else_side_keeps_its_whole_sentence():
 
 @pytest.mark.parametrize("prompt, services", [
     ("每天早上8点半，拉一下企业微信昨天的客户联系数据，让AI写两三句点评，推送给我。", ["wecom"]),
-    ("飞书通讯录里有新员工入职时，先给他发一条飞书欢迎消息，等一周之后再发一份入职体验问卷给他。", ["feishu", "email"]),
+    ("飞书通讯录里有新员工入职时，先给他发一条飞书欢迎消息，等一周之后再发一份入职体验问卷给他。", ["feishu", "feishu"]),  # the new colleague is on 飞书, where the event came from
     ("每周五下午3点，根据公众号后台本周的阅读数据，让AI写一份选题建议，先发给我审核，我点同意之后再发到市场部的飞书群。", ["feishu"]),
 ])
 def test_sent_to_me_or_him_is_a_delivery_unless_it_is_for_approval(prompt, services):
@@ -2363,3 +2363,35 @@ def test_a_short_condition_after_the_ai_step_is_a_case_of_its_answer():
     assert [service(n) for n in _reads(g)] == ["youzan"]  # 从有赞导出来 read nothing
     cls = next(n for n in iter_all_nodes(g) if kind(n) == "llm")
     assert [c for c in cls.config.output_schema["properties"]["category"]["enum"] if c != "other"] == ["合理", "不合理"]
+
+
+def test_a_chatbot_without_a_knowledge_base_reads_none():
+    g = build("做一个陪用户练英语口语的聊天机器人，不需要知识库")  # "不需要知识库" added a knowledge search
+    assert trigger(g) == "chat" and not [n for n in g.nodes if kind(n) == "knowledge"]
+
+
+@pytest.mark.parametrize("prompt, sent", [
+    # "Don't notify anyone, just log …" refused the log too
+    ("When a new issue is opened in our GitHub repo, have AI decide whether it's a bug, a feature request or a question. "
+     "Don't notify anyone, just log the issue title and the category in a Google Sheet.", ["google_sheets"]),
+    # "Don't send anything until I approve it" refused the send the approval leads to
+    ("When a prospect replies to our cold outreach in Gmail, have AI draft a response. Don't send anything until I "
+     "approve it; once approved, send the reply from Gmail.", ["email"]),
+])
+def test_a_refusal_that_says_what_to_do_instead_or_when_keeps_that(prompt, sent):
+    g = build(prompt)
+    assert [service(n) for n in _writes(g)] == sent
+    waits = [n for n in g.nodes if kind(n) == "wait"]
+    assert all(not n.config.approval.approvers for n in waits)  # "until I" is no approver
+
+
+def test_publishing_a_new_video_is_the_event_and_every_half_hour_a_schedule():
+    g = build("Every time we publish a new YouTube video, share it on our Discord server and on X (Twitter) at the same time.")
+    assert trigger(g) == "app_event" and sorted(service(n) for n in _writes(g)) == ["discord", "twitter"]
+    g = build("每隔半小时查一下淘宝上RTX 4070显卡的价格，低于3000块就微信通知我")
+    assert g.nodes[0].config.trigger.cron == "*/30 * * * *"
+
+
+def test_colleagues_are_told_on_the_workplace_messenger_the_event_came_from():
+    g = build("钉钉里有人提交请假审批时，如果请假天数大于3天，就发消息通知部门总监；3天以内的不用处理。")
+    assert [service(n) for n in _writes(g)] == ["dingtalk"]  # it was an email
