@@ -162,3 +162,16 @@ def _submitted_address(who: str, raw: str) -> str | None:
     said = re.search(rf"\b{re.escape(core)}(?:'s)?\s+e-?mail\b|\be-?mail (?:address )?of (?:the |their )?{re.escape(core)}\b", raw)
     return f"payload.{core.replace(' ', '_')}_email" if said else None
 
+
+_TO_GROUP = compile_filtered(r"(?:发|推送?|通知|同步)(?:到|给|进)?[^,，。；;]{0,6}群(?!组)")
+_SUITE_MESSENGER = {"feishu": "feishu", "dingtalk": "dingtalk", "wecom": "wecom", "lark": "feishu"}
+
+
+def _group_messenger(state: _State) -> str:
+    """The messenger a group message goes to: one the request names, else the one of the suite a named
+    service belongs to (飞书多维表格 → 飞书), else email."""
+    found = _request_messenger(state)
+    if found != "email":
+        return found
+    named = ent.find_integrations(state.raw.lower())[0]
+    return next((_SUITE_MESSENGER[n.split("_")[0]] for n in named if n.split("_")[0] in _SUITE_MESSENGER), "email")

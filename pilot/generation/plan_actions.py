@@ -50,6 +50,8 @@ from pilot.generation.action_deliveries import (
     _WRITE_METHOD,
     _deliver,
     _emails_someone,
+    _TO_GROUP,
+    _group_messenger,
     _request_messenger,
     HANDOFF,
     _NOT_A_PERSON,
@@ -58,7 +60,11 @@ from pilot.generation.action_deliveries import (
 )
 from pilot.generation.action_services import _named_with, _owned, _PUBLISH_THE, _read_from, _read_only, _topic, event_app
 from pilot.generation.action_sources import (
+    _API_OWNER,
     _FEED,
+    _FROM_UNKNOWN_APP,
+    _GET_PATH,
+    _NO_KNOWLEDGE,
     _IN_SYSTEM,
     _MARKET,
     _POSTED_IN,
@@ -85,27 +91,6 @@ _BEFORE_IT_GOES_OUT = ascii_re(r"\s+before (?:anything|it|this|that|they|the \w+
 _OUTCOMES_SAID = ascii_re(r"\b(?:approved|if i approve|once approved)\s*(?:→|->|=>|:|means\b)")
 _SUITED_FOR = r"(?:适合|适用于|适于)(?:发|发布|发到|发在|投放|放|在)?(?:在|到)?\s*"
 _METHOD_PATH = ascii_re(r"(?<![a-z])(?P<m>post|put|patch|delete)\s+(?P<path>/[\w/{}.:-]{1,80})")
-# "从我们CRM的接口（GET /api/sales/weekly）拉本周销售数据", "check our inventory API (GET /inventory)": a read of the team's own API
-_GET_PATH = ascii_re(r"(?<![a-z])get\s+(?P<path>/[\w/{}.:-]{1,80})")
-# "一个陪练英语口语的聊天机器人，不需要知识库": no knowledge base is read
-_NO_KNOWLEDGE = compile_filtered(r"(?:不需要|不用|无需|不要|没有|不必|不接)(?:接|用|连|任何)?知识库|\b(?:no|without (?:a |any )?|don't need (?:a |any )?)knowledge ?base\b")
-_TO_GROUP = compile_filtered(r"(?:发|推送?|通知|同步)(?:到|给|进)?[^,，。；;]{0,6}群(?!组)")
-_SUITE_MESSENGER = {"feishu": "feishu", "dingtalk": "dingtalk", "wecom": "wecom", "lark": "feishu"}
-
-
-def _group_messenger(state: _State) -> str:
-    """The messenger a group message goes to: one the request names, else the one of the suite a named
-    service belongs to (飞书多维表格 → 飞书), else email."""
-    found = _request_messenger(state)
-    if found != "email":
-        return found
-    named = ent.find_integrations(state.raw.lower())[0]
-    return next((_SUITE_MESSENGER[n.split("_")[0]] for n in named if n.split("_")[0] in _SUITE_MESSENGER), "email")
-
-
-# "从Moka拉上周的简历": an app named in Latin letters after 从 that free-text detection does not spot
-_FROM_UNKNOWN_APP = compile_filtered(r"从\s*(?P<name>[a-z][a-z0-9.]{1,15}(?: [a-z0-9]{1,10})?|[\u4e00-\u9fff]{2,4}?)\s*(?:里|上|中|那边|后台)?\s*(?:拉|读取|获取|拉取|导出|查|抓)")
-_API_OWNER = compile_filtered(r"(?P<sys>[a-z][a-z0-9]{1,11}|[\u4e00-\u9fff]{2,6}?)\s*(?:系统|平台|system)?\s*(?:的)?\s*(?:接口|api|endpoint)\s*[(（]?\s*$")
 _SYSTEM_NAMED = compile_filtered(r"(?:调用?|请求|call)?\s*(?:我们|公司|our)?的?\s*(?P<sys>[\u4e00-\u9fff]{1,4}?|[a-z]{2,12})\s*(?:系统|平台|system)(?:的)?\s*(?:接口|api)?[^,，。;；]{0,6}$")
 _TWEET = ascii_re(r"\btweet(?:s|ed|ing)?\s+(?:it|them|this|that|about|out|the)\b")
 _A_TWEET = ascii_re(r"\b(?:a|an|the|one|this|that|our|my)\s+(?:[\w-]+\s+)?$")  # "write a (short) tweet about": the noun
