@@ -229,6 +229,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
               or _named_with(d, "", clause, before=_SUITED_FOR)]  # "适合发小红书": written for it, not posted there
     if styled:
         state.style_service = styled[0]  # "write a LinkedIn post …, then publish it": where "it" goes later
+        # "write a LinkedIn post and a tweet …, then publish both": each of them
+        state.style_services = [*styled, *(["twitter"] if re.search(r"\btweets?\b", clause) and "twitter" not in styled else [])]
     # "post a summary of yesterday's failed Stripe payments to Slack": what is summarised is read, not written to
     summarised = [d for d in dests if len(dests) > 1 and _named_with(d, "", clause, before=_SUMMARY_OF)]
     dests = [d for d in dests if d not in summarised]
@@ -561,7 +563,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         state.style_service = "email"  # "写一封面试邀约邮件，然后发给候选人": the email is how it goes
     if not acts.deliveries and send and not negated and not found and state.style_service and (
             state.style_service == "email" or re.search(r"\bpublish|\bpost\b|发布", clause)):
-        acts.deliveries.append(_deliver(state.style_service, clause, state))
+        both = getattr(state, "style_services", [])  # (the chat's edit planner passes a plain state)
+        for sid in (both if len(both) > 1 and re.search(r"\b(?:both|all of them|each of them|them all)\b|都发|分别发", clause) else [state.style_service]):
+            acts.deliveries.append(_deliver(sid, clause, state))
     if not acts.deliveries and not acts.sources and acts.ai is None and not fetch and found and state.lang == "en" \
             and len(clause.split()) <= 4 and re.match(r"(?:to\s+|into\s+)?(?:" + "|".join(
                 re.escape(a) for a in ent.BY_ID[found[0]].en) + r")\b(?!\s*(?:and|or|&|/|,)\s)", clause):  # not "email and dietary needs"

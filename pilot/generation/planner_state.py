@@ -80,6 +80,7 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
         self.loop_app: str | None = None
         self.in_loop = False  # "批量写回" inside a loop body is not a second loop
         self.style_service: str | None = None  # "write a LinkedIn post" names where "publish it" goes
+        self.style_services: list[str] = []  # …and "a LinkedIn post and a tweet" where "publish both" goes
         self.in_switch = False  # after "根据…分别处理：" short labels start cases
         self._trigger_services = set(ent.find_integrations(trigger_clause)[0]) if trigger_clause else set()
 

@@ -2395,3 +2395,11 @@ def test_publishing_a_new_video_is_the_event_and_every_half_hour_a_schedule():
 def test_colleagues_are_told_on_the_workplace_messenger_the_event_came_from():
     g = build("钉钉里有人提交请假审批时，如果请假天数大于3天，就发消息通知部门总监；3天以内的不用处理。")
     assert [service(n) for n in _writes(g)] == ["dingtalk"]  # it was an email
+
+
+def test_publish_both_posts_each_draft_where_it_was_written_for():
+    # "write a LinkedIn post and a tweet …, then publish both" posted to LinkedIn only
+    g = build("When a new RSS item appears on our company blog, write a LinkedIn post and a tweet with AI, wait for my "
+              "approval, then publish both")
+    assert sorted(service(n) for n in _writes(g)) == ["linkedin", "twitter"]
+    assert [service(n) for n in _writes(build("Write a LinkedIn post about our launch, wait for my approval, then publish it"))] == ["linkedin"]
