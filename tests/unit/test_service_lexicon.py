@@ -160,11 +160,15 @@ def test_a_name_inside_a_longer_one_is_not_counted():
     ("Every Friday pull the persons from Pipedrive and summarize them for me", "GET", "/v1/persons"),
     ("When a form is submitted, create a deal in HubSpot", "POST", "/crm/v3/objects/deals"),
     ("Every morning read my HubSpot records and summarize them", "GET", "/crm/v3/objects/contacts"),  # none named: the default
+    # "who is on call today in Opsgenie" read the alerts
+    ("Each morning, look up who is on call today in Opsgenie and DM them on Slack a summary of open Jira issues.",
+     "GET", "/v2/schedules/{{ inputs.schedule_id }}/on-calls"),
+    ("When Datadog reports high CPU, create an alert in Opsgenie for the on-call team", "POST", "/v2/alerts"),
 ])
 def test_the_record_type_a_request_names_picks_the_endpoint(prompt, method, path):
     from pilot.generation.pipeline import build_offline
 
-    calls = [n.config for n in build_offline(prompt).nodes if getattr(n.config, "service", None) in ("hubspot", "pipedrive")]
+    calls = [n.config for n in build_offline(prompt).nodes if getattr(n.config, "service", None) in ("hubspot", "pipedrive", "opsgenie")]
     assert [(c.method, c.url.split(".com", 1)[1]) for c in calls] == [(method, path)]
 
 
