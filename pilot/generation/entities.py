@@ -57,10 +57,10 @@ class Integration:
         lowered, best = text.lower(), None
         for words, url in self.objects:
             for word in words:
-                found = re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", lowered) if word.isascii() else None
-                at = found.start() if found else (lowered.find(word) if not word.isascii() else -1)
-                if at >= 0 and (best is None or at < best[0]):
-                    best = (at, url)
+                # a Latin word stands alone ("a dealer list" names no deal); a Chinese one is a substring
+                found = cached_re(rf"(?<![a-z]){re.escape(word)}(?![a-z])" if word.isascii() else re.escape(word)).search(lowered)
+                if found and (best is None or found.start() < best[0]):
+                    best = (found.start(), url)
         return best[1] if best else None
 
     def action(self, name: str | None) -> tuple[str, str] | None:

@@ -104,8 +104,7 @@ def _without_refused(steps: list[Step], clauses: list[str]) -> list[Step]:
         head = c[: neg.start()]
         if not named and len(head) <= 8:  # "邮件先别发出去！", "the emails: don't send them yet": what is refused leads
             named = set(ent.find_integrations(head)[0]) | ({"email"} if re.search(r"\be-?mails?\b|邮件", head) else set())
-        if not named and re.search(r"read[- ]only|只读|只查", c[: neg.start()]):
-            head = c[: neg.start()]  # "Greenhouse is read-only for this, don't write": that one
+        if not named and re.search(r"read[- ]only|只读|只查", head):  # "Greenhouse is read-only for this, don't write": that one
             named = set(ent.find_integrations(head)[0]) or {i.id for w in re.findall(r"[a-z][\w.]+", head) if (i := ent.lookup_service(w))}
         if not named and re.match(r"(?:不要|别)(?:改|修改|动)|\b(?:don't|do not|never) (?:modify|change|touch|update)\b", after):
             # "Notion那边不要改" protects that service's data; "订单状态一个都不要改" protects records, sends nothing less

@@ -2113,6 +2113,11 @@ def test_looking_whether_a_store_has_new_reviews_is_a_read_not_a_judgement():
     ("When a Zoom meeting ends, summarize the transcript and add it to Notion", "zoom"),
     ("After every Zoom meeting ends, take the transcript, have AI write meeting notes with action items, and add them "
      "to our 'Meeting notes' database in Notion.", "zoom"),
+    # something new in an app, said in Chinese: a manual run
+    ("新的GitHub PR提交后，用AI做代码审查，把审查结果评论到PR上", "github"),
+    ("把公众号新发布的文章自动改写成小红书风格的文案，保存到飞书文档，不要自动发布", "wechat_official_account"),
+    ("每次GitLab合并到main分支之后，自动生成发布说明，发到飞书群", "gitlab"),
+    ("学生在问卷星提交作业后，用AI批改并把分数写回到我们的教务系统，不要通知学生。", "wenjuanxing"),
 ])
 def test_an_apps_event_said_with_its_own_verb_is_the_trigger(prompt, app):
     g = build(prompt)
@@ -2300,15 +2305,6 @@ def test_no_change_do_not_send_refuses_only_its_own_side():
     assert [service(n) for n in _writes(g)] == ["feishu"]
 
 
-@pytest.mark.parametrize("prompt, app", [
-    ("新的GitHub PR提交后，用AI做代码审查，把审查结果评论到PR上", "github"),
-    ("把公众号新发布的文章自动改写成小红书风格的文案，保存到飞书文档，不要自动发布", "wechat_official_account"),
-])
-def test_something_new_in_an_app_said_in_chinese_is_the_event(prompt, app):
-    g = build(prompt)
-    assert trigger(g) == "app_event" and g.nodes[0].config.trigger.service == app
-
-
 def test_just_doing_something_else_after_a_refusal_is_done():
     # "don't send it to the customer — just post the draft in Slack for an agent to review" posted nothing
     # and "an agent to review" (a person) added an AI agent node
@@ -2335,15 +2331,6 @@ def test_a_notion_page_is_not_a_page_to_someone_nor_a_knowledge_base():
     assert not [n for n in g.nodes if kind(n) == "knowledge"] and [service(n) for n in _writes(g)] == ["notion"]
     g = build("If the error rate is above 5%, page the on-call engineer via PagerDuty")
     assert [service(n) for n in _writes(g)] == ["pagerduty"]
-
-
-@pytest.mark.parametrize("prompt, app", [
-    ("每次GitLab合并到main分支之后，自动生成发布说明，发到飞书群", "gitlab"),
-    ("学生在问卷星提交作业后，用AI批改并把分数写回到我们的教务系统，不要通知学生。", "wenjuanxing"),
-])
-def test_events_said_with_每次_or_a_person_submitting_homework_are_the_trigger(prompt, app):
-    g = build(prompt)
-    assert trigger(g) == "app_event" and g.nodes[0].config.trigger.service == app
 
 
 def test_for_each_one_is_no_category():
