@@ -12,6 +12,7 @@ service plays), :mod:`pilot.generation.action_sources`, :mod:`pilot.generation.a
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -112,29 +113,35 @@ class Actions:
     parallel_id: str | None = None  # "at the same time create A, B and C": the deliveries run side by side
     wait_first: bool = False  # the clause opens with the wait
     wait_last: bool = False  # "先发一封欢迎邮件，等24小时": the wait follows what the clause sends first
+    wait_after: int | None = None  # "send me the draft on Slack for approval, once I approve send it": the wait after that many
 
     def steps(self) -> list[Step]:
         out: list[Step] = [*self.sources]
         # an approval in the same clause as an AI step approves what the AI wrote ("generate a post,
         # but ask me for approval before it is published"); other waits come before the work
         approves_ai = self.wait is not None and self.wait.approval is not None and self.ai is not None and not self.wait_first
-        if self.wait is not None and not self.wait_last and not approves_ai:
+        if self.wait is not None and not self.wait_last and not approves_ai and self.wait_after is None:
             out.insert(0 if self.wait_first else len(out), self.wait)
         if self.transform is not None:
             out.append(self.transform)
         if self.ai is not None:
             out.append(self.ai)
-        if approves_ai and not self.wait_last:
+        if approves_ai and not self.wait_last and self.wait_after is None:
             out.append(self.wait)
         if self.subflow is not None:
             out.append(self.subflow)
         if self.parallel_id and len(self.deliveries) > 1:
             out.append(ParallelStep(id=self.parallel_id, branches=[[d] for d in self.deliveries]))
+        elif self.wait_after is not None:
+            out[len(out):] = [*self.deliveries[:self.wait_after], self.wait, *self.deliveries[self.wait_after:]]
         else:
             out.extend(self.deliveries)
         if self.wait is not None and self.wait_last:
             out.append(self.wait)
         return out
+
+
+_FOR_APPROVAL = compile_filtered(r"(?<!wait )(?<!waits )(?<!waiting )(?<!ask )(?<!asks )\bfor (?:my |your |their |his |her |an? |the )?(?:approval|review|sign-?off)\b|(?:让|给|请|等)(?:我|老板|主管|经理|领导)(?:先)?(?:审批|审核|确认|过目)")
 
 
 _NOTIFY_PERSON = ascii_re(
@@ -281,7 +288,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             and not _DONE_BY_HAND.search(clause) and not _ASKED_TO_APPROVE.search(clause):
         who = re.search(r"\b(?:the |a |an |our )?(?P<who>[a-z]+(?: (?!must\b|needs?\b|has\b|should\b|will\b|to\b)[a-z]+)?)"
                         r" (?:(?:must|needs? to|has to|should|will|to) )?(?:approves?|signs? off)", clause)
-        approver = who.group("who") if who and not re.fullmatch(r"(?:let |have |until |unless |before |till )?(?:me|us|i|we)|let|i'll|we'll|(?:and |then )?(?:once|when|after|if|until|unless|before|till)|and|then",
+        approver = who.group("who") if who and not re.fullmatch(r"(?:let |have |until |unless |before |till |once |when |after |if )?(?:me|us|i|we)|let|i'll|we'll|(?:and |then )?(?:once|when|after|if|until|unless|before|till)|and|then",
                                                                 who.group("who")) else None
         if approver is None and (source := re.search(r"\bapproval (?:from|by) (?:a |an |the |our |their )?(?P<who>[a-z]+(?: [a-z]+)?)", clause)):
             approver = source.group("who")  # "it needs approval from a finance manager first"
@@ -587,6 +594,12 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         tools, as_tools = _named_tools(clause, [*(s.service or s.from_ for s in acts.sources)])
         acts.sources = [s for s in acts.sources if (s.service or s.from_) not in as_tools]  # the agent calls them
         acts.ai = AiStep(id=acts.ai.id, task="agent", instruction=acts.ai.instruction, quote=acts.ai.quote, tools=tools)
+    if acts.wait is not None and acts.wait.approval and acts.deliveries and (asks := _FOR_APPROVAL.search(clause)):
+        # "send me the draft on Slack for approval": that message asks for it, the wait follows it
+        first_send = ph.SEND.search(clause)
+        if first_send and first_send.start() < asks.start():
+            asked_on = set(ent.find_integrations(clause[:asks.end()])[0])  # what comes after the gate waits for it
+            acts.wait_after = len(list(itertools.takewhile(lambda d: d.service in asked_on, acts.deliveries)))
     if acts.wait is not None and acts.wait.approval and acts.ai is not None and not acts.deliveries:
         # "生成公众号文章，先等我审核通过": the approval is of what the AI wrote
         gate = ph.APPROVAL.search(clause)
