@@ -38,6 +38,7 @@ from pilot.generation.planner_passes import (
     _through_named_provider,
     _without_refused,
 )
+from pilot.generation.planner_at_once import deliveries_at_once
 from pilot.generation.planner_state import _State
 from pilot.generation.planner_triggers import _approval_in_trigger, _event_threshold_first, _reply_in_place
 from pilot.generation.text import clean, detect_language, normalize
@@ -61,7 +62,7 @@ class OfflinePlanner:
         steps = state.assemble(clauses)
         steps = _one_approval_at_a_time(_without_refused(steps + _reply_in_place(trigger, steps, state), clauses))
         steps = _cases_in_categories(_per_item_branch(_through_named_provider(steps, raw), state))
-        steps = _remark_before_its_push(steps, trigger.__struct_config__.tag)
+        steps = deliveries_at_once(_remark_before_its_push(steps, trigger.__struct_config__.tag), state.uid)
         if not state.no_ai and not any(isinstance(s, AiStep) for s in _flat(steps)) and not any(
                 isinstance(s, DeliverStep) for s in _flat(steps)):
             steps.append(AiStep(id=state.uid("answer" if trigger.__struct_config__.tag == "chat" else "generate"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.unit.test_offline_planner import _writes, build, kind
+from tests.unit.test_offline_planner import _writes, build, kind, service
 
 
 def test_emailing_me_the_digest_sends_the_summary_already_written():
@@ -31,3 +31,38 @@ def test_the_message_that_asks_for_approval_goes_out_before_the_wait():
     assert _order(g) == ["llm", "tool", "wait", "tool"]
     g = build("每周五下午写一篇公众号文章草稿，发到飞书让我审核，审核通过后发布到公众号")
     assert _order(g) == ["llm", "tool", "wait", "api"]
+
+
+def _chained(graph) -> list[tuple[str, str]]:
+    """(service, service) of every two top-level deliveries where the first one leads to the other."""
+    after: dict[str, set[str]] = {}
+    for e in graph.edges:
+        after.setdefault(e.source, set()).add(e.target)
+
+    def reach(start: str) -> set[str]:
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in after.get(todo.pop(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    writes = _writes(graph)
+    return [(service(a), service(b)) for a in writes for b in writes if b.id in reach(a.id)]
+
+
+def test_deliveries_said_to_happen_at_once_fan_out():
+    # each of these ran its deliveries one after the other
+    g = build("Every 5 minutes, call our health endpoint https://api.example.com/health. If the status code isn't 200, "
+              "page the on-call engineer through PagerDuty and post in #incidents on Slack at the same time.")
+    assert _chained(g) == [] and len(_writes(g)) == 2
+    g = build("When I submit an announcement through a form, post it to the #general channel in Slack, to Microsoft Teams, "
+              "and email it to all-staff@company.com, all at once.")
+    assert _chained(g) == [] and len(_writes(g)) == 3
+    g = build("监控系统会通过webhook推送告警。告警级别是P0的，同时发短信给值班人、发钉钉群消息；P1的只发钉钉群；其他级别的记到告警日志表里就行。")
+    assert _chained(g) == [] and len(_writes(g)) == 4
+    g = build("候选人通过招聘表单投简历后，用AI给简历打分（满分100）。超过80分的自动发面试邀请邮件，同时在企业微信上通知HR；其余的存到人才库表格里。")
+    assert _chained(g) == [] and len(_writes(g)) == 3
+    # said of nothing: still one after the other
+    assert _chained(build("If the score is above 8, email the candidate and then post in #hiring on Slack")) == [("email", "slack")]
