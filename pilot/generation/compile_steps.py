@@ -482,16 +482,40 @@ def _out_name(ref: str, index: int) -> str:
 
 def _case_waits_lifted(steps: list[Step]) -> list[Step]:
     """"逐条看：低于3星的让AI写回复，等我审批通过后再发到淘宝": a wait inside a case of a loop
-    body's branch comes out of the case, with what follows it there, to run after the branch;
-    the loop is then split at it (a wait pauses the whole run, so no loop body may hold one)."""
+    body's branch (its else too, a parallel branch, or a loop nested in the body) comes out of it,
+    with what follows it there, to run after that step; the loop is then split at it (a wait pauses
+    the whole run, so no loop body may hold one). One wait per call: the split loops call it again."""
     if any(isinstance(step, WaitStep) for step in steps):
         return steps
     for k, step in enumerate(steps):
-        if not isinstance(step, BranchStep):
+        if isinstance(step, BranchStep):
+            arms = [*(c.steps for c in step.cases), *([step.otherwise] if step.otherwise else [])]
+        elif isinstance(step, ParallelStep):
+            arms = list(step.branches)
+        elif isinstance(step, LoopStep):
+            inner = _case_waits_lifted(step.steps)
+            at = next((j for j, x in enumerate(inner) if isinstance(x, WaitStep)), None)
+            if at is None:
+                continue
+            # a loop in the body holding a wait: loop → wait → loop over the first one's results
+            head = msgspec.structs.replace(step, steps=inner[:at])
+            tail = LoopStep(id=f"{step.id}_after", quote=step.quote, over=step.id if inner[:at] else step.over, steps=inner[at + 1:])
+            return [*steps[:k], *([head] if inner[:at] else []), inner[at], *([tail] if tail.steps else []), *steps[k + 1:]]
+        else:
             continue
-        for c, case in enumerate(step.cases):
-            at = next((j for j, inner in enumerate(case.steps) if isinstance(inner, WaitStep)), None)
+        for a, arm in enumerate(arms):
+            arm = _case_waits_lifted(arm)
+            at = next((j for j, inner in enumerate(arm) if isinstance(inner, WaitStep)), None)
             if at is not None:
-                cases = [*step.cases[:c], msgspec.structs.replace(case, steps=case.steps[:at]), *step.cases[c + 1:]]
-                return [*steps[:k], msgspec.structs.replace(step, cases=cases), *case.steps[at:], *steps[k + 1:]]
+                return [*steps[:k], _with_arm(step, a, arm[:at]), *arm[at:], *steps[k + 1:]]
     return steps
+
+
+def _with_arm(step: BranchStep | ParallelStep, index: int, arm: list[Step]) -> Step:
+    """``step`` with its ``index``-th arm (cases, then the else; or parallel branches) replaced."""
+    if isinstance(step, ParallelStep):
+        return msgspec.structs.replace(step, branches=[arm if b == index else x for b, x in enumerate(step.branches)])
+    if index < len(step.cases):
+        return msgspec.structs.replace(step, cases=[msgspec.structs.replace(c, steps=arm) if b == index else c
+                                                    for b, c in enumerate(step.cases)])
+    return msgspec.structs.replace(step, otherwise=arm)

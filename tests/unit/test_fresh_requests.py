@@ -66,3 +66,17 @@ def test_deliveries_said_to_happen_at_once_fan_out():
     assert _chained(g) == [] and len(_writes(g)) == 3
     # said of nothing: still one after the other
     assert _chained(build("If the score is above 8, email the candidate and then post in #hiring on Slack")) == [("email", "slack")]
+
+
+def test_a_wait_in_the_else_of_a_branch_in_a_loop_comes_out_of_the_loop():
+    # the else's approval stayed inside the loop body: the generator raised "invalid graph" (wait_in_loop)
+    from pilot.workflows.validation import iter_all_nodes, validate_graph
+
+    for prompt in ("逐条检查昨天的退款申请：金额大于500的等我审批通过后再退款，否则等主管审批后发邮件通知客户。",
+                   "Go through yesterday's refund requests one by one: if the amount is over $500 wait for my approval, "
+                   "otherwise wait for the team lead's approval and then email the customer."):
+        g = build(prompt)
+        assert validate_graph(g).valid
+        loops = [n for n in iter_all_nodes(g) if kind(n) == "loop"]
+        assert all(kind(x) != "wait" for n in loops for x in n.config.body.nodes)
+        assert len([n for n in g.nodes if kind(n) == "wait"]) == 2 and [service(n) for n in _writes(g)] == ["email"]
