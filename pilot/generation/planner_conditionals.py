@@ -156,7 +156,10 @@ class ConditionalReader:
         if not m or m.start() == 0:
             return None
         label = clause[: m.start()].strip().lstrip("&").strip()  # "&" marks an action that continues a case
-        if _ACTION_VERB_FIRST.match(label) or ph.PARALLEL.search(label) or ph.IF.search(label) or ph.NEGATED.search(clause) or re.fullmatch(r"(?:it|this|that|they|i|we|i'll|don't|then|and|people|users|customers|clients|employees|staff|"
+        modal = re.search(r"\s+(?:can|could|will|would|should|must|may|to)$", label)
+        if modal and not re.search(r"\b(?:that|which|who)\b", label):
+            label = label[: modal.start()]  # "quotes should become a card …": the label is "quotes"
+        if _ACTION_VERB_FIRST.match(label) or modal and label.endswith(modal.group(0)) or ph.PARALLEL.search(label) or ph.IF.search(label) or ph.NEGATED.search(clause) or re.fullmatch(r"(?:it|this|that|they|i|we|i'll|don't|then|and|people|users|customers|clients|employees|staff|"
                                                                                                                                                      r"everyone|someone|anyone|members|folks|after that|and then|next|finally|afterwards|lastly|first|second|third|at the end|just|only|instead|simply|"
                                                                                                                                                      r"(?:i |we )?(?:want|would like|'d like|need|like|wish)(?: to)?|please)", label):
             # "People post requests in #ops-help": who acts; "3) after that post …": when; not a case

@@ -80,3 +80,22 @@ def test_a_wait_in_the_else_of_a_branch_in_a_loop_comes_out_of_the_loop():
         loops = [n for n in iter_all_nodes(g) if kind(n) == "loop"]
         assert all(kind(x) != "wait" for n in loops for x in n.config.body.nodes)
         assert len([n for n in g.nodes if kind(n) == "wait"]) == 2 and [service(n) for n in _writes(g)] == ["email"]
+
+
+def test_what_is_only_sent_but_must_be_written_gets_an_ai_step():
+    # a motivational quote, a review question, a prep note: sent with nothing to send
+    for prompt in ("Send me a motivational quote on Telegram every morning at 7.", "每天晚上10点给我出一道英语单词复习题，通过企业微信发给我。"):
+        g = build(prompt)
+        assert [kind(n) for n in g.nodes[1:-1]][0] == "llm" and len(_writes(g)) == 1
+    g = build("Every evening at 9pm, look at tomorrow's events in my Google Calendar and send me a WhatsApp message with a "
+              "short prep note for each meeting.")
+    body = next(n for n in g.nodes if kind(n) == "loop").config.body
+    assert kind(body.nodes[0]) == "llm" and len(body.nodes) == 2 and "with" not in body.nodes[1].title  # not "… (with)"
+
+
+def test_a_verb_or_a_modal_is_not_a_case_label():
+    # "保存到Notion" was a case "保" (存到 Notion); "An assistant that can send …" a case "assistant that can"
+    g = build("根据我给的课文内容，出10道选择题并附上答案，保存到Notion")
+    assert [kind(n) for n in g.nodes[1:-1]] == ["llm", "api"]
+    g = build("An assistant that can send Slack messages and emails on my behalf")
+    assert not [n for n in g.nodes if kind(n) in ("condition", "llm")] and len(_writes(g)) == 2
