@@ -141,12 +141,19 @@ def split_condition(text: str, lang: str) -> tuple[str, str]:
     more = ph.OR_MORE.search(text)  # "8 or above add it to HubSpot": the comparison ends at "above"
     start = more.end() if more else cmp.end() if cmp else 0
     m = re.search(r"\b(?:then\s+|also\s+)?(?:" + ph.ACTION_VERBS + r")\b", text[start:]) or (
-        _NEEDS.search(text[start:]) if start else None)  # "claims over $1,000 first need a manager's approval"
+        _NEEDS.search(text[start:]) or _PASSIVE.search(text[start:]) if start else None)  # "claims over $1,000 first need a manager's approval"
     if m:
-        return text[: start + m.start()].strip(), text[start + m.start():].strip()
+        action = text[start + m.start():].strip()
+        if (passive := _PASSIVE.match(action)) is not None:  # "gets added to the sheet": add it to the sheet
+            action = f"{_ACTIVE[passive.group('done')]} it{action[passive.end():]}"
+        return text[: start + m.start()].strip(), action
     return text, ""
 
 
+# "anything $1,000 or less just gets posted to #finance": what is done to those items
+_ACTIVE = {"posted": "post", "sent": "send", "emailed": "email", "logged": "log", "saved": "save", "added": "add", "forwarded": "forward",
+           "routed": "route", "appended": "append", "filed": "file", "stored": "store", "written": "write", "recorded": "record"}
+_PASSIVE = compile_filtered(r"\b(?:just\s+|only\s+|simply\s+)?(?:gets?|is|are|should be|will be)\s+(?:just\s+)?(?P<done>" + "|".join(_ACTIVE) + r")\b")
 _NEEDS = compile_filtered(r"\b(?:first\s+)?(?:needs?|requires?|must (?:get|have|be)|should (?:get|be))\b")
 
 

@@ -127,6 +127,7 @@ IF = ascii_re(r"^(?:and\s+|but\s+)?(?:if|when|in case|only if|only when|whenever
               # "库存低于10件时，…": a threshold that holds when the run starts
               r"|^(?=[\u4e00-\u9fff]{1,8}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|不到|不足)\s*[\d.]+\s*[\u4e00-\u9fff%]{0,2}?(?:时|的时候)(?:[,，]|$))")
 ELSE = ascii_re(r"^(?:and\s+|but\s+)?(?:otherwise|else|if not|or else|in all other cases|for everything else|for the rest|for everyone else|for everybody else|for all others)\b"
+                r"|^(?:and\s+|but\s+)?(?:all|any) other (?:\w+ ){0,2}?(?:orders|tickets|leads|emails|messages|requests|reviews|items|cases|ones|rows|records|deals|candidates|applicants|submissions|responses|issues|alerts|payments|invoices|customers|users|contacts|transactions|expenses|claims)\b"
                 r"|^(?:否则|不然|不是的话|不是就|否的话|不到|没超过|没有超过|未超过|没到|其他情况|其余情况|反之|如果不是|若不是|没有的话|不满足|其余的|其他的|其它的|剩下的|正常(?:的话)?就?)"
                 r"|^不[\u4e00-\u9fff]{1,4}(?:的话)?就|^没有?[\u4e00-\u9fff]{1,4}(?:的话|就)"
                 r"|^(?:其他|其余|其它|剩下)(?:[\u4e00-\u9fff]{1,3}?(?:的|就)|的|情况)?")

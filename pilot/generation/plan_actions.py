@@ -144,6 +144,10 @@ class Actions:
 _FOR_APPROVAL = compile_filtered(r"(?<!wait )(?<!waits )(?<!waiting )(?<!ask )(?<!asks )\bfor (?:my |your |their |his |her |an? |the )?(?:approval|review|sign-?off)\b|(?:让|给|请|等)(?:我|老板|主管|经理|领导)(?:先)?(?:审批|审核|确认|过目)")
 
 
+# "tag the customer as VIP in Klaviyo": the tag is given
+_TAG_AS_GIVEN = compile_filtered(r"\b(?:tag|label|mark|flag)\w*\s+(?:the\s+|this\s+|that\s+|them\s+|it\s+|him\s+|her\s+)?(?:[a-z]+\s+)?as\s+(?:an?\s+)?['\"]?[\w-]+['\"]?\s*(?:$|\b(?:in|on|and|then)\b)")
+
+
 _NOTIFY_PERSON = ascii_re(
     r"\b(?:notify|remind|alert|ping|tell)\s+(?:the |our |my |their |his |her )?(?:[\w-]+\s+){0,2}"
     r"(?:rep|manager|team|owner|lead|engineer|admin|hr|recruiter|assistant|agent|staff|coordinator|director|boss|accountant|"
@@ -441,8 +445,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     if not fetch:  # "直接调用有赞接口同意退款": the service is asked to act, nothing is read from it first
         acted = {d.service for d in acts.deliveries if d.action}
         acts.sources = [x for x in acts.sources if x.service not in acted]
-    if acts.ai is not None and acts.ai.task == "classify" and not acts.ai.categories and any(d.action == "label" for d in acts.deliveries) \
-            and not _ASKS_AI.search(clause):
+    if acts.ai is not None and acts.ai.task == "classify" and not acts.ai.categories and acts.deliveries and not _ASKS_AI.search(clause) \
+            and (any(d.action == "label" for d in acts.deliveries) or _TAG_AS_GIVEN.search(clause)):
         acts.ai = None  # "tag the customer as VIP in Shopify": the tag is given, nothing is classified
     replies = re.match(r"(?:reply|answer|respond|thank|tell)\b|回复|回答|答复|直接回复", (default_service or "").strip()) or ph.IGNORE.search(default_service or "")
     if not acts.deliveries and default_service and not acts.sources and not replies and not (

@@ -191,7 +191,9 @@ _POSTFIX_IF = compile_filtered(r"^(?P<first>only\s+)?(?P<action>.+?)\s+(?P<only>
 _GRADE_CASE = compile_filtered(r"^&?(?:[^:,]{0,12}(?:分级|分档|分类|分等|分流|分层)[^:,]{0,4}:)?(?P<label>[a-z0-9一二三四五六七八九十甲乙丙丁]{1,2}(?:类|级|档|等))"
                                r"(?:客户|用户|会员|工单|订单|线索|问题|商品|产品|的)?(?:\s*\([^)]{0,30}\))?\s*(?P<action>[^,]{2,})$")
 _NOUN_THRESHOLD = compile_filtered(r"(?<![a-z])(?:(?:any |all |the )?[a-z]+(?: [a-z]+)? )?(?:over|above|under|below|more than|less than|at least|at most)"
-                                   r" [$€£¥]?\d[\d,.]*\s*(?:k\b|usd\b|dollars?\b|%|stars?\b|points?\b|days?\b|items?\b|units?\b)?")
+                                   r" [$€£¥]?\d[\d,.]*\s*(?:k\b|usd\b|dollars?\b|%|stars?\b|points?\b|days?\b|items?\b|units?\b)?"
+                                   # "anything $1,000 or less just gets posted to #finance"
+                                   r"|^(?:anything|everything) (?:of |at |worth )?[$€£¥]?\d[\d,.]*\s*(?:k\b|usd\b|dollars?\b|%|stars?\b|points?\b)?\s*or (?:less|more|under|below|above|over|lower|higher)\b")
 _RANGE_LABEL = compile_filtered(r"[a-z ]{0,24}?\(\s*\d+(?:\.\d+)?\s*(?:-|–|to|~)\s*\d+(?:\.\d+)?\s*\)")
 _APPROVED = compile_filtered(r"approv|accepted|signed off|okay|\bok\b|通过|批准|同意")
 _REJECTED = compile_filtered(r"reject|declin|denied|not approv|isn't approved|驳回|拒绝|不通过|没通过|未通过|不同意|没批")

@@ -98,5 +98,8 @@ def with_asked_actions(clause: str, found: list[str], dests: list[str], srcs: li
     app = event_app if not asked else None
     action = asked_action(ent.BY_ID[app], clause)[0] if app is not None and ent.BY_ID[app].actions else None
     if action is not None and (action in _ON_THE_RECORD_ALWAYS or _THE_RECORD.search(clause)):
-        asked = [app]
+        # "tag the customer as VIP in Klaviyo" after a Shopify order: done in the app the part names
+        part = next((p for p in _PARTS.split(clause) if first_asked(p, (action,)) is not None), clause)
+        if not any(x not in (app, "email") for x in ent.find_integrations(part)[0]):  # "… to the Sales team inbox" is no app
+            asked = [app]
     return [*dests, *(x for x in asked if x not in dests)], [x for x in srcs if x not in asked]

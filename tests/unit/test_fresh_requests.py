@@ -99,3 +99,28 @@ def test_a_verb_or_a_modal_is_not_a_case_label():
     assert [kind(n) for n in g.nodes[1:-1]] == ["llm", "api"]
     g = build("An assistant that can send Slack messages and emails on my behalf")
     assert not [n for n in g.nodes if kind(n) in ("condition", "llm")] and len(_writes(g)) == 2
+
+
+def _else_writes(graph) -> list[str]:
+    """The services written on the else side of the first condition."""
+    cond = next(n for n in graph.nodes if kind(n) == "condition")
+    heads = [e.target for e in graph.edges if e.source == cond.id and e.source_handle == "else"]
+    nodes = {n.id: n for n in graph.nodes}
+    return [service(nodes[h]) for h in heads if h in nodes and nodes[h] in _writes(graph)]
+
+
+def test_the_other_side_of_a_threshold_said_without_if_is_the_else():
+    # "Anything $1,000 or less just gets posted…" and "All other orders should just be appended…" ran for every item,
+    # after the branch; "Anything $200 or under just gets added to …" did nothing
+    g = build("Employees submit expenses through a form. If the amount is over $1,000, wait for their manager's approval and, "
+              "once approved, add it to the 'Approved Expenses' Google Sheet. Anything $1,000 or less just gets posted to "
+              "#finance in Slack for visibility.")
+    assert _else_writes(g) == ["slack"]
+    g = build("Expense form: when an employee submits an expense over $200, it needs their manager's approval before it's "
+              "logged in QuickBooks. Anything $200 or under just gets added to the 'Small expenses' Google Sheet.")
+    assert _else_writes(g) == ["google_sheets"]
+    g = build("When a new Shopify order comes in with a total over $200, tag the customer as VIP in Klaviyo and send them a "
+              "personal thank-you email. All other orders should just be appended to our 'Orders' Google Sheet.")
+    assert _else_writes(g) == ["google_sheets"]
+    # the tag is given and put in Klaviyo: nothing classified, nothing tagged in Shopify
+    assert sorted(service(n) for n in _writes(g)) == ["email", "google_sheets", "klaviyo"] and not [n for n in g.nodes if kind(n) == "llm"]
