@@ -453,6 +453,8 @@ def _transform_title(b: Builder, s: TransformStep) -> str:
     if s.mode == "aggregate":
         by = f" per {s.group_by}" if s.group_by else ""
         return b._t(f"按 {s.group_by} 汇总" if s.group_by else "汇总", f"Aggregate{by}")
+    if s.mode == "filter":
+        return b._t("筛选", "Keep the matching items")
     if s.fields:
         names = ", ".join(list(s.fields)[:4])
         return b._t(f"整理字段：{names}", f"Reshape: {names}")

@@ -246,10 +246,10 @@ APPROVAL = ascii_re(r"(?<!once )(?<!after )(?<!when )(?<!if )(?<!once it's )(?<!
                     r"等(?:我|你|老板|主管|领导|经理|负责人|财务|法务|运营|店长|总监|[\u4e00-\u9fff]{1,4}?)?(?:审批|审核|批准)|"
                     r"(?:给|交给|发给|提交给)(?:我|主编|老板|主管|领导|经理|负责人|总监|编辑|法务|[\u4e00-\u9fff]{1,3}?)(?:审核|审批|过目|把关)(?![\u4e00-\u9fff]{0,2}(?:结果|意见))|审批(?!通过后|通过就|通过之后|通过以后|通过的|通过事件|内容|单|记录|流程|结果)|经过.{0,4}审核|由我审核|我审核|我点通过|我确认(?:后|了)|审核通过(?!后)|批准(?!后)|人工审核|人工确认|确认(?:后|之后|以后)|审核后|同意后")
 LOOP = ascii_re(r"\bfor (?:each|every)\b|\brow by row\b|\bone (?:by|at a) (?:one|time)\b|\b(?:each|every) (?!time\b|new\b|other\b|into\b|with\b|from\b|that\b|gets\b|has\b|is\b|morning|day|week|month|year|evening|night|hour|minute|"
-                r"weekday|workday|business day|monday|tuesday|wednesday|thursday|friday|saturday|sunday|quarter)[a-z]{3,}\b|\b(?:go|goes|going) through (?:each|every)\b|\bloop (?:over|through)\b|\biterate\b|遍历|\beach (?:of (?:them|the)|one|row|item|record|lead|order|email|ticket|issue|file|entry|article|story|"
+                r"weekday|workday|business day|monday|tuesday|wednesday|thursday|friday|saturday|sunday|quarter)[a-z]{3,}\b|\b(?:go|goes|going) through (?:each|every)\b|\bloop (?:over|through)\b|\biterate\b|遍历|\beach (?:of (?:them|the|those|these)|one|row|item|record|lead|order|email|ticket|issue|file|entry|article|story|"
                 r"review|comment|product|customer|candidate|applicant|message|post|link|url|contact|line)\b|\bone by one\b|\bindividually\b|"
                 r"(?<!not one )(?<!not )(?<!instead of one )(?<!rather than one )\bper (?:row|item|record|lead|order)\b|逐条|逐个|逐一|逐篇|逐笔|逐行|逐封|逐份|逐单|逐家|逐位|每一条|每一个|每条|每个|每一行|每行|每封|每篇|每一篇|每份|每(?:一)?位(?=[\u4e00-\u9fff])|依次|挨个|批量|"
-                r"一个一个|一个个|一条一条|一篇一篇|一单一单|一行一行|一封一封")
+                r"一个一个|一个个|一条一条|一条条(?!拆|列|分出|提取|抽)|一篇一篇|一篇篇|一单一单|一单单|一行一行|一行行|一封一封|一封封|一笔笔|一笔一笔")
 BATCH = ascii_re(r"\bin (?:batches|chunks|groups) of\s+(?P<n>\d+)|\b(?:batch(?:es)?|chunks?) of\s+(?P<n2>\d+)|\b(?P<n3>\d+)\s+(?:\w+\s+)?at a time\b|每\s*(?P<n4>\d+)\s*(?:条|个|行|封|份)?\s*一批|每批\s*(?P<n5>\d+)|分批.{0,4}?(?P<n6>\d+)|每\s*(?P<n7>\d+)\s*(?:条|个|行|封|份)\s*一组|按\s*(?P<n8>\d+)\s*(?:人|条|个|行|封|份|单)\s*一批")
 AGGREGATE = ascii_re(r"^(?:finally|afterwards|at the end)\b|^最后|\b(?:all|together|overall|combined|digest|report|roundup|weekly|daily|summary of (?:all|the)|one message)\b|汇总|总结|简报|日报|周报|整体|合并|一起|拼成|拼接|合成一")
 PARALLEL = ascii_re(r"\bin parallel\b|\bat the same time\b|\bsimultaneously\b|\bconcurrently\b|并行|同时")

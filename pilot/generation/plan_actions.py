@@ -77,7 +77,7 @@ from pilot.generation.action_sources import (
     _listed_sources,
     _reads_docs,
 )
-from pilot.generation.action_transform_subflow import _NO_SUBFLOW, _SUBFLOW, _transform_step
+from pilot.generation.action_transform_subflow import _NO_SUBFLOW, _SUBFLOW, THE_ONES, _transform_step
 from pilot.generation.plan import AiStep, DeliverStep, ParallelStep, SourceStep, Step, SubflowStep, TransformStep, WaitStep
 from pilot.generation.prefilter import compile_filtered
 from pilot.generation.service_actions import with_asked_actions
@@ -389,7 +389,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     system = _IN_SYSTEM.search(clause) if not acts.sources and not srcs and not negated else None
     if system:  # "再去工单系统查这单有没有人接", "到ERP系统里查库存": a read from that system
         acts.sources.append(SourceStep(id=state.uid("fetch_system"), service=system.group("sys"), quote=quote))
-    if not acts.sources and not srcs and fetch and state.trigger_kind not in ("webhook", "form", "app_event"):
+    if not acts.sources and not srcs and fetch and state.trigger_kind not in ("webhook", "form", "app_event") and not THE_ONES.search(clause):
         generic = (ph.GENERIC_OBJECT_ZH if state.lang == "zh" else ph.GENERIC_OBJECT_EN).search(clause)
         if generic and not ph.WEB_SEARCH.search(clause) and not ph.KNOWLEDGE.search(clause):
             named = re.search(r"\b(?:on|from|via|at|using)\s+(?:the\s+)?([a-z][\w.-]{2,30})\b", clause[generic.end():])

@@ -32,6 +32,7 @@ from pilot.generation.plan import (
     ParallelStep,
     SourceStep,
     Step,
+    TransformStep,
 )
 from pilot.generation.plan_actions import Actions, parse_actions  # noqa: F401 - Actions: the type of parse results
 from pilot.generation.planner_branches import _ONCE_APPROVED, _ONCE_REJECTED, _OUTCOME_FIRST, BranchReader
@@ -54,6 +55,9 @@ from pilot.generation.prefilter import compile_filtered
 
 
 _DEST_HEAD = compile_filtered(r"^(?P<dest>to (?:the |our |my )?[^,:;]{1,50}?)\s*:\s*(?:at \d{1,2}(?::\d{2})?\s*(?:am|pm)?)?\s*$")
+
+
+_SAME_ITEMS = compile_filtered(r"每一?条|每一?个|\beach one\b|\beach of them\b|逐条|一条条|一个个")
 
 
 class _State(ConditionalReader, CaseListReader, BranchReader):
@@ -242,6 +246,9 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
                     and not any(isinstance(s, SourceStep) and s.from_ != "knowledge" and s.service != "web_search" for s in steps) \
                     and not re.search(r"\b(?:array|list|batch)\b|一批|数组|列表", self.raw.lower()):
                 loop = None  # "Students send questions through the form. Tag each one as …": one per run
+            if loop and self.in_loop and not ph.BATCH.search(clause) and _SAME_ITEMS.search(clause) \
+                    and not any(x != self.loop_service for x in ent.find_integrations(clause)[0]):
+                loop = None  # "评论一条条过一遍，让AI给每条打分": the items the loop already goes over
             if loop:
                 body_end = self._loop_end(clauses, i)
                 first = re.sub(r"^\s*(?:(?:one|of them|of these)\b\s*[:,]?|(?:item|row)?\s*[:,])\s*", "", ph.BATCH.sub(" ", ph.LOOP.sub(" ", clause))).strip(" ,")
@@ -291,6 +298,8 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
                         steps.remove(handed)
                         inner, fetched = [handed, *inner], fetched[:-1]
                     over = fetched[-1].id if fetched else "inputs"
+                    picked = steps[-1] if steps and isinstance(steps[-1], TransformStep) and steps[-1].mode == "filter" else None
+                    over = picked.id if picked is not None and fetched else over  # "find the ones still unpaid, email each": those
                     batched = None
                     if len(inner) == 1 and isinstance(inner[0], LoopStep) and inner[0].batch_size and inner[0].over == over:
                         # "给每位患者发…。按100人一批发": one loop over them, in batches

@@ -124,3 +124,32 @@ def test_the_other_side_of_a_threshold_said_without_if_is_the_else():
     assert _else_writes(g) == ["google_sheets"]
     # the tag is given and put in Klaviyo: nothing classified, nothing tagged in Shopify
     assert sorted(service(n) for n in _writes(g)) == ["email", "google_sheets", "klaviyo"] and not [n for n in g.nodes if kind(n) == "llm"]
+
+
+def _loops(graph) -> list:
+    from pilot.workflows.validation import iter_all_nodes
+
+    return [n for n in iter_all_nodes(graph) if kind(n) == "loop"]
+
+
+def test_the_ones_picked_out_are_what_each_is_done_for():
+    # "find the ones that are still unpaid" was a fetch of a service called "ones that are still unpaid", side by
+    # side with QuickBooks, and "email each of those clients" one email for all
+    g = build("On the 1st of every month at 9am, pull last month's invoices from QuickBooks, find the ones that are still "
+              "unpaid, and email each of those clients a payment reminder.")
+    assert [kind(n) for n in g.nodes[1:-1]] == ["api", "transform", "loop"]
+    picked = g.nodes[2]
+    assert picked.config.mode == "filter" and "unpaid" in picked.config.where
+    assert _loops(g)[0].config.items == "{{ nodes.%s.output }}" % picked.id
+
+
+def test_one_by_one_said_twice_is_one_loop():
+    # "一条条拿出来" was no loop; "一条条过一遍，让AI给每条打分" and "Go through every …. For each one" were a loop in a loop
+    g = build("每天下午6点，把今天GitHub仓库里新建的issue一条条拿出来，让AI判断是bug还是功能需求，是bug的就在飞书上发消息给开发负责人。")
+    assert len(_loops(g)) == 1 and [kind(n) for n in _loops(g)[0].config.body.nodes][-1] == "tool"
+    g = build("Go through every open invoice in QuickBooks. For each one, if it is more than 30 days overdue send the customer "
+              "a reminder email, otherwise skip it.")
+    assert len(_loops(g)) == 1 and len(_writes(g)) == 1
+    # "把待办事项一条条拆出来，然后逐条在Jira里建任务": the AI splits them out, the loop goes over them
+    g = build("Notion的会议纪要数据库里新建一页时，让AI把里面的待办事项一条条拆出来，然后逐条在Jira里建任务，指派给对应的负责人")
+    assert [kind(n) for n in g.nodes[1:-1]] == ["llm", "loop"]
