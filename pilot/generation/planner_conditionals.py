@@ -21,6 +21,7 @@ from pilot.generation.prefilter import compile_filtered
 _COMMA = re.compile(r"[,、]")
 _SPACES = re.compile(r"\s*")
 _PLURAL_END = re.compile(r"(?:s|es)?(?![a-z])")
+_ITEMS_NOUN = re.compile(r"\s+(?:ones|items|tickets|reviews|mentions|messages|emails|leads|comments|posts|orders|results|cases)\b")
 _ACTION_VERB_FIRST = re.compile(r"(?:" + ph.ACTION_VERBS + r")\b")
 
 
@@ -115,8 +116,12 @@ class ConditionalReader:
         """A clause that starts with a category the last classification named ("投诉的转到…")."""
         cls = self._classifier()
         cats = cls.categories if cls is not None else []
+        if cats and self.lang == "en":  # "for negative ones, alert #social-team": the category, then what it gets
+            clause = re.sub(r"^&?(?:for|with)\s+(?:the\s+|all\s+|any\s+)?(?=[a-z])", "", clause)
         for cat in sorted(cats, key=len, reverse=True):
             end = _category_end(clause, cat)
+            if end is not None and (noun := _ITEMS_NOUN.match(clause, end)) and not clause[noun.end():].strip(" ,"):
+                return cat, ""  # "negative ones," alone: its action is the clause that follows
             rest = clause[end:] if end is not None else ""
             if end is not None and switches.LIST_GOES_ON.match(rest.strip()):
                 # "positive and neutral reviews go into the sheet" after "if it's negative, …": every category

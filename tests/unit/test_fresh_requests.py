@@ -153,3 +153,13 @@ def test_one_by_one_said_twice_is_one_loop():
     # "把待办事项一条条拆出来，然后逐条在Jira里建任务": the AI splits them out, the loop goes over them
     g = build("Notion的会议纪要数据库里新建一页时，让AI把里面的待办事项一条条拆出来，然后逐条在Jira里建任务，指派给对应的负责人")
     assert [kind(n) for n in g.nodes[1:-1]] == ["llm", "loop"]
+
+
+def test_for_the_ones_of_a_category_is_a_case_of_it():
+    # "for negative ones, alert #social-team" alerted on every mention; "negative ones," alone posted to a service "ones"
+    for says in ("for negative ones", "negative ones"):
+        g = build("Every hour, search Twitter for mentions of our brand 'Acme'. Classify the sentiment of each mention as "
+                  f"positive, neutral or negative; {says}, alert #social-team on Slack. Do nothing with the rest.")
+        body = _loops(g)[0].config.body
+        cond = next(n for n in body.nodes if kind(n) == "condition")
+        assert cond.config.cases[0].when.endswith('== "negative"') and [service(n) for n in _writes(g)] == ["slack"]
