@@ -169,6 +169,7 @@ _OTHERS_ACT = ascii_re(r"(?:people|users|customers|clients|employees|staff|membe
                        r"(?:post|send|drop|submit|ask|share|message|write|fill|email|text|leave|upload)s?\b")
 # "I'll paste a list of 50 company websites", "一批公司官网": pages, one per item
 _SITES_LISTED = compile_filtered(r"\b(?:websites|web sites|homepages|domains|landing pages)\b|(?:一批|这些|一堆|批量)[^,，。；;]{0,8}?(?:官网|网站|网址|网页)")
+_CHANGES_RECORD = compile_filtered(r"^(?:and\s+|then\s+)*(?:update|enrich|tag|label|close|assign|mark|archive|upsert|reopen)\s+(?:the|this|that|its|their)\b")
 _EVENT_RECORD = r"\s+(?:issues?|pull requests?|prs?|rows?|orders?|tickets?|messages?|e-?mails?|comments?|deals?|leads?|contacts?|reviews?|stars?|events?)\b"
 _WRITTEN_TO = r"\b(?:to|into|in|on|onto|back to)\s+(?:the\s+|our\s+|my\s+|their\s+)?|(?:到|进|回|在)\s*"
 # "我审核后再手动回", "I'll review them and post manually": the review and what follows happen outside the workflow
@@ -254,8 +255,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
               or _named_with(x, "", clause, before=_NOTE_WORDS)}
     dests, srcs, found = [d for d in dests if d not in topics], [x for x in srcs if x not in topics], [f for f in found if f not in topics]
     # "Log every new GitHub issue … to a Notion database": the event's own record is what is written, not where
+    # ("update the HubSpot contact with the industry": that record is what is written)
     dests = [d for d in dests if not (d in state.trigger_clause_services() and _named_with(d, _EVENT_RECORD, clause)
-                                      and not _named_with(d, "", clause, before=_WRITTEN_TO))]
+                                      and not _named_with(d, "", clause, before=_WRITTEN_TO) and not _CHANGES_RECORD.match(clause))]
     if send and not negated and "email" not in dests and re.search(r"\b(?:gets?|be|is|are)\s+e-?mailed\b", clause):
         dests = [*dests, "email"]  # "an update that gets emailed to the founders and saved in Google Drive"
     if send and not dests and not negated:  # "send the customer a thank-you SMS": the medium is the destination

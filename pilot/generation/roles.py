@@ -38,7 +38,7 @@ _D_VERB_EN = compile_filtered(_en(_D_VERBS_EN))
 # Telegram" (a destination) vs "summarise the messages in Slack" (a source).
 _LOCATIVE_EN = compile_filtered(_en(r"on|in") + r"(?:\s+(?:the|our|my|a))?\s*$")
 _D_ZH_VERB = compile_filtered(r"发送|推送|通知|提醒|告知|转发|转给|同步|写入|写到|插进|插入|灌进|导入|保存|存到|存入|存成|存为|记录到|创建(?!的)|新建(?!的)|添加(?!的)|加到|"
-                        r"(?<![开研出启收])发(?![票现展生起布])")
+                        r"(?<![开研出启收])发(?![票现展起布]|生(?!日))")
 _D_ZH_PREP = compile_filtered(r"到|至|往|在|用|通过|给")  # direction/instrument: only right before the name
 _S_FETCH_EN = compile_filtered(_en(r"from|of|fetch|fetches|pull|pulls|read|reads|monitor|watch|new|incoming|unread|latest|recent|"
                              r"received|get|gets|load|import|scan|check|export|each|every|sync from|out of|"

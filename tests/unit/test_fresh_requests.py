@@ -163,3 +163,24 @@ def test_for_the_ones_of_a_category_is_a_case_of_it():
         body = _loops(g)[0].config.body
         cond = next(n for n in body.nodes if kind(n) == "condition")
         assert cond.config.cases[0].when.endswith('== "negative"') and [service(n) for n in _writes(g)] == ["slack"]
+
+
+def test_approve_or_reject_is_an_approval_whose_outcome_branches():
+    g = build("When someone requests software access through our IT request form, have their manager approve or reject it. "
+              "If approved, create a Jira ticket for IT to provision the access; if rejected, email the requester to let them know.")
+    wait = next(n for n in g.nodes if kind(n) == "wait")
+    assert wait.config.approval.approvers == ["their manager"]
+    assert sorted(service(n) for n in _writes(g)) == ["email", "jira"]
+
+
+def test_updating_the_event_record_writes_it():
+    # "update the HubSpot contact with …" after a new HubSpot contact wrote nothing (the run only "wrote" an answer)
+    g = build("When a new contact is created in HubSpot, look up their company in Clearbit and update the HubSpot contact "
+              "with the industry and employee count.")
+    assert [service(n) for n in _writes(g)] == ["hubspot"]
+
+
+def test_a_birthday_wish_is_sent_not_something_that_happens():
+    # "发生日祝福" read 发生 (happens): no send, no loop
+    g = build("每天早上9点查一下员工花名册，今天过生日的同事，逐个在钉钉上给他发生日祝福。")
+    assert [service(n) for n in _loops(g)[0].config.body.nodes] == ["dingtalk"]
