@@ -85,9 +85,14 @@ def _reads_docs(clause: str) -> bool:
 
 
 # "从我们CRM的接口（GET /api/sales/weekly）拉本周销售数据", "check our inventory API (GET /inventory)": a read of the team's own API
-_GET_PATH = ascii_re(r"(?<![a-z])get\s+(?P<path>/[\w/{}.:-]{1,80})")
+# "我有个Excel表里有2000条客户留言": the rows are read from that file / table
+HOLDS_ROWS = compile_filtered(r"(?P<what>excel|csv|表格|表)(?:表格?|文件)?(?:里|中|里面)(?:面)?(?:有|存了|放了|记了|一共有|大概有)(?:大概|大约|差不多|约)?\s*\d+")
+# "GET /orders/{id}", "调一下我们的 /api/backup/status 接口": a read of that path
+_GET_PATH = ascii_re(r"(?<![a-z])get\s+(?P<path>/[\w/{}.:-]{1,80})|(?:调|调用|请求|访问|查)(?:一[次下遍]|一下)?(?:我们|公司|自己)?的?\s*(?P<path2>/[\w/{}.:-]{1,80})\s*(?:接口|api)")
 # "一个陪练英语口语的聊天机器人，不需要知识库": no knowledge base is read
 _NO_KNOWLEDGE = compile_filtered(r"(?:不需要|不用|无需|不要|没有|不必|不接)(?:接|用|连|任何)?知识库|\b(?:no|without (?:a |any )?|don't need (?:a |any )?)knowledge ?base\b")
 # "从Moka拉上周的简历": an app named in Latin letters after 从 that free-text detection does not spot
 _FROM_UNKNOWN_APP = compile_filtered(r"从\s*(?P<name>[a-z][a-z0-9.]{1,15}(?: [a-z0-9]{1,10})?|[\u4e00-\u9fff]{2,4}?)\s*(?:里|上|中|那边|后台)?\s*(?:拉|读取|获取|拉取|导出|查|抓)")
+# "从银行流水表格里拿上个月的所有交易": a table of the user's own, read first even when another app is named too
+FROM_TABLE_ZH = compile_filtered(r"从\s*(?:我们|公司)?的?(?P<t>[\u4e00-\u9fff]{2,8}?(?:表格|表))\s*(?:里|中|里面)\s*(?:拿|取|读|拉|导出|查|捞|找)")
 _API_OWNER = compile_filtered(r"(?P<sys>[a-z][a-z0-9]{1,11}|[\u4e00-\u9fff]{2,6}?)\s*(?:系统|平台|system)?\s*(?:的)?\s*(?:接口|api|endpoint)\s*[(（]?\s*$")

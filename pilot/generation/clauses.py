@@ -170,7 +170,8 @@ def _clause_at(text: str, start: int) -> tuple[int, int]:
 
 _LEADING_TIME = ascii_re(r"^\s*(?:,\s*)?(?:at|on|around|by)\s+(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)?|noon|midnight)\b\s*,?"
                              r"|^\s*(?:,\s*)?\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)(?:\s+(?:utc|gmt|est|edt|pst|pdt|cst|cdt|mst|mdt|cet|cest|bst|ist|jst|sgt|aest))?\b\s*,?"  # "every friday 4pm post …"
-                             r"|^\s*(?:早上|上午|下午|晚上|中午|凌晨)?\s*\d{1,2}\s*[点:时](?:半|\d{1,2}分?)?\s*,?")
+                             r"|^\s*(?:\d{1,2}\s*[号日]\s*)?(?:早上|上午|下午|晚上|中午|凌晨)?\s*\d{1,2}\s*[点:时](?:半|\d{1,2}分?)?\s*,?"  # "每月1号上午10点"
+                             r"|^\s*\d{1,2}\s*[号日](?=\s*[,，])\s*,?")
 
 
 _HANDS_IN = ascii_re(r"\bi(?:'ll| will)? (?:paste|upload|drop|type)\b|\bpaste (?:in|them|it)\b|我(?:会)?(?:粘贴|贴进来|上传)")

@@ -64,6 +64,7 @@ FORM = ascii_re(r"^[\w' -]{0,40}\bform\b[\w' -]{0,40}(?::|->|→)|^(?:an? |the |
                 # "Build a job application form (…). When someone submits it", "Feedback form — when submitted"
                 r"|\b(?:build|create|make|set up|give me)\s+(?:me\s+|us\s+)?(?:a|an)\s+(?:[\w-]+\s+){0,3}form\b(?=[^.]{0,120}[.)]\s*(?:when|once|after|whenever)\b)"
                 r"|\bform\s*[—–]+\s*(?:when|once|after|whenever|on)\b"
+                r"|(?:做|建|搞|弄|创建|生成)(?:一)?个.{0,8}?(?:表单|报名表|申请表|登记表|反馈表|预约表)(?=.{0,40}?提交(?:后|之后|以后|时))"  # "做个活动报名表，收集…，提交后…"
                 r"|提交(?:了)?.{0,8}表单|表单.{0,4}提交|填了.{0,8}表单(?:以后|之后|后)|用表单(?:交|提交|填)|填写(?:完)?.{0,6}表单|表单填写|填完.{0,6}表|报名表.{0,3}提交|通过表单|通过[\u4e00-\u9fff]{1,6}表单(?:投|提交|填|报名|申请|预约|登记|交)|表单(?:投递|预约)|.{0,6}表提交后|表单.{0,12}提交后|(?:反馈|报名|申请|登记|预约)表.{0,10}(?:填完|填好|提交)|提交.{0,14}?(?:报名表|申请表|登记表|预约表|问卷|反馈表|表单)(?:后|以后|之后|时|的时候)|(?:咨询|反馈|报名|申请|售后|预约|登记|调查|试听)表单|表单里(?:填|选|勾选)的|(?:在|用|通过)表单(?:里|中|上)?(?:填|提交|输入|下单|预约|报名|登记|申请)|表单(?:里|中|上)(?:输入|填写?|提交)")
 CHAT = ascii_re(r"\bchat ?bot\b|\bagent for (?:our |the |my )?[\w ]{0,25}\bchat\b|聊天助手|聊天机器人|对话助手|对话机器人|问答机器人|客服机器人|\ba chat (?:where|that|in which)\b|\bchat (?:for|where)\b|\bchat (?:assistant|agent|interface|window)\b|\blet (?:me|us|users) chat\b|\bchat with\b|\b(?:in|via|through) (?:the |a |our )?chat\b|\bchat message|\buser (?:asks|messages|sends a message|types)|"
                 r"\bwhen (?:someone|a user|a customer|users|customers) (?:asks?|messages?|chats?)\b|\banswers? (?:user|customer) questions? in chat"
@@ -144,7 +145,7 @@ CMP_EN = ascii_re(r"(?P<field>[a-z][a-z _']{0,30}?)\s+(?:is\s+|are\s+|was\s+|of\
                   r"below|under|less than|lower than|fewer than|smaller than|>=|<=|>|<|==|=|!=|equals?|is not|isn't|isnt|is no longer|doesn't equal|does not equal|not equal to|is)\s+"
                   r"(?P<val>[$€£¥]?-?\d{1,3}(?:,\d{3})+|[$€£¥]?-?\d+(?:\.\d+)?k?|\"[^\"]+\"|'[^']+'|[a-z][\w-]*)")
 CMP_ZH = compile_filtered(r"(?P<field>[\u4e00-\u9fffa-z_]{0,8}?)\s*(?P<op>大于等于|小于等于|不低于|不少于|不超过|不高于|大于|小于|高于|低于|超过|多于|少于|不足|不到|"
-                    r"达到|等于|不等于|不是|为|是|>=|<=|≥|≤|>|<|=)\s*(?P<val>-?\d+(?:\.\d+)?\s*(?:万|元|分|条|个|件|天|%|度|℃|°c)?|[^\W的就则时并]{1,10})")
+                    r"达到|等于|不等于|不是|为|是|>=|<=|≥|≤|>|<|=)\s*(?P<val>-?\d+(?:\.\d+)?\s*(?:万|元|分|条|个|件|天|%|度|℃|°c|mb|gb|kb|tb|ms|秒|毫秒|分钟|小时)?|[^\W的就则时并]{1,10})")
 OPS = {"greater than or equal to": "ge", "less than or equal to": "le", "at least": "ge", "at most": "le", "no more than": "le",
        "no less than": "ge", "above": "gt", "over": "gt", "greater than": "gt", "more than": "gt", "higher than": "gt",
        "exceed": "gt", "exceeds": "gt", "exceeding": "gt", "bigger than": "gt", "below": "lt", "under": "lt",
@@ -265,7 +266,7 @@ FETCH = ascii_re(r"\bback(?:s|ing)? up (?:all |the |our |every )|\b(?:fetch|fetc
                  # "hit the /health endpoint", "ping https://…/health": a request we make, not a message to someone
                  r"hits?(?=\s+(?:the\s+|our\s+|their\s+)?(?:https?://|/|[\w-]+\s+(?:endpoint|url|api)\b))|"
                  r"ping(?=\s+(?:https?://|[\w-]+\.[a-z]{2,}\b|(?:the|our|their)\s+(?:\S+\s+)?(?:endpoint|url|site|website|api|server)\b)))\b(?!.{0,40}\binto\b)|"
-                 r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|查一下|查下|看看|看一下|(?<![提抽])取出|捞出|调出|统计(?!$)(?![,，。])|读出|拉下来|导出|调用|读|拉|抓|(?<![检审调])查(?!看)|过一遍|遍历|请求一下|请求|访问")
+                 r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|查一下|查下|看看|看一下|(?<![提抽])取出|拿出|翻出|捞出|调出|统计(?!$)(?![,，。])|读出|拉下来|导出|调用|读|拉|抓|(?<![检审调])查(?!看)|过一遍|遍历|请求一下|请求|访问")
 RESPOND = ascii_re(r"\b(?:respond|reply|return)\s+(?:to (?:the )?(?:caller|webhook|request)|with)\b|返回给|响应")
 SEND = ascii_re(r"\breply (?:in|on) (?:the |that |this |a )?(?:[\w-]+ )?(?:thread|channel|chat|dm)\b|"
                 # "summarize them for me by email": delivered to that person by email

@@ -65,6 +65,8 @@ from pilot.generation.action_sources import (
     _FEED,
     _FROM_UNKNOWN_APP,
     _GET_PATH,
+    FROM_TABLE_ZH,
+    HOLDS_ROWS,
     _NO_KNOWLEDGE,
     _IN_SYSTEM,
     _MARKET,
@@ -351,13 +353,21 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         sid = known.id if known is not None and known.kind != "messaging" else unknown.group("name")
         if known is not None or unknown.group("name").isascii():  # a Chinese name only when it is a known one ("有赞")
             acts.sources.append(SourceStep(id=state.uid(f"fetch_{sid}" if known else "fetch_data"), service=sid, quote=quote))
+    table = FROM_TABLE_ZH.search(clause) if not negated else None
+    if table and not ent.find_integrations(table.group("t"))[0]:
+        acts.sources.insert(0, SourceStep(id=state.uid("fetch_table"), service=table.group("t"), quote=quote))
+    held = HOLDS_ROWS.search(clause) if not acts.sources and not srcs and not negated else None
+    if held:  # "MySQL商品表里有3000多条": that app's table
+        named = [x for x in ent.find_integrations(clause[: held.start()])[0] if ent.BY_ID[x].kind == "data"]
+        sid = named[-1] if named else {"excel": "excel_file", "csv": "csv"}.get(held.group("what"))
+        acts.sources.append(SourceStep(id=state.uid(f"fetch_{sid}" if sid else "fetch_table"), service=sid or "表格", quote=quote))
     got = _GET_PATH.search(clause) if not acts.sources and not srcs and not negated and not urls else None
     if got:
         owner = _API_OWNER.search(clause[: got.start()].rstrip(" (（"))
         name = re.sub(r"^(?:我们|公司|自己)的?", "", owner.group("sys")) if owner else ""
         sid = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") if name.isascii() and name else "api"
         acts.sources.append(SourceStep(id=state.uid("fetch_" + (sid if sid != "api" else "api")), service=(name + " api").strip() if name else "api",
-                                       url="{{ inputs." + sid + "_base_url }}" + got.group("path"), quote=quote))
+                                       url="{{ inputs." + sid + "_base_url }}" + (got.group("path") or got.group("path2")), quote=quote))
     if not acts.sources and not srcs and not negated and not url_writes:
         db_read = _READ_DB.search(clause)
         read = db_read or _READ_API.search(clause)

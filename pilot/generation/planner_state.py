@@ -290,7 +290,9 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
                 inner = [s for s in body if s not in pre]
                 steps.extend(pre)
                 if inner:
-                    fetched = [s for s in (*steps, *pre) if isinstance(s, SourceStep)]
+                    # sources read side by side: the first one named is what the loop goes over
+                    fetched = [s if isinstance(s, SourceStep) else s.branches[0][0] for s in (*steps, *pre) if isinstance(s, SourceStep) or (
+                        isinstance(s, ParallelStep) and s.branches and all(len(b) == 1 and isinstance(b[0], SourceStep) for b in s.branches))]
                     handed = fetched[-1] if fetched and fetched[-1].from_ == "url" and fetched[-1].url == "{{ inputs.url }}" else None
                     if handed is not None and handed in steps and not any(isinstance(s, SourceStep) and s.from_ == "url" for s in inner) \
                             and _PAGES.search(loop_text):

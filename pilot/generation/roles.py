@@ -78,7 +78,7 @@ _FETCH_AFTER = compile_filtered(
         r"threads?|conversations?|channels?|chats?|history|posts?|updates?|repos?|repositor(?:y|ies)|projects?|boards?|workspaces?|stores?|shops?") + r"|消息|群|聊天|记录|对话|工单|[\u4e00-\u9fff]{1,4}群(?:里|中)?的?(?:聊天|消息|对话|记录)|[\u4e00-\u9fff]{0,6}(?:聊天记录|会话记录|消息记录))")
 
 
-_WRITE_THERE = compile_filtered(r"^\W{0,2}(?:群)?(?:里|中|上)\W{0,2}(?:面)?(?:建|新建|创建|新增|添加|加|记|写|录入|更新|改|开|提|发|通知|播报|通报|提醒|推送|说|@)")
+_WRITE_THERE = compile_filtered(r"^\W{0,2}(?:群)?(?:里|中|上)\W{0,2}(?:面)?(?:建|新建|创建|新增|添加|加|记|写|录入|更新|改|开|提|发|通知|播报|通报|提醒|推送|说|@)(?!的)")  # "在纷享销客里新增的客户": read
 
 
 _MAIL_ACCOUNTS = ("gmail", "outlook", "email", "e-mail", "mail", "mailbox", "邮箱", "企业邮箱", "qq邮箱")

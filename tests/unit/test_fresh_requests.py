@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.unit.test_offline_planner import _writes, build, kind, service
+import pytest
+
+from tests.unit.test_offline_planner import _writes, build, kind, service, trigger
 
 
 def test_emailing_me_the_digest_sends_the_summary_already_written():
@@ -184,3 +186,34 @@ def test_a_birthday_wish_is_sent_not_something_that_happens():
     # "发生日祝福" read 发生 (happens): no send, no loop
     g = build("每天早上9点查一下员工花名册，今天过生日的同事，逐个在钉钉上给他发生日祝福。")
     assert [service(n) for n in _loops(g)[0].config.body.nodes] == ["dingtalk"]
+
+
+def _reads(graph) -> list[str]:
+    from pilot.workflows.validation import iter_all_nodes
+
+    return [n.config.service for n in iter_all_nodes(graph) if kind(n) == "api" and n.config.method == "GET"]
+
+
+@pytest.mark.parametrize("prompt, read", [
+    # the table was written to (登记 read as a write) and nothing was read
+    ("每周五下午5点，把这周多维表格里登记的选题拿出来，让AI写一篇公众号推文草稿，存到公众号的草稿箱里。", ["feishu_bitable"]),
+    # rows said to be in a file or table are read from it
+    ("我有个Excel表里有2000条客户留言，帮我每100条一批，用AI分成咨询、投诉、建议三类，结果写回表格里。", ["excel_file"]),
+    ("MySQL商品表里有3000多条商品标题，按每100条一批让AI改写成更适合搜索的标题，改好后写回数据库的new_title字段", ["mysql"]),
+    # "在纷享销客里新增的客户" are records created there: read, not written
+    ("每个工作日晚上7点，汇总销售今天在纷享销客里新增的客户和商机，生成一份销售日报，发到钉钉群，同时存一份到飞书文档。", ["fxiaoke"]),
+    # a path of our own API is requested
+    ("每天凌晨2点调一下我们的 /api/backup/status 接口，看昨晚备份文件的大小，如果小于100MB就在钉钉群里告警，否则啥也不做。", ["api"]),
+    # a table of the user's own is read as well as Kingdee
+    ("每月1号上午10点，从银行流水表格里拿上个月的所有交易，逐笔和金蝶里的凭证核对，对不上的记到异常表里，最后发一封汇总邮件给财务经理。",
+     ["service", "kingdee"]),  # an unnamed table: the generic service (titled 获取 银行流水表格)
+])
+def test_what_the_data_is_in_is_read(prompt, read):
+    assert _reads(build(prompt)) == read
+
+
+def test_a_form_made_in_the_request_starts_the_run_and_1号_is_part_of_the_time():
+    assert trigger(build("做个活动报名表，收集姓名、手机号和公司，提交后存到飞书多维表格里。")) == "form"
+    g = build("每月1号上午10点，从银行流水表格里拿上个月的所有交易，逐笔和金蝶里的凭证核对，对不上的记到异常表里，最后发一封汇总邮件给财务经理。")
+    assert not any("1号" in n.title for n in g.nodes)
+    assert _loops(g)[0].config.items.startswith("{{ nodes.fetch_table.")  # the bank rows, one by one
