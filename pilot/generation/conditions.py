@@ -264,6 +264,16 @@ def _comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     if nr:
         value = (nr.group("val") or nr.group("val2")).strip()
         return Comparison(subject="inputs", field="status", op="ne", value=value), f"status ne {value}"
+    said = re.search(r"(?<![a-z0-9_])([a-z_][a-z0-9_]*)\s*字段", cond)  # "status 字段等于 SUCCESS": the field is status
+    said_field = said.group(1) if said else None
+    cond = cond[: said.start()] + said_field + cond[said.end():] if said else cond
+    bare = re.match(r"^\s*(?:if\s+)?(?P<op>fewer than|less than|more than|greater than|over|under|above|below|at least|at most)\s+[$€£¥]?(?P<n>\d[\d,.]*)"
+                    r"\s*(?P<unit>[a-z]+)?(?:\s+[a-z]+){0,3}\s*$", cond) if lang == "en" else None
+    if bare:  # "fewer than 10 units in stock": no field named before the threshold
+        v = float(bare.group("n").replace(",", "").rstrip("."))
+        field = ph.FIELD_NAMES.get(bare.group("unit") or "", bare.group("unit") or "value")
+        op = ph.OPS[bare.group("op")]
+        return Comparison(subject="inputs", field=field, op=op, value=int(v) if v.is_integer() else v), f"{field} {op} {v:g}"
     # the language decides the grammar: "above 8°C" is English although "°" is not ASCII
     rx = ph.CMP_ZH if lang == "zh" or not re.search(r"[a-z]{2}", cond) else ph.CMP_EN
     m = rx.search(cond)
@@ -290,8 +300,9 @@ def _comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     unit = re.match(r"\s*([a-z]{3,20})\b", cond[m.end():]) if lang == "en" else None
     if field in ("value", "has", "have", "had") and unit and unit.group(1) not in ("and", "or", "then", "the", "to", "on", "in", "send", "email"):
         field = unit.group(1)  # "has more than 50 employees" → employees
-    if lang == "zh" and op in ("eq", "ne") and not any(field_words.endswith(k) for k in ph.FIELD_NAMES):
-        return None  # "判断是咨询" is not a comparison; "状态为已付款" is
+    if lang == "zh" and op in ("eq", "ne") and not any(field_words.endswith(k) for k in ph.FIELD_NAMES) \
+            and not (said_field and field_words == said_field):
+        return None  # "判断是咨询" is not a comparison; "状态为已付款" and "status 字段等于 SUCCESS" are
     return Comparison(subject="inputs", field=field, op=op, value=value), f"{field} {op} {value}"
 
 

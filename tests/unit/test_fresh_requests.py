@@ -217,3 +217,22 @@ def test_a_form_made_in_the_request_starts_the_run_and_1号_is_part_of_the_time(
     g = build("每月1号上午10点，从银行流水表格里拿上个月的所有交易，逐笔和金蝶里的凭证核对，对不上的记到异常表里，最后发一封汇总邮件给财务经理。")
     assert not any("1号" in n.title for n in g.nodes)
     assert _loops(g)[0].config.items.startswith("{{ nodes.fetch_table.")  # the bank rows, one by one
+
+
+def _cases(graph) -> list[str]:
+    from pilot.workflows.validation import iter_all_nodes
+
+    return [c.when for n in iter_all_nodes(graph) if kind(n) == "condition" for c in n.config.cases]
+
+
+def test_a_threshold_with_no_field_before_it_and_a_named_field_compare():
+    # "fewer than 10 units in stock" became a category; "status 字段等于 SUCCESS" too; "one summary email" ran per product
+    g = build("Every day at 10am, check inventory levels in Shopify. For every product with fewer than 10 units in stock, create "
+              "a reorder record in our Airtable 'Reorders' table. After that, send one summary email to purchasing@ourstore.com "
+              "listing everything that was reordered.")
+    assert _cases(g) == ["item.units < 10"] and [kind(n) for n in g.nodes[-3:-1]] == ["llm", "tool"]
+    g = build("支付回调会以webhook推过来。如果 status 字段等于 SUCCESS，就把订单状态更新到MySQL里，并给用户发一条短信；否则在企业微信里通知技术同学排查。")
+    assert _cases(g) == ['inputs.payload.status == "SUCCESS"']
+    # a query string in a URL is no condition
+    g = build("每天晚上10点，从工单系统接口（GET /api/tickets?date=today）拉当天所有工单的客户回复，让AI挑出可能需要退款的订单列个清单")
+    assert _cases(g) == []
