@@ -25,7 +25,7 @@ _CATEGORIES_SLASH = ascii_re(r"\b(?:label|labels|tag|tags|mark|marks|classify|cl
                                  r"(?P<list>[\w-]+(?:\s*/\s*[\w-]+)+)")
 # "whether it's a bug, a feature request or a question": items of up to three words
 _CATEGORIES_IS = ascii_re(r"(?:\b(?:is|are|was|be)|'s)\s+(?:\w+ing\s+about\s+|about\s+)?(?:an?\s+)?+(?P<list>[\w-]+(?: (?!or\b|and\b|then\b|to\b|so\b|with\b|for\b|in\b|on\b)[\w-]+){0,2}(?:,\s*+(?:an?\s+)?+[\w-]+(?: (?!or\b|and\b|then\b|to\b|so\b|with\b|for\b|in\b|on\b)[\w-]+){0,2})*,?\s+or\s+(?:an?\s+)?+[\w-]+(?: (?!or\b|and\b|then\b|to\b|so\b|with\b|for\b|in\b|on\b)[\w-]+){0,2})")
-_FIELDS_EN = ascii_re(r"\b(?:extracts?|pulls?(?: out)?|parses?|gets?|captures?|grabs?|guess|infer|determine)\s+(?:the\s+|their\s+|its\s+)?"
+_FIELDS_EN = ascii_re(r"\b(?:extracts?|pulls?(?: out)?|parses?|gets?|captures?|grabs?|guess|infer|determine|tell me)\s+(?:the\s+|their\s+|its\s+)?"
                           r"(?P<list>[\w' -]+(?:,\s*[\w' -]+)*,?\s+(?:and|\+|&)\s+[\w' -]+?)\s*(?:\b(?:out of|from|in|with|using|via|by|based on)\b|,|$)")
 _HOW_NOUN = {"urgent": "urgency", "important": "importance", "serious": "severity", "severe": "severity", "bad": "severity",
              "likely": "likelihood", "big": "size", "large": "size", "happy": "satisfaction", "angry": "anger", "positive": "sentiment"}
@@ -113,6 +113,10 @@ def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
     if f:
         for i, name in enumerate(re.split(r",\s*(?:and\s+)?|\s+(?:and|\+|&)\s+|[、,和及]", f.group("list"))):
             name = name.strip().removesuffix("等")
+            name = re.sub(r"^(?:the|their|its)\s+", "", name)
+            if re.fullmatch(r"(?:whether|if) (?:it'?s|it is|they'?re|they are)", name) and (
+                    rest := re.search(re.escape(name) + r"\s+(\w+(?: \w+)?)", clause)):
+                name = rest.group(1)  # "whether it's in stock" → in stock (the list stopped at "in")
             how = re.fullmatch(r"how (\w+)(?: (?:it|they|this|that) (?:is|are))?", name)
             name = _HOW_NOUN.get(how.group(1), how.group(1)) if how else name  # "how urgent it is" → urgency
             ident = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or f"field_{i + 1}"

@@ -19,7 +19,7 @@ _TABLE_NAMED = compile_filtered(r"(?:把|从|将|对)(?P<t>[\u4e00-\u9fffa-z0-9]
 _READ_FILTER = compile_filtered(r"(?:读出|查出|拉出|找出|筛出|取出|获取|读取|拉取|导出|把)[^,，。；;]{0,16}?(?:所有|全部)[^,，。；;]{0,12}?(?:是|为|等于|大于|小于|超过)[^,，。；;]{1,12}的")
 _FILTER_VALUE = compile_filtered(r"(?:所有|全部)(?P<c>[^,，。；;]{0,12}?(?:是|为|等于|大于|小于|超过)[^,，。；;]{1,12})的")
 _THE_ONE = compile_filtered(r"\b(?:each|every) one\b|\beach of them\b"
-                      r"|\b(?:classify|tag|label|score|sort|categori[sz]e|route|triage|rate|summari[sz]e|translate)\s+(?:each|every)\s+[a-z]+\b"
+                      r"|\b(?:classify|tag|label|score|grade|review|evaluate|assess|sort|categori[sz]e|route|triage|rate|summari[sz]e|translate)\s+(?:each|every)\s+[a-z]+\b"
                       r"|\b(?:store|save|log|record|add|send|forward|post|reply to|answer)\s+(?:each|every)\s+(?:new\s+)?"
                       r"(?:response|submission|entry|email|message|order|lead|ticket|review|comment|signup|application|request|question|conversation|chat)\b"
                       # "every claim then gets recorded in Xero": each submission, one per run

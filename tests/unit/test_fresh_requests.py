@@ -236,3 +236,21 @@ def test_a_threshold_with_no_field_before_it_and_a_named_field_compare():
     # a query string in a URL is no condition
     g = build("每天晚上10点，从工单系统接口（GET /api/tickets?date=today）拉当天所有工单的客户回复，让AI挑出可能需要退款的订单列个清单")
     assert _cases(g) == []
+
+
+def _schema(graph) -> dict:
+    return next(n.config.output_schema for n in graph.nodes if kind(n) == "llm")
+
+
+def test_what_the_ai_is_asked_to_return_is_its_output():
+    # "tell me the product name, the price and whether it's in stock" wrote free text
+    g = build("Given a product page URL, fetch the page and tell me the product name, the price and whether it's in stock.")
+    assert list(_schema(g)["properties"]) == ["product_name", "price", "in_stock"]
+    # "Grade each essay with AI on a 1–10 scale" had no score; one essay per submission is no loop
+    g = build("Students submit their essays through a form. Grade each essay with AI on a 1–10 scale and write feedback, "
+              "save the grade to our Gradebook Google Sheet, and email the student their feedback.")
+    assert _schema(g)["properties"]["score"]["type"] in ("number", "integer") and not _loops(g)
+    assert next(n for n in g.nodes if kind(n) == "tool").title == "Send to Email (student)"
+    # "返回情感倾向（正面/负面/中性）" wrote free text
+    g = build("提供一个接口：传入一段用户评论，返回情感倾向（正面/负面/中性）和置信分数。")
+    assert _schema(g)["properties"]["category"]["enum"][:3] == ["正面", "负面", "中性"]
