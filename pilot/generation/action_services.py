@@ -81,6 +81,7 @@ _READ_FROM = (
     AroundName(r"\bfrom\b[^,.;]{0,30}\b(?:in|on)\s+(?:our\s+|the\s+)?", r"\b"),
     AroundName(r"\b(?:with|of|from)\s+(?:my|our)\s+(?:\w+\s+)?", r"\b"),
     AroundName(r"\babout\s+(?:our\s+|the\s+|your\s+)?", r"\b"),
+    AroundName(r"\b(?:my|our)\s+(?:unread|new|incoming|latest|recent)\s+", r"\b"),  # "summarize my unread gmail and text me …"
     AroundName(r"\b(?:we|i|you|they)\s+(?:published|posted|wrote|sent|shared)\s+(?:on|to|in)\s+(?:our\s+|the\s+)?"),
     AroundName(r"数据(?:都)?(?:在|存在|放在)\s*"),
     AroundName(r"把\s*", r"[^,，。;；]{0,8}?的"),

@@ -85,6 +85,14 @@ def _reads_docs(clause: str) -> bool:
 
 
 # "从我们CRM的接口（GET /api/sales/weekly）拉本周销售数据", "check our inventory API (GET /inventory)": a read of the team's own API
+# "把今天的天气和我的日程发到我的微信", "send me the weather and my calendar": live data that is read before it is sent
+LIVE_DATA = compile_filtered(r"(?P<weather>天气(?:预报)?(?!早报|日报|简报|摘要|总结)|\bweather(?: forecast)?\b(?! (?:summary|report|digest|update)))"
+                             r"|(?P<calendar>(?:我的|今天的|明天的)(?:日程|行程)|\b(?:my|today's|tomorrow's) (?:calendar|schedule|agenda)\b)")
+# what a send sends: "把今天的天气和我的日程发到…", "send me the weather and my calendar on Telegram"
+SENT_OBJECT = compile_filtered(r"把(?P<obj>[^,，。；;]{1,24}?)(?:发到|发给|推送到|推到|发送到|发我|发)|\bsend (?:me |us )?(?P<obj2>(?:the |today's |tomorrow's )?[^,.;]{2,60}?)(?= (?:on|to|via|by)\b|$)")
+# "每隔30分钟检查一次服务器CPU使用率", "check the server's disk usage": a metric read from monitoring
+METRICS = compile_filtered(r"(?:检查|查看|查|看|监控|获取|读取|拉取)[^,，。；;]{0,10}?(?:cpu|内存|磁盘|负载|带宽)(?:使用率|占用率?|用量|利用率)?"
+                           r"|\b(?:check|monitor|get|read|fetch|pull)\b[^,.;]{0,30}?\b(?:cpu|memory|disk|load|bandwidth)\s*(?:usage|utili[sz]ation|load|level)?\b")
 # "我有个Excel表里有2000条客户留言": the rows are read from that file / table
 HOLDS_ROWS = compile_filtered(r"(?P<what>excel|csv|表格|表)(?:表格?|文件)?(?:里|中|里面)(?:面)?(?:有|存了|放了|记了|一共有|大概有)(?:大概|大约|差不多|约)?\s*\d+")
 # "GET /orders/{id}", "调一下我们的 /api/backup/status 接口": a read of that path

@@ -65,6 +65,9 @@ from pilot.generation.action_sources import (
     _FEED,
     _FROM_UNKNOWN_APP,
     _GET_PATH,
+    LIVE_DATA,
+    METRICS,
+    SENT_OBJECT,
     FROM_TABLE_ZH,
     HOLDS_ROWS,
     _NO_KNOWLEDGE,
@@ -353,6 +356,13 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         sid = known.id if known is not None and known.kind != "messaging" else unknown.group("name")
         if known is not None or unknown.group("name").isascii():  # a Chinese name only when it is a known one ("有赞")
             acts.sources.append(SourceStep(id=state.uid(f"fetch_{sid}" if known else "fetch_data"), service=sid, quote=quote))
+    sent = SENT_OBJECT.search(clause) if send and not acts.sources and not srcs and not negated and state.last_source is None \
+        and state.last_ai is None else None
+    for live in LIVE_DATA.finditer((sent.group("obj") or sent.group("obj2")) if sent else ""):
+        named = "weather" if live.group("weather") else "calendar"  # read, then sent: "把今天的天气和我的日程发到我的微信"
+        said = ("天气" if named == "weather" else "日程") if state.lang == "zh" else named
+        if not any(x.service == said for x in acts.sources):
+            acts.sources.append(SourceStep(id=state.uid("fetch_" + named), service=said, quote=quote))
     table = FROM_TABLE_ZH.search(clause) if not negated else None
     if table and not ent.find_integrations(table.group("t"))[0]:
         acts.sources.insert(0, SourceStep(id=state.uid("fetch_table"), service=table.group("t"), quote=quote))
@@ -401,6 +411,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     system = _IN_SYSTEM.search(clause) if not acts.sources and not srcs and not negated else None
     if system:  # "再去工单系统查这单有没有人接", "到ERP系统里查库存": a read from that system
         acts.sources.append(SourceStep(id=state.uid("fetch_system"), service=system.group("sys"), quote=quote))
+    if not acts.sources and not srcs and not negated and METRICS.search(clause):
+        acts.sources.append(SourceStep(id=state.uid("fetch_metrics"), service="监控接口" if state.lang == "zh" else "metrics api", quote=quote))
     if not acts.sources and not srcs and fetch and state.trigger_kind not in ("webhook", "form", "app_event") and not THE_ONES.search(clause):
         generic = (ph.GENERIC_OBJECT_ZH if state.lang == "zh" else ph.GENERIC_OBJECT_EN).search(clause)
         if generic and not ph.WEB_SEARCH.search(clause) and not ph.KNOWLEDGE.search(clause):

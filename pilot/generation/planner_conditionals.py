@@ -20,6 +20,8 @@ from pilot.generation.prefilter import compile_filtered
 
 _COMMA = re.compile(r"[,、]")
 _SPACES = re.compile(r"\s*")
+_ZH_BARE_THRESHOLD = compile_filtered(r"^&?(?:如果|若)?(?:超过|高于|低于|大于|小于|不足|不到|少于|多于)\s*\d+(?:\.\d+)?\s*(?:%|万|元|分|个|条|件|天|度|mb|gb|ms|秒)?\s*"
+                                      r"(?:的话)?(?:就|则)?(?:发|通知|提醒|推送|告警|报警|写|记|存|给|在|用|打电话|电话)")
 _PLURAL_END = re.compile(r"(?:s|es)?(?![a-z])")
 _ITEMS_NOUN = re.compile(r"\s+(?:ones|items|tickets|reviews|mentions|messages|emails|leads|comments|posts|orders|results|cases)\b")
 _ACTION_VERB_FIRST = re.compile(r"(?:" + ph.ACTION_VERBS + r")\b")
@@ -105,6 +107,8 @@ class ConditionalReader:
         when = re.match(r"(?P<cond>[^,，。]{2,20}?)的时候", clause)
         if when and conds.comparison(when.group("cond"), "zh") is not None:
             return True  # "状态为“派送失败”的时候，让AI写…": a comparison, then its action
+        if _ZH_BARE_THRESHOLD.match(clause):
+            return True  # "超过70%发企业微信通知": a threshold, then straight away its action
         head = ph.ZH_COND_ACTION.split(clause, maxsplit=1)[0]
         if conds.comparison(head, "zh") is None:
             return False

@@ -74,7 +74,12 @@ def _event_threshold_first(clauses: list[str], trigger: Trigger, trigger_clause:
         return _led_by(lead, clauses)
     found = conds.comparison(trigger_clause, state.lang)
     if found is None or found[0].field in ("", "value") or found[0].op not in ("gt", "ge", "lt", "le") \
-            or not isinstance(found[0].value, (int, float)) or any(state._conditional(plain(c)) for c in clauses):
+            or not isinstance(found[0].value, (int, float)):
+        return clauses
+    others = [conds.comparison(plain(c), state.lang) for c in clauses if state._conditional(plain(c))]
+    if others and not any(o is not None and o[0].value == found[0].value for o in others):
+        return clauses  # a condition of its own; "…; for payments under $500 just log it" is the event's other side
+    if others and state._conditional(plain(clauses[0])):
         return clauses
     cmp, zh = found[0], state.lang == "zh"
     said = _SAID_AS[state.lang].get(cmp.op)

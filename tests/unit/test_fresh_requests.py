@@ -254,3 +254,21 @@ def test_what_the_ai_is_asked_to_return_is_its_output():
     # "返回情感倾向（正面/负面/中性）" wrote free text
     g = build("提供一个接口：传入一段用户评论，返回情感倾向（正面/负面/中性）和置信分数。")
     assert _schema(g)["properties"]["category"]["enum"][:3] == ["正面", "负面", "中性"]
+
+
+def test_from_the_review_of_fresh_requests():
+    # "When a new Stripe payment over $500 comes in, …; for payments under $500 just log …": Mailchimp and the email ran
+    # for every payment, before the condition
+    g = build('When a new Stripe payment over $500 comes in, add the customer to the "VIP" list in Mailchimp and send a '
+              'thank-you email via Gmail; for payments under $500 just log the payment to a Google Sheet.')
+    assert kind(g.nodes[1]) == "condition" and len(_writes(g)) == 3
+    # "summarize my unread gmail … and text me": nothing was read and an email was sent too
+    g = build("summarize my unread gmail every evening at 6 and text me the important ones")
+    assert _reads(g) == ["email"] and [service(n) for n in _writes(g)] == ["sms"]
+    # "把今天的天气和我的日程发到我的微信": an empty message
+    g = build("每天早上8点把今天的天气和我的日程发到我的微信")
+    assert len(_reads(g)) == 2
+    # "超过90%就发短信给运维，超过70%发企业微信通知": both sends on the 90% side, nothing read
+    g = build("每隔30分钟检查一次服务器CPU使用率，超过90%就发短信给运维，超过70%发企业微信通知。")
+    assert _reads(g) == ["service"] and len(_cases(g)) == 2
+    assert _chained(g) == []
