@@ -171,6 +171,8 @@ def describe_cron(cron: str, lang: str) -> str:
         return f"every {', '.join(names_en[d] for d in days)} at {at}"
     if dom.startswith("*/"):
         return f"每 {dom[2:]} 天 {at}" if lang == "zh" else f"every {dom[2:]} days at {at}"
+    if dom == "L":
+        return f"每月最后一天 {at}" if lang == "zh" else f"on the last day of every month at {at}"
     if dom != "*":
         return f"每月 {dom} 日 {at}" if lang == "zh" else f"on day {dom} of every month at {at}"
     return f"每天 {at}" if lang == "zh" else f"every day at {at}"

@@ -405,8 +405,11 @@ def find_schedule(text: str) -> Schedule | None:
             cron = f"{minute} {hour} * * 1"
         elif re.search(r"\bmonthly\b|every month|each month|once a month|每个?月", text):
             dom = re.search(r"每个?月\s*([0-9一二三四五六七八九十]{1,3})\s*[号日]", text)
-            day = (_zh_int(dom.group(1)) if dom else None) or 1
-            cron = f"{minute} {hour} {min(day, 28)} * *"
+            nth = re.search(r"\b(?:on\s+)?the\s+(\d{1,2})(?:st|nd|rd|th)\b(?:\s+day)?\s+of\s+(?:every|each|the)\s+month", text)
+            day = (_zh_int(dom.group(1)) if dom else None) or (int(nth.group(1)) if nth else None) or 1
+            last = re.search(r"\blast day of (?:every|each|the) month\b|每个?月(?:的)?最后一天|月末|月底", text)
+            # "每月最后一天", "on the last day of every month": croniter's L (it ran on the 1st)
+            cron = f"{minute} {hour} L * *" if last else f"{minute} {hour} {min(day, 28)} * *"
         else:
             cron = f"{minute} {hour} * * *"
     return Schedule(cron=cron, text=phrase.strip(), timezone=find_timezone(text))

@@ -257,7 +257,7 @@ AGGREGATE = ascii_re(r"^(?:finally|afterwards|at the end)\b|^最后|\b(?:all|tog
 PARALLEL = ascii_re(r"\bin parallel\b|\bat the same time\b|\bsimultaneously\b|\bconcurrently\b|并行|同时")
 WEB_SEARCH = ascii_re(r"\bsearch(?:es|ing)? (?:the )?(?:web|internet|online|google)\b|\bweb search\b|\bgoogle (?:for|it)\b|\blook (?:it |them )?up online\b|"
                       r"\bsearch for\b|\bsearch(?:es|ing)? (?:the )?(?:news|press|media)\b|\b(?:news|press) (?:mentions|coverage) of\b|\b(?:research|look up|find|check)\b.{0,40}\b(?:on the web|online|on the internet)\b|联网搜|网上搜|搜索引擎|上网搜|搜索(?:网络|互联网|相关)|搜一下|搜索(?:网上|网络上|全网)|(?:搜|搜索|查找|查一下)[^,，。；;]{0,16}?(?:最新)?(?:新闻|报道|舆情)|(?:网上|网络上|互联网上)[^,，。；;]{0,16}?的?搜索结果")
-KNOWLEDGE = ascii_re(r"\bknowledge ?base\b|\bour (?:\w+ ){0,2}(?:docs|documentation|handbook|wiki|faq|manuals?|policies|help center)\b(?!\s+(?:database|db|table|folder|space|board))|\bhandbook\b|\bdocuments?\b|\bpdfs?\b|"
+KNOWLEDGE = ascii_re(r"\bknowledge ?base\b|\b(?:using|from|based on|with|in) the (?:game |product |company |team )?(?:wiki|docs|documentation|faq|help center)\b|\bour (?:\w+ ){0,2}(?:docs|documentation|handbook|wiki|faq|manuals?|policies|help center)\b(?!\s+(?:database|db|table|folder|space|board))|\bhandbook\b|\bdocuments?\b|\bpdfs?\b|"
                      r"\brag\b|知识库|文档|手册|资料库|规章制度|产品资料|说明书|(?:退换货|售后|退款|会员|隐私|公司)政策|常见问题|帮助中心"
                      # "the price list and FAQ we uploaded", "我们上传的《租户手册》": documents handed to us once
                      r"|\b(?:we|i)(?:'ve| have)? uploaded\b|\buploaded (?:docs|documents|files|faqs?|pdfs?|manuals?|guides?)\b|(?:我们|我)上传的|上传的.{0,8}(?:手册|文档|资料|文件)")

@@ -251,7 +251,9 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
                 loop = None  # "评论一条条过一遍，让AI给每条打分": the items the loop already goes over
             if loop:
                 body_end = self._loop_end(clauses, i)
-                first = re.sub(r"^\s*(?:(?:one|of them|of these)\b\s*[:,]?|(?:item|row)?\s*[:,])\s*", "", ph.BATCH.sub(" ", ph.LOOP.sub(" ", clause))).strip(" ,")
+                # "comment on each one asking for …": the loop's item is what the action is on
+                named_item = re.sub(r"\b(on|to|in|under|about)\s+(?:each|every)\s+one\b", r"\1 it", clause)
+                first = re.sub(r"^\s*(?:(?:one|of them|of these)\b\s*[:,]?|(?:item|row)?\s*[:,])\s*", "", ph.BATCH.sub(" ", ph.LOOP.sub(" ", named_item))).strip(" ,")
                 fetched_before = [s for s in steps if isinstance(s, SourceStep) and s.service]
                 outer_loop_service, self.loop_service = self.loop_service, (
                     fetched_before[-1].service if fetched_before else self.loop_service)

@@ -66,6 +66,9 @@ _AI_TAGS = ascii_re(r"\b(?:have|let|ask|use|get)\s+(?:the\s+)?(?:ai|gpt|chatgpt|
                     r"|(?:让|用)\s*(?:ai|gpt|大模型|模型)\s*(?:打标签|打上标签|贴标签)")
 
 
+_ITS_RECORDS = ascii_re(r"\b(?:it|them|each(?: one)?|every one|each of them)\b|它们|每条|每个|逐条|逐个")
+
+
 def first_asked(text: str, actions: tuple[str, ...]) -> str | None:
     """The action of ``actions`` a text asks for (the first one named), else None."""
     found = [(m.start(), name) for name in actions if (m := PHRASES[name].search(text))]
@@ -81,6 +84,11 @@ def asked_action(integ: ent.Integration | None, clause: str) -> tuple[str | None
     own = [p for p in _PARTS.split(clause) if any(alias in p for alias in (*integ.en, *integ.zh, integ.id))]
     names = tuple(a for a, _, _ in integ.actions if not (a == "label" and _AI_TAGS.search(clause)))
     for part in own or [clause]:
+        action = first_asked(part, names)
+        if action is not None:
+            return action, part
+    # "get all open Jira issues and comment on each one": the records just read, in a part naming no other app
+    for part in (p for p in _PARTS.split(clause) if own and p not in own and _ITS_RECORDS.search(p) and not ent.find_integrations(p)[0]):
         action = first_asked(part, names)
         if action is not None:
             return action, part

@@ -272,3 +272,35 @@ def test_from_the_review_of_fresh_requests():
     g = build("每隔30分钟检查一次服务器CPU使用率，超过90%就发短信给运维，超过70%发企业微信通知。")
     assert _reads(g) == ["service"] and len(_cases(g)) == 2
     assert _chained(g) == []
+
+
+@pytest.mark.parametrize("said, cron", [
+    ("每月最后一天下午6点", "0 18 L * *"),  # ran on the 1st
+    ("on the last day of every month at 6pm", "0 18 L * *"),
+    ("on the 15th of every month at 9am", "0 9 15 * *"),  # ran on the 1st
+    ("每月1号下午6点", "0 18 1 * *"),
+])
+def test_the_day_of_the_month_is_the_one_said(said, cron):
+    from pilot.chat.phrases import describe_cron
+    from pilot.triggers.schedule import check, next_after
+
+    g = build(f"{said}，从金蝶导出应收账款，让AI分析账龄，发给老板的企业微信" if not said.isascii() else
+              f"{said}, pull the open invoices from Xero and email me a summary")
+    assert g.nodes[0].config.trigger.cron == cron
+    check(cron, "UTC")
+    if cron.split()[2] == "L":
+        from datetime import datetime, timezone
+
+        assert next_after(cron, "UTC", datetime(2026, 2, 3, tzinfo=timezone.utc)).day == 28
+        assert describe_cron(cron, "en") == "on the last day of every month at 18:00"
+
+
+def test_each_record_read_gets_the_action_asked_and_the_wiki_is_searched():
+    # "go through all open Jira issues … and comment on each one": no loop, no comment (an AI "answer" instead)
+    g = build("Every Friday at 4pm, go through all open Jira issues assigned to my team that haven't been updated in 7 days "
+              "and comment on each one asking for a status update.")
+    assert [n.config.service for n in _loops(g)[0].config.body.nodes] == ["jira"]
+    assert _loops(g)[0].config.body.nodes[0].config.url.endswith("/comment")
+    # "answers questions about our game using the wiki" searched nothing
+    g = build("A Discord bot that answers questions about our game using the wiki, in English.")
+    assert [kind(n) for n in g.nodes[1:3]] == ["knowledge", "llm"]
