@@ -88,6 +88,9 @@ APP_EVENT = ascii_re(
     r"published|released|deployed|shipped|delivered)\b"
     r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the |someone |somebody )?[\w #'$€£¥-]{0,60}?"
     r"(?:signs up|signs (?:the|their|a|an|our) [\w-]+|registers|books|fills (?:out|in)|submits|applies|enrol?ls|joins|purchases|buys|checks out|donates|places an order|pays|comments|stars|e-?mails (?:us|support|sales|our|the|in)|opens an issue|subscribes|unsubscribes|arrives|comes in|posts|replies|mentions|lands|hits|fails|bounces|expires|churns|cancels|uploads|drops|adds|shares|succeeds|ends|finishes|completes|wraps up|starts)\b"
+    # "Typeform job application submitted -> …", "Shopify order over $500 -> …": the event leads, an arrow after it
+    r"|^(?:an?\s+)?[a-z][\w.]*\s+(?:[\w-]+\s+){0,3}?(?:submitted|received|created|paid|placed|opened|merged|comes in|arrives|signed up)\s*(?:->|→|=>)"
+    r"|^(?:an?\s+)?[a-z][\w.]*\s+(?:order|payment|submission|response|ticket|lead|deal|signup|invoice|charge)s?\s+(?:over|above|under|below|of more than|of less than)\s+[$€£¥]?\d[\d,.]*k?\s*(?:->|→|=>)"
     # "After every Zoom meeting ends": each time that happens in the app
     r"|\bafter (?:each|every|a|an) [\w ]{1,30}? (?:ends|finishes|is over|wraps up|completes|succeeds|fails)\b"
     # "someone books a demo via Calendly -> …": the event leads the request, no "when" before it

@@ -304,3 +304,15 @@ def test_each_record_read_gets_the_action_asked_and_the_wiki_is_searched():
     # "answers questions about our game using the wiki" searched nothing
     g = build("A Discord bot that answers questions about our game using the wiki, in English.")
     assert [kind(n) for n in g.nodes[1:3]] == ["knowledge", "llm"]
+
+
+@pytest.mark.parametrize("prompt, service", [
+    # each started by hand (and the Typeform one fetched every response)
+    ("Typeform job application submitted -> have AI score the resume 1-10. Score 8 or higher: add candidate to Greenhouse "
+     "and email the hiring manager. Below 8: send a polite rejection email to the candidate.", "typeform"),
+    ("shopify orders over $500 -> post them in #big-orders on slack", "shopify"),
+])
+def test_an_event_before_an_arrow_starts_the_run(prompt, service):
+    g = build(prompt)
+    assert trigger(g) == "app_event" and g.nodes[0].config.trigger.service == service
+    assert not [n for n in _reads(g) if n == service]
