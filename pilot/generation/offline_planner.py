@@ -39,6 +39,7 @@ from pilot.generation.planner_passes import (
     _without_refused,
 )
 from pilot.generation.planner_at_once import deliveries_at_once
+from pilot.generation.planner_or_cases import two_category_case_is_the_rest
 from pilot.generation.planner_state import _State
 from pilot.generation.planner_triggers import _approval_in_trigger, _event_threshold_first, _reply_in_place
 from pilot.generation.text import clean, detect_language, normalize
@@ -61,7 +62,7 @@ class OfflinePlanner:
                                        trigger, trigger_clause)
         steps = state.assemble(clauses)
         steps = _one_approval_at_a_time(_without_refused(steps + _reply_in_place(trigger, steps, state), clauses))
-        steps = _cases_in_categories(_per_item_branch(_through_named_provider(steps, raw), state))
+        steps = _cases_in_categories(two_category_case_is_the_rest(_per_item_branch(_through_named_provider(steps, raw), state)))
         steps = deliveries_at_once(_remark_before_its_push(steps, trigger.__struct_config__.tag), state.uid)
         if not state.no_ai and not any(isinstance(s, AiStep) for s in _flat(steps)) and not any(
                 isinstance(s, DeliverStep) for s in _flat(steps)):

@@ -316,3 +316,12 @@ def test_an_event_before_an_arrow_starts_the_run(prompt, service):
     g = build(prompt)
     assert trigger(g) == "app_event" and g.nodes[0].config.trigger.service == service
     assert not [n for n in _reads(g) if n == service]
+
+
+def test_a_case_said_as_two_categories_is_the_rest_of_them():
+    # "if it's neutral or positive, …" compared the answer with "neutral or positive": the note was never added
+    g = build("New Zendesk ticket comes in: classify sentiment with AI. If it's angry, page the on-call support lead via "
+              "PagerDuty; if it's neutral or positive, just add an internal note with a suggested reply.")
+    cls = next(n for n in g.nodes if kind(n) == "llm")
+    assert [c for c in cls.config.output_schema["properties"]["category"]["enum"] if c != "other"] == ["angry", "neutral", "positive"]
+    assert _cases(g) == ['nodes.classify.output.category == "angry"'] and _else_writes(g) == ["zendesk"]
