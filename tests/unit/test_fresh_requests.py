@@ -325,3 +325,12 @@ def test_a_case_said_as_two_categories_is_the_rest_of_them():
     cls = next(n for n in g.nodes if kind(n) == "llm")
     assert [c for c in cls.config.output_schema["properties"]["category"]["enum"] if c != "other"] == ["angry", "neutral", "positive"]
     assert _cases(g) == ['nodes.classify.output.category == "angry"'] and _else_writes(g) == ["zendesk"]
+
+
+def test_case_labels_name_the_categories():
+    # "意向为高的" compared the answer with 意向为高 (no answer is that)
+    g = build("飞书多维表格里新增一条客户线索时，让AI根据公司名称和需求描述判断意向等级（高/中/低），把等级回填到这条记录里。意向为高的，再发飞书消息给销售总监。")
+    assert _cases(g) == ['nodes.classify.output.category == "高"']
+    # "分成 账号、支付、其他 三类" lost 其他 and the 支付 case: the 禅道 task ran for every ticket
+    g = build("客户在官网表单提交工单后，让AI把工单分成 账号、支付、其他 三类：账号类的发到账号组的企业微信群，支付类的在禅道建一个任务给财务，其他的发邮件到 support@ 邮箱。")
+    assert len(_cases(g)) == 2 and _else_writes(g) == ["email"]
