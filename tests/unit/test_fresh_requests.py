@@ -334,3 +334,10 @@ def test_case_labels_name_the_categories():
     # "分成 账号、支付、其他 三类" lost 其他 and the 支付 case: the 禅道 task ran for every ticket
     g = build("客户在官网表单提交工单后，让AI把工单分成 账号、支付、其他 三类：账号类的发到账号组的企业微信群，支付类的在禅道建一个任务给财务，其他的发邮件到 support@ 邮箱。")
     assert len(_cases(g)) == 2 and _else_writes(g) == ["email"]
+
+
+def test_asking_someone_for_something_by_email_emails_them():
+    # "if positive, ask them for a review by email": the positive branch did nothing
+    g = build("New Typeform survey response → run sentiment analysis; if negative, create a Trello card on the 'Follow up' "
+              "board and notify customer success on Microsoft Teams; if positive, ask them for a review by email.")
+    assert sorted(service(n) for n in _writes(g)) == ["email", "teams", "trello"]
