@@ -266,7 +266,9 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
             service = "app"
         event = next((ev for hint, ev in ph.EVENT_HINTS if hint in clause and (not hint.isascii() or _EVENT_WORD.search(clause, hint))),
                      "new event")
-        changed = (ph.state_event(m.group(0)) or "updated") if rx is ph.STATE_EVENT else None
+        state = ph.STATE_EVENT.search(clause) if rx is not ph.STATE_EVENT and ph.state_value(clause) else None
+        # "当多维表格里某条记录的状态改为已完成时": a change of the record, not a new one
+        changed = (ph.state_event(m.group(0)) or "updated") if rx is ph.STATE_EVENT else (ph.state_event(state.group(0)) or "updated") if state else None
         if changed:  # "when a GitHub issue is labelled bug": the issue's change, not a new issue
             event = f"{event.removeprefix('new ').removesuffix(' event') or 'record'} {changed}".replace("event ", "record ")
         return AppEventTrigger(service=service, event=event), clause, rest

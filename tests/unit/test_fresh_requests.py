@@ -341,3 +341,8 @@ def test_asking_someone_for_something_by_email_emails_them():
     g = build("New Typeform survey response → run sentiment analysis; if negative, create a Trello card on the 'Follow up' "
               "board and notify customer success on Microsoft Teams; if positive, ask them for a review by email.")
     assert sorted(service(n) for n in _writes(g)) == ["email", "teams", "trello"]
+
+
+def test_a_record_whose_status_changes_is_that_change_not_a_new_record():
+    g = build("当飞书多维表格里某条记录的状态改为“已完成”时，给负责人发一条飞书消息。")
+    assert g.nodes[0].config.trigger.event == "record completed"  # it was "new record"
