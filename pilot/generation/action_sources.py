@@ -33,7 +33,7 @@ _READ_API = compile_filtered(r"(?:调|调用|请求|访问)(?:一[次下遍]|一
                        r"|\b(?:get|gets|pull|pulls|fetch|fetches|read|reads|load|grab)\b[^,.;]{0,60}?\bfrom\s+(?:our|the|their|my)\s+(?P<name3>[\w' -]{0,30}?)\s*(?:api|endpoint)\b")
 _THIS_ONE = compile_filtered(r"这场|这条|这个|这单|这次|该(?:订单|直播|会议|工单)|\b(?:this|that) (?:meeting|stream|order|call|event|ticket|issue|deal|recording)\b")
 _UPTIME = compile_filtered(r"(?:检查|检测|监控|看看|check|monitor|ping)[^,，。;；]{0,12}(?:官网|网站|首页|主页|页面|接口|website|site|homepage|home page|url|endpoint)"
-                     r"[^,，。;；]{0,12}(?:能不能|是否|能否|正常|可用|可以访问|挂了|\bis up\b|\bup\b|\bdown\b|reachable|available|responds?|status)"
+                     r"[^,，。;；]{0,12}(?:能不能|是否|能否|正常|可用|可以访问|挂了|\bis up\b|\bup\b|\bdown\b|reachable|available|responds?|status|uptime)"
                      # "每隔5分钟检查一次服务器接口": a request to it (its answer is tested later)
                      r"|(?:检查|检测|监控|探测)(?:一[次下遍])?(?:一下)?(?:我们|公司)?的?(?:服务器|服务|后端|线上)(?:的)?(?:接口|api)$")
 _MARKET = compile_filtered(r"股价|收盘价|开盘价|实时价格|行情(?!分析)|涨跌幅|涨幅|跌幅|基金净值|净值|k线|汇率|币价|(?:比特币|以太坊|btc|eth|黄金|金价)(?:的)?(?:价格|报价)"

@@ -23,6 +23,8 @@ _TRANSFORM = compile_filtered(
 _GROUP_BY = compile_filtered(r"\b(?:group|total|sum) (?:them |it |the \w+ |everything |up )?by (?:the )?(?P<f>[a-z_]+)|\bper (?P<f2>[a-z_]+)\b|按(?P<f3>[\u4e00-\u9fffa-z_]{1,8}?)(?:分组|汇总|统计)|每个?(?P<f4>[\u4e00-\u9fff]{1,4})的")
 _DEDUPE_BY = compile_filtered(r"\b(?:dedupe|de-?duplicate|remove (?:the )?duplicates)(?: \w+)?(?: by| on| using)? (?:the |their |its )?(?P<f>[a-z_ ]{2,20}?)(?:\s+address)?(?=[,.;]|\band\b|$)")
 _KEEP = compile_filtered(r"(?:只保留|keep only|only keep)\s*(?:the )?(?P<list>[\w\u4e00-\u9fff ,、和]+)|\{(?P<list2>[\w ,]+)\}")
+_DAYS_OVER = compile_filtered(r"\b(?:anything|everything|all|those|the ones|any|ones|invoices|bills)\s+(?:that(?:'s| is| are)\s+)?(?P<op>more than|over|at least|older than)\s+"
+                              r"(?P<n>\d+)\s+days?\s+(?:overdue|late|past due)\b")
 # "find the ones that are still unpaid", "keep only those which are overdue": a filter on a state
 THE_ONES = compile_filtered(r"^(?:and\s+|then\s+)*(?:find|pick|keep|filter|select|get|take|grab)\s+(?:out\s+)?(?:only\s+)?(?:the ones|those|the \w+)\s+"
                             r"(?:that|which|who)\s+(?:are|is|were|was)\s+(?:still\s+|already\s+)?(?P<state>(?:not\s+)?[a-z][\w-]*)\s*$")
@@ -34,6 +36,10 @@ _NO_SUBFLOW = compile_filtered(r"\b(?:this|a|new|ci|github)\s+(?:workflow|flow)|
 def _transform_step(clause: str, state: _State, quote: str) -> TransformStep | None:
     """"remove duplicates by email", "group them by team", "只保留订单号、金额", "compute total
     sales per region": reshaping without an LLM."""
+    late = _DAYS_OVER.search(clause) if state.last_source is not None else None
+    if late:  # "email me a list of anything more than 30 days overdue": those items of what was read
+        op = ">=" if late.group("op") == "at least" else ">"
+        return TransformStep(id=state.uid("filter"), mode="filter", where=f"{{{{ item.days_overdue {op} {late.group('n')} }}}}", quote=quote)
     picked = THE_ONES.search(clause) if state.last_source is not None or state.trigger_kind != "manual" else None
     if picked:  # "find the ones that are still unpaid": those items of what was read, no LLM
         return TransformStep(id=state.uid("filter"), mode="filter", where=f"{{{{ item.status == '{picked.group('state')}' }}}}", quote=quote)

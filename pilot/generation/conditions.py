@@ -346,6 +346,8 @@ def band_bound(cases: list) -> list:
 
 
 def field_name(words: str) -> str | None:
+    if re.match(r"(?:(?:if|when|whether|once)\s+)?(?:it|this|that|they)\s+(?:scores?|is scored|gets? a score|rates?|is rated)$", words.strip()):
+        return "score"  # "if it scores under 70": the score an AI step gave it
     if re.match(r"(?:(?:if|when|whether|once)\s+)?(?:it|this|that|they)\b", words.strip()):
         return "value"  # "if it drops below 1.05": the value the previous step read
     words = re.sub(r"^(?:the|its|their|our|his|her|if|it|this)\s+", "", words.strip())

@@ -346,3 +346,17 @@ def test_asking_someone_for_something_by_email_emails_them():
 def test_a_record_whose_status_changes_is_that_change_not_a_new_record():
     g = build("当飞书多维表格里某条记录的状态改为“已完成”时，给负责人发一条飞书消息。")
     assert g.nodes[0].config.trigger.event == "record completed"  # it was "new record"
+
+
+def test_more_from_the_second_review():
+    # "Monitor our website uptime every 5 minutes" never requested the site
+    g = build("Monitor our website uptime every 5 minutes. If it's down, send an SMS via Twilio to +15551234567 and open an "
+              "incident in Opsgenie.")
+    assert _reads(g) and _cases(g) == ["nodes.fetch_page.output.status != 200"]
+    # "AI checks it against the curriculum standards … If it scores under 70": no AI step, a form field compared
+    g = build("I want a form where teachers upload a lesson plan; AI checks it against the curriculum standards and returns "
+              "feedback. If it scores under 70, also notify the department head by email.")
+    assert _cases(g) == ["nodes.analyze.output.score < 70"]
+    # "email me a list of anything more than 30 days overdue" emailed every open invoice
+    g = build("every friday 4pm pull open invoices from xero and email me a list of anything more than 30 days overdue")
+    assert [kind(n) for n in g.nodes[1:-1]] == ["api", "transform", "tool"] and g.nodes[2].config.where == "{{ item.days_overdue > 30 }}"
