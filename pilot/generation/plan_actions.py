@@ -149,6 +149,8 @@ class Actions:
 _FOR_APPROVAL = compile_filtered(r"(?<!wait )(?<!waits )(?<!waiting )(?<!ask )(?<!asks )\bfor (?:my |your |their |his |her |an? |the )?(?:approval|review|sign-?off)\b|(?:让|给|请|等)(?:我|老板|主管|经理|领导)(?:先)?(?:审批|审核|确认|过目)")
 
 
+_REWARD = compile_filtered(r"(?:送|赠送|发放|加|返|奖励)\s*(?:\d+\s*)?(?:个)?积分|(?:发|送|赠送|发放)(?:一张|\d+张)?[\u4e00-\u9fff]{0,4}优惠券"
+                           r"|\b(?:give|award|add|grant)\s+(?:them\s+|the customer\s+)?(?:\d+\s+)?(?:loyalty\s+|reward\s+)?points\b")
 # "tag the customer as VIP in Klaviyo": the tag is given
 _TAG_AS_GIVEN = compile_filtered(r"\b(?:tag|label|mark|flag)\w*\s+(?:the\s+|this\s+|that\s+|them\s+|it\s+|him\s+|her\s+)?(?:[a-z]+\s+)?as\s+(?:an?\s+)?['\"]?[\w-]+['\"]?\s*(?:$|\b(?:in|on|and|then)\b)")
 
@@ -588,6 +590,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     if not acts.deliveries and writes and not negated and state.loop_service and not ai_tags and re.search(
             r"\b(?:comment|close|label|tag|reply|archive|assign|update|move|write|back)\b|评论|关闭|打标签|回复|写回|回写", clause):
         acts.deliveries.append(_deliver(state.loop_service, clause, state))  # "for each issue: … close it"
+    if not acts.deliveries and not negated and _REWARD.search(clause) and (app := event_app(state) or (
+            state.loop_service if state.loop_service in ent.BY_ID else None)):
+        acts.deliveries.append(_deliver(app, clause, state))  # "是会员就送积分" after a 有赞 order: the points are given there
     if not acts.deliveries and not negated and _SET_FIELD.search(clause) and (
             where := next((f for f in found if ent.BY_ID[f].kind != "messaging"), None)
             or (state.loop_service if state.loop_service in ent.BY_ID else event_app(state))):

@@ -360,3 +360,9 @@ def test_more_from_the_second_review():
     # "email me a list of anything more than 30 days overdue" emailed every open invoice
     g = build("every friday 4pm pull open invoices from xero and email me a list of anything more than 30 days overdue")
     assert [kind(n) for n in g.nodes[1:-1]] == ["api", "transform", "tool"] and g.nodes[2].config.where == "{{ item.days_overdue > 30 }}"
+
+
+def test_giving_points_after_a_shop_order_is_a_write_in_that_shop():
+    # "是会员就送积分" left the member branch empty
+    g = build("有赞有新订单时，如果是会员就送积分，不是会员就发短信邀请他注册会员")
+    assert sorted(service(n) for n in _writes(g)) == ["sms", "youzan"] and len(_cases(g)) == 1
