@@ -104,3 +104,27 @@ _FROM_UNKNOWN_APP = compile_filtered(r"从\s*(?P<name>[a-z][a-z0-9.]{1,15}(?: [a
 # "从银行流水表格里拿上个月的所有交易": a table of the user's own, read first even when another app is named too
 FROM_TABLE_ZH = compile_filtered(r"从\s*(?:我们|公司)?的?(?P<t>[\u4e00-\u9fff]{2,8}?(?:表格|表))\s*(?:里|中|里面)\s*(?:拿|取|读|拉|导出|查|捞|找)")
 _API_OWNER = compile_filtered(r"(?P<sys>[a-z][a-z0-9]{1,11}|[\u4e00-\u9fff]{2,6}?)\s*(?:系统|平台|system)?\s*(?:的)?\s*(?:接口|api|endpoint)\s*[(（]?\s*$")
+
+
+def said_data_sources(clause: str, state: _State, quote: str, sources: list[SourceStep], *, read_elsewhere: bool,
+                      sends: bool) -> list[SourceStep]:
+    """``sources`` with the reads a clause says without naming a service: the weather and my
+    calendar that are sent ("把今天的天气和我的日程发到我的微信"), a table of the user's own read
+    before a named app ("从银行流水表格里拿…，逐笔和金蝶里的凭证核对"), rows said to be in a file or
+    table ("我有个Excel表里有2000条", "MySQL商品表里有3000多条" → that app's table)."""
+    out = list(sources)
+    sent = SENT_OBJECT.search(clause) if sends and not out and not read_elsewhere and state.last_source is None and state.last_ai is None else None
+    for live in LIVE_DATA.finditer((sent.group("obj") or sent.group("obj2")) if sent else ""):
+        named = "weather" if live.group("weather") else "calendar"
+        said = ("天气" if named == "weather" else "日程") if state.lang == "zh" else named
+        if not any(x.service == said for x in out):
+            out.append(SourceStep(id=state.uid("fetch_" + named), service=said, quote=quote))
+    table = FROM_TABLE_ZH.search(clause)
+    if table and not ent.find_integrations(table.group("t"))[0]:
+        out.insert(0, SourceStep(id=state.uid("fetch_table"), service=table.group("t"), quote=quote))
+    held = HOLDS_ROWS.search(clause) if not out and not read_elsewhere else None
+    if held:
+        named_apps = [x for x in ent.find_integrations(clause[: held.start()])[0] if ent.BY_ID[x].kind == "data"]
+        sid = named_apps[-1] if named_apps else {"excel": "excel_file", "csv": "csv"}.get(held.group("what"))
+        out.append(SourceStep(id=state.uid(f"fetch_{sid}" if sid else "fetch_table"), service=sid or "表格", quote=quote))
+    return out

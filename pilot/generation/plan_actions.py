@@ -65,11 +65,8 @@ from pilot.generation.action_sources import (
     _FEED,
     _FROM_UNKNOWN_APP,
     _GET_PATH,
-    LIVE_DATA,
+    said_data_sources,
     METRICS,
-    SENT_OBJECT,
-    FROM_TABLE_ZH,
-    HOLDS_ROWS,
     _NO_KNOWLEDGE,
     _IN_SYSTEM,
     _MARKET,
@@ -358,21 +355,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         sid = known.id if known is not None and known.kind != "messaging" else unknown.group("name")
         if known is not None or unknown.group("name").isascii():  # a Chinese name only when it is a known one ("有赞")
             acts.sources.append(SourceStep(id=state.uid(f"fetch_{sid}" if known else "fetch_data"), service=sid, quote=quote))
-    sent = SENT_OBJECT.search(clause) if send and not acts.sources and not srcs and not negated and state.last_source is None \
-        and state.last_ai is None else None
-    for live in LIVE_DATA.finditer((sent.group("obj") or sent.group("obj2")) if sent else ""):
-        named = "weather" if live.group("weather") else "calendar"  # read, then sent: "把今天的天气和我的日程发到我的微信"
-        said = ("天气" if named == "weather" else "日程") if state.lang == "zh" else named
-        if not any(x.service == said for x in acts.sources):
-            acts.sources.append(SourceStep(id=state.uid("fetch_" + named), service=said, quote=quote))
-    table = FROM_TABLE_ZH.search(clause) if not negated else None
-    if table and not ent.find_integrations(table.group("t"))[0]:
-        acts.sources.insert(0, SourceStep(id=state.uid("fetch_table"), service=table.group("t"), quote=quote))
-    held = HOLDS_ROWS.search(clause) if not acts.sources and not srcs and not negated else None
-    if held:  # "MySQL商品表里有3000多条": that app's table
-        named = [x for x in ent.find_integrations(clause[: held.start()])[0] if ent.BY_ID[x].kind == "data"]
-        sid = named[-1] if named else {"excel": "excel_file", "csv": "csv"}.get(held.group("what"))
-        acts.sources.append(SourceStep(id=state.uid(f"fetch_{sid}" if sid else "fetch_table"), service=sid or "表格", quote=quote))
+    if not negated:  # the weather and a calendar that are sent, a table of the user's own, rows said to be in a file
+        acts.sources = said_data_sources(clause, state, quote, acts.sources, read_elsewhere=bool(srcs), sends=send)
     got = _GET_PATH.search(clause) if not acts.sources and not srcs and not negated and not urls else None
     if got:
         owner = _API_OWNER.search(clause[: got.start()].rstrip(" (（"))
