@@ -23,6 +23,7 @@ _TRANSFORM = compile_filtered(
 _GROUP_BY = compile_filtered(r"\b(?:group|total|sum) (?:them |it |the \w+ |everything |up )?by (?:the )?(?P<f>[a-z_]+)|\bper (?P<f2>[a-z_]+)\b|按(?P<f3>[\u4e00-\u9fffa-z_]{1,8}?)(?:分组|汇总|统计)|每个?(?P<f4>[\u4e00-\u9fff]{1,4})的")
 _DEDUPE_BY = compile_filtered(r"\b(?:dedupe|de-?duplicate|remove (?:the )?duplicates)(?: \w+)?(?: by| on| using)? (?:the |their |its )?(?P<f>[a-z_ ]{2,20}?)(?:\s+address)?(?=[,.;]|\band\b|$)")
 _KEEP = compile_filtered(r"(?:只保留|keep only|only keep)\s*(?:the )?(?P<list>[\w\u4e00-\u9fff ,、和]+)|\{(?P<list2>[\w ,]+)\}")
+ZH_PICK = compile_filtered(r"(?:找出|挑出|筛出|筛选出|选出)(?:本月|本周|今天|昨天|上周|上个?月|今年|当天|当月)?(?P<f>[\u4e00-\u9fff]{1,6}?)(?P<op>超过|大于|多于|高于|少于|低于|不足)\s*(?P<n>\d+)\s*(?P<u>次|天|个|单|元|分)?的")
 _DAYS_OVER = compile_filtered(r"\b(?:anything|everything|all|those|the ones|any|ones|invoices|bills)\s+(?:that(?:'s| is| are)\s+)?(?P<op>more than|over|at least|older than)\s+"
                               r"(?P<n>\d+)\s+days?\s+(?:overdue|late|past due)\b")
 # "find the ones that are still unpaid", "keep only those which are overdue": a filter on a state
@@ -36,6 +37,11 @@ _NO_SUBFLOW = compile_filtered(r"\b(?:this|a|new|ci|github)\s+(?:workflow|flow)|
 def _transform_step(clause: str, state: _State, quote: str) -> TransformStep | None:
     """"remove duplicates by email", "group them by team", "只保留订单号、金额", "compute total
     sales per region": reshaping without an LLM."""
+    pick = ZH_PICK.search(clause) if state.last_source is not None else None
+    if pick:  # "找出迟到超过3次的员工": those rows of what was read
+        op = {"超过": ">", "大于": ">", "多于": ">", "高于": ">", "少于": "<", "低于": "<", "不足": "<"}[pick.group("op")]
+        field = pick.group("f") + ("次数" if pick.group("u") == "次" else "天数" if pick.group("u") == "天" else "")
+        return TransformStep(id=state.uid("filter"), mode="filter", where=f"{{{{ item['{field}'] {op} {pick.group('n')} }}}}", quote=quote)
     late = _DAYS_OVER.search(clause) if state.last_source is not None else None
     if late:  # "email me a list of anything more than 30 days overdue": those items of what was read
         op = ">=" if late.group("op") == "at least" else ">"

@@ -79,7 +79,7 @@ from pilot.generation.action_sources import (
     _listed_sources,
     _reads_docs,
 )
-from pilot.generation.action_transform_subflow import _NO_SUBFLOW, _SUBFLOW, THE_ONES, _transform_step
+from pilot.generation.action_transform_subflow import _NO_SUBFLOW, _SUBFLOW, THE_ONES, ZH_PICK, _transform_step
 from pilot.generation.plan import AiStep, DeliverStep, ParallelStep, SourceStep, Step, SubflowStep, TransformStep, WaitStep
 from pilot.generation.prefilter import compile_filtered
 from pilot.generation.service_actions import with_asked_actions
@@ -146,6 +146,7 @@ class Actions:
 _FOR_APPROVAL = compile_filtered(r"(?<!wait )(?<!waits )(?<!waiting )(?<!ask )(?<!asks )\bfor (?:my |your |their |his |her |an? |the )?(?:approval|review|sign-?off)\b|(?:让|给|请|等)(?:我|老板|主管|经理|领导)(?:先)?(?:审批|审核|确认|过目)")
 
 
+_ROUTES_TO_EACH = compile_filtered(r"分别(?:通知|发给|发到|推送给|推送到|转给|交给)(?:不同|各自|对应)的|\b(?:notify|route (?:it|them) to|send (?:it|them) to) (?:the )?(?:right|matching|respective|different|relevant) (?:team|teams|warehouse|warehouses|department|departments|person|people|channel|channels)\b")
 _REWARD = compile_filtered(r"(?:送|赠送|发放|加|返|奖励)\s*(?:\d+\s*)?(?:个)?积分|(?:发|送|赠送|发放)(?:一张|\d+张)?[\u4e00-\u9fff]{0,4}优惠券"
                            r"|\b(?:give|award|add|grant)\s+(?:them\s+|the customer\s+)?(?:\d+\s+)?(?:loyalty\s+|reward\s+)?points\b")
 # "tag the customer as VIP in Klaviyo": the tag is given
@@ -432,6 +433,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     if acts.ai is None and send and not negated and _COMPOSED.search(clause):
         acts.ai = _ai_step("generate", clause, state, found)  # "email the customer a polite reminder": someone has to write it
     no_ai = bool(_NO_AI.search(clause)) or getattr(state, "no_ai", False)  # "不要用AI" anywhere in the request holds for every step
+    if acts.ai is not None and acts.ai.task == "analyze" and ZH_PICK.search(clause) and not _ASKS_AI.search(clause):
+        acts.ai = None  # "找出迟到超过3次的员工": a threshold on what was read picks them, no judgement
     if acts.ai is None or no_ai:
         acts.transform = _transform_step(clause, state, quote)
         if no_ai:
@@ -598,6 +601,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         # "调用我们的短信平台接口群发通知", "调HIS系统的预约接口直接约号": the call is how the named service
         # (or system) is reached, not a second write
         acts.deliveries = [d for d in acts.deliveries if not re.fullmatch(r"(?:[\w ]+ )?api", d.service) or d.service in ent.BY_ID]
+    if _ROUTES_TO_EACH.search(clause) and not ent.find_integrations(clause)[0]:
+        acts.deliveries = []  # "根据商品类别分别通知不同的仓库": the head of the cases that follow, no send of its own
     # one delivery per service per clause ("shoot an email to partners@acme.io"), the one naming a target
     # (services stay in the order the clause named them: "用Stripe退款并发邮件通知客户" refunds, then emails)
     first: dict[str, int] = {}

@@ -366,3 +366,14 @@ def test_giving_points_after_a_shop_order_is_a_write_in_that_shop():
     # "是会员就送积分" left the member branch empty
     g = build("有赞有新订单时，如果是会员就送积分，不是会员就发短信邀请他注册会员")
     assert sorted(service(n) for n in _writes(g)) == ["sms", "youzan"] and len(_cases(g)) == 1
+
+
+def test_picked_rows_are_looped_over_and_the_list_goes_out_once():
+    # "找出迟到超过3次的员工，逐个…，并把名单发给HR邮箱": the loop went over every attendance row and the HR email
+    # went out once per employee
+    g = build("每周五下午5点从钉钉考勤拉本周的数据，找出迟到超过3次的员工，逐个给他们发钉钉消息提醒，并把名单发给HR邮箱hr@company.cn")
+    assert [kind(n) for n in g.nodes[1:-1]] == ["api", "transform", "loop", "tool"]
+    assert g.nodes[2].config.where == "{{ item['迟到次数'] > 3 }}" and _loops(g)[0].config.items == "{{ nodes.filter.output }}"
+    # "根据商品类别分别通知不同的仓库" sent a DingTalk message to every order before the cases
+    g = build("客户在有赞商城下单后，根据商品类别分别通知不同的仓库：服装类通知A仓（钉钉群），电子类通知B仓（飞书群），其他类通知C仓（企业微信群）。")
+    assert sorted(service(n) for n in _writes(g)) == ["dingtalk", "feishu", "wecom"]
