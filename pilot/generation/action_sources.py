@@ -84,7 +84,6 @@ def _reads_docs(clause: str) -> bool:
                           r"|\b(?:we|i)(?:'ve| have)? uploaded\b|来自.{0,8}上传的|只能(?:来自|根据|基于)|根据|基于|检索|查询|从.{0,6}(?:知识库|文档)|知识库|查.{0,8}(?:文档|资料|手册|制度)", clause))
 
 
-# "从我们CRM的接口（GET /api/sales/weekly）拉本周销售数据", "check our inventory API (GET /inventory)": a read of the team's own API
 # "把今天的天气和我的日程发到我的微信", "send me the weather and my calendar": live data that is read before it is sent
 LIVE_DATA = compile_filtered(r"(?P<weather>天气(?:预报)?(?!早报|日报|简报|摘要|总结)|\bweather(?: forecast)?\b(?! (?:summary|report|digest|update)))"
                              r"|(?P<calendar>(?:我的|今天的|明天的)(?:日程|行程)|\b(?:my|today's|tomorrow's) (?:calendar|schedule|agenda)\b)")
@@ -95,7 +94,8 @@ METRICS = compile_filtered(r"(?:检查|查看|查|看|监控|获取|读取|拉�
                            r"|\b(?:check|monitor|get|read|fetch|pull)\b[^,.;]{0,30}?\b(?:cpu|memory|disk|load|bandwidth)\s*(?:usage|utili[sz]ation|load|level)?\b")
 # "我有个Excel表里有2000条客户留言": the rows are read from that file / table
 HOLDS_ROWS = compile_filtered(r"(?P<what>excel|csv|表格|表)(?:表格?|文件)?(?:里|中|里面)(?:面)?(?:有|存了|放了|记了|一共有|大概有)(?:大概|大约|差不多|约)?\s*\d+")
-# "GET /orders/{id}", "调一下我们的 /api/backup/status 接口": a read of that path
+# "从我们CRM的接口（GET /api/sales/weekly）拉本周销售数据", "check our inventory API (GET /inventory)",
+# "调一下我们的 /api/backup/status 接口": a read of the team's own API path
 _GET_PATH = ascii_re(r"(?<![a-z])get\s+(?P<path>/[\w/{}.:-]{1,80})|(?:调|调用|请求|访问|查)(?:一[次下遍]|一下)?(?:我们|公司|自己)?的?\s*(?P<path2>/[\w/{}.:-]{1,80})\s*(?:接口|api)")
 # "一个陪练英语口语的聊天机器人，不需要知识库": no knowledge base is read
 _NO_KNOWLEDGE = compile_filtered(r"(?:不需要|不用|无需|不要|没有|不必|不接)(?:接|用|连|任何)?知识库|\b(?:no|without (?:a |any )?|don't need (?:a |any )?)knowledge ?base\b")

@@ -34,6 +34,11 @@ _SUBFLOW = compile_filtered(r"(?<![\w-])(?:run|trigger|call|start|kick off)s? (?
 _NO_SUBFLOW = compile_filtered(r"\b(?:this|a|new|ci|github)\s+(?:workflow|flow)|^(?:运行|执行)(?:这个|本)")
 
 
+def _kept(state: _State, test: str, quote: str) -> TransformStep:
+    """A filter transform keeping the items for which the jinja2 ``test`` holds."""
+    return TransformStep(id=state.uid("filter"), mode="filter", where="{{ " + test + " }}", quote=quote)
+
+
 def _transform_step(clause: str, state: _State, quote: str) -> TransformStep | None:
     """"remove duplicates by email", "group them by team", "只保留订单号、金额", "compute total
     sales per region": reshaping without an LLM."""
@@ -41,14 +46,14 @@ def _transform_step(clause: str, state: _State, quote: str) -> TransformStep | N
     if pick:  # "找出迟到超过3次的员工": those rows of what was read
         op = {"超过": ">", "大于": ">", "多于": ">", "高于": ">", "少于": "<", "低于": "<", "不足": "<"}[pick.group("op")]
         field = pick.group("f") + ("次数" if pick.group("u") == "次" else "天数" if pick.group("u") == "天" else "")
-        return TransformStep(id=state.uid("filter"), mode="filter", where=f"{{{{ item['{field}'] {op} {pick.group('n')} }}}}", quote=quote)
+        return _kept(state, f"item['{field}'] {op} {pick.group('n')}", quote)
     late = _DAYS_OVER.search(clause) if state.last_source is not None else None
     if late:  # "email me a list of anything more than 30 days overdue": those items of what was read
         op = ">=" if late.group("op") == "at least" else ">"
-        return TransformStep(id=state.uid("filter"), mode="filter", where=f"{{{{ item.days_overdue {op} {late.group('n')} }}}}", quote=quote)
+        return _kept(state, f"item.days_overdue {op} {late.group('n')}", quote)
     picked = THE_ONES.search(clause) if state.last_source is not None or state.trigger_kind != "manual" else None
     if picked:  # "find the ones that are still unpaid": those items of what was read, no LLM
-        return TransformStep(id=state.uid("filter"), mode="filter", where=f"{{{{ item.status == '{picked.group('state')}' }}}}", quote=quote)
+        return _kept(state, f"item.status == '{picked.group('state')}'", quote)
     if not _TRANSFORM.search(clause):
         return None
     dedupe = _DEDUPE_BY.search(clause)

@@ -88,9 +88,9 @@ def asked_action(integ: ent.Integration | None, clause: str) -> tuple[str | None
         if action is not None:
             return action, part
     # "get all open Jira issues and comment on each one": the records just read, in a part naming no other app
-    for part in (p for p in _PARTS.split(clause) if own and p not in own and _ITS_RECORDS.search(p) and not ent.find_integrations(p)[0]):
+    for part in (p for p in _PARTS.split(clause) if own and p not in own and _ITS_RECORDS.search(p)):
         action = first_asked(part, names)
-        if action is not None:
+        if action is not None and not ent.find_integrations(part)[0]:  # the costlier scan only for a part that asks
             return action, part
     return None, own[0] if own else clause
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.test_offline_planner import _writes, build, kind, service, trigger
+from tests.unit.test_offline_planner import _reads, _writes, build, first_condition, kind, nodes, out_of, service, trigger
 
 
 def test_emailing_me_the_digest_sends_the_summary_already_written():
@@ -104,11 +104,9 @@ def test_a_verb_or_a_modal_is_not_a_case_label():
 
 
 def _else_writes(graph) -> list[str]:
-    """The services written on the else side of the first condition."""
-    cond = next(n for n in graph.nodes if kind(n) == "condition")
-    heads = [e.target for e in graph.edges if e.source == cond.id and e.source_handle == "else"]
-    nodes = {n.id: n for n in graph.nodes}
-    return [service(nodes[h]) for h in heads if h in nodes and nodes[h] in _writes(graph)]
+    """The service written first on the else side of the first condition."""
+    head = nodes(graph).get(out_of(graph, first_condition(graph).id).get("else"))
+    return [service(head)] if head is not None and head in _writes(graph) else []
 
 
 def test_the_other_side_of_a_threshold_said_without_if_is_the_else():
@@ -188,10 +186,8 @@ def test_a_birthday_wish_is_sent_not_something_that_happens():
     assert [service(n) for n in _loops(g)[0].config.body.nodes] == ["dingtalk"]
 
 
-def _reads(graph) -> list[str]:
-    from pilot.workflows.validation import iter_all_nodes
-
-    return [n.config.service for n in iter_all_nodes(graph) if kind(n) == "api" and n.config.method == "GET"]
+def _read_services(graph) -> list[str]:
+    return [service(n) for n in _reads(graph)]
 
 
 @pytest.mark.parametrize("prompt, read", [
@@ -209,7 +205,7 @@ def _reads(graph) -> list[str]:
      ["service", "kingdee"]),  # an unnamed table: the generic service (titled 获取 银行流水表格)
 ])
 def test_what_the_data_is_in_is_read(prompt, read):
-    assert _reads(build(prompt)) == read
+    assert _read_services(build(prompt)) == read
 
 
 def test_a_form_made_in_the_request_starts_the_run_and_1号_is_part_of_the_time():
@@ -264,13 +260,13 @@ def test_from_the_review_of_fresh_requests():
     assert kind(g.nodes[1]) == "condition" and len(_writes(g)) == 3
     # "summarize my unread gmail … and text me": nothing was read and an email was sent too
     g = build("summarize my unread gmail every evening at 6 and text me the important ones")
-    assert _reads(g) == ["email"] and [service(n) for n in _writes(g)] == ["sms"]
+    assert _read_services(g) == ["email"] and [service(n) for n in _writes(g)] == ["sms"]
     # "把今天的天气和我的日程发到我的微信": an empty message
     g = build("每天早上8点把今天的天气和我的日程发到我的微信")
-    assert len(_reads(g)) == 2
+    assert len(_read_services(g)) == 2
     # "超过90%就发短信给运维，超过70%发企业微信通知": both sends on the 90% side, nothing read
     g = build("每隔30分钟检查一次服务器CPU使用率，超过90%就发短信给运维，超过70%发企业微信通知。")
-    assert _reads(g) == ["service"] and len(_cases(g)) == 2
+    assert _read_services(g) == ["service"] and len(_cases(g)) == 2
     assert _chained(g) == []
 
 
@@ -315,7 +311,7 @@ def test_each_record_read_gets_the_action_asked_and_the_wiki_is_searched():
 def test_an_event_before_an_arrow_starts_the_run(prompt, service):
     g = build(prompt)
     assert trigger(g) == "app_event" and g.nodes[0].config.trigger.service == service
-    assert not [n for n in _reads(g) if n == service]
+    assert not [n for n in _read_services(g) if n == service]
 
 
 def test_a_case_said_as_two_categories_is_the_rest_of_them():
@@ -352,7 +348,7 @@ def test_more_from_the_second_review():
     # "Monitor our website uptime every 5 minutes" never requested the site
     g = build("Monitor our website uptime every 5 minutes. If it's down, send an SMS via Twilio to +15551234567 and open an "
               "incident in Opsgenie.")
-    assert _reads(g) and _cases(g) == ["nodes.fetch_page.output.status != 200"]
+    assert _read_services(g) and _cases(g) == ["nodes.fetch_page.output.status != 200"]
     # "AI checks it against the curriculum standards … If it scores under 70": no AI step, a form field compared
     g = build("I want a form where teachers upload a lesson plan; AI checks it against the curriculum standards and returns "
               "feedback. If it scores under 70, also notify the department head by email.")
