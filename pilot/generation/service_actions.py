@@ -18,7 +18,8 @@ from pilot.generation.text import ascii_re
 PHRASES = {
     # verbs only: "refunds from Stripe", "cancelled orders", "assigned to my team" are what is read
     "refund": ascii_re(r"\b(?:issue|process|make|give|send|approve)\s+(?:a |the |them a |him a |her a |these |those |all )?(?:full |partial )?refunds?\b"
-                       r"|\brefund(?:s|ed)?\s+(?:the|their|his|her|it|them|this|that|each|every|a|an|\$|\d)"
+                       r"|\brefund(?:s|ed)?\s+(?:(?:the|their|his|her|it|them|this|that|each|every|a|an)\b|\$|\d)"  # not "refunds and …"
+                       r"|\b(?:via|through|using|call|calls|hit)\s+(?:the\s+|our\s+)?(?:[\w-]+\s+)?refund\s+(?:api|endpoint)\b"  # "via the Shopify refund API"
                        # "用Stripe退款", "在Shopify上给这单退款", "直接同意退款"; not "收入、退款和订阅数据"
                        r"|(?:发起|办理|直接|同意|批准|执行|进行)退款|退款给|退钱|退费|(?:里|上|中)(?:给[^,，。；;]{0,6}?)?退款|用\s*[a-z][\w ]{1,12}?\s*退款|调[a-z]{2,12}退款"),
     "cancel": ascii_re(r"\bcancel\s+(?:the|their|his|her|its|it|them|this|that|each|every|any|a|an|my|our|[a-z]+'s)\b"

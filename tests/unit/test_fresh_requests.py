@@ -373,3 +373,13 @@ def test_picked_rows_are_looped_over_and_the_list_goes_out_once():
     # "根据商品类别分别通知不同的仓库" sent a DingTalk message to every order before the cases
     g = build("客户在有赞商城下单后，根据商品类别分别通知不同的仓库：服装类通知A仓（钉钉群），电子类通知B仓（飞书群），其他类通知C仓（企业微信群）。")
     assert sorted(service(n) for n in _writes(g)) == ["dingtalk", "feishu", "wecom"]
+
+
+def test_reading_refunds_issues_none():
+    # "pull last week's Stripe refunds and, if …" issued a refund in Stripe ("refunds a…" of "and" matched "refund a")
+    g = build("Every Monday at 8am pull last week's Stripe refunds and, if the total is over $1,000, post a summary to "
+              "#finance on Slack; otherwise just log it to our 'Refunds' Google Sheet.")
+    assert not [n for n in _writes(g) if service(n) == "stripe"]
+    g = build("Refund requests arrive via webhook. Under $50: approve automatically via the Shopify refund API. Over $50: "
+              "create an Asana task for finance to review.")
+    assert any(n.config.url.endswith("/refunds.json") for n in _writes(g) if service(n) == "shopify")
