@@ -29,6 +29,8 @@ _FIELDS_EN = ascii_re(r"\b(?:extracts?|pulls?(?: out)?|parses?|gets?|captures?|g
                           r"(?P<list>[\w' -]+(?:,\s*[\w' -]+)*,?\s+(?:and|\+|&)\s+[\w' -]+?)\s*(?:\b(?:out of|from|in|with|using|via|by|based on)\b|,|$)")
 _HOW_NOUN = {"urgent": "urgency", "important": "importance", "serious": "severity", "severe": "severity", "bad": "severity",
              "likely": "likelihood", "big": "size", "large": "size", "happy": "satisfaction", "angry": "anger", "positive": "sentiment"}
+_SUMMARY_AND_FIELDS = ascii_re(r"\b(?:and|then|also)\s+(?:tell me|list|give me|note|point out|pull out|extract|include)\s+(?:the\s+|their\s+|its\s+)?"
+                                r"(?P<list>[\w' -]+(?:,\s*[\w' -]+)*,?\s+(?:and|\+|&)\s+[\w' -]+?)\s*(?:\b(?:out of|from|in|with|using|via|by)\b|[,.;]|$)")
 _FIELDS_PAREN = ascii_re(r"(?:结构化|structured|fields?|字段)[\w\u4e00-\u9fff ]{0,12}\((?P<list>[^()]{2,80}?)\)")  # "结构化记录（功能点、问题、建议）"
 _FIELDS_ZH = compile_filtered(r"(?:提取|抽取|抽出|提炼出|识别出|提取出|抽取出|解析出)(?:出)?(?:[^:：,，。]{0,20}[:：])?\s*(?P<list>[\u4e00-\u9fff\w]+(?:[、,和及][\u4e00-\u9fff\w]+)+)")
 _CATEGORIES_COLON = ascii_re(r":\s*(?P<list>[\w -]{1,24}(?:,\s*[\w -]{1,24})*,?\s+or\s+[\w -]{1,24}?)\s*(?:[.;]|$)")  # "how bad it is: critical, warning or noise"
@@ -60,7 +62,7 @@ def _delivers_result(clause: str) -> bool:
                 or re.match(r"(?:并|再|然后)?(?:把|将)?(?:[\u4e00-\u9fff]{0,4}结果|摘要|总结|报告|简报|译文|回复|分数|评分|分类)(?:发|推|存|写|保存|同步|回写|填|评论|回复|贴)", clause)
                 or re.match(r"(?:并|再|然后)?(?:把它|将它)?(?:存|保存|放)(?:为|成|到|进)(?:邮件|邮箱)?草稿", clause)  # "存为草稿": what was written
                 # "审批通过后再回复", "then send the reply": the drafted reply goes out, nobody writes another
-                or re.match(r"(?:(?:审批|审核)?通过(?:了)?(?:后|之后|以后)|批准(?:后|之后)|然后|之后|再|就)*\s*(?:再|就)?(?:回复|发出去|发布|发送)(?:给?(?:买家|客户|用户|他|她|对方))?(?:$|[,，。])",
+                or re.match(r"(?:等[我他她你]?)?(?:(?:审批|审核)?通过(?:了)?(?:后|之后|以后)|批准(?:后|之后)|然后|之后|再|就)*\s*(?:再|就)?(?:回复|发出去|发布|发送)(?:给?(?:买家|客户|用户|他|她|对方)|(?:到|在)[\u4e00-\u9fffa-z]{1,8}?(?:上|里)?)?(?:$|[,，。])",
                             clause.strip(" ,，。")))
 
 
@@ -110,20 +112,12 @@ def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
         categories = ["positive", "neutral", "negative"] if state.lang == "en" else ["正面", "中性", "负面"]
     fields: list[PlanField] = []
     f = ((_FIELDS_ZH if state.lang == "zh" else _FIELDS_EN).search(clause) or _FIELDS_PAREN.search(clause)) if task == "extract" else None
+    if task == "summarize" and (f := _SUMMARY_AND_FIELDS.search(clause)):
+        # "summarize this contract and tell me the parties, the start date and the total value":
+        # the summary and each named value are the answer's fields
+        fields.append(PlanField(name="summary", description="summary"))
     if f:
-        for i, name in enumerate(re.split(r",\s*(?:and\s+)?|\s+(?:and|\+|&)\s+|[、,和及]", f.group("list"))):
-            name = name.strip().removesuffix("等")
-            name = re.sub(r"^(?:the|their|its)\s+", "", name)
-            if re.fullmatch(r"(?:whether|if) (?:it'?s|it is|they'?re|they are)", name) and (
-                    rest := re.search(re.escape(name) + r"\s+(\w+(?: \w+)?)", clause)):
-                name = rest.group(1)  # "whether it's in stock" → in stock (the list stopped at "in")
-            how = re.fullmatch(r"how (\w+)(?: (?:it|they|this|that) (?:is|are))?", name)
-            name = _HOW_NOUN.get(how.group(1), how.group(1)) if how else name  # "how urgent it is" → urgency
-            ident = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or f"field_{i + 1}"
-            if name and not re.match(r"[a-z_]", ident):
-                ident = f"field_{i + 1}"
-            if name and all(ident != x.name for x in fields):
-                fields.append(PlanField(name=ident[:60], description=name))
+        fields += _named_fields(f.group("list"), clause, fields)
     listed = _LISTED_THINGS.search(clause) if task == "extract" and not fields else None
     if listed:  # "把待办事项一条条拆出来", "整理成待办清单": the list itself is what is extracted
         fields.append(PlanField(name="items", type="array", description=listed.group("what")))
@@ -134,6 +128,25 @@ def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
         (n for code, n in _LANG_NAMES.items() if langs and code == langs[0]), None)
     return AiStep(id=state.uid(task), task=task, categories=categories, language=language, fields=fields,  # type: ignore[arg-type]
                   instruction=clause[:500], quote=clause[:200], tools=[s for s in found if task == "agent"])
+
+
+def _named_fields(listed: str, clause: str, taken: list[PlanField]) -> list[PlanField]:
+    """The fields a list of values names ("the parties, the start date and the total value")."""
+    fields: list[PlanField] = []
+    for i, name in enumerate(re.split(r",\s*(?:and\s+)?|\s+(?:and|\+|&)\s+|[、,和及]", listed)):
+        name = name.strip().removesuffix("等")
+        name = re.sub(r"^(?:the|their|its)\s+", "", name)
+        if re.fullmatch(r"(?:whether|if) (?:it'?s|it is|they'?re|they are)", name) and (
+                rest := re.search(re.escape(name) + r"\s+(\w+(?: \w+)?)", clause)):
+            name = rest.group(1)  # "whether it's in stock" → in stock (the list stopped at "in")
+        how = re.fullmatch(r"how (\w+)(?: (?:it|they|this|that) (?:is|are))?", name)
+        name = _HOW_NOUN.get(how.group(1), how.group(1)) if how else name  # "how urgent it is" → urgency
+        ident = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or f"field_{i + 1}"
+        if name and not re.match(r"[a-z_]", ident):
+            ident = f"field_{i + 1}"
+        if name and all(ident != x.name for x in [*taken, *fields]):
+            fields.append(PlanField(name=ident[:60], description=name))
+    return fields
 
 
 _COMPOSED = ascii_re(r"\b(?:polite|friendly|personali[sz]ed|warm|apologetic|gentle|tailored|heartfelt|empathetic)\s+(?:[\w-]+\s+)?"

@@ -107,7 +107,7 @@ _REPLY_BACK_ANY = compile_filtered(r"(?:并|再|然后)?(?:回复|回)(?:到)?(?
                              r"|\b(?:post|posted|reply|replied)\s+(?:it\s+)?(?:under|to|below)\s+(?:the|their|that)\s+(?:comment|review|message|post)\b"
                              # "reply on the issue with an AI answer": on the record the event is about
                              r"|\b(?:reply|replies|respond|answer)\s+(?:on|to|in|under)\s+(?:the|that|this|their)\s+(?:issue|ticket|pr|pull request|merge request|mr|conversation|thread)\b")
-_REPLY_BACK = compile_filtered(r"(?:就|则|直接|自动|马上|立刻)*(?:在[^,，。；;]{1,8}?(?:上|里))?(?:就|则|直接|自动|马上|立刻)*(?:回复|答复|回(?:他|她|他们|对方|买家|客户|用户))|(?:then\s+|just\s+|automatically\s+)?"
+_REPLY_BACK = compile_filtered(r"(?:就|则|直接|自动|马上|立刻|再|然后|并)*(?:在[^,，。；;]{1,8}?(?:上|里))?(?:就|则|直接|自动|马上|立刻)*(?:回复|答复|回(?:他|她|他们|对方|买家|客户|用户))|(?:then\s+|just\s+|automatically\s+)?"
                          r"(?:reply|respond)(?:\s+to)?\s+(?:them|him|her|it|the (?:customer|buyer|user|sender|comment|message|review))\b")
 
 

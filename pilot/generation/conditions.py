@@ -49,7 +49,8 @@ _COMPLEMENT = {("gt", "le"), ("le", "gt"), ("ge", "lt"), ("lt", "ge"), ("eq", "n
 
 def complementary(a: Comparison | None, b: Comparison | None) -> bool:
     return (a is not None and b is not None and (a.op, b.op) in _COMPLEMENT and a.value == b.value
-            and (a.field == b.field or "value" in (a.field, b.field)))  # "超过5万的 … 5万及以下的": the same field
+            and (a.field == b.field or "value" in (a.field, b.field)  # "超过5万的 … 5万及以下的": the same field
+                 or {a.field, b.field} == {"score", "rating"}))  # "评分低于3星 … 3星及以上的"
 
 
 def antonyms(a: str, b: str) -> bool:
@@ -218,7 +219,10 @@ def _comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
         op = "le" if "下" in vf.group("op") or "内" in vf.group("op") else "ge"
         v = float(vf.group("val")) * (10000 if vf.group("unit") == "万" else 1000 if vf.group("unit") == "千" else 1)
         value = int(v) if v.is_integer() else v
-        return Comparison(subject="inputs", field=field_name(cond[: vf.start()]) or "value", op=op, value=value), f"value {op} {value}"
+        field = field_name(cond[: vf.start()]) or "value"
+        if field == "value" and "星" in vf.group(0):
+            field = "rating"  # "3星及以下的差评": the review's star rating
+        return Comparison(subject="inputs", field=field, op=op, value=value), f"value {op} {value}"
     band = re.match(r"^\s*(?:(?:score|rating|nps)\s+)?(\d+)\s*[-–]\s*(\d+)\b", cond)
     if band:  # "Score 9-10 (promoters):", "0-6 (detractors):": a band of a score
         low, high = int(band.group(1)), int(band.group(2))

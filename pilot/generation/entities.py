@@ -201,8 +201,10 @@ def lookup_service(name: str) -> Integration | None:
 # Chinese lookup-only names ("有赞", "京东") are too ambiguous alone; followed within a few
 # characters by what the service holds (订单, 店铺, 后台 …) they name the service.
 _NAMED_LOOKUP = {n: i.id for i in INTEGRATIONS for n in i.names if len(n) >= 2 and not n.isascii()}
-_NAMED_RE = compile_filtered("(?:" + "|".join(sorted(map(re.escape, _NAMED_LOOKUP), key=len, reverse=True)) + ")"
-                       r"(?=[\u4e00-\u9fff]{0,10}?(?:订单|店铺|商品|客户|会员|后台|数据|商城|销售|评价|差评|工单|退款|讨论|帖子|热帖|评论|动态|舆情|下单|付款|发货|买家|应收|应付|账款|凭证|报表|发票|库存))") if _NAMED_LOOKUP else None
+_NAMED_ALT = "(?:" + "|".join(sorted(map(re.escape, _NAMED_LOOKUP), key=len, reverse=True)) + ")"
+_NAMED_RE = compile_filtered(_NAMED_ALT + r"(?=[\u4e00-\u9fff]{0,10}?(?:订单|店铺|商品|客户|会员|后台|数据|商城|销售|评价|差评|工单|退款|讨论|帖子|热帖|评论|动态|舆情|下单|付款|发货|买家|应收|应付|账款|凭证|报表|发票|库存))"
+                             # "再回复到有赞", "在快手上发": where something goes or is, named alone after 到/在/去
+                             r"|(?<=[到在去往进从])" + _NAMED_ALT + r"(?=(?:上|里|那边|平台)?(?:$|[,，。；;、!！?？\s]|的|去|发|回))") if _NAMED_LOOKUP else None
 
 
 # A service named by an ordinary word: the word in its ordinary sense is not the service ("a linear scale")

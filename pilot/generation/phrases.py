@@ -136,7 +136,7 @@ ELSE = ascii_re(r"^(?:and\s+|but\s+)?(?:otherwise|else|if not|or else|in all oth
                 r"|^不[\u4e00-\u9fff]{1,4}(?:的话)?就|^没有?[\u4e00-\u9fff]{1,4}(?:的话|就)"
                 r"|^(?:其他|其余|其它|剩下)(?:[\u4e00-\u9fff]{1,3}?(?:的|就)|的|情况)?")
 THEN_SPLIT_ZH = compile_filtered(r"的话,?|的时候,?|(?:就|则|那么|便)|,|时(?=[^,]{0,4}(?:发|推|存|写|记|转|给|通知|提醒|建|创建))")
-CMP_ZH_VALUE_FIRST = compile_filtered(r"(?P<val>-?(?<!\d)\d+(?:\.\d+)?)\s*(?P<unit>万|千)?(?:元|块|分|条|个|件|天|单|%)?\s*(?P<op>及以下|及以上|及以内|以下|以上|以内|或以上|或以下)")
+CMP_ZH_VALUE_FIRST = compile_filtered(r"(?P<val>-?(?<!\d)\d+(?:\.\d+)?)\s*(?P<unit>万|千)?(?:元|块|分|条|个|件|天|单|%|颗?星)?\s*(?P<op>及以下|及以上|及以内|以下|以上|以内|或以上|或以下)")
 ZH_SHORT_COND = compile_filtered(r"^[\u4e00-\u9fffa-z0-9 ]{1,12}?(?:的话|就(?!行|好|可以|够了)|则)")
 ELSE_LABEL = ascii_re(r"^(?:everything else|anything else|anyone else|anybody else|everyone else|any other \w+|all other \w+|all (?:the )?others?|the rest|others?|other \w+|otherwise|else|rest)\b"
                       r"|^(?:其他|其余|剩下的|其它|剩余)")
@@ -249,7 +249,7 @@ WAIT = ascii_re(r"\bwait(?:s|ing)?\s+(?:for\s+)?(?:another\s+|a further\s+|an ad
 APPROVAL = ascii_re(r"(?<!once )(?<!after )(?<!when )(?<!if )(?<!once it's )(?<!once it is )(?<!recommend )(?<!suggest )(?<!auto-)\bapprov(?!ed\b)(?!ing (?:comment|review)\b)(?!e (?:the |this |that )?(?:pr|pull request)\b)(?!e (?:or|/) (?:deny|reject|decline))(?!e (?:it |them |the \w+ )?(?:automatically|via|through|using)\b)\w*|\bsign(?:s|ed)? off\b|\bwait(?:s|ing)? for\b[^,.;]{0,40}?\bto (?:approve|accept|review)\b|\bhuman review|\bmanual review|\b(?:i|we)\s+(?:will\s+|can\s+|then\s+|get to\s+)?(?:approve|review|check|okay|ok)\s+(?:or (?:reject|deny|decline)\s+)?(?:it|them|the (?:draft|reply|post|tweet|text|email|message|copy))\b|\breview(?:s|ed)? (?:and approve|it before|before)|"
                     r"\b(?:have|let|get)\s+(?:their|the|my|our|his|her|a|an)\s+(?:\w+\s+)?\w+\s+(?:to\s+)?approve\s+or\s+(?:reject|deny|decline)\b|"  # "have their manager approve or reject it"
                     r"等(?:我|你|老板|主管|领导|经理|负责人|财务|法务|运营|店长|总监|[\u4e00-\u9fff]{1,4}?)?(?:审批|审核|批准)|"
-                    r"(?:给|交给|发给|提交给)(?:我|主编|老板|主管|领导|经理|负责人|总监|编辑|法务|[\u4e00-\u9fff]{1,3}?)(?:审核|审批|过目|把关)(?![\u4e00-\u9fff]{0,2}(?:结果|意见))|审批(?!通过后|通过就|通过之后|通过以后|通过的|通过事件|内容|单|记录|流程|结果)|经过.{0,4}审核|由我审核|我审核|我点通过|我确认(?:后|了)|审核通过(?!后)|批准(?!后)|人工审核|人工确认|确认(?:后|之后|以后)|审核后|同意后")
+                    r"(?:给|交给|发给|提交给)(?:我|主编|老板|主管|领导|经理|负责人|总监|编辑|法务|[\u4e00-\u9fff]{1,5}?)(?:审核|审批|过目|把关)(?![\u4e00-\u9fff]{0,2}(?:结果|意见))|审批(?!通过后|通过就|通过之后|通过以后|通过的|通过事件|内容|单|记录|流程|结果)|经过.{0,4}审核|由我审核|我审核|我点通过|我确认(?:后|了)|审核通过(?!后)|批准(?!后)|人工审核|人工确认|确认(?:后|之后|以后)|审核后|同意后")
 LOOP = ascii_re(r"\bfor (?:each|every)\b|\brow by row\b|\bone (?:by|at a) (?:one|time)\b|\b(?:each|every) (?!time\b|new\b|other\b|into\b|with\b|from\b|that\b|gets\b|has\b|is\b|morning|day|week|month|year|evening|night|hour|minute|"
                 r"weekday|workday|business day|monday|tuesday|wednesday|thursday|friday|saturday|sunday|quarter)[a-z]{3,}\b|\b(?:go|goes|going) through (?:each|every)\b|\bloop (?:over|through)\b|\biterate\b|遍历|\beach (?:of (?:them|the|those|these)|one|row|item|record|lead|order|email|ticket|issue|file|entry|article|story|"
                 r"review|comment|product|customer|candidate|applicant|message|post|link|url|contact|line)\b|\bone by one\b|\bindividually\b|"
@@ -389,7 +389,7 @@ OWN_OBJECT = ascii_re(r"\b(?:to|on) (?:the|this|that) (?:issue|pr|pull request|t
                       r"|(?:回写|写回|填回|回填|填到|更新|发回|评论|回复|comment)(?:到|在)?(?:这一?行|这条记录|原记录|(?:这个|那条|该|这条)?\s*(?:issue|pr|mr|消息|thread)\s*(?:下面|下|里)?)"
                       r"|(?<![a-z])(?:mr|pr|issue)\s*下面|\breply in the thread\b|\blike (?:the|this|that) (?:tweet|post)\b|^(?:自动)?给(?:他|她|对方)发")
 # how soon, never where: "gets logged right away"
-WHEN_WORDS = ascii_re(r"\b(?:right away|straight away|immediately|instantly|at once|directly|automatically)\b")
+WHEN_WORDS = ascii_re(r"\b(?:right away|straight away|immediately|instantly|at once|directly|automatically|at the same time|simultaneously|in parallel)\b")
 STYLE_OF = r"(?:\s*(?:风格|文案|式的|体的|笔记风|长文|短文|笔记|帖子|推文|版本|爆款|style|-style|tone|风)|\s+(?:post|article|caption|thread|tweet|review|rating)\b)"
 CONTENT_OF = r"\s+(?:sprint|summary|digest|report|stats|numbers)\b"  # "their own Jira sprint summary": what is sent
 LINK_OF = r"(?:(?:\s+[\w-]+){0,2}\s+(?:link|url)\b|(?:的)?\s*(?:文章|页面|文档|笔记|表格)?(?:的)?(?:链接|地址))"

@@ -191,6 +191,19 @@ _FORWARD_IT = compile_filtered(r"\bforward(?:s|ed|ing)?\s+(?:it|them|this|that|t
 _CALLED_API_ZH = compile_filtered(r"调用?(?:一下)?(?:我们|公司|自己)?的?(?P<name>[\u4e00-\u9fffa-z0-9]{1,8}?)的?(?:接口|\s?api)")
 
 
+_APPROVER_ZH = compile_filtered(r"(?:交给|发给|提交给|给|等|让|请)(?P<who>(?!我|你|人工)[\u4e00-\u9fff]{1,5}?)(?:先|人工|来)?(?:审核|审批|批准|过目|把关)")
+_REPLIED_IN = compile_filtered(r"(?:回复|回)(?:到|在)")
+
+
+def _replied_in(found: list[str], clause: str) -> str | None:
+    """The service a reply goes back to when the clause names it right after 回复到 ("再回复到淘宝上")."""
+    at = _REPLIED_IN.search(clause)
+    if at is None:
+        return None
+    rest = clause[at.end():]
+    return next((f for f in found if any(rest.startswith(a) for a in (*ent.BY_ID[f].zh, *ent.BY_ID[f].names) if a)), None)
+
+
 def parse_actions(clause: str, state: _State, *, default_service: str | None = None) -> Actions:
     """The actions one clause asks for, in reading order."""
     from pilot.generation.conditions import wait_seconds
@@ -303,9 +316,12 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
                                                                 who.group("who")) else None
         if approver is None and (source := re.search(r"\bapproval (?:from|by) (?:a |an |the |our |their )?(?P<who>[a-z]+(?: [a-z]+)?)", clause)):
             approver = source.group("who")  # "it needs approval from a finance manager first"
+        if approver is None and (zh := _APPROVER_ZH.search(clause)):
+            approver = zh.group("who")  # "先发给客服主管审核"
         acts.wait = WaitStep(id=state.uid("approval"), approval=quote, approver=approver, quote=quote)
     # sources; a data service only named ("汇总有赞当天的订单") is still where the data comes from
-    srcs = [*srcs, *(f for f in found if f not in dests and f not in srcs and not negated
+    replied = _replied_in(found, clause) if not fetch else None  # "…再回复到有赞": where the reply goes, not read
+    srcs = [*(x for x in srcs if x != replied), *(f for f in found if f not in dests and f not in srcs and not negated and f != replied
                      and (ent.BY_ID[f].role == "source" or (fetch and _read_from(f, clause))))]
     for sid in srcs:
         if sid in state.trigger_clause_services() or _named_with(
@@ -501,9 +517,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
             and ent.BY_ID[app].kind == "messaging":
         # "企业微信有新客户加好友的时候，自动给他发一段欢迎语": to the person of the event, in the app it happened in
         acts.deliveries.append(_deliver(app, clause, state))
-    if not acts.deliveries and not negated and (_REPLY_BACK.match(clause.strip()) or _REPLY_BACK_ANY.search(clause)) \
-            and (app := event_app(state)):
-        # "淘宝店每来一条买家咨询…是的话自动回复…": an event's reply goes back where the event came from
+    if not acts.deliveries and not negated and (replied or _REPLY_BACK.match(clause.strip()) or _REPLY_BACK_ANY.search(clause)) \
+            and (app := replied or event_app(state)):
+        # "淘宝店每来一条买家咨询…是的话自动回复…": an event's reply goes back where the event came from;
+        # "审核通过后再回复到有赞": to the shop it names (the reviews were read there)
         acts.deliveries.append(_deliver(app, clause, state))
     if not acts.deliveries and send and not negated and (not found or all(f in srcs for f in found)) \
             and (_NOTIFY_PERSON.search(clause) or (_SENT_TO_ME.search(clause) and not ph.APPROVAL.search(clause))):
