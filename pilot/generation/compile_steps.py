@@ -399,7 +399,12 @@ def _schema(s: AiStep, tested: dict[str, list[Any]]) -> dict[str, Any] | None:
         cats = [c for c in s.categories if c] + [str(v) for v in tested.get("category", []) if isinstance(v, str)]
         props["category"] = {"type": "string", "enum": list(dict.fromkeys([*cats, "other"]))}
     if s.task == "score":
-        props["score"] = {"type": "number", "description": "0-10"}
+        # the scale the request gives ("from 1 to 5", "满分100"), else the one its thresholds need (80+ is out of 100)
+        scale = re.search(r"\b(?:from\s+)?([01])\s*(?:-|–|to)\s*(5|10|100)\b|满分\s*(100|10|5)|(?:out of|/)\s*(100|10|5)\b", s.instruction)
+        top = next((g for g in scale.groups()[1:] if g), None) if scale else None
+        low = scale.group(1) if scale and scale.group(1) else "0"
+        tested_max = max((v for v in tested.get("score", []) if isinstance(v, (int, float)) and not isinstance(v, bool)), default=0)
+        props["score"] = {"type": "number", "description": f"{low}-{top}" if top else "0-100" if tested_max > 10 else "0-10"}
         props["reason"] = {"type": "string"}
     if s.task == "extract" and not s.fields:
         # "pull out all the key dates": what is extracted names the field (a list when plural)

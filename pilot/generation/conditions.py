@@ -169,6 +169,13 @@ def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     if _DOWN.match(cond.strip()):  # "if it's down", "挂了": the check's request did not answer 200
         return Comparison(subject="inputs", field="status_code", op="ne", value=200), "status_code ne 200"
     found = _comparison(cond, lang)
+    pair = _TOP_PAIR.search(cond) if lang == "en" and (found is None or (found[0].op == "eq" and isinstance(found[0].value, (int, float)))) else None
+    if pair:  # "candidates scoring 4 or 5", "a score of 9 or 10": the top of the scale, or its bottom
+        low, high = int(pair.group("n")), int(pair.group("m"))
+        if high == low + 1 and (high in (5, 10, 100) or low in (0, 1)):
+            op, value = ("ge", low) if high in (5, 10, 100) else ("le", high)
+            named = found[0].field if found is not None and found[0].field != "value" else "score"
+            found = Comparison(subject="inputs", field=named, op=op, value=value), f"{named} {op} {value}"
     worded = found is not None and found[0].op == "eq" and isinstance(found[0].value, str)  # "the score is low"
     aside = _ASIDE.search(cond) if found is None or worded else None
     # ("value below -5": a bare "below -5" reads its minus as a dash)
@@ -182,6 +189,7 @@ def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     return replace(cmp, field="amount"), re.sub(r"^\S+", "amount", label) if label.startswith(cmp.field + " ") else label
 
 
+_TOP_PAIR = compile_filtered(r"\b(?:scor(?:e|es|ed|ing)|rat(?:e|es|ed|ing)|nps|gives? (?:us |it )?an?|of|is|are|was)\s+(?:an?\s+|of\s+)?(?P<n>\d{1,3})\s+or\s+(?P<m>\d{1,3})\b(?!\s*(?:days?|hours?|minutes?|weeks?|items?|times?|%))")
 _DOWN = compile_filtered(r"^(?:if\s+)?(?:it'?s|it is|it goes|(?:the|our)\s+(?:site|website|api|service|endpoint|page|server|app)\s+(?:is|goes)|"
                          r"(?:网站|官网|接口|服务|页面|服务器|网页))?\s*(?:down|offline|unreachable|not (?:responding|reachable|up)|"
                          r"挂了|挂掉了?|打不开|访问不了|不能访问|无法访问|宕机了?|不可用|返回(?:了)?(?:错误|异常|报错|失败)|报错了?|请求失败|(?:returns?|returned) an? error)(?:的话)?$")
@@ -352,7 +360,7 @@ def band_bound(cases: list) -> list:
 def field_name(words: str) -> str | None:
     if re.match(r"(?:(?:if|when|whether|once)\s+)?(?:it|this|that|they)\s+(?:scores?|is scored|gets? a score|rates?|is rated)$", words.strip()):
         return "score"  # "if it scores under 70": the score an AI step gave it
-    if re.match(r"(?:(?:if|when|whether|once)\s+)?(?:it|this|that|they)\b", words.strip()):
+    if re.match(r"(?:(?:if|when|whether|once)\s+)?(?:it|this|that|they|those|these|ones|the ones)\b", words.strip()):
         return "value"  # "if it drops below 1.05": the value the previous step read
     words = re.sub(r"^(?:the|its|their|our|his|her|if|it|this)\s+", "", words.strip())
     words = re.sub(r"\s+(?:of|with|at|in|for|from)$", "", words)  # "scores of 7 or above" → scores

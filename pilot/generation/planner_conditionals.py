@@ -202,7 +202,10 @@ _GRADE_CASE = compile_filtered(r"^&?(?:[^:,]{0,12}(?:分级|分档|分类|分等
 _NOUN_THRESHOLD = compile_filtered(r"(?<![a-z])(?:(?:any |all |the )?[a-z]+(?: [a-z]+)? )?(?:over|above|under|below|more than|less than|at least|at most)"
                                    r" [$€£¥]?\d[\d,.]*\s*(?:k\b|usd\b|dollars?\b|%|stars?\b|points?\b|days?\b|items?\b|units?\b)?"
                                    # "anything $1,000 or less just gets posted to #finance"
-                                   r"|^(?:anything|everything) (?:of |at |worth )?[$€£¥]?\d[\d,.]*\s*(?:k\b|usd\b|dollars?\b|%|stars?\b|points?\b)?\s*or (?:less|more|under|below|above|over|lower|higher)\b")
+                                   r"|^(?:anything|everything) (?:of |at |worth )?[$€£¥]?\d[\d,.]*\s*(?:k\b|usd\b|dollars?\b|%|stars?\b|points?\b)?\s*or (?:less|more|under|below|above|over|lower|higher)\b"
+                                   # "candidates scoring 4 or 5 get …", "leads scoring 80+ get …", "those below 50 get …"
+                                   r"|^(?:the |any |all )?[a-z]+ (?:scoring|scored|rated|rating) (?:\d{1,3} or \d{1,3}\b|\d{1,3}\s*\+|\d{1,3} (?:or|and) (?:above|up|higher|more|below|lower|less|under)\b)"
+                                   r"|^(?:those|ones|the ones|anyone|anything) (?:over|above|under|below|scoring)\b")
 _RANGE_LABEL = compile_filtered(r"[a-z ]{0,24}?\(\s*\d+(?:\.\d+)?\s*(?:-|–|to|~)\s*\d+(?:\.\d+)?\s*\)")
 _APPROVED = compile_filtered(r"approv|accepted|signed off|okay|\bok\b|通过|批准|同意")
 _REJECTED = compile_filtered(r"reject|declin|denied|not approv|isn't approved|驳回|拒绝|不通过|没通过|未通过|不同意|没批")

@@ -60,6 +60,8 @@ _DEST_HEAD = compile_filtered(r"^(?P<dest>to (?:the |our |my )?[^,:;]{1,50}?)\s*
 _SAME_ITEMS = compile_filtered(r"每一?条|每一?个|\beach one\b|\beach of them\b|逐条|一条条|一个个")
 
 
+_LOOK_AT_HEAD = compile_filtered(r"^(?:then\s+|and\s+)?(?:check|look at|inspect|examine)\s+(?:the\s+|its\s+|their\s+)?[a-z]+(?:\s+[a-z]+)?\s*:\s*(?P<tail>.{4,})$")
+
 class _State(ConditionalReader, CaseListReader, BranchReader):
     def __init__(self, lang: str, raw: str, trigger_clause: str, trigger_kind: str = "manual") -> None:
         self.trigger_kind = trigger_kind
@@ -135,6 +137,10 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
                     continue
                 i += 1  # "when an employee submits it": the trigger again, not a condition
                 continue
+            looked = _LOOK_AT_HEAD.match(clause)
+            if looked and conds.comparison(looked.group("tail").split(" get")[0], self.lang):
+                # "check the total: orders over $1000 get flagged …": the head only names what the cases compare
+                clauses[i] = clause = looked.group("tail")
             colon = re.match(r"(?P<head>[^:]{4,}?):\s*(?P<tail>.{4,})$", clause)
             if colon and not self._conditional(colon.group("head")) and (
                     ph.IF.match(colon.group("tail")) or (self.lang == "zh" and ph.CMP_ZH.match(colon.group("tail"))

@@ -166,6 +166,44 @@ def _zh_case(item: str) -> tuple[str, str] | None:
     return (m.group("label"), re.sub(r"^(?:只|仅|就|直接|都|也|一律|统一)+", "", m.group("action"))) if m else None
 
 
+# "critical alerts should page on-call …, warning alerts go to #ops-alerts …": English items led by a
+# label and the noun they all share (a list only when two or more share it; see case_list)
+_EN_NOUN = (r"(?:alert|lead|ticket|order|request|candidate|issue|message|email|review|customer|user|deal|item|bug|incident|"
+            r"signup|applicant|response|submission|inquir(?:y|ie)|payment|invoice|one)s?")
+_EN_CASE = compile_filtered(r"^(?:the\s+|any\s+)?(?P<label>(?!(?:all|new|other|the|every|each|some|these|those|our|their|my|your|incoming|"
+                            r"remaining|any|such|most|many|few|both|existing|open|closed)\b)[a-z][\w-]*)\s+(?P<noun>" + _EN_NOUN + r")\s+"
+                            r"(?P<action>(?:(?:should|will|must|can|just|then|also|always)\s+)*(?:get|gets|go|goes|are|is|be|page|pages|"
+                            r"trigger|triggers|create|creates|open|opens|notify|notifies|land|lands|need|needs|become|becomes)\b.*)$")
+
+
+def _en_case(item: str, noun: str | None) -> tuple[str, str, str] | None:
+    """(label, action, noun) of "<label> <noun> <verb> …" when the noun is ``noun`` (or the first item)."""
+    m = _EN_CASE.match(item)
+    if m is None:
+        return None
+    said = re.sub(r"(?:ie)?s$", "", m.group("noun"))
+    if noun is not None and said != noun:
+        return None
+    action = re.sub(r"^(?:(?:should|will|must|can|just|then|also|always)\s+)+", "", m.group("action"))
+    passive = _PASSIVE.match(action)
+    if passive:
+        action = _ACTIVE[passive.group(1)] + action[passive.end():]
+    action = re.sub(r"^(?:go|goes)\s+(?:straight\s+)?(?:to|into|in)\s+", "", action)  # "warning alerts go to #ops-alerts": where (as "X → #ops-alerts")
+    return m.group("label"), action, said
+
+
+def _en_items(items: list[str]) -> list[str]:
+    """Items split once more where a second "<label> <noun> <verb>" starts after "and" ("hot leads get a
+    Slack alert and cold leads get a nurture email")."""
+    out: list[str] = []
+    for item in items:
+        m = _EN_CASE.match(item)
+        noun = re.sub(r"(?:ie)?s$", "", m.group("noun")) if m else None
+        parts = re.split(r"\s+and\s+(?=(?:the\s+)?[a-z][\w-]*\s+" + re.escape(noun) + r"(?:ie)?s?\s)", item) if noun else [item]
+        out += [p for p in parts if p]
+    return out
+
+
 def _head_field(head: str) -> str | None:
     """"按客户选的意向区域分给经纪人" → 意向区域: the field the cases are values of."""
     m = re.search(r"按(?:照)?(?:客户|用户|他们|对方|买家|学员)?(?:选的|填的|选择的|填写的)?(?P<f>[\u4e00-\u9fffa-z_]{2,8}?)(?:来)?(?:分给|分配|分派|分到|派给|转给|处理|分发|分流|分别)", head)
@@ -176,6 +214,7 @@ def case_list(clauses: list[str], start: int, labels: list[str]) -> CaseList | N
     """A case list beginning at clause ``start`` (a leading ``&`` marks a clause that continues
     the sentence before it)."""
     found = CaseList(end=start)
+    noun: str | None = None  # the noun English label-led items share ("alerts")
     open_labels = False  # after a bare "按…分给…" head, "浦东的…" items are cases whatever their labels
     clauses = list(clauses)  # a continuation may be cut in two below (same length: indexes hold)
     k = start
@@ -205,7 +244,7 @@ def case_list(clauses: list[str], start: int, labels: list[str]) -> CaseList | N
             text = tail  # "按级别处理：P0 …": the head only announces the cases
             found.field = next((en for word, en in _FIELD_WORDS if word in head), None)
             open_labels = open_labels or (_start(tail.strip(), labels) is None)  # "按优先级处理：紧急的用…": cases by their own labels
-        items = [x.strip() for x in _ITEM_SPLIT.split(text) if x.strip()]
+        items = _en_items([x.strip() for x in _ITEM_SPLIT.split(text) if x.strip()])
         used = 0
         for item in items:
             with_rest = _AND_THE_REST.match(item)
@@ -216,6 +255,8 @@ def case_list(clauses: list[str], start: int, labels: list[str]) -> CaseList | N
                 continue
             other = ph.ELSE.search(item) or ph.ELSE_LABEL.search(item)
             hit = (_start(item, labels) or (_zh_case(item) if open_labels else None)) if not other else None
+            if hit is None and not other and not labels and (said := _en_case(item, noun)) is not None:
+                hit, noun = said[:2], said[2]  # "critical alerts should page …, warning alerts go to …"
             if hit is not None and hit[0].lower() not in {c[0].lower() for c in found.cases}:
                 found.cases.append(hit)
             elif found.cases and other:

@@ -62,3 +62,78 @@ def test_a_shop_named_alone_where_something_goes_is_that_shop():
     assert find_integrations("审核通过后回复到有赞")[0] == ["youzan"]
     assert find_integrations("在快手上发视频")[0] == ["kuaishou"]
     assert find_integrations("有赞助商")[0] == [] and find_integrations("到京东买")[0] == []
+
+
+def _cases(graph) -> dict[str, list[str]]:
+    """Condition case id → the services written on that case's path (first condition only)."""
+    cond = next(n for n in graph.nodes if kind(n) == "condition")
+    every, out = nodes(graph), {}
+    for e in (e for e in graph.edges if e.source == cond.id):
+        seen, todo = [], [e.target]
+        while todo:
+            at = todo.pop()
+            if at in seen or at == "result":
+                continue
+            seen.append(at)
+            todo += [x.target for x in graph.edges if x.source == at]
+        out[e.source_handle] = sorted(service(every[x]) for x in seen if every[x] in _writes(graph))
+    return out
+
+
+def test_label_led_items_sharing_a_noun_are_the_cases():
+    # "critical alerts should page …, warning alerts go to …, and anything else …": PagerDuty was paged
+    # for every alert and only "warning" was a case
+    g = build("When Alertmanager fires a webhook, look at the severity field: critical alerts should page on-call through "
+              "PagerDuty, warning alerts go to #ops-alerts in Slack, and anything else just gets logged to a Google Sheet.")
+    cond = next(n for n in g.nodes if kind(n) == "condition")
+    assert [c.when for c in cond.config.cases] == ['inputs.payload.severity == "critical"', 'inputs.payload.severity == "warning"']
+    assert _cases(g) == {"critical": ["pagerduty"], "warning": ["slack"], "else": ["google_sheets"]}
+    # "hot leads get a Slack alert and cold leads get a nurture email": the email was fetched, both went to everyone
+    g = build("When a lead comes in via webhook, hot leads get a Slack alert and cold leads get a nurture email.")
+    assert _cases(g) == {"hot": ["slack"], "cold": ["email"], "else": []}
+
+
+def test_rate_each_as_one_of_two_is_a_classification():
+    g = build("Every morning pull new Zendesk tickets. Have AI rate each as urgent or normal; urgent tickets go to "
+              "#support in Slack and normal tickets get a reply email.")
+    llm = next(n for n in nodes(g).values() if kind(n) == "llm")
+    assert llm.config.output_schema["properties"]["category"]["enum"][:2] == ["urgent", "normal"]
+
+
+def test_scores_said_as_the_top_two_values_and_everyone_else():
+    # "Candidates scoring 4 or 5 get an interview invite email; everyone else gets a polite rejection email":
+    # a second scorer, a fetched inbox, and both emails to everyone
+    g = build("When a new row is added to our 'Job Applicants' Google Sheet, have AI screen the resume text against the "
+              "job description and score the candidate from 1 to 5. Candidates scoring 4 or 5 get an interview invite "
+              "email; everyone else gets a polite rejection email.")
+    cond = next(n for n in g.nodes if kind(n) == "condition")
+    assert [c.when for c in cond.config.cases] == ["nodes.score.output.score >= 4"]
+    assert _cases(g) == {"score_ge_4": ["email"], "else": ["email"]} and not [n for n in nodes(g).values() if kind(n) == "api"]
+    assert nodes(g)["score"].config.output_schema["properties"]["score"]["description"] == "1-5"
+    # "If the score is 9 or 10 … if 7-8 do nothing": 10 fell into "do nothing"
+    g = build("Webhook receives a form submission from Typeform with a NPS score. If the score is 9 or 10, ask them for a "
+              "G2 review by email; if 7-8 do nothing; if 6 or below create a Freshdesk ticket for the success team.")
+    cond = next(n for n in g.nodes if kind(n) == "condition")
+    assert cond.config.cases[0].when == "inputs.payload.score >= 9"
+
+
+def test_three_score_bands_in_one_sentence():
+    # "candidates scoring 80+ get …, those below 50 get …, and the rest wait for a recruiter": one clause, every
+    # action for everyone, and the score on a 0-10 scale
+    g = build("When a candidate applies through Greenhouse, score the resume against the job description with an LLM; "
+              "candidates scoring 80+ get a calendar invite for a phone screen via Calendly link email, those below 50 "
+              "get a polite rejection email, and the rest wait for a recruiter to review in Slack.")
+    cond = next(n for n in g.nodes if kind(n) == "condition")
+    assert [c.when for c in cond.config.cases] == ["nodes.score.output.score >= 80", "nodes.score.output.score < 50"]
+    assert nodes(g)["score"].config.output_schema["properties"]["score"]["description"] == "0-100"
+    assert any(kind(n) == "wait" for n in nodes(g).values())
+
+
+def test_a_head_that_names_the_compared_field_and_an_email_is_never_sent_to_a_channel():
+    # "check the total: orders over $1000 get flagged in a #big-orders Slack channel and a personal thank-you
+    # email sent to the customer; all others …": no condition, Slack history read, the email sent to "#big-orders"
+    g = build("When a Shopify order is created, check the total: orders over $1000 get flagged in a #big-orders Slack "
+              "channel and a personal thank-you email sent to the customer; all others just get added to a Google Sheet.")
+    assert _cases(g) == {"amount_gt_1000": ["email", "slack"], "else": ["google_sheets"]}
+    mail = next(n for n in _writes(g) if service(n) == "email")
+    assert "big" not in mail.config.arguments["to"]
