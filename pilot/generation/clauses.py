@@ -221,7 +221,7 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
                 and ph.asks_to_write(text[begin:m.start()]):
             # "wanna get a msg on discord whenever someone stars our github repo": the work comes first
             clause, rest = text[m.start():end], (text[:begin] + " " + text[begin:m.start()] + " " + text[end:]).strip()
-        verb_led = re.match(r"(?!for |on )[a-z]+ (?:every |each |all (?:the )?)?new [a-z]+\b", m.group(0))
+        verb_led = re.match(r"(?!for |on )[a-z]+ (?:every |each |all (?:the )?)?(?:new|incoming) [a-z]+\b", m.group(0))
         if kind == "app_event" and verb_led and (ph.asks_to_write(clause) or any(rx.search(clause) for _, rx in ph.AI_TASKS)):
             # "summarise new Zendesk tickets and post them to Slack": the event is the object of the
             # first verb, and the rest of the clause is still the work to do

@@ -50,7 +50,7 @@ ZH_SPLIT = compile_filtered(r"[,、]\s*(?![其剩][他它余下]\s*[\u4e00-\u9ff
 
 # ---------------------------------------------------------------- triggers
 
-WEBHOOK = ascii_re(r"\bwebhooks?\b|(?:做|提供|开)(?:一)?个(?:http\s*)?接口|\bpost过来|\b(?:http|https|rest|api) endpoint (?:that|which|to) (?:receives?|accepts?|takes?|gets?)\b|\bendpoint (?:that|which) (?:receives?|accepts?)\b|\bcalls? (?:our|an?) (?:api|endpoint)\b|调用我们的(?:api|接口)|(?:post|推送)到我们的接口|\bhttp (?:request|call|post)\b|\bpost request\b|回调|http\s*请求"
+WEBHOOK = ascii_re(r"\bwebhooks?\b|(?:做|提供|开|给我)(?:一)?个(?:http\s*)?接口|\bpost过来|\b(?:http|https|rest|api) endpoint (?:that|which|to) (?:receives?|accepts?|takes?|gets?)\b|\bendpoint (?:that|which) (?:receives?|accepts?)\b|\bcalls? (?:our|an?) (?:api|endpoint)\b|调用我们的(?:api|接口)|(?:post|推送)到我们的接口|\bhttp (?:request|call|post)\b|\bpost request\b|回调|http\s*请求"
                   # "our backend POSTs a new order to this workflow", "the HR system POSTs each claim to us", "把线索POST到这里",
                   # "ERP系统推送新的销售订单过来": an outside system calls the workflow
                   r"|\bposts?\b[^.;]{0,60}?\bto (?:us|this (?:workflow|flow|automation|endpoint|url)|here)\b|(?:post|推送|推|提交)(?:到|给)(?:这里|这儿|这个(?:流程|工作流|接口))"
@@ -67,7 +67,7 @@ FORM = ascii_re(r"^[\w' -]{0,40}\bform\b[\w' -]{0,40}(?::|->|→)|^(?:an? |the |
                 r"|\b(?:build|create|make|set up|give me)\s+(?:me\s+|us\s+)?(?:a|an)\s+(?:[\w-]+\s+){0,3}form\b(?=[^.]{0,120}[.)]\s*(?:when|once|after|whenever)\b)"
                 r"|\bform\s*[—–]+\s*(?:when|once|after|whenever|on)\b"
                 r"|(?:做|建|搞|弄|创建|生成)(?:一)?个.{0,8}?(?:表单|报名表|申请表|登记表|反馈表|预约表)(?=.{0,40}?提交(?:后|之后|以后|时))"  # "做个活动报名表，收集…，提交后…"
-                r"|提交(?:了)?.{0,8}表单|表单.{0,4}提交|填了.{0,8}表单(?:以后|之后|后)|用表单(?:交|提交|填)|填写(?:完)?.{0,6}表单|表单填写|填完.{0,6}表|报名表.{0,3}提交|通过表单|通过[\u4e00-\u9fff]{1,6}表单(?:投|提交|填|报名|申请|预约|登记|交)|表单(?:投递|预约)|.{0,6}表提交后|表单.{0,12}提交后|(?:反馈|报名|申请|登记|预约)表.{0,10}(?:填完|填好|提交)|提交.{0,14}?(?:报名表|申请表|登记表|预约表|问卷|反馈表|表单)(?:后|以后|之后|时|的时候)|(?:咨询|反馈|报名|申请|售后|预约|登记|调查|试听)表单|表单里(?:填|选|勾选)的|(?:在|用|通过)表单(?:里|中|上)?(?:填|提交|输入|下单|预约|报名|登记|申请)|表单(?:里|中|上)(?:输入|填写?|提交)")
+                r"|提交(?:了)?.{0,8}表单|有人填了.{0,8}?(?:报名表|申请表|登记表|问卷|表单|表)|表单.{0,4}提交|填了.{0,8}表单(?:以后|之后|后)|用表单(?:交|提交|填)|填写(?:完)?.{0,6}表单|表单填写|填完.{0,6}表|报名表.{0,3}提交|通过表单|通过[\u4e00-\u9fff]{1,6}表单(?:投|提交|填|报名|申请|预约|登记|交)|表单(?:投递|预约)|.{0,6}表提交后|表单.{0,12}提交后|(?:反馈|报名|申请|登记|预约)表.{0,10}(?:填完|填好|提交)|提交.{0,14}?(?:报名表|申请表|登记表|预约表|问卷|反馈表|表单)(?:后|以后|之后|时|的时候)|(?:咨询|反馈|报名|申请|售后|预约|登记|调查|试听)表单|表单里(?:填|选|勾选)的|(?:在|用|通过)表单(?:里|中|上)?(?:填|提交|输入|下单|预约|报名|登记|申请)|表单(?:里|中|上)(?:输入|填写?|提交)")
 CHAT = ascii_re(r"\bchat ?bot\b|\bagent for (?:our |the |my )?[\w ]{0,25}\bchat\b|聊天助手|聊天机器人|对话助手|对话机器人|问答机器人|客服机器人|\ba chat (?:where|that|in which)\b|\bchat (?:for|where)\b|\bchat (?:assistant|agent|interface|window)\b|\blet (?:me|us|users) chat\b|\bchat with\b|\b(?:in|via|through) (?:the |a |our )?chat\b|\bchat message|\buser (?:asks|messages|sends a message|types)|"
                 r"\bwhen (?:someone|a user|a customer|users|customers) (?:asks?|messages?|chats?)\b|\banswers? (?:user|customer) questions? in chat"
                 r"|\bchat widget\b|\bthe bot (?:answers|replies|responds)\b|\b(?:a|an|our) (?:\w+ )?bot (?:that|which) (?:answers|replies)\b"
@@ -76,6 +76,8 @@ CHAT = ascii_re(r"\bchat ?bot\b|\bagent for (?:our |the |my )?[\w ]{0,25}\bchat\
 # "when a new X is added / arrives" — an event in some app
 APP_EVENT = ascii_re(
     r"^incoming (?:e-?mails?|messages?|tickets?|orders?|leads?|calls?|dms?)\b|"
+    # "Translate incoming Zendesk tickets …": what arrives is the event the work is done on
+    r"^(?:translate|summari[sz]e|classify|triage|route|tag|label|answer|reply to|forward|process|handle|sort|screen)\s+(?:all\s+|every\s+|each\s+)?incoming\s+(?:[a-z]+\s+)?(?:e-?mails?|messages?|tickets?|orders?|leads?|dms?|reviews?|comments?|applications?)\b|"
     # "Emails arriving at our support@ Gmail:", "on a Stripe payment failed event:", "After each Zoom recording is ready"
     r"^(?:new )?(?:e-?mails?|messages?|tickets?|orders?|leads?|comments?|reviews?|dms?)\s+(?:arriving|coming in|landing|that (?:arrive|come in|land))\b|"
     r"\bon (?:a|an|each|every|the) [\w ]{1,40}? event\b|"
@@ -89,7 +91,7 @@ APP_EVENT = ascii_re(
     r"(?:added|created|opened|submitted|updated|placed|closed|merged|received|paid|uploaded|signed up|registered|booked|cancell?ed|starred|"
     r"published|released|deployed|shipped|delivered)\b"
     r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the |someone |somebody )?[\w #'$€£¥-]{0,60}?"
-    r"(?:signs up|signs (?:the|their|a|an|our) [\w-]+|registers|books|fills (?:out|in)|submits|applies|enrol?ls|joins|purchases|buys|checks out|donates|places an order|pays|comments|stars|e-?mails (?:us|support|sales|our|the|in)|opens an issue|subscribes|unsubscribes|arrives|comes in|posts|replies|mentions|lands|hits|fails|bounces|expires|churns|cancels|uploads|drops|adds|shares|succeeds|ends|finishes|completes|wraps up|starts)\b"
+    r"(?:signs up|signs (?:the|their|a|an|our) [\w-]+|registers|books|fills (?:out|in)|submits|applies|enrol?ls|joins|purchases|buys|checks out|donates|places an order|pays|comments|stars|e-?mails (?:us|support|sales|our|the|in)|opens an issue|subscribes|unsubscribes|arrives|comes in|comes into|lands in|posts|replies|mentions|lands|hits|fails|bounces|expires|churns|cancels|uploads|drops|adds|shares|succeeds|ends|finishes|completes|wraps up|starts)\b"
     # "Typeform job application submitted -> …", "Shopify order over $500 -> …": the event leads, an arrow after it
     r"|^(?:an?\s+)?[a-z][\w.]*\s+(?:[\w-]+\s+){0,3}?(?:submitted|received|created|paid|placed|opened|merged|comes in|arrives|signed up)\s*(?:->|→|=>)"
     r"|^(?:an?\s+)?[a-z][\w.]*\s+(?:order|payment|submission|response|ticket|lead|deal|signup|invoice|charge)s?\s+(?:over|above|under|below|of more than|of less than)\s+[$€£¥]?\d[\d,.]*k?\s*(?:->|→|=>)"
@@ -97,6 +99,9 @@ APP_EVENT = ascii_re(
     r"|\bafter (?:each|every|a|an) [\w ]{1,30}? (?:ends|finishes|is over|wraps up|completes|succeeds|fails)\b"
     # "someone books a demo via Calendly -> …": the event leads the request, no "when" before it
     r"|^(?:someone|somebody|a (?:customer|user|lead|client|prospect|visitor|candidate))\s+(?:books|signs up|registers|pays|buys|orders|cancels|subscribes|uploads)\b[^.]{0,60}?(?:->|→|:|,)"
+    # "钉钉上有人提交请假申请", "客户在微信公众号发消息": someone does it in the app
+    r"|^[\u4e00-\u9fffa-z]{2,10}(?:上|里)有人(?:提交|发起|填了|填写|发了|发消息|下单|报名|申请|评论|留言)"
+    r"|^(?:客户|用户|粉丝|买家|顾客|学员|员工|患者|访客)在(?!聊天|对话|网页|网站|官网|小程序|app)[\u4e00-\u9fffa-z]{2,10}?(?:上|里)?(?:发消息|发了消息|发来消息|留言|评论|下单|提交|咨询|私信)"
     r"|^[\u4e00-\u9fffa-z]{1,8}新(?:订单|客户|用户|评论|工单|记录|邮件|issue|线索|答卷|报名)|^新(?:订单|客户|用户|评论|工单|记录|邮件|线索|答卷|报名)(?:来了|进来|到了)|每(?:新增|新建|新来|有)|每当|发(?:布)?(?:了)?新.{0,12}?(?:的时候|时|后)|每次(?:有|收到)|每(?:收到|来)|一旦(?:有|收到)|(?<![唯统同])一有(?=[^，,。：:]{0,16}?新)|来了?(?:一[个笔单条封])?新|发布(?:了)?新|[\u4e00-\u9fffa-z]{2,10}(?<!点)(?<!我审核)(?<!我审批)(?<!我批准)(?<!等我)(?:(?:通过|完成|创建|关闭|合并)(?:时|后)|(?:通过|完成|创建|关闭)(?:以后|之后))|(?:收到|有|新增|新建|新来|新添加)(?:了)?(?:一[封条个份笔行张])?新?.{0,14}?(?:时(?![间效])|(?<!然)(?<!最)后|的时候)|出现(?:了)?新的?.{0,14}?(?:时(?![间效])|(?<!然)(?<!最)后|的时候)"
     # "客户在企业微信发消息时", "粉丝在公众号留言后": someone acting in an app
     # (asking in a chat window is the chat trigger, not an app's event)

@@ -191,7 +191,7 @@ _FORWARD_IT = compile_filtered(r"\bforward(?:s|ed|ing)?\s+(?:it|them|this|that|t
 _CALLED_API_ZH = compile_filtered(r"调用?(?:一下)?(?:我们|公司|自己)?的?(?P<name>[\u4e00-\u9fffa-z0-9]{1,8}?)的?(?:接口|\s?api)")
 
 
-_APPROVER_ZH = compile_filtered(r"(?:交给|发给|提交给|给|等|让|请)(?P<who>(?!我|你|人工)[\u4e00-\u9fff]{1,5}?)(?:先|人工|来)?(?:审核|审批|批准|过目|把关)")
+_APPROVER_ZH = compile_filtered(r"(?:交给|发给|提交给|给|等|让|请|需要|要|由)(?:先)?(?:等|让|由|给|交给|发给)?(?P<who>(?!我|你|人工|先|等)[\u4e00-\u9fff]{1,5}?)(?:先|人工|来)?(?:审核|审批|批准|过目|把关)")
 _REPLIED_IN = compile_filtered(r"(?:回复|回)(?:到|在)")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.unit.test_offline_planner import _writes, build, kind, nodes, service
+from tests.unit.test_offline_planner import _writes, build, kind, nodes, service, trigger
 
 
 def _path(graph) -> list[str]:
@@ -137,3 +137,31 @@ def test_a_head_that_names_the_compared_field_and_an_email_is_never_sent_to_a_ch
     assert _cases(g) == {"amount_gt_1000": ["email", "slack"], "else": ["google_sheets"]}
     mail = next(n for n in _writes(g) if service(n) == "email")
     assert "big" not in mail.config.arguments["to"]
+
+
+def test_events_said_as_what_arrives_or_what_someone_does_in_an_app():
+    # each of these started by hand
+    g = build("When an urgent ticket comes into Zendesk, have AI draft a reply, then wait for a support lead to approve "
+              "it before it's posted back to the ticket.")
+    assert g.nodes[0].config.trigger.service == "zendesk"
+    assert nodes(g)["approval"].config.approval.approvers == ["support lead"]
+    g = build("Translate incoming Zendesk tickets that aren't in English into English and add the translation as an "
+              "internal note on the ticket.")
+    assert g.nodes[0].config.trigger.service == "zendesk"
+    assert [kind(n) for n in g.nodes[1:-1]] == ["llm", "api"] and service(g.nodes[2]) == "zendesk"
+    g = build("钉钉上有人提交请假申请，请假天数大于3天的要部门经理审批，审批通过就同步到考勤系统，被驳回就钉钉通知申请人。")
+    assert g.nodes[0].config.trigger.service == "dingtalk"
+    assert nodes(g)["approval"].config.approval.approvers == ["部门经理"]
+    g = build("客户在微信公众号发消息，先判断是售前咨询、售后问题还是投诉：售前的转给销售的企业微信，售后的在工单系统里建一个工单，投诉的直接打电话通知客服经理。")
+    assert trigger(g) == "app_event"
+    # …but a message in a chat window is the chat
+    assert trigger(build("用户在聊天窗口发消息时，先让AI判断是闲聊还是投诉：闲聊就直接回复，投诉的转到钉钉客服群")) == "chat"
+    assert trigger(build("有人填了招聘报名表，就让AI对照岗位要求给简历打分，超过80分的自动发面试邀请邮件")) == "form"
+    assert trigger(build("给我一个接口，传一段中文进来，返回翻译好的英文和日文。")) == "webhook"
+
+
+def test_the_approver_is_who_approves_not_the_words_before_them():
+    g = build("ERP那边会通过webhook把退款申请推过来。金额超过1000元的，要先等财务审批，审批通过了再调用退款接口；1000元以下的记到飞书表格里。")
+    assert nodes(g)["approval"].config.approval.approvers == ["财务"]
+    g = build("员工提交采购申请表单后，先存到飞书多维表格。如果金额超过5000元，需要等我审批，批准后再在钉钉上通知采购。")
+    assert nodes(g)["approval"].config.approval.approvers == []
