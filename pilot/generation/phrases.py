@@ -398,7 +398,7 @@ OWN_OBJECT = ascii_re(r"\b(?:to|on) (?:the|this|that) (?:issue|pr|pull request|t
                       r"|(?<![a-z])(?:mr|pr|issue)\s*下面|\breply in the thread\b|\blike (?:the|this|that) (?:tweet|post)\b|^(?:自动)?给(?:他|她|对方)发")
 # how soon, never where: "gets logged right away"
 WHEN_WORDS = ascii_re(r"\b(?:right away|straight away|immediately|instantly|at once|directly|automatically|at the same time|simultaneously|in parallel)\b")
-STYLE_OF = r"(?:\s*(?:风格|文案|式的|体的|笔记风|长文|短文|笔记|帖子|推文|版本|爆款|style|-style|tone|风)|\s+(?:post|article|caption|thread|tweet|review|rating)\b)"
+STYLE_OF = r"(?:\s*(?:风格|文案|式的|体的|笔记风|长文|短文|笔记|帖子|推文|版本|爆款|短视频脚本|视频脚本|脚本|style|-style|tone|风)|\s+(?:post|article|caption|thread|tweet|review|rating)\b)"
 CONTENT_OF = r"\s+(?:sprint|summary|digest|report|stats|numbers)\b"  # "their own Jira sprint summary": what is sent
 LINK_OF = r"(?:(?:\s+[\w-]+){0,2}\s+(?:link|url)\b|(?:的)?\s*(?:文章|页面|文档|笔记|表格)?(?:的)?(?:链接|地址))"
 ANTONYMS = (("成功", "失败"), ("通过", "驳回"), ("通过", "拒绝"), ("是", "不是"), ("有", "没有"), ("会", "不会"),

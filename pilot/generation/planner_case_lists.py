@@ -72,7 +72,7 @@ class CaseListReader:
         clause = plain(clauses[i])
         head = _PARALLEL_TASKS.search(clause)
         if head is None:
-            return None
+            return self._parallel_pieces(clauses, i)
         parts = [clause[head.end():]]
         j = i + 1
         while j < len(clauses) and clauses[j].startswith(CONTINUES):
@@ -156,6 +156,32 @@ class CaseListReader:
             branch = BranchStep(id=self.uid("route"), quote=quote, on=judged.id, field="category", otherwise=otherwise,
                                 cases=[Case(label=label, steps=acts) for label, acts in cases])
         return found.end, [*out, branch]
+
+
+    def _parallel_pieces(self, clauses: list[str], i: int) -> tuple[int, ParallelStep] | None:
+        """"in parallel, produce a blog post draft, 5 tweet ideas, and show notes", "同时改写成小红书笔记、
+        微博文案和抖音短视频脚本三个版本": one piece of writing per item, side by side."""
+        clause, j = plain(clauses[i]), i + 1
+        while j < len(clauses) and clauses[j].startswith(CONTINUES):
+            clause, j = clause + ", " + plain(clauses[j]), j + 1
+        said = _PARALLEL_PIECES.search(clause)
+        if said is None or (ph.FETCH.search(clause[: said.start()]) and ent.find_integrations(clause[: said.start()])[0]):
+            return None  # (what is read first, from a service, is the clause parser's)
+        listed = re.sub(r"\s*(?:[两三四五]个版本|[两三四五]种版本|(?:in|as) (?:two|three|four|2|3|4) versions)\s*$", "", (said.group("list") or said.group("list2")).strip(" .。"))
+        items = [x.strip() for x in re.split(r",\s*(?:and\s+)?|\s+and\s+|[、，]|和|以及|及", listed) if x.strip()]
+        if len(items) < 2 or len(items) > 5 or any(len(x) > 40 for x in items):
+            return None
+        verb = said.group("verb") or said.group("verb2")
+        ais = [AiStep(id=self.uid("generate"), task="generate", instruction=f"{verb}{'' if self.lang == 'zh' else ' '}{item}"[:500],
+                      quote=item[:200]) for item in items]
+        self.last_ai = ais[-1]
+        return j, ParallelStep(id=self.uid("in_parallel"), quote=clause[:200], branches=[[a] for a in ais])
+
+
+# "in parallel, produce …", "produce … in parallel", "同时改写成…": the pieces of writing are what is listed
+_PARALLEL_PIECES = compile_filtered(
+    r"\b(?:in parallel|at the same time|simultaneously|all at once),?\s+(?P<verb>produce|write|generate|draft)\s+(?P<list>.+)$"
+    r"|(?:同时|并行)(?:把它|将它)?(?P<verb2>改写成|改写为|写成|生成|产出|做成|改成)(?P<list2>.+)$")
 
 
 _TASK_COUNT = {"two": 2, "2": 2, "两": 2, "二": 2, "three": 3, "3": 3, "三": 3, "four": 4, "4": 4, "四": 4}

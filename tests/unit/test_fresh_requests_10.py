@@ -165,3 +165,24 @@ def test_the_approver_is_who_approves_not_the_words_before_them():
     assert nodes(g)["approval"].config.approval.approvers == ["财务"]
     g = build("员工提交采购申请表单后，先存到飞书多维表格。如果金额超过5000元，需要等我审批，批准后再在钉钉上通知采购。")
     assert nodes(g)["approval"].config.approval.approvers == []
+
+
+def test_pieces_of_writing_asked_for_in_parallel_are_written_side_by_side():
+    # "in parallel, produce a blog post draft, 5 tweet ideas, and show notes": one AI step, and a fetch of
+    # a service named "this podcast transcript"
+    g = build("Take this podcast transcript and, in parallel, produce a blog post draft, 5 tweet ideas, and show notes "
+              "with timestamps.")
+    fan = [e.target for e in g.edges if e.source == "start"]
+    assert len(fan) == 3 and all(kind(nodes(g)[x]) == "llm" for x in fan) and not _reads_of(g)
+    # "同时改写成小红书笔记、微博文案和抖音短视频脚本三个版本": 抖音 was fetched (a script's style, not a source)
+    g = build("把这篇公众号文章同时改写成小红书笔记、微博文案和抖音短视频脚本三个版本。")
+    fan = [e.target for e in g.edges if e.source == "start"]
+    assert len(fan) == 3 and all(kind(nodes(g)[x]) == "llm" for x in fan) and not _reads_of(g)
+    # deliveries said the same way stay deliveries
+    g = build("When a HubSpot deal moves to Closed Won, at the same time create an onboarding project in Asana, a "
+              "customer channel in Slack and a client folder in Google Drive.")
+    assert sorted(service(n) for n in _writes(g)) == ["asana", "google_drive", "slack"]
+
+
+def _reads_of(graph) -> list:
+    return [n for n in nodes(graph).values() if kind(n) == "api" and n.config.method == "GET"]
