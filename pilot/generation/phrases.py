@@ -45,7 +45,7 @@ EN_SPLIT = ascii_re(r",\s*(?:and\s+)?(?=(?:those|ones|the ones|anyone|anything|e
                     r"(?!(?:score|rating|grade|rank|total|count|tag|label)\s+(?:to|into|in|on)\s+(?:the|a|an|our|my|their|that|this)\b)"
                     r"(?=(?:" + ACTION_VERBS + r"|for each|for every|only (?:when|if))\b"
                     r"(?!\s+(?:time|times|date|notes?|recording|address(?:es)?|title|id|count|status|length|type)\b))")
-ZH_SPLIT = compile_filtered(r"[,、]\s*(?![其剩][他它余下]\s*[\u4e00-\u9fff]{0,2}[类种])(?=(?:审批|审核)?(?:同意|通过|批准)(?:了)?(?:之后|以后|后|就|再)|(?:被)?(?:驳回|拒绝)(?:了)?(?:的话|后|就)|等(?:我|老板|主管|领导|经理|负责人|编辑|主编)|其余|其他|其它|剩下|每\s*\d|等\s*[\d一二三四五六七八九十两半]+\s*个?(?:天|小时|分钟|周|星期)|[\d一二三四五六七八九十两半]+\s*个?(?:天|小时|分钟|周|星期|个月)(?:之?后|以后)(?=再|给|发|提醒|通知|检查|查|看|去)|[^,、]{0,10}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|不到|不足|以上|以下|以内)[^,、]{0,8}的|[^,、]{0,12}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|不到|不足)\s*[\d一二三四五六七八九十两百千万.]+\s*(?:万|千|元|块|天|个|条|%|分)?(?:的话)?(?:就|则)|[\u4e00-\u9fffa-z0-9]{1,6}的(?:立刻|马上|立即|直接|就|都|也|要)?(?:发|推|存|写|记|转|给|在|就|加|同步|用|把)|(?:并且?|还要|再)(?:在|往|给|用|通过)|(?:到时候|届时|这时)\s*(?:如果|若|假如|要是|一旦)|[^,、]{1,16}(?:不等于|等于|不是|不为)[^,、]{1,10}的话|还(?:没|不|未)[\u4e00-\u9fff]{1,6}的话|[^,、]{0,6}(?:>=|<=|≥|≤|>|<)\s*\d|(?:审批)?(?:被驳回|驳回|被拒绝?|拒绝|不通过|没通过|未通过|通过|批准|同意)(?:了|的话|之后|以后)?(?:就|则|后)|[^,、]{0,2}(?:每一|逐条|逐个|用|让|把|将|根据|调用|通过|发|推送|通知|保存|存|写|记录|生成|总结|翻译|分类|提取|抓取|获取|"
+ZH_SPLIT = compile_filtered(r"[,、]\s*(?![其剩][他它余下]\s*[\u4e00-\u9fff]{0,2}[类种])(?=[a-z0-9][a-z0-9 ]{0,10}(?:的话)?就(?:自动|直接|马上|立刻)?(?:在|发|推|转|建|创建|记|写|存|通知|提醒|同步|加)|(?:审批|审核)?(?:同意|通过|批准)(?:了)?(?:之后|以后|后|就|再)|(?:被)?(?:驳回|拒绝)(?:了)?(?:的话|后|就)|等(?:我|老板|主管|领导|经理|负责人|编辑|主编)|其余|其他|其它|剩下|每\s*\d|等\s*[\d一二三四五六七八九十两半]+\s*个?(?:天|小时|分钟|周|星期)|[\d一二三四五六七八九十两半]+\s*个?(?:天|小时|分钟|周|星期|个月)(?:之?后|以后)(?=再|给|发|提醒|通知|检查|查|看|去)|[^,、]{0,10}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|不到|不足|以上|以下|以内)[^,、]{0,8}的|[^,、]{0,12}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|不到|不足)\s*[\d一二三四五六七八九十两百千万.]+\s*(?:万|千|元|块|天|个|条|%|分)?(?:的话)?(?:就|则)|[\u4e00-\u9fffa-z0-9]{1,6}的(?:立刻|马上|立即|直接|就|都|也|要)?(?:发|推|存|写|记|转|给|在|就|加|同步|用|把)|(?:并且?|还要|再)(?:在|往|给|用|通过)|(?:到时候|届时|这时)\s*(?:如果|若|假如|要是|一旦)|[^,、]{1,16}(?:不等于|等于|不是|不为)[^,、]{1,10}的话|还(?:没|不|未)[\u4e00-\u9fff]{1,6}的话|[^,、]{0,6}(?:>=|<=|≥|≤|>|<)\s*\d|(?:审批)?(?:被驳回|驳回|被拒绝?|拒绝|不通过|没通过|未通过|通过|批准|同意)(?:了|的话|之后|以后)?(?:就|则|后)|[^,、]{0,2}(?:每一|逐条|逐个|用|让|把|将|根据|调用|通过|发|推送|通知|保存|存|写|记录|生成|总结|翻译|分类|提取|抓取|获取|"
                       r"读取|查询|搜索|分析|回复|回答|创建|更新|同步|等待|汇总|整理|打分|评分|判断|检查|筛选|并行|同时))")
 
 # ---------------------------------------------------------------- triggers
@@ -131,7 +131,7 @@ EVENT_SERVICE = (("email", "email"), ("邮件", "email"), ("inbox", "email"), ("
 
 # ---------------------------------------------------------------- conditions
 
-IF = ascii_re(r"^(?:and\s+|but\s+)?(?:if|when|in case|only if|only when|whenever)\b|^(?:到时候|届时|这时)?,?\s*(?:如果|若|假如|要是|当|一旦|如)"
+IF = ascii_re(r"^(?:and\s+|but\s+)?(?:if|when|in case|only if|only when|whenever)\b|^(?:到时候|届时|这时)?,?\s*(?:如果|若|假如|要是|当|一旦|如|只有(?=[^,，。；;]{2,20}[,，]\s*才))"
               r"|^[\u4e00-\u9fff]{1,4}(?:要是|如果|假如|若是)"  # "用户要是想投诉": subject first
               # "For the ones scoring 80 or higher, …": the items a threshold picks out
               r"|^for (?:the ones|those|the \w+|any|anyone|each one)\s+(?=(?:scoring|scored|rated|with a score of|that score|who score)\b)"
@@ -183,6 +183,8 @@ FIELD_NAMES = {"score": "score", "scoring": "score", "scored": "score", "rating"
 
 # ---------------------------------------------------------------- AI tasks (first match wins, in this order)
 
+# a document or entry booked in an ERP / finance system, not a text an AI writes
+BOOKS_RECORD_ZH = r"记账(?![表本簿单])|入账(?![表本簿单])|做账(?![表本簿单])|记一笔(?:账)?|(?:生成|开|录入?|做)(?:一张|一个|一笔|一条|一份)?[\u4e00-\u9fff]{0,8}?(?:出库单|入库单|销售单|采购单|收款单|付款单|凭证|单据)"
 AI_TASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((task, ascii_re(p)) for task, p in (
     # "an agent that…", not a person: "for the agent", "our support agents", "a real estate agent"
     ("agent", r"(?<!the )(?<!our )(?<!their )(?<!human )(?<!live )(?<!estate )(?<!assigned )(?<!each )(?<!listing )(?<!travel )(?<!insurance )\bagents?\b(?!'s)(?!\s+to\s+(?:review|approve|check|look over|pick up))|智能体|\bthat can (?:use|call|search|look up)\b|\bwith tools\b|能(?:够)?(?:调用|使用)(?:工具|.{0,6}工具)|会用工具"),
@@ -215,7 +217,9 @@ DELIVER = ascii_re(r"\b(?:page|pages|flag|flagged|send|sends|sent|post|posts|not
                    r"(?<!开)(?<!出)发(?!现|生(?!日)|票|起|展|来|过来|货)")
 DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,70}?\b(?:to|into|in|on|as)\b|\btag (?:the|it|them)\b|\bput\b.{0,30}?\b(?:in|into)\b|\badd (?:it |them |a |as a |each |the )?(?:new )?(?:row|line|record|entry)|\blog(?:s|ged)?\b|\brecord(?:s|ed)?\b|"
                                   r"\binsert\b|追加|(?:新增|添加|加|插入)(?:一|1)?(?:行|条(?:[\u4e00-\u9fff]{0,4}?记录)?)|(?<!会话)(?<!对话)(?<!聊天)(?<!通话)(?<!交易)(?<!销售)(?<!购买)(?<!操作)(?<!浏览)(?<!历史)(?<!访问)(?<!登录)(?<!消费)(?<!考勤)(?<!打卡)(?<!沟通)(?<!跟进)(?<!发布)(?<!运行)(?<!变更)(?<!审批)(?<!报销)(?<!就诊)(?<!维修)(?<!出入)(?<!充值)(?<!借阅)(?<!学习)(?<!订单)(?<!物流)(?<!发货)(?<!合同)(?<!所有)(?<!全部)(?<!客户)(?<!会员)(?<!员工)(?<!库存)(?<!工单)(?<!线索)(?<!提交)(?<!修改)(?<!评论)(?<!聊天)(?<!commit)记录(?!拉|取|导|读|调|查|抓|捞|里|中)|插入|插进|灌进|记一(?:行|笔|条)|记下|记(?:到|进|在|入)|录入|登记到|填(?:到|进|入)")),
-              ("create", ascii_re(r"\bcreate\w*|\bcreating\b|\bbook (?:a|an|the) (?:[\w-]+ ){0,2}(?:viewing|meeting|call|demo|slot|appointment|room|interview|event|session)s?\b|\bturn (?:it|them|this|that|the \w+|each \w+|only (?:the )?\w+|these|those|all (?:the )?\w+) into (?:an? )?(?:new )?(?:[\w-]+ )?(?:issue|ticket|card|task|page|row|record|contact|deal|lead|event)s?\b|\bissue (?:a |the )?refund|\brefund (?:the|their|his|her|it|them)\b|\bopen (?:a|an|one)\b|\braise (?:a|an|one)\b|\bfile (?:a|an|one)\b|\b(?:trigger|fire)(?:s|ed)? (?:a|an) (?:[\w-]+ ){0,2}(?:incident|alert|page)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|发起退款|(?<=调)[a-z]{2,12}退款|创建(?!的)|新建(?!的)|开一个|建一个|(?<![创新组搭])建(?:个|张|条|篇|份|一个|一张|一条|一篇|一份)?(?:[\u4e00-\u9fff]{0,6}?(?:文档|笔记)|工单|任务|卡片|商机|联系人|线索|客户|日程|会议|页面|issue|ticket|deal|lead)|[提开]工单")),
+              ("create", ascii_re(r"\bcreate\w*|\bcreating\b|\bbook (?:a|an|the) (?:[\w-]+ ){0,2}(?:viewing|meeting|call|demo|slot|appointment|room|interview|event|session)s?\b|\bturn (?:it|them|this|that|the \w+|each \w+|only (?:the )?\w+|these|those|all (?:the )?\w+) into (?:an? )?(?:new )?(?:[\w-]+ )?(?:issue|ticket|card|task|page|row|record|contact|deal|lead|event)s?\b|\bissue (?:a |the )?refund|\brefund (?:the|their|his|her|it|them)\b|\bopen (?:a|an|one)\b|\braise (?:a|an|one)\b|\bfile (?:a|an|one)\b|\b(?:trigger|fire)(?:s|ed)? (?:a|an) (?:[\w-]+ ){0,2}(?:incident|alert|page)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|发起退款|(?<=调)[a-z]{2,12}退款|创建(?!的)|新建(?!的)|开一个|建一个|(?<![创新组搭])建(?:个|张|条|篇|份|一个|一张|一条|一篇|一份)?(?:[\u4e00-\u9fff]{0,6}?(?:文档|笔记)|工单|任务|卡片|商机|联系人|线索|客户|日程|会议|页面|issue|ticket|deal|lead)|[提开]工单"
+                                    # "在金蝶里生成销售出库单", "去金蝶记账": a record booked in the finance system
+                                    r"|" + BOOKS_RECORD_ZH)),
               ("update", ascii_re(r"\bset(?:ting|s)? (?:the |its |their |that )?(?:(?:row|record|page|card|issue|ticket|deal|order)'s )?['\"]?[\w -]{1,30}['\"]? (?:to|=) |"
                                   r"\bfill (?:in |out )?(?:the |an? |its |their )?['\"]?[\w ;-]{1,30}['\"]? (?:column|field|cell|property)\b|"
                                   r"\binto (?:the|its|their|that) (?:(?:page|row|record|card|issue)'s )?['\"]?[\w ;-]{1,30}['\"]? (?:column|field|property)\b|"

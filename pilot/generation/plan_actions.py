@@ -191,6 +191,7 @@ _FORWARD_IT = compile_filtered(r"\bforward(?:s|ed|ing)?\s+(?:it|them|this|that|t
 _CALLED_API_ZH = compile_filtered(r"调用?(?:一下)?(?:我们|公司|自己)?的?(?P<name>[\u4e00-\u9fffa-z0-9]{1,8}?)的?(?:接口|\s?api)")
 
 
+_BOOKED = compile_filtered(ph.BOOKS_RECORD_ZH)
 _APPROVER_ZH = compile_filtered(r"(?:交给|发给|提交给|给|等|让|请|需要|要|由)(?:先)?(?:等|让|由|给|交给|发给)?(?P<who>(?!我|你|人工|先|等)[\u4e00-\u9fff]{1,5}?)(?:先|人工|来)?(?:审核|审批|批准|过目|把关)")
 _REPLIED_IN = compile_filtered(r"(?:回复|回)(?:到|在)")
 
@@ -434,6 +435,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         acts.sources.append(SourceStep(id=state.uid("search_docs"), from_="knowledge", quote=quote))
     # the AI step
     hits = [(m.start(), rank, task) for rank, (task, rx) in enumerate(ph.AI_TASKS) if (m := rx.search(clause))]
+    if hits and _BOOKED.search(clause):
+        hits = [h for h in hits if h[2] != "generate"]  # "在金蝶里生成销售出库单": booked in the system, not written by AI
     if hits and _WRITES_FIGURES.match(clause):
         hits = [h for h in hits if h[2] != "generate"]  # "Write the totals into our Airtable base": stored, not written by AI
     if hits and negated and neg is not None and neg.start() <= 2:

@@ -114,7 +114,8 @@ class ConditionalReader:
             return False
         tail = clause[clause.find("的") + 1:] if "的" in clause else ""
         return bool(ph.ZH_COND_ACTION.search(clause)) or clause.endswith("的") or bool(
-            tail and (ph.DELIVER.search(tail) or ph.SEND.search(tail) or ph.APPROVAL.search(tail) or any(rx.search(tail) for _, rx in ph.AI_TASKS)))
+            tail and (ph.DELIVER.search(tail) or ph.SEND.search(tail) or ph.APPROVAL.search(tail) or any(rx.search(tail) for _, rx in ph.AI_TASKS)
+                     or ph.delivery_op(tail) is not None))  # "不超过2000的直接在金蝶里记账": stored somewhere
 
     def _category_case(self, clause: str) -> tuple[str, str] | None:
         """A clause that starts with a category the last classification named ("投诉的转到…")."""

@@ -186,3 +186,29 @@ def test_pieces_of_writing_asked_for_in_parallel_are_written_side_by_side():
 
 def _reads_of(graph) -> list:
     return [n for n in nodes(graph).values() if kind(n) == "api" and n.config.method == "GET"]
+
+
+def test_entries_booked_in_a_finance_system_are_writes_there():
+    # "就在金蝶里生成销售出库单" read 金蝶 and had an AI write the document; "在金蝶里记账" was no step at all
+    g = build("支付系统回调我们的webhook时，如果订单状态是已付款，就在金蝶里生成销售出库单；否则给财务发邮件说明异常情况。")
+    assert _cases(g) == {"status_eq": ["kingdee"], "else": ["email"]}
+    assert not [n for n in nodes(g).values() if kind(n) == "llm"] and not _reads_of(g)
+    g = build("员工在表单里提交报销单后：金额不超过2000的直接通过，在金蝶里记账；超过2000的要先给财务经理审批，批了再去金蝶记账。")
+    cond = next(n for n in g.nodes if kind(n) == "condition")
+    assert [c.when for c in cond.config.cases] == ["inputs.submission.amount <= 2000"]
+    assert sorted(service(n) for n in _writes(g)) == ["kingdee", "kingdee"] and "approval" in nodes(g)
+    # a 记账表 is a table, not the act of booking
+    g = build("银行流水通过webhook推过来，如果“交易类型”是“退款”，就发邮件给财务主管；不是的话写进记账表。")
+    assert [n.id for n in _writes(g)] == ["send_email", "upsert_service"]
+
+
+def test_only_if_then_and_a_case_said_before_its_action():
+    # "只有买家是第一次下单，才给他发一条欢迎短信": the SMS went to every buyer
+    g = build("有赞有新订单的时候，只有买家是第一次下单，才给他发一条欢迎短信，顺便附上一张优惠券。")
+    assert _cases(g) == {"case_1": ["sms"], "else": []}
+    # "再让AI判断是bug、建议还是表扬，bug就自动在Jira建单": the bug case was lost in the classification's clause
+    g = build("用户反馈表单：提交后全部存到飞书多维表格；再让AI判断是bug、建议还是表扬，bug就自动在Jira建单，建议发到飞书产品群，表扬的不用额外处理。")
+    assert _cases(g) == {"bug": ["jira"], "case_2": ["feishu"], "case_3": [], "else": []}
+    # "…的时候，" leaves no "候" behind in the next step
+    g = build("GitHub仓库有人点Star的时候，在Discord频道发一条感谢消息")
+    assert all("候" not in str(n.config) for n in _writes(g))
