@@ -207,6 +207,8 @@ _NAMED_RE = compile_filtered(_NAMED_ALT + r"(?=[\u4e00-\u9fff]{0,10}?(?:订单|�
                              r"|(?<=[到在去往进从])" + _NAMED_ALT + r"(?=(?:上|里|那边|平台)?(?:$|[,，。；;、!！?？\s]|的|去|发|回))") if _NAMED_LOOKUP else None
 
 
+_X_LISTED = compile_filtered(r"(?:,\s*|\band\s+|\bor\s+|\b(?:to|on)\s+)(x)(?=\s*(?:,|\band\b|\bor\b|\(|[.;]|$))")
+
 # A service named by an ordinary word: the word in its ordinary sense is not the service ("a linear scale")
 _WORD_SENSE = {"erp": compile_filtered(r"\.[a-z]"),  # "https://erp.example.com": a host name
                "linear": compile_filtered(r"\s+(?:scale|regression|model|time|function|growth|algebra|equations?|fit|programming|"
@@ -220,6 +222,9 @@ def find_integrations(text: str) -> tuple[list[str], list[str], list[str]]:
     hits: list[tuple[int, int, str]] = [(m.start(), m.end(), _EN_LOOKUP[m.group(1)]) for m in _EN_RE.finditer(text)
                                         if m.group(1) not in _WORD_SENSE or not _WORD_SENSE[m.group(1)].match(text, m.end())]
     hits += [(m.start(), m.end(), _ZH_LOOKUP[m.group(0)]) for m in _ZH_RE.finditer(text)]
+    # "publish it to LinkedIn, X and Mailchimp": X among other services is X (Twitter)
+    hits += [(m.start(1), m.end(1), "twitter") for m in _X_LISTED.finditer(text)
+             if any(abs(h[0] - m.start(1)) <= 30 for h in hits)]
     if _NAMED_RE is not None:  # "汇总有赞当天的订单": a lookup-only name, with a business noun right after it
         hits += [(m.start(), m.end(), _NAMED_LOOKUP[m.group(0)]) for m in _NAMED_RE.finditer(text)]
     hits.sort(key=lambda h: (h[0], h[0] - h[1]))

@@ -45,6 +45,11 @@ from pilot.generation.planner_triggers import _approval_in_trigger, _event_thres
 from pilot.generation.text import clean, detect_language, normalize
 
 
+_RUN_BY_HAND = re.compile(r"(?:^|(?<=[.!;]\s))(?:when(?:ever)?|once|each time|every time)\s+(?:i|we|you|someone)\s+(?:hit|click|press|tap|push)\s+"
+                          r"(?:the\s+)?(?:run|go|start|play)(?:\s+button)?\s*,?\s*|(?:^|(?<=[.!;]\s))when(?:ever)?\s+(?:i|we)\s+run\s+(?:it|this|the (?:workflow|flow|automation))\s*,?\s*"
+                          r"|^(?:点(?:一下)?运行(?:按钮)?|手动运行|手动触发)(?:的时候|时|后)?\s*[,，]?\s*")
+
+
 class OfflinePlanner:
     """``plan(prompt)`` → :class:`WorkflowPlan`; pure and deterministic."""
 
@@ -54,6 +59,7 @@ class OfflinePlanner:
         text = ph.service_words(re.sub(r"[“”「」『』‘’]", "", re.sub(r"[”」』’]\s*[“「『‘]", "、", normalize(raw))))
         # asides addressed to us ("(I'll enter their name and email)") are not steps
         text = re.sub(r"\((?:i'll|i will|we'll|we will|e\.g\.|i\.e\.|eg|ie|for example|我会|比如)[^)]*\)", " ", text)
+        text = _RUN_BY_HAND.sub(" ", text)  # "When I hit run, grab …": started by hand, not a condition
         lang = "zh" if detect_language(raw) == "zh" else "en"
         trigger, trigger_clause, rest = find_trigger(text)
         rest = ph.arrow_chain(rest).strip(" ,").removeprefix("then ").strip(" ,")

@@ -212,3 +212,19 @@ def test_only_if_then_and_a_case_said_before_its_action():
     # "…的时候，" leaves no "候" behind in the next step
     g = build("GitHub仓库有人点Star的时候，在Discord频道发一条感谢消息")
     assert all("候" not in str(n.config) for n in _writes(g))
+
+
+def test_run_by_hand_is_the_trigger_and_x_among_services_is_x():
+    # "When I hit run, grab …" was a classification with a case "i hit run"
+    g = build("When I hit run, grab this month's traffic numbers from Google Analytics and our revenue from Stripe, have "
+              "AI write a one-page investor update, then save it to Notion and email it to investors@acme.com at the same time.")
+    assert trigger(g) == "manual" and not [n for n in nodes(g).values() if kind(n) == "condition"]
+    assert sorted(service(n) for n in _reads_of(g)) == ["google_analytics", "stripe"]
+    assert sorted(service(n) for n in _writes(g)) == ["email", "notion"]
+    # "publish all three at the same time to LinkedIn, X and Mailchimp": X was not published to
+    g = build("When a new post is published on our WordPress blog, generate a LinkedIn post, a tweet and a newsletter blurb "
+              "from it, then publish all three at the same time to LinkedIn, X and Mailchimp.")
+    assert sorted(service(n) for n in _writes(g)) == ["linkedin", "mailchimp", "twitter"]
+    from pilot.generation.entities import find_integrations
+
+    assert find_integrations("pick option x, y and z")[0] == [] and find_integrations("share it to x")[0] == []
