@@ -34,7 +34,7 @@ _SUMMARY_AND_FIELDS = ascii_re(r"\b(?:and|then|also)\s+(?:tell me|list|give me|n
 _FIELDS_PAREN = ascii_re(r"(?:结构化|structured|fields?|字段)[\w\u4e00-\u9fff ]{0,12}\((?P<list>[^()]{2,80}?)\)")  # "结构化记录（功能点、问题、建议）"
 _FIELDS_ZH = compile_filtered(r"(?:提取|抽取|抽出|提炼出|识别出|提取出|抽取出|解析出)(?:出)?(?:[^:：,，。]{0,20}[:：])?\s*(?P<list>[\u4e00-\u9fff\w]+(?:[、,和及][\u4e00-\u9fff\w]+)+)")
 _CATEGORIES_COLON = ascii_re(r":\s*(?P<list>[\w -]{1,24}(?:,\s*[\w -]{1,24})*,?\s+or\s+[\w -]{1,24}?)\s*(?:[.;]|$)")  # "how bad it is: critical, warning or noise"
-_CATEGORIES_PAREN = compile_filtered(r"\((?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:or|and)\s+[\w -]+)\)|\((?P<list2>[\w\u4e00-\u9fff -]{1,12}(?:[、/]\s*[\w\u4e00-\u9fff -]{1,12}){1,7})\)")
+_CATEGORIES_PAREN = compile_filtered(r"\((?P<list>[\w -]+(?:,\s*[\w -]+)*,?\s+(?:or|and)\s+[\w -]+)\)|\((?P<list2>[\w\u4e00-\u9fff -]{1,12}(?:[、/,]\s*[\w\u4e00-\u9fff -]{1,12}){1,7})\)")
 # "send them to the AI in batches of 20", "交给AI总结": handing data to the model is the AI step,
 # not a delivery (to the service the data came from, or anywhere else).
 _TO_AI = compile_filtered(r"\b(?:send|pass|feed|hand|give|run|push|submit|throw|pipe)\s+(?:(?:them|it|these|those|each(?: one)?|every\w*|all(?: of them)?|the \w+(?: \w+)?)\s+)?"
@@ -58,7 +58,7 @@ def no_ai_requested(text: str) -> bool:
 def _delivers_result(clause: str) -> bool:
     """The clause only delivers what an earlier AI step produced ("post the summary to Slack")."""
     return bool(re.match(r"(?:and\s+|then\s+|also\s+)?(?:send|post|save|store|email|e-mail|share|publish|forward|add|append|write|upload|push)\b(?:\s+(?:me|us))?"  # "email me the digest"
-                         r"\s+(?:it|them|this|that|both|all|these|those|the (?:summary|report|digest|result|results|analysis|translation|draft|reply|answer|fields|values|scores?|labels?|totals?|numbers|figures|sums?|counts?)s?)\b", clause)
+                         r"\s+(?:it|them|this|that|both|all|these|those|the (?:summary|summaries|report|digest|result|results|analysis|analyses|translation|draft|reply|replies|answer|fields|values|scores?|labels?|totals?|numbers|figures|sums?|counts?)s?)\b", clause)
                 or re.match(r"(?:并|再|然后)?(?:把|将)?(?:[\u4e00-\u9fff]{0,4}结果|摘要|总结|报告|简报|译文|回复|分数|评分|分类)(?:发|推|存|写|保存|同步|回写|填|评论|回复|贴)", clause)
                 or re.match(r"(?:并|再|然后)?(?:把它|将它)?(?:存|保存|放)(?:为|成|到|进)(?:邮件|邮箱)?草稿", clause)  # "存为草稿": what was written
                 # "审批通过后再回复", "then send the reply": the drafted reply goes out, nobody writes another

@@ -274,6 +274,9 @@ def _comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
         return Comparison(subject="inputs", field=field, op="eq", value=value), f"{field} eq {value}"
     nr = ph.NOT_RETURN.search(cond)
     if nr:
+        if nr.group("val3"):  # "if it returns anything other than 200": the response's status code
+            code = int(nr.group("val3"))
+            return Comparison(subject="inputs", field="status_code", op="ne", value=code), f"status_code ne {code}"
         value = (nr.group("val") or nr.group("val2")).strip()
         return Comparison(subject="inputs", field="status", op="ne", value=value), f"status ne {value}"
     said = re.search(r"(?<![a-z0-9_])([a-z_][a-z0-9_]*)\s*字段", cond)  # "status 字段等于 SUCCESS": the field is status
@@ -293,10 +296,13 @@ def _comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
         return None
     field_words, op_word, raw = m.group("field").strip(), m.group("op"), m.group("val")
     op = ph.OPS.get(op_word)
-    number = re.match(r"^[$€£¥]?(-?\d+(?:[.,]\d+)?)(k|万)?", raw.strip())
+    number = re.match(r"^([$€£¥])?(-?\d+(?:[.,]\d+)?)\s*(k\b|万|million\b|mm?\b|bn\b|billion\b)?", raw.strip())
     value: float | str
     if number:
-        value = float(number.group(1).replace(",", "")) * (1000 if number.group(2) == "k" else 10000 if number.group(2) == "万" else 1)
+        unit = number.group(3) or ""
+        # "$1M", "2 million": a money amount in millions (a bare "5m" is more likely minutes: no currency, no scale)
+        scale = {"k": 1000, "万": 10000, "million": 10**6, "bn": 10**9, "billion": 10**9}.get(unit, 10**6 if unit in ("m", "mm") and number.group(1) else 1)
+        value = float(number.group(2).replace(",", "")) * scale
         value = int(value) if float(value).is_integer() else value
     else:
         value = raw.strip("'\" ")

@@ -358,6 +358,9 @@ def find_timezone(text: str) -> str:
     return "Asia/Shanghai" if re.search(r"[\u4e00-\u9fff]", text) else "UTC"
 
 
+_PART_AFTER = compile_filtered(r"\s+(?:morning|afternoon|evening|night|at noon|at midnight)s?\b")
+
+
 def find_schedule(text: str) -> Schedule | None:
     """A cron expression for a periodic request, or ``None``. Times default by part of day
     (morning 8:00, afternoon 14:00, evening 18:00, otherwise 9:00)."""
@@ -419,6 +422,9 @@ def find_schedule(text: str) -> Schedule | None:
             cron = f"{minute} {hour} L * *" if last else f"{minute} {hour} {min(day, 28)} * *"
         else:
             cron = f"{minute} {hour} * * *"
+    part_after = _PART_AFTER.match(text, m.end())
+    if part_after:  # "every Monday morning": the part of the day belongs to the schedule, not to the work
+        phrase += part_after.group(0)
     return Schedule(cron=cron, text=phrase.strip(), timezone=find_timezone(text))
 
 

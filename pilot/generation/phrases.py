@@ -20,7 +20,7 @@ from pilot.generation.roles import NOUN_POST
 # sentence ends, and sequencing words (then / after that / 然后 / 再 / 最后)
 # (not the "." of a list number: "\n1. 给用户发短信确认")
 SENTENCE = compile_filtered(r"(?:(?<!\n\d)(?<!\n\d\d)(?<!^\d)(?<!^\d\d)[.!?](?=\s|$)|[;。！？；\n])+")
-SEQUENCE = ascii_re(r"(?:,\s*|\s+)(?:and\s+)?(?:then|after that|next)\b[,\s]*|(?:,\s*|\s+)(?:and\s+)?(?=(?:finally|afterwards|at the end)\b)"
+SEQUENCE = ascii_re(r"(?:,\s*|\s+)(?:and\s+)?(?:then|after that|next(?!\s+(?:week|month|year|day|quarter|monday|tuesday|wednesday|thursday|friday|saturday|sunday|time|steps?|ones?)\b))\b[,\s]*|(?:,\s*|\s+)(?:and\s+)?(?=(?:finally|afterwards|at the end)\b)"
                     # (not "如果金额大于5000并且客户等级是VIP，就…": two conditions of one case)
                     r"|然后|接着|之后再|之后|随后|(?=最后)|再把|再将|并且(?![^,，。；;]{1,16}?(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|是|为|等于)"
                     r"[^,，。；;]{0,12}?[,，]?\s*(?:就|则|的话))|并把|并将")
@@ -35,7 +35,8 @@ ACTION_VERBS = (
     r"have|let|ask|use|make|remove|drop|delete|import|export|clean|skip|dm|remind|invite|look|rewrite|rephrase|proofread|polish|shorten|"
     r"page(?=\s+(?:ops|on-?call|someone|me|us|the|them)\b)|put(?=\s+(?:it|them|the|this|that|a|an|each|every)\b)|patch(?=\s)"
     r"|turn(?=\s+(?:only|just)\b)|archive|flag|mark(?=\s+(?:it|them|the|this|that|as)\b)|move(?=\s+(?:it|them|the|this|that)\b)|set(?=\s+(?:the|its|their|this|that)\s+[\w' ]{1,30}?\s+to\b|\s+status\b)"  # "classify each post …, and turn only the bugs into issues"
-    r"|total(?=\s+(?:them|it|these|those)\s+by\b)"  # "pull last month's donations and total them by campaign"
+    r"|total(?=\s+(?:them|it|these|those)\s+by\b)"
+    r"|tell(?=\s+(?:me|us|him|her|them|the [\w-]+(?: [\w-]+)?)\s+(?:in|on|via|through|by|over)\s+(?!plain\b|simple\b|detail\b|short\b|brief\b|a few\b|one\b|two\b|three\b|english\b|chinese\b|bullets?\b|words?\b|numbers?\b))"  # "extract the price, and tell me in Telegram if …"  # "pull last month's donations and total them by campaign"
 )
 # not before a verb used as a noun: "name, email and call time", "email address", "post title"
 EN_SPLIT = ascii_re(r",\s*(?:and\s+)?(?=(?:those|ones|the ones|anyone|anything|everyone|[a-z]+)\s+(?:scoring|scored|rated|over|above|under|below|between)\s+[$€£¥]?\d"  # "…, those below 50 get …"
@@ -153,7 +154,7 @@ GOES = ascii_re(r"\s*(?:->|=>|→)\s*|\s+=\s+(?=(?:" + ACTION_VERBS + r")\b)|\s+
 CMP_EN = ascii_re(r"(?P<field>[a-z][a-z _']{0,30}?)\s+(?:is\s+|are\s+|was\s+|of\s+)?(?P<op>greater than or equal to|less than or equal to|"
                   r"at least|at most|no more than|no less than|above|over|greater than|more than|higher than|exceeds?|exceeding|bigger than|"
                   r"below|under|less than|lower than|fewer than|smaller than|>=|<=|>|<|==|=|!=|equals?|is not|isn't|isnt|is no longer|doesn't equal|does not equal|not equal to|is)\s+"
-                  r"(?P<val>[$€£¥]?-?\d{1,3}(?:,\d{3})+|[$€£¥]?-?\d+(?:\.\d+)?k?|\"[^\"]+\"|'[^']+'|[a-z][\w-]*)")
+                  r"(?P<val>[$€£¥]?-?\d{1,3}(?:,\d{3})+|[$€£¥]-?\d+(?:\.\d+)?(?:k|mm?|bn)?\b|-?\d+(?:\.\d+)?(?:k|\s*(?:million|billion)\b)?|\"[^\"]+\"|'[^']+'|[a-z][\w-]*)")
 CMP_ZH = compile_filtered(r"(?P<field>[\u4e00-\u9fffa-z_]{0,8}?)\s*(?P<op>大于等于|小于等于|不低于|不少于|不超过|不高于|大于|小于|高于|低于|超过|多于|少于|不足|不到|"
                     r"达到|等于|不等于|不是|为|是|>=|<=|≥|≤|>|<|=)\s*(?P<val>-?\d+(?:\.\d+)?\s*(?:万|元|分|条|个|件|天|%|度|℃|°c|mb|gb|kb|tb|ms|秒|毫秒|分钟|小时)?|[^\W的就则时并]{1,10})")
 OPS = {"greater than or equal to": "ge", "less than or equal to": "le", "at least": "ge", "at most": "le", "no more than": "le",
@@ -268,7 +269,7 @@ LOOP = ascii_re(r"\bfor (?:each|every)\b|\brow by row\b|\bone (?:by|at a) (?:one
                 r"(?<!not one )(?<!not )(?<!instead of one )(?<!rather than one )\bper (?:row|item|record|lead|order)\b|逐条|逐个|逐一|逐篇|逐笔|逐行|逐封|逐份|逐单|逐家|逐位|每一条|每一个|每条|每个|每一行|每行|每封|每篇|每一篇|每份|每(?:一)?位(?=[\u4e00-\u9fff])|依次|挨个|批量|"
                 r"一个一个|一个个|一条一条|一条条(?!拆|列|分出|提取|抽)|一篇一篇|一篇篇|一单一单|一单单|一行一行|一行行|一封一封|一封封|一笔笔|一笔一笔")
 BATCH = ascii_re(r"\bin (?:batches|chunks|groups) of\s+(?P<n>\d+)|\b(?:batch(?:es)?|chunks?) of\s+(?P<n2>\d+)|\b(?P<n3>\d+)\s+(?:\w+\s+)?at a time\b|每\s*(?P<n4>\d+)\s*(?:条|个|行|封|份)?\s*一批|每批\s*(?P<n5>\d+)|分批.{0,4}?(?P<n6>\d+)|每\s*(?P<n7>\d+)\s*(?:条|个|行|封|份)\s*一组|按\s*(?P<n8>\d+)\s*(?:人|条|个|行|封|份|单)\s*一批")
-AGGREGATE = ascii_re(r"^(?:finally|afterwards|at the end)\b|^最后|\b(?:all|together|overall|combined|digest|report|roundup|weekly|daily|summary of (?:all|the)|one message|one (?:summary|combined)|a single (?:email|message|summary))\b|汇总|总结|简报|日报|周报|整体|合并|一起|拼成|拼接|合成一|^(?:并|再|然后)?(?:把|将)?(?:这份|这个|整个)?(?:名单|清单)")
+AGGREGATE = ascii_re(r"^(?:finally|afterwards|at the end)\b|^最后|\bwith (?:the|a) (?:full |complete |whole )?list\b|\bpost the list\b|\bsend (?:me )?the list\b|\b(?:all|together|overall|combined|digest|report|roundup|weekly|daily|summary of (?:all|the)|one message|one (?:summary|combined)|a single (?:email|message|summary))\b|汇总|总结|简报|日报|周报|整体|合并|一起|拼成|拼接|合成一|^(?:并|再|然后)?(?:把|将)?(?:这份|这个|整个)?(?:名单|清单)")
 PARALLEL = ascii_re(r"\bin parallel\b|\bat the same time\b|\bsimultaneously\b|\bconcurrently\b|并行|同时")
 WEB_SEARCH = ascii_re(r"\bsearch(?:es|ing)? (?:the )?(?:web|internet|online|google)\b|\bweb search\b|\bgoogle (?:for|it)\b|\blook (?:it |them )?up online\b|"
                       r"\bsearch for\b|\bsearch(?:es|ing)? (?:the )?(?:news|press|media)\b|\b(?:news|press) (?:mentions|coverage) of\b|\b(?:research|look up|find|check)\b.{0,40}\b(?:on the web|online|on the internet)\b|联网搜|网上搜|搜索引擎|上网搜|搜索(?:网络|互联网|相关)|搜一下|搜索(?:网上|网络上|全网)|(?:搜|搜索|查找|查一下)[^,，。；;]{0,16}?(?:最新)?(?:新闻|报道|舆情)|(?:网上|网络上|互联网上)[^,，。；;]{0,16}?的?搜索结果")
@@ -284,6 +285,7 @@ FETCH = ascii_re(r"\bback(?:s|ing)? up (?:all |the |our |every )|\b(?:fetch|fetc
                  r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|查一下|查下|看看|看一下|(?<![提抽])取出|拿出|翻出|捞出|调出|统计(?!$)(?![,，。])|读出|拉下来|导出|调用|读|拉|抓|(?<![检审调])查(?!看)|过一遍|遍历|请求一下|请求|访问")
 RESPOND = ascii_re(r"\b(?:respond|reply|return)\s+(?:to (?:the )?(?:caller|webhook|request)|with)\b|返回给|响应")
 SEND = ascii_re(r"\breply (?:in|on) (?:the |that |this |a )?(?:[\w-]+ )?(?:thread|channel|chat|dm)\b|"
+               r"\btell (?:me|us|him|her|them|the [\w-]+)\s+(?:in|on|via|through|by|over)\s+(?!plain\b|simple\b|detail\b|short\b|brief\b|a few\b|english\b|chinese\b|bullets?\b|words?\b)(?:the\s+|our\s+|my\s+)?[a-z#]|"  # "tell me in Telegram if …"
                 # "summarize them for me by email": delivered to that person by email
                 r"\b(?:for|to) (?:me|us)\s+(?:by|via|over)\s+(?:e-?mail|slack|sms|text)\b|"
                 # "ask them for a review by email", "remind the student via SMS": a message to that person
@@ -310,7 +312,7 @@ NEWS = ascii_re(r"\bnews\b|\bheadlines?\b|\bstories\b|新闻|资讯|热点|热�
 ZH_COND_ACTION = compile_filtered(r"(?:的话)?(?:就|则)|的(?=[^,]{0,4}(?:发|推|存|写|记|转|给|通知|提醒|建|创建))|时(?=[^,]{0,4}(?:发|推|存|写|记|转|给|通知|提醒|建|创建))")
 GENERIC_OBJECT_EN = ascii_re(r"\b(?:fetch|pull|get|grab|read|check|query|look up|load|export|find|retrieve|take)\s+(?:all\s+|the\s+|our\s+|my\s+|today's\s+|yesterday's\s+|last \w+'s\s+|new\s+)*(?P<obj>[a-z][\w/ -]{2,40}?)(?=\s+(?:from|in|on|at|and|for|of|with)\b|$)")
 GENERIC_OBJECT_ZH = compile_filtered(r"(?:查一下|查下|查询|看看|看一下|统计一下|统计|读取|读出|拉取|获取|抓取|导出|调用一下|调用|请求一下|请求|访问)(?:一下)?(?P<obj>[\u4e00-\u9fffa-z0-9]{2,16})")
-NOT_RETURN = ascii_re(r"\b(?:doesn't|does not|didn't|did not|fails to|don't)\s+return\s+(?:an?\s+)?[\"']?(?P<val>[\w-]+)|返回的?(?:状态|status)?(?:不是|不等于|不为)\s*(?P<val2>\w+)")
+NOT_RETURN = ascii_re(r"\b(?:doesn't|does not|didn't|did not|fails to|don't)\s+return\s+(?:an?\s+)?[\"']?(?P<val>[\w-]+)|\breturns?\s+(?:anything|something|a status|a code|a status code)?\s*(?:other than|besides|except)\s+(?:an?\s+)?[\"']?(?P<val3>\d{3})\b|返回的?(?:状态|status)?(?:不是|不等于|不为)\s*(?P<val2>\w+)")
 SUBREDDIT = compile_filtered(r"\br/([a-z0-9_]{2,30})")
 ONES = ascii_re(r"\b(?:only\s+|just\s+)?(?:the\s+)?(?P<label>[a-z-]{3,20})\s+ones\b|\b(?:only|just)\s+(?:the\s+)?(?P<label2>[a-z-]{3,20})\s+(?:ones|mentions|reviews|items|messages|tickets|emails|comments|leads|posts|notes|conversations)\b"
                 r"|(?:只有|仅有|只|仅)(?:把|将)?(?P<label3>[\u4e00-\u9fff]{1,4})的")

@@ -228,3 +228,36 @@ def test_run_by_hand_is_the_trigger_and_x_among_services_is_x():
     from pilot.generation.entities import find_integrations
 
     assert find_integrations("pick option x, y and z")[0] == [] and find_integrations("share it to x")[0] == []
+
+
+def test_the_second_reviews_small_misreadings():
+    # "Every Monday morning, go through all HubSpot deals …": "morning" was a category to classify into
+    g = build("Every Monday morning, go through all HubSpot deals that haven't been touched in 14 days, and for each one "
+              "have AI draft a follow-up email to the contact and save it as a Gmail draft. Then DM me on Slack with the "
+              "list of deals.")
+    assert g.nodes[0].config.trigger.cron == "0 8 * * 1" and not [n for n in nodes(g).values() if kind(n) == "condition"]
+    loop = next(n for n in g.nodes if kind(n) == "loop")
+    slack = next(n for n in g.nodes if service(n) == "slack")  # the list goes out once, after the loop
+    assert any(e.source == loop.id and e.target == slack.id for e in g.edges)
+    # "if the price is above $1M": 1
+    g = build("New row in our Airtable \"Listings\" table -> write a listing description with AI from the property details, "
+              "update the row with the description, and if the price is above $1M also post it to our #luxury Slack channel.")
+    assert next(n for n in g.nodes if kind(n) == "condition").config.cases[0].when == "inputs.event.price > 1000000"
+    # "If it returns anything other than 200": an AI judged the body
+    g = build("Monitor our status endpoint https://api.example.com/health every 5 minutes. If it returns anything other "
+              "than 200, page the on-call via PagerDuty and post in #incidents.")
+    assert next(n for n in g.nodes if kind(n) == "condition").config.cases[0].when == "nodes.fetch_page.output.status != 200"
+    assert not [n for n in nodes(g).values() if kind(n) == "llm"]
+    # "… events for next week via telegram": "next" started a new step, and Telegram got two messages
+    g = build("every friday 5pm send me a recap of my google calendar events for next week via telegram")
+    assert [service(n) for n in _writes(g)] == ["telegram"]
+    # "send the summaries to Microsoft Teams": a second summary; "label it (bug, question, enhancement)": one category
+    g = build("Every hour, check our RSS feed of competitor blogs, summarize only the new posts that mention pricing, "
+              "and send the summaries to Microsoft Teams.")
+    assert len([n for n in nodes(g).values() if kind(n) == "llm"]) == 1
+    g = build("When a new GitHub issue is opened, have an AI label it (bug, question, enhancement) and apply the label on "
+              "GitHub; if it's a bug, also post it to #eng-triage on Slack.")
+    assert nodes(g)["classify"].config.output_schema["properties"]["category"]["enum"] == ["bug", "question", "enhancement", "other"]
+    # "tell me in Telegram if it dropped below $50": sent whatever the price
+    g = build("Scrape the product page URL I give you, extract the price, and tell me in Telegram if it dropped below $50.")
+    assert _cases(g) == {"value_lt_50": ["telegram"], "else": []}
