@@ -106,6 +106,14 @@ class Builder:
             return None
         return TRIGGER_FIELD[kind][0] + path.removeprefix("payload")
 
+    def trigger_data(self) -> str | None:
+        """``inputs.<field>``: what the trigger delivers (declared as a run input), or None."""
+        kind = trigger_kind(self.plan)
+        if kind not in TRIGGER_FIELD:
+            return None
+        name, type_ = TRIGGER_FIELD[kind]
+        return self.input_field(name, type_=type_, description=self._t("触发时收到的数据", "what the trigger received"))
+
     def data(self) -> list[str]:
         """What the next step reads: the latest data, else the trigger's payload / the text input."""
         if self.current:

@@ -189,7 +189,7 @@ def delivery_node(b: Builder, s: DeliverStep, content: list[str]) -> dict[str, A
         return {"id": nid, "type": "tool", "title": title, "config": {"tool": "slack", "arguments": args}}
     if tool == "email":
         return {"id": nid, "type": "tool", "title": title, "config": {"tool": "email", "arguments": {
-            "to": _recipient(b, s.target), "subject": "πlot: " + b._t("工作流结果", "workflow result"), "body": text}}}
+            "to": _recipient(b, s.target, s.quote), "subject": "πlot: " + b._t("工作流结果", "workflow result"), "body": text}}}
     if tool in BOT_TOOLS:
         url = "{{ credentials." + f"{tool}_bot" + " }}"
         return {"id": nid, "type": "tool", "title": title, "config": {"tool": tool, "arguments": {"webhook_url": url, "text": text}}}
@@ -234,13 +234,32 @@ def _label(ref: str) -> str:
     return (parts[0] if parts else "result").replace("_", " ")
 
 
-def _recipient(b: Builder, target: str | None) -> str:
-    """An address the request gives, else a run input named after who receives it."""
+# the person a run is about: who submitted the form / is in the event, or the item a loop is on
+_THE_PERSON = compile_filtered(r"(?:the |each |every |that |this )?(?:them|him|her|they|customer|candidate|applicant|student|patient|user|sender|"
+                         r"lead|employee|buyer|member|attendee|new hire|contact|requester|submitter|person|client|guest|subscriber|"
+                         r"learner|parent|participant|registrant|signup|prospect|respondent|shopper|客户|候选人|学员|学生|患者|用户|员工|买家|"
+                         r"会员|申请人|报名人|他|她|他们|本人|对方)s?")
+_SENT_TO_THE_PERSON = compile_filtered(r"\b(?:send|email|e-mail|mail|reply to|thank|invite|remind)\s+(?:them|him|her|the (?:customer|candidate|applicant|"
+                                 r"student|patient|user|sender|lead|employee|buyer|member|attendee|new hire|contact|person|client|guest|"
+                                 r"subscriber|participant|prospect)s?)\b|\bto the (?:customer|candidate|applicant|student|patient|user|sender|"
+                                 r"buyer|member|attendee|client|guest|participant)s?\b|\b(?:second|another|follow-?up|reminder|final)\s+(?:[\w-]+\s+)?e-?mail\b|再发一封|给(?:客户|候选人|学员|学生|患者|用户|员工|买家|会员|申请人|他|她|本人|对方)(?:发|回)")
+
+
+def _recipient(b: Builder, target: str | None, quote: str = "") -> str:
+    """An address the request gives, else the address of the person the run is about (the loop's
+    item, the submission / event), else a run input named after who receives it."""
     if target and EMAIL_RE.fullmatch(target.strip()):
         return target.strip()
     carried = b.payload_path(target) if target else None
     if carried:  # the address the form / webhook / event carries (action_deliveries._submitted_address)
         return "{{ inputs." + carried + " }}"
+    # ("forward it to them": to someone the run looked up, not back to who sent it)
+    about_them = (_THE_PERSON.fullmatch(target.strip()) if target else _SENT_TO_THE_PERSON.search(quote)) \
+        and not re.search(r"\bforward|转发", quote)
+    if about_them and b.in_loop:  # "for each overdue customer, email them a reminder": that customer's address
+        return "{{ item.email }}"
+    if about_them and b.plan.trigger.__struct_config__.tag in ("form", "webhook", "app_event"):
+        return "{{ " + str(b.trigger_data()) + ".email }}"  # "send them a confirmation email": who submitted it
     who = _slug(target or "")
     who = re.sub(r"^(the|our|my|a|an|their|his|her|its)_", "", who) if who != "service" else ""
     name = f"{who}_email" if who and len(who) <= 30 else "email_to"

@@ -261,3 +261,27 @@ def test_the_second_reviews_small_misreadings():
     # "tell me in Telegram if it dropped below $50": sent whatever the price
     g = build("Scrape the product page URL I give you, extract the price, and tell me in Telegram if it dropped below $50.")
     assert _cases(g) == {"value_lt_50": ["telegram"], "else": []}
+
+
+def _mail_to(graph) -> list[str]:
+    return [n.config.arguments["to"] for n in _writes(graph) if service(n) == "email"]
+
+
+def test_emails_to_the_person_the_run_is_about_go_to_their_address():
+    # every one of these went to a fixed run input ("email_to", "them_email") set once for all runs
+    assert _mail_to(build("When someone submits the signup form, send them a welcome email.")) == ["{{ inputs.submission.email }}"]
+    assert _mail_to(build("When a payment fails in Stripe, email the customer a friendly reminder to update their card.")) == [
+        "{{ inputs.event.email }}"]
+    assert _mail_to(build("Every friday pull overdue invoices from Xero and for each one email the customer a reminder")) == [
+        "{{ item.email }}"]
+    assert _mail_to(build("用户在 App 注册后后端会打 webhook 过来，先给他发一封欢迎邮件，然后等 24 小时，再发一封新手教程邮件。")) == [
+        "{{ inputs.payload.email }}", "{{ inputs.payload.email }}"]
+    g = build("When someone joins our waitlist through the signup form, send them a welcome email right away, then wait 3 "
+              "days and send a second email asking if they have any questions.")
+    assert _mail_to(g) == ["{{ inputs.submission.email }}", "{{ inputs.submission.email }}"]
+    # …but not me, an address given, or someone the run looked up
+    assert _mail_to(build("When a new order arrives in Shopify, email me a summary")) == ["{{ inputs.me_email }}"]
+    assert _mail_to(build("When a lead comes in via webhook, email the sales team at sales@acme.com")) == ["sales@acme.com"]
+    g = build("When a new email comes into support@ in Gmail, look up the sender's account manager in HubSpot and forward "
+              "it to them with a 3-line AI summary at the top.")
+    assert "event.email" not in str(_mail_to(g))
