@@ -55,7 +55,9 @@ WEBHOOK = ascii_re(r"\bwebhooks?\b|(?:做|提供|开|给我)(?:一)?个(?:http\s
                   # "our backend POSTs a new order to this workflow", "the HR system POSTs each claim to us", "把线索POST到这里",
                   # "ERP系统推送新的销售订单过来": an outside system calls the workflow
                   r"|\bposts?\b[^.;]{0,60}?\bto (?:us|this (?:workflow|flow|automation|endpoint|url)|here)\b|(?:post|推送|推|提交)(?:到|给)(?:这里|这儿|这个(?:流程|工作流|接口))"
-                  r"|(?:系统|平台|后台|后端|服务)(?:会|都会|就会)?(?:推送|推|post|回调)[^,，。;；]{1,20}?过来")
+                  r"|(?:系统|平台|后台|后端|服务)(?:会|都会|就会)?(?:推送|推|post|回调)[^,，。;；]{1,20}?过来"
+                  # "用户在官网提交问题后", "患者在小程序上预约挂号后": our own site or app posts what they submit
+                  r"|(?:^|[:：]\s*)(?:客户|用户|患者|学员|学生|访客|会员|家长)在(?:我们的?)?(?:官网|网站|小程序|app|h5)(?:上|里)?(?:提交|预约|挂号|注册|下单|报名|填|留资|申请)(?![^,，。]{0,14}?(?:表单|表|问卷))(?![^。]*(?:webhook|回调|接口))")
 WEBHOOK_OUT = ascii_re(r"\b(?:send|post|push|forward|notify|call|hit)\w*\s+(?:it |them |the \w+ |this |that |an? \w+ )?(?:to|via|using) (?:a |an |our |the |my |this )?"
                        r"(?:\w+ )?webhook|(?:发|推送|发送|通知|调用)(?:到|给)?.{0,6}(?:webhook|回调)|webhook\s*(?:url|地址)")
 WEBHOOK_IN = ascii_re(r"\b(?:when|whenever|each time|every time|once)\b[^.]{0,60}\bwebhook|\bwebhook[^.]{0,20}\b(?:arrives|fires|is called|comes in|receives|gives us|triggers)"
@@ -102,7 +104,8 @@ APP_EVENT = ascii_re(
     r"|^(?:someone|somebody|a (?:customer|user|lead|client|prospect|visitor|candidate))\s+(?:books|signs up|registers|pays|buys|orders|cancels|subscribes|uploads)\b[^.]{0,60}?(?:->|→|:|,)"
     # "钉钉上有人提交请假申请", "客户在微信公众号发消息": someone does it in the app
     r"|^[\u4e00-\u9fffa-z]{2,10}(?:上|里)有人(?:提交|发起|填了|填写|发了|发消息|下单|报名|申请|评论|留言)"
-    r"|^(?:客户|用户|粉丝|买家|顾客|学员|员工|患者|访客)在(?!聊天|对话|网页|网站|官网|小程序|app)[\u4e00-\u9fffa-z]{2,10}?(?:上|里)?(?:发消息|发了消息|发来消息|留言|评论|下单|提交|咨询|私信)"
+    r"|^(?:客户|用户|粉丝|买家|顾客|学员|学生|员工|患者|访客|候选人|会员|家长)在(?!聊天|对话|网页|网站|官网|小程序|app)[\u4e00-\u9fffa-z]{2,10}?(?:上|里)?"
+    r"(?:发消息|发了消息|发来消息|留言|评论|下单|提交|咨询|私信|交|填|报名|预约|申请|发起)"
     r"|^[\u4e00-\u9fffa-z]{1,8}新(?:订单|客户|用户|评论|工单|记录|邮件|issue|线索|答卷|报名)|^新(?:订单|客户|用户|评论|工单|记录|邮件|线索|答卷|报名)(?:来了|进来|到了)|每(?:新增|新建|新来|有)|每当|发(?:布)?(?:了)?新.{0,12}?(?:的时候|时|后)|每次(?:有|收到)|每(?:收到|来)|一旦(?:有|收到)|(?<![唯统同])一有(?=[^，,。：:]{0,16}?新)|来了?(?:一[个笔单条封])?新|发布(?:了)?新|[\u4e00-\u9fffa-z]{2,10}(?<!点)(?<!我审核)(?<!我审批)(?<!我批准)(?<!等我)(?:(?:通过|完成|创建|关闭|合并)(?:时|后)|(?:通过|完成|创建|关闭)(?:以后|之后))|(?:收到|有|新增|新建|新来|新添加)(?:了)?(?:一[封条个份笔行张])?新?.{0,14}?(?:时(?![间效])|(?<!然)(?<!最)后|的时候)|出现(?:了)?新的?.{0,14}?(?:时(?![间效])|(?<!然)(?<!最)后|的时候)"
     # "客户在企业微信发消息时", "粉丝在公众号留言后": someone acting in an app
     # (asking in a chat window is the chat trigger, not an app's event)

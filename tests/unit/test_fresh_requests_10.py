@@ -285,3 +285,13 @@ def test_emails_to_the_person_the_run_is_about_go_to_their_address():
     g = build("When a new email comes into support@ in Gmail, look up the sender's account manager in HubSpot and forward "
               "it to them with a 3-line AI summary at the top.")
     assert "event.email" not in str(_mail_to(g))
+
+
+def test_someone_doing_something_on_our_site_or_in_an_app_starts_the_run():
+    assert trigger(build("客服工单分类：用户在官网提交问题后，AI判断是退款、物流还是产品质量问题。退款的转给财务群（飞书），物流的去查快递100")) == "webhook"
+    assert trigger(build("患者在小程序上预约挂号后，发短信确认预约时间")) == "webhook"
+    assert trigger(build("学生在问卷星交作文后，AI按照中考评分标准打分并写评语，分数写回飞书多维表格")) == "app_event"
+    # a form said as such stays a form, and a webhook said as such is the trigger
+    assert trigger(build("客户在官网填完试用申请表单以后，自动把信息写进飞书多维表格")) == "form"
+    g = build("用户在小程序下单后我们后端会调一个webhook，收到后给用户发短信通知下单成功，同时给仓库发一封邮件安排发货。")
+    assert trigger(g) == "webhook" and sorted(service(n) for n in _writes(g)) == ["email", "sms"]
