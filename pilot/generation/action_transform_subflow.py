@@ -23,7 +23,8 @@ _TRANSFORM = compile_filtered(
 _GROUP_BY = compile_filtered(r"\b(?:group|total|sum) (?:them |it |the \w+ |everything |up )?by (?:the )?(?P<f>[a-z_]+)|\bper (?P<f2>[a-z_]+)\b|按(?P<f3>[\u4e00-\u9fffa-z_]{1,8}?)(?:分组|汇总|统计)|每个?(?P<f4>[\u4e00-\u9fff]{1,4})的")
 _DEDUPE_BY = compile_filtered(r"\b(?:dedupe|de-?duplicate|remove (?:the )?duplicates)(?: \w+)?(?: by| on| using)? (?:the |their |its )?(?P<f>[a-z_ ]{2,20}?)(?:\s+address)?(?=[,.;]|\band\b|$)")
 _KEEP = compile_filtered(r"(?:只保留|keep only|only keep)\s*(?:the )?(?P<list>[\w\u4e00-\u9fff ,、和]+)|\{(?P<list2>[\w ,]+)\}")
-ZH_PICK = compile_filtered(r"(?:找出|挑出|筛出|筛选出|选出)(?:本月|本周|今天|昨天|上周|上个?月|今年|当天|当月)?(?P<f>[\u4e00-\u9fff]{1,6}?)(?P<op>超过|大于|多于|高于|少于|低于|不足)\s*(?P<n>\d+)\s*(?P<u>次|天|个|单|元|分)?的")
+# "找出迟到超过3次的员工", "把逾期超过30天的客户挑出来", a bare "逾期超过30天的客户，" after a read: those rows
+ZH_PICK = compile_filtered(r"(?:找出|挑出|筛出|筛选出|选出|把(?=[^,，。；;]{2,24}?(?:挑|找|筛|拎|选)出来)|^(?=[\u4e00-\u9fff]{1,6}?(?:超过|大于|多于|高于|少于|低于|不足)\s*\d+\s*(?:次|天|个|单|元|分)?的[\u4e00-\u9fff]{1,4}$))(?:本月|本周|今天|昨天|上周|上个?月|今年|当天|当月)?(?P<f>[\u4e00-\u9fff]{1,6}?)(?P<op>超过|大于|多于|高于|少于|低于|不足)\s*(?P<n>\d+)\s*(?P<u>次|天|个|单|元|分)?的")
 _DAYS_OVER = compile_filtered(r"\b(?:anything|everything|all|those|the ones|any|ones|invoices|bills)\s+(?:that(?:'s| is| are)\s+)?(?P<op>more than|over|at least|older than)\s+"
                               r"(?P<n>\d+)\s+days?\s+(?:overdue|late|past due)\b")
 # "find the ones that are still unpaid", "keep only those which are overdue": a filter on a state

@@ -104,11 +104,26 @@ _CASE_START = compile_filtered(r"\s+[—–-]{1,2}\s+(?=['\"]?[a-z][\w'\" /-]{0,
 _EVENT_WORD = AroundName(behind=AB, after=r"(?:s|es|ed|ing|up|ups)?(?![a-z])")
 
 
+_LIST_MARK = compile_filtered(r"(?:^|(?<=[\s:：]))(\d{1,2})[.)]\s+")
+
+
+def _list_on_lines(text: str) -> str:
+    """"要一个流程：1. … 2. … 3. …" on one line: each numbered step on a line of its own (so " 3." is
+    read as a step's number, not as the end of a sentence ending in 3); only when the numbers run 1, 2, 3…"""
+    marks = list(_LIST_MARK.finditer(text))
+    numbers = [int(m.group(1)) for m in marks]
+    if len(marks) < 2 or numbers != list(range(numbers[0], numbers[0] + len(numbers))) or "\n" in text:
+        return text
+    for m in reversed(marks):
+        text = text[: m.start()] + "\n" + text[m.start():]
+    return text
+
+
 def _steps_of(text: str) -> list[str]:
     """Sentences, numbered steps ("1) … 2) …"), "A → B" when it is the only arrow (a trigger and
     what follows, not a switch case "label → action"), and "x + y + z" action lists."""
     out: list[str] = []
-    for sentence in ph.SENTENCE.split(text):
+    for sentence in ph.SENTENCE.split(_list_on_lines(text)):
         for step in (p for n in _NUMBERED.split(sentence) for p in _CASE_START.split(n)):
             arrows = _ARROW.findall(step)
             left = _ARROW.split(step, maxsplit=1)[0] if arrows else ""

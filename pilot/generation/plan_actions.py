@@ -452,7 +452,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     if acts.ai is None and send and not negated and _COMPOSED.search(clause):
         acts.ai = _ai_step("generate", clause, state, found)  # "email the customer a polite reminder": someone has to write it
     no_ai = bool(_NO_AI.search(clause)) or getattr(state, "no_ai", False)  # "不要用AI" anywhere in the request holds for every step
-    if acts.ai is not None and acts.ai.task == "analyze" and ZH_PICK.search(clause) and not _ASKS_AI.search(clause):
+    if acts.ai is not None and acts.ai.task in ("analyze", "generate", "extract") and ZH_PICK.search(clause) and not _ASKS_AI.search(clause):
         acts.ai = None  # "找出迟到超过3次的员工": a threshold on what was read picks them, no judgement
     if acts.ai is None or no_ai:
         acts.transform = _transform_step(clause, state, quote)

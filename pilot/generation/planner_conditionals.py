@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from pilot.generation import conditions as conds
+from pilot.generation.action_transform_subflow import ZH_PICK
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
 from pilot.generation import switches
@@ -95,8 +96,8 @@ class ConditionalReader:
             return False
         if conds.ZH_BAND_LEAD.match(clause.strip()):
             return True  # "50到80分之间的加到Mailchimp的培育名单": a band, then what its items get
-        if _READ_FILTER.search(clause):
-            return False  # "读出所有状态是“待跟进”的客户": which rows the read returns, not a branch
+        if _READ_FILTER.search(clause) or ZH_PICK.search(clause):
+            return False  # "读出所有状态是“待跟进”的客户", "把逾期超过30天的客户挑出来": which rows, not a branch
         if re.fullmatch(r"[\u4e00-\u9fffa-z0-9]{1,10}?(?:不是|是|为|不为)[\u4e00-\u9fffa-z0-9]{1,8}的", clause.strip()):
             return True  # "买家是会员的，（把订单记到…）": the condition of the clause after it
         value_first = ph.CMP_ZH_VALUE_FIRST.search(clause[:16])

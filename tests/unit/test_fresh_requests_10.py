@@ -295,3 +295,14 @@ def test_someone_doing_something_on_our_site_or_in_an_app_starts_the_run():
     assert trigger(build("客户在官网填完试用申请表单以后，自动把信息写进飞书多维表格")) == "form"
     g = build("用户在小程序下单后我们后端会调一个webhook，收到后给用户发短信通知下单成功，同时给仓库发一封邮件安排发货。")
     assert trigger(g) == "webhook" and sorted(service(n) for n in _writes(g)) == ["email", "sms"]
+
+
+def test_rows_picked_by_a_threshold_are_filtered_before_the_loop():
+    # "把逾期超过30天的客户挑出来，让AI给每个客户写…": a branch with an AI step "客户挑出来" in it, the loop over every row
+    g = build("每月1号早上9点，从金蝶拉上个月的应收账款明细，把逾期超过30天的客户挑出来，让AI给每个客户写一封催款邮件草稿，统一存到腾讯文档里给我过目，先别发出去。")
+    assert [kind(n) for n in g.nodes[1:4]] == ["api", "transform", "loop"]
+    assert g.nodes[2].config.where == "{{ item['逾期天数'] > 30 }}" and g.nodes[3].config.items == "{{ nodes.filter.output }}"
+    # numbered steps on one line: "… 3. 逾期超过30天的客户，逐个…" (the "3" had ended a sentence and the filter was lost)
+    g = build("要一个流程：1. 每月1号早上10点触发 2. 从金蝶云星空拉上个月的应收账款 3. 逾期超过30天的客户，逐个生成催款邮件并发送 4. 最后把汇总发给财务经理（钉钉）")
+    assert [kind(n) for n in g.nodes[1:4]] == ["api", "transform", "loop"]
+    assert all(not str(n.config).rstrip("'\"}) ").endswith((" 2", " 3", " 4")) for n in nodes(g).values() if kind(n) == "llm")
