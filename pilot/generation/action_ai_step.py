@@ -61,6 +61,9 @@ def _delivers_result(clause: str) -> bool:
                          r"\s+(?:it|them|this|that|both|all|these|those|the (?:summary|summaries|report|digest|result|results|analysis|analyses|translation|draft|reply|replies|answer|fields|values|scores?|labels?|totals?|numbers|figures|sums?|counts?)s?)\b", clause)
                 or re.match(r"(?:并|再|然后)?(?:把|将)?(?:[\u4e00-\u9fff]{0,4}结果|摘要|总结|报告|简报|译文|回复|分数|评分|分类)(?:发|推|存|写|保存|同步|回写|填|评论|回复|贴)", clause)
                 or re.match(r"(?:并|再|然后)?(?:把它|将它)?(?:存|保存|放)(?:为|成|到|进)(?:邮件|邮箱)?草稿", clause)  # "存为草稿": what was written
+                # "create a Mailchimp draft campaign with the blurb": the blurb an earlier step wrote
+                or re.match(r"(?:and\s+|then\s+)?(?:create|post|send|save|add|publish|upload|schedule)\b[^,;]{0,60}?\bwith (?:the|that|this) "
+                            r"(?:blurb|summary|draft|post|thread|reply|report|copy|text|translation|caption|digest|recap|write-?up)s?\b", clause)
                 # "审批通过后再回复", "then send the reply": the drafted reply goes out, nobody writes another
                 or re.match(r"(?:等[我他她你]?)?(?:(?:审批|审核)?通过(?:了)?(?:后|之后|以后)|批准(?:后|之后)|然后|之后|再|就)*\s*(?:再|就)?(?:回复|发出去|发布|发送)(?:给?(?:买家|客户|用户|他|她|对方)|(?:到|在)[\u4e00-\u9fffa-z]{1,8}?(?:上|里)?)?(?:$|[,，。])",
                             clause.strip(" ,，。")))
@@ -108,6 +111,9 @@ def _ai_step(task: str, clause: str, state: _State, found: list[str]) -> AiStep:
     high_low = _HIGH_LOW.search(clause) if task == "classify" and not categories else None
     if high_low:  # "判断意向高低", "判断风险的高低": two levels of the named quality
         categories = [f"高{high_low.group('what')}", f"低{high_low.group('what')}"]
+    levels = _LEVELS_ZH.search(clause) if task in ("classify", "analyze", "score") and not categories else None
+    if levels:  # "按意向程度分成高中低三档", "评为ABC三类": the levels, one character (or letter) each
+        task, categories = "classify", list(levels.group("l").replace("/", ""))
     if task == "classify" and not categories and re.search(r"sentiment|情感|情绪", clause):
         categories = ["positive", "neutral", "negative"] if state.lang == "en" else ["正面", "中性", "负面"]
     fields: list[PlanField] = []
@@ -155,6 +161,7 @@ _COMPOSED = ascii_re(r"\b(?:polite|friendly|personali[sz]ed|warm|apologetic|gent
 _AGENT_CAN = ascii_re(r"(?:and\s+)?(?:the (?:agent|bot|assistant)|it|they)\s+(?:can|could|should be able to|may|is able to)\b"
                       r"|(?:它|机器人|助手|智能体|agent)?(?:能够?|可以)(?:调用|查|搜|读|访问|用)")
 _LISTED_THINGS = compile_filtered(r"(?P<what>待办事项|待办清单|待办|行动项|任务清单|任务|要点|问题清单|清单|列表|\baction items\b|\bto-?dos?\b|\btasks\b)")
+_LEVELS_ZH = compile_filtered(r"(?:分成|分为|分|评为|定为|划分为|归为)(?P<l>高中低|低中高|大中小|优良中差|优良差|好中差|abc|a/b/c|甲乙丙)(?:[三四两二]?(?:档|类|级|个等级|个级别|种|个档次))")
 _HIGH_LOW = compile_filtered(r"(?:判断|评估|判定|看看?)(?:一下)?(?:[\u4e00-\u9fff]{0,6}?的)?(?P<what>[\u4e00-\u9fff]{1,4}?)的?(?:高低|高不高)")
 
 

@@ -192,6 +192,7 @@ _CALLED_API_ZH = compile_filtered(r"调用?(?:一下)?(?:我们|公司|自己)?�
 
 
 _BOOKED = compile_filtered(ph.BOOKS_RECORD_ZH)
+_POSTED_TO = r"\b(?:to|on|onto)\s+(?:our\s+|the\s+|my\s+)?"
 _APPROVER_ZH = compile_filtered(r"(?:交给|发给|提交给|给|等|让|请|需要|要|由)(?:先)?(?:等|让|由|给|交给|发给)?(?P<who>(?!我|你|人工|先|等)[\u4e00-\u9fff]{1,5}?)(?:先|人工|来)?(?:审核|审批|批准|过目|把关)")
 _REPLIED_IN = compile_filtered(r"(?:回复|回)(?:到|在)")
 
@@ -256,7 +257,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
              and not (d == "email" and ((re.search(r"\b(?:the|their|this|that|each|his|her|its)\s+(?:[\w-]+\s+)?e-?mails?(?:\s+address(?:es)?)?\b", clause)
                                          and not send) or (email_field and not email_sent)))]
     # "小红书风格的文案", "a LinkedIn-style post": the service names a style, not where it goes
-    styled = [d for d in dests if (_named_with(d, ph.STYLE_OF, clause) and not _named_with(d, r"\s+post\b", clause, before=_PUBLISH_THE))
+    styled = [d for d in dests if (_named_with(d, ph.STYLE_OF, clause) and not _named_with(d, r"\s+post\b", clause, before=_PUBLISH_THE)
+                                   and not _named_with(d, r"(?:\s*[,.;]|\s+and\b|\s*$)", clause, before=_POSTED_TO))  # "…, the LinkedIn post to LinkedIn"
               or _named_with(d, "", clause, before=_SUITED_FOR)]  # "适合发小红书": written for it, not posted there
     if styled:
         state.style_service = styled[0]  # "write a LinkedIn post …, then publish it": where "it" goes later

@@ -56,6 +56,10 @@ def apply_recipe(plan: WorkflowPlan, blueprint: Any, catalog: Any) -> WorkflowPl
             isinstance(s, LoopStep) for s in walk(recipe.steps))
         # several deliveries and a recipe that branches: which delivery goes on which side would be invented
         routed = sum(isinstance(s, DeliverStep) for s in plan.steps) >= 2 and any(isinstance(s, BranchStep) for s in walk(recipe.steps))
+        # "generate a thread, a post and a blurb … post the thread to X, the post to LinkedIn, …": a request that
+        # already says what goes where (three or more places) is not a template's pipeline
+        routed = routed or (sum(isinstance(s, DeliverStep) for s in plan.steps) >= 3
+                            and sum(isinstance(s, AiStep) for s in walk(recipe.steps)) > sum(isinstance(s, AiStep) for s in walk(plan.steps)))
         if thin and not one_item and not routed and not _adds_unasked(recipe, plan) and confidence >= _needed(recipe, ai):
             return _from_recipe(plan, recipe_for(catalog, tid, plan), ai)
     return _contribute(plan, recipe if confidence >= MIN_CONFIDENCE else None, catalog)

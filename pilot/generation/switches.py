@@ -26,7 +26,7 @@ _DECLARED = compile_filtered(
 _SPLIT_LIST = compile_filtered(r"\s*(?:[、,/，]|\bor\b|\band\b|还是|或者?|和)\s*")
 _CODES = compile_filtered(r"^(?:[pP][0-5]|sev ?[1-5]|[A-D]类|[一二三四]级)")
 _NOT_LABEL = compile_filtered(r"^(?:其他|其它|其余|other|others|等|etc|\.\.\.|…)$")
-_SUFFIX = (r"\s*(?:的|类的?|类型的?|问题的?|级别?的?|requests?|tickets?|ones?|alerts?|items?|leads?|candidates?|issues?|"
+_SUFFIX = (r"\s*(?:的|类的?|类型的?|问题的?|级别?的?|(?:意向|风险|等级|档|星)的|requests?|tickets?|ones?|alerts?|items?|leads?|candidates?|issues?|"
            r"messages?|orders?|posts?|reports?|inquir(?:y|ies)|emails?|cases?|questions?)?")
 _VERB_FIRST = compile_filtered(r"^(?P<verb>send|route|forward|post|push|assign|put|escalate|email)\s+(?:the\s+|all\s+|any\s+)?", re.I)
 _ZH_HEAD = compile_filtered(r"按.{0,14}?(?:处理|分发|分流|分别|分给|分配|分派|分到|派给|转给)")

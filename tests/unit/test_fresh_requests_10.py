@@ -306,3 +306,16 @@ def test_rows_picked_by_a_threshold_are_filtered_before_the_loop():
     g = build("要一个流程：1. 每月1号早上10点触发 2. 从金蝶云星空拉上个月的应收账款 3. 逾期超过30天的客户，逐个生成催款邮件并发送 4. 最后把汇总发给财务经理（钉钉）")
     assert [kind(n) for n in g.nodes[1:4]] == ["api", "transform", "loop"]
     assert all(not str(n.config).rstrip("'\"}) ").endswith((" 2", " 3", " 4")) for n in nodes(g).values() if kind(n) == "llm")
+
+
+def test_pieces_routed_to_several_places_and_levels_said_in_one_word():
+    # "… Post the thread to X, the LinkedIn post to LinkedIn, and create a Mailchimp draft campaign with the blurb":
+    # LinkedIn got nothing, a second AI wrote the blurb again, and a blog-post template pipeline was bolted on
+    g = build("When I submit a blog post URL in the form, generate a tweet thread, a LinkedIn post and a newsletter blurb "
+              "from it. Post the thread to X, the LinkedIn post to LinkedIn, and create a Mailchimp draft campaign with the blurb.")
+    assert sorted(service(n) for n in _writes(g)) == ["linkedin", "mailchimp", "twitter"]
+    assert len([n for n in nodes(g).values() if kind(n) == "llm"]) == 1
+    # "让AI按意向程度分成高中低三档，高意向的直接分配给销售…，中的加到跟进列表，低的发营销短信": only 低 was a case
+    g = build("每周一早上8点半从纷享销客里拉出上周新增的客户线索，让AI按意向程度分成高中低三档，高意向的直接分配给销售并发企业微信提醒，中的加到跟进列表，低的发营销短信")
+    assert nodes(g)["classify"].config.output_schema["properties"]["category"]["enum"] == ["高", "中", "低", "other"]
+    assert _cases(g)["case_1"] == ["wecom"] and _cases(g)["case_3"] == ["sms"]
