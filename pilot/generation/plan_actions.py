@@ -642,7 +642,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         # "send me the draft on Slack for approval": that message asks for it, the wait follows it
         first_send = ph.SEND.search(clause)
         if first_send and first_send.start() < asks.start():
-            asked_on = set(ent.find_integrations(clause[:asks.end()])[0])  # what comes after the gate waits for it
+            # what comes after the gate waits for it ("for approval on Slack before creating the bill": Slack asks)
+            gate = re.search(r"\b(?:before|then|once|after|and|only)\b|[,;]", clause[asks.end():])
+            asked_on = set(ent.find_integrations(clause[:asks.end() + (gate.start() if gate else 0)])[0])
             acts.wait_after = len(list(itertools.takewhile(lambda d: d.service in asked_on, acts.deliveries)))
     if acts.wait is not None and acts.wait.approval and acts.ai is not None and not acts.deliveries:
         # "生成公众号文章，先等我审核通过": the approval is of what the AI wrote
