@@ -324,7 +324,7 @@ def _part_hour(text: str) -> int | None:
 
 
 _SCHEDULE_RE = ascii_re(
-    r"every\s+\d+\s*(?:minutes?|mins?|hours?|hrs?|days?)|every\s+(?:single\s+)?(?:morning|evening|night|afternoon|day|week|month|hour|"
+    r"every\s+\d+\s*(?:minutes?|mins?|hours?|hrs?|days?)|(?:every|each|on the)\s+\d{1,2}(?:st|nd|rd|th)\s+(?:day\s+)?of\s+(?:the|each|every)\s+month|every\s+(?:single\s+)?(?:morning|evening|night|afternoon|day|week|month|hour|"
     r"weekday|workday|business day|monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?(?![a-z])|each\s+(?:weekday|workday|morning|day|week|month|"
     r"evening|night|monday|tuesday|wednesday|thursday|friday)(?![a-z])|\b(?:daily|nightly|hourly|weekly|monthly|weekdays|on weekdays|twice a day|twice daily|"
     r"mornings|every other day|once a (?:day|week|month)|every (?:few|couple of|couple) (?:minutes|hours|days))\b|(?:on\s+)?(?:mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays)\b|"
@@ -413,9 +413,10 @@ def find_schedule(text: str) -> Schedule | None:
             cron = f"{minute} {hour} * * 1-5"
         elif re.search(r"\bweekly\b|every week|each week|once a week|每周|每个?星期|每个?礼拜", text):
             cron = f"{minute} {hour} * * 1"
-        elif re.search(r"\bmonthly\b|every month|each month|once a month|每个?月", text):
+        elif re.search(r"\bmonthly\b|every month|each month|once a month|每个?月|\d(?:st|nd|rd|th)\s+(?:day\s+)?of\s+(?:the|each|every)\s+month", text):
             dom = re.search(r"每个?月\s*([0-9一二三四五六七八九十]{1,3})\s*[号日]", text)
-            nth = re.search(r"\b(?:on\s+)?the\s+(\d{1,2})(?:st|nd|rd|th)\b(?:\s+day)?\s+of\s+(?:every|each|the)\s+month", text)
+            nth = re.search(r"\b(?:on\s+the|the|every|each)\s+(\d{1,2})(?:st|nd|rd|th)\b(?:\s+day)?\s+of\s+(?:every|each|the)\s+month", text)
+            nth = nth or re.search(r"\bon the (\d{1,2})(?:st|nd|rd|th)\b", text)  # "every month on the 3rd"
             day = (_zh_int(dom.group(1)) if dom else None) or (int(nth.group(1)) if nth else None) or 1
             last = re.search(r"\blast day of (?:every|each|the) month\b|每个?月(?:的)?最后一天|月末|月底", text)
             # "每月最后一天", "on the last day of every month": croniter's L (it ran on the 1st)

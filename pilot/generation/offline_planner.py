@@ -50,6 +50,9 @@ _RUN_BY_HAND = re.compile(r"(?:^|(?<=[.!;]\s))(?:when(?:ever)?|once|each time|ev
                           r"|^(?:点(?:一下)?运行(?:按钮)?|手动运行|手动触发)(?:的时候|时|后)?\s*[,，]?\s*")
 
 
+_TITLE_HEAD = re.compile(r"^(?:[a-z][\w-]*\s+){0,3}(?:bot|chatbot|assistant|workflow|automation)\s*:\s*")
+
+
 class OfflinePlanner:
     """``plan(prompt)`` → :class:`WorkflowPlan`; pure and deterministic."""
 
@@ -63,6 +66,7 @@ class OfflinePlanner:
         lang = "zh" if detect_language(raw) == "zh" else "en"
         trigger, trigger_clause, rest = find_trigger(text)
         rest = ph.arrow_chain(rest).strip(" ,").removeprefix("then ").strip(" ,")
+        rest = _TITLE_HEAD.sub("", rest)  # "Telegram bot: users send …": what is built, not a step
         state = _State(lang, raw, trigger_clause, trigger.__struct_config__.tag)
         clauses = _approval_in_trigger(_event_threshold_first(split_clauses(rest, lang), trigger, trigger_clause, state),
                                        trigger, trigger_clause)

@@ -70,7 +70,7 @@ FORM = ascii_re(r"^[\w' -]{0,40}\bform\b[\w' -]{0,40}(?::|->|→)|^(?:an? |the |
                 r"|\b(?:build|create|make|set up|give me)\s+(?:me\s+|us\s+)?(?:a|an)\s+(?:[\w-]+\s+){0,3}form\b(?=[^.]{0,120}[.)]\s*(?:when|once|after|whenever)\b)"
                 r"|\bform\s*[—–]+\s*(?:when|once|after|whenever|on)\b"
                 r"|(?:做|建|搞|弄|创建|生成)(?:一)?个.{0,8}?(?:表单|报名表|申请表|登记表|反馈表|预约表)(?=.{0,40}?提交(?:后|之后|以后|时))"  # "做个活动报名表，收集…，提交后…"
-                r"|提交(?:了)?.{0,8}表单|有人填了.{0,8}?(?:报名表|申请表|登记表|问卷|表单|表)|表单.{0,4}提交|填了.{0,8}表单(?:以后|之后|后)|用表单(?:交|提交|填)|填写(?:完)?.{0,6}表单|表单填写|填完.{0,6}表|报名表.{0,3}提交|通过表单|通过[\u4e00-\u9fff]{1,6}表单(?:投|提交|填|报名|申请|预约|登记|交)|表单(?:投递|预约)|.{0,6}表提交后|表单.{0,12}提交后|(?:反馈|报名|申请|登记|预约)表.{0,10}(?:填完|填好|提交)|提交.{0,14}?(?:报名表|申请表|登记表|预约表|问卷|反馈表|表单)(?:后|以后|之后|时|的时候)|(?:咨询|反馈|报名|申请|售后|预约|登记|调查|试听)表单|表单里(?:填|选|勾选)的|(?:在|用|通过)表单(?:里|中|上)?(?:填|提交|输入|下单|预约|报名|登记|申请)|表单(?:里|中|上)(?:输入|填写?|提交)")
+                r"|提交(?:了)?.{0,8}表单|有人填了.{0,8}?(?:报名表|申请表|登记表|问卷|表单|表)|表单(?:里|上|中)?填(?:完|好|写完)[^,，。]{0,6}?(?:后|以后|之后)|(?:学生|学员|员工|用户|客户|候选人|家长)提交(?:作业|作文|申请|报名|资料|材料|简历)(?:[（(][^)）]{0,10}[)）])?(?:后|以后|之后|时)|表单.{0,4}提交|填了.{0,8}表单(?:以后|之后|后)|用表单(?:交|提交|填)|填写(?:完)?.{0,6}表单|表单填写|填完.{0,6}表|报名表.{0,3}提交|通过表单|通过[\u4e00-\u9fff]{1,6}表单(?:投|提交|填|报名|申请|预约|登记|交)|表单(?:投递|预约)|.{0,6}表提交后|表单.{0,12}提交后|(?:反馈|报名|申请|登记|预约)表.{0,10}(?:填完|填好|提交)|提交.{0,14}?(?:报名表|申请表|登记表|预约表|问卷|反馈表|表单)(?:后|以后|之后|时|的时候)|(?:咨询|反馈|报名|申请|售后|预约|登记|调查|试听)表单|表单里(?:填|选|勾选)的|(?:在|用|通过)表单(?:里|中|上)?(?:填|提交|输入|下单|预约|报名|登记|申请)|表单(?:里|中|上)(?:输入|填写?|提交)")
 CHAT = ascii_re(r"\bchat ?bot\b|\bagent for (?:our |the |my )?[\w ]{0,25}\bchat\b|聊天助手|聊天机器人|对话助手|对话机器人|问答机器人|客服机器人|\ba chat (?:where|that|in which)\b|\bchat (?:for|where)\b|\bchat (?:assistant|agent|interface|window)\b|\blet (?:me|us|users) chat\b|\bchat with\b|\b(?:in|via|through) (?:the |a |our )?chat\b|\bchat message|\buser (?:asks|messages|sends a message|types)|"
                 r"\bwhen (?:someone|a user|a customer|users|customers) (?:asks?|messages?|chats?)\b|\banswers? (?:user|customer) questions? in chat"
                 r"|\bchat widget\b|\bthe bot (?:answers|replies|responds)\b|\b(?:a|an|our) (?:\w+ )?bot (?:that|which) (?:answers|replies)\b"
@@ -119,7 +119,9 @@ APP_EVENT = ascii_re(
     # "海外客户邮件进来后", "GitLab 流水线失败的时候": what happens in an app, without a person acting
     r"|^[\u4e00-\u9fffa-z ]{0,10}?(?:邮件|工单|订单)(?:进来|来了|到了)(?:时(?![间效])|后|的时候|以后)"
     r"|^[\u4e00-\u9fffa-z ]{0,12}?(?:流水线|pipeline|构建|部署|ci|cd|job)(?:跑)?(?:失败|挂了|报错|出错)(?:时(?![间效])|后|的时候|以后)")
-EVENT_HINTS = (("流水线", "pipeline failed"), ("pipeline", "pipeline failed"), ("stars", "new star"), ("contract", "contract signed"), ("email", "new email"), ("邮件", "new email"), ("row", "new row"), ("一行", "new row"), ("行", "new row"),
+EVENT_HINTS = (("payment fails", "payment failed"), ("payment failed", "payment failed"), ("failed payment", "payment failed"),
+               ("charge fails", "payment failed"), ("charge failed", "payment failed"), ("付款失败", "payment failed"), ("支付失败", "payment failed"),
+               ("流水线", "pipeline failed"), ("pipeline", "pipeline failed"), ("stars", "new star"), ("contract", "contract signed"), ("email", "new email"), ("邮件", "new email"), ("row", "new row"), ("一行", "new row"), ("行", "new row"),
                ("order", "new order"), ("applies", "new application"), ("application", "new application"), ("订单", "new order"), ("下单", "new order"), ("付款", "new payment"), ("issue", "new issue"), ("pull request", "new pull request"),
                ("pr", "new pull request"), ("lead", "new lead"), ("contact", "new contact"), ("payment", "new payment"),
                ("付款", "new payment"), ("file", "new file"), ("文件", "new file"), ("response", "new response"),
@@ -228,7 +230,7 @@ DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,70}?\b(?:to|into|in|o
                                   r"\bfill (?:in |out )?(?:the |an? |its |their )?['\"]?[\w ;-]{1,30}['\"]? (?:column|field|cell|property)\b|"
                                   r"\binto (?:the|its|their|that) (?:(?:page|row|record|card|issue)'s )?['\"]?[\w ;-]{1,30}['\"]? (?:column|field|property)\b|"
                                   r"(?<!an )(?<!a )(?<!investor )(?<!weekly )(?<!monthly )(?<!daily )(?<!status )(?<!progress )(?<!product )(?<!project )(?<!quick )(?<!short )\bupdate\w*|(?<!an )(?<!a )\bupdating\b|\bclose (?:it|them|the \w+)\b|\barchive\b|\bmove (?:it|them|the \w+) to\b|\bmark (?:it|them|the (?:\w+ ){0,2}\w+) as\b|更新(?!过的|了的|的|说明|日志|记录|内容|公告)|标记(?:一下|下)|(?:做|打)(?:个|一下)?标记|标注一下|填回|回填|修改(?!过的|的)|(?<!未)(?<!已)(?<!已经)关闭(?!的)|归档|改成(?!.{0,12}(?:版本|风格|文案|长文|短文|笔记|帖子|推文|文章|口吻|语气))|改为|标记为|标成|设为|置为")),
-              ("upsert", ascii_re(r"\bsave\w*|\bstore\w*|\bstash\w*|\bcopy\b.{0,40}?\binto\b|\bwrite (?:it|them|this|that|both|these|those|the \w+) back\b|\bsync\w*|\bwrites?\b.{0,40}?\b(?:to|into)\b|\bimport\w*\b.{0,40}?\binto\b|\bupsert|保存|存到|存入|存成|存为|写入|写进|归档(?:到|进|至)|(?:都|统一|一起)?放(?:到|进|入)(?=[^,，。;；]{0,20}?(?:页面|文档|表|库|文件夹|notion|飞书|语雀|drive|云盘))|导入(?:到|进)?|同步|存储|入库|存一份|留一份|存个档|备份(?:到|一份)")),
+              ("upsert", ascii_re(r"\bsave\w*|\bstore\w*|\bstash\w*|\bcopy\b.{0,40}?\binto\b|\bwrite (?:it|them|this|that|both|these|those|the \w+) back\b|\bsync\w*|\bwrites?\b.{0,40}?\b(?:to|into)\b|\bimport\w*\b.{0,40}?\binto\b|\bupsert|保存|存到|存入|存成|存为|写入|写进|写回(?!复)|回写|同步回|归档(?:到|进|至)|(?:都|统一|一起)?放(?:到|进|入)(?=[^,，。;；]{0,20}?(?:页面|文档|表|库|文件夹|notion|飞书|语雀|drive|云盘))|导入(?:到|进)?|同步|存储|入库|存一份|留一份|存个档|备份(?:到|一份)")),
               ("post", ascii_re(NOUN_POST + r"\bpost(?:s|ed|ing)?\b|\bpublish\w*|\bshare\b|发布|发帖|发表")))
 
 

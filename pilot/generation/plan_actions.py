@@ -180,8 +180,8 @@ _WRITTEN_TO = r"\b(?:to|into|in|on|onto|back to)\s+(?:the\s+|our\s+|my\s+|their\
 # "我审核后再手动回", "I'll review them and post manually": the review and what follows happen outside the workflow
 _DONE_BY_HAND = compile_filtered(r"(?:审核|审批|确认|看过|看完)(?:一下|一遍)?(?:后|之后|以后|完)\s*(?:再|就)?\s*(?:手动|手工|自己|亲自)"
                                  r"|\b(?:review|check|approve)\w*\b[^,.;]{0,30}?\b(?:then|and)\s+(?:\w+\s+){0,3}?(?:manually|by hand|myself|ourselves)\b")
-_OWN_PLACE = compile_filtered(r"(?:写进|写入|写到|记到|记进|记入|存到|存进|存入|录入|登记到|登记进)(?:我们|公司)?的?"
-                              r"(?P<place>[\u4e00-\u9fff]{0,6}?(?:台账|总账|明细账|登记表|名册|档案))")
+_OWN_PLACE = compile_filtered(r"(?:写进|写入|写到|写回|回写到?|记到|记进|记入|存到|存进|存入|录入|登记到|登记进|同步到|同步回)(?:我们|公司)?的?"
+                              r"(?P<place>[\u4e00-\u9fff]{0,6}?(?:台账|总账|明细账|登记表|名册|档案)|[\u4e00-\u9fff]{2,6}?(?:系统|平台))")
 _SUMMARY_OF = (r"\b(?:summary|summaries|report|digest|list|recap|overview|roundup|round-up|rundown|breakdown|count|number|total)\s+of\s+"
                r"(?:the\s+|our\s+|all\s+|any\s+|new\s+|today's\s+|yesterday's\s+|this week's\s+|last week's\s+)*(?:[\w-]+\s+){0,2}?")
 _THAT_ROW = compile_filtered(r"\b(?:that|the|this|its|their)\s+(?:row|record|entry)\b|这一行|这条记录|该行|该记录|这行")

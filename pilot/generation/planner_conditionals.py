@@ -160,6 +160,8 @@ class ConditionalReader:
         colon = ph.COLON_CASE.match(clause)
         if colon and colon.group("label").count('"') % 2:
             colon = None  # 'post "new payment: $X from Y"': the colon is inside a quoted text, not after a label
+        if colon and re.search(r"\b(?:bot|chatbot|assistant|agent|workflow|automation|flow|pipeline|app|tool)s?$", colon.group("label").strip()):
+            colon = None  # "Telegram bot: users send a photo of a receipt, …": what is being built, a title
         if colon and (self.colon_cases or conds.comparison(colon.group("label"), self.lang)) and len(colon.group("label").split()) <= 4 \
                 and not ph.IF.search(colon.group("label")):
             return conds.strip_label(colon.group("label"), self.lang), conds.their_items(colon.group("label"), colon.group("action"), self.lang)  # "Urgent: text the on-call engineer"
@@ -167,11 +169,12 @@ class ConditionalReader:
         if not m or m.start() == 0:
             return None
         label = clause[: m.start()].strip().lstrip("&").strip()  # "&" marks an action that continues a case
+        label = re.sub(r"^[^:]{1,40}\b(?:bot|chatbot|assistant|agent|workflow|automation|flow|app|tool)s?:\s*", "", label)  # "Telegram bot: users send …"
         modal = re.search(r"\s+(?:can|could|will|would|should|must|may|to)$", label)
         if modal and not re.search(r"\b(?:that|which|who)\b", label):
             label = label[: modal.start()]  # "quotes should become a card …": the label is "quotes"
         if _ACTION_VERB_FIRST.match(label) or modal and label.endswith(modal.group(0)) or ph.PARALLEL.search(label) or ph.IF.search(label) or ph.NEGATED.search(clause) or re.fullmatch(r"(?:it|this|that|they|i|we|i'll|don't|then|and|people|users|customers|clients|employees|staff|"
-                                                                                                                                                     r"everyone|someone|anyone|members|folks|after that|and then|next|finally|afterwards|lastly|first|second|third|at the end|just|only|instead|simply|"
+                                                                                                                                                     r"everyone|someone|anyone|members|folks|after that|and then|next|finally|afterwards|lastly|first|second|third|at the end|just|only|instead|simply|also|and also|plus|too|"
                                                                                                                                                      r"(?:i |we )?(?:want|would like|'d like|need|like|wish)(?: to)?|please)", label):
             # "People post requests in #ops-help": who acts; "3) after that post …": when; not a case
             return None

@@ -319,3 +319,28 @@ def test_pieces_routed_to_several_places_and_levels_said_in_one_word():
     g = build("每周一早上8点半从纷享销客里拉出上周新增的客户线索，让AI按意向程度分成高中低三档，高意向的直接分配给销售并发企业微信提醒，中的加到跟进列表，低的发营销短信")
     assert nodes(g)["classify"].config.output_schema["properties"]["category"]["enum"] == ["高", "中", "低", "other"]
     assert _cases(g)["case_1"] == ["wecom"] and _cases(g)["case_3"] == ["sms"]
+
+
+def test_the_third_reviews_triggers_and_misreadings():
+    # "Every 1st of the month at 9am, …" started by hand
+    g = build("Every 1st of the month at 9am, export last month's transactions from Xero, categorize each one with AI, and "
+              "if any transaction is flagged as unusual, email the CFO at cfo@acme.io. Otherwise just save the report to Google Drive.")
+    assert g.nodes[0].config.trigger.cron == "0 9 1 * *"
+    from pilot.generation.entities import find_schedule
+
+    assert find_schedule("every month on the 3rd").cron == "0 9 3 * *"
+    # "When a Stripe payment fails": the event was "new payment"
+    g = build("When a Stripe payment fails, wait 2 days, then check whether the invoice is still unpaid.")
+    assert g.nodes[0].config.trigger.event == "payment failed"
+    # "Also notify the account manager on Slack": a classification with the category "also" gated it
+    g = build("Whenever a shipment status changes in ShipStation to \"delayed\", look up the customer in HubSpot and email "
+              "them an apology with the new ETA. Also notify the account manager on Slack.")
+    assert not [n for n in nodes(g).values() if kind(n) in ("condition", "llm")]
+    # "Telegram bot: users send a photo of a receipt, …": the title was a category
+    g = build("Telegram bot: users send a photo of a receipt, extract the merchant, date and total with AI, and append it "
+              "as a row in my Google Sheet \"Expenses\".")
+    assert [kind(n) for n in g.nodes[1:-1]] == ["llm", "api"] and service(g.nodes[2]) == "google_sheets"
+    # "HR在飞书表单填完信息后", "学生提交作业（上传文件）后": started by hand; "写回教务系统" wrote nothing
+    assert trigger(build("新员工入职，HR在飞书表单填完信息后，自动给他发一封欢迎邮件")) == "form"
+    g = build("学生提交作业（上传文件）后，AI自动批改打分，分数低于60分的给班主任发钉钉消息，60分及以上的直接把成绩写回教务系统")
+    assert trigger(g) == "form" and _cases(g) == {"score_lt_60": ["dingtalk"], "else": ["service"]}  # the team's own 教务系统 (an api node)
