@@ -270,6 +270,9 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
         if not services and place and ent.lookup_service(place.group(1)):  # "new application in Greenhouse"
             services = [ent.lookup_service(place.group(1)).id]
         watched = text[max(0, begin - 160): begin]
+        ours = _OUR_APP.search(text) if not services and kind == "app_event" else None
+        if ours:  # "We run a Shopify store. When an order is placed, …": the store the request said it runs
+            services = [x for x in ent.find_integrations(ours.group(0))[0] if x != "webhook"][:1]
         if not services and kind == "app_event" and _WATCH.search(watched):
             services = [x for x in ent.find_integrations(watched)[0] if x != "webhook"][:1]  # "Watch #feedback in Slack. Whenever someone posts…"
         if kind == "form" and not _form_service(services):
@@ -322,6 +325,10 @@ def _named_in_passing(schedule: Schedule, text: str, after: int) -> bool:
 def _names_an_app(clause: str) -> bool:
     """Whether a clause names a service whose records can change state (not a messenger)."""
     return any(ent.BY_ID[s].kind != "messaging" for s in ent.find_integrations(clause)[0] if s != "webhook")
+
+
+_OUR_APP = compile_filtered(r"\b(?:we|i)\s+(?:run|have|own|use|operate|sell on|sell through)\s+(?:a|an|our|my|the)?\s*[\w.' -]{0,30}?"
+                           r"\b(?:store|shop|site|website|account|instance|workspace|crm|helpdesk)\b|我们(?:用|在用|是用|开了?)(?:的是)?[\u4e00-\u9fffa-z]{2,8}(?:店|店铺|商城)")
 
 
 def _form_service(services: list[str]) -> str | None:

@@ -50,7 +50,7 @@ _COMPLEMENT = {("gt", "le"), ("le", "gt"), ("ge", "lt"), ("lt", "ge"), ("eq", "n
 def complementary(a: Comparison | None, b: Comparison | None) -> bool:
     return (a is not None and b is not None and (a.op, b.op) in _COMPLEMENT and a.value == b.value
             and (a.field == b.field or "value" in (a.field, b.field)  # "超过5万的 … 5万及以下的": the same field
-                 or {a.field, b.field} == {"score", "rating"}))  # "评分低于3星 … 3星及以上的"
+                 or {a.field, b.field} in ({"score", "rating"}, {"total", "amount"})))  # "评分低于3星 … 3星及以上的", "a total over $500 … orders under $500"
 
 
 def antonyms(a: str, b: str) -> bool:

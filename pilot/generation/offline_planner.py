@@ -53,6 +53,23 @@ _RUN_BY_HAND = re.compile(r"(?:^|(?<=[.!;]\s))(?:when(?:ever)?|once|each time|ev
 _TITLE_HEAD = re.compile(r"^(?:[a-z][\w-]*\s+){0,3}(?:bot|chatbot|assistant|workflow|automation)\s*:\s*")
 
 
+_DO_ALL_AT_ONCE = re.compile(r"^(?:&)?(?:please\s+)?(?:do|run|send|make|perform|fire|trigger)?\s*(?:all|both)?\s*(?:two|three|four|five|2|3|4|5)?\s*"
+                             r"(?:of them|steps|actions|things)?\s*(?:in parallel|at the same time|simultaneously|at once|concurrently)\s*[.!]?$"
+                             r"|^(?:这)?[两三四五]?(?:件事|个动作|步)?(?:都)?(?:同时|并行)(?:进行|做|执行|跑)?$")
+
+
+def _said_at_once(clauses: list[str]) -> list[str]:
+    """"…, and send their manager a checklist email. Do all three in parallel.": the last sentence says
+    the steps before it run at once (said at the end of the last one, where deliveries_at_once reads it)."""
+    out: list[str] = []
+    for clause in clauses:
+        if out and _DO_ALL_AT_ONCE.match(clause.strip().lower()):
+            out[-1] = out[-1].rstrip(" .") + " all at once"
+            continue
+        out.append(clause)
+    return out
+
+
 class OfflinePlanner:
     """``plan(prompt)`` → :class:`WorkflowPlan`; pure and deterministic."""
 
@@ -70,7 +87,7 @@ class OfflinePlanner:
         state = _State(lang, raw, trigger_clause, trigger.__struct_config__.tag)
         clauses = _approval_in_trigger(_event_threshold_first(split_clauses(rest, lang), trigger, trigger_clause, state),
                                        trigger, trigger_clause)
-        steps = state.assemble(clauses)
+        steps = state.assemble(_said_at_once(clauses))
         steps = _one_approval_at_a_time(_without_refused(steps + _reply_in_place(trigger, steps, state), clauses))
         steps = _cases_in_categories(two_category_case_is_the_rest(_per_item_branch(_through_named_provider(steps, raw), state)))
         steps = deliveries_at_once(_remark_before_its_push(steps, trigger.__struct_config__.tag), state.uid)

@@ -192,6 +192,9 @@ _CALLED_API_ZH = compile_filtered(r"调用?(?:一下)?(?:我们|公司|自己)?�
 
 
 _BOOKED = compile_filtered(ph.BOOKS_RECORD_ZH)
+# "We run a Shopify store.", "I use HubSpot as our CRM": who the user is, not a step
+_CONTEXT_REMARK = compile_filtered(r"^(?:we|i)\s+(?:run|have|own|use|operate|sell on|sell through|are|am)\s+(?:a|an|our|my|the)?\s*[\w.' -]{0,30}?"
+                                   r"\b(?:store|shop|site|website|business|company|agency|startup|team|account|instance|workspace)\s*[.!]?$")
 _POSTED_TO = r"\b(?:to|on|onto)\s+(?:our\s+|the\s+|my\s+)?"
 _APPROVER_ZH = compile_filtered(r"(?:交给|发给|提交给|给|等|让|请|需要|要|由)(?:先)?(?:等|让|由|给|交给|发给)?(?P<who>(?!我|你|人工|先|等)[\u4e00-\u9fff]{1,5}?)(?:先|人工|来)?(?:审核|审批|批准|过目|把关)")
 _REPLIED_IN = compile_filtered(r"(?:回复|回)(?:到|在)")
@@ -213,7 +216,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     acts = Actions()
     notified: list[DeliverStep] = []  # the person a clause notifies, before what else it writes
     quote = clause[:200]
-    if _ACCESS_REMARK.match(clause.strip()) or _TITLE_ONLY.match(clause.strip()):
+    if _ACCESS_REMARK.match(clause.strip()) or _TITLE_ONLY.match(clause.strip()) or _CONTEXT_REMARK.match(clause.strip()):
         return acts  # "Read only on github/jira.", "只读，不要改", "Discount approvals.": how to treat the services, a title; not a step
     if _OTHERS_ACT.match(clause.strip()) and not re.search(r",|\b(?:it|then|we|i)\b", clause):
         return acts  # "People post requests in our Slack #ops-help channel": what others do, the event, not a step
@@ -284,8 +287,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     if send and not dests and not negated:  # "send the customer a thank-you SMS": the medium is the destination
         dests = [f for f in found if ent.BY_ID[f].kind == "messaging" and f not in state.trigger_clause_services()
                  and not _read_from(f, clause)]
-    if "email" in dests and any(d != "email" and ent.BY_ID[d].category == "email" for d in dests):
-        dests = [d for d in dests if d != "email"]  # "a reminder email through SendGrid": the provider sends the email
+    if "email" in dests and any(d != "email" and (ent.BY_ID[d].category == "email" or (
+            ent.BY_ID[d].category == "marketing" and _named_with(d, "", clause, before=r"\b(?:through|via|using|with)\s+(?:our\s+)?"))) for d in dests):
+        dests = [d for d in dests if d != "email"]  # "a reminder email through SendGrid / through Klaviyo": the provider sends it
     via = [d for d in dests if ent.BY_ID[d].kind == "messaging" and any(
         _VIA.search(clause, a) for a in ent.BY_ID[d].en if a and a in clause)]
     via += [d for d in dests if d not in via and ent.BY_ID[d].kind == "messaging" and re.search(r"\(\s*#[\w-]+", clause)]  # "for Slack (#eng-standup)"

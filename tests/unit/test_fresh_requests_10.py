@@ -344,3 +344,16 @@ def test_the_third_reviews_triggers_and_misreadings():
     assert trigger(build("新员工入职，HR在飞书表单填完信息后，自动给他发一封欢迎邮件")) == "form"
     g = build("学生提交作业（上传文件）后，AI自动批改打分，分数低于60分的给班主任发钉钉消息，60分及以上的直接把成绩写回教务系统")
     assert trigger(g) == "form" and _cases(g) == {"score_lt_60": ["dingtalk"], "else": ["service"]}  # the team's own 教务系统 (an api node)
+
+
+def test_do_all_three_in_parallel_and_the_store_we_run():
+    # "… and send their manager a checklist email. Do all three in parallel.": one after another
+    g = build("Onboarding: when a new hire is added in BambooHR, create their Google Workspace account, invite them to "
+              "Slack, and send their manager a checklist email. Do all three in parallel.")
+    fan = [e.target for e in g.edges if e.source == "start"]
+    assert sorted(service(nodes(g)[x]) for x in fan) == ["email", "google_workspace", "slack"]
+    # "We run a Shopify store. When an order is placed …": a Shopify write for "we run a shopify store", an event of "app"
+    g = build("We run a Shopify store. When an order is placed with a total over $500, send it to #vip-orders on Slack and "
+              "also tag the customer as VIP in Shopify. Orders under $500 just get a thank-you email through Klaviyo.")
+    assert g.nodes[0].config.trigger.service == "shopify"
+    assert sorted(service(n) for n in _writes(g)) == ["klaviyo", "shopify", "slack"]
