@@ -61,11 +61,13 @@ def _delivers_result(clause: str) -> bool:
                          r"\s+(?:it|them|this|that|both|all|these|those|the (?:summary|summaries|report|digest|result|results|analysis|analyses|translation|draft|reply|replies|answer|fields|values|scores?|labels?|totals?|numbers|figures|sums?|counts?)s?)\b", clause)
                 or re.match(r"(?:并|再|然后)?(?:把|将)?(?:[\u4e00-\u9fff]{0,4}结果|摘要|总结|报告|简报|译文|回复|分数|评分|分类)(?:发|推|存|写|保存|同步|回写|填|评论|回复|贴)", clause)
                 or re.match(r"(?:并|再|然后)?(?:把它|将它)?(?:存|保存|放)(?:为|成|到|进)(?:邮件|邮箱)?草稿", clause)  # "存为草稿": what was written
+                # "审核通过了再自动回复到抖店": the reviewed reply goes out
+                or re.match(r"(?:等[我他她你]?)?(?:审批|审核)通过(?:了)?(?:后|之后|以后)?(?:再|就)?(?:自动|直接)(?:回复|发出去|发布|发送)", clause)
                 # "create a Mailchimp draft campaign with the blurb": the blurb an earlier step wrote
                 or re.match(r"(?:and\s+|then\s+)?(?:create|post|send|save|add|publish|upload|schedule)\b[^,;]{0,60}?\bwith (?:the|that|this) "
                             r"(?:blurb|summary|draft|post|thread|reply|report|copy|text|translation|caption|digest|recap|write-?up)s?\b", clause)
                 # "审批通过后再回复", "then send the reply": the drafted reply goes out, nobody writes another
-                or re.match(r"(?:等[我他她你]?)?(?:(?:审批|审核)?通过(?:了)?(?:后|之后|以后)|批准(?:后|之后)|然后|之后|再|就)*\s*(?:再|就)?(?:回复|发出去|发布|发送)(?:给?(?:买家|客户|用户|他|她|对方)|(?:到|在)[\u4e00-\u9fffa-z]{1,8}?(?:上|里)?)?(?:$|[,，。])",
+                or re.match(r"(?:等[我他她你]?)?(?:(?:审批|审核)?通过(?:了)?(?:后|之后|以后)?|批准(?:后|之后)|然后|之后|再|就)*\s*(?:再|就)?(?:回复|发出去|发布|发送)(?:给?(?:买家|客户|用户|他|她|对方)|(?:到|在)[\u4e00-\u9fffa-z]{1,8}?(?:上|里)?)?(?:$|[,，。])",
                             clause.strip(" ,，。")))
 
 

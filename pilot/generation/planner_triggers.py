@@ -86,6 +86,10 @@ def _event_threshold_first(clauses: list[str], trigger: Trigger, trigger_clause:
     if said is None:
         return clauses
     lead = f"如果{cmp.field}{said}{cmp.value}" if zh else f"if the {cmp.field} {said} {cmp.value}"
+    if not others and zh:
+        # "抖店有差评（3星及以下）的时候，让AI生成…，然后推送到钉钉…，审核通过了再回复": nothing is said of the other
+        # reviews, so every step is the low-rated one's
+        return [lead, *(c if c.startswith(CONTINUES) else CONTINUES + c for c in clauses)]
     return _led_by(lead, clauses)
 
 

@@ -357,3 +357,12 @@ def test_do_all_three_in_parallel_and_the_store_we_run():
               "also tag the customer as VIP in Shopify. Orders under $500 just get a thank-you email through Klaviyo.")
     assert g.nodes[0].config.trigger.service == "shopify"
     assert sorted(service(n) for n in _writes(g)) == ["klaviyo", "shopify", "slack"]
+
+
+def test_a_low_star_event_threshold_holds_the_steps_after_it():
+    # "抖店有差评（3星及以下）的时候，让AI生成…，然后推送到钉钉售后群让人审核，审核通过了再自动回复到抖店": the 钉钉 message went
+    # out for every review and a second AI wrote another reply
+    g = build("抖店有差评（3星及以下）的时候，让AI生成一条安抚回复，然后推送到钉钉售后群让人审核，审核通过了再自动回复到抖店")
+    cond = next(n for n in g.nodes if kind(n) == "condition")
+    assert cond.config.cases[0].when == "inputs.event.rating <= 3"
+    assert "dingtalk" in _cases(g)["rating_le_3"] and len([n for n in nodes(g).values() if kind(n) == "llm"]) == 1
