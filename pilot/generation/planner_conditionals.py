@@ -160,8 +160,6 @@ class ConditionalReader:
         colon = ph.COLON_CASE.match(clause)
         if colon and colon.group("label").count('"') % 2:
             colon = None  # 'post "new payment: $X from Y"': the colon is inside a quoted text, not after a label
-        if colon and re.search(r"\b(?:bot|chatbot|assistant|agent|workflow|automation|flow|pipeline|app|tool)s?$", colon.group("label").strip()):
-            colon = None  # "Telegram bot: users send a photo of a receipt, …": what is being built, a title
         if colon and (self.colon_cases or conds.comparison(colon.group("label"), self.lang)) and len(colon.group("label").split()) <= 4 \
                 and not ph.IF.search(colon.group("label")):
             return conds.strip_label(colon.group("label"), self.lang), conds.their_items(colon.group("label"), colon.group("action"), self.lang)  # "Urgent: text the on-call engineer"
@@ -169,7 +167,6 @@ class ConditionalReader:
         if not m or m.start() == 0:
             return None
         label = clause[: m.start()].strip().lstrip("&").strip()  # "&" marks an action that continues a case
-        label = re.sub(r"^[^:]{1,40}\b(?:bot|chatbot|assistant|agent|workflow|automation|flow|app|tool)s?:\s*", "", label)  # "Telegram bot: users send …"
         modal = re.search(r"\s+(?:can|could|will|would|should|must|may|to)$", label)
         if modal and not re.search(r"\b(?:that|which|who)\b", label):
             label = label[: modal.start()]  # "quotes should become a card …": the label is "quotes"
