@@ -159,8 +159,11 @@ class BranchReader:
                 passed = [s for b in body if b for s in self._actions(b)]
                 rejected = _ONCE_REJECTED.match(plain(clauses[j])) if j < len(clauses) else None
                 if rejected:  # "…批准后同步到飞书日历；驳回的话在飞书上给员工发消息": both outcomes, a branch on the decision
-                    refused = self._actions(plain(clauses[j])[rejected.end():].strip(" ,"))
+                    said = plain(clauses[j])[rejected.end():].strip(" ,")
                     j += 1
+                    if not said and j < len(clauses) and clauses[j].startswith(CONTINUES):
+                        said, j = plain(clauses[j]), j + 1  # "if rejected, &email the employee the reason": its own clause
+                    refused = self._actions(said)
                     decided = self._approval_branch([("approved", None, passed, clause)], refused)
                     passed = [decided] if decided is not None else passed
                 cases[-1] = (*cases[-1][:2], [*cases[-1][2], *passed], cases[-1][3])

@@ -366,3 +366,21 @@ def test_a_low_star_event_threshold_holds_the_steps_after_it():
     cond = next(n for n in g.nodes if kind(n) == "condition")
     assert cond.config.cases[0].when == "inputs.event.rating <= 3"
     assert "dingtalk" in _cases(g)["rating_le_3"] and len([n for n in nodes(g).values() if kind(n) == "llm"]) == 1
+
+
+def test_an_approvals_rejected_side_said_as_its_own_clause():
+    # "…; if approved, log it in QuickBooks, if rejected, email the employee the reason": the email went out
+    # after every approval too
+    g = build("Expense approval flow: employee submits a form with amount, category and receipt. If amount is under "
+              "$200, auto-approve and log it in QuickBooks. If $200 or more, send it to their manager on Slack for "
+              "approval; if approved, log it in QuickBooks, if rejected, email the employee the reason.")
+    decided = nodes(g)["if_approved"]
+    out = {e.source_handle: e.target for e in g.edges if e.source == decided.id}
+    approved = out[decided.config.cases[0].id]
+    assert service(nodes(g)[out["else"]]) == "email" and service(nodes(g)[approved]) == "quickbooks"
+    reached, todo = set(), [approved]
+    while todo:
+        at = todo.pop()
+        reached.add(at)
+        todo += [e.target for e in g.edges if e.source == at and e.target not in reached]
+    assert out["else"] not in reached  # the rejection email is not sent after an approval
