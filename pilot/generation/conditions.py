@@ -190,6 +190,9 @@ def comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
 
 
 _TOP_PAIR = compile_filtered(r"\b(?:scor(?:e|es|ed|ing)|rat(?:e|es|ed|ing)|nps|gives? (?:us |it )?an?|of|is|are|was)\s+(?:an?\s+|of\s+)?(?P<n>\d{1,3})\s+or\s+(?P<m>\d{1,3})\b(?!\s*(?:days?|hours?|minutes?|weeks?|items?|times?|%))")
+_IDLE_FOR = compile_filtered(r"\b(?:no|not had any|without any|without)\s+(?P<what>activity|updates?|response|replies|reply|reviews?|movement|progress|login|contact)\s+"
+                             r"(?:for|in)\s+(?:(?P<op>more than|over|at least)\s+)?(?P<n>\d+)\s+(?P<u>days?|hours?|weeks?)\b"
+                             r"|\b(?:has not|hasn't|have not|haven't) been (?P<what2>touched|updated) (?:for|in)\s+(?:(?P<op2>more than|over|at least)\s+)?(?P<n2>\d+)\s+(?P<u2>days?|hours?|weeks?)\b")
 _DOWN = compile_filtered(r"^(?:if\s+)?(?:it'?s|it is|it goes|(?:the|our)\s+(?:site|website|api|service|endpoint|page|server|app)\s+(?:is|goes)|"
                          r"(?:网站|官网|接口|服务|页面|服务器|网页))?\s*(?:down|offline|unreachable|not (?:responding|reachable|up)|"
                          r"挂了|挂掉了?|打不开|访问不了|不能访问|无法访问|宕机了?|不可用|返回(?:了)?(?:错误|异常|报错|失败)|报错了?|请求失败|(?:returns?|returned) an? error)(?:的话)?$")
@@ -279,6 +282,13 @@ def _comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
             return Comparison(subject="inputs", field="status_code", op="ne", value=code), f"status_code ne {code}"
         value = (nr.group("val") or nr.group("val2")).strip()
         return Comparison(subject="inputs", field="status", op="ne", value=value), f"status ne {value}"
+    idle = _IDLE_FOR.search(cond) if lang == "en" else None
+    if idle:  # "if a PR has had no activity for more than 3 days": the time since the last one
+        said_what, said_op = idle.group("what") or idle.group("what2"), idle.group("op") or idle.group("op2")
+        n, unit = idle.group("n") or idle.group("n2"), (idle.group("u") or idle.group("u2")).rstrip("s")
+        what = {"updates": "update", "updated": "update", "replies": "reply", "reviews": "review", "touched": "activity"}.get(said_what, said_what)
+        field, op = f"{unit}s_since_{what}", "ge" if said_op == "at least" else "gt"
+        return Comparison(subject="inputs", field=field, op=op, value=int(n)), f"{field} {op} {n}"
     said = re.search(r"(?<![a-z0-9_])([a-z_][a-z0-9_]*)\s*字段", cond)  # "status 字段等于 SUCCESS": the field is status
     said_field = said.group(1) if said else None
     cond = cond[: said.start()] + said_field + cond[said.end():] if said else cond

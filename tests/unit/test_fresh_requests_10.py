@@ -384,3 +384,11 @@ def test_an_approvals_rejected_side_said_as_its_own_clause():
         reached.add(at)
         todo += [e.target for e in g.edges if e.source == at and e.target not in reached]
     assert out["else"] not in reached  # the rejection email is not sent after an approval
+
+
+def test_no_activity_for_n_days_names_the_time_since():
+    # "If a PR has had no activity for more than 3 days": compared a field "activity" with 3
+    g = build("Every day at 6pm go through each open PR in our GitHub repo acme/web. If a PR has had no activity for more "
+              "than 3 days, DM the author on Slack to remind them. Otherwise do nothing.")
+    cond = next(n for n in nodes(g).values() if kind(n) == "condition")
+    assert cond.config.cases[0].when == "item.days_since_activity > 3"
