@@ -167,7 +167,7 @@ def _split_list(text: str, splitter: re.Pattern[str]) -> list[str]:
 # ---------------------------------------------------------------- triggers
 
 # …and the next numbered step ("1) someone signs up through the form 2) add them to …")
-_CLAUSE_END = compile_filtered(r"(?<!\d),|,(?!\d{3}\b)|[;:。→]|->|=>|\.(?=\s|$)|(?<=时)(?!候)|(?<=(?<!然)后)|(?<=的时候)|(?=\s+\d{1,2}[.)]\s)|(?=\s*[②-⑩])")
+_CLAUSE_END = compile_filtered(r"(?<!\d),|,(?!\d{3}\b)|[;:。→]|->|=>|\.(?=\s|$)|(?<=时)(?!候)|(?<=(?<!然)后)(?![台端面续])|(?<=的时候)|(?=\s+\d{1,2}[.)]\s)|(?=\s*[②-⑩])")
 
 
 def _clause_at(text: str, start: int) -> tuple[int, int]:

@@ -94,7 +94,7 @@ APP_EVENT = ascii_re(
     r"(?:added|created|opened|submitted|updated|placed|closed|merged|received|paid|uploaded|signed up|registered|booked|cancell?ed|starred|"
     r"published|released|deployed|shipped|delivered)\b"
     r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the |someone |somebody )?[\w #'$€£¥-]{0,60}?"
-    r"(?:signs up|signs (?:the|their|a|an|our) [\w-]+|registers|books|fills (?:out|in)|submits|applies|enrol?ls|joins|purchases|buys|checks out|donates|places an order|pays|comments|stars|e-?mails (?:us|support|sales|our|the|in)|opens an issue|subscribes|unsubscribes|arrives|comes in|comes into|lands in|posts|replies|mentions|lands|hits|fails|bounces|expires|churns|cancels|uploads|drops|adds|shares|succeeds|ends|finishes|completes|wraps up|starts)\b"
+    r"(?:signs up|signs (?:the|their|a|an|our) [\w-]+|registers|books|fills (?:out|in)|submits|applies|enrol?ls|joins|purchases|buys|checks out|donates|places an order|pays|comments|stars|e-?mails (?:us|support|sales|our|the|in)|opens an issue|subscribes|unsubscribes|arrives|comes in|comes into|lands in|posts|replies|mentions|lands|hits|fires|goes off|is triggered|is raised|fails|bounces|expires|churns|cancels|uploads|drops|adds|shares|succeeds|ends|finishes|completes|wraps up|starts)\b"
     # "Typeform job application submitted -> …", "Shopify order over $500 -> …": the event leads, an arrow after it
     r"|^(?:an?\s+)?[a-z][\w.]*\s+(?:[\w-]+\s+){0,3}?(?:submitted|received|created|paid|placed|opened|merged|comes in|arrives|signed up)\s*(?:->|→|=>)"
     r"|^(?:an?\s+)?[a-z][\w.]*\s+(?:order|payment|submission|response|ticket|lead|deal|signup|invoice|charge)s?\s+(?:over|above|under|below|of more than|of less than)\s+[$€£¥]?\d[\d,.]*k?\s*(?:->|→|=>)"
@@ -104,6 +104,7 @@ APP_EVENT = ascii_re(
     r"|^(?:someone|somebody|a (?:customer|user|lead|client|prospect|visitor|candidate))\s+(?:books|signs up|registers|pays|buys|orders|cancels|subscribes|uploads)\b[^.]{0,60}?(?:->|→|:|,)"
     # "钉钉上有人提交请假申请", "客户在微信公众号发消息": someone does it in the app
     r"|^[\u4e00-\u9fffa-z]{2,10}(?:上|里)有人(?:提交|发起|填了|填写|发了|发消息|下单|报名|申请|评论|留言)"
+    r"|(?:公众号|服务号|订阅号)(?:后台)?(?:收到|有)(?:了)?(?:新的?)?(?:用户|粉丝)?(?:的)?(?:留言|消息|评论|私信)"  # "公众号后台收到用户留言"
     r"|^(?:客户|用户|粉丝|买家|顾客|学员|学生|员工|患者|访客|候选人|会员|家长)在(?!聊天|对话|网页|网站|官网|小程序|app)[\u4e00-\u9fffa-z]{2,10}?(?:上|里)?"
     r"(?:发消息|发了消息|发来消息|留言|评论|下单|提交|咨询|私信|交|填|报名|预约|申请|发起)"
     r"|^[\u4e00-\u9fffa-z]{1,8}新(?:订单|客户|用户|评论|工单|记录|邮件|issue|线索|答卷|报名)|^新(?:订单|客户|用户|评论|工单|记录|邮件|线索|答卷|报名)(?:来了|进来|到了)|每(?:新增|新建|新来|有)|每当|发(?:布)?(?:了)?新.{0,12}?(?:的时候|时|后)|每次(?:有|收到)|每(?:收到|来)|一旦(?:有|收到)|(?<![唯统同])一有(?=[^，,。：:]{0,16}?新)|来了?(?:一[个笔单条封])?新|发布(?:了)?新|[\u4e00-\u9fffa-z]{2,10}(?<!点)(?<!我审核)(?<!我审批)(?<!我批准)(?<!等我)(?:(?:通过|完成|创建|关闭|合并)(?:时|后)|(?:通过|完成|创建|关闭)(?:以后|之后))|(?:收到|有|新增|新建|新来|新添加)(?:了)?(?:一[封条个份笔行张])?新?.{0,14}?(?:时(?![间效])|(?<!然)(?<!最)后|的时候)|出现(?:了)?新的?.{0,14}?(?:时(?![间效])|(?<!然)(?<!最)后|的时候)"
@@ -119,7 +120,7 @@ APP_EVENT = ascii_re(
     # "海外客户邮件进来后", "GitLab 流水线失败的时候": what happens in an app, without a person acting
     r"|^[\u4e00-\u9fffa-z ]{0,10}?(?:邮件|工单|订单)(?:进来|来了|到了)(?:时(?![间效])|后|的时候|以后)"
     r"|^[\u4e00-\u9fffa-z ]{0,12}?(?:流水线|pipeline|构建|部署|ci|cd|job)(?:跑)?(?:失败|挂了|报错|出错)(?:时(?![间效])|后|的时候|以后)")
-EVENT_HINTS = (("payment fails", "payment failed"), ("payment failed", "payment failed"), ("failed payment", "payment failed"),
+EVENT_HINTS = (("留言", "new message"), ("私信", "new message"), ("payment fails", "payment failed"), ("payment failed", "payment failed"), ("failed payment", "payment failed"),
                ("charge fails", "payment failed"), ("charge failed", "payment failed"), ("付款失败", "payment failed"), ("支付失败", "payment failed"),
                ("流水线", "pipeline failed"), ("pipeline", "pipeline failed"), ("stars", "new star"), ("contract", "contract signed"), ("email", "new email"), ("邮件", "new email"), ("row", "new row"), ("一行", "new row"), ("行", "new row"),
                ("order", "new order"), ("applies", "new application"), ("application", "new application"), ("订单", "new order"), ("下单", "new order"), ("付款", "new payment"), ("issue", "new issue"), ("pull request", "new pull request"),

@@ -392,3 +392,14 @@ def test_no_activity_for_n_days_names_the_time_since():
               "than 3 days, DM the author on Slack to remind them. Otherwise do nothing.")
     cond = next(n for n in nodes(g).values() if kind(n) == "condition")
     assert cond.config.cases[0].when == "item.days_since_activity > 3"
+
+
+def test_an_alert_that_fires_and_a_message_to_our_official_account():
+    # "When a P1 alert fires, page the on-call …": started by hand
+    g = build("Monitor our Datadog alerts. When a P1 alert fires, page the on-call via PagerDuty and post in #incidents "
+              "on Slack at the same time. For P2/P3 just create a Linear ticket.")
+    assert g.nodes[0].config.trigger.service == "datadog"
+    # "公众号后台收到用户留言": started by hand ("后台" had ended the trigger's clause at 后)
+    g = build("公众号后台收到用户留言，用AI判断是咨询、投诉还是合作：1. 咨询的，自动用知识库回答 2. 投诉的，转给客服组钉钉群 3. 合作的，记录到飞书多维表格“商务合作”里")
+    t = g.nodes[0].config.trigger
+    assert (t.service, t.event) == ("wechat_official_account", "new message")
