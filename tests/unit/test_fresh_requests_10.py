@@ -403,3 +403,5 @@ def test_an_alert_that_fires_and_a_message_to_our_official_account():
     g = build("公众号后台收到用户留言，用AI判断是咨询、投诉还是合作：1. 咨询的，自动用知识库回答 2. 投诉的，转给客服组钉钉群 3. 合作的，记录到飞书多维表格“商务合作”里")
     t = g.nodes[0].config.trigger
     assert (t.service, t.event) == ("wechat_official_account", "new message")
+    # "…聊天助手：能查有赞后台的库存…": "有赞后" read as "there is 赞, then" made it an app event
+    assert trigger(build("给门店店长用的聊天助手：能查有赞后台的库存和今天的销售额，也能查天气预报，帮他们判断明天要不要多备货")) == "chat"
