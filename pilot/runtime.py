@@ -21,6 +21,7 @@ from pilot.db.engine import create_engine, create_session_factory
 from pilot.engine.nodes.base import EngineServices
 from pilot.engine.service import RunService
 from pilot.events.bus import EventBus
+from pilot.generation.offload import GenerationPool
 from pilot.knowledge.listing import KnowledgeSnapshots
 from pilot.readiness.lookups import ResourceLookups
 from pilot.settings import Settings
@@ -104,6 +105,8 @@ class Runtime:
     # others (pilot.background.invalidation) only for tables one of its own caches watches.
     knowledge_snapshots: KnowledgeSnapshots | None = None  # workspace → knowledge bases (generation, advisory readiness)
     resource_lookups: ResourceLookups | None = None  # (workspace, ref) → tool instance / data table (advisory readiness)
+    # Offline generations in worker processes; built here, started by the warm-up (pilot.startup).
+    generation_pool: GenerationPool | None = None
 
     def __post_init__(self) -> None:
         if self.principals is None:
@@ -116,6 +119,8 @@ class Runtime:
             self.knowledge_snapshots = KnowledgeSnapshots(self.settings.app.auth_cache_ttl_s)
         if self.resource_lookups is None:
             self.resource_lookups = ResourceLookups(self.settings.app.auth_cache_ttl_s)
+        if self.generation_pool is None and self.settings.app.generation_processes and not self.settings.llm.enabled:
+            self.generation_pool = GenerationPool(self.settings.app.generation_processes, self.settings.app.templates_dir)
 
     @classmethod
     def build(cls, settings: Settings) -> "Runtime":
@@ -138,4 +143,6 @@ class Runtime:
             await self.cache_invalidation.stop()
         if self.redis is not None:
             await self.redis.aclose()
+        if self.generation_pool is not None:
+            await asyncio.to_thread(self.generation_pool.close)
         await self.engine.dispose()

@@ -43,6 +43,8 @@ class AppSettings(Struct, frozen=True):
     secret_key: Annotated[Annotated[str, Meta(min_length=32)] | None, env("PILOT_SECRET_KEY")] = None
     # How long a process trusts an API key it has looked up (pilot.auth.principals); 0: every request reads it.
     auth_cache_ttl_s: Annotated[float, Meta(ge=0, le=300), env("PILOT_AUTH_CACHE_TTL_S")] = 10.0
+    # Processes that run offline generations off the event loop (pilot.generation.offload); 0: on it.
+    generation_processes: Annotated[int, Meta(ge=0, le=64), env("PILOT_GENERATION_PROCESSES")] = 2
     # Logs (pilot.observability.logs): JSON lines, console lines, or auto (console on a terminal, else JSON).
     log_format: Annotated[Literal["json", "console", "auto"], env("PILOT_LOG_FORMAT")] = "auto"
     log_level: Annotated[str, env("PILOT_LOG_LEVEL")] = "info"

@@ -161,7 +161,8 @@ def _warm_generation(runtime: Runtime) -> None:
 async def warm_up(runtime: Runtime, delay_s: float = WARM_UP_DELAY_S) -> None:
     """The API's one-time costs, ``delay_s`` after start-up (spawned by the app's lifespan; the
     worker needs none of them): the template library loaded and validated (``runtime.templates``,
-    ~0.3 s) and the offline generator's tables built (:func:`_warm_generation`). A broken library is logged here, naming the file, and every request that needs the
+    ~0.3 s), the offline generator's tables built (:func:`_warm_generation`) and the generation
+    processes started (:mod:`pilot.generation.offload`). A broken library is logged here, naming the file, and every request that needs the
     library answers that error (500)."""
     await asyncio.sleep(delay_s)
     try:
@@ -173,6 +174,11 @@ async def warm_up(runtime: Runtime, delay_s: float = WARM_UP_DELAY_S) -> None:
             await asyncio.to_thread(_warm_generation, runtime)
         except Exception:  # noqa: BLE001 - a cold table is built again by the first request
             log.exception("warm-up: the generation tables could not be built")
+        if runtime.generation_pool is not None:  # until it has started, generations run inline
+            try:
+                await asyncio.to_thread(runtime.generation_pool.warm)
+            except Exception:  # noqa: BLE001 - generation stays inline
+                log.exception("warm-up: the generation processes could not be started")
     # Frozen only now: the template library, the intent index and the planner's tables are
     # long-lived too, and a full GC would otherwise walk them (60 ms pauses under generate load).
     freeze_startup_heap()

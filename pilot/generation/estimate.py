@@ -139,13 +139,15 @@ def _child(node: WorkflowNode, offline: bool, resolve: Resolver | None, path: tu
     return _walk(graph, offline, resolve, (*path, cfg.workflow_id))
 
 
-def estimate(graph: WorkflowGraph, settings=None, *, resolve: Resolver | None = None) -> Estimate:
+def estimate(graph: WorkflowGraph, settings=None, *, resolve: Resolver | None = None, offline: bool | None = None) -> Estimate:
     """Expected LLM calls, USD cost and wall-clock seconds of one run of ``graph``.
 
     With no API key configured (``settings.llm.enabled`` false) runs use the offline provider,
     which costs nothing; the call count and duration are still those of a real run. ``resolve``
-    gives a ``workflow`` step's child graph (else the child counts ``SUBWORKFLOW_SECONDS``)."""
-    offline = settings is not None and not settings.llm.enabled
+    gives a ``workflow`` step's child graph (else the child counts ``SUBWORKFLOW_SECONDS``);
+    ``offline`` says so without the settings (a generation process has none)."""
+    if offline is None:
+        offline = settings is not None and not settings.llm.enabled
     total = _walk(graph, offline, resolve, ())
     return Estimate(llm_calls=total.calls, cost_usd=round(total.cost, 6), duration_s=round(total.seconds, 2),
                     waits_for_approval=total.approval)

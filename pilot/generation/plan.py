@@ -51,7 +51,7 @@ class Comparison(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     subject: str
     field: str
     op: CompareOp
-    value: str | float | bool | None = None
+    value: str | int | float | bool | None = None  # an int stays one (5000, not 5000.0)
 
 
 class _Step(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag_field="kind"):
@@ -109,7 +109,7 @@ class SubflowStep(_Step, tag="workflow", kw_only=True):
 class WaitStep(_Step, tag="wait", kw_only=True):
     """Pauses: for ``duration_s``, until ``until``, or until a person approves (``approval``)."""
 
-    duration_s: float | None = None
+    duration_s: int | float | None = None  # an int stays one
     until: str | None = None
     approval: str | None = None
     approver: str | None = None
@@ -211,6 +211,23 @@ def map_steps(steps: list[Step], fn: Callable[[Step], Step]) -> list[Step]:
         elif isinstance(s, LoopStep):
             s = msgspec.structs.replace(s, steps=map_steps(s.steps, fn))
         out.append(fn(s))
+    return out
+
+
+def without_step(steps: list[Step], step_id: str) -> list[Step]:
+    """``steps`` without the step ``step_id`` (at any depth; what it contains goes with it)."""
+    out: list[Step] = []
+    for s in steps:
+        if s.id == step_id:
+            continue
+        if isinstance(s, BranchStep):
+            s = msgspec.structs.replace(s, cases=[msgspec.structs.replace(c, steps=without_step(c.steps, step_id)) for c in s.cases],
+                                        otherwise=None if s.otherwise is None else without_step(s.otherwise, step_id))
+        elif isinstance(s, ParallelStep):
+            s = msgspec.structs.replace(s, branches=[without_step(b, step_id) for b in s.branches])
+        elif isinstance(s, LoopStep):
+            s = msgspec.structs.replace(s, steps=without_step(s.steps, step_id))
+        out.append(s)
     return out
 
 

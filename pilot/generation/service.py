@@ -18,34 +18,34 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from pilot.core.errors import BadRequestError, UnprocessableError
 from pilot.core.pasted_secrets import find_pasted_secret, refusal
-from pilot.generation import entities as ent
-from pilot.generation.offline_analyzer import OfflineAnalyzer
 from pilot.generation.blueprint import WorkflowBlueprint
 from pilot.generation.compiler import build_graph
-from pilot.generation.estimate import Estimate, estimate
+from pilot.generation.estimate import estimate
 from pilot.generation.knowledge_fit import fit_knowledge_bases, has_knowledge_steps
+from pilot.generation.offline_analyzer import OfflineAnalyzer
+from pilot.generation.offline_result import OfflineGeneration, apply_preferences, finish, with_plan
 from pilot.generation.pipeline import Planner
-from pilot.generation.plan import DeliverStep, LoopStep, walk
-from pilot.generation.recipes import apply_recipe
-from pilot.generation.recommend import Recommendation, recommendations
+from pilot.generation.recommend import recommendations
 from pilot.generation.schemas import (
     MAX_PROMPT_CHARS,
     GeneratedWorkflow,
     GeneratePreferences,
     GenerateResponse,
 )
-from pilot.generation.services import lookup, service_id
 from pilot.generation.text import clean, detect_language, readable_chars
 from pilot.knowledge.listing import SNAPSHOT_LIMIT, KnowledgeSnapshots
 from pilot.knowledge.store import knowledge_summaries
 from pilot.settings import Settings
 from pilot.workflows.model import WorkflowGraph
+
+if TYPE_CHECKING:
+    from pilot.generation.offload import GenerationPool
 
 
 def check_prompt(prompt: Any, *, field: str = "prompt") -> str:
@@ -70,31 +70,21 @@ def check_prompt(prompt: Any, *, field: str = "prompt") -> str:
 CACHE_SIZE = 512  # offline generations kept per catalog (~20 KiB each: ~11 MiB when full)
 
 
-class _Generated(NamedTuple):
-    """What a generation is before the workspace is involved. Shared by every hit: read-only."""
-
-    blueprint: WorkflowBlueprint
-    graph: WorkflowGraph
-    description: str
-    recommendations: list[Recommendation]
-    estimate: Estimate
-
-
 class _Results:
     """A bounded LRU of offline generations, keyed by (cleaned prompt, encoded preferences)."""
 
     def __init__(self) -> None:
-        self._items: OrderedDict[tuple[str, bytes], _Generated] = OrderedDict()
+        self._items: OrderedDict[tuple[str, bytes], OfflineGeneration] = OrderedDict()
         self._lock = threading.Lock()  # the CLI and evals may generate from threads
 
-    def get(self, key: tuple[str, bytes]) -> _Generated | None:
+    def get(self, key: tuple[str, bytes]) -> OfflineGeneration | None:
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
             return found
 
-    def put(self, key: tuple[str, bytes], value: _Generated) -> None:
+    def put(self, key: tuple[str, bytes], value: OfflineGeneration) -> None:
         with self._lock:
             self._items[key] = value
             while len(self._items) > CACHE_SIZE:
@@ -105,9 +95,10 @@ _results: weakref.WeakKeyDictionary[Any, _Results] = weakref.WeakKeyDictionary()
 
 
 class GenerationService:
-    def __init__(self, catalog: Any, settings: Settings | None = None) -> None:
+    def __init__(self, catalog: Any, settings: Settings | None = None, *, pool: GenerationPool | None = None) -> None:
         self.catalog = catalog
         self.settings = settings
+        self.pool = pool  # offline generations in worker processes when it is ready (pilot.generation.offload)
         # Template candidates (recommendations, recipes) come from the offline analyzer; with a
         # key the one LLM call of a generation goes to planning the workflow itself.
         self.analyzer = OfflineAnalyzer(catalog)
@@ -117,11 +108,7 @@ class GenerationService:
         """The blueprint (template candidates, entities) with the request's plan attached."""
         text = check_prompt(prompt)
         blueprint = self.analyzer.analyze(text)
-        planned = await self.planner.plan(text)
-        plan = apply_recipe(planned.plan, blueprint, self.catalog)  # a request naming a template's job: its recipe
-        reason = blueprint.fallback_reason or planned.fallback_reason
-        return msgspec.structs.replace(blueprint, plan=plan, source=planned.source, fallback_reason=reason,
-                                       title=plan.title or blueprint.title)
+        return with_plan(blueprint, await self.planner.plan(text), self.catalog)
 
     def build(self, blueprint: WorkflowBlueprint, prompt: str, preferences: GeneratePreferences | None = None) -> WorkflowGraph:
         """The workflow for an analysed request: its plan, compiled (see :mod:`pilot.generation.compiler`)."""
@@ -157,11 +144,12 @@ class GenerationService:
                                 recommendations=made.recommendations,
                                 estimate=made.estimate if graph is made.graph else estimate(graph, self.settings))
 
-    async def _generated(self, text: str, preferences: GeneratePreferences | None) -> _Generated:
+    async def _generated(self, text: str, preferences: GeneratePreferences | None) -> OfflineGeneration:
         """The workspace-independent part of :meth:`generate`, from the cache when it is pure
         (offline planner; the estimate then prices nothing, so the settings do not matter)."""
+        offline = self.settings is not None and not self.settings.llm.enabled
         results = None
-        if self.settings is not None and not self.settings.llm.enabled:
+        if offline:
             try:
                 results = _results.setdefault(self.catalog, _Results())
             except TypeError:  # a catalog that cannot be weakly referenced: not cached
@@ -170,13 +158,9 @@ class GenerationService:
         found = results.get(key) if results is not None else None
         if found is not None:
             return found
-        blueprint = apply_preferences(await self.analyze(text), preferences)
-        graph = self.build(blueprint, text)
-        template = self.catalog.get(blueprint.template_id) if blueprint.template_id in self.catalog else None
-        description = (template.description.zh if blueprint.language == "zh" else template.description.en).strip() if template else ""
-        made = _Generated(blueprint=blueprint, graph=graph, description=description[:2000],
-                          recommendations=recommendations(blueprint, self.catalog, 3),
-                          estimate=estimate(graph, self.settings))
+        made = await self.pool.generate(text, preferences) if offline and self.pool is not None else None
+        if made is None:  # with an LLM, without a pool, or before the pool has started
+            made = finish(self.catalog, await self.analyze(text), preferences, self.settings, offline=offline)
         if results is not None:
             results.put(key, made)
         return made
@@ -188,31 +172,6 @@ class GenerationService:
     async def recommend(self, prompt: str, limit: int = 3):
         blueprint = self.rank(prompt)
         return recommendations(blueprint, self.catalog, limit)
-
-
-def apply_preferences(bp: WorkflowBlueprint, prefs: GeneratePreferences | None) -> WorkflowBlueprint:
-    """Requested integrations the plan does not deliver to yet get a delivery at the end;
-    ``simple`` runs per-item loops' steps once instead (branches the request asked for stay)."""
-    if prefs is None or bp.plan is None:
-        return bp
-    plan = bp.plan
-    taken = {s.id for s in walk(plan.steps)}
-    present = {service_id(s.service) for s in walk(plan.steps) if isinstance(s, DeliverStep)}
-    steps = list(plan.steps)
-    if prefs.complexity == "simple":
-        steps = [x for s in steps for x in (s.steps if isinstance(s, LoopStep) else [s])]
-    for name in prefs.integrations:
-        sid = service_id(name)
-        if lookup(name) is None or sid in present:
-            continue
-        present.add(sid)
-        nid = next(f"deliver_{sid}{n or ''}" for n in range(100) if f"deliver_{sid}{n or ''}" not in taken)
-        taken.add(nid)
-        steps.append(DeliverStep(id=nid, service=sid, quote=f"preferences.integrations: {name}"))
-    e = bp.entities
-    extra = [i.lower() for i in prefs.integrations if i.lower() in ent.BY_ID and i.lower() not in e.integrations]
-    entities = msgspec.structs.replace(e, integrations=[*e.integrations, *extra], destinations=[*e.destinations, *extra])
-    return msgspec.structs.replace(bp, entities=entities, plan=msgspec.structs.replace(plan, steps=steps))
 
 
 def timed(fn, *args) -> tuple[Any, float]:

@@ -1,7 +1,8 @@
 """Per-request overhead over a real socket: one ``pilot serve`` worker driven by a separate load client.
 
 Run: ``uv run python -m tests.bench.bench_http_load [--routes health,generate,tools,connectors,sse]
-[--duration 5] [--procs 2] [--conns 8] [--sse-opens 300] [--repeat 1] [--root PATH] [--profile FILE]``.
+[--duration 5] [--procs 2] [--conns 8] [--sse-opens 300] [--repeat 1] [--root PATH] [--profile FILE]
+[--generation-processes 0,2]``.
 
 It starts ``pilot serve`` (one uvicorn worker, embedded SQLite in a throw-away data directory,
 offline planner) in a subprocess, takes the dev key it writes, creates what the routes need over
@@ -16,7 +17,9 @@ Routes: ``health`` (``GET /health``), ``generate`` (``POST /api/workflows/genera
 eval's 215 dev prompts over and over, ``save: false``: after the first round every prompt is one the
 server has generated before), ``generate-new`` (the same route over every distinct prompt of the
 eval splits, ~1,950: more than the server's 512-entry generation cache holds, so every request is
-a prompt it has not got cached, as for users typing new requests), ``tools`` (``GET /api/tools``: the workspace's
+a prompt it has not got cached, as for users typing new requests; measured once per value of
+``--generation-processes``: 0 plans on the event loop, N in N generation processes, and the
+server CPU per request then counts those processes too), ``tools`` (``GET /api/tools``: the workspace's
 tool instances plus the connectors' descriptions), ``connectors`` (``GET /api/tools/connectors``),
 ``sse`` (open ``GET /api/executions/{id}/stream`` of a finished run and read its whole replay to
 the end). ``--sse-opens N`` also opens the stream N times one after another on one connection
@@ -133,10 +136,52 @@ def _load_process(port: int, requests: list[bytes], expect: int, conns: int, sta
     out.close()
 
 
+def _probe_process(port: int, request: bytes, start: float, stop: float, out) -> None:
+    """Send ``request`` every 10 ms on its own connection (paced: it adds ~100 requests/s) and
+    report the latencies in the window: how long any other request waits while the load runs."""
+    lat: list[float] = []
+
+    async def run() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        tick = time.time()
+        while time.time() < stop:
+            began = time.perf_counter()
+            writer.write(request)
+            status, _, _ = await read_response(reader)
+            if time.time() >= start and status == 200:
+                lat.append(time.perf_counter() - began)
+            tick += 0.01
+            await asyncio.sleep(max(0.0, tick - time.time()))
+        writer.close()
+
+    asyncio.run(run())
+    out.send(lat)
+    out.close()
+
+
 def proc_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    """User + system CPU seconds so far of a process and every live process under it (the
+    generation, render and code-sandbox processes the server starts work for its requests)."""
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # exited meanwhile
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / TICK
+    if pid not in cpu:
+        raise ProcessLookupError(pid)
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [p for p, pp in parents.items() if pp == parent and p not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(cpu[p] for p in tree)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -145,12 +190,17 @@ def pct(values: list[float], q: float) -> float:
 
 
 def drive(port: int, server_pid: int, requests: list[bytes], expect: int, *, procs: int, conns: int,
-          warmup: float, duration: float) -> dict:
-    """Load the server from ``procs`` processes for ``warmup + duration`` seconds; measure the window."""
+          warmup: float, duration: float, probe: bytes | None = None) -> dict:
+    """Load the server from ``procs`` processes for ``warmup + duration`` seconds; measure the
+    window. With ``probe``, one more process sends that request every 10 ms meanwhile."""
     ctx = mp.get_context("fork")
     start = time.time() + 0.5 + warmup
     stop = start + duration
     pipes, workers = [], []
+    if probe is not None:
+        probe_in, probe_out = ctx.Pipe(duplex=False)
+        prober = ctx.Process(target=_probe_process, args=(port, probe, start, stop, probe_out))
+        prober.start()
     for index in range(procs):
         receive, send = ctx.Pipe(duplex=False)
         worker = ctx.Process(target=_load_process, args=(port, requests, expect, conns, start, stop, index, procs * conns, send))
@@ -164,9 +214,13 @@ def drive(port: int, server_pid: int, requests: list[bytes], expect: int, *, pro
     results = [pipe.recv() for pipe in pipes]
     for worker in workers:
         worker.join()
+    probed = probe_in.recv() if probe is not None else []
+    if probe is not None:
+        prober.join()
     lat = [x for r in results for x in r[0]]
     done = sum(r[1] for r in results)
     return {
+        "probe_p50_ms": pct(probed, 0.5) * 1000, "probe_p99_ms": pct(probed, 0.99) * 1000, "probes": len(probed),
         "rps": done / duration, "sent": sum(r[4] for r in results), "p50_ms": pct(lat, 0.5) * 1000, "p99_ms": pct(lat, 0.99) * 1000,
         "errors": sum(r[2] for r in results), "server_cpu_ms": (cpu1 - cpu0) * 1000 / max(done, 1),
         "server_cpu_share": (cpu1 - cpu0) / duration, "client_cpu_share": [r[3] / duration for r in results],
@@ -206,8 +260,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(root: str, data: str, port: int, profile: str | None) -> subprocess.Popen:
+def start_server(root: str, data: str, port: int, profile: str | None, processes: int | None = None) -> subprocess.Popen:
     env = {**os.environ, "PILOT_DATA_DIR": data, "PYTHONDONTWRITEBYTECODE": "1"}
+    if processes is not None:
+        env["PILOT_GENERATION_PROCESSES"] = str(processes)
     for name in ("OPENAI_API_KEY", "DATABASE_URL", "REDIS_URL"):
         env.pop(name, None)
     command = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else []), "-m", "pilot.cli", "serve",
@@ -242,17 +298,17 @@ def wait_ready(port: int, key_file: Path, server: subprocess.Popen) -> str:
     raise SystemExit("server did not start within 90 s")
 
 
-def wait_quiet(pid: int, *, window_s: float = 0.5, share: float = 0.05, limit_s: float = 60.0) -> float:
+def wait_quiet(pid: int, *, window_s: float = 0.5, windows: int = 3, share: float = 0.05, limit_s: float = 90.0) -> float:
     """Wait until the server has finished its start-up warm-up (template library, generation tables,
-    render pool: seconds of CPU on a slow machine, in a thread that holds the GIL): a window of
-    ``window_s`` in which it used under ``share`` of a core. Returns the seconds waited. Without it
-    the first route measured would share the core with the warm-up."""
-    began = time.monotonic()
-    while time.monotonic() - began < limit_s:
+    render and generation processes: seconds of CPU on a slow machine): ``windows`` windows in a
+    row of ``window_s`` in which it and its processes used under ``share`` of a core (longer
+    than the warm-up's delay after start-up). Returns the seconds waited. Without it the first
+    route measured would share the machine with the warm-up."""
+    began, quiet = time.monotonic(), 0
+    while time.monotonic() - began < limit_s and quiet < windows:
         before = proc_cpu(pid)
         time.sleep(window_s)
-        if proc_cpu(pid) - before < share * window_s:
-            break
+        quiet = quiet + 1 if proc_cpu(pid) - before < share * window_s else 0
     return time.monotonic() - began
 
 
@@ -303,13 +359,13 @@ def route_requests(route: str, key: str, execution_id: str) -> tuple[list[bytes]
 class _Server:
     """A ``pilot serve`` process on a throw-away data directory, with the dev key and a finished run."""
 
-    def __init__(self, root: str, profile: str | None) -> None:
-        self.root, self.profile = root, profile
+    def __init__(self, root: str, profile: str | None, processes: int | None = None) -> None:
+        self.root, self.profile, self.processes = root, profile, processes
 
     def __enter__(self) -> _Server:
         self._data = tempfile.TemporaryDirectory()
         self.port = free_port()
-        self.process = start_server(self.root, self._data.name, self.port, self.profile)
+        self.process = start_server(self.root, self._data.name, self.port, self.profile, self.processes)
         try:
             self.key = wait_ready(self.port, Path(self._data.name) / "dev-key", self.process)
             self.execution_id = prepare(self.port, self.key)
@@ -357,6 +413,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="measure each route this many times (min/median rps)")
     parser.add_argument("--root", default=str(HERE), help="checkout to serve (default: this one)")
     parser.add_argument("--profile", default=None, help="run the server under cProfile, writing this file")
+    parser.add_argument("--generation-processes", default="0,2",
+                        help="generate-new: PILOT_GENERATION_PROCESSES values to compare (0: generation on the event loop)")
     args = parser.parse_args()
     routes = [r.strip() for r in args.routes.split(",") if r.strip()]
     unknown = set(routes) - set(ROUTES)
@@ -382,25 +440,36 @@ def main() -> None:
                           f"{seq['wall_p50_ms']:.2f} ms, p99 {seq['wall_p99_ms']:.2f} ms, server CPU "
                           f"{seq['server_cpu_ms']:.3f} ms/open")
     if "generate-new" in routes:
-        # A new server per repetition: a prompt measured once is never measured again by the same
-        # process (its templates and labels would be in the process's parse and regex caches).
-        runs = []
-        for _ in range(args.repeat):
-            with _Server(args.root, profile) as server:
-                requests, expect = route_requests("generate-new", server.key, server.execution_id)
-                primed = prime(server, set(_generate_prompts("generate-new")))
-                # a window the pool covers at 400+ requests/s: every measured request is a prompt
-                # the server has never seen (it says so below, or that the pool wrapped)
-                window = {**load, "warmup": min(load["warmup"], 0.5), "duration": min(load["duration"], 3.0)}
-                r = drive(server.port, server.process.pid, requests, expect, **window)
-                sent = r["sent"]
-                report("generate-new", r)
-                print(f"  {'':<12} primed with {primed} other requests; {sent} sent of {len(requests)} distinct "
-                      f"prompts: {'every request a new prompt' if sent <= len(requests) else 'WRAPPED: lengthen the pool'}")
-                runs.append(r)
-        if args.repeat > 1:
-            rps = sorted(r["rps"] for r in runs)
-            print(f"  {'generate-new':<12} min {rps[0]:.1f}  median {statistics.median(rps):.1f} req/s")
+        for processes in [int(x) for x in args.generation_processes.split(",") if x.strip()]:
+            generate_new(args, load, profile, processes)
+
+
+def generate_new(args: argparse.Namespace, load: dict, profile: str | None, processes: int) -> None:
+    """The generate-new route with ``processes`` generation processes (server CPU counts them)."""
+    label = f"generate-new, {processes} generation process{'es' if processes != 1 else ''}" if processes else \
+        "generate-new, generation on the event loop"
+    print(f"  {label}:")
+    # A new server per repetition: a prompt measured once is never measured again by the same
+    # process (its templates and labels would be in the process's parse and regex caches).
+    runs = []
+    for _ in range(args.repeat):
+        with _Server(args.root, profile, processes) as server:
+            requests, expect = route_requests("generate-new", server.key, server.execution_id)
+            primed = prime(server, set(_generate_prompts("generate-new")))
+            # a window the pool covers at 400+ requests/s: every measured request is a prompt
+            # the server has never seen (it says so below, or that the pool wrapped)
+            window = {**load, "warmup": min(load["warmup"], 0.5), "duration": min(load["duration"], 3.0)}
+            r = drive(server.port, server.process.pid, requests, expect, **window, probe=encode_request("GET", "/health"))
+            sent = r["sent"]
+            report("generate-new", r)
+            print(f"  {'':<12} meanwhile GET /health every 10 ms: p50 {r['probe_p50_ms']:.2f} ms, p99 {r['probe_p99_ms']:.2f} ms "
+                  f"({r['probes']} probes)")
+            print(f"  {'':<12} primed with {primed} other requests; {sent} sent of {len(requests)} distinct "
+                  f"prompts: {'every request a new prompt' if sent <= len(requests) else 'WRAPPED: lengthen the pool'}")
+            runs.append(r)
+    if args.repeat > 1:
+        rps = sorted(r["rps"] for r in runs)
+        print(f"  {'generate-new':<12} min {rps[0]:.1f}  median {statistics.median(rps):.1f} req/s")
 
 
 if __name__ == "__main__":

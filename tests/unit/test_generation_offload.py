@@ -1,0 +1,105 @@
+"""Offline generations in worker processes (pilot.generation.offload), with real processes.
+
+The pool must give byte-for-byte what inline generation gives, never make a request wait for it
+to start, survive a process that dies, and leave the event loop free while it works."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from pilot.generation.offload import GenerationPool
+from pilot.generation.offline_result import generate_offline
+from pilot.generation.schemas import GeneratePreferences
+from pilot.generation.service import GenerationService, check_prompt
+from pilot.settings import Settings
+from pilot.templates.catalog import catalog_for
+
+DATA = Path(__file__).resolve().parents[2] / "evals" / "data"
+
+
+def _prompts(n: int) -> list[str]:
+    rows = [json.loads(x) for f in sorted(DATA.glob("structure_dev*.jsonl")) for x in f.read_text("utf-8").splitlines() if x.strip()]
+    prompts = list(dict.fromkeys(r["prompt"] for r in rows))
+    return prompts[:: max(1, len(prompts) // n)][:n]
+
+
+@pytest.fixture(scope="module")
+def pool():
+    pool = GenerationPool(1, None)
+    pool.warm()
+    yield pool
+    pool.close()
+
+
+async def test_the_pool_gives_exactly_what_inline_generation_gives(pool: GenerationPool) -> None:
+    catalog = catalog_for(None)
+    assert pool.serves(catalog)
+    prompts = [check_prompt(p) for p in _prompts(60)]
+    prefs = GeneratePreferences(integrations=["Discord"], complexity="simple")
+    pooled = await asyncio.gather(*[pool.generate(p, prefs if i % 3 == 0 else None) for i, p in enumerate(prompts)])
+    for i, (prompt, made) in enumerate(zip(prompts, pooled)):
+        inline = generate_offline(catalog, prompt, prefs if i % 3 == 0 else None)
+        assert made is not None
+        assert msgspec.json.encode(made) == msgspec.json.encode(inline), prompt
+    assert "discord" in msgspec.json.encode(pooled[0].graph).decode()  # the preferences reached the process
+
+
+async def test_a_pool_that_has_not_started_answers_none_so_the_request_runs_inline(tmp_path: Path) -> None:
+    cold = GenerationPool(1, None)
+    assert not cold.ready
+    assert await cold.generate("Every morning send me the weather by email", None) is None
+    settings = Settings.from_env({"PILOT_DATA_DIR": str(tmp_path)})
+    service = GenerationService(catalog_for(None), settings, pool=cold)
+    response = await service.generate("Every morning send me the weather by email", save=False)
+    assert response.workflow.nodes and response.blueprint.source == "offline"
+    cold.close()
+
+
+async def test_the_event_loop_runs_while_a_pool_process_generates(pool: GenerationPool) -> None:
+    long_prompt = " ".join(_prompts(12))[:6000]  # a long pasted brief: tens of ms of planning
+    ticks = 0
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    before = ticks
+    made = await pool.generate(check_prompt(long_prompt), None)
+    done.set()
+    await task
+    assert made is not None
+    # inline, the generation would hold the loop: the ticker could not run while it planned
+    assert ticks - before > 1
+
+
+async def test_a_process_that_dies_is_replaced_and_that_request_runs_inline() -> None:
+    pool = GenerationPool(1, None)
+    await asyncio.to_thread(pool.warm)
+    try:
+        for pid in list(pool._executor._processes):  # type: ignore[union-attr]
+            os.kill(pid, signal.SIGKILL)
+        answer = await pool.generate("每天早上9点把36氪的新闻发到飞书群", None)
+        assert answer is None  # the caller generates inline
+        for _ in range(600):  # restarted in the background
+            if pool.ready:
+                break
+            await asyncio.sleep(0.05)
+        assert pool.ready
+        made = await pool.generate("每天早上9点把36氪的新闻发到飞书群", None)
+        assert made is not None and made.blueprint.language == "zh"
+    finally:
+        pool.close()
+    assert not pool.ready
+    assert await pool.generate("anything", None) is None  # closed: inline
