@@ -79,3 +79,4 @@ class WorkflowBlueprint(Struct, kw_only=True):
     title: str = ""  # a short workflow name derived from the request
     fallback_reason: str | None = None  # why the LLM path was not used (source == "offline")
     plan: WorkflowPlan | None = None  # what the workflow does, step by step (the compiler's input)
+    omitted: list[str] = []  # the words of steps the compiler could not place and left out (pilot.generation.compiler.build_plan)

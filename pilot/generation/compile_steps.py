@@ -302,10 +302,13 @@ class Builder:
             node.update(on_error="default", default_output={"status": 0, "headers": {}, "body": None})
 
     def parallel(self, s: ParallelStep, ports: list[Port]) -> list[Port]:
+        branches = [branch for branch in s.branches if branch]
+        if not branches:  # every branch was refused ("…同时发到钉钉群和飞书群。不用发任何通知"): nothing runs here
+            return ports
         before = list(self.current)
         ends: list[Port] = []
         merged: list[str] = []
-        for branch in s.branches:
+        for branch in branches:
             self.current = list(before)
             ends += self.steps(branch, ports)
             merged += [r for r in self.current if r not in merged]

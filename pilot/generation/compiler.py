@@ -26,12 +26,12 @@ from pilot.chat.edits import apply_edits
 from pilot.chat.ops import AddEdge, AddNode, EditError, EditOp, SetSetting
 from pilot.core.errors import GraphValidationError, PilotError
 from pilot.generation.compile_steps import Builder, Port
-from pilot.generation.plan import WorkflowPlan
+from pilot.generation.plan import WorkflowPlan, walk, without_step
 from pilot.workflows.layout import apply_layout
 from pilot.workflows.model import WorkflowGraph
 from pilot.workflows.validation import ensure_valid
 
-__all__ = ["GenerationError", "build_graph", "compile_by_ops", "compile_ops", "compile_plan"]
+__all__ = ["GenerationError", "build_graph", "build_plan", "compile_by_ops", "compile_ops", "compile_plan"]
 log = logging.getLogger("pilot.generation")
 
 
@@ -81,12 +81,40 @@ def compile_by_ops(plan: WorkflowPlan) -> WorkflowGraph:
 
 
 def build_graph(plan: WorkflowPlan) -> WorkflowGraph:
-    """``compile_plan`` for the API: a compiler bug is a logged 500, never a silent bad graph."""
+    """The graph of :func:`build_plan` (a compiler bug is a logged 500, never a silent bad graph)."""
+    return build_plan(plan)[1]
+
+
+def build_plan(plan: WorkflowPlan) -> tuple[WorkflowPlan, WorkflowGraph, list[str]]:
+    """``(plan, compile_plan(plan), [])`` for the API; when the compiler cannot place a step of
+    the plan, a safety net instead of a 500: the plan without the fewest steps that lets it
+    compile, tried latest step first, its graph, and the quotes of the steps left out (the
+    response shows them: ``blueprint.omitted``). Seen on several unrelated requests pasted into one
+    prompt (an approval inside a loop inside a loop); each case is logged as the bug it is. Raises
+    :class:`GenerationError` when even the first step alone does not compile."""
     try:
-        return compile_plan(plan)
+        return plan, compile_plan(plan), []
     except (EditError, GraphValidationError) as exc:
-        log.error("generation: plan %r did not compile: %s %s", plan.title, exc.detail, exc.extra)
-        raise GenerationError("workflow generation produced an invalid graph", extra={"problems": exc.extra}) from exc
+        first: EditError | GraphValidationError = exc
+    log.warning("generation: plan %r did not compile (%s %s); leaving out the steps it cannot place",
+                plan.title, first.detail, first.extra)
+    current, omitted = plan, []
+    while current.steps:
+        for step in reversed(list(walk(current.steps))):  # one step left out, the latest first
+            candidate = msgspec.structs.replace(current, steps=without_step(current.steps, step.id))
+            try:
+                return candidate, compile_plan(candidate), [*omitted, step.quote or step.id]
+            except (EditError, GraphValidationError):
+                continue
+        last = current.steps[-1]  # no single step: the last top-level one goes, and we try again
+        omitted.append(last.quote or last.id)
+        current = msgspec.structs.replace(current, steps=current.steps[:-1])
+        try:
+            return current, compile_plan(current), omitted
+        except (EditError, GraphValidationError):
+            continue
+    log.error("generation: plan %r did not compile: %s %s", plan.title, first.detail, first.extra)
+    raise GenerationError("workflow generation produced an invalid graph", extra={"problems": first.extra}) from first
 
 
 def node_dicts(graph: WorkflowGraph) -> list[dict[str, Any]]:

@@ -1,0 +1,62 @@
+"""Several unrelated requests pasted into one prompt once made the compiler fail (a 500). The
+generator now answers with a valid workflow: an empty parallel step is skipped, and a step the
+compiler cannot place is left out and named in ``blueprint.omitted``."""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+
+import pytest
+
+from pilot.generation.compiler import build_plan, compile_plan
+from pilot.generation.pipeline import plan_offline
+from pilot.generation.plan import ParallelStep, walk
+from pilot.generation.service import GenerationService
+from pilot.templates.catalog import catalog_for
+from pilot.workflows.validation import validate_graph
+
+# Each found by pasting eval requests together (seeded fuzzing); each raised GraphValidationError.
+NESTED_APPROVAL = ("Every night at 1am take all of today's Intercom conversations, send them to the AI in batches of 20 "
+                   "to tag sentiment and topic, and insert the results into the ticket_tags table in Postgres. When a new "
+                   "CSV file is uploaded to our Google Drive 'imports' folder, loop through each row and create a contact "
+                   "in HubSpot. After I approve, post the tweets to X and the post to LinkedIn.")
+SPLIT_LOOP_REFERENCE = ("我手上有一批300条的用户评论，帮我每50条一批丢给AI做情感分析，结果写到谷歌表格里 客服邮箱收到新邮件后让AI判断意图，"
+                        "分成 退货 / 催发货 / 咨询 / 其他：\n com。 Employees submit expenses through a form. If the amount is over "
+                        "$1,000, wait for their manager's approval and, once approved, add it to the 'Approved Expenses' Google "
+                        "Sheet. Anything $1,000 or less just gets posted to #finance in Slack for visibility. 提供一个接口：传入一段"
+                        "用户评论，返回情感倾向（正面/负面/中性）和置信分数。 每天下午6点统计一下今天淘宝店铺的退款订单，让AI分析一下主要的"
+                        "退款原因，结果用飞书发给我")
+REFUSED_PARALLEL = ("不用发任何通知。 每周五下午6点，汇总本周GitHub仓库里合并的PR，生成一份中文周报，同时发到钉钉群和飞书群。 Gmail 收到新邮件时，"
+                    "如果是发票或者收据，就给它打上“报销”标签，并把金额、开票方、日期追加到谷歌表格里；别的邮件不用处理。")
+
+
+def test_a_parallel_step_whose_branches_were_all_refused_is_skipped() -> None:
+    plan = plan_offline(REFUSED_PARALLEL)
+    assert any(isinstance(s, ParallelStep) and not any(s.branches) for s in walk(plan.steps))
+    graph = compile_plan(plan)  # raised "nodes unreachable from an input" before
+    assert validate_graph(graph).valid
+    assert "google_sheets" in msgspec.json.encode(graph).decode()  # the Google Sheets append after it is still there
+
+
+@pytest.mark.parametrize("prompt", [NESTED_APPROVAL, SPLIT_LOOP_REFERENCE])
+async def test_a_step_the_compiler_cannot_place_is_left_out_and_named(prompt: str, caplog, tmp_path) -> None:
+    from pilot.settings import Settings
+
+    service = GenerationService(catalog_for(None), Settings.from_env({"PILOT_DATA_DIR": str(tmp_path)}))
+    with caplog.at_level(logging.WARNING, logger="pilot.generation"):
+        response = await service.generate(prompt, save=False)
+    omitted = response.blueprint.omitted
+    assert len(omitted) == 1 and all(q for q in omitted)
+    assert "did not compile" in caplog.text  # logged: it is a compiler bug to fix
+    original = [s.quote for s in walk(plan_offline(prompt).steps)]
+    kept = [s.quote for s in walk(response.blueprint.plan.steps)]
+    assert omitted[0] in original and len(kept) < len(original)
+    assert len(response.workflow.nodes) >= 4  # the rest of the request is still built (loops hold their steps)
+
+
+def test_a_plan_that_compiles_is_built_as_it_is() -> None:
+    plan = plan_offline("Every morning at 9 summarise new Zendesk tickets and post it to #support on Slack")
+    built, graph, omitted = build_plan(plan)
+    assert built is plan and omitted == [] and graph == compile_plan(plan)
