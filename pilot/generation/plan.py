@@ -199,36 +199,26 @@ def walk(steps: list[Step]):
             yield from walk(step.steps)
 
 
+def with_children(step: Step, fn: Callable[[list[Step]], list[Step]]) -> Step:
+    """``step`` with ``fn`` applied to each list of steps it holds (cases, else, branches, body)."""
+    if isinstance(step, BranchStep):
+        return msgspec.structs.replace(step, cases=[msgspec.structs.replace(c, steps=fn(c.steps)) for c in step.cases],
+                                       otherwise=None if step.otherwise is None else fn(step.otherwise))
+    if isinstance(step, ParallelStep):
+        return msgspec.structs.replace(step, branches=[fn(b) for b in step.branches])
+    if isinstance(step, LoopStep):
+        return msgspec.structs.replace(step, steps=fn(step.steps))
+    return step
+
+
 def map_steps(steps: list[Step], fn: Callable[[Step], Step]) -> list[Step]:
     """``fn`` applied to every step, nested ones included (children first)."""
-    out = []
-    for s in steps:
-        if isinstance(s, BranchStep):
-            s = msgspec.structs.replace(s, cases=[msgspec.structs.replace(c, steps=map_steps(c.steps, fn)) for c in s.cases],
-                                        otherwise=None if s.otherwise is None else map_steps(s.otherwise, fn))
-        elif isinstance(s, ParallelStep):
-            s = msgspec.structs.replace(s, branches=[map_steps(b, fn) for b in s.branches])
-        elif isinstance(s, LoopStep):
-            s = msgspec.structs.replace(s, steps=map_steps(s.steps, fn))
-        out.append(fn(s))
-    return out
+    return [fn(with_children(s, lambda inner: map_steps(inner, fn))) for s in steps]
 
 
 def without_step(steps: list[Step], step_id: str) -> list[Step]:
     """``steps`` without the step ``step_id`` (at any depth; what it contains goes with it)."""
-    out: list[Step] = []
-    for s in steps:
-        if s.id == step_id:
-            continue
-        if isinstance(s, BranchStep):
-            s = msgspec.structs.replace(s, cases=[msgspec.structs.replace(c, steps=without_step(c.steps, step_id)) for c in s.cases],
-                                        otherwise=None if s.otherwise is None else without_step(s.otherwise, step_id))
-        elif isinstance(s, ParallelStep):
-            s = msgspec.structs.replace(s, branches=[without_step(b, step_id) for b in s.branches])
-        elif isinstance(s, LoopStep):
-            s = msgspec.structs.replace(s, steps=without_step(s.steps, step_id))
-        out.append(s)
-    return out
+    return [with_children(s, lambda inner: without_step(inner, step_id)) for s in steps if s.id != step_id]
 
 
 def plan_from_builtins(data: object) -> WorkflowPlan:
