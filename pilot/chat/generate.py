@@ -16,7 +16,7 @@ import msgspec
 
 from pilot.chat.edits import EditError, EditOp, apply_edits
 from pilot.generation.blueprint import WorkflowBlueprint
-from pilot.generation.compiler import GenerationError, compile_ops
+from pilot.generation.compiler import build_plan, compile_ops
 from pilot.generation.offline_analyzer import OfflineAnalyzer
 from pilot.generation.pipeline import plan_offline
 from pilot.generation.plan import AiStep, walk
@@ -86,9 +86,10 @@ def build(blueprint: WorkflowBlueprint, prompt: str, catalog: Any | None = None)
     ops = compile_ops(plan)
     try:
         return apply_edits(WorkflowGraph(nodes=[]), ops), ops
-    except EditError as exc:  # a compiler bug, never the user's fault
-        log.error("chat: plan %r did not compile: %s %s", plan.title, exc.detail, exc.extra)
-        raise GenerationError("workflow generation produced an invalid graph", extra={"problems": exc.extra}) from exc
+    except EditError:  # a compiler bug, never the user's fault: the steps it cannot place are left out
+        salvaged = build_plan(plan)[0]  # logs the bug; raises GenerationError (500) when nothing compiles
+    ops = compile_ops(salvaged)
+    return apply_edits(WorkflowGraph(nodes=[]), ops), ops
 
 
 def generate(blueprint: WorkflowBlueprint, prompt: str, catalog: Any | None = None) -> WorkflowGraph:

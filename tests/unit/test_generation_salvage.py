@@ -79,3 +79,12 @@ def test_requests_pasted_together_always_build_a_valid_workflow() -> None:
         plan, graph, omitted = build_plan(plan_offline(text))  # raises GenerationError if it cannot
         assert validate_graph(graph).valid
         assert len(omitted) <= 3, omitted
+
+
+def test_the_chat_builds_pasted_requests_the_same_way() -> None:
+    from pilot.chat.generate import analyze_offline, build
+
+    blueprint = analyze_offline(SPLIT_LOOP_REFERENCE)
+    graph, ops = build(blueprint, SPLIT_LOOP_REFERENCE)  # raised GenerationError (a 500 in the chat) before
+    assert validate_graph(graph).valid
+    assert len(ops) >= len(graph.nodes) and graph == build_plan(blueprint.plan)[1]
