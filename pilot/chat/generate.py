@@ -22,6 +22,7 @@ from pilot.generation.pipeline import plan_offline
 from pilot.generation.plan import AiStep, walk
 from pilot.generation.recipes import recipe_for
 from pilot.generation.recommend import Recommendation, recommendations
+from pilot.generation.offload import GenerationPool
 from pilot.generation.service import GenerationService
 from pilot.workflows.model import WorkflowGraph
 
@@ -39,11 +40,13 @@ def _catalog(catalog: Any | None) -> Any:
     return default_catalog()
 
 
-async def analyze(prompt: str, *, catalog: Any | None = None, settings: Any | None = None, plan: bool = True) -> WorkflowBlueprint:
+async def analyze(prompt: str, *, catalog: Any | None = None, settings: Any | None = None, plan: bool = True,
+                  pool: GenerationPool | None = None) -> WorkflowBlueprint:
     """The blueprint for a request: template candidates (offline analyzer) and, with ``plan``,
     the request's :class:`~pilot.generation.plan.WorkflowPlan` (LLM planner with a key, else the
-    offline planner). Raises a 400 ``BadRequestError`` for a prompt with nothing to analyse."""
-    service = GenerationService(_catalog(catalog), settings)
+    offline planner, in ``pool``'s processes when it is ready). Raises a 400 ``BadRequestError``
+    for a prompt with nothing to analyse."""
+    service = GenerationService(_catalog(catalog), settings, pool=pool)
     if not plan:
         return service.rank(prompt)
     return await service.analyze(prompt)

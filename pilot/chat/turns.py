@@ -147,7 +147,8 @@ class TurnHandlers:
 
         catalog = self.rt.templates
         try:
-            blueprint = await analyze(prompt, catalog=catalog, settings=self.rt.settings, plan=choice is None)
+            blueprint = await analyze(prompt, catalog=catalog, settings=self.rt.settings, plan=choice is None,
+                                      pool=self.rt.generation_pool)
         except BadRequestError:  # nothing readable to plan from ("???"): ask rather than fail
             if not ask or choice is not None:
                 raise
@@ -288,7 +289,8 @@ class TurnHandlers:
         from pilot.chat.generate import analyze, build, too_vague
 
         try:
-            blueprint = await analyze(turn.content, catalog=self.rt.templates, settings=self.rt.settings)
+            blueprint = await analyze(turn.content, catalog=self.rt.templates, settings=self.rt.settings,
+                                      pool=self.rt.generation_pool)
         except BadRequestError:
             return None
         if blueprint.confidence < REPLACE_ABOVE or too_vague(blueprint):

@@ -28,8 +28,7 @@ def generation_service(runtime: Runtime) -> GenerationService:
     from pilot.templates.catalog import default_catalog
 
     catalog = runtime.templates if runtime.templates is not None else default_catalog()
-    pool = runtime.generation_pool
-    return GenerationService(catalog, runtime.settings, pool=pool if pool is not None and pool.serves(catalog) else None)
+    return GenerationService(catalog, runtime.settings, pool=runtime.generation_pool)
 
 
 class GenerateController(Controller):

@@ -98,7 +98,9 @@ class GenerationService:
     def __init__(self, catalog: Any, settings: Settings | None = None, *, pool: GenerationPool | None = None) -> None:
         self.catalog = catalog
         self.settings = settings
-        self.pool = pool  # offline generations in worker processes when it is ready (pilot.generation.offload)
+        # offline generations in worker processes once it is ready (pilot.generation.offload), when
+        # its processes load this catalog (a runtime given another catalog generates inline)
+        self.pool = pool if pool is not None and pool.serves(catalog) else None
         # Template candidates (recommendations, recipes) come from the offline analyzer; with a
         # key the one LLM call of a generation goes to planning the workflow itself.
         self.analyzer = OfflineAnalyzer(catalog)
@@ -107,8 +109,18 @@ class GenerationService:
     async def analyze(self, prompt: str) -> WorkflowBlueprint:
         """The blueprint (template candidates, entities) with the request's plan attached."""
         text = check_prompt(prompt)
-        blueprint = self.analyzer.analyze(text)
-        return with_plan(blueprint, await self.planner.plan(text), self.catalog)
+        if self.pool is not None and self._offline:
+            made = await self.pool.generate(text, None)
+            if made is not None:
+                return made.blueprint
+        return await self._analyzed(text)
+
+    @property
+    def _offline(self) -> bool:
+        return self.settings is not None and not self.settings.llm.enabled
+
+    async def _analyzed(self, text: str) -> WorkflowBlueprint:
+        return with_plan(self.analyzer.analyze(text), await self.planner.plan(text), self.catalog)
 
     def build(self, blueprint: WorkflowBlueprint, prompt: str, preferences: GeneratePreferences | None = None) -> WorkflowGraph:
         """The workflow for an analysed request: its plan, compiled (see :mod:`pilot.generation.compiler`)."""
@@ -147,7 +159,7 @@ class GenerationService:
     async def _generated(self, text: str, preferences: GeneratePreferences | None) -> OfflineGeneration:
         """The workspace-independent part of :meth:`generate`, from the cache when it is pure
         (offline planner; the estimate then prices nothing, so the settings do not matter)."""
-        offline = self.settings is not None and not self.settings.llm.enabled
+        offline = self._offline
         results = None
         if offline:
             try:
@@ -160,7 +172,7 @@ class GenerationService:
             return found
         made = await self.pool.generate(text, preferences) if offline and self.pool is not None else None
         if made is None:  # with an LLM, without a pool, or before the pool has started
-            made = finish(self.catalog, await self.analyze(text), preferences, self.settings, offline=offline)
+            made = finish(self.catalog, await self._analyzed(text), preferences, self.settings, offline=offline)
         if results is not None:
             results.put(key, made)
         return made

@@ -103,3 +103,23 @@ async def test_a_process_that_dies_is_replaced_and_that_request_runs_inline() ->
         pool.close()
     assert not pool.ready
     assert await pool.generate("anything", None) is None  # closed: inline
+
+
+async def test_the_chat_plans_in_the_pool_too(pool: GenerationPool, tmp_path: Path, monkeypatch) -> None:
+    from pilot.chat.generate import analyze
+
+    calls: list[str] = []
+    real = pool.generate
+
+    async def counted(text: str, preferences: GeneratePreferences | None):
+        calls.append(text)
+        return await real(text, preferences)
+
+    monkeypatch.setattr(pool, "generate", counted)
+    settings = Settings.from_env({"PILOT_DATA_DIR": str(tmp_path)})
+    prompt = "When a new row is added to our Google Sheet, translate it to English and post it to #intl on Slack"
+    pooled = await analyze(prompt, catalog=catalog_for(None), settings=settings, pool=pool)
+    assert calls == [check_prompt(prompt)]
+    inline = await analyze(prompt, catalog=catalog_for(None), settings=settings)
+    assert msgspec.json.encode(pooled) == msgspec.json.encode(inline)
+    assert pooled.plan is not None and pooled.plan.steps
