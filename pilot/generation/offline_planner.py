@@ -50,6 +50,19 @@ _RUN_BY_HAND = re.compile(r"(?:^|(?<=[.!;]\s))(?:when(?:ever)?|once|each time|ev
                           r"|^(?:点(?:一下)?运行(?:按钮)?|手动运行|手动触发)(?:的时候|时|后)?\s*[,，]?\s*")
 
 
+# "逐个看看是不是超过48小时还没发货，超时的就推送…": a threshold asked as a yes/no question, its yes-side
+# named by the threshold's own word; the same as "如果超过48小时还没发货，就推送…" (a comparison, not a read)
+_WHETHER_OVER_ZH = re.compile(r"(?P<each>逐个|逐条|挨个|一个个|一条条)?(?:看看|看一下|检查一下|检查|判断一下|判断|确认一下|确认)"
+                              r"(?P<subj>[\u4e00-\u9fff]{0,6}?)(?:是不是|是否)(?P<cond>(?:已经)?(?:超过|大于|高于|多于|低于|少于|小于|不到|不足)"
+                              r"\s*\d[\d.,]*\s*[\u4e00-\u9fff%]{0,10}?)\s*[,，]\s*"
+                              r"(?:(?:超时|超过|超出|超标|低于|不足|不到|是)(?:了)?的(?:话)?|是的话|如果是)\s*(?:就)?")
+
+
+def _whether_over(m: re.Match[str]) -> str:
+    return f"{m.group('each')}处理:{m.group('subj')}{m.group('cond')}的就" if m.group("each") else \
+        f"如果{m.group('subj')}{m.group('cond')},就"
+
+
 _TITLE_HEAD = re.compile(r"^(?:[a-z][\w-]*\s+){0,3}(?:bot|chatbot|assistant|workflow|automation)\s*:\s*")
 
 
@@ -80,6 +93,7 @@ class OfflinePlanner:
         # asides addressed to us ("(I'll enter their name and email)") are not steps
         text = re.sub(r"\((?:i'll|i will|we'll|we will|e\.g\.|i\.e\.|eg|ie|for example|我会|比如)[^)]*\)", " ", text)
         text = _RUN_BY_HAND.sub(" ", text)  # "When I hit run, grab …": started by hand, not a condition
+        text = _WHETHER_OVER_ZH.sub(_whether_over, text)
         lang = "zh" if detect_language(raw) == "zh" else "en"
         trigger, trigger_clause, rest = find_trigger(text)
         rest = ph.arrow_chain(rest).strip(" ,").removeprefix("then ").strip(" ,")
