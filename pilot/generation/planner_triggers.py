@@ -59,6 +59,15 @@ _SAID_AS = {"en": {"gt": "is over", "ge": "is at least", "lt": "is below", "le":
             "zh": {"gt": "超过", "ge": "不低于", "lt": "低于", "le": "不超过"}}
 
 
+# "禅道里新建了严重程度为1的bug时", "When a bug with severity 1 is created in Jira": which of the app's
+# records the workflow is for, a field the event's record holds set to a value
+_EVENT_FIELD_IS = compile_filtered(
+    r"(?P<zf>严重程度|严重级别|优先级|级别|等级|类型|标签)(?:为|是|等于)\s*(?P<zv>[a-z0-9\u4e00-\u9fff]{1,6}?)的"
+    r"|\bwith (?:a |an )?(?P<ef>severity|priority|label|tier|plan)(?: of| level| set to)?\s+(?P<ev>[a-z0-9-]{1,12})\b")
+_FIELD_NAMES_ZH = {"严重程度": "severity", "严重级别": "severity", "优先级": "priority", "级别": "level", "等级": "level",
+                   "类型": "type", "标签": "label"}
+
+
 def _event_threshold_first(clauses: list[str], trigger: Trigger, trigger_clause: str, state: _State) -> list[str]:
     """"When a new Shopify order over $500 comes in, text our sales manager": the event's threshold
     is the condition of what follows (a clause of its own would say "if …" itself)."""
@@ -72,6 +81,16 @@ def _event_threshold_first(clauses: list[str], trigger: Trigger, trigger_clause:
         field, value = changed[0], changed[1]
         lead = f"如果{field}是{value}" if state.lang == "zh" else f"if the {field} is {value}"
         return _led_by(lead, clauses)
+    named = _EVENT_FIELD_IS.search(trigger_clause) if trigger.__struct_config__.tag == "app_event" else None
+    # (a Chinese request's value in letters or digits, "严重程度为1的", is left out: its condition
+    # parser reads "是1" as an AI category, a guess worse than no filter)
+    if named is not None and (named.group("zv") is None or not named.group("zv").isascii()) \
+            and not any(state._conditional(plain(c)) for c in clauses):
+        # nothing else is conditional: every step is for the records with that value
+        field = named.group("ef") or _FIELD_NAMES_ZH[named.group("zf")]
+        value = named.group("ev") or named.group("zv")
+        lead = f"如果{field}是{value}" if state.lang == "zh" else f"if the {field} is {value}"
+        return [lead, *(c if c.startswith(CONTINUES) else CONTINUES + c for c in clauses)]
     found = conds.comparison(trigger_clause, state.lang)
     if found is None or found[0].field in ("", "value") or found[0].op not in ("gt", "ge", "lt", "le") \
             or not isinstance(found[0].value, (int, float)):

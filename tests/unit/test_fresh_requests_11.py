@@ -28,3 +28,26 @@ def test_a_threshold_asked_as_a_question_is_compared(prompt: str, op: str, value
     if "逐" in prompt:
         loop = next(s for s in plan.steps if isinstance(s, LoopStep))
         assert branches[0] in loop.steps
+
+
+@pytest.mark.parametrize(("prompt", "field", "value", "services"), [
+    ("When a bug with severity 1 is created in Jira, notify the dev lead on Slack right away.", "payload.severity", 1, ["slack"]),
+    ("When a ticket with priority urgent is created in Zendesk, page the on-call engineer via PagerDuty and post it to #support.",
+     "payload.priority", "urgent", ["pagerduty", "slack"]),
+    ("Jira里新建了优先级为最高的bug时，发钉钉通知开发负责人。", "payload.priority", "最高", ["dingtalk"]),
+])
+def test_an_event_for_records_with_a_field_value_runs_only_for_them(prompt: str, field: str, value: object,
+                                                                    services: list[str]) -> None:
+    plan = plan_offline(prompt)
+    assert len(plan.steps) == 1 and isinstance(plan.steps[0], BranchStep), plan.steps  # every step is on the branch
+    branch = plan.steps[0]
+    when = branch.cases[0].when
+    assert when is not None and (when.subject, when.field, when.op, when.value) == ("inputs", field, "eq", value)
+    assert [d.service for d in walk(branch.cases[0].steps) if isinstance(d, DeliverStep)] == services
+    assert branch.otherwise is None  # the other records: nothing
+
+
+def test_a_chinese_numeric_event_value_is_not_guessed_by_an_ai_step() -> None:
+    # "严重程度为1的" would read as an AI category "1" (a guess): no filter rather than a guess, for now
+    plan = plan_offline("禅道里新建了严重程度为1的bug时，马上发钉钉通知开发负责人。")
+    assert not any(isinstance(s, BranchStep) for s in walk(plan.steps))
