@@ -28,12 +28,18 @@ from tests.support.servers import serve_in_thread
 # Tests never talk to a real LLM or inherit a developer's keys.
 for _var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "REDIS_URL", "DATABASE_URL"):
     os.environ.pop(_var, None)
+# Generation runs inline in the apps (and `pilot serve` subprocesses) tests start: each of the
+# hundreds of short-lived apps would otherwise start a forkserver and two generation processes a
+# second after start-up. The pool itself is tested with real processes in
+# tests/unit/test_generation_offload.py and through HTTP in tests/api/test_generation_pool.py.
+os.environ.setdefault("PILOT_GENERATION_PROCESSES", "0")
 
 
 def build_settings(data_dir: Path, db_url: str | None = None, **env: str) -> Settings:
     # Small pools: a test session runs several apps (client, live server, workers) against one
     # PostgreSQL whose max_connections is 100.
-    values = {"PILOT_DATA_DIR": str(data_dir), "DATABASE_POOL_SIZE": "4", **env}
+    values = {"PILOT_DATA_DIR": str(data_dir), "DATABASE_POOL_SIZE": "4",
+              "PILOT_GENERATION_PROCESSES": os.environ["PILOT_GENERATION_PROCESSES"], **env}
     if db_url:
         values["DATABASE_URL"] = db_url
     return Settings.from_env(values)
