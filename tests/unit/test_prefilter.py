@@ -83,7 +83,7 @@ def _filtered_patterns() -> list[tuple[str, Filtered]]:
 
 def test_no_generation_pattern_is_skipped_where_it_would_match() -> None:
     patterns = _filtered_patterns()
-    texts = _texts()
+    texts = _texts()[::2]  # every other text: the splits keep growing, and the test with them (~60 s here)
     assert len(patterns) > 150 and len(texts) > 5000  # the phrase tables really are filtered
     skipped = 0
     for text in texts:  # texts outside: each is scanned for literals once (the filter keeps recent texts)
