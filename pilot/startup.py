@@ -141,19 +141,16 @@ async def start_runtime(runtime: Runtime) -> None:
         await step.start(runtime)
 
 
-_WARM_PROMPTS = ("Every morning at 9 summarise new Zendesk tickets and post it to #support on Slack",
-                 "每天早上9点总结36氪的新闻，翻译成英文后发到飞书群")
-
-
 def _warm_generation(runtime: Runtime) -> None:
     """The offline generation's one-time costs: the intent index of the runtime's template
     catalog, the prefilter automaton and the planner's first-use patterns (no LLM is called)."""
     from pilot.generation.compiler import compile_plan
+    from pilot.generation.offload import WARM_PROMPTS
     from pilot.generation.pipeline import plan_offline
     from pilot.generation.service import GenerationService
 
     service = GenerationService(runtime.templates, runtime.settings)
-    for prompt in _WARM_PROMPTS:
+    for prompt in WARM_PROMPTS:
         service.rank(prompt)
         compile_plan(plan_offline(prompt))
 

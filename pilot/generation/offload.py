@@ -46,7 +46,8 @@ def _decoder(kind: str) -> msgspec.msgpack.Decoder:
 
     return msgspec.msgpack.Decoder(OfflineGeneration if kind == "generation" else GeneratePreferences)
 
-_WARM_PROMPTS = ("Every morning at 9 summarise new Zendesk tickets and post it to #support on Slack",
+# what a warm-up generates (pilot.startup's too): one English and one Chinese request
+WARM_PROMPTS = ("Every morning at 9 summarise new Zendesk tickets and post it to #support on Slack",
                  "每天早上9点总结36氪的新闻，翻译成英文后发到飞书群")
 
 
@@ -97,7 +98,7 @@ class GenerationPool:
             executor = ProcessPoolExecutor(max_workers=self.processes, mp_context=context)
             self._executor = executor
         try:
-            futures = [executor.submit(_generate_in_worker, self.templates_dir, _WARM_PROMPTS[i % 2], b"")
+            futures = [executor.submit(_generate_in_worker, self.templates_dir, WARM_PROMPTS[i % len(WARM_PROMPTS)], b"")
                        for i in range(self.processes)]
             for future in futures:
                 future.result()
