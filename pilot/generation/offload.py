@@ -3,15 +3,22 @@
 An offline generation is pure CPU: ~3 ms for a typical request here, 20–30 ms at the 99th
 percentile of the eval prompts and over 100 ms for a long pasted brief. Run on the event loop,
 each one holds up every other request and SSE stream of that process for that long; run in a
-thread, it would still hold the GIL. :class:`GenerationPool` runs them in a few processes (a
-forkserver that has already imported the generator, so a process starts warm) and the API process
-only decodes the result (msgpack into the same Structs, ~0.1 ms): the event loop stays free, and
-one uvicorn worker can use the machine's other cores for generation.
+thread, it would still hold the GIL. :class:`GenerationPool` runs them in a few processes (forked
+from a forkserver that has already imported the generator, so a process starts warm) and the API
+process only decodes the result (msgpack into the same Structs, ~0.1 ms): the event loop stays
+free, and one uvicorn worker can use the machine's other cores for generation.
+
+Each process has one pipe to the API process and holds at most one request; the event loop writes
+the request and reads the reply itself (``loop.add_reader``), and requests that find every
+process busy wait in the pool's queue, first come first served. That costs the API process
+~0.08 ms per request; a ``ProcessPoolExecutor`` cost ~0.3 ms here, in its feeder and result
+threads, which contend with the event loop for the GIL (``/tmp``-style micro-benchmark in the
+README's per-request section).
 
 The pool never makes a request wait for it to start: until :meth:`GenerationPool.warm` has
 started its processes (the warm-up, one second after start-up), :meth:`GenerationPool.generate`
 answers ``None`` and the caller generates inline. A process that dies (killed, out of memory)
-breaks the pool: that request is generated inline and the pool is started again in the
+answers ``None`` for its request, which is then generated inline, and is replaced in the
 background. Generation is a pure function of (catalog, prompt, preferences), so the result is the
 one inline generation gives (``tests/unit/test_generation_offload.py`` holds them equal).
 """
@@ -19,24 +26,38 @@ one inline generation gives (``tests/unit/test_generation_offload.py`` holds the
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import functools
 import logging
 import multiprocessing
+import pickle
 import threading
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 if TYPE_CHECKING:  # the generator's modules load with the warm-up, not with the app
+    from multiprocessing.process import BaseProcess
+
     from pilot.generation.offline_result import OfflineGeneration
     from pilot.generation.schemas import GeneratePreferences
 
 log = logging.getLogger("pilot.generation")
 
 _ENCODER = msgspec.msgpack.Encoder()
+_REQUEST = msgspec.msgpack.Decoder(tuple[str, bytes])
+# Requests a process holds at once: while it answers one, the next is already in its pipe (one at a
+# time, it idled for the round trip through the API process's event loop: ~10 % of its time).
+DEPTH = 2
+_OK, _ERROR = b"R", b"E"  # a reply's first byte: the msgpack generation, or the pickled exception
+
+# what a warm-up generates (pilot.startup's too): one English and one Chinese request
+WARM_PROMPTS = ("Every morning at 9 summarise new Zendesk tickets and post it to #support on Slack",
+                "每天早上9点总结36氪的新闻，翻译成英文后发到飞书群")
 
 
 @functools.cache
@@ -46,19 +67,42 @@ def _decoder(kind: str) -> msgspec.msgpack.Decoder:
 
     return msgspec.msgpack.Decoder(OfflineGeneration if kind == "generation" else GeneratePreferences)
 
-# what a warm-up generates (pilot.startup's too): one English and one Chinese request
-WARM_PROMPTS = ("Every morning at 9 summarise new Zendesk tickets and post it to #support on Slack",
-                 "每天早上9点总结36氪的新闻，翻译成英文后发到飞书群")
 
-
-def _generate_in_worker(templates_dir: str | None, text: str, preferences: bytes) -> bytes:
-    """Runs in a generation process: the generation, msgpack-encoded."""
+def _serve(conn: Connection, templates_dir: str | None) -> None:
+    """A generation process: read (text, preferences) requests, answer each, until the pipe closes."""
     from pilot.generation.offline_result import generate_offline
-    from pilot.templates.catalog import catalog_for  # loaded once per process and directory
+    from pilot.templates.catalog import catalog_for
 
-    prefs = _decoder("preferences").decode(preferences) if preferences else None
-    made = generate_offline(catalog_for(Path(templates_dir) if templates_dir else None), text, prefs)
-    return _ENCODER.encode(made)
+    catalog = catalog_for(Path(templates_dir) if templates_dir else None)
+    while True:
+        try:
+            text, preferences = _REQUEST.decode(conn.recv_bytes())
+        except (EOFError, OSError):  # the API process closed the pool or died
+            return
+        try:
+            prefs = _decoder("preferences").decode(preferences) if preferences else None
+            reply = _OK + _ENCODER.encode(generate_offline(catalog, text, prefs))
+        except Exception as exc:  # noqa: BLE001 - raised in the API process as inline
+            reply = _ERROR + pickle.dumps(exc)
+        conn.send_bytes(reply)
+
+
+class _Process:
+    """One generation process, the API process's end of its pipe, and the requests it holds
+    (answered in the order they were sent)."""
+
+    __slots__ = ("conn", "process", "futures")
+
+    def __init__(self, conn: Connection, process: BaseProcess) -> None:
+        self.conn, self.process = conn, process
+        self.futures: collections.deque[asyncio.Future[bytes | None]] = collections.deque()
+
+    def stop(self) -> None:
+        self.conn.close()  # the process reads EOF and exits
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=5)
 
 
 class GenerationPool:
@@ -70,20 +114,27 @@ class GenerationPool:
             raise ValueError("a generation pool needs at least one process")
         self.processes = processes
         self.templates_dir = str(templates_dir) if templates_dir is not None else None
-        self._executor: ProcessPoolExecutor | None = None
         self._catalog: Any = None  # the catalog object the processes load (catalog_for(templates_dir))
-        self._ready = False  # every process has started and generated once
+        self._lock = threading.Lock()  # guards the counts, _started and _closed (warm and close run in threads)
+        self._started: list[_Process] = []  # warmed by a thread, not yet taken by the event loop
+        self._live = 0  # processes warmed and not known dead
+        self._starting = 0  # processes a warm() is starting
+        self._procs: list[_Process] = []  # taken by the event loop; only it uses them from here on
+        self._waiting: collections.deque[tuple[bytes, asyncio.Future[bytes | None]]] = collections.deque()
         self._closed = False
-        self._lock = threading.Lock()
 
     @property
     def ready(self) -> bool:
-        return self._ready and not self._closed
+        return self._live > 0 and not self._closed
 
     def serves(self, catalog: Any) -> bool:
         """Whether the processes generate from ``catalog`` (a runtime given another catalog
         generates inline)."""
         return catalog is self._catalog
+
+    def pids(self) -> list[int]:
+        """The processes' ids (tests kill them)."""
+        return [p.process.pid for p in (*self._started, *self._procs) if p.process.pid is not None]
 
     def warm(self) -> None:
         """Start the processes and generate once in each (blocking, ~1 s: call it in a thread)."""
@@ -91,60 +142,163 @@ class GenerationPool:
 
         self._catalog = catalog_for(Path(self.templates_dir) if self.templates_dir else None)
         with self._lock:
-            if self._closed or self._executor is not None:
-                return
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["pilot.generation.offline_result", "pilot.templates.catalog"])
-            executor = ProcessPoolExecutor(max_workers=self.processes, mp_context=context)
-            self._executor = executor
+            missing = max(self.processes - self._live - self._starting, 0)
+            self._starting += missing  # claimed now, so a concurrent warm() starts no extra ones
         try:
-            futures = [executor.submit(_generate_in_worker, self.templates_dir, WARM_PROMPTS[i % len(WARM_PROMPTS)], b"")
-                       for i in range(self.processes)]
-            for future in futures:
-                future.result()
-        except BaseException:
+            for n in range(missing):
+                self._start_one(WARM_PROMPTS[n % len(WARM_PROMPTS)])
+        finally:
             with self._lock:
-                if self._executor is executor:
-                    self._executor = None
-            executor.shutdown(wait=False, cancel_futures=True)
+                self._starting -= missing
+
+    def _start_one(self, warm_prompt: str) -> None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["pilot.generation.offline_result", "pilot.templates.catalog"])
+        ours, theirs = context.Pipe()
+        process = context.Process(target=_serve, args=(theirs, self.templates_dir), name="pilot-generation", daemon=True)
+        process.start()
+        theirs.close()
+        started = _Process(ours, process)
+        try:  # warm: the first generation loads the catalog and compiles the planner's patterns
+            ours.send_bytes(_ENCODER.encode((warm_prompt, b"")))
+            if not ours.recv_bytes().startswith(_OK):
+                raise RuntimeError("the warm-up generation failed in a generation process")
+        except BaseException:
+            started.stop()
             raise
         with self._lock:
-            self._ready = self._executor is executor and not self._closed
+            if not self._closed:
+                self._started.append(started)
+                self._live += 1
+                return
+        started.stop()
 
     async def generate(self, text: str, preferences: GeneratePreferences | None) -> OfflineGeneration | None:
-        """The generation from a pool process, or None when the pool is not ready (the caller
+        """The generation from a pool process, or None when no process is ready (the caller
         generates inline). Errors of the generation itself are raised as they are inline."""
-        executor = self._executor if self.ready else None
-        if executor is None:
+        if not self.ready:
             return None
-        prefs = _ENCODER.encode(preferences) if preferences is not None else b""
-        try:
-            encoded = await asyncio.get_running_loop().run_in_executor(
-                executor, _generate_in_worker, self.templates_dir, text, prefs)
-        except BrokenProcessPool:
-            self._restart(executor)
+        future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((_ENCODER.encode((text, _ENCODER.encode(preferences) if preferences is not None else b"")), future))
+        self._dispatch()
+        reply = await future
+        if reply is None:
             return None
-        return _decoder("generation").decode(encoded)
+        if reply.startswith(_ERROR):
+            raise pickle.loads(reply[1:])  # noqa: S301 - our own process's exception
+        return _decoder("generation").decode(memoryview(reply)[1:])
 
-    def _restart(self, broken: ProcessPoolExecutor) -> None:
-        with self._lock:
-            if self._executor is not broken:
+    def _dispatch(self) -> None:
+        """Send waiting requests to the least loaded processes, at most DEPTH to each."""
+        if self._started:
+            with self._lock:
+                started, self._started = self._started, []
+            self._procs.extend(started)
+        while self._waiting and self._procs:
+            proc = min(self._procs, key=lambda p: len(p.futures))
+            if len(proc.futures) >= DEPTH:
                 return
-            self._executor, self._ready = None, False
-        broken.shutdown(wait=False, cancel_futures=True)
-        log.warning("a generation process died; generating inline until the pool has started again")
-        threading.Thread(target=self._warm_quietly, name="generation-pool-restart", daemon=True).start()
+            request, future = self._waiting.popleft()
+            if future.done():  # cancelled while it waited
+                continue
+            try:
+                proc.conn.send_bytes(request)  # never blocks: DEPTH requests fit in the pipe's buffer
+            except OSError:
+                self._waiting.appendleft((request, future))
+                self._lost(proc)
+                return
+            proc.futures.append(future)
+            if len(proc.futures) == 1:
+                loop = asyncio.get_running_loop()
+                loop.add_reader(proc.conn.fileno(), self._on_reply, loop, proc)
+        if self._waiting and not self._procs:  # no process left: they run inline
+            while self._waiting:
+                _resolve_none(self._waiting.popleft()[1])
+
+    def _on_reply(self, loop: asyncio.AbstractEventLoop, proc: _Process) -> None:
+        try:
+            reply = proc.conn.recv_bytes()
+        except (EOFError, OSError):
+            loop.remove_reader(proc.conn.fileno())
+            self._lost(proc)
+            return
+        future = proc.futures.popleft()
+        if not future.done():
+            future.set_result(reply)
+        if proc.futures:
+            return  # the next reply follows on the same pipe
+        loop.remove_reader(proc.conn.fileno())
+        if self._closed:
+            self._drop(proc)
+            proc.stop()
+        else:
+            self._dispatch()
+
+    def _lost(self, proc: _Process) -> None:
+        """``proc`` died: its requests are generated inline, and a new process replaces it."""
+        self._drop(proc)
+        while proc.futures:
+            _resolve_none(proc.futures.popleft())
+        with self._lock:
+            self._live -= 1
+            closed = self._closed
+        proc.stop()
+        if not closed:
+            log.warning("a generation process died; starting another (its requests run inline)")
+            threading.Thread(target=self._warm_quietly, name="generation-pool-restart", daemon=True).start()
+        self._dispatch()  # the waiting requests go to the processes that are left
 
     def _warm_quietly(self) -> None:
         try:
             self.warm()
-        except Exception:  # noqa: BLE001 - generation stays inline; the next broken call tries again
-            log.exception("the generation pool could not be started")
+        except Exception:  # noqa: BLE001 - generation stays inline; the next death tries again
+            log.exception("a generation process could not be started")
+
+    def _drop(self, proc: _Process) -> None:
+        with contextlib.suppress(ValueError):  # close() and the event loop may both drop it
+            self._procs.remove(proc)
 
     def close(self) -> None:
-        """Stop the processes (waits for the generations in flight: each takes milliseconds)."""
+        """Stop the processes. Called from a thread while the event loop runs, it first lets the
+        requests in flight get their replies (each takes milliseconds); requests still waiting
+        run inline."""
         with self._lock:
             self._closed = True
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+            started, self._started = self._started, []
+        for proc in started:
+            proc.stop()
+        for _request, future in self._waiting:
+            future.get_loop().call_soon_threadsafe(_resolve_none, future)
+        self._waiting.clear()
+        for proc in [p for p in self._procs if not p.futures]:
+            self._drop(proc)
+            proc.stop()
+        if not _on_a_running_loop():
+            deadline = time.monotonic() + 5
+            while self._procs and time.monotonic() < deadline:  # the loop stops each as it replies
+                time.sleep(0.01)
+        for proc in list(self._procs):  # on the loop thread, or the loop is gone: they run inline
+            self._drop(proc)
+            if proc.futures and not proc.futures[0].get_loop().is_closed():
+                loop = proc.futures[0].get_loop()
+                loop.call_soon_threadsafe(functools.partial(_forget, loop, proc.conn.fileno(), list(proc.futures)))
+            proc.stop()
+
+
+def _on_a_running_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _forget(loop: asyncio.AbstractEventLoop, fd: int, futures: list[asyncio.Future[bytes | None]]) -> None:
+    loop.remove_reader(fd)
+    for future in futures:
+        _resolve_none(future)
+
+
+def _resolve_none(future: asyncio.Future[bytes | None]) -> None:
+    if not future.done():
+        future.set_result(None)

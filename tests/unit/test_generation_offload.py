@@ -88,7 +88,7 @@ async def test_a_process_that_dies_is_replaced_and_that_request_runs_inline() ->
     pool = GenerationPool(1, None)
     await asyncio.to_thread(pool.warm)
     try:
-        for pid in list(pool._executor._processes):  # type: ignore[union-attr]
+        for pid in pool.pids():
             os.kill(pid, signal.SIGKILL)
         answer = await pool.generate("每天早上9点把36氪的新闻发到飞书群", None)
         assert answer is None  # the caller generates inline
@@ -123,3 +123,38 @@ async def test_the_chat_plans_in_the_pool_too(pool: GenerationPool, tmp_path: Pa
     inline = await analyze(prompt, catalog=catalog_for(None), settings=settings)
     assert msgspec.json.encode(pooled) == msgspec.json.encode(inline)
     assert pooled.plan is not None and pooled.plan.steps
+
+
+async def test_killing_a_busy_process_answers_its_request_and_the_queued_ones_inline() -> None:
+    pool = GenerationPool(1, None)
+    await asyncio.to_thread(pool.warm)
+    long_prompt = check_prompt(" ".join(_prompts(12))[:6000])
+    try:
+        tasks = [asyncio.create_task(pool.generate(long_prompt, None)) for _ in range(3)]
+        await asyncio.sleep(0.01)  # the first is in the process, two wait in the queue
+        for pid in pool.pids():
+            os.kill(pid, signal.SIGKILL)
+        answers = await asyncio.wait_for(asyncio.gather(*tasks), timeout=30)
+        assert answers == [None, None, None]  # none hangs: each caller generates inline
+        for _ in range(600):
+            if pool.ready:
+                break
+            await asyncio.sleep(0.05)
+        assert pool.ready and len(pool.pids()) == 1
+    finally:
+        pool.close()
+
+
+async def test_closing_from_a_thread_lets_the_request_in_flight_finish() -> None:
+    pool = GenerationPool(1, None)
+    await asyncio.to_thread(pool.warm)
+    pids = pool.pids()
+    task = asyncio.create_task(pool.generate(check_prompt(" ".join(_prompts(12))[:6000]), None))
+    await asyncio.sleep(0.01)
+    await asyncio.to_thread(pool.close)
+    made = await asyncio.wait_for(task, timeout=30)
+    assert made is not None and made.graph.nodes
+    assert not pool.ready
+    for pid in pids:  # the process has exited
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
