@@ -26,11 +26,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import networkx as nx
 from msgspec import Struct
 
 from pilot.llm.prices import count_tokens, estimate_cost
 from pilot.workflows.model import AgentNode, LlmNode, LoopNode, WaitNode, WorkflowGraph, WorkflowNode, node_type
+from pilot.workflows.order import LevelOrder
 
 EXPECTED_LOOP_ITEMS = 5
 CONTEXT_TOKENS = 800  # the data an LLM node typically receives from upstream
@@ -116,12 +116,10 @@ def _walk(graph, offline: bool, resolve: Resolver | None, path: tuple[str, ...])
             total.approval = total.approval or node.config.approval is not None
         else:
             seconds[node.id] = TYPE_SECONDS.get(kind, 0.1)
-    g = nx.DiGraph()
-    g.add_nodes_from(seconds)
-    g.add_edges_from((e.source, e.target) for e in graph.edges if e.source in seconds and e.target in seconds)
+    order = LevelOrder(seconds, ((e.source, e.target) for e in graph.edges))
     finish: dict[str, float] = {}
-    for nid in nx.topological_sort(g):
-        finish[nid] = seconds[nid] + max((finish[p] for p in g.predecessors(nid)), default=0.0)
+    for nid in order.topological() or seconds:  # (a cycle: graph order, what is known of the paths)
+        finish[nid] = seconds[nid] + max((finish.get(p, 0.0) for p in order.pred[nid]), default=0.0)
     total.seconds = max(finish.values(), default=0.0)
     return total
 

@@ -8,8 +8,8 @@ centred vertically; condition branches keep their case order. Loop bodies get th
 from __future__ import annotations
 
 import msgspec
-import networkx as nx
 
+from pilot.workflows.order import LevelOrder
 from pilot.workflows.model import LoopNode, Position, SubGraph, WorkflowGraph
 
 COLUMN_WIDTH = 300.0
@@ -17,12 +17,8 @@ ROW_HEIGHT = 150.0
 
 
 def _positions(nodes: list, edges: list) -> dict[str, Position]:
-    g = nx.DiGraph()
-    g.add_nodes_from(n.id for n in nodes)
-    g.add_edges_from((e.source, e.target) for e in edges if e.source in g and e.target in g)
-    try:
-        generations = list(nx.topological_generations(g))
-    except nx.NetworkXUnfeasible:  # invalid graphs still get a readable fallback layout
+    generations = LevelOrder((n.id for n in nodes), ((e.source, e.target) for e in edges)).generations()
+    if generations is None:  # invalid graphs still get a readable fallback layout
         generations = [[n.id] for n in nodes]
     order = {n.id: i for i, n in enumerate(nodes)}
     handle_rank = {e.target: i for i, e in enumerate(edges)}

@@ -25,6 +25,7 @@ import networkx as nx
 from msgspec import Struct
 
 from pilot.core.errors import GraphValidationError
+from pilot.workflows.order import LevelOrder
 from pilot.core.templating import referenced_nodes, syntax_error, value_syntax_error
 from pilot.sandbox.syntax import code_problems
 from pilot.workflows.model import (
@@ -209,7 +210,7 @@ def validate_graph(graph: WorkflowGraph) -> ValidationReport:
     # One bit per distinct id of the whole tree (ancestor sets are bitsets over these).
     bits = {nid: 1 << i for i, nid in enumerate(all_ids)}
     g = _check_level(graph, problems, bits=bits, outer_ancestors=0, top_level=True, where="")
-    levels = [] if problems else [sorted(level) for level in nx.topological_generations(g)]
+    levels = [] if problems else [sorted(level) for level in g.generations() or ()]
     return ValidationReport(valid=not problems, problems=problems, levels=levels)
 
 
@@ -235,14 +236,14 @@ def _check_size(graph: Any) -> list[Problem]:
     return problems
 
 
-def _check_level(graph: Any, problems: list[Problem], *, bits: dict[str, int], outer_ancestors: int, top_level: bool, where: str) -> nx.DiGraph:
+def _check_level(graph: Any, problems: list[Problem], *, bits: dict[str, int], outer_ancestors: int, top_level: bool, where: str) -> LevelOrder:
     """Check one level (the top graph or a loop body), then the bodies of its loops.
 
     ``outer_ancestors`` is the bitset (see ``bits``) of the ids upstream of the enclosing loop."""
     nodes = {n.id: n for n in graph.nodes}
-    g = to_digraph(graph)
+    g = LevelOrder(nodes, ((e.source, e.target) for e in graph.edges))
     _check_edges(graph, nodes, problems, where)
-    acyclic = _check_cycles(g, problems, where)
+    acyclic = _check_cycles(graph, g, problems, where)
     inputs = [n.id for n in graph.nodes if node_type(n) == "input"]
     if top_level:
         if not inputs:
@@ -251,13 +252,13 @@ def _check_level(graph: Any, problems: list[Problem], *, bits: dict[str, int], o
             problems.append(Problem("missing_output", "the workflow has no 'output' node"))
         if inputs:
             # One search from all inputs at once (was one nx.descendants per input).
-            unreachable = sorted(set(nodes) - _reachable_from(g, inputs))
+            unreachable = sorted(set(nodes) - g.reachable_from(inputs))
             if unreachable:
                 problems.append(
                     Problem("unreachable", f"{where}nodes unreachable from an input: {', '.join(unreachable)}", node_ids=unreachable)
                 )
         for nid in inputs:
-            if g.in_degree(nid):
+            if g.pred[nid]:
                 problems.append(Problem("input_has_incoming", f"input node '{nid}' cannot have incoming edges", node_ids=[nid]))
     else:
         if not graph.nodes:
@@ -286,26 +287,15 @@ def _check_level(graph: Any, problems: list[Problem], *, bits: dict[str, int], o
     return g
 
 
-def _reachable_from(g: nx.DiGraph, sources: list[str]) -> set[str]:
-    seen = set(sources)
-    stack = list(sources)
-    while stack:
-        for succ in g.successors(stack.pop()):
-            if succ not in seen:
-                seen.add(succ)
-                stack.append(succ)
-    return seen
-
-
-def _ancestor_bits(g: nx.DiGraph, bits: dict[str, int]) -> dict[str, int]:
+def _ancestor_bits(g: LevelOrder, bits: dict[str, int]) -> dict[str, int]:
     """node id → bitset of its ancestors' ids, for an acyclic ``g``.
 
     A node's ancestors are its predecessors and theirs, so one pass in topological order ORs
     them together: O(edges) big-int ORs of at most MAX_NODES bits each."""
     anc: dict[str, int] = {}
-    for nid in nx.topological_sort(g):
+    for nid in g.topological() or ():
         mask = 0
-        for pred in g.predecessors(nid):
+        for pred in g.pred[nid]:
             mask |= anc[pred] | bits[pred]
         anc[nid] = mask
     return anc
@@ -368,15 +358,16 @@ def _check_edges(graph: Any, nodes: dict[str, Node], problems: list[Problem], wh
                 problems.append(Problem("duplicate_case", f"{where}condition '{node.id}' repeats case id(s): {', '.join(dupes)}", node_ids=[node.id]))
 
 
-def _check_cycles(g: nx.DiGraph, problems: list[Problem], where: str) -> bool:
+def _check_cycles(graph: Any, order: LevelOrder, problems: list[Problem], where: str) -> bool:
     """Report up to MAX_REPORTED_CYCLES cycles, one per strongly connected component.
 
     Every cycle lies inside one strongly connected component (SCC), and every SCC with more
     than one node (or with a self-loop) holds one, so a DFS per SCC finds one cycle in linear
     time. Enumerating cycles instead (``nx.simple_cycles``) is exponential: a complete graph of
     10 nodes has over a million of them (4 s), one of 12 runs out of memory."""
-    if nx.is_directed_acyclic_graph(g):
+    if order.acyclic():
         return True
+    g = to_digraph(graph)  # only an invalid graph gets here: networkx finds the cycles
     reported = 0
     for component in nx.strongly_connected_components(g):
         if reported >= MAX_REPORTED_CYCLES:
