@@ -162,6 +162,11 @@ def _probe_process(port: int, request: bytes, start: float, stop: float, out) ->
 def proc_cpu(pid: int) -> float:
     """User + system CPU seconds so far of a process and every live process under it (the
     generation, render and code-sandbox processes the server starts work for its requests)."""
+    return proc_cpus(pid)[0]
+
+
+def proc_cpus(pid: int) -> tuple[float, float]:
+    """(CPU seconds of ``pid`` and every live process under it, of ``pid`` alone)."""
     parents: dict[int, int] = {}
     cpu: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
@@ -181,7 +186,7 @@ def proc_cpu(pid: int) -> float:
         children = [p for p, pp in parents.items() if pp == parent and p not in tree]
         tree.update(children)
         frontier.extend(children)
-    return sum(cpu[p] for p in tree)
+    return sum(cpu[p] for p in tree), cpu[pid]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -208,9 +213,9 @@ def drive(port: int, server_pid: int, requests: list[bytes], expect: int, *, pro
         pipes.append(receive)
         workers.append(worker)
     time.sleep(max(0.0, start - time.time()))
-    cpu0 = proc_cpu(server_pid)
+    cpu0, own0 = proc_cpus(server_pid)
     time.sleep(max(0.0, stop - time.time()))
-    cpu1 = proc_cpu(server_pid)
+    cpu1, own1 = proc_cpus(server_pid)
     results = [pipe.recv() for pipe in pipes]
     for worker in workers:
         worker.join()
@@ -223,7 +228,7 @@ def drive(port: int, server_pid: int, requests: list[bytes], expect: int, *, pro
         "probe_p50_ms": pct(probed, 0.5) * 1000, "probe_p99_ms": pct(probed, 0.99) * 1000, "probes": len(probed),
         "rps": done / duration, "sent": sum(r[4] for r in results), "p50_ms": pct(lat, 0.5) * 1000, "p99_ms": pct(lat, 0.99) * 1000,
         "errors": sum(r[2] for r in results), "server_cpu_ms": (cpu1 - cpu0) * 1000 / max(done, 1),
-        "server_cpu_share": (cpu1 - cpu0) / duration, "client_cpu_share": [r[3] / duration for r in results],
+        "server_cpu_share": (cpu1 - cpu0) / duration, "api_process_cpu_ms": (own1 - own0) * 1000 / max(done, 1), "client_cpu_share": [r[3] / duration for r in results],
     }
 
 
@@ -398,7 +403,9 @@ def prime(server: _Server, measured: set[str]) -> int:
 
 def report(route: str, r: dict) -> None:
     print(f"  {route:<12} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
-          f"server CPU {r['server_cpu_ms']:.3f} ms/req ({r['server_cpu_share']:.0%} of a core)  "
+          f"server CPU {r['server_cpu_ms']:.3f} ms/req ({r['server_cpu_share']:.0%} of a core"
+          + (f"; API process {r['api_process_cpu_ms']:.3f} ms/req" if r['api_process_cpu_ms'] < r['server_cpu_ms'] * 0.95 else "")
+          + ")  "
           f"client CPU {'+'.join(f'{c:.0%}' for c in r['client_cpu_share'])}  errors {r['errors']}")
 
 

@@ -158,3 +158,14 @@ async def test_closing_from_a_thread_lets_the_request_in_flight_finish() -> None
     for pid in pids:  # the process has exited
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+async def test_long_requests_queue_without_blocking_the_loop(pool: GenerationPool) -> None:
+    # five 8,000-character Chinese prompts (~24 kB each) at once: more bytes than a process is sent
+    # ahead, so some wait in the API process's queue; every one is answered, each as inline
+    briefs = [check_prompt(("每天早上9点把36氪的新闻总结后发到飞书群，" * 400)[i: i + 8000]) for i in range(5)]
+    made = await asyncio.wait_for(asyncio.gather(*[pool.generate(b, None) for b in briefs]), timeout=120)
+    catalog = catalog_for(None)
+    for brief, answer in zip(briefs, made):
+        assert answer is not None
+        assert msgspec.json.encode(answer) == msgspec.json.encode(generate_offline(catalog, brief, None))
