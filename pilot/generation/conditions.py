@@ -220,7 +220,9 @@ def _comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     if quoted:
         named, value = quoted.group("f").strip(), quoted.group("v").strip()
         field = field_name(named) if named.isascii() else named
-        return Comparison(subject="inputs", field=field or named, op="eq", value=value), f"{field or named} eq {value}"
+        # “1”: a number, as unquoted ("if the severity is 1")
+        return Comparison(subject="inputs", field=field or named, op="eq", value=int(value) if value.isdecimal() and value.isascii() else value), \
+            f"{field or named} eq {value}"
     cond = re.sub(r"零下\s*(?=\d)", "-", cond)  # "高于零下15度" → "高于-15度"
     ranged = re.fullmatch(r"[a-z ]{0,24}?\(\s*(\d+(?:\.\d+)?\s*(?:-|–|to|~)\s*\d+(?:\.\d+)?)\s*\)", cond.strip())
     if ranged:

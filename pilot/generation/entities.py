@@ -168,6 +168,12 @@ _ZH_ALIASES = sorted(((a, i.id) for i in INTEGRATIONS for a in i.zh if not a.isa
 _EDGE = r"(?![a-z0-9])"
 _ZH_HEAD = [a for a, _ in _ZH_ALIASES if a[0].isascii() and a[0].isalnum()]
 _ZH_TAILS = {a: _EDGE if a[-1].isascii() and a[-1].isalnum() else "" for a, _ in _ZH_ALIASES}
+# "发到飞书项目群": a chat's group ("项目群") on the messenger, not the messenger's other product
+# ("飞书项目", Feishu Project). A longer alias that starts with a messenger's name is not read
+# before 群; the messenger's own alias then matches.
+_MESSENGERS_ZH = [a for a, iid in _ZH_ALIASES if BY_ID[iid].kind == "messaging"]
+_ZH_TAILS.update({a: _ZH_TAILS[a] + "(?!群)" for a, iid in _ZH_ALIASES
+                  if BY_ID[iid].kind != "messaging" and any(a.startswith(m) and a != m for m in _MESSENGERS_ZH)})
 _ZH_RE = compile_filtered(r"(?<![a-z0-9])" + _trie({a: _ZH_TAILS[a] for a in _ZH_HEAD}) + "|"
                     + _trie({a: t for a, t in _ZH_TAILS.items() if a not in _ZH_HEAD}))
 _ZH_LOOKUP = dict(_ZH_ALIASES)

@@ -82,14 +82,14 @@ def _event_threshold_first(clauses: list[str], trigger: Trigger, trigger_clause:
         lead = f"如果{field}是{value}" if state.lang == "zh" else f"if the {field} is {value}"
         return _led_by(lead, clauses)
     named = _EVENT_FIELD_IS.search(trigger_clause) if trigger.__struct_config__.tag == "app_event" else None
-    # (a Chinese request's value in letters or digits, "严重程度为1的", is left out: its condition
-    # parser reads "是1" as an AI category, a guess worse than no filter)
-    if named is not None and (named.group("zv") is None or not named.group("zv").isascii()) \
-            and not any(state._conditional(plain(c)) for c in clauses):
+    if named is not None and not any(state._conditional(plain(c)) for c in clauses):
         # nothing else is conditional: every step is for the records with that value
         field = named.group("ef") or _FIELD_NAMES_ZH[named.group("zf")]
         value = named.group("ev") or named.group("zv")
-        lead = f"如果{field}是{value}" if state.lang == "zh" else f"if the {field} is {value}"
+        # ("严重程度为1的": a value in letters or digits is quoted, or the Chinese condition parser
+        # would read "是1" as an AI category)
+        lead = (f"如果“{field}”是“{value}”" if value.isascii() else f"如果{field}是{value}") if state.lang == "zh" \
+            else f"if the {field} is {value}"
         return [lead, *(c if c.startswith(CONTINUES) else CONTINUES + c for c in clauses)]
     found = conds.comparison(trigger_clause, state.lang)
     if found is None or found[0].field in ("", "value") or found[0].op not in ("gt", "ge", "lt", "le") \

@@ -1,0 +1,38 @@
+"""Fresh requests read as a user would (twelfth session): a messenger's group named after a
+project ("飞书项目群") is that messenger, and a Chinese event value in digits or letters
+("严重程度为1的bug") filters the event like an English one."""
+
+from __future__ import annotations
+
+import pytest
+
+from pilot.generation.pipeline import plan_offline
+from pilot.generation.plan import AiStep, BranchStep, DeliverStep, SourceStep, walk
+
+
+@pytest.mark.parametrize(("prompt", "delivers", "reads"), [
+    ("每天下午5点汇总GitLab今天合并的MR，发到飞书项目群", ["feishu"], ["gitlab"]),
+    ("每周五把飞书项目的进度发到钉钉群", ["dingtalk"], ["feishu_project"]),  # the product, read
+    ("每天早上9点把Jira里昨天新建的bug发到钉钉项目群", ["dingtalk"], ["jira"]),
+])
+def test_a_messengers_project_group_is_the_messenger(prompt: str, delivers: list[str], reads: list[str]) -> None:
+    plan = plan_offline(prompt)
+    steps = list(walk(plan.steps))
+    assert [s.service for s in steps if isinstance(s, DeliverStep)] == delivers
+    assert [s.service for s in steps if isinstance(s, SourceStep)] == reads
+
+
+@pytest.mark.parametrize(("prompt", "field", "value", "services"), [
+    ("禅道里新建了严重程度为1的bug时，马上发钉钉通知开发负责人。", "payload.severity", 1, ["dingtalk"]),
+    ("Jira里新建了优先级为P1的工单时，发飞书通知我", "payload.priority", "P1", ["feishu"]),
+])
+def test_a_chinese_event_value_in_digits_or_letters_filters_the_event(prompt: str, field: str, value: object,
+                                                                      services: list[str]) -> None:
+    plan = plan_offline(prompt)
+    assert len(plan.steps) == 1 and isinstance(plan.steps[0], BranchStep), plan.steps
+    branch = plan.steps[0]
+    when = branch.cases[0].when
+    assert when is not None and (when.field, when.op, when.value) == (field, "eq", value)
+    assert [d.service for d in walk(branch.cases[0].steps) if isinstance(d, DeliverStep)] == services
+    assert branch.otherwise is None
+    assert not any(isinstance(s, AiStep) for s in walk(plan.steps))  # no AI step guesses a category
