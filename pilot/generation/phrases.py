@@ -131,6 +131,20 @@ EVENT_HINTS = (("留言", "new message"), ("私信", "new message"), ("payment f
                ("留言", "new message"), ("inquiry", "new message"), ("enquiry", "new message"), ("record", "new record"),
                ("记录", "new record"), ("sign", "new signup"), ("注册", "new signup"), ("review", "new review"),
                ("评价", "new review"), ("meeting ends", "meeting ended"), ("meeting ended", "meeting ended"), ("会议结束", "meeting ended"),
+               # what else an app's event names (before the generic "event" and "post": "when a bug is created in Jira, post…")
+               ("取消订阅", "subscription canceled"), ("退订", "subscription canceled"), ("cancel", "cancellation"),
+               ("replies", "new reply"), ("reply", "new reply"), ("回复", "new reply"), ("posts in", "new message"),
+               ("审批通过", "approval approved"), ("审批单通过", "approval approved"), ("关注", "new follower"), ("follow", "new follower"),
+               ("bug", "new bug"), ("缺陷", "new bug"), ("task", "new task"), ("任务", "new task"), ("deal", "new deal"),
+               ("商机", "new deal"), ("candidate", "new candidate"), ("候选人", "new candidate"), ("简历", "new application"),
+               ("线索", "new lead"), ("报销", "new expense report"), ("申请", "new application"), ("审批", "new approval request"), ("报名", "new signup"), ("invoice", "new invoice"),
+               ("发票", "new invoice"), ("subscriber", "new subscriber"), ("merge request", "new merge request"),
+               ("mr", "new merge request"), ("合并请求", "new merge request"), ("commit", "new commit"), ("release", "new release"),
+               ("alert", "new alert"), ("告警", "new alert"), ("报警", "new alert"), ("video", "new video"), ("视频", "new video"),
+               ("article", "new article"), ("文章", "new article"), ("笔记", "new note"), ("帖子", "new post"), ("tweet", "new tweet"),
+               ("推文", "new tweet"), ("appointment", "new appointment"), ("booking", "new booking"), ("预约", "new appointment"),
+               ("refund", "new refund request"), ("退款", "new refund request"), ("customer", "new customer"), ("客户", "new customer"),
+               ("user", "new user"), ("用户", "new user"),
                ("event", "new event"), ("post", "new post"))
 # default service when the event names none ("when I get a new email" → email)
 EVENT_SERVICE = (("email", "email"), ("邮件", "email"), ("inbox", "email"), ("sheet", "google_sheets"),

@@ -36,3 +36,18 @@ def test_a_chinese_event_value_in_digits_or_letters_filters_the_event(prompt: st
     assert [d.service for d in walk(branch.cases[0].steps) if isinstance(d, DeliverStep)] == services
     assert branch.otherwise is None
     assert not any(isinstance(s, AiStep) for s in walk(plan.steps))  # no AI step guesses a category
+
+
+@pytest.mark.parametrize(("prompt", "service", "event"), [
+    ("禅道里新建了严重程度为1的bug时，马上发钉钉通知开发负责人。", "zentao", "new bug"),
+    ("When a new deal is created in HubSpot, post it to #sales on Slack", "hubspot", "new deal"),
+    ("GitLab上有新的MR时，让AI做代码审查并把意见发到飞书群", "gitlab", "new merge request"),
+    ("When someone posts in our #feedback Slack channel, classify it as bug or feature request", "slack", "new message"),
+    ("When a customer cancels their Stripe subscription, email them a win-back offer", "stripe", "cancellation"),
+    ("钉钉审批单通过时，把审批内容写进飞书多维表格", "dingtalk", "approval approved"),
+    ("微信公众号有新用户关注时，把他的信息存到多维表格里。", "wechat_official_account", "new follower"),
+])
+def test_an_apps_event_is_named_after_what_happens(prompt: str, service: str, event: str) -> None:
+    # "new event" told the user nothing about what starts the workflow
+    trigger = plan_offline(prompt).trigger
+    assert (trigger.service, trigger.event) == (service, event)
