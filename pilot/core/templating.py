@@ -52,6 +52,8 @@ def _limit_exceeded(message: str, work: bool) -> "TemplateLimitExceeded":
 
 
 def _tojson(value: Any) -> str:
+    if isinstance(value, jinja2.Undefined):  # say which field is missing, not how encoding failed
+        raise TypeError(f"tojson: '{value._undefined_name or 'the value'}' is not in the data (no such field)")
     return dumps_str(value)
 
 

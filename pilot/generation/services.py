@@ -215,7 +215,11 @@ def delivery_node(b: Builder, s: DeliverStep, content: list[str]) -> dict[str, A
         b.input_field(field, description=f"{name}: {field.replace('_', ' ')}")
     joined = " ~ '\\n\\n' ~ ".join(f"({r})" for r in content) or json.dumps(text)
     named = s.target and s.target != url  # a URL target is where it goes, not part of what is sent
-    body = '{"text": {{ ' + joined + ' | tojson }}' + (f', "target": {json.dumps(s.target, ensure_ascii=False)}' if named else "") + " }"
+    phone = _phone_recipient(b, s.target, s.quote) if sid in PHONE_SERVICES else None
+    if phone is not None:  # "text the customer …", "逐个给他们发短信": the number of the person the run is about
+        named = False
+    body = '{"text": {{ ' + joined + ' | tojson }}' + (f', "target": {json.dumps(s.target, ensure_ascii=False)}' if named else "") \
+        + (f', "to": {phone}' if phone is not None else "") + " }"
     return {"id": nid, "type": "api", "title": title,
             "config": {"url": url, "method": method, "headers": {"Content-Type": "application/json"}, "service": sid,
                        "operation": s.action if own is not None else s.operation, "body": body}}
@@ -243,6 +247,32 @@ _SENT_TO_THE_PERSON = compile_filtered(r"\b(?:send|email|e-mail|mail|reply to|th
                                  r"student|patient|user|sender|lead|employee|buyer|member|attendee|new hire|contact|person|client|guest|"
                                  r"subscriber|participant|prospect)s?)\b|\bto the (?:customer|candidate|applicant|student|patient|user|sender|"
                                  r"buyer|member|attendee|client|guest|participant)s?\b|\b(?:second|another|follow-?up|reminder|final)\s+(?:[\w-]+\s+)?e-?mail\b|再发一封|给(?:客户|候选人|学员|学生|患者|用户|员工|买家|会员|申请人|他|她|本人|对方)(?:发|回)")
+
+
+# services that reach one person at a phone number
+PHONE_SERVICES = frozenset({"sms", "phone_call", "whatsapp", "aliyun_sms", "tencent_sms"})
+_PHONE_NUMBER = compile_filtered(r"\+?\d[\d\s-]{5,18}\d")
+_MESSAGED_THE_PERSON = compile_filtered(
+    r"\b(?:sms|text|call|phone|message|whatsapp|remind|send)\s+(?:them|him|her|the (?:customer|candidate|applicant|student|patient|"
+    r"user|lead|employee|buyer|member|attendee|contact|client|guest|subscriber|participant|prospect|shopper)s?)\b"
+    r"|给(?:客户|候选人|学员|学生|患者|用户|员工|买家|会员|申请人|报名人|他|她|本人|对方)们?(?:各)?(?:发|打|回)")
+
+
+def _phone_recipient(b: Builder, target: str | None, quote: str) -> str | None:
+    """The number an SMS / call / WhatsApp message goes to, as a body value: one the request gives,
+    else the number of the person the run is about (the loop's item, the submission / event);
+    None when the request names no one in particular (the body then names the target)."""
+    if target and _PHONE_NUMBER.fullmatch(target.strip()):
+        return json.dumps(target.strip())
+    carried = b.payload_path(target) if target else None
+    if carried:
+        return "{{ inputs." + carried + " | tojson }}"
+    about_them = _THE_PERSON.fullmatch(target.strip()) if target else _MESSAGED_THE_PERSON.search(quote)
+    if about_them and b.in_loop:
+        return "{{ item.phone | tojson }}"
+    if about_them and b.plan.trigger.__struct_config__.tag in ("form", "webhook", "app_event"):
+        return "{{ " + str(b.trigger_data()) + ".phone | tojson }}"
+    return None
 
 
 def _recipient(b: Builder, target: str | None, quote: str = "") -> str:

@@ -51,3 +51,41 @@ def test_an_apps_event_is_named_after_what_happens(prompt: str, service: str, ev
     # "new event" told the user nothing about what starts the workflow
     trigger = plan_offline(prompt).trigger
     assert (trigger.service, trigger.event) == (service, event)
+
+
+def _phone_bodies(prompt: str) -> list[str]:
+    from pilot.generation.offline_result import generate_offline
+    from pilot.templates.catalog import catalog_for
+    from pilot.workflows.model import ApiNode
+    from pilot.workflows.validation import iter_all_nodes
+
+    graph = generate_offline(catalog_for(None), prompt, None).graph
+    return [n.config.body for n in iter_all_nodes(graph)
+            if isinstance(n, ApiNode) and n.config.service in ("sms", "phone_call", "whatsapp", "aliyun_sms")]
+
+
+@pytest.mark.parametrize(("prompt", "to"), [
+    ("When a new order comes in on Shopify, text the customer a thank-you message via Twilio", "inputs.event.phone"),
+    ("每天早上8点从MySQL查出今天过生日的会员，逐个给他们发短信祝福", "item.phone"),
+    ("有赞店铺来了新订单就让AI根据买的商品写一句感谢语，短信发给买家", "inputs.event.phone"),
+])
+def test_a_text_to_the_person_the_run_is_about_goes_to_their_number(prompt: str, to: str) -> None:
+    # before, the SMS named no number at all: every run texted nobody in particular
+    bodies = _phone_bodies(prompt)
+    assert len(bodies) == 1 and f'"to": {{{{ {to} | tojson }}}}' in bodies[0], bodies
+
+
+def test_a_text_to_someone_else_names_no_persons_number() -> None:
+    assert all('"to"' not in b for b in _phone_bodies("When a P1 alert fires in Datadog, call the on-call engineer"))
+
+
+def test_the_number_is_read_from_the_event_and_a_missing_one_is_named() -> None:
+    import json
+
+    from pilot.core.templating import TemplateError, render
+
+    (body,) = _phone_bodies("When a new order comes in on Shopify, text the customer a thank-you message via Twilio")
+    sent = json.loads(render(body, {"inputs": {"event": {"id": 7, "phone": "+15550100"}}}))
+    assert sent["to"] == "+15550100"
+    with pytest.raises(TemplateError, match="'phone' is not in the data"):  # was "Encoding objects of type ChainableUndefined…"
+        render(body, {"inputs": {"event": {"id": 7}}})
