@@ -209,12 +209,18 @@ _JOINED = ascii_re(r"\s(?:and|but|with|where)\s+(?=(?:the|its|their|it|his|her|a
 _PLACE = ascii_re(r"\b(?:in|on|from|via)\s+(?:our\s+|the\s+)?([a-z][\w.-]+)")
 
 
+# "When a customer messages us on WhatsApp": a message in a messenger the request names is its event
+_MESSAGED_US = compile_filtered(r"\b(?:when(?:ever)?|each time|every time|as soon as|once)\s+(?:a |an |the |someone |somebody |anyone )?"
+                                r"[\w ]{0,30}?\b(?:messages|dms|texts|writes to|contacts|pings) (?:us|our|me|my)\b")
+
+
 def find_trigger(text: str) -> tuple[Trigger, str, str]:
     """(trigger, its clause, the text without it)."""
     if _BY_HAND.search(text):
         return ManualTrigger(), "", text  # "手动触发，…", "when I hit run": the person starts it
     schedule = ent.find_schedule(text)
-    for kind, rx in (("webhook", ph.WEBHOOK), ("form", ph.FORM), ("app_event", ph.APP_EVENT), ("app_event", ph.STATE_EVENT)):
+    for kind, rx in (("webhook", ph.WEBHOOK), ("form", ph.FORM), ("app_event", ph.APP_EVENT), ("app_event", _MESSAGED_US),
+                     ("app_event", ph.STATE_EVENT)):
         m = rx.search(text)
         if m and rx is ph.STATE_EVENT and ((schedule and not _named_in_passing(schedule, text, m.end()))
                                            or not _names_an_app(text[slice(*_clause_at(text, m.start()))])):
@@ -231,6 +237,8 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
             continue
         begin, end = _clause_at(text, m.start())
         clause = text[begin:end]
+        if rx is _MESSAGED_US and not any(ent.BY_ID[x].kind == "messaging" for x in ent.find_integrations(clause)[0]):
+            continue  # "when a customer messages us" with no messenger named: the chat trigger
         rest = (text[:begin] + " " + text[end:]).strip()
         if kind == "app_event" and m.start() > begin and re.match(r"(?:when(?:ever)?|each time|every time|as soon as)\b", m.group(0)) \
                 and ph.asks_to_write(text[begin:m.start()]):
@@ -304,8 +312,17 @@ def find_trigger(text: str) -> tuple[Trigger, str, str]:
         clause, rest = (asked.group(0), (text[: asked.start()] + " " + text[asked.end():]).strip()) if asked else ("", text)
         return AppEventTrigger(service=named.id, event="new message"), clause, rest
     if ph.CHAT.search(text):
+        said = _SOMEONE_MESSAGES.search(text)
+        if said:  # "When a customer messages us, …": the chat itself, not a condition of what follows
+            begin, end = _clause_at(text, said.start())
+            if _SOMEONE_MESSAGES.fullmatch(text[begin:end].strip(" ,.;")):
+                return ChatTrigger(), text[begin:end], (text[:begin] + " " + text[end:]).strip(" ,")
         return ChatTrigger(), "", text
     return ManualTrigger(), "", text
+
+
+_SOMEONE_MESSAGES = compile_filtered(r"(?:when(?:ever)?|each time|every time)\s+(?:someone|somebody|a user|a customer|users|customers|a visitor|visitors)"
+                                     r"\s+(?:asks?|messages?|chats?|writes?)(?:\s+(?:us|with us|me|in|a question|questions|something))?")
 
 
 _MESSENGER_BOT = ascii_re(r"\b(?P<app>discord|slack|telegram|whatsapp|teams|lark|feishu|dingtalk|wecom|line)\s+bot\b"

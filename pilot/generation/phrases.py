@@ -145,7 +145,7 @@ EVENT_HINTS = (("留言", "new message"), ("私信", "new message"), ("payment f
                ("推文", "new tweet"), ("appointment", "new appointment"), ("booking", "new booking"), ("预约", "new appointment"),
                ("refund", "new refund request"), ("退款", "new refund request"), ("customer", "new customer"), ("客户", "new customer"),
                ("user", "new user"), ("用户", "new user"),
-               ("event", "new event"), ("post", "new post"))
+               ("dm", "new message"), ("event", "new event"), ("post", "new post"))
 # default service when the event names none ("when I get a new email" → email)
 EVENT_SERVICE = (("email", "email"), ("邮件", "email"), ("inbox", "email"), ("sheet", "google_sheets"),
                  ("spreadsheet", "google_sheets"), ("表格", "google_sheets"))

@@ -89,3 +89,24 @@ def test_the_number_is_read_from_the_event_and_a_missing_one_is_named() -> None:
     assert sent["to"] == "+15550100"
     with pytest.raises(TemplateError, match="'phone' is not in the data"):  # was "Encoding objects of type ChainableUndefined…"
         render(body, {"inputs": {"event": {"id": 7}}})
+
+
+@pytest.mark.parametrize(("prompt", "service"), [
+    ("When a customer messages us on WhatsApp, have AI answer from our FAQ", "whatsapp"),
+    ("When someone DMs us on Telegram, have AI answer them", "telegram"),
+])
+def test_a_message_to_us_in_a_named_messenger_is_its_event_and_is_answered_there(prompt: str, service: str) -> None:
+    # before: a chat (or manual) trigger and an AI "classify" of "when a customer messages us"
+    plan = plan_offline(prompt)
+    assert (plan.trigger.__struct_config__.tag, plan.trigger.service, plan.trigger.event) == ("app_event", service, "new message")
+    steps = list(walk(plan.steps))
+    assert not any(isinstance(s, BranchStep) for s in steps)
+    assert [s.task for s in steps if isinstance(s, AiStep)] == ["answer"]
+    assert [s.service for s in steps if isinstance(s, DeliverStep)] == [service]  # the answer goes back where it was asked
+
+
+def test_someone_messaging_us_with_no_messenger_named_is_the_chat_not_a_condition() -> None:
+    plan = plan_offline("When a customer messages us, have AI answer from our docs")
+    assert plan.trigger.__struct_config__.tag == "chat"
+    steps = list(walk(plan.steps))
+    assert not any(isinstance(s, BranchStep) for s in steps) and [s.task for s in steps if isinstance(s, AiStep)] == ["answer"]
