@@ -52,6 +52,8 @@ _RUN_BY_HAND = re.compile(r"(?:^|(?<=[.!;]\s))(?:when(?:ever)?|once|each time|ev
 
 # "逐个看看是不是超过48小时还没发货，超时的就推送…": a threshold asked as a yes/no question, its yes-side
 # named by the threshold's own word; the same as "如果超过48小时还没发货，就推送…" (a comparison, not a read)
+_CANT_ANSWER = re.compile(r"\bif (?:it|the ai|ai|the bot|the agent|the assistant|they) (?:can't|cannot|can not|couldn't|is unable to|fails to)"
+                         r" answer(?: it| that| the question| them)?\b|\bif (?:there is|there's) no answer\b")
 _WHETHER_OVER_ZH = re.compile(r"(?P<each>逐个|逐条|挨个|一个个|一条条)?(?:看看|看一下|检查一下|检查|判断一下|判断|确认一下|确认)"
                               r"(?P<subj>[\u4e00-\u9fff]{0,6}?)(?:是不是|是否)(?P<cond>(?:已经)?(?:超过|大于|高于|多于|低于|少于|小于|不到|不足)"
                               r"\s*\d[\d.,]*\s*[\u4e00-\u9fff%]{0,10}?)\s*[,，]\s*"
@@ -94,6 +96,7 @@ class OfflinePlanner:
         text = re.sub(r"\((?:i'll|i will|we'll|we will|e\.g\.|i\.e\.|eg|ie|for example|我会|比如)[^)]*\)", " ", text)
         text = _RUN_BY_HAND.sub(" ", text)  # "When I hit run, grab …": started by hand, not a condition
         text = _WHETHER_OVER_ZH.sub(_whether_over, text)
+        text = _CANT_ANSWER.sub("if it is not answerable", text)  # "if it can't answer, …": a case, not a second answer
         lang = "zh" if detect_language(raw) == "zh" else "en"
         trigger, trigger_clause, rest = find_trigger(text)
         rest = ph.arrow_chain(rest).strip(" ,").removeprefix("then ").strip(" ,")
@@ -102,7 +105,7 @@ class OfflinePlanner:
         clauses = _approval_in_trigger(_event_threshold_first(split_clauses(rest, lang), trigger, trigger_clause, state),
                                        trigger, trigger_clause)
         steps = state.assemble(_said_at_once(clauses))
-        steps = _one_approval_at_a_time(_without_refused(steps + _reply_in_place(trigger, steps, state), clauses))
+        steps = _one_approval_at_a_time(_without_refused(_reply_in_place(trigger, steps, state), clauses))
         steps = _cases_in_categories(two_category_case_is_the_rest(_per_item_branch(_through_named_provider(steps, raw), state)))
         steps = deliveries_at_once(_remark_before_its_push(steps, trigger.__struct_config__.tag), state.uid)
         if not state.no_ai and not any(isinstance(s, AiStep) for s in _flat(steps)) and not any(

@@ -8,11 +8,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from pilot.generation import conditions as conds
 from pilot.generation import entities as ent
 from pilot.generation import phrases as ph
 from pilot.generation.clauses import CONTINUES, plain
-from pilot.generation.plan import AiStep, DeliverStep, Step
+from pilot.generation.plan import AiStep, BranchStep, DeliverStep, Step
 from pilot.generation.planner_passes import _flat
 from pilot.generation.prefilter import compile_filtered
 from pilot.workflows.model import AppEventTrigger, Trigger
@@ -124,15 +126,35 @@ _NO_REPLY = compile_filtered(r"(?:不要|别|不用|无需|不必|don't|do not|n
 def _reply_in_place(trigger: Trigger, steps: list[Step], state: _State) -> list[Step]:
     """"客户在企业微信发消息时，让AI回答…", "when someone DMs us on Telegram, answer them": a message
     that arrives in a messenger is answered where it was asked, unless the request sends the
-    answer somewhere itself."""
+    answer somewhere itself; with a hand-off case ("if it can't answer, open a Zendesk ticket")
+    the questions it could answer get the reply. Returns the steps with the reply."""
     if not isinstance(trigger, AppEventTrigger) or "message" not in trigger.event:
-        return []
+        return steps
     service = ent.lookup_service(trigger.service)
     flat = _flat(steps)
     answers = [s for s in flat if isinstance(s, AiStep) and s.task == "answer"]
-    if service is None or service.kind != "messaging" or not answers or any(isinstance(s, DeliverStep) for s in flat):
-        return []
+    if service is None or service.kind != "messaging" or not answers or any(
+            isinstance(s, DeliverStep) for s in flat if not _handed_off(s, steps)):
+        return steps
     if _NO_REPLY.search(state.raw.lower()):
-        return []  # "结果给我看就行，先不要自动回复客户"
-    return [DeliverStep(id=state.uid(f"reply_{service.id}"), service=service.id, operation="send", content=answers[-1].id,
-                        quote=answers[-1].quote)]
+        return steps  # "结果给我看就行，先不要自动回复客户"
+    reply = DeliverStep(id=state.uid(f"reply_{service.id}"), service=service.id, operation="send", content=answers[-1].id,
+                        quote=answers[-1].quote)
+    hand_off = next((s for s in steps if _hand_off_branch(s)), None)
+    if hand_off is not None:  # "if it can't answer, create a Zendesk ticket": the others get the answer
+        return [msgspec.structs.replace(s, otherwise=[reply]) if s is hand_off else s for s in steps]
+    return [*steps, reply]
+
+
+# a case for what the AI could not answer ("if it is not answerable", 回答不了): a hand-off to a person
+_NOT_ANSWERED = compile_filtered(r"\bnot answerable\b|无法回答|回答不了|答不上|答不了|不能回答")
+
+
+def _hand_off_branch(step: Step) -> bool:
+    return isinstance(step, BranchStep) and step.otherwise is None and bool(step.cases) \
+        and all(_NOT_ANSWERED.search(case.label) for case in step.cases)
+
+
+def _handed_off(step: Step, steps: list[Step]) -> bool:
+    """Whether ``step`` is in a hand-off case (what happens to the questions the AI could not answer)."""
+    return any(_hand_off_branch(b) and any(step is s for c in b.cases for s in _flat(c.steps)) for b in steps)

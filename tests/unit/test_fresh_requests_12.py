@@ -110,3 +110,19 @@ def test_someone_messaging_us_with_no_messenger_named_is_the_chat_not_a_conditio
     assert plan.trigger.__struct_config__.tag == "chat"
     steps = list(walk(plan.steps))
     assert not any(isinstance(s, BranchStep) for s in steps) and [s.task for s in steps if isinstance(s, AiStep)] == ["answer"]
+
+
+@pytest.mark.parametrize(("prompt", "service", "hand_off"), [
+    ("When a customer messages us on WhatsApp, have AI answer from our FAQ; if it can't answer, create a ticket in Zendesk "
+     "for a human agent", "whatsapp", "zendesk"),
+    ("When someone DMs us on Telegram, have AI answer from our docs. If the AI can't answer the question, notify our support "
+     "lead on Slack", "telegram", "slack"),
+])
+def test_what_the_ai_cannot_answer_is_handed_off_and_the_rest_answered(prompt: str, service: str, hand_off: str) -> None:
+    # before: "if it can't answer" read "answer" as a second answer step, and no reply went back
+    plan = plan_offline(prompt)
+    steps = list(walk(plan.steps))
+    assert [s.task for s in steps if isinstance(s, AiStep) and s.task == "answer"] == ["answer"]
+    (branch,) = [s for s in steps if isinstance(s, BranchStep)]
+    assert [d.service for d in walk(branch.cases[0].steps) if isinstance(d, DeliverStep)] == [hand_off]
+    assert branch.otherwise is not None and [(d.service, d.content) for d in branch.otherwise] == [(service, "answer")]
