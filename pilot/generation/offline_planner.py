@@ -54,6 +54,7 @@ _RUN_BY_HAND = re.compile(r"(?:^|(?<=[.!;]\s))(?:when(?:ever)?|once|each time|ev
 # named by the threshold's own word; the same as "如果超过48小时还没发货，就推送…" (a comparison, not a read)
 _CANT_ANSWER = re.compile(r"\bif (?:it|the ai|ai|the bot|the agent|the assistant|they) (?:can't|cannot|can not|couldn't|is unable to|fails to)"
                          r" answer(?: it| that| the question| them)?\b|\bif (?:there is|there's) no answer\b")
+_TO_A_HUMAN = re.compile(r"(?<=[就则])转(?:给|到|接)?人工(?:客服)?(?=$|[，,。；;!！])")
 _WHETHER_OVER_ZH = re.compile(r"(?P<each>逐个|逐条|挨个|一个个|一条条)?(?:看看|看一下|检查一下|检查|判断一下|判断|确认一下|确认)"
                               r"(?P<subj>[\u4e00-\u9fff]{0,6}?)(?:是不是|是否)(?P<cond>(?:已经)?(?:超过|大于|高于|多于|低于|少于|小于|不到|不足)"
                               r"\s*\d[\d.,]*\s*[\u4e00-\u9fff%]{0,10}?)\s*[,，]\s*"
@@ -97,6 +98,7 @@ class OfflinePlanner:
         text = _RUN_BY_HAND.sub(" ", text)  # "When I hit run, grab …": started by hand, not a condition
         text = _WHETHER_OVER_ZH.sub(_whether_over, text)
         text = _CANT_ANSWER.sub("if it is not answerable", text)  # "if it can't answer, …": a case, not a second answer
+        text = _TO_A_HUMAN.sub("通知人工客服", text)  # "回答不了就转人工": a human agent takes the conversation over
         lang = "zh" if detect_language(raw) == "zh" else "en"
         trigger, trigger_clause, rest = find_trigger(text)
         rest = ph.arrow_chain(rest).strip(" ,").removeprefix("then ").strip(" ,")

@@ -126,3 +126,13 @@ def test_what_the_ai_cannot_answer_is_handed_off_and_the_rest_answered(prompt: s
     (branch,) = [s for s in steps if isinstance(s, BranchStep)]
     assert [d.service for d in walk(branch.cases[0].steps) if isinstance(d, DeliverStep)] == [hand_off]
     assert branch.otherwise is not None and [(d.service, d.content) for d in branch.otherwise] == [(service, "answer")]
+
+
+def test_a_chinese_hand_off_to_a_human_when_the_ai_cannot_answer() -> None:
+    # "回答不了就转人工": before, the whole clause was dropped and the knowledge-base recipe replaced the plan
+    plan = plan_offline("客户在企业微信发消息时，让AI根据知识库回答，如果AI回答不了就转人工")
+    steps = list(walk(plan.steps))
+    (branch,) = [s for s in steps if isinstance(s, BranchStep)]
+    (handed,) = [d for d in walk(branch.cases[0].steps) if isinstance(d, DeliverStep)]
+    assert (handed.service, handed.target) == ("wecom", "人工客服")
+    assert branch.otherwise is not None and [(d.service, d.content) for d in branch.otherwise] == [("wecom", "answer")]
