@@ -25,11 +25,10 @@ import msgspec
 from pilot.core.errors import BadRequestError, UnprocessableError
 from pilot.core.pasted_secrets import find_pasted_secret, refusal
 from pilot.generation.blueprint import WorkflowBlueprint
-from pilot.generation.compiler import build_graph
 from pilot.generation.estimate import estimate
 from pilot.generation.knowledge_fit import fit_knowledge_bases, has_knowledge_steps
 from pilot.generation.offline_analyzer import OfflineAnalyzer
-from pilot.generation.offline_result import OfflineGeneration, apply_preferences, finish, with_plan
+from pilot.generation.offline_result import OfflineGeneration, finish, with_plan
 from pilot.generation.pipeline import Planner
 from pilot.generation.recommend import recommendations
 from pilot.generation.schemas import (
@@ -42,7 +41,6 @@ from pilot.generation.text import clean, detect_language, readable_chars
 from pilot.knowledge.listing import SNAPSHOT_LIMIT, KnowledgeSnapshots
 from pilot.knowledge.store import knowledge_summaries
 from pilot.settings import Settings
-from pilot.workflows.model import WorkflowGraph
 
 if TYPE_CHECKING:
     from pilot.generation.offload import GenerationPool
@@ -121,13 +119,6 @@ class GenerationService:
 
     async def _analyzed(self, text: str) -> WorkflowBlueprint:
         return with_plan(self.analyzer.analyze(text), await self.planner.plan(text), self.catalog)
-
-    def build(self, blueprint: WorkflowBlueprint, prompt: str, preferences: GeneratePreferences | None = None) -> WorkflowGraph:
-        """The workflow for an analysed request: its plan, compiled (see :mod:`pilot.generation.compiler`)."""
-        blueprint = apply_preferences(blueprint, preferences)
-        if blueprint.plan is None:
-            raise ValueError("the blueprint has no plan: call analyze() first")
-        return build_graph(blueprint.plan)
 
     async def generate(self, prompt: str, *, preferences: GeneratePreferences | None = None, save: bool = True,
                        workflows: Any = None, knowledge: KnowledgeSnapshots | None = None) -> GenerateResponse:
