@@ -42,7 +42,8 @@ SPLITS = {"dev": DATA / "structure_dev.jsonl", "dev2": DATA / "structure_dev2.js
           "blind19": DATA / "structure_blind19.jsonl", "dev10": DATA / "structure_dev10.jsonl",
           "blind20": DATA / "structure_blind20.jsonl", "dev11": DATA / "structure_dev11.jsonl",
           "blind21": DATA / "structure_blind21.jsonl", "blind22": DATA / "structure_blind22.jsonl",
-          "blind23": DATA / "structure_blind23.jsonl", "dev12": DATA / "structure_dev12.jsonl"}
+          "blind23": DATA / "structure_blind23.jsonl", "blind24": DATA / "structure_blind24.jsonl",
+          "dev12": DATA / "structure_dev12.jsonl"}
 CHECK_KINDS = ("trigger", "steps", "branch", "paths", "parallel", "compare", "forbid", "side_effects", "valid")
 
 
