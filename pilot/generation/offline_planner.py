@@ -50,11 +50,14 @@ _RUN_BY_HAND = re.compile(r"(?:^|(?<=[.!;]\s))(?:when(?:ever)?|once|each time|ev
                           r"|^(?:点(?:一下)?运行(?:按钮)?|手动运行|手动触发)(?:的时候|时|后)?\s*[,，]?\s*")
 
 
-# "逐个看看是不是超过48小时还没发货，超时的就推送…": a threshold asked as a yes/no question, its yes-side
-# named by the threshold's own word; the same as "如果超过48小时还没发货，就推送…" (a comparison, not a read)
+# "if it can't answer, …" is a hand-off case (planner_triggers._reply_in_place), not a second answer;
+# "回答不了就转人工": a human agent takes the conversation over
 _CANT_ANSWER = re.compile(r"\bif (?:it|the ai|ai|the bot|the agent|the assistant|they) (?:can't|cannot|can not|couldn't|is unable to|fails to)"
                          r" answer(?: it| that| the question| them)?\b|\bif (?:there is|there's) no answer\b")
 _TO_A_HUMAN = re.compile(r"(?<=[就则])转(?:给|到|接)?人工(?:客服)?(?=$|[，,。；;!！])")
+
+# "逐个看看是不是超过48小时还没发货，超时的就推送…": a threshold asked as a yes/no question, its yes-side
+# named by the threshold's own word; the same as "如果超过48小时还没发货，就推送…" (a comparison, not a read)
 _WHETHER_OVER_ZH = re.compile(r"(?P<each>逐个|逐条|挨个|一个个|一条条)?(?:看看|看一下|检查一下|检查|判断一下|判断|确认一下|确认)"
                               r"(?P<subj>[\u4e00-\u9fff]{0,6}?)(?:是不是|是否)(?P<cond>(?:已经)?(?:超过|大于|高于|多于|低于|少于|小于|不到|不足)"
                               r"\s*\d[\d.,]*\s*[\u4e00-\u9fff%]{0,10}?)\s*[,，]\s*"

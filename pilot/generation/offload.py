@@ -8,12 +8,12 @@ from a forkserver that has already imported the generator, so a process starts w
 process only decodes the result (msgpack into the same Structs, ~0.1 ms): the event loop stays
 free, and one uvicorn worker can use the machine's other cores for generation.
 
-Each process has one pipe to the API process and holds at most one request; the event loop writes
-the request and reads the reply itself (``loop.add_reader``), and requests that find every
-process busy wait in the pool's queue, first come first served. That costs the API process
-~0.08 ms per request; a ``ProcessPoolExecutor`` cost ~0.3 ms here, in its feeder and result
-threads, which contend with the event loop for the GIL (``/tmp``-style micro-benchmark in the
-README's per-request section).
+Each process has one pipe to the API process and holds up to :data:`DEPTH` requests; the event
+loop writes the requests and reads the replies itself (``loop.add_reader``), and requests that
+find every process full wait in the pool's queue, first come first served. That costs the API
+process ~0.08 ms per request; a ``ProcessPoolExecutor`` cost ~0.3 ms here, in its feeder and
+result threads, which contend with the event loop for the GIL (a micro-benchmark of 2,000 calls,
+16 in flight; the README's per-request section).
 
 The pool never makes a request wait for it to start: until :meth:`GenerationPool.warm` has
 started its processes (the warm-up, one second after start-up), :meth:`GenerationPool.generate`
@@ -234,7 +234,6 @@ class GenerationPool:
         try:
             reply = proc.conn.recv_bytes()
         except (EOFError, OSError):
-            loop.remove_reader(proc.conn.fileno())
             self._lost(proc)
             return
         future, size = proc.futures.popleft()
@@ -253,6 +252,8 @@ class GenerationPool:
     def _lost(self, proc: _Process) -> None:
         """``proc`` died: its requests are generated inline, and a new process replaces it."""
         self._drop(proc)
+        if proc.futures:  # its reader is registered while it holds requests (on this, the loop's thread)
+            asyncio.get_running_loop().remove_reader(proc.conn.fileno())
         while proc.futures:
             _resolve_none(proc.futures.popleft()[0])
         with self._lock:

@@ -133,16 +133,17 @@ def _reply_in_place(trigger: Trigger, steps: list[Step], state: _State) -> list[
     service = ent.lookup_service(trigger.service)
     flat = _flat(steps)
     answers = [s for s in flat if isinstance(s, AiStep) and s.task == "answer"]
+    hand_offs = [s for s in steps if _hand_off_branch(s)]
+    handed = {id(x) for b in hand_offs for c in b.cases for x in _flat(c.steps)}  # what the AI could not answer
     if service is None or service.kind != "messaging" or not answers or any(
-            isinstance(s, DeliverStep) for s in flat if not _handed_off(s, steps)):
+            isinstance(s, DeliverStep) and id(s) not in handed for s in flat):
         return steps
     if _NO_REPLY.search(state.raw.lower()):
         return steps  # "结果给我看就行，先不要自动回复客户"
     reply = DeliverStep(id=state.uid(f"reply_{service.id}"), service=service.id, operation="send", content=answers[-1].id,
                         quote=answers[-1].quote)
-    hand_off = next((s for s in steps if _hand_off_branch(s)), None)
-    if hand_off is not None:  # "if it can't answer, create a Zendesk ticket": the others get the answer
-        return [msgspec.structs.replace(s, otherwise=[reply]) if s is hand_off else s for s in steps]
+    if hand_offs:  # "if it can't answer, create a Zendesk ticket": the others get the answer
+        return [msgspec.structs.replace(s, otherwise=[reply]) if s is hand_offs[0] else s for s in steps]
     return [*steps, reply]
 
 
@@ -154,7 +155,3 @@ def _hand_off_branch(step: Step) -> bool:
     return isinstance(step, BranchStep) and step.otherwise is None and bool(step.cases) \
         and all(_NOT_ANSWERED.search(case.label) for case in step.cases)
 
-
-def _handed_off(step: Step, steps: list[Step]) -> bool:
-    """Whether ``step`` is in a hand-off case (what happens to the questions the AI could not answer)."""
-    return any(_hand_off_branch(b) and any(step is s for c in b.cases for s in _flat(c.steps)) for b in steps)

@@ -258,21 +258,29 @@ _MESSAGED_THE_PERSON = compile_filtered(
     r"|给(?:客户|候选人|学员|学生|患者|用户|员工|买家|会员|申请人|报名人|他|她|本人|对方)们?(?:各)?(?:发|打|回)")
 
 
+def _persons(b: Builder, target: str | None, about_them: bool, field: str) -> str | None:
+    """Where ``field`` of the person the run is about is: what the trigger carries at the target's
+    payload path, else (when the request is about them) the loop's item or the submission / event;
+    None for anyone else. Shared by email addresses and phone numbers."""
+    carried = b.payload_path(target) if target else None
+    if carried:  # the field the form / webhook / event carries (action_deliveries._submitted_address)
+        return "inputs." + carried
+    if about_them and b.in_loop:  # "for each overdue customer, email them a reminder": that customer's
+        return "item." + field
+    if about_them and b.plan.trigger.__struct_config__.tag in ("form", "webhook", "app_event"):
+        return f"{b.trigger_data()}.{field}"  # "send them a confirmation email": who submitted it
+    return None
+
+
 def _phone_recipient(b: Builder, target: str | None, quote: str) -> str | None:
     """The number an SMS / call / WhatsApp message goes to, as a body value: one the request gives,
     else the number of the person the run is about (the loop's item, the submission / event);
     None when the request names no one in particular (the body then names the target)."""
     if target and _PHONE_NUMBER.fullmatch(target.strip()):
         return json.dumps(target.strip())
-    carried = b.payload_path(target) if target else None
-    if carried:
-        return "{{ inputs." + carried + " | tojson }}"
     about_them = _THE_PERSON.fullmatch(target.strip()) if target else _MESSAGED_THE_PERSON.search(quote)
-    if about_them and b.in_loop:
-        return "{{ item.phone | tojson }}"
-    if about_them and b.plan.trigger.__struct_config__.tag in ("form", "webhook", "app_event"):
-        return "{{ " + str(b.trigger_data()) + ".phone | tojson }}"
-    return None
+    path = _persons(b, target, bool(about_them), "phone")
+    return "{{ " + path + " | tojson }}" if path else None
 
 
 def _recipient(b: Builder, target: str | None, quote: str = "") -> str:
@@ -280,16 +288,12 @@ def _recipient(b: Builder, target: str | None, quote: str = "") -> str:
     item, the submission / event), else a run input named after who receives it."""
     if target and EMAIL_RE.fullmatch(target.strip()):
         return target.strip()
-    carried = b.payload_path(target) if target else None
-    if carried:  # the address the form / webhook / event carries (action_deliveries._submitted_address)
-        return "{{ inputs." + carried + " }}"
     # ("forward it to them": to someone the run looked up, not back to who sent it)
     about_them = (_THE_PERSON.fullmatch(target.strip()) if target else _SENT_TO_THE_PERSON.search(quote)) \
         and not re.search(r"\bforward|转发", quote)
-    if about_them and b.in_loop:  # "for each overdue customer, email them a reminder": that customer's address
-        return "{{ item.email }}"
-    if about_them and b.plan.trigger.__struct_config__.tag in ("form", "webhook", "app_event"):
-        return "{{ " + str(b.trigger_data()) + ".email }}"  # "send them a confirmation email": who submitted it
+    path = _persons(b, target, bool(about_them), "email")
+    if path:
+        return "{{ " + path + " }}"
     who = _slug(target or "")
     who = re.sub(r"^(the|our|my|a|an|their|his|her|its)_", "", who) if who != "service" else ""
     name = f"{who}_email" if who and len(who) <= 30 else "email_to"

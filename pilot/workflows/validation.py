@@ -25,9 +25,9 @@ import networkx as nx
 from msgspec import Struct
 
 from pilot.core.errors import GraphValidationError
-from pilot.workflows.order import LevelOrder
 from pilot.core.templating import referenced_nodes, syntax_error, value_syntax_error
 from pilot.sandbox.syntax import code_problems
+from pilot.workflows.order import LevelOrder
 from pilot.workflows.model import (
     NODE_CLASSES,
     AgentNode,
@@ -158,11 +158,8 @@ def to_digraph(graph: WorkflowGraph) -> nx.DiGraph:
 
 def parallel_levels(graph: WorkflowGraph) -> list[list[str]]:
     """Topological generations: nodes in one level can run concurrently. [] if cyclic."""
-    g = to_digraph(graph)
-    try:
-        return [sorted(level) for level in nx.topological_generations(g)]
-    except nx.NetworkXUnfeasible:
-        return []
+    generations = LevelOrder((n.id for n in graph.nodes), ((e.source, e.target) for e in graph.edges)).generations()
+    return [sorted(level) for level in generations or ()]
 
 
 def iter_all_nodes(graph: WorkflowGraph | Any) -> Iterator[Node]:
