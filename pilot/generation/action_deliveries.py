@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 _CHANNEL = compile_filtered(r"#[\w-]+")
-_WHO_EN = ascii_re(r"\b(?:email|e-mail|(?:^|(?<=\band )|(?<=&))e-?mails|mail|notify|remind|alert|message|ping|text|send (?:it |them |this |that |an? [\w ]{1,20}? )?to|"
+_WHO_EN = ascii_re(r"\b(?:(?:e-?mail|mail|text|message|forward|send) (?:it|this|that|these|those|them) to|email|e-mail|(?:^|(?<=\band )|(?<=&))e-?mails|mail|notify|remind|alert|message|ping|text|send (?:it |them |this |that |an? [\w ]{1,20}? )?to|"
                        r"forward (?:it |them )?to|cc)\s+(?:the |our |my |a |an |their )?(?!(?:confirmation|reminder|notification|summary|update|alert|digest|report|with|about|for|on|in|sent|goes|gets|is|was|will|all at once|at once|asking|telling|saying|letting|inviting|reminding|thanking|explaining|confirming)\b)(?P<who>[a-z][a-z ]{1,30}?)"
                        r"(?=\s+(?:with|about|that|saying|on|via|by|in|if|and|when|including|so|to|asking|telling|letting|reminding|inviting|thanking|explaining|confirming|an?|their|his|her)\b|[,.;]|$)")  # "email the hiring manager a short summary"
 _PRONOUN_THEN_OBJECT = compile_filtered(r"(me|us|him|her|them)\s+(?:a|an|the|this|that|it|my|our|its|their|both|all)\b")

@@ -18,6 +18,7 @@ from pilot.generation import entities as ent
 from pilot.generation import service_actions as actions
 from pilot.generation import storage
 from pilot.generation.plan import AiStep, BranchStep, DeliverStep, SourceStep
+from pilot.generation.planner_messages import message_subject
 
 if TYPE_CHECKING:
     from pilot.generation.compile_steps import Builder
@@ -189,7 +190,7 @@ def delivery_node(b: Builder, s: DeliverStep, content: list[str]) -> dict[str, A
         return {"id": nid, "type": "tool", "title": title, "config": {"tool": "slack", "arguments": args}}
     if tool == "email":
         return {"id": nid, "type": "tool", "title": title, "config": {"tool": "email", "arguments": {
-            "to": _recipient(b, s.target, s.quote), "subject": "πlot: " + b._t("工作流结果", "workflow result"), "body": text}}}
+            "to": _recipient(b, s.target, s.quote), "subject": message_subject(s.quote, b.zh) or "πlot: " + b._t("工作流结果", "workflow result"), "body": text}}}
     if tool in BOT_TOOLS:
         url = "{{ credentials." + f"{tool}_bot" + " }}"
         return {"id": nid, "type": "tool", "title": title, "config": {"tool": tool, "arguments": {"webhook_url": url, "text": text}}}

@@ -1,0 +1,74 @@
+"""Fresh requests read as a user would (thirteenth session): a message named by its kind ("send
+the customer a thank-you email", "给客户发一封感谢邮件") is written before it is sent, instead of
+mailing the raw event under "πlot: workflow result"; "email it to the customer" is addressed to
+the customer, not to "it"; "someone subscribes" and "a Typeform is submitted" name their event."""
+
+from __future__ import annotations
+
+import pytest
+
+from pilot.generation.offline_result import generate_offline
+from pilot.generation.pipeline import plan_offline
+from pilot.generation.plan import AiStep, BranchStep, DeliverStep, walk
+from pilot.templates.catalog import catalog_for
+from pilot.workflows.model import LlmNode, ToolNode
+
+
+def _graph(prompt: str):
+    return generate_offline(catalog_for(None), prompt, None).graph
+
+
+@pytest.mark.parametrize(("prompt", "subject"), [
+    ("When a new order comes in on Shopify, send the customer a thank-you email", "Thank you"),
+    ("When someone subscribes on Mailchimp, send them a welcome email", "Welcome"),
+    ("When a Typeform is submitted, email the person a confirmation", "Confirmation"),
+    ("当有新的Shopify订单时，给客户发一封感谢邮件", "感谢"),
+])
+def test_a_message_named_by_its_kind_is_written_and_then_sent(prompt: str, subject: str) -> None:
+    graph = _graph(prompt)
+    writers = [n for n in graph.nodes if isinstance(n, LlmNode)]
+    emails = [n for n in graph.nodes if isinstance(n, ToolNode) and n.config.tool == "email"]
+    assert len(writers) == 1 and len(emails) == 1
+    body = emails[0].config.arguments["body"]
+    assert body == f"{{{{ nodes.{writers[0].id}.output }}}}"  # the written message, not the raw event
+    assert emails[0].config.arguments["subject"] == subject
+    assert (writers[0].id, emails[0].id) in {(e.source, e.target) for e in graph.edges}
+    assert "inputs.event" in writers[0].config.prompt  # written from what the trigger received
+
+
+@pytest.mark.parametrize("prompt", [
+    "每天早上八点半在企业微信提醒下我打卡 就发一句话就行 不用ai",  # AI refused
+    "Every morning at 9 summarise new Zendesk tickets and email the summary to me",  # the summary is the message
+    "When a new order comes in on Shopify, post it to #orders on Slack",  # no kind of message named
+    "When a new order comes in on Shopify, email the confirmation number to the warehouse",  # a value, not a message
+])
+def test_no_writer_where_something_else_is_sent(prompt: str) -> None:
+    plan = plan_offline(prompt)
+    assert not any(isinstance(s, AiStep) and s.id.startswith("write") for s in walk(plan.steps)), plan.steps
+
+
+def test_each_branch_writes_its_own_message() -> None:
+    # a category is not a message: the positive branch still writes its thank-you
+    plan = plan_offline("When a new review comes in on Trustpilot, classify it as positive or negative. "
+                        "If positive, send the reviewer a thank-you email; if negative, alert #support on Slack")
+    branch = next(s for s in walk(plan.steps) if isinstance(s, BranchStep))
+    positive = branch.cases[0].steps
+    assert [type(s) for s in positive] == [AiStep, DeliverStep]
+    assert positive[1].content == positive[0].id and positive[0].task == "generate"
+    others = [s for c in branch.cases[1:] for s in c.steps] + list(branch.otherwise or [])
+    assert not any(isinstance(s, AiStep) for s in others)
+
+
+def test_email_it_to_someone_is_addressed_to_them() -> None:
+    plan = plan_offline("When a new order comes in on Shopify, write a personalised thank-you note and email it to the customer")
+    delivery = next(s for s in walk(plan.steps) if isinstance(s, DeliverStep))
+    assert delivery.target == "customer"
+
+
+@pytest.mark.parametrize(("prompt", "service", "event"), [
+    ("When someone subscribes on Mailchimp, send them a welcome email", "mailchimp", "new subscriber"),
+    ("When a Typeform is submitted, email the person a confirmation", "typeform", "new response"),
+])
+def test_an_apps_event_is_named_after_what_happens(prompt: str, service: str, event: str) -> None:
+    trigger = plan_offline(prompt).trigger
+    assert (trigger.service, trigger.event) == (service, event)
