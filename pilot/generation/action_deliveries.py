@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 _CHANNEL = compile_filtered(r"#[\w-]+")
 _WHO_EN = ascii_re(r"\b(?:(?:e-?mail|mail|text|message|forward|send) (?:it|this|that|these|those|them) to|email|e-mail|(?:^|(?<=\band )|(?<=&))e-?mails|mail|notify|remind|alert|message|ping|text|send (?:it |them |this |that |an? [\w ]{1,20}? )?to|"
                        r"forward (?:it |them )?to|cc)\s+(?:the |our |my |a |an |their )?(?!(?:confirmation|reminder|notification|summary|update|alert|digest|report|with|about|for|on|in|sent|goes|gets|is|was|will|all at once|at once|asking|telling|saying|letting|inviting|reminding|thanking|explaining|confirming)\b)(?P<who>[a-z][a-z ]{1,30}?)"
-                       r"(?=\s+(?:with|about|that|saying|on|via|by|in|if|and|when|including|so|to|asking|telling|letting|reminding|inviting|thanking|explaining|confirming|an?|their|his|her)\b|[,.;]|$)")  # "email the hiring manager a short summary"
+                       r"(?=\s+(?:with|about|that|saying|on|via|by|in|if|and|when|including|so|to|asking|telling|letting|reminding|inviting|thanking|explaining|confirming|an?|their|his|her|\d+)\b|[,.;]|$)")  # "email the hiring manager a short summary"
 _PRONOUN_THEN_OBJECT = compile_filtered(r"(me|us|him|her|them)\s+(?:a|an|the|this|that|it|my|our|its|their|both|all)\b")
 _WHO_ZH = compile_filtered(r"(?:发(?:邮件|消息|短信)?给|通知|告知|提醒|发送给|转给|抄送)(?!一下|下$|一声)(?P<who>[\u4e00-\u9fff]{1,8}?)(?=[,，。；;]|$|并|和|，|的邮箱)")
 _WRITE_METHOD = compile_filtered(r"\b(?:post|put|patch)(?:ing|s)?\b[^,.;]{0,45}?\s+(?:to|at|on|into)\s+$|(?<![a-z])(?:post|put|patch|delete)(?:请求)?(?:到|给)?\s*$", re.I)

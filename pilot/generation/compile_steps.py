@@ -131,8 +131,17 @@ class Builder:
     # ---------------------------------------------------------------- steps
 
     def steps(self, steps: list[Step], ports: list[Port]) -> list[Port]:
-        for step in steps:
-            ports = self.step(step, ports)
+        i = 0
+        while i < len(steps):
+            if i + 1 < len(steps) and _writes_only_for(steps[i], steps[i + 1]):
+                # the message of the next delivery alone ("send them a welcome email, and log them in
+                # Notion"): what later steps read stays what came before it, not the welcome text
+                before = list(self.current)
+                ports = self.step(steps[i + 1], self.step(steps[i], ports))
+                self.current, i = before, i + 2
+                continue
+            ports = self.step(steps[i], ports)
+            i += 1
         return ports
 
     def step(self, step: Step, ports: list[Port]) -> list[Port]:
@@ -237,6 +246,17 @@ class Builder:
                 approval["approvers"] = [s.approver]
             config: dict[str, Any] = {"approval": approval}
             title = self._t("等待审批", "Wait for approval") + (f" ({s.approver})" if s.approver else "")
+        elif s.until and s.offset_s:  # "an hour before the appointment": its time (the trigger's, else a run input), moved
+            path = self.payload_path(s.until)
+            if path:
+                self.trigger_data()  # the trigger's data is a run input the wait reads
+            until = f"inputs.{path}" if path else self.input_field("wait_until", description=self._t(
+                f"{s.until}的时间（ISO-8601）", f"the time of {s.until} (ISO-8601)"))
+            ahead = _duration(abs(s.offset_s), self.zh)
+            config = {"until": "{{ " + until + " }}", "offset_s": s.offset_s}
+            what = self._t("开始时间", "the start time") if s.until == "payload.start_time" else s.until.removeprefix("payload.")
+            title = self._t(f"等到{what}前{ahead}", f"Wait until {ahead} before {what}") if s.offset_s < 0 else \
+                self._t(f"等到{what}后{ahead}", f"Wait until {ahead} after {what}")
         elif s.until:
             until = s.until if re.fullmatch(r"[\w.]+", s.until) and "." in s.until else self.input_field(
                 "wait_until", description=self._t(f"何时继续（ISO-8601 时间）：{s.until}", f"when to continue (ISO-8601 time): {s.until}"))
@@ -475,6 +495,13 @@ def _transform_title(b: Builder, s: TransformStep) -> str:
         names = ", ".join(list(s.fields)[:4])
         return b._t(f"整理字段：{names}", f"Reshape: {names}")
     return b._t("转换数据", "Transform the data")
+
+
+def _writes_only_for(step: Step, delivery: Step) -> bool:
+    """Whether ``step`` is an AI step that writes ``delivery``'s message and nothing else: right
+    before it, said in the same words, and its content (pilot.generation.planner_messages)."""
+    return isinstance(step, AiStep) and isinstance(delivery, DeliverStep) and delivery.content == step.id \
+        and step.task == "generate" and step.quote == delivery.quote
 
 
 def _duration(seconds: float, zh: bool) -> str:

@@ -29,6 +29,7 @@ from pilot.generation import phrases as ph
 from pilot.generation.clauses import find_trigger, split_clauses
 from pilot.generation.plan import AiStep, DeliverStep, WorkflowPlan
 from pilot.generation.planner_messages import written_messages
+from pilot.generation.planner_waits import relative_waits
 from pilot.generation.planner_passes import (
     _cases_in_categories,
     _remark_before_its_push,
@@ -114,6 +115,7 @@ class OfflinePlanner:
         steps = _one_approval_at_a_time(_without_refused(_reply_in_place(trigger, steps, state), clauses))
         steps = _cases_in_categories(two_category_case_is_the_rest(_per_item_branch(_through_named_provider(steps, raw), state)))
         steps = deliveries_at_once(_remark_before_its_push(steps, trigger.__struct_config__.tag), state.uid)
+        trigger, steps = relative_waits(trigger, steps, raw)
         steps = written_messages(steps, lang, state.uid, no_ai=state.no_ai)
         if not state.no_ai and not any(isinstance(s, AiStep) for s in _flat(steps)) and not any(
                 isinstance(s, DeliverStep) for s in _flat(steps)):

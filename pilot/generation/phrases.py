@@ -142,7 +142,7 @@ EVENT_HINTS = (("留言", "new message"), ("私信", "new message"), ("payment f
                ("mr", "new merge request"), ("合并请求", "new merge request"), ("commit", "new commit"), ("release", "new release"),
                ("alert", "new alert"), ("告警", "new alert"), ("报警", "new alert"), ("video", "new video"), ("视频", "new video"),
                ("article", "new article"), ("文章", "new article"), ("笔记", "new note"), ("帖子", "new post"), ("tweet", "new tweet"),
-               ("推文", "new tweet"), ("appointment", "new appointment"), ("booking", "new booking"), ("预约", "new appointment"),
+               ("推文", "new tweet"), ("appointment", "new appointment"), ("booking", "new booking"), ("book", "new booking"), ("预约", "new appointment"),
                ("refund", "new refund request"), ("退款", "new refund request"), ("customer", "new customer"), ("客户", "new customer"),
                ("user", "new user"), ("用户", "new user"),
                ("dm", "new message"), ("event", "new event"), ("post", "new post"))

@@ -107,10 +107,12 @@ class SubflowStep(_Step, tag="workflow", kw_only=True):
 
 
 class WaitStep(_Step, tag="wait", kw_only=True):
-    """Pauses: for ``duration_s``, until ``until``, or until a person approves (``approval``)."""
+    """Pauses: for ``duration_s``, until ``until``, or until a person approves (``approval``).
+    ``offset_s`` moves ``until`` ("an hour before the appointment": -3600 from its start)."""
 
     duration_s: int | float | None = None  # an int stays one
     until: str | None = None
+    offset_s: int | float | None = None
     approval: str | None = None
     approver: str | None = None
 

@@ -45,7 +45,7 @@ _MEDIUM_ZH = r"邮件|信|消息|短信|通知|卡片|函|话"
 # "感谢邮件", "一封感谢信", "发感谢": the kind before its medium, or as the object itself
 _NAMED = compile_filtered(
     rf"\b(?:a|an|the|their|our|my|his|her)\s+(?:(?:quick|short|friendly|personal(?:i[sz]ed)?|polite|warm|nice|brief|"
-    rf"automatic|automated|custom)\s+)*(?P<en>{_KIND_WORDS})(?:\s+(?:{_MEDIUM_EN}))?\b"
+    rf"automatic|automated|custom|sms|text|email|e-mail|whatsapp|slack|telegram|push)\s+)*(?P<en>{_KIND_WORDS})(?:\s+(?:{_MEDIUM_EN}))?\b"
     rf"|\b(?P<en2>{_KIND_WORDS})\s+(?:{_MEDIUM_EN})\b"
     rf"|(?P<zh>感谢|致谢|答谢|欢迎|确认|提醒|跟进|回访|生日祝福|祝贺|恭喜|祝福|道歉|致歉|邀请|婉拒)(?:{_MEDIUM_ZH})"
     rf"|(?:发|写|送|寄)(?:一|个)?(?:封|条|句|段|份)?(?P<zh2>感谢|祝福|道歉|祝贺|生日祝福)")
@@ -54,9 +54,13 @@ _NAMED = compile_filtered(
 _NOT_A_MESSAGE = compile_filtered(r"\b(?:confirmation|invitation|invite)\s+(?:number|code|link|record|id|status)s?\b")
 
 
+# the message itself, quoted ("post a reminder in #general: "Please submit your timesheets""): nothing to write
+_QUOTED = compile_filtered(r"[\"“「『][^\"”」』]{3,}[\"”」』]")
+
+
 def _kind(quote: str) -> tuple[str, str, str] | None:
     found = _NAMED.search(quote.lower())
-    if found is None or _NOT_A_MESSAGE.search(quote.lower()):
+    if found is None or _NOT_A_MESSAGE.search(quote.lower()) or _QUOTED.search(quote):
         return None
     word = next(g for g in found.groups() if g)
     return next(((word, en, zh) for pattern, en, zh in _KINDS if re.fullmatch(pattern, word)), None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -221,7 +222,12 @@ def _wait(ex: N8nExport, node: dict[str, Any], config: dict[str, Any]) -> None:
         ex.add(node, B + "wait", 1.1, {"amount": int(amount) if amount == int(amount) else amount, "unit": unit},
                webhookId=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{node['id']}:wait")))
     elif config.get("until") is not None:
-        ex.add(node, B + "wait", 1.1, {"resume": "specificTime", "dateTime": value(ex, node, config["until"], "until")},
+        when = value(ex, node, config["until"], "until")
+        offset = config.get("offset_s")
+        if offset and isinstance(when, str):  # "an hour before the booking": Luxon moves the time in n8n
+            inner = when[4:-3] if re.fullmatch(r"=\{\{ .* \}\}", when) else json.dumps(when)
+            when = f"={{{{ DateTime.fromISO({inner}).plus({{ seconds: {offset:g} }}).toISO() }}}}"
+        ex.add(node, B + "wait", 1.1, {"resume": "specificTime", "dateTime": when},
                webhookId=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{node['id']}:wait")))
     else:
         ex.add(node, B + "wait", 1.1, {"resume": "webhook", "httpMethod": "POST", "options": {}},

@@ -277,11 +277,14 @@ class Approval(Struct, frozen=True, forbid_unknown_fields=True):
 
 class WaitConfig(Struct, frozen=True, forbid_unknown_fields=True):
     """A durable pause; exactly one of ``duration_s``, ``until`` (an expression yielding an
-    ISO-8601 timestamp) or ``approval``. A waiting run holds no worker."""
+    ISO-8601 timestamp) or ``approval``. ``offset_s`` (with ``until`` only) moves the due time:
+    ``-3600`` waits until an hour before it ("remind them an hour before the appointment", where
+    ``until`` is the appointment's start). A waiting run holds no worker."""
 
     duration_s: Annotated[float, Meta(gt=0, le=31_536_000)] | None = None
     until: str | None = None
     approval: Approval | None = None
+    offset_s: Annotated[float, Meta(ge=-31_536_000, le=31_536_000)] | None = None
 
 
 # ---------------------------------------------------------------- nodes

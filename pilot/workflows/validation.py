@@ -550,6 +550,9 @@ def _wait_problems(node: WaitNode, where: str, top_level: bool) -> list[Problem]
         got = ", ".join(chosen) if chosen else "none"
         problems.append(Problem("invalid_config", f"{label}: set exactly one of config.duration_s, config.until, config.approval (got {got})",
                                 node_ids=[node.id]))
+    if config.offset_s is not None and config.until is None:
+        problems.append(Problem("invalid_config", f"{label}: config.offset_s moves config.until and needs it set",
+                                node_ids=[node.id]))
     if config.until is not None and "{{" not in config.until and "{%" not in config.until:
         error = until_error(config.until)
         if error:

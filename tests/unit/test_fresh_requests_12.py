@@ -85,10 +85,11 @@ def test_the_number_is_read_from_the_event_and_a_missing_one_is_named() -> None:
     from pilot.core.templating import TemplateError, render
 
     (body,) = _phone_bodies("When a new order comes in on Shopify, text the customer a thank-you message via Twilio")
-    sent = json.loads(render(body, {"inputs": {"event": {"id": 7, "phone": "+15550100"}}}))
-    assert sent["to"] == "+15550100"
+    written = {"write": {"output": "Thank you for your order!"}}  # the AI step that writes the thank-you
+    sent = json.loads(render(body, {"inputs": {"event": {"id": 7, "phone": "+15550100"}}, "nodes": written}))
+    assert sent["to"] == "+15550100" and sent["text"] == "Thank you for your order!"
     with pytest.raises(TemplateError, match="'phone' is not in the data"):  # was "Encoding objects of type ChainableUndefined…"
-        render(body, {"inputs": {"event": {"id": 7}}})
+        render(body, {"inputs": {"event": {"id": 7}}, "nodes": written})
 
 
 @pytest.mark.parametrize(("prompt", "service"), [

@@ -11,7 +11,7 @@ from pilot.generation.offline_result import generate_offline
 from pilot.generation.pipeline import plan_offline
 from pilot.generation.plan import AiStep, BranchStep, DeliverStep, walk
 from pilot.templates.catalog import catalog_for
-from pilot.workflows.model import LlmNode, ToolNode
+from pilot.workflows.model import AppEventTrigger, LlmNode, ToolNode, node_type
 
 
 def _graph(prompt: str):
@@ -72,3 +72,29 @@ def test_email_it_to_someone_is_addressed_to_them() -> None:
 def test_an_apps_event_is_named_after_what_happens(prompt: str, service: str, event: str) -> None:
     trigger = plan_offline(prompt).trigger
     assert (trigger.service, trigger.event) == (service, event)
+
+
+@pytest.mark.parametrize(("prompt", "service", "event", "offset"), [
+    ("Send a reminder SMS to the patient 1 hour before their appointment in Google Calendar",
+     "google_calendar", "new appointment", -3600),
+    ("When someone books a call on Calendly, email them a reminder 1 day before the call", "calendly", "new booking", -86400),
+    ("飞书日历里的会议开始前15分钟提醒我", "feishu_calendar", "new event", -900),
+])
+def test_a_wait_before_an_appointment_ends_before_its_start(prompt: str, service: str, event: str, offset: int) -> None:
+    graph = _graph(prompt)
+    trigger = graph.nodes[0].config.trigger
+    assert isinstance(trigger, AppEventTrigger) and (trigger.service, trigger.event) == (service, event)
+    wait = next(n for n in graph.nodes if node_type(n) == "wait")
+    # the entry's own start time, moved back: not a time someone types in
+    assert (wait.config.until, wait.config.offset_s) == ("{{ inputs.event.start_time }}", offset)
+    assert "wait_until" not in {f.name for f in graph.nodes[0].config.fields}
+    # the calendar is where the appointment lives: nothing is created in it or read from it again
+    assert not [n for n in graph.nodes if node_type(n) in ("api", "tool") and service in str(n.config)]
+
+
+def test_a_wait_before_something_no_app_holds_asks_for_its_time() -> None:
+    graph = _graph("DM me on Slack 30 minutes before the meeting starts")
+    wait = next(n for n in graph.nodes if node_type(n) == "wait")
+    assert (wait.config.until, wait.config.offset_s) == ("{{ inputs.wait_until }}", -1800)
+    field = next(f for f in graph.nodes[0].config.fields if f.name == "wait_until")
+    assert "meeting" in field.description

@@ -55,6 +55,9 @@ def test_due_times() -> None:
     assert due_time(until, NOW, "2026-12-02T09:00:00Z") == NOW + timedelta(days=1)
     with pytest.raises(ValueError, match="days ahead"):
         due_time(until, NOW, "2030-01-01T00:00:00Z")
+    # "an hour before the appointment": the appointment's time, moved back an hour
+    before = WaitConfig(until="{{ inputs.event.start }}", offset_s=-3600)
+    assert due_time(before, NOW, "2026-12-02T09:00:00Z") == NOW + timedelta(hours=23)
     approval = WaitConfig(approval=Approval(prompt="ok?"))
     assert wait_kind(approval) == "approval" and due_time(approval, NOW) is None
     assert due_time(WaitConfig(approval=Approval(prompt="ok?", timeout_s=60)), NOW) == NOW + timedelta(minutes=1)
@@ -89,6 +92,8 @@ def _graph(wait_config: dict, *, in_loop: bool = False) -> dict:
     ({"duration_s": 60, "approval": {"prompt": "x"}}, "exactly one"),
     ({"until": "next week"}, "config.until"),
     ({"until": "{{ nodes.later.output }}"}, "not upstream"),
+    ({"until": "{{ inputs.when }}", "offset_s": -3600}, None),
+    ({"duration_s": 60, "offset_s": -3600}, "needs it set"),
 ])
 def test_validation_of_wait_configs(config, problem) -> None:
     _, report = validate_data(_graph(config))

@@ -87,7 +87,7 @@ def due_time(config: Any, now: datetime, until_value: Any = None) -> datetime | 
     if kind == "duration":
         return now + timedelta(seconds=float(config.duration_s))
     if kind == "until":
-        due = parse_timestamp(until_value)
+        due = parse_timestamp(until_value) + timedelta(seconds=float(config.offset_s or 0))
         if due - now > MAX_UNTIL_AHEAD:
             raise ValueError(f"{due.isoformat()} is more than {MAX_UNTIL_AHEAD.days} days ahead")
         return due

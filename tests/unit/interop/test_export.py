@@ -191,3 +191,16 @@ def test_dify_export_translates_references_and_keeps_secrets_as_environment_vari
     assert data["paid"]["cases"] == [{"case_id": "yes", "id": "yes", "logical_operator": "and", "conditions": []}]
     assert any("case 'yes' not translated" in note for note in exported.notes)
     assert data["later"]["type"] == "code" and "NotImplementedError" in data["later"]["code"]  # no Dify wait
+
+
+def test_a_wait_before_a_time_exports_to_n8n_as_that_time_moved():
+    from pilot.generation.offline_result import generate_offline
+    from pilot.templates.catalog import catalog_for
+
+    graph = generate_offline(catalog_for(None), "Send a reminder SMS to the patient 1 hour before their appointment in Google "
+                             "Calendar", None).graph
+    doc = json.loads(export_graph("Reminders", "", msgspec.to_builtins(graph), "n8n").content)
+    wait = next(n for n in doc["nodes"] if n["type"] == "n8n-nodes-base.wait")
+    when = wait["parameters"]["dateTime"]
+    # the booking's start an hour earlier, not the start itself (Luxon's DateTime, which n8n expressions have)
+    assert when.startswith("={{ DateTime.fromISO(") and ".plus({ seconds: -3600 })" in when and "start_time" in when
