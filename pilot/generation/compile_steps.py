@@ -234,7 +234,9 @@ class Builder:
         return out
 
     def deliver(self, s: DeliverStep, ports: list[Port]) -> list[Port]:
-        content = [self.refs[s.content]] if s.content in self.refs else self.data()
+        # a quoted message is sent as it is: a jinja string literal, which no text in it can escape
+        content = [self.refs[s.content]] if s.content in self.refs else [json.dumps(s.text, ensure_ascii=False)] if s.text \
+            else self.data()
         node = services.delivery_node(self, s, content)
         return self.emit(node, ports, s.quote)
 

@@ -116,7 +116,7 @@ class OfflinePlanner:
         steps = _cases_in_categories(two_category_case_is_the_rest(_per_item_branch(_through_named_provider(steps, raw), state)))
         steps = deliveries_at_once(_remark_before_its_push(steps, trigger.__struct_config__.tag), state.uid)
         trigger, steps = relative_waits(trigger, steps, raw)
-        steps = written_messages(steps, lang, state.uid, no_ai=state.no_ai)
+        steps = written_messages(steps, lang, state.uid, raw, no_ai=state.no_ai)
         if not state.no_ai and not any(isinstance(s, AiStep) for s in _flat(steps)) and not any(
                 isinstance(s, DeliverStep) for s in _flat(steps)):
             steps.append(AiStep(id=state.uid("answer" if trigger.__struct_config__.tag == "chat" else "generate"),

@@ -124,6 +124,7 @@ class DeliverStep(_Step, tag="deliver", kw_only=True):
     operation: DeliverOp = "send"
     target: str | None = None
     content: str | None = None  # the step whose output is delivered (default: the latest one)
+    text: str | None = None  # the message itself, as the request quotes it ("post: \"Submit your timesheets!\"")
     # the service's own operation when the request names one it has ("refund", "close", "comment"…;
     # pilot.generation.entities.SERVICE_ACTIONS); the compiler calls its endpoint instead of the write
     action: str | None = None

@@ -21,8 +21,10 @@ from pilot.generation.plan import (
     Step,
     SubflowStep,
     TransformStep,
+    map_steps,
     with_children,
 )
+from pilot.generation.planner_passes import _spelled_in
 from pilot.generation.prefilter import compile_filtered
 
 # (kind words, English subject, Chinese subject); the kind is said before the message's medium
@@ -56,6 +58,8 @@ _NOT_A_MESSAGE = compile_filtered(r"\b(?:confirmation|invitation|invite)\s+(?:nu
 
 # the message itself, quoted ("post a reminder in #general: "Please submit your timesheets""): nothing to write
 _QUOTED = compile_filtered(r"[\"“「『][^\"”」』]{3,}[\"”」』]")
+# …and sent as it is: quoted after a colon or "saying" (a quoted name, "the 'Orders' sheet", is not a message)
+_SAID = compile_filtered(r"(?::|\bsaying|\bthat says|\bwith the (?:message|text)|说|内容是|内容为|写着)\s*[\"“「『](?P<text>[^\"”」』]{3,500})[\"”」』]")
 
 
 def _kind(quote: str) -> tuple[str, str, str] | None:
@@ -82,16 +86,28 @@ def _produces(step: Step) -> bool:
     return isinstance(step, _PRODUCERS) or isinstance(step, AiStep) and step.task not in _JUDGEMENTS
 
 
-def written_messages(steps: list[Step], lang: str, uid, *, no_ai: bool) -> list[Step]:
-    """``steps`` with an AI step writing each message named by kind that nothing before it
-    produces (in branches, parallel branches and loops too); unchanged when AI is refused."""
+def written_messages(steps: list[Step], lang: str, uid, raw: str, *, no_ai: bool) -> list[Step]:
+    """``steps`` with each quoted message sent as the request spells it, and an AI step writing
+    each message named by kind that nothing before it produces (in branches, parallel branches
+    and loops too; not when AI is refused)."""
+    steps = map_steps(steps, lambda s: _quoted(s, raw))
     return steps if no_ai else _written(steps, lang, uid, produced=False)
+
+
+def _quoted(step: Step, raw: str) -> Step:
+    if not isinstance(step, DeliverStep) or step.content is not None or step.text is not None or step.operation != "send":
+        return step
+    found = _SAID.search(step.quote)
+    if found is None:
+        return step
+    text = found.group("text").strip()
+    return msgspec.structs.replace(step, text=_spelled_in(raw, text) or text)
 
 
 def _written(steps: list[Step], lang: str, uid, *, produced: bool) -> list[Step]:
     out: list[Step] = []
     for step in steps:
-        if isinstance(step, DeliverStep) and not produced and step.content is None and step.action is None \
+        if isinstance(step, DeliverStep) and not produced and step.content is None and step.text is None and step.action is None \
                 and step.operation == "send" and (kind := _kind(step.quote)) is not None:
             writer = AiStep(id=uid("write"), task="generate", quote=step.quote,
                             instruction=(f"撰写{kind[2]}内容（{step.quote}）" if lang == "zh" else

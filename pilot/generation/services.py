@@ -230,6 +230,8 @@ def text_of(refs: list[str]) -> str:
     """The delivered text: one value as is, several each under a short label (a string that is
     one ``{{ … }}`` would be read as a single expression)."""
     if len(refs) == 1:
+        if refs[0].startswith('"') and not re.search(r"\{[{%#]|[}%#]\}", literal := json.loads(refs[0])):
+            return literal  # a quoted message, as plain text where it holds no template delimiters
         return "{{ " + refs[0] + " }}"
     return "\n\n".join(f"{_label(r)}:\n{{{{ {r} }}}}" for r in refs)
 

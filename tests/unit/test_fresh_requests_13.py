@@ -98,3 +98,33 @@ def test_a_wait_before_something_no_app_holds_asks_for_its_time() -> None:
     assert (wait.config.until, wait.config.offset_s) == ("{{ inputs.wait_until }}", -1800)
     field = next(f for f in graph.nodes[0].config.fields if f.name == "wait_until")
     assert "meeting" in field.description
+
+
+@pytest.mark.parametrize(("prompt", "sent"), [
+    ('every friday 4pm post a reminder in #general on slack: "Please submit your timesheets before you log off!"',
+     "Please submit your timesheets before you log off!"),  # was "The workflow finished"
+    ('When a new row is added to the Leads sheet, send a Telegram message saying "New lead just came in!"',
+     "New lead just came in!"),
+])
+def test_a_quoted_message_is_sent_as_the_request_spells_it(prompt: str, sent: str) -> None:
+    import json
+
+    from pilot.core.templating import render
+
+    graph = _graph(prompt)
+    assert not [n for n in graph.nodes if isinstance(n, LlmNode)]  # nothing to write
+    (delivery,) = [n for n in graph.nodes if node_type(n) in ("tool", "api")]
+    if isinstance(delivery, ToolNode):
+        assert delivery.config.arguments["text"] == sent
+    else:
+        assert json.loads(render(delivery.config.body, {"inputs": {"event": {}}}))["text"] == sent
+
+
+def test_a_quoted_message_with_template_delimiters_stays_text() -> None:
+    from pilot.core.templating import render
+    from pilot.generation.services import text_of
+
+    # sent as a jinja string literal: "{{ secrets }}" in the quote is never evaluated
+    template = text_of(['"Hi {{ credentials.token }}"'])
+    assert template != "Hi {{ credentials.token }}"
+    assert render(template, {"credentials": {"token": "s3cret"}}) == "Hi {{ credentials.token }}"
