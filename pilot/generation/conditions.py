@@ -434,5 +434,10 @@ def wait_seconds(m: re.Match[str]) -> float | None:
     unit = m.group("unit") or m.group("unit2") or m.group("unit3") or m.group("unit4") or m.group("unit5")
     if not n or not unit:
         return None
+    return seconds_of(n, unit)
+
+
+def seconds_of(n: str, unit: str) -> float:
+    """"2" "hours", "an" "hour", "两" "天" in seconds (an unknown unit counts as days)."""
     count = float(n) if n.isdigit() else _NUM_WORDS.get(n) or ent._zh_int(n) or 1
     return count * _UNIT_S.get(unit, 86400)

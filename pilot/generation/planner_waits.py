@@ -15,9 +15,9 @@ from __future__ import annotations
 import msgspec
 
 from pilot.generation import entities as ent
-from pilot.generation.conditions import _NUM_WORDS, _UNIT_S
+from pilot.generation.conditions import seconds_of
 from pilot.generation.plan import DeliverStep, SourceStep, Step, WaitStep
-from pilot.workflows.model import AppEventTrigger, ManualTrigger
+from pilot.workflows.model import AppEventTrigger, ManualTrigger, Trigger
 from pilot.generation.prefilter import compile_filtered
 
 _EN = compile_filtered(
@@ -27,7 +27,6 @@ _EN = compile_filtered(
 _ZH = compile_filtered(r"^(?P<what>[\u4e00-\u9fff]{1,4}?)(?:开始)?前\s*(?P<n>\d+|[一二三四五六七八九十两半]+)\s*(?P<unit>分钟|小时|天)$")
 _EVENTS = (("appointment", "new appointment"), ("booking", "new booking"), ("预约", "new appointment"),
            ("call", "new booking"), ("interview", "new booking"))
-_UNITS = {"min": "minute", **{u: u for u in _UNIT_S}}
 
 
 def _offset(until: str) -> tuple[float, str] | None:
@@ -35,12 +34,11 @@ def _offset(until: str) -> tuple[float, str] | None:
     found = _EN.search(until) or _ZH.search(until)
     if found is None:
         return None
-    n = found.group("n")
-    count = float(n) if n.isdigit() else _NUM_WORDS.get(n) or ent._zh_int(n) or 1
-    return count * _UNIT_S[_UNITS[found.group("unit")]], found.group("what").strip()
+    unit = found.group("unit")
+    return seconds_of(found.group("n"), "minute" if unit == "min" else unit), found.group("what").strip()
 
 
-def relative_waits(trigger, steps: list[Step], raw: str) -> tuple[object, list[Step]]:
+def relative_waits(trigger: Trigger, steps: list[Step], raw: str) -> tuple[Trigger, list[Step]]:
     """The trigger and steps with each top-level wait "N before <something>" ending then."""
     for wait in [s for s in steps if isinstance(s, WaitStep) and s.until and not s.offset_s]:
         found = _offset(wait.until or "")

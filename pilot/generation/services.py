@@ -133,9 +133,12 @@ def ai_prompt(b: Builder, s: AiStep, inputs: list[str]) -> str:
     return "\n".join(lines)
 
 
+_DELIMITERS = re.compile(r"\{[{%#]|[}%#]\}")  # jinja2's: a request's words never open a template
+
+
 def _safe(text: str) -> str:
     """Request words inside a jinja2 prompt: template delimiters are neutralised."""
-    return re.sub(r"\{[{%#]|[}%#]\}", lambda m: m.group(0)[0] + " " + m.group(0)[1], text).strip()
+    return _DELIMITERS.sub(lambda m: m.group(0)[0] + " " + m.group(0)[1], text).strip()
 
 
 def branch_title(b: Builder, s: BranchStep) -> str:
@@ -230,7 +233,7 @@ def text_of(refs: list[str]) -> str:
     """The delivered text: one value as is, several each under a short label (a string that is
     one ``{{ … }}`` would be read as a single expression)."""
     if len(refs) == 1:
-        if refs[0].startswith('"') and not re.search(r"\{[{%#]|[}%#]\}", literal := json.loads(refs[0])):
+        if refs[0].startswith('"') and not _DELIMITERS.search(literal := json.loads(refs[0])):
             return literal  # a quoted message, as plain text where it holds no template delimiters
         return "{{ " + refs[0] + " }}"
     return "\n\n".join(f"{_label(r)}:\n{{{{ {r} }}}}" for r in refs)

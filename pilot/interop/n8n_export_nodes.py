@@ -225,7 +225,9 @@ def _wait(ex: N8nExport, node: dict[str, Any], config: dict[str, Any]) -> None:
         when = value(ex, node, config["until"], "until")
         offset = config.get("offset_s")
         if offset and isinstance(when, str):  # "an hour before the booking": Luxon moves the time in n8n
-            inner = when[4:-3] if re.fullmatch(r"=\{\{ .* \}\}", when) else json.dumps(when)
+            # one expression is moved inside it; anything else (text, several expressions) as its text
+            one = re.fullmatch(r"=\{\{ ((?:(?!\}\}).)*) \}\}", when)
+            inner = one.group(1) if one else json.dumps(when)
             when = f"={{{{ DateTime.fromISO({inner}).plus({{ seconds: {offset:g} }}).toISO() }}}}"
         ex.add(node, B + "wait", 1.1, {"resume": "specificTime", "dateTime": when},
                webhookId=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{node['id']}:wait")))
