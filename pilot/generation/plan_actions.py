@@ -168,6 +168,7 @@ _TO_ADDRESS = compile_filtered(r"(?<!from )(?<!reply-)\b(?:to|cc)\s+(?P<address>
 _IN_PLACE = ascii_re(r"\b(?:in|into|on|to)\s+(?:our\s+|the\s+)?([a-z][\w.-]{2,20})\s*$")
 _WRITES_FIGURES = ascii_re(r"(?:then\s+|and\s+)?write\s+(?:the|these|those|all|each|its|their)\s+(?:[\w-]+\s+){0,2}?"
                            r"(?:totals?|numbers|figures|results|rows|records|data|values|scores|counts|sums|amounts)\s+(?:into|to|in|back)\b")
+_STYLE_ONLY = r"(?:\s*(?:风格|式的|体的|笔记风|style|-style|tone|风))"
 _LIKE = r"\b(?:like|similar to|in the style of|modell?ed on|inspired by)\s+"
 # "加一条备注“已同步ERP”": the words of a note or label, not a service it goes to
 _NOTE_WORDS = r"(?:备注|标签|注明|写上|打上)(?:为|成|是)?(?:(?!(?<![已未待])(?:写|同步|发|推|存|记|回|到|进))[^,，。;；]){0,6}?"  # not "把标签写回 Zendesk"
@@ -332,8 +333,10 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     srcs = [*(x for x in srcs if x != replied), *(f for f in found if f not in dests and f not in srcs and not negated and f != replied
                      and (ent.BY_ID[f].role == "source" or (fetch and _read_from(f, clause))))]
     for sid in srcs:
+        # "拉一下我们小红书笔记下面的新评论": a read names the service's posts as what it reads, not as a style
+        style = ph.STYLE_OF if writes or not fetch else _STYLE_ONLY
         if sid in state.trigger_clause_services() or _named_with(
-                sid, "(?:" + ph.STYLE_OF + "|" + ph.LINK_OF + ")" if writes and not fetch else ph.STYLE_OF, clause):
+                sid, "(?:" + ph.STYLE_OF + "|" + ph.LINK_OF + ")" if writes and not fetch else style, clause):
             continue  # the trigger's payload, or a style ("小红书风格的文案"), not something to fetch
         if fetch or ent.BY_ID[sid].kind != "messaging" or _owned(sid, clause) or re.search(r"\bgiven\b", clause):
             acts.sources.append(SourceStep(id=state.uid(f"fetch_{sid}"), service=sid, quote=quote))
@@ -591,7 +594,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         elif looked_up and _LOOKED_UP_OBJECT.search(clause):
             acts.deliveries.append(_deliver(looked_up, clause, state))  # "look them up in HubSpot … update them": in HubSpot
         elif target and not any(_read_from(x, clause) for x in ent.find_integrations(target.group(0))[0]):
-            name = (target.group("t") or target.group("t2")).strip()
+            name = (target.group("t") or target.group("t2") or target.group("t3")).strip()
             acts.deliveries.append(_deliver(name, clause, state, target=target.group(0)))
         if notified and acts.deliveries != notified:
             acts.deliveries = [*(d for d in acts.deliveries if d not in notified), *notified]  # written, then told

@@ -157,6 +157,10 @@ class ConditionalReader:
             by_ai = re.match(r"^&?(?P<label>[\u4e00-\u9fffa-z0-9 ]{1,14}?)的(?=(?:让|用|交给|由)\s*(?:ai|大模型|gpt))", clause)
             if by_ai and (self.in_switch or self.last_cls is not None):  # "标签是question的让AI先写个回复草稿": a case the AI handles
                 return conds.strip_label(by_ai.group("label"), self.lang), clause[by_ai.end():]
+        intent = _INTENT_CASE.match(clause) if self.lang == "zh" and (
+            self.trigger_kind == "chat" or self.last_cls is not None or self.in_switch or self.colon_cases) else None
+        if intent:  # a bot's "问物流的，去快递100查…；想预约演示的，建个会议": what the user asks about is the case
+            return intent.group("label"), intent.group("action").strip(" ,")
         colon = ph.COLON_CASE.match(clause)
         if colon and colon.group("label").count('"') % 2:
             colon = None  # 'post "new payment: $X from Y"': the colon is inside a quoted text, not after a label
@@ -194,6 +198,9 @@ class ConditionalReader:
         return conds.strip_label(label, self.lang), action
 
 
+# "用户问物流的，…", "想预约演示的,在飞书日历上建一个会议", "咨询退款问题的": the subject a user asks about
+_INTENT_CASE = compile_filtered(r"^&?(?:[^:,]{1,20}:)?(?:如果|要是)?(?:是)?(?:用户|客户|顾客|买家|访客|对方|有人)?(?:是)?(?:来)?(?:问|咨询|询问|打听|想|想要|要)(?!不)"
+                                r"(?P<label>[\u4e00-\u9fffa-z0-9]{1,8}?)(?:相关|方面)?(?:问题)?的(?!时)(?:问题|话)?(?:[,:]|(?=[\u4e00-\u9fff])|$)(?P<action>.*)$")
 _LISTED_THEN_ACTION = compile_filtered(r"^(?P<labels>[a-z][a-z ,/-]{2,60}?\b(?:and|or)\s+[a-z-]+)(?:\s+(?:ones|reviews|tickets|messages|emails|leads|items|comments|posts|requests))?"
                                       r"\s+(?P<action>(?:go|get|are|should|will|can|move|land|end up)\b.+)$")
 # "构建失败的话，…" is a condition; "解读成通俗易懂的话" (plain words) is what is written

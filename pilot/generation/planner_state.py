@@ -58,6 +58,7 @@ _DEST_HEAD = compile_filtered(r"^(?P<dest>to (?:the |our |my )?[^,:;]{1,50}?)\s*
 
 
 _SAME_ITEMS = compile_filtered(r"每一?条|每一?个|\beach one\b|\beach of them\b|逐条|一条条|一个个")
+_TOGETHER_WITH = compile_filtered(r"连同[^,，。；;]{0,24}?一起")
 
 
 _LOOK_AT_HEAD = compile_filtered(r"^(?:then\s+|and\s+)?(?:check|look at|inspect|examine)\s+(?:the\s+|its\s+|their\s+)?[a-z]+(?:\s+[a-z]+)?\s*:\s*(?P<tail>.{4,})$")
@@ -341,7 +342,8 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
 
     def _loop_end(self, clauses: list[str], start: int) -> int:
         for k in range(start + 1, len(clauses)):
-            if ph.AGGREGATE.search(plain(clauses[k])) and not ph.IF.search(plain(clauses[k])):
+            said = _TOGETHER_WITH.sub(" ", plain(clauses[k]))  # "咨询的连同AI建议的回复一起存到…": one item with its reply
+            if ph.AGGREGATE.search(said) and not ph.IF.search(said):
                 return k
         return len(clauses)
 

@@ -225,7 +225,9 @@ def delivery_node(b: Builder, s: DeliverStep, content: list[str]) -> dict[str, A
     body = '{"text": {{ ' + joined + ' | tojson }}' + (f', "target": {json.dumps(s.target, ensure_ascii=False)}' if named else "") \
         + (f', "to": {phone}' if phone is not None else "") + " }"
     return {"id": nid, "type": "api", "title": title,
-            "config": {"url": url, "method": method, "headers": {"Content-Type": "application/json"}, "service": sid,
+            "config": {"url": url, "method": method, "headers": {"Content-Type": "application/json"},
+                       # an app the lexicon does not know keeps the name the request gives it ("旺店通"), not "service"
+                       "service": sid if integ or name.isascii() else name[:64],
                        "operation": s.action if own is not None else s.operation, "body": body}}
 
 
