@@ -61,6 +61,7 @@ class Builder:
         self.refs: dict[str, str] = {"inputs": "inputs"}
         self.current: list[str] = []
         self.in_loop = False
+        self.loop_item = "item"  # what a loop body's item is ("item.item" after a wait that carried results)
         self.loop_quote = ""  # the words of the loop being built (a delivery inside names its table from them)
         self.tested = _tested_fields(plan)
         self.input_id = "start"
@@ -346,7 +347,9 @@ class Builder:
         arrays = [k for k, v in (schema.get("properties") or {}).items() if v.get("type") == "array"]
         return f"{ref}.{arrays[0]}" if len(arrays) == 1 and len(schema["properties"]) == 1 else ref
 
-    def loop(self, s: LoopStep, ports: list[Port]) -> list[Port]:
+    def loop(self, s: LoopStep, ports: list[Port], *, carry: frozenset[str] = frozenset()) -> list[Port]:
+        """A loop node over ``s.over``; a wait in the body splits it (see below). With ``carry``
+        (step ids of the body) each item's result is ``{"item": the item, <id>: that step's output}``."""
         s = msgspec.structs.replace(s, steps=_case_waits_lifted(s.steps))
         at = next((k for k, step in enumerate(s.steps) if isinstance(step, WaitStep)), None)
         if at is not None:
@@ -354,9 +357,18 @@ class Builder:
             # let me approve them, then post each" is loop → wait → loop over the first loop's results.
             before = msgspec.structs.replace(s, steps=s.steps[:at])
             after = LoopStep(id=f"{s.id}_after", quote=s.quote, over=s.id, steps=s.steps[at + 1:])
-            ports = self.loop(before, ports) if before.steps else ports
+            # "score each lead, wait a day, then if the score is above 7 …": what the second loop tests
+            # of the first one's steps comes with each item of its results
+            needed = frozenset(_referenced(after.steps) & {x.id for x in walk(before.steps)}) if before.steps else frozenset()
+            ports = self.loop(before, ports, carry=needed) if before.steps else ports
             ports = self.wait(s.steps[at], ports)
-            return self.loop(after, ports) if after.steps else ports
+            if not after.steps:
+                return ports
+            saved = {k: self.refs.get(k) for k in needed}
+            self.refs.update({k: f"item.{k}" for k in needed})
+            ports = self.loop(after, ports, carry=frozenset()) if not needed else self._carried_loop(after, ports)
+            self.refs.update({k: v for k, v in saved.items() if v is not None})
+            return ports
         nid = self.uid(s.id)
         if s.over != "inputs" and s.over in self.refs:
             over = self.refs[s.over]
@@ -366,12 +378,17 @@ class Builder:
             over = self.input_field("items", type_="array", description=self._t("要逐条处理的列表", "the list to process item by item"))
         items = f"{{{{ {over} | batch({s.batch_size}) | list }}}}" if s.batch_size else f"{{{{ {over} }}}}"
         outer = (self.nodes, self.edges, self.current, self.in_loop, self.loop_quote)
-        self.nodes, self.edges, self.current, self.in_loop, self.loop_quote = [], [], ["item"], True, s.quote
+        item = self.loop_item
+        self.nodes, self.edges, self.current, self.in_loop, self.loop_quote = [], [], [item], True, s.quote
         saved_refs = dict(self.refs)
-        self.refs["item"] = "item"
+        self.refs["item"] = item
         if s.over in self.refs and s.over != "inputs":
-            self.refs[s.over] = "item"  # inside the body, what the loop goes over is one item of it
-        self.steps(s.steps, [])
+            self.refs[s.over] = item  # inside the body, what the loop goes over is one item of it
+        ends = self.steps(s.steps, [])
+        if carry:
+            outputs = {"item": "{{ item }}", **{k: "{{ " + self.refs[k] + " }}" for k in sorted(carry) if k in self.refs}}
+            self.emit({"id": self.uid("carry"), "type": "output", "title": self._t("带到下一步", "Carried on"),
+                       "config": {"outputs": outputs}}, ends, s.quote)
         self.refs = {**saved_refs, **{k: v for k, v in self.refs.items() if k not in saved_refs and k != "item"}}
         body = {"nodes": self.nodes, "edges": self.edges}
         self.nodes, self.edges, self.current, self.in_loop, self.loop_quote = outer
@@ -384,6 +401,15 @@ class Builder:
         self.refs[s.id] = f"nodes.{nid}.output"
         self.current = [self.refs[s.id]]
         return out
+
+    def _carried_loop(self, s: LoopStep, ports: list[Port]) -> list[Port]:
+        """The loop after a wait over results that carry their item (``{"item": …, <id>: …}``):
+        inside it the item the request talks about is ``item.item``."""
+        self.loop_item = "item.item"
+        try:
+            return self.loop(s, ports)
+        finally:
+            self.loop_item = "item"
 
     # ---------------------------------------------------------------- the ends
 
@@ -525,6 +551,20 @@ def _out_name(ref: str, index: int) -> str:
     parts = [p for p in ref.split(".") if p not in ("nodes", "output", "body", "inputs")]
     name = re.sub(r"\W", "_", parts[0] if parts else "result")
     return name if index == 0 or name else f"result_{index + 1}"
+
+
+def _referenced(steps: list[Step]) -> set[str]:
+    """Step ids the steps read: what a branch tests, a delivery sends, a loop goes over."""
+    found: set[str] = set()
+    for step in walk(steps):
+        if isinstance(step, BranchStep):
+            found.add(step.on)
+            found.update(c.when.subject for c in step.cases if c.when is not None)
+        elif isinstance(step, (DeliverStep, RespondStep)) and step.content:
+            found.add(step.content)
+        elif isinstance(step, LoopStep):
+            found.add(step.over)
+    return found
 
 
 def _case_waits_lifted(steps: list[Step]) -> list[Step]:

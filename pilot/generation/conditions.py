@@ -90,8 +90,11 @@ def elliptical_case(clause: str) -> tuple[str, str] | None:
 def as_category(label: str, categories: list[str]) -> str:
     """"bugs" → "bug" when the classification's category is "bug"; "it is" / "so" / "yes" → the
     first category of a yes/no judgement ("decide whether it is spam. If it is, …")."""
-    if categories and re.fullmatch(r"(?:it|they|this|that) (?:is|are|does|do|was)|(?:it|they)'re|it's|so|yes|true|是的?|有的?|是的话|符合", label.strip()):
+    if categories and re.fullmatch(r"(?:it|they|this|that) (?:is|are|does|do|was|has|have)|(?:it|they)'re|it's|so|yes|true|是的?|有的?|是的话|符合", label.strip()):
         return categories[0]
+    if len(categories) == 2 and re.fullmatch(r"(?:it|they|this|that) (?:isn't|is not|aren't|are not|doesn't|does not|don't|do not|wasn't|hasn't|has not|haven't)|not|no|false",
+                                             label.strip()):
+        return categories[1]  # "check whether it has an active subscription. If it doesn't, …": the judgement's no
     for cat in categories:
         if label in (cat, cat + "s", cat + "es") or label.rstrip("s") == cat.rstrip("s"):
             return cat
@@ -430,8 +433,8 @@ def batch_size(clause: str) -> int | None:
 
 
 def wait_seconds(m: re.Match[str]) -> float | None:
-    n = m.group("n") or m.group("n2") or m.group("n3") or m.group("n4") or m.group("n5")
-    unit = m.group("unit") or m.group("unit2") or m.group("unit3") or m.group("unit4") or m.group("unit5")
+    n = m.group("n") or m.group("n2") or m.group("n3") or m.group("n4") or m.group("n5") or m.group("n6")
+    unit = m.group("unit") or m.group("unit2") or m.group("unit3") or m.group("unit4") or m.group("unit5") or m.group("unit6")
     if not n or not unit:
         return None
     return seconds_of(n, unit)

@@ -221,13 +221,18 @@ _WORD_SENSE = {"erp": compile_filtered(r"\.[a-z]"),  # "https://erp.example.com"
                                           r"interpolation|combination|layout|progress|trend|relationship|search)\b")}
 
 
+# "给销售派个任务让他打电话跟进": a person asked to make the call, not a call the workflow places
+_ASKED_TO_CALL = compile_filtered(r"(?:让|叫|请|安排|提醒|通知)(?:他|她|他们|她们|销售|客服|负责人|同事|对方|[\u4e00-\u9fff]{1,4}?)(?:去|来|尽快|及时|马上|主动)?$")
+
+
 def find_integrations(text: str) -> tuple[list[str], list[str], list[str]]:
     """(all integrations in order of mention, destinations, sources) in a normalised text. An
     integration whose content is only processed ("translate the email") is in neither list; see
     :mod:`pilot.generation.roles`."""
     hits: list[tuple[int, int, str]] = [(m.start(), m.end(), _EN_LOOKUP[m.group(1)]) for m in _EN_RE.finditer(text)
                                         if m.group(1) not in _WORD_SENSE or not _WORD_SENSE[m.group(1)].match(text, m.end())]
-    hits += [(m.start(), m.end(), _ZH_LOOKUP[m.group(0)]) for m in _ZH_RE.finditer(text)]
+    hits += [(m.start(), m.end(), _ZH_LOOKUP[m.group(0)]) for m in _ZH_RE.finditer(text)
+             if not (_ZH_LOOKUP[m.group(0)] == "phone_call" and _ASKED_TO_CALL.search(text, max(0, m.start() - 10), m.start()))]
     # "publish it to LinkedIn, X and Mailchimp": X among other services is X (Twitter)
     hits += [(m.start(1), m.end(1), "twitter") for m in _X_LISTED.finditer(text)
              if any(abs(h[0] - m.start(1)) <= 30 for h in hits)]

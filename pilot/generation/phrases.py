@@ -152,7 +152,7 @@ EVENT_SERVICE = (("email", "email"), ("邮件", "email"), ("inbox", "email"), ("
 
 # ---------------------------------------------------------------- conditions
 
-IF = ascii_re(r"^(?:and\s+|but\s+)?(?:if|when|in case|only if|only when|whenever)\b|^(?:到时候|届时|这时)?,?\s*(?:如果|若|假如|要是|当|一旦|如|只有(?=[^,，。；;]{2,20}[,，]\s*才))"
+IF = ascii_re(r"^(?:and\s+|but\s+)?(?:if|when|in case|only if|only when|whenever)\b|^(?:到时候|届时|这时)?,?\s*(?:如果|若|假如|要是|当(?!天|日|晚|月|年|前|下|场|面|即|然)|一旦|如(?!何|今|下|上)|只有(?=[^,，。；;]{2,20}[,，]\s*才))"
               r"|^[\u4e00-\u9fff]{1,4}(?:要是|如果|假如|若是)"  # "用户要是想投诉": subject first
               # "For the ones scoring 80 or higher, …": the items a threshold picks out
               r"|^for (?:the ones|those|the \w+|any|anyone|each one)\s+(?=(?:scoring|scored|rated|with a score of|that score|who score)\b)"
@@ -272,13 +272,19 @@ STORAGE_WORDS = ascii_re(r"\b(?:sheet|spreadsheet|table|database|db|airtable|not
 WAIT_UNTIL = ascii_re(r"\bwait (?:until|till|for)\s+(?P<until>[^,.;]{3,60})|等到(?P<until2>[^,，。]{2,20})"
                       # "DM me 30 minutes before the meeting starts", "在会议开始前15分钟提醒我": until then
                       r"|\b(?P<until3>\d+\s*(?:minutes?|mins?|hours?|days?)\s+(?:before|ahead of|prior to)\s+(?:the|their|each|its)\s+[\w ]{2,30}?)(?=$|[,.;]|\s+(?:and|with|so)\b)"
-                      r"|(?P<until4>(?:会议|活动|预约|直播|课程|航班|面试|约会|开会|上课|开始)(?:开始)?前\s*[\d一二三四五六七八九十两半]+\s*(?:分钟|小时|天))")
+                      # "24 hours after the meeting, send them a thank-you": after the time the event is about
+                      r"|\b(?P<until5>(?:\d+|an?|one|two|three)\s*(?:minutes?|mins?|hours?|days?)\s+after\s+(?:the|their|each|its)\s+(?:meeting|call|appointment|demo|webinar|interview|session|visit|class|event|booking)s?)\b"
+                      r"|(?P<until4>(?:会议|活动|预约|直播|课程|航班|面试|约会|开会|上课|开始)(?:开始)?前\s*[\d一二三四五六七八九十两半]+\s*(?:分钟|小时|天)"
+                      r"|(?:会议|活动|预约|直播|课程|面试|约会|开会|上课)(?:结束)?后\s*[\d一二三四五六七八九十两半]+\s*(?:分钟|小时|天))")
 WAIT = ascii_re(r"\bwait(?:s|ing)?\s+(?:for\s+)?(?:another\s+|a further\s+|an additional\s+|an extra\s+)?(?P<n>\d+|a|an|one|two|three|four|five|six|seven|ten|twenty|thirty)\s+(?P<unit>minute|hour|day|week|month)s?"
                 r"|(?<!touched )(?<!updated )(?<!active )(?<!replied )(?<!changed )(?<!opened )(?<!seen )(?<!used )(?<!logged in )(?<!contacted )\b(?:after|in)\s+(?P<n2>\d+|a|an|one|two|three|four|five|six|seven|ten)\s+(?P<unit2>minute|hour|day|week)s?\b(?:\s+(?:later|of no|without))?"
                 r"|\b(?P<n5>\d+|a|an|one|two|three|four|five|six|seven|ten)\s+(?P<unit5>minute|hour|day|week)s?\s+later\b"  # "3 days later remind …"
                 r"|(?<![每超])(?:等待?|过|隔)\s*(?P<n3>\d+|[一二两三四五六七八九十]+|半)\s*个?(?P<unit3>分钟|小时|天|周|个月|星期)"
                 # "7 天后再发一封邮件": a step that starts N days later (not "3天后到期的")
-                r"|(?:^|(?<=[,，;；]))\s*(?P<n4>\d+|[一二两三四五六七八九十]+|半)\s*个?(?P<unit4>分钟|小时|天|周|个月|星期)(?:之?后|以后)(?=\s*(?:再|,|，|给|发|提醒|检查|查|看|去|如果|若|要是|假如|在|把|让|用|通知|创建|建|自动))")
+                r"|(?:^|(?<=[,，;；]))\s*(?P<n4>\d+|[一二两三四五六七八九十]+|半)\s*个?(?P<unit4>分钟|小时|天|周|个月|星期)(?:之?后|以后)(?=\s*(?:再|,|，|给|发|提醒|检查|查|看|去|如果|若|要是|假如|在|把|让|用|通知|创建|建|自动))"
+                # "入职满一周再发问卷，满30天的时候提醒HR": that long after the event that started the run (see ``since_event``)
+                r"|(?:^|(?<=[,，;；&]))\s*(?:入职|注册|下单|购买|开通|试用|签约|加入|入会)?满\s*(?P<n6>\d+|[一二两三四五六七八九十]+|半)\s*个?(?P<unit6>天|周|个月|星期)"
+                r"(?:的时候|时|之?后|以后)?(?=\s*(?:再|就|,|，|给|发|提醒|在|把|让|用|通知|自动))")
 APPROVAL = ascii_re(r"(?<!once )(?<!after )(?<!when )(?<!if )(?<!once it's )(?<!once it is )(?<!recommend )(?<!suggest )(?<!auto-)\bapprov(?!ed\b)(?!ing (?:comment|review)\b)(?!e (?:the |this |that )?(?:pr|pull request)\b)(?!e (?:or|/) (?:deny|reject|decline))(?!e (?:it |them |the \w+ )?(?:automatically|via|through|using)\b)\w*|\bsign(?:s|ed)? off\b|\bwait(?:s|ing)? for\b[^,.;]{0,40}?\bto (?:approve|accept|review)\b|\bhuman review|\bmanual review|\b(?:i|we)\s+(?:will\s+|can\s+|then\s+|get to\s+)?(?:approve|review|check|okay|ok)\s+(?:or (?:reject|deny|decline)\s+)?(?:it|them|the (?:draft|reply|post|tweet|text|email|message|copy))\b|\breview(?:s|ed)? (?:and approve|it before|before)|"
                     r"\b(?:have|let|get)\s+(?:their|the|my|our|his|her|a|an)\s+(?:\w+\s+)?\w+\s+(?:to\s+)?approve\s+or\s+(?:reject|deny|decline)\b|"  # "have their manager approve or reject it"
                     r"等(?:我|你|老板|主管|领导|经理|负责人|财务|法务|运营|店长|总监|[\u4e00-\u9fff]{1,4}?)?(?:审批|审核|批准)|"

@@ -311,12 +311,17 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     w = ph.WAIT.search(clause)
     until = ph.WAIT_UNTIL.search(clause) if not ph.APPROVAL.search(clause) else None  # "wait for the manager's approval"
     if w and wait_seconds(w):
-        acts.wait = WaitStep(id=state.uid("wait"), duration_s=wait_seconds(w), quote=quote)
+        seconds = wait_seconds(w) or 0.0
+        if w.group("n6") and state.since_event_s < seconds:  # "满30天" after "满一周": 23 more days
+            seconds, state.since_event_s = seconds - state.since_event_s, seconds
+        else:
+            state.since_event_s += seconds
+        acts.wait = WaitStep(id=state.uid("wait"), duration_s=seconds, quote=quote)
         first_send = ph.SEND.search(clause)
         acts.wait_last = bool(first_send and first_send.start() < w.start() and not ph.IF.search(clause))
         acts.wait_first = w.start() <= 2  # "等3天以后去金数据看问卷": the wait comes before what the clause reads
     elif until:
-        acts.wait = WaitStep(id=state.uid("wait"), until=(until.group("until") or until.group("until2") or until.group("until3") or until.group("until4")).strip(), quote=quote)
+        acts.wait = WaitStep(id=state.uid("wait"), until=(until.group("until") or until.group("until2") or until.group("until3") or until.group("until4") or until.group("until5")).strip(), quote=quote)
     elif ph.APPROVAL.search(clause) and not re.search(r"不需要|不用|无需|\bno\b|\bwithout\b|\bdon't need\b|\bno need\b", clause) \
             and not _DONE_BY_HAND.search(clause) and not _ASKED_TO_APPROVE.search(clause):
         who = re.search(r"\b(?:the |a |an |our )?(?P<who>[a-z]+(?: (?!must\b|needs?\b|has\b|should\b|will\b|to\b)[a-z]+)?)"

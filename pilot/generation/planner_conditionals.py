@@ -244,3 +244,28 @@ def _condition_first(clauses: list[str], i: int, lang: str) -> tuple[str, int] |
         prefix = loop.group(0) + "," if loop else ""  # "逐个检查：" → "逐个,": the loop, then its condition
         return f"{mark}{prefix}如果{label[:-1]},就{plain(clauses[i + 1])}", 2
     return None
+
+
+# "如果24小时内他还没完成实名认证，…", "再过48小时还没认证的话，…", "if they haven't verified within 24 hours, …":
+# a test of what has not happened in a while is a wait, then the test
+_NUM = r"\d+|[一二两三四五六七八九十]+|半"
+_WITHIN_ZH = compile_filtered(rf"^(?:如果|要是|若|假如)?\s*(?P<n>{_NUM})\s*个?(?P<unit>分钟|小时|天|周)(?:内|之内|以内)[,\s]*"
+                              r"(?P<rest>[^,]*?(?:还|仍|依然|一直)?(?:没|未|不)[^,]*)$")
+_LATER_ZH = compile_filtered(rf"^(?:再|又)过(?:了)?\s*(?P<n>{_NUM})\s*个?(?P<unit>分钟|小时|天|周)(?:后|以后|之后)?[,\s]*"
+                             r"(?:如果|要是|若|假如)?(?P<rest>(?:他|她|用户|客户|对方)?(?:还|仍|依然|一直)(?:是)?(?:没|未|不).*)$")
+_WITHIN_EN = compile_filtered(r"^(?:and\s+)?if\s+(?P<rest>[^,]*?\b(?:n't|not|no|never)\b[^,]*?)\s+(?:within|in)\s+(?:the\s+(?:next|first)\s+)?"
+                              r"(?P<n>\d+|an?|one|two|three|four|five|six|seven|ten)\s+(?P<unit>minute|hour|day|week)s?(?P<tail>.*)$")
+
+
+def wait_then_test(clause: str, lang: str) -> tuple[str, str] | None:
+    """("等24小时", "如果他还没完成实名认证") for "如果24小时内他还没完成实名认证": the wait, then the
+    test, as two clauses; None when the clause is not such a test."""
+    if lang == "zh":
+        found = _WITHIN_ZH.match(clause) or _LATER_ZH.match(clause)
+        if found is None:
+            return None
+        return f"等{found.group('n')}{found.group('unit')}", "如果" + found.group("rest").strip()
+    found = _WITHIN_EN.match(clause)
+    if found is None:
+        return None
+    return f"wait {found.group('n')} {found.group('unit')}s", f"if {found.group('rest')}{found.group('tail')}"

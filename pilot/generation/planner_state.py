@@ -37,7 +37,7 @@ from pilot.generation.plan import (
 from pilot.generation.plan_actions import Actions, parse_actions  # noqa: F401 - Actions: the type of parse results
 from pilot.generation.planner_branches import _ONCE_APPROVED, _ONCE_REJECTED, _OUTCOME_FIRST, BranchReader
 from pilot.generation.planner_case_lists import CaseListReader, _merged_cases, _with_categories
-from pilot.generation.planner_conditionals import ConditionalReader, _condition_first
+from pilot.generation.planner_conditionals import ConditionalReader, _condition_first, wait_then_test
 from pilot.generation.planner_loops import (
     _FILTER_VALUE,
     _PAGES,
@@ -55,6 +55,19 @@ from pilot.generation.prefilter import compile_filtered
 
 
 _DEST_HEAD = compile_filtered(r"^(?P<dest>to (?:the |our |my )?[^,:;]{1,50}?)\s*:\s*(?:at \d{1,2}(?::\d{2})?\s*(?:am|pm)?)?\s*$")
+
+
+def _waits_before_tests(clauses: list[str], lang: str) -> list[str]:
+    """"如果24小时内他还没完成实名认证" → "等24小时", "如果他还没完成实名认证": a test of what has not
+    happened in a while waits that long first (every clause, before cases are read across them)."""
+    out: list[str] = []
+    for clause in clauses:
+        waited = wait_then_test(plain(clause), lang)
+        if waited is None:
+            out.append(clause)
+        else:
+            out += [(CONTINUES if clause.startswith(CONTINUES) else "") + waited[0], waited[1]]
+    return out
 
 
 _SAME_ITEMS = compile_filtered(r"每一?条|每一?个|\beach one\b|\beach of them\b|逐条|一条条|一个个")
@@ -86,6 +99,7 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
         # inside "把GitLab上的MR一个个拿出来…": the app the items come from, for an action on the item ("作为评论发回")
         self.loop_app: str | None = None
         self.in_loop = False  # "批量写回" inside a loop body is not a second loop
+        self.since_event_s = 0.0  # how long the waits planned so far hold the run after its event ("满30天" counts from it)
         self.style_service: str | None = None  # "write a LinkedIn post" names where "publish it" goes
         self.style_services: list[str] = []  # …and "a LinkedIn post and a tweet" where "publish both" goes
         self.in_switch = False  # after "根据…分别处理：" short labels start cases
@@ -109,7 +123,7 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
 
     def assemble(self, clauses: list[str]) -> list[Step]:
         steps: list[Step] = []
-        clauses = list(clauses)
+        clauses = _waits_before_tests(clauses, self.lang)
         i = 0
         while i < len(clauses):
             clause = plain(clauses[i])
@@ -198,9 +212,15 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
             if judge and not (loop_word and loop_word.start() < judge.start("what")):
                 # "have AI decide whether each review is negative": a yes/no judgement later cases test
                 yes = conds.strip_label(judge.group("y"), self.lang)
+                no = f"not {yes}"
+                if judge.group("verb") in ("has", "have"):  # "check in Stripe whether the account has an active subscription"
+                    yes, no = f"has {yes}", f"no {yes}"
                 steps.extend(self._actions(clause[: judge.start()]) if judge.start() > 0 and ph.FETCH.search(clause[: judge.start()]) else [])
-                cls = AiStep(id=self.uid("judge"), task="classify", categories=[yes, f"not {yes}"], quote=clause[:200],
-                             instruction=f"Decide whether {judge.group('what') or 'it'} is {yes}: answer '{yes}' or 'not {yes}'. {clause}")
+                if judge.group("in"):  # "check in Stripe whether …": read there first, then judge what was read
+                    steps.extend(s for s in self._actions(clause) if isinstance(s, SourceStep))
+                cls = AiStep(id=self.uid("judge"), task="classify", categories=[yes, no], quote=clause[:200],
+                             instruction=f"Decide whether {(judge.group('what') or 'it').strip()} {judge.group('verb')} {judge.group('y')}: "
+                                         f"answer '{yes}' or '{no}'. {clause}")
                 steps.append(cls)
                 self.last_ai = self.last_cls = cls
                 i += 1
@@ -356,6 +376,10 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
                 self.last_cls = acts.ai
         if acts.sources:
             self.last_source = acts.sources[-1]
+        if acts.wait is not None and acts.wait.duration_s and acts.ai is None and not self.in_loop:
+            # "再过48小时还没认证的话…": what was judged before the wait is stale after it; a test
+            # that follows judges again
+            self.last_ai = self.last_cls = None
         if acts.wait is not None and acts.wait.approval:
             self.last_approval = acts.wait
             self.colon_cases = True  # "审批通过：写入…；被驳回：发邮件…"
@@ -414,8 +438,8 @@ def _chosen_category(clause: str, cls: AiStep | None) -> tuple[AiStep | None, st
     return None, None
 
 
-_WHETHER = compile_filtered(r"\b(?:decide|check|determine|judge|tell(?: me)?|work out|figure out|assess|see)\s+(?:if|whether)\s+(?P<what>(?:each |the |it |this |that |every |any of )?[\w-]*?)\s*"
-                      r"(?:is|are|was|looks|sounds|seems|'s)\s+(?:an?\s+|really\s+)?(?![\w -]*\bor\s+(?!not\b))(?P<y>[a-z][\w -]{1,20}?)(?:\s+or not)?\s*$")
+_WHETHER = compile_filtered(r"\b(?:decide|check|determine|judge|tell(?: me)?|work out|figure out|assess|see)\s+(?P<in>(?:in|on|with)\s+[\w.]+\s+)?(?:if|whether)\s+(?P<what>(?:each |the |it |this |that |every |any of )?[\w-]*?)\s*"
+                      r"(?P<verb>is|are|was|looks|sounds|seems|'s|has|have)\s+(?:an?\s+|really\s+)?(?![\w -]*\bor\s+(?!not\b))(?P<y>[a-z][\w -]{1,30}?)(?:\s+or not)?\s*$")
 _WHETHER_ZH = compile_filtered(r"^(?:先)?(?:让|用)?\s*(?:ai|大模型)?\s*(?:先)?\s*(?:判断|看看|看一下|检查|识别)(?:一下)?(?:它|这封邮件|这条|这个|[\u4e00-\u9fff]{1,6}?)?(?:是不是|是否(?:是|为|属于)?|(?P<any>有没有|是否有))"
                          r"(?P<y>[\u4e00-\u9fffa-z]{1,8}?)(?=$|[:：,，])")
 _A_NOT_A = compile_filtered(r"((?:判断|看看|看一下|检查|识别)(?:一下)?(?:[\u4e00-\u9fff]{1,6}?)?)([\u4e00-\u9fff])不\2([\u4e00-\u9fff]{0,2}?)(?=$|[:：,，])")

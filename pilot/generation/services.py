@@ -274,7 +274,7 @@ def _persons(b: Builder, target: str | None, about_them: bool, field: str) -> st
     if carried:  # the field the form / webhook / event carries (action_deliveries._submitted_address)
         return "inputs." + carried
     if about_them and b.in_loop:  # "for each overdue customer, email them a reminder": that customer's
-        return "item." + field
+        return f"{b.loop_item}.{field}"
     if about_them and b.plan.trigger.__struct_config__.tag in ("form", "webhook", "app_event"):
         return f"{b.trigger_data()}.{field}"  # "send them a confirmation email": who submitted it
     return None

@@ -343,7 +343,7 @@ def test_the_third_reviews_triggers_and_misreadings():
     # "HR在飞书表单填完信息后", "学生提交作业（上传文件）后": started by hand; "写回教务系统" wrote nothing
     assert trigger(build("新员工入职，HR在飞书表单填完信息后，自动给他发一封欢迎邮件")) == "form"
     g = build("学生提交作业（上传文件）后，AI自动批改打分，分数低于60分的给班主任发钉钉消息，60分及以上的直接把成绩写回教务系统")
-    assert trigger(g) == "form" and _cases(g) == {"score_lt_60": ["dingtalk"], "else": ["service"]}  # the team's own 教务系统 (an api node)
+    assert trigger(g) == "form" and _cases(g) == {"score_lt_60": ["dingtalk"], "else": ["教务系统"]}  # the team's own 教务系统 (an api node, named so)
 
 
 def test_do_all_three_in_parallel_and_the_store_we_run():

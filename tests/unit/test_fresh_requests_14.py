@@ -1,6 +1,6 @@
 """Fresh requests read as a user would (fourteenth session): a bot's cases said as what the user
 asks about ("用户问物流的，…；问退换货的，…；其他问题…") are a classification and its branches; a record
-made in an app the lexicon does not know ("在旺店通里创建一个售后单") is a write to that app under its
+made in an app the lexicon does not know ("在星云里创建一个售后单") is a write to that app under its
 own name; "连同AI建议的回复一起存到…" keeps a loop's cases together, and "小红书笔记下面的评论" is read
 from Xiaohongshu (笔记 there is what is read, and 笔记下 is not 记下, "note down")."""
 
@@ -10,7 +10,14 @@ from pilot.generation.offline_result import generate_offline
 from pilot.generation.pipeline import plan_offline
 from pilot.generation.plan import BranchStep, DeliverStep, LoopStep, SourceStep, walk
 from pilot.templates.catalog import catalog_for
-from pilot.workflows.model import ApiNode, ConditionNode, LoopNode
+import asyncio
+
+from pilot.core.templating import referenced_nodes
+from pilot.engine.nodes.base import EngineServices
+from pilot.engine.runner import GraphRunner, RunEnv
+from pilot.events.bus import InMemoryBus
+from pilot.events.recorder import EventRecorder
+from pilot.workflows.model import ApiNode, ConditionNode, LoopNode, OutputNode, ToolNode, WaitNode, graph_from_builtins
 
 
 def _graph(prompt: str):
@@ -30,7 +37,7 @@ def test_a_bots_cases_said_as_what_the_user_asks_about() -> None:
     assert [c.label for c in branch.cases] == ["物流", "退换货"]
     first, second = branch.cases
     assert any(isinstance(s, SourceStep) and s.service == "kuaidi100" for s in walk(first.steps))
-    assert [s.service for s in walk(second.steps) if isinstance(s, DeliverStep)] == ["旺店通"]
+    assert [s.service for s in walk(second.steps) if isinstance(s, DeliverStep)] == ["wangdiantong"]
     assert branch.otherwise  # 其他问题: answered from the knowledge base
     graph = _graph(prompt)
     [cond] = [n for n in graph.nodes if isinstance(n, ConditionNode)]
@@ -52,9 +59,9 @@ def test_asking_about_something_when_is_not_a_case() -> None:
 
 
 def test_a_record_in_an_unknown_app_is_written_there_under_its_name() -> None:
-    graph = _graph("表单提交后，在旺店通里创建一个售后单")
+    graph = _graph("表单提交后，在星云里创建一个售后单")
     [api] = [n for n in graph.nodes if isinstance(n, ApiNode)]
-    assert api.config.method == "POST" and api.config.service == "旺店通"
+    assert api.config.method == "POST" and api.config.service == "星云"
 
 
 def test_the_loops_cases_stay_in_the_loop_with_what_is_read_first() -> None:
@@ -69,3 +76,88 @@ def test_the_loops_cases_stay_in_the_loop_with_what_is_read_first() -> None:
     assert not any(isinstance(s, BranchStep) for s in plan.steps)
     graph = _graph(prompt)  # valid: the switch reads the classification upstream of it
     assert any(isinstance(n, LoopNode) for n in graph.nodes)
+
+
+def _waits(graph) -> list:
+    return [n for n in graph.nodes if isinstance(n, WaitNode)]
+
+
+def test_a_while_after_the_meeting_waits_from_its_end() -> None:
+    graph = _graph("When someone books a call through Calendly, email them a short prep questionnaire right away. "
+                   "24 hours after the meeting, send them a thank-you email and create a follow-up task in Asana.")
+    [wait] = _waits(graph)
+    assert wait.config.until == "{{ inputs.event.end_time }}" and wait.config.offset_s == 86400
+    after = {e.target for e in graph.edges if e.source == wait.id}
+    assert after, "the thank-you and the task come after the wait"
+
+
+def test_waits_counted_from_the_event_add_up_to_what_was_said() -> None:
+    # 满一周 then 满30天: the second wait is the 23 days left, not 30 more
+    graph = _graph("HR提交新员工入职登记表后：当天给新人发一封欢迎邮件，入职满一周再发一份入职体验调查问卷邮件，满30天的时候在飞书上提醒HR约转正沟通")
+    assert [w.config.duration_s for w in _waits(graph)] == [7 * 86400, 23 * 86400]
+    assert not any(isinstance(n, ConditionNode) for n in graph.nodes)  # 当天 is "that day", not "when"
+
+
+def test_not_done_within_a_while_waits_then_judges_again() -> None:
+    graph = _graph("用户在官网注册后我们的系统会调一个webhook。如果24小时内他还没完成实名认证，就发短信提醒；"
+                   "再过48小时还没认证的话，在企业微信里给销售派个任务让他打电话跟进")
+    assert [w.config.duration_s for w in _waits(graph)] == [86400, 2 * 86400]
+    conditions = [n for n in graph.nodes if isinstance(n, ConditionNode)]
+    assert len(conditions) == 2
+    # the second test reads a judgement made after the second wait, not the stale first one
+    judged = [next(iter(referenced_nodes(c.config.cases[0].when, expression=True))) for c in conditions]
+    assert judged[0] != judged[1]
+    assert not any(isinstance(n, ApiNode) and n.config.service == "phone_call" for n in graph.nodes)  # 让他打电话: the rep calls
+
+
+def test_a_judgement_of_what_a_service_holds_and_its_no_side() -> None:
+    graph = _graph("When our app posts a trial_started webhook, wait 7 days, then check in Stripe whether the account has "
+                   "an active paid subscription. If it doesn't, add them to the 'trial-nurture' campaign in Customer.io; "
+                   "if it does, do nothing.")
+    assert any(isinstance(n, ApiNode) and n.config.service == "stripe" and n.config.method == "GET" for n in graph.nodes)
+    [cond] = [n for n in graph.nodes if isinstance(n, ConditionNode)]
+    first = cond.config.cases[0]
+    assert first.when.endswith('== "no active paid subscription"')
+    [write] = [n for n in graph.nodes if isinstance(n, ApiNode) and n.config.service == "customerio"]
+    assert (cond.id, write.id) in {(e.source, e.target) for e in graph.edges}
+
+
+def test_a_loop_split_by_a_wait_carries_what_the_second_half_tests() -> None:
+    # the second loop's condition read nodes.score, which lives in the first loop's body: an invalid
+    # graph, and the generation fell back to a workflow without the steps it could not place
+    graph = _graph("When our CRM posts a batch of leads to a webhook, for each lead have AI score it from 1 to 10, "
+                   "wait 2 days, and if the score is above 7 email the lead.")
+    loops = {n.id: n for n in graph.nodes if isinstance(n, LoopNode)}
+    first, second = loops["for_each"], loops["for_each_after"]
+    [carry] = [n for n in first.config.body.nodes if isinstance(n, OutputNode)]
+    assert carry.config.outputs == {"item": "{{ item }}", "score": "{{ nodes.score.output }}"}
+    assert second.config.items == "{{ nodes.for_each.output }}"
+    [cond] = [n for n in second.config.body.nodes if isinstance(n, ConditionNode)]
+    assert cond.config.cases[0].when == "item.score.score > 7"
+    [email] = [n for n in second.config.body.nodes if isinstance(n, ToolNode)]
+    assert email.config.arguments["to"] == "{{ item.item.email }}"  # the lead, not the carried record
+    assert any(isinstance(n, WaitNode) for n in graph.nodes)
+
+
+async def test_a_loop_body_with_an_output_node_yields_that_record_per_item(make_settings) -> None:
+    # what the carried split relies on in the engine: a body's output node is the item's result
+    graph = graph_from_builtins({"nodes": [
+        {"id": "first", "type": "loop", "config": {"items": "{{ [1, 5] }}", "body": {"nodes": [
+            {"id": "double", "type": "transform", "config": {"mode": "set", "fields": {"n": "{{ item * 2 }}"}}},
+            {"id": "carry", "type": "output", "config": {"outputs": {"item": "{{ item }}", "double": "{{ nodes.double.output }}"}}}],
+            "edges": [{"id": "e", "source": "double", "target": "carry"}]}}},
+        {"id": "second", "type": "loop", "config": {"items": "{{ nodes.first.output }}", "body": {"nodes": [
+            {"id": "check", "type": "condition", "config": {"cases": [{"id": "big", "when": "item.double.n > 5"}], "else": "else"}},
+            {"id": "keep", "type": "transform", "config": {"mode": "set", "fields": {"kept": "{{ item.item }}"}}}],
+            "edges": [{"id": "e2", "source": "check", "target": "keep", "source_handle": "big"}]}}}],
+        "edges": [{"id": "e1", "source": "first", "target": "second"}]})
+    recorder = EventRecorder("exe_t", bus=InMemoryBus(), sessions=None)
+    env = RunEnv(execution_id="exe_t", workspace_id="ws", services=EngineServices(settings=make_settings()),
+                 emit=recorder.emit_nowait, semaphore=asyncio.Semaphore(8), default_timeout_s=30)
+    runner = GraphRunner(env, graph.nodes, graph.edges, {"inputs": {}, "nodes": {}})
+    await runner.run()
+    await recorder.aclose()
+    first = runner.node_outputs["first"]["output"]
+    assert first == [{"item": 1, "double": {"n": 2}}, {"item": 5, "double": {"n": 10}}]
+    second = runner.node_outputs["second"]["output"]
+    assert second[1] == {"kept": 5} and second[0] != {"kept": 1}  # only the big one went on

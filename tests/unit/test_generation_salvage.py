@@ -1,6 +1,7 @@
 """Several unrelated requests pasted into one prompt once made the compiler fail (a 500). The
 generator now answers with a valid workflow: an empty parallel step is skipped, and a step the
-compiler cannot place is left out and named in ``blueprint.omitted``."""
+compiler cannot place is left out and named in ``blueprint.omitted`` (the two requests that
+found it now compile whole; a hand-built plan keeps the safety net tested)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ import pytest
 
 from pilot.generation.compiler import build_plan, compile_plan
 from pilot.generation.pipeline import plan_offline
-from pilot.generation.plan import ParallelStep, walk
+from pilot.generation.plan import AiStep, BranchStep, Case, DeliverStep, LoopStep, ParallelStep, WorkflowPlan, walk
 from pilot.generation.service import GenerationService
 from pilot.templates.catalog import catalog_for
+from pilot.workflows.model import ScheduleTrigger
 from pilot.workflows.validation import validate_graph
 
 # Each found by pasting eval requests together (seeded fuzzing); each raised GraphValidationError.
@@ -41,19 +43,35 @@ def test_a_parallel_step_whose_branches_were_all_refused_is_skipped() -> None:
 
 
 @pytest.mark.parametrize("prompt", [NESTED_APPROVAL, SPLIT_LOOP_REFERENCE])
-async def test_a_step_the_compiler_cannot_place_is_left_out_and_named(prompt: str, caplog, tmp_path) -> None:
+async def test_requests_that_once_did_not_compile_are_built_whole(prompt: str, caplog, tmp_path) -> None:
+    # both now compile (an approval inside a loop inside a loop; a loop split by a wait that tests
+    # what its first half made): nothing is left out and nothing is logged as a compiler bug
     from pilot.settings import Settings
 
     service = GenerationService(catalog_for(None), Settings.from_env({"PILOT_DATA_DIR": str(tmp_path)}))
     with caplog.at_level(logging.WARNING, logger="pilot.generation"):
         response = await service.generate(prompt, save=False)
-    omitted = response.blueprint.omitted
-    assert len(omitted) == 1 and all(q for q in omitted)
+    assert response.blueprint.omitted == [] and "did not compile" not in caplog.text
+    assert len(response.workflow.nodes) >= 4
+
+
+# A plan the compiler cannot place (the shape a switch split across a loop once had: the later
+# cases at the top level, testing a classification made inside the loop body).
+UNPLACEABLE = WorkflowPlan(title="split switch", language="zh", trigger=ScheduleTrigger(cron="0 18 * * *"), steps=[
+    LoopStep(id="for_each", quote="逐条让AI分类", steps=[AiStep(id="classify", task="classify", categories=["好评", "差评"], quote="分类")]),
+    BranchStep(id="route", on="classify", quote="差评的发到飞书群", cases=[
+        Case(label="差评", steps=[DeliverStep(id="deliver_feishu", service="feishu", quote="差评的发到飞书群")])])])
+
+
+def test_a_step_the_compiler_cannot_place_is_left_out_and_named(caplog) -> None:
+    with caplog.at_level(logging.WARNING, logger="pilot.generation"):
+        built, graph, omitted = build_plan(UNPLACEABLE)
+    assert omitted and all(q for q in omitted)
     assert "did not compile" in caplog.text  # logged: it is a compiler bug to fix
-    original = [s.quote for s in walk(plan_offline(prompt).steps)]
-    kept = [s.quote for s in walk(response.blueprint.plan.steps)]
-    assert omitted[0] in original and len(kept) < len(original)
-    assert len(response.workflow.nodes) >= 4  # the rest of the request is still built (loops hold their steps)
+    original = [s.quote for s in walk(UNPLACEABLE.steps)]
+    kept = [s.quote for s in walk(built.steps)]
+    assert all(q in original for q in omitted) and len(kept) < len(original)
+    assert validate_graph(graph).valid and any(n.id == "for_each" for n in graph.nodes)  # the rest is still built
 
 
 def test_a_plan_that_compiles_is_built_as_it_is() -> None:
