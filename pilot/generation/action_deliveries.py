@@ -38,7 +38,7 @@ _DESCRIBED_TARGET = compile_filtered(r"(?:是|这是)要?(?:发给|发送给|给
                                      r"|(?:会|都会|一般会|平时|每天都)(?:被)?(?:记|存|写|放|录)(?:在|到|进)")
 _TO_THE_SENDER = ascii_re(r"给(?:他|她|对方|这位客户|该客户|新客户|好友|用户)发|发给(?:他|她|对方)|\bsend (?:them|him|her) an?\b"
                           r"|^(?:自动)?(?:发|回)(?:一条|一段|一句|个)?(?:欢迎|感谢|问候)|^(?:auto-?)?(?:send|post) (?:a |them a )?(?:welcome|thank-you|greeting) message\b")
-_SET_FIELD = ascii_re(r"把(?:它|它的|这条|这条的|该条|该条的|对应的|这一行的?)?(?:状态|阶段|标签|备注|跟进状态|字段)[^,，。；;]{0,6}?(?:改成|改为|更新为|更新成|设为|设置为|标记为|标成|置为)"
+_SET_FIELD = ascii_re(r"把(?:它|它的|这条|这条的|该条|该条的|对应的|这一行的?|(?:这|该|那)(?:一)?条(?:记录|数据|申请|订单|工单)的?)?(?:状态|阶段|标签|备注|跟进状态|字段)[^,，。；;]{0,6}?(?:改成|改为|更新为|更新成|设为|设置为|标记为|标成|置为)"
                       r"|\b(?:set|change|update|mark|move)\s+(?:its|the|their|that|this)\s+(?:[\w-]+\s+)?(?:status|stage|label|field|column|priority|owner|assignee)\b[^,.;]{0,20}?\b(?:to|as)\b")
 
 

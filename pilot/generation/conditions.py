@@ -339,7 +339,7 @@ def _comparison(cond: str, lang: str) -> tuple[Comparison, str] | None:
     return Comparison(subject="inputs", field=field, op=op, value=value), f"{field} {op} {value}"
 
 
-_INCLUSIVE = compile_filtered(r"及以[上下]|含|以[上下]\(含|or (?:more|less|above|below|higher|lower|fewer|over|under)|at (?:least|most)|>=|<=|≥|≤|不(?:少|低|多|高|超过|足)")
+_INCLUSIVE = compile_filtered(r"及以[上下]|[大小高低]于(?:或)?等于|不[小大]于|至少|最多|含|以[上下]\(含|or (?:more|less|above|below|higher|lower|fewer|over|under)|at (?:least|most)|>=|<=|≥|≤|不(?:少|低|多|高|超过|足)")
 
 
 def one_side_inclusive(cases: list) -> list:

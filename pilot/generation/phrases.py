@@ -69,9 +69,9 @@ FORM = ascii_re(r"^[\w' -]{0,40}\bform\b[\w' -]{0,40}(?::|->|→)|^(?:an? |the |
                 # "Build a job application form (…). When someone submits it", "Feedback form — when submitted"
                 r"|\b(?:build|create|make|set up|give me)\s+(?:me\s+|us\s+)?(?:a|an)\s+(?:[\w-]+\s+){0,3}form\b(?=[^.]{0,120}[.)]\s*(?:when|once|after|whenever)\b)"
                 r"|\bform\s*[—–]+\s*(?:when|once|after|whenever|on)\b"
-                r"|(?:做|建|搞|弄|创建|生成)(?:一)?个.{0,8}?(?:表单|报名表|申请表|登记表|反馈表|预约表)(?=.{0,40}?提交(?:后|之后|以后|时))"  # "做个活动报名表，收集…，提交后…"
+                r"|(?:做|建|搞|弄|创建|生成)(?:一)?个.{0,8}?(?:表单|报名表|申请表|登记表|反馈表|预约表|问卷)(?=.{0,40}?(?:提交(?:后|之后|以后|时)|有人(?:提交|填)))"  # "做个活动报名表，收集…，提交后…"
                 r"|提交(?:了)?.{0,8}表单|有人填了.{0,8}?(?:报名表|申请表|登记表|问卷|表单|表)|表单(?:里|上|中)?填(?:完|好|写完)[^,，。]{0,6}?(?:后|以后|之后)|(?:学生|学员|员工|用户|客户|候选人|家长)提交(?:作业|作文|申请|报名|资料|材料|简历)(?:[（(][^)）]{0,10}[)）])?(?:后|以后|之后|时)|表单.{0,4}提交|填了.{0,8}表单(?:以后|之后|后)|用表单(?:交|提交|填)|填写(?:完)?.{0,6}表单|表单填写|填完.{0,6}表|报名表.{0,3}提交|通过表单|通过[\u4e00-\u9fff]{1,6}表单(?:投|提交|填|报名|申请|预约|登记|交)|表单(?:投递|预约)|.{0,6}表提交后|表单.{0,12}提交后|(?:反馈|报名|申请|登记|预约)表.{0,10}(?:填完|填好|提交)|提交.{0,14}?(?:报名表|申请表|登记表|预约表|问卷|反馈表|表单)(?:后|以后|之后|时|的时候)|(?:咨询|反馈|报名|申请|售后|预约|登记|调查|试听)表单|表单里(?:填|选|勾选)的|(?:在|用|通过)表单(?:里|中|上)?(?:填|提交|输入|下单|预约|报名|登记|申请)|表单(?:里|中|上)(?:输入|填写?|提交)")
-CHAT = ascii_re(r"\bchat ?bot\b|\bagent for (?:our |the |my )?[\w ]{0,25}\bchat\b|聊天助手|聊天机器人|对话助手|对话机器人|问答机器人|客服机器人|\ba chat (?:where|that|in which)\b|\bchat (?:for|where)\b|\bchat (?:assistant|agent|interface|window)\b|\blet (?:me|us|users) chat\b|\bchat with\b|\b(?:in|via|through) (?:the |a |our )?chat\b|\bchat message|\buser (?:asks|messages|sends a message|types)|"
+CHAT = ascii_re(r"\bchat ?bot\b|^(?:an? |our )?(?:internal |company |team )?(?:[\w-]+ )?(?:assistant|help ?desk|support|faq|q&a) chat\b|\bagent for (?:our |the |my )?[\w ]{0,25}\bchat\b|聊天助手|聊天机器人|对话助手|对话机器人|问答机器人|客服机器人|\ba chat (?:where|that|in which)\b|\bchat (?:for|where)\b|\bchat (?:assistant|agent|interface|window)\b|\blet (?:me|us|users) chat\b|\bchat with\b|\b(?:in|via|through) (?:the |a |our )?chat\b|\bchat message|\buser (?:asks|messages|sends a message|types)|"
                 r"\bwhen (?:someone|a user|a customer|users|customers) (?:asks?|messages?|chats?)\b|\banswers? (?:user|customer) questions? in chat"
                 r"|\bchat widget\b|\bthe bot (?:answers|replies|responds)\b|\b(?:a|an|our) (?:\w+ )?bot (?:that|which) (?:answers|replies)\b"
                 r"|聊天机器人|客服机器人|对话机器人|问答机器人|(?:客服|问答|咨询|答疑)(?:智能体|助理|小助手)|聊天窗口|聊天框|对话框|陪练|在聊天里|聊天里|在对话里|对话中|客服机器人|在对话中|用户在.{0,6}(?:提问|咨询|发消息)|用户(?:提问|发来消息)时"
@@ -90,6 +90,8 @@ APP_EVENT = ascii_re(
     r"^(?:new |incoming )?(?:messages?|dms?|texts?|e-?mails?|comments?|reviews?)\s+(?:to|in|on|at)\s+(?:our|my|the)\s+[\w' -]{0,30}?(?=\s*[:,→]|\s*->)|^new [^→:>?=]{1,50}?\s*(?:→|->|=>|:|\?)|^[a-z]+ (?:every |each |all (?:the )?)?new [a-z]+\b|\b(?:for|on) (?:every|each) new [a-z]+\b|\bwhen(?:ever)?\s+\w+\s+(?:reports|sends|creates|posts|logs|detects|raises|fires|publish|publishes|upload|uploads|launch|launches|ship|ships|release|releases|push|pushes|merge|merges|deploy|deploys|open|opens|receive|receives|get|gets)\s+(?:a |an )?(?:new\s+)?\w+|\bwhen(?:ever)?\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:moves|changes|reaches|becomes|is marked|is moved)\b|"
     r"\b(?:when(?:ever)?|each time|every time|once|as soon as|on(?: every| each)?)\s+(?:a |an |the |we |i |someone |somebody |our |my |a customer )?"
     r"(?:new\s+|receive (?:a |an )?(?:new )?|get (?:a |an )?(?:new )?|(?:publish|post|upload|release|launch|ship)(?:es)? (?:a |an )?new\s+)"
+    # "When I star an email in Gmail": what I do in an app
+    r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:i|we)\s+(?:star|flag|label|archive|bookmark|pin)\s+(?:a|an|any|the)\s+[\w-]+(?:\s+[\w-]+)?\s+(?:in|on)\s+[\w.]+"
     r"|\b(?:when(?:ever)?|each time|every time|as soon as)\s+(?:a |an |the )?[\w ]{1,30}?\s+(?:is|are|gets?|was)\s+"
     r"(?:added|created|opened|submitted|updated|placed|closed|merged|received|paid|uploaded|signed up|registered|booked|cancell?ed|starred|"
     r"published|released|deployed|shipped|delivered)\b"
@@ -120,7 +122,7 @@ APP_EVENT = ascii_re(
     # "海外客户邮件进来后", "GitLab 流水线失败的时候": what happens in an app, without a person acting
     r"|^[\u4e00-\u9fffa-z ]{0,10}?(?:邮件|工单|订单)(?:进来|来了|到了)(?:时(?![间效])|后|的时候|以后)"
     r"|^[\u4e00-\u9fffa-z ]{0,12}?(?:流水线|pipeline|构建|部署|ci|cd|job)(?:跑)?(?:失败|挂了|报错|出错)(?:时(?![间效])|后|的时候|以后)")
-EVENT_HINTS = (("留言", "new message"), ("私信", "new message"), ("payment fails", "payment failed"), ("payment failed", "payment failed"), ("failed payment", "payment failed"),
+EVENT_HINTS = (("i star ", "email starred"), ("we star ", "email starred"), ("留言", "new message"), ("私信", "new message"), ("payment fails", "payment failed"), ("payment failed", "payment failed"), ("failed payment", "payment failed"),
                ("charge fails", "payment failed"), ("charge failed", "payment failed"), ("付款失败", "payment failed"), ("支付失败", "payment failed"),
                ("流水线", "pipeline failed"), ("pipeline", "pipeline failed"), ("stars", "new star"), ("contract", "contract signed"), ("email", "new email"), ("邮件", "new email"), ("row", "new row"), ("一行", "new row"), ("行", "new row"),
                ("order", "new order"), ("applies", "new application"), ("application", "new application"), ("订单", "new order"), ("下单", "new order"), ("付款", "new payment"), ("issue", "new issue"), ("pull request", "new pull request"),
@@ -238,7 +240,7 @@ DELIVER = ascii_re(r"\b(?:page|pages|flag|flagged|send|sends|sent|post|posts|not
                    r"(?<!开)(?<!出)发(?!现|生(?!日)|票|起|展|来|过来|货)")
 DELIVER_OP = (("append", ascii_re(r"\bappend\w*|\badd\b.{0,70}?\b(?:to|into|in|on|as)\b|\btag (?:the|it|them)\b|\bput\b.{0,30}?\b(?:in|into)\b|\badd (?:it |them |a |as a |each |the )?(?:new )?(?:row|line|record|entry)|\blog(?:s|ged)?\b|\brecord(?:s|ed)?\b|"
                                   r"\binsert\b|追加|(?:新增|添加|加|插入)(?:一|1)?(?:行|条(?:[\u4e00-\u9fff]{0,4}?记录)?)|(?<!会话)(?<!对话)(?<!聊天)(?<!通话)(?<!交易)(?<!销售)(?<!购买)(?<!操作)(?<!浏览)(?<!历史)(?<!访问)(?<!登录)(?<!消费)(?<!考勤)(?<!打卡)(?<!沟通)(?<!跟进)(?<!发布)(?<!运行)(?<!变更)(?<!审批)(?<!报销)(?<!就诊)(?<!维修)(?<!出入)(?<!充值)(?<!借阅)(?<!学习)(?<!订单)(?<!物流)(?<!发货)(?<!合同)(?<!所有)(?<!全部)(?<!客户)(?<!会员)(?<!员工)(?<!库存)(?<!工单)(?<!线索)(?<!提交)(?<!修改)(?<!评论)(?<!聊天)(?<!commit)记录(?!拉|取|导|读|调|查|抓|捞|里|中)|插入|插进|灌进|记一(?:行|笔|条)|(?<!笔)记下|(?<!笔)记(?:到|进|在|入)|录入|登记到|填(?:到|进|入)")),
-              ("create", ascii_re(r"\bcreate\w*|\bcreating\b|\bbook (?:a|an|the) (?:[\w-]+ ){0,2}(?:viewing|meeting|call|demo|slot|appointment|room|interview|event|session)s?\b|\bturn (?:it|them|this|that|the \w+|each \w+|only (?:the )?\w+|these|those|all (?:the )?\w+) into (?:an? )?(?:new )?(?:[\w-]+ )?(?:issue|ticket|card|task|page|row|record|contact|deal|lead|event)s?\b|\bissue (?:a |the )?refund|\brefund (?:the|their|his|her|it|them)\b|\bopen (?:a|an|one)\b|\braise (?:a|an|one)\b|\bfile (?:a|an|one)\b|\b(?:trigger|fire)(?:s|ed)? (?:a|an) (?:[\w-]+ ){0,2}(?:incident|alert|page)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|发起退款|(?<=调)[a-z]{2,12}退款|创建(?!的)|新建(?!的)|开一个|建一个|(?<![创新组搭])建(?:个|张|条|篇|份|一个|一张|一条|一篇|一份)?(?:[\u4e00-\u9fff]{0,6}?(?:文档|笔记)|工单|任务|卡片|商机|联系人|线索|客户|日程|会议|页面|issue|ticket|deal|lead)|[提开]工单"
+              ("create", ascii_re(r"\bcreate\w*|\bcreating\b|\bbook (?:a|an|the) (?:[\w-]+ ){0,2}(?:viewing|meeting|call|demo|slot|appointment|room|interview|event|session)s?\b|\bturn (?:it|them|this|that|the \w+|each \w+|only (?:the )?\w+|these|those|all (?:the )?\w+) into (?:an? )?(?:new )?(?:[\w-]+ )?(?:issue|ticket|card|task|page|row|record|contact|deal|lead|event)s?\b|\bissue (?:a |the )?refund|\brefund (?:the|their|his|her|it|them)\b|\bopen (?:a|an|one)\b|\braise (?:a|an|one)\b|\bfile (?:a|an|one)\b|\b(?:trigger|fire)(?:s|ed)? (?:a|an) (?:[\w-]+ ){0,2}(?:incident|alert|page)\b|\bnew (?:ticket|issue|card|task|page|deal|contact)|发起退款|(?<=调)[a-z]{2,12}退款|创建(?!的)|新建(?!的)|开一个|建一个|(?<![创新组搭])建(?:个|张|条|篇|份|一个|一张|一条|一篇|一份)?(?:[\u4e00-\u9fff]{0,6}?(?:文档|笔记)|工单|任务|卡片|商机|联系人|线索|客户|日程|会议|页面|issue|ticket|deal|lead)|[提开]工单|(?<=里|上|中)(?:建|开|提)单(?![据价])|(?<=里|上|中)(?:建|开|提)(?:个|一个|一张|张)?(?:bug单|工单|需求单|售后单)"
                                     # "在金蝶里生成销售出库单", "去金蝶记账": a record booked in the finance system
                                     r"|" + BOOKS_RECORD_ZH)),
               ("update", ascii_re(r"\bset(?:ting|s)? (?:the |its |their |that )?(?:(?:row|record|page|card|issue|ticket|deal|order)'s )?['\"]?[\w -]{1,30}['\"]? (?:to|=) |"
@@ -366,7 +368,7 @@ STATE_EVENT = ascii_re(
     r"|^(?:when(?:ever)?|once|if|as soon as)\s+[\w.-]+\s+(?:flags|marks|labels|tags|moves|closes|resolves|cancels|merges|signs)\b"
     r"|^[\w.-]+(?:\s+[\w.-]+){0,2}\s+(?:priority|status|stage|state|label)\s*(?:=|==|is|changes to|becomes)\s*['\"]?[\w-]+['\"]?\s*(?:->|→|=>|:)"
     r"|^(?:每次|每当)?(?!把|将|让|用|请|帮|给|每)[^,，。；;:：]{1,24}?(?:被)?(?:改成|改为|变成|变为|更新为|更新成|设为|标记为|合并|签完|签署完成|取消|关闭|完成|通过|添加|新增|打上|驳回|拒绝|退款|发货|签收)"
-    r"[^,，。；;:：]{0,12}?(?:时(?![间效])|之后|以后|后)(?=[,，\s]|$)")
+    r"[^,，。；;:：]{0,12}?(?:的?时候|时(?![间效])|之后|以后|后)(?=[,，\s]|$)")
 
 # the event a state change names ("labelled", "合并"): its English past participle
 STATE_EVENT_ZH = {"合并": "merged", "签完": "signed", "签署完成": "signed", "取消": "cancelled", "关闭": "closed", "完成": "completed",

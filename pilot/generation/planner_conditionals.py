@@ -189,7 +189,8 @@ class ConditionalReader:
                 r"[把将让再也又并]|(?<!优)先|同时|马上|立即|然后|每|点|(?<![a-z])ai(?![a-z])|^&?(?:看|查|翻|读|拉|找|搜|获取|等)", label) or re.search(r"分流|分别|根据|按.{1,10}(?:分|处理)", clause)
                 or (ent.find_integrations(label)[0] and not self.switch_field)):  # "根据 carrier 字段：顺丰的调…": a value of the field
             return None  # "投诉的转到…" is a case; "把热榜发我钉钉" is just a delivery
-        if self.lang == "zh" and re.search(r"在.{1,10}?(?:上|里)|给|通过", m.group(0)):  # "年假的在钉钉上通知…": the service is in the match
+        # "年假的在钉钉上通知…": the service is in the match; "小于100元的直接调有赞的退款接口退掉": the call is the action
+        if self.lang == "zh" and re.search(r"在.{1,10}?(?:上|里)|给|通过|调用?$", m.group(0)):
             return conds.strip_label(label, self.lang), clause[m.start():].lstrip("的")
         if "mail" in m.group(0):  # "the rest is emailed to support": an email to support
             return conds.strip_label(label, self.lang), "email " + clause[m.end():].strip(" :->=→")

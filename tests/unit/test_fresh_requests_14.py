@@ -6,6 +6,8 @@ from Xiaohongshu (笔记 there is what is read, and 笔记下 is not 记下, "no
 
 from __future__ import annotations
 
+import pytest
+
 from pilot.generation.offline_result import generate_offline
 from pilot.generation.pipeline import plan_offline
 from pilot.generation.plan import BranchStep, DeliverStep, LoopStep, SourceStep, walk
@@ -161,3 +163,43 @@ async def test_a_loop_body_with_an_output_node_yields_that_record_per_item(make_
     assert first == [{"item": 1, "double": {"n": 2}}, {"item": 5, "double": {"n": 10}}]
     second = runner.node_outputs["second"]["output"]
     assert second[1] == {"kept": 5} and second[0] != {"kept": 1}  # only the big one went on
+
+
+@pytest.mark.parametrize(("prompt", "kind", "service"), [
+    ("When I star an email in Gmail, create a task in Todoist with a one-line summary of the email as the title.", "app_event", "email"),
+    ("HubSpot里交易阶段变成“已报价”的时候，等5天，然后发一封跟进邮件给客户", "app_event", "hubspot"),
+    ("做一个问卷表单收集用户对新功能的反馈，每次有人提交，就让AI总结一下要点，存到Notion数据库里", "form", None),
+    ("Internal HR assistant chat. Classify each employee message as policy, leave or IT. Policy questions: answer from "
+     "the HR handbook knowledge base. Leave: create a time-off request in BambooHR. IT: open a ticket in ServiceNow.", "chat", None),
+])
+def test_triggers_said_in_passing(prompt: str, kind: str, service: str | None) -> None:
+    trigger = _graph(prompt).nodes[0].config.trigger
+    assert trigger is not None and trigger.__struct_config__.tag == kind
+    if service:
+        assert trigger.service == service
+
+
+def test_case_actions_said_the_short_way() -> None:
+    # "Bug就在Jira里建单": 建单 makes the ticket; "给这个issue打上question标签" labels the Gitee issue
+    [branch] = _branches("客户通过反馈表单提交问题，表单里有个“类型”选项：Bug就在Jira里建单，需求就加到飞书项目的需求池，咨询的话让AI写个回复直接发邮件给客户")
+    assert [s.service for s in walk(branch.cases[0].steps) if isinstance(s, DeliverStep)] == ["jira"]
+    [branch] = _branches("Gitee仓库有新issue的时候，让AI看一下是不是bug。是bug就在禅道里建一个bug单，不是的话就给这个issue打上question标签")
+    [label] = [s for s in walk(branch.otherwise or []) if isinstance(s, DeliverStep)]
+    assert (label.service, label.action) == ("gitee", "label")
+
+
+def test_a_threshold_case_that_calls_a_refund_api() -> None:
+    [branch] = _branches("做一个退款申请表单，用户填订单号和退款原因。提交后去有赞查一下这个订单的金额，小于100元的直接调有赞的退款接口退掉，"
+                         "100元及以上的发到钉钉客服群让主管处理")
+    assert [s.service for s in walk(branch.cases[0].steps) if isinstance(s, DeliverStep)] == ["youzan"]
+
+
+def test_an_inclusive_threshold_leaves_the_other_side_as_the_else() -> None:
+    # 大于等于1万 / 1万以下: one test and its else (10,000 is not on both sides), and the else updates the record
+    graph = _graph("飞书多维表格里新增一条采购申请时：金额大于等于1万的，要等财务总监审批，审批完把结果用飞书消息通知申请人；"
+                   "1万以下的直接把这条记录的状态改成“自动通过”。")
+    [cond] = [n for n in graph.nodes if isinstance(n, ConditionNode)]
+    assert [c.when for c in cond.config.cases] == ["inputs.event.amount >= 10000"]
+    [update] = [n for n in graph.nodes if isinstance(n, ApiNode) and n.config.service == "feishu_bitable"]
+    assert update.config.method == "PUT"
+    assert (cond.id, update.id) in {(e.source, e.target) for e in graph.edges if e.source_handle == "else"}
