@@ -102,7 +102,9 @@ def as_category(label: str, categories: list[str]) -> str:
 
 
 _ZH_BOTH = compile_filtered(r"(?P<cond>[^,，。；;]{2,30}?(?:并且|而且|且)[^,，。；;]{2,20}?)[,，]?\s*(?:就|则|那么|的话就?)")
-_OPEN_BOUND = compile_filtered(r"^(?P<cond>[^,;]+?\b(?:or (?:more|less|above|below|higher|lower|greater|fewer|over|under)|and (?:up|above|over|below|under)))"
+_OPEN_BOUND = compile_filtered(r"^(?P<cond>[^,;]+?\b(?:or (?:more|less|above|below|higher|lower|greater|fewer|over|under)|and (?:up|above|over|below|under)"
+                               # "if the amount is over $500 it needs their manager's approval": the number ends it
+                               r"|(?:over|above|under|below|more than|less than|exceeds?|at least|at most)\s+[$€£¥]?\d[\d,.]*(?<![,.])\s*(?:k\b|usd\b|dollars?\b|%)?))"
                                r"\s+(?=(?:it|they|this|that|we|i)\s+(?:needs?|requires?|must|has|have|gets?|goes|go|should|will)\b"
                                r"|(?:needs?|requires?|must|has to|gets?)\b)")
 

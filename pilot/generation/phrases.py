@@ -157,7 +157,7 @@ EVENT_SERVICE = (("email", "email"), ("邮件", "email"), ("inbox", "email"), ("
 IF = ascii_re(r"^(?:and\s+|but\s+)?(?:if|when|in case|only if|only when|whenever)\b|^(?:到时候|届时|这时)?,?\s*(?:如果|若|假如|要是|当(?!天|日|晚|月|年|前|下|场|面|即|然)|一旦|如(?!何|今|下|上)|只有(?=[^,，。；;]{2,20}[,，]\s*才))"
               r"|^[\u4e00-\u9fff]{1,4}(?:要是|如果|假如|若是)"  # "用户要是想投诉": subject first
               # "For the ones scoring 80 or higher, …": the items a threshold picks out
-              r"|^for (?:the ones|those|the \w+|any|anyone|each one)\s+(?=(?:scoring|scored|rated|with a score of|that score|who score)\b)"
+              r"|^(?:and\s+)?for (?:the ones|those|the \w+|any|anyone|each one|(?:any|every|each|all the|all) [\w-]+?s?)\s+(?=(?:scoring|scored|rated|with a score of|that score|that scores|who score|who scores|which scores?|whose score)\b)"
               # "库存低于10件时，…": a threshold that holds when the run starts
               r"|^(?=[\u4e00-\u9fff]{1,8}(?:大于|小于|高于|低于|超过|不低于|不少于|不超过|少于|多于|不到|不足)\s*[\d.]+\s*[\u4e00-\u9fff%]{0,2}?(?:时|的时候)(?:[,，]|$))")
 ELSE = ascii_re(r"^(?:and\s+|but\s+)?(?:otherwise|else|if not|or else|in all other cases|for everything else|for the rest|for everyone else|for everybody else|for all others)\b"
@@ -312,7 +312,7 @@ FETCH = ascii_re(r"\bback(?:s|ing)? up (?:all |the |our |every )|\b(?:fetch|fetc
                  r"ping(?=\s+(?:https?://|[\w-]+\.[a-z]{2,}\b|(?:the|our|their)\s+(?:\S+\s+)?(?:endpoint|url|site|website|api|server)\b)))\b(?!.{0,40}\binto\b)|"
                  r"抓取|获取|拉取|读取|采集|爬取|监控|查询|导入|收集|查一下|查下|看看|看一下|(?<![提抽])取出|拿出|翻出|捞出|调出|统计(?!$)(?![,，。])|读出|拉下来|导出|调用|读|拉|抓|(?<![检审调])查(?!看)|过一遍|遍历|请求一下|请求|访问")
 RESPOND = ascii_re(r"\b(?:respond|reply|return)\s+(?:to (?:the )?(?:caller|webhook|request)|with)\b|返回给|响应")
-SEND = ascii_re(r"\breply (?:in|on) (?:the |that |this |a )?(?:[\w-]+ )?(?:thread|channel|chat|dm)\b|"
+SEND = ascii_re(r"(?:用|通过|发)[\u4e00-\u9fffa-z ]{1,8}?(?:消息|短信|邮件|私信)(?:告诉|告知)|\breply (?:in|on) (?:the |that |this |a )?(?:[\w-]+ )?(?:thread|channel|chat|dm)\b|"
                r"\btell (?:me|us|him|her|them|the [\w-]+)\s+(?:in|on|via|through|by|over)\s+(?!plain\b|simple\b|detail\b|short\b|brief\b|a few\b|english\b|chinese\b|bullets?\b|words?\b)(?:the\s+|our\s+|my\s+)?[a-z#]|"  # "tell me in Telegram if …"
                 # "summarize them for me by email": delivered to that person by email
                 r"\b(?:for|to) (?:me|us)\s+(?:by|via|over)\s+(?:e-?mail|slack|sms|text)\b|"

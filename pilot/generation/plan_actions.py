@@ -168,6 +168,7 @@ _TO_ADDRESS = compile_filtered(r"(?<!from )(?<!reply-)\b(?:to|cc)\s+(?P<address>
 _IN_PLACE = ascii_re(r"\b(?:in|into|on|to)\s+(?:our\s+|the\s+)?([a-z][\w.-]{2,20})\s*$")
 _WRITES_FIGURES = ascii_re(r"(?:then\s+|and\s+)?write\s+(?:the|these|those|all|each|its|their)\s+(?:[\w-]+\s+){0,2}?"
                            r"(?:totals?|numbers|figures|results|rows|records|data|values|scores|counts|sums|amounts)\s+(?:into|to|in|back)\b")
+_SCALE = compile_filtered(r"\b(?:from|between)\s+[01]\s*(?:-|to|and)\s*(?:5|10|100)\b|\bon a (?:scale|score) of\b|\bout of (?:5|10|100)\b|(?<![\d.])[01]\s*-\s*(?:5|10|100)\b")
 _STYLE_ONLY = r"(?:\s*(?:风格|式的|体的|笔记风|style|-style|tone|风))"
 _LIKE = r"\b(?:like|similar to|in the style of|modell?ed on|inspired by)\s+"
 # "加一条备注“已同步ERP”": the words of a note or label, not a service it goes to
@@ -458,6 +459,8 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         hits = []  # "don't auto-reply to the customer": a refusal asks for no step
     if hits and state.last_ai is not None and (_delivers_result(clause) or ph.WRITE_BACK.search(clause)):
         hits = []  # "save the summary to Notion": the summary an earlier step wrote
+    if any(h[2] == "score" for h in hits) and _SCALE.search(clause):
+        hits = [h for h in hits if h[2] != "classify"]  # "score each one's sentiment from 1 to 5": a number, not a label
     if not hits and _ASKS_AI.search(clause) and not _delivers_result(clause):
         hits = [(0, 6, "analyze")]  # "have AI work out the return on ad spend": an AI step whatever the verb
     if hits:

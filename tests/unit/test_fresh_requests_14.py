@@ -203,3 +203,36 @@ def test_an_inclusive_threshold_leaves_the_other_side_as_the_else() -> None:
     [update] = [n for n in graph.nodes if isinstance(n, ApiNode) and n.config.service == "feishu_bitable"]
     assert update.config.method == "PUT"
     assert (cond.id, update.id) in {(e.source, e.target) for e in graph.edges if e.source_handle == "else"}
+
+
+def test_a_score_on_a_scale_and_the_items_a_threshold_picks() -> None:
+    graph = _graph("Every day at 6pm, grab today's new Trustpilot reviews, have AI score each one's sentiment from 1 to 5, "
+                   "and for any review that scores 2 or lower, create a Zendesk ticket so the CX team can follow up.")
+    [loop] = [n for n in graph.nodes if isinstance(n, LoopNode)]
+    body = {n.id: n for n in loop.config.body.nodes}
+    assert "score" in body["score"].config.output_schema["properties"]  # a number, not a sentiment label
+    [cond] = [n for n in body.values() if isinstance(n, ConditionNode)]
+    assert cond.config.cases[0].when == "nodes.score.output.score <= 2"
+    assert any(isinstance(n, ApiNode) and n.config.service == "zendesk" for n in body.values())
+
+
+def test_approval_outcomes_said_alone_before_their_actions() -> None:
+    graph = _graph("员工通过表单提交请假申请后，先让直属领导审批。审批通过的，写进飞书多维表格的考勤表，并在飞书上通知HR；"
+                   "不通过的，用飞书消息告诉申请人被驳回了。")
+    [cond] = [n for n in graph.nodes if isinstance(n, ConditionNode)]
+    assert cond.config.cases[0].when == "nodes.approval.output.approved == true"
+    after = {h: {e.target for e in graph.edges if e.source == cond.id and e.source_handle == h} for h in ("approved", "else")}
+    kinds = {n.id: (n.config.service if isinstance(n, ApiNode) else n.config.tool) for n in graph.nodes if isinstance(n, (ApiNode, ToolNode))}
+    assert {kinds[t] for t in after["approved"]} >= {"feishu_bitable"} and {kinds[t] for t in after["else"]} == {"feishu"}
+
+
+def test_a_threshold_said_before_what_it_needs() -> None:
+    # "If the amount is over $500 it needs their manager's approval": the number ends the condition
+    graph = _graph("Expense submission form for employees. If the amount is over $500 it needs their manager's approval, "
+                   "and once the manager decides, email the employee the outcome. Anything $500 or under is auto-approved: "
+                   "just post it to #expenses on Slack.")
+    [cond] = [n for n in graph.nodes if isinstance(n, ConditionNode)]
+    assert [c.when for c in cond.config.cases] == ["inputs.submission.amount > 500"]
+    [wait] = [n for n in graph.nodes if isinstance(n, WaitNode)]
+    assert wait.config.approval is not None
+    assert (cond.id, wait.id) in {(e.source, e.target) for e in graph.edges}
