@@ -154,7 +154,7 @@ class ConditionalReader:
             return decision.group("label").strip(), decision.group("action")  # "审批通过：写入…", "rejected: email the writer"
         outcome = _BARE_OUTCOME.match(clause) if self.last_approval else None
         if outcome:  # "审批通过的，写进…；不通过的，…": the outcome alone, its action in the clauses that follow
-            return outcome.group("label") or outcome.group("en"), ""
+            return outcome.group("label"), ""
         if self.lang == "zh":  # "负面的马上发 Slack 提醒…": how soon is not part of the label
             clause = re.sub(r"(?<=[\u4e00-\u9fffa-z0-9])的(?:立刻|马上|立即|直接|一律|统一|只|仅|就)+(?=[\u4e00-\u9fff])", "的", clause)
             by_ai = re.match(r"^&?(?P<label>[\u4e00-\u9fffa-z0-9 ]{1,14}?)的(?=(?:让|用|交给|由)\s*(?:ai|大模型|gpt))", clause)
@@ -220,8 +220,7 @@ _NOUN_THRESHOLD = compile_filtered(r"(?<![a-z])(?:(?:any |all |the )?[a-z]+(?: [
                                    r"|^(?:the |any |all )?[a-z]+ (?:scoring|scored|rated|rating) (?:\d{1,3} or \d{1,3}\b|\d{1,3}\s*\+|\d{1,3} (?:or|and) (?:above|up|higher|more|below|lower|less|under)\b)"
                                    r"|^(?:those|ones|the ones|anyone|anything) (?:over|above|under|below|scoring)\b")
 _RANGE_LABEL = compile_filtered(r"[a-z ]{0,24}?\(\s*\d+(?:\.\d+)?\s*(?:-|–|to|~)\s*\d+(?:\.\d+)?\s*\)")
-_BARE_OUTCOME = compile_filtered(r"^&?(?P<label>(?:审批|审核)?(?:被)?(?:通过|批准|同意|驳回|拒绝|不通过|没通过|未通过|不同意|没批)(?:了)?)(?:的话|的)?$"
-                                 r"|^&?(?:if |once )?(?P<en>approved|rejected|declined|denied)$")
+_BARE_OUTCOME = compile_filtered(r"^&?(?P<label>(?:审批|审核)?(?:被)?(?:通过|批准|同意|驳回|拒绝|不通过|没通过|未通过|不同意|没批)(?:了)?)(?:的话|的)$")
 _APPROVED = compile_filtered(r"approv|accepted|signed off|okay|\bok\b|通过|批准|同意")
 _REJECTED = compile_filtered(r"reject|declin|denied|not approv|isn't approved|驳回|拒绝|不通过|没通过|未通过|不同意|没批")
 
