@@ -159,7 +159,9 @@ def _named_fields(listed: str, clause: str, taken: list[PlanField]) -> list[Plan
 
 _COMPOSED = ascii_re(r"\b(?:polite|friendly|personali[sz]ed|warm|apologetic|gentle|tailored|heartfelt|empathetic)\s+(?:[\w-]+\s+)?"
                      r"(?:reminder|message|e-?mail|note|reply|response|follow-?up|apology|thank-you|welcome)\b"
-                     r"|(?:礼貌|个性化|温和|友好|客气|走心|真诚)的?(?:催款|提醒|回复|邮件|短信|消息|道歉|感谢|欢迎)")
+                     r"|(?:礼貌|个性化|温和|友好|客气|走心|真诚)的?(?:催款|提醒|回复|邮件|短信|消息|道歉|感谢|欢迎)"
+                     # "把今天的天气和穿衣建议推送给我", "the forecast with what to wear": advice someone has to give
+                     r"|(?:穿衣|穿搭|出行|饮食|运动|护肤|健康)(?:建议|指南|提醒)|\bwhat to wear\b|\b(?:outfit|clothing) (?:advice|tips|suggestions?)\b")
 _AGENT_CAN = ascii_re(r"(?:and\s+)?(?:the (?:agent|bot|assistant)|it|they)\s+(?:can|could|should be able to|may|is able to)\b"
                       r"|(?:它|机器人|助手|智能体|agent)?(?:能够?|可以)(?:调用|查|搜|读|访问|用)")
 _LISTED_THINGS = compile_filtered(r"(?P<what>待办事项|待办清单|待办|行动项|任务清单|任务|要点|问题清单|清单|列表|\baction items\b|\bto-?dos?\b|\btasks\b)")

@@ -30,7 +30,7 @@ _PRONOUN_THEN_OBJECT = compile_filtered(r"(me|us|him|her|them)\s+(?:a|an|the|thi
 _WHO_ZH = compile_filtered(r"(?:发(?:邮件|消息|短信)?给|通知|告知|提醒|发送给|转给|抄送)(?!一下|下$|一声)(?P<who>[\u4e00-\u9fff]{1,8}?)(?=[,，。；;]|$|并|和|，|的邮箱)")
 _WRITE_METHOD = compile_filtered(r"\b(?:post|put|patch)(?:ing|s)?\b[^,.;]{0,45}?\s+(?:to|at|on|into)\s+$|(?<![a-z])(?:post|put|patch|delete)(?:请求)?(?:到|给)?\s*$", re.I)
 _WRITE_AFTER = compile_filtered(r"\s*(?:,\s*)?(?:创建|提交|写入|更新|新建|推送|上报|create|submit|update)")
-_CALL_TO_SEND = compile_filtered(r"(?:直接|再|然后|并|就|马上|立即)?(?:调用|调)[^,，。;；]{0,14}?(?:接口|api)[^,，。;；]{0,3}?(?:群发|发送|推送|发|通知|回复|创建|提交|写入|下单|下一个|同意退款|退款|取消|关闭|暂停|停用|下架|上架|标记|改成|改为|修改|删除|作废|冻结|付款|支付|打款)")
+_CALL_TO_SEND = compile_filtered(r"(?:直接|再|然后|并|就|马上|立即)?(?:调用|调)[^,，。;；]{0,14}?(?:接口|api)[^,，。;；]{0,3}?(?:把[^,，。;；]{1,10}?)?(?:群发|发送|推送|发|通知|回复|创建|提交|写入|写进|同步|录入|更新|下单|下一个|同意退款|退款|取消|关闭|暂停|停用|下架|上架|标记|改成|改为|修改|删除|作废|冻结|付款|支付|打款)")
 _NAMED_SYSTEM = compile_filtered(r"系统|平台|后台|接口|\bapi\b|\bsystem\b|\bplatform\b|\bendpoint\b")
 _NOT_DEST = {"webhook"}
 _DESCRIBED_TARGET = compile_filtered(r"(?:是|这是)要?(?:发给|发送给|给)[^,，。]{0,14}的(?:邮件|内容|正文|文案|消息|通知)"

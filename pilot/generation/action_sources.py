@@ -116,7 +116,7 @@ def said_data_sources(clause: str, state: _State, quote: str, sources: list[Sour
     sent = SENT_OBJECT.search(clause) if sends and not out and not read_elsewhere and state.last_source is None and state.last_ai is None else None
     for live in LIVE_DATA.finditer((sent.group("obj") or sent.group("obj2")) if sent else ""):
         named = "weather" if live.group("weather") else "calendar"
-        said = ("天气" if named == "weather" else "日程") if state.lang == "zh" else named
+        said = ("天气预报" if named == "weather" else "日程") if state.lang == "zh" else named
         if not any(x.service == said for x in out):
             out.append(SourceStep(id=state.uid("fetch_" + named), service=said, quote=quote))
     table = FROM_TABLE_ZH.search(clause)

@@ -486,6 +486,9 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     tweeted = _TWEET.search(clause)
     if not negated and "twitter" not in dests and tweeted and not _A_TWEET.search(clause, max(0, tweeted.start() - 30), tweeted.start()):
         dests = [*dests, "twitter"]  # "tweet about it": posted on X/Twitter (a tweet written and not sent is "write a tweet")
+    if "erp" in dests and any(d != "erp" and ent.BY_ID[d].category in ("commerce", "finance") and ent.BY_ID[d].role != "source"
+                              for d in dests if d in ent.BY_ID):
+        dests = [d for d in dests if d != "erp"]  # "调聚水潭的接口把订单同步到ERP": 聚水潭 is the ERP
     # deliveries
     deliver_verb = bool(ph.DELIVER.search(clause))
     for sid in dests:

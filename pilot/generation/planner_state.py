@@ -71,6 +71,8 @@ def _waits_before_tests(clauses: list[str], lang: str) -> list[str]:
 
 
 _SAME_ITEMS = compile_filtered(r"每一?条|每一?个|\beach one\b|\beach of them\b|逐条|一条条|一个个")
+_PER_PART = compile_filtered(r"\b(?:list|summari[sz]e|outline|describe|explain|note|highlight|give|extract|compare|break down)\b[^.;]{0,80}?"
+                             r"\bfor (?:each|every) (?:party|side|section|chapter|clause|speaker|participant|stakeholder|option|plan|role|phase|stage)\b")
 _TOGETHER_WITH = compile_filtered(r"连同[^,，。；;]{0,24}?一起")
 
 
@@ -273,6 +275,8 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
                     and not any(isinstance(s, SourceStep) and s.from_ != "knowledge" and s.service != "web_search" for s in steps) \
                     and not re.search(r"\b(?:array|list|batch)\b|一批|数组|列表", self.raw.lower()):
                 loop = None  # "Students send questions through the form. Tag each one as …": one per run
+            if loop and _PER_PART.search(clause) and loop.group(0).startswith("for "):
+                loop = None  # "list the key obligations and deadlines for each party": one answer, part by part
             if loop and self.in_loop and not ph.BATCH.search(clause) and _SAME_ITEMS.search(clause) \
                     and not any(x != self.loop_service for x in ent.find_integrations(clause)[0]):
                 loop = None  # "评论一条条过一遍，让AI给每条打分": the items the loop already goes over

@@ -19,7 +19,7 @@ from pilot.engine.nodes.base import EngineServices
 from pilot.engine.runner import GraphRunner, RunEnv
 from pilot.events.bus import InMemoryBus
 from pilot.events.recorder import EventRecorder
-from pilot.workflows.model import ApiNode, ConditionNode, LoopNode, OutputNode, ToolNode, WaitNode, graph_from_builtins
+from pilot.workflows.model import ApiNode, ConditionNode, LlmNode, LoopNode, OutputNode, ToolNode, WaitNode, graph_from_builtins
 
 
 def _graph(prompt: str):
@@ -236,3 +236,26 @@ def test_a_threshold_said_before_what_it_needs() -> None:
     [wait] = [n for n in graph.nodes if isinstance(n, WaitNode)]
     assert wait.config.approval is not None
     assert (cond.id, wait.id) in {(e.source, e.target) for e in graph.edges}
+
+
+def test_an_erp_named_by_its_product_is_one_write_and_not_a_read() -> None:
+    plan = plan_offline("Shopify每来一个新订单，就调聚水潭的接口把订单同步到ERP，在飞书群里播报一下，再把订单信息写进谷歌表格")
+    steps = list(walk(plan.steps))
+    assert [s.service for s in steps if isinstance(s, DeliverStep)] == ["jushuitan", "feishu", "google_sheets"]
+    assert not any(isinstance(s, SourceStep) for s in steps)  # 调…接口把订单同步到: a write, nothing read first
+
+
+def test_advice_to_send_is_written_from_what_was_read() -> None:
+    graph = _graph("每天早上7点把今天的天气和穿衣建议推送到我的企业微信")
+    [fetch] = [n for n in graph.nodes if isinstance(n, ApiNode)]
+    assert "openweathermap" in fetch.config.url
+    [writer] = [n for n in graph.nodes if isinstance(n, LlmNode)]
+    assert f"nodes.{fetch.id}.output" in writer.config.prompt
+    [send] = [n for n in graph.nodes if isinstance(n, ToolNode)]
+    assert send.config.arguments["text"] == f"{{{{ nodes.{writer.id}.output }}}}"
+
+
+def test_a_list_for_each_party_is_one_answer_not_a_loop() -> None:
+    graph = _graph("Summarize this contract PDF and list the key obligations and deadlines for each party.")
+    assert not any(isinstance(n, LoopNode) for n in graph.nodes)
+    assert any(isinstance(n, LlmNode) for n in graph.nodes)
