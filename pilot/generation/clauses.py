@@ -34,6 +34,7 @@ _COND_SPLIT = ascii_re(r"\s+[—–-]{1,2}\s+(?=(?:just|only|instead)\b)"
                            r"|[,;]\s*(?=(?:and\s+|but\s+)?(?:if|only if|in case)\b)"
                            # "…from 1 to 5, and for any review that scores 2 or lower, create …": the items a threshold picks
                            r"|[,;]\s*(?=(?:and\s+)?for (?:any|every|each|all|the) [\w-]+s? (?:that|which|who|whose score) (?:scores?|scored|is rated|are rated|rates?)\b)"
+                           r"|(?<=[\u4e00-\u9fff])[,;]\s*(?=分别(?:转发|发|推送|通知|同步|写|存|记|交|转))"  # "…前端、后端还是产品，分别转发给…": per category
                            r"|[,;]?\s*(?=否则|不然|不是的话|不是就|否的话|反之|其他情况|其余情况|其余的|其他的|其它的|剩下的)|[,;:]\s*(?=如果|若|假如|要是)"
                            # "检查官网能不能打开，挂了就发短信，正常就什么都不做": a short condition, then 就
                            r"|[,;]\s*(?=(?:挂了|挂掉了?|打不开|宕机了?|正常|不正常|成功|失败|报错|出错|通过|没通过|有|没有)(?:的话)?就)"

@@ -37,6 +37,11 @@ class CaseListReader:
             parts.append(plain(clauses[j]))
             j += 1
         deliveries = [d for part in parts for d in parse_actions(part, self, default_service=part).deliveries]
+        if len(deliveries) == 1 and len(cls.categories) > 1 and _EACH_ITS_OWN.search(" ".join(parts)):
+            # "分别转发给对应面试官的邮箱", "forward each to the corresponding owner": one delivery per category, to its own
+            one = deliveries[0]
+            deliveries = [msgspec.structs.replace(one, id=self.uid(one.id), target=f"{c}: {one.target or ''}".strip(": "))
+                          for c in cls.categories]
         if len(deliveries) != len(cls.categories):
             return None
         otherwise = None
@@ -218,3 +223,4 @@ def _merged_cases(steps: list[Step], new: list[Step]) -> list[Step]:
         steps[-1] = msgspec.structs.replace(prev, cases=[*prev.cases, *new[0].cases], otherwise=new[0].otherwise)
         return []
     return new
+_EACH_ITS_OWN = compile_filtered(r"对应|相应|各自|\bcorresponding\b|\brespective\b|\btheir own\b")

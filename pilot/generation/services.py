@@ -305,8 +305,13 @@ def _recipient(b: Builder, target: str | None, quote: str = "") -> str:
     who = _slug(target or "")
     who = re.sub(r"^(the|our|my|a|an|their|his|her|its)_", "", who) if who != "service" else ""
     name = f"{who}_email" if who and len(who) <= 30 else "email_to"
-    return "{{ " + b.input_field(name, description=b._t(f"收件人（{target}）" if target else "收件人",
-                                                        f"recipient ({target})" if target else "recipient")) + " }}"
+    description = b._t(f"收件人（{target}）" if target else "收件人", f"recipient ({target})" if target else "recipient")
+    # "前端: 对应面试官" / "后端: 对应面试官": each recipient its own input, not one address for all of them
+    taken = {f["name"]: f["description"] for f in b.fields}
+    base, n = name, 2
+    while name in taken and taken[name] != description:
+        name, n = f"{base}_{n}", n + 1
+    return "{{ " + b.input_field(name, description=description) + " }}"
 
 
 def trigger_title(b: Builder, trigger: dict[str, Any]) -> str:

@@ -259,3 +259,15 @@ def test_a_list_for_each_party_is_one_answer_not_a_loop() -> None:
     graph = _graph("Summarize this contract PDF and list the key obligations and deadlines for each party.")
     assert not any(isinstance(n, LoopNode) for n in graph.nodes)
     assert any(isinstance(n, LlmNode) for n in graph.nodes)
+
+
+def test_each_category_forwarded_to_its_own_recipient() -> None:
+    graph = _graph("招聘邮箱收到简历邮件的时候，让AI看看简历适合哪个岗位：前端、后端还是产品，分别转发给对应面试官的邮箱；"
+                   "都不合适的就自动回一封婉拒邮件")
+    [cond] = [n for n in graph.nodes if isinstance(n, ConditionNode)]
+    assert [c.when.rsplit("== ", 1)[1] for c in cond.config.cases] == ['"前端"', '"后端"', '"产品"']
+    by_case = {e.source_handle: e.target for e in graph.edges if e.source == cond.id}
+    emails = {n.id: n.config.arguments["to"] for n in graph.nodes if isinstance(n, ToolNode) and n.config.tool == "email"}
+    recipients = [emails[by_case[c.id]] for c in cond.config.cases]
+    assert len(set(recipients)) == 3  # one interviewer's address per position, not one for all
+    assert "else" in by_case  # 都不合适的: the rejection
