@@ -83,8 +83,15 @@ _ELLIPSIS = ascii_re(r"^(?:and\s+)?(?P<label>[a-z][\w-]*(?: [a-z][\w-]*)?)\s+(?:
 
 
 def elliptical_case(clause: str) -> tuple[str, str] | None:
+    """("ideas", "Productboard") for "ideas to Productboard" after a case; None for "post to #ops
+    on Slack", the case's second action (a verb is no label)."""
     m = _ELLIPSIS.match(clause)
-    return (m.group("label"), m.group("action")) if m else None
+    if m is None or _VERB_FIRST.match(m.group("label")):
+        return None
+    return m.group("label"), m.group("action")
+
+
+_VERB_FIRST = ascii_re(r"(?:" + ph.ACTION_VERBS + r"|post|send|forward|email|message|ping|text|notify|alert|add|move|copy|log|save|write|push|sync|upload)s?\b")
 
 
 def as_category(label: str, categories: list[str]) -> str:

@@ -98,7 +98,10 @@ _SYSTEM_NAMED = compile_filtered(r"(?:调用?|请求|call)?\s*(?:我们|公司|o
 _TWEET = ascii_re(r"\btweet(?:s|ed|ing)?\s+(?:it|them|this|that|about|out|the)\b")
 _A_TWEET = ascii_re(r"\b(?:a|an|the|one|this|that|our|my)\s+(?:[\w-]+\s+)?$")  # "write a (short) tweet about": the noun
 # (?<![a-z-]): from a word's start only, so a search stays linear on a long run of letters
-_TITLE_ONLY = ascii_re(r"(?<![a-z-])(?:[a-z-]+\s+){0,3}(?:approvals|approval\s+(?:flow|process|workflow|pipeline))\s*[.!:]?$|(?:[\u4e00-\u9fff]{1,8})?审批流程[:：]?$")
+_TITLE_ONLY = ascii_re(r"(?<![a-z-])(?:[a-z-]+\s+){0,3}(?:approvals|approval\s+(?:flow|process|workflow|pipeline))\s*[.!:]?$|(?:[\u4e00-\u9fff]{1,8})?审批流程[:：]?$"
+                      # "Build a customer service chatbot for our Shopify store.": what is built, not a step of it
+                      r"|^(?:please\s+)?(?:build|create|make|set up|give me)\s+(?:me\s+|us\s+)?an?\s+(?:(?!(?:in|for|to|on|with|from|of)\b)[\w-]+\s+){0,4}(?:chat ?bot|bot|assistant|ai agent)"
+                      r"(?:\s+(?:for|on|in)\s+(?:our|my|the|a)\s+[\w' -]{1,40})?\s*[.!:]?$")
 _ACCESS_REMARK = compile_filtered(r"[\w.' ]{1,30}\b(?:is|are|stays?)\s+read[- ]only\b[^.;]{0,60}$|(?:read[- ]only|only read|just read)(?:\s+(?:on|for|access|from|to)\b[^,.;]{0,40})?(?:,\s*(?:don'?t|do not|never)\b[^.;]{0,60})?\s*[.!]?$|(?:只读|只查|只能查|只查不改)[^,，。；]{0,12}$")
 
 

@@ -40,7 +40,7 @@ _ACTIVE = {"emailed": "email", "e-mailed": "email", "sent": "send", "posted": "p
 _MORE = compile_filtered(r"^(?:并且?|同时|再|还要|顺便|also\b|and also\b|plus\b)")
 _FIELD_WORDS = (("优先级", "priority"), ("priority", "priority"), ("级别", "level"), ("等级", "level"), ("severity", "severity"),
                 ("状态", "status"), ("status", "status"), ("类型", "type"), ("type", "type"), ("category", "category"),
-                ("分类", "category"), ("topic", "topic"), ("department", "department"), ("科室", "department"))
+                ("分类", "category"), ("类目", "category"), ("品类", "category"), ("topic", "topic"), ("department", "department"), ("科室", "department"))
 
 
 @dataclass
@@ -277,6 +277,8 @@ def case_list(clauses: list[str], start: int, labels: list[str]) -> CaseList | N
             return None  # the clause mixes cases with something else: leave it to the clause parser
         k += 1
         if found.otherwise is not None:
+            if not found.otherwise and k < len(clauses) and clauses[k].startswith("&"):
+                found.otherwise, k = clauses[k][1:], k + 1  # "For anything else, &answer from our FAQ": its action goes on
             break
     found.end = k
     return found if len(found.cases) >= 2 else None

@@ -271,3 +271,29 @@ def test_each_category_forwarded_to_its_own_recipient() -> None:
     recipients = [emails[by_case[c.id]] for c in cond.config.cases]
     assert len(set(recipients)) == 3  # one interviewer's address per position, not one for all
     assert "else" in by_case  # 都不合适的: the rejection
+
+
+def test_a_second_action_of_a_case_is_not_a_label() -> None:
+    # "create an incident in Jira and post to #ops on Slack": both on the failed side ("post" was a case)
+    [branch] = _branches("Every night at 2am, GET https://backup.internal/api/status. If any backup job failed, "
+                         "create an incident in Jira and post to #ops on Slack.")
+    assert len(branch.cases) == 1
+    assert [s.service for s in walk(branch.cases[0].steps) if isinstance(s, DeliverStep)] == ["jira", "slack"]
+
+
+def test_cases_by_a_field_said_in_each_case() -> None:
+    [branch] = _branches("抖店的新订单会推送到我们的webhook，按商品类目分流：类目是生鲜的调用冷链仓的下单接口，类目是家电的在京东物流下单，"
+                         "其他的发到普通仓的钉钉群里让他们发货")
+    assert [c.when.value for c in branch.cases if c.when is not None] == ["生鲜", "家电"]
+    assert [s.service for s in walk(branch.cases[1].steps) if isinstance(s, DeliverStep)] == ["jd_logistics"]
+    assert [s.service for s in walk(branch.otherwise or []) if isinstance(s, DeliverStep)] == ["dingtalk"]
+
+
+def test_what_is_built_is_not_a_step_and_anything_else_has_its_action() -> None:
+    prompt = ("Build a customer service chatbot for our Shopify store. Classify each message as shipping, returns, or other. "
+              "For shipping questions, look up the order in Shopify and tell them the tracking status. For returns, create a "
+              "ticket in Gorgias. For anything else, answer from our FAQ knowledge base.")
+    plan = plan_offline(prompt)
+    assert [s.service for s in walk(plan.steps) if isinstance(s, DeliverStep)] == ["gorgias"]  # nothing written to Shopify
+    [branch] = _branches(prompt)
+    assert [type(s).__name__ for s in branch.otherwise or []] == ["SourceStep", "AiStep"]  # the FAQ answer, else side only
