@@ -44,7 +44,7 @@ SPLITS = {"dev": DATA / "structure_dev.jsonl", "dev2": DATA / "structure_dev2.js
           "blind21": DATA / "structure_blind21.jsonl", "blind22": DATA / "structure_blind22.jsonl",
           "blind23": DATA / "structure_blind23.jsonl", "blind24": DATA / "structure_blind24.jsonl",
           "blind25": DATA / "structure_blind25.jsonl", "dev12": DATA / "structure_dev12.jsonl",
-          "dev13": DATA / "structure_dev13.jsonl", "blind26": DATA / "structure_blind26.jsonl"}
+          "dev13": DATA / "structure_dev13.jsonl", "dev14": DATA / "structure_dev14.jsonl", "blind26": DATA / "structure_blind26.jsonl"}
 CHECK_KINDS = ("trigger", "steps", "branch", "paths", "parallel", "compare", "forbid", "side_effects", "valid")
 
 
