@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 _CATEGORIES = ascii_re(r"\b(?:into|as|as either|between|decides?\s*:|(?:priority|severity|category|level|tier|urgency)\s+(?:to|of))\s+(?P<list>[\w -]+(?:,\s*+[\w -]+)*,?\s+(?:and|or)\s+[\w -]+)")
-_CATEGORIES_ZH = compile_filtered(r"(?:分为|分成|归为|归类[成为到]|归到|划分为|分类为|分类:\s*|评定为|评为|标记为|判断是|判断为|是|属于|类型有|有|哪(?:个|一个|一|种|类|些)[\u4e00-\u9fff]{0,4}:\s*|(?<![区部])分(?=[\u4e00-\u9fffa-z0-9]{1,8}、))\s*(?P<list>[\u4e00-\u9fff\w]{1,30}(?:\s*(?:[、,/和或]|还是)\s*[\u4e00-\u9fff\w]+)+)")
+_CATEGORIES_ZH = compile_filtered(r"(?:分为|分成|归为|归类[成为到]|归到|划分为|分类为|分类:\s*|分(?:个|一下|下)类[,:]\s*|评定为|评为|标记为|判断是|判断为|是|属于|类型有|有|哪(?:个|一个|一|种|类|些)[\u4e00-\u9fff]{0,4}:\s*|(?<![区部])分(?=[\u4e00-\u9fffa-z0-9]{1,8}、))\s*(?P<list>[\u4e00-\u9fff\w]{1,30}(?:\s*(?:[、,/和或]|还是)\s*[\u4e00-\u9fff\w]+)+)")
 # "label it bug / feature / question", "tag as p1/p2/p3": a slash list
 _CATEGORIES_SLASH = ascii_re(r"\b(?:label|labels|tag|tags|mark|marks|classify|classifies|categori[sz]e|sort|route)\s+(?:it|them|each(?: one)?|the \w+)?\s*(?:as|into)?\s*"
                                  r"(?P<list>[\w-]+(?:\s*/\s*[\w-]+)+)")

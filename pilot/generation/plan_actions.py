@@ -147,7 +147,7 @@ class Actions:
         return out
 
 
-_FOR_APPROVAL = compile_filtered(r"(?<!wait )(?<!waits )(?<!waiting )(?<!ask )(?<!asks )\bfor (?:my |your |their |his |her |an? |the )?(?:approval|review|sign-?off)\b|(?:让|给|请|等)(?:我|老板|主管|经理|领导)(?:先)?(?:审批|审核|确认|过目)")
+_FOR_APPROVAL = compile_filtered(r"(?<!wait )(?<!waits )(?<!waiting )(?<!ask )(?<!asks )\bfor (?:my |your |their |his |her |an? |the )?(?:approval|review|sign-?off)\b|\band\s+wait(?:s|ing)?\s+for\s+(?:my|our|your)\s+(?:ok|okay|go-ahead|approval|sign-?off|green light)\b|(?:让|给|请|等)(?:我|老板|主管|经理|领导)(?:先)?(?:审批|审核|确认|过目)")
 
 
 _ROUTES_TO_EACH = compile_filtered(r"分别(?:通知|发给|发到|推送给|推送到|转给|交给)(?:不同|各自|对应)的|\b(?:notify|route (?:it|them) to|send (?:it|them) to) (?:the )?(?:right|matching|respective|different|relevant) (?:team|teams|warehouse|warehouses|department|departments|person|people|channel|channels)\b")

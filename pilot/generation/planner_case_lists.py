@@ -37,7 +37,13 @@ class CaseListReader:
             parts.append(plain(clauses[j]))
             j += 1
         deliveries = [d for part in parts for d in parse_actions(part, self, default_service=part).deliveries]
-        if len(deliveries) == 1 and len(cls.categories) > 1 and _EACH_ITS_OWN.search(" ".join(parts)):
+        named = _LISTED_TARGETS.search(" ".join(parts))
+        names = [re.sub(r"^(?:分别)?(?:转发|发送|推送|发|转|同步)(?:到|给|至)|的$", "", n) for n in re.split(r"[、,和及]", named.group("list")) if n] if named else []
+        if len(deliveries) == 1 and len(names) == len(cls.categories) > 1:
+            # "咨询、投诉、合作…，分别转发到客服、经理、商务的邮箱": the i-th category to the i-th of them
+            one = deliveries[0]
+            deliveries = [msgspec.structs.replace(one, id=self.uid(one.id), target=f"{n}{named.group('what')}") for n in names]
+        elif len(deliveries) == 1 and len(cls.categories) > 1 and _EACH_ITS_OWN.search(" ".join(parts)):
             # "分别转发给对应面试官的邮箱", "forward each to the corresponding owner": one delivery per category, to its own
             one = deliveries[0]
             deliveries = [msgspec.structs.replace(one, id=self.uid(one.id), target=f"{c}: {one.target or ''}".strip(": "))
@@ -224,3 +230,4 @@ def _merged_cases(steps: list[Step], new: list[Step]) -> list[Step]:
         return []
     return new
 _EACH_ITS_OWN = compile_filtered(r"对应|相应|各自|\bcorresponding\b|\brespective\b|\btheir own\b")
+_LISTED_TARGETS = compile_filtered(r"(?<![\u4e00-\u9fffa-z0-9、,])(?P<list>[\u4e00-\u9fffa-z0-9]{1,8}(?:[、,][\u4e00-\u9fffa-z0-9]{1,8}){1,6})(?:各自)?的?(?P<what>邮箱|群|钉钉群|飞书群|企业微信群|频道|手机)")

@@ -297,3 +297,34 @@ def test_what_is_built_is_not_a_step_and_anything_else_has_its_action() -> None:
     assert [s.service for s in walk(plan.steps) if isinstance(s, DeliverStep)] == ["gorgias"]  # nothing written to Shopify
     [branch] = _branches(prompt)
     assert [type(s).__name__ for s in branch.otherwise or []] == ["SourceStep", "AiStep"]  # the FAQ answer, else side only
+
+
+def test_each_category_to_the_recipient_listed_in_its_place() -> None:
+    graph = _graph("官网留言表单：提交后AI分个类，咨询、投诉、合作三种，分别转发到客服、经理、商务的邮箱。")
+    [cls] = [n for n in graph.nodes if isinstance(n, LlmNode)]
+    assert cls.config.output_schema["properties"]["category"]["enum"][:3] == ["咨询", "投诉", "合作"]
+    fields = {f.name: f.description for f in graph.nodes[0].config.fields}
+    assert [fields[k] for k in ("email_to", "email_to_2", "email_to_3")] == ["收件人（客服邮箱）", "收件人（经理邮箱）", "收件人（商务邮箱）"]
+
+
+@pytest.mark.parametrize(("prompt", "service"), [
+    ("我有一百来个竞品商品链接，帮我逐个抓取页面，提取标题、价格和评分，最后汇总到一个Google表格里。", "google_sheets"),
+    ("我们用Zendesk做客服。每来一个新工单，让AI判断是bug、功能建议还是账号问题：bug就在Jira建单；功能建议记到Notion的需求池数据库", "jira"),
+])
+def test_writes_said_the_short_way(prompt: str, service: str) -> None:
+    assert service in [s.service for s in walk(plan_offline(prompt).steps) if isinstance(s, DeliverStep)]
+
+
+def test_a_consultation_bot_is_a_chat() -> None:
+    plan = plan_offline("健身房的会员咨询机器人：会员问课程表、价格、营业时间这些，就根据知识库回答；想约私教体验课的，问清楚姓名、电话和想约的时间，"
+                        "存到飞书多维表格，再在企业微信里通知教练")
+    assert type(plan.trigger).__name__ == "ChatTrigger"
+
+
+def test_the_draft_is_sent_before_the_wait_for_my_ok() -> None:
+    graph = _graph("I dump my rough notes in, AI turns them into a LinkedIn post, sends the draft to me on Telegram and waits "
+                   "for my OK. If I approve, publish it to LinkedIn.")
+    ids = {n.id: n for n in graph.nodes}
+    [wait] = [n for n in graph.nodes if isinstance(n, WaitNode)]
+    into_wait = [e.source for e in graph.edges if e.target == wait.id]
+    assert [ids[s].config.service for s in into_wait] == ["telegram"]  # the draft goes out, then the run waits
