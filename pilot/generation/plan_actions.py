@@ -147,7 +147,7 @@ class Actions:
         return out
 
 
-_FOR_APPROVAL = compile_filtered(r"(?<!wait )(?<!waits )(?<!waiting )(?<!ask )(?<!asks )\bfor (?:my |your |their |his |her |an? |the )?(?:approval|review|sign-?off)\b|\band\s+wait(?:s|ing)?\s+for\s+(?:my|our|your)\s+(?:ok|okay|go-ahead|approval|sign-?off|green light)\b|(?:让|给|请|等)(?:我|老板|主管|经理|领导)(?:先)?(?:审批|审核|确认|过目)")
+_FOR_APPROVAL = compile_filtered(r"(?<!wait )(?<!waits )(?<!waiting )(?<!ask )(?<!asks )\bfor (?:my |your |their |his |her |an? |the )?(?:approval|review|sign-?off)\b|\band\s+wait(?:s|ing)?\s+for\s+(?:my|our|your)\s+(?:ok|okay|go-ahead|approval|sign-?off|green light)\b|(?:让|给|请|等|通知)(?:我|老板|主管|经理|领导|[\u4e00-\u9fff]{1,6}?)(?:先)?(?:审批|审核|确认|过目)")
 
 
 _ROUTES_TO_EACH = compile_filtered(r"分别(?:通知|发给|发到|推送给|推送到|转给|交给)(?:不同|各自|对应)的|\b(?:notify|route (?:it|them) to|send (?:it|them) to) (?:the )?(?:right|matching|respective|different|relevant) (?:team|teams|warehouse|warehouses|department|departments|person|people|channel|channels)\b")
@@ -663,7 +663,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
     if acts.wait is not None and acts.wait.approval and acts.deliveries and (asks := _FOR_APPROVAL.search(clause)):
         # "send me the draft on Slack for approval": that message asks for it, the wait follows it
         first_send = ph.SEND.search(clause)
-        if first_send and first_send.start() < asks.start():
+        if first_send and first_send.start() <= asks.start():  # "通知门店经理确认": the notice is the ask
             # what comes after the gate waits for it ("for approval on Slack before creating the bill": Slack asks)
             gate = re.search(r"\b(?:before|then|once|after|and|only)\b|[,;]", clause[asks.end():])
             asked_on = set(ent.find_integrations(clause[:asks.end() + (gate.start() if gate else 0)])[0])

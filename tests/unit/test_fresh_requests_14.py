@@ -328,3 +328,15 @@ def test_the_draft_is_sent_before_the_wait_for_my_ok() -> None:
     [wait] = [n for n in graph.nodes if isinstance(n, WaitNode)]
     into_wait = [e.source for e in graph.edges if e.target == wait.id]
     assert [ids[s].config.service for s in into_wait] == ["telegram"]  # the draft goes out, then the run waits
+
+
+@pytest.mark.parametrize(("prompt", "asked_on"), [
+    ("员工用表单提交报销单，先发钉钉消息给财务主管审批，等他审批通过后，把这笔报销写进飞书多维表格的报销台账，再发邮件告诉员工报销已通过。", "dingtalk"),
+    ("房产中介门店用的：官网提交的看房预约会通过webhook推过来。先在企业微信里通知门店经理确认，经理确认后，给客户发短信告知看房时间和带看经纪人，"
+     "同时在飞书日历里建一个日程", "wecom"),
+])
+def test_the_message_that_asks_for_approval_goes_out_before_the_wait(prompt: str, asked_on: str) -> None:
+    graph = _graph(prompt)
+    tools = {n.id: n.config.tool for n in graph.nodes if isinstance(n, ToolNode)}
+    [wait] = [n for n in graph.nodes if isinstance(n, WaitNode)]
+    assert [tools.get(e.source) for e in graph.edges if e.target == wait.id] == [asked_on]
