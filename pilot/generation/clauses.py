@@ -348,7 +348,8 @@ def _names_an_app(clause: str) -> bool:
 
 
 _OUR_APP = compile_filtered(r"\b(?:we|i)\s+(?:run|have|own|use|operate|sell on|sell through)\s+(?:a|an|our|my|the)?\s*[\w.' -]{0,30}?"
-                           r"\b(?:store|shop|site|website|account|instance|workspace|crm|helpdesk)\b|我们(?:用|在用|是用|开了?)(?:的是)?[\u4e00-\u9fffa-z]{2,8}(?:店|店铺|商城)")
+                           r"\b(?:store|shop|site|website|account|instance|workspace|crm|helpdesk)\b|我们(?:用|在用|是用|开了?)(?:的是)?[\u4e00-\u9fffa-z]{2,8}(?:店|店铺|商城)"
+                           r"|我们(?:用|在用|是用)\s*[a-z][\w.]{1,20}\s*(?:做|管理?|处理|来做)(?:客服|工单|售后|项目|招聘|销售)")
 
 
 def _form_service(services: list[str]) -> str | None:

@@ -340,3 +340,10 @@ def test_the_message_that_asks_for_approval_goes_out_before_the_wait(prompt: str
     tools = {n.id: n.config.tool for n in graph.nodes if isinstance(n, ToolNode)}
     [wait] = [n for n in graph.nodes if isinstance(n, WaitNode)]
     assert [tools.get(e.source) for e in graph.edges if e.target == wait.id] == [asked_on]
+
+
+def test_the_app_we_use_is_where_the_event_happens() -> None:
+    graph = _graph("我们用Zendesk做客服。每来一个新工单，让AI判断是bug、功能建议还是账号问题：bug就在Jira建单；"
+                   "功能建议记到Notion的需求池数据库；账号问题让AI起草一个回复，直接在Zendesk里回复客户")
+    trigger = graph.nodes[0].config.trigger
+    assert (trigger.service, trigger.event) == ("zendesk", "new ticket")
