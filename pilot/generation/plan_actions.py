@@ -200,7 +200,9 @@ _CALLED_API_ZH = compile_filtered(r"调用?(?:一下)?(?:我们|公司|自己)?�
 _BOOKED = compile_filtered(ph.BOOKS_RECORD_ZH)
 # "We run a Shopify store.", "I use HubSpot as our CRM": who the user is, not a step
 _CONTEXT_REMARK = compile_filtered(r"^(?:we|i)\s+(?:run|have|own|use|operate|sell on|sell through|are|am)\s+(?:a|an|our|my|the)?\s*[\w.' -]{0,30}?"
-                                   r"\b(?:store|shop|site|website|business|company|agency|startup|team|account|instance|workspace)\s*[.!]?$")
+                                   r"\b(?:store|shop|site|website|business|company|agency|startup|team|account|instance|workspace|clinic|practice|firm|school|restaurant)\s*[.!]?$"
+                                   # "Front desk inbox for our clinic is in Outlook": where something is kept, not a step
+                                   r"|^(?:the\s+|our\s+|my\s+)?[\w' -]{1,40}?\b(?:inbox|calendar|mailbox|data|orders?|leads?|tickets?|files?|docs?|crm)\b[\w' -]{0,30}?\s+(?:is|are|lives?|sits?)\s+(?:all\s+)?(?:in|on)\s+[\w.]+(?:\s+[\w.]+)?\s*[.!]?$")
 _POSTED_TO = r"\b(?:to|on|onto)\s+(?:our\s+|the\s+|my\s+)?"
 _APPROVER_ZH = compile_filtered(r"(?:交给|发给|提交给|给|等|让|请|需要|要|由)(?:先)?(?:等|让|由|给|交给|发给)?(?P<who>(?!我|你|人工|先|等)[\u4e00-\u9fff]{1,5}?)(?:先|人工|来)?(?:审核|审批|批准|过目|把关)")
 _REPLIED_IN = compile_filtered(r"(?:回复|回)(?:到|在)")

@@ -347,3 +347,15 @@ def test_the_app_we_use_is_where_the_event_happens() -> None:
                    "功能建议记到Notion的需求池数据库；账号问题让AI起草一个回复，直接在Zendesk里回复客户")
     trigger = graph.nodes[0].config.trigger
     assert (trigger.service, trigger.event) == ("zendesk", "new ticket")
+
+
+def test_where_the_inbox_is_kept_is_context_and_putting_on_a_calendar_writes() -> None:
+    plan = plan_offline("Front desk inbox for our clinic is in Outlook. When a new email comes in, sort it into appointment, "
+                        "prescription, billing or other. appointment requests -> post in #front-desk on Slack. prescription refills "
+                        "-> forward to nurse@ourclinic.com. billing -> add a record to the 'Billing Queue' table in Airtable. "
+                        "other -> leave it alone.")
+    assert [s.service for s in walk(plan.steps) if isinstance(s, DeliverStep)] == ["slack", "email", "airtable"]
+    plan = plan_offline("We run a physio clinic. Our booking site fires a webhook whenever someone books. If they're a returning "
+                        "patient, just put the appointment on the clinic's Google Calendar.")
+    assert "google_calendar" in [s.service for s in walk(plan.steps) if isinstance(s, DeliverStep)]
+    assert not any(isinstance(s, SourceStep) for s in walk(plan.steps))
