@@ -429,7 +429,9 @@ GENERIC_TARGET = ascii_re(r"\b(?:to|on|in|into) (?:the |our |a |their |my )?(?P<
                           r"|(?:写入|写到|写进|存到|存入|同步到|推送到|更新到|录入|记到|提交到)(?:我们的|公司的)?(?P<t2>[\u4e00-\u9fffa-z0-9]{2,12}?(?:系统|平台|表|库|后台|中心|看板))"
                           # "在旺店通里创建一个售后单", "在金蝶里录入一张凭证": a record made in an app the lexicon does not know
                           r"|在(?P<t3>(?!我们|公司|这|那|群|表)[\u4e00-\u9fffa-z0-9]{2,8}?)(?:里面|里|中|上)(?:创建|新建|建|录入|添加|新增|提交|开)(?:一个|一条|一张|一笔|个|条|张|笔)?"
-                          r"[\u4e00-\u9fffa-z]{0,6}?(?:单据|单|记录|任务|凭证|申请|卡片|条目)")
+                          r"[\u4e00-\u9fffa-z]{0,6}?(?:单据|单|记录|任务|凭证|申请|卡片|条目)"
+                          # "把订单POST到美国仓的接口", "推到欧洲仓的接口": the team's own system, by its API
+                          r"|(?:post|推|推送|发送?|同步|提交|传)到(?P<t4>(?!我们|公司)[\u4e00-\u9fffa-z0-9]{2,10}?)的?(?:接口|api)")
 OWN_OBJECT = ascii_re(r"\b(?:to|on) (?:the|this|that) (?:issue|pr|pull request|ticket|order|deal|contact|card|task|tweet|post|review)\b|\bset (?:the|this|that|its) (?:row|record|issue|ticket|card|page|deal|order)'s\b|\bas an? (?:internal |private )?(?:note|comment)\b"
                       r"|\b(?:back )?(?:into|to) (?:the|this|that|its|their) (?:same |original )?(?:row|record|entry)\b"
                       r"|(?:回写|写回|填回|回填|填到|更新|发回|评论|回复|comment)(?:到|在)?(?:这一?行|这条记录|原记录|(?:这个|那条|该|这条)?\s*(?:issue|pr|mr|消息|thread)\s*(?:下面|下|里)?)"

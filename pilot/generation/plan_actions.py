@@ -610,7 +610,7 @@ def parse_actions(clause: str, state: _State, *, default_service: str | None = N
         elif looked_up and _LOOKED_UP_OBJECT.search(clause):
             acts.deliveries.append(_deliver(looked_up, clause, state))  # "look them up in HubSpot … update them": in HubSpot
         elif target and not any(_read_from(x, clause) for x in ent.find_integrations(target.group(0))[0]):
-            name = (target.group("t") or target.group("t2") or target.group("t3")).strip()
+            name = (target.group("t") or target.group("t2") or target.group("t3") or target.group("t4")).strip()
             acts.deliveries.append(_deliver(name, clause, state, target=target.group(0)))
         if notified and acts.deliveries != notified:
             acts.deliveries = [*(d for d in acts.deliveries if d not in notified), *notified]  # written, then told

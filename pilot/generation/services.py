@@ -214,7 +214,8 @@ def delivery_node(b: Builder, s: DeliverStep, content: list[str]) -> dict[str, A
             f"{sid}_base_url", description=b._t(f"{name} 的接口根地址", f"{name} base URL")) + " }}" + s.target
         method = _method_named(s.quote or "", s.target) or method
     if not url:
-        url = "{{ " + b.input_field(f"{sid}_url", description=b._t(f"{name} 的写入接口地址", f"{name} endpoint to {s.operation} to")) + " }}"
+        description = b._t(f"{name} 的写入接口地址", f"{name} endpoint to {s.operation} to")
+        url = "{{ " + b.input_field(_distinct(b, f"{sid}_url", description), description=description) + " }}"
     for field in re.findall(r"\{\{\s*inputs\.(\w+)\s*\}\}", url):
         b.input_field(field, description=f"{name}: {field.replace('_', ' ')}")
     joined = " ~ '\\n\\n' ~ ".join(f"({r})" for r in content) or json.dumps(text)
@@ -307,11 +308,17 @@ def _recipient(b: Builder, target: str | None, quote: str = "") -> str:
     name = f"{who}_email" if who and len(who) <= 30 else "email_to"
     description = b._t(f"收件人（{target}）" if target else "收件人", f"recipient ({target})" if target else "recipient")
     # "前端: 对应面试官" / "后端: 对应面试官": each recipient its own input, not one address for all of them
+    return "{{ " + b.input_field(_distinct(b, name, description), description=description) + " }}"
+
+
+def _distinct(b: Builder, name: str, description: str) -> str:
+    """``name``, or ``name_2``, ``name_3``… when a run input of that name already stands for
+    something else (two warehouses' endpoints, three interviewers' addresses): one input each."""
     taken = {f["name"]: f["description"] for f in b.fields}
     base, n = name, 2
     while name in taken and taken[name] != description:
         name, n = f"{base}_{n}", n + 1
-    return "{{ " + b.input_field(name, description=description) + " }}"
+    return name
 
 
 def trigger_title(b: Builder, trigger: dict[str, Any]) -> str:

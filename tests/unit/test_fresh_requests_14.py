@@ -359,3 +359,13 @@ def test_where_the_inbox_is_kept_is_context_and_putting_on_a_calendar_writes() -
                         "patient, just put the appointment on the clinic's Google Calendar.")
     assert "google_calendar" in [s.service for s in walk(plan.steps) if isinstance(s, DeliverStep)]
     assert not any(isinstance(s, SourceStep) for s in walk(plan.steps))
+
+
+def test_each_of_the_teams_own_systems_gets_its_own_endpoint() -> None:
+    graph = _graph("我们做跨境独立站，订单系统每来一个新订单会推webhook过来。如果收货国家是美国，就把订单POST到美国仓的接口；"
+                   "其他国家的一律推到欧洲仓的接口。")
+    [cond] = [n for n in graph.nodes if isinstance(n, ConditionNode)]
+    assert cond.config.cases[0].when == 'inputs.payload.country == "美国"'
+    posts = [n for n in graph.nodes if isinstance(n, ApiNode) and n.config.method == "POST"]
+    assert sorted(n.config.service for n in posts) == ["欧洲仓", "美国仓"]
+    assert len({n.config.url for n in posts}) == 2  # two warehouses, two endpoints (one shared input before)
