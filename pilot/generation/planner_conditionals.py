@@ -160,6 +160,10 @@ class ConditionalReader:
             by_ai = re.match(r"^&?(?P<label>[\u4e00-\u9fffa-z0-9 ]{1,14}?)的(?=(?:让|用|交给|由)\s*(?:ai|大模型|gpt))", clause)
             if by_ai and (self.in_switch or self.last_cls is not None):  # "标签是question的让AI先写个回复草稿": a case the AI handles
                 return conds.strip_label(by_ai.group("label"), self.lang), clause[by_ai.end():]
+        coded = _EVENT_CODE_CASE.match(clause) if self.trigger_kind in ("webhook", "app_event") else None
+        if coded:  # "on invoice.payment_failed, email …; on charge.refunded, …": the event's type is the case
+            self.switch_field = self.switch_field or "type"
+            return coded.group("label"), (coded.group("action") or "").strip(" ,")
         intent = _INTENT_CASE.match(clause) if self.lang == "zh" and (
             self.trigger_kind == "chat" or self.last_cls is not None or self.in_switch or self.colon_cases) else None
         if intent:  # a bot's "问物流的，去快递100查…；想预约演示的，建个会议": what the user asks about is the case
@@ -203,6 +207,8 @@ class ConditionalReader:
 
 
 # "用户问物流的，…", "想预约演示的,在飞书日历上建一个会议", "咨询退款问题的": the subject a user asks about
+_EVENT_CODE_CASE = compile_filtered(r"^&?(?:[^:,]{1,40}:\s*)?(?:on|for|if it's|if it is|when it's)\s+(?:an?\s+|the\s+)?(?P<label>[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)"
+                                    r"(?:\s+events?)?\s*(?:$|[,:]\s*(?P<action>.+)$)")
 _INTENT_CASE = compile_filtered(r"^&?(?:[^:,]{1,20}:)?(?:如果|要是)?(?:是)?(?:用户|客户|顾客|买家|访客|对方|有人)?(?:是)?(?:来)?(?:问|咨询|询问|打听|想|想要|要)(?!不)"
                                 r"(?P<label>[\u4e00-\u9fffa-z0-9]{1,8}?)(?:相关|方面)?(?:问题)?的(?!时)(?:问题|话)?(?:[,:]|(?=[\u4e00-\u9fff])|$)(?P<action>.*)$")
 _LISTED_THEN_ACTION = compile_filtered(r"^(?P<labels>[a-z][a-z ,/-]{2,60}?\b(?:and|or)\s+[a-z-]+)(?:\s+(?:ones|reviews|tickets|messages|emails|leads|items|comments|posts|requests))?"

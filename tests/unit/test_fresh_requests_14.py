@@ -369,3 +369,16 @@ def test_each_of_the_teams_own_systems_gets_its_own_endpoint() -> None:
     posts = [n for n in graph.nodes if isinstance(n, ApiNode) and n.config.method == "POST"]
     assert sorted(n.config.service for n in posts) == ["欧洲仓", "美国仓"]
     assert len({n.config.url for n in posts}) == 2  # two warehouses, two endpoints (one shared input before)
+
+
+def test_a_webhook_handler_switches_on_the_event_type() -> None:
+    graph = _graph("Stripe webhook handler: on invoice.payment_failed, email the customer a heads-up that their card failed; "
+                   "on charge.refunded, post to #finance in Slack; on charge.dispute.created, create an urgent issue in Linear. "
+                   "Ignore every other event type.")
+    [cond] = [n for n in graph.nodes if isinstance(n, ConditionNode)]
+    assert [c.when for c in cond.config.cases] == ['inputs.payload.type == "invoice.payment_failed"',
+                                                   'inputs.payload.type == "charge.refunded"',
+                                                   'inputs.payload.type == "charge.dispute.created"']
+    targets = {e.source_handle: e.target for e in graph.edges if e.source == cond.id}
+    kinds = {n.id: (n.config.tool if isinstance(n, ToolNode) else n.config.service) for n in graph.nodes if isinstance(n, (ToolNode, ApiNode))}
+    assert [kinds[targets[c.id]] for c in cond.config.cases] == ["email", "slack", "linear"]
