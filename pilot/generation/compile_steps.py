@@ -366,7 +366,7 @@ class Builder:
                 return ports
             saved = {k: self.refs.get(k) for k in needed}
             self.refs.update({k: f"item.{k}" for k in needed})
-            ports = self.loop(after, ports, carry=frozenset()) if not needed else self._carried_loop(after, ports)
+            ports = self._carried_loop(after, ports) if needed else self.loop(after, ports)
             self.refs.update({k: v for k, v in saved.items() if v is not None})
             return ports
         nid = self.uid(s.id)

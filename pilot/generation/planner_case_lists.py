@@ -37,17 +37,19 @@ class CaseListReader:
             parts.append(plain(clauses[j]))
             j += 1
         deliveries = [d for part in parts for d in parse_actions(part, self, default_service=part).deliveries]
-        named = _LISTED_TARGETS.search(" ".join(parts))
+        said = " ".join(parts)
+        named = _LISTED_TARGETS.search(said)
         names = [re.sub(r"^(?:分别)?(?:转发|发送|推送|发|转|同步)(?:到|给|至)|的$", "", n) for n in re.split(r"[、,和及]", named.group("list")) if n] if named else []
-        if len(deliveries) == 1 and len(names) == len(cls.categories) > 1:
+        targets: list[str] = []
+        if named and len(deliveries) == 1 and len(names) == len(cls.categories) > 1:
             # "咨询、投诉、合作…，分别转发到客服、经理、商务的邮箱": the i-th category to the i-th of them
-            one = deliveries[0]
-            deliveries = [msgspec.structs.replace(one, id=self.uid(one.id), target=f"{n}{named.group('what')}") for n in names]
-        elif len(deliveries) == 1 and len(cls.categories) > 1 and _EACH_ITS_OWN.search(" ".join(parts)):
+            targets = [f"{n}{named.group('what')}" for n in names]
+        elif len(deliveries) == 1 and len(cls.categories) > 1 and _EACH_ITS_OWN.search(said):
             # "分别转发给对应面试官的邮箱", "forward each to the corresponding owner": one delivery per category, to its own
+            targets = [f"{c}: {deliveries[0].target or ''}".strip(": ") for c in cls.categories]
+        if targets:
             one = deliveries[0]
-            deliveries = [msgspec.structs.replace(one, id=self.uid(one.id), target=f"{c}: {one.target or ''}".strip(": "))
-                          for c in cls.categories]
+            deliveries = [msgspec.structs.replace(one, id=self.uid(one.id), target=t) for t in targets]
         if len(deliveries) != len(cls.categories):
             return None
         otherwise = None

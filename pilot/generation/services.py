@@ -13,6 +13,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from pilot.chat.graph_ops import unique_id
 from pilot.generation.prefilter import compile_filtered
 from pilot.generation import entities as ent
 from pilot.generation import service_actions as actions
@@ -314,11 +315,7 @@ def _recipient(b: Builder, target: str | None, quote: str = "") -> str:
 def _distinct(b: Builder, name: str, description: str) -> str:
     """``name``, or ``name_2``, ``name_3``… when a run input of that name already stands for
     something else (two warehouses' endpoints, three interviewers' addresses): one input each."""
-    taken = {f["name"]: f["description"] for f in b.fields}
-    base, n = name, 2
-    while name in taken and taken[name] != description:
-        name, n = f"{base}_{n}", n + 1
-    return name
+    return unique_id(name, {f["name"] for f in b.fields if f["description"] != description})
 
 
 def trigger_title(b: Builder, trigger: dict[str, Any]) -> str:
