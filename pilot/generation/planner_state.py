@@ -380,9 +380,10 @@ class _State(ConditionalReader, CaseListReader, BranchReader):
                 self.last_cls = acts.ai
         if acts.sources:
             self.last_source = acts.sources[-1]
-        if acts.wait is not None and acts.wait.duration_s and acts.ai is None and not self.in_loop:
-            # "再过48小时还没认证的话…": what was judged before the wait is stale after it; a test
-            # that follows judges again
+        if acts.wait is not None and acts.wait.duration_s and acts.ai is None and not self.in_loop \
+                and self.last_ai is not None and self.last_ai.task == "classify":
+            # "再过48小时还没认证的话…": a judgement made before the wait is stale after it, and a test
+            # that follows judges again; a score or extracted value is still what it was
             self.last_ai = self.last_cls = None
         if acts.wait is not None and acts.wait.approval:
             self.last_approval = acts.wait

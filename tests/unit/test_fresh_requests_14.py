@@ -382,3 +382,11 @@ def test_a_webhook_handler_switches_on_the_event_type() -> None:
     targets = {e.source_handle: e.target for e in graph.edges if e.source == cond.id}
     kinds = {n.id: (n.config.tool if isinstance(n, ToolNode) else n.config.service) for n in graph.nodes if isinstance(n, (ToolNode, ApiNode))}
     assert [kinds[targets[c.id]] for c in cond.config.cases] == ["email", "slack", "linear"]
+
+
+def test_a_score_made_before_a_wait_is_still_what_the_test_after_it_reads() -> None:
+    # only a judgement goes stale over a wait; the score the AI gave is the one the threshold compares
+    graph = _graph("When a new lead fills out our Typeform, have AI score them 1-10. Wait 3 days; if the score is 8 or more "
+                   "and they haven't booked a call, email them a reminder.")
+    [cond] = [n for n in graph.nodes if isinstance(n, ConditionNode)]
+    assert cond.config.cases[0].when == "nodes.score.output.score >= 8"
