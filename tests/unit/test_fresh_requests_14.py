@@ -390,3 +390,12 @@ def test_a_score_made_before_a_wait_is_still_what_the_test_after_it_reads() -> N
                    "and they haven't booked a call, email them a reminder.")
     [cond] = [n for n in graph.nodes if isinstance(n, ConditionNode)]
     assert cond.config.cases[0].when == "nodes.score.output.score >= 8"
+
+
+@pytest.mark.parametrize("prompt", [
+    "每天早上9点查一下昨天钉钉审批里所有的报销单，金额超过2000的发飞书提醒财务总监，其他的不用管",
+    "每天晚上8点，把飞书审批里今天通过的报销单拉出来汇总，写进财务的MySQL报表库，同时在飞书群里发一条今日报销汇总",
+])
+def test_an_apps_approval_module_is_read_not_waited_on(prompt: str) -> None:
+    # "钉钉审批里的报销单": records in the app's approval module, not a person's approval of this run
+    assert not any(isinstance(n, WaitNode) for n in _graph(prompt).nodes)
